@@ -1,0 +1,38 @@
+"""One journal record per document event, as small as the event itself.
+
+Changes are kept as the client sent them (ranges in the session's position encoding), so a
+keystroke costs a few dozen bytes, not the whole buffer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["open", "snapshot", "change", "save", "close"]
+"""snapshot: the full text of a buffer that was already dirty (written after clearing state)."""
+
+# A change: [start_line, start_char, end_line, end_char, text], or [text] for a full replace.
+Change = list[int | str]
+
+
+@dataclass(frozen=True)
+class Record:
+    lseq: int
+    """Order within the session, given when the event arrives (before it is committed)."""
+    uri: str
+    kind: Kind
+    version: int | None
+    ts: float
+    data: str | None
+    """open/snapshot: the full text; change: JSON list of changes; save/close: None."""
+
+
+def encode_changes(changes: list[Change]) -> str:
+    return json.dumps(changes, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_changes(data: str) -> list[Change]:
+    changes: list[Change] = json.loads(data)
+    return changes

@@ -1,0 +1,354 @@
+"""The one thread per process that writes to the store.
+
+Handlers only append records; this thread commits them in groups (every ``flush_interval``
+after the first uncommitted record), so a SIGKILL loses at most that window. Other writes
+(checkpoints, heartbeats, session ends) are jobs run by the same thread between groups, each
+in its own transaction. If the store cannot be written (full disk, read-only folder), records
+stay in memory and are retried: editing never waits and nothing is dropped while it lasts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from shim_lsp.journal.records import Record
+from shim_lsp.store.db import OpenReport, StoreError, open_store, write_tx
+from shim_lsp.workspace.paths import uri_to_path
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: str
+    workspace: str
+    folders: list[str]
+    host: str
+    pid: int
+    pid_started: float | None
+    client_pid: int | None
+    position_encoding: str
+    started_at: float
+
+
+@dataclass
+class WriterStatus:
+    ready: bool = False
+    error: str | None = None
+    pending: int = 0
+    oldest_pending_age: float = 0.0
+    committed: int = 0
+    last_commit_at: float | None = None
+    store: OpenReport | None = None
+
+
+@dataclass
+class _Pending:
+    record: Record
+    enqueued: float
+    disk_hash: str | None = None
+
+
+@dataclass
+class _State:
+    records: list[_Pending] = field(default_factory=list)
+    jobs: list[tuple[Callable[[sqlite3.Connection], Any], Future[Any]]] = field(
+        default_factory=list
+    )
+    flush_waiters: list[threading.Event] = field(default_factory=list)
+    closing: str | None = None
+
+
+class JournalWriter:
+    def __init__(
+        self,
+        state_dir: Path,
+        session: SessionInfo,
+        *,
+        flush_interval: float = 0.2,
+        heartbeat_interval: float = 5.0,
+        on_problem: Callable[[str], None] | None = None,
+        may_read: Callable[[Path], bool] = lambda _p: False,
+    ) -> None:
+        self.state_dir = state_dir
+        self.session = session
+        self.flush_interval = flush_interval
+        self.heartbeat_interval = heartbeat_interval
+        self._on_problem = on_problem or (lambda msg: log.error("%s", msg))
+        self._may_read = may_read
+        self._cond = threading.Condition()
+        self._state = _State()
+        self._status = WriterStatus()
+        self._conn: sqlite3.Connection | None = None
+        self._thread = threading.Thread(target=self._run, name="shim-journal", daemon=True)
+        self._last_heartbeat = 0.0
+        self._reported: str | None = None
+        self._stopped = threading.Event()
+
+    # --- called from any thread -------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def append(self, record: Record) -> None:
+        with self._cond:
+            self._state.records.append(_Pending(record, time.monotonic()))
+            self._cond.notify()
+
+    def submit(self, job: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        """Run ``job(conn)`` on the writer thread inside one write transaction."""
+        fut: Future[T] = Future()
+        with self._cond:
+            if self._stopped.is_set():
+                fut.set_exception(StoreError("SHIM's store writer has stopped"))
+                return fut
+            self._state.jobs.append((job, fut))
+            self._cond.notify()
+        return fut
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Commit everything appended so far; True when it is on disk."""
+        done = threading.Event()
+        with self._cond:
+            if not self._state.records:
+                return self._status.ready
+            self._state.flush_waiters.append(done)
+            self._cond.notify()
+        return done.wait(timeout)
+
+    def close(self, end_reason: str, timeout: float = 10.0) -> bool:
+        """Flush, record how the session ended, and stop. True when all of it was written."""
+        with self._cond:
+            if self._state.closing is None:
+                self._state.closing = end_reason
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive() and not self._state.records
+
+    def status(self) -> WriterStatus:
+        with self._cond:
+            records = self._state.records
+            self._status.pending = len(records)
+            self._status.oldest_pending_age = (
+                time.monotonic() - records[0].enqueued if records else 0.0
+            )
+            return WriterStatus(**vars(self._status))
+
+    # --- the writer thread --------------------------------------------------------------
+
+    def _problem(self, message: str) -> None:
+        self._status.error = message
+        if message != self._reported:
+            self._reported = message
+            self._on_problem(message)
+
+    def _open(self) -> bool:
+        try:
+            conn, report = open_store(self.state_dir)
+            with write_tx(conn):
+                s = self.session
+                conn.execute(
+                    "INSERT OR REPLACE INTO sessions(id, workspace, folders, host, pid,"
+                    " pid_started, client_pid, position_encoding, started_at, heartbeat_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        s.id,
+                        s.workspace,
+                        "\n".join(s.folders),
+                        s.host,
+                        s.pid,
+                        s.pid_started,
+                        s.client_pid,
+                        s.position_encoding,
+                        s.started_at,
+                        time.time(),
+                    ),
+                )
+        except (StoreError, sqlite3.Error, OSError) as exc:
+            self._problem(f"SHIM cannot write its store; unsaved work is kept in memory: {exc}")
+            return False
+        self._conn = conn
+        self._status.ready = True
+        self._status.store = report
+        self._status.error = None
+        self._reported = None
+        if report.quarantined is not None:
+            self._on_problem(
+                f"SHIM's store was damaged ({report.reason}); it was moved aside to "
+                f"{report.quarantined} and a fresh store was started"
+            )
+        return True
+
+    def _disk_hash(self, uri: str) -> str | None:
+        path = uri_to_path(uri)
+        if path is None or not self._may_read(path):
+            return None
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        assert self._conn is not None
+        for item in batch:
+            if item.record.kind in ("open", "save") and item.disk_hash is None:
+                item.disk_hash = self._disk_hash(item.record.uri)
+        with write_tx(self._conn) as conn:
+            conn.executemany(
+                "INSERT INTO journal(session_id, lseq, uri, kind, version, ts, data, disk_hash)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        self.session.id,
+                        p.record.lseq,
+                        p.record.uri,
+                        p.record.kind,
+                        p.record.version,
+                        p.record.ts,
+                        p.record.data,
+                        p.disk_hash,
+                    )
+                    for p in batch
+                ],
+            )
+            now = time.time()
+            if now - self._last_heartbeat >= self.heartbeat_interval:
+                self._heartbeat(conn, now)
+
+    def _heartbeat(self, conn: sqlite3.Connection, now: float) -> None:
+        conn.execute("UPDATE sessions SET heartbeat_at=? WHERE id=?", (now, self.session.id))
+        self._last_heartbeat = now
+
+    def _end(self, reason: str) -> None:
+        assert self._conn is not None
+        with write_tx(self._conn) as conn:
+            conn.execute(
+                "UPDATE sessions SET ended_at=?, end_reason=?, heartbeat_at=? WHERE id=?",
+                (time.time(), reason, time.time(), self.session.id),
+            )
+
+    def _next_wake(self) -> float:
+        """Seconds until something is due: a group commit, a heartbeat or a retry."""
+        now = time.monotonic()
+        if not self._status.ready:
+            return RETRY_SECONDS
+        waits = [self.heartbeat_interval - (time.time() - self._last_heartbeat)]
+        if self._state.records:
+            waits.append(self._state.records[0].enqueued + self.flush_interval - now)
+        if self._status.error:
+            waits.append(RETRY_SECONDS)
+        return max(0.0, min(waits))
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception:
+            log.exception("SHIM's journal writer stopped on an unexpected error")
+            self._problem("SHIM's journal writer stopped on an unexpected error (see the log)")
+        finally:
+            self._stopped.set()
+            with self._cond:
+                jobs, self._state.jobs = self._state.jobs, []
+                for waiter in self._state.flush_waiters:
+                    waiter.set()
+            for _job, fut in jobs:
+                fut.set_exception(StoreError("SHIM's store writer has stopped"))
+            if self._conn is not None:
+                self._conn.close()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    s = self._state
+                    if s.closing is not None or s.jobs or s.flush_waiters:
+                        break
+                    wake = self._next_wake()
+                    if wake <= 0:
+                        break
+                    self._cond.wait(wake)
+                batch = list(self._state.records)
+                jobs, self._state.jobs = self._state.jobs, []
+                waiters, self._state.flush_waiters = self._state.flush_waiters, []
+                closing = self._state.closing
+
+            if self._conn is None and not self._open():
+                self._fail_jobs(jobs)
+                if closing is not None:
+                    return
+                with self._cond:
+                    self._cond.wait(RETRY_SECONDS)
+                continue
+
+            committed = self._write_batch(batch)
+            if committed:
+                for waiter in waiters:
+                    waiter.set()
+            else:
+                with self._cond:
+                    self._state.flush_waiters.extend(waiters)
+            if not batch and time.time() - self._last_heartbeat >= self.heartbeat_interval:
+                self._run_job(lambda conn: self._heartbeat(conn, time.time()))
+
+            for job, fut in jobs:
+                if fut.set_running_or_notify_cancel():
+                    try:
+                        fut.set_result(self._run_job(job))
+                    except BaseException as exc:
+                        fut.set_exception(exc)
+
+            if closing is not None:
+                with self._cond:
+                    left = len(self._state.records)
+                if left and committed:
+                    continue
+                try:
+                    self._end(closing)
+                except sqlite3.Error as exc:
+                    self._problem(f"SHIM could not record the end of its session: {exc}")
+                return
+            if not committed and batch:
+                with self._cond:
+                    self._cond.wait(RETRY_SECONDS)
+
+    def _write_batch(self, batch: list[_Pending]) -> bool:
+        if not batch:
+            return True
+        try:
+            self._commit(batch)
+        except sqlite3.Error as exc:
+            self._problem(f"SHIM cannot write its journal; edits are kept in memory: {exc}")
+            return False
+        with self._cond:
+            del self._state.records[: len(batch)]
+        self._status.committed += len(batch)
+        self._status.last_commit_at = time.time()
+        if self._status.error is not None:
+            self._status.error = None
+            self._reported = None
+            self._on_problem("SHIM can write its store again; nothing was lost")
+        return True
+
+    def _run_job(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._conn is not None
+        with write_tx(self._conn) as conn:
+            return job(conn)
+
+    @staticmethod
+    def _fail_jobs(jobs: list[tuple[Callable[[sqlite3.Connection], Any], Future[Any]]]) -> None:
+        for _job, fut in jobs:
+            if fut.set_running_or_notify_cancel():
+                fut.set_exception(StoreError("SHIM's store is not available"))

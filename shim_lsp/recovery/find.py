@@ -1,0 +1,191 @@
+"""Which sessions crashed, and what unsaved work they left behind.
+
+A session crashed when it has no clean end and its process is gone: on this host, the pid is
+not running with the same start time (so a reused pid does not count as alive); on another
+host, its heartbeat is stale. A live session in another window is never taken for crashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from shim_lsp.journal.replay import rebuild, touched_uris
+from shim_lsp.workspace.files import decode
+from shim_lsp.workspace.paths import uri_to_path
+
+STALE_HEARTBEAT_S = 60.0
+START_TIME_SLACK_S = 2.0
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def process_start_time(pid: int) -> float | None:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except (psutil.Error, OSError):
+        return None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: str
+    workspace: str
+    folders: str
+    host: str
+    pid: int
+    pid_started: float | None
+    client_pid: int | None
+    started_at: float
+    heartbeat_at: float
+    ended_at: float | None
+    end_reason: str | None
+    resolved_at: float | None
+    resolution: str | None
+
+
+_COLS = (
+    "id, workspace, folders, host, pid, pid_started, client_pid, started_at, heartbeat_at,"
+    " ended_at, end_reason, resolved_at, resolution"
+)
+
+
+def sessions(conn: sqlite3.Connection, workspace: str | None = None) -> list[SessionRow]:
+    if workspace is None:
+        rows = conn.execute(f"SELECT {_COLS} FROM sessions ORDER BY started_at DESC")
+    else:
+        rows = conn.execute(
+            f"SELECT {_COLS} FROM sessions WHERE workspace=? ORDER BY started_at DESC",
+            (workspace,),
+        )
+    return [SessionRow(*r) for r in rows]
+
+
+def session(conn: sqlite3.Connection, session_id: str) -> SessionRow | None:
+    r = conn.execute(f"SELECT {_COLS} FROM sessions WHERE id=?", (session_id,)).fetchone()
+    return SessionRow(*r) if r else None
+
+
+def is_alive(row: SessionRow, now: float | None = None) -> bool:
+    if row.ended_at is not None:
+        return False
+    if row.host == this_host():
+        started = process_start_time(row.pid)
+        if started is None:
+            return False
+        return row.pid_started is None or abs(started - row.pid_started) <= START_TIME_SLACK_S
+    return (now or time.time()) - row.heartbeat_at < STALE_HEARTBEAT_S
+
+
+def state_of(row: SessionRow) -> str:
+    """running, clean, client-gone, terminated or crashed: what a user would call it."""
+    if row.ended_at is None:
+        return "running" if is_alive(row) else "crashed"
+    return row.end_reason or "crashed"
+
+
+def needs_recovery(row: SessionRow) -> bool:
+    return row.resolved_at is None and state_of(row) not in ("running", "clean")
+
+
+@dataclass(frozen=True)
+class RecoverableFile:
+    session_id: str
+    uri: str
+    text: str
+    version: int | None
+    lseq: int
+    edited_at: float
+    disk_exists: bool
+    disk_changed: bool
+    """The file on disk changed since the crashed session last saw it: the user must choose."""
+
+
+def unrecovered(
+    conn: sqlite3.Connection, row: SessionRow, may_read: Callable[[Path], bool]
+) -> list[RecoverableFile]:
+    """Buffers open and dirty when the session died, whose text is not on disk, not resolved."""
+    resolved = {
+        r[0]
+        for r in conn.execute("SELECT uri FROM resolutions WHERE session_id=?", (row.id,))
+    }
+    found: list[RecoverableFile] = []
+    for uri in touched_uris(conn, row.id):
+        if uri in resolved:
+            continue
+        state = rebuild(conn, row.id, uri)
+        if state is None or not state.open or not state.dirty:
+            continue
+        path = uri_to_path(uri)
+        disk: bytes | None = None
+        if path is not None and may_read(path):
+            try:
+                disk = path.read_bytes()
+            except OSError:
+                disk = None
+        if disk is not None and decode(disk) == state.text:
+            continue
+        disk_hash = hashlib.sha256(disk).hexdigest() if disk is not None else None
+        changed = disk_hash != state.disk_hash if state.disk_hash is not None else disk is not None
+        found.append(
+            RecoverableFile(
+                session_id=row.id,
+                uri=uri,
+                text=state.text,
+                version=state.version,
+                lseq=state.lseq,
+                edited_at=state.ts,
+                disk_exists=disk is not None,
+                disk_changed=changed,
+            )
+        )
+    return found
+
+
+def crashed_work(
+    conn: sqlite3.Connection,
+    workspace: str,
+    may_read: Callable[[Path], bool],
+    exclude: str | None = None,
+) -> list[tuple[SessionRow, list[RecoverableFile]]]:
+    """Every crashed, unresolved session of a workspace with the work it left, newest first."""
+    out = []
+    for row in sessions(conn, workspace):
+        if row.id == exclude or not needs_recovery(row):
+            continue
+        files = unrecovered(conn, row, may_read)
+        if files:
+            out.append((row, files))
+    return out
+
+
+def mark_crashed(conn: sqlite3.Connection, row: SessionRow) -> None:
+    """Record, once, that a session died without ending (inside the caller's transaction)."""
+    conn.execute(
+        "UPDATE sessions SET ended_at=heartbeat_at, end_reason='crashed'"
+        " WHERE id=? AND ended_at IS NULL",
+        (row.id,),
+    )
+
+
+def resolve_file(conn: sqlite3.Connection, session_id: str, uri: str, action: str) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO resolutions(session_id, uri, action, at) VALUES (?,?,?,?)",
+        (session_id, uri, action, time.time()),
+    )
+
+
+def resolve_session(conn: sqlite3.Connection, session_id: str, resolution: str) -> None:
+    conn.execute(
+        "UPDATE sessions SET resolved_at=?, resolution=? WHERE id=?",
+        (time.time(), resolution, session_id),
+    )

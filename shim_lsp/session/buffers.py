@@ -1,0 +1,60 @@
+"""What the editor holds: open buffers, which are dirty, since when, and how much."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Buffer:
+    uri: str
+    version: int | None
+    size: int
+    opened_at: float
+    dirty_since: float | None = None
+    last_edit_at: float | None = None
+
+
+@dataclass
+class BufferTracker:
+    buffers: dict[str, Buffer]
+    edits_since_checkpoint: int = 0
+    last_edit_at: float | None = None
+
+    @classmethod
+    def empty(cls) -> BufferTracker:
+        return cls({})
+
+    def opened(self, uri: str, version: int | None, size: int, now: float) -> None:
+        self.buffers[uri] = Buffer(uri, version, size, now)
+
+    def changed(self, uri: str, version: int | None, size: int, now: float) -> None:
+        buf = self.buffers.get(uri)
+        if buf is None:
+            buf = self.buffers[uri] = Buffer(uri, version, size, now)
+        buf.version, buf.size, buf.last_edit_at = version, size, now
+        if buf.dirty_since is None:
+            buf.dirty_since = now
+        self.edits_since_checkpoint += 1
+        self.last_edit_at = now
+
+    def saved(self, uri: str) -> None:
+        buf = self.buffers.get(uri)
+        if buf is not None:
+            buf.dirty_since = None
+
+    def closed(self, uri: str) -> None:
+        self.buffers.pop(uri, None)
+
+    def dirty(self) -> list[Buffer]:
+        return [b for b in self.buffers.values() if b.dirty_since is not None]
+
+    def unsaved_bytes(self) -> int:
+        return sum(b.size for b in self.dirty())
+
+    def oldest_unsaved(self) -> float | None:
+        times = [b.dirty_since for b in self.dirty() if b.dirty_since is not None]
+        return min(times) if times else None
+
+    def checkpointed(self, edits_included: int) -> None:
+        self.edits_since_checkpoint = max(0, self.edits_since_checkpoint - edits_included)

@@ -1,0 +1,390 @@
+"""One editing session: the facade that the LSP glue and the demo drive.
+
+Every method called from the event loop returns at once: journaling is an append to the
+writer's queue, checkpoints run on their own thread, and status answers from memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from shim_lsp.journal.records import Change, Kind, Record, encode_changes
+from shim_lsp.journal.writer import JournalWriter, SessionInfo
+from shim_lsp.recovery.find import process_start_time, this_host
+from shim_lsp.session.buffers import BufferTracker
+from shim_lsp.session.policy import Clock, due
+from shim_lsp.session.snapshot import BufferSnapshot, TreeState
+from shim_lsp.settings import Settings, resolve_state_dir
+from shim_lsp.signals.model import Alarm, Assessment, Measurements, assess
+from shim_lsp.store import blobs, retention
+from shim_lsp.store import checkpoints as cps
+from shim_lsp.store.db import DB_NAME, connect
+from shim_lsp.workspace.paths import Workspace, uri_to_path
+
+log = logging.getLogger(__name__)
+
+TextSource = Callable[[str], tuple[str, int | None] | None]
+"""Current (text, version) of an open buffer, from the editor's copy."""
+
+RETENTION_EVERY_S = 3600.0
+RSS_WINDOW_S = 300.0
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    id: int
+    label: str | None
+    reason: str
+    files: int
+    bytes: int
+    buffers: int
+    read_files: int
+    new_blobs: int
+    full: bool
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+class SessionEngine:
+    def __init__(
+        self,
+        settings: Settings,
+        folders: list[Path],
+        *,
+        text_source: TextSource,
+        client_pid: int | None = None,
+        position_encoding: str = "utf-16",
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.workspace = Workspace.of(folders)
+        self.state_dir = resolve_state_dir(settings)
+        self.db_path = self.state_dir / DB_NAME
+        self._text_source = text_source
+        self._notify = notify or (lambda msg: log.warning("%s", msg))
+        now = time.time()
+        self.info = SessionInfo(
+            id=uuid.uuid4().hex,
+            workspace=self.workspace.key,
+            folders=[str(f) for f in self.workspace.folders],
+            host=this_host(),
+            pid=os.getpid(),
+            pid_started=process_start_time(os.getpid()),
+            client_pid=client_pid,
+            position_encoding=position_encoding,
+            started_at=now,
+        )
+        self.tree = TreeState(self.workspace, settings)
+        self.buffers = BufferTracker.empty()
+        self.writer = JournalWriter(
+            self.state_dir,
+            self.info,
+            flush_interval=settings.flush_interval,
+            heartbeat_interval=settings.heartbeat_interval,
+            on_problem=self._notify,
+            may_read=self.may_read,
+        )
+        self.auto = settings.auto_checkpoint
+        self.alarm = Alarm()
+        self.last_assessment: Assessment | None = None
+        self._lseq = itertools.count(1)
+        self._last_lseq = 0
+        self._lock = threading.Lock()
+        self._checkpoints = ThreadPoolExecutor(1, thread_name_prefix="shim-checkpoint")
+        self._running: Future[CheckpointResult] | None = None
+        self.last_checkpoint: CheckpointResult | None = None
+        self.last_checkpoint_at = now
+        self.last_scan_at = now
+        self._last_retention = now
+        self._changed_since_checkpoint = False
+        self._rss: deque[tuple[float, int]] = deque()
+        self._process = psutil.Process()
+        self.closed: str | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.writer.start()
+
+    def close(self, reason: str, timeout: float = 10.0) -> bool:
+        """Flush everything and record how the session ended; idempotent."""
+        if self.closed is not None:
+            return True
+        self.closed = reason
+        self._checkpoints.shutdown(wait=False, cancel_futures=True)
+        return self.writer.close(reason, timeout)
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A read connection of its own (the writer thread owns the write connection)."""
+        conn = connect(self.db_path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def may_read(self, path: Path) -> bool:
+        """Only files really inside the workspace, never secrets."""
+        rules = self.tree.rules_for(path)
+        return rules is not None and not rules.is_secret(path)
+
+    # --- document events ----------------------------------------------------------------
+
+    def _record(self, uri: str, kind: Kind, version: int | None, data: str | None) -> None:
+        if not self.tree.may_store(uri):
+            return
+        with self._lock:
+            lseq = next(self._lseq)
+            self._last_lseq = lseq
+        self.writer.append(Record(lseq, uri, kind, version, time.time(), data))
+
+    def did_open(self, uri: str, text: str, version: int | None) -> None:
+        self.buffers.opened(uri, version, len(text), time.time())
+        self._record(uri, "open", version, text)
+
+    def did_change(self, uri: str, version: int | None, changes: list[Change], size: int) -> None:
+        self.buffers.changed(uri, version, size, time.time())
+        self._changed_since_checkpoint = True
+        self._record(uri, "change", version, encode_changes(changes))
+
+    def did_save(self, uri: str) -> None:
+        self.buffers.saved(uri)
+        self._record(uri, "save", None, None)
+        path = uri_to_path(uri)
+        if path is not None:
+            self.files_changed([path])
+
+    def did_close(self, uri: str) -> None:
+        self.buffers.closed(uri)
+        self._record(uri, "close", None, None)
+
+    def files_changed(self, paths: list[Path]) -> None:
+        inside = [p for p in paths if self.workspace.contains(p)]
+        if inside:
+            with self._lock:
+                self.tree.report_changed(inside)
+            self._changed_since_checkpoint = True
+
+    def rejournal_open_buffers(self) -> None:
+        """After the journal was cleared, give each open buffer a fresh base to replay from."""
+        for uri, buf in list(self.buffers.buffers.items()):
+            current = self._text_source(uri)
+            if current is not None:
+                kind: Kind = "snapshot" if buf.dirty_since is not None else "open"
+                self._record(uri, kind, current[1], current[0])
+
+    # --- checkpoints --------------------------------------------------------------------
+
+    def _snapshot_buffers(self) -> list[BufferSnapshot]:
+        snaps = []
+        for buf in self.buffers.dirty():
+            current = self._text_source(buf.uri)
+            if current is not None:
+                snaps.append(BufferSnapshot(buf.uri, current[0], current[1]))
+        return snaps
+
+    def checkpoint(
+        self,
+        label: str | None = None,
+        reason: str = "manual",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Future[CheckpointResult]:
+        """Start a checkpoint of the workspace and the dirty buffers as they are now."""
+        buffers = self._snapshot_buffers()
+        with self._lock:
+            lseq = self._last_lseq
+        edits = self.buffers.edits_since_checkpoint
+        self._changed_since_checkpoint = False
+        fut = self._checkpoints.submit(
+            self._take, label, reason, buffers, lseq, edits, progress
+        )
+        self._running = fut
+        return fut
+
+    def _take(
+        self,
+        label: str | None,
+        reason: str,
+        buffers: list[BufferSnapshot],
+        lseq: int,
+        edits: int,
+        progress: Callable[[int, int], None] | None,
+    ) -> CheckpointResult:
+        started = time.perf_counter()
+        if not self.writer.status().ready:
+            self.writer.flush(timeout=5.0)
+        if not self.writer.status().ready:
+            self._changed_since_checkpoint = True
+            raise OSError(self.writer.status().error or "SHIM's store is not ready")
+        with self._lock:
+            changed = self.tree.take_changed()
+            scan = self.tree.needs_scan
+        try:
+            with self.reader() as conn:
+                if not self.tree.loaded:
+                    self.tree.load(conn)
+                plan = self.tree.plan(
+                    session_id=self.info.id,
+                    label=label,
+                    reason=reason,
+                    journal_lseq=lseq,
+                    buffers=buffers,
+                    changed=changed,
+                    known_blobs=lambda ds: blobs.known(conn, ds),
+                    progress=progress,
+                )
+            for chunk in plan.blob_chunks:
+                self.writer.submit(lambda c, chunk=chunk: blobs.put_many(c, chunk)).result()
+            cid = self.writer.submit(lambda c: cps.write(c, plan.checkpoint)).result()
+        except BaseException:
+            with self._lock:
+                self.tree.report_changed(changed)
+                self.tree.needs_scan = self.tree.needs_scan or scan
+            self._changed_since_checkpoint = True
+            raise
+        with self._lock:
+            self.tree.committed(plan, cid)
+        self.buffers.checkpointed(edits)
+        now = time.time()
+        self.last_checkpoint_at = now
+        if plan.scanned:
+            self.last_scan_at = now
+        result = CheckpointResult(
+            id=cid,
+            label=label,
+            reason=reason,
+            files=plan.checkpoint.files,
+            bytes=plan.checkpoint.bytes,
+            buffers=len(plan.checkpoint.buffers),
+            read_files=plan.read_files,
+            new_blobs=sum(len(c) for c in plan.blob_chunks),
+            full=plan.checkpoint.base_id is None,
+            seconds=time.perf_counter() - started,
+        )
+        self.last_checkpoint = result
+        if now - self._last_retention >= RETENTION_EVERY_S:
+            self._last_retention = now
+            self.writer.submit(lambda c: retention.apply(c, self.settings))
+        return result
+
+    def checkpoint_running(self) -> bool:
+        return self._running is not None and not self._running.done()
+
+    # --- signals and the automatic policy -----------------------------------------------
+
+    def measure(self, client_alive: bool = True) -> Measurements:
+        now = time.time()
+        rss = int(self._process.memory_info().rss)
+        self._rss.append((now, rss))
+        while self._rss and now - self._rss[0][0] > RSS_WINDOW_S:
+            self._rss.popleft()
+        t0, r0 = self._rss[0]
+        growth = (rss - r0) / (1024 * 1024) / ((now - t0) / 60) if now - t0 >= 30 else 0.0
+        try:
+            free: int | None = shutil.disk_usage(self._existing_parent(self.state_dir)).free
+        except OSError:
+            free = None
+        status = self.writer.status()
+        oldest = self.buffers.oldest_unsaved()
+        return Measurements(
+            unsaved_bytes=self.buffers.unsaved_bytes(),
+            oldest_unsaved_age_s=now - oldest if oldest is not None else 0.0,
+            edits_since_checkpoint=self.buffers.edits_since_checkpoint,
+            rss_bytes=rss,
+            rss_growth_mb_per_min=growth,
+            client_alive=client_alive,
+            journal_pending=status.pending,
+            journal_lag_s=status.oldest_pending_age,
+            disk_free_bytes=free,
+            store_error=status.error,
+        )
+
+    @staticmethod
+    def _existing_parent(path: Path) -> Path:
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        return path
+
+    def assess(self, client_alive: bool = True) -> Assessment:
+        return assess(self.measure(client_alive), self.settings)
+
+    def tick(self, client_alive: bool = True) -> tuple[str | None, Assessment | None]:
+        """Called about once a second: starts a due checkpoint; returns (reason, alarm)."""
+        if self.closed is not None:
+            return None, None
+        assessment = self.assess(client_alive)
+        self.last_assessment = assessment
+        if self.alarm.update(assessment):
+            if not self.checkpoint_running():
+                self.checkpoint(reason="risk")
+            return "risk", assessment
+        if not self.auto or self.checkpoint_running():
+            return None, None
+        now = time.time()
+        if now - self.last_scan_at >= self.settings.full_scan_interval:
+            with self._lock:
+                self.tree.needs_scan = True
+        reason = due(
+            Clock(
+                now=now,
+                last_checkpoint_at=self.last_checkpoint_at,
+                last_edit_at=self.buffers.last_edit_at,
+                changed_since_checkpoint=self._changed_since_checkpoint,
+                has_dirty=bool(self.buffers.dirty()),
+                last_scan_at=self.last_scan_at,
+            ),
+            self.settings,
+        )
+        if reason is not None:
+            self.checkpoint(reason=reason)
+        return reason, None
+
+    # --- status -------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        w = self.writer.status()
+        last = self.last_checkpoint
+        oldest = self.buffers.oldest_unsaved()
+        return {
+            "session": self.info.id,
+            "pid": self.info.pid,
+            "startedAt": self.info.started_at,
+            "folders": self.info.folders,
+            "workspace": self.info.workspace,
+            "store": str(self.db_path),
+            "storeReady": w.ready,
+            "storeError": w.error,
+            "autoCheckpoint": self.auto,
+            "openDocuments": len(self.buffers.buffers),
+            "dirtyDocuments": len(self.buffers.dirty()),
+            "unsavedBytes": self.buffers.unsaved_bytes(),
+            "oldestUnsavedAt": oldest,
+            "editsSinceCheckpoint": self.buffers.edits_since_checkpoint,
+            "journal": {
+                "committed": w.committed,
+                "pending": w.pending,
+                "lagSeconds": round(w.oldest_pending_age, 3),
+                "lastCommitAt": w.last_commit_at,
+            },
+            "lastCheckpoint": last.to_json() if last else None,
+            "lastCheckpointAt": self.last_checkpoint_at if last else None,
+            "riskLevel": self.last_assessment.level if self.last_assessment else "low",
+        }

@@ -1,0 +1,193 @@
+"""SHIM's settings: one typed class, camelCase on the wire, validated key by key.
+
+A bad value never stops the server: it is reported and replaced by its default, the way
+jedi-language-server treats its initialization options.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+import platformdirs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+SECTION = "shim"
+STATE_DIR_ENV = "SHIM_STATE_DIR"
+
+DEFAULT_SECRET_GLOBS = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    ".pypirc",
+    "*.keystore",
+    "credentials.json",
+)
+
+DEFAULT_EXCLUDE_GLOBS = (
+    ".git/",
+    ".hg/",
+    ".svn/",
+    "__pycache__/",
+    "*.py[co]",
+    "node_modules/",
+    ".venv/",
+    "venv/",
+    ".tox/",
+    ".nox/",
+    ".mypy_cache/",
+    ".ruff_cache/",
+    ".pytest_cache/",
+)
+
+
+def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be greater than 0, got {value!r}")
+
+
+def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be 0 or more, got {value!r}")
+
+
+@attrs.define(frozen=True)
+class Settings:
+    """Everything a user can tune. Each field's docstring is its user-facing description."""
+
+    state_dir: str | None = None
+    """Folder of SHIM's store. Default: $SHIM_STATE_DIR, else the user's state directory."""
+
+    auto_checkpoint: bool = True
+    """Take checkpoints automatically (on an interval and after an idle pause)."""
+
+    checkpoint_interval: float = attrs.field(default=300.0, validator=_positive)
+    """Seconds between automatic checkpoints while anything changed."""
+
+    idle_checkpoint_delay: float = attrs.field(default=30.0, validator=_positive)
+    """Seconds of no typing, with unsaved changes, before an automatic checkpoint."""
+
+    flush_interval: float = attrs.field(default=0.2, validator=_positive)
+    """Seconds between journal group commits: at most this much typing is lost on a kill."""
+
+    heartbeat_interval: float = attrs.field(default=5.0, validator=_positive)
+    """Seconds between session heartbeats written to the store."""
+
+    client_watch_interval: float = attrs.field(default=1.0, validator=_positive)
+    """Seconds between checks that the editor process is still alive."""
+
+    full_scan_interval: float = attrs.field(default=900.0, validator=_positive)
+    """Seconds between full re-scans of the workspace (a safety net for missed file events)."""
+
+    max_file_size: int = attrs.field(default=2 * 1024 * 1024, validator=_positive)
+    """Files larger than this many bytes are left out of checkpoints."""
+
+    exclude_globs: list[str] = attrs.field(factory=list)
+    """Extra gitignore-style patterns left out of checkpoints."""
+
+    secret_globs: list[str] = attrs.field(factory=lambda: list(DEFAULT_SECRET_GLOBS))
+    """Patterns of secret files that SHIM never stores, not even as unsaved buffers."""
+
+    respect_gitignore: bool = True
+    """Leave out what .gitignore files ignore."""
+
+    keep_all_minutes: float = attrs.field(default=60.0, validator=_non_negative)
+    """Keep every checkpoint this recent."""
+
+    keep_hourly_hours: float = attrs.field(default=24.0, validator=_non_negative)
+    """Then keep one checkpoint an hour for this many hours."""
+
+    keep_daily_days: float = attrs.field(default=7.0, validator=_non_negative)
+    """Then keep one checkpoint a day for this many days."""
+
+    max_store_mb: float = attrs.field(default=1024.0, validator=_positive)
+    """Total size cap of the store; the oldest unnamed checkpoints go first."""
+
+    risk_unsaved_kb: float = attrs.field(default=256.0, validator=_positive)
+    """Unsaved text (KiB) at which the risk of losing work counts as high."""
+
+    risk_unsaved_age_minutes: float = attrs.field(default=30.0, validator=_positive)
+    """Age of the oldest unsaved change at which risk counts as high."""
+
+    risk_memory_mb: float = attrs.field(default=1024.0, validator=_positive)
+    """Server memory (RSS, MiB) at which risk counts as high."""
+
+    risk_disk_free_mb: float = attrs.field(default=200.0, validator=_positive)
+    """Free space under the store (MiB) below which risk counts as high."""
+
+
+attrs.resolve_types(Settings)
+
+_CAMEL = re.compile(r"_([a-z])")
+
+
+def to_camel(name: str) -> str:
+    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False)
+    overrides = {f.name: override(rename=to_camel(f.name)) for f in attrs.fields(Settings)}
+    conv.register_structure_hook(Settings, make_dict_structure_fn(Settings, conv, **overrides))
+    conv.register_unstructure_hook(Settings, make_dict_unstructure_fn(Settings, conv, **overrides))
+    return conv
+
+
+converter = _make_converter()
+_FIELDS = {to_camel(f.name): f for f in attrs.fields(Settings)}
+
+
+def wire_names() -> list[str]:
+    """The camelCase keys, as the editor client's configuration must name them."""
+    return list(_FIELDS)
+
+
+def parse_settings(raw: object) -> tuple[Settings, list[str]]:
+    """Structure user settings; every bad key is reported and falls back to its default."""
+    if raw is None:
+        return Settings(), []
+    if not isinstance(raw, dict):
+        return Settings(), [f"SHIM settings must be an object, got {type(raw).__name__}"]
+    problems: list[str] = []
+    good: dict[str, Any] = {}
+    for key, value in raw.items():
+        field = _FIELDS.get(key)
+        if field is None:
+            problems.append(f"unknown SHIM setting {key!r} ignored")
+            continue
+        try:
+            structured = converter.structure(value, field.type)  # type: ignore[arg-type]
+            if field.validator is not None:
+                field.validator(None, field, structured)
+        except Exception as exc:
+            problems.append(f"setting {key!r}: invalid value {value!r} ({exc}); using default")
+            continue
+        good[field.name] = structured
+    return Settings(**good), problems
+
+
+def settings_to_wire(settings: Settings) -> dict[str, Any]:
+    result: dict[str, Any] = converter.unstructure(settings)
+    return result
+
+
+def resolve_state_dir(settings: Settings) -> Path:
+    """Where the store lives: the setting, else $SHIM_STATE_DIR, else the platform state dir."""
+    if settings.state_dir:
+        return Path(settings.state_dir).expanduser()
+    env = os.environ.get(STATE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_state_dir("shim", appauthor=False))

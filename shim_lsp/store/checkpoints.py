@@ -1,0 +1,236 @@
+"""Checkpoints as manifests: keyframes and deltas.
+
+A *full* checkpoint lists every file of the workspace. Later ones store only the files that
+differ from their full base (a NULL blob marks a deletion), so a checkpoint's cost grows with
+what changed, not with the workspace. Dirty buffers are stored whole in every checkpoint.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from shim_lsp.store import blobs
+
+
+@dataclass(frozen=True)
+class DiskEntry:
+    blob: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class BufferEntry:
+    uri: str
+    blob: str
+    size: int
+    version: int | None
+
+
+@dataclass(frozen=True)
+class CheckpointRow:
+    id: int
+    session_id: str
+    workspace: str
+    created_at: float
+    label: str | None
+    reason: str
+    base_id: int | None
+    journal_lseq: int
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class NewCheckpoint:
+    session_id: str
+    workspace: str
+    label: str | None
+    reason: str
+    journal_lseq: int
+    base_id: int | None
+    """None writes a full manifest; else ``disk`` is the delta against this full checkpoint."""
+    disk: dict[str, DiskEntry | None]
+    buffers: list[BufferEntry]
+    files: int
+    bytes: int
+
+
+_COLUMNS = "id, session_id, workspace, created_at, label, reason, base_id, journal_lseq, files, bytes"
+
+
+def _row(r: tuple[object, ...]) -> CheckpointRow:
+    return CheckpointRow(*r)  # type: ignore[arg-type]
+
+
+def write(conn: sqlite3.Connection, cp: NewCheckpoint) -> int:
+    """Insert a checkpoint inside the caller's transaction (its blobs must be stored)."""
+    cur = conn.execute(
+        "INSERT INTO checkpoints(session_id, workspace, created_at, label, reason, base_id,"
+        " journal_lseq, files, bytes) VALUES (?,?,?,?,?,?,?,?,?)",
+        (
+            cp.session_id,
+            cp.workspace,
+            time.time(),
+            cp.label,
+            cp.reason,
+            cp.base_id,
+            cp.journal_lseq,
+            cp.files,
+            cp.bytes,
+        ),
+    )
+    cid = cur.lastrowid
+    assert cid is not None
+    conn.executemany(
+        "INSERT INTO entries(checkpoint_id, kind, uri, blob, size, mtime_ns, version)"
+        " VALUES (?, 'disk', ?, ?, ?, ?, NULL)",
+        (
+            (cid, uri, e.blob if e else None, e.size if e else None, e.mtime_ns if e else None)
+            for uri, e in cp.disk.items()
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO entries(checkpoint_id, kind, uri, blob, size, mtime_ns, version)"
+        " VALUES (?, 'buffer', ?, ?, ?, NULL, ?)",
+        ((cid, b.uri, b.blob, b.size, b.version) for b in cp.buffers),
+    )
+    blobs.touch(conn, {e.blob for e in cp.disk.values() if e} | {b.blob for b in cp.buffers})
+    return cid
+
+
+def get(conn: sqlite3.Connection, cid: int) -> CheckpointRow | None:
+    r = conn.execute(f"SELECT {_COLUMNS} FROM checkpoints WHERE id=?", (cid,)).fetchone()
+    return _row(r) if r else None
+
+
+def list_for(
+    conn: sqlite3.Connection, workspace: str | None = None, limit: int = 1000
+) -> list[CheckpointRow]:
+    if workspace is None:
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM checkpoints ORDER BY created_at DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+    else:
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM checkpoints WHERE workspace=?"
+            " ORDER BY created_at DESC, id DESC LIMIT ?",
+            (workspace, limit),
+        )
+    return [_row(r) for r in rows]
+
+
+def latest(conn: sqlite3.Connection, workspace: str) -> CheckpointRow | None:
+    rows = list_for(conn, workspace, limit=1)
+    return rows[0] if rows else None
+
+
+def disk_manifest(conn: sqlite3.Connection, cid: int) -> dict[str, DiskEntry]:
+    """Every file on disk as checkpoint ``cid`` saw it (its base with its delta applied)."""
+    row = get(conn, cid)
+    if row is None:
+        return {}
+    manifest: dict[str, DiskEntry] = {}
+    ids = [row.base_id, cid] if row.base_id is not None else [cid]
+    for part in ids:
+        for uri, blob, size, mtime in conn.execute(
+            "SELECT uri, blob, size, mtime_ns FROM entries WHERE checkpoint_id=? AND kind='disk'",
+            (part,),
+        ):
+            if blob is None:
+                manifest.pop(uri, None)
+            else:
+                manifest[uri] = DiskEntry(blob, size, mtime)
+    return manifest
+
+
+def buffers(conn: sqlite3.Connection, cid: int) -> list[BufferEntry]:
+    return [
+        BufferEntry(uri, blob, size, version)
+        for uri, blob, size, version in conn.execute(
+            "SELECT uri, blob, size, version FROM entries WHERE checkpoint_id=? AND kind='buffer'"
+            " ORDER BY uri",
+            (cid,),
+        )
+    ]
+
+
+def file_at(conn: sqlite3.Connection, cid: int, uri: str) -> tuple[str, bytes] | None:
+    """(kind, content) of ``uri`` in a checkpoint: the unsaved buffer if any, else the disk."""
+    for entry in buffers(conn, cid):
+        if entry.uri == uri:
+            data = blobs.get(conn, entry.blob)
+            return ("buffer", data) if data is not None else None
+    row = get(conn, cid)
+    if row is None:
+        return None
+    for part in (cid, row.base_id):
+        if part is None:
+            continue
+        hit = conn.execute(
+            "SELECT blob FROM entries WHERE checkpoint_id=? AND kind='disk' AND uri=?",
+            (part, uri),
+        ).fetchone()
+        if hit is not None:
+            if hit[0] is None:
+                return None
+            data = blobs.get(conn, hit[0])
+            return ("disk", data) if data is not None else None
+    return None
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    checkpoint: CheckpointRow
+    kind: str
+    blob: str | None
+    """None: the file did not exist (deleted) at that checkpoint."""
+    size: int | None
+
+
+def file_history(conn: sqlite3.Connection, workspace: str, uri: str) -> list[FileVersion]:
+    """Each checkpoint's version of one file, newest first, deletions included."""
+    out: list[FileVersion] = []
+    for row in list_for(conn, workspace):
+        found: FileVersion | None = None
+        for kind, blob, size in conn.execute(
+            "SELECT kind, blob, size FROM entries WHERE checkpoint_id=? AND uri=?"
+            " ORDER BY kind='buffer' DESC",
+            (row.id, uri),
+        ):
+            found = FileVersion(row, kind, blob, size)
+            break
+        if found is None and row.base_id is not None:
+            hit = conn.execute(
+                "SELECT blob, size FROM entries WHERE checkpoint_id=? AND kind='disk' AND uri=?",
+                (row.base_id, uri),
+            ).fetchone()
+            if hit is not None:
+                found = FileVersion(row, "disk", hit[0], hit[1])
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def known_uris(conn: sqlite3.Connection, workspace: str) -> list[str]:
+    """Every file any checkpoint of the workspace ever held, deleted and renamed ones included."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT e.uri FROM entries e JOIN checkpoints c ON c.id = e.checkpoint_id"
+            " WHERE c.workspace=? ORDER BY e.uri",
+            (workspace,),
+        )
+    ]
+
+
+def delete(conn: sqlite3.Connection, ids: Iterable[int]) -> int:
+    n = 0
+    for cid in ids:
+        conn.execute("DELETE FROM entries WHERE checkpoint_id=?", (cid,))
+        n += conn.execute("DELETE FROM checkpoints WHERE id=?", (cid,)).rowcount
+    return n

@@ -1,0 +1,68 @@
+"""Which files SHIM may touch: only those really inside a workspace folder.
+
+Every path is resolved (symlinks followed) before the check, so a link inside the workspace
+that points elsewhere is treated as outside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pygls.uris import from_fs_path, to_fs_path
+
+
+def uri_to_path(uri: str) -> Path | None:
+    """The local path of a ``file:`` URI, else None (untitled buffers, remote schemes)."""
+    if not uri.startswith("file:"):
+        return None
+    fs = to_fs_path(uri)
+    return Path(fs) if fs else None
+
+
+def path_to_uri(path: Path) -> str:
+    uri = from_fs_path(str(path))
+    if uri is None:
+        raise ValueError(f"cannot make a URI of {path}")
+    return uri
+
+
+def normalize_uri(uri: str) -> str:
+    """One spelling per file, whatever percent-encoding the client chose."""
+    path = uri_to_path(uri)
+    return path_to_uri(path) if path is not None else uri
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The folders of one editor window, resolved; its key identifies it in the store."""
+
+    folders: tuple[Path, ...]
+
+    @classmethod
+    def of(cls, folders: list[Path]) -> Workspace:
+        resolved = sorted({Path(os.path.realpath(f)) for f in folders})
+        return cls(tuple(resolved))
+
+    @property
+    def key(self) -> str:
+        text = json.dumps([str(f) for f in self.folders])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def folder_of(self, path: Path) -> Path | None:
+        """The workspace folder that really contains ``path`` (after symlinks), else None."""
+        real = Path(os.path.realpath(path))
+        for folder in self.folders:
+            if real == folder or folder in real.parents:
+                return folder
+        return None
+
+    def contains(self, path: Path) -> bool:
+        return self.folder_of(path) is not None
+
+    def contains_uri(self, uri: str) -> bool:
+        path = uri_to_path(uri)
+        return path is not None and self.contains(path)

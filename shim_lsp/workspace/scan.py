@@ -1,0 +1,158 @@
+"""What a checkpoint includes, and walking the tree to find it.
+
+Rules come from pathspec (gitignore semantics): each folder's ``.gitignore`` applies below it,
+then the configured excludes and secret patterns apply everywhere. Walking only stats files;
+contents are read later, and only for files whose stat changed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from shim_lsp.settings import DEFAULT_EXCLUDE_GLOBS, Settings
+
+
+@dataclass(frozen=True)
+class FileStat:
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class FileRules:
+    """Decides which paths are left out; built once per settings and folder."""
+
+    root: Path
+    excludes: pathspec.GitIgnoreSpec
+    secrets: pathspec.GitIgnoreSpec
+    max_file_size: int
+    respect_gitignore: bool
+    _gitignores: dict[Path, pathspec.GitIgnoreSpec | None] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, root: Path, settings: Settings) -> FileRules:
+        return cls(
+            root=root,
+            excludes=pathspec.GitIgnoreSpec.from_lines(
+                [*DEFAULT_EXCLUDE_GLOBS, *settings.exclude_globs]
+            ),
+            secrets=pathspec.GitIgnoreSpec.from_lines(settings.secret_globs),
+            max_file_size=settings.max_file_size,
+            respect_gitignore=settings.respect_gitignore,
+        )
+
+    def is_secret(self, path: Path) -> bool:
+        """Secret patterns match by name anywhere, inside the workspace or not."""
+        return bool(self.secrets.match_file(path.name))
+
+    def _rel(self, path: Path, is_dir: bool = False) -> str:
+        rel = path.relative_to(self.root).as_posix()
+        return rel + "/" if is_dir else rel
+
+    def _gitignore(self, folder: Path) -> pathspec.GitIgnoreSpec | None:
+        if folder not in self._gitignores:
+            spec = None
+            try:
+                lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace")
+                spec = pathspec.GitIgnoreSpec.from_lines(lines.splitlines())
+            except OSError:
+                pass
+            self._gitignores[folder] = spec
+        return self._gitignores[folder]
+
+    def excluded(self, path: Path, is_dir: bool) -> bool:
+        """True when ``path`` (inside root) is left out by any rule."""
+        rel = self._rel(path, is_dir)
+        if self.excludes.match_file(rel) or (not is_dir and self.is_secret(path)):
+            return True
+        if not self.respect_gitignore:
+            return False
+        folder = path.parent
+        while True:
+            spec = self._gitignore(folder)
+            if spec is not None:
+                sub = path.relative_to(folder).as_posix() + ("/" if is_dir else "")
+                if spec.match_file(sub):
+                    return True
+            if folder == self.root or folder == folder.parent:
+                return False
+            folder = folder.parent
+
+    def forget_gitignore(self, folder: Path) -> None:
+        self._gitignores.pop(folder, None)
+
+
+Specs = tuple[tuple[Path, pathspec.GitIgnoreSpec], ...]
+
+
+def _matches(specs: Specs, path: Path, is_dir: bool) -> bool:
+    suffix = "/" if is_dir else ""
+    return any(spec.match_file(path.relative_to(base).as_posix() + suffix) for base, spec in specs)
+
+
+def walk(rules: FileRules) -> Iterator[tuple[Path, FileStat]]:
+    """Regular files under the root that the rules keep, with their stat. Links are skipped.
+
+    Each folder's .gitignore is read once and carried down to the folders below it.
+    """
+    stack: list[tuple[Path, Specs]] = [(rules.root, ())]
+    while stack:
+        folder, inherited = stack.pop()
+        specs = inherited
+        if rules.respect_gitignore:
+            own = rules._gitignore(folder)
+            if own is not None:
+                specs = (*inherited, (folder, own))
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                if entry.is_symlink():
+                    continue
+                is_dir = entry.is_dir(follow_symlinks=False)
+                st = None if is_dir else entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            rel = rules._rel(path, is_dir)
+            if rules.excludes.match_file(rel) or _matches(specs, path, is_dir):
+                continue
+            if is_dir:
+                stack.append((path, specs))
+                continue
+            assert st is not None
+            if not stat.S_ISREG(st.st_mode) or st.st_size > rules.max_file_size:
+                continue
+            if rules.secrets.match_file(rel):
+                continue
+            yield path, FileStat(st.st_size, st.st_mtime_ns)
+
+
+def stat_file(rules: FileRules, path: Path) -> FileStat | None:
+    """The stat of one file if a checkpoint should hold it, else None (gone or left out)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > rules.max_file_size:
+        return None
+    try:
+        path.relative_to(rules.root)
+    except ValueError:
+        return None
+    if rules.excluded(path, is_dir=False):
+        return None
+    for parent in path.parents:
+        if parent == rules.root:
+            break
+        if rules.excluded(parent, is_dir=True):
+            return None
+    return FileStat(st.st_size, st.st_mtime_ns)
