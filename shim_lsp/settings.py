@@ -7,14 +7,13 @@ jedi-language-server treats its initialization options.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import attrs
-import cattrs
 import platformdirs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from shim_lsp.wire import make_converter, to_camel
 
 SECTION = "shim"
 STATE_DIR_ENV = "SHIM_STATE_DIR"
@@ -50,6 +49,7 @@ DEFAULT_EXCLUDE_GLOBS = (
     ".mypy_cache/",
     ".ruff_cache/",
     ".pytest_cache/",
+    ".shim-recovered/",
 )
 
 
@@ -130,22 +130,7 @@ class Settings:
 
 attrs.resolve_types(Settings)
 
-_CAMEL = re.compile(r"_([a-z])")
-
-
-def to_camel(name: str) -> str:
-    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
-
-
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=False)
-    overrides = {f.name: override(rename=to_camel(f.name)) for f in attrs.fields(Settings)}
-    conv.register_structure_hook(Settings, make_dict_structure_fn(Settings, conv, **overrides))
-    conv.register_unstructure_hook(Settings, make_dict_unstructure_fn(Settings, conv, **overrides))
-    return conv
-
-
-converter = _make_converter()
+converter = make_converter(forbid_extra_keys=False)
 _FIELDS = {to_camel(f.name): f for f in attrs.fields(Settings)}
 
 
@@ -168,6 +153,7 @@ def parse_settings(raw: object) -> tuple[Settings, list[str]]:
             problems.append(f"unknown SHIM setting {key!r} ignored")
             continue
         try:
+            _check_scalar(field.type, value)
             structured = converter.structure(value, field.type)  # type: ignore[arg-type]
             if field.validator is not None:
                 field.validator(None, field, structured)
@@ -176,6 +162,18 @@ def parse_settings(raw: object) -> tuple[Settings, list[str]]:
             continue
         good[field.name] = structured
     return Settings(**good), problems
+
+
+def _check_scalar(kind: object, value: object) -> None:
+    """cattrs would turn "yes" into True and "3" into 3.0; settings must be the real type."""
+    if kind is bool and not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {type(value).__name__}")
+    if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    if kind == str | None and value is not None and not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise TypeError("expected a whole number")
 
 
 def settings_to_wire(settings: Settings) -> dict[str, Any]:

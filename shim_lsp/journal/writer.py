@@ -96,11 +96,17 @@ class JournalWriter:
         self._last_heartbeat = 0.0
         self._reported: str | None = None
         self._stopped = threading.Event()
+        self._attempted = threading.Event()
 
     # --- called from any thread -------------------------------------------------------
 
     def start(self) -> None:
         self._thread.start()
+
+    def wait_ready(self, timeout: float = 10.0) -> bool:
+        """Wait for the first attempt to open the store; True when it is usable."""
+        self._attempted.wait(timeout)
+        return self._status.ready
 
     def append(self, record: Record) -> None:
         with self._cond:
@@ -179,12 +185,14 @@ class JournalWriter:
                 )
         except (StoreError, sqlite3.Error, OSError) as exc:
             self._problem(f"SHIM cannot write its store; unsaved work is kept in memory: {exc}")
+            self._attempted.set()
             return False
         self._conn = conn
         self._status.ready = True
         self._status.store = report
         self._status.error = None
         self._reported = None
+        self._attempted.set()
         if report.quarantined is not None:
             self._on_problem(
                 f"SHIM's store was damaged ({report.reason}); it was moved aside to "
@@ -260,6 +268,7 @@ class JournalWriter:
             self._problem("SHIM's journal writer stopped on an unexpected error (see the log)")
         finally:
             self._stopped.set()
+            self._attempted.set()
             with self._cond:
                 jobs, self._state.jobs = self._state.jobs, []
                 for waiter in self._state.flush_waiters:
@@ -270,6 +279,7 @@ class JournalWriter:
                 self._conn.close()
 
     def _loop(self) -> None:
+        self._open()
         while True:
             with self._cond:
                 while True:

@@ -103,6 +103,8 @@ class SessionEngine:
             may_read=self.may_read,
         )
         self.auto = settings.auto_checkpoint
+        self.watching = False
+        """True when the client reports file changes; else automatic checkpoints re-scan."""
         self.alarm = Alarm()
         self.last_assessment: Assessment | None = None
         self._lseq = itertools.count(1)
@@ -124,6 +126,24 @@ class SessionEngine:
     def start(self) -> None:
         self.writer.start()
 
+    def apply_settings(self, settings: Settings) -> None:
+        """Take new tunables at once; the store location stays until the next start."""
+        old, self.settings = self.settings, settings
+        self.auto = settings.auto_checkpoint
+        self.writer.flush_interval = settings.flush_interval
+        self.writer.heartbeat_interval = settings.heartbeat_interval
+        rules_changed = (
+            old.exclude_globs != settings.exclude_globs
+            or old.secret_globs != settings.secret_globs
+            or old.max_file_size != settings.max_file_size
+            or old.respect_gitignore != settings.respect_gitignore
+        )
+        with self._lock:
+            self.tree.settings = settings
+            if rules_changed:
+                self.tree.rebuild_rules()
+                self.tree.needs_scan = True
+
     def close(self, reason: str, timeout: float = 10.0) -> bool:
         """Flush everything and record how the session ended; idempotent."""
         if self.closed is not None:
@@ -135,6 +155,8 @@ class SessionEngine:
     @contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:
         """A read connection of its own (the writer thread owns the write connection)."""
+        if not self.writer.wait_ready():
+            raise OSError(self.writer.status().error or "SHIM's store is not available")
         conn = connect(self.db_path)
         try:
             yield conn
@@ -183,6 +205,13 @@ class SessionEngine:
                 self.tree.report_changed(inside)
             self._changed_since_checkpoint = True
 
+    def forget_store_state(self) -> None:
+        """After the store was cleared: the next checkpoint starts from a full scan."""
+        with self._lock:
+            self.tree = TreeState(self.workspace, self.settings)
+        self.last_checkpoint = None
+        self._changed_since_checkpoint = True
+
     def rejournal_open_buffers(self) -> None:
         """After the journal was cleared, give each open buffer a fresh base to replay from."""
         for uri, buf in list(self.buffers.buffers.items()):
@@ -229,9 +258,7 @@ class SessionEngine:
         progress: Callable[[int, int], None] | None,
     ) -> CheckpointResult:
         started = time.perf_counter()
-        if not self.writer.status().ready:
-            self.writer.flush(timeout=5.0)
-        if not self.writer.status().ready:
+        if not self.writer.wait_ready(timeout=5.0):
             self._changed_since_checkpoint = True
             raise OSError(self.writer.status().error or "SHIM's store is not ready")
         with self._lock:
@@ -354,6 +381,9 @@ class SessionEngine:
             self.settings,
         )
         if reason is not None:
+            if not self.watching:
+                with self._lock:
+                    self.tree.needs_scan = True
             self.checkpoint(reason=reason)
         return reason, None
 

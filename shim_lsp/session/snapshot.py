@@ -58,6 +58,9 @@ class TreeState:
     needs_scan: bool = True
 
     def __post_init__(self) -> None:
+        self.rebuild_rules()
+
+    def rebuild_rules(self) -> None:
         self.rules = {f: FileRules.from_settings(f, self.settings) for f in self.workspace.folders}
 
     def rules_for(self, path: Path) -> FileRules | None:

@@ -1,0 +1,30 @@
+"""Command IDs: defined once here, mirrored once in editor-client/src/commands.ts."""
+
+from __future__ import annotations
+
+AUTO_CHECKPOINT = "shim.autoCheckpoint"
+CHECK_RECOVERY = "shim.checkRecovery"
+MONITOR_SIGNALS = "shim.monitorSignals"
+SESSION_STATUS = "shim.sessionStatus"
+FORCE_CHECKPOINT = "shim.forceCheckpoint"
+CLEAR_STATE = "shim.clearState"
+LIST_CHECKPOINTS = "shim.listCheckpoints"
+RESTORE_CHECKPOINT = "shim.restoreCheckpoint"
+RECOVER_SESSION = "shim.recoverSession"
+COMPARE_WITH_CHECKPOINT = "shim.compareWithCheckpoint"
+
+ALL = (
+    AUTO_CHECKPOINT,
+    CHECK_RECOVERY,
+    MONITOR_SIGNALS,
+    SESSION_STATUS,
+    FORCE_CHECKPOINT,
+    CLEAR_STATE,
+    LIST_CHECKPOINTS,
+    RESTORE_CHECKPOINT,
+    RECOVER_SESSION,
+    COMPARE_WITH_CHECKPOINT,
+)
+
+STATUS_NOTIFICATION = "shim/status"
+"""Server-to-client notification: checkpoint time and risk level, for status bars."""

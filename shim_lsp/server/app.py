@@ -1,0 +1,79 @@
+"""The SHIM language server: one class, built by a factory, features registered explicitly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from shim_lsp import __version__
+from shim_lsp.commands import STATUS_NOTIFICATION
+from shim_lsp.server.protocol import ShimProtocol, is_parse_error
+from shim_lsp.session.engine import SessionEngine
+from shim_lsp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ShimLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("shim", __version__, protocol_cls=ShimProtocol)
+        self.engine: SessionEngine | None = None
+        self.settings = Settings()
+        self.shutdown_requested = False
+        self.watching_files = False
+        self.opened: dict[str, asyncio.Event] = {}
+        """Set when a document arrives by didOpen: recovery waits on it after showDocument."""
+        self.background: set[asyncio.Task[Any]] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pending_problems: list[str] = []
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        if is_parse_error(error) and isinstance(self.protocol, ShimProtocol):
+            self.protocol.answer_parse_error(error)
+        log.error("protocol error (%s): %s", getattr(source, "__name__", source), error)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """Run a coroutine beside the request loop, keeping a reference and logging failures."""
+        task = asyncio.ensure_future(coro)
+        self.background.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self.background.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background task failed", exc_info=t.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    def log_user(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        """A line in the editor's output channel for SHIM."""
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def push_status(self) -> None:
+        if self.engine is not None:
+            status = self.engine.status()
+            self.protocol.notify(
+                STATUS_NOTIFICATION,
+                {
+                    "lastCheckpointAt": status["lastCheckpointAt"],
+                    "riskLevel": status["riskLevel"],
+                    "dirtyDocuments": status["dirtyDocuments"],
+                    "storeError": status["storeError"],
+                },
+            )
+
+
+def create_server() -> ShimLanguageServer:
+    from shim_lsp.server import commands, documents, lifecycle
+
+    server = ShimLanguageServer()
+    for feature in (lifecycle, documents, commands):
+        feature.register(server)
+    return server

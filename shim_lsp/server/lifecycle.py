@@ -1,0 +1,203 @@
+"""initialize / initialized / shutdown / exit, settings, and watching the client's process.
+
+pygls does not watch the client's ``processId``: if the editor dies without closing our stdin
+(a killed window, a crashed extension host), SHIM notices here, flushes, ends its session as
+"client-gone" and exits, so nothing typed is lost and the next start can offer recovery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psutil
+from lsprotocol import types
+
+from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.recovery import offer_recovery
+from shim_lsp.session.engine import SessionEngine
+from shim_lsp.settings import SECTION, Settings, parse_settings
+from shim_lsp.workspace.paths import uri_to_path
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 1.0
+
+
+def _folders(params: types.InitializeParams) -> list[Path]:
+    uris = [f.uri for f in params.workspace_folders or []]
+    if not uris and params.root_uri:
+        uris = [params.root_uri]
+    paths = [uri_to_path(u) for u in uris]
+    if not uris and params.root_path:
+        paths = [Path(params.root_path)]
+    return [p for p in paths if p is not None and p.is_dir()]
+
+
+def _encoding(ls: ShimLanguageServer) -> str:
+    kind = ls.workspace.position_encoding
+    return str(getattr(kind, "value", kind) or "utf-16")
+
+
+def register(server: ShimLanguageServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: ShimLanguageServer, params: types.InitializeParams) -> None:
+        settings, problems = parse_settings(params.initialization_options)
+        ls.settings = settings
+        ls.engine = SessionEngine(
+            settings,
+            _folders(params),
+            text_source=lambda uri: _text_of(ls, uri),
+            client_pid=params.process_id,
+            position_encoding=_encoding(ls),
+            notify=lambda msg: _notify_from_thread(ls, msg),
+        )
+        ls.engine.start()
+        for problem in problems:
+            log.warning("%s", problem)
+        ls.pending_problems = problems
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: ShimLanguageServer, _params: types.InitializedParams) -> None:
+        ls.spawn(_start(ls))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(
+        ls: ShimLanguageServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        ls.spawn(_pull_settings(ls, pushed=params.settings))
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: ShimLanguageServer, *_args: Any) -> None:
+        ls.shutdown_requested = True
+        if ls.engine is not None and not ls.engine.close("clean"):
+            log.error("SHIM could not write everything before shutting down")
+
+    @server.feature(types.EXIT)
+    def exit_(ls: ShimLanguageServer, *_args: Any) -> None:
+        if ls.engine is not None:
+            ls.engine.close("clean" if ls.shutdown_requested else "client-gone")
+
+
+def _text_of(ls: ShimLanguageServer, uri: str) -> tuple[str, int | None] | None:
+    doc = ls.workspace.text_documents.get(uri)
+    return (doc.source, doc.version) if doc is not None else None
+
+
+def _notify_from_thread(ls: ShimLanguageServer, message: str) -> None:
+    """Problems found on the writer thread reach the user through the event loop."""
+    log.warning("%s", message)
+    if ls.loop is not None and not ls.loop.is_closed():
+        ls.loop.call_soon_threadsafe(ls.tell_user, f"SHIM: {message}")
+
+
+async def _start(ls: ShimLanguageServer) -> None:
+    ls.loop = asyncio.get_running_loop()
+    for problem in ls.pending_problems:
+        ls.tell_user(f"SHIM: {problem}")
+    await _pull_settings(ls)
+    await _watch_files(ls)
+    ls.spawn(_tick_loop(ls))
+    if ls.engine is not None and ls.engine.info.client_pid:
+        ls.spawn(_watch_client(ls, ls.engine.info.client_pid))
+    await offer_recovery(ls)
+
+
+async def _pull_settings(ls: ShimLanguageServer, pushed: Any = None) -> None:
+    """Settings from ``workspace/configuration`` (section ``shim``) win over init options."""
+    caps = ls.client_capabilities.workspace
+    raw: Any = None
+    if caps is not None and caps.configuration:
+        try:
+            result = await ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+            )
+            raw = result[0] if result else None
+        except Exception as exc:
+            log.warning("workspace/configuration failed: %s", exc)
+    elif isinstance(pushed, dict):
+        raw = pushed.get(SECTION, pushed)
+    if not raw:
+        return
+    settings, problems = parse_settings(raw)
+    for problem in problems:
+        ls.tell_user(f"SHIM: {problem}")
+    _apply_settings(ls, settings)
+
+
+def _apply_settings(ls: ShimLanguageServer, settings: Settings) -> None:
+    old, ls.settings = ls.settings, settings
+    if ls.engine is None:
+        return
+    if settings.state_dir != old.state_dir:
+        ls.tell_user("SHIM: a new stateDir takes effect when the server restarts")
+    ls.engine.apply_settings(settings)
+
+
+async def _watch_files(ls: ShimLanguageServer) -> None:
+    """Ask the client for file events so checkpoints need not re-read the tree."""
+    caps = ls.client_capabilities.workspace
+    watched = caps.did_change_watched_files if caps is not None else None
+    if watched is None or not watched.dynamic_registration:
+        return
+    try:
+        await ls.client_register_capability_async(
+            types.RegistrationParams(
+                registrations=[
+                    types.Registration(
+                        id=str(uuid.uuid4()),
+                        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                        register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                            watchers=[types.FileSystemWatcher(glob_pattern="**/*")]
+                        ),
+                    )
+                ]
+            )
+        )
+        ls.watching_files = True
+        if ls.engine is not None:
+            ls.engine.watching = True
+    except Exception as exc:
+        log.warning("could not register file watchers: %s", exc)
+
+
+async def _tick_loop(ls: ShimLanguageServer) -> None:
+    last_level = None
+    last_checkpoint = None
+    while ls.engine is not None and ls.engine.closed is None:
+        await asyncio.sleep(TICK_SECONDS)
+        engine = ls.engine
+        reason, alarm = engine.tick()
+        if alarm is not None:
+            ls.tell_user(
+                "SHIM: your unsaved work looked at risk ("
+                + "; ".join(alarm.reasons)
+                + "), so a checkpoint was taken now."
+            )
+        level = engine.last_assessment.level if engine.last_assessment else None
+        current = engine.last_checkpoint.id if engine.last_checkpoint else None
+        if reason is not None:
+            log.info("automatic checkpoint: %s", reason)
+        if level != last_level or current != last_checkpoint:
+            last_level, last_checkpoint = level, current
+            ls.push_status()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+async def _watch_client(ls: ShimLanguageServer, pid: int) -> None:
+    while ls.engine is not None and ls.engine.closed is None:
+        await asyncio.sleep(ls.settings.client_watch_interval)
+        if not _alive(pid):
+            log.warning("the editor process %s is gone; flushing and exiting", pid)
+            ls.engine.close("client-gone")
+            os._exit(0)

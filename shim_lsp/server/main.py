@@ -1,0 +1,41 @@
+"""Running the server on stdio, and ending the session however the process ends."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from types import FrameType
+
+from shim_lsp.server.app import ShimLanguageServer, create_server
+
+log = logging.getLogger(__name__)
+
+
+def _end(server: ShimLanguageServer, reason: str) -> None:
+    if server.engine is not None and server.engine.closed is None:
+        server.engine.close(reason)
+
+
+def serve() -> int:
+    """Serve on stdio. Logging goes to stderr: stdout is the protocol channel."""
+    logging.basicConfig(
+        level=os.environ.get("SHIM_LOG_LEVEL", "WARNING").upper(),
+        stream=sys.stderr,
+        format="shim %(levelname)s %(name)s: %(message)s",
+    )
+    server = create_server()
+
+    def on_term(signum: int, _frame: FrameType | None) -> None:
+        # A terminated server did not get shutdown: its editor may have died with unsaved work.
+        _end(server, "terminated")
+        os._exit(0 if server.shutdown_requested else 1)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        server.start_io()
+    finally:
+        # stdin closed (or the loop failed) without exit: the client is gone; keep everything.
+        _end(server, "clean" if server.shutdown_requested else "client-gone")
+    return 0

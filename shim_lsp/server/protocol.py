@@ -1,0 +1,43 @@
+"""pygls's protocol, answering malformed input instead of only logging it.
+
+pygls logs a message it cannot decode and moves on; the client then waits forever for the
+answer. Here a request whose parameters do not fit gets an InvalidParams error with its id,
+and a body that is not JSON gets a ParseError (id null), as JSON-RPC asks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcParseError
+from pygls.protocol import LanguageServerProtocol
+
+log = logging.getLogger(__name__)
+
+
+class ShimProtocol(LanguageServerProtocol):
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            msg_id = data.get("id") if isinstance(data, dict) else None
+            if msg_id is not None and "method" in data:
+                method = data.get("method")
+                error = JsonRpcInvalidParams(f"invalid parameters for {method!r}")
+                self._send_response(msg_id, error=error.to_response_error())
+            raise
+
+    def answer_parse_error(self, error: Exception) -> None:
+        """Tell the client its message was not JSON; id is null because none could be read."""
+        response = types.ResponseErrorMessage(
+            id=None,
+            error=JsonRpcParseError(f"message is not valid JSON: {error}").to_response_error(),
+        )
+        self._send_data(response)
+
+
+def is_parse_error(error: Exception) -> bool:
+    return isinstance(error, json.JSONDecodeError | UnicodeDecodeError)

@@ -1,0 +1,209 @@
+"""Offering crashed work back: the prompt, and restoring text as an unsaved change.
+
+Restored text never goes to disk: the document is opened (``window/showDocument``) and its
+whole text replaced by a versioned ``workspace/applyEdit``, so the user sees a dirty buffer
+and decides whether to save. When the file changed on disk since the crashed session last saw
+it, the user is told and chooses; SHIM never picks silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.workspace import TextDocument
+
+from shim_lsp.recovery.find import (
+    RecoverableFile,
+    SessionRow,
+    crashed_work,
+    mark_crashed,
+    resolve_file,
+    resolve_session,
+)
+from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.workspace.files import decode, read_bytes
+from shim_lsp.workspace.paths import uri_to_path
+
+log = logging.getLogger(__name__)
+
+REVIEW, RESTORE_ALL, DISMISS = "Review", "Restore all", "Dismiss"
+RESTORE, SKIP = "Restore", "Skip"
+USE_RECOVERED, KEEP_DISK = "Restore recovered text", "Keep the file on disk"
+OPEN_WAIT_S = 5.0
+
+
+def find_work(ls: ShimLanguageServer) -> list[tuple[SessionRow, list[RecoverableFile]]]:
+    engine = ls.engine
+    if engine is None:
+        return []
+    with engine.reader() as conn:
+        return crashed_work(conn, engine.workspace.key, engine.may_read, exclude=engine.info.id)
+
+
+def newest_per_file(
+    work: list[tuple[SessionRow, list[RecoverableFile]]],
+) -> list[RecoverableFile]:
+    """One candidate per file: the most recently edited, across crashed sessions."""
+    best: dict[str, RecoverableFile] = {}
+    for _row, files in work:
+        for f in files:
+            if f.uri not in best or f.edited_at > best[f.uri].edited_at:
+                best[f.uri] = f
+    return sorted(best.values(), key=lambda f: f.uri)
+
+
+def _name(uri: str) -> str:
+    path = uri_to_path(uri)
+    return path.name if path is not None else uri
+
+
+def _ago(ts: float) -> str:
+    minutes = max(0, int((time.time() - ts) / 60))
+    return "just now" if minutes < 1 else f"{minutes} min ago"
+
+
+async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dict[str, object]:
+    """Find crashed work and ask the user what to do with it; returns what happened."""
+    engine = ls.engine
+    if engine is None:
+        return {"files": 0}
+    work = await asyncio.to_thread(find_work, ls)
+    for row, _files in work:
+        if row.ended_at is None:
+            engine.writer.submit(lambda c, row=row: mark_crashed(c, row))
+    files = newest_per_file(work)
+    if not files:
+        if always:
+            ls.tell_user("SHIM: no unsaved work from crashed sessions", types.MessageType.Info)
+        return {"files": 0}
+    names = ", ".join(_name(f.uri) for f in files[:5]) + (" ..." if len(files) > 5 else "")
+    answer = await ls.window_show_message_request_async(
+        types.ShowMessageRequestParams(
+            type=types.MessageType.Warning,
+            message=(
+                f"SHIM found unsaved work in {len(files)} file(s) from "
+                f"{len(work)} editor session(s) that ended without a clean shutdown: {names}"
+            ),
+            actions=[types.MessageActionItem(title=t) for t in (REVIEW, RESTORE_ALL, DISMISS)],
+        )
+    )
+    choice = answer.title if answer is not None else None
+    restored: list[str] = []
+    if choice == DISMISS:
+        for row, _files in work:
+            engine.writer.submit(lambda c, sid=row.id: resolve_session(c, sid, "dismissed"))
+        ls.log_user("SHIM: recovery dismissed; the work stays in the store until cleared")
+    elif choice in (RESTORE_ALL, REVIEW):
+        for f in files:
+            if choice == REVIEW and not await _ask(ls, f"Restore unsaved work in {_name(f.uri)} "
+                                                    f"(last edited {_ago(f.edited_at)})?", RESTORE, SKIP):
+                continue
+            if await restore_recovered(ls, f, work):
+                restored.append(f.uri)
+    return {"files": len(files), "choice": choice, "restored": restored}
+
+
+async def _ask(ls: ShimLanguageServer, message: str, yes: str, no: str) -> bool:
+    answer = await ls.window_show_message_request_async(
+        types.ShowMessageRequestParams(
+            type=types.MessageType.Info,
+            message=message,
+            actions=[types.MessageActionItem(title=yes), types.MessageActionItem(title=no)],
+        )
+    )
+    return answer is not None and answer.title == yes
+
+
+async def restore_recovered(
+    ls: ShimLanguageServer,
+    f: RecoverableFile,
+    work: list[tuple[SessionRow, list[RecoverableFile]]],
+) -> bool:
+    """Restore one file (asking first when the disk moved on); record what was decided."""
+    engine = ls.engine
+    assert engine is not None
+    if f.disk_changed and not await _ask(
+        ls,
+        f"{_name(f.uri)} changed on disk after the crashed session last saw it. Restore the "
+        "recovered text as an unsaved change (the file on disk is not touched), or keep the "
+        "file on disk (the recovered text stays in SHIM's store)?",
+        USE_RECOVERED,
+        KEEP_DISK,
+    ):
+        return False
+    ok, detail = await apply_as_unsaved(ls, f.uri, f.text, "SHIM: restore unsaved work")
+    if not ok:
+        ls.tell_user(f"SHIM could not restore {_name(f.uri)}: {detail}")
+        return False
+    for row, files in work:
+        if any(g.uri == f.uri for g in files):
+            action = "restored" if row.id == f.session_id else "superseded"
+            engine.writer.submit(lambda c, sid=row.id, a=action: resolve_file(c, sid, f.uri, a))
+    ls.log_user(f"SHIM restored unsaved work in {f.uri}")
+    return True
+
+
+def _end_of(doc: TextDocument) -> types.Position:
+    lines = doc.lines
+    if not lines:
+        return types.Position(line=0, character=0)
+    last = lines[-1]
+    if last.endswith(("\n", "\r")):
+        return types.Position(line=len(lines), character=0)
+    units = doc.position_codec.client_num_units(last)
+    return types.Position(line=len(lines) - 1, character=units)
+
+
+async def apply_as_unsaved(
+    ls: ShimLanguageServer, uri: str, text: str, label: str
+) -> tuple[bool, str]:
+    """Put ``text`` into the editor's buffer for ``uri`` as an unsaved change."""
+    caps = ls.client_capabilities
+    if uri not in ls.workspace.text_documents and caps.window and caps.window.show_document:
+        event = ls.opened.setdefault(uri, asyncio.Event())
+        shown = await ls.window_show_document_async(
+            types.ShowDocumentParams(uri=uri, take_focus=False)
+        )
+        if shown.success:
+            try:
+                await asyncio.wait_for(event.wait(), OPEN_WAIT_S)
+            except TimeoutError:
+                log.info("%s was shown but not opened by the client in time", uri)
+    doc = ls.workspace.text_documents.get(uri)
+    version: int | None = None
+    if doc is not None:
+        current, version = doc, doc.version
+    else:
+        path = uri_to_path(uri)
+        data = read_bytes(path) if isinstance(path, Path) else None
+        current = TextDocument(uri, decode(data) if data is not None else "")
+    if current.source == text:
+        return True, "already up to date"
+    edit = types.TextEdit(
+        range=types.Range(start=types.Position(line=0, character=0), end=_end_of(current)),
+        new_text=text,
+    )
+    ws_caps = caps.workspace.workspace_edit if caps.workspace else None
+    if ws_caps is not None and ws_caps.document_changes:
+        workspace_edit = types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri, version=version
+                    ),
+                    edits=[edit],
+                )
+            ]
+        )
+    else:
+        workspace_edit = types.WorkspaceEdit(changes={uri: [edit]})
+    result = await ls.workspace_apply_edit_async(
+        types.ApplyWorkspaceEditParams(edit=workspace_edit, label=label)
+    )
+    if not result.applied:
+        return False, result.failure_reason or "the editor refused the edit"
+    return True, "applied"

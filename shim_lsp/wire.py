@@ -1,0 +1,60 @@
+"""camelCase on the wire, snake_case in Python, for every attrs class SHIM exchanges."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+T = TypeVar("T")
+_CAMEL = re.compile(r"_([a-z])")
+
+
+def to_camel(name: str) -> str:
+    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
+
+
+def _renames(cl: type[Any]) -> dict[str, Any]:
+    return {f.name: override(rename=to_camel(f.name)) for f in attrs.fields(cl)}
+
+
+def make_converter(*, forbid_extra_keys: bool) -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=forbid_extra_keys)
+    conv.register_structure_hook_factory(
+        attrs.has,
+        lambda cl: make_dict_structure_fn(
+            cl, conv, _cattrs_forbid_extra_keys=forbid_extra_keys, **_renames(cl)
+        ),
+    )
+    conv.register_unstructure_hook_factory(
+        attrs.has, lambda cl: make_dict_unstructure_fn(cl, conv, **_renames(cl))
+    )
+    return conv
+
+
+strict = make_converter(forbid_extra_keys=True)
+
+
+class ArgumentError(ValueError):
+    """Command arguments that do not fit: the message says what was expected."""
+
+
+def structure_args(cls: type[T], args: tuple[Any, ...] | list[Any]) -> T:
+    """The first command argument as ``cls`` (an empty call gives the defaults)."""
+    raw: Any = args[0] if args else {}
+    if raw is None:
+        raw = {}
+    if len(args) > 1 or not isinstance(raw, dict):
+        raise ArgumentError(f"expected one object argument like {_example(cls)}, got {list(args)!r}")
+    try:
+        return strict.structure(raw, cls)
+    except Exception as exc:
+        detail = "; ".join(cattrs.transform_error(exc)) if isinstance(exc, cattrs.BaseValidationError) else str(exc)
+        raise ArgumentError(f"invalid arguments {raw!r}: {detail}") from exc
+
+
+def _example(cls: type[Any]) -> str:
+    return "{" + ", ".join(f'"{to_camel(f.name)}": ...' for f in attrs.fields(cls)) + "}"

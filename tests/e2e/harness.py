@@ -1,0 +1,203 @@
+"""A test editor: a pytest-lsp client that behaves like VS Code where SHIM relies on it.
+
+It opens a document when asked by ``window/showDocument``, applies ``workspace/applyEdit`` to
+its own copy of the buffer (refusing stale versions), and answers prompts from a script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as t
+from pygls.workspace import TextDocument
+from pygls.protocol import default_converter
+from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+CAPABILITIES = t.ClientCapabilities(
+    workspace=t.WorkspaceClientCapabilities(
+        apply_edit=True,
+        configuration=True,
+        workspace_edit=t.WorkspaceEditClientCapabilities(document_changes=True),
+        did_change_watched_files=t.DidChangeWatchedFilesClientCapabilities(
+            dynamic_registration=True
+        ),
+    ),
+    window=t.WindowClientCapabilities(
+        show_document=t.ShowDocumentClientCapabilities(support=True)
+    ),
+)
+
+
+@dataclass
+class Editor:
+    client: LanguageClient
+    workspace: Path
+    answers: list[str] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)
+    docs: dict[str, TextDocument] = field(default_factory=dict)
+    edits: list[t.ApplyWorkspaceEditParams] = field(default_factory=list)
+    statuses: list[Any] = field(default_factory=list)
+    registrations: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        assert self.client._server is not None
+        return self.client._server.pid
+
+    def uri(self, name: str) -> str:
+        return (self.workspace / name).as_uri()
+
+    def open(self, name: str, text: str | None = None) -> str:
+        uri = self.uri(name)
+        if text is None:
+            text = (self.workspace / name).read_bytes().decode("utf-8-sig")
+        self.docs[uri] = TextDocument(uri, text, version=1)
+        self.client.text_document_did_open(
+            t.DidOpenTextDocumentParams(
+                text_document=t.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+            )
+        )
+        return uri
+
+    def type(self, uri: str, line: int, character: int, text: str) -> None:
+        """Insert ``text`` at a position (UTF-16 units), as a keystroke would."""
+        pos = t.Position(line=line, character=character)
+        self.change(uri, t.TextDocumentContentChangePartial(range=t.Range(start=pos, end=pos), text=text))
+
+    def change(self, uri: str, change: t.TextDocumentContentChangeEvent) -> None:
+        doc = self.docs[uri]
+        doc.apply_change(change)
+        doc.version = (doc.version or 0) + 1
+        self.client.text_document_did_change(
+            t.DidChangeTextDocumentParams(
+                text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
+                content_changes=[change],
+            )
+        )
+
+    def save(self, uri: str) -> None:
+        path = Path(self.workspace) / Path(uri.removeprefix(self.workspace.as_uri() + "/"))
+        path.write_text(self.docs[uri].source, newline="")
+        self.client.text_document_did_save(
+            t.DidSaveTextDocumentParams(text_document=t.TextDocumentIdentifier(uri=uri))
+        )
+
+    async def command(self, name: str, *args: Any) -> Any:
+        return await self.client.workspace_execute_command_async(
+            t.ExecuteCommandParams(command=name, arguments=list(args) if args else None)
+        )
+
+    def kill(self) -> None:
+        os.kill(self.pid, signal.SIGKILL)
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            if loop.time() > deadline:
+                raise AssertionError("condition not met in time")
+            await asyncio.sleep(0.02)
+
+
+OWN = {t.WINDOW_SHOW_MESSAGE_REQUEST, t.WINDOW_SHOW_DOCUMENT, t.WORKSPACE_APPLY_EDIT}
+
+
+def _make_client() -> LanguageClient:
+    """pytest-lsp's client with its defaults, except the editor behaviour defined here."""
+    client = LanguageClient(converter_factory=default_converter)
+    register_lsp_features(
+        client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m not in OWN}
+    )
+    return client
+
+
+def server_command() -> list[str]:
+    return [sys.executable, "-m", "shim_lsp"]
+
+
+async def start_editor(
+    workspace: Path,
+    state_dir: Path,
+    *,
+    answers: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+    process_id: int | None = None,
+    capabilities: t.ClientCapabilities = CAPABILITIES,
+    initialize: bool = True,
+) -> Editor:
+    config = ClientServerConfig(
+        client_factory=_make_client,
+        server_command=server_command(),
+        server_env={**os.environ, "SHIM_STATE_DIR": str(state_dir)},
+    )
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    editor = Editor(client, workspace, answers=list(answers or []))
+    client.set_configuration({"shim": settings or {}})
+
+    @client.feature(t.WINDOW_SHOW_MESSAGE_REQUEST)
+    def message_request(params: t.ShowMessageRequestParams) -> t.MessageActionItem | None:
+        editor.prompts.append(params.message)
+        if not editor.answers:
+            return None
+        return t.MessageActionItem(title=editor.answers.pop(0))
+
+    @client.feature(t.WINDOW_SHOW_DOCUMENT)
+    def show_document(params: t.ShowDocumentParams) -> t.ShowDocumentResult:
+        if params.uri not in editor.docs:
+            path = workspace / params.uri.removeprefix(workspace.as_uri() + "/")
+            text = path.read_bytes().decode("utf-8-sig") if path.exists() else ""
+            editor.open(str(path.relative_to(workspace)), text)
+        return t.ShowDocumentResult(success=True)
+
+    @client.feature(t.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: t.ApplyWorkspaceEditParams) -> t.ApplyWorkspaceEditResult:
+        for change in params.edit.document_changes or []:
+            assert isinstance(change, t.TextDocumentEdit)
+            doc = editor.docs.get(change.text_document.uri)
+            if doc is None:
+                return t.ApplyWorkspaceEditResult(applied=False, failure_reason="not open")
+            if change.text_document.version not in (None, doc.version):
+                return t.ApplyWorkspaceEditResult(applied=False, failure_reason="stale version")
+            for edit in change.edits:
+                assert isinstance(edit, t.TextEdit)
+                editor.change(
+                    doc.uri,
+                    t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text),
+                )
+        editor.edits.append(params)
+        return t.ApplyWorkspaceEditResult(applied=True)
+
+    @client.feature(t.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: t.RegistrationParams) -> None:
+        editor.registrations.extend(r.method for r in params.registrations)
+
+    @client.feature("shim/status")
+    def status(params: Any) -> None:
+        editor.statuses.append(params)
+
+    if initialize:
+        await client.initialize_session(
+            t.InitializeParams(
+                capabilities=capabilities,
+                process_id=process_id,
+                workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)],
+            )
+        )
+    return editor
+
+
+async def stop_editor(editor: Editor) -> None:
+    try:
+        if editor.client._server is not None and editor.client._server.returncode is None:
+            await asyncio.wait_for(editor.client.shutdown_session(), 10)
+    finally:
+        await editor.client.stop()

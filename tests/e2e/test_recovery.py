@@ -1,0 +1,160 @@
+"""Crash, restart, recover: the main job, through the real server over stdio."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import Editor, start_editor, stop_editor
+
+from shim_lsp import commands as ids
+
+# CRLF line endings, a UTF-8 BOM on disk, and characters outside the BMP (two UTF-16 units).
+ORIGINAL = "\ufeffdef greet():\r\n    return 'hi'\r\n"
+
+
+async def journal_settled(editor: Editor) -> None:
+    async def pending() -> int:
+        status = await editor.command(ids.SESSION_STATUS)
+        return int(status["journal"]["pending"])
+
+    for _ in range(200):
+        if await pending() == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("journal never caught up")
+
+
+async def test_sigkill_mid_edit_brings_unsaved_text_back_byte_for_byte(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "app.py").write_bytes(ORIGINAL.encode("utf-8"))
+    first = await start_editor(workspace, state_dir)
+    uri = first.open("app.py")
+    first.type(uri, 1, 15, "  # 🐍 snake")
+    await first.command(ids.FORCE_CHECKPOINT, {"label": "before more typing"})
+    first.type(uri, 2, 0, "\r\ndef bye():\r\n    return '👋'\r\n")
+    first.type(uri, 0, 4, "x")
+    await journal_settled(first)
+    expected = first.docs[uri].source
+    first.kill()
+    await first.client.stop()
+
+    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    await second.wait_for(lambda: bool(second.edits))
+    assert "1 file(s)" in second.prompts[0]
+    assert second.docs[uri].source == expected
+    assert (workspace / "app.py").read_bytes() == ORIGINAL.encode("utf-8"), "disk untouched"
+    recovery = await second.command(ids.CHECK_RECOVERY)
+    assert recovery["files"] == 0, "restored work is not offered again"
+    await stop_editor(second)
+
+
+async def test_clean_shutdown_leaves_no_recovery_prompt(workspace: Path, state_dir: Path) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    first = await start_editor(workspace, state_dir)
+    first.type(first.open("a.py"), 1, 0, "b = 2\n")
+    await stop_editor(first)
+
+    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    recovery = await second.command(ids.CHECK_RECOVERY)
+    assert recovery == {"files": 0, "sessions": []}
+    assert second.prompts == []
+    await stop_editor(second)
+
+
+async def test_dead_client_process_ends_session_without_losing_edits(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    fake_editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        first = await start_editor(workspace, state_dir, process_id=fake_editor.pid)
+        uri = first.open("a.py")
+        first.type(uri, 1, 0, "typed_before_editor_died = True\n")
+        await journal_settled(first)
+        fake_editor.kill()
+        fake_editor.wait()
+        server = first.client._server
+        assert server is not None
+        await asyncio.wait_for(server.wait(), 15)
+        await first.client.stop()
+    finally:
+        fake_editor.kill()
+
+    second = await start_editor(workspace, state_dir)
+    recovery = await second.command(ids.CHECK_RECOVERY)
+    assert recovery["sessions"][0]["state"] == "client-gone"
+    assert recovery["files"] == 1
+    await stop_editor(second)
+
+
+async def test_two_windows_on_one_workspace_do_not_take_each_other_for_crashed(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    (workspace / "b.py").write_text("b = 1\n")
+    one = await start_editor(workspace, state_dir, answers=["Restore all"])
+    one.type(one.open("a.py"), 0, 0, "# unsaved in window one\n")
+    await journal_settled(one)
+    two = await start_editor(workspace, state_dir, answers=["Restore all"])
+    two.type(two.open("b.py"), 0, 0, "# unsaved in window two\n")
+    results = await asyncio.gather(
+        one.command(ids.FORCE_CHECKPOINT, {"label": "one"}),
+        two.command(ids.FORCE_CHECKPOINT, {"label": "two"}),
+    )
+    assert {r["label"] for r in results} == {"one", "two"}
+    assert (await two.command(ids.CHECK_RECOVERY))["files"] == 0
+    assert (await one.command(ids.CHECK_RECOVERY))["files"] == 0
+    assert one.prompts == [] and two.prompts == []
+    await stop_editor(one)
+    await stop_editor(two)
+
+
+async def test_file_changed_on_disk_since_crash_is_never_overwritten_silently(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    first = await start_editor(workspace, state_dir)
+    uri = first.open("a.py")
+    first.type(uri, 1, 0, "unsaved = 1\n")
+    await journal_settled(first)
+    first.kill()
+    await first.client.stop()
+    (workspace / "a.py").write_text("a = 'changed by git checkout'\n")
+
+    second = await start_editor(workspace, state_dir, answers=["Restore all", "Keep the file on disk"])
+    await second.wait_for(lambda: len(second.prompts) == 2)
+    assert "changed on disk" in second.prompts[1]
+    assert second.edits == []
+    recovery = await second.command(ids.CHECK_RECOVERY)
+    assert recovery["files"] == 1, "the recovered text stays available"
+    assert recovery["sessions"][0]["files"][0]["diskChanged"] is True
+    await stop_editor(second)
+
+
+async def test_dismissed_work_is_not_offered_again_but_stays_in_the_store(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    first = await start_editor(workspace, state_dir)
+    uri = first.open("a.py")
+    first.type(uri, 1, 0, "keep_me = 1\n")
+    await journal_settled(first)
+    first.kill()
+    await first.client.stop()
+
+    second = await start_editor(workspace, state_dir, answers=["Dismiss"])
+    await second.wait_for(lambda: len(second.prompts) == 1)
+    await asyncio.sleep(0.3)
+    assert second.edits == []
+    await stop_editor(second)
+    third = await start_editor(workspace, state_dir, answers=["Restore all"])
+    assert (await third.command(ids.CHECK_RECOVERY))["files"] == 0
+    await stop_editor(third)
+    out = subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", "--help"], capture_output=True, text=True
+    )
+    assert out.returncode == 0
