@@ -84,11 +84,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     keys = {r.workspace for r in rows}
     checkpoints = [c for k in keys for c in cps.list_for(conn, k)]
     latest = max(checkpoints, key=lambda c: c.created_at, default=None)
-    data = {
+    by_state: dict[str, int] = {}
+    for r in rows:
+        by_state[state_of(r)] = by_state.get(state_of(r), 0) + 1
+    data: dict[str, Any] = {
         "store": str(_state_dir(args) / DB_NAME),
         "storeBytes": retention.store_bytes(conn),
         "workspace": str(ws.folders[0]),
-        "sessions": {s: sum(1 for r in rows if state_of(r) == s) for s in {state_of(r) for r in rows}},
+        "sessions": by_state,
         "checkpoints": len(checkpoints),
         "lastCheckpointAt": latest.created_at if latest else None,
         "unrecoveredFiles": sum(len(files) for _row, files in work),
@@ -100,7 +103,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"store:        {data['store']} ({data['storeBytes'] / 1e6:.1f} MB)",
             f"workspace:    {data['workspace']}",
             "sessions:     "
-            + (", ".join(f"{n} {s}" for s, n in sorted(data["sessions"].items())) or "none"),
+            + (", ".join(f"{n} {s}" for s, n in sorted(by_state.items())) or "none"),
             f"checkpoints:  {data['checkpoints']} (last {_when(data['lastCheckpointAt'])})",
             f"unrecovered:  {data['unrecoveredFiles']} file(s)"
             + ("  -> run `shim recover`" if data["unrecoveredFiles"] else ""),
@@ -165,9 +168,7 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
             for d in data
         ]
     else:
-        rows = sorted(
-            (c for k in keys for c in cps.list_for(conn, k)), key=lambda c: -c.created_at
-        )
+        rows = sorted((c for k in keys for c in cps.list_for(conn, k)), key=lambda c: -c.created_at)
         data = [
             {
                 "id": c.id,
@@ -303,7 +304,11 @@ def cmd_clear(args: argparse.Namespace) -> int:
             raise CliError(f"no session starting with {args.session!r}")
     with write_tx(conn):
         counts = retention.clear(conn, ids)
-    _emit(args, counts, [f"cleared {counts['sessions']} session(s), {counts['checkpoints']} checkpoint(s)"])
+    _emit(
+        args,
+        counts,
+        [f"cleared {counts['sessions']} session(s), {counts['checkpoints']} checkpoint(s)"],
+    )
     return 0
 
 
@@ -319,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"shim {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)")
+    common.add_argument(
+        "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"
+    )
     common.add_argument("--workspace", default=os.getcwd(), help="workspace folder (default: .)")
     common.add_argument("--json", action="store_true", help="print JSON")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -340,7 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--in-place", action="store_true", help="write over the original files")
     p.add_argument("--force", action="store_true", help="overwrite newer or existing files")
     p.set_defaults(fn=cmd_recover)
-    p = sub.add_parser("checkpoint", parents=[common], help="take a checkpoint of the workspace now")
+    p = sub.add_parser(
+        "checkpoint", parents=[common], help="take a checkpoint of the workspace now"
+    )
     p.add_argument("--label", help="a name; named checkpoints are kept until cleared")
     p.set_defaults(fn=cmd_checkpoint)
     p = sub.add_parser("clear", parents=[common], help="forget sessions and their checkpoints")
@@ -356,7 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return int(args.fn(args))
     except (CliError, StoreError) as exc:

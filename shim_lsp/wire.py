@@ -48,11 +48,17 @@ def structure_args(cls: type[T], args: tuple[Any, ...] | list[Any]) -> T:
     if raw is None:
         raw = {}
     if len(args) > 1 or not isinstance(raw, dict):
-        raise ArgumentError(f"expected one object argument like {_example(cls)}, got {list(args)!r}")
+        raise ArgumentError(
+            f"expected one object argument like {_example(cls)}, got {list(args)!r}"
+        )
     try:
         return strict.structure(raw, cls)
     except Exception as exc:
-        detail = "; ".join(cattrs.transform_error(exc)) if isinstance(exc, cattrs.BaseValidationError) else str(exc)
+        detail = (
+            "; ".join(cattrs.transform_error(exc))
+            if isinstance(exc, cattrs.BaseValidationError)
+            else str(exc)
+        )
         raise ArgumentError(f"invalid arguments {raw!r}: {detail}") from exc
 
 

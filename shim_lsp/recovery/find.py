@@ -115,8 +115,7 @@ def unrecovered(
 ) -> list[RecoverableFile]:
     """Buffers open and dirty when the session died, whose text is not on disk, not resolved."""
     resolved = {
-        r[0]
-        for r in conn.execute("SELECT uri FROM resolutions WHERE session_id=?", (row.id,))
+        r[0] for r in conn.execute("SELECT uri FROM resolutions WHERE session_id=?", (row.id,))
     }
     found: list[RecoverableFile] = []
     for uri in touched_uris(conn, row.id):

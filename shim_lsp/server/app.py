@@ -38,7 +38,7 @@ class ShimLanguageServer(LanguageServer):
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         """Run a coroutine beside the request loop, keeping a reference and logging failures."""
-        task = asyncio.ensure_future(coro)
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self.background.add(task)
 
         def done(t: asyncio.Task[Any]) -> None:

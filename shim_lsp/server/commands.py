@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import attrs
@@ -195,7 +196,9 @@ def register(server: ShimLanguageServer) -> None:
         if a.action == "dismiss":
             for row, _files in work:
                 await asyncio.wrap_future(
-                    engine.writer.submit(lambda c, sid=row.id: resolve_session(c, sid, "dismissed"))
+                    engine.writer.submit(
+                        partial(resolve_session, session_id=row.id, resolution="dismissed")
+                    )
                 )
             return {"dismissed": [row.id for row, _ in work]}
         wanted = newest_per_file(work)
@@ -212,7 +215,8 @@ def register(server: ShimLanguageServer) -> None:
             with engine.reader() as conn:
                 if a.uri is None:
                     return [
-                        _checkpoint_json(r) for r in cps.list_for(conn, engine.workspace.key, a.limit)
+                        _checkpoint_json(r)
+                        for r in cps.list_for(conn, engine.workspace.key, a.limit)
                     ]
                 return [
                     {
@@ -257,10 +261,10 @@ def register(server: ShimLanguageServer) -> None:
     @command(server, ids.CLEAR_STATE, ClearStateArgs)
     async def clear_state(ls: ShimLanguageServer, engine: SessionEngine, a: ClearStateArgs) -> Any:
         if a.session is None and not a.all:
-            raise JsonRpcInvalidParams("say which: {\"session\": id} or {\"all\": true}")
-        target = None if a.all else [a.session]
+            raise JsonRpcInvalidParams('say which: {"session": id} or {"all": true}')
+        target = None if a.all or a.session is None else [a.session]
         counts = await asyncio.wrap_future(
-            engine.writer.submit(lambda c: retention.clear(c, target))
+            engine.writer.submit(partial(retention.clear, session_ids=target))
         )
         if a.all or a.session == engine.info.id:
             engine.forget_store_state()
@@ -289,4 +293,3 @@ def _text_at(engine: SessionEngine, a: CheckpointFileArgs) -> tuple[str, str]:
         raise LookupError(f"checkpoint {a.checkpoint} holds no {a.uri}")
     kind, data = found
     return kind, decode(data)
-

@@ -22,7 +22,7 @@ class ShimProtocol(LanguageServerProtocol):
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
             return super().structure_message(data)
-        except JsonRpcException as exc:
+        except JsonRpcException:
             msg_id = data.get("id") if isinstance(data, dict) else None
             if msg_id is not None and "method" in data:
                 method = data.get("method")

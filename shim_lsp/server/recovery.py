@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 from pathlib import Path
 
 from lsprotocol import types
@@ -74,7 +75,7 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
     work = await asyncio.to_thread(find_work, ls)
     for row, _files in work:
         if row.ended_at is None:
-            engine.writer.submit(lambda c, row=row: mark_crashed(c, row))
+            engine.writer.submit(partial(mark_crashed, row=row))
     files = newest_per_file(work)
     if not files:
         if always:
@@ -95,12 +96,18 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
     restored: list[str] = []
     if choice == DISMISS:
         for row, _files in work:
-            engine.writer.submit(lambda c, sid=row.id: resolve_session(c, sid, "dismissed"))
+            engine.writer.submit(
+                partial(resolve_session, session_id=row.id, resolution="dismissed")
+            )
         ls.log_user("SHIM: recovery dismissed; the work stays in the store until cleared")
     elif choice in (RESTORE_ALL, REVIEW):
         for f in files:
-            if choice == REVIEW and not await _ask(ls, f"Restore unsaved work in {_name(f.uri)} "
-                                                    f"(last edited {_ago(f.edited_at)})?", RESTORE, SKIP):
+            if choice == REVIEW and not await _ask(
+                ls,
+                f"Restore unsaved work in {_name(f.uri)} (last edited {_ago(f.edited_at)})?",
+                RESTORE,
+                SKIP,
+            ):
                 continue
             if await restore_recovered(ls, f, work):
                 restored.append(f.uri)
@@ -142,7 +149,7 @@ async def restore_recovered(
     for row, files in work:
         if any(g.uri == f.uri for g in files):
             action = "restored" if row.id == f.session_id else "superseded"
-            engine.writer.submit(lambda c, sid=row.id, a=action: resolve_file(c, sid, f.uri, a))
+            engine.writer.submit(partial(resolve_file, session_id=row.id, uri=f.uri, action=action))
     ls.log_user(f"SHIM restored unsaved work in {f.uri}")
     return True
 

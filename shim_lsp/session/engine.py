@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -242,9 +243,7 @@ class SessionEngine:
             lseq = self._last_lseq
         edits = self.buffers.edits_since_checkpoint
         self._changed_since_checkpoint = False
-        fut = self._checkpoints.submit(
-            self._take, label, reason, buffers, lseq, edits, progress
-        )
+        fut = self._checkpoints.submit(self._take, label, reason, buffers, lseq, edits, progress)
         self._running = fut
         return fut
 
@@ -279,7 +278,7 @@ class SessionEngine:
                     progress=progress,
                 )
             for chunk in plan.blob_chunks:
-                self.writer.submit(lambda c, chunk=chunk: blobs.put_many(c, chunk)).result()
+                self.writer.submit(partial(blobs.put_many, items=chunk)).result()
             cid = self.writer.submit(lambda c: cps.write(c, plan.checkpoint)).result()
         except BaseException:
             with self._lock:

@@ -98,19 +98,18 @@ class TreeState:
     ) -> tuple[dict[str, tuple[Path, FileStat | None]], bool]:
         found: dict[str, tuple[Path, FileStat | None]] = {}
         if self.needs_scan:
-            for rules in self.rules.values():
-                for path, st in walk(rules):
-                    found[path_to_uri(path)] = (path, st)
+            for folder_rules in self.rules.values():
+                for path, stat in walk(folder_rules):
+                    found[path_to_uri(path)] = (path, stat)
             for uri in self.entries:
-                if uri not in found:
-                    path = uri_to_path(uri)
-                    if path is not None:
-                        found[uri] = (path, None)
+                gone = uri_to_path(uri) if uri not in found else None
+                if gone is not None:
+                    found[uri] = (gone, None)
             return found, True
-        for path in changed:
-            rules = self.rules_for(path)
-            st = stat_file(rules, path) if rules is not None else None
-            found[path_to_uri(path)] = (path, st)
+        for changed_path in changed:
+            rules = self.rules_for(changed_path)
+            st = stat_file(rules, changed_path) if rules is not None else None
+            found[path_to_uri(changed_path)] = (changed_path, st)
         return found, False
 
     def plan(

@@ -70,14 +70,21 @@ def _rising(name: str, value: float, threshold: float, what: str) -> Signal:
 
 def assess(m: Measurements, settings: Settings) -> Assessment:
     signals = [
-        _rising("unsavedKb", m.unsaved_bytes / 1024, settings.risk_unsaved_kb, "unsaved text (KiB)"),
+        _rising(
+            "unsavedKb", m.unsaved_bytes / 1024, settings.risk_unsaved_kb, "unsaved text (KiB)"
+        ),
         _rising(
             "unsavedAgeMinutes",
             m.oldest_unsaved_age_s / 60,
             settings.risk_unsaved_age_minutes,
             "age of the oldest unsaved change (min)",
         ),
-        _rising("editsSinceCheckpoint", m.edits_since_checkpoint, EDITS_HIGH, "edits since the last checkpoint"),
+        _rising(
+            "editsSinceCheckpoint",
+            m.edits_since_checkpoint,
+            EDITS_HIGH,
+            "edits since the last checkpoint",
+        ),
         _rising("memoryMb", m.rss_bytes / MB, settings.risk_memory_mb, "server memory (MiB)"),
         _rising(
             "memoryGrowthMbPerMin",
@@ -85,7 +92,9 @@ def assess(m: Measurements, settings: Settings) -> Assessment:
             MEMORY_GROWTH_HIGH_MB_PER_MIN,
             "memory growth (MiB/min)",
         ),
-        _rising("journalLagSeconds", m.journal_lag_s, JOURNAL_LAG_HIGH_S, "unwritten journal age (s)"),
+        _rising(
+            "journalLagSeconds", m.journal_lag_s, JOURNAL_LAG_HIGH_S, "unwritten journal age (s)"
+        ),
         Signal(
             "clientAlive",
             1.0 if m.client_alive else 0.0,

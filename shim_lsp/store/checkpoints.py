@@ -59,7 +59,9 @@ class NewCheckpoint:
     bytes: int
 
 
-_COLUMNS = "id, session_id, workspace, created_at, label, reason, base_id, journal_lseq, files, bytes"
+_COLUMNS = (
+    "id, session_id, workspace, created_at, label, reason, base_id, journal_lseq, files, bytes"
+)
 
 
 def _row(r: tuple[object, ...]) -> CheckpointRow:

@@ -230,5 +230,12 @@ def _is_environmental(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return any(
         word in text
-        for word in ("readonly", "read-only", "disk is full", "unable to open", "locked", "disk i/o")
+        for word in (
+            "readonly",
+            "read-only",
+            "disk is full",
+            "unable to open",
+            "locked",
+            "disk i/o",
+        )
     )

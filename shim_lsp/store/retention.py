@@ -86,13 +86,16 @@ def collect_blobs(conn: sqlite3.Connection, grace_s: float = BLOB_GRACE_S) -> in
 def prune_journal(conn: sqlite3.Connection, older_than: float) -> int:
     """Journal of sessions that ended cleanly or were resolved, once older than the window."""
     return conn.execute(
-        "DELETE FROM journal WHERE session_id IN (SELECT id FROM sessions WHERE"
-        " ended_at IS NOT NULL AND ended_at < ? AND (end_reason='clean' OR resolved_at IS NOT NULL))",
+        "DELETE FROM journal WHERE session_id IN (SELECT id FROM sessions"
+        " WHERE ended_at IS NOT NULL AND ended_at < ?"
+        " AND (end_reason='clean' OR resolved_at IS NOT NULL))",
         (older_than,),
     ).rowcount
 
 
-def apply(conn: sqlite3.Connection, settings: Settings, now: float | None = None) -> RetentionReport:
+def apply(
+    conn: sqlite3.Connection, settings: Settings, now: float | None = None
+) -> RetentionReport:
     """Thin, cap and collect, inside the caller's transaction."""
     now = now or time.time()
     rows = cps.list_for(conn, limit=10**9)
@@ -111,7 +114,9 @@ def apply(conn: sqlite3.Connection, settings: Settings, now: float | None = None
         deleted += cps.delete(conn, [victim.id])
         live = remaining
         blobs_gone += collect_blobs(conn, grace_s=SHORT_GRACE_S)
-    journal = prune_journal(conn, now - settings.keep_daily_days * DAY - settings.keep_hourly_hours * HOUR)
+    journal = prune_journal(
+        conn, now - settings.keep_daily_days * DAY - settings.keep_hourly_hours * HOUR
+    )
     return RetentionReport(deleted, blobs_gone, journal, store_bytes(conn))
 
 
@@ -137,7 +142,8 @@ def clear(conn: sqlite3.Connection, session_ids: Iterable[str] | None) -> dict[s
         needed = {
             r[0]
             for r in conn.execute(
-                "SELECT DISTINCT base_id FROM checkpoints WHERE session_id<>? AND base_id IS NOT NULL",
+                "SELECT DISTINCT base_id FROM checkpoints"
+                " WHERE session_id<>? AND base_id IS NOT NULL",
                 (sid,),
             )
         }

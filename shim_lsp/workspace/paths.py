@@ -19,12 +19,12 @@ def uri_to_path(uri: str) -> Path | None:
     """The local path of a ``file:`` URI, else None (untitled buffers, remote schemes)."""
     if not uri.startswith("file:"):
         return None
-    fs = to_fs_path(uri)
+    fs: str | None = to_fs_path(uri)
     return Path(fs) if fs else None
 
 
 def path_to_uri(path: Path) -> str:
-    uri = from_fs_path(str(path))
+    uri: str | None = from_fs_path(str(path))
     if uri is None:
         raise ValueError(f"cannot make a URI of {path}")
     return uri

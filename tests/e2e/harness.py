@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as t
-from pygls.workspace import TextDocument
 from pygls.protocol import default_converter
+from pygls.workspace import TextDocument
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
@@ -30,9 +30,7 @@ CAPABILITIES = t.ClientCapabilities(
             dynamic_registration=True
         ),
     ),
-    window=t.WindowClientCapabilities(
-        show_document=t.ShowDocumentClientCapabilities(support=True)
-    ),
+    window=t.WindowClientCapabilities(show_document=t.ShowDocumentClientCapabilities(support=True)),
 )
 
 
@@ -62,7 +60,9 @@ class Editor:
         self.docs[uri] = TextDocument(uri, text, version=1)
         self.client.text_document_did_open(
             t.DidOpenTextDocumentParams(
-                text_document=t.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+                text_document=t.TextDocumentItem(
+                    uri=uri, language_id="python", version=1, text=text
+                )
             )
         )
         return uri
@@ -70,7 +70,9 @@ class Editor:
     def type(self, uri: str, line: int, character: int, text: str) -> None:
         """Insert ``text`` at a position (UTF-16 units), as a keystroke would."""
         pos = t.Position(line=line, character=character)
-        self.change(uri, t.TextDocumentContentChangePartial(range=t.Range(start=pos, end=pos), text=text))
+        self.change(
+            uri, t.TextDocumentContentChangePartial(range=t.Range(start=pos, end=pos), text=text)
+        )
 
     def change(self, uri: str, change: t.TextDocumentContentChangeEvent) -> None:
         doc = self.docs[uri]

@@ -125,7 +125,9 @@ async def test_file_changed_on_disk_since_crash_is_never_overwritten_silently(
     await first.client.stop()
     (workspace / "a.py").write_text("a = 'changed by git checkout'\n")
 
-    second = await start_editor(workspace, state_dir, answers=["Restore all", "Keep the file on disk"])
+    second = await start_editor(
+        workspace, state_dir, answers=["Restore all", "Keep the file on disk"]
+    )
     await second.wait_for(lambda: len(second.prompts) == 2)
     assert "changed on disk" in second.prompts[1]
     assert second.edits == []
