@@ -153,7 +153,6 @@ def parse_settings(raw: object) -> tuple[Settings, list[str]]:
             problems.append(f"unknown SHIM setting {key!r} ignored")
             continue
         try:
-            _check_scalar(field.type, value)
             structured = converter.structure(value, field.type)  # type: ignore[arg-type]
             if field.validator is not None:
                 field.validator(None, field, structured)
@@ -162,18 +161,6 @@ def parse_settings(raw: object) -> tuple[Settings, list[str]]:
             continue
         good[field.name] = structured
     return Settings(**good), problems
-
-
-def _check_scalar(kind: object, value: object) -> None:
-    """cattrs would turn "yes" into True and "3" into 3.0; settings must be the real type."""
-    if kind is bool and not isinstance(value, bool):
-        raise TypeError(f"expected true or false, got {type(value).__name__}")
-    if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise TypeError(f"expected a number, got {type(value).__name__}")
-    if kind == str | None and value is not None and not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    if kind is int and isinstance(value, float) and not value.is_integer():
-        raise TypeError("expected a whole number")
 
 
 def settings_to_wire(settings: Settings) -> dict[str, Any]:

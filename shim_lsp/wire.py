@@ -21,8 +21,27 @@ def _renames(cl: type[Any]) -> dict[str, Any]:
     return {f.name: override(rename=to_camel(f.name)) for f in attrs.fields(cl)}
 
 
+def _exact(kind: type[Any], accepts: tuple[type[Any], ...]) -> Any:
+    """cattrs would turn 42 into "42" and "yes" into True; values on the wire must fit as is."""
+
+    def structure(value: Any, _type: Any) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise TypeError(f"expected {kind.__name__}, got a boolean")
+        if not isinstance(value, accepts):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise TypeError("expected a whole number")
+        return kind(value)
+
+    return structure
+
+
 def make_converter(*, forbid_extra_keys: bool) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=forbid_extra_keys)
+    conv.register_structure_hook(str, _exact(str, (str,)))
+    conv.register_structure_hook(bool, _exact(bool, (bool,)))
+    conv.register_structure_hook(int, _exact(int, (int, float)))
+    conv.register_structure_hook(float, _exact(float, (int, float)))
     conv.register_structure_hook_factory(
         attrs.has,
         lambda cl: make_dict_structure_fn(

@@ -97,6 +97,7 @@ class JournalWriter:
         self._reported: str | None = None
         self._stopped = threading.Event()
         self._attempted = threading.Event()
+        self._retry_at = 0.0
 
     # --- called from any thread -------------------------------------------------------
 
@@ -156,6 +157,7 @@ class JournalWriter:
     # --- the writer thread --------------------------------------------------------------
 
     def _problem(self, message: str) -> None:
+        self._retry_at = time.monotonic() + RETRY_SECONDS
         self._status.error = message
         if message != self._reported:
             self._reported = message
@@ -251,13 +253,11 @@ class JournalWriter:
     def _next_wake(self) -> float:
         """Seconds until something is due: a group commit, a heartbeat or a retry."""
         now = time.monotonic()
-        if not self._status.ready:
-            return RETRY_SECONDS
+        if self._status.error or not self._status.ready:
+            return max(0.0, self._retry_at - now)
         waits = [self.heartbeat_interval - (time.time() - self._last_heartbeat)]
         if self._state.records:
             waits.append(self._state.records[0].enqueued + self.flush_interval - now)
-        if self._status.error:
-            waits.append(RETRY_SECONDS)
         return max(0.0, min(waits))
 
     def _run(self) -> None:
@@ -284,7 +284,8 @@ class JournalWriter:
             with self._cond:
                 while True:
                     s = self._state
-                    if s.closing is not None or s.jobs or s.flush_waiters:
+                    healthy = self._status.ready and self._status.error is None
+                    if s.closing is not None or s.jobs or (s.flush_waiters and healthy):
                         break
                     wake = self._next_wake()
                     if wake <= 0:
@@ -297,10 +298,10 @@ class JournalWriter:
 
             if self._conn is None and not self._open():
                 self._fail_jobs(jobs)
+                with self._cond:
+                    self._state.flush_waiters.extend(waiters)
                 if closing is not None:
                     return
-                with self._cond:
-                    self._cond.wait(RETRY_SECONDS)
                 continue
 
             committed = self._write_batch(batch)
@@ -330,9 +331,6 @@ class JournalWriter:
                 except sqlite3.Error as exc:
                     self._problem(f"SHIM could not record the end of its session: {exc}")
                 return
-            if not committed and batch:
-                with self._cond:
-                    self._cond.wait(RETRY_SECONDS)
 
     def _write_batch(self, batch: list[_Pending]) -> bool:
         if not batch:

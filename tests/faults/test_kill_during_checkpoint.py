@@ -1,0 +1,53 @@
+"""SIGKILL at any instant of checkpoint writing leaves a readable store with every
+acknowledged checkpoint intact."""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from shim_lsp.store import checkpoints as cps
+from shim_lsp.store.db import DB_NAME, open_store
+
+WRITER = Path(__file__).with_name("checkpoint_writer.py")
+
+
+def test_sigkill_during_checkpoints_loses_no_acknowledged_checkpoint(
+    workspace: Path, state_dir: Path
+) -> None:
+    for i in range(40):
+        (workspace / f"f{i}.py").write_text(f"content = {i}\n")
+    acked: list[tuple[int, str, int]] = []
+    rng = random.Random(7)
+    for _round in range(8):
+        proc = subprocess.Popen(
+            [sys.executable, str(WRITER), str(workspace), str(state_dir)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        lines: list[str] = []
+        reader = threading.Thread(target=lines.extend, args=(proc.stdout,))
+        reader.start()
+        time.sleep(0.4 + rng.random() * 0.6)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        reader.join()
+        for line in lines:
+            cid, name, i = line.split()
+            acked.append((int(cid), name, int(i)))
+
+    assert len(acked) > 8
+    conn, report = open_store(state_dir)
+    assert report.quarantined is None
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    for cid, name, i in acked:
+        found = cps.file_at(conn, cid, (workspace / name).as_uri())
+        assert found is not None, f"checkpoint {cid} lost {name}"
+        assert found[1].startswith(f"content = {i!r}\n".encode())
+    assert isinstance(sqlite3.connect(state_dir / DB_NAME), sqlite3.Connection)

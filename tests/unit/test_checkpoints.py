@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from helpers import engine_for
+
+from shim_lsp.store import checkpoints as cps
+from shim_lsp.store.db import connect
+
+
+def _tree(ws: Path) -> None:
+    (ws / "pkg").mkdir()
+    for i in range(20):
+        (ws / "pkg" / f"m{i}.py").write_text(f"value = {i}\n")
+    (ws / ".gitignore").write_text("build/\n*.log\n")
+    (ws / "build").mkdir()
+    (ws / "build" / "out.py").write_text("ignored\n")
+    (ws / "debug.log").write_text("ignored\n")
+    (ws / ".env").write_text("SECRET=1\n")
+    (ws / "id_rsa").write_text("PRIVATE\n")
+    (ws / "big.bin").write_bytes(b"\0" * 4096)
+    (ws / "blob.dat").write_bytes(bytes(range(256)))
+
+
+def test_checkpoint_respects_gitignore_secrets_and_size(workspace: Path, state_dir: Path) -> None:
+    _tree(workspace)
+    engine = engine_for(workspace, state_dir, max_file_size=1024)
+    result = engine.checkpoint("first").result()
+    with connect(engine.db_path) as conn:
+        names = {Path(u).name for u in cps.disk_manifest(conn, result.id)}
+        binary = cps.file_at(conn, result.id, (workspace / "blob.dat").as_uri())
+    assert "m0.py" in names and ".gitignore" in names
+    assert not names & {"out.py", "debug.log", ".env", "id_rsa", "big.bin"}
+    assert binary == ("disk", bytes(range(256)))
+    engine.close("clean")
+
+
+def test_checkpoint_cost_follows_what_changed(workspace: Path, state_dir: Path) -> None:
+    _tree(workspace)
+    engine = engine_for(workspace, state_dir)
+    first = engine.checkpoint().result()
+    assert first.full and first.read_files == first.files
+    nothing = engine.checkpoint().result()
+    assert (nothing.read_files, nothing.new_blobs, nothing.full) == (0, 0, False)
+
+    changed = workspace / "pkg" / "m3.py"
+    changed.write_text("value = 'changed'\n")
+    os.utime(changed, ns=(1, 1))
+    engine.files_changed([changed])
+    one = engine.checkpoint().result()
+    assert (one.read_files, one.new_blobs) == (1, 1)
+    with connect(engine.db_path) as conn:
+        assert cps.file_at(conn, one.id, changed.as_uri()) == ("disk", b"value = 'changed'\n")
+        assert cps.file_at(conn, first.id, changed.as_uri()) == ("disk", b"value = 3\n")
+    engine.close("clean")
+
+
+def test_deleted_files_stay_in_history(workspace: Path, state_dir: Path) -> None:
+    doomed = workspace / "old.py"
+    doomed.write_text("old = True\n")
+    engine = engine_for(workspace, state_dir)
+    before = engine.checkpoint("before delete").result()
+    doomed.unlink()
+    engine.files_changed([doomed])
+    after = engine.checkpoint().result()
+    with connect(engine.db_path) as conn:
+        versions = cps.file_history(conn, engine.workspace.key, doomed.as_uri())
+        assert doomed.as_uri() in cps.known_uris(conn, engine.workspace.key)
+    assert [(v.checkpoint.id, v.blob is None) for v in versions] == [
+        (after.id, True),
+        (before.id, False),
+    ]
+    engine.close("clean")
+
+
+def test_dirty_buffers_are_stored_whole_and_deduplicated(workspace: Path, state_dir: Path) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    uri = (workspace / "a.py").as_uri()
+    texts = {uri: "a = 'unsaved'\n"}
+    engine = engine_for(workspace, state_dir, texts)
+    engine.did_open(uri, "a = 1\n", 1)
+    engine.did_change(uri, 2, [["a = 'unsaved'\n"]], 14)
+    first = engine.checkpoint().result()
+    second = engine.checkpoint().result()
+    assert (first.buffers, second.buffers, second.new_blobs) == (1, 1, 0)
+    with connect(engine.db_path) as conn:
+        assert cps.file_at(conn, second.id, uri) == ("buffer", b"a = 'unsaved'\n")
+    engine.close("clean")

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from helpers import engine_for
+from lsprotocol import types as t
+
+from shim_lsp.journal.replay import from_lsp_change, history, rebuild
+from shim_lsp.store.db import connect
+
+
+def _insert(line: int, char: int, text: str) -> list[int | str]:
+    pos = t.Position(line=line, character=char)
+    return from_lsp_change(
+        t.TextDocumentContentChangePartial(range=t.Range(start=pos, end=pos), text=text)
+    )
+
+
+def test_group_commit_makes_changes_durable_and_replayable(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("")
+    uri = (workspace / "a.py").as_uri()
+    engine = engine_for(workspace, state_dir)
+    engine.did_open(uri, "", 1)
+    for i, ch in enumerate("x = '😀'\n"):
+        engine.did_change(
+            uri, i + 2, [_insert(0, len("x = '😀'\n"[:i].encode("utf-16-le")) // 2, ch)], i + 1
+        )
+    assert engine.writer.flush()
+    with connect(engine.db_path) as conn:
+        state = rebuild(conn, engine.info.id, uri)
+    assert state is not None and state.text == "x = '😀'\n" and state.dirty
+    engine.close("clean")
+
+
+def test_any_journaled_instant_can_be_rebuilt(workspace: Path, state_dir: Path) -> None:
+    uri = (workspace / "a.py").as_uri()
+    engine = engine_for(workspace, state_dir)
+    engine.did_open(uri, "", 1)
+    for i, word in enumerate(["one\n", "two\n", "three\n"]):
+        engine.did_change(uri, i + 2, [_insert(i, 0, word)], 10)
+    engine.close("clean")
+    with connect(engine.db_path) as conn:
+        instants = history(conn, engine.info.id, uri)
+        texts = [rebuild(conn, engine.info.id, uri, lseq) for lseq, _kind, _ts in instants]
+    assert [s.text for s in texts if s] == ["", "one\n", "one\ntwo\n", "one\ntwo\nthree\n"]
+
+
+def test_unwritable_store_keeps_edits_in_memory_until_it_can_write(
+    workspace: Path, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the state folder should be")
+    problems: list[str] = []
+    engine = engine_for(workspace, blocked / "state")
+    engine.writer._on_problem = problems.append
+    uri = (workspace / "a.py").as_uri()
+    engine.did_open(uri, "kept = 1\n", 1)
+    engine.did_change(uri, 2, [_insert(1, 0, "also_kept = 2\n")], 20)
+    assert not engine.writer.wait_ready(1.0)
+    assert engine.writer.status().pending == 2
+    assert engine.writer.status().error is not None
+
+    blocked.unlink()
+    deadline = time.monotonic() + 10
+    while engine.writer.status().pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.writer.status().pending == 0
+    with connect(engine.db_path) as conn:
+        state = rebuild(conn, engine.info.id, uri)
+    assert state is not None and state.text == "kept = 1\nalso_kept = 2\n"
+    engine.close("clean")

@@ -1,0 +1,144 @@
+"""Retention, the risk model, liveness and settings: the decisions SHIM makes on its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shim_lsp.recovery.find import SessionRow, is_alive, process_start_time, this_host
+from shim_lsp.settings import Settings, parse_settings, resolve_state_dir
+from shim_lsp.signals.model import Alarm, Measurements, assess
+from shim_lsp.store.checkpoints import CheckpointRow
+from shim_lsp.store.retention import thin
+
+NOW = 1_800_000_000.0
+HOUR = 3600.0
+
+
+def _cp(cid: int, age_s: float, label: str | None = None, base: int | None = None) -> CheckpointRow:
+    return CheckpointRow(cid, "s", "ws", NOW - age_s, label, "auto", base, 0, 1, 1)
+
+
+def test_retention_keeps_recent_then_hourly_then_daily_and_named() -> None:
+    rows = [
+        _cp(1, 10 * 60),  # recent
+        _cp(2, 20 * 60),  # recent
+        _cp(3, 2 * HOUR + 60),  # hourly bucket, newest in its hour
+        _cp(4, 2 * HOUR + 120),  # same hour: thinned
+        _cp(5, 3 * 24 * HOUR),  # daily
+        _cp(6, 3 * 24 * HOUR + 60),  # same day: thinned
+        _cp(7, 30 * 24 * HOUR),  # too old
+        _cp(8, 30 * 24 * HOUR, label="release"),  # named: kept
+    ]
+    assert thin(rows, NOW, Settings()) == {4, 6, 7}
+
+
+def test_retention_spares_the_base_of_a_kept_delta() -> None:
+    rows = [_cp(1, 30 * 24 * HOUR), _cp(2, 60, base=1)]
+    assert thin(rows, NOW, Settings()) == set()
+
+
+def _measure(**kw: object) -> Measurements:
+    base: dict[str, object] = dict(
+        unsaved_bytes=0,
+        oldest_unsaved_age_s=0.0,
+        edits_since_checkpoint=0,
+        rss_bytes=50 * 1024 * 1024,
+        rss_growth_mb_per_min=0.0,
+        client_alive=True,
+        journal_pending=0,
+        journal_lag_s=0.0,
+        disk_free_bytes=50 * 1024**3,
+    )
+    base.update(kw)
+    return Measurements(**base)  # type: ignore[arg-type]
+
+
+def test_risk_is_low_when_nothing_is_at_stake() -> None:
+    assert assess(_measure(), Settings()).level == "low"
+
+
+def test_risk_names_the_measurement_that_made_it_high() -> None:
+    a = assess(_measure(oldest_unsaved_age_s=45 * 60, unsaved_bytes=2000), Settings())
+    assert a.level == "high"
+    assert any("oldest unsaved change" in r for r in a.reasons)
+    full_disk = assess(_measure(disk_free_bytes=50 * 1024 * 1024), Settings())
+    assert full_disk.level == "high" and any("free space" in r for r in full_disk.reasons)
+    assert assess(_measure(client_alive=False), Settings()).level == "high"
+
+
+def test_alarm_fires_once_per_episode() -> None:
+    alarm, settings = Alarm(), Settings()
+    high = assess(_measure(unsaved_bytes=10**6), settings)
+    low = assess(_measure(), settings)
+    assert [alarm.update(a) for a in (high, high, high, low, high)] == [
+        True,
+        False,
+        False,
+        False,
+        True,
+    ]
+
+
+def test_a_live_process_with_another_start_time_is_a_reused_pid() -> None:
+    me = os.getpid()
+    row = SessionRow(
+        "s",
+        "ws",
+        "/",
+        this_host(),
+        me,
+        process_start_time(me),
+        None,
+        NOW,
+        NOW,
+        None,
+        None,
+        None,
+        None,
+    )
+    assert is_alive(row)
+    reused = SessionRow(
+        "s", "ws", "/", this_host(), me, 12345.0, None, NOW, NOW, None, None, None, None
+    )
+    assert not is_alive(reused)
+
+
+def test_a_dead_pid_is_not_alive_and_other_hosts_go_by_heartbeat() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = SessionRow(
+        "s", "ws", "/", this_host(), child.pid, None, None, NOW, NOW, None, None, None, None
+    )
+    assert not is_alive(dead)
+    now = time.time()
+    fresh = SessionRow(
+        "s", "ws", "/", "elsewhere", 1, None, None, now, now - 5, None, None, None, None
+    )
+    stale = SessionRow(
+        "s", "ws", "/", "elsewhere", 1, None, None, now, now - 600, None, None, None, None
+    )
+    assert is_alive(fresh) and not is_alive(stale)
+
+
+def test_bad_settings_are_reported_and_replaced_by_defaults() -> None:
+    settings, problems = parse_settings(
+        {"flushInterval": 0.05, "autoCheckpoint": "yes", "maxFileSize": -1, "nope": 1}
+    )
+    assert settings.flush_interval == 0.05
+    assert settings.auto_checkpoint is True and settings.max_file_size == Settings().max_file_size
+    assert len(problems) == 3
+    assert parse_settings("not an object")[1]
+
+
+def test_state_dir_comes_from_setting_then_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SHIM_STATE_DIR", str(tmp_path / "env"))
+    assert resolve_state_dir(Settings()) == tmp_path / "env"
+    assert resolve_state_dir(Settings(state_dir=str(tmp_path / "set"))) == tmp_path / "set"

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from shim_lsp.store.db import DB_NAME, StoreError, open_store
+
+
+def test_fresh_store_is_wal_with_schema(state_dir: Path) -> None:
+    conn, report = open_store(state_dir)
+    assert report.quarantined is None
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sessions", "journal", "checkpoints", "entries", "blobs"} <= tables
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_damaged_store_is_moved_aside_never_deleted(state_dir: Path, damage: str) -> None:
+    conn, _ = open_store(state_dir)
+    conn.execute("CREATE TABLE filler(x)")
+    conn.executemany("INSERT INTO filler VALUES (?)", [(b"x" * 4000,) for _ in range(200)])
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    path = state_dir / DB_NAME
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database" * 100)
+    else:
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+    damaged = path.read_bytes()
+
+    conn, report = open_store(state_dir)
+
+    assert report.quarantined is not None
+    assert report.quarantined.read_bytes() == damaged
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+
+
+def test_unusable_state_folder_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state folder should be")
+    with pytest.raises(StoreError, match="cannot create SHIM's state folder"):
+        open_store(blocker / "state")
+
+
+def test_two_connections_write_without_busy_errors(state_dir: Path) -> None:
+    a, _ = open_store(state_dir)
+    b, _ = open_store(state_dir)
+    for i in range(50):
+        for conn in (a, b):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO meta(key, value) VALUES (?, 'x')", (f"{id(conn)}-{i}",))
+            conn.execute("COMMIT")
+    assert a.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 102
+    assert isinstance(b, sqlite3.Connection)
