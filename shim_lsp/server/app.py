@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.workspace import TextDocument
 
 from shim_lsp import __version__
 from shim_lsp.commands import STATUS_NOTIFICATION
 from shim_lsp.server.protocol import ShimProtocol, is_parse_error
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.settings import Settings
+from shim_lsp.workspace.paths import normalize_uri
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,22 @@ class ShimLanguageServer(LanguageServer):
         self.background: set[asyncio.Task[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pending_problems: list[str] = []
+        self._client_uris: dict[str, str] = {}
+
+    def canonical(self, uri: str) -> str:
+        """SHIM's one spelling of a URI; the client's own spelling is kept for replies."""
+        canon = normalize_uri(uri)
+        self._client_uris.setdefault(canon, uri)
+        return canon
+
+    def client_uri(self, canonical: str) -> str:
+        return self._client_uris.get(canonical, canonical)
+
+    def document(self, canonical: str) -> TextDocument | None:
+        """The editor's buffer of a file, if it is open (pygls keys buffers by unquoted URI)."""
+        key = unquote(self.client_uri(canonical))
+        doc: TextDocument | None = self.workspace.text_documents.get(key)
+        return doc
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         if is_parse_error(error) and isinstance(self.protocol, ShimProtocol):

@@ -90,7 +90,7 @@ def command(
         @server.command(name)
         async def handler(ls: ShimLanguageServer, *args: Any) -> Any:
             try:
-                parsed = structure_args(args_type, args)
+                parsed = _canonical_uris(ls, structure_args(args_type, args))
             except ArgumentError as exc:
                 raise JsonRpcInvalidParams(f"{name}: {exc}") from exc
             if ls.engine is None:
@@ -106,6 +106,18 @@ def command(
         del handler
 
     return decorate
+
+
+def _canonical_uris(ls: ShimLanguageServer, args: A) -> A:
+    """URIs in arguments get SHIM's one spelling, as document events do."""
+    changes: dict[str, Any] = {}
+    uri = getattr(args, "uri", None)
+    if isinstance(uri, str):
+        changes["uri"] = ls.canonical(uri)
+    uris = getattr(args, "uris", None)
+    if isinstance(uris, list):
+        changes["uris"] = [ls.canonical(u) for u in uris]
+    return attrs.evolve(args, **changes) if changes else args  # type: ignore[misc]
 
 
 def register(server: ShimLanguageServer) -> None:
@@ -236,7 +248,7 @@ def register(server: ShimLanguageServer) -> None:
         ls: ShimLanguageServer, engine: SessionEngine, a: CheckpointFileArgs
     ) -> Any:
         kind, text = await asyncio.to_thread(_text_at, engine, a)
-        doc = ls.workspace.text_documents.get(a.uri)
+        doc = ls.document(a.uri)
         return {
             "uri": a.uri,
             "checkpoint": a.checkpoint,

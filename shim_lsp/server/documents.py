@@ -15,16 +15,17 @@ def register(server: ShimLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ShimLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
+        uri = ls.canonical(doc.uri)
         if ls.engine is not None:
-            ls.engine.did_open(doc.uri, doc.text, doc.version)
-        ls.opened.setdefault(doc.uri, asyncio.Event()).set()
+            ls.engine.did_open(uri, doc.text, doc.version)
+        ls.opened.setdefault(uri, asyncio.Event()).set()
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ShimLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         if ls.engine is None:
             return
-        uri = params.text_document.uri
-        doc = ls.workspace.text_documents.get(uri)
+        uri = ls.canonical(params.text_document.uri)
+        doc = ls.document(uri)
         size = len(doc.source) if doc is not None else 0
         changes = [from_lsp_change(c) for c in params.content_changes]
         ls.engine.did_change(uri, params.text_document.version, changes, size)
@@ -32,13 +33,14 @@ def register(server: ShimLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: ShimLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
         if ls.engine is not None:
-            ls.engine.did_save(params.text_document.uri)
+            ls.engine.did_save(ls.canonical(params.text_document.uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ShimLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = ls.canonical(params.text_document.uri)
         if ls.engine is not None:
-            ls.engine.did_close(params.text_document.uri)
-        event = ls.opened.pop(params.text_document.uri, None)
+            ls.engine.did_close(uri)
+        event = ls.opened.pop(uri, None)
         if event is not None:
             event.clear()
 

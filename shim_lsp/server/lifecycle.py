@@ -83,7 +83,7 @@ def register(server: ShimLanguageServer) -> None:
 
 
 def _text_of(ls: ShimLanguageServer, uri: str) -> tuple[str, int | None] | None:
-    doc = ls.workspace.text_documents.get(uri)
+    doc = ls.document(uri)
     return (doc.source, doc.version) if doc is not None else None
 
 

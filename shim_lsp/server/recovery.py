@@ -170,17 +170,17 @@ async def apply_as_unsaved(
 ) -> tuple[bool, str]:
     """Put ``text`` into the editor's buffer for ``uri`` as an unsaved change."""
     caps = ls.client_capabilities
-    if uri not in ls.workspace.text_documents and caps.window and caps.window.show_document:
+    if ls.document(uri) is None and caps.window and caps.window.show_document:
         event = ls.opened.setdefault(uri, asyncio.Event())
         shown = await ls.window_show_document_async(
-            types.ShowDocumentParams(uri=uri, take_focus=False)
+            types.ShowDocumentParams(uri=ls.client_uri(uri), take_focus=False)
         )
         if shown.success:
             try:
                 await asyncio.wait_for(event.wait(), OPEN_WAIT_S)
             except TimeoutError:
                 log.info("%s was shown but not opened by the client in time", uri)
-    doc = ls.workspace.text_documents.get(uri)
+    doc = ls.document(uri)
     version: int | None = None
     if doc is not None:
         current, version = doc, doc.version
@@ -200,14 +200,14 @@ async def apply_as_unsaved(
             document_changes=[
                 types.TextDocumentEdit(
                     text_document=types.OptionalVersionedTextDocumentIdentifier(
-                        uri=uri, version=version
+                        uri=ls.client_uri(uri), version=version
                     ),
                     edits=[edit],
                 )
             ]
         )
     else:
-        workspace_edit = types.WorkspaceEdit(changes={uri: [edit]})
+        workspace_edit = types.WorkspaceEdit(changes={ls.client_uri(uri): [edit]})
     result = await ls.workspace_apply_edit_async(
         types.ApplyWorkspaceEditParams(edit=workspace_edit, label=label)
     )

@@ -267,6 +267,7 @@ class SessionEngine:
             with self.reader() as conn:
                 if not self.tree.loaded:
                     self.tree.load(conn)
+                stored: list[Future[None]] = []
                 plan = self.tree.plan(
                     session_id=self.info.id,
                     label=label,
@@ -275,11 +276,16 @@ class SessionEngine:
                     buffers=buffers,
                     changed=changed,
                     known_blobs=lambda ds: blobs.known(conn, ds),
+                    sink=lambda chunk: stored.append(
+                        self.writer.submit(partial(blobs.put_many, items=chunk))
+                    ),
                     progress=progress,
                 )
-            for chunk in plan.blob_chunks:
-                self.writer.submit(partial(blobs.put_many, items=chunk)).result()
-            cid = self.writer.submit(lambda c: cps.write(c, plan.checkpoint)).result()
+            for fut in stored:
+                fut.result()
+            cid = self.writer.submit(
+                partial(cps.write, cp=plan.checkpoint, reused=plan.reused_blobs)
+            ).result()
         except BaseException:
             with self._lock:
                 self.tree.report_changed(changed)
@@ -301,7 +307,7 @@ class SessionEngine:
             bytes=plan.checkpoint.bytes,
             buffers=len(plan.checkpoint.buffers),
             read_files=plan.read_files,
-            new_blobs=sum(len(c) for c in plan.blob_chunks),
+            new_blobs=plan.new_blobs,
             full=plan.checkpoint.base_id is None,
             seconds=time.perf_counter() - started,
         )

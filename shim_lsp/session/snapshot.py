@@ -4,12 +4,15 @@ The tree state remembers every file's size, mtime and blob as of the last checkp
 cache, seeded from the store). A checkpoint looks only at the paths the editor reported as
 changed (saves, ``workspace/didChangeWatchedFiles``), except for the first one in a process
 and a periodic safety scan, which stat the whole tree; only files whose stat differs are read.
+Reading, hashing and compressing run on two threads (zlib and hashlib release the GIL), and
+blobs go to the writer in chunks while the rest is still being read.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,12 +20,17 @@ from shim_lsp.settings import Settings
 from shim_lsp.store import blobs
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.checkpoints import BufferEntry, DiskEntry, NewCheckpoint
-from shim_lsp.workspace.paths import Workspace, path_to_uri, uri_to_path
+from shim_lsp.workspace.paths import Workspace, child_uri, path_to_uri, uri_to_path
 from shim_lsp.workspace.scan import FileRules, FileStat, stat_file, walk
 
 REBASE_MIN = 64
 REBASE_FRACTION = 8
 CHUNK_BYTES = 4 * 1024 * 1024
+READERS = 2
+BATCH = 64
+
+BlobSink = Callable[[list[blobs.Prepared]], None]
+"""Receives chunks of new blobs to store (the engine hands them to the writer thread)."""
 
 
 @dataclass(frozen=True)
@@ -34,15 +42,65 @@ class BufferSnapshot:
 
 @dataclass
 class Plan:
-    """A checkpoint ready to write: blobs in chunks, then the manifest."""
+    """A checkpoint whose blobs have been handed to the sink; the manifest is next."""
 
     checkpoint: NewCheckpoint
-    blob_chunks: list[list[blobs.Prepared]]
     entries: dict[str, DiskEntry]
-    base_entries: dict[str, DiskEntry]
     base_is_new: bool
     read_files: int
+    new_blobs: int
+    reused_blobs: set[str]
+    """Blobs already in the store that this checkpoint names: their use time is refreshed."""
     scanned: bool
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    uri: str
+    path: str
+    stat: FileStat | None
+    """None: the file is gone or no longer kept."""
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    uri: str
+    entry: DiskEntry | None
+    blob: blobs.Prepared | None
+    """Set when the content differs from what the stat cache knew."""
+
+
+class _BlobStream:
+    """Collects new blobs and hands them to the sink in chunks as they fill up, so that the
+    writer stores them while later files are still being read."""
+
+    def __init__(self, known: Callable[[Iterable[str]], set[str]], sink: BlobSink) -> None:
+        self._known, self._sink = known, sink
+        self._pending: dict[str, blobs.Prepared] = {}
+        self._size = 0
+        self.seen: set[str] = set()
+        self.reused: set[str] = set()
+        self.new = 0
+
+    def add(self, blob: blobs.Prepared) -> None:
+        if blob.hash in self.seen:
+            return
+        self.seen.add(blob.hash)
+        self._pending[blob.hash] = blob
+        self._size += len(blob.stored)
+        if self._size >= CHUNK_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        reused = self._known(self._pending)
+        self.reused |= reused
+        chunk = [b for d, b in self._pending.items() if d not in reused]
+        self._pending, self._size = {}, 0
+        if chunk:
+            self.new += len(chunk)
+            self._sink(chunk)
 
 
 @dataclass
@@ -84,6 +142,10 @@ class TreeState:
                 self.needs_scan = True
             self.changed_paths.add(path)
 
+    def take_changed(self) -> set[Path]:
+        changed, self.changed_paths = self.changed_paths, set()
+        return changed
+
     def load(self, conn: sqlite3.Connection) -> None:
         """Seed the stat cache from the newest checkpoint of this workspace."""
         latest = cps.latest(conn, self.workspace.key)
@@ -93,24 +155,60 @@ class TreeState:
             self.base_entries = cps.disk_manifest(conn, self.base_id)
         self.loaded = True
 
-    def _candidates(
-        self, changed: set[Path]
-    ) -> tuple[dict[str, tuple[Path, FileStat | None]], bool]:
-        found: dict[str, tuple[Path, FileStat | None]] = {}
+    def _candidates(self, changed: set[Path]) -> tuple[list[_Candidate], bool]:
+        found: dict[str, _Candidate] = {}
         if self.needs_scan:
-            for folder_rules in self.rules.values():
-                for path, stat in walk(folder_rules):
-                    found[path_to_uri(path)] = (path, stat)
+            for folder, rules in self.rules.items():
+                folder_uri, root = path_to_uri(folder), str(folder)
+                for rel, stat in walk(rules):
+                    uri = child_uri(folder_uri, rel)
+                    found[uri] = _Candidate(uri, f"{root}/{rel}", stat)
             for uri in self.entries:
                 gone = uri_to_path(uri) if uri not in found else None
                 if gone is not None:
-                    found[uri] = (gone, None)
-            return found, True
-        for changed_path in changed:
-            rules = self.rules_for(changed_path)
-            st = stat_file(rules, changed_path) if rules is not None else None
-            found[path_to_uri(changed_path)] = (changed_path, st)
-        return found, False
+                    found[uri] = _Candidate(uri, str(gone), None)
+            return list(found.values()), True
+        for path in changed:
+            folder_rules = self.rules_for(path)
+            uri = path_to_uri(path)
+            st = stat_file(folder_rules, path) if folder_rules else None
+            found[uri] = _Candidate(uri, str(path), st)
+        return list(found.values()), False
+
+    def _load(self, cand: _Candidate) -> _Loaded:
+        old = self.entries.get(cand.uri)
+        st = cand.stat
+        if st is None:
+            return _Loaded(cand.uri, None, None)
+        try:
+            with open(cand.path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return _Loaded(cand.uri, None, None)
+        digest = blobs.blob_hash(data)
+        entry = DiskEntry(digest, len(data), st.mtime_ns)
+        if old is not None and old.blob == digest:
+            return _Loaded(cand.uri, entry, None)
+        return _Loaded(cand.uri, entry, blobs.prepare(data, digest))
+
+    def _load_batch(self, batch: list[_Candidate]) -> list[_Loaded]:
+        return [self._load(c) for c in batch]
+
+    def _changed(self, candidates: list[_Candidate]) -> Iterator[_Candidate]:
+        for cand in candidates:
+            old = self.entries.get(cand.uri)
+            st = cand.stat
+            if (
+                st is not None
+                and old is not None
+                and (old.size, old.mtime_ns)
+                == (
+                    st.size,
+                    st.mtime_ns,
+                )
+            ):
+                continue
+            yield cand
 
     def plan(
         self,
@@ -122,33 +220,29 @@ class TreeState:
         buffers: list[BufferSnapshot],
         changed: set[Path],
         known_blobs: Callable[[Iterable[str]], set[str]],
+        sink: BlobSink,
         progress: Callable[[int, int], None] | None = None,
     ) -> Plan:
-        """Work out the next checkpoint; reads files, writes nothing."""
+        """Work out the next checkpoint, handing its new blobs to ``sink`` as they are read."""
         candidates, scanned = self._candidates(changed)
         entries = dict(self.entries)
-        new_blobs: dict[str, bytes] = {}
+        out = _BlobStream(known_blobs, sink)
         read = 0
-        total = len(candidates)
-        for i, (uri, (path, st)) in enumerate(candidates.items()):
-            if progress is not None and i % 256 == 0:
-                progress(i, total)
-            old = entries.get(uri)
-            if st is None:
-                entries.pop(uri, None)
-                continue
-            if old is not None and old.size == st.size and old.mtime_ns == st.mtime_ns:
-                continue
-            try:
-                data = path.read_bytes()
-            except OSError:
-                entries.pop(uri, None)
-                continue
-            read += 1
-            digest = blobs.blob_hash(data)
-            entries[uri] = DiskEntry(digest, len(data), st.mtime_ns)
-            if old is None or old.blob != digest:
-                new_blobs[digest] = data
+        todo = list(self._changed(candidates))
+        total = len(todo)
+        batches = [todo[i : i + BATCH] for i in range(0, total, BATCH)]
+        with ThreadPoolExecutor(READERS, thread_name_prefix="shim-read") as pool:
+            for n, loaded_batch in enumerate(pool.map(self._load_batch, batches)):
+                if progress is not None:
+                    progress(n * BATCH, total)
+                for loaded in loaded_batch:
+                    if loaded.entry is None:
+                        entries.pop(loaded.uri, None)
+                        continue
+                    read += 1
+                    entries[loaded.uri] = loaded.entry
+                    if loaded.blob is not None:
+                        out.add(loaded.blob)
 
         buffer_entries: list[BufferEntry] = []
         for snap in buffers:
@@ -156,25 +250,15 @@ class TreeState:
                 continue
             data = snap.text.encode("utf-8", errors="surrogatepass")
             digest = blobs.blob_hash(data)
-            new_blobs.setdefault(digest, data)
+            out.add(blobs.prepare(data, digest))
             buffer_entries.append(BufferEntry(snap.uri, digest, len(data), snap.version))
+        out.flush()
 
         delta = _delta(self.base_entries, entries)
         full = self.base_id is None or len(delta) > max(
             REBASE_MIN, len(self.base_entries) // REBASE_FRACTION
         )
-        have = known_blobs(new_blobs)
-        chunks: list[list[blobs.Prepared]] = [[]]
-        size = 0
-        for digest, data in new_blobs.items():
-            if digest in have:
-                continue
-            if size >= CHUNK_BYTES:
-                chunks.append([])
-                size = 0
-            prepared = blobs.prepare(data, digest)
-            chunks[-1].append(prepared)
-            size += len(prepared.stored)
+        disk: dict[str, DiskEntry | None] = {**entries} if full else delta
         checkpoint = NewCheckpoint(
             session_id=session_id,
             workspace=self.workspace.key,
@@ -182,7 +266,7 @@ class TreeState:
             reason=reason,
             journal_lseq=journal_lseq,
             base_id=None if full else self.base_id,
-            disk={**entries} if full else delta,
+            disk=disk,
             buffers=buffer_entries,
             files=len(entries) + len(buffer_entries),
             bytes=sum(e.size for e in entries.values()) + sum(b.size for b in buffer_entries),
@@ -191,17 +275,13 @@ class TreeState:
             progress(total, total)
         return Plan(
             checkpoint=checkpoint,
-            blob_chunks=[c for c in chunks if c],
             entries=entries,
-            base_entries=entries if full else self.base_entries,
             base_is_new=full,
             read_files=read,
+            new_blobs=out.new,
+            reused_blobs=out.reused,
             scanned=scanned,
         )
-
-    def take_changed(self) -> set[Path]:
-        changed, self.changed_paths = self.changed_paths, set()
-        return changed
 
     def committed(self, plan: Plan, checkpoint_id: int) -> None:
         """Adopt a plan once its checkpoint is in the store."""

@@ -1,4 +1,4 @@
-"""Content-addressed blobs: sha256 of the raw bytes, zlib-compressed, stored once.
+"""Content-addressed blobs: sha256 of the raw bytes, zstd-compressed, stored once.
 
 ``used_at`` is refreshed on every write that names a blob, so that garbage collection, which
 only takes unreferenced blobs older than a grace period, can never race a checkpoint that is
@@ -9,13 +9,32 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-COMPRESS_LEVEL = 1
+import zstandard
+
+ZSTD_LEVEL = 1
 MIN_COMPRESS = 64
+_local = threading.local()
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    """One per thread: a ZstdCompressor must not be used by two threads at once."""
+    comp: zstandard.ZstdCompressor | None = getattr(_local, "comp", None)
+    if comp is None:
+        comp = _local.comp = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    return comp
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    dec: zstandard.ZstdDecompressor | None = getattr(_local, "dec", None)
+    if dec is None:
+        dec = _local.dec = zstandard.ZstdDecompressor()
+    return dec
 
 
 def blob_hash(data: bytes) -> str:
@@ -25,13 +44,15 @@ def blob_hash(data: bytes) -> str:
 def encode(data: bytes) -> tuple[str, bytes]:
     """Compress unless it does not pay; returns (codec, stored bytes)."""
     if len(data) >= MIN_COMPRESS:
-        packed = zlib.compress(data, COMPRESS_LEVEL)
+        packed = _compressor().compress(data)
         if len(packed) < len(data):
-            return "zlib", packed
+            return "zstd", packed
     return "raw", data
 
 
 def decode(codec: str, stored: bytes) -> bytes:
+    if codec == "zstd":
+        return _decompressor().decompress(stored)
     if codec == "zlib":
         return zlib.decompress(stored)
     if codec == "raw":

@@ -68,8 +68,12 @@ def _row(r: tuple[object, ...]) -> CheckpointRow:
     return CheckpointRow(*r)  # type: ignore[arg-type]
 
 
-def write(conn: sqlite3.Connection, cp: NewCheckpoint) -> int:
-    """Insert a checkpoint inside the caller's transaction (its blobs must be stored)."""
+def write(conn: sqlite3.Connection, cp: NewCheckpoint, reused: Iterable[str] = ()) -> int:
+    """Insert a checkpoint inside the caller's transaction (its blobs must be stored).
+
+    ``reused`` names blobs that were already stored before this checkpoint: their use time is
+    refreshed so that a concurrent collection in another window cannot take them.
+    """
     cur = conn.execute(
         "INSERT INTO checkpoints(session_id, workspace, created_at, label, reason, base_id,"
         " journal_lseq, files, bytes) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -100,7 +104,7 @@ def write(conn: sqlite3.Connection, cp: NewCheckpoint) -> int:
         " VALUES (?, 'buffer', ?, ?, ?, NULL, ?)",
         ((cid, b.uri, b.blob, b.size, b.version) for b in cp.buffers),
     )
-    blobs.touch(conn, {e.blob for e in cp.disk.values() if e} | {b.blob for b in cp.buffers})
+    blobs.touch(conn, reused)
     return cid
 
 

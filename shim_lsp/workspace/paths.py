@@ -11,29 +11,32 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from pygls.uris import from_fs_path, to_fs_path
+from urllib.parse import quote, urlparse
+from urllib.request import url2pathname
 
 
 def uri_to_path(uri: str) -> Path | None:
-    """The local path of a ``file:`` URI, else None (untitled buffers, remote schemes)."""
-    if not uri.startswith("file:"):
+    """The local path of a ``file:`` URI (percent-decoded), else None (untitled, remote)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
         return None
-    fs: str | None = to_fs_path(uri)
-    return Path(fs) if fs else None
+    return Path(url2pathname(parsed.path))
 
 
-def path_to_uri(path: Path) -> str:
-    uri: str | None = from_fs_path(str(path))
-    if uri is None:
-        raise ValueError(f"cannot make a URI of {path}")
-    return uri
+def path_to_uri(path: Path | str) -> str:
+    """The canonical URI of an absolute path, percent-encoded as editors send it."""
+    return Path(path).as_uri()
+
+
+def child_uri(folder_uri: str, rel: str) -> str:
+    """The URI of ``rel`` (a posix path) under a folder's URI: path_to_uri without the cost."""
+    return folder_uri.rstrip("/") + "/" + quote(rel)
 
 
 def normalize_uri(uri: str) -> str:
     """One spelling per file, whatever percent-encoding the client chose."""
     path = uri_to_path(uri)
-    return path_to_uri(path) if path is not None else uri
+    return path_to_uri(path) if path is not None and path.is_absolute() else uri
 
 
 @dataclass(frozen=True)

@@ -31,18 +31,20 @@ class FileRules:
     root: Path
     excludes: pathspec.GitIgnoreSpec
     secrets: pathspec.GitIgnoreSpec
+    file_excludes: pathspec.GitIgnoreSpec
+    """Excludes and secrets together: one match per file during a walk."""
     max_file_size: int
     respect_gitignore: bool
     _gitignores: dict[Path, pathspec.GitIgnoreSpec | None] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, root: Path, settings: Settings) -> FileRules:
+        excludes = [*DEFAULT_EXCLUDE_GLOBS, *settings.exclude_globs]
         return cls(
             root=root,
-            excludes=pathspec.GitIgnoreSpec.from_lines(
-                [*DEFAULT_EXCLUDE_GLOBS, *settings.exclude_globs]
-            ),
+            excludes=pathspec.GitIgnoreSpec.from_lines(excludes),
             secrets=pathspec.GitIgnoreSpec.from_lines(settings.secret_globs),
+            file_excludes=pathspec.GitIgnoreSpec.from_lines([*excludes, *settings.secret_globs]),
             max_file_size=settings.max_file_size,
             respect_gitignore=settings.respect_gitignore,
         )
@@ -88,33 +90,31 @@ class FileRules:
         self._gitignores.pop(folder, None)
 
 
-Specs = tuple[tuple[Path, pathspec.GitIgnoreSpec], ...]
+Specs = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
+"""(.gitignore folder as a root-relative prefix like "pkg/" or "", its patterns)."""
 
 
-def _matches(specs: Specs, path: Path, is_dir: bool) -> bool:
-    suffix = "/" if is_dir else ""
-    return any(spec.match_file(path.relative_to(base).as_posix() + suffix) for base, spec in specs)
+def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
+    """Root-relative posix paths of the regular files the rules keep, with their stat.
 
-
-def walk(rules: FileRules) -> Iterator[tuple[Path, FileStat]]:
-    """Regular files under the root that the rules keep, with their stat. Links are skipped.
-
-    Each folder's .gitignore is read once and carried down to the folders below it.
+    Links are skipped. Each folder's .gitignore is read once and carried down to the folders
+    below it. Works on strings: this runs over every file of the workspace.
     """
-    stack: list[tuple[Path, Specs]] = [(rules.root, ())]
+    root = str(rules.root)
+    stack: list[tuple[str, str, Specs]] = [(root, "", ())]
+    excludes, files_out = rules.excludes, rules.file_excludes
     while stack:
-        folder, inherited = stack.pop()
+        folder, prefix, inherited = stack.pop()
         specs = inherited
         if rules.respect_gitignore:
-            own = rules._gitignore(folder)
+            own = rules._gitignore(Path(folder))
             if own is not None:
-                specs = (*inherited, (folder, own))
+                specs = (*inherited, (prefix, own))
         try:
             entries = list(os.scandir(folder))
         except OSError:
             continue
         for entry in entries:
-            path = Path(entry.path)
             try:
                 if entry.is_symlink():
                     continue
@@ -122,18 +122,23 @@ def walk(rules: FileRules) -> Iterator[tuple[Path, FileStat]]:
                 st = None if is_dir else entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            rel = rules._rel(path, is_dir)
-            if rules.excludes.match_file(rel) or _matches(specs, path, is_dir):
-                continue
+            rel = prefix + entry.name
             if is_dir:
-                stack.append((path, specs))
+                rel_dir = rel + "/"
+                if excludes.match_file(rel_dir) or any(
+                    spec.match_file(rel_dir[len(base) :]) for base, spec in specs
+                ):
+                    continue
+                stack.append((entry.path, rel_dir, specs))
                 continue
             assert st is not None
             if not stat.S_ISREG(st.st_mode) or st.st_size > rules.max_file_size:
                 continue
-            if rules.secrets.match_file(rel):
+            if files_out.match_file(rel) or any(
+                spec.match_file(rel[len(base) :]) for base, spec in specs
+            ):
                 continue
-            yield path, FileStat(st.st_size, st.st_mtime_ns)
+            yield rel, FileStat(st.st_size, st.st_mtime_ns)
 
 
 def stat_file(rules: FileRules, path: Path) -> FileStat | None:

@@ -21,6 +21,8 @@ from pygls.workspace import TextDocument
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
+from shim_lsp.workspace.paths import uri_to_path
+
 CAPABILITIES = t.ClientCapabilities(
     workspace=t.WorkspaceClientCapabilities(
         apply_edit=True,
@@ -53,8 +55,9 @@ class Editor:
     def uri(self, name: str) -> str:
         return (self.workspace / name).as_uri()
 
-    def open(self, name: str, text: str | None = None) -> str:
-        uri = self.uri(name)
+    def open(self, name: str, text: str | None = None, uri: str | None = None) -> str:
+        """Open a file by name; ``uri`` overrides how this editor spells its URI."""
+        uri = uri or self.uri(name)
         if text is None:
             text = (self.workspace / name).read_bytes().decode("utf-8-sig")
         self.docs[uri] = TextDocument(uri, text, version=1)
@@ -86,7 +89,8 @@ class Editor:
         )
 
     def save(self, uri: str) -> None:
-        path = Path(self.workspace) / Path(uri.removeprefix(self.workspace.as_uri() + "/"))
+        path = uri_to_path(uri)
+        assert path is not None
         path.write_text(self.docs[uri].source, newline="")
         self.client.text_document_did_save(
             t.DidSaveTextDocumentParams(text_document=t.TextDocumentIdentifier(uri=uri))
@@ -155,7 +159,8 @@ async def start_editor(
     @client.feature(t.WINDOW_SHOW_DOCUMENT)
     def show_document(params: t.ShowDocumentParams) -> t.ShowDocumentResult:
         if params.uri not in editor.docs:
-            path = workspace / params.uri.removeprefix(workspace.as_uri() + "/")
+            path = uri_to_path(params.uri)
+            assert path is not None
             text = path.read_bytes().decode("utf-8-sig") if path.exists() else ""
             editor.open(str(path.relative_to(workspace)), text)
         return t.ShowDocumentResult(success=True)

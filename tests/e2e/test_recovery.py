@@ -160,3 +160,29 @@ async def test_dismissed_work_is_not_offered_again_but_stays_in_the_store(
         [sys.executable, "-m", "shim_lsp.cli", "--help"], capture_output=True, text=True
     )
     assert out.returncode == 0
+
+
+async def test_uri_spelling_of_the_client_does_not_split_a_file_in_two(
+    workspace: Path, state_dir: Path
+) -> None:
+    name = "café notes.py"
+    (workspace / name).write_text("n = 1\n")
+    spelled = workspace.as_uri() + "/caf%c3%a9%20notes.py"  # lower-case escapes
+    first = await start_editor(workspace, state_dir)
+    first.open(name, uri=spelled)
+    first.type(spelled, 1, 0, "m = 2\n")
+    done = await first.command(ids.FORCE_CHECKPOINT, {"label": "spelled"})
+    versions = await first.command(ids.LIST_CHECKPOINTS, {"uri": spelled})
+    assert [(v["id"], v["kind"]) for v in versions] == [(done["id"], "buffer")]
+    compared = await first.command(
+        ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": done["id"], "uri": spelled}
+    )
+    assert compared["same"] is True
+    await journal_settled(first)
+    first.kill()
+    await first.client.stop()
+
+    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    await second.wait_for(lambda: bool(second.edits))
+    assert second.docs[second.uri(name)].source == "n = 1\nm = 2\n"
+    await stop_editor(second)
