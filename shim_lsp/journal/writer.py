@@ -111,8 +111,12 @@ class JournalWriter:
 
     def append(self, record: Record) -> None:
         with self._cond:
-            self._state.records.append(_Pending(record, time.monotonic()))
-            self._cond.notify()
+            records = self._state.records
+            records.append(_Pending(record, time.monotonic()))
+            if len(records) == 1:
+                # Only the first record of a group sets the commit deadline; waking the
+                # writer for every keystroke would only make it contend for the GIL.
+                self._cond.notify()
 
     def submit(self, job: Callable[[sqlite3.Connection], T]) -> Future[T]:
         """Run ``job(conn)`` on the writer thread inside one write transaction."""

@@ -34,11 +34,14 @@ class ShimLanguageServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pending_problems: list[str] = []
         self._client_uris: dict[str, str] = {}
+        self._canonical: dict[str, str] = {}
 
     def canonical(self, uri: str) -> str:
         """SHIM's one spelling of a URI; the client's own spelling is kept for replies."""
-        canon = normalize_uri(uri)
-        self._client_uris.setdefault(canon, uri)
+        canon = self._canonical.get(uri)
+        if canon is None:
+            canon = self._canonical[uri] = normalize_uri(uri)
+            self._client_uris.setdefault(canon, uri)
         return canon
 
     def client_uri(self, canonical: str) -> str:

@@ -80,6 +80,25 @@ class NoArgs:
     pass
 
 
+def _prepare(ls: ShimLanguageServer, name: str, args_type: type[A], args: Any) -> A:
+    try:
+        parsed = _canonical_uris(ls, structure_args(args_type, args))
+    except ArgumentError as exc:
+        raise JsonRpcInvalidParams(f"{name}: {exc}") from exc
+    if ls.engine is None:
+        raise JsonRpcInternalError(f"{name}: SHIM has no session yet (not initialized)")
+    return parsed
+
+
+def _failed(name: str, exc: Exception) -> JsonRpcInternalError:
+    log.exception("%s failed", name)
+    return JsonRpcInternalError(f"{name}: {exc}")
+
+
+EXPECTED = (OSError, ValueError, LookupError)
+"""Failures that are the user's or the disk's, answered as errors; others are bugs, logged."""
+
+
 def command(
     server: ShimLanguageServer, name: str, args_type: type[A]
 ) -> Callable[[Callable[[ShimLanguageServer, SessionEngine, A], Awaitable[Any]]], None]:
@@ -89,19 +108,32 @@ def command(
         # No functools.wraps: pygls reads the handler's signature to structure arguments.
         @server.command(name)
         async def handler(ls: ShimLanguageServer, *args: Any) -> Any:
-            try:
-                parsed = _canonical_uris(ls, structure_args(args_type, args))
-            except ArgumentError as exc:
-                raise JsonRpcInvalidParams(f"{name}: {exc}") from exc
-            if ls.engine is None:
-                raise JsonRpcInternalError(f"{name}: SHIM has no session yet (not initialized)")
+            parsed = _prepare(ls, name, args_type, args)
+            assert ls.engine is not None
             try:
                 return await fn(ls, ls.engine, parsed)
-            except (JsonRpcInvalidParams, JsonRpcInternalError):
-                raise
-            except (OSError, ValueError, LookupError) as exc:
-                log.exception("%s failed", name)
-                raise JsonRpcInternalError(f"{name}: {exc}") from exc
+            except EXPECTED as exc:
+                raise _failed(name, exc) from exc
+
+        del handler
+
+    return decorate
+
+
+def quick_command(
+    server: ShimLanguageServer, name: str, args_type: type[A]
+) -> Callable[[Callable[[ShimLanguageServer, SessionEngine, A], Any]], None]:
+    """Like ``command``, for answers from memory: a plain handler, answered at once."""
+
+    def decorate(fn: Callable[[ShimLanguageServer, SessionEngine, A], Any]) -> None:
+        @server.command(name)
+        def handler(ls: ShimLanguageServer, *args: Any) -> Any:
+            parsed = _prepare(ls, name, args_type, args)
+            assert ls.engine is not None
+            try:
+                return fn(ls, ls.engine, parsed)
+            except EXPECTED as exc:
+                raise _failed(name, exc) from exc
 
         del handler
 
@@ -121,12 +153,12 @@ def _canonical_uris(ls: ShimLanguageServer, args: A) -> A:
 
 
 def register(server: ShimLanguageServer) -> None:
-    @command(server, ids.SESSION_STATUS, NoArgs)
-    async def session_status(ls: ShimLanguageServer, engine: SessionEngine, _a: Any) -> Any:
+    @quick_command(server, ids.SESSION_STATUS, NoArgs)
+    def session_status(ls: ShimLanguageServer, engine: SessionEngine, _a: Any) -> Any:
         return engine.status()
 
-    @command(server, ids.AUTO_CHECKPOINT, AutoCheckpointArgs)
-    async def auto_checkpoint(
+    @quick_command(server, ids.AUTO_CHECKPOINT, AutoCheckpointArgs)
+    def auto_checkpoint(
         ls: ShimLanguageServer, engine: SessionEngine, a: AutoCheckpointArgs
     ) -> Any:
         if a.enabled is not None:

@@ -30,7 +30,7 @@ from shim_lsp.journal.writer import JournalWriter, SessionInfo
 from shim_lsp.recovery.find import process_start_time, this_host
 from shim_lsp.session.buffers import BufferTracker
 from shim_lsp.session.policy import Clock, due
-from shim_lsp.session.snapshot import BufferSnapshot, TreeState
+from shim_lsp.session.snapshot import BufferSnapshot, Plan, TreeState
 from shim_lsp.settings import Settings, resolve_state_dir
 from shim_lsp.signals.model import Alarm, Assessment, Measurements, assess
 from shim_lsp.store import blobs, retention
@@ -62,6 +62,11 @@ class CheckpointResult:
 
     def to_json(self) -> dict[str, Any]:
         return dict(vars(self))
+
+
+def _write_checkpoint(conn: sqlite3.Connection, plan: Plan) -> int:
+    blobs.put_many(conn, plan.tail_blobs)
+    return cps.write(conn, plan.checkpoint, plan.reused_blobs)
 
 
 class SessionEngine:
@@ -121,6 +126,8 @@ class SessionEngine:
         self._rss: deque[tuple[float, int]] = deque()
         self._process = psutil.Process()
         self.closed: str | None = None
+        self._may_store: dict[str, bool] = {}
+        """Per URI, whether it may be journaled: the check resolves links, so it is cached."""
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -141,6 +148,7 @@ class SessionEngine:
         )
         with self._lock:
             self.tree.settings = settings
+            self._may_store.clear()
             if rules_changed:
                 self.tree.rebuild_rules()
                 self.tree.needs_scan = True
@@ -171,33 +179,40 @@ class SessionEngine:
 
     # --- document events ----------------------------------------------------------------
 
-    def _record(self, uri: str, kind: Kind, version: int | None, data: str | None) -> None:
-        if not self.tree.may_store(uri):
+    def _record(
+        self, uri: str, kind: Kind, version: int | None, data: str | None, now: float
+    ) -> None:
+        allowed = self._may_store.get(uri)
+        if allowed is None:
+            allowed = self._may_store[uri] = self.tree.may_store(uri)
+        if not allowed:
             return
-        with self._lock:
-            lseq = next(self._lseq)
-            self._last_lseq = lseq
-        self.writer.append(Record(lseq, uri, kind, version, time.time(), data))
+        # itertools.count is atomic under the GIL; a checkpoint reads _last_lseq as it stands.
+        lseq = self._last_lseq = next(self._lseq)
+        self.writer.append(Record(lseq, uri, kind, version, now, data))
 
     def did_open(self, uri: str, text: str, version: int | None) -> None:
-        self.buffers.opened(uri, version, len(text), time.time())
-        self._record(uri, "open", version, text)
+        self._may_store.pop(uri, None)
+        now = time.time()
+        self.buffers.opened(uri, version, len(text), now)
+        self._record(uri, "open", version, text, now)
 
     def did_change(self, uri: str, version: int | None, changes: list[Change], size: int) -> None:
-        self.buffers.changed(uri, version, size, time.time())
+        now = time.time()
+        self.buffers.changed(uri, version, size, now)
         self._changed_since_checkpoint = True
-        self._record(uri, "change", version, encode_changes(changes))
+        self._record(uri, "change", version, encode_changes(changes), now)
 
     def did_save(self, uri: str) -> None:
         self.buffers.saved(uri)
-        self._record(uri, "save", None, None)
+        self._record(uri, "save", None, None, time.time())
         path = uri_to_path(uri)
         if path is not None:
             self.files_changed([path])
 
     def did_close(self, uri: str) -> None:
         self.buffers.closed(uri)
-        self._record(uri, "close", None, None)
+        self._record(uri, "close", None, None, time.time())
 
     def files_changed(self, paths: list[Path]) -> None:
         inside = [p for p in paths if self.workspace.contains(p)]
@@ -219,7 +234,7 @@ class SessionEngine:
             current = self._text_source(uri)
             if current is not None:
                 kind: Kind = "snapshot" if buf.dirty_since is not None else "open"
-                self._record(uri, kind, current[1], current[0])
+                self._record(uri, kind, current[1], current[0], time.time())
 
     # --- checkpoints --------------------------------------------------------------------
 
@@ -239,8 +254,7 @@ class SessionEngine:
     ) -> Future[CheckpointResult]:
         """Start a checkpoint of the workspace and the dirty buffers as they are now."""
         buffers = self._snapshot_buffers()
-        with self._lock:
-            lseq = self._last_lseq
+        lseq = self._last_lseq
         edits = self.buffers.edits_since_checkpoint
         self._changed_since_checkpoint = False
         fut = self._checkpoints.submit(self._take, label, reason, buffers, lseq, edits, progress)
@@ -283,9 +297,7 @@ class SessionEngine:
                 )
             for fut in stored:
                 fut.result()
-            cid = self.writer.submit(
-                partial(cps.write, cp=plan.checkpoint, reused=plan.reused_blobs)
-            ).result()
+            cid = self.writer.submit(partial(_write_checkpoint, plan=plan)).result()
         except BaseException:
             with self._lock:
                 self.tree.report_changed(changed)
@@ -397,7 +409,8 @@ class SessionEngine:
     def status(self) -> dict[str, Any]:
         w = self.writer.status()
         last = self.last_checkpoint
-        oldest = self.buffers.oldest_unsaved()
+        dirty = self.buffers.dirty()
+        oldest = min((b.dirty_since for b in dirty if b.dirty_since is not None), default=None)
         return {
             "session": self.info.id,
             "pid": self.info.pid,
@@ -409,8 +422,8 @@ class SessionEngine:
             "storeError": w.error,
             "autoCheckpoint": self.auto,
             "openDocuments": len(self.buffers.buffers),
-            "dirtyDocuments": len(self.buffers.dirty()),
-            "unsavedBytes": self.buffers.unsaved_bytes(),
+            "dirtyDocuments": len(dirty),
+            "unsavedBytes": sum(b.size for b in dirty),
             "oldestUnsavedAt": oldest,
             "editsSinceCheckpoint": self.buffers.edits_since_checkpoint,
             "journal": {

@@ -42,13 +42,15 @@ class BufferSnapshot:
 
 @dataclass
 class Plan:
-    """A checkpoint whose blobs have been handed to the sink; the manifest is next."""
+    """A checkpoint whose blobs, but the tail, have been handed to the sink."""
 
     checkpoint: NewCheckpoint
     entries: dict[str, DiskEntry]
     base_is_new: bool
     read_files: int
     new_blobs: int
+    tail_blobs: list[blobs.Prepared]
+    """The last new blobs, written in the manifest's own transaction (one commit when small)."""
     reused_blobs: set[str]
     """Blobs already in the store that this checkpoint names: their use time is refreshed."""
     scanned: bool
@@ -92,15 +94,20 @@ class _BlobStream:
             self.flush()
 
     def flush(self) -> None:
+        chunk = self.drain()
+        if chunk:
+            self._sink(chunk)
+
+    def drain(self) -> list[blobs.Prepared]:
+        """The blobs not yet handed over that the store does not have."""
         if not self._pending:
-            return
+            return []
         reused = self._known(self._pending)
         self.reused |= reused
         chunk = [b for d, b in self._pending.items() if d not in reused]
         self._pending, self._size = {}, 0
-        if chunk:
-            self.new += len(chunk)
-            self._sink(chunk)
+        self.new += len(chunk)
+        return chunk
 
 
 @dataclass
@@ -252,7 +259,7 @@ class TreeState:
             digest = blobs.blob_hash(data)
             out.add(blobs.prepare(data, digest))
             buffer_entries.append(BufferEntry(snap.uri, digest, len(data), snap.version))
-        out.flush()
+        tail = out.drain()
 
         delta = _delta(self.base_entries, entries)
         full = self.base_id is None or len(delta) > max(
@@ -279,6 +286,7 @@ class TreeState:
             base_is_new=full,
             read_files=read,
             new_blobs=out.new,
+            tail_blobs=tail,
             reused_blobs=out.reused,
             scanned=scanned,
         )

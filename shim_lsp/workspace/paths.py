@@ -11,8 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlparse
-from urllib.request import url2pathname
+from urllib.parse import quote, unquote, urlparse
 
 
 def uri_to_path(uri: str) -> Path | None:
@@ -20,7 +19,11 @@ def uri_to_path(uri: str) -> Path | None:
     parsed = urlparse(uri)
     if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
         return None
-    return Path(url2pathname(parsed.path))
+    if os.name == "nt":  # drive letters and backslashes; urllib.request is slow to import
+        from urllib.request import url2pathname
+
+        return Path(url2pathname(parsed.path))
+    return Path(unquote(parsed.path))
 
 
 def path_to_uri(path: Path | str) -> str:

@@ -1,0 +1,470 @@
+"""SHIM's benchmarks on real code nobody here wrote: the Django source release from PyPI.
+
+    .venv/bin/python bench/run.py [--kills 20]
+
+Prints each figure with its baseline, measured in this same run, and the ratio. The Django
+sdist is downloaded by pip into bench/.cache on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from shim_lsp.demo import DemoEditor
+from shim_lsp.recovery.find import crashed_work
+from shim_lsp.session.engine import SessionEngine
+from shim_lsp.settings import Settings
+from shim_lsp.store.db import DB_NAME, connect
+from shim_lsp.workspace.paths import Workspace
+
+HERE = Path(__file__).parent
+CACHE = HERE / ".cache"
+DJANGO = "django==5.2.*"
+ROWS: list[tuple[str, str, str, str, str]] = []
+
+
+def row(name: str, shim: str, baseline: str, ratio: str, target: str) -> None:
+    ROWS.append((name, shim, baseline, ratio, target))
+    print(f"  {name}: {shim} (baseline {baseline}, ratio {ratio}; target {target})", flush=True)
+
+
+def django_tree() -> Path:
+    """The unpacked Django sdist, downloaded once with pip."""
+    CACHE.mkdir(exist_ok=True)
+    archives = sorted(CACHE.glob("django-*.tar.gz")) or sorted(CACHE.glob("Django-*.tar.gz"))
+    if not archives:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                DJANGO,
+                "-d",
+                str(CACHE),
+            ],
+            check=True,
+        )
+        archives = sorted(CACHE.glob("[dD]jango-*.tar.gz"))
+    archive = archives[-1]
+    tree = CACHE / archive.name.removesuffix(".tar.gz")
+    if not tree.exists():
+        with tarfile.open(archive) as tar:
+            tar.extractall(CACHE, filter="data")
+    return tree
+
+
+def fresh_copy(tree: Path, into: Path) -> Path:
+    ws = into / "django"
+    shutil.copytree(tree, ws)
+    return ws
+
+
+def median_time(fn: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def git(ws: Path, env: dict[str, str], *args: str) -> None:
+    subprocess.run(["git", *args], cwd=ws, env=env, check=True, capture_output=True)
+
+
+def checkpoint_run(tree: Path, git_goes_first: bool) -> dict[str, float]:
+    """One fresh copy of the tree: SHIM's checkpoints and git's snapshots of it, timed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = fresh_copy(tree, Path(tmp))
+        os.sync()
+        env = {
+            **os.environ,
+            "GIT_DIR": f"{tmp}/git",
+            "GIT_WORK_TREE": str(ws),
+            "GIT_INDEX_FILE": f"{tmp}/index",
+        }
+        subprocess.run(["git", "init", "-q", "--bare", f"{tmp}/git"], check=True)
+        engine = SessionEngine(
+            Settings(state_dir=f"{tmp}/state"), [ws], text_source=lambda _u: None
+        )
+        engine.start()
+        engine.writer.wait_ready()
+        target = ws / "django" / "utils" / "text.py"
+        counter = iter(range(10**6))
+
+        def git_snapshot() -> None:
+            git(ws, env, "add", "-A")
+            git(ws, env, "write-tree")
+
+        def shim_checkpoint() -> None:
+            engine.checkpoint().result()
+
+        def touch() -> None:
+            with open(target, "a") as handle:
+                handle.write(f"# edit {next(counter)}\n")
+
+        def shim_one() -> None:
+            touch()
+            engine.files_changed([target])
+            shim_checkpoint()
+
+        def git_one() -> None:
+            touch()
+            git_snapshot()
+
+        # Alternate who reads the fresh copy first, so neither always gets a warm cache.
+        if git_goes_first:
+            git_first, shim_first = median_time(git_snapshot, 1), median_time(shim_checkpoint, 1)
+        else:
+            shim_first, git_first = median_time(shim_checkpoint, 1), median_time(git_snapshot, 1)
+        times = {
+            "files": float(engine.last_checkpoint.files if engine.last_checkpoint else 0),
+            "git_first": git_first,
+            "shim_first": shim_first,
+            "git_nothing": median_time(git_snapshot, 10),
+            "shim_nothing": median_time(shim_checkpoint, 10),
+            "git_one": median_time(git_one, 10),
+            "shim_one": median_time(shim_one, 10),
+        }
+        engine.close("clean")
+        return times
+
+
+def bench_checkpoints(tree: Path) -> None:
+    print("checkpoints vs `git add -A && git write-tree` (temporary GIT_INDEX_FILE)", flush=True)
+    runs = [checkpoint_run(tree, git_goes_first=i % 2 == 0) for i in range(4)]
+
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    g, s = med("git_first"), med("shim_first")
+    row(
+        f"first full checkpoint ({med('files'):.0f} files)",
+        f"{s:.3f} s",
+        f"{g:.3f} s",
+        f"{s / g:.2f}x",
+        "<= 0.5x",
+    )
+    g, s = med("git_nothing"), med("shim_nothing")
+    row(
+        "checkpoint, nothing changed",
+        f"{s * 1000:.1f} ms",
+        f"{g * 1000:.1f} ms",
+        f"{s / g:.3f}x",
+        "<= 0.25x",
+    )
+    g, s = med("git_one"), med("shim_one")
+    row(
+        "checkpoint, one file changed",
+        f"{s * 1000:.1f} ms",
+        f"{g * 1000:.1f} ms",
+        f"{s / g:.3f}x",
+        "<= 0.1x",
+    )
+
+
+def frame(obj: dict[str, Any]) -> bytes:
+    body = json.dumps(obj).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+async def read_message(reader: asyncio.StreamReader) -> dict[str, Any]:
+    length = 0
+    while True:
+        line = await reader.readline()
+        if not line:
+            raise EOFError("server closed its output")
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+        elif line == b"\r\n":
+            msg: dict[str, Any] = json.loads(await reader.readexactly(length))
+            return msg
+
+
+async def answer(proc: asyncio.subprocess.Process, msg_id: int) -> dict[str, Any]:
+    assert proc.stdout is not None
+    while True:
+        msg = await read_message(proc.stdout)
+        if msg.get("id") == msg_id and "method" not in msg:
+            return msg
+        if "method" in msg and "id" in msg:  # a request from the server: answer null
+            assert proc.stdin is not None
+            proc.stdin.write(frame({"jsonrpc": "2.0", "id": msg["id"], "result": None}))
+
+
+async def spawn(cmd: list[str], ws: Path, state: Path) -> tuple[asyncio.subprocess.Process, float]:
+    """Start a server and initialize it; returns it and the seconds to the initialize reply."""
+    started = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "SHIM_STATE_DIR": str(state)},
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(
+        frame(
+            {
+                "jsonrpc": "2.0",
+                "id": 0,
+                "method": "initialize",
+                "params": {
+                    "processId": os.getpid(),
+                    "capabilities": {},
+                    "workspaceFolders": [{"uri": ws.as_uri(), "name": "ws"}],
+                },
+            }
+        )
+    )
+    await answer(proc, 0)
+    elapsed = time.perf_counter() - started
+    proc.stdin.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+    return proc, elapsed
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(frame({"jsonrpc": "2.0", "id": 999_999, "method": "shutdown"}))
+    await answer(proc, 999_999)
+    proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+    await proc.wait()
+
+
+SHIM = [sys.executable, "-m", "shim_lsp"]
+BARE = [sys.executable, str(HERE / "bare_server.py")]
+
+
+async def did_change_rate(cmd: list[str], ws: Path, state: Path, edits: int) -> float:
+    proc, _ = await spawn(cmd, ws, state)
+    assert proc.stdin is not None
+    uri = (ws / "typing.py").as_uri()
+    messages = [
+        frame(
+            {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": ""}
+                },
+            }
+        )
+    ]
+    for i in range(edits):
+        messages.append(
+            frame(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "textDocument/didChange",
+                    "params": {
+                        "textDocument": {"uri": uri, "version": i + 2},
+                        "contentChanges": [
+                            {
+                                "range": {
+                                    "start": {"line": i, "character": 0},
+                                    "end": {"line": i, "character": 0},
+                                },
+                                "text": f"line_{i} = {i}\n",
+                            }
+                        ],
+                    },
+                }
+            )
+        )
+    payload = b"".join(messages)
+    started = time.perf_counter()
+    proc.stdin.write(payload)
+    await stop(proc)
+    return edits / (time.perf_counter() - started)
+
+
+async def bench_protocol(tree: Path) -> None:
+    print("protocol: throughput, round trips, start-up", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Path(tmp) / "ws"
+        ws.mkdir()
+        state = Path(tmp) / "state"
+        shim_rates, bare_rates = [], []
+        for _ in range(3):
+            bare_rates.append(await did_change_rate(BARE, ws, state, 5000))
+            shim_rates.append(await did_change_rate(SHIM, ws, state, 5000))
+        s, b = statistics.median(shim_rates), statistics.median(bare_rates)
+        row(
+            "didChange throughput, 5000 edits",
+            f"{s:,.0f}/s",
+            f"{b:,.0f}/s (bare pygls)",
+            f"{s / b:.2f}x",
+            ">= 0.9x",
+        )
+
+        proc, _ = await spawn(SHIM, ws, state)
+        assert proc.stdin is not None
+        trips = []
+        for i in range(1, 501):
+            started = time.perf_counter()
+            proc.stdin.write(
+                frame(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": i,
+                        "method": "workspace/executeCommand",
+                        "params": {"command": "shim.sessionStatus"},
+                    }
+                )
+            )
+            await answer(proc, i)
+            trips.append(time.perf_counter() - started)
+        await stop(proc)
+        row(
+            "shim.sessionStatus round trip p50",
+            f"{statistics.median(trips) * 1000:.3f} ms",
+            "-",
+            "-",
+            "<= 0.5 ms",
+        )
+
+        starts_shim, starts_bare = [], []
+        for _ in range(7):
+            for cmd, out in ((SHIM, starts_shim), (BARE, starts_bare)):
+                proc, elapsed = await spawn(cmd, ws, state)
+                out.append(elapsed)
+                await stop(proc)
+        s, b = statistics.median(starts_shim), statistics.median(starts_bare)
+        row(
+            "start to initialize reply",
+            f"{s * 1000:.0f} ms",
+            f"{b * 1000:.0f} ms (bare pygls)",
+            f"{s / b:.2f}x",
+            "<= 400 ms",
+        )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = fresh_copy(tree, Path(tmp))
+        state = Path(tmp) / "state"
+        proc, _ = await spawn(SHIM, ws, state)
+        assert proc.stdin is not None
+        opened = sorted((ws / "django" / "db" / "models").glob("*.py"))[:20]
+        for path in opened:
+            proc.stdin.write(
+                frame(
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "textDocument/didOpen",
+                        "params": {
+                            "textDocument": {
+                                "uri": path.as_uri(),
+                                "languageId": "python",
+                                "version": 1,
+                                "text": path.read_text(),
+                            }
+                        },
+                    }
+                )
+            )
+        proc.stdin.write(
+            frame(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "workspace/executeCommand",
+                    "params": {"command": "shim.forceCheckpoint"},
+                }
+            )
+        )
+        result = await answer(proc, 1)
+        rss = psutil.Process(proc.pid).memory_info().rss
+        await stop(proc)
+        row(
+            f"server RSS, Django open ({len(opened)} buffers, "
+            f"{result['result']['files']} files checkpointed)",
+            f"{rss / 2**20:.0f} MB",
+            "-",
+            "-",
+            "<= 150 MB",
+        )
+
+
+async def lost_at_kill(ws: Path, state: Path, rng: random.Random) -> float:
+    """Type at 20 edits/s, SIGKILL mid-typing; seconds of typing the store does not have."""
+    editor = DemoEditor(ws, state)
+    await editor.start()
+    uri = editor.open("typing.py", (ws / "typing.py").read_text())
+    texts = [editor.docs[uri].source]
+    deadline = time.monotonic() + 1.0 + rng.random() * 1.5
+    while time.monotonic() < deadline:
+        editor.type_char(uri, "abcdefghij\n"[len(texts) % 11])
+        texts.append(editor.docs[uri].source)
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(rng.random() * 0.05)
+    editor.kill()
+    await editor.stop(clean=False)
+    with connect(state / DB_NAME) as conn:
+        work = crashed_work(conn, Workspace.of([ws]).key, lambda _p: True)
+        conn.execute("UPDATE sessions SET resolved_at=1, resolution='bench'")
+    got = next((f.text for _row, files in work for f in files if f.uri == uri), texts[0])
+    kept = max(k for k, text in enumerate(texts) if text == got) if got in texts else 0
+    return (len(texts) - 1 - kept) * 0.05
+
+
+async def bench_kills(kills: int) -> None:
+    print(f"edits lost at SIGKILL, steady typing at 20 edits/s, {kills} kills", flush=True)
+    rng = random.Random(2026)
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Path(tmp) / "ws"
+        ws.mkdir()
+        (ws / "typing.py").write_text("")
+        lost = sorted([await lost_at_kill(ws, Path(tmp) / "state", rng) for _ in range(kills)])
+    p99 = lost[min(len(lost) - 1, round(0.99 * (len(lost) - 1)))]
+    row(
+        f"typing lost per SIGKILL over {kills} kills",
+        f"p50 {statistics.median(lost):.2f} s, p99 {p99:.2f} s, max {lost[-1]:.2f} s",
+        "-",
+        "-",
+        "p99 <= 0.2 s",
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--only", choices=["checkpoints", "protocol", "kills"])
+    args = parser.parse_args()
+    tree = django_tree()
+    print(
+        f"workspace: {tree.name} from PyPI ({sum(1 for p in tree.rglob('*') if p.is_file())} files)"
+    )
+    if args.only in (None, "checkpoints"):
+        bench_checkpoints(tree)
+    if args.only in (None, "protocol"):
+        asyncio.run(bench_protocol(tree))
+    if args.only in (None, "kills"):
+        asyncio.run(bench_kills(args.kills))
+    print("\n| measure | SHIM | baseline | ratio | target |\n|---|---|---|---|---|")
+    for r in ROWS:
+        print("| " + " | ".join(r) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
