@@ -18,6 +18,7 @@ from shim_lsp.recovery.find import (
     RecoverableFile,
     SessionRow,
     crashed_work,
+    is_alive,
     resolve_file,
     sessions,
     state_of,
@@ -302,8 +303,9 @@ def cmd_clear(args: argparse.Namespace) -> int:
         ids = [r.id for r in sessions(conn) if r.id.startswith(args.session)]
         if not ids:
             raise CliError(f"no session starting with {args.session!r}")
+    live = [r.id for r in sessions(conn) if is_alive(r)]
     with write_tx(conn):
-        counts = retention.clear(conn, ids)
+        counts = retention.clear(conn, ids, live=live)
     _emit(
         args,
         counts,
@@ -373,3 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, StoreError) as exc:
         print(f"shim: {exc}", file=sys.stderr)
         return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

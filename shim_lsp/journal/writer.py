@@ -218,7 +218,7 @@ class JournalWriter:
     def _commit(self, batch: list[_Pending]) -> None:
         assert self._conn is not None
         for item in batch:
-            if item.record.kind in ("open", "save") and item.disk_hash is None:
+            if item.record.kind in ("open", "snapshot", "save") and item.disk_hash is None:
                 item.disk_hash = self._disk_hash(item.record.uri)
         with write_tx(self._conn) as conn:
             conn.executemany(

@@ -32,7 +32,8 @@ class ShimLanguageServer(LanguageServer):
         """Set when a document arrives by didOpen: recovery waits on it after showDocument."""
         self.background: set[asyncio.Task[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.pending_problems: list[str] = []
+        self._held_problems: list[str] | None = []
+        """Problems found before the client is initialized, shown once it is."""
         self._client_uris: dict[str, str] = {}
         self._canonical: dict[str, str] = {}
 
@@ -74,6 +75,18 @@ class ShimLanguageServer(LanguageServer):
     def log_user(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         """A line in the editor's output channel for SHIM."""
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def report_problem(self, message: str) -> None:
+        """Tell the user now, or as soon as the client is initialized (event loop only)."""
+        if self._held_problems is not None:
+            self._held_problems.append(message)
+        else:
+            self.tell_user(message)
+
+    def client_ready(self) -> None:
+        held, self._held_problems = self._held_problems or [], None
+        for message in held:
+            self.tell_user(message)
 
     def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))

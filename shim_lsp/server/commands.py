@@ -16,7 +16,7 @@ import attrs
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from shim_lsp import commands as ids
-from shim_lsp.recovery.find import crashed_work, resolve_session, state_of
+from shim_lsp.recovery.find import crashed_work, is_alive, resolve_session, sessions, state_of
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.recovery import apply_as_unsaved, newest_per_file, offer_recovery
 from shim_lsp.server.recovery import restore_recovered as restore_one
@@ -307,8 +307,16 @@ def register(server: ShimLanguageServer) -> None:
         if a.session is None and not a.all:
             raise JsonRpcInvalidParams('say which: {"session": id} or {"all": true}')
         target = None if a.all or a.session is None else [a.session]
+
+        def live_sessions() -> list[str]:
+            with engine.reader() as conn:
+                return [r.id for r in sessions(conn) if is_alive(r)]
+
+        live = await asyncio.to_thread(live_sessions)
         counts = await asyncio.wrap_future(
-            engine.writer.submit(partial(retention.clear, session_ids=target))
+            engine.writer.submit(
+                partial(retention.clear, session_ids=target, live=live, current=engine.info.id)
+            )
         )
         if a.all or a.session == engine.info.id:
             engine.forget_store_state()

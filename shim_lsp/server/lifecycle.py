@@ -55,10 +55,11 @@ def register(server: ShimLanguageServer) -> None:
             position_encoding=_encoding(ls),
             notify=lambda msg: _notify_from_thread(ls, msg),
         )
-        ls.engine.start()
+        ls.loop = asyncio.get_running_loop()
         for problem in problems:
             log.warning("%s", problem)
-        ls.pending_problems = problems
+            ls.report_problem(f"SHIM: {problem}")
+        ls.engine.start()
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: ShimLanguageServer, _params: types.InitializedParams) -> None:
@@ -91,13 +92,11 @@ def _notify_from_thread(ls: ShimLanguageServer, message: str) -> None:
     """Problems found on the writer thread reach the user through the event loop."""
     log.warning("%s", message)
     if ls.loop is not None and not ls.loop.is_closed():
-        ls.loop.call_soon_threadsafe(ls.tell_user, f"SHIM: {message}")
+        ls.loop.call_soon_threadsafe(ls.report_problem, f"SHIM: {message}")
 
 
 async def _start(ls: ShimLanguageServer) -> None:
-    ls.loop = asyncio.get_running_loop()
-    for problem in ls.pending_problems:
-        ls.tell_user(f"SHIM: {problem}")
+    ls.client_ready()
     await _pull_settings(ls)
     await _watch_files(ls)
     ls.spawn(_tick_loop(ls))

@@ -36,6 +36,7 @@ from shim_lsp.signals.model import Alarm, Assessment, Measurements, assess
 from shim_lsp.store import blobs, retention
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.db import DB_NAME, connect
+from shim_lsp.wire import to_camel
 from shim_lsp.workspace.paths import Workspace, uri_to_path
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class CheckpointResult:
     seconds: float
 
     def to_json(self) -> dict[str, Any]:
-        return dict(vars(self))
+        return {to_camel(k): v for k, v in vars(self).items()}
 
 
 def _write_checkpoint(conn: sqlite3.Connection, plan: Plan) -> int:

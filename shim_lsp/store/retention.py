@@ -75,11 +75,13 @@ def store_bytes(conn: sqlite3.Connection) -> int:
     return int(page_size * (pages - free))
 
 
-def collect_blobs(conn: sqlite3.Connection, grace_s: float = BLOB_GRACE_S) -> int:
+def collect_blobs(
+    conn: sqlite3.Connection, grace_s: float = BLOB_GRACE_S, now: float | None = None
+) -> int:
     return conn.execute(
         "DELETE FROM blobs WHERE used_at < ?"
         " AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.blob = blobs.hash)",
-        (time.time() - grace_s,),
+        ((now or time.time()) - grace_s,),
     ).rowcount
 
 
@@ -102,7 +104,7 @@ def apply(
     doomed = thin(rows, now, settings)
     deleted = cps.delete(conn, doomed)
     cap = int(settings.max_store_mb * 1024 * 1024)
-    blobs_gone = collect_blobs(conn)
+    blobs_gone = collect_blobs(conn, now=now)
     live = sorted((r for r in rows if r.id not in doomed), key=lambda r: (r.created_at, r.id))
     newest = {r.workspace: r.id for r in live}
     candidates = [r for r in live if r.label is None and r.id != newest[r.workspace]]
@@ -113,7 +115,7 @@ def apply(
             continue
         deleted += cps.delete(conn, [victim.id])
         live = remaining
-        blobs_gone += collect_blobs(conn, grace_s=SHORT_GRACE_S)
+        blobs_gone += collect_blobs(conn, grace_s=SHORT_GRACE_S, now=now)
     journal = prune_journal(
         conn, now - settings.keep_daily_days * DAY - settings.keep_hourly_hours * HOUR
     )
@@ -125,17 +127,29 @@ def _payload_bytes(conn: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-def clear(conn: sqlite3.Connection, session_ids: Iterable[str] | None) -> dict[str, int]:
+def clear(
+    conn: sqlite3.Connection,
+    session_ids: Iterable[str] | None,
+    *,
+    live: Iterable[str] = (),
+    current: str | None = None,
+) -> dict[str, int]:
     """Forget sessions (all when None): their journal, checkpoints and recovery state.
 
-    Full checkpoints that other sessions' checkpoints build on are kept.
+    ``live`` sessions (other windows still running) are left alone: their journal is what
+    would bring their work back. The ``current`` session's history is cleared but its row
+    stays, since its writer keeps updating it. Full checkpoints that remaining checkpoints
+    build on are kept.
     """
+    spared = set(live) - {current}
     if session_ids is None:
         ids = [r[0] for r in conn.execute("SELECT id FROM sessions")]
     else:
         ids = list(session_ids)
     counts = {"sessions": 0, "checkpoints": 0, "journal": 0}
     for sid in ids:
+        if sid in spared:
+            continue
         counts["journal"] += conn.execute("DELETE FROM journal WHERE session_id=?", (sid,)).rowcount
         conn.execute("DELETE FROM resolutions WHERE session_id=?", (sid,))
         mine = [r[0] for r in conn.execute("SELECT id FROM checkpoints WHERE session_id=?", (sid,))]
@@ -148,8 +162,7 @@ def clear(conn: sqlite3.Connection, session_ids: Iterable[str] | None) -> dict[s
             )
         }
         counts["checkpoints"] += cps.delete(conn, [c for c in mine if c not in needed])
-        counts["sessions"] += conn.execute(
-            "DELETE FROM sessions WHERE id=? AND ended_at IS NOT NULL", (sid,)
-        ).rowcount
+        if sid != current:
+            counts["sessions"] += conn.execute("DELETE FROM sessions WHERE id=?", (sid,)).rowcount
     collect_blobs(conn, grace_s=SHORT_GRACE_S)
     return counts

@@ -87,3 +87,35 @@ def test_dirty_buffers_are_stored_whole_and_deduplicated(workspace: Path, state_
     with connect(engine.db_path) as conn:
         assert cps.file_at(conn, second.id, uri) == ("buffer", b"a = 'unsaved'\n")
     engine.close("clean")
+
+
+def test_size_cap_drops_oldest_unnamed_checkpoints_but_keeps_named_and_newest(
+    workspace: Path, state_dir: Path
+) -> None:
+    import random
+    import time
+
+    from shim_lsp.settings import Settings
+    from shim_lsp.store import retention
+    from shim_lsp.store.db import write_tx
+
+    target = workspace / "data.txt"
+    engine = engine_for(workspace, state_dir)
+    rng = random.Random(1)
+    ids = []
+    for i in range(6):
+        target.write_bytes(rng.randbytes(300_000))  # incompressible
+        os.utime(target, ns=(i + 10, i + 10))
+        engine.files_changed([target])
+        ids.append(engine.checkpoint("named" if i == 0 else None).result().id)
+    engine.close("clean")
+    with connect(engine.db_path) as conn, write_tx(conn):
+        an_hour_later = time.time() + 3600
+        report = retention.apply(
+            conn, Settings(max_store_mb=1.0, keep_all_minutes=120), now=an_hour_later
+        )
+        left = [r.id for r in cps.list_for(conn, engine.workspace.key)]
+        payload = conn.execute("SELECT SUM(length(data)) FROM blobs").fetchone()[0]
+    assert ids[0] in left and ids[-1] in left, "named and newest stay"
+    assert report.deleted_checkpoints >= 2
+    assert payload <= 1024 * 1024

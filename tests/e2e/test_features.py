@@ -1,0 +1,194 @@
+"""Checkpoint policy, risk, history and state commands, through the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from harness import start_editor, stop_editor
+from lsprotocol import types as t
+from pygls.exceptions import JsonRpcInvalidParams
+from test_recovery import journal_settled
+
+from shim_lsp import commands as ids
+
+
+async def test_idle_pause_with_unsaved_changes_takes_a_checkpoint(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, state_dir, settings={"idleCheckpointDelay": 0.5})
+    editor.type(editor.open("a.py"), 1, 0, "b = 2\n")
+
+    async def reasons() -> list[str]:
+        return [c["reason"] for c in await editor.command(ids.LIST_CHECKPOINTS)]
+
+    for _ in range(100):
+        if "idle" in await reasons():
+            break
+        await asyncio.sleep(0.1)
+    assert "idle" in await reasons()
+    await editor.wait_for(lambda: any(s.lastCheckpointAt for s in editor.statuses))
+    assert await editor.command(ids.AUTO_CHECKPOINT, {"enabled": False}) == {"enabled": False}
+    assert await editor.command(ids.AUTO_CHECKPOINT) == {"enabled": False}
+    await stop_editor(editor)
+
+
+async def test_high_risk_checkpoints_at_once_and_warns_once(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, state_dir, settings={"riskUnsavedKb": 0.01})
+    uri = editor.open("a.py")
+    for i in range(5):
+        editor.type(uri, 1 + i, 0, f"line_{i} = {i}\n")
+    await editor.wait_for(lambda: any("at risk" in m.message for m in editor.client.messages))
+    signals = await editor.command(ids.MONITOR_SIGNALS)
+    assert signals["level"] == "high" and any("unsaved text" in r for r in signals["reasons"])
+    editor.type(uri, 6, 0, "more = 1\n")
+    await asyncio.sleep(2.5)
+    warnings = [m for m in editor.client.messages if "at risk" in m.message]
+    assert len(warnings) == 1, "told once, not nagged"
+    assert "risk" in [c["reason"] for c in await editor.command(ids.LIST_CHECKPOINTS)]
+    await stop_editor(editor)
+
+
+async def test_review_restores_only_the_files_the_user_picks(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    (workspace / "b.py").write_text("b = 1\n")
+    first = await start_editor(workspace, state_dir)
+    first.type(first.open("a.py"), 1, 0, "a_unsaved = 1\n")
+    first.type(first.open("b.py"), 1, 0, "b_unsaved = 1\n")
+    await journal_settled(first)
+    first.kill()
+    await first.client.stop()
+
+    second = await start_editor(workspace, state_dir, answers=["Review", "Restore", "Skip"])
+    await second.wait_for(lambda: len(second.prompts) == 3)
+    await second.wait_for(lambda: len(second.edits) == 1)
+    assert second.docs[second.uri("a.py")].source == "a = 1\na_unsaved = 1\n"
+    assert second.uri("b.py") not in second.docs
+    left = await second.command(ids.CHECK_RECOVERY)
+    assert [f["uri"] for s in left["sessions"] for f in s["files"]] == [second.uri("b.py")]
+    restored = await second.command(ids.RECOVER_SESSION, {"uris": [second.uri("b.py")]})
+    assert restored["restored"] == [second.uri("b.py")]
+    assert second.docs[second.uri("b.py")].source == "b = 1\nb_unsaved = 1\n"
+    await stop_editor(second)
+
+
+async def test_reported_file_changes_are_the_only_files_read(
+    workspace: Path, state_dir: Path
+) -> None:
+    for i in range(30):
+        (workspace / f"m{i}.py").write_text(f"m = {i}\n")
+    editor = await start_editor(workspace, state_dir)
+    await editor.wait_for(lambda: t.WORKSPACE_DID_CHANGE_WATCHED_FILES in editor.registrations)
+    first = await editor.command(ids.FORCE_CHECKPOINT)
+    assert first["readFiles"] == 30
+    (workspace / "m7.py").write_text("m = 'changed'\n")
+    editor.client.workspace_did_change_watched_files(
+        t.DidChangeWatchedFilesParams(
+            changes=[t.FileEvent(uri=editor.uri("m7.py"), type=t.FileChangeType.Changed)]
+        )
+    )
+    second = await editor.command(ids.FORCE_CHECKPOINT)
+    assert second["readFiles"] == 1 and second["newBlobs"] == 1
+    compared = await editor.command(
+        ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": second["id"], "uri": editor.uri("m7.py")}
+    )
+    assert compared["text"] == "m = 'changed'\n" and compared["kind"] == "disk"
+    await stop_editor(editor)
+
+
+async def test_restore_from_checkpoint_is_an_unsaved_edit(workspace: Path, state_dir: Path) -> None:
+    (workspace / "a.py").write_text("original = 1\n")
+    editor = await start_editor(workspace, state_dir)
+    uri = editor.open("a.py")
+    editor.type(uri, 1, 0, "good = 2\n")
+    good = await editor.command(ids.FORCE_CHECKPOINT, {"label": "good"})
+    editor.type(uri, 0, 0, "# a bad refactor\n")
+    result = await editor.command(ids.RESTORE_CHECKPOINT, {"checkpoint": good["id"], "uri": uri})
+    assert result["applied"] is True
+    assert editor.docs[uri].source == "original = 1\ngood = 2\n"
+    assert (workspace / "a.py").read_text() == "original = 1\n", "nothing written to disk"
+    await stop_editor(editor)
+
+
+async def test_cleared_state_still_recovers_what_is_typed_afterwards(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    first = await start_editor(workspace, state_dir)
+    uri = first.open("a.py")
+    first.type(uri, 1, 0, "before_clear = 1\n")
+    await first.command(ids.FORCE_CHECKPOINT, {"label": "old"})
+    counts = await first.command(ids.CLEAR_STATE, {"all": True})
+    assert counts["checkpoints"] >= 1
+    assert await first.command(ids.LIST_CHECKPOINTS) == []
+    with pytest.raises(JsonRpcInvalidParams):
+        await first.command(ids.CLEAR_STATE, {})
+    first.type(uri, 2, 0, "after_clear = 2\n")
+    await journal_settled(first)
+    expected = first.docs[uri].source
+    first.kill()
+    await first.client.stop()
+
+    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    await second.wait_for(lambda: bool(second.edits))
+    assert second.docs[uri].source == expected
+    await stop_editor(second)
+
+
+async def test_closed_stdin_ends_the_session_as_client_gone(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    first = await start_editor(workspace, state_dir)
+    first.type(first.open("a.py"), 1, 0, "x = 1\n")
+    server = first.client._server
+    assert server is not None and server.stdin is not None
+    server.stdin.close()
+    await asyncio.wait_for(server.wait(), 15)
+    await first.client.stop()
+
+    second = await start_editor(workspace, state_dir)
+    recovery = await second.command(ids.CHECK_RECOVERY)
+    assert [s["state"] for s in recovery["sessions"]] == ["client-gone"]
+    assert recovery["files"] == 1
+    await stop_editor(second)
+
+
+async def test_damaged_store_is_reported_and_a_fresh_one_serves(
+    workspace: Path, state_dir: Path
+) -> None:
+    state_dir.mkdir()
+    (state_dir / "shim.db").write_bytes(b"not sqlite at all " * 500)
+    editor = await start_editor(workspace, state_dir)
+    await editor.wait_for(lambda: any("moved aside" in m.message for m in editor.client.messages))
+    assert (await editor.command(ids.FORCE_CHECKPOINT))["id"] == 1
+    aside = [p for p in state_dir.iterdir() if ".corrupt-" in p.name]
+    assert [p.read_bytes() for p in aside] == [b"not sqlite at all " * 500]
+    await stop_editor(editor)
+
+
+async def test_unwritable_state_folder_is_reported_and_editing_goes_on(
+    workspace: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where SHIM's state folder should be")
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, blocker / "state")
+    uri = editor.open("a.py")
+    editor.type(uri, 1, 0, "still_typing = True\n")
+    await editor.wait_for(
+        lambda: any("cannot write its store" in m.message for m in editor.client.messages)
+    )
+    status = await editor.command(ids.SESSION_STATUS)
+    assert status["storeError"] and status["journal"]["pending"] == 2
+    assert status["dirtyDocuments"] == 1
+    await stop_editor(editor)
+    assert os.path.isfile(blocker)
