@@ -1,3 +1,5 @@
-from shim_lsp.cli import main
+"""python -m shim_lsp: the language server on stdio."""
 
-raise SystemExit(main(["serve"]))
+from shim_lsp.server.main import serve
+
+raise SystemExit(serve())

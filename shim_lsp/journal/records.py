@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
+from lsprotocol import types
+
 Kind = Literal["open", "snapshot", "change", "save", "close"]
 """snapshot: the full text of a buffer that was already dirty (written after clearing state)."""
 
@@ -36,3 +38,10 @@ def encode_changes(changes: list[Change]) -> str:
 def decode_changes(data: str) -> list[Change]:
     changes: list[Change] = json.loads(data)
     return changes
+
+
+def from_lsp_change(change: types.TextDocumentContentChangeEvent) -> Change:
+    if isinstance(change, types.TextDocumentContentChangePartial):
+        r = change.range
+        return [r.start.line, r.start.character, r.end.line, r.end.character, change.text]
+    return [change.text]

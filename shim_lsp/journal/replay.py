@@ -43,13 +43,6 @@ def to_lsp_change(change: Change) -> types.TextDocumentContentChangeEvent:
     )
 
 
-def from_lsp_change(change: types.TextDocumentContentChangeEvent) -> Change:
-    if isinstance(change, types.TextDocumentContentChangePartial):
-        r = change.range
-        return [r.start.line, r.start.character, r.end.line, r.end.character, change.text]
-    return [change.text]
-
-
 def apply_changes(doc: TextDocument, changes: list[Change]) -> None:
     for change in changes:
         doc.apply_change(to_lsp_change(change))

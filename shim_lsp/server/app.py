@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -14,9 +14,11 @@ from pygls.workspace import TextDocument
 from shim_lsp import __version__
 from shim_lsp.commands import STATUS_NOTIFICATION
 from shim_lsp.server.protocol import ShimProtocol, is_parse_error
-from shim_lsp.session.engine import SessionEngine
 from shim_lsp.settings import Settings
 from shim_lsp.workspace.paths import normalize_uri
+
+if TYPE_CHECKING:  # the engine is imported once a session starts, not at start-up
+    from shim_lsp.session.engine import SessionEngine
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ class ShimLanguageServer(LanguageServer):
         """Set when a document arrives by didOpen: recovery waits on it after showDocument."""
         self.background: set[asyncio.Task[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.init_params: types.InitializeParams | None = None
         self._held_problems: list[str] | None = []
         """Problems found before the client is initialized, shown once it is."""
         self._client_uris: dict[str, str] = {}

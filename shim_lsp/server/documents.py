@@ -6,7 +6,7 @@ import asyncio
 
 from lsprotocol import types
 
-from shim_lsp.journal.replay import from_lsp_change
+from shim_lsp.journal.records import from_lsp_change
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.workspace.paths import uri_to_path
 

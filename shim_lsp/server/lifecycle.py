@@ -14,12 +14,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import psutil
 from lsprotocol import types
 
 from shim_lsp.server.app import ShimLanguageServer
-from shim_lsp.server.recovery import offer_recovery
-from shim_lsp.session.engine import SessionEngine
 from shim_lsp.settings import SECTION, Settings, parse_settings
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -45,24 +42,30 @@ def _encoding(ls: ShimLanguageServer) -> str:
 def register(server: ShimLanguageServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: ShimLanguageServer, params: types.InitializeParams) -> None:
-        settings, problems = parse_settings(params.initialization_options)
-        ls.settings = settings
+        """Answer at once: the session starts in ``initialized``, off the start-up path."""
+        ls.settings, problems = parse_settings(params.initialization_options)
+        ls.init_params = params
+        ls.loop = asyncio.get_running_loop()
+        for problem in problems:
+            log.warning("%s", problem)
+            ls.report_problem(f"SHIM: {problem}")
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: ShimLanguageServer, _params: types.InitializedParams) -> None:
+        # pygls handles messages in order, so no document event can arrive before this runs.
+        from shim_lsp.session.engine import SessionEngine
+
+        params = ls.init_params
+        assert params is not None
         ls.engine = SessionEngine(
-            settings,
+            ls.settings,
             _folders(params),
             text_source=lambda uri: _text_of(ls, uri),
             client_pid=params.process_id,
             position_encoding=_encoding(ls),
             notify=lambda msg: _notify_from_thread(ls, msg),
         )
-        ls.loop = asyncio.get_running_loop()
-        for problem in problems:
-            log.warning("%s", problem)
-            ls.report_problem(f"SHIM: {problem}")
         ls.engine.start()
-
-    @server.feature(types.INITIALIZED)
-    def initialized(ls: ShimLanguageServer, _params: types.InitializedParams) -> None:
         ls.spawn(_start(ls))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -96,6 +99,8 @@ def _notify_from_thread(ls: ShimLanguageServer, message: str) -> None:
 
 
 async def _start(ls: ShimLanguageServer) -> None:
+    from shim_lsp.server.recovery import offer_recovery
+
     ls.client_ready()
     await _pull_settings(ls)
     await _watch_files(ls)
@@ -186,6 +191,8 @@ async def _tick_loop(ls: ShimLanguageServer) -> None:
 
 
 def _alive(pid: int) -> bool:
+    import psutil
+
     try:
         proc = psutil.Process(pid)
         return proc.status() != psutil.STATUS_ZOMBIE

@@ -216,7 +216,8 @@ class SessionEngine:
         self._record(uri, "close", None, None, time.time())
 
     def files_changed(self, paths: list[Path]) -> None:
-        inside = [p for p in paths if self.workspace.contains(p)]
+        absolute = (Path(os.path.abspath(p)) for p in paths)
+        inside = [p for p in absolute if self.workspace.contains(p)]
         if inside:
             with self._lock:
                 self.tree.report_changed(inside)

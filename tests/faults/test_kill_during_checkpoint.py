@@ -31,14 +31,15 @@ def test_sigkill_during_checkpoints_loses_no_acknowledged_checkpoint(
             stdout=subprocess.PIPE,
             text=True,
         )
-        lines: list[str] = []
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline()]  # writing has begun: kill at a random instant after
         reader = threading.Thread(target=lines.extend, args=(proc.stdout,))
         reader.start()
-        time.sleep(0.4 + rng.random() * 0.6)
+        time.sleep(rng.random() * 0.5)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         reader.join()
-        for line in lines:
+        for line in filter(None, lines):
             cid, name, i = line.split()
             acked.append((int(cid), name, int(i)))
 

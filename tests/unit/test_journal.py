@@ -6,7 +6,8 @@ from pathlib import Path
 from helpers import engine_for
 from lsprotocol import types as t
 
-from shim_lsp.journal.replay import from_lsp_change, history, rebuild
+from shim_lsp.journal.records import from_lsp_change
+from shim_lsp.journal.replay import history, rebuild
 from shim_lsp.store.db import connect
 
 

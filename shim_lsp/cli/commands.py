@@ -1,19 +1,16 @@
-"""The ``shim`` command: the server, and SHIM's store when no editor is running."""
+"""The ``shim`` subcommands that work on SHIM's store when no editor is running."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shim_lsp import __version__
+from shim_lsp.cli import RECOVERED_DIR, CliError
 from shim_lsp.recovery.find import (
     RecoverableFile,
     SessionRow,
@@ -26,15 +23,9 @@ from shim_lsp.recovery.find import (
 from shim_lsp.settings import Settings, resolve_state_dir
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store import retention
-from shim_lsp.store.db import DB_NAME, StoreError, connect, open_store, write_tx
+from shim_lsp.store.db import DB_NAME, connect, open_store, write_tx
 from shim_lsp.workspace.files import encode_like, read_bytes, write_atomic
 from shim_lsp.workspace.paths import Workspace, path_to_uri, uri_to_path
-
-RECOVERED_DIR = ".shim-recovered"
-
-
-class CliError(Exception):
-    """A problem to print as one line, with exit status 2."""
 
 
 def _when(ts: float | None) -> str:
@@ -69,12 +60,6 @@ def _sessions_of(conn: sqlite3.Connection, args: argparse.Namespace) -> list[Ses
         return sessions(conn)
     folder = _workspace(args).folders[0]
     return [r for r in sessions(conn) if str(folder) in r.folders.split("\n")]
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from shim_lsp.server.main import serve
-
-    return serve()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -312,70 +297,3 @@ def cmd_clear(args: argparse.Namespace) -> int:
         [f"cleared {counts['sessions']} session(s), {counts['checkpoints']} checkpoint(s)"],
     )
     return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from shim_lsp.demo import run_demo
-
-    return run_demo(kills=args.kills)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="shim", description="SHIM keeps every edit safe and brings work back after a crash."
-    )
-    parser.add_argument("--version", action="version", version=f"shim {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"
-    )
-    common.add_argument("--workspace", default=os.getcwd(), help="workspace folder (default: .)")
-    common.add_argument("--json", action="store_true", help="print JSON")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the language server on stdio").set_defaults(fn=cmd_serve)
-    sub.add_parser("status", parents=[common], help="the store and this workspace").set_defaults(
-        fn=cmd_status
-    )
-    p = sub.add_parser("sessions", parents=[common], help="editing sessions and how they ended")
-    p.add_argument("--all", action="store_true", help="every workspace")
-    p.set_defaults(fn=cmd_sessions)
-    p = sub.add_parser("checkpoints", parents=[common], help="checkpoints, or one file's history")
-    p.add_argument("file", nargs="?", help="a file: its versions across checkpoints")
-    p.set_defaults(fn=cmd_checkpoints)
-    p = sub.add_parser("recover", parents=[common], help="unsaved work of crashed sessions")
-    p.add_argument("--session", help="only this session (id prefix)")
-    p.add_argument("--print", action="store_true", help="print the text instead of writing it")
-    p.add_argument("--out", help=f"folder to write into (default: WORKSPACE/{RECOVERED_DIR})")
-    p.add_argument("--in-place", action="store_true", help="write over the original files")
-    p.add_argument("--force", action="store_true", help="overwrite newer or existing files")
-    p.set_defaults(fn=cmd_recover)
-    p = sub.add_parser(
-        "checkpoint", parents=[common], help="take a checkpoint of the workspace now"
-    )
-    p.add_argument("--label", help="a name; named checkpoints are kept until cleared")
-    p.set_defaults(fn=cmd_checkpoint)
-    p = sub.add_parser("clear", parents=[common], help="forget sessions and their checkpoints")
-    p.add_argument("--session", help="a session id (prefix)")
-    p.add_argument("--all", action="store_true", help="everything")
-    p.add_argument("--yes", action="store_true", help="do not ask")
-    p.set_defaults(fn=cmd_clear)
-    p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
-    p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
-    p.set_defaults(fn=cmd_demo)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        return int(args.fn(args))
-    except (CliError, StoreError) as exc:
-        print(f"shim: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,110 @@
+"""The ``shim`` command: the server, and SHIM's store when no editor is running.
+
+The parser is all that loads at first; each subcommand imports what it needs, so that
+``shim serve`` starts as fast as the server itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shim_lsp import __version__
+
+RECOVERED_DIR = ".shim-recovered"
+
+
+class CliError(Exception):
+    """A problem to print as one line, with exit status 2."""
+
+
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A subcommand whose module is imported only when it runs."""
+
+    def run(args: argparse.Namespace) -> int:
+        from shim_lsp.store.db import StoreError
+
+        fn: Callable[[argparse.Namespace], Any] = getattr(importlib.import_module(module), name)
+        try:
+            return int(fn(args))
+        except StoreError as exc:
+            raise CliError(str(exc)) from exc
+
+    return run
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from shim_lsp.server.main import serve
+
+    return serve()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from shim_lsp.demo import run_demo
+
+    return run_demo(kills=args.kills)
+
+
+STORE = "shim_lsp.cli.commands"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shim", description="SHIM keeps every edit safe and brings work back after a crash."
+    )
+    parser.add_argument("--version", action="version", version=f"shim {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"
+    )
+    common.add_argument("--workspace", default=os.getcwd(), help="workspace folder (default: .)")
+    common.add_argument("--json", action="store_true", help="print JSON")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the language server on stdio").set_defaults(fn=cmd_serve)
+    sub.add_parser("status", parents=[common], help="the store and this workspace").set_defaults(
+        fn=_lazy(STORE, "cmd_status")
+    )
+    p = sub.add_parser("sessions", parents=[common], help="editing sessions and how they ended")
+    p.add_argument("--all", action="store_true", help="every workspace")
+    p.set_defaults(fn=_lazy(STORE, "cmd_sessions"))
+    p = sub.add_parser("checkpoints", parents=[common], help="checkpoints, or one file's history")
+    p.add_argument("file", nargs="?", help="a file: its versions across checkpoints")
+    p.set_defaults(fn=_lazy(STORE, "cmd_checkpoints"))
+    p = sub.add_parser("recover", parents=[common], help="unsaved work of crashed sessions")
+    p.add_argument("--session", help="only this session (id prefix)")
+    p.add_argument("--print", action="store_true", help="print the text instead of writing it")
+    p.add_argument("--out", help=f"folder to write into (default: WORKSPACE/{RECOVERED_DIR})")
+    p.add_argument("--in-place", action="store_true", help="write over the original files")
+    p.add_argument("--force", action="store_true", help="overwrite newer or existing files")
+    p.set_defaults(fn=_lazy(STORE, "cmd_recover"))
+    p = sub.add_parser(
+        "checkpoint", parents=[common], help="take a checkpoint of the workspace now"
+    )
+    p.add_argument("--label", help="a name; named checkpoints are kept until cleared")
+    p.set_defaults(fn=_lazy(STORE, "cmd_checkpoint"))
+    p = sub.add_parser("clear", parents=[common], help="forget sessions and their checkpoints")
+    p.add_argument("--session", help="a session id (prefix)")
+    p.add_argument("--all", action="store_true", help="everything")
+    p.add_argument("--yes", action="store_true", help="do not ask")
+    p.set_defaults(fn=_lazy(STORE, "cmd_clear"))
+    p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
+    p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
+    p.set_defaults(fn=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.fn(args))
+    except CliError as exc:
+        print(f"shim: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,3 @@
+from shim_lsp.cli import main
+
+raise SystemExit(main())

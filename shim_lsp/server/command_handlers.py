@@ -1,0 +1,220 @@
+"""The bodies of SHIM's commands, loaded on first use so that start-up stays fast.
+
+Reads run on a worker thread with their own connection; writes go through the session's
+writer; nothing here blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+
+from pygls.exceptions import JsonRpcInvalidParams
+
+from shim_lsp.recovery.find import crashed_work, is_alive, resolve_session, sessions, state_of
+from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.commands import (
+    AutoCheckpointArgs,
+    CheckpointFileArgs,
+    CheckRecoveryArgs,
+    ClearStateArgs,
+    ForceCheckpointArgs,
+    ListCheckpointsArgs,
+    RecoverSessionArgs,
+)
+from shim_lsp.server.recovery import apply_as_unsaved, newest_per_file, offer_recovery
+from shim_lsp.server.recovery import restore_recovered as restore_one
+from shim_lsp.session.engine import SessionEngine
+from shim_lsp.store import checkpoints as cps
+from shim_lsp.store import retention
+from shim_lsp.workspace.files import decode
+
+log = logging.getLogger(__name__)
+
+
+def session_status(ls: ShimLanguageServer, engine: SessionEngine, _a: Any) -> Any:
+    return engine.status()
+
+
+def auto_checkpoint(ls: ShimLanguageServer, engine: SessionEngine, a: AutoCheckpointArgs) -> Any:
+    if a.enabled is not None:
+        engine.auto = a.enabled
+        ls.push_status()
+    return {"enabled": engine.auto}
+
+
+async def monitor_signals(ls: ShimLanguageServer, engine: SessionEngine, _a: Any) -> Any:
+    return (await asyncio.to_thread(engine.assess)).to_json()
+
+
+async def force_checkpoint(
+    ls: ShimLanguageServer, engine: SessionEngine, a: ForceCheckpointArgs
+) -> Any:
+    result = await asyncio.wrap_future(engine.checkpoint(a.label, "manual"))
+    ls.push_status()
+    ls.log_user(
+        f"SHIM checkpoint {result.id}{' ' + repr(a.label) if a.label else ''}: "
+        f"{result.files} files, {result.buffers} unsaved buffers, {result.seconds:.3f} s"
+    )
+    return result.to_json()
+
+
+async def check_recovery(
+    ls: ShimLanguageServer, engine: SessionEngine, a: CheckRecoveryArgs
+) -> Any:
+    if a.prompt:
+        return await offer_recovery(ls, always=True)
+
+    def look() -> Any:
+        with engine.reader() as conn:
+            work = crashed_work(conn, engine.workspace.key, engine.may_read, exclude=engine.info.id)
+        return {
+            "files": len(newest_per_file(work)),
+            "sessions": [
+                {
+                    "id": row.id,
+                    "state": state_of(row),
+                    "startedAt": row.started_at,
+                    "lastSeenAt": row.heartbeat_at,
+                    "files": [
+                        {
+                            "uri": f.uri,
+                            "editedAt": f.edited_at,
+                            "chars": len(f.text),
+                            "diskExists": f.disk_exists,
+                            "diskChanged": f.disk_changed,
+                        }
+                        for f in files
+                    ],
+                }
+                for row, files in work
+            ],
+        }
+
+    return await asyncio.to_thread(look)
+
+
+async def recover_session(
+    ls: ShimLanguageServer, engine: SessionEngine, a: RecoverSessionArgs
+) -> Any:
+    if a.action not in ("restore", "dismiss"):
+        raise JsonRpcInvalidParams(f"action must be 'restore' or 'dismiss', not {a.action!r}")
+
+    def look() -> Any:
+        with engine.reader() as conn:
+            return crashed_work(conn, engine.workspace.key, engine.may_read, exclude=engine.info.id)
+
+    work = await asyncio.to_thread(look)
+    if a.session is not None:
+        work = [(r, f) for r, f in work if r.id == a.session]
+        if not work:
+            raise JsonRpcInvalidParams(f"no crashed session {a.session!r} with unsaved work")
+    if a.action == "dismiss":
+        for row, _files in work:
+            await asyncio.wrap_future(
+                engine.writer.submit(
+                    partial(resolve_session, session_id=row.id, resolution="dismissed")
+                )
+            )
+        return {"dismissed": [row.id for row, _ in work]}
+    wanted = newest_per_file(work)
+    if a.uris is not None:
+        wanted = [f for f in wanted if f.uri in a.uris]
+    restored = [f.uri for f in wanted if await restore_one(ls, f, work)]
+    return {"restored": restored, "skipped": [f.uri for f in wanted if f.uri not in restored]}
+
+
+async def list_checkpoints(
+    ls: ShimLanguageServer, engine: SessionEngine, a: ListCheckpointsArgs
+) -> Any:
+    def look() -> Any:
+        with engine.reader() as conn:
+            if a.uri is None:
+                return [
+                    _checkpoint_json(r) for r in cps.list_for(conn, engine.workspace.key, a.limit)
+                ]
+            return [
+                {
+                    **_checkpoint_json(v.checkpoint),
+                    "kind": v.kind,
+                    "deleted": v.blob is None,
+                    "size": v.size,
+                    "blob": v.blob,
+                }
+                for v in cps.file_history(conn, engine.workspace.key, a.uri)[: a.limit]
+            ]
+
+    return await asyncio.to_thread(look)
+
+
+async def compare_with_checkpoint(
+    ls: ShimLanguageServer, engine: SessionEngine, a: CheckpointFileArgs
+) -> Any:
+    kind, text = await asyncio.to_thread(_text_at, engine, a)
+    doc = ls.document(a.uri)
+    return {
+        "uri": a.uri,
+        "checkpoint": a.checkpoint,
+        "kind": kind,
+        "text": text,
+        "currentText": doc.source if doc is not None else None,
+        "same": doc is not None and doc.source == text,
+    }
+
+
+async def restore_checkpoint(
+    ls: ShimLanguageServer, engine: SessionEngine, a: CheckpointFileArgs
+) -> Any:
+    if not engine.workspace.contains_uri(a.uri) and not a.uri.startswith("untitled:"):
+        raise JsonRpcInvalidParams(f"{a.uri} is not inside this workspace")
+    _kind, text = await asyncio.to_thread(_text_at, engine, a)
+    ok, detail = await apply_as_unsaved(
+        ls, a.uri, text, f"SHIM: restore from checkpoint {a.checkpoint}"
+    )
+    return {"applied": ok, "detail": detail, "uri": a.uri, "checkpoint": a.checkpoint}
+
+
+async def clear_state(ls: ShimLanguageServer, engine: SessionEngine, a: ClearStateArgs) -> Any:
+    if a.session is None and not a.all:
+        raise JsonRpcInvalidParams('say which: {"session": id} or {"all": true}')
+    target = None if a.all or a.session is None else [a.session]
+
+    def live_sessions() -> list[str]:
+        with engine.reader() as conn:
+            return [r.id for r in sessions(conn) if is_alive(r)]
+
+    live = await asyncio.to_thread(live_sessions)
+    counts = await asyncio.wrap_future(
+        engine.writer.submit(
+            partial(retention.clear, session_ids=target, live=live, current=engine.info.id)
+        )
+    )
+    if a.all or a.session == engine.info.id:
+        engine.forget_store_state()
+        engine.rejournal_open_buffers()
+    return counts
+
+
+def _checkpoint_json(row: cps.CheckpointRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "createdAt": row.created_at,
+        "label": row.label,
+        "reason": row.reason,
+        "session": row.session_id,
+        "files": row.files,
+        "bytes": row.bytes,
+    }
+
+
+def _text_at(engine: SessionEngine, a: CheckpointFileArgs) -> tuple[str, str]:
+    with engine.reader() as conn:
+        if cps.get(conn, a.checkpoint) is None:
+            raise LookupError(f"no checkpoint {a.checkpoint}")
+        found = cps.file_at(conn, a.checkpoint, a.uri)
+    if found is None:
+        raise LookupError(f"checkpoint {a.checkpoint} holds no {a.uri}")
+    kind, data = found
+    return kind, decode(data)
