@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from shim_lsp.cli import RECOVERED_DIR, CliError
+from shim_lsp.journal.replay import history, rebuild
 from shim_lsp.recovery.find import (
     RecoverableFile,
     SessionRow,
@@ -238,6 +239,46 @@ def _refusal(args: argparse.Namespace, f: RecoverableFile, target: Path, path: P
     if not args.in_place and target.exists():
         return "already exists (use --force to overwrite)"
     return None
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Every journaled instant of one file's buffer, across sessions; or its text at one."""
+    conn = _reader(args)
+    uri = path_to_uri(Path(args.file).resolve())
+    rows = _sessions_of(conn, args)
+    if args.at:
+        session_prefix, _, lseq = args.at.partition(":")
+        match = [r for r in rows if r.id.startswith(session_prefix)]
+        if len(match) != 1 or not lseq.isdigit():
+            raise CliError(
+                f"--at takes SESSION:INSTANT as listed by `shim history FILE`, not {args.at!r}"
+            )
+        state = rebuild(conn, match[0].id, uri, int(lseq))
+        if state is None:
+            raise CliError(f"no buffer of {args.file} at {args.at}")
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "uri": uri,
+                        "session": match[0].id,
+                        "instant": state.lseq,
+                        "text": state.text,
+                        "version": state.version,
+                        "at": state.ts,
+                    }
+                )
+            )
+        else:
+            sys.stdout.write(state.text)
+        return 0
+    found = [(r.id, lseq, kind, ts) for r in rows for lseq, kind, ts in history(conn, r.id, uri)]
+    instants = [{"session": s, "instant": n, "kind": k, "at": ts} for s, n, k, ts in found]
+    lines = [f"{'session:instant':<20} {'when':<19}  event"] + [
+        f"{s[:12] + ':' + str(n):<20} {_when(ts):<19}  {k}" for s, n, k, ts in found
+    ]
+    _emit(args, instants, lines)
+    return 0
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:

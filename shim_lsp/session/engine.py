@@ -122,7 +122,8 @@ class SessionEngine:
         self.last_checkpoint: CheckpointResult | None = None
         self.last_checkpoint_at = now
         self.last_scan_at = now
-        self._last_retention = now
+        self._last_retention = 0.0
+        """Retention runs after the first checkpoint of a session, then hourly."""
         self._changed_since_checkpoint = False
         self._rss: deque[tuple[float, int]] = deque()
         self._process = psutil.Process()

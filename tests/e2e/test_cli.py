@@ -119,3 +119,17 @@ def test_demo_survives_a_sigkill_and_counts_what_came_back() -> None:
     assert "found unsaved work in 2 file(s)" in out.stdout
     lost = int(out.stdout.rsplit("SIGKILL(s): ", 1)[1].split(" edit")[0])
     assert lost <= 8, f"at most the last flush window may be lost, lost {lost} edits"
+
+
+def test_history_rebuilds_a_buffer_at_any_journaled_instant(
+    crashed: str, workspace: Path, state_dir: Path
+) -> None:
+    instants = shim_json(state_dir, workspace, "history", str(workspace / "a.py"))
+    assert [i["kind"] for i in instants] == ["open", "change"]
+    first, last = (f"{i['session']}:{i['instant']}" for i in instants)
+    before = shim(state_dir, workspace, "history", str(workspace / "a.py"), "--at", first)
+    assert before.returncode == 0 and before.stdout == "a = 1\n"
+    after = shim_json(state_dir, workspace, "history", str(workspace / "a.py"), "--at", last)
+    assert after["text"] == crashed
+    bad = shim(state_dir, workspace, "history", str(workspace / "a.py"), "--at", "nope")
+    assert bad.returncode == 2 and "SESSION:INSTANT" in bad.stderr

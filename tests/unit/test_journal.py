@@ -73,3 +73,34 @@ def test_unwritable_store_keeps_edits_in_memory_until_it_can_write(
         state = rebuild(conn, engine.info.id, uri)
     assert state is not None and state.text == "kept = 1\nalso_kept = 2\n"
     engine.close("clean")
+
+
+def test_full_disk_on_commit_keeps_edits_until_space_returns(
+    workspace: Path, state_dir: Path
+) -> None:
+    uri = (workspace / "a.py").as_uri()
+    engine = engine_for(workspace, state_dir)
+    problems: list[str] = []
+    engine.writer._on_problem = problems.append
+    assert engine.writer.wait_ready()
+    conn = engine.writer._conn
+    assert conn is not None
+    # SQLite's own "database or disk is full", by capping the file at its current size.
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    engine.writer.submit(lambda c: c.execute(f"PRAGMA max_page_count={pages}")).result()
+    engine.did_open(uri, "x" * 200_000, 1)
+    deadline = time.monotonic() + 10
+    while not problems and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert problems and "full" in problems[0]
+    assert engine.writer.status().pending == 1
+
+    assert conn.execute("PRAGMA max_page_count=1000000").fetchone()[0] == 1000000
+    while engine.writer.status().pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.writer.status().pending == 0
+    assert "nothing was lost" in problems[-1]
+    engine.close("clean")
+    with connect(engine.db_path) as reader:
+        state = rebuild(reader, engine.info.id, uri)
+    assert state is not None and state.text == "x" * 200_000

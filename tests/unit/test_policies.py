@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shim_lsp.recovery.find import SessionRow, is_alive, process_start_time, this_host
+from shim_lsp.session.policy import Clock, due
 from shim_lsp.settings import Settings, parse_settings, resolve_state_dir
 from shim_lsp.signals.model import Alarm, Measurements, assess
 from shim_lsp.store.checkpoints import CheckpointRow
@@ -142,3 +143,30 @@ def test_state_dir_comes_from_setting_then_environment(
     monkeypatch.setenv("SHIM_STATE_DIR", str(tmp_path / "env"))
     assert resolve_state_dir(Settings()) == tmp_path / "env"
     assert resolve_state_dir(Settings(state_dir=str(tmp_path / "set"))) == tmp_path / "set"
+
+
+def _clock(**kw: float | bool | None) -> Clock:
+    base: dict[str, float | bool | None] = dict(
+        now=NOW,
+        last_checkpoint_at=NOW - 10,
+        last_edit_at=NOW - 5,
+        changed_since_checkpoint=True,
+        has_dirty=True,
+        last_scan_at=NOW - 10,
+    )
+    base.update(kw)
+    return Clock(**base)  # type: ignore[arg-type]
+
+
+def test_checkpoint_policy_waits_for_an_idle_pause_or_the_interval() -> None:
+    s = Settings(idle_checkpoint_delay=30, checkpoint_interval=300)
+    assert due(_clock(), s) is None, "still typing, interval not reached"
+    assert due(_clock(last_edit_at=NOW - 31), s) is None, "that edit is in the last checkpoint"
+    assert due(_clock(last_checkpoint_at=NOW - 100, last_edit_at=NOW - 31), s) == "idle"
+    assert due(_clock(last_checkpoint_at=NOW - 301, last_edit_at=NOW - 1), s) == "interval"
+    assert due(_clock(changed_since_checkpoint=False, last_checkpoint_at=NOW - 999), s) is None
+    saved = _clock(last_checkpoint_at=NOW - 100, last_edit_at=NOW - 31, has_dirty=False)
+    assert due(saved, s) is None, "saved: nothing at risk"
+    assert due(_clock(last_scan_at=NOW - 10_000), s) == "scan"
+    idle = _clock(last_checkpoint_at=NOW - 100, last_edit_at=NOW - 31)
+    assert due(idle, Settings(auto_checkpoint=False)) is None
