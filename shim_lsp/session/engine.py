@@ -129,6 +129,7 @@ class SessionEngine:
         self._process = psutil.Process()
         self.closed: str | None = None
         self._may_store: dict[str, bool] = {}
+        self._cp_conn: sqlite3.Connection | None = None
         """Per URI, whether it may be journaled: the check resolves links, so it is cached."""
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -162,6 +163,14 @@ class SessionEngine:
         self.closed = reason
         self._checkpoints.shutdown(wait=False, cancel_futures=True)
         return self.writer.close(reason, timeout)
+
+    def _checkpoint_reader(self) -> sqlite3.Connection:
+        """The checkpoint thread's own read connection, opened once."""
+        if self._cp_conn is None:
+            if not self.writer.wait_ready():
+                raise OSError(self.writer.status().error or "SHIM's store is not available")
+            self._cp_conn = connect(self.db_path)
+        return self._cp_conn
 
     @contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:
@@ -281,23 +290,23 @@ class SessionEngine:
             changed = self.tree.take_changed()
             scan = self.tree.needs_scan
         try:
-            with self.reader() as conn:
-                if not self.tree.loaded:
-                    self.tree.load(conn)
-                stored: list[Future[None]] = []
-                plan = self.tree.plan(
-                    session_id=self.info.id,
-                    label=label,
-                    reason=reason,
-                    journal_lseq=lseq,
-                    buffers=buffers,
-                    changed=changed,
-                    known_blobs=lambda ds: blobs.known(conn, ds),
-                    sink=lambda chunk: stored.append(
-                        self.writer.submit(partial(blobs.put_many, items=chunk))
-                    ),
-                    progress=progress,
-                )
+            conn = self._checkpoint_reader()
+            if not self.tree.loaded:
+                self.tree.load(conn)
+            stored: list[Future[None]] = []
+            plan = self.tree.plan(
+                session_id=self.info.id,
+                label=label,
+                reason=reason,
+                journal_lseq=lseq,
+                buffers=buffers,
+                changed=changed,
+                known_blobs=lambda ds: blobs.known(conn, ds),
+                sink=lambda chunk: stored.append(
+                    self.writer.submit(partial(blobs.put_many, items=chunk))
+                ),
+                progress=progress,
+            )
             for fut in stored:
                 fut.result()
             cid = self.writer.submit(partial(_write_checkpoint, plan=plan)).result()

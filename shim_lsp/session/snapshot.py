@@ -45,7 +45,10 @@ class Plan:
     """A checkpoint whose blobs, but the tail, have been handed to the sink."""
 
     checkpoint: NewCheckpoint
-    entries: dict[str, DiskEntry]
+    updates: dict[str, DiskEntry | None]
+    """Files whose entry changed (None: gone), applied to the tree state on commit."""
+    delta: dict[str, DiskEntry | None]
+    disk_bytes: int
     base_is_new: bool
     read_files: int
     new_blobs: int
@@ -119,6 +122,9 @@ class TreeState:
     entries: dict[str, DiskEntry] = field(default_factory=dict)
     base_id: int | None = None
     base_entries: dict[str, DiskEntry] = field(default_factory=dict)
+    delta: dict[str, DiskEntry | None] = field(default_factory=dict)
+    """How ``entries`` differ from ``base_entries``: kept up to date, never recomputed."""
+    total_bytes: int = 0
     changed_paths: set[Path] = field(default_factory=set)
     needs_scan: bool = True
 
@@ -160,6 +166,8 @@ class TreeState:
             self.entries = cps.disk_manifest(conn, latest.id)
             self.base_id = latest.base_id if latest.base_id is not None else latest.id
             self.base_entries = cps.disk_manifest(conn, self.base_id)
+            self.delta = _delta(self.base_entries, self.entries)
+            self.total_bytes = sum(e.size for e in self.entries.values())
         self.loaded = True
 
     def _candidates(self, changed: set[Path]) -> tuple[list[_Candidate], bool]:
@@ -230,26 +238,32 @@ class TreeState:
         sink: BlobSink,
         progress: Callable[[int, int], None] | None = None,
     ) -> Plan:
-        """Work out the next checkpoint, handing its new blobs to ``sink`` as they are read."""
+        """Work out the next checkpoint, handing its new blobs to ``sink`` as they are read.
+
+        Costs what changed: only updated entries are computed, the delta against the base
+        is adjusted rather than recomputed, and the full manifest is written out only when
+        the delta has grown enough to start a new base.
+        """
         candidates, scanned = self._candidates(changed)
-        entries = dict(self.entries)
+        updates: dict[str, DiskEntry | None] = {}
         out = _BlobStream(known_blobs, sink)
         read = 0
         todo = list(self._changed(candidates))
         total = len(todo)
         batches = [todo[i : i + BATCH] for i in range(0, total, BATCH)]
-        with ThreadPoolExecutor(READERS, thread_name_prefix="shim-read") as pool:
-            for n, loaded_batch in enumerate(pool.map(self._load_batch, batches)):
-                if progress is not None:
-                    progress(n * BATCH, total)
-                for loaded in loaded_batch:
-                    if loaded.entry is None:
-                        entries.pop(loaded.uri, None)
-                        continue
-                    read += 1
-                    entries[loaded.uri] = loaded.entry
-                    if loaded.blob is not None:
-                        out.add(loaded.blob)
+        for n, loaded_batch in enumerate(self._load_all(batches)):
+            if progress is not None:
+                progress(n * BATCH, total)
+            for loaded in loaded_batch:
+                if loaded.entry is None:
+                    if loaded.uri in self.entries:
+                        updates[loaded.uri] = None
+                    continue
+                read += 1
+                if self.entries.get(loaded.uri) != loaded.entry:
+                    updates[loaded.uri] = loaded.entry
+                if loaded.blob is not None:
+                    out.add(loaded.blob)
 
         buffer_entries: list[BufferEntry] = []
         for snap in buffers:
@@ -261,11 +275,30 @@ class TreeState:
             buffer_entries.append(BufferEntry(snap.uri, digest, len(data), snap.version))
         tail = out.drain()
 
-        delta = _delta(self.base_entries, entries)
+        delta = dict(self.delta)
+        for uri, entry in updates.items():
+            if self.base_entries.get(uri) == entry:
+                delta.pop(uri, None)
+            else:
+                delta[uri] = entry
         full = self.base_id is None or len(delta) > max(
             REBASE_MIN, len(self.base_entries) // REBASE_FRACTION
         )
-        disk: dict[str, DiskEntry | None] = {**entries} if full else delta
+        files = len(self.entries) + sum(
+            (e is not None) - (uri in self.entries) for uri, e in updates.items()
+        )
+        disk_bytes = self.total_bytes + sum(
+            (e.size if e else 0) - (old.size if (old := self.entries.get(uri)) else 0)
+            for uri, e in updates.items()
+        )
+        disk: dict[str, DiskEntry | None] = delta
+        if full:
+            disk = {**self.entries}
+            for uri, entry in updates.items():
+                if entry is None:
+                    disk.pop(uri, None)
+                else:
+                    disk[uri] = entry
         checkpoint = NewCheckpoint(
             session_id=session_id,
             workspace=self.workspace.key,
@@ -275,14 +308,16 @@ class TreeState:
             base_id=None if full else self.base_id,
             disk=disk,
             buffers=buffer_entries,
-            files=len(entries) + len(buffer_entries),
-            bytes=sum(e.size for e in entries.values()) + sum(b.size for b in buffer_entries),
+            files=files + len(buffer_entries),
+            bytes=disk_bytes + sum(b.size for b in buffer_entries),
         )
         if progress is not None:
             progress(total, total)
         return Plan(
             checkpoint=checkpoint,
-            entries=entries,
+            updates=updates,
+            delta={} if full else delta,
+            disk_bytes=disk_bytes,
             base_is_new=full,
             read_files=read,
             new_blobs=out.new,
@@ -291,12 +326,26 @@ class TreeState:
             scanned=scanned,
         )
 
+    def _load_all(self, batches: list[list[_Candidate]]) -> Iterator[list[_Loaded]]:
+        """Load batches on two threads; a single batch (the usual case) needs no threads."""
+        if len(batches) <= 1:
+            yield from map(self._load_batch, batches)
+            return
+        with ThreadPoolExecutor(READERS, thread_name_prefix="shim-read") as pool:
+            yield from pool.map(self._load_batch, batches)
+
     def committed(self, plan: Plan, checkpoint_id: int) -> None:
         """Adopt a plan once its checkpoint is in the store."""
-        self.entries = plan.entries
+        for uri, entry in plan.updates.items():
+            if entry is None:
+                self.entries.pop(uri, None)
+            else:
+                self.entries[uri] = entry
+        self.total_bytes = plan.disk_bytes
+        self.delta = plan.delta
         if plan.base_is_new:
             self.base_id = checkpoint_id
-            self.base_entries = plan.entries
+            self.base_entries = dict(self.entries)
         if plan.scanned:
             self.needs_scan = False
 

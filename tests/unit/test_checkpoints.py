@@ -119,3 +119,38 @@ def test_size_cap_drops_oldest_unnamed_checkpoints_but_keeps_named_and_newest(
     assert ids[0] in left and ids[-1] in left, "named and newest stay"
     assert report.deleted_checkpoints >= 2
     assert payload <= 1024 * 1024
+
+
+def test_manifests_stay_exact_across_deltas_and_rebases(workspace: Path, state_dir: Path) -> None:
+    files = [workspace / f"f{i:03}.py" for i in range(120)]
+    for i, f in enumerate(files):
+        f.write_text(f"v = {i}\n")
+    engine = engine_for(workspace, state_dir)
+
+    def check(expect_full: bool) -> None:
+        result = engine.checkpoint().result()
+        assert result.full is expect_full
+        with connect(engine.db_path) as conn:
+            manifest = cps.disk_manifest(conn, result.id)
+            on_disk = {p.as_uri(): p.read_bytes() for p in workspace.iterdir()}
+            assert set(manifest) == set(on_disk)
+            for uri, data in on_disk.items():
+                assert cps.file_at(conn, result.id, uri) == ("disk", data)
+        assert result.files == len(on_disk)
+        assert result.bytes == sum(len(d) for d in on_disk.values())
+
+    check(expect_full=True)
+    files[0].unlink()
+    (workspace / "new.py").write_text("new = True\n")
+    engine.files_changed([files[0], workspace / "new.py"])
+    check(expect_full=False)
+    for i, f in enumerate(files[1:100], start=1):  # more than the rebase threshold
+        f.write_text(f"v = {i} changed\n")
+        os.utime(f, ns=(i, i))
+    engine.files_changed(files[1:100])
+    check(expect_full=True)
+    files[1].write_text("v = 'back to a delta'\n")
+    os.utime(files[1], ns=(5, 5))
+    engine.files_changed([files[1]])
+    check(expect_full=False)
+    engine.close("clean")
