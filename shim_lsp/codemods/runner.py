@@ -1,0 +1,234 @@
+"""Running a codemod over many files, each in a worker process that may die or hang.
+
+libcst's native parser can crash its process on pathological input, and a codemod can loop;
+pebble's process pool gives every file a time limit and replaces a worker that died, so one
+bad file is reported as failed while the run goes on. Workers parse bytes, so encodings,
+BOMs and line endings come back exactly as they were. A result must still parse
+(``ast.parse``), or the file is reported as failed and left as it was.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import resource
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, TimeoutError, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pebble import ProcessExpired, ProcessPool
+
+Status = Literal["changed", "unchanged", "skipped", "failed"]
+
+GENERATED_MARKERS = (b"@generated", b"@" + b"partially-generated")
+"""The libcst CLI's markers of generated files, which codemods leave alone."""
+MARKER_BYTES = 2048
+
+
+@dataclass(frozen=True)
+class CodemodSpec:
+    """What to run: a codemod class by module and name, with its arguments."""
+
+    module: str
+    cls: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def prefilter(self) -> tuple[bytes, ...]:
+        """Strings one of which a file must contain for the codemod to change it."""
+        codemod = _load(self.module, self.cls)
+        words = getattr(codemod, "prefilter", None)
+        if words is None:
+            return ()
+        return tuple(w.encode() for w in words(**self.args))
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    status: Status
+    reason: str = ""
+    new: bytes | None = None
+    """The transformed content, when changed."""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class Summary:
+    results: list[FileResult] = field(default_factory=list)
+    cancelled: bool = False
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    def line(self) -> str:
+        text = (
+            f"{self.count('changed')} changed, {self.count('unchanged')} unchanged, "
+            f"{self.count('skipped')} skipped, {self.count('failed')} failed"
+        )
+        return text + (" (cancelled)" if self.cancelled else "")
+
+
+_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def _load(module: str, cls: str) -> Any:
+    """The codemod class; imported once per process (work shared within a run)."""
+    key = (module, cls)
+    if key not in _CACHE:
+        _CACHE[key] = getattr(importlib.import_module(module), cls)
+    return _CACHE[key]
+
+
+def module_name_of(path: Path, root: Path | None) -> str | None:
+    """The dotted module name of a file under a root, for codemods that need it."""
+    if root is None:
+        return None
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    parts = list(rel.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) or None
+
+
+def transform_bytes(spec: CodemodSpec, path: str, source: bytes, module: str | None) -> FileResult:
+    """Apply one codemod to one file's bytes. Never raises: errors are results."""
+    import libcst as cst
+    from libcst.codemod import CodemodContext, SkipFile
+
+    if any(marker in source[:MARKER_BYTES] for marker in GENERATED_MARKERS):
+        return FileResult(path, "skipped", "generated file")
+    try:
+        tree = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return FileResult(path, "failed", f"does not parse: {exc.message} (line {exc.raw_line})")
+    except Exception as exc:
+        return FileResult(path, "failed", f"does not parse: {exc}")
+    context = CodemodContext(filename=path, full_module_name=module)
+    try:
+        codemod = _load(spec.module, spec.cls)(context, **spec.args)
+        new_tree = codemod.transform_module(tree)
+    except SkipFile as exc:
+        return FileResult(path, "skipped", str(exc) or "skipped by the codemod")
+    except Exception as exc:
+        return FileResult(path, "failed", f"{type(exc).__name__}: {exc}")
+    warnings = tuple(context.warnings)
+    new = new_tree.bytes
+    if new == source:
+        return FileResult(path, "unchanged", warnings=warnings)
+    try:
+        ast.parse(new, filename=path)
+    except SyntaxError as exc:
+        return FileResult(path, "failed", f"the result would not parse ({exc.msg}); left as is")
+    return FileResult(path, "changed", new=new, warnings=warnings)
+
+
+def _limit_memory(megabytes: int) -> None:
+    """Worker initializer: an address-space cap, so a runaway parse fails instead of swapping."""
+    limit = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+@dataclass(frozen=True)
+class Job:
+    path: Path
+    source: bytes | None = None
+    """Unsaved buffer bytes; None: read the file."""
+
+
+Progress = Callable[[Summary, int], None]
+"""Called after each file with the summary so far and the number of files in the run."""
+
+
+def run(
+    spec: CodemodSpec,
+    jobs: Iterable[Job],
+    *,
+    workers: int = 2,
+    timeout: float = 30.0,
+    memory_mb: int = 2048,
+    root: Path | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Summary:
+    """Run a codemod over files; cheap pre-filtering first, then the worker processes."""
+    summary = Summary()
+    words = spec.prefilter()
+    todo: list[tuple[Job, bytes]] = []
+    for job in jobs:
+        source = job.source
+        if source is None:
+            try:
+                source = job.path.read_bytes()
+            except OSError as exc:
+                summary.results.append(FileResult(str(job.path), "failed", f"cannot read: {exc}"))
+                continue
+        if words and not any(w in source for w in words):
+            summary.results.append(FileResult(str(job.path), "unchanged"))
+            continue
+        todo.append((job, source))
+    total = len(summary.results) + len(todo)
+    if progress is not None:
+        progress(summary, total)
+    if not todo:
+        return summary
+    lock = threading.Lock()
+    with ProcessPool(
+        max_workers=max(1, min(workers, len(todo))),
+        initializer=_limit_memory,
+        initargs=(memory_mb,),
+    ) as pool:
+        futures: list[tuple[Job, Future[FileResult]]] = []
+        for job, source in todo:
+            module = module_name_of(job.path, root)
+            fut = pool.schedule(
+                transform_bytes, args=(spec, str(job.path), source, module), timeout=timeout
+            )
+            futures.append((job, fut))
+
+            def done(f: Future[FileResult], job: Job = job) -> None:
+                result = _outcome(job, f, timeout)
+                with lock:
+                    summary.results.append(result)
+                    if progress is not None:
+                        progress(summary, total)
+
+            fut.add_done_callback(done)
+        pending = {fut for _job, fut in futures}
+        while pending:
+            _done, pending = wait(pending, timeout=0.1)
+            if cancel is not None and cancel.is_set() and pending:
+                summary.cancelled = True
+                for waiting in pending:
+                    waiting.cancel()
+                pool.stop()
+                break
+        pool.close()
+        pool.join()
+    return summary
+
+
+def _outcome(job: Job, fut: Future[FileResult], timeout: float) -> FileResult:
+    path = str(job.path)
+    if fut.cancelled():
+        return FileResult(path, "skipped", "cancelled")
+    error = fut.exception()
+    if error is None:
+        return fut.result()
+    if isinstance(error, TimeoutError):
+        return FileResult(path, "failed", f"took longer than {timeout:.0f} s; stopped")
+    if isinstance(error, ProcessExpired):
+        return FileResult(path, "failed", f"the parser crashed its process (exit {error.exitcode})")
+    if isinstance(error, MemoryError):
+        return FileResult(path, "failed", "ran out of its memory limit")
+    return FileResult(path, "failed", f"{type(error).__name__}: {error}")
+
+
+def workers_default() -> int:
+    return max(1, (os.cpu_count() or 2))

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from support import ShimCodemodTest
+
+from transforms.modernize_typing import ModernizeTypingCommand
+from transforms.to_fstring import ToFStringCommand
+
+
+class TestToFString(ShimCodemodTest):
+    TRANSFORM = ToFStringCommand
+
+    def test_percent_and_format_become_fstrings(self) -> None:
+        self.check(
+            """
+            a = "hello %s" % name
+            b = "{} is {}".format(x, y)
+            c = "{name}!".format(name=who)
+            """,
+            """
+            a = f"hello {name}"
+            b = f"{x} is {y}"
+            c = f"{who}!"
+            """,
+        )
+
+    def test_unsafe_forms_are_left(self) -> None:
+        self.check(
+            """
+            a = "%d%%" % (n,)
+            b = fmt.format(x)
+            c = "{}".format(*args)
+            d = "%(a)s" % mapping
+            """,
+            """
+            a = "%d%%" % (n,)
+            b = fmt.format(x)
+            c = "{}".format(*args)
+            d = "%(a)s" % mapping
+            """,
+        )
+
+    def test_nested_format_specs_convert_exactly(self) -> None:
+        self.check('c = "{0:{1}}".format(value, width)\n', 'c = f"{value:{width}}"\n')
+
+
+class TestModernizeTyping(ShimCodemodTest):
+    TRANSFORM = ModernizeTypingCommand
+
+    def test_optional_union_and_generics_for_310(self) -> None:
+        self.check(
+            """
+            from typing import Dict, List, Optional, Union
+            import typing as t
+
+            def f(a: Optional[int], b: Union[str, bytes], c: List[Dict[str, t.Optional[int]]]) -> None:
+                pass
+            """,
+            """
+            from __future__ import annotations
+
+            def f(a: int | None, b: str | bytes, c: list[dict[str, int | None]]) -> None:
+                pass
+            """,
+        )
+
+    def test_older_targets_get_only_what_runs_there(self) -> None:
+        self.check(
+            """
+            from typing import List, Optional
+
+            def f(a: Optional[List[int]]) -> None:
+                pass
+            """,
+            """
+            from __future__ import annotations
+            from typing import Optional
+
+            def f(a: Optional[list[int]]) -> None:
+                pass
+            """,
+            target_version="3.9",
+        )
+
+    def test_forward_references_and_lookalikes_are_left(self) -> None:
+        self.check(
+            """
+            from typing import Optional
+            from mylib import List
+
+            x: Optional["Node"] = None
+            y: List[int] = []
+            """,
+            """
+            from __future__ import annotations
+            from typing import Optional
+            from mylib import List
+
+            x: Optional["Node"] = None
+            y: List[int] = []
+            """,
+        )
+
+    def test_files_without_annotations_are_untouched(self) -> None:
+        self.check("x = 1\n", "x = 1\n")

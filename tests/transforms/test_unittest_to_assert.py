@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from support import ShimCodemodTest
+
+from transforms.unittest_to_assert import UnittestToAssertCommand
+
+
+class TestUnittestToAssert(ShimCodemodTest):
+    TRANSFORM = UnittestToAssertCommand
+
+    def test_the_assertion_family(self) -> None:
+        self.check(
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertEqual(a, b)
+                    self.assertNotEqual(a, b, "they differ")
+                    self.assertTrue(x)
+                    self.assertFalse(x or y)
+                    self.assertIsNone(v)
+                    self.assertIsNotNone(v)
+                    self.assertIn(k, d)
+                    self.assertNotIn(k, d)
+                    self.assertIs(a, b)
+                    self.assertIsInstance(o, int)
+                    self.assertNotIsInstance(o, int)
+                    self.assertGreaterEqual(n, 1)
+                    self.assertEqual(x if c else y, not z)
+                    self.assertEqual(a == b, c, msg="chained")
+            """,
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    assert a == b
+                    assert a != b, "they differ"
+                    assert x
+                    assert not (x or y)
+                    assert v is None
+                    assert v is not None
+                    assert k in d
+                    assert k not in d
+                    assert a is b
+                    assert isinstance(o, int)
+                    assert not isinstance(o, int)
+                    assert n >= 1
+                    assert (x if c else y) == (not z)
+                    assert (a == b) == c, "chained"
+            """,
+        )
+
+    def test_assert_raises_becomes_pytest_raises(self) -> None:
+        self.check(
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    with self.assertRaises(ValueError):
+                        int("x")
+                    with self.assertRaisesRegex(KeyError, "missing") as cm:
+                        d["k"]
+                    self.assertEqual(cm.exception.args, ("k",))
+            """,
+            """
+            import pytest
+
+            class T(unittest.TestCase):
+                def test(self):
+                    with pytest.raises(ValueError):
+                        int("x")
+                    with pytest.raises(KeyError, match="missing") as cm:
+                        d["k"]
+                    assert cm.value.args == ("k",)
+            """,
+        )
+
+    def test_what_cannot_be_translated_exactly_is_left(self) -> None:
+        self.check(
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertRaises(ValueError, int, "x")
+                    self.assertAlmostEqual(a, b, places=3)
+                    other.assertEqual(a, b)
+                    self.assertEqual(*pair)
+            """,
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertRaises(ValueError, int, "x")
+                    self.assertAlmostEqual(a, b, places=3)
+                    other.assertEqual(a, b)
+                    self.assertEqual(*pair)
+            """,
+        )
+
+    def test_untouched_bytes_stay_identical(self) -> None:
+        for source in (
+            b"\xef\xbb\xbfimport os\r\nx = 1\r\n",
+            "# -*- coding: latin-1 -*-\ns = 'caf\xe9'\n".encode("latin-1"),
+        ):
+            assert self.run_bytes(source) == source
+
+    def test_changed_file_keeps_crlf(self) -> None:
+        source = b"class T:\r\n    def t(self):\r\n        self.assertTrue(x)\r\n"
+        assert self.run_bytes(source) == b"class T:\r\n    def t(self):\r\n        assert x\r\n"

@@ -1,0 +1,105 @@
+"""Modern annotations for a target Python: ``X | None``, ``list[int]``, and the future import.
+
+Each rewrite is gated on the version where it also works at run time (``|`` from 3.10,
+builtin generics from 3.9), since libraries such as pydantic evaluate annotations. Names are
+matched by what they refer to (``typing.Optional``, ``t.Optional`` after
+``import typing as t``), not by spelling; typing imports left unused are removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import QualifiedNameProvider
+
+BUILTIN_GENERICS = {
+    "typing.List": "list",
+    "typing.Dict": "dict",
+    "typing.Set": "set",
+    "typing.FrozenSet": "frozenset",
+    "typing.Tuple": "tuple",
+    "typing.Type": "type",
+}
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    return int(major), int(minor or 0)
+
+
+class ModernizeTypingCommand(VisitorBasedCodemodCommand):
+    DESCRIPTION = (
+        "Modernise type annotations for a target Python version: Optional[X] and Union[A, B] "
+        "to X | None and A | B (3.10+), List[int] to list[int] (3.9+), and add "
+        "'from __future__ import annotations'."
+    )
+    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+
+    @staticmethod
+    def add_args(arg_parser: argparse.ArgumentParser) -> None:
+        arg_parser.add_argument(
+            "--target_version",
+            dest="target_version",
+            default="3.10",
+            help="The oldest Python the code must run on, e.g. 3.9.",
+        )
+        arg_parser.add_argument(
+            "--add_future_import",
+            dest="add_future_import",
+            default=True,
+            help="Add 'from __future__ import annotations' to files with annotations.",
+        )
+
+    def __init__(
+        self, context: CodemodContext, target_version: str = "3.10", add_future_import: bool = True
+    ) -> None:
+        super().__init__(context)
+        self.target = _version(target_version)
+        self.add_future_import = add_future_import
+        self.saw_annotation = False
+
+    def visit_Annotation(self, node: cst.Annotation) -> None:
+        self.saw_annotation = True
+
+    def _typing_name(self, node: cst.BaseExpression) -> str | None:
+        names = self.get_metadata(QualifiedNameProvider, node, set())
+        for qn in names:
+            if qn.name.startswith("typing."):
+                return qn.name
+        return None
+
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.BaseExpression:
+        name = self._typing_name(original_node.value)
+        if name is None:
+            return updated_node
+        elements = updated_node.slice
+        if not all(isinstance(e.slice, cst.Index) for e in elements):
+            return updated_node
+        values = [e.slice.value for e in elements if isinstance(e.slice, cst.Index)]
+        if self.target >= (3, 10) and name in ("typing.Optional", "typing.Union"):
+            if name == "typing.Optional":
+                if len(values) != 1:
+                    return updated_node
+                values = [values[0], cst.Name("None")]
+            if len(values) < 2 or any(m.matches(v, m.SimpleString()) for v in values):
+                return updated_node  # "A" | None would fail at run time
+            self.remove_unused_import_by_node(original_node.value)
+            result: cst.BaseExpression = values[0]
+            for value in values[1:]:
+                result = cst.BinaryOperation(left=result, operator=cst.BitOr(), right=value)
+            return result
+        if self.target >= (3, 9) and name in BUILTIN_GENERICS:
+            self.remove_unused_import_by_node(original_node.value)
+            return updated_node.with_changes(value=cst.Name(BUILTIN_GENERICS[name]))
+        return updated_node
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if self.add_future_import and self.saw_annotation:
+            AddImportsVisitor.add_needed_import(self.context, "__future__", "annotations")
+        return updated_node
