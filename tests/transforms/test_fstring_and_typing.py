@@ -52,13 +52,13 @@ class TestModernizeTyping(ShimCodemodTest):
             from typing import Dict, List, Optional, Union
             import typing as t
 
-            def f(a: Optional[int], b: Union[str, bytes], c: List[Dict[str, t.Optional[int]]]) -> None:
+            def f(a: Optional[int], b: Union[str, bytes], c: List[Dict[str, t.Optional[int]]]):
                 pass
             """,
             """
             from __future__ import annotations
 
-            def f(a: int | None, b: str | bytes, c: list[dict[str, int | None]]) -> None:
+            def f(a: int | None, b: str | bytes, c: list[dict[str, int | None]]):
                 pass
             """,
         )
