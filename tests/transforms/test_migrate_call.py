@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+from libcst.codemod import CodemodContext
+from support import ShimCodemodTest
+
+from transforms.migrate_call import MigrateCallCommand
+
+
+class TestMigrateCall(ShimCodemodTest):
+    TRANSFORM = MigrateCallCommand
+
+    def test_rename_function_and_arguments_everywhere_it_is_referenced(self) -> None:
+        self.check(
+            """
+            from net.client import fetch
+            from net import client
+            from net.client import fetch as get
+
+            a = fetch("u", {"q": 1}, verify=False, retries=3)
+            b = client.fetch("u")
+            c = get(url="u", params=p)
+            handler = fetch
+            other.fetch("u", {"q": 1})
+            """,
+            """
+            from net.client import request
+            from net import client
+            from net.client import request as get
+
+            a = request(url="u", query={"q": 1}, check_tls=False, timeout=30)
+            b = client.request(url="u", timeout=30)
+            c = get(url="u", query=p, timeout=30)
+            handler = request
+            other.fetch("u", {"q": 1})
+            """,
+            old_name="net.client.fetch",
+            new_name="request",
+            positional="url,params",
+            rename_keywords="params=query,verify=check_tls",
+            drop_keywords="retries",
+            add_keywords="timeout=30",
+        )
+
+    def test_reorder_positional_parameters(self) -> None:
+        self.check(
+            """
+            from geo import point
+
+            p = point(1, 2)
+            q = point(y=4, x=3)
+            """,
+            """
+            from geo import make_point
+
+            p = make_point(2, 1)
+            q = make_point(4, 3)
+            """,
+            old_name="geo.point",
+            new_name="make_point",
+            positional="x,y",
+            new_positional="y,x",
+        )
+
+    def test_calls_needing_no_change_keep_their_formatting(self) -> None:
+        self.check(
+            "from geo import point\np = point(x=1,\n          y=2)\n",
+            "from geo import point\np = point(x=1,\n          y=2)\n",
+            old_name="geo.point",
+            drop_keywords="z",
+        )
+
+    def test_star_arguments_are_left_with_a_warning(self) -> None:
+        self.check(
+            "from geo import point\np = point(*xy)\n",
+            "from geo import point\np = point(*xy)\n",
+            expected_warnings=["line untouched: *args or **kwargs in a call to geo.point"],
+            old_name="geo.point",
+            drop_keywords="z",
+        )
+
+    def test_bad_arguments_are_refused(self) -> None:
+        with pytest.raises(ValueError, match="qualified"):
+            MigrateCallCommand(CodemodContext(), old_name="fetch")
+        with pytest.raises(ValueError, match="swap them back"):
+            MigrateCallCommand(CodemodContext(), old_name="geo.point", new_positional="y,x")

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from support import ShimCodemodTest
+
+from transforms.print_to_logging import PrintToLoggingCommand
+
+
+class TestPrintToLogging(ShimCodemodTest):
+    TRANSFORM = PrintToLoggingCommand
+
+    def test_prints_become_lazy_logger_calls(self) -> None:
+        self.check(
+            '''
+            """Module docstring."""
+            import sys
+
+            def work(n):
+                print("starting")
+                print("got", n, "items")
+                print(f"done with {n}")
+                print("oops", file=sys.stderr)
+                print(n, flush=True)
+            ''',
+            '''
+            """Module docstring."""
+            import sys
+            import logging
+
+            logger = logging.getLogger(__name__)
+
+            def work(n):
+                logger.info("starting")
+                logger.info("%s %s %s", "got", n, "items")
+                logger.info(f"done with {n}")
+                logger.warning("oops")
+                logger.info("%s", n)
+            ''',
+        )
+
+    def test_what_logging_cannot_say_the_same_way_is_left(self) -> None:
+        self.check(
+            """
+            def print_report(rows, out):
+                print(*rows)
+                print("a", "b", sep=",")
+                print("no newline", end="")
+                print("to a file", file=out)
+
+            def shadow():
+                print = lambda *a: None
+                print("not the builtin")
+
+            if __name__ == "__main__":
+                print("program output")
+            """,
+            """
+            def print_report(rows, out):
+                print(*rows)
+                print("a", "b", sep=",")
+                print("no newline", end="")
+                print("to a file", file=out)
+
+            def shadow():
+                print = lambda *a: None
+                print("not the builtin")
+
+            if __name__ == "__main__":
+                print("program output")
+            """,
+        )
+
+    def test_an_existing_logger_is_reused_and_level_is_an_argument(self) -> None:
+        self.check(
+            """
+            import logging
+
+            logger = logging.getLogger("app")
+
+            def f():
+                print("x")
+            """,
+            """
+            import logging
+
+            logger = logging.getLogger("app")
+
+            def f():
+                logger.debug("x")
+            """,
+            level="debug",
+        )

@@ -1,0 +1,195 @@
+"""Migrate calls to a function: its name, and its arguments renamed, dropped, added, reordered.
+
+Calls are found by what the callee refers to (``pkg.mod.func`` however it was imported),
+not by spelling. Giving ``positional`` (the old positional parameter names) turns positional
+arguments into keywords first, so renames and reorders apply to them too; ``new_positional``
+then says which parameters the new signature takes by position, in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.metadata import QualifiedNameProvider
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _pairs(text: str) -> dict[str, str]:
+    pairs = {}
+    for item in _names(text):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"expected name=value, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _arg(name: str | None, value: cst.BaseExpression) -> cst.Arg:
+    if name is None:
+        return cst.Arg(value)
+    return cst.Arg(
+        keyword=cst.Name(name),
+        value=value,
+        equal=cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+        ),
+    )
+
+
+class MigrateCallCommand(VisitorBasedCodemodCommand):
+    DESCRIPTION = (
+        "Migrate calls to a function: rename it, and rename, drop, add or reorder its "
+        "arguments (a parametrised API migration)."
+    )
+    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+
+    @staticmethod
+    def add_args(arg_parser: argparse.ArgumentParser) -> None:
+        a = arg_parser.add_argument
+        a(
+            "--old_name",
+            dest="old_name",
+            required=True,
+            help="Qualified name of the function, e.g. mylib.client.fetch.",
+        )
+        a("--new_name", dest="new_name", default="", help="Its new name (same module).")
+        a(
+            "--positional",
+            dest="positional",
+            default="",
+            help="Old positional parameter names in order, e.g. url,params.",
+        )
+        a(
+            "--rename_keywords",
+            dest="rename_keywords",
+            default="",
+            help="old=new pairs, e.g. params=query,verify=check_tls.",
+        )
+        a("--drop_keywords", dest="drop_keywords", default="", help="Arguments to drop.")
+        a(
+            "--add_keywords",
+            dest="add_keywords",
+            default="",
+            help="name=expression pairs to add where missing, e.g. timeout=30.",
+        )
+        a(
+            "--new_positional",
+            dest="new_positional",
+            default="",
+            help="New positional parameter names in order, e.g. query,url.",
+        )
+
+    @staticmethod
+    def prefilter(old_name: str, new_name: str = "", **_args: object) -> list[str]:
+        return [old_name.rsplit(".", 1)[-1]]
+
+    def __init__(
+        self,
+        context: CodemodContext,
+        old_name: str,
+        new_name: str = "",
+        positional: str = "",
+        rename_keywords: str = "",
+        drop_keywords: str = "",
+        add_keywords: str = "",
+        new_positional: str = "",
+    ) -> None:
+        super().__init__(context)
+        if "." not in old_name:
+            raise ValueError("old_name must be qualified, like package.module.function")
+        if new_name and not new_name.isidentifier():
+            raise ValueError("new_name is the function's new name in the same module")
+        self.old_name = old_name
+        self.old_module, _, self.old_short = old_name.rpartition(".")
+        self.new_short = new_name or self.old_short
+        self.positional = _names(positional)
+        self.renames = _pairs(rename_keywords)
+        self.drops = set(_names(drop_keywords))
+        self.adds = {k: cst.parse_expression(v) for k, v in _pairs(add_keywords).items()}
+        self.new_positional = _names(new_positional)
+        if self.new_positional and self.new_short == self.old_short:
+            raise ValueError(
+                "reordering positional parameters needs a new_name: otherwise a second run "
+                "could not tell migrated calls from old ones and would swap them back"
+            )
+
+    def _refers(self, node: cst.CSTNode) -> bool:
+        names = self.get_metadata(QualifiedNameProvider, node, set())
+        return any(qn.name == self.old_name for qn in names)
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom:
+        if self.new_short == self.old_short or isinstance(updated_node.names, cst.ImportStar):
+            return updated_node
+        module = updated_node.module
+        dotted = cst.helpers.get_full_name_for_node(module) if module is not None else None
+        if dotted != self.old_module:
+            return updated_node
+        names = [
+            alias.with_changes(name=cst.Name(self.new_short))
+            if isinstance(alias.name, cst.Name) and alias.name.value == self.old_short
+            else alias
+            for alias in updated_node.names
+        ]
+        return updated_node.with_changes(names=names)
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        if (
+            self.new_short != self.old_short
+            and original_node.value == self.old_short
+            and self._refers(original_node)
+        ):
+            return updated_node.with_changes(value=self.new_short)
+        return updated_node
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        if (
+            self.new_short != self.old_short
+            and original_node.attr.value == self.old_short
+            and self._refers(original_node)
+        ):
+            return updated_node.with_changes(attr=cst.Name(self.new_short))
+        return updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if not self._refers(original_node.func):
+            return updated_node
+        if any(a.star for a in updated_node.args):
+            self.warn(f"line untouched: *args or **kwargs in a call to {self.old_name}")
+            return updated_node
+        named: list[tuple[str | None, cst.BaseExpression]] = []
+        for i, arg in enumerate(updated_node.args):
+            if arg.keyword is not None:
+                named.append((arg.keyword.value, arg.value))
+            elif self.positional:
+                if i >= len(self.positional):
+                    self.warn(f"more positional arguments than 'positional' names: {self.old_name}")
+                    return updated_node
+                named.append((self.positional[i], arg.value))
+            else:
+                named.append((None, arg.value))
+        named = [(self.renames.get(k, k) if k else k, v) for k, v in named if k not in self.drops]
+        present = {k for k, _ in named}
+        named += [(k, v) for k, v in self.adds.items() if k not in present]
+        if self.new_positional:
+            by_name = dict(named)
+            leading = [(None, by_name[k]) for k in self.new_positional if k in by_name]
+            rest = [(k, v) for k, v in named if k is None or k not in self.new_positional]
+            named = leading + rest
+        as_written = [(a.keyword.value if a.keyword else None, a.value) for a in updated_node.args]
+        if named == as_written:
+            return updated_node  # nothing to change: keep the call exactly as written
+        args = [_arg(k, v) for k, v in named]
+        args = [
+            a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            for a in args[:-1]
+        ] + args[-1:]
+        return updated_node.with_changes(args=args)
