@@ -9,6 +9,7 @@ the program's output, not a log line.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 import libcst as cst
 import libcst.matchers as m
@@ -138,13 +139,12 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
             return updated_node
         AddImportsVisitor.add_needed_import(self.context, "logging")
         logger = cst.parse_statement("logger = logging.getLogger(__name__)\n")
-        body = list(updated_node.body)
-        at = _after_imports(body)
-        body.insert(at, logger)
+        at = _after_imports(updated_node.body)
+        body = [*updated_node.body[:at], logger, *updated_node.body[at:]]
         return updated_node.with_changes(body=body)
 
 
-def _after_imports(body: list[cst.BaseStatement]) -> int:
+def _after_imports(body: Sequence[cst.BaseStatement]) -> int:
     """Index after the module docstring and the leading imports."""
     at = 0
     for i, stmt in enumerate(body):
