@@ -1,0 +1,132 @@
+"""Move a module: every import of it, and every reference through it, to its new name.
+
+``import old.mod`` and ``old.mod.X`` become ``import new.place`` and ``new.place.X``;
+``from old.mod import X`` reads from ``new.place``; ``from old import mod`` becomes
+``from new import place as mod`` so the code below keeps its local name; submodules move
+along; relative imports of the moved module become absolute. The file itself is moved by
+the caller (``git mv``, or the editor's rename in a workspace run).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import QualifiedNameProvider
+
+from transforms._names import absolute, import_from_module, package_of
+
+
+def _dotted(name: str) -> cst.Attribute | cst.Name:
+    expr = cst.parse_expression(name)
+    assert isinstance(expr, cst.Attribute | cst.Name)
+    return expr
+
+
+class MoveModuleCommand(VisitorBasedCodemodCommand):
+    DESCRIPTION = (
+        "Move a module (old.mod -> new.place): rewrite its imports, plain and aliased, "
+        "submodules included, and attribute access through it."
+    )
+    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+
+    @staticmethod
+    def add_args(arg_parser: argparse.ArgumentParser) -> None:
+        arg_parser.add_argument(
+            "--old_module",
+            dest="old_module",
+            required=True,
+            help="The module's current dotted name, e.g. shop.utils.",
+        )
+        arg_parser.add_argument(
+            "--new_module",
+            dest="new_module",
+            required=True,
+            help="Its new dotted name, e.g. shop.common.text.",
+        )
+
+    @staticmethod
+    def prefilter(old_module: str, **_args: object) -> list[str]:
+        return [old_module.rsplit(".", 1)[-1]]
+
+    def __init__(self, context: CodemodContext, old_module: str, new_module: str) -> None:
+        super().__init__(context)
+        for name in (old_module, new_module):
+            if not all(part.isidentifier() for part in name.split(".")):
+                raise ValueError(f"not a dotted module name: {name!r}")
+        self.old = old_module
+        self.new = new_module
+        self.package = package_of(context.full_module_name, context.filename)
+        self.modules = {old_module}
+        """Dotted names known to be modules: the old one and submodules this file imports."""
+
+    def _moved(self, dotted: str | None) -> str | None:
+        """The new name of a module at or under the old one, else None."""
+        if dotted is None:
+            return None
+        if dotted == self.old:
+            return self.new
+        if dotted.startswith(self.old + "."):
+            return self.new + dotted[len(self.old) :]
+        return None
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = get_full_name_for_node(alias.name)
+            if dotted is not None and self._moved(dotted) is not None:
+                self.modules.add(dotted)
+
+    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
+        names = []
+        for alias in updated_node.names:
+            moved = self._moved(get_full_name_for_node(alias.name))
+            names.append(alias.with_changes(name=_dotted(moved)) if moved else alias)
+        return updated_node.with_changes(names=names)
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom:
+        source = import_from_module(updated_node, self.package)
+        moved = self._moved(source)
+        if moved is not None:
+            return updated_node.with_changes(module=_dotted(moved), relative=[])
+        if source is None or isinstance(updated_node.names, cst.ImportStar):
+            return updated_node
+        # ``from old import mod``: each imported name may itself be the moved module.
+        targets = [
+            self._moved(f"{source}.{get_full_name_for_node(a.name)}") for a in updated_node.names
+        ]
+        if all(t is None for t in targets):
+            return updated_node
+        parents = {t.rpartition(".")[0] if t else None for t in targets}
+        if len(parents) != 1:
+            self.warn(f"split 'from {source} import ...' by hand: it mixes moved modules")
+            return updated_node
+        names = []
+        for alias, target in zip(updated_node.names, targets, strict=True):
+            assert target is not None
+            leaf = target.rpartition(".")[2]
+            local = alias.asname.name if alias.asname else alias.name
+            asname = None
+            if isinstance(local, cst.Name) and local.value != leaf:
+                asname = cst.AsName(name=cst.Name(local.value))
+            names.append(alias.with_changes(name=cst.Name(leaf), asname=asname))
+        (parent,) = parents
+        assert parent is not None
+        return updated_node.with_changes(module=_dotted(parent), relative=[], names=names)
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        names = self.get_metadata(QualifiedNameProvider, original_node, set())
+        dotted = get_full_name_for_node(original_node)
+        for qn in names:
+            full = absolute(qn.name, None, self.package)
+            moved = self._moved(full) if full in self.modules else None
+            if moved is not None and full == dotted:
+                AddImportsVisitor.add_needed_import(self.context, moved)
+                return _dotted(moved)
+        return updated_node

@@ -1,0 +1,199 @@
+"""Rename a module-level symbol by its qualified name, across the workspace, scope-aware.
+
+In the module that defines it: the definition and every reference to that global binding
+(a parameter or local of the same name is a different binding and is left alone). In other
+modules: imports of it (aliases kept), references through the module
+(``mod.Thing``, ``pkg.mod.Thing``), re-exports in ``__all__``, and string annotations.
+Names are compared by what they refer to, so relative imports and aliases are followed.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.metadata import QualifiedNameProvider
+
+from transforms._names import absolute, import_from_module, package_of
+
+
+class RenameSymbolCommand(VisitorBasedCodemodCommand):
+    DESCRIPTION = (
+        "Rename a symbol by qualified name (pkg.mod.Thing -> NewName) across the workspace: "
+        "definition, imports, references, __all__ and string annotations, scope-aware."
+    )
+    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+
+    @staticmethod
+    def add_args(arg_parser: argparse.ArgumentParser) -> None:
+        arg_parser.add_argument(
+            "--old_name",
+            dest="old_name",
+            required=True,
+            help="Qualified name of the symbol, e.g. pkg.models.User.",
+        )
+        arg_parser.add_argument(
+            "--new_name", dest="new_name", required=True, help="Its new name, e.g. Account."
+        )
+
+    @staticmethod
+    def prefilter(old_name: str, **_args: object) -> list[str]:
+        return [old_name.rsplit(".", 1)[-1]]
+
+    def __init__(self, context: CodemodContext, old_name: str, new_name: str) -> None:
+        super().__init__(context)
+        if "." not in old_name:
+            raise ValueError("old_name must be qualified, like package.module.Name")
+        if not new_name.isidentifier():
+            raise ValueError(f"new_name must be a plain identifier, not {new_name!r}")
+        self.old_name = old_name
+        self.target_module, _, self.short = old_name.rpartition(".")
+        self.new = new_name
+        self.current_module = context.full_module_name
+        self.package = package_of(self.current_module, context.filename)
+        self.here = self.current_module == self.target_module
+        self.bound_here = self.here
+        """True when this file's global ``short`` means the symbol (defined or imported)."""
+        self.module_aliases: set[str] = set()
+        """Local spellings of the symbol's module (``m``, ``pkg.mod``), for string annotations."""
+
+    def _means_symbol(self, node: cst.CSTNode) -> bool:
+        names = self.get_metadata(QualifiedNameProvider, node, set())
+        module = self.current_module if self.here else None
+        return any(absolute(qn.name, module, self.package) == self.old_name for qn in names)
+
+    # --- imports --------------------------------------------------------------------------
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = cst.helpers.get_full_name_for_node(alias.name)
+            if dotted == self.target_module:
+                local = alias.asname.name if alias.asname else None
+                self.module_aliases.add(
+                    local.value if isinstance(local, cst.Name) else self.target_module
+                )
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom:
+        if isinstance(updated_node.names, cst.ImportStar):
+            return updated_node
+        source = import_from_module(updated_node, self.package)
+        if source is not None:
+            for alias in updated_node.names:
+                name = cst.helpers.get_full_name_for_node(alias.name)
+                if source + "." + str(name) == self.target_module:
+                    local = alias.asname.name if alias.asname else alias.name
+                    if isinstance(local, cst.Name):
+                        self.module_aliases.add(local.value)
+        if source != self.target_module:
+            return updated_node
+        names = []
+        for alias in updated_node.names:
+            if isinstance(alias.name, cst.Name) and alias.name.value == self.short:
+                if alias.asname is None:
+                    self.bound_here = True
+                alias = alias.with_changes(name=cst.Name(self.new))
+            names.append(alias)
+        return updated_node.with_changes(names=names)
+
+    # --- references -----------------------------------------------------------------------
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        if original_node.value == self.short and self._means_symbol(original_node):
+            return updated_node.with_changes(value=self.new)
+        return updated_node
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        if original_node.attr.value == self.short and self._means_symbol(original_node):
+            return updated_node.with_changes(attr=cst.Name(self.new))
+        return updated_node
+
+    # --- __all__ and string annotations ----------------------------------------------------
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        if not m.matches(updated_node, m.Assign(targets=[m.AssignTarget(m.Name("__all__"))])):
+            return updated_node
+        return updated_node.with_changes(value=self._rename_all(updated_node.value))
+
+    def leave_AugAssign(
+        self, original_node: cst.AugAssign, updated_node: cst.AugAssign
+    ) -> cst.AugAssign:
+        if not m.matches(updated_node.target, m.Name("__all__")):
+            return updated_node
+        return updated_node.with_changes(value=self._rename_all(updated_node.value))
+
+    def _rename_all(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        if not self.bound_here or not isinstance(value, (cst.List, cst.Tuple)):
+            return value
+        elements = []
+        for el in value.elements:
+            v = el.value
+            if isinstance(v, cst.SimpleString) and v.evaluated_value == self.short:
+                el = el.with_changes(
+                    value=v.with_changes(value=v.prefix + v.quote + self.new + v.quote)
+                )
+            elements.append(el)
+        return value.with_changes(elements=elements)
+
+    def leave_SimpleString(
+        self, original_node: cst.SimpleString, updated_node: cst.SimpleString
+    ) -> cst.SimpleString:
+        if not self._in_annotation or self.short not in updated_node.value:
+            return updated_node
+        text = updated_node.evaluated_value
+        if not isinstance(text, str):
+            return updated_node
+        try:
+            expr = cst.parse_expression(text)
+        except cst.ParserSyntaxError:
+            return updated_node
+        renamed = expr.visit(_StringAnnotationRenamer(self))
+        if not isinstance(renamed, cst.BaseExpression) or renamed.deep_equals(expr):
+            return updated_node
+        new_text = cst.Module([]).code_for_node(renamed)
+        q = updated_node.quote
+        return updated_node.with_changes(value=updated_node.prefix + q + new_text + q)
+
+    _annotation_depth = 0
+
+    @property
+    def _in_annotation(self) -> bool:
+        return self._annotation_depth > 0
+
+    def visit_Annotation(self, node: cst.Annotation) -> None:
+        self._annotation_depth += 1
+
+    def leave_Annotation(
+        self, original_node: cst.Annotation, updated_node: cst.Annotation
+    ) -> cst.Annotation:
+        self._annotation_depth -= 1
+        return updated_node
+
+
+class _StringAnnotationRenamer(cst.CSTTransformer):
+    """Inside a string annotation: the symbol by its local name or through its module."""
+
+    def __init__(self, outer: RenameSymbolCommand) -> None:
+        super().__init__()
+        self.outer = outer
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        head = cst.helpers.get_full_name_for_node(original_node.value)
+        if original_node.attr.value == self.outer.short and head in self.outer.module_aliases:
+            return updated_node.with_changes(attr=cst.Name(self.outer.new))
+        return updated_node
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return False  # names inside a dotted chain are not the symbol's local name
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        if original_node.value == self.outer.short and self.outer.bound_here:
+            return updated_node.with_changes(value=self.outer.new)
+        return updated_node
