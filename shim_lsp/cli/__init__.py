@@ -96,6 +96,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="everything")
     p.add_argument("--yes", action="store_true", help="do not ask")
     p.set_defaults(fn=_lazy(STORE, "cmd_clear"))
+    p = sub.add_parser("codemod", help="run a codemod over files (--list shows them)")
+    p.add_argument("name", nargs="?", help="the codemod, as `shim codemod --list` names it")
+    p.add_argument("paths", nargs="*", help="files or folders (default: .)")
+    p.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an argument of the codemod; repeat for more",
+    )
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="worker processes")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per file")
+    p.add_argument("--dry-run", action="store_true", help="write nothing")
+    p.add_argument("--diff", action="store_true", help="print a unified diff of each change")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="gitignore-style pattern to leave out; repeat for more",
+    )
+    p.add_argument("--root", help="repository root, for module names (default: .)")
+    p.add_argument("--list", action="store_true", help="list the codemods and their arguments")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(fn=_lazy("shim_lsp.cli.codemod", "cmd_codemod"))
     p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
     p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
     p.set_defaults(fn=cmd_demo)

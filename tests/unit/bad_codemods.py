@@ -1,0 +1,43 @@
+"""Codemods that misbehave on purpose, to prove the runner contains them."""
+
+from __future__ import annotations
+
+import ctypes
+import time
+
+import libcst as cst
+from libcst.codemod import CodemodCommand
+
+
+class CrashOnMarker(CodemodCommand):
+    """Kills its own process (as a native parser crash would) on files containing CRASH."""
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        if "CRASH" in tree.code:
+            ctypes.string_at(0)  # segfault
+        return tree
+
+
+class HangOnMarker(CodemodCommand):
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        while "HANG" in tree.code:
+            time.sleep(0.01)
+        return tree
+
+
+class BreakSyntax(CodemodCommand):
+    """Returns a tree whose code does not parse (a bare ``def`` as an expression)."""
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        return tree.with_changes(body=[cst.SimpleStatementLine([cst.Expr(cst.Name("def"))])])
+
+
+class AddComment(CodemodCommand):
+    @staticmethod
+    def prefilter() -> list[str]:
+        return ["needle"]
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        return tree.with_changes(
+            header=[*tree.header, cst.EmptyLine(comment=cst.Comment("# seen"))]
+        )
