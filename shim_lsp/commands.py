@@ -12,6 +12,9 @@ LIST_CHECKPOINTS = "shim.listCheckpoints"
 RESTORE_CHECKPOINT = "shim.restoreCheckpoint"
 RECOVER_SESSION = "shim.recoverSession"
 COMPARE_WITH_CHECKPOINT = "shim.compareWithCheckpoint"
+LIST_CODEMODS = "shim.listCodemods"
+RUN_CODEMOD = "shim.runCodemod"
+UNDO_CODEMOD = "shim.undoCodemod"
 
 ALL = (
     AUTO_CHECKPOINT,
@@ -24,6 +27,9 @@ ALL = (
     RESTORE_CHECKPOINT,
     RECOVER_SESSION,
     COMPARE_WITH_CHECKPOINT,
+    LIST_CODEMODS,
+    RUN_CODEMOD,
+    UNDO_CODEMOD,
 )
 
 STATUS_NOTIFICATION = "shim/status"

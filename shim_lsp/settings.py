@@ -127,6 +127,15 @@ class Settings:
     risk_disk_free_mb: float = attrs.field(default=200.0, validator=_positive)
     """Free space under the store (MiB) below which risk counts as high."""
 
+    codemod_modules: list[str] = attrs.field(factory=list)
+    """Extra modules or packages holding libcst CodemodCommands to offer."""
+
+    codemod_jobs: int = attrs.field(default=0, validator=_non_negative)
+    """Worker processes for workspace codemod runs (0: one per CPU)."""
+
+    codemod_timeout: float = attrs.field(default=30.0, validator=_positive)
+    """Seconds a codemod may spend on one file before it is stopped and reported."""
+
 
 attrs.resolve_types(Settings)
 

@@ -11,27 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from shim_lsp.cli import CliError
+from shim_lsp.codemods.files import python_files
 from shim_lsp.codemods.registry import ArgSpec, CodemodInfo, discover
 from shim_lsp.codemods.runner import CodemodSpec, Job, Summary, run
-from shim_lsp.settings import Settings
 from shim_lsp.workspace.files import write_atomic
-from shim_lsp.workspace.scan import FileRules, walk
-
-
-def python_files(paths: list[Path], excludes: list[str]) -> list[Path]:
-    """Python files under the paths, minus .gitignore'd, excluded and generated folders."""
-    settings = Settings(exclude_globs=excludes)
-    found: list[Path] = []
-    for path in paths:
-        if path.is_file():
-            found.append(path)
-            continue
-        if not path.is_dir():
-            raise CliError(f"no such file or folder: {path}")
-        rules = FileRules.from_settings(path.resolve(), settings)
-        rules.max_file_size = 10**12  # size is the runner's business, not the walk's
-        found.extend(path / rel for rel, _stat in walk(rules) if rel.endswith((".py", ".pyi")))
-    return sorted(found)
 
 
 def _coerce(spec: ArgSpec, text: str) -> Any:
@@ -89,7 +72,10 @@ def cmd_codemod(args: argparse.Namespace) -> int:
     if info is None:
         raise CliError(f"no codemod {args.name!r}; `shim codemod --list` shows them")
     spec = CodemodSpec(info.module, info.cls, codemod_args(info, args.arg))
-    files = python_files([Path(p) for p in args.paths or ["."]], args.exclude)
+    try:
+        files = python_files([Path(p) for p in args.paths or ["."]], args.exclude)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from exc
     bar = None
     if sys.stderr.isatty() and not args.json:
         from tqdm import tqdm

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import multiprocessing
+import multiprocessing.context
 import os
 import resource
 import threading
@@ -52,7 +54,9 @@ class FileResult:
     status: Status
     reason: str = ""
     new: bytes | None = None
-    """The transformed content, when changed."""
+    """The transformed file content, when changed (for jobs read from disk)."""
+    new_text: str | None = None
+    """The transformed text, when changed (for jobs given as buffer text)."""
     warnings: tuple[str, ...] = ()
 
 
@@ -97,12 +101,16 @@ def module_name_of(path: Path, root: Path | None) -> str | None:
     return ".".join(parts) or None
 
 
-def transform_bytes(spec: CodemodSpec, path: str, source: bytes, module: str | None) -> FileResult:
-    """Apply one codemod to one file's bytes. Never raises: errors are results."""
+def transform_bytes(
+    spec: CodemodSpec, path: str, source: bytes | str, module: str | None
+) -> FileResult:
+    """Apply one codemod to a file's bytes, or to a buffer's text. Never raises."""
     import libcst as cst
     from libcst.codemod import CodemodContext, SkipFile
 
-    if any(marker in source[:MARKER_BYTES] for marker in GENERATED_MARKERS):
+    head = source[:MARKER_BYTES]
+    head_bytes = head.encode("utf-8", "replace") if isinstance(head, str) else head
+    if any(marker in head_bytes for marker in GENERATED_MARKERS):
         return FileResult(path, "skipped", "generated file")
     try:
         tree = cst.parse_module(source)
@@ -119,27 +127,40 @@ def transform_bytes(spec: CodemodSpec, path: str, source: bytes, module: str | N
     except Exception as exc:
         return FileResult(path, "failed", f"{type(exc).__name__}: {exc}")
     warnings = tuple(context.warnings)
-    new = new_tree.bytes
+    new: bytes | str = new_tree.code if isinstance(source, str) else new_tree.bytes
     if new == source:
         return FileResult(path, "unchanged", warnings=warnings)
     try:
         ast.parse(new, filename=path)
     except SyntaxError as exc:
         return FileResult(path, "failed", f"the result would not parse ({exc.msg}); left as is")
+    if isinstance(new, str):
+        return FileResult(path, "changed", new_text=new, warnings=warnings)
     return FileResult(path, "changed", new=new, warnings=warnings)
 
 
-def _limit_memory(megabytes: int) -> None:
-    """Worker initializer: an address-space cap, so a runaway parse fails instead of swapping."""
+def _init_worker(megabytes: int) -> None:
+    """An address-space cap, so a runaway parse fails instead of swapping; SHIM's codemods."""
+    from shim_lsp.codemods.registry import _pin_builtin
+
     limit = megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _pin_builtin()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers come from a forkserver: forking a process with live threads (the server's
+    event loop and journal writer) can copy a held lock into the child and hang it."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["libcst", "shim_lsp.codemods.runner", "shim_lsp.codemods.registry"])
+    return ctx
 
 
 @dataclass(frozen=True)
 class Job:
     path: Path
-    source: bytes | None = None
-    """Unsaved buffer bytes; None: read the file."""
+    source: bytes | str | None = None
+    """An open buffer's text (or given bytes); None: read the file."""
 
 
 Progress = Callable[[Summary, int], None]
@@ -160,7 +181,7 @@ def run(
     """Run a codemod over files; cheap pre-filtering first, then the worker processes."""
     summary = Summary()
     words = spec.prefilter()
-    todo: list[tuple[Job, bytes]] = []
+    todo: list[tuple[Job, bytes | str]] = []
     for job in jobs:
         source = job.source
         if source is None:
@@ -169,7 +190,8 @@ def run(
             except OSError as exc:
                 summary.results.append(FileResult(str(job.path), "failed", f"cannot read: {exc}"))
                 continue
-        if words and not any(w in source for w in words):
+        haystack = source.encode("utf-8", "replace") if isinstance(source, str) else source
+        if words and not any(w in haystack for w in words):
             summary.results.append(FileResult(str(job.path), "unchanged"))
             continue
         todo.append((job, source))
@@ -181,8 +203,9 @@ def run(
     lock = threading.Lock()
     with ProcessPool(
         max_workers=max(1, min(workers, len(todo))),
-        initializer=_limit_memory,
+        initializer=_init_worker,
         initargs=(memory_mb,),
+        context=_context(),
     ) as pool:
         futures: list[tuple[Job, Future[FileResult]]] = []
         for job, source in todo:

@@ -37,6 +37,8 @@ class ShimLanguageServer(LanguageServer):
         self.init_params: types.InitializeParams | None = None
         self._held_problems: list[str] | None = []
         """Problems found before the client is initialized, shown once it is."""
+        self.codemods: object | None = None
+        """The codemod registry and undo batches (server/codemods.py), made on first use."""
         self._client_uris: dict[str, str] = {}
         self._canonical: dict[str, str] = {}
 
@@ -109,9 +111,9 @@ class ShimLanguageServer(LanguageServer):
 
 
 def create_server() -> ShimLanguageServer:
-    from shim_lsp.server import commands, documents, lifecycle
+    from shim_lsp.server import codemods, commands, documents, lifecycle
 
     server = ShimLanguageServer()
-    for feature in (lifecycle, documents, commands):
+    for feature in (lifecycle, documents, commands, codemods):
         feature.register(server)
     return server

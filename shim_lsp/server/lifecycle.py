@@ -138,6 +138,10 @@ def _apply_settings(ls: ShimLanguageServer, settings: Settings) -> None:
         return
     if settings.state_dir != old.state_dir:
         ls.tell_user("SHIM: a new stateDir takes effect when the server restarts")
+    if settings.codemod_modules != old.codemod_modules:
+        from shim_lsp.server.codemods import forget_registry
+
+        forget_registry(ls)
     ls.engine.apply_settings(settings)
 
 

@@ -170,12 +170,18 @@ async def start_editor(
         for change in params.edit.document_changes or []:
             assert isinstance(change, t.TextDocumentEdit)
             doc = editor.docs.get(change.text_document.uri)
+            if doc is None and change.text_document.version is None:
+                # Like VS Code: a file the edit names is opened from disk, then edited.
+                path = uri_to_path(change.text_document.uri)
+                assert path is not None
+                editor.open(str(path.relative_to(workspace)), path.read_bytes().decode("utf-8-sig"))
+                doc = editor.docs[change.text_document.uri]
             if doc is None:
                 return t.ApplyWorkspaceEditResult(applied=False, failure_reason="not open")
             if change.text_document.version not in (None, doc.version):
                 return t.ApplyWorkspaceEditResult(applied=False, failure_reason="stale version")
             for edit in change.edits:
-                assert isinstance(edit, t.TextEdit)
+                assert isinstance(edit, t.TextEdit | t.AnnotatedTextEdit)
                 editor.change(
                     doc.uri,
                     t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text),

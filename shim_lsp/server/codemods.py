@@ -1,0 +1,435 @@
+"""Codemods in the editor: code actions, workspace runs with progress, preview and undo.
+
+The code-action request only lists what could apply (a text search, no parsing); the edit
+is computed in ``codeAction/resolve``, in a worker process, from the buffer's current text.
+A workspace run checkpoints first, then sends one WorkspaceEdit of minimal line edits,
+versioned for open buffers; ``shim.undoCodemod`` reverses a whole batch, refusing files
+that changed since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from lsprotocol import converters, types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from shim_lsp import commands as ids
+from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.commands import NoArgs, command
+from shim_lsp.workspace.files import decode
+from shim_lsp.workspace.paths import path_to_uri, uri_to_path
+
+# libcst, pebble and the codemods load on first use, not at server start.
+if TYPE_CHECKING:
+    from shim_lsp.codemods.registry import CodemodInfo
+    from shim_lsp.codemods.runner import Summary
+    from shim_lsp.session.engine import SessionEngine
+
+KIND = types.CodeActionKind.RefactorRewrite
+ANNOTATION = "shim-codemod"
+PROGRESS_EVERY_S = 0.2
+
+
+@attrs.define
+class RunCodemodArgs:
+    name: str
+    args: dict[str, Any] = attrs.field(factory=dict)
+    scope: str = "workspace"
+    """document, folder, workspace or paths."""
+    uri: str | None = None
+    """The document (or a file in the folder) for document and folder scopes."""
+    paths: list[str] = attrs.field(factory=list)
+    preview: bool = False
+
+
+@attrs.define
+class UndoCodemodArgs:
+    batch: str
+
+
+@dataclass
+class Batch:
+    name: str
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """uri -> (text before, text after)."""
+
+
+@dataclass
+class CodemodState:
+    registry: dict[str, CodemodInfo] | None = None
+    problems: list[str] = field(default_factory=list)
+    batches: dict[str, Batch] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_CONVERTER = converters.get_converter()
+
+
+def state(ls: ShimLanguageServer) -> CodemodState:
+    if ls.codemods is None:
+        ls.codemods = CodemodState()
+    assert isinstance(ls.codemods, CodemodState)
+    return ls.codemods
+
+
+def forget_registry(ls: ShimLanguageServer) -> None:
+    """The codemod settings changed: discover again on next use (undo batches stay)."""
+    st = state(ls)
+    with st.lock:
+        st.registry = None
+
+
+def registry(ls: ShimLanguageServer) -> dict[str, CodemodInfo]:
+    """Discovered once per server (imports every codemod module)."""
+    from shim_lsp.codemods.registry import discover
+
+    st = state(ls)
+    with st.lock:
+        if st.registry is None:
+            roots = [Path(f) for f in ls.engine.info.folders] if ls.engine else []
+            st.registry, st.problems = discover(ls.settings.codemod_modules, roots)
+        return st.registry
+
+
+def _info(ls: ShimLanguageServer, name: str) -> CodemodInfo:
+    info = registry(ls).get(name)
+    if info is None:
+        raise JsonRpcInvalidParams(f"no codemod {name!r}; shim.listCodemods lists them")
+    return info
+
+
+def _text_edits(old: str, new: str, units: Any) -> list[types.TextEdit]:
+    from shim_lsp.codemods.edits import minimal_edits
+
+    return [
+        types.TextEdit(
+            range=types.Range(
+                start=types.Position(line=e.start_line, character=e.start_char),
+                end=types.Position(line=e.end_line, character=e.end_char),
+            ),
+            new_text=e.text,
+        )
+        for e in minimal_edits(old, new, units)
+    ]
+
+
+def _overlaps(edit: types.TextEdit, selection: types.Range) -> bool:
+    r = edit.range
+    before = (r.end.line, r.end.character) < (selection.start.line, selection.start.character)
+    after = (r.start.line, r.start.character) > (selection.end.line, selection.end.character)
+    return not before and not after
+
+
+def _matches_prefilter(info: CodemodInfo, text: str) -> bool:
+    from shim_lsp.codemods.runner import CodemodSpec
+
+    spec = CodemodSpec(info.module, info.cls)
+    words = spec.prefilter()
+    return not words or any(w.decode() in text for w in words)
+
+
+def register(server: ShimLanguageServer) -> None:
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[KIND], resolve_provider=True),
+    )
+    def code_action(
+        ls: ShimLanguageServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
+        only = params.context.only
+        if only and not any(KIND.value.startswith(str(getattr(k, "value", k))) for k in only):
+            return None
+        uri = ls.canonical(params.text_document.uri)
+        doc = ls.document(uri)
+        if doc is None or not uri.endswith((".py", ".pyi")):
+            return None
+        actions = []
+        for info in registry(ls).values():
+            if any(a.required for a in info.args) or not _matches_prefilter(info, doc.source):
+                continue
+            actions.append(
+                types.CodeAction(
+                    title=f"Apply codemod: {info.name.replace('_', ' ')}",
+                    kind=KIND,
+                    data={
+                        "uri": uri,
+                        "version": doc.version,
+                        "name": info.name,
+                        "range": _CONVERTER.unstructure(params.range),
+                    },
+                )
+            )
+        return actions
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def resolve(ls: ShimLanguageServer, action: types.CodeAction) -> types.CodeAction:
+        data = action.data if isinstance(action.data, dict) else {}
+        uri, name = data.get("uri"), data.get("name")
+        if not isinstance(uri, str) or not isinstance(name, str):
+            return action
+        doc = ls.document(uri)
+        if doc is None:
+            return action
+        from shim_lsp.codemods.runner import CodemodSpec, Job, run
+
+        info = _info(ls, name)
+        text, version = doc.source, doc.version
+        path = uri_to_path(uri) or Path(uri)
+        summary = await asyncio.to_thread(
+            run,
+            CodemodSpec(info.module, info.cls),
+            [Job(path, text)],
+            timeout=ls.settings.codemod_timeout,
+            root=_root(ls, path),
+        )
+        (result,) = summary.results
+        if result.status == "failed":
+            ls.tell_user(f"SHIM: codemod {name} failed on {path.name}: {result.reason}")
+            return action
+        if result.new_text is None:
+            return action
+        edits = _text_edits(text, result.new_text, doc.position_codec.client_num_units)
+        if "range" in data:
+            selection = _CONVERTER.structure(data["range"], types.Range)
+            if (selection.start.line, selection.start.character) != (
+                selection.end.line,
+                selection.end.character,
+            ):
+                edits = [e for e in edits if _overlaps(e, selection)]
+        action.edit = types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=ls.client_uri(uri), version=version
+                    ),
+                    edits=list(edits),
+                )
+            ]
+        )
+        return action
+
+    @command(server, ids.LIST_CODEMODS, NoArgs)
+    async def list_codemods(ls: ShimLanguageServer, engine: SessionEngine, _a: Any) -> Any:
+        found = await asyncio.to_thread(registry, ls)
+        return {"codemods": [i.to_json() for i in found.values()], "problems": state(ls).problems}
+
+    @command(server, ids.RUN_CODEMOD, RunCodemodArgs)
+    async def run_codemod(ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs) -> Any:
+        return await _run_workspace(ls, engine, a)
+
+    @command(server, ids.UNDO_CODEMOD, UndoCodemodArgs)
+    async def undo_codemod(
+        ls: ShimLanguageServer, engine: SessionEngine, a: UndoCodemodArgs
+    ) -> Any:
+        return await _undo(ls, a.batch)
+
+
+def _root(ls: ShimLanguageServer, path: Path) -> Path | None:
+    if ls.engine is None:
+        return None
+    return ls.engine.workspace.folder_of(path)
+
+
+def _files(ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs) -> list[Path]:
+    from shim_lsp.codemods.files import python_files
+
+    if a.scope == "workspace":
+        return python_files(list(engine.workspace.folders), ls.settings.exclude_globs)
+    if a.scope == "paths":
+        paths = [Path(p) for p in a.paths]
+        outside = [str(p) for p in paths if not engine.workspace.contains(p)]
+        if outside:
+            raise JsonRpcInvalidParams(f"outside the workspace: {', '.join(outside)}")
+        return python_files(paths, ls.settings.exclude_globs)
+    path = uri_to_path(a.uri) if a.uri else None
+    if path is None or not engine.workspace.contains(path):
+        raise JsonRpcInvalidParams(f"scope {a.scope!r} needs a uri inside the workspace")
+    if a.scope == "document":
+        return [path]
+    if a.scope == "folder":
+        return python_files([path if path.is_dir() else path.parent], ls.settings.exclude_globs)
+    raise JsonRpcInvalidParams("scope must be document, folder, workspace or paths")
+
+
+async def _run_workspace(
+    ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs
+) -> dict[str, Any]:
+    from shim_lsp.cli import CliError
+    from shim_lsp.cli.codemod import codemod_args  # the same argument rules as the CLI
+    from shim_lsp.codemods.runner import CodemodSpec, Job, run
+
+    info = _info(ls, a.name)
+    try:
+        args = codemod_args(info, [f"{k}={v}" for k, v in a.args.items()])
+    except CliError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from exc
+    files = await asyncio.to_thread(_files, ls, engine, a)
+    jobs = []
+    for path in files:
+        doc = ls.document(path_to_uri(path))
+        jobs.append(Job(path, doc.source if doc is not None else None))
+
+    cancel = threading.Event()
+    token = str(uuid.uuid4())
+    progress = await _progress_begin(ls, token, f"Codemod {a.name}", cancel)
+    loop = asyncio.get_running_loop()
+    last = [0.0]
+
+    def report(summary: Summary, total: int) -> None:
+        now = time.monotonic()
+        if progress and (now - last[0] >= PROGRESS_EVERY_S or len(summary.results) == total):
+            last[0] = now
+            done = len(summary.results)
+            message = f"{done}/{total} files: {summary.line()}"
+            pct = int(100 * done / total) if total else 100
+            loop.call_soon_threadsafe(
+                ls.work_done_progress.report,
+                token,
+                types.WorkDoneProgressReport(message=message, percentage=pct, cancellable=True),
+            )
+
+    summary = await asyncio.to_thread(
+        partial(
+            run,
+            workers=ls.settings.codemod_jobs or os.cpu_count() or 2,
+            timeout=ls.settings.codemod_timeout,
+            root=engine.workspace.folders[0] if engine.workspace.folders else None,
+            progress=report,
+            cancel=cancel,
+        ),
+        CodemodSpec(info.module, info.cls, args),
+        jobs,
+    )
+    if progress:
+        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=summary.line()))
+    result: dict[str, Any] = {
+        "summary": summary.line(),
+        "cancelled": summary.cancelled,
+        "failed": [
+            {"path": r.path, "reason": r.reason} for r in summary.results if r.status == "failed"
+        ],
+        "changed": [],
+        "applied": False,
+    }
+    changed = [r for r in summary.results if r.status == "changed"]
+    if summary.cancelled or not changed:
+        return result
+    checkpoint = await asyncio.wrap_future(engine.checkpoint(f"before codemod {a.name}", "codemod"))
+    batch = Batch(a.name)
+    doc_changes: list[types.TextDocumentEdit] = []
+    for r in sorted(changed, key=lambda r: r.path):
+        uri = path_to_uri(Path(r.path))
+        doc = ls.document(uri)
+        old = doc.source if doc is not None else decode(Path(r.path).read_bytes())
+        new = r.new_text if r.new_text is not None else decode(r.new or b"")
+        units = doc.position_codec.client_num_units if doc is not None else _utf16
+        edits: list[types.TextEdit | types.AnnotatedTextEdit] = []
+        for e in _text_edits(old, new, units):
+            edits.append(
+                types.AnnotatedTextEdit(
+                    range=e.range, new_text=e.new_text, annotation_id=ANNOTATION
+                )
+                if a.preview
+                else e
+            )
+        doc_changes.append(
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=ls.client_uri(uri), version=doc.version if doc is not None else None
+                ),
+                edits=edits,
+            )
+        )
+        batch.files[uri] = (old, new)
+    annotations = None
+    if a.preview:
+        annotations = {
+            ANNOTATION: types.ChangeAnnotation(
+                label=f"Codemod {a.name}", needs_confirmation=True, description=summary.line()
+            )
+        }
+    applied = await ls.workspace_apply_edit_async(
+        types.ApplyWorkspaceEditParams(
+            edit=types.WorkspaceEdit(document_changes=doc_changes, change_annotations=annotations),
+            label=f"Codemod: {a.name}",
+        )
+    )
+    result["changed"] = sorted(batch.files)
+    result["applied"] = applied.applied
+    result["checkpoint"] = checkpoint.id
+    if applied.applied:
+        batch_id = uuid.uuid4().hex[:12]
+        state(ls).batches[batch_id] = batch
+        result["batch"] = batch_id
+    else:
+        result["reason"] = applied.failure_reason or "the editor did not apply the edit"
+    return result
+
+
+async def _undo(ls: ShimLanguageServer, batch_id: str) -> dict[str, Any]:
+    batches = state(ls).batches
+    batch = batches.get(batch_id)
+    if batch is None:
+        raise JsonRpcInvalidParams(f"no codemod batch {batch_id!r} in this session")
+    changes: list[types.TextDocumentEdit] = []
+    refused: list[dict[str, str]] = []
+    for uri, (before, after) in sorted(batch.files.items()):
+        doc = ls.document(uri)
+        path = uri_to_path(uri)
+        if doc is not None:
+            current = doc.source
+        else:
+            current = decode(path.read_bytes()) if path is not None and path.exists() else ""
+        if current != after:
+            refused.append({"uri": uri, "reason": "changed since the codemod; left as it is"})
+            continue
+        units = doc.position_codec.client_num_units if doc is not None else _utf16
+        changes.append(
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=ls.client_uri(uri), version=doc.version if doc is not None else None
+                ),
+                edits=list(_text_edits(after, before, units)),
+            )
+        )
+    applied = False
+    if changes:
+        result = await ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(
+                edit=types.WorkspaceEdit(document_changes=changes),
+                label=f"Undo codemod: {batch.name}",
+            )
+        )
+        applied = result.applied
+    if applied:
+        del batches[batch_id]
+    undone = [c.text_document.uri for c in changes] if applied else []
+    return {"undone": undone, "refused": refused, "applied": applied}
+
+
+async def _progress_begin(
+    ls: ShimLanguageServer, token: str, title: str, cancel: threading.Event
+) -> bool:
+    caps = ls.client_capabilities.window
+    if caps is None or not caps.work_done_progress:
+        return False
+    await ls.work_done_progress.create_async(token)
+    ls.work_done_progress.begin(
+        token, types.WorkDoneProgressBegin(title=title, cancellable=True, percentage=0)
+    )
+    ls.work_done_progress.tokens[token].add_done_callback(lambda _f: cancel.set())
+    return True
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

@@ -1,0 +1,188 @@
+"""Codemods through the real server: code actions, workspace runs, preview, undo, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from harness import Editor, start_editor, stop_editor
+from lsprotocol import types as t
+
+from shim_lsp import commands as ids
+
+UNIT_TESTS = Path(__file__).parents[1] / "unit"
+
+TEST_FILE = """import unittest
+
+
+class T(unittest.TestCase):
+    def test_one(self):
+        self.assertEqual(1, 1)
+
+    def test_two(self):
+        self.assertTrue(2)
+"""
+
+
+async def listed(editor: Editor, name: str) -> None:
+    """Wait until the server lists a codemod (user modules arrive with the settings)."""
+    for _ in range(100):
+        found = await editor.command(ids.LIST_CODEMODS)
+        names = {c["name"] for c in found["codemods"]}
+        if name in names:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(
+        f"{name} never listed; the server lists {sorted(names)}, {found['problems']}"
+    )
+
+
+async def actions(editor: Editor, uri: str, rng: t.Range) -> list[t.CodeAction]:
+    found = await editor.client.text_document_code_action_async(
+        t.CodeActionParams(
+            text_document=t.TextDocumentIdentifier(uri=uri),
+            range=rng,
+            context=t.CodeActionContext(diagnostics=[]),
+        )
+    )
+    return [a for a in found or [] if isinstance(a, t.CodeAction)]
+
+
+def whole(line: int) -> t.Range:
+    return t.Range(
+        start=t.Position(line=line, character=0), end=t.Position(line=line + 1, character=0)
+    )
+
+
+async def test_code_action_resolves_to_a_minimal_edit_of_the_unsaved_buffer(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "test_a.py").write_text("x = 1\n")
+    editor = await start_editor(workspace, state_dir)
+    uri = editor.open("test_a.py", TEST_FILE)  # unsaved text differs from the disk
+    offered = await actions(editor, uri, whole(5))
+    titles = [a.title for a in offered]
+    assert "Apply codemod: unittest to assert" in titles
+    assert all(a.kind == t.CodeActionKind.RefactorRewrite and a.edit is None for a in offered)
+    chosen = next(a for a in offered if a.title == "Apply codemod: unittest to assert")
+
+    resolved = await editor.client.code_action_resolve_async(chosen)
+    assert resolved.edit is not None and resolved.edit.document_changes
+    (change,) = resolved.edit.document_changes
+    assert isinstance(change, t.TextDocumentEdit)
+    assert change.text_document.version == editor.docs[uri].version
+    (edit,) = change.edits  # the selection covers test_one only
+    assert edit.new_text == "        assert 1 == 1\n"
+    editor.change(uri, t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text))
+    assert "assert 1 == 1" in editor.docs[uri].source
+    assert "self.assertTrue(2)" in editor.docs[uri].source
+    assert (workspace / "test_a.py").read_text() == "x = 1\n"
+    await stop_editor(editor)
+
+
+async def test_workspace_run_with_progress_preview_and_undo(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "test_b.py").write_text(TEST_FILE)
+    (workspace / "pkg" / "plain.py").write_text("value = 1\n")
+    (workspace / "test_c.py").write_text("x = 1\n")
+    editor = await start_editor(
+        workspace,
+        state_dir,
+        capabilities=t.ClientCapabilities(
+            workspace=t.WorkspaceClientCapabilities(
+                apply_edit=True,
+                workspace_edit=t.WorkspaceEditClientCapabilities(
+                    document_changes=True,
+                    change_annotation_support=t.ChangeAnnotationsSupportOptions(),
+                ),
+            ),
+            window=t.WindowClientCapabilities(work_done_progress=True),
+        ),
+    )
+    open_uri = editor.open("test_c.py", TEST_FILE)  # transformed from its unsaved text
+    result = await editor.command(
+        ids.RUN_CODEMOD, {"name": "unittest_to_assert", "scope": "workspace", "preview": True}
+    )
+    assert result["summary"] == "2 changed, 1 unchanged, 0 skipped, 0 failed"
+    assert result["applied"] is True
+    params = editor.edits[-1]
+    assert params.edit.change_annotations is not None
+    (annotation,) = params.edit.change_annotations.values()
+    assert annotation.needs_confirmation is True
+    assert all(
+        isinstance(e, t.AnnotatedTextEdit)
+        for c in params.edit.document_changes or []
+        if isinstance(c, t.TextDocumentEdit)
+        for e in c.edits
+    )
+    assert "assert 1 == 1" in editor.docs[open_uri].source
+    other = editor.uri("pkg/test_b.py")
+    assert "assert 2" in editor.docs[other].source
+    reports = [p for ps in editor.client.progress_reports.values() for p in ps]
+    assert any(getattr(r, "kind", "") == "begin" for r in reports)
+    assert any("files:" in str(getattr(r, "message", "")) for r in reports)
+    labels = [c["label"] for c in await editor.command(ids.LIST_CHECKPOINTS)]
+    assert "before codemod unittest_to_assert" in labels
+
+    editor.type(other, 0, 0, "# edited after the codemod\n")
+    undone = await editor.command(ids.UNDO_CODEMOD, {"batch": result["batch"]})
+    assert undone["undone"] == [open_uri]
+    assert [r["uri"] for r in undone["refused"]] == [other]
+    assert "changed since" in undone["refused"][0]["reason"]
+    assert editor.docs[open_uri].source == TEST_FILE
+    await stop_editor(editor)
+
+
+@pytest.fixture
+def bad_codemods_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lets the server import tests/unit/bad_codemods.py, named in codemodModules."""
+    paths = [str(UNIT_TESTS), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, paths)))
+
+
+async def test_a_crashing_or_hanging_file_is_reported_and_the_server_keeps_answering(
+    workspace: Path, state_dir: Path, bad_codemods_env: None
+) -> None:
+    (workspace / "boom.py").write_text("x = 'CRASH'\n")
+    (workspace / "fine.py").write_text("y = 1\n")
+    editor = await start_editor(
+        workspace, state_dir, settings={"codemodModules": ["bad_codemods"], "codemodTimeout": 2}
+    )
+    await listed(editor, "bad_codemods.CrashOnMarker")
+    result = await editor.command(ids.RUN_CODEMOD, {"name": "bad_codemods.CrashOnMarker"})
+    assert result["summary"] == "0 changed, 1 unchanged, 0 skipped, 1 failed"
+    assert "crashed its process" in result["failed"][0]["reason"]
+    status = await editor.command(ids.SESSION_STATUS)
+    assert status["storeReady"] is True
+    await stop_editor(editor)
+
+
+async def test_a_run_can_be_cancelled_from_its_progress(
+    workspace: Path, state_dir: Path, bad_codemods_env: None
+) -> None:
+    for i in range(6):
+        (workspace / f"slow{i}.py").write_text("x = 'HANG'\n")
+    editor = await start_editor(
+        workspace,
+        state_dir,
+        settings={"codemodModules": ["bad_codemods"], "codemodTimeout": 60, "codemodJobs": 2},
+        capabilities=t.ClientCapabilities(
+            workspace=t.WorkspaceClientCapabilities(configuration=True),
+            window=t.WindowClientCapabilities(work_done_progress=True),
+        ),
+    )
+    await listed(editor, "bad_codemods.HangOnMarker")
+    run = asyncio.ensure_future(
+        editor.command(ids.RUN_CODEMOD, {"name": "bad_codemods.HangOnMarker"})
+    )
+    await editor.wait_for(lambda: bool(editor.client.progress_reports))
+    (token,) = editor.client.progress_reports
+    editor.client.window_work_done_progress_cancel(t.WorkDoneProgressCancelParams(token=token))
+    result = await asyncio.wait_for(run, 30)
+    assert result["cancelled"] is True and result["applied"] is False
+    assert result["summary"].endswith("(cancelled)")
+    await stop_editor(editor)
