@@ -13,11 +13,9 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from common import django_tree, fresh_copy
 
 from shim_lsp.demo import DemoEditor
 from shim_lsp.recovery.find import crashed_work
@@ -34,50 +33,12 @@ from shim_lsp.store.db import DB_NAME, connect
 from shim_lsp.workspace.paths import Workspace
 
 HERE = Path(__file__).parent
-CACHE = HERE / ".cache"
-DJANGO = "django==5.2.*"
 ROWS: list[tuple[str, str, str, str, str]] = []
 
 
 def row(name: str, shim: str, baseline: str, ratio: str, target: str) -> None:
     ROWS.append((name, shim, baseline, ratio, target))
     print(f"  {name}: {shim} (baseline {baseline}, ratio {ratio}; target {target})", flush=True)
-
-
-def django_tree() -> Path:
-    """The unpacked Django sdist, downloaded once with pip."""
-    CACHE.mkdir(exist_ok=True)
-    archives = sorted(CACHE.glob("django-*.tar.gz")) or sorted(CACHE.glob("Django-*.tar.gz"))
-    if not archives:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                DJANGO,
-                "-d",
-                str(CACHE),
-            ],
-            check=True,
-        )
-        archives = sorted(CACHE.glob("[dD]jango-*.tar.gz"))
-    archive = archives[-1]
-    tree = CACHE / archive.name.removesuffix(".tar.gz")
-    if not tree.exists():
-        with tarfile.open(archive) as tar:
-            tar.extractall(CACHE, filter="data")
-    return tree
-
-
-def fresh_copy(tree: Path, into: Path) -> Path:
-    ws = into / "django"
-    shutil.copytree(tree, ws)
-    return ws
 
 
 def median_time(fn: Callable[[], object], runs: int) -> float:

@@ -12,7 +12,7 @@ import argparse
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod import CodemodCommand, CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import QualifiedNameProvider
 
@@ -31,13 +31,12 @@ def _version(text: str) -> tuple[int, int]:
     return int(major), int(minor or 0)
 
 
-class ModernizeTypingCommand(VisitorBasedCodemodCommand):
+class ModernizeTypingCommand(CodemodCommand):
     DESCRIPTION = (
         "Modernise type annotations for a target Python version: Optional[X] and Union[A, B] "
         "to X | None and A | B (3.10+), List[int] to list[int] (3.9+), and add "
         "'from __future__ import annotations'."
     )
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -58,12 +57,26 @@ class ModernizeTypingCommand(VisitorBasedCodemodCommand):
         self, context: CodemodContext, target_version: str = "3.10", add_future_import: bool = True
     ) -> None:
         super().__init__(context)
-        self.target = _version(target_version)
+        self.target_version = target_version
         self.add_future_import = add_future_import
-        self.saw_annotation = False
 
-    def visit_Annotation(self, node: cst.Annotation) -> None:
-        self.saw_annotation = True
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        # Scope analysis is the costly part: only files that mention typing need it.
+        if "typing" in tree.code:
+            tree = _TypingRewriter(self.context, self.target_version).transform_module(tree)
+        if self.add_future_import and m.findall(tree, m.Annotation()):
+            AddImportsVisitor.add_needed_import(self.context, "__future__", "annotations")
+        return tree
+
+
+class _TypingRewriter(VisitorBasedCodemodCommand):
+    """The rewrites that need to know what a name refers to (``t.Optional`` included)."""
+
+    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+
+    def __init__(self, context: CodemodContext, target_version: str) -> None:
+        super().__init__(context)
+        self.target = _version(target_version)
 
     def _typing_name(self, node: cst.BaseExpression) -> str | None:
         names = self.get_metadata(QualifiedNameProvider, node, set())
@@ -97,9 +110,4 @@ class ModernizeTypingCommand(VisitorBasedCodemodCommand):
         if self.target >= (3, 9) and name in BUILTIN_GENERICS:
             self.remove_unused_import_by_node(original_node.value)
             return updated_node.with_changes(value=cst.Name(BUILTIN_GENERICS[name]))
-        return updated_node
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        if self.add_future_import and self.saw_annotation:
-            AddImportsVisitor.add_needed_import(self.context, "__future__", "annotations")
         return updated_node

@@ -115,6 +115,7 @@ def _commands_in(module_name: str) -> list[type[CodemodCommand]]:
         if inspect.isclass(obj)
         and issubclass(obj, CodemodCommand)
         and obj.__module__ == module.__name__
+        and not obj.__name__.startswith("_")  # helpers, not codemods to offer
         and not inspect.isabstract(obj)
     ]
 

@@ -15,6 +15,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import resource
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, TimeoutError, wait
@@ -145,7 +146,20 @@ def _init_worker(megabytes: int) -> None:
 
     limit = megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _die_with_parent()
     _pin_builtin()
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker stuck in a codemod is killed when its parent goes away."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -38,4 +38,9 @@ def serve() -> int:
     finally:
         # stdin closed (or the loop failed) without exit: the client is gone; keep everything.
         _end(server, "clean" if server.shutdown_requested else "client-gone")
-    return 0
+        # Everything is on disk now. Do not wait for worker threads (a codemod stuck in a
+        # pool, a checkpoint thread): a server whose client is gone must not linger.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if server.shutdown_requested else 1)

@@ -156,6 +156,17 @@ async def test_a_crashing_or_hanging_file_is_reported_and_the_server_keeps_answe
     result = await editor.command(ids.RUN_CODEMOD, {"name": "bad_codemods.CrashOnMarker"})
     assert result["summary"] == "0 changed, 1 unchanged, 0 skipped, 1 failed"
     assert "crashed its process" in result["failed"][0]["reason"]
+    (workspace / "slow.py").write_text("x = 'HANG'\n")
+    hung = await editor.command(
+        ids.RUN_CODEMOD,
+        {
+            "name": "bad_codemods.HangOnMarker",
+            "scope": "paths",
+            "paths": [str(workspace / "slow.py")],
+        },
+    )
+    assert hung["summary"] == "0 changed, 0 unchanged, 0 skipped, 1 failed"
+    assert "longer than 2 s" in hung["failed"][0]["reason"]
     status = await editor.command(ids.SESSION_STATUS)
     assert status["storeReady"] is True
     await stop_editor(editor)
