@@ -55,9 +55,11 @@ CASES = [
 ]
 
 
-def check_all(tree: Path) -> bool:
+def check_all(tree: Path, only: list[str]) -> bool:
     """Every codemod over Django, nothing written: True when all went well."""
     codemods, problems = discover()
+    if only:
+        codemods = {k: v for k, v in codemods.items() if k in only}
     ok = not problems
     files = python_files([tree], [])
     print(f"correctness: every codemod over {len(files)} Django files (dry run)")
@@ -159,9 +161,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-check", action="store_true")
+    parser.add_argument("--only", action="append", default=[], help="check only this codemod")
+    parser.add_argument("--check-only", action="store_true", help="no speed comparison")
     args = parser.parse_args()
     tree = django_tree()
-    ok = args.skip_check or check_all(tree)
+    ok = args.skip_check or check_all(tree, args.only)
+    if args.check_only:
+        return 0 if ok else 1
     print(f"speed: the same codemod class, {tree.name}, 2 jobs, median of {args.runs} runs")
     rows = compare(tree, args.runs)
     print("\n| transform | shim codemod | libcst CLI | ratio | files changed (shim / libcst) |")

@@ -39,6 +39,20 @@ class TestToFString(ShimCodemodTest):
             """,
         )
 
+    def test_backslashes_would_not_parse_before_312_so_those_are_left(self) -> None:
+        self.check(
+            """
+            a = "%s" % "\\n".join(lines)
+            b = "{}".format("\\t".join(cells))
+            c = "%s!" % name
+            """,
+            """
+            a = "%s" % "\\n".join(lines)
+            b = "{}".format("\\t".join(cells))
+            c = f"{name}!"
+            """,
+        )
+
     def test_nested_format_specs_convert_exactly(self) -> None:
         self.check('c = "{0:{1}}".format(value, width)\n', 'c = f"{value:{width}}"\n')
 
