@@ -102,9 +102,11 @@ def timed(cmd: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def compare(tree: Path, runs: int) -> list[tuple[str, float, float, int, int]]:
+def compare(tree: Path, runs: int, cases: list[int]) -> list[tuple[str, float, float, int, int]]:
     rows = []
-    for title, name, dotted, args in CASES:
+    for index, (title, name, dotted, args) in enumerate(CASES):
+        if cases and index not in cases:
+            continue
         shim_times, libcst_times = [], []
         shim_changed: set[str] = set()
         libcst_changed: set[str] = set()
@@ -134,13 +136,12 @@ def compare(tree: Path, runs: int) -> list[tuple[str, float, float, int, int]]:
                             "-m",
                             "libcst.tool",
                             "codemod",
-                            "-x",
-                            "-j",
-                            "2",
+                            "--jobs=2",
                             "--no-format",
                             "--hide-generated-warnings",
                             "--hide-blacklisted-warnings",
                             "--hide-progress",
+                            "-x",
                             dotted,
                         ]
                         cmd += [item for k, v in args.items() for item in (f"--{k}", v)]
@@ -163,13 +164,20 @@ def main() -> int:
     parser.add_argument("--skip-check", action="store_true")
     parser.add_argument("--only", action="append", default=[], help="check only this codemod")
     parser.add_argument("--check-only", action="store_true", help="no speed comparison")
+    parser.add_argument(
+        "--case",
+        type=int,
+        action="append",
+        default=[],
+        help="time only this case (0: targeted rename, 1: broad transform)",
+    )
     args = parser.parse_args()
     tree = django_tree()
     ok = args.skip_check or check_all(tree, args.only)
     if args.check_only:
         return 0 if ok else 1
     print(f"speed: the same codemod class, {tree.name}, 2 jobs, median of {args.runs} runs")
-    rows = compare(tree, args.runs)
+    rows = compare(tree, args.runs, args.case)
     print("\n| transform | shim codemod | libcst CLI | ratio | files changed (shim / libcst) |")
     print("|---|---|---|---|---|")
     for title, s, lc, a, b in rows:

@@ -29,8 +29,15 @@ _LOOSE = (
 )
 
 
+_CODE = cst.Module([])
+
+
 def _tight(expr: cst.BaseExpression) -> cst.BaseExpression:
-    if isinstance(expr, _LOOSE) and not expr.lpar:
+    """Parenthesize operands that bind loosely, or span lines (legal inside the call's
+    parentheses, not in a bare assert: implicit string concatenation, say)."""
+    if expr.lpar:
+        return expr
+    if isinstance(expr, _LOOSE) or "\n" in _CODE.code_for_node(expr):
         return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return expr
 
@@ -53,6 +60,13 @@ def _is(value: str, negate: bool) -> Builder:
     )
 
 
+def _spanning(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """An operand alone: parentheses only if it spans lines."""
+    if not expr.lpar and "\n" in _CODE.code_for_node(expr):
+        return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return expr
+
+
 def _not(expr: cst.BaseExpression) -> cst.BaseExpression:
     return cst.UnaryOperation(operator=cst.Not(), expression=_tight(expr))
 
@@ -66,8 +80,8 @@ ASSERTIONS: dict[str, tuple[int, Builder]] = {
     "assertEquals": (2, _compare(cst.Equal())),
     "assertNotEqual": (2, _compare(cst.NotEqual())),
     "assertNotEquals": (2, _compare(cst.NotEqual())),
-    "assertTrue": (1, lambda a: a[0]),
-    "assert_": (1, lambda a: a[0]),
+    "assertTrue": (1, lambda a: _spanning(a[0])),
+    "assert_": (1, lambda a: _spanning(a[0])),
     "assertFalse": (1, lambda a: _not(a[0])),
     "assertIs": (2, _compare(cst.Is())),
     "assertIsNot": (2, _compare(cst.IsNot())),
@@ -153,7 +167,7 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         if args is None or len(args) < arity:
             return updated_node
         test = build(args[:arity])
-        msg = args[arity] if len(args) > arity else None
+        msg = _spanning(args[arity]) if len(args) > arity else None
         return cst.Assert(test=test, msg=msg)
 
     def leave_WithItem(

@@ -146,10 +146,21 @@ async def restore_recovered(
     if not ok:
         ls.tell_user(f"SHIM could not restore {_name(f.uri)}: {detail}")
         return False
-    for row, files in work:
-        if any(g.uri == f.uri for g in files):
-            action = "restored" if row.id == f.session_id else "superseded"
-            engine.writer.submit(partial(resolve_file, session_id=row.id, uri=f.uri, action=action))
+    recorded = [
+        engine.writer.submit(
+            partial(
+                resolve_file,
+                session_id=row.id,
+                uri=f.uri,
+                action="restored" if row.id == f.session_id else "superseded",
+            )
+        )
+        for row, files in work
+        if any(g.uri == f.uri for g in files)
+    ]
+    # Recorded before returning, so that nothing asks about this work again.
+    for fut in recorded:
+        await asyncio.wrap_future(fut)
     ls.log_user(f"SHIM restored unsaved work in {f.uri}")
     return True
 

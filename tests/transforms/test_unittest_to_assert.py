@@ -48,6 +48,28 @@ class TestUnittestToAssert(ShimCodemodTest):
             """,
         )
 
+    def test_operands_spanning_lines_keep_their_parentheses(self) -> None:
+        self.check(
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertEqual(msg, "part one "
+                                          "part two")
+                    self.assertTrue(a
+                                    and b, "why "
+                                           "it failed")
+            """,
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    assert msg == ("part one "
+                                          "part two")
+                    assert (a
+                                    and b), ("why "
+                                           "it failed")
+            """,
+        )
+
     def test_assert_raises_becomes_pytest_raises(self) -> None:
         self.check(
             """
