@@ -214,3 +214,29 @@ async def stop_editor(editor: Editor) -> None:
             await asyncio.wait_for(editor.client.shutdown_session(), 10)
     finally:
         await editor.client.stop()
+
+
+async def journal_settled(editor: Editor) -> None:
+    """Wait until the server says every journal record is on disk."""
+    for _ in range(200):
+        status = await editor.command("shim.sessionStatus")
+        if int(status["journal"]["pending"]) == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("journal never caught up")
+
+
+async def crash_after_typing(
+    workspace: Path, state_dir: Path, name: str, typed: str, before: str = "a = 1\n"
+) -> str:
+    """A window types unsaved text into a file, then its server is SIGKILLed; returns the
+    buffer as it was (what recovery must bring back)."""
+    (workspace / name).write_text(before)
+    editor = await start_editor(workspace, state_dir)
+    uri = editor.open(name)
+    editor.type(uri, 1, 0, typed)
+    await journal_settled(editor)
+    text = editor.docs[uri].source
+    editor.kill()
+    await editor.client.stop()
+    return text

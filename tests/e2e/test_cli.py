@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import start_editor
-from test_recovery import journal_settled
+from harness import journal_settled, start_editor
 
 from shim_lsp import commands as ids
 

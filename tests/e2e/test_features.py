@@ -7,10 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from harness import start_editor, stop_editor
+from harness import journal_settled, start_editor, stop_editor
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcInvalidParams
-from test_recovery import journal_settled
 
 from shim_lsp import commands as ids
 

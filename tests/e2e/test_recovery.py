@@ -7,24 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import Editor, start_editor, stop_editor
+from harness import crash_after_typing, journal_settled, start_editor, stop_editor
 
 from shim_lsp import commands as ids
 
 # CRLF line endings, a UTF-8 BOM on disk, and characters outside the BMP (two UTF-16 units).
 ORIGINAL = "\ufeffdef greet():\r\n    return 'hi'\r\n"
-
-
-async def journal_settled(editor: Editor) -> None:
-    async def pending() -> int:
-        status = await editor.command(ids.SESSION_STATUS)
-        return int(status["journal"]["pending"])
-
-    for _ in range(200):
-        if await pending() == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("journal never caught up")
 
 
 async def test_sigkill_mid_edit_brings_unsaved_text_back_byte_for_byte(
@@ -120,13 +108,7 @@ async def test_two_windows_on_one_workspace_do_not_take_each_other_for_crashed(
 async def test_file_changed_on_disk_since_crash_is_never_overwritten_silently(
     workspace: Path, state_dir: Path
 ) -> None:
-    (workspace / "a.py").write_text("a = 1\n")
-    first = await start_editor(workspace, state_dir)
-    uri = first.open("a.py")
-    first.type(uri, 1, 0, "unsaved = 1\n")
-    await journal_settled(first)
-    first.kill()
-    await first.client.stop()
+    await crash_after_typing(workspace, state_dir, "a.py", "unsaved = 1\n")
     (workspace / "a.py").write_text("a = 'changed by git checkout'\n")
 
     second = await start_editor(
@@ -144,13 +126,7 @@ async def test_file_changed_on_disk_since_crash_is_never_overwritten_silently(
 async def test_dismissed_work_is_not_offered_again_but_stays_in_the_store(
     workspace: Path, state_dir: Path
 ) -> None:
-    (workspace / "a.py").write_text("a = 1\n")
-    first = await start_editor(workspace, state_dir)
-    uri = first.open("a.py")
-    first.type(uri, 1, 0, "keep_me = 1\n")
-    await journal_settled(first)
-    first.kill()
-    await first.client.stop()
+    await crash_after_typing(workspace, state_dir, "a.py", "keep_me = 1\n")
 
     second = await start_editor(workspace, state_dir, answers=["Dismiss"])
     await second.wait_for(lambda: len(second.prompts) == 1)
