@@ -15,6 +15,14 @@ class Buffer:
     last_edit_at: float | None = None
 
 
+@dataclass(frozen=True)
+class Unsaved:
+    documents: int
+    bytes: int
+    oldest: float | None
+    """When the oldest unsaved change was made."""
+
+
 @dataclass
 class BufferTracker:
     buffers: dict[str, Buffer]
@@ -49,12 +57,11 @@ class BufferTracker:
     def dirty(self) -> list[Buffer]:
         return [b for b in self.buffers.values() if b.dirty_since is not None]
 
-    def unsaved_bytes(self) -> int:
-        return sum(b.size for b in self.dirty())
-
-    def oldest_unsaved(self) -> float | None:
-        times = [b.dirty_since for b in self.dirty() if b.dirty_since is not None]
-        return min(times) if times else None
+    def unsaved(self) -> Unsaved:
+        """What is unsaved, in one pass: status and the risk model both need it."""
+        dirty = self.dirty()
+        oldest = min((b.dirty_since for b in dirty if b.dirty_since is not None), default=None)
+        return Unsaved(len(dirty), sum(b.size for b in dirty), oldest)
 
     def checkpointed(self, edits_included: int) -> None:
         self.edits_since_checkpoint = max(0, self.edits_since_checkpoint - edits_included)

@@ -359,10 +359,10 @@ class SessionEngine:
         except OSError:
             free = None
         status = self.writer.status()
-        oldest = self.buffers.oldest_unsaved()
+        unsaved = self.buffers.unsaved()
         return Measurements(
-            unsaved_bytes=self.buffers.unsaved_bytes(),
-            oldest_unsaved_age_s=now - oldest if oldest is not None else 0.0,
+            unsaved_bytes=unsaved.bytes,
+            oldest_unsaved_age_s=now - unsaved.oldest if unsaved.oldest is not None else 0.0,
             edits_since_checkpoint=self.buffers.edits_since_checkpoint,
             rss_bytes=rss,
             rss_growth_mb_per_min=growth,
@@ -421,8 +421,7 @@ class SessionEngine:
     def status(self) -> dict[str, Any]:
         w = self.writer.status()
         last = self.last_checkpoint
-        dirty = self.buffers.dirty()
-        oldest = min((b.dirty_since for b in dirty if b.dirty_since is not None), default=None)
+        unsaved = self.buffers.unsaved()
         return {
             "session": self.info.id,
             "pid": self.info.pid,
@@ -434,9 +433,9 @@ class SessionEngine:
             "storeError": w.error,
             "autoCheckpoint": self.auto,
             "openDocuments": len(self.buffers.buffers),
-            "dirtyDocuments": len(dirty),
-            "unsavedBytes": sum(b.size for b in dirty),
-            "oldestUnsavedAt": oldest,
+            "dirtyDocuments": unsaved.documents,
+            "unsavedBytes": unsaved.bytes,
+            "oldestUnsavedAt": unsaved.oldest,
             "editsSinceCheckpoint": self.buffers.edits_since_checkpoint,
             "journal": {
                 "committed": w.committed,
