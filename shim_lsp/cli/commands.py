@@ -138,17 +138,7 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
     if args.file:
         uri = path_to_uri(Path(args.file).resolve())
         versions = [v for k in keys for v in cps.file_history(conn, k, uri)]
-        data: list[dict[str, Any]] = [
-            {
-                "id": v.checkpoint.id,
-                "createdAt": v.checkpoint.created_at,
-                "label": v.checkpoint.label,
-                "kind": v.kind,
-                "deleted": v.blob is None,
-                "size": v.size,
-            }
-            for v in versions
-        ]
+        data: list[dict[str, Any]] = [v.to_json() for v in versions]
         lines = [f"{'id':>6}  {'created':<19}  {'kind':<7} {'size':>9}  label"] + [
             f"{d['id']:>6}  {_when(d['createdAt']):<19}  {d['kind']:<7} "
             f"{'deleted' if d['deleted'] else d['size']:>9}  {d['label'] or ''}"
@@ -156,18 +146,7 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
         ]
     else:
         rows = sorted((c for k in keys for c in cps.list_for(conn, k)), key=lambda c: -c.created_at)
-        data = [
-            {
-                "id": c.id,
-                "createdAt": c.created_at,
-                "label": c.label,
-                "reason": c.reason,
-                "files": c.files,
-                "bytes": c.bytes,
-                "session": c.session_id,
-            }
-            for c in rows
-        ]
+        data = [c.to_json() for c in rows]
         lines = [f"{'id':>6}  {'created':<19}  {'reason':<8} {'files':>6} {'MB':>8}  label"] + [
             f"{c.id:>6}  {_when(c.created_at):<19}  {c.reason:<8} {c.files:>6} "
             f"{c.bytes / 1e6:>8.2f}  {c.label or ''}"

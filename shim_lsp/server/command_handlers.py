@@ -132,18 +132,9 @@ async def list_checkpoints(
     def look() -> Any:
         with engine.reader() as conn:
             if a.uri is None:
-                return [
-                    _checkpoint_json(r) for r in cps.list_for(conn, engine.workspace.key, a.limit)
-                ]
+                return [r.to_json() for r in cps.list_for(conn, engine.workspace.key, a.limit)]
             return [
-                {
-                    **_checkpoint_json(v.checkpoint),
-                    "kind": v.kind,
-                    "deleted": v.blob is None,
-                    "size": v.size,
-                    "blob": v.blob,
-                }
-                for v in cps.file_history(conn, engine.workspace.key, a.uri)[: a.limit]
+                v.to_json() for v in cps.file_history(conn, engine.workspace.key, a.uri)[: a.limit]
             ]
 
     return await asyncio.to_thread(look)
@@ -195,18 +186,6 @@ async def clear_state(ls: ShimLanguageServer, engine: SessionEngine, a: ClearSta
         engine.forget_store_state()
         engine.rejournal_open_buffers()
     return counts
-
-
-def _checkpoint_json(row: cps.CheckpointRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "createdAt": row.created_at,
-        "label": row.label,
-        "reason": row.reason,
-        "session": row.session_id,
-        "files": row.files,
-        "bytes": row.bytes,
-    }
 
 
 def _text_at(engine: SessionEngine, a: CheckpointFileArgs) -> tuple[str, str]:

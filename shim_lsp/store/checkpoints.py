@@ -43,6 +43,18 @@ class CheckpointRow:
     files: int
     bytes: int
 
+    def to_json(self) -> dict[str, object]:
+        """The shape the commands and the CLI show."""
+        return {
+            "id": self.id,
+            "createdAt": self.created_at,
+            "label": self.label,
+            "reason": self.reason,
+            "session": self.session_id,
+            "files": self.files,
+            "bytes": self.bytes,
+        }
+
 
 @dataclass(frozen=True)
 class NewCheckpoint:
@@ -196,6 +208,15 @@ class FileVersion:
     blob: str | None
     """None: the file did not exist (deleted) at that checkpoint."""
     size: int | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            **self.checkpoint.to_json(),
+            "kind": self.kind,
+            "deleted": self.blob is None,
+            "size": self.size,
+            "blob": self.blob,
+        }
 
 
 def file_history(conn: sqlite3.Connection, workspace: str, uri: str) -> list[FileVersion]:
