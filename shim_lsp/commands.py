@@ -12,6 +12,7 @@ LIST_CHECKPOINTS = "shim.listCheckpoints"
 RESTORE_CHECKPOINT = "shim.restoreCheckpoint"
 RECOVER_SESSION = "shim.recoverSession"
 COMPARE_WITH_CHECKPOINT = "shim.compareWithCheckpoint"
+RECOVERED_TEXT = "shim.recoveredText"
 LIST_CODEMODS = "shim.listCodemods"
 RUN_CODEMOD = "shim.runCodemod"
 UNDO_CODEMOD = "shim.undoCodemod"
@@ -27,10 +28,22 @@ ALL = (
     RESTORE_CHECKPOINT,
     RECOVER_SESSION,
     COMPARE_WITH_CHECKPOINT,
+    RECOVERED_TEXT,
     LIST_CODEMODS,
     RUN_CODEMOD,
     UNDO_CODEMOD,
 )
 
+TAKES_WORK_DONE_TOKEN = frozenset({RUN_CODEMOD})
+"""Commands that report progress on the client's ``workDoneToken`` when the request has one."""
+
 STATUS_NOTIFICATION = "shim/status"
 """Server-to-client notification: checkpoint time and risk level, for status bars."""
+
+RECOVERY_NOTIFICATION = "shim/recoveryAvailable"
+"""Server-to-client notification: crashed work, for clients that show recovery themselves."""
+
+CLIENT_CAPABILITY = "shim"
+"""Key under the client's ``capabilities.experimental``: ``{"recoveryUi": true}`` means the
+client shows its own recovery prompt (on ``shim/recoveryAvailable``) instead of SHIM's
+``window/showMessageRequest`` questions."""

@@ -36,12 +36,23 @@ def _exact(kind: type[Any], accepts: tuple[type[Any], ...]) -> Any:
     return structure
 
 
+ProgressToken = str | int
+"""LSP's progress token: a string or an integer, kept as the client sent it."""
+
+
+def _token(value: Any, _type: Any) -> ProgressToken | None:
+    if value is None or (isinstance(value, str | int) and not isinstance(value, bool)):
+        return value
+    raise TypeError(f"expected a progress token (string or integer), got {type(value).__name__}")
+
+
 def make_converter(*, forbid_extra_keys: bool) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=forbid_extra_keys)
     conv.register_structure_hook(str, _exact(str, (str,)))
     conv.register_structure_hook(bool, _exact(bool, (bool,)))
     conv.register_structure_hook(int, _exact(int, (int, float)))
     conv.register_structure_hook(float, _exact(float, (int, float)))
+    conv.register_structure_hook(ProgressToken | None, _token)
     conv.register_structure_hook_factory(
         attrs.has,
         lambda cl: make_dict_structure_fn(

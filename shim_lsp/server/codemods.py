@@ -26,6 +26,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from shim_lsp import commands as ids
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.commands import NoArgs, command
+from shim_lsp.wire import ProgressToken
 from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
@@ -50,6 +51,9 @@ class RunCodemodArgs:
     """The document (or a file in the folder) for document and folder scopes."""
     paths: list[str] = attrs.field(factory=list)
     preview: bool = False
+    work_done_token: ProgressToken | None = None
+    """The client's progress token (the request's ``workDoneToken``): SHIM reports on it
+    instead of creating its own, and the client's cancel stops the run."""
 
 
 @attrs.define
@@ -280,8 +284,10 @@ async def _run_workspace(
         jobs.append(Job(path, doc.source if doc is not None else None))
 
     cancel = threading.Event()
-    token = str(uuid.uuid4())
-    progress = await _progress_begin(ls, token, f"Codemod {a.name}", cancel)
+    token = a.work_done_token if a.work_done_token is not None else str(uuid.uuid4())
+    progress = await _progress_begin(
+        ls, token, f"Codemod {a.name}", cancel, created=a.work_done_token is not None
+    )
     loop = asyncio.get_running_loop()
     last = [0.0]
 
@@ -418,12 +424,19 @@ async def _undo(ls: ShimLanguageServer, batch_id: str) -> dict[str, Any]:
 
 
 async def _progress_begin(
-    ls: ShimLanguageServer, token: str, title: str, cancel: threading.Event
+    ls: ShimLanguageServer,
+    token: ProgressToken,
+    title: str,
+    cancel: threading.Event,
+    *,
+    created: bool,
 ) -> bool:
-    caps = ls.client_capabilities.window
-    if caps is None or not caps.work_done_progress:
-        return False
-    await ls.work_done_progress.create_async(token)
+    """Begin progress on ``token``; ``created`` means the client made it (no create request)."""
+    if not created:
+        caps = ls.client_capabilities.window
+        if caps is None or not caps.work_done_progress:
+            return False
+        await ls.work_done_progress.create_async(token)
     ls.work_done_progress.begin(
         token, types.WorkDoneProgressBegin(title=title, cancellable=True, percentage=0)
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from shim_lsp.recovery.find import crashed_work, is_alive, resolve_session, sessions, state_of
+from shim_lsp.recovery.find import is_alive, resolve_session, sessions
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.commands import (
     AutoCheckpointArgs,
@@ -22,9 +22,16 @@ from shim_lsp.server.commands import (
     ClearStateArgs,
     ForceCheckpointArgs,
     ListCheckpointsArgs,
+    RecoveredTextArgs,
     RecoverSessionArgs,
 )
-from shim_lsp.server.recovery import apply_as_unsaved, newest_per_file, offer_recovery
+from shim_lsp.server.recovery import (
+    apply_as_unsaved,
+    describe,
+    find_work,
+    newest_per_file,
+    offer_recovery,
+)
 from shim_lsp.server.recovery import restore_recovered as restore_one
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.store import checkpoints as cps
@@ -67,33 +74,28 @@ async def check_recovery(
     if a.prompt:
         return await offer_recovery(ls, always=True)
 
-    def look() -> Any:
-        with engine.reader() as conn:
-            work = crashed_work(conn, engine.workspace.key, engine.may_read, exclude=engine.info.id)
-        return {
-            "files": len(newest_per_file(work)),
-            "sessions": [
-                {
-                    "id": row.id,
-                    "state": state_of(row),
-                    "startedAt": row.started_at,
-                    "lastSeenAt": row.heartbeat_at,
-                    "files": [
-                        {
-                            "uri": f.uri,
-                            "editedAt": f.edited_at,
-                            "chars": len(f.text),
-                            "diskExists": f.disk_exists,
-                            "diskChanged": f.disk_changed,
-                        }
-                        for f in files
-                    ],
-                }
-                for row, files in work
-            ],
-        }
+    return describe(await asyncio.to_thread(find_work, ls))
 
-    return await asyncio.to_thread(look)
+
+async def recovered_text(
+    ls: ShimLanguageServer, engine: SessionEngine, a: RecoveredTextArgs
+) -> Any:
+    """The text a crashed session left for a file, for a client's diff view."""
+    work = await asyncio.to_thread(find_work, ls)
+    if a.session is not None:
+        work = [(row, files) for row, files in work if row.id == a.session]
+    found = next((f for f in newest_per_file(work) if f.uri == a.uri), None)
+    if found is None:
+        where = f"session {a.session}" if a.session else "any crashed session"
+        raise LookupError(f"{where} left no unsaved work for {a.uri}")
+    return {
+        "uri": a.uri,
+        "session": found.session_id,
+        "text": found.text,
+        "editedAt": found.edited_at,
+        "diskExists": found.disk_exists,
+        "diskChanged": found.disk_changed,
+    }
 
 
 async def recover_session(
@@ -102,11 +104,7 @@ async def recover_session(
     if a.action not in ("restore", "dismiss"):
         raise JsonRpcInvalidParams(f"action must be 'restore' or 'dismiss', not {a.action!r}")
 
-    def look() -> Any:
-        with engine.reader() as conn:
-            return crashed_work(conn, engine.workspace.key, engine.may_read, exclude=engine.info.id)
-
-    work = await asyncio.to_thread(look)
+    work = await asyncio.to_thread(find_work, ls)
     if a.session is not None:
         work = [(r, f) for r, f in work if r.id == a.session]
         if not work:

@@ -75,6 +75,13 @@ class RecoverSessionArgs:
 
 
 @attrs.define
+class RecoveredTextArgs:
+    uri: str
+    session: str | None = None
+    """A crashed session's id; default: the newest unsaved text any crashed session left."""
+
+
+@attrs.define
 class NoArgs:
     pass
 
@@ -166,6 +173,7 @@ TABLE: list[tuple[str, type[Any], str, bool]] = [
     (ids.LIST_CHECKPOINTS, ListCheckpointsArgs, "list_checkpoints", False),
     (ids.COMPARE_WITH_CHECKPOINT, CheckpointFileArgs, "compare_with_checkpoint", False),
     (ids.RESTORE_CHECKPOINT, CheckpointFileArgs, "restore_checkpoint", False),
+    (ids.RECOVERED_TEXT, RecoveredTextArgs, "recovered_text", False),
     (ids.CLEAR_STATE, ClearStateArgs, "clear_state", False),
 ]
 """(command ID, argument class, handler in command_handlers, answered at once from memory)."""

@@ -14,6 +14,9 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcParseError
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+from shim_lsp.commands import TAKES_WORK_DONE_TOKEN
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,21 @@ class ShimProtocol(LanguageServerProtocol):
                 error = JsonRpcInvalidParams(f"invalid parameters for {method!r}")
                 self._send_response(msg_id, error=error.to_response_error())
             raise
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:
+        """pygls passes a command only its arguments; SHIM's progress-reporting commands also
+        get the request's ``workDoneToken`` (client-initiated progress), inside their object."""
+        token = params.work_done_token
+        args = params.arguments
+        if (
+            token is not None
+            and params.command in TAKES_WORK_DONE_TOKEN
+            and (not args or (len(args) == 1 and isinstance(args[0], dict | None)))
+        ):
+            given = (args[0] if args else None) or {}
+            params.arguments = [{**given, "workDoneToken": token}]
+        return (yield from super().lsp_workspace__execute_command(params))
 
     def answer_parse_error(self, error: Exception) -> None:
         """Tell the client its message was not JSON; id is null because none could be read."""

@@ -13,10 +13,12 @@ import logging
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from shim_lsp.commands import CLIENT_CAPABILITY, RECOVERY_NOTIFICATION
 from shim_lsp.recovery.find import (
     RecoverableFile,
     SessionRow,
@@ -24,6 +26,7 @@ from shim_lsp.recovery.find import (
     mark_crashed,
     resolve_file,
     resolve_session,
+    state_of,
 )
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.workspace.files import decode, read_bytes
@@ -67,6 +70,39 @@ def _ago(ts: float) -> str:
     return "just now" if minutes < 1 else f"{minutes} min ago"
 
 
+def describe(work: list[tuple[SessionRow, list[RecoverableFile]]]) -> dict[str, Any]:
+    """Crashed work as JSON: what ``shim.checkRecovery`` answers and clients are told."""
+    return {
+        "files": len(newest_per_file(work)),
+        "sessions": [
+            {
+                "id": row.id,
+                "state": state_of(row),
+                "startedAt": row.started_at,
+                "lastSeenAt": row.heartbeat_at,
+                "files": [
+                    {
+                        "uri": f.uri,
+                        "editedAt": f.edited_at,
+                        "chars": len(f.text),
+                        "diskExists": f.disk_exists,
+                        "diskChanged": f.disk_changed,
+                    }
+                    for f in files
+                ],
+            }
+            for row, files in work
+        ],
+    }
+
+
+def client_shows_recovery(ls: ShimLanguageServer) -> bool:
+    """The client asked (``experimental.shim.recoveryUi``) to show recovery its own way."""
+    experimental = ls.client_capabilities.experimental
+    ours = experimental.get(CLIENT_CAPABILITY) if isinstance(experimental, dict) else None
+    return isinstance(ours, dict) and ours.get("recoveryUi") is True
+
+
 async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dict[str, object]:
     """Find crashed work and ask the user what to do with it; returns what happened."""
     engine = ls.engine
@@ -76,11 +112,15 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
     for row, _files in work:
         if row.ended_at is None:
             engine.writer.submit(partial(mark_crashed, row=row))
+    work = await _settle_work_still_open(ls, work)
     files = newest_per_file(work)
     if not files:
         if always:
             ls.tell_user("SHIM: no unsaved work from crashed sessions", types.MessageType.Info)
         return {"files": 0}
+    if client_shows_recovery(ls):
+        ls.protocol.notify(RECOVERY_NOTIFICATION, describe(work))
+        return {"files": len(files), "choice": None, "shownBy": "client"}
     names = ", ".join(_name(f.uri) for f in files[:5]) + (" ..." if len(files) > 5 else "")
     answer = await ls.window_show_message_request_async(
         types.ShowMessageRequestParams(
@@ -114,6 +154,52 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
     return {"files": len(files), "choice": choice, "restored": restored}
 
 
+async def _settle_work_still_open(
+    ls: ShimLanguageServer, work: list[tuple[SessionRow, list[RecoverableFile]]]
+) -> list[tuple[SessionRow, list[RecoverableFile]]]:
+    """Work the editor still holds is not offered back: it is recorded as superseded.
+
+    When only the server died (the editor kept its buffers and restarted it), the crashed
+    session's newest text is already in an open buffer, journaled again by this session.
+    """
+    held = {
+        f.uri
+        for f in newest_per_file(work)
+        if (doc := ls.document(f.uri)) is not None and doc.source == f.text
+    }
+    if not held:
+        return work
+    for uri in held:
+        await _record(ls, work, uri, restored_from=None)
+    return [(row, kept) for row, files in work if (kept := [f for f in files if f.uri not in held])]
+
+
+async def _record(
+    ls: ShimLanguageServer,
+    work: list[tuple[SessionRow, list[RecoverableFile]]],
+    uri: str,
+    restored_from: str | None,
+) -> None:
+    """Resolve one file in every crashed session that left it, before returning, so that
+    nothing asks about this work again."""
+    engine = ls.engine
+    assert engine is not None
+    recorded = [
+        engine.writer.submit(
+            partial(
+                resolve_file,
+                session_id=row.id,
+                uri=uri,
+                action="restored" if row.id == restored_from else "superseded",
+            )
+        )
+        for row, files in work
+        if any(g.uri == uri for g in files)
+    ]
+    for fut in recorded:
+        await asyncio.wrap_future(fut)
+
+
 async def _ask(ls: ShimLanguageServer, message: str, yes: str, no: str) -> bool:
     answer = await ls.window_show_message_request_async(
         types.ShowMessageRequestParams(
@@ -131,8 +217,6 @@ async def restore_recovered(
     work: list[tuple[SessionRow, list[RecoverableFile]]],
 ) -> bool:
     """Restore one file (asking first when the disk moved on); record what was decided."""
-    engine = ls.engine
-    assert engine is not None
     if f.disk_changed and not await _ask(
         ls,
         f"{_name(f.uri)} changed on disk after the crashed session last saw it. Restore the "
@@ -146,21 +230,7 @@ async def restore_recovered(
     if not ok:
         ls.tell_user(f"SHIM could not restore {_name(f.uri)}: {detail}")
         return False
-    recorded = [
-        engine.writer.submit(
-            partial(
-                resolve_file,
-                session_id=row.id,
-                uri=f.uri,
-                action="restored" if row.id == f.session_id else "superseded",
-            )
-        )
-        for row, files in work
-        if any(g.uri == f.uri for g in files)
-    ]
-    # Recorded before returning, so that nothing asks about this work again.
-    for fut in recorded:
-        await asyncio.wrap_future(fut)
+    await _record(ls, work, f.uri, restored_from=f.session_id)
     ls.log_user(f"SHIM restored unsaved work in {f.uri}")
     return True
 

@@ -45,6 +45,8 @@ class Editor:
     docs: dict[str, TextDocument] = field(default_factory=dict)
     edits: list[t.ApplyWorkspaceEditParams] = field(default_factory=list)
     statuses: list[Any] = field(default_factory=list)
+    notifications: list[Any] = field(default_factory=list)
+    """shim/recoveryAvailable, as a client with its own recovery UI receives it."""
     registrations: list[str] = field(default_factory=list)
 
     @property
@@ -111,6 +113,15 @@ class Editor:
             if loop.time() > deadline:
                 raise AssertionError("condition not met in time")
             await asyncio.sleep(0.02)
+
+
+def as_json(value: Any) -> Any:
+    """pygls hands a client unknown notifications as named tuples; tests read JSON."""
+    if hasattr(value, "_asdict"):
+        return {k: as_json(v) for k, v in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [as_json(v) for v in value]
+    return value
 
 
 OWN = {t.WINDOW_SHOW_MESSAGE_REQUEST, t.WINDOW_SHOW_DOCUMENT, t.WORKSPACE_APPLY_EDIT}
@@ -196,6 +207,10 @@ async def start_editor(
     @client.feature("shim/status")
     def status(params: Any) -> None:
         editor.statuses.append(params)
+
+    @client.feature("shim/recoveryAvailable")
+    def recovery_available(params: Any) -> None:
+        editor.notifications.append(as_json(params))
 
     if initialize:
         await client.initialize_session(

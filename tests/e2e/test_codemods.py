@@ -197,3 +197,40 @@ async def test_a_run_can_be_cancelled_from_its_progress(
     assert result["cancelled"] is True and result["applied"] is False
     assert result["summary"].endswith("(cancelled)")
     await stop_editor(editor)
+
+
+async def test_a_run_reports_on_the_clients_own_progress_token_and_stops_on_its_cancel(
+    workspace: Path, state_dir: Path, bad_codemods_env: None
+) -> None:
+    """VS Code shows client-initiated progress as a notification with a Cancel button."""
+    for i in range(6):
+        (workspace / f"slow{i}.py").write_text("x = 'HANG'\n")
+    editor = await start_editor(
+        workspace,
+        state_dir,
+        settings={"codemodModules": ["bad_codemods"], "codemodTimeout": 60, "codemodJobs": 2},
+        capabilities=t.ClientCapabilities(
+            workspace=t.WorkspaceClientCapabilities(configuration=True),
+            window=t.WindowClientCapabilities(work_done_progress=True),
+        ),
+    )
+    await listed(editor, "bad_codemods.HangOnMarker")
+    run = asyncio.ensure_future(
+        editor.client.workspace_execute_command_async(
+            t.ExecuteCommandParams(
+                command=ids.RUN_CODEMOD,
+                arguments=[{"name": "bad_codemods.HangOnMarker"}],
+                work_done_token="client-token-1",
+            )
+        )
+    )
+    await editor.wait_for(lambda: bool(editor.client.progress_reports))
+    assert list(editor.client.progress_reports) == ["client-token-1"], "no token of its own"
+    begin = editor.client.progress_reports["client-token-1"][0]
+    assert isinstance(begin, t.WorkDoneProgressBegin) and begin.cancellable
+    editor.client.window_work_done_progress_cancel(
+        t.WorkDoneProgressCancelParams(token="client-token-1")
+    )
+    result = await asyncio.wait_for(run, 30)
+    assert result["cancelled"] is True and result["applied"] is False
+    await stop_editor(editor)

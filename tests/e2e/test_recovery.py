@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import crash_after_typing, journal_settled, start_editor, stop_editor
+import pytest
+from harness import CAPABILITIES, crash_after_typing, journal_settled, start_editor, stop_editor
+from lsprotocol import types as t
 
 from shim_lsp import commands as ids
 
@@ -166,3 +168,70 @@ async def test_uri_spelling_of_the_client_does_not_split_a_file_in_two(
     await second.wait_for(lambda: bool(second.edits))
     assert second.docs[second.uri(name)].source == "n = 1\nm = 2\n"
     await stop_editor(second)
+
+
+RECOVERY_UI = t.ClientCapabilities(
+    workspace=CAPABILITIES.workspace,
+    window=CAPABILITIES.window,
+    experimental={"shim": {"recoveryUi": True}},
+)
+
+
+async def test_a_client_with_its_own_recovery_ui_is_told_and_can_show_the_text(
+    workspace: Path, state_dir: Path
+) -> None:
+    typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'typed'\n")
+    second = await start_editor(workspace, state_dir, capabilities=RECOVERY_UI)
+    await second.wait_for(lambda: bool(second.notifications))
+    (told,) = second.notifications
+    uri = second.uri("app.py")
+    assert told["files"] == 1
+    assert [f["uri"] for s in told["sessions"] for f in s["files"]] == [uri]
+    assert second.prompts == [], "no message request when the client shows recovery itself"
+
+    shown = await second.command(ids.RECOVERED_TEXT, {"uri": uri})
+    assert shown["text"] == typed and shown["session"] == told["sessions"][0]["id"]
+    assert (workspace / "app.py").read_text() == "a = 1\n", "showing it writes nothing"
+
+    done = await second.command(ids.RECOVER_SESSION, {"uris": [uri], "action": "restore"})
+    assert done == {"restored": [uri], "skipped": []}
+    assert second.docs[uri].source == typed
+    await stop_editor(second)
+
+
+async def test_recovered_text_of_a_file_no_session_left_is_a_clear_error(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, state_dir)
+    with pytest.raises(Exception, match="left no unsaved work"):
+        await editor.command(ids.RECOVERED_TEXT, {"uri": editor.uri("a.py")})
+    await stop_editor(editor)
+
+
+async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
+    workspace: Path, state_dir: Path
+) -> None:
+    """Only the server died: the editor kept the buffer and starts a new server."""
+    typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'typed'\n")
+    second = await start_editor(workspace, state_dir, answers=["Restore all"], initialize=False)
+    await second.client.initialize_session(
+        t.InitializeParams(
+            capabilities=CAPABILITIES,
+            workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+        )
+    )
+    second.open("app.py", typed)  # the editor reopens its buffer, as VS Code does
+    await journal_settled(second)
+    for _ in range(100):  # the start-up check runs just after initialized
+        status = await second.command(ids.CHECK_RECOVERY)
+        if status["files"] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert status == {"files": 0, "sessions": []}
+    assert second.prompts == []
+    await stop_editor(second)
+
+    third = await start_editor(workspace, state_dir)
+    assert (await third.command(ids.CHECK_RECOVERY))["files"] == 0, "settled for good"
+    await stop_editor(third)
