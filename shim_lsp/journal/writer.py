@@ -69,6 +69,8 @@ class _State:
     )
     flush_waiters: list[threading.Event] = field(default_factory=list)
     closing: str | None = None
+    settled: bool = False
+    """The session ends with nothing unsaved: nothing to offer back, so it is resolved."""
 
 
 class JournalWriter:
@@ -139,11 +141,15 @@ class JournalWriter:
             self._cond.notify()
         return done.wait(timeout)
 
-    def close(self, end_reason: str, timeout: float = 10.0) -> bool:
-        """Flush, record how the session ended, and stop. True when all of it was written."""
+    def close(self, end_reason: str, timeout: float = 10.0, *, settled: bool = False) -> bool:
+        """Flush, record how the session ended, and stop. True when all of it was written.
+
+        ``settled``: nothing was left unsaved, so recovery never needs to look at it again.
+        """
         with self._cond:
             if self._state.closing is None:
                 self._state.closing = end_reason
+                self._state.settled = settled
             self._cond.notify()
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -248,10 +254,20 @@ class JournalWriter:
 
     def _end(self, reason: str) -> None:
         assert self._conn is not None
+        now = time.time()
+        settled = self._state.settled
         with write_tx(self._conn) as conn:
             conn.execute(
-                "UPDATE sessions SET ended_at=?, end_reason=?, heartbeat_at=? WHERE id=?",
-                (time.time(), reason, time.time(), self.session.id),
+                "UPDATE sessions SET ended_at=?, end_reason=?, heartbeat_at=?,"
+                " resolved_at=?, resolution=? WHERE id=?",
+                (
+                    now,
+                    reason,
+                    now,
+                    now if settled else None,
+                    "nothing-unsaved" if settled else None,
+                    self.session.id,
+                ),
             )
 
     def _next_wake(self) -> float:

@@ -94,7 +94,8 @@ def state_of(row: SessionRow) -> str:
 
 
 def needs_recovery(row: SessionRow) -> bool:
-    return row.resolved_at is None and state_of(row) not in ("running", "clean")
+    """Ended (however) and not resolved: a clean end with nothing unsaved is resolved at once."""
+    return row.resolved_at is None and state_of(row) != "running"
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ def crashed_work(
     may_read: Callable[[Path], bool],
     exclude: str | None = None,
 ) -> list[tuple[SessionRow, list[RecoverableFile]]]:
-    """Every crashed, unresolved session of a workspace with the work it left, newest first."""
+    """Every ended, unresolved session of a workspace with the unsaved work it left, newest
+    first: crashed ones, and clean ends that still held unsaved buffers."""
     out = []
     for row in sessions(conn, workspace):
         if row.id == exclude or not needs_recovery(row):

@@ -173,8 +173,7 @@ async def _watch_files(ls: ShimLanguageServer) -> None:
 
 
 async def _tick_loop(ls: ShimLanguageServer) -> None:
-    last_level = None
-    last_checkpoint = None
+    shown: tuple[object, ...] | None = None
     while ls.engine is not None and ls.engine.closed is None:
         await asyncio.sleep(TICK_SECONDS)
         engine = ls.engine
@@ -185,12 +184,17 @@ async def _tick_loop(ls: ShimLanguageServer) -> None:
                 + "; ".join(alarm.reasons)
                 + "), so a checkpoint was taken now."
             )
-        level = engine.last_assessment.level if engine.last_assessment else None
-        current = engine.last_checkpoint.id if engine.last_checkpoint else None
         if reason is not None:
             log.info("automatic checkpoint: %s", reason)
-        if level != last_level or current != last_checkpoint:
-            last_level, last_checkpoint = level, current
+        # What a status bar shows: pushed when it changes, so clients never poll.
+        now_shown = (
+            engine.last_assessment.level if engine.last_assessment else None,
+            engine.last_checkpoint.id if engine.last_checkpoint else None,
+            engine.buffers.unsaved().documents,
+            engine.writer.status().error,
+        )
+        if now_shown != shown:
+            shown = now_shown
             ls.push_status()
 
 

@@ -127,7 +127,7 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
             type=types.MessageType.Warning,
             message=(
                 f"SHIM found unsaved work in {len(files)} file(s) from "
-                f"{len(work)} editor session(s) that ended without a clean shutdown: {names}"
+                f"{len(work)} editor session(s) that ended before it was saved: {names}"
             ),
             actions=[types.MessageActionItem(title=t) for t in (REVIEW, RESTORE_ALL, DISMISS)],
         )

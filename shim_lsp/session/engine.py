@@ -162,7 +162,10 @@ class SessionEngine:
             return True
         self.closed = reason
         self._checkpoints.shutdown(wait=False, cancel_futures=True)
-        return self.writer.close(reason, timeout)
+        # A clean end that still holds unsaved buffers (a window closed or reloaded without
+        # saving) is offered back at the next start, like a crash; one without is settled now.
+        settled = reason == "clean" and self.buffers.unsaved().documents == 0
+        return self.writer.close(reason, timeout, settled=settled)
 
     def _checkpoint_reader(self) -> sqlite3.Connection:
         """The checkpoint thread's own read connection, opened once."""

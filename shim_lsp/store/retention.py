@@ -86,11 +86,14 @@ def collect_blobs(
 
 
 def prune_journal(conn: sqlite3.Connection, older_than: float) -> int:
-    """Journal of sessions that ended cleanly or were resolved, once older than the window."""
+    """Journal of ended sessions with nothing left to recover, once older than the window.
+
+    A session that ended (cleanly or not) holding unsaved work keeps its journal until that
+    work is restored or dismissed: the journal is what brings it back.
+    """
     return conn.execute(
         "DELETE FROM journal WHERE session_id IN (SELECT id FROM sessions"
-        " WHERE ended_at IS NOT NULL AND ended_at < ?"
-        " AND (end_reason='clean' OR resolved_at IS NOT NULL))",
+        " WHERE ended_at IS NOT NULL AND ended_at < ? AND resolved_at IS NOT NULL)",
         (older_than,),
     ).rowcount
 

@@ -199,3 +199,18 @@ async def test_unwritable_state_folder_is_reported_and_editing_goes_on(
     assert status["dirtyDocuments"] == 1
     await stop_editor(editor)
     assert os.path.isfile(blocker)
+
+
+async def test_status_is_pushed_when_the_unsaved_count_changes(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, state_dir)
+    uri = editor.open("a.py")
+    await editor.wait_for(lambda: bool(editor.statuses))
+    assert editor.statuses[-1].dirtyDocuments == 0
+    editor.type(uri, 1, 0, "b = 2\n")
+    await editor.wait_for(lambda: editor.statuses[-1].dirtyDocuments == 1)
+    editor.save(uri)
+    await editor.wait_for(lambda: editor.statuses[-1].dirtyDocuments == 0)
+    await stop_editor(editor)

@@ -46,16 +46,40 @@ async def test_sigkill_mid_edit_brings_unsaved_text_back_byte_for_byte(
     await stop_editor(second)
 
 
-async def test_clean_shutdown_leaves_no_recovery_prompt(workspace: Path, state_dir: Path) -> None:
+async def test_clean_shutdown_with_everything_saved_leaves_no_recovery_prompt(
+    workspace: Path, state_dir: Path
+) -> None:
     (workspace / "a.py").write_text("a = 1\n")
     first = await start_editor(workspace, state_dir)
-    first.type(first.open("a.py"), 1, 0, "b = 2\n")
+    uri = first.open("a.py")
+    first.type(uri, 1, 0, "b = 2\n")
+    first.save(uri)
     await stop_editor(first)
 
     second = await start_editor(workspace, state_dir, answers=["Restore all"])
     recovery = await second.command(ids.CHECK_RECOVERY)
     assert recovery == {"files": 0, "sessions": []}
     assert second.prompts == []
+    await stop_editor(second)
+
+
+async def test_window_closed_without_saving_offers_the_unsaved_work_next_time(
+    workspace: Path, state_dir: Path
+) -> None:
+    """A reload or close that drops unsaved buffers is a clean LSP shutdown, but the text is
+    gone from the editor: SHIM offers it back, as after a crash."""
+    (workspace / "a.py").write_text("a = 1\n")
+    first = await start_editor(workspace, state_dir)
+    uri = first.open("a.py")
+    first.type(uri, 1, 0, "b = 'never saved'\n")
+    typed = first.docs[uri].source
+    await stop_editor(first)
+
+    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    await second.wait_for(lambda: bool(second.edits))
+    assert "1 file(s)" in second.prompts[0] and "a.py" in second.prompts[0]
+    assert second.docs[uri].source == typed
+    assert (workspace / "a.py").read_text() == "a = 1\n", "disk untouched"
     await stop_editor(second)
 
 

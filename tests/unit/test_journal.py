@@ -104,3 +104,32 @@ def test_full_disk_on_commit_keeps_edits_until_space_returns(
     with connect(engine.db_path) as reader:
         state = rebuild(reader, engine.info.id, uri)
     assert state is not None and state.text == "x" * 200_000
+
+
+def test_a_clean_end_with_unsaved_buffers_keeps_its_journal_until_resolved(
+    workspace: Path, state_dir: Path
+) -> None:
+    from shim_lsp.store.retention import prune_journal
+
+    saved_uri = (workspace / "saved.py").as_uri()
+    (workspace / "saved.py").write_text("")
+    done = engine_for(workspace, state_dir)
+    done.did_open(saved_uri, "", 1)
+    done.did_change(saved_uri, 2, [_insert(0, 0, "x")], 1)
+    done.did_save(saved_uri)
+    done.close("clean")
+
+    unsaved_uri = (workspace / "unsaved.py").as_uri()
+    left = engine_for(workspace, state_dir)
+    left.did_open(unsaved_uri, "", 1)
+    left.did_change(unsaved_uri, 2, [_insert(0, 0, "never saved")], 1)
+    left.close("clean")
+
+    with connect(done.db_path) as conn:
+        resolved = dict(conn.execute("SELECT id, resolution FROM sessions").fetchall())
+        prune_journal(conn, older_than=time.time() + 1)
+        kept = {r[0] for r in conn.execute("SELECT DISTINCT session_id FROM journal")}
+        state = rebuild(conn, left.info.id, unsaved_uri)
+    assert resolved == {done.info.id: "nothing-unsaved", left.info.id: None}
+    assert kept == {left.info.id}, "only the journal with work to bring back is kept"
+    assert state is not None and state.text == "never saved" and state.dirty
