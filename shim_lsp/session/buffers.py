@@ -33,8 +33,11 @@ class BufferTracker:
     def empty(cls) -> BufferTracker:
         return cls({})
 
-    def opened(self, uri: str, version: int | None, size: int, now: float) -> None:
-        self.buffers[uri] = Buffer(uri, version, size, now)
+    def opened(
+        self, uri: str, version: int | None, size: int, now: float, *, unsaved: bool = False
+    ) -> None:
+        """``unsaved``: it opened with text that is not the file's (see SessionEngine.did_open)."""
+        self.buffers[uri] = Buffer(uri, version, size, now, dirty_since=now if unsaved else None)
 
     def changed(self, uri: str, version: int | None, size: int, now: float) -> None:
         buf = self.buffers.get(uri)

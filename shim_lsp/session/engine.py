@@ -37,6 +37,7 @@ from shim_lsp.store import blobs, retention
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.db import DB_NAME, connect
 from shim_lsp.wire import to_camel
+from shim_lsp.workspace.files import decode, read_bytes
 from shim_lsp.workspace.paths import Workspace, uri_to_path
 
 log = logging.getLogger(__name__)
@@ -208,8 +209,26 @@ class SessionEngine:
     def did_open(self, uri: str, text: str, version: int | None) -> None:
         self._may_store.pop(uri, None)
         now = time.time()
-        self.buffers.opened(uri, version, len(text), now)
-        self._record(uri, "open", version, text, now)
+        unsaved = self._differs_from_disk(uri, text)
+        self.buffers.opened(uri, version, len(text), now, unsaved=unsaved)
+        self._record(uri, "snapshot" if unsaved else "open", version, text, now)
+
+    def _differs_from_disk(self, uri: str, text: str) -> bool:
+        """A buffer can open already unsaved: the editor restored it from its own backup, or
+        handed its buffers to a restarted server. That text is work to protect from the start.
+        """
+        path = uri_to_path(uri)
+        if path is None:  # untitled: whatever it holds exists nowhere else
+            return bool(text)
+        if not self.may_read(path):
+            return False  # outside the workspace or a secret: never stored anyway
+        try:
+            if path.stat().st_size > self.settings.max_file_size:
+                return False
+        except OSError:
+            return bool(text)  # not on disk: all of it is unsaved
+        data = read_bytes(path)
+        return data is None or decode(data) != text
 
     def did_change(self, uri: str, version: int | None, changes: list[Change], size: int) -> None:
         now = time.time()

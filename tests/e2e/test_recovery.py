@@ -245,7 +245,7 @@ async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
             workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
         )
     )
-    second.open("app.py", typed)  # the editor reopens its buffer, as VS Code does
+    uri = second.open("app.py", typed)  # the editor reopens its buffer, as VS Code does
     await journal_settled(second)
     for _ in range(100):  # the start-up check runs just after initialized
         status = await second.command(ids.CHECK_RECOVERY)
@@ -254,6 +254,7 @@ async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
         await asyncio.sleep(0.05)
     assert status == {"files": 0, "sessions": []}
     assert second.prompts == []
+    second.save(uri)
     await stop_editor(second)
 
     third = await start_editor(workspace, state_dir)

@@ -133,3 +133,29 @@ def test_a_clean_end_with_unsaved_buffers_keeps_its_journal_until_resolved(
     assert resolved == {done.info.id: "nothing-unsaved", left.info.id: None}
     assert kept == {left.info.id}, "only the journal with work to bring back is kept"
     assert state is not None and state.text == "never saved" and state.dirty
+
+
+def test_a_buffer_that_opens_with_text_not_on_disk_is_unsaved_from_the_start(
+    workspace: Path, state_dir: Path
+) -> None:
+    """The editor restored it from its own backup, or handed it to a restarted server."""
+    (workspace / "same.py").write_bytes(b"\xef\xbb\xbfa = 1\r\n")
+    (workspace / "restored.py").write_text("a = 1\n")
+    same, restored = (workspace / "same.py").as_uri(), (workspace / "restored.py").as_uri()
+    engine = engine_for(workspace, state_dir)
+    engine.did_open(same, "a = 1\r\n", 1)  # the file's text, BOM dropped as editors do
+    engine.did_open(restored, "a = 1\nb = 'from a backup'\n", 1)
+    engine.did_open("untitled:Untitled-1", "notes", 1)
+    engine.did_open("untitled:Untitled-2", "", 1)
+    assert engine.buffers.unsaved().documents == 2, "the restored file and the untitled notes"
+    assert engine.writer.flush()
+    with connect(engine.db_path) as conn:
+        states = {u: rebuild(conn, engine.info.id, u) for u in (same, restored)}
+    assert states[same] is not None and not states[same].dirty
+    assert states[restored] is not None and states[restored].dirty
+    engine.close("clean")
+    with connect(engine.db_path) as conn:
+        (resolution,) = conn.execute(
+            "SELECT resolution FROM sessions WHERE id=?", (engine.info.id,)
+        ).fetchone()
+    assert resolution is None, "a clean end holding that text is not settled"
