@@ -96,18 +96,22 @@ class ShimLanguageServer(LanguageServer):
     def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
-    def push_status(self) -> None:
-        if self.engine is not None:
-            status = self.engine.status()
-            self.protocol.notify(
-                STATUS_NOTIFICATION,
-                {
-                    "lastCheckpointAt": status["lastCheckpointAt"],
-                    "riskLevel": status["riskLevel"],
-                    "dirtyDocuments": status["dirtyDocuments"],
-                    "storeError": status["storeError"],
-                },
-            )
+    def status_summary(self) -> dict[str, Any] | None:
+        """What a status bar shows (the ``shim/status`` notification)."""
+        if self.engine is None:
+            return None
+        status = self.engine.status()
+        return {
+            "lastCheckpointAt": status["lastCheckpointAt"],
+            "riskLevel": status["riskLevel"],
+            "dirtyDocuments": status["dirtyDocuments"],
+            "storeError": status["storeError"],
+        }
+
+    def push_status(self, summary: dict[str, Any] | None = None) -> None:
+        summary = summary or self.status_summary()
+        if summary is not None:
+            self.protocol.notify(STATUS_NOTIFICATION, summary)
 
 
 def create_server() -> ShimLanguageServer:

@@ -173,7 +173,7 @@ async def _watch_files(ls: ShimLanguageServer) -> None:
 
 
 async def _tick_loop(ls: ShimLanguageServer) -> None:
-    shown: tuple[object, ...] | None = None
+    shown: dict[str, Any] | None = None
     while ls.engine is not None and ls.engine.closed is None:
         await asyncio.sleep(TICK_SECONDS)
         engine = ls.engine
@@ -186,16 +186,11 @@ async def _tick_loop(ls: ShimLanguageServer) -> None:
             )
         if reason is not None:
             log.info("automatic checkpoint: %s", reason)
-        # What a status bar shows: pushed when it changes, so clients never poll.
-        now_shown = (
-            engine.last_assessment.level if engine.last_assessment else None,
-            engine.last_checkpoint.id if engine.last_checkpoint else None,
-            engine.buffers.unsaved().documents,
-            engine.writer.status().error,
-        )
-        if now_shown != shown:
-            shown = now_shown
-            ls.push_status()
+        # What a status bar shows is pushed when it changes, so clients never poll.
+        summary = ls.status_summary()
+        if summary != shown:
+            shown = summary
+            ls.push_status(summary)
 
 
 def _alive(pid: int) -> bool:

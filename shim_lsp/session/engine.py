@@ -122,6 +122,8 @@ class SessionEngine:
         self._running: Future[CheckpointResult] | None = None
         self.last_checkpoint: CheckpointResult | None = None
         self.last_checkpoint_at = now
+        self.previous_checkpoint_at: float | None = None
+        """The workspace's newest checkpoint when this session started (any window's)."""
         self.last_scan_at = now
         self._last_retention = 0.0
         """Retention runs after the first checkpoint of a session, then hourly."""
@@ -137,6 +139,17 @@ class SessionEngine:
 
     def start(self) -> None:
         self.writer.start()
+        self._checkpoints.submit(self._load_previous_checkpoint)
+
+    def _load_previous_checkpoint(self) -> None:
+        try:
+            with self.reader() as conn:
+                newest = cps.list_for(conn, self.workspace.key, 1)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("could not read earlier checkpoints: %s", exc)
+            return
+        if newest:
+            self.previous_checkpoint_at = newest[0].created_at
 
     def apply_settings(self, settings: Settings) -> None:
         """Take new tunables at once; the store location stays until the next start."""
@@ -466,6 +479,6 @@ class SessionEngine:
                 "lastCommitAt": w.last_commit_at,
             },
             "lastCheckpoint": last.to_json() if last else None,
-            "lastCheckpointAt": self.last_checkpoint_at if last else None,
+            "lastCheckpointAt": self.last_checkpoint_at if last else self.previous_checkpoint_at,
             "riskLevel": self.last_assessment.level if self.last_assessment else "low",
         }

@@ -214,3 +214,18 @@ async def test_status_is_pushed_when_the_unsaved_count_changes(
     editor.save(uri)
     await editor.wait_for(lambda: editor.statuses[-1].dirtyDocuments == 0)
     await stop_editor(editor)
+
+
+async def test_status_shows_the_workspaces_last_checkpoint_from_an_earlier_session(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    first = await start_editor(workspace, state_dir)
+    taken = await first.command(ids.FORCE_CHECKPOINT, {"label": "yesterday"})
+    (earlier,) = [c for c in await first.command(ids.LIST_CHECKPOINTS) if c["id"] == taken["id"]]
+    await stop_editor(first)
+
+    second = await start_editor(workspace, state_dir)
+    await second.wait_for(lambda: bool(second.statuses))
+    await second.wait_for(lambda: second.statuses[-1].lastCheckpointAt == earlier["createdAt"])
+    await stop_editor(second)
