@@ -86,6 +86,18 @@ def is_alive(row: SessionRow, now: float | None = None) -> bool:
     return (now or time.time()) - row.heartbeat_at < STALE_HEARTBEAT_S
 
 
+def same_editor(row: SessionRow, client_pid: int | None) -> bool:
+    """The session served the editor process that is still ours: same host, same client pid,
+    and that process was already running when the session started (not a reused pid).
+
+    Only the server died there; the editor kept its buffers and gave them to a new server.
+    """
+    if client_pid is None or row.client_pid != client_pid or row.host != this_host():
+        return False
+    started = process_start_time(client_pid)
+    return started is not None and started <= row.started_at + START_TIME_SLACK_S
+
+
 def state_of(row: SessionRow) -> str:
     """running, clean, client-gone, terminated or crashed: what a user would call it."""
     if row.ended_at is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -41,6 +42,7 @@ def serve() -> int:
         # Everything is on disk now. Do not wait for worker threads (a codemod stuck in a
         # pool, a checkpoint thread): a server whose client is gone must not linger.
         logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(ValueError, OSError):  # the client closed its end
+                stream.flush()
         os._exit(0 if server.shutdown_requested else 1)

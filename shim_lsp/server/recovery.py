@@ -26,6 +26,7 @@ from shim_lsp.recovery.find import (
     mark_crashed,
     resolve_file,
     resolve_session,
+    same_editor,
     state_of,
 )
 from shim_lsp.server.app import ShimLanguageServer
@@ -159,13 +160,19 @@ async def _settle_work_still_open(
 ) -> list[tuple[SessionRow, list[RecoverableFile]]]:
     """Work the editor still holds is not offered back: it is recorded as superseded.
 
-    When only the server died (the editor kept its buffers and restarted it), the crashed
-    session's newest text is already in an open buffer, journaled again by this session.
+    The editor holds it when its open buffer has that very text (VS Code restored it), or
+    when the session that left it served this same editor process: only the server died,
+    and the open buffer is the continuation of that text, newer than its last journal
+    commit. This session journals the buffer from its didOpen on.
     """
+    engine = ls.engine
+    assert engine is not None
+    ours = {row.id for row, _ in work if same_editor(row, engine.info.client_pid)}
     held = {
         f.uri
         for f in newest_per_file(work)
-        if (doc := ls.document(f.uri)) is not None and doc.source == f.text
+        if (doc := ls.document(f.uri)) is not None
+        and (doc.source == f.text or f.session_id in ours)
     }
     if not held:
         return work

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -260,3 +261,68 @@ async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
     third = await start_editor(workspace, state_dir)
     assert (await third.command(ids.CHECK_RECOVERY))["files"] == 0, "settled for good"
     await stop_editor(third)
+
+
+async def test_a_server_restarted_by_the_same_editor_takes_over_even_newer_buffers(
+    workspace: Path, state_dir: Path
+) -> None:
+    """The kill can land before the last keystrokes were committed: the editor's buffer is
+    then newer than what the dead server journaled, and is the work to keep, silently."""
+    (workspace / "app.py").write_text("a = 1\n")
+    editor_pid = os.getpid()  # a live process that started before either server
+    first = await start_editor(workspace, state_dir, process_id=editor_pid)
+    uri = first.open("app.py")
+    first.type(uri, 1, 0, "b = 2\n")
+    await journal_settled(first)
+    first.kill()
+    await first.client.stop()
+
+    newer = "a = 1\nb = 2\nc = 'typed as the server died'\n"
+    second = await start_editor(
+        workspace, state_dir, answers=["Restore all"], process_id=editor_pid, initialize=False
+    )
+    await second.client.initialize_session(
+        t.InitializeParams(
+            capabilities=CAPABILITIES,
+            process_id=editor_pid,
+            workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+        )
+    )
+    second.open("app.py", newer)
+    await journal_settled(second)
+    for _ in range(100):
+        if (await second.command(ids.CHECK_RECOVERY))["files"] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert second.prompts == [] and second.edits == [], "nothing offered, nothing overwritten"
+    assert second.docs[uri].source == newer
+    second.save(uri)
+    await stop_editor(second)
+
+
+async def test_another_editor_with_other_text_in_the_buffer_is_still_offered_the_work(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    gone_editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    first = await start_editor(workspace, state_dir, process_id=gone_editor.pid)
+    uri = first.open("app.py")
+    first.type(uri, 1, 0, "b = 'typed'\n")
+    await journal_settled(first)
+    typed = first.docs[uri].source
+    first.kill()
+    gone_editor.kill()
+    gone_editor.wait()
+    await first.client.stop()
+
+    second = await start_editor(workspace, state_dir, answers=["Restore all"], initialize=False)
+    await second.client.initialize_session(
+        t.InitializeParams(
+            capabilities=CAPABILITIES,
+            workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+        )
+    )
+    second.open("app.py", "a = 1\nsomething else\n")
+    await second.wait_for(lambda: bool(second.prompts))
+    await second.wait_for(lambda: second.docs[uri].source == typed)
+    await stop_editor(second)
