@@ -1,0 +1,47 @@
+/**
+ * SHIM's command IDs and notification names, mirrored once from shim_lsp/commands.py.
+ * test/unit/commands.test.ts checks that the two lists agree. No `vscode` import: pure.
+ */
+
+/** Commands the server executes (`workspace/executeCommand`). */
+export const ServerCommand = {
+  autoCheckpoint: 'shim.autoCheckpoint',
+  checkRecovery: 'shim.checkRecovery',
+  monitorSignals: 'shim.monitorSignals',
+  sessionStatus: 'shim.sessionStatus',
+  forceCheckpoint: 'shim.forceCheckpoint',
+  clearState: 'shim.clearState',
+  listCheckpoints: 'shim.listCheckpoints',
+  restoreCheckpoint: 'shim.restoreCheckpoint',
+  recoverSession: 'shim.recoverSession',
+  compareWithCheckpoint: 'shim.compareWithCheckpoint',
+  recoveredText: 'shim.recoveredText',
+  listCodemods: 'shim.listCodemods',
+  runCodemod: 'shim.runCodemod',
+  undoCodemod: 'shim.undoCodemod',
+} as const;
+
+export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
+
+/** Commands of the extension alone: they only show things or manage the server process. */
+export const ClientCommand = {
+  browseCheckpoints: 'shim.browseCheckpoints',
+  showOutput: 'shim.showOutput',
+  restartServer: 'shim.restartServer',
+} as const;
+
+export const Notification = {
+  /** Last checkpoint time and risk level, pushed whenever either changes. */
+  status: 'shim/status',
+  /** Crashed work, sent instead of SHIM's own prompt to a client with a recovery UI. */
+  recoveryAvailable: 'shim/recoveryAvailable',
+} as const;
+
+/** Key under `capabilities.experimental` announcing what this client shows itself. */
+export const CLIENT_CAPABILITY = 'shim';
+
+/** Virtual document schemes: a checkpoint's version of a file, and a crashed session's text. */
+export const Scheme = {
+  checkpoint: 'shim-checkpoint',
+  recovered: 'shim-recovered',
+} as const;

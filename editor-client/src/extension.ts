@@ -1,0 +1,103 @@
+/** SHIM for VS Code: starts the server and gives its commands a face. The server does the work. */
+
+import * as vscode from 'vscode';
+import { ClientCommand, ServerCommand, ServerCommandId } from './commands';
+import { onPythonInterpreterChange } from './python';
+import { ServerNotRunning, ShimServer } from './server';
+import { RESTART_SETTINGS, SECTION } from './settings';
+import { Codemods } from './views/codemods';
+import { VirtualDocuments } from './views/documents';
+import { History } from './views/history';
+import { Recovery } from './views/recovery';
+import { Session } from './views/session';
+import { StatusBar } from './views/status';
+
+let server: ShimServer | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel('SHIM', { log: true });
+  server = new ShimServer(output);
+  const shim = server;
+  const session = new Session(shim);
+  const history = new History(shim);
+  const recovery = new Recovery(shim);
+  const codemods = new Codemods(shim);
+
+  /** Each server command ID is a VS Code command: with the server's arguments it passes them
+   * on; from the palette or a menu it asks what it needs first. */
+  const handlers: Record<ServerCommandId, (arg?: unknown) => Promise<unknown>> = {
+    [ServerCommand.forceCheckpoint]: (a) => session.forceCheckpoint(a),
+    [ServerCommand.sessionStatus]: () => session.showStatus(),
+    [ServerCommand.monitorSignals]: () => session.showSignals(),
+    [ServerCommand.autoCheckpoint]: (a) => session.toggleAuto(a),
+    [ServerCommand.clearState]: (a) => session.clearState(a),
+    [ServerCommand.checkRecovery]: () => recovery.check(),
+    [ServerCommand.recoverSession]: (a) => recovery.restore(a),
+    [ServerCommand.compareWithCheckpoint]: (a) => history.compare(a),
+    [ServerCommand.restoreCheckpoint]: (a) => history.restore(a),
+    [ServerCommand.runCodemod]: (a) => codemods.run(a),
+    [ServerCommand.undoCodemod]: (a) => codemods.undo(a),
+    [ServerCommand.listCheckpoints]: (a) => shim.request(ServerCommand.listCheckpoints, a as object),
+    [ServerCommand.listCodemods]: () => shim.request(ServerCommand.listCodemods),
+    [ServerCommand.recoveredText]: (a) => shim.request(ServerCommand.recoveredText, a as object),
+  };
+  const clientHandlers: Record<string, (arg?: unknown) => Promise<unknown>> = {
+    [ClientCommand.browseCheckpoints]: (a) => history.browse(a),
+    [ClientCommand.showOutput]: async () => output.show(),
+    [ClientCommand.restartServer]: () => shim.restart(),
+  };
+  for (const [id, handler] of Object.entries({ ...handlers, ...clientHandlers })) {
+    context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => reportErrors(output, id, () => handler(arg))));
+  }
+
+  context.subscriptions.push(
+    shim,
+    output,
+    new StatusBar(shim),
+    recovery,
+    VirtualDocuments.register(shim),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) {
+        output.info('SHIM server settings changed: restarting the server');
+        void shim.restart();
+      } else if (e.affectsConfiguration(SECTION)) {
+        // The server pulls its settings again; vscode-languageclient follows shim.trace.server.
+        shim.settingsChanged();
+      }
+    }),
+  );
+  const interpreterWatch = await onPythonInterpreterChange(() => {
+    if (shim.interpreter?.source === 'Python extension' || shim.problem !== undefined) {
+      output.info("The Python extension's interpreter changed: restarting the server");
+      void shim.restart();
+    }
+  });
+  if (interpreterWatch) {
+    context.subscriptions.push(interpreterWatch);
+  }
+  // Not awaited: activation returns at once; the status bar shows the server coming up.
+  void shim.restart();
+}
+
+export async function deactivate(): Promise<void> {
+  await server?.stop();
+  server = undefined;
+}
+
+/** A command's failure is shown to the user and logged, never lost. */
+async function reportErrors(output: vscode.LogOutputChannel, id: string, run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await run();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    output.error(`${id}: ${message}`);
+    const actions = error instanceof ServerNotRunning ? ['Restart Server', 'Show Output'] : ['Show Output'];
+    const choice = await vscode.window.showErrorMessage(`SHIM: ${message}`, ...actions);
+    if (choice === 'Restart Server') {
+      await vscode.commands.executeCommand(ClientCommand.restartServer);
+    } else if (choice === 'Show Output') {
+      output.show();
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,94 @@
+/** The JSON shapes of SHIM's command replies and notifications that the extension reads. */
+
+export type RiskLevel = 'low' | 'elevated' | 'high';
+
+export interface StatusNotification {
+  lastCheckpointAt: number | null;
+  riskLevel: RiskLevel;
+  dirtyDocuments: number;
+  storeError: string | null;
+}
+
+export interface SessionStatus extends StatusNotification {
+  session: string;
+  pid: number;
+  store: string;
+  storeReady: boolean;
+  autoCheckpoint: boolean;
+  openDocuments: number;
+  unsavedBytes: number;
+  oldestUnsavedAt: number | null;
+  editsSinceCheckpoint: number;
+  journal: { committed: number; pending: number; lagSeconds: number; lastCommitAt: number | null };
+  lastCheckpoint: Checkpoint | null;
+}
+
+export interface Checkpoint {
+  id: number;
+  createdAt: number;
+  label: string | null;
+  reason: string;
+  session: string;
+  files: number;
+  bytes: number;
+}
+
+export interface FileVersion extends Checkpoint {
+  kind: 'buffer' | 'disk';
+  deleted: boolean;
+  size: number | null;
+  blob: string | null;
+}
+
+export interface RecoverableFile {
+  uri: string;
+  editedAt: number;
+  chars: number;
+  diskExists: boolean;
+  diskChanged: boolean;
+}
+
+export interface RecoveryReport {
+  files: number;
+  sessions: { id: string; state: string; startedAt: number; lastSeenAt: number; files: RecoverableFile[] }[];
+}
+
+export interface Signal {
+  name: string;
+  value: number;
+  threshold: number;
+  severity: number;
+  explanation: string;
+}
+
+export interface Assessment {
+  score: number;
+  level: RiskLevel;
+  reasons: string[];
+  signals: Signal[];
+}
+
+export interface CodemodArgument {
+  name: string;
+  type: string;
+  required: boolean;
+  default: unknown;
+  help: string;
+}
+
+export interface CodemodInfo {
+  name: string;
+  description: string;
+  arguments: CodemodArgument[];
+}
+
+export interface CodemodRun {
+  summary: string;
+  cancelled: boolean;
+  failed: { path: string; reason: string }[];
+  changed: string[];
+  applied: boolean;
+  batch?: string;
+  checkpoint?: number;
+  reason?: string;
+}

@@ -1,0 +1,236 @@
+/**
+ * The SHIM server process: which interpreter runs it, the check before starting it, the
+ * `LanguageClient` that talks to it, and restarting it when its settings change.
+ */
+
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import {
+  DidChangeConfigurationNotification,
+  DynamicFeature,
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  ProgressToken,
+  ServerOptions,
+  State,
+  StaticFeature,
+  TransportKind,
+  WorkDoneProgress,
+  WorkDoneProgressCancelNotification,
+  type FeatureState,
+} from 'vscode-languageclient/node';
+import { CLIENT_CAPABILITY, Notification, ServerCommandId } from './commands';
+import type { RecoveryReport, StatusNotification } from './protocol';
+import {
+  chooseInterpreter,
+  InterpreterChoice,
+  probe,
+  SECTION,
+  SERVER_MODULE_ARGS,
+  serverSettings,
+  StartProblem,
+} from './settings';
+import { pythonExtensionInterpreter } from './python';
+
+/**
+ * vscode-languageclient registers a VS Code command for every command the server lists;
+ * SHIM's extension registers those IDs itself (with pickers and input boxes around them),
+ * so that feature is left out: both would claim the same IDs.
+ */
+class ShimLanguageClient extends LanguageClient {
+  public override registerFeature(feature: StaticFeature | DynamicFeature<unknown>): void {
+    if (DynamicFeature.is(feature) && feature.registrationType.method === ExecuteCommandRequest.method) {
+      return;
+    }
+    super.registerFeature(feature);
+  }
+}
+
+/** Tells the server that this client shows recovery itself (see shim_lsp/commands.py). */
+const recoveryUiFeature: StaticFeature = {
+  fillClientCapabilities(capabilities) {
+    capabilities.experimental = { ...(capabilities.experimental as object), [CLIENT_CAPABILITY]: { recoveryUi: true } };
+  },
+  initialize() {},
+  getState(): FeatureState {
+    return { kind: 'static' };
+  },
+  clear() {},
+};
+
+export class ServerNotRunning extends Error {}
+
+/** The one connection to SHIM's server, surviving restarts; views subscribe to its events. */
+export class ShimServer implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<void> | undefined;
+  private readonly statusEmitter = new vscode.EventEmitter<StatusNotification | undefined>();
+  private readonly recoveryEmitter = new vscode.EventEmitter<RecoveryReport>();
+  /** The latest `shim/status`, or undefined while no server runs. */
+  readonly onStatus = this.statusEmitter.event;
+  readonly onRecoveryAvailable = this.recoveryEmitter.event;
+  interpreter: InterpreterChoice | undefined;
+  problem: StartProblem | undefined;
+
+  constructor(readonly output: vscode.LogOutputChannel) {}
+
+  get running(): boolean {
+    return this.client?.state === State.Running;
+  }
+
+  /** Start (or restart) the server; a problem is shown to the user, never thrown. */
+  async restart(): Promise<void> {
+    const previous = this.starting ?? Promise.resolve();
+    this.starting = previous.then(() => this.doRestart());
+    return this.starting;
+  }
+
+  private async doRestart(): Promise<void> {
+    await this.stop();
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const config = vscode.workspace.getConfiguration(SECTION, folder);
+    const choice = chooseInterpreter({
+      configured: config.get<string>('server.pythonPath'),
+      fromPythonExtension: await pythonExtensionInterpreter(folder?.uri, this.output),
+      workspaceFolder: folder?.uri.fsPath,
+      home: os.homedir(),
+      platform: process.platform,
+    });
+    this.interpreter = choice;
+    this.output.info(`Starting SHIM with ${choice.command} (from ${choice.source})`);
+    const problem = await probe(choice);
+    if (problem !== undefined) {
+      this.fail(problem);
+      return;
+    }
+    const logLevel = config.get<string>('server.logLevel', 'warning');
+    const serverOptions: ServerOptions = {
+      command: choice.command,
+      args: [...SERVER_MODULE_ARGS],
+      transport: TransportKind.stdio,
+      options: { env: { ...process.env, SHIM_LOG_LEVEL: logLevel }, cwd: folder?.uri.fsPath },
+    };
+    const clientOptions: LanguageClientOptions = {
+      // Every file and untitled buffer: unsaved work is protected whatever its language.
+      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      outputChannel: this.output,
+      initializationOptions: serverSettings(config),
+      middleware: {
+        workspace: {
+          // The server pulls section `shim`; it gets its own settings, not the client's.
+          configuration: async (params, token, next) => {
+            const answers = await next(params, token);
+            if (!Array.isArray(answers)) {
+              return answers;
+            }
+            return answers.map((answer, i) => (params.items[i]?.section === SECTION ? serverSettings(answer) : answer));
+          },
+        },
+      },
+    };
+    const client = new ShimLanguageClient(SECTION, 'SHIM', serverOptions, clientOptions);
+    client.registerFeature(recoveryUiFeature);
+    client.onNotification(Notification.status, (status: StatusNotification) => this.statusEmitter.fire(status));
+    client.onNotification(Notification.recoveryAvailable, (report: RecoveryReport) => this.recoveryEmitter.fire(report));
+    client.onDidChangeState((e) => {
+      if (e.newState === State.Stopped) {
+        this.statusEmitter.fire(undefined);
+      }
+    });
+    this.client = client;
+    try {
+      await client.start();
+      this.problem = undefined;
+      this.output.info(`SHIM server running (pid ${await this.serverPid()})`);
+    } catch (error) {
+      this.fail({ message: `SHIM's server failed to start: ${String(error)}. See "SHIM: Show Output".` });
+    }
+  }
+
+  private async serverPid(): Promise<string> {
+    try {
+      const status = await this.request<{ pid: number }>('shim.sessionStatus');
+      return String(status.pid);
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  private fail(problem: StartProblem): void {
+    this.problem = problem;
+    this.output.error(problem.message);
+    this.statusEmitter.fire(undefined);
+    const actions = problem.install ? ['Copy Install Command', 'Open Settings', 'Show Output'] : ['Open Settings', 'Show Output'];
+    void vscode.window.showErrorMessage(problem.message, ...actions).then(async (choice) => {
+      if (choice === 'Copy Install Command' && problem.install) {
+        await vscode.env.clipboard.writeText(problem.install);
+      } else if (choice === 'Open Settings') {
+        await vscode.commands.executeCommand('workbench.action.openSettings', 'shim.server.pythonPath');
+      } else if (choice === 'Show Output') {
+        this.output.show();
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      try {
+        await client.stop(5000);
+      } catch (error) {
+        this.output.warn(`Stopping the server: ${String(error)}`);
+      }
+      await client.dispose().catch(() => undefined);
+    }
+  }
+
+  /** Tell the server its settings changed; it pulls them (`workspace/configuration`). */
+  settingsChanged(): void {
+    void this.client?.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+  }
+
+  /** Run one of the server's commands with its argument object. */
+  async request<T>(command: ServerCommandId, args?: object, token?: vscode.CancellationToken): Promise<T> {
+    const client = this.requireClient();
+    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args === undefined ? [] : [args] }, token)) as T;
+  }
+
+  /**
+   * Run a command with client-initiated progress: `onProgress` hears the server's reports,
+   * and `cancel()` sends `window/workDoneProgress/cancel` for it.
+   */
+  async requestWithProgress<T>(
+    command: ServerCommandId,
+    args: object,
+    onProgress: (value: { kind: string; message?: string; percentage?: number }) => void,
+    cancellation: vscode.CancellationToken,
+  ): Promise<T> {
+    const client = this.requireClient();
+    const token: ProgressToken = `shim-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const listening = client.onProgress(WorkDoneProgress.type, token, onProgress);
+    const cancelling = cancellation.onCancellationRequested(() => {
+      void client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
+    });
+    try {
+      return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [args], workDoneToken: token })) as T;
+    } finally {
+      listening.dispose();
+      cancelling.dispose();
+    }
+  }
+
+  private requireClient(): LanguageClient {
+    if (this.client === undefined || this.client.state !== State.Running) {
+      throw new ServerNotRunning(this.problem?.message ?? "SHIM's server is not running. Try \"SHIM: Restart Server\".");
+    }
+    return this.client;
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.statusEmitter.dispose();
+    this.recoveryEmitter.dispose();
+  }
+}

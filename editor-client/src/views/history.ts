@@ -1,0 +1,140 @@
+/**
+ * A file's history: browse its versions across checkpoints (time, label, size), compare the
+ * editor's text with any checkpoint, and restore a version as an unsaved, undoable change.
+ */
+
+import * as vscode from 'vscode';
+import { Scheme, ServerCommand } from '../commands';
+import { ago, checkpointTitle, clock, distinctVersions, fileName, size } from '../format';
+import type { Checkpoint, FileVersion } from '../protocol';
+import type { ShimServer } from '../server';
+import { checkpointUri, parseVirtual } from './documents';
+
+const LIMIT = 500;
+
+export class History {
+  constructor(private readonly server: ShimServer) {}
+
+  /** "SHIM: Browse Checkpoints": the current file's distinct versions, newest first. */
+  async browse(target?: unknown): Promise<void> {
+    const file = fileOf(target);
+    if (file === undefined) {
+      return;
+    }
+    const version = await this.pickVersion(file, 'Choose a version to compare with the editor');
+    if (version !== undefined) {
+      await showDiff(file, version.id, checkpointTitle(version), version.createdAt);
+    }
+  }
+
+  /** "SHIM: Compare with Checkpoint": any checkpoint of the workspace, against the editor. */
+  async compare(target?: unknown): Promise<void> {
+    if (isServerArgs(target)) {
+      await this.server.request(ServerCommand.compareWithCheckpoint, target);
+      return;
+    }
+    const file = fileOf(target);
+    if (file === undefined) {
+      return;
+    }
+    const checkpoints = await this.server.request<Checkpoint[]>(ServerCommand.listCheckpoints, { limit: LIMIT });
+    if (checkpoints.length === 0) {
+      void vscode.window.showInformationMessage('SHIM has no checkpoints of this workspace yet.');
+      return;
+    }
+    const now = Date.now() / 1000;
+    const picked = await vscode.window.showQuickPick(
+      checkpoints.map((c) => ({
+        label: checkpointTitle(c),
+        description: ago(c.createdAt, now),
+        detail: `${clock(c.createdAt)} · ${c.files} files · ${size(c.bytes)}`,
+        checkpoint: c,
+      })),
+      { title: `SHIM: compare ${fileName(file.toString())} with a checkpoint`, matchOnDescription: true },
+    );
+    if (picked === undefined) {
+      return;
+    }
+    // Ask first, so that a checkpoint without this file is a message, not a broken diff.
+    await this.server.request(ServerCommand.compareWithCheckpoint, { checkpoint: picked.checkpoint.id, uri: file.toString() });
+    await showDiff(file, picked.checkpoint.id, checkpointTitle(picked.checkpoint), picked.checkpoint.createdAt);
+  }
+
+  /** "SHIM: Restore from Checkpoint": from a diff's title bar, a picker, or server arguments. */
+  async restore(target?: unknown): Promise<void> {
+    let args: { checkpoint: number; uri: string } | undefined;
+    const ref = target instanceof vscode.Uri ? parseVirtual(target) : undefined;
+    if (ref?.checkpoint !== undefined) {
+      args = { checkpoint: ref.checkpoint, uri: ref.file.toString() };
+    } else if (isServerArgs(target)) {
+      args = target as { checkpoint: number; uri: string };
+    } else {
+      const file = fileOf(target);
+      const version = file && (await this.pickVersion(file, 'Choose the version to put back into the editor'));
+      if (file === undefined || version === undefined) {
+        return;
+      }
+      args = { checkpoint: version.id, uri: file.toString() };
+    }
+    const result = await this.server.request<{ applied: boolean; detail: string }>(ServerCommand.restoreCheckpoint, args);
+    const name = fileName(args.uri);
+    if (result.applied) {
+      void vscode.window.showInformationMessage(
+        result.detail === 'already up to date'
+          ? `${name} already has the text of checkpoint ${args.checkpoint}.`
+          : `SHIM put checkpoint ${args.checkpoint}'s ${name} into the editor as an unsaved change (undo reverts it).`,
+      );
+    } else {
+      void vscode.window.showWarningMessage(`SHIM could not restore ${name}: ${result.detail}`);
+    }
+  }
+
+  private async pickVersion(file: vscode.Uri, placeholder: string): Promise<FileVersion | undefined> {
+    const all = await this.server.request<FileVersion[]>(ServerCommand.listCheckpoints, { uri: file.toString(), limit: LIMIT });
+    const versions = distinctVersions(all).filter((v) => !v.deleted);
+    if (versions.length === 0) {
+      void vscode.window.showInformationMessage(`SHIM has no checkpoint of ${fileName(file.toString())} yet.`);
+      return undefined;
+    }
+    const now = Date.now() / 1000;
+    const picked = await vscode.window.showQuickPick(
+      versions.map((v) => ({
+        label: `$(history) ${ago(v.createdAt, now)}`,
+        description: checkpointTitle(v),
+        detail: `${clock(v.createdAt)} · ${size(v.size)} · ${v.kind === 'buffer' ? 'unsaved buffer' : 'as saved on disk'}`,
+        version: v,
+      })),
+      { title: `SHIM: checkpoints of ${fileName(file.toString())}`, placeHolder: placeholder, matchOnDescription: true },
+    );
+    return picked?.version;
+  }
+}
+
+async function showDiff(file: vscode.Uri, checkpoint: number, title: string, createdAt: number): Promise<void> {
+  const name = fileName(file.toString());
+  await vscode.commands.executeCommand(
+    'vscode.diff',
+    file,
+    checkpointUri(file, checkpoint),
+    `${name} ↔ ${title} (${ago(createdAt, Date.now() / 1000)})`,
+    { preview: false },
+  );
+}
+
+/** The file a command is about: the one it was invoked on, else the active editor's. */
+function fileOf(target: unknown): vscode.Uri | undefined {
+  let uri = target instanceof vscode.Uri ? target : vscode.window.activeTextEditor?.document.uri;
+  if (uri !== undefined && (uri.scheme === Scheme.checkpoint || uri.scheme === Scheme.recovered)) {
+    uri = parseVirtual(uri)?.file;
+  }
+  if (uri === undefined || (uri.scheme !== 'file' && uri.scheme !== 'untitled')) {
+    void vscode.window.showInformationMessage('Open a file first: SHIM shows the history of the file in the editor.');
+    return undefined;
+  }
+  return uri;
+}
+
+/** Arguments in the server's own shape (from a keybinding, another extension, a code action). */
+export function isServerArgs(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && !(value instanceof vscode.Uri);
+}

@@ -1,0 +1,50 @@
+/** The status bar item: time since the last checkpoint and the risk level, pushed by the server. */
+
+import * as vscode from 'vscode';
+import { ServerCommand } from '../commands';
+import { statusView } from '../format';
+import type { StatusNotification } from '../protocol';
+import type { ShimServer } from '../server';
+
+/** The "4 min ago" text ages by itself; this only re-renders it, it asks the server nothing. */
+const RERENDER_MS = 30_000;
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('shim.status', vscode.StatusBarAlignment.Left, 50);
+  private last: StatusNotification | undefined;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly server: ShimServer) {
+    this.item.name = 'SHIM';
+    this.subscription = server.onStatus((status) => {
+      this.last = status;
+      this.render();
+    });
+    this.timer = setInterval(() => this.render(), RERENDER_MS);
+    this.render();
+    this.item.show();
+  }
+
+  private render(): void {
+    if (this.last === undefined) {
+      const problem = this.server.problem;
+      this.item.text = problem ? '$(circle-slash) SHIM off' : '$(sync~spin) SHIM';
+      this.item.tooltip = problem ? problem.message : 'SHIM is starting';
+      this.item.backgroundColor = problem ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+      this.item.command = problem ? 'shim.showOutput' : undefined;
+      return;
+    }
+    const view = statusView(this.last, Date.now() / 1000);
+    this.item.text = view.text;
+    this.item.tooltip = view.tooltip;
+    this.item.backgroundColor = view.background ? new vscode.ThemeColor(`statusBarItem.${view.background}Background`) : undefined;
+    this.item.command = ServerCommand.sessionStatus;
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    this.subscription.dispose();
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,120 @@
+// SHIM in real VS Code (code-server 4.100.3 in headless Chromium): what a user sees.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import * as rig from './rig.mjs';
+
+const ORIGINAL = "def greet():\n    return 'hi'\n";
+const TEST_TIMEOUT = 240_000;
+
+let browser;
+const running = [];
+
+before(async () => {
+  browser = await rig.launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const codeServer of running) {
+    codeServer.stop();
+  }
+});
+
+/** A test in real VS Code: on failure, screenshots of its windows are kept and named. */
+function e2e(name, body) {
+  test(name, { timeout: TEST_TIMEOUT }, async () => {
+    try {
+      await body();
+    } catch (error) {
+      const shots = await rig.screenshots(name);
+      error.message += `\nscreenshots: ${shots.join(', ')}`;
+      throw error;
+    } finally {
+      rig.pages.length = 0;
+    }
+  });
+}
+
+async function start(files, settings, options) {
+  const dirs = await rig.makeHome(files, settings, options);
+  const codeServer = await rig.startCodeServer(dirs);
+  running.push(codeServer);
+  return { dirs, codeServer };
+}
+
+e2e('typed text survives a killed server and a lost window: the recovery prompt brings it back', async () => {
+  const { dirs, codeServer } = await start({ 'app.py': ORIGINAL }, {}, { editorBackups: false });
+  let page = await rig.openWorkbench(browser, codeServer, dirs);
+  await rig.openFile(page, 'app.py');
+  const status = rig.statusItem(page);
+  await rig.waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await status.innerText()), 60_000);
+
+  await rig.typeAtEnd(page, "print('typed in VS Code')\n");
+  await rig.runCommand(page, 'SHIM: Force Checkpoint');
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.type('before the crash');
+  await page.keyboard.press('Enter');
+  await rig.toast(page, 'SHIM checkpoint').filter({ hasText: '"before the crash"' }).waitFor();
+  await rig.waitFor('the status bar to show the new checkpoint', async () => /just now/.test(await status.innerText()));
+
+  await rig.typeAtEnd(page, "x = 'after the checkpoint'\n");
+  const typed = ORIGINAL + "print('typed in VS Code')\nx = 'after the checkpoint'\n";
+  await rig.waitFor('the editor to hold the typed text', async () => (await rig.editorText(page)) === typed);
+
+  const [killed] = await rig.shimServerPids(codeServer);
+  process.kill(killed, 'SIGKILL');
+  await rig.waitFor('VS Code to restart the killed server', async () => {
+    const pids = await rig.shimServerPids(codeServer);
+    return pids.length === 1 && pids[0] !== killed;
+  });
+  // The restarted server starts a new session; the status bar shows the workspace's checkpoint.
+  await rig.waitFor('the status bar to come back', async () => /just now|min ago/.test(await status.innerText()));
+
+  // The window goes; VS Code has no backup of its own of the unsaved editor.
+  await rig.closeWindow(page, codeServer);
+  page = await rig.openWorkbench(browser, codeServer, dirs);
+  await rig.openFile(page, 'app.py');
+  assert.equal(await rig.editorText(page), ORIGINAL, 'VS Code itself no longer has the typed text');
+
+  const prompt = rig.toast(page, 'SHIM found unsaved work');
+  await prompt.waitFor({ timeout: 60_000 });
+  assert.match(await prompt.innerText(), /in 1 file from 1 editor session that ended before it was saved: app\.py/);
+  for (const button of ['Review', 'Restore all', 'Dismiss']) {
+    assert.equal(await prompt.locator('a.monaco-button', { hasText: button }).count(), 1, `the prompt offers ${button}`);
+  }
+  await prompt.locator('a.monaco-button', { hasText: 'Restore all' }).click();
+  await rig.waitFor('the typed text back in the editor', async () => (await rig.editorText(page)) === typed);
+  assert.equal(await page.locator('.tab.active.dirty').count(), 1, 'restored as an unsaved change');
+  assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');
+});
+
+e2e('Review lists the files; each opens a diff of disk against the recovered text, with a restore action', async () => {
+  const { dirs, codeServer } = await start({ 'app.py': ORIGINAL, 'other.py': 'y = 1\n' }, {}, { editorBackups: false });
+  let page = await rig.openWorkbench(browser, codeServer, dirs);
+  await rig.openFile(page, 'app.py');
+  await rig.waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()), 60_000);
+  await rig.typeAtEnd(page, "z = 'only in the buffer'\n");
+  await rig.closeWindow(page, codeServer);
+
+  page = await rig.openWorkbench(browser, codeServer, dirs);
+  const prompt = rig.toast(page, 'SHIM found unsaved work');
+  await prompt.waitFor({ timeout: 60_000 });
+  await prompt.locator('a.monaco-button', { hasText: 'Review' }).click();
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'app.py' });
+  await row.waitFor();
+  assert.equal(await page.locator('.quick-input-widget .monaco-list-row').count(), 1, 'only the file with unsaved work');
+  await page.keyboard.press('Enter');
+
+  await page.locator('.tab.active', { hasText: 'on disk ↔ recovered' }).waitFor();
+  await rig.waitFor('the diff to show both sides', async () =>
+    (await rig.editorText(page, 'modified')).includes("z = 'only in the buffer'") &&
+    (await rig.editorText(page, 'original')) === ORIGINAL,
+  );
+  await page.keyboard.press('Escape');
+  await page.locator('.editor-actions [aria-label*="Restore Recovered Text"]').first().click();
+  await rig.toast(page, 'SHIM restored unsaved work in app.py').waitFor();
+  await page.locator('.tab', { hasText: /^app\.py/ }).first().click();
+  await rig.waitFor('the recovered text in the editor', async () => (await rig.editorText(page)).includes("z = 'only in the buffer'"));
+  assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');
+});

@@ -1,0 +1,277 @@
+// Real VS Code for the end-to-end tests: code-server (VS Code 1.100.3) on loopback, driven by
+// Playwright in Debian's Chromium. Facts behind each choice: ../../../../shared/notes/vscode-e2e.md
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const EDITOR_CLIENT = path.resolve(here, '..', '..');
+export const REPO = path.resolve(EDITOR_CLIENT, '..');
+const CODE_SERVER = path.join(here, 'node_modules', '.bin', 'code-server');
+export const VSIX = path.join(EDITOR_CLIENT, 'shim.vsix');
+const CHROMIUM = process.env.SHIM_E2E_CHROMIUM ?? '/usr/bin/chromium';
+export const PYTHON = process.env.SHIM_PYTHON ?? path.join(REPO, '.venv', 'bin', 'python');
+
+/** Wait for a condition, polling; fails with `what` when it is not met in time. */
+export async function waitFor(what, check, timeoutMs = 30_000, everyMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) {
+        return value;
+      }
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/**
+ * A fresh VS Code home: workspace folder, SHIM state, user data, extensions with SHIM installed.
+ * `editorBackups: false` leaves VS Code no place for its own copies of unsaved editors (hot
+ * exit), as when a crash takes them: what comes back then comes from SHIM.
+ */
+export async function makeHome(files, settings = {}, { editorBackups = true } = {}) {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'shim-e2e-'));
+  const dirs = {
+    root,
+    workspace: path.join(root, 'ws'),
+    state: path.join(root, 'state'),
+    userData: path.join(root, 'user-data'),
+    extensions: path.join(root, 'extensions'),
+    home: path.join(root, 'home'),
+    tmp: path.join(root, 'tmp'),
+  };
+  for (const dir of Object.values(dirs)) {
+    mkdirSync(dir, { recursive: true });
+  }
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(path.join(dirs.workspace, name), text);
+  }
+  mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
+  if (!editorBackups) {
+    writeFileSync(path.join(dirs.userData, 'User', 'Backups'), 'VS Code keeps no backups in this test\n');
+  }
+  writeFileSync(
+    path.join(dirs.userData, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'security.workspace.trust.enabled': false,
+        'workbench.startupEditor': 'none',
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'workbench.tips.enabled': false,
+        'workbench.enableExperiments': false,
+        // Unsaved stays unsaved: VS Code neither saves nor keeps its own copy on the way out.
+        'files.autoSave': 'off',
+        'files.hotExit': 'off',
+        'editor.autoClosingBrackets': 'never',
+        'editor.autoClosingQuotes': 'never',
+        'editor.autoIndent': 'none',
+        'editor.acceptSuggestionOnEnter': 'off',
+        'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        'shim.server.pythonPath': PYTHON,
+        ...settings,
+      },
+      null,
+      2,
+    ),
+  );
+  await run(CODE_SERVER, ['--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, '--install-extension', VSIX], {
+    env: envFor(dirs),
+  });
+  return dirs;
+}
+
+function envFor(dirs) {
+  return {
+    ...process.env,
+    HOME: dirs.home,
+    XDG_CONFIG_HOME: path.join(dirs.home, '.config'),
+    XDG_DATA_HOME: path.join(dirs.home, '.local', 'share'),
+    TMPDIR: dirs.tmp,
+    SHIM_STATE_DIR: dirs.state,
+  };
+}
+
+/** code-server in its own process group, so that stopping it stops the servers it started. */
+export async function startCodeServer(dirs) {
+  const port = await freePort();
+  const log = [];
+  const child = spawn(
+    CODE_SERVER,
+    [
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--extensions-dir',
+      dirs.extensions,
+      '--user-data-dir',
+      dirs.userData,
+      dirs.workspace,
+    ],
+    { env: envFor(dirs), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout.on('data', (d) => log.push(String(d)));
+  child.stderr.on('data', (d) => log.push(String(d)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('code-server to answer /healthz', async () => (await fetch(`${url}/healthz`)).ok, 60_000, 200);
+  return {
+    url,
+    pid: child.pid,
+    log,
+    stop() {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** Processes of code-server's group whose command line runs SHIM's server. */
+export async function shimServerPids(codeServer) {
+  const { stdout } = await run('ps', ['-eo', 'pid=,pgid=,args=']);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/))
+    .filter((m) => m && Number(m[2]) === codeServer.pid && /-m shim_lsp\b/.test(m[3]))
+    .map((m) => Number(m[1]));
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/** Open the workbench on the workspace and wait until the explorer shows its files. */
+/** Every workbench page opened, for screenshots when a test fails. */
+export const pages = [];
+
+export async function openWorkbench(browser, codeServer, dirs) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  pages.push({ page, dirs });
+  await page.goto(`${codeServer.url}/?folder=${encodeURIComponent(dirs.workspace)}`);
+  await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+  return page;
+}
+
+/** Run a command from the command palette by its title. */
+export async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  await row.waitFor();
+  await page.keyboard.press('Enter');
+}
+
+export async function openFile(page, name) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(name);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator(`.tab.active:has-text("${name}")`).waitFor();
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor();
+}
+
+/** The text of the active editor as VS Code shows it (lines joined by \n); in a diff
+ * editor, `side` picks 'original' (left) or 'modified' (right). */
+export async function editorText(page, side) {
+  return page.evaluate((side) => {
+    const scope = side ? `.editor-instance .monaco-diff-editor .editor.${side}` : '.editor-instance .monaco-editor';
+    const lines = [...document.querySelectorAll(`${scope} .view-lines .view-line`)];
+    return lines
+      .map((l) => ({ top: parseFloat(l.style.top), text: l.textContent.replace(/\u00a0/g, ' ') }))
+      .sort((a, b) => a.top - b.top)
+      .map((l) => l.text)
+      .join('\n');
+  }, side);
+}
+
+/** Type at the end of the active editor, as a user would. */
+export async function typeAtEnd(page, text) {
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(text);
+}
+
+/** A notification toast containing `text`. */
+export function toast(page, text) {
+  return page.locator('.notification-toast', { hasText: text });
+}
+
+/** Close the window the way a user does; SHIM's server goes with its extension host. */
+export async function closeWindow(page, codeServer) {
+  await page.context().close();
+  await waitFor("the window's SHIM server to end", async () => (await shimServerPids(codeServer)).length === 0);
+}
+
+
+export function statusItem(page) {
+  return page.locator('.statusbar-item[id*="shim.status"]');
+}
+
+export function readJson(file) {
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+export { existsSync, path };
+
+/** Screenshots of the pages still open, beside the test's files; returns their paths. */
+export async function screenshots(label) {
+  const taken = [];
+  for (const [i, { page, dirs }] of pages.entries()) {
+    if (!page.isClosed()) {
+      const file = path.join(dirs.root, `${label.replace(/\W+/g, '-').slice(0, 60)}-${i}.png`);
+      await page.screenshot({ path: file }).then(() => taken.push(file), () => undefined);
+    }
+  }
+  pages.length = 0;
+  return taken;
+}
