@@ -84,7 +84,19 @@ export class Codemods {
     if (scope === undefined) {
       return undefined;
     }
-    return { name: picked.codemod.name, args: values, scope: scope.scope, uri: file?.toString(), preview: true };
+    // VS Code's preview leaves edits that need confirmation unticked: right for a review,
+    // tedious for hundreds of files, so the user chooses.
+    const mode = await vscode.window.showQuickPick(
+      [
+        { label: 'Preview the changes', detail: "VS Code's Refactor Preview: tick the files to apply, then Apply", preview: true },
+        { label: 'Apply now', detail: 'A checkpoint is taken first; Undo in the message that follows reverses the whole run', preview: false },
+      ],
+      { title: `${picked.codemod.name}: how` },
+    );
+    if (mode === undefined) {
+      return undefined;
+    }
+    return { name: picked.codemod.name, args: values, scope: scope.scope, uri: file?.toString(), preview: mode.preview };
   }
 
   private runWithProgress(args: RunArgs): Promise<CodemodRun> {

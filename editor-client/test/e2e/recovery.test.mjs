@@ -1,14 +1,12 @@
 // SHIM in real VS Code (code-server 4.100.3 in headless Chromium): what a user sees.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import * as rig from './rig.mjs';
 
 const ORIGINAL = "def greet():\n    return 'hi'\n";
-const TEST_TIMEOUT = 240_000;
 
 let browser;
-const running = [];
 
 before(async () => {
   browser = await rig.launchBrowser();
@@ -16,34 +14,16 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  for (const codeServer of running) {
-    codeServer.stop();
-  }
+  rig.stopAll();
 });
-
-/** A test in real VS Code: on failure, screenshots of its windows are kept and named. */
-function e2e(name, body) {
-  test(name, { timeout: TEST_TIMEOUT }, async () => {
-    try {
-      await body();
-    } catch (error) {
-      const shots = await rig.screenshots(name);
-      error.message += `\nscreenshots: ${shots.join(', ')}`;
-      throw error;
-    } finally {
-      rig.pages.length = 0;
-    }
-  });
-}
 
 async function start(files, settings, options) {
   const dirs = await rig.makeHome(files, settings, options);
   const codeServer = await rig.startCodeServer(dirs);
-  running.push(codeServer);
   return { dirs, codeServer };
 }
 
-e2e('typed text survives a killed server and a lost window: the recovery prompt brings it back', async () => {
+rig.e2e('typed text survives a killed server and a lost window: the recovery prompt brings it back', async () => {
   const { dirs, codeServer } = await start({ 'app.py': ORIGINAL }, {}, { editorBackups: false });
   let page = await rig.openWorkbench(browser, codeServer, dirs);
   await rig.openFile(page, 'app.py');
@@ -89,7 +69,7 @@ e2e('typed text survives a killed server and a lost window: the recovery prompt 
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');
 });
 
-e2e('Review lists the files; each opens a diff of disk against the recovered text, with a restore action', async () => {
+rig.e2e('Review lists the files; each opens a diff of disk against the recovered text, with a restore action', async () => {
   const { dirs, codeServer } = await start({ 'app.py': ORIGINAL, 'other.py': 'y = 1\n' }, {}, { editorBackups: false });
   let page = await rig.openWorkbench(browser, codeServer, dirs);
   await rig.openFile(page, 'app.py');

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const run = promisify(execFile);
@@ -75,6 +76,15 @@ export async function makeHome(files, settings = {}, { editorBackups = true } = 
   if (!editorBackups) {
     writeFileSync(path.join(dirs.userData, 'User', 'Backups'), 'VS Code keeps no backups in this test\n');
   }
+  writeUserSettings(dirs, settings);
+  await run(CODE_SERVER, ['--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, '--install-extension', VSIX], {
+    env: envFor(dirs),
+  });
+  return dirs;
+}
+
+/** VS Code's user settings for this home: quiet, offline, deterministic, plus `settings`. */
+export function writeUserSettings(dirs, settings = {}) {
   writeFileSync(
     path.join(dirs.userData, 'User', 'settings.json'),
     JSON.stringify(
@@ -102,10 +112,6 @@ export async function makeHome(files, settings = {}, { editorBackups = true } = 
       2,
     ),
   );
-  await run(CODE_SERVER, ['--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, '--install-extension', VSIX], {
-    env: envFor(dirs),
-  });
-  return dirs;
 }
 
 function envFor(dirs) {
@@ -117,6 +123,15 @@ function envFor(dirs) {
     TMPDIR: dirs.tmp,
     SHIM_STATE_DIR: dirs.state,
   };
+}
+
+const started = [];
+
+/** Stop every code-server this test file started (and the SHIM servers under them). */
+export function stopAll() {
+  for (const codeServer of started.splice(0)) {
+    codeServer.stop();
+  }
 }
 
 /** code-server in its own process group, so that stopping it stops the servers it started. */
@@ -144,8 +159,7 @@ export async function startCodeServer(dirs) {
   child.stdout.on('data', (d) => log.push(String(d)));
   child.stderr.on('data', (d) => log.push(String(d)));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor('code-server to answer /healthz', async () => (await fetch(`${url}/healthz`)).ok, 60_000, 200);
-  return {
+  const handle = {
     url,
     pid: child.pid,
     log,
@@ -157,6 +171,9 @@ export async function startCodeServer(dirs) {
       }
     },
   };
+  started.push(handle);
+  await waitFor('code-server to answer /healthz', async () => (await fetch(`${url}/healthz`)).ok, 60_000, 200);
+  return handle;
 }
 
 /** Processes of code-server's group whose command line runs SHIM's server. */
@@ -206,6 +223,13 @@ export async function runCommand(page, title) {
   await input.fill(`>${title}`);
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
   await row.waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/** Choose the quick pick row showing `text` (typed to filter, then Enter). */
+export async function pick(page, text) {
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first().waitFor();
+  await page.locator('.quick-input-widget input').fill(text);
   await page.keyboard.press('Enter');
 }
 
@@ -274,4 +298,21 @@ export async function screenshots(label) {
   }
   pages.length = 0;
   return taken;
+}
+
+const TEST_TIMEOUT = 240_000;
+
+/** A test in real VS Code: on failure, screenshots of its windows are kept and named. */
+export function e2e(name, body) {
+  test(name, { timeout: TEST_TIMEOUT }, async () => {
+    try {
+      await body();
+    } catch (error) {
+      const shots = await screenshots(name);
+      error.message += `\nscreenshots: ${shots.join(', ')}`;
+      throw error;
+    } finally {
+      pages.length = 0;
+    }
+  });
 }

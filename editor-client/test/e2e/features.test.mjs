@@ -1,0 +1,131 @@
+// SHIM's other faces in real VS Code: a server that cannot start, history, codemods.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, before } from 'node:test';
+import * as rig from './rig.mjs';
+
+let browser;
+before(async () => {
+  browser = await rig.launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  rig.stopAll();
+});
+
+rig.e2e('a server that cannot start says why, and the command that installs it', async () => {
+  const dirs = await rig.makeHome({ 'app.py': 'a = 1\n' });
+  const bare = rig.path.join(dirs.root, 'bare-venv');
+  execFileSync(rig.PYTHON, ['-m', 'venv', '--without-pip', bare]);
+  const python = rig.path.join(bare, 'bin', 'python');
+  rig.writeUserSettings(dirs, { 'shim.server.pythonPath': python });
+  const codeServer = await rig.startCodeServer(dirs);
+  const page = await rig.openWorkbench(browser, codeServer, dirs);
+
+  const error = rig.toast(page, "SHIM's server is not installed for");
+  await error.waitFor({ timeout: 60_000 });
+  assert.match(await error.innerText(), new RegExp(`Install it with: ${python.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} -m pip install shim-lsp`));
+  for (const button of ['Copy Install Command', 'Open Settings', 'Show Output']) {
+    assert.equal(await error.locator('a.monaco-button', { hasText: button }).count(), 1, `the error offers ${button}`);
+  }
+  await rig.waitFor('the status bar to say SHIM is off', async () => /SHIM off/.test(await rig.statusItem(page).innerText()));
+  assert.deepEqual(await rig.shimServerPids(codeServer), [], 'no server was started');
+});
+
+rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restores one", async () => {
+  const dirs = await rig.makeHome({ 'app.py': 'a = 1\n' });
+  const codeServer = await rig.startCodeServer(dirs);
+  const page = await rig.openWorkbench(browser, codeServer, dirs);
+  await rig.openFile(page, 'app.py');
+  await rig.waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()), 60_000);
+
+  await rig.typeAtEnd(page, "b = 'kept in a checkpoint'\n");
+  await rig.runCommand(page, 'SHIM: Force Checkpoint');
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.type('first draft');
+  await page.keyboard.press('Enter');
+  await rig.toast(page, '"first draft"').waitFor();
+  await rig.typeAtEnd(page, "c = 'typed later'\n");
+
+  await rig.runCommand(page, 'SHIM: Browse Checkpoints');
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'first draft' });
+  await row.waitFor();
+  assert.match(await row.innerText(), /just now[\s\S]*first draft[\s\S]*B · unsaved buffer/);
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: 'app.py ↔ first draft' }).waitFor();
+  await rig.waitFor('the diff of the editor against the checkpoint', async () =>
+    (await rig.editorText(page, 'modified')) === "a = 1\nb = 'kept in a checkpoint'\n" &&
+    (await rig.editorText(page, 'original')).includes("c = 'typed later'"),
+  );
+
+  await page.locator('.editor-actions [aria-label*="Restore from Checkpoint"]').first().click();
+  await rig.toast(page, 'into the editor as an unsaved change').waitFor();
+  await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
+  await rig.waitFor('the checkpoint text in the editor', async () => (await rig.editorText(page)) === "a = 1\nb = 'kept in a checkpoint'\n");
+  assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), 'a = 1\n', 'restored as an unsaved change only');
+});
+
+rig.e2e('Run Codemod asks for its arguments, shows progress, previews the edit, applies it, and undoes it', async () => {
+  const files = { 'app.py': 'def greet():\n    return "hi"\n', 'main.py': 'from app import greet\n\nprint(greet())\n' };
+  const dirs = await rig.makeHome(files);
+  const codeServer = await rig.startCodeServer(dirs);
+  const page = await rig.openWorkbench(browser, codeServer, dirs);
+  await rig.openFile(page, 'main.py');
+  await rig.waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()), 60_000);
+
+  await rig.runCommand(page, 'SHIM: Run Codemod');
+  await rig.pick(page, 'rename_symbol');
+  for (const [name, value] of [['old_name', 'app.greet'], ['new_name', 'welcome']]) {
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: `rename_symbol: ${name}` }).waitFor();
+    await page.locator('.quick-input-widget input').fill(value);
+    await page.keyboard.press('Enter');
+  }
+  await rig.pick(page, 'The whole workspace');
+  await rig.pick(page, 'Preview the changes');
+
+  // VS Code's Refactor Preview: changes that need confirmation start unticked.
+  const fileRow = (name) => page.locator(`.monaco-list-row[role="checkbox"][aria-label^="${name}, making text edits"]`);
+  await fileRow('app.py').waitFor({ timeout: 60_000 });
+  assert.equal(await rig.editorText(page), files['main.py'], 'nothing changes before the preview is applied');
+  for (const name of ['app.py', 'main.py']) {
+    await fileRow(name).locator('input.edit-checkbox').check();
+  }
+  await page.locator('.buttons a.monaco-button', { hasText: /^Apply$/ }).click();
+  await rig.waitFor('the renamed call in the editor', async () => (await rig.editorText(page)).includes('from app import welcome'));
+  const done = rig.toast(page, 'codemod rename_symbol');
+  await done.waitFor();
+  assert.match(await done.innerText(), /2 changed/);
+
+  await done.locator('a.monaco-button', { hasText: 'Undo' }).click();
+  await rig.waitFor('the rename undone', async () => (await rig.editorText(page)).includes('from app import greet'));
+  await rig.toast(page, 'SHIM undid the codemod in 2 files').waitFor();
+});
+
+rig.e2e('a long codemod run shows its progress in a notification, and Cancel stops it with nothing changed', async () => {
+  const files = { 'app.py': 'def greet():\n    return "hi"\n' };
+  for (let i = 0; i < 1500; i++) {
+    files[`use_${i}.py`] = `from app import greet\n\n\ndef call_${i}():\n    return greet()\n`;
+  }
+  const dirs = await rig.makeHome(files);
+  const codeServer = await rig.startCodeServer(dirs);
+  const page = await rig.openWorkbench(browser, codeServer, dirs);
+  await rig.waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()), 60_000);
+
+  await rig.runCommand(page, 'SHIM: Run Codemod');
+  await rig.pick(page, 'rename_symbol');
+  for (const value of ['app.greet', 'welcome']) {
+    await page.locator('.quick-input-widget input').waitFor();
+    await page.locator('.quick-input-widget input').fill(value);
+    await page.keyboard.press('Enter');
+  }
+  await rig.pick(page, 'The whole workspace');
+  await rig.pick(page, 'Apply now');
+
+  const progress = rig.toast(page, 'SHIM: codemod rename_symbol');
+  await rig.waitFor('files counted in the progress notification', async () => /[1-9]\d*\/1501 files/.test(await progress.innerText()));
+  await progress.locator('a.monaco-button', { hasText: 'Cancel' }).click();
+  await rig.toast(page, 'SHIM: codemod rename_symbol cancelled; nothing was changed').waitFor({ timeout: 60_000 });
+  assert.equal(readFileSync(rig.path.join(dirs.workspace, 'use_7.py'), 'utf8'), files['use_7.py']);
+  assert.equal(await page.locator('.tab.dirty').count(), 0, 'no editor was changed');
+});
