@@ -172,9 +172,9 @@ async def test_a_crashing_or_hanging_file_is_reported_and_the_server_keeps_answe
     await stop_editor(editor)
 
 
-async def test_a_run_can_be_cancelled_from_its_progress(
-    workspace: Path, state_dir: Path, bad_codemods_env: None
-) -> None:
+async def editor_with_hanging_files(workspace: Path, state_dir: Path) -> Editor:
+    """Files a codemod hangs on, and an editor that shows progress: a run that waits to be
+    cancelled."""
     for i in range(6):
         (workspace / f"slow{i}.py").write_text("x = 'HANG'\n")
     editor = await start_editor(
@@ -187,6 +187,13 @@ async def test_a_run_can_be_cancelled_from_its_progress(
         ),
     )
     await listed(editor, "bad_codemods.HangOnMarker")
+    return editor
+
+
+async def test_a_run_can_be_cancelled_from_its_progress(
+    workspace: Path, state_dir: Path, bad_codemods_env: None
+) -> None:
+    editor = await editor_with_hanging_files(workspace, state_dir)
     run = asyncio.ensure_future(
         editor.command(ids.RUN_CODEMOD, {"name": "bad_codemods.HangOnMarker"})
     )
@@ -203,18 +210,7 @@ async def test_a_run_reports_on_the_clients_own_progress_token_and_stops_on_its_
     workspace: Path, state_dir: Path, bad_codemods_env: None
 ) -> None:
     """VS Code shows client-initiated progress as a notification with a Cancel button."""
-    for i in range(6):
-        (workspace / f"slow{i}.py").write_text("x = 'HANG'\n")
-    editor = await start_editor(
-        workspace,
-        state_dir,
-        settings={"codemodModules": ["bad_codemods"], "codemodTimeout": 60, "codemodJobs": 2},
-        capabilities=t.ClientCapabilities(
-            workspace=t.WorkspaceClientCapabilities(configuration=True),
-            window=t.WindowClientCapabilities(work_done_progress=True),
-        ),
-    )
-    await listed(editor, "bad_codemods.HangOnMarker")
+    editor = await editor_with_hanging_files(workspace, state_dir)
     run = asyncio.ensure_future(
         editor.client.workspace_execute_command_async(
             t.ExecuteCommandParams(

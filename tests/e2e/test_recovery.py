@@ -239,14 +239,10 @@ async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
 ) -> None:
     """Only the server died: the editor kept the buffer and starts a new server."""
     typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'typed'\n")
-    second = await start_editor(workspace, state_dir, answers=["Restore all"], initialize=False)
-    await second.client.initialize_session(
-        t.InitializeParams(
-            capabilities=CAPABILITIES,
-            workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
-        )
-    )
-    uri = second.open("app.py", typed)  # the editor reopens its buffer, as VS Code does
+    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    # The editor reopens its buffer, as VS Code does: this didOpen follows initialized, so
+    # the server has it before it looks for crashed work.
+    uri = second.open("app.py", typed)
     await journal_settled(second)
     for _ in range(100):  # the start-up check runs just after initialized
         status = await second.command(ids.CHECK_RECOVERY)
@@ -279,14 +275,7 @@ async def test_a_server_restarted_by_the_same_editor_takes_over_even_newer_buffe
 
     newer = "a = 1\nb = 2\nc = 'typed as the server died'\n"
     second = await start_editor(
-        workspace, state_dir, answers=["Restore all"], process_id=editor_pid, initialize=False
-    )
-    await second.client.initialize_session(
-        t.InitializeParams(
-            capabilities=CAPABILITIES,
-            process_id=editor_pid,
-            workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
-        )
+        workspace, state_dir, answers=["Restore all"], process_id=editor_pid
     )
     second.open("app.py", newer)
     await journal_settled(second)
@@ -315,13 +304,7 @@ async def test_another_editor_with_other_text_in_the_buffer_is_still_offered_the
     gone_editor.wait()
     await first.client.stop()
 
-    second = await start_editor(workspace, state_dir, answers=["Restore all"], initialize=False)
-    await second.client.initialize_session(
-        t.InitializeParams(
-            capabilities=CAPABILITIES,
-            workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
-        )
-    )
+    second = await start_editor(workspace, state_dir, answers=["Restore all"])
     second.open("app.py", "a = 1\nsomething else\n")
     await second.wait_for(lambda: bool(second.prompts))
     await second.wait_for(lambda: second.docs[uri].source == typed)
