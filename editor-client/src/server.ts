@@ -134,7 +134,8 @@ export class ShimServer implements vscode.Disposable {
     client.onNotification(Notification.status, (status: StatusNotification) => this.statusEmitter.fire(status));
     client.onNotification(Notification.recoveryAvailable, (report: RecoveryReport) => this.recoveryEmitter.fire(report));
     client.onDidChangeState((e) => {
-      if (e.newState === State.Stopped) {
+      // Stopped, or restarting after a crash: the status bar says so until the server is back.
+      if (e.newState !== State.Running) {
         this.statusEmitter.fire(undefined);
       }
     });

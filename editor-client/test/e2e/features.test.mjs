@@ -42,9 +42,7 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
 
   await rig.typeAtEnd(page, "b = 'kept in a checkpoint'\n");
   await rig.runCommand(page, 'SHIM: Force Checkpoint');
-  await page.locator('.quick-input-widget input').waitFor();
-  await page.keyboard.type('first draft');
-  await page.keyboard.press('Enter');
+  await rig.answer(page, 'SHIM: Force Checkpoint', 'first draft');
   await rig.toast(page, '"first draft"').waitFor();
   await rig.typeAtEnd(page, "c = 'typed later'\n");
 
@@ -76,11 +74,8 @@ rig.e2e('Run Codemod asks for its arguments, shows progress, previews the edit, 
 
   await rig.runCommand(page, 'SHIM: Run Codemod');
   await rig.pick(page, 'rename_symbol');
-  for (const [name, value] of [['old_name', 'app.greet'], ['new_name', 'welcome']]) {
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: `rename_symbol: ${name}` }).waitFor();
-    await page.locator('.quick-input-widget input').fill(value);
-    await page.keyboard.press('Enter');
-  }
+  await rig.answer(page, 'rename_symbol: old_name', 'app.greet');
+  await rig.answer(page, 'rename_symbol: new_name', 'welcome');
   await rig.pick(page, 'The whole workspace');
   await rig.pick(page, 'Preview the changes');
 
@@ -114,11 +109,8 @@ rig.e2e('a long codemod run shows its progress in a notification, and Cancel sto
 
   await rig.runCommand(page, 'SHIM: Run Codemod');
   await rig.pick(page, 'rename_symbol');
-  for (const value of ['app.greet', 'welcome']) {
-    await page.locator('.quick-input-widget input').waitFor();
-    await page.locator('.quick-input-widget input').fill(value);
-    await page.keyboard.press('Enter');
-  }
+  await rig.answer(page, 'rename_symbol: old_name', 'app.greet');
+  await rig.answer(page, 'rename_symbol: new_name', 'welcome');
   await rig.pick(page, 'The whole workspace');
   await rig.pick(page, 'Apply now');
 

@@ -32,9 +32,7 @@ rig.e2e('typed text survives a killed server and a lost window: the recovery pro
 
   await rig.typeAtEnd(page, "print('typed in VS Code')\n");
   await rig.runCommand(page, 'SHIM: Force Checkpoint');
-  await page.locator('.quick-input-widget input').waitFor();
-  await page.keyboard.type('before the crash');
-  await page.keyboard.press('Enter');
+  await rig.answer(page, 'SHIM: Force Checkpoint', 'before the crash');
   await rig.toast(page, 'SHIM checkpoint').filter({ hasText: '"before the crash"' }).waitFor();
   await rig.waitFor('the status bar to show the new checkpoint', async () => /just now/.test(await status.innerText()));
 
@@ -44,11 +42,11 @@ rig.e2e('typed text survives a killed server and a lost window: the recovery pro
 
   const [killed] = await rig.shimServerPids(codeServer);
   process.kill(killed, 'SIGKILL');
-  await rig.waitFor('VS Code to restart the killed server', async () => {
-    const pids = await rig.shimServerPids(codeServer);
-    return pids.length === 1 && pids[0] !== killed;
-  });
-  // The restarted server starts a new session; the status bar shows the workspace's checkpoint.
+  // VS Code restarts the server and hands it its buffers: the unsaved one is journaled as a
+  // snapshot, whatever the killed server had not committed yet (at most one group commit).
+  await rig.waitFor('the restarted server to hold the unsaved buffer', async () =>
+    (await rig.shimCli(dirs, 'history', rig.path.join(dirs.workspace, 'app.py'))).some((i) => i.kind === 'snapshot'),
+  );
   await rig.waitFor('the status bar to come back', async () => /just now|min ago/.test(await status.innerText()));
 
   // The window goes; VS Code has no backup of its own of the unsaved editor.

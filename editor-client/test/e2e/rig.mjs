@@ -186,6 +186,12 @@ export async function shimServerPids(codeServer) {
     .map((m) => Number(m[1]));
 }
 
+/** SHIM's own CLI on this home's store, as JSON (what the store holds, not what is shown). */
+export async function shimCli(dirs, ...args) {
+  const { stdout } = await run(PYTHON, ['-m', 'shim_lsp.cli', ...args, '--json', '--workspace', dirs.workspace, '--state-dir', dirs.state]);
+  return JSON.parse(stdout);
+}
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -230,6 +236,13 @@ export async function runCommand(page, title) {
 export async function pick(page, text) {
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first().waitFor();
   await page.locator('.quick-input-widget input').fill(text);
+  await page.keyboard.press('Enter');
+}
+
+/** Answer the input box titled `title`: wait for that very box, then type and confirm. */
+export async function answer(page, title, value) {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
+  await page.locator('.quick-input-widget input').fill(value);
   await page.keyboard.press('Enter');
 }
 
