@@ -2,17 +2,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { after, before } from 'node:test';
 import * as rig from './rig.mjs';
 
-let browser;
-before(async () => {
-  browser = await rig.launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  rig.stopAll();
-});
+const shared = rig.useBrowser();
+
+/** "SHIM: Run Codemod" from the palette: rename app.greet to welcome over the workspace. */
+async function renameGreetToWelcome(page, how) {
+  await rig.runCommand(page, 'SHIM: Run Codemod');
+  await rig.pick(page, 'rename_symbol');
+  await rig.answer(page, 'rename_symbol: old_name', 'app.greet');
+  await rig.answer(page, 'rename_symbol: new_name', 'welcome');
+  await rig.pick(page, 'The whole workspace');
+  await rig.pick(page, how);
+}
 
 rig.e2e('a server that cannot start says why, and the command that installs it', async () => {
   const dirs = await rig.makeHome({ 'app.py': 'a = 1\n' });
@@ -21,7 +23,7 @@ rig.e2e('a server that cannot start says why, and the command that installs it',
   const python = rig.path.join(bare, 'bin', 'python');
   rig.writeUserSettings(dirs, { 'shim.server.pythonPath': python });
   const codeServer = await rig.startCodeServer(dirs);
-  const page = await rig.openWorkbench(browser, codeServer, dirs);
+  const page = await rig.openWorkbench(shared.browser, codeServer, dirs);
 
   const error = rig.toast(page, "SHIM's server is not installed for");
   await error.waitFor({ timeout: 60_000 });
@@ -34,11 +36,7 @@ rig.e2e('a server that cannot start says why, and the command that installs it',
 });
 
 rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restores one", async () => {
-  const dirs = await rig.makeHome({ 'app.py': 'a = 1\n' });
-  const codeServer = await rig.startCodeServer(dirs);
-  const page = await rig.openWorkbench(browser, codeServer, dirs);
-  await rig.openFile(page, 'app.py');
-  await rig.waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()), 60_000);
+  const { dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
 
   await rig.typeAtEnd(page, "b = 'kept in a checkpoint'\n");
   await rig.runCommand(page, 'SHIM: Force Checkpoint');
@@ -66,18 +64,9 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
 
 rig.e2e('Run Codemod asks for its arguments, shows progress, previews the edit, applies it, and undoes it', async () => {
   const files = { 'app.py': 'def greet():\n    return "hi"\n', 'main.py': 'from app import greet\n\nprint(greet())\n' };
-  const dirs = await rig.makeHome(files);
-  const codeServer = await rig.startCodeServer(dirs);
-  const page = await rig.openWorkbench(browser, codeServer, dirs);
-  await rig.openFile(page, 'main.py');
-  await rig.waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()), 60_000);
+  const { page } = await rig.openShim(shared, files, { open: 'main.py' });
 
-  await rig.runCommand(page, 'SHIM: Run Codemod');
-  await rig.pick(page, 'rename_symbol');
-  await rig.answer(page, 'rename_symbol: old_name', 'app.greet');
-  await rig.answer(page, 'rename_symbol: new_name', 'welcome');
-  await rig.pick(page, 'The whole workspace');
-  await rig.pick(page, 'Preview the changes');
+  await renameGreetToWelcome(page, 'Preview the changes');
 
   // VS Code's Refactor Preview: changes that need confirmation start unticked.
   const fileRow = (name) => page.locator(`.monaco-list-row[role="checkbox"][aria-label^="${name}, making text edits"]`);
@@ -102,17 +91,9 @@ rig.e2e('a long codemod run shows its progress in a notification, and Cancel sto
   for (let i = 0; i < 1500; i++) {
     files[`use_${i}.py`] = `from app import greet\n\n\ndef call_${i}():\n    return greet()\n`;
   }
-  const dirs = await rig.makeHome(files);
-  const codeServer = await rig.startCodeServer(dirs);
-  const page = await rig.openWorkbench(browser, codeServer, dirs);
-  await rig.waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()), 60_000);
+  const { dirs, page } = await rig.openShim(shared, files);
 
-  await rig.runCommand(page, 'SHIM: Run Codemod');
-  await rig.pick(page, 'rename_symbol');
-  await rig.answer(page, 'rename_symbol: old_name', 'app.greet');
-  await rig.answer(page, 'rename_symbol: new_name', 'welcome');
-  await rig.pick(page, 'The whole workspace');
-  await rig.pick(page, 'Apply now');
+  await renameGreetToWelcome(page, 'Apply now');
 
   const progress = rig.toast(page, 'SHIM: codemod rename_symbol');
   await rig.waitFor('files counted in the progress notification', async () => /[1-9]\d*\/1501 files/.test(await progress.innerText()));

@@ -1,34 +1,17 @@
 // SHIM in real VS Code (code-server 4.100.3 in headless Chromium): what a user sees.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before } from 'node:test';
 import * as rig from './rig.mjs';
 
 const ORIGINAL = "def greet():\n    return 'hi'\n";
 
-let browser;
-
-before(async () => {
-  browser = await rig.launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  rig.stopAll();
-});
-
-async function start(files, settings, options) {
-  const dirs = await rig.makeHome(files, settings, options);
-  const codeServer = await rig.startCodeServer(dirs);
-  return { dirs, codeServer };
-}
+const shared = rig.useBrowser();
 
 rig.e2e('typed text survives a killed server and a lost window: the recovery prompt brings it back', async () => {
-  const { dirs, codeServer } = await start({ 'app.py': ORIGINAL }, {}, { editorBackups: false });
-  let page = await rig.openWorkbench(browser, codeServer, dirs);
-  await rig.openFile(page, 'app.py');
+  const opened = await rig.openShim(shared, { 'app.py': ORIGINAL }, { editorBackups: false, open: 'app.py' });
+  const { dirs, codeServer } = opened;
+  let { page } = opened;
   const status = rig.statusItem(page);
-  await rig.waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await status.innerText()), 60_000);
 
   await rig.typeAtEnd(page, "print('typed in VS Code')\n");
   await rig.runCommand(page, 'SHIM: Force Checkpoint');
@@ -51,7 +34,7 @@ rig.e2e('typed text survives a killed server and a lost window: the recovery pro
 
   // The window goes; VS Code has no backup of its own of the unsaved editor.
   await rig.closeWindow(page, codeServer);
-  page = await rig.openWorkbench(browser, codeServer, dirs);
+  page = await rig.openWorkbench(shared.browser, codeServer, dirs);
   await rig.openFile(page, 'app.py');
   assert.equal(await rig.editorText(page), ORIGINAL, 'VS Code itself no longer has the typed text');
 
@@ -68,14 +51,14 @@ rig.e2e('typed text survives a killed server and a lost window: the recovery pro
 });
 
 rig.e2e('Review lists the files; each opens a diff of disk against the recovered text, with a restore action', async () => {
-  const { dirs, codeServer } = await start({ 'app.py': ORIGINAL, 'other.py': 'y = 1\n' }, {}, { editorBackups: false });
-  let page = await rig.openWorkbench(browser, codeServer, dirs);
-  await rig.openFile(page, 'app.py');
-  await rig.waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()), 60_000);
+  const files = { 'app.py': ORIGINAL, 'other.py': 'y = 1\n' };
+  const opened = await rig.openShim(shared, files, { editorBackups: false, open: 'app.py' });
+  const { dirs, codeServer } = opened;
+  let { page } = opened;
   await rig.typeAtEnd(page, "z = 'only in the buffer'\n");
   await rig.closeWindow(page, codeServer);
 
-  page = await rig.openWorkbench(browser, codeServer, dirs);
+  page = await rig.openWorkbench(shared.browser, codeServer, dirs);
   const prompt = rig.toast(page, 'SHIM found unsaved work');
   await prompt.waitFor({ timeout: 60_000 });
   await prompt.locator('a.monaco-button', { hasText: 'Review' }).click();

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const run = promisify(execFile);
@@ -328,4 +328,32 @@ export function e2e(name, body) {
       pages.length = 0;
     }
   });
+}
+
+/** One headless Chromium for a test file, closed with every code-server it started. */
+export function useBrowser() {
+  const shared = {};
+  before(async () => {
+    shared.browser = await launchBrowser();
+  });
+  after(async () => {
+    await shared.browser?.close();
+    stopAll();
+  });
+  return shared;
+}
+
+/**
+ * A workspace open in VS Code with SHIM running in it: files written, code-server started,
+ * the workbench shown (with `open` in an editor) and SHIM's status bar item up.
+ */
+export async function openShim(shared, files, { settings, editorBackups, open } = {}) {
+  const dirs = await makeHome(files, settings, { editorBackups });
+  const codeServer = await startCodeServer(dirs);
+  const page = await openWorkbench(shared.browser, codeServer, dirs);
+  if (open) {
+    await openFile(page, open);
+  }
+  await waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await statusItem(page).innerText()), 60_000);
+  return { dirs, codeServer, page };
 }
