@@ -20,7 +20,7 @@ import {
   WorkDoneProgressCancelNotification,
   type FeatureState,
 } from 'vscode-languageclient/node';
-import { CLIENT_CAPABILITY, Notification, ServerCommandId } from './commands';
+import { CLIENT_CAPABILITY, Notification, ServerCommand, ServerCommandId } from './commands';
 import type { RecoveryReport, StatusNotification } from './protocol';
 import {
   chooseInterpreter,
@@ -75,10 +75,6 @@ export class ShimServer implements vscode.Disposable {
 
   constructor(readonly output: vscode.LogOutputChannel) {}
 
-  get running(): boolean {
-    return this.client?.state === State.Running;
-  }
-
   /** Start (or restart) the server; a problem is shown to the user, never thrown. */
   async restart(): Promise<void> {
     const previous = this.starting ?? Promise.resolve();
@@ -88,6 +84,8 @@ export class ShimServer implements vscode.Disposable {
 
   private async doRestart(): Promise<void> {
     await this.stop();
+    this.problem = undefined;
+    this.statusEmitter.fire(undefined); // "starting" until the new server reports
     const folder = vscode.workspace.workspaceFolders?.[0];
     const config = vscode.workspace.getConfiguration(SECTION, folder);
     const choice = chooseInterpreter({
@@ -142,7 +140,6 @@ export class ShimServer implements vscode.Disposable {
     this.client = client;
     try {
       await client.start();
-      this.problem = undefined;
       this.output.info(`SHIM server running (pid ${await this.serverPid()})`);
     } catch (error) {
       this.fail({ message: `SHIM's server failed to start: ${String(error)}. See "SHIM: Show Output".` });
@@ -151,7 +148,7 @@ export class ShimServer implements vscode.Disposable {
 
   private async serverPid(): Promise<string> {
     try {
-      const status = await this.request<{ pid: number }>('shim.sessionStatus');
+      const status = await this.request<{ pid: number }>(ServerCommand.sessionStatus);
       return String(status.pid);
     } catch {
       return 'unknown';

@@ -10,7 +10,7 @@ import { ServerCommand } from '../commands';
 import { codemodArgumentProblem } from '../format';
 import type { CodemodInfo, CodemodRun } from '../protocol';
 import type { ShimServer } from '../server';
-import { isServerArgs } from './history';
+import { isServerArgs } from './arguments';
 
 interface RunArgs {
   name: string;

@@ -8,6 +8,7 @@ import { Scheme, ServerCommand } from '../commands';
 import { ago, checkpointTitle, clock, distinctVersions, fileName, size } from '../format';
 import type { Checkpoint, FileVersion } from '../protocol';
 import type { ShimServer } from '../server';
+import { isServerArgs } from './arguments';
 import { checkpointUri, parseVirtual } from './documents';
 
 const LIMIT = 500;
@@ -132,9 +133,4 @@ function fileOf(target: unknown): vscode.Uri | undefined {
     return undefined;
   }
   return uri;
-}
-
-/** Arguments in the server's own shape (from a keybinding, another extension, a code action). */
-export function isServerArgs(value: unknown): value is object {
-  return value !== null && typeof value === 'object' && !(value instanceof vscode.Uri);
 }

@@ -9,6 +9,7 @@ import { ServerCommand } from '../commands';
 import { ago, fileName, newestFiles, recoveryMessage } from '../format';
 import type { RecoverableFile, RecoveryReport } from '../protocol';
 import type { ShimServer } from '../server';
+import { isServerArgs } from './arguments';
 import { missingUri, parseVirtual, recoveredUri } from './documents';
 
 export const REVIEW = 'Review';
@@ -93,7 +94,7 @@ export class Recovery implements vscode.Disposable {
     const ref = args instanceof vscode.Uri ? parseVirtual(args) : undefined;
     if (ref !== undefined) {
       request = { session: ref.session, uris: [ref.file.toString()], action: 'restore' };
-    } else if (args !== null && typeof args === 'object' && !(args instanceof vscode.Uri)) {
+    } else if (isServerArgs(args)) {
       request = args;
     } else {
       await this.check();

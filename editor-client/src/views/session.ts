@@ -5,7 +5,7 @@ import { ClientCommand, ServerCommand } from '../commands';
 import { ago, clock, size } from '../format';
 import type { Assessment, SessionStatus } from '../protocol';
 import type { ShimServer } from '../server';
-import { isServerArgs } from './history';
+import { isServerArgs } from './arguments';
 
 interface CheckpointResult {
   id: number;

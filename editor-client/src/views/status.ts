@@ -1,7 +1,7 @@
 /** The status bar item: time since the last checkpoint and the risk level, pushed by the server. */
 
 import * as vscode from 'vscode';
-import { ServerCommand } from '../commands';
+import { ClientCommand, ServerCommand } from '../commands';
 import { statusView } from '../format';
 import type { StatusNotification } from '../protocol';
 import type { ShimServer } from '../server';
@@ -32,7 +32,7 @@ export class StatusBar implements vscode.Disposable {
       this.item.text = problem ? '$(circle-slash) SHIM off' : '$(sync~spin) SHIM';
       this.item.tooltip = problem ? problem.message : 'SHIM is starting';
       this.item.backgroundColor = problem ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
-      this.item.command = problem ? 'shim.showOutput' : undefined;
+      this.item.command = problem ? ClientCommand.showOutput : undefined;
       return;
     }
     const view = statusView(this.last, Date.now() / 1000);

@@ -21,7 +21,7 @@ rig.e2e('a server that cannot start says why, and the command that installs it',
   const bare = rig.path.join(dirs.root, 'bare-venv');
   execFileSync(rig.PYTHON, ['-m', 'venv', '--without-pip', bare]);
   const python = rig.path.join(bare, 'bin', 'python');
-  rig.writeUserSettings(dirs, { 'shim.server.pythonPath': python });
+  rig.writeMachineSettings(dirs, { 'shim.server.pythonPath': python });
   const codeServer = await rig.startCodeServer(dirs);
   const page = await rig.openWorkbench(shared.browser, codeServer, dirs);
 
@@ -101,4 +101,40 @@ rig.e2e('a long codemod run shows its progress in a notification, and Cancel sto
   await rig.toast(page, 'SHIM: codemod rename_symbol cancelled; nothing was changed').waitFor({ timeout: 60_000 });
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'use_7.py'), 'utf8'), files['use_7.py']);
   assert.equal(await page.locator('.tab.dirty').count(), 0, 'no editor was changed');
+});
+
+rig.e2e('clicking the status bar shows the session; server settings restart it, others apply at once', async () => {
+  const { codeServer, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
+  await rig.typeAtEnd(page, 'b = 2\n');
+
+  await rig.statusItem(page).click();
+  const rows = page.locator('.quick-input-widget .monaco-list-row');
+  await rows.filter({ hasText: 'Risk of losing work: low' }).waitFor();
+  await rig.waitFor('the unsaved buffer in the status', async () => (await rows.allInnerTexts()).some((t) => /1 open, 1 unsaved/.test(t)));
+  await rig.pick(page, 'Pause Automatic Checkpoints');
+  await rig.toast(page, 'automatic checkpoints are paused').waitFor();
+
+  // A server setting: SHIM starts a new server.
+  const [before] = await rig.shimServerPids(codeServer);
+  await rig.editUserSettings(page, { 'shim.server.logLevel': 'info' });
+  await rig.waitFor('a new server after the change', async () => {
+    const pids = await rig.shimServerPids(codeServer);
+    return pids.length === 1 && pids[0] !== before;
+  });
+  await rig.waitFor('the status bar back', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()));
+
+  // Any other setting is pulled by the running server: no restart.
+  const [running] = await rig.shimServerPids(codeServer);
+  await rig.editUserSettings(page, { 'shim.server.logLevel': 'info', 'shim.autoCheckpoint': false });
+  await rig.statusItem(page).click();
+  await rig.waitFor('the new setting in the status', async () => {
+    const texts = await rows.allInnerTexts();
+    if (texts.some((t) => t.includes('Resume Automatic Checkpoints'))) {
+      return true;
+    }
+    await page.keyboard.press('Escape');
+    await rig.statusItem(page).click();
+    return false;
+  });
+  assert.deepEqual(await rig.shimServerPids(codeServer), [running], 'the same server');
 });

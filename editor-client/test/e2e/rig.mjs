@@ -77,6 +77,7 @@ export async function makeHome(files, settings = {}, { editorBackups = true } = 
     writeFileSync(path.join(dirs.userData, 'User', 'Backups'), 'VS Code keeps no backups in this test\n');
   }
   writeUserSettings(dirs, settings);
+  writeMachineSettings(dirs);
   await run(CODE_SERVER, ['--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, '--install-extension', VSIX], {
     env: envFor(dirs),
   });
@@ -85,9 +86,23 @@ export async function makeHome(files, settings = {}, { editorBackups = true } = 
 
 /** VS Code's user settings for this home: quiet, offline, deterministic, plus `settings`. */
 export function writeUserSettings(dirs, settings = {}) {
-  writeFileSync(
-    path.join(dirs.userData, 'User', 'settings.json'),
-    JSON.stringify(
+  writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(userSettings(settings), null, 2));
+}
+
+/** Change the user settings as a user does: in VS Code's settings.json editor, then save. */
+export async function editUserSettings(page, settings) {
+  await runCommand(page, 'Preferences: Open User Settings (JSON)');
+  await page.locator('.tab.active', { hasText: 'settings.json' }).waitFor();
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText(JSON.stringify(userSettings(settings)));
+  await page.keyboard.press('Control+S');
+  await page.locator('.tab.active:not(.dirty)', { hasText: 'settings.json' }).waitFor();
+  await page.keyboard.press('Control+W');
+}
+
+function userSettings(settings) {
+  return (
       {
         'security.workspace.trust.enabled': false,
         'workbench.startupEditor': 'none',
@@ -105,12 +120,20 @@ export function writeUserSettings(dirs, settings = {}) {
         'editor.autoIndent': 'none',
         'editor.acceptSuggestionOnEnter': 'off',
         'editor.quickSuggestions': { other: false, comments: false, strings: false },
-        'shim.server.pythonPath': PYTHON,
         ...settings,
-      },
-      null,
-      2,
-    ),
+      }
+  );
+}
+
+/**
+ * The remote machine's settings (code-server's "Remote" settings): where a remote window takes
+ * machine-scoped settings from, such as the interpreter that runs SHIM's server.
+ */
+export function writeMachineSettings(dirs, settings = {}) {
+  mkdirSync(path.join(dirs.userData, 'Machine'), { recursive: true });
+  writeFileSync(
+    path.join(dirs.userData, 'Machine', 'settings.json'),
+    JSON.stringify({ 'shim.server.pythonPath': PYTHON, ...settings }, null, 2),
   );
 }
 
