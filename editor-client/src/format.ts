@@ -2,6 +2,11 @@
 
 import type { CodemodArgument, FileVersion, RecoverableFile, RecoveryReport, RiskLevel, StatusNotification } from './protocol';
 
+/** "1 file", "2 files": a count as a person writes it (`many` for irregular plurals). */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
 /** "just now", "4 min ago", "3 h ago", "2 days ago". */
 export function ago(thenSeconds: number, nowSeconds: number): string {
   const s = Math.max(0, nowSeconds - thenSeconds);
@@ -15,7 +20,7 @@ export function ago(thenSeconds: number, nowSeconds: number): string {
     return `${Math.floor(s / 3600)} h ago`;
   }
   const days = Math.floor(s / 86400);
-  return days === 1 ? '1 day ago' : `${days} days ago`;
+  return `${plural(days, 'day')} ago`;
 }
 
 export function size(bytes: number | null): string {
@@ -112,10 +117,9 @@ export function fileName(uri: string): string {
 export function recoveryMessage(report: RecoveryReport): string {
   const files = newestFiles(report);
   const names = files.slice(0, 5).map((f) => fileName(f.uri)).join(', ') + (files.length > 5 ? ', ...' : '');
-  const sessions = report.sessions.length;
   return (
-    `SHIM found unsaved work in ${files.length} file${files.length === 1 ? '' : 's'} from ` +
-    `${sessions} editor session${sessions === 1 ? '' : 's'} that ended before it was saved: ${names}`
+    `SHIM found unsaved work in ${plural(files.length, 'file')} from ` +
+    `${plural(report.sessions.length, 'editor session')} that ended before it was saved: ${names}`
   );
 }
 

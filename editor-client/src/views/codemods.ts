@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ServerCommand } from '../commands';
-import { codemodArgumentProblem } from '../format';
+import { codemodArgumentProblem, plural } from '../format';
 import type { CodemodInfo, CodemodRun } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -176,7 +176,7 @@ export class Codemods {
     }
     const refused = result.refused.map((r) => `${vscode.workspace.asRelativePath(vscode.Uri.parse(r.uri))} (${r.reason})`);
     void vscode.window.showInformationMessage(
-      `SHIM undid the codemod in ${result.undone.length} files.` + (refused.length ? ` Left as they are: ${refused.join(', ')}.` : ''),
+      `SHIM undid the codemod in ${plural(result.undone.length, 'file')}.` + (refused.length ? ` Left as they are: ${refused.join(', ')}.` : ''),
     );
   }
 }

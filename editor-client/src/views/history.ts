@@ -5,7 +5,7 @@
 
 import * as vscode from 'vscode';
 import { Scheme, ServerCommand } from '../commands';
-import { ago, checkpointTitle, clock, distinctVersions, fileName, size } from '../format';
+import { ago, checkpointTitle, clock, distinctVersions, fileName, plural, size } from '../format';
 import type { Checkpoint, FileVersion } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -48,7 +48,7 @@ export class History {
       checkpoints.map((c) => ({
         label: checkpointTitle(c),
         description: ago(c.createdAt, now),
-        detail: `${clock(c.createdAt)} · ${c.files} files · ${size(c.bytes)}`,
+        detail: `${clock(c.createdAt)} · ${plural(c.files, 'file')} · ${size(c.bytes)}`,
         checkpoint: c,
       })),
       { title: `SHIM: compare ${fileName(file.toString())} with a checkpoint`, matchOnDescription: true },

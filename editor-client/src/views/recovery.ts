@@ -6,7 +6,7 @@
 
 import * as vscode from 'vscode';
 import { ServerCommand } from '../commands';
-import { ago, fileName, newestFiles, recoveryMessage } from '../format';
+import { ago, fileName, newestFiles, plural, recoveryMessage } from '../format';
 import type { RecoverableFile, RecoveryReport } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -61,7 +61,7 @@ export class Recovery implements vscode.Disposable {
     picker.items = files.map((file) => ({
       label: `$(file) ${vscode.workspace.asRelativePath(vscode.Uri.parse(file.uri))}`,
       description: `edited ${ago(file.editedAt, now)}`,
-      detail: !file.diskExists ? 'not on disk' : file.diskChanged ? 'changed on disk since the crash' : `${file.chars} characters`,
+      detail: !file.diskExists ? 'not on disk' : file.diskChanged ? 'changed on disk since the crash' : plural(file.chars, 'character'),
       buttons: [restoreButton],
       file,
     }));

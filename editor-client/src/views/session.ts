@@ -2,7 +2,7 @@
 
 import * as vscode from 'vscode';
 import { ClientCommand, ServerCommand } from '../commands';
-import { ago, clock, size } from '../format';
+import { ago, clock, plural, size } from '../format';
 import type { Assessment, SessionStatus } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -38,7 +38,7 @@ export class Session {
       () => this.server.request<CheckpointResult>(ServerCommand.forceCheckpoint, label ? { label } : {}),
     );
     void vscode.window.showInformationMessage(
-      `SHIM checkpoint ${result.id}${label ? ` "${label}"` : ''}: ${result.files} files, ${result.buffers} unsaved buffers.`,
+      `SHIM checkpoint ${result.id}${label ? ` "${label}"` : ''}: ${plural(result.files, 'file')}, ${plural(result.buffers, 'unsaved buffer')}.`,
     );
   }
 
@@ -51,7 +51,7 @@ export class Session {
       { label: 'Status', kind: vscode.QuickPickItemKind.Separator },
       {
         label: `$(history) Last checkpoint: ${last ? `${ago(last.createdAt, now)}${last.label ? ` "${last.label}"` : ''}` : 'none yet'}`,
-        detail: last ? `${clock(last.createdAt)} · ${last.files} files · ${size(last.bytes)}` : undefined,
+        detail: last ? `${clock(last.createdAt)} · ${plural(last.files, 'file')} · ${size(last.bytes)}` : undefined,
       },
       {
         label: `$(${status.riskLevel === 'low' ? 'shield' : 'warning'}) Risk of losing work: ${status.riskLevel}`,
@@ -144,7 +144,7 @@ export class Session {
     }
     const counts = await this.server.request<{ sessions: number; checkpoints: number; journal: number }>(ServerCommand.clearState, request);
     void vscode.window.showInformationMessage(
-      `SHIM cleared ${counts.sessions} sessions, ${counts.checkpoints} checkpoints and ${counts.journal} journal records.`,
+      `SHIM cleared ${plural(counts.sessions, 'session')}, ${plural(counts.checkpoints, 'checkpoint')} and ${plural(counts.journal, 'journal record')}.`,
     );
   }
 }

@@ -138,3 +138,33 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
   });
   assert.deepEqual(await rig.shimServerPids(codeServer), [running], 'the same server');
 });
+
+rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State asks first, then forgets it', async () => {
+  const { page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
+  await rig.runCommand(page, 'SHIM: Check Recovery');
+  await rig.toast(page, 'SHIM: no unsaved work from crashed sessions').waitFor();
+
+  await rig.runCommand(page, 'SHIM: Force Checkpoint');
+  await rig.answer(page, 'SHIM: Force Checkpoint', 'release 1');
+  await rig.toast(page, '"release 1"').waitFor();
+  await rig.typeAtEnd(page, "b = 'since the release'\n");
+
+  await rig.runCommand(page, 'SHIM: Compare with Checkpoint');
+  await rig.pick(page, 'release 1');
+  await page.locator('.tab.active', { hasText: 'app.py ↔ release 1' }).waitFor();
+  await rig.waitFor('the checkpoint against the editor', async () =>
+    (await rig.editorText(page, 'modified')) === 'a = 1\n' && (await rig.editorText(page, 'original')).includes("b = 'since the release'"),
+  );
+
+  await rig.runCommand(page, 'SHIM: Clear State');
+  await rig.pick(page, "All of SHIM's history");
+  const dialog = page.locator('.monaco-dialog-box');
+  await dialog.waitFor();
+  assert.match(await dialog.innerText(), /cannot be brought back/);
+  await dialog.locator('a.monaco-button', { hasText: /^Clear$/ }).click();
+  await rig.toast(page, 'SHIM cleared').filter({ hasText: '1 checkpoint and' }).waitFor();
+
+  await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
+  await rig.runCommand(page, 'SHIM: Browse Checkpoints');
+  await rig.toast(page, 'SHIM has no checkpoint of app.py yet.').waitFor();
+});

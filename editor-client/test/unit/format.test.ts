@@ -6,6 +6,7 @@ import {
   distinctVersions,
   fileName,
   newestFiles,
+  plural,
   recoveryMessage,
   size,
   statusView,
@@ -19,6 +20,12 @@ test('time since reads like a person would say it', () => {
   assert.equal(ago(0, 86400 + 1), '1 day ago');
   assert.equal(ago(0, 5 * 86400), '5 days ago');
   assert.equal(ago(2000, 1000), 'just now', 'a clock a little ahead is not negative time');
+});
+
+test('counts read as a person writes them', () => {
+  assert.equal(plural(1, 'file'), '1 file');
+  assert.equal(plural(0, 'file'), '0 files');
+  assert.equal(plural(2, 'unsaved buffer'), '2 unsaved buffers');
 });
 
 test('sizes', () => {
