@@ -66,7 +66,14 @@ export class Recovery implements vscode.Disposable {
       file,
     }));
     picker.onDidTriggerItemButton(async (e) => {
-      await this.restore({ session: e.item.file.session, uris: [e.item.file.uri], action: 'restore' });
+      const restored = await this.restore({ session: e.item.file.session, uris: [e.item.file.uri], action: 'restore' });
+      if (!restored.includes(e.item.file.uri)) {
+        return; // left as it is (the user kept the file on disk): still on the list
+      }
+      picker.items = picker.items.filter((item) => item !== e.item);
+      if (picker.items.length === 0) {
+        picker.hide();
+      }
     });
     picker.onDidAccept(async () => {
       const chosen = picker.selectedItems[0];
@@ -89,7 +96,7 @@ export class Recovery implements vscode.Disposable {
    * `shim.recoverSession`: from the diff's title bar (a `shim-recovered:` URI), from the
    * review list, or with the server's own argument object.
    */
-  async restore(args: unknown): Promise<void> {
+  async restore(args: unknown): Promise<string[]> {
     let request: object;
     const ref = args instanceof vscode.Uri ? parseVirtual(args) : undefined;
     if (ref !== undefined) {
@@ -98,7 +105,7 @@ export class Recovery implements vscode.Disposable {
       request = args;
     } else {
       await this.check();
-      return;
+      return [];
     }
     const result = await this.server.request<Restored | { dismissed: string[] }>(ServerCommand.recoverSession, request);
     if ('restored' in result) {
@@ -111,7 +118,9 @@ export class Recovery implements vscode.Disposable {
       if (result.skipped.length > 0) {
         this.server.output.info(`Recovery left as they are: ${result.skipped.join(', ')}`);
       }
+      return result.restored;
     }
+    return [];
   }
 
   dispose(): void {

@@ -51,20 +51,33 @@ rig.e2e('typed text survives a killed server and a lost window: the recovery pro
 });
 
 rig.e2e('Review lists the files; each opens a diff of disk against the recovered text, with a restore action', async () => {
-  const files = { 'app.py': ORIGINAL, 'other.py': 'y = 1\n' };
+  const files = { 'app.py': ORIGINAL, 'other.py': 'y = 1\n', 'untouched.py': 'u = 1\n' };
   const opened = await rig.openShim(shared, files, { editorBackups: false, open: 'app.py' });
   const { dirs, codeServer } = opened;
   let { page } = opened;
   await rig.typeAtEnd(page, "z = 'only in the buffer'\n");
+  await rig.openFile(page, 'other.py');
+  await rig.typeAtEnd(page, "w = 'also unsaved'\n");
   await rig.closeWindow(page, codeServer);
 
   page = await rig.openWorkbench(shared.browser, codeServer, dirs);
   const prompt = rig.toast(page, 'SHIM found unsaved work');
   await prompt.waitFor({ timeout: 60_000 });
   await prompt.locator('a.monaco-button', { hasText: 'Review' }).click();
-  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'app.py' });
-  await row.waitFor();
-  assert.equal(await page.locator('.quick-input-widget .monaco-list-row').count(), 1, 'only the file with unsaved work');
+  const rows = page.locator('.quick-input-widget .monaco-list-row');
+  await rows.filter({ hasText: 'other.py' }).waitFor();
+  assert.deepEqual(
+    (await rows.allInnerTexts()).map((t) => t.match(/\w+\.py/)[0]).sort(),
+    ['app.py', 'other.py'],
+    'the files with unsaved work, and only those',
+  );
+
+  // A row's own button restores that file at once and takes it off the list.
+  await rows.filter({ hasText: 'other.py' }).hover();
+  await rows.filter({ hasText: 'other.py' }).locator('[aria-label="Restore this file"]').click();
+  await rig.toast(page, 'SHIM restored unsaved work in other.py').waitFor();
+  await rig.waitFor('other.py off the list', async () => (await rows.count()) === 1);
+  await page.locator('.quick-input-widget input').focus();
   await page.keyboard.press('Enter');
 
   await page.locator('.tab.active', { hasText: 'on disk ↔ recovered' }).waitFor();
@@ -77,5 +90,8 @@ rig.e2e('Review lists the files; each opens a diff of disk against the recovered
   await rig.toast(page, 'SHIM restored unsaved work in app.py').waitFor();
   await page.locator('.tab', { hasText: /^app\.py/ }).first().click();
   await rig.waitFor('the recovered text in the editor', async () => (await rig.editorText(page)).includes("z = 'only in the buffer'"));
+  await page.locator('.tab', { hasText: /^other\.py/ }).first().click();
+  await rig.waitFor('the other recovered text in its editor', async () => (await rig.editorText(page)).includes("w = 'also unsaved'"));
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');
+  assert.equal(readFileSync(rig.path.join(dirs.workspace, 'other.py'), 'utf8'), files['other.py'], 'the file on disk is untouched');
 });
