@@ -159,3 +159,23 @@ def test_a_buffer_that_opens_with_text_not_on_disk_is_unsaved_from_the_start(
             "SELECT resolution FROM sessions WHERE id=?", (engine.info.id,)
         ).fetchone()
     assert resolution is None, "a clean end holding that text is not settled"
+
+
+def test_an_end_holding_unsaved_buffers_journals_their_text_so_nothing_is_replayed(
+    workspace: Path, state_dir: Path
+) -> None:
+    uri = (workspace / "typing.py").as_uri()
+    final = "".join(f"line_{i} = {i}\n" for i in range(200))
+    engine = engine_for(workspace, state_dir, texts={uri: final})
+    engine.did_open(uri, "", 1)
+    for i in range(200):
+        engine.did_change(uri, i + 2, [_insert(i, 0, f"line_{i} = {i}\n")], 1)
+    engine.close("client-gone")
+    with connect(engine.db_path) as conn:
+        (last_kind,) = conn.execute(
+            "SELECT kind FROM journal WHERE session_id=? ORDER BY lseq DESC LIMIT 1",
+            (engine.info.id,),
+        ).fetchone()
+        state = rebuild(conn, engine.info.id, uri)
+    assert last_kind == "snapshot", "the full text is the last record"
+    assert state is not None and state.text == final and state.dirty
