@@ -58,6 +58,11 @@ rig.e2e('Review lists the files; each opens a diff of disk against the recovered
   await rig.typeAtEnd(page, "z = 'only in the buffer'\n");
   await rig.openFile(page, 'other.py');
   await rig.typeAtEnd(page, "w = 'also unsaved'\n");
+  // Keystrokes reach SHIM through VS Code's extension host: the window must not close before
+  // they have arrived (what never reached SHIM, SHIM cannot keep).
+  for (const [name, typed] of [['app.py', "z = 'only in the buffer'\n"], ['other.py', "w = 'also unsaved'\n"]]) {
+    await rig.waitFor(`SHIM's journal to hold ${name} as typed`, async () => (await rig.journaledText(dirs, name))?.endsWith(typed));
+  }
   await rig.closeWindow(page, codeServer);
 
   page = await rig.openWorkbench(shared.browser, codeServer, dirs);

@@ -215,6 +215,17 @@ export async function shimCli(dirs, ...args) {
   return JSON.parse(stdout);
 }
 
+/** The newest text SHIM's journal holds for a workspace file (what it could bring back). */
+export async function journaledText(dirs, name) {
+  const file = path.join(dirs.workspace, name);
+  const instants = await shimCli(dirs, 'history', file);
+  if (instants.length === 0) {
+    return undefined;
+  }
+  const newest = instants.reduce((a, b) => (b.at > a.at ? b : a));
+  return (await shimCli(dirs, 'history', file, '--at', `${newest.session}:${newest.instant}`)).text;
+}
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: CHROMIUM,
