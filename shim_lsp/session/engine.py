@@ -176,9 +176,9 @@ class SessionEngine:
             return True
         self.closed = reason
         self._checkpoints.shutdown(wait=False, cancel_futures=True)
-        # A clean end that still holds unsaved buffers (a window closed or reloaded without
-        # saving) is offered back at the next start, like a crash; one without is settled now.
-        settled = reason == "clean" and self.buffers.unsaved().documents == 0
+        # An end that still holds unsaved buffers, clean or not (a window closed or reloaded
+        # without saving), is offered back at the next start; one without is settled now.
+        settled = self.buffers.unsaved().documents == 0
         if not settled:
             # Their full text, last: the next start rebuilds them from it instead of
             # replaying every edit of the session (832 ms for 5000 edits, measured).

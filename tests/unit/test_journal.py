@@ -179,3 +179,17 @@ def test_an_end_holding_unsaved_buffers_journals_their_text_so_nothing_is_replay
         state = rebuild(conn, engine.info.id, uri)
     assert last_kind == "snapshot", "the full text is the last record"
     assert state is not None and state.text == final and state.dirty
+
+
+def test_any_end_with_nothing_unsaved_is_settled_at_once(workspace: Path, state_dir: Path) -> None:
+    ended = {}
+    for reason in ("clean", "client-gone", "terminated"):
+        engine = engine_for(workspace, state_dir)
+        engine.did_open((workspace / f"{reason}.py").as_uri(), "", 1)
+        engine.close(reason)
+        ended[engine.info.id] = reason
+    with connect(engine.db_path) as conn:
+        rows = conn.execute("SELECT id, end_reason, resolution FROM sessions").fetchall()
+    assert {(ended[i], r, res) for i, r, res in rows} == {
+        (reason, reason, "nothing-unsaved") for reason in ended.values()
+    }
