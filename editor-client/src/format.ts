@@ -1,6 +1,6 @@
 /** How SHIM's figures read in the status bar and pickers: pure, no `vscode` import. */
 
-import type { CodemodArgument, FileVersion, RecoverableFile, RecoveryReport, RiskLevel, StatusNotification } from './protocol';
+import type { CodemodArgument, FileVersion, RecoveryReport, RiskLevel, StatusNotification } from './protocol';
 
 /** "1 file", "2 files": a count as a person writes it (`many` for irregular plurals). */
 export function plural(count: number, one: string, many = `${one}s`): string {
@@ -93,20 +93,6 @@ export function checkpointTitle(c: { id: number; label: string | null; reason: s
   return c.label ? `${c.label}` : `checkpoint ${c.id} (${c.reason})`;
 }
 
-/** The files a recovery report offers, one per file (the newest edit across sessions). */
-export function newestFiles(report: RecoveryReport): (RecoverableFile & { session: string })[] {
-  const best = new Map<string, RecoverableFile & { session: string }>();
-  for (const session of report.sessions) {
-    for (const file of session.files) {
-      const seen = best.get(file.uri);
-      if (seen === undefined || file.editedAt > seen.editedAt) {
-        best.set(file.uri, { ...file, session: session.id });
-      }
-    }
-  }
-  return [...best.values()].sort((a, b) => a.uri.localeCompare(b.uri));
-}
-
 /** The last part of a file URI's path, decoded: what a user calls the file. */
 export function fileName(uri: string): string {
   const path = uri.split('?')[0].split('#')[0];
@@ -115,7 +101,7 @@ export function fileName(uri: string): string {
 
 /** The recovery notification's text. */
 export function recoveryMessage(report: RecoveryReport): string {
-  const files = newestFiles(report);
+  const files = report.offered;
   const names = files.slice(0, 5).map((f) => fileName(f.uri)).join(', ') + (files.length > 5 ? ', ...' : '');
   return (
     `SHIM found unsaved work in ${plural(files.length, 'file')} from ` +

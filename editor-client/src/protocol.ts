@@ -42,6 +42,7 @@ export interface FileVersion extends Checkpoint {
 
 export interface RecoverableFile {
   uri: string;
+  session: string;
   editedAt: number;
   chars: number;
   diskExists: boolean;
@@ -50,6 +51,8 @@ export interface RecoverableFile {
 
 export interface RecoveryReport {
   files: number;
+  /** What restoring brings back: one entry per file, chosen by the server. */
+  offered: RecoverableFile[];
   sessions: { id: string; state: string; startedAt: number; lastSeenAt: number; files: RecoverableFile[] }[];
 }
 

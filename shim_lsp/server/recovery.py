@@ -71,26 +71,34 @@ def _ago(ts: float) -> str:
     return "just now" if minutes < 1 else f"{minutes} min ago"
 
 
-def describe(work: list[tuple[SessionRow, list[RecoverableFile]]]) -> dict[str, Any]:
-    """Crashed work as JSON: what ``shim.checkRecovery`` answers and clients are told."""
+def _file_json(f: RecoverableFile) -> dict[str, Any]:
     return {
-        "files": len(newest_per_file(work)),
+        "uri": f.uri,
+        "session": f.session_id,
+        "editedAt": f.edited_at,
+        "chars": len(f.text),
+        "diskExists": f.disk_exists,
+        "diskChanged": f.disk_changed,
+    }
+
+
+def describe(work: list[tuple[SessionRow, list[RecoverableFile]]]) -> dict[str, Any]:
+    """Crashed work as JSON: what ``shim.checkRecovery`` answers and clients are told.
+
+    ``offered`` is what restoring brings back, one entry per file: clients list that, so
+    that what they show is what "Restore all" restores.
+    """
+    offered = newest_per_file(work)
+    return {
+        "files": len(offered),
+        "offered": [_file_json(f) for f in offered],
         "sessions": [
             {
                 "id": row.id,
                 "state": state_of(row),
                 "startedAt": row.started_at,
                 "lastSeenAt": row.heartbeat_at,
-                "files": [
-                    {
-                        "uri": f.uri,
-                        "editedAt": f.edited_at,
-                        "chars": len(f.text),
-                        "diskExists": f.disk_exists,
-                        "diskChanged": f.disk_changed,
-                    }
-                    for f in files
-                ],
+                "files": [_file_json(f) for f in files],
             }
             for row, files in work
         ],

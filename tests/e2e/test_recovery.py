@@ -59,7 +59,7 @@ async def test_clean_shutdown_with_everything_saved_leaves_no_recovery_prompt(
 
     second = await start_editor(workspace, state_dir, answers=["Restore all"])
     recovery = await second.command(ids.CHECK_RECOVERY)
-    assert recovery == {"files": 0, "sessions": []}
+    assert recovery == {"files": 0, "offered": [], "sessions": []}
     assert second.prompts == []
     await stop_editor(second)
 
@@ -212,6 +212,7 @@ async def test_a_client_with_its_own_recovery_ui_is_told_and_can_show_the_text(
     uri = second.uri("app.py")
     assert told["files"] == 1
     assert [f["uri"] for s in told["sessions"] for f in s["files"]] == [uri]
+    assert [(f["uri"], f["session"]) for f in told["offered"]] == [(uri, told["sessions"][0]["id"])]
     assert second.prompts == [], "no message request when the client shows recovery itself"
 
     shown = await second.command(ids.RECOVERED_TEXT, {"uri": uri})
@@ -249,7 +250,7 @@ async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
         if status["files"] == 0:
             break
         await asyncio.sleep(0.05)
-    assert status == {"files": 0, "sessions": []}
+    assert status == {"files": 0, "offered": [], "sessions": []}
     assert second.prompts == []
     second.save(uri)
     await stop_editor(second)

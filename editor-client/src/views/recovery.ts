@@ -6,7 +6,7 @@
 
 import * as vscode from 'vscode';
 import { ServerCommand } from '../commands';
-import { ago, fileName, newestFiles, plural, recoveryMessage } from '../format';
+import { ago, fileName, plural, recoveryMessage } from '../format';
 import type { RecoverableFile, RecoveryReport } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -21,7 +21,6 @@ interface Restored {
   skipped: string[];
 }
 
-type Offered = RecoverableFile & { session: string };
 
 export class Recovery implements vscode.Disposable {
   private readonly subscription: vscode.Disposable;
@@ -36,7 +35,7 @@ export class Recovery implements vscode.Disposable {
   }
 
   async offer(report: RecoveryReport): Promise<void> {
-    const files = newestFiles(report);
+    const files = report.offered;
     if (files.length === 0) {
       return;
     }
@@ -51,9 +50,9 @@ export class Recovery implements vscode.Disposable {
     }
   }
 
-  private async review(files: Offered[]): Promise<void> {
+  private async review(files: RecoverableFile[]): Promise<void> {
     const restoreButton: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('history'), tooltip: 'Restore this file' };
-    const picker = vscode.window.createQuickPick<vscode.QuickPickItem & { file: Offered }>();
+    const picker = vscode.window.createQuickPick<vscode.QuickPickItem & { file: RecoverableFile }>();
     picker.title = 'SHIM: unsaved work from crashed sessions';
     picker.placeholder = 'Choose a file to compare the file on disk with the recovered text';
     picker.ignoreFocusOut = true;
@@ -85,7 +84,7 @@ export class Recovery implements vscode.Disposable {
     picker.show();
   }
 
-  private async showDiff(file: Offered): Promise<void> {
+  private async showDiff(file: RecoverableFile): Promise<void> {
     const uri = vscode.Uri.parse(file.uri);
     const left = file.diskExists ? uri : missingUri(uri);
     const title = `${fileName(file.uri)}: on disk ↔ recovered (edited ${ago(file.editedAt, Date.now() / 1000)})`;
