@@ -97,8 +97,9 @@ class Settings:
     exclude_globs: list[str] = attrs.field(factory=list)
     """Extra gitignore-style patterns left out of checkpoints."""
 
-    secret_globs: list[str] = attrs.field(factory=lambda: list(DEFAULT_SECRET_GLOBS))
-    """Patterns of secret files that SHIM never stores, not even as unsaved buffers."""
+    secret_globs: list[str] = attrs.field(factory=list)
+    """Extra patterns of secret files, added to the built-in ones (.env, *.pem, id_rsa*, ...):
+    never stored, not even as unsaved buffers. A "!pattern" line takes a built-in one back."""
 
     respect_gitignore: bool = True
     """Leave out what .gitignore files ignore."""
@@ -141,6 +142,11 @@ attrs.resolve_types(Settings)
 
 converter = make_converter(forbid_extra_keys=False)
 _FIELDS = {to_camel(f.name): f for f in attrs.fields(Settings)}
+
+
+def secret_patterns(settings: Settings) -> list[str]:
+    """The built-in secret patterns, then the user's, which can only add (or "!" take back)."""
+    return [*DEFAULT_SECRET_GLOBS, *settings.secret_globs]
 
 
 def wire_names() -> list[str]:

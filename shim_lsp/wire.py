@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import attrs
 import cattrs
+from cattrs.cols import is_sequence, list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 T = TypeVar("T")
@@ -36,6 +37,18 @@ def _exact(kind: type[Any], accepts: tuple[type[Any], ...]) -> Any:
     return structure
 
 
+def _list_only(type_: Any, conv: cattrs.BaseConverter) -> Any:
+    """cattrs takes any iterable as a list, so "abc" would become ["a", "b", "c"]."""
+    items = list_structure_factory(type_, conv)
+
+    def structure(value: Any, _type: Any) -> Any:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        return items(value, _type)
+
+    return structure
+
+
 ProgressToken = str | int
 """LSP's progress token: a string or an integer, kept as the client sent it."""
 
@@ -53,6 +66,7 @@ def make_converter(*, forbid_extra_keys: bool) -> cattrs.Converter:
     conv.register_structure_hook(int, _exact(int, (int, float)))
     conv.register_structure_hook(float, _exact(float, (int, float)))
     conv.register_structure_hook(ProgressToken | None, _token)
+    conv.register_structure_hook_factory(is_sequence, lambda t: _list_only(t, conv))
     conv.register_structure_hook_factory(
         attrs.has,
         lambda cl: make_dict_structure_fn(

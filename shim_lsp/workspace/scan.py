@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pathspec
 
-from shim_lsp.settings import DEFAULT_EXCLUDE_GLOBS, Settings
+from shim_lsp.settings import DEFAULT_EXCLUDE_GLOBS, Settings, secret_patterns
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,12 @@ class FileRules:
     @classmethod
     def from_settings(cls, root: Path, settings: Settings) -> FileRules:
         excludes = [*DEFAULT_EXCLUDE_GLOBS, *settings.exclude_globs]
+        secrets = secret_patterns(settings)
         return cls(
             root=root,
             excludes=pathspec.GitIgnoreSpec.from_lines(excludes),
-            secrets=pathspec.GitIgnoreSpec.from_lines(settings.secret_globs),
-            file_excludes=pathspec.GitIgnoreSpec.from_lines([*excludes, *settings.secret_globs]),
+            secrets=pathspec.GitIgnoreSpec.from_lines(secrets),
+            file_excludes=pathspec.GitIgnoreSpec.from_lines([*excludes, *secrets]),
             max_file_size=settings.max_file_size,
             respect_gitignore=settings.respect_gitignore,
         )

@@ -16,6 +16,7 @@ from shim_lsp.settings import Settings, parse_settings, resolve_state_dir
 from shim_lsp.signals.model import Alarm, Measurements, assess
 from shim_lsp.store.checkpoints import CheckpointRow
 from shim_lsp.store.retention import thin
+from shim_lsp.workspace.scan import FileRules
 
 NOW = 1_800_000_000.0
 HOUR = 3600.0
@@ -170,3 +171,21 @@ def test_checkpoint_policy_waits_for_an_idle_pause_or_the_interval() -> None:
     assert due(_clock(last_scan_at=NOW - 10_000), s) == "scan"
     idle = _clock(last_checkpoint_at=NOW - 100, last_edit_at=NOW - 31)
     assert due(idle, Settings(auto_checkpoint=False)) is None
+
+
+@pytest.mark.parametrize("key", ["secretGlobs", "excludeGlobs", "codemodModules"])
+def test_a_string_where_a_list_belongs_is_reported_not_split_into_characters(key: str) -> None:
+    settings, problems = parse_settings({key: "*.secret"})
+    assert settings == Settings(), "the whole setting falls back to its default"
+    assert len(problems) == 1 and key in problems[0] and "list" in problems[0]
+
+
+def test_user_secret_patterns_add_to_the_built_in_ones(tmp_path: Path) -> None:
+    settings, problems = parse_settings({"secretGlobs": ["*.secret"]})
+    assert problems == []
+    rules = FileRules.from_settings(tmp_path, settings)
+    for name in (".env", "server.pem", "id_rsa", "token.secret"):
+        assert rules.is_secret(tmp_path / name), name
+    assert not rules.is_secret(tmp_path / "app.py")
+    taken_back = FileRules.from_settings(tmp_path, Settings(secret_globs=["!*.key"]))
+    assert not taken_back.is_secret(tmp_path / "a.key") and taken_back.is_secret(tmp_path / ".env")
