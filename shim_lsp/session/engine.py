@@ -305,7 +305,15 @@ class SessionEngine:
         reason: str = "manual",
         progress: Callable[[int, int], None] | None = None,
     ) -> Future[CheckpointResult]:
-        """Start a checkpoint of the workspace and the dirty buffers as they are now."""
+        """Start a checkpoint of the workspace and the dirty buffers as they are now.
+
+        File events are trusted only for automatic checkpoints of a client that sends them;
+        a checkpoint asked for by hand, or one without watchers, stats the whole tree (the
+        stat cache makes that cheap: only files whose size or mtime changed are read).
+        """
+        if reason == "manual" or not self.watching:
+            with self._lock:
+                self.tree.needs_scan = True
         buffers = self._snapshot_buffers()
         lseq = self._last_lseq
         edits = self.buffers.edits_since_checkpoint
@@ -451,9 +459,6 @@ class SessionEngine:
             self.settings,
         )
         if reason is not None:
-            if not self.watching:
-                with self._lock:
-                    self.tree.needs_scan = True
             self.checkpoint(reason=reason)
         return reason, None
 

@@ -154,3 +154,51 @@ def test_manifests_stay_exact_across_deltas_and_rebases(workspace: Path, state_d
     engine.files_changed([files[1]])
     check(expect_full=False)
     engine.close("clean")
+
+
+def _changed_outside_the_editor(workspace: Path) -> None:
+    (workspace / "conf.py").write_text("DEBUG = False  # rewritten by a script\n")
+    (workspace / "new.py").write_text("created = True\n")
+    (workspace / "pkg" / "m1.py").unlink()
+
+
+def test_a_named_checkpoint_holds_what_is_on_disk_without_file_watchers(
+    workspace: Path, state_dir: Path
+) -> None:
+    """Neovim on Linux sends no file events: the checkpoint must look at the tree itself."""
+    _tree(workspace)
+    (workspace / "conf.py").write_text("DEBUG = True\n")
+    engine = engine_for(workspace, state_dir)
+    assert engine.watching is False
+    engine.checkpoint().result()
+    _changed_outside_the_editor(workspace)
+    named = engine.checkpoint("before refactor").result()
+    with connect(engine.db_path) as conn:
+        at = cps.file_at
+        assert at(conn, named.id, (workspace / "conf.py").as_uri()) == (
+            "disk",
+            b"DEBUG = False  # rewritten by a script\n",
+        )
+        assert at(conn, named.id, (workspace / "new.py").as_uri()) == ("disk", b"created = True\n")
+        assert (workspace / "pkg" / "m1.py").as_uri() not in cps.disk_manifest(conn, named.id)
+    engine.close("clean")
+
+
+def test_a_manual_checkpoint_stats_the_tree_even_when_watchers_may_have_missed_events(
+    workspace: Path, state_dir: Path
+) -> None:
+    _tree(workspace)
+    (workspace / "conf.py").write_text("DEBUG = True\n")
+    engine = engine_for(workspace, state_dir)
+    engine.watching = True
+    engine.checkpoint().result()
+    _changed_outside_the_editor(workspace)  # and no event reported
+    automatic = engine.checkpoint(reason="interval").result()
+    assert automatic.read_files == 0, "with watchers, automatic checkpoints trust the events"
+    manual = engine.checkpoint("by hand").result()
+    assert manual.read_files == 2
+    with connect(engine.db_path) as conn:
+        manifest = cps.disk_manifest(conn, manual.id)
+    assert (workspace / "new.py").as_uri() in manifest
+    assert (workspace / "pkg" / "m1.py").as_uri() not in manifest
+    engine.close("clean")
