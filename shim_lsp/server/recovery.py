@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from pygls.workspace import TextDocument
 
 from shim_lsp.commands import CLIENT_CAPABILITY, RECOVERY_NOTIFICATION
 from shim_lsp.recovery.find import (
@@ -29,6 +28,7 @@ from shim_lsp.recovery.find import (
     same_editor,
     state_of,
 )
+from shim_lsp.server import client
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.workspace.files import decode, read_bytes
 from shim_lsp.workspace.paths import uri_to_path
@@ -131,15 +131,18 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
         ls.protocol.notify(RECOVERY_NOTIFICATION, describe(work))
         return {"files": len(files), "choice": None, "shownBy": "client"}
     names = ", ".join(_name(f.uri) for f in files[:5]) + (" ..." if len(files) > 5 else "")
-    answer = await ls.window_show_message_request_async(
-        types.ShowMessageRequestParams(
-            type=types.MessageType.Warning,
-            message=(
-                f"SHIM found unsaved work in {len(files)} file(s) from "
-                f"{len(work)} editor session(s) that ended before it was saved: {names}"
-            ),
-            actions=[types.MessageActionItem(title=t) for t in (REVIEW, RESTORE_ALL, DISMISS)],
-        )
+    answer = await client.ask(
+        ls.window_show_message_request_async(
+            types.ShowMessageRequestParams(
+                type=types.MessageType.Warning,
+                message=(
+                    f"SHIM found unsaved work in {len(files)} file(s) from "
+                    f"{len(work)} editor session(s) that ended before it was saved: {names}"
+                ),
+                actions=[types.MessageActionItem(title=t) for t in (REVIEW, RESTORE_ALL, DISMISS)],
+            )
+        ),
+        "ask about unsaved work to recover",
     )
     choice = answer.title if answer is not None else None
     restored: list[str] = []
@@ -216,12 +219,15 @@ async def _record(
 
 
 async def _ask(ls: ShimLanguageServer, message: str, yes: str, no: str) -> bool:
-    answer = await ls.window_show_message_request_async(
-        types.ShowMessageRequestParams(
-            type=types.MessageType.Info,
-            message=message,
-            actions=[types.MessageActionItem(title=yes), types.MessageActionItem(title=no)],
-        )
+    answer = await client.ask(
+        ls.window_show_message_request_async(
+            types.ShowMessageRequestParams(
+                type=types.MessageType.Info,
+                message=message,
+                actions=[types.MessageActionItem(title=yes), types.MessageActionItem(title=no)],
+            )
+        ),
+        "ask a question",
     )
     return answer is not None and answer.title == yes
 
@@ -250,28 +256,26 @@ async def restore_recovered(
     return True
 
 
-def _end_of(doc: TextDocument) -> types.Position:
-    lines = doc.lines
-    if not lines:
-        return types.Position(line=0, character=0)
-    last = lines[-1]
-    if last.endswith(("\n", "\r")):
-        return types.Position(line=len(lines), character=0)
-    units = doc.position_codec.client_num_units(last)
-    return types.Position(line=len(lines) - 1, character=units)
-
-
 async def apply_as_unsaved(
     ls: ShimLanguageServer, uri: str, text: str, label: str
 ) -> tuple[bool, str]:
-    """Put ``text`` into the editor's buffer for ``uri`` as an unsaved change."""
-    caps = ls.client_capabilities
-    if ls.document(uri) is None and caps.window and caps.window.show_document:
+    """Put ``text`` into the editor's buffer for ``uri`` as an unsaved change.
+
+    The file is shown first where the client can (``window/showDocument``), so that the edit
+    lands on an open buffer with a version; a client that cannot (Neovim 0.7) is sent the
+    edit for the file by ``changes``, and opens the buffer itself to apply it.
+    """
+    if not client.can_apply_edit(ls):
+        return False, "this editor cannot apply edits from a server; run `shim recover`"
+    if ls.document(uri) is None and client.can_show_document(ls):
         event = ls.opened.setdefault(uri, asyncio.Event())
-        shown = await ls.window_show_document_async(
-            types.ShowDocumentParams(uri=ls.client_uri(uri), take_focus=False)
+        shown = await client.ask(
+            ls.window_show_document_async(
+                types.ShowDocumentParams(uri=ls.client_uri(uri), take_focus=False)
+            ),
+            f"show {uri}",
         )
-        if shown.success:
+        if shown is not None and shown.success:
             try:
                 await asyncio.wait_for(event.wait(), OPEN_WAIT_S)
             except TimeoutError:
@@ -283,30 +287,16 @@ async def apply_as_unsaved(
     else:
         path = uri_to_path(uri)
         data = read_bytes(path) if isinstance(path, Path) else None
-        current = TextDocument(uri, decode(data) if data is not None else "")
+        current = client.disk_document(ls, uri, decode(data) if data is not None else "")
     if current.source == text:
         return True, "already up to date"
-    edit = types.TextEdit(
-        range=types.Range(start=types.Position(line=0, character=0), end=_end_of(current)),
-        new_text=text,
+    edit = client.workspace_edit(ls, uri, version, [client.whole_document_edit(current, text)])
+    result = await client.ask(
+        ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label)),
+        f"apply an edit to {uri}",
     )
-    ws_caps = caps.workspace.workspace_edit if caps.workspace else None
-    if ws_caps is not None and ws_caps.document_changes:
-        workspace_edit = types.WorkspaceEdit(
-            document_changes=[
-                types.TextDocumentEdit(
-                    text_document=types.OptionalVersionedTextDocumentIdentifier(
-                        uri=ls.client_uri(uri), version=version
-                    ),
-                    edits=[edit],
-                )
-            ]
-        )
-    else:
-        workspace_edit = types.WorkspaceEdit(changes={ls.client_uri(uri): [edit]})
-    result = await ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(edit=workspace_edit, label=label)
-    )
+    if result is None:
+        return False, "the editor answered the edit with an error (see SHIM's log)"
     if not result.applied:
         return False, result.failure_reason or "the editor refused the edit"
     return True, "applied"

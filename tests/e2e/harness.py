@@ -35,6 +35,23 @@ CAPABILITIES = t.ClientCapabilities(
     window=t.WindowClientCapabilities(show_document=t.ShowDocumentClientCapabilities(support=True)),
 )
 
+NEOVIM_07 = t.ClientCapabilities(
+    workspace=t.WorkspaceClientCapabilities(
+        apply_edit=True,
+        workspace_edit=t.WorkspaceEditClientCapabilities(
+            resource_operations=[
+                t.ResourceOperationKind.Rename,
+                t.ResourceOperationKind.Create,
+                t.ResourceOperationKind.Delete,
+            ]
+        ),
+    ),
+    window=t.WindowClientCapabilities(
+        work_done_progress=True, show_document=t.ShowDocumentClientCapabilities(support=False)
+    ),
+)
+"""What Debian's Neovim 0.7.2 announces: no showDocument, no documentChanges, no watchers."""
+
 
 @dataclass
 class Editor:
@@ -48,6 +65,8 @@ class Editor:
     notifications: list[Any] = field(default_factory=list)
     """shim/recoveryAvailable, as a client with its own recovery UI receives it."""
     registrations: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+    """URIs the server asked to show (``window/showDocument``)."""
 
     @property
     def pid(self) -> int:
@@ -149,6 +168,7 @@ async def start_editor(
     process_id: int | None = None,
     capabilities: t.ClientCapabilities = CAPABILITIES,
     initialize: bool = True,
+    refuse_show_document: bool = False,
 ) -> Editor:
     config = ClientServerConfig(
         client_factory=_make_client,
@@ -169,6 +189,9 @@ async def start_editor(
 
     @client.feature(t.WINDOW_SHOW_DOCUMENT)
     def show_document(params: t.ShowDocumentParams) -> t.ShowDocumentResult:
+        editor.shown.append(params.uri)
+        if refuse_show_document:  # a client that announces it, then answers with an error
+            raise RuntimeError("window/showDocument is not implemented here")
         if params.uri not in editor.docs:
             path = uri_to_path(params.uri)
             assert path is not None
@@ -178,6 +201,16 @@ async def start_editor(
 
     @client.feature(t.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: t.ApplyWorkspaceEditParams) -> t.ApplyWorkspaceEditResult:
+        for uri, edits in (params.edit.changes or {}).items():
+            # Like Neovim: an edit by ``changes`` loads a file that is not open, then edits.
+            if uri not in editor.docs:
+                path = uri_to_path(uri)
+                assert path is not None
+                editor.open(str(path.relative_to(workspace)), path.read_bytes().decode("utf-8-sig"))
+            for edit in edits:
+                editor.change(
+                    uri, t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text)
+                )
         for change in params.edit.document_changes or []:
             assert isinstance(change, t.TextDocumentEdit)
             doc = editor.docs.get(change.text_document.uri)

@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import CAPABILITIES, crash_after_typing, journal_settled, start_editor, stop_editor
+from harness import (
+    CAPABILITIES,
+    NEOVIM_07,
+    crash_after_typing,
+    journal_settled,
+    start_editor,
+    stop_editor,
+)
 from lsprotocol import types as t
 
 from shim_lsp import commands as ids
@@ -310,3 +317,37 @@ async def test_another_editor_with_other_text_in_the_buffer_is_still_offered_the
     await second.wait_for(lambda: bool(second.prompts))
     await second.wait_for(lambda: second.docs[uri].source == typed)
     await stop_editor(second)
+
+
+async def test_a_client_without_show_document_gets_the_work_back_by_plain_changes(
+    workspace: Path, state_dir: Path
+) -> None:
+    """Neovim 0.7 announces showDocument with support false and no documentChanges."""
+    typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'typed in nvim'\n")
+    second = await start_editor(
+        workspace, state_dir, answers=["Restore all"], capabilities=NEOVIM_07
+    )
+    try:
+        await second.wait_for(lambda: bool(second.edits))
+        assert second.shown == [], "no window/showDocument to a client that cannot"
+        assert second.edits[0].edit.changes is not None
+        assert second.edits[0].edit.document_changes is None
+        assert second.docs[second.uri("app.py")].source == typed
+        assert (workspace / "app.py").read_text() == "a = 1\n", "disk untouched"
+    finally:
+        await stop_editor(second)
+
+
+async def test_a_show_document_answered_with_an_error_does_not_end_the_recovery(
+    workspace: Path, state_dir: Path
+) -> None:
+    typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'still here'\n")
+    second = await start_editor(
+        workspace, state_dir, answers=["Restore all"], refuse_show_document=True
+    )
+    try:
+        await second.wait_for(lambda: bool(second.edits))
+        assert second.shown == [second.uri("app.py")]
+        assert second.docs[second.uri("app.py")].source == typed
+    finally:
+        await stop_editor(second)
