@@ -35,7 +35,13 @@ class FileRules:
     """Excludes and secrets together: one match per file during a walk."""
     max_file_size: int
     respect_gitignore: bool
-    _gitignores: dict[Path, pathspec.GitIgnoreSpec | None] = field(default_factory=dict)
+    _gitignores: dict[str, tuple[int | None, pathspec.GitIgnoreSpec | None]] = field(
+        default_factory=dict
+    )
+    """Per folder: the mtime of its .gitignore (None: none there) and its patterns."""
+    _kept: dict[str, bool] = field(default_factory=dict)
+    """Per root-relative path ("dir/" for folders), whether a walk keeps it: matching is
+    most of a walk's cost, and the answer changes only with the rules or a .gitignore."""
 
     @classmethod
     def from_settings(cls, root: Path, settings: Settings) -> FileRules:
@@ -58,16 +64,33 @@ class FileRules:
         rel = path.relative_to(self.root).as_posix()
         return rel + "/" if is_dir else rel
 
-    def _gitignore(self, folder: Path) -> pathspec.GitIgnoreSpec | None:
-        if folder not in self._gitignores:
-            spec = None
-            try:
-                lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace")
-                spec = pathspec.GitIgnoreSpec.from_lines(lines.splitlines())
-            except OSError:
-                pass
-            self._gitignores[folder] = spec
-        return self._gitignores[folder]
+    def _gitignore(self, folder: Path | str) -> pathspec.GitIgnoreSpec | None:
+        """A folder's .gitignore patterns, read once."""
+        cached = self._gitignores.get(str(folder))
+        return cached[1] if cached is not None else self._read_gitignore(str(folder))
+
+    def _current_gitignore(
+        self, folder: str, mtime_ns: int | None
+    ) -> pathspec.GitIgnoreSpec | None:
+        """The same, read again when the file's mtime (None: there is none) has changed."""
+        cached = self._gitignores.get(folder)
+        if cached is not None and cached[0] == mtime_ns:
+            return cached[1]
+        return self._read_gitignore(folder)
+
+    def _read_gitignore(self, folder: str) -> pathspec.GitIgnoreSpec | None:
+        spec, seen = None, None
+        try:
+            with open(os.path.join(folder, ".gitignore"), "rb") as handle:
+                seen = os.fstat(handle.fileno()).st_mtime_ns
+                lines = handle.read().decode("utf-8", errors="replace").splitlines()
+            spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        except OSError:
+            pass
+        if folder in self._gitignores:
+            self._kept.clear()  # the verdicts below this folder may have changed
+        self._gitignores[folder] = (seen, spec)
+        return spec
 
     def excluded(self, path: Path, is_dir: bool) -> bool:
         """True when ``path`` (inside root) is left out by any rule."""
@@ -88,7 +111,8 @@ class FileRules:
             folder = folder.parent
 
     def forget_gitignore(self, folder: Path) -> None:
-        self._gitignores.pop(folder, None)
+        self._gitignores.pop(str(folder), None)
+        self._kept.clear()
 
 
 Specs = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
@@ -98,23 +122,29 @@ Specs = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
 def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
     """Root-relative posix paths of the regular files the rules keep, with their stat.
 
-    Links are skipped. Each folder's .gitignore is read once and carried down to the folders
-    below it. Works on strings: this runs over every file of the workspace.
+    Links are skipped. Each folder's .gitignore is read once (again when its mtime changes)
+    and carried down to the folders below it. Works on strings, and remembers each path's
+    verdict: this runs over every file of the workspace, at every scan.
     """
     root = str(rules.root)
     stack: list[tuple[str, str, Specs]] = [(root, "", ())]
-    excludes, files_out = rules.excludes, rules.file_excludes
+    excludes, files_out, kept = rules.excludes, rules.file_excludes, rules._kept
     while stack:
         folder, prefix, inherited = stack.pop()
-        specs = inherited
-        if rules.respect_gitignore:
-            own = rules._gitignore(Path(folder))
-            if own is not None:
-                specs = (*inherited, (prefix, own))
         try:
             entries = list(os.scandir(folder))
         except OSError:
             continue
+        specs = inherited
+        if rules.respect_gitignore:
+            marker = next((e for e in entries if e.name == ".gitignore"), None)
+            try:
+                mtime = marker.stat().st_mtime_ns if marker is not None else None
+            except OSError:
+                mtime = None
+            own = rules._current_gitignore(folder, mtime)
+            if own is not None:
+                specs = (*inherited, (prefix, own))
         for entry in entries:
             try:
                 if entry.is_symlink():
@@ -126,20 +156,26 @@ def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
             rel = prefix + entry.name
             if is_dir:
                 rel_dir = rel + "/"
-                if excludes.match_file(rel_dir) or any(
-                    spec.match_file(rel_dir[len(base) :]) for base, spec in specs
-                ):
-                    continue
-                stack.append((entry.path, rel_dir, specs))
+                keep = kept.get(rel_dir)
+                if keep is None:
+                    keep = kept[rel_dir] = not (
+                        excludes.match_file(rel_dir)
+                        or any(spec.match_file(rel_dir[len(base) :]) for base, spec in specs)
+                    )
+                if keep:
+                    stack.append((entry.path, rel_dir, specs))
                 continue
             assert st is not None
             if not stat.S_ISREG(st.st_mode) or st.st_size > rules.max_file_size:
                 continue
-            if files_out.match_file(rel) or any(
-                spec.match_file(rel[len(base) :]) for base, spec in specs
-            ):
-                continue
-            yield rel, FileStat(st.st_size, st.st_mtime_ns)
+            keep = kept.get(rel)
+            if keep is None:
+                keep = kept[rel] = not (
+                    files_out.match_file(rel)
+                    or any(spec.match_file(rel[len(base) :]) for base, spec in specs)
+                )
+            if keep:
+                yield rel, FileStat(st.st_size, st.st_mtime_ns)
 
 
 def stat_file(rules: FileRules, path: Path) -> FileStat | None:

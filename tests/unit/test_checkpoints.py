@@ -202,3 +202,21 @@ def test_a_manual_checkpoint_stats_the_tree_even_when_watchers_may_have_missed_e
     assert (workspace / "new.py").as_uri() in manifest
     assert (workspace / "pkg" / "m1.py").as_uri() not in manifest
     engine.close("clean")
+
+
+def test_a_gitignore_changed_outside_the_editor_is_followed_by_the_next_scan(
+    workspace: Path, state_dir: Path
+) -> None:
+    _tree(workspace)
+    engine = engine_for(workspace, state_dir)
+    first = engine.checkpoint().result()
+    (workspace / ".gitignore").write_text("build/\n*.log\npkg/m2.py\n")
+    os.utime(workspace / ".gitignore", ns=(5, 5))
+    (workspace / "debug.log").rename(workspace / "debug.txt")
+    second = engine.checkpoint("after the ignore rules changed").result()
+    with connect(engine.db_path) as conn:
+        before = {Path(u).name for u in cps.disk_manifest(conn, first.id)}
+        after = {Path(u).name for u in cps.disk_manifest(conn, second.id)}
+    assert "m2.py" in before and "m2.py" not in after
+    assert "debug.txt" in after
+    engine.close("clean")
