@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 README = Path(__file__).parents[2] / "README.md"
 NVIM = shutil.which("nvim")
+TMUX = shutil.which("tmux")
 
 # After the configuration: edit the buffer without saving, run a SHIM command the README's
 # way, and wait for the answer and the status notification; then leave without saving.
@@ -81,3 +85,128 @@ def test_the_readme_neovim_config_runs_shim_and_its_commands(
         check=True,
     )
     assert [c["label"] for c in json.loads(listed.stdout)] == ["from neovim"]
+
+
+# Type without saving, wait until SHIM's journal holds it, then SIGKILL the server (its pid
+# is in the session status) and leave: the crash that recovery must undo.
+TYPE_THEN_KILL = """
+vim.wait(20000, function() return next(vim.lsp.buf_get_clients(0)) ~= nil end, 50)
+vim.api.nvim_buf_set_lines(0, -1, -1, false, { "typed = 'never saved'" })
+local pid
+vim.wait(20000, function()
+  vim.g.shim_last_result = nil
+  vim.cmd("Shim sessionStatus")
+  vim.wait(5000, function() return vim.g.shim_last_result ~= nil end, 20)
+  local status = vim.g.shim_last_result
+  pid = status.pid
+  return status.dirtyDocuments == 1 and status.journal.pending == 0
+    and status.journal.committed >= 2
+end, 100)
+vim.loop.kill(pid, "sigkill")
+vim.fn.writefile({ tostring(pid) }, os.getenv("SHIM_NVIM_OUT"))
+vim.cmd("qa!")
+"""
+
+# After the restore: what Neovim's buffer of app.py holds, and whether it is unsaved.
+REPORT = (
+    ":call writefile([json_encode({'lines': getbufline(bufnr('app.py'), 1, '$'),"
+    " 'modified': getbufvar(bufnr('app.py'), '&modified')})], $SHIM_NVIM_OUT)"
+)
+
+
+def _nvim_env(tmp_path: Path, state_dir: Path, out: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "SHIM_STATE_DIR": str(state_dir),
+        "SHIM_NVIM_OUT": str(out),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state-home"),
+        "TERM": "xterm-256color",
+    }
+
+
+def _screen(session: str) -> str:
+    return subprocess.run(
+        ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _wait_for_screen(session: str, needle: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = _screen(session)
+        if needle in screen:
+            return screen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{needle!r} never appeared; the screen:\n{screen}")
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(NVIM is None or TMUX is None, reason="needs nvim and tmux (scripts/test)")
+def test_neovim_07_gets_unsaved_work_back_after_the_server_is_killed(
+    workspace: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    """The README's configuration in Neovim's own terminal UI, answered with the keyboard."""
+    assert NVIM is not None and TMUX is not None
+    (workspace / "app.py").write_text("a = 1\n")
+    (workspace / "other.py").write_text("b = 2\n")
+    init = tmp_path / "init.lua"
+    init.write_text(readme_config())
+    script = tmp_path / "type_then_kill.lua"
+    script.write_text(TYPE_THEN_KILL)
+    out = tmp_path / "out.json"
+    env = _nvim_env(tmp_path, state_dir, out)
+    subprocess.run(
+        [NVIM, "--headless", "-u", str(init), "app.py", "-c", f"luafile {script}"],
+        cwd=workspace,
+        env=env,
+        timeout=120,
+        check=True,
+        capture_output=True,
+    )
+    killed = int(out.read_text())
+    assert not psutil.pid_exists(killed) or psutil.Process(killed).status() == "zombie"
+    out.unlink()
+
+    session = f"shim-nvim-{os.getpid()}"
+    command = shlex.join([NVIM, "-u", str(init), "other.py"])
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.isidentifier())
+    subprocess.run(
+        [
+            TMUX,
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "160",
+            "-y",
+            "45",
+            "-c",
+            str(workspace),
+            f"env {exports} {command}",
+        ],
+        check=True,
+    )
+    try:
+        screen = _wait_for_screen(session, "Restore all")
+        assert "SHIM found unsaved work in 1 file(s)" in screen
+        subprocess.run([TMUX, "send-keys", "-t", session, "2", "Enter"], check=True)
+        deadline = time.monotonic() + 30
+        while True:
+            subprocess.run(
+                [TMUX, "send-keys", "-t", session, "Escape", REPORT, "Enter"], check=True
+            )
+            time.sleep(0.5)
+            if out.exists():
+                report = json.loads(out.read_text())
+                if report["lines"] == ["a = 1", "typed = 'never saved'"]:
+                    break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not restored; the screen:\n{_screen(session)}")
+        assert report["modified"] == 1, "restored as an unsaved change"
+        assert (workspace / "app.py").read_text() == "a = 1\n", "disk untouched"
+    finally:
+        subprocess.run([TMUX, "kill-session", "-t", session], capture_output=True)
