@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Collection
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,18 @@ def newest_per_file(
     return sorted(best.values(), key=lambda f: f.uri)
 
 
+def versions_of(
+    work: list[tuple[SessionRow, list[RecoverableFile]]], uri: str
+) -> list[RecoverableFile]:
+    """Every distinct unsaved text of one file across ended sessions, the newest first."""
+    found: dict[str, RecoverableFile] = {}
+    for _row, files in work:
+        for f in files:
+            if f.uri == uri and (f.text not in found or f.edited_at > found[f.text].edited_at):
+                found[f.text] = f
+    return sorted(found.values(), key=lambda f: f.edited_at, reverse=True)
+
+
 def _name(uri: str) -> str:
     path = uri_to_path(uri)
     return path.name if path is not None else uri
@@ -89,9 +102,10 @@ def describe(work: list[tuple[SessionRow, list[RecoverableFile]]]) -> dict[str, 
     that what they show is what "Restore all" restores.
     """
     offered = newest_per_file(work)
+    newest_first = sorted(work, key=lambda w: max(f.edited_at for f in w[1]), reverse=True)
     return {
         "files": len(offered),
-        "offered": [_file_json(f) for f in offered],
+        "offered": [{**_file_json(f), "versions": len(versions_of(work, f.uri))} for f in offered],
         "sessions": [
             {
                 "id": row.id,
@@ -100,7 +114,7 @@ def describe(work: list[tuple[SessionRow, list[RecoverableFile]]]) -> dict[str, 
                 "lastSeenAt": row.heartbeat_at,
                 "files": [_file_json(f) for f in files],
             }
-            for row, files in work
+            for row, files in newest_first
         ],
     }
 
@@ -130,7 +144,7 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
     if client_shows_recovery(ls):
         ls.protocol.notify(RECOVERY_NOTIFICATION, describe(work))
         return {"files": len(files), "choice": None, "shownBy": "client"}
-    names = ", ".join(_name(f.uri) for f in files[:5]) + (" ..." if len(files) > 5 else "")
+    names = ", ".join(_label(work, f.uri) for f in files[:5]) + (" ..." if len(files) > 5 else "")
     answer = await client.ask(
         ls.window_show_message_request_async(
             types.ShowMessageRequestParams(
@@ -152,18 +166,44 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
                 partial(resolve_session, session_id=row.id, resolution="dismissed")
             )
         ls.log_user("SHIM: recovery dismissed; the work stays in the store until cleared")
-    elif choice in (RESTORE_ALL, REVIEW):
+    elif choice == RESTORE_ALL:
         for f in files:
-            if choice == REVIEW and not await _ask(
-                ls,
-                f"Restore unsaved work in {_name(f.uri)} (last edited {_ago(f.edited_at)})?",
-                RESTORE,
-                SKIP,
-            ):
-                continue
             if await restore_recovered(ls, f, work):
                 restored.append(f.uri)
+                _tell_of_other_versions(ls, work, f)
+    elif choice == REVIEW:
+        for f in files:
+            versions = versions_of(work, f.uri)
+            for n, v in enumerate(versions, 1):
+                of = f" (version {n} of {len(versions)}, newest first)" if len(versions) > 1 else ""
+                question = (
+                    f"Restore unsaved work in {_name(v.uri)} (last edited {_ago(v.edited_at)}){of}?"
+                )
+                if await _ask(ls, question, RESTORE, SKIP):
+                    if await restore_recovered(ls, v, work):
+                        restored.append(v.uri)
+                    break
     return {"files": len(files), "choice": choice, "restored": restored}
+
+
+def _label(work: list[tuple[SessionRow, list[RecoverableFile]]], uri: str) -> str:
+    count = len(versions_of(work, uri))
+    return _name(uri) + (f" ({count} versions from different windows)" if count > 1 else "")
+
+
+def _tell_of_other_versions(
+    ls: ShimLanguageServer, work: list[tuple[SessionRow, list[RecoverableFile]]], f: RecoverableFile
+) -> None:
+    """Restore all restores the newest text of a file; the others are kept, and said so."""
+    others = [v for v in versions_of(work, f.uri) if v.text != f.text]
+    if others:
+        when = ", ".join(_ago(v.edited_at) for v in others)
+        ls.tell_user(
+            f"SHIM restored the newest unsaved version of {_name(f.uri)}; "
+            f"{len(others)} other version(s) from another window (last edited {when}) "
+            "are kept: run Check Recovery to review them.",
+            types.MessageType.Info,
+        )
 
 
 async def _settle_work_still_open(
@@ -179,17 +219,25 @@ async def _settle_work_still_open(
     engine = ls.engine
     assert engine is not None
     ours = {row.id for row, _ in work if same_editor(row, engine.info.client_pid)}
-    held = {
-        f.uri
-        for f in newest_per_file(work)
-        if (doc := ls.document(f.uri)) is not None
-        and (doc.source == f.text or f.session_id in ours)
-    }
+    held: dict[str, str] = {}
+    for row, files in work:
+        for f in files:
+            doc = ls.document(f.uri)
+            if doc is not None and (doc.source == f.text or row.id in ours):
+                held[f.uri] = doc.source
     if not held:
         return work
-    for uri in held:
-        await _record(ls, work, uri, restored_from=None)
-    return [(row, kept) for row, files in work if (kept := [f for f in files if f.uri not in held])]
+    for uri, text in held.items():
+        await _record(ls, work, uri, restored_from=None, kept_text=text, ours=ours)
+    return [
+        (row, kept)
+        for row, files in work
+        if (kept := [f for f in files if not _settled(f, row.id, held, ours)])
+    ]
+
+
+def _settled(f: RecoverableFile, session_id: str, held: dict[str, str], ours: set[str]) -> bool:
+    return f.uri in held and (f.text == held[f.uri] or session_id in ours)
 
 
 async def _record(
@@ -197,9 +245,13 @@ async def _record(
     work: list[tuple[SessionRow, list[RecoverableFile]]],
     uri: str,
     restored_from: str | None,
+    kept_text: str,
+    ours: Collection[str] = (),
 ) -> None:
-    """Resolve one file in every crashed session that left it, before returning, so that
-    nothing asks about this work again."""
+    """Resolve the versions of one file that the editor now holds, before returning, so
+    that nothing asks about them again: the one restored, any other session's identical
+    text, and (``ours``) what a session of this same editor left. Another window's different
+    text stays offered: recovery never picks a winner silently."""
     engine = ls.engine
     assert engine is not None
     recorded = [
@@ -212,7 +264,8 @@ async def _record(
             )
         )
         for row, files in work
-        if any(g.uri == uri for g in files)
+        for g in files
+        if g.uri == uri and (row.id == restored_from or g.text == kept_text or row.id in ours)
     ]
     for fut in recorded:
         await asyncio.wrap_future(fut)
@@ -251,7 +304,7 @@ async def restore_recovered(
     if not ok:
         ls.tell_user(f"SHIM could not restore {_name(f.uri)}: {detail}")
         return False
-    await _record(ls, work, f.uri, restored_from=f.session_id)
+    await _record(ls, work, f.uri, restored_from=f.session_id, kept_text=f.text)
     ls.log_user(f"SHIM restored unsaved work in {f.uri}")
     return True
 

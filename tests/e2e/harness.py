@@ -73,6 +73,11 @@ class Editor:
         assert self.client._server is not None
         return self.client._server.pid
 
+    @property
+    def shown_messages(self) -> list[str]:
+        """What the server told the user (``window/showMessage``)."""
+        return [m.message for m in self.client.messages]
+
     def uri(self, name: str) -> str:
         return (self.workspace / name).as_uri()
 

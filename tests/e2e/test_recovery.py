@@ -351,3 +351,57 @@ async def test_a_show_document_answered_with_an_error_does_not_end_the_recovery(
         assert second.docs[second.uri("app.py")].source == typed
     finally:
         await stop_editor(second)
+
+
+async def _two_windows_crash_with_different_text(
+    workspace: Path, state_dir: Path
+) -> tuple[str, str]:
+    """Two windows type different unsaved text into one file, then both servers die."""
+    (workspace / "app.py").write_text("a = 1\n")
+    older = await start_editor(workspace, state_dir)
+    uri = older.open("app.py")
+    older.type(uri, 1, 0, "older = 'window one'\n")
+    await journal_settled(older)
+    await asyncio.sleep(0.05)
+    newer = await start_editor(workspace, state_dir)
+    newer.open("app.py")
+    newer.type(uri, 1, 0, "newer = 'window two'\n")
+    await journal_settled(newer)
+    texts = older.docs[uri].source, newer.docs[uri].source
+    for editor in (older, newer):
+        editor.kill()
+        await editor.client.stop()
+    return texts
+
+
+async def test_two_crashed_windows_with_different_text_are_both_offered(
+    workspace: Path, state_dir: Path
+) -> None:
+    older_text, newer_text = await _two_windows_crash_with_different_text(workspace, state_dir)
+    third = await start_editor(workspace, state_dir, answers=["Restore all"])
+    try:
+        await third.wait_for(lambda: bool(third.edits))
+        uri = third.uri("app.py")
+        assert third.docs[uri].source == newer_text, "Restore all brings the newest back"
+        assert "2 versions" in third.prompts[0]
+        await third.wait_for(lambda: any("kept" in p for p in third.shown_messages))
+        report = await third.command(ids.CHECK_RECOVERY)
+        assert [f["chars"] for f in report["offered"]] == [len(older_text)]
+        text = await third.command(ids.RECOVERED_TEXT, {"uri": uri})
+        assert text["text"] == older_text, "the other window's text is still there"
+    finally:
+        await stop_editor(third)
+
+
+async def test_a_report_lists_every_version_of_a_file_newer_first(
+    workspace: Path, state_dir: Path
+) -> None:
+    older_text, newer_text = await _two_windows_crash_with_different_text(workspace, state_dir)
+    third = await start_editor(workspace, state_dir)
+    try:
+        report = await third.command(ids.CHECK_RECOVERY)
+        assert report["files"] == 1 and report["offered"][0]["versions"] == 2
+        per_session = [s["files"][0]["chars"] for s in report["sessions"]]
+        assert per_session == [len(newer_text), len(older_text)]
+    finally:
+        await stop_editor(third)
