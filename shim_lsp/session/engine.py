@@ -335,6 +335,26 @@ class SessionEngine:
         if not self.writer.wait_ready(timeout=5.0):
             self._changed_since_checkpoint = True
             raise OSError(self.writer.status().error or "SHIM's store is not ready")
+        try:
+            return self._take_once(label, reason, buffers, lseq, edits, progress, started)
+        except cps.MissingBase as exc:
+            # Another window's retention removed the base this session built on: start
+            # again from the store as it is now (a fresh stat cache and base), once.
+            log.info("%s; taking the checkpoint again from the store's newest", exc)
+            with self._lock:
+                self.tree = TreeState(self.workspace, self.settings)
+            return self._take_once(label, reason, buffers, lseq, edits, progress, started)
+
+    def _take_once(
+        self,
+        label: str | None,
+        reason: str,
+        buffers: list[BufferSnapshot],
+        lseq: int,
+        edits: int,
+        progress: Callable[[int, int], None] | None,
+        started: float,
+    ) -> CheckpointResult:
         with self._lock:
             changed = self.tree.take_changed()
             scan = self.tree.needs_scan

@@ -80,12 +80,19 @@ def _row(r: tuple[object, ...]) -> CheckpointRow:
     return CheckpointRow(*r)  # type: ignore[arg-type]
 
 
+class MissingBase(LookupError):
+    """A delta's base is gone (retention in another window removed it): write a full one."""
+
+
 def write(conn: sqlite3.Connection, cp: NewCheckpoint, reused: Iterable[str] = ()) -> int:
     """Insert a checkpoint inside the caller's transaction (its blobs must be stored).
 
     ``reused`` names blobs that were already stored before this checkpoint: their use time is
-    refreshed so that a concurrent collection in another window cannot take them.
+    refreshed so that a concurrent collection in another window cannot take them. A delta
+    whose base no longer exists is refused (checked in the same transaction as the insert).
     """
+    if cp.base_id is not None and get(conn, cp.base_id) is None:
+        raise MissingBase(f"checkpoint {cp.base_id}, the base of this delta, is gone")
     cur = conn.execute(
         "INSERT INTO checkpoints(session_id, workspace, created_at, label, reason, base_id,"
         " journal_lseq, files, bytes) VALUES (?,?,?,?,?,?,?,?,?)",

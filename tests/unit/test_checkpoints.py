@@ -220,3 +220,37 @@ def test_a_gitignore_changed_outside_the_editor_is_followed_by_the_next_scan(
     assert "m2.py" in before and "m2.py" not in after
     assert "debug.txt" in after
     engine.close("clean")
+
+
+def test_retention_in_another_window_never_breaks_the_base_a_live_session_builds_on(
+    workspace: Path, state_dir: Path
+) -> None:
+    from shim_lsp.settings import Settings
+    from shim_lsp.store import retention
+
+    _tree(workspace)
+    one = engine_for(workspace, state_dir)  # a client without watchers, like Neovim
+    base = one.checkpoint().result()
+    assert base.full
+    other = engine_for(workspace, state_dir)
+    with connect(one.db_path) as conn:  # both windows' checkpoints are hours old
+        conn.execute("UPDATE checkpoints SET created_at = created_at - 7200")
+    for i in range(80):  # enough change for the other window to start a base of its own
+        (workspace / f"new{i}.py").write_text(f"n = {i}\n")
+    assert other.checkpoint().result().full
+    aggressive = Settings(keep_all_minutes=0, keep_hourly_hours=0, keep_daily_days=0)
+    with connect(other.db_path) as conn:
+        report = retention.apply(conn, aggressive)
+        conn.commit()
+    assert report.deleted_checkpoints >= 1
+    for i in range(80):
+        (workspace / f"new{i}.py").unlink()
+    (workspace / "pkg" / "m3.py").write_text("value = 'changed'\n")
+    after = one.checkpoint("after retention").result()
+    unchanged = (workspace / "pkg" / "m4.py").as_uri()
+    with connect(one.db_path) as conn:
+        manifest = cps.disk_manifest(conn, after.id)
+        assert len(manifest) == after.files
+        assert cps.file_at(conn, after.id, unchanged) == ("disk", b"value = 4\n")
+    for engine in (one, other):
+        engine.close("clean")
