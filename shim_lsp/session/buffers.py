@@ -13,6 +13,10 @@ class Buffer:
     opened_at: float
     dirty_since: float | None = None
     last_edit_at: float | None = None
+    unchecked_since: float | None = None
+    """When the oldest unsaved change that no checkpoint holds yet was made."""
+    unchecked_bytes: int = 0
+    """About how much was typed since the last checkpoint that holds this buffer."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,9 @@ class Unsaved:
     bytes: int
     oldest: float | None
     """When the oldest unsaved change was made."""
+    unchecked_bytes: int = 0
+    """About how much of it was typed since the last checkpoint that holds it."""
+    oldest_unchecked: float | None = None
 
 
 @dataclass
@@ -37,22 +44,36 @@ class BufferTracker:
         self, uri: str, version: int | None, size: int, now: float, *, unsaved: bool = False
     ) -> None:
         """``unsaved``: it opened with text that is not the file's (see SessionEngine.did_open)."""
-        self.buffers[uri] = Buffer(uri, version, size, now, dirty_since=now if unsaved else None)
+        since = now if unsaved else None
+        self.buffers[uri] = Buffer(
+            uri,
+            version,
+            size,
+            now,
+            dirty_since=since,
+            unchecked_since=since,
+            unchecked_bytes=size if unsaved else 0,
+        )
 
-    def changed(self, uri: str, version: int | None, size: int, now: float) -> None:
+    def changed(self, uri: str, version: int | None, size: int, now: float, typed: int = 1) -> None:
+        """``typed``: about how many characters the change typed or removed."""
         buf = self.buffers.get(uri)
         if buf is None:
             buf = self.buffers[uri] = Buffer(uri, version, size, now)
         buf.version, buf.size, buf.last_edit_at = version, size, now
+        buf.unchecked_bytes += typed
         if buf.dirty_since is None:
             buf.dirty_since = now
+        if buf.unchecked_since is None:
+            buf.unchecked_since = now
         self.edits_since_checkpoint += 1
         self.last_edit_at = now
 
     def saved(self, uri: str) -> None:
         buf = self.buffers.get(uri)
         if buf is not None:
-            buf.dirty_since = None
+            buf.dirty_since = buf.unchecked_since = None
+            buf.unchecked_bytes = 0
 
     def closed(self, uri: str) -> None:
         self.buffers.pop(uri, None)
@@ -64,7 +85,20 @@ class BufferTracker:
         """What is unsaved, in one pass: status and the risk model both need it."""
         dirty = self.dirty()
         oldest = min((b.dirty_since for b in dirty if b.dirty_since is not None), default=None)
-        return Unsaved(len(dirty), sum(b.size for b in dirty), oldest)
+        unchecked = [b for b in dirty if b.unchecked_since is not None]
+        return Unsaved(
+            len(dirty),
+            sum(b.size for b in dirty),
+            oldest,
+            sum(b.unchecked_bytes for b in unchecked),
+            min((b.unchecked_since for b in unchecked if b.unchecked_since), default=None),
+        )
 
-    def checkpointed(self, edits_included: int) -> None:
+    def checkpointed(self, edits_included: int, versions: dict[str, int | None]) -> None:
+        """A checkpoint holds ``versions`` (uri -> the buffer version it stored): those
+        buffers' unsaved text is secured, unless they changed again since."""
         self.edits_since_checkpoint = max(0, self.edits_since_checkpoint - edits_included)
+        for uri, version in versions.items():
+            buf = self.buffers.get(uri)
+            if buf is not None and buf.version == version:
+                buf.unchecked_since, buf.unchecked_bytes = None, 0

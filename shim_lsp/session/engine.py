@@ -249,7 +249,12 @@ class SessionEngine:
 
     def did_change(self, uri: str, version: int | None, changes: list[Change], size: int) -> None:
         now = time.time()
-        self.buffers.changed(uri, version, size, now)
+        old = self.buffers.buffers.get(uri)
+        typed = sum(
+            max(1, len(str(c[-1])) if len(c) > 1 else abs(size - (old.size if old else 0)))
+            for c in changes
+        )
+        self.buffers.changed(uri, version, size, now, typed)
         self._changed_since_checkpoint = True
         self._record(uri, "change", version, encode_changes(changes), now)
 
@@ -387,7 +392,7 @@ class SessionEngine:
             raise
         with self._lock:
             self.tree.committed(plan, cid)
-        self.buffers.checkpointed(edits)
+        self.buffers.checkpointed(edits, {b.uri: b.version for b in buffers})
         now = time.time()
         self.last_checkpoint_at = now
         if plan.scanned:
@@ -432,6 +437,10 @@ class SessionEngine:
         return Measurements(
             unsaved_bytes=unsaved.bytes,
             oldest_unsaved_age_s=now - unsaved.oldest if unsaved.oldest is not None else 0.0,
+            unchecked_bytes=unsaved.unchecked_bytes,
+            oldest_unchecked_age_s=(
+                now - unsaved.oldest_unchecked if unsaved.oldest_unchecked is not None else 0.0
+            ),
             edits_since_checkpoint=self.buffers.edits_since_checkpoint,
             rss_bytes=rss,
             rss_growth_mb_per_min=growth,

@@ -31,6 +31,9 @@ class Measurements:
     journal_lag_s: float
     disk_free_bytes: int | None
     store_error: str | None = None
+    unchecked_bytes: int | None = None
+    """Unsaved text that no checkpoint holds yet (None: all of ``unsaved_bytes``)."""
+    oldest_unchecked_age_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -69,15 +72,22 @@ def _rising(name: str, value: float, threshold: float, what: str) -> Signal:
 
 
 def assess(m: Measurements, settings: Settings) -> Assessment:
+    # Unsaved text that a checkpoint holds can be given back whatever happens next: only
+    # what no checkpoint holds yet is at risk.
+    at_risk = m.unsaved_bytes if m.unchecked_bytes is None else m.unchecked_bytes
+    age = m.oldest_unsaved_age_s if m.oldest_unchecked_age_s is None else m.oldest_unchecked_age_s
     signals = [
         _rising(
-            "unsavedKb", m.unsaved_bytes / 1024, settings.risk_unsaved_kb, "unsaved text (KiB)"
+            "unsavedKb",
+            at_risk / 1024,
+            settings.risk_unsaved_kb,
+            "unsaved text not yet in a checkpoint (KiB)",
         ),
         _rising(
             "unsavedAgeMinutes",
-            m.oldest_unsaved_age_s / 60,
+            age / 60,
             settings.risk_unsaved_age_minutes,
-            "age of the oldest unsaved change (min)",
+            "age of the oldest unsaved change not yet in a checkpoint (min)",
         ),
         _rising(
             "editsSinceCheckpoint",

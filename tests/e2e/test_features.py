@@ -44,8 +44,13 @@ async def test_high_risk_checkpoints_at_once_and_warns_once(
     for i in range(5):
         editor.type(uri, 1 + i, 0, f"line_{i} = {i}\n")
     await editor.wait_for(lambda: any("at risk" in m.message for m in editor.client.messages))
+    for _ in range(100):  # the risk checkpoint starts with the warning and ends soon after
+        checkpoints = await editor.command(ids.LIST_CHECKPOINTS)
+        if "risk" in [c["reason"] for c in checkpoints]:
+            break
+        await asyncio.sleep(0.05)
     signals = await editor.command(ids.MONITOR_SIGNALS)
-    assert signals["level"] == "high" and any("unsaved text" in r for r in signals["reasons"])
+    assert signals["level"] == "low", "the risk checkpoint secured the unsaved text"
     editor.type(uri, 6, 0, "more = 1\n")
     await asyncio.sleep(2.5)
     warnings = [m for m in editor.client.messages if "at risk" in m.message]

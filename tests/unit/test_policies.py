@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shim_lsp.recovery.find import SessionRow, is_alive, process_start_time, this_host
+from shim_lsp.session.engine import SessionEngine
 from shim_lsp.session.policy import Clock, due
 from shim_lsp.settings import Settings, parse_settings, resolve_state_dir
 from shim_lsp.signals.model import Alarm, Measurements, assess
@@ -189,3 +190,28 @@ def test_user_secret_patterns_add_to_the_built_in_ones(tmp_path: Path) -> None:
     assert not rules.is_secret(tmp_path / "app.py")
     taken_back = FileRules.from_settings(tmp_path, Settings(secret_globs=["!*.key"]))
     assert not taken_back.is_secret(tmp_path / "a.key") and taken_back.is_secret(tmp_path / ".env")
+
+
+def test_unsaved_work_a_checkpoint_secured_no_longer_counts_as_at_risk(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    uri = (workspace / "a.py").as_uri()
+    texts = {uri: "a = 1\n" + "x = 'unsaved'\n" * 200}
+    engine = SessionEngine(
+        Settings(state_dir=str(state_dir), risk_unsaved_kb=1),
+        [workspace],
+        text_source=lambda u: (texts[u], engine.buffers.buffers[u].version),
+    )
+    engine.start()
+    engine.did_open(uri, "a = 1\n", 1)
+    engine.did_change(uri, 2, [[texts[uri]]], len(texts[uri]))
+    assert engine.assess().level == "high"
+    engine.checkpoint(reason="risk").result()
+    after = engine.assess()
+    assert after.level == "low", after.reasons
+    assert after.measurements.unsaved_bytes == len(texts[uri]), "still unsaved, but secured"
+    texts[uri] += "y = 'typed after the checkpoint'\n" * 100
+    engine.did_change(uri, 3, [[texts[uri]]], len(texts[uri]))
+    assert engine.assess().level == "high", "new typing is at risk again"
+    engine.close("clean")
