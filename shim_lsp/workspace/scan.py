@@ -1,7 +1,8 @@
 """What a checkpoint includes, and walking the tree to find it.
 
 Rules come from pathspec (gitignore semantics): each folder's ``.gitignore`` applies below it,
-then the configured excludes and secret patterns apply everywhere. Walking only stats files;
+then the configured excludes and secret patterns apply everywhere. Secret patterns ignore case
+and match at any depth (``.aws/credentials`` anywhere in the tree). Walking only stats files;
 contents are read later, and only for files whose stat changed.
 """
 
@@ -31,8 +32,7 @@ class FileRules:
     root: Path
     excludes: pathspec.GitIgnoreSpec
     secrets: pathspec.GitIgnoreSpec
-    file_excludes: pathspec.GitIgnoreSpec
-    """Excludes and secrets together: one match per file during a walk."""
+    """Matched against lower-cased root-relative paths (see ``secret_spec``)."""
     max_file_size: int
     respect_gitignore: bool
     _gitignores: dict[Path, pathspec.GitIgnoreSpec | None] = field(default_factory=dict)
@@ -43,15 +43,23 @@ class FileRules:
         return cls(
             root=root,
             excludes=pathspec.GitIgnoreSpec.from_lines(excludes),
-            secrets=pathspec.GitIgnoreSpec.from_lines(settings.secret_globs),
-            file_excludes=pathspec.GitIgnoreSpec.from_lines([*excludes, *settings.secret_globs]),
+            secrets=secret_spec(settings.secret_globs),
             max_file_size=settings.max_file_size,
             respect_gitignore=settings.respect_gitignore,
         )
 
     def is_secret(self, path: Path) -> bool:
-        """Secret patterns match by name anywhere, inside the workspace or not."""
-        return bool(self.secrets.match_file(path.name))
+        """True for a secret by the name it is opened under or by the file it really is: a link
+        ``settings.txt`` to ``.env`` is ``.env``, and must be kept out just the same."""
+        named = Path(os.path.realpath(path.parent)) / path.name
+        return self._secret_at(named) or self._secret_at(Path(os.path.realpath(path)))
+
+    def _secret_at(self, path: Path) -> bool:
+        try:
+            rel = path.relative_to(self.root).as_posix()
+        except ValueError:  # outside this folder (never stored): judge its whole path
+            rel = path.as_posix().lstrip("/")
+        return bool(self.secrets.match_file(rel.lower()))
 
     def _rel(self, path: Path, is_dir: bool = False) -> str:
         rel = path.relative_to(self.root).as_posix()
@@ -90,6 +98,18 @@ class FileRules:
         self._gitignores.pop(folder, None)
 
 
+def secret_spec(patterns: list[str]) -> pathspec.GitIgnoreSpec:
+    """Secret patterns that ignore case and match at any depth, even those naming a folder
+    (``.ssh/*``), which gitignore would otherwise anchor at the root."""
+    lines = []
+    for pattern in patterns:
+        pattern = pattern.strip().lower()
+        if "/" in pattern.rstrip("/") and not pattern.startswith("**/"):
+            pattern = "**/" + pattern.lstrip("/")
+        lines.append(pattern)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
 Specs = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
 """(.gitignore folder as a root-relative prefix like "pkg/" or "", its patterns)."""
 
@@ -102,7 +122,7 @@ def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
     """
     root = str(rules.root)
     stack: list[tuple[str, str, Specs]] = [(root, "", ())]
-    excludes, files_out = rules.excludes, rules.file_excludes
+    excludes, secrets = rules.excludes, rules.secrets
     while stack:
         folder, prefix, inherited = stack.pop()
         specs = inherited
@@ -134,8 +154,10 @@ def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
             assert st is not None
             if not stat.S_ISREG(st.st_mode) or st.st_size > rules.max_file_size:
                 continue
-            if files_out.match_file(rel) or any(
-                spec.match_file(rel[len(base) :]) for base, spec in specs
+            if (
+                excludes.match_file(rel)
+                or secrets.match_file(rel.lower())
+                or any(spec.match_file(rel[len(base) :]) for base, spec in specs)
             ):
                 continue
             yield rel, FileStat(st.st_size, st.st_mtime_ns)
