@@ -283,7 +283,7 @@ async def apply_as_unsaved(
     else:
         path = uri_to_path(uri)
         data = read_bytes(path) if isinstance(path, Path) else None
-        current = TextDocument(uri, decode(data) if data is not None else "")
+        current = TextDocument(uri, decode(data, path) if data is not None else "")
     if current.source == text:
         return True, "already up to date"
     edit = types.TextEdit(
