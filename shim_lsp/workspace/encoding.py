@@ -48,7 +48,7 @@ class Encoding:
     @property
     def label(self) -> str:
         if self.declared:
-            return f"{self.declared} (as the file declares)"
+            return f"{self.declared} (declared in the file)"
         name = codecs.lookup(self.codec).name
         return f"{name} with a BOM" if self.bom else name
 
@@ -131,7 +131,7 @@ def encode(text: str, encoding: Encoding) -> bytes:
         char = text[exc.start]
         raise Unencodable(
             f"{char!r} (U+{ord(char):04X}) at line {line}, column {column} cannot be written "
-            f"as {encoding.label}, the file's encoding"
+            f"in the file's encoding, {encoding.label}"
         ) from None
 
 

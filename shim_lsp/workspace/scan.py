@@ -9,6 +9,7 @@ contents are read later, and only for files whose stat changed.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,8 +32,7 @@ class FileRules:
 
     root: Path
     excludes: pathspec.GitIgnoreSpec
-    secrets: pathspec.GitIgnoreSpec
-    """Matched against lower-cased root-relative paths (see ``secret_spec``)."""
+    secrets: SecretPatterns
     max_file_size: int
     respect_gitignore: bool
     _gitignores: dict[Path, pathspec.GitIgnoreSpec | None] = field(default_factory=dict)
@@ -43,7 +43,7 @@ class FileRules:
         return cls(
             root=root,
             excludes=pathspec.GitIgnoreSpec.from_lines(excludes),
-            secrets=secret_spec(settings.secret_globs),
+            secrets=SecretPatterns(settings.secret_globs),
             max_file_size=settings.max_file_size,
             respect_gitignore=settings.respect_gitignore,
         )
@@ -59,7 +59,7 @@ class FileRules:
             rel = path.relative_to(self.root).as_posix()
         except ValueError:  # outside this folder (never stored): judge its whole path
             rel = path.as_posix().lstrip("/")
-        return bool(self.secrets.match_file(rel.lower()))
+        return self.secrets.match(rel)
 
     def _rel(self, path: Path, is_dir: bool = False) -> str:
         rel = path.relative_to(self.root).as_posix()
@@ -98,16 +98,45 @@ class FileRules:
         self._gitignores.pop(folder, None)
 
 
-def secret_spec(patterns: list[str]) -> pathspec.GitIgnoreSpec:
-    """Secret patterns that ignore case and match at any depth, even those naming a folder
-    (``.ssh/*``), which gitignore would otherwise anchor at the root."""
-    lines = []
-    for pattern in patterns:
-        pattern = pattern.strip().lower()
-        if "/" in pattern.rstrip("/") and not pattern.startswith("**/"):
-            pattern = "**/" + pattern.lstrip("/")
-        lines.append(pattern)
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+class SecretPatterns:
+    """Secret patterns, gitignore-style, that ignore case and match at any depth, even those
+    naming a folder (``.ssh/*``), which gitignore would otherwise anchor at the root.
+
+    A walk asks once per file, so patterns without negations are joined into one regex (a
+    quarter of the cost of asking pathspec pattern by pattern); with a ``!`` pattern, order
+    matters and pathspec decides.
+    """
+
+    def __init__(self, patterns: list[str]) -> None:
+        lines = []
+        for pattern in patterns:
+            pattern = pattern.strip()
+            if "/" in pattern.rstrip("/") and not pattern.startswith("**/"):
+                pattern = "**/" + pattern.lstrip("/")
+            lines.append(pattern)
+        self.spec = pathspec.GitIgnoreSpec.from_lines([line.lower() for line in lines])
+        used = [p for p in self.spec.patterns if p.include is not None and p.regex is not None]
+        self.regex: re.Pattern[str] | None = None
+        if all(p.include for p in used):
+            # Named groups mark folders for pathspec's own ordering rules; here they would clash.
+            parts = [_NAMED_GROUP.sub("(?:", p.regex.pattern) for p in used if p.regex]
+            anywhere = [r[len(_ANY_DEPTH) :] for r in parts if r.startswith(_ANY_DEPTH)]
+            alternatives = [r for r in parts if not r.startswith(_ANY_DEPTH)]
+            if anywhere:  # one walk down the folders for all of them
+                alternatives.append(_ANY_DEPTH + "(?:" + "|".join(anywhere) + ")")
+            joined = "|".join(f"(?:{r})" for r in alternatives) or "(?!)"
+            self.regex = re.compile(joined, re.IGNORECASE)
+
+    def match(self, rel: str) -> bool:
+        """True when ``rel`` (a root-relative posix path) is a secret."""
+        if self.regex is not None:
+            return self.regex.match(rel) is not None
+        return bool(self.spec.match_file(rel.lower()))
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+_ANY_DEPTH = "^(?:.+/)?"
+"""How pathspec begins the regex of a pattern that matches at any depth."""
 
 
 Specs = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
@@ -156,7 +185,7 @@ def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
                 continue
             if (
                 excludes.match_file(rel)
-                or secrets.match_file(rel.lower())
+                or secrets.match(rel)
                 or any(spec.match_file(rel[len(base) :]) for base, spec in specs)
             ):
                 continue

@@ -105,3 +105,15 @@ def test_a_workspace_scan_leaves_every_default_secret_out(workspace: Path) -> No
         (workspace / name).write_text("x\n")
     kept = {rel for rel, _stat in walk(FileRules.from_settings(workspace, Settings()))}
     assert kept == set(ORDINARY_FILES)
+
+
+def test_user_patterns_ignore_case_match_at_any_depth_and_honour_negation(
+    workspace: Path,
+) -> None:
+    rules = FileRules.from_settings(
+        workspace, Settings(secret_globs=["*.pem", "!public.pem", "Vault/*.TXT", "keys/"])
+    )
+    secret = ["a/B.PEM", "deep/vault/pass.txt", "VAULT/x.txt", "keys/one", "x/keys/two"]
+    assert all(rules.is_secret(workspace / name) for name in secret)
+    ordinary = ["a/public.pem", "PUBLIC.PEM", "vault/deeper/x.md", "keys", "vaults/x.txt"]
+    assert not any(rules.is_secret(workspace / name) for name in ordinary)
