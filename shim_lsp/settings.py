@@ -42,6 +42,7 @@ DEFAULT_SECRET_GLOBS = (
     "secrets.y*ml",
     "credentials.json",
     "*service?account*.json",
+    "*serviceaccount*.json",
     "application_default_credentials.json",
     "client_secret*.json",
     "*-" + "[0-9a-f]" * 12 + ".json",

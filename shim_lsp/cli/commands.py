@@ -194,7 +194,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
                     data = to_file_bytes(f.text, read_bytes(path), path)
                     why = _refusal(args, f, target, path)
                 except Unencodable as exc:
-                    data, why = b"", f"{exc} (see it with --print)"
+                    data, why = b"", f"{exc}; see it with --print"
                 if why:
                     item["written"], item["refused"] = None, why
                     lines.append(f"refused {target}: {why}")

@@ -70,6 +70,7 @@ SECRET_FILES = [
     "my-project-123456-0a1b2c3d4e5f.json",
     "gcp-service-account.json",
     "service_account_key.json",
+    "ServiceAccount.JSON",
     "application_default_credentials.json",
     "client_secret_1234.apps.googleusercontent.com.json",
     "prod.publishsettings",
