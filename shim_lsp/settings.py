@@ -21,6 +21,8 @@ STATE_DIR_ENV = "SHIM_STATE_DIR"
 DEFAULT_SECRET_GLOBS = (
     ".env",
     ".env.*",
+    "*.env",
+    ".envrc",
     "*.pem",
     "*.key",
     "*.p12",
@@ -29,11 +31,26 @@ DEFAULT_SECRET_GLOBS = (
     "id_dsa*",
     "id_ecdsa*",
     "id_ed25519*",
+    ".ssh/*",
     ".netrc",
     ".pypirc",
+    ".npmrc",
+    ".git-credentials",
+    ".pgpass",
+    ".aws/credentials",
     "*.keystore",
+    "secrets.y*ml",
     "credentials.json",
+    "*service?account*.json",
+    "*serviceaccount*.json",
+    "application_default_credentials.json",
+    "client_secret*.json",
+    "*-" + "[0-9a-f]" * 12 + ".json",
+    "*.publishsettings",
 )
+"""Matched without regard to case, at any depth. The cloud keys: Google service-account keys
+(downloaded as ``<project>-<12 hex digits>.json``), gcloud's application default credentials,
+OAuth client secrets, Azure publish settings."""
 
 DEFAULT_EXCLUDE_GLOBS = (
     ".git/",

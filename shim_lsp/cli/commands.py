@@ -25,7 +25,8 @@ from shim_lsp.settings import Settings, resolve_state_dir
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store import retention
 from shim_lsp.store.db import DB_NAME, connect, open_store, write_tx
-from shim_lsp.workspace.files import encode_like, read_bytes, write_atomic
+from shim_lsp.workspace.encoding import Unencodable, to_file_bytes
+from shim_lsp.workspace.files import read_bytes, write_atomic
 from shim_lsp.workspace.paths import Workspace, path_to_uri, uri_to_path
 
 
@@ -189,13 +190,17 @@ def cmd_recover(args: argparse.Namespace) -> int:
             else:
                 target = path if args.in_place else _target(out_root, row, ws, path)
                 item["written"] = str(target)
-                why = _refusal(args, f, target, path)
+                try:
+                    data = to_file_bytes(f.text, read_bytes(path), path)
+                    why = _refusal(args, f, target, path)
+                except Unencodable as exc:
+                    data, why = b"", f"{exc}; see it with --print"
                 if why:
                     item["written"], item["refused"] = None, why
                     lines.append(f"refused {target}: {why}")
                 else:
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    write_atomic(target, encode_like(f.text, read_bytes(path)))
+                    write_atomic(target, data)
                     lines.append(f"wrote {target}")
                     if args.in_place:
                         with write_tx(conn):

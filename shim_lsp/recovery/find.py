@@ -144,7 +144,7 @@ def unrecovered(
                 disk = path.read_bytes()
             except OSError:
                 disk = None
-        if disk is not None and decode(disk) == state.text:
+        if disk is not None and decode(disk, path) == state.text:
             continue
         disk_hash = hashlib.sha256(disk).hexdigest() if disk is not None else None
         changed = disk_hash != state.disk_hash if state.disk_hash is not None else disk is not None

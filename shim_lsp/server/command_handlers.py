@@ -37,6 +37,7 @@ from shim_lsp.session.engine import SessionEngine
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store import retention
 from shim_lsp.workspace.files import decode
+from shim_lsp.workspace.paths import uri_to_path
 
 log = logging.getLogger(__name__)
 
@@ -194,4 +195,6 @@ def _text_at(engine: SessionEngine, a: CheckpointFileArgs) -> tuple[str, str]:
     if found is None:
         raise LookupError(f"checkpoint {a.checkpoint} holds no {a.uri}")
     kind, data = found
-    return kind, decode(data)
+    if kind == "buffer":  # the editor's own text, stored as UTF-8
+        return kind, data.decode("utf-8", "surrogatepass")
+    return kind, decode(data, uri_to_path(a.uri))

@@ -340,7 +340,7 @@ async def apply_as_unsaved(
     else:
         path = uri_to_path(uri)
         data = read_bytes(path) if isinstance(path, Path) else None
-        current = client.disk_document(ls, uri, decode(data) if data is not None else "")
+        current = client.disk_document(ls, uri, decode(data, path) if data is not None else "")
     if current.source == text:
         return True, "already up to date"
     edit = client.workspace_edit(ls, uri, version, [client.whole_document_edit(current, text)])

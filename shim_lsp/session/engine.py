@@ -245,7 +245,7 @@ class SessionEngine:
         except OSError:
             return bool(text)  # not on disk: all of it is unsaved
         data = read_bytes(path)
-        return data is None or decode(data) != text
+        return data is None or decode(data, path) != text
 
     def did_change(self, uri: str, version: int | None, changes: list[Change], size: int) -> None:
         now = time.time()

@@ -1,43 +1,22 @@
 """Reading and writing file contents the way an editor shows them.
 
-Editors hold text without the UTF-8 BOM and with the file's own line endings, so comparing a
-buffer with the disk means decoding the same way, and writing recovered text back means
-putting the BOM back.
+Editors hold text without the byte-order mark, decoded in the file's own encoding, so comparing
+a buffer with the disk means decoding the same way (see ``encoding``), and writing recovered
+text back means encoding it as the file was, mark included.
 """
 
 from __future__ import annotations
 
-import codecs
 import os
 import tempfile
 from pathlib import Path
 
-
-def is_binary(data: bytes) -> bool:
-    return b"\x00" in data[:8192]
+from shim_lsp.workspace import encoding
 
 
-def decode(data: bytes) -> str:
-    """Text as an editor would show it: UTF-8 (BOM dropped), else Latin-1."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def encode_like(text: str, original: bytes | None) -> bytes:
-    """Bytes for ``text``, keeping the original file's BOM and its Latin-1 encoding."""
-    if original is not None:
-        try:
-            original.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                return text.encode("latin-1")
-            except UnicodeEncodeError:
-                pass
-        if original.startswith(codecs.BOM_UTF8):
-            return codecs.BOM_UTF8 + text.encode("utf-8")
-    return text.encode("utf-8", errors="surrogatepass")
+def decode(data: bytes, path: Path | None = None) -> str:
+    """Text as an editor shows the file at ``path`` (its name tells whether a cookie counts)."""
+    return encoding.decode(data, path)[0]
 
 
 def read_bytes(path: Path) -> bytes | None:

@@ -1,7 +1,8 @@
 """What a checkpoint includes, and walking the tree to find it.
 
 Rules come from pathspec (gitignore semantics): each folder's ``.gitignore`` applies below it,
-then the configured excludes and secret patterns apply everywhere. Walking only stats files;
+then the configured excludes and secret patterns apply everywhere. Secret patterns ignore case
+and match at any depth (``.aws/credentials`` anywhere in the tree). Walking only stats files;
 contents are read later, and only for files whose stat changed.
 """
 
@@ -30,9 +31,7 @@ class FileRules:
 
     root: Path
     excludes: pathspec.GitIgnoreSpec
-    secrets: pathspec.GitIgnoreSpec
-    file_excludes: pathspec.GitIgnoreSpec
-    """Excludes and secrets together: one match per file during a walk."""
+    secrets: SecretPatterns
     max_file_size: int
     respect_gitignore: bool
     _gitignores: dict[str, tuple[int | None, pathspec.GitIgnoreSpec | None]] = field(
@@ -46,19 +45,26 @@ class FileRules:
     @classmethod
     def from_settings(cls, root: Path, settings: Settings) -> FileRules:
         excludes = [*DEFAULT_EXCLUDE_GLOBS, *settings.exclude_globs]
-        secrets = secret_patterns(settings)
         return cls(
             root=root,
             excludes=pathspec.GitIgnoreSpec.from_lines(excludes),
-            secrets=pathspec.GitIgnoreSpec.from_lines(secrets),
-            file_excludes=pathspec.GitIgnoreSpec.from_lines([*excludes, *secrets]),
+            secrets=SecretPatterns(secret_patterns(settings)),
             max_file_size=settings.max_file_size,
             respect_gitignore=settings.respect_gitignore,
         )
 
     def is_secret(self, path: Path) -> bool:
-        """Secret patterns match by name anywhere, inside the workspace or not."""
-        return bool(self.secrets.match_file(path.name))
+        """True for a secret by the name it is opened under or by the file it really is: a link
+        ``settings.txt`` to ``.env`` is ``.env``, and must be kept out just the same."""
+        named = Path(os.path.realpath(path.parent)) / path.name
+        return self._secret_at(named) or self._secret_at(Path(os.path.realpath(path)))
+
+    def _secret_at(self, path: Path) -> bool:
+        try:
+            rel = path.relative_to(self.root).as_posix()
+        except ValueError:  # outside this folder (never stored): judge its whole path
+            rel = path.as_posix().lstrip("/")
+        return self.secrets.match(rel)
 
     def _rel(self, path: Path, is_dir: bool = False) -> str:
         rel = path.relative_to(self.root).as_posix()
@@ -115,6 +121,25 @@ class FileRules:
         self._kept.clear()
 
 
+class SecretPatterns:
+    """Secret patterns, gitignore-style, that ignore case and match at any depth, even those
+    naming a folder (``.ssh/*``), which gitignore would otherwise anchor at the root."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        lines = []
+        for pattern in patterns:
+            pattern = pattern.strip()
+            if "/" in pattern.rstrip("/") and not pattern.lstrip("!").startswith("**/"):
+                negated = pattern.startswith("!")
+                pattern = ("!" if negated else "") + "**/" + pattern.lstrip("!").lstrip("/")
+            lines.append(pattern.lower())
+        self.spec = pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def match(self, rel: str) -> bool:
+        """True when ``rel`` (a root-relative posix path) is a secret."""
+        return bool(self.spec.match_file(rel.lower()))
+
+
 Specs = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
 """(.gitignore folder as a root-relative prefix like "pkg/" or "", its patterns)."""
 
@@ -128,7 +153,7 @@ def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
     """
     root = str(rules.root)
     stack: list[tuple[str, str, Specs]] = [(root, "", ())]
-    excludes, files_out, kept = rules.excludes, rules.file_excludes, rules._kept
+    excludes, secrets, kept = rules.excludes, rules.secrets, rules._kept
     while stack:
         folder, prefix, inherited = stack.pop()
         try:
@@ -171,7 +196,8 @@ def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
             keep = kept.get(rel)
             if keep is None:
                 keep = kept[rel] = not (
-                    files_out.match_file(rel)
+                    excludes.match_file(rel)
+                    or secrets.match(rel)
                     or any(spec.match_file(rel[len(base) :]) for base, spec in specs)
                 )
             if keep:

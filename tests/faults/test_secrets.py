@@ -1,0 +1,120 @@
+"""Secrets stay out of the store: by the name they are opened under, by the file they really
+are, and by the usual names of credential files, whatever their case."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
+from harness import journal_settled, start_editor, stop_editor
+
+from shim_lsp import commands as ids
+from shim_lsp.settings import Settings
+from shim_lsp.store import blobs
+from shim_lsp.store.db import DB_NAME, connect
+from shim_lsp.workspace.scan import FileRules, walk
+
+SECRET = "API_TOKEN=hunter2-do-not-store\n"
+
+
+def _everything_stored(state_dir: Path) -> str:
+    """The journal's text and every blob, decompressed: what the store would give away."""
+    with connect(state_dir / DB_NAME) as conn:
+        journal = [r[0] or "" for r in conn.execute("SELECT data FROM journal")]
+        rows = conn.execute("SELECT codec, data FROM blobs").fetchall()
+    stored = [blobs.decode(codec, data) for codec, data in rows]
+    return "\n".join(journal) + "\n".join(b.decode("utf-8", "replace") for b in stored)
+
+
+async def test_a_link_to_a_secret_opened_and_edited_stores_nothing_of_it(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / ".env").write_text(SECRET)
+    os.symlink(".env", workspace / "settings.txt")
+    (workspace / "app.py").write_text("a = 1\n")
+
+    editor = await start_editor(workspace, state_dir)
+    link = editor.open("settings.txt", SECRET)
+    editor.type(link, 1, 0, "DB_PASSWORD=typed-secret-too\n")
+    editor.type(editor.open("app.py"), 1, 0, "b = 2\n")
+    await editor.command(ids.FORCE_CHECKPOINT, {"label": "with a linked secret open"})
+    await journal_settled(editor)
+    await stop_editor(editor)
+
+    stored = _everything_stored(state_dir)
+    assert "b = 2" in stored, "the ordinary file is protected"
+    assert "hunter2" not in stored and "typed-secret-too" not in stored
+
+
+SECRET_FILES = [
+    ".env",
+    "prod.env",
+    "config/.env.local",
+    ".envrc",
+    ".aws/credentials",
+    "home/.aws/credentials",
+    ".npmrc",
+    ".git-credentials",
+    ".pgpass",
+    ".ssh/config",
+    "deploy/.ssh/id_deploy",
+    "secrets.yaml",
+    "k8s/secrets.yml",
+    "SERVER.PEM",
+    "Tls.Key",
+    "ID_RSA",
+    "my-project-123456-0a1b2c3d4e5f.json",
+    "gcp-service-account.json",
+    "service_account_key.json",
+    "ServiceAccount.JSON",
+    "application_default_credentials.json",
+    "client_secret_1234.apps.googleusercontent.com.json",
+    "prod.publishsettings",
+]
+
+ORDINARY_FILES = [
+    "app.py",
+    "environment.py",
+    "env/README.md",
+    "docs/secrets.md",
+    "package.json",
+    "settings.yaml",
+    "ssh/notes.txt",
+    "credentials.py",
+]
+
+
+@pytest.mark.parametrize("name", SECRET_FILES)
+def test_default_secret_patterns_cover_common_credential_files(workspace: Path, name: str) -> None:
+    rules = FileRules.from_settings(workspace, Settings())
+    assert rules.is_secret(workspace / name)
+
+
+@pytest.mark.parametrize("name", ORDINARY_FILES)
+def test_default_secret_patterns_leave_ordinary_files_alone(workspace: Path, name: str) -> None:
+    rules = FileRules.from_settings(workspace, Settings())
+    assert not rules.is_secret(workspace / name)
+
+
+def test_a_workspace_scan_leaves_every_default_secret_out(workspace: Path) -> None:
+    for name in [*SECRET_FILES, *ORDINARY_FILES]:
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text("x\n")
+    kept = {rel for rel, _stat in walk(FileRules.from_settings(workspace, Settings()))}
+    assert kept == set(ORDINARY_FILES)
+
+
+def test_user_patterns_ignore_case_match_at_any_depth_and_honour_negation(
+    workspace: Path,
+) -> None:
+    rules = FileRules.from_settings(
+        workspace, Settings(secret_globs=["*.pem", "!public.pem", "Vault/*.TXT", "keys/"])
+    )
+    secret = ["a/B.PEM", "deep/vault/pass.txt", "VAULT/x.txt", "keys/one", "x/keys/two"]
+    assert all(rules.is_secret(workspace / name) for name in secret)
+    ordinary = ["a/public.pem", "PUBLIC.PEM", "vault/deeper/x.md", "keys", "vaults/x.txt"]
+    assert not any(rules.is_secret(workspace / name) for name in ordinary)
