@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -11,6 +12,8 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 T = TypeVar("T")
 _CAMEL = re.compile(r"_([a-z])")
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+"""What SQLite and every JSON client hold: a wider integer is an error, not a crash later."""
 
 
 def to_camel(name: str) -> str:
@@ -29,8 +32,12 @@ def _exact(kind: type[Any], accepts: tuple[type[Any], ...]) -> Any:
             raise TypeError(f"expected {kind.__name__}, got a boolean")
         if not isinstance(value, accepts):
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TypeError(f"expected a finite {kind.__name__}")
         if kind is int and isinstance(value, float) and not value.is_integer():
             raise TypeError("expected a whole number")
+        if kind is int and not INT_MIN <= value <= INT_MAX:
+            raise TypeError(f"expected an integer between {INT_MIN} and {INT_MAX}")
         return kind(value)
 
     return structure
@@ -46,6 +53,26 @@ def _token(value: Any, _type: Any) -> ProgressToken | None:
     raise TypeError(f"expected a progress token (string or integer), got {type(value).__name__}")
 
 
+def _is_list(cl: Any) -> bool:
+    return get_origin(cl) is list
+
+
+def _list_of(conv: cattrs.Converter) -> Any:
+    """cattrs would take the string "abc" as the list ['a', 'b', 'c']: a list must be a list."""
+
+    def factory(cl: Any) -> Any:
+        (item,) = get_args(cl) or (Any,)
+
+        def structure(value: Any, _type: Any) -> list[Any]:
+            if not isinstance(value, list):
+                raise TypeError(f"expected a list, got {type(value).__name__}")
+            return [conv.structure(v, item) for v in value]
+
+        return structure
+
+    return factory
+
+
 def make_converter(*, forbid_extra_keys: bool) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=forbid_extra_keys)
     conv.register_structure_hook(str, _exact(str, (str,)))
@@ -53,6 +80,7 @@ def make_converter(*, forbid_extra_keys: bool) -> cattrs.Converter:
     conv.register_structure_hook(int, _exact(int, (int, float)))
     conv.register_structure_hook(float, _exact(float, (int, float)))
     conv.register_structure_hook(ProgressToken | None, _token)
+    conv.register_structure_hook_factory(_is_list, _list_of(conv))
     conv.register_structure_hook_factory(
         attrs.has,
         lambda cl: make_dict_structure_fn(
@@ -85,11 +113,18 @@ def structure_args(cls: type[T], args: tuple[Any, ...] | list[Any]) -> T:
         return strict.structure(raw, cls)
     except Exception as exc:
         detail = (
-            "; ".join(cattrs.transform_error(exc))
+            "; ".join(cattrs.transform_error(exc, format_exception=_why))
             if isinstance(exc, cattrs.BaseValidationError)
             else str(exc)
         )
         raise ArgumentError(f"invalid arguments {raw!r}: {detail}") from exc
+
+
+def _why(exc: BaseException, type_: Any) -> str:
+    """Say what was wrong with a value, as SHIM's own hooks and validators word it."""
+    if isinstance(exc, TypeError | ValueError) and exc.args and isinstance(exc.args[0], str):
+        return exc.args[0]
+    return cattrs.v.format_exception(exc, type_)
 
 
 def _example(cls: type[Any]) -> str:
