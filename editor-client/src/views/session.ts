@@ -122,8 +122,8 @@ export class Session {
         [
           { label: "This window's history", detail: "Forget this session's journal and checkpoints", request: { session: status.session } },
           {
-            label: "All of SHIM's history",
-            detail: 'Forget every session that is not running, its journal, checkpoints and unrecovered work',
+            label: "This workspace's history",
+            detail: 'Forget every session of this workspace that is not running, its journal, checkpoints and unrecovered work',
             request: { all: true },
           },
         ],
