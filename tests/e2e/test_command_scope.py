@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,17 @@ async def test_dismissed_work_can_be_listed_again(workspace: Path, state_dir: Pa
         assert shown["text"] == typed
     finally:
         await stop_editor(editor)
+    cli = [sys.executable, "-m", "shim_lsp.cli", "recover", "--state-dir", str(state_dir)]
+    plain = subprocess.run(cli, capture_output=True, text=True, cwd=workspace, timeout=60)
+    assert "no unsaved work" in plain.stdout
+    listed = subprocess.run(
+        [*cli, "--session", session["id"][:8], "--print"],
+        capture_output=True,
+        text=True,
+        cwd=workspace,
+        timeout=60,
+    )
+    assert listed.returncode == 0 and typed in listed.stdout
 
 
 async def test_monitor_signals_speaks_camel_case(workspace: Path, state_dir: Path) -> None:
