@@ -113,11 +113,32 @@ def structure_args(cls: type[T], args: tuple[Any, ...] | list[Any]) -> T:
         return strict.structure(raw, cls)
     except Exception as exc:
         detail = (
-            "; ".join(cattrs.transform_error(exc, format_exception=_why))
+            "; ".join(_json_path(m) for m in cattrs.transform_error(exc, format_exception=_why))
             if isinstance(exc, cattrs.BaseValidationError)
             else str(exc)
         )
         raise ArgumentError(f"invalid arguments {raw!r}: {detail}") from exc
+
+
+_PATH = re.compile(r"( @ \$)(\S*)$")
+
+
+def _json_path(message: str) -> str:
+    """cattrs names the place of an error by Python attribute; the caller sent camelCase."""
+    return _PATH.sub(
+        lambda m: m.group(1) + re.sub(r"\.(\w+)", lambda k: "." + to_camel(k.group(1)), m.group(2)),
+        message,
+    )
+
+
+def at_least(low: int) -> Any:
+    """An attrs validator worded with the argument's wire name."""
+
+    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value < low:
+            raise ValueError(f"{to_camel(attribute.name)} must be at least {low}, got {value}")
+
+    return check
 
 
 def _why(exc: BaseException, type_: Any) -> str:

@@ -20,7 +20,7 @@ from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from shim_lsp import commands as ids
 from shim_lsp.server.app import ShimLanguageServer
-from shim_lsp.wire import ArgumentError, structure_args
+from shim_lsp.wire import ArgumentError, at_least, structure_args
 
 if TYPE_CHECKING:
     from shim_lsp.session.engine import SessionEngine
@@ -62,7 +62,7 @@ class ClearStateArgs:
 class ListCheckpointsArgs:
     uri: str | None = None
     """With a URI: that file's versions across checkpoints, deleted and renamed ones included."""
-    limit: int = attrs.field(default=100, validator=attrs.validators.ge(1))
+    limit: int = attrs.field(default=100, validator=at_least(1))
     """At most this many, newest first."""
 
 
