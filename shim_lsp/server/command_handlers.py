@@ -228,6 +228,13 @@ async def clear_state(ls: ShimLanguageServer, engine: SessionEngine, a: ClearSta
     if a.session is not None and not ids:
         where = "any workspace" if a.every_workspace else "this workspace"
         raise JsonRpcInvalidParams(f"no session {a.session!r} in {where}")
+    if a.dry_run:
+        # Counted as the clearing counts them: this session's row stays, live ones are spared.
+        return {
+            "dryRun": True,
+            "sessions": len(set(ids) - set(live) - {engine.info.id}),
+            "unsavedWorkForgotten": lost,
+        }
     counts = await asyncio.wrap_future(
         engine.writer.submit(
             partial(retention.clear, session_ids=ids, live=live, current=engine.info.id)

@@ -56,6 +56,8 @@ class ClearStateArgs:
     """Every session of this workspace that is not running in another window."""
     every_workspace: bool = False
     """With ``all``: every workspace's sessions; with ``session``: look in every workspace."""
+    dry_run: bool = False
+    """Forget nothing: answer which sessions and unsaved work would go, for a confirmation."""
 
 
 @attrs.define

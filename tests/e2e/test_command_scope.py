@@ -25,6 +25,9 @@ async def test_clear_all_keeps_other_workspaces_work_unless_every_workspace_is_s
             await editor.command(ids.CLEAR_STATE, {"session": "nope"})
         with pytest.raises(JsonRpcInvalidParams, match="everyWorkspace"):
             await editor.command(ids.CLEAR_STATE, {"everyWorkspace": True})
+        ask = {"all": True, "everyWorkspace": True, "dryRun": True}
+        would = await editor.command(ids.CLEAR_STATE, ask)
+        assert would["unsavedWorkForgotten"] == [{"folders": [str(b.resolve())], "files": 1}]
         await editor.command(ids.CLEAR_STATE, {"all": True})
         other = await start_editor(b, state_dir)
         try:

@@ -126,14 +126,26 @@ export class Session {
             detail: 'Forget every session of this workspace that is not running, its journal, checkpoints and unrecovered work',
             request: { all: true },
           },
+          {
+            label: "Every workspace's history",
+            detail: "Forget every session in SHIM's store that is not running, whatever its workspace",
+            request: { all: true, everyWorkspace: true },
+          },
         ],
         { title: 'SHIM: Clear State' },
       );
       if (scope === undefined) {
         return;
       }
+      // Ask the server first what would go, so that unsaved work is named before it is lost.
+      const would = await this.server.request<{ unsavedWorkForgotten: { folders: string[]; files: number }[] }>(
+        ServerCommand.clearState,
+        { ...scope.request, dryRun: true },
+      );
+      const lost = would.unsavedWorkForgotten.map((w) => `${w.folders.join(', ')}: ${plural(w.files, 'file')}`);
       const sure = await vscode.window.showWarningMessage(
-        `Clear ${scope.label.toLowerCase()}? Checkpoints and unsaved work from crashed sessions that it holds cannot be brought back.`,
+        `Clear ${scope.label.toLowerCase()}? Checkpoints cannot be brought back.` +
+          (lost.length ? ` Unsaved work of crashed sessions would be lost too: ${lost.join('; ')}.` : ''),
         { modal: true },
         'Clear',
       );
