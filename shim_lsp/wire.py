@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, TypeVar
 
@@ -12,6 +13,8 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 T = TypeVar("T")
 _CAMEL = re.compile(r"_([a-z])")
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+"""What SQLite and every JSON client hold: a wider integer is an error, not a crash later."""
 
 
 def to_camel(name: str) -> str:
@@ -30,8 +33,12 @@ def _exact(kind: type[Any], accepts: tuple[type[Any], ...]) -> Any:
             raise TypeError(f"expected {kind.__name__}, got a boolean")
         if not isinstance(value, accepts):
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TypeError(f"expected a finite {kind.__name__}")
         if kind is int and isinstance(value, float) and not value.is_integer():
             raise TypeError("expected a whole number")
+        if kind is int and not INT_MIN <= value <= INT_MAX:
+            raise TypeError(f"expected an integer between {INT_MIN} and {INT_MAX}")
         return kind(value)
 
     return structure
@@ -99,11 +106,39 @@ def structure_args(cls: type[T], args: tuple[Any, ...] | list[Any]) -> T:
         return strict.structure(raw, cls)
     except Exception as exc:
         detail = (
-            "; ".join(cattrs.transform_error(exc))
+            "; ".join(_json_path(m) for m in cattrs.transform_error(exc, format_exception=_why))
             if isinstance(exc, cattrs.BaseValidationError)
             else str(exc)
         )
         raise ArgumentError(f"invalid arguments {raw!r}: {detail}") from exc
+
+
+_PATH = re.compile(r"( @ \$)(\S*)$")
+
+
+def _json_path(message: str) -> str:
+    """cattrs names the place of an error by Python attribute; the caller sent camelCase."""
+    return _PATH.sub(
+        lambda m: m.group(1) + re.sub(r"\.(\w+)", lambda k: "." + to_camel(k.group(1)), m.group(2)),
+        message,
+    )
+
+
+def at_least(low: int) -> Any:
+    """An attrs validator worded with the argument's wire name."""
+
+    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value < low:
+            raise ValueError(f"{to_camel(attribute.name)} must be at least {low}, got {value}")
+
+    return check
+
+
+def _why(exc: BaseException, type_: Any) -> str:
+    """Say what was wrong with a value, as SHIM's own hooks and validators word it."""
+    if isinstance(exc, TypeError | ValueError) and exc.args and isinstance(exc.args[0], str):
+        return exc.args[0]
+    return cattrs.v.format_exception(exc, type_)
 
 
 def _example(cls: type[Any]) -> str:

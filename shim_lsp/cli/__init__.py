@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from shim_lsp import __version__
@@ -27,6 +28,8 @@ def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     """A subcommand whose module is imported only when it runs."""
 
     def run(args: argparse.Namespace) -> int:
+        import sqlite3
+
         from shim_lsp.store.db import StoreError
 
         fn: Callable[[argparse.Namespace], Any] = getattr(importlib.import_module(module), name)
@@ -34,8 +37,21 @@ def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
             return int(fn(args))
         except StoreError as exc:
             raise CliError(str(exc)) from exc
+        except sqlite3.DatabaseError as exc:
+            raise CliError(
+                f"cannot read SHIM's store {_store_path(args)}: {exc} (the server moves a"
+                " damaged store aside, keeping it, when it next starts)"
+            ) from exc
 
     return run
+
+
+def _store_path(args: argparse.Namespace) -> str:
+    from shim_lsp.settings import Settings, resolve_state_dir
+    from shim_lsp.store.db import DB_NAME
+
+    state = getattr(args, "state_dir", None)
+    return str((Path(state) if state else resolve_state_dir(Settings())) / DB_NAME)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -62,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"
     )
-    common.add_argument("--workspace", default=os.getcwd(), help="workspace folder (default: .)")
+    common.add_argument(
+        "--workspace",
+        default=os.getcwd(),
+        help="where to start looking for the workspace: the nearest folder at or above it"
+        " that SHIM has sessions for (default: .)",
+    )
     common.add_argument("--json", action="store_true", help="print JSON")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the language server on stdio").set_defaults(fn=cmd_serve)
@@ -80,10 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", help="SESSION:INSTANT (from the listing): print the text then")
     p.set_defaults(fn=_lazy(STORE, "cmd_history"))
     p = sub.add_parser("recover", parents=[common], help="unsaved work of crashed sessions")
-    p.add_argument("--session", help="only this session (id prefix)")
-    p.add_argument("--print", action="store_true", help="print the text instead of writing it")
-    p.add_argument("--out", help=f"folder to write into (default: WORKSPACE/{RECOVERED_DIR})")
-    p.add_argument("--in-place", action="store_true", help="write over the original files")
+    p.add_argument("--session", help="only this session (id prefix), its dismissed work included")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--print", action="store_true", help="print the text instead of writing it")
+    where.add_argument("--out", help=f"folder to write into (default: WORKSPACE/{RECOVERED_DIR})")
+    where.add_argument("--in-place", action="store_true", help="write over the original files")
     p.add_argument("--force", action="store_true", help="overwrite newer or existing files")
     p.set_defaults(fn=_lazy(STORE, "cmd_recover"))
     p = sub.add_parser(
@@ -93,8 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_lazy(STORE, "cmd_checkpoint"))
     p = sub.add_parser("clear", parents=[common], help="forget sessions and their checkpoints")
     p.add_argument("--session", help="a session id (prefix)")
-    p.add_argument("--all", action="store_true", help="everything")
-    p.add_argument("--yes", action="store_true", help="do not ask")
+    p.add_argument("--all", action="store_true", help="every session of this workspace")
+    p.add_argument(
+        "--every-workspace",
+        action="store_true",
+        help="with --all: every workspace's sessions; with --session: look in every workspace",
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
     p.set_defaults(fn=_lazy(STORE, "cmd_clear"))
     p = sub.add_parser("codemod", help="run a codemod over files (--list shows them)")
     p.add_argument("name", nargs="?", help="the codemod, as `shim codemod --list` names it")
@@ -109,7 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="worker processes")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per file")
     p.add_argument("--dry-run", action="store_true", help="write nothing")
-    p.add_argument("--diff", action="store_true", help="print a unified diff of each change")
+    p.add_argument(
+        "--diff",
+        action="store_true",
+        help="print a unified diff of each change and write nothing (as black and ruff do)",
+    )
     p.add_argument(
         "--exclude",
         action="append",

@@ -111,7 +111,7 @@ def cmd_codemod(args: argparse.Namespace) -> int:
             old = Path(result.path).read_bytes().decode("utf-8", "replace").splitlines(True)
             new = result.new.decode("utf-8", "replace").splitlines(True)
             sys.stdout.writelines(difflib.unified_diff(old, new, result.path, result.path))
-        if not args.dry_run:
+        if not (args.dry_run or args.diff):
             write_atomic(Path(result.path), result.new)
     if args.json:
         print(

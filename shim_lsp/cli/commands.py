@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import time
+from contextlib import closing as _closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +18,19 @@ from shim_lsp.journal.replay import history, rebuild
 from shim_lsp.recovery.find import (
     RecoverableFile,
     SessionRow,
+    WorkLeft,
     crashed_work,
     is_alive,
     resolve_file,
     sessions,
+    sessions_above,
     state_of,
+    work_left,
 )
 from shim_lsp.settings import Settings, resolve_state_dir
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store import retention
-from shim_lsp.store.db import DB_NAME, connect, open_store, write_tx
+from shim_lsp.store.db import DB_NAME, connect, write_tx
 from shim_lsp.workspace.encoding import Unencodable, to_file_bytes
 from shim_lsp.workspace.files import read_bytes, write_atomic
 from shim_lsp.workspace.paths import Workspace, path_to_uri, uri_to_path
@@ -52,24 +58,41 @@ def _reader(args: argparse.Namespace) -> sqlite3.Connection:
     return connect(path)
 
 
-def _workspace(args: argparse.Namespace) -> Workspace:
-    return Workspace.of([Path(args.workspace)])
+@dataclass(frozen=True)
+class Scope:
+    """The workspace a command works on: found from the start folder by walking up."""
+
+    start: Path
+    folder: Path
+    rows: list[SessionRow]
+    """Sessions whose folders include ``folder``, newest first."""
+    workspace: Workspace
+
+    @property
+    def keys(self) -> set[str]:
+        return {r.workspace for r in self.rows}
 
 
-def _sessions_of(conn: sqlite3.Connection, args: argparse.Namespace) -> list[SessionRow]:
-    """Sessions whose folders include the workspace given on the command line."""
-    if getattr(args, "all", False):
-        return sessions(conn)
-    folder = _workspace(args).folders[0]
-    return [r for r in sessions(conn) if str(folder) in r.folders.split("\n")]
+def _scope(conn: sqlite3.Connection, args: argparse.Namespace) -> Scope:
+    """The nearest folder at or above --workspace (default: here) that SHIM has sessions for,
+    as git finds a repository; said on stderr when it is not the folder the user is in."""
+    start = Path(os.path.realpath(args.workspace))
+    folder, rows = sessions_above(conn, start)
+    folders = [Path(f) for f in rows[0].folders.split("\n")] if rows else [folder]
+    if not args.json:
+        if not rows:
+            print(f"shim: no SHIM sessions for {start} or a folder above it", file=sys.stderr)
+        elif folder != start:
+            print(f"shim: workspace {folder} (found above {start})", file=sys.stderr)
+    return Scope(start, folder, rows, Workspace.of(folders))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     conn = _reader(args)
-    rows = _sessions_of(conn, args)
-    ws = _workspace(args)
-    work = _work(conn, rows, ws)
-    keys = {r.workspace for r in rows}
+    scope = _scope(conn, args)
+    rows = scope.rows
+    work = _work(conn, scope)
+    keys = scope.keys
     checkpoints = [c for k in keys for c in cps.list_for(conn, k)]
     latest = max(checkpoints, key=lambda c: c.created_at, default=None)
     by_state: dict[str, int] = {}
@@ -78,7 +101,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     data: dict[str, Any] = {
         "store": str(_state_dir(args) / DB_NAME),
         "storeBytes": retention.store_bytes(conn),
-        "workspace": str(ws.folders[0]),
+        "workspace": str(scope.folder),
         "sessions": by_state,
         "checkpoints": len(checkpoints),
         "lastCheckpointAt": latest.created_at if latest else None,
@@ -101,15 +124,22 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _work(
-    conn: sqlite3.Connection, rows: list[SessionRow], ws: Workspace
+    conn: sqlite3.Connection, scope: Scope, session: str | None = None
 ) -> list[tuple[SessionRow, list[RecoverableFile]]]:
-    keys = {r.workspace for r in rows}
-    return [item for key in keys for item in crashed_work(conn, key, ws.contains)]
+    """Unsaved work of the scope's ended sessions; of one session, dismissed work included."""
+    found = [
+        item
+        for key in scope.keys
+        for item in crashed_work(
+            conn, key, scope.workspace.contains, include_resolved=session is not None
+        )
+    ]
+    return [(row, files) for row, files in found if session is None or row.id == session]
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
     conn = _reader(args)
-    rows = _sessions_of(conn, args)
+    rows = sessions(conn) if args.all else _scope(conn, args).rows
     data = [
         {
             "id": r.id,
@@ -135,7 +165,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 def cmd_checkpoints(args: argparse.Namespace) -> int:
     conn = _reader(args)
-    keys = {r.workspace for r in _sessions_of(conn, args)}
+    keys = _scope(conn, args).keys
     if args.file:
         uri = path_to_uri(Path(args.file).resolve())
         versions = [v for k in keys for v in cps.file_history(conn, k, uri)]
@@ -159,68 +189,146 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
 
 def cmd_recover(args: argparse.Namespace) -> int:
     conn = _reader(args)
-    ws = _workspace(args)
-    rows = _sessions_of(conn, args)
+    scope = _scope(conn, args)
+    session = None
     if args.session:
-        rows = [r for r in rows if r.id.startswith(args.session)]
-        if not rows:
-            raise CliError(f"no session starting with {args.session!r} for this workspace")
-    work = _work(conn, rows, ws)
+        matches = [r.id for r in scope.rows if r.id.startswith(args.session)]
+        if len(matches) != 1:
+            raise CliError(
+                f"{len(matches) or 'no'} sessions of {scope.folder} start with {args.session!r}"
+                " (`shim sessions` lists them)"
+            )
+        session = matches[0]
+    work = _work(conn, scope, session)
+    if not work:
+        _emit(
+            args,
+            {"workspace": str(scope.folder), "files": []},
+            ["no unsaved work from crashed sessions"],
+        )
+        return 0
+    out = None if args.print else _output_folder(args, scope)
     results: list[dict[str, Any]] = []
     lines: list[str] = []
-    if not work:
-        _emit(args, {"files": []}, ["no unsaved work from crashed sessions"])
-        return 0
-    out_root = Path(args.out) if args.out else ws.folders[0] / RECOVERED_DIR
     for row, files in work:
         for f in files:
             item: dict[str, Any] = {
                 "session": row.id,
+                "resolution": row.resolution,
                 "uri": f.uri,
                 "editedAt": f.edited_at,
                 "diskChanged": f.disk_changed,
             }
-            path = uri_to_path(f.uri)
-            if args.print:
+            if out is None:
                 item["text"] = f.text
                 lines += [f"=== {f.uri} (session {row.id[:12]}, {_when(f.edited_at)})", f.text]
-            elif path is None:
-                item["written"] = None
-                lines.append(f"skipped {f.uri}: not a file on disk")
             else:
-                target = path if args.in_place else _target(out_root, row, ws, path)
-                item["written"] = str(target)
-                try:
-                    data = to_file_bytes(f.text, read_bytes(path), path)
-                    why = _refusal(args, f, target, path)
-                except Unencodable as exc:
-                    data, why = b"", f"{exc}; see it with --print"
-                if why:
-                    item["written"], item["refused"] = None, why
-                    lines.append(f"refused {target}: {why}")
-                else:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    write_atomic(target, data)
-                    lines.append(f"wrote {target}")
-                    if args.in_place:
-                        with write_tx(conn):
-                            resolve_file(conn, row.id, f.uri, "restored-by-cli")
+                lines.append(_write_one(args, conn, scope, out, row, f, item))
             results.append(item)
-    _emit(args, {"files": results}, lines)
+    _emit(args, {"workspace": str(scope.folder), "files": results}, lines)
     return 1 if any(r.get("refused") for r in results) else 0
 
 
-def _target(root: Path, row: SessionRow, ws: Workspace, path: Path) -> Path:
-    folder = ws.folder_of(path) or path.parent
-    return root / row.id[:12] / path.relative_to(folder)
+def _output_folder(args: argparse.Namespace, scope: Scope) -> Path:
+    """Where recovered text goes aside, resolved; a ``.shim-recovered`` that is a link (a
+    cloned repository can ship one) would send it out of the workspace, so it is refused."""
+    if args.out:
+        return Path(os.path.realpath(args.out))
+    default = scope.folder / RECOVERED_DIR
+    if default.is_symlink():
+        raise CliError(
+            f"{default} is a symbolic link (to {os.readlink(default)}); SHIM writes recovered"
+            " work only inside the workspace: remove the link, or choose a folder with --out"
+        )
+    return Path(os.path.realpath(default))
 
 
-def _refusal(args: argparse.Namespace, f: RecoverableFile, target: Path, path: Path) -> str | None:
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _write_one(
+    args: argparse.Namespace,
+    conn: sqlite3.Connection,
+    scope: Scope,
+    out: Path,
+    row: SessionRow,
+    f: RecoverableFile,
+    item: dict[str, Any],
+) -> str:
+    """Write one file's recovered text where the flags say, or say why not; written work is
+    marked recovered, so it is not offered again (``--session`` shows it still)."""
+    path = uri_to_path(f.uri)
+    note = ""
+    if path is None:
+        # An untitled buffer has no file of its own: it always goes aside.
+        target = out / row.id[:12] / "untitled" / _untitled_name(f.uri)
+        note = " (untitled: it has no file of its own)"
+        in_place = False
+    elif args.in_place:
+        target, in_place = path, True
+    else:
+        target, in_place = out / row.id[:12] / _relative(scope.workspace, path), False
+    real = Path(os.path.realpath(target))
+    allowed = [*scope.workspace.folders] if in_place else [out]
+    item["written"] = None
+    if not any(_within(real, folder) for folder in allowed):
+        where = "the workspace" if in_place else str(out)
+        item["refused"] = f"it resolves to {real}, outside {where}"
+        return f"refused {target}: {item['refused']}"
+    original = read_bytes(path) if path is not None else None
+    try:
+        data = to_file_bytes(f.text, original, path)
+    except Unencodable as exc:
+        item["refused"] = f"{exc}; see it with --print"
+        return f"refused {target}: {item['refused']}"
+    existing = read_bytes(real)
+    if existing == data:
+        item["written"] = str(real)
+        _resolved(conn, row, f, in_place)
+        return f"already there: {real}{note}"
+    why = _refusal(args, f, in_place, existing is not None)
+    if why:
+        item["refused"] = why
+        return f"refused {target}: {why}"
+    real.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(real, data)
+    item["written"] = str(real)
+    _resolved(conn, row, f, in_place)
+    return f"wrote {real}{note}"
+
+
+def _resolved(
+    conn: sqlite3.Connection, row: SessionRow, f: RecoverableFile, in_place: bool
+) -> None:
+    with write_tx(conn):
+        resolve_file(conn, row.id, f.uri, "restored-by-cli" if in_place else "written-by-cli")
+
+
+def _relative(ws: Workspace, path: Path) -> Path:
+    """The file's path inside its workspace folder, as the session named it."""
+    for folder in ws.folders:
+        if _within(path, folder):
+            return path.relative_to(folder)
+    real_folder = ws.folder_of(path)
+    if real_folder is not None:
+        return Path(os.path.realpath(path)).relative_to(real_folder)
+    return Path(path.name)
+
+
+def _untitled_name(uri: str) -> str:
+    name = uri.partition(":")[2].strip("/").replace("/", "_").replace("\\", "_")
+    return name if name not in ("", ".", "..") else "untitled"
+
+
+def _refusal(
+    args: argparse.Namespace, f: RecoverableFile, in_place: bool, exists: bool
+) -> str | None:
     if args.force:
         return None
-    if args.in_place and f.disk_changed:
+    if in_place and f.disk_changed:
         return "the file changed on disk since the crashed session saw it (use --force)"
-    if not args.in_place and target.exists():
+    if not in_place and exists:
         return "already exists (use --force to overwrite)"
     return None
 
@@ -229,7 +337,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     """Every journaled instant of one file's buffer, across sessions; or its text at one."""
     conn = _reader(args)
     uri = path_to_uri(Path(args.file).resolve())
-    rows = _sessions_of(conn, args)
+    rows = _scope(conn, args).rows
     if args.at:
         session_prefix, _, lseq = args.at.partition(":")
         match = [r for r in rows if r.id.startswith(session_prefix)]
@@ -256,10 +364,13 @@ def cmd_history(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(state.text)
         return 0
-    found = [(r.id, lseq, kind, ts) for r in rows for lseq, kind, ts in history(conn, r.id, uri)]
-    instants = [{"session": s, "instant": n, "kind": k, "at": ts} for s, n, k, ts in found]
-    lines = [f"{'session:instant':<20} {'when':<19}  event"] + [
-        f"{s[:12] + ':' + str(n):<20} {_when(ts):<19}  {k}" for s, n, k, ts in found
+    found = sorted(
+        ((ts, r.id, lseq, kind) for r in rows for lseq, kind, ts in history(conn, r.id, uri)),
+        key=lambda item: (item[0], item[2]),
+    )
+    instants = [{"session": s, "instant": n, "kind": k, "at": ts} for ts, s, n, k in found]
+    lines = [f"{'when':<19}  {'session:instant':<20} event"] + [
+        f"{_when(ts):<19}  {s[:12] + ':' + str(n):<20} {k}" for ts, s, n, k in found
     ]
     _emit(args, instants, lines)
     return 0
@@ -269,7 +380,12 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
     from shim_lsp.session.engine import SessionEngine
 
     settings = Settings(state_dir=str(_state_dir(args)))
-    engine = SessionEngine(settings, [Path(args.workspace)], text_source=lambda _uri: None)
+    path = _state_dir(args) / DB_NAME
+    folders = [Path(os.path.realpath(args.workspace))]
+    if path.exists():
+        with _closing(_reader(args)) as conn:
+            folders = list(_scope(conn, args).workspace.folders)
+    engine = SessionEngine(settings, folders, text_source=lambda _uri: None)
     engine.start()
     bar = None
     if sys.stderr.isatty() and not args.json:
@@ -301,24 +417,51 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
 
 
 def cmd_clear(args: argparse.Namespace) -> int:
-    if not args.all and not args.session:
+    if bool(args.all) == bool(args.session):
         raise CliError("say what to clear: --session ID or --all")
-    if not args.yes and sys.stdin.isatty():
-        what = "ALL of SHIM's sessions and checkpoints" if args.all else f"session {args.session}"
+    if not args.yes and not sys.stdin.isatty():
+        raise CliError("stdin is not a terminal, so shim cannot ask: pass --yes to clear")
+    conn = _reader(args)
+    scope = _scope(conn, args)
+    candidates = sessions(conn) if args.every_workspace else scope.rows
+    where = "every workspace" if args.every_workspace else str(scope.folder)
+    if args.session:
+        ids = [r.id for r in candidates if r.id.startswith(args.session)]
+        if len(ids) != 1:
+            raise CliError(
+                f"{len(ids) or 'no'} sessions of {where} start with {args.session!r}"
+                + ("" if args.every_workspace else " (--every-workspace looks in all)")
+            )
+        what = f"session {ids[0][:12]}"
+    else:
+        ids = [r.id for r in candidates]
+        what = f"SHIM's sessions and checkpoints of {where}"
+    live = [r.id for r in sessions(conn) if is_alive(r)]
+    lost = work_left(conn, set(ids) - set(live))
+    if not args.yes:
+        print("\n".join(_lost_lines(lost, "would be lost")))
         if input(f"Forget {what}? [y/N] ").strip().lower() != "y":
             return 1
-    conn, _report = open_store(_state_dir(args))
-    ids = None
-    if args.session:
-        ids = [r.id for r in sessions(conn) if r.id.startswith(args.session)]
-        if not ids:
-            raise CliError(f"no session starting with {args.session!r}")
-    live = [r.id for r in sessions(conn) if is_alive(r)]
     with write_tx(conn):
         counts = retention.clear(conn, ids, live=live)
     _emit(
         args,
-        counts,
-        [f"cleared {counts['sessions']} session(s), {counts['checkpoints']} checkpoint(s)"],
+        {
+            **counts,
+            "unsavedWorkForgotten": [{"folders": w.folders, "files": w.files} for w in lost],
+        },
+        [
+            f"cleared {counts['sessions']} session(s), {counts['checkpoints']} checkpoint(s)",
+            *_lost_lines(lost, "was forgotten"),
+        ],
     )
     return 0
+
+
+def _lost_lines(lost: list[WorkLeft], verb: str) -> list[str]:
+    """Name unsaved work of ended sessions, workspace by workspace, before it goes."""
+    if not lost:
+        return []
+    return [f"unsaved work of ended sessions that {verb}:"] + [
+        f"  {', '.join(w.folders)}: {w.files} file(s)" for w in lost
+    ]

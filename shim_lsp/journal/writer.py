@@ -202,9 +202,14 @@ class JournalWriter:
         self._conn = conn
         self._status.ready = True
         self._status.store = report
+        was_failing = self._status.error is not None
         self._status.error = None
         self._reported = None
         self._attempted.set()
+        if was_failing:
+            # A missing or read-only state folder that became usable: say so, as a full
+            # disk that has room again does.
+            self._on_problem("SHIM can write its store again; nothing was lost")
         if report.quarantined is not None:
             self._on_problem(
                 f"SHIM's store was damaged ({report.reason}); it was moved aside to "

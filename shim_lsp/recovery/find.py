@@ -8,6 +8,7 @@ host, its heartbeat is stale. A live session in another window is never taken fo
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import sqlite3
 import time
@@ -124,12 +125,21 @@ class RecoverableFile:
 
 
 def unrecovered(
-    conn: sqlite3.Connection, row: SessionRow, may_read: Callable[[Path], bool]
+    conn: sqlite3.Connection,
+    row: SessionRow,
+    may_read: Callable[[Path], bool],
+    *,
+    include_resolved: bool = False,
 ) -> list[RecoverableFile]:
-    """Buffers open and dirty when the session died, whose text is not on disk, not resolved."""
-    resolved = {
-        r[0] for r in conn.execute("SELECT uri FROM resolutions WHERE session_id=?", (row.id,))
-    }
+    """Buffers open and dirty when the session died, whose text is not on disk, not resolved
+    (resolved ones too with ``include_resolved``: dismissed work can be seen again)."""
+    resolved = (
+        set()
+        if include_resolved
+        else {
+            r[0] for r in conn.execute("SELECT uri FROM resolutions WHERE session_id=?", (row.id,))
+        }
+    )
     found: list[RecoverableFile] = []
     for uri in touched_uris(conn, row.id):
         if uri in resolved:
@@ -168,14 +178,22 @@ def crashed_work(
     workspace: str,
     may_read: Callable[[Path], bool],
     exclude: str | None = None,
+    *,
+    include_resolved: bool = False,
 ) -> list[tuple[SessionRow, list[RecoverableFile]]]:
     """Every ended, unresolved session of a workspace with the unsaved work it left, newest
-    first: crashed ones, and clean ends that still held unsaved buffers."""
+    first: crashed ones, and clean ends that still held unsaved buffers.
+
+    With ``include_resolved``, sessions and files already restored or dismissed are listed
+    too; a session still running never is.
+    """
     out = []
     for row in sessions(conn, workspace):
-        if row.id == exclude or not needs_recovery(row):
+        if row.id == exclude or state_of(row) == "running":
             continue
-        files = unrecovered(conn, row, may_read)
+        if not include_resolved and not needs_recovery(row):
+            continue
+        files = unrecovered(conn, row, may_read, include_resolved=include_resolved)
         if files:
             out.append((row, files))
     return out
@@ -202,3 +220,43 @@ def resolve_session(conn: sqlite3.Connection, session_id: str, resolution: str) 
         "UPDATE sessions SET resolved_at=?, resolution=? WHERE id=?",
         (time.time(), resolution, session_id),
     )
+
+
+def sessions_above(conn: sqlite3.Connection, start: Path) -> tuple[Path, list[SessionRow]]:
+    """The nearest folder at or above ``start`` that SHIM has sessions for, and those
+    sessions, as git finds a repository; ``(start, [])`` when there is none."""
+    start = Path(os.path.realpath(start))
+    rows = sessions(conn)
+    for folder in (start, *start.parents):
+        found = [r for r in rows if str(folder) in r.folders.split("\n")]
+        if found:
+            return folder, found
+    return start, []
+
+
+@dataclass(frozen=True)
+class WorkLeft:
+    """Unsaved work of ended sessions still waiting in one workspace (for confirmations)."""
+
+    folders: list[str]
+    files: int
+
+
+def work_left(conn: sqlite3.Connection, session_ids: set[str]) -> list[WorkLeft]:
+    """Of these sessions, the unsaved work that waits to be recovered, per workspace."""
+    rows = [r for r in sessions(conn) if r.id in session_ids]
+    out = []
+    for key in sorted({r.workspace for r in rows}):
+        folders = next(r.folders for r in rows if r.workspace == key).split("\n")
+        real = [Path(f) for f in folders]
+
+        def inside(path: Path, real: list[Path] = real) -> bool:
+            resolved = Path(os.path.realpath(path))
+            return any(resolved == f or f in resolved.parents for f in real)
+
+        files = sum(
+            len(found) for row, found in crashed_work(conn, key, inside) if row.id in session_ids
+        )
+        if files:
+            out.append(WorkLeft(folders, files))
+    return out

@@ -13,7 +13,15 @@ from typing import Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from shim_lsp.recovery.find import is_alive, resolve_session, sessions
+from shim_lsp.recovery.find import (
+    RecoverableFile,
+    SessionRow,
+    crashed_work,
+    is_alive,
+    resolve_session,
+    sessions,
+    work_left,
+)
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.commands import (
     AutoCheckpointArgs,
@@ -69,22 +77,51 @@ async def force_checkpoint(
     return result.to_json()
 
 
+Work = list[tuple[SessionRow, list[RecoverableFile]]]
+
+
+def _work_with_dismissed(engine: SessionEngine, session: str | None = None) -> Work:
+    """Ended sessions' unsaved work, dismissed and restored work included (never another
+    window's running session); of one session when given."""
+    with engine.reader() as conn:
+        work = crashed_work(
+            conn,
+            engine.workspace.key,
+            engine.may_read,
+            exclude=engine.info.id,
+            include_resolved=True,
+        )
+    return [(row, files) for row, files in work if session is None or row.id == session]
+
+
 async def check_recovery(
     ls: ShimLanguageServer, engine: SessionEngine, a: CheckRecoveryArgs
 ) -> Any:
+    if a.prompt and a.include_dismissed:
+        raise JsonRpcInvalidParams(
+            "includeDismissed lists work; the prompt (prompt: true) offers only work not yet"
+            " restored or dismissed: ask for one or the other"
+        )
     if a.prompt:
         return await offer_recovery(ls, always=True)
-
-    return describe(await asyncio.to_thread(find_work, ls))
+    if not a.include_dismissed:
+        return describe(await asyncio.to_thread(find_work, ls))
+    work = await asyncio.to_thread(_work_with_dismissed, engine)
+    report = describe(work)
+    resolutions = {row.id: row.resolution for row, _files in work}
+    for entry in report["sessions"]:
+        entry["resolution"] = resolutions.get(entry["id"])
+    return report
 
 
 async def recovered_text(
     ls: ShimLanguageServer, engine: SessionEngine, a: RecoveredTextArgs
 ) -> Any:
     """The text a crashed session left for a file, for a client's diff view."""
-    work = await asyncio.to_thread(find_work, ls)
     if a.session is not None:
-        work = [(row, files) for row, files in work if row.id == a.session]
+        work = await asyncio.to_thread(_work_with_dismissed, engine, a.session)
+    else:
+        work = await asyncio.to_thread(find_work, ls)
     found = next((f for f in newest_per_file(work) if f.uri == a.uri), None)
     if found is None:
         where = f"session {a.session}" if a.session else "any crashed session"
@@ -105,11 +142,12 @@ async def recover_session(
     if a.action not in ("restore", "dismiss"):
         raise JsonRpcInvalidParams(f"action must be 'restore' or 'dismiss', not {a.action!r}")
 
-    work = await asyncio.to_thread(find_work, ls)
     if a.session is not None:
-        work = [(r, f) for r, f in work if r.id == a.session]
+        work = await asyncio.to_thread(_work_with_dismissed, engine, a.session)
         if not work:
             raise JsonRpcInvalidParams(f"no crashed session {a.session!r} with unsaved work")
+    else:
+        work = await asyncio.to_thread(find_work, ls)
     if a.action == "dismiss":
         for row, _files in work:
             await asyncio.wrap_future(
@@ -167,30 +205,54 @@ async def restore_checkpoint(
 
 
 async def clear_state(ls: ShimLanguageServer, engine: SessionEngine, a: ClearStateArgs) -> Any:
-    if a.session is None and not a.all:
-        raise JsonRpcInvalidParams('say which: {"session": id} or {"all": true}')
-    target = None if a.all or a.session is None else [a.session]
+    """Forget sessions of this workspace (of every workspace only when asked by name), and
+    say which unsaved work of ended sessions went with them."""
+    if (a.session is None) == (not a.all):
+        raise JsonRpcInvalidParams(
+            'say which: {"session": id} or {"all": true}'
+            + (
+                ', with "everyWorkspace": true to go beyond this workspace'
+                if a.every_workspace
+                else ""
+            )
+        )
 
-    def live_sessions() -> list[str]:
+    def choose() -> tuple[list[str], list[str], list[dict[str, Any]]]:
         with engine.reader() as conn:
-            return [r.id for r in sessions(conn) if is_alive(r)]
+            rows = sessions(conn, None if a.every_workspace else engine.workspace.key)
+            ids = [r.id for r in rows if a.all or r.id == a.session]
+            live = [r.id for r in sessions(conn) if is_alive(r)]
+            lost = work_left(conn, set(ids) - set(live) - {engine.info.id})
+        return ids, live, [{"folders": w.folders, "files": w.files} for w in lost]
 
-    live = await asyncio.to_thread(live_sessions)
+    ids, live, lost = await asyncio.to_thread(choose)
+    if a.session is not None and not ids:
+        where = "any workspace" if a.every_workspace else "this workspace"
+        raise JsonRpcInvalidParams(f"no session {a.session!r} in {where}")
+    if a.dry_run:
+        # Counted as the clearing counts them: this session's row stays, live ones are spared.
+        return {
+            "dryRun": True,
+            "sessions": len(set(ids) - set(live) - {engine.info.id}),
+            "unsavedWorkForgotten": lost,
+        }
     counts = await asyncio.wrap_future(
         engine.writer.submit(
-            partial(retention.clear, session_ids=target, live=live, current=engine.info.id)
+            partial(retention.clear, session_ids=ids, live=live, current=engine.info.id)
         )
     )
-    if a.all or a.session == engine.info.id:
+    if engine.info.id in ids:
         engine.forget_store_state()
         engine.rejournal_open_buffers()
-    return counts
+    return {**counts, "unsavedWorkForgotten": lost}
 
 
 def _text_at(engine: SessionEngine, a: CheckpointFileArgs) -> tuple[str, str]:
     with engine.reader() as conn:
-        if cps.get(conn, a.checkpoint) is None:
-            raise LookupError(f"no checkpoint {a.checkpoint}")
+        row = cps.get(conn, a.checkpoint)
+        # Checkpoint ids are scoped to the caller's workspace: another's are not found.
+        if row is None or row.workspace != engine.workspace.key:
+            raise LookupError(f"no checkpoint {a.checkpoint} in this workspace")
         found = cps.file_at(conn, a.checkpoint, a.uri)
     if found is None:
         raise LookupError(f"checkpoint {a.checkpoint} holds no {a.uri}")

@@ -20,7 +20,7 @@ from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from shim_lsp import commands as ids
 from shim_lsp.server.app import ShimLanguageServer
-from shim_lsp.wire import ArgumentError, structure_args
+from shim_lsp.wire import ArgumentError, at_least, structure_args
 
 if TYPE_CHECKING:
     from shim_lsp.session.engine import SessionEngine
@@ -39,6 +39,8 @@ class AutoCheckpointArgs:
 class CheckRecoveryArgs:
     prompt: bool = False
     """Also show the recovery prompt now."""
+    include_dismissed: bool = False
+    """Also list work already dismissed or restored (never offered again by the prompt)."""
 
 
 @attrs.define
@@ -49,14 +51,21 @@ class ForceCheckpointArgs:
 @attrs.define
 class ClearStateArgs:
     session: str | None = None
+    """One session of this workspace (its id, as ``shim.sessionStatus`` gives it)."""
     all: bool = False
+    """Every session of this workspace that is not running in another window."""
+    every_workspace: bool = False
+    """With ``all``: every workspace's sessions; with ``session``: look in every workspace."""
+    dry_run: bool = False
+    """Forget nothing: answer which sessions and unsaved work would go, for a confirmation."""
 
 
 @attrs.define
 class ListCheckpointsArgs:
     uri: str | None = None
     """With a URI: that file's versions across checkpoints, deleted and renamed ones included."""
-    limit: int = 100
+    limit: int = attrs.field(default=100, validator=at_least(1))
+    """At most this many, newest first."""
 
 
 @attrs.define
@@ -68,7 +77,8 @@ class CheckpointFileArgs:
 @attrs.define
 class RecoverSessionArgs:
     session: str | None = None
-    """A crashed session's id; default: every crashed session of this workspace."""
+    """A crashed session's id, dismissed work included; default: every crashed session of
+    this workspace with work not yet restored or dismissed."""
     uris: list[str] | None = None
     action: str = "restore"
     """restore or dismiss."""
@@ -78,7 +88,8 @@ class RecoverSessionArgs:
 class RecoveredTextArgs:
     uri: str
     session: str | None = None
-    """A crashed session's id; default: the newest unsaved text any crashed session left."""
+    """A crashed session's id (dismissed work included); default: the newest unsaved text
+    any crashed session left."""
 
 
 @attrs.define

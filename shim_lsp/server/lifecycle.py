@@ -12,13 +12,16 @@ import logging
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.settings import SECTION, Settings, parse_settings
 from shim_lsp.workspace.paths import uri_to_path
+
+if TYPE_CHECKING:
+    from shim_lsp.signals.model import Assessment
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
@@ -92,10 +95,11 @@ def _text_of(ls: ShimLanguageServer, uri: str) -> tuple[str, int | None] | None:
 
 
 def _notify_from_thread(ls: ShimLanguageServer, message: str) -> None:
-    """Problems found on the writer thread reach the user through the event loop."""
+    """Problems found on the writer thread reach the user through the event loop; they are
+    sentences that already name SHIM, so they get no "SHIM: " prefix."""
     log.warning("%s", message)
     if ls.loop is not None and not ls.loop.is_closed():
-        ls.loop.call_soon_threadsafe(ls.report_problem, f"SHIM: {message}")
+        ls.loop.call_soon_threadsafe(ls.report_problem, message)
 
 
 async def _start(ls: ShimLanguageServer) -> None:
@@ -179,11 +183,7 @@ async def _tick_loop(ls: ShimLanguageServer) -> None:
         engine = ls.engine
         reason, alarm = engine.tick()
         if alarm is not None:
-            ls.tell_user(
-                "SHIM: your unsaved work looked at risk ("
-                + "; ".join(alarm.reasons)
-                + "), so a checkpoint was taken now."
-            )
+            ls.tell_user(_alarm_message(alarm))
         if reason is not None:
             log.info("automatic checkpoint: %s", reason)
         # What a status bar shows is pushed when it changes, so clients never poll.
@@ -191,6 +191,18 @@ async def _tick_loop(ls: ShimLanguageServer) -> None:
         if summary != shown:
             shown = summary
             ls.push_status(summary)
+
+
+def _alarm_message(alarm: Assessment) -> str:
+    """What high risk means for the user: a checkpoint under way, or, when the store cannot
+    be written, that no checkpoint can help and saving is what protects the work."""
+    reasons = "; ".join(alarm.reasons)
+    if alarm.measurements.store_error:
+        return (
+            f"SHIM: your unsaved work is at risk ({reasons}). No checkpoint can be written"
+            " until the store is writable again: save your files."
+        )
+    return f"SHIM: your unsaved work looked at risk ({reasons}), so a checkpoint is being taken."
 
 
 def _alive(pid: int) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from shim_lsp.settings import Settings
+from shim_lsp.wire import to_camel
 
 Level = Literal["low", "elevated", "high"]
 
@@ -62,7 +63,7 @@ class Assessment:
             "level": self.level,
             "reasons": self.reasons,
             "signals": [asdict(s) for s in self.signals],
-            "measurements": asdict(self.measurements),
+            "measurements": {to_camel(k): v for k, v in asdict(self.measurements).items()},
         }
 
 

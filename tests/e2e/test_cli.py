@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import journal_settled, start_editor
+from harness import crash_after_typing, journal_settled, start_editor
 
 from shim_lsp import commands as ids
 
 
-def shim(state_dir: Path, workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def shim(
+    state_dir: Path, workspace: Path | None, *args: str, cwd: Path | None = None, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run ``shim``; without a workspace, it finds one from ``cwd`` as a user's shell would."""
+    where = ["--workspace", str(workspace)] if workspace is not None else []
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "shim_lsp.cli",
-            *args,
-            "--state-dir",
-            str(state_dir),
-            "--workspace",
-            str(workspace),
-        ],
+        [sys.executable, "-m", "shim_lsp.cli", *args, "--state-dir", str(state_dir), *where],
         capture_output=True,
         text=True,
         timeout=60,
+        cwd=cwd,
+        **kw,
     )
 
 
@@ -79,10 +77,12 @@ def test_recover_prints_writes_aside_and_refuses_to_overwrite(
     assert target.read_text(encoding="utf-8") == crashed
     assert (workspace / "a.py").read_text() == "a = 1\n"
 
-    again = shim(state_dir, workspace, "recover")
+    target.write_text("the user's notes")
+    session = written["files"][0]["session"]
+    again = shim(state_dir, workspace, "recover", "--session", session)
     assert again.returncode == 1 and "already exists" in again.stdout
-    forced = shim(state_dir, workspace, "recover", "--force")
-    assert forced.returncode == 0
+    forced = shim(state_dir, workspace, "recover", "--session", session, "--force")
+    assert forced.returncode == 0 and target.read_text(encoding="utf-8") == crashed
 
 
 def test_recover_in_place_refuses_a_file_changed_since_the_crash(
@@ -132,3 +132,159 @@ def test_history_rebuilds_a_buffer_at_any_journaled_instant(
     assert after["text"] == crashed
     bad = shim(state_dir, workspace, "history", str(workspace / "a.py"), "--at", "nope")
     assert bad.returncode == 2 and "SESSION:INSTANT" in bad.stderr
+
+
+def test_from_a_subfolder_the_cli_finds_the_workspace_above_and_says_which(
+    crashed: str, workspace: Path, state_dir: Path
+) -> None:
+    deep = workspace / "pkg" / "sub"
+    deep.mkdir(parents=True)
+    status = shim(state_dir, None, "status", "--json", cwd=deep)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["unrecoveredFiles"] == 1
+    assert json.loads(status.stdout)["workspace"] == str(workspace.resolve())
+    printed = shim(state_dir, None, "recover", "--print", cwd=deep)
+    assert printed.returncode == 0 and crashed in printed.stdout
+    assert f"workspace {workspace.resolve()}" in printed.stderr
+    listed = shim(state_dir, None, "checkpoints", "--json", cwd=deep)
+    assert [c["label"] for c in json.loads(listed.stdout)] == ["named"]
+
+
+def test_a_folder_with_no_sessions_above_it_is_named_as_such(
+    crashed: str, tmp_path: Path, state_dir: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = shim(state_dir, None, "recover", cwd=elsewhere)
+    assert out.returncode == 0
+    assert f"no SHIM sessions for {elsewhere.resolve()} or a folder above it" in out.stderr
+
+
+async def test_recover_writes_untitled_buffers_aside_and_marks_written_work_recovered(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, state_dir)
+    editor.type(editor.open("a.py"), 1, 0, "typed = 1\n")
+    editor.open("Untitled-1", "scratch notes\n", uri="untitled:Untitled-1")
+    await journal_settled(editor)
+    editor.kill()
+    await editor.client.stop()
+
+    written = shim_json(state_dir, workspace, "recover")
+    targets = sorted((Path(f["written"]) for f in written["files"]), key=lambda p: p.name)
+    assert [t.name for t in targets] == ["Untitled-1", "a.py"]
+    assert all(t.is_relative_to(workspace / ".shim-recovered") for t in targets)
+    assert targets[0].read_text() == "scratch notes\n"
+    assert shim_json(state_dir, workspace, "status")["unrecoveredFiles"] == 0
+    assert "shim recover" not in shim(state_dir, workspace, "status").stdout
+    again = shim(state_dir, workspace, "recover")
+    assert again.returncode == 0 and "no unsaved work" in again.stdout
+
+    session = written["files"][0]["session"]
+    seen_again = shim_json(state_dir, workspace, "recover", "--session", session[:8], "--print")
+    assert sorted(f["text"] for f in seen_again["files"]) == [
+        "a = 1\ntyped = 1\n",
+        "scratch notes\n",
+    ]
+
+
+async def test_recover_in_place_puts_untitled_buffers_aside(
+    workspace: Path, state_dir: Path
+) -> None:
+    editor = await start_editor(workspace, state_dir)
+    editor.open("Untitled-2", "only here\n", uri="untitled:Untitled-2")
+    await journal_settled(editor)
+    editor.kill()
+    await editor.client.stop()
+    out = shim(state_dir, workspace, "recover", "--in-place")
+    assert out.returncode == 0, out.stdout
+    assert "untitled" in out.stdout and "Untitled-2" in out.stdout
+    [written] = list((workspace / ".shim-recovered").rglob("Untitled-2"))
+    assert written.read_text() == "only here\n"
+
+
+def test_clear_without_a_terminal_or_yes_refuses(
+    crashed: str, workspace: Path, state_dir: Path
+) -> None:
+    out = shim(state_dir, workspace, "clear", "--all", stdin=subprocess.DEVNULL)
+    assert out.returncode == 2 and "--yes" in out.stderr
+    assert shim_json(state_dir, workspace, "status")["unrecoveredFiles"] == 1
+
+
+def test_contradictory_recover_flags_are_refused(
+    crashed: str, workspace: Path, state_dir: Path
+) -> None:
+    out = shim(state_dir, workspace, "recover", "--print", "--in-place")
+    assert out.returncode == 2 and "not allowed with" in out.stderr
+    assert (workspace / "a.py").read_text() == "a = 1\n"
+
+
+async def test_clear_all_forgets_this_workspace_only_unless_told_every_workspace(
+    tmp_path: Path, state_dir: Path
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    await crash_after_typing(a, state_dir, "x.py", "in_a = 1\n")
+    await crash_after_typing(b, state_dir, "y.py", "in_b = 1\n")
+    cleared = shim_json(state_dir, a, "clear", "--all", "--yes")
+    assert cleared["sessions"] == 1
+    assert shim_json(state_dir, a, "status")["unrecoveredFiles"] == 0
+    assert shim_json(state_dir, b, "status")["unrecoveredFiles"] == 1
+
+    await crash_after_typing(a, state_dir, "x.py", "in_a = 2\n")
+    master, slave = os.openpty()
+    os.write(master, b"n\n")
+    asked = shim(state_dir, a, "clear", "--all", "--every-workspace", stdin=slave)
+    os.close(slave)
+    os.close(master)
+    assert asked.returncode == 1
+    assert f"{b.resolve()}: 1 file" in asked.stdout and f"{a.resolve()}: 1 file" in asked.stdout
+    assert shim_json(state_dir, b, "status")["unrecoveredFiles"] == 1
+    everything = shim(state_dir, a, "clear", "--all", "--every-workspace", "--yes")
+    assert everything.returncode == 0 and f"{b.resolve()}: 1 file" in everything.stdout
+    assert shim_json(state_dir, b, "sessions", "--all") == []
+
+
+async def test_history_lists_instants_in_time_order_across_sessions(
+    workspace: Path, state_dir: Path
+) -> None:
+    await crash_after_typing(workspace, state_dir, "a.py", "first = 1\n")
+    await crash_after_typing(workspace, state_dir, "a.py", "second = 2\n")
+    instants = shim_json(state_dir, workspace, "history", str(workspace / "a.py"))
+    times = [i["at"] for i in instants]
+    assert len({i["session"] for i in instants}) == 2
+    assert times == sorted(times)
+    listing = shim(state_dir, workspace, "history", str(workspace / "a.py")).stdout.splitlines()
+    assert listing[0].split()[:2] == ["when", "session:instant"]
+
+
+def test_a_damaged_store_is_one_line_and_exit_2(tmp_path: Path, workspace: Path) -> None:
+    state = tmp_path / "damaged"
+    state.mkdir()
+    (state / "shim.db").write_bytes(b"not sqlite at all " * 500)
+    for command in (
+        ["status"],
+        ["recover"],
+        ["sessions"],
+        ["checkpoints"],
+        ["clear", "--all", "--yes"],
+    ):
+        out = shim(state, workspace, *command)
+        assert out.returncode == 2, (command, out.stderr)
+        assert "Traceback" not in out.stderr
+        assert out.stderr.count("\n") == 1 and str(state / "shim.db") in out.stderr
+
+
+def test_codemod_diff_shows_the_change_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("print('x %s' % y)\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", "codemod", "to_fstring", "m.py", "--diff"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "+print(f'x {y}')" in out.stdout
+    assert (tmp_path / "m.py").read_text() == "print('x %s' % y)\n"

@@ -122,9 +122,14 @@ export class Session {
         [
           { label: "This window's history", detail: "Forget this session's journal and checkpoints", request: { session: status.session } },
           {
-            label: "All of SHIM's history",
-            detail: 'Forget every session that is not running, its journal, checkpoints and unrecovered work',
+            label: "This workspace's history",
+            detail: 'Forget every session of this workspace that is not running, its journal, checkpoints and unrecovered work',
             request: { all: true },
+          },
+          {
+            label: "Every workspace's history",
+            detail: "Forget every session in SHIM's store that is not running, whatever its workspace",
+            request: { all: true, everyWorkspace: true },
           },
         ],
         { title: 'SHIM: Clear State' },
@@ -132,8 +137,15 @@ export class Session {
       if (scope === undefined) {
         return;
       }
+      // Ask the server first what would go, so that unsaved work is named before it is lost.
+      const would = await this.server.request<{ unsavedWorkForgotten: { folders: string[]; files: number }[] }>(
+        ServerCommand.clearState,
+        { ...scope.request, dryRun: true },
+      );
+      const lost = would.unsavedWorkForgotten.map((w) => `${w.folders.join(', ')}: ${plural(w.files, 'file')}`);
       const sure = await vscode.window.showWarningMessage(
-        `Clear ${scope.label.toLowerCase()}? Checkpoints and unsaved work from crashed sessions that it holds cannot be brought back.`,
+        `Clear ${scope.label.toLowerCase()}? Checkpoints cannot be brought back.` +
+          (lost.length ? ` Unsaved work of crashed sessions would be lost too: ${lost.join('; ')}.` : ''),
         { modal: true },
         'Clear',
       );
