@@ -111,7 +111,22 @@ async def _start(ls: ShimLanguageServer) -> None:
     ls.spawn(_tick_loop(ls))
     if ls.engine is not None and ls.engine.info.client_pid:
         ls.spawn(_watch_client(ls, ls.engine.info.client_pid))
-    await offer_recovery(ls)
+    if await _store_ready(ls):
+        await offer_recovery(ls)
+
+
+async def _store_ready(ls: ShimLanguageServer) -> bool:
+    """Wait until the store can be read: one that is unavailable at start (a full disk, a
+    state folder that is not there yet) still has crashed work to offer once it is back."""
+    engine = ls.engine
+    if engine is None:
+        return False
+    await asyncio.to_thread(engine.writer.wait_ready)
+    while not engine.writer.status().ready:
+        if engine.closed is not None:
+            return False
+        await asyncio.sleep(TICK_SECONDS)
+    return True
 
 
 async def _pull_settings(ls: ShimLanguageServer, pushed: Any = None) -> None:

@@ -405,3 +405,21 @@ async def test_a_report_lists_every_version_of_a_file_newer_first(
         assert per_session == [len(newer_text), len(older_text)]
     finally:
         await stop_editor(third)
+
+
+async def test_work_is_offered_once_a_store_unavailable_at_start_comes_back(
+    workspace: Path, state_dir: Path
+) -> None:
+    typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'kept'\n")
+    aside = state_dir.with_name("state-aside")
+    state_dir.rename(aside)
+    state_dir.write_text("a file where the state folder should be")
+    editor = await start_editor(workspace, state_dir, answers=["Restore all"])
+    try:
+        await editor.wait_for(lambda: any("cannot" in m for m in editor.shown_messages))
+        state_dir.unlink()
+        aside.rename(state_dir)
+        await editor.wait_for(lambda: bool(editor.edits), timeout=30)
+        assert editor.docs[editor.uri("app.py")].source == typed
+    finally:
+        await stop_editor(editor)
