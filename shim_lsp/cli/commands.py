@@ -210,21 +210,34 @@ def cmd_recover(args: argparse.Namespace) -> int:
     out = None if args.print else _output_folder(args, scope)
     results: list[dict[str, Any]] = []
     lines: list[str] = []
-    for row, files in work:
-        for f in files:
-            item: dict[str, Any] = {
-                "session": row.id,
-                "resolution": row.resolution,
-                "uri": f.uri,
-                "editedAt": f.edited_at,
-                "diskChanged": f.disk_changed,
-            }
-            if out is None:
-                item["text"] = f.text
-                lines += [f"=== {f.uri} (session {row.id[:12]}, {_when(f.edited_at)})", f.text]
-            else:
-                lines.append(_write_one(args, conn, scope, out, row, f, item))
-            results.append(item)
+    pairs = [(row, f) for row, files in work for f in files]
+    if args.in_place:  # one file, one place: its newest version goes there, and only that
+        pairs.sort(key=lambda p: p[1].edited_at, reverse=True)
+    in_place: dict[str, str] = {}
+    for row, f in pairs:
+        item: dict[str, Any] = {
+            "session": row.id,
+            "resolution": row.resolution,
+            "uri": f.uri,
+            "editedAt": f.edited_at,
+            "diskChanged": f.disk_changed,
+        }
+        if out is None:
+            item["text"] = f.text
+            lines += [f"=== {f.uri} (session {row.id[:12]}, {_when(f.edited_at)})", f.text]
+        elif args.in_place and f.uri in in_place:
+            item["written"] = None
+            item["refused"] = (
+                f"a newer version of this file, from session {in_place[f.uri][:12]}, was "
+                f"written in its place; this one stays in the store (`shim recover --session "
+                f"{row.id[:12]} --print` shows it, without --in-place it is written aside)"
+            )
+            lines.append(f"refused {f.uri}: {item['refused']}")
+        else:
+            lines.append(_write_one(args, conn, scope, out, row, f, item))
+            if item.get("written") and uri_to_path(f.uri) is not None:
+                in_place[f.uri] = row.id
+        results.append(item)
     _emit(args, {"workspace": str(scope.folder), "files": results}, lines)
     return 1 if any(r.get("refused") for r in results) else 0
 

@@ -293,3 +293,22 @@ async def crash_after_typing(
     editor.kill()
     await editor.client.stop()
     return text
+
+
+async def two_windows_crash(workspace: Path, state_dir: Path) -> tuple[str, str]:
+    """Two windows type different unsaved text into one file, then both servers die."""
+    (workspace / "app.py").write_text("a = 1\n")
+    older = await start_editor(workspace, state_dir)
+    uri = older.open("app.py")
+    older.type(uri, 1, 0, "older = 'window one'\n")
+    await journal_settled(older)
+    await asyncio.sleep(0.05)
+    newer = await start_editor(workspace, state_dir)
+    newer.open("app.py")
+    newer.type(uri, 1, 0, "newer = 'window two'\n")
+    await journal_settled(newer)
+    texts = older.docs[uri].source, newer.docs[uri].source
+    for editor in (older, newer):
+        editor.kill()
+        await editor.client.stop()
+    return texts

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import crash_after_typing, journal_settled, start_editor
+from harness import crash_after_typing, journal_settled, start_editor, two_windows_crash
 
 from shim_lsp import commands as ids
 
@@ -288,3 +288,15 @@ def test_codemod_diff_shows_the_change_and_writes_nothing(tmp_path: Path) -> Non
     assert out.returncode == 0, out.stderr
     assert "+print(f'x {y}')" in out.stdout
     assert (tmp_path / "m.py").read_text() == "print('x %s' % y)\n"
+
+
+async def test_recover_in_place_writes_the_newest_of_two_windows_versions_only(
+    workspace: Path, state_dir: Path
+) -> None:
+    older, newer = await two_windows_crash(workspace, state_dir)
+    out = shim(state_dir, workspace, "recover", "--in-place")
+    assert out.returncode == 1, out.stdout
+    assert (workspace / "app.py").read_text() == newer
+    assert "a newer version of this file" in out.stdout
+    left = shim(state_dir, workspace, "recover", "--print")
+    assert older in left.stdout, "the other window's text stays in the store"

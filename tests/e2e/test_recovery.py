@@ -16,6 +16,7 @@ from harness import (
     journal_settled,
     start_editor,
     stop_editor,
+    two_windows_crash,
 )
 from lsprotocol import types as t
 
@@ -353,31 +354,10 @@ async def test_a_show_document_answered_with_an_error_does_not_end_the_recovery(
         await stop_editor(second)
 
 
-async def _two_windows_crash_with_different_text(
-    workspace: Path, state_dir: Path
-) -> tuple[str, str]:
-    """Two windows type different unsaved text into one file, then both servers die."""
-    (workspace / "app.py").write_text("a = 1\n")
-    older = await start_editor(workspace, state_dir)
-    uri = older.open("app.py")
-    older.type(uri, 1, 0, "older = 'window one'\n")
-    await journal_settled(older)
-    await asyncio.sleep(0.05)
-    newer = await start_editor(workspace, state_dir)
-    newer.open("app.py")
-    newer.type(uri, 1, 0, "newer = 'window two'\n")
-    await journal_settled(newer)
-    texts = older.docs[uri].source, newer.docs[uri].source
-    for editor in (older, newer):
-        editor.kill()
-        await editor.client.stop()
-    return texts
-
-
 async def test_two_crashed_windows_with_different_text_are_both_offered(
     workspace: Path, state_dir: Path
 ) -> None:
-    older_text, newer_text = await _two_windows_crash_with_different_text(workspace, state_dir)
+    older_text, newer_text = await two_windows_crash(workspace, state_dir)
     third = await start_editor(workspace, state_dir, answers=["Restore all"])
     try:
         await third.wait_for(lambda: bool(third.edits))
@@ -396,7 +376,7 @@ async def test_two_crashed_windows_with_different_text_are_both_offered(
 async def test_a_report_lists_every_version_of_a_file_newer_first(
     workspace: Path, state_dir: Path
 ) -> None:
-    older_text, newer_text = await _two_windows_crash_with_different_text(workspace, state_dir)
+    older_text, newer_text = await two_windows_crash(workspace, state_dir)
     third = await start_editor(workspace, state_dir)
     try:
         report = await third.command(ids.CHECK_RECOVERY)
