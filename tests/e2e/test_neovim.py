@@ -7,6 +7,7 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -210,3 +211,40 @@ def test_neovim_07_gets_unsaved_work_back_after_the_server_is_killed(
         assert (workspace / "app.py").read_text() == "a = 1\n", "disk untouched"
     finally:
         subprocess.run([TMUX, "kill-session", "-t", session], capture_output=True)
+
+
+SECRET_SCRIPT = """
+vim.wait(20000, function() return next(vim.lsp.buf_get_clients(0)) ~= nil end, 50)
+vim.api.nvim_buf_set_lines(0, -1, -1, false, { "TYPED_SECRET" })
+vim.cmd([[Shim forceCheckpoint {"label": "with a secret open"}]])
+vim.wait(20000, function() return vim.g.shim_last_result ~= nil end, 50)
+vim.fn.writefile({ vim.fn.json_encode(vim.g.shim_last_result) }, os.getenv("SHIM_NVIM_OUT"))
+vim.cmd("qa!")
+"""
+
+
+@pytest.mark.skipif(NVIM is None, reason="nvim not installed (scripts/test installs Debian's)")
+def test_settings_in_the_readme_neovim_config_reach_the_server(
+    workspace: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    """Neovim 0.7 answers no workspace/configuration: the README passes them at start."""
+    (workspace / "prod.secret").write_text("TOKEN=ON_DISK\n")
+    init = tmp_path / "init.lua"
+    config = readme_config()
+    assert "idleCheckpointDelay = 30 }" in config
+    init.write_text(config.replace("idleCheckpointDelay = 30 }", 'secretGlobs = { "*.secret" } }'))
+    script = tmp_path / "script.lua"
+    script.write_text(SECRET_SCRIPT)
+    out = tmp_path / "out.json"
+    subprocess.run(
+        [NVIM or "nvim", "--headless", "-u", str(init), "prod.secret", "-c", f"luafile {script}"],
+        cwd=workspace,
+        env=_nvim_env(tmp_path, state_dir, out),
+        timeout=120,
+        check=True,
+        capture_output=True,
+    )
+    assert json.loads(out.read_text())["label"] == "with a secret open"
+    with sqlite3.connect(state_dir / "shim.db") as conn:
+        uris = [r[0] for r in conn.execute("SELECT uri FROM journal UNION SELECT uri FROM entries")]
+    assert not [u for u in uris if u.endswith("prod.secret")], uris
