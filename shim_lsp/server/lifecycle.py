@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from shim_lsp.server import client
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.settings import SECTION, Settings, parse_settings
 from shim_lsp.workspace.paths import uri_to_path
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
+CONFIGURATION_WAIT_S = 5.0
+"""How long document events wait, in memory, for the settings that say what is secret."""
 
 
 def _folders(params: types.InitializeParams) -> list[Path]:
@@ -68,6 +71,8 @@ def register(server: ShimLanguageServer) -> None:
             position_encoding=_encoding(ls),
             notify=lambda msg: _notify_from_thread(ls, msg),
         )
+        if _asks_configuration(ls):
+            ls.engine.hold()  # which files are secret is known once the settings arrive
         ls.engine.start()
         ls.spawn(_start(ls))
 
@@ -106,7 +111,11 @@ async def _start(ls: ShimLanguageServer) -> None:
     from shim_lsp.server.recovery import offer_recovery
 
     ls.client_ready()
-    await _pull_settings(ls)
+    try:
+        await _pull_settings(ls)
+    finally:
+        if ls.engine is not None:
+            ls.engine.release()
     await _watch_files(ls)
     ls.spawn(_tick_loop(ls))
     if ls.engine is not None and ls.engine.info.client_pid:
@@ -129,18 +138,25 @@ async def _store_ready(ls: ShimLanguageServer) -> bool:
     return True
 
 
+def _asks_configuration(ls: ShimLanguageServer) -> bool:
+    caps = ls.client_capabilities.workspace
+    return bool(caps is not None and caps.configuration)
+
+
 async def _pull_settings(ls: ShimLanguageServer, pushed: Any = None) -> None:
     """Settings from ``workspace/configuration`` (section ``shim``) win over init options."""
-    caps = ls.client_capabilities.workspace
     raw: Any = None
-    if caps is not None and caps.configuration:
-        try:
-            result = await ls.workspace_configuration_async(
-                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
-            )
-            raw = result[0] if result else None
-        except Exception as exc:
-            log.warning("workspace/configuration failed: %s", exc)
+    if _asks_configuration(ls):
+        result = await client.ask(
+            asyncio.wait_for(
+                ls.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+                ),
+                CONFIGURATION_WAIT_S,
+            ),
+            "give SHIM's settings (workspace/configuration)",
+        )
+        raw = result[0] if result else None
     elif isinstance(pushed, dict):
         raw = pushed.get(SECTION, pushed)
     if not raw:

@@ -132,6 +132,8 @@ class SessionEngine:
         self._process = psutil.Process()
         self.closed: str | None = None
         self._may_store: dict[str, bool] = {}
+        self._held: list[tuple[str, Kind, int | None, str | None, float]] | None = None
+        """Document events that arrived before the user's settings: see ``hold``."""
         self._cp_conn: sqlite3.Connection | None = None
         """Per URI, whether it may be journaled: the check resolves links, so it is cached."""
 
@@ -174,6 +176,7 @@ class SessionEngine:
         """Flush everything and record how the session ended; idempotent."""
         if self.closed is not None:
             return True
+        self.release()  # the settings never came: nothing typed is dropped for that
         self.closed = reason
         self._checkpoints.shutdown(wait=False, cancel_futures=True)
         # An end that still holds unsaved buffers, clean or not (a window closed or reloaded
@@ -211,9 +214,24 @@ class SessionEngine:
 
     # --- document events ----------------------------------------------------------------
 
+    def hold(self) -> None:
+        """Keep document events in memory until ``release``: the user's settings (which
+        files are secret) are still on their way from the editor."""
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """The settings are known: journal what was held, judged by them."""
+        held, self._held = self._held or [], None
+        for event in held:
+            self._record(*event)
+
     def _record(
         self, uri: str, kind: Kind, version: int | None, data: str | None, now: float
     ) -> None:
+        if self._held is not None:
+            self._held.append((uri, kind, version, data, now))
+            return
         allowed = self._may_store.get(uri)
         if allowed is None:
             allowed = self._may_store[uri] = self.tree.may_store(uri)
@@ -445,7 +463,7 @@ class SessionEngine:
             rss_bytes=rss,
             rss_growth_mb_per_min=growth,
             client_alive=client_alive,
-            journal_pending=status.pending,
+            journal_pending=status.pending + len(self._held or ()),
             journal_lag_s=status.oldest_pending_age,
             disk_free_bytes=free,
             store_error=status.error,
@@ -514,7 +532,7 @@ class SessionEngine:
             "editsSinceCheckpoint": self.buffers.edits_since_checkpoint,
             "journal": {
                 "committed": w.committed,
-                "pending": w.pending,
+                "pending": w.pending + len(self._held or ()),
                 "lagSeconds": round(w.oldest_pending_age, 3),
                 "lastCommitAt": w.last_commit_at,
             },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,28 @@ async def test_status_shows_the_workspaces_last_checkpoint_from_an_earlier_sessi
     await second.wait_for(lambda: bool(second.statuses))
     await second.wait_for(lambda: second.statuses[-1].lastCheckpointAt == earlier["createdAt"])
     await stop_editor(second)
+
+
+async def test_files_opened_before_the_settings_arrive_follow_the_settings(
+    workspace: Path, state_dir: Path
+) -> None:
+    """A client that answers workspace/configuration (no initializationOptions) opens files
+    at once: they must be judged by the user's secret patterns, not the defaults."""
+    (workspace / "foo.secret").write_text("SECRET_ON_DISK\n")
+    (workspace / "server.key").write_text("not a key here\n")
+    editor = await start_editor(
+        workspace, state_dir, settings={"secretGlobs": ["*.secret", "!*.key"]}
+    )
+    try:
+        for name in ("foo.secret", "server.key"):
+            editor.type(editor.open(name), 0, 0, f"typed into {name}\n")
+        await journal_settled(editor)
+        await editor.command(ids.FORCE_CHECKPOINT, {"label": "after typing"})
+        with sqlite3.connect(state_dir / "shim.db") as conn:
+            journal = [
+                (r[0].rsplit("/", 1)[1], r[1])
+                for r in conn.execute("SELECT uri, kind FROM journal ORDER BY lseq")
+            ]
+        assert journal == [("server.key", "open"), ("server.key", "change")]
+    finally:
+        await stop_editor(editor)
