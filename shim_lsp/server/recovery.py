@@ -31,6 +31,7 @@ from shim_lsp.recovery.find import (
 )
 from shim_lsp.server import client
 from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.store.retention import journal_kept_s
 from shim_lsp.workspace.files import decode, read_bytes
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -165,7 +166,11 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
             engine.writer.submit(
                 partial(resolve_session, session_id=row.id, resolution="dismissed")
             )
-        ls.log_user("SHIM: recovery dismissed; the work stays in the store until cleared")
+        days = journal_kept_s(ls.settings) / 86400
+        ls.log_user(
+            f"SHIM: recovery dismissed; the work stays in SHIM's history for {days:g} days"
+            f" (`shim recover --session ID --print` shows it)"
+        )
     elif choice == RESTORE_ALL:
         for f in files:
             if await restore_recovered(ls, f, work):

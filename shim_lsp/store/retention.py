@@ -85,6 +85,11 @@ def collect_blobs(
     ).rowcount
 
 
+def journal_kept_s(settings: Settings) -> float:
+    """How long the journal of settled work (restored, dismissed) is kept after its end."""
+    return settings.keep_daily_days * DAY + settings.keep_hourly_hours * HOUR
+
+
 def prune_journal(conn: sqlite3.Connection, older_than: float) -> int:
     """Journal of ended sessions with nothing left to recover, once older than the window.
 
@@ -119,9 +124,7 @@ def apply(
         deleted += cps.delete(conn, [victim.id])
         live = remaining
         blobs_gone += collect_blobs(conn, grace_s=SHORT_GRACE_S, now=now)
-    journal = prune_journal(
-        conn, now - settings.keep_daily_days * DAY - settings.keep_hourly_hours * HOUR
-    )
+    journal = prune_journal(conn, now - journal_kept_s(settings))
     return RetentionReport(deleted, blobs_gone, journal, store_bytes(conn))
 
 

@@ -165,16 +165,24 @@ async def test_dismissed_work_is_not_offered_again_but_stays_in_the_store(
 
     second = await start_editor(workspace, state_dir, answers=["Dismiss"])
     await second.wait_for(lambda: len(second.prompts) == 1)
-    await asyncio.sleep(0.3)
+    await second.wait_for(lambda: any("dismissed" in m.message for m in second.client.log_messages))
+    told = next(m.message for m in second.client.log_messages if "dismissed" in m.message)
+    assert "for 8 days" in told, "what Dismiss does, in the default retention's words"
     assert second.edits == []
     await stop_editor(second)
     third = await start_editor(workspace, state_dir, answers=["Restore all"])
     assert (await third.command(ids.CHECK_RECOVERY))["files"] == 0
+    dismissed = await third.command(ids.CHECK_RECOVERY, {"includeDismissed": True})
+    session = dismissed["sessions"][0]["id"]
     await stop_editor(third)
     out = subprocess.run(
-        [sys.executable, "-m", "shim_lsp.cli", "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "shim_lsp.cli", "recover", "--session", session, "--print"],
+        capture_output=True,
+        text=True,
+        cwd=workspace,
+        env={**os.environ, "SHIM_STATE_DIR": str(state_dir)},
     )
-    assert out.returncode == 0
+    assert "keep_me = 1" in out.stdout, out.stdout + out.stderr
 
 
 async def test_uri_spelling_of_the_client_does_not_split_a_file_in_two(
