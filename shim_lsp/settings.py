@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import cattrs
 import platformdirs
 
 from shim_lsp.wire import make_converter, to_camel
@@ -72,12 +73,12 @@ DEFAULT_EXCLUDE_GLOBS = (
 
 def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value <= 0:
-        raise ValueError(f"{attribute.name} must be greater than 0, got {value!r}")
+        raise ValueError(f"{to_camel(attribute.name)} must be greater than 0, got {value!r}")
 
 
 def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value < 0:
-        raise ValueError(f"{attribute.name} must be 0 or more, got {value!r}")
+        raise ValueError(f"{to_camel(attribute.name)} must be 0 or more, got {value!r}")
 
 
 @attrs.define(frozen=True)
@@ -176,20 +177,27 @@ def parse_settings(raw: object) -> tuple[Settings, list[str]]:
     if raw is None:
         return Settings(), []
     if not isinstance(raw, dict):
-        return Settings(), [f"SHIM settings must be an object, got {type(raw).__name__}"]
+        return Settings(), [
+            f"settings must be an object of settings by name, got {type(raw).__name__}"
+        ]
     problems: list[str] = []
     good: dict[str, Any] = {}
     for key, value in raw.items():
         field = _FIELDS.get(key)
         if field is None:
-            problems.append(f"unknown SHIM setting {key!r} ignored")
+            problems.append(f"unknown setting {key!r} ignored")
             continue
         try:
             structured = converter.structure(value, field.type)  # type: ignore[arg-type]
             if field.validator is not None:
                 field.validator(None, field, structured)
         except Exception as exc:
-            problems.append(f"setting {key!r}: invalid value {value!r} ({exc}); using default")
+            detail = (
+                "; ".join(cattrs.transform_error(exc, path=key))
+                if isinstance(exc, cattrs.BaseValidationError)
+                else str(exc)
+            )
+            problems.append(f"setting {key!r}: invalid value {value!r} ({detail}); using default")
             continue
         good[field.name] = structured
     return Settings(**good), problems

@@ -215,3 +215,10 @@ def test_unsaved_work_a_checkpoint_secured_no_longer_counts_as_at_risk(
     engine.did_change(uri, 3, [[texts[uri]]], len(texts[uri]))
     assert engine.assess().level == "high", "new typing is at risk again"
     engine.close("clean")
+
+
+def test_setting_problems_speak_the_settings_names_not_pythons() -> None:
+    _, problems = parse_settings({"secretGlobs": [1, "*.x"], "flushInterval": -1})
+    assert "secretGlobs[0]" in problems[0] and "While structuring" not in problems[0]
+    assert "flushInterval must be greater than 0" in problems[1]
+    assert not parse_settings("text")[1][0].startswith("SHIM"), "callers add the name"
