@@ -24,6 +24,15 @@ class CliError(Exception):
     """A problem to print as one line, with exit status 2."""
 
 
+def _label(value: str) -> str:
+    from shim_lsp.store.checkpoints import check_label
+
+    try:
+        return check_label(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     """A subcommand whose module is imported only when it runs."""
 
@@ -111,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "checkpoint", parents=[common], help="take a checkpoint of the workspace now"
     )
-    p.add_argument("--label", help="a name; named checkpoints are kept until cleared")
+    p.add_argument("--label", type=_label, help="a name; named checkpoints are kept until cleared")
     p.set_defaults(fn=_lazy(STORE, "cmd_checkpoint"))
     p = sub.add_parser("clear", parents=[common], help="forget sessions and their checkpoints")
     p.add_argument("--session", help="a session id (prefix)")

@@ -20,6 +20,7 @@ from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from shim_lsp import commands as ids
 from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.store.checkpoints import check_label
 from shim_lsp.wire import ArgumentError, at_least, structure_args
 
 if TYPE_CHECKING:
@@ -43,9 +44,14 @@ class CheckRecoveryArgs:
     """Also list work already dismissed or restored (never offered again by the prompt)."""
 
 
+def _label(value: str | None) -> str | None:
+    return check_label(value) if isinstance(value, str) else value
+
+
 @attrs.define
 class ForceCheckpointArgs:
-    label: str | None = None
+    label: str | None = attrs.field(default=None, converter=_label)
+    """A name: named checkpoints are kept until cleared."""
 
 
 @attrs.define

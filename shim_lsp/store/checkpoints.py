@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -78,6 +79,22 @@ _COLUMNS = (
 
 def _row(r: tuple[object, ...]) -> CheckpointRow:
     return CheckpointRow(*r)  # type: ignore[arg-type]
+
+
+LABEL_MAX = 200
+
+
+def check_label(label: str) -> str:
+    """A checkpoint's name: one line of text, not blank (a blank name would keep the
+    checkpoint forever while it reads as unnamed)."""
+    label = label.strip()
+    if not label:
+        raise ValueError("a checkpoint label cannot be blank")
+    if any(unicodedata.category(c).startswith("C") for c in label):
+        raise ValueError("a checkpoint label is one line of printable text")
+    if len(label) > LABEL_MAX:
+        raise ValueError(f"a checkpoint label has at most {LABEL_MAX} characters")
+    return label
 
 
 class MissingBase(LookupError):

@@ -300,3 +300,13 @@ async def test_recover_in_place_writes_the_newest_of_two_windows_versions_only(
     assert "a newer version of this file" in out.stdout
     left = shim(state_dir, workspace, "recover", "--print")
     assert older in left.stdout, "the other window's text stays in the store"
+
+
+def test_a_blank_or_multi_line_checkpoint_label_is_refused(
+    workspace: Path, state_dir: Path
+) -> None:
+    for label in ("", "  ", "two\nlines"):
+        out = shim(state_dir, workspace, "checkpoint", "--label", label)
+        assert out.returncode == 2 and "label" in out.stderr, (label, out.stderr)
+    assert shim(state_dir, workspace, "checkpoint", "--label", " kept ").returncode == 0
+    assert [c["label"] for c in shim_json(state_dir, workspace, "checkpoints")] == ["kept"]

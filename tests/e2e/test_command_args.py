@@ -21,6 +21,8 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     (ids.FORCE_CHECKPOINT, {"label": ["a"]}, "expected str, got list @ $.label"),
     (ids.CHECK_RECOVERY, {"includeDismissed": "x"}, "expected bool, got str @ $.includeDismissed"),
     (ids.CLEAR_STATE, {"session": "a", "all": True}, "say which"),
+    (ids.FORCE_CHECKPOINT, {"label": "  "}, "a checkpoint label cannot be blank"),
+    (ids.FORCE_CHECKPOINT, {"label": "one\ntwo"}, "one line of printable text"),
 ]
 
 
