@@ -382,6 +382,10 @@ def cmd_history(args: argparse.Namespace) -> int:
         key=lambda item: (item[0], item[2]),
     )
     instants = [{"session": s, "instant": n, "kind": k, "at": ts} for ts, s, n, k in found]
+    if not found:
+        missing = "" if Path(args.file).exists() else " (and there is no such file)"
+        _emit(args, instants, [f"no edits of {args.file} were journaled{missing}"])
+        return 1
     lines = [f"{'when':<19}  {'session:instant':<20} event"] + [
         f"{_when(ts):<19}  {s[:12] + ':' + str(n):<20} {k}" for ts, s, n, k in found
     ]

@@ -310,3 +310,14 @@ def test_a_blank_or_multi_line_checkpoint_label_is_refused(
         assert out.returncode == 2 and "label" in out.stderr, (label, out.stderr)
     assert shim(state_dir, workspace, "checkpoint", "--label", " kept ").returncode == 0
     assert [c["label"] for c in shim_json(state_dir, workspace, "checkpoints")] == ["kept"]
+
+
+def test_history_of_a_file_without_journaled_edits_says_so(
+    workspace: Path, state_dir: Path, crashed: str
+) -> None:
+    (workspace / "b.py").write_text("never opened = 1\n")
+    for name, missing in (("b.py", False), ("gone.py", True)):
+        out = shim(state_dir, workspace, "history", str(workspace / name))
+        assert out.returncode == 1
+        assert f"no edits of {workspace / name} were journaled" in out.stdout
+        assert ("no such file" in out.stdout) is missing
