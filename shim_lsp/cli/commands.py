@@ -434,7 +434,9 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
 
 
 def cmd_clear(args: argparse.Namespace) -> int:
-    if bool(args.all) == bool(args.session):
+    if args.all and args.session:
+        raise CliError("--session ID and --all say different things: give one of them")
+    if not args.all and not args.session:
         raise CliError("say what to clear: --session ID or --all")
     if not args.yes and not sys.stdin.isatty():
         raise CliError("stdin is not a terminal, so shim cannot ask: pass --yes to clear")

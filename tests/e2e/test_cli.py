@@ -321,3 +321,10 @@ def test_history_of_a_file_without_journaled_edits_says_so(
         assert out.returncode == 1
         assert f"no edits of {workspace / name} were journaled" in out.stdout
         assert ("no such file" in out.stdout) is missing
+
+
+def test_clear_with_both_session_and_all_says_they_conflict(
+    workspace: Path, state_dir: Path
+) -> None:
+    out = shim(state_dir, workspace, "clear", "--all", "--session", "abc", "--yes")
+    assert out.returncode == 2 and "give one of them" in out.stderr
