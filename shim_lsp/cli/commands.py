@@ -105,7 +105,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         "sessions": by_state,
         "checkpoints": len(checkpoints),
         "lastCheckpointAt": latest.created_at if latest else None,
-        "unrecoveredFiles": sum(len(files) for _row, files in work),
+        "unrecoveredFiles": len({f.uri for _row, files in work for f in files}),
+        "unrecoveredVersions": sum(len(files) for _row, files in work),
     }
     _emit(
         args,
@@ -117,6 +118,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             + (", ".join(f"{n} {s}" for s, n in sorted(by_state.items())) or "none"),
             f"checkpoints:  {data['checkpoints']} (last {_when(data['lastCheckpointAt'])})",
             f"unrecovered:  {data['unrecoveredFiles']} file(s)"
+            + (
+                f" ({data['unrecoveredVersions']} versions from different windows)"
+                if data["unrecoveredVersions"] > data["unrecoveredFiles"]
+                else ""
+            )
             + ("  -> run `shim recover`" if data["unrecoveredFiles"] else ""),
         ],
     )

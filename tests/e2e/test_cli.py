@@ -294,6 +294,8 @@ async def test_recover_in_place_writes_the_newest_of_two_windows_versions_only(
     workspace: Path, state_dir: Path
 ) -> None:
     older, newer = await two_windows_crash(workspace, state_dir)
+    status = shim_json(state_dir, workspace, "status")
+    assert (status["unrecoveredFiles"], status["unrecoveredVersions"]) == (1, 2)
     out = shim(state_dir, workspace, "recover", "--in-place")
     assert out.returncode == 1, out.stdout
     assert (workspace / "app.py").read_text() == newer
