@@ -205,6 +205,11 @@ class JournalWriter:
         self._status.error = None
         self._reported = None
         self._attempted.set()
+        if report.tightened:
+            self._on_problem(
+                f"SHIM's store in {self.state_dir} could be read by other users; it holds "
+                "unsaved work, so it is now private to you (folder 0700, files 0600)"
+            )
         if report.quarantined is not None:
             self._on_problem(
                 f"SHIM's store was damaged ({report.reason}); it was moved aside to "
