@@ -21,13 +21,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from shim_lsp.journal.records import Record
-from shim_lsp.store.db import OpenReport, StoreError, open_store, write_tx
+from shim_lsp.store.db import OpenReport, StoreError, open_store, storable, write_tx
 from shim_lsp.workspace.paths import uri_to_path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_SECONDS = 2.0
+
+
+def _same(text: str | None) -> str | None:
+    return text
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,15 @@ class JournalWriter:
         for item in batch:
             if item.record.kind in ("open", "snapshot", "save") and item.disk_hash is None:
                 item.disk_hash = self._disk_hash(item.record.uri)
+        try:
+            self._insert(batch, safe=False)
+        except UnicodeEncodeError:
+            # A lone surrogate from the client: rare, so checked only once SQLite refused it.
+            self._insert(batch, safe=True)
+
+    def _insert(self, batch: list[_Pending], *, safe: bool) -> None:
+        assert self._conn is not None
+        text = storable if safe else _same
         with write_tx(self._conn) as conn:
             conn.executemany(
                 "INSERT INTO journal(session_id, lseq, uri, kind, version, ts, data, disk_hash)"
@@ -239,11 +252,11 @@ class JournalWriter:
                     (
                         self.session.id,
                         p.record.lseq,
-                        p.record.uri,
+                        text(p.record.uri),
                         p.record.kind,
                         p.record.version,
                         p.record.ts,
-                        p.record.data,
+                        text(p.record.data),
                         p.disk_hash,
                     )
                     for p in batch
@@ -287,10 +300,19 @@ class JournalWriter:
 
     def _run(self) -> None:
         try:
-            self._loop()
-        except Exception:
-            log.exception("SHIM's journal writer stopped on an unexpected error")
-            self._problem("SHIM's journal writer stopped on an unexpected error (see the log)")
+            while True:
+                try:
+                    self._loop()
+                    return
+                except Exception:
+                    # A bug, not the disk: say so, and keep journaling (records are kept).
+                    log.exception("SHIM's journal writer met an unexpected error")
+                    self._problem(
+                        "SHIM's journal writer met an unexpected error (see the log); it carries on"
+                    )
+                    if self._state.closing is not None:
+                        return
+                    time.sleep(RETRY_SECONDS)
         finally:
             self._stopped.set()
             self._attempted.set()
@@ -304,7 +326,8 @@ class JournalWriter:
                 self._conn.close()
 
     def _loop(self) -> None:
-        self._open()
+        if self._conn is None:
+            self._open()
         while True:
             with self._cond:
                 while True:
@@ -337,7 +360,10 @@ class JournalWriter:
                 with self._cond:
                     self._state.flush_waiters.extend(waiters)
             if not batch and time.time() - self._last_heartbeat >= self.heartbeat_interval:
-                self._run_job(lambda conn: self._heartbeat(conn, time.time()))
+                try:
+                    self._run_job(lambda conn: self._heartbeat(conn, time.time()))
+                except sqlite3.Error as exc:
+                    self._problem(f"SHIM cannot write its store: {exc}")
 
             for job, fut in jobs:
                 if fut.set_running_or_notify_cancel():
@@ -353,7 +379,7 @@ class JournalWriter:
                     continue
                 try:
                     self._end(closing)
-                except sqlite3.Error as exc:
+                except (sqlite3.Error, OSError) as exc:
                     self._problem(f"SHIM could not record the end of its session: {exc}")
                 return
 
@@ -365,15 +391,43 @@ class JournalWriter:
         except sqlite3.Error as exc:
             self._problem(f"SHIM cannot write its journal; edits are kept in memory: {exc}")
             return False
+        except Exception:
+            log.exception("a journal group could not be written; writing its records one by one")
+            return self._write_one_by_one(batch)
+        self._done(len(batch))
+        return True
+
+    def _write_one_by_one(self, batch: list[_Pending]) -> bool:
+        """Commit what can be stored; a record that cannot be (a bug, or input nothing could
+        store) is left out and said, so that it never holds back the records after it."""
+        for n, item in enumerate(batch):
+            try:
+                self._commit([item])
+            except sqlite3.Error as exc:
+                self._done(n)
+                self._problem(f"SHIM cannot write its journal; edits are kept in memory: {exc}")
+                return False
+            except Exception as exc:
+                log.exception("journal record %s of %s left out", item.record.lseq, item.record.uri)
+                self._on_problem(
+                    f"SHIM could not journal a {item.record.kind} of {item.record.uri} ({exc}); "
+                    "it was left out, and later edits of it may not be recoverable"
+                )
+        self._done(len(batch))
+        return True
+
+    def _done(self, count: int) -> None:
+        """The first ``count`` pending records are settled (committed or left out)."""
+        if not count:
+            return
         with self._cond:
-            del self._state.records[: len(batch)]
-        self._status.committed += len(batch)
+            del self._state.records[:count]
+        self._status.committed += count
         self._status.last_commit_at = time.time()
         if self._status.error is not None:
             self._status.error = None
             self._reported = None
             self._on_problem("SHIM can write its store again; nothing was lost")
-        return True
 
     def _run_job(self, job: Callable[[sqlite3.Connection], T]) -> T:
         assert self._conn is not None

@@ -34,8 +34,8 @@ from shim_lsp.server.recovery import (
 )
 from shim_lsp.server.recovery import restore_recovered as restore_one
 from shim_lsp.session.engine import SessionEngine
+from shim_lsp.store import blobs, retention
 from shim_lsp.store import checkpoints as cps
-from shim_lsp.store import retention
 from shim_lsp.workspace.files import decode
 
 log = logging.getLogger(__name__)
@@ -194,4 +194,4 @@ def _text_at(engine: SessionEngine, a: CheckpointFileArgs) -> tuple[str, str]:
     if found is None:
         raise LookupError(f"checkpoint {a.checkpoint} holds no {a.uri}")
     kind, data = found
-    return kind, decode(data)
+    return kind, blobs.buffer_text(data) if kind == "buffer" else decode(data)

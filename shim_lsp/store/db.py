@@ -104,6 +104,25 @@ CREATE TABLE IF NOT EXISTS resolutions(
 """
 
 
+def storable(text: str | None) -> str | bytes | None:
+    """SQLite text must be valid UTF-8, and a client may send a lone surrogate ("\\ud83d" is
+    valid JSON): such a string is stored as its bytes (UTF-8 with surrogatepass), exactly."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def text_of(value: str | bytes | None) -> str | None:
+    """A text column as it was given to ``storable``."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogatepass")
+    return value
+
+
 class StoreError(Exception):
     """The store cannot be used (unwritable folder, full disk, ...). The message is for users."""
 
