@@ -9,7 +9,6 @@ stay in memory and are retried: editing never waits and nothing is dropped while
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 import threading
@@ -22,7 +21,6 @@ from typing import Any, TypeVar
 
 from shim_lsp.journal.records import Record
 from shim_lsp.store.db import OpenReport, StoreError, open_store, storable, write_tx
-from shim_lsp.workspace.paths import uri_to_path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,7 +60,6 @@ class WriterStatus:
 class _Pending:
     record: Record
     enqueued: float
-    disk_hash: str | None = None
 
 
 @dataclass
@@ -86,14 +83,12 @@ class JournalWriter:
         flush_interval: float = 0.2,
         heartbeat_interval: float = 5.0,
         on_problem: Callable[[str], None] | None = None,
-        may_read: Callable[[Path], bool] = lambda _p: False,
     ) -> None:
         self.state_dir = state_dir
         self.session = session
         self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
         self._on_problem = on_problem or (lambda msg: log.error("%s", msg))
-        self._may_read = may_read
         self._cond = threading.Condition()
         self._state = _State()
         self._status = WriterStatus()
@@ -221,20 +216,7 @@ class JournalWriter:
             )
         return True
 
-    def _disk_hash(self, uri: str) -> str | None:
-        path = uri_to_path(uri)
-        if path is None or not self._may_read(path):
-            return None
-        try:
-            return hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            return None
-
     def _commit(self, batch: list[_Pending]) -> None:
-        assert self._conn is not None
-        for item in batch:
-            if item.record.kind in ("open", "snapshot", "save") and item.disk_hash is None:
-                item.disk_hash = self._disk_hash(item.record.uri)
         try:
             self._insert(batch, safe=False)
         except UnicodeEncodeError:
@@ -257,7 +239,7 @@ class JournalWriter:
                         p.record.version,
                         p.record.ts,
                         text(p.record.data),
-                        p.disk_hash,
+                        p.record.disk_hash,
                     )
                     for p in batch
                 ],

@@ -108,7 +108,6 @@ class SessionEngine:
             flush_interval=settings.flush_interval,
             heartbeat_interval=settings.heartbeat_interval,
             on_problem=self._notify,
-            may_read=self.may_read,
         )
         self.auto = settings.auto_checkpoint
         self.watching = False
@@ -134,6 +133,8 @@ class SessionEngine:
         self._may_store: dict[str, bool] = {}
         self._cp_conn: sqlite3.Connection | None = None
         """Per URI, whether it may be journaled: the check resolves links, so it is cached."""
+        self._seen_on_disk: dict[str, str | None] = {}
+        """Per open URI, the hash of the file when the session last synced with it."""
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -212,7 +213,13 @@ class SessionEngine:
     # --- document events ----------------------------------------------------------------
 
     def _record(
-        self, uri: str, kind: Kind, version: int | None, data: str | None, now: float
+        self,
+        uri: str,
+        kind: Kind,
+        version: int | None,
+        data: str | None,
+        now: float,
+        disk_hash: str | None = None,
     ) -> None:
         allowed = self._may_store.get(uri)
         if allowed is None:
@@ -221,31 +228,49 @@ class SessionEngine:
             return
         # itertools.count is atomic under the GIL; a checkpoint reads _last_lseq as it stands.
         lseq = self._last_lseq = next(self._lseq)
-        self.writer.append(Record(lseq, uri, kind, version, now, data))
+        self.writer.append(Record(lseq, uri, kind, version, now, data, disk_hash))
 
     def did_open(self, uri: str, text: str, version: int | None) -> None:
         self._may_store.pop(uri, None)
         now = time.time()
-        unsaved = self._differs_from_disk(uri, text)
+        unsaved, disk_hash = self._differs_from_disk(uri, text)
+        self._seen_on_disk[uri] = disk_hash
         self.buffers.opened(uri, version, len(text), now, unsaved=unsaved)
-        self._record(uri, "snapshot" if unsaved else "open", version, text, now)
+        self._record(uri, "snapshot" if unsaved else "open", version, text, now, disk_hash)
 
-    def _differs_from_disk(self, uri: str, text: str) -> bool:
+    def _differs_from_disk(self, uri: str, text: str) -> tuple[bool, str | None]:
         """A buffer can open already unsaved: the editor restored it from its own backup, or
         handed its buffers to a restarted server. That text is work to protect from the start.
+        Also the hash of the file as the session saw it then (None when it was not read).
         """
         path = uri_to_path(uri)
         if path is None:  # untitled: whatever it holds exists nowhere else
-            return bool(text)
+            return bool(text), None
         if not self.may_read(path):
-            return False  # outside the workspace or a secret: never stored anyway
+            return False, None  # outside the workspace or a secret: never stored anyway
         try:
             if path.stat().st_size > self.settings.max_file_size:
-                return False
+                return False, None
         except OSError:
-            return bool(text)  # not on disk: all of it is unsaved
+            return bool(text), None  # not on disk: all of it is unsaved
         data = read_bytes(path)
-        return data is None or decode(data) != text
+        if data is None:
+            return True, None
+        return decode(data) != text, blobs.blob_hash(data)
+
+    def _disk_hash(self, uri: str) -> str | None:
+        """The hash of the file now, read at the event so that a change a moment later
+        (a formatter, git) is not taken for what the session saw."""
+        path = uri_to_path(uri)
+        if path is None or not self.may_read(path):
+            return None
+        try:
+            if path.stat().st_size > self.settings.max_file_size:
+                return None
+        except OSError:
+            return None
+        data = read_bytes(path)
+        return blobs.blob_hash(data) if data is not None else None
 
     def did_change(self, uri: str, version: int | None, changes: list[Change], size: int) -> None:
         now = time.time()
@@ -255,13 +280,15 @@ class SessionEngine:
 
     def did_save(self, uri: str) -> None:
         self.buffers.saved(uri)
-        self._record(uri, "save", None, None, time.time())
+        disk_hash = self._seen_on_disk[uri] = self._disk_hash(uri)
+        self._record(uri, "save", None, None, time.time(), disk_hash)
         path = uri_to_path(uri)
         if path is not None:
             self.files_changed([path])
 
     def did_close(self, uri: str) -> None:
         self.buffers.closed(uri)
+        self._seen_on_disk.pop(uri, None)
         self._record(uri, "close", None, None, time.time())
 
     def files_changed(self, paths: list[Path]) -> None:
@@ -287,7 +314,8 @@ class SessionEngine:
             current = self._text_source(uri)
             if current is not None:
                 kind: Kind = "snapshot" if buf.dirty_since is not None else "open"
-                self._record(uri, kind, current[1], current[0], time.time())
+                seen = self._seen_on_disk.get(uri)
+                self._record(uri, kind, current[1], current[0], time.time(), seen)
 
     # --- checkpoints --------------------------------------------------------------------
 
