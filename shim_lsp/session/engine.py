@@ -135,6 +135,8 @@ class SessionEngine:
         """Per URI, whether it may be journaled: the check resolves links, so it is cached."""
         self._seen_on_disk: dict[str, str | None] = {}
         """Per open URI, the hash of the file when the session last synced with it."""
+        self._over_cap: set[str] = set()
+        """Open buffers over maxFileSize: not journaled or checkpointed while they are."""
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -236,7 +238,24 @@ class SessionEngine:
         unsaved, disk_hash = self._differs_from_disk(uri, text)
         self._seen_on_disk[uri] = disk_hash
         self.buffers.opened(uri, version, len(text), now, unsaved=unsaved)
-        self._record(uri, "snapshot" if unsaved else "open", version, text, now, disk_hash)
+        if self._within_cap(uri, len(text)):
+            self._record(uri, "snapshot" if unsaved else "open", version, text, now, disk_hash)
+
+    def _within_cap(self, uri: str, size: int) -> bool:
+        """Whether a buffer of ``size`` characters is protected (maxFileSize applies to unsaved
+        text too); says so plainly, once, when a buffer goes over the cap."""
+        if size <= self.settings.max_file_size:
+            return True
+        if uri not in self._over_cap:
+            self._over_cap.add(uri)
+            path = uri_to_path(uri)
+            self._notify(
+                f"{path.name if path else uri} is not protected: its buffer holds {size:,} "
+                f"characters, over maxFileSize ({self.settings.max_file_size:,} bytes). Its "
+                "unsaved changes are not journaled or checkpointed until it is back under "
+                "the cap; save it to keep them."
+            )
+        return False
 
     def _differs_from_disk(self, uri: str, text: str) -> tuple[bool, str | None]:
         """A buffer can open already unsaved: the editor restored it from its own backup, or
@@ -276,7 +295,15 @@ class SessionEngine:
         now = time.time()
         self.buffers.changed(uri, version, size, now)
         self._changed_since_checkpoint = True
-        self._record(uri, "change", version, encode_changes(changes), now)
+        if uri in self._over_cap and size <= self.settings.max_file_size:
+            # Back under the cap: protected again from its full text as it stands.
+            self._over_cap.discard(uri)
+            current = self._text_source(uri)
+            if current is not None:
+                seen = self._seen_on_disk.get(uri)
+                self._record(uri, "snapshot", current[1], current[0], now, seen)
+        elif self._within_cap(uri, size):
+            self._record(uri, "change", version, encode_changes(changes), now)
 
     def did_save(self, uri: str) -> None:
         self.buffers.saved(uri)
@@ -289,6 +316,7 @@ class SessionEngine:
     def did_close(self, uri: str) -> None:
         self.buffers.closed(uri)
         self._seen_on_disk.pop(uri, None)
+        self._over_cap.discard(uri)
         self._record(uri, "close", None, None, time.time())
 
     def files_changed(self, paths: list[Path]) -> None:
@@ -309,7 +337,7 @@ class SessionEngine:
     def rejournal_open_buffers(self, *, only_unsaved: bool = False) -> None:
         """Give open buffers a fresh base to replay from: their full text as it stands."""
         for uri, buf in list(self.buffers.buffers.items()):
-            if only_unsaved and buf.dirty_since is None:
+            if (only_unsaved and buf.dirty_since is None) or uri in self._over_cap:
                 continue
             current = self._text_source(uri)
             if current is not None:
@@ -322,6 +350,8 @@ class SessionEngine:
     def _snapshot_buffers(self) -> list[BufferSnapshot]:
         snaps = []
         for buf in self.buffers.dirty():
+            if buf.uri in self._over_cap:
+                continue
             current = self._text_source(buf.uri)
             if current is not None:
                 snaps.append(BufferSnapshot(buf.uri, current[0], current[1]))
