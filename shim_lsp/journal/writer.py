@@ -1,10 +1,13 @@
 """The one thread per process that writes to the store.
 
-Handlers only append records; this thread commits them in groups (every ``flush_interval``
-after the first uncommitted record), so a SIGKILL loses at most that window. Other writes
-(checkpoints, heartbeats, session ends) are jobs run by the same thread between groups, each
-in its own transaction. If the store cannot be written (full disk, read-only folder), records
-stay in memory and are retried: editing never waits and nothing is dropped while it lasts.
+Handlers only append records; this thread commits them in small groups, a few milliseconds
+after the first uncommitted record, without waiting for a sync (WAL, ``synchronous=NORMAL``): a
+commit is then in the kernel's hands, so a killed process loses only those milliseconds. A
+power cut needs a sync: one synced commit follows within ``flush_interval`` of the first
+unsynced one, so a power cut loses at most that window. Other writes (checkpoints, session
+ends) are jobs run by the same thread between groups, each in its own synced transaction. If
+the store cannot be written (full disk, read-only folder), records stay in memory and are
+retried: editing never waits and nothing is dropped while it lasts.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +30,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_SECONDS = 2.0
+HANDOFF_SECONDS = 0.005
+"""How long the first record of a group waits for others before it is handed to SQLite."""
 
 
 def _same(text: str | None) -> str | None:
@@ -53,6 +59,8 @@ class WriterStatus:
     oldest_pending_age: float = 0.0
     committed: int = 0
     last_commit_at: float | None = None
+    last_sync_at: float | None = None
+    """The last synced commit: everything committed before it survives a power cut."""
     store: OpenReport | None = None
 
 
@@ -99,6 +107,8 @@ class JournalWriter:
         self._stopped = threading.Event()
         self._attempted = threading.Event()
         self._retry_at = 0.0
+        self._unsynced_since: float | None = None
+        """When the oldest commit not yet synced was made (monotonic)."""
 
     # --- called from any thread -------------------------------------------------------
 
@@ -198,6 +208,7 @@ class JournalWriter:
             self._problem(f"SHIM cannot write its store; unsaved work is kept in memory: {exc}")
             self._attempted.set()
             return False
+        conn.execute("PRAGMA synchronous=NORMAL")
         self._conn = conn
         self._status.ready = True
         self._status.store = report
@@ -256,7 +267,7 @@ class JournalWriter:
         assert self._conn is not None
         now = time.time()
         settled = self._state.settled
-        with write_tx(self._conn) as conn:
+        with self._synced_tx() as conn:
             conn.execute(
                 "UPDATE sessions SET ended_at=?, end_reason=?, heartbeat_at=?,"
                 " resolved_at=?, resolution=? WHERE id=?",
@@ -271,13 +282,15 @@ class JournalWriter:
             )
 
     def _next_wake(self) -> float:
-        """Seconds until something is due: a group commit, a heartbeat or a retry."""
+        """Seconds until something is due: a group commit, a sync, a heartbeat or a retry."""
         now = time.monotonic()
         if self._status.error or not self._status.ready:
             return max(0.0, self._retry_at - now)
         waits = [self.heartbeat_interval - (time.time() - self._last_heartbeat)]
         if self._state.records:
-            waits.append(self._state.records[0].enqueued + self.flush_interval - now)
+            waits.append(self._state.records[0].enqueued + HANDOFF_SECONDS - now)
+        if self._unsynced_since is not None:
+            waits.append(self._unsynced_since + self.flush_interval - now)
         return max(0.0, min(waits))
 
     def _run(self) -> None:
@@ -341,16 +354,19 @@ class JournalWriter:
             else:
                 with self._cond:
                     self._state.flush_waiters.extend(waiters)
-            if not batch and time.time() - self._last_heartbeat >= self.heartbeat_interval:
+            due = self._unsynced_since is not None and (
+                time.monotonic() - self._unsynced_since >= self.flush_interval
+            )
+            if due or (not batch and time.time() - self._last_heartbeat >= self.heartbeat_interval):
                 try:
-                    self._run_job(lambda conn: self._heartbeat(conn, time.time()))
+                    self._run_job(lambda conn: self._heartbeat(conn, time.time()), synced=due)
                 except sqlite3.Error as exc:
                     self._problem(f"SHIM cannot write its store: {exc}")
 
             for job, fut in jobs:
                 if fut.set_running_or_notify_cancel():
                     try:
-                        fut.set_result(self._run_job(job))
+                        fut.set_result(self._run_job(job, synced=True))
                     except BaseException as exc:
                         fut.set_exception(exc)
 
@@ -406,15 +422,33 @@ class JournalWriter:
             del self._state.records[:count]
         self._status.committed += count
         self._status.last_commit_at = time.time()
+        if self._unsynced_since is None:
+            self._unsynced_since = time.monotonic()
         if self._status.error is not None:
             self._status.error = None
             self._reported = None
             self._on_problem("SHIM can write its store again; nothing was lost")
 
-    def _run_job(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        assert self._conn is not None
-        with write_tx(self._conn) as conn:
+    def _run_job(self, job: Callable[[sqlite3.Connection], T], *, synced: bool = False) -> T:
+        if not synced:
+            assert self._conn is not None
+            with write_tx(self._conn) as conn:
+                return job(conn)
+        with self._synced_tx() as conn:
             return job(conn)
+
+    @contextmanager
+    def _synced_tx(self) -> Iterator[sqlite3.Connection]:
+        """A transaction whose commit is synced, and with it every commit before it."""
+        assert self._conn is not None
+        self._conn.execute("PRAGMA synchronous=FULL")
+        try:
+            with write_tx(self._conn) as conn:
+                yield conn
+        finally:
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._unsynced_since = None
+        self._status.last_sync_at = time.time()
 
     @staticmethod
     def _fail_jobs(jobs: list[tuple[Callable[[sqlite3.Connection], Any], Future[Any]]]) -> None:
