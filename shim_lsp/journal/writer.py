@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_SECONDS = 2.0
-HANDOFF_SECONDS = 0.005
+HANDOFF_SECONDS = 0.01
 """How long the first record of a group waits for others before it is handed to SQLite."""
 
 

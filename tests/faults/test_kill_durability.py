@@ -32,7 +32,7 @@ def test_each_change_is_committed_long_before_the_synced_commit(state_dir: Path)
             while _count(state_dir) < n and time.monotonic() - start < 1.0:
                 time.sleep(0.002)
             handed.append(time.monotonic() - start)
-        assert max(handed) <= 0.05, handed
+        assert max(handed) <= 0.25, handed  # milliseconds, not the 2 s flushInterval
         committed_at = time.time()
         deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline:
