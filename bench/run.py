@@ -285,7 +285,7 @@ async def bench_protocol(tree: Path) -> None:
             f"{s:,.0f}/s",
             f"{b:,.0f}/s (bare pygls)",
             f"{s / b:.2f}x",
-            ">= 0.9x",
+            ">= 0.95x",
         )
 
         proc, _ = await spawn(SHIM, ws, state)
@@ -412,7 +412,7 @@ async def bench_kills(kills: int) -> None:
         f"p50 {statistics.median(lost):.2f} s, p99 {p99:.2f} s, max {lost[-1]:.2f} s",
         "-",
         "-",
-        "p99 <= 0.2 s",
+        "p99 <= 0.05 s",
     )
 
 

@@ -98,7 +98,8 @@ class Settings:
     """Seconds of no typing, with unsaved changes, before an automatic checkpoint."""
 
     flush_interval: float = attrs.field(default=0.2, validator=_positive)
-    """Seconds between journal group commits: at most this much typing is lost on a kill."""
+    """Seconds between synced journal commits: at most this much typing is lost on a power cut
+    (each change is committed within milliseconds, so a killed process loses only those)."""
 
     heartbeat_interval: float = attrs.field(default=5.0, validator=_positive)
     """Seconds between session heartbeats written to the store."""

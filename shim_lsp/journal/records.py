@@ -29,6 +29,8 @@ class Record:
     ts: float
     data: str | None
     """open/snapshot: the full text; change: JSON list of changes; save/close: None."""
+    disk_hash: str | None = None
+    """open/snapshot/save: sha256 of the file as the session saw it at that very event."""
 
 
 def encode_changes(changes: list[Change]) -> str:

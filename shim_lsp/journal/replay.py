@@ -17,6 +17,7 @@ from pygls.workspace.position_codec import PositionCodec
 
 from shim_lsp.journal.records import Change, decode_changes
 from shim_lsp.store import blobs
+from shim_lsp.store.db import storable, text_of
 
 _ENCODINGS = {
     "utf-8": types.PositionEncodingKind.Utf8,
@@ -76,10 +77,11 @@ def rebuild(
 ) -> BufferState | None:
     """The buffer of ``uri`` in a session as it stood after record ``upto_lseq`` (default: last)."""
     limit = upto_lseq if upto_lseq is not None else 2**62
+    key = storable(uri)
     opened = conn.execute(
         "SELECT lseq, version, ts, data, disk_hash, kind FROM journal WHERE session_id=?"
         " AND uri=? AND kind IN ('open', 'snapshot') AND lseq<=? ORDER BY lseq DESC LIMIT 1",
-        (session_id, uri, limit),
+        (session_id, key, limit),
     ).fetchone()
     if opened is None:
         return None
@@ -89,24 +91,24 @@ def rebuild(
         " JOIN checkpoints c ON c.id = e.checkpoint_id"
         " WHERE c.session_id=? AND e.uri=? AND e.kind='buffer'"
         " AND c.journal_lseq>=? AND c.journal_lseq<=? ORDER BY c.journal_lseq DESC LIMIT 1",
-        (session_id, uri, base_lseq, limit),
+        (session_id, key, base_lseq, limit),
     ).fetchone()
     if snap is not None and snap[2] is not None:
         data = blobs.get(conn, snap[2])
         if data is not None:
-            base_lseq, version, text, ts = snap[0], snap[1], data.decode("utf-8"), snap[3]
-    doc = make_document(uri, text or "", version, session_encoding(conn, session_id))
+            base_lseq, version, text, ts = snap[0], snap[1], blobs.buffer_text(data), snap[3]
+    doc = make_document(uri, text_of(text) or "", version, session_encoding(conn, session_id))
     dirty = snap is not None or base_kind == "snapshot"
     is_open = True
     last_lseq = base_lseq
     for lseq, kind, ver, rts, data, dhash in conn.execute(
         "SELECT lseq, kind, version, ts, data, disk_hash FROM journal"
         " WHERE session_id=? AND uri=? AND lseq>? AND lseq<=? ORDER BY lseq",
-        (session_id, uri, base_lseq, limit),
+        (session_id, key, base_lseq, limit),
     ):
         last_lseq, ts = lseq, rts
         if kind == "change":
-            apply_changes(doc, decode_changes(data))
+            apply_changes(doc, decode_changes(text_of(data) or "[]"))
             doc.version = ver
             dirty = True
         elif kind == "save":
@@ -129,7 +131,7 @@ def rebuild(
 
 def touched_uris(conn: sqlite3.Connection, session_id: str) -> list[str]:
     return [
-        r[0]
+        str(text_of(r[0]))
         for r in conn.execute(
             "SELECT DISTINCT uri FROM journal WHERE session_id=? ORDER BY uri", (session_id,)
         )
@@ -142,6 +144,6 @@ def history(conn: sqlite3.Connection, session_id: str, uri: str) -> list[tuple[i
         (int(r[0]), str(r[1]), float(r[2]))
         for r in conn.execute(
             "SELECT lseq, kind, ts FROM journal WHERE session_id=? AND uri=? ORDER BY lseq",
-            (session_id, uri),
+            (session_id, storable(uri)),
         )
     ]

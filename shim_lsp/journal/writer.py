@@ -1,33 +1,41 @@
 """The one thread per process that writes to the store.
 
-Handlers only append records; this thread commits them in groups (every ``flush_interval``
-after the first uncommitted record), so a SIGKILL loses at most that window. Other writes
-(checkpoints, heartbeats, session ends) are jobs run by the same thread between groups, each
-in its own transaction. If the store cannot be written (full disk, read-only folder), records
-stay in memory and are retried: editing never waits and nothing is dropped while it lasts.
+Handlers only append records; this thread commits them in small groups, a few milliseconds
+after the first uncommitted record, without waiting for a sync (WAL, ``synchronous=NORMAL``): a
+commit is then in the kernel's hands, so a killed process loses only those milliseconds. A
+power cut needs a sync: one synced commit follows within ``flush_interval`` of the first
+unsynced one, so a power cut loses at most that window. Other writes (checkpoints, session
+ends) are jobs run by the same thread between groups, each in its own synced transaction. If
+the store cannot be written (full disk, read-only folder), records stay in memory and are
+retried: editing never waits and nothing is dropped while it lasts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from shim_lsp.journal.records import Record
-from shim_lsp.store.db import OpenReport, StoreError, open_store, write_tx
-from shim_lsp.workspace.paths import uri_to_path
+from shim_lsp.store.db import OpenReport, StoreError, open_store, storable, write_tx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_SECONDS = 2.0
+HANDOFF_SECONDS = 0.01
+"""How long the first record of a group waits for others before it is handed to SQLite."""
+
+
+def _same(text: str | None) -> str | None:
+    return text
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,8 @@ class WriterStatus:
     oldest_pending_age: float = 0.0
     committed: int = 0
     last_commit_at: float | None = None
+    last_sync_at: float | None = None
+    """The last synced commit: everything committed before it survives a power cut."""
     store: OpenReport | None = None
 
 
@@ -58,7 +68,6 @@ class WriterStatus:
 class _Pending:
     record: Record
     enqueued: float
-    disk_hash: str | None = None
 
 
 @dataclass
@@ -82,14 +91,12 @@ class JournalWriter:
         flush_interval: float = 0.2,
         heartbeat_interval: float = 5.0,
         on_problem: Callable[[str], None] | None = None,
-        may_read: Callable[[Path], bool] = lambda _p: False,
     ) -> None:
         self.state_dir = state_dir
         self.session = session
         self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
         self._on_problem = on_problem or (lambda msg: log.error("%s", msg))
-        self._may_read = may_read
         self._cond = threading.Condition()
         self._state = _State()
         self._status = WriterStatus()
@@ -100,6 +107,8 @@ class JournalWriter:
         self._stopped = threading.Event()
         self._attempted = threading.Event()
         self._retry_at = 0.0
+        self._unsynced_since: float | None = None
+        """When the oldest commit not yet synced was made (monotonic)."""
 
     # --- called from any thread -------------------------------------------------------
 
@@ -199,6 +208,7 @@ class JournalWriter:
             self._problem(f"SHIM cannot write its store; unsaved work is kept in memory: {exc}")
             self._attempted.set()
             return False
+        conn.execute("PRAGMA synchronous=NORMAL")
         self._conn = conn
         self._status.ready = True
         self._status.store = report
@@ -210,6 +220,11 @@ class JournalWriter:
             # A missing or read-only state folder that became usable: say so, as a full
             # disk that has room again does.
             self._on_problem("SHIM can write its store again; nothing was lost")
+        if report.tightened:
+            self._on_problem(
+                f"SHIM's store in {self.state_dir} could be read by other users; it holds "
+                "unsaved work, so it is now private to you (folder 0700, files 0600)"
+            )
         if report.quarantined is not None:
             self._on_problem(
                 f"SHIM's store was damaged ({report.reason}); it was moved aside to "
@@ -217,20 +232,16 @@ class JournalWriter:
             )
         return True
 
-    def _disk_hash(self, uri: str) -> str | None:
-        path = uri_to_path(uri)
-        if path is None or not self._may_read(path):
-            return None
-        try:
-            return hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            return None
-
     def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            self._insert(batch, safe=False)
+        except UnicodeEncodeError:
+            # A lone surrogate from the client: rare, so checked only once SQLite refused it.
+            self._insert(batch, safe=True)
+
+    def _insert(self, batch: list[_Pending], *, safe: bool) -> None:
         assert self._conn is not None
-        for item in batch:
-            if item.record.kind in ("open", "snapshot", "save") and item.disk_hash is None:
-                item.disk_hash = self._disk_hash(item.record.uri)
+        text = storable if safe else _same
         with write_tx(self._conn) as conn:
             conn.executemany(
                 "INSERT INTO journal(session_id, lseq, uri, kind, version, ts, data, disk_hash)"
@@ -239,12 +250,12 @@ class JournalWriter:
                     (
                         self.session.id,
                         p.record.lseq,
-                        p.record.uri,
+                        text(p.record.uri),
                         p.record.kind,
                         p.record.version,
                         p.record.ts,
-                        p.record.data,
-                        p.disk_hash,
+                        text(p.record.data),
+                        p.record.disk_hash,
                     )
                     for p in batch
                 ],
@@ -261,7 +272,7 @@ class JournalWriter:
         assert self._conn is not None
         now = time.time()
         settled = self._state.settled
-        with write_tx(self._conn) as conn:
+        with self._synced_tx() as conn:
             conn.execute(
                 "UPDATE sessions SET ended_at=?, end_reason=?, heartbeat_at=?,"
                 " resolved_at=?, resolution=? WHERE id=?",
@@ -276,21 +287,32 @@ class JournalWriter:
             )
 
     def _next_wake(self) -> float:
-        """Seconds until something is due: a group commit, a heartbeat or a retry."""
+        """Seconds until something is due: a group commit, a sync, a heartbeat or a retry."""
         now = time.monotonic()
         if self._status.error or not self._status.ready:
             return max(0.0, self._retry_at - now)
         waits = [self.heartbeat_interval - (time.time() - self._last_heartbeat)]
         if self._state.records:
-            waits.append(self._state.records[0].enqueued + self.flush_interval - now)
+            waits.append(self._state.records[0].enqueued + HANDOFF_SECONDS - now)
+        if self._unsynced_since is not None:
+            waits.append(self._unsynced_since + self.flush_interval - now)
         return max(0.0, min(waits))
 
     def _run(self) -> None:
         try:
-            self._loop()
-        except Exception:
-            log.exception("SHIM's journal writer stopped on an unexpected error")
-            self._problem("SHIM's journal writer stopped on an unexpected error (see the log)")
+            while True:
+                try:
+                    self._loop()
+                    return
+                except Exception:
+                    # A bug, not the disk: say so, and keep journaling (records are kept).
+                    log.exception("SHIM's journal writer met an unexpected error")
+                    self._problem(
+                        "SHIM's journal writer met an unexpected error (see the log); it carries on"
+                    )
+                    if self._state.closing is not None:
+                        return
+                    time.sleep(RETRY_SECONDS)
         finally:
             self._stopped.set()
             self._attempted.set()
@@ -304,7 +326,8 @@ class JournalWriter:
                 self._conn.close()
 
     def _loop(self) -> None:
-        self._open()
+        if self._conn is None:
+            self._open()
         while True:
             with self._cond:
                 while True:
@@ -336,13 +359,19 @@ class JournalWriter:
             else:
                 with self._cond:
                     self._state.flush_waiters.extend(waiters)
-            if not batch and time.time() - self._last_heartbeat >= self.heartbeat_interval:
-                self._run_job(lambda conn: self._heartbeat(conn, time.time()))
+            due = self._unsynced_since is not None and (
+                time.monotonic() - self._unsynced_since >= self.flush_interval
+            )
+            if due or (not batch and time.time() - self._last_heartbeat >= self.heartbeat_interval):
+                try:
+                    self._run_job(lambda conn: self._heartbeat(conn, time.time()), synced=due)
+                except sqlite3.Error as exc:
+                    self._problem(f"SHIM cannot write its store: {exc}")
 
             for job, fut in jobs:
                 if fut.set_running_or_notify_cancel():
                     try:
-                        fut.set_result(self._run_job(job))
+                        fut.set_result(self._run_job(job, synced=True))
                     except BaseException as exc:
                         fut.set_exception(exc)
 
@@ -353,7 +382,7 @@ class JournalWriter:
                     continue
                 try:
                     self._end(closing)
-                except sqlite3.Error as exc:
+                except (sqlite3.Error, OSError) as exc:
                     self._problem(f"SHIM could not record the end of its session: {exc}")
                 return
 
@@ -365,20 +394,66 @@ class JournalWriter:
         except sqlite3.Error as exc:
             self._problem(f"SHIM cannot write its journal; edits are kept in memory: {exc}")
             return False
+        except Exception:
+            log.exception("a journal group could not be written; writing its records one by one")
+            return self._write_one_by_one(batch)
+        self._done(len(batch))
+        return True
+
+    def _write_one_by_one(self, batch: list[_Pending]) -> bool:
+        """Commit what can be stored; a record that cannot be (a bug, or input nothing could
+        store) is left out and said, so that it never holds back the records after it."""
+        for n, item in enumerate(batch):
+            try:
+                self._commit([item])
+            except sqlite3.Error as exc:
+                self._done(n)
+                self._problem(f"SHIM cannot write its journal; edits are kept in memory: {exc}")
+                return False
+            except Exception as exc:
+                log.exception("journal record %s of %s left out", item.record.lseq, item.record.uri)
+                self._on_problem(
+                    f"SHIM could not journal a {item.record.kind} of {item.record.uri} ({exc}); "
+                    "it was left out, and later edits of it may not be recoverable"
+                )
+        self._done(len(batch))
+        return True
+
+    def _done(self, count: int) -> None:
+        """The first ``count`` pending records are settled (committed or left out)."""
+        if not count:
+            return
         with self._cond:
-            del self._state.records[: len(batch)]
-        self._status.committed += len(batch)
+            del self._state.records[:count]
+        self._status.committed += count
         self._status.last_commit_at = time.time()
+        if self._unsynced_since is None:
+            self._unsynced_since = time.monotonic()
         if self._status.error is not None:
             self._status.error = None
             self._reported = None
             self._on_problem("SHIM can write its store again; nothing was lost")
-        return True
 
-    def _run_job(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        assert self._conn is not None
-        with write_tx(self._conn) as conn:
+    def _run_job(self, job: Callable[[sqlite3.Connection], T], *, synced: bool = False) -> T:
+        if not synced:
+            assert self._conn is not None
+            with write_tx(self._conn) as conn:
+                return job(conn)
+        with self._synced_tx() as conn:
             return job(conn)
+
+    @contextmanager
+    def _synced_tx(self) -> Iterator[sqlite3.Connection]:
+        """A transaction whose commit is synced, and with it every commit before it."""
+        assert self._conn is not None
+        self._conn.execute("PRAGMA synchronous=FULL")
+        try:
+            with write_tx(self._conn) as conn:
+                yield conn
+        finally:
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._unsynced_since = None
+        self._status.last_sync_at = time.time()
 
     @staticmethod
     def _fail_jobs(jobs: list[tuple[Callable[[sqlite3.Connection], Any], Future[Any]]]) -> None:

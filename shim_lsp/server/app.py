@@ -61,7 +61,7 @@ class ShimLanguageServer(LanguageServer):
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         if is_parse_error(error) and isinstance(self.protocol, ShimProtocol):
-            self.protocol.answer_parse_error(error)
+            self.protocol.answer_undecodable(error)
         log.error("protocol error (%s): %s", getattr(source, "__name__", source), error)
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:

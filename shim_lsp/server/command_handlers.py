@@ -42,8 +42,8 @@ from shim_lsp.server.recovery import (
 )
 from shim_lsp.server.recovery import restore_recovered as restore_one
 from shim_lsp.session.engine import SessionEngine
+from shim_lsp.store import blobs, retention
 from shim_lsp.store import checkpoints as cps
-from shim_lsp.store import retention
 from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -257,6 +257,4 @@ def _text_at(engine: SessionEngine, a: CheckpointFileArgs) -> tuple[str, str]:
     if found is None:
         raise LookupError(f"checkpoint {a.checkpoint} holds no {a.uri}")
     kind, data = found
-    if kind == "buffer":  # the editor's own text, stored as UTF-8
-        return kind, data.decode("utf-8", "surrogatepass")
-    return kind, decode(data, uri_to_path(a.uri))
+    return kind, blobs.buffer_text(data) if kind == "buffer" else decode(data, uri_to_path(a.uri))

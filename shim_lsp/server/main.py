@@ -10,6 +10,8 @@ import sys
 from types import FrameType
 
 from shim_lsp.server.app import ShimLanguageServer, create_server
+from shim_lsp.server.framing import FrameReader
+from shim_lsp.server.protocol import ShimProtocol
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,12 @@ def serve() -> int:
         os._exit(0 if server.shutdown_requested else 1)
 
     signal.signal(signal.SIGTERM, on_term)
+    protocol = server.protocol
+    assert isinstance(protocol, ShimProtocol)
+    # pygls reads frames from this stream: only well-formed ones, whatever the client sent.
+    protocol.frames = FrameReader(sys.stdin.buffer, protocol.answer_bad_frame)
     try:
-        server.start_io()
+        server.start_io(stdin=protocol.frames)  # type: ignore[arg-type]  # readline, read
     finally:
         # stdin closed (or the loop failed) without exit: the client is gone; keep everything.
         _end(server, "clean" if server.shutdown_requested else "client-gone")

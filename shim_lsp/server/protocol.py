@@ -1,8 +1,10 @@
 """pygls's protocol, answering malformed input instead of only logging it.
 
 pygls logs a message it cannot decode and moves on; the client then waits forever for the
-answer. Here a request whose parameters do not fit gets an InvalidParams error with its id,
-and a body that is not JSON gets a ParseError (id null), as JSON-RPC asks.
+answer. Here a request whose parameters do not fit gets an InvalidParams error with its id; a
+body that cannot be decoded (not JSON, nested too deeply) a ParseError; a malformed frame, a
+batch or a message without ``"jsonrpc": "2.0"`` an InvalidRequest: each with the request's id
+when it can be read, else id null (ParseError only), as JSON-RPC asks.
 """
 
 from __future__ import annotations
@@ -12,16 +14,25 @@ import logging
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcParseError
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+)
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from shim_lsp.commands import TAKES_WORK_DONE_TOKEN
+from shim_lsp.server.framing import FrameReader, readable_id
 
 log = logging.getLogger(__name__)
 
 
 class ShimProtocol(LanguageServerProtocol):
+    frames: FrameReader | None = None
+    """The reader of the client's frames (stdio): what a failed message is answered from."""
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
             return super().structure_message(data)
@@ -48,14 +59,54 @@ class ShimProtocol(LanguageServerProtocol):
             params.arguments = [{**given, "workDoneToken": token}]
         return (yield from super().lsp_workspace__execute_command(params))
 
-    def answer_parse_error(self, error: Exception) -> None:
-        """Tell the client its message was not JSON; id is null because none could be read."""
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, list):
+            for item in message:
+                self._refuse(item, "batches are not part of LSP; send each message on its own")
+            return
+        if getattr(message, "jsonrpc", None) != self.VERSION:
+            self._refuse(message, 'a message needs "jsonrpc": "2.0"')
+            return
+        super().handle_message(message)
+
+    def _refuse(self, message: Any, why: str) -> None:
+        if isinstance(message, dict):
+            msg_id, method = message.get("id"), message.get("method")
+        else:
+            msg_id, method = getattr(message, "id", None), getattr(message, "method", None)
+        log.error("refused a message: %s (id %r, method %r)", why, msg_id, method)
+        if isinstance(msg_id, int | str) and method is not None:
+            self._send_response(msg_id, error=JsonRpcInvalidRequest(why).to_response_error())
+
+    def answer_bad_frame(self, reason: str, skipped: bytes) -> None:
+        """A frame the reader skipped: its request, if an id can be read, gets an error.
+
+        Called on the reader's thread: one response is one write to the stdout buffer, whose
+        lock keeps it whole beside the event loop's writes.
+        """
+        msg_id = readable_id(skipped)
+        log.error(
+            "malformed frame: %s; skipped up to the next header%s",
+            reason,
+            f", answering request {msg_id!r} with an error" if msg_id is not None else "",
+        )
+        if msg_id is not None:
+            error = JsonRpcInvalidRequest(f"malformed frame: {reason}")
+            self._send_response(msg_id, error=error.to_response_error())
+
+    def answer_undecodable(self, error: Exception) -> None:
+        """Tell the client its message could not be decoded, with its id when readable."""
+        body = self.frames.last_body if self.frames is not None else None
+        why = (
+            "message is nested too deeply"
+            if isinstance(error, RecursionError)
+            else f"message is not valid JSON: {error}"
+        )
         response = types.ResponseErrorMessage(
-            id=None,
-            error=JsonRpcParseError(f"message is not valid JSON: {error}").to_response_error(),
+            id=readable_id(body), error=JsonRpcParseError(why).to_response_error()
         )
         self._send_data(response)
 
 
 def is_parse_error(error: Exception) -> bool:
-    return isinstance(error, json.JSONDecodeError | UnicodeDecodeError)
+    return isinstance(error, json.JSONDecodeError | UnicodeDecodeError | RecursionError)

@@ -108,7 +108,6 @@ class SessionEngine:
             flush_interval=settings.flush_interval,
             heartbeat_interval=settings.heartbeat_interval,
             on_problem=self._notify,
-            may_read=self.may_read,
         )
         self.auto = settings.auto_checkpoint
         self.watching = False
@@ -132,10 +131,14 @@ class SessionEngine:
         self._process = psutil.Process()
         self.closed: str | None = None
         self._may_store: dict[str, bool] = {}
-        self._held: list[tuple[str, Kind, int | None, str | None, float]] | None = None
+        self._held: list[tuple[str, Kind, int | None, str | None, float, str | None]] | None = None
         """Document events that arrived before the user's settings: see ``hold``."""
         self._cp_conn: sqlite3.Connection | None = None
         """Per URI, whether it may be journaled: the check resolves links, so it is cached."""
+        self._seen_on_disk: dict[str, str | None] = {}
+        """Per open URI, the hash of the file when the session last synced with it."""
+        self._over_cap: set[str] = set()
+        """Open buffers over maxFileSize: not journaled or checkpointed while they are."""
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -227,10 +230,16 @@ class SessionEngine:
             self._record(*event)
 
     def _record(
-        self, uri: str, kind: Kind, version: int | None, data: str | None, now: float
+        self,
+        uri: str,
+        kind: Kind,
+        version: int | None,
+        data: str | None,
+        now: float,
+        disk_hash: str | None = None,
     ) -> None:
         if self._held is not None:
-            self._held.append((uri, kind, version, data, now))
+            self._held.append((uri, kind, version, data, now, disk_hash))
             return
         allowed = self._may_store.get(uri)
         if allowed is None:
@@ -239,31 +248,66 @@ class SessionEngine:
             return
         # itertools.count is atomic under the GIL; a checkpoint reads _last_lseq as it stands.
         lseq = self._last_lseq = next(self._lseq)
-        self.writer.append(Record(lseq, uri, kind, version, now, data))
+        self.writer.append(Record(lseq, uri, kind, version, now, data, disk_hash))
 
     def did_open(self, uri: str, text: str, version: int | None) -> None:
         self._may_store.pop(uri, None)
         now = time.time()
-        unsaved = self._differs_from_disk(uri, text)
+        unsaved, disk_hash = self._differs_from_disk(uri, text)
+        self._seen_on_disk[uri] = disk_hash
         self.buffers.opened(uri, version, len(text), now, unsaved=unsaved)
-        self._record(uri, "snapshot" if unsaved else "open", version, text, now)
+        if self._within_cap(uri, len(text)):
+            self._record(uri, "snapshot" if unsaved else "open", version, text, now, disk_hash)
 
-    def _differs_from_disk(self, uri: str, text: str) -> bool:
+    def _within_cap(self, uri: str, size: int) -> bool:
+        """Whether a buffer of ``size`` characters is protected (maxFileSize applies to unsaved
+        text too); says so plainly, once, when a buffer goes over the cap."""
+        if size <= self.settings.max_file_size:
+            return True
+        if uri not in self._over_cap:
+            self._over_cap.add(uri)
+            path = uri_to_path(uri)
+            self._notify(
+                f"{path.name if path else uri} is not protected: its buffer holds {size:,} "
+                f"characters, over maxFileSize ({self.settings.max_file_size:,} bytes). Its "
+                "unsaved changes are not journaled or checkpointed until it is back under "
+                "the cap; save it to keep them."
+            )
+        return False
+
+    def _differs_from_disk(self, uri: str, text: str) -> tuple[bool, str | None]:
         """A buffer can open already unsaved: the editor restored it from its own backup, or
         handed its buffers to a restarted server. That text is work to protect from the start.
+        Also the hash of the file as the session saw it then (None when it was not read).
         """
         path = uri_to_path(uri)
         if path is None:  # untitled: whatever it holds exists nowhere else
-            return bool(text)
+            return bool(text), None
         if not self.may_read(path):
-            return False  # outside the workspace or a secret: never stored anyway
+            return False, None  # outside the workspace or a secret: never stored anyway
         try:
             if path.stat().st_size > self.settings.max_file_size:
-                return False
+                return False, None
         except OSError:
-            return bool(text)  # not on disk: all of it is unsaved
+            return bool(text), None  # not on disk: all of it is unsaved
         data = read_bytes(path)
-        return data is None or decode(data, path) != text
+        if data is None:
+            return True, None
+        return decode(data, path) != text, blobs.blob_hash(data)
+
+    def _disk_hash(self, uri: str) -> str | None:
+        """The hash of the file now, read at the event so that a change a moment later
+        (a formatter, git) is not taken for what the session saw."""
+        path = uri_to_path(uri)
+        if path is None or not self.may_read(path):
+            return None
+        try:
+            if path.stat().st_size > self.settings.max_file_size:
+                return None
+        except OSError:
+            return None
+        data = read_bytes(path)
+        return blobs.blob_hash(data) if data is not None else None
 
     def did_change(self, uri: str, version: int | None, changes: list[Change], size: int) -> None:
         now = time.time()
@@ -274,17 +318,28 @@ class SessionEngine:
         )
         self.buffers.changed(uri, version, size, now, typed)
         self._changed_since_checkpoint = True
-        self._record(uri, "change", version, encode_changes(changes), now)
+        if uri in self._over_cap and size <= self.settings.max_file_size:
+            # Back under the cap: protected again from its full text as it stands.
+            self._over_cap.discard(uri)
+            current = self._text_source(uri)
+            if current is not None:
+                seen = self._seen_on_disk.get(uri)
+                self._record(uri, "snapshot", current[1], current[0], now, seen)
+        elif self._within_cap(uri, size):
+            self._record(uri, "change", version, encode_changes(changes), now)
 
     def did_save(self, uri: str) -> None:
         self.buffers.saved(uri)
-        self._record(uri, "save", None, None, time.time())
+        disk_hash = self._seen_on_disk[uri] = self._disk_hash(uri)
+        self._record(uri, "save", None, None, time.time(), disk_hash)
         path = uri_to_path(uri)
         if path is not None:
             self.files_changed([path])
 
     def did_close(self, uri: str) -> None:
         self.buffers.closed(uri)
+        self._seen_on_disk.pop(uri, None)
+        self._over_cap.discard(uri)
         self._record(uri, "close", None, None, time.time())
 
     def files_changed(self, paths: list[Path]) -> None:
@@ -305,18 +360,21 @@ class SessionEngine:
     def rejournal_open_buffers(self, *, only_unsaved: bool = False) -> None:
         """Give open buffers a fresh base to replay from: their full text as it stands."""
         for uri, buf in list(self.buffers.buffers.items()):
-            if only_unsaved and buf.dirty_since is None:
+            if (only_unsaved and buf.dirty_since is None) or uri in self._over_cap:
                 continue
             current = self._text_source(uri)
             if current is not None:
                 kind: Kind = "snapshot" if buf.dirty_since is not None else "open"
-                self._record(uri, kind, current[1], current[0], time.time())
+                seen = self._seen_on_disk.get(uri)
+                self._record(uri, kind, current[1], current[0], time.time(), seen)
 
     # --- checkpoints --------------------------------------------------------------------
 
     def _snapshot_buffers(self) -> list[BufferSnapshot]:
         snaps = []
         for buf in self.buffers.dirty():
+            if buf.uri in self._over_cap:
+                continue
             current = self._text_source(buf.uri)
             if current is not None:
                 snaps.append(BufferSnapshot(buf.uri, current[0], current[1]))

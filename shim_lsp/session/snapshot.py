@@ -269,7 +269,7 @@ class TreeState:
         for snap in buffers:
             if not self.may_store(snap.uri):
                 continue
-            data = snap.text.encode("utf-8", errors="surrogatepass")
+            data = blobs.buffer_bytes(snap.text)
             digest = blobs.blob_hash(data)
             out.add(blobs.prepare(data, digest))
             buffer_entries.append(BufferEntry(snap.uri, digest, len(data), snap.version))

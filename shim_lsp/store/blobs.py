@@ -60,6 +60,16 @@ def decode(codec: str, stored: bytes) -> bytes:
     raise ValueError(f"unknown blob codec {codec!r}")
 
 
+def buffer_bytes(text: str) -> bytes:
+    """How an editor buffer is stored: UTF-8, keeping any lone surrogate the client sent."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def buffer_text(data: bytes) -> str:
+    """The buffer text that ``buffer_bytes`` stored, exactly."""
+    return data.decode("utf-8", "surrogatepass")
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A blob hashed and compressed off the writer thread, ready to insert."""

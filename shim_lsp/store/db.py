@@ -8,7 +8,9 @@ instead of deadlocking, and a busy timeout makes them wait rather than fail.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 import time
 import uuid
 from collections.abc import Iterator
@@ -102,6 +104,25 @@ CREATE TABLE IF NOT EXISTS resolutions(
 """
 
 
+def storable(text: str | None) -> str | bytes | None:
+    """SQLite text must be valid UTF-8, and a client may send a lone surrogate ("\\ud83d" is
+    valid JSON): such a string is stored as its bytes (UTF-8 with surrogatepass), exactly."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def text_of(value: str | bytes | None) -> str | None:
+    """A text column as it was given to ``storable``."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogatepass")
+    return value
+
+
 class StoreError(Exception):
     """The store cannot be used (unwritable folder, full disk, ...). The message is for users."""
 
@@ -113,6 +134,38 @@ class OpenReport:
     path: Path
     quarantined: Path | None = None
     reason: str | None = None
+    tightened: tuple[Path, ...] = ()
+    """Parts of the store that other users could read, now private."""
+
+
+def _create_private(path: Path) -> None:
+    """Create the store file 0600 whatever the umask; SQLite gives its -wal and -shm the
+    database file's mode, so they are private too."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def _tighten(state_dir: Path) -> tuple[Path, ...]:
+    """Take group and other access away from the store's folder and files (they hold unsaved
+    work); returns what had to change."""
+    changed: list[Path] = []
+    for path, private in [(state_dir, 0o700)] + [
+        (state_dir / f"{DB_NAME}{suffix}", 0o600) for suffix in ("", "-wal", "-shm")
+    ]:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                path.chmod(mode & private)
+                changed.append(path)
+        except FileNotFoundError:
+            continue
+    return tuple(changed)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -122,6 +175,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
         )
     else:
+        _create_private(path)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if not readonly:
@@ -174,7 +228,8 @@ def open_store(state_dir: Path) -> tuple[sqlite3.Connection, OpenReport]:
     Raises StoreError when the folder cannot hold a store at all.
     """
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tightened = _tighten(state_dir)
     except OSError as exc:
         raise StoreError(f"cannot create SHIM's state folder {state_dir}: {exc}") from exc
     path = state_dir / DB_NAME
@@ -220,11 +275,11 @@ def open_store(state_dir: Path) -> tuple[sqlite3.Connection, OpenReport]:
         if quarantined is None and path.exists():
             quarantined = _quarantine(path, str(exc))
             conn, _ = open_store(state_dir)
-            return conn, OpenReport(path, quarantined, str(exc))
+            return conn, OpenReport(path, quarantined, str(exc), tightened)
         raise StoreError(f"cannot open SHIM's store {path}: {exc}") from exc
     except OSError as exc:
         raise StoreError(f"cannot use SHIM's store {path}: {exc}") from exc
-    return conn, OpenReport(path, quarantined, reason)
+    return conn, OpenReport(path, quarantined, reason, tightened)
 
 
 def _is_environmental(exc: sqlite3.OperationalError) -> bool:

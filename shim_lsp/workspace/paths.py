@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
@@ -36,8 +37,17 @@ def child_uri(folder_uri: str, rel: str) -> str:
     return folder_uri.rstrip("/") + "/" + quote(rel)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def normalize_uri(uri: str) -> str:
-    """One spelling per file, whatever percent-encoding the client chose."""
+    """One spelling per file, whatever percent-encoding the client chose.
+
+    A lone surrogate (valid JSON, never a real file name) is percent-encoded like any other
+    character a URI cannot hold, so that SHIM's spelling can always be stored.
+    """
+    if not uri.isascii():
+        uri = _LONE_SURROGATE.sub(lambda m: quote(m.group(), errors="surrogatepass"), uri)
     path = uri_to_path(uri)
     return path_to_uri(path) if path is not None and path.is_absolute() else uri
 

@@ -1,0 +1,72 @@
+"""maxFileSize applies to unsaved buffers too: a buffer over it is said to be unprotected and is
+neither journaled nor checkpointed; once it is back under the cap it is protected again."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from lsprotocol import types as t
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
+from harness import CAPABILITIES, Editor, journal_settled, start_editor, stop_editor
+
+from shim_lsp import commands as ids
+from shim_lsp.store.db import DB_NAME, connect
+
+CAP = 4096
+
+
+async def _start(workspace: Path, state_dir: Path, answers: list[str] | None = None) -> Editor:
+    """An editor whose server has maxFileSize from its very first event."""
+    editor = await start_editor(workspace, state_dir, answers=answers, initialize=False)
+    await editor.client.initialize_session(
+        t.InitializeParams(
+            capabilities=CAPABILITIES,
+            workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)],
+            initialization_options={"maxFileSize": CAP},
+        )
+    )
+    return editor
+
+
+async def test_buffer_over_max_file_size_is_said_unprotected_and_not_stored(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "big.py").write_text("")
+    (workspace / "small.py").write_text("")
+    editor = await _start(workspace, state_dir)
+    big = editor.open("big.py", "x = 1\n" * 2000)  # 12,000 bytes
+    editor.type(big, 0, 0, "# typed into a big buffer\n")
+    small = editor.open("small.py")
+    editor.type(small, 0, 0, "kept = 1\n")
+    checkpoint = await editor.command(ids.FORCE_CHECKPOINT, {"label": "big"})
+    await journal_settled(editor)
+
+    warnings = [m.message for m in editor.client.messages if "big.py" in m.message]
+    assert len(warnings) == 1 and "not protected" in warnings[0] and "maxFileSize" in warnings[0]
+    with connect(state_dir / DB_NAME) as conn:
+        journaled = {r[0] for r in conn.execute("SELECT DISTINCT uri FROM journal")}
+        largest = conn.execute("SELECT MAX(LENGTH(data)) FROM journal").fetchone()[0]
+        stored = {
+            r[0]
+            for r in conn.execute(
+                "SELECT uri FROM entries WHERE checkpoint_id=? AND kind='buffer'",
+                (checkpoint["id"],),
+            )
+        }
+    assert journaled == {small}
+    assert largest < CAP
+    assert stored == {small}
+
+    whole = t.Range(start=t.Position(line=0, character=0), end=t.Position(line=2001, character=0))
+    editor.change(big, t.TextDocumentContentChangePartial(range=whole, text="y = 2\n"))
+    editor.type(big, 1, 0, "z = 3\n")
+    await journal_settled(editor)
+    expected = editor.docs[big].source
+    editor.kill()
+    await editor.client.stop()
+
+    after = await _start(workspace, state_dir, answers=["Restore all"])
+    await after.wait_for(lambda: big in after.docs and after.docs[big].source == expected)
+    await stop_editor(after)

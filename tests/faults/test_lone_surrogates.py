@@ -1,0 +1,108 @@
+"""A lone surrogate ("\\ud83d" is valid JSON) must not blind the journal or the checkpoints."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
+from harness import journal_settled, start_editor, stop_editor
+
+from shim_lsp import commands as ids
+from shim_lsp.journal.records import Record
+from shim_lsp.journal.replay import rebuild
+from shim_lsp.journal.writer import JournalWriter, SessionInfo
+from shim_lsp.store.db import DB_NAME, connect
+
+LONE = "\ud83d"
+
+
+async def test_typed_lone_surrogate_is_journaled_and_recovered(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    first = await start_editor(workspace, state_dir)
+    uri = first.open("a.py")
+    first.type(uri, 1, 0, f"s = '{LONE}'\n")
+    first.type(uri, 2, 0, "after = 2\n")
+    checkpoint = await first.command(ids.FORCE_CHECKPOINT, {"label": "with a lone surrogate"})
+    compared = await first.command(
+        ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": checkpoint["id"], "uri": uri}
+    )
+    assert compared["text"] == first.docs[uri].source
+    first.type(uri, 3, 0, "later = 3\n")
+    await journal_settled(first)
+    status = await first.command(ids.SESSION_STATUS)
+    assert status["storeError"] is None
+    assert not [m.message for m in first.client.messages if "stopped" in m.message]
+    expected = first.docs[uri].source
+    first.kill()
+    await first.client.stop()
+
+    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    await second.wait_for(lambda: bool(second.edits))
+    assert second.docs[uri].source == expected
+    await stop_editor(second)
+
+
+async def test_untitled_uri_with_lone_surrogate_leaves_checkpoints_working(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, state_dir)
+    untitled = editor.open("", "draft\n", uri=f"untitled:Untitled-{LONE}")
+    editor.type(untitled, 1, 0, "more draft\n")
+    first = await editor.command(ids.FORCE_CHECKPOINT, {"label": "one"})
+    uri = editor.open("a.py")
+    editor.type(uri, 1, 0, "b = 2\n")
+    second = await editor.command(ids.FORCE_CHECKPOINT, {"label": "two"})
+    assert second["id"] > first["id"]
+    await journal_settled(editor)
+    status = await editor.command(ids.SESSION_STATUS)
+    assert status["storeError"] is None
+    with connect(state_dir / DB_NAME) as conn:
+        kinds = [r[0] for r in conn.execute("SELECT kind FROM journal ORDER BY seq")]
+    assert kinds.count("change") == 2
+    await stop_editor(editor)
+
+
+def test_writer_survives_any_record_and_reads_back_what_it_stored(state_dir: Path) -> None:
+    problems: list[str] = []
+    session = SessionInfo("s1", "ws", ["/ws"], "host", 1, None, None, "utf-16", time.time())
+    writer = JournalWriter(state_dir, session, on_problem=problems.append)
+    writer.start()
+    now = time.time()
+    writer.append(Record(1, "untitled:one", "open", 1, now, f"x{LONE}y\n"))
+    writer.append(Record(2, f"untitled:{LONE}", "open", 1, now, "z"))
+    writer.append(Record(3, "untitled:one", "change", 2, now, f'[[0,0,0,0,"{LONE}"]]'))
+    assert writer.flush()
+    writer.append(Record(4, "untitled:one", "change", 3, now, '[[1,0,1,0,"ok\\n"]]'))
+    assert writer.flush()
+    assert writer.close("clean")
+    assert problems == []
+    with connect(state_dir / DB_NAME) as conn:
+        state = rebuild(conn, "s1", "untitled:one")
+        uris = {r[0] for r in conn.execute("SELECT uri FROM journal")}
+    assert state is not None and state.text == f"{LONE}x{LONE}y\nok\n"
+    assert len(uris) == 2
+
+
+def test_writer_rejects_an_unstorable_record_says_so_and_carries_on(state_dir: Path) -> None:
+    problems: list[str] = []
+    session = SessionInfo("s1", "ws", ["/ws"], "host", 1, None, None, "utf-16", time.time())
+    writer = JournalWriter(state_dir, session, on_problem=problems.append)
+    writer.start()
+    now = time.time()
+    writer.append(Record(1, "untitled:one", "open", 1, now, "a\n"))
+    writer.append(Record(2, "untitled:one", "change", 10**30, now, '[[1,0,1,0,"lost"]]'))
+    writer.append(Record(3, "untitled:one", "change", 3, now, '[[1,0,1,0,"b\\n"]]'))
+    writer.flush()
+    writer.append(Record(4, "untitled:one", "change", 4, now, '[[2,0,2,0,"c\\n"]]'))
+    assert writer.flush()
+    assert writer.status().error is None
+    assert writer.close("clean")
+    assert len(problems) == 1 and "untitled:one" in problems[0] and "left out" in problems[0]
+    with connect(state_dir / DB_NAME) as conn:
+        state = rebuild(conn, "s1", "untitled:one")
+    assert state is not None and state.text == "a\nb\nc\n"
