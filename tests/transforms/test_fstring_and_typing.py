@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from libcst.codemod import CodemodContext
 from support import ShimCodemodTest
 
 from transforms.modernize_typing import ModernizeTypingCommand
@@ -174,6 +175,45 @@ class TestModernizeTyping(ShimCodemodTest):
             x: Optional["Node"] = None
             y: List[int] = []
             """,
+        )
+
+    def test_run_time_expressions_are_left_only_annotations_change(self) -> None:
+        # typing.Optional["Node"] at run time is fine; "Node" | None raises TypeError.
+        self.check(
+            """
+            import typing
+            from typing import List, Optional
+
+            def converter(t):
+                return typing.Optional[t]
+
+            Alias = Optional[int]
+            cast(List[int], x)
+
+            def f(a: Optional[int]) -> List[int]:
+                pass
+            """,
+            """
+            from __future__ import annotations
+            import typing
+            from typing import List, Optional
+
+            def converter(t):
+                return typing.Optional[t]
+
+            Alias = Optional[int]
+            cast(List[int], x)
+
+            def f(a: int | None) -> list[int]:
+                pass
+            """,
+        )
+
+    def test_stubs_get_no_future_import(self) -> None:
+        self.assertCodemod(
+            "from typing import Optional\ndef f(a: Optional[int]) -> None: ...\n",
+            "def f(a: int | None) -> None: ...\n",
+            context_override=CodemodContext(filename="pkg/mod.pyi", full_module_name="pkg.mod"),
         )
 
     def test_files_without_annotations_are_untouched(self) -> None:
