@@ -4,7 +4,8 @@ libcst's native parser can crash its process on pathological input, and a codemo
 pebble's process pool gives every file a time limit and replaces a worker that died, so one
 bad file is reported as failed while the run goes on. Workers parse bytes, so encodings,
 BOMs and line endings come back exactly as they were. A result must still parse
-(``ast.parse``), or the file is reported as failed and left as it was.
+(``ast.parse``) and read no name that nothing binds unless the original did too, or the file
+is reported as failed and left as it was.
 """
 
 from __future__ import annotations
@@ -135,6 +136,14 @@ def transform_bytes(
         ast.parse(new, filename=path)
     except SyntaxError as exc:
         return FileResult(path, "failed", f"the result would not parse ({exc.msg}); left as is")
+    from shim_lsp.codemods.names import introduced_unbound
+
+    unbound = introduced_unbound(tree, new_tree)
+    if unbound:
+        names = ", ".join(sorted(unbound))
+        return FileResult(
+            path, "failed", f"the result would use undefined names ({names}); left as is"
+        )
     if isinstance(new, str):
         return FileResult(path, "changed", new_text=new, warnings=warnings)
     return FileResult(path, "changed", new=new, warnings=warnings)

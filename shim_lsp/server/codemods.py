@@ -127,13 +127,6 @@ def _text_edits(old: str, new: str, units: Any) -> list[types.TextEdit]:
     ]
 
 
-def _overlaps(edit: types.TextEdit, selection: types.Range) -> bool:
-    r = edit.range
-    before = (r.end.line, r.end.character) < (selection.start.line, selection.start.character)
-    after = (r.start.line, r.start.character) > (selection.end.line, selection.end.character)
-    return not before and not after
-
-
 def _matches_prefilter(info: CodemodInfo, text: str) -> bool:
     from shim_lsp.codemods.runner import CodemodSpec
 
@@ -202,14 +195,24 @@ def register(server: ShimLanguageServer) -> None:
             return action
         if result.new_text is None:
             return action
-        edits = _text_edits(text, result.new_text, doc.position_codec.client_num_units)
+        new_text = result.new_text
         if "range" in data:
+            from shim_lsp.codemods.selection import restrict
+
             selection = _CONVERTER.structure(data["range"], types.Range)
-            if (selection.start.line, selection.start.character) != (
-                selection.end.line,
-                selection.end.character,
-            ):
-                edits = [e for e in edits if _overlaps(e, selection)]
+            start = (selection.start.line, selection.start.character)
+            end = (selection.end.line, selection.end.character)
+            if start != end:
+                part = restrict(text, new_text, start, end)
+                if part.text is None:
+                    names = ", ".join(sorted(part.unbound)) or "its names"
+                    ls.tell_user(
+                        f"SHIM: codemod {name} cannot change the selection alone: "
+                        f"it would leave {names} undefined; apply it to the whole file"
+                    )
+                    return action
+                new_text = part.text
+        edits = _text_edits(text, new_text, doc.position_codec.client_num_units)
         action.edit = types.WorkspaceEdit(
             document_changes=[
                 types.TextDocumentEdit(

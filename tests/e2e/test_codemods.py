@@ -82,6 +82,28 @@ async def test_code_action_resolves_to_a_minimal_edit_of_the_unsaved_buffer(
     await stop_editor(editor)
 
 
+async def test_a_selection_gets_the_imports_and_logger_its_change_needs(
+    workspace: Path, state_dir: Path
+) -> None:
+    editor = await start_editor(workspace, state_dir)
+    uri = editor.open(
+        "tool.py", "import os\n\n\ndef a():\n    print('a')\n\n\ndef b():\n    print('b')\n"
+    )
+    offered = await actions(editor, uri, whole(8))
+    chosen = next(a for a in offered if a.title == "Apply codemod: print to logging")
+    resolved = await editor.client.code_action_resolve_async(chosen)
+    assert resolved.edit is not None and resolved.edit.document_changes
+    (change,) = resolved.edit.document_changes
+    assert isinstance(change, t.TextDocumentEdit)
+    for edit in reversed(change.edits):
+        editor.change(uri, t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text))
+    assert editor.docs[uri].source == (
+        "import os\nimport logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+        "def a():\n    print('a')\n\n\ndef b():\n    logger.info('b')\n"
+    )
+    await stop_editor(editor)
+
+
 async def test_workspace_run_with_progress_preview_and_undo(
     workspace: Path, state_dir: Path
 ) -> None:

@@ -41,3 +41,11 @@ class AddComment(CodemodCommand):
         return tree.with_changes(
             header=[*tree.header, cst.EmptyLine(comment=cst.Comment("# seen"))]
         )
+
+
+class UseUndefined(CodemodCommand):
+    """Writes a call to a name nothing binds, as a codemod that forgot an import would."""
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        call = cst.parse_statement("pytest.fail()\n")
+        return tree.with_changes(body=[*tree.body, call])
