@@ -307,18 +307,29 @@ async def _run_workspace(
                 types.WorkDoneProgressReport(message=message, percentage=pct, cancellable=True),
             )
 
-    summary = await asyncio.to_thread(
-        partial(
-            run,
-            workers=ls.settings.codemod_jobs or os.cpu_count() or 2,
-            timeout=ls.settings.codemod_timeout,
-            root=engine.workspace.folders[0] if engine.workspace.folders else None,
-            progress=report,
-            cancel=cancel,
-        ),
-        CodemodSpec(info.module, info.cls, args),
-        jobs,
+    running = asyncio.ensure_future(
+        asyncio.to_thread(
+            partial(
+                run,
+                workers=ls.settings.codemod_jobs or os.cpu_count() or 2,
+                timeout=ls.settings.codemod_timeout,
+                root=engine.workspace.folders[0] if engine.workspace.folders else None,
+                progress=report,
+                cancel=cancel,
+            ),
+            CodemodSpec(info.module, info.cls, args),
+            jobs,
+        )
     )
+    try:
+        summary = await asyncio.shield(running)
+    except asyncio.CancelledError:
+        # $/cancelRequest: stop the workers and apply nothing, as the progress's cancel does.
+        cancel.set()
+        stopped = await running
+        if progress:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=stopped.line()))
+        raise
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=summary.line()))
     result: dict[str, Any] = {

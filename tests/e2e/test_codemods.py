@@ -252,3 +252,43 @@ async def test_a_run_reports_on_the_clients_own_progress_token_and_stops_on_its_
     result = await asyncio.wait_for(run, 30)
     assert result["cancelled"] is True and result["applied"] is False
     await stop_editor(editor)
+
+
+async def test_cancel_request_stops_the_run_and_applies_nothing(
+    workspace: Path, state_dir: Path, bad_codemods_env: None
+) -> None:
+    """``$/cancelRequest`` on shim.runCodemod: no edit ever arrives, the files stay."""
+    for i in range(10):
+        (workspace / f"f{i}.py").write_text("x = 1\n")
+    editor = await start_editor(
+        workspace,
+        state_dir,
+        settings={"codemodModules": ["bad_codemods"], "codemodJobs": 2},
+        capabilities=t.ClientCapabilities(
+            workspace=t.WorkspaceClientCapabilities(apply_edit=True, configuration=True),
+            window=t.WindowClientCapabilities(work_done_progress=True),
+        ),
+    )
+    await listed(editor, "bad_codemods.SlowAddComment")
+    reply = asyncio.ensure_future(
+        editor.client.protocol.send_request_async(
+            t.WORKSPACE_EXECUTE_COMMAND,
+            t.ExecuteCommandParams(
+                command=ids.RUN_CODEMOD, arguments=[{"name": "bad_codemods.SlowAddComment"}]
+            ),
+            msg_id="codemod-run-1",
+        )
+    )
+    await editor.wait_for(lambda: bool(editor.client.progress_reports))
+    editor.client.protocol.notify(t.CANCEL_REQUEST, t.CancelParams(id="codemod-run-1"))
+    with pytest.raises(Exception, match="cancel"):
+        await asyncio.wait_for(reply, 10)
+    (token,) = editor.client.progress_reports
+    await editor.wait_for(
+        lambda: isinstance(editor.client.progress_reports[token][-1], t.WorkDoneProgressEnd),
+        timeout=4,  # the whole run would take 5 s on 2 workers
+    )
+    await asyncio.sleep(6)  # longer than the run would have taken
+    assert editor.edits == []
+    assert all((workspace / f"f{i}.py").read_text() == "x = 1\n" for i in range(10))
+    await stop_editor(editor)

@@ -49,3 +49,13 @@ class UseUndefined(CodemodCommand):
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         call = cst.parse_statement("pytest.fail()\n")
         return tree.with_changes(body=[*tree.body, call])
+
+
+class SlowAddComment(CodemodCommand):
+    """Takes a second per file, then changes it: a run long enough to cancel."""
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        time.sleep(1)
+        return tree.with_changes(
+            header=[*tree.header, cst.EmptyLine(comment=cst.Comment("# slow"))]
+        )
