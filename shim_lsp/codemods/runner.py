@@ -26,7 +26,8 @@ from typing import Any, Literal
 
 from pebble import ProcessExpired, ProcessPool
 
-Status = Literal["changed", "unchanged", "skipped", "failed"]
+Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
+"""``not run``: a cancelled run stopped before this file was done."""
 
 GENERATED_MARKERS = (b"@generated", b"@" + b"partially-generated")
 """The libcst CLI's markers of generated files, which codemods leave alone."""
@@ -75,7 +76,9 @@ class Summary:
             f"{self.count('changed')} changed, {self.count('unchanged')} unchanged, "
             f"{self.count('skipped')} skipped, {self.count('failed')} failed"
         )
-        return text + (" (cancelled)" if self.cancelled else "")
+        if self.cancelled:
+            text += f", {self.count('not run')} not run (cancelled)"
+        return text
 
 
 _CACHE: dict[tuple[str, str], Any] = {}
@@ -263,14 +266,19 @@ def run(
 def _outcome(job: Job, fut: Future[FileResult], timeout: float) -> FileResult:
     path = str(job.path)
     if fut.cancelled():
-        return FileResult(path, "skipped", "cancelled")
+        return FileResult(path, "not run", "the run was cancelled before this file was done")
     error = fut.exception()
     if error is None:
         return fut.result()
     if isinstance(error, TimeoutError):
         return FileResult(path, "failed", f"took longer than {timeout:.0f} s; stopped")
     if isinstance(error, ProcessExpired):
-        return FileResult(path, "failed", f"the parser crashed its process (exit {error.exitcode})")
+        return FileResult(
+            path,
+            "failed",
+            f"its worker process died (exit {error.exitcode}): "
+            "a crash in the parser or in the codemod",
+        )
     if isinstance(error, MemoryError):
         return FileResult(path, "failed", "ran out of its memory limit")
     return FileResult(path, "failed", f"{type(error).__name__}: {error}")

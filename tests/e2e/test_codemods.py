@@ -177,7 +177,7 @@ async def test_a_crashing_or_hanging_file_is_reported_and_the_server_keeps_answe
     await listed(editor, "bad_codemods.CrashOnMarker")
     result = await editor.command(ids.RUN_CODEMOD, {"name": "bad_codemods.CrashOnMarker"})
     assert result["summary"] == "0 changed, 1 unchanged, 0 skipped, 1 failed"
-    assert "crashed its process" in result["failed"][0]["reason"]
+    assert result["failed"][0]["reason"].startswith("its worker process died")
     (workspace / "slow.py").write_text("x = 'HANG'\n")
     hung = await editor.command(
         ids.RUN_CODEMOD,
@@ -224,7 +224,7 @@ async def test_a_run_can_be_cancelled_from_its_progress(
     editor.client.window_work_done_progress_cancel(t.WorkDoneProgressCancelParams(token=token))
     result = await asyncio.wait_for(run, 30)
     assert result["cancelled"] is True and result["applied"] is False
-    assert result["summary"].endswith("(cancelled)")
+    assert result["summary"].endswith("6 not run (cancelled)")
     await stop_editor(editor)
 
 
