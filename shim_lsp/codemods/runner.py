@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from pebble import ProcessExpired, ProcessPool
 
+from shim_lsp.codemods.modules import module_name_of
+
 Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
 """``not run``: a cancelled run stopped before this file was done."""
 
@@ -90,20 +92,6 @@ def _load(module: str, cls: str) -> Any:
     if key not in _CACHE:
         _CACHE[key] = getattr(importlib.import_module(module), cls)
     return _CACHE[key]
-
-
-def module_name_of(path: Path, root: Path | None) -> str | None:
-    """The dotted module name of a file under a root, for codemods that need it."""
-    if root is None:
-        return None
-    try:
-        rel = path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return None
-    parts = list(rel.with_suffix("").parts)
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts) or None
 
 
 def transform_bytes(
@@ -235,7 +223,7 @@ def run(
     ) as pool:
         futures: list[tuple[Job, Future[FileResult]]] = []
         for job, source in todo:
-            module = module_name_of(job.path, root)
+            module = module_name_of(job.path, root)  # root: the project, not the import root
             fut = pool.schedule(
                 transform_bytes, args=(spec, str(job.path), source, module), timeout=timeout
             )
