@@ -19,7 +19,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from transforms._names import absolute, import_from_module, package_of
+from ._names import absolute, import_from_module, package_of
 
 
 def _names(text: str) -> list[str]:

@@ -24,7 +24,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from transforms._names import absolute, import_from_module, package_of
+from ._names import absolute, import_from_module, package_of
 
 
 def _dotted(name: str) -> cst.Attribute | cst.Name:

@@ -22,7 +22,7 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from transforms._names import absolute, import_from_module, package_of, reexports, root_of
+from ._names import absolute, import_from_module, package_of, reexports, root_of
 
 
 class RenameSymbolCommand(VisitorBasedCodemodCommand):

@@ -141,13 +141,10 @@ def transform_bytes(
 
 
 def _init_worker(megabytes: int) -> None:
-    """An address-space cap, so a runaway parse fails instead of swapping; SHIM's codemods."""
-    from shim_lsp.codemods.registry import _pin_builtin
-
+    """An address-space cap, so a runaway parse fails instead of swapping."""
     limit = megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     _die_with_parent()
-    _pin_builtin()
 
 
 def _die_with_parent() -> None:

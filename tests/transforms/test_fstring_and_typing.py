@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from libcst.codemod import CodemodContext
+from shim_transforms.modernize_typing import ModernizeTypingCommand
+from shim_transforms.to_fstring import ToFStringCommand
 from support import ShimCodemodTest
-
-from transforms.modernize_typing import ModernizeTypingCommand
-from transforms.to_fstring import ToFStringCommand
 
 
 class TestToFString(ShimCodemodTest):

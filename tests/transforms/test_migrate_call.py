@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 from libcst.codemod import CodemodContext
+from shim_transforms.migrate_call import MigrateCallCommand
 from support import ShimCodemodTest
-
-from transforms.migrate_call import MigrateCallCommand
 
 
 class TestMigrateCall(ShimCodemodTest):

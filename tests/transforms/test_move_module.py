@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from libcst.codemod import CodemodContext
+from shim_transforms.move_module import MoveModuleCommand
 from support import ShimCodemodTest
-
-from transforms.move_module import MoveModuleCommand
 
 ARGS = {"old_module": "shop.utils", "new_module": "shop.common.text"}
 

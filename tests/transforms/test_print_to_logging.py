@@ -1,8 +1,7 @@
 from __future__ import annotations
 
+from shim_transforms.print_to_logging import PrintToLoggingCommand
 from support import ShimCodemodTest
-
-from transforms.print_to_logging import PrintToLoggingCommand
 
 
 class TestPrintToLogging(ShimCodemodTest):

@@ -5,9 +5,8 @@ import textwrap
 from pathlib import Path
 
 from libcst.codemod import CodemodContext
+from shim_transforms.rename_symbol import RenameSymbolCommand
 from support import ShimCodemodTest
-
-from transforms.rename_symbol import RenameSymbolCommand
 
 ARGS = {"old_name": "shop.models.User", "new_name": "Account"}
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext
+from shim_transforms.print_to_logging import PrintToLoggingCommand
+from shim_transforms.unittest_to_assert import UnittestToAssertCommand
+from shim_transforms.utcnow_to_aware import UtcnowToAwareCommand
 
 from shim_lsp.codemods.selection import restrict
-from transforms.print_to_logging import PrintToLoggingCommand
-from transforms.unittest_to_assert import UnittestToAssertCommand
-from transforms.utcnow_to_aware import UtcnowToAwareCommand
 
 
 def run(command: Any, text: str) -> str:

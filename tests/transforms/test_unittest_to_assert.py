@@ -1,8 +1,7 @@
 from __future__ import annotations
 
+from shim_transforms.unittest_to_assert import UnittestToAssertCommand
 from support import ShimCodemodTest
-
-from transforms.unittest_to_assert import UnittestToAssertCommand
 
 
 class TestUnittestToAssert(ShimCodemodTest):

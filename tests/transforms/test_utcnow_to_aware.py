@@ -1,8 +1,7 @@
 from __future__ import annotations
 
+from shim_transforms.utcnow_to_aware import UtcnowToAwareCommand
 from support import ShimCodemodTest
-
-from transforms.utcnow_to_aware import UtcnowToAwareCommand
 
 
 class TestUtcnowToAware(ShimCodemodTest):
