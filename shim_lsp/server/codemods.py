@@ -26,6 +26,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from shim_lsp import commands as ids
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.commands import NoArgs, command
+from shim_lsp.store import batches
 from shim_lsp.wire import ProgressToken
 from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
@@ -62,17 +63,9 @@ class UndoCodemodArgs:
 
 
 @dataclass
-class Batch:
-    name: str
-    files: dict[str, tuple[str, str]] = field(default_factory=dict)
-    """uri -> (text before, text after)."""
-
-
-@dataclass
 class CodemodState:
     registry: dict[str, CodemodInfo] | None = None
     problems: list[str] = field(default_factory=list)
-    batches: dict[str, Batch] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -87,7 +80,7 @@ def state(ls: ShimLanguageServer) -> CodemodState:
 
 
 def forget_registry(ls: ShimLanguageServer) -> None:
-    """The codemod settings changed: discover again on next use (undo batches stay)."""
+    """The codemod settings changed: discover again on next use."""
     st = state(ls)
     with st.lock:
         st.registry = None
@@ -238,7 +231,7 @@ def register(server: ShimLanguageServer) -> None:
     async def undo_codemod(
         ls: ShimLanguageServer, engine: SessionEngine, a: UndoCodemodArgs
     ) -> Any:
-        return await _undo(ls, a.batch)
+        return await _undo(ls, engine, a.batch)
 
 
 def _root(ls: ShimLanguageServer, path: Path) -> Path | None:
@@ -345,7 +338,7 @@ async def _run_workspace(
     if summary.cancelled or not changed:
         return result
     checkpoint = await asyncio.wrap_future(engine.checkpoint(f"before codemod {a.name}", "codemod"))
-    batch = Batch(a.name)
+    batch = batches.Batch(a.name, checkpoint=checkpoint.id)
     doc_changes: list[types.TextDocumentEdit] = []
     for r in sorted(changed, key=lambda r: r.path):
         uri = path_to_uri(Path(r.path))
@@ -389,18 +382,22 @@ async def _run_workspace(
     result["checkpoint"] = checkpoint.id
     if applied.applied:
         batch_id = uuid.uuid4().hex[:12]
-        state(ls).batches[batch_id] = batch
+        save = partial(batches.save, batch_id=batch_id, workspace=engine.workspace.key, batch=batch)
+        await asyncio.wrap_future(engine.writer.submit(save))
         result["batch"] = batch_id
     else:
         result["reason"] = applied.failure_reason or "the editor did not apply the edit"
     return result
 
 
-async def _undo(ls: ShimLanguageServer, batch_id: str) -> dict[str, Any]:
-    batches = state(ls).batches
-    batch = batches.get(batch_id)
+async def _undo(ls: ShimLanguageServer, engine: SessionEngine, batch_id: str) -> dict[str, Any]:
+    def load() -> batches.Batch | None:
+        with engine.reader() as conn:
+            return batches.load(conn, batch_id, engine.workspace.key)
+
+    batch = await asyncio.to_thread(load)
     if batch is None:
-        raise JsonRpcInvalidParams(f"no codemod batch {batch_id!r} in this session")
+        raise JsonRpcInvalidParams(f"no codemod batch {batch_id!r} in this workspace")
     changes: list[types.TextDocumentEdit] = []
     refused: list[dict[str, str]] = []
     for uri, (before, after) in sorted(batch.files.items()):
@@ -432,9 +429,14 @@ async def _undo(ls: ShimLanguageServer, batch_id: str) -> dict[str, Any]:
         )
         applied = result.applied
     if applied:
-        del batches[batch_id]
+        await asyncio.wrap_future(engine.writer.submit(partial(batches.delete, batch_id=batch_id)))
     undone = [c.text_document.uri for c in changes] if applied else []
-    return {"undone": undone, "refused": refused, "applied": applied}
+    return {
+        "undone": undone,
+        "refused": refused,
+        "applied": applied,
+        "checkpoint": batch.checkpoint,
+    }
 
 
 async def _progress_begin(

@@ -159,6 +159,27 @@ async def test_workspace_run_with_progress_preview_and_undo(
     await stop_editor(editor)
 
 
+async def test_a_codemod_run_can_be_undone_after_the_server_restarts(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "test_d.py").write_text(TEST_FILE)
+    editor = await start_editor(workspace, state_dir)
+    result = await editor.command(ids.RUN_CODEMOD, {"name": "unittest_to_assert"})
+    assert result["applied"] is True
+    uri = editor.uri("test_d.py")
+    editor.save(uri)  # the changed file, saved as the user would
+    await stop_editor(editor)
+
+    editor = await start_editor(workspace, state_dir)
+    undone = await editor.command(ids.UNDO_CODEMOD, {"batch": result["batch"]})
+    assert undone["undone"] == [uri] and undone["refused"] == []
+    assert undone["checkpoint"] == result["checkpoint"]
+    assert editor.docs[uri].source == TEST_FILE
+    with pytest.raises(Exception, match="no codemod batch"):
+        await editor.command(ids.UNDO_CODEMOD, {"batch": result["batch"]})
+    await stop_editor(editor)
+
+
 @pytest.fixture
 def bad_codemods_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Lets the server import tests/unit/bad_codemods.py, named in codemodModules."""
