@@ -331,6 +331,10 @@ async def _run_workspace(
         "failed": [
             {"path": r.path, "reason": r.reason} for r in summary.results if r.status == "failed"
         ],
+        "skipped": [
+            {"path": r.path, "reason": r.reason} for r in summary.results if r.status == "skipped"
+        ],
+        "warnings": [{"path": r.path, "warning": w} for r in summary.results for w in r.warnings],
         "changed": [],
         "applied": False,
     }

@@ -180,6 +180,22 @@ async def test_a_codemod_run_can_be_undone_after_the_server_restarts(
     await stop_editor(editor)
 
 
+async def test_a_run_lists_the_files_a_codemod_skipped_with_their_reasons(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "api.py").write_text("from net.client import fetch\n\na = fetch(u, **opts)\n")
+    (workspace / "notes.py").write_text(
+        'from net.client import fetch\nhelp = "net.client.fetch!"\n'
+    )
+    editor = await start_editor(workspace, state_dir)
+    args = {"old_name": "net.client.fetch", "new_name": "get", "positional": "url"}
+    result = await editor.command(ids.RUN_CODEMOD, {"name": "migrate_call", "args": args})
+    (skipped,) = result["skipped"]
+    assert skipped["path"].endswith("api.py")
+    assert "it passes *args or **kwargs; the file is left unchanged" in skipped["reason"]
+    await stop_editor(editor)
+
+
 @pytest.fixture
 def bad_codemods_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Lets the server import tests/unit/bad_codemods.py, named in codemodModules."""
