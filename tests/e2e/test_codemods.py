@@ -193,6 +193,8 @@ async def test_a_run_lists_the_files_a_codemod_skipped_with_their_reasons(
     (skipped,) = result["skipped"]
     assert skipped["path"].endswith("api.py")
     assert "it passes *args or **kwargs; the file is left unchanged" in skipped["reason"]
+    (changed,) = result["changed"]
+    assert changed.endswith("notes.py")  # the run goes on around the skipped file
     await stop_editor(editor)
 
 
