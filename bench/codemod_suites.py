@@ -124,10 +124,12 @@ def source_tree(project: Project) -> Path:
     """The unpacked sdist, downloaded once with pip."""
     CACHE.mkdir(exist_ok=True)
     stem = project.requirement.replace("==", "-").replace("-", "_").lower()
-    archives = [
-        a for a in CACHE.glob("*.tar.gz") if a.name.replace("-", "_").lower().startswith(stem)
-    ]
-    if not archives:
+
+    def archives() -> list[Path]:
+        found = CACHE.glob("*.tar.gz")
+        return sorted(a for a in found if a.name.replace("-", "_").lower().startswith(stem))
+
+    if not archives():
         subprocess.run(
             [
                 sys.executable,
