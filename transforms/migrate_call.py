@@ -175,7 +175,9 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        if not self._refers(original_node.func):
+        func = original_node.func
+        # ``cached(c)(f)``: the outer call's callee is a call; its result is not the function.
+        if not isinstance(func, cst.Name | cst.Attribute) or not self._refers(func):
             return updated_node
         changes_args = any(
             (self.positional, self.renames, self.drops, self.adds, self.new_positional)

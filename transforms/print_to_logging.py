@@ -140,6 +140,8 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if self.skip_main and self.main_depth:
             return updated_node
+        if not isinstance(original_node.func, cst.Name):
+            return updated_node
         names = self.get_metadata(QualifiedNameProvider, original_node.func, set())
         if not any(qn.name == "builtins.print" for qn in names):
             return updated_node

@@ -130,6 +130,14 @@ class TestMigrateCall(ShimCodemodTest):
             context_override=CodemodContext(filename="net/api.py", full_module_name="net.api"),
         )
 
+    def test_the_call_of_a_calls_result_is_not_the_function(self) -> None:
+        self.check(
+            "from cachetools import cached\nwrapper = cached(cache)(func)\n",
+            "from cachetools import cached\nwrapper = cached(cache=cache)(func)\n",
+            old_name="cachetools.cached",
+            positional="cache",
+        )
+
     def test_bad_arguments_are_refused(self) -> None:
         with pytest.raises(ValueError, match="qualified"):
             MigrateCallCommand(CodemodContext(), old_name="fetch")
