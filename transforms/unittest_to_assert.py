@@ -12,13 +12,14 @@ functions included.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+import ast
+from collections.abc import Callable, Mapping, Sequence
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import ParentNodeProvider, Scope, ScopeProvider
+from libcst.metadata import GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
 Builder = Callable[[Sequence[cst.BaseExpression]], cst.BaseExpression]
 
@@ -165,7 +166,25 @@ def _raises_call(call: cst.BaseExpression) -> cst.Call | None:
 
 
 def _comments(node: cst.CSTNode) -> int:
-    return len(m.findall(node, m.Comment()))
+    code = _CODE.code_for_node(node)
+    return len(m.findall(node, m.Comment())) if "#" in code else 0
+
+
+class _Survey(cst.CSTVisitor):
+    """One cheap pass: the assertRaises blocks, and every ``x.exception`` read."""
+
+    def __init__(self) -> None:
+        self.raises: list[cst.WithItem] = []
+        self.exception_reads: set[int] = set()
+        """ids of the names read as ``name.exception``."""
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if _raises_call(node.item) is not None:
+            self.raises.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "exception" and isinstance(node.value, cst.Name):
+            self.exception_reads.add(id(node.value))
 
 
 class UnittestToAssertCommand(VisitorBasedCodemodCommand):
@@ -173,7 +192,6 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         "Turn unittest assertions (self.assertEqual(a, b), ...) into plain assert statements "
         "and assertRaises blocks into pytest.raises."
     )
-    METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -191,36 +209,52 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         """ids of the ``cm`` names whose ``.exception`` becomes ``.value``."""
 
     def visit_Module(self, node: cst.Module) -> None:
-        """Decide every ``with`` at once: a ``cm`` is converted with all its bindings."""
-        groups: dict[tuple[Scope, str], list[cst.WithItem]] = {}
-        for found in m.findall(node, m.WithItem()):
-            item = cst.ensure_type(found, cst.WithItem)
-            if _raises_call(item.item) is None:
+        """Decide every ``with`` at once. A ``with ... as cm`` is converted with all the
+        bindings of ``cm`` in its scope, only when every one is such a block and ``cm`` is
+        only read as ``cm.exception``."""
+        survey = _Survey()
+        node.visit(survey)
+        self._convert = {id(i) for i in survey.raises if i.asname is None}
+        named = {id(i) for i in survey.raises if i.asname is not None}
+        if not named:
+            return
+        # Scope analysis costs seconds on a large file: run it only on the top-level
+        # statements (a test class, a function) that hold such blocks, on this very tree.
+        for stmt in node.body:
+            local = _Survey()
+            stmt.visit(local)
+            items = [i for i in local.raises if id(i) in named]
+            if not items:
                 continue
-            target = item.asname.name if item.asname is not None else None
-            if target is None:
-                self._convert.add(id(item))
-            elif isinstance(target, cst.Name):
-                scope = self.get_metadata(ScopeProvider, target, None)
-                if scope is not None:
-                    groups.setdefault((scope, target.value), []).append(item)
-        for (scope, name), items in groups.items():
-            targets = {id(cst.ensure_type(i.asname, cst.AsName).name) for i in items}
+            whole = not isinstance(stmt, cst.ClassDef | cst.FunctionDef)
+            part = node if whole else cst.Module(body=[stmt])
+            scopes = MetadataWrapper(part, unsafe_skip_copy=True).resolve(ScopeProvider)
+            self._decide(items, scopes, survey.exception_reads, allow_global=whole)
+
+    def _decide(
+        self,
+        items: list[cst.WithItem],
+        scopes: Mapping[cst.CSTNode, Scope | None],
+        exception_reads: set[int],
+        *,
+        allow_global: bool,
+    ) -> None:
+        groups: dict[tuple[Scope, str], list[cst.WithItem]] = {}
+        for item in items:
+            target = cst.ensure_type(item.asname, cst.AsName).name
+            scope = scopes.get(target) if isinstance(target, cst.Name) else None
+            if scope is None or (isinstance(scope, GlobalScope) and not allow_global):
+                continue  # a global cm (``global cm``) is read beyond this statement
+            groups.setdefault((scope, cst.ensure_type(target, cst.Name).value), []).append(item)
+        for (scope, name), grouped in groups.items():
+            targets = {id(cst.ensure_type(i.asname, cst.AsName).name) for i in grouped}
             assignments = scope.assignments[name]
             if not all(id(getattr(a, "node", None)) in targets for a in assignments):
                 continue  # cm is also bound some other way: leave these blocks as they are
             reads = [access.node for a in assignments for access in a.references]
-            if all(self._reads_exception(read) for read in reads):
-                self._convert.update(id(i) for i in items)
+            if all(id(read) in exception_reads for read in reads):
+                self._convert.update(id(i) for i in grouped)
                 self._to_value.update(id(read) for read in reads)
-
-    def _reads_exception(self, node: cst.CSTNode) -> bool:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
-        return (
-            isinstance(parent, cst.Attribute)
-            and parent.value is node
-            and parent.attr.value == "exception"
-        )
 
     def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.BaseSmallStatement:
         call = updated_node.value
@@ -240,8 +274,8 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         if _comments(result) != _comments(call):
             return updated_node  # a comment between the arguments would be lost
         try:
-            cst.parse_statement(_CODE.code_for_node(result))
-        except cst.ParserSyntaxError:
+            ast.parse(_CODE.code_for_node(result).strip())
+        except SyntaxError:
             return updated_node
         return result
 
