@@ -9,9 +9,10 @@ copy that the codemod rewrote (``move_module`` also moves the file, as ``git mv`
 A codemod that keeps behaviour leaves the counts of passed, failed, skipped and erroring
 tests as they were; the table says, per codemod, whether they are equal.
 
-The projects: ``cachetools`` (a ``src/`` layout, unittest-style tests, ``.pyi`` stubs) and
+The projects: ``cachetools`` (a ``src/`` layout, unittest-style tests, ``.pyi`` stubs),
 ``more-itertools`` (a package that re-exports its modules with ``from .more import *``,
-unittest-style tests, stubs). Each needs nothing but pytest to run its tests.
+unittest-style tests, stubs), and ``tabulate`` for ``to_fstring`` (the other two have no
+``%`` or ``.format()`` that can be converted exactly). Each needs nothing but pytest.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ PROJECTS = (
             ),
         ),
     ),
+    Project("tabulate", "tabulate==0.10.0", ".", "test", COMMON),
     Project(
         "more-itertools",
         "more-itertools==11.2.1",

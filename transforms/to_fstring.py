@@ -93,8 +93,9 @@ def _format_is_safe(call: cst.Call) -> bool:
         return False  # an argument dropped (its side effects with it), or a literal inlined
     if all(_plain(v) for v in values.values()):
         return True
-    first_uses = list(dict.fromkeys(used))
-    return len(used) == len(first_uses) and first_uses == keys
+    if list(dict.fromkeys(used)) != keys:
+        return False  # the fields would evaluate the arguments in another order
+    return all(_plain(values[k]) for k in keys if used.count(k) > 1)
 
 
 def _percent_values(node: cst.BinaryOperation) -> list[cst.BaseExpression] | None:

@@ -61,10 +61,12 @@ class TestToFString(ShimCodemodTest):
             """
             a = "{0} {0}".format(next(c))
             b = "{0} {0}".format(name)
+            c = "<{0}{1}>{2}</{0}>".format(tag, attrs.get(a, ""), text)
             """,
             """
             a = "{0} {0}".format(next(c))
             b = f"{name} {name}"
+            c = f"<{tag}{attrs.get(a, '')}>{text}</{tag}>"
             """,
         )
 
