@@ -9,7 +9,9 @@ so are re-exports: when ``pkg/__init__.py`` has ``from .mod import Thing`` (or `
 ``pkg.Thing`` and ``from pkg import Thing`` are renamed too, since that ``__init__`` is.
 Strings that are exactly a dotted name of the symbol (``mock.patch("pkg.mod.Thing")``,
 ``"pkg.mod.Thing.method"``) are rewritten; other strings and doctests that mention it are
-listed as warnings, not rewritten.
+listed as warnings, not rewritten. Where the new name already means something (a local
+variable, a parameter, another import), the file fails with the line: renaming there would
+change which object the code uses.
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ import re
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import PositionProvider, QualifiedNameProvider
+from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
 
 from ._names import absolute, import_from_module, package_of, reexports, root_of
+
+
+class NameTaken(Exception):
+    """The new name is already bound where the symbol would be renamed: the file fails."""
 
 
 class RenameSymbolCommand(VisitorBasedCodemodCommand):
@@ -30,7 +36,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         "Rename a symbol by qualified name (pkg.mod.Thing -> NewName) across the workspace: "
         "definition, imports, references, __all__ and string annotations, scope-aware."
     )
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider, ScopeProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -104,6 +110,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
             if isinstance(alias.name, cst.Name) and alias.name.value == self.short:
                 if alias.asname is None:
                     self.bound_here = True
+                    self._refuse_if_taken(original_node)
                 alias = alias.with_changes(name=cst.Name(self.new))
             names.append(alias)
         return updated_node.with_changes(names=names)
@@ -112,8 +119,21 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         if original_node.value == self.short and self._means_symbol(original_node):
+            self._refuse_if_taken(original_node)
             return updated_node.with_changes(value=self.new)
         return updated_node
+
+    def _refuse_if_taken(self, node: cst.CSTNode) -> None:
+        """The new name must not already mean something where the symbol is renamed (a local
+        ``chunks = chunked(...)`` would become ``chunks = chunks(...)``)."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None or not scope[self.new]:
+            return
+        line = self.get_metadata(PositionProvider, node).start.line
+        raise NameTaken(
+            f"line {line}: {self.new!r} already names something else there; "
+            "pick another new_name (nothing was changed in this file)"
+        )
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute

@@ -4,8 +4,9 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import pytest
 from libcst.codemod import CodemodContext
-from shim_transforms.rename_symbol import RenameSymbolCommand
+from shim_transforms.rename_symbol import NameTaken, RenameSymbolCommand
 from support import ShimCodemodTest
 
 ARGS = {"old_name": "shop.models.User", "new_name": "Account"}
@@ -120,6 +121,26 @@ def project(root: Path, files: dict[str, str]) -> None:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
+
+
+class TestRenameRefusesATakenName(ShimCodemodTest):
+    TRANSFORM = RenameSymbolCommand
+
+    def test_a_local_of_the_new_name_fails_the_file(self) -> None:
+        source = """
+            from shop.models import User
+
+            def f():
+                Account = "the local"
+                return User(), Account
+            """
+        with pytest.raises(NameTaken, match="line 5: 'Account' already names something"):
+            self.assertCodemod(source, source, **ARGS)
+
+    def test_an_import_of_the_new_name_fails_the_file(self) -> None:
+        source = "from billing import Account\nfrom shop.models import User\n"
+        with pytest.raises(NameTaken, match="'Account' already names something"):
+            self.assertCodemod(source, source, **ARGS)
 
 
 class TestRenameThroughReexports(ShimCodemodTest):
