@@ -90,7 +90,8 @@ PROJECTS = (
         (
             *COMMON,
             Case(
-                "rename_symbol", {"old_name": "more_itertools.more.chunked", "new_name": "chunks"}
+                "rename_symbol",
+                {"old_name": "more_itertools.more.chunked", "new_name": "chunk_list"},
             ),
             Case(
                 "migrate_call", {"old_name": "more_itertools.chunked", "positional": "iterable,n"}
