@@ -182,10 +182,11 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         try:
             expr = cst.parse_expression(text)
         except cst.ParserSyntaxError:
-            return updated_node
+            return self._dotted_string(original_node, updated_node)
         renamed = expr.visit(_StringAnnotationRenamer(self))
         if not isinstance(renamed, cst.BaseExpression) or renamed.deep_equals(expr):
-            return updated_node
+            # "pkg.mod.Thing" through a module this file does not import
+            return self._dotted_string(original_node, updated_node)
         new_text = cst.Module([]).code_for_node(renamed)
         q = updated_node.quote
         return updated_node.with_changes(value=updated_node.prefix + q + new_text + q)

@@ -205,6 +205,8 @@ class TestRenameThroughReexports(ShimCodemodTest):
             '''
             from unittest import mock
 
+            def build() -> "shop.models.User": ...
+
             @mock.patch("shop.models.User.save")
             @mock.patch("shop.User")
             def test(a, b):
@@ -216,6 +218,8 @@ class TestRenameThroughReexports(ShimCodemodTest):
             '''
             from unittest import mock
 
+            def build() -> "shop.models.Account": ...
+
             @mock.patch("shop.models.Account.save")
             @mock.patch("shop.Account")
             def test(a, b):
@@ -226,8 +230,8 @@ class TestRenameThroughReexports(ShimCodemodTest):
             ''',
             context_override=self.ctx("tests.test_x", "tests/test_x.py"),
             expected_warnings=[
-                "line 6: a string mentions shop.models.User; not rewritten",
-                "line 9: a string mentions shop.models.User; not rewritten",
+                "line 8: a string mentions shop.models.User; not rewritten",
+                "line 11: a string mentions shop.models.User; not rewritten",
             ],
             **ARGS,
         )
