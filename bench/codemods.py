@@ -43,13 +43,13 @@ CASES = [
     (
         "targeted rename (few files)",
         "rename_symbol",
-        "transforms.rename_symbol.RenameSymbolCommand",
+        "shim_transforms.rename_symbol.RenameSymbolCommand",
         CHECK_ARGS["rename_symbol"],
     ),
     (
         "broad transform (many files)",
         "unittest_to_assert",
-        "transforms.unittest_to_assert.UnittestToAssertCommand",
+        "shim_transforms.unittest_to_assert.UnittestToAssertCommand",
         {},
     ),
 ]

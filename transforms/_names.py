@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+from functools import lru_cache
+from pathlib import Path
+
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
@@ -10,7 +14,7 @@ def package_of(module: str | None, filename: str | None) -> str:
     """The package a module's relative imports start from."""
     if module is None:
         return ""
-    if filename is not None and filename.replace("\\", "/").endswith("/__init__.py"):
+    if is_package_init(filename):
         return module
     return module.rpartition(".")[0]
 
@@ -35,3 +39,92 @@ def import_from_module(node: cst.ImportFrom, package: str) -> str | None:
     if not dots:
         return tail
     return absolute(dots + (tail or ""), None, package)
+
+
+def is_package_init(filename: str | None) -> bool:
+    """``__init__.py`` or, for stubs, ``__init__.pyi``."""
+    if filename is None:
+        return False
+    return Path(filename.replace("\\", "/")).name in ("__init__.py", "__init__.pyi")
+
+
+def root_of(module: str | None, filename: str | None) -> Path | None:
+    """The folder a module's dotted name starts from (``src/`` for ``src/pkg/mod.py``)."""
+    if not module or not filename:
+        return None
+    path = Path(filename).resolve()
+    depth = len(module.split(".")) + (1 if is_package_init(filename) else 0)
+    return path.parents[depth - 1] if depth <= len(path.parents) else None
+
+
+def _init_of(package: str, root: Path) -> Path | None:
+    folder = root.joinpath(*package.split("."))
+    for name in ("__init__.py", "__init__.pyi"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _exports(path: Path) -> tuple[list[tuple[str, str | None]], list[str] | None]:
+    """A module's ``from X import name`` (as (module, name), ``*`` for star; relative modules
+    resolved) and its literal ``__all__`` (None when it has none)."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return [], None
+    imports: list[tuple[str, str | None]] = []
+    names: list[str] | None = None
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            dots = "." * node.level
+            for alias in node.names:
+                if alias.asname is None or alias.asname == alias.name:
+                    imports.append((dots + (node.module or ""), alias.name))
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            if isinstance(value, list | tuple):
+                names = [str(v) for v in value]
+    return imports, names
+
+
+@lru_cache(maxsize=64)
+def reexports(qualified: str, root: Path | None) -> frozenset[str]:
+    """Every dotted name that means ``qualified`` through its packages' ``__init__``:
+    ``pkg.core.first`` is also ``pkg.first`` after ``from .core import first`` (or ``*``)."""
+    found = {qualified}
+    if root is None:
+        return frozenset(found)
+    module, _, short = qualified.rpartition(".")
+    package = module.rpartition(".")[0]
+    while package:
+        init = _init_of(package, root)
+        if init is not None:
+            imports, _all = _exports(init)
+            for source, name in imports:
+                source = absolute(source, None, package) if source.startswith(".") else source
+                if f"{source}.{short}" not in found:
+                    continue
+                if name == short or (name == "*" and _star_exports(source, short, root)):
+                    found.add(f"{package}.{short}")
+        package = package.rpartition(".")[0]
+    return frozenset(found)
+
+
+def _star_exports(module: str, short: str, root: Path) -> bool:
+    """``from module import *`` brings ``short``: public, and in ``__all__`` if there is one."""
+    if short.startswith("_"):
+        return False
+    path = root.joinpath(*module.split("."))
+    init = _init_of(module, root)
+    source = init or next(
+        (p for p in (path.with_suffix(".py"), path.with_suffix(".pyi")) if p.is_file()), None
+    )
+    if source is None:
+        return True
+    _imports, names = _exports(source)
+    return names is None or short in names

@@ -1,9 +1,14 @@
 """Migrate calls to a function: its name, and its arguments renamed, dropped, added, reordered.
 
-Calls are found by what the callee refers to (``pkg.mod.func`` however it was imported),
-not by spelling. Giving ``positional`` (the old positional parameter names) turns positional
-arguments into keywords first, so renames and reorders apply to them too; ``new_positional``
-then says which parameters the new signature takes by position, in order.
+Calls are found by what the callee refers to (``pkg.mod.func`` however it was imported,
+relative imports included), not by spelling. A call that cannot be migrated exactly
+(``*args``/``**kwargs``, more positional arguments than ``positional`` names) is left as
+written and reported; when the function is also renamed, its whole file is left unchanged
+(reported as skipped), since a renamed import would leave that call without its name.
+
+Giving ``positional`` (the old positional parameter names) turns positional arguments into
+keywords first, so renames and reorders apply to them too; ``new_positional`` then says
+which parameters the new signature takes by position, in order.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from __future__ import annotations
 import argparse
 
 import libcst as cst
-from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import QualifiedNameProvider
+from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
+from libcst.metadata import PositionProvider, QualifiedNameProvider
+
+from ._names import absolute, import_from_module, package_of
 
 
 def _names(text: str) -> list[str]:
@@ -46,7 +53,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         "Migrate calls to a function: rename it, and rename, drop, add or reorder its "
         "arguments (a parametrised API migration)."
     )
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -112,6 +119,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         self.drops = set(_names(drop_keywords))
         self.adds = {k: cst.parse_expression(v) for k, v in _pairs(add_keywords).items()}
         self.new_positional = _names(new_positional)
+        self.package = package_of(context.full_module_name, context.filename)
         if self.new_positional and self.new_short == self.old_short:
             raise ValueError(
                 "reordering positional parameters needs a new_name: otherwise a second run "
@@ -120,16 +128,23 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
 
     def _refers(self, node: cst.CSTNode) -> bool:
         names = self.get_metadata(QualifiedNameProvider, node, set())
-        return any(qn.name == self.old_name for qn in names)
+        return any(absolute(qn.name, None, self.package) == self.old_name for qn in names)
+
+    def _untouched(self, original: cst.Call, updated: cst.Call, why: str) -> cst.Call:
+        """Leave a call as written; with a rename, leave the file (its import would go)."""
+        line = self.get_metadata(PositionProvider, original).start.line
+        message = f"line {line}: a call to {self.old_name} left as written: {why}"
+        if self.new_short != self.old_short:
+            raise SkipFile(message + "; the file is left unchanged")
+        self.warn(message)
+        return updated
 
     def leave_ImportFrom(
         self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
     ) -> cst.ImportFrom:
         if self.new_short == self.old_short or isinstance(updated_node.names, cst.ImportStar):
             return updated_node
-        module = updated_node.module
-        dotted = cst.helpers.get_full_name_for_node(module) if module is not None else None
-        if dotted != self.old_module:
+        if import_from_module(updated_node, self.package) != self.old_module:
             return updated_node
         names = [
             alias.with_changes(name=cst.Name(self.new_short))
@@ -160,19 +175,26 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        if not self._refers(original_node.func):
+        func = original_node.func
+        # ``cached(c)(f)``: the outer call's callee is a call; its result is not the function.
+        if not isinstance(func, cst.Name | cst.Attribute) or not self._refers(func):
             return updated_node
-        if any(a.star for a in updated_node.args):
-            self.warn(f"line untouched: *args or **kwargs in a call to {self.old_name}")
-            return updated_node
+        changes_args = any(
+            (self.positional, self.renames, self.drops, self.adds, self.new_positional)
+        )
+        if changes_args and any(a.star for a in updated_node.args):
+            return self._untouched(original_node, updated_node, "it passes *args or **kwargs")
         named: list[tuple[str | None, cst.BaseExpression]] = []
         for i, arg in enumerate(updated_node.args):
             if arg.keyword is not None:
                 named.append((arg.keyword.value, arg.value))
             elif self.positional:
                 if i >= len(self.positional):
-                    self.warn(f"more positional arguments than 'positional' names: {self.old_name}")
-                    return updated_node
+                    return self._untouched(
+                        original_node,
+                        updated_node,
+                        "more positional arguments than 'positional' names",
+                    )
                 named.append((self.positional[i], arg.value))
             else:
                 named.append((None, arg.value))

@@ -3,7 +3,10 @@
 Each rewrite is gated on the version where it also works at run time (``|`` from 3.10,
 builtin generics from 3.9), since libraries such as pydantic evaluate annotations. Names are
 matched by what they refer to (``typing.Optional``, ``t.Optional`` after
-``import typing as t``), not by spelling; typing imports left unused are removed.
+``import typing as t``), not by spelling; typing imports left unused are removed. Only
+annotations are rewritten: elsewhere (``cast(Optional[T], x)``, a type alias, a converter
+built at run time) ``Optional[t]`` may be evaluated with a string or another non-type, for
+which ``t | None`` raises. Stubs (``.pyi``) never get the future import.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ class ModernizeTypingCommand(CodemodCommand):
         # Scope analysis is the costly part: only files that mention typing need it.
         if "typing" in tree.code:
             tree = _TypingRewriter(self.context, self.target_version).transform_module(tree)
-        if self.add_future_import and m.findall(tree, m.Annotation()):
+        stub = (self.context.filename or "").endswith(".pyi")
+        if self.add_future_import and not stub and m.findall(tree, m.Annotation()):
             AddImportsVisitor.add_needed_import(self.context, "__future__", "annotations")
         return tree
 
@@ -77,6 +81,16 @@ class _TypingRewriter(VisitorBasedCodemodCommand):
     def __init__(self, context: CodemodContext, target_version: str) -> None:
         super().__init__(context)
         self.target = _version(target_version)
+        self.annotation_depth = 0
+
+    def visit_Annotation(self, node: cst.Annotation) -> None:
+        self.annotation_depth += 1
+
+    def leave_Annotation(
+        self, original_node: cst.Annotation, updated_node: cst.Annotation
+    ) -> cst.Annotation:
+        self.annotation_depth -= 1
+        return updated_node
 
     def _typing_name(self, node: cst.BaseExpression) -> str | None:
         names = self.get_metadata(QualifiedNameProvider, node, set())
@@ -88,6 +102,8 @@ class _TypingRewriter(VisitorBasedCodemodCommand):
     def leave_Subscript(
         self, original_node: cst.Subscript, updated_node: cst.Subscript
     ) -> cst.BaseExpression:
+        if not self.annotation_depth:
+            return updated_node
         name = self._typing_name(original_node.value)
         if name is None:
             return updated_node

@@ -3,21 +3,28 @@
 ``import old.mod`` and ``old.mod.X`` become ``import new.place`` and ``new.place.X``;
 ``from old.mod import X`` reads from ``new.place``; ``from old import mod`` becomes
 ``from new import place as mod`` so the code below keeps its local name; submodules move
-along; relative imports of the moved module become absolute. The file itself is moved by
-the caller (``git mv``, or the editor's rename in a workspace run).
+along; relative imports stay relative (``from .utils import x`` becomes
+``from .common.text import x``) when the new place shares a package with the file. An
+import is added only where the file reached the module without importing it
+(``import shop`` then ``shop.utils.x``). The file itself is moved by the caller
+(``git mv``, or the editor's rename in a workspace run). Strings that are exactly a dotted
+name under the old module (``mock.patch("shop.utils.slugify")``) are rewritten; other
+strings and doctests that mention it are listed as warnings.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from transforms._names import absolute, import_from_module, package_of
+from ._names import absolute, import_from_module, package_of
 
 
 def _dotted(name: str) -> cst.Attribute | cst.Name:
@@ -26,12 +33,30 @@ def _dotted(name: str) -> cst.Attribute | cst.Name:
     return expr
 
 
+def _from(
+    node: cst.ImportFrom, target: str, package: str
+) -> tuple[list[cst.Dot], cst.Attribute | cst.Name | None]:
+    """``from <target>`` in the style the statement had: relative stays relative when the
+    target shares a package with the file, else absolute."""
+    if not node.relative or not package:
+        return [], _dotted(target)
+    here, there = package.split("."), target.split(".")
+    common = 0
+    while common < min(len(here), len(there)) and here[common] == there[common]:
+        common += 1
+    if common == 0:
+        return [], _dotted(target)
+    dots = [cst.Dot() for _ in range(len(here) - common + 1)]
+    rest = ".".join(there[common:])
+    return dots, (_dotted(rest) if rest else None)
+
+
 class MoveModuleCommand(VisitorBasedCodemodCommand):
     DESCRIPTION = (
         "Move a module (old.mod -> new.place): rewrite its imports, plain and aliased, "
         "submodules included, and attribute access through it."
     )
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -62,6 +87,14 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         self.package = package_of(context.full_module_name, context.filename)
         self.modules = {old_module}
         """Dotted names known to be modules: the old one and submodules this file imports."""
+        self.imports_old = False
+        """The file imports the old module itself somewhere (renamed in place)."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        for found in m.findall(node, m.Import()):
+            for alias in cst.ensure_type(found, cst.Import).names:
+                if alias.asname is None and self._moved(get_full_name_for_node(alias.name)):
+                    self.imports_old = True
 
     def _moved(self, dotted: str | None) -> str | None:
         """The new name of a module at or under the old one, else None."""
@@ -92,7 +125,8 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         source = import_from_module(updated_node, self.package)
         moved = self._moved(source)
         if moved is not None:
-            return updated_node.with_changes(module=_dotted(moved), relative=[])
+            dots, module = _from(updated_node, moved, self.package)
+            return updated_node.with_changes(module=module, relative=dots)
         if source is None or isinstance(updated_node.names, cst.ImportStar):
             return updated_node
         # ``from old import mod``: each imported name may itself be the moved module.
@@ -116,7 +150,8 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             names.append(alias.with_changes(name=cst.Name(leaf), asname=asname))
         (parent,) = parents
         assert parent is not None
-        return updated_node.with_changes(module=_dotted(parent), relative=[], names=names)
+        dots, module = _from(updated_node, parent, self.package)
+        return updated_node.with_changes(module=module, relative=dots, names=names)
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
@@ -127,6 +162,22 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             full = absolute(qn.name, None, self.package)
             moved = self._moved(full) if full in self.modules else None
             if moved is not None and full == dotted:
-                AddImportsVisitor.add_needed_import(self.context, moved)
+                if not self.imports_old:
+                    AddImportsVisitor.add_needed_import(self.context, moved)
                 return _dotted(moved)
+        return updated_node
+
+    def leave_SimpleString(
+        self, original_node: cst.SimpleString, updated_node: cst.SimpleString
+    ) -> cst.SimpleString:
+        text = updated_node.evaluated_value
+        if not isinstance(text, str) or self.old not in text:
+            return updated_node
+        moved = self._moved(text)
+        if moved is not None and updated_node.raw_value == text:
+            q = updated_node.quote
+            return updated_node.with_changes(value=updated_node.prefix + q + moved + q)
+        if re.search(rf"(?<![\w.]){re.escape(self.old)}\b", text):
+            line = self.get_metadata(PositionProvider, original_node).start.line
+            self.warn(f"line {line}: a string mentions {self.old}; not rewritten")
         return updated_node

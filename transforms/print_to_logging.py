@@ -1,9 +1,12 @@
 """``print(...)`` calls to a module logger, with lazy ``%s`` formatting.
 
 Only the builtin ``print`` is touched (not a local function of that name), and only calls
-whose meaning logging can keep: output to stdout or stderr, default ``end``. Script entry
-points (``if __name__ == "__main__":``) are left alone by default: there, print is usually
-the program's output, not a log line.
+whose meaning logging can keep: output to stdout or stderr, default ``end``, at least one
+argument. Script entry points (``if __name__ == "__main__":``) are left alone by default:
+there, print is usually the program's output, not a log line. The logger is a module-level
+``logging.getLogger(__name__)`` under a name that no scope of the module uses (an existing
+module logger is reused); a print that would see another binding of that name stays a print.
+String literals among the arguments are folded into the format string.
 """
 
 from __future__ import annotations
@@ -13,11 +16,20 @@ from collections.abc import Sequence
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import ImportAssignment, QualifiedNameProvider, Scope, ScopeProvider
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
+LOGGER_NAMES = ("logger", "log", "_logger", "_log", "logger_", "shim_logger")
+MODULE_LOGGER = m.SimpleStatementLine(
+    body=[
+        m.Assign(
+            targets=[m.AssignTarget(target=m.Name())],
+            value=m.Call(func=m.Attribute(m.Name("logging"), m.Name("getLogger"))),
+        )
+    ]
+)
 MAIN_GUARD = m.If(
     test=m.Comparison(
         left=m.Name("__name__"),
@@ -31,7 +43,7 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
         "Replace print(...) with calls to a module logger (logging.getLogger(__name__)), "
         "adding the import and the logger."
     )
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -60,17 +72,36 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
         self.main_depth = 0
         self.changed = False
         self.has_logger = False
+        self.logger = "logger"
+        self.module_scope: Scope | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.has_logger = any(
-            m.matches(
-                stmt,
-                m.SimpleStatementLine(
-                    body=[m.Assign(targets=[m.AssignTarget(target=m.Name("logger"))])]
-                ),
-            )
-            for stmt in node.body
-        )
+        self.module_scope = self.get_metadata(ScopeProvider, node, None)
+        scope = self.module_scope
+        for stmt in node.body:
+            if m.matches(stmt, MODULE_LOGGER):
+                assign = cst.ensure_type(
+                    cst.ensure_type(stmt, cst.SimpleStatementLine).body[0], cst.Assign
+                )
+                name = cst.ensure_type(assign.targets[0].target, cst.Name).value
+                if scope is not None and len(scope.assignments[name]) == 1:
+                    self.logger, self.has_logger = name, True
+                    return
+        used = {cst.ensure_type(n, cst.Name).value for n in m.findall(node, m.Name())}
+        free = next((n for n in LOGGER_NAMES if n not in used), None)
+        if free is None:
+            raise SkipFile("no free name for a logger")
+        self.logger = free
+
+    def _sees_logger(self, node: cst.CSTNode) -> bool:
+        """The name ``self.logger`` means the module logger where ``node`` runs."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return False
+        assignments = scope[self.logger]
+        if self.has_logger:
+            return all(a.scope is self.module_scope for a in assignments)
+        return not assignments
 
     def visit_If(self, node: cst.If) -> None:
         if m.matches(node, MAIN_GUARD):
@@ -109,23 +140,27 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if self.skip_main and self.main_depth:
             return updated_node
+        if not isinstance(original_node.func, cst.Name):
+            return updated_node
         names = self.get_metadata(QualifiedNameProvider, original_node.func, set())
         if not any(qn.name == "builtins.print" for qn in names):
             return updated_node
         if any(a.star for a in updated_node.args):
             return updated_node
         level = self._level_for(updated_node)
-        if level is None:
-            return updated_node
         values = [a.value for a in updated_node.args if a.keyword is None]
+        if level is None or not values:
+            return updated_node
+        if not self._sees_logger(original_node):
+            self.warn(f"a print left as is: {self.logger!r} means something else there")
+            return updated_node
         if len(values) == 1 and m.matches(values[0], m.SimpleString() | m.FormattedString()):
             args = [cst.Arg(values[0])]
         else:
-            template = cst.SimpleString('"' + " ".join(["%s"] * len(values)) + '"')
-            args = [cst.Arg(template), *(cst.Arg(v) for v in values)]
+            args = _lazy_args(values)
         self.changed = True
         return cst.Call(
-            func=cst.Attribute(value=cst.Name("logger"), attr=cst.Name(level)),
+            func=cst.Attribute(value=cst.Name(self.logger), attr=cst.Name(level)),
             args=[
                 a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
                 if i == len(args) - 1
@@ -137,11 +172,54 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self.changed or self.has_logger:
             return updated_node
+        if not self._logging_is_free():
+            raise SkipFile("the name 'logging' means something else in this module")
         AddImportsVisitor.add_needed_import(self.context, "logging")
-        logger = cst.parse_statement("logger = logging.getLogger(__name__)\n")
+        logger = cst.parse_statement(f"{self.logger} = logging.getLogger(__name__)\n")
         at = _after_imports(updated_node.body)
         body = [*updated_node.body[:at], logger, *updated_node.body[at:]]
         return updated_node.with_changes(body=body)
+
+    def _logging_is_free(self) -> bool:
+        """``logging`` at module level is the logging module, or nothing yet."""
+        if self.module_scope is None:
+            return False
+        for assignment in self.module_scope.assignments["logging"]:
+            if not isinstance(assignment, ImportAssignment) or not isinstance(
+                assignment.node, cst.Import
+            ):
+                return False
+            if any(
+                alias.asname is not None and alias.evaluated_alias == "logging"
+                for alias in cst.ensure_type(assignment.node, cst.Import).names
+            ):
+                return False
+        return True
+
+
+def _text(expr: cst.BaseExpression) -> str | None:
+    """The text a plain (not bytes, not f-) string literal prints."""
+    if isinstance(expr, cst.SimpleString) and "b" not in expr.prefix.lower():
+        value = expr.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _literal(text: str) -> cst.SimpleString:
+    quoted = repr(text)
+    if quoted.startswith("'") and '"' not in text:
+        quoted = '"' + quoted[1:-1].replace("\\'", "'") + '"'
+    return cst.SimpleString(quoted)
+
+
+def _lazy_args(values: list[cst.BaseExpression]) -> list[cst.Arg]:
+    """``"processing", n, "items"`` as ``"processing %s items", n``."""
+    texts = [_text(v) for v in values]
+    rest = [v for v, t in zip(values, texts, strict=True) if t is None]
+    if not rest:
+        return [cst.Arg(_literal(" ".join(t for t in texts if t is not None)))]
+    template = " ".join("%s" if t is None else t.replace("%", "%%") for t in texts)
+    return [cst.Arg(_literal(template)), *(cst.Arg(v) for v in rest)]
 
 
 def _after_imports(body: Sequence[cst.BaseStatement]) -> int:

@@ -4,19 +4,31 @@ In the module that defines it: the definition and every reference to that global
 (a parameter or local of the same name is a different binding and is left alone). In other
 modules: imports of it (aliases kept), references through the module
 (``mod.Thing``, ``pkg.mod.Thing``), re-exports in ``__all__``, and string annotations.
-Names are compared by what they refer to, so relative imports and aliases are followed.
+Names are compared by what they refer to, so relative imports and aliases are followed, and
+so are re-exports: when ``pkg/__init__.py`` has ``from .mod import Thing`` (or ``*``), then
+``pkg.Thing`` and ``from pkg import Thing`` are renamed too, since that ``__init__`` is.
+Strings that are exactly a dotted name of the symbol (``mock.patch("pkg.mod.Thing")``,
+``"pkg.mod.Thing.method"``) are rewritten; other strings and doctests that mention it are
+listed as warnings, not rewritten. Where the new name already means something (a local
+variable, a parameter, another import), the file fails with the line: renaming there would
+change which object the code uses.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
 
-from transforms._names import absolute, import_from_module, package_of
+from ._names import absolute, import_from_module, package_of, reexports, root_of
+
+
+class NameTaken(Exception):
+    """The new name is already bound where the symbol would be renamed: the file fails."""
 
 
 class RenameSymbolCommand(VisitorBasedCodemodCommand):
@@ -24,7 +36,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         "Rename a symbol by qualified name (pkg.mod.Thing -> NewName) across the workspace: "
         "definition, imports, references, __all__ and string annotations, scope-aware."
     )
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider, ScopeProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -53,6 +65,9 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self.new = new_name
         self.current_module = context.full_module_name
         self.package = package_of(self.current_module, context.filename)
+        self.names = reexports(old_name, root_of(self.current_module, context.filename))
+        """Every dotted name of the symbol: its own and its packages' re-exports."""
+        self.modules = {n.rpartition(".")[0] for n in self.names}
         self.here = self.current_module == self.target_module
         self.bound_here = self.here
         """True when this file's global ``short`` means the symbol (defined or imported)."""
@@ -62,14 +77,14 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     def _means_symbol(self, node: cst.CSTNode) -> bool:
         names = self.get_metadata(QualifiedNameProvider, node, set())
         module = self.current_module if self.here else None
-        return any(absolute(qn.name, module, self.package) == self.old_name for qn in names)
+        return any(absolute(qn.name, module, self.package) in self.names for qn in names)
 
     # --- imports --------------------------------------------------------------------------
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
             dotted = cst.helpers.get_full_name_for_node(alias.name)
-            if dotted == self.target_module:
+            if dotted in self.modules:
                 local = alias.asname.name if alias.asname else None
                 self.module_aliases.add(
                     local.value if isinstance(local, cst.Name) else self.target_module
@@ -84,17 +99,18 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if source is not None:
             for alias in updated_node.names:
                 name = cst.helpers.get_full_name_for_node(alias.name)
-                if source + "." + str(name) == self.target_module:
+                if source + "." + str(name) in self.modules:
                     local = alias.asname.name if alias.asname else alias.name
                     if isinstance(local, cst.Name):
                         self.module_aliases.add(local.value)
-        if source != self.target_module:
+        if source not in self.modules or f"{source}.{self.short}" not in self.names:
             return updated_node
         names = []
         for alias in updated_node.names:
             if isinstance(alias.name, cst.Name) and alias.name.value == self.short:
                 if alias.asname is None:
                     self.bound_here = True
+                    self._refuse_if_taken(original_node)
                 alias = alias.with_changes(name=cst.Name(self.new))
             names.append(alias)
         return updated_node.with_changes(names=names)
@@ -103,8 +119,21 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         if original_node.value == self.short and self._means_symbol(original_node):
+            self._refuse_if_taken(original_node)
             return updated_node.with_changes(value=self.new)
         return updated_node
+
+    def _refuse_if_taken(self, node: cst.CSTNode) -> None:
+        """The new name must not already mean something where the symbol is renamed (a local
+        ``chunks = chunked(...)`` would become ``chunks = chunks(...)``)."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None or not scope[self.new]:
+            return
+        line = self.get_metadata(PositionProvider, node).start.line
+        raise NameTaken(
+            f"line {line}: {self.new!r} already names something else there; "
+            "pick another new_name (nothing was changed in this file)"
+        )
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
@@ -143,21 +172,47 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     def leave_SimpleString(
         self, original_node: cst.SimpleString, updated_node: cst.SimpleString
     ) -> cst.SimpleString:
-        if not self._in_annotation or self.short not in updated_node.value:
+        if self.short not in updated_node.value:
             return updated_node
+        if not self._in_annotation:
+            return self._dotted_string(original_node, updated_node)
         text = updated_node.evaluated_value
         if not isinstance(text, str):
             return updated_node
         try:
             expr = cst.parse_expression(text)
         except cst.ParserSyntaxError:
-            return updated_node
+            return self._dotted_string(original_node, updated_node)
         renamed = expr.visit(_StringAnnotationRenamer(self))
         if not isinstance(renamed, cst.BaseExpression) or renamed.deep_equals(expr):
-            return updated_node
+            # "pkg.mod.Thing" through a module this file does not import
+            return self._dotted_string(original_node, updated_node)
         new_text = cst.Module([]).code_for_node(renamed)
         q = updated_node.quote
         return updated_node.with_changes(value=updated_node.prefix + q + new_text + q)
+
+    def _dotted_string(
+        self, original_node: cst.SimpleString, updated_node: cst.SimpleString
+    ) -> cst.SimpleString:
+        """``"pkg.mod.Thing"`` (or ``.attr`` after it) renamed; a mere mention, a warning."""
+        text = updated_node.evaluated_value
+        if not isinstance(text, str):
+            return updated_node
+        for name in sorted(self.names, key=len, reverse=True):
+            if text == name or text.startswith(name + "."):
+                renamed = name.rpartition(".")[0] + "." + self.new + text[len(name) :]
+                raw = updated_node.raw_value
+                if raw == text:  # no escapes: the literal can be rewritten in place
+                    q = updated_node.quote
+                    return updated_node.with_changes(value=updated_node.prefix + q + renamed + q)
+                break
+        mentions = any(name in text for name in self.names) or (
+            ">>>" in text and re.search(rf"\b{re.escape(self.short)}\b", text) is not None
+        )
+        if mentions:
+            line = self.get_metadata(PositionProvider, original_node).start.line
+            self.warn(f"line {line}: a string mentions {self.old_name}; not rewritten")
+        return updated_node
 
     _annotation_depth = 0
 

@@ -2,17 +2,24 @@
 
 pytest rewrites plain asserts to show both sides on failure, so ``assert a == b`` reports
 more than ``self.assertEqual(a, b)`` did. Calls that cannot be translated exactly (the
-callable form of assertRaises, assertAlmostEqual with places) are left alone.
+callable form of assertRaises, assertAlmostEqual with places, ``msg=`` of assertRaises and
+assertRaisesRegex, a call whose comments the assert could not keep) are left alone. A
+``with self.assertRaises(E) as cm:`` is converted only when every binding of ``cm`` in its
+scope is such a block and ``cm`` is only read as ``cm.exception`` (then ``cm.value``), nested
+functions included.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+import ast
+from collections.abc import Callable, Mapping, Sequence
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
 Builder = Callable[[Sequence[cst.BaseExpression]], cst.BaseExpression]
 
@@ -26,6 +33,7 @@ _LOOSE = (
     cst.UnaryOperation,
     cst.Yield,
     cst.Await,
+    cst.GeneratorExp,
 )
 
 
@@ -61,8 +69,8 @@ def _is(value: str, negate: bool) -> Builder:
 
 
 def _spanning(expr: cst.BaseExpression) -> cst.BaseExpression:
-    """An operand alone: parentheses only if it spans lines."""
-    if not expr.lpar and "\n" in _CODE.code_for_node(expr):
+    """An operand alone: parentheses only if it spans lines or is a bare generator."""
+    if not expr.lpar and (isinstance(expr, cst.GeneratorExp) or "\n" in _CODE.code_for_node(expr)):
         return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return expr
 
@@ -127,6 +135,58 @@ def _positional(call: cst.Call, names: Sequence[str]) -> list[cst.BaseExpression
     return [values[n] for n in names if n in values]
 
 
+def _raises_call(call: cst.BaseExpression) -> cst.Call | None:
+    """``self.assertRaises(E)`` / ``assertRaisesRegex(E, r)`` as ``pytest.raises``, or None."""
+    if not isinstance(call, cst.Call) or _self_method(call) not in RAISES:
+        return None
+    if any(arg.keyword is not None or arg.star for arg in call.args):
+        return None  # msg= (pytest.raises has none) or an expected_regex= spelling
+    method = _self_method(call)
+    expected = 1 if method == "assertRaises" else 2
+    if len(call.args) != expected:
+        return None
+    new_args = [call.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    if expected == 2:
+        new_args[0] = new_args[0].with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        )
+        new_args.append(
+            cst.Arg(
+                keyword=cst.Name("match"),
+                value=call.args[1].value,
+                equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""),
+                    whitespace_after=cst.SimpleWhitespace(""),
+                ),
+            )
+        )
+    return call.with_changes(
+        func=cst.Attribute(value=cst.Name("pytest"), attr=cst.Name("raises")), args=new_args
+    )
+
+
+def _comments(node: cst.CSTNode) -> int:
+    code = _CODE.code_for_node(node)
+    return len(m.findall(node, m.Comment())) if "#" in code else 0
+
+
+class _Survey(cst.CSTVisitor):
+    """One cheap pass: the assertRaises blocks, and every ``x.exception`` read."""
+
+    def __init__(self) -> None:
+        self.raises: list[cst.WithItem] = []
+        self.exception_reads: set[int] = set()
+        """ids of the names read as ``name.exception``."""
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if _raises_call(node.item) is not None:
+            self.raises.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "exception" and isinstance(node.value, cst.Name):
+            self.exception_reads.add(id(node.value))
+
+
 class UnittestToAssertCommand(VisitorBasedCodemodCommand):
     DESCRIPTION = (
         "Turn unittest assertions (self.assertEqual(a, b), ...) into plain assert statements "
@@ -143,16 +203,58 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
 
     def __init__(self, context: CodemodContext) -> None:
         super().__init__(context)
-        self._raises_names: list[set[str]] = [set()]
+        self._convert: set[int] = set()
+        """ids of the with-items that become pytest.raises."""
+        self._to_value: set[int] = set()
+        """ids of the ``cm`` names whose ``.exception`` becomes ``.value``."""
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._raises_names.append(set())
+    def visit_Module(self, node: cst.Module) -> None:
+        """Decide every ``with`` at once. A ``with ... as cm`` is converted with all the
+        bindings of ``cm`` in its scope, only when every one is such a block and ``cm`` is
+        only read as ``cm.exception``."""
+        survey = _Survey()
+        node.visit(survey)
+        self._convert = {id(i) for i in survey.raises if i.asname is None}
+        named = {id(i) for i in survey.raises if i.asname is not None}
+        if not named:
+            return
+        # Scope analysis costs seconds on a large file: run it only on the top-level
+        # statements (a test class, a function) that hold such blocks, on this very tree.
+        for stmt in node.body:
+            local = _Survey()
+            stmt.visit(local)
+            items = [i for i in local.raises if id(i) in named]
+            if not items:
+                continue
+            whole = not isinstance(stmt, cst.ClassDef | cst.FunctionDef)
+            part = node if whole else cst.Module(body=[stmt])
+            scopes = MetadataWrapper(part, unsafe_skip_copy=True).resolve(ScopeProvider)
+            self._decide(items, scopes, survey.exception_reads, allow_global=whole)
 
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        self._raises_names.pop()
-        return updated_node
+    def _decide(
+        self,
+        items: list[cst.WithItem],
+        scopes: Mapping[cst.CSTNode, Scope | None],
+        exception_reads: set[int],
+        *,
+        allow_global: bool,
+    ) -> None:
+        groups: dict[tuple[Scope, str], list[cst.WithItem]] = {}
+        for item in items:
+            target = cst.ensure_type(item.asname, cst.AsName).name
+            scope = scopes.get(target) if isinstance(target, cst.Name) else None
+            if scope is None or (isinstance(scope, GlobalScope) and not allow_global):
+                continue  # a global cm (``global cm``) is read beyond this statement
+            groups.setdefault((scope, cst.ensure_type(target, cst.Name).value), []).append(item)
+        for (scope, name), grouped in groups.items():
+            targets = {id(cst.ensure_type(i.asname, cst.AsName).name) for i in grouped}
+            assignments = scope.assignments[name]
+            if not all(id(getattr(a, "node", None)) in targets for a in assignments):
+                continue  # cm is also bound some other way: leave these blocks as they are
+            reads = [access.node for a in assignments for access in a.references]
+            if all(id(read) in exception_reads for read in reads):
+                self._convert.update(id(i) for i in grouped)
+                self._to_value.update(id(read) for read in reads)
 
     def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.BaseSmallStatement:
         call = updated_node.value
@@ -168,51 +270,29 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
             return updated_node
         test = build(args[:arity])
         msg = _spanning(args[arity]) if len(args) > arity else None
-        return cst.Assert(test=test, msg=msg)
+        result = cst.Assert(test=test, msg=msg)
+        if _comments(result) != _comments(call):
+            return updated_node  # a comment between the arguments would be lost
+        try:
+            ast.parse(_CODE.code_for_node(result).strip())
+        except SyntaxError:
+            return updated_node
+        return result
 
     def leave_WithItem(
         self, original_node: cst.WithItem, updated_node: cst.WithItem
     ) -> cst.WithItem:
-        call = updated_node.item
-        if not isinstance(call, cst.Call) or _self_method(call) not in RAISES:
+        if id(original_node) not in self._convert:
             return updated_node
-        if not call.args or call.args[0].keyword is not None:
-            return updated_node
-        method = _self_method(call)
-        new_args = [call.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
-        if method != "assertRaises":
-            if len(call.args) < 2:
-                return updated_node
-            new_args.append(
-                cst.Arg(
-                    keyword=cst.Name("match"),
-                    value=call.args[1].value,
-                    equal=cst.AssignEqual(
-                        whitespace_before=cst.SimpleWhitespace(""),
-                        whitespace_after=cst.SimpleWhitespace(""),
-                    ),
-                )
-            )
-        elif len(call.args) > 1:
+        call = _raises_call(updated_node.item)
+        if call is None:
             return updated_node
         AddImportsVisitor.add_needed_import(self.context, "pytest")
-        if updated_node.asname is not None and isinstance(updated_node.asname.name, cst.Name):
-            self._raises_names[-1].add(updated_node.asname.name.value)
-        return updated_node.with_changes(
-            item=call.with_changes(
-                func=cst.Attribute(value=cst.Name("pytest"), attr=cst.Name("raises")),
-                args=new_args,
-            )
-        )
+        return updated_node.with_changes(item=call)
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.Attribute:
-        value = updated_node.value
-        if (
-            updated_node.attr.value == "exception"
-            and isinstance(value, cst.Name)
-            and value.value in self._raises_names[-1]
-        ):
+        if id(original_node.value) in self._to_value and original_node.attr.value == "exception":
             return updated_node.with_changes(attr=cst.Name("value"))
         return updated_node

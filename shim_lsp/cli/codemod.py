@@ -14,7 +14,7 @@ from shim_lsp.cli import CliError
 from shim_lsp.codemods.files import python_files
 from shim_lsp.codemods.registry import ArgSpec, CodemodInfo, discover
 from shim_lsp.codemods.runner import CodemodSpec, Job, Summary, run
-from shim_lsp.workspace.files import write_atomic
+from shim_lsp.workspace.files import decode, write_atomic
 
 
 def _coerce(spec: ArgSpec, text: str) -> Any:
@@ -100,6 +100,7 @@ def cmd_codemod(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    writes = not (args.dry_run or args.diff)
     for result in sorted(summary.results, key=lambda r: r.path):
         if result.status == "failed":
             print(f"failed {result.path}: {result.reason}", file=sys.stderr)
@@ -108,16 +109,17 @@ def cmd_codemod(args: argparse.Namespace) -> int:
         if result.status != "changed" or result.new is None:
             continue
         if args.diff:
-            old = Path(result.path).read_bytes().decode("utf-8", "replace").splitlines(True)
-            new = result.new.decode("utf-8", "replace").splitlines(True)
+            path = Path(result.path)
+            old = decode(path.read_bytes(), path).splitlines(True)
+            new = decode(result.new, path).splitlines(True)
             sys.stdout.writelines(difflib.unified_diff(old, new, result.path, result.path))
-        if not (args.dry_run or args.diff):
+        if writes:
             write_atomic(Path(result.path), result.new)
     if args.json:
         print(
             json.dumps(
                 {
-                    "summary": summary.line(),
+                    "summary": summary.line(written=writes),
                     "files": [
                         {"path": r.path, "status": r.status, "reason": r.reason}
                         for r in summary.results
@@ -128,5 +130,5 @@ def cmd_codemod(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(summary.line(), file=sys.stderr)
+        print(summary.line(written=writes), file=sys.stderr)
     return 1 if summary.count("failed") else 0

@@ -1,4 +1,5 @@
-"""Which codemods exist: SHIM's own in ``transforms/``, and the user's.
+"""Which codemods exist: SHIM's own (``transforms/``, installed as ``shim_transforms``), and
+the user's.
 
 A codemod is a libcst ``CodemodCommand`` subclass, one per module. Users add theirs by naming
 modules or packages in the ``codemodModules`` setting, or in ``.libcst.codemod.yaml``
@@ -21,7 +22,8 @@ from libcst.codemod import CodemodCommand
 
 log = logging.getLogger(__name__)
 
-BUILTIN_PACKAGE = "transforms"
+BUILTIN_PACKAGE = "shim_transforms"
+"""SHIM's ready codemods: ``transforms/`` of the repository, installed under this name."""
 
 
 @dataclass(frozen=True)
@@ -142,38 +144,12 @@ def yaml_modules(root: Path) -> list[str]:
     return [str(m) for m in modules] if isinstance(modules, list) else []
 
 
-def _pin_builtin() -> None:
-    """Make ``transforms`` mean SHIM's package, whatever the working folder holds.
-
-    ``python -m`` puts the current folder on sys.path, so a user's own ``transforms/``
-    would shadow SHIM's. The package is loaded from its place beside ``shim_lsp``; worker
-    processes are forked and inherit the module.
-    """
-    import importlib.util
-
-    here = Path(__file__).resolve().parents[2] / BUILTIN_PACKAGE
-    loaded = sys.modules.get(BUILTIN_PACKAGE)
-    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").parent == here:
-        return
-    spec = importlib.util.spec_from_file_location(
-        BUILTIN_PACKAGE, here / "__init__.py", submodule_search_locations=[str(here)]
-    )
-    if spec is None or spec.loader is None:
-        raise ImportError(f"SHIM's codemods are missing from {here}")
-    module = importlib.util.module_from_spec(spec)
-    for name in [n for n in sys.modules if n == BUILTIN_PACKAGE or n.startswith("transforms.")]:
-        del sys.modules[name]
-    sys.modules[BUILTIN_PACKAGE] = module
-    spec.loader.exec_module(module)
-
-
 def discover(
     extra_modules: Iterable[str] = (), roots: Iterable[Path] = ()
 ) -> tuple[dict[str, CodemodInfo], list[str]]:
     """Every codemod by name, and the problems met (a module that fails to import, ...)."""
     found: dict[str, CodemodInfo] = {}
     problems: list[str] = []
-    _pin_builtin()
     sources = [BUILTIN_PACKAGE, *extra_modules]
     for root in roots:
         user = yaml_modules(root)

@@ -4,7 +4,8 @@ libcst's native parser can crash its process on pathological input, and a codemo
 pebble's process pool gives every file a time limit and replaces a worker that died, so one
 bad file is reported as failed while the run goes on. Workers parse bytes, so encodings,
 BOMs and line endings come back exactly as they were. A result must still parse
-(``ast.parse``), or the file is reported as failed and left as it was.
+(``ast.parse``) and read no name that nothing binds unless the original did too, or the file
+is reported as failed and left as it was.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from typing import Any, Literal
 
 from pebble import ProcessExpired, ProcessPool
 
-Status = Literal["changed", "unchanged", "skipped", "failed"]
+from shim_lsp.codemods.modules import module_name_of
+
+Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
+"""``not run``: a cancelled run stopped before this file was done."""
 
 GENERATED_MARKERS = (b"@generated", b"@" + b"partially-generated")
 """The libcst CLI's markers of generated files, which codemods leave alone."""
@@ -69,12 +73,16 @@ class Summary:
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status == status)
 
-    def line(self) -> str:
+    def line(self, *, written: bool = True) -> str:
+        """The summary; ``written=False`` (a dry run, a diff) says what would change."""
+        changed = "changed" if written else "would change"
         text = (
-            f"{self.count('changed')} changed, {self.count('unchanged')} unchanged, "
+            f"{self.count('changed')} {changed}, {self.count('unchanged')} unchanged, "
             f"{self.count('skipped')} skipped, {self.count('failed')} failed"
         )
-        return text + (" (cancelled)" if self.cancelled else "")
+        if self.cancelled:
+            text += f", {self.count('not run')} not run (cancelled)"
+        return text
 
 
 _CACHE: dict[tuple[str, str], Any] = {}
@@ -86,20 +94,6 @@ def _load(module: str, cls: str) -> Any:
     if key not in _CACHE:
         _CACHE[key] = getattr(importlib.import_module(module), cls)
     return _CACHE[key]
-
-
-def module_name_of(path: Path, root: Path | None) -> str | None:
-    """The dotted module name of a file under a root, for codemods that need it."""
-    if root is None:
-        return None
-    try:
-        rel = path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return None
-    parts = list(rel.with_suffix("").parts)
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts) or None
 
 
 def transform_bytes(
@@ -135,19 +129,24 @@ def transform_bytes(
         ast.parse(new, filename=path)
     except SyntaxError as exc:
         return FileResult(path, "failed", f"the result would not parse ({exc.msg}); left as is")
+    from shim_lsp.codemods.names import introduced_unbound
+
+    unbound = introduced_unbound(tree, new_tree)
+    if unbound:
+        names = ", ".join(sorted(unbound))
+        return FileResult(
+            path, "failed", f"the result would use undefined names ({names}); left as is"
+        )
     if isinstance(new, str):
         return FileResult(path, "changed", new_text=new, warnings=warnings)
     return FileResult(path, "changed", new=new, warnings=warnings)
 
 
 def _init_worker(megabytes: int) -> None:
-    """An address-space cap, so a runaway parse fails instead of swapping; SHIM's codemods."""
-    from shim_lsp.codemods.registry import _pin_builtin
-
+    """An address-space cap, so a runaway parse fails instead of swapping."""
     limit = megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     _die_with_parent()
-    _pin_builtin()
 
 
 def _die_with_parent() -> None:
@@ -223,7 +222,7 @@ def run(
     ) as pool:
         futures: list[tuple[Job, Future[FileResult]]] = []
         for job, source in todo:
-            module = module_name_of(job.path, root)
+            module = module_name_of(job.path, root)  # root: the project, not the import root
             fut = pool.schedule(
                 transform_bytes, args=(spec, str(job.path), source, module), timeout=timeout
             )
@@ -254,14 +253,19 @@ def run(
 def _outcome(job: Job, fut: Future[FileResult], timeout: float) -> FileResult:
     path = str(job.path)
     if fut.cancelled():
-        return FileResult(path, "skipped", "cancelled")
+        return FileResult(path, "not run", "the run was cancelled before this file was done")
     error = fut.exception()
     if error is None:
         return fut.result()
     if isinstance(error, TimeoutError):
         return FileResult(path, "failed", f"took longer than {timeout:.0f} s; stopped")
     if isinstance(error, ProcessExpired):
-        return FileResult(path, "failed", f"the parser crashed its process (exit {error.exitcode})")
+        return FileResult(
+            path,
+            "failed",
+            f"its worker process died (exit {error.exitcode}): "
+            "a crash in the parser or in the codemod",
+        )
     if isinstance(error, MemoryError):
         return FileResult(path, "failed", "ran out of its memory limit")
     return FileResult(path, "failed", f"{type(error).__name__}: {error}")

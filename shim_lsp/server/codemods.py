@@ -26,6 +26,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from shim_lsp import commands as ids
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.commands import NoArgs, command
+from shim_lsp.store import batches
 from shim_lsp.wire import ProgressToken
 from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
@@ -62,17 +63,9 @@ class UndoCodemodArgs:
 
 
 @dataclass
-class Batch:
-    name: str
-    files: dict[str, tuple[str, str]] = field(default_factory=dict)
-    """uri -> (text before, text after)."""
-
-
-@dataclass
 class CodemodState:
     registry: dict[str, CodemodInfo] | None = None
     problems: list[str] = field(default_factory=list)
-    batches: dict[str, Batch] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -87,7 +80,7 @@ def state(ls: ShimLanguageServer) -> CodemodState:
 
 
 def forget_registry(ls: ShimLanguageServer) -> None:
-    """The codemod settings changed: discover again on next use (undo batches stay)."""
+    """The codemod settings changed: discover again on next use."""
     st = state(ls)
     with st.lock:
         st.registry = None
@@ -125,13 +118,6 @@ def _text_edits(old: str, new: str, units: Any) -> list[types.TextEdit]:
         )
         for e in minimal_edits(old, new, units)
     ]
-
-
-def _overlaps(edit: types.TextEdit, selection: types.Range) -> bool:
-    r = edit.range
-    before = (r.end.line, r.end.character) < (selection.start.line, selection.start.character)
-    after = (r.start.line, r.start.character) > (selection.end.line, selection.end.character)
-    return not before and not after
 
 
 def _matches_prefilter(info: CodemodInfo, text: str) -> bool:
@@ -202,14 +188,24 @@ def register(server: ShimLanguageServer) -> None:
             return action
         if result.new_text is None:
             return action
-        edits = _text_edits(text, result.new_text, doc.position_codec.client_num_units)
+        new_text = result.new_text
         if "range" in data:
+            from shim_lsp.codemods.selection import restrict
+
             selection = _CONVERTER.structure(data["range"], types.Range)
-            if (selection.start.line, selection.start.character) != (
-                selection.end.line,
-                selection.end.character,
-            ):
-                edits = [e for e in edits if _overlaps(e, selection)]
+            start = (selection.start.line, selection.start.character)
+            end = (selection.end.line, selection.end.character)
+            if start != end:
+                part = restrict(text, new_text, start, end)
+                if part.text is None:
+                    names = ", ".join(sorted(part.unbound)) or "its names"
+                    ls.tell_user(
+                        f"SHIM: codemod {name} cannot change the selection alone: "
+                        f"it would leave {names} undefined; apply it to the whole file"
+                    )
+                    return action
+                new_text = part.text
+        edits = _text_edits(text, new_text, doc.position_codec.client_num_units)
         action.edit = types.WorkspaceEdit(
             document_changes=[
                 types.TextDocumentEdit(
@@ -235,7 +231,7 @@ def register(server: ShimLanguageServer) -> None:
     async def undo_codemod(
         ls: ShimLanguageServer, engine: SessionEngine, a: UndoCodemodArgs
     ) -> Any:
-        return await _undo(ls, a.batch)
+        return await _undo(ls, engine, a.batch)
 
 
 def _root(ls: ShimLanguageServer, path: Path) -> Path | None:
@@ -304,18 +300,29 @@ async def _run_workspace(
                 types.WorkDoneProgressReport(message=message, percentage=pct, cancellable=True),
             )
 
-    summary = await asyncio.to_thread(
-        partial(
-            run,
-            workers=ls.settings.codemod_jobs or os.cpu_count() or 2,
-            timeout=ls.settings.codemod_timeout,
-            root=engine.workspace.folders[0] if engine.workspace.folders else None,
-            progress=report,
-            cancel=cancel,
-        ),
-        CodemodSpec(info.module, info.cls, args),
-        jobs,
+    running = asyncio.ensure_future(
+        asyncio.to_thread(
+            partial(
+                run,
+                workers=ls.settings.codemod_jobs or os.cpu_count() or 2,
+                timeout=ls.settings.codemod_timeout,
+                root=engine.workspace.folders[0] if engine.workspace.folders else None,
+                progress=report,
+                cancel=cancel,
+            ),
+            CodemodSpec(info.module, info.cls, args),
+            jobs,
+        )
     )
+    try:
+        summary = await asyncio.shield(running)
+    except asyncio.CancelledError:
+        # $/cancelRequest: stop the workers and apply nothing, as the progress's cancel does.
+        cancel.set()
+        stopped = await running
+        if progress:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=stopped.line()))
+        raise
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=summary.line()))
     result: dict[str, Any] = {
@@ -324,6 +331,10 @@ async def _run_workspace(
         "failed": [
             {"path": r.path, "reason": r.reason} for r in summary.results if r.status == "failed"
         ],
+        "skipped": [
+            {"path": r.path, "reason": r.reason} for r in summary.results if r.status == "skipped"
+        ],
+        "warnings": [{"path": r.path, "warning": w} for r in summary.results for w in r.warnings],
         "changed": [],
         "applied": False,
     }
@@ -331,13 +342,13 @@ async def _run_workspace(
     if summary.cancelled or not changed:
         return result
     checkpoint = await asyncio.wrap_future(engine.checkpoint(f"before codemod {a.name}", "codemod"))
-    batch = Batch(a.name)
+    batch = batches.Batch(a.name, checkpoint=checkpoint.id)
     doc_changes: list[types.TextDocumentEdit] = []
     for r in sorted(changed, key=lambda r: r.path):
         uri = path_to_uri(Path(r.path))
         doc = ls.document(uri)
-        old = doc.source if doc is not None else decode(Path(r.path).read_bytes())
-        new = r.new_text if r.new_text is not None else decode(r.new or b"")
+        old = doc.source if doc is not None else decode(Path(r.path).read_bytes(), Path(r.path))
+        new = r.new_text if r.new_text is not None else decode(r.new or b"", Path(r.path))
         units = doc.position_codec.client_num_units if doc is not None else _utf16
         edits: list[types.TextEdit | types.AnnotatedTextEdit] = []
         for e in _text_edits(old, new, units):
@@ -375,18 +386,22 @@ async def _run_workspace(
     result["checkpoint"] = checkpoint.id
     if applied.applied:
         batch_id = uuid.uuid4().hex[:12]
-        state(ls).batches[batch_id] = batch
+        save = partial(batches.save, batch_id=batch_id, workspace=engine.workspace.key, batch=batch)
+        await asyncio.wrap_future(engine.writer.submit(save))
         result["batch"] = batch_id
     else:
         result["reason"] = applied.failure_reason or "the editor did not apply the edit"
     return result
 
 
-async def _undo(ls: ShimLanguageServer, batch_id: str) -> dict[str, Any]:
-    batches = state(ls).batches
-    batch = batches.get(batch_id)
+async def _undo(ls: ShimLanguageServer, engine: SessionEngine, batch_id: str) -> dict[str, Any]:
+    def load() -> batches.Batch | None:
+        with engine.reader() as conn:
+            return batches.load(conn, batch_id, engine.workspace.key)
+
+    batch = await asyncio.to_thread(load)
     if batch is None:
-        raise JsonRpcInvalidParams(f"no codemod batch {batch_id!r} in this session")
+        raise JsonRpcInvalidParams(f"no codemod batch {batch_id!r} in this workspace")
     changes: list[types.TextDocumentEdit] = []
     refused: list[dict[str, str]] = []
     for uri, (before, after) in sorted(batch.files.items()):
@@ -395,7 +410,7 @@ async def _undo(ls: ShimLanguageServer, batch_id: str) -> dict[str, Any]:
         if doc is not None:
             current = doc.source
         else:
-            current = decode(path.read_bytes()) if path is not None and path.exists() else ""
+            current = decode(path.read_bytes(), path) if path is not None and path.exists() else ""
         if current != after:
             refused.append({"uri": uri, "reason": "changed since the codemod; left as it is"})
             continue
@@ -418,9 +433,14 @@ async def _undo(ls: ShimLanguageServer, batch_id: str) -> dict[str, Any]:
         )
         applied = result.applied
     if applied:
-        del batches[batch_id]
+        await asyncio.wrap_future(engine.writer.submit(partial(batches.delete, batch_id=batch_id)))
     undone = [c.text_document.uri for c in changes] if applied else []
-    return {"undone": undone, "refused": refused, "applied": applied}
+    return {
+        "undone": undone,
+        "refused": refused,
+        "applied": applied,
+        "checkpoint": batch.checkpoint,
+    }
 
 
 async def _progress_begin(

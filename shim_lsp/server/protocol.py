@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 from lsprotocol import types
@@ -58,6 +61,22 @@ class ShimProtocol(LanguageServerProtocol):
             given = (args[0] if args else None) or {}
             params.arguments = [{**given, "workDoneToken": token}]
         return (yield from super().lsp_workspace__execute_command(params))
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Callable[..., Any],
+        callback: Callable[[Future[Any]], None],
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """``$/cancelRequest`` cancels the request's outer future only; when a builtin handler
+        (``workspace/executeCommand``) runs SHIM's coroutine inside it, cancel that too."""
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        outer = callback.keywords.get("result_future") if isinstance(callback, partial) else None
+        inner = self._request_futures.get(msg_id)
+        if isinstance(outer, Future) and inner is not None and inner is not outer:
+            outer.add_done_callback(lambda done: inner.cancel() if done.cancelled() else None)
 
     def handle_message(self, message: Any) -> None:
         if isinstance(message, list):

@@ -101,6 +101,24 @@ CREATE TABLE IF NOT EXISTS resolutions(
     at REAL NOT NULL,
     PRIMARY KEY(session_id, uri)
 ) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS codemod_batches(
+    id TEXT PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    checkpoint_id INTEGER,
+    created_at REAL NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS codemod_batch_files(
+    batch_id TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    before_codec TEXT NOT NULL,
+    before BLOB NOT NULL,
+    after_codec TEXT NOT NULL,
+    after BLOB NOT NULL,
+    PRIMARY KEY(batch_id, uri)
+) WITHOUT ROWID;
 """
 
 

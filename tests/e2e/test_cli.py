@@ -277,7 +277,7 @@ def test_a_damaged_store_is_one_line_and_exit_2(tmp_path: Path, workspace: Path)
 
 
 def test_codemod_diff_shows_the_change_and_writes_nothing(tmp_path: Path) -> None:
-    (tmp_path / "m.py").write_text("print('x %s' % y)\n")
+    (tmp_path / "m.py").write_text("print('x {}'.format(y))\n")
     out = subprocess.run(
         [sys.executable, "-m", "shim_lsp.cli", "codemod", "to_fstring", "m.py", "--diff"],
         capture_output=True,
@@ -287,7 +287,8 @@ def test_codemod_diff_shows_the_change_and_writes_nothing(tmp_path: Path) -> Non
     )
     assert out.returncode == 0, out.stderr
     assert "+print(f'x {y}')" in out.stdout
-    assert (tmp_path / "m.py").read_text() == "print('x %s' % y)\n"
+    assert "1 would change" in out.stderr
+    assert (tmp_path / "m.py").read_text() == "print('x {}'.format(y))\n"
 
 
 async def test_recover_in_place_writes_the_newest_of_two_windows_versions_only(

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from libcst.codemod import CodemodContext
+from shim_transforms.modernize_typing import ModernizeTypingCommand
+from shim_transforms.to_fstring import ToFStringCommand
 from support import ShimCodemodTest
-
-from transforms.modernize_typing import ModernizeTypingCommand
-from transforms.to_fstring import ToFStringCommand
 
 
 class TestToFString(ShimCodemodTest):
@@ -12,12 +12,12 @@ class TestToFString(ShimCodemodTest):
     def test_percent_and_format_become_fstrings(self) -> None:
         self.check(
             """
-            a = "hello %s" % name
+            a = "hello %s" % (name,)
             b = "{} is {}".format(x, y)
             c = "{name}!".format(name=who)
             """,
             """
-            a = f"hello {name}"
+            a = f"hello {name!s}"
             b = f"{x} is {y}"
             c = f"{who}!"
             """,
@@ -44,17 +44,81 @@ class TestToFString(ShimCodemodTest):
             """
             a = "%s" % "\\n".join(lines)
             b = "{}".format("\\t".join(cells))
-            c = "%s!" % name
+            c = "%s!" % (name,)
             """,
             """
             a = "%s" % "\\n".join(lines)
             b = "{}".format("\\t".join(cells))
-            c = f"{name}!"
+            c = f"{name!s}!"
             """,
         )
 
     def test_nested_format_specs_convert_exactly(self) -> None:
         self.check('c = "{0:{1}}".format(value, width)\n', 'c = f"{value:{width}}"\n')
+
+    def test_an_expression_used_twice_is_not_evaluated_twice(self) -> None:
+        self.check(
+            """
+            a = "{0} {0}".format(next(c))
+            b = "{0} {0}".format(name)
+            c = "<{0}{1}>{2}</{0}>".format(tag, attrs.get(a, ""), text)
+            """,
+            """
+            a = "{0} {0}".format(next(c))
+            b = f"{name} {name}"
+            c = f"<{tag}{attrs.get(a, '')}>{text}</{tag}>"
+            """,
+        )
+
+    def test_calls_are_never_reordered_or_dropped(self) -> None:
+        self.check(
+            """
+            a = "{1}{0}".format(f(), g())
+            b = "{b}{a}".format(a=f(), b=g())
+            c = "{0}".format(f(), g())
+            d = "{1}{0}".format(x, y)
+            """,
+            """
+            a = "{1}{0}".format(f(), g())
+            b = "{b}{a}".format(a=f(), b=g())
+            c = "{0}".format(f(), g())
+            d = f"{y}{x}"
+            """,
+        )
+
+    def test_a_lone_percent_operand_may_be_a_tuple_so_it_is_left(self) -> None:
+        # "value: %s" % (1,) prints "value: 1"; f"value: {v}" with v = (1,) prints "(1,)".
+        self.check('a = "value: %s" % v\n', 'a = "value: %s" % v\n')
+
+    def test_percent_s_keeps_str_not_format(self) -> None:
+        self.check('a = "%s and %s" % (x, y)\n', 'a = f"{x!s} and {y!s}"\n')
+
+    def test_string_literal_arguments_stay_in_place(self) -> None:
+        self.check(
+            """
+            a = "{} {}".format("fixed", x)
+            b = "%s %s" % ("fixed", x)
+            """,
+            """
+            a = "{} {}".format("fixed", x)
+            b = "%s %s" % ("fixed", x)
+            """,
+        )
+
+    def test_a_format_key_is_never_turned_into_a_variable(self) -> None:
+        self.check(
+            """
+            a = "{0[name]} ({0[age]})".format(row)
+            b = "{0.name}".format(row)
+            """,
+            """
+            a = "{0[name]} ({0[age]})".format(row)
+            b = f"{row.name}"
+            """,
+        )
+
+    def test_wrong_percent_arity_is_left_as_the_error_it_is(self) -> None:
+        self.check('a = "%s" % (x, y)\n', 'a = "%s" % (x, y)\n')
 
 
 class TestModernizeTyping(ShimCodemodTest):
@@ -112,6 +176,45 @@ class TestModernizeTyping(ShimCodemodTest):
             x: Optional["Node"] = None
             y: List[int] = []
             """,
+        )
+
+    def test_run_time_expressions_are_left_only_annotations_change(self) -> None:
+        # typing.Optional["Node"] at run time is fine; "Node" | None raises TypeError.
+        self.check(
+            """
+            import typing
+            from typing import List, Optional
+
+            def converter(t):
+                return typing.Optional[t]
+
+            Alias = Optional[int]
+            cast(List[int], x)
+
+            def f(a: Optional[int]) -> List[int]:
+                pass
+            """,
+            """
+            from __future__ import annotations
+            import typing
+            from typing import List, Optional
+
+            def converter(t):
+                return typing.Optional[t]
+
+            Alias = Optional[int]
+            cast(List[int], x)
+
+            def f(a: int | None) -> list[int]:
+                pass
+            """,
+        )
+
+    def test_stubs_get_no_future_import(self) -> None:
+        self.assertCodemod(
+            "from typing import Optional\ndef f(a: Optional[int]) -> None: ...\n",
+            "def f(a: int | None) -> None: ...\n",
+            context_override=CodemodContext(filename="pkg/mod.pyi", full_module_name="pkg.mod"),
         )
 
     def test_files_without_annotations_are_untouched(self) -> None:

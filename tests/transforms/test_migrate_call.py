@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 from libcst.codemod import CodemodContext
+from shim_transforms.migrate_call import MigrateCallCommand
 from support import ShimCodemodTest
-
-from transforms.migrate_call import MigrateCallCommand
 
 
 class TestMigrateCall(ShimCodemodTest):
@@ -74,9 +73,69 @@ class TestMigrateCall(ShimCodemodTest):
         self.check(
             "from geo import point\np = point(*xy)\n",
             "from geo import point\np = point(*xy)\n",
-            expected_warnings=["line untouched: *args or **kwargs in a call to geo.point"],
+            expected_warnings=[
+                "line 2: a call to geo.point left as written: it passes *args or **kwargs"
+            ],
             old_name="geo.point",
             drop_keywords="z",
+        )
+
+    def test_a_call_that_cannot_be_migrated_leaves_its_file_unchanged_when_renaming(
+        self,
+    ) -> None:
+        source = """
+            from net.client import fetch
+
+            a = fetch(u, **opts)
+            b = fetch(u, p)
+            """
+        self.check(
+            source,
+            source,
+            expected_skip=True,
+            old_name="net.client.fetch",
+            new_name="get",
+            positional="url,params",
+            rename_keywords="params=query",
+        )
+
+    def test_a_pure_rename_keeps_star_arguments_as_they_are(self) -> None:
+        self.check(
+            "from net.client import fetch\na = fetch(u, **opts)\n",
+            "from net.client import get\na = get(u, **opts)\n",
+            old_name="net.client.fetch",
+            new_name="get",
+        )
+
+    def test_calls_through_relative_imports_are_migrated(self) -> None:
+        self.assertCodemod(
+            """
+            from .client import fetch
+            from . import client
+
+            a = fetch("u", {"q": 1})
+            b = client.fetch("u")
+            """,
+            """
+            from .client import request
+            from . import client
+
+            a = request(url="u", query={"q": 1})
+            b = client.request(url="u")
+            """,
+            old_name="net.client.fetch",
+            new_name="request",
+            positional="url,params",
+            rename_keywords="params=query",
+            context_override=CodemodContext(filename="net/api.py", full_module_name="net.api"),
+        )
+
+    def test_the_call_of_a_calls_result_is_not_the_function(self) -> None:
+        self.check(
+            "from cachetools import cached\nwrapper = cached(cache)(func)\n",
+            "from cachetools import cached\nwrapper = cached(cache=cache)(func)\n",
+            old_name="cachetools.cached",
+            positional="cache",
         )
 
     def test_bad_arguments_are_refused(self) -> None:

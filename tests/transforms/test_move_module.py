@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from libcst.codemod import CodemodContext
+from shim_transforms.move_module import MoveModuleCommand
 from support import ShimCodemodTest
-
-from transforms.move_module import MoveModuleCommand
 
 ARGS = {"old_module": "shop.utils", "new_module": "shop.common.text"}
 
@@ -40,7 +39,7 @@ class TestMoveModule(ShimCodemodTest):
             **ARGS,
         )
 
-    def test_relative_imports_of_the_moved_module_become_absolute(self) -> None:
+    def test_relative_imports_stay_relative(self) -> None:
         self.check(
             """
             from .utils import slugify
@@ -48,8 +47,8 @@ class TestMoveModule(ShimCodemodTest):
             from .models import User
             """,
             """
-            from shop.common.text import slugify
-            from shop.common import text as utils
+            from .common.text import slugify
+            from .common import text as utils
             from .models import User
             """,
             context_override=CodemodContext(
@@ -72,5 +71,57 @@ class TestMoveModule(ShimCodemodTest):
             from shop import models, utilities
             x = other.utils.slugify()
             """,
+            **ARGS,
+        )
+
+    def test_a_module_imported_inside_a_function_gets_no_extra_top_level_import(self) -> None:
+        self.check(
+            """
+            def g():
+                import shop.utils
+                return shop.utils.f()
+            """,
+            """
+            def g():
+                import shop.common.text
+                return shop.common.text.f()
+            """,
+            **ARGS,
+        )
+
+    def test_a_move_out_of_the_package_makes_the_import_absolute(self) -> None:
+        self.check(
+            "from .utils import slugify\n",
+            "from other.text import slugify\n",
+            context_override=CodemodContext(
+                full_module_name="shop.views", filename="shop/views.py"
+            ),
+            old_module="shop.utils",
+            new_module="other.text",
+        )
+
+    def test_relative_imports_in_a_stub_package_init(self) -> None:
+        self.check(
+            "from .utils import slugify\n",
+            "from .common.text import slugify\n",
+            context_override=CodemodContext(full_module_name="shop", filename="shop/__init__.pyi"),
+            **ARGS,
+        )
+
+    def test_dotted_strings_are_rewritten_and_mentions_reported(self) -> None:
+        self.check(
+            """
+            patch("shop.utils.slugify")
+            patch("shop.utils")
+            note = "see shop.utils for details"
+            other = "myshop.utils.x"
+            """,
+            """
+            patch("shop.common.text.slugify")
+            patch("shop.common.text")
+            note = "see shop.utils for details"
+            other = "myshop.utils.x"
+            """,
+            expected_warnings=["line 3: a string mentions shop.utils; not rewritten"],
             **ARGS,
         )

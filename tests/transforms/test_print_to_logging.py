@@ -1,8 +1,7 @@
 from __future__ import annotations
 
+from shim_transforms.print_to_logging import PrintToLoggingCommand
 from support import ShimCodemodTest
-
-from transforms.print_to_logging import PrintToLoggingCommand
 
 
 class TestPrintToLogging(ShimCodemodTest):
@@ -30,7 +29,7 @@ class TestPrintToLogging(ShimCodemodTest):
 
             def work(n):
                 logger.info("starting")
-                logger.info("%s %s %s", "got", n, "items")
+                logger.info("got %s items", n)
                 logger.info(f"done with {n}")
                 logger.warning("oops")
                 logger.info("%s", n)
@@ -88,4 +87,88 @@ class TestPrintToLogging(ShimCodemodTest):
                 logger.debug("x")
             """,
             level="debug",
+        )
+
+    def test_a_parameter_or_local_named_logger_is_never_called(self) -> None:
+        self.check(
+            """
+            def handler(logger, msg):
+                print(msg)
+
+            def other():
+                logger = object()
+                print("x")
+            """,
+            """
+            import logging
+
+            log = logging.getLogger(__name__)
+            def handler(logger, msg):
+                log.info("%s", msg)
+
+            def other():
+                logger = object()
+                log.info("x")
+            """,
+        )
+
+    def test_an_existing_logger_shadowed_locally_leaves_that_print(self) -> None:
+        self.check(
+            """
+            import logging
+
+            logger = logging.getLogger(__name__)
+
+            def handler(logger, msg):
+                print(msg)
+
+            def f():
+                print("y")
+            """,
+            """
+            import logging
+
+            logger = logging.getLogger(__name__)
+
+            def handler(logger, msg):
+                print(msg)
+
+            def f():
+                logger.info("y")
+            """,
+        )
+
+    def test_an_empty_print_stays_and_literals_fold_into_the_format(self) -> None:
+        self.check(
+            """
+            import logging
+
+            logger = logging.getLogger(__name__)
+            print()
+            print("processing", n, "items at 50%")
+            print("a", "b")
+            """,
+            """
+            import logging
+
+            logger = logging.getLogger(__name__)
+            print()
+            logger.info("processing %s items at 50%%", n)
+            logger.info("a b")
+            """,
+        )
+
+    def test_logging_bound_to_something_else_leaves_the_file(self) -> None:
+        self.check(
+            """
+            from mylib import logging
+
+            print("x")
+            """,
+            """
+            from mylib import logging
+
+            print("x")
+            """,
+            expected_skip=True,
         )

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from libcst.codemod import CodemodContext
-from support import ShimCodemodTest
+import tempfile
+import textwrap
+from pathlib import Path
 
-from transforms.rename_symbol import RenameSymbolCommand
+import pytest
+from libcst.codemod import CodemodContext
+from shim_transforms.rename_symbol import NameTaken, RenameSymbolCommand
+from support import ShimCodemodTest
 
 ARGS = {"old_name": "shop.models.User", "new_name": "Account"}
 
@@ -108,5 +112,126 @@ class TestRenameSymbol(ShimCodemodTest):
             x: "User" = User()
             """,
             context_override=in_module("shop.views", "shop/views.py"),
+            **ARGS,
+        )
+
+
+def project(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+class TestRenameRefusesATakenName(ShimCodemodTest):
+    TRANSFORM = RenameSymbolCommand
+
+    def test_a_local_of_the_new_name_fails_the_file(self) -> None:
+        source = """
+            from shop.models import User
+
+            def f():
+                Account = "the local"
+                return User(), Account
+            """
+        with pytest.raises(NameTaken, match="line 5: 'Account' already names something"):
+            self.assertCodemod(source, source, **ARGS)
+
+    def test_an_import_of_the_new_name_fails_the_file(self) -> None:
+        source = "from billing import Account\nfrom shop.models import User\n"
+        with pytest.raises(NameTaken, match="'Account' already names something"):
+            self.assertCodemod(source, source, **ARGS)
+
+
+class TestRenameThroughReexports(ShimCodemodTest):
+    TRANSFORM = RenameSymbolCommand
+
+    def setUp(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+        project(
+            self.root,
+            {
+                "shop/__init__.py": "from .models import User\n__all__ = ['User']\n",
+                "shop/models.py": "class User: ...\n",
+                "pkg/__init__.py": "from .core import *\n",
+                "pkg/core.py": "__all__ = ['first']\ndef first(): ...\n",
+            },
+        )
+
+    def tearDown(self) -> None:
+        self.tmp.cleanup()
+
+    def ctx(self, module: str, rel: str) -> CodemodContext:
+        return in_module(module, str(self.root / rel))
+
+    def test_the_package_init_and_its_importers_follow_the_rename(self) -> None:
+        self.check(
+            "from .models import User\n__all__ = ['User']\n",
+            "from .models import Account\n__all__ = ['Account']\n",
+            context_override=self.ctx("shop", "shop/__init__.py"),
+            **ARGS,
+        )
+        self.check(
+            """
+            import shop
+            from shop import User
+
+            a = shop.User()
+            b = User()
+            """,
+            """
+            import shop
+            from shop import Account
+
+            a = shop.Account()
+            b = Account()
+            """,
+            context_override=self.ctx("app.views", "app/views.py"),
+            **ARGS,
+        )
+
+    def test_a_star_reexport_is_followed(self) -> None:
+        self.check(
+            "import pkg\nfrom pkg import first\nx = pkg.first(), first()\n",
+            "import pkg\nfrom pkg import second\nx = pkg.second(), second()\n",
+            context_override=self.ctx("app.main", "app/main.py"),
+            old_name="pkg.core.first",
+            new_name="second",
+        )
+
+    def test_dotted_strings_are_rewritten_and_mentions_reported(self) -> None:
+        self.check(
+            '''
+            from unittest import mock
+
+            def build() -> "shop.models.User": ...
+
+            @mock.patch("shop.models.User.save")
+            @mock.patch("shop.User")
+            def test(a, b):
+                """
+                >>> User()
+                """
+                log("see shop.models.User for details")
+            ''',
+            '''
+            from unittest import mock
+
+            def build() -> "shop.models.Account": ...
+
+            @mock.patch("shop.models.Account.save")
+            @mock.patch("shop.Account")
+            def test(a, b):
+                """
+                >>> User()
+                """
+                log("see shop.models.User for details")
+            ''',
+            context_override=self.ctx("tests.test_x", "tests/test_x.py"),
+            expected_warnings=[
+                "line 8: a string mentions shop.models.User; not rewritten",
+                "line 11: a string mentions shop.models.User; not rewritten",
+            ],
             **ARGS,
         )

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
+from shim_transforms.unittest_to_assert import UnittestToAssertCommand
 from support import ShimCodemodTest
-
-from transforms.unittest_to_assert import UnittestToAssertCommand
 
 
 class TestUnittestToAssert(ShimCodemodTest):
@@ -91,6 +90,108 @@ class TestUnittestToAssert(ShimCodemodTest):
                     with pytest.raises(KeyError, match="missing") as cm:
                         d["k"]
                     assert cm.value.args == ("k",)
+            """,
+        )
+
+    def test_a_bare_generator_argument_keeps_its_parentheses(self) -> None:
+        self.check(
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertTrue(x for x in result)
+                    self.assertEqual(a, b)
+            """,
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    assert (x for x in result)
+                    assert a == b
+            """,
+        )
+
+    def test_comments_between_arguments_are_never_dropped(self) -> None:
+        self.check(
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertEqual(
+                        compute(),  # the slow path
+                        expected,
+                    )
+                    self.assertEqual(a, b)  # kept: it is the line's comment
+            """,
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertEqual(
+                        compute(),  # the slow path
+                        expected,
+                    )
+                    assert a == b  # kept: it is the line's comment
+            """,
+        )
+
+    def test_cm_exception_follows_the_binding_into_nested_functions(self) -> None:
+        self.check(
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    with self.assertRaises(ValueError) as cm:
+                        int("x")
+                    def check():
+                        return cm.exception.args
+                    assert check()
+            """,
+            """
+            import pytest
+
+            class T(unittest.TestCase):
+                def test(self):
+                    with pytest.raises(ValueError) as cm:
+                        int("x")
+                    def check():
+                        return cm.value.args
+                    assert check()
+            """,
+        )
+
+    def test_a_cm_also_bound_by_an_unconverted_block_is_left_everywhere(self) -> None:
+        self.check(
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    with self.assertRaises(ValueError) as cm:
+                        int("x")
+                    first = cm.exception
+                    with self.assertRaises(KeyError, msg="m") as cm:
+                        d["k"]
+                    second = cm.exception
+            """,
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    with self.assertRaises(ValueError) as cm:
+                        int("x")
+                    first = cm.exception
+                    with self.assertRaises(KeyError, msg="m") as cm:
+                        d["k"]
+                    second = cm.exception
+            """,
+        )
+
+    def test_msg_of_assert_raises_regex_is_never_dropped(self) -> None:
+        self.check(
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    with self.assertRaisesRegex(KeyError, "k", msg="why"):
+                        d["k"]
+            """,
+            """
+            class T(unittest.TestCase):
+                def test(self):
+                    with self.assertRaisesRegex(KeyError, "k", msg="why"):
+                        d["k"]
             """,
         )
 

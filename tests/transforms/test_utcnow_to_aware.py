@@ -1,8 +1,7 @@
 from __future__ import annotations
 
+from shim_transforms.utcnow_to_aware import UtcnowToAwareCommand
 from support import ShimCodemodTest
-
-from transforms.utcnow_to_aware import UtcnowToAwareCommand
 
 
 class TestUtcnowToAware(ShimCodemodTest):
@@ -39,5 +38,54 @@ class TestUtcnowToAware(ShimCodemodTest):
 
             a = clock.utcnow()
             b = utcnow()
+            """,
+        )
+
+    def test_a_timezone_name_already_taken_gets_an_alias(self) -> None:
+        self.check(
+            """
+            from datetime import datetime
+            from django.utils import timezone
+
+            a = datetime.utcnow()
+            b = timezone.now()
+            """,
+            """
+            from datetime import timezone as dt_timezone, datetime
+            from django.utils import timezone
+
+            a = datetime.now(dt_timezone.utc)
+            b = timezone.now()
+            """,
+        )
+
+    def test_a_parameter_named_timezone_is_not_used(self) -> None:
+        self.check(
+            """
+            import datetime
+
+            def stamp(timezone="UTC"):
+                return datetime.datetime.utcnow(), timezone
+            """,
+            """
+            import datetime
+            from datetime import timezone as dt_timezone
+
+            def stamp(timezone="UTC"):
+                return datetime.datetime.now(dt_timezone.utc), timezone
+            """,
+        )
+
+    def test_an_existing_datetime_timezone_import_is_reused(self) -> None:
+        self.check(
+            """
+            from datetime import datetime, timezone
+
+            a = datetime.utcnow()
+            """,
+            """
+            from datetime import datetime, timezone
+
+            a = datetime.now(timezone.utc)
             """,
         )

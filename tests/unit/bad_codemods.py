@@ -41,3 +41,21 @@ class AddComment(CodemodCommand):
         return tree.with_changes(
             header=[*tree.header, cst.EmptyLine(comment=cst.Comment("# seen"))]
         )
+
+
+class UseUndefined(CodemodCommand):
+    """Writes a call to a name nothing binds, as a codemod that forgot an import would."""
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        call = cst.parse_statement("pytest.fail()\n")
+        return tree.with_changes(body=[*tree.body, call])
+
+
+class SlowAddComment(CodemodCommand):
+    """Takes a second per file, then changes it: a run long enough to cancel."""
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        time.sleep(1)
+        return tree.with_changes(
+            header=[*tree.header, cst.EmptyLine(comment=cst.Comment("# slow"))]
+        )

@@ -22,7 +22,7 @@ def test_a_crashing_parser_fails_one_file_and_the_run_goes_on(tmp_path: Path) ->
     summary = run(spec("CrashOnMarker"), [Job(p) for p in sorted(tmp_path.iterdir())])
     by_name = {Path(r.path).name: r for r in summary.results}
     assert by_name["boom.py"].status == "failed"
-    assert "crashed its process" in by_name["boom.py"].reason
+    assert by_name["boom.py"].reason.startswith("its worker process died (exit -11)")
     assert by_name["fine.py"].status == "unchanged"
     assert summary.line() == "0 changed, 1 unchanged, 0 skipped, 1 failed"
 
@@ -42,6 +42,27 @@ def test_output_that_does_not_parse_is_refused(tmp_path: Path) -> None:
     (result,) = run(spec("BreakSyntax"), [Job(target)]).results
     assert result.status == "failed" and "would not parse" in result.reason
     assert result.new is None
+
+
+def test_a_cancelled_run_reports_the_files_it_never_did_as_not_run(tmp_path: Path) -> None:
+    import threading
+
+    for i in range(4):
+        (tmp_path / f"slow{i}.py").write_text("x = 'HANG'\n")
+    cancel = threading.Event()
+    cancel.set()
+    summary = run(spec("HangOnMarker"), [Job(p) for p in sorted(tmp_path.iterdir())], cancel=cancel)
+    assert summary.cancelled
+    assert {r.status for r in summary.results} == {"not run"}
+    assert summary.line() == "0 changed, 0 unchanged, 0 skipped, 0 failed, 4 not run (cancelled)"
+
+
+def test_output_that_reads_an_undefined_name_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "a.py"
+    target.write_text("x = 1\nprint(missing)\n")  # already undefined: not the codemod's doing
+    (result,) = run(spec("UseUndefined"), [Job(target)]).results
+    assert result.status == "failed"
+    assert result.reason == "the result would use undefined names (pytest); left as is"
 
 
 def test_prefilter_generated_files_and_invalid_input(tmp_path: Path) -> None:

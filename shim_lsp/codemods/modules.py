@@ -1,0 +1,67 @@
+"""A file's dotted module name, found the way Python and packaging tools find it.
+
+The folder a name starts from is not always the workspace: in a ``src/`` layout
+``src/shop/models.py`` is ``shop.models``. A file inside regular packages (folders with
+``__init__.py``) is named from the folder above its top package; other files from the
+project's declared source folder (``src/``, ``[tool.setuptools] package-dir``, or
+``[tool.setuptools.packages.find] where`` in ``pyproject.toml``) when they are under it,
+else from the root.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+
+@lru_cache(maxsize=4096)
+def _is_package(folder: Path) -> bool:
+    return (folder / "__init__.py").is_file() or (folder / "__init__.pyi").is_file()
+
+
+@lru_cache(maxsize=64)
+def source_folders(root: Path) -> tuple[Path, ...]:
+    """Where a project's top-level modules live, besides the root itself."""
+    found: list[Path] = []
+    try:
+        config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    setuptools = config.get("tool", {}).get("setuptools", {})
+    package_dir = setuptools.get("package-dir", {})
+    if isinstance(package_dir, dict) and isinstance(package_dir.get(""), str):
+        found.append(root / package_dir[""])
+    packages = setuptools.get("packages", {})
+    where = packages.get("find", {}).get("where", []) if isinstance(packages, dict) else []
+    if isinstance(where, list):
+        found.extend(root / w for w in where if isinstance(w, str) and w not in ("", "."))
+    if (root / "src").is_dir():
+        found.append(root / "src")
+    return tuple(dict.fromkeys(p.resolve() for p in found if p.is_dir()))
+
+
+def import_root(path: Path, root: Path) -> Path:
+    """The folder ``path``'s module name starts from."""
+    folder = path.parent
+    if _is_package(folder):
+        while _is_package(folder.parent) and folder.parent != folder:
+            folder = folder.parent
+        return folder.parent
+    for source in source_folders(root):
+        if path.is_relative_to(source):
+            return source
+    return root
+
+
+def module_name_of(path: Path, root: Path | None) -> str | None:
+    """The dotted module name of a file in a project rooted at ``root``."""
+    if root is None:
+        return None
+    path, root = path.resolve(), root.resolve()
+    if not path.is_relative_to(root):
+        return None
+    parts = list(path.relative_to(import_root(path, root)).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) or None

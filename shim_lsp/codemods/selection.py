@@ -1,0 +1,124 @@
+"""A codemod's result restricted to a selection, with the module-level edits it needs.
+
+The selection keeps the changes that touch it; a change elsewhere is added only when it
+binds, at module level, a name that the kept changes read and nothing else binds (the
+``import pytest`` of a converted ``assertRaises``, the ``logger = ...`` line of a converted
+print, and then that line's ``import logging``). If names stay unbound, there is no safe
+partial result.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import libcst as cst
+
+from shim_lsp.codemods.names import unbound_names
+
+Position = tuple[int, int]
+"""(line, character), 0-based."""
+
+
+@dataclass(frozen=True)
+class Restricted:
+    text: str | None
+    """The old text with the selected changes applied; None when none can be applied safely."""
+    unbound: frozenset[str] = frozenset()
+    """Names the selected changes read that no change binds (when ``text`` is None)."""
+
+
+def _parse(text: str) -> cst.Module | None:
+    try:
+        return cst.parse_module(text)
+    except Exception:  # the native parser raises several kinds
+        return None
+
+
+def _binds(text: str) -> set[str]:
+    """Names that ``text``, read as module-level statements, binds."""
+    module = _parse(text)
+    if module is None:
+        return set()
+    names: set[str] = set()
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            names.add(stmt.name.value)
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
+                small.names, cst.ImportStar
+            ):
+                for alias in small.names:
+                    names.add((alias.evaluated_alias or alias.evaluated_name).split(".")[0])
+            elif isinstance(small, cst.Assign):
+                names.update(
+                    t.target.value for t in small.targets if isinstance(t.target, cst.Name)
+                )
+            elif isinstance(small, cst.AnnAssign | cst.AugAssign) and isinstance(
+                small.target, cst.Name
+            ):
+                names.add(small.target.value)
+    return names
+
+
+def restrict(old: str, new: str, start: Position, end: Position) -> Restricted:
+    """``new`` where it differs from ``old`` on the lines of [start, end) (a selection's
+    range, or one line for an empty one), plus the changes elsewhere that it needs."""
+    old_lines = old.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    changes: list[tuple[str, int, int, int, int]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace" and i2 - i1 == j2 - j1:  # line for line: each its own change
+            changes.extend((tag, i1 + k, i1 + k + 1, j1 + k, j1 + k + 1) for k in range(i2 - i1))
+        elif tag != "equal":
+            changes.append((tag, i1, i2, j1, j2))
+
+    first = start[0]
+    last = end[0] - 1 if end[1] == 0 and end[0] > start[0] else end[0]
+
+    def touches(i1: int, i2: int) -> bool:
+        """Lines i1..i2-1 replaced (or an insertion before i1) meet lines first..last."""
+        return i1 <= last and max(i2 - 1, i1) >= first
+
+    chosen = {k for k, (_tag, i1, i2, _j1, _j2) in enumerate(changes) if touches(i1, i2)}
+    if not chosen:
+        return Restricted(old)
+    texts = ["".join(new_lines[j1:j2]) for _tag, _i1, _i2, j1, j2 in changes]
+    baseline = _unbound(old)
+    if baseline is None:  # a star import: what it binds is unknown, so bring every binding
+        chosen |= {k for k, text in enumerate(texts) if _binds(text)}
+    while True:
+        text = _apply(old_lines, new_lines, [changes[k] for k in sorted(chosen)])
+        module = _parse(text)
+        if module is None:
+            return Restricted(None)
+        if baseline is None:
+            return Restricted(text)
+        missing = (unbound_names(module) or set()) - baseline
+        if not missing:
+            return Restricted(text)
+        more = {k for k, t in enumerate(texts) if k not in chosen and _binds(t) & missing}
+        if not more:
+            return Restricted(None, frozenset(missing))
+        chosen |= more
+
+
+def _unbound(text: str) -> set[str] | None:
+    module = _parse(text)
+    return None if module is None else unbound_names(module)
+
+
+def _apply(
+    old_lines: list[str], new_lines: list[str], ops: list[tuple[str, int, int, int, int]]
+) -> str:
+    out: list[str] = []
+    at = 0
+    for _tag, i1, i2, j1, j2 in ops:
+        out.extend(old_lines[at:i1])
+        out.extend(new_lines[j1:j2])
+        at = i2
+    out.extend(old_lines[at:])
+    return "".join(out)

@@ -1,0 +1,58 @@
+"""Module names come from where Python imports the file from, not from the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shim_lsp.codemods.modules import module_name_of
+from shim_lsp.codemods.registry import discover
+from shim_lsp.codemods.runner import CodemodSpec, Job, run
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def test_a_src_layout_names_modules_from_src(tmp_path: Path) -> None:
+    write(tmp_path, {"src/shop/__init__.py": "", "src/shop/models.py": "", "src/tool.py": ""})
+    assert module_name_of(tmp_path / "src/shop/models.py", tmp_path) == "shop.models"
+    assert module_name_of(tmp_path / "src/shop/__init__.py", tmp_path) == "shop"
+    assert module_name_of(tmp_path / "src/tool.py", tmp_path) == "tool"
+
+
+def test_pyproject_package_dir_and_plain_layouts(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.setuptools]\npackage-dir = {"" = "lib"}\n',
+            "lib/ns/mod.py": "",
+            "tests/test_mod.py": "",
+            "app/__init__.py": "",
+            "app/views.py": "",
+        },
+    )
+    assert module_name_of(tmp_path / "lib/ns/mod.py", tmp_path) == "ns.mod"
+    assert module_name_of(tmp_path / "tests/test_mod.py", tmp_path) == "tests.test_mod"
+    assert module_name_of(tmp_path / "app/views.py", tmp_path) == "app.views"
+
+
+def test_the_readme_rename_in_a_src_layout_renames_the_class_too(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "src/shop/__init__.py": "",
+            "src/shop/models.py": "class User:\n    pass\n",
+            "tests/test_models.py": "from shop.models import User\n\nUser()\n",
+        },
+    )
+    info = discover()[0]["rename_symbol"]
+    spec = CodemodSpec(
+        info.module, info.cls, {"old_name": "shop.models.User", "new_name": "Account"}
+    )
+    files = [tmp_path / "src/shop/models.py", tmp_path / "tests/test_models.py"]
+    summary = run(spec, [Job(f) for f in files], root=tmp_path, workers=1)
+    news = {Path(r.path).name: r.new for r in summary.results}
+    assert news["models.py"] == b"class Account:\n    pass\n"
+    assert news["test_models.py"] == b"from shop.models import Account\n\nAccount()\n"
