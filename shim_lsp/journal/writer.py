@@ -13,6 +13,7 @@ retried: editing never waits and nothing is dropped while it lasts.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from shim_lsp.journal.records import Record
-from shim_lsp.store.db import OpenReport, StoreError, open_store, storable, write_tx
+from shim_lsp.store.db import DB_NAME, OpenReport, StoreError, open_store, storable, write_tx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,8 +92,12 @@ class JournalWriter:
         flush_interval: float = 0.2,
         heartbeat_interval: float = 5.0,
         on_problem: Callable[[str], None] | None = None,
+        on_store_replaced: Callable[[], None] | None = None,
     ) -> None:
         self.state_dir = state_dir
+        self._on_store_replaced = on_store_replaced or (lambda: None)
+        self._identity: tuple[int, int] | None = None
+        """(device, inode) of the store file this writer opened."""
         self.session = session
         self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
@@ -209,6 +214,7 @@ class JournalWriter:
             self._attempted.set()
             return False
         conn.execute("PRAGMA synchronous=NORMAL")
+        self._identity = self._store_identity()
         self._conn = conn
         self._status.ready = True
         self._status.store = report
@@ -362,7 +368,11 @@ class JournalWriter:
             due = self._unsynced_since is not None and (
                 time.monotonic() - self._unsynced_since >= self.flush_interval
             )
-            if due or (not batch and time.time() - self._last_heartbeat >= self.heartbeat_interval):
+            beat = not batch and time.time() - self._last_heartbeat >= self.heartbeat_interval
+            if beat and self._store_identity() != self._identity:
+                self._reopen_replaced_store()
+                continue
+            if due or beat:
                 try:
                     self._run_job(lambda conn: self._heartbeat(conn, time.time()), synced=due)
                 except sqlite3.Error as exc:
@@ -385,6 +395,29 @@ class JournalWriter:
                 except (sqlite3.Error, OSError) as exc:
                     self._problem(f"SHIM could not record the end of its session: {exc}")
                 return
+
+    def _store_identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.state_dir / DB_NAME)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _reopen_replaced_store(self) -> None:
+        """The store file was deleted or replaced under this writer (a user's ``rm``, a
+        cleaning tool): what it writes would go nowhere. Say so, start a new store, and have
+        the session journal its open buffers again from their full text."""
+        path = self.state_dir / DB_NAME
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._status.ready = False
+        self._on_problem(
+            f"SHIM's store {path} was deleted or replaced while in use; a new one is started "
+            "and your open files are journaled again from their full text"
+        )
+        if self._open():
+            self._on_store_replaced()
 
     def _write_batch(self, batch: list[_Pending]) -> bool:
         if not batch:

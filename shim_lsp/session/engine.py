@@ -108,6 +108,7 @@ class SessionEngine:
             flush_interval=settings.flush_interval,
             heartbeat_interval=settings.heartbeat_interval,
             on_problem=self._notify,
+            on_store_replaced=self._store_replaced,
         )
         self.auto = settings.auto_checkpoint
         self.watching = False
@@ -134,6 +135,7 @@ class SessionEngine:
         self._held: list[tuple[str, Kind, int | None, str | None, float, str | None]] | None = None
         """Document events that arrived before the user's settings: see ``hold``."""
         self._cp_conn: sqlite3.Connection | None = None
+        self._stale_cp_conn = False
         """Per URI, whether it may be journaled: the check resolves links, so it is cached."""
         self._seen_on_disk: dict[str, str | None] = {}
         """Per open URI, the hash of the file when the session last synced with it."""
@@ -193,6 +195,10 @@ class SessionEngine:
 
     def _checkpoint_reader(self) -> sqlite3.Connection:
         """The checkpoint thread's own read connection, opened once."""
+        if self._stale_cp_conn and self._cp_conn is not None:
+            self._cp_conn.close()
+            self._cp_conn = None
+        self._stale_cp_conn = False
         if self._cp_conn is None:
             if not self.writer.wait_ready():
                 raise OSError(self.writer.status().error or "SHIM's store is not available")
@@ -349,6 +355,13 @@ class SessionEngine:
             with self._lock:
                 self.tree.report_changed(inside)
             self._changed_since_checkpoint = True
+
+    def _store_replaced(self) -> None:
+        """The store was deleted under the session (writer thread): what it held is gone, so
+        the open buffers are journaled again and the next checkpoint is a full one."""
+        self._stale_cp_conn = True
+        self.forget_store_state()
+        self.rejournal_open_buffers()
 
     def forget_store_state(self) -> None:
         """After the store was cleared: the next checkpoint starts from a full scan."""
