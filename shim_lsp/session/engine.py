@@ -136,6 +136,7 @@ class SessionEngine:
         """Document events that arrived before the user's settings: see ``hold``."""
         self._cp_conn: sqlite3.Connection | None = None
         self._stale_cp_conn = False
+        self._told_outside: set[str] = set()
         """Per URI, whether it may be journaled: the check resolves links, so it is cached."""
         self._seen_on_disk: dict[str, str | None] = {}
         """Per open URI, the hash of the file when the session last synced with it."""
@@ -258,12 +259,30 @@ class SessionEngine:
 
     def did_open(self, uri: str, text: str, version: int | None) -> None:
         self._may_store.pop(uri, None)
+        self._tell_if_outside(uri)
         now = time.time()
         unsaved, disk_hash = self._differs_from_disk(uri, text)
         self._seen_on_disk[uri] = disk_hash
         self.buffers.opened(uri, version, len(text), now, unsaved=unsaved)
         if self._within_cap(uri, len(text)):
             self._record(uri, "snapshot" if unsaved else "open", version, text, now, disk_hash)
+
+    def _tell_if_outside(self, uri: str) -> None:
+        """SHIM never reads or writes outside the workspace folders: a file opened from
+        elsewhere is not protected, and the user is told so, once per file."""
+        path = uri_to_path(uri)
+        if path is None or uri in self._told_outside or self.workspace.contains(path):
+            return
+        self._told_outside.add(uri)
+        where = (
+            "this window has no workspace folder"
+            if not self.workspace.folders
+            else "it is outside this window's workspace folders"
+        )
+        self._notify(
+            f"{path} is not protected: {where}. Open its folder as a workspace folder "
+            "to have SHIM journal and checkpoint it."
+        )
 
     def _within_cap(self, uri: str, size: int) -> bool:
         """Whether a buffer of ``size`` characters is protected (maxFileSize applies to unsaved

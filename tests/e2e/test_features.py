@@ -260,3 +260,21 @@ async def test_files_opened_before_the_settings_arrive_follow_the_settings(
         assert journal == [("server.key", "open"), ("server.key", "change")]
     finally:
         await stop_editor(editor)
+
+
+async def test_a_file_opened_from_outside_the_workspace_is_said_to_be_unprotected(
+    workspace: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "x.py").write_text("x = 1\n")
+    editor = await start_editor(workspace, state_dir)
+    try:
+        uri = (elsewhere / "x.py").as_uri()
+        editor.open("x.py", "x = 1\n", uri=uri)
+        editor.type(uri, 1, 0, "typed = 'outside'\n")
+        await editor.wait_for(lambda: any("is not protected" in m for m in editor.shown_messages))
+        told = [m for m in editor.shown_messages if "is not protected" in m]
+        assert len(told) == 1 and "outside this window's workspace folders" in told[0]
+    finally:
+        await stop_editor(editor)
