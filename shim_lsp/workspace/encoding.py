@@ -121,17 +121,22 @@ def decode(data: bytes, path: Path | None) -> tuple[str, Encoding]:
 
 def encode(text: str, encoding: Encoding) -> bytes:
     """``text`` as the bytes of a file in ``encoding``, its mark first."""
-    # Unicode codecs carry a lone surrogate the editor sent through as it came.
-    errors = "surrogatepass" if codecs.lookup(encoding.codec).name.startswith("utf") else "strict"
+    # A lone surrogate (an editor can send one) is no character: no file can hold it, and
+    # "surrogatepass" bytes would make a file Python cannot read. It is refused like any other.
     try:
-        return encoding.bom + text.encode(encoding.codec, errors)
+        return encoding.bom + text.encode(encoding.codec)
     except UnicodeEncodeError as exc:
         line = text.count("\n", 0, exc.start) + 1
         column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
         char = text[exc.start]
+        where = f"at line {line}, column {column}"
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise Unencodable(
+                f"a lone surrogate (U+{ord(char):04X}) {where} is no character: no file can hold it"
+            ) from None
         raise Unencodable(
-            f"{char!r} (U+{ord(char):04X}) at line {line}, column {column} cannot be written "
-            f"in the file's encoding, {encoding.label}"
+            f"{char!r} (U+{ord(char):04X}) {where} cannot be written in the file's encoding, "
+            f"{encoding.label}"
         ) from None
 
 

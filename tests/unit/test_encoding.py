@@ -107,3 +107,13 @@ def test_a_cookie_on_line_two_counts_only_under_a_comment_or_blank_line() -> Non
     under_shebang = b"#!/usr/bin/env python\n# coding: latin-1\ny = '\xc3\xa9'\n"
     text, enc = decode(under_shebang, PY)
     assert text.endswith("y = 'Ã©'\n") and encode(text, enc) == under_shebang
+
+
+@pytest.mark.parametrize(
+    "original", [b"x = 1\n", codecs.BOM_UTF16_LE + "x = 1\n".encode("utf-16-le")]
+)
+def test_a_lone_surrogate_is_refused_not_written_as_bytes_no_file_can_read(
+    original: bytes,
+) -> None:
+    with pytest.raises(Unencodable, match=r"lone surrogate \(U\+D83D\) at line 2, column 4"):
+        to_file_bytes("x = 1\ns='\ud83d'\n", original, Path("u.py"))
