@@ -113,7 +113,11 @@ def _prepare(ls: ShimLanguageServer, name: str, args_type: type[A], args: Any) -
     return parsed
 
 
-def _failed(name: str, exc: Exception) -> JsonRpcInternalError:
+def _failed(name: str, exc: Exception) -> JsonRpcInternalError | JsonRpcInvalidParams:
+    """A checkpoint, session or file the arguments name that is not there is the caller's
+    mistake (invalid params); a disk or store failure is an internal error, logged."""
+    if isinstance(exc, LookupError):
+        return JsonRpcInvalidParams(f"{name}: {exc}")
     log.exception("%s failed", name)
     return JsonRpcInternalError(f"{name}: {exc}")
 

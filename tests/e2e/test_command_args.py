@@ -22,6 +22,8 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     (ids.CHECK_RECOVERY, {"includeDismissed": "x"}, "expected bool, got str @ $.includeDismissed"),
     (ids.CLEAR_STATE, {"session": "a", "all": True}, "say which"),
     (ids.FORCE_CHECKPOINT, {"label": "  "}, "a checkpoint label cannot be blank"),
+    (ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": 5, "uri": "file:///x.py"}, "no checkpoint 5"),
+    (ids.RECOVERED_TEXT, {"uri": "file:///x.py", "session": "zz"}, "left no unsaved work"),
     (ids.FORCE_CHECKPOINT, {"label": "one\ntwo"}, "one line of printable text"),
 ]
 

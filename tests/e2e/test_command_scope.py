@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from harness import crash_after_typing, start_editor, stop_editor
-from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInvalidParams
 
 from shim_lsp import commands as ids
 
@@ -52,9 +52,9 @@ async def test_checkpoint_ids_of_another_workspace_are_not_found(
     editor = await start_editor(a, state_dir)
     try:
         asked = {"checkpoint": theirs["id"], "uri": (b / "secret.py").as_uri()}
-        with pytest.raises(JsonRpcInternalError, match=f"no checkpoint {theirs['id']}"):
+        with pytest.raises(JsonRpcInvalidParams, match=f"no checkpoint {theirs['id']}"):
             await editor.command(ids.COMPARE_WITH_CHECKPOINT, asked)
-        with pytest.raises(JsonRpcInternalError, match=f"no checkpoint {theirs['id']}"):
+        with pytest.raises(JsonRpcInvalidParams, match=f"no checkpoint {theirs['id']}"):
             await editor.command(
                 ids.RESTORE_CHECKPOINT, {**asked, "uri": (a / "secret.py").as_uri()}
             )

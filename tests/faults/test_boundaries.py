@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInvalidParams
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
 from harness import start_editor, stop_editor
@@ -58,7 +58,7 @@ async def test_binary_nul_and_huge_buffers_round_trip(workspace: Path, state_dir
         ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": result["id"], "uri": uri}
     )
     assert compared["text"] == editor.docs[uri].source and compared["same"] is True
-    with pytest.raises(JsonRpcInternalError, match="no checkpoint 999"):
+    with pytest.raises(JsonRpcInvalidParams, match="no checkpoint 999"):
         await editor.command(ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": 999, "uri": uri})
     await asyncio.sleep(0)
     await stop_editor(editor)
