@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
@@ -81,11 +82,16 @@ class BufferTracker:
     def dirty(self) -> list[Buffer]:
         return [b for b in self.buffers.values() if b.dirty_since is not None]
 
-    def unsaved(self) -> Unsaved:
-        """What is unsaved, in one pass: status and the risk model both need it."""
+    def unsaved(self, unprotected: Collection[str] = ()) -> Unsaved:
+        """What is unsaved, in one pass: status and the risk model both need it.
+
+        ``unprotected`` buffers (over maxFileSize) count as unsaved but not as text a
+        checkpoint could secure: the user was told that only saving protects them."""
         dirty = self.dirty()
         oldest = min((b.dirty_since for b in dirty if b.dirty_since is not None), default=None)
-        unchecked = [b for b in dirty if b.unchecked_since is not None]
+        unchecked = [
+            b for b in dirty if b.unchecked_since is not None and b.uri not in unprotected
+        ]
         return Unsaved(
             len(dirty),
             sum(b.size for b in dirty),

@@ -541,7 +541,7 @@ class SessionEngine:
         except OSError:
             free = None
         status = self.writer.status()
-        unsaved = self.buffers.unsaved()
+        unsaved = self.buffers.unsaved(unprotected=self._over_cap)
         return Measurements(
             unsaved_bytes=unsaved.bytes,
             oldest_unsaved_age_s=now - unsaved.oldest if unsaved.oldest is not None else 0.0,

@@ -70,3 +70,22 @@ async def test_buffer_over_max_file_size_is_said_unprotected_and_not_stored(
     after = await _start(workspace, state_dir, answers=["Restore all"])
     await after.wait_for(lambda: big in after.docs and after.docs[big].source == expected)
     await stop_editor(after)
+
+
+async def test_a_buffer_over_the_cap_does_not_raise_a_risk_a_checkpoint_cannot_lower(
+    workspace: Path, state_dir: Path
+) -> None:
+    """Only saving protects it, and the user was told: the risk model weighs what a
+    checkpoint can secure (riskUnsavedKb is 256 KiB; this buffer is 12 KB, its cap 4 KiB)."""
+    (workspace / "big.py").write_text("")
+    editor = await _start(workspace, state_dir)
+    try:
+        big = editor.open("big.py", "x = 1\n" * 2000)
+        for i in range(300):  # 300 characters typed: well under the risk threshold alone
+            editor.type(big, 0, 0, "#")
+        await journal_settled(editor)
+        signals = await editor.command(ids.MONITOR_SIGNALS)
+        unsaved = next(s for s in signals["signals"] if s["name"] == "unsavedKb")
+        assert unsaved["value"] == 0, "the over-cap buffer is not weighed as securable"
+    finally:
+        await stop_editor(editor)
