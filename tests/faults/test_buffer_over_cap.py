@@ -81,7 +81,7 @@ async def test_a_buffer_over_the_cap_does_not_raise_a_risk_a_checkpoint_cannot_l
     editor = await _start(workspace, state_dir)
     try:
         big = editor.open("big.py", "x = 1\n" * 2000)
-        for i in range(300):  # 300 characters typed: well under the risk threshold alone
+        for _ in range(300):  # 300 characters typed: well under the risk threshold alone
             editor.type(big, 0, 0, "#")
         await journal_settled(editor)
         signals = await editor.command(ids.MONITOR_SIGNALS)
