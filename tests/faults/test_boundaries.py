@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 
 import pytest
-from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
 from harness import start_editor, stop_editor
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from shim_lsp import commands as ids
 from shim_lsp.store import checkpoints as cps

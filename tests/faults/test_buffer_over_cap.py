@@ -3,13 +3,10 @@ neither journaled nor checkpointed; once it is back under the cap it is protecte
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from lsprotocol import types as t
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
 from harness import CAPABILITIES, Editor, journal_settled, start_editor, stop_editor
+from lsprotocol import types as t
 
 from shim_lsp import commands as ids
 from shim_lsp.store.db import DB_NAME, connect

@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
 from harness import journal_settled, start_editor
 
 from shim_lsp import commands as ids

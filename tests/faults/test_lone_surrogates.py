@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
 from harness import journal_settled, start_editor, stop_editor
 
 from shim_lsp import commands as ids

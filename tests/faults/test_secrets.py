@@ -4,12 +4,9 @@ are, and by the usual names of credential files, whatever their case."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
 from harness import journal_settled, start_editor, stop_editor
 
 from shim_lsp import commands as ids

@@ -6,13 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
 from harness import Editor, journal_settled, start_editor, stop_editor
 
 from shim_lsp import commands as ids
