@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import CAPABILITIES, Editor, journal_settled, start_editor, stop_editor
+from harness import CAPABILITIES, Editor, Editors, journal_settled, stop_editor
 from lsprotocol import types as t
 
 from shim_lsp import commands as ids
@@ -14,9 +14,11 @@ from shim_lsp.store.db import DB_NAME, connect
 CAP = 4096
 
 
-async def _start(workspace: Path, state_dir: Path, answers: list[str] | None = None) -> Editor:
+async def _start(
+    editors: Editors, workspace: Path, state_dir: Path, answers: list[str] | None = None
+) -> Editor:
     """An editor whose server has maxFileSize from its very first event."""
-    editor = await start_editor(workspace, state_dir, answers=answers, initialize=False)
+    editor = await editors.start(workspace, state_dir, answers=answers, initialize=False)
     await editor.client.initialize_session(
         t.InitializeParams(
             capabilities=CAPABILITIES,
@@ -28,11 +30,11 @@ async def _start(workspace: Path, state_dir: Path, answers: list[str] | None = N
 
 
 async def test_buffer_over_max_file_size_is_said_unprotected_and_not_stored(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "big.py").write_text("")
     (workspace / "small.py").write_text("")
-    editor = await _start(workspace, state_dir)
+    editor = await _start(editors, workspace, state_dir)
     big = editor.open("big.py", "x = 1\n" * 2000)  # 12,000 bytes
     editor.type(big, 0, 0, "# typed into a big buffer\n")
     small = editor.open("small.py")
@@ -64,6 +66,6 @@ async def test_buffer_over_max_file_size_is_said_unprotected_and_not_stored(
     editor.kill()
     await editor.client.stop()
 
-    after = await _start(workspace, state_dir, answers=["Restore all"])
+    after = await _start(editors, workspace, state_dir, answers=["Restore all"])
     await after.wait_for(lambda: big in after.docs and after.docs[big].source == expected)
     await stop_editor(after)
