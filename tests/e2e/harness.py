@@ -230,11 +230,13 @@ async def start_editor(
                 return t.ApplyWorkspaceEditResult(applied=False, failure_reason="not open")
             if change.text_document.version not in (None, doc.version):
                 return t.ApplyWorkspaceEditResult(applied=False, failure_reason="stale version")
-            for edit in change.edits:
-                assert isinstance(edit, t.TextEdit | t.AnnotatedTextEdit)
+            for text_edit in change.edits:
+                assert isinstance(text_edit, t.TextEdit | t.AnnotatedTextEdit)
                 editor.change(
                     doc.uri,
-                    t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text),
+                    t.TextDocumentContentChangePartial(
+                        range=text_edit.range, text=text_edit.new_text
+                    ),
                 )
         editor.edits.append(params)
         return t.ApplyWorkspaceEditResult(applied=True)

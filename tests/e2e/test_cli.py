@@ -224,7 +224,8 @@ async def test_clear_all_forgets_this_workspace_only_unless_told_every_workspace
     tmp_path: Path, state_dir: Path
 ) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
+    a.mkdir()
+    b.mkdir()
     await crash_after_typing(a, state_dir, "x.py", "in_a = 1\n")
     await crash_after_typing(b, state_dir, "y.py", "in_b = 1\n")
     cleared = shim_json(state_dir, a, "clear", "--all", "--yes")

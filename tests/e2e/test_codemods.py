@@ -74,6 +74,7 @@ async def test_code_action_resolves_to_a_minimal_edit_of_the_unsaved_buffer(
     assert isinstance(change, t.TextDocumentEdit)
     assert change.text_document.version == editor.docs[uri].version
     (edit,) = change.edits  # the selection covers test_one only
+    assert isinstance(edit, t.TextEdit)
     assert edit.new_text == "        assert 1 == 1\n"
     editor.change(uri, t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text))
     assert "assert 1 == 1" in editor.docs[uri].source
@@ -96,6 +97,7 @@ async def test_a_selection_gets_the_imports_and_logger_its_change_needs(
     (change,) = resolved.edit.document_changes
     assert isinstance(change, t.TextDocumentEdit)
     for edit in reversed(change.edits):
+        assert isinstance(edit, t.TextEdit)
         editor.change(uri, t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text))
     assert editor.docs[uri].source == (
         "import os\nimport logging\n\nlogger = logging.getLogger(__name__)\n\n\n"

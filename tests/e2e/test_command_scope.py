@@ -17,7 +17,8 @@ async def test_clear_all_keeps_other_workspaces_work_unless_every_workspace_is_s
     tmp_path: Path, state_dir: Path, editors: Editors
 ) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
+    a.mkdir()
+    b.mkdir()
     await crash_after_typing(b, state_dir, "y.py", "in_b = 1\n")
     editor = await editors.start(a, state_dir)
     try:
@@ -44,7 +45,8 @@ async def test_checkpoint_ids_of_another_workspace_are_not_found(
     tmp_path: Path, state_dir: Path, editors: Editors
 ) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
+    a.mkdir()
+    b.mkdir()
     (b / "secret.py").write_text("b_private = 1\n")
     other = await editors.start(b, state_dir)
     theirs = await other.command(ids.FORCE_CHECKPOINT)

@@ -40,8 +40,8 @@ def test_sigkill_during_checkpoints_loses_no_acknowledged_checkpoint(
         proc.wait()
         reader.join()
         for line in filter(None, lines):
-            cid, name, i = line.split()
-            acked.append((int(cid), name, int(i)))
+            ack_id, name, n = line.split()
+            acked.append((int(ack_id), name, int(n)))
 
     assert len(acked) > 8
     conn, report = open_store(state_dir)

@@ -81,7 +81,7 @@ async def test_read_only_state_folder_keeps_edits_until_it_is_writable(
     workspace: Path, tmp_path: Path, editors: Editors
 ) -> None:
     if os.geteuid() == 0:  # root writes through modes: make the folder a read-only mount
-        ctx = tmpfs(tmp_path / "ro", "size=4m,ro")
+        ctx: contextlib.AbstractContextManager[Path] = tmpfs(tmp_path / "ro", "size=4m,ro")
     else:
         ctx = contextlib.nullcontext(tmp_path / "ro")
         (tmp_path / "ro").mkdir(mode=0o500)
