@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from harness import Editors
 
 
 @pytest.fixture
@@ -15,3 +17,14 @@ def workspace(tmp_path: Path) -> Path:
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
+
+
+@pytest.fixture
+async def editors() -> AsyncIterator[Editors]:
+    """Starts test editors (``await editors.start(workspace, state_dir, ...)``) and ends every
+    server they leave running when the test ends, passed or failed."""
+    started = Editors()
+    try:
+        yield started
+    finally:
+        await started.close()

@@ -7,6 +7,7 @@ its own copy of the buffer (refusing stale versions), and answers prompts from a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -229,11 +230,13 @@ async def start_editor(
                 return t.ApplyWorkspaceEditResult(applied=False, failure_reason="not open")
             if change.text_document.version not in (None, doc.version):
                 return t.ApplyWorkspaceEditResult(applied=False, failure_reason="stale version")
-            for edit in change.edits:
-                assert isinstance(edit, t.TextEdit | t.AnnotatedTextEdit)
+            for text_edit in change.edits:
+                assert isinstance(text_edit, t.TextEdit | t.AnnotatedTextEdit)
                 editor.change(
                     doc.uri,
-                    t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text),
+                    t.TextDocumentContentChangePartial(
+                        range=text_edit.range, text=text_edit.new_text
+                    ),
                 )
         editor.edits.append(params)
         return t.ApplyWorkspaceEditResult(applied=True)
@@ -251,22 +254,64 @@ async def start_editor(
         editor.notifications.append(as_json(params))
 
     if initialize:
-        await client.initialize_session(
-            t.InitializeParams(
-                capabilities=capabilities,
-                process_id=process_id,
-                workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)],
+        try:
+            await client.initialize_session(
+                t.InitializeParams(
+                    capabilities=capabilities,
+                    process_id=process_id,
+                    workspace_folders=[
+                        t.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)
+                    ],
+                )
             )
-        )
+        except BaseException:
+            await stop_editor(editor)
+            raise
     return editor
 
 
-async def stop_editor(editor: Editor) -> None:
+async def stop_editor(editor: Editor, grace: float = 10.0) -> None:
+    """Shut the server down cleanly; one that does not answer within ``grace`` seconds is
+    killed by PID, since the client's ``stop()`` waits for the server process to end."""
+    client = editor.client
+    if client.stopped:
+        return
+    server = client._server
     try:
-        if editor.client._server is not None and editor.client._server.returncode is None:
-            await asyncio.wait_for(editor.client.shutdown_session(), 10)
+        if server is not None and server.returncode is None:
+            await asyncio.wait_for(client.shutdown_session(), grace)
     finally:
-        await editor.client.stop()
+        if server is not None and server.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(server.pid, signal.SIGKILL)
+            await server.wait()
+        await client.stop()
+
+
+class Editors:
+    """The test editors of one test (the ``editors`` fixture): at teardown, whether the test
+    passed or failed, every server still running is shut down, or killed when it does not
+    answer within a few seconds."""
+
+    def __init__(self, grace: float = 5.0) -> None:
+        self.grace = grace
+        self.started: list[Editor] = []
+
+    async def start(self, workspace: Path, state_dir: Path, **options: Any) -> Editor:
+        """``start_editor`` with the same arguments, remembered for teardown."""
+        editor = await start_editor(workspace, state_dir, **options)
+        self.started.append(editor)
+        return editor
+
+    async def close(self) -> None:
+        errors: list[BaseException] = []
+        for editor in self.started:
+            try:
+                await stop_editor(editor, self.grace)
+            except Exception as error:  # every server is ended before the first error is told
+                errors.append(error)
+        if errors:
+            raise errors[0]
 
 
 async def journal_settled(editor: Editor) -> None:
@@ -286,29 +331,34 @@ async def crash_after_typing(
     buffer as it was (what recovery must bring back)."""
     (workspace / name).write_text(before)
     editor = await start_editor(workspace, state_dir)
-    uri = editor.open(name)
-    editor.type(uri, 1, 0, typed)
-    await journal_settled(editor)
-    text = editor.docs[uri].source
-    editor.kill()
-    await editor.client.stop()
-    return text
+    try:
+        uri = editor.open(name)
+        editor.type(uri, 1, 0, typed)
+        await journal_settled(editor)
+        return editor.docs[uri].source
+    finally:
+        editor.kill()
+        await editor.client.stop()
 
 
 async def two_windows_crash(workspace: Path, state_dir: Path) -> tuple[str, str]:
     """Two windows type different unsaved text into one file, then both servers die."""
     (workspace / "app.py").write_text("a = 1\n")
-    older = await start_editor(workspace, state_dir)
-    uri = older.open("app.py")
-    older.type(uri, 1, 0, "older = 'window one'\n")
-    await journal_settled(older)
-    await asyncio.sleep(0.05)
-    newer = await start_editor(workspace, state_dir)
-    newer.open("app.py")
-    newer.type(uri, 1, 0, "newer = 'window two'\n")
-    await journal_settled(newer)
-    texts = older.docs[uri].source, newer.docs[uri].source
-    for editor in (older, newer):
-        editor.kill()
-        await editor.client.stop()
-    return texts
+    windows = Editors()
+    try:
+        older = await windows.start(workspace, state_dir)
+        uri = older.open("app.py")
+        older.type(uri, 1, 0, "older = 'window one'\n")
+        await journal_settled(older)
+        await asyncio.sleep(0.05)
+        newer = await windows.start(workspace, state_dir)
+        newer.open("app.py")
+        newer.type(uri, 1, 0, "newer = 'window two'\n")
+        await journal_settled(newer)
+        texts = older.docs[uri].source, newer.docs[uri].source
+        for editor in (older, newer):
+            editor.kill()
+            await editor.client.stop()
+        return texts
+    finally:
+        await windows.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import crash_after_typing, journal_settled, start_editor, two_windows_crash
+from harness import Editors, crash_after_typing, journal_settled, two_windows_crash
 
 from shim_lsp import commands as ids
 
@@ -37,10 +37,10 @@ def shim_json(state_dir: Path, workspace: Path, *args: str) -> Any:
 
 
 @pytest.fixture
-async def crashed(workspace: Path, state_dir: Path) -> str:
+async def crashed(workspace: Path, state_dir: Path, editors: Editors) -> str:
     """A workspace whose editor was killed with unsaved work in a.py; returns that text."""
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     uri = editor.open("a.py")
     editor.type(uri, 1, 0, "unsaved = 'é 😀'\n")
     await editor.command(ids.FORCE_CHECKPOINT, {"label": "named"})
@@ -161,10 +161,10 @@ def test_a_folder_with_no_sessions_above_it_is_named_as_such(
 
 
 async def test_recover_writes_untitled_buffers_aside_and_marks_written_work_recovered(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     editor.type(editor.open("a.py"), 1, 0, "typed = 1\n")
     editor.open("Untitled-1", "scratch notes\n", uri="untitled:Untitled-1")
     await journal_settled(editor)
@@ -190,9 +190,9 @@ async def test_recover_writes_untitled_buffers_aside_and_marks_written_work_reco
 
 
 async def test_recover_in_place_puts_untitled_buffers_aside(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     editor.open("Untitled-2", "only here\n", uri="untitled:Untitled-2")
     await journal_settled(editor)
     editor.kill()
@@ -224,7 +224,8 @@ async def test_clear_all_forgets_this_workspace_only_unless_told_every_workspace
     tmp_path: Path, state_dir: Path
 ) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
+    a.mkdir()
+    b.mkdir()
     await crash_after_typing(a, state_dir, "x.py", "in_a = 1\n")
     await crash_after_typing(b, state_dir, "y.py", "in_b = 1\n")
     cleared = shim_json(state_dir, a, "clear", "--all", "--yes")

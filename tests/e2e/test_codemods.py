@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from harness import Editor, start_editor, stop_editor
+from harness import Editor, Editors, stop_editor
 from lsprotocol import types as t
 
 from shim_lsp import commands as ids
@@ -57,10 +57,10 @@ def whole(line: int) -> t.Range:
 
 
 async def test_code_action_resolves_to_a_minimal_edit_of_the_unsaved_buffer(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "test_a.py").write_text("x = 1\n")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     uri = editor.open("test_a.py", TEST_FILE)  # unsaved text differs from the disk
     offered = await actions(editor, uri, whole(5))
     titles = [a.title for a in offered]
@@ -74,6 +74,7 @@ async def test_code_action_resolves_to_a_minimal_edit_of_the_unsaved_buffer(
     assert isinstance(change, t.TextDocumentEdit)
     assert change.text_document.version == editor.docs[uri].version
     (edit,) = change.edits  # the selection covers test_one only
+    assert isinstance(edit, t.TextEdit)
     assert edit.new_text == "        assert 1 == 1\n"
     editor.change(uri, t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text))
     assert "assert 1 == 1" in editor.docs[uri].source
@@ -83,9 +84,9 @@ async def test_code_action_resolves_to_a_minimal_edit_of_the_unsaved_buffer(
 
 
 async def test_a_selection_gets_the_imports_and_logger_its_change_needs(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     uri = editor.open(
         "tool.py", "import os\n\n\ndef a():\n    print('a')\n\n\ndef b():\n    print('b')\n"
     )
@@ -96,6 +97,7 @@ async def test_a_selection_gets_the_imports_and_logger_its_change_needs(
     (change,) = resolved.edit.document_changes
     assert isinstance(change, t.TextDocumentEdit)
     for edit in reversed(change.edits):
+        assert isinstance(edit, t.TextEdit)
         editor.change(uri, t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text))
     assert editor.docs[uri].source == (
         "import os\nimport logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
@@ -105,13 +107,13 @@ async def test_a_selection_gets_the_imports_and_logger_its_change_needs(
 
 
 async def test_workspace_run_with_progress_preview_and_undo(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "pkg").mkdir()
     (workspace / "pkg" / "test_b.py").write_text(TEST_FILE)
     (workspace / "pkg" / "plain.py").write_text("value = 1\n")
     (workspace / "test_c.py").write_text("x = 1\n")
-    editor = await start_editor(
+    editor = await editors.start(
         workspace,
         state_dir,
         capabilities=t.ClientCapabilities(
@@ -160,17 +162,17 @@ async def test_workspace_run_with_progress_preview_and_undo(
 
 
 async def test_a_codemod_run_can_be_undone_after_the_server_restarts(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "test_d.py").write_text(TEST_FILE)
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     result = await editor.command(ids.RUN_CODEMOD, {"name": "unittest_to_assert"})
     assert result["applied"] is True
     uri = editor.uri("test_d.py")
     editor.save(uri)  # the changed file, saved as the user would
     await stop_editor(editor)
 
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     undone = await editor.command(ids.UNDO_CODEMOD, {"batch": result["batch"]})
     assert undone["undone"] == [uri] and undone["refused"] == []
     assert undone["checkpoint"] == result["checkpoint"]
@@ -181,13 +183,13 @@ async def test_a_codemod_run_can_be_undone_after_the_server_restarts(
 
 
 async def test_a_run_lists_the_files_a_codemod_skipped_with_their_reasons(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "api.py").write_text("from net.client import fetch\n\na = fetch(u, **opts)\n")
     (workspace / "notes.py").write_text(
         'from net.client import fetch\nhelp = "net.client.fetch!"\n'
     )
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     args = {"old_name": "net.client.fetch", "new_name": "get", "positional": "url"}
     result = await editor.command(ids.RUN_CODEMOD, {"name": "migrate_call", "args": args})
     (skipped,) = result["skipped"]
@@ -206,11 +208,11 @@ def bad_codemods_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_a_crashing_or_hanging_file_is_reported_and_the_server_keeps_answering(
-    workspace: Path, state_dir: Path, bad_codemods_env: None
+    workspace: Path, state_dir: Path, bad_codemods_env: None, editors: Editors
 ) -> None:
     (workspace / "boom.py").write_text("x = 'CRASH'\n")
     (workspace / "fine.py").write_text("y = 1\n")
-    editor = await start_editor(
+    editor = await editors.start(
         workspace, state_dir, settings={"codemodModules": ["bad_codemods"], "codemodTimeout": 2}
     )
     await listed(editor, "bad_codemods.CrashOnMarker")
@@ -233,12 +235,12 @@ async def test_a_crashing_or_hanging_file_is_reported_and_the_server_keeps_answe
     await stop_editor(editor)
 
 
-async def editor_with_hanging_files(workspace: Path, state_dir: Path) -> Editor:
+async def editor_with_hanging_files(editors: Editors, workspace: Path, state_dir: Path) -> Editor:
     """Files a codemod hangs on, and an editor that shows progress: a run that waits to be
     cancelled."""
     for i in range(6):
         (workspace / f"slow{i}.py").write_text("x = 'HANG'\n")
-    editor = await start_editor(
+    editor = await editors.start(
         workspace,
         state_dir,
         settings={"codemodModules": ["bad_codemods"], "codemodTimeout": 60, "codemodJobs": 2},
@@ -252,9 +254,9 @@ async def editor_with_hanging_files(workspace: Path, state_dir: Path) -> Editor:
 
 
 async def test_a_run_can_be_cancelled_from_its_progress(
-    workspace: Path, state_dir: Path, bad_codemods_env: None
+    workspace: Path, state_dir: Path, bad_codemods_env: None, editors: Editors
 ) -> None:
-    editor = await editor_with_hanging_files(workspace, state_dir)
+    editor = await editor_with_hanging_files(editors, workspace, state_dir)
     run = asyncio.ensure_future(
         editor.command(ids.RUN_CODEMOD, {"name": "bad_codemods.HangOnMarker"})
     )
@@ -268,10 +270,10 @@ async def test_a_run_can_be_cancelled_from_its_progress(
 
 
 async def test_a_run_reports_on_the_clients_own_progress_token_and_stops_on_its_cancel(
-    workspace: Path, state_dir: Path, bad_codemods_env: None
+    workspace: Path, state_dir: Path, bad_codemods_env: None, editors: Editors
 ) -> None:
     """VS Code shows client-initiated progress as a notification with a Cancel button."""
-    editor = await editor_with_hanging_files(workspace, state_dir)
+    editor = await editor_with_hanging_files(editors, workspace, state_dir)
     run = asyncio.ensure_future(
         editor.client.workspace_execute_command_async(
             t.ExecuteCommandParams(
@@ -294,12 +296,12 @@ async def test_a_run_reports_on_the_clients_own_progress_token_and_stops_on_its_
 
 
 async def test_cancel_request_stops_the_run_and_applies_nothing(
-    workspace: Path, state_dir: Path, bad_codemods_env: None
+    workspace: Path, state_dir: Path, bad_codemods_env: None, editors: Editors
 ) -> None:
     """``$/cancelRequest`` on shim.runCodemod: no edit ever arrives, the files stay."""
     for i in range(10):
         (workspace / f"f{i}.py").write_text("x = 1\n")
-    editor = await start_editor(
+    editor = await editors.start(
         workspace,
         state_dir,
         settings={"codemodModules": ["bad_codemods"], "codemodJobs": 2},

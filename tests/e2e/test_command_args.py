@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import start_editor, stop_editor
+from harness import Editors, stop_editor
 from pygls.exceptions import JsonRpcInvalidParams
 
 from shim_lsp import commands as ids
@@ -29,9 +29,9 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
 
 
 async def test_arguments_that_do_not_fit_are_invalid_params_named_as_sent(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     try:
         for command, args, expected in BAD:
             with pytest.raises(JsonRpcInvalidParams) as raised:

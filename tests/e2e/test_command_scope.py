@@ -7,19 +7,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import crash_after_typing, start_editor, stop_editor
+from harness import Editors, crash_after_typing, stop_editor
 from pygls.exceptions import JsonRpcInvalidParams
 
 from shim_lsp import commands as ids
 
 
 async def test_clear_all_keeps_other_workspaces_work_unless_every_workspace_is_said(
-    tmp_path: Path, state_dir: Path
+    tmp_path: Path, state_dir: Path, editors: Editors
 ) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
+    a.mkdir()
+    b.mkdir()
     await crash_after_typing(b, state_dir, "y.py", "in_b = 1\n")
-    editor = await start_editor(a, state_dir)
+    editor = await editors.start(a, state_dir)
     try:
         with pytest.raises(JsonRpcInvalidParams, match="nope"):
             await editor.command(ids.CLEAR_STATE, {"session": "nope"})
@@ -29,7 +30,7 @@ async def test_clear_all_keeps_other_workspaces_work_unless_every_workspace_is_s
         would = await editor.command(ids.CLEAR_STATE, ask)
         assert would["unsavedWorkForgotten"] == [{"folders": [str(b.resolve())], "files": 1}]
         await editor.command(ids.CLEAR_STATE, {"all": True})
-        other = await start_editor(b, state_dir)
+        other = await editors.start(b, state_dir)
         try:
             assert (await other.command(ids.CHECK_RECOVERY))["files"] == 1
         finally:
@@ -41,15 +42,16 @@ async def test_clear_all_keeps_other_workspaces_work_unless_every_workspace_is_s
 
 
 async def test_checkpoint_ids_of_another_workspace_are_not_found(
-    tmp_path: Path, state_dir: Path
+    tmp_path: Path, state_dir: Path, editors: Editors
 ) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
+    a.mkdir()
+    b.mkdir()
     (b / "secret.py").write_text("b_private = 1\n")
-    other = await start_editor(b, state_dir)
+    other = await editors.start(b, state_dir)
     theirs = await other.command(ids.FORCE_CHECKPOINT)
     await stop_editor(other)
-    editor = await start_editor(a, state_dir)
+    editor = await editors.start(a, state_dir)
     try:
         asked = {"checkpoint": theirs["id"], "uri": (b / "secret.py").as_uri()}
         with pytest.raises(JsonRpcInvalidParams, match=f"no checkpoint {theirs['id']}"):
@@ -62,9 +64,11 @@ async def test_checkpoint_ids_of_another_workspace_are_not_found(
         await stop_editor(editor)
 
 
-async def test_dismissed_work_can_be_listed_again(workspace: Path, state_dir: Path) -> None:
+async def test_dismissed_work_can_be_listed_again(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
     typed = await crash_after_typing(workspace, state_dir, "a.py", "kept = 1\n")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     try:
         await editor.command(ids.RECOVER_SESSION, {"action": "dismiss"})
         assert (await editor.command(ids.CHECK_RECOVERY))["files"] == 0
@@ -91,8 +95,10 @@ async def test_dismissed_work_can_be_listed_again(workspace: Path, state_dir: Pa
     assert listed.returncode == 0 and typed in listed.stdout
 
 
-async def test_monitor_signals_speaks_camel_case(workspace: Path, state_dir: Path) -> None:
-    editor = await start_editor(workspace, state_dir)
+async def test_monitor_signals_speaks_camel_case(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    editor = await editors.start(workspace, state_dir)
     try:
         signals = await editor.command(ids.MONITOR_SIGNALS)
         assert "unsavedBytes" in signals["measurements"]

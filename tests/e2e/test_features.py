@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from harness import journal_settled, start_editor, stop_editor
+from harness import Editors, journal_settled, stop_editor
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcInvalidParams
 
@@ -16,10 +16,10 @@ from shim_lsp import commands as ids
 
 
 async def test_idle_pause_with_unsaved_changes_takes_a_checkpoint(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await start_editor(workspace, state_dir, settings={"idleCheckpointDelay": 0.5})
+    editor = await editors.start(workspace, state_dir, settings={"idleCheckpointDelay": 0.5})
     editor.type(editor.open("a.py"), 1, 0, "b = 2\n")
 
     async def reasons() -> list[str]:
@@ -37,10 +37,10 @@ async def test_idle_pause_with_unsaved_changes_takes_a_checkpoint(
 
 
 async def test_high_risk_checkpoints_at_once_and_warns_once(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await start_editor(workspace, state_dir, settings={"riskUnsavedKb": 0.01})
+    editor = await editors.start(workspace, state_dir, settings={"riskUnsavedKb": 0.01})
     uri = editor.open("a.py")
     for i in range(5):
         editor.type(uri, 1 + i, 0, f"line_{i} = {i}\n")
@@ -61,18 +61,18 @@ async def test_high_risk_checkpoints_at_once_and_warns_once(
 
 
 async def test_review_restores_only_the_files_the_user_picks(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
     (workspace / "b.py").write_text("b = 1\n")
-    first = await start_editor(workspace, state_dir)
+    first = await editors.start(workspace, state_dir)
     first.type(first.open("a.py"), 1, 0, "a_unsaved = 1\n")
     first.type(first.open("b.py"), 1, 0, "b_unsaved = 1\n")
     await journal_settled(first)
     first.kill()
     await first.client.stop()
 
-    second = await start_editor(workspace, state_dir, answers=["Review", "Restore", "Skip"])
+    second = await editors.start(workspace, state_dir, answers=["Review", "Restore", "Skip"])
     await second.wait_for(lambda: len(second.prompts) == 3)
     await second.wait_for(lambda: len(second.edits) == 1)
     assert second.docs[second.uri("a.py")].source == "a = 1\na_unsaved = 1\n"
@@ -94,11 +94,11 @@ async def test_review_restores_only_the_files_the_user_picks(
 
 
 async def test_reported_file_changes_are_the_only_files_read(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     for i in range(30):
         (workspace / f"m{i}.py").write_text(f"m = {i}\n")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     await editor.wait_for(lambda: t.WORKSPACE_DID_CHANGE_WATCHED_FILES in editor.registrations)
     first = await editor.command(ids.FORCE_CHECKPOINT)
     assert first["readFiles"] == 30
@@ -117,9 +117,11 @@ async def test_reported_file_changes_are_the_only_files_read(
     await stop_editor(editor)
 
 
-async def test_restore_from_checkpoint_is_an_unsaved_edit(workspace: Path, state_dir: Path) -> None:
+async def test_restore_from_checkpoint_is_an_unsaved_edit(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
     (workspace / "a.py").write_text("original = 1\n")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     uri = editor.open("a.py")
     editor.type(uri, 1, 0, "good = 2\n")
     good = await editor.command(ids.FORCE_CHECKPOINT, {"label": "good"})
@@ -132,10 +134,10 @@ async def test_restore_from_checkpoint_is_an_unsaved_edit(workspace: Path, state
 
 
 async def test_cleared_state_still_recovers_what_is_typed_afterwards(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    first = await start_editor(workspace, state_dir)
+    first = await editors.start(workspace, state_dir)
     uri = first.open("a.py")
     first.type(uri, 1, 0, "before_clear = 1\n")
     await first.command(ids.FORCE_CHECKPOINT, {"label": "old"})
@@ -150,17 +152,17 @@ async def test_cleared_state_still_recovers_what_is_typed_afterwards(
     first.kill()
     await first.client.stop()
 
-    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
     await second.wait_for(lambda: bool(second.edits))
     assert second.docs[uri].source == expected
     await stop_editor(second)
 
 
 async def test_closed_stdin_ends_the_session_as_client_gone(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    first = await start_editor(workspace, state_dir)
+    first = await editors.start(workspace, state_dir)
     first.type(first.open("a.py"), 1, 0, "x = 1\n")
     server = first.client._server
     assert server is not None and server.stdin is not None
@@ -168,7 +170,7 @@ async def test_closed_stdin_ends_the_session_as_client_gone(
     await asyncio.wait_for(server.wait(), 15)
     await first.client.stop()
 
-    second = await start_editor(workspace, state_dir)
+    second = await editors.start(workspace, state_dir)
     recovery = await second.command(ids.CHECK_RECOVERY)
     assert [s["state"] for s in recovery["sessions"]] == ["client-gone"]
     assert recovery["files"] == 1
@@ -176,11 +178,11 @@ async def test_closed_stdin_ends_the_session_as_client_gone(
 
 
 async def test_damaged_store_is_reported_and_a_fresh_one_serves(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     state_dir.mkdir()
     (state_dir / "shim.db").write_bytes(b"not sqlite at all " * 500)
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     await editor.wait_for(lambda: any("moved aside" in m.message for m in editor.client.messages))
     assert (await editor.command(ids.FORCE_CHECKPOINT))["id"] == 1
     aside = [p for p in state_dir.iterdir() if ".corrupt-" in p.name]
@@ -189,12 +191,12 @@ async def test_damaged_store_is_reported_and_a_fresh_one_serves(
 
 
 async def test_unwritable_state_folder_is_reported_and_editing_goes_on(
-    workspace: Path, tmp_path: Path
+    workspace: Path, tmp_path: Path, editors: Editors
 ) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where SHIM's state folder should be")
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await start_editor(workspace, blocker / "state")
+    editor = await editors.start(workspace, blocker / "state")
     uri = editor.open("a.py")
     editor.type(uri, 1, 0, "still_typing = True\n")
     await editor.wait_for(
@@ -208,10 +210,10 @@ async def test_unwritable_state_folder_is_reported_and_editing_goes_on(
 
 
 async def test_status_is_pushed_when_the_unsaved_count_changes(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     uri = editor.open("a.py")
     await editor.wait_for(lambda: bool(editor.statuses))
     assert editor.statuses[-1].dirtyDocuments == 0
@@ -223,28 +225,28 @@ async def test_status_is_pushed_when_the_unsaved_count_changes(
 
 
 async def test_status_shows_the_workspaces_last_checkpoint_from_an_earlier_session(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    first = await start_editor(workspace, state_dir)
+    first = await editors.start(workspace, state_dir)
     taken = await first.command(ids.FORCE_CHECKPOINT, {"label": "yesterday"})
     (earlier,) = [c for c in await first.command(ids.LIST_CHECKPOINTS) if c["id"] == taken["id"]]
     await stop_editor(first)
 
-    second = await start_editor(workspace, state_dir)
+    second = await editors.start(workspace, state_dir)
     await second.wait_for(lambda: bool(second.statuses))
     await second.wait_for(lambda: second.statuses[-1].lastCheckpointAt == earlier["createdAt"])
     await stop_editor(second)
 
 
 async def test_files_opened_before_the_settings_arrive_follow_the_settings(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     """A client that answers workspace/configuration (no initializationOptions) opens files
     at once: they must be judged by the user's secret patterns, not the defaults."""
     (workspace / "foo.secret").write_text("SECRET_ON_DISK\n")
     (workspace / "server.key").write_text("not a key here\n")
-    editor = await start_editor(
+    editor = await editors.start(
         workspace, state_dir, settings={"secretGlobs": ["*.secret", "!*.key"]}
     )
     try:
@@ -263,18 +265,15 @@ async def test_files_opened_before_the_settings_arrive_follow_the_settings(
 
 
 async def test_a_file_opened_from_outside_the_workspace_is_said_to_be_unprotected(
-    workspace: Path, state_dir: Path, tmp_path: Path
+    workspace: Path, state_dir: Path, tmp_path: Path, editors: Editors
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "x.py").write_text("x = 1\n")
-    editor = await start_editor(workspace, state_dir)
-    try:
-        uri = (elsewhere / "x.py").as_uri()
-        editor.open("x.py", "x = 1\n", uri=uri)
-        editor.type(uri, 1, 0, "typed = 'outside'\n")
-        await editor.wait_for(lambda: any("is not protected" in m for m in editor.shown_messages))
-        told = [m for m in editor.shown_messages if "is not protected" in m]
-        assert len(told) == 1 and "outside this window's workspace folders" in told[0]
-    finally:
-        await stop_editor(editor)
+    editor = await editors.start(workspace, state_dir)
+    uri = (elsewhere / "x.py").as_uri()
+    editor.open("x.py", "x = 1\n", uri=uri)
+    editor.type(uri, 1, 0, "typed = 'outside'\n")
+    await editor.wait_for(lambda: any("is not protected" in m for m in editor.shown_messages))
+    told = [m for m in editor.shown_messages if "is not protected" in m]
+    assert len(told) == 1 and "outside this window's workspace folders" in told[0]

@@ -12,9 +12,9 @@ import pytest
 from harness import (
     CAPABILITIES,
     NEOVIM_07,
+    Editors,
     crash_after_typing,
     journal_settled,
-    start_editor,
     stop_editor,
     two_windows_crash,
 )
@@ -27,10 +27,10 @@ ORIGINAL = "\ufeffdef greet():\r\n    return 'hi'\r\n"
 
 
 async def test_sigkill_mid_edit_brings_unsaved_text_back_byte_for_byte(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "app.py").write_bytes(ORIGINAL.encode("utf-8"))
-    first = await start_editor(workspace, state_dir)
+    first = await editors.start(workspace, state_dir)
     uri = first.open("app.py")
     first.type(uri, 1, 15, "  # 🐍 snake")
     await first.command(ids.FORCE_CHECKPOINT, {"label": "before more typing"})
@@ -41,7 +41,7 @@ async def test_sigkill_mid_edit_brings_unsaved_text_back_byte_for_byte(
     first.kill()
     await first.client.stop()
 
-    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
     await second.wait_for(lambda: bool(second.edits))
     assert "1 file(s)" in second.prompts[0]
     assert second.docs[uri].source == expected
@@ -56,16 +56,16 @@ async def test_sigkill_mid_edit_brings_unsaved_text_back_byte_for_byte(
 
 
 async def test_clean_shutdown_with_everything_saved_leaves_no_recovery_prompt(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    first = await start_editor(workspace, state_dir)
+    first = await editors.start(workspace, state_dir)
     uri = first.open("a.py")
     first.type(uri, 1, 0, "b = 2\n")
     first.save(uri)
     await stop_editor(first)
 
-    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
     recovery = await second.command(ids.CHECK_RECOVERY)
     assert recovery == {"files": 0, "offered": [], "sessions": []}
     assert second.prompts == []
@@ -73,18 +73,18 @@ async def test_clean_shutdown_with_everything_saved_leaves_no_recovery_prompt(
 
 
 async def test_window_closed_without_saving_offers_the_unsaved_work_next_time(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     """A reload or close that drops unsaved buffers is a clean LSP shutdown, but the text is
     gone from the editor: SHIM offers it back, as after a crash."""
     (workspace / "a.py").write_text("a = 1\n")
-    first = await start_editor(workspace, state_dir)
+    first = await editors.start(workspace, state_dir)
     uri = first.open("a.py")
     first.type(uri, 1, 0, "b = 'never saved'\n")
     typed = first.docs[uri].source
     await stop_editor(first)
 
-    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
     await second.wait_for(lambda: bool(second.edits))
     assert "1 file(s)" in second.prompts[0] and "a.py" in second.prompts[0]
     assert second.docs[uri].source == typed
@@ -93,12 +93,12 @@ async def test_window_closed_without_saving_offers_the_unsaved_work_next_time(
 
 
 async def test_dead_client_process_ends_session_without_losing_edits(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
     fake_editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
-        first = await start_editor(workspace, state_dir, process_id=fake_editor.pid)
+        first = await editors.start(workspace, state_dir, process_id=fake_editor.pid)
         uri = first.open("a.py")
         first.type(uri, 1, 0, "typed_before_editor_died = True\n")
         await journal_settled(first)
@@ -111,7 +111,7 @@ async def test_dead_client_process_ends_session_without_losing_edits(
     finally:
         fake_editor.kill()
 
-    second = await start_editor(workspace, state_dir)
+    second = await editors.start(workspace, state_dir)
     recovery = await second.command(ids.CHECK_RECOVERY)
     assert recovery["sessions"][0]["state"] == "client-gone"
     assert recovery["files"] == 1
@@ -119,14 +119,14 @@ async def test_dead_client_process_ends_session_without_losing_edits(
 
 
 async def test_two_windows_on_one_workspace_do_not_take_each_other_for_crashed(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
     (workspace / "b.py").write_text("b = 1\n")
-    one = await start_editor(workspace, state_dir, answers=["Restore all"])
+    one = await editors.start(workspace, state_dir, answers=["Restore all"])
     one.type(one.open("a.py"), 0, 0, "# unsaved in window one\n")
     await journal_settled(one)
-    two = await start_editor(workspace, state_dir, answers=["Restore all"])
+    two = await editors.start(workspace, state_dir, answers=["Restore all"])
     two.type(two.open("b.py"), 0, 0, "# unsaved in window two\n")
     results = await asyncio.gather(
         one.command(ids.FORCE_CHECKPOINT, {"label": "one"}),
@@ -141,12 +141,12 @@ async def test_two_windows_on_one_workspace_do_not_take_each_other_for_crashed(
 
 
 async def test_file_changed_on_disk_since_crash_is_never_overwritten_silently(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     await crash_after_typing(workspace, state_dir, "a.py", "unsaved = 1\n")
     (workspace / "a.py").write_text("a = 'changed by git checkout'\n")
 
-    second = await start_editor(
+    second = await editors.start(
         workspace, state_dir, answers=["Restore all", "Keep the file on disk"]
     )
     await second.wait_for(lambda: len(second.prompts) == 2)
@@ -159,18 +159,18 @@ async def test_file_changed_on_disk_since_crash_is_never_overwritten_silently(
 
 
 async def test_dismissed_work_is_not_offered_again_but_stays_in_the_store(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     await crash_after_typing(workspace, state_dir, "a.py", "keep_me = 1\n")
 
-    second = await start_editor(workspace, state_dir, answers=["Dismiss"])
+    second = await editors.start(workspace, state_dir, answers=["Dismiss"])
     await second.wait_for(lambda: len(second.prompts) == 1)
     await second.wait_for(lambda: any("dismissed" in m.message for m in second.client.log_messages))
     told = next(m.message for m in second.client.log_messages if "dismissed" in m.message)
     assert "for 8 days" in told, "what Dismiss does, in the default retention's words"
     assert second.edits == []
     await stop_editor(second)
-    third = await start_editor(workspace, state_dir, answers=["Restore all"])
+    third = await editors.start(workspace, state_dir, answers=["Restore all"])
     assert (await third.command(ids.CHECK_RECOVERY))["files"] == 0
     dismissed = await third.command(ids.CHECK_RECOVERY, {"includeDismissed": True})
     session = dismissed["sessions"][0]["id"]
@@ -186,12 +186,12 @@ async def test_dismissed_work_is_not_offered_again_but_stays_in_the_store(
 
 
 async def test_uri_spelling_of_the_client_does_not_split_a_file_in_two(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     name = "café notes.py"
     (workspace / name).write_text("n = 1\n")
     spelled = workspace.as_uri() + "/caf%c3%a9%20notes.py"  # lower-case escapes
-    first = await start_editor(workspace, state_dir)
+    first = await editors.start(workspace, state_dir)
     first.open(name, uri=spelled)
     first.type(spelled, 1, 0, "m = 2\n")
     done = await first.command(ids.FORCE_CHECKPOINT, {"label": "spelled"})
@@ -205,7 +205,7 @@ async def test_uri_spelling_of_the_client_does_not_split_a_file_in_two(
     first.kill()
     await first.client.stop()
 
-    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
     await second.wait_for(lambda: bool(second.edits))
     assert second.docs[second.uri(name)].source == "n = 1\nm = 2\n"
     await stop_editor(second)
@@ -219,10 +219,10 @@ RECOVERY_UI = t.ClientCapabilities(
 
 
 async def test_a_client_with_its_own_recovery_ui_is_told_and_can_show_the_text(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'typed'\n")
-    second = await start_editor(workspace, state_dir, capabilities=RECOVERY_UI)
+    second = await editors.start(workspace, state_dir, capabilities=RECOVERY_UI)
     await second.wait_for(lambda: bool(second.notifications))
     (told,) = second.notifications
     uri = second.uri("app.py")
@@ -242,21 +242,21 @@ async def test_a_client_with_its_own_recovery_ui_is_told_and_can_show_the_text(
 
 
 async def test_recovered_text_of_a_file_no_session_left_is_a_clear_error(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     with pytest.raises(Exception, match="left no unsaved work"):
         await editor.command(ids.RECOVERED_TEXT, {"uri": editor.uri("a.py")})
     await stop_editor(editor)
 
 
 async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     """Only the server died: the editor kept the buffer and starts a new server."""
     typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'typed'\n")
-    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
     # The editor reopens its buffer, as VS Code does: this didOpen follows initialized, so
     # the server has it before it looks for crashed work.
     uri = second.open("app.py", typed)
@@ -271,19 +271,19 @@ async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
     second.save(uri)
     await stop_editor(second)
 
-    third = await start_editor(workspace, state_dir)
+    third = await editors.start(workspace, state_dir)
     assert (await third.command(ids.CHECK_RECOVERY))["files"] == 0, "settled for good"
     await stop_editor(third)
 
 
 async def test_a_server_restarted_by_the_same_editor_takes_over_even_newer_buffers(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     """The kill can land before the last keystrokes were committed: the editor's buffer is
     then newer than what the dead server journaled, and is the work to keep, silently."""
     (workspace / "app.py").write_text("a = 1\n")
     editor_pid = os.getpid()  # a live process that started before either server
-    first = await start_editor(workspace, state_dir, process_id=editor_pid)
+    first = await editors.start(workspace, state_dir, process_id=editor_pid)
     uri = first.open("app.py")
     first.type(uri, 1, 0, "b = 2\n")
     await journal_settled(first)
@@ -291,7 +291,7 @@ async def test_a_server_restarted_by_the_same_editor_takes_over_even_newer_buffe
     await first.client.stop()
 
     newer = "a = 1\nb = 2\nc = 'typed as the server died'\n"
-    second = await start_editor(
+    second = await editors.start(
         workspace, state_dir, answers=["Restore all"], process_id=editor_pid
     )
     second.open("app.py", newer)
@@ -307,11 +307,11 @@ async def test_a_server_restarted_by_the_same_editor_takes_over_even_newer_buffe
 
 
 async def test_another_editor_with_other_text_in_the_buffer_is_still_offered_the_work(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "app.py").write_text("a = 1\n")
     gone_editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    first = await start_editor(workspace, state_dir, process_id=gone_editor.pid)
+    first = await editors.start(workspace, state_dir, process_id=gone_editor.pid)
     uri = first.open("app.py")
     first.type(uri, 1, 0, "b = 'typed'\n")
     await journal_settled(first)
@@ -321,7 +321,7 @@ async def test_another_editor_with_other_text_in_the_buffer_is_still_offered_the
     gone_editor.wait()
     await first.client.stop()
 
-    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
     second.open("app.py", "a = 1\nsomething else\n")
     await second.wait_for(lambda: bool(second.prompts))
     await second.wait_for(lambda: second.docs[uri].source == typed)
@@ -329,11 +329,11 @@ async def test_another_editor_with_other_text_in_the_buffer_is_still_offered_the
 
 
 async def test_a_client_without_show_document_gets_the_work_back_by_plain_changes(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     """Neovim 0.7 announces showDocument with support false and no documentChanges."""
     typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'typed in nvim'\n")
-    second = await start_editor(
+    second = await editors.start(
         workspace, state_dir, answers=["Restore all"], capabilities=NEOVIM_07
     )
     try:
@@ -348,10 +348,10 @@ async def test_a_client_without_show_document_gets_the_work_back_by_plain_change
 
 
 async def test_a_show_document_answered_with_an_error_does_not_end_the_recovery(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'still here'\n")
-    second = await start_editor(
+    second = await editors.start(
         workspace, state_dir, answers=["Restore all"], refuse_show_document=True
     )
     try:
@@ -363,10 +363,10 @@ async def test_a_show_document_answered_with_an_error_does_not_end_the_recovery(
 
 
 async def test_two_crashed_windows_with_different_text_are_both_offered(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     older_text, newer_text = await two_windows_crash(workspace, state_dir)
-    third = await start_editor(workspace, state_dir, answers=["Restore all"])
+    third = await editors.start(workspace, state_dir, answers=["Restore all"])
     try:
         await third.wait_for(lambda: bool(third.edits))
         uri = third.uri("app.py")
@@ -382,10 +382,10 @@ async def test_two_crashed_windows_with_different_text_are_both_offered(
 
 
 async def test_a_report_lists_every_version_of_a_file_newer_first(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     older_text, newer_text = await two_windows_crash(workspace, state_dir)
-    third = await start_editor(workspace, state_dir)
+    third = await editors.start(workspace, state_dir)
     try:
         report = await third.command(ids.CHECK_RECOVERY)
         assert report["files"] == 1 and report["offered"][0]["versions"] == 2
@@ -396,13 +396,13 @@ async def test_a_report_lists_every_version_of_a_file_newer_first(
 
 
 async def test_work_is_offered_once_a_store_unavailable_at_start_comes_back(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     typed = await crash_after_typing(workspace, state_dir, "app.py", "b = 'kept'\n")
     aside = state_dir.with_name("state-aside")
     state_dir.rename(aside)
     state_dir.write_text("a file where the state folder should be")
-    editor = await start_editor(workspace, state_dir, answers=["Restore all"])
+    editor = await editors.start(workspace, state_dir, answers=["Restore all"])
     try:
         await editor.wait_for(lambda: any("cannot" in m for m in editor.shown_messages))
         state_dir.unlink()

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from harness import journal_settled, start_editor, stop_editor
+from harness import Editors, journal_settled
 
 from shim_lsp import commands as ids
 
 
 async def test_a_store_deleted_while_in_use_is_said_and_the_work_journaled_again(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    first = await start_editor(workspace, state_dir, settings={"heartbeatInterval": 0.3})
+    first = await editors.start(workspace, state_dir, settings={"heartbeatInterval": 0.3})
     uri = first.open("a.py")
     first.type(uri, 1, 0, "before = 'the store was deleted'\n")
     await first.command(ids.FORCE_CHECKPOINT, {"label": "before"})
@@ -28,9 +28,6 @@ async def test_a_store_deleted_while_in_use_is_said_and_the_work_journaled_again
     first.kill()
     await first.client.stop()
 
-    second = await start_editor(workspace, state_dir, answers=["Restore all"])
-    try:
-        await second.wait_for(lambda: bool(second.edits))
-        assert second.docs[uri].source == typed
-    finally:
-        await stop_editor(second)
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
+    await second.wait_for(lambda: bool(second.edits))
+    assert second.docs[uri].source == typed

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import start_editor, stop_editor
+from harness import Editors, stop_editor
 
 from shim_lsp import commands as ids
 
 
 async def test_a_state_folder_that_becomes_writable_is_announced_once_named(
-    workspace: Path, tmp_path: Path
+    workspace: Path, tmp_path: Path, editors: Editors
 ) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where SHIM's state folder should be")
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await start_editor(workspace, blocker / "state")
+    editor = await editors.start(workspace, blocker / "state")
     try:
         uri = editor.open("a.py")
         editor.type(uri, 1, 0, "typed_while_blocked = 1\n")
@@ -36,12 +36,12 @@ async def test_a_state_folder_that_becomes_writable_is_announced_once_named(
 
 
 async def test_the_risk_alarm_does_not_claim_a_checkpoint_it_could_not_write(
-    workspace: Path, tmp_path: Path
+    workspace: Path, tmp_path: Path, editors: Editors
 ) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where SHIM's state folder should be")
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await start_editor(workspace, blocker / "state", settings={"riskUnsavedKb": 0.01})
+    editor = await editors.start(workspace, blocker / "state", settings={"riskUnsavedKb": 0.01})
     try:
         uri = editor.open("a.py")
         for i in range(5):

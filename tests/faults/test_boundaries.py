@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 
 import pytest
+from harness import Editors, stop_editor
 from pygls.exceptions import JsonRpcInvalidParams
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from harness import start_editor, stop_editor
 
 from shim_lsp import commands as ids
 from shim_lsp.store import checkpoints as cps
@@ -19,7 +16,7 @@ from shim_lsp.store.db import DB_NAME, connect
 
 
 async def test_outside_files_and_links_out_are_never_stored(
-    tmp_path: Path, workspace: Path, state_dir: Path
+    tmp_path: Path, workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -28,7 +25,7 @@ async def test_outside_files_and_links_out_are_never_stored(
     os.symlink(outside / "secret.py", workspace / "file_link.py")
     (workspace / "inside.py").write_text("inside = True\n")
 
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     stray = editor.open("../outside/secret.py", "outside = True\n")
     editor.type(stray, 0, 0, "# typed outside\n")
     editor.type(editor.open("inside.py"), 0, 0, "# typed inside\n")
@@ -45,9 +42,11 @@ async def test_outside_files_and_links_out_are_never_stored(
     await stop_editor(editor)
 
 
-async def test_binary_nul_and_huge_buffers_round_trip(workspace: Path, state_dir: Path) -> None:
+async def test_binary_nul_and_huge_buffers_round_trip(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
     (workspace / "weird.py").write_text("")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     uri = editor.open("weird.py", "")
     editor.type(uri, 0, 0, "nul:\x00 bell:\x07 bom-inside:\ufeff lone-cr:\r end\n")
     # About 1.8 MB: large, yet under the default maxFileSize (a larger buffer is not protected).

@@ -3,13 +3,10 @@ neither journaled nor checkpointed; once it is back under the cap it is protecte
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from harness import CAPABILITIES, Editor, Editors, journal_settled, stop_editor
 from lsprotocol import types as t
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from harness import CAPABILITIES, Editor, journal_settled, start_editor, stop_editor
 
 from shim_lsp import commands as ids
 from shim_lsp.store.db import DB_NAME, connect
@@ -17,9 +14,11 @@ from shim_lsp.store.db import DB_NAME, connect
 CAP = 4096
 
 
-async def _start(workspace: Path, state_dir: Path, answers: list[str] | None = None) -> Editor:
+async def _start(
+    editors: Editors, workspace: Path, state_dir: Path, answers: list[str] | None = None
+) -> Editor:
     """An editor whose server has maxFileSize from its very first event."""
-    editor = await start_editor(workspace, state_dir, answers=answers, initialize=False)
+    editor = await editors.start(workspace, state_dir, answers=answers, initialize=False)
     await editor.client.initialize_session(
         t.InitializeParams(
             capabilities=CAPABILITIES,
@@ -31,11 +30,11 @@ async def _start(workspace: Path, state_dir: Path, answers: list[str] | None = N
 
 
 async def test_buffer_over_max_file_size_is_said_unprotected_and_not_stored(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "big.py").write_text("")
     (workspace / "small.py").write_text("")
-    editor = await _start(workspace, state_dir)
+    editor = await _start(editors, workspace, state_dir)
     big = editor.open("big.py", "x = 1\n" * 2000)  # 12,000 bytes
     editor.type(big, 0, 0, "# typed into a big buffer\n")
     small = editor.open("small.py")
@@ -67,25 +66,22 @@ async def test_buffer_over_max_file_size_is_said_unprotected_and_not_stored(
     editor.kill()
     await editor.client.stop()
 
-    after = await _start(workspace, state_dir, answers=["Restore all"])
+    after = await _start(editors, workspace, state_dir, answers=["Restore all"])
     await after.wait_for(lambda: big in after.docs and after.docs[big].source == expected)
     await stop_editor(after)
 
 
 async def test_a_buffer_over_the_cap_does_not_raise_a_risk_a_checkpoint_cannot_lower(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     """Only saving protects it, and the user was told: the risk model weighs what a
     checkpoint can secure (riskUnsavedKb is 256 KiB; this buffer is 12 KB, its cap 4 KiB)."""
     (workspace / "big.py").write_text("")
-    editor = await _start(workspace, state_dir)
-    try:
-        big = editor.open("big.py", "x = 1\n" * 2000)
-        for _ in range(300):  # 300 characters typed: well under the risk threshold alone
-            editor.type(big, 0, 0, "#")
-        await journal_settled(editor)
-        signals = await editor.command(ids.MONITOR_SIGNALS)
-        unsaved = next(s for s in signals["signals"] if s["name"] == "unsavedKb")
-        assert unsaved["value"] == 0, "the over-cap buffer is not weighed as securable"
-    finally:
-        await stop_editor(editor)
+    editor = await _start(editors, workspace, state_dir)
+    big = editor.open("big.py", "x = 1\n" * 2000)
+    for _ in range(300):  # 300 characters typed: well under the risk threshold alone
+        editor.type(big, 0, 0, "#")
+    await journal_settled(editor)
+    signals = await editor.command(ids.MONITOR_SIGNALS)
+    unsaved = next(s for s in signals["signals"] if s["name"] == "unsavedKb")
+    assert unsaved["value"] == 0, "the over-cap buffer is not weighed as securable"

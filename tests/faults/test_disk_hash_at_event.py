@@ -9,9 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from harness import journal_settled, start_editor
+from harness import Editors, journal_settled
 
 from shim_lsp import commands as ids
 
@@ -21,11 +19,11 @@ OUTSIDE = "outside = 'written just after the event'\n"
 @pytest.mark.parametrize("event", ["open", "save"])
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.1])
 async def test_outside_change_just_after_the_event_is_not_overwritten(
-    workspace: Path, state_dir: Path, event: str, delay: float
+    workspace: Path, state_dir: Path, event: str, delay: float, editors: Editors
 ) -> None:
     path = workspace / "a.py"
     path.write_text("a = 1\n")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     uri = editor.open("a.py")
     if event == "save":
         editor.type(uri, 1, 0, "saved = 2\n")

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from harness import journal_settled, start_editor, stop_editor
+from harness import Editors, journal_settled, stop_editor
 
 from shim_lsp import commands as ids
 
@@ -32,12 +31,18 @@ def shim(state_dir: Path, workspace: Path, *args: str) -> subprocess.CompletedPr
 
 
 async def crash_typing_into(
-    workspace: Path, state_dir: Path, name: str, data: bytes, shown: str, typed: str
+    editors: Editors,
+    workspace: Path,
+    state_dir: Path,
+    name: str,
+    data: bytes,
+    shown: str,
+    typed: str,
 ) -> str:
     """An editor that decoded ``data`` as ``shown`` types a line at the end, then its server is
     SIGKILLed; returns the buffer recovery must bring back."""
     (workspace / name).write_bytes(data)
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     uri = editor.open(name, shown)
     editor.type(uri, shown.count("\n"), 0, typed)
     await journal_settled(editor)
@@ -55,11 +60,13 @@ def recover(state_dir: Path, workspace: Path, *args: str) -> dict[str, Any]:
 
 
 async def test_recover_out_writes_a_latin1_cookie_file_byte_for_byte(
-    workspace: Path, state_dir: Path, tmp_path: Path
+    workspace: Path, state_dir: Path, tmp_path: Path, editors: Editors
 ) -> None:
     data = LATIN1_COOKIE.encode("latin-1")
     assert b"\xc3\xa9" in data
-    text = await crash_typing_into(workspace, state_dir, "mod.py", data, LATIN1_COOKIE, "ü = 1\n")
+    text = await crash_typing_into(
+        editors, workspace, state_dir, "mod.py", data, LATIN1_COOKIE, "ü = 1\n"
+    )
     written = recover(state_dir, workspace, "--out", str(tmp_path / "out"))
     target = Path(written["files"][0]["written"])
     assert target.read_bytes() == text.encode("latin-1")
@@ -67,30 +74,32 @@ async def test_recover_out_writes_a_latin1_cookie_file_byte_for_byte(
 
 
 async def test_recover_in_place_keeps_a_cp1252_file_in_cp1252(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     data = CP1252.encode("cp1252")
     typed = "# \u2018€\u2019\n"  # quotes and the euro sign, all in cp1252
-    text = await crash_typing_into(workspace, state_dir, "prices.py", data, CP1252, typed)
+    text = await crash_typing_into(editors, workspace, state_dir, "prices.py", data, CP1252, typed)
     recover(state_dir, workspace, "--in-place")
     assert (workspace / "prices.py").read_bytes() == text.encode("cp1252")
 
 
 async def test_recover_in_place_keeps_a_utf16_file_in_utf16_with_its_bom(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     text = await crash_typing_into(
-        workspace, state_dir, "wide.txt", UTF16_BYTES, UTF16, "more = 'ß'\r\n"
+        editors, workspace, state_dir, "wide.txt", UTF16_BYTES, UTF16, "more = 'ß'\r\n"
     )
     recover(state_dir, workspace, "--in-place")
     assert (workspace / "wide.txt").read_bytes() == codecs.BOM_UTF16_LE + text.encode("utf-16-le")
 
 
 async def test_recover_refuses_text_the_file_encoding_cannot_hold(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     data = LATIN1_COOKIE.encode("latin-1")
-    await crash_typing_into(workspace, state_dir, "mod.py", data, LATIN1_COOKIE, "euro = '€'\n")
+    await crash_typing_into(
+        editors, workspace, state_dir, "mod.py", data, LATIN1_COOKIE, "euro = '€'\n"
+    )
     result = recover(state_dir, workspace, "--in-place")
     refused = result["files"][0]["refused"]
     assert "latin-1" in refused and "line 3" in refused and "'€'" in refused
@@ -100,12 +109,12 @@ async def test_recover_refuses_text_the_file_encoding_cannot_hold(
 
 
 async def test_non_utf8_files_opened_unchanged_leave_nothing_to_recover(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "mod.py").write_bytes(LATIN1_COOKIE.encode("latin-1"))
     (workspace / "prices.py").write_bytes(CP1252.encode("cp1252"))
     (workspace / "wide.txt").write_bytes(UTF16_BYTES)
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     editor.open("mod.py", LATIN1_COOKIE)
     editor.open("prices.py", CP1252)
     editor.open("wide.txt", UTF16)
@@ -118,13 +127,13 @@ async def test_non_utf8_files_opened_unchanged_leave_nothing_to_recover(
 
 
 async def test_compare_and_restore_from_a_checkpoint_show_the_file_characters(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "prices.py").write_bytes(CP1252.encode("cp1252"))
     (workspace / "wide.txt").write_bytes(UTF16_BYTES)
     (workspace / "mod.py").write_bytes(LATIN1_COOKIE.encode("latin-1"))
     (workspace / "buffer.py").write_text("")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     buffer_text = "# coding: latin-1\nname = 'é'\n"
     buffer_uri = editor.open("buffer.py", "")
     editor.type(buffer_uri, 0, 0, buffer_text)

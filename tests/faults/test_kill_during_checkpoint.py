@@ -3,6 +3,7 @@ acknowledged checkpoint intact."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import sqlite3
@@ -40,10 +41,16 @@ def test_sigkill_during_checkpoints_loses_no_acknowledged_checkpoint(
         proc.wait()
         reader.join()
         for line in filter(None, lines):
-            cid, name, i = line.split()
-            acked.append((int(cid), name, int(i)))
+            ack_id, name, n = line.split()
+            acked.append((int(ack_id), name, int(n)))
 
     assert len(acked) > 8
+    # Before SHIM opens it (and could set a damaged file aside): the file itself is a sound
+    # SQLite database that holds every acknowledged checkpoint.
+    with contextlib.closing(sqlite3.connect(state_dir / DB_NAME)) as raw:
+        assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = {row[0] for row in raw.execute("SELECT id FROM checkpoints")}
+    assert {cid for cid, _, _ in acked} <= stored
     conn, report = open_store(state_dir)
     assert report.quarantined is None
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -51,4 +58,3 @@ def test_sigkill_during_checkpoints_loses_no_acknowledged_checkpoint(
         found = cps.file_at(conn, cid, (workspace / name).as_uri())
         assert found is not None, f"checkpoint {cid} lost {name}"
         assert found[1].startswith(f"content = {i!r}\n".encode())
-    assert isinstance(sqlite3.connect(state_dir / DB_NAME), sqlite3.Connection)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from harness import journal_settled, start_editor, stop_editor
+from harness import Editors, journal_settled, stop_editor
 
 from shim_lsp import commands as ids
 from shim_lsp.journal.records import Record
@@ -19,10 +17,10 @@ LONE = "\ud83d"
 
 
 async def test_typed_lone_surrogate_is_journaled_and_recovered(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    first = await start_editor(workspace, state_dir)
+    first = await editors.start(workspace, state_dir)
     uri = first.open("a.py")
     first.type(uri, 1, 0, f"s = '{LONE}'\n")
     first.type(uri, 2, 0, "after = 2\n")
@@ -40,17 +38,17 @@ async def test_typed_lone_surrogate_is_journaled_and_recovered(
     first.kill()
     await first.client.stop()
 
-    second = await start_editor(workspace, state_dir, answers=["Restore all"])
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
     await second.wait_for(lambda: bool(second.edits))
     assert second.docs[uri].source == expected
     await stop_editor(second)
 
 
 async def test_untitled_uri_with_lone_surrogate_leaves_checkpoints_working(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     untitled = editor.open("", "draft\n", uri=f"untitled:Untitled-{LONE}")
     editor.type(untitled, 1, 0, "more draft\n")
     first = await editor.command(ids.FORCE_CHECKPOINT, {"label": "one"})

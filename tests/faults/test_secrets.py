@@ -4,13 +4,10 @@ are, and by the usual names of credential files, whatever their case."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from harness import journal_settled, start_editor, stop_editor
+from harness import Editors, journal_settled, stop_editor
 
 from shim_lsp import commands as ids
 from shim_lsp.settings import Settings
@@ -31,13 +28,13 @@ def _everything_stored(state_dir: Path) -> str:
 
 
 async def test_a_link_to_a_secret_opened_and_edited_stores_nothing_of_it(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / ".env").write_text(SECRET)
     os.symlink(".env", workspace / "settings.txt")
     (workspace / "app.py").write_text("a = 1\n")
 
-    editor = await start_editor(workspace, state_dir)
+    editor = await editors.start(workspace, state_dir)
     link = editor.open("settings.txt", SECRET)
     editor.type(link, 1, 0, "DB_PASSWORD=typed-secret-too\n")
     editor.type(editor.open("app.py"), 1, 0, "b = 2\n")

@@ -6,14 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from harness import Editor, journal_settled, start_editor, stop_editor
+from harness import Editor, Editors, journal_settled, stop_editor
 
 from shim_lsp import commands as ids
 
@@ -39,8 +36,8 @@ async def _type_lines(editor: Editor, uri: str, first: int, count: int) -> None:
     await editor.command(ids.SESSION_STATUS)
 
 
-async def _recovered(workspace: Path, state_dir: Path, uri: str) -> str:
-    after = await start_editor(workspace, state_dir, answers=["Restore all"])
+async def _recovered(editors: Editors, workspace: Path, state_dir: Path, uri: str) -> str:
+    after = await editors.start(workspace, state_dir, answers=["Restore all"])
     try:
         await after.wait_for(lambda: bool(after.edits))
         return after.docs[uri].source
@@ -49,12 +46,12 @@ async def _recovered(workspace: Path, state_dir: Path, uri: str) -> str:
 
 
 async def test_full_disk_keeps_every_edit_until_space_returns(
-    workspace: Path, tmp_path: Path
+    workspace: Path, tmp_path: Path, editors: Editors
 ) -> None:
     with tmpfs(tmp_path / "small", "size=2m") as small:
         state_dir = small / "state"
         (workspace / "a.py").write_text("")
-        editor = await start_editor(workspace, state_dir)
+        editor = await editors.start(workspace, state_dir)
         try:
             uri = editor.open("a.py")
             await _type_lines(editor, uri, 0, 10)
@@ -77,21 +74,21 @@ async def test_full_disk_keeps_every_edit_until_space_returns(
             editor.kill()
         finally:
             await editor.client.stop()
-        assert await _recovered(workspace, state_dir, uri) == expected
+        assert await _recovered(editors, workspace, state_dir, uri) == expected
 
 
 async def test_read_only_state_folder_keeps_edits_until_it_is_writable(
-    workspace: Path, tmp_path: Path
+    workspace: Path, tmp_path: Path, editors: Editors
 ) -> None:
     if os.geteuid() == 0:  # root writes through modes: make the folder a read-only mount
-        ctx = tmpfs(tmp_path / "ro", "size=4m,ro")
+        ctx: contextlib.AbstractContextManager[Path] = tmpfs(tmp_path / "ro", "size=4m,ro")
     else:
         ctx = contextlib.nullcontext(tmp_path / "ro")
         (tmp_path / "ro").mkdir(mode=0o500)
     with ctx as folder:
         state_dir = folder / "state"
         (workspace / "a.py").write_text("")
-        editor = await start_editor(workspace, state_dir)
+        editor = await editors.start(workspace, state_dir)
         try:
             uri = editor.open("a.py")
             await _type_lines(editor, uri, 0, 20)
@@ -110,4 +107,4 @@ async def test_read_only_state_folder_keeps_edits_until_it_is_writable(
             editor.kill()
         finally:
             await editor.client.stop()
-        assert await _recovered(workspace, state_dir, uri) == expected
+        assert await _recovered(editors, workspace, state_dir, uri) == expected

@@ -23,5 +23,5 @@ class ShimCodemodTest(CodemodTest):
 
     def run_bytes(self, source: bytes, **args: Any) -> bytes:
         module = cst.parse_module(source)
-        command = self.TRANSFORM(CodemodContext(), **args)  # type: ignore[call-arg]
+        command = self.TRANSFORM(CodemodContext(), **args)
         return command.transform_module(module).bytes

@@ -3,13 +3,14 @@ from __future__ import annotations
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from libcst.codemod import CodemodContext
 from shim_transforms.rename_symbol import NameTaken, RenameSymbolCommand
 from support import ShimCodemodTest
 
-ARGS = {"old_name": "shop.models.User", "new_name": "Account"}
+ARGS: dict[str, Any] = {"old_name": "shop.models.User", "new_name": "Account"}
 
 
 def in_module(module: str, filename: str) -> CodemodContext:

@@ -151,8 +151,9 @@ def test_a_buffer_that_opens_with_text_not_on_disk_is_unsaved_from_the_start(
     assert engine.writer.flush()
     with connect(engine.db_path) as conn:
         states = {u: rebuild(conn, engine.info.id, u) for u in (same, restored)}
-    assert states[same] is not None and not states[same].dirty
-    assert states[restored] is not None and states[restored].dirty
+    same_state, restored_state = states[same], states[restored]
+    assert same_state is not None and not same_state.dirty
+    assert restored_state is not None and restored_state.dirty
     engine.close("clean")
     with connect(engine.db_path) as conn:
         (resolution,) = conn.execute(
