@@ -106,6 +106,7 @@ class ShimLanguageServer(LanguageServer):
             "riskLevel": status["riskLevel"],
             "dirtyDocuments": status["dirtyDocuments"],
             "storeError": status["storeError"],
+            "autoCheckpoint": status["autoCheckpoint"],
         }
 
     def push_status(self, summary: dict[str, Any] | None = None) -> None:

@@ -61,6 +61,8 @@ class CheckpointResult:
     new_blobs: int
     full: bool
     seconds: float
+    created_at: float
+    """When it was taken (epoch seconds), as ``shim.listCheckpoints`` says it."""
 
     def to_json(self) -> dict[str, Any]:
         return {to_camel(k): v for k, v in vars(self).items()}
@@ -375,6 +377,7 @@ class SessionEngine:
             new_blobs=plan.new_blobs,
             full=plan.checkpoint.base_id is None,
             seconds=time.perf_counter() - started,
+            created_at=now,
         )
         self.last_checkpoint = result
         if now - self._last_retention >= RETENTION_EVERY_S:

@@ -229,3 +229,30 @@ async def test_status_shows_the_workspaces_last_checkpoint_from_an_earlier_sessi
     await second.wait_for(lambda: bool(second.statuses))
     await second.wait_for(lambda: second.statuses[-1].lastCheckpointAt == earlier["createdAt"])
     await stop_editor(second)
+
+
+async def test_session_status_says_when_its_last_checkpoint_was_taken(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, state_dir)
+    taken = await editor.command(ids.FORCE_CHECKPOINT, {"label": "lunch"})
+    status = await editor.command(ids.SESSION_STATUS)
+    (listed,) = [c for c in await editor.command(ids.LIST_CHECKPOINTS) if c["id"] == taken["id"]]
+    assert status["lastCheckpoint"]["createdAt"] == pytest.approx(listed["createdAt"], abs=1)
+    assert status["lastCheckpoint"]["label"] == "lunch"
+    await stop_editor(editor)
+
+
+async def test_status_notification_says_when_automatic_checkpoints_are_paused(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, state_dir)
+    await editor.wait_for(lambda: bool(editor.statuses))
+    assert editor.statuses[-1].autoCheckpoint is True
+    await editor.command(ids.AUTO_CHECKPOINT, {"enabled": False})
+    await editor.wait_for(lambda: editor.statuses[-1].autoCheckpoint is False)
+    await editor.command(ids.AUTO_CHECKPOINT, {"enabled": True})
+    await editor.wait_for(lambda: editor.statuses[-1].autoCheckpoint is True)
+    await stop_editor(editor)
