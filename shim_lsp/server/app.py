@@ -107,6 +107,7 @@ class ShimLanguageServer(LanguageServer):
             "dirtyDocuments": status["dirtyDocuments"],
             "storeError": status["storeError"],
             "autoCheckpoint": status["autoCheckpoint"],
+            "danger": self.engine.last_assessment.danger if self.engine.last_assessment else None,
         }
 
     def push_status(self, summary: dict[str, Any] | None = None) -> None:

@@ -174,11 +174,15 @@ async def _watch_files(ls: ShimLanguageServer) -> None:
 
 async def _tick_loop(ls: ShimLanguageServer) -> None:
     shown: dict[str, Any] | None = None
+    warned = False
+    """A risk checkpoint secures the work and lowers the risk, so a new episode can follow
+    soon: the user is told once per session, the checkpoints go on."""
     while ls.engine is not None and ls.engine.closed is None:
         await asyncio.sleep(TICK_SECONDS)
         engine = ls.engine
         reason, alarm = engine.tick()
-        if alarm is not None:
+        if alarm is not None and not warned:
+            warned = True
             ls.tell_user(
                 "SHIM: your unsaved work looked at risk ("
                 + "; ".join(alarm.reasons)

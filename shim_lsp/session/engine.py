@@ -308,11 +308,14 @@ class SessionEngine:
         progress: Callable[[int, int], None] | None = None,
     ) -> Future[CheckpointResult]:
         """Start a checkpoint of the workspace and the dirty buffers as they are now."""
+        taken_at = time.time()
         buffers = self._snapshot_buffers()
         lseq = self._last_lseq
         edits = self.buffers.edits_since_checkpoint
         self._changed_since_checkpoint = False
-        fut = self._checkpoints.submit(self._take, label, reason, buffers, lseq, edits, progress)
+        fut = self._checkpoints.submit(
+            self._take, label, reason, buffers, lseq, edits, progress, taken_at
+        )
         self._running = fut
         return fut
 
@@ -324,6 +327,7 @@ class SessionEngine:
         lseq: int,
         edits: int,
         progress: Callable[[int, int], None] | None,
+        taken_at: float,
     ) -> CheckpointResult:
         started = time.perf_counter()
         if not self.writer.wait_ready(timeout=5.0):
@@ -361,7 +365,7 @@ class SessionEngine:
             raise
         with self._lock:
             self.tree.committed(plan, cid)
-        self.buffers.checkpointed(edits)
+        self.buffers.checkpointed(edits, taken_at)
         now = time.time()
         self.last_checkpoint_at = now
         if plan.scanned:
@@ -403,7 +407,7 @@ class SessionEngine:
         except OSError:
             free = None
         status = self.writer.status()
-        unsaved = self.buffers.unsaved()
+        unsaved = self.buffers.at_risk()
         return Measurements(
             unsaved_bytes=unsaved.bytes,
             oldest_unsaved_age_s=now - unsaved.oldest if unsaved.oldest is not None else 0.0,

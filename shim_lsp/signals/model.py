@@ -50,6 +50,16 @@ class Assessment:
     measurements: Measurements
 
     @property
+    def danger(self) -> str | None:
+        """Real danger, beyond risk: the store fails or the disk under it is nearly full."""
+        found = [
+            s.explanation
+            for s in self.signals
+            if s.name in ("storeWritable", "diskFreeMb") and s.severity >= 1.0
+        ]
+        return "; ".join(found) or None
+
+    @property
     def reasons(self) -> list[str]:
         return [s.explanation for s in self.signals if s.severity >= 0.5]
 
@@ -71,13 +81,16 @@ def _rising(name: str, value: float, threshold: float, what: str) -> Signal:
 def assess(m: Measurements, settings: Settings) -> Assessment:
     signals = [
         _rising(
-            "unsavedKb", m.unsaved_bytes / 1024, settings.risk_unsaved_kb, "unsaved text (KiB)"
+            "unsavedKb",
+            m.unsaved_bytes / 1024,
+            settings.risk_unsaved_kb,
+            "unsaved text no checkpoint holds (KiB)",
         ),
         _rising(
             "unsavedAgeMinutes",
             m.oldest_unsaved_age_s / 60,
             settings.risk_unsaved_age_minutes,
-            "age of the oldest unsaved change (min)",
+            "age of the oldest change no checkpoint holds (min)",
         ),
         _rising(
             "editsSinceCheckpoint",

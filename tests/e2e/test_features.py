@@ -44,8 +44,8 @@ async def test_high_risk_checkpoints_at_once_and_warns_once(
     for i in range(5):
         editor.type(uri, 1 + i, 0, f"line_{i} = {i}\n")
     await editor.wait_for(lambda: any("at risk" in m.message for m in editor.client.messages))
-    signals = await editor.command(ids.MONITOR_SIGNALS)
-    assert signals["level"] == "high" and any("unsaved text" in r for r in signals["reasons"])
+    # The risk checkpoint holds the typed text: the risk is low again.
+    await editor.wait_for(lambda: editor.statuses[-1].riskLevel == "low")
     editor.type(uri, 6, 0, "more = 1\n")
     await asyncio.sleep(2.5)
     warnings = [m for m in editor.client.messages if "at risk" in m.message]
@@ -255,4 +255,28 @@ async def test_status_notification_says_when_automatic_checkpoints_are_paused(
     await editor.wait_for(lambda: editor.statuses[-1].autoCheckpoint is False)
     await editor.command(ids.AUTO_CHECKPOINT, {"enabled": True})
     await editor.wait_for(lambda: editor.statuses[-1].autoCheckpoint is True)
+    await stop_editor(editor)
+
+
+async def test_status_names_real_danger_when_the_disk_under_the_store_is_nearly_full(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, state_dir, settings={"riskDiskFreeMb": 1e12})
+    await editor.wait_for(lambda: bool(editor.statuses) and bool(editor.statuses[-1].danger))
+    assert "free space under the store" in editor.statuses[-1].danger
+    await stop_editor(editor)
+
+
+async def test_unsaved_work_a_checkpoint_holds_lowers_the_risk(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(workspace, state_dir, settings={"riskUnsavedKb": 1})
+    uri = editor.open("a.py")
+    editor.type(uri, 1, 0, "b = '" + "x" * 2000 + "'\n")
+    await editor.wait_for(lambda: bool(editor.statuses) and editor.statuses[-1].riskLevel == "high")
+    await editor.command(ids.FORCE_CHECKPOINT, {})
+    await editor.wait_for(lambda: editor.statuses[-1].riskLevel == "low")
+    assert editor.statuses[-1].dirtyDocuments == 1
     await stop_editor(editor)

@@ -67,7 +67,7 @@ def test_risk_is_low_when_nothing_is_at_stake() -> None:
 def test_risk_names_the_measurement_that_made_it_high() -> None:
     a = assess(_measure(oldest_unsaved_age_s=45 * 60, unsaved_bytes=2000), Settings())
     assert a.level == "high"
-    assert any("oldest unsaved change" in r for r in a.reasons)
+    assert any("oldest change no checkpoint holds" in r for r in a.reasons)
     full_disk = assess(_measure(disk_free_bytes=50 * 1024 * 1024), Settings())
     assert full_disk.level == "high" and any("free space" in r for r in full_disk.reasons)
     assert assess(_measure(client_alive=False), Settings()).level == "high"
@@ -170,3 +170,20 @@ def test_checkpoint_policy_waits_for_an_idle_pause_or_the_interval() -> None:
     assert due(_clock(last_scan_at=NOW - 10_000), s) == "scan"
     idle = _clock(last_checkpoint_at=NOW - 100, last_edit_at=NOW - 31)
     assert due(idle, Settings(auto_checkpoint=False)) is None
+
+
+def test_unsaved_work_a_checkpoint_secured_no_longer_counts_as_at_risk() -> None:
+    from shim_lsp.session.buffers import BufferTracker
+
+    buffers = BufferTracker.empty()
+    buffers.opened("file:///a.py", 1, 10, NOW)
+    buffers.changed("file:///a.py", 2, 5000, NOW + 1)
+    assert buffers.at_risk().bytes == 5000
+    buffers.checkpointed(1, taken_at=NOW + 2)
+    assert buffers.at_risk() == buffers.at_risk().__class__(0, 0, None)
+    assert buffers.unsaved().documents == 1, "still unsaved, but held by the checkpoint"
+    buffers.changed("file:///a.py", 3, 5001, NOW + 3)
+    assert buffers.at_risk().bytes == 5001
+    assert buffers.at_risk().oldest == NOW + 3
+    buffers.checkpointed(0, taken_at=NOW + 2.5)  # taken before the last change
+    assert buffers.at_risk().bytes == 5001
