@@ -28,6 +28,17 @@ export const ClientCommand = {
   browseCheckpoints: 'shim.browseCheckpoints',
   showOutput: 'shim.showOutput',
   restartServer: 'shim.restartServer',
+  pauseAutoCheckpoints: 'shim.pauseAutoCheckpoints',
+  resumeAutoCheckpoints: 'shim.resumeAutoCheckpoints',
+  reviewRecovery: 'shim.reviewRecovery',
+} as const;
+
+/** Context keys the extension sets, for `when` clauses in package.json. */
+export const ContextKey = {
+  autoCheckpointPaused: 'shim.autoCheckpointPaused',
+  recoveryWaiting: 'shim.recoveryWaiting',
+  /** The active editor is a diff of a checkpoint (left) against the file (right). */
+  checkpointDiff: 'shim.checkpointDiff',
 } as const;
 
 export const Notification = {

@@ -45,6 +45,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     [ClientCommand.browseCheckpoints]: (a) => history.browse(a),
     [ClientCommand.showOutput]: async () => output.show(),
     [ClientCommand.restartServer]: () => shim.restart(),
+    [ClientCommand.pauseAutoCheckpoints]: () => session.toggleAuto({ enabled: false }),
+    [ClientCommand.resumeAutoCheckpoints]: () => session.toggleAuto({ enabled: true }),
+    [ClientCommand.reviewRecovery]: () => recovery.review(),
   };
   for (const [id, handler] of Object.entries({ ...handlers, ...clientHandlers })) {
     context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => reportErrors(output, id, () => handler(arg))));
@@ -55,6 +58,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     output,
     new StatusBar(shim),
     recovery,
+    history,
     VirtualDocuments.register(shim),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) {

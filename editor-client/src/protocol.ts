@@ -7,6 +7,10 @@ export interface StatusNotification {
   riskLevel: RiskLevel;
   dirtyDocuments: number;
   storeError: string | null;
+  /** False while automatic checkpoints are paused (servers before it: absent). */
+  autoCheckpoint?: boolean;
+  /** Real danger other than the store failing (disk nearly full), in words; else null. */
+  danger?: string | null;
 }
 
 export interface SessionStatus extends StatusNotification {

@@ -1,8 +1,11 @@
-/** The status bar item: time since the last checkpoint and the risk level, pushed by the server. */
+/**
+ * The status bar item: SHIM's, with the time since the last checkpoint, paused automatic
+ * checkpoints and the risk level, pushed by the server; its tooltip offers the actions.
+ */
 
 import * as vscode from 'vscode';
-import { ClientCommand, ServerCommand } from '../commands';
-import { statusView } from '../format';
+import { ClientCommand, ContextKey, ServerCommand } from '../commands';
+import { STATUS_LINKS, statusView } from '../format';
 import type { StatusNotification } from '../protocol';
 import type { ShimServer } from '../server';
 
@@ -19,6 +22,7 @@ export class StatusBar implements vscode.Disposable {
     this.item.name = 'SHIM';
     this.subscription = server.onStatus((status) => {
       this.last = status;
+      void vscode.commands.executeCommand('setContext', ContextKey.autoCheckpointPaused, status?.autoCheckpoint === false);
       this.render();
     });
     this.timer = setInterval(() => this.render(), RERENDER_MS);
@@ -37,7 +41,9 @@ export class StatusBar implements vscode.Disposable {
     }
     const view = statusView(this.last, Date.now() / 1000);
     this.item.text = view.text;
-    this.item.tooltip = view.tooltip;
+    const tooltip = new vscode.MarkdownString(view.tooltip, true);
+    tooltip.isTrusted = { enabledCommands: STATUS_LINKS };
+    this.item.tooltip = tooltip;
     this.item.backgroundColor = view.background ? new vscode.ThemeColor(`statusBarItem.${view.background}Background`) : undefined;
     this.item.command = ServerCommand.sessionStatus;
   }

@@ -8,7 +8,7 @@ const shared = rig.useBrowser();
 
 /** "SHIM: Run Codemod" from the palette: rename app.greet to welcome over the workspace. */
 async function renameGreetToWelcome(page, how) {
-  await rig.runCommand(page, 'SHIM: Run Codemod');
+  await rig.runCommand(page, 'SHIM: Run Codemod…');
   await rig.pick(page, 'rename_symbol');
   await rig.answer(page, 'rename_symbol: old_name', 'app.greet');
   await rig.answer(page, 'rename_symbol: new_name', 'welcome');
@@ -44,16 +44,21 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   await rig.toast(page, '"first draft"').waitFor();
   await rig.typeAtEnd(page, "c = 'typed later'\n");
 
-  await rig.runCommand(page, 'SHIM: Browse Checkpoints');
+  await rig.runCommand(page, 'SHIM: Browse Checkpoints…');
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'first draft' });
   await row.waitFor();
-  assert.match(await row.innerText(), /just now[\s\S]*first draft[\s\S]*B · unsaved buffer/);
+  // Led by the label and the age, grouped under the day.
+  assert.match(await row.innerText(), /first draft · (just now|\d+ s ago)[\s\S]*B · unsaved in the editor/);
+  assert.match((await rig.quickPickRows(page)).join('\n'), /Today/);
+  await rig.shot(page, 'browse-checkpoints');
   await page.keyboard.press('Enter');
-  await page.locator('.tab.active', { hasText: 'app.py ↔ first draft' }).waitFor();
-  await rig.waitFor('the diff of the editor against the checkpoint', async () =>
-    (await rig.editorText(page, 'modified')) === "a = 1\nb = 'kept in a checkpoint'\n" &&
-    (await rig.editorText(page, 'original')).includes("c = 'typed later'"),
+  // Older on the left, newer on the right: what was typed since shows as added.
+  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
+  await rig.waitFor('the diff of the checkpoint (left) against the editor (right)', async () =>
+    (await rig.editorText(page, 'original')) === "a = 1\nb = 'kept in a checkpoint'\n" &&
+    (await rig.editorText(page, 'modified')).includes("c = 'typed later'"),
   );
+  await rig.shot(page, 'browse-checkpoints-diff');
 
   await page.locator('.editor-actions [aria-label*="Restore from Checkpoint"]').first().click();
   await rig.toast(page, 'into the editor as an unsaved change').waitFor();
@@ -105,14 +110,49 @@ rig.e2e('a long codemod run shows its progress in a notification, and Cancel sto
 
 rig.e2e('clicking the status bar shows the session; server settings restart it, others apply at once', async () => {
   const { codeServer, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
+  const item = rig.statusItem(page);
+  assert.match((await item.innerText()).trim(), /^SHIM: protected$/, 'typed work is protected before any checkpoint');
   await rig.typeAtEnd(page, 'b = 2\n');
+  await rig.runCommand(page, 'SHIM: Force Checkpoint…');
+  await rig.answer(page, 'SHIM: Force Checkpoint', 'lunch');
+  await rig.toast(page, 'SHIM saved a checkpoint "lunch"').waitFor();
+  await rig.waitFor('the status bar to say SHIM saved', async () => /^SHIM: saved (just now|\d+ s ago)$/.test((await item.innerText()).trim()));
+  await item.hover();
+  const tooltip = page.locator('.monaco-hover', { hasText: 'Checkpoint Now' });
+  await tooltip.waitFor();
+  assert.match(await tooltip.innerText(), /Browse Checkpoints[\s\S]*Pause Automatic/);
+  await rig.shot(page, 'status-bar-tooltip');
+  await page.mouse.move(700, 400);
 
-  await rig.statusItem(page).click();
+  await item.click();
   const rows = page.locator('.quick-input-widget .monaco-list-row');
   await rows.filter({ hasText: 'Risk of losing work: low' }).waitFor();
-  await rig.waitFor('the unsaved buffer in the status', async () => (await rows.allInnerTexts()).some((t) => /1 open, 1 unsaved/.test(t)));
+  await rig.waitFor('the unsaved buffer in the status', async () =>
+    (await rows.allInnerTexts()).some((t) => /1 file open, 1 with unsaved changes/.test(t)),
+  );
+  const shown = (await rows.allInnerTexts()).join('\n');
+  assert.match(shown, /Last checkpoint: (just now|\d+ s ago) "lunch"/);
+  assert.doesNotMatch(shown, /NaN|Invalid Date|session [0-9a-f]{8}|pid/);
+  await rig.shot(page, 'session-status');
+  await rig.pick(page, 'Risk of losing work');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Crash-Risk Signals' }).waitFor();
+  const signals = (await rig.quickPickRows(page)).join('\n');
+  assert.match(signals, /Server memory[\s\S]*\d+ MB, high at 1 GB/);
+  assert.match(signals, /Editor process[\s\S]*running/);
+  assert.doesNotMatch(signals, /%/);
+  await rig.shot(page, 'crash-risk-signals');
+  await page.keyboard.press('Escape');
+
+  await item.click();
   await rig.pick(page, 'Pause Automatic Checkpoints');
   await rig.toast(page, 'automatic checkpoints are paused').waitFor();
+  await rig.waitFor('the status bar to show the pause', async () => /^SHIM: saved .* · paused$/.test((await item.innerText()).trim()));
+  await rig.shot(page, 'status-bar-paused');
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').fill('>SHIM: Automatic Checkpoints');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Resume Automatic Checkpoints' }).waitFor();
+  assert.doesNotMatch((await rig.quickPickRows(page)).join('\n'), /Pause Automatic|Toggle/, 'the palette shows the toggle as its state');
+  await page.keyboard.press('Escape');
 
   // A server setting: SHIM starts a new server.
   const [before] = await rig.shimServerPids(codeServer);
@@ -121,7 +161,7 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
     const pids = await rig.shimServerPids(codeServer);
     return pids.length === 1 && pids[0] !== before;
   });
-  await rig.waitFor('the status bar back', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()));
+  await rig.waitFor('the status bar back', async () => /SHIM: (saved|protected)/.test(await rig.statusItem(page).innerText()));
 
   // Any other setting is pulled by the running server: no restart.
   const [running] = await rig.shimServerPids(codeServer);
@@ -141,22 +181,28 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
 
 rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State asks first, then forgets it', async () => {
   const { page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
-  await rig.runCommand(page, 'SHIM: Check Recovery');
+  await rig.runCommand(page, 'SHIM: Recover Unsaved Work…');
   await rig.toast(page, 'SHIM: no unsaved work from crashed sessions').waitFor();
 
-  await rig.runCommand(page, 'SHIM: Force Checkpoint');
+  await rig.runCommand(page, 'SHIM: Force Checkpoint…');
   await rig.answer(page, 'SHIM: Force Checkpoint', 'release 1');
   await rig.toast(page, '"release 1"').waitFor();
   await rig.typeAtEnd(page, "b = 'since the release'\n");
 
-  await rig.runCommand(page, 'SHIM: Compare with Checkpoint');
+  await rig.runCommand(page, 'SHIM: Compare with Checkpoint…');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'release 1' }).waitFor();
+  const listed = (await rig.quickPickRows(page)).join('\n');
+  assert.match(listed, /release 1 · (just now|\d+ s ago)/);
+  assert.match(listed, /Today/, 'grouped by day');
+  await rig.shot(page, 'compare-with-checkpoint');
   await rig.pick(page, 'release 1');
-  await page.locator('.tab.active', { hasText: 'app.py ↔ release 1' }).waitFor();
-  await rig.waitFor('the checkpoint against the editor', async () =>
-    (await rig.editorText(page, 'modified')) === 'a = 1\n' && (await rig.editorText(page, 'original')).includes("b = 'since the release'"),
+  await page.locator('.tab.active', { hasText: /^app\.py \(release 1 · .*\) ↔ app\.py/ }).waitFor();
+  await rig.waitFor('the checkpoint (left) against the editor (right)', async () =>
+    (await rig.editorText(page, 'original')) === 'a = 1\n' && (await rig.editorText(page, 'modified')).includes("b = 'since the release'"),
   );
+  await rig.shot(page, 'compare-with-checkpoint-diff');
 
-  await rig.runCommand(page, 'SHIM: Clear State');
+  await rig.runCommand(page, 'SHIM: Clear History…');
   await rig.pick(page, "All of SHIM's history");
   const dialog = page.locator('.monaco-dialog-box');
   await dialog.waitFor();
@@ -165,6 +211,6 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   await rig.toast(page, 'SHIM cleared').filter({ hasText: '1 checkpoint and' }).waitFor();
 
   await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
-  await rig.runCommand(page, 'SHIM: Browse Checkpoints');
+  await rig.runCommand(page, 'SHIM: Browse Checkpoints…');
   await rig.toast(page, 'SHIM has no checkpoint of app.py yet.').waitFor();
 });
