@@ -1,5 +1,5 @@
 // Real VS Code for the end-to-end tests: code-server (VS Code 1.100.3) on loopback, driven by
-// Playwright in Debian's Chromium. Facts behind each choice: ../../../../shared/notes/vscode-e2e.md
+// Playwright in Debian's Chromium. Facts behind each choice: README.md beside this file
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
