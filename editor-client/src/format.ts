@@ -278,3 +278,34 @@ export function codemodArgumentProblem(arg: CodemodArgument, text: string): stri
   return undefined;
 }
 
+
+/** "rename_symbol" as a title: "Rename symbol". */
+export function codemodTitle(name: string): string {
+  const words = name.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The dotted name of a symbol in a workspace file: ("pkg/app.py", "greet") -> "pkg.app.greet". */
+export function qualifiedName(relativePath: string, symbol: string): string {
+  const module = relativePath
+    .replace(/\\/g, '/')
+    .replace(/\.pyi?$/, '')
+    .replace(/\/__init__$/, '')
+    .split('/')
+    .filter((part) => part !== '' && part !== 'src')
+    .join('.');
+  return module ? `${module}.${symbol}` : symbol;
+}
+
+/** A codemod run's outcome as a sentence: "Renamed app.greet → welcome in 2 files". */
+export function codemodOutcome(name: string, args: Record<string, unknown>, changed: number, failed: number): string {
+  const where = `in ${plural(changed, 'file')}`;
+  const problems = failed > 0 ? `; ${plural(failed, 'file')} failed` : '';
+  const from = args.old_name ?? args.old_module;
+  const to = args.new_name ?? args.new_module;
+  if (typeof from === 'string' && typeof to === 'string') {
+    const verb = name.startsWith('move') ? 'Moved' : 'Renamed';
+    return `${verb} ${from} \u2192 ${to} ${where}${problems}`;
+  }
+  return `${codemodTitle(name)}: changed ${plural(changed, 'file')}${problems}`;
+}

@@ -366,7 +366,8 @@ async def _run_workspace(
         if progress and (now - last[0] >= PROGRESS_EVERY_S or len(summary.results) == total):
             last[0] = now
             done = len(summary.results)
-            message = f"{done}/{total} files: {summary.line()}"
+            changed = summary.count("changed")
+            message = f"{done}/{total} files" + (f", {changed} changed" if changed else "")
             pct = int(100 * done / total) if total else 100
             loop.call_soon_threadsafe(
                 ls.work_done_progress.report,

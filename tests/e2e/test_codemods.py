@@ -128,7 +128,7 @@ async def test_workspace_run_with_progress_preview_and_undo(
     assert "assert 2" in editor.docs[other].source
     reports = [p for ps in editor.client.progress_reports.values() for p in ps]
     assert any(getattr(r, "kind", "") == "begin" for r in reports)
-    assert any("files:" in str(getattr(r, "message", "")) for r in reports)
+    assert any(" files" in str(getattr(r, "message", "")) for r in reports)
     labels = [c["label"] for c in await editor.command(ids.LIST_CHECKPOINTS)]
     assert "before codemod unittest_to_assert" in labels
 

@@ -10,8 +10,8 @@ const shared = rig.useBrowser();
 async function renameGreetToWelcome(page, how) {
   await rig.runCommand(page, 'SHIM: Run Codemod…');
   await rig.pick(page, 'rename_symbol');
-  await rig.answer(page, 'rename_symbol: old_name', 'app.greet');
-  await rig.answer(page, 'rename_symbol: new_name', 'welcome');
+  await rig.answer(page, 'Rename symbol: old_name', 'app.greet');
+  await rig.answer(page, 'Rename symbol: new_name', 'welcome');
   await rig.pick(page, 'The whole workspace');
   await rig.pick(page, how);
 }
@@ -71,7 +71,28 @@ rig.e2e('Run Codemod asks for its arguments, shows progress, previews the edit, 
   const files = { 'app.py': 'def greet():\n    return "hi"\n', 'main.py': 'from app import greet\n\nprint(greet())\n' };
   const { page } = await rig.openShim(shared, files, { open: 'main.py' });
 
-  await renameGreetToWelcome(page, 'Preview the changes');
+  // The cursor on `greet` in `from app import greet`: old_name comes filled in.
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('End');
+  await page.keyboard.press('ArrowLeft');
+  await rig.runCommand(page, 'SHIM: Run Codemod…');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Rename symbol' }).waitFor();
+  assert.match((await rig.quickPickRows(page)).join('\n'), /Rename symbol\s*rename_symbol/, 'a readable title, then the name');
+  await rig.shot(page, 'run-codemod');
+  await rig.pick(page, 'rename_symbol');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Rename symbol: old_name' }).waitFor();
+  assert.equal(await page.locator('.quick-input-widget input').inputValue(), 'app.greet');
+  assert.match(await page.locator('.quick-input-widget .quick-input-message').innerText(), /Rename a symbol by qualified name .* scope-aware\./);
+  await rig.shot(page, 'run-codemod-old-name');
+  await page.keyboard.press('Enter');
+  await rig.answer(page, 'Rename symbol: new_name', 'welcome');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Rename symbol: where' }).waitFor();
+  const scopes = await rig.quickPickRows(page);
+  assert.match(scopes[0], /The whole workspace/, 'a rename applies to the whole workspace first');
+  assert.doesNotMatch(scopes.join('\n'), /This file's folder/, 'no folder choice when it is the workspace root');
+  await rig.pick(page, 'The whole workspace');
+  await rig.pick(page, 'Preview the changes');
 
   // VS Code's Refactor Preview: changes that need confirmation start unticked.
   const fileRow = (name) => page.locator(`.monaco-list-row[role="checkbox"][aria-label^="${name}, making text edits"]`);
@@ -82,9 +103,11 @@ rig.e2e('Run Codemod asks for its arguments, shows progress, previews the edit, 
   }
   await page.locator('.buttons a.monaco-button', { hasText: /^Apply$/ }).click();
   await rig.waitFor('the renamed call in the editor', async () => (await rig.editorText(page)).includes('from app import welcome'));
-  const done = rig.toast(page, 'codemod rename_symbol');
+  const done = rig.toast(page, 'Renamed app.greet → welcome in 2 files');
   await done.waitFor();
-  assert.match(await done.innerText(), /2 changed/);
+  assert.doesNotMatch(await done.innerText(), /\b0 \w+/, 'no zero counters');
+  assert.equal(await done.locator('a.monaco-button', { hasText: 'Show Changes' }).count(), 1);
+  await rig.shot(page, 'run-codemod-result');
 
   await done.locator('a.monaco-button', { hasText: 'Undo' }).click();
   await rig.waitFor('the rename undone', async () => (await rig.editorText(page)).includes('from app import greet'));
@@ -100,10 +123,10 @@ rig.e2e('a long codemod run shows its progress in a notification, and Cancel sto
 
   await renameGreetToWelcome(page, 'Apply now');
 
-  const progress = rig.toast(page, 'SHIM: codemod rename_symbol');
+  const progress = rig.toast(page, 'SHIM: Rename symbol');
   await rig.waitFor('files counted in the progress notification', async () => /[1-9]\d*\/1501 files/.test(await progress.innerText()));
   await progress.locator('a.monaco-button', { hasText: 'Cancel' }).click();
-  await rig.toast(page, 'SHIM: codemod rename_symbol cancelled; nothing was changed').waitFor({ timeout: 60_000 });
+  await rig.toast(page, 'SHIM: Rename symbol cancelled; nothing was changed').waitFor({ timeout: 60_000 });
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'use_7.py'), 'utf8'), files['use_7.py']);
   assert.equal(await page.locator('.tab.dirty').count(), 0, 'no editor was changed');
 });
@@ -213,4 +236,38 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
   await rig.runCommand(page, 'SHIM: Browse Checkpoints…');
   await rig.toast(page, 'SHIM has no checkpoint of app.py yet.').waitFor();
+});
+
+rig.e2e("a codemod's quick fix changes the line under the cursor, and is not offered where it changes nothing", async () => {
+  const text = 'import unittest\n\n\nclass T(unittest.TestCase):\n    def test_one(self):\n        self.assertEqual(1, 1)\n\n    def test_two(self):\n        self.assertTrue(2)\n';
+  const { page } = await rig.openShim(shared, { 'test_a.py': text }, { open: 'test_a.py' });
+  const goToLine = async (line) => {
+    await page.keyboard.press('Control+G');
+    await page.locator('.quick-input-widget input').fill(`:${line}:12`);
+    await page.keyboard.press('Enter');
+  };
+  const codeActions = page.locator('.action-widget');
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+
+  await goToLine(1);
+  await page.keyboard.press('Control+.');
+  await rig.waitFor('the code action menu, or its "none" message', async () =>
+    (await codeActions.count()) > 0 || (await page.locator('.monaco-editor-overlaymessage').count()) > 0,
+  );
+  await page.waitForTimeout(1500); // actions computed late would show by now
+  assert.equal(await page.locator('.action-widget', { hasText: 'Apply codemod' }).count(), 0, 'nothing offered on the import line');
+  await page.keyboard.press('Escape');
+
+  await goToLine(9);
+  await page.keyboard.press('Control+.');
+  const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Apply codemod: unittest to assert' });
+  await fix.waitFor();
+  assert.equal(await page.locator('.action-widget .monaco-list-row', { hasText: 'whole file' }).count(), 0, 'the whole-file rewrite is a source action');
+  await rig.shot(page, 'codemod-quick-fix');
+  // The only row is focused; clicks on it are intercepted by the widget's pointer block.
+  await page.keyboard.press('Enter');
+  await rig.waitFor('line 9 rewritten, and only it', async () => {
+    const now = await rig.editorText(page);
+    return now.includes('assert 2') && now.includes('self.assertEqual(1, 1)');
+  });
 });

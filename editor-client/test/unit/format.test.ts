@@ -3,6 +3,9 @@ import { test } from 'node:test';
 import {
   ago,
   codemodArgumentProblem,
+  codemodOutcome,
+  codemodTitle,
+  qualifiedName,
   distinctVersions,
   fileName,
   lineChanges,
@@ -144,4 +147,17 @@ test('codemod arguments are checked as they are typed', () => {
   assert.equal(codemodArgumentProblem(arg('float', true), 'x'), 'n must be a number');
   assert.equal(codemodArgumentProblem(arg('bool', true), 'yes'), 'n must be true or false');
   assert.equal(codemodArgumentProblem(arg('bool', true), 'True'), undefined);
+});
+
+test('codemods read as titles, and their outcome as a sentence without zero counters', () => {
+  assert.equal(codemodTitle('rename_symbol'), 'Rename symbol');
+  assert.equal(codemodOutcome('rename_symbol', { old_name: 'app.greet', new_name: 'welcome' }, 2, 0), 'Renamed app.greet \u2192 welcome in 2 files');
+  assert.equal(codemodOutcome('move_module', { old_module: 'a.b', new_module: 'c' }, 1, 1), 'Moved a.b \u2192 c in 1 file; 1 file failed');
+  assert.equal(codemodOutcome('to_fstring', {}, 3, 0), 'To fstring: changed 3 files');
+});
+
+test('a symbol is qualified by its module path', () => {
+  assert.equal(qualifiedName('app.py', 'greet'), 'app.greet');
+  assert.equal(qualifiedName('pkg/sub/__init__.py', 'Thing'), 'pkg.sub.Thing');
+  assert.equal(qualifiedName('src/pkg/mod.py', 'f'), 'pkg.mod.f');
 });
