@@ -309,3 +309,27 @@ export function codemodOutcome(name: string, args: Record<string, unknown>, chan
   }
   return `${codemodTitle(name)}: changed ${plural(changed, 'file')}${problems}`;
 }
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+// Debug and trace lines are asked for by SHIM's own settings (shim.server.logLevel,
+// shim.trace.server): they show as info, not hidden again by the channel's level.
+const CLIENT_LEVELS: Record<string, LogLevel> = { Error: 'error', Warn: 'warn', Info: 'info', Debug: 'info', Trace: 'info', LSP: 'info' };
+const SERVER_LEVELS: Record<string, LogLevel> = { DEBUG: 'info', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'error' };
+
+/**
+ * A line for the SHIM output channel without its own timestamp, and its level: the channel
+ * stamps each line once. Lines come from vscode-languageclient ("[Info  - 1:02:03 AM] ...")
+ * and from the server's stderr ("shim WARNING name: ..."); others are undefined.
+ */
+export function logLine(text: string): { level: LogLevel; message: string } | undefined {
+  const client = text.match(/^\[(Error|Warn|Info|Debug|Trace|LSP)\s*- [^\]]*\] ?([\s\S]*)$/);
+  if (client) {
+    return { level: CLIENT_LEVELS[client[1]], message: client[2] };
+  }
+  const server = text.match(/^shim (DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\s\S]*)$/);
+  if (server) {
+    return { level: SERVER_LEVELS[server[1]], message: server[2] };
+  }
+  return undefined;
+}

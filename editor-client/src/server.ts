@@ -21,6 +21,7 @@ import {
   type FeatureState,
 } from 'vscode-languageclient/node';
 import { CLIENT_CAPABILITY, Notification, ServerCommand, ServerCommandId } from './commands';
+import { logLine, type LogLevel } from './format';
 import type { RecoveryReport, StatusNotification } from './protocol';
 import {
   chooseInterpreter,
@@ -112,7 +113,7 @@ export class ShimServer implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       // Every file and untitled buffer: unsaved work is protected whatever its language.
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-      outputChannel: this.output,
+      outputChannel: new OneStampPerLine(this.output),
       initializationOptions: serverSettings(config),
       middleware: {
         workspace: {
@@ -230,5 +231,60 @@ export class ShimServer implements vscode.Disposable {
     void this.stop();
     this.statusEmitter.dispose();
     this.recoveryEmitter.dispose();
+  }
+}
+
+/**
+ * The output channel as vscode-languageclient writes to it (its own "[Info - time]" prefixes,
+ * the server's stderr in chunks), turned into one log entry per line at its level: a
+ * LogOutputChannel stamps each entry, so a line carries one timestamp, not two.
+ */
+class OneStampPerLine implements vscode.OutputChannel {
+  readonly name: string;
+  private partial = '';
+  private level: LogLevel = 'info';
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.name = log.name;
+  }
+
+  append(value: string): void {
+    const lines = (this.partial + value).split(/\r?\n/);
+    this.partial = lines.pop() ?? '';
+    lines.forEach((line) => this.line(line));
+  }
+
+  appendLine(value: string): void {
+    this.append(`${value}\n`);
+  }
+
+  private line(text: string): void {
+    if (text.trim() === '') {
+      return;
+    }
+    const parsed = logLine(text);
+    // A line of its own (a traceback's) goes on at the level of the entry it belongs to.
+    this.level = parsed?.level ?? this.level;
+    this.log[this.level](parsed?.message ?? text);
+  }
+
+  replace(value: string): void {
+    this.log.replace(value);
+  }
+
+  clear(): void {
+    this.log.clear();
+  }
+
+  show(columnOrPreserveFocus?: vscode.ViewColumn | boolean, preserveFocus?: boolean): void {
+    this.log.show(typeof columnOrPreserveFocus === 'boolean' ? columnOrPreserveFocus : preserveFocus);
+  }
+
+  hide(): void {
+    this.log.hide();
+  }
+
+  dispose(): void {
+    // The extension owns the log channel and disposes of it.
   }
 }

@@ -236,6 +236,18 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
   await rig.runCommand(page, 'SHIM: Browse Checkpoints…');
   await rig.toast(page, 'SHIM has no checkpoint of app.py yet.').waitFor();
+
+  // The output channel: one timestamp per line, counts that read right.
+  await rig.runCommand(page, 'SHIM: Show Output');
+  const output = page.locator('.panel .monaco-editor .view-lines');
+  const outputText = async () => (await output.innerText()).replace(/\u00a0/g, ' ');
+  await rig.waitFor('the checkpoint in the output', async () => /SHIM checkpoint \d+ 'release 1'/.test(await outputText()));
+  const lines = (await outputText()).split('\n').filter((l) => l.trim() !== '');
+  for (const line of lines) {
+    assert.ok((line.match(/\d{1,2}:\d{2}:\d{2}/g) ?? []).length <= 1, `one timestamp: ${line}`);
+  }
+  assert.doesNotMatch(lines.join('\n'), /\b1 files\b|\b1 unsaved buffers\b|unknown message id/);
+  await rig.shot(page, 'output-channel');
 });
 
 rig.e2e("a codemod's quick fix changes the line under the cursor, and is not offered where it changes nothing", async () => {

@@ -9,6 +9,7 @@ import {
   distinctVersions,
   fileName,
   lineChanges,
+  logLine,
   lineChangesText,
   openFilesText,
   plural,
@@ -160,4 +161,11 @@ test('a symbol is qualified by its module path', () => {
   assert.equal(qualifiedName('app.py', 'greet'), 'app.greet');
   assert.equal(qualifiedName('pkg/sub/__init__.py', 'Thing'), 'pkg.sub.Thing');
   assert.equal(qualifiedName('src/pkg/mod.py', 'f'), 'pkg.mod.f');
+});
+
+test("output lines lose their own timestamps: the channel stamps each line once", () => {
+  assert.deepEqual(logLine('[Info  - 1:02:03 AM] SHIM checkpoint 3: 1 file'), { level: 'info', message: 'SHIM checkpoint 3: 1 file' });
+  assert.deepEqual(logLine('[Error - 13:02:03] boom'), { level: 'error', message: 'boom' });
+  assert.deepEqual(logLine('shim WARNING shim_lsp.server: disk'), { level: 'warn', message: 'shim_lsp.server: disk' });
+  assert.equal(logLine('Traceback (most recent call last):'), undefined);
 });
