@@ -45,7 +45,7 @@ async def test_high_risk_checkpoints_at_once_and_warns_once(
         editor.type(uri, 1 + i, 0, f"line_{i} = {i}\n")
     await editor.wait_for(lambda: any("at risk" in m.message for m in editor.client.messages))
     # The risk checkpoint holds the typed text: the risk is low again.
-    await editor.wait_for(lambda: editor.statuses[-1].riskLevel == "low")
+    await editor.wait_for(lambda: bool(editor.statuses) and editor.statuses[-1].riskLevel == "low")
     editor.type(uri, 6, 0, "more = 1\n")
     await asyncio.sleep(2.5)
     warnings = [m for m in editor.client.messages if "at risk" in m.message]
