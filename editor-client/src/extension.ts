@@ -8,6 +8,7 @@ import { RESTART_SETTINGS, SECTION } from './settings';
 import { Codemods } from './views/codemods';
 import { VirtualDocuments } from './views/documents';
 import { History } from './views/history';
+import { HistoryTree } from './views/historyTree';
 import { Recovery } from './views/recovery';
 import { Session } from './views/session';
 import { StatusBar } from './views/status';
@@ -59,6 +60,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     new StatusBar(shim),
     recovery,
     history,
+    new HistoryTree(shim),
     VirtualDocuments.register(shim),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) {

@@ -60,6 +60,23 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   );
   await rig.shot(page, 'browse-checkpoints-diff');
 
+  // The same versions in the Explorer's SHIM History, one click from the same diff.
+  await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
+  const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'SHIM History' }) });
+  const header = pane.locator('.pane-header');
+  if ((await header.getAttribute('aria-expanded')) !== 'true') {
+    await header.click();
+  }
+  const entry = pane.locator('.monaco-list-row', { hasText: 'first draft' });
+  await entry.waitFor();
+  assert.match(await entry.innerText(), /first draft\s*(just now|\d+ s ago)/);
+  await rig.shot(page, 'shim-history-view');
+  await page.locator('.tab', { hasText: '↔' }).first().click();
+  await page.keyboard.press('Control+W');
+  await rig.waitFor('the diff closed', async () => (await page.locator('.tab', { hasText: '↔' }).count()) === 0);
+  await entry.click();
+  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
+
   await page.locator('.editor-actions [aria-label*="Restore from Checkpoint"]').first().click();
   await rig.toast(page, 'into the editor as an unsaved change').waitFor();
   await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
