@@ -46,6 +46,8 @@ export const Notification = {
   status: 'shim/status',
   /** Crashed work, sent instead of SHIM's own prompt to a client with a recovery UI. */
   recoveryAvailable: 'shim/recoveryAvailable',
+  /** Work looked at risk (a checkpoint was taken), sent instead of SHIM's message to a client with a risk UI. */
+  riskAlarm: 'shim/riskAlarm',
 } as const;
 
 /** Key under `capabilities.experimental` announcing what this client shows itself. */

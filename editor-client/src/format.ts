@@ -1,6 +1,6 @@
 /** How SHIM's figures read in the status bar and pickers: pure, no `vscode` import. */
 
-import type { CodemodArgument, FileVersion, RecoveryReport, Signal, StatusNotification } from './protocol';
+import type { CodemodArgument, FileVersion, RecoveryReport, RiskAlarm, Signal, StatusNotification } from './protocol';
 
 /** "1 file", "2 files": a count as a person writes it (`many` for irregular plurals). */
 export function plural(count: number, one: string, many = `${one}s`): string {
@@ -125,7 +125,7 @@ export function signalView(s: Signal): SignalView {
   const n = (v: number, digits = 0) => v.toFixed(digits);
   switch (s.name) {
     case 'unsavedKb':
-      return { label: 'Unsaved text not in a checkpoint', description: `${size(Math.round(s.value * 1024))}, high at ${size(s.threshold * 1024)}` };
+      return { label: 'Unsaved text not in a checkpoint', description: `${size(Math.round(s.value * 1024))}, high at ${size(Math.round(s.threshold * 1024))}` };
     case 'unsavedAgeMinutes':
       return { label: 'Oldest change not in a checkpoint', description: `${n(s.value)} min old, high at ${n(s.threshold)} min` };
     case 'editsSinceCheckpoint':
@@ -332,4 +332,17 @@ export function logLine(text: string): { level: LogLevel; message: string } | un
     return { level: SERVER_LEVELS[server[1]], message: server[2] };
   }
   return undefined;
+}
+
+/** The risk warning, plainly: what was at risk, that SHIM took a checkpoint, what keeps it. */
+export function riskMessage(alarm: RiskAlarm): string {
+  const why = alarm.signals.map((s) => {
+    const view = signalView(s);
+    return `${view.label.toLowerCase()} ${view.description}`;
+  });
+  const files = alarm.dirtyDocuments > 0 ? ` in ${plural(alarm.dirtyDocuments, 'file')}` : '';
+  return (
+    `Your unsaved work${files} was at risk${why.length ? ` (${why.join('; ')})` : ''}. ` +
+    `${alarm.checkpoint ? 'SHIM took a checkpoint of it. ' : ''}Save your files to keep the changes for good.`
+  );
 }

@@ -68,6 +68,14 @@ export interface Signal {
   explanation: string;
 }
 
+/** `shim/riskAlarm`: the signals at their threshold, and that a checkpoint was taken. */
+export interface RiskAlarm {
+  level: RiskLevel;
+  signals: Signal[];
+  dirtyDocuments: number;
+  checkpoint: boolean;
+}
+
 export interface Assessment {
   score: number;
   level: RiskLevel;

@@ -22,7 +22,7 @@ import {
 } from 'vscode-languageclient/node';
 import { CLIENT_CAPABILITY, Notification, ServerCommand, ServerCommandId } from './commands';
 import { logLine, type LogLevel } from './format';
-import type { RecoveryReport, StatusNotification } from './protocol';
+import type { RecoveryReport, RiskAlarm, StatusNotification } from './protocol';
 import {
   chooseInterpreter,
   InterpreterChoice,
@@ -51,7 +51,7 @@ class ShimLanguageClient extends LanguageClient {
 /** Tells the server that this client shows recovery itself (see shim_lsp/commands.py). */
 const recoveryUiFeature: StaticFeature = {
   fillClientCapabilities(capabilities) {
-    capabilities.experimental = { ...(capabilities.experimental as object), [CLIENT_CAPABILITY]: { recoveryUi: true } };
+    capabilities.experimental = { ...(capabilities.experimental as object), [CLIENT_CAPABILITY]: { recoveryUi: true, riskUi: true } };
   },
   initialize() {},
   getState(): FeatureState {
@@ -68,9 +68,12 @@ export class ShimServer implements vscode.Disposable {
   private starting: Promise<void> | undefined;
   private readonly statusEmitter = new vscode.EventEmitter<StatusNotification | undefined>();
   private readonly recoveryEmitter = new vscode.EventEmitter<RecoveryReport>();
+  private readonly riskEmitter = new vscode.EventEmitter<RiskAlarm>();
   /** The latest `shim/status`, or undefined while no server runs. */
   readonly onStatus = this.statusEmitter.event;
   readonly onRecoveryAvailable = this.recoveryEmitter.event;
+  /** Work looked at risk and the server took a checkpoint: the client warns, with actions. */
+  readonly onRiskAlarm = this.riskEmitter.event;
   interpreter: InterpreterChoice | undefined;
   problem: StartProblem | undefined;
 
@@ -132,6 +135,7 @@ export class ShimServer implements vscode.Disposable {
     client.registerFeature(recoveryUiFeature);
     client.onNotification(Notification.status, (status: StatusNotification) => this.statusEmitter.fire(status));
     client.onNotification(Notification.recoveryAvailable, (report: RecoveryReport) => this.recoveryEmitter.fire(report));
+    client.onNotification(Notification.riskAlarm, (alarm: RiskAlarm) => this.riskEmitter.fire(alarm));
     client.onDidChangeState((e) => {
       // Stopped, or restarting after a crash: the status bar says so until the server is back.
       if (e.newState !== State.Running) {
@@ -231,6 +235,7 @@ export class ShimServer implements vscode.Disposable {
     void this.stop();
     this.statusEmitter.dispose();
     this.recoveryEmitter.dispose();
+    this.riskEmitter.dispose();
   }
 }
 

@@ -11,12 +11,15 @@ import asyncio
 import logging
 import os
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
+from shim_lsp.commands import RISK_NOTIFICATION
 from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.recovery import client_shows
 from shim_lsp.settings import SECTION, Settings, parse_settings
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -181,7 +184,18 @@ async def _tick_loop(ls: ShimLanguageServer) -> None:
         await asyncio.sleep(TICK_SECONDS)
         engine = ls.engine
         reason, alarm = engine.tick()
-        if alarm is not None and not warned:
+        if alarm is not None and not warned and client_shows(ls, "riskUi"):
+            warned = True
+            ls.protocol.notify(
+                RISK_NOTIFICATION,
+                {
+                    "level": alarm.level,
+                    "signals": [asdict(s) for s in alarm.signals if s.severity >= 1.0],
+                    "dirtyDocuments": engine.buffers.unsaved().documents,
+                    "checkpoint": True,
+                },
+            )
+        elif alarm is not None and not warned:
             warned = True
             ls.tell_user(
                 "SHIM: your unsaved work looked at risk ("

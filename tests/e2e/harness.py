@@ -212,6 +212,10 @@ async def start_editor(
     def recovery_available(params: Any) -> None:
         editor.notifications.append(as_json(params))
 
+    @client.feature("shim/riskAlarm")
+    def risk_alarm(params: Any) -> None:
+        editor.notifications.append(as_json(params))
+
     if initialize:
         await client.initialize_session(
             t.InitializeParams(

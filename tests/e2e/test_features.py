@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from harness import journal_settled, start_editor, stop_editor
+from harness import CAPABILITIES, journal_settled, start_editor, stop_editor
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcInvalidParams
 
@@ -279,4 +279,28 @@ async def test_unsaved_work_a_checkpoint_holds_lowers_the_risk(
     await editor.command(ids.FORCE_CHECKPOINT, {})
     await editor.wait_for(lambda: editor.statuses[-1].riskLevel == "low")
     assert editor.statuses[-1].dirtyDocuments == 1
+    await stop_editor(editor)
+
+
+async def test_a_client_with_its_own_risk_ui_is_sent_the_alarm_instead_of_a_message(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await start_editor(
+        workspace,
+        state_dir,
+        settings={"riskUnsavedKb": 0.01},
+        capabilities=t.ClientCapabilities(
+            workspace=CAPABILITIES.workspace,
+            window=CAPABILITIES.window,
+            experimental={"shim": {"riskUi": True}},
+        ),
+    )
+    uri = editor.open("a.py")
+    editor.type(uri, 1, 0, "b = 'enough to be at risk'\n")
+    await editor.wait_for(lambda: any("signals" in n for n in editor.notifications))
+    (alarm,) = [n for n in editor.notifications if "signals" in n]
+    assert [s["name"] for s in alarm["signals"]] == ["unsavedKb"]
+    assert alarm["dirtyDocuments"] == 1 and alarm["checkpoint"] is True
+    assert not any("at risk" in m.message for m in editor.client.messages)
     await stop_editor(editor)

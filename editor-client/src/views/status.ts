@@ -5,7 +5,7 @@
 
 import * as vscode from 'vscode';
 import { ClientCommand, ContextKey, ServerCommand } from '../commands';
-import { STATUS_LINKS, statusView } from '../format';
+import { riskMessage, STATUS_LINKS, statusView } from '../format';
 import type { StatusNotification } from '../protocol';
 import type { ShimServer } from '../server';
 
@@ -17,6 +17,7 @@ export class StatusBar implements vscode.Disposable {
   private last: StatusNotification | undefined;
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly subscription: vscode.Disposable;
+  private readonly alarms: vscode.Disposable;
 
   constructor(private readonly server: ShimServer) {
     this.item.name = 'SHIM';
@@ -24,6 +25,14 @@ export class StatusBar implements vscode.Disposable {
       this.last = status;
       void vscode.commands.executeCommand('setContext', ContextKey.autoCheckpointPaused, status?.autoCheckpoint === false);
       this.render();
+    });
+    this.alarms = server.onRiskAlarm(async (alarm) => {
+      const choice = await vscode.window.showWarningMessage(riskMessage(alarm), 'Save All', 'Show Signals');
+      if (choice === 'Save All') {
+        await vscode.workspace.saveAll(false);
+      } else if (choice === 'Show Signals') {
+        await vscode.commands.executeCommand(ServerCommand.monitorSignals);
+      }
     });
     this.timer = setInterval(() => this.render(), RERENDER_MS);
     this.render();
@@ -51,6 +60,7 @@ export class StatusBar implements vscode.Disposable {
   dispose(): void {
     clearInterval(this.timer);
     this.subscription.dispose();
+    this.alarms.dispose();
     this.item.dispose();
   }
 }

@@ -300,3 +300,20 @@ rig.e2e("a codemod's quick fix changes the line under the cursor, and is not off
     return now.includes('assert 2') && now.includes('self.assertEqual(1, 1)');
   });
 });
+
+rig.e2e('work at risk: a plain warning that SHIM took a checkpoint, and Save All saves', async () => {
+  const { dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py', settings: { 'shim.riskUnsavedKb': 0.01 } });
+  await rig.typeAtEnd(page, "b = 'enough unsaved text to be at risk'\n");
+  const warning = rig.toast(page, 'Your unsaved work in 1 file was at risk');
+  await warning.waitFor({ timeout: 60_000 });
+  assert.match(await warning.innerText(), /\(unsaved text not in a checkpoint \d+ B, high at 10 B\)\. SHIM took a checkpoint of it\. Save your files/);
+  await rig.shot(page, 'risk-warning');
+  // The checkpoint holds the text: the risk falls, the status bar loses its colour.
+  await rig.waitFor('the status bar back to its plain colour', async () => {
+    const classes = (await rig.statusItem(page).getAttribute('class')) ?? '';
+    return !/warning-kind|error-kind/.test(classes);
+  });
+  await warning.locator('a.monaco-button', { hasText: 'Save All' }).click();
+  await rig.waitFor('the file saved', async () => readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8').includes('enough unsaved text'));
+  await page.locator('.tab.active:not(.dirty)', { hasText: 'app.py' }).waitFor();
+});

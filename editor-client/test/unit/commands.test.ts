@@ -16,6 +16,7 @@ test("the extension's server command IDs are exactly the server's", () => {
 test('notification names and the capability key match the server', () => {
   assert.equal(Notification.status, truth.notifications.status);
   assert.equal(Notification.recoveryAvailable, truth.notifications.recovery);
+  assert.equal(Notification.riskAlarm, truth.notifications.risk);
   assert.equal(CLIENT_CAPABILITY, truth.capability);
 });
 

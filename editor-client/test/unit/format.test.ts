@@ -9,6 +9,7 @@ import {
   distinctVersions,
   fileName,
   lineChanges,
+  riskMessage,
   logLine,
   lineChangesText,
   openFilesText,
@@ -168,4 +169,12 @@ test("output lines lose their own timestamps: the channel stamps each line once"
   assert.deepEqual(logLine('[Error - 13:02:03] boom'), { level: 'error', message: 'boom' });
   assert.deepEqual(logLine('shim WARNING shim_lsp.server: disk'), { level: 'warn', message: 'shim_lsp.server: disk' });
   assert.equal(logLine('Traceback (most recent call last):'), undefined);
+});
+
+test('the risk warning speaks plainly', () => {
+  const alarm = { level: 'high' as const, dirtyDocuments: 2, checkpoint: true, signals: [{ name: 'unsavedKb', value: 300, threshold: 256, severity: 1, explanation: '' }] };
+  assert.equal(
+    riskMessage(alarm),
+    'Your unsaved work in 2 files was at risk (unsaved text not in a checkpoint 300.0 KB, high at 256.0 KB). SHIM took a checkpoint of it. Save your files to keep the changes for good.',
+  );
 });
