@@ -116,6 +116,8 @@ class SessionEngine:
         self.watching = False
         """True when the client reports file changes; else automatic checkpoints re-scan."""
         self.alarm = Alarm()
+        self._risk_due = False
+        """High risk was raised while a checkpoint ran: a risk checkpoint follows it."""
         self.last_assessment: Assessment | None = None
         self._lseq = itertools.count(1)
         self._last_lseq = 0
@@ -436,10 +438,16 @@ class SessionEngine:
             return None, None
         assessment = self.assess(client_alive)
         self.last_assessment = assessment
-        if self.alarm.update(assessment):
-            if not self.checkpoint_running():
-                self.checkpoint(reason="risk")
-            return "risk", assessment
+        raised = self.alarm.update(assessment)
+        # A checkpoint already running holds the buffers as they were before the risk: the
+        # risk checkpoint follows it, not skipped (else the work stays at risk until idle).
+        self._risk_due = self._risk_due or raised
+        if self._risk_due and not self.checkpoint_running():
+            self._risk_due = False
+            self.checkpoint(reason="risk")
+            return "risk", assessment if raised else None
+        if raised:
+            return None, assessment
         if not self.auto or self.checkpoint_running():
             return None, None
         now = time.time()
