@@ -303,7 +303,11 @@ rig.e2e("a codemod's quick fix changes the line under the cursor, and is not off
 
 rig.e2e('work at risk: a plain warning that SHIM took a checkpoint, and Save All saves', async () => {
   const { dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py', settings: { 'shim.riskUnsavedKb': 0.01 } });
-  await rig.typeAtEnd(page, "b = 'enough unsaved text to be at risk'\n");
+  // One change (a paste): typing on past the risk checkpoint would keep the risk high until
+  // the idle checkpoint, which this test does not wait for.
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText("b = 'enough unsaved text to be at risk'\n");
   const warning = rig.toast(page, 'Your unsaved work in 1 file was at risk');
   await warning.waitFor({ timeout: 60_000 });
   assert.match(await warning.innerText(), /\(unsaved text not in a checkpoint \d+ B, high at 10 B\)\. SHIM took a checkpoint of it\. Save your files/);
