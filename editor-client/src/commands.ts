@@ -28,6 +28,17 @@ export const ClientCommand = {
   browseCheckpoints: 'shim.browseCheckpoints',
   showOutput: 'shim.showOutput',
   restartServer: 'shim.restartServer',
+  pauseAutoCheckpoints: 'shim.pauseAutoCheckpoints',
+  resumeAutoCheckpoints: 'shim.resumeAutoCheckpoints',
+  reviewRecovery: 'shim.reviewRecovery',
+} as const;
+
+/** Context keys the extension sets, for `when` clauses in package.json. */
+export const ContextKey = {
+  autoCheckpointPaused: 'shim.autoCheckpointPaused',
+  recoveryWaiting: 'shim.recoveryWaiting',
+  /** The active editor is a diff of a checkpoint (left) against the file (right). */
+  checkpointDiff: 'shim.checkpointDiff',
 } as const;
 
 export const Notification = {
@@ -35,6 +46,8 @@ export const Notification = {
   status: 'shim/status',
   /** Crashed work, sent instead of SHIM's own prompt to a client with a recovery UI. */
   recoveryAvailable: 'shim/recoveryAvailable',
+  /** Work looked at risk (a checkpoint was taken), sent instead of SHIM's message to a client with a risk UI. */
+  riskAlarm: 'shim/riskAlarm',
 } as const;
 
 /** Key under `capabilities.experimental` announcing what this client shows itself. */

@@ -8,6 +8,7 @@ import { RESTART_SETTINGS, SECTION } from './settings';
 import { Codemods } from './views/codemods';
 import { VirtualDocuments } from './views/documents';
 import { History } from './views/history';
+import { HistoryTree } from './views/historyTree';
 import { Recovery } from './views/recovery';
 import { Session } from './views/session';
 import { StatusBar } from './views/status';
@@ -45,6 +46,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     [ClientCommand.browseCheckpoints]: (a) => history.browse(a),
     [ClientCommand.showOutput]: async () => output.show(),
     [ClientCommand.restartServer]: () => shim.restart(),
+    [ClientCommand.pauseAutoCheckpoints]: () => session.toggleAuto({ enabled: false }),
+    [ClientCommand.resumeAutoCheckpoints]: () => session.toggleAuto({ enabled: true }),
+    [ClientCommand.reviewRecovery]: () => recovery.review(),
   };
   for (const [id, handler] of Object.entries({ ...handlers, ...clientHandlers })) {
     context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => reportErrors(output, id, () => handler(arg))));
@@ -55,6 +59,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     output,
     new StatusBar(shim),
     recovery,
+    history,
+    new HistoryTree(shim),
     VirtualDocuments.register(shim),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) {

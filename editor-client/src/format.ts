@@ -1,17 +1,20 @@
 /** How SHIM's figures read in the status bar and pickers: pure, no `vscode` import. */
 
-import type { CodemodArgument, FileVersion, RecoveryReport, RiskLevel, StatusNotification } from './protocol';
+import type { CodemodArgument, FileVersion, RecoveryReport, RiskAlarm, Signal, StatusNotification } from './protocol';
 
 /** "1 file", "2 files": a count as a person writes it (`many` for irregular plurals). */
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
 
-/** "just now", "4 min ago", "3 h ago", "2 days ago". */
+/** "just now", "12 s ago", "4 min ago", "3 h ago", "2 days ago". */
 export function ago(thenSeconds: number, nowSeconds: number): string {
   const s = Math.max(0, nowSeconds - thenSeconds);
-  if (s < 60) {
+  if (s < 5) {
     return 'just now';
+  }
+  if (s < 60) {
+    return `${Math.floor(s)} s ago`;
   }
   if (s < 3600) {
     return `${Math.floor(s / 60)} min ago`;
@@ -42,32 +45,153 @@ export function clock(seconds: number): string {
 
 export interface StatusView {
   text: string;
+  /** Markdown (theme icons and `command:` links allowed). */
   tooltip: string;
-  /** The status bar's warning or error background, for elevated and high risk. */
+  /** The error background is for real danger only; high risk gets the warning one. */
   background?: 'warning' | 'error';
 }
 
-const RISK_ICON: Record<RiskLevel, string> = { low: '$(shield)', elevated: '$(warning)', high: '$(error)' };
+/** Markdown links to commands, as the status bar's tooltip offers them. */
+function link(title: string, command: string, args?: unknown): string {
+  const query = args === undefined ? '' : `?${encodeURIComponent(JSON.stringify(args))}`;
+  return `[${title}](command:${command}${query})`;
+}
 
 /** The status bar item for a `shim/status` notification. */
 export function statusView(status: StatusNotification, nowSeconds: number): StatusView {
-  const when = status.lastCheckpointAt === null ? 'no checkpoint yet' : ago(status.lastCheckpointAt, nowSeconds);
-  const lines = [
-    `SHIM: last checkpoint ${status.lastCheckpointAt === null ? 'not taken yet' : `${when} (${clock(status.lastCheckpointAt)})`}`,
-    `Risk of losing work: ${status.riskLevel}`,
-    `Unsaved documents: ${status.dirtyDocuments}`,
-  ];
-  if (status.storeError) {
-    lines.push(`Store problem: ${status.storeError}`);
-    return { text: `$(error) SHIM ${when}`, tooltip: lines.join('\n'), background: 'error' };
+  const paused = status.autoCheckpoint === false;
+  const saved = status.lastCheckpointAt === null ? undefined : ago(status.lastCheckpointAt, nowSeconds);
+  const unsaved = status.dirtyDocuments;
+  const lines: string[] = [];
+  let text: string;
+  let background: StatusView['background'];
+  const danger = status.storeError ?? status.danger ?? null;
+  if (danger) {
+    text = '$(error) SHIM: work at risk';
+    background = 'error';
+    lines.push(`$(error) **SHIM cannot protect new work:** ${danger}`);
+  } else {
+    const icon = paused ? '$(debug-pause)' : status.riskLevel === 'low' ? '$(shield)' : '$(warning)';
+    text = `${icon} SHIM: ${saved === undefined ? 'protected' : `saved ${saved}`}${paused ? ' · paused' : ''}`;
+    background = status.riskLevel === 'high' ? 'warning' : undefined;
+    lines.push(
+      unsaved === 0
+        ? '$(shield) **SHIM** journals every change you type.'
+        : `$(shield) **SHIM** holds what you typed in ${plural(unsaved, 'unsaved file')}: it can bring it back after a crash.`,
+    );
   }
-  lines.push('Click for the session status');
-  const risk = status.riskLevel === 'low' ? '' : ` · risk ${status.riskLevel}`;
-  return {
-    text: `${RISK_ICON[status.riskLevel] ?? RISK_ICON.low} ${when}${risk}`,
-    tooltip: lines.join('\n'),
-    background: status.riskLevel === 'high' ? 'error' : status.riskLevel === 'elevated' ? 'warning' : undefined,
-  };
+  lines.push(
+    saved === undefined
+      ? 'No checkpoint of this workspace yet.'
+      : `Last checkpoint ${saved} (${clock(status.lastCheckpointAt as number)}).`,
+  );
+  if (paused) {
+    lines.push('$(debug-pause) Automatic checkpoints are paused; the journal still records every change.');
+  }
+  if (!danger && status.riskLevel !== 'low') {
+    lines.push(`$(warning) Risk of losing work: ${status.riskLevel}. A checkpoint, or saving, lowers it.`);
+  }
+  lines.push(
+    [
+      link('Checkpoint Now', 'shim.forceCheckpoint'),
+      link('Browse Checkpoints', 'shim.browseCheckpoints'),
+      paused ? link('Resume Automatic', 'shim.autoCheckpoint', { enabled: true }) : link('Pause Automatic', 'shim.autoCheckpoint', { enabled: false }),
+      link('Session Status', 'shim.sessionStatus'),
+    ].join(' · '),
+  );
+  return { text, tooltip: lines.join('\n\n'), background };
+}
+
+/** The commands the status bar's tooltip links to (trusted for its Markdown). */
+export const STATUS_LINKS = ['shim.forceCheckpoint', 'shim.browseCheckpoints', 'shim.autoCheckpoint', 'shim.sessionStatus'];
+
+/** "3 files, 1 with unsaved changes". */
+export function openFilesText(open: number, dirty: number): string {
+  return `${plural(open, 'file')} open${open > 0 ? `, ${dirty === 0 ? 'none' : dirty} with unsaved changes` : ''}`;
+}
+
+export interface SignalView {
+  label: string;
+  /** The value with its unit, and where it counts as high. */
+  description: string;
+}
+
+function mb(value: number): string {
+  return value >= 1024 ? `${(value / 1024).toFixed(value % 1024 === 0 ? 0 : 1)} GB` : `${Math.round(value)} MB`;
+}
+
+/** A crash-risk signal in words and units: "Server memory 62 MB, high at 1 GB". */
+export function signalView(s: Signal): SignalView {
+  const n = (v: number, digits = 0) => v.toFixed(digits);
+  switch (s.name) {
+    case 'unsavedKb':
+      return { label: 'Unsaved text not in a checkpoint', description: `${size(Math.round(s.value * 1024))}, high at ${size(Math.round(s.threshold * 1024))}` };
+    case 'unsavedAgeMinutes':
+      return { label: 'Oldest change not in a checkpoint', description: `${n(s.value)} min old, high at ${n(s.threshold)} min` };
+    case 'editsSinceCheckpoint':
+      return { label: 'Edits since the last checkpoint', description: `${n(s.value)}, high at ${n(s.threshold)}` };
+    case 'memoryMb':
+      return { label: 'Server memory', description: `${mb(s.value)}, high at ${mb(s.threshold)}` };
+    case 'memoryGrowthMbPerMin':
+      return { label: 'Server memory growth', description: `${n(s.value, 1)} MB/min, high at ${n(s.threshold)} MB/min` };
+    case 'journalLagSeconds':
+      return { label: 'Typing not yet written', description: `${n(s.value, 1)} s behind, high at ${n(s.threshold)} s` };
+    case 'clientAlive':
+      return { label: 'Editor process', description: s.severity >= 1 ? 'gone' : 'running' };
+    case 'diskFreeMb':
+      return { label: 'Free disk space for the store', description: `${mb(s.value)} free, high below ${mb(s.threshold)}` };
+    case 'storeWritable':
+      return { label: 'Store', description: s.severity >= 1 ? 'failing' : 'writable' };
+    default:
+      return { label: s.name, description: `${n(s.value, 1)}, high at ${n(s.threshold, 1)}` };
+  }
+}
+
+/** Lines added and removed from `before` to `after` (a line diff's counts). */
+export function lineChanges(before: string, after: string): { added: number; removed: number } {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) {
+    start++;
+  }
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  const x = a.slice(start, endA);
+  const y = b.slice(start, endB);
+  if (x.length * y.length > 4_000_000) {
+    return { added: y.length, removed: x.length }; // too big to align: count as replaced
+  }
+  // Longest common subsequence, one row at a time.
+  let previous = new Array<number>(y.length + 1).fill(0);
+  for (let i = 1; i <= x.length; i++) {
+    const row = new Array<number>(y.length + 1).fill(0);
+    for (let j = 1; j <= y.length; j++) {
+      row[j] = x[i - 1] === y[j - 1] ? previous[j - 1] + 1 : Math.max(previous[j], row[j - 1]);
+    }
+    previous = row;
+  }
+  const common = previous[y.length];
+  return { added: y.length - common, removed: x.length - common };
+}
+
+/** "+3 −1 lines", "no changed lines". */
+export function lineChangesText(changes: { added: number; removed: number }): string {
+  if (changes.added === 0 && changes.removed === 0) {
+    return 'no changed lines';
+  }
+  const parts = [];
+  if (changes.added > 0) {
+    parts.push(`+${changes.added}`);
+  }
+  if (changes.removed > 0) {
+    parts.push(`\u2212${changes.removed}`);
+  }
+  return `${parts.join(' ')} ${changes.added + changes.removed === 1 ? 'line' : 'lines'}`;
 }
 
 /**
@@ -88,9 +212,23 @@ export function distinctVersions(versions: readonly FileVersion[]): FileVersion[
   return out;
 }
 
-/** One line for a checkpoint in a picker: its label or why it was taken. */
-export function checkpointTitle(c: { id: number; label: string | null; reason: string }): string {
-  return c.label ? `${c.label}` : `checkpoint ${c.id} (${c.reason})`;
+const REASONS: Record<string, string> = { manual: 'Checkpoint', cli: 'From the command line', codemod: 'Before a codemod' };
+
+/** What a checkpoint is called: its label, else "Automatic" (or why else it was taken). */
+export function checkpointTitle(c: { label: string | null; reason: string }): string {
+  return c.label ? c.label : (REASONS[c.reason] ?? 'Automatic');
+}
+
+/** "Today", "Yesterday", else the date: the day groups of a history list. */
+export function dayName(seconds: number, nowSeconds: number): string {
+  const day = (t: number) => new Date(t * 1000).toDateString();
+  if (day(seconds) === day(nowSeconds)) {
+    return 'Today';
+  }
+  if (day(seconds) === day(nowSeconds - 86400)) {
+    return 'Yesterday';
+  }
+  return new Date(seconds * 1000).toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
 }
 
 /** The last part of a file URI's path, decoded: what a user calls the file. */
@@ -99,14 +237,27 @@ export function fileName(uri: string): string {
   return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
 }
 
-/** The recovery notification's text. */
-export function recoveryMessage(report: RecoveryReport): string {
+/** When the windows that left the offered work were last seen. */
+export function recoveryLastSeen(report: RecoveryReport): number {
+  const sessions = new Set(report.offered.map((f) => f.session));
+  return Math.max(...report.sessions.filter((s) => sessions.has(s.id)).map((s) => s.lastSeenAt));
+}
+
+/** The recovery notification's text: how much, how old, and what Dismiss does. */
+export function recoveryMessage(report: RecoveryReport, nowSeconds: number): string {
   const files = report.offered;
   const names = files.slice(0, 5).map((f) => fileName(f.uri)).join(', ') + (files.length > 5 ? ', ...' : '');
+  const windows = new Set(files.map((f) => f.session)).size;
   return (
-    `SHIM found unsaved work in ${plural(files.length, 'file')} from ` +
-    `${plural(report.sessions.length, 'editor session')} that ended before it was saved: ${names}`
+    `Unsaved changes to ${plural(files.length, 'file')} (${names}) from ` +
+    `${windows === 1 ? 'a window' : `${windows} windows`} that closed unexpectedly ${ago(recoveryLastSeen(report), nowSeconds)}. ` +
+    "Dismiss keeps them in SHIM's history."
   );
+}
+
+/** The lasting status bar item while crashed work waits. */
+export function recoveryItemText(files: number): string {
+  return `$(history) Recover ${plural(files, 'file')}`;
 }
 
 /** Why an input box's text does not fit a codemod argument, or undefined when it does. */
@@ -127,3 +278,71 @@ export function codemodArgumentProblem(arg: CodemodArgument, text: string): stri
   return undefined;
 }
 
+
+/** "rename_symbol" as a title: "Rename symbol". */
+export function codemodTitle(name: string): string {
+  const words = name.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The dotted name of a symbol in a workspace file: ("pkg/app.py", "greet") -> "pkg.app.greet". */
+export function qualifiedName(relativePath: string, symbol: string): string {
+  const module = relativePath
+    .replace(/\\/g, '/')
+    .replace(/\.pyi?$/, '')
+    .replace(/\/__init__$/, '')
+    .split('/')
+    .filter((part) => part !== '' && part !== 'src')
+    .join('.');
+  return module ? `${module}.${symbol}` : symbol;
+}
+
+/** A codemod run's outcome as a sentence: "Renamed app.greet → welcome in 2 files". */
+export function codemodOutcome(name: string, args: Record<string, unknown>, changed: number, failed: number): string {
+  const where = `in ${plural(changed, 'file')}`;
+  const problems = failed > 0 ? `; ${plural(failed, 'file')} failed` : '';
+  const from = args.old_name ?? args.old_module;
+  const to = args.new_name ?? args.new_module;
+  if (typeof from === 'string' && typeof to === 'string') {
+    const verb = name.startsWith('move') ? 'Moved' : 'Renamed';
+    return `${verb} ${from} \u2192 ${to} ${where}${problems}`;
+  }
+  return `${codemodTitle(name)}: changed ${plural(changed, 'file')}${problems}`;
+}
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+// Debug and trace lines are asked for by SHIM's own settings (shim.server.logLevel,
+// shim.trace.server): they show as info, not hidden again by the channel's level.
+const CLIENT_LEVELS: Record<string, LogLevel> = { Error: 'error', Warn: 'warn', Info: 'info', Debug: 'info', Trace: 'info', LSP: 'info' };
+const SERVER_LEVELS: Record<string, LogLevel> = { DEBUG: 'info', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'error' };
+
+/**
+ * A line for the SHIM output channel without its own timestamp, and its level: the channel
+ * stamps each line once. Lines come from vscode-languageclient ("[Info  - 1:02:03 AM] ...")
+ * and from the server's stderr ("shim WARNING name: ..."); others are undefined.
+ */
+export function logLine(text: string): { level: LogLevel; message: string } | undefined {
+  const client = text.match(/^\[(Error|Warn|Info|Debug|Trace|LSP)\s*- [^\]]*\] ?([\s\S]*)$/);
+  if (client) {
+    return { level: CLIENT_LEVELS[client[1]], message: client[2] };
+  }
+  const server = text.match(/^shim (DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\s\S]*)$/);
+  if (server) {
+    return { level: SERVER_LEVELS[server[1]], message: server[2] };
+  }
+  return undefined;
+}
+
+/** The risk warning, plainly: what was at risk, that SHIM took a checkpoint, what keeps it. */
+export function riskMessage(alarm: RiskAlarm): string {
+  const why = alarm.signals.map((s) => {
+    const view = signalView(s);
+    return `${view.label.toLowerCase()} ${view.description}`;
+  });
+  const files = alarm.dirtyDocuments > 0 ? ` in ${plural(alarm.dirtyDocuments, 'file')}` : '';
+  return (
+    `Your unsaved work${files} was at risk${why.length ? ` (${why.join('; ')})` : ''}. ` +
+    `${alarm.checkpoint ? 'SHIM took a checkpoint of it. ' : ''}Save your files to keep the changes for good.`
+  );
+}

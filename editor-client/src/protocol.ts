@@ -7,6 +7,10 @@ export interface StatusNotification {
   riskLevel: RiskLevel;
   dirtyDocuments: number;
   storeError: string | null;
+  /** False while automatic checkpoints are paused (servers before it: absent). */
+  autoCheckpoint?: boolean;
+  /** Real danger other than the store failing (disk nearly full), in words; else null. */
+  danger?: string | null;
 }
 
 export interface SessionStatus extends StatusNotification {
@@ -62,6 +66,14 @@ export interface Signal {
   threshold: number;
   severity: number;
   explanation: string;
+}
+
+/** `shim/riskAlarm`: the signals at their threshold, and that a checkpoint was taken. */
+export interface RiskAlarm {
+  level: RiskLevel;
+  signals: Signal[];
+  dirtyDocuments: number;
+  checkpoint: boolean;
 }
 
 export interface Assessment {

@@ -21,7 +21,8 @@ import {
   type FeatureState,
 } from 'vscode-languageclient/node';
 import { CLIENT_CAPABILITY, Notification, ServerCommand, ServerCommandId } from './commands';
-import type { RecoveryReport, StatusNotification } from './protocol';
+import { logLine, type LogLevel } from './format';
+import type { RecoveryReport, RiskAlarm, StatusNotification } from './protocol';
 import {
   chooseInterpreter,
   InterpreterChoice,
@@ -50,7 +51,7 @@ class ShimLanguageClient extends LanguageClient {
 /** Tells the server that this client shows recovery itself (see shim_lsp/commands.py). */
 const recoveryUiFeature: StaticFeature = {
   fillClientCapabilities(capabilities) {
-    capabilities.experimental = { ...(capabilities.experimental as object), [CLIENT_CAPABILITY]: { recoveryUi: true } };
+    capabilities.experimental = { ...(capabilities.experimental as object), [CLIENT_CAPABILITY]: { recoveryUi: true, riskUi: true } };
   },
   initialize() {},
   getState(): FeatureState {
@@ -67,9 +68,12 @@ export class ShimServer implements vscode.Disposable {
   private starting: Promise<void> | undefined;
   private readonly statusEmitter = new vscode.EventEmitter<StatusNotification | undefined>();
   private readonly recoveryEmitter = new vscode.EventEmitter<RecoveryReport>();
+  private readonly riskEmitter = new vscode.EventEmitter<RiskAlarm>();
   /** The latest `shim/status`, or undefined while no server runs. */
   readonly onStatus = this.statusEmitter.event;
   readonly onRecoveryAvailable = this.recoveryEmitter.event;
+  /** Work looked at risk and the server took a checkpoint: the client warns, with actions. */
+  readonly onRiskAlarm = this.riskEmitter.event;
   interpreter: InterpreterChoice | undefined;
   problem: StartProblem | undefined;
 
@@ -112,7 +116,7 @@ export class ShimServer implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       // Every file and untitled buffer: unsaved work is protected whatever its language.
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-      outputChannel: this.output,
+      outputChannel: new OneStampPerLine(this.output),
       initializationOptions: serverSettings(config),
       middleware: {
         workspace: {
@@ -131,6 +135,7 @@ export class ShimServer implements vscode.Disposable {
     client.registerFeature(recoveryUiFeature);
     client.onNotification(Notification.status, (status: StatusNotification) => this.statusEmitter.fire(status));
     client.onNotification(Notification.recoveryAvailable, (report: RecoveryReport) => this.recoveryEmitter.fire(report));
+    client.onNotification(Notification.riskAlarm, (alarm: RiskAlarm) => this.riskEmitter.fire(alarm));
     client.onDidChangeState((e) => {
       // Stopped, or restarting after a crash: the status bar says so until the server is back.
       if (e.newState !== State.Running) {
@@ -230,5 +235,61 @@ export class ShimServer implements vscode.Disposable {
     void this.stop();
     this.statusEmitter.dispose();
     this.recoveryEmitter.dispose();
+    this.riskEmitter.dispose();
+  }
+}
+
+/**
+ * The output channel as vscode-languageclient writes to it (its own "[Info - time]" prefixes,
+ * the server's stderr in chunks), turned into one log entry per line at its level: a
+ * LogOutputChannel stamps each entry, so a line carries one timestamp, not two.
+ */
+class OneStampPerLine implements vscode.OutputChannel {
+  readonly name: string;
+  private partial = '';
+  private level: LogLevel = 'info';
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.name = log.name;
+  }
+
+  append(value: string): void {
+    const lines = (this.partial + value).split(/\r?\n/);
+    this.partial = lines.pop() ?? '';
+    lines.forEach((line) => this.line(line));
+  }
+
+  appendLine(value: string): void {
+    this.append(`${value}\n`);
+  }
+
+  private line(text: string): void {
+    if (text.trim() === '') {
+      return;
+    }
+    const parsed = logLine(text);
+    // A line of its own (a traceback's) goes on at the level of the entry it belongs to.
+    this.level = parsed?.level ?? this.level;
+    this.log[this.level](parsed?.message ?? text);
+  }
+
+  replace(value: string): void {
+    this.log.replace(value);
+  }
+
+  clear(): void {
+    this.log.clear();
+  }
+
+  show(columnOrPreserveFocus?: vscode.ViewColumn | boolean, preserveFocus?: boolean): void {
+    this.log.show(typeof columnOrPreserveFocus === 'boolean' ? columnOrPreserveFocus : preserveFocus);
+  }
+
+  hide(): void {
+    this.log.hide();
+  }
+
+  dispose(): void {
+    // The extension owns the log channel and disposes of it.
   }
 }

@@ -106,6 +106,8 @@ class ShimLanguageServer(LanguageServer):
             "riskLevel": status["riskLevel"],
             "dirtyDocuments": status["dirtyDocuments"],
             "storeError": status["storeError"],
+            "autoCheckpoint": status["autoCheckpoint"],
+            "danger": self.engine.last_assessment.danger if self.engine.last_assessment else None,
         }
 
     def push_status(self, summary: dict[str, Any] | None = None) -> None:

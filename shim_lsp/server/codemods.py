@@ -1,7 +1,9 @@
 """Codemods in the editor: code actions, workspace runs with progress, preview and undo.
 
-The code-action request only lists what could apply (a text search, no parsing); the edit
-is computed in ``codeAction/resolve``, in a worker process, from the buffer's current text.
+Code actions are offered only where a codemod would change something: each argument-free
+codemod runs once per buffer version, in a worker process, and its edits decide the offer. A
+selection, or the cursor's line, gets a ``refactor.rewrite`` action limited to the edits it
+touches; the whole file's rewrite is a ``source.*`` action (no light bulb).
 A workspace run checkpoints first, then sends one WorkspaceEdit of minimal line edits,
 versioned for open buffers; ``shim.undoCodemod`` reverses a whole batch, refusing files
 that changed since.
@@ -10,10 +12,12 @@ that changed since.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -37,7 +41,10 @@ if TYPE_CHECKING:
     from shim_lsp.codemods.runner import Summary
     from shim_lsp.session.engine import SessionEngine
 
+log = logging.getLogger(__name__)
+
 KIND = types.CodeActionKind.RefactorRewrite
+SOURCE_KIND = f"{types.CodeActionKind.Source.value}.shim.codemod"
 ANNOTATION = "shim-codemod"
 PROGRESS_EVERY_S = 0.2
 
@@ -67,6 +74,10 @@ class CodemodState:
     registry: dict[str, CodemodInfo] | None = None
     problems: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    proposals: dict[str, tuple[int | None, asyncio.Task[dict[str, Proposal]]]] = field(
+        default_factory=dict
+    )
+    """uri -> (buffer version, the result of each codemod that changes that version)."""
 
 
 _CONVERTER = converters.get_converter()
@@ -120,6 +131,34 @@ def _text_edits(old: str, new: str, units: Any) -> list[types.TextEdit]:
     ]
 
 
+def _position(p: types.Position) -> tuple[int, int]:
+    return (p.line, p.character)
+
+
+def _overlaps(edit: types.TextEdit, scope: types.Range) -> bool:
+    """An edit is in scope when it replaces text inside it (or inserts within it)."""
+    start, end = _position(edit.range.start), _position(edit.range.end)
+    first, last = _position(scope.start), _position(scope.end)
+    if start == end:
+        return first <= start <= last
+    return start < last and end > first
+
+
+def _scope(selection: types.Range) -> types.Range:
+    """What an action applies to: the selection, or the whole line under the cursor."""
+    if selection.start != selection.end:
+        return selection
+    line = selection.start.line
+    return types.Range(
+        start=types.Position(line=line, character=0),
+        end=types.Position(line=line + 1, character=0),
+    )
+
+
+def _wanted(only: Sequence[types.CodeActionKind | str] | None, kind: str) -> bool:
+    return not only or any(kind.startswith(str(getattr(k, "value", k))) for k in only)
+
+
 def _matches_prefilter(info: CodemodInfo, text: str) -> bool:
     from shim_lsp.codemods.runner import CodemodSpec
 
@@ -128,37 +167,96 @@ def _matches_prefilter(info: CodemodInfo, text: str) -> bool:
     return not words or any(w.decode() in text for w in words)
 
 
+Proposal = tuple[str, list[types.TextEdit]]
+"""A codemod's result for a buffer: the whole new text, and the edits from the old to it."""
+
+
+async def _propose(ls: ShimLanguageServer, uri: str, text: str, units: Any) -> dict[str, Proposal]:
+    """Each argument-free codemod's result for this text, for those that change it."""
+    from shim_lsp.codemods.runner import CodemodSpec, Job, run
+
+    path = uri_to_path(uri) or Path(uri)
+    infos = [
+        info
+        for info in registry(ls).values()
+        if not any(a.required for a in info.args) and _matches_prefilter(info, text)
+    ]
+
+    async def one(info: CodemodInfo) -> Proposal | None:
+        summary = await asyncio.to_thread(
+            run,
+            CodemodSpec(info.module, info.cls),
+            [Job(path, text)],
+            timeout=ls.settings.codemod_timeout,
+            root=_root(ls, path),
+        )
+        (result,) = summary.results
+        if result.status == "failed":
+            log.info("codemod %s offers nothing for %s: %s", info.name, path, result.reason)
+        if result.new_text is None:
+            return None
+        edits = _text_edits(text, result.new_text, units)
+        return (result.new_text, edits) if edits else None
+
+    found = await asyncio.gather(*(one(info) for info in infos))
+    return {info.name: p for info, p in zip(infos, found, strict=True) if p is not None}
+
+
+async def _proposals(ls: ShimLanguageServer, uri: str) -> dict[str, Proposal]:
+    """The codemods' results for a buffer's current version, computed once per version."""
+    doc = ls.document(uri)
+    if doc is None:
+        return {}
+    st = state(ls)
+    cached = st.proposals.get(uri)
+    if cached is None or cached[0] != doc.version:
+        task = asyncio.ensure_future(
+            _propose(ls, uri, doc.source, doc.position_codec.client_num_units)
+        )
+        st.proposals[uri] = (doc.version, task)
+        cached = st.proposals[uri]
+    return await asyncio.shield(cached[1])
+
+
 def register(server: ShimLanguageServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[KIND], resolve_provider=True),
+        types.CodeActionOptions(
+            code_action_kinds=[KIND, SOURCE_KIND],
+            resolve_provider=True,
+        ),
     )
-    def code_action(
+    async def code_action(
         ls: ShimLanguageServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
         only = params.context.only
-        if only and not any(KIND.value.startswith(str(getattr(k, "value", k))) for k in only):
-            return None
+        rewrite, source = _wanted(only, KIND.value), _wanted(only, SOURCE_KIND)
         uri = ls.canonical(params.text_document.uri)
         doc = ls.document(uri)
-        if doc is None or not uri.endswith((".py", ".pyi")):
+        if not (rewrite or source) or doc is None or not uri.endswith((".py", ".pyi")):
             return None
+        version = doc.version
+        scope = _scope(params.range)
         actions = []
-        for info in registry(ls).values():
-            if any(a.required for a in info.args) or not _matches_prefilter(info, doc.source):
-                continue
-            actions.append(
-                types.CodeAction(
-                    title=f"Apply codemod: {info.name.replace('_', ' ')}",
-                    kind=KIND,
-                    data={
-                        "uri": uri,
-                        "version": doc.version,
-                        "name": info.name,
-                        "range": _CONVERTER.unstructure(params.range),
-                    },
+        for name, (_new, edits) in (await _proposals(ls, uri)).items():
+            words = name.replace("_", " ")
+            data: dict[str, Any] = {"uri": uri, "version": version, "name": name}
+            if rewrite and any(_overlaps(e, scope) for e in edits):
+                actions.append(
+                    types.CodeAction(
+                        title=f"Apply codemod: {words}",
+                        kind=KIND,
+                        data={**data, "range": _CONVERTER.unstructure(scope)},
+                    )
                 )
-            )
+            if source:
+                actions.append(
+                    types.CodeAction(
+                        title=f"Apply codemod to the whole file: {words}",
+                        kind=SOURCE_KIND,
+                        data=data,
+                    )
+                )
         return actions
 
     @server.feature(types.CODE_ACTION_RESOLVE)
@@ -170,42 +268,31 @@ def register(server: ShimLanguageServer) -> None:
         doc = ls.document(uri)
         if doc is None:
             return action
-        from shim_lsp.codemods.runner import CodemodSpec, Job, run
-
-        info = _info(ls, name)
+        _info(ls, name)
         text, version = doc.source, doc.version
-        path = uri_to_path(uri) or Path(uri)
-        summary = await asyncio.to_thread(
-            run,
-            CodemodSpec(info.module, info.cls),
-            [Job(path, text)],
-            timeout=ls.settings.codemod_timeout,
-            root=_root(ls, path),
-        )
-        (result,) = summary.results
-        if result.status == "failed":
-            ls.tell_user(f"SHIM: codemod {name} failed on {path.name}: {result.reason}")
+        proposal = (await _proposals(ls, uri)).get(name)
+        if proposal is None:
             return action
-        if result.new_text is None:
-            return action
-        new_text = result.new_text
+        new_text, edits = proposal
         if "range" in data:
+            # The selection, or the line under the cursor, with the module-level edits its
+            # change needs (an import, a logger): never a rewrite elsewhere, never a half.
             from shim_lsp.codemods.selection import restrict
 
-            selection = _CONVERTER.structure(data["range"], types.Range)
-            start = (selection.start.line, selection.start.character)
-            end = (selection.end.line, selection.end.character)
-            if start != end:
-                part = restrict(text, new_text, start, end)
-                if part.text is None:
-                    names = ", ".join(sorted(part.unbound)) or "its names"
-                    ls.tell_user(
-                        f"SHIM: codemod {name} cannot change the selection alone: "
-                        f"it would leave {names} undefined; apply it to the whole file"
-                    )
-                    return action
-                new_text = part.text
-        edits = _text_edits(text, new_text, doc.position_codec.client_num_units)
+            scope = _CONVERTER.structure(data["range"], types.Range)
+            start = (scope.start.line, scope.start.character)
+            end = (scope.end.line, scope.end.character)
+            part = restrict(text, new_text, start, end)
+            if part.text is None:
+                names = ", ".join(sorted(part.unbound)) or "its names"
+                ls.tell_user(
+                    f"SHIM: codemod {name} cannot change the selection alone: "
+                    f"it would leave {names} undefined; apply it to the whole file"
+                )
+                return action
+            edits = _text_edits(text, part.text, doc.position_codec.client_num_units)
+        if not edits:
+            return action
         action.edit = types.WorkspaceEdit(
             document_changes=[
                 types.TextDocumentEdit(
@@ -292,7 +379,8 @@ async def _run_workspace(
         if progress and (now - last[0] >= PROGRESS_EVERY_S or len(summary.results) == total):
             last[0] = now
             done = len(summary.results)
-            message = f"{done}/{total} files: {summary.line()}"
+            changed = summary.count("changed")
+            message = f"{done}/{total} files" + (f", {changed} changed" if changed else "")
             pct = int(100 * done / total) if total else 100
             loop.call_soon_threadsafe(
                 ls.work_done_progress.report,

@@ -50,6 +50,10 @@ from shim_lsp.workspace.paths import uri_to_path
 log = logging.getLogger(__name__)
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
 def session_status(ls: ShimLanguageServer, engine: SessionEngine, _a: Any) -> Any:
     return engine.status()
 
@@ -72,7 +76,8 @@ async def force_checkpoint(
     ls.push_status()
     ls.log_user(
         f"SHIM checkpoint {result.id}{' ' + repr(a.label) if a.label else ''}: "
-        f"{result.files} files, {result.buffers} unsaved buffers, {result.seconds:.3f} s"
+        f"{_count(result.files, 'file')}, {_count(result.buffers, 'unsaved buffer')}, "
+        f"{result.seconds:.3f} s"
     )
     return result.to_json()
 

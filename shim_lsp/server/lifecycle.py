@@ -11,13 +11,16 @@ import asyncio
 import logging
 import os
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from shim_lsp.commands import RISK_NOTIFICATION
 from shim_lsp.server import client
 from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.recovery import client_shows
 from shim_lsp.settings import SECTION, Settings, parse_settings
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -209,12 +212,28 @@ async def _watch_files(ls: ShimLanguageServer) -> None:
 
 async def _tick_loop(ls: ShimLanguageServer) -> None:
     shown: dict[str, Any] | None = None
+    warned: set[str] = set()
+    """A risk checkpoint secures the work and lowers the risk, so a new episode can follow
+    soon: the user is told once per session and cause, the checkpoints go on."""
     while ls.engine is not None and ls.engine.closed is None:
         await asyncio.sleep(TICK_SECONDS)
         engine = ls.engine
         reason, alarm = engine.tick()
-        if alarm is not None:
-            ls.tell_user(_alarm_message(alarm))
+        causes = {sig.name for sig in alarm.signals if sig.severity >= 1.0} if alarm else set()
+        if alarm is not None and not causes <= warned:
+            warned |= causes
+            if client_shows(ls, "riskUi"):
+                ls.protocol.notify(
+                    RISK_NOTIFICATION,
+                    {
+                        "level": alarm.level,
+                        "signals": [asdict(s) for s in alarm.signals if s.severity >= 1.0],
+                        "dirtyDocuments": engine.buffers.unsaved().documents,
+                        "checkpoint": alarm.measurements.store_error is None,
+                    },
+                )
+            else:
+                ls.tell_user(_alarm_message(alarm))
         if reason is not None:
             log.info("automatic checkpoint: %s", reason)
         # What a status bar shows is pushed when it changes, so clients never poll.

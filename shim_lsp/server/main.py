@@ -21,6 +21,21 @@ def _end(server: ShimLanguageServer, reason: str) -> None:
         server.engine.close(reason)
 
 
+class _RoutineCancels(logging.Filter):
+    """VS Code cancels requests that often have just been answered: pygls warns of each
+    "unknown message id", a normal race, not a problem to show the user. Kept for debug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        routine = str(record.msg).startswith("Cancel notification for unknown message id")
+        return not routine or logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+def quiet_routine_warnings() -> None:
+    rpc = logging.getLogger("pygls.protocol.json_rpc")
+    if not any(isinstance(f, _RoutineCancels) for f in rpc.filters):
+        rpc.addFilter(_RoutineCancels())
+
+
 def serve() -> int:
     """Serve on stdio. Logging goes to stderr: stdout is the protocol channel."""
     logging.basicConfig(
@@ -28,6 +43,7 @@ def serve() -> int:
         stream=sys.stderr,
         format="shim %(levelname)s %(name)s: %(message)s",
     )
+    quiet_routine_warnings()
     server = create_server()
 
     def on_term(signum: int, _frame: FrameType | None) -> None:

@@ -120,11 +120,15 @@ def describe(work: list[tuple[SessionRow, list[RecoverableFile]]]) -> dict[str, 
     }
 
 
-def client_shows_recovery(ls: ShimLanguageServer) -> bool:
-    """The client asked (``experimental.shim.recoveryUi``) to show recovery its own way."""
+def client_shows(ls: ShimLanguageServer, what: str) -> bool:
+    """The client asked (``experimental.shim.<what>``) to show something its own way."""
     experimental = ls.client_capabilities.experimental
     ours = experimental.get(CLIENT_CAPABILITY) if isinstance(experimental, dict) else None
-    return isinstance(ours, dict) and ours.get("recoveryUi") is True
+    return isinstance(ours, dict) and ours.get(what) is True
+
+
+def client_shows_recovery(ls: ShimLanguageServer) -> bool:
+    return client_shows(ls, "recoveryUi")
 
 
 async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dict[str, object]:

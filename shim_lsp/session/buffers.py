@@ -89,9 +89,7 @@ class BufferTracker:
         checkpoint could secure: the user was told that only saving protects them."""
         dirty = self.dirty()
         oldest = min((b.dirty_since for b in dirty if b.dirty_since is not None), default=None)
-        unchecked = [
-            b for b in dirty if b.unchecked_since is not None and b.uri not in unprotected
-        ]
+        unchecked = [b for b in dirty if b.unchecked_since is not None and b.uri not in unprotected]
         return Unsaved(
             len(dirty),
             sum(b.size for b in dirty),

@@ -61,6 +61,8 @@ class CheckpointResult:
     new_blobs: int
     full: bool
     seconds: float
+    created_at: float
+    """When it was taken (epoch seconds), as ``shim.listCheckpoints`` says it."""
 
     def to_json(self) -> dict[str, Any]:
         return {to_camel(k): v for k, v in vars(self).items()}
@@ -114,6 +116,8 @@ class SessionEngine:
         self.watching = False
         """True when the client reports file changes; else automatic checkpoints re-scan."""
         self.alarm = Alarm()
+        self._risk_due = False
+        """High risk was raised while a checkpoint ran: a risk checkpoint follows it."""
         self.last_assessment: Assessment | None = None
         self._lseq = itertools.count(1)
         self._last_lseq = 0
@@ -516,6 +520,7 @@ class SessionEngine:
             new_blobs=plan.new_blobs,
             full=plan.checkpoint.base_id is None,
             seconds=time.perf_counter() - started,
+            created_at=now,
         )
         self.last_checkpoint = result
         if now - self._last_retention >= RETENTION_EVERY_S:
@@ -574,10 +579,16 @@ class SessionEngine:
             return None, None
         assessment = self.assess(client_alive)
         self.last_assessment = assessment
-        if self.alarm.update(assessment):
-            if not self.checkpoint_running():
-                self.checkpoint(reason="risk")
-            return "risk", assessment
+        raised = self.alarm.update(assessment)
+        # A checkpoint already running holds the buffers as they were before the risk: the
+        # risk checkpoint follows it, not skipped (else the work stays at risk until idle).
+        self._risk_due = self._risk_due or raised
+        if self._risk_due and not self.checkpoint_running():
+            self._risk_due = False
+            self.checkpoint(reason="risk")
+            return "risk", assessment if raised else None
+        if raised:
+            return None, assessment
         if not self.auto or self.checkpoint_running():
             return None, None
         now = time.time()

@@ -54,6 +54,16 @@ class Assessment:
     measurements: Measurements
 
     @property
+    def danger(self) -> str | None:
+        """Real danger, beyond risk: the store fails or the disk under it is nearly full."""
+        found = [
+            s.explanation
+            for s in self.signals
+            if s.name in ("storeWritable", "diskFreeMb") and s.severity >= 1.0
+        ]
+        return "; ".join(found) or None
+
+    @property
     def reasons(self) -> list[str]:
         return [s.explanation for s in self.signals if s.severity >= 0.5]
 
@@ -82,13 +92,13 @@ def assess(m: Measurements, settings: Settings) -> Assessment:
             "unsavedKb",
             at_risk / 1024,
             settings.risk_unsaved_kb,
-            "unsaved text not yet in a checkpoint (KiB)",
+            "unsaved text no checkpoint holds (KiB)",
         ),
         _rising(
             "unsavedAgeMinutes",
             age / 60,
             settings.risk_unsaved_age_minutes,
-            "age of the oldest unsaved change not yet in a checkpoint (min)",
+            "age of the oldest change no checkpoint holds (min)",
         ),
         _rising(
             "editsSinceCheckpoint",

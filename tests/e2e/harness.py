@@ -253,6 +253,10 @@ async def start_editor(
     def recovery_available(params: Any) -> None:
         editor.notifications.append(as_json(params))
 
+    @client.feature("shim/riskAlarm")
+    def risk_alarm(params: Any) -> None:
+        editor.notifications.append(as_json(params))
+
     if initialize:
         try:
             await client.initialize_session(

@@ -62,10 +62,14 @@ async def test_code_action_resolves_to_a_minimal_edit_of_the_unsaved_buffer(
     (workspace / "test_a.py").write_text("x = 1\n")
     editor = await editors.start(workspace, state_dir)
     uri = editor.open("test_a.py", TEST_FILE)  # unsaved text differs from the disk
-    offered = await actions(editor, uri, whole(5))
+    offered = [
+        a
+        for a in await actions(editor, uri, whole(5))
+        if a.kind == t.CodeActionKind.RefactorRewrite
+    ]
     titles = [a.title for a in offered]
     assert "Apply codemod: unittest to assert" in titles
-    assert all(a.kind == t.CodeActionKind.RefactorRewrite and a.edit is None for a in offered)
+    assert all(a.edit is None for a in offered)
     chosen = next(a for a in offered if a.title == "Apply codemod: unittest to assert")
 
     resolved = await editor.client.code_action_resolve_async(chosen)
@@ -148,7 +152,7 @@ async def test_workspace_run_with_progress_preview_and_undo(
     assert "assert 2" in editor.docs[other].source
     reports = [p for ps in editor.client.progress_reports.values() for p in ps]
     assert any(getattr(r, "kind", "") == "begin" for r in reports)
-    assert any("files:" in str(getattr(r, "message", "")) for r in reports)
+    assert any(" files" in str(getattr(r, "message", "")) for r in reports)
     labels = [c["label"] for c in await editor.command(ids.LIST_CHECKPOINTS)]
     assert "before codemod unittest_to_assert" in labels
 
@@ -332,4 +336,47 @@ async def test_cancel_request_stops_the_run_and_applies_nothing(
     await asyncio.sleep(6)  # longer than the run would have taken
     assert editor.edits == []
     assert all((workspace / f"f{i}.py").read_text() == "x = 1\n" for i in range(10))
-    await stop_editor(editor)
+
+
+def cursor(line: int, character: int = 0) -> t.Range:
+    at = t.Position(line=line, character=character)
+    return t.Range(start=at, end=at)
+
+
+def changed_lines(action: t.CodeAction) -> set[int]:
+    assert action.edit is not None and action.edit.document_changes
+    (change,) = action.edit.document_changes
+    assert isinstance(change, t.TextDocumentEdit)
+    return {line for e in change.edits for line in range(e.range.start.line, e.range.end.line)}
+
+
+async def test_a_cursor_on_an_unrelated_line_raises_no_rewrite_of_elsewhere(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    editor = await editors.start(workspace, state_dir)
+    uri = editor.open("test_a.py", TEST_FILE)
+    on_import = await actions(editor, uri, cursor(0, 3))
+    assert [a.title for a in on_import if a.kind == t.CodeActionKind.RefactorRewrite] == []
+    # The whole-file rewrite is a source action: in the Source Action menu, no light bulb.
+    (whole_file,) = [a for a in on_import if "unittest to assert" in a.title]
+    assert str(whole_file.kind).startswith("source.")
+    resolved = await editor.client.code_action_resolve_async(whole_file)
+    assert changed_lines(resolved) == {5, 8}
+
+    on_assert = await actions(editor, uri, cursor(8, 10))
+    (here,) = [a for a in on_assert if a.kind == t.CodeActionKind.RefactorRewrite]
+    assert changed_lines(await editor.client.code_action_resolve_async(here)) == {8}
+
+
+async def test_no_codemod_is_offered_where_it_would_change_nothing(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    editor = await editors.start(workspace, state_dir)
+    text = '"""A module whose docstring says "print" and "unittest"."""\n\nVALUE = 1\n'
+    uri = editor.open("plain.py", text)
+    for rng in (
+        cursor(0, 5),
+        whole(0),
+        t.Range(start=t.Position(line=0, character=0), end=t.Position(line=3, character=0)),
+    ):
+        assert [a.title for a in await actions(editor, uri, rng)] == []

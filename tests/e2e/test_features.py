@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from harness import Editors, journal_settled, stop_editor
+from harness import CAPABILITIES, Editors, journal_settled, stop_editor
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcInvalidParams
 
@@ -45,13 +45,8 @@ async def test_high_risk_checkpoints_at_once_and_warns_once(
     for i in range(5):
         editor.type(uri, 1 + i, 0, f"line_{i} = {i}\n")
     await editor.wait_for(lambda: any("at risk" in m.message for m in editor.client.messages))
-    for _ in range(100):  # the risk checkpoint starts with the warning and ends soon after
-        checkpoints = await editor.command(ids.LIST_CHECKPOINTS)
-        if "risk" in [c["reason"] for c in checkpoints]:
-            break
-        await asyncio.sleep(0.05)
-    signals = await editor.command(ids.MONITOR_SIGNALS)
-    assert signals["level"] == "low", "the risk checkpoint secured the unsaved text"
+    # The risk checkpoint holds the typed text: the risk is low again.
+    await editor.wait_for(lambda: bool(editor.statuses) and editor.statuses[-1].riskLevel == "low")
     editor.type(uri, 6, 0, "more = 1\n")
     await asyncio.sleep(2.5)
     warnings = [m for m in editor.client.messages if "at risk" in m.message]
@@ -277,3 +272,78 @@ async def test_a_file_opened_from_outside_the_workspace_is_said_to_be_unprotecte
     await editor.wait_for(lambda: any("is not protected" in m for m in editor.shown_messages))
     told = [m for m in editor.shown_messages if "is not protected" in m]
     assert len(told) == 1 and "outside this window's workspace folders" in told[0]
+
+
+async def test_session_status_says_when_its_last_checkpoint_was_taken(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await editors.start(workspace, state_dir)
+    taken = await editor.command(ids.FORCE_CHECKPOINT, {"label": "lunch"})
+    status = await editor.command(ids.SESSION_STATUS)
+    (listed,) = [c for c in await editor.command(ids.LIST_CHECKPOINTS) if c["id"] == taken["id"]]
+    assert status["lastCheckpoint"]["createdAt"] == pytest.approx(listed["createdAt"], abs=1)
+    assert status["lastCheckpoint"]["label"] == "lunch"
+    await stop_editor(editor)
+
+
+async def test_status_notification_says_when_automatic_checkpoints_are_paused(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await editors.start(workspace, state_dir)
+    await editor.wait_for(lambda: bool(editor.statuses))
+    assert editor.statuses[-1].autoCheckpoint is True
+    await editor.command(ids.AUTO_CHECKPOINT, {"enabled": False})
+    await editor.wait_for(lambda: editor.statuses[-1].autoCheckpoint is False)
+    await editor.command(ids.AUTO_CHECKPOINT, {"enabled": True})
+    await editor.wait_for(lambda: editor.statuses[-1].autoCheckpoint is True)
+    await stop_editor(editor)
+
+
+async def test_status_names_real_danger_when_the_disk_under_the_store_is_nearly_full(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await editors.start(workspace, state_dir, settings={"riskDiskFreeMb": 1e12})
+    await editor.wait_for(lambda: bool(editor.statuses) and bool(editor.statuses[-1].danger))
+    assert "free space under the store" in editor.statuses[-1].danger
+    await stop_editor(editor)
+
+
+async def test_unsaved_work_a_checkpoint_holds_lowers_the_risk(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await editors.start(workspace, state_dir, settings={"riskUnsavedKb": 1})
+    uri = editor.open("a.py")
+    editor.type(uri, 1, 0, "b = '" + "x" * 2000 + "'\n")
+    await editor.wait_for(lambda: bool(editor.statuses) and editor.statuses[-1].riskLevel == "high")
+    await editor.command(ids.FORCE_CHECKPOINT, {})
+    await editor.wait_for(lambda: editor.statuses[-1].riskLevel == "low")
+    assert editor.statuses[-1].dirtyDocuments == 1
+    await stop_editor(editor)
+
+
+async def test_a_client_with_its_own_risk_ui_is_sent_the_alarm_instead_of_a_message(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await editors.start(
+        workspace,
+        state_dir,
+        settings={"riskUnsavedKb": 0.01},
+        capabilities=t.ClientCapabilities(
+            workspace=CAPABILITIES.workspace,
+            window=CAPABILITIES.window,
+            experimental={"shim": {"riskUi": True}},
+        ),
+    )
+    uri = editor.open("a.py")
+    editor.type(uri, 1, 0, "b = 'enough to be at risk'\n")
+    await editor.wait_for(lambda: any("signals" in n for n in editor.notifications))
+    (alarm,) = [n for n in editor.notifications if "signals" in n]
+    assert [s["name"] for s in alarm["signals"]] == ["unsavedKb"]
+    assert alarm["dirtyDocuments"] == 1 and alarm["checkpoint"] is True
+    assert not any("at risk" in m.message for m in editor.client.messages)
+    await stop_editor(editor)

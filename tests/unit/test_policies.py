@@ -69,7 +69,7 @@ def test_risk_is_low_when_nothing_is_at_stake() -> None:
 def test_risk_names_the_measurement_that_made_it_high() -> None:
     a = assess(_measure(oldest_unsaved_age_s=45 * 60, unsaved_bytes=2000), Settings())
     assert a.level == "high"
-    assert any("oldest unsaved change" in r for r in a.reasons)
+    assert any("oldest change no checkpoint holds" in r for r in a.reasons)
     full_disk = assess(_measure(disk_free_bytes=50 * 1024 * 1024), Settings())
     assert full_disk.level == "high" and any("free space" in r for r in full_disk.reasons)
     assert assess(_measure(client_alive=False), Settings()).level == "high"

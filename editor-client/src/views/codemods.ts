@@ -7,10 +7,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ServerCommand } from '../commands';
-import { codemodArgumentProblem, plural } from '../format';
+import { codemodArgumentProblem, codemodOutcome, codemodTitle, plural, qualifiedName } from '../format';
 import type { CodemodInfo, CodemodRun } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
+import { checkpointUri } from './documents';
 
 interface RunArgs {
   name: string;
@@ -32,7 +33,7 @@ export class Codemods {
       return;
     }
     const result = await this.runWithProgress(args);
-    await this.report(args.name, result);
+    await this.report(args.name, args.args ?? {}, result);
   }
 
   private async ask(): Promise<RunArgs | undefined> {
@@ -42,23 +43,28 @@ export class Codemods {
     }
     const picked = await vscode.window.showQuickPick(
       listed.codemods.map((c) => ({
-        label: c.name,
+        label: codemodTitle(c.name),
+        description: c.name,
         detail: c.description,
-        description: c.arguments.map((a) => (a.required ? a.name : `[${a.name}]`)).join(' '),
         codemod: c,
       })),
-      { title: 'SHIM: Run Codemod', placeHolder: 'Choose a codemod', matchOnDetail: true },
+      { title: 'SHIM: Run Codemod', placeHolder: 'Choose a codemod', matchOnDescription: true, matchOnDetail: true },
     );
     if (picked === undefined) {
       return undefined;
     }
+    const title = codemodTitle(picked.codemod.name);
+    const editor = vscode.window.activeTextEditor;
+    const file = editor?.document.uri.scheme === 'file' ? editor.document.uri : undefined;
+    const underCursor = await symbolUnderCursor(editor);
     const values: Record<string, unknown> = {};
-    for (const arg of picked.codemod.arguments) {
+    for (const [i, arg] of picked.codemod.arguments.entries()) {
       const raw = await vscode.window.showInputBox({
-        title: `${picked.codemod.name}: ${arg.name}${arg.required ? '' : ' (optional)'}`,
-        prompt: arg.help || `${arg.name} (${arg.type})`,
-        placeHolder: arg.type,
-        value: arg.default === null || arg.default === undefined ? '' : String(arg.default),
+        title: `${title}: ${arg.name}${arg.required ? '' : ' (optional)'}`,
+        // The first box shows the codemod's whole description: the list cuts it off.
+        prompt: [i === 0 ? picked.codemod.description : '', arg.help].filter(Boolean).join(' \u2014 ') || arg.name,
+        placeHolder: example(arg.name, arg.type),
+        value: arg.default === null || arg.default === undefined ? (arg.name === 'old_name' ? underCursor : '') : String(arg.default),
         ignoreFocusOut: true,
         validateInput: (text) => codemodArgumentProblem(arg, text),
       });
@@ -70,17 +76,23 @@ export class Codemods {
         values[arg.name] = raw.trim();
       }
     }
-    const editor = vscode.window.activeTextEditor;
-    const file = editor?.document.uri.scheme === 'file' ? editor.document.uri : undefined;
     const scopes: (vscode.QuickPickItem & { scope: RunArgs['scope'] })[] = [];
     if (file !== undefined) {
-      scopes.push(
-        { label: 'This file', description: vscode.workspace.asRelativePath(file), scope: 'document' },
-        { label: "This file's folder", description: vscode.workspace.asRelativePath(path.dirname(file.fsPath)), scope: 'folder' },
-      );
+      scopes.push({ label: 'This file', description: vscode.workspace.asRelativePath(file), scope: 'document' });
+      const folder = vscode.Uri.file(path.dirname(file.fsPath));
+      if (vscode.workspace.getWorkspaceFolder(folder)?.uri.fsPath !== folder.fsPath) {
+        scopes.push({ label: "This file's folder", description: vscode.workspace.asRelativePath(folder), scope: 'folder' });
+      }
     }
-    scopes.push({ label: 'The whole workspace', scope: 'workspace' });
-    const scope = await vscode.window.showQuickPick(scopes, { title: `${picked.codemod.name}: where` });
+    const whole = { label: 'The whole workspace', scope: 'workspace' as const };
+    // A rename or a move changes the imports of other files: the whole workspace comes first.
+    const crossFile = picked.codemod.arguments.some((a) => a.required);
+    if (crossFile) {
+      scopes.unshift(whole);
+    } else {
+      scopes.push(whole);
+    }
+    const scope = await vscode.window.showQuickPick(scopes, { title: `${title}: where` });
     if (scope === undefined) {
       return undefined;
     }
@@ -88,10 +100,12 @@ export class Codemods {
     // tedious for hundreds of files, so the user chooses.
     const mode = await vscode.window.showQuickPick(
       [
+        // VS Code's API cannot start its preview with the files ticked (edits that need
+        // confirmation start unticked), so the preview asks for a tick per file.
         { label: 'Preview the changes', detail: "VS Code's Refactor Preview: tick the files to apply, then Apply", preview: true },
         { label: 'Apply now', detail: 'A checkpoint is taken first; Undo in the message that follows reverses the whole run', preview: false },
       ],
-      { title: `${picked.codemod.name}: how` },
+      { title: `${title}: how` },
     );
     if (mode === undefined) {
       return undefined;
@@ -102,7 +116,7 @@ export class Codemods {
   private runWithProgress(args: RunArgs): Promise<CodemodRun> {
     return new Promise<CodemodRun>((resolveRun, rejectRun) => {
       void vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `SHIM: codemod ${args.name}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: `SHIM: ${codemodTitle(args.name)}`, cancellable: true },
         (progress, cancellation) =>
           // The notification goes when the server's progress ends: its edit then opens the preview.
           new Promise<void>((hide) => {
@@ -127,28 +141,35 @@ export class Codemods {
     });
   }
 
-  private async report(name: string, result: CodemodRun): Promise<void> {
+  private async report(name: string, args: Record<string, unknown>, result: CodemodRun): Promise<void> {
     for (const failure of result.failed) {
       this.server.output.warn(`Codemod ${name} failed on ${failure.path}: ${failure.reason}`);
     }
     const failed = result.failed.length > 0 ? ['Show Failures'] : [];
     let choice: string | undefined;
+    const title = codemodTitle(name);
     if (result.cancelled) {
-      choice = await vscode.window.showInformationMessage(`SHIM: codemod ${name} cancelled; nothing was changed.`, ...failed);
+      choice = await vscode.window.showInformationMessage(`SHIM: ${title} cancelled; nothing was changed.`, ...failed);
     } else if (result.applied && result.batch) {
       this.batches.push({ batch: result.batch, name });
       choice = await vscode.window.showInformationMessage(
-        `SHIM: codemod ${name}: ${result.summary}. Checkpoint ${result.checkpoint} holds the files as they were.`,
+        codemodOutcome(name, args, result.changed.length, result.failed.length),
         'Undo',
+        'Show Changes',
         ...failed,
       );
     } else if (result.changed.length > 0) {
-      choice = await vscode.window.showInformationMessage(`SHIM: codemod ${name} not applied (${result.reason ?? 'discarded'}).`, ...failed);
+      choice = await vscode.window.showInformationMessage(`SHIM: ${title} not applied (${result.reason ?? 'discarded'}).`, ...failed);
     } else {
-      choice = await vscode.window.showInformationMessage(`SHIM: codemod ${name} changed nothing: ${result.summary}.`, ...failed);
+      choice = await vscode.window.showInformationMessage(
+        `SHIM: ${title} changed nothing${result.failed.length ? `; ${plural(result.failed.length, 'file')} failed` : ''}.`,
+        ...failed,
+      );
     }
     if (choice === 'Undo') {
       await this.undo({ batch: result.batch });
+    } else if (choice === 'Show Changes' && result.checkpoint !== undefined) {
+      await showChanges(result.changed, result.checkpoint);
     } else if (choice === 'Show Failures') {
       this.server.output.show();
     }
@@ -179,4 +200,73 @@ export class Codemods {
       `SHIM undid the codemod in ${plural(result.undone.length, 'file')}.` + (refused.length ? ` Left as they are: ${refused.join(', ')}.` : ''),
     );
   }
+}
+
+/** "e.g. app.greet": an example in place of the argument's type name. */
+function example(name: string, type: string): string {
+  const known: Record<string, string> = {
+    old_name: 'e.g. app.greet',
+    new_name: 'e.g. welcome',
+    old_module: 'e.g. app.helpers',
+    new_module: 'e.g. app.util.helpers',
+  };
+  return known[name] ?? (type === 'int' ? 'e.g. 10' : type === 'bool' ? 'true or false' : type === 'float' ? 'e.g. 1.5' : '');
+}
+
+/**
+ * The qualified name of the identifier under the cursor in a Python file, for old_name: where
+ * a definition provider (the Python extension) points, else a definition on this line or the
+ * module a `from ... import` line names; empty when it cannot tell.
+ */
+async function symbolUnderCursor(editor: vscode.TextEditor | undefined): Promise<string> {
+  if (editor === undefined || editor.document.uri.scheme !== 'file' || !/\.pyi?$/.test(editor.document.uri.path)) {
+    return '';
+  }
+  const position = editor.selection.active;
+  const range = editor.document.getWordRangeAtPosition(position, /[A-Za-z_][A-Za-z0-9_]*/);
+  if (range === undefined) {
+    return '';
+  }
+  const word = editor.document.getText(range);
+  const found = await vscode.commands
+    .executeCommand<(vscode.Location | vscode.LocationLink)[]>('vscode.executeDefinitionProvider', editor.document.uri, position)
+    .then(
+      (locations) => locations ?? [],
+      () => [],
+    );
+  for (const location of found) {
+    const uri = 'targetUri' in location ? location.targetUri : location.uri;
+    if (uri.scheme === 'file' && /\.pyi?$/.test(uri.path) && vscode.workspace.getWorkspaceFolder(uri)) {
+      return qualifiedName(vscode.workspace.asRelativePath(uri, false), word);
+    }
+  }
+  const line = editor.document.lineAt(position.line).text;
+  if (new RegExp(`^\\s*(async\\s+def|def|class)\\s+${word}\\b|^${word}\\s*[:=]`).test(line)) {
+    return qualifiedName(vscode.workspace.asRelativePath(editor.document.uri, false), word);
+  }
+  const imported = line.match(/^\s*from\s+([A-Za-z_][\w.]*)\s+import\s+(.*)$/);
+  if (imported && new RegExp(`\\b${word}\\b`).test(imported[2]) && range.start.character > line.indexOf(' import ')) {
+    return `${imported[1]}.${word}`;
+  }
+  return '';
+}
+
+/** The changed files against the checkpoint taken before the run: older left, newer right. */
+async function showChanges(changed: string[], checkpoint: number): Promise<void> {
+  let chosen = changed[0];
+  if (changed.length > 1) {
+    const picked = await vscode.window.showQuickPick(
+      changed.map((uri) => ({ label: vscode.workspace.asRelativePath(vscode.Uri.parse(uri)), uri })),
+      { title: 'SHIM: Changed Files', placeHolder: 'Choose a file to see what the codemod changed' },
+    );
+    chosen = picked?.uri ?? '';
+  }
+  if (!chosen) {
+    return;
+  }
+  const file = vscode.Uri.parse(chosen);
+  const name = path.basename(file.path);
+  await vscode.commands.executeCommand('vscode.diff', checkpointUri(file, checkpoint), file, `${name} (before the codemod) \u2194 ${name}`, {
+    preview: false,
+  });
 }

@@ -4,17 +4,28 @@
  */
 
 import * as vscode from 'vscode';
-import { Scheme, ServerCommand } from '../commands';
-import { ago, checkpointTitle, clock, distinctVersions, fileName, plural, size } from '../format';
+import { ContextKey, Scheme, ServerCommand } from '../commands';
+import { ago, checkpointTitle, clock, dayName, distinctVersions, fileName, plural, size } from '../format';
 import type { Checkpoint, FileVersion } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
-import { checkpointUri, parseVirtual } from './documents';
+import { checkpointUri, parseVirtual, type VirtualRef } from './documents';
 
 const LIMIT = 500;
 
-export class History {
-  constructor(private readonly server: ShimServer) {}
+export class History implements vscode.Disposable {
+  private readonly watch: vscode.Disposable;
+
+  constructor(private readonly server: ShimServer) {
+    // The checkpoint is the diff's left side; the title bar only knows the right one's scheme.
+    const update = () =>
+      void vscode.commands.executeCommand('setContext', ContextKey.checkpointDiff, activeCheckpointDiff() !== undefined);
+    this.watch = vscode.Disposable.from(vscode.window.tabGroups.onDidChangeTabs(update), vscode.window.tabGroups.onDidChangeTabGroups(update));
+  }
+
+  dispose(): void {
+    this.watch.dispose();
+  }
 
   /** "SHIM: Browse Checkpoints": the current file's distinct versions, newest first. */
   async browse(target?: unknown): Promise<void> {
@@ -45,26 +56,30 @@ export class History {
     }
     const now = Date.now() / 1000;
     const picked = await vscode.window.showQuickPick(
-      checkpoints.map((c) => ({
-        label: checkpointTitle(c),
-        description: ago(c.createdAt, now),
-        detail: `${clock(c.createdAt)} · ${plural(c.files, 'file')} · ${size(c.bytes)}`,
+      byDay(checkpoints, now, (c) => ({
+        label: `$(history) ${checkpointTitle(c)} · ${ago(c.createdAt, now)}`,
+        detail: `${clock(c.createdAt)} · ${plural(c.files, 'file')}`,
         checkpoint: c,
       })),
-      { title: `SHIM: compare ${fileName(file.toString())} with a checkpoint`, matchOnDescription: true },
+      { title: `SHIM: Compare ${fileName(file.toString())} with a Checkpoint`, matchOnDetail: true },
     );
-    if (picked === undefined) {
+    if (picked?.checkpoint === undefined) {
       return;
     }
     // Ask first, so that a checkpoint without this file is a message, not a broken diff.
     await this.server.request(ServerCommand.compareWithCheckpoint, { checkpoint: picked.checkpoint.id, uri: file.toString() });
-    await showDiff(file, picked.checkpoint.id, checkpointTitle(picked.checkpoint), picked.checkpoint.createdAt);
+    const chosen = picked.checkpoint;
+    await showDiff(file, chosen.id, checkpointTitle(chosen), chosen.createdAt);
   }
 
   /** "SHIM: Restore from Checkpoint": from a diff's title bar, a picker, or server arguments. */
   async restore(target?: unknown): Promise<void> {
     let args: { checkpoint: number; uri: string } | undefined;
-    const ref = target instanceof vscode.Uri ? parseVirtual(target) : undefined;
+    const active = activeCheckpointDiff();
+    const ref =
+      target instanceof vscode.Uri
+        ? (parseVirtual(target) ?? (active?.file.toString() === target.toString() ? active : undefined))
+        : undefined;
     if (ref?.checkpoint !== undefined) {
       args = { checkpoint: ref.checkpoint, uri: ref.file.toString() };
     } else if (isServerArgs(target)) {
@@ -82,8 +97,8 @@ export class History {
     if (result.applied) {
       void vscode.window.showInformationMessage(
         result.detail === 'already up to date'
-          ? `${name} already has the text of checkpoint ${args.checkpoint}.`
-          : `SHIM put checkpoint ${args.checkpoint}'s ${name} into the editor as an unsaved change (undo reverts it).`,
+          ? `${name} already has the checkpoint's text.`
+          : `SHIM put the checkpoint's text of ${name} into the editor as an unsaved change (undo reverts it).`,
       );
     } else {
       void vscode.window.showWarningMessage(`SHIM could not restore ${name}: ${result.detail}`);
@@ -99,25 +114,44 @@ export class History {
     }
     const now = Date.now() / 1000;
     const picked = await vscode.window.showQuickPick(
-      versions.map((v) => ({
-        label: `$(history) ${ago(v.createdAt, now)}`,
-        description: checkpointTitle(v),
-        detail: `${clock(v.createdAt)} · ${size(v.size)} · ${v.kind === 'buffer' ? 'unsaved buffer' : 'as saved on disk'}`,
+      byDay(versions, now, (v) => ({
+        label: `$(history) ${checkpointTitle(v)} · ${ago(v.createdAt, now)}`,
+        detail: `${clock(v.createdAt)} · ${size(v.size)} · ${v.kind === 'buffer' ? 'unsaved in the editor' : 'as saved on disk'}`,
         version: v,
       })),
-      { title: `SHIM: checkpoints of ${fileName(file.toString())}`, placeHolder: placeholder, matchOnDescription: true },
+      { title: `SHIM: Checkpoints of ${fileName(file.toString())}`, placeHolder: placeholder, matchOnDetail: true },
     );
     return picked?.version;
   }
 }
 
+/** Entries newest first under a separator per day, as VS Code's Timeline groups them. */
+function byDay<T extends { createdAt: number }, I extends vscode.QuickPickItem>(
+  entries: readonly T[],
+  now: number,
+  item: (entry: T) => I,
+): (vscode.QuickPickItem & Partial<I>)[] {
+  const out: (vscode.QuickPickItem & Partial<I>)[] = [];
+  let day: string | undefined;
+  for (const entry of entries) {
+    const name = dayName(entry.createdAt, now);
+    if (name !== day) {
+      out.push({ label: name, kind: vscode.QuickPickItemKind.Separator } as vscode.QuickPickItem & Partial<I>);
+      day = name;
+    }
+    out.push(item(entry));
+  }
+  return out;
+}
+
+/** Older on the left, newer on the right, as Local History and Git show it. */
 async function showDiff(file: vscode.Uri, checkpoint: number, title: string, createdAt: number): Promise<void> {
   const name = fileName(file.toString());
   await vscode.commands.executeCommand(
     'vscode.diff',
-    file,
     checkpointUri(file, checkpoint),
-    `${name} ↔ ${title} (${ago(createdAt, Date.now() / 1000)})`,
+    file,
+    `${name} (${title} · ${ago(createdAt, Date.now() / 1000)}) ↔ ${name}`,
     { preview: false },
   );
 }
@@ -133,4 +167,11 @@ function fileOf(target: unknown): vscode.Uri | undefined {
     return undefined;
   }
   return uri;
+}
+
+/** The checkpoint on the left of the active diff editor, if it shows one. */
+function activeCheckpointDiff(): VirtualRef | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const ref = input instanceof vscode.TabInputTextDiff ? parseVirtual(input.original) : undefined;
+  return ref?.checkpoint !== undefined ? ref : undefined;
 }

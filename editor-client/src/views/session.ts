@@ -2,7 +2,7 @@
 
 import * as vscode from 'vscode';
 import { ClientCommand, ServerCommand } from '../commands';
-import { ago, clock, plural, size } from '../format';
+import { ago, clock, openFilesText, plural, signalView, size } from '../format';
 import type { Assessment, SessionStatus } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -38,7 +38,7 @@ export class Session {
       () => this.server.request<CheckpointResult>(ServerCommand.forceCheckpoint, label ? { label } : {}),
     );
     void vscode.window.showInformationMessage(
-      `SHIM checkpoint ${result.id}${label ? ` "${label}"` : ''}: ${plural(result.files, 'file')}, ${plural(result.buffers, 'unsaved buffer')}.`,
+      `SHIM saved a checkpoint${label ? ` "${label}"` : ''}: ${plural(result.files, 'file')}, ${plural(result.buffers, 'unsaved buffer')}.`,
     );
   }
 
@@ -47,11 +47,15 @@ export class Session {
     const status = await this.server.request<SessionStatus>(ServerCommand.sessionStatus);
     const now = Date.now() / 1000;
     const last = status.lastCheckpoint;
+    const at = last?.createdAt ?? status.lastCheckpointAt;
     const items: Action[] = [
       { label: 'Status', kind: vscode.QuickPickItemKind.Separator },
       {
-        label: `$(history) Last checkpoint: ${last ? `${ago(last.createdAt, now)}${last.label ? ` "${last.label}"` : ''}` : 'none yet'}`,
-        detail: last ? `${clock(last.createdAt)} · ${plural(last.files, 'file')} · ${size(last.bytes)}` : undefined,
+        label:
+          at === null
+            ? '$(history) Last checkpoint: none yet, and what you type is journaled as you type'
+            : `$(history) Last checkpoint: ${ago(at, now)}${last?.label ? ` "${last.label}"` : ''}`,
+        detail: at === null ? undefined : [clock(at), ...(last ? [plural(last.files, 'file'), size(last.bytes)] : [])].join(' · '),
       },
       {
         label: `$(${status.riskLevel === 'low' ? 'shield' : 'warning'}) Risk of losing work: ${status.riskLevel}`,
@@ -59,37 +63,60 @@ export class Session {
         run: () => this.showSignals(),
       },
       {
-        label: `$(file) ${status.openDocuments} open, ${status.dirtyDocuments} unsaved (${size(status.unsavedBytes)})`,
-        detail: status.oldestUnsavedAt ? `oldest unsaved change ${ago(status.oldestUnsavedAt, now)}` : undefined,
+        label: `$(file) ${openFilesText(status.openDocuments, status.dirtyDocuments)}`,
+        detail:
+          status.dirtyDocuments > 0
+            ? `${size(status.unsavedBytes)} unsaved${status.oldestUnsavedAt ? `, oldest change ${ago(status.oldestUnsavedAt, now)}` : ''}`
+            : undefined,
       },
+      ...(status.storeError ? [{ label: `$(error) The store fails: ${status.storeError}` }] : []),
       {
-        label: `$(database) Journal: ${status.journal.pending} pending, lag ${status.journal.lagSeconds.toFixed(2)} s`,
-        detail: status.storeError ? `Store problem: ${status.storeError}` : status.store,
+        label: `$(${status.autoCheckpoint ? 'clock' : 'debug-pause'}) Automatic checkpoints: ${status.autoCheckpoint ? 'on' : 'paused'}`,
       },
       { label: 'Actions', kind: vscode.QuickPickItemKind.Separator },
-      { label: '$(save-all) Force Checkpoint...', run: () => vscode.commands.executeCommand(ServerCommand.forceCheckpoint) },
-      { label: '$(list-unordered) Browse Checkpoints of This File', run: () => vscode.commands.executeCommand(ClientCommand.browseCheckpoints) },
+      { label: '$(save-all) Checkpoint Now\u2026', run: () => vscode.commands.executeCommand(ServerCommand.forceCheckpoint) },
+      { label: '$(list-unordered) Browse Checkpoints of This File\u2026', run: () => vscode.commands.executeCommand(ClientCommand.browseCheckpoints) },
       {
         label: `$(${status.autoCheckpoint ? 'debug-pause' : 'play'}) ${status.autoCheckpoint ? 'Pause' : 'Resume'} Automatic Checkpoints`,
         run: () => this.setAuto(!status.autoCheckpoint),
       },
+      { label: '$(info) Show Details', run: () => this.showDetails(status) },
       { label: '$(output) Show Output', run: () => vscode.commands.executeCommand(ClientCommand.showOutput) },
     ];
-    const picked = await vscode.window.showQuickPick(items, { title: `SHIM session ${status.session.slice(0, 8)} (server pid ${status.pid})` });
+    const picked = await vscode.window.showQuickPick(items, { title: 'SHIM: Session Status' });
     await picked?.run?.();
+  }
+
+  /** What a bug report needs, kept out of the way: ids, process, journal, database. */
+  private async showDetails(status: SessionStatus): Promise<void> {
+    const items = [
+      { label: `Session ${status.session}` },
+      { label: `Server process ${status.pid}` },
+      {
+        label: `Journal: ${plural(status.journal.pending, 'change')} waiting, ${status.journal.lagSeconds.toFixed(2)} s behind`,
+        detail: `${plural(status.journal.committed, 'change')} written`,
+      },
+      { label: `Database ${status.store}`, detail: status.storeReady ? 'ready' : 'not ready' },
+    ];
+    const picked = await vscode.window.showQuickPick(items, { title: 'SHIM: Session Details', placeHolder: 'Choose a line to copy it' });
+    if (picked !== undefined) {
+      await vscode.env.clipboard.writeText(picked.label);
+    }
   }
 
   async showSignals(): Promise<void> {
     const assessment = await this.server.request<Assessment>(ServerCommand.monitorSignals);
     const items = [...assessment.signals]
       .sort((a, b) => b.severity - a.severity)
-      .map((s) => ({
-        label: `${s.severity >= 1 ? '$(error)' : s.severity >= 0.5 ? '$(warning)' : '$(pass)'} ${s.name}`,
-        description: `${Math.round(s.severity * 100)}% of its threshold`,
-        detail: s.explanation,
-      }));
+      .map((s) => {
+        const view = signalView(s);
+        return {
+          label: `${s.severity >= 1 ? '$(error)' : s.severity >= 0.5 ? '$(warning)' : '$(pass)'} ${view.label}`,
+          description: view.description,
+        };
+      });
     await vscode.window.showQuickPick(items, {
-      title: `SHIM crash-risk signals: ${assessment.level}${assessment.reasons.length ? ` (${assessment.reasons.join('; ')})` : ''}`,
+      title: `SHIM: Crash-Risk Signals (risk ${assessment.level})`,
     });
   }
 
@@ -132,7 +159,7 @@ export class Session {
             request: { all: true, everyWorkspace: true },
           },
         ],
-        { title: 'SHIM: Clear State' },
+        { title: 'SHIM: Clear History' },
       );
       if (scope === undefined) {
         return;

@@ -1,8 +1,11 @@
-/** The status bar item: time since the last checkpoint and the risk level, pushed by the server. */
+/**
+ * The status bar item: SHIM's, with the time since the last checkpoint, paused automatic
+ * checkpoints and the risk level, pushed by the server; its tooltip offers the actions.
+ */
 
 import * as vscode from 'vscode';
-import { ClientCommand, ServerCommand } from '../commands';
-import { statusView } from '../format';
+import { ClientCommand, ContextKey, ServerCommand } from '../commands';
+import { riskMessage, STATUS_LINKS, statusView } from '../format';
 import type { StatusNotification } from '../protocol';
 import type { ShimServer } from '../server';
 
@@ -14,12 +17,22 @@ export class StatusBar implements vscode.Disposable {
   private last: StatusNotification | undefined;
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly subscription: vscode.Disposable;
+  private readonly alarms: vscode.Disposable;
 
   constructor(private readonly server: ShimServer) {
     this.item.name = 'SHIM';
     this.subscription = server.onStatus((status) => {
       this.last = status;
+      void vscode.commands.executeCommand('setContext', ContextKey.autoCheckpointPaused, status?.autoCheckpoint === false);
       this.render();
+    });
+    this.alarms = server.onRiskAlarm(async (alarm) => {
+      const choice = await vscode.window.showWarningMessage(riskMessage(alarm), 'Save All', 'Show Signals');
+      if (choice === 'Save All') {
+        await vscode.workspace.saveAll(false);
+      } else if (choice === 'Show Signals') {
+        await vscode.commands.executeCommand(ServerCommand.monitorSignals);
+      }
     });
     this.timer = setInterval(() => this.render(), RERENDER_MS);
     this.render();
@@ -37,7 +50,9 @@ export class StatusBar implements vscode.Disposable {
     }
     const view = statusView(this.last, Date.now() / 1000);
     this.item.text = view.text;
-    this.item.tooltip = view.tooltip;
+    const tooltip = new vscode.MarkdownString(view.tooltip, true);
+    tooltip.isTrusted = { enabledCommands: STATUS_LINKS };
+    this.item.tooltip = tooltip;
     this.item.backgroundColor = view.background ? new vscode.ThemeColor(`statusBarItem.${view.background}Background`) : undefined;
     this.item.command = ServerCommand.sessionStatus;
   }
@@ -45,6 +60,7 @@ export class StatusBar implements vscode.Disposable {
   dispose(): void {
     clearInterval(this.timer);
     this.subscription.dispose();
+    this.alarms.dispose();
     this.item.dispose();
   }
 }

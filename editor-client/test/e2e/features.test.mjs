@@ -8,10 +8,10 @@ const shared = rig.useBrowser();
 
 /** "SHIM: Run Codemod" from the palette: rename app.greet to welcome over the workspace. */
 async function renameGreetToWelcome(page, how) {
-  await rig.runCommand(page, 'SHIM: Run Codemod');
+  await rig.runCommand(page, 'SHIM: Run Codemod…');
   await rig.pick(page, 'rename_symbol');
-  await rig.answer(page, 'rename_symbol: old_name', 'app.greet');
-  await rig.answer(page, 'rename_symbol: new_name', 'welcome');
+  await rig.answer(page, 'Rename symbol: old_name', 'app.greet');
+  await rig.answer(page, 'Rename symbol: new_name', 'welcome');
   await rig.pick(page, 'The whole workspace');
   await rig.pick(page, how);
 }
@@ -44,16 +44,38 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   await rig.toast(page, '"first draft"').waitFor();
   await rig.typeAtEnd(page, "c = 'typed later'\n");
 
-  await rig.runCommand(page, 'SHIM: Browse Checkpoints');
+  await rig.runCommand(page, 'SHIM: Browse Checkpoints…');
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'first draft' });
   await row.waitFor();
-  assert.match(await row.innerText(), /just now[\s\S]*first draft[\s\S]*B · unsaved buffer/);
+  // Led by the label and the age, grouped under the day.
+  assert.match(await row.innerText(), /first draft · (just now|\d+ s ago)[\s\S]*B · unsaved in the editor/);
+  assert.match((await rig.quickPickRows(page)).join('\n'), /Today/);
+  await rig.shot(page, 'browse-checkpoints');
   await page.keyboard.press('Enter');
-  await page.locator('.tab.active', { hasText: 'app.py ↔ first draft' }).waitFor();
-  await rig.waitFor('the diff of the editor against the checkpoint', async () =>
-    (await rig.editorText(page, 'modified')) === "a = 1\nb = 'kept in a checkpoint'\n" &&
-    (await rig.editorText(page, 'original')).includes("c = 'typed later'"),
+  // Older on the left, newer on the right: what was typed since shows as added.
+  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
+  await rig.waitFor('the diff of the checkpoint (left) against the editor (right)', async () =>
+    (await rig.editorText(page, 'original')) === "a = 1\nb = 'kept in a checkpoint'\n" &&
+    (await rig.editorText(page, 'modified')).includes("c = 'typed later'"),
   );
+  await rig.shot(page, 'browse-checkpoints-diff');
+
+  // The same versions in the Explorer's SHIM History, one click from the same diff.
+  await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
+  const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'SHIM History' }) });
+  const header = pane.locator('.pane-header');
+  if ((await header.getAttribute('aria-expanded')) !== 'true') {
+    await header.click();
+  }
+  const entry = pane.locator('.monaco-list-row', { hasText: 'first draft' });
+  await entry.waitFor();
+  assert.match(await entry.innerText(), /first draft\s*(just now|\d+ s ago)/);
+  await rig.shot(page, 'shim-history-view');
+  await page.locator('.tab', { hasText: '↔' }).first().click();
+  await page.keyboard.press('Control+W');
+  await rig.waitFor('the diff closed', async () => (await page.locator('.tab', { hasText: '↔' }).count()) === 0);
+  await entry.click();
+  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
 
   await page.locator('.editor-actions [aria-label*="Restore from Checkpoint"]').first().click();
   await rig.toast(page, 'into the editor as an unsaved change').waitFor();
@@ -66,7 +88,28 @@ rig.e2e('Run Codemod asks for its arguments, shows progress, previews the edit, 
   const files = { 'app.py': 'def greet():\n    return "hi"\n', 'main.py': 'from app import greet\n\nprint(greet())\n' };
   const { page } = await rig.openShim(shared, files, { open: 'main.py' });
 
-  await renameGreetToWelcome(page, 'Preview the changes');
+  // The cursor on `greet` in `from app import greet`: old_name comes filled in.
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('End');
+  await page.keyboard.press('ArrowLeft');
+  await rig.runCommand(page, 'SHIM: Run Codemod…');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Rename symbol' }).waitFor();
+  assert.match((await rig.quickPickRows(page)).join('\n'), /Rename symbol\s*rename_symbol/, 'a readable title, then the name');
+  await rig.shot(page, 'run-codemod');
+  await rig.pick(page, 'rename_symbol');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Rename symbol: old_name' }).waitFor();
+  assert.equal(await page.locator('.quick-input-widget input').inputValue(), 'app.greet');
+  assert.match(await page.locator('.quick-input-widget .quick-input-message').innerText(), /Rename a symbol by qualified name .* scope-aware\./);
+  await rig.shot(page, 'run-codemod-old-name');
+  await page.keyboard.press('Enter');
+  await rig.answer(page, 'Rename symbol: new_name', 'welcome');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Rename symbol: where' }).waitFor();
+  const scopes = await rig.quickPickRows(page);
+  assert.match(scopes[0], /The whole workspace/, 'a rename applies to the whole workspace first');
+  assert.doesNotMatch(scopes.join('\n'), /This file's folder/, 'no folder choice when it is the workspace root');
+  await rig.pick(page, 'The whole workspace');
+  await rig.pick(page, 'Preview the changes');
 
   // VS Code's Refactor Preview: changes that need confirmation start unticked.
   const fileRow = (name) => page.locator(`.monaco-list-row[role="checkbox"][aria-label^="${name}, making text edits"]`);
@@ -77,9 +120,11 @@ rig.e2e('Run Codemod asks for its arguments, shows progress, previews the edit, 
   }
   await page.locator('.buttons a.monaco-button', { hasText: /^Apply$/ }).click();
   await rig.waitFor('the renamed call in the editor', async () => (await rig.editorText(page)).includes('from app import welcome'));
-  const done = rig.toast(page, 'codemod rename_symbol');
+  const done = rig.toast(page, 'Renamed app.greet → welcome in 2 files');
   await done.waitFor();
-  assert.match(await done.innerText(), /2 changed/);
+  assert.doesNotMatch(await done.innerText(), /\b0 \w+/, 'no zero counters');
+  assert.equal(await done.locator('a.monaco-button', { hasText: 'Show Changes' }).count(), 1);
+  await rig.shot(page, 'run-codemod-result');
 
   await done.locator('a.monaco-button', { hasText: 'Undo' }).click();
   await rig.waitFor('the rename undone', async () => (await rig.editorText(page)).includes('from app import greet'));
@@ -95,24 +140,59 @@ rig.e2e('a long codemod run shows its progress in a notification, and Cancel sto
 
   await renameGreetToWelcome(page, 'Apply now');
 
-  const progress = rig.toast(page, 'SHIM: codemod rename_symbol');
+  const progress = rig.toast(page, 'SHIM: Rename symbol');
   await rig.waitFor('files counted in the progress notification', async () => /[1-9]\d*\/1501 files/.test(await progress.innerText()));
   await progress.locator('a.monaco-button', { hasText: 'Cancel' }).click();
-  await rig.toast(page, 'SHIM: codemod rename_symbol cancelled; nothing was changed').waitFor({ timeout: 60_000 });
+  await rig.toast(page, 'SHIM: Rename symbol cancelled; nothing was changed').waitFor({ timeout: 60_000 });
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'use_7.py'), 'utf8'), files['use_7.py']);
   assert.equal(await page.locator('.tab.dirty').count(), 0, 'no editor was changed');
 });
 
 rig.e2e('clicking the status bar shows the session; server settings restart it, others apply at once', async () => {
   const { codeServer, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
+  const item = rig.statusItem(page);
+  assert.match((await item.innerText()).trim(), /^SHIM: protected$/, 'typed work is protected before any checkpoint');
   await rig.typeAtEnd(page, 'b = 2\n');
+  await rig.runCommand(page, 'SHIM: Force Checkpoint…');
+  await rig.answer(page, 'SHIM: Force Checkpoint', 'lunch');
+  await rig.toast(page, 'SHIM saved a checkpoint "lunch"').waitFor();
+  await rig.waitFor('the status bar to say SHIM saved', async () => /^SHIM: saved (just now|\d+ s ago)$/.test((await item.innerText()).trim()));
+  await item.hover();
+  const tooltip = page.locator('.monaco-hover', { hasText: 'Checkpoint Now' });
+  await tooltip.waitFor();
+  assert.match(await tooltip.innerText(), /Browse Checkpoints[\s\S]*Pause Automatic/);
+  await rig.shot(page, 'status-bar-tooltip');
+  await page.mouse.move(700, 400);
 
-  await rig.statusItem(page).click();
+  await item.click();
   const rows = page.locator('.quick-input-widget .monaco-list-row');
   await rows.filter({ hasText: 'Risk of losing work: low' }).waitFor();
-  await rig.waitFor('the unsaved buffer in the status', async () => (await rows.allInnerTexts()).some((t) => /1 open, 1 unsaved/.test(t)));
+  await rig.waitFor('the unsaved buffer in the status', async () =>
+    (await rows.allInnerTexts()).some((t) => /1 file open, 1 with unsaved changes/.test(t)),
+  );
+  const shown = (await rows.allInnerTexts()).join('\n');
+  assert.match(shown, /Last checkpoint: (just now|\d+ s ago) "lunch"/);
+  assert.doesNotMatch(shown, /NaN|Invalid Date|session [0-9a-f]{8}|pid/);
+  await rig.shot(page, 'session-status');
+  await rig.pick(page, 'Risk of losing work');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Crash-Risk Signals' }).waitFor();
+  const signals = (await rig.quickPickRows(page)).join('\n');
+  assert.match(signals, /Server memory[\s\S]*\d+ MB, high at 1 GB/);
+  assert.match(signals, /Editor process[\s\S]*running/);
+  assert.doesNotMatch(signals, /%/);
+  await rig.shot(page, 'crash-risk-signals');
+  await page.keyboard.press('Escape');
+
+  await item.click();
   await rig.pick(page, 'Pause Automatic Checkpoints');
   await rig.toast(page, 'automatic checkpoints are paused').waitFor();
+  await rig.waitFor('the status bar to show the pause', async () => /^SHIM: saved .* · paused$/.test((await item.innerText()).trim()));
+  await rig.shot(page, 'status-bar-paused');
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').fill('>SHIM: Automatic Checkpoints');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Resume Automatic Checkpoints' }).waitFor();
+  assert.doesNotMatch((await rig.quickPickRows(page)).join('\n'), /Pause Automatic|Toggle/, 'the palette shows the toggle as its state');
+  await page.keyboard.press('Escape');
 
   // A server setting: SHIM starts a new server.
   const [before] = await rig.shimServerPids(codeServer);
@@ -121,7 +201,7 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
     const pids = await rig.shimServerPids(codeServer);
     return pids.length === 1 && pids[0] !== before;
   });
-  await rig.waitFor('the status bar back', async () => /no checkpoint yet/.test(await rig.statusItem(page).innerText()));
+  await rig.waitFor('the status bar back', async () => /SHIM: (saved|protected)/.test(await rig.statusItem(page).innerText()));
 
   // Any other setting is pulled by the running server: no restart.
   const [running] = await rig.shimServerPids(codeServer);
@@ -141,22 +221,28 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
 
 rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State asks first, then forgets it', async () => {
   const { page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
-  await rig.runCommand(page, 'SHIM: Check Recovery');
+  await rig.runCommand(page, 'SHIM: Recover Unsaved Work…');
   await rig.toast(page, 'SHIM: no unsaved work from crashed sessions').waitFor();
 
-  await rig.runCommand(page, 'SHIM: Force Checkpoint');
+  await rig.runCommand(page, 'SHIM: Force Checkpoint…');
   await rig.answer(page, 'SHIM: Force Checkpoint', 'release 1');
   await rig.toast(page, '"release 1"').waitFor();
   await rig.typeAtEnd(page, "b = 'since the release'\n");
 
-  await rig.runCommand(page, 'SHIM: Compare with Checkpoint');
+  await rig.runCommand(page, 'SHIM: Compare with Checkpoint…');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'release 1' }).waitFor();
+  const listed = (await rig.quickPickRows(page)).join('\n');
+  assert.match(listed, /release 1 · (just now|\d+ s ago)/);
+  assert.match(listed, /Today/, 'grouped by day');
+  await rig.shot(page, 'compare-with-checkpoint');
   await rig.pick(page, 'release 1');
-  await page.locator('.tab.active', { hasText: 'app.py ↔ release 1' }).waitFor();
-  await rig.waitFor('the checkpoint against the editor', async () =>
-    (await rig.editorText(page, 'modified')) === 'a = 1\n' && (await rig.editorText(page, 'original')).includes("b = 'since the release'"),
+  await page.locator('.tab.active', { hasText: /^app\.py \(release 1 · .*\) ↔ app\.py/ }).waitFor();
+  await rig.waitFor('the checkpoint (left) against the editor (right)', async () =>
+    (await rig.editorText(page, 'original')) === 'a = 1\n' && (await rig.editorText(page, 'modified')).includes("b = 'since the release'"),
   );
+  await rig.shot(page, 'compare-with-checkpoint-diff');
 
-  await rig.runCommand(page, 'SHIM: Clear State');
+  await rig.runCommand(page, 'SHIM: Clear History…');
   await rig.pick(page, "All of SHIM's history");
   const dialog = page.locator('.monaco-dialog-box');
   await dialog.waitFor();
@@ -165,6 +251,73 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   await rig.toast(page, 'SHIM cleared').filter({ hasText: '1 checkpoint and' }).waitFor();
 
   await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
-  await rig.runCommand(page, 'SHIM: Browse Checkpoints');
+  await rig.runCommand(page, 'SHIM: Browse Checkpoints…');
   await rig.toast(page, 'SHIM has no checkpoint of app.py yet.').waitFor();
+
+  // The output channel: one timestamp per line, counts that read right.
+  await rig.runCommand(page, 'SHIM: Show Output');
+  const output = page.locator('.panel .monaco-editor .view-lines');
+  const outputText = async () => (await output.innerText()).replace(/\u00a0/g, ' ');
+  await rig.waitFor('the checkpoint in the output', async () => /SHIM checkpoint \d+ 'release 1'/.test(await outputText()));
+  const lines = (await outputText()).split('\n').filter((l) => l.trim() !== '');
+  for (const line of lines) {
+    assert.ok((line.match(/\d{1,2}:\d{2}:\d{2}/g) ?? []).length <= 1, `one timestamp: ${line}`);
+  }
+  assert.doesNotMatch(lines.join('\n'), /\b1 files\b|\b1 unsaved buffers\b|unknown message id/);
+  await rig.shot(page, 'output-channel');
+});
+
+rig.e2e("a codemod's quick fix changes the line under the cursor, and is not offered where it changes nothing", async () => {
+  const text = 'import unittest\n\n\nclass T(unittest.TestCase):\n    def test_one(self):\n        self.assertEqual(1, 1)\n\n    def test_two(self):\n        self.assertTrue(2)\n';
+  const { page } = await rig.openShim(shared, { 'test_a.py': text }, { open: 'test_a.py' });
+  const goToLine = async (line) => {
+    await page.keyboard.press('Control+G');
+    await page.locator('.quick-input-widget input').fill(`:${line}:12`);
+    await page.keyboard.press('Enter');
+  };
+  const codeActions = page.locator('.action-widget');
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+
+  await goToLine(1);
+  await page.keyboard.press('Control+.');
+  await rig.waitFor('the code action menu, or its "none" message', async () =>
+    (await codeActions.count()) > 0 || (await page.locator('.monaco-editor-overlaymessage').count()) > 0,
+  );
+  await page.waitForTimeout(1500); // actions computed late would show by now
+  assert.equal(await page.locator('.action-widget', { hasText: 'Apply codemod' }).count(), 0, 'nothing offered on the import line');
+  await page.keyboard.press('Escape');
+
+  await goToLine(9);
+  await page.keyboard.press('Control+.');
+  const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Apply codemod: unittest to assert' });
+  await fix.waitFor();
+  assert.equal(await page.locator('.action-widget .monaco-list-row', { hasText: 'whole file' }).count(), 0, 'the whole-file rewrite is a source action');
+  await rig.shot(page, 'codemod-quick-fix');
+  // The only row is focused; clicks on it are intercepted by the widget's pointer block.
+  await page.keyboard.press('Enter');
+  await rig.waitFor('line 9 rewritten, and only it', async () => {
+    const now = await rig.editorText(page);
+    return now.includes('assert 2') && now.includes('self.assertEqual(1, 1)');
+  });
+});
+
+rig.e2e('work at risk: a plain warning that SHIM took a checkpoint, and Save All saves', async () => {
+  const { dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py', settings: { 'shim.riskUnsavedKb': 0.01 } });
+  // One change (a paste): typing on past the risk checkpoint would keep the risk high until
+  // the idle checkpoint, which this test does not wait for.
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText("b = 'enough unsaved text to be at risk'\n");
+  const warning = rig.toast(page, 'Your unsaved work in 1 file was at risk');
+  await warning.waitFor({ timeout: 60_000 });
+  assert.match(await warning.innerText(), /\(unsaved text not in a checkpoint \d+ B, high at 10 B\)\. SHIM took a checkpoint of it\. Save your files/);
+  await rig.shot(page, 'risk-warning');
+  // The checkpoint holds the text: the risk falls, the status bar loses its colour.
+  await rig.waitFor('the status bar back to its plain colour', async () => {
+    const classes = (await rig.statusItem(page).getAttribute('class')) ?? '';
+    return !/warning-kind|error-kind/.test(classes);
+  });
+  await warning.locator('a.monaco-button', { hasText: 'Save All' }).click();
+  await rig.waitFor('the file saved', async () => readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8').includes('enough unsaved text'));
+  await page.locator('.tab.active:not(.dirty)', { hasText: 'app.py' }).waitFor();
 });

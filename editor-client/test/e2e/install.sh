@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the end-to-end tests in real VS Code need, from the package registries only:
 # Debian's Chromium and ripgrep, and code-server 4.100.3 + playwright-core from npm.
-# The facts behind each step: shared/notes/vscode-e2e.md.
+# The facts behind each step: README.md beside this file.
 set -euo pipefail
 cd "$(dirname "$0")"
 

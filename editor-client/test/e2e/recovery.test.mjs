@@ -14,10 +14,10 @@ rig.e2e('typed text survives a killed server and a lost window: the recovery pro
   const status = rig.statusItem(page);
 
   await rig.typeAtEnd(page, "print('typed in VS Code')\n");
-  await rig.runCommand(page, 'SHIM: Force Checkpoint');
+  await rig.runCommand(page, 'SHIM: Force Checkpoint…');
   await rig.answer(page, 'SHIM: Force Checkpoint', 'before the crash');
-  await rig.toast(page, 'SHIM checkpoint').filter({ hasText: '"before the crash"' }).waitFor();
-  await rig.waitFor('the status bar to show the new checkpoint', async () => /just now/.test(await status.innerText()));
+  await rig.toast(page, 'SHIM saved a checkpoint').filter({ hasText: '"before the crash"' }).waitFor();
+  await rig.waitFor('the status bar to show the new checkpoint', async () => /SHIM: saved (just now|\d+ s ago)/.test(await status.innerText()));
 
   await rig.typeAtEnd(page, "x = 'after the checkpoint'\n");
   const typed = ORIGINAL + "print('typed in VS Code')\nx = 'after the checkpoint'\n";
@@ -30,7 +30,7 @@ rig.e2e('typed text survives a killed server and a lost window: the recovery pro
   await rig.waitFor('the restarted server to hold the unsaved buffer', async () =>
     (await rig.shimCli(dirs, 'history', rig.path.join(dirs.workspace, 'app.py'))).some((i) => i.kind === 'snapshot'),
   );
-  await rig.waitFor('the status bar to come back', async () => /just now|min ago/.test(await status.innerText()));
+  await rig.waitFor('the status bar to come back', async () => /SHIM: saved/.test(await status.innerText()));
 
   // The window goes; VS Code has no backup of its own of the unsaved editor.
   await rig.closeWindow(page, codeServer);
@@ -38,14 +38,21 @@ rig.e2e('typed text survives a killed server and a lost window: the recovery pro
   await rig.openFile(page, 'app.py');
   assert.equal(await rig.editorText(page), ORIGINAL, 'VS Code itself no longer has the typed text');
 
-  const prompt = rig.toast(page, 'SHIM found unsaved work');
+  const prompt = rig.toast(page, 'Unsaved changes to 1 file');
   await prompt.waitFor({ timeout: 60_000 });
-  assert.match(await prompt.innerText(), /in 1 file from 1 editor session that ended before it was saved: app\.py/);
-  for (const button of ['Review', 'Restore all', 'Dismiss']) {
+  assert.match(
+    await prompt.innerText(),
+    /Unsaved changes to 1 file \(app\.py\) from a window that closed unexpectedly (just now|\d+ s ago|\d+ min ago)\. Dismiss keeps them in SHIM's history\./,
+  );
+  for (const button of ['Review', 'Restore All', 'Dismiss']) {
     assert.equal(await prompt.locator('a.monaco-button', { hasText: button }).count(), 1, `the prompt offers ${button}`);
   }
-  await prompt.locator('a.monaco-button', { hasText: 'Restore all' }).click();
+  const recover = rig.recoveryItem(page);
+  assert.match(await recover.innerText(), /Recover 1 file/);
+  await rig.shot(page, 'recovery-prompt');
+  await prompt.locator('a.monaco-button', { hasText: 'Restore All' }).click();
   await rig.waitFor('the typed text back in the editor', async () => (await rig.editorText(page)) === typed);
+  await recover.waitFor({ state: 'hidden' });
   assert.equal(await page.locator('.tab.active.dirty').count(), 1, 'restored as an unsaved change');
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');
 });
@@ -66,35 +73,59 @@ rig.e2e('Review lists the files; each opens a diff of disk against the recovered
   await rig.closeWindow(page, codeServer);
 
   page = await rig.openWorkbench(shared.browser, codeServer, dirs);
-  const prompt = rig.toast(page, 'SHIM found unsaved work');
+  const prompt = rig.toast(page, 'Unsaved changes to 2 files');
   await prompt.waitFor({ timeout: 60_000 });
-  await prompt.locator('a.monaco-button', { hasText: 'Review' }).click();
+  // The notification closed without an answer: the status bar item still offers the work.
+  await prompt.hover();
+  await prompt.locator('.codicon-notifications-clear').click();
+  await prompt.waitFor({ state: 'hidden' });
+  const recover = rig.recoveryItem(page);
+  assert.match(await recover.innerText(), /Recover 2 files/);
+  await rig.shot(page, 'recovery-status-item');
+  await recover.click();
   const rows = page.locator('.quick-input-widget .monaco-list-row');
-  await rows.filter({ hasText: 'other.py' }).waitFor();
+  await rig.waitFor('what each file would get back, in lines', async () =>
+    (await rows.allInnerTexts()).filter((t) => /\+1 line against the file on disk/.test(t)).length === 2,
+  );
   assert.deepEqual(
     (await rows.allInnerTexts()).map((t) => t.match(/\w+\.py/)[0]).sort(),
     ['app.py', 'other.py'],
     'the files with unsaved work, and only those',
   );
+  for (const title of ['Restore All', "Dismiss (kept in SHIM's history)"]) {
+    assert.equal(await page.locator(`.quick-input-widget .quick-input-titlebar [aria-label="${title}"]`).count(), 1, `${title} in the title bar`);
+  }
+  await rig.shot(page, 'recovery-review');
 
   // A row's own button restores that file at once and takes it off the list.
   await rows.filter({ hasText: 'other.py' }).hover();
   await rows.filter({ hasText: 'other.py' }).locator('[aria-label="Restore this file"]').click();
   await rig.toast(page, 'SHIM restored unsaved work in other.py').waitFor();
   await rig.waitFor('other.py off the list', async () => (await rows.count()) === 1);
+  await rig.waitFor('the status bar item to count what is left', async () => /Recover 1 file/.test(await recover.innerText()));
+  // Escape loses nothing: the status bar item opens the rest of the list again.
+  await page.keyboard.press('Escape');
+  await rows.first().waitFor({ state: 'hidden' });
+  await recover.click();
+  await rows.filter({ hasText: 'app.py' }).waitFor();
   await page.locator('.quick-input-widget input').focus();
   await page.keyboard.press('Enter');
 
-  await page.locator('.tab.active', { hasText: 'on disk ↔ recovered' }).waitFor();
+  // The file on the left (on disk here), the recovered text on the right.
+  await page.locator('.tab.active', { hasText: /^app\.py \(on disk\) ↔ app\.py \(recovered/ }).waitFor();
   await rig.waitFor('the diff to show both sides', async () =>
     (await rig.editorText(page, 'modified')).includes("z = 'only in the buffer'") &&
     (await rig.editorText(page, 'original')) === ORIGINAL,
   );
   await page.keyboard.press('Escape');
+  await rig.shot(page, 'recovery-diff');
   await page.locator('.editor-actions [aria-label*="Restore Recovered Text"]').first().click();
   await rig.toast(page, 'SHIM restored unsaved work in app.py').waitFor();
-  await page.locator('.tab', { hasText: /^app\.py/ }).first().click();
+  // The diff closes; the restored file comes forward.
+  await page.locator('.tab.active', { hasText: /^app\.py/ }).waitFor();
+  await rig.waitFor('the recovery diff closed', async () => (await page.locator('.tab', { hasText: '↔' }).count()) === 0);
   await rig.waitFor('the recovered text in the editor', async () => (await rig.editorText(page)).includes("z = 'only in the buffer'"));
+  await recover.waitFor({ state: 'hidden' });
   await page.locator('.tab', { hasText: /^other\.py/ }).first().click();
   await rig.waitFor('the other recovered text in its editor', async () => (await rig.editorText(page)).includes("w = 'also unsaved'"));
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');

@@ -1,5 +1,5 @@
 // Real VS Code for the end-to-end tests: code-server (VS Code 1.100.3) on loopback, driven by
-// Playwright in Debian's Chromium. Facts behind each choice: ../../../../shared/notes/vscode-e2e.md
+// Playwright in Debian's Chromium. Facts behind each choice: README.md beside this file
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -266,6 +266,11 @@ export async function runCommand(page, title) {
   await page.keyboard.press('Enter');
 }
 
+/** The rows of the open quick pick, as shown. */
+export async function quickPickRows(page) {
+  return page.locator('.quick-input-widget .monaco-list-row').allInnerTexts();
+}
+
 /** Choose the quick pick row showing `text` (typed to filter, then Enter). */
 export async function pick(page, text) {
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first().waitFor();
@@ -328,6 +333,11 @@ export function statusItem(page) {
   return page.locator('.statusbar-item[id*="shim.status"]');
 }
 
+/** The lasting "Recover 2 files" item, there while crashed work waits. */
+export function recoveryItem(page) {
+  return page.locator('.statusbar-item[id*="shim.recovery"]');
+}
+
 export function readJson(file) {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
@@ -345,6 +355,18 @@ export async function screenshots(label) {
   }
   pages.length = 0;
   return taken;
+}
+
+/** Where the screenshot of each screen is kept (test artefacts, not in git). */
+export const SHOTS = process.env.SHIM_E2E_SHOTS ?? path.join(here, 'screenshots');
+
+/** Keep a screenshot of what the user sees now, as `<name>.png` in SHOTS; returns its path. */
+export async function shot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  const file = path.join(SHOTS, `${name}.png`);
+  await page.waitForTimeout(300); // let the workbench finish painting (hover, animations)
+  await page.screenshot({ path: file });
+  return file;
 }
 
 const TEST_TIMEOUT = 240_000;
@@ -388,6 +410,6 @@ export async function openShim(shared, files, { settings, editorBackups, open } 
   if (open) {
     await openFile(page, open);
   }
-  await waitFor('the SHIM status bar item', async () => /no checkpoint yet/.test(await statusItem(page).innerText()), 60_000);
+  await waitFor('the SHIM status bar item', async () => /SHIM: (protected|saved)/.test(await statusItem(page).innerText()), 60_000);
   return { dirs, codeServer, page };
 }

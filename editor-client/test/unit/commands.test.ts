@@ -16,6 +16,7 @@ test("the extension's server command IDs are exactly the server's", () => {
 test('notification names and the capability key match the server', () => {
   assert.equal(Notification.status, truth.notifications.status);
   assert.equal(Notification.recoveryAvailable, truth.notifications.recovery);
+  assert.equal(Notification.riskAlarm, truth.notifications.risk);
   assert.equal(CLIENT_CAPABILITY, truth.capability);
 });
 
@@ -28,6 +29,31 @@ test('every command is contributed once, titled "SHIM: ...", and none is unknown
     assert.equal(c.category, 'SHIM', `${c.command} shows as "SHIM: ${c.title}"`);
     assert.ok(c.title.length > 0);
   }
+});
+
+test('commands that ask for input end in an ellipsis; the others do not', () => {
+  const asks = new Set([
+    'shim.forceCheckpoint',
+    'shim.checkRecovery',
+    'shim.browseCheckpoints',
+    'shim.compareWithCheckpoint',
+    'shim.restoreCheckpoint',
+    'shim.clearState',
+    'shim.runCodemod',
+  ]);
+  for (const c of manifest.contributes.commands as { command: string; title: string }[]) {
+    assert.equal(c.title.endsWith('\u2026'), asks.has(c.command), `${c.command}: "${c.title}"`);
+  }
+  const titles = Object.fromEntries(manifest.contributes.commands.map((c: { command: string; title: string }) => [c.command, c.title]));
+  assert.equal(titles['shim.checkRecovery'], 'Recover Unsaved Work\u2026');
+  assert.equal(titles['shim.clearState'], 'Clear History\u2026');
+});
+
+test('the automatic checkpoint toggle shows its state: Pause when on, Resume when paused', () => {
+  const palette = Object.fromEntries(manifest.contributes.menus.commandPalette.map((e: { command: string; when: string }) => [e.command, e.when]));
+  assert.equal(palette['shim.autoCheckpoint'], 'false');
+  assert.equal(palette['shim.pauseAutoCheckpoints'], '!shim.autoCheckpointPaused');
+  assert.equal(palette['shim.resumeAutoCheckpoints'], 'shim.autoCheckpointPaused');
 });
 
 test('menus name only contributed commands', () => {

@@ -3,17 +3,28 @@ import { test } from 'node:test';
 import {
   ago,
   codemodArgumentProblem,
+  codemodOutcome,
+  codemodTitle,
+  qualifiedName,
   distinctVersions,
   fileName,
+  lineChanges,
+  riskMessage,
+  logLine,
+  lineChangesText,
+  openFilesText,
   plural,
+  recoveryItemText,
   recoveryMessage,
+  signalView,
   size,
   statusView,
 } from '../../src/format';
 import type { CodemodArgument, FileVersion, RecoveryReport } from '../../src/protocol';
 
 test('time since reads like a person would say it', () => {
-  assert.equal(ago(1000, 1030), 'just now');
+  assert.equal(ago(1000, 1003), 'just now');
+  assert.equal(ago(1000, 1012), '12 s ago', 'seconds under a minute');
   assert.equal(ago(1000, 1000 + 4 * 60 + 59), '4 min ago');
   assert.equal(ago(0, 3 * 3600 + 5), '3 h ago');
   assert.equal(ago(0, 86400 + 1), '1 day ago');
@@ -34,24 +45,62 @@ test('sizes', () => {
   assert.equal(size(null), 'deleted');
 });
 
-test('the status bar shows time since checkpoint and colours elevated and high risk', () => {
-  const base = { lastCheckpointAt: 1000, dirtyDocuments: 2, storeError: null };
+test("the status bar item says it is SHIM's, and that typed work is protected before any checkpoint", () => {
+  const base = { lastCheckpointAt: 1000, dirtyDocuments: 2, storeError: null, autoCheckpoint: true };
   const low = statusView({ ...base, riskLevel: 'low' }, 1000 + 120);
-  assert.equal(low.text, '$(shield) 2 min ago');
+  assert.equal(low.text, '$(shield) SHIM: saved 2 min ago');
   assert.equal(low.background, undefined);
-  assert.match(low.tooltip, /Unsaved documents: 2/);
-  const elevated = statusView({ ...base, riskLevel: 'elevated' }, 1000 + 120);
-  assert.equal(elevated.text, '$(warning) 2 min ago · risk elevated');
-  assert.equal(elevated.background, 'warning');
-  assert.equal(statusView({ ...base, riskLevel: 'high' }, 1100).background, 'error');
+  assert.match(low.tooltip, /what you typed in 2 unsaved files/);
+  assert.match(low.tooltip, /\[Checkpoint Now\]\(command:shim\.forceCheckpoint\)/);
   const none = statusView({ ...base, lastCheckpointAt: null, riskLevel: 'low' }, 1100);
-  assert.equal(none.text, '$(shield) no checkpoint yet');
+  assert.equal(none.text, '$(shield) SHIM: protected');
+  assert.doesNotMatch(none.text, /no checkpoint/);
+});
+
+test('the status bar item shows paused automatic checkpoints, with the action that resumes them', () => {
+  const view = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, autoCheckpoint: false, riskLevel: 'low' }, 1030);
+  assert.equal(view.text, '$(debug-pause) SHIM: saved 30 s ago · paused');
+  assert.match(view.tooltip, /Automatic checkpoints are paused/);
+  assert.match(view.tooltip, /\[Resume Automatic\]\(command:shim\.autoCheckpoint\?/);
+});
+
+test('the error colour is for real danger; high risk of unsaved work is a warning', () => {
+  const base = { lastCheckpointAt: 1000, dirtyDocuments: 2, storeError: null, autoCheckpoint: true };
+  const elevated = statusView({ ...base, riskLevel: 'elevated' }, 1000 + 120);
+  assert.equal(elevated.text, '$(warning) SHIM: saved 2 min ago');
+  assert.equal(elevated.background, undefined);
+  assert.equal(statusView({ ...base, riskLevel: 'high' }, 1100).background, 'warning');
+  const disk = statusView({ ...base, riskLevel: 'high', danger: 'the disk under the store is nearly full' }, 1100);
+  assert.equal(disk.background, 'error');
+  assert.match(disk.tooltip, /nearly full/);
 });
 
 test('a store problem is shown before anything else', () => {
   const view = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: 'disk full', riskLevel: 'low' }, 1010);
   assert.equal(view.background, 'error');
-  assert.match(view.tooltip, /Store problem: disk full/);
+  assert.equal(view.text, '$(error) SHIM: work at risk');
+  assert.match(view.tooltip, /cannot protect new work:\*\* disk full/);
+});
+
+test('counts of open files read right', () => {
+  assert.equal(openFilesText(3, 1), '3 files open, 1 with unsaved changes');
+  assert.equal(openFilesText(1, 0), '1 file open, none with unsaved changes');
+  assert.equal(openFilesText(0, 0), '0 files open');
+});
+
+test('crash-risk signals have human names and units, and yes/no checks no percentages', () => {
+  const signal = (name: string, value: number, threshold: number, severity = value / threshold) => ({ name, value, threshold, severity, explanation: '' });
+  assert.deepEqual(signalView(signal('memoryMb', 62.3, 1024)), { label: 'Server memory', description: '62 MB, high at 1 GB' });
+  assert.deepEqual(signalView(signal('clientAlive', 1, 1, 0)), { label: 'Editor process', description: 'running' });
+  assert.deepEqual(signalView(signal('unsavedKb', 2, 256)), { label: 'Unsaved text not in a checkpoint', description: '2.0 KB, high at 256.0 KB' });
+  assert.deepEqual(signalView(signal('diskFreeMb', 20480, 200, 0)), { label: 'Free disk space for the store', description: '20 GB free, high below 200 MB' });
+});
+
+test('what recovery would bring back reads as lines added and removed', () => {
+  assert.deepEqual(lineChanges('a\nb\nc\n', 'a\nB\nc\nd\n'), { added: 2, removed: 1 });
+  assert.equal(lineChangesText({ added: 2, removed: 1 }), '+2 \u22121 lines');
+  assert.equal(lineChangesText({ added: 1, removed: 0 }), '+1 line');
+  assert.equal(lineChangesText(lineChanges('x\n', 'x\n')), 'no changed lines');
 });
 
 function version(id: number, blob: string | null, label: string | null = null): FileVersion {
@@ -84,9 +133,10 @@ const REPORT: RecoveryReport = {
 
 test('the recovery message names the files offered, once each, and counts the sessions', () => {
   assert.equal(
-    recoveryMessage(REPORT),
-    'SHIM found unsaved work in 2 files from 2 editor sessions that ended before it was saved: a b.py, c.py',
+    recoveryMessage(REPORT, 3 + 180),
+    "Unsaved changes to 2 files (a b.py, c.py) from 2 windows that closed unexpectedly 3 min ago. Dismiss keeps them in SHIM's history.",
   );
+  assert.equal(recoveryItemText(2), '$(history) Recover 2 files');
   assert.equal(fileName('file:///w/%C3%A9t%C3%A9.py'), 'été.py');
 });
 
@@ -99,4 +149,32 @@ test('codemod arguments are checked as they are typed', () => {
   assert.equal(codemodArgumentProblem(arg('float', true), 'x'), 'n must be a number');
   assert.equal(codemodArgumentProblem(arg('bool', true), 'yes'), 'n must be true or false');
   assert.equal(codemodArgumentProblem(arg('bool', true), 'True'), undefined);
+});
+
+test('codemods read as titles, and their outcome as a sentence without zero counters', () => {
+  assert.equal(codemodTitle('rename_symbol'), 'Rename symbol');
+  assert.equal(codemodOutcome('rename_symbol', { old_name: 'app.greet', new_name: 'welcome' }, 2, 0), 'Renamed app.greet \u2192 welcome in 2 files');
+  assert.equal(codemodOutcome('move_module', { old_module: 'a.b', new_module: 'c' }, 1, 1), 'Moved a.b \u2192 c in 1 file; 1 file failed');
+  assert.equal(codemodOutcome('to_fstring', {}, 3, 0), 'To fstring: changed 3 files');
+});
+
+test('a symbol is qualified by its module path', () => {
+  assert.equal(qualifiedName('app.py', 'greet'), 'app.greet');
+  assert.equal(qualifiedName('pkg/sub/__init__.py', 'Thing'), 'pkg.sub.Thing');
+  assert.equal(qualifiedName('src/pkg/mod.py', 'f'), 'pkg.mod.f');
+});
+
+test("output lines lose their own timestamps: the channel stamps each line once", () => {
+  assert.deepEqual(logLine('[Info  - 1:02:03 AM] SHIM checkpoint 3: 1 file'), { level: 'info', message: 'SHIM checkpoint 3: 1 file' });
+  assert.deepEqual(logLine('[Error - 13:02:03] boom'), { level: 'error', message: 'boom' });
+  assert.deepEqual(logLine('shim WARNING shim_lsp.server: disk'), { level: 'warn', message: 'shim_lsp.server: disk' });
+  assert.equal(logLine('Traceback (most recent call last):'), undefined);
+});
+
+test('the risk warning speaks plainly', () => {
+  const alarm = { level: 'high' as const, dirtyDocuments: 2, checkpoint: true, signals: [{ name: 'unsavedKb', value: 300, threshold: 256, severity: 1, explanation: '' }] };
+  assert.equal(
+    riskMessage(alarm),
+    'Your unsaved work in 2 files was at risk (unsaved text not in a checkpoint 300.0 KB, high at 256.0 KB). SHIM took a checkpoint of it. Save your files to keep the changes for good.',
+  );
 });

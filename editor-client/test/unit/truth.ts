@@ -22,7 +22,7 @@ export function shimPython(): string {
 
 export interface PythonTruth {
   commands: string[];
-  notifications: { status: string; recovery: string };
+  notifications: { status: string; recovery: string; risk: string };
   capability: string;
   settings: Record<string, { default: unknown; type: string }>;
 }
@@ -35,7 +35,7 @@ from shim_lsp.wire import to_camel
 wire = settings_to_wire(Settings())
 print(json.dumps({
     "commands": list(commands.ALL),
-    "notifications": {"status": commands.STATUS_NOTIFICATION, "recovery": commands.RECOVERY_NOTIFICATION},
+    "notifications": {"status": commands.STATUS_NOTIFICATION, "recovery": commands.RECOVERY_NOTIFICATION, "risk": commands.RISK_NOTIFICATION},
     "capability": commands.CLIENT_CAPABILITY,
     "settings": {to_camel(f.name): {"default": wire[to_camel(f.name)], "type": str(f.type)}
                  for f in attrs.fields(Settings)},
