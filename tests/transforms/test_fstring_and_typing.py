@@ -117,6 +117,27 @@ class TestToFString(ShimCodemodTest):
             """,
         )
 
+    def test_an_attribute_field_on_a_compound_argument_keeps_its_parentheses(self) -> None:
+        # "{0.denominator}".format(a + b) reads (a + b).denominator, not a + b.denominator
+        self.check(
+            """
+            a = "{0.denominator}".format(a + b)
+            b = "{0.real}".format(not a)
+            c = "{0.x}".format(b if a else None)
+            d = "{0.real}".format(1)
+            e = "{0.x} {1}".format(f(), a + b)
+            g = "{0.x.y}".format(o.p[1])
+            """,
+            """
+            a = f"{(a + b).denominator}"
+            b = f"{(not a).real}"
+            c = f"{(b if a else None).x}"
+            d = f"{(1).real}"
+            e = f"{f().x} {a + b}"
+            g = f"{o.p[1].x.y}"
+            """,
+        )
+
     def test_wrong_percent_arity_is_left_as_the_error_it_is(self) -> None:
         self.check('a = "%s" % (x, y)\n', 'a = "%s" % (x, y)\n')
 
