@@ -231,6 +231,42 @@ class TestModernizeTyping(ShimCodemodTest):
             """,
         )
 
+    def test_a_builtin_name_shadowed_where_the_annotation_is_evaluated_is_not_used(self) -> None:
+        # In Record's body, list and type name the method and the attribute, not the builtins.
+        self.check(
+            """
+            from typing import Dict, List, Type
+
+            class Record:
+                type: str = "row"
+
+                def list(self) -> List[int]:
+                    pass
+
+                def kind(self, t: Type[int]) -> Dict[str, int]:
+                    pass
+
+            def f(a: List[int], b: Type[int]) -> None:
+                pass
+            """,
+            """
+            from __future__ import annotations
+            from typing import List, Type
+
+            class Record:
+                type: str = "row"
+
+                def list(self) -> List[int]:
+                    pass
+
+                def kind(self, t: Type[int]) -> dict[str, int]:
+                    pass
+
+            def f(a: list[int], b: type[int]) -> None:
+                pass
+            """,
+        )
+
     def test_stubs_get_no_future_import(self) -> None:
         self.assertCodemod(
             "from typing import Optional\ndef f(a: Optional[int]) -> None: ...\n",
