@@ -8,7 +8,7 @@ the arguments are plain names or numbers); ``%s`` becomes ``{x!s}`` (``%`` calls
 field calls ``format()``) and only with a tuple on the right, since a lone value may itself
 be a tuple; string literals among the arguments and ``{0[key]}`` fields (a string key, not a
 variable) are left as written. A backslash inside an f-string expression, which Python before
-3.12 rejects, is left alone too. An argument that a field reads `.attr` of is parenthesised
+3.12 rejects, is left alone too. An argument that a field reads ``.attr`` of is parenthesised
 unless it is an atom (``"{0.real}".format(a + b)`` reads ``(a + b).real``).
 """
 
