@@ -61,7 +61,6 @@ def root_of(module: str | None, filename: str | None) -> Path | None:
     return path.parents[depth - 1] if depth <= len(path.parents) else None
 
 
-@lru_cache(maxsize=256)
 def package_root(top: str, start: Path | None) -> Path | None:
     """The folder the top-level package ``top`` is imported from, seen from a file whose
     module name starts at ``start``: that folder or one of its source folders (``src/``,
