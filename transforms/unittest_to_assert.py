@@ -11,7 +11,8 @@ functions included.
 Only methods of classes that derive from ``unittest.TestCase`` (or Django's test cases), directly
 or through classes of the same module, are converted, and only for assert methods that the
 class and those bases do not define themselves; a class with a base from elsewhere (a mixin that
-may override ``assertEqual``) is left. A file where ``pytest`` names something other than the
+may override ``assertEqual``) is left, unless that base comes after ``unittest.TestCase``, which
+then precedes it in the MRO. A file where ``pytest`` names something other than the
 pytest module is skipped when it would need ``pytest.raises``.
 """
 
@@ -127,6 +128,11 @@ TEST_CASES = {
 }
 
 
+UNITTEST_TEST_CASE = {"unittest.TestCase", "unittest.case.TestCase"}
+_UNITTEST: tuple[bool, set[str]] = (True, set())
+"""unittest.TestCase itself: it defines every assert method this codemod converts."""
+
+
 def _imports(module: cst.Module) -> dict[str, str]:
     """Module-level names bound by imports, to the dotted name they import."""
     names: dict[str, str] = {}
@@ -187,31 +193,37 @@ class _TestCases:
 
     def _walk(self, cls: cst.ClassDef, seen: frozenset[str]) -> tuple[bool, set[str]] | None:
         defined = _defined(cls)
-        is_test = False
+        is_test = after_unittest = False
         for arg in cls.bases:
-            if arg.star:
-                return None
-            dotted = get_full_name_for_node(arg.value)
-            if dotted is None:
-                return None
-            head, _, rest = dotted.partition(".")
-            if head in self.imports:
-                full = self.imports[head] + ("." + rest if rest else "")
-                if full in TEST_CASES:
-                    is_test = True
-                    continue
-                return None
-            if dotted == "object":
-                continue
-            base = self.classes.get(dotted)
-            if base is None or dotted in seen:
-                return None
-            found = self._walk(base, seen | {dotted})
+            found = self._base(arg, seen)
             if found is None:
+                if after_unittest:
+                    # unittest.TestCase defines every assert method and precedes this base
+                    # in the MRO (a TestCase subclass here would make the MRO fail)
+                    continue
                 return None
             is_test = is_test or found[0]
             defined |= found[1]
+            after_unittest = after_unittest or found is _UNITTEST
         return is_test, defined
+
+    def _base(self, arg: cst.Arg, seen: frozenset[str]) -> tuple[bool, set[str]] | None:
+        """(is a test case, the names it defines) for one base, None when unknown."""
+        dotted = None if arg.star else get_full_name_for_node(arg.value)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        if head in self.imports:
+            full = self.imports[head] + ("." + rest if rest else "")
+            if full in UNITTEST_TEST_CASE:
+                return _UNITTEST
+            return (True, set()) if full in TEST_CASES else None
+        if dotted == "object":
+            return False, set()
+        base = self.classes.get(dotted)
+        if base is None or dotted in seen:
+            return None
+        return self._walk(base, seen | {dotted})
 
 
 class _Convertible(cst.CSTVisitor):

@@ -333,6 +333,25 @@ class TestUnittestToAssert(ShimCodemodTest):
             """,
         )
 
+    def test_a_base_after_unittest_test_case_cannot_override_its_asserts(self) -> None:
+        # the MRO puts TestCase, which defines every assert method, before SomeMixin
+        self.check(
+            """
+            import unittest
+
+            class T(unittest.TestCase, SomeMixin):
+                def test(self):
+                    self.assertEqual(a, b)
+            """,
+            """
+            import unittest
+
+            class T(unittest.TestCase, SomeMixin):
+                def test(self):
+                    assert a == b
+            """,
+        )
+
     def test_pytest_bound_to_something_else_skips_the_file(self) -> None:
         before = """
             import unittest
