@@ -9,6 +9,10 @@ from pathlib import Path
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
+from shim_lsp.codemods.modules import source_folders
+
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
 
 def package_of(module: str | None, filename: str | None) -> str:
     """The package a module's relative imports start from."""
@@ -55,6 +59,25 @@ def root_of(module: str | None, filename: str | None) -> Path | None:
     path = Path(filename).resolve()
     depth = len(module.split(".")) + (1 if is_package_init(filename) else 0)
     return path.parents[depth - 1] if depth <= len(path.parents) else None
+
+
+def package_root(top: str, start: Path | None) -> Path | None:
+    """The folder the top-level package ``top`` is imported from, seen from a file whose
+    module name starts at ``start``: that folder or one of its source folders (``src/``,
+    ``pyproject.toml``'s package-dir), else the same for each folder above, up to the
+    project's own (a ``tests/test_a.py`` imports ``shop`` from ``src/``)."""
+    if start is None:
+        return None
+    for folder in (start, *start.parents):
+        for candidate in (folder, *source_folders(folder)):
+            module = candidate / top
+            if _init_of(top, candidate) is not None or any(
+                module.with_suffix(ext).is_file() for ext in (".py", ".pyi")
+            ):
+                return candidate
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return None
+    return None
 
 
 def _init_of(package: str, root: Path) -> Path | None:

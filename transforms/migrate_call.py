@@ -8,7 +8,11 @@ written and reported; when the function is also renamed, its whole file is left 
 
 Giving ``positional`` (the old positional parameter names) turns positional arguments into
 keywords first, so renames and reorders apply to them too; ``new_positional`` then says
-which parameters the new signature takes by position, in order.
+which parameters the new signature takes by position, in order. Only a call's leading
+arguments that fill those positions with no gap are passed by position, the others by keyword
+(``fetch("u1")`` becomes ``get(url="u1")`` when ``query`` comes first); arguments are moved
+only when all are plain names or constants, else they keep their order and go by keyword.
+The function used as a value (``f = fetch``) is reported: calls through it are not migrated.
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ def _pairs(text: str) -> dict[str, str]:
             raise ValueError(f"expected name=value, got {item!r}")
         pairs[key.strip()] = value.strip()
     return pairs
+
+
+def _plain(expr: cst.BaseExpression) -> bool:
+    """Evaluating it earlier or later cannot change anything."""
+    return isinstance(expr, cst.Name | cst.Integer | cst.Float | cst.Imaginary | cst.SimpleString)
 
 
 def _arg(name: str | None, value: cst.BaseExpression) -> cst.Arg:
@@ -120,6 +129,11 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         self.adds = {k: cst.parse_expression(v) for k, v in _pairs(add_keywords).items()}
         self.new_positional = _names(new_positional)
         self.package = package_of(context.full_module_name, context.filename)
+        self._changes_args = any(
+            (self.positional, self.renames, self.drops, self.adds, self.new_positional)
+        )
+        self._not_values: set[int] = set()
+        """ids of the references that are not the function used as a value (callees, defs)."""
         if self.new_positional and self.new_short == self.old_short:
             raise ValueError(
                 "reordering positional parameters needs a new_name: otherwise a second run "
@@ -154,35 +168,81 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         ]
         return updated_node.with_changes(names=names)
 
+    def visit_Call(self, node: cst.Call) -> None:
+        self._not_values.add(id(node.func))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._not_values.add(id(node.name))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._not_values.add(id(node.name))
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False  # an import names the function; it does not use it as a value
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def _used_as_value(self, node: cst.Name | cst.Attribute) -> None:
+        """``f = fetch`` or ``map(fetch, urls)``: calls through it keep the old arguments."""
+        if id(node) in self._not_values or not self._changes_args:
+            return
+        line = self.get_metadata(PositionProvider, node).start.line
+        self.warn(
+            f"line {line}: {self.old_name} used as a value, not called: "
+            "calls through it are not migrated"
+        )
+
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        if (
-            self.new_short != self.old_short
-            and original_node.value == self.old_short
-            and self._refers(original_node)
-        ):
-            return updated_node.with_changes(value=self.new_short)
+        if original_node.value == self.old_short and self._refers(original_node):
+            self._used_as_value(original_node)
+            if self.new_short != self.old_short:
+                return updated_node.with_changes(value=self.new_short)
         return updated_node
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.Attribute:
-        if (
-            self.new_short != self.old_short
-            and original_node.attr.value == self.old_short
-            and self._refers(original_node)
-        ):
-            return updated_node.with_changes(attr=cst.Name(self.new_short))
+        if original_node.attr.value == self.old_short and self._refers(original_node):
+            self._used_as_value(original_node)
+            if self.new_short != self.old_short:
+                return updated_node.with_changes(attr=cst.Name(self.new_short))
         return updated_node
+
+    def _new_order(
+        self, named: list[tuple[str | None, cst.BaseExpression]]
+    ) -> list[tuple[str | None, cst.BaseExpression]]:
+        """The arguments for the new signature: the leading ``new_positional`` parameters
+        that are all present go by position, the others by keyword. Expressions move only
+        when every one is a plain name or constant (moving a call moves when it runs);
+        otherwise they keep their order and all but a matching prefix go by keyword."""
+        by_name = dict(named)
+        leading: list[str] = []
+        for name in self.new_positional:
+            if name not in by_name:
+                break  # a gap: the ones after it cannot go by position
+            leading.append(name)
+        reordered: list[tuple[str | None, cst.BaseExpression]] = [
+            (None, by_name[k]) for k in leading
+        ]
+        reordered += [(k, v) for k, v in named if k not in leading]
+        same_order = [id(v) for _, v in reordered] == [id(v) for _, v in named]
+        if same_order or all(_plain(v) for _, v in named):
+            return reordered
+        kept = 0
+        while kept < len(named) and kept < len(leading) and named[kept][0] == leading[kept]:
+            kept += 1
+        kept_order: list[tuple[str | None, cst.BaseExpression]] = [
+            (None, v) for _, v in named[:kept]
+        ]
+        return kept_order + named[kept:]
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         func = original_node.func
         # ``cached(c)(f)``: the outer call's callee is a call; its result is not the function.
         if not isinstance(func, cst.Name | cst.Attribute) or not self._refers(func):
             return updated_node
-        changes_args = any(
-            (self.positional, self.renames, self.drops, self.adds, self.new_positional)
-        )
-        if changes_args and any(a.star for a in updated_node.args):
+        if self._changes_args and any(a.star for a in updated_node.args):
             return self._untouched(original_node, updated_node, "it passes *args or **kwargs")
         named: list[tuple[str | None, cst.BaseExpression]] = []
         for i, arg in enumerate(updated_node.args):
@@ -202,10 +262,11 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         present = {k for k, _ in named}
         named += [(k, v) for k, v in self.adds.items() if k not in present]
         if self.new_positional:
-            by_name = dict(named)
-            leading = [(None, by_name[k]) for k in self.new_positional if k in by_name]
-            rest = [(k, v) for k, v in named if k is None or k not in self.new_positional]
-            named = leading + rest
+            if any(k is None for k, _ in named):
+                return self._untouched(
+                    original_node, updated_node, "positional arguments without 'positional' names"
+                )
+            named = self._new_order(named)
         as_written = [(a.keyword.value if a.keyword else None, a.value) for a in updated_node.args]
         if named == as_written:
             return updated_node  # nothing to change: keep the call exactly as written

@@ -6,7 +6,8 @@ matched by what they refer to (``typing.Optional``, ``t.Optional`` after
 ``import typing as t``), not by spelling; typing imports left unused are removed. Only
 annotations are rewritten: elsewhere (``cast(Optional[T], x)``, a type alias, a converter
 built at run time) ``Optional[t]`` may be evaluated with a string or another non-type, for
-which ``t | None`` raises. Stubs (``.pyi``) never get the future import.
+which ``t | None`` raises. Stubs (``.pyi``) never get the future import. ``List[int]`` stays
+where ``list`` is bound to something else in the scope that evaluates the annotation.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodCommand, CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import BuiltinAssignment, QualifiedNameProvider, ScopeProvider
 
 BUILTIN_GENERICS = {
     "typing.List": "list",
@@ -76,7 +77,7 @@ class ModernizeTypingCommand(CodemodCommand):
 class _TypingRewriter(VisitorBasedCodemodCommand):
     """The rewrites that need to know what a name refers to (``t.Optional`` included)."""
 
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     def __init__(self, context: CodemodContext, target_version: str) -> None:
         super().__init__(context)
@@ -98,6 +99,12 @@ class _TypingRewriter(VisitorBasedCodemodCommand):
             if qn.name.startswith("typing."):
                 return qn.name
         return None
+
+    def _is_builtin_there(self, builtin: str, node: cst.CSTNode) -> bool:
+        """``builtin`` names the builtin where ``node`` is evaluated (a class attribute or a
+        method called ``type`` or ``list`` shadows it in that class's body)."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        return scope is not None and all(isinstance(a, BuiltinAssignment) for a in scope[builtin])
 
     def leave_Subscript(
         self, original_node: cst.Subscript, updated_node: cst.Subscript
@@ -123,7 +130,11 @@ class _TypingRewriter(VisitorBasedCodemodCommand):
             for value in values[1:]:
                 result = cst.BinaryOperation(left=result, operator=cst.BitOr(), right=value)
             return result
-        if self.target >= (3, 9) and name in BUILTIN_GENERICS:
+        if (
+            self.target >= (3, 9)
+            and name in BUILTIN_GENERICS
+            and self._is_builtin_there(BUILTIN_GENERICS[name], original_node.value)
+        ):
             self.remove_unused_import_by_node(original_node.value)
             return updated_node.with_changes(value=cst.Name(BUILTIN_GENERICS[name]))
         return updated_node

@@ -5,7 +5,8 @@ whose meaning logging can keep: output to stdout or stderr, default ``end``, at 
 argument. Script entry points (``if __name__ == "__main__":``) are left alone by default:
 there, print is usually the program's output, not a log line. The logger is a module-level
 ``logging.getLogger(__name__)`` under a name that no scope of the module uses (an existing
-module logger is reused); a print that would see another binding of that name stays a print.
+module logger is reused when it is bound above every print); a print that would see another
+binding of that name stays a print.
 String literals among the arguments are folded into the format string.
 """
 
@@ -30,6 +31,7 @@ MODULE_LOGGER = m.SimpleStatementLine(
         )
     ]
 )
+PRINT_CALL = m.Call(func=m.Name("print"))
 MAIN_GUARD = m.If(
     test=m.Comparison(
         left=m.Name("__name__"),
@@ -78,7 +80,11 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
     def visit_Module(self, node: cst.Module) -> None:
         self.module_scope = self.get_metadata(ScopeProvider, node, None)
         scope = self.module_scope
-        for stmt in node.body:
+        first_print = next(
+            (i for i, stmt in enumerate(node.body) if m.findall(stmt, PRINT_CALL)), len(node.body)
+        )
+        # a logger bound below a print is not bound yet when that print may run
+        for stmt in node.body[:first_print]:
             if m.matches(stmt, MODULE_LOGGER):
                 assign = cst.ensure_type(
                     cst.ensure_type(stmt, cst.SimpleStatementLine).body[0], cst.Assign

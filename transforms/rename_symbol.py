@@ -24,7 +24,7 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
 
-from ._names import absolute, import_from_module, package_of, reexports, root_of
+from ._names import absolute, import_from_module, package_of, package_root, reexports, root_of
 
 
 class NameTaken(Exception):
@@ -65,7 +65,9 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self.new = new_name
         self.current_module = context.full_module_name
         self.package = package_of(self.current_module, context.filename)
-        self.names = reexports(old_name, root_of(self.current_module, context.filename))
+        own_root = root_of(self.current_module, context.filename)
+        top = old_name.split(".")[0]
+        self.names = reexports(old_name, package_root(top, own_root) or own_root)
         """Every dotted name of the symbol: its own and its packages' re-exports."""
         self.modules = {n.rpartition(".")[0] for n in self.names}
         self.here = self.current_module == self.target_module

@@ -8,7 +8,8 @@ the arguments are plain names or numbers); ``%s`` becomes ``{x!s}`` (``%`` calls
 field calls ``format()``) and only with a tuple on the right, since a lone value may itself
 be a tuple; string literals among the arguments and ``{0[key]}`` fields (a string key, not a
 variable) are left as written. A backslash inside an f-string expression, which Python before
-3.12 rejects, is left alone too.
+3.12 rejects, is left alone too. An argument that a field reads ``.attr`` of is parenthesised
+unless it is an atom (``"{0.real}".format(a + b)`` reads ``(a + b).real``).
 """
 
 from __future__ import annotations
@@ -44,10 +45,26 @@ def _has_string_literal(values: list[cst.BaseExpression]) -> bool:
     return any(isinstance(v, _STRINGS) for v in values)
 
 
+def _atom(expr: cst.BaseExpression) -> bool:
+    """``.attr`` written right after it applies to the whole of it."""
+    return bool(expr.lpar) or isinstance(expr, cst.Name | cst.Attribute | cst.Call | cst.Subscript)
+
+
 def _fields(template: str) -> list[str] | None:
     """The argument each replacement field reads (``"0"``, ``"name"``), in order of
     evaluation, nested specs included; None when a field is not safe to inline."""
-    used: list[str] = []
+    used = _field_names(template)
+    return None if used is None else [head for head, _accessor in used]
+
+
+def _accessed(template: str) -> set[str]:
+    """The arguments a field applies ``.attr`` or ``[key]`` to."""
+    return {head for head, accessor in _field_names(template) or [] if accessor}
+
+
+def _field_names(template: str) -> list[tuple[str, bool]] | None:
+    """Each field's argument and whether the field reads an attribute or item of it."""
+    used: list[tuple[str, bool]] = []
     auto = 0
 
     def walk(text: str, depth: int) -> bool:
@@ -62,10 +79,11 @@ def _fields(template: str) -> list[str] | None:
             if "[" in field:
                 return False  # {0[key]}: a string key, not the variable key
             head = re.split(r"[.\[]", field, maxsplit=1)[0]
+            accessor = len(head) < len(field)
             if head == "":
                 head = str(auto)
                 auto += 1
-            used.append(head)
+            used.append((head, accessor))
             if spec and depth == 0 and not walk(spec, 1):
                 return False
         return True
@@ -137,11 +155,29 @@ class _PercentToFString(ConvertPercentFormatStringCommand):
         )
 
 
+def _parenthesise_accessed(call: cst.Call) -> cst.Call:
+    """Wrap each argument that a field reads ``.attr`` of and that is not an atom:
+    libcst's converter writes the field after the argument's code as it stands."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.SimpleString)):
+        return call
+    accessed = _accessed(func.value.raw_value)
+    args = []
+    for i, arg in enumerate(call.args):
+        key = arg.keyword.value if arg.keyword else str(i)
+        if key in accessed and not _atom(arg.value):
+            arg = arg.with_changes(
+                value=arg.value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            )
+        args.append(arg)
+    return call.with_changes(args=args)
+
+
 class _FormatToFString(ConvertFormatStringCommand):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if not _format_is_safe(updated_node):
             return updated_node
-        result = super().leave_Call(original_node, updated_node)
+        result = super().leave_Call(original_node, _parenthesise_accessed(updated_node))
         return updated_node if _backslash_in_expression(result) else result
 
 

@@ -7,6 +7,13 @@ assertRaisesRegex, a call whose comments the assert could not keep) are left alo
 ``with self.assertRaises(E) as cm:`` is converted only when every binding of ``cm`` in its
 scope is such a block and ``cm`` is only read as ``cm.exception`` (then ``cm.value``), nested
 functions included.
+
+Only methods of classes that derive from ``unittest.TestCase`` (or Django's test cases), directly
+or through classes of the same module, are converted, and only for assert methods that the
+class and those bases do not define themselves; a class with a base from elsewhere (a mixin that
+may override ``assertEqual``) is left, unless that base comes after ``unittest.TestCase``, which
+then precedes it in the MRO. A file where ``pytest`` names something other than the
+pytest module is skipped when it would need ``pytest.raises``.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
 Builder = Callable[[Sequence[cst.BaseExpression]], cst.BaseExpression]
@@ -105,6 +113,176 @@ ASSERTIONS: dict[str, tuple[int, Builder]] = {
     "assertLessEqual": (2, _compare(cst.LessThanEqual())),
 }
 RAISES = {"assertRaises", "assertRaisesRegex", "assertRaisesRegexp"}
+
+
+# Test case classes whose assert methods are unittest's own (Django adds others, overrides none).
+TEST_CASES = {
+    "unittest.TestCase",
+    "unittest.case.TestCase",
+    "unittest.IsolatedAsyncioTestCase",
+    "unittest.async_case.IsolatedAsyncioTestCase",
+    "django.test.TestCase",
+    "django.test.SimpleTestCase",
+    "django.test.TransactionTestCase",
+    "django.test.LiveServerTestCase",
+}
+
+
+UNITTEST_TEST_CASE = {"unittest.TestCase", "unittest.case.TestCase"}
+_UNITTEST: tuple[bool, set[str]] = (True, set())
+"""unittest.TestCase itself: it defines every assert method this codemod converts."""
+
+
+def _imports(module: cst.Module) -> dict[str, str]:
+    """Module-level names bound by imports, to the dotted name they import."""
+    names: dict[str, str] = {}
+    for stmt in module.body:
+        if isinstance(stmt, cst.ClassDef | cst.FunctionDef):
+            continue
+        for node in m.findall(stmt, m.Import() | m.ImportFrom()):
+            if isinstance(node, cst.Import):
+                for alias in node.names:
+                    dotted = get_full_name_for_node(alias.name) or ""
+                    if alias.asname is not None:
+                        names[cst.ensure_type(alias.asname.name, cst.Name).value] = dotted
+                    else:
+                        head = dotted.split(".")[0]
+                        names[head] = head
+            elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+                source = get_full_name_for_node(node.module) if node.module else None
+                for alias in node.names:
+                    bound = alias.evaluated_alias or alias.evaluated_name
+                    names[bound] = (
+                        f"{source}.{alias.evaluated_name}" if source and not node.relative else ""
+                    )
+    return names
+
+
+def _defined(cls: cst.ClassDef) -> set[str]:
+    """Every name the class body may bind: its methods, and any name in its other statements
+    (attributes, imports, a def under an ``if``): over-approximated, so never missed."""
+    names: set[str] = set()
+    for stmt in cls.body.body:
+        if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            names.add(stmt.name.value)
+        else:
+            names.update(cst.ensure_type(n, cst.Name).value for n in m.findall(stmt, m.Name()))
+    return names
+
+
+class _TestCases:
+    """Which assert methods of ``self`` are unittest's own, class by class."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.imports = _imports(module)
+        self.classes: dict[str, cst.ClassDef | None] = {}
+        for stmt in module.body:
+            if isinstance(stmt, cst.ClassDef):
+                name = stmt.name.value
+                # a name bound twice, or also imported, cannot be told apart: None
+                twice = name in self.classes or name in self.imports
+                self.classes[name] = None if twice else stmt
+
+    def own_asserts_defined(
+        self, cls: cst.ClassDef, seen: frozenset[str] = frozenset()
+    ) -> set[str] | None:
+        """The names the class and its in-module bases define, when it is a unittest test
+        case; None when it is not, or when a base we cannot see may define assert methods."""
+        found = self._walk(cls, seen)
+        return found[1] if found is not None and found[0] else None
+
+    def _walk(self, cls: cst.ClassDef, seen: frozenset[str]) -> tuple[bool, set[str]] | None:
+        defined = _defined(cls)
+        is_test = after_unittest = False
+        for arg in cls.bases:
+            found = self._base(arg, seen)
+            if found is None:
+                if after_unittest:
+                    # unittest.TestCase defines every assert method and precedes this base
+                    # in the MRO (a TestCase subclass here would make the MRO fail)
+                    continue
+                return None
+            is_test = is_test or found[0]
+            defined |= found[1]
+            after_unittest = after_unittest or found is _UNITTEST
+        return is_test, defined
+
+    def _base(self, arg: cst.Arg, seen: frozenset[str]) -> tuple[bool, set[str]] | None:
+        """(is a test case, the names it defines) for one base, None when unknown."""
+        dotted = None if arg.star else get_full_name_for_node(arg.value)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        if head in self.imports:
+            full = self.imports[head] + ("." + rest if rest else "")
+            if full in UNITTEST_TEST_CASE:
+                return _UNITTEST
+            return (True, set()) if full in TEST_CASES else None
+        if dotted == "object":
+            return False, set()
+        base = self.classes.get(dotted)
+        if base is None or dotted in seen:
+            return None
+        return self._walk(base, seen | {dotted})
+
+
+class _Convertible(cst.CSTVisitor):
+    """The ``self.assert*`` calls made in a unittest test case, of methods it does not define."""
+
+    def __init__(self, cases: _TestCases) -> None:
+        self.cases = cases
+        self.stack: list[set[str] | None] = []
+        self.calls: set[int] = set()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.stack.append(self.cases.own_asserts_defined(node))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.stack.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        method = _self_method(node)
+        if method is None or not self.stack:
+            return
+        defined = self.stack[-1]
+        if defined is not None and method not in defined:
+            self.calls.add(id(node))
+
+
+class _PytestUse(cst.CSTVisitor):
+    """Whether every ``pytest`` in the module is the module: ``import pytest`` or a
+    ``pytest.x`` read, never another binding (an alias, a parameter, an assignment)."""
+
+    def __init__(self) -> None:
+        self.free = True
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        for alias in node.names:
+            if alias.asname is not None and alias.evaluated_alias == "pytest":
+                self.free = False
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        if isinstance(node.names, cst.ImportStar):
+            self.free = False  # may bind anything, pytest included
+            return False
+        for alias in node.names:
+            if (alias.evaluated_alias or alias.evaluated_name) == "pytest":
+                self.free = False
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if not isinstance(node.value, cst.Name):
+            node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)  # a keyword= binds nothing
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "pytest":
+            self.free = False
 
 
 def _self_method(call: cst.Call) -> str | None:
@@ -207,15 +385,26 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         """ids of the with-items that become pytest.raises."""
         self._to_value: set[int] = set()
         """ids of the ``cm`` names whose ``.exception`` becomes ``.value``."""
+        self._calls: set[int] = set()
+        """ids of the ``self.assert*`` calls made where unittest's own method is meant."""
 
     def visit_Module(self, node: cst.Module) -> None:
         """Decide every ``with`` at once. A ``with ... as cm`` is converted with all the
         bindings of ``cm`` in its scope, only when every one is such a block and ``cm`` is
         only read as ``cm.exception``."""
+        convertible = _Convertible(_TestCases(node))
+        node.visit(convertible)
+        self._calls = convertible.calls
         survey = _Survey()
         node.visit(survey)
-        self._convert = {id(i) for i in survey.raises if i.asname is None}
-        named = {id(i) for i in survey.raises if i.asname is not None}
+        raises = [i for i in survey.raises if id(i.item) in self._calls]
+        if raises:
+            uses = _PytestUse()
+            node.visit(uses)
+            if not uses.free:
+                raise SkipFile("the name 'pytest' is bound to something other than the module")
+        self._convert = {id(i) for i in raises if i.asname is None}
+        named = {id(i) for i in raises if i.asname is not None}
         if not named:
             return
         # Scope analysis costs seconds on a large file: run it only on the top-level
@@ -258,7 +447,7 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
 
     def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.BaseSmallStatement:
         call = updated_node.value
-        if not isinstance(call, cst.Call):
+        if not isinstance(call, cst.Call) or id(original_node.value) not in self._calls:
             return updated_node
         method = _self_method(call)
         if method not in ASSERTIONS:

@@ -117,6 +117,27 @@ class TestToFString(ShimCodemodTest):
             """,
         )
 
+    def test_an_attribute_field_on_a_compound_argument_keeps_its_parentheses(self) -> None:
+        # "{0.denominator}".format(a + b) reads (a + b).denominator, not a + b.denominator
+        self.check(
+            """
+            a = "{0.denominator}".format(a + b)
+            b = "{0.real}".format(not a)
+            c = "{0.x}".format(b if a else None)
+            d = "{0.real}".format(1)
+            e = "{0.x} {1}".format(f(), a + b)
+            g = "{0.x.y}".format(o.p[1])
+            """,
+            """
+            a = f"{(a + b).denominator}"
+            b = f"{(not a).real}"
+            c = f"{(b if a else None).x}"
+            d = f"{(1).real}"
+            e = f"{f().x} {a + b}"
+            g = f"{o.p[1].x.y}"
+            """,
+        )
+
     def test_wrong_percent_arity_is_left_as_the_error_it_is(self) -> None:
         self.check('a = "%s" % (x, y)\n', 'a = "%s" % (x, y)\n')
 
@@ -206,6 +227,42 @@ class TestModernizeTyping(ShimCodemodTest):
             cast(List[int], x)
 
             def f(a: int | None) -> list[int]:
+                pass
+            """,
+        )
+
+    def test_a_builtin_name_shadowed_where_the_annotation_is_evaluated_is_not_used(self) -> None:
+        # In Record's body, list and type name the method and the attribute, not the builtins.
+        self.check(
+            """
+            from typing import Dict, List, Type
+
+            class Record:
+                type: str = "row"
+
+                def list(self) -> List[int]:
+                    pass
+
+                def kind(self, t: Type[int]) -> Dict[str, int]:
+                    pass
+
+            def f(a: List[int], b: Type[int]) -> None:
+                pass
+            """,
+            """
+            from __future__ import annotations
+            from typing import List, Type
+
+            class Record:
+                type: str = "row"
+
+                def list(self) -> List[int]:
+                    pass
+
+                def kind(self, t: Type[int]) -> dict[str, int]:
+                    pass
+
+            def f(a: list[int], b: type[int]) -> None:
                 pass
             """,
         )

@@ -61,6 +61,69 @@ class TestMigrateCall(ShimCodemodTest):
             new_positional="y,x",
         )
 
+    def test_an_argument_that_would_change_position_is_passed_by_keyword(self) -> None:
+        # get(query, url, ...): "u1" alone is the url, not the query; a() and b() keep their order
+        self.check(
+            """
+            from net.client import fetch
+
+            a = fetch("u1")
+            b = fetch(a(), b())
+            c = fetch(u, p)
+            d = fetch("u", "p", False)
+            """,
+            """
+            from net.client import get
+
+            a = get(url="u1")
+            b = get(url=a(), query=b())
+            c = get(p, u)
+            d = get("p", "u", verify=False)
+            """,
+            old_name="net.client.fetch",
+            new_name="get",
+            positional="url,params,verify",
+            rename_keywords="params=query",
+            new_positional="query,url",
+        )
+
+    def test_positional_arguments_without_names_are_not_reordered(self) -> None:
+        source = "from geo import point\np = point(1, y=2)\n"
+        self.check(
+            source,
+            source,
+            expected_skip=True,
+            old_name="geo.point",
+            new_name="make_point",
+            new_positional="y,x",
+        )
+
+    def test_the_function_used_as_a_value_is_reported(self) -> None:
+        # after the run it is get, which the second run does not look for: no check() here
+        self.assertCodemod(
+            """
+            from net.client import fetch
+
+            f = fetch
+            f("u5")
+            """,
+            """
+            from net.client import get
+
+            f = get
+            f("u5")
+            """,
+            expected_warnings=[
+                "line 3: net.client.fetch used as a value, not called: "
+                "calls through it are not migrated"
+            ],
+            old_name="net.client.fetch",
+            new_name="get",
+            positional="url,params",
+            rename_keywords="params=query",
+            new_positional="query,url",
+        )
+
     def test_calls_needing_no_change_keep_their_formatting(self) -> None:
         self.check(
             "from geo import point\np = point(x=1,\n          y=2)\n",

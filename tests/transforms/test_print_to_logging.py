@@ -89,6 +89,30 @@ class TestPrintToLogging(ShimCodemodTest):
             level="debug",
         )
 
+    def test_a_logger_bound_below_a_print_is_not_reused(self) -> None:
+        # log.info(...) at line 4 would raise NameError on import: log is bound at line 7.
+        self.check(
+            """
+            import logging
+
+            print("loading")
+            def f():
+                print("x")
+
+            log = logging.getLogger("app")
+            """,
+            """
+            import logging
+            logger = logging.getLogger(__name__)
+
+            logger.info("loading")
+            def f():
+                logger.info("x")
+
+            log = logging.getLogger("app")
+            """,
+        )
+
     def test_a_parameter_or_local_named_logger_is_never_called(self) -> None:
         self.check(
             """

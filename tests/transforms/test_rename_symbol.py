@@ -236,3 +236,32 @@ class TestRenameThroughReexports(ShimCodemodTest):
             ],
             **ARGS,
         )
+
+
+class TestRenameThroughReexportsInASrcLayout(ShimCodemodTest):
+    TRANSFORM = RenameSymbolCommand
+
+    def setUp(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+        project(
+            self.root,
+            {
+                "pyproject.toml": "[project]\nname = 'shop'\n",
+                "src/shop/__init__.py": "from .models import User\n",
+                "src/shop/models.py": "class User: ...\n",
+            },
+        )
+
+    def tearDown(self) -> None:
+        self.tmp.cleanup()
+
+    def test_files_outside_src_follow_the_package_reexport(self) -> None:
+        for module, rel in (("tests.test_a", "tests/test_a.py"), ("use_top", "use_top.py")):
+            with self.subTest(rel):
+                self.check(
+                    "import shop\nfrom shop import User\nx = shop.User(), User()\n",
+                    "import shop\nfrom shop import Account\nx = shop.Account(), Account()\n",
+                    context_override=in_module(module, str(self.root / rel)),
+                    **ARGS,
+                )

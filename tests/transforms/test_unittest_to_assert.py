@@ -10,6 +10,8 @@ class TestUnittestToAssert(ShimCodemodTest):
     def test_the_assertion_family(self) -> None:
         self.check(
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     self.assertEqual(a, b)
@@ -28,6 +30,8 @@ class TestUnittestToAssert(ShimCodemodTest):
                     self.assertEqual(a == b, c, msg="chained")
             """,
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     assert a == b
@@ -50,6 +54,8 @@ class TestUnittestToAssert(ShimCodemodTest):
     def test_operands_spanning_lines_keep_their_parentheses(self) -> None:
         self.check(
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     self.assertEqual(msg, "part one "
@@ -59,6 +65,8 @@ class TestUnittestToAssert(ShimCodemodTest):
                                            "it failed")
             """,
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     assert msg == ("part one "
@@ -72,6 +80,8 @@ class TestUnittestToAssert(ShimCodemodTest):
     def test_assert_raises_becomes_pytest_raises(self) -> None:
         self.check(
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     with self.assertRaises(ValueError):
@@ -81,6 +91,7 @@ class TestUnittestToAssert(ShimCodemodTest):
                     self.assertEqual(cm.exception.args, ("k",))
             """,
             """
+            import unittest
             import pytest
 
             class T(unittest.TestCase):
@@ -96,12 +107,16 @@ class TestUnittestToAssert(ShimCodemodTest):
     def test_a_bare_generator_argument_keeps_its_parentheses(self) -> None:
         self.check(
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     self.assertTrue(x for x in result)
                     self.assertEqual(a, b)
             """,
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     assert (x for x in result)
@@ -112,6 +127,8 @@ class TestUnittestToAssert(ShimCodemodTest):
     def test_comments_between_arguments_are_never_dropped(self) -> None:
         self.check(
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     self.assertEqual(
@@ -121,6 +138,8 @@ class TestUnittestToAssert(ShimCodemodTest):
                     self.assertEqual(a, b)  # kept: it is the line's comment
             """,
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     self.assertEqual(
@@ -134,6 +153,8 @@ class TestUnittestToAssert(ShimCodemodTest):
     def test_cm_exception_follows_the_binding_into_nested_functions(self) -> None:
         self.check(
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     with self.assertRaises(ValueError) as cm:
@@ -143,6 +164,7 @@ class TestUnittestToAssert(ShimCodemodTest):
                     assert check()
             """,
             """
+            import unittest
             import pytest
 
             class T(unittest.TestCase):
@@ -158,6 +180,8 @@ class TestUnittestToAssert(ShimCodemodTest):
     def test_a_cm_also_bound_by_an_unconverted_block_is_left_everywhere(self) -> None:
         self.check(
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     with self.assertRaises(ValueError) as cm:
@@ -168,6 +192,8 @@ class TestUnittestToAssert(ShimCodemodTest):
                     second = cm.exception
             """,
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     with self.assertRaises(ValueError) as cm:
@@ -182,12 +208,16 @@ class TestUnittestToAssert(ShimCodemodTest):
     def test_msg_of_assert_raises_regex_is_never_dropped(self) -> None:
         self.check(
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     with self.assertRaisesRegex(KeyError, "k", msg="why"):
                         d["k"]
             """,
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     with self.assertRaisesRegex(KeyError, "k", msg="why"):
@@ -198,6 +228,8 @@ class TestUnittestToAssert(ShimCodemodTest):
     def test_what_cannot_be_translated_exactly_is_left(self) -> None:
         self.check(
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     self.assertRaises(ValueError, int, "x")
@@ -206,12 +238,154 @@ class TestUnittestToAssert(ShimCodemodTest):
                     self.assertEqual(*pair)
             """,
             """
+            import unittest
+
             class T(unittest.TestCase):
                 def test(self):
                     self.assertRaises(ValueError, int, "x")
                     self.assertAlmostEqual(a, b, places=3)
                     other.assertEqual(a, b)
                     self.assertEqual(*pair)
+            """,
+        )
+
+    def test_only_unittest_test_cases_are_converted(self) -> None:
+        self.check(
+            """
+            import unittest
+            from unittest import TestCase as Base
+
+            class Helper:
+                def assertEqual(self, a, b):
+                    return a == b
+
+                def check(self):
+                    self.assertEqual(a, b)
+
+            class NotATest(Unknown):
+                def check(self):
+                    self.assertTrue(a)
+
+            class MyBase(Base):
+                def assertTrue(self, x, msg=None):
+                    log(x)
+
+            class T(MyBase):
+                def test(self):
+                    self.assertTrue(x)
+                    self.assertEqual(a, b)
+
+            class WithMixin(SomeMixin, unittest.TestCase):
+                def test(self):
+                    self.assertEqual(a, b)
+
+            class Overrides(unittest.TestCase):
+                assertIn = staticmethod(check_in)
+
+                def assertRaises(self, *a):
+                    return custom(*a)
+
+                def test(self):
+                    self.assertIn(a, b)
+                    with self.assertRaises(ValueError):
+                        pass
+                    self.assertIs(a, b)
+            """,
+            """
+            import unittest
+            from unittest import TestCase as Base
+
+            class Helper:
+                def assertEqual(self, a, b):
+                    return a == b
+
+                def check(self):
+                    self.assertEqual(a, b)
+
+            class NotATest(Unknown):
+                def check(self):
+                    self.assertTrue(a)
+
+            class MyBase(Base):
+                def assertTrue(self, x, msg=None):
+                    log(x)
+
+            class T(MyBase):
+                def test(self):
+                    self.assertTrue(x)
+                    assert a == b
+
+            class WithMixin(SomeMixin, unittest.TestCase):
+                def test(self):
+                    self.assertEqual(a, b)
+
+            class Overrides(unittest.TestCase):
+                assertIn = staticmethod(check_in)
+
+                def assertRaises(self, *a):
+                    return custom(*a)
+
+                def test(self):
+                    self.assertIn(a, b)
+                    with self.assertRaises(ValueError):
+                        pass
+                    assert a is b
+            """,
+        )
+
+    def test_a_base_after_unittest_test_case_cannot_override_its_asserts(self) -> None:
+        # the MRO puts TestCase, which defines every assert method, before SomeMixin
+        self.check(
+            """
+            import unittest
+
+            class T(unittest.TestCase, SomeMixin):
+                def test(self):
+                    self.assertEqual(a, b)
+            """,
+            """
+            import unittest
+
+            class T(unittest.TestCase, SomeMixin):
+                def test(self):
+                    assert a == b
+            """,
+        )
+
+    def test_pytest_bound_to_something_else_skips_the_file(self) -> None:
+        before = """
+            import unittest
+            from helpers import runner as pytest
+
+            class T(unittest.TestCase):
+                def test(self):
+                    with self.assertRaises(ValueError):
+                        pytest.run()
+                    self.assertTrue(x)
+            """
+        self.assertCodemod(before, before, expected_skip=True)
+
+    def test_pytest_that_is_the_module_is_used(self) -> None:
+        self.check(
+            """
+            import unittest
+            import pytest
+
+            class T(unittest.TestCase):
+                @pytest.mark.slow
+                def test(self):
+                    with self.assertRaises(ValueError):
+                        int("x")
+            """,
+            """
+            import unittest
+            import pytest
+
+            class T(unittest.TestCase):
+                @pytest.mark.slow
+                def test(self):
+                    with pytest.raises(ValueError):
+                        int("x")
             """,
         )
 
@@ -223,5 +397,8 @@ class TestUnittestToAssert(ShimCodemodTest):
             assert self.run_bytes(source) == source
 
     def test_changed_file_keeps_crlf(self) -> None:
-        source = b"class T:\r\n    def t(self):\r\n        self.assertTrue(x)\r\n"
-        assert self.run_bytes(source) == b"class T:\r\n    def t(self):\r\n        assert x\r\n"
+        source = (
+            b"import unittest\r\n"
+            b"class T(unittest.TestCase):\r\n    def t(self):\r\n        self.assertTrue(x)\r\n"
+        )
+        assert self.run_bytes(source) == source.replace(b"self.assertTrue(x)", b"assert x")

@@ -119,7 +119,8 @@ def test_builtin_and_user_codemods_are_discovered(tmp_path: Path) -> None:
 
 def test_the_cli_writes_atomically_and_reports_like_libcst(tmp_path: Path) -> None:
     (tmp_path / "t.py").write_bytes(
-        b"\xef\xbb\xbfclass T:\r\n    def t(self):\r\n        self.assertTrue(x)\r\n"
+        b"\xef\xbb\xbfimport unittest\r\nclass T(unittest.TestCase):\r\n"
+        b"    def t(self):\r\n        self.assertTrue(x)\r\n"
     )
     (tmp_path / "other.py").write_bytes(
         "# -*- coding: latin-1 -*-\ns = 'caf\xe9'\n".encode("latin-1")
@@ -142,9 +143,10 @@ def test_the_cli_writes_atomically_and_reports_like_libcst(tmp_path: Path) -> No
     )
     assert out.returncode == 1, "a failed file makes the exit status 1"
     assert "1 changed, 1 unchanged, 0 skipped, 1 failed" in out.stderr
-    assert (
-        tmp_path / "t.py"
-    ).read_bytes() == b"\xef\xbb\xbfclass T:\r\n    def t(self):\r\n        assert x\r\n"
+    assert (tmp_path / "t.py").read_bytes() == (
+        b"\xef\xbb\xbfimport unittest\r\nclass T(unittest.TestCase):\r\n"
+        b"    def t(self):\r\n        assert x\r\n"
+    )
     assert (
         tmp_path / "other.py"
     ).read_bytes() == "# -*- coding: latin-1 -*-\ns = 'caf\xe9'\n".encode("latin-1")
