@@ -243,7 +243,7 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   await rig.shot(page, 'compare-with-checkpoint-diff');
 
   await rig.runCommand(page, 'SHIM: Clear History…');
-  await rig.pick(page, "All of SHIM's history");
+  await rig.pick(page, "This workspace's history");
   const dialog = page.locator('.monaco-dialog-box');
   await dialog.waitFor();
   assert.match(await dialog.innerText(), /cannot be brought back/);
