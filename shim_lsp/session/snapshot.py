@@ -127,6 +127,8 @@ class TreeState:
     total_bytes: int = 0
     changed_paths: set[Path] = field(default_factory=set)
     needs_scan: bool = True
+    _uris: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per folder, each root-relative path's URI, as a scan has spelled it before."""
 
     def __post_init__(self) -> None:
         self.rebuild_rules()
@@ -175,8 +177,11 @@ class TreeState:
         if self.needs_scan:
             for folder, rules in self.rules.items():
                 folder_uri, root = path_to_uri(folder), str(folder)
+                uris = self._uris.setdefault(root, {})
                 for rel, stat in walk(rules):
-                    uri = child_uri(folder_uri, rel)
+                    uri = uris.get(rel)
+                    if uri is None:  # percent-encoding is most of a scan's cost otherwise
+                        uri = uris[rel] = child_uri(folder_uri, rel)
                     found[uri] = _Candidate(uri, f"{root}/{rel}", stat)
             for uri in self.entries:
                 gone = uri_to_path(uri) if uri not in found else None
