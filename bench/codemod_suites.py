@@ -22,14 +22,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import CACHE
+from common import sdist_tree
 
 from shim_lsp.codemods.files import python_files
 from shim_lsp.codemods.registry import discover
@@ -125,36 +124,7 @@ class Counts:
 
 def source_tree(project: Project) -> Path:
     """The unpacked sdist, downloaded once with pip."""
-    CACHE.mkdir(exist_ok=True)
-    stem = project.requirement.replace("==", "-").replace("-", "_").lower()
-
-    def archives() -> list[Path]:
-        found = CACHE.glob("*.tar.gz")
-        return sorted(a for a in found if a.name.replace("-", "_").lower().startswith(stem))
-
-    if not archives():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                project.requirement,
-                "-d",
-                str(CACHE),
-            ],
-            check=True,
-        )
-    archive = archives()[-1]
-    tree = CACHE / archive.name.removesuffix(".tar.gz")
-    if not tree.exists():
-        with tarfile.open(archive) as tar:
-            tar.extractall(CACHE, filter="data")
-    return tree
+    return sdist_tree(project.requirement)
 
 
 def test_suite(project: Project, tree: Path) -> Counts:

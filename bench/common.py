@@ -13,34 +13,36 @@ CACHE = HERE / ".cache"
 DJANGO = "django==5.2.*"
 
 
-def django_tree() -> Path:
-    """The unpacked Django sdist, downloaded once with pip."""
+def sdist_tree(requirement: str) -> Path:
+    """The unpacked source release of ``requirement`` from PyPI, downloaded once with pip."""
     CACHE.mkdir(exist_ok=True)
-    archives = sorted(CACHE.glob("django-*.tar.gz")) or sorted(CACHE.glob("Django-*.tar.gz"))
-    if not archives:
+    name, _, version = requirement.partition("==")
+    pinned = f"{name}-{version}" if version and "*" not in version else f"{name}-"
+    prefix = pinned.replace("-", "_").lower()
+
+    def archives() -> list[Path]:
+        found = CACHE.glob("*.tar.gz")
+        return sorted(a for a in found if a.name.replace("-", "_").lower().startswith(prefix))
+
+    if not archives():
         subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                DJANGO,
-                "-d",
-                str(CACHE),
+                *(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"),
+                *("--no-binary", ":all:", requirement, "-d", str(CACHE)),
             ],
             check=True,
         )
-        archives = sorted(CACHE.glob("[dD]jango-*.tar.gz"))
-    archive = archives[-1]
+    archive = archives()[-1]
     tree = CACHE / archive.name.removesuffix(".tar.gz")
     if not tree.exists():
         with tarfile.open(archive) as tar:
             tar.extractall(CACHE, filter="data")
     return tree
+
+
+def django_tree() -> Path:
+    """The unpacked Django sdist, downloaded once with pip."""
+    return sdist_tree(DJANGO)
 
 
 def fresh_copy(tree: Path, into: Path) -> Path:
