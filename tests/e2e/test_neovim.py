@@ -43,17 +43,8 @@ def readme_config() -> str:
     return found.group(1)
 
 
-@pytest.mark.skipif(NVIM is None, reason="nvim not installed (scripts/test installs Debian's)")
-def test_the_readme_neovim_config_runs_shim_and_its_commands(
-    workspace: Path, state_dir: Path, tmp_path: Path
-) -> None:
-    (workspace / "app.py").write_text("a = 1\n")
-    init = tmp_path / "init.lua"
-    init.write_text(readme_config())
-    script = tmp_path / "script.lua"
-    script.write_text(SCRIPT)
-    out = tmp_path / "out.json"
-    env = {
+def _nvim_env(tmp_path: Path, state_dir: Path, out: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "SHIM_STATE_DIR": str(state_dir),
@@ -61,16 +52,39 @@ def test_the_readme_neovim_config_runs_shim_and_its_commands(
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_STATE_HOME": str(tmp_path / "state-home"),
+        "TERM": "xterm-256color",
     }
+
+
+def _headless(
+    workspace: Path, state_dir: Path, tmp_path: Path, script: str, file: str, config: str = ""
+) -> tuple[Path, dict[str, str]]:
+    """Neovim with the README's configuration (or ``config``) opens ``file``, runs ``script``
+    and quits; returns where the script wrote its answer, and the environment it ran in."""
+    init = tmp_path / "init.lua"
+    init.write_text(config or readme_config())
+    lua = tmp_path / "script.lua"
+    lua.write_text(script)
+    out = tmp_path / "out.json"
+    env = _nvim_env(tmp_path, state_dir, out)
     assert NVIM is not None
     subprocess.run(
-        [NVIM, "--headless", "-u", str(init), "app.py", "-c", f"luafile {script}"],
+        [NVIM, "--headless", "-u", str(init), file, "-c", f"luafile {lua}"],
         cwd=workspace,
         env=env,
         timeout=120,
         check=True,
         capture_output=True,
     )
+    return out, env
+
+
+@pytest.mark.skipif(NVIM is None, reason="nvim not installed (scripts/test installs Debian's)")
+def test_the_readme_neovim_config_runs_shim_and_its_commands(
+    workspace: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    out, env = _headless(workspace, state_dir, tmp_path, SCRIPT, "app.py")
     answer = json.loads(out.read_text())
     assert answer["result"]["label"] == "from neovim"
     assert answer["result"]["buffers"] == 1, "the unsaved buffer is in the checkpoint"
@@ -115,19 +129,6 @@ REPORT = (
 )
 
 
-def _nvim_env(tmp_path: Path, state_dir: Path, out: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "SHIM_STATE_DIR": str(state_dir),
-        "SHIM_NVIM_OUT": str(out),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_STATE_HOME": str(tmp_path / "state-home"),
-        "TERM": "xterm-256color",
-    }
-
-
 def _screen(session: str) -> str:
     return subprocess.run(
         ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True, check=True
@@ -153,20 +154,8 @@ def test_neovim_07_gets_unsaved_work_back_after_the_server_is_killed(
     assert NVIM is not None and TMUX is not None
     (workspace / "app.py").write_text("a = 1\n")
     (workspace / "other.py").write_text("b = 2\n")
+    out, env = _headless(workspace, state_dir, tmp_path, TYPE_THEN_KILL, "app.py")
     init = tmp_path / "init.lua"
-    init.write_text(readme_config())
-    script = tmp_path / "type_then_kill.lua"
-    script.write_text(TYPE_THEN_KILL)
-    out = tmp_path / "out.json"
-    env = _nvim_env(tmp_path, state_dir, out)
-    subprocess.run(
-        [NVIM, "--headless", "-u", str(init), "app.py", "-c", f"luafile {script}"],
-        cwd=workspace,
-        env=env,
-        timeout=120,
-        check=True,
-        capture_output=True,
-    )
     killed = int(out.read_text())
     assert not psutil.pid_exists(killed) or psutil.Process(killed).status() == "zombie"
     out.unlink()
@@ -229,21 +218,10 @@ def test_settings_in_the_readme_neovim_config_reach_the_server(
 ) -> None:
     """Neovim 0.7 answers no workspace/configuration: the README passes them at start."""
     (workspace / "prod.secret").write_text("TOKEN=ON_DISK\n")
-    init = tmp_path / "init.lua"
     config = readme_config()
     assert "idleCheckpointDelay = 30 }" in config
-    init.write_text(config.replace("idleCheckpointDelay = 30 }", 'secretGlobs = { "*.secret" } }'))
-    script = tmp_path / "script.lua"
-    script.write_text(SECRET_SCRIPT)
-    out = tmp_path / "out.json"
-    subprocess.run(
-        [NVIM or "nvim", "--headless", "-u", str(init), "prod.secret", "-c", f"luafile {script}"],
-        cwd=workspace,
-        env=_nvim_env(tmp_path, state_dir, out),
-        timeout=120,
-        check=True,
-        capture_output=True,
-    )
+    with_secret = config.replace("idleCheckpointDelay = 30 }", 'secretGlobs = { "*.secret" } }')
+    out, _env = _headless(workspace, state_dir, tmp_path, SECRET_SCRIPT, "prod.secret", with_secret)
     assert json.loads(out.read_text())["label"] == "with a secret open"
     with sqlite3.connect(state_dir / "shim.db") as conn:
         uris = [r[0] for r in conn.execute("SELECT uri FROM journal UNION SELECT uri FROM entries")]
