@@ -28,6 +28,7 @@ from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from shim_lsp import commands as ids
+from shim_lsp.server import client
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.commands import NoArgs, command
 from shim_lsp.store import batches
@@ -293,16 +294,7 @@ def register(server: ShimLanguageServer) -> None:
             edits = _text_edits(text, part.text, doc.position_codec.client_num_units)
         if not edits:
             return action
-        action.edit = types.WorkspaceEdit(
-            document_changes=[
-                types.TextDocumentEdit(
-                    text_document=types.OptionalVersionedTextDocumentIdentifier(
-                        uri=ls.client_uri(uri), version=version
-                    ),
-                    edits=list(edits),
-                )
-            ]
-        )
+        action.edit = client.workspace_edit(ls, uri, version, list(edits))
         return action
 
     @command(server, ids.LIST_CODEMODS, NoArgs)

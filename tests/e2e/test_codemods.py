@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from harness import Editor, Editors, stop_editor
+from harness import NEOVIM_07, Editor, Editors, stop_editor
 from lsprotocol import types as t
 
 from shim_lsp import commands as ids
@@ -380,3 +380,20 @@ async def test_no_codemod_is_offered_where_it_would_change_nothing(
         t.Range(start=t.Position(line=0, character=0), end=t.Position(line=3, character=0)),
     ):
         assert [a.title for a in await actions(editor, uri, rng)] == []
+
+
+async def test_a_client_without_document_changes_gets_a_codemod_action_by_changes(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Neovim 0.7 announces no workspaceEdit.documentChanges: the edit comes by ``changes``."""
+    editor = await editors.start(workspace, state_dir, capabilities=NEOVIM_07)
+    uri = editor.open("test_a.py", TEST_FILE)
+    (here,) = [
+        a
+        for a in await actions(editor, uri, cursor(8, 10))
+        if a.kind == t.CodeActionKind.RefactorRewrite
+    ]
+    resolved = await editor.client.code_action_resolve_async(here)
+    assert resolved.edit is not None and resolved.edit.document_changes is None
+    assert resolved.edit.changes is not None
+    assert {e.range.start.line for e in resolved.edit.changes[uri]} == {8}
