@@ -11,42 +11,31 @@ from pathlib import Path
 from typing import Any
 
 from shim_lsp.cli import CliError
+from shim_lsp.codemods.args import CodemodArgError, check_args
 from shim_lsp.codemods.files import python_files
-from shim_lsp.codemods.registry import ArgSpec, CodemodInfo, discover
+from shim_lsp.codemods.registry import CodemodInfo, discover
 from shim_lsp.codemods.runner import CodemodSpec, Job, Summary, run
 from shim_lsp.workspace.files import decode, write_atomic
 
 
-def _coerce(spec: ArgSpec, text: str) -> Any:
-    if spec.type == "bool":
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise CliError(f"--arg {spec.name}: expected true or false, got {text!r}")
-    if spec.type in ("int", "float"):
-        try:
-            return int(text) if spec.type == "int" else float(text)
-        except ValueError as exc:
-            raise CliError(f"--arg {spec.name}: expected a number, got {text!r}") from exc
-    return text
-
-
 def codemod_args(info: CodemodInfo, pairs: list[str]) -> dict[str, Any]:
-    specs = {a.name: a for a in info.args}
-    args: dict[str, Any] = {}
+    """``--arg KEY=VALUE`` pairs, checked as every face checks them, worded for the CLI."""
+    values: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             raise CliError(f"--arg takes KEY=VALUE, got {pair!r}")
-        if key not in specs:
-            known = ", ".join(specs) or "none"
-            raise CliError(f"{info.name} has no argument {key!r} (it takes: {known})")
-        args[key] = _coerce(specs[key], value)
-    missing = [a.name for a in info.args if a.required and a.name not in args]
-    if missing:
-        raise CliError(f"{info.name} needs --arg for: {', '.join(missing)}")
-    return args
+        values[key] = value
+    try:
+        return check_args(info, values, from_text=True)
+    except CodemodArgError as exc:
+        if exc.problem == "unknown":
+            raise CliError(
+                f"{info.name} has no argument {exc.names[0]!r} (it takes: {exc.known})"
+            ) from exc
+        if exc.problem == "missing":
+            raise CliError(f"{info.name} needs --arg for: {', '.join(exc.names)}") from exc
+        raise CliError(f"--arg {exc.names[0]}: {exc.detail}") from exc
 
 
 def _list(codemods: dict[str, CodemodInfo], as_json: bool) -> int:
