@@ -20,7 +20,7 @@ from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient
 from pygls.workspace import TextDocument
 
-from shim_lsp import commands as ids
+from shim_lsp import notifications
 
 EDIT_INTERVAL_S = 0.05
 FILES = {
@@ -69,7 +69,7 @@ class DemoEditor:
 
         for method in (t.CLIENT_REGISTER_CAPABILITY, t.WINDOW_SHOW_MESSAGE, t.WINDOW_LOG_MESSAGE):
             c.feature(method)(lambda _params: None)
-        c.feature(ids.STATUS_NOTIFICATION)(lambda _params: None)
+        c.feature(notifications.STATUS_NOTIFICATION)(lambda _params: None)
 
     async def start(self) -> None:
         env = {**os.environ, "SHIM_STATE_DIR": str(self.state_dir)}

@@ -1,5 +1,6 @@
 /**
- * SHIM's command IDs and notification names, mirrored once from shim_lsp/commands.py.
+ * SHIM's command IDs and notification names, mirrored once from the server: command IDs from the `@command` declarations of its features
+ * (shim_lsp/server/factory.py `command_specs`), notification names from shim_lsp/notifications.py.
  * test/unit/commands.test.ts checks that the two lists agree. No `vscode` import: pure.
  */
 

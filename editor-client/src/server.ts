@@ -48,7 +48,7 @@ class ShimLanguageClient extends LanguageClient {
   }
 }
 
-/** Tells the server that this client shows recovery itself (see shim_lsp/commands.py). */
+/** Tells the server that this client shows recovery itself (see shim_lsp/notifications.py). */
 const recoveryUiFeature: StaticFeature = {
   fillClientCapabilities(capabilities) {
     capabilities.experimental = { ...(capabilities.experimental as object), [CLIENT_CAPABILITY]: { recoveryUi: true, riskUi: true } };

@@ -1,10 +1,11 @@
-"""The SHIM language server: one class, built by a factory, features registered explicitly."""
+"""The SHIM language server: one class holding what every feature shares (the session, the
+settings, the client's spelling of URIs). ``factory.py`` builds it and its features."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -12,15 +13,17 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from shim_lsp import __version__
-from shim_lsp.commands import STATUS_NOTIFICATION
+from shim_lsp.notifications import STATUS_NOTIFICATION
 from shim_lsp.server.protocol import ShimProtocol, is_parse_error
 from shim_lsp.settings import Settings
 from shim_lsp.workspace.paths import normalize_uri
 
 if TYPE_CHECKING:  # the engine is imported once a session starts, not at start-up
+    from shim_lsp.server.feature import Feature
     from shim_lsp.session.engine import SessionEngine
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound="Feature")
 
 
 class ShimLanguageServer(LanguageServer):
@@ -30,17 +33,25 @@ class ShimLanguageServer(LanguageServer):
         self.settings = Settings()
         self.shutdown_requested = False
         self.watching_files = False
-        self.opened: dict[str, asyncio.Event] = {}
-        """Set when a document arrives by didOpen: recovery waits on it after showDocument."""
+        self.features: list[Feature] = []
+        """Every capability, built by the factory; LSP events are fanned out to them."""
+        self.progress_commands: frozenset[str] = frozenset()
+        """Commands that report progress on the request's ``workDoneToken``."""
         self.background: set[asyncio.Task[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.init_params: types.InitializeParams | None = None
         self._held_problems: list[str] | None = []
         """Problems found before the client is initialized, shown once it is."""
-        self.codemods: object | None = None
-        """The codemod registry and undo batches (server/codemods.py), made on first use."""
         self._client_uris: dict[str, str] = {}
         self._canonical: dict[str, str] = {}
+
+    def feature_of(self, kind: type[F]) -> F:
+        """The one feature of a kind, for a feature that asks another (recovery asks the
+        session feature nothing; history asks recovery how to apply text)."""
+        for f in self.features:
+            if isinstance(f, kind):
+                return f
+        raise LookupError(f"no {kind.__name__} in this server")
 
     def canonical(self, uri: str) -> str:
         """SHIM's one spelling of a URI; the client's own spelling is kept for replies."""
@@ -114,12 +125,3 @@ class ShimLanguageServer(LanguageServer):
         summary = summary or self.status_summary()
         if summary is not None:
             self.protocol.notify(STATUS_NOTIFICATION, summary)
-
-
-def create_server() -> ShimLanguageServer:
-    from shim_lsp.server import codemods, commands, documents, lifecycle
-
-    server = ShimLanguageServer()
-    for feature in (lifecycle, documents, commands, codemods):
-        feature.register(server)
-    return server

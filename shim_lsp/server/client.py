@@ -12,14 +12,20 @@ import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
-from lsprotocol import types
-from pygls.workspace import TextDocument
+from shim_lsp.notifications import CLIENT_CAPABILITY
 
 if TYPE_CHECKING:
     from shim_lsp.server.app import ShimLanguageServer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def shows(ls: ShimLanguageServer, what: str) -> bool:
+    """The client asked (``experimental.shim.<what>``) to show something its own way."""
+    experimental = ls.client_capabilities.experimental
+    ours = experimental.get(CLIENT_CAPABILITY) if isinstance(experimental, dict) else None
+    return isinstance(ours, dict) and ours.get(what) is True
 
 
 def can_show_document(ls: ShimLanguageServer) -> bool:
@@ -30,6 +36,13 @@ def can_show_document(ls: ShimLanguageServer) -> bool:
 def can_apply_edit(ls: ShimLanguageServer) -> bool:
     workspace = ls.client_capabilities.workspace
     return bool(workspace and workspace.apply_edit)
+
+
+def can_preview(ls: ShimLanguageServer) -> bool:
+    """Edits the user confirms first (change annotations needing confirmation)."""
+    workspace = ls.client_capabilities.workspace
+    edit = workspace.workspace_edit if workspace else None
+    return bool(edit and edit.document_changes and edit.change_annotation_support)
 
 
 def takes_document_changes(ls: ShimLanguageServer) -> bool:
@@ -46,43 +59,3 @@ async def ask(request: Awaitable[T], what: str) -> T | None:
     except Exception as exc:  # the client's error, whatever its type: the flow goes on
         log.warning("the editor could not %s: %s", what, exc)
         return None
-
-
-def disk_document(ls: ShimLanguageServer, uri: str, text: str) -> TextDocument:
-    """A document for a file that is not open, counting positions the negotiated way."""
-    return TextDocument(uri, text, position_codec=ls.workspace.position_codec)
-
-
-def whole_document_edit(doc: TextDocument, text: str) -> types.TextEdit:
-    """Replace all of ``doc`` by ``text``, in the position encoding the client negotiated."""
-    lines = doc.lines
-    end = types.Position(line=0, character=0)
-    if lines:
-        last = lines[-1]
-        if last.endswith(("\n", "\r")):
-            end = types.Position(line=len(lines), character=0)
-        else:
-            units = doc.position_codec.client_num_units(last)
-            end = types.Position(line=len(lines) - 1, character=units)
-    return types.TextEdit(
-        range=types.Range(start=types.Position(line=0, character=0), end=end), new_text=text
-    )
-
-
-def workspace_edit(
-    ls: ShimLanguageServer, uri: str, version: int | None, edits: list[types.TextEdit]
-) -> types.WorkspaceEdit:
-    """A versioned edit where the client takes ``documentChanges``, else by ``changes``."""
-    client_uri = ls.client_uri(uri)
-    if takes_document_changes(ls):
-        return types.WorkspaceEdit(
-            document_changes=[
-                types.TextDocumentEdit(
-                    text_document=types.OptionalVersionedTextDocumentIdentifier(
-                        uri=client_uri, version=version
-                    ),
-                    edits=list(edits),
-                )
-            ]
-        )
-    return types.WorkspaceEdit(changes={client_uri: list(edits)})

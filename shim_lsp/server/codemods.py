@@ -18,7 +18,6 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,10 +26,10 @@ import attrs
 from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from shim_lsp import commands as ids
-from shim_lsp.server import client
+from shim_lsp.server import client, edits
 from shim_lsp.server.app import ShimLanguageServer
-from shim_lsp.server.commands import NoArgs, command
+from shim_lsp.server.feature import Feature, NoArgs, command
+from shim_lsp.settings import Settings
 from shim_lsp.store import batches
 from shim_lsp.wire import ProgressToken
 from shim_lsp.workspace.files import decode
@@ -50,93 +49,14 @@ ANNOTATION = "shim-codemod"
 PROGRESS_EVERY_S = 0.2
 
 
-@attrs.define
-class RunCodemodArgs:
-    name: str
-    args: dict[str, Any] = attrs.field(factory=dict)
-    scope: str = "workspace"
-    """document, folder, workspace or paths."""
-    uri: str | None = None
-    """The document (or a file in the folder) for document and folder scopes."""
-    paths: list[str] = attrs.field(factory=list)
-    preview: bool = False
-    work_done_token: ProgressToken | None = None
-    """The client's progress token (the request's ``workDoneToken``): SHIM reports on it
-    instead of creating its own, and the client's cancel stops the run."""
-
-
-@attrs.define
-class UndoCodemodArgs:
-    batch: str
-
-
-@dataclass
-class CodemodState:
-    registry: dict[str, CodemodInfo] | None = None
-    problems: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    proposals: dict[str, tuple[int | None, asyncio.Task[dict[str, Proposal]]]] = field(
-        default_factory=dict
-    )
-    """uri -> (buffer version, the result of each codemod that changes that version)."""
-
-
 _CONVERTER = converters.get_converter()
-
-
-def state(ls: ShimLanguageServer) -> CodemodState:
-    if ls.codemods is None:
-        ls.codemods = CodemodState()
-    assert isinstance(ls.codemods, CodemodState)
-    return ls.codemods
-
-
-def forget_registry(ls: ShimLanguageServer) -> None:
-    """The codemod settings changed: discover again on next use."""
-    st = state(ls)
-    with st.lock:
-        st.registry = None
-
-
-def registry(ls: ShimLanguageServer) -> dict[str, CodemodInfo]:
-    """Discovered once per server (imports every codemod module)."""
-    from shim_lsp.codemods.registry import discover
-
-    st = state(ls)
-    with st.lock:
-        if st.registry is None:
-            roots = [Path(f) for f in ls.engine.info.folders] if ls.engine else []
-            st.registry, st.problems = discover(ls.settings.codemod_modules, roots)
-        return st.registry
-
-
-def _info(ls: ShimLanguageServer, name: str) -> CodemodInfo:
-    info = registry(ls).get(name)
-    if info is None:
-        raise JsonRpcInvalidParams(f"no codemod {name!r}; shim.listCodemods lists them")
-    return info
-
-
-def _text_edits(old: str, new: str, units: Any) -> list[types.TextEdit]:
-    from shim_lsp.codemods.edits import minimal_edits
-
-    return [
-        types.TextEdit(
-            range=types.Range(
-                start=types.Position(line=e.start_line, character=e.start_char),
-                end=types.Position(line=e.end_line, character=e.end_char),
-            ),
-            new_text=e.text,
-        )
-        for e in minimal_edits(old, new, units)
-    ]
 
 
 def _position(p: types.Position) -> tuple[int, int]:
     return (p.line, p.character)
 
 
-def _overlaps(edit: types.TextEdit, scope: types.Range) -> bool:
+def _overlaps(edit: edits.Edit, scope: types.Range) -> bool:
     """An edit is in scope when it replaces text inside it (or inserts within it)."""
     start, end = _position(edit.range.start), _position(edit.range.end)
     first, last = _position(scope.start), _position(scope.end)
@@ -168,81 +88,125 @@ def _matches_prefilter(info: CodemodInfo, text: str) -> bool:
     return not words or any(w.decode() in text for w in words)
 
 
-Proposal = tuple[str, list[types.TextEdit]]
+Proposal = tuple[str, list[edits.Edit]]
 """A codemod's result for a buffer: the whole new text, and the edits from the old to it."""
 
 
-async def _propose(ls: ShimLanguageServer, uri: str, text: str, units: Any) -> dict[str, Proposal]:
-    """Each argument-free codemod's result for this text, for those that change it."""
-    from shim_lsp.codemods.runner import CodemodSpec, Job, run
-
-    path = uri_to_path(uri) or Path(uri)
-    infos = [
-        info
-        for info in registry(ls).values()
-        if not any(a.required for a in info.args) and _matches_prefilter(info, text)
-    ]
-
-    async def one(info: CodemodInfo) -> Proposal | None:
-        summary = await asyncio.to_thread(
-            run,
-            CodemodSpec(info.module, info.cls),
-            [Job(path, text)],
-            timeout=ls.settings.codemod_timeout,
-            root=_root(ls, path),
-        )
-        (result,) = summary.results
-        if result.status == "failed":
-            log.info("codemod %s offers nothing for %s: %s", info.name, path, result.reason)
-        if result.new_text is None:
-            return None
-        edits = _text_edits(text, result.new_text, units)
-        return (result.new_text, edits) if edits else None
-
-    found = await asyncio.gather(*(one(info) for info in infos))
-    return {info.name: p for info, p in zip(infos, found, strict=True) if p is not None}
+@attrs.define
+class RunCodemodArgs:
+    name: str
+    args: dict[str, Any] = attrs.field(factory=dict)
+    """The codemod's arguments by name, as ``shim.listCodemods`` lists them."""
+    scope: str = "workspace"
+    """document, folder, workspace or paths."""
+    uri: str | None = None
+    """The document (or a file in the folder) for document and folder scopes."""
+    paths: list[str] = attrs.field(factory=list)
+    preview: bool = False
+    work_done_token: ProgressToken | None = None
+    """The client's progress token (the request's ``workDoneToken``): SHIM reports on it
+    instead of creating its own, and the client's cancel stops the run."""
 
 
-async def _proposals(ls: ShimLanguageServer, uri: str) -> dict[str, Proposal]:
-    """The codemods' results for a buffer's current version, computed once per version."""
-    doc = ls.document(uri)
-    if doc is None:
-        return {}
-    st = state(ls)
-    cached = st.proposals.get(uri)
-    if cached is None or cached[0] != doc.version:
-        task = asyncio.ensure_future(
-            _propose(ls, uri, doc.source, doc.position_codec.client_num_units)
-        )
-        st.proposals[uri] = (doc.version, task)
-        cached = st.proposals[uri]
-    return await asyncio.shield(cached[1])
+@attrs.define
+class UndoCodemodArgs:
+    batch: str
 
 
-def register(server: ShimLanguageServer) -> None:
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(
-            code_action_kinds=[KIND, SOURCE_KIND],
-            resolve_provider=True,
-        ),
-    )
-    async def code_action(
-        ls: ShimLanguageServer, params: types.CodeActionParams
-    ) -> list[types.CodeAction] | None:
+class CodemodsFeature(Feature):
+    name = "codemods"
+    code_action_kinds = (KIND.value, SOURCE_KIND)
+
+    def __init__(self, ls: ShimLanguageServer) -> None:
+        super().__init__(ls)
+        self._registry: dict[str, CodemodInfo] | None = None
+        self.problems: list[str] = []
+        self._lock = threading.Lock()
+        self._proposals: dict[str, tuple[int | None, asyncio.Task[dict[str, Proposal]]]] = {}
+        """uri -> (buffer version, the result of each codemod that changes that version)."""
+
+    def settings_changed(self, old: Settings, new: Settings) -> None:
+        if new.codemod_modules != old.codemod_modules:
+            with self._lock:  # discover again on next use
+                self._registry = None
+
+    def registry(self) -> dict[str, CodemodInfo]:
+        """Discovered once per server (imports every codemod module)."""
+        from shim_lsp.codemods.registry import discover
+
+        ls = self.ls
+        with self._lock:
+            if self._registry is None:
+                roots = [Path(f) for f in ls.engine.info.folders] if ls.engine else []
+                self._registry, self.problems = discover(ls.settings.codemod_modules, roots)
+            return self._registry
+
+    def _info(self, name: str) -> CodemodInfo:
+        info = self.registry().get(name)
+        if info is None:
+            raise JsonRpcInvalidParams(f"no codemod {name!r}; shim.listCodemods lists them")
+        return info
+
+    async def _propose(self, uri: str, text: str) -> dict[str, Proposal]:
+        """Each argument-free codemod's result for this text, for those that change it."""
+        from shim_lsp.codemods.runner import CodemodSpec, Job, run
+
+        ls = self.ls
+        path = uri_to_path(uri) or Path(uri)
+        infos = [
+            info
+            for info in self.registry().values()
+            if not any(a.required for a in info.args) and _matches_prefilter(info, text)
+        ]
+
+        async def one(info: CodemodInfo) -> Proposal | None:
+            summary = await asyncio.to_thread(
+                run,
+                CodemodSpec(info.module, info.cls),
+                [Job(path, text)],
+                timeout=ls.settings.codemod_timeout,
+                root=_root(ls, path),
+            )
+            (result,) = summary.results
+            if result.status == "failed":
+                log.info("codemod %s offers nothing for %s: %s", info.name, path, result.reason)
+            if result.new_text is None:
+                return None
+            found = edits.line_edits(ls, text, result.new_text)
+            return (result.new_text, found) if found else None
+
+        found = await asyncio.gather(*(one(info) for info in infos))
+        return {info.name: p for info, p in zip(infos, found, strict=True) if p is not None}
+
+    async def proposals(self, uri: str) -> dict[str, Proposal]:
+        """The codemods' results for a buffer's current version, computed once per version."""
+        doc = self.ls.document(uri)
+        if doc is None:
+            return {}
+        cached = self._proposals.get(uri)
+        if cached is None or cached[0] != doc.version:
+            task = asyncio.ensure_future(self._propose(uri, doc.source))
+            cached = self._proposals[uri] = (doc.version, task)
+        return await asyncio.shield(cached[1])
+
+    def document_closed(self, uri: str) -> None:
+        self._proposals.pop(uri, None)
+
+    async def code_actions(
+        self, uri: str, params: types.CodeActionParams
+    ) -> list[types.CodeAction]:
         only = params.context.only
         rewrite, source = _wanted(only, KIND.value), _wanted(only, SOURCE_KIND)
-        uri = ls.canonical(params.text_document.uri)
-        doc = ls.document(uri)
+        doc = self.ls.document(uri)
         if not (rewrite or source) or doc is None or not uri.endswith((".py", ".pyi")):
-            return None
+            return []
         version = doc.version
         scope = _scope(params.range)
         actions = []
-        for name, (_new, edits) in (await _proposals(ls, uri)).items():
+        for name, (_new, found) in (await self.proposals(uri)).items():
             words = name.replace("_", " ")
             data: dict[str, Any] = {"uri": uri, "version": version, "name": name}
-            if rewrite and any(_overlaps(e, scope) for e in edits):
+            if rewrite and any(_overlaps(e, scope) for e in found):
                 actions.append(
                     types.CodeAction(
                         title=f"Apply codemod: {words}",
@@ -260,8 +224,8 @@ def register(server: ShimLanguageServer) -> None:
                 )
         return actions
 
-    @server.feature(types.CODE_ACTION_RESOLVE)
-    async def resolve(ls: ShimLanguageServer, action: types.CodeAction) -> types.CodeAction:
+    async def resolve_code_action(self, action: types.CodeAction) -> types.CodeAction:
+        ls = self.ls
         data = action.data if isinstance(action.data, dict) else {}
         uri, name = data.get("uri"), data.get("name")
         if not isinstance(uri, str) or not isinstance(name, str):
@@ -269,12 +233,12 @@ def register(server: ShimLanguageServer) -> None:
         doc = ls.document(uri)
         if doc is None:
             return action
-        _info(ls, name)
+        self._info(name)
         text, version = doc.source, doc.version
-        proposal = (await _proposals(ls, uri)).get(name)
+        proposal = (await self.proposals(uri)).get(name)
         if proposal is None:
             return action
-        new_text, edits = proposal
+        new_text, found = proposal
         if "range" in data:
             # The selection, or the line under the cursor, with the module-level edits its
             # change needs (an import, a logger): never a rewrite elsewhere, never a half.
@@ -291,26 +255,24 @@ def register(server: ShimLanguageServer) -> None:
                     f"it would leave {names} undefined; apply it to the whole file"
                 )
                 return action
-            edits = _text_edits(text, part.text, doc.position_codec.client_num_units)
-        if not edits:
+            found = edits.line_edits(ls, text, part.text)
+        if not found:
             return action
-        action.edit = client.workspace_edit(ls, uri, version, list(edits))
+        action.edit = edits.workspace_edit(ls, [edits.FileEdit(uri, version, list(found))])
         return action
 
-    @command(server, ids.LIST_CODEMODS, NoArgs)
-    async def list_codemods(ls: ShimLanguageServer, engine: SessionEngine, _a: Any) -> Any:
-        found = await asyncio.to_thread(registry, ls)
-        return {"codemods": [i.to_json() for i in found.values()], "problems": state(ls).problems}
+    @command("shim.listCodemods")
+    async def list_codemods(self, engine: SessionEngine, _a: NoArgs) -> Any:
+        found = await asyncio.to_thread(self.registry)
+        return {"codemods": [i.to_json() for i in found.values()], "problems": self.problems}
 
-    @command(server, ids.RUN_CODEMOD, RunCodemodArgs)
-    async def run_codemod(ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs) -> Any:
-        return await _run_workspace(ls, engine, a)
+    @command("shim.runCodemod", RunCodemodArgs, progress=True)
+    async def run_codemod(self, engine: SessionEngine, a: RunCodemodArgs) -> Any:
+        return await _run_workspace(self.ls, engine, self._info(a.name), a)
 
-    @command(server, ids.UNDO_CODEMOD, UndoCodemodArgs)
-    async def undo_codemod(
-        ls: ShimLanguageServer, engine: SessionEngine, a: UndoCodemodArgs
-    ) -> Any:
-        return await _undo(ls, engine, a.batch)
+    @command("shim.undoCodemod", UndoCodemodArgs)
+    async def undo_codemod(self, engine: SessionEngine, a: UndoCodemodArgs) -> Any:
+        return await _undo(self.ls, engine, a.batch)
 
 
 def _root(ls: ShimLanguageServer, path: Path) -> Path | None:
@@ -340,18 +302,44 @@ def _files(ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs) -> 
     raise JsonRpcInvalidParams("scope must be document, folder, workspace or paths")
 
 
+def _arguments(info: CodemodInfo, a: RunCodemodArgs) -> dict[str, Any]:
+    """The codemod's arguments, errors worded for the editor: by their keys in ``args``."""
+    from shim_lsp.codemods.args import CodemodArgError, check_args
+
+    try:
+        return check_args(info, a.args)
+    except CodemodArgError as exc:
+        keys = ", ".join(f"args.{n}" for n in exc.names)
+        if exc.problem == "unknown":
+            why = f"{info.name} takes no {keys} (it takes: {exc.known})"
+        elif exc.problem == "missing":
+            why = f"{info.name} needs {keys}"
+        else:
+            why = f"{keys}: {exc.detail}"
+        raise JsonRpcInvalidParams(f"shim.runCodemod: {why}") from exc
+
+
+def _cannot_apply(ls: ShimLanguageServer, a: RunCodemodArgs) -> str | None:
+    """Why this client cannot take the run's edit, before any work is done."""
+    if not client.can_apply_edit(ls):
+        return "this editor cannot apply edits from a server (workspace.applyEdit)"
+    if a.preview and not client.can_preview(ls):
+        return (
+            "this editor cannot preview a workspace edit (changeAnnotationSupport);"
+            " run the codemod without preview, or with `shim codemod --diff`"
+        )
+    return None
+
+
 async def _run_workspace(
-    ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs
+    ls: ShimLanguageServer, engine: SessionEngine, info: CodemodInfo, a: RunCodemodArgs
 ) -> dict[str, Any]:
-    from shim_lsp.cli import CliError
-    from shim_lsp.cli.codemod import codemod_args  # the same argument rules as the CLI
     from shim_lsp.codemods.runner import CodemodSpec, Job, run
 
-    info = _info(ls, a.name)
-    try:
-        args = codemod_args(info, [f"{k}={v}" for k, v in a.args.items()])
-    except CliError as exc:
-        raise JsonRpcInvalidParams(str(exc)) from exc
+    args = _arguments(info, a)
+    refused = _cannot_apply(ls, a)
+    if refused is not None:
+        raise JsonRpcInvalidParams(f"shim.runCodemod: {refused}")
     files = await asyncio.to_thread(_files, ls, engine, a)
     jobs = []
     for path in files:
@@ -423,30 +411,15 @@ async def _run_workspace(
         return result
     checkpoint = await asyncio.wrap_future(engine.checkpoint(f"before codemod {a.name}", "codemod"))
     batch = batches.Batch(a.name, checkpoint=checkpoint.id)
-    doc_changes: list[types.TextDocumentEdit] = []
+    file_edits: list[edits.FileEdit] = []
+    annotation = ANNOTATION if a.preview else None
     for r in sorted(changed, key=lambda r: r.path):
         uri = path_to_uri(Path(r.path))
         doc = ls.document(uri)
         old = doc.source if doc is not None else decode(Path(r.path).read_bytes(), Path(r.path))
         new = r.new_text if r.new_text is not None else decode(r.new or b"", Path(r.path))
-        units = doc.position_codec.client_num_units if doc is not None else _utf16
-        edits: list[types.TextEdit | types.AnnotatedTextEdit] = []
-        for e in _text_edits(old, new, units):
-            edits.append(
-                types.AnnotatedTextEdit(
-                    range=e.range, new_text=e.new_text, annotation_id=ANNOTATION
-                )
-                if a.preview
-                else e
-            )
-        doc_changes.append(
-            types.TextDocumentEdit(
-                text_document=types.OptionalVersionedTextDocumentIdentifier(
-                    uri=ls.client_uri(uri), version=doc.version if doc is not None else None
-                ),
-                edits=edits,
-            )
-        )
+        version = doc.version if doc is not None else None
+        file_edits.append(edits.file_edit(ls, uri, old, new, version, annotation))
         batch.files[uri] = (old, new)
     annotations = None
     if a.preview:
@@ -455,22 +428,28 @@ async def _run_workspace(
                 label=f"Codemod {a.name}", needs_confirmation=True, description=summary.line()
             )
         }
-    applied = await ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(
-            edit=types.WorkspaceEdit(document_changes=doc_changes, change_annotations=annotations),
-            label=f"Codemod: {a.name}",
-        )
+    answer = await client.ask(
+        ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(
+                edit=edits.workspace_edit(ls, file_edits, annotations),
+                label=f"Codemod: {a.name}",
+            )
+        ),
+        f"apply codemod {a.name}",
     )
+    applied = answer is not None and answer.applied
     result["changed"] = sorted(batch.files)
-    result["applied"] = applied.applied
+    result["applied"] = applied
     result["checkpoint"] = checkpoint.id
-    if applied.applied:
+    if applied:
         batch_id = uuid.uuid4().hex[:12]
         save = partial(batches.save, batch_id=batch_id, workspace=engine.workspace.key, batch=batch)
         await asyncio.wrap_future(engine.writer.submit(save))
         result["batch"] = batch_id
     else:
-        result["reason"] = applied.failure_reason or "the editor did not apply the edit"
+        result["reason"] = (
+            answer.failure_reason if answer is not None else None
+        ) or "the editor did not apply the edit"
     return result
 
 
@@ -482,7 +461,7 @@ async def _undo(ls: ShimLanguageServer, engine: SessionEngine, batch_id: str) ->
     batch = await asyncio.to_thread(load)
     if batch is None:
         raise JsonRpcInvalidParams(f"no codemod batch {batch_id!r} in this workspace")
-    changes: list[types.TextDocumentEdit] = []
+    changes: list[edits.FileEdit] = []
     refused: list[dict[str, str]] = []
     for uri, (before, after) in sorted(batch.files.items()):
         doc = ls.document(uri)
@@ -494,27 +473,23 @@ async def _undo(ls: ShimLanguageServer, engine: SessionEngine, batch_id: str) ->
         if current != after:
             refused.append({"uri": uri, "reason": "changed since the codemod; left as it is"})
             continue
-        units = doc.position_codec.client_num_units if doc is not None else _utf16
-        changes.append(
-            types.TextDocumentEdit(
-                text_document=types.OptionalVersionedTextDocumentIdentifier(
-                    uri=ls.client_uri(uri), version=doc.version if doc is not None else None
-                ),
-                edits=list(_text_edits(after, before, units)),
-            )
-        )
+        version = doc.version if doc is not None else None
+        changes.append(edits.file_edit(ls, uri, after, before, version))
     applied = False
     if changes:
-        result = await ls.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(
-                edit=types.WorkspaceEdit(document_changes=changes),
-                label=f"Undo codemod: {batch.name}",
-            )
+        answer = await client.ask(
+            ls.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(
+                    edit=edits.workspace_edit(ls, changes),
+                    label=f"Undo codemod: {batch.name}",
+                )
+            ),
+            f"undo codemod {batch.name}",
         )
-        applied = result.applied
+        applied = answer is not None and answer.applied
     if applied:
         await asyncio.wrap_future(engine.writer.submit(partial(batches.delete, batch_id=batch_id)))
-    undone = [c.text_document.uri for c in changes] if applied else []
+    undone = [ls.client_uri(c.uri) for c in changes] if applied else []
     return {
         "undone": undone,
         "refused": refused,
@@ -542,7 +517,3 @@ async def _progress_begin(
     )
     ls.work_done_progress.tokens[token].add_done_callback(lambda _f: cancel.set())
     return True
-
-
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2

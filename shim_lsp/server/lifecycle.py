@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from shim_lsp.commands import RISK_NOTIFICATION
+from shim_lsp.notifications import RISK_NOTIFICATION
 from shim_lsp.server import client
 from shim_lsp.server.app import ShimLanguageServer
-from shim_lsp.server.recovery import client_shows
+from shim_lsp.server.feature import call_features, gather_features
 from shim_lsp.settings import SECTION, Settings, parse_settings
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -111,8 +111,6 @@ def _notify_from_thread(ls: ShimLanguageServer, message: str) -> None:
 
 
 async def _start(ls: ShimLanguageServer) -> None:
-    from shim_lsp.server.recovery import offer_recovery
-
     ls.client_ready()
     try:
         await _pull_settings(ls)
@@ -124,7 +122,7 @@ async def _start(ls: ShimLanguageServer) -> None:
     if ls.engine is not None and ls.engine.info.client_pid:
         ls.spawn(_watch_client(ls, ls.engine.info.client_pid))
     if await _store_ready(ls):
-        await offer_recovery(ls)
+        await gather_features(ls, "ready")
 
 
 async def _store_ready(ls: ShimLanguageServer) -> bool:
@@ -172,15 +170,8 @@ async def _pull_settings(ls: ShimLanguageServer, pushed: Any = None) -> None:
 
 def _apply_settings(ls: ShimLanguageServer, settings: Settings) -> None:
     old, ls.settings = ls.settings, settings
-    if ls.engine is None:
-        return
-    if settings.state_dir != old.state_dir:
-        ls.tell_user("SHIM: a new stateDir takes effect when the server restarts")
-    if settings.codemod_modules != old.codemod_modules:
-        from shim_lsp.server.codemods import forget_registry
-
-        forget_registry(ls)
-    ls.engine.apply_settings(settings)
+    if ls.engine is not None:
+        call_features(ls, "settings_changed", old, settings)
 
 
 async def _watch_files(ls: ShimLanguageServer) -> None:
@@ -222,7 +213,7 @@ async def _tick_loop(ls: ShimLanguageServer) -> None:
         causes = {sig.name for sig in alarm.signals if sig.severity >= 1.0} if alarm else set()
         if alarm is not None and not causes <= warned:
             warned |= causes
-            if client_shows(ls, "riskUi"):
+            if client.shows(ls, "riskUi"):
                 ls.protocol.notify(
                     RISK_NOTIFICATION,
                     {

@@ -9,7 +9,8 @@ import signal
 import sys
 from types import FrameType
 
-from shim_lsp.server.app import ShimLanguageServer, create_server
+from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.factory import create_server
 from shim_lsp.server.framing import FrameReader
 from shim_lsp.server.protocol import ShimProtocol
 

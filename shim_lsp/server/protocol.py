@@ -26,7 +26,6 @@ from pygls.exceptions import (
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
-from shim_lsp.commands import TAKES_WORK_DONE_TOKEN
 from shim_lsp.server.framing import FrameReader, readable_id
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ class ShimProtocol(LanguageServerProtocol):
         args = params.arguments
         if (
             token is not None
-            and params.command in TAKES_WORK_DONE_TOKEN
+            and params.command in getattr(self._server, "progress_commands", ())
             and (not args or (len(args) == 1 and isinstance(args[0], dict | None)))
         ):
             given = (args[0] if args else None) or {}

@@ -14,11 +14,13 @@ import time
 from collections.abc import Collection
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import attrs
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
-from shim_lsp.commands import CLIENT_CAPABILITY, RECOVERY_NOTIFICATION
+from shim_lsp.notifications import RECOVERY_NOTIFICATION
 from shim_lsp.recovery.find import (
     RecoverableFile,
     SessionRow,
@@ -29,11 +31,15 @@ from shim_lsp.recovery.find import (
     same_editor,
     state_of,
 )
-from shim_lsp.server import client
+from shim_lsp.server import client, edits
 from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.feature import Feature, command
 from shim_lsp.store.retention import journal_kept_s
 from shim_lsp.workspace.files import decode, read_bytes
 from shim_lsp.workspace.paths import uri_to_path
+
+if TYPE_CHECKING:
+    from shim_lsp.session.engine import SessionEngine
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +126,8 @@ def describe(work: list[tuple[SessionRow, list[RecoverableFile]]]) -> dict[str, 
     }
 
 
-def client_shows(ls: ShimLanguageServer, what: str) -> bool:
-    """The client asked (``experimental.shim.<what>``) to show something its own way."""
-    experimental = ls.client_capabilities.experimental
-    ours = experimental.get(CLIENT_CAPABILITY) if isinstance(experimental, dict) else None
-    return isinstance(ours, dict) and ours.get(what) is True
-
-
 def client_shows_recovery(ls: ShimLanguageServer) -> bool:
-    return client_shows(ls, "recoveryUi")
+    return client.shows(ls, "recoveryUi")
 
 
 async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dict[str, object]:
@@ -330,7 +329,7 @@ async def apply_as_unsaved(
     if not client.can_apply_edit(ls):
         return False, "this editor cannot apply edits from a server; run `shim recover`"
     if ls.document(uri) is None and client.can_show_document(ls):
-        event = ls.opened.setdefault(uri, asyncio.Event())
+        event = ls.feature_of(RecoveryFeature).opened.setdefault(uri, asyncio.Event())
         shown = await client.ask(
             ls.window_show_document_async(
                 types.ShowDocumentParams(uri=ls.client_uri(uri), take_focus=False)
@@ -343,16 +342,15 @@ async def apply_as_unsaved(
             except TimeoutError:
                 log.info("%s was shown but not opened by the client in time", uri)
     doc = ls.document(uri)
-    version: int | None = None
     if doc is not None:
-        current, version = doc, doc.version
+        current, version = doc.source, doc.version
     else:
         path = uri_to_path(uri)
         data = read_bytes(path) if isinstance(path, Path) else None
-        current = client.disk_document(ls, uri, decode(data, path) if data is not None else "")
-    if current.source == text:
+        current, version = (decode(data, path) if data is not None else ""), None
+    if current == text:
         return True, "already up to date"
-    edit = client.workspace_edit(ls, uri, version, [client.whole_document_edit(current, text)])
+    edit = edits.workspace_edit(ls, [edits.file_edit(ls, uri, current, text, version)])
     result = await client.ask(
         ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label)),
         f"apply an edit to {uri}",
@@ -362,3 +360,132 @@ async def apply_as_unsaved(
     if not result.applied:
         return False, result.failure_reason or "the editor refused the edit"
     return True, "applied"
+
+
+@attrs.define
+class CheckRecoveryArgs:
+    prompt: bool = False
+    """Also show the recovery prompt now."""
+    include_dismissed: bool = False
+    """Also list work already dismissed or restored (never offered again by the prompt)."""
+
+
+@attrs.define
+class RecoverSessionArgs:
+    session: str | None = None
+    """A crashed session's id, dismissed work included; default: every crashed session of
+    this workspace with work not yet restored or dismissed."""
+    uris: list[str] | None = None
+    action: str = "restore"
+    """restore or dismiss."""
+
+
+@attrs.define
+class RecoveredTextArgs:
+    uri: str
+    session: str | None = None
+    """A crashed session's id (dismissed work included); default: the newest unsaved text
+    any crashed session left."""
+
+
+class RecoveryFeature(Feature):
+    """Crashed sessions' unsaved work: offered once the store can be read, listed, restored
+    as unsaved changes or dismissed."""
+
+    name = "recovery"
+
+    def __init__(self, ls: ShimLanguageServer) -> None:
+        super().__init__(ls)
+        self.opened: dict[str, asyncio.Event] = {}
+        """Set when a document arrives by didOpen: a restore waits on it after showDocument."""
+
+    def document_opened(self, uri: str, params: types.DidOpenTextDocumentParams) -> None:
+        self.opened.setdefault(uri, asyncio.Event()).set()
+
+    def document_closed(self, uri: str) -> None:
+        event = self.opened.pop(uri, None)
+        if event is not None:
+            event.clear()
+
+    async def ready(self) -> None:
+        await offer_recovery(self.ls)
+
+    @command("shim.checkRecovery", CheckRecoveryArgs)
+    async def check_recovery(self, engine: SessionEngine, a: CheckRecoveryArgs) -> Any:
+        if a.prompt and a.include_dismissed:
+            raise JsonRpcInvalidParams(
+                "includeDismissed lists work; the prompt (prompt: true) offers only work not yet"
+                " restored or dismissed: ask for one or the other"
+            )
+        if a.prompt:
+            return await offer_recovery(self.ls, always=True)
+        if not a.include_dismissed:
+            return describe(await asyncio.to_thread(find_work, self.ls))
+        work = await asyncio.to_thread(_work_with_dismissed, engine)
+        report = describe(work)
+        resolutions = {row.id: row.resolution for row, _files in work}
+        for entry in report["sessions"]:
+            entry["resolution"] = resolutions.get(entry["id"])
+        return report
+
+    @command("shim.recoveredText", RecoveredTextArgs)
+    async def recovered_text(self, engine: SessionEngine, a: RecoveredTextArgs) -> Any:
+        """The text a crashed session left for a file, for a client's diff view."""
+        if a.session is not None:
+            work = await asyncio.to_thread(_work_with_dismissed, engine, a.session)
+        else:
+            work = await asyncio.to_thread(find_work, self.ls)
+        found = next((f for f in newest_per_file(work) if f.uri == a.uri), None)
+        if found is None:
+            where = f"session {a.session}" if a.session else "any crashed session"
+            raise LookupError(f"{where} left no unsaved work for {a.uri}")
+        return {
+            "uri": a.uri,
+            "session": found.session_id,
+            "text": found.text,
+            "editedAt": found.edited_at,
+            "diskExists": found.disk_exists,
+            "diskChanged": found.disk_changed,
+        }
+
+    @command("shim.recoverSession", RecoverSessionArgs)
+    async def recover_session(self, engine: SessionEngine, a: RecoverSessionArgs) -> Any:
+        if a.action not in ("restore", "dismiss"):
+            raise JsonRpcInvalidParams(f"action must be 'restore' or 'dismiss', not {a.action!r}")
+
+        if a.session is not None:
+            work = await asyncio.to_thread(_work_with_dismissed, engine, a.session)
+            if not work:
+                raise JsonRpcInvalidParams(f"no crashed session {a.session!r} with unsaved work")
+        else:
+            work = await asyncio.to_thread(find_work, self.ls)
+        if a.action == "dismiss":
+            for row, _files in work:
+                await asyncio.wrap_future(
+                    engine.writer.submit(
+                        partial(resolve_session, session_id=row.id, resolution="dismissed")
+                    )
+                )
+            return {"dismissed": [row.id for row, _ in work]}
+        wanted = newest_per_file(work)
+        if a.uris is not None:
+            wanted = [f for f in wanted if f.uri in a.uris]
+        restored = [f.uri for f in wanted if await restore_recovered(self.ls, f, work)]
+        return {"restored": restored, "skipped": [f.uri for f in wanted if f.uri not in restored]}
+
+
+Work = list[tuple[SessionRow, list[RecoverableFile]]]
+
+
+def _work_with_dismissed(engine: SessionEngine, session: str | None = None) -> Work:
+    """Ended sessions' unsaved work, dismissed and restored work included (never another
+    window's running session); of one session when given."""
+    with engine.reader() as conn:
+        work = crashed_work(
+            conn,
+            engine.workspace.key,
+            engine.may_read,
+            exclude=engine.info.id,
+            include_resolved=True,
+        )
+    return [(row, files) for row, files in work if session is None or row.id == session]

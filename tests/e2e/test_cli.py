@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 from harness import Editors, crash_after_typing, journal_settled, two_windows_crash
 
-from shim_lsp import commands as ids
-
 
 def shim(
     state_dir: Path, workspace: Path | None, *args: str, cwd: Path | None = None, **kw: Any
@@ -43,7 +41,7 @@ async def crashed(workspace: Path, state_dir: Path, editors: Editors) -> str:
     editor = await editors.start(workspace, state_dir)
     uri = editor.open("a.py")
     editor.type(uri, 1, 0, "unsaved = 'é 😀'\n")
-    await editor.command(ids.FORCE_CHECKPOINT, {"label": "named"})
+    await editor.command("shim.forceCheckpoint", {"label": "named"})
     await journal_settled(editor)
     text = editor.docs[uri].source
     editor.kill()

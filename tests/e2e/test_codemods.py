@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from harness import NEOVIM_07, Editor, Editors, stop_editor
 from lsprotocol import types as t
-
-from shim_lsp import commands as ids
+from pygls.exceptions import JsonRpcInvalidParams
 
 UNIT_TESTS = Path(__file__).parents[1] / "unit"
 
@@ -29,7 +28,7 @@ class T(unittest.TestCase):
 async def listed(editor: Editor, name: str) -> None:
     """Wait until the server lists a codemod (user modules arrive with the settings)."""
     for _ in range(100):
-        found = await editor.command(ids.LIST_CODEMODS)
+        found = await editor.command("shim.listCodemods")
         names = {c["name"] for c in found["codemods"]}
         if name in names:
             return
@@ -133,7 +132,7 @@ async def test_workspace_run_with_progress_preview_and_undo(
     )
     open_uri = editor.open("test_c.py", TEST_FILE)  # transformed from its unsaved text
     result = await editor.command(
-        ids.RUN_CODEMOD, {"name": "unittest_to_assert", "scope": "workspace", "preview": True}
+        "shim.runCodemod", {"name": "unittest_to_assert", "scope": "workspace", "preview": True}
     )
     assert result["summary"] == "2 changed, 1 unchanged, 0 skipped, 0 failed"
     assert result["applied"] is True
@@ -153,11 +152,11 @@ async def test_workspace_run_with_progress_preview_and_undo(
     reports = [p for ps in editor.client.progress_reports.values() for p in ps]
     assert any(getattr(r, "kind", "") == "begin" for r in reports)
     assert any(" files" in str(getattr(r, "message", "")) for r in reports)
-    labels = [c["label"] for c in await editor.command(ids.LIST_CHECKPOINTS)]
+    labels = [c["label"] for c in await editor.command("shim.listCheckpoints")]
     assert "before codemod unittest_to_assert" in labels
 
     editor.type(other, 0, 0, "# edited after the codemod\n")
-    undone = await editor.command(ids.UNDO_CODEMOD, {"batch": result["batch"]})
+    undone = await editor.command("shim.undoCodemod", {"batch": result["batch"]})
     assert undone["undone"] == [open_uri]
     assert [r["uri"] for r in undone["refused"]] == [other]
     assert "changed since" in undone["refused"][0]["reason"]
@@ -170,19 +169,19 @@ async def test_a_codemod_run_can_be_undone_after_the_server_restarts(
 ) -> None:
     (workspace / "test_d.py").write_text(TEST_FILE)
     editor = await editors.start(workspace, state_dir)
-    result = await editor.command(ids.RUN_CODEMOD, {"name": "unittest_to_assert"})
+    result = await editor.command("shim.runCodemod", {"name": "unittest_to_assert"})
     assert result["applied"] is True
     uri = editor.uri("test_d.py")
     editor.save(uri)  # the changed file, saved as the user would
     await stop_editor(editor)
 
     editor = await editors.start(workspace, state_dir)
-    undone = await editor.command(ids.UNDO_CODEMOD, {"batch": result["batch"]})
+    undone = await editor.command("shim.undoCodemod", {"batch": result["batch"]})
     assert undone["undone"] == [uri] and undone["refused"] == []
     assert undone["checkpoint"] == result["checkpoint"]
     assert editor.docs[uri].source == TEST_FILE
     with pytest.raises(Exception, match="no codemod batch"):
-        await editor.command(ids.UNDO_CODEMOD, {"batch": result["batch"]})
+        await editor.command("shim.undoCodemod", {"batch": result["batch"]})
     await stop_editor(editor)
 
 
@@ -195,7 +194,7 @@ async def test_a_run_lists_the_files_a_codemod_skipped_with_their_reasons(
     )
     editor = await editors.start(workspace, state_dir)
     args = {"old_name": "net.client.fetch", "new_name": "get", "positional": "url"}
-    result = await editor.command(ids.RUN_CODEMOD, {"name": "migrate_call", "args": args})
+    result = await editor.command("shim.runCodemod", {"name": "migrate_call", "args": args})
     (skipped,) = result["skipped"]
     assert skipped["path"].endswith("api.py")
     assert "it passes *args or **kwargs; the file is left unchanged" in skipped["reason"]
@@ -220,12 +219,12 @@ async def test_a_crashing_or_hanging_file_is_reported_and_the_server_keeps_answe
         workspace, state_dir, settings={"codemodModules": ["bad_codemods"], "codemodTimeout": 2}
     )
     await listed(editor, "bad_codemods.CrashOnMarker")
-    result = await editor.command(ids.RUN_CODEMOD, {"name": "bad_codemods.CrashOnMarker"})
+    result = await editor.command("shim.runCodemod", {"name": "bad_codemods.CrashOnMarker"})
     assert result["summary"] == "0 changed, 1 unchanged, 0 skipped, 1 failed"
     assert result["failed"][0]["reason"].startswith("its worker process died")
     (workspace / "slow.py").write_text("x = 'HANG'\n")
     hung = await editor.command(
-        ids.RUN_CODEMOD,
+        "shim.runCodemod",
         {
             "name": "bad_codemods.HangOnMarker",
             "scope": "paths",
@@ -234,7 +233,7 @@ async def test_a_crashing_or_hanging_file_is_reported_and_the_server_keeps_answe
     )
     assert hung["summary"] == "0 changed, 0 unchanged, 0 skipped, 1 failed"
     assert "longer than 2 s" in hung["failed"][0]["reason"]
-    status = await editor.command(ids.SESSION_STATUS)
+    status = await editor.command("shim.sessionStatus")
     assert status["storeReady"] is True
     await stop_editor(editor)
 
@@ -249,7 +248,7 @@ async def editor_with_hanging_files(editors: Editors, workspace: Path, state_dir
         state_dir,
         settings={"codemodModules": ["bad_codemods"], "codemodTimeout": 60, "codemodJobs": 2},
         capabilities=t.ClientCapabilities(
-            workspace=t.WorkspaceClientCapabilities(configuration=True),
+            workspace=t.WorkspaceClientCapabilities(configuration=True, apply_edit=True),
             window=t.WindowClientCapabilities(work_done_progress=True),
         ),
     )
@@ -262,7 +261,7 @@ async def test_a_run_can_be_cancelled_from_its_progress(
 ) -> None:
     editor = await editor_with_hanging_files(editors, workspace, state_dir)
     run = asyncio.ensure_future(
-        editor.command(ids.RUN_CODEMOD, {"name": "bad_codemods.HangOnMarker"})
+        editor.command("shim.runCodemod", {"name": "bad_codemods.HangOnMarker"})
     )
     await editor.wait_for(lambda: bool(editor.client.progress_reports))
     (token,) = editor.client.progress_reports
@@ -281,7 +280,7 @@ async def test_a_run_reports_on_the_clients_own_progress_token_and_stops_on_its_
     run = asyncio.ensure_future(
         editor.client.workspace_execute_command_async(
             t.ExecuteCommandParams(
-                command=ids.RUN_CODEMOD,
+                command="shim.runCodemod",
                 arguments=[{"name": "bad_codemods.HangOnMarker"}],
                 work_done_token="client-token-1",
             )
@@ -319,7 +318,7 @@ async def test_cancel_request_stops_the_run_and_applies_nothing(
         editor.client.protocol.send_request_async(
             t.WORKSPACE_EXECUTE_COMMAND,
             t.ExecuteCommandParams(
-                command=ids.RUN_CODEMOD, arguments=[{"name": "bad_codemods.SlowAddComment"}]
+                command="shim.runCodemod", arguments=[{"name": "bad_codemods.SlowAddComment"}]
             ),
             msg_id="codemod-run-1",
         )
@@ -397,3 +396,66 @@ async def test_a_client_without_document_changes_gets_a_codemod_action_by_change
     assert resolved.edit is not None and resolved.edit.document_changes is None
     assert resolved.edit.changes is not None
     assert {e.range.start.line for e in resolved.edit.changes[uri]} == {8}
+
+
+async def test_a_neovim_07_client_gets_a_workspace_run_and_its_undo_by_changes(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Run and undo build their edits as code actions do: by ``changes`` where the client
+    takes no ``documentChanges``, counted in the negotiated encoding, for open and closed
+    files alike."""
+    (workspace / "test_a.py").write_text(TEST_FILE)
+    (workspace / "test_b.py").write_text(TEST_FILE)
+    editor = await editors.start(workspace, state_dir, capabilities=NEOVIM_07)
+    open_uri = editor.open("test_a.py", TEST_FILE)
+    result = await editor.command("shim.runCodemod", {"name": "unittest_to_assert"})
+    assert result["applied"] is True, result
+    params = editor.edits[-1]
+    assert params.edit.document_changes is None and params.edit.changes is not None
+    assert set(params.edit.changes) == {open_uri, editor.uri("test_b.py")}
+    assert "assert 1 == 1" in editor.docs[open_uri].source
+    undone = await editor.command("shim.undoCodemod", {"batch": result["batch"]})
+    assert undone["applied"] is True and undone["refused"] == []
+    assert editor.edits[-1].edit.document_changes is None
+    assert editor.docs[open_uri].source == TEST_FILE
+    await stop_editor(editor)
+
+
+async def test_a_client_that_cannot_take_the_edit_is_told_before_any_work(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "test_a.py").write_text(TEST_FILE)
+    no_edits = await editors.start(
+        workspace,
+        state_dir,
+        capabilities=t.ClientCapabilities(workspace=t.WorkspaceClientCapabilities()),
+    )
+    with pytest.raises(Exception, match="cannot apply edits from a server"):
+        await no_edits.command("shim.runCodemod", {"name": "unittest_to_assert"})
+    assert no_edits.edits == []
+    await stop_editor(no_edits)
+    no_preview = await editors.start(workspace, state_dir, capabilities=NEOVIM_07)
+    with pytest.raises(Exception, match="cannot preview a workspace edit"):
+        await no_preview.command("shim.runCodemod", {"name": "unittest_to_assert", "preview": True})
+    assert no_preview.edits == []
+    assert (workspace / "test_a.py").read_text() == TEST_FILE
+    await stop_editor(no_preview)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ({"new_name": "b"}, "rename_symbol needs args.old_name"),
+        ({"old_name": "a.b", "new_name": "c", "nme": 1}, "rename_symbol takes no args.nme"),
+        ({"old_name": 3, "new_name": "c"}, "args.old_name: expected str, got int"),
+    ],
+)
+async def test_codemod_argument_errors_name_the_keys_the_editor_sent(
+    args: dict[str, object], said: str, workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    editor = await editors.start(workspace, state_dir)
+    with pytest.raises(JsonRpcInvalidParams) as raised:
+        await editor.command("shim.runCodemod", {"name": "rename_symbol", "args": args})
+    assert said in str(raised.value) and "shim.runCodemod: " in str(raised.value)
+    assert "--arg" not in str(raised.value)
+    await stop_editor(editor)

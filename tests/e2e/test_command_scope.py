@@ -10,8 +10,6 @@ import pytest
 from harness import Editors, crash_after_typing, stop_editor
 from pygls.exceptions import JsonRpcInvalidParams
 
-from shim_lsp import commands as ids
-
 
 async def test_clear_all_keeps_other_workspaces_work_unless_every_workspace_is_said(
     tmp_path: Path, state_dir: Path, editors: Editors
@@ -23,19 +21,19 @@ async def test_clear_all_keeps_other_workspaces_work_unless_every_workspace_is_s
     editor = await editors.start(a, state_dir)
     try:
         with pytest.raises(JsonRpcInvalidParams, match="nope"):
-            await editor.command(ids.CLEAR_STATE, {"session": "nope"})
+            await editor.command("shim.clearState", {"session": "nope"})
         with pytest.raises(JsonRpcInvalidParams, match="everyWorkspace"):
-            await editor.command(ids.CLEAR_STATE, {"everyWorkspace": True})
+            await editor.command("shim.clearState", {"everyWorkspace": True})
         ask = {"all": True, "everyWorkspace": True, "dryRun": True}
-        would = await editor.command(ids.CLEAR_STATE, ask)
+        would = await editor.command("shim.clearState", ask)
         assert would["unsavedWorkForgotten"] == [{"folders": [str(b.resolve())], "files": 1}]
-        await editor.command(ids.CLEAR_STATE, {"all": True})
+        await editor.command("shim.clearState", {"all": True})
         other = await editors.start(b, state_dir)
         try:
-            assert (await other.command(ids.CHECK_RECOVERY))["files"] == 1
+            assert (await other.command("shim.checkRecovery"))["files"] == 1
         finally:
             await stop_editor(other)
-        cleared = await editor.command(ids.CLEAR_STATE, {"all": True, "everyWorkspace": True})
+        cleared = await editor.command("shim.clearState", {"all": True, "everyWorkspace": True})
         assert cleared["unsavedWorkForgotten"] == [{"folders": [str(b.resolve())], "files": 1}]
     finally:
         await stop_editor(editor)
@@ -49,16 +47,16 @@ async def test_checkpoint_ids_of_another_workspace_are_not_found(
     b.mkdir()
     (b / "secret.py").write_text("b_private = 1\n")
     other = await editors.start(b, state_dir)
-    theirs = await other.command(ids.FORCE_CHECKPOINT)
+    theirs = await other.command("shim.forceCheckpoint")
     await stop_editor(other)
     editor = await editors.start(a, state_dir)
     try:
         asked = {"checkpoint": theirs["id"], "uri": (b / "secret.py").as_uri()}
         with pytest.raises(JsonRpcInvalidParams, match=f"no checkpoint {theirs['id']}"):
-            await editor.command(ids.COMPARE_WITH_CHECKPOINT, asked)
+            await editor.command("shim.compareWithCheckpoint", asked)
         with pytest.raises(JsonRpcInvalidParams, match=f"no checkpoint {theirs['id']}"):
             await editor.command(
-                ids.RESTORE_CHECKPOINT, {**asked, "uri": (a / "secret.py").as_uri()}
+                "shim.restoreCheckpoint", {**asked, "uri": (a / "secret.py").as_uri()}
             )
     finally:
         await stop_editor(editor)
@@ -70,14 +68,14 @@ async def test_dismissed_work_can_be_listed_again(
     typed = await crash_after_typing(workspace, state_dir, "a.py", "kept = 1\n")
     editor = await editors.start(workspace, state_dir)
     try:
-        await editor.command(ids.RECOVER_SESSION, {"action": "dismiss"})
-        assert (await editor.command(ids.CHECK_RECOVERY))["files"] == 0
-        again = await editor.command(ids.CHECK_RECOVERY, {"includeDismissed": True})
+        await editor.command("shim.recoverSession", {"action": "dismiss"})
+        assert (await editor.command("shim.checkRecovery"))["files"] == 0
+        again = await editor.command("shim.checkRecovery", {"includeDismissed": True})
         assert again["files"] == 1
         [session] = again["sessions"]
         assert session["resolution"] == "dismissed"
         shown = await editor.command(
-            ids.RECOVERED_TEXT, {"uri": editor.uri("a.py"), "session": session["id"]}
+            "shim.recoveredText", {"uri": editor.uri("a.py"), "session": session["id"]}
         )
         assert shown["text"] == typed
     finally:
@@ -100,7 +98,7 @@ async def test_monitor_signals_speaks_camel_case(
 ) -> None:
     editor = await editors.start(workspace, state_dir)
     try:
-        signals = await editor.command(ids.MONITOR_SIGNALS)
+        signals = await editor.command("shim.monitorSignals")
         assert "unsavedBytes" in signals["measurements"]
         assert all("_" not in key for key in signals["measurements"])
     finally:

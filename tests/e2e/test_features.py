@@ -12,8 +12,6 @@ from harness import CAPABILITIES, Editors, journal_settled, stop_editor
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcInvalidParams
 
-from shim_lsp import commands as ids
-
 
 async def test_idle_pause_with_unsaved_changes_takes_a_checkpoint(
     workspace: Path, state_dir: Path, editors: Editors
@@ -23,7 +21,7 @@ async def test_idle_pause_with_unsaved_changes_takes_a_checkpoint(
     editor.type(editor.open("a.py"), 1, 0, "b = 2\n")
 
     async def reasons() -> list[str]:
-        return [c["reason"] for c in await editor.command(ids.LIST_CHECKPOINTS)]
+        return [c["reason"] for c in await editor.command("shim.listCheckpoints")]
 
     for _ in range(100):
         if "idle" in await reasons():
@@ -31,8 +29,8 @@ async def test_idle_pause_with_unsaved_changes_takes_a_checkpoint(
         await asyncio.sleep(0.1)
     assert "idle" in await reasons()
     await editor.wait_for(lambda: any(s.lastCheckpointAt for s in editor.statuses))
-    assert await editor.command(ids.AUTO_CHECKPOINT, {"enabled": False}) == {"enabled": False}
-    assert await editor.command(ids.AUTO_CHECKPOINT) == {"enabled": False}
+    assert await editor.command("shim.autoCheckpoint", {"enabled": False}) == {"enabled": False}
+    assert await editor.command("shim.autoCheckpoint") == {"enabled": False}
     await stop_editor(editor)
 
 
@@ -51,7 +49,7 @@ async def test_high_risk_checkpoints_at_once_and_warns_once(
     await asyncio.sleep(2.5)
     warnings = [m for m in editor.client.messages if "at risk" in m.message]
     assert len(warnings) == 1, "told once, not nagged"
-    assert "risk" in [c["reason"] for c in await editor.command(ids.LIST_CHECKPOINTS)]
+    assert "risk" in [c["reason"] for c in await editor.command("shim.listCheckpoints")]
     await stop_editor(editor)
 
 
@@ -77,12 +75,12 @@ async def test_review_restores_only_the_files_the_user_picks(
         return [f["uri"] for s in result["sessions"] for f in s["files"]]
 
     for _ in range(100):  # the restore of a.py is recorded just after its edit
-        left = await second.command(ids.CHECK_RECOVERY)
+        left = await second.command("shim.checkRecovery")
         if pending(left) == [second.uri("b.py")]:
             break
         await asyncio.sleep(0.05)
     assert pending(left) == [second.uri("b.py")]
-    restored = await second.command(ids.RECOVER_SESSION, {"uris": [second.uri("b.py")]})
+    restored = await second.command("shim.recoverSession", {"uris": [second.uri("b.py")]})
     assert restored["restored"] == [second.uri("b.py")]
     assert second.docs[second.uri("b.py")].source == "b = 1\nb_unsaved = 1\n"
     await stop_editor(second)
@@ -95,7 +93,7 @@ async def test_reported_file_changes_are_the_only_files_read(
         (workspace / f"m{i}.py").write_text(f"m = {i}\n")
     editor = await editors.start(workspace, state_dir)
     await editor.wait_for(lambda: t.WORKSPACE_DID_CHANGE_WATCHED_FILES in editor.registrations)
-    first = await editor.command(ids.FORCE_CHECKPOINT)
+    first = await editor.command("shim.forceCheckpoint")
     assert first["readFiles"] == 30
     (workspace / "m7.py").write_text("m = 'changed'\n")
     editor.client.workspace_did_change_watched_files(
@@ -103,10 +101,10 @@ async def test_reported_file_changes_are_the_only_files_read(
             changes=[t.FileEvent(uri=editor.uri("m7.py"), type=t.FileChangeType.Changed)]
         )
     )
-    second = await editor.command(ids.FORCE_CHECKPOINT)
+    second = await editor.command("shim.forceCheckpoint")
     assert second["readFiles"] == 1 and second["newBlobs"] == 1
     compared = await editor.command(
-        ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": second["id"], "uri": editor.uri("m7.py")}
+        "shim.compareWithCheckpoint", {"checkpoint": second["id"], "uri": editor.uri("m7.py")}
     )
     assert compared["text"] == "m = 'changed'\n" and compared["kind"] == "disk"
     await stop_editor(editor)
@@ -119,9 +117,9 @@ async def test_restore_from_checkpoint_is_an_unsaved_edit(
     editor = await editors.start(workspace, state_dir)
     uri = editor.open("a.py")
     editor.type(uri, 1, 0, "good = 2\n")
-    good = await editor.command(ids.FORCE_CHECKPOINT, {"label": "good"})
+    good = await editor.command("shim.forceCheckpoint", {"label": "good"})
     editor.type(uri, 0, 0, "# a bad refactor\n")
-    result = await editor.command(ids.RESTORE_CHECKPOINT, {"checkpoint": good["id"], "uri": uri})
+    result = await editor.command("shim.restoreCheckpoint", {"checkpoint": good["id"], "uri": uri})
     assert result["applied"] is True
     assert editor.docs[uri].source == "original = 1\ngood = 2\n"
     assert (workspace / "a.py").read_text() == "original = 1\n", "nothing written to disk"
@@ -135,12 +133,12 @@ async def test_cleared_state_still_recovers_what_is_typed_afterwards(
     first = await editors.start(workspace, state_dir)
     uri = first.open("a.py")
     first.type(uri, 1, 0, "before_clear = 1\n")
-    await first.command(ids.FORCE_CHECKPOINT, {"label": "old"})
-    counts = await first.command(ids.CLEAR_STATE, {"all": True})
+    await first.command("shim.forceCheckpoint", {"label": "old"})
+    counts = await first.command("shim.clearState", {"all": True})
     assert counts["checkpoints"] >= 1
-    assert await first.command(ids.LIST_CHECKPOINTS) == []
+    assert await first.command("shim.listCheckpoints") == []
     with pytest.raises(JsonRpcInvalidParams):
-        await first.command(ids.CLEAR_STATE, {})
+        await first.command("shim.clearState", {})
     first.type(uri, 2, 0, "after_clear = 2\n")
     await journal_settled(first)
     expected = first.docs[uri].source
@@ -166,7 +164,7 @@ async def test_closed_stdin_ends_the_session_as_client_gone(
     await first.client.stop()
 
     second = await editors.start(workspace, state_dir)
-    recovery = await second.command(ids.CHECK_RECOVERY)
+    recovery = await second.command("shim.checkRecovery")
     assert [s["state"] for s in recovery["sessions"]] == ["client-gone"]
     assert recovery["files"] == 1
     await stop_editor(second)
@@ -179,7 +177,7 @@ async def test_damaged_store_is_reported_and_a_fresh_one_serves(
     (state_dir / "shim.db").write_bytes(b"not sqlite at all " * 500)
     editor = await editors.start(workspace, state_dir)
     await editor.wait_for(lambda: any("moved aside" in m.message for m in editor.client.messages))
-    assert (await editor.command(ids.FORCE_CHECKPOINT))["id"] == 1
+    assert (await editor.command("shim.forceCheckpoint"))["id"] == 1
     aside = [p for p in state_dir.iterdir() if ".corrupt-" in p.name]
     assert [p.read_bytes() for p in aside] == [b"not sqlite at all " * 500]
     await stop_editor(editor)
@@ -197,7 +195,7 @@ async def test_unwritable_state_folder_is_reported_and_editing_goes_on(
     await editor.wait_for(
         lambda: any("cannot write its store" in m.message for m in editor.client.messages)
     )
-    status = await editor.command(ids.SESSION_STATUS)
+    status = await editor.command("shim.sessionStatus")
     assert status["storeError"] and status["journal"]["pending"] == 2
     assert status["dirtyDocuments"] == 1
     await stop_editor(editor)
@@ -224,8 +222,8 @@ async def test_status_shows_the_workspaces_last_checkpoint_from_an_earlier_sessi
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
     first = await editors.start(workspace, state_dir)
-    taken = await first.command(ids.FORCE_CHECKPOINT, {"label": "yesterday"})
-    (earlier,) = [c for c in await first.command(ids.LIST_CHECKPOINTS) if c["id"] == taken["id"]]
+    taken = await first.command("shim.forceCheckpoint", {"label": "yesterday"})
+    (earlier,) = [c for c in await first.command("shim.listCheckpoints") if c["id"] == taken["id"]]
     await stop_editor(first)
 
     second = await editors.start(workspace, state_dir)
@@ -248,7 +246,7 @@ async def test_files_opened_before_the_settings_arrive_follow_the_settings(
         for name in ("foo.secret", "server.key"):
             editor.type(editor.open(name), 0, 0, f"typed into {name}\n")
         await journal_settled(editor)
-        await editor.command(ids.FORCE_CHECKPOINT, {"label": "after typing"})
+        await editor.command("shim.forceCheckpoint", {"label": "after typing"})
         with sqlite3.connect(state_dir / "shim.db") as conn:
             journal = [
                 (r[0].rsplit("/", 1)[1], r[1])
@@ -279,9 +277,9 @@ async def test_session_status_says_when_its_last_checkpoint_was_taken(
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
     editor = await editors.start(workspace, state_dir)
-    taken = await editor.command(ids.FORCE_CHECKPOINT, {"label": "lunch"})
-    status = await editor.command(ids.SESSION_STATUS)
-    (listed,) = [c for c in await editor.command(ids.LIST_CHECKPOINTS) if c["id"] == taken["id"]]
+    taken = await editor.command("shim.forceCheckpoint", {"label": "lunch"})
+    status = await editor.command("shim.sessionStatus")
+    (listed,) = [c for c in await editor.command("shim.listCheckpoints") if c["id"] == taken["id"]]
     assert status["lastCheckpoint"]["createdAt"] == pytest.approx(listed["createdAt"], abs=1)
     assert status["lastCheckpoint"]["label"] == "lunch"
     await stop_editor(editor)
@@ -294,9 +292,9 @@ async def test_status_notification_says_when_automatic_checkpoints_are_paused(
     editor = await editors.start(workspace, state_dir)
     await editor.wait_for(lambda: bool(editor.statuses))
     assert editor.statuses[-1].autoCheckpoint is True
-    await editor.command(ids.AUTO_CHECKPOINT, {"enabled": False})
+    await editor.command("shim.autoCheckpoint", {"enabled": False})
     await editor.wait_for(lambda: editor.statuses[-1].autoCheckpoint is False)
-    await editor.command(ids.AUTO_CHECKPOINT, {"enabled": True})
+    await editor.command("shim.autoCheckpoint", {"enabled": True})
     await editor.wait_for(lambda: editor.statuses[-1].autoCheckpoint is True)
     await stop_editor(editor)
 
@@ -319,7 +317,7 @@ async def test_unsaved_work_a_checkpoint_holds_lowers_the_risk(
     uri = editor.open("a.py")
     editor.type(uri, 1, 0, "b = '" + "x" * 2000 + "'\n")
     await editor.wait_for(lambda: bool(editor.statuses) and editor.statuses[-1].riskLevel == "high")
-    await editor.command(ids.FORCE_CHECKPOINT, {})
+    await editor.command("shim.forceCheckpoint", {})
     await editor.wait_for(lambda: editor.statuses[-1].riskLevel == "low")
     assert editor.statuses[-1].dirtyDocuments == 1
     await stop_editor(editor)

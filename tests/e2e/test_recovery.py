@@ -20,8 +20,6 @@ from harness import (
 )
 from lsprotocol import types as t
 
-from shim_lsp import commands as ids
-
 # CRLF line endings, a UTF-8 BOM on disk, and characters outside the BMP (two UTF-16 units).
 ORIGINAL = "\ufeffdef greet():\r\n    return 'hi'\r\n"
 
@@ -33,7 +31,7 @@ async def test_sigkill_mid_edit_brings_unsaved_text_back_byte_for_byte(
     first = await editors.start(workspace, state_dir)
     uri = first.open("app.py")
     first.type(uri, 1, 15, "  # 🐍 snake")
-    await first.command(ids.FORCE_CHECKPOINT, {"label": "before more typing"})
+    await first.command("shim.forceCheckpoint", {"label": "before more typing"})
     first.type(uri, 2, 0, "\r\ndef bye():\r\n    return '👋'\r\n")
     first.type(uri, 0, 4, "x")
     await journal_settled(first)
@@ -47,7 +45,7 @@ async def test_sigkill_mid_edit_brings_unsaved_text_back_byte_for_byte(
     assert second.docs[uri].source == expected
     assert (workspace / "app.py").read_bytes() == ORIGINAL.encode("utf-8"), "disk untouched"
     for _ in range(100):  # the prompt's flow records the restore just after the edit
-        recovery = await second.command(ids.CHECK_RECOVERY)
+        recovery = await second.command("shim.checkRecovery")
         if recovery["files"] == 0:
             break
         await asyncio.sleep(0.05)
@@ -66,7 +64,7 @@ async def test_clean_shutdown_with_everything_saved_leaves_no_recovery_prompt(
     await stop_editor(first)
 
     second = await editors.start(workspace, state_dir, answers=["Restore all"])
-    recovery = await second.command(ids.CHECK_RECOVERY)
+    recovery = await second.command("shim.checkRecovery")
     assert recovery == {"files": 0, "offered": [], "sessions": []}
     assert second.prompts == []
     await stop_editor(second)
@@ -112,7 +110,7 @@ async def test_dead_client_process_ends_session_without_losing_edits(
         fake_editor.kill()
 
     second = await editors.start(workspace, state_dir)
-    recovery = await second.command(ids.CHECK_RECOVERY)
+    recovery = await second.command("shim.checkRecovery")
     assert recovery["sessions"][0]["state"] == "client-gone"
     assert recovery["files"] == 1
     await stop_editor(second)
@@ -129,12 +127,12 @@ async def test_two_windows_on_one_workspace_do_not_take_each_other_for_crashed(
     two = await editors.start(workspace, state_dir, answers=["Restore all"])
     two.type(two.open("b.py"), 0, 0, "# unsaved in window two\n")
     results = await asyncio.gather(
-        one.command(ids.FORCE_CHECKPOINT, {"label": "one"}),
-        two.command(ids.FORCE_CHECKPOINT, {"label": "two"}),
+        one.command("shim.forceCheckpoint", {"label": "one"}),
+        two.command("shim.forceCheckpoint", {"label": "two"}),
     )
     assert {r["label"] for r in results} == {"one", "two"}
-    assert (await two.command(ids.CHECK_RECOVERY))["files"] == 0
-    assert (await one.command(ids.CHECK_RECOVERY))["files"] == 0
+    assert (await two.command("shim.checkRecovery"))["files"] == 0
+    assert (await one.command("shim.checkRecovery"))["files"] == 0
     assert one.prompts == [] and two.prompts == []
     await stop_editor(one)
     await stop_editor(two)
@@ -152,7 +150,7 @@ async def test_file_changed_on_disk_since_crash_is_never_overwritten_silently(
     await second.wait_for(lambda: len(second.prompts) == 2)
     assert "changed on disk" in second.prompts[1]
     assert second.edits == []
-    recovery = await second.command(ids.CHECK_RECOVERY)
+    recovery = await second.command("shim.checkRecovery")
     assert recovery["files"] == 1, "the recovered text stays available"
     assert recovery["sessions"][0]["files"][0]["diskChanged"] is True
     await stop_editor(second)
@@ -171,8 +169,8 @@ async def test_dismissed_work_is_not_offered_again_but_stays_in_the_store(
     assert second.edits == []
     await stop_editor(second)
     third = await editors.start(workspace, state_dir, answers=["Restore all"])
-    assert (await third.command(ids.CHECK_RECOVERY))["files"] == 0
-    dismissed = await third.command(ids.CHECK_RECOVERY, {"includeDismissed": True})
+    assert (await third.command("shim.checkRecovery"))["files"] == 0
+    dismissed = await third.command("shim.checkRecovery", {"includeDismissed": True})
     session = dismissed["sessions"][0]["id"]
     await stop_editor(third)
     out = subprocess.run(
@@ -194,11 +192,11 @@ async def test_uri_spelling_of_the_client_does_not_split_a_file_in_two(
     first = await editors.start(workspace, state_dir)
     first.open(name, uri=spelled)
     first.type(spelled, 1, 0, "m = 2\n")
-    done = await first.command(ids.FORCE_CHECKPOINT, {"label": "spelled"})
-    versions = await first.command(ids.LIST_CHECKPOINTS, {"uri": spelled})
+    done = await first.command("shim.forceCheckpoint", {"label": "spelled"})
+    versions = await first.command("shim.listCheckpoints", {"uri": spelled})
     assert [(v["id"], v["kind"]) for v in versions] == [(done["id"], "buffer")]
     compared = await first.command(
-        ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": done["id"], "uri": spelled}
+        "shim.compareWithCheckpoint", {"checkpoint": done["id"], "uri": spelled}
     )
     assert compared["same"] is True
     await journal_settled(first)
@@ -231,11 +229,11 @@ async def test_a_client_with_its_own_recovery_ui_is_told_and_can_show_the_text(
     assert [(f["uri"], f["session"]) for f in told["offered"]] == [(uri, told["sessions"][0]["id"])]
     assert second.prompts == [], "no message request when the client shows recovery itself"
 
-    shown = await second.command(ids.RECOVERED_TEXT, {"uri": uri})
+    shown = await second.command("shim.recoveredText", {"uri": uri})
     assert shown["text"] == typed and shown["session"] == told["sessions"][0]["id"]
     assert (workspace / "app.py").read_text() == "a = 1\n", "showing it writes nothing"
 
-    done = await second.command(ids.RECOVER_SESSION, {"uris": [uri], "action": "restore"})
+    done = await second.command("shim.recoverSession", {"uris": [uri], "action": "restore"})
     assert done == {"restored": [uri], "skipped": []}
     assert second.docs[uri].source == typed
     await stop_editor(second)
@@ -247,7 +245,7 @@ async def test_recovered_text_of_a_file_no_session_left_is_a_clear_error(
     (workspace / "a.py").write_text("a = 1\n")
     editor = await editors.start(workspace, state_dir)
     with pytest.raises(Exception, match="left no unsaved work"):
-        await editor.command(ids.RECOVERED_TEXT, {"uri": editor.uri("a.py")})
+        await editor.command("shim.recoveredText", {"uri": editor.uri("a.py")})
     await stop_editor(editor)
 
 
@@ -262,7 +260,7 @@ async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
     uri = second.open("app.py", typed)
     await journal_settled(second)
     for _ in range(100):  # the start-up check runs just after initialized
-        status = await second.command(ids.CHECK_RECOVERY)
+        status = await second.command("shim.checkRecovery")
         if status["files"] == 0:
             break
         await asyncio.sleep(0.05)
@@ -272,7 +270,7 @@ async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
     await stop_editor(second)
 
     third = await editors.start(workspace, state_dir)
-    assert (await third.command(ids.CHECK_RECOVERY))["files"] == 0, "settled for good"
+    assert (await third.command("shim.checkRecovery"))["files"] == 0, "settled for good"
     await stop_editor(third)
 
 
@@ -297,7 +295,7 @@ async def test_a_server_restarted_by_the_same_editor_takes_over_even_newer_buffe
     second.open("app.py", newer)
     await journal_settled(second)
     for _ in range(100):
-        if (await second.command(ids.CHECK_RECOVERY))["files"] == 0:
+        if (await second.command("shim.checkRecovery"))["files"] == 0:
             break
         await asyncio.sleep(0.05)
     assert second.prompts == [] and second.edits == [], "nothing offered, nothing overwritten"
@@ -373,9 +371,9 @@ async def test_two_crashed_windows_with_different_text_are_both_offered(
         assert third.docs[uri].source == newer_text, "Restore all brings the newest back"
         assert "2 versions" in third.prompts[0]
         await third.wait_for(lambda: any("kept" in p for p in third.shown_messages))
-        report = await third.command(ids.CHECK_RECOVERY)
+        report = await third.command("shim.checkRecovery")
         assert [f["chars"] for f in report["offered"]] == [len(older_text)]
-        text = await third.command(ids.RECOVERED_TEXT, {"uri": uri})
+        text = await third.command("shim.recoveredText", {"uri": uri})
         assert text["text"] == older_text, "the other window's text is still there"
     finally:
         await stop_editor(third)
@@ -387,7 +385,7 @@ async def test_a_report_lists_every_version_of_a_file_newer_first(
     older_text, newer_text = await two_windows_crash(workspace, state_dir)
     third = await editors.start(workspace, state_dir)
     try:
-        report = await third.command(ids.CHECK_RECOVERY)
+        report = await third.command("shim.checkRecovery")
         assert report["files"] == 1 and report["offered"][0]["versions"] == 2
         per_session = [s["files"][0]["chars"] for s in report["sessions"]]
         assert per_session == [len(newer_text), len(older_text)]

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from harness import Editors, journal_settled
 
-from shim_lsp import commands as ids
-
 
 async def test_a_store_deleted_while_in_use_is_said_and_the_work_journaled_again(
     workspace: Path, state_dir: Path, editors: Editors
@@ -17,7 +15,7 @@ async def test_a_store_deleted_while_in_use_is_said_and_the_work_journaled_again
     first = await editors.start(workspace, state_dir, settings={"heartbeatInterval": 0.3})
     uri = first.open("a.py")
     first.type(uri, 1, 0, "before = 'the store was deleted'\n")
-    await first.command(ids.FORCE_CHECKPOINT, {"label": "before"})
+    await first.command("shim.forceCheckpoint", {"label": "before"})
     for f in state_dir.iterdir():
         f.unlink()
     first.type(uri, 2, 0, "after = 'it was deleted'\n")

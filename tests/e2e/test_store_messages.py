@@ -6,8 +6,6 @@ from pathlib import Path
 
 from harness import Editors, stop_editor
 
-from shim_lsp import commands as ids
-
 
 async def test_a_state_folder_that_becomes_writable_is_announced_once_named(
     workspace: Path, tmp_path: Path, editors: Editors
@@ -27,7 +25,7 @@ async def test_a_state_folder_that_becomes_writable_is_announced_once_named(
         await editor.wait_for(
             lambda: any("can write its store again" in m.message for m in editor.client.messages)
         )
-        status = await editor.command(ids.SESSION_STATUS)
+        status = await editor.command("shim.sessionStatus")
         assert status["storeError"] is None
         said = [m.message for m in editor.client.messages]
         assert not [m for m in said if m.startswith("SHIM: SHIM")], said

@@ -10,7 +10,6 @@ import pytest
 from harness import Editors, stop_editor
 from pygls.exceptions import JsonRpcInvalidParams
 
-from shim_lsp import commands as ids
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.db import DB_NAME, connect
 
@@ -29,7 +28,7 @@ async def test_outside_files_and_links_out_are_never_stored(
     stray = editor.open("../outside/secret.py", "outside = True\n")
     editor.type(stray, 0, 0, "# typed outside\n")
     editor.type(editor.open("inside.py"), 0, 0, "# typed inside\n")
-    result = await editor.command(ids.FORCE_CHECKPOINT, {"label": "x"})
+    result = await editor.command("shim.forceCheckpoint", {"label": "x"})
     with connect(state_dir / DB_NAME) as conn:
         uris = set(cps.disk_manifest(conn, result["id"])) | {
             b.uri for b in cps.buffers(conn, result["id"])
@@ -38,7 +37,7 @@ async def test_outside_files_and_links_out_are_never_stored(
     assert uris == {(workspace / "inside.py").as_uri()}
     assert stray not in journaled
     with pytest.raises(JsonRpcInvalidParams):
-        await editor.command(ids.RESTORE_CHECKPOINT, {"checkpoint": result["id"], "uri": stray})
+        await editor.command("shim.restoreCheckpoint", {"checkpoint": result["id"], "uri": stray})
     await stop_editor(editor)
 
 
@@ -52,12 +51,12 @@ async def test_binary_nul_and_huge_buffers_round_trip(
     # About 1.8 MB: large, yet under the default maxFileSize (a larger buffer is not protected).
     big = "".join(f"line_{i} = {'y' * 80}\n" for i in range(20_000))
     editor.type(uri, 1, 0, big)
-    result = await editor.command(ids.FORCE_CHECKPOINT, {"label": "weird"})
+    result = await editor.command("shim.forceCheckpoint", {"label": "weird"})
     compared = await editor.command(
-        ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": result["id"], "uri": uri}
+        "shim.compareWithCheckpoint", {"checkpoint": result["id"], "uri": uri}
     )
     assert compared["text"] == editor.docs[uri].source and compared["same"] is True
     with pytest.raises(JsonRpcInvalidParams, match="no checkpoint 999"):
-        await editor.command(ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": 999, "uri": uri})
+        await editor.command("shim.compareWithCheckpoint", {"checkpoint": 999, "uri": uri})
     await asyncio.sleep(0)
     await stop_editor(editor)

@@ -8,7 +8,6 @@ from pathlib import Path
 from harness import CAPABILITIES, Editor, Editors, journal_settled, stop_editor
 from lsprotocol import types as t
 
-from shim_lsp import commands as ids
 from shim_lsp.store.db import DB_NAME, connect
 
 CAP = 4096
@@ -39,7 +38,7 @@ async def test_buffer_over_max_file_size_is_said_unprotected_and_not_stored(
     editor.type(big, 0, 0, "# typed into a big buffer\n")
     small = editor.open("small.py")
     editor.type(small, 0, 0, "kept = 1\n")
-    checkpoint = await editor.command(ids.FORCE_CHECKPOINT, {"label": "big"})
+    checkpoint = await editor.command("shim.forceCheckpoint", {"label": "big"})
     await journal_settled(editor)
 
     warnings = [m.message for m in editor.client.messages if "big.py" in m.message]
@@ -82,6 +81,6 @@ async def test_a_buffer_over_the_cap_does_not_raise_a_risk_a_checkpoint_cannot_l
     for _ in range(300):  # 300 characters typed: well under the risk threshold alone
         editor.type(big, 0, 0, "#")
     await journal_settled(editor)
-    signals = await editor.command(ids.MONITOR_SIGNALS)
+    signals = await editor.command("shim.monitorSignals")
     unsaved = next(s for s in signals["signals"] if s["name"] == "unsavedKb")
     assert unsaved["value"] == 0, "the over-cap buffer is not weighed as securable"

@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from harness import Editors, journal_settled
 
-from shim_lsp import commands as ids
-
 OUTSIDE = "outside = 'written just after the event'\n"
 
 
@@ -28,7 +26,7 @@ async def test_outside_change_just_after_the_event_is_not_overwritten(
     if event == "save":
         editor.type(uri, 1, 0, "saved = 2\n")
         editor.save(uri)
-    await editor.command(ids.SESSION_STATUS)  # the server has handled the event
+    await editor.command("shim.sessionStatus")  # the server has handled the event
     await asyncio.sleep(delay)
     path.write_text(OUTSIDE)
     editor.type(uri, 0, 0, "# unsaved\n")

@@ -12,8 +12,6 @@ from typing import Any
 
 from harness import Editors, journal_settled, stop_editor
 
-from shim_lsp import commands as ids
-
 LATIN1_COOKIE = "# -*- coding: latin-1 -*-\nname = 'Ã©'\n"
 CP1252 = "price = '€ 5'\nquote = “hi”\n"
 UTF16 = "naïve = '😀'\r\nend = 1\r\n"
@@ -119,7 +117,7 @@ async def test_non_utf8_files_opened_unchanged_leave_nothing_to_recover(
     editor.open("prices.py", CP1252)
     editor.open("wide.txt", UTF16)
     await journal_settled(editor)
-    status = await editor.command(ids.SESSION_STATUS)
+    status = await editor.command("shim.sessionStatus")
     editor.kill()
     await editor.client.stop()
     assert status["openDocuments"] == 3 and status["dirtyDocuments"] == 0
@@ -137,11 +135,11 @@ async def test_compare_and_restore_from_a_checkpoint_show_the_file_characters(
     buffer_text = "# coding: latin-1\nname = 'é'\n"
     buffer_uri = editor.open("buffer.py", "")
     editor.type(buffer_uri, 0, 0, buffer_text)
-    checkpoint = (await editor.command(ids.FORCE_CHECKPOINT, {"label": "encodings"}))["id"]
+    checkpoint = (await editor.command("shim.forceCheckpoint", {"label": "encodings"}))["id"]
 
     async def compared(name: str) -> str:
         args = {"checkpoint": checkpoint, "uri": editor.uri(name)}
-        text: str = (await editor.command(ids.COMPARE_WITH_CHECKPOINT, args))["text"]
+        text: str = (await editor.command("shim.compareWithCheckpoint", args))["text"]
         return text
 
     assert await compared("prices.py") == CP1252
@@ -151,7 +149,9 @@ async def test_compare_and_restore_from_a_checkpoint_show_the_file_characters(
 
     (workspace / "prices.py").write_bytes(b"price = 0\n")
     uri = editor.open("prices.py", "price = 0\n")
-    restored = await editor.command(ids.RESTORE_CHECKPOINT, {"checkpoint": checkpoint, "uri": uri})
+    restored = await editor.command(
+        "shim.restoreCheckpoint", {"checkpoint": checkpoint, "uri": uri}
+    )
     assert restored["applied"] is True
     assert editor.docs[uri].source == CP1252
     await stop_editor(editor)

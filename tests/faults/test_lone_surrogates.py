@@ -7,7 +7,6 @@ from pathlib import Path
 
 from harness import Editors, journal_settled, stop_editor
 
-from shim_lsp import commands as ids
 from shim_lsp.journal.records import Record
 from shim_lsp.journal.replay import rebuild
 from shim_lsp.journal.writer import JournalWriter, SessionInfo
@@ -24,14 +23,14 @@ async def test_typed_lone_surrogate_is_journaled_and_recovered(
     uri = first.open("a.py")
     first.type(uri, 1, 0, f"s = '{LONE}'\n")
     first.type(uri, 2, 0, "after = 2\n")
-    checkpoint = await first.command(ids.FORCE_CHECKPOINT, {"label": "with a lone surrogate"})
+    checkpoint = await first.command("shim.forceCheckpoint", {"label": "with a lone surrogate"})
     compared = await first.command(
-        ids.COMPARE_WITH_CHECKPOINT, {"checkpoint": checkpoint["id"], "uri": uri}
+        "shim.compareWithCheckpoint", {"checkpoint": checkpoint["id"], "uri": uri}
     )
     assert compared["text"] == first.docs[uri].source
     first.type(uri, 3, 0, "later = 3\n")
     await journal_settled(first)
-    status = await first.command(ids.SESSION_STATUS)
+    status = await first.command("shim.sessionStatus")
     assert status["storeError"] is None
     assert not [m.message for m in first.client.messages if "stopped" in m.message]
     expected = first.docs[uri].source
@@ -51,13 +50,13 @@ async def test_untitled_uri_with_lone_surrogate_leaves_checkpoints_working(
     editor = await editors.start(workspace, state_dir)
     untitled = editor.open("", "draft\n", uri=f"untitled:Untitled-{LONE}")
     editor.type(untitled, 1, 0, "more draft\n")
-    first = await editor.command(ids.FORCE_CHECKPOINT, {"label": "one"})
+    first = await editor.command("shim.forceCheckpoint", {"label": "one"})
     uri = editor.open("a.py")
     editor.type(uri, 1, 0, "b = 2\n")
-    second = await editor.command(ids.FORCE_CHECKPOINT, {"label": "two"})
+    second = await editor.command("shim.forceCheckpoint", {"label": "two"})
     assert second["id"] > first["id"]
     await journal_settled(editor)
-    status = await editor.command(ids.SESSION_STATUS)
+    status = await editor.command("shim.sessionStatus")
     assert status["storeError"] is None
     with connect(state_dir / DB_NAME) as conn:
         kinds = [r[0] for r in conn.execute("SELECT kind FROM journal ORDER BY seq")]

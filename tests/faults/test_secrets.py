@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from harness import Editors, journal_settled, stop_editor
 
-from shim_lsp import commands as ids
 from shim_lsp.settings import Settings
 from shim_lsp.store import blobs
 from shim_lsp.store.db import DB_NAME, connect
@@ -38,7 +37,7 @@ async def test_a_link_to_a_secret_opened_and_edited_stores_nothing_of_it(
     link = editor.open("settings.txt", SECRET)
     editor.type(link, 1, 0, "DB_PASSWORD=typed-secret-too\n")
     editor.type(editor.open("app.py"), 1, 0, "b = 2\n")
-    await editor.command(ids.FORCE_CHECKPOINT, {"label": "with a linked secret open"})
+    await editor.command("shim.forceCheckpoint", {"label": "with a linked secret open"})
     await journal_settled(editor)
     await stop_editor(editor)
 

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from harness import Editor, Editors, journal_settled, stop_editor
 
-from shim_lsp import commands as ids
-
 
 @contextlib.contextmanager
 def tmpfs(where: Path, options: str) -> Iterator[Path]:
@@ -33,7 +31,7 @@ def tmpfs(where: Path, options: str) -> Iterator[Path]:
 async def _type_lines(editor: Editor, uri: str, first: int, count: int) -> None:
     for i in range(first, first + count):
         editor.type(uri, i, 0, f"line_{i} = {'x' * 60}\n")
-    await editor.command(ids.SESSION_STATUS)
+    await editor.command("shim.sessionStatus")
 
 
 async def _recovered(editors: Editors, workspace: Path, state_dir: Path, uri: str) -> str:
@@ -65,7 +63,7 @@ async def test_full_disk_keeps_every_edit_until_space_returns(
             await editor.wait_for(
                 lambda: any("full" in m.message for m in editor.client.messages), 20
             )
-            status = await editor.command(ids.SESSION_STATUS)
+            status = await editor.command("shim.sessionStatus")
             assert status["storeError"] and status["journal"]["pending"] > 0
             filler.unlink()
             await _type_lines(editor, uri, 410, 10)
@@ -92,7 +90,7 @@ async def test_read_only_state_folder_keeps_edits_until_it_is_writable(
         try:
             uri = editor.open("a.py")
             await _type_lines(editor, uri, 0, 20)
-            status = await editor.command(ids.SESSION_STATUS)
+            status = await editor.command("shim.sessionStatus")
             assert status["storeError"] and status["journal"]["pending"] == 21
             assert any("kept in memory" in m.message for m in editor.client.messages)
             if os.geteuid() == 0:
@@ -101,7 +99,7 @@ async def test_read_only_state_folder_keeps_edits_until_it_is_writable(
                 folder.chmod(0o700)
             await _type_lines(editor, uri, 20, 5)
             await journal_settled(editor)
-            status = await editor.command(ids.SESSION_STATUS)
+            status = await editor.command("shim.sessionStatus")
             assert status["storeError"] is None
             expected = editor.docs[uri].source
             editor.kill()

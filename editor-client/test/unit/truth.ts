@@ -29,14 +29,15 @@ export interface PythonTruth {
 
 const SCRIPT = `
 import json, attrs
-from shim_lsp import commands
+from shim_lsp import notifications
+from shim_lsp.server.factory import command_specs
 from shim_lsp.settings import Settings, settings_to_wire
 from shim_lsp.wire import to_camel
 wire = settings_to_wire(Settings())
 print(json.dumps({
-    "commands": list(commands.ALL),
-    "notifications": {"status": commands.STATUS_NOTIFICATION, "recovery": commands.RECOVERY_NOTIFICATION, "risk": commands.RISK_NOTIFICATION},
-    "capability": commands.CLIENT_CAPABILITY,
+    "commands": [spec.id for spec in command_specs()],
+    "notifications": {"status": notifications.STATUS_NOTIFICATION, "recovery": notifications.RECOVERY_NOTIFICATION, "risk": notifications.RISK_NOTIFICATION},
+    "capability": notifications.CLIENT_CAPABILITY,
     "settings": {to_camel(f.name): {"default": wire[to_camel(f.name)], "type": str(f.type)}
                  for f in attrs.fields(Settings)},
 }))
