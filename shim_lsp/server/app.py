@@ -35,6 +35,8 @@ class ShimLanguageServer(LanguageServer):
         self.watching_files = False
         self.features: list[Feature] = []
         """Every capability, built by the factory; LSP events are fanned out to them."""
+        self.listening: dict[str, list[Feature]] = {}
+        """Per hook, the features that listen to it (filled on first use)."""
         self.progress_commands: frozenset[str] = frozenset()
         """Commands that report progress on the request's ``workDoneToken``."""
         self.background: set[asyncio.Task[Any]] = set()

@@ -112,7 +112,11 @@ def _overrides(feature: Feature, hook: str) -> bool:
 
 
 def listeners(ls: ShimLanguageServer, hook: str) -> list[Feature]:
-    return [f for f in ls.features if _overrides(f, hook)]
+    """The features that override ``hook``, found once per hook (every keystroke asks)."""
+    found = ls.listening.get(hook)
+    if found is None:
+        found = ls.listening[hook] = [f for f in ls.features if _overrides(f, hook)]
+    return found
 
 
 def call_features(ls: ShimLanguageServer, hook: str, *args: Any) -> None:

@@ -47,6 +47,7 @@ class Listening(Feature):
 class Server:
     def __init__(self) -> None:
         self.features: list[Feature] = []
+        self.listening: dict[str, list[Feature]] = {}
 
 
 def test_one_failing_feature_never_stops_another(caplog: pytest.LogCaptureFixture) -> None:
