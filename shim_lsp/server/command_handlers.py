@@ -42,7 +42,7 @@ from shim_lsp.server.recovery import (
 )
 from shim_lsp.server.recovery import restore_recovered as restore_one
 from shim_lsp.session.engine import SessionEngine
-from shim_lsp.store import blobs, retention
+from shim_lsp.store import blobs, linecounts, retention
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.paths import uri_to_path
@@ -175,9 +175,7 @@ async def list_checkpoints(
         with engine.reader() as conn:
             if a.uri is None:
                 return [r.to_json() for r in cps.list_for(conn, engine.workspace.key, a.limit)]
-            return [
-                v.to_json() for v in cps.file_history(conn, engine.workspace.key, a.uri)[: a.limit]
-            ]
+            return linecounts.file_history_json(conn, engine.workspace.key, a.uri, a.limit)
 
     return await asyncio.to_thread(look)
 
