@@ -195,6 +195,49 @@ export function lineChangesText(changes: { added: number; removed: number }): st
 }
 
 /**
+ * What a version of a file changed, as a file history shows it: "+12 −3" (lines added and
+ * removed since the older version), or why it is not counted.
+ */
+export function versionChanges(v: FileVersion): string {
+  if (typeof v.linesAdded === 'number' && typeof v.linesRemoved === 'number') {
+    const parts = [...(v.linesAdded > 0 ? [`+${v.linesAdded}`] : []), ...(v.linesRemoved > 0 ? [`\u2212${v.linesRemoved}`] : [])];
+    return parts.length > 0 ? parts.join(' ') : 'no line changes';
+  }
+  switch (v.linesUncounted) {
+    case 'oldest':
+      return typeof v.lines === 'number' ? `${plural(v.lines, 'line')}, the oldest version` : 'the oldest version';
+    case 'tooLarge':
+      return `${size(v.size)}, too large to count lines`;
+    case 'binary':
+      return `${size(v.size)}, binary`;
+    case 'manyChanges':
+      return 'many lines changed';
+    case 'timeBudget':
+    case 'unreadable':
+      return 'lines not counted';
+    default:
+      return size(v.size); // a server that does not count lines
+  }
+}
+
+/**
+ * What a checkpoint holds of one file, for a list of the workspace's checkpoints: "app.py +2",
+ * "app.py unchanged", "no app.py". `versions` is the file's history (newest first).
+ */
+export function checkpointFileChanges(versions: readonly FileVersion[], checkpoint: number, name: string): string {
+  const at = versions.findIndex((v) => v.id === checkpoint);
+  if (at < 0) {
+    return `no ${name}`;
+  }
+  const version = versions[at];
+  if (version.deleted) {
+    return `${name} deleted`;
+  }
+  const older = versions[at + 1];
+  return older !== undefined && older.blob === version.blob ? `${name} unchanged` : `${name} ${versionChanges(version)}`;
+}
+
+/**
  * A file's history as the user wants to browse it: newest first, one entry per distinct
  * content (the server lists the file at every checkpoint, changed or not).
  */

@@ -42,16 +42,26 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   await rig.runCommand(page, 'SHIM: Force Checkpoint');
   await rig.answer(page, 'SHIM: Force Checkpoint', 'first draft');
   await rig.toast(page, '"first draft"').waitFor();
-  await rig.typeAtEnd(page, "c = 'typed later'\n");
+  // One line changed (a = 1 to a = 2), two added: "+3 −1" against the first draft.
+  await rig.typeAtEnd(page, "c = 'typed later'\nd = 4\n");
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('Shift+End');
+  await page.keyboard.type('a = 2');
+  await rig.runCommand(page, 'SHIM: Force Checkpoint');
+  await rig.answer(page, 'SHIM: Force Checkpoint', 'second draft');
+  await rig.toast(page, '"second draft"').waitFor();
 
   await rig.runCommand(page, 'SHIM: Browse Checkpoints…');
-  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'first draft' });
-  await row.waitFor();
-  // Led by the label and the age, grouped under the day.
-  assert.match(await row.innerText(), /first draft · (just now|\d+ s ago)[\s\S]*B · unsaved in the editor/);
-  assert.match((await rig.quickPickRows(page)).join('\n'), /Today/);
+  const row = (label) => page.locator('.quick-input-widget .monaco-list-row', { hasText: label });
+  await row('first draft').waitFor();
+  // Led by the label and the age, then the lines added and removed, grouped under the day.
+  assert.match(await row('second draft').innerText(), /second draft · (just now|\d+ s ago)\s*\+3 \u22121\s*.* · unsaved in the editor/);
+  assert.match(await row('first draft').innerText(), /first draft · (just now|\d+ s ago)\s*(2 lines, the oldest version|\+1)\s*.* · unsaved in the editor/);
+  const rows = (await rig.quickPickRows(page)).join('\n');
+  assert.match(rows, /Today/);
+  assert.doesNotMatch(rows, /\d B\b|KB/, 'lines, not bytes');
   await rig.shot(page, 'browse-checkpoints');
-  await page.keyboard.press('Enter');
+  await rig.pick(page, 'first draft');
   // Older on the left, newer on the right: what was typed since shows as added.
   await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
   await rig.waitFor('the diff of the checkpoint (left) against the editor (right)', async () =>
@@ -69,7 +79,8 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   }
   const entry = pane.locator('.monaco-list-row', { hasText: 'first draft' });
   await entry.waitFor();
-  assert.match(await entry.innerText(), /first draft\s*(just now|\d+ s ago)/);
+  assert.match(await entry.innerText(), /first draft\s*(just now|\d+ s ago) · (2 lines, the oldest version|\+1)/);
+  assert.match(await pane.locator('.monaco-list-row', { hasText: 'second draft' }).innerText(), /second draft\s*(just now|\d+ s ago) · \+3 \u22121/);
   await rig.shot(page, 'shim-history-view');
   await page.locator('.tab', { hasText: '↔' }).first().click();
   await page.keyboard.press('Control+W');
@@ -232,7 +243,7 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   await rig.runCommand(page, 'SHIM: Compare with Checkpoint…');
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'release 1' }).waitFor();
   const listed = (await rig.quickPickRows(page)).join('\n');
-  assert.match(listed, /release 1 · (just now|\d+ s ago)/);
+  assert.match(listed, /release 1 · (just now|\d+ s ago)\s*app\.py 1 line, the oldest version/, "what the checkpoint holds of the file, in lines");
   assert.match(listed, /Today/, 'grouped by day');
   await rig.shot(page, 'compare-with-checkpoint');
   await rig.pick(page, 'release 1');
