@@ -1,5 +1,6 @@
 /** How SHIM's figures read in the status bar and pickers: pure, no `vscode` import. */
 
+import { VsCommand } from './commands';
 import type { CodemodArgument, FileVersion, RecoveryReport, RiskAlarm, Signal, StatusNotification } from './protocol';
 
 /** "1 file", "2 files": a count as a person writes it (`many` for irregular plurals). */
@@ -52,9 +53,8 @@ export interface StatusView {
 }
 
 /** Markdown links to commands, as the status bar's tooltip offers them. */
-function link(title: string, command: string, args?: unknown): string {
-  const query = args === undefined ? '' : `?${encodeURIComponent(JSON.stringify(args))}`;
-  return `[${title}](command:${command}${query})`;
+function link(title: string, command: string): string {
+  return `[${title}](command:${command})`;
 }
 
 /** The status bar item for a `shim/status` notification. */
@@ -93,17 +93,23 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
   }
   lines.push(
     [
-      link('Checkpoint Now', 'shim.forceCheckpoint'),
-      link('Browse Checkpoints', 'shim.browseCheckpoints'),
-      paused ? link('Resume Automatic', 'shim.autoCheckpoint', { enabled: true }) : link('Pause Automatic', 'shim.autoCheckpoint', { enabled: false }),
-      link('Session Status', 'shim.sessionStatus'),
+      link('Checkpoint Now', VsCommand.checkpointNow),
+      link('Browse Checkpoints', VsCommand.browseCheckpoints),
+      paused ? link('Resume Automatic', VsCommand.resumeAutoCheckpoints) : link('Pause Automatic', VsCommand.pauseAutoCheckpoints),
+      link('Session Status', VsCommand.showSessionStatus),
     ].join(' · '),
   );
   return { text, tooltip: lines.join('\n\n'), background };
 }
 
 /** The commands the status bar's tooltip links to (trusted for its Markdown). */
-export const STATUS_LINKS = ['shim.forceCheckpoint', 'shim.browseCheckpoints', 'shim.autoCheckpoint', 'shim.sessionStatus'];
+export const STATUS_LINKS: readonly string[] = [
+  VsCommand.checkpointNow,
+  VsCommand.browseCheckpoints,
+  VsCommand.pauseAutoCheckpoints,
+  VsCommand.resumeAutoCheckpoints,
+  VsCommand.showSessionStatus,
+];
 
 /** "3 files, 1 with unsaved changes". */
 export function openFilesText(open: number, dirty: number): string {

@@ -160,7 +160,9 @@ rig.e2e('a long codemod run shows its progress in a notification, and Cancel sto
 });
 
 rig.e2e('clicking the status bar shows the session; server settings restart it, others apply at once', async () => {
-  const { codeServer, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
+  // A server command ID is a VS Code command of vscode-languageclient's: it sends its argument on as is.
+  const keybindings = [{ key: 'ctrl+alt+shift+k', command: 'shim.forceCheckpoint', args: { label: 'from a keybinding' } }];
+  const { codeServer, dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py', keybindings });
   const item = rig.statusItem(page);
   assert.match((await item.innerText()).trim(), /^SHIM: protected$/, 'typed work is protected before any checkpoint');
   await rig.typeAtEnd(page, 'b = 2\n');
@@ -228,6 +230,18 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
     return false;
   });
   assert.deepEqual(await rig.shimServerPids(codeServer), [running], 'the same server');
+  await page.keyboard.press('Escape');
+
+  // After two servers, the server's commands are still vscode-languageclient's, and never
+  // claimed twice: the extension's commands have IDs of their own.
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+Alt+Shift+K');
+  await rig.waitFor('the checkpoint taken through the server command ID', async () =>
+    (await rig.shimCli(dirs, 'checkpoints')).some((c) => c.label === 'from a keybinding'),
+  );
+  const logs = rig.vscodeLogs(dirs);
+  assert.match(logs, /SHIM checkpoint \d+ 'from a keybinding'/, "the server's own log line, in SHIM's output channel");
+  assert.doesNotMatch(logs, /already exists|already registered/i, 'no command registered twice');
 });
 
 rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State asks first, then forgets it', async () => {

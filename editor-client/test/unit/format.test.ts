@@ -21,6 +21,7 @@ import {
   recoveryMessage,
   signalView,
   size,
+  STATUS_LINKS,
   statusView,
   versionChanges,
 } from '../../src/format';
@@ -55,7 +56,8 @@ test("the status bar item says it is SHIM's, and that typed work is protected be
   assert.equal(low.text, '$(shield) SHIM: saved 2 min ago');
   assert.equal(low.background, undefined);
   assert.match(low.tooltip, /what you typed in 2 unsaved files/);
-  assert.match(low.tooltip, /\[Checkpoint Now\]\(command:shim\.forceCheckpoint\)/);
+  assert.match(low.tooltip, /\[Checkpoint Now\]\(command:shim\.checkpointNow\)/);
+  assert.match(low.tooltip, /\[Pause Automatic\]\(command:shim\.pauseAutoCheckpoints\)/);
   const none = statusView({ ...base, lastCheckpointAt: null, riskLevel: 'low' }, 1100);
   assert.equal(none.text, '$(shield) SHIM: protected');
   assert.doesNotMatch(none.text, /no checkpoint/);
@@ -65,7 +67,10 @@ test('the status bar item shows paused automatic checkpoints, with the action th
   const view = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, autoCheckpoint: false, riskLevel: 'low' }, 1030);
   assert.equal(view.text, '$(debug-pause) SHIM: saved 30 s ago · paused');
   assert.match(view.tooltip, /Automatic checkpoints are paused/);
-  assert.match(view.tooltip, /\[Resume Automatic\]\(command:shim\.autoCheckpoint\?/);
+  assert.match(view.tooltip, /\[Resume Automatic\]\(command:shim\.resumeAutoCheckpoints\)/);
+  const running = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, autoCheckpoint: true, riskLevel: 'low' }, 1030);
+  const linked = [...view.tooltip.matchAll(/\(command:([\w.]+)/g), ...running.tooltip.matchAll(/\(command:([\w.]+)/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(linked)].sort(), [...STATUS_LINKS].sort(), 'the tooltip trusts exactly the commands it links to');
 });
 
 test('the error colour is for real danger; high risk of unsaved work is a warning', () => {
