@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { CLIENT_CAPABILITY, Notification, REACHED_BY, ServerCommand, VsCommand } from '../../src/commands';
-import { CLIENT_ONLY_KEYS } from '../../src/settings';
 import { EDITOR_CLIENT, pythonTruth } from './truth';
 
 const truth = pythonTruth();
@@ -94,30 +93,5 @@ test('menus name only contributed commands', () => {
     for (const entry of entries) {
       assert.ok(ids.has(entry.command), `${menu} names ${entry.command}`);
     }
-  }
-});
-
-const JSON_TYPE: Record<string, unknown> = {
-  "<class 'bool'>": 'boolean',
-  "<class 'int'>": 'integer',
-  "<class 'float'>": 'number',
-  'list[str]': 'array',
-  'str | None': ['string', 'null'],
-};
-
-test("contributes.configuration has the server's settings: names, types and defaults", () => {
-  const properties: Record<string, { type: unknown; default: unknown; description?: string; markdownDescription?: string }> =
-    manifest.contributes.configuration.properties;
-  const serverKeys = Object.keys(properties)
-    .map((k) => k.replace(/^shim\./, ''))
-    .filter((k) => !CLIENT_ONLY_KEYS.includes(k.split('.')[0]));
-  assert.deepEqual(serverKeys.sort(), Object.keys(truth.settings).sort());
-  for (const [name, { default: value, type }] of Object.entries(truth.settings)) {
-    const property = properties[`shim.${name}`];
-    assert.deepEqual(property.default, value, `default of shim.${name}`);
-    assert.deepEqual(property.type, JSON_TYPE[type], `type of shim.${name}`);
-  }
-  for (const [key, property] of Object.entries(properties)) {
-    assert.ok((property.description ?? property.markdownDescription ?? '').length > 20, `${key} is documented`);
   }
 });
