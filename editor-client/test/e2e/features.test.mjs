@@ -36,7 +36,7 @@ rig.e2e('a server that cannot start says why, and the command that installs it',
 });
 
 rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restores one", async () => {
-  const { dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
+  const { dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n', 'other.py': 'o = 1\n' }, { open: 'app.py' });
 
   await rig.typeAtEnd(page, "b = 'kept in a checkpoint'\n");
   await rig.runCommand(page, 'SHIM: Force Checkpoint');
@@ -82,6 +82,16 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   assert.match(await entry.innerText(), /first draft\s*(just now|\d+ s ago) · (2 lines, the oldest version|\+1)/);
   assert.match(await pane.locator('.monaco-list-row', { hasText: 'second draft' }).innerText(), /second draft\s*(just now|\d+ s ago) · \+3 \u22121/);
   await rig.shot(page, 'shim-history-view');
+  // It follows the active file.
+  await rig.openFile(page, 'other.py');
+  await pane.locator('.pane-header .description', { hasText: 'other.py' }).waitFor();
+  await rig.waitFor("other.py's one version", async () => {
+    const rows = await pane.locator('.monaco-list-row').allInnerTexts();
+    return rows.length === 1 && /draft\s*(just now|\d+ s ago) · 1 line, the oldest version/.test(rows[0]);
+  });
+  await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
+  await pane.locator('.pane-header .description', { hasText: 'app.py' }).waitFor();
+  await entry.waitFor();
   await page.locator('.tab', { hasText: '↔' }).first().click();
   await page.keyboard.press('Control+W');
   await rig.waitFor('the diff closed', async () => (await page.locator('.tab', { hasText: '↔' }).count()) === 0);
