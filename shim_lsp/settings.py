@@ -6,6 +6,8 @@ jedi-language-server treats its initialization options.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -207,6 +209,53 @@ def parse_settings(raw: object) -> tuple[Settings, list[str]]:
 def settings_to_wire(settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = converter.unstructure(settings)
     return result
+
+
+_JSON_TYPES: dict[object, object] = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    list[str]: "array",
+    str | None: ["string", "null"],
+}
+_MINIMUMS: dict[object, str] = {_positive: "exclusiveMinimum", _non_negative: "minimum"}
+
+
+def _descriptions() -> dict[str, str]:
+    """Each field's docstring (the string under it in ``Settings``), on one line."""
+    (cls,) = ast.parse(inspect.getsource(Settings)).body
+    assert isinstance(cls, ast.ClassDef)
+    found: dict[str, str] = {}
+    for field, doc in zip(cls.body, cls.body[1:], strict=False):
+        if (
+            isinstance(field, ast.AnnAssign)
+            and isinstance(field.target, ast.Name)
+            and isinstance(doc, ast.Expr)
+            and isinstance(doc.value, ast.Constant)
+            and isinstance(doc.value.value, str)
+        ):
+            found[field.target.id] = " ".join(doc.value.value.split())
+    return found
+
+
+def settings_schema() -> dict[str, dict[str, Any]]:
+    """Per camelCase setting, what an editor's configuration schema must say of it: its
+    ``default`` (as on the wire), JSON ``type``, ``description`` (the field's docstring) and,
+    from its validator, ``minimum`` (0 or more) or ``exclusiveMinimum`` (greater than 0)."""
+    defaults = settings_to_wire(Settings())
+    descriptions = _descriptions()
+    schema: dict[str, dict[str, Any]] = {}
+    for name, field in _FIELDS.items():
+        entry: dict[str, Any] = {
+            "default": defaults[name],
+            "type": _JSON_TYPES[field.type],
+            "description": descriptions[field.name],
+        }
+        bound = _MINIMUMS.get(field.validator)
+        if bound is not None:
+            entry[bound] = 0
+        schema[name] = entry
+    return schema
 
 
 def resolve_state_dir(settings: Settings) -> Path:

@@ -1,7 +1,9 @@
 /**
- * SHIM's command IDs and notification names, mirrored once from the server: command IDs from the `@command` declarations of its features
- * (shim_lsp/server/factory.py `command_specs`), notification names from shim_lsp/notifications.py.
- * test/unit/commands.test.ts checks that the two lists agree. No `vscode` import: pure.
+ * SHIM's server command IDs and notification names, mirrored once from the server (command IDs
+ * from the `@command` declarations of its features, `command_specs` in
+ * shim_lsp/server/factory.py; notification names from shim_lsp/notifications.py), and the
+ * extension's own VS Code command IDs. test/unit/commands.test.ts checks the first against the
+ * server and the second against package.json. No `vscode` import: pure.
  */
 
 /** Commands the server executes (`workspace/executeCommand`). */
@@ -24,15 +26,55 @@ export const ServerCommand = {
 
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
 
-/** Commands of the extension alone: they only show things or manage the server process. */
-export const ClientCommand = {
-  browseCheckpoints: 'shim.browseCheckpoints',
-  showOutput: 'shim.showOutput',
-  restartServer: 'shim.restartServer',
+/**
+ * VS Code's command IDs: the extension's, named after what the user does, never a server
+ * command ID. vscode-languageclient registers each server command ID as a VS Code command that
+ * sends it to the server as is (its ExecuteCommand feature); these put pickers, input boxes
+ * and messages around them. Passed the server's argument object (a keybinding, another
+ * extension), a command skips its questions.
+ */
+export const VsCommand = {
+  checkpointNow: 'shim.checkpointNow',
+  showSessionStatus: 'shim.showSessionStatus',
+  showCrashRiskSignals: 'shim.showCrashRiskSignals',
   pauseAutoCheckpoints: 'shim.pauseAutoCheckpoints',
   resumeAutoCheckpoints: 'shim.resumeAutoCheckpoints',
+  recoverUnsavedWork: 'shim.recoverUnsavedWork',
   reviewRecovery: 'shim.reviewRecovery',
+  restoreRecoveredText: 'shim.restoreRecoveredText',
+  browseCheckpoints: 'shim.browseCheckpoints',
+  compareWithCheckpoint: 'shim.compareFileWithCheckpoint',
+  restoreFromCheckpoint: 'shim.restoreFromCheckpoint',
+  clearHistory: 'shim.clearHistory',
+  applyCodemod: 'shim.applyCodemod',
+  undoLastCodemod: 'shim.undoLastCodemod',
+  showOutput: 'shim.showOutput',
+  restartServer: 'shim.restartServer',
 } as const;
+
+export type VsCommandId = (typeof VsCommand)[keyof typeof VsCommand];
+
+/**
+ * The VS Code commands through which the user reaches each server command (the data ones
+ * through the views that show their answers). test/unit/commands.test.ts checks that each
+ * is contributed: no server command is left without a face.
+ */
+export const REACHED_BY: Record<ServerCommandId, readonly VsCommandId[]> = {
+  [ServerCommand.forceCheckpoint]: [VsCommand.checkpointNow],
+  [ServerCommand.sessionStatus]: [VsCommand.showSessionStatus],
+  [ServerCommand.monitorSignals]: [VsCommand.showCrashRiskSignals],
+  [ServerCommand.autoCheckpoint]: [VsCommand.pauseAutoCheckpoints, VsCommand.resumeAutoCheckpoints],
+  [ServerCommand.checkRecovery]: [VsCommand.recoverUnsavedWork, VsCommand.reviewRecovery],
+  [ServerCommand.recoverSession]: [VsCommand.reviewRecovery, VsCommand.restoreRecoveredText],
+  [ServerCommand.recoveredText]: [VsCommand.reviewRecovery],
+  [ServerCommand.listCheckpoints]: [VsCommand.browseCheckpoints, VsCommand.compareWithCheckpoint],
+  [ServerCommand.compareWithCheckpoint]: [VsCommand.compareWithCheckpoint],
+  [ServerCommand.restoreCheckpoint]: [VsCommand.restoreFromCheckpoint],
+  [ServerCommand.clearState]: [VsCommand.clearHistory],
+  [ServerCommand.listCodemods]: [VsCommand.applyCodemod],
+  [ServerCommand.runCodemod]: [VsCommand.applyCodemod],
+  [ServerCommand.undoCodemod]: [VsCommand.undoLastCodemod],
+};
 
 /** Context keys the extension sets, for `when` clauses in package.json. */
 export const ContextKey = {

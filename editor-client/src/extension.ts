@@ -1,7 +1,7 @@
 /** SHIM for VS Code: starts the server and gives its commands a face. The server does the work. */
 
 import * as vscode from 'vscode';
-import { ClientCommand, ServerCommand, ServerCommandId } from './commands';
+import { VsCommand, VsCommandId } from './commands';
 import { onPythonInterpreterChange } from './python';
 import { ServerNotRunning, ShimServer } from './server';
 import { RESTART_SETTINGS, SECTION } from './settings';
@@ -24,33 +24,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const recovery = new Recovery(shim);
   const codemods = new Codemods(shim);
 
-  /** Each server command ID is a VS Code command: with the server's arguments it passes them
-   * on; from the palette or a menu it asks what it needs first. */
-  const handlers: Record<ServerCommandId, (arg?: unknown) => Promise<unknown>> = {
-    [ServerCommand.forceCheckpoint]: (a) => session.forceCheckpoint(a),
-    [ServerCommand.sessionStatus]: () => session.showStatus(),
-    [ServerCommand.monitorSignals]: () => session.showSignals(),
-    [ServerCommand.autoCheckpoint]: (a) => session.toggleAuto(a),
-    [ServerCommand.clearState]: (a) => session.clearState(a),
-    [ServerCommand.checkRecovery]: () => recovery.check(),
-    [ServerCommand.recoverSession]: (a) => recovery.restore(a),
-    [ServerCommand.compareWithCheckpoint]: (a) => history.compare(a),
-    [ServerCommand.restoreCheckpoint]: (a) => history.restore(a),
-    [ServerCommand.runCodemod]: (a) => codemods.run(a),
-    [ServerCommand.undoCodemod]: (a) => codemods.undo(a),
-    [ServerCommand.listCheckpoints]: (a) => shim.request(ServerCommand.listCheckpoints, a as object),
-    [ServerCommand.listCodemods]: () => shim.request(ServerCommand.listCodemods),
-    [ServerCommand.recoveredText]: (a) => shim.request(ServerCommand.recoveredText, a as object),
+  const handlers: Record<VsCommandId, (arg?: unknown) => Promise<unknown>> = {
+    [VsCommand.checkpointNow]: (a) => session.forceCheckpoint(a),
+    [VsCommand.showSessionStatus]: () => session.showStatus(),
+    [VsCommand.showCrashRiskSignals]: () => session.showSignals(),
+    [VsCommand.pauseAutoCheckpoints]: () => session.setAuto(false),
+    [VsCommand.resumeAutoCheckpoints]: () => session.setAuto(true),
+    [VsCommand.recoverUnsavedWork]: () => recovery.check(),
+    [VsCommand.reviewRecovery]: () => recovery.review(),
+    [VsCommand.restoreRecoveredText]: (a) => recovery.restore(a),
+    [VsCommand.browseCheckpoints]: (a) => history.browse(a),
+    [VsCommand.compareWithCheckpoint]: (a) => history.compare(a),
+    [VsCommand.restoreFromCheckpoint]: (a) => history.restore(a),
+    [VsCommand.clearHistory]: (a) => session.clearState(a),
+    [VsCommand.applyCodemod]: (a) => codemods.run(a),
+    [VsCommand.undoLastCodemod]: (a) => codemods.undo(a),
+    [VsCommand.showOutput]: async () => output.show(),
+    [VsCommand.restartServer]: () => shim.restart(),
   };
-  const clientHandlers: Record<string, (arg?: unknown) => Promise<unknown>> = {
-    [ClientCommand.browseCheckpoints]: (a) => history.browse(a),
-    [ClientCommand.showOutput]: async () => output.show(),
-    [ClientCommand.restartServer]: () => shim.restart(),
-    [ClientCommand.pauseAutoCheckpoints]: () => session.toggleAuto({ enabled: false }),
-    [ClientCommand.resumeAutoCheckpoints]: () => session.toggleAuto({ enabled: true }),
-    [ClientCommand.reviewRecovery]: () => recovery.review(),
-  };
-  for (const [id, handler] of Object.entries({ ...handlers, ...clientHandlers })) {
+  for (const [id, handler] of Object.entries(handlers)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => reportErrors(output, id, () => handler(arg))));
   }
 
@@ -100,7 +92,7 @@ async function reportErrors(output: vscode.LogOutputChannel, id: string, run: ()
     const actions = error instanceof ServerNotRunning ? ['Restart Server', 'Show Output'] : ['Show Output'];
     const choice = await vscode.window.showErrorMessage(`SHIM: ${message}`, ...actions);
     if (choice === 'Restart Server') {
-      await vscode.commands.executeCommand(ClientCommand.restartServer);
+      await vscode.commands.executeCommand(VsCommand.restartServer);
     } else if (choice === 'Show Output') {
       output.show();
     }

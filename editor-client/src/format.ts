@@ -1,5 +1,6 @@
 /** How SHIM's figures read in the status bar and pickers: pure, no `vscode` import. */
 
+import { VsCommand } from './commands';
 import type { CodemodArgument, FileVersion, RecoveryReport, RiskAlarm, Signal, StatusNotification } from './protocol';
 
 /** "1 file", "2 files": a count as a person writes it (`many` for irregular plurals). */
@@ -52,9 +53,8 @@ export interface StatusView {
 }
 
 /** Markdown links to commands, as the status bar's tooltip offers them. */
-function link(title: string, command: string, args?: unknown): string {
-  const query = args === undefined ? '' : `?${encodeURIComponent(JSON.stringify(args))}`;
-  return `[${title}](command:${command}${query})`;
+function link(title: string, command: string): string {
+  return `[${title}](command:${command})`;
 }
 
 /** The status bar item for a `shim/status` notification. */
@@ -93,17 +93,23 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
   }
   lines.push(
     [
-      link('Checkpoint Now', 'shim.forceCheckpoint'),
-      link('Browse Checkpoints', 'shim.browseCheckpoints'),
-      paused ? link('Resume Automatic', 'shim.autoCheckpoint', { enabled: true }) : link('Pause Automatic', 'shim.autoCheckpoint', { enabled: false }),
-      link('Session Status', 'shim.sessionStatus'),
+      link('Checkpoint Now', VsCommand.checkpointNow),
+      link('Browse Checkpoints', VsCommand.browseCheckpoints),
+      paused ? link('Resume Automatic', VsCommand.resumeAutoCheckpoints) : link('Pause Automatic', VsCommand.pauseAutoCheckpoints),
+      link('Session Status', VsCommand.showSessionStatus),
     ].join(' · '),
   );
   return { text, tooltip: lines.join('\n\n'), background };
 }
 
 /** The commands the status bar's tooltip links to (trusted for its Markdown). */
-export const STATUS_LINKS = ['shim.forceCheckpoint', 'shim.browseCheckpoints', 'shim.autoCheckpoint', 'shim.sessionStatus'];
+export const STATUS_LINKS: readonly string[] = [
+  VsCommand.checkpointNow,
+  VsCommand.browseCheckpoints,
+  VsCommand.pauseAutoCheckpoints,
+  VsCommand.resumeAutoCheckpoints,
+  VsCommand.showSessionStatus,
+];
 
 /** "3 files, 1 with unsaved changes". */
 export function openFilesText(open: number, dirty: number): string {
@@ -192,6 +198,49 @@ export function lineChangesText(changes: { added: number; removed: number }): st
     parts.push(`\u2212${changes.removed}`);
   }
   return `${parts.join(' ')} ${changes.added + changes.removed === 1 ? 'line' : 'lines'}`;
+}
+
+/**
+ * What a version of a file changed, as a file history shows it: "+12 −3" (lines added and
+ * removed since the older version), or why it is not counted.
+ */
+export function versionChanges(v: FileVersion): string {
+  if (typeof v.linesAdded === 'number' && typeof v.linesRemoved === 'number') {
+    const parts = [...(v.linesAdded > 0 ? [`+${v.linesAdded}`] : []), ...(v.linesRemoved > 0 ? [`\u2212${v.linesRemoved}`] : [])];
+    return parts.length > 0 ? parts.join(' ') : 'no line changes';
+  }
+  switch (v.linesUncounted) {
+    case 'oldest':
+      return typeof v.lines === 'number' ? `${plural(v.lines, 'line')}, the oldest version` : 'the oldest version';
+    case 'tooLarge':
+      return `${size(v.size)}, too large to count lines`;
+    case 'binary':
+      return `${size(v.size)}, binary`;
+    case 'manyChanges':
+      return 'many lines changed';
+    case 'timeBudget':
+    case 'unreadable':
+      return 'lines not counted';
+    default:
+      return size(v.size); // a server that does not count lines
+  }
+}
+
+/**
+ * What a checkpoint holds of one file, for a list of the workspace's checkpoints: "app.py +2",
+ * "app.py unchanged", "no app.py". `versions` is the file's history (newest first).
+ */
+export function checkpointFileChanges(versions: readonly FileVersion[], checkpoint: number, name: string): string {
+  const at = versions.findIndex((v) => v.id === checkpoint);
+  if (at < 0) {
+    return `no ${name}`;
+  }
+  const version = versions[at];
+  if (version.deleted) {
+    return `${name} deleted`;
+  }
+  const older = versions[at + 1];
+  return older !== undefined && older.blob === version.blob ? `${name} unchanged` : `${name} ${versionChanges(version)}`;
 }
 
 /**

@@ -42,6 +42,13 @@ export interface FileVersion extends Checkpoint {
   deleted: boolean;
   size: number | null;
   blob: string | null;
+  /** Lines added and removed since the next older version with other content; null when not
+   * counted (`linesUncounted` says why). Servers before them leave these four out. */
+  linesAdded?: number | null;
+  linesRemoved?: number | null;
+  /** Lines in this version; null when deleted or not read. */
+  lines?: number | null;
+  linesUncounted?: 'oldest' | 'tooLarge' | 'binary' | 'manyChanges' | 'timeBudget' | 'unreadable' | null;
 }
 
 export interface RecoverableFile {

@@ -7,7 +7,6 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
-  DynamicFeature,
   ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
@@ -33,20 +32,6 @@ import {
   StartProblem,
 } from './settings';
 import { pythonExtensionInterpreter } from './python';
-
-/**
- * vscode-languageclient registers a VS Code command for every command the server lists;
- * SHIM's extension registers those IDs itself (with pickers and input boxes around them),
- * so that feature is left out: both would claim the same IDs.
- */
-class ShimLanguageClient extends LanguageClient {
-  public override registerFeature(feature: StaticFeature | DynamicFeature<unknown>): void {
-    if (DynamicFeature.is(feature) && feature.registrationType.method === ExecuteCommandRequest.method) {
-      return;
-    }
-    super.registerFeature(feature);
-  }
-}
 
 /** Tells the server that this client shows recovery itself (see shim_lsp/notifications.py). */
 const recoveryUiFeature: StaticFeature = {
@@ -131,7 +116,9 @@ export class ShimServer implements vscode.Disposable {
         },
       },
     };
-    const client = new ShimLanguageClient(SECTION, 'SHIM', serverOptions, clientOptions);
+    // vscode-languageclient registers each server command ID as a VS Code command that sends
+    // it on as is (its ExecuteCommand feature); the extension's own commands have other IDs.
+    const client = new LanguageClient(SECTION, 'SHIM', serverOptions, clientOptions);
     client.registerFeature(recoveryUiFeature);
     client.onNotification(Notification.status, (status: StatusNotification) => this.statusEmitter.fire(status));
     client.onNotification(Notification.recoveryAvailable, (report: RecoveryReport) => this.recoveryEmitter.fire(report));

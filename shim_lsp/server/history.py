@@ -17,7 +17,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from shim_lsp.recovery.find import is_alive, sessions, work_left
 from shim_lsp.server.feature import Feature, command
 from shim_lsp.server.recovery import apply_as_unsaved
-from shim_lsp.store import blobs, retention
+from shim_lsp.store import blobs, linecounts, retention
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.wire import at_least
 from shim_lsp.workspace.files import decode
@@ -62,10 +62,7 @@ class HistoryFeature(Feature):
             with engine.reader() as conn:
                 if a.uri is None:
                     return [r.to_json() for r in cps.list_for(conn, engine.workspace.key, a.limit)]
-                return [
-                    v.to_json()
-                    for v in cps.file_history(conn, engine.workspace.key, a.uri)[: a.limit]
-                ]
+                return linecounts.file_history_json(conn, engine.workspace.key, a.uri, a.limit)
 
         return await asyncio.to_thread(look)
 

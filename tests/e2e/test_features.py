@@ -345,3 +345,28 @@ async def test_a_client_with_its_own_risk_ui_is_sent_the_alarm_instead_of_a_mess
     assert alarm["dirtyDocuments"] == 1 and alarm["checkpoint"] is True
     assert not any("at risk" in m.message for m in editor.client.messages)
     await stop_editor(editor)
+
+
+async def test_a_files_versions_say_how_many_lines_each_added_and_removed(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await editors.start(workspace, state_dir)
+    uri = editor.open("a.py")
+    first = await editor.command("shim.forceCheckpoint", {"label": "first"})
+    editor.type(uri, 1, 0, "b = 2\nc = 3\n")
+    await journal_settled(editor)
+    second = await editor.command("shim.forceCheckpoint", {"label": "second"})
+    third = await editor.command("shim.forceCheckpoint")  # the same text again
+    versions = await editor.command("shim.listCheckpoints", {"uri": uri})
+    assert [
+        (v["id"], v["linesAdded"], v["linesRemoved"], v["lines"], v["linesUncounted"])
+        for v in versions
+    ] == [
+        (third["id"], 2, 0, 3, None),
+        (second["id"], 2, 0, 3, None),
+        (first["id"], None, None, 1, "oldest"),
+    ]
+    (newest,) = await editor.command("shim.listCheckpoints", {"uri": uri, "limit": 1})
+    assert newest["linesAdded"] == 2, "the older version is compared even past the limit"
+    await stop_editor(editor)

@@ -13,7 +13,13 @@ import pytest
 from shim_lsp.recovery.find import SessionRow, is_alive, process_start_time, this_host
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.session.policy import Clock, due
-from shim_lsp.settings import Settings, parse_settings, resolve_state_dir
+from shim_lsp.settings import (
+    Settings,
+    parse_settings,
+    resolve_state_dir,
+    settings_schema,
+    wire_names,
+)
 from shim_lsp.signals.model import Alarm, Measurements, assess
 from shim_lsp.store.checkpoints import CheckpointRow
 from shim_lsp.store.retention import thin
@@ -137,6 +143,34 @@ def test_bad_settings_are_reported_and_replaced_by_defaults() -> None:
     assert settings.auto_checkpoint is True and settings.max_file_size == Settings().max_file_size
     assert len(problems) == 3
     assert parse_settings("not an object")[1]
+
+
+def test_the_settings_schema_is_each_fields_docstring_default_and_bound() -> None:
+    schema = settings_schema()
+    assert list(schema) == wire_names()
+    assert schema["flushInterval"] == {
+        "default": 0.2,
+        "type": "number",
+        "description": "Seconds between synced journal commits: at most this much typing is lost"
+        " on a power cut (each change is committed within milliseconds, so a killed process"
+        " loses only those).",
+        "exclusiveMinimum": 0,
+    }
+    assert schema["stateDir"]["type"] == ["string", "null"]
+    assert schema["excludeGlobs"]["default"] == []
+    assert all(len(entry["description"]) > 20 for entry in schema.values())
+    # The bounds are the validators': 0 is refused where the minimum is exclusive.
+    for name, entry in schema.items():
+        if "exclusiveMinimum" in entry:
+            assert parse_settings({name: 0})[1] and not parse_settings({name: 1})[1], name
+        if "minimum" in entry:
+            assert not parse_settings({name: 0})[1] and parse_settings({name: -1})[1], name
+    assert {n for n, e in schema.items() if "minimum" in e} == {
+        "keepAllMinutes",
+        "keepHourlyHours",
+        "keepDailyDays",
+        "codemodJobs",
+    }
 
 
 def test_state_dir_comes_from_setting_then_environment(

@@ -1,11 +1,12 @@
 /**
- * A file's history: browse its versions across checkpoints (time, label, size), compare the
- * editor's text with any checkpoint, and restore a version as an unsaved, undoable change.
+ * A file's history: browse its versions across checkpoints (label, time, lines added and
+ * removed), compare the editor's text with any checkpoint, and restore a version as an
+ * unsaved, undoable change.
  */
 
 import * as vscode from 'vscode';
 import { ContextKey, Scheme, ServerCommand } from '../commands';
-import { ago, checkpointTitle, clock, dayName, distinctVersions, fileName, plural, size } from '../format';
+import { ago, checkpointFileChanges, checkpointTitle, clock, dayName, distinctVersions, fileName, plural, versionChanges } from '../format';
 import type { Checkpoint, FileVersion } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -27,7 +28,8 @@ export class History implements vscode.Disposable {
     this.watch.dispose();
   }
 
-  /** "SHIM: Browse Checkpoints": the current file's distinct versions, newest first. */
+  /** "SHIM: Browse Checkpoints": the current file's distinct versions, newest first, each
+   * with the lines it added and removed, as GitLens's file history shows them. */
   async browse(target?: unknown): Promise<void> {
     const file = fileOf(target);
     if (file === undefined) {
@@ -49,15 +51,20 @@ export class History implements vscode.Disposable {
     if (file === undefined) {
       return;
     }
-    const checkpoints = await this.server.request<Checkpoint[]>(ServerCommand.listCheckpoints, { limit: LIMIT });
+    const [checkpoints, versions] = await Promise.all([
+      this.server.request<Checkpoint[]>(ServerCommand.listCheckpoints, { limit: LIMIT }),
+      this.server.request<FileVersion[]>(ServerCommand.listCheckpoints, { uri: file.toString(), limit: LIMIT }),
+    ]);
     if (checkpoints.length === 0) {
       void vscode.window.showInformationMessage('SHIM has no checkpoints of this workspace yet.');
       return;
     }
     const now = Date.now() / 1000;
+    const name = fileName(file.toString());
     const picked = await vscode.window.showQuickPick(
       byDay(checkpoints, now, (c) => ({
         label: `$(history) ${checkpointTitle(c)} · ${ago(c.createdAt, now)}`,
+        description: checkpointFileChanges(versions, c.id, name),
         detail: `${clock(c.createdAt)} · ${plural(c.files, 'file')}`,
         checkpoint: c,
       })),
@@ -116,7 +123,8 @@ export class History implements vscode.Disposable {
     const picked = await vscode.window.showQuickPick(
       byDay(versions, now, (v) => ({
         label: `$(history) ${checkpointTitle(v)} · ${ago(v.createdAt, now)}`,
-        detail: `${clock(v.createdAt)} · ${size(v.size)} · ${v.kind === 'buffer' ? 'unsaved in the editor' : 'as saved on disk'}`,
+        description: versionChanges(v),
+        detail: `${clock(v.createdAt)} · ${v.kind === 'buffer' ? 'unsaved in the editor' : 'as saved on disk'}`,
         version: v,
       })),
       { title: `SHIM: Checkpoints of ${fileName(file.toString())}`, placeHolder: placeholder, matchOnDetail: true },

@@ -5,7 +5,7 @@
 
 import * as vscode from 'vscode';
 import { Scheme, ServerCommand } from '../commands';
-import { ago, checkpointTitle, clock, distinctVersions, fileName, size } from '../format';
+import { ago, checkpointTitle, clock, distinctVersions, fileName, versionChanges } from '../format';
 import type { FileVersion } from '../protocol';
 import type { ShimServer } from '../server';
 import { checkpointUri, parseVirtual } from './documents';
@@ -71,8 +71,8 @@ export class HistoryTree implements vscode.TreeDataProvider<FileVersion>, vscode
     const name = fileName(file.toString());
     const now = Date.now() / 1000;
     const item = new vscode.TreeItem(checkpointTitle(version));
-    item.description = ago(version.createdAt, now);
-    item.tooltip = `${clock(version.createdAt)} · ${size(version.size)} · ${version.kind === 'buffer' ? 'unsaved in the editor' : 'as saved on disk'}`;
+    item.description = `${ago(version.createdAt, now)} · ${versionChanges(version)}`;
+    item.tooltip = `${clock(version.createdAt)} · ${versionChanges(version)} · ${version.kind === 'buffer' ? 'unsaved in the editor' : 'as saved on disk'}`;
     item.iconPath = new vscode.ThemeIcon(version.label ? 'tag' : 'history');
     item.command = {
       title: 'Compare with the File',

@@ -7,7 +7,7 @@
  */
 
 import * as vscode from 'vscode';
-import { ClientCommand, ContextKey, ServerCommand } from '../commands';
+import { ContextKey, ServerCommand, VsCommand } from '../commands';
 import { ago, fileName, lineChanges, lineChangesText, recoveryItemText, recoveryMessage } from '../format';
 import type { RecoverableFile, RecoveryReport } from '../protocol';
 import type { ShimServer } from '../server';
@@ -35,7 +35,7 @@ export class Recovery implements vscode.Disposable {
   constructor(private readonly server: ShimServer) {
     this.subscription = server.onRecoveryAvailable((report) => void this.offer(report));
     this.item.name = 'SHIM Recovery';
-    this.item.command = ClientCommand.reviewRecovery;
+    this.item.command = VsCommand.reviewRecovery;
     this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
   }
 

@@ -1,7 +1,7 @@
 /** The session: force a checkpoint, its status, the crash-risk signals, auto checkpoints, clearing. */
 
 import * as vscode from 'vscode';
-import { ClientCommand, ServerCommand } from '../commands';
+import { ServerCommand, VsCommand } from '../commands';
 import { ago, clock, openFilesText, plural, signalView, size } from '../format';
 import type { Assessment, SessionStatus } from '../protocol';
 import type { ShimServer } from '../server';
@@ -74,14 +74,14 @@ export class Session {
         label: `$(${status.autoCheckpoint ? 'clock' : 'debug-pause'}) Automatic checkpoints: ${status.autoCheckpoint ? 'on' : 'paused'}`,
       },
       { label: 'Actions', kind: vscode.QuickPickItemKind.Separator },
-      { label: '$(save-all) Checkpoint Now\u2026', run: () => vscode.commands.executeCommand(ServerCommand.forceCheckpoint) },
-      { label: '$(list-unordered) Browse Checkpoints of This File\u2026', run: () => vscode.commands.executeCommand(ClientCommand.browseCheckpoints) },
+      { label: '$(save-all) Checkpoint Now\u2026', run: () => vscode.commands.executeCommand(VsCommand.checkpointNow) },
+      { label: '$(list-unordered) Browse Checkpoints of This File\u2026', run: () => vscode.commands.executeCommand(VsCommand.browseCheckpoints) },
       {
         label: `$(${status.autoCheckpoint ? 'debug-pause' : 'play'}) ${status.autoCheckpoint ? 'Pause' : 'Resume'} Automatic Checkpoints`,
         run: () => this.setAuto(!status.autoCheckpoint),
       },
       { label: '$(info) Show Details', run: () => this.showDetails(status) },
-      { label: '$(output) Show Output', run: () => vscode.commands.executeCommand(ClientCommand.showOutput) },
+      { label: '$(output) Show Output', run: () => vscode.commands.executeCommand(VsCommand.showOutput) },
     ];
     const picked = await vscode.window.showQuickPick(items, { title: 'SHIM: Session Status' });
     await picked?.run?.();
@@ -120,17 +120,8 @@ export class Session {
     });
   }
 
-  /** "SHIM: Toggle Automatic Checkpoints", or `{enabled}` as the server takes it. */
-  async toggleAuto(args?: unknown): Promise<void> {
-    if (isServerArgs(args) && typeof (args as { enabled?: unknown }).enabled === 'boolean') {
-      await this.setAuto((args as { enabled: boolean }).enabled);
-      return;
-    }
-    const now = await this.server.request<{ enabled: boolean }>(ServerCommand.autoCheckpoint, {});
-    await this.setAuto(!now.enabled);
-  }
-
-  private async setAuto(enabled: boolean): Promise<void> {
+  /** "SHIM: Pause (or Resume) Automatic Checkpoints". */
+  async setAuto(enabled: boolean): Promise<void> {
     const result = await this.server.request<{ enabled: boolean }>(ServerCommand.autoCheckpoint, { enabled });
     void vscode.window.showInformationMessage(
       result.enabled

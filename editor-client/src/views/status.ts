@@ -4,7 +4,7 @@
  */
 
 import * as vscode from 'vscode';
-import { ClientCommand, ContextKey, ServerCommand } from '../commands';
+import { ContextKey, VsCommand } from '../commands';
 import { riskMessage, STATUS_LINKS, statusView } from '../format';
 import type { StatusNotification } from '../protocol';
 import type { ShimServer } from '../server';
@@ -31,7 +31,7 @@ export class StatusBar implements vscode.Disposable {
       if (choice === 'Save All') {
         await vscode.workspace.saveAll(false);
       } else if (choice === 'Show Signals') {
-        await vscode.commands.executeCommand(ServerCommand.monitorSignals);
+        await vscode.commands.executeCommand(VsCommand.showCrashRiskSignals);
       }
     });
     this.timer = setInterval(() => this.render(), RERENDER_MS);
@@ -45,7 +45,7 @@ export class StatusBar implements vscode.Disposable {
       this.item.text = problem ? '$(circle-slash) SHIM off' : '$(sync~spin) SHIM';
       this.item.tooltip = problem ? problem.message : 'SHIM is starting';
       this.item.backgroundColor = problem ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
-      this.item.command = problem ? ClientCommand.showOutput : undefined;
+      this.item.command = problem ? VsCommand.showOutput : undefined;
       return;
     }
     const view = statusView(this.last, Date.now() / 1000);
@@ -54,7 +54,7 @@ export class StatusBar implements vscode.Disposable {
     tooltip.isTrusted = { enabledCommands: STATUS_LINKS };
     this.item.tooltip = tooltip;
     this.item.backgroundColor = view.background ? new vscode.ThemeColor(`statusBarItem.${view.background}Background`) : undefined;
-    this.item.command = ServerCommand.sessionStatus;
+    this.item.command = VsCommand.showSessionStatus;
   }
 
   dispose(): void {

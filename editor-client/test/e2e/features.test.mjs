@@ -36,22 +36,32 @@ rig.e2e('a server that cannot start says why, and the command that installs it',
 });
 
 rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restores one", async () => {
-  const { dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
+  const { dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n', 'other.py': 'o = 1\n' }, { open: 'app.py' });
 
   await rig.typeAtEnd(page, "b = 'kept in a checkpoint'\n");
   await rig.runCommand(page, 'SHIM: Force Checkpoint');
   await rig.answer(page, 'SHIM: Force Checkpoint', 'first draft');
   await rig.toast(page, '"first draft"').waitFor();
-  await rig.typeAtEnd(page, "c = 'typed later'\n");
+  // One line changed (a = 1 to a = 2), two added: "+3 −1" against the first draft.
+  await rig.typeAtEnd(page, "c = 'typed later'\nd = 4\n");
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('Shift+End');
+  await page.keyboard.type('a = 2');
+  await rig.runCommand(page, 'SHIM: Force Checkpoint');
+  await rig.answer(page, 'SHIM: Force Checkpoint', 'second draft');
+  await rig.toast(page, '"second draft"').waitFor();
 
   await rig.runCommand(page, 'SHIM: Browse Checkpoints…');
-  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'first draft' });
-  await row.waitFor();
-  // Led by the label and the age, grouped under the day.
-  assert.match(await row.innerText(), /first draft · (just now|\d+ s ago)[\s\S]*B · unsaved in the editor/);
-  assert.match((await rig.quickPickRows(page)).join('\n'), /Today/);
+  const row = (label) => page.locator('.quick-input-widget .monaco-list-row', { hasText: label });
+  await row('first draft').waitFor();
+  // Led by the label and the age, then the lines added and removed, grouped under the day.
+  assert.match(await row('second draft').innerText(), /second draft · (just now|\d+ s ago)\s*\+3 \u22121\s*.* · unsaved in the editor/);
+  assert.match(await row('first draft').innerText(), /first draft · (just now|\d+ s ago)\s*(2 lines, the oldest version|\+1)\s*.* · unsaved in the editor/);
+  const rows = (await rig.quickPickRows(page)).join('\n');
+  assert.match(rows, /Today/);
+  assert.doesNotMatch(rows, /\d B\b|KB/, 'lines, not bytes');
   await rig.shot(page, 'browse-checkpoints');
-  await page.keyboard.press('Enter');
+  await rig.pick(page, 'first draft');
   // Older on the left, newer on the right: what was typed since shows as added.
   await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
   await rig.waitFor('the diff of the checkpoint (left) against the editor (right)', async () =>
@@ -69,8 +79,19 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   }
   const entry = pane.locator('.monaco-list-row', { hasText: 'first draft' });
   await entry.waitFor();
-  assert.match(await entry.innerText(), /first draft\s*(just now|\d+ s ago)/);
+  assert.match(await entry.innerText(), /first draft\s*(just now|\d+ s ago) · (2 lines, the oldest version|\+1)/);
+  assert.match(await pane.locator('.monaco-list-row', { hasText: 'second draft' }).innerText(), /second draft\s*(just now|\d+ s ago) · \+3 \u22121/);
   await rig.shot(page, 'shim-history-view');
+  // It follows the active file.
+  await rig.openFile(page, 'other.py');
+  await pane.locator('.pane-header .description', { hasText: 'other.py' }).waitFor();
+  await rig.waitFor("other.py's one version", async () => {
+    const rows = await pane.locator('.monaco-list-row').allInnerTexts();
+    return rows.length === 1 && /draft\s*(just now|\d+ s ago) · 1 line, the oldest version/.test(rows[0]);
+  });
+  await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
+  await pane.locator('.pane-header .description', { hasText: 'app.py' }).waitFor();
+  await entry.waitFor();
   await page.locator('.tab', { hasText: '↔' }).first().click();
   await page.keyboard.press('Control+W');
   await rig.waitFor('the diff closed', async () => (await page.locator('.tab', { hasText: '↔' }).count()) === 0);
@@ -149,7 +170,9 @@ rig.e2e('a long codemod run shows its progress in a notification, and Cancel sto
 });
 
 rig.e2e('clicking the status bar shows the session; server settings restart it, others apply at once', async () => {
-  const { codeServer, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py' });
+  // A server command ID is a VS Code command of vscode-languageclient's: it sends its argument on as is.
+  const keybindings = [{ key: 'ctrl+alt+shift+k', command: 'shim.forceCheckpoint', args: { label: 'from a keybinding' } }];
+  const { codeServer, dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py', keybindings });
   const item = rig.statusItem(page);
   assert.match((await item.innerText()).trim(), /^SHIM: protected$/, 'typed work is protected before any checkpoint');
   await rig.typeAtEnd(page, 'b = 2\n');
@@ -217,6 +240,18 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
     return false;
   });
   assert.deepEqual(await rig.shimServerPids(codeServer), [running], 'the same server');
+  await page.keyboard.press('Escape');
+
+  // After two servers, the server's commands are still vscode-languageclient's, and never
+  // claimed twice: the extension's commands have IDs of their own.
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+Alt+Shift+K');
+  await rig.waitFor('the checkpoint taken through the server command ID', async () =>
+    (await rig.shimCli(dirs, 'checkpoints')).some((c) => c.label === 'from a keybinding'),
+  );
+  const logs = rig.vscodeLogs(dirs);
+  assert.match(logs, /SHIM checkpoint \d+ 'from a keybinding'/, "the server's own log line, in SHIM's output channel");
+  assert.doesNotMatch(logs, /already exists|already registered/i, 'no command registered twice');
 });
 
 rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State asks first, then forgets it', async () => {
@@ -232,7 +267,7 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   await rig.runCommand(page, 'SHIM: Compare with Checkpoint…');
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'release 1' }).waitFor();
   const listed = (await rig.quickPickRows(page)).join('\n');
-  assert.match(listed, /release 1 · (just now|\d+ s ago)/);
+  assert.match(listed, /release 1 · (just now|\d+ s ago)\s*app\.py 1 line, the oldest version/, "what the checkpoint holds of the file, in lines");
   assert.match(listed, /Today/, 'grouped by day');
   await rig.shot(page, 'compare-with-checkpoint');
   await rig.pick(page, 'release 1');

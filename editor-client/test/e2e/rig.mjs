@@ -1,7 +1,7 @@
 // Real VS Code for the end-to-end tests: code-server (VS Code 1.100.3) on loopback, driven by
 // Playwright in Debian's Chromium. Facts behind each choice: README.md beside this file
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -55,7 +55,7 @@ function freePort() {
  * `editorBackups: false` leaves VS Code no place for its own copies of unsaved editors (hot
  * exit), as when a crash takes them: what comes back then comes from SHIM.
  */
-export async function makeHome(files, settings = {}, { editorBackups = true } = {}) {
+export async function makeHome(files, settings = {}, { editorBackups = true, keybindings = [] } = {}) {
   const root = mkdtempSync(path.join(os.tmpdir(), 'shim-e2e-'));
   const dirs = {
     root,
@@ -77,6 +77,7 @@ export async function makeHome(files, settings = {}, { editorBackups = true } = 
     writeFileSync(path.join(dirs.userData, 'User', 'Backups'), 'VS Code keeps no backups in this test\n');
   }
   writeUserSettings(dirs, settings);
+  writeFileSync(path.join(dirs.userData, 'User', 'keybindings.json'), JSON.stringify(keybindings, null, 2));
   writeMachineSettings(dirs);
   await run(CODE_SERVER, ['--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, '--install-extension', VSIX], {
     env: envFor(dirs),
@@ -338,6 +339,19 @@ export function recoveryItem(page) {
   return page.locator('.statusbar-item[id*="shim.recovery"]');
 }
 
+/** Every log VS Code wrote for this home (extension host, SHIM's output channel, ...), joined. */
+export function vscodeLogs(dirs) {
+  const logs = path.join(dirs.userData, 'logs');
+  if (!existsSync(logs)) {
+    return '';
+  }
+  return readdirSync(logs, { recursive: true })
+    .map((name) => path.join(logs, String(name)))
+    .filter((file) => file.endsWith('.log') && statSync(file).isFile())
+    .map((file) => `== ${path.relative(logs, file)}\n${readFileSync(file, 'utf8')}`)
+    .join('\n');
+}
+
 export function readJson(file) {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
@@ -403,8 +417,8 @@ export function useBrowser() {
  * A workspace open in VS Code with SHIM running in it: files written, code-server started,
  * the workbench shown (with `open` in an editor) and SHIM's status bar item up.
  */
-export async function openShim(shared, files, { settings, editorBackups, open } = {}) {
-  const dirs = await makeHome(files, settings, { editorBackups });
+export async function openShim(shared, files, { settings, editorBackups, keybindings, open } = {}) {
+  const dirs = await makeHome(files, settings, { editorBackups, keybindings });
   const codeServer = await startCodeServer(dirs);
   const page = await openWorkbench(shared.browser, codeServer, dirs);
   if (open) {

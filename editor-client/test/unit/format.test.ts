@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   ago,
+  checkpointFileChanges,
+  checkpointTitle,
   codemodArgumentProblem,
   codemodOutcome,
   codemodTitle,
+  dayName,
   qualifiedName,
   distinctVersions,
   fileName,
@@ -18,7 +21,9 @@ import {
   recoveryMessage,
   signalView,
   size,
+  STATUS_LINKS,
   statusView,
+  versionChanges,
 } from '../../src/format';
 import type { CodemodArgument, FileVersion, RecoveryReport } from '../../src/protocol';
 
@@ -51,7 +56,8 @@ test("the status bar item says it is SHIM's, and that typed work is protected be
   assert.equal(low.text, '$(shield) SHIM: saved 2 min ago');
   assert.equal(low.background, undefined);
   assert.match(low.tooltip, /what you typed in 2 unsaved files/);
-  assert.match(low.tooltip, /\[Checkpoint Now\]\(command:shim\.forceCheckpoint\)/);
+  assert.match(low.tooltip, /\[Checkpoint Now\]\(command:shim\.checkpointNow\)/);
+  assert.match(low.tooltip, /\[Pause Automatic\]\(command:shim\.pauseAutoCheckpoints\)/);
   const none = statusView({ ...base, lastCheckpointAt: null, riskLevel: 'low' }, 1100);
   assert.equal(none.text, '$(shield) SHIM: protected');
   assert.doesNotMatch(none.text, /no checkpoint/);
@@ -61,7 +67,10 @@ test('the status bar item shows paused automatic checkpoints, with the action th
   const view = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, autoCheckpoint: false, riskLevel: 'low' }, 1030);
   assert.equal(view.text, '$(debug-pause) SHIM: saved 30 s ago · paused');
   assert.match(view.tooltip, /Automatic checkpoints are paused/);
-  assert.match(view.tooltip, /\[Resume Automatic\]\(command:shim\.autoCheckpoint\?/);
+  assert.match(view.tooltip, /\[Resume Automatic\]\(command:shim\.resumeAutoCheckpoints\)/);
+  const running = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, autoCheckpoint: true, riskLevel: 'low' }, 1030);
+  const linked = [...view.tooltip.matchAll(/\(command:([\w.]+)/g), ...running.tooltip.matchAll(/\(command:([\w.]+)/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(linked)].sort(), [...STATUS_LINKS].sort(), 'the tooltip trusts exactly the commands it links to');
 });
 
 test('the error colour is for real danger; high risk of unsaved work is a warning', () => {
@@ -117,6 +126,59 @@ test('browsing a file shows each distinct content once, preferring named checkpo
       [1, null],
     ],
   );
+});
+
+test('a version shows the lines it added and removed, as a file history does', () => {
+  const counted = (added: number, removed: number) => ({ ...version(2, 'b'), linesAdded: added, linesRemoved: removed, lines: 10, linesUncounted: null });
+  assert.equal(versionChanges(counted(12, 3)), '+12 \u22123');
+  assert.equal(versionChanges(counted(2, 0)), '+2');
+  assert.equal(versionChanges(counted(0, 1)), '\u22121');
+  assert.equal(versionChanges(counted(0, 0)), 'no line changes', 'the same text in another encoding');
+  assert.doesNotMatch(versionChanges(counted(12, 3)), /\bB\b|bytes/, 'lines, not bytes');
+});
+
+test('a version whose lines are not counted says why', () => {
+  const uncounted = (why: FileVersion['linesUncounted'], lines: number | null = null) => ({
+    ...version(1, 'a'),
+    size: 3 * 1024 * 1024,
+    linesAdded: null,
+    linesRemoved: null,
+    lines,
+    linesUncounted: why,
+  });
+  assert.equal(versionChanges(uncounted('oldest', 12)), '12 lines, the oldest version');
+  assert.equal(versionChanges(uncounted('oldest', 1)), '1 line, the oldest version');
+  assert.equal(versionChanges(uncounted('tooLarge')), '3.0 MB, too large to count lines');
+  assert.equal(versionChanges(uncounted('binary')), '3.0 MB, binary');
+  assert.equal(versionChanges(uncounted('manyChanges', 4000)), 'many lines changed');
+  assert.equal(versionChanges(uncounted('timeBudget')), 'lines not counted');
+  assert.equal(versionChanges(version(1, 'a')), '1 B', 'a server that does not count lines: the size');
+});
+
+test("a workspace checkpoint shows what it holds of the file: its changes, unchanged, or none", () => {
+  const versions = [
+    { ...version(5, 'c'), linesAdded: 1, linesRemoved: 2 },
+    { ...version(4, 'b'), linesAdded: 3, linesRemoved: 0 },
+    { ...version(3, 'b'), linesAdded: 3, linesRemoved: 0 },
+    version(2, null),
+    { ...version(1, 'a'), linesAdded: null, linesRemoved: null, lines: 4, linesUncounted: 'oldest' as const },
+  ];
+  assert.equal(checkpointFileChanges(versions, 5, 'app.py'), 'app.py +1 \u22122');
+  assert.equal(checkpointFileChanges(versions, 4, 'app.py'), 'app.py unchanged');
+  assert.equal(checkpointFileChanges(versions, 3, 'app.py'), 'app.py +3');
+  assert.equal(checkpointFileChanges(versions, 2, 'app.py'), 'app.py deleted');
+  assert.equal(checkpointFileChanges(versions, 1, 'app.py'), 'app.py 4 lines, the oldest version');
+  assert.equal(checkpointFileChanges(versions, 9, 'app.py'), 'no app.py');
+});
+
+test('history entries lead with the label, else why the checkpoint was taken, grouped by day', () => {
+  assert.equal(checkpointTitle({ label: 'first draft', reason: 'manual' }), 'first draft');
+  assert.equal(checkpointTitle({ label: null, reason: 'interval' }), 'Automatic');
+  assert.equal(checkpointTitle({ label: null, reason: 'manual' }), 'Checkpoint');
+  const noon = new Date(2026, 4, 14, 12).getTime() / 1000;
+  assert.equal(dayName(noon - 3600, noon), 'Today');
+  assert.equal(dayName(noon - 86400, noon), 'Yesterday');
+  assert.match(dayName(noon - 3 * 86400, noon), /Monday.*11.*2026|11.*May.*2026/);
 });
 
 const A_NEW = { uri: 'file:///w/a%20b.py', session: 'new', editedAt: 30, chars: 5, diskExists: true, diskChanged: false };

@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { chooseInterpreter, expandPath, explainStartFailure, installCommand, probe, serverSettings } from '../../src/settings';
-import { shimPython } from './truth';
+import {
+  chooseInterpreter,
+  CLIENT_ONLY_KEYS,
+  expandPath,
+  explainStartFailure,
+  installCommand,
+  probe,
+  RESTART_SETTINGS,
+  serverSettings,
+} from '../../src/settings';
+import { EDITOR_CLIENT, pythonTruth, shimPython } from './truth';
 
 test('the pythonPath setting wins over the Python extension and the default', () => {
   const choice = chooseInterpreter({ configured: '/opt/py/bin/python', fromPythonExtension: '/venv/bin/python', platform: 'linux' });
@@ -74,4 +83,57 @@ test('an old Python is told apart from a missing package', () => {
   );
   assert.match(problem.message, /^SHIM needs Python 3\.11 or later, this is 3\.9\.2 \("python3"\)/);
   assert.equal(problem.install, undefined);
+});
+
+interface Property {
+  type: unknown;
+  default: unknown;
+  description?: string;
+  markdownDescription?: string;
+  minimum?: number;
+  exclusiveMinimum?: number;
+}
+
+const properties: Record<string, Property> = JSON.parse(readFileSync(path.join(EDITOR_CLIENT, 'package.json'), 'utf8')).contributes
+  .configuration.properties;
+const settingsTruth = pythonTruth().settings;
+
+/** What package.json adds to a server setting's description: only that changing it restarts the server. */
+const RESTARTS = ' Changing it restarts the server.';
+
+test("contributes.configuration names the server's settings, and only those besides the client's own", () => {
+  const serverKeys = Object.keys(properties)
+    .map((k) => k.replace(/^shim\./, ''))
+    .filter((k) => !CLIENT_ONLY_KEYS.includes(k.split('.')[0]));
+  assert.deepEqual(serverKeys.sort(), Object.keys(settingsTruth).sort());
+  for (const [key, property] of Object.entries(properties)) {
+    assert.ok((property.description ?? property.markdownDescription ?? '').length > 20, `${key} is documented`);
+  }
+});
+
+test("each server setting has the server's type and default", () => {
+  for (const [name, truth] of Object.entries(settingsTruth)) {
+    const property = properties[`shim.${name}`];
+    assert.deepEqual(property.type, truth.type, `type of shim.${name}`);
+    assert.deepEqual(property.default, truth.default, `default of shim.${name}`);
+  }
+});
+
+test("each server setting's description is its docstring in shim_lsp/settings.py, plus the restart note where it restarts", () => {
+  for (const [name, truth] of Object.entries(settingsTruth)) {
+    const key = `shim.${name}`;
+    const property = properties[key];
+    // Plain text, as the docstring is: in Markdown, "*.pem, id_rsa*" would turn italic.
+    assert.equal(property.markdownDescription, undefined, `${key} has a plain description`);
+    const restarts = RESTART_SETTINGS.some((s) => key === s || key.startsWith(`${s}.`));
+    assert.equal(property.description, truth.description + (restarts ? RESTARTS : ''), `description of ${key}`);
+  }
+});
+
+test("each server setting's minimum is its validator's: exclusive for greater than 0", () => {
+  for (const [name, truth] of Object.entries(settingsTruth)) {
+    const property = properties[`shim.${name}`];
+    assert.equal(property.minimum, truth.minimum, `minimum of shim.${name}`);
+    assert.equal(property.exclusiveMinimum, truth.exclusiveMinimum, `exclusiveMinimum of shim.${name}`);
+  }
 });

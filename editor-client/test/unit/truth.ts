@@ -24,22 +24,30 @@ export interface PythonTruth {
   commands: string[];
   notifications: { status: string; recovery: string; risk: string };
   capability: string;
-  settings: Record<string, { default: unknown; type: string }>;
+  /** Per camelCase setting, from `settings_schema()`: what package.json must say of it. */
+  settings: Record<string, SettingTruth>;
+}
+
+export interface SettingTruth {
+  default: unknown;
+  /** A JSON schema type: "number", ["string", "null"], ... */
+  type: unknown;
+  /** The field's docstring in shim_lsp/settings.py, on one line. */
+  description: string;
+  minimum?: number;
+  exclusiveMinimum?: number;
 }
 
 const SCRIPT = `
-import json, attrs
+import json
 from shim_lsp import notifications
 from shim_lsp.server.factory import command_specs
-from shim_lsp.settings import Settings, settings_to_wire
-from shim_lsp.wire import to_camel
-wire = settings_to_wire(Settings())
+from shim_lsp.settings import settings_schema
 print(json.dumps({
     "commands": [spec.id for spec in command_specs()],
     "notifications": {"status": notifications.STATUS_NOTIFICATION, "recovery": notifications.RECOVERY_NOTIFICATION, "risk": notifications.RISK_NOTIFICATION},
     "capability": notifications.CLIENT_CAPABILITY,
-    "settings": {to_camel(f.name): {"default": wire[to_camel(f.name)], "type": str(f.type)}
-                 for f in attrs.fields(Settings)},
+    "settings": settings_schema(),
 }))
 `;
 
