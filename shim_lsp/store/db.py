@@ -171,11 +171,11 @@ def _create_private(path: Path) -> None:
 
 def _tighten(state_dir: Path) -> tuple[Path, ...]:
     """Take group and other access away from the store's folder and files (they hold unsaved
-    work); returns what had to change."""
+    work); returns what had exposed a store. A folder that holds no store yet (made by hand,
+    or by a tool) is made private without a word: nothing was exposed."""
+    files = [state_dir / f"{DB_NAME}{suffix}" for suffix in ("", "-wal", "-shm")]
     changed: list[Path] = []
-    for path, private in [(state_dir, 0o700)] + [
-        (state_dir / f"{DB_NAME}{suffix}", 0o600) for suffix in ("", "-wal", "-shm")
-    ]:
+    for path, private in [(state_dir, 0o700)] + [(f, 0o600) for f in files]:
         try:
             mode = stat.S_IMODE(path.stat().st_mode)
             if mode & 0o077:
@@ -183,7 +183,7 @@ def _tighten(state_dir: Path) -> tuple[Path, ...]:
                 changed.append(path)
         except FileNotFoundError:
             continue
-    return tuple(changed)
+    return tuple(changed) if any(f.exists() for f in files) else ()
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:

@@ -77,3 +77,18 @@ def test_existing_readable_store_is_tightened_once_and_said(
     assert _writing(state_dir, again).close("clean")
     assert other.close("clean")
     assert again == []
+
+
+def test_an_empty_folder_made_beforehand_is_made_private_without_a_word(
+    state_dir: Path, loose_umask: None
+) -> None:
+    """A state folder created by hand or by a tool (mkdir, 0755) exposed nothing yet."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.chmod(0o755)
+    problems: list[str] = []
+    writer = _writing(state_dir, problems)
+    try:
+        assert _mode(state_dir) == 0o700
+    finally:
+        assert writer.close("clean")
+    assert problems == []
