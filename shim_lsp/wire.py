@@ -39,9 +39,31 @@ def _exact(kind: type[Any], accepts: tuple[type[Any], ...]) -> Any:
             raise TypeError("expected a whole number")
         if kind is int and not INT_MIN <= value <= INT_MAX:
             raise TypeError(f"expected an integer between {INT_MIN} and {INT_MAX}")
+        if kind is str and not is_text(value):
+            raise TypeError("expected text, got a lone surrogate or a NUL character")
         return kind(value)
 
     return structure
+
+
+def is_text(value: str) -> bool:
+    """Text a file name, a URI or the store can hold: no lone surrogate, no NUL."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+MESSAGE_MAX = 300
+"""An error quotes at most this much of what the caller sent: a 5 MB argument must not
+come back as a 5 MB error (nor be written to the log)."""
+
+
+def bounded(text: str, limit: int = MESSAGE_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _list_only(type_: Any, conv: cattrs.BaseConverter) -> Any:
@@ -99,9 +121,8 @@ def structure_args(cls: type[T], args: tuple[Any, ...] | list[Any]) -> T:
     if raw is None:
         raw = {}
     if len(args) > 1 or not isinstance(raw, dict):
-        raise ArgumentError(
-            f"expected one object argument like {_example(cls)}, got {list(args)!r}"
-        )
+        got = f"{len(args)} arguments" if len(args) > 1 else f"a {_json_kind(raw)}"
+        raise ArgumentError(f"expected one object argument like {_example(cls)}, got {got}")
     try:
         return strict.structure(raw, cls)
     except Exception as exc:
@@ -110,7 +131,7 @@ def structure_args(cls: type[T], args: tuple[Any, ...] | list[Any]) -> T:
             if isinstance(exc, cattrs.BaseValidationError)
             else str(exc)
         )
-        raise ArgumentError(f"invalid arguments {raw!r}: {detail}") from exc
+        raise ArgumentError(bounded(f"invalid arguments: {detail}")) from exc
 
 
 _PATH = re.compile(r"( @ \$)(\S*)$")
@@ -139,6 +160,11 @@ def _why(exc: BaseException, type_: Any) -> str:
     if isinstance(exc, TypeError | ValueError) and exc.args and isinstance(exc.args[0], str):
         return exc.args[0]
     return cattrs.v.format_exception(exc, type_)
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _example(cls: type[Any]) -> str:

@@ -36,6 +36,11 @@ class ShimProtocol(LanguageServerProtocol):
     """The reader of the client's frames (stdio): what a failed message is answered from."""
 
     def structure_message(self, data: dict[str, Any]) -> Any:
+        if _arguments_not_array(data):
+            # lsprotocol would iterate an object or a string into a list of keys or letters.
+            error = JsonRpcInvalidParams("workspace/executeCommand: arguments must be an array")
+            self._send_response(data["id"], error=error.to_response_error())
+            raise error
         try:
             return super().structure_message(data)
         except JsonRpcException:
@@ -60,6 +65,18 @@ class ShimProtocol(LanguageServerProtocol):
             given = (args[0] if args else None) or {}
             params.arguments = [{**given, "workDoneToken": token}]
         return (yield from super().lsp_workspace__execute_command(params))
+
+    def _send_handler_result(self, future: Future[Any], *, msg_id: Any) -> None:
+        """A request with arguments that do not fit is the caller's mistake, answered with
+        InvalidParams: pygls would log it as an error with a traceback, as if SHIM broke."""
+        if future.done() and not future.cancelled():
+            exc = future.exception()
+            if isinstance(exc, JsonRpcInvalidParams):
+                self._request_futures.pop(msg_id, None)
+                log.info("request %s: %s", msg_id, exc)
+                self._send_response(msg_id, error=exc.to_response_error())
+                return
+        super()._send_handler_result(future, msg_id=msg_id)
 
     def _execute_handler(
         self,
@@ -124,6 +141,18 @@ class ShimProtocol(LanguageServerProtocol):
             id=readable_id(body), error=JsonRpcParseError(why).to_response_error()
         )
         self._send_data(response)
+
+
+def _arguments_not_array(data: Any) -> bool:
+    if not isinstance(data, dict) or data.get("method") != types.WORKSPACE_EXECUTE_COMMAND:
+        return False
+    params = data.get("params")
+    return (
+        isinstance(params, dict)
+        and params.get("arguments") is not None
+        and not isinstance(params.get("arguments"), list)
+        and isinstance(data.get("id"), int | str)
+    )
 
 
 def is_parse_error(error: Exception) -> bool:
