@@ -35,6 +35,9 @@ class ShimLanguageServer(LanguageServer):
         self.watching_files = False
         self.features: list[Feature] = []
         """Every capability, built by the factory; LSP events are fanned out to them."""
+        self.settings_known = asyncio.Event()
+        """Set once the user's settings arrived (or will not): commands that read or write
+        the workspace wait for it, since the settings say which files are secret."""
         self.listening: dict[str, list[Feature]] = {}
         """Per hook, the features that listen to it (filled on first use)."""
         self.progress_commands: frozenset[str] = frozenset()

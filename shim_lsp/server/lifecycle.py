@@ -111,12 +111,13 @@ def _notify_from_thread(ls: ShimLanguageServer, message: str) -> None:
 
 
 async def _start(ls: ShimLanguageServer) -> None:
-    ls.client_ready()
     try:
+        ls.client_ready()
         await _pull_settings(ls)
     finally:
         if ls.engine is not None:
             ls.engine.release()
+        ls.settings_known.set()
     await _watch_files(ls)
     ls.spawn(_tick_loop(ls))
     if ls.engine is not None and ls.engine.info.client_pid:

@@ -149,7 +149,12 @@ def as_json(value: Any) -> Any:
     return value
 
 
-OWN = {t.WINDOW_SHOW_MESSAGE_REQUEST, t.WINDOW_SHOW_DOCUMENT, t.WORKSPACE_APPLY_EDIT}
+OWN = {
+    t.WINDOW_SHOW_MESSAGE_REQUEST,
+    t.WINDOW_SHOW_DOCUMENT,
+    t.WORKSPACE_APPLY_EDIT,
+    t.WORKSPACE_CONFIGURATION,
+}
 
 
 def _make_client() -> LanguageClient:
@@ -175,7 +180,10 @@ async def start_editor(
     capabilities: t.ClientCapabilities = CAPABILITIES,
     initialize: bool = True,
     refuse_show_document: bool = False,
+    settings_delay: float = 0.0,
 ) -> Editor:
+    """``settings_delay``: the editor answers ``workspace/configuration`` that late, as a busy
+    VS Code may."""
     config = ClientServerConfig(
         client_factory=_make_client,
         server_command=server_command(),
@@ -185,6 +193,15 @@ async def start_editor(
     assert isinstance(client, LanguageClient)
     editor = Editor(client, workspace, answers=list(answers or []))
     client.set_configuration({"shim": settings or {}})
+
+    @client.feature(t.WORKSPACE_CONFIGURATION)
+    async def configuration(params: t.ConfigurationParams) -> list[Any]:
+        if settings_delay:
+            await asyncio.sleep(settings_delay)
+        return [
+            client.get_configuration(section=item.section, scope_uri=item.scope_uri)
+            for item in params.items
+        ]
 
     @client.feature(t.WINDOW_SHOW_MESSAGE_REQUEST)
     def message_request(params: t.ShowMessageRequestParams) -> t.MessageActionItem | None:

@@ -114,3 +114,21 @@ def test_user_patterns_ignore_case_match_at_any_depth_and_honour_negation(
     assert all(rules.is_secret(workspace / name) for name in secret)
     ordinary = ["a/public.pem", "PUBLIC.PEM", "vault/deeper/x.md", "keys", "vaults/x.txt"]
     assert not any(rules.is_secret(workspace / name) for name in ordinary)
+
+
+async def test_a_checkpoint_asked_for_at_once_waits_for_the_settings_that_name_secrets(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """The user's secretGlobs arrive by workspace/configuration after initialized: a
+    command sent at once must not checkpoint the files they name before they are known."""
+    (workspace / "keys.secret").write_text(SECRET)
+    (workspace / "app.py").write_text("a = 1\n")
+    for run in range(3):
+        state = state_dir / f"run{run}"
+        editor = await editors.start(
+            workspace, state, settings={"secretGlobs": ["*.secret"]}, settings_delay=0.5
+        )
+        taken = await editor.command("shim.forceCheckpoint", {})
+        assert taken["files"] == 1, taken  # app.py alone
+        await stop_editor(editor)
+        assert "hunter2" not in _everything_stored(state)
