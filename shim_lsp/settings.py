@@ -215,6 +215,7 @@ _JSON_TYPES: dict[object, object] = {
     bool: "boolean",
     int: "integer",
     float: "number",
+    str: "string",
     list[str]: "array",
     str | None: ["string", "null"],
 }
@@ -246,14 +247,23 @@ def settings_schema() -> dict[str, dict[str, Any]]:
     descriptions = _descriptions()
     schema: dict[str, dict[str, Any]] = {}
     for name, field in _FIELDS.items():
+        if field.type not in _JSON_TYPES or field.name not in descriptions:
+            raise TypeError(
+                f"setting {name}: give it a docstring, and its type {field.type} a JSON type"
+                " in settings._JSON_TYPES"
+            )
         entry: dict[str, Any] = {
             "default": defaults[name],
             "type": _JSON_TYPES[field.type],
             "description": descriptions[field.name],
         }
-        bound = _MINIMUMS.get(field.validator)
-        if bound is not None:
-            entry[bound] = 0
+        if field.validator is not None:
+            if field.validator not in _MINIMUMS:
+                raise TypeError(
+                    f"setting {name}: settings._MINIMUMS does not say what its validator"
+                    " allows; add it there so that package.json can say so too"
+                )
+            entry[_MINIMUMS[field.validator]] = 0
         schema[name] = entry
     return schema
 

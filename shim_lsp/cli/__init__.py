@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", help="repository root, for module names (default: .)")
     p.add_argument("--list", action="store_true", help="list the codemods and their arguments")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(fn=_lazy("shim_lsp.cli.codemod", "cmd_codemod"))
+    p.set_defaults(fn=_lazy("shim_lsp.cli.codemod", "cmd_codemod"), positionals_anywhere=True)
     p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
     p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
     p.set_defaults(fn=cmd_demo)
@@ -168,7 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "positionals_anywhere", False):
+        # argparse takes a command's positionals in one run: `codemod NAME --arg k=v a.py`
+        # would leave a.py unrecognized. Options and paths mix in any order, as in ruff.
+        words = [e for e in extra if not e.startswith("-")]
+        extra = [e for e in extra if e.startswith("-")]
+        if args.name is None and words:
+            args.name = words.pop(0)
+        args.paths += words
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )

@@ -35,6 +35,8 @@ def codemod_args(info: CodemodInfo, pairs: list[str]) -> dict[str, Any]:
             ) from exc
         if exc.problem == "missing":
             raise CliError(f"{info.name} needs --arg for: {', '.join(exc.names)}") from exc
+        if not exc.names:
+            raise CliError(f"{info.name}: {exc.detail}") from exc
         raise CliError(f"--arg {exc.names[0]}: {exc.detail}") from exc
 
 

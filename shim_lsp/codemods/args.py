@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from shim_lsp.codemods.registry import ArgSpec, CodemodInfo
+from shim_lsp.wire import is_text
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -80,6 +81,11 @@ def check_args(
     unknown = [k for k in values if k not in specs]
     if unknown:
         raise CodemodArgError(info, "unknown", unknown)
+    for k, v in values.items():
+        if isinstance(v, str) and not is_text(v):
+            raise CodemodArgError(
+                info, "value", [k], "expected text, got a lone surrogate or a NUL character"
+            )
     args = {
         k: _from_text(specs[k], v, info) if from_text else _typed(specs[k], v, info)
         for k, v in values.items()
@@ -87,4 +93,19 @@ def check_args(
     missing = [a.name for a in info.args if a.required and a.name not in args]
     if missing:
         raise CodemodArgError(info, "missing", missing)
+    _construct(info, args)
     return args
+
+
+def _construct(info: CodemodInfo, args: dict[str, Any]) -> None:
+    """Values of the right type the codemod itself refuses (an unqualified name, an unknown
+    logging level): refused before any file is read, as an argument error, not as every
+    file failing."""
+    from libcst.codemod import CodemodContext
+
+    from shim_lsp.codemods.runner import load
+
+    try:
+        load(info.module, info.cls)(CodemodContext(), **args)
+    except (ValueError, TypeError) as exc:
+        raise CodemodArgError(info, "value", [], str(exc)) from exc

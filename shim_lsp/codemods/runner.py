@@ -46,7 +46,7 @@ class CodemodSpec:
 
     def prefilter(self) -> tuple[bytes, ...]:
         """Strings one of which a file must contain for the codemod to change it."""
-        codemod = _load(self.module, self.cls)
+        codemod = load(self.module, self.cls)
         words = getattr(codemod, "prefilter", None)
         if words is None:
             return ()
@@ -88,7 +88,7 @@ class Summary:
 _CACHE: dict[tuple[str, str], Any] = {}
 
 
-def _load(module: str, cls: str) -> Any:
+def load(module: str, cls: str) -> Any:
     """The codemod class; imported once per process (work shared within a run)."""
     key = (module, cls)
     if key not in _CACHE:
@@ -115,7 +115,7 @@ def transform_bytes(
         return FileResult(path, "failed", f"does not parse: {exc}")
     context = CodemodContext(filename=path, full_module_name=module)
     try:
-        codemod = _load(spec.module, spec.cls)(context, **spec.args)
+        codemod = load(spec.module, spec.cls)(context, **spec.args)
         new_tree = codemod.transform_module(tree)
     except SkipFile as exc:
         return FileResult(path, "skipped", str(exc) or "skipped by the codemod")

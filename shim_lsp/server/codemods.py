@@ -281,25 +281,42 @@ def _root(ls: ShimLanguageServer, path: Path) -> Path | None:
     return ls.engine.workspace.folder_of(path)
 
 
+SCOPES = ("document", "folder", "workspace", "paths")
+
+
+def _path_arg(engine: SessionEngine, given: str) -> Path:
+    """A ``paths`` entry: a file URI or a path; a relative one counts from the first
+    workspace folder, never from the server's own working folder."""
+    path = uri_to_path(given) if given.startswith("file:") else Path(given)
+    if path is None:
+        raise JsonRpcInvalidParams(f"paths: {given!r} is not a file URI or a path")
+    if not path.is_absolute() and engine.workspace.folders:
+        path = Path(engine.workspace.folders[0]) / path
+    return path
+
+
 def _files(ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs) -> list[Path]:
     from shim_lsp.codemods.files import python_files
 
-    if a.scope == "workspace":
-        return python_files(list(engine.workspace.folders), ls.settings.exclude_globs)
-    if a.scope == "paths":
-        paths = [Path(p) for p in a.paths]
-        outside = [str(p) for p in paths if not engine.workspace.contains(p)]
-        if outside:
-            raise JsonRpcInvalidParams(f"outside the workspace: {', '.join(outside)}")
-        return python_files(paths, ls.settings.exclude_globs)
-    path = uri_to_path(a.uri) if a.uri else None
-    if path is None or not engine.workspace.contains(path):
-        raise JsonRpcInvalidParams(f"scope {a.scope!r} needs a uri inside the workspace")
-    if a.scope == "document":
-        return [path]
-    if a.scope == "folder":
+    if a.scope not in SCOPES:
+        raise JsonRpcInvalidParams(f"scope must be one of {', '.join(SCOPES)}, not {a.scope!r}")
+    try:
+        if a.scope == "workspace":
+            return python_files(list(engine.workspace.folders), ls.settings.exclude_globs)
+        if a.scope == "paths":
+            paths = [_path_arg(engine, p) for p in a.paths]
+            outside = [str(p) for p in paths if not engine.workspace.contains(p)]
+            if outside:
+                raise JsonRpcInvalidParams(f"paths outside the workspace: {', '.join(outside)}")
+            return python_files(paths, ls.settings.exclude_globs)
+        path = uri_to_path(a.uri) if a.uri else None
+        if path is None or not engine.workspace.contains(path):
+            raise JsonRpcInvalidParams(f"scope {a.scope!r} needs a uri inside the workspace")
+        if a.scope == "document":
+            return [path]
         return python_files([path if path.is_dir() else path.parent], ls.settings.exclude_globs)
-    raise JsonRpcInvalidParams("scope must be document, folder, workspace or paths")
+    except FileNotFoundError as exc:
+        raise JsonRpcInvalidParams(f"{'paths' if a.scope == 'paths' else 'uri'}: {exc}") from exc
 
 
 def _arguments(info: CodemodInfo, a: RunCodemodArgs) -> dict[str, Any]:
@@ -315,7 +332,7 @@ def _arguments(info: CodemodInfo, a: RunCodemodArgs) -> dict[str, Any]:
         elif exc.problem == "missing":
             why = f"{info.name} needs {keys}"
         else:
-            why = f"{keys}: {exc.detail}"
+            why = f"{keys or 'args'}: {exc.detail}"
         raise JsonRpcInvalidParams(f"shim.runCodemod: {why}") from exc
 
 
@@ -458,6 +475,10 @@ async def _undo(ls: ShimLanguageServer, engine: SessionEngine, batch_id: str) ->
         with engine.reader() as conn:
             return batches.load(conn, batch_id, engine.workspace.key)
 
+    if not client.can_apply_edit(ls):
+        raise JsonRpcInvalidParams(
+            "this editor cannot apply edits from a server (workspace.applyEdit)"
+        )
     batch = await asyncio.to_thread(load)
     if batch is None:
         raise JsonRpcInvalidParams(f"no codemod batch {batch_id!r} in this workspace")

@@ -20,7 +20,7 @@ from shim_lsp.server.feature import CommandSpec, Feature, call_features, gather_
 from shim_lsp.server.history import HistoryFeature
 from shim_lsp.server.recovery import RecoveryFeature
 from shim_lsp.server.session import SessionFeature
-from shim_lsp.wire import ArgumentError, structure_args
+from shim_lsp.wire import ArgumentError, bounded, structure_args
 from shim_lsp.workspace.paths import uri_to_path
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _register_command(server: ShimLanguageServer, spec: CommandSpec, handler: An
         try:
             parsed = _canonical_uris(ls, structure_args(spec.args, args))
         except ArgumentError as exc:
-            raise JsonRpcInvalidParams(f"{spec.id}: {exc}") from exc
+            raise JsonRpcInvalidParams(bounded(f"{spec.id}: {exc}")) from exc
         if ls.engine is None:
             raise JsonRpcInternalError(f"{spec.id}: SHIM has no session yet (not initialized)")
         return parsed
@@ -131,10 +131,13 @@ def _register_command(server: ShimLanguageServer, spec: CommandSpec, handler: An
     def failed(exc: Exception) -> Exception:
         # What the arguments name but is not there is the caller's mistake (invalid params);
         # a disk or store failure is an internal error, logged.
-        if isinstance(exc, LookupError):
-            return JsonRpcInvalidParams(f"{spec.id}: {exc}")
+        if isinstance(exc, LookupError | JsonRpcInvalidParams):
+            said = str(exc.message if isinstance(exc, JsonRpcInvalidParams) else exc)
+            if not said.startswith(f"{spec.id}: "):
+                said = f"{spec.id}: {said}"
+            return JsonRpcInvalidParams(bounded(said))
         log.exception("%s failed", spec.id)
-        return JsonRpcInternalError(f"{spec.id}: {exc}")
+        return JsonRpcInternalError(bounded(f"{spec.id}: {exc}"))
 
     # No functools.wraps: pygls reads the handler's signature to structure arguments.
     if spec.quick:
@@ -143,7 +146,7 @@ def _register_command(server: ShimLanguageServer, spec: CommandSpec, handler: An
             parsed = prepare(ls, args)
             try:
                 return handler(ls.engine, parsed)
-            except EXPECTED as exc:
+            except (*EXPECTED, JsonRpcInvalidParams) as exc:
                 raise failed(exc) from exc
 
         server.command(spec.id)(quick)
@@ -151,9 +154,10 @@ def _register_command(server: ShimLanguageServer, spec: CommandSpec, handler: An
 
         async def slow(ls: ShimLanguageServer, *args: Any) -> Any:
             parsed = prepare(ls, args)
+            await ls.settings_known.wait()  # which files are secret comes with the settings
             try:
                 return await handler(ls.engine, parsed)
-            except EXPECTED as exc:
+            except (*EXPECTED, JsonRpcInvalidParams) as exc:
                 raise failed(exc) from exc
 
         server.command(spec.id)(slow)

@@ -56,6 +56,10 @@ def command(
     """
 
     def decorate(fn: F) -> F:
+        if quick == inspect.iscoroutinefunction(fn):
+            raise TypeError(
+                f"{id}: a quick command is a plain method answered at once; any other is async"
+            )
         fn.__shim_command__ = CommandSpec(id, args, quick, progress)  # type: ignore[attr-defined]
         return fn
 

@@ -82,7 +82,7 @@ class HistoryFeature(Feature):
     @command("shim.restoreCheckpoint", CheckpointFileArgs)
     async def restore_checkpoint(self, engine: SessionEngine, a: CheckpointFileArgs) -> Any:
         if not engine.workspace.contains_uri(a.uri) and not a.uri.startswith("untitled:"):
-            raise JsonRpcInvalidParams(f"{a.uri} is not inside this workspace")
+            raise JsonRpcInvalidParams(f"{self.ls.client_uri(a.uri)} is not inside this workspace")
         _kind, text = await asyncio.to_thread(_text_at, engine, a)
         ok, detail = await apply_as_unsaved(
             self.ls, a.uri, text, f"SHIM: restore from checkpoint {a.checkpoint}"

@@ -1,0 +1,46 @@
+"""`shim codemod` takes options and paths in any order, and refuses an argument value the
+codemod itself refuses before reading any file, in the CLI's words."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SOURCE = (
+    "import unittest\n\n\nclass T(unittest.TestCase):\n"
+    "    def test_a(self):\n        self.assertEqual(1, 1)\n"
+)
+
+
+def shim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", "codemod", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def test_paths_may_follow_the_options(tmp_path: Path) -> None:
+    (tmp_path / "test_a.py").write_text(SOURCE)
+    out = shim("unittest_to_assert", "--dry-run", "test_a.py", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "1 would change" in out.stderr
+    out = shim("--dry-run", "unittest_to_assert", "--jobs", "1", "test_a.py", cwd=tmp_path)
+    assert out.returncode == 0 and "1 would change" in out.stderr, out.stderr
+    assert (tmp_path / "test_a.py").read_text() == SOURCE
+    stray = shim("unittest_to_assert", "--bogus", "test_a.py", cwd=tmp_path)
+    assert stray.returncode == 2 and "unrecognized arguments: --bogus" in stray.stderr
+
+
+def test_a_value_the_codemod_refuses_is_said_before_any_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / "test_a.py").write_text(SOURCE)
+    out = shim(
+        "rename_symbol", "--arg", "old_name=x", "--arg", "new_name=y", "test_a.py", cwd=tmp_path
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "shim: rename_symbol: old_name must be qualified, like package.module.Name"
+    )
