@@ -41,6 +41,16 @@ TextSource = Callable[[str], tuple[str, int | None] | None]
 """Current (text, version) of an open buffer, from the editor's copy."""
 
 
+def _shows_file(text: str, data: bytes, path: Path) -> bool:
+    """Whether a buffer just opened holds the file as an editor reads it: in the file's own
+    encoding, or decoded as UTF-8 with replacement characters (an editor's default for a
+    file that is not UTF-8). A binary file opened in an editor always counts as shown: its
+    text is a lossy reading, never work to offer back (restoring it would ruin the file)."""
+    if b"\x00" in data[:8000]:  # git's test for binary content
+        return True
+    return text == decode(data, path) or text == data.decode("utf-8", "replace")
+
+
 class SessionEngine:
     def __init__(
         self,
@@ -259,7 +269,7 @@ class SessionEngine:
         data = read_bytes(path)
         if data is None:
             return True, None
-        return decode(data, path) != text, blobs.blob_hash(data)
+        return not _shows_file(text, data, path), blobs.blob_hash(data)
 
     def _disk_hash(self, uri: str) -> str | None:
         """The hash of the file now, read at the event so that a change a moment later
