@@ -230,6 +230,11 @@ class TreeState:
                 continue
             yield cand
 
+    def _on_disk(self, uri: str, updates: dict[str, DiskEntry | None]) -> bool:
+        if uri in updates:
+            return updates[uri] is not None
+        return uri in self.entries
+
     def plan(
         self,
         *,
@@ -313,7 +318,9 @@ class TreeState:
             base_id=None if full else self.base_id,
             disk=disk,
             buffers=buffer_entries,
-            files=files + len(buffer_entries),
+            # A file is counted once, though it has a disk and an unsaved version; an
+            # unsaved buffer of a file not on disk (untitled, not yet saved) counts too.
+            files=files + sum(not self._on_disk(b.uri, updates) for b in buffer_entries),
             bytes=disk_bytes + sum(b.size for b in buffer_entries),
         )
         if progress is not None:

@@ -370,3 +370,19 @@ async def test_a_files_versions_say_how_many_lines_each_added_and_removed(
     (newest,) = await editor.command("shim.listCheckpoints", {"uri": uri, "limit": 1})
     assert newest["linesAdded"] == 2, "the older version is compared even past the limit"
     await stop_editor(editor)
+
+
+async def test_a_checkpoint_counts_an_edited_file_once(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Two files, one with unsaved changes: "2 files, 1 unsaved buffer", not 3 files; an
+    unsaved buffer of a file not on disk counts as a file."""
+    (workspace / "a.py").write_text("a = 1\n")
+    (workspace / "b.py").write_text("b = 1\n")
+    editor = await editors.start(workspace, state_dir)
+    uri = editor.open("a.py", "a = 1\n")
+    editor.type(uri, 1, 0, "c = 2\n")
+    editor.type(editor.open("new.py", ""), 0, 0, "d = 3\n")
+    taken = await editor.command("shim.forceCheckpoint", {})
+    assert (taken["files"], taken["buffers"]) == (3, 2), taken
+    await stop_editor(editor)
