@@ -76,6 +76,18 @@ def _scope(selection: types.Range) -> types.Range:
     )
 
 
+async def _changes_within(text: str, new: str, scope: types.Range) -> bool:
+    """Whether applying the codemod to ``scope`` alone changes something there, as resolving
+    the action will (an import the change needs, added on the line under the cursor, is not
+    a change of that line); off the event loop, since it may parse the file."""
+    from shim_lsp.codemods.selection import restrict
+
+    start = (scope.start.line, scope.start.character)
+    end = (scope.end.line, scope.end.character)
+    part = await asyncio.to_thread(restrict, text, new, start, end)
+    return part.text is not None and part.text != text
+
+
 def _wanted(only: Sequence[types.CodeActionKind | str] | None, kind: str) -> bool:
     return not only or any(kind.startswith(str(getattr(k, "value", k))) for k in only)
 
@@ -202,11 +214,18 @@ class CodemodsFeature(Feature):
             return []
         version = doc.version
         scope = _scope(params.range)
+        proposals = await self.proposals(uri)
+        if doc.version != version:
+            return []  # typed meanwhile: the editor asks again
         actions = []
-        for name, (_new, found) in (await self.proposals(uri)).items():
+        for name, (new, found) in proposals.items():
             words = name.replace("_", " ")
             data: dict[str, Any] = {"uri": uri, "version": version, "name": name}
-            if rewrite and any(_overlaps(e, scope) for e in found):
+            if (
+                rewrite
+                and any(_overlaps(e, scope) for e in found)
+                and await _changes_within(doc.source, new, scope)
+            ):
                 actions.append(
                     types.CodeAction(
                         title=f"Apply codemod: {words}",

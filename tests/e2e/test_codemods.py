@@ -367,6 +367,21 @@ async def test_a_cursor_on_an_unrelated_line_raises_no_rewrite_of_elsewhere(
     assert changed_lines(await editor.client.code_action_resolve_async(here)) == {8}
 
 
+async def test_a_line_that_only_receives_a_needed_import_offers_no_rewrite(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """print_to_logging adds ``import logging`` after line 0: the light bulb on line 0 would
+    apply nothing there (the import alone is no change of that line), so none is offered."""
+    editor = await editors.start(workspace, state_dir)
+    uri = editor.open("util.py", 'import app\n\nx = app.greet("y")\nprint("value: %s" % x)\n')
+    on_import = await actions(editor, uri, cursor(0, 3))
+    assert [a.title for a in on_import if a.kind == t.CodeActionKind.RefactorRewrite] == []
+    on_print = await actions(editor, uri, cursor(3, 2))
+    titles = [a.title for a in on_print if a.kind == t.CodeActionKind.RefactorRewrite]
+    assert "Apply codemod: print to logging" in titles
+    await stop_editor(editor)
+
+
 async def test_no_codemod_is_offered_where_it_would_change_nothing(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
