@@ -20,6 +20,7 @@ export const ServerCommand = {
   compareWithCheckpoint: 'shim.compareWithCheckpoint',
   recoveredText: 'shim.recoveredText',
   listCodemods: 'shim.listCodemods',
+  moduleName: 'shim.moduleName',
   runCodemod: 'shim.runCodemod',
   undoCodemod: 'shim.undoCodemod',
 } as const;
@@ -71,6 +72,7 @@ export const REACHED_BY: Record<ServerCommandId, readonly VsCommandId[]> = {
   [ServerCommand.compareWithCheckpoint]: [VsCommand.compareWithCheckpoint],
   [ServerCommand.restoreCheckpoint]: [VsCommand.restoreFromCheckpoint],
   [ServerCommand.clearState]: [VsCommand.clearHistory],
+  [ServerCommand.moduleName]: [VsCommand.applyCodemod],
   [ServerCommand.listCodemods]: [VsCommand.applyCodemod],
   [ServerCommand.runCodemod]: [VsCommand.applyCodemod],
   [ServerCommand.undoCodemod]: [VsCommand.undoLastCodemod],

@@ -125,6 +125,12 @@ class UndoCodemodArgs:
     batch: str
 
 
+@attrs.define
+class ModuleNameArgs:
+    uri: str
+    """A Python file of the workspace."""
+
+
 class CodemodsFeature(Feature):
     name = "codemods"
     code_action_kinds = (KIND.value, SOURCE_KIND)
@@ -288,6 +294,18 @@ class CodemodsFeature(Feature):
     @command("shim.runCodemod", RunCodemodArgs, progress=True)
     async def run_codemod(self, engine: SessionEngine, a: RunCodemodArgs) -> Any:
         return await _run_workspace(self.ls, engine, self._info(a.name), a)
+
+    @command("shim.moduleName", ModuleNameArgs)
+    async def module_name(self, engine: SessionEngine, a: ModuleNameArgs) -> Any:
+        """The dotted name Python imports a file by (``src/`` layouts and packages below the
+        workspace folder included), for prefilling a rename's ``old_name``."""
+        from shim_lsp.codemods.modules import module_name_of
+
+        path = uri_to_path(a.uri)
+        if path is None or not engine.workspace.contains(path):
+            raise LookupError(f"{self.ls.client_uri(a.uri)} is not a file of this workspace")
+        root = engine.workspace.folder_of(path)
+        return {"module": await asyncio.to_thread(module_name_of, path, root)}
 
     @command("shim.undoCodemod", UndoCodemodArgs)
     async def undo_codemod(self, engine: SessionEngine, a: UndoCodemodArgs) -> Any:

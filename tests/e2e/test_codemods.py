@@ -474,3 +474,27 @@ async def test_codemod_argument_errors_name_the_keys_the_editor_sent(
     assert said in str(raised.value) and "shim.runCodemod: " in str(raised.value)
     assert "--arg" not in str(raised.value)
     await stop_editor(editor)
+
+
+async def test_a_files_module_name_is_found_as_python_imports_it(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """A package below the workspace folder, and a src/ layout: what a rename's old_name
+    starts with, never the folder path."""
+    for folder in ("backend/shop", "src/pkg"):
+        (workspace / folder).mkdir(parents=True)
+        (workspace / folder / "__init__.py").write_text("")
+    (workspace / "backend/shop/models.py").write_text("class User: ...\n")
+    (workspace / "src/pkg/util.py").write_text("x = 1\n")
+    (workspace / "app.py").write_text("y = 1\n")
+    editor = await editors.start(workspace, state_dir)
+    for name, module in [
+        ("backend/shop/models.py", "shop.models"),
+        ("src/pkg/util.py", "pkg.util"),
+        ("app.py", "app"),
+    ]:
+        found = await editor.command("shim.moduleName", {"uri": editor.uri(name)})
+        assert found == {"module": module}
+    with pytest.raises(JsonRpcInvalidParams, match="not a file of this workspace"):
+        await editor.command("shim.moduleName", {"uri": "file:///etc/hosts"})
+    await stop_editor(editor)

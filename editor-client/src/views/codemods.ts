@@ -36,6 +36,16 @@ export class Codemods {
     await this.report(args.name, args.args ?? {}, result);
   }
 
+  /** The module Python imports a file by, as the server finds it (packages, src/ layouts). */
+  private async moduleOf(uri: vscode.Uri): Promise<string | undefined> {
+    try {
+      const found = await this.server.request<{ module: string | null }>(ServerCommand.moduleName, { uri: uri.toString() });
+      return found.module ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async ask(): Promise<RunArgs | undefined> {
     const listed = await this.server.request<{ codemods: CodemodInfo[]; problems: string[] }>(ServerCommand.listCodemods);
     for (const problem of listed.problems) {
@@ -56,7 +66,7 @@ export class Codemods {
     const title = codemodTitle(picked.codemod.name);
     const editor = vscode.window.activeTextEditor;
     const file = editor?.document.uri.scheme === 'file' ? editor.document.uri : undefined;
-    const underCursor = await symbolUnderCursor(editor);
+    const underCursor = await symbolUnderCursor(editor, (uri) => this.moduleOf(uri));
     const values: Record<string, unknown> = {};
     for (const [i, arg] of picked.codemod.arguments.entries()) {
       const raw = await vscode.window.showInputBox({
@@ -218,7 +228,14 @@ function example(name: string, type: string): string {
  * a definition provider (the Python extension) points, else a definition on this line or the
  * module a `from ... import` line names; empty when it cannot tell.
  */
-async function symbolUnderCursor(editor: vscode.TextEditor | undefined): Promise<string> {
+async function symbolUnderCursor(
+  editor: vscode.TextEditor | undefined,
+  moduleOf: (uri: vscode.Uri) => Promise<string | undefined>,
+): Promise<string> {
+  const named = async (uri: vscode.Uri, word: string): Promise<string> => {
+    const module = await moduleOf(uri);
+    return module ? `${module}.${word}` : qualifiedName(vscode.workspace.asRelativePath(uri, false), word);
+  };
   if (editor === undefined || editor.document.uri.scheme !== 'file' || !/\.pyi?$/.test(editor.document.uri.path)) {
     return '';
   }
@@ -237,12 +254,12 @@ async function symbolUnderCursor(editor: vscode.TextEditor | undefined): Promise
   for (const location of found) {
     const uri = 'targetUri' in location ? location.targetUri : location.uri;
     if (uri.scheme === 'file' && /\.pyi?$/.test(uri.path) && vscode.workspace.getWorkspaceFolder(uri)) {
-      return qualifiedName(vscode.workspace.asRelativePath(uri, false), word);
+      return named(uri, word);
     }
   }
   const line = editor.document.lineAt(position.line).text;
   if (new RegExp(`^\\s*(async\\s+def|def|class)\\s+${word}\\b|^${word}\\s*[:=]`).test(line)) {
-    return qualifiedName(vscode.workspace.asRelativePath(editor.document.uri, false), word);
+    return named(editor.document.uri, word);
   }
   const imported = line.match(/^\s*from\s+([A-Za-z_][\w.]*)\s+import\s+(.*)$/);
   if (imported && new RegExp(`\\b${word}\\b`).test(imported[2]) && range.start.character > line.indexOf(' import ')) {
