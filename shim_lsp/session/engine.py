@@ -41,6 +41,11 @@ TextSource = Callable[[str], tuple[str, int | None] | None]
 """Current (text, version) of an open buffer, from the editor's copy."""
 
 
+def _megabytes(n: int) -> str:
+    """A size as people read it (a buffer's characters count as bytes here: near enough)."""
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+
+
 def _shows_file(text: str, data: bytes, path: Path) -> bool:
     """Whether a buffer just opened holds the file as an editor reads it: in the file's own
     encoding, or decoded as UTF-8 with replacement characters (an editor's default for a
@@ -225,11 +230,13 @@ class SessionEngine:
         if path is None or uri in self._told_outside or self.workspace.contains(path):
             return
         self._told_outside.add(uri)
-        where = (
-            "this window has no workspace folder"
-            if not self.workspace.folders
-            else "it is outside this window's workspace folders"
-        )
+        real = Path(os.path.realpath(path))
+        if not self.workspace.folders:
+            where = "this window has no workspace folder"
+        elif real != path and self.workspace.contains_lexically(path):
+            where = f"it is a link to {real}, outside this window's workspace folders"
+        else:
+            where = "it is outside this window's workspace folders"
         self._notify(
             f"{path} is not protected: {where}. Open its folder as a workspace folder "
             "to have SHIM journal and checkpoint it."
@@ -244,10 +251,10 @@ class SessionEngine:
             self._over_cap.add(uri)
             path = uri_to_path(uri)
             self._notify(
-                f"{path.name if path else uri} is not protected: its buffer holds {size:,} "
-                f"characters, over maxFileSize ({self.settings.max_file_size:,} bytes). Its "
-                "unsaved changes are not journaled or checkpointed until it is back under "
-                "the cap; save it to keep them."
+                f"{path.name if path else uri} is not protected: its buffer holds "
+                f"{_megabytes(size)}, over maxFileSize ({_megabytes(self.settings.max_file_size)}"
+                "). Its unsaved changes are not journaled or checkpointed until it is back "
+                "under the cap; save it to keep them."
             )
         return False
 

@@ -79,6 +79,10 @@ class Workspace:
     def contains(self, path: Path) -> bool:
         return self.folder_of(path) is not None
 
+    def contains_lexically(self, path: Path) -> bool:
+        """Whether ``path`` itself sits in the workspace (a link there may lead outside)."""
+        return self.folder_of(path.parent) is not None
+
     def contains_uri(self, uri: str) -> bool:
         path = uri_to_path(uri)
         return path is not None and self.contains(path)

@@ -271,6 +271,14 @@ async def test_a_file_opened_from_outside_the_workspace_is_said_to_be_unprotecte
     told = [m for m in editor.shown_messages if "is not protected" in m]
     assert len(told) == 1 and "outside this window's workspace folders" in told[0]
 
+    # A link in the workspace to that file: said to be a link, and where it leads.
+    os.symlink(elsewhere / "x.py", workspace / "link.py")
+    link = editor.open("link.py", "x = 1\n")
+    editor.type(link, 1, 0, "typed = 'through the link'\n")
+    await editor.wait_for(lambda: sum("is not protected" in m for m in editor.shown_messages) == 2)
+    said = [m for m in editor.shown_messages if "is not protected" in m][-1]
+    assert f"it is a link to {elsewhere / 'x.py'}, outside" in said, said
+
 
 async def test_session_status_says_when_its_last_checkpoint_was_taken(
     workspace: Path, state_dir: Path, editors: Editors
