@@ -33,7 +33,7 @@ export class Codemods {
       return;
     }
     const result = await this.runWithProgress(args);
-    await this.report(args.name, args.args ?? {}, result);
+    await this.report(args.name, args.args ?? {}, result, args.preview === true);
   }
 
   /** The module Python imports a file by, as the server finds it (packages, src/ layouts). */
@@ -151,7 +151,7 @@ export class Codemods {
     });
   }
 
-  private async report(name: string, args: Record<string, unknown>, result: CodemodRun): Promise<void> {
+  private async report(name: string, args: Record<string, unknown>, result: CodemodRun, preview: boolean): Promise<void> {
     for (const failure of result.failed) {
       this.server.output.warn(`Codemod ${name} failed on ${failure.path}: ${failure.reason}`);
     }
@@ -163,13 +163,15 @@ export class Codemods {
     } else if (result.applied && result.batch) {
       this.batches.push({ batch: result.batch, name });
       choice = await vscode.window.showInformationMessage(
-        codemodOutcome(name, args, result.changed.length, result.failed.length),
+        `SHIM: ${codemodOutcome(name, args, result.changed.length, result.failed.length)}`,
         'Undo',
         'Show Changes',
         ...failed,
       );
     } else if (result.changed.length > 0) {
-      choice = await vscode.window.showInformationMessage(`SHIM: ${title} not applied (${result.reason ?? 'discarded'}).`, ...failed);
+      // VS Code answers "not applied" when the refactor preview was discarded or had nothing ticked.
+      const why = preview ? 'discarded in the preview, or nothing was ticked' : (result.reason ?? 'discarded');
+      choice = await vscode.window.showInformationMessage(`SHIM: ${title} not applied (${why}).`, ...failed);
     } else {
       choice = await vscode.window.showInformationMessage(
         `SHIM: ${title} changed nothing${result.failed.length ? `; ${plural(result.failed.length, 'file')} failed` : ''}.`,

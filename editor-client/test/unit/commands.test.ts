@@ -71,6 +71,7 @@ test('commands that ask for input end in an ellipsis; the others do not', () => 
     VsCommand.restoreFromCheckpoint,
     VsCommand.clearHistory,
     VsCommand.applyCodemod,
+    VsCommand.reviewRecovery,
   ]);
   for (const c of manifest.contributes.commands as { command: string; title: string }[]) {
     assert.equal(c.title.endsWith('\u2026'), asks.has(c.command), `${c.command}: "${c.title}"`);
