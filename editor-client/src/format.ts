@@ -390,8 +390,12 @@ export function riskMessage(alarm: RiskAlarm): string {
     return `${view.label.toLowerCase()} ${view.description}`;
   });
   const files = alarm.dirtyDocuments > 0 ? ` in ${plural(alarm.dirtyDocuments, 'file')}` : '';
-  return (
-    `Your unsaved work${files} was at risk${why.length ? ` (${why.join('; ')})` : ''}. ` +
-    `${alarm.checkpoint ? 'SHIM took a checkpoint of it. ' : ''}Save your files to keep the changes for good.`
-  );
+  const causes = why.length ? ` (${why.join('; ')})` : '';
+  if (!alarm.checkpoint) {
+    // No checkpoint could be taken (the store cannot be written): the risk is now, not past.
+    return alarm.dirtyDocuments > 0
+      ? `Your unsaved work${files} is at risk${causes}: SHIM cannot write its store, so save your files.`
+      : `SHIM cannot protect what you type${causes}: its store cannot be written. Your files on disk are not affected.`;
+  }
+  return `Your unsaved work${files} was at risk${causes}. SHIM took a checkpoint of it. Save your files to keep the changes for good.`;
 }

@@ -52,9 +52,11 @@ export class Session {
       { label: 'Status', kind: vscode.QuickPickItemKind.Separator },
       {
         label:
-          at === null
-            ? '$(history) Last checkpoint: none yet, and what you type is journaled as you type'
-            : `$(history) Last checkpoint: ${ago(at, now)}${last?.label ? ` "${last.label}"` : ''}`,
+          status.storeError !== null
+            ? `$(error) SHIM cannot write its store: nothing new is protected until it can (${status.storeError})`
+            : at === null
+              ? '$(history) Last checkpoint: none yet, and what you type is journaled as you type'
+              : `$(history) Last checkpoint: ${ago(at, now)}${last?.label ? ` "${last.label}"` : ''}`,
         detail: at === null ? undefined : [clock(at), ...(last ? [plural(last.files, 'file'), size(last.bytes)] : [])].join(' · '),
       },
       {

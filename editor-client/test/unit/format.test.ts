@@ -239,4 +239,13 @@ test('the risk warning speaks plainly', () => {
     riskMessage(alarm),
     'Your unsaved work in 2 files was at risk (unsaved text not in a checkpoint 300.0 KB, high at 256.0 KB). SHIM took a checkpoint of it. Save your files to keep the changes for good.',
   );
+  const failing = { level: 'high' as const, dirtyDocuments: 0, checkpoint: false, signals: [] };
+  assert.equal(
+    riskMessage(failing),
+    'SHIM cannot protect what you type: its store cannot be written. Your files on disk are not affected.',
+  );
+  assert.equal(
+    riskMessage({ ...failing, dirtyDocuments: 1 }),
+    'Your unsaved work in 1 file is at risk: SHIM cannot write its store, so save your files.',
+  );
 });
