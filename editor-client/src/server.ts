@@ -123,15 +123,20 @@ export class ShimServer implements vscode.Disposable {
     client.onNotification(Notification.status, (status: StatusNotification) => this.statusEmitter.fire(status));
     client.onNotification(Notification.recoveryAvailable, (report: RecoveryReport) => this.recoveryEmitter.fire(report));
     client.onNotification(Notification.riskAlarm, (alarm: RiskAlarm) => this.riskEmitter.fire(alarm));
+    let started = false;
     client.onDidChangeState((e) => {
       // Stopped, or restarting after a crash: the status bar says so until the server is back.
       if (e.newState !== State.Running) {
         this.statusEmitter.fire(undefined);
+      } else if (started) {
+        // vscode-languageclient restarted a server that died: name the new process.
+        void this.serverPid().then((pid) => this.output.info(`SHIM server running again (pid ${pid})`));
       }
     });
     this.client = client;
     try {
       await client.start();
+      started = true;
       this.output.info(`SHIM server running (pid ${await this.serverPid()})`);
     } catch (error) {
       this.fail({ message: `SHIM's server failed to start: ${String(error)}. See "SHIM: Show Output".` });
