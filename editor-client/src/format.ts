@@ -399,3 +399,17 @@ export function riskMessage(alarm: RiskAlarm): string {
   }
   return `Your unsaved work${files} was at risk${causes}. SHIM took a checkpoint of it. Save your files to keep the changes for good.`;
 }
+
+/** What Clear History forgot, in words: this window's own session stays (it is running). */
+export function clearedMessage(counts: { sessions: number; checkpoints: number; journal: number }): string {
+  const parts = [
+    ...(counts.sessions > 0 ? [plural(counts.sessions, 'ended session')] : []),
+    ...(counts.checkpoints > 0 ? [plural(counts.checkpoints, 'checkpoint')] : []),
+    ...(counts.journal > 0 ? [`the record of ${plural(counts.journal, 'edit')}`] : []),
+  ];
+  if (parts.length === 0) {
+    return 'SHIM: there was no history to clear.';
+  }
+  const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0];
+  return `SHIM forgot ${list}. What is open now stays protected.`;
+}

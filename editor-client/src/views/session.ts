@@ -2,7 +2,7 @@
 
 import * as vscode from 'vscode';
 import { ServerCommand, VsCommand } from '../commands';
-import { ago, clock, openFilesText, plural, signalView, size } from '../format';
+import { ago, clearedMessage, clock, openFilesText, plural, signalView, size } from '../format';
 import type { Assessment, SessionStatus } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -175,8 +175,6 @@ export class Session {
       request = scope.request;
     }
     const counts = await this.server.request<{ sessions: number; checkpoints: number; journal: number }>(ServerCommand.clearState, request);
-    void vscode.window.showInformationMessage(
-      `SHIM cleared ${plural(counts.sessions, 'session')}, ${plural(counts.checkpoints, 'checkpoint')} and ${plural(counts.journal, 'journal record')}.`,
-    );
+    void vscode.window.showInformationMessage(clearedMessage(counts));
   }
 }

@@ -283,7 +283,7 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   await dialog.waitFor();
   assert.match(await dialog.innerText(), /cannot be brought back/);
   await dialog.locator('a.monaco-button', { hasText: /^Clear$/ }).click();
-  await rig.toast(page, 'SHIM cleared').filter({ hasText: '1 checkpoint and' }).waitFor();
+  await rig.toast(page, 'SHIM forgot').filter({ hasText: '1 checkpoint and' }).waitFor();
 
   await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
   await rig.runCommand(page, 'SHIM: Browse Checkpoints…');

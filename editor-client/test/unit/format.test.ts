@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  clearedMessage,
   ago,
   checkpointFileChanges,
   checkpointTitle,
@@ -248,4 +249,10 @@ test('the risk warning speaks plainly', () => {
     riskMessage({ ...failing, dirtyDocuments: 1 }),
     'Your unsaved work in 1 file is at risk: SHIM cannot write its store, so save your files.',
   );
+});
+
+test('Clear History says what it forgot in words', () => {
+  assert.equal(clearedMessage({ sessions: 0, checkpoints: 1, journal: 37 }), 'SHIM forgot 1 checkpoint and the record of 37 edits. What is open now stays protected.');
+  assert.equal(clearedMessage({ sessions: 2, checkpoints: 3, journal: 1 }), 'SHIM forgot 2 ended sessions, 3 checkpoints and the record of 1 edit. What is open now stays protected.');
+  assert.equal(clearedMessage({ sessions: 0, checkpoints: 0, journal: 0 }), 'SHIM: there was no history to clear.');
 });
