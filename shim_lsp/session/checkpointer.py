@@ -23,7 +23,7 @@ from shim_lsp.session.buffers import BufferTracker
 from shim_lsp.session.policy import Clock, due
 from shim_lsp.session.snapshot import BufferSnapshot, Plan, TreeState
 from shim_lsp.settings import Settings
-from shim_lsp.store import blobs, retention
+from shim_lsp.store import blobs, retention, statcache
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.db import connect
 from shim_lsp.wire import to_camel
@@ -55,7 +55,9 @@ class CheckpointResult:
 
 def _write_checkpoint(conn: sqlite3.Connection, plan: Plan) -> int:
     blobs.put_many(conn, plan.tail_blobs)
-    return cps.write(conn, plan.checkpoint, plan.reused_blobs)
+    cid = cps.write(conn, plan.checkpoint, plan.reused_blobs)
+    statcache.save(conn, plan.checkpoint.workspace, plan.stat_rows)
+    return cid
 
 
 class Checkpointer:

@@ -1,9 +1,17 @@
 """Turning "what changed" into a checkpoint, reading only what it must.
 
-The tree state remembers every file's size, mtime and blob as of the last checkpoint (a stat
-cache, seeded from the store). A checkpoint looks only at the paths the editor reported as
-changed (saves, ``workspace/didChangeWatchedFiles``), except for the first one in a process
-and a periodic safety scan, which stat the whole tree; only files whose stat differs are read.
+The tree state holds the manifest of the last checkpoint and a stat cache: each file's size,
+mtime, ctime and inode when it was last read, and its blob. The cache is kept in the store
+(``store/statcache.py``) and written with each checkpoint, so a restarted server or a second
+window only stats the tree. A checkpoint looks only at the paths the editor reported as
+changed (saves, ``workspace/didChangeWatchedFiles``), except for the first one in a process,
+those of an editor without watchers and a periodic safety scan, which stat the whole tree;
+only files whose stat differs from the cache are read.
+
+Racy timestamps are guarded against as git does: a file can change again within the
+filesystem's timestamp granularity after it was read and keep its stat, so a file modified
+(mtime or ctime) less than ``RACY_NS`` before the checkpoint began is not cached, and is read
+again by the next checkpoint that looks at it.
 Reading, hashing and compressing run on two threads (zlib and hashlib release the GIL), and
 blobs go to the writer in chunks while the rest is still being read.
 """
@@ -11,13 +19,15 @@ blobs go to the writer in chunks while the rest is still being read.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from shim_lsp.settings import Settings
-from shim_lsp.store import blobs
+from shim_lsp.store import blobs, statcache
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.checkpoints import BufferEntry, DiskEntry, NewCheckpoint
 from shim_lsp.workspace.paths import Workspace, child_uri, path_to_uri, uri_to_path
@@ -28,6 +38,9 @@ REBASE_FRACTION = 8
 CHUNK_BYTES = 4 * 1024 * 1024
 READERS = 2
 BATCH = 64
+RACY_NS = 2_000_000_000
+"""Files modified this recently are not trusted to the stat cache: 2 s covers the coarsest
+timestamps in use (FAT's), and the kernel's coarse clock on the others."""
 
 BlobSink = Callable[[list[blobs.Prepared]], None]
 """Receives chunks of new blobs to store (the engine hands them to the writer thread)."""
@@ -57,6 +70,8 @@ class Plan:
     reused_blobs: set[str]
     """Blobs already in the store that this checkpoint names: their use time is refreshed."""
     scanned: bool
+    stat_rows: dict[str, statcache.Cached | None]
+    """Stat cache rows that changed (None: forget), written with the checkpoint."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,8 @@ class _Loaded:
     entry: DiskEntry | None
     blob: blobs.Prepared | None
     """Set when the content differs from what the stat cache knew."""
+    cached: statcache.Cached | None = None
+    """The stat cache row for what was read; None when it would be racy."""
 
 
 class _BlobStream:
@@ -127,6 +144,9 @@ class TreeState:
     total_bytes: int = 0
     changed_paths: set[Path] = field(default_factory=set)
     needs_scan: bool = True
+    stats: dict[str, statcache.Cached] = field(default_factory=dict)
+    """The stat cache: per file, its stat when last read and the blob it held."""
+    clock_ns: Callable[[], int] = time.time_ns
     _uris: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per folder, each root-relative path's URI, as a scan has spelled it before."""
 
@@ -170,6 +190,7 @@ class TreeState:
             self.base_entries = cps.disk_manifest(conn, self.base_id)
             self.delta = _delta(self.base_entries, self.entries)
             self.total_bytes = sum(e.size for e in self.entries.values())
+        self.stats = statcache.load(conn, self.workspace.key)
         self.loaded = True
 
     def _candidates(self, changed: set[Path]) -> tuple[list[_Candidate], bool]:
@@ -195,7 +216,7 @@ class TreeState:
             found[uri] = _Candidate(uri, str(path), st)
         return list(found.values()), False
 
-    def _load(self, cand: _Candidate) -> _Loaded:
+    def _load(self, cand: _Candidate, trusted_before: int) -> _Loaded:
         old = self.entries.get(cand.uri)
         st = cand.stat
         if st is None:
@@ -207,28 +228,36 @@ class TreeState:
             return _Loaded(cand.uri, None, None)
         digest = blobs.blob_hash(data)
         entry = DiskEntry(digest, len(data), st.mtime_ns)
+        # The stat was taken before the read: a change since shows as a recent mtime/ctime
+        # (racy, not cached) or, mid-read, as a size that differs from what was read.
+        racy = max(st.mtime_ns, st.ctime_ns) >= trusted_before or st.size != len(data)
+        cached = None if racy else (st, digest)
         if old is not None and old.blob == digest:
-            return _Loaded(cand.uri, entry, None)
-        return _Loaded(cand.uri, entry, blobs.prepare(data, digest))
+            return _Loaded(cand.uri, entry, None, cached)
+        return _Loaded(cand.uri, entry, blobs.prepare(data, digest), cached)
 
-    def _load_batch(self, batch: list[_Candidate]) -> list[_Loaded]:
-        return [self._load(c) for c in batch]
+    def _load_batch(self, batch: list[_Candidate], trusted_before: int) -> list[_Loaded]:
+        return [self._load(c, trusted_before) for c in batch]
 
-    def _changed(self, candidates: list[_Candidate]) -> Iterator[_Candidate]:
+    def _sort(
+        self, candidates: list[_Candidate]
+    ) -> tuple[list[_Candidate], dict[str, tuple[_Candidate, DiskEntry]]]:
+        """The candidates to read, and those the stat cache knows whose entry differs from
+        the manifest's (another window's or an earlier session's reading): their blob must
+        still be in the store to be named without reading the file."""
+        todo: list[_Candidate] = []
+        known: dict[str, tuple[_Candidate, DiskEntry]] = {}
+        stats, entries = self.stats, self.entries
         for cand in candidates:
-            old = self.entries.get(cand.uri)
             st = cand.stat
-            if (
-                st is not None
-                and old is not None
-                and (old.size, old.mtime_ns)
-                == (
-                    st.size,
-                    st.mtime_ns,
-                )
-            ):
+            cached = stats.get(cand.uri)
+            if st is None or cached is None or cached[0] != st:
+                todo.append(cand)
                 continue
-            yield cand
+            entry = DiskEntry(cached[1], st.size, st.mtime_ns)
+            if entries.get(cand.uri) != entry:
+                known[cand.uri] = (cand, entry)
+        return todo, known
 
     def plan(
         self,
@@ -249,17 +278,29 @@ class TreeState:
         is adjusted rather than recomputed, and the full manifest is written out only when
         the delta has grown enough to start a new base.
         """
+        trusted_before = self.clock_ns() - RACY_NS  # taken before any stat
         candidates, scanned = self._candidates(changed)
         updates: dict[str, DiskEntry | None] = {}
+        stat_rows: dict[str, statcache.Cached | None] = {}
         out = _BlobStream(known_blobs, sink)
         read = 0
-        todo = list(self._changed(candidates))
+        todo, by_cache = self._sort(candidates)
+        if by_cache:
+            present = known_blobs({hit.blob for _c, hit in by_cache.values()})
+            for uri, (cand, hit) in by_cache.items():
+                if hit.blob in present:
+                    updates[uri] = hit
+                    out.reused.add(hit.blob)
+                else:  # collected since it was cached: read the file again
+                    todo.append(cand)
         total = len(todo)
         batches = [todo[i : i + BATCH] for i in range(0, total, BATCH)]
-        for n, loaded_batch in enumerate(self._load_all(batches)):
+        for n, loaded_batch in enumerate(self._load_all(batches, trusted_before)):
             if progress is not None:
                 progress(n * BATCH, total)
             for loaded in loaded_batch:
+                if self.stats.get(loaded.uri) != loaded.cached:
+                    stat_rows[loaded.uri] = loaded.cached
                 if loaded.entry is None:
                     if loaded.uri in self.entries:
                         updates[loaded.uri] = None
@@ -329,15 +370,19 @@ class TreeState:
             tail_blobs=tail,
             reused_blobs=out.reused,
             scanned=scanned,
+            stat_rows=stat_rows,
         )
 
-    def _load_all(self, batches: list[list[_Candidate]]) -> Iterator[list[_Loaded]]:
+    def _load_all(
+        self, batches: list[list[_Candidate]], trusted_before: int
+    ) -> Iterator[list[_Loaded]]:
         """Load batches on two threads; a single batch (the usual case) needs no threads."""
+        load = partial(self._load_batch, trusted_before=trusted_before)
         if len(batches) <= 1:
-            yield from map(self._load_batch, batches)
+            yield from map(load, batches)
             return
         with ThreadPoolExecutor(READERS, thread_name_prefix="shim-read") as pool:
-            yield from pool.map(self._load_batch, batches)
+            yield from pool.map(load, batches)
 
     def committed(self, plan: Plan, checkpoint_id: int) -> None:
         """Adopt a plan once its checkpoint is in the store."""
@@ -346,6 +391,11 @@ class TreeState:
                 self.entries.pop(uri, None)
             else:
                 self.entries[uri] = entry
+        for uri, cached in plan.stat_rows.items():
+            if cached is None:
+                self.stats.pop(uri, None)
+            else:
+                self.stats[uri] = cached
         self.total_bytes = plan.disk_bytes
         self.delta = plan.delta
         if plan.base_is_new:
