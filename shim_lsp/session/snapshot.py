@@ -18,13 +18,16 @@ blobs go to the writer in chunks while the rest is still being read.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from shim_lsp.settings import Settings
 from shim_lsp.store import blobs, statcache
@@ -38,6 +41,8 @@ REBASE_FRACTION = 8
 CHUNK_BYTES = 4 * 1024 * 1024
 READERS = 2
 BATCH = 64
+IN_FLIGHT = 8
+"""Batches read ahead at most: what a first checkpoint holds in memory besides its chunk."""
 RACY_NS = 2_000_000_000
 """Files modified this recently are not trusted to the stat cache: 2 s covers the coarsest
 timestamps in use (FAT's), and the kernel's coarse clock on the others."""
@@ -74,16 +79,14 @@ class Plan:
     """Stat cache rows that changed (None: forget), written with the checkpoint."""
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     uri: str
     path: str
     stat: FileStat | None
     """None: the file is gone or no longer kept."""
 
 
-@dataclass(frozen=True)
-class _Loaded:
+class _Loaded(NamedTuple):
     uri: str
     entry: DiskEntry | None
     blob: blobs.Prepared | None
@@ -147,8 +150,6 @@ class TreeState:
     stats: dict[str, statcache.Cached] = field(default_factory=dict)
     """The stat cache: per file, its stat when last read and the blob it held."""
     clock_ns: Callable[[], int] = time.time_ns
-    _uris: dict[str, dict[str, str]] = field(default_factory=dict)
-    """Per folder, each root-relative path's URI, as a scan has spelled it before."""
 
     def __post_init__(self) -> None:
         self.rebuild_rules()
@@ -185,36 +186,43 @@ class TreeState:
         """Seed the stat cache from the newest checkpoint of this workspace."""
         latest = cps.latest(conn, self.workspace.key)
         if latest is not None:
-            self.entries = cps.disk_manifest(conn, latest.id)
+            # The base is read once; the newest, when a delta, is that base with its delta.
             self.base_id = latest.base_id if latest.base_id is not None else latest.id
-            self.base_entries = cps.disk_manifest(conn, self.base_id)
-            self.delta = _delta(self.base_entries, self.entries)
+            self.base_entries = cps.disk_entries(conn, self.base_id)
+            self.delta = {} if latest.base_id is None else cps.disk_delta(conn, latest.id)
+            self.delta = {u: e for u, e in self.delta.items() if self.base_entries.get(u) != e}
+            self.entries = cps.apply_delta(dict(self.base_entries), self.delta)
             self.total_bytes = sum(e.size for e in self.entries.values())
         self.stats = statcache.load(conn, self.workspace.key)
         self.loaded = True
 
-    def _candidates(self, changed: set[Path]) -> tuple[list[_Candidate], bool]:
-        found: dict[str, _Candidate] = {}
-        if self.needs_scan:
-            for folder, rules in self.rules.items():
-                folder_uri, root = path_to_uri(folder), str(folder)
-                uris = self._uris.setdefault(root, {})
-                for rel, stat in walk(rules):
-                    uri = uris.get(rel)
-                    if uri is None:  # percent-encoding is most of a scan's cost otherwise
-                        uri = uris[rel] = child_uri(folder_uri, rel)
-                    found[uri] = _Candidate(uri, f"{root}/{rel}", stat)
-            for uri in self.entries:
-                gone = uri_to_path(uri) if uri not in found else None
-                if gone is not None:
-                    found[uri] = _Candidate(uri, str(gone), None)
-            return list(found.values()), True
-        for path in changed:
-            folder_rules = self.rules_for(path)
-            uri = path_to_uri(path)
-            st = stat_file(folder_rules, path) if folder_rules else None
-            found[uri] = _Candidate(uri, str(path), st)
-        return list(found.values()), False
+    def _candidates(self, changed: set[Path]) -> Iterator[_Candidate]:
+        """The files to look at, each once: every file of a scan as the walk finds it (so
+        that reading starts before the walk ends), then those gone since; else the paths
+        reported as changed."""
+        if not self.needs_scan:
+            seen: set[str] = set()
+            for path in changed:
+                uri = path_to_uri(path)
+                if uri not in seen:
+                    seen.add(uri)
+                    folder_rules = self.rules_for(path)
+                    yield _Candidate(
+                        uri, str(path), stat_file(folder_rules, path) if folder_rules else None
+                    )
+            return
+        seen = set()
+        for folder, rules in self.rules.items():
+            folder_uri, root = path_to_uri(folder), str(folder)
+            for rel, stat in walk(rules):
+                uri = child_uri(folder_uri, rel)
+                if uri not in seen:
+                    seen.add(uri)
+                    yield _Candidate(uri, f"{root}/{rel}", stat)
+        for uri in self.entries:
+            gone = uri_to_path(uri) if uri not in seen else None
+            if gone is not None:
+                yield _Candidate(uri, str(gone), None)
 
     def _load(self, cand: _Candidate, trusted_before: int) -> _Loaded:
         old = self.entries.get(cand.uri)
@@ -222,8 +230,7 @@ class TreeState:
         if st is None:
             return _Loaded(cand.uri, None, None)
         try:
-            with open(cand.path, "rb") as handle:
-                data = handle.read()
+            data = _read(cand.path, st.size)
         except OSError:
             return _Loaded(cand.uri, None, None)
         digest = blobs.blob_hash(data)
@@ -231,7 +238,7 @@ class TreeState:
         # The stat was taken before the read: a change since shows as a recent mtime/ctime
         # (racy, not cached) or, mid-read, as a size that differs from what was read.
         racy = max(st.mtime_ns, st.ctime_ns) >= trusted_before or st.size != len(data)
-        cached = None if racy else (st, digest)
+        cached = None if racy else (statcache.pack(st), digest)
         if old is not None and old.blob == digest:
             return _Loaded(cand.uri, entry, None, cached)
         return _Loaded(cand.uri, entry, blobs.prepare(data, digest), cached)
@@ -239,25 +246,28 @@ class TreeState:
     def _load_batch(self, batch: list[_Candidate], trusted_before: int) -> list[_Loaded]:
         return [self._load(c, trusted_before) for c in batch]
 
-    def _sort(
-        self, candidates: list[_Candidate]
-    ) -> tuple[list[_Candidate], dict[str, tuple[_Candidate, DiskEntry]]]:
-        """The candidates to read, and those the stat cache knows whose entry differs from
-        the manifest's (another window's or an earlier session's reading): their blob must
-        still be in the store to be named without reading the file."""
-        todo: list[_Candidate] = []
-        known: dict[str, tuple[_Candidate, DiskEntry]] = {}
-        stats, entries = self.stats, self.entries
+    def _to_read(
+        self, candidates: Iterable[_Candidate], by_cache: dict[str, tuple[_Candidate, DiskEntry]]
+    ) -> Iterator[list[_Candidate]]:
+        """Batches of the candidates to read. Those the stat cache knows, but whose entry
+        differs from the manifest's (read by another window or an earlier session), go to
+        ``by_cache`` instead: their blob must still be in the store to be named unread."""
+        stats, entries, pack = self.stats, self.entries, statcache.pack
+        batch: list[_Candidate] = []
         for cand in candidates:
             st = cand.stat
             cached = stats.get(cand.uri)
-            if st is None or cached is None or cached[0] != st:
-                todo.append(cand)
+            if st is None or cached is None or cached[0] != pack(st):
+                batch.append(cand)
+                if len(batch) == BATCH:
+                    yield batch
+                    batch = []
                 continue
-            entry = DiskEntry(cached[1], st.size, st.mtime_ns)
-            if entries.get(cand.uri) != entry:
-                known[cand.uri] = (cand, entry)
-        return todo, known
+            old = entries.get(cand.uri)
+            if old is None or old != (cached[1], st.size, st.mtime_ns):
+                by_cache[cand.uri] = (cand, DiskEntry(cached[1], st.size, st.mtime_ns))
+        if batch:
+            yield batch
 
     def plan(
         self,
@@ -279,25 +289,32 @@ class TreeState:
         the delta has grown enough to start a new base.
         """
         trusted_before = self.clock_ns() - RACY_NS  # taken before any stat
-        candidates, scanned = self._candidates(changed)
+        scanned = self.needs_scan
         updates: dict[str, DiskEntry | None] = {}
         stat_rows: dict[str, statcache.Cached | None] = {}
         out = _BlobStream(known_blobs, sink)
         read = 0
-        todo, by_cache = self._sort(candidates)
-        if by_cache:
-            present = known_blobs({hit.blob for _c, hit in by_cache.values()})
-            for uri, (cand, hit) in by_cache.items():
-                if hit.blob in present:
-                    updates[uri] = hit
-                    out.reused.add(hit.blob)
-                else:  # collected since it was cached: read the file again
-                    todo.append(cand)
-        total = len(todo)
-        batches = [todo[i : i + BATCH] for i in range(0, total, BATCH)]
-        for n, loaded_batch in enumerate(self._load_all(batches, trusted_before)):
+        by_cache: dict[str, tuple[_Candidate, DiskEntry]] = {}
+
+        def batches() -> Iterator[list[_Candidate]]:
+            yield from self._to_read(self._candidates(changed), by_cache)
+            if by_cache:
+                present = known_blobs({hit.blob for _c, hit in by_cache.values()})
+                again = []
+                for uri, (cand, hit) in by_cache.items():
+                    if hit.blob in present:
+                        updates[uri] = hit
+                        out.reused.add(hit.blob)
+                    else:  # collected since it was cached: read the file again
+                        again.append(cand)
+                for i in range(0, len(again), BATCH):
+                    yield again[i : i + BATCH]
+
+        done = 0
+        for loaded_batch in self._load_all(batches(), trusted_before):
+            done += len(loaded_batch)
             if progress is not None:
-                progress(n * BATCH, total)
+                progress(done, done + BATCH)
             for loaded in loaded_batch:
                 if self.stats.get(loaded.uri) != loaded.cached:
                     stat_rows[loaded.uri] = loaded.cached
@@ -358,7 +375,7 @@ class TreeState:
             bytes=disk_bytes + sum(b.size for b in buffer_entries),
         )
         if progress is not None:
-            progress(total, total)
+            progress(done, done)
         return Plan(
             checkpoint=checkpoint,
             updates=updates,
@@ -374,15 +391,27 @@ class TreeState:
         )
 
     def _load_all(
-        self, batches: list[list[_Candidate]], trusted_before: int
+        self, batches: Iterator[list[_Candidate]], trusted_before: int
     ) -> Iterator[list[_Loaded]]:
-        """Load batches on two threads; a single batch (the usual case) needs no threads."""
+        """Load batches on reader threads while later ones are still being found, in order,
+        with a bounded number in flight (memory); a single batch (the usual case) is loaded
+        here, with no threads."""
         load = partial(self._load_batch, trusted_before=trusted_before)
-        if len(batches) <= 1:
-            yield from map(load, batches)
+        first = next(batches, None)
+        if first is None:
+            return
+        second = next(batches, None)
+        if second is None:
+            yield load(first)
             return
         with ThreadPoolExecutor(READERS, thread_name_prefix="shim-read") as pool:
-            yield from pool.map(load, batches)
+            pending = deque([pool.submit(load, first), pool.submit(load, second)])
+            for batch in batches:
+                pending.append(pool.submit(load, batch))
+                while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     def committed(self, plan: Plan, checkpoint_id: int) -> None:
         """Adopt a plan once its checkpoint is in the store."""
@@ -405,13 +434,17 @@ class TreeState:
             self.needs_scan = False
 
 
-def _delta(
-    base: dict[str, DiskEntry], current: dict[str, DiskEntry]
-) -> dict[str, DiskEntry | None]:
-    delta: dict[str, DiskEntry | None] = {
-        uri: e for uri, e in current.items() if base.get(uri) != e
-    }
-    for uri in base:
-        if uri not in current:
-            delta[uri] = None
-    return delta
+def _read(path: str, size: int) -> bytes:
+    """A file's content, read without a file object (their cost counts, once per file of a
+    first checkpoint); ``size`` is what the stat said, and the file may have changed since."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)

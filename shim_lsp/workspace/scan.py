@@ -37,32 +37,44 @@ def _file_stat(st: os.stat_result) -> FileStat:
 
 
 _GROUP = re.compile(r"\(\?P<\w+>")
+_ANY_DEPTH = "^(?:.+/)?"
+"""How pathspec starts a pattern without a slash: it matches at the start or after a '/'."""
 
 
 def fast_match(spec: pathspec.GitIgnoreSpec) -> Callable[[str], bool]:
-    """``spec.match_file`` for root-relative posix paths, as one regex when no pattern is
-    negated: then any pattern matching decides, and one ``re`` search over the alternation
-    costs a fraction of pathspec trying each pattern in Python (most of a cold walk)."""
-    patterns = [p for p in spec.patterns if getattr(p, "include", None) is not None]
+    """``spec.match_file`` for root-relative posix paths, as two regexes when no pattern is
+    negated: then any pattern matching decides. Patterns that match at any depth share one
+    "at the start or after a slash" test instead of each backtracking over the path; one
+    ``re`` search costs a fraction of pathspec trying each pattern in Python, which was
+    most of a cold walk."""
     regexes: list[re.Pattern[str]] = []
-    for p in patterns:
+    for p in spec.patterns:
         regex = getattr(p, "regex", None)
-        if (
-            p.include is False
-            or not isinstance(regex, re.Pattern)
-            or not isinstance(regex.pattern, str)
-        ):
+        include = getattr(p, "include", None)
+        if include is None:
+            continue
+        if include is False or not isinstance(regex, re.Pattern):
+            return spec.match_file
+        if not isinstance(regex.pattern, str) or regex.flags != re.UNICODE:
             return spec.match_file
         regexes.append(regex)
-    if not regexes:
-        return lambda _path: False
-    if any(r.flags != regexes[0].flags for r in regexes):
-        return spec.match_file
-    combined = re.compile(
-        "|".join(f"(?:{_GROUP.sub('(?:', r.pattern)})" for r in regexes), regexes[0].flags
-    )
-    search = combined.search
-    return lambda path: search(path) is not None
+    floating = [
+        _GROUP.sub("(?:", r.pattern[len(_ANY_DEPTH) :])
+        for r in regexes
+        if r.pattern.startswith(_ANY_DEPTH)
+    ]
+    anchored = [
+        _GROUP.sub("(?:", r.pattern) for r in regexes if not r.pattern.startswith(_ANY_DEPTH)
+    ]
+    searches = []
+    if floating:
+        searches.append(re.compile("(?:^|(?<=/))(?:" + "|".join(floating) + ")").search)
+    if anchored:
+        searches.append(re.compile("|".join(f"(?:{a})" for a in anchored)).search)
+    if len(searches) == 1:
+        only = searches[0]
+        return lambda path: only(path) is not None
+    return lambda path: any(search(path) is not None for search in searches)
 
 
 @dataclass
@@ -130,6 +142,8 @@ class FileRules:
     ) -> pathspec.GitIgnoreSpec | None:
         """The same, read again when the file's mtime (None: there is none) has changed."""
         cached = self._gitignores.get(folder)
+        if cached is None and mtime_ns is None:
+            return None  # none there, and none before: most folders, not worth remembering
         if cached is not None and cached[0] == mtime_ns:
             return cached[1]
         return self._read_gitignore(folder, exists=mtime_ns is not None)
@@ -212,6 +226,7 @@ def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
     root = str(rules.root)
     stack: list[tuple[str, str, Specs]] = [(root, "", ())]
     excludes, secrets, kept = rules.matcher(rules.excludes), rules.secrets, rules._kept
+    make = tuple.__new__  # FileStat's own __new__ is Python code, run once per file
     while stack:
         folder, prefix, inherited = stack.pop()
         try:
@@ -259,7 +274,7 @@ def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
                     or any(match(rel[len(base) :]) for base, match in specs)
                 )
             if keep:
-                yield rel, FileStat(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                yield rel, make(FileStat, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
 
 
 def stat_file(rules: FileRules, path: Path) -> FileStat | None:
