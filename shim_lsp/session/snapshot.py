@@ -47,6 +47,13 @@ RACY_NS = 2_000_000_000
 """Files modified this recently are not trusted to the stat cache: 2 s covers the coarsest
 timestamps in use (FAT's), and the kernel's coarse clock on the others."""
 
+PROGRESS_EVERY_S = 0.25
+
+Progress = Callable[[int, int, int], None]
+"""Told (files looked at, files read, files expected) while a checkpoint is planned, at most
+every ``PROGRESS_EVERY_S``: a large tree's walk can take seconds. Expected is the last
+checkpoint's file count (0: not known, the first checkpoint)."""
+
 BlobSink = Callable[[list[blobs.Prepared]], None]
 """Receives chunks of new blobs to store (the engine hands them to the writer thread)."""
 
@@ -93,6 +100,23 @@ class _Loaded(NamedTuple):
     """Set when the content differs from what the stat cache knew."""
     cached: statcache.Cached | None = None
     """The stat cache row for what was read; None when it would be racy."""
+
+
+@dataclass
+class _Meter:
+    progress: Progress | None
+    expected: int
+    looked: int = 0
+    read: int = 0
+    _last: float = field(default_factory=time.monotonic)
+
+    def report(self, *, final: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if final or now - self._last >= PROGRESS_EVERY_S:
+            self._last = now
+            self.progress(self.looked, self.read, self.expected)
 
 
 class _BlobStream:
@@ -247,7 +271,10 @@ class TreeState:
         return [self._load(c, trusted_before) for c in batch]
 
     def _to_read(
-        self, candidates: Iterable[_Candidate], by_cache: dict[str, tuple[_Candidate, DiskEntry]]
+        self,
+        candidates: Iterable[_Candidate],
+        by_cache: dict[str, tuple[_Candidate, DiskEntry]],
+        meter: _Meter,
     ) -> Iterator[list[_Candidate]]:
         """Batches of the candidates to read. Those the stat cache knows, but whose entry
         differs from the manifest's (read by another window or an earlier session), go to
@@ -255,6 +282,9 @@ class TreeState:
         stats, entries, pack = self.stats, self.entries, statcache.pack
         batch: list[_Candidate] = []
         for cand in candidates:
+            meter.looked += 1
+            if not meter.looked & 1023:
+                meter.report()
             st = cand.stat
             cached = stats.get(cand.uri)
             if st is None or cached is None or cached[0] != pack(st):
@@ -280,7 +310,7 @@ class TreeState:
         changed: set[Path],
         known_blobs: Callable[[Iterable[str]], set[str]],
         sink: BlobSink,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> Plan:
         """Work out the next checkpoint, handing its new blobs to ``sink`` as they are read.
 
@@ -295,9 +325,10 @@ class TreeState:
         out = _BlobStream(known_blobs, sink)
         read = 0
         by_cache: dict[str, tuple[_Candidate, DiskEntry]] = {}
+        meter = _Meter(progress, len(self.entries))
 
         def batches() -> Iterator[list[_Candidate]]:
-            yield from self._to_read(self._candidates(changed), by_cache)
+            yield from self._to_read(self._candidates(changed), by_cache, meter)
             if by_cache:
                 present = known_blobs({hit.blob for _c, hit in by_cache.values()})
                 again = []
@@ -310,11 +341,9 @@ class TreeState:
                 for i in range(0, len(again), BATCH):
                     yield again[i : i + BATCH]
 
-        done = 0
         for loaded_batch in self._load_all(batches(), trusted_before):
-            done += len(loaded_batch)
-            if progress is not None:
-                progress(done, done + BATCH)
+            meter.read += len(loaded_batch)
+            meter.report()
             for loaded in loaded_batch:
                 if self.stats.get(loaded.uri) != loaded.cached:
                     stat_rows[loaded.uri] = loaded.cached
@@ -374,8 +403,7 @@ class TreeState:
             files=files + len(buffer_entries),
             bytes=disk_bytes + sum(b.size for b in buffer_entries),
         )
-        if progress is not None:
-            progress(done, done)
+        meter.report(final=True)
         return Plan(
             checkpoint=checkpoint,
             updates=updates,

@@ -135,6 +135,39 @@ async def test_a_restarted_server_reads_only_changed_files_even_with_a_restored_
     await stop_editor(restarted)
 
 
+PROGRESS_CLIENT = t.ClientCapabilities(window=t.WindowClientCapabilities(work_done_progress=True))
+
+
+async def test_a_long_checkpoint_shows_progress_and_a_quick_one_does_not(
+    workspace: Path, state_dir: Path, editors: Editors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(50):
+        (workspace / f"m{i}.py").write_text(f"m = {i}\n")
+    quick = await editors.start(workspace, state_dir, capabilities=PROGRESS_CLIENT)
+    await quick.command("shim.forceCheckpoint")
+    assert not quick.client.progress_reports, "under a second: nothing to show"
+    await stop_editor(quick)
+
+    monkeypatch.setenv("SHIM_PROGRESS_AFTER_S", "0")  # as if this small tree took long
+    slow = await editors.start(workspace, state_dir, capabilities=PROGRESS_CLIENT)
+    result = await slow.command("shim.forceCheckpoint")
+    await slow.wait_for(
+        lambda: any(
+            getattr(r, "kind", "") == "end"
+            for rs in slow.client.progress_reports.values()
+            for r in rs
+        )
+    )
+    ((token, reports),) = slow.client.progress_reports.items()
+    assert str(token).startswith("shim-checkpoint-")
+    assert getattr(reports[0], "kind", "") == "begin"
+    assert (
+        getattr(reports[-1], "message", "")
+        == f"{result['files']} files, {result['readFiles']} read"
+    )
+    await stop_editor(slow)
+
+
 async def test_restore_from_checkpoint_is_an_unsaved_edit(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:

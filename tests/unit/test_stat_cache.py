@@ -13,6 +13,7 @@ import pytest
 from helpers import engine_for
 
 from shim_lsp.session import snapshot
+from shim_lsp.session.checkpointer import CheckpointProgress
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store import retention
 from shim_lsp.store.db import connect, open_store
@@ -224,3 +225,16 @@ def test_the_stat_cache_table_is_created_once(state_dir: Path) -> None:
     with sqlite3.connect(state_dir / "shim.db") as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     assert tables.count("stat_cache") == 1
+
+
+def test_a_checkpoint_tells_its_progress_and_its_end(workspace: Path, state_dir: Path) -> None:
+    _tree(workspace)
+    engine = engine_for(workspace, state_dir)
+    seen: list[CheckpointProgress] = []
+    engine.checkpoints.listener = seen.append
+    engine.checkpoint().result()
+    engine.checkpoints.listener = None
+    assert seen[-1].done and (seen[-1].looked, seen[-1].read) == (10, 10)
+    assert [p.done for p in seen].count(True) == 1
+    assert {p.run for p in seen} == {1}
+    engine.close("clean")
