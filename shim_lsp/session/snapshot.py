@@ -33,7 +33,13 @@ from shim_lsp.settings import Settings
 from shim_lsp.store import blobs, statcache
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.checkpoints import BufferEntry, DiskEntry, NewCheckpoint
-from shim_lsp.workspace.paths import Workspace, child_uri, path_to_uri, uri_to_path
+from shim_lsp.workspace.paths import (
+    Workspace,
+    child_uri,
+    is_unquoted,
+    path_to_uri,
+    uri_to_path,
+)
 from shim_lsp.workspace.scan import FileRules, FileStat, stat_file, walk
 
 REBASE_MIN = 64
@@ -220,32 +226,50 @@ class TreeState:
         self.stats = statcache.load(conn, self.workspace.key)
         self.loaded = True
 
-    def _candidates(self, changed: set[Path]) -> Iterator[_Candidate]:
+    def _candidates(self, changed: set[Path], meter: _Meter) -> Iterator[_Candidate]:
         """The files to look at, each once: every file of a scan as the walk finds it (so
         that reading starts before the walk ends), then those gone since; else the paths
-        reported as changed."""
+        reported as changed. A scan passes over files that the stat cache and the manifest
+        both already hold as they are: most of them, and this runs once per file."""
+        seen: set[str] = set()
         if not self.needs_scan:
-            seen: set[str] = set()
             for path in changed:
                 uri = path_to_uri(path)
                 if uri not in seen:
                     seen.add(uri)
+                    meter.looked += 1
                     folder_rules = self.rules_for(path)
                     yield _Candidate(
                         uri, str(path), stat_file(folder_rules, path) if folder_rules else None
                     )
             return
-        seen = set()
+        stats, entries, pack = self.stats, self.entries, statcache.pack
         for folder, rules in self.rules.items():
             folder_uri, root = path_to_uri(folder), str(folder)
+            base = folder_uri.rstrip("/") + "/"
             for rel, stat in walk(rules):
-                uri = child_uri(folder_uri, rel)
-                if uri not in seen:
-                    seen.add(uri)
-                    yield _Candidate(uri, f"{root}/{rel}", stat)
+                uri = base + rel if is_unquoted(rel) else child_uri(folder_uri, rel)
+                if uri in seen:
+                    continue
+                seen.add(uri)
+                meter.looked += 1
+                if not meter.looked & 1023:
+                    meter.report()
+                cached = stats.get(uri)
+                if cached is not None and cached[0] == pack(stat):
+                    old = entries.get(uri)
+                    if (
+                        old is not None
+                        and old.blob == cached[1]
+                        and old.size == stat.size
+                        and old.mtime_ns == stat.mtime_ns
+                    ):
+                        continue
+                yield _Candidate(uri, f"{root}/{rel}", stat)
         for uri in self.entries:
             gone = uri_to_path(uri) if uri not in seen else None
             if gone is not None:
+                meter.looked += 1
                 yield _Candidate(uri, str(gone), None)
 
     def _load(self, cand: _Candidate, trusted_before: int) -> _Loaded:
@@ -271,10 +295,7 @@ class TreeState:
         return [self._load(c, trusted_before) for c in batch]
 
     def _to_read(
-        self,
-        candidates: Iterable[_Candidate],
-        by_cache: dict[str, tuple[_Candidate, DiskEntry]],
-        meter: _Meter,
+        self, candidates: Iterable[_Candidate], by_cache: dict[str, tuple[_Candidate, DiskEntry]]
     ) -> Iterator[list[_Candidate]]:
         """Batches of the candidates to read. Those the stat cache knows, but whose entry
         differs from the manifest's (read by another window or an earlier session), go to
@@ -282,9 +303,6 @@ class TreeState:
         stats, entries, pack = self.stats, self.entries, statcache.pack
         batch: list[_Candidate] = []
         for cand in candidates:
-            meter.looked += 1
-            if not meter.looked & 1023:
-                meter.report()
             st = cand.stat
             cached = stats.get(cand.uri)
             if st is None or cached is None or cached[0] != pack(st):
@@ -328,7 +346,7 @@ class TreeState:
         meter = _Meter(progress, len(self.entries))
 
         def batches() -> Iterator[list[_Candidate]]:
-            yield from self._to_read(self._candidates(changed), by_cache, meter)
+            yield from self._to_read(self._candidates(changed, meter), by_cache)
             if by_cache:
                 present = known_blobs({hit.blob for _c, hit in by_cache.values()})
                 again = []
