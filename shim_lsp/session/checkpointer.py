@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from shim_lsp.workspace.paths import Workspace
 log = logging.getLogger(__name__)
 
 RETENTION_EVERY_S = 3600.0
+CHUNKS_QUEUED = 2
+"""Chunks of new blobs (``snapshot.CHUNK_BYTES`` each) waiting for the writer at most."""
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,15 @@ class Checkpointer:
             conn = self._reader()
             if not self.tree.loaded:
                 self.tree.load(conn)
-            stored: list[Future[None]] = []
+            stored: deque[Future[None]] = deque()
+
+            def sink(chunk: list[blobs.Prepared]) -> None:
+                # A writer that falls behind (two busy cores) would otherwise hold every
+                # chunk read so far: reading waits for it instead, memory stays flat.
+                stored.append(self.writer.submit(partial(blobs.put_many, items=chunk)))
+                while len(stored) > CHUNKS_QUEUED:
+                    stored.popleft().result()
+
             plan = self.tree.plan(
                 session_id=self.info.id,
                 label=label,
@@ -287,9 +298,7 @@ class Checkpointer:
                 buffers=buffers,
                 changed=changed,
                 known_blobs=lambda ds: blobs.known(conn, ds),
-                sink=lambda chunk: stored.append(
-                    self.writer.submit(partial(blobs.put_many, items=chunk))
-                ),
+                sink=sink,
                 progress=progress,
             )
             for fut in stored:

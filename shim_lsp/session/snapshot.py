@@ -385,12 +385,14 @@ class TreeState:
             buffer_entries.append(BufferEntry(snap.uri, digest, len(data), snap.version))
         tail = out.drain()
 
-        delta = dict(self.delta)
-        for uri, entry in updates.items():
-            if self.base_entries.get(uri) == entry:
-                delta.pop(uri, None)
-            else:
-                delta[uri] = entry
+        delta: dict[str, DiskEntry | None] = {}
+        if self.base_id is not None:  # else a full manifest: no delta to work out
+            delta = dict(self.delta)
+            for uri, entry in updates.items():
+                if self.base_entries.get(uri) == entry:
+                    delta.pop(uri, None)
+                else:
+                    delta[uri] = entry
         full = self.base_id is None or len(delta) > max(
             REBASE_MIN, len(self.base_entries) // REBASE_FRACTION
         )
