@@ -1,6 +1,6 @@
 """SHIM's benchmarks on real code nobody here wrote: the Django source release from PyPI.
 
-    .venv/bin/python bench/run.py [--kills 20]
+    .venv/bin/python bench/run.py [--kills 20] [--only checkpoints] [--scale 10] [--runs 2]
 
 Prints each figure with its baseline, measured in this same run, and the ratio. The Django
 sdist is downloaded by pip into bench/.cache on first use.
@@ -11,14 +11,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import random
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +58,75 @@ def git(ws: Path, env: dict[str, str], *args: str) -> None:
     subprocess.run(["git", *args], cwd=ws, env=env, check=True, capture_output=True)
 
 
-def checkpoint_run(tree: Path, git_goes_first: bool) -> dict[str, float]:
+def workspace_of(tree: Path, into: Path, scale: int) -> Path:
+    """The workspace to checkpoint: the tree itself at scale 1, else ``scale`` copies of it
+    side by side in one folder (each copy a subfolder, as a monorepo holds packages)."""
+    if scale == 1:
+        return fresh_copy(tree, into)
+    ws = into / "ws"
+    ws.mkdir()
+    for i in range(scale):
+        shutil.copytree(tree, ws / f"copy{i}")
+    return ws
+
+
+def edited_file(ws: Path, scale: int) -> Path:
+    return (ws if scale == 1 else ws / "copy0") / "django" / "utils" / "text.py"
+
+
+def shim_side(ws: Path, state: Path, scale: int, repeats: int, restarted: bool) -> dict[str, float]:
+    """SHIM's side of a run, in a process of its own so that its peak RSS is SHIM's alone.
+
+    A fresh server's first checkpoint and then its later ones; or, ``restarted``, the first
+    checkpoint of a server started on a store that already holds the tree (a restart, a
+    second window, an editor opened again), which must only stat the tree.
+    """
+    engine = SessionEngine(Settings(state_dir=str(state)), [ws], text_source=lambda _u: None)
+    engine.start()
+    engine.writer.wait_ready()
+    target = edited_file(ws, scale)
+    counter = iter(range(10**6))
+
+    def shim_checkpoint() -> None:
+        engine.checkpoint(reason="interval").result()
+
+    def named_checkpoint() -> None:
+        engine.checkpoint(label=f"named {next(counter)}", reason="manual").result()
+
+    def shim_one() -> None:
+        with open(target, "a") as handle:
+            handle.write(f"# shim edit {next(counter)}\n")
+        engine.files_changed([target])  # the event a client with file watchers sends
+        shim_checkpoint()
+
+    times = {"first": median_time(shim_checkpoint, 1)}
+    times["files"] = float(engine.last_checkpoint.files if engine.last_checkpoint else 0)
+    if not restarted:
+        # A client with file watchers (VS Code), then one without (Neovim on Linux): the
+        # latter's checkpoints stat the whole tree to find what changed.
+        for watching, kind in ((True, "watch"), (False, "scan")):
+            engine.watching = watching
+            times[f"nothing_{kind}"] = median_time(shim_checkpoint, repeats)
+            times[f"one_{kind}"] = median_time(shim_one, repeats)
+        engine.watching = False
+        times["named_scan"] = median_time(named_checkpoint, repeats)
+    times["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
+    engine.close("clean")
+    return times
+
+
+def in_child(fn: Callable[..., dict[str, float]], *args: object) -> dict[str, float]:
+    """``fn(*args)`` in a fresh process (spawned, so nothing of this one is inherited)."""
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def checkpoint_run(tree: Path, scale: int, repeats: int, git_goes_first: bool) -> dict[str, float]:
     """One fresh copy of the tree: SHIM's checkpoints and git's snapshots of it, timed."""
     with tempfile.TemporaryDirectory() as tmp:
-        ws = fresh_copy(tree, Path(tmp))
+        ws = workspace_of(tree, Path(tmp), scale)
+        state = Path(tmp) / "state"
         os.sync()
         env = {
             **os.environ,
@@ -66,66 +135,50 @@ def checkpoint_run(tree: Path, git_goes_first: bool) -> dict[str, float]:
             "GIT_INDEX_FILE": f"{tmp}/index",
         }
         subprocess.run(["git", "init", "-q", "--bare", f"{tmp}/git"], check=True)
-        engine = SessionEngine(
-            Settings(state_dir=f"{tmp}/state"), [ws], text_source=lambda _u: None
-        )
-        engine.start()
-        engine.writer.wait_ready()
-        target = ws / "django" / "utils" / "text.py"
+        target = edited_file(ws, scale)
         counter = iter(range(10**6))
 
         def git_snapshot() -> None:
             git(ws, env, "add", "-A")
             git(ws, env, "write-tree")
 
-        def shim_checkpoint() -> None:
-            engine.checkpoint(reason="interval").result()
-
-        def touch() -> None:
-            with open(target, "a") as handle:
-                handle.write(f"# edit {next(counter)}\n")
-
-        def shim_one() -> None:
-            touch()
-            engine.files_changed([target])  # the event a client with file watchers sends
-            shim_checkpoint()
-
         def git_one() -> None:
-            touch()
+            with open(target, "a") as handle:
+                handle.write(f"# git edit {next(counter)}\n")
             git_snapshot()
 
         # Alternate who reads the fresh copy first, so neither always gets a warm cache.
         if git_goes_first:
-            git_first, shim_first = median_time(git_snapshot, 1), median_time(shim_checkpoint, 1)
-        else:
-            shim_first, git_first = median_time(shim_checkpoint, 1), median_time(git_snapshot, 1)
-        times = {
-            "files": float(engine.last_checkpoint.files if engine.last_checkpoint else 0),
-            "git_first": git_first,
-            "shim_first": shim_first,
-            "git_nothing": median_time(git_snapshot, 10),
-            "git_one": median_time(git_one, 10),
-        }
-        # A client with file watchers (VS Code), then one without (Neovim on Linux): the
-        # latter's checkpoints stat the whole tree to find what changed.
-        for watching, kind in ((True, "watch"), (False, "scan")):
-            engine.watching = watching
-            times[f"shim_nothing_{kind}"] = median_time(shim_checkpoint, 10)
-            times[f"shim_one_{kind}"] = median_time(shim_one, 10)
-        engine.close("clean")
+            git_first = median_time(git_snapshot, 1)
+        shim = in_child(shim_side, ws, state, scale, repeats, False)
+        if not git_goes_first:
+            git_first = median_time(git_snapshot, 1)
+        times = {f"shim_{k}": v for k, v in shim.items()}
+        times.update(
+            git_first=git_first,
+            git_nothing=median_time(git_snapshot, repeats),
+            git_one=median_time(git_one, repeats),
+        )
+        restarted = in_child(shim_side, ws, state, scale, repeats, True)
+        times["shim_restart"] = restarted["first"]
+        times["shim_restart_rss"] = restarted["rss"]
         return times
 
 
-def bench_checkpoints(tree: Path) -> None:
-    print("checkpoints vs `git add -A && git write-tree` (temporary GIT_INDEX_FILE)", flush=True)
-    runs = [checkpoint_run(tree, git_goes_first=i % 2 == 0) for i in range(4)]
+def bench_checkpoints(tree: Path, scale: int, runs: int, repeats: int) -> None:
+    print(
+        f"checkpoints vs `git add -A && git write-tree` (temporary GIT_INDEX_FILE), "
+        f"{scale} cop{'y' if scale == 1 else 'ies'} of the tree, {runs} runs",
+        flush=True,
+    )
+    results = [checkpoint_run(tree, scale, repeats, git_goes_first=i % 2 == 0) for i in range(runs)]
 
     def med(key: str) -> float:
-        return statistics.median(r[key] for r in runs)
+        return statistics.median(r[key] for r in results)
 
     g, s = med("git_first"), med("shim_first")
     row(
-        f"first full checkpoint ({med('files'):.0f} files)",
+        f"first full checkpoint ({med('shim_files'):.0f} files)",
         f"{s:.3f} s",
         f"{g:.3f} s",
         f"{s / g:.2f}x",
@@ -149,6 +202,23 @@ def bench_checkpoints(tree: Path) -> None:
             f"{s / g:.3f}x",
             "<= 0.1x" if kind == "watch" else "<= 1.0x",
         )
+    g = med("git_nothing")
+    for key, name in (
+        ("shim_named_scan", "named checkpoint, no file watchers, nothing changed"),
+        ("shim_restart", "first checkpoint of a restarted server (warm store)"),
+    ):
+        s = med(key)
+        row(
+            name, f"{s * 1000:.1f} ms", f"{g * 1000:.1f} ms (unchanged)", f"{s / g:.3f}x", "<= 1.0x"
+        )
+    rss = max(med("shim_rss"), med("shim_restart_rss"))
+    row(
+        "peak RSS of the checkpointing process (first checkpoint; restarted server)",
+        f"{med('shim_rss') / 2**20:.0f} MB; {med('shim_restart_rss') / 2**20:.0f} MB",
+        "-",
+        "-",
+        "<= 150 MB" + ("" if rss <= 150 * 2**20 else " (not met)"),
+    )
 
 
 def frame(obj: dict[str, Any]) -> bytes:
@@ -497,13 +567,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--only", choices=["checkpoints", "protocol", "kills", "startup"])
+    parser.add_argument(
+        "--scale", type=int, default=1, help="checkpoint N copies of the tree in one workspace"
+    )
+    parser.add_argument(
+        "--runs", type=int, help="fresh copies checkpointed (default 4; 2 at scale)"
+    )
     args = parser.parse_args()
     tree = django_tree()
     print(
         f"workspace: {tree.name} from PyPI ({sum(1 for p in tree.rglob('*') if p.is_file())} files)"
     )
     if args.only in (None, "checkpoints"):
-        bench_checkpoints(tree)
+        runs = args.runs or (4 if args.scale == 1 else 2)
+        bench_checkpoints(tree, args.scale, runs, repeats=10 if args.scale == 1 else 5)
     if args.only in (None, "protocol"):
         asyncio.run(bench_protocol(tree))
     if args.only in (None, "kills"):

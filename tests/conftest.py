@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from harness import Editors
 
+from shim_lsp.session import snapshot
+
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
@@ -28,3 +30,11 @@ async def editors() -> AsyncIterator[Editors]:
         yield started
     finally:
         await started.close()
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust files written a moment ago to the stat cache. The racy-timestamp guard would
+    read them again for 2 s; tests about what the stat cache saves, not about that guard
+    (which has tests of its own), would otherwise have to wait it out."""
+    monkeypatch.setattr(snapshot, "RACY_NS", 0)

@@ -400,6 +400,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:
+    from shim_lsp.session.checkpointer import CheckpointProgress
     from shim_lsp.session.engine import SessionEngine
 
     settings = Settings(state_dir=str(_state_dir(args)))
@@ -416,10 +417,11 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=0, unit="file", desc="checkpoint", file=sys.stderr)
 
-    def progress(done: int, total: int) -> None:
+    def progress(p: CheckpointProgress) -> None:
         if bar is not None:
-            bar.total = total
-            bar.n = done
+            bar.total = max(p.expected, p.looked)
+            bar.n = p.looked
+            bar.set_postfix(read=p.read, refresh=False)
             bar.refresh()
 
     try:

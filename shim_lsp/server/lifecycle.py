@@ -21,6 +21,7 @@ from shim_lsp.notifications import RISK_NOTIFICATION
 from shim_lsp.server import client
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import call_features, gather_features
+from shim_lsp.server.progress import CheckpointProgressDisplay
 from shim_lsp.settings import SECTION, Settings, parse_settings
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -111,6 +112,8 @@ def _notify_from_thread(ls: ShimLanguageServer, message: str) -> None:
 
 
 async def _start(ls: ShimLanguageServer) -> None:
+    if ls.engine is not None:  # before any checkpoint, the tick loop's or a command's
+        ls.engine.checkpoints.listener = CheckpointProgressDisplay(ls)
     try:
         ls.client_ready()
         await _pull_settings(ls)

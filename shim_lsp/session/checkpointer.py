@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ from typing import Any
 from shim_lsp.journal.writer import JournalWriter, SessionInfo
 from shim_lsp.session.buffers import BufferTracker
 from shim_lsp.session.policy import Clock, due
-from shim_lsp.session.snapshot import BufferSnapshot, Plan, TreeState
+from shim_lsp.session.snapshot import BufferSnapshot, Plan, Progress, TreeState
 from shim_lsp.settings import Settings
-from shim_lsp.store import blobs, retention
+from shim_lsp.store import blobs, retention, statcache
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.db import connect
 from shim_lsp.wire import to_camel
@@ -32,6 +33,8 @@ from shim_lsp.workspace.paths import Workspace
 log = logging.getLogger(__name__)
 
 RETENTION_EVERY_S = 3600.0
+CHUNKS_QUEUED = 2
+"""Chunks of new blobs (``snapshot.CHUNK_BYTES`` each) waiting for the writer at most."""
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,31 @@ class CheckpointResult:
         return {to_camel(k): v for k, v in vars(self).items()}
 
 
+@dataclass(frozen=True)
+class CheckpointProgress:
+    """How far a checkpoint has come, for an editor's progress display."""
+
+    run: int
+    """Which checkpoint of this session (one progress display each)."""
+    looked: int
+    """Files stat'ed so far."""
+    read: int
+    """Files read so far (their stat differed from the stat cache)."""
+    expected: int
+    """The last checkpoint's file count; 0 when not known (the first checkpoint)."""
+    seconds: float
+    """Since the checkpoint began."""
+    done: bool = False
+
+
+ProgressListener = Callable[[CheckpointProgress], None]
+
+
 def _write_checkpoint(conn: sqlite3.Connection, plan: Plan) -> int:
     blobs.put_many(conn, plan.tail_blobs)
-    return cps.write(conn, plan.checkpoint, plan.reused_blobs)
+    cid = cps.write(conn, plan.checkpoint, plan.reused_blobs)
+    statcache.save(conn, plan.checkpoint.workspace, plan.stat_rows)
+    return cid
 
 
 class Checkpointer:
@@ -87,6 +112,10 @@ class Checkpointer:
         """Anything changed (typed, saved, on disk) since the last checkpoint started."""
         self._conn: sqlite3.Connection | None = None
         self._stale_conn = False
+        self.listener: ProgressListener | None = None
+        """Told how every checkpoint goes, from the checkpoint thread (the server shows it
+        when one takes long); a failing listener is logged, never fails the checkpoint."""
+        self._runs = 0
 
     def start(self) -> None:
         self._pool.submit(self._load_previous)
@@ -159,7 +188,7 @@ class Checkpointer:
         label: str | None,
         reason: str,
         watching: bool,
-        progress: Callable[[int, int], None] | None = None,
+        progress: ProgressListener | None = None,
     ) -> Future[CheckpointResult]:
         """Start a checkpoint of the workspace and of ``buffers`` (their text now).
 
@@ -200,21 +229,40 @@ class Checkpointer:
         buffers: list[BufferSnapshot],
         lseq: int,
         edits: int,
-        progress: Callable[[int, int], None] | None,
+        progress: ProgressListener | None,
     ) -> CheckpointResult:
         started = time.perf_counter()
         if not self.writer.wait_ready(timeout=5.0):
             self.changed = True
             raise OSError(self.writer.status().error or "SHIM's store is not ready")
+        self._runs += 1
+        listeners = [f for f in (progress, self.listener) if f is not None]
+        last = [0, 0, 0]
+
+        def tell(looked: int, read: int, expected: int, done: bool = False) -> None:
+            last[:] = looked, read, expected
+            seen = CheckpointProgress(
+                self._runs, looked, read, expected, time.perf_counter() - started, done
+            )
+            for listener in listeners:
+                try:
+                    listener(seen)
+                except Exception:
+                    log.exception("a checkpoint progress listener failed")
+
         try:
-            return self._take_once(label, reason, buffers, lseq, edits, progress, started)
-        except cps.MissingBase as exc:
-            # Another window's retention removed the base this session built on: start
-            # again from the store as it is now (a fresh stat cache and base), once.
-            log.info("%s; taking the checkpoint again from the store's newest", exc)
-            with self.lock:
-                self.tree = TreeState(self.workspace, self.settings)
-            return self._take_once(label, reason, buffers, lseq, edits, progress, started)
+            try:
+                return self._take_once(label, reason, buffers, lseq, edits, tell, started)
+            except cps.MissingBase as exc:
+                # Another window's retention removed the base this session built on: start
+                # again from the store as it is now (a fresh stat cache and base), once.
+                log.info("%s; taking the checkpoint again from the store's newest", exc)
+                with self.lock:
+                    self.tree = TreeState(self.workspace, self.settings)
+                return self._take_once(label, reason, buffers, lseq, edits, tell, started)
+        finally:
+            if listeners:
+                tell(last[0], last[1], last[2], done=True)
 
     def _take_once(
         self,
@@ -223,7 +271,7 @@ class Checkpointer:
         buffers: list[BufferSnapshot],
         lseq: int,
         edits: int,
-        progress: Callable[[int, int], None] | None,
+        progress: Progress,
         started: float,
     ) -> CheckpointResult:
         with self.lock:
@@ -233,7 +281,15 @@ class Checkpointer:
             conn = self._reader()
             if not self.tree.loaded:
                 self.tree.load(conn)
-            stored: list[Future[None]] = []
+            stored: deque[Future[None]] = deque()
+
+            def sink(chunk: list[blobs.Prepared]) -> None:
+                # A writer that falls behind (two busy cores) would otherwise hold every
+                # chunk read so far: reading waits for it instead, memory stays flat.
+                stored.append(self.writer.submit(partial(blobs.put_many, items=chunk)))
+                while len(stored) > CHUNKS_QUEUED:
+                    stored.popleft().result()
+
             plan = self.tree.plan(
                 session_id=self.info.id,
                 label=label,
@@ -242,9 +298,7 @@ class Checkpointer:
                 buffers=buffers,
                 changed=changed,
                 known_blobs=lambda ds: blobs.known(conn, ds),
-                sink=lambda chunk: stored.append(
-                    self.writer.submit(partial(blobs.put_many, items=chunk))
-                ),
+                sink=sink,
                 progress=progress,
             )
             for fut in stored:

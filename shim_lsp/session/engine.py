@@ -24,7 +24,7 @@ from shim_lsp.journal.records import Change, Kind, Record, encode_changes
 from shim_lsp.journal.writer import JournalWriter, SessionInfo
 from shim_lsp.recovery.find import process_start_time, this_host
 from shim_lsp.session.buffers import BufferTracker
-from shim_lsp.session.checkpointer import Checkpointer, CheckpointResult
+from shim_lsp.session.checkpointer import Checkpointer, CheckpointResult, ProgressListener
 from shim_lsp.session.risk import RiskMonitor
 from shim_lsp.session.snapshot import BufferSnapshot, TreeState
 from shim_lsp.session.status import session_status
@@ -368,7 +368,7 @@ class SessionEngine:
         self,
         label: str | None = None,
         reason: str = "manual",
-        progress: Callable[[int, int], None] | None = None,
+        progress: ProgressListener | None = None,
     ) -> Future[CheckpointResult]:
         """Start a checkpoint of the workspace and the dirty buffers as they are now."""
         return self.checkpoints.take(

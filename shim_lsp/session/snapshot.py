@@ -1,26 +1,45 @@
 """Turning "what changed" into a checkpoint, reading only what it must.
 
-The tree state remembers every file's size, mtime and blob as of the last checkpoint (a stat
-cache, seeded from the store). A checkpoint looks only at the paths the editor reported as
-changed (saves, ``workspace/didChangeWatchedFiles``), except for the first one in a process
-and a periodic safety scan, which stat the whole tree; only files whose stat differs are read.
+The tree state holds the manifest of the last checkpoint and a stat cache: each file's size,
+mtime, ctime and inode when it was last read, and its blob. The cache is kept in the store
+(``store/statcache.py``) and written with each checkpoint, so a restarted server or a second
+window only stats the tree. A checkpoint looks only at the paths the editor reported as
+changed (saves, ``workspace/didChangeWatchedFiles``), except for the first one in a process,
+those of an editor without watchers and a periodic safety scan, which stat the whole tree;
+only files whose stat differs from the cache are read.
+
+Racy timestamps are guarded against as git does: a file can change again within the
+filesystem's timestamp granularity after it was read and keep its stat, so a file modified
+(mtime or ctime) less than ``RACY_NS`` before the checkpoint began is not cached, and is read
+again by the next checkpoint that looks at it.
 Reading, hashing and compressing run on two threads (zlib and hashlib release the GIL), and
 blobs go to the writer in chunks while the rest is still being read.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from shim_lsp.settings import Settings
-from shim_lsp.store import blobs
+from shim_lsp.store import blobs, statcache
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.checkpoints import BufferEntry, DiskEntry, NewCheckpoint
-from shim_lsp.workspace.paths import Workspace, child_uri, path_to_uri, uri_to_path
+from shim_lsp.workspace.paths import (
+    Workspace,
+    child_uri,
+    is_unquoted,
+    path_to_uri,
+    uri_to_path,
+)
 from shim_lsp.workspace.scan import FileRules, FileStat, stat_file, walk
 
 REBASE_MIN = 64
@@ -28,6 +47,18 @@ REBASE_FRACTION = 8
 CHUNK_BYTES = 4 * 1024 * 1024
 READERS = 2
 BATCH = 64
+IN_FLIGHT = 8
+"""Batches read ahead at most: what a first checkpoint holds in memory besides its chunk."""
+RACY_NS = 2_000_000_000
+"""Files modified this recently are not trusted to the stat cache: 2 s covers the coarsest
+timestamps in use (FAT's), and the kernel's coarse clock on the others."""
+
+PROGRESS_EVERY_S = 0.25
+
+Progress = Callable[[int, int, int], None]
+"""Told (files looked at, files read, files expected) while a checkpoint is planned, at most
+every ``PROGRESS_EVERY_S``: a large tree's walk can take seconds. Expected is the last
+checkpoint's file count (0: not known, the first checkpoint)."""
 
 BlobSink = Callable[[list[blobs.Prepared]], None]
 """Receives chunks of new blobs to store (the engine hands them to the writer thread)."""
@@ -57,22 +88,41 @@ class Plan:
     reused_blobs: set[str]
     """Blobs already in the store that this checkpoint names: their use time is refreshed."""
     scanned: bool
+    stat_rows: dict[str, statcache.Cached | None]
+    """Stat cache rows that changed (None: forget), written with the checkpoint."""
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     uri: str
     path: str
     stat: FileStat | None
     """None: the file is gone or no longer kept."""
 
 
-@dataclass(frozen=True)
-class _Loaded:
+class _Loaded(NamedTuple):
     uri: str
     entry: DiskEntry | None
     blob: blobs.Prepared | None
     """Set when the content differs from what the stat cache knew."""
+    cached: statcache.Cached | None = None
+    """The stat cache row for what was read; None when it would be racy."""
+
+
+@dataclass
+class _Meter:
+    progress: Progress | None
+    expected: int
+    looked: int = 0
+    read: int = 0
+    _last: float = field(default_factory=time.monotonic)
+
+    def report(self, *, final: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if final or now - self._last >= PROGRESS_EVERY_S:
+            self._last = now
+            self.progress(self.looked, self.read, self.expected)
 
 
 class _BlobStream:
@@ -127,8 +177,9 @@ class TreeState:
     total_bytes: int = 0
     changed_paths: set[Path] = field(default_factory=set)
     needs_scan: bool = True
-    _uris: dict[str, dict[str, str]] = field(default_factory=dict)
-    """Per folder, each root-relative path's URI, as a scan has spelled it before."""
+    stats: dict[str, statcache.Cached] = field(default_factory=dict)
+    """The stat cache: per file, its stat when last read and the blob it held."""
+    clock_ns: Callable[[], int] = time.time_ns
 
     def __post_init__(self) -> None:
         self.rebuild_rules()
@@ -165,70 +216,106 @@ class TreeState:
         """Seed the stat cache from the newest checkpoint of this workspace."""
         latest = cps.latest(conn, self.workspace.key)
         if latest is not None:
-            self.entries = cps.disk_manifest(conn, latest.id)
+            # The base is read once; the newest, when a delta, is that base with its delta.
             self.base_id = latest.base_id if latest.base_id is not None else latest.id
-            self.base_entries = cps.disk_manifest(conn, self.base_id)
-            self.delta = _delta(self.base_entries, self.entries)
+            self.base_entries = cps.disk_entries(conn, self.base_id)
+            self.delta = {} if latest.base_id is None else cps.disk_delta(conn, latest.id)
+            self.delta = {u: e for u, e in self.delta.items() if self.base_entries.get(u) != e}
+            self.entries = cps.apply_delta(dict(self.base_entries), self.delta)
             self.total_bytes = sum(e.size for e in self.entries.values())
+        self.stats = statcache.load(conn, self.workspace.key)
         self.loaded = True
 
-    def _candidates(self, changed: set[Path]) -> tuple[list[_Candidate], bool]:
-        found: dict[str, _Candidate] = {}
-        if self.needs_scan:
-            for folder, rules in self.rules.items():
-                folder_uri, root = path_to_uri(folder), str(folder)
-                uris = self._uris.setdefault(root, {})
-                for rel, stat in walk(rules):
-                    uri = uris.get(rel)
-                    if uri is None:  # percent-encoding is most of a scan's cost otherwise
-                        uri = uris[rel] = child_uri(folder_uri, rel)
-                    found[uri] = _Candidate(uri, f"{root}/{rel}", stat)
-            for uri in self.entries:
-                gone = uri_to_path(uri) if uri not in found else None
-                if gone is not None:
-                    found[uri] = _Candidate(uri, str(gone), None)
-            return list(found.values()), True
-        for path in changed:
-            folder_rules = self.rules_for(path)
-            uri = path_to_uri(path)
-            st = stat_file(folder_rules, path) if folder_rules else None
-            found[uri] = _Candidate(uri, str(path), st)
-        return list(found.values()), False
+    def _candidates(self, changed: set[Path], meter: _Meter) -> Iterator[_Candidate]:
+        """The files to look at, each once: every file of a scan as the walk finds it (so
+        that reading starts before the walk ends), then those gone since; else the paths
+        reported as changed. A scan passes over files that the stat cache and the manifest
+        both already hold as they are: most of them, and this runs once per file."""
+        seen: set[str] = set()
+        if not self.needs_scan:
+            for path in changed:
+                uri = path_to_uri(path)
+                if uri not in seen:
+                    seen.add(uri)
+                    meter.looked += 1
+                    folder_rules = self.rules_for(path)
+                    yield _Candidate(
+                        uri, str(path), stat_file(folder_rules, path) if folder_rules else None
+                    )
+            return
+        stats, entries, pack = self.stats, self.entries, statcache.pack
+        for folder, rules in self.rules.items():
+            folder_uri, root = path_to_uri(folder), str(folder)
+            base = folder_uri.rstrip("/") + "/"
+            for rel, stat in walk(rules):
+                uri = base + rel if is_unquoted(rel) else child_uri(folder_uri, rel)
+                if uri in seen:
+                    continue
+                seen.add(uri)
+                meter.looked += 1
+                if not meter.looked & 1023:
+                    meter.report()
+                cached = stats.get(uri)
+                if cached is not None and cached[0] == pack(stat):
+                    old = entries.get(uri)
+                    if (
+                        old is not None
+                        and old.blob == cached[1]
+                        and old.size == stat.size
+                        and old.mtime_ns == stat.mtime_ns
+                    ):
+                        continue
+                yield _Candidate(uri, f"{root}/{rel}", stat)
+        for uri in self.entries:
+            gone = uri_to_path(uri) if uri not in seen else None
+            if gone is not None:
+                meter.looked += 1
+                yield _Candidate(uri, str(gone), None)
 
-    def _load(self, cand: _Candidate) -> _Loaded:
+    def _load(self, cand: _Candidate, trusted_before: int) -> _Loaded:
         old = self.entries.get(cand.uri)
         st = cand.stat
         if st is None:
             return _Loaded(cand.uri, None, None)
         try:
-            with open(cand.path, "rb") as handle:
-                data = handle.read()
+            data = _read(cand.path, st.size)
         except OSError:
             return _Loaded(cand.uri, None, None)
         digest = blobs.blob_hash(data)
         entry = DiskEntry(digest, len(data), st.mtime_ns)
+        # The stat was taken before the read: a change since shows as a recent mtime/ctime
+        # (racy, not cached) or, mid-read, as a size that differs from what was read.
+        racy = max(st.mtime_ns, st.ctime_ns) >= trusted_before or st.size != len(data)
+        cached = None if racy else (statcache.pack(st), digest)
         if old is not None and old.blob == digest:
-            return _Loaded(cand.uri, entry, None)
-        return _Loaded(cand.uri, entry, blobs.prepare(data, digest))
+            return _Loaded(cand.uri, entry, None, cached)
+        return _Loaded(cand.uri, entry, blobs.prepare(data, digest), cached)
 
-    def _load_batch(self, batch: list[_Candidate]) -> list[_Loaded]:
-        return [self._load(c) for c in batch]
+    def _load_batch(self, batch: list[_Candidate], trusted_before: int) -> list[_Loaded]:
+        return [self._load(c, trusted_before) for c in batch]
 
-    def _changed(self, candidates: list[_Candidate]) -> Iterator[_Candidate]:
+    def _to_read(
+        self, candidates: Iterable[_Candidate], by_cache: dict[str, tuple[_Candidate, DiskEntry]]
+    ) -> Iterator[list[_Candidate]]:
+        """Batches of the candidates to read. Those the stat cache knows, but whose entry
+        differs from the manifest's (read by another window or an earlier session), go to
+        ``by_cache`` instead: their blob must still be in the store to be named unread."""
+        stats, entries, pack = self.stats, self.entries, statcache.pack
+        batch: list[_Candidate] = []
         for cand in candidates:
-            old = self.entries.get(cand.uri)
             st = cand.stat
-            if (
-                st is not None
-                and old is not None
-                and (old.size, old.mtime_ns)
-                == (
-                    st.size,
-                    st.mtime_ns,
-                )
-            ):
+            cached = stats.get(cand.uri)
+            if st is None or cached is None or cached[0] != pack(st):
+                batch.append(cand)
+                if len(batch) == BATCH:
+                    yield batch
+                    batch = []
                 continue
-            yield cand
+            old = entries.get(cand.uri)
+            if old is None or old != (cached[1], st.size, st.mtime_ns):
+                by_cache[cand.uri] = (cand, DiskEntry(cached[1], st.size, st.mtime_ns))
+        if batch:
+            yield batch
 
     def _on_disk(self, uri: str, updates: dict[str, DiskEntry | None]) -> bool:
         if uri in updates:
@@ -246,7 +333,7 @@ class TreeState:
         changed: set[Path],
         known_blobs: Callable[[Iterable[str]], set[str]],
         sink: BlobSink,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> Plan:
         """Work out the next checkpoint, handing its new blobs to ``sink`` as they are read.
 
@@ -254,17 +341,35 @@ class TreeState:
         is adjusted rather than recomputed, and the full manifest is written out only when
         the delta has grown enough to start a new base.
         """
-        candidates, scanned = self._candidates(changed)
+        trusted_before = self.clock_ns() - RACY_NS  # taken before any stat
+        scanned = self.needs_scan
         updates: dict[str, DiskEntry | None] = {}
+        stat_rows: dict[str, statcache.Cached | None] = {}
         out = _BlobStream(known_blobs, sink)
         read = 0
-        todo = list(self._changed(candidates))
-        total = len(todo)
-        batches = [todo[i : i + BATCH] for i in range(0, total, BATCH)]
-        for n, loaded_batch in enumerate(self._load_all(batches)):
-            if progress is not None:
-                progress(n * BATCH, total)
+        by_cache: dict[str, tuple[_Candidate, DiskEntry]] = {}
+        meter = _Meter(progress, len(self.entries))
+
+        def batches() -> Iterator[list[_Candidate]]:
+            yield from self._to_read(self._candidates(changed, meter), by_cache)
+            if by_cache:
+                present = known_blobs({hit.blob for _c, hit in by_cache.values()})
+                again = []
+                for uri, (cand, hit) in by_cache.items():
+                    if hit.blob in present:
+                        updates[uri] = hit
+                        out.reused.add(hit.blob)
+                    else:  # collected since it was cached: read the file again
+                        again.append(cand)
+                for i in range(0, len(again), BATCH):
+                    yield again[i : i + BATCH]
+
+        for loaded_batch in self._load_all(batches(), trusted_before):
+            meter.read += len(loaded_batch)
+            meter.report()
             for loaded in loaded_batch:
+                if self.stats.get(loaded.uri) != loaded.cached:
+                    stat_rows[loaded.uri] = loaded.cached
                 if loaded.entry is None:
                     if loaded.uri in self.entries:
                         updates[loaded.uri] = None
@@ -285,12 +390,14 @@ class TreeState:
             buffer_entries.append(BufferEntry(snap.uri, digest, len(data), snap.version))
         tail = out.drain()
 
-        delta = dict(self.delta)
-        for uri, entry in updates.items():
-            if self.base_entries.get(uri) == entry:
-                delta.pop(uri, None)
-            else:
-                delta[uri] = entry
+        delta: dict[str, DiskEntry | None] = {}
+        if self.base_id is not None:  # else a full manifest: no delta to work out
+            delta = dict(self.delta)
+            for uri, entry in updates.items():
+                if self.base_entries.get(uri) == entry:
+                    delta.pop(uri, None)
+                else:
+                    delta[uri] = entry
         full = self.base_id is None or len(delta) > max(
             REBASE_MIN, len(self.base_entries) // REBASE_FRACTION
         )
@@ -323,8 +430,7 @@ class TreeState:
             files=files + sum(not self._on_disk(b.uri, updates) for b in buffer_entries),
             bytes=disk_bytes + sum(b.size for b in buffer_entries),
         )
-        if progress is not None:
-            progress(total, total)
+        meter.report(final=True)
         return Plan(
             checkpoint=checkpoint,
             updates=updates,
@@ -336,15 +442,31 @@ class TreeState:
             tail_blobs=tail,
             reused_blobs=out.reused,
             scanned=scanned,
+            stat_rows=stat_rows,
         )
 
-    def _load_all(self, batches: list[list[_Candidate]]) -> Iterator[list[_Loaded]]:
-        """Load batches on two threads; a single batch (the usual case) needs no threads."""
-        if len(batches) <= 1:
-            yield from map(self._load_batch, batches)
+    def _load_all(
+        self, batches: Iterator[list[_Candidate]], trusted_before: int
+    ) -> Iterator[list[_Loaded]]:
+        """Load batches on reader threads while later ones are still being found, in order,
+        with a bounded number in flight (memory); a single batch (the usual case) is loaded
+        here, with no threads."""
+        load = partial(self._load_batch, trusted_before=trusted_before)
+        first = next(batches, None)
+        if first is None:
+            return
+        second = next(batches, None)
+        if second is None:
+            yield load(first)
             return
         with ThreadPoolExecutor(READERS, thread_name_prefix="shim-read") as pool:
-            yield from pool.map(self._load_batch, batches)
+            pending = deque([pool.submit(load, first), pool.submit(load, second)])
+            for batch in batches:
+                pending.append(pool.submit(load, batch))
+                while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     def committed(self, plan: Plan, checkpoint_id: int) -> None:
         """Adopt a plan once its checkpoint is in the store."""
@@ -353,6 +475,11 @@ class TreeState:
                 self.entries.pop(uri, None)
             else:
                 self.entries[uri] = entry
+        for uri, cached in plan.stat_rows.items():
+            if cached is None:
+                self.stats.pop(uri, None)
+            else:
+                self.stats[uri] = cached
         self.total_bytes = plan.disk_bytes
         self.delta = plan.delta
         if plan.base_is_new:
@@ -362,13 +489,17 @@ class TreeState:
             self.needs_scan = False
 
 
-def _delta(
-    base: dict[str, DiskEntry], current: dict[str, DiskEntry]
-) -> dict[str, DiskEntry | None]:
-    delta: dict[str, DiskEntry | None] = {
-        uri: e for uri, e in current.items() if base.get(uri) != e
-    }
-    for uri in base:
-        if uri not in current:
-            delta[uri] = None
-    return delta
+def _read(path: str, size: int) -> bytes:
+    """A file's content, read without a file object (their cost counts, once per file of a
+    first checkpoint); ``size`` is what the stat said, and the file may have changed since."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)

@@ -13,7 +13,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import zstandard
 
@@ -70,9 +70,9 @@ def buffer_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogatepass")
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A blob hashed and compressed off the writer thread, ready to insert."""
+class Prepared(NamedTuple):
+    """A blob hashed and compressed off the writer thread, ready to insert (a tuple: a
+    first checkpoint makes one per file)."""
 
     hash: str
     size: int

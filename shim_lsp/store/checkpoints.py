@@ -12,12 +12,16 @@ import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from sys import intern
+from typing import NamedTuple
 
 from shim_lsp.store import blobs
 
 
-@dataclass(frozen=True)
-class DiskEntry:
+class DiskEntry(NamedTuple):
+    """A tuple: a manifest holds one per file of the workspace, so its size and the cost of
+    making one count."""
+
     blob: str
     size: int
     mtime_ns: int
@@ -176,17 +180,45 @@ def disk_manifest(conn: sqlite3.Connection, cid: int) -> dict[str, DiskEntry]:
     row = get(conn, cid)
     if row is None:
         return {}
-    manifest: dict[str, DiskEntry] = {}
-    ids = [row.base_id, cid] if row.base_id is not None else [cid]
-    for part in ids:
+    if row.base_id is None:
+        return disk_entries(conn, cid)
+    manifest = disk_entries(conn, row.base_id)
+    return apply_delta(manifest, disk_delta(conn, cid))
+
+
+def disk_entries(conn: sqlite3.Connection, cid: int) -> dict[str, DiskEntry]:
+    """The disk rows of one checkpoint as they are stored (a delta's deletions left out)."""
+    # Interned: the same URI and blob strings are held by the stat cache and both manifests.
+    make = tuple.__new__  # DiskEntry's own __new__ is Python code
+    return {
+        intern(uri): make(DiskEntry, (intern(blob), size, mtime))
+        for uri, blob, size, mtime in conn.execute(
+            "SELECT uri, blob, size, mtime_ns FROM entries"
+            " WHERE checkpoint_id=? AND kind='disk' AND blob IS NOT NULL",
+            (cid,),
+        )
+    }
+
+
+def disk_delta(conn: sqlite3.Connection, cid: int) -> dict[str, DiskEntry | None]:
+    """A delta checkpoint's disk rows, deletions (None) included."""
+    return {
+        uri: None if blob is None else DiskEntry(blob, size, mtime)
         for uri, blob, size, mtime in conn.execute(
             "SELECT uri, blob, size, mtime_ns FROM entries WHERE checkpoint_id=? AND kind='disk'",
-            (part,),
-        ):
-            if blob is None:
-                manifest.pop(uri, None)
-            else:
-                manifest[uri] = DiskEntry(blob, size, mtime)
+            (cid,),
+        )
+    }
+
+
+def apply_delta(
+    manifest: dict[str, DiskEntry], delta: dict[str, DiskEntry | None]
+) -> dict[str, DiskEntry]:
+    for uri, entry in delta.items():
+        if entry is None:
+            manifest.pop(uri, None)
+        else:
+            manifest[uri] = entry
     return manifest
 
 

@@ -81,6 +81,19 @@ CREATE TABLE IF NOT EXISTS entries(
 CREATE INDEX IF NOT EXISTS entries_blob ON entries(blob);
 CREATE INDEX IF NOT EXISTS entries_uri ON entries(uri);
 
+-- Added after schema 1 was released; created on open in stores made before it, which older
+-- SHIMs still open (they ignore it; see store/statcache.py for why that is safe).
+CREATE TABLE IF NOT EXISTS stat_cache(
+    workspace TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    PRIMARY KEY(workspace, uri)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS journal(
     seq INTEGER PRIMARY KEY,
     session_id TEXT NOT NULL,

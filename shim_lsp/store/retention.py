@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from shim_lsp.settings import Settings
 from shim_lsp.store import checkpoints as cps
+from shim_lsp.store import statcache
 from shim_lsp.store.checkpoints import CheckpointRow
 
 BLOB_GRACE_S = 3600.0
@@ -78,11 +79,14 @@ def store_bytes(conn: sqlite3.Connection) -> int:
 def collect_blobs(
     conn: sqlite3.Connection, grace_s: float = BLOB_GRACE_S, now: float | None = None
 ) -> int:
-    return conn.execute(
+    gone = conn.execute(
         "DELETE FROM blobs WHERE used_at < ?"
         " AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.blob = blobs.hash)",
         ((now or time.time()) - grace_s,),
     ).rowcount
+    if gone:
+        statcache.forget_missing_blobs(conn)
+    return gone
 
 
 def journal_kept_s(settings: Settings) -> float:
@@ -170,5 +174,6 @@ def clear(
         counts["checkpoints"] += cps.delete(conn, [c for c in mine if c not in needed])
         if sid != current:
             counts["sessions"] += conn.execute("DELETE FROM sessions WHERE id=?", (sid,)).rowcount
+    statcache.forget_cleared(conn)
     collect_blobs(conn, grace_s=SHORT_GRACE_S)
     return counts

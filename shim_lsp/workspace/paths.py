@@ -32,9 +32,18 @@ def path_to_uri(path: Path | str) -> str:
     return Path(path).as_uri()
 
 
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~/-]*\Z")
+"""What ``quote`` leaves as it is: most paths, which then need no quoting call."""
+
+
+def is_unquoted(rel: str) -> bool:
+    """True when ``quote`` would leave ``rel`` as it is."""
+    return _UNQUOTED.match(rel) is not None
+
+
 def child_uri(folder_uri: str, rel: str) -> str:
     """The URI of ``rel`` (a posix path) under a folder's URI: path_to_uri without the cost."""
-    return folder_uri.rstrip("/") + "/" + quote(rel)
+    return folder_uri.rstrip("/") + "/" + (rel if _UNQUOTED.match(rel) else quote(rel))
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

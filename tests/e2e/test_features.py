@@ -91,6 +91,7 @@ async def test_reported_file_changes_are_the_only_files_read(
 ) -> None:
     for i in range(30):
         (workspace / f"m{i}.py").write_text(f"m = {i}\n")
+    await asyncio.sleep(2.1)  # else read again by every scan for 2 s: the racy-timestamp guard
     editor = await editors.start(workspace, state_dir)
     await editor.wait_for(lambda: t.WORKSPACE_DID_CHANGE_WATCHED_FILES in editor.registrations)
     first = await editor.command("shim.forceCheckpoint")
@@ -108,6 +109,63 @@ async def test_reported_file_changes_are_the_only_files_read(
     )
     assert compared["text"] == "m = 'changed'\n" and compared["kind"] == "disk"
     await stop_editor(editor)
+
+
+async def test_a_restarted_server_reads_only_changed_files_even_with_a_restored_mtime(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    for i in range(30):
+        (workspace / f"m{i}.py").write_text(f"m = {i:02d}\n")
+    await asyncio.sleep(2.1)  # older than the racy-timestamp window: trusted to the cache
+    editor = await editors.start(workspace, state_dir)
+    assert (await editor.command("shim.forceCheckpoint"))["readFiles"] == 30
+    await stop_editor(editor)
+
+    target = workspace / "m7.py"
+    before = target.stat()
+    target.write_text("m = 77\n")  # same size, and the mtime put back (rsync -t, a checkout)
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    restarted = await editors.start(workspace, state_dir)
+    result = await restarted.command("shim.forceCheckpoint")
+    assert result["readFiles"] == 1, "the stat cache in the store spared the other 29"
+    compared = await restarted.command(
+        "shim.compareWithCheckpoint", {"checkpoint": result["id"], "uri": restarted.uri("m7.py")}
+    )
+    assert compared["text"] == "m = 77\n"
+    await stop_editor(restarted)
+
+
+PROGRESS_CLIENT = t.ClientCapabilities(window=t.WindowClientCapabilities(work_done_progress=True))
+
+
+async def test_a_long_checkpoint_shows_progress_and_a_quick_one_does_not(
+    workspace: Path, state_dir: Path, editors: Editors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(50):
+        (workspace / f"m{i}.py").write_text(f"m = {i}\n")
+    quick = await editors.start(workspace, state_dir, capabilities=PROGRESS_CLIENT)
+    await quick.command("shim.forceCheckpoint")
+    assert not quick.client.progress_reports, "under a second: nothing to show"
+    await stop_editor(quick)
+
+    monkeypatch.setenv("SHIM_PROGRESS_AFTER_S", "0")  # as if this small tree took long
+    slow = await editors.start(workspace, state_dir, capabilities=PROGRESS_CLIENT)
+    result = await slow.command("shim.forceCheckpoint")
+    await slow.wait_for(
+        lambda: any(
+            getattr(r, "kind", "") == "end"
+            for rs in slow.client.progress_reports.values()
+            for r in rs
+        )
+    )
+    ((token, reports),) = slow.client.progress_reports.items()
+    assert str(token).startswith("shim-checkpoint-")
+    assert getattr(reports[0], "kind", "") == "begin"
+    assert (
+        getattr(reports[-1], "message", "")
+        == f"{result['files']} files, {result['readFiles']} read"
+    )
+    await stop_editor(slow)
 
 
 async def test_restore_from_checkpoint_is_an_unsaved_edit(

@@ -18,4 +18,7 @@ while True:
     target.write_text(f"content = {i!r}\n" + "x" * (i * 997 % 20000))
     engine.files_changed([target])
     result = engine.checkpoint().result()
-    print(result.id, target.name, i, flush=True)
+    # One write per line: with PYTHONUNBUFFERED (set on some machines) print() writes each
+    # piece on its own, and a kill between them left half a line to the test.
+    sys.stdout.write(f"{result.id} {target.name} {i}\n")
+    sys.stdout.flush()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from helpers import engine_for
 
 from shim_lsp.store import checkpoints as cps
@@ -36,6 +37,7 @@ def test_checkpoint_respects_gitignore_secrets_and_size(workspace: Path, state_d
     engine.close("clean")
 
 
+@pytest.mark.usefixtures("settled")
 def test_checkpoint_cost_follows_what_changed(workspace: Path, state_dir: Path) -> None:
     _tree(workspace)
     engine = engine_for(workspace, state_dir)
@@ -184,6 +186,7 @@ def test_a_named_checkpoint_holds_what_is_on_disk_without_file_watchers(
     engine.close("clean")
 
 
+@pytest.mark.usefixtures("settled")
 def test_a_manual_checkpoint_stats_the_tree_even_when_watchers_may_have_missed_events(
     workspace: Path, state_dir: Path
 ) -> None:

@@ -1,0 +1,77 @@
+"""The persisted stat cache: per workspace, each file's stat as last read and its content hash.
+
+Git's index for SHIM: a restarted server, a second window, or an editor without file watchers
+stats the tree and reads only the files whose stat differs. A row is a fact that stays true
+whoever wrote it ("a file with this size, mtime, ctime and inode held this blob"), so windows
+sharing the store may all write rows; rows that could lie (racily clean, see
+``shim_lsp.session.snapshot``) are never written. A row's blob may be gone (an older SHIM's
+retention knows nothing of this table), so a caller checks a blob before naming it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+from collections.abc import Mapping
+from sys import intern
+
+from shim_lsp.workspace.scan import FileStat
+
+_STAT = struct.Struct("<qqqQ")
+_INODE_WRAP = 1 << 64
+"""SQLite integers are signed 64-bit; inodes are unsigned: the upper half is stored negative."""
+
+Cached = tuple[bytes, str]
+"""A file's stat as last read (``pack``ed: one object instead of a tuple of four large ints,
+a sixth of the memory a cached file costs) and the blob it held then."""
+
+
+def pack(st: FileStat) -> bytes:
+    return _STAT.pack(*st)
+
+
+def load(conn: sqlite3.Connection, workspace: str) -> dict[str, Cached]:
+    packed = _STAT.pack
+    return {
+        intern(uri): (packed(size, mtime, ctime, inode % _INODE_WRAP), intern(blob))
+        for uri, size, mtime, ctime, inode, blob in conn.execute(
+            "SELECT uri, size, mtime_ns, ctime_ns, inode, blob FROM stat_cache WHERE workspace=?",
+            (workspace,),
+        )
+    }
+
+
+def _row(workspace: str, uri: str, cached: Cached) -> tuple[object, ...]:
+    size, mtime, ctime, inode = _STAT.unpack(cached[0])
+    if inode >= _INODE_WRAP // 2:
+        inode -= _INODE_WRAP
+    return (workspace, uri, size, mtime, ctime, inode, cached[1])
+
+
+def save(conn: sqlite3.Connection, workspace: str, rows: Mapping[str, Cached | None]) -> None:
+    """Write changed rows inside the caller's transaction (None: forget that file)."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO stat_cache(workspace, uri, size, mtime_ns, ctime_ns, inode, blob)"
+        " VALUES (?,?,?,?,?,?,?)",
+        (_row(workspace, uri, c) for uri, c in rows.items() if c is not None),
+    )
+    conn.executemany(
+        "DELETE FROM stat_cache WHERE workspace=? AND uri=?",
+        ((workspace, uri) for uri, c in rows.items() if c is None),
+    )
+
+
+def forget_missing_blobs(conn: sqlite3.Connection) -> int:
+    """Drop rows whose blob was collected: they could only send a checkpoint to read again."""
+    return conn.execute(
+        "DELETE FROM stat_cache WHERE NOT EXISTS"
+        " (SELECT 1 FROM blobs b WHERE b.hash = stat_cache.blob)"
+    ).rowcount
+
+
+def forget_cleared(conn: sqlite3.Connection) -> int:
+    """Drop the cache of workspaces that no longer hold any checkpoint (their history was
+    cleared): what was forgotten should not linger here."""
+    return conn.execute(
+        "DELETE FROM stat_cache WHERE workspace NOT IN (SELECT workspace FROM checkpoints)"
+    ).rowcount
