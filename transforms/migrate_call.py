@@ -58,6 +58,7 @@ def _arg(name: str | None, value: cst.BaseExpression) -> cst.Arg:
 
 
 class MigrateCallCommand(VisitorBasedCodemodCommand):
+    TITLE = "Migrate calls to a new function"
     DESCRIPTION = (
         "Migrate calls to a function: rename it, and rename, drop, add or reorder its "
         "arguments (a parametrised API migration)."

@@ -36,6 +36,7 @@ def _version(text: str) -> tuple[int, int]:
 
 
 class ModernizeTypingCommand(CodemodCommand):
+    TITLE = "Modernize type hints (X | None, list[int])"
     DESCRIPTION = (
         "Modernise type annotations for a target Python version: Optional[X] and Union[A, B] "
         "to X | None and A | B (3.10+), List[int] to list[int] (3.9+), and add "

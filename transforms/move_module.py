@@ -52,6 +52,7 @@ def _from(
 
 
 class MoveModuleCommand(VisitorBasedCodemodCommand):
+    TITLE = "Move module"
     DESCRIPTION = (
         "Move a module (old.mod -> new.place): rewrite its imports, plain and aliased, "
         "submodules included, and attribute access through it."

@@ -41,6 +41,7 @@ MAIN_GUARD = m.If(
 
 
 class PrintToLoggingCommand(VisitorBasedCodemodCommand):
+    TITLE = "print() calls to logging"
     DESCRIPTION = (
         "Replace print(...) with calls to a module logger (logging.getLogger(__name__)), "
         "adding the import and the logger."

@@ -32,6 +32,7 @@ class NameTaken(Exception):
 
 
 class RenameSymbolCommand(VisitorBasedCodemodCommand):
+    TITLE = "Rename symbol"
     DESCRIPTION = (
         "Rename a symbol by qualified name (pkg.mod.Thing -> NewName) across the workspace: "
         "definition, imports, references, __all__ and string annotations, scope-aware."

@@ -182,6 +182,7 @@ class _FormatToFString(ConvertFormatStringCommand):
 
 
 class ToFStringCommand(CodemodCommand):
+    TITLE = "% and str.format() to f-strings"
     DESCRIPTION = "Turn '%' formatting and str.format() calls into f-strings where it is safe."
 
     @staticmethod

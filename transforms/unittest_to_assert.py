@@ -366,6 +366,7 @@ class _Survey(cst.CSTVisitor):
 
 
 class UnittestToAssertCommand(VisitorBasedCodemodCommand):
+    TITLE = "unittest assertions to plain assert"
     DESCRIPTION = (
         "Turn unittest assertions (self.assertEqual(a, b), ...) into plain assert statements "
         "and assertRaises blocks into pytest.raises."

@@ -28,6 +28,7 @@ TIMEZONE_NAMES = ("timezone", "dt_timezone", "_timezone", "datetime_timezone")
 
 
 class UtcnowToAwareCommand(VisitorBasedCodemodCommand):
+    TITLE = "utcnow() to timezone-aware datetimes"
     DESCRIPTION = (
         "Replace the deprecated datetime.utcnow() and utcfromtimestamp(ts) with "
         "now(timezone.utc) and fromtimestamp(ts, timezone.utc) (aware datetimes)."

@@ -347,7 +347,7 @@ export function qualifiedName(relativePath: string, symbol: string): string {
 }
 
 /** A codemod run's outcome as a sentence: "Renamed app.greet → welcome in 2 files". */
-export function codemodOutcome(name: string, args: Record<string, unknown>, changed: number, failed: number): string {
+export function codemodOutcome(title: string, name: string, args: Record<string, unknown>, changed: number, failed: number): string {
   const where = `in ${plural(changed, 'file')}`;
   const problems = failed > 0 ? `; ${plural(failed, 'file')} failed` : '';
   const from = args.old_name ?? args.old_module;
@@ -356,7 +356,7 @@ export function codemodOutcome(name: string, args: Record<string, unknown>, chan
     const verb = name.startsWith('move') ? 'Moved' : 'Renamed';
     return `${verb} ${from} \u2192 ${to} ${where}${problems}`;
   }
-  return `${codemodTitle(name)}: changed ${plural(changed, 'file')}${problems}`;
+  return `${title}: changed ${plural(changed, 'file')}${problems}`;
 }
 
 export type LogLevel = 'info' | 'warn' | 'error';

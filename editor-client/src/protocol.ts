@@ -99,6 +99,8 @@ export interface CodemodArgument {
 }
 
 export interface CodemodInfo {
+  /** What to list it as (the codemod's TITLE), when it says. */
+  title?: string | null;
   name: string;
   description: string;
   arguments: CodemodArgument[];

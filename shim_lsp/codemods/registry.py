@@ -43,10 +43,13 @@ class CodemodInfo:
     cls: str
     description: str
     args: tuple[ArgSpec, ...] = field(default_factory=tuple)
+    title: str | None = None
+    """What an editor lists it as (the class's ``TITLE``), when it says."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "title": self.title,
             "module": self.module,
             "class": self.cls,
             "description": self.description,
@@ -106,7 +109,15 @@ def describe(cls: type[CodemodCommand], name: str) -> CodemodInfo:
             )
         )
     doc = (cls.DESCRIPTION or inspect.getdoc(cls) or "").strip()
-    return CodemodInfo(name, cls.__module__, cls.__name__, doc, tuple(args))
+    title = getattr(cls, "TITLE", None)
+    return CodemodInfo(
+        name,
+        cls.__module__,
+        cls.__name__,
+        doc,
+        tuple(args),
+        title if isinstance(title, str) else None,
+    )
 
 
 def _commands_in(module_name: str) -> list[type[CodemodCommand]]:

@@ -224,8 +224,10 @@ class CodemodsFeature(Feature):
         if doc.version != version:
             return []  # typed meanwhile: the editor asks again
         actions = []
+        infos = self.registry()
         for name, (new, found) in proposals.items():
-            words = name.replace("_", " ")
+            info = infos.get(name)
+            words = (info.title if info and info.title else None) or name.replace("_", " ")
             data: dict[str, Any] = {"uri": uri, "version": version, "name": name}
             if (
                 rewrite

@@ -67,9 +67,11 @@ async def test_code_action_resolves_to_a_minimal_edit_of_the_unsaved_buffer(
         if a.kind == t.CodeActionKind.RefactorRewrite
     ]
     titles = [a.title for a in offered]
-    assert "Apply codemod: unittest to assert" in titles
+    assert "Apply codemod: unittest assertions to plain assert" in titles
     assert all(a.edit is None for a in offered)
-    chosen = next(a for a in offered if a.title == "Apply codemod: unittest to assert")
+    chosen = next(
+        a for a in offered if a.title == "Apply codemod: unittest assertions to plain assert"
+    )
 
     resolved = await editor.client.code_action_resolve_async(chosen)
     assert resolved.edit is not None and resolved.edit.document_changes
@@ -94,7 +96,7 @@ async def test_a_selection_gets_the_imports_and_logger_its_change_needs(
         "tool.py", "import os\n\n\ndef a():\n    print('a')\n\n\ndef b():\n    print('b')\n"
     )
     offered = await actions(editor, uri, whole(8))
-    chosen = next(a for a in offered if a.title == "Apply codemod: print to logging")
+    chosen = next(a for a in offered if a.title == "Apply codemod: print() calls to logging")
     resolved = await editor.client.code_action_resolve_async(chosen)
     assert resolved.edit is not None and resolved.edit.document_changes
     (change,) = resolved.edit.document_changes
@@ -357,7 +359,7 @@ async def test_a_cursor_on_an_unrelated_line_raises_no_rewrite_of_elsewhere(
     on_import = await actions(editor, uri, cursor(0, 3))
     assert [a.title for a in on_import if a.kind == t.CodeActionKind.RefactorRewrite] == []
     # The whole-file rewrite is a source action: in the Source Action menu, no light bulb.
-    (whole_file,) = [a for a in on_import if "unittest to assert" in a.title]
+    (whole_file,) = [a for a in on_import if "unittest assertions to plain assert" in a.title]
     assert str(whole_file.kind).startswith("source.")
     resolved = await editor.client.code_action_resolve_async(whole_file)
     assert changed_lines(resolved) == {5, 8}
@@ -378,7 +380,7 @@ async def test_a_line_that_only_receives_a_needed_import_offers_no_rewrite(
     assert [a.title for a in on_import if a.kind == t.CodeActionKind.RefactorRewrite] == []
     on_print = await actions(editor, uri, cursor(3, 2))
     titles = [a.title for a in on_print if a.kind == t.CodeActionKind.RefactorRewrite]
-    assert "Apply codemod: print to logging" in titles
+    assert "Apply codemod: print() calls to logging" in titles
     await stop_editor(editor)
 
 

@@ -25,7 +25,14 @@ export class Codemods {
   /** Batches applied in this window, newest last: what "Undo Last Codemod" reverses. */
   private readonly batches: { batch: string; name: string }[] = [];
 
+  /** Each codemod's title as the server lists it (its TITLE), by name. */
+  private readonly titles = new Map<string, string>();
+
   constructor(private readonly server: ShimServer) {}
+
+  private titleOf(name: string): string {
+    return this.titles.get(name) ?? codemodTitle(name);
+  }
 
   async run(given?: unknown): Promise<void> {
     const args = isServerArgs(given) ? (given as RunArgs) : await this.ask();
@@ -48,12 +55,17 @@ export class Codemods {
 
   private async ask(): Promise<RunArgs | undefined> {
     const listed = await this.server.request<{ codemods: CodemodInfo[]; problems: string[] }>(ServerCommand.listCodemods);
+    for (const c of listed.codemods) {
+      if (c.title) {
+        this.titles.set(c.name, c.title);
+      }
+    }
     for (const problem of listed.problems) {
       this.server.output.warn(`Codemods: ${problem}`);
     }
     const picked = await vscode.window.showQuickPick(
       listed.codemods.map((c) => ({
-        label: codemodTitle(c.name),
+        label: this.titleOf(c.name),
         description: c.name,
         detail: c.description,
         codemod: c,
@@ -63,7 +75,7 @@ export class Codemods {
     if (picked === undefined) {
       return undefined;
     }
-    const title = codemodTitle(picked.codemod.name);
+    const title = this.titleOf(picked.codemod.name);
     const editor = vscode.window.activeTextEditor;
     const file = editor?.document.uri.scheme === 'file' ? editor.document.uri : undefined;
     const underCursor = await symbolUnderCursor(editor, (uri) => this.moduleOf(uri));
@@ -126,7 +138,7 @@ export class Codemods {
   private runWithProgress(args: RunArgs): Promise<CodemodRun> {
     return new Promise<CodemodRun>((resolveRun, rejectRun) => {
       void vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `SHIM: ${codemodTitle(args.name)}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: `SHIM: ${this.titleOf(args.name)}`, cancellable: true },
         (progress, cancellation) =>
           // The notification goes when the server's progress ends: its edit then opens the preview.
           new Promise<void>((hide) => {
@@ -157,13 +169,13 @@ export class Codemods {
     }
     const failed = result.failed.length > 0 ? ['Show Failures'] : [];
     let choice: string | undefined;
-    const title = codemodTitle(name);
+    const title = this.titleOf(name);
     if (result.cancelled) {
       choice = await vscode.window.showInformationMessage(`SHIM: ${title} cancelled; nothing was changed.`, ...failed);
     } else if (result.applied && result.batch) {
       this.batches.push({ batch: result.batch, name });
       choice = await vscode.window.showInformationMessage(
-        `SHIM: ${codemodOutcome(name, args, result.changed.length, result.failed.length)}`,
+        `SHIM: ${codemodOutcome(this.titleOf(name), name, args, result.changed.length, result.failed.length)}`,
         'Undo',
         'Show Changes',
         ...failed,

@@ -324,7 +324,7 @@ rig.e2e("a codemod's quick fix changes the line under the cursor, and is not off
 
   await goToLine(9);
   await page.keyboard.press('Control+.');
-  const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Apply codemod: unittest to assert' });
+  const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Apply codemod: unittest assertions to plain assert' });
   await fix.waitFor();
   assert.equal(await page.locator('.action-widget .monaco-list-row', { hasText: 'whole file' }).count(), 0, 'the whole-file rewrite is a source action');
   await rig.shot(page, 'codemod-quick-fix');

@@ -216,9 +216,9 @@ test('codemod arguments are checked as they are typed', () => {
 
 test('codemods read as titles, and their outcome as a sentence without zero counters', () => {
   assert.equal(codemodTitle('rename_symbol'), 'Rename symbol');
-  assert.equal(codemodOutcome('rename_symbol', { old_name: 'app.greet', new_name: 'welcome' }, 2, 0), 'Renamed app.greet \u2192 welcome in 2 files');
-  assert.equal(codemodOutcome('move_module', { old_module: 'a.b', new_module: 'c' }, 1, 1), 'Moved a.b \u2192 c in 1 file; 1 file failed');
-  assert.equal(codemodOutcome('to_fstring', {}, 3, 0), 'To fstring: changed 3 files');
+  assert.equal(codemodOutcome('Rename symbol', 'rename_symbol', { old_name: 'app.greet', new_name: 'welcome' }, 2, 0), 'Renamed app.greet \u2192 welcome in 2 files');
+  assert.equal(codemodOutcome('Move module', 'move_module', { old_module: 'a.b', new_module: 'c' }, 1, 1), 'Moved a.b \u2192 c in 1 file; 1 file failed');
+  assert.equal(codemodOutcome('% and str.format() to f-strings', 'to_fstring', {}, 3, 0), '% and str.format() to f-strings: changed 3 files');
 });
 
 test('a symbol is qualified by its module path', () => {
