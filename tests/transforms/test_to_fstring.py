@@ -140,3 +140,182 @@ class TestToFString(ShimCodemodTest):
 
     def test_wrong_percent_arity_is_left_as_the_error_it_is(self) -> None:
         self.check('a = "%s" % (x, y)\n', 'a = "%s" % (x, y)\n')
+
+    def test_a_call_with_a_comment_inside_is_left_with_its_comment(self) -> None:
+        self.check(
+            """
+            a = "{} {}".format(
+                x,  # the first
+                y,
+            )
+            b = "{}".format(  # why
+                x
+            )
+            c = ("{}"  # a note
+                 .format(x))
+            d = "%s %s" % (
+                x,  # the first
+                y,
+            )
+            """,
+            """
+            a = "{} {}".format(
+                x,  # the first
+                y,
+            )
+            b = "{}".format(  # why
+                x
+            )
+            c = ("{}"  # a note
+                 .format(x))
+            d = "%s %s" % (
+                x,  # the first
+                y,
+            )
+            """,
+        )
+
+    def test_a_comment_in_the_parentheses_around_the_call_stays_with_them(self) -> None:
+        self.check(
+            """
+            a = (  # kept
+                "{}".format(x)
+            )
+            b = (  # kept
+                "%s" % (x,)
+            )
+            """,
+            """
+            a = (  # kept
+                f"{x}"
+            )
+            b = (  # kept
+                f"{x!s}"
+            )
+            """,
+        )
+
+    def test_a_u_prefix_is_dropped_since_f_cannot_take_it(self) -> None:
+        # In Python 3 u"" is "": the u means nothing, and fu"" does not parse.
+        self.check(
+            """
+            a = u"{} x".format(x)
+            b = U"%s" % (x,)
+            c = "{}".format(x)
+            """,
+            """
+            a = f"{x} x"
+            b = f"{x!s}"
+            c = f"{x}"
+            """,
+        )
+
+    def test_byte_strings_are_never_converted(self) -> None:
+        # bytes have no f-string; b"{}".format does not exist and b"%s" % ... stays bytes.
+        self.check(
+            """
+            a = b"%s" % (x,)
+            b = b"{}".format(x)
+            c = Rb"%s" % (x,)
+            d = "{}".format(x)
+            """,
+            """
+            a = b"%s" % (x,)
+            b = b"{}".format(x)
+            c = Rb"%s" % (x,)
+            d = f"{x}"
+            """,
+        )
+
+    def test_raw_and_triple_quoted_strings_convert_exactly(self) -> None:
+        self.check(
+            '''
+            a = r"\\d+ {} \\n".format(x)
+            b = r"\\w %s" % (x,)
+            c = """{}
+            and {}""".format(x, y)
+            ''',
+            '''
+            a = fr"\\d+ {x} \\n"
+            b = fr"\\w {x!s}"
+            c = f"""{x}
+            and {y}"""
+            ''',
+        )
+
+    def test_implicit_concatenation_is_left(self) -> None:
+        # "a {}" "b {}".format(x, y) formats both parts: converting one would be wrong.
+        self.check(
+            """
+            a = "a {}" "b {}".format(x, y)
+            b = ("a %s"
+                 "b %s") % (x, y)
+            """,
+            """
+            a = "a {}" "b {}".format(x, y)
+            b = ("a %s"
+                 "b %s") % (x, y)
+            """,
+        )
+
+    def test_a_field_that_would_read_part_of_its_expression_as_a_spec_gets_parentheses(
+        self,
+    ) -> None:
+        # f"{y := 1}" formats y with the spec "= 1"; f"{lambda: 1}" and f"{{1: 2}}" do not
+        # parse (or read the braces as an escape).
+        self.check(
+            """
+            a = "{}".format(y := 1)
+            b = "{}".format(lambda: 1)
+            c = "{}".format(a if b else lambda: 1)
+            d = "%s" % ({1: 2},)
+            e = "%s" % ({a},)
+            f = "%s" % (lambda: 1,)
+            """,
+            """
+            a = f"{(y := 1)}"
+            b = f"{(lambda: 1)}"
+            c = f"{(a if b else lambda: 1)}"
+            d = f"{({1: 2})!s}"
+            e = f"{({a})!s}"
+            f = f"{(lambda: 1)!s}"
+            """,
+        )
+
+    def test_templates_that_raise_stay_as_written(self) -> None:
+        # Mixing "{}" and "{0}" raises ValueError; f"{a}{a}" would not.
+        self.check(
+            """
+            a = "{}{0}".format(x)
+            b = "{0:{1:>3}}".format(x, y)
+            c = "{:{:{}}}".format(x, y)
+            d = "{0.1}".format(x)
+            """,
+            """
+            a = "{}{0}".format(x)
+            b = "{0:{1:>3}}".format(x, y)
+            c = "{:{:{}}}".format(x, y)
+            d = "{0.1}".format(x)
+            """,
+        )
+
+    def test_escapes_are_read_as_python_reads_them(self) -> None:
+        # "\\x7b\\x7d" is "{}" to str.format, but plain text in an f-string; "\\N{...}"
+        # braces are part of the escape, not a field.
+        self.check(
+            """
+            a = "\\x7b\\x7d".format(x)
+            b = "\\N{EM DASH} %s" % (x,)
+            c = "\\\\%s" % (x,)
+            """,
+            """
+            a = "\\x7b\\x7d".format(x)
+            b = "\\N{EM DASH} %s" % (x,)
+            c = f"\\\\{x!s}"
+            """,
+        )
+
+    def test_a_percent_inside_a_percent_converts_once(self) -> None:
+        # The inner one becomes an f-string; the outer one, holding an f-string, stays, so
+        # a second run has nothing left to do.
+        self.check('a = "%s!" % ("%s" % (x,),)\n', 'a = "%s!" % (f"{x!s}",)\n')
