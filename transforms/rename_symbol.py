@@ -8,7 +8,8 @@ Names are compared by what they refer to, so relative imports and aliases are fo
 so are re-exports: when ``pkg/__init__.py`` has ``from .mod import Thing`` (or ``*``), then
 ``pkg.Thing`` and ``from pkg import Thing`` are renamed too, since that ``__init__`` is.
 Strings that are exactly a dotted name of the symbol (``mock.patch("pkg.mod.Thing")``,
-``"pkg.mod.Thing.method"``) are rewritten; other strings and doctests that mention it are
+``"pkg.mod.Thing.method"``) are rewritten; other strings and doctests that mention it, and
+``getattr(mod, "Thing")`` (or ``hasattr``, ``setattr``, ``delattr``) on its module, are
 listed as warnings, not rewritten. Where the new name already means something (a local
 variable, a parameter, another import), the file fails with the line: renaming there would
 change which object the code uses.
@@ -25,6 +26,9 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
 
 from ._names import absolute, import_from_module, package_of, package_root, reexports, root_of
+
+_BY_NAME = ("getattr", "hasattr", "setattr", "delattr")
+"""Builtins that reach an attribute through a string."""
 
 
 class NameTaken(Exception):
@@ -143,6 +147,28 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if original_node.attr.value == self.short and self._means_symbol(original_node):
             return updated_node.with_changes(attr=cst.Name(self.new))
         return updated_node
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """``getattr(models, "User")`` and its kin read the symbol by a name no rename can
+        follow safely (the string may also be built elsewhere): reported, not rewritten."""
+        if len(node.args) < 2 or not isinstance(node.func, cst.Name):
+            return
+        func = node.func.value
+        if func not in _BY_NAME or not any(
+            qn.name == f"builtins.{func}"
+            for qn in self.get_metadata(QualifiedNameProvider, node.func, set())
+        ):
+            return
+        name, owner = node.args[1].value, node.args[0].value
+        if not isinstance(name, cst.SimpleString) or name.evaluated_value != self.short:
+            return
+        owners = self.get_metadata(QualifiedNameProvider, owner, set())
+        if any(absolute(qn.name, None, self.package) in self.modules for qn in owners):
+            line = self.get_metadata(PositionProvider, node).start.line
+            self.warn(
+                f"line {line}: {func}(..., {self.short!r}) names {self.old_name} in a string;"
+                " not rewritten"
+            )
 
     # --- __all__ and string annotations ----------------------------------------------------
 

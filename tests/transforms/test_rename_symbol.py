@@ -116,6 +116,55 @@ class TestRenameSymbol(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_attribute_access_by_a_string_on_its_module_is_reported(self) -> None:
+        # getattr(models, "User") reads the renamed class by its old name: AttributeError
+        # after the rename unless someone rewrites it, and it may be built at run time.
+        source = """
+            import shop.models
+            import shop.models as sm
+            from shop import models
+            from . import models as rel
+
+            a = getattr(models, "User")
+            b = hasattr(sm, "User"), getattr(rel, "User", None)
+            setattr(shop.models, "User", object)
+            delattr(models, "User")
+            c = getattr(other, "User"), getattr(models, "Other"), getattr(models, name)
+            """
+        self.check(
+            source,
+            source,
+            context_override=in_module("shop.views", "shop/views.py"),
+            expected_warnings=[
+                f"line {n}: {fn}(..., 'User') names shop.models.User in a string; not rewritten"
+                for n, fn in (
+                    (6, "getattr"),
+                    (7, "hasattr"),
+                    (7, "getattr"),
+                    (8, "setattr"),
+                    (9, "delattr"),
+                )
+            ],
+            **ARGS,
+        )
+
+    def test_a_local_function_named_getattr_is_not_reported(self) -> None:
+        source = """
+            from shop import models
+
+            def getattr(obj, name):
+                return name
+
+            a = getattr(models, "User")
+            """
+        self.check(
+            source,
+            source,
+            context_override=in_module("shop.views", "shop/views.py"),
+            expected_warnings=[],
+            **ARGS,
+        )
+
 
 def project(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
