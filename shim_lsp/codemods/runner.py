@@ -15,9 +15,11 @@ import importlib
 import multiprocessing
 import multiprocessing.context
 import os
+import re
 import resource
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, TimeoutError, wait
 from dataclasses import dataclass, field
@@ -34,6 +36,8 @@ Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
 GENERATED_MARKERS = (b"@generated", b"@" + b"partially-generated")
 """The libcst CLI's markers of generated files, which codemods leave alone."""
 MARKER_BYTES = 2048
+PREFILTERED = "contains none of the strings the codemod needs; not parsed"
+"""The reason of an unchanged file that the pre-filter kept from the workers."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,23 @@ class Summary:
         if self.cancelled:
             text += f", {self.count('not run')} not run (cancelled)"
         return text
+
+    def breakdown(self) -> list[str]:
+        """Why files were not parsed or were skipped, one line per reason, most files first:
+        the summary line's counts alone do not say whether a skip needs the user."""
+        lines = []
+        prefiltered = sum(1 for r in self.results if r.reason == PREFILTERED)
+        if prefiltered:
+            lines.append(
+                f"{prefiltered} of the unchanged not parsed: "
+                "they contain none of the strings the codemod needs"
+            )
+        reasons = Counter(
+            re.sub(r"^line \d+: ", "", r.reason) for r in self.results if r.status == "skipped"
+        )
+        for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
+            lines.append(f"{count} skipped: {reason}")
+        return lines
 
 
 _CACHE: dict[tuple[str, str], Any] = {}
@@ -205,7 +226,7 @@ def run(
                 continue
         haystack = source.encode("utf-8", "replace") if isinstance(source, str) else source
         if words and not any(w in haystack for w in words):
-            summary.results.append(FileResult(str(job.path), "unchanged"))
+            summary.results.append(FileResult(str(job.path), "unchanged", PREFILTERED))
             continue
         todo.append((job, source))
     total = len(summary.results) + len(todo)

@@ -158,3 +158,33 @@ def test_the_cli_writes_atomically_and_reports_like_libcst(tmp_path: Path) -> No
         timeout=120,
     )
     assert missing.returncode == 2 and "needs --arg for: old_name, new_name" in missing.stderr
+
+
+def test_the_cli_says_why_files_were_skipped_or_not_parsed(tmp_path: Path) -> None:
+    case = "import unittest\nclass T(unittest.TestCase):\n    def t(self):\n"
+    (tmp_path / "t.py").write_text(case + "        self.assertTrue(x)\n")
+    (tmp_path / "gen.py").write_text("# @generated\n" + case + "        self.assertTrue(x)\n")
+    (tmp_path / "taken.py").write_text(
+        "pytest = 1\n" + case + "        with self.assertRaises(E):\n            f()\n"
+    )
+    for name in ("plain.py", "other.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", "codemod", "unittest_to_assert", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    assert f"skipped {tmp_path / 'gen.py'}: generated file" in lines
+    assert (
+        f"skipped {tmp_path / 'taken.py'}: the name 'pytest' is bound to something other than"
+        " the module"
+    ) in lines
+    assert lines[-4:] == [
+        "1 changed, 2 unchanged, 2 skipped, 0 failed",
+        "  2 of the unchanged not parsed: they contain none of the strings the codemod needs",
+        "  1 skipped: generated file",
+        "  1 skipped: the name 'pytest' is bound to something other than the module",
+    ]
