@@ -3,7 +3,10 @@
 pytest rewrites plain asserts to show both sides on failure, so ``assert a == b`` reports
 more than ``self.assertEqual(a, b)`` did. Calls that cannot be translated exactly (the
 callable form of assertRaises, assertAlmostEqual with places, ``msg=`` of assertRaises and
-assertRaisesRegex, a call whose comments the assert could not keep) are left alone. A
+assertRaisesRegex, a call whose comments the assert could not keep) are left alone, and so,
+with a warning, are a message that calls or subscripts (unittest evaluates it even when the
+assertion holds, an assert only when it fails), ``assertIsInstance`` where ``isinstance``
+is rebound, and ``assertIs`` with a literal (``x is 1`` is a SyntaxWarning). A
 ``with self.assertRaises(E) as cm:`` is converted only when every binding of ``cm`` in its
 scope is such a block and ``cm`` is only read as ``cm.exception`` (then ``cm.value``), nested
 functions included.
@@ -12,8 +15,11 @@ Only methods of classes that derive from ``unittest.TestCase`` (or Django's test
 or through classes of the same module, are converted, and only for assert methods that the
 class and those bases do not define themselves; a class with a base from elsewhere (a mixin that
 may override ``assertEqual``) is left, unless that base comes after ``unittest.TestCase``, which
-then precedes it in the MRO. A file where ``pytest`` names something other than the
-pytest module is skipped when it would need ``pytest.raises``.
+then precedes it in the MRO. A class that sets ``failureException`` (its asserts raise that,
+not AssertionError) is left; so is ``assertEqual`` in a module that registers type equality
+functions (``addTypeEqualityFunc``: assertEqual then calls them, not ``==``). A file where
+``pytest`` names something other than the pytest module is skipped when it would need
+``pytest.raises``.
 """
 
 from __future__ import annotations
@@ -27,7 +33,13 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import GlobalScope, MetadataWrapper, Scope, ScopeProvider
+from libcst.metadata import (
+    GlobalScope,
+    MetadataWrapper,
+    PositionProvider,
+    Scope,
+    ScopeProvider,
+)
 
 Builder = Callable[[Sequence[cst.BaseExpression]], cst.BaseExpression]
 
@@ -158,15 +170,28 @@ def _imports(module: cst.Module) -> dict[str, str]:
     return names
 
 
+_SELF_ATTRIBUTE = m.Attribute(value=m.Name("self"))
+
+
 def _defined(cls: cst.ClassDef) -> set[str]:
     """Every name the class body may bind: its methods, and any name in its other statements
-    (attributes, imports, a def under an ``if``): over-approximated, so never missed."""
+    (attributes, imports, a def under an ``if``), and every attribute its methods set on
+    ``self`` (``self.assertTrue = ...`` in setUp): over-approximated, so never missed."""
     names: set[str] = set()
     for stmt in cls.body.body:
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             names.add(stmt.name.value)
         else:
             names.update(cst.ensure_type(n, cst.Name).value for n in m.findall(stmt, m.Name()))
+    targets = m.findall(
+        cls,
+        m.AssignTarget(target=_SELF_ATTRIBUTE)
+        | m.AnnAssign(target=_SELF_ATTRIBUTE)
+        | m.AugAssign(target=_SELF_ATTRIBUTE),
+    )
+    for node in targets:
+        if isinstance(node, cst.AssignTarget | cst.AnnAssign | cst.AugAssign):
+            names.add(cst.ensure_type(node.target, cst.Attribute).attr.value)
     return names
 
 
@@ -175,6 +200,8 @@ class _TestCases:
 
     def __init__(self, module: cst.Module) -> None:
         self.imports = _imports(module)
+        self.type_equality = bool(m.findall(module, m.Name("addTypeEqualityFunc")))
+        """A type equality function makes assertEqual call it instead of ``==``."""
         self.classes: dict[str, cst.ClassDef | None] = {}
         for stmt in module.body:
             if isinstance(stmt, cst.ClassDef):
@@ -189,7 +216,11 @@ class _TestCases:
         """The names the class and its in-module bases define, when it is a unittest test
         case; None when it is not, or when a base we cannot see may define assert methods."""
         found = self._walk(cls, seen)
-        return found[1] if found is not None and found[0] else None
+        if found is None or not found[0] or "failureException" in found[1]:
+            return None  # its asserts raise another exception than AssertionError
+        if self.type_equality:
+            return found[1] | {"assertEqual", "assertEquals"}
+        return found[1]
 
     def _walk(self, cls: cst.ClassDef, seen: frozenset[str]) -> tuple[bool, set[str]] | None:
         defined = _defined(cls)
@@ -343,6 +374,33 @@ def _raises_call(call: cst.BaseExpression) -> cst.Call | None:
     )
 
 
+_LITERALS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)
+_EAGER = m.Call() | m.Subscript() | m.Await() | m.Yield() | m.NamedExpr()
+"""What may run code, raise or bind in a message, which unittest evaluates on success too."""
+
+
+def _only_calls_isinstance(module: cst.Module) -> bool:
+    """Every ``isinstance`` in the module is a call: nothing binds another one."""
+    calls = {
+        id(cst.ensure_type(c, cst.Call).func)
+        for c in m.findall(module, m.Call(func=m.Name("isinstance")))
+    }
+    return all(id(n) in calls for n in m.findall(module, m.Name("isinstance")))
+
+
+def _why_not(
+    method: str, args: Sequence[cst.BaseExpression], arity: int, isinstance_free: bool
+) -> str | None:
+    """Why ``self.method(*args)`` would not behave as its assert: None when it would."""
+    if len(args) > arity and m.findall(args[arity], _EAGER):
+        return "unittest evaluates its message even when the assertion holds"
+    if method in ("assertIsInstance", "assertNotIsInstance") and not isinstance_free:
+        return "the name 'isinstance' is bound to something else in this module"
+    if method in ("assertIs", "assertIsNot") and any(isinstance(a, _LITERALS) for a in args[:2]):
+        return "'is' with a literal is a SyntaxWarning and an identity Python does not promise"
+    return None
+
+
 def _comments(node: cst.CSTNode) -> int:
     code = _CODE.code_for_node(node)
     return len(m.findall(node, m.Comment())) if "#" in code else 0
@@ -387,11 +445,13 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         """ids of the ``cm`` names whose ``.exception`` becomes ``.value``."""
         self._calls: set[int] = set()
         """ids of the ``self.assert*`` calls made where unittest's own method is meant."""
+        self._isinstance_free = True
 
     def visit_Module(self, node: cst.Module) -> None:
         """Decide every ``with`` at once. A ``with ... as cm`` is converted with all the
         bindings of ``cm`` in its scope, only when every one is such a block and ``cm`` is
         only read as ``cm.exception``."""
+        self._isinstance_free = _only_calls_isinstance(node)
         convertible = _Convertible(_TestCases(node))
         node.visit(convertible)
         self._calls = convertible.calls
@@ -457,6 +517,10 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         args = _positional(call, names)
         if args is None or len(args) < arity:
             return updated_node
+        why = _why_not(method, args, arity, self._isinstance_free)
+        if why is not None:
+            self.warn(f"line {self._line(original_node)}: self.{method} left as written: {why}")
+            return updated_node
         test = build(args[:arity])
         msg = _spanning(args[arity]) if len(args) > arity else None
         result = cst.Assert(test=test, msg=msg)
@@ -467,6 +531,13 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         except SyntaxError:
             return updated_node
         return result
+
+    def _line(self, node: cst.CSTNode) -> int:
+        """Positions only when a warning needs one: computing them costs a pass per file."""
+        wrapper = self.context.wrapper
+        if wrapper is None:
+            return 0
+        return wrapper.resolve(PositionProvider)[node].start.line
 
     def leave_WithItem(
         self, original_node: cst.WithItem, updated_node: cst.WithItem
