@@ -165,6 +165,65 @@ class TestRenameSymbol(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_a_global_statement_follows_the_rename(self) -> None:
+        # Left as "global User", the function's "Account = ..." would make a local.
+        self.check(
+            """
+            class User: ...
+
+            def reset():
+                global User
+                User = None
+            """,
+            """
+            class Account: ...
+
+            def reset():
+                global Account
+                Account = None
+            """,
+            context_override=in_module("shop.models", "shop/models.py"),
+            **ARGS,
+        )
+
+    def test_a_name_that_only_a_star_import_binds_is_renamed(self) -> None:
+        self.check(
+            """
+            from shop.models import *
+
+            def make():
+                obj.User = 1
+                return User()
+            """,
+            """
+            from shop.models import *
+
+            def make():
+                obj.User = 1
+                return Account()
+            """,
+            context_override=in_module("app", "app.py"),
+            **ARGS,
+        )
+
+    def test_a_name_two_star_imports_may_bind_is_reported(self) -> None:
+        source = """
+            from auth.models import *
+            from shop.models import *
+
+            x = User()
+            """
+        self.check(
+            source,
+            source,
+            context_override=in_module("app", "app.py"),
+            expected_warnings=[
+                "line 4: 'User' may come from the star import of shop.models or another;"
+                " not rewritten"
+            ],
+            **ARGS,
+        )
+
 
 def project(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
