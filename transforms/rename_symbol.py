@@ -27,10 +27,15 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
 
-from ._names import absolute, import_from_module, package_of, package_root, reexports, root_of
-
-_BY_NAME = ("getattr", "hasattr", "setattr", "delattr")
-"""Builtins that reach an attribute through a string."""
+from ._names import (
+    absolute,
+    attribute_by_string,
+    import_from_module,
+    package_of,
+    package_root,
+    reexports,
+    root_of,
+)
 
 
 class NameTaken(Exception):
@@ -203,23 +208,16 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     def visit_Call(self, node: cst.Call) -> None:
         """``getattr(models, "User")`` and its kin read the symbol by a name no rename can
         follow safely (the string may also be built elsewhere): reported, not rewritten."""
-        if len(node.args) < 2 or not isinstance(node.func, cst.Name):
+        found = attribute_by_string(
+            node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
+        )
+        if found is None or found[1] != self.short:
             return
-        func = node.func.value
-        if func not in _BY_NAME or not any(
-            qn.name == f"builtins.{func}"
-            for qn in self.get_metadata(QualifiedNameProvider, node.func, set())
-        ):
-            return
-        name, owner = node.args[1].value, node.args[0].value
-        if not isinstance(name, cst.SimpleString) or name.evaluated_value != self.short:
-            return
-        owners = self.get_metadata(QualifiedNameProvider, owner, set())
-        if any(absolute(qn.name, None, self.package) in self.modules for qn in owners):
+        if any(absolute(owner, None, self.package) in self.modules for owner in found[2]):
             line = self.get_metadata(PositionProvider, node).start.line
             self.warn(
-                f"line {line}: {func}(..., {self.short!r}) names {self.old_name} in a string;"
-                " not rewritten"
+                f"line {line}: {found[0]}(..., {self.short!r}) names {self.old_name} in a"
+                " string; not rewritten"
             )
 
     # --- __all__ and string annotations ----------------------------------------------------
