@@ -141,3 +141,143 @@ class TestModernizeTyping(ShimCodemodTest):
 
     def test_files_without_annotations_are_untouched(self) -> None:
         self.check("x = 1\n", "x = 1\n")
+
+    def test_a_union_of_none_with_none_is_left(self) -> None:
+        # None | None raises TypeError where annotations are evaluated; Optional[None] does not.
+        self.check(
+            """
+            from typing import Optional, Union
+
+            def f(a: Optional[None], b: Union[None, None, int], c: Union[None, int]) -> None:
+                pass
+            """,
+            """
+            from __future__ import annotations
+            from typing import Optional, Union
+
+            def f(a: Optional[None], b: Union[None, None, int], c: None | int) -> None:
+                pass
+            """,
+        )
+
+    def test_no_future_import_where_an_annotation_reads_a_local_name(self) -> None:
+        # Annotations as strings are resolved in the module's globals (get_type_hints,
+        # singledispatch, pydantic): a local or class-level name would no longer be found.
+        for source, line, name in (
+            (
+                """
+                def make():
+                    class Local: ...
+
+                    def g(x: Local) -> None:
+                        pass
+                """,
+                4,
+                "Local",
+            ),
+            (
+                """
+                class A:
+                    Inner = int
+
+                    def m(self, x: Inner) -> None:
+                        pass
+                """,
+                4,
+                "Inner",
+            ),
+        ):
+            with self.subTest(name):
+                self.check(
+                    source,
+                    source,
+                    expected_warnings=[
+                        f"line {line}: 'from __future__ import annotations' not added: this"
+                        f" annotation reads {name!r}, which is not a module-level name, so code"
+                        " that evaluates annotations (typing.get_type_hints, dataclasses,"
+                        " pydantic) would no longer find it"
+                    ],
+                )
+
+    def test_global_names_in_methods_and_nested_functions_allow_the_future_import(self) -> None:
+        self.check(
+            """
+            import models
+
+            class A(models.Model):
+                name = models.CharField()
+
+                def m(self, x: models.Model, y: int) -> list[A]:
+                    def inner(z: A) -> None:
+                        pass
+            """,
+            """
+            from __future__ import annotations
+            import models
+
+            class A(models.Model):
+                name = models.CharField()
+
+                def m(self, x: models.Model, y: int) -> list[A]:
+                    def inner(z: A) -> None:
+                        pass
+            """,
+        )
+
+    def test_no_future_import_where_an_annotation_calls(self) -> None:
+        # the future import would stop the call from running when the function is defined
+        self.check(
+            """
+            def f(a: make_type(), b: int) -> None:
+                pass
+
+            def g():
+                x: make_type() = 1
+            """,
+            """
+            def f(a: make_type(), b: int) -> None:
+                pass
+
+            def g():
+                x: make_type() = 1
+            """,
+            expected_warnings=[
+                "line 1: 'from __future__ import annotations' not added: this annotation calls,"
+                " and would no longer run when it is defined"
+            ],
+        )
+
+    def test_annotations_that_are_never_evaluated_do_not_block_the_future_import(self) -> None:
+        # a local variable's annotation is never evaluated, with or without the import
+        self.check(
+            """
+            def f(a: int) -> None:
+                class Local: ...
+                x: Local = Local()
+                y: make() = 1
+            """,
+            """
+            from __future__ import annotations
+
+            def f(a: int) -> None:
+                class Local: ...
+                x: Local = Local()
+                y: make() = 1
+            """,
+        )
+
+    def test_typing_names_a_package_init_may_re_export_stay_imported(self) -> None:
+        self.assertCodemod(
+            """
+            from typing import List, Optional
+
+            def f(a: Optional[int]) -> List[int]: ...
+            """,
+            """
+            from __future__ import annotations
+            from typing import List, Optional
+
+            def f(a: int | None) -> list[int]: ...
+            """,
+            context_override=CodemodContext(filename="pkg/__init__.py", full_module_name="pkg"),
+        )
