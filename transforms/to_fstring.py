@@ -16,7 +16,8 @@ would read otherwise. ``u"..."`` loses its ``u``, which means nothing in Python 
 
 Last, every result is parsed again and compared with what the original formats: the same
 literal text, and fields that evaluate the same expressions (as ``ast`` sees them) with the
-same conversions and specs. A conversion that is not provably the same stays as written.
+same conversions and specs. A conversion that is not provably the same stays as written; so
+does one with a comment inside, and both are listed as warnings with their line.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from libcst.codemod.commands.convert_format_to_fstring import ConvertFormatStrin
 from libcst.codemod.commands.convert_percent_format_to_fstring import (
     ConvertPercentFormatStringCommand,
 )
+from libcst.metadata import PositionProvider
 
 _CODE = cst.Module([])
 _STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
@@ -266,6 +268,19 @@ def _parenthesise_fields(node: cst.FormattedString) -> cst.FormattedString:
 
 # --- the two converters ------------------------------------------------------------------
 
+_COMMENT = "a comment inside it would be lost"
+_NOT_THE_SAME = "the f-string would not format exactly what it does"
+
+
+def _left(
+    command: CodemodCommand, original: cst.CSTNode, updated: cst.BaseExpression, why: str
+) -> cst.BaseExpression:
+    """Leave a conversion that is otherwise possible, and say why in the summary."""
+    wrapper = command.context.wrapper
+    line = wrapper.resolve(PositionProvider)[original].start.line if wrapper else 0
+    command.warn(f"line {line}: left as written: {why}")
+    return updated
+
 
 def _percent_values(node: cst.BinaryOperation) -> list[cst.BaseExpression] | None:
     """The values a ``"..%s.." % (a, b)`` formats, when the right side is a tuple literal."""
@@ -285,13 +300,7 @@ class _PercentToFString(ConvertPercentFormatStringCommand):
             return updated_node
         values = _percent_values(updated_node)
         left = updated_node.left
-        if (
-            values is None
-            or not isinstance(left, cst.SimpleString)
-            or _has_string_literal(values)
-            or _has_fstring(values)
-            or _has_comment(updated_node)
-        ):
+        if values is None or not isinstance(left, cst.SimpleString):
             return updated_node
         text = _text_prefix(left)
         if text is None:
@@ -299,6 +308,10 @@ class _PercentToFString(ConvertPercentFormatStringCommand):
         template = text.evaluated_value
         if not isinstance(template, str) or template.count("%s") != len(values):
             return updated_node
+        if _has_string_literal(values) or _has_fstring(values):
+            return updated_node
+        if _has_comment(updated_node):
+            return _left(self, original_node, updated_node, _COMMENT)
         node = updated_node.with_changes(left=text)
         try:
             # libcst's converter reads its first argument; the updated node keeps inner
@@ -321,7 +334,7 @@ class _PercentToFString(ConvertPercentFormatStringCommand):
         )
         expected = _expected_percent(template, [_CODE.code_for_node(v) for v in values])
         if not _formats_the_same(result, expected):
-            return updated_node
+            return _left(self, original_node, updated_node, _NOT_THE_SAME)
         return result.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
 
 
@@ -373,11 +386,13 @@ class _FormatToFString(ConvertFormatStringCommand):
         ):
             return updated_node
         text = _text_prefix(func.value)
-        if text is None or _has_comment(updated_node):
+        if text is None:
             return updated_node
         pieces = _format_pieces(func.value, updated_node)
         if pieces is None:
             return updated_node
+        if _has_comment(updated_node):
+            return _left(self, original_node, updated_node, _COMMENT)
         call = _parenthesise_accessed(updated_node, pieces)
         call = call.with_changes(func=func.with_changes(value=text))
         try:
@@ -392,7 +407,7 @@ class _FormatToFString(ConvertFormatStringCommand):
             for i, arg in enumerate(updated_node.args)
         }
         if not _formats_the_same(result, _expected_format(pieces, args)):
-            return updated_node
+            return _left(self, original_node, updated_node, _NOT_THE_SAME)
         return result.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
 
 

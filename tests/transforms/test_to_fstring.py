@@ -173,6 +173,10 @@ class TestToFString(ShimCodemodTest):
                 y,
             )
             """,
+            expected_warnings=[
+                f"line {n}: left as written: a comment inside it would be lost"
+                for n in (10, 1, 5, 8)
+            ],
         )
 
     def test_a_comment_in_the_parentheses_around_the_call_stays_with_them(self) -> None:
