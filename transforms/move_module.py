@@ -60,6 +60,8 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         "Move a module (old.mod -> new.place): rewrite its imports, plain and aliased, "
         "submodules included, and attribute access through it."
     )
+    CHANGES_GO_TOGETHER = True
+    """A file that fails holds back the others: half of it would break the imports."""
     METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
 
     @staticmethod

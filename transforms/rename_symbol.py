@@ -47,6 +47,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         "Rename a symbol by qualified name (pkg.mod.Thing -> NewName) across the workspace: "
         "definition, imports, references, __all__ and string annotations, scope-aware."
     )
+    CHANGES_GO_TOGETHER = True
+    """A file that fails holds back the others: half of it would break the imports."""
     METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider, ScopeProvider)
 
     @staticmethod

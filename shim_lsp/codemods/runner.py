@@ -5,7 +5,9 @@ pebble's process pool gives every file a time limit and replaces a worker that d
 bad file is reported as failed while the run goes on. Workers parse bytes, so encodings,
 BOMs and line endings come back exactly as they were. A result must still parse
 (``ast.parse``) and read no name that nothing binds unless the original did too, or the file
-is reported as failed and left as it was.
+is reported as failed and left as it was. A codemod whose changes go together
+(``CHANGES_GO_TOGETHER``: a rename changes the definition and its importers) changes no file
+when one fails.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
 GENERATED_MARKERS = (b"@generated", b"@" + b"partially-generated")
 """The libcst CLI's markers of generated files, which codemods leave alone."""
 MARKER_BYTES = 2048
+NOT_PYTHON = "does not parse"
+"""How the reason of a file that is not Python itself begins."""
 PREFILTERED = "contains none of the strings the codemod needs; not parsed"
 """The reason of an unchanged file that the pre-filter kept from the workers."""
 
@@ -47,6 +51,11 @@ class CodemodSpec:
     module: str
     cls: str
     args: dict[str, Any] = field(default_factory=dict)
+
+    def together(self) -> bool:
+        """Its changes to different files depend on each other (a rename: the definition
+        and every importer), so a file that fails holds back the others."""
+        return bool(getattr(_load(self.module, self.cls), "CHANGES_GO_TOGETHER", False))
 
     def prefilter(self) -> tuple[bytes, ...]:
         """Strings one of which a file must contain for the codemod to change it."""
@@ -131,9 +140,9 @@ def transform_bytes(
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return FileResult(path, "failed", f"does not parse: {exc.message} (line {exc.raw_line})")
+        return FileResult(path, "failed", f"{NOT_PYTHON}: {exc.message} (line {exc.raw_line})")
     except Exception as exc:
-        return FileResult(path, "failed", f"does not parse: {exc}")
+        return FileResult(path, "failed", f"{NOT_PYTHON}: {exc}")
     context = CodemodContext(filename=path, full_module_name=module)
     try:
         codemod = _load(spec.module, spec.cls)(context, **spec.args)
@@ -268,7 +277,27 @@ def run(
                 break
         pool.close()
         pool.join()
+    if spec.together():
+        _hold_back(summary)
     return summary
+
+
+def _hold_back(summary: Summary) -> None:
+    """No file changes when one that should have failed: half a rename breaks the project.
+    A file that is not Python itself holds nothing back (it imports nothing)."""
+    failed = sum(
+        1 for r in summary.results if r.status == "failed" and not r.reason.startswith(NOT_PYTHON)
+    )
+    if not failed:
+        return
+    reason = (
+        f"not changed: this codemod's changes go together, and {failed} "
+        f"{'file' if failed == 1 else 'files'} failed"
+    )
+    summary.results[:] = [
+        FileResult(r.path, "skipped", reason, warnings=r.warnings) if r.status == "changed" else r
+        for r in summary.results
+    ]
 
 
 def _outcome(job: Job, fut: Future[FileResult], timeout: float) -> FileResult:

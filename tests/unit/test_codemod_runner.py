@@ -188,3 +188,33 @@ def test_the_cli_says_why_files_were_skipped_or_not_parsed(tmp_path: Path) -> No
         "  1 skipped: generated file",
         "  1 skipped: the name 'pytest' is bound to something other than the module",
     ]
+
+
+def test_a_rename_that_fails_in_one_file_changes_no_file(tmp_path: Path) -> None:
+    # Renaming the class but not its importer that could not take the new name would
+    # leave the project importing a name that no longer exists.
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text("class User: ...\n")
+    (tmp_path / "ok.py").write_text("from shop.models import User\nu = User()\n")
+    (tmp_path / "taken.py").write_text("from shop.models import User\nAccount = 1\n")
+    (tmp_path / "broken.py").write_text("User = (\n")  # not Python: it cannot import anything
+    spec = CodemodSpec(
+        "shim_transforms.rename_symbol",
+        "RenameSymbolCommand",
+        {"old_name": "shop.models.User", "new_name": "Account"},
+    )
+    files = sorted(p for p in tmp_path.rglob("*.py"))
+    summary = run(spec, [Job(p) for p in files], root=tmp_path)
+    by_name = {Path(r.path).name: r for r in summary.results}
+    assert by_name["taken.py"].status == "failed"
+    assert by_name["models.py"].status == by_name["ok.py"].status == "skipped"
+    assert by_name["ok.py"].new is None
+    assert by_name["ok.py"].reason == (
+        "not changed: this codemod's changes go together, and 1 file failed"
+    )
+    assert summary.line() == "0 changed, 1 unchanged, 2 skipped, 2 failed"
+
+    (tmp_path / "taken.py").unlink()
+    summary = run(spec, [Job(p) for p in files if p.name != "taken.py"], root=tmp_path)
+    assert summary.count("changed") == 2, "a file that is not Python does not hold the rest"
