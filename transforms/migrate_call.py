@@ -14,8 +14,9 @@ which parameters the new signature takes by position, in order. Only a call's le
 arguments that fill those positions with no gap are passed by position, the others by keyword
 (``fetch("u1")`` becomes ``get(url="u1")`` when ``query`` comes first); arguments are moved
 only when all are plain names or constants, else they keep their order and go by keyword.
-The function used as a value (``f = fetch``) is reported: calls through it are not migrated;
-so is a call that a star import of its module may bind.
+The function used as a value (``f = fetch``) is reported: calls through it are not migrated
+(when the function is also renamed, its file is left unchanged: the new function would get
+the old arguments); so is a call that a star import of its module may bind.
 """
 
 from __future__ import annotations
@@ -228,10 +229,14 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         if id(node) in self._not_values or not self._changes_args:
             return
         line = self.get_metadata(PositionProvider, node).start.line
-        self.warn(
+        message = (
             f"line {line}: {self.old_name} used as a value, not called: "
             "calls through it are not migrated"
         )
+        if self.new_short != self.old_short:
+            # renamed, it would be the new function called with the old arguments
+            raise SkipFile(message + "; the file is left unchanged")
+        self.warn(message)
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         if original_node.value == self.old_short and self._refers(original_node):
