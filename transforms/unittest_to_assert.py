@@ -170,38 +170,80 @@ def _imports(module: cst.Module) -> dict[str, str]:
     return names
 
 
-_SELF_ATTRIBUTE = m.Attribute(value=m.Name("self"))
-
-
-def _defined(cls: cst.ClassDef) -> set[str]:
+def _defined(cls: cst.ClassDef, on_self: set[str]) -> set[str]:
     """Every name the class body may bind: its methods, and any name in its other statements
-    (attributes, imports, a def under an ``if``), and every attribute its methods set on
-    ``self`` (``self.assertTrue = ...`` in setUp): over-approximated, so never missed."""
-    names: set[str] = set()
+    (attributes, imports, a def under an ``if``), and the attributes its methods set on
+    ``self`` (``on_self``): over-approximated, so never missed."""
+    names = set(on_self)
     for stmt in cls.body.body:
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             names.add(stmt.name.value)
         else:
             names.update(cst.ensure_type(n, cst.Name).value for n in m.findall(stmt, m.Name()))
-    targets = m.findall(
-        cls,
-        m.AssignTarget(target=_SELF_ATTRIBUTE)
-        | m.AnnAssign(target=_SELF_ATTRIBUTE)
-        | m.AugAssign(target=_SELF_ATTRIBUTE),
-    )
-    for node in targets:
-        if isinstance(node, cst.AssignTarget | cst.AnnAssign | cst.AugAssign):
-            names.add(cst.ensure_type(node.target, cst.Attribute).attr.value)
     return names
+
+
+class _ModuleFacts(cst.CSTVisitor):
+    """What the whole module says about a few names, in one pass."""
+
+    def __init__(self) -> None:
+        self.isinstance_calls: set[int] = set()
+        self.isinstance_names: list[int] = []
+        self.type_equality = False
+        """A type equality function makes assertEqual call it instead of ``==``."""
+        self.on_self: dict[int, set[str]] = {}
+        """By class id: the attributes its methods set on ``self`` (``self.assertTrue = ...``
+        in setUp), which then are the instance's, not unittest's."""
+        self._classes: list[int] = []
+
+    @property
+    def isinstance_free(self) -> bool:
+        """Every ``isinstance`` in the module is a call: nothing binds another one."""
+        return all(n in self.isinstance_calls for n in self.isinstance_names)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value == "isinstance":
+            self.isinstance_calls.add(id(node.func))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "isinstance":
+            self.isinstance_names.append(id(node))
+        elif node.value == "addTypeEqualityFunc":
+            self.type_equality = True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._classes.append(id(node))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._classes.pop()
+
+    def _assigns(self, target: cst.BaseExpression) -> None:
+        if (
+            self._classes
+            and isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value == "self"
+        ):
+            self.on_self.setdefault(self._classes[-1], set()).add(target.attr.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._assigns(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._assigns(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._assigns(node.target)
 
 
 class _TestCases:
     """Which assert methods of ``self`` are unittest's own, class by class."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, facts: _ModuleFacts) -> None:
         self.imports = _imports(module)
-        self.type_equality = bool(m.findall(module, m.Name("addTypeEqualityFunc")))
-        """A type equality function makes assertEqual call it instead of ``==``."""
+        self.facts = facts
+        self.defined: dict[int, set[str]] = {}
+        """_defined of each class, by id: a class is asked about once per base it serves."""
         self.classes: dict[str, cst.ClassDef | None] = {}
         for stmt in module.body:
             if isinstance(stmt, cst.ClassDef):
@@ -218,12 +260,14 @@ class _TestCases:
         found = self._walk(cls, seen)
         if found is None or not found[0] or "failureException" in found[1]:
             return None  # its asserts raise another exception than AssertionError
-        if self.type_equality:
+        if self.facts.type_equality:
             return found[1] | {"assertEqual", "assertEquals"}
         return found[1]
 
     def _walk(self, cls: cst.ClassDef, seen: frozenset[str]) -> tuple[bool, set[str]] | None:
-        defined = _defined(cls)
+        if id(cls) not in self.defined:
+            self.defined[id(cls)] = _defined(cls, self.facts.on_self.get(id(cls), set()))
+        defined = set(self.defined[id(cls)])
         is_test = after_unittest = False
         for arg in cls.bases:
             found = self._base(arg, seen)
@@ -379,15 +423,6 @@ _EAGER = m.Call() | m.Subscript() | m.Await() | m.Yield() | m.NamedExpr()
 """What may run code, raise or bind in a message, which unittest evaluates on success too."""
 
 
-def _only_calls_isinstance(module: cst.Module) -> bool:
-    """Every ``isinstance`` in the module is a call: nothing binds another one."""
-    calls = {
-        id(cst.ensure_type(c, cst.Call).func)
-        for c in m.findall(module, m.Call(func=m.Name("isinstance")))
-    }
-    return all(id(n) in calls for n in m.findall(module, m.Name("isinstance")))
-
-
 def _why_not(
     method: str, args: Sequence[cst.BaseExpression], arity: int, isinstance_free: bool
 ) -> str | None:
@@ -451,8 +486,10 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         """Decide every ``with`` at once. A ``with ... as cm`` is converted with all the
         bindings of ``cm`` in its scope, only when every one is such a block and ``cm`` is
         only read as ``cm.exception``."""
-        self._isinstance_free = _only_calls_isinstance(node)
-        convertible = _Convertible(_TestCases(node))
+        facts = _ModuleFacts()
+        node.visit(facts)
+        self._isinstance_free = facts.isinstance_free
+        convertible = _Convertible(_TestCases(node, facts))
         node.visit(convertible)
         self._calls = convertible.calls
         survey = _Survey()
