@@ -81,8 +81,12 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
 
     @staticmethod
     def prefilter(old_module: str, **_args: object) -> list[str]:
+        return [old_module.rsplit(".", 1)[-1]]
+
+    @staticmethod
+    def prefilter_modules(old_module: str, **_args: object) -> list[str]:
         # a moved file's relative imports change though it may never name the module
-        return [old_module.rsplit(".", 1)[-1], "from .", "from."]
+        return [old_module]
 
     def __init__(self, context: CodemodContext, old_module: str, new_module: str) -> None:
         super().__init__(context)

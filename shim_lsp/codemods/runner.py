@@ -57,6 +57,11 @@ class CodemodSpec:
         and every importer), so a file that fails holds back the others."""
         return bool(getattr(_load(self.module, self.cls), "CHANGES_GO_TOGETHER", False))
 
+    def prefilter_modules(self) -> tuple[str, ...]:
+        """Modules whose files (and their submodules') are parsed whatever they contain."""
+        modules = getattr(_load(self.module, self.cls), "prefilter_modules", None)
+        return () if modules is None else tuple(modules(**self.args))
+
     def prefilter(self) -> tuple[bytes, ...]:
         """Strings one of which a file must contain for the codemod to change it."""
         codemod = _load(self.module, self.cls)
@@ -224,6 +229,7 @@ def run(
     """Run a codemod over files; cheap pre-filtering first, then the worker processes."""
     summary = Summary()
     words = spec.prefilter()
+    always = spec.prefilter_modules()
     todo: list[tuple[Job, bytes | str]] = []
     for job in jobs:
         source = job.source
@@ -234,7 +240,7 @@ def run(
                 summary.results.append(FileResult(str(job.path), "failed", f"cannot read: {exc}"))
                 continue
         haystack = source.encode("utf-8", "replace") if isinstance(source, str) else source
-        if words and not any(w in haystack for w in words):
+        if words and not any(w in haystack for w in words) and not _in(job.path, root, always):
             summary.results.append(FileResult(str(job.path), "unchanged", PREFILTERED))
             continue
         todo.append((job, source))
@@ -280,6 +286,14 @@ def run(
     if spec.together():
         _hold_back(summary)
     return summary
+
+
+def _in(path: Path, root: Path | None, modules: tuple[str, ...]) -> bool:
+    """The file is one of the modules, or under one of them."""
+    if not modules:
+        return False
+    name = module_name_of(path, root)
+    return name is not None and any(name == m or name.startswith(m + ".") for m in modules)
 
 
 def _hold_back(summary: Summary) -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from shim_lsp.codemods.registry import discover
-from shim_lsp.codemods.runner import CodemodSpec, Job, run
+from shim_lsp.codemods.runner import PREFILTERED, CodemodSpec, Job, run
 
 BAD = "bad_codemods"
 
@@ -218,3 +218,22 @@ def test_a_rename_that_fails_in_one_file_changes_no_file(tmp_path: Path) -> None
     (tmp_path / "taken.py").unlink()
     summary = run(spec, [Job(p) for p in files if p.name != "taken.py"], root=tmp_path)
     assert summary.count("changed") == 2, "a file that is not Python does not hold the rest"
+
+
+def test_the_files_of_a_moved_module_are_parsed_though_they_never_name_it(tmp_path: Path) -> None:
+    # shop/utils.py says "from . import models" and no "utils"; moved deeper, it must change.
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text("from . import api\n")
+    (tmp_path / "shop" / "utils.py").write_text("from . import models\n")
+    spec = CodemodSpec(
+        "shim_transforms.move_module",
+        "MoveModuleCommand",
+        {"old_module": "shop.utils", "new_module": "shop.lib.text"},
+    )
+    files = sorted(tmp_path.rglob("*.py"))
+    by_name = {
+        Path(r.path).name: r for r in run(spec, [Job(p) for p in files], root=tmp_path).results
+    }
+    assert by_name["utils.py"].new == b"from .. import models\n"
+    assert by_name["models.py"].reason == PREFILTERED, "other files are still pre-filtered"
