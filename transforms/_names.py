@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Collection
 from functools import lru_cache
 from pathlib import Path
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
+from libcst.metadata import QualifiedName
 
 from shim_lsp.codemods.modules import source_folders
 
@@ -151,3 +153,23 @@ def _star_exports(module: str, short: str, root: Path) -> bool:
         return True
     _imports, names = _exports(source)
     return names is None or short in names
+
+
+BY_NAME = ("getattr", "hasattr", "setattr", "delattr")
+"""Builtins that reach an attribute through a string."""
+
+
+def attribute_by_string(
+    call: cst.Call, qualified: Callable[[cst.CSTNode], Collection[QualifiedName]]
+) -> tuple[str, str, set[str]] | None:
+    """``getattr(owner, "name")`` (or ``hasattr``, ``setattr``, ``delattr``, the builtins):
+    the builtin, the attribute's name and the owner's qualified names; else None."""
+    if len(call.args) < 2 or not isinstance(call.func, cst.Name):
+        return None
+    func = call.func.value
+    if func not in BY_NAME or not any(qn.name == f"builtins.{func}" for qn in qualified(call.func)):
+        return None
+    name = call.args[1].value
+    if not isinstance(name, cst.SimpleString) or not isinstance(name.evaluated_value, str):
+        return None
+    return func, name.evaluated_value, {qn.name for qn in qualified(call.args[0].value)}

@@ -2,8 +2,10 @@
 
 Calls are found by what the callee refers to (``pkg.mod.func`` however it was imported,
 relative imports included), not by spelling. A call that cannot be migrated exactly
-(``*args``/``**kwargs``, more positional arguments than ``positional`` names) is left as
-written and reported; when the function is also renamed, its whole file is left unchanged
+(``*args``/``**kwargs``, more positional arguments than ``positional`` names, a comment
+between its arguments, which are written anew, an argument to drop that calls or subscripts,
+a name that may also be another binding such as a fallback ``def``) is left as written and
+reported; when the function is also renamed, its whole file is left unchanged
 (reported as skipped), since a renamed import would leave that call without its name.
 
 Giving ``positional`` (the old positional parameter names) turns positional arguments into
@@ -12,14 +14,18 @@ which parameters the new signature takes by position, in order. Only a call's le
 arguments that fill those positions with no gap are passed by position, the others by keyword
 (``fetch("u1")`` becomes ``get(url="u1")`` when ``query`` comes first); arguments are moved
 only when all are plain names or constants, else they keep their order and go by keyword.
-The function used as a value (``f = fetch``) is reported: calls through it are not migrated.
+The function used as a value (``f = fetch``) is reported: calls through it are not migrated
+(when the function is also renamed, its file is left unchanged: the new function would get
+the old arguments); so is a call that a star import of its module may bind.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
@@ -43,6 +49,14 @@ def _pairs(text: str) -> dict[str, str]:
 def _plain(expr: cst.BaseExpression) -> bool:
     """Evaluating it earlier or later cannot change anything."""
     return isinstance(expr, cst.Name | cst.Integer | cst.Float | cst.Imaginary | cst.SimpleString)
+
+
+_RUNS_CODE = m.Call() | m.Await() | m.Yield() | m.NamedExpr() | m.Subscript()
+"""What in a dropped argument may run code, raise or bind: dropping it would change that."""
+
+
+def _comments(args: Sequence[cst.Arg]) -> int:
+    return sum(len(m.findall(arg, m.Comment())) for arg in args)
 
 
 def _arg(name: str | None, value: cst.BaseExpression) -> cst.Arg:
@@ -133,6 +147,8 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         self._changes_args = any(
             (self.positional, self.renames, self.drops, self.adds, self.new_positional)
         )
+        self._star = False
+        """The file star-imports the function's module: a free ``fetch`` may be it."""
         self._not_values: set[int] = set()
         """ids of the references that are not the function used as a value (callees, defs)."""
         if self.new_positional and self.new_short == self.old_short:
@@ -144,6 +160,12 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
     def _refers(self, node: cst.CSTNode) -> bool:
         names = self.get_metadata(QualifiedNameProvider, node, set())
         return any(absolute(qn.name, None, self.package) == self.old_name for qn in names)
+
+    def _ambiguous(self, node: cst.CSTNode) -> bool:
+        """It may also be another binding (a fallback ``def`` after a failed import, a
+        ``global`` rebinding), which takes the old arguments, or keeps the old name."""
+        names = self.get_metadata(QualifiedNameProvider, node, set())
+        return any(absolute(qn.name, None, self.package) != self.old_name for qn in names)
 
     def _untouched(self, original: cst.Call, updated: cst.Call, why: str) -> cst.Call:
         """Leave a call as written; with a rename, leave the file (its import would go)."""
@@ -169,8 +191,27 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         ]
         return updated_node.with_changes(names=names)
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self._star = any(
+            import_from_module(cst.ensure_type(star, cst.ImportFrom), self.package)
+            == self.old_module
+            for star in m.findall(node, m.ImportFrom(names=m.ImportStar()))
+        )
+
     def visit_Call(self, node: cst.Call) -> None:
         self._not_values.add(id(node.func))
+        func = node.func
+        if (
+            self._star
+            and isinstance(func, cst.Name)
+            and func.value == self.old_short
+            and not self.get_metadata(QualifiedNameProvider, func, set())
+        ):
+            line = self.get_metadata(PositionProvider, node).start.line
+            self.warn(
+                f"line {line}: {self.old_short} may come from the star import of "
+                f"{self.old_module}: not migrated"
+            )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._not_values.add(id(node.name))
@@ -189,15 +230,25 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         if id(node) in self._not_values or not self._changes_args:
             return
         line = self.get_metadata(PositionProvider, node).start.line
-        self.warn(
+        message = (
             f"line {line}: {self.old_name} used as a value, not called: "
             "calls through it are not migrated"
         )
+        if self.new_short != self.old_short:
+            # renamed, it would be the new function called with the old arguments
+            raise SkipFile(message + "; the file is left unchanged")
+        self.warn(message)
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         if original_node.value == self.old_short and self._refers(original_node):
             self._used_as_value(original_node)
             if self.new_short != self.old_short:
+                if self._ambiguous(original_node):
+                    line = self.get_metadata(PositionProvider, original_node).start.line
+                    raise SkipFile(
+                        f"line {line}: {self.old_short} may also be another function here;"
+                        " the file is left unchanged"
+                    )
                 return updated_node.with_changes(value=self.new_short)
         return updated_node
 
@@ -243,6 +294,10 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         # ``cached(c)(f)``: the outer call's callee is a call; its result is not the function.
         if not isinstance(func, cst.Name | cst.Attribute) or not self._refers(func):
             return updated_node
+        if self._changes_args and self._ambiguous(func):
+            return self._untouched(
+                original_node, updated_node, f"{self.old_short} may also be another function here"
+            )
         if self._changes_args and any(a.star for a in updated_node.args):
             return self._untouched(original_node, updated_node, "it passes *args or **kwargs")
         named: list[tuple[str | None, cst.BaseExpression]] = []
@@ -259,6 +314,10 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
                 named.append((self.positional[i], arg.value))
             else:
                 named.append((None, arg.value))
+        for key, value in named:
+            if key in self.drops and m.findall(value, _RUNS_CODE):
+                why = f"dropping {key} would no longer evaluate its value"
+                return self._untouched(original_node, updated_node, why)
         named = [(self.renames.get(k, k) if k else k, v) for k, v in named if k not in self.drops]
         present = {k for k, _ in named}
         named += [(k, v) for k, v in self.adds.items() if k not in present]
@@ -276,4 +335,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
             a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             for a in args[:-1]
         ] + args[-1:]
+        if _comments(args) < _comments(updated_node.args):
+            why = "a comment between its arguments would be lost"
+            return self._untouched(original_node, updated_node, why)
         return updated_node.with_changes(args=args)

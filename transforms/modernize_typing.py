@@ -6,8 +6,15 @@ matched by what they refer to (``typing.Optional``, ``t.Optional`` after
 ``import typing as t``), not by spelling; typing imports left unused are removed. Only
 annotations are rewritten: elsewhere (``cast(Optional[T], x)``, a type alias, a converter
 built at run time) ``Optional[t]`` may be evaluated with a string or another non-type, for
-which ``t | None`` raises. Stubs (``.pyi``) never get the future import. ``List[int]`` stays
-where ``list`` is bound to something else in the scope that evaluates the annotation.
+which ``t | None`` raises; so does ``None | None``, so ``Optional[None]`` stays. Stubs
+(``.pyi``) never get the future import. ``List[int]`` stays where ``list`` is bound to
+something else in the scope that evaluates the annotation. A package's ``__init__.py`` keeps
+its typing imports: others may import them from it.
+
+The future import turns every annotation into a string, which ``typing.get_type_hints``
+(and dataclasses, pydantic, singledispatch) resolves in the module's globals; it is not added,
+with a warning, where an annotation that runs today reads a local or class-level name, or
+calls something (which would no longer run when it is defined).
 """
 
 from __future__ import annotations
@@ -18,7 +25,15 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodCommand, CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import BuiltinAssignment, QualifiedNameProvider, ScopeProvider
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import (
+    BuiltinAssignment,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from ._names import is_package_init
 
 BUILTIN_GENERICS = {
     "typing.List": "list",
@@ -66,13 +81,167 @@ class ModernizeTypingCommand(CodemodCommand):
         self.add_future_import = add_future_import
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        filename = self.context.filename or ""
+        stub = filename.endswith(".pyi")
+        blocked = None
+        if self.add_future_import and not stub and m.findall(tree, m.Annotation()):
+            check = _LazyAnnotations()
+            tree.visit(check)  # on the tree as it was: positions are the file's
+            blocked = check.blocked
+            if blocked is None:
+                AddImportsVisitor.add_needed_import(self.context, "__future__", "annotations")
+            elif self.context.wrapper is not None:
+                node, why = blocked
+                line = self.context.wrapper.resolve(PositionProvider)[node].start.line
+                self.warn(f"line {line}: 'from __future__ import annotations' not added: {why}")
         # Scope analysis is the costly part: only files that mention typing need it.
         if "typing" in tree.code:
-            tree = _TypingRewriter(self.context, self.target_version).transform_module(tree)
-        stub = (self.context.filename or "").endswith(".pyi")
-        if self.add_future_import and not stub and m.findall(tree, m.Annotation()):
-            AddImportsVisitor.add_needed_import(self.context, "__future__", "annotations")
+            # a package's __init__ may re-export what it imports from typing
+            keep = is_package_init(filename) and not stub
+            tree = _TypingRewriter(self.context, self.target_version, keep).transform_module(tree)
         return tree
+
+
+def _targets(node: cst.BaseExpression) -> set[str]:
+    """The names an assignment target binds: ``a``, ``(b, [c, *d])``."""
+    if isinstance(node, cst.Name):
+        return {node.value}
+    if isinstance(node, cst.Tuple | cst.List):
+        return set().union(*(_targets(el.value) for el in node.elements))
+    if isinstance(node, cst.StarredElement):
+        return _targets(node.value)
+    return set()
+
+
+class _Bindings(cst.CSTVisitor):
+    """The names a function or class body binds, its nested functions and classes by name
+    only (their bodies are their own scopes)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.names.add(node.name.value)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.names.add(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.names |= _targets(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.names |= _targets(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.names |= _targets(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.names |= _targets(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.names |= _targets(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.names |= _targets(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        if isinstance(node.name, cst.Name | cst.Tuple | cst.List):
+            self.names |= _targets(node.name)
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        if node.asname is None:
+            self.names.add((get_full_name_for_node(node.name) or "").split(".")[0])
+
+    def visit_MatchAs(self, node: cst.MatchAs) -> None:
+        if node.name is not None:
+            self.names.add(node.name.value)
+
+    def visit_MatchStar(self, node: cst.MatchStar) -> None:
+        if node.name is not None:
+            self.names.add(node.name.value)
+
+    def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
+        if node.rest is not None:
+            self.names.add(node.rest.value)
+
+
+def _bound_in(node: cst.FunctionDef | cst.ClassDef) -> set[str]:
+    bindings = _Bindings()
+    node.body.visit(bindings)
+    if isinstance(node, cst.FunctionDef):
+        params = node.params
+        every = [*params.posonly_params, *params.params, *params.kwonly_params]
+        every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+        bindings.names |= {p.name.value for p in every}
+    return bindings.names
+
+
+class _LazyAnnotations(cst.CSTVisitor):
+    """Whether ``from __future__ import annotations`` keeps behaviour: every annotation that
+    runs today (a signature's, a module's or class's variable) must read only module-level
+    names, which is where typing.get_type_hints and its kin resolve the strings it makes,
+    and must not call anything, which would no longer run when it is defined."""
+
+    def __init__(self) -> None:
+        self.scopes: list[tuple[str, set[str]]] = []
+        """Enclosing functions and classes, innermost last: ("function" or "class", names)."""
+        self.blocked: tuple[cst.CSTNode, str] | None = None
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append(("class", _bound_in(node)))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # a signature's annotations run where the def is, before its own scope exists
+        for annotation in m.findall(node.params, m.Annotation()):
+            self._check(cst.ensure_type(annotation, cst.Annotation))
+        if node.returns is not None:
+            self._check(node.returns)
+        self.scopes.append(("function", _bound_in(node)))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if not self.scopes or self.scopes[-1][0] == "class":
+            self._check(node.annotation)  # a function's local annotations never run
+
+    def _check(self, annotation: cst.Annotation) -> None:
+        if self.blocked is not None:
+            return
+        if m.findall(annotation, m.Call()):
+            why = "this annotation calls, and would no longer run when it is defined"
+            self.blocked = (annotation, why)
+            return
+        local: set[str] = set()
+        for i, (kind, names) in enumerate(reversed(self.scopes)):
+            if kind == "function" or i == 0:
+                local |= names  # a class's names are seen only from its own body
+        attrs = {id(a.attr) for a in _attributes(annotation)}
+        for name in m.findall(annotation, m.Name()):
+            value = cst.ensure_type(name, cst.Name).value
+            if id(name) not in attrs and value in local:
+                why = (
+                    f"this annotation reads {value!r}, which is not a module-level name, so code"
+                    " that evaluates annotations (typing.get_type_hints, dataclasses, pydantic)"
+                    " would no longer find it"
+                )
+                self.blocked = (annotation, why)
+                return
+
+
+def _attributes(node: cst.CSTNode) -> list[cst.Attribute]:
+    return [cst.ensure_type(a, cst.Attribute) for a in m.findall(node, m.Attribute())]
 
 
 class _TypingRewriter(VisitorBasedCodemodCommand):
@@ -80,10 +249,15 @@ class _TypingRewriter(VisitorBasedCodemodCommand):
 
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
-    def __init__(self, context: CodemodContext, target_version: str) -> None:
+    def __init__(self, context: CodemodContext, target_version: str, keep_imports: bool) -> None:
         super().__init__(context)
         self.target = _version(target_version)
+        self.keep_imports = keep_imports
         self.annotation_depth = 0
+
+    def _unused(self, node: cst.CSTNode) -> None:
+        if not self.keep_imports:
+            self.remove_unused_import_by_node(node)
 
     def visit_Annotation(self, node: cst.Annotation) -> None:
         self.annotation_depth += 1
@@ -126,7 +300,9 @@ class _TypingRewriter(VisitorBasedCodemodCommand):
                 values = [values[0], cst.Name("None")]
             if len(values) < 2 or any(m.matches(v, m.SimpleString()) for v in values):
                 return updated_node  # "A" | None would fail at run time
-            self.remove_unused_import_by_node(original_node.value)
+            if sum(m.matches(v, m.Name("None")) for v in values) > 1:
+                return updated_node  # None | None too
+            self._unused(original_node.value)
             result: cst.BaseExpression = values[0]
             for value in values[1:]:
                 result = cst.BinaryOperation(left=result, operator=cst.BitOr(), right=value)
@@ -136,6 +312,6 @@ class _TypingRewriter(VisitorBasedCodemodCommand):
             and name in BUILTIN_GENERICS
             and self._is_builtin_there(BUILTIN_GENERICS[name], original_node.value)
         ):
-            self.remove_unused_import_by_node(original_node.value)
+            self._unused(original_node.value)
             return updated_node.with_changes(value=cst.Name(BUILTIN_GENERICS[name]))
         return updated_node

@@ -4,12 +4,16 @@
 ``from old.mod import X`` reads from ``new.place``; ``from old import mod`` becomes
 ``from new import place as mod`` so the code below keeps its local name; submodules move
 along; relative imports stay relative (``from .utils import x`` becomes
-``from .common.text import x``) when the new place shares a package with the file. An
+``from .common.text import x``) when the new place shares a package with the file, and
+the moved files' own relative imports are rewritten to reach the same modules from the new
+place (``from . import models`` in ``shop/utils.py`` moved to ``shop/common/text.py``
+becomes ``from .. import models``). An
 import is added only where the file reached the module without importing it
 (``import shop`` then ``shop.utils.x``). The file itself is moved by the caller
 (``git mv``, or the editor's rename in a workspace run). Strings that are exactly a dotted
 name under the old module (``mock.patch("shop.utils.slugify")``) are rewritten; other
-strings and doctests that mention it are listed as warnings.
+strings and doctests that mention it, and ``getattr(shop, "utils")`` and its kin, are listed
+as warnings.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from ._names import absolute, import_from_module, package_of
+from ._names import absolute, attribute_by_string, import_from_module, package_of
 
 
 def _dotted(name: str) -> cst.Attribute | cst.Name:
@@ -57,6 +61,8 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         "Move a module (old.mod -> new.place): rewrite its imports, plain and aliased, "
         "submodules included, and attribute access through it."
     )
+    CHANGES_GO_TOGETHER = True
+    """A file that fails holds back the others: half of it would break the imports."""
     METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
 
     @staticmethod
@@ -78,6 +84,11 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
     def prefilter(old_module: str, **_args: object) -> list[str]:
         return [old_module.rsplit(".", 1)[-1]]
 
+    @staticmethod
+    def prefilter_modules(old_module: str, **_args: object) -> list[str]:
+        # a moved file's relative imports change though it may never name the module
+        return [old_module]
+
     def __init__(self, context: CodemodContext, old_module: str, new_module: str) -> None:
         super().__init__(context)
         for name in (old_module, new_module):
@@ -86,6 +97,11 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         self.old = old_module
         self.new = new_module
         self.package = package_of(context.full_module_name, context.filename)
+        moved_here = self._moved(context.full_module_name)
+        self.new_package = (
+            self.package if moved_here is None else package_of(moved_here, context.filename)
+        )
+        """The package this file's relative imports start from once it has moved."""
         self.modules = {old_module}
         """Dotted names known to be modules: the old one and submodules this file imports."""
         self.imports_old = False
@@ -126,9 +142,15 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         source = import_from_module(updated_node, self.package)
         moved = self._moved(source)
         if moved is not None:
-            dots, module = _from(updated_node, moved, self.package)
+            dots, module = _from(updated_node, moved, self.new_package)
             return updated_node.with_changes(module=module, relative=dots)
-        if source is None or isinstance(updated_node.names, cst.ImportStar):
+        if not source:
+            return updated_node  # relative beyond the top-level package: not ours to judge
+        if updated_node.relative and self.new_package != self.package:
+            # this file moves: "from . import models" must still reach shop.models
+            dots, module = _from(updated_node, source, self.new_package)
+            updated_node = updated_node.with_changes(module=module, relative=dots)
+        if isinstance(updated_node.names, cst.ImportStar):
             return updated_node
         # ``from old import mod``: each imported name may itself be the moved module.
         targets = [
@@ -151,8 +173,24 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             names.append(alias.with_changes(name=cst.Name(leaf), asname=asname))
         (parent,) = parents
         assert parent is not None
-        dots, module = _from(updated_node, parent, self.package)
+        dots, module = _from(updated_node, parent, self.new_package)
         return updated_node.with_changes(module=module, relative=dots, names=names)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """``getattr(shop, "utils")`` reads the module by a name no move can follow safely:
+        reported, not rewritten."""
+        found = attribute_by_string(
+            node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
+        )
+        parent, _, leaf = self.old.rpartition(".")
+        if found is None or found[1] != leaf:
+            return
+        if any(absolute(owner, None, self.package) == parent for owner in found[2]):
+            line = self.get_metadata(PositionProvider, node).start.line
+            self.warn(
+                f"line {line}: {found[0]}(..., {leaf!r}) names {self.old} in a string;"
+                " not rewritten"
+            )
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute

@@ -7,8 +7,11 @@ modules: imports of it (aliases kept), references through the module
 Names are compared by what they refer to, so relative imports and aliases are followed, and
 so are re-exports: when ``pkg/__init__.py`` has ``from .mod import Thing`` (or ``*``), then
 ``pkg.Thing`` and ``from pkg import Thing`` are renamed too, since that ``__init__`` is.
+``global Thing`` follows, and so does a ``Thing`` that only a star import of its module can
+bind (with two star imports it may come from the other: a warning).
 Strings that are exactly a dotted name of the symbol (``mock.patch("pkg.mod.Thing")``,
-``"pkg.mod.Thing.method"``) are rewritten; other strings and doctests that mention it are
+``"pkg.mod.Thing.method"``) are rewritten; other strings and doctests that mention it, and
+``getattr(mod, "Thing")`` (or ``hasattr``, ``setattr``, ``delattr``) on its module, are
 listed as warnings, not rewritten. Where the new name already means something (a local
 variable, a parameter, another import), the file fails with the line: renaming there would
 change which object the code uses.
@@ -24,7 +27,15 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
 
-from ._names import absolute, import_from_module, package_of, package_root, reexports, root_of
+from ._names import (
+    absolute,
+    attribute_by_string,
+    import_from_module,
+    package_of,
+    package_root,
+    reexports,
+    root_of,
+)
 
 
 class NameTaken(Exception):
@@ -37,6 +48,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         "Rename a symbol by qualified name (pkg.mod.Thing -> NewName) across the workspace: "
         "definition, imports, references, __all__ and string annotations, scope-aware."
     )
+    CHANGES_GO_TOGETHER = True
+    """A file that fails holds back the others: half of it would break the imports."""
     METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider, ScopeProvider)
 
     @staticmethod
@@ -74,8 +87,42 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self.here = self.current_module == self.target_module
         self.bound_here = self.here
         """True when this file's global ``short`` means the symbol (defined or imported)."""
+        self.star_source: str | None = None
+        """The symbol's module (or a package re-exporting it) that a star import reads."""
+        self.star_alone = False
+        """That star import is the file's only one."""
         self.module_aliases: set[str] = set()
         """Local spellings of the symbol's module (``m``, ``pkg.mod``), for string annotations."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        stars = [
+            import_from_module(cst.ensure_type(star, cst.ImportFrom), self.package)
+            for star in m.findall(node, m.ImportFrom(names=m.ImportStar()))
+        ]
+        self.star_source = next((s for s in stars if s in self.modules), None)
+        self.star_alone = len(stars) == 1
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if self.star_source and self.star_alone and scope is not None and not scope[self.short]:
+            self.bound_here = True  # nothing else binds the name: the star import does
+
+    def _from_star(self, node: cst.Name) -> bool:
+        """``User`` that nothing in the file binds, read where a star import of the symbol's
+        module is the only one that could bind it."""
+        if self.star_source is None:
+            return False
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None or scope[node.value]:
+            return False
+        if not any(access.node is node for access in scope.accesses[node.value]):
+            return False  # an attribute's name or a keyword, not a read of the name
+        if not self.star_alone:
+            line = self.get_metadata(PositionProvider, node).start.line
+            self.warn(
+                f"line {line}: {self.short!r} may come from the star import of "
+                f"{self.star_source} or another; not rewritten"
+            )
+            return False
+        return True
 
     def _means_symbol(self, node: cst.CSTNode) -> bool:
         names = self.get_metadata(QualifiedNameProvider, node, set())
@@ -121,10 +168,26 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     # --- references -----------------------------------------------------------------------
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        if original_node.value == self.short and self._means_symbol(original_node):
+        if original_node.value == self.short and (
+            self._means_symbol(original_node) or self._from_star(original_node)
+        ):
             self._refuse_if_taken(original_node)
             return updated_node.with_changes(value=self.new)
         return updated_node
+
+    def leave_Global(self, original_node: cst.Global, updated_node: cst.Global) -> cst.Global:
+        """``global User`` where the module's ``User`` is the symbol: renamed with the
+        references below it, or an assignment there would make a local."""
+        if not self.bound_here:
+            return updated_node
+        return updated_node.with_changes(
+            names=[
+                item.with_changes(name=cst.Name(self.new))
+                if item.name.value == self.short
+                else item
+                for item in updated_node.names
+            ]
+        )
 
     def _refuse_if_taken(self, node: cst.CSTNode) -> None:
         """The new name must not already mean something where the symbol is renamed (a local
@@ -144,6 +207,21 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if original_node.attr.value == self.short and self._means_symbol(original_node):
             return updated_node.with_changes(attr=cst.Name(self.new))
         return updated_node
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """``getattr(models, "User")`` and its kin read the symbol by a name no rename can
+        follow safely (the string may also be built elsewhere): reported, not rewritten."""
+        found = attribute_by_string(
+            node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
+        )
+        if found is None or found[1] != self.short:
+            return
+        if any(absolute(owner, None, self.package) in self.modules for owner in found[2]):
+            line = self.get_metadata(PositionProvider, node).start.line
+            self.warn(
+                f"line {line}: {found[0]}(..., {self.short!r}) names {self.old_name} in a"
+                " string; not rewritten"
+            )
 
     # --- __all__ and string annotations ----------------------------------------------------
 

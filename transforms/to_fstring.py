@@ -1,31 +1,47 @@
 """``%`` formatting and ``str.format()`` calls to f-strings, where that is exactly equivalent.
 
-Composes libcst's own converters, which leave a call alone when converting would drop a
-comment, need ``await`` inside the f-string, or change what is formatted. SHIM adds the
-checks that keep behaviour: every argument is evaluated once and in its order (so an
-expression used twice, an unused argument or fields out of order leave the call alone unless
-the arguments are plain names or numbers); ``%s`` becomes ``{x!s}`` (``%`` calls ``str()``, a
-field calls ``format()``) and only with a tuple on the right, since a lone value may itself
-be a tuple; string literals among the arguments and ``{0[key]}`` fields (a string key, not a
-variable) are left as written. A backslash inside an f-string expression, which Python before
-3.12 rejects, is left alone too. An argument that a field reads ``.attr`` of is parenthesised
-unless it is an atom (``"{0.real}".format(a + b)`` reads ``(a + b).real``).
+Composes libcst's own converters, which leave a call alone when converting would need
+``await`` inside the f-string or change what is formatted. SHIM adds the checks that keep
+behaviour: every argument is evaluated once and in its order (so an expression used twice,
+an unused argument or fields out of order leave the call alone unless the arguments are plain
+names or numbers); ``%s`` becomes ``{x!s}`` (``%`` calls ``str()``, a field calls
+``format()``) and only with a tuple on the right, since a lone value may itself be a tuple;
+string literals among the arguments and ``{0[key]}`` fields (a string key, not a variable)
+are left as written, and so are byte strings, implicit concatenations and calls with a
+comment inside (an f-string has no room for it). A backslash inside an f-string expression,
+which Python before 3.12 rejects, is left alone too. An argument that a field reads ``.attr``
+of is parenthesised unless it is an atom (``"{0.real}".format(a + b)`` reads
+``(a + b).real``), and so are a lambda, a ``:=`` and a dict or set, which an f-string field
+would read otherwise. ``u"..."`` loses its ``u``, which means nothing in Python 3.
+
+Last, every result is parsed again and compared with what the original formats: the same
+literal text, and fields that evaluate the same expressions (as ``ast`` sees them) with the
+same conversions and specs. A conversion that is not provably the same stays as written; so
+does one with a comment inside, and both are listed as warnings with their line.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import string
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
+from libcst import CSTLogicError, CSTValidationError, ParserSyntaxError
 from libcst.codemod import CodemodCommand, CodemodContext
 from libcst.codemod.commands.convert_format_to_fstring import ConvertFormatStringCommand
 from libcst.codemod.commands.convert_percent_format_to_fstring import (
     ConvertPercentFormatStringCommand,
 )
+from libcst.metadata import PositionProvider
 
 _CODE = cst.Module([])
 _STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+_REFUSALS = (CSTValidationError, CSTLogicError, ParserSyntaxError, ValueError, TypeError)
+"""What libcst's converters raise on forms they do not handle: that expression stays."""
 
 
 def _backslash_in_expression(node: cst.CSTNode) -> bool:
@@ -45,75 +61,225 @@ def _has_string_literal(values: list[cst.BaseExpression]) -> bool:
     return any(isinstance(v, _STRINGS) for v in values)
 
 
+def _has_fstring(values: list[cst.BaseExpression]) -> bool:
+    """An f-string inside a field must use other quotes before 3.12; libcst's ``%``
+    converter only swaps the quotes of plain strings."""
+    return any(m.findall(v, m.FormattedString()) for v in values)
+
+
 def _atom(expr: cst.BaseExpression) -> bool:
     """``.attr`` written right after it applies to the whole of it."""
     return bool(expr.lpar) or isinstance(expr, cst.Name | cst.Attribute | cst.Call | cst.Subscript)
 
 
-def _fields(template: str) -> list[str] | None:
-    """The argument each replacement field reads (``"0"``, ``"name"``), in order of
-    evaluation, nested specs included; None when a field is not safe to inline."""
-    used = _field_names(template)
-    return None if used is None else [head for head, _accessor in used]
+def _has_comment(node: cst.BaseExpression) -> bool:
+    """A comment inside the expression (its own parentheses excepted, the result keeps
+    them): an f-string has no room for it, and a comment is never dropped."""
+    return bool(m.findall(node.with_changes(lpar=[], rpar=[]), m.Comment()))
 
 
-def _accessed(template: str) -> set[str]:
-    """The arguments a field applies ``.attr`` or ``[key]`` to."""
-    return {head for head, accessor in _field_names(template) or [] if accessor}
+def _text_prefix(node: cst.SimpleString) -> cst.SimpleString | None:
+    """The literal without a ``u`` (meaningless in Python 3; ``fu""`` does not parse); None
+    for bytes, which have no f-string."""
+    prefix = node.prefix.lower()
+    if "b" in prefix:
+        return None
+    if prefix == "u":
+        return node.with_changes(value=node.value[1:])
+    return node
 
 
-def _field_names(template: str) -> list[tuple[str, bool]] | None:
-    """Each field's argument and whether the field reads an attribute or item of it."""
-    used: list[tuple[str, bool]] = []
+# --- what the original formats, and what the f-string does ------------------------------
+
+
+@dataclass(frozen=True)
+class _Field:
+    """A replacement field: the argument it reads, what it reads of it, and how."""
+
+    head: str
+    accessor: str
+    conversion: str | None
+    spec: tuple[str | _Field, ...]
+
+
+_Pieces = tuple["str | _Field", ...]
+_Token = tuple[object, ...]
+
+
+def _parse_format(template: str) -> _Pieces | None:
+    """``str.format``'s reading of a template (auto-numbered fields numbered); None when a
+    field is not safe to inline or the template would raise."""
     auto = 0
+    numbering: set[str] = set()
 
-    def walk(text: str, depth: int) -> bool:
+    def walk(text: str, depth: int) -> _Pieces | None:
         nonlocal auto
         try:
             parsed = list(string.Formatter().parse(text))
         except ValueError:
-            return False
-        for _literal, field, spec, _conversion in parsed:
+            return None
+        pieces: list[str | _Field] = []
+        for literal, field, spec, conversion in parsed:
+            pieces.append(literal)
             if field is None:
                 continue
             if "[" in field:
-                return False  # {0[key]}: a string key, not the variable key
+                return None  # {0[key]}: a string key, not the variable key
             head = re.split(r"[.\[]", field, maxsplit=1)[0]
-            accessor = len(head) < len(field)
+            accessor = field[len(head) :]
             if head == "":
+                numbering.add("auto")
                 head = str(auto)
                 auto += 1
-            used.append((head, accessor))
-            if spec and depth == 0 and not walk(spec, 1):
-                return False
-        return True
+            elif head.isdigit():
+                numbering.add("manual")
+            nested: _Pieces = ()
+            if spec:
+                if depth > 0:
+                    return None  # a spec inside a spec: str.format refuses, libcst too
+                inner = walk(spec, 1)
+                if inner is None:
+                    return None
+                nested = inner
+            pieces.append(_Field(head, accessor, conversion, nested))
+        return tuple(pieces)
 
-    return used if walk(template, 0) else None
+    pieces = walk(template, 0)
+    if pieces is None or len(numbering) > 1:
+        return None  # "{}{0}": switching numbering raises ValueError
+    return pieces
 
 
-def _format_is_safe(call: cst.Call) -> bool:
-    """``"...".format(...)`` evaluates each argument once, in order, as an f-string would."""
-    func = call.func
-    if not (
-        isinstance(func, cst.Attribute)
-        and isinstance(func.value, cst.SimpleString)
-        and func.attr.value == "format"
-    ):
-        return True  # not a format call: libcst's converter leaves it
-    if any(arg.star for arg in call.args) or "\\N" in func.value.raw_value:
+def _fields_of(pieces: _Pieces) -> list[_Field]:
+    """The fields in the order their arguments are read, nested specs included."""
+    found: list[_Field] = []
+    for piece in pieces:
+        if isinstance(piece, _Field):
+            found.append(piece)
+            found.extend(_fields_of(piece.spec))
+    return found
+
+
+def _merged(tokens: list[_Token]) -> list[_Token]:
+    """Adjacent literal text as one, empty text dropped: how both sides are compared."""
+    out: list[_Token] = []
+    for token in tokens:
+        if token[0] == "text":
+            if not token[1]:
+                continue
+            if out and out[-1][0] == "text":
+                out[-1] = ("text", str(out[-1][1]) + str(token[1]))
+                continue
+        out.append(token)
+    return out
+
+
+def _dump(code: str) -> str | None:
+    try:
+        return ast.dump(ast.parse(code, mode="eval").body)
+    except SyntaxError:
+        return None
+
+
+def _expected_format(pieces: _Pieces, args: dict[str, str]) -> list[_Token] | None:
+    """What ``template.format(**args)`` formats: literal text, and for each field the
+    expression it evaluates, its conversion and its spec."""
+    tokens: list[_Token] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            tokens.append(("text", piece))
+            continue
+        code = args.get(piece.head)
+        value = None if code is None else _dump(f"({code}){piece.accessor}")
+        spec = _expected_format(piece.spec, args)
+        if value is None or spec is None:
+            return None
+        tokens.append(("field", value, piece.conversion, tuple(spec)))
+    return _merged(tokens)
+
+
+def _expected_percent(template: str, values: list[str]) -> list[_Token] | None:
+    """What ``template % (values...)`` formats when every directive is ``%s``."""
+    parts = template.split("%s")
+    if len(parts) != len(values) + 1 or any("%" in part for part in parts):
+        return None
+    tokens: list[_Token] = [("text", parts[0])]
+    for code, part in zip(values, parts[1:], strict=True):
+        value = _dump(f"({code})")
+        if value is None:
+            return None
+        tokens += [("field", value, "s", ()), ("text", part)]
+    return _merged(tokens)
+
+
+def _fstring_tokens(node: ast.JoinedStr) -> list[_Token]:
+    tokens: list[_Token] = []
+    for value in node.values:
+        if isinstance(value, ast.Constant):
+            tokens.append(("text", value.value))
+        elif isinstance(value, ast.FormattedValue):
+            conversion = None if value.conversion == -1 else chr(value.conversion)
+            spec = value.format_spec
+            nested = _fstring_tokens(spec) if isinstance(spec, ast.JoinedStr) else []
+            tokens.append(("field", ast.dump(value.value), conversion, tuple(nested)))
+    return _merged(tokens)
+
+
+def _formats_the_same(result: cst.BaseExpression, expected: list[_Token] | None) -> bool:
+    """The f-string parses (with this Python) and formats what the original did."""
+    if expected is None or not isinstance(result, cst.FormattedString):
         return False
-    used = _fields(func.value.raw_value)
-    if used is None:
+    try:
+        tree = ast.parse(_CODE.code_for_node(result.with_changes(lpar=[], rpar=[])), mode="eval")
+    except SyntaxError:
         return False
-    keys = [arg.keyword.value if arg.keyword else str(i) for i, arg in enumerate(call.args)]
-    values = dict(zip(keys, (arg.value for arg in call.args), strict=True))
-    if set(used) != set(keys) or _has_string_literal(list(values.values())):
-        return False  # an argument dropped (its side effects with it), or a literal inlined
-    if all(_plain(v) for v in values.values()):
+    return isinstance(tree.body, ast.JoinedStr) and _fstring_tokens(tree.body) == expected
+
+
+def _needs_parentheses(expr: cst.BaseExpression) -> bool:
+    """A field would read part of it as its spec (``:``) or its braces as an escape."""
+    if expr.lpar:
+        return False
+    if isinstance(expr, cst.Lambda | cst.NamedExpr):
         return True
-    if list(dict.fromkeys(used)) != keys:
-        return False  # the fields would evaluate the arguments in another order
-    return all(_plain(values[k]) for k in keys if used.count(k) > 1)
+    if isinstance(expr, cst.IfExp) and m.findall(expr, m.Lambda()):
+        return True
+    code = _CODE.code_for_node(expr)
+    return code.startswith("{") or code.endswith("}")
+
+
+def _parenthesise_fields(node: cst.FormattedString) -> cst.FormattedString:
+    def fix(
+        parts: Sequence[cst.BaseFormattedStringContent],
+    ) -> list[cst.BaseFormattedStringContent]:
+        out: list[cst.BaseFormattedStringContent] = []
+        for part in parts:
+            if isinstance(part, cst.FormattedStringExpression):
+                expr = part.expression
+                if _needs_parentheses(expr):
+                    expr = expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+                spec = fix(part.format_spec) if part.format_spec else part.format_spec
+                part = part.with_changes(expression=expr, format_spec=spec)
+            out.append(part)
+        return out
+
+    return node.with_changes(parts=fix(node.parts))
+
+
+# --- the two converters ------------------------------------------------------------------
+
+_COMMENT = "a comment inside it would be lost"
+_NOT_THE_SAME = "the f-string would not format exactly what it does"
+
+
+def _left(
+    command: CodemodCommand, original: cst.CSTNode, updated: cst.BaseExpression, why: str
+) -> cst.BaseExpression:
+    """Leave a conversion that is otherwise possible, and say why in the summary."""
+    wrapper = command.context.wrapper
+    line = wrapper.resolve(PositionProvider)[original].start.line if wrapper else 0
+    command.warn(f"line {line}: left as written: {why}")
+    return updated
 
 
 def _percent_values(node: cst.BinaryOperation) -> list[cst.BaseExpression] | None:
@@ -130,38 +296,75 @@ class _PercentToFString(ConvertPercentFormatStringCommand):
     def leave_BinaryOperation(
         self, original_node: cst.BinaryOperation, updated_node: cst.BinaryOperation
     ) -> cst.BaseExpression:
-        if not isinstance(original_node.operator, cst.Modulo):
+        if not isinstance(updated_node.operator, cst.Modulo):
             return updated_node
-        values = _percent_values(original_node)
-        left = original_node.left
-        if (
-            values is None
-            or not isinstance(left, cst.SimpleString)
-            or left.raw_value.count("%s") != len(values)
-            or _has_string_literal(values)
-        ):
+        values = _percent_values(updated_node)
+        left = updated_node.left
+        if values is None or not isinstance(left, cst.SimpleString):
             return updated_node
-        result = super().leave_BinaryOperation(original_node, updated_node)
+        text = _text_prefix(left)
+        if text is None:
+            return updated_node
+        template = text.evaluated_value
+        if not isinstance(template, str) or template.count("%s") != len(values):
+            return updated_node
+        if _has_string_literal(values) or _has_fstring(values):
+            return updated_node
+        if _has_comment(updated_node):
+            return _left(self, original_node, updated_node, _COMMENT)
+        node = updated_node.with_changes(left=text)
+        try:
+            # libcst's converter reads its first argument; the updated node keeps inner
+            # conversions.
+            result = super().leave_BinaryOperation(node, node)
+        except _REFUSALS:
+            return updated_node
         if not isinstance(result, cst.FormattedString) or _backslash_in_expression(result):
             return updated_node
         # %s is str(value); a bare field would be format(value), which a class may override.
-        return result.with_changes(
-            parts=[
-                part.with_changes(conversion="s")
-                if isinstance(part, cst.FormattedStringExpression)
-                else part
-                for part in result.parts
-            ]
+        result = _parenthesise_fields(
+            result.with_changes(
+                parts=[
+                    part.with_changes(conversion="s")
+                    if isinstance(part, cst.FormattedStringExpression)
+                    else part
+                    for part in result.parts
+                ]
+            )
         )
+        expected = _expected_percent(template, [_CODE.code_for_node(v) for v in values])
+        if not _formats_the_same(result, expected):
+            return _left(self, original_node, updated_node, _NOT_THE_SAME)
+        return result.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
 
 
-def _parenthesise_accessed(call: cst.Call) -> cst.Call:
+def _format_pieces(literal: cst.SimpleString, call: cst.Call) -> _Pieces | None:
+    """``literal.format(...)`` read as str.format would, when converting it evaluates each
+    argument once, in order, as the f-string would; None otherwise."""
+    if any(arg.star for arg in call.args) or "\\N" in literal.raw_value:
+        return None
+    template = literal.evaluated_value
+    pieces = _parse_format(template) if isinstance(template, str) else None
+    if pieces is None:
+        return None
+    used = [f.head for f in _fields_of(pieces)]
+    keys = [arg.keyword.value if arg.keyword else str(i) for i, arg in enumerate(call.args)]
+    values = dict(zip(keys, (arg.value for arg in call.args), strict=True))
+    if set(used) != set(keys) or _has_string_literal(list(values.values())):
+        return None  # an argument dropped (its side effects with it), or a literal inlined
+    if all(_plain(v) for v in values.values()):
+        return pieces
+    if list(dict.fromkeys(used)) != keys:
+        return None  # the fields would evaluate the arguments in another order
+    if any(not _plain(values[k]) for k in keys if used.count(k) > 1):
+        return None
+    return pieces
+
+
+def _parenthesise_accessed(call: cst.Call, pieces: _Pieces) -> cst.Call:
     """Wrap each argument that a field reads ``.attr`` of and that is not an atom:
     libcst's converter writes the field after the argument's code as it stands."""
-    func = call.func
-    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.SimpleString)):
-        return call
-    accessed = _accessed(func.value.raw_value)
+    accessed = {f.head for f in _fields_of(pieces) if f.accessor}
     args = []
     for i, arg in enumerate(call.args):
         key = arg.keyword.value if arg.keyword else str(i)
@@ -175,10 +378,37 @@ def _parenthesise_accessed(call: cst.Call) -> cst.Call:
 
 class _FormatToFString(ConvertFormatStringCommand):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if not _format_is_safe(updated_node):
+        func = updated_node.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.SimpleString)
+            and func.attr.value == "format"
+        ):
             return updated_node
-        result = super().leave_Call(original_node, _parenthesise_accessed(updated_node))
-        return updated_node if _backslash_in_expression(result) else result
+        text = _text_prefix(func.value)
+        if text is None:
+            return updated_node
+        pieces = _format_pieces(func.value, updated_node)
+        if pieces is None:
+            return updated_node
+        if _has_comment(updated_node):
+            return _left(self, original_node, updated_node, _COMMENT)
+        call = _parenthesise_accessed(updated_node, pieces)
+        call = call.with_changes(func=func.with_changes(value=text))
+        try:
+            result = super().leave_Call(original_node, call)
+        except _REFUSALS:
+            return updated_node
+        if not isinstance(result, cst.FormattedString) or _backslash_in_expression(result):
+            return updated_node
+        result = _parenthesise_fields(result)
+        args = {
+            arg.keyword.value if arg.keyword else str(i): _CODE.code_for_node(arg.value)
+            for i, arg in enumerate(updated_node.args)
+        }
+        if not _formats_the_same(result, _expected_format(pieces, args)):
+            return _left(self, original_node, updated_node, _NOT_THE_SAME)
+        return result.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
 
 
 class ToFStringCommand(CodemodCommand):

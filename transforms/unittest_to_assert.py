@@ -3,7 +3,10 @@
 pytest rewrites plain asserts to show both sides on failure, so ``assert a == b`` reports
 more than ``self.assertEqual(a, b)`` did. Calls that cannot be translated exactly (the
 callable form of assertRaises, assertAlmostEqual with places, ``msg=`` of assertRaises and
-assertRaisesRegex, a call whose comments the assert could not keep) are left alone. A
+assertRaisesRegex, a call whose comments the assert could not keep) are left alone, and so,
+with a warning, are a message that calls or subscripts (unittest evaluates it even when the
+assertion holds, an assert only when it fails), ``assertIsInstance`` where ``isinstance``
+is rebound, and ``assertIs`` with a literal (``x is 1`` is a SyntaxWarning). A
 ``with self.assertRaises(E) as cm:`` is converted only when every binding of ``cm`` in its
 scope is such a block and ``cm`` is only read as ``cm.exception`` (then ``cm.value``), nested
 functions included.
@@ -12,8 +15,11 @@ Only methods of classes that derive from ``unittest.TestCase`` (or Django's test
 or through classes of the same module, are converted, and only for assert methods that the
 class and those bases do not define themselves; a class with a base from elsewhere (a mixin that
 may override ``assertEqual``) is left, unless that base comes after ``unittest.TestCase``, which
-then precedes it in the MRO. A file where ``pytest`` names something other than the
-pytest module is skipped when it would need ``pytest.raises``.
+then precedes it in the MRO. A class that sets ``failureException`` (its asserts raise that,
+not AssertionError) is left; so is ``assertEqual`` in a module that registers type equality
+functions (``addTypeEqualityFunc``: assertEqual then calls them, not ``==``). A file where
+``pytest`` names something other than the pytest module is skipped when it would need
+``pytest.raises``.
 """
 
 from __future__ import annotations
@@ -27,7 +33,13 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import GlobalScope, MetadataWrapper, Scope, ScopeProvider
+from libcst.metadata import (
+    GlobalScope,
+    MetadataWrapper,
+    PositionProvider,
+    Scope,
+    ScopeProvider,
+)
 
 Builder = Callable[[Sequence[cst.BaseExpression]], cst.BaseExpression]
 
@@ -158,10 +170,11 @@ def _imports(module: cst.Module) -> dict[str, str]:
     return names
 
 
-def _defined(cls: cst.ClassDef) -> set[str]:
+def _defined(cls: cst.ClassDef, on_self: set[str]) -> set[str]:
     """Every name the class body may bind: its methods, and any name in its other statements
-    (attributes, imports, a def under an ``if``): over-approximated, so never missed."""
-    names: set[str] = set()
+    (attributes, imports, a def under an ``if``), and the attributes its methods set on
+    ``self`` (``on_self``): over-approximated, so never missed."""
+    names = set(on_self)
     for stmt in cls.body.body:
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             names.add(stmt.name.value)
@@ -170,11 +183,67 @@ def _defined(cls: cst.ClassDef) -> set[str]:
     return names
 
 
+class _ModuleFacts(cst.CSTVisitor):
+    """What the whole module says about a few names, in one pass."""
+
+    def __init__(self) -> None:
+        self.isinstance_calls: set[int] = set()
+        self.isinstance_names: list[int] = []
+        self.type_equality = False
+        """A type equality function makes assertEqual call it instead of ``==``."""
+        self.on_self: dict[int, set[str]] = {}
+        """By class id: the attributes its methods set on ``self`` (``self.assertTrue = ...``
+        in setUp), which then are the instance's, not unittest's."""
+        self._classes: list[int] = []
+
+    @property
+    def isinstance_free(self) -> bool:
+        """Every ``isinstance`` in the module is a call: nothing binds another one."""
+        return all(n in self.isinstance_calls for n in self.isinstance_names)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value == "isinstance":
+            self.isinstance_calls.add(id(node.func))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "isinstance":
+            self.isinstance_names.append(id(node))
+        elif node.value == "addTypeEqualityFunc":
+            self.type_equality = True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._classes.append(id(node))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._classes.pop()
+
+    def _assigns(self, target: cst.BaseExpression) -> None:
+        if (
+            self._classes
+            and isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value == "self"
+        ):
+            self.on_self.setdefault(self._classes[-1], set()).add(target.attr.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._assigns(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._assigns(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._assigns(node.target)
+
+
 class _TestCases:
     """Which assert methods of ``self`` are unittest's own, class by class."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, facts: _ModuleFacts) -> None:
         self.imports = _imports(module)
+        self.facts = facts
+        self.defined: dict[int, set[str]] = {}
+        """_defined of each class, by id: a class is asked about once per base it serves."""
         self.classes: dict[str, cst.ClassDef | None] = {}
         for stmt in module.body:
             if isinstance(stmt, cst.ClassDef):
@@ -189,10 +258,16 @@ class _TestCases:
         """The names the class and its in-module bases define, when it is a unittest test
         case; None when it is not, or when a base we cannot see may define assert methods."""
         found = self._walk(cls, seen)
-        return found[1] if found is not None and found[0] else None
+        if found is None or not found[0] or "failureException" in found[1]:
+            return None  # its asserts raise another exception than AssertionError
+        if self.facts.type_equality:
+            return found[1] | {"assertEqual", "assertEquals"}
+        return found[1]
 
     def _walk(self, cls: cst.ClassDef, seen: frozenset[str]) -> tuple[bool, set[str]] | None:
-        defined = _defined(cls)
+        if id(cls) not in self.defined:
+            self.defined[id(cls)] = _defined(cls, self.facts.on_self.get(id(cls), set()))
+        defined = set(self.defined[id(cls)])
         is_test = after_unittest = False
         for arg in cls.bases:
             found = self._base(arg, seen)
@@ -343,6 +418,24 @@ def _raises_call(call: cst.BaseExpression) -> cst.Call | None:
     )
 
 
+_LITERALS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)
+_EAGER = m.Call() | m.Subscript() | m.Await() | m.Yield() | m.NamedExpr()
+"""What may run code, raise or bind in a message, which unittest evaluates on success too."""
+
+
+def _why_not(
+    method: str, args: Sequence[cst.BaseExpression], arity: int, isinstance_free: bool
+) -> str | None:
+    """Why ``self.method(*args)`` would not behave as its assert: None when it would."""
+    if len(args) > arity and m.findall(args[arity], _EAGER):
+        return "unittest evaluates its message even when the assertion holds"
+    if method in ("assertIsInstance", "assertNotIsInstance") and not isinstance_free:
+        return "the name 'isinstance' is bound to something else in this module"
+    if method in ("assertIs", "assertIsNot") and any(isinstance(a, _LITERALS) for a in args[:2]):
+        return "'is' with a literal is a SyntaxWarning and an identity Python does not promise"
+    return None
+
+
 def _comments(node: cst.CSTNode) -> int:
     code = _CODE.code_for_node(node)
     return len(m.findall(node, m.Comment())) if "#" in code else 0
@@ -388,12 +481,16 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         """ids of the ``cm`` names whose ``.exception`` becomes ``.value``."""
         self._calls: set[int] = set()
         """ids of the ``self.assert*`` calls made where unittest's own method is meant."""
+        self._isinstance_free = True
 
     def visit_Module(self, node: cst.Module) -> None:
         """Decide every ``with`` at once. A ``with ... as cm`` is converted with all the
         bindings of ``cm`` in its scope, only when every one is such a block and ``cm`` is
         only read as ``cm.exception``."""
-        convertible = _Convertible(_TestCases(node))
+        facts = _ModuleFacts()
+        node.visit(facts)
+        self._isinstance_free = facts.isinstance_free
+        convertible = _Convertible(_TestCases(node, facts))
         node.visit(convertible)
         self._calls = convertible.calls
         survey = _Survey()
@@ -458,6 +555,10 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         args = _positional(call, names)
         if args is None or len(args) < arity:
             return updated_node
+        why = _why_not(method, args, arity, self._isinstance_free)
+        if why is not None:
+            self.warn(f"line {self._line(original_node)}: self.{method} left as written: {why}")
+            return updated_node
         test = build(args[:arity])
         msg = _spanning(args[arity]) if len(args) > arity else None
         result = cst.Assert(test=test, msg=msg)
@@ -468,6 +569,13 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         except SyntaxError:
             return updated_node
         return result
+
+    def _line(self, node: cst.CSTNode) -> int:
+        """Positions only when a warning needs one: computing them costs a pass per file."""
+        wrapper = self.context.wrapper
+        if wrapper is None:
+            return 0
+        return wrapper.resolve(PositionProvider)[node].start.line
 
     def leave_WithItem(
         self, original_node: cst.WithItem, updated_node: cst.WithItem

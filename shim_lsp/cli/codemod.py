@@ -93,8 +93,8 @@ def cmd_codemod(args: argparse.Namespace) -> int:
             bar.close()
     writes = not (args.dry_run or args.diff)
     for result in sorted(summary.results, key=lambda r: r.path):
-        if result.status == "failed":
-            print(f"failed {result.path}: {result.reason}", file=sys.stderr)
+        if result.status in ("failed", "skipped"):
+            print(f"{result.status} {result.path}: {result.reason}", file=sys.stderr)
         for warning in result.warnings:
             print(f"warning {result.path}: {warning}", file=sys.stderr)
         if result.status != "changed" or result.new is None:
@@ -111,6 +111,7 @@ def cmd_codemod(args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "summary": summary.line(written=writes),
+                    "breakdown": summary.breakdown(),
                     "files": [
                         {"path": r.path, "status": r.status, "reason": r.reason}
                         for r in summary.results
@@ -122,4 +123,6 @@ def cmd_codemod(args: argparse.Namespace) -> int:
         )
     else:
         print(summary.line(written=writes), file=sys.stderr)
+        for line in summary.breakdown():
+            print(f"  {line}", file=sys.stderr)
     return 1 if summary.count("failed") else 0

@@ -5,7 +5,9 @@ pebble's process pool gives every file a time limit and replaces a worker that d
 bad file is reported as failed while the run goes on. Workers parse bytes, so encodings,
 BOMs and line endings come back exactly as they were. A result must still parse
 (``ast.parse``) and read no name that nothing binds unless the original did too, or the file
-is reported as failed and left as it was.
+is reported as failed and left as it was. A codemod whose changes go together
+(``CHANGES_GO_TOGETHER``: a rename changes the definition and its importers) changes no file
+when one fails.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import importlib
 import multiprocessing
 import multiprocessing.context
 import os
+import re
 import resource
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, TimeoutError, wait
 from dataclasses import dataclass, field
@@ -34,6 +38,10 @@ Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
 GENERATED_MARKERS = (b"@generated", b"@" + b"partially-generated")
 """The libcst CLI's markers of generated files, which codemods leave alone."""
 MARKER_BYTES = 2048
+NOT_PYTHON = "does not parse"
+"""How the reason of a file that is not Python itself begins."""
+PREFILTERED = "contains none of the strings the codemod needs; not parsed"
+"""The reason of an unchanged file that the pre-filter kept from the workers."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,16 @@ class CodemodSpec:
     module: str
     cls: str
     args: dict[str, Any] = field(default_factory=dict)
+
+    def together(self) -> bool:
+        """Its changes to different files depend on each other (a rename: the definition
+        and every importer), so a file that fails holds back the others."""
+        return bool(getattr(_load(self.module, self.cls), "CHANGES_GO_TOGETHER", False))
+
+    def prefilter_modules(self) -> tuple[str, ...]:
+        """Modules whose files (and their submodules') are parsed whatever they contain."""
+        modules = getattr(_load(self.module, self.cls), "prefilter_modules", None)
+        return () if modules is None else tuple(modules(**self.args))
 
     def prefilter(self) -> tuple[bytes, ...]:
         """Strings one of which a file must contain for the codemod to change it."""
@@ -84,6 +102,23 @@ class Summary:
             text += f", {self.count('not run')} not run (cancelled)"
         return text
 
+    def breakdown(self) -> list[str]:
+        """Why files were not parsed or were skipped, one line per reason, most files first:
+        the summary line's counts alone do not say whether a skip needs the user."""
+        lines = []
+        prefiltered = sum(1 for r in self.results if r.reason == PREFILTERED)
+        if prefiltered:
+            lines.append(
+                f"{prefiltered} of the unchanged not parsed: "
+                "they contain none of the strings the codemod needs"
+            )
+        reasons = Counter(
+            re.sub(r"^line \d+: ", "", r.reason) for r in self.results if r.status == "skipped"
+        )
+        for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
+            lines.append(f"{count} skipped: {reason}")
+        return lines
+
 
 _CACHE: dict[tuple[str, str], Any] = {}
 
@@ -110,9 +145,9 @@ def transform_bytes(
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return FileResult(path, "failed", f"does not parse: {exc.message} (line {exc.raw_line})")
+        return FileResult(path, "failed", f"{NOT_PYTHON}: {exc.message} (line {exc.raw_line})")
     except Exception as exc:
-        return FileResult(path, "failed", f"does not parse: {exc}")
+        return FileResult(path, "failed", f"{NOT_PYTHON}: {exc}")
     context = CodemodContext(filename=path, full_module_name=module)
     try:
         codemod = load(spec.module, spec.cls)(context, **spec.args)
@@ -194,6 +229,7 @@ def run(
     """Run a codemod over files; cheap pre-filtering first, then the worker processes."""
     summary = Summary()
     words = spec.prefilter()
+    always = spec.prefilter_modules()
     todo: list[tuple[Job, bytes | str]] = []
     for job in jobs:
         source = job.source
@@ -204,8 +240,8 @@ def run(
                 summary.results.append(FileResult(str(job.path), "failed", f"cannot read: {exc}"))
                 continue
         haystack = source.encode("utf-8", "replace") if isinstance(source, str) else source
-        if words and not any(w in haystack for w in words):
-            summary.results.append(FileResult(str(job.path), "unchanged"))
+        if words and not any(w in haystack for w in words) and not _in(job.path, root, always):
+            summary.results.append(FileResult(str(job.path), "unchanged", PREFILTERED))
             continue
         todo.append((job, source))
     total = len(summary.results) + len(todo)
@@ -247,7 +283,35 @@ def run(
                 break
         pool.close()
         pool.join()
+    if spec.together():
+        _hold_back(summary)
     return summary
+
+
+def _in(path: Path, root: Path | None, modules: tuple[str, ...]) -> bool:
+    """The file is one of the modules, or under one of them."""
+    if not modules:
+        return False
+    name = module_name_of(path, root)
+    return name is not None and any(name == m or name.startswith(m + ".") for m in modules)
+
+
+def _hold_back(summary: Summary) -> None:
+    """No file changes when one that should have failed: half a rename breaks the project.
+    A file that is not Python itself holds nothing back (it imports nothing)."""
+    failed = sum(
+        1 for r in summary.results if r.status == "failed" and not r.reason.startswith(NOT_PYTHON)
+    )
+    if not failed:
+        return
+    reason = (
+        f"not changed: this codemod's changes go together, and {failed} "
+        f"{'file' if failed == 1 else 'files'} failed"
+    )
+    summary.results[:] = [
+        FileResult(r.path, "skipped", reason, warnings=r.warnings) if r.status == "changed" else r
+        for r in summary.results
+    ]
 
 
 def _outcome(job: Job, fut: Future[FileResult], timeout: float) -> FileResult:

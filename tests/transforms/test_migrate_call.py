@@ -19,7 +19,6 @@ class TestMigrateCall(ShimCodemodTest):
             a = fetch("u", {"q": 1}, verify=False, retries=3)
             b = client.fetch("u")
             c = get(url="u", params=p)
-            handler = fetch
             other.fetch("u", {"q": 1})
             """,
             """
@@ -30,7 +29,6 @@ class TestMigrateCall(ShimCodemodTest):
             a = request(url="u", query={"q": 1}, check_tls=False, timeout=30)
             b = client.request(url="u", timeout=30)
             c = get(url="u", query=p, timeout=30)
-            handler = request
             other.fetch("u", {"q": 1})
             """,
             old_name="net.client.fetch",
@@ -99,24 +97,36 @@ class TestMigrateCall(ShimCodemodTest):
         )
 
     def test_the_function_used_as_a_value_is_reported(self) -> None:
-        # after the run it is get, which the second run does not look for: no check() here
-        self.assertCodemod(
-            """
+        source = """
             from net.client import fetch
 
             f = fetch
             f("u5")
-            """,
             """
-            from net.client import get
-
-            f = get
-            f("u5")
-            """,
+        self.check(
+            source,
+            source,
             expected_warnings=[
                 "line 3: net.client.fetch used as a value, not called: "
                 "calls through it are not migrated"
             ],
+            old_name="net.client.fetch",
+            positional="url,params",
+            rename_keywords="params=query",
+        )
+
+    def test_the_function_used_as_a_value_leaves_its_file_when_renamed(self) -> None:
+        # f = get, then f("u5") would pass "u5" as the new first parameter, query
+        source = """
+            from net.client import fetch
+
+            f = fetch
+            f("u5")
+            """
+        self.check(
+            source,
+            source,
+            expected_skip=True,
             old_name="net.client.fetch",
             new_name="get",
             positional="url,params",
@@ -199,6 +209,104 @@ class TestMigrateCall(ShimCodemodTest):
             "from cachetools import cached\nwrapper = cached(cache=cache)(func)\n",
             old_name="cachetools.cached",
             positional="cache",
+        )
+
+    def test_a_call_with_comments_between_its_arguments_is_left(self) -> None:
+        # the arguments are written anew, and a comment between them would be lost
+        self.check(
+            """
+            from geo import point
+
+            p = point(
+                1,  # x
+                2,
+            )
+            q = point(x=1, y=g(  # inside a value: kept
+                2))
+            """,
+            """
+            from geo import point
+
+            p = point(
+                1,  # x
+                2,
+            )
+            q = point(x=1, z=g(  # inside a value: kept
+                2))
+            """,
+            expected_warnings=[
+                "line 3: a call to geo.point left as written: a comment between its arguments"
+                " would be lost"
+            ],
+            old_name="geo.point",
+            positional="x,y",
+            rename_keywords="y=z",
+        )
+
+    def test_an_argument_to_drop_that_runs_code_is_left(self) -> None:
+        # dropping verify=check() would no longer call check()
+        self.check(
+            """
+            from net.client import fetch
+
+            a = fetch(u, verify=check())
+            b = fetch(u, verify=False)
+            """,
+            """
+            from net.client import fetch
+
+            a = fetch(u, verify=check())
+            b = fetch(u)
+            """,
+            expected_warnings=[
+                "line 3: a call to net.client.fetch left as written: dropping verify would no"
+                " longer evaluate its value"
+            ],
+            old_name="net.client.fetch",
+            drop_keywords="verify",
+        )
+
+    def test_a_name_that_may_also_be_another_function_is_not_migrated(self) -> None:
+        # if the import fails, fetch is the local fallback, which takes the old arguments
+        source = """
+            try:
+                from net.client import fetch
+            except ImportError:
+                def fetch(url, params=None):
+                    return None
+
+            a = fetch(u, p)
+            """
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                "line 7: a call to net.client.fetch left as written: fetch may also be another"
+                " function here"
+            ],
+            old_name="net.client.fetch",
+            positional="url,params",
+            rename_keywords="params=query",
+        )
+        self.check(
+            source,
+            source,
+            expected_skip=True,
+            old_name="net.client.fetch",
+            new_name="get",
+        )
+
+    def test_a_call_a_star_import_may_bind_is_reported(self) -> None:
+        source = "from net.client import *\n\na = fetch(u, p)\nb = fetch\n"
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                "line 3: fetch may come from the star import of net.client: not migrated"
+            ],
+            old_name="net.client.fetch",
+            positional="url,params",
+            rename_keywords="params=query",
         )
 
     def test_bad_arguments_are_refused(self) -> None:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from libcst.codemod import CodemodContext
 from shim_transforms.move_module import MoveModuleCommand
 from support import ShimCodemodTest
 
-ARGS = {"old_module": "shop.utils", "new_module": "shop.common.text"}
+ARGS: dict[str, Any] = {"old_module": "shop.utils", "new_module": "shop.common.text"}
 
 
 class TestMoveModule(ShimCodemodTest):
@@ -125,3 +127,77 @@ class TestMoveModule(ShimCodemodTest):
             expected_warnings=["line 3: a string mentions shop.utils; not rewritten"],
             **ARGS,
         )
+
+    def moved(self, before: str, after: str, old: str, new: str) -> None:
+        """The moved file itself: converted where it is, then unchanged where it went."""
+        self.assertCodemod(
+            before,
+            after,
+            context_override=CodemodContext(full_module_name=old, filename=old_path(old)),
+            **ARGS,
+        )
+        self.assertCodemod(
+            after,
+            after,
+            context_override=CodemodContext(full_module_name=new, filename=old_path(new)),
+            **ARGS,
+        )
+
+    def test_the_moved_module_keeps_its_relative_imports_working_from_its_new_place(
+        self,
+    ) -> None:
+        # shop/utils.py becomes shop/common/text.py: "from . import models" must now go up
+        # two levels; an import of the module's own submodules moves with it.
+        self.moved(
+            """
+            from . import models
+            from .models import User
+            from .utils.slug import make
+            from shop import api
+            """,
+            """
+            from .. import models
+            from ..models import User
+            from .text.slug import make
+            from shop import api
+            """,
+            "shop.utils",
+            "shop.common.text",
+        )
+
+    def test_a_moved_package_keeps_its_submodules_relative_imports_working(self) -> None:
+        self.moved(
+            """
+            from ..models import User
+            from .slug import make
+            from . import slug
+            """,
+            """
+            from ...models import User
+            from .slug import make
+            from . import slug
+            """,
+            "shop.utils.text",
+            "shop.common.text.text",
+        )
+
+    def test_the_module_read_by_name_from_its_package_is_reported(self) -> None:
+        source = """
+            import shop
+
+            a = getattr(shop, "utils")
+            b = hasattr(shop, "utils"), getattr(shop, "models"), getattr(other, "utils")
+            """
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                "line 3: getattr(..., 'utils') names shop.utils in a string; not rewritten",
+                "line 4: hasattr(..., 'utils') names shop.utils in a string; not rewritten",
+            ],
+            **ARGS,
+        )
+
+
+def old_path(module: str) -> str:
+    return module.replace(".", "/") + ".py"

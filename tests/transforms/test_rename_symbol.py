@@ -116,6 +116,114 @@ class TestRenameSymbol(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_attribute_access_by_a_string_on_its_module_is_reported(self) -> None:
+        # getattr(models, "User") reads the renamed class by its old name: AttributeError
+        # after the rename unless someone rewrites it, and it may be built at run time.
+        source = """
+            import shop.models
+            import shop.models as sm
+            from shop import models
+            from . import models as rel
+
+            a = getattr(models, "User")
+            b = hasattr(sm, "User"), getattr(rel, "User", None)
+            setattr(shop.models, "User", object)
+            delattr(models, "User")
+            c = getattr(other, "User"), getattr(models, "Other"), getattr(models, name)
+            """
+        self.check(
+            source,
+            source,
+            context_override=in_module("shop.views", "shop/views.py"),
+            expected_warnings=[
+                f"line {n}: {fn}(..., 'User') names shop.models.User in a string; not rewritten"
+                for n, fn in (
+                    (6, "getattr"),
+                    (7, "hasattr"),
+                    (7, "getattr"),
+                    (8, "setattr"),
+                    (9, "delattr"),
+                )
+            ],
+            **ARGS,
+        )
+
+    def test_a_local_function_named_getattr_is_not_reported(self) -> None:
+        source = """
+            from shop import models
+
+            def getattr(obj, name):
+                return name
+
+            a = getattr(models, "User")
+            """
+        self.check(
+            source,
+            source,
+            context_override=in_module("shop.views", "shop/views.py"),
+            expected_warnings=[],
+            **ARGS,
+        )
+
+    def test_a_global_statement_follows_the_rename(self) -> None:
+        # Left as "global User", the function's "Account = ..." would make a local.
+        self.check(
+            """
+            class User: ...
+
+            def reset():
+                global User
+                User = None
+            """,
+            """
+            class Account: ...
+
+            def reset():
+                global Account
+                Account = None
+            """,
+            context_override=in_module("shop.models", "shop/models.py"),
+            **ARGS,
+        )
+
+    def test_a_name_that_only_a_star_import_binds_is_renamed(self) -> None:
+        self.check(
+            """
+            from shop.models import *
+
+            def make():
+                obj.User = 1
+                return User()
+            """,
+            """
+            from shop.models import *
+
+            def make():
+                obj.User = 1
+                return Account()
+            """,
+            context_override=in_module("app", "app.py"),
+            **ARGS,
+        )
+
+    def test_a_name_two_star_imports_may_bind_is_reported(self) -> None:
+        source = """
+            from auth.models import *
+            from shop.models import *
+
+            x = User()
+            """
+        self.check(
+            source,
+            source,
+            context_override=in_module("app", "app.py"),
+            expected_warnings=[
+                "line 4: 'User' may come from the star import of shop.models or another;"
+                " not rewritten"
+            ],
+            **ARGS,
+        )
+
 
 def project(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():

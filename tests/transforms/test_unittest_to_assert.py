@@ -402,3 +402,186 @@ class TestUnittestToAssert(ShimCodemodTest):
             b"class T(unittest.TestCase):\r\n    def t(self):\r\n        self.assertTrue(x)\r\n"
         )
         assert self.run_bytes(source) == source.replace(b"self.assertTrue(x)", b"assert x")
+
+    def test_a_message_unittest_would_evaluate_even_on_success_is_left(self) -> None:
+        # unittest evaluates msg before it checks; assert only when it fails: a call in the
+        # message would no longer run (or raise) on success.
+        self.check(
+            """
+            import unittest
+
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertEqual(a, b, note())
+                    self.assertTrue(x, msg=errors["x"])
+                    self.assertTrue(x, f"{name} and {obj.attr}")
+                    self.assertEqual(a, b, "plain %s" % name)
+            """,
+            """
+            import unittest
+
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertEqual(a, b, note())
+                    self.assertTrue(x, msg=errors["x"])
+                    assert x, f"{name} and {obj.attr}"
+                    assert a == b, "plain %s" % name
+            """,
+            expected_warnings=[
+                "line 5: self.assertEqual left as written: unittest evaluates its message even"
+                " when the assertion holds",
+                "line 6: self.assertTrue left as written: unittest evaluates its message even"
+                " when the assertion holds",
+            ],
+        )
+
+    def test_a_class_that_sets_its_failure_exception_is_left(self) -> None:
+        # failureException = MyFail: its asserts raise MyFail, a plain assert AssertionError.
+        self.check(
+            """
+            import unittest
+
+            class Base(unittest.TestCase):
+                failureException = MyFail
+
+            class T(Base):
+                def test(self):
+                    self.assertTrue(x)
+
+            class U(unittest.TestCase):
+                def setUp(self):
+                    self.failureException = MyFail
+
+                def test(self):
+                    self.assertTrue(x)
+            """,
+            """
+            import unittest
+
+            class Base(unittest.TestCase):
+                failureException = MyFail
+
+            class T(Base):
+                def test(self):
+                    self.assertTrue(x)
+
+            class U(unittest.TestCase):
+                def setUp(self):
+                    self.failureException = MyFail
+
+                def test(self):
+                    self.assertTrue(x)
+            """,
+        )
+
+    def test_assert_methods_replaced_on_the_instance_are_left(self) -> None:
+        self.check(
+            """
+            import unittest
+
+            class T(unittest.TestCase):
+                def setUp(self):
+                    self.assertTrue = lenient
+
+                def test(self):
+                    self.assertTrue(x)
+                    self.assertFalse(x)
+            """,
+            """
+            import unittest
+
+            class T(unittest.TestCase):
+                def setUp(self):
+                    self.assertTrue = lenient
+
+                def test(self):
+                    self.assertTrue(x)
+                    assert not x
+            """,
+        )
+
+    def test_assert_equal_with_type_equality_functions_is_left(self) -> None:
+        # addTypeEqualityFunc makes assertEqual call a function of the test's, not ==.
+        self.check(
+            """
+            import unittest
+
+            class T(unittest.TestCase):
+                def setUp(self):
+                    self.addTypeEqualityFunc(Point, self.same_point)
+
+                def test(self):
+                    self.assertEqual(p, q)
+                    self.assertNotEqual(p, q)
+            """,
+            """
+            import unittest
+
+            class T(unittest.TestCase):
+                def setUp(self):
+                    self.addTypeEqualityFunc(Point, self.same_point)
+
+                def test(self):
+                    self.assertEqual(p, q)
+                    assert p != q
+            """,
+        )
+
+    def test_is_instance_is_not_used_where_the_name_means_something_else(self) -> None:
+        self.check(
+            """
+            import unittest
+
+            def isinstance(a, b):
+                return False
+
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertIsInstance(o, int)
+                    self.assertNotIsInstance(o, int)
+            """,
+            """
+            import unittest
+
+            def isinstance(a, b):
+                return False
+
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertIsInstance(o, int)
+                    self.assertNotIsInstance(o, int)
+            """,
+            expected_warnings=[
+                f"line {n}: self.{method} left as written: the name 'isinstance' is bound to"
+                " something else in this module"
+                for n, method in ((8, "assertIsInstance"), (9, "assertNotIsInstance"))
+            ],
+        )
+
+    def test_identity_with_a_literal_is_left(self) -> None:
+        # "x is 1" is a SyntaxWarning (and an identity Python does not promise).
+        self.check(
+            """
+            import unittest
+
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertIs(x, 1)
+                    self.assertIsNot("a", y)
+                    self.assertIs(x, True)
+            """,
+            """
+            import unittest
+
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertIs(x, 1)
+                    self.assertIsNot("a", y)
+                    assert x is True
+            """,
+            expected_warnings=[
+                f"line {n}: self.{method} left as written: 'is' with a literal is a SyntaxWarning"
+                " and an identity Python does not promise"
+                for n, method in ((5, "assertIs"), (6, "assertIsNot"))
+            ],
+        )

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from shim_lsp.codemods.registry import discover
-from shim_lsp.codemods.runner import CodemodSpec, Job, run
+from shim_lsp.codemods.runner import PREFILTERED, CodemodSpec, Job, run
 
 BAD = "bad_codemods"
 
@@ -158,3 +158,82 @@ def test_the_cli_writes_atomically_and_reports_like_libcst(tmp_path: Path) -> No
         timeout=120,
     )
     assert missing.returncode == 2 and "needs --arg for: old_name, new_name" in missing.stderr
+
+
+def test_the_cli_says_why_files_were_skipped_or_not_parsed(tmp_path: Path) -> None:
+    case = "import unittest\nclass T(unittest.TestCase):\n    def t(self):\n"
+    (tmp_path / "t.py").write_text(case + "        self.assertTrue(x)\n")
+    (tmp_path / "gen.py").write_text("# @generated\n" + case + "        self.assertTrue(x)\n")
+    (tmp_path / "taken.py").write_text(
+        "pytest = 1\n" + case + "        with self.assertRaises(E):\n            f()\n"
+    )
+    for name in ("plain.py", "other.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", "codemod", "unittest_to_assert", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    assert f"skipped {tmp_path / 'gen.py'}: generated file" in lines
+    assert (
+        f"skipped {tmp_path / 'taken.py'}: the name 'pytest' is bound to something other than"
+        " the module"
+    ) in lines
+    assert lines[-4:] == [
+        "1 changed, 2 unchanged, 2 skipped, 0 failed",
+        "  2 of the unchanged not parsed: they contain none of the strings the codemod needs",
+        "  1 skipped: generated file",
+        "  1 skipped: the name 'pytest' is bound to something other than the module",
+    ]
+
+
+def test_a_rename_that_fails_in_one_file_changes_no_file(tmp_path: Path) -> None:
+    # Renaming the class but not its importer that could not take the new name would
+    # leave the project importing a name that no longer exists.
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text("class User: ...\n")
+    (tmp_path / "ok.py").write_text("from shop.models import User\nu = User()\n")
+    (tmp_path / "taken.py").write_text("from shop.models import User\nAccount = 1\n")
+    (tmp_path / "broken.py").write_text("User = (\n")  # not Python: it cannot import anything
+    spec = CodemodSpec(
+        "shim_transforms.rename_symbol",
+        "RenameSymbolCommand",
+        {"old_name": "shop.models.User", "new_name": "Account"},
+    )
+    files = sorted(p for p in tmp_path.rglob("*.py"))
+    summary = run(spec, [Job(p) for p in files], root=tmp_path)
+    by_name = {Path(r.path).name: r for r in summary.results}
+    assert by_name["taken.py"].status == "failed"
+    assert by_name["models.py"].status == by_name["ok.py"].status == "skipped"
+    assert by_name["ok.py"].new is None
+    assert by_name["ok.py"].reason == (
+        "not changed: this codemod's changes go together, and 1 file failed"
+    )
+    assert summary.line() == "0 changed, 1 unchanged, 2 skipped, 2 failed"
+
+    (tmp_path / "taken.py").unlink()
+    summary = run(spec, [Job(p) for p in files if p.name != "taken.py"], root=tmp_path)
+    assert summary.count("changed") == 2, "a file that is not Python does not hold the rest"
+
+
+def test_the_files_of_a_moved_module_are_parsed_though_they_never_name_it(tmp_path: Path) -> None:
+    # shop/utils.py says "from . import models" and no "utils"; moved deeper, it must change.
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text("from . import api\n")
+    (tmp_path / "shop" / "utils.py").write_text("from . import models\n")
+    spec = CodemodSpec(
+        "shim_transforms.move_module",
+        "MoveModuleCommand",
+        {"old_module": "shop.utils", "new_module": "shop.lib.text"},
+    )
+    files = sorted(tmp_path.rglob("*.py"))
+    by_name = {
+        Path(r.path).name: r for r in run(spec, [Job(p) for p in files], root=tmp_path).results
+    }
+    assert by_name["utils.py"].new == b"from .. import models\n"
+    assert by_name["models.py"].reason == PREFILTERED, "other files are still pre-filtered"

@@ -1,7 +1,7 @@
+"""to_fstring: before/after, and what it must leave alone."""
+
 from __future__ import annotations
 
-from libcst.codemod import CodemodContext
-from shim_transforms.modernize_typing import ModernizeTypingCommand
 from shim_transforms.to_fstring import ToFStringCommand
 from support import ShimCodemodTest
 
@@ -141,138 +141,185 @@ class TestToFString(ShimCodemodTest):
     def test_wrong_percent_arity_is_left_as_the_error_it_is(self) -> None:
         self.check('a = "%s" % (x, y)\n', 'a = "%s" % (x, y)\n')
 
-
-class TestModernizeTyping(ShimCodemodTest):
-    TRANSFORM = ModernizeTypingCommand
-
-    def test_optional_union_and_generics_for_310(self) -> None:
+    def test_a_call_with_a_comment_inside_is_left_with_its_comment(self) -> None:
         self.check(
             """
-            from typing import Dict, List, Optional, Union
-            import typing as t
-
-            def f(a: Optional[int], b: Union[str, bytes], c: List[Dict[str, t.Optional[int]]]):
-                pass
+            a = "{} {}".format(
+                x,  # the first
+                y,
+            )
+            b = "{}".format(  # why
+                x
+            )
+            c = ("{}"  # a note
+                 .format(x))
+            d = "%s %s" % (
+                x,  # the first
+                y,
+            )
             """,
             """
-            from __future__ import annotations
-
-            def f(a: int | None, b: str | bytes, c: list[dict[str, int | None]]):
-                pass
+            a = "{} {}".format(
+                x,  # the first
+                y,
+            )
+            b = "{}".format(  # why
+                x
+            )
+            c = ("{}"  # a note
+                 .format(x))
+            d = "%s %s" % (
+                x,  # the first
+                y,
+            )
             """,
+            expected_warnings=[
+                f"line {n}: left as written: a comment inside it would be lost"
+                for n in (10, 1, 5, 8)
+            ],
         )
 
-    def test_older_targets_get_only_what_runs_there(self) -> None:
+    def test_a_comment_in_the_parentheses_around_the_call_stays_with_them(self) -> None:
         self.check(
             """
-            from typing import List, Optional
-
-            def f(a: Optional[List[int]]) -> None:
-                pass
+            a = (  # kept
+                "{}".format(x)
+            )
+            b = (  # kept
+                "%s" % (x,)
+            )
             """,
             """
-            from __future__ import annotations
-            from typing import Optional
-
-            def f(a: Optional[list[int]]) -> None:
-                pass
+            a = (  # kept
+                f"{x}"
+            )
+            b = (  # kept
+                f"{x!s}"
+            )
             """,
-            target_version="3.9",
         )
 
-    def test_forward_references_and_lookalikes_are_left(self) -> None:
+    def test_a_u_prefix_is_dropped_since_f_cannot_take_it(self) -> None:
+        # In Python 3 u"" is "": the u means nothing, and fu"" does not parse.
         self.check(
             """
-            from typing import Optional
-            from mylib import List
-
-            x: Optional["Node"] = None
-            y: List[int] = []
+            a = u"{} x".format(x)
+            b = U"%s" % (x,)
+            c = "{}".format(x)
             """,
             """
-            from __future__ import annotations
-            from typing import Optional
-            from mylib import List
-
-            x: Optional["Node"] = None
-            y: List[int] = []
+            a = f"{x} x"
+            b = f"{x!s}"
+            c = f"{x}"
             """,
         )
 
-    def test_run_time_expressions_are_left_only_annotations_change(self) -> None:
-        # typing.Optional["Node"] at run time is fine; "Node" | None raises TypeError.
+    def test_byte_strings_are_never_converted(self) -> None:
+        # bytes have no f-string; b"{}".format does not exist and b"%s" % ... stays bytes.
         self.check(
             """
-            import typing
-            from typing import List, Optional
-
-            def converter(t):
-                return typing.Optional[t]
-
-            Alias = Optional[int]
-            cast(List[int], x)
-
-            def f(a: Optional[int]) -> List[int]:
-                pass
+            a = b"%s" % (x,)
+            b = b"{}".format(x)
+            c = Rb"%s" % (x,)
+            d = "{}".format(x)
             """,
             """
-            from __future__ import annotations
-            import typing
-            from typing import List, Optional
-
-            def converter(t):
-                return typing.Optional[t]
-
-            Alias = Optional[int]
-            cast(List[int], x)
-
-            def f(a: int | None) -> list[int]:
-                pass
+            a = b"%s" % (x,)
+            b = b"{}".format(x)
+            c = Rb"%s" % (x,)
+            d = f"{x}"
             """,
         )
 
-    def test_a_builtin_name_shadowed_where_the_annotation_is_evaluated_is_not_used(self) -> None:
-        # In Record's body, list and type name the method and the attribute, not the builtins.
+    def test_raw_and_triple_quoted_strings_convert_exactly(self) -> None:
+        self.check(
+            '''
+            a = r"\\d+ {} \\n".format(x)
+            b = r"\\w %s" % (x,)
+            c = """{}
+            and {}""".format(x, y)
+            ''',
+            '''
+            a = fr"\\d+ {x} \\n"
+            b = fr"\\w {x!s}"
+            c = f"""{x}
+            and {y}"""
+            ''',
+        )
+
+    def test_implicit_concatenation_is_left(self) -> None:
+        # "a {}" "b {}".format(x, y) formats both parts: converting one would be wrong.
         self.check(
             """
-            from typing import Dict, List, Type
-
-            class Record:
-                type: str = "row"
-
-                def list(self) -> List[int]:
-                    pass
-
-                def kind(self, t: Type[int]) -> Dict[str, int]:
-                    pass
-
-            def f(a: List[int], b: Type[int]) -> None:
-                pass
+            a = "a {}" "b {}".format(x, y)
+            b = ("a %s"
+                 "b %s") % (x, y)
             """,
             """
-            from __future__ import annotations
-            from typing import List, Type
-
-            class Record:
-                type: str = "row"
-
-                def list(self) -> List[int]:
-                    pass
-
-                def kind(self, t: Type[int]) -> dict[str, int]:
-                    pass
-
-            def f(a: list[int], b: type[int]) -> None:
-                pass
+            a = "a {}" "b {}".format(x, y)
+            b = ("a %s"
+                 "b %s") % (x, y)
             """,
         )
 
-    def test_stubs_get_no_future_import(self) -> None:
-        self.assertCodemod(
-            "from typing import Optional\ndef f(a: Optional[int]) -> None: ...\n",
-            "def f(a: int | None) -> None: ...\n",
-            context_override=CodemodContext(filename="pkg/mod.pyi", full_module_name="pkg.mod"),
+    def test_a_field_that_would_read_part_of_its_expression_as_a_spec_gets_parentheses(
+        self,
+    ) -> None:
+        # f"{y := 1}" formats y with the spec "= 1"; f"{lambda: 1}" and f"{{1: 2}}" do not
+        # parse (or read the braces as an escape).
+        self.check(
+            """
+            a = "{}".format(y := 1)
+            b = "{}".format(lambda: 1)
+            c = "{}".format(a if b else lambda: 1)
+            d = "%s" % ({1: 2},)
+            e = "%s" % ({a},)
+            f = "%s" % (lambda: 1,)
+            """,
+            """
+            a = f"{(y := 1)}"
+            b = f"{(lambda: 1)}"
+            c = f"{(a if b else lambda: 1)}"
+            d = f"{({1: 2})!s}"
+            e = f"{({a})!s}"
+            f = f"{(lambda: 1)!s}"
+            """,
         )
 
-    def test_files_without_annotations_are_untouched(self) -> None:
-        self.check("x = 1\n", "x = 1\n")
+    def test_templates_that_raise_stay_as_written(self) -> None:
+        # Mixing "{}" and "{0}" raises ValueError; f"{a}{a}" would not.
+        self.check(
+            """
+            a = "{}{0}".format(x)
+            b = "{0:{1:>3}}".format(x, y)
+            c = "{:{:{}}}".format(x, y)
+            d = "{0.1}".format(x)
+            """,
+            """
+            a = "{}{0}".format(x)
+            b = "{0:{1:>3}}".format(x, y)
+            c = "{:{:{}}}".format(x, y)
+            d = "{0.1}".format(x)
+            """,
+        )
+
+    def test_escapes_are_read_as_python_reads_them(self) -> None:
+        # "\\x7b\\x7d" is "{}" to str.format, but plain text in an f-string; "\\N{...}"
+        # braces are part of the escape, not a field.
+        self.check(
+            """
+            a = "\\x7b\\x7d".format(x)
+            b = "\\N{EM DASH} %s" % (x,)
+            c = "\\\\%s" % (x,)
+            """,
+            """
+            a = "\\x7b\\x7d".format(x)
+            b = "\\N{EM DASH} %s" % (x,)
+            c = f"\\\\{x!s}"
+            """,
+        )
+
+    def test_a_percent_inside_a_percent_converts_once(self) -> None:
+        # The inner one becomes an f-string; the outer one, holding an f-string, stays, so
+        # a second run has nothing left to do.
+        self.check('a = "%s!" % ("%s" % (x,),)\n', 'a = "%s!" % (f"{x!s}",)\n')
