@@ -55,11 +55,11 @@ class CodemodSpec:
     def together(self) -> bool:
         """Its changes to different files depend on each other (a rename: the definition
         and every importer), so a file that fails holds back the others."""
-        return bool(getattr(_load(self.module, self.cls), "CHANGES_GO_TOGETHER", False))
+        return bool(getattr(load(self.module, self.cls), "CHANGES_GO_TOGETHER", False))
 
     def prefilter_modules(self) -> tuple[str, ...]:
         """Modules whose files (and their submodules') are parsed whatever they contain."""
-        modules = getattr(_load(self.module, self.cls), "prefilter_modules", None)
+        modules = getattr(load(self.module, self.cls), "prefilter_modules", None)
         return () if modules is None else tuple(modules(**self.args))
 
     def prefilter(self) -> tuple[bytes, ...]:
