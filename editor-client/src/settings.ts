@@ -249,9 +249,10 @@ export async function planLaunch(
   if (!('choice' in bundled)) {
     return bundled;
   }
+  const on = bundled.choice.command === choice.command ? '' : ` on "${bundled.choice.command}"`;
   return {
     ...bundled,
-    notice: `shim_lsp is not installed for "${choice.command}"${sourceNote(choice)} (shim.importStrategy is fromEnvironment): SHIM runs its bundled server on "${bundled.choice.command}".`,
+    notice: `shim_lsp is not installed for "${choice.command}": SHIM runs its bundled server${on} instead (shim.importStrategy is fromEnvironment).`,
   };
 }
 

@@ -234,8 +234,15 @@ test('fromEnvironment without shim_lsp there falls back to the bundled server, a
   assert.deepEqual(plan.args, ['-I', `${BUNDLED}/tool/shim_server.py`]);
   assert.equal(
     plan.notice,
-    'shim_lsp is not installed for "/usr/bin/python3" (shim.server.pythonPath) (shim.importStrategy is fromEnvironment): SHIM runs its bundled server on "/usr/bin/python3".',
+    'shim_lsp is not installed for "/usr/bin/python3": SHIM runs its bundled server instead (shim.importStrategy is fromEnvironment).',
   );
+});
+
+test('fromEnvironment names the other interpreter when the bundled server cannot run on the first', async () => {
+  const { prober } = fakeProber({ '/v/python': { env: MISSING, bundled: { code: 1, stderr: "SHIM's bundled server needs CPython 3.11, 3.12, 3.13; /v/python is cpython 3.10.1\n" } }, python3: {} });
+  const plan = launch(await planLaunch('fromEnvironment', interpreterCandidates({ fromPythonExtension: '/v/python', platform: 'linux' }), BUNDLED, prober));
+  assert.equal(plan.choice.command, 'python3');
+  assert.equal(plan.notice, 'shim_lsp is not installed for "/v/python": SHIM runs its bundled server on "python3" instead (shim.importStrategy is fromEnvironment).');
 });
 
 test('fromEnvironment with a missing interpreter is not papered over by the bundle', async () => {
