@@ -17,7 +17,7 @@ let server: ShimServer | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('SHIM', { log: true });
-  server = new ShimServer(output);
+  server = new ShimServer(output, context.asAbsolutePath('bundled'));
   const shim = server;
   const session = new Session(shim);
   const history = new History(shim);

@@ -23,11 +23,12 @@ import { CLIENT_CAPABILITY, Notification, ServerCommand, ServerCommandId } from 
 import { logLine, type LogLevel } from './format';
 import type { RecoveryReport, RiskAlarm, StatusNotification } from './protocol';
 import {
-  chooseInterpreter,
+  importStrategy,
   InterpreterChoice,
-  probe,
+  interpreterCandidates,
+  isLaunch,
+  planLaunch,
   SECTION,
-  SERVER_MODULE_ARGS,
   serverSettings,
   StartProblem,
 } from './settings';
@@ -62,7 +63,11 @@ export class ShimServer implements vscode.Disposable {
   interpreter: InterpreterChoice | undefined;
   problem: StartProblem | undefined;
 
-  constructor(readonly output: vscode.LogOutputChannel) {}
+  /** `bundledDir`: the server shipped in the .vsix (bundled/, built by bundle/build.py). */
+  constructor(
+    readonly output: vscode.LogOutputChannel,
+    private readonly bundledDir: string,
+  ) {}
 
   /** Start (or restart) the server; a problem is shown to the user, never thrown. */
   async restart(): Promise<void> {
@@ -77,24 +82,32 @@ export class ShimServer implements vscode.Disposable {
     this.statusEmitter.fire(undefined); // "starting" until the new server reports
     const folder = vscode.workspace.workspaceFolders?.[0];
     const config = vscode.workspace.getConfiguration(SECTION, folder);
-    const choice = chooseInterpreter({
+    const candidates = interpreterCandidates({
       configured: config.get<string>('server.pythonPath'),
       fromPythonExtension: await pythonExtensionInterpreter(folder?.uri, this.output),
       workspaceFolder: folder?.uri.fsPath,
       home: os.homedir(),
       platform: process.platform,
     });
-    this.interpreter = choice;
-    this.output.info(`Starting SHIM with ${choice.command} (from ${choice.source})`);
-    const problem = await probe(choice);
-    if (problem !== undefined) {
-      this.fail(problem);
+    this.interpreter = candidates[0];
+    const strategy = importStrategy(config.get<string>('importStrategy'));
+    const plan = await planLaunch(strategy, candidates, this.bundledDir);
+    if (!isLaunch(plan)) {
+      this.fail(plan);
       return;
+    }
+    const choice = plan.choice;
+    this.interpreter = choice;
+    const how = plan.bundled ? 'the bundled server' : 'shim_lsp from its environment';
+    this.output.info(`Starting SHIM: ${how}, with ${choice.command} (from ${choice.source}; shim.importStrategy ${strategy})`);
+    if (plan.notice !== undefined) {
+      this.output.warn(plan.notice);
+      void vscode.window.showWarningMessage(plan.notice);
     }
     const logLevel = config.get<string>('server.logLevel', 'warning');
     const serverOptions: ServerOptions = {
       command: choice.command,
-      args: [...SERVER_MODULE_ARGS],
+      args: plan.args,
       transport: TransportKind.stdio,
       options: { env: { ...process.env, SHIM_LOG_LEVEL: logLevel }, cwd: folder?.uri.fsPath },
     };

@@ -10,10 +10,10 @@ import { execFile } from 'node:child_process';
 export const SECTION = 'shim';
 
 /** Keys under `shim` that the extension reads and the server must not see. */
-export const CLIENT_ONLY_KEYS: readonly string[] = ['server', 'trace'];
+export const CLIENT_ONLY_KEYS: readonly string[] = ['server', 'trace', 'importStrategy'];
 
 /** Settings whose change needs a new server process (the server says so itself for stateDir). */
-export const RESTART_SETTINGS: readonly string[] = ['shim.server', 'shim.stateDir'];
+export const RESTART_SETTINGS: readonly string[] = ['shim.server', 'shim.stateDir', 'shim.importStrategy'];
 
 export const SERVER_MODULE_ARGS: readonly string[] = ['-m', 'shim_lsp'];
 
@@ -63,6 +63,20 @@ export function expandPath(raw: string, workspaceFolder?: string, home?: string)
   return path;
 }
 
+/**
+ * The interpreters worth trying, best first: the setting alone when it is set (the user chose
+ * it); else the Python extension's, then the usual names on PATH, newest first.
+ */
+export function interpreterCandidates(inputs: InterpreterInputs): InterpreterChoice[] {
+  const first = chooseInterpreter(inputs);
+  if (first.source === 'setting') {
+    return [first];
+  }
+  const names = inputs.platform === 'win32' ? ['python', 'py'] : ['python3', 'python3.13', 'python3.12', 'python3.11'];
+  const found = names.map((command): InterpreterChoice => ({ command, source: 'default' }));
+  return [first, ...found.filter((c) => c.command !== first.command)];
+}
+
 /** `shim.server.pythonPath`, else the Python extension's interpreter, else python3. */
 export function chooseInterpreter(inputs: InterpreterInputs): InterpreterChoice {
   const configured = inputs.configured?.trim();
@@ -102,7 +116,7 @@ export interface StartProblem {
 
 /** What the user is told when the server cannot start, and what to run about it. */
 export function explainStartFailure(choice: InterpreterChoice, failure: ProbeFailure): StartProblem {
-  const where = choice.source === 'setting' ? ' (shim.server.pythonPath)' : choice.source === 'Python extension' ? " (the Python extension's interpreter)" : '';
+  const where = sourceNote(choice);
   if (failure.code === 'ENOENT') {
     return {
       message: `SHIM could not start its server: the Python interpreter "${choice.command}"${where} was not found. Set shim.server.pythonPath to a Python 3.11+ interpreter.`,
@@ -130,15 +144,118 @@ export function explainStartFailure(choice: InterpreterChoice, failure: ProbeFai
 const PROBE_TIMEOUT_MS = 20_000;
 
 /** Run the interpreter once before starting the server: it must exist, be 3.11+, and import shim_lsp. */
-export function probe(choice: InterpreterChoice): Promise<StartProblem | undefined> {
+export async function probe(choice: InterpreterChoice): Promise<StartProblem | undefined> {
+  const failure = await runProbe(choice.command, ['-c', PROBE_SCRIPT]);
+  return failure && explainStartFailure(choice, failure);
+}
+
+/** Run `command args` and say how it failed, or undefined when it exits 0. */
+export function runProbe(command: string, args: readonly string[]): Promise<ProbeFailure | undefined> {
   return new Promise((resolve) => {
-    execFile(choice.command, ['-c', PROBE_SCRIPT], { timeout: PROBE_TIMEOUT_MS }, (error, _stdout, stderr) => {
+    execFile(command, [...args], { timeout: PROBE_TIMEOUT_MS }, (error, _stdout, stderr) => {
       if (!error) {
         resolve(undefined);
         return;
       }
-      const code = (error as NodeJS.ErrnoException).code;
-      resolve(explainStartFailure(choice, { code: code ?? undefined, stderr: String(stderr) }));
+      resolve({ code: (error as NodeJS.ErrnoException).code ?? undefined, stderr: String(stderr) });
     });
   });
+}
+
+/**
+ * `useBundled`: the server shipped in the .vsix, run by the interpreter; `fromEnvironment`:
+ * `shim_lsp` as installed in that interpreter, else the bundled one (with a notice).
+ */
+export type ImportStrategy = 'useBundled' | 'fromEnvironment';
+
+export function importStrategy(value: unknown): ImportStrategy {
+  return value === 'fromEnvironment' ? 'fromEnvironment' : 'useBundled';
+}
+
+/** The CPythons the bundle has libraries for, as the launcher words them. */
+export const BUNDLED_PYTHONS = '3.11, 3.12 or 3.13';
+
+/**
+ * The bundled launcher, run isolated: `-I` leaves out the user's site-packages, PYTHON*
+ * variables and the current folder; the launcher puts the bundle first on sys.path.
+ */
+export function bundledArgs(bundledDir: string, check = false): string[] {
+  return ['-I', `${bundledDir}/tool/shim_server.py`, ...(check ? ['--check'] : [])];
+}
+
+/** How the server is started: the interpreter, its arguments, and what the user is told. */
+export interface Launch {
+  choice: InterpreterChoice;
+  args: string[];
+  bundled: boolean;
+  /** Said once when the server starts in another way than the setting asks. */
+  notice?: string;
+}
+
+export type Prober = (command: string, args: readonly string[]) => Promise<ProbeFailure | undefined>;
+
+/** What the user is told when the bundled server cannot run on an interpreter. */
+export function explainBundledFailure(choice: InterpreterChoice, failure: ProbeFailure): StartProblem {
+  const needs = /SHIM's bundled server needs CPython[^\n]*/.exec(failure.stderr);
+  if (needs) {
+    return { message: `${needs[0]}${sourceNote(choice)}. Set shim.server.pythonPath to a CPython ${BUNDLED_PYTHONS}.` };
+  }
+  return explainStartFailure(choice, failure);
+}
+
+function sourceNote(choice: InterpreterChoice): string {
+  return choice.source === 'setting' ? ' (shim.server.pythonPath)' : choice.source === 'Python extension' ? " (the Python extension's interpreter)" : '';
+}
+
+/** The first candidate the bundled server runs on, or why none does. */
+async function findBundled(candidates: InterpreterChoice[], bundledDir: string, check: Prober): Promise<Launch | StartProblem> {
+  const failures: [InterpreterChoice, ProbeFailure][] = [];
+  for (const choice of candidates) {
+    const failure = await check(choice.command, bundledArgs(bundledDir, true));
+    if (failure === undefined) {
+      return { choice, args: bundledArgs(bundledDir), bundled: true };
+    }
+    failures.push([choice, failure]);
+  }
+  if (failures.length === 1) {
+    return explainBundledFailure(...failures[0]);
+  }
+  const tried = failures.map(([c]) => c.command).join(', ');
+  return {
+    message: `SHIM needs Python ${BUNDLED_PYTHONS} (CPython) to run its server, and found none (tried ${tried}). Install one, or set shim.server.pythonPath to one.`,
+  };
+}
+
+/** Choose how to start the server, probing the candidates; never throws. */
+export async function planLaunch(
+  strategy: ImportStrategy,
+  candidates: InterpreterChoice[],
+  bundledDir: string,
+  check: Prober = runProbe,
+): Promise<Launch | StartProblem> {
+  if (strategy === 'useBundled') {
+    return findBundled(candidates, bundledDir, check);
+  }
+  const choice = candidates[0];
+  const failure = await check(choice.command, ['-c', PROBE_SCRIPT]);
+  if (failure === undefined) {
+    return { choice, args: [...SERVER_MODULE_ARGS], bundled: false };
+  }
+  const problem = explainStartFailure(choice, failure);
+  if (problem.install === undefined) {
+    return problem;
+  }
+  const bundled = await findBundled(candidates, bundledDir, check);
+  if (!('choice' in bundled)) {
+    return bundled;
+  }
+  const on = bundled.choice.command === choice.command ? '' : ` on "${bundled.choice.command}"`;
+  return {
+    ...bundled,
+    notice: `shim_lsp is not installed for "${choice.command}": SHIM runs its bundled server${on} instead (shim.importStrategy is fromEnvironment).`,
+  };
+}
+
+export function isLaunch(plan: Launch | StartProblem): plan is Launch {
+  return 'choice' in plan;
 }

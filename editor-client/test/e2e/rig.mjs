@@ -18,6 +18,13 @@ const CODE_SERVER = path.join(here, 'node_modules', '.bin', 'code-server');
 export const VSIX = path.join(EDITOR_CLIENT, 'shim.vsix');
 const CHROMIUM = process.env.SHIM_E2E_CHROMIUM ?? '/usr/bin/chromium';
 export const PYTHON = process.env.SHIM_PYTHON ?? path.join(REPO, '.venv', 'bin', 'python');
+/**
+ * The interpreter that runs SHIM's server in VS Code: Debian's Python, which has neither SHIM
+ * nor any of its dependencies, so the server that runs is the one bundled in the .vsix
+ * (shim.importStrategy useBundled, the default). PYTHON, with SHIM installed, runs the CLI
+ * that reads the store, and the server in the fromEnvironment tests.
+ */
+export const SERVER_PYTHON = process.env.SHIM_E2E_SERVER_PYTHON ?? '/usr/bin/python3';
 
 /** Wait for a condition, polling; fails with `what` when it is not met in time. */
 export async function waitFor(what, check, timeoutMs = 30_000, everyMs = 100) {
@@ -134,7 +141,7 @@ export function writeMachineSettings(dirs, settings = {}) {
   mkdirSync(path.join(dirs.userData, 'Machine'), { recursive: true });
   writeFileSync(
     path.join(dirs.userData, 'Machine', 'settings.json'),
-    JSON.stringify({ 'shim.server.pythonPath': PYTHON, ...settings }, null, 2),
+    JSON.stringify({ 'shim.server.pythonPath': SERVER_PYTHON, ...settings }, null, 2),
   );
 }
 
@@ -200,14 +207,19 @@ export async function startCodeServer(dirs) {
   return handle;
 }
 
-/** Processes of code-server's group whose command line runs SHIM's server. */
+/** Processes of code-server's group whose command line runs SHIM's server (bundled or not). */
 export async function shimServerPids(codeServer) {
+  return (await shimServers(codeServer)).map((s) => s.pid);
+}
+
+/** SHIM's servers in code-server's group, with their command lines. */
+export async function shimServers(codeServer) {
   const { stdout } = await run('ps', ['-eo', 'pid=,pgid=,args=']);
   return stdout
     .split('\n')
     .map((line) => line.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/))
-    .filter((m) => m && Number(m[2]) === codeServer.pid && /-m shim_lsp\b/.test(m[3]))
-    .map((m) => Number(m[1]));
+    .filter((m) => m && Number(m[2]) === codeServer.pid && /-m shim_lsp\b|shim_server\.py\b/.test(m[3]))
+    .map((m) => ({ pid: Number(m[1]), args: m[3] }));
 }
 
 /** SHIM's own CLI on this home's store, as JSON (what the store holds, not what is shown). */
@@ -416,9 +428,13 @@ export function useBrowser() {
 /**
  * A workspace open in VS Code with SHIM running in it: files written, code-server started,
  * the workbench shown (with `open` in an editor) and SHIM's status bar item up.
+ * `machineSettings` go with the machine's defaults (see writeMachineSettings).
  */
-export async function openShim(shared, files, { settings, editorBackups, keybindings, open } = {}) {
+export async function openShim(shared, files, { settings, machineSettings, editorBackups, keybindings, open } = {}) {
   const dirs = await makeHome(files, settings, { editorBackups, keybindings });
+  if (machineSettings) {
+    writeMachineSettings(dirs, machineSettings);
+  }
   const codeServer = await startCodeServer(dirs);
   const page = await openWorkbench(shared.browser, codeServer, dirs);
   if (open) {

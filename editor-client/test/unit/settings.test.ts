@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -9,10 +9,17 @@ import {
   CLIENT_ONLY_KEYS,
   expandPath,
   explainStartFailure,
+  importStrategy,
   installCommand,
+  interpreterCandidates,
+  isLaunch,
+  planLaunch,
   probe,
   RESTART_SETTINGS,
   serverSettings,
+  type Launch,
+  type ProbeFailure,
+  type StartProblem,
 } from '../../src/settings';
 import { EDITOR_CLIENT, pythonTruth, shimPython } from './truth';
 
@@ -136,4 +143,133 @@ test("each server setting's minimum is its validator's: exclusive for greater th
     assert.equal(property.minimum, truth.minimum, `minimum of shim.${name}`);
     assert.equal(property.exclusiveMinimum, truth.exclusiveMinimum, `exclusiveMinimum of shim.${name}`);
   }
+});
+
+// shim.importStrategy: which server runs, on which interpreter.
+
+const BUNDLED = '/ext/bundled';
+
+/** A prober that answers from a table: interpreter -> failure of the bundled check / of the environment check. */
+function fakeProber(table: Record<string, { bundled?: ProbeFailure; env?: ProbeFailure }>) {
+  const calls: string[] = [];
+  const prober = async (command: string, args: readonly string[]) => {
+    const kind = args.includes('--check') ? 'bundled' : 'env';
+    calls.push(`${command} ${kind}`);
+    const row = table[command] ?? { bundled: { code: 'ENOENT', stderr: '' }, env: { code: 'ENOENT', stderr: '' } };
+    return row[kind];
+  };
+  return { prober, calls };
+}
+
+function launch(plan: Launch | StartProblem): Launch {
+  assert.ok(isLaunch(plan), `a launch, not: ${'message' in plan ? plan.message : ''}`);
+  return plan;
+}
+
+const MISSING = { code: 1, stderr: "Traceback...\nModuleNotFoundError: No module named 'shim_lsp'\n" };
+
+test('importStrategy is useBundled unless fromEnvironment is asked for', () => {
+  assert.equal(importStrategy(undefined), 'useBundled');
+  assert.equal(importStrategy('nonsense'), 'useBundled');
+  assert.equal(importStrategy('fromEnvironment'), 'fromEnvironment');
+  assert.ok(RESTART_SETTINGS.includes('shim.importStrategy'));
+  assert.deepEqual(serverSettings({ importStrategy: 'fromEnvironment', flushInterval: 1 }), { flushInterval: 1 });
+  const property = properties['shim.importStrategy'] as Property & { enum: string[] };
+  assert.deepEqual([property.default, property.enum], ['useBundled', ['useBundled', 'fromEnvironment']]);
+});
+
+test('the candidates: the setting alone, else the Python extension then python3, 3.13, 3.12, 3.11 on PATH', () => {
+  assert.deepEqual(interpreterCandidates({ configured: '/p/python', fromPythonExtension: '/v/python', platform: 'linux' }), [
+    { command: '/p/python', source: 'setting' },
+  ]);
+  assert.deepEqual(
+    interpreterCandidates({ fromPythonExtension: '/v/python', platform: 'linux' }).map((c) => c.command),
+    ['/v/python', 'python3', 'python3.13', 'python3.12', 'python3.11'],
+  );
+  assert.deepEqual(
+    interpreterCandidates({ platform: 'linux' }).map((c) => c.command),
+    ['python3', 'python3.13', 'python3.12', 'python3.11'],
+  );
+});
+
+test('useBundled runs the bundled launcher isolated (-I) on the first candidate it runs on', async () => {
+  const { prober, calls } = fakeProber({
+    python3: { bundled: { code: 1, stderr: "SHIM's bundled server needs CPython 3.11, 3.12, 3.13; /usr/bin/python3 is cpython 3.10.4\n" } },
+    'python3.12': {},
+  });
+  const plan = launch(await planLaunch('useBundled', interpreterCandidates({ platform: 'linux' }), BUNDLED, prober));
+  assert.deepEqual(plan, { choice: { command: 'python3.12', source: 'default' }, args: ['-I', `${BUNDLED}/tool/shim_server.py`], bundled: true });
+  assert.deepEqual(calls, ['python3 bundled', 'python3.13 bundled', 'python3.12 bundled'], 'never asks the environment');
+});
+
+test('useBundled with no suitable Python says which Python it needs and what it tried', async () => {
+  const { prober } = fakeProber({});
+  const plan = await planLaunch('useBundled', interpreterCandidates({ platform: 'linux' }), BUNDLED, prober);
+  assert.ok(!isLaunch(plan));
+  assert.equal(
+    plan.message,
+    'SHIM needs Python 3.11, 3.12 or 3.13 (CPython) to run its server, and found none (tried python3, python3.13, python3.12, python3.11). Install one, or set shim.server.pythonPath to one.',
+  );
+});
+
+test('useBundled on a set interpreter of another version names the versions and the setting', async () => {
+  const stderr = "SHIM's bundled server needs CPython 3.11, 3.12, 3.13; /opt/py314/bin/python is cpython 3.14.0\n";
+  const { prober } = fakeProber({ '/opt/py314/bin/python': { bundled: { code: 1, stderr } } });
+  const plan = await planLaunch('useBundled', [{ command: '/opt/py314/bin/python', source: 'setting' }], BUNDLED, prober);
+  assert.ok(!isLaunch(plan));
+  assert.match(plan.message, /^SHIM's bundled server needs CPython 3\.11, 3\.12, 3\.13; \/opt\/py314\/bin\/python is cpython 3\.14\.0 \(shim\.server\.pythonPath\)\. Set shim\.server\.pythonPath to a CPython 3\.11, 3\.12 or 3\.13\.$/);
+});
+
+test('fromEnvironment runs shim_lsp from the interpreter that has it', async () => {
+  const { prober, calls } = fakeProber({ '/venv/bin/python': {} });
+  const plan = launch(await planLaunch('fromEnvironment', [{ command: '/venv/bin/python', source: 'setting' }], BUNDLED, prober));
+  assert.deepEqual(plan, { choice: { command: '/venv/bin/python', source: 'setting' }, args: ['-m', 'shim_lsp'], bundled: false });
+  assert.deepEqual(calls, ['/venv/bin/python env']);
+});
+
+test('fromEnvironment without shim_lsp there falls back to the bundled server, and says so', async () => {
+  const { prober } = fakeProber({ '/usr/bin/python3': { env: MISSING } });
+  const plan = launch(await planLaunch('fromEnvironment', [{ command: '/usr/bin/python3', source: 'setting' }], BUNDLED, prober));
+  assert.equal(plan.bundled, true);
+  assert.deepEqual(plan.args, ['-I', `${BUNDLED}/tool/shim_server.py`]);
+  assert.equal(
+    plan.notice,
+    'shim_lsp is not installed for "/usr/bin/python3": SHIM runs its bundled server instead (shim.importStrategy is fromEnvironment).',
+  );
+});
+
+test('fromEnvironment names the other interpreter when the bundled server cannot run on the first', async () => {
+  const { prober } = fakeProber({ '/v/python': { env: MISSING, bundled: { code: 1, stderr: "SHIM's bundled server needs CPython 3.11, 3.12, 3.13; /v/python is cpython 3.10.1\n" } }, python3: {} });
+  const plan = launch(await planLaunch('fromEnvironment', interpreterCandidates({ fromPythonExtension: '/v/python', platform: 'linux' }), BUNDLED, prober));
+  assert.equal(plan.choice.command, 'python3');
+  assert.equal(plan.notice, 'shim_lsp is not installed for "/v/python": SHIM runs its bundled server on "python3" instead (shim.importStrategy is fromEnvironment).');
+});
+
+test('fromEnvironment with a missing interpreter is not papered over by the bundle', async () => {
+  const { prober, calls } = fakeProber({});
+  const plan = await planLaunch('fromEnvironment', [{ command: '/no/python', source: 'setting' }], BUNDLED, prober);
+  assert.ok(!isLaunch(plan));
+  assert.match(plan.message, /"\/no\/python" \(shim\.server\.pythonPath\) was not found/);
+  assert.deepEqual(calls, ['/no/python env']);
+});
+
+// The same with real interpreters and the bundle `npm run package` built (bundle/build.py).
+
+const REAL_BUNDLE = path.join(EDITOR_CLIENT, 'bundled');
+const CLEAN_PYTHON = '/usr/bin/python3';
+const realSkip = !existsSync(path.join(REAL_BUNDLE, 'manifest.json'))
+  ? 'no editor-client/bundled: run npm run package first'
+  : !existsSync(CLEAN_PYTHON)
+    ? `no ${CLEAN_PYTHON}`
+    : false;
+
+test('the real bundle runs on a Python without SHIM, and fromEnvironment falls back to it there', { skip: realSkip }, async () => {
+  const choice = { command: CLEAN_PYTHON, source: 'setting' as const };
+  const bundled = launch(await planLaunch('useBundled', [choice], REAL_BUNDLE));
+  assert.deepEqual(bundled.args, ['-I', `${REAL_BUNDLE}/tool/shim_server.py`]);
+  const fallback = launch(await planLaunch('fromEnvironment', [choice], REAL_BUNDLE));
+  assert.equal(fallback.bundled, true);
+  assert.match(fallback.notice ?? '', /shim_lsp is not installed for "\/usr\/bin\/python3"/);
+  const installed = launch(await planLaunch('fromEnvironment', [{ command: shimPython(), source: 'setting' }], REAL_BUNDLE));
+  assert.deepEqual(installed.args, ['-m', 'shim_lsp']);
 });

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The .vsix for one VS Code target, from a clean checkout: the extension's JavaScript, then
+# bundled/ (SHIM's server and its dependencies for CPython 3.11-3.13, wheels from the package
+# registry), then `vsce package --target`.
+#   bundle/package.sh [TARGET] [OUT]   TARGET: linux-x64 (default), linux-arm64, darwin-x64,
+#                                      darwin-arm64, win32-x64; OUT: shim.vsix (default)
+# Any Python 3.11+ with pip builds the bundle: $SHIM_BUILD_PYTHON, else python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:-linux-x64}
+out=${2:-shim.vsix}
+node esbuild.mjs --production
+"${SHIM_BUILD_PYTHON:-python3}" bundle/build.py --target "$target"
+npx vsce package --target "$target" --no-dependencies --allow-missing-repository --out "$out"
