@@ -471,10 +471,10 @@ async def _run_workspace(
     annotation = ANNOTATION if a.preview else None
     for r in sorted(changed, key=lambda r: r.path):
         uri = path_to_uri(Path(r.path))
-        doc = ls.document(uri)
-        old = doc.source if doc is not None else decode(Path(r.path).read_bytes(), Path(r.path))
+        old, version = edits.text_now(ls, uri)
+        if old is None:
+            raise FileNotFoundError(f"{r.path} is gone since the codemod read it")
         new = r.new_text if r.new_text is not None else decode(r.new or b"", Path(r.path))
-        version = doc.version if doc is not None else None
         file_edits.append(edits.file_edit(ls, uri, old, new, version, annotation))
         batch.files[uri] = (old, new)
     annotations = None
@@ -484,15 +484,7 @@ async def _run_workspace(
                 label=f"Codemod {a.name}", needs_confirmation=True, description=summary.line()
             )
         }
-    answer = await client.ask(
-        ls.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(
-                edit=edits.workspace_edit(ls, file_edits, annotations),
-                label=f"Codemod: {a.name}",
-            )
-        ),
-        f"apply codemod {a.name}",
-    )
+    answer = await edits.apply(ls, file_edits, f"Codemod: {a.name}", annotations)
     applied = answer is not None and answer.applied
     result["changed"] = sorted(batch.files)
     result["applied"] = applied
@@ -524,28 +516,14 @@ async def _undo(ls: ShimLanguageServer, engine: SessionEngine, batch_id: str) ->
     changes: list[edits.FileEdit] = []
     refused: list[dict[str, str]] = []
     for uri, (before, after) in sorted(batch.files.items()):
-        doc = ls.document(uri)
-        path = uri_to_path(uri)
-        if doc is not None:
-            current = doc.source
-        else:
-            current = decode(path.read_bytes(), path) if path is not None and path.exists() else ""
-        if current != after:
+        current, version = edits.text_now(ls, uri)
+        if (current or "") != after:
             refused.append({"uri": uri, "reason": "changed since the codemod; left as it is"})
             continue
-        version = doc.version if doc is not None else None
         changes.append(edits.file_edit(ls, uri, after, before, version))
     applied = False
     if changes:
-        answer = await client.ask(
-            ls.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(
-                    edit=edits.workspace_edit(ls, changes),
-                    label=f"Undo codemod: {batch.name}",
-                )
-            ),
-            f"undo codemod {batch.name}",
-        )
+        answer = await edits.apply(ls, changes, f"Undo codemod: {batch.name}")
         applied = answer is not None and answer.applied
     if applied:
         await asyncio.wrap_future(engine.writer.submit(partial(batches.delete, batch_id=batch_id)))

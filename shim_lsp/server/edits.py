@@ -16,6 +16,8 @@ from lsprotocol import types
 
 from shim_lsp.codemods.edits import minimal_edits
 from shim_lsp.server import client
+from shim_lsp.workspace.files import decode, read_bytes
+from shim_lsp.workspace.paths import uri_to_path
 
 if TYPE_CHECKING:
     from shim_lsp.server.app import ShimLanguageServer
@@ -92,4 +94,30 @@ def workspace_edit(
             ]
             for f in files
         }
+    )
+
+
+def text_now(ls: ShimLanguageServer, uri: str) -> tuple[str | None, int | None]:
+    """The file's text as the editor has it: its open buffer and version, else the file on
+    disk in its own encoding (version None); None when neither can be read."""
+    doc = ls.document(uri)
+    if doc is not None:
+        return doc.source, doc.version
+    path = uri_to_path(uri)
+    data = read_bytes(path) if path is not None else None
+    return (decode(data, path) if data is not None else None), None
+
+
+async def apply(
+    ls: ShimLanguageServer,
+    files: Sequence[FileEdit],
+    label: str,
+    annotations: dict[str, types.ChangeAnnotation] | None = None,
+) -> types.ApplyWorkspaceEditResult | None:
+    """Send the edit (``workspace/applyEdit``); an error answer is logged and is None."""
+    return await client.ask(
+        ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=workspace_edit(ls, files, annotations), label=label)
+        ),
+        f"apply the edit {label!r}",
     )

@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Collection
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -35,7 +34,6 @@ from shim_lsp.server import client, edits
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature, command
 from shim_lsp.store.retention import journal_kept_s
-from shim_lsp.workspace.files import decode, read_bytes
 from shim_lsp.workspace.paths import uri_to_path
 
 if TYPE_CHECKING:
@@ -341,20 +339,11 @@ async def apply_as_unsaved(
                 await asyncio.wait_for(event.wait(), OPEN_WAIT_S)
             except TimeoutError:
                 log.info("%s was shown but not opened by the client in time", uri)
-    doc = ls.document(uri)
-    if doc is not None:
-        current, version = doc.source, doc.version
-    else:
-        path = uri_to_path(uri)
-        data = read_bytes(path) if isinstance(path, Path) else None
-        current, version = (decode(data, path) if data is not None else ""), None
+    found, version = edits.text_now(ls, uri)
+    current = found or ""
     if current == text:
         return True, "already up to date"
-    edit = edits.workspace_edit(ls, [edits.file_edit(ls, uri, current, text, version)])
-    result = await client.ask(
-        ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label)),
-        f"apply an edit to {uri}",
-    )
+    result = await edits.apply(ls, [edits.file_edit(ls, uri, current, text, version)], label)
     if result is None:
         return False, "the editor answered the edit with an error (see SHIM's log)"
     if not result.applied:
