@@ -53,9 +53,17 @@ export interface StatusView {
 }
 
 /** Markdown links to commands, as the status bar's tooltip offers them. */
-function link(title: string, command: string): string {
-  return `[${title}](command:${command})`;
+function link(title: string, command: string, args?: unknown[]): string {
+  return `[${title}](command:${command}${args === undefined ? '' : `?${encodeURIComponent(JSON.stringify(args))}`})`;
 }
+
+/** Text shown as is in Markdown (a setting's value may hold `*` or `_`). */
+function markdownText(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, '\\$&');
+}
+
+/** The Settings editor, filtered to SHIM's settings. */
+export const OPEN_SETTINGS = 'workbench.action.openSettings';
 
 /** The status bar item for a `shim/status` notification. */
 export function statusView(status: StatusNotification, nowSeconds: number): StatusView {
@@ -66,13 +74,14 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
   let text: string;
   let background: StatusView['background'];
   const danger = status.storeError ?? status.danger ?? null;
+  const settingsProblems = status.settingsProblems ?? [];
   if (danger) {
     text = '$(error) SHIM: work at risk';
     background = 'error';
     lines.push(`$(error) **SHIM cannot protect new work:** ${danger}`);
   } else {
     const icon = paused ? '$(debug-pause)' : status.riskLevel === 'low' ? '$(shield)' : '$(warning)';
-    text = `${icon} SHIM: ${saved === undefined ? 'protected' : `saved ${saved}`}${paused ? ' · paused' : ''}`;
+    text = `${icon} SHIM: ${saved === undefined ? 'protected' : `saved ${saved}`}${paused ? ' · paused' : ''}${settingsProblems.length ? ' · $(gear) settings' : ''}`;
     background = status.riskLevel === 'high' ? 'warning' : undefined;
     lines.push(
       unsaved === 0
@@ -91,6 +100,14 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
   if (!danger && status.riskLevel !== 'low') {
     lines.push(`$(warning) Risk of losing work: ${status.riskLevel}. A checkpoint, or saving, lowers it.`);
   }
+  if (settingsProblems.length > 0) {
+    // The server's message about them goes by in a few seconds; this stays until they are mended.
+    lines.push(
+      `$(gear) **${plural(settingsProblems.length, 'setting')} not applied** (SHIM uses the default instead):\n\n` +
+        settingsProblems.map((p) => `- ${markdownText(p)}`).join('\n') +
+        `\n\n${link('Open Settings', OPEN_SETTINGS, ['@ext:shim-lsp.shim'])}`,
+    );
+  }
   lines.push(
     [
       link('Checkpoint Now', VsCommand.checkpointNow),
@@ -104,6 +121,7 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
 
 /** The commands the status bar's tooltip links to (trusted for its Markdown). */
 export const STATUS_LINKS: readonly string[] = [
+  OPEN_SETTINGS,
   VsCommand.checkpointNow,
   VsCommand.browseCheckpoints,
   VsCommand.pauseAutoCheckpoints,
@@ -361,26 +379,23 @@ export function codemodOutcome(title: string, name: string, args: Record<string,
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
-// Debug and trace lines are asked for by SHIM's own settings (shim.server.logLevel,
-// shim.trace.server): they show as info, not hidden again by the channel's level.
-const CLIENT_LEVELS: Record<string, LogLevel> = { Error: 'error', Warn: 'warn', Info: 'info', Debug: 'info', Trace: 'info', LSP: 'info' };
+// Debug lines are asked for by SHIM's own setting (shim.server.logLevel): they show as info,
+// not hidden again by the channel's level.
 const SERVER_LEVELS: Record<string, LogLevel> = { DEBUG: 'info', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'error' };
 
 /**
- * A line for the SHIM output channel without its own timestamp, and its level: the channel
- * stamps each line once. Lines come from vscode-languageclient ("[Info  - 1:02:03 AM] ...")
- * and from the server's stderr ("shim WARNING name: ..."); others are undefined.
+ * A line of the server's stderr ("shim WARNING shim_lsp.server.x: text") for the SHIM output
+ * channel, and its level: the channel stamps each line, and SHIM's own module names mean
+ * nothing to a user (they stay in debug lines, which are asked for). Others: undefined (a
+ * traceback's lines go on at the level of the entry they belong to).
  */
 export function logLine(text: string): { level: LogLevel; message: string } | undefined {
-  const client = text.match(/^\[(Error|Warn|Info|Debug|Trace|LSP)\s*- [^\]]*\] ?([\s\S]*)$/);
-  if (client) {
-    return { level: CLIENT_LEVELS[client[1]], message: client[2] };
-  }
   const server = text.match(/^shim (DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\s\S]*)$/);
-  if (server) {
-    return { level: SERVER_LEVELS[server[1]], message: server[2] };
+  if (!server) {
+    return undefined;
   }
-  return undefined;
+  const message = server[1] === 'DEBUG' ? server[2] : server[2].replace(/^shim_lsp(\.\w+)*: /, '');
+  return { level: SERVER_LEVELS[server[1]], message };
 }
 
 /** The risk warning, plainly: what was at risk, that SHIM took a checkpoint, what keeps it. */

@@ -11,6 +11,8 @@ export interface StatusNotification {
   autoCheckpoint?: boolean;
   /** Real danger other than the store failing (disk nearly full), in words; else null. */
   danger?: string | null;
+  /** What was wrong with the settings last received, each ignored for its default. */
+  settingsProblems?: string[];
 }
 
 export interface SessionStatus extends StatusNotification {

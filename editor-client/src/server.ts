@@ -4,6 +4,8 @@
  */
 
 import * as os from 'node:os';
+import * as readline from 'node:readline';
+import type { Readable } from 'node:stream';
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
@@ -114,7 +116,9 @@ export class ShimServer implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       // Every file and untitled buffer: unsaved work is protected whatever its language.
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-      outputChannel: new OneStampPerLine(this.output),
+      outputChannel: this.output,
+      // stdout is the LSP connection (stdio transport): only stderr carries the server's log.
+      stdioOptions: { stdout: () => undefined, stderr: serverLog },
       initializationOptions: serverSettings(config),
       middleware: {
         workspace: {
@@ -245,56 +249,18 @@ export class ShimServer implements vscode.Disposable {
 }
 
 /**
- * The output channel as vscode-languageclient writes to it (its own "[Info - time]" prefixes,
- * the server's stderr in chunks), turned into one log entry per line at its level: a
- * LogOutputChannel stamps each entry, so a line carries one timestamp, not two.
+ * The server's stderr, a line at a time, into the SHIM channel at each line's own level (its
+ * logging format "shim LEVEL name: text"); a line of its own (a traceback's) goes on at the
+ * level of the entry it belongs to. vscode-languageclient would log every line as an error.
  */
-class OneStampPerLine implements vscode.OutputChannel {
-  readonly name: string;
-  private partial = '';
-  private level: LogLevel = 'info';
-
-  constructor(private readonly log: vscode.LogOutputChannel) {
-    this.name = log.name;
-  }
-
-  append(value: string): void {
-    const lines = (this.partial + value).split(/\r?\n/);
-    this.partial = lines.pop() ?? '';
-    lines.forEach((line) => this.line(line));
-  }
-
-  appendLine(value: string): void {
-    this.append(`${value}\n`);
-  }
-
-  private line(text: string): void {
+function serverLog(input: Readable, log: vscode.LogOutputChannel): void {
+  let level: LogLevel = 'info';
+  readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', (text) => {
     if (text.trim() === '') {
       return;
     }
     const parsed = logLine(text);
-    // A line of its own (a traceback's) goes on at the level of the entry it belongs to.
-    this.level = parsed?.level ?? this.level;
-    this.log[this.level](parsed?.message ?? text);
-  }
-
-  replace(value: string): void {
-    this.log.replace(value);
-  }
-
-  clear(): void {
-    this.log.clear();
-  }
-
-  show(columnOrPreserveFocus?: vscode.ViewColumn | boolean, preserveFocus?: boolean): void {
-    this.log.show(typeof columnOrPreserveFocus === 'boolean' ? columnOrPreserveFocus : preserveFocus);
-  }
-
-  hide(): void {
-    this.log.hide();
-  }
-
-  dispose(): void {
-    // The extension owns the log channel and disposes of it.
-  }
+    level = parsed?.level ?? level;
+    log[level](parsed?.message ?? text);
+  });
 }

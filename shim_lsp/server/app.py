@@ -45,6 +45,9 @@ class ShimLanguageServer(LanguageServer):
         self.background: set[asyncio.Task[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.init_params: types.InitializeParams | None = None
+        self.settings_problems: list[str] = []
+        """What was wrong with the settings last received (each ignored, its default used):
+        in every ``shim/status`` until the settings are mended, so a client can keep a sign."""
         self._held_problems: list[str] | None = []
         """Problems found before the client is initialized, shown once it is."""
         self._client_uris: dict[str, str] = {}
@@ -124,6 +127,7 @@ class ShimLanguageServer(LanguageServer):
             "storeError": status["storeError"],
             "autoCheckpoint": status["autoCheckpoint"],
             "danger": self.engine.last_assessment.danger if self.engine.last_assessment else None,
+            "settingsProblems": list(self.settings_problems),
         }
 
     def push_status(self, summary: dict[str, Any] | None = None) -> None:

@@ -54,6 +54,7 @@ def register(server: ShimLanguageServer) -> None:
     def initialize(ls: ShimLanguageServer, params: types.InitializeParams) -> None:
         """Answer at once: the session starts in ``initialized``, off the start-up path."""
         ls.settings, problems = parse_settings(params.initialization_options)
+        ls.settings_problems = problems
         ls.init_params = params
         ls.loop = asyncio.get_running_loop()
         for problem in problems:
@@ -169,7 +170,9 @@ async def _pull_settings(ls: ShimLanguageServer, pushed: Any = None) -> None:
     settings, problems = parse_settings(raw)
     for problem in problems:
         ls.tell_user(f"SHIM: {problem}")
+    ls.settings_problems = problems
     _apply_settings(ls, settings)
+    ls.push_status()
 
 
 def _apply_settings(ls: ShimLanguageServer, settings: Settings) -> None:

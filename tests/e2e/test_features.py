@@ -452,3 +452,22 @@ async def test_a_checkpoint_counts_an_edited_file_once(
     taken = await editor.command("shim.forceCheckpoint", {})
     assert (taken["files"], taken["buffers"]) == (3, 2), taken
     await stop_editor(editor)
+
+
+async def test_a_bad_setting_stays_in_the_status_until_it_is_mended(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """A message about a mistyped setting goes by; the status keeps saying so (a client can
+    keep a sign), until the settings are mended."""
+    editor = await editors.start(
+        workspace, state_dir, settings={"checkpointInterval": -5, "secretGlob": ["*.env"]}
+    )
+    await editor.wait_for(lambda: bool(editor.statuses) and editor.statuses[-1].settingsProblems)
+    problems = editor.statuses[-1].settingsProblems
+    assert any("'checkpointInterval'" in p and "using default" in p for p in problems)
+    assert any("unknown setting 'secretGlob'" in p for p in problems)
+    assert any("checkpointInterval" in m for m in editor.shown_messages)
+
+    editor.client.set_configuration({"shim": {"checkpointInterval": 60, "secretGlobs": ["*.env"]}})
+    editor.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
+    await editor.wait_for(lambda: editor.statuses[-1].settingsProblems == [])

@@ -63,15 +63,7 @@ export class Codemods {
     for (const problem of listed.problems) {
       this.server.output.warn(`Codemods: ${problem}`);
     }
-    const picked = await vscode.window.showQuickPick(
-      listed.codemods.map((c) => ({
-        label: this.titleOf(c.name),
-        description: c.name,
-        detail: c.description,
-        codemod: c,
-      })),
-      { title: 'SHIM: Run Codemod', placeHolder: 'Choose a codemod', matchOnDescription: true, matchOnDetail: true },
-    );
+    const picked = await pickCodemod(listed.codemods, (name) => this.titleOf(name));
     if (picked === undefined) {
       return undefined;
     }
@@ -219,11 +211,57 @@ export class Codemods {
     if (result.applied && index >= 0) {
       this.batches.splice(index, 1);
     }
+    if (result.applied) {
+      await cleanWhereSaved(result.undone);
+    }
     const refused = result.refused.map((r) => `${vscode.workspace.asRelativePath(vscode.Uri.parse(r.uri))} (${r.reason})`);
     void vscode.window.showInformationMessage(
       `SHIM undid the codemod in ${plural(result.undone.length, 'file')}.` + (refused.length ? ` Left as they are: ${refused.join(', ')}.` : ''),
     );
   }
+}
+
+type CodemodRow = vscode.QuickPickItem & { codemod: CodemodInfo };
+
+/**
+ * The list of codemods. A row cuts its description off; each row's info button (its tooltip,
+ * and on a click a dialog) gives the whole description, and Run from there picks it.
+ */
+async function pickCodemod(codemods: CodemodInfo[], titleOf: (name: string) => string): Promise<CodemodRow | undefined> {
+  const picker = vscode.window.createQuickPick<CodemodRow>();
+  picker.title = 'SHIM: Run Codemod';
+  picker.placeholder = 'Choose a codemod (the info button on a row says all it does)';
+  picker.matchOnDescription = true;
+  picker.matchOnDetail = true;
+  // The description's dialog takes the focus: the list stays for the user to come back to.
+  picker.ignoreFocusOut = true;
+  picker.items = codemods.map((c) => ({
+    label: titleOf(c.name),
+    description: c.name,
+    detail: c.description,
+    buttons: [{ iconPath: new vscode.ThemeIcon('info'), tooltip: c.description }],
+    codemod: c,
+  }));
+  return new Promise<CodemodRow | undefined>((resolve) => {
+    let chosen: CodemodRow | undefined;
+    picker.onDidAccept(() => {
+      chosen = picker.selectedItems[0];
+      picker.hide();
+    });
+    picker.onDidTriggerItemButton(async ({ item }) => {
+      const run = 'Run…';
+      const answer = await vscode.window.showInformationMessage(item.label, { modal: true, detail: item.codemod.description }, run);
+      if (answer === run) {
+        chosen = item;
+        picker.hide();
+      }
+    });
+    picker.onDidHide(() => {
+      picker.dispose();
+      resolve(chosen);
+    });
+    picker.show();
+  });
 }
 
 /** "e.g. app.greet": an example in place of the argument's type name. */
@@ -280,6 +318,41 @@ async function symbolUnderCursor(
     return `${imported[1]}.${word}`;
   }
   return '';
+}
+
+/**
+ * An undo is an edit, so VS Code keeps an editor it touched dirty even when its text is the
+ * file's again: such an editor is reverted (it reloads the very same text from disk), as VS
+ * Code's own undo back to the saved state would leave it. An editor that differs from its file
+ * in any way stays dirty: nothing typed is dropped.
+ */
+async function cleanWhereSaved(uris: string[]): Promise<void> {
+  const active = vscode.window.activeTextEditor;
+  let moved = false;
+  for (const uri of uris) {
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+    if (document === undefined || !document.isDirty || document.uri.scheme !== 'file') {
+      continue;
+    }
+    let disk: string;
+    try {
+      disk = new TextDecoder('utf-8', { fatal: true }).decode(await vscode.workspace.fs.readFile(document.uri));
+    } catch {
+      continue; // not UTF-8, or gone: leave it to the user
+    }
+    if (disk !== document.getText()) {
+      continue;
+    }
+    // "Revert File" acts on the active editor only.
+    await vscode.window.showTextDocument(document, { preview: false });
+    moved = true;
+    if (vscode.window.activeTextEditor?.document === document && document.getText() === disk) {
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+    }
+  }
+  if (moved && active !== undefined) {
+    await vscode.window.showTextDocument(active.document, active.viewColumn);
+  }
 }
 
 /** The changed files against the checkpoint taken before the run: older left, newer right. */

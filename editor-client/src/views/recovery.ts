@@ -3,7 +3,7 @@
  * work is restored or dismissed, a status bar item ("Recover 2 files") that opens Review.
  * Review lists the files with what would come back (lines added and removed), each opening a
  * diff of the file (on disk, or the open editor) against the recovered text, with a restore
- * action in the diff's title bar. The server does the restoring (an unsaved, undoable edit).
+ * action and the way back to the list in the diff's title bar. The server does the restoring (an unsaved, undoable edit).
  */
 
 import * as vscode from 'vscode';
@@ -100,6 +100,9 @@ export class Recovery implements vscode.Disposable {
     picker.onDidAccept(async () => {
       const chosen = picker.selectedItems[0];
       if (chosen !== undefined) {
+        // The list would lie over the diff: it goes, and comes back from the diff's title bar
+        // or the status bar item while work still waits.
+        picker.hide();
         await this.showDiff(chosen.file);
       }
     });

@@ -104,7 +104,7 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
 
 rig.e2e('Run Codemod asks for its arguments, shows progress, previews the edit, applies it, and undoes it', async () => {
   const files = { 'app.py': 'def greet():\n    return "hi"\n', 'main.py': 'from app import greet\n\nprint(greet())\n' };
-  const { page } = await rig.openShim(shared, files, { open: 'main.py' });
+  const { dirs, page } = await rig.openShim(shared, files, { open: 'main.py' });
 
   // The cursor on `greet` in `from app import greet`: old_name comes filled in.
   await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
@@ -115,6 +115,17 @@ rig.e2e('Run Codemod asks for its arguments, shows progress, previews the edit, 
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Rename symbol' }).waitFor();
   assert.match((await rig.quickPickRows(page)).join('\n'), /Rename symbol\s*rename_symbol/, 'a readable title, then the name');
   await rig.shot(page, 'run-codemod');
+  // A row cuts the description off; its info button gives all of it, and the list stays.
+  const unittestRow = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'unittest_to_assert' });
+  await unittestRow.hover();
+  await unittestRow.locator('.codicon-info').click();
+  const about = page.locator('.monaco-dialog-box');
+  await about.waitFor();
+  assert.match(await about.innerText(), /assertRaises blocks into pytest\.raises\./, 'the whole description');
+  await rig.shot(page, 'run-codemod-description');
+  await about.locator('a.monaco-button', { hasText: 'Cancel' }).click();
+  await about.waitFor({ state: 'hidden' });
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'rename_symbol' }).waitFor();
   await rig.pick(page, 'rename_symbol');
   await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Rename symbol: old_name' }).waitFor();
   assert.equal(await page.locator('.quick-input-widget input').inputValue(), 'app.greet');
@@ -147,6 +158,12 @@ rig.e2e('Run Codemod asks for its arguments, shows progress, previews the edit, 
   await done.locator('a.monaco-button', { hasText: 'Undo' }).click();
   await rig.waitFor('the rename undone', async () => (await rig.editorText(page)).includes('from app import greet'));
   await rig.toast(page, 'SHIM undid the codemod in 2 files').waitFor();
+  // Back as they were: the files on disk, and no editor left dirty with the file's own text.
+  for (const [name, text] of Object.entries(files)) {
+    assert.equal(readFileSync(rig.path.join(dirs.workspace, name), 'utf8'), text, `${name} on disk as before`);
+  }
+  await rig.waitFor('no editor dirty after the undo', async () => (await page.locator('.tab.dirty').count()) === 0);
+  await page.locator('.tab.active', { hasText: /^main\.py/ }).waitFor();
 });
 
 rig.e2e('a long codemod run shows its progress in a notification, and Cancel stops it with nothing changed', async () => {
@@ -238,6 +255,18 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
   });
   assert.deepEqual(await rig.shimServerPids(codeServer), [running], 'the same server');
   await page.keyboard.press('Escape');
+
+  // A value SHIM cannot use: its message goes by; the status bar item says so until it is mended.
+  await rig.editUserSettings(page, { 'shim.server.logLevel': 'info', 'shim.autoCheckpoint': false, 'shim.checkpointInterval': -5 });
+  await rig.waitFor('the setting on the status bar', async () => /·\s*settings$/.test((await rig.statusItem(page).innerText()).trim()));
+  await rig.statusItem(page).hover();
+  const notApplied = page.locator('.monaco-hover', { hasText: 'not applied' });
+  await notApplied.waitFor();
+  assert.match(await notApplied.innerText(), /1 setting not applied[\s\S]*'checkpointInterval': invalid value -5[\s\S]*Open Settings/);
+  await rig.shot(page, 'status-bar-settings');
+  await page.mouse.move(700, 400);
+  await rig.editUserSettings(page, { 'shim.server.logLevel': 'info', 'shim.autoCheckpoint': false });
+  await rig.waitFor('the sign gone once mended', async () => !/settings/.test(await rig.statusItem(page).innerText()));
 
   // After two servers, the server's commands are still vscode-languageclient's, and never
   // claimed twice: the extension's commands have IDs of their own.

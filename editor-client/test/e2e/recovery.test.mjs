@@ -31,6 +31,9 @@ rig.e2e('typed text survives a killed server and a lost window: the recovery pro
     (await rig.shimCli(dirs, 'history', rig.path.join(dirs.workspace, 'app.py'))).some((i) => i.kind === 'snapshot'),
   );
   await rig.waitFor('the status bar to come back', async () => /SHIM: saved/.test(await status.innerText()));
+  // SHIM's output channel names the new server, and only in words a user reads.
+  await rig.waitFor('the restart in the output channel', async () => /SHIM server running again \(pid \d+\)/.test(rig.vscodeLogs(dirs)));
+  assert.doesNotMatch(rig.vscodeLogs(dirs), /\[(info|warning|error)\] (true|false)$/m, 'no stray value logged on the restart');
 
   // The window goes; VS Code has no backup of its own of the unsaved editor.
   await rig.closeWindow(page, codeServer);
@@ -117,7 +120,9 @@ rig.e2e('Review lists the files; each opens a diff of disk against the recovered
     (await rig.editorText(page, 'modified')).includes("z = 'only in the buffer'") &&
     (await rig.editorText(page, 'original')) === ORIGINAL,
   );
-  await page.keyboard.press('Escape');
+  // The list does not lie over the diff: the diff's title bar leads back to it.
+  await rows.first().waitFor({ state: 'hidden' });
+  assert.equal(await page.locator('.editor-actions [aria-label*="Review Unsaved Work from Closed Windows"]').count(), 1, 'the way back to the list');
   await rig.shot(page, 'recovery-diff');
   await page.locator('.editor-actions [aria-label*="Restore Recovered Text"]').first().click();
   await rig.toast(page, 'SHIM restored unsaved work in app.py').waitFor();

@@ -70,8 +70,21 @@ test('the status bar item shows paused automatic checkpoints, with the action th
   assert.match(view.tooltip, /Automatic checkpoints are paused/);
   assert.match(view.tooltip, /\[Resume Automatic\]\(command:shim\.resumeAutoCheckpoints\)/);
   const running = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, autoCheckpoint: true, riskLevel: 'low' }, 1030);
-  const linked = [...view.tooltip.matchAll(/\(command:([\w.]+)/g), ...running.tooltip.matchAll(/\(command:([\w.]+)/g)].map((m) => m[1]);
+  const mistyped = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, riskLevel: 'low', settingsProblems: ['x'] }, 1030);
+  const linked = [view, running, mistyped].flatMap((v) => [...v.tooltip.matchAll(/\(command:([\w.]+)/g)]).map((m) => m[1]);
   assert.deepEqual([...new Set(linked)].sort(), [...STATUS_LINKS].sort(), 'the tooltip trusts exactly the commands it links to');
+});
+
+test('a setting SHIM could not use stays on the status bar item, with the way to the settings, until it is mended', () => {
+  const problem = "setting 'secretGlobs': invalid value '*.env' (expected a list); using default";
+  const view = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, riskLevel: 'low', settingsProblems: [problem] }, 1030);
+  assert.equal(view.text, '$(shield) SHIM: saved 30 s ago · $(gear) settings');
+  assert.match(view.tooltip, /\*\*1 setting not applied\*\* \(SHIM uses the default instead\)/);
+  assert.ok(view.tooltip.includes("- setting 'secretGlobs': invalid value '\\*\\.env' \\(expected a list\\); using default"), view.tooltip);
+  assert.ok(view.tooltip.includes(`[Open Settings](command:workbench.action.openSettings?${encodeURIComponent('["@ext:shim-lsp.shim"]')})`));
+  const mended = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, riskLevel: 'low', settingsProblems: [] }, 1030);
+  assert.equal(mended.text, '$(shield) SHIM: saved 30 s ago');
+  assert.doesNotMatch(mended.tooltip, /not applied/);
 });
 
 test('the error colour is for real danger; high risk of unsaved work is a warning', () => {
@@ -227,10 +240,11 @@ test('a symbol is qualified by its module path', () => {
   assert.equal(qualifiedName('src/pkg/mod.py', 'f'), 'pkg.mod.f');
 });
 
-test("output lines lose their own timestamps: the channel stamps each line once", () => {
-  assert.deepEqual(logLine('[Info  - 1:02:03 AM] SHIM checkpoint 3: 1 file'), { level: 'info', message: 'SHIM checkpoint 3: 1 file' });
-  assert.deepEqual(logLine('[Error - 13:02:03] boom'), { level: 'error', message: 'boom' });
-  assert.deepEqual(logLine('shim WARNING shim_lsp.server: disk'), { level: 'warn', message: 'shim_lsp.server: disk' });
+test("the server's log lines: their level, without SHIM's module names but for debug lines", () => {
+  assert.deepEqual(logLine('shim WARNING shim_lsp.server.session: disk nearly full'), { level: 'warn', message: 'disk nearly full' });
+  assert.deepEqual(logLine('shim ERROR shim_lsp: boom'), { level: 'error', message: 'boom' });
+  assert.deepEqual(logLine('shim WARNING pygls.protocol: odd'), { level: 'warn', message: 'pygls.protocol: odd' });
+  assert.deepEqual(logLine('shim DEBUG shim_lsp.store: wrote 3'), { level: 'info', message: 'shim_lsp.store: wrote 3' });
   assert.equal(logLine('Traceback (most recent call last):'), undefined);
 });
 
