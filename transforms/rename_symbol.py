@@ -11,8 +11,10 @@ so are re-exports: when ``pkg/__init__.py`` has ``from .mod import Thing`` (or `
 bind (with two star imports it may come from the other: a warning).
 Strings that are exactly a dotted name of the symbol (``mock.patch("pkg.mod.Thing")``,
 ``"pkg.mod.Thing.method"``) are rewritten; other strings and doctests that mention it, and
-``getattr(mod, "Thing")`` (or ``hasattr``, ``setattr``, ``delattr``) on its module, are
-listed as warnings, not rewritten. Where the new name already means something (a local
+``getattr(mod, "Thing")`` (or ``hasattr``, ``setattr``, ``delattr``) on its module, and
+lookups by name (``"Thing"`` where the file's ``Thing`` is the symbol, as in
+``globals()["Thing"]`` or Django's ``ForeignKey("Thing")``, and labels like ``"app.Thing"``)
+are listed as warnings, not rewritten. Where the new name already means something (a local
 variable, a parameter, another import), the file fails with the line: renaming there would
 change which object the code uses.
 """
@@ -91,6 +93,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         """The symbol's module (or a package re-exporting it) that a star import reads."""
         self.star_alone = False
         """That star import is the file's only one."""
+        self._explained: set[cst.CSTNode] = set()
+        """Strings already reported (``getattr(models, "User")``), not to be reported twice."""
         self.module_aliases: set[str] = set()
         """Local spellings of the symbol's module (``m``, ``pkg.mod``), for string annotations."""
 
@@ -217,6 +221,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if found is None or found[1] != self.short:
             return
         if any(absolute(owner, None, self.package) in self.modules for owner in found[2]):
+            self._explained.add(node.args[1].value)
             line = self.get_metadata(PositionProvider, node).start.line
             self.warn(
                 f"line {line}: {found[0]}(..., {self.short!r}) names {self.old_name} in a"
@@ -225,9 +230,21 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
 
     # --- __all__ and string annotations ----------------------------------------------------
 
+    _all_depth = 0
+    """Inside an assignment to ``__all__``, whose strings are renamed as exports."""
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if m.matches(node, m.Assign(targets=[m.AssignTarget(m.Name("__all__"))])):
+            self._all_depth += 1
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if m.matches(node.target, m.Name("__all__")):
+            self._all_depth += 1
+
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         if not m.matches(updated_node, m.Assign(targets=[m.AssignTarget(m.Name("__all__"))])):
             return updated_node
+        self._all_depth -= 1
         return updated_node.with_changes(value=self._rename_all(updated_node.value))
 
     def leave_AugAssign(
@@ -235,6 +252,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     ) -> cst.AugAssign:
         if not m.matches(updated_node.target, m.Name("__all__")):
             return updated_node
+        self._all_depth -= 1
         return updated_node.with_changes(value=self._rename_all(updated_node.value))
 
     def _rename_all(self, value: cst.BaseExpression) -> cst.BaseExpression:
@@ -293,6 +311,18 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if mentions:
             line = self.get_metadata(PositionProvider, original_node).start.line
             self.warn(f"line {line}: a string mentions {self.old_name}; not rewritten")
+        elif (
+            self._all_depth == 0
+            and original_node not in self._explained
+            and _may_name(text, self.short, bare=self.bound_here)
+        ):
+            # ForeignKey("User"), globals()["User"], "auth.User": a lookup by name, which no
+            # rename can follow safely (the registry or the namespace is another's).
+            line = self.get_metadata(PositionProvider, original_node).start.line
+            self.warn(
+                f"line {line}: the string {text!r} may name {self.old_name} (a lookup by"
+                " name); not rewritten"
+            )
         return updated_node
 
     _annotation_depth = 0
@@ -309,6 +339,17 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     ) -> cst.Annotation:
         self._annotation_depth -= 1
         return updated_node
+
+
+_LABEL = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*")
+
+
+def _may_name(text: str, short: str, *, bare: bool) -> bool:
+    """``"User"`` where the file's ``User`` is the symbol (``bare``), or a two-part label
+    such as Django's ``"auth.User"`` (app label and model), anywhere."""
+    if text == short:
+        return bare
+    return _LABEL.fullmatch(text) is not None and text.rpartition(".")[2] == short
 
 
 class _StringAnnotationRenamer(cst.CSTTransformer):

@@ -232,6 +232,63 @@ def project(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text))
 
 
+class TestLookupsByName(ShimCodemodTest):
+    TRANSFORM = RenameSymbolCommand
+
+    def test_a_lookup_by_name_is_reported_not_rewritten(self) -> None:
+        # A model named by a string (Django), the module's namespace by key: both still look
+        # for "User" after the rename, and no rename can tell that they mean the class.
+        self.check(
+            """
+            class User: ...
+
+            class Order:
+                owner = ForeignKey("User")
+                seller = ForeignKey("shop.User")
+                other = ForeignKey("crm.Customer")
+
+            cls = globals()["User"]
+            __all__ = ["User"]
+            """,
+            """
+            class Account: ...
+
+            class Order:
+                owner = ForeignKey("User")
+                seller = ForeignKey("shop.User")
+                other = ForeignKey("crm.Customer")
+
+            cls = globals()["User"]
+            __all__ = ["Account"]
+            """,
+            context_override=in_module("shop.models", "shop/models.py"),
+            expected_warnings=[
+                f"line {n}: the string {text!r} may name shop.models.User (a lookup by name);"
+                " not rewritten"
+                for n, text in ((4, "User"), (5, "shop.User"), (8, "User"))
+            ],
+            **ARGS,
+        )
+
+    def test_a_bare_name_is_not_reported_where_the_file_has_another_user(self) -> None:
+        source = """
+            from crm.models import User
+
+            data = {"User": User}
+            owner = ForeignKey("auth.User")
+            """
+        self.check(
+            source,
+            source,
+            context_override=in_module("shop.views", "shop/views.py"),
+            expected_warnings=[
+                "line 4: the string 'auth.User' may name shop.models.User (a lookup by name);"
+                " not rewritten"
+            ],
+            **ARGS,
+        )
+
+
 class TestRenameRefusesATakenName(ShimCodemodTest):
     TRANSFORM = RenameSymbolCommand
 
