@@ -21,6 +21,7 @@ from pygls.lsp.client import LanguageClient
 from pygls.workspace import TextDocument
 
 from shim_lsp import notifications
+from shim_lsp.textlines import LspTextDocument
 
 EDIT_INTERVAL_S = 0.05
 FILES = {
@@ -93,7 +94,7 @@ class DemoEditor:
 
     def open(self, name: str, text: str) -> str:
         uri = (self.workspace / name).as_uri()
-        self.docs[uri] = TextDocument(uri, text, version=1)
+        self.docs[uri] = LspTextDocument(uri, text, version=1)
         self.client.text_document_did_open(
             t.DidOpenTextDocumentParams(
                 text_document=t.TextDocumentItem(

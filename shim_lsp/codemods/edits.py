@@ -11,6 +11,8 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shim_lsp.textlines import split_lines
+
 
 @dataclass(frozen=True)
 class LineEdit:
@@ -22,8 +24,8 @@ class LineEdit:
 
 
 def minimal_edits(old: str, new: str, units: Callable[[str], int]) -> list[LineEdit]:
-    old_lines = old.splitlines(keepends=True)
-    new_lines = new.splitlines(keepends=True)
+    old_lines = split_lines(old)
+    new_lines = split_lines(new)
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
     edits = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():

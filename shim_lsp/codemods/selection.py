@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from shim_lsp.codemods.names import unbound_names
+from shim_lsp.textlines import split_lines
 
 Position = tuple[int, int]
 """(line, character), 0-based."""
@@ -66,8 +67,8 @@ def _binds(text: str) -> set[str]:
 def restrict(old: str, new: str, start: Position, end: Position) -> Restricted:
     """``new`` where it differs from ``old`` on the lines of [start, end) (a selection's
     range, or one line for an empty one), plus the changes elsewhere that it needs."""
-    old_lines = old.splitlines(keepends=True)
-    new_lines = new.splitlines(keepends=True)
+    old_lines = split_lines(old)
+    new_lines = split_lines(new)
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
     changes: list[tuple[str, int, int, int, int]] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():

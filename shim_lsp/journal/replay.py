@@ -2,8 +2,9 @@
 
 The base is the newest full text at or before that instant (the document's ``open`` record or
 a checkpoint's copy of the buffer); the changes after it are applied with pygls's own
-``TextDocument``, the same code that kept the server's copy of the buffer, so both agree on
-every position, whatever the negotiated encoding.
+``TextDocument`` (lines counted as LSP counts them, ``LspTextDocument``), the same code that
+kept the server's copy of the buffer, so both agree on every position, whatever the
+negotiated encoding.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pygls.workspace.position_codec import PositionCodec
 from shim_lsp.journal.records import Change, decode_changes
 from shim_lsp.store import blobs
 from shim_lsp.store.db import storable, text_of
+from shim_lsp.textlines import LspTextDocument
 
 _ENCODINGS = {
     "utf-8": types.PositionEncodingKind.Utf8,
@@ -28,7 +30,7 @@ _ENCODINGS = {
 
 def make_document(uri: str, text: str, version: int | None, encoding: str) -> TextDocument:
     codec = PositionCodec(_ENCODINGS.get(encoding, types.PositionEncodingKind.Utf16))
-    return TextDocument(uri, text, version=version, position_codec=codec)
+    return LspTextDocument(uri, text, version=version, position_codec=codec)
 
 
 def to_lsp_change(change: Change) -> types.TextDocumentContentChangeEvent:

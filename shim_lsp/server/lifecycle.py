@@ -23,6 +23,7 @@ from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import call_features, gather_features
 from shim_lsp.server.progress import CheckpointProgressDisplay
 from shim_lsp.settings import SECTION, Settings, parse_settings
+from shim_lsp.textlines import LspWorkspace
 from shim_lsp.workspace.paths import uri_to_path
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ def register(server: ShimLanguageServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: ShimLanguageServer, params: types.InitializeParams) -> None:
         """Answer at once: the session starts in ``initialized``, off the start-up path."""
+        # pygls made the workspace just before this handler, and nothing is open yet: its
+        # documents count lines as LSP does (see shim_lsp.textlines).
+        ls.workspace.__class__ = LspWorkspace
         ls.settings, problems = parse_settings(params.initialization_options)
         ls.settings_problems = problems
         ls.init_params = params

@@ -18,6 +18,7 @@ from functools import lru_cache
 from shim_lsp.store import blobs
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.checkpoints import FileVersion
+from shim_lsp.textlines import split_lines
 from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -88,8 +89,8 @@ def count_changes(before: str, after: str, max_changed: int = 2000) -> tuple[int
     """(added, removed) lines from ``before`` to ``after`` as a minimal diff counts them, or
     None when more than ``max_changed`` lines changed. A line keeps its ending: a changed
     line ending or last newline is a changed line, as Git counts it."""
-    a = before.splitlines(keepends=True)
-    b = after.splitlines(keepends=True)
+    a = split_lines(before)
+    b = split_lines(after)
     start = 0
     while start < len(a) and start < len(b) and a[start] == b[start]:
         start += 1
@@ -151,7 +152,7 @@ def _lines(
     if any("\0" in t for t in texts if t is not None):
         return Lines(uncounted=BINARY)
     new = texts[0] or ""
-    total = None if version.blob is None else len(new.splitlines())
+    total = None if version.blob is None else len(split_lines(new))
     if older is None:
         return Lines(total=total, uncounted=OLDEST)
     counted = count_changes(texts[1] or "", new, limits.max_changed)

@@ -22,6 +22,7 @@ from pygls.workspace import TextDocument
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
+from shim_lsp.textlines import LspTextDocument
 from shim_lsp.workspace.paths import uri_to_path
 
 CAPABILITIES = t.ClientCapabilities(
@@ -87,7 +88,7 @@ class Editor:
         uri = uri or self.uri(name)
         if text is None:
             text = (self.workspace / name).read_bytes().decode("utf-8-sig")
-        self.docs[uri] = TextDocument(uri, text, version=1)
+        self.docs[uri] = LspTextDocument(uri, text, version=1)
         self.client.text_document_did_open(
             t.DidOpenTextDocumentParams(
                 text_document=t.TextDocumentItem(
