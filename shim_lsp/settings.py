@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -75,12 +76,12 @@ DEFAULT_EXCLUDE_GLOBS = (
 
 def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value <= 0:
-        raise ValueError(f"{to_camel(attribute.name)} must be greater than 0, got {value!r}")
+        raise ValueError("it must be greater than 0")
 
 
 def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value < 0:
-        raise ValueError(f"{to_camel(attribute.name)} must be 0 or more, got {value!r}")
+        raise ValueError("it must be 0 or more")
 
 
 @attrs.define(frozen=True)
@@ -175,6 +176,30 @@ def wire_names() -> list[str]:
     return list(_FIELDS)
 
 
+_KINDS: dict[object, str] = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "a string",
+    list[str]: "a list of strings",
+    str | None: "a string or null",
+}
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it in JSON (``null``, ``true``), not as Python shows it."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _default(field: attrs.Attribute[Any]) -> object:
+    return getattr(Settings(), field.name)
+
+
 def parse_settings(raw: object) -> tuple[Settings, list[str]]:
     """Structure user settings; every bad key is reported and falls back to its default."""
     if raw is None:
@@ -190,17 +215,32 @@ def parse_settings(raw: object) -> tuple[Settings, list[str]]:
         if field is None:
             problems.append(f"unknown setting {key!r} ignored")
             continue
+        if field.type == list[str]:
+            # A pattern given alone, or a list with a slip in it: what can be kept is kept
+            # (a secret pattern dropped for a typo would let the secret into the store).
+            if isinstance(value, str):
+                value = [value]
+            elif isinstance(value, list) and not all(isinstance(v, str) for v in value):
+                bad = [v for v in value if not isinstance(v, str)]
+                problems.append(
+                    f"setting {key!r}: {_shown(bad)} ignored (each item must be a string)"
+                )
+                value = [v for v in value if isinstance(v, str)]
         try:
             structured = converter.structure(value, field.type)  # type: ignore[arg-type]
             if field.validator is not None:
                 field.validator(None, field, structured)
         except Exception as exc:
             detail = (
-                "; ".join(cattrs.transform_error(exc, path=key))
-                if isinstance(exc, cattrs.BaseValidationError)
+                f"it must be {_KINDS.get(field.type, 'of another type')}"
+                if isinstance(exc, (cattrs.BaseValidationError, TypeError))
+                or not isinstance(exc, ValueError)
                 else str(exc)
             )
-            problems.append(f"setting {key!r}: invalid value {value!r} ({detail}); using default")
+            problems.append(
+                f"setting {key!r}: {_shown(value)} cannot be used ({detail}); using the"
+                f" default, {_shown(_default(field))}"
+            )
             continue
         good[field.name] = structured
     return Settings(**good), problems

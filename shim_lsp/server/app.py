@@ -48,6 +48,9 @@ class ShimLanguageServer(LanguageServer):
         self.settings_problems: list[str] = []
         """What was wrong with the settings last received (each ignored, its default used):
         in every ``shim/status`` until the settings are mended, so a client can keep a sign."""
+        self.start_problems: list[str] = []
+        """What was wrong with what the server was started with (its log level): for the
+        life of this process, since only a new server reads it again."""
         self._held_problems: list[str] | None = []
         """Problems found before the client is initialized, shown once it is."""
         self._client_uris: dict[str, str] = {}
@@ -107,6 +110,12 @@ class ShimLanguageServer(LanguageServer):
         else:
             self.tell_user(message)
 
+    def setting_problem(self, problem: str) -> None:
+        """A setting the server was started with that it cannot use: said once, and kept in
+        the status."""
+        self.start_problems.append(problem)
+        self.report_problem(f"SHIM: {problem}")
+
     def client_ready(self) -> None:
         held, self._held_problems = self._held_problems or [], None
         for message in held:
@@ -127,7 +136,7 @@ class ShimLanguageServer(LanguageServer):
             "storeError": status["storeError"],
             "autoCheckpoint": status["autoCheckpoint"],
             "danger": self.engine.last_assessment.danger if self.engine.last_assessment else None,
-            "settingsProblems": list(self.settings_problems),
+            "settingsProblems": [*self.start_problems, *self.settings_problems],
         }
 
     def push_status(self, summary: dict[str, Any] | None = None) -> None:

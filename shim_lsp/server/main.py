@@ -37,15 +37,34 @@ def quiet_routine_warnings() -> None:
         rpc.addFilter(_RoutineCancels())
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def log_level(given: str | None) -> tuple[str, str | None]:
+    """The logging level ``SHIM_LOG_LEVEL`` names (the editor's ``shim.server.logLevel``), and
+    what was wrong with it: a level that does not exist must not stop the server (it would
+    crash at every start, and nothing would be protected)."""
+    if not given:
+        return "WARNING", None
+    if given.strip().lower() in LOG_LEVELS:
+        return given.strip().upper(), None
+    return "WARNING", (
+        f"setting 'server.logLevel' (SHIM_LOG_LEVEL): {given!r} is not one of "
+        f"{', '.join(LOG_LEVELS)}; using warning"
+    )
+
+
 def serve() -> int:
     """Serve on stdio. Logging goes to stderr: stdout is the protocol channel."""
+    level, problem = log_level(os.environ.get("SHIM_LOG_LEVEL"))
     logging.basicConfig(
-        level=os.environ.get("SHIM_LOG_LEVEL", "WARNING").upper(),
-        stream=sys.stderr,
-        format="shim %(levelname)s %(name)s: %(message)s",
+        level=level, stream=sys.stderr, format="shim %(levelname)s %(name)s: %(message)s"
     )
     quiet_routine_warnings()
     server = create_server()
+    if problem is not None:
+        log.warning("%s", problem)
+        server.setting_problem(problem)
 
     def on_term(signum: int, _frame: FrameType | None) -> None:
         # A terminated server did not get shutdown: its editor may have died with unsaved work.

@@ -464,10 +464,34 @@ async def test_a_bad_setting_stays_in_the_status_until_it_is_mended(
     )
     await editor.wait_for(lambda: bool(editor.statuses) and editor.statuses[-1].settingsProblems)
     problems = editor.statuses[-1].settingsProblems
-    assert any("'checkpointInterval'" in p and "using default" in p for p in problems)
+    assert (
+        "setting 'checkpointInterval': -5 cannot be used (it must be greater than 0);"
+        " using the default, 300" in problems
+    )
     assert any("unknown setting 'secretGlob'" in p for p in problems)
     assert any("checkpointInterval" in m for m in editor.shown_messages)
 
     editor.client.set_configuration({"shim": {"checkpointInterval": 60, "secretGlobs": ["*.env"]}})
     editor.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
     await editor.wait_for(lambda: editor.statuses[-1].settingsProblems == [])
+
+
+async def test_a_log_level_that_does_not_exist_is_said_and_the_server_serves(
+    workspace: Path, state_dir: Path, editors: Editors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``shim.server.logLevel`` reaches the server as SHIM_LOG_LEVEL: a value that is no level
+    once crashed every start, so nothing was protected."""
+    monkeypatch.setenv("SHIM_LOG_LEVEL", "loud")
+    (workspace / "a.py").write_text("a = 1\n")
+    editor = await editors.start(workspace, state_dir)
+    editor.type(editor.open("a.py"), 1, 0, "b = 2\n")
+    taken = await editor.command("shim.forceCheckpoint", {"label": "still protected"})
+    assert taken["files"] >= 1
+    problem = "setting 'server.logLevel' (SHIM_LOG_LEVEL): 'loud' is not one of"
+    await editor.wait_for(lambda: any(problem in m for m in editor.shown_messages))
+    await editor.wait_for(
+        lambda: (
+            bool(editor.statuses)
+            and any(problem in p for p in editor.statuses[-1].settingsProblems)
+        )
+    )

@@ -262,7 +262,7 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
   await rig.statusItem(page).hover();
   const notApplied = page.locator('.monaco-hover', { hasText: 'not applied' });
   await notApplied.waitFor();
-  assert.match(await notApplied.innerText(), /1 setting not applied[\s\S]*'checkpointInterval': invalid value -5[\s\S]*Open Settings/);
+  assert.match(await notApplied.innerText(), /1 setting not applied[\s\S]*'checkpointInterval': -5 cannot be used[\s\S]*Open Settings/);
   await rig.shot(page, 'status-bar-settings');
   await page.mouse.move(700, 400);
   await rig.editUserSettings(page, { 'shim.server.logLevel': 'info', 'shim.autoCheckpoint': false });

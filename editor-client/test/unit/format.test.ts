@@ -76,11 +76,11 @@ test('the status bar item shows paused automatic checkpoints, with the action th
 });
 
 test('a setting SHIM could not use stays on the status bar item, with the way to the settings, until it is mended', () => {
-  const problem = "setting 'secretGlobs': invalid value '*.env' (expected a list); using default";
+  const problem = 'setting \'maxFileSize\': "2*MB" cannot be used (it must be a whole number); using the default, 2097152';
   const view = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, riskLevel: 'low', settingsProblems: [problem] }, 1030);
   assert.equal(view.text, '$(shield) SHIM: saved 30 s ago · $(gear) settings');
   assert.match(view.tooltip, /\*\*1 setting not applied\*\* \(SHIM uses the default instead\)/);
-  assert.ok(view.tooltip.includes("- setting 'secretGlobs': invalid value '\\*\\.env' \\(expected a list\\); using default"), view.tooltip);
+  assert.ok(view.tooltip.includes('- setting \'maxFileSize\': "2\\*MB" cannot be used \\(it must be a whole number\\); using the default, 2097152'), view.tooltip);
   assert.ok(view.tooltip.includes(`[Open Settings](command:workbench.action.openSettings?${encodeURIComponent('["@ext:shim-lsp.shim"]')})`));
   const mended = statusView({ lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, riskLevel: 'low', settingsProblems: [] }, 1030);
   assert.equal(mended.text, '$(shield) SHIM: saved 30 s ago');
