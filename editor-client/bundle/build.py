@@ -63,13 +63,20 @@ PRUNE_FILES = ("zstandard/_cffi.", "zstandard/backend_cffi.py")
 
 # Targets whose ELF objects this machine's `strip` can take: the wheels' own builds keep their
 # debug sections (zstandard's C backend: 11.5 MB, 1 MB without), which the user never needs.
+# LLVM's strip, where installed, takes the ELF objects of any architecture.
 STRIPPABLE = {("linux-x64", "x86_64"), ("linux-arm64", "aarch64")}
+
+
+def strip_tool(target: str) -> str | None:
+    if (target, platform.machine()) in STRIPPABLE and shutil.which("strip"):
+        return shutil.which("strip")
+    return shutil.which("llvm-strip") if target.startswith("linux-") else None
 
 
 def strip_debug(target: str, root: Path) -> bool:
     """`strip --strip-debug` each native module, where this machine can; True when done."""
-    strip = shutil.which("strip")
-    if strip is None or (target, platform.machine()) not in STRIPPABLE:
+    strip = strip_tool(target)
+    if strip is None:
         return False
     for so in sorted(root.rglob("*.so")):
         subprocess.run([strip, "--strip-debug", str(so)], check=True)

@@ -252,3 +252,5 @@ def test_every_target_bundles_its_own_native_modules_for_each_abi(
     assert build.verify(target, abis, out / "libs") == []
     ruff = "ruff.exe" if target.startswith("win32") else "ruff"
     assert (out / "libs" / "common" / "bin" / ruff).is_file()
+    if target.startswith("linux-") and shutil.which("llvm-strip"):
+        assert json.loads((out / "manifest.json").read_text())["debugInfoStripped"]
