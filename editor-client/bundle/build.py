@@ -344,7 +344,11 @@ def main() -> int:
     parser.add_argument("--target", default="linux-x64", choices=sorted(PLATFORMS))
     parser.add_argument("--abi", action="append", dest="abis", help="cp311, cp312, ...")
     parser.add_argument("--out", type=Path, default=EDITOR_CLIENT / "bundled")
+    parser.add_argument("--list-targets", action="store_true", help="print the targets, stop")
     args = parser.parse_args()
+    if args.list_targets:
+        print("\n".join(sorted(PLATFORMS)))
+        return 0
     abis = args.abis or list(DEFAULT_ABIS)
     build(args.target, abis, args.out)
     folders = sorted((args.out / "libs").iterdir())
