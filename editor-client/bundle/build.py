@@ -230,6 +230,13 @@ VERSION_TAG = re.compile(r"\.(?:cpython-|cp)(3\d+)-")
 
 def machine_of(path: Path) -> tuple[str, set[str]] | None:
     """(format, CPUs) from an executable's header; None for a file that is none of the three."""
+    try:
+        return read_header(path)
+    except struct.error:
+        return None
+
+
+def read_header(path: Path) -> tuple[str, set[str]] | None:
     with path.open("rb") as f:
         head = f.read(64)
         if head[:4] == b"\x7fELF":
@@ -266,7 +273,8 @@ def verify(target: str, abis: list[str], libs: Path) -> list[str]:
         natives = sorted(
             path.relative_to(folder).as_posix()
             for path in folder.rglob("*")
-            if path.is_file() and (path.name.endswith(NATIVE_SUFFIXES) or path.parent.name == "bin")
+            if path.is_file()
+            and (path.name.endswith(NATIVE_SUFFIXES) or path.relative_to(folder).parts[0] == "bin")
         )
         for name in natives:
             found = machine_of(folder / name)

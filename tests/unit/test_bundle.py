@@ -227,10 +227,11 @@ def test_native_check_names_what_is_missing_or_built_for_another_cpython(
 ) -> None:
     libs = tmp_path / "libs"
     shutil.copytree(bundle / "libs" / "cp311", libs / "cp312")
-    (libs / "common").mkdir()
+    (libs / "common" / "bin").mkdir(parents=True)
+    (libs / "common" / "bin" / "ruff").write_bytes(b"#!")
     problems = build.verify("linux-x64", ["cp311", "cp312"], libs)
     assert "common: no psutil/_psutil_linux" in problems
-    assert "common: no bin/ruff" in problems
+    assert "common/bin/ruff: not an executable, not ELF x86_64" in problems
     assert "cp311: no folder" in problems
     assert any(p.startswith("cp312/libcst/native.cpython-311") for p in problems)
     foreign = build.verify("darwin-arm64", ["cp312"], libs)
