@@ -4,11 +4,19 @@
 # registry), then `vsce package --target`.
 #   bundle/package.sh [TARGET] [OUT]   TARGET: linux-x64 (default), linux-arm64, darwin-x64,
 #                                      darwin-arm64, win32-x64; OUT: shim.vsix (default)
+#   bundle/package.sh all              every target, each to shim-TARGET.vsix
 # Any Python 3.11+ with pip builds the bundle: $SHIM_BUILD_PYTHON, else python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-linux-x64}
 out=${2:-shim.vsix}
+python=${SHIM_BUILD_PYTHON:-python3}
+if [ "$target" = all ]; then
+  for each in $("$python" bundle/build.py --list-targets); do
+    bash bundle/package.sh "$each" "shim-$each.vsix"
+  done
+  exit
+fi
 node esbuild.mjs --production
-"${SHIM_BUILD_PYTHON:-python3}" bundle/build.py --target "$target"
+"$python" bundle/build.py --target "$target"
 npx vsce package --target "$target" --no-dependencies --allow-missing-repository --out "$out"
