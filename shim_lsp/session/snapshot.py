@@ -10,8 +10,8 @@ only files whose stat differs from the cache are read.
 
 Racy timestamps are guarded against as git does: a file can change again within the
 filesystem's timestamp granularity after it was read and keep its stat, so a file modified
-(mtime or ctime) less than ``RACY_NS`` before the checkpoint began is not cached, and is read
-again by the next checkpoint that looks at it.
+(mtime or ctime) in the timestamp tick in which the checkpoint began, or later, is not cached,
+and is read again by the next checkpoint that looks at it (``workspace/fsclock.py``).
 Reading, hashing and compressing run on two threads (zlib and hashlib release the GIL), and
 blobs go to the writer in chunks while the rest is still being read.
 """
@@ -33,6 +33,7 @@ from shim_lsp.settings import Settings
 from shim_lsp.store import blobs, statcache
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.checkpoints import BufferEntry, DiskEntry, NewCheckpoint
+from shim_lsp.workspace.fsclock import TimestampGuard
 from shim_lsp.workspace.paths import (
     Workspace,
     child_uri,
@@ -49,9 +50,6 @@ READERS = 2
 BATCH = 64
 IN_FLIGHT = 8
 """Batches read ahead at most: what a first checkpoint holds in memory besides its chunk."""
-RACY_NS = 2_000_000_000
-"""Files modified this recently are not trusted to the stat cache: 2 s covers the coarsest
-timestamps in use (FAT's), and the kernel's coarse clock on the others."""
 
 PROGRESS_EVERY_S = 0.25
 
@@ -180,6 +178,8 @@ class TreeState:
     stats: dict[str, statcache.Cached] = field(default_factory=dict)
     """The stat cache: per file, its stat when last read and the blob it held."""
     clock_ns: Callable[[], int] = time.time_ns
+    guard: TimestampGuard = field(default_factory=TimestampGuard)
+    """Which stats may go into the stat cache (racy timestamps)."""
 
     def __post_init__(self) -> None:
         self.rebuild_rules()
@@ -272,27 +272,27 @@ class TreeState:
                 meter.looked += 1
                 yield _Candidate(uri, str(gone), None)
 
-    def _load(self, cand: _Candidate, trusted_before: int) -> _Loaded:
+    def _load(self, cand: _Candidate, started: int) -> _Loaded:
         old = self.entries.get(cand.uri)
         st = cand.stat
         if st is None:
             return _Loaded(cand.uri, None, None)
         try:
-            data = _read(cand.path, st.size)
+            data, dev = _read(cand.path, st.size)
         except OSError:
             return _Loaded(cand.uri, None, None)
         digest = blobs.blob_hash(data)
         entry = DiskEntry(digest, len(data), st.mtime_ns)
-        # The stat was taken before the read: a change since shows as a recent mtime/ctime
-        # (racy, not cached) or, mid-read, as a size that differs from what was read.
-        racy = max(st.mtime_ns, st.ctime_ns) >= trusted_before or st.size != len(data)
+        # The stat was taken before the read: a change since shows as a timestamp in the
+        # checkpoint's own tick (racy, not cached) or, mid-read, as a size that differs.
+        racy = st.size != len(data) or not self.guard.trusted(st, dev, started)
         cached = None if racy else (statcache.pack(st), digest)
         if old is not None and old.blob == digest:
             return _Loaded(cand.uri, entry, None, cached)
         return _Loaded(cand.uri, entry, blobs.prepare(data, digest), cached)
 
-    def _load_batch(self, batch: list[_Candidate], trusted_before: int) -> list[_Loaded]:
-        return [self._load(c, trusted_before) for c in batch]
+    def _load_batch(self, batch: list[_Candidate], started: int) -> list[_Loaded]:
+        return [self._load(c, started) for c in batch]
 
     def _to_read(
         self, candidates: Iterable[_Candidate], by_cache: dict[str, tuple[_Candidate, DiskEntry]]
@@ -341,7 +341,7 @@ class TreeState:
         is adjusted rather than recomputed, and the full manifest is written out only when
         the delta has grown enough to start a new base.
         """
-        trusted_before = self.clock_ns() - RACY_NS  # taken before any stat
+        started = self.clock_ns()  # before any stat: the racy guard's reference
         scanned = self.needs_scan
         updates: dict[str, DiskEntry | None] = {}
         stat_rows: dict[str, statcache.Cached | None] = {}
@@ -364,7 +364,7 @@ class TreeState:
                 for i in range(0, len(again), BATCH):
                     yield again[i : i + BATCH]
 
-        for loaded_batch in self._load_all(batches(), trusted_before):
+        for loaded_batch in self._load_all(batches(), started):
             meter.read += len(loaded_batch)
             meter.report()
             for loaded in loaded_batch:
@@ -446,12 +446,12 @@ class TreeState:
         )
 
     def _load_all(
-        self, batches: Iterator[list[_Candidate]], trusted_before: int
+        self, batches: Iterator[list[_Candidate]], started: int
     ) -> Iterator[list[_Loaded]]:
         """Load batches on reader threads while later ones are still being found, in order,
         with a bounded number in flight (memory); a single batch (the usual case) is loaded
         here, with no threads."""
-        load = partial(self._load_batch, trusted_before=trusted_before)
+        load = partial(self._load_batch, started=started)
         first = next(batches, None)
         if first is None:
             return
@@ -489,17 +489,19 @@ class TreeState:
             self.needs_scan = False
 
 
-def _read(path: str, size: int) -> bytes:
-    """A file's content, read without a file object (their cost counts, once per file of a
-    first checkpoint); ``size`` is what the stat said, and the file may have changed since."""
+def _read(path: str, size: int) -> tuple[bytes, int]:
+    """A file's content and device, read without a file object (their cost counts, once per
+    file of a first checkpoint); ``size`` is what the stat said, and the file may have
+    changed since."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
+        dev = os.fstat(fd).st_dev
         data = os.read(fd, size + 1)
         if len(data) <= size:
-            return data
+            return data, dev
         parts = [data]
         while chunk := os.read(fd, 1 << 20):
             parts.append(chunk)
-        return b"".join(parts)
+        return b"".join(parts), dev
     finally:
         os.close(fd)

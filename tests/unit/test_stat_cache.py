@@ -17,6 +17,7 @@ from shim_lsp.session.checkpointer import CheckpointProgress
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store import retention
 from shim_lsp.store.db import connect, open_store
+from shim_lsp.workspace import fsclock
 from shim_lsp.workspace.scan import FileRules, FileStat
 from shim_lsp.workspace.scan import walk as real_walk
 
@@ -92,29 +93,67 @@ def test_same_size_and_restored_mtime_is_caught_by_ctime_and_inode(
     restarted.close("clean")
 
 
-@pytest.fixture
-def frozen_stat(monkeypatch: pytest.MonkeyPatch) -> Iterator[FileStat]:
-    """m0.py's stat never moves, as on a filesystem whose timestamps are coarser than the
-    time between two writes: only the racy guard can tell that it changed."""
-    frozen = FileStat(13, 1_000_000_000_000, 1_000_000_000_000, 4242)
+FROZEN_CTIMES = {
+    # Each a multiple of that granularity and of no coarser one up to 2 s: the guard learns
+    # a filesystem's granularity from the ctimes it sees.
+    "nanoseconds": 1_700_000_000_000_000_123,
+    "1 s": 1_700_000_001_000_000_000,
+    "2 s (FAT)": 1_700_000_002_000_000_000,
+}
+GRANULARITY = {"nanoseconds": 1, "1 s": 1_000_000_000, "2 s (FAT)": 2_000_000_000}
+
+
+@pytest.fixture(params=list(FROZEN_CTIMES))
+def frozen_stat(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> FileStat:
+    """m0.py's stat never moves, as when a change lands in the same timestamp tick as the
+    stat it follows: only the racy guard can tell that it changed."""
+    stamp, g = FROZEN_CTIMES[request.param], GRANULARITY[request.param]
+    frozen = FileStat(13, stamp, stamp, 4242)
 
     def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
         for rel, st in real_walk(rules):
-            yield rel, (frozen if rel == "pkg/m0.py" else st)
+            # The other files' timestamps as that filesystem would keep them.
+            coarse = st._replace(mtime_ns=st.mtime_ns // g * g, ctime_ns=st.ctime_ns // g * g)
+            yield rel, (frozen if rel == "pkg/m0.py" else coarse)
 
     monkeypatch.setattr(snapshot, "walk", walk)
-    yield frozen
+    return frozen
 
 
-@pytest.mark.parametrize("written_after", [0, snapshot.RACY_NS - 1])
+def _last_racy_offset(frozen: FileStat) -> int:
+    """How long after the stat a checkpoint can begin and a change still carry the same
+    timestamp: to the end of the stat's tick of granularity G, plus the coarse clock's lag."""
+    g = GRANULARITY[next(k for k, v in FROZEN_CTIMES.items() if v == frozen.ctime_ns)]
+    return g - 1 + fsclock.COARSE_TICK_NS if g > 1 else fsclock.COARSE_TICK_NS
+
+
+def _remote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file on a filesystem whose timestamps a server sets (here NFS)."""
+    monkeypatch.setattr(fsclock.FilesystemTypes, "__call__", lambda _self, _dev: "nfs")
+
+
+@pytest.mark.parametrize("at", ["start of the tick", "end of the tick"])
 @pytest.mark.parametrize("restart", [False, True], ids=["same server", "restarted server"])
-def test_a_file_written_within_the_timestamp_granularity_is_read_again(
-    workspace: Path, state_dir: Path, frozen_stat: FileStat, written_after: int, restart: bool
+@pytest.mark.parametrize("where", ["local", "network"])
+def test_a_file_changed_in_the_same_tick_as_the_cache_write_is_read_again(
+    workspace: Path,
+    state_dir: Path,
+    frozen_stat: FileStat,
+    at: str,
+    restart: bool,
+    where: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A lost edit is worse than a slow checkpoint: the change keeps the file's whole stat,
+    and must still reach the next checkpoint."""
+    if where == "network":
+        _remote(monkeypatch)
     _tree(workspace)
     target = workspace / "pkg" / "m0.py"
     engine = engine_for(workspace, state_dir)
-    engine.checkpoints.tree.clock_ns = lambda: frozen_stat.mtime_ns + written_after
+    last = fsclock.SAFE_NS if where == "network" else _last_racy_offset(frozen_stat)
+    offset = 0 if at == "start of the tick" else last
+    engine.checkpoints.tree.clock_ns = lambda: frozen_stat.ctime_ns + offset
     engine.checkpoint("read it").result()
     if restart:
         engine.close("clean")
@@ -125,19 +164,57 @@ def test_a_file_written_within_the_timestamp_granularity_is_read_again(
     engine.close("clean")
 
 
-def test_a_stat_older_than_the_granularity_is_trusted(
-    workspace: Path, state_dir: Path, frozen_stat: FileStat
+@pytest.mark.parametrize("where", ["local", "network"])
+def test_a_stat_older_than_its_tick_is_trusted(
+    workspace: Path,
+    state_dir: Path,
+    frozen_stat: FileStat,
+    where: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The other side of the guard (and proof that the frozen stat hides the change)."""
+    """The other side of the guard (and proof that the frozen stat hides the change): one
+    nanosecond past the tick, the cache is trusted."""
+    if where == "network":
+        _remote(monkeypatch)
     _tree(workspace)
     engine = engine_for(workspace, state_dir)
-    engine.checkpoints.tree.clock_ns = lambda: frozen_stat.mtime_ns + snapshot.RACY_NS + 1
+    last = fsclock.SAFE_NS if where == "network" else _last_racy_offset(frozen_stat)
+    engine.checkpoints.tree.clock_ns = lambda: frozen_stat.ctime_ns + last + 1
     engine.checkpoint().result()
     target = workspace / "pkg" / "m0.py"
     target.write_text("value = 7777\n")
     trusting = engine.checkpoint("trusting the cache").result()
     assert _content(engine.db_path, trusting.id, target) == b"value = 0000\n"
     engine.close("clean")
+
+
+def test_files_written_a_tick_before_a_checkpoint_are_not_read_again(
+    workspace: Path, state_dir: Path
+) -> None:
+    """On a filesystem with fine timestamps (this one), the racy window is the coarse
+    clock's tick, not 2 s: a scan right after a tree was copied reads nothing again."""
+    _tree(workspace)
+    time.sleep(3 * fsclock.COARSE_TICK_NS / 1e9)
+    engine = engine_for(workspace, state_dir)
+    assert engine.checkpoint().result().read_files == 10
+    assert engine.checkpoint("scan again").result().read_files == 0
+    engine.close("clean")
+
+
+def test_the_filesystem_of_a_device_is_read_from_the_mount_table() -> None:
+    table = (
+        "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+        "30 27 254:1 / /home rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+        "31 27 0:52 / /mnt/nfs rw - nfs4 server:/export rw,vers=4.2\n"
+    )
+    assert fsclock.mount_types(table) == {
+        os.makedev(0, 21): "proc",
+        os.makedev(254, 1): "ext4",
+        os.makedev(0, 52): "nfs4",
+    }
+    guard = fsclock.TimestampGuard(fsclock.mount_types(table).get)
+    assert guard.local(os.makedev(254, 1)) and not guard.local(os.makedev(0, 52))
+    assert not guard.local(os.makedev(9, 9)), "unknown: the safe window"
 
 
 @pytest.mark.usefixtures("settled")
