@@ -18,6 +18,7 @@ blobs go to the writer in chunks while the rest is still being read.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import time
@@ -29,7 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-from shim_lsp.settings import Settings
+from shim_lsp.settings import DEFAULT_EXCLUDE_GLOBS, Settings, secret_patterns
 from shim_lsp.store import blobs, statcache
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.checkpoints import BufferEntry, DiskEntry, NewCheckpoint
@@ -41,7 +42,7 @@ from shim_lsp.workspace.paths import (
     path_to_uri,
     uri_to_path,
 )
-from shim_lsp.workspace.scan import FileRules, FileStat, stat_file, walk
+from shim_lsp.workspace.scan import FileRules, FileStat, kept_files, stat_file, walk_folders
 
 REBASE_MIN = 64
 REBASE_FRACTION = 8
@@ -88,6 +89,15 @@ class Plan:
     scanned: bool
     stat_rows: dict[str, statcache.Cached | None]
     """Stat cache rows that changed (None: forget), written with the checkpoint."""
+    folder_rows: dict[str, bytes | None]
+    """Folder signatures that changed (None: forget), written with the checkpoint."""
+    folders: statcache.Stamp
+    """The stamp to write with them (its checkpoint id is the one being written)."""
+    folders_seen: tuple[int, str] | None
+    """The stamp this tree state expects in the store; another one means the signatures
+    there are another window's: they are all written again."""
+    all_folders: dict[str, bytes]
+    disk_files: int
 
 
 class _Candidate(NamedTuple):
@@ -104,6 +114,27 @@ class _Loaded(NamedTuple):
     """Set when the content differs from what the stat cache knew."""
     cached: statcache.Cached | None = None
     """The stat cache row for what was read; None when it would be racy."""
+
+
+STALE = b""
+"""The signature of a folder that holds files of the manifest but must be looked at again
+(no listing has an empty signature)."""
+
+
+@dataclass
+class _Folders:
+    """What a checkpoint found of the folders: those it walked, and the signatures to
+    record (None: forget) for those that changed, vanished, or hold a file it read."""
+
+    visited: set[str] = field(default_factory=set)
+    changed: dict[str, bytes | None] = field(default_factory=dict)
+    """None: vanished."""
+    untrusted: set[str] = field(default_factory=set)
+    """Folders holding a file whose stat was not trusted to the stat cache."""
+
+
+def _folder_of(uri: str) -> str:
+    return uri[: uri.rfind("/") + 1]
 
 
 @dataclass
@@ -180,12 +211,42 @@ class TreeState:
     clock_ns: Callable[[], int] = time.time_ns
     guard: TimestampGuard = field(default_factory=TimestampGuard)
     """Which stats may go into the stat cache (racy timestamps)."""
+    full: bool = False
+    """``entries``, ``base_entries`` and ``stats`` are loaded. A restarted server whose
+    folder signatures hold starts without them, and loads them only when a scan finds a
+    change (most restarts find none)."""
+    latest_id: int | None = None
+    """The checkpoint that ``entries`` describes (the newest this session built on)."""
+    files: int = 0
+    base_files: int = 0
+    folders: dict[str, bytes] = field(default_factory=dict)
+    """Per folder (its URI, with a final "/"), its ``Listing.signature`` when each of its
+    files was last found in the manifest as the stat cache holds it, with a stat trusted
+    by the racy guard: a scan that finds the same signature passes over its files."""
+    folders_complete: bool = False
+    """Every file of the manifest lies in a folder of ``folders``: a scan that finds them
+    all unchanged has nothing gone to look for."""
+    folders_seen: tuple[int, str] | None = None
+    rules_key: str = ""
 
     def __post_init__(self) -> None:
         self.rebuild_rules()
 
     def rebuild_rules(self) -> None:
         self.rules = {f: FileRules.from_settings(f, self.settings) for f in self.workspace.folders}
+        s = self.settings
+        described = repr(
+            (
+                [str(f) for f in self.workspace.folders],
+                DEFAULT_EXCLUDE_GLOBS,
+                s.exclude_globs,
+                secret_patterns(s),
+                s.max_file_size,
+                s.respect_gitignore,
+            )
+        )
+        self.rules_key = hashlib.sha256(described.encode("utf-8", "surrogatepass")).hexdigest()
+        self.folders, self.folders_complete, self.folders_seen = {}, False, None
 
     def rules_for(self, path: Path) -> FileRules | None:
         folder = self.workspace.folder_of(path)
@@ -213,61 +274,113 @@ class TreeState:
         return changed
 
     def load(self, conn: sqlite3.Connection) -> None:
-        """Seed the stat cache from the newest checkpoint of this workspace."""
+        """Start from the newest checkpoint of this workspace: from its folder signatures
+        alone when they hold for it, else from its manifest and the stat cache."""
         latest = cps.latest(conn, self.workspace.key)
-        if latest is not None:
-            # The base is read once; the newest, when a delta, is that base with its delta.
-            self.base_id = latest.base_id if latest.base_id is not None else latest.id
-            self.base_entries = cps.disk_entries(conn, self.base_id)
-            self.delta = {} if latest.base_id is None else cps.disk_delta(conn, latest.id)
-            self.delta = {u: e for u, e in self.delta.items() if self.base_entries.get(u) != e}
-            self.entries = cps.apply_delta(dict(self.base_entries), self.delta)
-            self.total_bytes = sum(e.size for e in self.entries.values())
-        self.stats = statcache.load(conn, self.workspace.key)
         self.loaded = True
+        if latest is None:
+            self.full = True
+            return
+        self.latest_id = latest.id
+        self.base_id = latest.base_id if latest.base_id is not None else latest.id
+        found = statcache.load_folders(
+            conn, self.workspace.key, latest.id, latest.session_id, self.rules_key
+        )
+        if found is None:
+            self.load_full(conn)
+            return
+        self.folders, stamp = found
+        self.folders_complete = stamp.complete
+        self.folders_seen = (stamp.checkpoint_id, stamp.session_id)
+        self.files, self.total_bytes, self.base_files = stamp.files, stamp.bytes, stamp.base_files
+        self.delta = {} if latest.base_id is None else cps.disk_delta(conn, latest.id)
 
-    def _candidates(self, changed: set[Path], meter: _Meter) -> Iterator[_Candidate]:
+    def load_full(self, conn: sqlite3.Connection) -> None:
+        """The manifest of ``latest_id`` and the stat cache, as Python objects."""
+        if self.full:
+            return
+        if self.latest_id is not None:
+            assert self.base_id is not None
+            if cps.get(conn, self.latest_id) is None or cps.get(conn, self.base_id) is None:
+                raise cps.MissingBase(f"checkpoint {self.latest_id} or its base is gone")
+            # The base is read once; the newest, when a delta, is that base with its delta.
+            self.base_entries = cps.disk_entries(conn, self.base_id)
+            delta = {} if self.base_id == self.latest_id else cps.disk_delta(conn, self.latest_id)
+            self.delta = {u: e for u, e in delta.items() if self.base_entries.get(u) != e}
+            # In place: a scan's generators already hold these dicts.
+            self.entries.update(cps.apply_delta(dict(self.base_entries), self.delta))
+            self.total_bytes = sum(e.size for e in self.entries.values())
+            self.files, self.base_files = len(self.entries), len(self.base_entries)
+        self.stats.update(statcache.load(conn, self.workspace.key))
+        self.full = True
+
+    def _candidates(
+        self, changed: set[Path], meter: _Meter, seen_folders: _Folders, full: Callable[[], None]
+    ) -> Iterator[_Candidate]:
         """The files to look at, each once: every file of a scan as the walk finds it (so
         that reading starts before the walk ends), then those gone since; else the paths
-        reported as changed. A scan passes over files that the stat cache and the manifest
-        both already hold as they are: most of them, and this runs once per file."""
+        reported as changed. A scan passes over folders whose signature is the one the tree
+        state holds, and over files that the stat cache and the manifest both already hold
+        as they are: most of them, and this runs once per file. ``full`` loads the
+        manifest, needed as soon as anything may have changed."""
         seen: set[str] = set()
         if not self.needs_scan:
+            if changed:
+                full()
             for path in changed:
                 uri = path_to_uri(path)
                 if uri not in seen:
                     seen.add(uri)
                     meter.looked += 1
+                    seen_folders.changed[_folder_of(uri)] = STALE
                     folder_rules = self.rules_for(path)
                     yield _Candidate(
                         uri, str(path), stat_file(folder_rules, path) if folder_rules else None
                     )
             return
-        stats, entries, pack = self.stats, self.entries, statcache.pack
+        signatures, pack = self.folders, statcache.pack
         for folder, rules in self.rules.items():
             folder_uri, root = path_to_uri(folder), str(folder)
             base = folder_uri.rstrip("/") + "/"
-            for rel, stat in walk(rules):
-                uri = base + rel if is_unquoted(rel) else child_uri(folder_uri, rel)
-                if uri in seen:
-                    continue
-                seen.add(uri)
-                meter.looked += 1
-                if not meter.looked & 1023:
+            for listing in walk_folders(rules):
+                prefix = listing.prefix
+                here = base + prefix if is_unquoted(prefix) else child_uri(folder_uri, prefix)
+                seen_folders.visited.add(here)
+                meter.looked += len(listing.files)
+                if meter.looked & ~1023 != (meter.looked - len(listing.files)) & ~1023:
                     meter.report()
-                cached = stats.get(uri)
-                if cached is not None and cached[0] == pack(stat):
-                    old = entries.get(uri)
-                    if (
-                        old is not None
-                        and old.blob == cached[1]
-                        and old.size == stat.size
-                        and old.mtime_ns == stat.mtime_ns
-                    ):
+                if signatures.get(here) == listing.signature:
+                    continue
+                seen_folders.changed[here] = listing.signature
+                full()
+                stats, entries = self.stats, self.entries
+                for rel, stat in kept_files(rules, listing):
+                    uri = base + rel if is_unquoted(rel) else child_uri(folder_uri, rel)
+                    if uri in seen:
                         continue
-                yield _Candidate(uri, f"{root}/{rel}", stat)
+                    seen.add(uri)
+                    cached = stats.get(uri)
+                    if cached is not None and cached[0] == pack(stat):
+                        old = entries.get(uri)
+                        if (
+                            old is not None
+                            and old.blob == cached[1]
+                            and old.size == stat.size
+                            and old.mtime_ns == stat.mtime_ns
+                        ):
+                            continue
+                    yield _Candidate(uri, f"{root}/{rel}", stat)
+        vanished = [f for f in signatures if f not in seen_folders.visited]
+        for f in vanished:
+            seen_folders.changed[f] = None
+        if not (seen_folders.changed or vanished) and self.folders_complete:
+            return  # every file of the manifest is in a folder found as it was
+        full()
+        passed = seen_folders.visited.difference(seen_folders.changed)
         for uri in self.entries:
-            gone = uri_to_path(uri) if uri not in seen else None
+            if uri in seen or _folder_of(uri) in passed:
+                continue
+            gone = uri_to_path(uri)
             if gone is not None:
                 meter.looked += 1
                 yield _Candidate(uri, str(gone), None)
@@ -317,10 +430,16 @@ class TreeState:
         if batch:
             yield batch
 
-    def _on_disk(self, uri: str, updates: dict[str, DiskEntry | None]) -> bool:
+    def _on_disk(
+        self, conn: sqlite3.Connection, uri: str, updates: dict[str, DiskEntry | None]
+    ) -> bool:
         if uri in updates:
             return updates[uri] is not None
-        return uri in self.entries
+        if self.full:
+            return uri in self.entries
+        if uri in self.delta:
+            return self.delta[uri] is not None
+        return self.base_id is not None and cps.has_disk_entry(conn, self.base_id, uri)
 
     def plan(
         self,
@@ -331,6 +450,7 @@ class TreeState:
         journal_lseq: int,
         buffers: list[BufferSnapshot],
         changed: set[Path],
+        conn: sqlite3.Connection,
         known_blobs: Callable[[Iterable[str]], set[str]],
         sink: BlobSink,
         progress: Progress | None = None,
@@ -348,10 +468,14 @@ class TreeState:
         out = _BlobStream(known_blobs, sink)
         read = 0
         by_cache: dict[str, tuple[_Candidate, DiskEntry]] = {}
-        meter = _Meter(progress, len(self.entries))
+        meter = _Meter(progress, self.files)
+        folders = _Folders()
+
+        def full() -> None:
+            self.load_full(conn)
 
         def batches() -> Iterator[list[_Candidate]]:
-            yield from self._to_read(self._candidates(changed, meter), by_cache)
+            yield from self._to_read(self._candidates(changed, meter, folders, full), by_cache)
             if by_cache:
                 present = known_blobs({hit.blob for _c, hit in by_cache.values()})
                 again = []
@@ -370,6 +494,8 @@ class TreeState:
             for loaded in loaded_batch:
                 if self.stats.get(loaded.uri) != loaded.cached:
                     stat_rows[loaded.uri] = loaded.cached
+                if loaded.cached is None and loaded.entry is not None:
+                    folders.untrusted.add(_folder_of(loaded.uri))
                 if loaded.entry is None:
                     if loaded.uri in self.entries:
                         updates[loaded.uri] = None
@@ -390,6 +516,7 @@ class TreeState:
             buffer_entries.append(BufferEntry(snap.uri, digest, len(data), snap.version))
         tail = out.drain()
 
+        assert self.full or not updates, "a change found without the manifest loaded"
         delta: dict[str, DiskEntry | None] = {}
         if self.base_id is not None:  # else a full manifest: no delta to work out
             delta = dict(self.delta)
@@ -398,10 +525,12 @@ class TreeState:
                     delta.pop(uri, None)
                 else:
                     delta[uri] = entry
-        full = self.base_id is None or len(delta) > max(
-            REBASE_MIN, len(self.base_entries) // REBASE_FRACTION
+        rebase = self.base_id is None or len(delta) > max(
+            REBASE_MIN, self.base_files // REBASE_FRACTION
         )
-        files = len(self.entries) + sum(
+        if rebase:
+            full()
+        files = self.files + sum(
             (e is not None) - (uri in self.entries) for uri, e in updates.items()
         )
         disk_bytes = self.total_bytes + sum(
@@ -409,7 +538,7 @@ class TreeState:
             for uri, e in updates.items()
         )
         disk: dict[str, DiskEntry | None] = delta
-        if full:
+        if rebase:
             disk = {**self.entries}
             for uri, entry in updates.items():
                 if entry is None:
@@ -422,28 +551,57 @@ class TreeState:
             label=label,
             reason=reason,
             journal_lseq=journal_lseq,
-            base_id=None if full else self.base_id,
+            base_id=None if rebase else self.base_id,
             disk=disk,
             buffers=buffer_entries,
             # A file is counted once, though it has a disk and an unsaved version; an
             # unsaved buffer of a file not on disk (untitled, not yet saved) counts too.
-            files=files + sum(not self._on_disk(b.uri, updates) for b in buffer_entries),
+            files=files + sum(not self._on_disk(conn, b.uri, updates) for b in buffer_entries),
             bytes=disk_bytes + sum(b.size for b in buffer_entries),
+        )
+        folder_rows, complete = self._folder_rows(folders, scanned)
+        count = len(self.folders) + sum(
+            (sig is not None) - (f in self.folders) for f, sig in folder_rows.items()
         )
         meter.report(final=True)
         return Plan(
             checkpoint=checkpoint,
             updates=updates,
-            delta={} if full else delta,
+            delta={} if rebase else delta,
             disk_bytes=disk_bytes,
-            base_is_new=full,
+            base_is_new=rebase,
             read_files=read,
             new_blobs=out.new,
             tail_blobs=tail,
             reused_blobs=out.reused,
             scanned=scanned,
             stat_rows=stat_rows,
+            folder_rows=folder_rows,
+            folders=statcache.Stamp(
+                checkpoint_id=0,  # known once written
+                session_id=session_id,
+                rules=self.rules_key,
+                folders=count,
+                complete=complete,
+                files=files,
+                bytes=disk_bytes,
+                base_files=files if rebase else self.base_files,
+            ),
+            folders_seen=self.folders_seen,
+            all_folders=self.folders,
+            disk_files=files,
         )
+
+    def _folder_rows(self, found: _Folders, scanned: bool) -> tuple[dict[str, bytes | None], bool]:
+        """The signatures to record: those of the folders a scan found changed, but
+        ``STALE`` for those holding a file read with a stat too recent to trust and for the
+        folders of files reported changed (looked at again by the next scan); vanished
+        folders are forgotten. And whether they then cover every file of the manifest: after
+        a scan they do (a folder it did not find has no file left in the manifest)."""
+        rows: dict[str, bytes | None] = {}
+        for folder, sig in found.changed.items():
+            rows[folder] = STALE if sig is not None and folder in found.untrusted else sig
+        return rows, scanned or self.folders_complete
 
     def _load_all(
         self, batches: Iterator[list[_Candidate]], started: int
@@ -480,10 +638,20 @@ class TreeState:
                 self.stats.pop(uri, None)
             else:
                 self.stats[uri] = cached
+        for folder, sig in plan.folder_rows.items():
+            if sig is None:
+                self.folders.pop(folder, None)
+            else:
+                self.folders[folder] = sig
+        self.folders_complete = plan.folders.complete
+        self.folders_seen = (checkpoint_id, plan.folders.session_id)
+        self.latest_id = checkpoint_id
+        self.files = plan.disk_files
         self.total_bytes = plan.disk_bytes
         self.delta = plan.delta
         if plan.base_is_new:
             self.base_id = checkpoint_id
+            self.base_files = plan.disk_files
             self.base_entries = dict(self.entries)
         if plan.scanned:
             self.needs_scan = False

@@ -200,6 +200,18 @@ def disk_entries(conn: sqlite3.Connection, cid: int) -> dict[str, DiskEntry]:
     }
 
 
+def has_disk_entry(conn: sqlite3.Connection, cid: int, uri: str) -> bool:
+    """Whether checkpoint ``cid``'s own disk rows hold ``uri`` (not deleted)."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM entries WHERE checkpoint_id=? AND kind='disk' AND uri=?"
+            " AND blob IS NOT NULL",
+            (cid, uri),
+        ).fetchone()
+        is not None
+    )
+
+
 def disk_delta(conn: sqlite3.Connection, cid: int) -> dict[str, DiskEntry | None]:
     """A delta checkpoint's disk rows, deletions (None) included."""
     return {

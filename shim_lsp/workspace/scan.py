@@ -160,10 +160,11 @@ class FileRules:
         except OSError:
             pass
         old = self._gitignores.get(folder)
-        if old is not None:
-            if old[1] is not None:
-                self._matchers.pop(id(old[1]), None)
-            self._kept.clear()  # the verdicts below this folder may have changed
+        if old is not None and old[1] is not None:
+            self._matchers.pop(id(old[1]), None)
+        if old is not None or spec is not None:
+            # The verdicts below this folder may have changed, a new .gitignore's too.
+            self._kept.clear()
         self._gitignores[folder] = (seen, spec)
         return spec
 
@@ -216,19 +217,42 @@ Specs = tuple[tuple[str, Callable[[str], bool]], ...]
 """(.gitignore folder as a root-relative prefix like "pkg/" or "", its patterns' matcher)."""
 
 
-def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
-    """Root-relative posix paths of the regular files the rules keep, with their stat.
+class Listing(NamedTuple):
+    """One folder of a walk: its files as found (links and folders left out), not yet judged
+    against the rules."""
 
-    Links are skipped. Each folder's .gitignore is read once (again when its mtime changes)
-    and carried down to the folders below it. Works on strings, and remembers each path's
-    verdict: this runs over every file of the workspace, at every scan.
+    prefix: str
+    """Root-relative, "" for the root, else like "pkg/sub/"."""
+    files: list[tuple[str, os.stat_result]]
+    specs: Specs
+    """The .gitignore patterns that apply here."""
+    ignores: str
+    """The stats of the .gitignore files that apply here."""
+    signature: bytes
+    """The names and stats (size, mtime, ctime, inode) of ``files``, and the stats of the
+    .gitignore files that apply here, exactly: equal signatures mean that nothing a
+    checkpoint keeps from this folder has changed, under the same settings."""
+
+
+def signature(ignores: str, files: list[tuple[str, os.stat_result]]) -> bytes:
+    stats: list[int] = []
+    for _name, st in files:
+        stats += (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    names = "\0".join([name for name, _st in files])
+    return f"{ignores}\1{names}\1{stats!r}".encode("utf-8", "surrogateescape")
+
+
+def walk_folders(rules: FileRules) -> Iterator[Listing]:
+    """The folders the rules keep, each with its files, walked depth first.
+
+    Each folder's .gitignore is read once (again when its mtime changes) and carried down to
+    the folders below it. Works on strings, and remembers each folder's verdict.
     """
     root = str(rules.root)
-    stack: list[tuple[str, str, Specs]] = [(root, "", ())]
-    excludes, secrets, kept = rules.matcher(rules.excludes), rules.secrets, rules._kept
-    make = tuple.__new__  # FileStat's own __new__ is Python code, run once per file
+    stack: list[tuple[str, str, Specs, str]] = [(root, "", (), "")]
+    excludes, kept = rules.matcher(rules.excludes), rules._kept
     while stack:
-        folder, prefix, inherited = stack.pop()
+        folder, prefix, inherited, ignores = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -237,44 +261,63 @@ def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
         if rules.respect_gitignore:
             marker = next((e for e in entries if e.name == ".gitignore"), None)
             try:
-                mtime = marker.stat().st_mtime_ns if marker is not None else None
+                mst = marker.stat() if marker is not None else None
             except OSError:
-                mtime = None
-            own = rules._current_gitignore(folder, mtime)
+                mst = None
+            own = rules._current_gitignore(folder, mst.st_mtime_ns if mst else None)
             if own is not None:
                 specs = (*inherited, (prefix, rules.matcher(own)))
+            if mst is not None:
+                ignores += (
+                    f"{prefix}:{mst.st_size}:{mst.st_mtime_ns}:{mst.st_ctime_ns}:{mst.st_ino};"
+                )
+        files: list[tuple[str, os.stat_result]] = []
         for entry in entries:
             try:
                 if entry.is_symlink():
                     continue
-                is_dir = entry.is_dir(follow_symlinks=False)
-                st = None if is_dir else entry.stat(follow_symlinks=False)
+                if entry.is_dir(follow_symlinks=False):
+                    rel_dir = prefix + entry.name + "/"
+                    keep = kept.get(rel_dir)
+                    if keep is None:
+                        keep = kept[rel_dir] = not (
+                            excludes(rel_dir)
+                            or any(match(rel_dir[len(base) :]) for base, match in specs)
+                        )
+                    if keep:
+                        stack.append((entry.path, rel_dir, specs, ignores))
+                    continue
+                files.append((entry.name, entry.stat(follow_symlinks=False)))
             except OSError:
                 continue
-            rel = prefix + entry.name
-            if is_dir:
-                rel_dir = rel + "/"
-                keep = kept.get(rel_dir)
-                if keep is None:
-                    keep = kept[rel_dir] = not (
-                        excludes(rel_dir)
-                        or any(match(rel_dir[len(base) :]) for base, match in specs)
-                    )
-                if keep:
-                    stack.append((entry.path, rel_dir, specs))
-                continue
-            assert st is not None
-            if not stat.S_ISREG(st.st_mode) or st.st_size > rules.max_file_size:
-                continue
-            keep = kept.get(rel)
-            if keep is None:
-                keep = kept[rel] = not (
-                    excludes(rel)
-                    or secrets.match(rel)
-                    or any(match(rel[len(base) :]) for base, match in specs)
-                )
-            if keep:
-                yield rel, make(FileStat, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        yield Listing(prefix, files, specs, ignores, signature(ignores, files))
+
+
+def kept_files(rules: FileRules, listing: Listing) -> Iterator[tuple[str, FileStat]]:
+    """Root-relative posix paths of the listing's regular files that the rules keep, with
+    their stat. Remembers each path's verdict: this runs over every file of a scan."""
+    excludes, secrets, kept = rules.matcher(rules.excludes), rules.secrets, rules._kept
+    specs, prefix, limit = listing.specs, listing.prefix, rules.max_file_size
+    make = tuple.__new__  # FileStat's own __new__ is Python code, run once per file
+    for name, st in listing.files:
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            continue
+        rel = prefix + name
+        keep = kept.get(rel)
+        if keep is None:
+            keep = kept[rel] = not (
+                excludes(rel)
+                or secrets.match(rel)
+                or any(match(rel[len(base) :]) for base, match in specs)
+            )
+        if keep:
+            yield rel, make(FileStat, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+
+
+def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
+    """Root-relative posix paths of the regular files the rules keep, with their stat."""
+    for listing in walk_folders(rules):
+        yield from kept_files(rules, listing)
 
 
 def stat_file(rules: FileRules, path: Path) -> FileStat | None:

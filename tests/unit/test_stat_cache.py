@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from helpers import engine_for
@@ -15,11 +16,11 @@ from helpers import engine_for
 from shim_lsp.session import snapshot
 from shim_lsp.session.checkpointer import CheckpointProgress
 from shim_lsp.store import checkpoints as cps
-from shim_lsp.store import retention
+from shim_lsp.store import retention, statcache
 from shim_lsp.store.db import connect, open_store
-from shim_lsp.workspace import fsclock
+from shim_lsp.workspace import fsclock, scan
 from shim_lsp.workspace.scan import FileRules, FileStat
-from shim_lsp.workspace.scan import walk as real_walk
+from shim_lsp.workspace.scan import walk_folders as real_walk_folders
 
 
 def _tree(ws: Path) -> None:
@@ -103,20 +104,37 @@ FROZEN_CTIMES = {
 GRANULARITY = {"nanoseconds": 1, "1 s": 1_000_000_000, "2 s (FAT)": 2_000_000_000}
 
 
+class _Stat(NamedTuple):
+    """The fields of an ``os.stat_result`` that a walk reads."""
+
+    st_mode: int
+    st_size: int
+    st_mtime_ns: int
+    st_ctime_ns: int
+    st_ino: int
+
+
 @pytest.fixture(params=list(FROZEN_CTIMES))
 def frozen_stat(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> FileStat:
     """m0.py's stat never moves, as when a change lands in the same timestamp tick as the
-    stat it follows: only the racy guard can tell that it changed."""
+    stat it follows: only the racy guard can tell that it changed. The other files' stats
+    are those that filesystem would keep, and the walk's folder signatures follow them."""
     stamp, g = FROZEN_CTIMES[request.param], GRANULARITY[request.param]
     frozen = FileStat(13, stamp, stamp, 4242)
 
-    def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
-        for rel, st in real_walk(rules):
-            # The other files' timestamps as that filesystem would keep them.
-            coarse = st._replace(mtime_ns=st.mtime_ns // g * g, ctime_ns=st.ctime_ns // g * g)
-            yield rel, (frozen if rel == "pkg/m0.py" else coarse)
+    def as_kept(name: str, st: os.stat_result) -> Any:
+        if name == "m0.py":
+            return _Stat(st.st_mode, *frozen)
+        mtime, ctime = st.st_mtime_ns // g * g, st.st_ctime_ns // g * g
+        return _Stat(st.st_mode, st.st_size, mtime, ctime, st.st_ino)
 
-    monkeypatch.setattr(snapshot, "walk", walk)
+    def walk_folders(rules: FileRules) -> Iterator[scan.Listing]:
+        for listing in real_walk_folders(rules):
+            files = [(name, as_kept(name, st)) for name, st in listing.files]
+            signature = scan.signature(listing.ignores, files)
+            yield listing._replace(files=files, signature=signature)
+
+    monkeypatch.setattr(snapshot, "walk_folders", walk_folders)
     return frozen
 
 
@@ -278,7 +296,8 @@ def test_a_store_from_before_the_stat_cache_still_opens(workspace: Path, state_d
     engine.checkpoint("before").result()
     engine.close("clean")
     with connect(state_dir / "shim.db") as conn:
-        conn.execute("DROP TABLE stat_cache")  # the store as SHIM left it before
+        for table in ("stat_cache", "stat_folders", "stat_folders_stamp"):
+            conn.execute(f"DROP TABLE {table}")  # the store as SHIM left it before
 
     conn, _report = open_store(state_dir)
     conn.close()
@@ -314,4 +333,199 @@ def test_a_checkpoint_tells_its_progress_and_its_end(workspace: Path, state_dir:
     assert seen[-1].done and (seen[-1].looked, seen[-1].read) == (10, 10)
     assert [p.done for p in seen].count(True) == 1
     assert {p.run for p in seen} == {1}
+    engine.close("clean")
+
+
+def _deep_tree(ws: Path) -> None:
+    for folder in ("pkg", "pkg/sub", "pkg/sub/deeper", "other", "with space"):
+        (ws / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(3):
+            (ws / folder / f"f{i}.py").write_text(f"# {folder} {i}\n")
+
+
+def _edit(ws: Path) -> tuple[Path, bytes]:
+    target = ws / "pkg" / "sub" / "deeper" / "f1.py"
+    target.write_text("# edited, and longer\n")
+    return target, b"# edited, and longer\n"
+
+
+def _delete_file(ws: Path) -> tuple[Path, None]:
+    target = ws / "pkg" / "sub" / "f0.py"
+    target.unlink()
+    return target, None
+
+
+def _delete_folder(ws: Path) -> tuple[Path, None]:
+    for path in sorted((ws / "pkg" / "sub").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    (ws / "pkg" / "sub").rmdir()
+    return ws / "pkg" / "sub" / "deeper" / "f2.py", None
+
+
+def _add_in_new_folder(ws: Path) -> tuple[Path, bytes]:
+    (ws / "new" / "inner").mkdir(parents=True)
+    target = ws / "new" / "inner" / "n.py"
+    target.write_text("n = 1\n")
+    return target, b"n = 1\n"
+
+
+def _rename(ws: Path) -> tuple[Path, bytes]:
+    (ws / "with space" / "f2.py").rename(ws / "with space" / "renamed.py")
+    return ws / "with space" / "renamed.py", b"# with space 2\n"
+
+
+def _ignore_below(ws: Path) -> tuple[Path, None]:
+    (ws / "pkg" / ".gitignore").write_text("sub/deeper/f0.py\n")
+    return ws / "pkg" / "sub" / "deeper" / "f0.py", None
+
+
+CHANGES = {
+    "a file edited deep down": _edit,
+    "a file deleted": _delete_file,
+    "a folder deleted": _delete_folder,
+    "a file added in a new folder": _add_in_new_folder,
+    "a file renamed": _rename,
+    "a .gitignore added above a file": _ignore_below,
+}
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("change", list(CHANGES))
+@pytest.mark.parametrize("restart", [False, True], ids=["same server", "restarted server"])
+def test_a_scan_finds_what_changed_in_any_folder(
+    workspace: Path, state_dir: Path, change: str, restart: bool
+) -> None:
+    """A scan passes over folders whose files are as they were: every other change must
+    still reach the checkpoint, for an editor without watchers and after a restart."""
+    _deep_tree(workspace)
+    engine = engine_for(workspace, state_dir)
+    engine.checkpoint("first").result()
+    engine.checkpoint("nothing changed").result()
+    if restart:
+        engine.close("clean")
+    target, expected = CHANGES[change](workspace)
+    if restart:
+        engine = engine_for(workspace, state_dir)
+    result = engine.checkpoint("after the change").result()
+    assert _content(engine.db_path, result.id, target) == expected
+    on_disk = {
+        p for p in workspace.rglob("*") if p.is_file() and (p != target or expected is not None)
+    }
+    assert result.files == len(on_disk)
+    for path in on_disk:
+        assert _content(engine.db_path, result.id, path) == path.read_bytes()
+    engine.close("clean")
+
+
+def _count_manifest_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    loads: list[str] = []
+    real_entries, real_stats = cps.disk_entries, statcache.load
+
+    def disk_entries(conn: sqlite3.Connection, cid: int) -> dict[str, cps.DiskEntry]:
+        loads.append("manifest")
+        return real_entries(conn, cid)
+
+    def load(conn: sqlite3.Connection, workspace: str) -> dict[str, statcache.Cached]:
+        loads.append("stat cache")
+        return real_stats(conn, workspace)
+
+    monkeypatch.setattr(cps, "disk_entries", disk_entries)
+    monkeypatch.setattr(statcache, "load", load)
+    return loads
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_restarted_server_that_finds_nothing_changed_only_stats_the_tree(
+    workspace: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a file read, and neither the manifest nor the stat cache loaded as objects: the
+    walk and one comparison per folder."""
+    _deep_tree(workspace)
+    first = engine_for(workspace, state_dir)
+    first.checkpoint().result()
+    first.close("clean")
+
+    loads = _count_manifest_loads(monkeypatch)
+    restarted = engine_for(workspace, state_dir)
+    result = restarted.checkpoint().result()
+    assert (result.read_files, result.files, loads) == (0, 15, [])
+    again = restarted.checkpoint("by hand").result()
+    assert (again.read_files, again.files, loads) == (0, 15, [])
+    target, expected = _edit(workspace)
+    changed = restarted.checkpoint("after an edit").result()
+    assert (changed.read_files, _content(restarted.db_path, changed.id, target)) == (1, expected)
+    assert loads == ["manifest", "stat cache"], "loaded once something changed"
+    restarted.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+def test_another_windows_checkpoint_does_not_hide_a_change(
+    workspace: Path, state_dir: Path
+) -> None:
+    """Window two checkpoints from its own manifest, which never saw the edit window one
+    read: the folder signatures then written must be two's, or a restart would pass over
+    the edited file and keep two's old copy."""
+    _deep_tree(workspace)
+    one = engine_for(workspace, state_dir)
+    two = engine_for(workspace, state_dir)
+    one.checkpoint().result()
+    two.checkpoint().result()
+    target, expected = _edit(workspace)
+    one.checkpoint("one sees the edit").result()
+    other = workspace / "other" / "f0.py"
+    other.write_text("# other, edited\n")
+    two.watching = True
+    two.files_changed([other])  # two's watcher reported only this one
+    two.checkpoint(reason="interval").result()
+    one.close("clean")
+    two.close("clean")
+
+    restarted = engine_for(workspace, state_dir)
+    result = restarted.checkpoint().result()
+    assert _content(restarted.db_path, result.id, target) == expected
+    assert _content(restarted.db_path, result.id, other) == b"# other, edited\n"
+    restarted.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+def test_changed_settings_are_not_passed_over_by_a_restart(
+    workspace: Path, state_dir: Path
+) -> None:
+    _deep_tree(workspace)
+    first = engine_for(workspace, state_dir)
+    first.checkpoint().result()
+    first.close("clean")
+    restarted = engine_for(workspace, state_dir, exclude_globs=["other/"])
+    result = restarted.checkpoint().result()
+    assert _content(restarted.db_path, result.id, workspace / "other" / "f1.py") is None
+    assert result.files == 12
+    restarted.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("restart", [False, True], ids=["same server", "restarted server"])
+def test_a_folder_known_from_a_file_event_is_looked_at_by_the_next_scan(
+    workspace: Path, state_dir: Path, restart: bool
+) -> None:
+    """File events change the manifest without a scan; the folders they touched, a new one
+    included, must not be passed over, and one that vanishes must be seen to."""
+    _deep_tree(workspace)
+    engine = engine_for(workspace, state_dir)
+    engine.checkpoint().result()
+    engine.watching = True
+    target, _expected = _add_in_new_folder(workspace)
+    edited, _ = _edit(workspace)
+    engine.files_changed([target, edited])
+    by_event = engine.checkpoint(reason="interval").result()
+    assert _content(engine.db_path, by_event.id, target) == b"n = 1\n"
+    edited.write_text("# edited again, no event\n")
+    (workspace / "new" / "inner" / "n.py").unlink()
+    (workspace / "new" / "inner").rmdir()
+    if restart:
+        engine.close("clean")
+        engine = engine_for(workspace, state_dir)
+    scanned = engine.checkpoint("by hand").result()
+    assert _content(engine.db_path, scanned.id, target) is None
+    assert _content(engine.db_path, scanned.id, edited) == b"# edited again, no event\n"
+    assert scanned.files == 15
     engine.close("clean")
