@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,8 +96,8 @@ class FileRules:
     )
     """Per spec (by id, the spec held here so that its id stays its own), its matcher."""
     _kept: dict[str, bool] = field(default_factory=dict)
-    """Per root-relative path ("dir/" for folders), whether a walk keeps it: matching is
-    most of a walk's cost, and the answer changes only with the rules or a .gitignore."""
+    """Per root-relative folder ("dir/"), whether a walk keeps it: the answer changes only
+    with the rules or a .gitignore."""
 
     @classmethod
     def from_settings(cls, root: Path, settings: Settings) -> FileRules:
@@ -234,12 +235,22 @@ class Listing(NamedTuple):
     checkpoint keeps from this folder has changed, under the same settings."""
 
 
+_STATS = struct.Struct("<qqqQ")
+
+
 def signature(ignores: str, files: list[tuple[str, os.stat_result]]) -> bytes:
-    stats: list[int] = []
-    for _name, st in files:
-        stats += (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    names = "\0".join([name for name, _st in files])
-    return f"{ignores}\1{names}\1{stats!r}".encode("utf-8", "surrogateescape")
+    """``Listing.signature``: exact (each part's length given, as names may hold any byte
+    but NUL), as bytes: stored per folder, read by a restart."""
+    try:
+        stats = b"P" + b"".join(
+            [_STATS.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
+        )
+    except struct.error:  # a value out of 64 bits (no filesystem gives one): spelled out
+        spelled = [(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
+        stats = b"R" + repr(spelled).encode()
+    above = ignores.encode("utf-8", "surrogateescape")
+    names = "\0".join([name for name, _st in files]).encode("utf-8", "surrogateescape")
+    return b"%d %s%d %s%s" % (len(above), above, len(names), names, stats)
 
 
 def walk_folders(rules: FileRules) -> Iterator[Listing]:
@@ -295,23 +306,22 @@ def walk_folders(rules: FileRules) -> Iterator[Listing]:
 
 def kept_files(rules: FileRules, listing: Listing) -> Iterator[tuple[str, FileStat]]:
     """Root-relative posix paths of the listing's regular files that the rules keep, with
-    their stat. Remembers each path's verdict: this runs over every file of a scan."""
-    excludes, secrets, kept = rules.matcher(rules.excludes), rules.secrets, rules._kept
+    their stat. The verdicts are not remembered (folders' are): a scan judges only the
+    files of folders that changed, and a memory per file would grow with the tree."""
+    excludes, secrets = rules.matcher(rules.excludes), rules.secrets
     specs, prefix, limit = listing.specs, listing.prefix, rules.max_file_size
     make = tuple.__new__  # FileStat's own __new__ is Python code, run once per file
     for name, st in listing.files:
         if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
             continue
         rel = prefix + name
-        keep = kept.get(rel)
-        if keep is None:
-            keep = kept[rel] = not (
-                excludes(rel)
-                or secrets.match(rel)
-                or any(match(rel[len(base) :]) for base, match in specs)
-            )
-        if keep:
-            yield rel, make(FileStat, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        if (
+            excludes(rel)
+            or secrets.match(rel)
+            or any(match(rel[len(base) :]) for base, match in specs)
+        ):
+            continue
+        yield rel, make(FileStat, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
 
 
 def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
