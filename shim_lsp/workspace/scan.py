@@ -268,9 +268,23 @@ def walk_folders(rules: FileRules) -> Iterator[Listing]:
             entries = list(os.scandir(folder))
         except OSError:
             continue
+        files: list[tuple[str, os.stat_result]] = []
+        subfolders: list[os.DirEntry[str]] = []
+        marker = None
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry)
+                    continue
+                if entry.name == ".gitignore":
+                    marker = entry
+                if entry.is_symlink():
+                    continue
+                files.append((entry.name, entry.stat(follow_symlinks=False)))
+            except OSError:
+                continue
         specs = inherited
         if rules.respect_gitignore:
-            marker = next((e for e in entries if e.name == ".gitignore"), None)
             try:
                 mst = marker.stat() if marker is not None else None
             except OSError:
@@ -282,25 +296,15 @@ def walk_folders(rules: FileRules) -> Iterator[Listing]:
                 ignores += (
                     f"{prefix}:{mst.st_size}:{mst.st_mtime_ns}:{mst.st_ctime_ns}:{mst.st_ino};"
                 )
-        files: list[tuple[str, os.stat_result]] = []
-        for entry in entries:
-            try:
-                if entry.is_symlink():
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    rel_dir = prefix + entry.name + "/"
-                    keep = kept.get(rel_dir)
-                    if keep is None:
-                        keep = kept[rel_dir] = not (
-                            excludes(rel_dir)
-                            or any(match(rel_dir[len(base) :]) for base, match in specs)
-                        )
-                    if keep:
-                        stack.append((entry.path, rel_dir, specs, ignores))
-                    continue
-                files.append((entry.name, entry.stat(follow_symlinks=False)))
-            except OSError:
-                continue
+        for entry in subfolders:
+            rel_dir = prefix + entry.name + "/"
+            keep = kept.get(rel_dir)
+            if keep is None:
+                keep = kept[rel_dir] = not (
+                    excludes(rel_dir) or any(match(rel_dir[len(base) :]) for base, match in specs)
+                )
+            if keep:
+                stack.append((entry.path, rel_dir, specs, ignores))
         yield Listing(prefix, files, specs, ignores, signature(ignores, files))
 
 
