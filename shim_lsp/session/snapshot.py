@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from shim_lsp.settings import DEFAULT_EXCLUDE_GLOBS, Settings, secret_patterns
 from shim_lsp.store import blobs, statcache
@@ -200,9 +200,11 @@ class TreeState:
     loaded: bool = False
     entries: dict[str, DiskEntry] = field(default_factory=dict)
     base_id: int | None = None
-    base_entries: dict[str, DiskEntry] = field(default_factory=dict)
+    base_shadow: dict[str, DiskEntry | None] = field(default_factory=dict)
+    """What the base held (None: nothing) of the files changed since it, at least those of
+    ``delta``: with ``entries``, the whole base, without a second manifest in memory."""
     delta: dict[str, DiskEntry | None] = field(default_factory=dict)
-    """How ``entries`` differ from ``base_entries``: kept up to date, never recomputed."""
+    """How ``entries`` differ from the base: kept up to date, never recomputed."""
     total_bytes: int = 0
     changed_paths: set[Path] = field(default_factory=set)
     needs_scan: bool = True
@@ -212,7 +214,7 @@ class TreeState:
     guard: TimestampGuard = field(default_factory=TimestampGuard)
     """Which stats may go into the stat cache (racy timestamps)."""
     full: bool = False
-    """``entries``, ``base_entries`` and ``stats`` are loaded. A restarted server whose
+    """``entries`` and ``stats`` are loaded. A restarted server whose
     folder signatures hold starts without them, and loads them only when a scan finds a
     change (most restarts find none)."""
     latest_id: int | None = None
@@ -304,13 +306,15 @@ class TreeState:
             if cps.get(conn, self.latest_id) is None or cps.get(conn, self.base_id) is None:
                 raise cps.MissingBase(f"checkpoint {self.latest_id} or its base is gone")
             # The base is read once; the newest, when a delta, is that base with its delta.
-            self.base_entries = cps.disk_entries(conn, self.base_id)
+            base = cps.disk_entries(conn, self.base_id)
             delta = {} if self.base_id == self.latest_id else cps.disk_delta(conn, self.latest_id)
-            self.delta = {u: e for u, e in delta.items() if self.base_entries.get(u) != e}
+            self.delta = {u: e for u, e in delta.items() if base.get(u) != e}
+            self.base_shadow = {u: base.get(u) for u in self.delta}
+            self.base_files = len(base)
             # In place: a scan's generators already hold these dicts.
-            self.entries.update(cps.apply_delta(dict(self.base_entries), self.delta))
+            self.entries.update(cps.apply_delta(base, self.delta))
             self.total_bytes = sum(e.size for e in self.entries.values())
-            self.files, self.base_files = len(self.entries), len(self.base_entries)
+            self.files = len(self.entries)
         self.stats.update(statcache.load(conn, self.workspace.key))
         self.full = True
 
@@ -430,6 +434,11 @@ class TreeState:
         if batch:
             yield batch
 
+    def _in_base(self, uri: str) -> DiskEntry | None:
+        if uri in self.base_shadow:
+            return self.base_shadow[uri]
+        return self.entries.get(uri)  # unchanged since the base
+
     def _on_disk(
         self, conn: sqlite3.Connection, uri: str, updates: dict[str, DiskEntry | None]
     ) -> bool:
@@ -521,7 +530,7 @@ class TreeState:
         if self.base_id is not None:  # else a full manifest: no delta to work out
             delta = dict(self.delta)
             for uri, entry in updates.items():
-                if self.base_entries.get(uri) == entry:
+                if self._in_base(uri) == entry:
                     delta.pop(uri, None)
                 else:
                     delta[uri] = entry
@@ -538,7 +547,9 @@ class TreeState:
             for uri, e in updates.items()
         )
         disk: dict[str, DiskEntry | None] = delta
-        if rebase:
+        if rebase and not self.entries:
+            disk = updates  # the first: every entry is new (no deletion), no copy
+        elif rebase:
             disk = {**self.entries}
             for uri, entry in updates.items():
                 if entry is None:
@@ -628,7 +639,15 @@ class TreeState:
 
     def committed(self, plan: Plan, checkpoint_id: int) -> None:
         """Adopt a plan once its checkpoint is in the store."""
-        for uri, entry in plan.updates.items():
+        if (
+            plan.base_is_new
+            and not self.entries
+            and all(e is not None for e in plan.updates.values())
+        ):
+            self.entries = cast(dict[str, DiskEntry], plan.updates)  # the first: no copy
+        for uri, entry in plan.updates.items() if self.entries is not plan.updates else ():
+            if not plan.base_is_new and uri not in self.base_shadow:
+                self.base_shadow[uri] = self.entries.get(uri)  # unchanged since the base
             if entry is None:
                 self.entries.pop(uri, None)
             else:
@@ -652,7 +671,7 @@ class TreeState:
         if plan.base_is_new:
             self.base_id = checkpoint_id
             self.base_files = plan.disk_files
-            self.base_entries = dict(self.entries)
+            self.base_shadow = {}
         if plan.scanned:
             self.needs_scan = False
 
