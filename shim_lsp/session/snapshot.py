@@ -114,6 +114,8 @@ class _Loaded(NamedTuple):
     """Set when the content differs from what the stat cache knew."""
     cached: statcache.Cached | None = None
     """The stat cache row for what was read; None when it would be racy."""
+    failed: bool = False
+    """The file is there but could not be read: to be tried again."""
 
 
 STALE = b""
@@ -130,7 +132,8 @@ class _Folders:
     changed: dict[str, bytes | None] = field(default_factory=dict)
     """None: vanished."""
     untrusted: set[str] = field(default_factory=set)
-    """Folders holding a file whose stat was not trusted to the stat cache."""
+    """Folders holding a file whose stat was not trusted to the stat cache, or that could
+    not be read: a scan must look at them again."""
 
 
 def _folder_of(uri: str) -> str:
@@ -396,8 +399,10 @@ class TreeState:
             return _Loaded(cand.uri, None, None)
         try:
             data, dev = _read(cand.path, st.size)
-        except OSError:
+        except FileNotFoundError:
             return _Loaded(cand.uri, None, None)
+        except OSError:
+            return _Loaded(cand.uri, None, None, failed=True)
         digest = blobs.blob_hash(data)
         entry = DiskEntry(digest, len(data), st.mtime_ns)
         # The stat was taken before the read: a change since shows as a timestamp in the
@@ -503,7 +508,7 @@ class TreeState:
             for loaded in loaded_batch:
                 if self.stats.get(loaded.uri) != loaded.cached:
                     stat_rows[loaded.uri] = loaded.cached
-                if loaded.cached is None and loaded.entry is not None:
+                if loaded.failed or (loaded.cached is None and loaded.entry is not None):
                     folders.untrusted.add(_folder_of(loaded.uri))
                 if loaded.entry is None:
                     if loaded.uri in self.entries:

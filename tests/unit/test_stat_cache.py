@@ -529,3 +529,32 @@ def test_a_folder_known_from_a_file_event_is_looked_at_by_the_next_scan(
     assert _content(engine.db_path, scanned.id, edited) == b"# edited again, no event\n"
     assert scanned.files == 15
     engine.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("restart", [False, True], ids=["same server", "restarted server"])
+def test_a_file_that_could_not_be_read_is_tried_again_by_the_next_scan(
+    workspace: Path, state_dir: Path, restart: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that fails (EIO, a lock, ...) leaves the file out of that checkpoint only: its
+    folder must not be passed over while the file is as it was."""
+    _deep_tree(workspace)
+    target = workspace / "pkg" / "sub" / "f1.py"
+    real_read = snapshot._read
+
+    def failing(path: str, size: int) -> tuple[bytes, int]:
+        if path == str(target):
+            raise OSError(5, "Input/output error")
+        return real_read(path, size)
+
+    monkeypatch.setattr(snapshot, "_read", failing)
+    engine = engine_for(workspace, state_dir)
+    first = engine.checkpoint().result()
+    assert _content(engine.db_path, first.id, target) is None
+    monkeypatch.setattr(snapshot, "_read", real_read)
+    if restart:
+        engine.close("clean")
+        engine = engine_for(workspace, state_dir)
+    again = engine.checkpoint("by hand").result()
+    assert _content(engine.db_path, again.id, target) == b"# pkg/sub 1\n"
+    engine.close("clean")
