@@ -233,6 +233,9 @@ class TreeState:
     all unchanged has nothing gone to look for."""
     folders_seen: tuple[int, str] | None = None
     rules_key: str = ""
+    loaded_folders: set[str] = field(default_factory=set)
+    """Until ``full``: the folders whose files ``entries`` and ``stats`` hold (a scan loads
+    the folders it finds changed, one by one)."""
 
     def __post_init__(self) -> None:
         self.rebuild_rules()
@@ -300,6 +303,25 @@ class TreeState:
         self.files, self.total_bytes, self.base_files = stamp.files, stamp.bytes, stamp.base_files
         self.delta = {} if latest.base_id is None else cps.disk_delta(conn, latest.id)
 
+    def load_folder(self, conn: sqlite3.Connection, folder: str) -> None:
+        """What the manifest and the stat cache hold of the files directly in ``folder``."""
+        if self.full or folder in self.loaded_folders:
+            return
+        self.loaded_folders.add(folder)
+        assert self.latest_id is not None and self.base_id is not None
+        if cps.get(conn, self.base_id) is None:
+            raise cps.MissingBase(f"checkpoint {self.base_id}, the base, is gone")
+        base = cps.disk_entries_in(conn, self.base_id, folder)
+        changed = {u: e for u, e in self.delta.items() if _folder_of(u) == folder}
+        for uri, entry in base.items():
+            if uri not in changed:
+                self.entries[uri] = entry
+        for uri, now in changed.items():
+            self.base_shadow.setdefault(uri, base.get(uri))
+            if now is not None:
+                self.entries[uri] = now
+        self.stats.update(statcache.load_folder(conn, self.workspace.key, folder))
+
     def load_full(self, conn: sqlite3.Connection) -> None:
         """The manifest of ``latest_id`` and the stat cache, as Python objects."""
         if self.full:
@@ -320,25 +342,29 @@ class TreeState:
             self.files = len(self.entries)
         self.stats.update(statcache.load(conn, self.workspace.key))
         self.full = True
+        self.loaded_folders = set()
 
     def _candidates(
-        self, changed: set[Path], meter: _Meter, seen_folders: _Folders, full: Callable[[], None]
+        self,
+        changed: set[Path],
+        meter: _Meter,
+        seen_folders: _Folders,
+        conn: sqlite3.Connection,
     ) -> Iterator[_Candidate]:
         """The files to look at, each once: every file of a scan as the walk finds it (so
         that reading starts before the walk ends), then those gone since; else the paths
         reported as changed. A scan passes over folders whose signature is the one the tree
         state holds, and over files that the stat cache and the manifest both already hold
-        as they are: most of them, and this runs once per file. ``full`` loads the
-        manifest, needed as soon as anything may have changed."""
+        as they are: most of them, and this runs once per file. What the manifest and the
+        stat cache hold of a folder is loaded when it is found changed."""
         seen: set[str] = set()
         if not self.needs_scan:
-            if changed:
-                full()
             for path in changed:
                 uri = path_to_uri(path)
                 if uri not in seen:
                     seen.add(uri)
                     meter.looked += 1
+                    self.load_folder(conn, _folder_of(uri))
                     seen_folders.changed[_folder_of(uri)] = STALE
                     folder_rules = self.rules_for(path)
                     yield _Candidate(
@@ -359,7 +385,7 @@ class TreeState:
                 if signatures.get(here) == listing.signature:
                     continue
                 seen_folders.changed[here] = listing.signature
-                full()
+                self.load_folder(conn, here)
                 stats, entries = self.stats, self.entries
                 for rel, stat in kept_files(rules, listing):
                     uri = base + rel if is_unquoted(rel) else child_uri(folder_uri, rel)
@@ -377,12 +403,14 @@ class TreeState:
                         ):
                             continue
                     yield _Candidate(uri, f"{root}/{rel}", stat)
-        vanished = [f for f in signatures if f not in seen_folders.visited]
-        for f in vanished:
-            seen_folders.changed[f] = None
-        if not (seen_folders.changed or vanished) and self.folders_complete:
+        for f in [f for f in signatures if f not in seen_folders.visited]:
+            seen_folders.changed[f] = None  # vanished, or left out now
+            self.load_folder(conn, f)
+        if not self.folders_complete:
+            self.load_full(conn)  # files of the manifest may be in folders never signed
+        elif not seen_folders.changed:
             return  # every file of the manifest is in a folder found as it was
-        full()
+        # What is loaded: the whole manifest, or the folders found changed (and earlier ones).
         passed = seen_folders.visited.difference(seen_folders.changed)
         for uri in self.entries:
             if uri in seen or _folder_of(uri) in passed:
@@ -485,11 +513,8 @@ class TreeState:
         meter = _Meter(progress, self.files)
         folders = _Folders()
 
-        def full() -> None:
-            self.load_full(conn)
-
         def batches() -> Iterator[list[_Candidate]]:
-            yield from self._to_read(self._candidates(changed, meter, folders, full), by_cache)
+            yield from self._to_read(self._candidates(changed, meter, folders, conn), by_cache)
             if by_cache:
                 present = known_blobs({hit.blob for _c, hit in by_cache.values()})
                 again = []
@@ -530,7 +555,7 @@ class TreeState:
             buffer_entries.append(BufferEntry(snap.uri, digest, len(data), snap.version))
         tail = out.drain()
 
-        assert self.full or not updates, "a change found without the manifest loaded"
+        assert self.full or all(_folder_of(u) in self.loaded_folders for u in updates)
         delta: dict[str, DiskEntry | None] = {}
         if self.base_id is not None:  # else a full manifest: no delta to work out
             delta = dict(self.delta)
@@ -543,7 +568,7 @@ class TreeState:
             REBASE_MIN, self.base_files // REBASE_FRACTION
         )
         if rebase:
-            full()
+            self.load_full(conn)
         files = self.files + sum(
             (e is not None) - (uri in self.entries) for uri, e in updates.items()
         )

@@ -42,6 +42,19 @@ def load(conn: sqlite3.Connection, workspace: str) -> dict[str, Cached]:
     }
 
 
+def load_folder(conn: sqlite3.Connection, workspace: str, folder: str) -> dict[str, Cached]:
+    """``load`` for the files directly in one folder (a URI ending in "/")."""
+    packed = _STAT.pack
+    return {
+        intern(uri): (packed(size, mtime, ctime, inode % _INODE_WRAP), intern(blob))
+        for uri, size, mtime, ctime, inode, blob in conn.execute(
+            "SELECT uri, size, mtime_ns, ctime_ns, inode, blob FROM stat_cache"
+            " WHERE workspace=? AND uri >= ? AND uri < ? AND instr(substr(uri, ?), '/') = 0",
+            (workspace, folder, folder[:-1] + "0", len(folder) + 1),
+        )
+    }
+
+
 def _row(workspace: str, uri: str, cached: Cached) -> tuple[object, ...]:
     size, mtime, ctime, inode = _STAT.unpack(cached[0])
     if inode >= _INODE_WRAP // 2:

@@ -4,6 +4,7 @@ never trusts a stat that could hide a change."""
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -418,8 +419,11 @@ def test_a_scan_finds_what_changed_in_any_folder(
 
 
 def _count_manifest_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What a checkpoint loads of the manifest and the stat cache as objects: all of them,
+    or one folder's files."""
     loads: list[str] = []
     real_entries, real_stats = cps.disk_entries, statcache.load
+    real_entries_in, real_stats_in = cps.disk_entries_in, statcache.load_folder
 
     def disk_entries(conn: sqlite3.Connection, cid: int) -> dict[str, cps.DiskEntry]:
         loads.append("manifest")
@@ -429,8 +433,22 @@ def _count_manifest_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         loads.append("stat cache")
         return real_stats(conn, workspace)
 
+    def disk_entries_in(
+        conn: sqlite3.Connection, cid: int, folder: str
+    ) -> dict[str, cps.DiskEntry]:
+        loads.append(f"manifest of {folder.rsplit('/ws/', 1)[1]}")
+        return real_entries_in(conn, cid, folder)
+
+    def load_folder(
+        conn: sqlite3.Connection, workspace: str, folder: str
+    ) -> dict[str, statcache.Cached]:
+        loads.append(f"stat cache of {folder.rsplit('/ws/', 1)[1]}")
+        return real_stats_in(conn, workspace, folder)
+
     monkeypatch.setattr(cps, "disk_entries", disk_entries)
     monkeypatch.setattr(statcache, "load", load)
+    monkeypatch.setattr(cps, "disk_entries_in", disk_entries_in)
+    monkeypatch.setattr(statcache, "load_folder", load_folder)
     return loads
 
 
@@ -439,7 +457,7 @@ def test_a_restarted_server_that_finds_nothing_changed_only_stats_the_tree(
     workspace: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not a file read, and neither the manifest nor the stat cache loaded as objects: the
-    walk and one comparison per folder."""
+    walk and one comparison per folder. Once a file changed, what they hold of its folder."""
     _deep_tree(workspace)
     first = engine_for(workspace, state_dir)
     first.checkpoint().result()
@@ -454,7 +472,8 @@ def test_a_restarted_server_that_finds_nothing_changed_only_stats_the_tree(
     target, expected = _edit(workspace)
     changed = restarted.checkpoint("after an edit").result()
     assert (changed.read_files, _content(restarted.db_path, changed.id, target)) == (1, expected)
-    assert loads == ["manifest", "stat cache"], "loaded once something changed"
+    assert changed.files == 15
+    assert loads == ["manifest of pkg/sub/deeper/", "stat cache of pkg/sub/deeper/"]
     restarted.close("clean")
 
 
@@ -557,4 +576,76 @@ def test_a_file_that_could_not_be_read_is_tried_again_by_the_next_scan(
         engine = engine_for(workspace, state_dir)
     again = engine.checkpoint("by hand").result()
     assert _content(engine.db_path, again.id, target) == b"# pkg/sub 1\n"
+    engine.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("seed", range(4))
+def test_every_checkpoint_holds_the_tree_through_random_changes_restarts_and_events(
+    workspace: Path, state_dir: Path, seed: int
+) -> None:
+    """Edits, additions, deletions, moves and .gitignore changes in random folders, seen by
+    scans, by file events (some of them missed) and by restarted servers, across new bases
+    (many changes at once): each checkpoint must hold exactly the files on disk."""
+    rng = random.Random(seed)
+    folders = ["", "a/", "a/b/", "a/b/c/", "d/", "d/e f/"]
+    for folder in folders:
+        (workspace / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(12):
+            (workspace / folder / f"m{i}.py").write_text(f"# {folder}{i}\n")
+    engine = engine_for(workspace, state_dir)
+    engine.checkpoint().result()
+    version = 0
+    for _step in range(30):
+        files = sorted(p for p in workspace.rglob("*.py"))
+        reported: list[Path] = []
+        for _change in range(rng.choice([1, 1, 2, 3, 70])):
+            version += 1
+            kind = rng.choice(["edit", "edit", "add", "delete", "move"])
+            target = rng.choice(files)
+            if not target.exists():
+                continue
+            if kind == "edit":
+                target.write_text(f"# edited {version}\n" * rng.randint(1, 3))
+            elif kind == "add":
+                target = workspace / rng.choice(folders) / f"new{version}.py"
+                target.write_text(f"# new {version}\n")
+            elif kind == "delete":
+                target.unlink()
+            else:
+                moved = workspace / rng.choice(folders) / f"moved{version}.py"
+                target.rename(moved)
+                reported.append(moved)
+            reported.append(target)
+        if rng.random() < 0.1:
+            (workspace / "a" / ".gitignore").write_text(f"b/c/m{rng.randint(0, 11)}.py\n")
+            reported.append(workspace / "a" / ".gitignore")
+        how = rng.choice(["scan", "events", "missed events", "restart"])
+        if how == "restart":
+            engine.close("clean")
+            engine = engine_for(workspace, state_dir)
+        engine.watching = how in ("events", "missed events")
+        if how == "events":
+            engine.files_changed(reported)
+        result = engine.checkpoint(reason="interval").result()
+        if how == "missed events":
+            continue  # the checkpoint trusts events it did not get: the next scan catches up
+        with connect(engine.db_path) as conn:
+            manifest = cps.disk_manifest(conn, result.id)
+        ignored = (
+            {
+                workspace / "a" / rel
+                for rel in (workspace / "a" / ".gitignore").read_text().split()
+                if (workspace / "a" / ".gitignore").exists()
+            }
+            if (workspace / "a" / ".gitignore").exists()
+            else set()
+        )
+        on_disk = {p.as_uri() for p in workspace.rglob("*") if p.is_file() and p not in ignored}
+        if how == "events":
+            continue  # events say only what they name; scans are the ones checked whole
+        assert set(manifest) == on_disk, f"step {_step} ({how})"
+        for uri in rng.sample(sorted(on_disk), 5):
+            path = Path(uri.removeprefix("file://").replace("%20", " "))
+            assert _content(engine.db_path, result.id, path) == path.read_bytes()
     engine.close("clean")
