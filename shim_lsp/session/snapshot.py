@@ -682,7 +682,9 @@ class TreeState:
                 self.entries.pop(uri, None)
             else:
                 self.entries[uri] = entry
-        for uri, cached in plan.stat_rows.items():
+        if not self.stats and all(c is not None for c in plan.stat_rows.values()):
+            self.stats = cast(dict[str, statcache.Cached], plan.stat_rows)  # no copy
+        for uri, cached in plan.stat_rows.items() if self.stats is not plan.stat_rows else ():
             if cached is None:
                 self.stats.pop(uri, None)
             else:
