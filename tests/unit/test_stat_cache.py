@@ -649,3 +649,30 @@ def test_every_checkpoint_holds_the_tree_through_random_changes_restarts_and_eve
             path = Path(uri.removeprefix("file://").replace("%20", " "))
             assert _content(engine.db_path, result.id, path) == path.read_bytes()
     engine.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_restarted_server_counts_unsaved_buffers_once_without_loading_the_manifest(
+    workspace: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A buffer of a file on disk is one file, an unsaved new one another: told by the
+    stored manifest, without loading it (the first checkpoint of a reloaded window)."""
+    _deep_tree(workspace)
+    first = engine_for(workspace, state_dir)
+    first.checkpoint().result()
+    first.close("clean")
+    on_disk = (workspace / "pkg" / "sub" / "f2.py").as_uri()
+    untitled = (workspace / "pkg" / "not_yet_saved.py").as_uri()
+    texts = {on_disk: "# unsaved edit\n", untitled: "# never saved\n"}
+    loads = _count_manifest_loads(monkeypatch)
+    restarted = engine_for(workspace, state_dir, texts)
+    restarted.did_open(on_disk, "# pkg/sub 2\n", 1)
+    restarted.did_change(on_disk, 2, [["# unsaved edit\n"]], 15)
+    restarted.did_open(untitled, "", 1)
+    restarted.did_change(untitled, 2, [["# never saved\n"]], 14)
+    result = restarted.checkpoint().result()
+    assert (result.files, result.buffers, result.read_files, loads) == (16, 2, 0, [])
+    assert _content(restarted.db_path, result.id, workspace / "pkg" / "sub" / "f2.py") == (
+        b"# unsaved edit\n"
+    )
+    restarted.close("clean")
