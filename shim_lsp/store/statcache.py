@@ -113,12 +113,9 @@ def load_folders(
     stamp = Stamp(*row)
     if (stamp.checkpoint_id, stamp.session_id, stamp.rules) != (checkpoint_id, session_id, rules):
         return None
-    signatures = {
-        intern(folder): bytes(sig)
-        for folder, sig in conn.execute(
-            "SELECT folder, signature FROM stat_folders WHERE workspace=?", (workspace,)
-        )
-    }
+    signatures: dict[str, bytes] = dict(
+        conn.execute("SELECT folder, signature FROM stat_folders WHERE workspace=?", (workspace,))
+    )
     complete = bool(stamp.complete) and len(signatures) == stamp.folders
     return Folders(signatures, stamp._replace(complete=complete))
 

@@ -219,8 +219,8 @@ Specs = tuple[tuple[str, Callable[[str], bool]], ...]
 
 
 class Listing(NamedTuple):
-    """One folder of a walk: its files as found (links and folders left out), not yet judged
-    against the rules."""
+    """One folder of a walk: its entries other than folders (files, links, ...) with their
+    own stat, not yet judged against the rules."""
 
     prefix: str
     """Root-relative, "" for the root, else like "pkg/sub/"."""
@@ -276,11 +276,11 @@ def walk_folders(rules: FileRules) -> Iterator[Listing]:
                 if entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry)
                     continue
-                if entry.name == ".gitignore":
+                name = entry.name
+                if name == ".gitignore":
                     marker = entry
-                if entry.is_symlink():
-                    continue
-                files.append((entry.name, entry.stat(follow_symlinks=False)))
+                # Links are kept here with their own stat, left out by kept_files.
+                files.append((name, entry.stat(follow_symlinks=False)))
             except OSError:
                 continue
         specs = inherited
