@@ -504,6 +504,7 @@ class TreeState:
         the delta has grown enough to start a new base.
         """
         started = self.clock_ns()  # before any stat: the racy guard's reference
+        rules_key = self.rules_key  # the rules it judges by, though settings may change
         scanned = self.needs_scan
         updates: dict[str, DiskEntry | None] = {}
         stat_rows: dict[str, statcache.Cached | None] = {}
@@ -621,7 +622,7 @@ class TreeState:
             folders=statcache.Stamp(
                 checkpoint_id=0,  # known once written
                 session_id=session_id,
-                rules=self.rules_key,
+                rules=rules_key,
                 folders=count,
                 complete=complete,
                 files=files,
@@ -689,13 +690,17 @@ class TreeState:
                 self.stats.pop(uri, None)
             else:
                 self.stats[uri] = cached
-        for folder, sig in plan.folder_rows.items():
+        # Settings that changed the rules while it ran: what it found of the folders (and
+        # its scan) was by the old ones; the next checkpoint scans again from nothing.
+        same_rules = plan.folders.rules == self.rules_key
+        for folder, sig in plan.folder_rows.items() if same_rules else ():
             if sig is None:
                 self.folders.pop(folder, None)
             else:
                 self.folders[folder] = sig
-        self.folders_complete = plan.folders.complete
-        self.folders_seen = (checkpoint_id, plan.folders.session_id)
+        if same_rules:
+            self.folders_complete = plan.folders.complete
+            self.folders_seen = (checkpoint_id, plan.folders.session_id)
         self.latest_id = checkpoint_id
         self.files = plan.disk_files
         self.total_bytes = plan.disk_bytes
@@ -704,7 +709,7 @@ class TreeState:
             self.base_id = checkpoint_id
             self.base_files = plan.disk_files
             self.base_shadow = {}
-        if plan.scanned:
+        if plan.scanned and same_rules:
             self.needs_scan = False
 
 

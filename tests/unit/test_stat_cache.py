@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 import pytest
 from helpers import engine_for
 
-from shim_lsp.session import snapshot
+from shim_lsp.session import checkpointer, snapshot
 from shim_lsp.session.checkpointer import CheckpointProgress
+from shim_lsp.settings import Settings
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store import retention, statcache
 from shim_lsp.store.db import connect, open_store
@@ -675,4 +676,33 @@ def test_a_restarted_server_counts_unsaved_buffers_once_without_loading_the_mani
     assert _content(restarted.db_path, result.id, workspace / "pkg" / "sub" / "f2.py") == (
         b"# unsaved edit\n"
     )
+    restarted.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+def test_settings_changed_while_a_checkpoint_runs_are_applied_by_the_next_scan(
+    workspace: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The running checkpoint judged the files by the old rules: what it found of the
+    folders must not let the next scan pass over them under the new ones."""
+    _deep_tree(workspace)
+    (workspace / "pkg" / "debug.log").write_text("noise\n")
+    engine = engine_for(workspace, state_dir)
+    real_write = checkpointer._write_checkpoint
+
+    def write_after_new_settings(conn: sqlite3.Connection, plan: snapshot.Plan) -> int:
+        engine.apply_settings(Settings(state_dir=str(state_dir), exclude_globs=["*.log"]))
+        return real_write(conn, plan)
+
+    monkeypatch.setattr(checkpointer, "_write_checkpoint", write_after_new_settings)
+    first = engine.checkpoint().result()
+    assert _content(engine.db_path, first.id, workspace / "pkg" / "debug.log") == b"noise\n"
+    monkeypatch.setattr(checkpointer, "_write_checkpoint", real_write)
+    engine.watching = True  # an automatic checkpoint of an editor that sends file events
+    after = engine.checkpoint(reason="interval").result()
+    assert _content(engine.db_path, after.id, workspace / "pkg" / "debug.log") is None
+    engine.close("clean")
+    restarted = engine_for(workspace, state_dir, exclude_globs=["*.log"])
+    again = restarted.checkpoint().result()
+    assert _content(restarted.db_path, again.id, workspace / "pkg" / "debug.log") is None
     restarted.close("clean")
