@@ -6,7 +6,11 @@ mtime, ctime and inode when it was last read, and its blob. The cache is kept in
 window only stats the tree. A checkpoint looks only at the paths the editor reported as
 changed (saves, ``workspace/didChangeWatchedFiles``), except for the first one in a process,
 those of an editor without watchers and a periodic safety scan, which stat the whole tree;
-only files whose stat differs from the cache are read.
+only files whose stat differs from the cache are read. A scan first compares each folder as a
+whole (its signature: the names and stats of its files), and looks at the files of those
+that changed only; the signatures are kept in the store too, so a restarted server starts
+from them and loads what the manifest and the stat cache hold of a folder when it finds that
+folder changed (the whole manifest only to write a new base).
 
 Racy timestamps are guarded against as git does: a file can change again within the
 filesystem's timestamp granularity after it was read and keep its stat, so a file modified
@@ -217,9 +221,8 @@ class TreeState:
     guard: TimestampGuard = field(default_factory=TimestampGuard)
     """Which stats may go into the stat cache (racy timestamps)."""
     full: bool = False
-    """``entries`` and ``stats`` are loaded. A restarted server whose
-    folder signatures hold starts without them, and loads them only when a scan finds a
-    change (most restarts find none)."""
+    """``entries`` and ``stats`` hold the whole manifest and stat cache. A restarted server
+    whose folder signatures hold starts without them (``loaded_folders``)."""
     latest_id: int | None = None
     """The checkpoint that ``entries`` describes (the newest this session built on)."""
     files: int = 0
@@ -232,7 +235,11 @@ class TreeState:
     """Every file of the manifest lies in a folder of ``folders``: a scan that finds them
     all unchanged has nothing gone to look for."""
     folders_seen: tuple[int, str] | None = None
+    """The stamp (checkpoint, session) this state last read or wrote with the signatures:
+    another one in the store means another window wrote them since."""
     rules_key: str = ""
+    """A fingerprint of the folders and the settings that decide what is kept: signatures
+    hold only under the rules they were found with."""
     loaded_folders: set[str] = field(default_factory=set)
     """Until ``full``: the folders whose files ``entries`` and ``stats`` hold (a scan loads
     the folders it finds changed, one by one)."""
