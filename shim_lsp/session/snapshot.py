@@ -56,6 +56,9 @@ BATCH = 64
 IN_FLIGHT = 8
 """Batches read ahead at most: what a first checkpoint holds in memory besides its chunk."""
 
+LOAD_FOLDERS_MAX = 64
+"""Folders a restarted server loads one by one before it loads the whole manifest."""
+
 PROGRESS_EVERY_S = 0.25
 
 Progress = Callable[[int, int, int], None]
@@ -243,6 +246,10 @@ class TreeState:
     loaded_folders: set[str] = field(default_factory=set)
     """Until ``full``: the folders whose files ``entries`` and ``stats`` hold (a scan loads
     the folders it finds changed, one by one)."""
+    _delta_index: tuple[dict[str, DiskEntry | None], dict[str, list[str]]] = field(
+        default_factory=lambda: ({}, {})
+    )
+    """``delta``'s files by folder, for ``load_folder`` (and the delta it was made of)."""
 
     def __post_init__(self) -> None:
         self.rebuild_rules()
@@ -311,15 +318,24 @@ class TreeState:
         self.delta = {} if latest.base_id is None else cps.disk_delta(conn, latest.id)
 
     def load_folder(self, conn: sqlite3.Connection, folder: str) -> None:
-        """What the manifest and the stat cache hold of the files directly in ``folder``."""
+        """What the manifest and the stat cache hold of the files directly in ``folder``;
+        past ``LOAD_FOLDERS_MAX`` folders, all of it (many queries would cost more)."""
         if self.full or folder in self.loaded_folders:
+            return
+        if len(self.loaded_folders) >= LOAD_FOLDERS_MAX:
+            self.load_full(conn)
             return
         self.loaded_folders.add(folder)
         assert self.latest_id is not None and self.base_id is not None
         if cps.get(conn, self.base_id) is None:
             raise cps.MissingBase(f"checkpoint {self.base_id}, the base, is gone")
         base = cps.disk_entries_in(conn, self.base_id, folder)
-        changed = {u: e for u, e in self.delta.items() if _folder_of(u) == folder}
+        if self._delta_index[0] is not self.delta:  # a checkpoint since: index it again
+            index: dict[str, list[str]] = {}
+            for uri in self.delta:
+                index.setdefault(_folder_of(uri), []).append(uri)
+            self._delta_index = (self.delta, index)
+        changed = {u: self.delta[u] for u in self._delta_index[1].get(folder, ())}
         for uri, entry in base.items():
             if uri not in changed:
                 self.entries[uri] = entry

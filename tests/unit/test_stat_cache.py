@@ -582,12 +582,19 @@ def test_a_file_that_could_not_be_read_is_tried_again_by_the_next_scan(
 
 @pytest.mark.usefixtures("settled")
 @pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("folders_loaded", ["one by one", "all past one"])
 def test_every_checkpoint_holds_the_tree_through_random_changes_restarts_and_events(
-    workspace: Path, state_dir: Path, seed: int
+    workspace: Path,
+    state_dir: Path,
+    seed: int,
+    folders_loaded: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Edits, additions, deletions, moves and .gitignore changes in random folders, seen by
     scans, by file events (some of them missed) and by restarted servers, across new bases
     (many changes at once): each checkpoint must hold exactly the files on disk."""
+    if folders_loaded == "all past one":
+        monkeypatch.setattr(snapshot, "LOAD_FOLDERS_MAX", 1)
     rng = random.Random(seed)
     folders = ["", "a/", "a/b/", "a/b/c/", "d/", "d/e f/"]
     for folder in folders:
