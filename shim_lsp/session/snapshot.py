@@ -112,6 +112,8 @@ class _Candidate(NamedTuple):
     path: str
     stat: FileStat | None
     """None: the file is gone or no longer kept."""
+    dev: int = 0
+    """The device the stat was taken on."""
 
 
 class _Loaded(NamedTuple):
@@ -390,9 +392,8 @@ class TreeState:
                     self.load_folder(conn, _folder_of(uri))
                     seen_folders.changed[_folder_of(uri)] = STALE
                     folder_rules = self.rules_for(path)
-                    yield _Candidate(
-                        uri, str(path), stat_file(folder_rules, path) if folder_rules else None
-                    )
+                    found = stat_file(folder_rules, path) if folder_rules else None
+                    yield _Candidate(uri, str(path), *(found or (None,)))
             return
         signatures, pack = self.folders, statcache.pack
         for folder, rules in self.rules.items():
@@ -410,7 +411,7 @@ class TreeState:
                 seen_folders.changed[here] = listing.signature
                 self.load_folder(conn, here)
                 stats, entries = self.stats, self.entries
-                for rel, stat in kept_files(rules, listing):
+                for rel, stat, dev in kept_files(rules, listing):
                     uri = base + rel if is_unquoted(rel) else child_uri(folder_uri, rel)
                     if uri in seen:
                         continue
@@ -425,7 +426,7 @@ class TreeState:
                             and old.mtime_ns == stat.mtime_ns
                         ):
                             continue
-                    yield _Candidate(uri, f"{root}/{rel}", stat)
+                    yield _Candidate(uri, f"{root}/{rel}", stat, dev)
         for f in [f for f in signatures if f not in seen_folders.visited]:
             seen_folders.changed[f] = None  # vanished, or left out now
             self.load_folder(conn, f)
@@ -449,7 +450,7 @@ class TreeState:
         if st is None:
             return _Loaded(cand.uri, None, None)
         try:
-            data, dev = _read(cand.path, st.size)
+            data = _read(cand.path, st.size)
         except FileNotFoundError:
             return _Loaded(cand.uri, None, None)
         except OSError:
@@ -458,7 +459,7 @@ class TreeState:
         entry = DiskEntry(digest, len(data), st.mtime_ns)
         # The stat was taken before the read: a change since shows as a timestamp in the
         # checkpoint's own tick (racy, not cached) or, mid-read, as a size that differs.
-        racy = st.size != len(data) or not self.guard.trusted(st, dev, started)
+        racy = st.size != len(data) or not self.guard.trusted(st, cand.dev, started)
         cached = None if racy else (statcache.pack(st), digest)
         if old is not None and old.blob == digest:
             return _Loaded(cand.uri, entry, None, cached)
@@ -736,19 +737,17 @@ class TreeState:
             self.needs_scan = False
 
 
-def _read(path: str, size: int) -> tuple[bytes, int]:
-    """A file's content and device, read without a file object (their cost counts, once per
-    file of a first checkpoint); ``size`` is what the stat said, and the file may have
-    changed since."""
+def _read(path: str, size: int) -> bytes:
+    """A file's content, read without a file object (their cost counts, once per file of a
+    first checkpoint); ``size`` is what the stat said, and the file may have changed since."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        dev = os.fstat(fd).st_dev
         data = os.read(fd, size + 1)
         if len(data) <= size:
-            return data, dev
+            return data
         parts = [data]
         while chunk := os.read(fd, 1 << 20):
             parts.append(chunk)
-        return b"".join(parts), dev
+        return b"".join(parts)
     finally:
         os.close(fd)

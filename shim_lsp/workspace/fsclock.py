@@ -124,8 +124,11 @@ class TimestampGuard:
         """True when a later change of the file must show in its stat: ``st`` (taken after
         ``started_ns``) is strictly older than the tick any later change would carry."""
         newest = max(st.mtime_ns, st.ctime_ns)
-        if not self.local(dev):
+        local = self._local.get(dev)  # once per file of a first checkpoint: no calls
+        if not (self.local(dev) if local is None else local):
             return newest < started_ns - SAFE_NS
-        g = self.granularity(dev, st.ctime_ns)
+        g = self._granularity.get(dev, SAFE_NS)
+        if g != 1:
+            g = self.granularity(dev, st.ctime_ns)
         edge = started_ns - COARSE_TICK_NS
         return newest < edge - edge % g

@@ -308,10 +308,10 @@ def walk_folders(rules: FileRules) -> Iterator[Listing]:
         yield Listing(prefix, files, specs, ignores, signature(ignores, files))
 
 
-def kept_files(rules: FileRules, listing: Listing) -> Iterator[tuple[str, FileStat]]:
+def kept_files(rules: FileRules, listing: Listing) -> Iterator[tuple[str, FileStat, int]]:
     """Root-relative posix paths of the listing's regular files that the rules keep, with
-    their stat. The verdicts are not remembered (folders' are): a scan judges only the
-    files of folders that changed, and a memory per file would grow with the tree."""
+    their stat and device. The verdicts are not remembered (folders' are): a scan judges
+    only the files of folders that changed, and a memory per file would grow with the tree."""
     excludes, secrets = rules.matcher(rules.excludes), rules.secrets
     specs, prefix, limit = listing.specs, listing.prefix, rules.max_file_size
     make = tuple.__new__  # FileStat's own __new__ is Python code, run once per file
@@ -325,17 +325,23 @@ def kept_files(rules: FileRules, listing: Listing) -> Iterator[tuple[str, FileSt
             or any(match(rel[len(base) :]) for base, match in specs)
         ):
             continue
-        yield rel, make(FileStat, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        yield (
+            rel,
+            make(FileStat, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)),
+            st.st_dev,
+        )
 
 
 def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
     """Root-relative posix paths of the regular files the rules keep, with their stat."""
     for listing in walk_folders(rules):
-        yield from kept_files(rules, listing)
+        for rel, st, _dev in kept_files(rules, listing):
+            yield rel, st
 
 
-def stat_file(rules: FileRules, path: Path) -> FileStat | None:
-    """The stat of one file if a checkpoint should hold it, else None (gone or left out)."""
+def stat_file(rules: FileRules, path: Path) -> tuple[FileStat, int] | None:
+    """The stat and device of one file if a checkpoint should hold it, else None (gone or
+    left out)."""
     try:
         st = path.lstat()
     except OSError:
@@ -353,4 +359,4 @@ def stat_file(rules: FileRules, path: Path) -> FileStat | None:
             break
         if rules.excluded(parent, is_dir=True):
             return None
-    return _file_stat(st)
+    return _file_stat(st), st.st_dev

@@ -114,6 +114,7 @@ class _Stat(NamedTuple):
     st_mtime_ns: int
     st_ctime_ns: int
     st_ino: int
+    st_dev: int
 
 
 @pytest.fixture(params=list(FROZEN_CTIMES))
@@ -126,9 +127,9 @@ def frozen_stat(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 
     def as_kept(name: str, st: os.stat_result) -> Any:
         if name == "m0.py":
-            return _Stat(st.st_mode, *frozen)
+            return _Stat(st.st_mode, *frozen, st.st_dev)
         mtime, ctime = st.st_mtime_ns // g * g, st.st_ctime_ns // g * g
-        return _Stat(st.st_mode, st.st_size, mtime, ctime, st.st_ino)
+        return _Stat(st.st_mode, st.st_size, mtime, ctime, st.st_ino, st.st_dev)
 
     def walk_folders(rules: FileRules) -> Iterator[scan.Listing]:
         for listing in real_walk_folders(rules):
@@ -562,7 +563,7 @@ def test_a_file_that_could_not_be_read_is_tried_again_by_the_next_scan(
     target = workspace / "pkg" / "sub" / "f1.py"
     real_read = snapshot._read
 
-    def failing(path: str, size: int) -> tuple[bytes, int]:
+    def failing(path: str, size: int) -> bytes:
         if path == str(target):
             raise OSError(5, "Input/output error")
         return real_read(path, size)
