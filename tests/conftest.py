@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from harness import Editors
 
-from shim_lsp.session import snapshot
+from shim_lsp.workspace import fsclock
 
 
 @pytest.fixture
@@ -35,6 +35,11 @@ async def editors() -> AsyncIterator[Editors]:
 @pytest.fixture
 def settled(monkeypatch: pytest.MonkeyPatch) -> None:
     """Trust files written a moment ago to the stat cache. The racy-timestamp guard would
-    read them again for 2 s; tests about what the stat cache saves, not about that guard
-    (which has tests of its own), would otherwise have to wait it out."""
-    monkeypatch.setattr(snapshot, "RACY_NS", 0)
+    read them again for a clock tick (2 s where the filesystem is not known to be local);
+    tests about what the stat cache saves, not about that guard (which has tests of its
+    own), would otherwise have to wait it out."""
+    monkeypatch.setattr(
+        fsclock.TimestampGuard,
+        "trusted",
+        lambda _guard, st, _dev, started: max(st.mtime_ns, st.ctime_ns) < started,
+    )

@@ -79,7 +79,20 @@ ProgressListener = Callable[[CheckpointProgress], None]
 def _write_checkpoint(conn: sqlite3.Connection, plan: Plan) -> int:
     blobs.put_many(conn, plan.tail_blobs)
     cid = cps.write(conn, plan.checkpoint, plan.reused_blobs)
-    statcache.save(conn, plan.checkpoint.workspace, plan.stat_rows)
+    workspace = plan.checkpoint.workspace
+    statcache.save(conn, workspace, plan.stat_rows)
+    # Signatures written by another window since this one last wrote hold for its manifest,
+    # not this one's: replace them all.
+    ours = (
+        plan.folders_seen is not None and statcache.stamp_of(conn, workspace) == plan.folders_seen
+    )
+    statcache.save_folders(
+        conn,
+        workspace,
+        plan.folder_rows,
+        plan.folders._replace(checkpoint_id=cid),
+        None if ours else plan.all_folders,
+    )
     return cid
 
 
@@ -297,6 +310,7 @@ class Checkpointer:
                 journal_lseq=lseq,
                 buffers=buffers,
                 changed=changed,
+                conn=conn,
                 known_blobs=lambda ds: blobs.known(conn, ds),
                 sink=sink,
                 progress=progress,

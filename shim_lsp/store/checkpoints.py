@@ -200,6 +200,38 @@ def disk_entries(conn: sqlite3.Connection, cid: int) -> dict[str, DiskEntry]:
     }
 
 
+def _in_folder(folder: str) -> tuple[str, str, int]:
+    """SQL arguments for the direct children of ``folder`` (a URI ending in "/"): a range of
+    the index on uri ("/" sorts just before "0"), then no further "/"."""
+    return folder, folder[:-1] + "0", len(folder) + 1
+
+
+def disk_entries_in(conn: sqlite3.Connection, cid: int, folder: str) -> dict[str, DiskEntry]:
+    """``disk_entries`` for the files directly in one folder."""
+    make = tuple.__new__
+    return {
+        intern(uri): make(DiskEntry, (intern(blob), size, mtime))
+        for uri, blob, size, mtime in conn.execute(
+            "SELECT uri, blob, size, mtime_ns FROM entries"
+            " WHERE checkpoint_id=? AND kind='disk' AND uri >= ? AND uri < ?"
+            " AND instr(substr(uri, ?), '/') = 0 AND blob IS NOT NULL",
+            (cid, *_in_folder(folder)),
+        )
+    }
+
+
+def has_disk_entry(conn: sqlite3.Connection, cid: int, uri: str) -> bool:
+    """Whether checkpoint ``cid``'s own disk rows hold ``uri`` (not deleted)."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM entries WHERE checkpoint_id=? AND kind='disk' AND uri=?"
+            " AND blob IS NOT NULL",
+            (cid, uri),
+        ).fetchone()
+        is not None
+    )
+
+
 def disk_delta(conn: sqlite3.Connection, cid: int) -> dict[str, DiskEntry | None]:
     """A delta checkpoint's disk rows, deletions (None) included."""
     return {

@@ -94,6 +94,27 @@ CREATE TABLE IF NOT EXISTS stat_cache(
     PRIMARY KEY(workspace, uri)
 ) WITHOUT ROWID;
 
+-- The stat cache by folder (store/statcache.py): what a scan may pass over unread. Added
+-- after schema 1 too, as stat_cache.
+CREATE TABLE IF NOT EXISTS stat_folders(
+    workspace TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY(workspace, folder)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS stat_folders_stamp(
+    workspace TEXT PRIMARY KEY,
+    checkpoint_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    folders INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    base_files INTEGER NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS journal(
     seq INTEGER PRIMARY KEY,
     session_id TEXT NOT NULL,

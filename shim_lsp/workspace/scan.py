@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,8 +96,8 @@ class FileRules:
     )
     """Per spec (by id, the spec held here so that its id stays its own), its matcher."""
     _kept: dict[str, bool] = field(default_factory=dict)
-    """Per root-relative path ("dir/" for folders), whether a walk keeps it: matching is
-    most of a walk's cost, and the answer changes only with the rules or a .gitignore."""
+    """Per root-relative folder ("dir/"), whether a walk keeps it: the answer changes only
+    with the rules or a .gitignore."""
 
     @classmethod
     def from_settings(cls, root: Path, settings: Settings) -> FileRules:
@@ -160,10 +161,11 @@ class FileRules:
         except OSError:
             pass
         old = self._gitignores.get(folder)
-        if old is not None:
-            if old[1] is not None:
-                self._matchers.pop(id(old[1]), None)
-            self._kept.clear()  # the verdicts below this folder may have changed
+        if old is not None and old[1] is not None:
+            self._matchers.pop(id(old[1]), None)
+        if old is not None or spec is not None:
+            # The verdicts below this folder may have changed, a new .gitignore's too.
+            self._kept.clear()
         self._gitignores[folder] = (seen, spec)
         return spec
 
@@ -216,69 +218,130 @@ Specs = tuple[tuple[str, Callable[[str], bool]], ...]
 """(.gitignore folder as a root-relative prefix like "pkg/" or "", its patterns' matcher)."""
 
 
-def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
-    """Root-relative posix paths of the regular files the rules keep, with their stat.
+class Listing(NamedTuple):
+    """One folder of a walk: its entries other than folders (files, links, ...) with their
+    own stat, not yet judged against the rules."""
 
-    Links are skipped. Each folder's .gitignore is read once (again when its mtime changes)
-    and carried down to the folders below it. Works on strings, and remembers each path's
-    verdict: this runs over every file of the workspace, at every scan.
+    prefix: str
+    """Root-relative, "" for the root, else like "pkg/sub/"."""
+    files: list[tuple[str, os.stat_result]]
+    specs: Specs
+    """The .gitignore patterns that apply here."""
+    ignores: str
+    """The stats of the .gitignore files that apply here."""
+    signature: bytes
+    """The names and stats (size, mtime, ctime, inode) of ``files``, and the stats of the
+    .gitignore files that apply here, exactly: equal signatures mean that nothing a
+    checkpoint keeps from this folder has changed, under the same settings."""
+
+
+_STATS = struct.Struct("<qqqQ")
+
+
+def signature(ignores: str, files: list[tuple[str, os.stat_result]]) -> bytes:
+    """``Listing.signature``: exact (each part's length given, as names may hold any byte
+    but NUL), as bytes: stored per folder, read by a restart."""
+    try:
+        stats = b"P" + b"".join(
+            [_STATS.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
+        )
+    except struct.error:  # a value out of 64 bits (no filesystem gives one): spelled out
+        spelled = [(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
+        stats = b"R" + repr(spelled).encode()
+    above = ignores.encode("utf-8", "surrogateescape")
+    names = "\0".join([name for name, _st in files]).encode("utf-8", "surrogateescape")
+    return b"%d %s%d %s%s" % (len(above), above, len(names), names, stats)
+
+
+def walk_folders(rules: FileRules) -> Iterator[Listing]:
+    """The folders the rules keep, each with its files, walked depth first.
+
+    Each folder's .gitignore is read once (again when its mtime changes) and carried down to
+    the folders below it. Works on strings, and remembers each folder's verdict.
     """
     root = str(rules.root)
-    stack: list[tuple[str, str, Specs]] = [(root, "", ())]
-    excludes, secrets, kept = rules.matcher(rules.excludes), rules.secrets, rules._kept
-    make = tuple.__new__  # FileStat's own __new__ is Python code, run once per file
+    stack: list[tuple[str, str, Specs, str]] = [(root, "", (), "")]
+    excludes, kept = rules.matcher(rules.excludes), rules._kept
     while stack:
-        folder, prefix, inherited = stack.pop()
+        folder, prefix, inherited, ignores = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError:
             continue
-        specs = inherited
-        if rules.respect_gitignore:
-            marker = next((e for e in entries if e.name == ".gitignore"), None)
-            try:
-                mtime = marker.stat().st_mtime_ns if marker is not None else None
-            except OSError:
-                mtime = None
-            own = rules._current_gitignore(folder, mtime)
-            if own is not None:
-                specs = (*inherited, (prefix, rules.matcher(own)))
+        files: list[tuple[str, os.stat_result]] = []
+        subfolders: list[os.DirEntry[str]] = []
+        marker = None
         for entry in entries:
             try:
-                if entry.is_symlink():
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry)
                     continue
-                is_dir = entry.is_dir(follow_symlinks=False)
-                st = None if is_dir else entry.stat(follow_symlinks=False)
+                name = entry.name
+                if name == ".gitignore":
+                    marker = entry
+                # Links are kept here with their own stat, left out by kept_files.
+                files.append((name, entry.stat(follow_symlinks=False)))
             except OSError:
                 continue
-            rel = prefix + entry.name
-            if is_dir:
-                rel_dir = rel + "/"
-                keep = kept.get(rel_dir)
-                if keep is None:
-                    keep = kept[rel_dir] = not (
-                        excludes(rel_dir)
-                        or any(match(rel_dir[len(base) :]) for base, match in specs)
-                    )
-                if keep:
-                    stack.append((entry.path, rel_dir, specs))
-                continue
-            assert st is not None
-            if not stat.S_ISREG(st.st_mode) or st.st_size > rules.max_file_size:
-                continue
-            keep = kept.get(rel)
+        specs = inherited
+        if rules.respect_gitignore:
+            try:
+                mst = marker.stat() if marker is not None else None
+            except OSError:
+                mst = None
+            own = rules._current_gitignore(folder, mst.st_mtime_ns if mst else None)
+            if own is not None:
+                specs = (*inherited, (prefix, rules.matcher(own)))
+            if mst is not None:
+                ignores += (
+                    f"{prefix}:{mst.st_size}:{mst.st_mtime_ns}:{mst.st_ctime_ns}:{mst.st_ino};"
+                )
+        for entry in subfolders:
+            rel_dir = prefix + entry.name + "/"
+            keep = kept.get(rel_dir)
             if keep is None:
-                keep = kept[rel] = not (
-                    excludes(rel)
-                    or secrets.match(rel)
-                    or any(match(rel[len(base) :]) for base, match in specs)
+                keep = kept[rel_dir] = not (
+                    excludes(rel_dir) or any(match(rel_dir[len(base) :]) for base, match in specs)
                 )
             if keep:
-                yield rel, make(FileStat, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+                stack.append((entry.path, rel_dir, specs, ignores))
+        yield Listing(prefix, files, specs, ignores, signature(ignores, files))
 
 
-def stat_file(rules: FileRules, path: Path) -> FileStat | None:
-    """The stat of one file if a checkpoint should hold it, else None (gone or left out)."""
+def kept_files(rules: FileRules, listing: Listing) -> Iterator[tuple[str, FileStat, int]]:
+    """Root-relative posix paths of the listing's regular files that the rules keep, with
+    their stat and device. The verdicts are not remembered (folders' are): a scan judges
+    only the files of folders that changed, and a memory per file would grow with the tree."""
+    excludes, secrets = rules.matcher(rules.excludes), rules.secrets
+    specs, prefix, limit = listing.specs, listing.prefix, rules.max_file_size
+    make = tuple.__new__  # FileStat's own __new__ is Python code, run once per file
+    for name, st in listing.files:
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            continue
+        rel = prefix + name
+        if (
+            excludes(rel)
+            or secrets.match(rel)
+            or any(match(rel[len(base) :]) for base, match in specs)
+        ):
+            continue
+        yield (
+            rel,
+            make(FileStat, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)),
+            st.st_dev,
+        )
+
+
+def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
+    """Root-relative posix paths of the regular files the rules keep, with their stat."""
+    for listing in walk_folders(rules):
+        for rel, st, _dev in kept_files(rules, listing):
+            yield rel, st
+
+
+def stat_file(rules: FileRules, path: Path) -> tuple[FileStat, int] | None:
+    """The stat and device of one file if a checkpoint should hold it, else None (gone or
+    left out)."""
     try:
         st = path.lstat()
     except OSError:
@@ -296,4 +359,4 @@ def stat_file(rules: FileRules, path: Path) -> FileStat | None:
             break
         if rules.excluded(parent, is_dir=True):
             return None
-    return _file_stat(st)
+    return _file_stat(st), st.st_dev

@@ -158,6 +158,64 @@ def test_manifests_stay_exact_across_deltas_and_rebases(workspace: Path, state_d
     engine.close("clean")
 
 
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("start_empty", [False, True], ids=["a tree", "an empty folder"])
+@pytest.mark.parametrize("restarts", ["never", "once", "each time"])
+def test_deltas_stay_exact_as_files_change_and_change_back(
+    workspace: Path, state_dir: Path, start_empty: bool, restarts: str
+) -> None:
+    """A delta names what differs from its base: a file changed, then changed back, must
+    leave it, and one added to an empty base must stay in it, in one server and across
+    restarts (which start from the stored delta)."""
+    target, other = workspace / "a.py", workspace / "b.py"
+
+    def write(path: Path, version: int) -> None:
+        """The same version is the same entry: the same bytes and the same mtime."""
+        path.write_text(f"{path.stem} = {version}\n")
+        os.utime(path, ns=(version + 10, version + 10))
+
+    if not start_empty:
+        write(target, 0)
+        write(other, 0)
+    engine = engine_for(workspace, state_dir)
+
+    checks = 0
+
+    def check(expect_full: bool) -> None:
+        nonlocal engine, checks
+        checks += 1
+        if restarts == "each time" or (restarts == "once" and checks == 3):
+            engine.close("clean")
+            engine = engine_for(workspace, state_dir)
+        result = engine.checkpoint("scan").result()
+        assert result.full is expect_full
+        with connect(engine.db_path) as conn:
+            manifest = cps.disk_manifest(conn, result.id)
+            on_disk = {p.as_uri(): p.read_bytes() for p in workspace.iterdir()}
+            assert set(manifest) == set(on_disk)
+            for uri, data in on_disk.items():
+                assert cps.file_at(conn, result.id, uri) == ("disk", data)
+        assert result.files == len(on_disk)
+
+    check(expect_full=True)
+    write(target, 1)
+    check(expect_full=False)
+    write(other, 1)
+    check(expect_full=False)
+    write(target, 2)
+    check(expect_full=False)
+    write(target, 1)  # as in the first delta again
+    check(expect_full=False)
+    if start_empty:
+        target.unlink()
+    else:
+        write(target, 0)  # as in the base again
+    check(expect_full=False)
+    other.unlink()
+    check(expect_full=False)
+    engine.close("clean")
+
+
 def _changed_outside_the_editor(workspace: Path) -> None:
     (workspace / "conf.py").write_text("DEBUG = False  # rewritten by a script\n")
     (workspace / "new.py").write_text("created = True\n")

@@ -4,21 +4,25 @@ never trusts a stat that could hide a change."""
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from helpers import engine_for
 
-from shim_lsp.session import snapshot
+from shim_lsp.session import checkpointer, snapshot
 from shim_lsp.session.checkpointer import CheckpointProgress
+from shim_lsp.settings import Settings
 from shim_lsp.store import checkpoints as cps
-from shim_lsp.store import retention
+from shim_lsp.store import retention, statcache
 from shim_lsp.store.db import connect, open_store
+from shim_lsp.workspace import fsclock, scan
 from shim_lsp.workspace.scan import FileRules, FileStat
-from shim_lsp.workspace.scan import walk as real_walk
+from shim_lsp.workspace.scan import walk_folders as real_walk_folders
 
 
 def _tree(ws: Path) -> None:
@@ -92,29 +96,85 @@ def test_same_size_and_restored_mtime_is_caught_by_ctime_and_inode(
     restarted.close("clean")
 
 
-@pytest.fixture
-def frozen_stat(monkeypatch: pytest.MonkeyPatch) -> Iterator[FileStat]:
-    """m0.py's stat never moves, as on a filesystem whose timestamps are coarser than the
-    time between two writes: only the racy guard can tell that it changed."""
-    frozen = FileStat(13, 1_000_000_000_000, 1_000_000_000_000, 4242)
-
-    def walk(rules: FileRules) -> Iterator[tuple[str, FileStat]]:
-        for rel, st in real_walk(rules):
-            yield rel, (frozen if rel == "pkg/m0.py" else st)
-
-    monkeypatch.setattr(snapshot, "walk", walk)
-    yield frozen
+FROZEN_CTIMES = {
+    # Each a multiple of that granularity and of no coarser one up to 2 s: the guard learns
+    # a filesystem's granularity from the ctimes it sees.
+    "nanoseconds": 1_700_000_000_000_000_123,
+    "1 s": 1_700_000_001_000_000_000,
+    "2 s (FAT)": 1_700_000_002_000_000_000,
+}
+GRANULARITY = {"nanoseconds": 1, "1 s": 1_000_000_000, "2 s (FAT)": 2_000_000_000}
 
 
-@pytest.mark.parametrize("written_after", [0, snapshot.RACY_NS - 1])
+class _Stat(NamedTuple):
+    """The fields of an ``os.stat_result`` that a walk reads."""
+
+    st_mode: int
+    st_size: int
+    st_mtime_ns: int
+    st_ctime_ns: int
+    st_ino: int
+    st_dev: int
+
+
+@pytest.fixture(params=list(FROZEN_CTIMES))
+def frozen_stat(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> FileStat:
+    """m0.py's stat never moves, as when a change lands in the same timestamp tick as the
+    stat it follows: only the racy guard can tell that it changed. The other files' stats
+    are those that filesystem would keep, and the walk's folder signatures follow them."""
+    stamp, g = FROZEN_CTIMES[request.param], GRANULARITY[request.param]
+    frozen = FileStat(13, stamp, stamp, 4242)
+
+    def as_kept(name: str, st: os.stat_result) -> Any:
+        if name == "m0.py":
+            return _Stat(st.st_mode, *frozen, st.st_dev)
+        mtime, ctime = st.st_mtime_ns // g * g, st.st_ctime_ns // g * g
+        return _Stat(st.st_mode, st.st_size, mtime, ctime, st.st_ino, st.st_dev)
+
+    def walk_folders(rules: FileRules) -> Iterator[scan.Listing]:
+        for listing in real_walk_folders(rules):
+            files = [(name, as_kept(name, st)) for name, st in listing.files]
+            signature = scan.signature(listing.ignores, files)
+            yield listing._replace(files=files, signature=signature)
+
+    monkeypatch.setattr(snapshot, "walk_folders", walk_folders)
+    return frozen
+
+
+def _last_racy_offset(frozen: FileStat) -> int:
+    """How long after the stat a checkpoint can begin and a change still carry the same
+    timestamp: to the end of the stat's tick of granularity G, plus the coarse clock's lag."""
+    g = GRANULARITY[next(k for k, v in FROZEN_CTIMES.items() if v == frozen.ctime_ns)]
+    return g - 1 + fsclock.COARSE_TICK_NS if g > 1 else fsclock.COARSE_TICK_NS
+
+
+def _remote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file on a filesystem whose timestamps a server sets (here NFS)."""
+    monkeypatch.setattr(fsclock.FilesystemTypes, "__call__", lambda _self, _dev: "nfs")
+
+
+@pytest.mark.parametrize("at", ["start of the tick", "end of the tick"])
 @pytest.mark.parametrize("restart", [False, True], ids=["same server", "restarted server"])
-def test_a_file_written_within_the_timestamp_granularity_is_read_again(
-    workspace: Path, state_dir: Path, frozen_stat: FileStat, written_after: int, restart: bool
+@pytest.mark.parametrize("where", ["local", "network"])
+def test_a_file_changed_in_the_same_tick_as_the_cache_write_is_read_again(
+    workspace: Path,
+    state_dir: Path,
+    frozen_stat: FileStat,
+    at: str,
+    restart: bool,
+    where: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A lost edit is worse than a slow checkpoint: the change keeps the file's whole stat,
+    and must still reach the next checkpoint."""
+    if where == "network":
+        _remote(monkeypatch)
     _tree(workspace)
     target = workspace / "pkg" / "m0.py"
     engine = engine_for(workspace, state_dir)
-    engine.checkpoints.tree.clock_ns = lambda: frozen_stat.mtime_ns + written_after
+    last = fsclock.SAFE_NS if where == "network" else _last_racy_offset(frozen_stat)
+    offset = 0 if at == "start of the tick" else last
+    engine.checkpoints.tree.clock_ns = lambda: frozen_stat.ctime_ns + offset
     engine.checkpoint("read it").result()
     if restart:
         engine.close("clean")
@@ -125,19 +185,57 @@ def test_a_file_written_within_the_timestamp_granularity_is_read_again(
     engine.close("clean")
 
 
-def test_a_stat_older_than_the_granularity_is_trusted(
-    workspace: Path, state_dir: Path, frozen_stat: FileStat
+@pytest.mark.parametrize("where", ["local", "network"])
+def test_a_stat_older_than_its_tick_is_trusted(
+    workspace: Path,
+    state_dir: Path,
+    frozen_stat: FileStat,
+    where: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The other side of the guard (and proof that the frozen stat hides the change)."""
+    """The other side of the guard (and proof that the frozen stat hides the change): one
+    nanosecond past the tick, the cache is trusted."""
+    if where == "network":
+        _remote(monkeypatch)
     _tree(workspace)
     engine = engine_for(workspace, state_dir)
-    engine.checkpoints.tree.clock_ns = lambda: frozen_stat.mtime_ns + snapshot.RACY_NS + 1
+    last = fsclock.SAFE_NS if where == "network" else _last_racy_offset(frozen_stat)
+    engine.checkpoints.tree.clock_ns = lambda: frozen_stat.ctime_ns + last + 1
     engine.checkpoint().result()
     target = workspace / "pkg" / "m0.py"
     target.write_text("value = 7777\n")
     trusting = engine.checkpoint("trusting the cache").result()
     assert _content(engine.db_path, trusting.id, target) == b"value = 0000\n"
     engine.close("clean")
+
+
+def test_files_written_a_tick_before_a_checkpoint_are_not_read_again(
+    workspace: Path, state_dir: Path
+) -> None:
+    """On a filesystem with fine timestamps (this one), the racy window is the coarse
+    clock's tick, not 2 s: a scan right after a tree was copied reads nothing again."""
+    _tree(workspace)
+    time.sleep(3 * fsclock.COARSE_TICK_NS / 1e9)
+    engine = engine_for(workspace, state_dir)
+    assert engine.checkpoint().result().read_files == 10
+    assert engine.checkpoint("scan again").result().read_files == 0
+    engine.close("clean")
+
+
+def test_the_filesystem_of_a_device_is_read_from_the_mount_table() -> None:
+    table = (
+        "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+        "30 27 254:1 / /home rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+        "31 27 0:52 / /mnt/nfs rw - nfs4 server:/export rw,vers=4.2\n"
+    )
+    assert fsclock.mount_types(table) == {
+        os.makedev(0, 21): "proc",
+        os.makedev(254, 1): "ext4",
+        os.makedev(0, 52): "nfs4",
+    }
+    guard = fsclock.TimestampGuard(fsclock.mount_types(table).get)
+    assert guard.local(os.makedev(254, 1)) and not guard.local(os.makedev(0, 52))
+    assert not guard.local(os.makedev(9, 9)), "unknown: the safe window"
 
 
 @pytest.mark.usefixtures("settled")
@@ -201,7 +299,8 @@ def test_a_store_from_before_the_stat_cache_still_opens(workspace: Path, state_d
     engine.checkpoint("before").result()
     engine.close("clean")
     with connect(state_dir / "shim.db") as conn:
-        conn.execute("DROP TABLE stat_cache")  # the store as SHIM left it before
+        for table in ("stat_cache", "stat_folders", "stat_folders_stamp"):
+            conn.execute(f"DROP TABLE {table}")  # the store as SHIM left it before
 
     conn, _report = open_store(state_dir)
     conn.close()
@@ -238,3 +337,380 @@ def test_a_checkpoint_tells_its_progress_and_its_end(workspace: Path, state_dir:
     assert [p.done for p in seen].count(True) == 1
     assert {p.run for p in seen} == {1}
     engine.close("clean")
+
+
+def _deep_tree(ws: Path) -> None:
+    for folder in ("pkg", "pkg/sub", "pkg/sub/deeper", "other", "with space"):
+        (ws / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(3):
+            (ws / folder / f"f{i}.py").write_text(f"# {folder} {i}\n")
+
+
+def _edit(ws: Path) -> tuple[Path, bytes]:
+    target = ws / "pkg" / "sub" / "deeper" / "f1.py"
+    target.write_text("# edited, and longer\n")
+    return target, b"# edited, and longer\n"
+
+
+def _delete_file(ws: Path) -> tuple[Path, None]:
+    target = ws / "pkg" / "sub" / "f0.py"
+    target.unlink()
+    return target, None
+
+
+def _delete_folder(ws: Path) -> tuple[Path, None]:
+    for path in sorted((ws / "pkg" / "sub").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    (ws / "pkg" / "sub").rmdir()
+    return ws / "pkg" / "sub" / "deeper" / "f2.py", None
+
+
+def _add_in_new_folder(ws: Path) -> tuple[Path, bytes]:
+    (ws / "new" / "inner").mkdir(parents=True)
+    target = ws / "new" / "inner" / "n.py"
+    target.write_text("n = 1\n")
+    return target, b"n = 1\n"
+
+
+def _rename(ws: Path) -> tuple[Path, bytes]:
+    (ws / "with space" / "f2.py").rename(ws / "with space" / "renamed.py")
+    return ws / "with space" / "renamed.py", b"# with space 2\n"
+
+
+def _ignore_below(ws: Path) -> tuple[Path, None]:
+    (ws / "pkg" / ".gitignore").write_text("sub/deeper/f0.py\n")
+    return ws / "pkg" / "sub" / "deeper" / "f0.py", None
+
+
+CHANGES = {
+    "a file edited deep down": _edit,
+    "a file deleted": _delete_file,
+    "a folder deleted": _delete_folder,
+    "a file added in a new folder": _add_in_new_folder,
+    "a file renamed": _rename,
+    "a .gitignore added above a file": _ignore_below,
+}
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("change", list(CHANGES))
+@pytest.mark.parametrize("restart", [False, True], ids=["same server", "restarted server"])
+def test_a_scan_finds_what_changed_in_any_folder(
+    workspace: Path, state_dir: Path, change: str, restart: bool
+) -> None:
+    """A scan passes over folders whose files are as they were: every other change must
+    still reach the checkpoint, for an editor without watchers and after a restart."""
+    _deep_tree(workspace)
+    engine = engine_for(workspace, state_dir)
+    engine.checkpoint("first").result()
+    engine.checkpoint("nothing changed").result()
+    if restart:
+        engine.close("clean")
+    target, expected = CHANGES[change](workspace)
+    if restart:
+        engine = engine_for(workspace, state_dir)
+    result = engine.checkpoint("after the change").result()
+    assert _content(engine.db_path, result.id, target) == expected
+    on_disk = {
+        p for p in workspace.rglob("*") if p.is_file() and (p != target or expected is not None)
+    }
+    assert result.files == len(on_disk)
+    for path in on_disk:
+        assert _content(engine.db_path, result.id, path) == path.read_bytes()
+    engine.close("clean")
+
+
+def _count_manifest_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What a checkpoint loads of the manifest and the stat cache as objects: all of them,
+    or one folder's files."""
+    loads: list[str] = []
+    real_entries, real_stats = cps.disk_entries, statcache.load
+    real_entries_in, real_stats_in = cps.disk_entries_in, statcache.load_folder
+
+    def disk_entries(conn: sqlite3.Connection, cid: int) -> dict[str, cps.DiskEntry]:
+        loads.append("manifest")
+        return real_entries(conn, cid)
+
+    def load(conn: sqlite3.Connection, workspace: str) -> dict[str, statcache.Cached]:
+        loads.append("stat cache")
+        return real_stats(conn, workspace)
+
+    def disk_entries_in(
+        conn: sqlite3.Connection, cid: int, folder: str
+    ) -> dict[str, cps.DiskEntry]:
+        loads.append(f"manifest of {folder.rsplit('/ws/', 1)[1]}")
+        return real_entries_in(conn, cid, folder)
+
+    def load_folder(
+        conn: sqlite3.Connection, workspace: str, folder: str
+    ) -> dict[str, statcache.Cached]:
+        loads.append(f"stat cache of {folder.rsplit('/ws/', 1)[1]}")
+        return real_stats_in(conn, workspace, folder)
+
+    monkeypatch.setattr(cps, "disk_entries", disk_entries)
+    monkeypatch.setattr(statcache, "load", load)
+    monkeypatch.setattr(cps, "disk_entries_in", disk_entries_in)
+    monkeypatch.setattr(statcache, "load_folder", load_folder)
+    return loads
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_restarted_server_that_finds_nothing_changed_only_stats_the_tree(
+    workspace: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a file read, and neither the manifest nor the stat cache loaded as objects: the
+    walk and one comparison per folder. Once a file changed, what they hold of its folder."""
+    _deep_tree(workspace)
+    first = engine_for(workspace, state_dir)
+    first.checkpoint().result()
+    first.close("clean")
+
+    loads = _count_manifest_loads(monkeypatch)
+    restarted = engine_for(workspace, state_dir)
+    result = restarted.checkpoint().result()
+    assert (result.read_files, result.files, loads) == (0, 15, [])
+    again = restarted.checkpoint("by hand").result()
+    assert (again.read_files, again.files, loads) == (0, 15, [])
+    target, expected = _edit(workspace)
+    changed = restarted.checkpoint("after an edit").result()
+    assert (changed.read_files, _content(restarted.db_path, changed.id, target)) == (1, expected)
+    assert changed.files == 15
+    assert loads == ["manifest of pkg/sub/deeper/", "stat cache of pkg/sub/deeper/"]
+    restarted.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+def test_another_windows_checkpoint_does_not_hide_a_change(
+    workspace: Path, state_dir: Path
+) -> None:
+    """Window two checkpoints from its own manifest, which never saw the edit window one
+    read: the folder signatures then written must be two's, or a restart would pass over
+    the edited file and keep two's old copy."""
+    _deep_tree(workspace)
+    one = engine_for(workspace, state_dir)
+    two = engine_for(workspace, state_dir)
+    one.checkpoint().result()
+    two.checkpoint().result()
+    target, expected = _edit(workspace)
+    one.checkpoint("one sees the edit").result()
+    other = workspace / "other" / "f0.py"
+    other.write_text("# other, edited\n")
+    two.watching = True
+    two.files_changed([other])  # two's watcher reported only this one
+    two.checkpoint(reason="interval").result()
+    one.close("clean")
+    two.close("clean")
+
+    restarted = engine_for(workspace, state_dir)
+    result = restarted.checkpoint().result()
+    assert _content(restarted.db_path, result.id, target) == expected
+    assert _content(restarted.db_path, result.id, other) == b"# other, edited\n"
+    restarted.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+def test_changed_settings_are_not_passed_over_by_a_restart(
+    workspace: Path, state_dir: Path
+) -> None:
+    _deep_tree(workspace)
+    first = engine_for(workspace, state_dir)
+    first.checkpoint().result()
+    first.close("clean")
+    restarted = engine_for(workspace, state_dir, exclude_globs=["other/"])
+    result = restarted.checkpoint().result()
+    assert _content(restarted.db_path, result.id, workspace / "other" / "f1.py") is None
+    assert result.files == 12
+    restarted.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("restart", [False, True], ids=["same server", "restarted server"])
+def test_a_folder_known_from_a_file_event_is_looked_at_by_the_next_scan(
+    workspace: Path, state_dir: Path, restart: bool
+) -> None:
+    """File events change the manifest without a scan; the folders they touched, a new one
+    included, must not be passed over, and one that vanishes must be seen to."""
+    _deep_tree(workspace)
+    engine = engine_for(workspace, state_dir)
+    engine.checkpoint().result()
+    engine.watching = True
+    target, _expected = _add_in_new_folder(workspace)
+    edited, _ = _edit(workspace)
+    engine.files_changed([target, edited])
+    by_event = engine.checkpoint(reason="interval").result()
+    assert _content(engine.db_path, by_event.id, target) == b"n = 1\n"
+    edited.write_text("# edited again, no event\n")
+    (workspace / "new" / "inner" / "n.py").unlink()
+    (workspace / "new" / "inner").rmdir()
+    if restart:
+        engine.close("clean")
+        engine = engine_for(workspace, state_dir)
+    scanned = engine.checkpoint("by hand").result()
+    assert _content(engine.db_path, scanned.id, target) is None
+    assert _content(engine.db_path, scanned.id, edited) == b"# edited again, no event\n"
+    assert scanned.files == 15
+    engine.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("restart", [False, True], ids=["same server", "restarted server"])
+def test_a_file_that_could_not_be_read_is_tried_again_by_the_next_scan(
+    workspace: Path, state_dir: Path, restart: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that fails (EIO, a lock, ...) leaves the file out of that checkpoint only: its
+    folder must not be passed over while the file is as it was."""
+    _deep_tree(workspace)
+    target = workspace / "pkg" / "sub" / "f1.py"
+    real_read = snapshot._read
+
+    def failing(path: str, size: int) -> bytes:
+        if path == str(target):
+            raise OSError(5, "Input/output error")
+        return real_read(path, size)
+
+    monkeypatch.setattr(snapshot, "_read", failing)
+    engine = engine_for(workspace, state_dir)
+    first = engine.checkpoint().result()
+    assert _content(engine.db_path, first.id, target) is None
+    monkeypatch.setattr(snapshot, "_read", real_read)
+    if restart:
+        engine.close("clean")
+        engine = engine_for(workspace, state_dir)
+    again = engine.checkpoint("by hand").result()
+    assert _content(engine.db_path, again.id, target) == b"# pkg/sub 1\n"
+    engine.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("folders_loaded", ["one by one", "all past one"])
+def test_every_checkpoint_holds_the_tree_through_random_changes_restarts_and_events(
+    workspace: Path,
+    state_dir: Path,
+    seed: int,
+    folders_loaded: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Edits, additions, deletions, moves and .gitignore changes in random folders, seen by
+    scans, by file events (some of them missed) and by restarted servers, across new bases
+    (many changes at once): each checkpoint must hold exactly the files on disk."""
+    if folders_loaded == "all past one":
+        monkeypatch.setattr(snapshot, "LOAD_FOLDERS_MAX", 1)
+    rng = random.Random(seed)
+    folders = ["", "a/", "a/b/", "a/b/c/", "d/", "d/e f/"]
+    for folder in folders:
+        (workspace / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(12):
+            (workspace / folder / f"m{i}.py").write_text(f"# {folder}{i}\n")
+    engine = engine_for(workspace, state_dir)
+    engine.checkpoint().result()
+    version = 0
+    for _step in range(30):
+        files = sorted(p for p in workspace.rglob("*.py"))
+        reported: list[Path] = []
+        for _change in range(rng.choice([1, 1, 2, 3, 70])):
+            version += 1
+            kind = rng.choice(["edit", "edit", "add", "delete", "move"])
+            target = rng.choice(files)
+            if not target.exists():
+                continue
+            if kind == "edit":
+                target.write_text(f"# edited {version}\n" * rng.randint(1, 3))
+            elif kind == "add":
+                target = workspace / rng.choice(folders) / f"new{version}.py"
+                target.write_text(f"# new {version}\n")
+            elif kind == "delete":
+                target.unlink()
+            else:
+                moved = workspace / rng.choice(folders) / f"moved{version}.py"
+                target.rename(moved)
+                reported.append(moved)
+            reported.append(target)
+        if rng.random() < 0.1:
+            (workspace / "a" / ".gitignore").write_text(f"b/c/m{rng.randint(0, 11)}.py\n")
+            reported.append(workspace / "a" / ".gitignore")
+        how = rng.choice(["scan", "events", "missed events", "restart"])
+        if how == "restart":
+            engine.close("clean")
+            engine = engine_for(workspace, state_dir)
+        engine.watching = how in ("events", "missed events")
+        if how == "events":
+            engine.files_changed(reported)
+        result = engine.checkpoint(reason="interval").result()
+        if how == "missed events":
+            continue  # the checkpoint trusts events it did not get: the next scan catches up
+        with connect(engine.db_path) as conn:
+            manifest = cps.disk_manifest(conn, result.id)
+        ignored = (
+            {
+                workspace / "a" / rel
+                for rel in (workspace / "a" / ".gitignore").read_text().split()
+                if (workspace / "a" / ".gitignore").exists()
+            }
+            if (workspace / "a" / ".gitignore").exists()
+            else set()
+        )
+        on_disk = {p.as_uri() for p in workspace.rglob("*") if p.is_file() and p not in ignored}
+        if how == "events":
+            continue  # events say only what they name; scans are the ones checked whole
+        assert set(manifest) == on_disk, f"step {_step} ({how})"
+        for uri in rng.sample(sorted(on_disk), 5):
+            path = Path(uri.removeprefix("file://").replace("%20", " "))
+            assert _content(engine.db_path, result.id, path) == path.read_bytes()
+    engine.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_restarted_server_counts_unsaved_buffers_once_without_loading_the_manifest(
+    workspace: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A buffer of a file on disk is one file, an unsaved new one another: told by the
+    stored manifest, without loading it (the first checkpoint of a reloaded window)."""
+    _deep_tree(workspace)
+    first = engine_for(workspace, state_dir)
+    first.checkpoint().result()
+    first.close("clean")
+    on_disk = (workspace / "pkg" / "sub" / "f2.py").as_uri()
+    untitled = (workspace / "pkg" / "not_yet_saved.py").as_uri()
+    texts = {on_disk: "# unsaved edit\n", untitled: "# never saved\n"}
+    loads = _count_manifest_loads(monkeypatch)
+    restarted = engine_for(workspace, state_dir, texts)
+    restarted.did_open(on_disk, "# pkg/sub 2\n", 1)
+    restarted.did_change(on_disk, 2, [["# unsaved edit\n"]], 15)
+    restarted.did_open(untitled, "", 1)
+    restarted.did_change(untitled, 2, [["# never saved\n"]], 14)
+    result = restarted.checkpoint().result()
+    assert (result.files, result.buffers, result.read_files, loads) == (16, 2, 0, [])
+    assert _content(restarted.db_path, result.id, workspace / "pkg" / "sub" / "f2.py") == (
+        b"# unsaved edit\n"
+    )
+    restarted.close("clean")
+
+
+@pytest.mark.usefixtures("settled")
+def test_settings_changed_while_a_checkpoint_runs_are_applied_by_the_next_scan(
+    workspace: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The running checkpoint judged the files by the old rules: what it found of the
+    folders must not let the next scan pass over them under the new ones."""
+    _deep_tree(workspace)
+    (workspace / "pkg" / "debug.log").write_text("noise\n")
+    engine = engine_for(workspace, state_dir)
+    real_write = checkpointer._write_checkpoint
+
+    def write_after_new_settings(conn: sqlite3.Connection, plan: snapshot.Plan) -> int:
+        engine.apply_settings(Settings(state_dir=str(state_dir), exclude_globs=["*.log"]))
+        return real_write(conn, plan)
+
+    monkeypatch.setattr(checkpointer, "_write_checkpoint", write_after_new_settings)
+    first = engine.checkpoint().result()
+    assert _content(engine.db_path, first.id, workspace / "pkg" / "debug.log") == b"noise\n"
+    monkeypatch.setattr(checkpointer, "_write_checkpoint", real_write)
+    engine.watching = True  # an automatic checkpoint of an editor that sends file events
+    after = engine.checkpoint(reason="interval").result()
+    assert _content(engine.db_path, after.id, workspace / "pkg" / "debug.log") is None
+    engine.close("clean")
+    restarted = engine_for(workspace, state_dir, exclude_globs=["*.log"])
+    again = restarted.checkpoint().result()
+    assert _content(restarted.db_path, again.id, workspace / "pkg" / "debug.log") is None
+    restarted.close("clean")
