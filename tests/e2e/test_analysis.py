@@ -260,6 +260,26 @@ async def test_the_nearest_ruff_configuration_decides(
     await published(editor, nested, lambda c: c == ["E741"])
 
 
+async def test_a_changed_configuration_applies_to_open_buffers_on_file_events_and_saves(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    config = workspace / "pyproject.toml"
+    config.write_text(SELECT_F)
+    editor = await editors.start(workspace, state_dir, capabilities=VS_CODE)
+    uri = editor.open("a.py", "import os\nl = 1\n")
+    await published(editor, uri, lambda c: c == ["F401"])
+    config.write_text('[tool.ruff.lint]\nselect = ["E741"]\n')
+    editor.client.workspace_did_change_watched_files(
+        t.DidChangeWatchedFilesParams(
+            changes=[t.FileEvent(uri=config.as_uri(), type=t.FileChangeType.Changed)]
+        )
+    )
+    await published(editor, uri, lambda c: c == ["E741"])
+    config.write_text(SELECT_F)  # no file event this time: the save checks again
+    editor.save(uri)
+    await published(editor, uri, lambda c: c == ["F401"])
+
+
 async def test_fix_true_in_the_project_never_rewrites_a_file(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
