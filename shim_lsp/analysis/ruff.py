@@ -129,7 +129,7 @@ def _said(err: bytes) -> str:
 
 
 async def _run(
-    binary: str, args: list[str], text: str, path: Path, timeout: float
+    binary: str, args: list[str], data: bytes, path: Path, timeout: float
 ) -> str | RuffFailure:
     """Ruff's standard output, or why there is none."""
     try:
@@ -144,7 +144,7 @@ async def _run(
     except OSError as exc:
         return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
     try:
-        out, err = await asyncio.wait_for(proc.communicate(text.encode("utf-8")), timeout)
+        out, err = await asyncio.wait_for(proc.communicate(data), timeout)
     except TimeoutError:
         return RuffFailure(f"ruff ({binary}) took more than {timeout:g} s on {path.name}")
     finally:
@@ -168,7 +168,9 @@ async def check(
     binary: str, text: str, path: Path, options: RuffOptions, timeout: float = TIMEOUT_S
 ) -> list[Finding] | RuffFailure:
     """Ruff's findings in ``text``, checked as the file at ``path``."""
-    out = await _run(binary, check_args(path, options), text, path, timeout)
+    # A lone surrogate (an editor may hold one) becomes one "?": positions stay the same.
+    data = text.encode("utf-8", "replace")
+    out = await _run(binary, check_args(path, options), data, path, timeout)
     if isinstance(out, RuffFailure):
         return out
     try:
@@ -186,7 +188,13 @@ async def fixed(
     timeout: float = TIMEOUT_S,
 ) -> str | RuffFailure:
     """``text`` with ruff's fixes applied (safe ones, and unsafe ones if the options say)."""
-    return await _run(binary, fix_args(path, options, only), text, path, timeout)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return RuffFailure(
+            f"{path.name} holds a lone surrogate, which is not text ruff can fix; fix it first"
+        )
+    return await _run(binary, fix_args(path, options, only), data, path, timeout)
 
 
 def _spot(location: dict[str, Any]) -> Spot:

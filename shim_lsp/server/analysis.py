@@ -50,6 +50,8 @@ class Analysis:
     version: int | None
     text: str
     found: tuple[Finding, ...]
+    ran: bool = True
+    """False when ruff did not run (off, missing or failed): no action is offered."""
 
 
 def _is_python(uri: str) -> bool:
@@ -180,11 +182,11 @@ class AnalysisFeature(Feature):
         path = uri_to_path(uri)
         binary = self._ruff() if self.ls.settings.ruff_enabled else None
         if path is None or binary is None:
-            return Analysis(version, text, ())
+            return Analysis(version, text, (), ran=False)
         found = await ruff.check(binary, text, path, _options(self.ls.settings))
         if isinstance(found, ruff.RuffFailure):
             self._failed(found)
-            return Analysis(version, text, ())
+            return Analysis(version, text, (), ran=False)
         return Analysis(version, text, tuple(found))
 
     async def _fixed(self, uri: str, text: str, only: Sequence[str]) -> str | None:
@@ -313,7 +315,7 @@ class AnalysisFeature(Feature):
         doc = self.ls.document(uri)
         if analysis is None or doc is None or doc.version != analysis.version:
             return []  # typed meanwhile: the editor asks again
-        if self._ruff() is None:
+        if not analysis.ran:
             return []
         actions: list[types.CodeAction] = []
         if QUICK_FIX in kinds:

@@ -91,6 +91,13 @@ async def code_actions(
     return [a for a in found or [] if isinstance(a, t.CodeAction)]
 
 
+RUFF_KINDS = ("quickfix", "source.fixAll.shim", "source.organizeImports.shim")
+
+
+async def ruff_actions(editor: Editor, uri: str, line: int) -> list[t.CodeAction]:
+    return [a for a in await code_actions(editor, uri, line) if a.kind in RUFF_KINDS]
+
+
 def chosen(actions: list[t.CodeAction], title: str) -> t.CodeAction:
     titles = [a.title for a in actions]
     assert title in titles, titles
@@ -315,7 +322,7 @@ async def test_a_missing_ruff_is_one_message_and_the_server_keeps_serving(
     assert len(told) == 1, told
     assert "ruffPath" in told[0]
     assert any(str(missing) in m.message for m in editor.client.log_messages)
-    assert await code_actions(editor, uri, 0) == []
+    assert await ruff_actions(editor, uri, 0) == []
     result = await editor.command("shim.forceCheckpoint", {"label": "still here"})
     assert result["buffers"] == 2
 
@@ -334,6 +341,7 @@ async def test_a_failing_ruff_is_one_message_with_what_it_said(
     await asyncio.sleep(0.5)
     told = [m for m in editor.shown_messages if "ruff" in m]
     assert len(told) == 1 and "exit status 2" in told[0], told
+    assert await ruff_actions(editor, uri, 0) == []
     result = await editor.command("shim.forceCheckpoint", {"label": "still here"})
     assert result["buffers"] == 1
 
@@ -415,4 +423,4 @@ async def test_a_client_without_code_action_literals_is_offered_none(
     editor = await editors.start(workspace, state_dir)
     uri = editor.open("a.py", "import os\n")
     await published(editor, uri, lambda c: c == ["F401"])
-    assert [a for a in await code_actions(editor, uri, 0) if "ruff" in a.title.lower()] == []
+    assert await ruff_actions(editor, uri, 0) == []

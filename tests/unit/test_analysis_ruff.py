@@ -160,3 +160,12 @@ def test_noqa_goes_after_a_multiline_string_on_its_last_line() -> None:
     assert (
         noqa.with_noqa(text, 2, "F401") == 'x = """\n# noqa: E501\n"""; import os  # noqa: F401\n'
     )
+
+
+async def test_a_lone_surrogate_is_checked_in_place_but_never_fixed(tmp_path: Path) -> None:
+    text = 's = "\ud800"; import os\n'  # an editor may hold one; UTF-8 cannot
+    found = await ruff.check(binary(), text, tmp_path / "a.py", ruff.RuffOptions(select=("F",)))
+    assert isinstance(found, list)
+    assert [(f.code, f.start) for f in found] == [("F401", Spot(0, text.index("os")))]
+    fixed = await ruff.fixed(binary(), text, tmp_path / "a.py", ruff.RuffOptions())
+    assert isinstance(fixed, ruff.RuffFailure) and "surrogate" in fixed.message
