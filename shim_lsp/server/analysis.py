@@ -136,7 +136,8 @@ class AnalysisFeature(Feature):
         if _ruff_changed(old, new):
             self._binary = None
             self._told.clear()
-            self._refresh()
+            if self.ls.settings_known.is_set():  # before, every run waits for these settings
+                self._refresh()
 
     def _refresh(self) -> None:
         """Check every open buffer again (the configuration or the settings changed)."""

@@ -386,6 +386,49 @@ async def test_an_older_result_is_never_published_over_a_newer_one(
     assert "sys" in left.message
 
 
+async def test_typing_is_checked_once_after_the_pause(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    real = find_ruff(None)
+    assert isinstance(real, str)
+    runs = tmp_path / "runs"
+    counting = script(tmp_path / "ruff", f'echo run >> "{runs}"\nexec "{real}" "$@"')
+    editor = await editors.start(
+        workspace,
+        state_dir,
+        capabilities=VS_CODE,
+        settings={"ruffPath": str(counting), "ruffDebounce": 0.5},
+    )
+    uri = editor.open("a.py", "x = 1\n")
+    await published(editor, uri, lambda c: c == [])
+    for i, word in enumerate(["import", " os", "\n"]):  # keystrokes well within the pause
+        editor.type(uri, 1, sum(len(w) for w in ["import", " os", "\n"][:i]), word)
+        await asyncio.sleep(0.05)
+    await published(editor, uri, lambda c: c == ["F401"])
+    assert runs.read_text().count("run") == 2  # on open, and once after the typing
+
+
+async def test_changed_settings_check_open_buffers_again(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    editor = await editors.start(workspace, state_dir, capabilities=VS_CODE)
+    uri = editor.open("a.py", "import os\nl = 1\n")
+    await published(editor, uri, lambda c: c == ["F401"])
+    for settings, expected in [
+        ({"ruffSelect": ["E741"]}, ["E741"]),
+        ({"ruffEnabled": False}, []),
+        ({"ruffEnabled": True}, ["F401"]),
+        ({"ruffSelect": ["E741", "F"], "ruffIgnore": ["F401"]}, ["E741"]),
+    ]:
+        editor.client.set_configuration({"shim": settings})
+        editor.client.workspace_did_change_configuration(
+            t.DidChangeConfigurationParams(settings=None)
+        )
+        await published(editor, uri, lambda c, expected=expected: c == expected)
+
+
 async def test_closing_a_buffer_clears_its_diagnostics(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
