@@ -402,8 +402,8 @@ async def test_typing_is_checked_once_after_the_pause(
     )
     uri = editor.open("a.py", "x = 1\n")
     await published(editor, uri, lambda c: c == [])
-    for i, word in enumerate(["import", " os", "\n"]):  # keystrokes well within the pause
-        editor.type(uri, 1, sum(len(w) for w in ["import", " os", "\n"][:i]), word)
+    for column, typed in [(0, "import"), (6, " os"), (9, "\n")]:  # well within the pause
+        editor.type(uri, 1, column, typed)
         await asyncio.sleep(0.05)
     await published(editor, uri, lambda c: c == ["F401"])
     assert runs.read_text().count("run") == 2  # on open, and once after the typing
@@ -426,7 +426,7 @@ async def test_changed_settings_check_open_buffers_again(
         editor.client.workspace_did_change_configuration(
             t.DidChangeConfigurationParams(settings=None)
         )
-        await published(editor, uri, lambda c, expected=expected: c == expected)
+        await published(editor, uri, expected.__eq__)
 
 
 async def test_closing_a_buffer_clears_its_diagnostics(
