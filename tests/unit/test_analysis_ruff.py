@@ -33,6 +33,15 @@ async def test_findings_count_columns_in_code_points_after_astral_characters(
     assert unused.fix is not None and unused.fix.applicability == "safe"
 
 
+async def test_deprecated_rules_are_tagged_deprecated(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.ruff]\ntarget-version = "py311"\n')
+    found = await ruff.check(
+        binary(), "import mock\n", tmp_path / "a.py", ruff.RuffOptions(select=("UP026",))
+    )
+    assert isinstance(found, list)
+    assert [(f.code, f.tags) for f in found] == [("UP026", {"deprecated"})]
+
+
 async def test_the_nearest_project_configuration_decides_the_rules(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.ruff.lint]\nselect = ["F"]\n')
     nested = tmp_path / "pkg"
