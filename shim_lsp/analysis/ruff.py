@@ -234,10 +234,13 @@ def parse(output: str) -> list[Finding]:
         code = item.get("code")
         syntax_error = code in (None, "invalid-syntax") or item.get("name") == "invalid-syntax"
         noqa_row = item.get("noqa_row")
+        message = str(item["message"])
+        if syntax_error and not message.startswith("SyntaxError"):  # ruff 0.6 says it itself
+            message = f"SyntaxError: {message}"
         found.append(
             Finding(
                 code=None if syntax_error else str(code),
-                message=str(item["message"]),
+                message=message,
                 start=_spot(item["location"]),
                 end=_spot(item["end_location"]),
                 url=item.get("url") or None,

@@ -250,7 +250,7 @@ class AnalysisFeature(Feature):
         tags = [_TAGS[t] for t in sorted(f.tags) if _TAGS[t] in self._tag_support()]
         return types.Diagnostic(
             range=self._range(lines, f.start, f.end),
-            message=f.message if f.code is not None else f"SyntaxError: {f.message}",
+            message=f.message,
             severity=(
                 types.DiagnosticSeverity.Warning
                 if f.code is not None

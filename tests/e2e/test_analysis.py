@@ -152,6 +152,18 @@ async def test_diagnostics_are_for_the_unsaved_buffer_with_rule_links_and_tags(
     assert (workspace / "a.py").read_text() == "x = 1\n"
 
 
+async def test_a_syntax_error_is_an_error_without_a_code_or_actions(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    editor = await editors.start(workspace, state_dir, capabilities=VS_CODE)
+    uri = editor.open("a.py", "def f(:\n")
+    found = await published(editor, uri, lambda c: len(c) > 0)
+    assert {(d.code, d.severity) for d in found} == {(None, t.DiagnosticSeverity.Error)}
+    assert all(d.message.startswith("SyntaxError: ") for d in found)
+    assert [a for a in await ruff_actions(editor, uri, 0) if a.kind == "quickfix"] == []
+
+
 async def test_a_quick_fix_applied_removes_its_diagnostic(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:

@@ -102,6 +102,8 @@ async def test_a_syntax_error_is_a_finding_without_code_or_noqa(tmp_path: Path) 
     found = await ruff.check(binary(), "def f(:\n", tmp_path / "a.py", ruff.RuffOptions())
     assert isinstance(found, list) and found
     assert all(f.code is None and f.noqa_line is None for f in found)
+    assert all(f.message.startswith("SyntaxError: ") for f in found)
+    assert not any(f.message.startswith("SyntaxError: SyntaxError") for f in found)
 
 
 def test_a_missing_configured_ruff_is_a_failure_naming_it(tmp_path: Path) -> None:
