@@ -410,7 +410,7 @@ async def test_typing_is_checked_once_after_the_pause(
         workspace,
         state_dir,
         capabilities=VS_CODE,
-        settings={"ruffPath": str(counting), "ruffDebounce": 0.5},
+        settings={"ruffPath": str(counting), "ruffDebounce": 1.0},
     )
     uri = editor.open("a.py", "x = 1\n")
     await published(editor, uri, lambda c: c == [])
