@@ -159,6 +159,25 @@ class Settings:
     codemod_timeout: float = attrs.field(default=30.0, validator=_positive)
     """Seconds a codemod may spend on one file before it is stopped and reported."""
 
+    ruff_enabled: bool = True
+    """Lint open Python buffers with ruff: diagnostics, quick fixes, fix all, organise imports."""
+
+    ruff_path: str | None = None
+    """The ruff executable to run. Default: the ruff installed with SHIM."""
+
+    ruff_select: list[str] = attrs.field(factory=list)
+    """Ruff rules to check instead of the project's selection (ruff's --select). Empty: the
+    project's ruff configuration decides."""
+
+    ruff_ignore: list[str] = attrs.field(factory=list)
+    """Ruff rules never reported, on top of the project's ruff configuration (ruff's --ignore)."""
+
+    ruff_unsafe_fixes: bool = False
+    """Offer ruff's unsafe fixes too (they may change what the code does)."""
+
+    ruff_debounce: float = attrs.field(default=0.1, validator=_non_negative)
+    """Seconds after the last change to a buffer before ruff checks it again."""
+
 
 attrs.resolve_types(Settings)
 

@@ -14,6 +14,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from shim_lsp.server import lifecycle
+from shim_lsp.server.analysis import AnalysisFeature
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.codemods import CodemodsFeature
 from shim_lsp.server.feature import CommandSpec, Feature, call_features, gather_features
@@ -30,6 +31,7 @@ FEATURES: tuple[type[Feature], ...] = (
     RecoveryFeature,
     HistoryFeature,
     CodemodsFeature,
+    AnalysisFeature,
 )
 """Every capability, in the order its listeners are called."""
 

@@ -171,6 +171,7 @@ def test_the_settings_schema_is_each_fields_docstring_default_and_bound() -> Non
         "keepHourlyHours",
         "keepDailyDays",
         "codemodJobs",
+        "ruffDebounce",
     }
 
 

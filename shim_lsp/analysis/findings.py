@@ -1,0 +1,96 @@
+"""What an analyser found in a text, and the text edits that fix it.
+
+Lines split at ``\\r\\n``, ``\\r`` and ``\\n`` only, as ruff and the LSP count them (not at the
+form feeds and other separators that ``str.splitlines`` also takes); columns count code points.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+import attrs
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+Applicability = Literal["safe", "unsafe", "display-only"]
+Tag = Literal["unnecessary", "deprecated"]
+
+
+@attrs.frozen(order=True)
+class Spot:
+    """A place in a text: 0-based line, 0-based column in code points."""
+
+    line: int
+    column: int
+
+
+@attrs.frozen
+class Replacement:
+    """Replace the text from ``start`` to ``end`` with ``content``."""
+
+    start: Spot
+    end: Spot
+    content: str
+
+
+@attrs.frozen
+class Fix:
+    applicability: Applicability
+    """``safe`` keeps what the code does; ``unsafe`` may change it; ``display-only`` is a
+    suggestion never applied."""
+    message: str | None
+    replacements: tuple[Replacement, ...]
+
+
+@attrs.frozen
+class Finding:
+    code: str | None
+    """The rule code (``F401``); None for a syntax error."""
+    message: str
+    start: Spot
+    end: Spot
+    url: str | None = None
+    """The rule's documentation."""
+    fix: Fix | None = None
+    noqa_line: int | None = None
+    """The line a ``# noqa`` comment for this finding goes on (the last line of a
+    multi-line string, say); None when it cannot be suppressed (a syntax error)."""
+    tags: frozenset[Tag] = frozenset()
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset of each line's first character; a text ending in a newline has an empty
+    last line."""
+    return [0, *(m.end() for m in _LINE_END.finditer(text))]
+
+
+def lines_of(text: str) -> list[str]:
+    """The text's lines with their line ends, split as ruff and the LSP split them."""
+    starts = line_starts(text)
+    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+
+
+def offset(starts: Sequence[int], text_length: int, spot: Spot) -> int:
+    """The offset of a spot; one past the last line is the end of the text."""
+    if spot.line >= len(starts):
+        return text_length
+    return min(starts[spot.line] + spot.column, text_length)
+
+
+def apply(text: str, replacements: Sequence[Replacement]) -> str:
+    """The text with the replacements made; they must not overlap (a fix's edits never do)."""
+    starts = line_starts(text)
+    spans = sorted(
+        (offset(starts, len(text), r.start), offset(starts, len(text), r.end), r.content)
+        for r in replacements
+    )
+    out, at = [], 0
+    for begin, end, content in spans:
+        if begin < at:
+            raise ValueError("overlapping replacements")
+        out += [text[at:begin], content]
+        at = end
+    out.append(text[at:])
+    return "".join(out)

@@ -1,0 +1,252 @@
+"""Ruff on a buffer's text: found, run as a subprocess reading stdin, its JSON read into
+findings and its fixed text returned.
+
+Ruff runs from the file's folder with ``--stdin-filename``, so the project's configuration
+nearest to the file (``pyproject.toml``, ``ruff.toml``, ``.ruff.toml``) and its excludes
+apply, and never writes a file: checks pass ``--no-fix``, fixes read stdin and answer on
+stdout, whatever ``fix = true`` a configuration says. Failures are values (``RuffFailure``)
+worded for the user, never exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from shim_lsp.analysis.findings import Finding, Fix, Replacement, Spot, Tag
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_S = 30.0
+"""A ruff run that takes longer is stopped (ruff checks a large file in well under 1 s)."""
+
+ORGANIZE_IMPORTS = ("I001",)
+"""The rule whose fix sorts and formats an import block."""
+
+_UNNECESSARY_ALSO = frozenset({"redefined-while-unused"})
+
+
+@attrs.frozen
+class RuffOptions:
+    select: tuple[str, ...] = ()
+    """Rules to check instead of the project's selection; empty: the project decides."""
+    ignore: tuple[str, ...] = ()
+    """Rules left out, on top of the project's configuration."""
+    unsafe_fixes: bool = False
+
+
+@attrs.frozen
+class RuffFailure:
+    """Ruff could not be found or run, or answered what SHIM cannot read."""
+
+    message: str
+    """One line for the user."""
+    detail: str = ""
+    """What ruff said, for the log."""
+
+
+def find_ruff(configured: str | None) -> str | RuffFailure:
+    """The ruff executable: the one the user configured, else the one installed with SHIM
+    (``<scripts>/ruff``, or ``<libs>/bin/ruff`` in the extension's bundle)."""
+    if configured:
+        found = shutil.which(str(Path(configured).expanduser()))
+        if found is None:
+            return RuffFailure(f"ruff not found: {configured} is not an executable file")
+        return found
+    try:
+        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
+
+        return str(find_ruff_bin())
+    except (ImportError, FileNotFoundError) as exc:
+        return RuffFailure(
+            "the ruff installed with SHIM is missing: reinstall SHIM or name a ruff", str(exc)
+        )
+
+
+def _selection(options: RuffOptions) -> list[str]:
+    args = []
+    if options.select:
+        args += ["--select", ",".join(options.select)]
+    if options.ignore:
+        args += ["--ignore", ",".join(options.ignore)]
+    return args
+
+
+def check_args(path: Path, options: RuffOptions) -> list[str]:
+    """Lint stdin as the file at ``path``, every finding as JSON, no fix made."""
+    return [
+        "check",
+        "--output-format",
+        "json",
+        "--no-fix",
+        "--exit-zero",
+        "--force-exclude",
+        "--no-cache",
+        *_selection(options),
+        "--stdin-filename",
+        str(path),
+        "-",
+    ]
+
+
+def fix_args(path: Path, options: RuffOptions, only: Sequence[str] = ()) -> list[str]:
+    """Fix stdin as the file at ``path`` and print the fixed text: ruff's own fixer applies
+    every fix until none is left. ``only``: these rules instead of the selection."""
+    selection = ["--select", ",".join(only)] if only else _selection(options)
+    return [
+        "check",
+        "--fix-only",
+        "--exit-zero",
+        "--force-exclude",
+        "--no-cache",
+        "--unsafe-fixes" if options.unsafe_fixes else "--no-unsafe-fixes",
+        *selection,
+        "--stdin-filename",
+        str(path),
+        "-",
+    ]
+
+
+def _folder(path: Path) -> Path:
+    """Where ruff runs: the file's folder, or its nearest existing ancestor (a new file)."""
+    for folder in path.parents:
+        if folder.is_dir():
+            return folder
+    return Path.cwd()
+
+
+def _said(err: bytes) -> str:
+    lines = [line.strip() for line in err.decode("utf-8", "replace").splitlines()]
+    return "; ".join(line for line in lines if line)[:300]
+
+
+async def _run(
+    binary: str, args: list[str], data: bytes, path: Path, timeout: float
+) -> str | RuffFailure:
+    """Ruff's standard output, or why there is none."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            binary,
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=_folder(path),
+        )
+    except OSError as exc:
+        return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(data), timeout)
+    except TimeoutError:
+        return RuffFailure(f"ruff ({binary}) took more than {timeout:g} s on {path.name}")
+    finally:
+        if proc.returncode is None:  # timed out or cancelled: never leave it running
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await asyncio.shield(proc.wait())
+    if proc.returncode != 0:
+        said = _said(err)
+        return RuffFailure(
+            f"ruff ({binary}) failed with exit status {proc.returncode}"
+            + (f": {said}" if said else ""),
+            err.decode("utf-8", "replace"),
+        )
+    if err.strip():
+        log.debug("ruff on %s said: %s", path, _said(err))
+    return out.decode("utf-8")
+
+
+async def check(
+    binary: str, text: str, path: Path, options: RuffOptions, timeout: float = TIMEOUT_S
+) -> list[Finding] | RuffFailure:
+    """Ruff's findings in ``text``, checked as the file at ``path``."""
+    # A lone surrogate (an editor may hold one) becomes one "?": positions stay the same.
+    data = text.encode("utf-8", "replace")
+    out = await _run(binary, check_args(path, options), data, path, timeout)
+    if isinstance(out, RuffFailure):
+        return out
+    try:
+        return parse(out)
+    except (ValueError, KeyError, TypeError) as exc:
+        return RuffFailure(f"ruff ({binary}) answered output SHIM cannot read: {exc}", out[:300])
+
+
+async def fixed(
+    binary: str,
+    text: str,
+    path: Path,
+    options: RuffOptions,
+    only: Sequence[str] = (),
+    timeout: float = TIMEOUT_S,
+) -> str | RuffFailure:
+    """``text`` with ruff's fixes applied (safe ones, and unsafe ones if the options say)."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return RuffFailure(
+            f"{path.name} holds a lone surrogate, which is not text ruff can fix; fix it first"
+        )
+    return await _run(binary, fix_args(path, options, only), data, path, timeout)
+
+
+def _spot(location: dict[str, Any]) -> Spot:
+    return Spot(max(int(location["row"]) - 1, 0), max(int(location["column"]) - 1, 0))
+
+
+def _tags(name: str) -> frozenset[Tag]:
+    """What ruff's rule name says: unused code fades, deprecated code is struck through."""
+    tags: set[Tag] = set()
+    if name.startswith("unused-") or name in _UNNECESSARY_ALSO:
+        tags.add("unnecessary")
+    if "deprecated" in name:
+        tags.add("deprecated")
+    return frozenset(tags)
+
+
+def _fix(raw: dict[str, Any] | None) -> Fix | None:
+    if not raw:
+        return None
+    applicability = str(raw.get("applicability", "")).lower()
+    if applicability not in ("safe", "unsafe"):
+        applicability = "display-only"
+    return Fix(
+        applicability,  # type: ignore[arg-type]
+        raw.get("message"),
+        tuple(
+            Replacement(_spot(e["location"]), _spot(e["end_location"]), e["content"])
+            for e in raw["edits"]
+        ),
+    )
+
+
+def parse(output: str) -> list[Finding]:
+    """Ruff's ``--output-format json`` (rows and columns 1-based, columns in code points)."""
+    found = []
+    for item in json.loads(output):
+        code = item.get("code")
+        syntax_error = code in (None, "invalid-syntax") or item.get("name") == "invalid-syntax"
+        noqa_row = item.get("noqa_row")
+        message = str(item["message"])
+        if syntax_error and not message.startswith("SyntaxError"):  # ruff 0.6 says it itself
+            message = f"SyntaxError: {message}"
+        found.append(
+            Finding(
+                code=None if syntax_error else str(code),
+                message=message,
+                start=_spot(item["location"]),
+                end=_spot(item["end_location"]),
+                url=item.get("url") or None,
+                fix=_fix(item.get("fix")),
+                noqa_line=None if syntax_error or noqa_row is None else int(noqa_row) - 1,
+                tags=_tags(str(item.get("name") or "")),
+            )
+        )
+    return found

@@ -1,0 +1,415 @@
+"""Analysis in the editor: ruff's findings on open buffers as diagnostics, and code actions
+for them (a quick fix per fixable finding, fix all, organise imports, suppress with noqa).
+
+Ruff checks the buffer's text, not the file on disk: on open and on save at once, on change
+after a pause (``ruffDebounce``). One run per buffer version is shared by the diagnostics
+and the code actions asked for that version; a result for a version the buffer has left is
+dropped, never published over a newer one. Every edit is versioned for the text it was
+computed from, so a fix offered for version N is refused once the buffer is at N+1.
+A ruff that is missing or fails is one message; the rest of SHIM works on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+from lsprotocol import types
+
+from shim_lsp.analysis import findings, noqa, ruff
+from shim_lsp.analysis.findings import Finding, Fix, Spot
+from shim_lsp.server import edits
+from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.feature import Feature
+from shim_lsp.settings import Settings
+from shim_lsp.workspace.paths import uri_to_path
+
+log = logging.getLogger(__name__)
+
+QUICK_FIX = types.CodeActionKind.QuickFix.value
+FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.shim"
+ORGANIZE_IMPORTS = f"{types.CodeActionKind.SourceOrganizeImports.value}.shim"
+SOURCE = "SHIM ruff"
+"""The diagnostics' source: told apart from ruff's own language server's."""
+PYTHON_SUFFIXES = (".py", ".pyi")
+RUFF_CONFIGS = frozenset({"pyproject.toml", "ruff.toml", ".ruff.toml"})
+_TAGS = {
+    "unnecessary": types.DiagnosticTag.Unnecessary,
+    "deprecated": types.DiagnosticTag.Deprecated,
+}
+
+
+@attrs.frozen
+class Analysis:
+    """Ruff's findings for one version of a buffer's text."""
+
+    version: int | None
+    text: str
+    found: tuple[Finding, ...]
+    ran: bool = True
+    """False when ruff did not run (off, missing or failed): no action is offered."""
+
+
+def _is_python(uri: str) -> bool:
+    path = uri_to_path(uri)
+    return path is not None and path.suffix in PYTHON_SUFFIXES
+
+
+def _options(settings: Settings) -> ruff.RuffOptions:
+    return ruff.RuffOptions(
+        select=tuple(settings.ruff_select),
+        ignore=tuple(settings.ruff_ignore),
+        unsafe_fixes=settings.ruff_unsafe_fixes,
+    )
+
+
+def _ruff_changed(old: Settings, new: Settings) -> bool:
+    return any(
+        getattr(old, f.name) != getattr(new, f.name)
+        for f in attrs.fields(Settings)
+        if f.name.startswith("ruff_")
+    )
+
+
+def _within(kind: str, kinds: Sequence[str]) -> bool:
+    """``kind`` is one of ``kinds`` or below one (kinds are dotted hierarchies)."""
+    return any(kind == k or kind.startswith(f"{k}.") for k in kinds if k)
+
+
+def _on_lines(found: types.Range, asked: types.Range) -> bool:
+    """A finding is offered on the lines of the cursor or selection it shares a line with."""
+    return found.start.line <= asked.end.line and asked.start.line <= found.end.line
+
+
+class AnalysisFeature(Feature):
+    name = "analysis"
+    code_action_kinds = (QUICK_FIX, FIX_ALL, ORGANIZE_IMPORTS)
+
+    def __init__(self, ls: ShimLanguageServer) -> None:
+        super().__init__(ls)
+        self._open: set[str] = set()
+        self._runs: dict[str, tuple[int | None, asyncio.Task[Analysis]]] = {}
+        """uri -> (buffer version, ruff's run on that version's text)."""
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._binary: str | None = None
+        self._told: set[str] = set()
+        """Failures the user was told of (each once, until the ruff settings change)."""
+
+    # Events
+
+    def document_opened(self, uri: str, params: types.DidOpenTextDocumentParams) -> None:
+        if _is_python(uri):
+            self._open.add(uri)
+            self._schedule(uri, 0.0)
+
+    def document_changed(self, uri: str, params: types.DidChangeTextDocumentParams) -> None:
+        if uri in self._open and self.ls.settings.ruff_enabled:
+            self._schedule(uri, self.ls.settings.ruff_debounce)
+
+    def document_saved(self, uri: str) -> None:
+        path = uri_to_path(uri)
+        if path is not None and path.name in RUFF_CONFIGS:
+            self._refresh()
+        elif uri in self._open:
+            self._runs.pop(uri, None)  # the same text, but a configuration may have changed
+            self._schedule(uri, 0.0)
+
+    def document_closed(self, uri: str) -> None:
+        if uri not in self._open:
+            return
+        self._open.discard(uri)
+        self._runs.pop(uri, None)
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        self._publish(uri, None, [])
+
+    def files_changed(self, paths: list[Path]) -> None:
+        if any(p.name in RUFF_CONFIGS for p in paths):
+            self._refresh()
+
+    def settings_changed(self, old: Settings, new: Settings) -> None:
+        if _ruff_changed(old, new):
+            self._binary = None
+            self._told.clear()
+            if self.ls.settings_known.is_set():  # before, every run waits for these settings
+                self._refresh()
+
+    def _refresh(self) -> None:
+        """Check every open buffer again (the configuration or the settings changed)."""
+        self._runs.clear()
+        for uri in self._open:
+            self._schedule(uri, 0.0)
+
+    def _schedule(self, uri: str, delay: float) -> None:
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        if delay <= 0:
+            self.ls.spawn(self._check_and_publish(uri))
+        else:
+            self._timers[uri] = asyncio.get_running_loop().call_later(
+                delay, lambda: self.ls.spawn(self._check_and_publish(uri))
+            )
+
+    # Running ruff
+
+    async def analysis(self, uri: str) -> Analysis | None:
+        """Ruff's findings for the buffer's current version, run once per version."""
+        doc = self.ls.document(uri)
+        if doc is None:
+            return None
+        run = self._runs.get(uri)
+        if run is None or run[0] != doc.version:
+            task = asyncio.ensure_future(self._check(uri, doc.version, doc.source))
+            run = self._runs[uri] = (doc.version, task)
+        return await asyncio.shield(run[1])
+
+    def _ruff(self) -> str | None:
+        if self._binary is None:
+            found = ruff.find_ruff(self.ls.settings.ruff_path)
+            if isinstance(found, ruff.RuffFailure):
+                self._failed(found)
+                return None
+            self._binary = found
+        return self._binary
+
+    async def _check(self, uri: str, version: int | None, text: str) -> Analysis:
+        await self.ls.settings_known.wait()  # ruffPath and the rules come with the settings
+        path = uri_to_path(uri)
+        binary = self._ruff() if self.ls.settings.ruff_enabled else None
+        if path is None or binary is None:
+            return Analysis(version, text, (), ran=False)
+        found = await ruff.check(binary, text, path, _options(self.ls.settings))
+        if isinstance(found, ruff.RuffFailure):
+            self._failed(found)
+            return Analysis(version, text, (), ran=False)
+        return Analysis(version, text, tuple(found))
+
+    async def _fixed(self, uri: str, text: str, only: Sequence[str]) -> str | None:
+        """The text with ruff's fixes (``only`` these rules' if given); None if ruff failed."""
+        path = uri_to_path(uri)
+        binary = self._ruff()
+        if path is None or binary is None:
+            return None
+        done = await ruff.fixed(binary, text, path, _options(self.ls.settings), only)
+        if isinstance(done, ruff.RuffFailure):
+            self._failed(done)
+            return None
+        return done
+
+    def _failed(self, failure: ruff.RuffFailure) -> None:
+        """One message per distinct failure, in the log and on screen; the rest works on."""
+        self._binary = None  # look for ruff again next time: it may be back
+        log.warning("%s%s", failure.message, f"\n{failure.detail}" if failure.detail else "")
+        if failure.message in self._told:
+            return
+        self._told.add(failure.message)
+        detail = f"\n{failure.detail.strip()}" if failure.detail.strip() else ""
+        self.ls.log_user(f"SHIM: {failure.message}{detail}", types.MessageType.Error)
+        self.ls.tell_user(
+            f"SHIM: {failure.message}. Ruff diagnostics and fixes are off until ruff runs"
+            " (setting ruffPath); everything else works."
+        )
+
+    async def _check_and_publish(self, uri: str) -> None:
+        self._timers.pop(uri, None)
+        analysis = await self.analysis(uri)
+        doc = self.ls.document(uri)
+        if analysis is None or doc is None or doc.version != analysis.version:
+            return  # the buffer moved on: the run for its new version publishes
+        if uri not in self._open:
+            return
+        lines = findings.lines_of(analysis.text)
+        self._publish(uri, analysis.version, [self._diagnostic(lines, f) for f in analysis.found])
+
+    def _publish(self, uri: str, version: int | None, found: list[types.Diagnostic]) -> None:
+        self.ls.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=self.ls.client_uri(uri), version=version, diagnostics=found
+            )
+        )
+
+    # Positions: ruff's code points to the client's units, here and only here.
+
+    def _position(self, lines: list[str], spot: Spot) -> types.Position:
+        if spot.line >= len(lines):  # past the end: the end (lines_of gives one line or more)
+            spot = Spot(len(lines) - 1, len(lines[-1]))
+        content = lines[spot.line].rstrip("\r\n")
+        units = self.ls.workspace.position_codec.client_num_units(content[: spot.column])
+        return types.Position(line=spot.line, character=units)
+
+    def _range(self, lines: list[str], start: Spot, end: Spot) -> types.Range:
+        return types.Range(start=self._position(lines, start), end=self._position(lines, end))
+
+    def _diagnostic(self, lines: list[str], f: Finding) -> types.Diagnostic:
+        tags = [_TAGS[t] for t in sorted(f.tags) if _TAGS[t] in self._tag_support()]
+        return types.Diagnostic(
+            range=self._range(lines, f.start, f.end),
+            message=f.message,
+            severity=(
+                types.DiagnosticSeverity.Warning
+                if f.code is not None
+                else types.DiagnosticSeverity.Error
+            ),
+            code=f.code,
+            code_description=types.CodeDescription(href=f.url) if f.url else None,
+            source=SOURCE,
+            tags=tags or None,
+        )
+
+    def _tag_support(self) -> list[types.DiagnosticTag]:
+        text = self.ls.client_capabilities.text_document
+        publish = text.publish_diagnostics if text else None
+        support = publish.tag_support if publish else None
+        return list(support.value_set) if support else []
+
+    # Code actions
+
+    def _kinds(self, only: Sequence[types.CodeActionKind | str] | None) -> list[str]:
+        """The kinds this client takes as code action literals, narrowed to ``only``."""
+        text = self.ls.client_capabilities.text_document
+        caps = text.code_action if text else None
+        literal = caps.code_action_literal_support if caps else None
+        if literal is None:
+            return []  # the client takes only commands
+        known = [str(getattr(k, "value", k)) for k in literal.code_action_kind.value_set]
+        asked = [str(getattr(k, "value", k)) for k in only or []]
+        return [
+            kind
+            for kind in self.code_action_kinds
+            if _within(kind, known) and (not asked or _within(kind, asked))
+        ]
+
+    def _resolves_edits(self) -> bool:
+        text = self.ls.client_capabilities.text_document
+        caps = text.code_action if text else None
+        return bool(
+            caps
+            and caps.data_support
+            and caps.resolve_support
+            and "edit" in caps.resolve_support.properties
+        )
+
+    def _allowed(self, fix: Fix | None) -> bool:
+        return fix is not None and (
+            fix.applicability == "safe"
+            or (fix.applicability == "unsafe" and self.ls.settings.ruff_unsafe_fixes)
+        )
+
+    def _edit(self, uri: str, analysis: Analysis, new: str) -> types.WorkspaceEdit:
+        return edits.workspace_edit(
+            self.ls, [edits.file_edit(self.ls, uri, analysis.text, new, analysis.version)]
+        )
+
+    async def code_actions(
+        self, uri: str, params: types.CodeActionParams
+    ) -> list[types.CodeAction]:
+        kinds = self._kinds(params.context.only)
+        if not kinds or uri not in self._open or not self.ls.settings.ruff_enabled:
+            return []
+        analysis = await self.analysis(uri)
+        doc = self.ls.document(uri)
+        if analysis is None or doc is None or doc.version != analysis.version:
+            return []  # typed meanwhile: the editor asks again
+        if not analysis.ran:
+            return []
+        actions: list[types.CodeAction] = []
+        if QUICK_FIX in kinds:
+            actions += self._quick_fixes(uri, analysis, params.range)
+        if FIX_ALL in kinds and any(self._allowed(f.fix) for f in analysis.found):
+            actions += await self._source_action(uri, analysis, FIX_ALL, "Fix all ruff findings")
+        if ORGANIZE_IMPORTS in kinds:
+            actions += await self._source_action(
+                uri, analysis, ORGANIZE_IMPORTS, "Organise imports (ruff)"
+            )
+        return actions
+
+    def _quick_fixes(
+        self, uri: str, analysis: Analysis, where: types.Range
+    ) -> list[types.CodeAction]:
+        lines = findings.lines_of(analysis.text)
+        fixes, suppressions = [], []
+        suppressed: set[tuple[int, str]] = set()
+        for f in analysis.found:
+            diagnostic = self._diagnostic(lines, f)
+            if not _on_lines(diagnostic.range, where):
+                continue
+            if f.fix is not None and self._allowed(f.fix):
+                unsafe = " (unsafe fix)" if f.fix.applicability == "unsafe" else ""
+                fixes.append(
+                    types.CodeAction(
+                        title=f"Ruff {f.code}: {f.fix.message or 'fix'}{unsafe}",
+                        kind=QUICK_FIX,
+                        diagnostics=[diagnostic],
+                        is_preferred=not unsafe,
+                        edit=self._edit(
+                            uri, analysis, findings.apply(analysis.text, f.fix.replacements)
+                        ),
+                    )
+                )
+            if f.code is None or f.noqa_line is None or (f.noqa_line, f.code) in suppressed:
+                continue
+            suppressed.add((f.noqa_line, f.code))
+            new = noqa.with_noqa(analysis.text, f.noqa_line, f.code)
+            if new != analysis.text:
+                suppressions.append(
+                    types.CodeAction(
+                        title=f"Suppress with `# noqa: {f.code}`",
+                        kind=QUICK_FIX,
+                        diagnostics=[diagnostic],
+                        edit=self._edit(uri, analysis, new),
+                    )
+                )
+        return fixes + suppressions
+
+    async def _source_action(
+        self, uri: str, analysis: Analysis, kind: str, title: str
+    ) -> list[types.CodeAction]:
+        """A whole-file action: resolved when chosen, where the client resolves edits;
+        otherwise ruff runs now and the action is offered only if it changes something."""
+        data = {"uri": uri, "version": analysis.version, "kind": kind}
+        if self._resolves_edits():
+            return [types.CodeAction(title=title, kind=kind, data=data)]
+        new = await self._fixed(uri, analysis.text, self._only(kind))
+        if new is None or new == analysis.text:
+            return []
+        return [types.CodeAction(title=title, kind=kind, edit=self._edit(uri, analysis, new))]
+
+    @staticmethod
+    def _only(kind: str) -> Sequence[str]:
+        return ruff.ORGANIZE_IMPORTS if kind == ORGANIZE_IMPORTS else ()
+
+    async def resolve_code_action(self, action: types.CodeAction) -> types.CodeAction:
+        data: dict[str, Any] = action.data if isinstance(action.data, dict) else {}
+        uri, version, kind = data.get("uri"), data.get("version"), data.get("kind")
+        if (
+            action.edit is not None
+            or not isinstance(uri, str)
+            or kind not in (FIX_ALL, ORGANIZE_IMPORTS)
+        ):
+            return action
+        doc = self.ls.document(uri)
+        if doc is None or doc.version != version:
+            return self._refused(action)
+        analysis = Analysis(doc.version, doc.source, ())
+        new = await self._fixed(uri, analysis.text, self._only(kind))
+        doc = self.ls.document(uri)
+        if doc is None or doc.version != version:
+            return self._refused(action)
+        if new is not None and new != analysis.text:
+            action.edit = self._edit(uri, analysis, new)
+        return action
+
+    def _refused(self, action: types.CodeAction) -> types.CodeAction:
+        """An action offered for an older version of the buffer changes nothing."""
+        self.ls.tell_user(
+            f"SHIM: {action.title!r} was offered for an older version of the file, which"
+            " changed since; nothing was applied. Ask for it again.",
+            types.MessageType.Info,
+        )
+        return action
