@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import shutil
+import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,8 +64,19 @@ def find_ruff(configured: str | None) -> str | RuffFailure:
             return RuffFailure(f"ruff not found: {configured} is not an executable file")
         return found
     try:
+        import ruff  # type: ignore[import-untyped]
         from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
 
+        # The binary that came with the ruff package SHIM imports (the bundle's, laid out as
+        # `pip install --target` does) first: find_ruff_bin() would prefer one installed in the
+        # interpreter's own scripts folder, another release than the one SHIM was built with.
+        beside = (
+            Path(ruff.__file__).parent.parent
+            / "bin"
+            / f"ruff{sysconfig.get_config_var('EXE') or ''}"
+        )
+        if beside.is_file() and os.access(beside, os.X_OK):
+            return str(beside)
         return str(find_ruff_bin())
     except (ImportError, FileNotFoundError) as exc:
         return RuffFailure(

@@ -39,7 +39,7 @@ async def test_deprecated_rules_are_tagged_deprecated(tmp_path: Path) -> None:
         binary(), "import mock\n", tmp_path / "a.py", ruff.RuffOptions(select=("UP026",))
     )
     assert isinstance(found, list)
-    assert [(f.code, f.tags) for f in found] == [("UP026", {"deprecated"})]
+    assert [(f.code, set(f.tags)) for f in found] == [("UP026", {"deprecated"})]
 
 
 async def test_the_nearest_project_configuration_decides_the_rules(tmp_path: Path) -> None:
@@ -180,3 +180,21 @@ async def test_a_lone_surrogate_is_checked_in_place_but_never_fixed(tmp_path: Pa
     assert [(f.code, f.start) for f in found] == [("F401", Spot(0, text.index("os")))]
     fixed = await ruff.fixed(binary(), text, tmp_path / "a.py", ruff.RuffOptions())
     assert isinstance(fixed, ruff.RuffFailure) and "surrogate" in fixed.message
+
+
+def test_the_ruff_beside_the_imported_package_comes_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the extension's bundle (a `pip install --target` layout) the binary sits in
+    <libs>/bin beside the ruff package: that one, not a ruff the interpreter has elsewhere."""
+    import ruff as ruff_package  # type: ignore[import-untyped]
+
+    (tmp_path / "ruff").mkdir()
+    (tmp_path / "bin").mkdir()
+    bundled = tmp_path / "bin" / "ruff"
+    bundled.write_text("#!/bin/sh\nexit 0\n")
+    bundled.chmod(0o755)
+    monkeypatch.setattr(ruff_package, "__file__", str(tmp_path / "ruff" / "__init__.py"))
+    assert ruff.find_ruff(None) == str(bundled)
+    bundled.chmod(0o644)
+    assert ruff.find_ruff(None) != str(bundled), "not an executable: the installed one"
