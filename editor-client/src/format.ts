@@ -75,6 +75,17 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
   let background: StatusView['background'];
   const danger = status.storeError ?? status.danger ?? null;
   const settingsProblems = status.settingsProblems ?? [];
+  if (status.workspaceFolders === 0) {
+    // SHIM reads and writes only inside workspace folders: with none, nothing is protected.
+    return {
+      text: '$(circle-slash) SHIM: no folder open',
+      tooltip: [
+        '$(circle-slash) **SHIM protects nothing in this window:** it journals and checkpoints the files of workspace folders, and none is open.',
+        'Open a folder (File > Open Folder…) to have SHIM protect its files.',
+      ].join('\n\n'),
+      background: undefined,
+    };
+  }
   if (danger) {
     text = '$(error) SHIM: work at risk';
     background = 'error';

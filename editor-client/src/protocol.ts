@@ -13,6 +13,8 @@ export interface StatusNotification {
   danger?: string | null;
   /** What was wrong with the settings last received, each ignored for its default. */
   settingsProblems?: string[];
+  /** How many workspace folders SHIM protects; none in a window with no folder open. */
+  workspaceFolders?: number;
 }
 
 export interface SessionStatus extends StatusNotification {

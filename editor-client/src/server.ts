@@ -50,6 +50,9 @@ const recoveryUiFeature: StaticFeature = {
 
 export class ServerNotRunning extends Error {}
 
+/** How long a command waits for a server that is starting (vscode-languageclient's restart included). */
+const START_WAIT_MS = 30_000;
+
 /** The one connection to SHIM's server, surviving restarts; views subscribe to its events. */
 export class ShimServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -203,9 +206,30 @@ export class ShimServer implements vscode.Disposable {
     void this.client?.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
   }
 
+  /**
+   * The running client, once a start or a restart under way has ended (a command given while
+   * the server starts waits for it, rather than failing with "not running").
+   */
+  private async readyClient(): Promise<LanguageClient> {
+    await this.starting;
+    const client = this.client;
+    if (client !== undefined && client.state === State.Starting) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, START_WAIT_MS);
+        const listening = client.onDidChangeState((e) => e.newState !== State.Starting && done());
+        function done(): void {
+          clearTimeout(timer);
+          listening.dispose();
+          resolve();
+        }
+      });
+    }
+    return this.requireClient();
+  }
+
   /** Run one of the server's commands with its argument object. */
   async request<T>(command: ServerCommandId, args?: object, token?: vscode.CancellationToken): Promise<T> {
-    const client = this.requireClient();
+    const client = await this.readyClient();
     return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args === undefined ? [] : [args] }, token)) as T;
   }
 
@@ -219,7 +243,7 @@ export class ShimServer implements vscode.Disposable {
     onProgress: (value: { kind: string; message?: string; percentage?: number }) => void,
     cancellation: vscode.CancellationToken,
   ): Promise<T> {
-    const client = this.requireClient();
+    const client = await this.readyClient();
     const token: ProgressToken = `shim-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     const listening = client.onProgress(WorkDoneProgress.type, token, onProgress);
     const cancelling = cancellation.onCancellationRequested(() => {
@@ -235,7 +259,7 @@ export class ShimServer implements vscode.Disposable {
 
   private requireClient(): LanguageClient {
     if (this.client === undefined || this.client.state !== State.Running) {
-      throw new ServerNotRunning(this.problem?.message ?? "SHIM's server is not running. Try \"SHIM: Restart Server\".");
+      throw new ServerNotRunning(this.problem?.message ?? 'the server is not running. Try "SHIM: Restart Server".');
     }
     return this.client;
   }

@@ -137,6 +137,7 @@ class ShimLanguageServer(LanguageServer):
             "autoCheckpoint": status["autoCheckpoint"],
             "danger": self.engine.last_assessment.danger if self.engine.last_assessment else None,
             "settingsProblems": [*self.start_problems, *self.settings_problems],
+            "workspaceFolders": len(self.engine.workspace.folders),
         }
 
     def push_status(self, summary: dict[str, Any] | None = None) -> None:

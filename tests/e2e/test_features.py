@@ -495,3 +495,19 @@ async def test_a_log_level_that_does_not_exist_is_said_and_the_server_serves(
             and any(problem in p for p in editor.statuses[-1].settingsProblems)
         )
     )
+
+
+async def test_a_window_without_a_folder_says_so_in_its_status(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """SHIM protects the files of workspace folders only: a status bar must not say
+    "protected" in a window that has none."""
+    editor = await editors.start(workspace, state_dir, initialize=False)
+    await editor.client.initialize_session(
+        t.InitializeParams(capabilities=CAPABILITIES, workspace_folders=[])
+    )
+    await editor.wait_for(lambda: bool(editor.statuses))
+    assert editor.statuses[-1].workspaceFolders == 0
+    with_folder = await editors.start(workspace, state_dir)
+    await with_folder.wait_for(lambda: bool(with_folder.statuses))
+    assert with_folder.statuses[-1].workspaceFolders == 1

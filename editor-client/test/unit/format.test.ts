@@ -87,6 +87,15 @@ test('a setting SHIM could not use stays on the status bar item, with the way to
   assert.doesNotMatch(mended.tooltip, /not applied/);
 });
 
+test('a window with no folder open is not said to be protected', () => {
+  const view = statusView({ lastCheckpointAt: null, dirtyDocuments: 1, storeError: null, riskLevel: 'low', workspaceFolders: 0 }, 1030);
+  assert.equal(view.text, '$(circle-slash) SHIM: no folder open');
+  assert.match(view.tooltip, /protects nothing in this window/);
+  assert.doesNotMatch(view.tooltip, /journals every change you type|holds what you typed/);
+  const open = statusView({ lastCheckpointAt: null, dirtyDocuments: 0, storeError: null, riskLevel: 'low', workspaceFolders: 1 }, 1030);
+  assert.equal(open.text, '$(shield) SHIM: protected');
+});
+
 test('the error colour is for real danger; high risk of unsaved work is a warning', () => {
   const base = { lastCheckpointAt: 1000, dirtyDocuments: 2, storeError: null, autoCheckpoint: true };
   const elevated = statusView({ ...base, riskLevel: 'elevated' }, 1000 + 120);
