@@ -274,17 +274,22 @@ export function checkpointFileChanges(versions: readonly FileVersion[], checkpoi
 
 /**
  * A file's history as the user wants to browse it: newest first, one entry per distinct
- * content (the server lists the file at every checkpoint, changed or not).
+ * content (the server lists the file at every checkpoint, changed or not), dated by the
+ * checkpoint that first held it (as Local History and GitLens date a version by when it
+ * appeared), or the first named one that held it, the name the user gave to find it.
  */
 export function distinctVersions(versions: readonly FileVersion[]): FileVersion[] {
   const out: FileVersion[] = [];
+  let runHasLabel = false;
   for (const v of versions) {
     const previous = out[out.length - 1];
     if (previous === undefined || previous.blob !== v.blob) {
       out.push(v);
-    } else if (v.label && !previous.label) {
-      // The same content: show the named checkpoint rather than an automatic one.
+      runHasLabel = Boolean(v.label);
+    } else if (v.label || !runHasLabel) {
+      // Older in the same run: nearer to when this content appeared.
       out[out.length - 1] = v;
+      runHasLabel ||= Boolean(v.label);
     }
   }
   return out;

@@ -139,7 +139,7 @@ function version(id: number, blob: string | null, label: string | null = null): 
   return { id, createdAt: id, label, reason: 'auto', session: 's', files: 1, bytes: 1, kind: 'disk', deleted: blob === null, size: 1, blob };
 }
 
-test('browsing a file shows each distinct content once, preferring named checkpoints', () => {
+test('browsing a file shows each distinct content once, dated when it appeared, or by the first name it had', () => {
   const versions = [version(5, 'c'), version(4, 'b'), version(3, 'b', 'before refactor'), version(2, 'b'), version(1, 'a')];
   assert.deepEqual(
     distinctVersions(versions).map((v) => [v.id, v.label]),
@@ -149,6 +149,11 @@ test('browsing a file shows each distinct content once, preferring named checkpo
       [1, null],
     ],
   );
+  // Unchanged since "first": listed under "first", not under the newest checkpoint holding it.
+  const unchanged = [version(7, 'x', 'second'), version(6, 'x', 'first'), version(5, 'x')];
+  assert.deepEqual(distinctVersions(unchanged).map((v) => v.label), ['first']);
+  const automatic = [version(9, 'y'), version(8, 'y'), version(7, 'z')];
+  assert.deepEqual(distinctVersions(automatic).map((v) => v.id), [8, 7], 'the checkpoint that first held it');
 });
 
 test('a version shows the lines it added and removed, as a file history does', () => {
