@@ -140,15 +140,15 @@ export class Session {
       const status = await this.server.request<SessionStatus>(ServerCommand.sessionStatus);
       const scope = await vscode.window.showQuickPick(
         [
-          { label: "This window's history", detail: "Forget this session's journal and checkpoints", request: { session: status.session } },
+          { label: "This window's history", detail: "Forget this window's journal and checkpoints", request: { session: status.session } },
           {
             label: "This workspace's history",
-            detail: 'Forget every session of this workspace that is not running, its journal, checkpoints and unrecovered work',
+            detail: "Forget this window's journal and checkpoints and those of every closed window of this workspace, unrecovered work included; other open windows keep theirs",
             request: { all: true },
           },
           {
             label: "Every workspace's history",
-            detail: "Forget every session in SHIM's store that is not running, whatever its workspace",
+            detail: "The same for every workspace in SHIM's store",
             request: { all: true, everyWorkspace: true },
           },
         ],
