@@ -18,6 +18,8 @@ class Buffer:
     """When the oldest unsaved change that no checkpoint holds yet was made."""
     unchecked_bytes: int = 0
     """About how much was typed since the last checkpoint that holds this buffer."""
+    edits: int = 0
+    """Its changes counted in ``edits_since_checkpoint`` (at most as many)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class BufferTracker:
             buf = self.buffers[uri] = Buffer(uri, version, size, now)
         buf.version, buf.size, buf.last_edit_at = version, size, now
         buf.unchecked_bytes += typed
+        buf.edits += 1
         if buf.dirty_since is None:
             buf.dirty_since = now
         if buf.unchecked_since is None:
@@ -78,6 +81,12 @@ class BufferTracker:
 
     def closed(self, uri: str) -> None:
         self.buffers.pop(uri, None)
+
+    def forget(self, uri: str) -> None:
+        """A buffer SHIM turns out not to keep: as if it had never been counted."""
+        buf = self.buffers.pop(uri, None)
+        if buf is not None:
+            self.edits_since_checkpoint = max(0, self.edits_since_checkpoint - buf.edits)
 
     def dirty(self) -> list[Buffer]:
         return [b for b in self.buffers.values() if b.dirty_since is not None]
@@ -102,6 +111,8 @@ class BufferTracker:
         """A checkpoint holds ``versions`` (uri -> the buffer version it stored): those
         buffers' unsaved text is secured, unless they changed again since."""
         self.edits_since_checkpoint = max(0, self.edits_since_checkpoint - edits_included)
+        for each in self.buffers.values():
+            each.edits = min(each.edits, self.edits_since_checkpoint)
         for uri, version in versions.items():
             buf = self.buffers.get(uri)
             if buf is not None and buf.version == version:

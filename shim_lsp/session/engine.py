@@ -191,6 +191,8 @@ class SessionEngine:
         held, self._held = self._held or [], None
         for event in held:
             self._record(*event)
+        for uri in [u for u in self.buffers.buffers if not self._kept(u)]:
+            self.buffers.forget(uri)
 
     def _record(
         self,
@@ -206,16 +208,37 @@ class SessionEngine:
             return
         allowed = self._may_store.get(uri)
         if allowed is None:
-            allowed = self._may_store[uri] = self.tree.may_store(uri)
+            allowed = self._may_store[uri] = self._storable(uri)
         if not allowed:
             return
         # itertools.count is atomic under the GIL; a checkpoint reads _last_lseq as it stands.
         lseq = self._last_lseq = next(self._lseq)
         self.writer.append(Record(lseq, uri, kind, version, now, data, disk_hash))
 
+    def _kept(self, uri: str) -> bool:
+        """Whether SHIM keeps this buffer: not outside the workspace, secret or excluded. What
+        SHIM does not keep is not counted as work it holds (the status, the risk of losing
+        work); while the settings are on their way, everything counts."""
+        if self._held is not None:
+            return True
+        allowed = self._may_store.get(uri)
+        if allowed is None:
+            allowed = self._may_store[uri] = self._storable(uri)
+        return allowed
+
+    def _storable(self, uri: str) -> bool:
+        """Inside the workspace once links are followed (a link to a file elsewhere is said
+        to be unprotected, so it is not kept either), and not secret or excluded."""
+        path = uri_to_path(uri)
+        if path is not None and not self.workspace.contains(path):
+            return False
+        return self.tree.may_store(uri)
+
     def did_open(self, uri: str, text: str, version: int | None) -> None:
         self._may_store.pop(uri, None)
         self._tell_if_outside(uri)
+        if not self._kept(uri):
+            return
         now = time.time()
         unsaved, disk_hash = self._differs_from_disk(uri, text)
         self._seen_on_disk[uri] = disk_hash
@@ -293,6 +316,8 @@ class SessionEngine:
         return blobs.blob_hash(data) if data is not None else None
 
     def did_change(self, uri: str, version: int | None, changes: list[Change], size: int) -> None:
+        if not self._kept(uri):
+            return
         now = time.time()
         old = self.buffers.buffers.get(uri)
         typed = sum(

@@ -336,6 +336,9 @@ async def test_a_file_opened_from_outside_the_workspace_is_said_to_be_unprotecte
     await editor.wait_for(lambda: sum("is not protected" in m for m in editor.shown_messages) == 2)
     said = [m for m in editor.shown_messages if "is not protected" in m][-1]
     assert f"it is a link to {elsewhere / 'x.py'}, outside" in said, said
+    # Work SHIM does not keep is not counted as work it holds, nor as work at risk.
+    status = await editor.command("shim.sessionStatus")
+    assert (status["dirtyDocuments"], status["editsSinceCheckpoint"]) == (0, 0)
 
 
 async def test_session_status_says_when_its_last_checkpoint_was_taken(
