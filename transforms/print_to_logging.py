@@ -7,7 +7,8 @@ there, print is usually the program's output, not a log line. The logger is a mo
 ``logging.getLogger(__name__)`` under a name that no scope of the module uses (an existing
 module logger is reused when it is bound above every print); a print that would see another
 binding of that name stays a print.
-String literals among the arguments are folded into the format string.
+String literals among the arguments are folded into the format string. A print with a
+comment inside its parentheses stays as written (the call has no room for it), with a warning.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import ImportAssignment, QualifiedNameProvider, Scope, ScopeProvider
+from libcst.metadata import (
+    ImportAssignment,
+    PositionProvider,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
+)
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 LOGGER_NAMES = ("logger", "log", "_logger", "_log", "logger_", "shim_logger")
@@ -46,7 +53,7 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
         "Replace print(...) with calls to a module logger (logging.getLogger(__name__)), "
         "adding the import and the logger."
     )
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -158,6 +165,8 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
         values = [a.value for a in updated_node.args if a.keyword is None]
         if level is None or not values:
             return updated_node
+        if m.findall(updated_node.with_changes(lpar=[], rpar=[]), m.Comment()):
+            return self._left(original_node, "a comment inside it would be lost")
         if not self._sees_logger(original_node):
             self.warn(f"a print left as is: {self.logger!r} means something else there")
             return updated_node
@@ -167,6 +176,8 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
             args = _lazy_args(values)
         self.changed = True
         return cst.Call(
+            lpar=updated_node.lpar,
+            rpar=updated_node.rpar,
             func=cst.Attribute(value=cst.Name(self.logger), attr=cst.Name(level)),
             args=[
                 a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
@@ -175,6 +186,11 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
                 for i, a in enumerate(args)
             ],
         )
+
+    def _left(self, node: cst.Call, why: str) -> cst.Call:
+        line = self.get_metadata(PositionProvider, node).start.line
+        self.warn(f"line {line}: a print left as is: {why}")
+        return node
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self.changed or self.has_logger:

@@ -196,3 +196,25 @@ class TestPrintToLogging(ShimCodemodTest):
             """,
             expected_skip=True,
         )
+
+    def test_a_print_with_a_comment_inside_is_left_with_its_comment(self) -> None:
+        source = """
+            import logging
+
+            logger = logging.getLogger(__name__)
+            print("a",  # why x matters
+                  x)
+            print(  # leading
+                "b")
+            print("c"
+                  # trailing
+                  )
+            """
+        self.check(
+            source + 'print("d")\n',
+            source + 'logger.info("d")\n',
+            expected_warnings=[
+                f"line {n}: a print left as is: a comment inside it would be lost"
+                for n in (4, 6, 8)
+            ],
+        )
