@@ -140,6 +140,96 @@ def reexports(qualified: str, root: Path | None) -> frozenset[str]:
     return frozenset(found)
 
 
+def module_file(module: str, root: Path) -> Path | None:
+    """The file that ``module`` is imported from under ``root``: a package's ``__init__``
+    or a ``.py``/``.pyi`` file."""
+    init = _init_of(module, root)
+    if init is not None:
+        return init
+    path = root.joinpath(*module.split("."))
+    return next(
+        (p for p in (path.with_suffix(".py"), path.with_suffix(".pyi")) if p.is_file()), None
+    )
+
+
+def _module_level_bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
+    """The statements that bind ``name`` in a module's namespace: at its top level or in
+    its ``if``/``try``/``with``/``for`` blocks; any ``global name`` counts twice (a
+    function may rebind it)."""
+    found: list[ast.stmt] = []
+
+    def binds(stmt: ast.stmt) -> bool:
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            return any(
+                (a.asname or a.name.split(".")[0]) == name or a.name == "*" for a in stmt.names
+            )
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            return stmt.name == name
+        return any(
+            isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store | ast.Del)
+            for n in ast.walk(stmt)
+        )
+
+    def stores(node: ast.AST | None) -> bool:
+        return node is not None and any(
+            isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+            for n in ast.walk(node)
+        )
+
+    def walk(body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.If | ast.Try | ast.With | ast.For | ast.While):
+                headers: list[ast.AST | None] = []
+                if isinstance(stmt, ast.For):
+                    headers.append(stmt.target)
+                elif isinstance(stmt, ast.With):
+                    headers += [item.optional_vars for item in stmt.items]
+                elif isinstance(stmt, ast.If | ast.While):
+                    headers.append(stmt.test)
+                if any(stores(h) for h in headers):
+                    found.append(stmt)
+                for field in ("body", "orelse", "finalbody"):
+                    walk(getattr(stmt, field, []))
+                for handler in getattr(stmt, "handlers", []):
+                    if handler.name == name:
+                        found.append(stmt)
+                    walk(handler.body)
+            elif binds(stmt):
+                found.append(stmt)
+
+    walk(tree.body)
+    if any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(tree)):
+        found *= 2
+    return found
+
+
+@lru_cache(maxsize=256)
+def reexported_by(
+    module: str, short: str, names: frozenset[str], root: Path, depth: int = 0
+) -> bool:
+    """``module`` (an ordinary module, like a package's ``compat.py``) imports the symbol
+    under its own name with ``from X import short``, where ``X.short`` is one of ``names``,
+    and binds ``short`` nowhere else: ``module.short`` is the symbol too."""
+    path = module_file(module, root)
+    if path is None:
+        return False
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    bindings = _module_level_bindings(tree, short)
+    if len(bindings) != 1 or not isinstance(bindings[0], ast.ImportFrom):
+        return False
+    node = bindings[0]
+    if not any(a.name == short and a.asname in (None, short) for a in node.names):
+        return False
+    package = module if path.stem == "__init__" else module.rpartition(".")[0]
+    source = absolute("." * node.level + (node.module or ""), None, package)
+    if f"{source}.{short}" in names:
+        return True
+    return depth < 4 and reexported_by(source, short, names, root, depth + 1)
+
+
 def _star_exports(module: str, short: str, root: Path) -> bool:
     """``from module import *`` brings ``short``: public, and in ``__all__`` if there is one."""
     if short.startswith("_"):
