@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import QualifiedName
 
@@ -228,6 +229,37 @@ def reexported_by(
     if f"{source}.{short}" in names:
         return True
     return depth < 4 and reexported_by(source, short, names, root, depth + 1)
+
+
+def imported_modules(tree: cst.Module, short: str, package: str) -> set[str]:
+    """The modules a file imports ``short`` from (``from X import short``) and the modules
+    it imports (``import X``): where a re-export of a symbol named ``short`` may be read."""
+    found: set[str] = set()
+    for node in m.findall(tree, m.ImportFrom() | m.Import()):
+        if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+            source = import_from_module(node, package)
+            if source and any(get_full_name_for_node(a.name) == short for a in node.names):
+                found.add(source)
+        elif isinstance(node, cst.Import):
+            found |= {n for a in node.names if (n := get_full_name_for_node(a.name))}
+    return found
+
+
+def follow_reexports(
+    tree: cst.Module, short: str, package: str, names: set[str], root: Path | None
+) -> set[str]:
+    """The names of the symbol (``names``) plus ``module.short`` for each module the file
+    imports that re-exports it (``compat.py``: ``from pkg.mod import short``)."""
+    if root is None:
+        return names
+    modules = {n.rpartition(".")[0] for n in names}
+    frozen = frozenset(names)
+    extra = {
+        f"{module}.{short}"
+        for module in imported_modules(tree, short, package) - modules
+        if reexported_by(module, short, frozen, root)
+    }
+    return names | extra
 
 
 def _star_exports(module: str, short: str, root: Path) -> bool:

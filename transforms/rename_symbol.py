@@ -44,11 +44,11 @@ from libcst.metadata import (
 from ._names import (
     absolute,
     attribute_by_string,
+    follow_reexports,
     import_from_module,
     module_file,
     package_of,
     package_root,
-    reexported_by,
     reexports,
     root_of,
 )
@@ -141,34 +141,9 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                 f"line {line}: {self.short!r} is bound more than once in its own module, by an"
                 " import too (a fallback?); rename it by hand (nothing was changed in this file)"
             )
-        self._follow_reexports(node)
-
-    def _follow_reexports(self, node: cst.Module) -> None:
-        """A module this file imports from that itself imports the symbol under its name
-        (``compat.py``: ``from pkg.mod import Thing``) re-exports it: ``compat.Thing``
-        is renamed with the rest, as ``compat.py``'s own import is."""
-        if self.root is None:
-            return
-        imported: set[str] = set()
-        for found in m.findall(node, m.ImportFrom() | m.Import()):
-            if isinstance(found, cst.ImportFrom) and not isinstance(found.names, cst.ImportStar):
-                source = import_from_module(found, self.package)
-                if source and any(
-                    cst.helpers.get_full_name_for_node(a.name) == self.short for a in found.names
-                ):
-                    imported.add(source)
-            elif isinstance(found, cst.Import):
-                for alias in found.names:
-                    dotted = cst.helpers.get_full_name_for_node(alias.name)
-                    if dotted:
-                        imported.add(dotted)
-        names = frozenset(self.names)
-        for module in sorted(imported - self.modules):
-            if module != self.current_module and reexported_by(
-                module, self.short, names, self.root
-            ):
-                self.names.add(f"{module}.{self.short}")
-                self.modules.add(module)
+        # compat.py's ``from pkg.mod import Thing`` re-exports it: ``compat.Thing`` follows
+        self.names = follow_reexports(node, self.short, self.package, self.names, self.root)
+        self.modules = {n.rpartition(".")[0] for n in self.names}
 
     def _from_star(self, node: cst.Name) -> bool:
         """``User`` that nothing in the file binds, read where a star import of the symbol's
