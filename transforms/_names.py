@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import re
 from collections.abc import Callable, Collection
 from functools import lru_cache
 from pathlib import Path
@@ -12,7 +14,7 @@ import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import QualifiedName
 
-from shim_lsp.codemods.modules import source_folders
+from shim_lsp.codemods.modules import module_name_of, source_folders
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
@@ -295,3 +297,64 @@ def attribute_by_string(
     if not isinstance(name, cst.SimpleString) or not isinstance(name.evaluated_value, str):
         return None
     return func, name.evaluated_value, {qn.name for qn in qualified(call.args[0].value)}
+
+
+_SKIPPED_FOLDERS = {"node_modules", "site-packages", "__pycache__", "venv", "env", "build", "dist"}
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([^#\n]*)", re.M)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^#\n]+)", re.M)
+
+
+def project_of(filename: str) -> Path | None:
+    """The project a file belongs to: the nearest folder above it with a project marker
+    (``pyproject.toml``, ``setup.py``, ``setup.cfg``, ``.git``)."""
+    for folder in Path(filename).resolve().parents:
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return None
+
+
+def _python_files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIPPED_FOLDERS]
+        found += [Path(folder, f) for f in files if f.endswith((".py", ".pyi"))]
+    return found
+
+
+@lru_cache(maxsize=8)
+def modules_imported_in(project: Path) -> frozenset[str]:
+    """Every module an import statement of the project names (``from X import a`` counts
+    ``X`` and ``X.a``, which may be a submodule), relative ones resolved. Read as text, so
+    an import in a string counts too: what it errs on is keeping an import."""
+    found: set[str] = set()
+    for path in _python_files(project):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "import" not in text:
+            continue
+        module = module_name_of(path, project)
+        package = package_of(module, str(path))
+        for dots, name, names in _FROM_IMPORT.findall(text):
+            source = absolute(dots + name, None, package) if dots else name
+            found.add(source)
+            for alias in names.replace(")", "").split(","):
+                head = alias.strip().split(" ")[0]
+                if head.isidentifier():
+                    found.add(f"{source}.{head}")
+        for names in _IMPORT.findall(text):
+            for alias in names.split(","):
+                dotted = alias.strip().split(" ")[0]
+                parts = dotted.split(".")
+                found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
+    return frozenset(found)
+
+
+def imported_by_others(module: str | None, filename: str | None) -> bool:
+    """Another file of the project imports ``module`` (or, with no project around the
+    file, it cannot be told: False)."""
+    if not module or not filename:
+        return False
+    project = project_of(filename)
+    return project is not None and module in modules_imported_in(project)
