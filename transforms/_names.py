@@ -322,11 +322,13 @@ def _python_files(root: Path) -> list[Path]:
 
 
 @lru_cache(maxsize=8)
-def modules_imported_in(project: Path) -> frozenset[str]:
+def _import_index(project: Path) -> tuple[frozenset[str], frozenset[str]]:
     """Every module an import statement of the project names (``from X import a`` counts
-    ``X`` and ``X.a``, which may be a submodule), relative ones resolved. Read as text, so
-    an import in a string counts too: what it errs on is keeping an import."""
+    ``X`` and ``X.a``, which may be a submodule), relative ones resolved; and the modules
+    star-imported. Read as text, so an import in a string counts too: what it errs on is
+    keeping an import, or leaving a file."""
     found: set[str] = set()
+    stars: set[str] = set()
     for path in _python_files(project):
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
@@ -339,6 +341,8 @@ def modules_imported_in(project: Path) -> frozenset[str]:
         for dots, name, names in _FROM_IMPORT.findall(text):
             source = absolute(dots + name, None, package) if dots else name
             found.add(source)
+            if names.strip().startswith("*"):
+                stars.add(source)
             for alias in names.replace(")", "").split(","):
                 head = alias.strip().split(" ")[0]
                 if head.isidentifier():
@@ -348,7 +352,7 @@ def modules_imported_in(project: Path) -> frozenset[str]:
                 dotted = alias.strip().split(" ")[0]
                 parts = dotted.split(".")
                 found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
-    return frozenset(found)
+    return frozenset(found), frozenset(stars)
 
 
 def imported_by_others(module: str | None, filename: str | None) -> bool:
@@ -357,4 +361,17 @@ def imported_by_others(module: str | None, filename: str | None) -> bool:
     if not module or not filename:
         return False
     project = project_of(filename)
-    return project is not None and module in modules_imported_in(project)
+    return project is not None and module in _import_index(project)[0]
+
+
+def star_imported_by_others(module: str | None, filename: str | None) -> bool:
+    """Another file of the project has ``from module import *``."""
+    if not module or not filename:
+        return False
+    project = project_of(filename)
+    return project is not None and module in _import_index(project)[1]
+
+
+def defines_all(tree: cst.Module) -> bool:
+    """The module sets ``__all__``, which is then all that a star import of it takes."""
+    return bool(m.findall(tree, m.AssignTarget(target=m.Name("__all__"))))

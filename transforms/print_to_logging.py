@@ -9,6 +9,9 @@ module logger is reused when it is bound above every print); a print that would 
 binding of that name stays a print.
 String literals among the arguments are folded into the format string. A print with a
 comment inside its parentheses stays as written (the call has no room for it), with a warning.
+A new logger is a new module-level name: a file is skipped where a star import below it may
+rebind it, or where another file star-imports the module (without ``__all__``), whose own
+``logger`` it would overwrite.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from libcst.metadata import (
     Scope,
     ScopeProvider,
 )
+
+from ._names import defines_all, star_imported_by_others
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 LOGGER_NAMES = ("logger", "log", "_logger", "_log", "logger_", "shim_logger")
@@ -197,9 +202,20 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
             return updated_node
         if not self._logging_is_free():
             raise SkipFile("the name 'logging' means something else in this module")
+        at = _after_imports(updated_node.body)
+        if m.findall(cst.Module(body=updated_node.body[at:]), m.ImportFrom(names=m.ImportStar())):
+            raise SkipFile(
+                f"a star import below where {self.logger!r} would be defined may rebind it"
+            )
+        if not defines_all(updated_node) and star_imported_by_others(
+            self.context.full_module_name, self.context.filename
+        ):
+            raise SkipFile(
+                "another file star-imports this module (it has no __all__): the new names"
+                f" {self.logger!r} and 'logging' would overwrite its own"
+            )
         AddImportsVisitor.add_needed_import(self.context, "logging")
         logger = cst.parse_statement(f"{self.logger} = logging.getLogger(__name__)\n")
-        at = _after_imports(updated_node.body)
         body = [*updated_node.body[:at], logger, *updated_node.body[at:]]
         return updated_node.with_changes(body=body)
 
