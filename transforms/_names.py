@@ -19,6 +19,11 @@ from shim_lsp.codemods.modules import module_name_of, source_folders
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 
+class NameTaken(Exception):
+    """Rewriting here would change which object the code uses (a new name is already bound
+    there, or a symbol's own module binds its name twice): the file fails."""
+
+
 def package_of(module: str | None, filename: str | None) -> str:
     """The package a module's relative imports start from."""
     if module is None:

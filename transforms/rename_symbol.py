@@ -42,6 +42,7 @@ from libcst.metadata import (
 )
 
 from ._names import (
+    NameTaken,
     absolute,
     attribute_by_string,
     follow_reexports,
@@ -52,11 +53,6 @@ from ._names import (
     reexports,
     root_of,
 )
-
-
-class NameTaken(Exception):
-    """Renaming here would change which object the code uses (the new name is already
-    bound there, or the symbol's own module binds its name twice): the file fails."""
 
 
 class RenameSymbolCommand(VisitorBasedCodemodCommand):
