@@ -4,7 +4,9 @@ The selection keeps the changes that touch it; a change elsewhere is added only 
 binds, at module level, a name that the kept changes read and nothing else binds (the
 ``import pytest`` of a converted ``assertRaises``, the ``logger = ...`` line of a converted
 print, and then that line's ``import logging``). If names stay unbound, there is no safe
-partial result.
+partial result. A changed line that binds a name (``with ... as cm``, ``x = ...``) and the
+lines that read that binding go together: the change may alter what the name holds
+(``assertRaises`` to ``pytest.raises``, whose ``cm.exception`` becomes ``cm.value``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ import difflib
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.metadata import (
+    Assignment,
+    ImportAssignment,
+    MetadataWrapper,
+    PositionProvider,
+    ScopeProvider,
+)
 
 from shim_lsp.codemods.names import unbound_names
 
@@ -86,6 +95,8 @@ def restrict(old: str, new: str, start: Position, end: Position) -> Restricted:
     chosen = {k for k, (_tag, i1, i2, _j1, _j2) in enumerate(changes) if touches(i1, i2)}
     if not chosen:
         return Restricted(old)
+    linked = _linked(old, [set(range(i1, i2)) for _tag, i1, i2, _j1, _j2 in changes])
+    chosen = _with_linked(chosen, linked)
     texts = ["".join(new_lines[j1:j2]) for _tag, _i1, _i2, j1, j2 in changes]
     baseline = _unbound(old)
     if baseline is None:  # a star import: what it binds is unknown, so bring every binding
@@ -103,7 +114,42 @@ def restrict(old: str, new: str, start: Position, end: Position) -> Restricted:
         more = {k for k, t in enumerate(texts) if k not in chosen and _binds(t) & missing}
         if not more:
             return Restricted(None, frozenset(missing))
-        chosen |= more
+        chosen = _with_linked(chosen | more, linked)
+
+
+def _linked(old: str, changed: list[set[int]]) -> list[set[int]]:
+    """For each binding (not an import, a def or a parameter) whose line a change touches:
+    the changes that touch its line or a line that reads it, by index."""
+    module = _parse(old)
+    if module is None:
+        return []
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    scopes = {s for s in wrapper.resolve(ScopeProvider).values() if s is not None}
+    groups: list[set[int]] = []
+    for scope in scopes:
+        for assignment in scope.assignments:
+            if not isinstance(assignment, Assignment) or isinstance(assignment, ImportAssignment):
+                continue
+            if not isinstance(assignment.node, cst.Name) or not assignment.references:
+                continue
+            line = positions[assignment.node].start.line - 1
+            if not any(line in lines for lines in changed):
+                continue
+            reads = {positions[r.node].start.line - 1 for r in assignment.references}
+            group = {k for k, lines in enumerate(changed) if lines & (reads | {line})}
+            if len(group) > 1:
+                groups.append(group)
+    return groups
+
+
+def _with_linked(chosen: set[int], linked: list[set[int]]) -> set[int]:
+    """``chosen`` plus every group of linked changes that one of them belongs to."""
+    while True:
+        more = set().union(*(g for g in linked if g & chosen and not g <= chosen))
+        if not more:
+            return chosen
+        chosen = chosen | more
 
 
 def _unbound(text: str) -> set[str] | None:
