@@ -323,18 +323,23 @@ def _python_files(root: Path) -> list[Path]:
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIPPED_FOLDERS]
         found += [Path(folder, f) for f in files if f.endswith((".py", ".pyi"))]
+        if len(found) > _MOST_FILES:
+            break
     return found
 
 
 @lru_cache(maxsize=8)
-def _import_index(project: Path) -> tuple[frozenset[str], frozenset[str]]:
+def _import_index(project: Path) -> tuple[frozenset[str], ...]:
     """Every module an import statement of the project names (``from X import a`` counts
     ``X`` and ``X.a``, which may be a submodule), relative ones resolved; and the modules
     star-imported. Read as text, so an import in a string counts too: what it errs on is
     keeping an import, or leaving a file."""
     found: set[str] = set()
     stars: set[str] = set()
-    for path in _python_files(project):
+    files = _python_files(project)
+    if len(files) > _MOST_FILES:
+        return ()
+    for path in files:
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
@@ -360,21 +365,33 @@ def _import_index(project: Path) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(found), frozenset(stars)
 
 
-def imported_by_others(module: str | None, filename: str | None) -> bool:
-    """Another file of the project imports ``module`` (or, with no project around the
-    file, it cannot be told: False)."""
+_MOST_FILES = 50_000
+"""More Python files than this around a module: its importers are not looked for, and it is
+taken as imported (keeping an import, leaving a file: the safe side)."""
+
+
+def _importers(module: str | None, filename: str | None) -> tuple[frozenset[str], ...] | None:
+    """The import index of the project around ``filename``: the nearest folder with a
+    project marker, else the folder the module's name starts from. None when it cannot be
+    told (no file, no module name); ``()`` when the project is too large to read."""
     if not module or not filename:
-        return False
-    project = project_of(filename)
-    return project is not None and module in _import_index(project)[0]
+        return None
+    project = project_of(filename) or root_of(module, filename)
+    if project is None:
+        return None
+    return _import_index(project)
+
+
+def imported_by_others(module: str | None, filename: str | None) -> bool:
+    """Another file of the project imports ``module``."""
+    index = _importers(module, filename)
+    return index is not None and (not index or module in index[0])
 
 
 def star_imported_by_others(module: str | None, filename: str | None) -> bool:
     """Another file of the project has ``from module import *``."""
-    if not module or not filename:
-        return False
-    project = project_of(filename)
-    return project is not None and module in _import_index(project)[1]
+    index = _importers(module, filename)
+    return index is not None and (not index or module in index[1])
 
 
 def defines_all(tree: cst.Module) -> bool:

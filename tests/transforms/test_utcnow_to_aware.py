@@ -99,7 +99,7 @@ class TestUtcnowToAware(ShimCodemodTest):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         root = Path(tmp.name)
-        (root / "pyproject.toml").write_text("")
+        # no project marker: the folder the module's name starts from is the project
         (root / "b.py").write_text('timezone = "mine"\nfrom a import *\n')
         source = "from datetime import datetime\nx = datetime.utcnow()\n"
         context = CodemodContext(filename=str(root / "a.py"), full_module_name="a")
