@@ -388,6 +388,12 @@ def imported_by_others(module: str | None, filename: str | None) -> bool:
     return index is not None and (not index or module in index[0])
 
 
+def name_imported_by_others(module: str | None, name: str, filename: str | None) -> bool:
+    """Another file of the project has ``from module import name``."""
+    index = _importers(module, filename)
+    return index is not None and (not index or f"{module}.{name}" in index[0])
+
+
 def star_imported_by_others(module: str | None, filename: str | None) -> bool:
     """Another file of the project has ``from module import *``."""
     index = _importers(module, filename)

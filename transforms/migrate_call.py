@@ -2,9 +2,10 @@
 
 Calls are found by what the callee refers to (``pkg.mod.func`` however it was imported,
 relative imports and re-exports included: a package's ``__init__`` or a ``compat.py`` that
-imports it), not by spelling. A module that re-exports it (a package's ``__init__``, or one
-that imports it without using it) keeps the old name and imports the new one beside it, so a
-file left unchanged still finds what it imports. A call that cannot be migrated exactly
+imports it), not by spelling. A module others may import it from (a package's ``__init__``,
+a module another file imports the name from, or one that imports it without using it) keeps
+the old name and imports the new one beside it, so a file left unchanged still finds what it
+imports. A call that cannot be migrated exactly
 (``*args``/``**kwargs``, more positional arguments than ``positional`` names, a comment
 between its arguments, which are written anew, an argument to drop that is not a literal or
 a plain name (an attribute may be a property, an operator a method),
@@ -38,6 +39,7 @@ from ._names import (
     follow_reexports,
     import_from_module,
     is_package_init,
+    name_imported_by_others,
     package_of,
     package_root,
     reexports,
@@ -241,9 +243,12 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         return updated_node.with_changes(names=names)
 
     def _reexports(self, node: cst.ImportFrom) -> bool:
-        """This import is there for other modules: a package's ``__init__``, or a module
-        that never uses the name itself (``compat.py``)."""
-        if is_package_init(self.context.filename):
+        """This import is there for other modules too: a package's ``__init__``, a module
+        another file imports the name from, or one that never uses it itself."""
+        context = self.context
+        if is_package_init(context.filename) or name_imported_by_others(
+            context.full_module_name, self.old_short, context.filename
+        ):
             return True
         scope = self.get_metadata(ScopeProvider, node, None)
         if scope is None:

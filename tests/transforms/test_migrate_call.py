@@ -395,3 +395,16 @@ class TestMigrateThroughReexports(ShimCodemodTest):
             context_override=self.ctx("mylib.compat", "mylib/compat.py"),
             **self.ARGS,
         )
+
+    def test_a_module_others_import_the_function_from_keeps_the_old_name(self) -> None:
+        # uses.py calls fetch itself, and app/old.py imports fetch from it
+        (self.root / "pyproject.toml").write_text("")
+        (self.root / "mylib" / "uses.py").write_text("")
+        (self.root / "app").mkdir()
+        (self.root / "app" / "old.py").write_text("from mylib.uses import fetch\n")
+        self.check(
+            "from mylib.client import fetch\nx = fetch('u', 1)\n",
+            "from mylib.client import fetch, get\nx = get(url='u', query=1)\n",
+            context_override=self.ctx("mylib.uses", "mylib/uses.py"),
+            **self.ARGS,
+        )
