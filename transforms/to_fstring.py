@@ -300,6 +300,12 @@ def _parenthesise_fields(node: cst.FormattedString) -> cst.FormattedString:
 
 _COMMENT = "a comment inside it would be lost"
 _NOT_THE_SAME = "the f-string would not format exactly what it does"
+_SAME_QUOTE = (
+    "a string inside it has the template's quotes (an f-string cannot hold them before Python 3.12)"
+)
+_BACKSLASH = "a backslash inside it (an f-string cannot hold one before Python 3.12)"
+_AWAIT = "an await inside it (an f-string cannot hold one before Python 3.7)"
+_NESTED = "an f-string inside it"
 
 
 def _left(
@@ -338,8 +344,10 @@ class _PercentToFString(ConvertPercentFormatStringCommand):
         template = text.evaluated_value
         if not isinstance(template, str) or template.count("%s") != len(values):
             return updated_node
-        if _has_string_literal(values) or _has_fstring(values):
+        if _has_string_literal(values):
             return updated_node
+        if _has_fstring(values):
+            return _left(self, original_node, updated_node, _NESTED)
         if _has_comment(updated_node):
             return _left(self, original_node, updated_node, _COMMENT)
         node = updated_node.with_changes(left=text)
@@ -349,8 +357,10 @@ class _PercentToFString(ConvertPercentFormatStringCommand):
             result = super().leave_BinaryOperation(node, node)
         except _REFUSALS:
             return updated_node
-        if not isinstance(result, cst.FormattedString) or _backslash_in_expression(result):
+        if not isinstance(result, cst.FormattedString):
             return updated_node
+        if _backslash_in_expression(result):
+            return _left(self, original_node, updated_node, _BACKSLASH)
         # %s is str(value); a bare field would be format(value), which a class may override.
         result = _parenthesise_fields(
             result.with_changes(
@@ -404,14 +414,6 @@ def _parenthesise_accessed(call: cst.Call, pieces: _Pieces) -> cst.Call:
             )
         args.append(arg)
     return call.with_changes(args=args)
-
-
-_SAME_QUOTE = (
-    "a string inside it has the template's quotes (an f-string cannot hold them before Python 3.12)"
-)
-_BACKSLASH = "a backslash inside it (an f-string cannot hold one before Python 3.12)"
-_AWAIT = "an await inside it (an f-string cannot hold one before Python 3.7)"
-_NESTED = "an f-string inside it"
 
 
 class _StripNewlines(cst.CSTTransformer):

@@ -358,6 +358,8 @@ class TestToFString(ShimCodemodTest):
                 b = "{}".format(d["\\n"])
                 c = "{}".format(await d)
                 e = "{}".format(d[f"{k}"])
+                g = "%s" % (d["\\n"],)
+                h = "%s" % (d[f"{k}"],)
             """,
             """
             async def f(d, k):
@@ -365,8 +367,14 @@ class TestToFString(ShimCodemodTest):
                 b = "{}".format(d["\\n"])
                 c = "{}".format(await d)
                 e = "{}".format(d[f"{k}"])
+                g = "%s" % (d["\\n"],)
+                h = "%s" % (d[f"{k}"],)
             """,
+            # the % pass runs over the file first
             expected_warnings=[
+                "line 6: left as written: a backslash inside it "
+                "(an f-string cannot hold one before Python 3.12)",
+                "line 7: left as written: an f-string inside it",
                 "line 2: left as written: a string inside it has the template's quotes "
                 "(an f-string cannot hold them before Python 3.12)",
                 "line 3: left as written: a backslash inside it "
