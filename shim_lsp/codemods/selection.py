@@ -12,6 +12,7 @@ lines that read that binding go together: the change may alter what the name hol
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -120,6 +121,8 @@ def restrict(old: str, new: str, start: Position, end: Position) -> Restricted:
 def _linked(old: str, changed: list[set[int]]) -> list[set[int]]:
     """For each binding (not an import, a def or a parameter) whose line a change touches:
     the changes that touch its line or a line that reads it, by index."""
+    if not _may_link(old.splitlines(), changed):
+        return []  # scope analysis costs about a second on a 2,000-line file
     module = _parse(old)
     if module is None:
         return []
@@ -141,6 +144,37 @@ def _linked(old: str, changed: list[set[int]]) -> list[set[int]]:
             if len(group) > 1:
                 groups.append(group)
     return groups
+
+
+_ASSIGNED = re.compile(r"^([^=]*?)(?<![=!<>:])=(?!=)")
+_AS = re.compile(r"\bas\s+([A-Za-z_]\w*)")
+_FOR = re.compile(r"\bfor\b(.*?)\bin\b")
+_WALRUS = re.compile(r"([A-Za-z_]\w*)\s*:=")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _bound_on(line: str) -> set[str]:
+    """The names a line may bind, read as text (generous: a scope analysis decides)."""
+    names = set(_AS.findall(line)) | set(_WALRUS.findall(line))
+    for found in (_ASSIGNED.search(line), *_FOR.finditer(line)):
+        if found is not None:
+            names |= set(_IDENTIFIER.findall(found.group(1)))
+    return names
+
+
+def _may_link(lines: list[str], changed: list[set[int]]) -> bool:
+    """A cheap look before the scope analysis: a changed line that may bind a name, and
+    another change whose lines mention it."""
+    names = {
+        n for touched in changed for i in touched if i < len(lines) for n in _bound_on(lines[i])
+    }
+    if not names:
+        return False
+    mentions = 0
+    for touched in changed:
+        if any(i < len(lines) and names & set(_IDENTIFIER.findall(lines[i])) for i in touched):
+            mentions += 1
+    return mentions > 1
 
 
 def _with_linked(chosen: set[int], linked: list[set[int]]) -> set[int]:
