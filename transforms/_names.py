@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import ast
+import os
+import re
 from collections.abc import Callable, Collection
 from functools import lru_cache
 from pathlib import Path
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import QualifiedName
 
-from shim_lsp.codemods.modules import source_folders
+from shim_lsp.codemods.modules import module_name_of, source_folders
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+class NameTaken(Exception):
+    """Rewriting here would change which object the code uses (a new name is already bound
+    there, or a symbol's own module binds its name twice): the file fails."""
 
 
 def package_of(module: str | None, filename: str | None) -> str:
@@ -140,6 +148,127 @@ def reexports(qualified: str, root: Path | None) -> frozenset[str]:
     return frozenset(found)
 
 
+def module_file(module: str, root: Path) -> Path | None:
+    """The file that ``module`` is imported from under ``root``: a package's ``__init__``
+    or a ``.py``/``.pyi`` file."""
+    init = _init_of(module, root)
+    if init is not None:
+        return init
+    path = root.joinpath(*module.split("."))
+    return next(
+        (p for p in (path.with_suffix(".py"), path.with_suffix(".pyi")) if p.is_file()), None
+    )
+
+
+def _module_level_bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
+    """The statements that bind ``name`` in a module's namespace: at its top level or in
+    its ``if``/``try``/``with``/``for`` blocks; any ``global name`` counts twice (a
+    function may rebind it)."""
+    found: list[ast.stmt] = []
+
+    def binds(stmt: ast.stmt) -> bool:
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            return any(
+                (a.asname or a.name.split(".")[0]) == name or a.name == "*" for a in stmt.names
+            )
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            return stmt.name == name
+        return any(
+            isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store | ast.Del)
+            for n in ast.walk(stmt)
+        )
+
+    def stores(node: ast.AST | None) -> bool:
+        return node is not None and any(
+            isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+            for n in ast.walk(node)
+        )
+
+    def walk(body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.If | ast.Try | ast.With | ast.For | ast.While):
+                headers: list[ast.AST | None] = []
+                if isinstance(stmt, ast.For):
+                    headers.append(stmt.target)
+                elif isinstance(stmt, ast.With):
+                    headers += [item.optional_vars for item in stmt.items]
+                elif isinstance(stmt, ast.If | ast.While):
+                    headers.append(stmt.test)
+                if any(stores(h) for h in headers):
+                    found.append(stmt)
+                for field in ("body", "orelse", "finalbody"):
+                    walk(getattr(stmt, field, []))
+                for handler in getattr(stmt, "handlers", []):
+                    if handler.name == name:
+                        found.append(stmt)
+                    walk(handler.body)
+            elif binds(stmt):
+                found.append(stmt)
+
+    walk(tree.body)
+    if any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(tree)):
+        found *= 2
+    return found
+
+
+@lru_cache(maxsize=256)
+def reexported_by(
+    module: str, short: str, names: frozenset[str], root: Path, depth: int = 0
+) -> bool:
+    """``module`` (an ordinary module, like a package's ``compat.py``) imports the symbol
+    under its own name with ``from X import short``, where ``X.short`` is one of ``names``,
+    and binds ``short`` nowhere else: ``module.short`` is the symbol too."""
+    path = module_file(module, root)
+    if path is None:
+        return False
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    bindings = _module_level_bindings(tree, short)
+    if len(bindings) != 1 or not isinstance(bindings[0], ast.ImportFrom):
+        return False
+    node = bindings[0]
+    if not any(a.name == short and a.asname in (None, short) for a in node.names):
+        return False
+    package = module if path.stem == "__init__" else module.rpartition(".")[0]
+    source = absolute("." * node.level + (node.module or ""), None, package)
+    if f"{source}.{short}" in names:
+        return True
+    return depth < 4 and reexported_by(source, short, names, root, depth + 1)
+
+
+def imported_modules(tree: cst.Module, short: str, package: str) -> set[str]:
+    """The modules a file imports ``short`` from (``from X import short``) and the modules
+    it imports (``import X``): where a re-export of a symbol named ``short`` may be read."""
+    found: set[str] = set()
+    for node in m.findall(tree, m.ImportFrom() | m.Import()):
+        if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+            source = import_from_module(node, package)
+            if source and any(get_full_name_for_node(a.name) == short for a in node.names):
+                found.add(source)
+        elif isinstance(node, cst.Import):
+            found |= {n for a in node.names if (n := get_full_name_for_node(a.name))}
+    return found
+
+
+def follow_reexports(
+    tree: cst.Module, short: str, package: str, names: set[str], root: Path | None
+) -> set[str]:
+    """The names of the symbol (``names``) plus ``module.short`` for each module the file
+    imports that re-exports it (``compat.py``: ``from pkg.mod import short``)."""
+    if root is None:
+        return names
+    modules = {n.rpartition(".")[0] for n in names}
+    frozen = frozenset(names)
+    extra = {
+        f"{module}.{short}"
+        for module in imported_modules(tree, short, package) - modules
+        if reexported_by(module, short, frozen, root)
+    }
+    return names | extra
+
+
 def _star_exports(module: str, short: str, root: Path) -> bool:
     """``from module import *`` brings ``short``: public, and in ``__all__`` if there is one."""
     if short.startswith("_"):
@@ -173,3 +302,104 @@ def attribute_by_string(
     if not isinstance(name, cst.SimpleString) or not isinstance(name.evaluated_value, str):
         return None
     return func, name.evaluated_value, {qn.name for qn in qualified(call.args[0].value)}
+
+
+_SKIPPED_FOLDERS = {"node_modules", "site-packages", "__pycache__", "venv", "env", "build", "dist"}
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([^#\n]*)", re.M)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^#\n]+)", re.M)
+
+
+def project_of(filename: str) -> Path | None:
+    """The project a file belongs to: the nearest folder above it with a project marker
+    (``pyproject.toml``, ``setup.py``, ``setup.cfg``, ``.git``)."""
+    for folder in Path(filename).resolve().parents:
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return None
+
+
+def _python_files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIPPED_FOLDERS]
+        found += [Path(folder, f) for f in files if f.endswith((".py", ".pyi"))]
+        if len(found) > _MOST_FILES:
+            break
+    return found
+
+
+@lru_cache(maxsize=8)
+def _import_index(project: Path) -> tuple[frozenset[str], ...]:
+    """Every module an import statement of the project names (``from X import a`` counts
+    ``X`` and ``X.a``, which may be a submodule), relative ones resolved; and the modules
+    star-imported. Read as text, so an import in a string counts too: what it errs on is
+    keeping an import, or leaving a file."""
+    found: set[str] = set()
+    stars: set[str] = set()
+    files = _python_files(project)
+    if len(files) > _MOST_FILES:
+        return ()
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "import" not in text:
+            continue
+        module = module_name_of(path, project)
+        package = package_of(module, str(path))
+        for dots, name, names in _FROM_IMPORT.findall(text):
+            source = absolute(dots + name, None, package) if dots else name
+            found.add(source)
+            if names.strip().startswith("*"):
+                stars.add(source)
+            for alias in names.replace(")", "").split(","):
+                head = alias.strip().split(" ")[0]
+                if head.isidentifier():
+                    found.add(f"{source}.{head}")
+        for names in _IMPORT.findall(text):
+            for alias in names.split(","):
+                dotted = alias.strip().split(" ")[0]
+                parts = dotted.split(".")
+                found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
+    return frozenset(found), frozenset(stars)
+
+
+_MOST_FILES = 50_000
+"""More Python files than this around a module: its importers are not looked for, and it is
+taken as imported (keeping an import, leaving a file: the safe side)."""
+
+
+def _importers(module: str | None, filename: str | None) -> tuple[frozenset[str], ...] | None:
+    """The import index of the project around ``filename``: the nearest folder with a
+    project marker, else the folder the module's name starts from. None when it cannot be
+    told (no file, no module name); ``()`` when the project is too large to read."""
+    if not module or not filename:
+        return None
+    project = project_of(filename) or root_of(module, filename)
+    if project is None:
+        return None
+    return _import_index(project)
+
+
+def imported_by_others(module: str | None, filename: str | None) -> bool:
+    """Another file of the project imports ``module``."""
+    index = _importers(module, filename)
+    return index is not None and (not index or module in index[0])
+
+
+def name_imported_by_others(module: str | None, name: str, filename: str | None) -> bool:
+    """Another file of the project has ``from module import name``."""
+    index = _importers(module, filename)
+    return index is not None and (not index or f"{module}.{name}" in index[0])
+
+
+def star_imported_by_others(module: str | None, filename: str | None) -> bool:
+    """Another file of the project has ``from module import *``."""
+    index = _importers(module, filename)
+    return index is not None and (not index or module in index[1])
+
+
+def defines_all(tree: cst.Module) -> bool:
+    """The module sets ``__all__``, which is then all that a star import of it takes."""
+    return bool(m.findall(tree, m.AssignTarget(target=m.Name("__all__"))))

@@ -1,9 +1,14 @@
 """Migrate calls to a function: its name, and its arguments renamed, dropped, added, reordered.
 
 Calls are found by what the callee refers to (``pkg.mod.func`` however it was imported,
-relative imports included), not by spelling. A call that cannot be migrated exactly
+relative imports and re-exports included: a package's ``__init__`` or a ``compat.py`` that
+imports it), not by spelling. A module others may import it from (a package's ``__init__``,
+a module another file imports the name from, or one that imports it without using it) keeps
+the old name and imports the new one beside it, so a file left unchanged still finds what it
+imports. A call that cannot be migrated exactly
 (``*args``/``**kwargs``, more positional arguments than ``positional`` names, a comment
-between its arguments, which are written anew, an argument to drop that calls or subscripts,
+between its arguments, which are written anew, an argument to drop that is not a literal or
+a plain name (an attribute may be a property, an operator a method),
 a name that may also be another binding such as a fallback ``def``) is left as written and
 reported; when the function is also renamed, its whole file is left unchanged
 (reported as skipped), since a renamed import would leave that call without its name.
@@ -27,9 +32,19 @@ from collections.abc import Sequence
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
-from libcst.metadata import PositionProvider, QualifiedNameProvider
+from libcst.metadata import ImportAssignment, PositionProvider, QualifiedNameProvider, ScopeProvider
 
-from ._names import absolute, import_from_module, package_of
+from ._names import (
+    absolute,
+    follow_reexports,
+    import_from_module,
+    is_package_init,
+    name_imported_by_others,
+    package_of,
+    package_root,
+    reexports,
+    root_of,
+)
 
 
 def _names(text: str) -> list[str]:
@@ -51,8 +66,29 @@ def _plain(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name | cst.Integer | cst.Float | cst.Imaginary | cst.SimpleString)
 
 
-_RUNS_CODE = m.Call() | m.Await() | m.Yield() | m.NamedExpr() | m.Subscript()
-"""What in a dropped argument may run code, raise or bind: dropping it would change that."""
+_NUMBER = cst.Integer | cst.Float | cst.Imaginary
+
+
+def _inert(expr: cst.BaseExpression) -> bool:
+    """A literal or a plain name (or a display of them): evaluating it runs no code, so
+    dropping it changes nothing. An attribute (a property), an operator (``__neg__``), a
+    call or an f-string (``__format__``) may run code."""
+    if isinstance(expr, cst.Name | _NUMBER | cst.SimpleString):
+        return True
+    if isinstance(expr, cst.ConcatenatedString):
+        return _inert(expr.left) and _inert(expr.right)
+    if isinstance(expr, cst.UnaryOperation):
+        return isinstance(expr.operator, cst.Minus | cst.Plus) and isinstance(
+            expr.expression, _NUMBER
+        )
+    if isinstance(expr, cst.Tuple | cst.List | cst.Set):
+        return all(isinstance(e, cst.Element) and _inert(e.value) for e in expr.elements)
+    if isinstance(expr, cst.Dict):
+        return all(
+            isinstance(e, cst.DictElement) and _inert(e.key) and _inert(e.value)
+            for e in expr.elements
+        )
+    return False
 
 
 def _comments(args: Sequence[cst.Arg]) -> int:
@@ -77,7 +113,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         "Migrate calls to a function: rename it, and rename, drop, add or reorder its "
         "arguments (a parametrised API migration)."
     )
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider, ScopeProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -144,6 +180,11 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         self.adds = {k: cst.parse_expression(v) for k, v in _pairs(add_keywords).items()}
         self.new_positional = _names(new_positional)
         self.package = package_of(context.full_module_name, context.filename)
+        own_root = root_of(context.full_module_name, context.filename)
+        self.root = package_root(old_name.split(".")[0], own_root) or own_root
+        self.names = set(reexports(old_name, self.root))
+        """Every dotted name of the function: its own and its re-exports."""
+        self.modules = {n.rpartition(".")[0] for n in self.names}
         self._changes_args = any(
             (self.positional, self.renames, self.drops, self.adds, self.new_positional)
         )
@@ -159,13 +200,13 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
 
     def _refers(self, node: cst.CSTNode) -> bool:
         names = self.get_metadata(QualifiedNameProvider, node, set())
-        return any(absolute(qn.name, None, self.package) == self.old_name for qn in names)
+        return any(absolute(qn.name, None, self.package) in self.names for qn in names)
 
     def _ambiguous(self, node: cst.CSTNode) -> bool:
         """It may also be another binding (a fallback ``def`` after a failed import, a
         ``global`` rebinding), which takes the old arguments, or keeps the old name."""
         names = self.get_metadata(QualifiedNameProvider, node, set())
-        return any(absolute(qn.name, None, self.package) != self.old_name for qn in names)
+        return any(absolute(qn.name, None, self.package) not in self.names for qn in names)
 
     def _untouched(self, original: cst.Call, updated: cst.Call, why: str) -> cst.Call:
         """Leave a call as written; with a rename, leave the file (its import would go)."""
@@ -181,20 +222,48 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
     ) -> cst.ImportFrom:
         if self.new_short == self.old_short or isinstance(updated_node.names, cst.ImportStar):
             return updated_node
-        if import_from_module(updated_node, self.package) != self.old_module:
+        source = import_from_module(updated_node, self.package)
+        if f"{source}.{self.old_short}" not in self.names:
             return updated_node
-        names = [
-            alias.with_changes(name=cst.Name(self.new_short))
-            if isinstance(alias.name, cst.Name) and alias.name.value == self.old_short
-            else alias
-            for alias in updated_node.names
-        ]
+        imported = {cst.helpers.get_full_name_for_node(a.name) for a in updated_node.names}
+        names: list[cst.ImportAlias] = []
+        for alias in updated_node.names:
+            if not (isinstance(alias.name, cst.Name) and alias.name.value == self.old_short):
+                names.append(alias)
+            elif alias.asname is None and self._reexports(original_node):
+                # others may import the old name from here: it stays, the new one joins it
+                names.append(
+                    alias.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                )
+                if self.new_short not in imported:
+                    names.append(cst.ImportAlias(name=cst.Name(self.new_short)))
+            else:
+                names.append(alias.with_changes(name=cst.Name(self.new_short)))
+        names[-1] = names[-1].with_changes(comma=updated_node.names[-1].comma)
         return updated_node.with_changes(names=names)
 
+    def _reexports(self, node: cst.ImportFrom) -> bool:
+        """This import is there for other modules too: a package's ``__init__``, a module
+        another file imports the name from, or one that never uses it itself."""
+        context = self.context
+        if is_package_init(context.filename) or name_imported_by_others(
+            context.full_module_name, self.old_short, context.filename
+        ):
+            return True
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return False
+        return not any(
+            a.references
+            for a in scope.assignments[self.old_short]
+            if isinstance(a, ImportAssignment) and a.node is node
+        )
+
     def visit_Module(self, node: cst.Module) -> None:
+        self.names = follow_reexports(node, self.old_short, self.package, self.names, self.root)
+        self.modules = {n.rpartition(".")[0] for n in self.names}
         self._star = any(
-            import_from_module(cst.ensure_type(star, cst.ImportFrom), self.package)
-            == self.old_module
+            import_from_module(cst.ensure_type(star, cst.ImportFrom), self.package) in self.modules
             for star in m.findall(node, m.ImportFrom(names=m.ImportStar()))
         )
 
@@ -315,7 +384,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
             else:
                 named.append((None, arg.value))
         for key, value in named:
-            if key in self.drops and m.findall(value, _RUNS_CODE):
+            if key in self.drops and not _inert(value):
                 why = f"dropping {key} would no longer evaluate its value"
                 return self._untouched(original_node, updated_node, why)
         named = [(self.renames.get(k, k) if k else k, v) for k, v in named if k not in self.drops]

@@ -8,8 +8,12 @@ annotations are rewritten: elsewhere (``cast(Optional[T], x)``, a type alias, a 
 built at run time) ``Optional[t]`` may be evaluated with a string or another non-type, for
 which ``t | None`` raises; so does ``None | None``, so ``Optional[None]`` stays. Stubs
 (``.pyi``) never get the future import. ``List[int]`` stays where ``list`` is bound to
-something else in the scope that evaluates the annotation. A package's ``__init__.py`` keeps
-its typing imports: others may import them from it.
+something else in the scope that evaluates the annotation. A module keeps its typing imports
+when another file of its project imports it (``from a import Optional`` would break; a
+package's ``__init__.py`` always keeps them), and so does an import inside a ``try`` (a
+fallback, which would leave ``try: pass``). The rule is on the module, not the name: any
+import statement that names the module, read as text, keeps them, which errs on keeping.
+No future import below target 3.7, where it does not exist.
 
 The future import turns every annotation into a string, which ``typing.get_type_hints``
 (and dataclasses, pydantic, singledispatch) resolves in the module's globals; it is not added,
@@ -33,7 +37,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from ._names import is_package_init
+from ._names import imported_by_others, is_package_init
 
 BUILTIN_GENERICS = {
     "typing.List": "list",
@@ -84,7 +88,8 @@ class ModernizeTypingCommand(CodemodCommand):
         filename = self.context.filename or ""
         stub = filename.endswith(".pyi")
         blocked = None
-        if self.add_future_import and not stub and m.findall(tree, m.Annotation()):
+        future = self.add_future_import and _version(self.target_version) >= (3, 7)
+        if future and not stub and m.findall(tree, m.Annotation()):
             check = _LazyAnnotations()
             tree.visit(check)  # on the tree as it was: positions are the file's
             blocked = check.blocked
@@ -96,10 +101,21 @@ class ModernizeTypingCommand(CodemodCommand):
                 self.warn(f"line {line}: 'from __future__ import annotations' not added: {why}")
         # Scope analysis is the costly part: only files that mention typing need it.
         if "typing" in tree.code:
-            # a package's __init__ may re-export what it imports from typing
-            keep = is_package_init(filename) and not stub
+            keep = not stub and (
+                # a package's __init__ may re-export what it imports from typing, and so
+                # may any module another file imports (``from a import Optional``)
+                is_package_init(filename)
+                or imported_by_others(self.context.full_module_name, filename)
+                # removed from a ``try``, a fallback import would leave ``try: pass``
+                or bool(m.findall(tree, m.Try(body=m.MatchIfTrue(_imports_typing))))
+            )
             tree = _TypingRewriter(self.context, self.target_version, keep).transform_module(tree)
         return tree
+
+
+def _imports_typing(body: cst.BaseSuite) -> bool:
+    typing = m.ImportFrom(module=m.Name("typing")) | m.ImportAlias(name=m.Name("typing"))
+    return bool(m.findall(body, typing))
 
 
 def _targets(node: cst.BaseExpression) -> set[str]:

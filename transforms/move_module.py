@@ -12,8 +12,11 @@ import is added only where the file reached the module without importing it
 (``import shop`` then ``shop.utils.x``). The file itself is moved by the caller
 (``git mv``, or the editor's rename in a workspace run). Strings that are exactly a dotted
 name under the old module (``mock.patch("shop.utils.slugify")``) are rewritten; other
-strings and doctests that mention it, and ``getattr(shop, "utils")`` and its kin, are listed
-as warnings.
+strings and doctests that mention it, ``getattr(shop, "utils")`` and its kin, and
+``__import__("shop.utils")`` (which returns the top package, read on through the old path)
+are listed as warnings. Where the new top-level name already means something else in a file
+(``newtop = "..."``, a parameter), the file fails with the line: ``newtop.mod.X`` would read
+that.
 """
 
 from __future__ import annotations
@@ -26,15 +29,39 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import PositionProvider, QualifiedNameProvider
+from libcst.metadata import (
+    ImportAssignment,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
 
-from ._names import absolute, attribute_by_string, import_from_module, package_of
+from ._names import NameTaken, absolute, attribute_by_string, import_from_module, package_of
+
+__all__ = ["MoveModuleCommand", "NameTaken"]
 
 
 def _dotted(name: str) -> cst.Attribute | cst.Name:
     expr = cst.parse_expression(name)
     assert isinstance(expr, cst.Attribute | cst.Name)
     return expr
+
+
+def _imports_package(assignment: object, top: str) -> bool:
+    """The binding is ``import top...``: the name is that package."""
+    if not isinstance(assignment, ImportAssignment) or not isinstance(assignment.node, cst.Import):
+        return False
+    names = assignment.node.names
+    aliased = any(
+        isinstance(a.asname.name, cst.Name) and a.asname.name.value == top
+        for a in names
+        if a.asname is not None
+    )
+    plain = any(
+        a.asname is None and (get_full_name_for_node(a.name) or "").split(".")[0] == top
+        for a in names
+    )
+    return plain and not aliased
 
 
 def _from(
@@ -63,7 +90,7 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
     )
     CHANGES_GO_TOGETHER = True
     """A file that fails holds back the others: half of it would break the imports."""
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider, ScopeProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -106,6 +133,11 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         """Dotted names known to be modules: the old one and submodules this file imports."""
         self.imports_old = False
         """The file imports the old module itself somewhere (renamed in place)."""
+        self.new_top = new_module.split(".")[0]
+        self.checks_top = self.new_top != old_module.split(".")[0]
+        """The new module's top-level name is not the old one's: it must be free."""
+        self.dunder_imports: set[int] = set()
+        """ids of the strings ``__import__`` reads: its result is the top package."""
 
     def visit_Module(self, node: cst.Module) -> None:
         for found in m.findall(node, m.Import()):
@@ -129,10 +161,31 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             if dotted is not None and self._moved(dotted) is not None:
                 self.modules.add(dotted)
 
+    def _refuse_if_taken(self, node: cst.CSTNode) -> None:
+        """``import newtop.mod`` or ``newtop.mod.X`` written where ``newtop`` already means
+        something other than that package (``newtop = "..."``, a parameter): the file
+        fails, with the line."""
+        if not self.checks_top:
+            return
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return
+        for assignment in scope[self.new_top]:
+            if _imports_package(assignment, self.new_top):
+                continue
+            line = self.get_metadata(PositionProvider, node).start.line
+            raise NameTaken(
+                f"line {line}: {self.new_top!r} already names something else there; the"
+                f" moved module could not be reached as {self.new} (nothing was changed"
+                " in this file)"
+            )
+
     def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
         names = []
         for alias in updated_node.names:
             moved = self._moved(get_full_name_for_node(alias.name))
+            if moved and alias.asname is None:
+                self._refuse_if_taken(original_node)
             names.append(alias.with_changes(name=_dotted(moved)) if moved else alias)
         return updated_node.with_changes(names=names)
 
@@ -182,6 +235,9 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         found = attribute_by_string(
             node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
         )
+        names = self.get_metadata(QualifiedNameProvider, node.func, set())
+        if any(qn.name == "builtins.__import__" for qn in names) and node.args:
+            self.dunder_imports.add(id(node.args[0].value))
         parent, _, leaf = self.old.rpartition(".")
         if found is None or found[1] != leaf:
             return
@@ -201,6 +257,7 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             full = absolute(qn.name, None, self.package)
             moved = self._moved(full) if full in self.modules else None
             if moved is not None and full == dotted:
+                self._refuse_if_taken(original_node)
                 if not self.imports_old:
                     AddImportsVisitor.add_needed_import(self.context, moved)
                 return _dotted(moved)
@@ -213,6 +270,13 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         if not isinstance(text, str) or self.old not in text:
             return updated_node
         moved = self._moved(text)
+        if moved is not None and id(original_node) in self.dunder_imports:
+            line = self.get_metadata(PositionProvider, original_node).start.line
+            self.warn(
+                f"line {line}: __import__({text!r}) left as written: the attributes read from"
+                " what it returns would still follow the old path"
+            )
+            return updated_node
         if moved is not None and updated_node.raw_value == text:
             q = updated_node.quote
             return updated_node.with_changes(value=updated_node.prefix + q + moved + q)

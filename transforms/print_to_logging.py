@@ -7,7 +7,11 @@ there, print is usually the program's output, not a log line. The logger is a mo
 ``logging.getLogger(__name__)`` under a name that no scope of the module uses (an existing
 module logger is reused when it is bound above every print); a print that would see another
 binding of that name stays a print.
-String literals among the arguments are folded into the format string.
+String literals among the arguments are folded into the format string. A print with a
+comment inside its parentheses stays as written (the call has no room for it), with a warning.
+A new logger is a new module-level name: a file is skipped where a star import below it may
+rebind it, or where another file star-imports the module (without ``__all__``), whose own
+``logger`` it would overwrite.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import ImportAssignment, QualifiedNameProvider, Scope, ScopeProvider
+from libcst.metadata import (
+    ImportAssignment,
+    PositionProvider,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
+)
+
+from ._names import defines_all, star_imported_by_others
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 LOGGER_NAMES = ("logger", "log", "_logger", "_log", "logger_", "shim_logger")
@@ -46,7 +58,7 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
         "Replace print(...) with calls to a module logger (logging.getLogger(__name__)), "
         "adding the import and the logger."
     )
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -158,6 +170,8 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
         values = [a.value for a in updated_node.args if a.keyword is None]
         if level is None or not values:
             return updated_node
+        if m.findall(updated_node.with_changes(lpar=[], rpar=[]), m.Comment()):
+            return self._left(original_node, "a comment inside it would be lost")
         if not self._sees_logger(original_node):
             self.warn(f"a print left as is: {self.logger!r} means something else there")
             return updated_node
@@ -167,6 +181,8 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
             args = _lazy_args(values)
         self.changed = True
         return cst.Call(
+            lpar=updated_node.lpar,
+            rpar=updated_node.rpar,
             func=cst.Attribute(value=cst.Name(self.logger), attr=cst.Name(level)),
             args=[
                 a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
@@ -176,14 +192,30 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
             ],
         )
 
+    def _left(self, node: cst.Call, why: str) -> cst.Call:
+        line = self.get_metadata(PositionProvider, node).start.line
+        self.warn(f"line {line}: a print left as is: {why}")
+        return node
+
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self.changed or self.has_logger:
             return updated_node
         if not self._logging_is_free():
             raise SkipFile("the name 'logging' means something else in this module")
+        at = _after_imports(updated_node.body)
+        if m.findall(cst.Module(body=updated_node.body[at:]), m.ImportFrom(names=m.ImportStar())):
+            raise SkipFile(
+                f"a star import below where {self.logger!r} would be defined may rebind it"
+            )
+        if not defines_all(updated_node) and star_imported_by_others(
+            self.context.full_module_name, self.context.filename
+        ):
+            raise SkipFile(
+                "another file star-imports this module (it has no __all__): the new names"
+                f" {self.logger!r} and 'logging' would overwrite its own"
+            )
         AddImportsVisitor.add_needed_import(self.context, "logging")
         logger = cst.parse_statement(f"{self.logger} = logging.getLogger(__name__)\n")
-        at = _after_imports(updated_node.body)
         body = [*updated_node.body[:at], logger, *updated_node.body[at:]]
         return updated_node.with_changes(body=body)
 

@@ -16,32 +16,43 @@ lookups by name (``"Thing"`` where the file's ``Thing`` is the symbol, as in
 ``globals()["Thing"]`` or Django's ``ForeignKey("Thing")``, and labels like ``"app.Thing"``)
 are listed as warnings, not rewritten. Where the new name already means something (a local
 variable, a parameter, another import), the file fails with the line: renaming there would
-change which object the code uses.
+change which object the code uses. Where an importer binds the name twice (a ``try``/``except
+ImportError`` fallback, a local class of that name), its import keeps the name (``from
+pkg.mod import New as Thing``) and the references stay; a module that imports the symbol under
+its name and binds it nowhere else re-exports it (``compat.py``). A module reached through a
+variable or ``importlib`` is reported; a name below a class (``pkg.mod.Thing.method``) is
+refused.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import PositionProvider, QualifiedNameProvider, ScopeProvider
+from libcst.metadata import (
+    Assignment,
+    ImportAssignment,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
 
 from ._names import (
+    NameTaken,
     absolute,
     attribute_by_string,
+    follow_reexports,
     import_from_module,
+    module_file,
     package_of,
     package_root,
     reexports,
     root_of,
 )
-
-
-class NameTaken(Exception):
-    """The new name is already bound where the symbol would be renamed: the file fails."""
 
 
 class RenameSymbolCommand(VisitorBasedCodemodCommand):
@@ -83,8 +94,11 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self.package = package_of(self.current_module, context.filename)
         own_root = root_of(self.current_module, context.filename)
         top = old_name.split(".")[0]
-        self.names = reexports(old_name, package_root(top, own_root) or own_root)
-        """Every dotted name of the symbol: its own and its packages' re-exports."""
+        self.root = package_root(top, own_root) or own_root
+        _refuse_below_a_module(old_name, package_root(top, own_root or Path.cwd()))
+        self.names = set(reexports(old_name, self.root))
+        """Every dotted name of the symbol: its own, its packages' re-exports, and the
+        modules this file imports that re-export it."""
         self.modules = {n.rpartition(".")[0] for n in self.names}
         self.here = self.current_module == self.target_module
         self.bound_here = self.here
@@ -108,6 +122,24 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         scope = self.get_metadata(ScopeProvider, node, None)
         if self.star_source and self.star_alone and scope is not None and not scope[self.short]:
             self.bound_here = True  # nothing else binds the name: the star import does
+        bindings = scope.assignments[self.short] if scope is not None else set()
+        if (
+            self.here
+            and len(bindings) > 1
+            and any(isinstance(a, ImportAssignment) for a in bindings)
+        ):
+            line = min(
+                self.get_metadata(PositionProvider, a.node).start.line
+                for a in bindings
+                if isinstance(a, Assignment)
+            )
+            raise NameTaken(
+                f"line {line}: {self.short!r} is bound more than once in its own module, by an"
+                " import too (a fallback?); rename it by hand (nothing was changed in this file)"
+            )
+        # compat.py's ``from pkg.mod import Thing`` re-exports it: ``compat.Thing`` follows
+        self.names = follow_reexports(node, self.short, self.package, self.names, self.root)
+        self.modules = {n.rpartition(".")[0] for n in self.names}
 
     def _from_star(self, node: cst.Name) -> bool:
         """``User`` that nothing in the file binds, read where a star import of the symbol's
@@ -162,6 +194,13 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         names = []
         for alias in updated_node.names:
             if isinstance(alias.name, cst.Name) and alias.name.value == self.short:
+                if alias.asname is None and self._bound_twice(original_node):
+                    # another import or definition may provide the name: keep it
+                    alias = alias.with_changes(
+                        name=cst.Name(self.new), asname=cst.AsName(name=cst.Name(self.short))
+                    )
+                    names.append(alias)
+                    continue
                 if alias.asname is None:
                     self.bound_here = True
                     self._refuse_if_taken(original_node)
@@ -171,10 +210,18 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
 
     # --- references -----------------------------------------------------------------------
 
+    def _bound_twice(self, node: cst.CSTNode) -> bool:
+        """The symbol's name is bound more than once in the scope of ``node``'s import."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        return scope is not None and len(scope.assignments[self.short]) > 1
+
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        if original_node.value == self.short and (
-            self._means_symbol(original_node) or self._from_star(original_node)
-        ):
+        if original_node.value != self.short:
+            return updated_node
+        scope = self.get_metadata(ScopeProvider, original_node, None)
+        if not self.here and scope is not None and len(scope[self.short]) > 1:
+            return updated_node  # the import keeps this name (``import New as Old``)
+        if self._means_symbol(original_node) or self._from_star(original_node):
             self._refuse_if_taken(original_node)
             return updated_node.with_changes(value=self.new)
         return updated_node
@@ -212,9 +259,19 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
             return updated_node.with_changes(attr=cst.Name(self.new))
         return updated_node
 
+    def _unfollowed(self, node: cst.CSTNode, how: str) -> None:
+        line = self.get_metadata(PositionProvider, node).start.line
+        self.warn(f"line {line}: {how}; its {self.short} is not rewritten")
+
     def visit_Call(self, node: cst.Call) -> None:
         """``getattr(models, "User")`` and its kin read the symbol by a name no rename can
-        follow safely (the string may also be built elsewhere): reported, not rewritten."""
+        follow safely (the string may also be built elsewhere): reported, not rewritten.
+        So is ``importlib.import_module("pkg.mod")``, whose result no rename follows."""
+        names = self.get_metadata(QualifiedNameProvider, node.func, set())
+        if node.args and any(qn.name == "importlib.import_module" for qn in names):
+            first = node.args[0].value
+            if isinstance(first, cst.SimpleString) and first.evaluated_value in self.modules:
+                self._unfollowed(node, f"{first.evaluated_value} is reached through importlib")
         found = attribute_by_string(
             node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
         )
@@ -236,6 +293,11 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     def visit_Assign(self, node: cst.Assign) -> None:
         if m.matches(node, m.Assign(targets=[m.AssignTarget(m.Name("__all__"))])):
             self._all_depth += 1
+        if isinstance(node.value, cst.Name | cst.Attribute):
+            names = self.get_metadata(QualifiedNameProvider, node.value, set())
+            module = next((qn.name for qn in names if qn.name in self.modules), None)
+            if module is not None:
+                self._unfollowed(node, f"{module} is reached through a variable")
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if m.matches(node.target, m.Name("__all__")):
@@ -339,6 +401,20 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     ) -> cst.Annotation:
         self._annotation_depth -= 1
         return updated_node
+
+
+def _refuse_below_a_module(old_name: str, root: Path | None) -> None:
+    """``pkg.mod.Thing.method`` names an attribute of a class, which this codemod cannot
+    rename exactly (the definition and every call through an instance): refused."""
+    module = old_name.rpartition(".")[0]
+    parent = module.rpartition(".")[0]
+    if root is None or not parent or module_file(module, root) is not None:
+        return
+    if module_file(parent, root) is not None:
+        raise ValueError(
+            f"old_name {old_name}: {module} is not a module (a class?); rename_symbol"
+            " renames module-level names only"
+        )
 
 
 _LABEL = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*")

@@ -436,6 +436,21 @@ def _why_not(
     return None
 
 
+def _reordered(call: cst.Call, names: Sequence[str]) -> str | None:
+    """Keyword arguments given out of order (``second=f(), first=g()``): the assert would
+    evaluate them in the parameters' order, which matters unless each is a name or a
+    literal."""
+    written = [
+        arg.keyword.value if arg.keyword is not None else names[i]
+        for i, arg in enumerate(call.args)
+    ]
+    if written == [n for n in names if n in written]:
+        return None
+    if all(isinstance(arg.value, (cst.Name, *_LITERALS)) for arg in call.args):
+        return None
+    return "its arguments would be evaluated in another order"
+
+
 def _comments(node: cst.CSTNode) -> int:
     code = _CODE.code_for_node(node)
     return len(m.findall(node, m.Comment())) if "#" in code else 0
@@ -555,7 +570,7 @@ class UnittestToAssertCommand(VisitorBasedCodemodCommand):
         args = _positional(call, names)
         if args is None or len(args) < arity:
             return updated_node
-        why = _why_not(method, args, arity, self._isinstance_free)
+        why = _why_not(method, args, arity, self._isinstance_free) or _reordered(call, names)
         if why is not None:
             self.warn(f"line {self._line(original_node)}: self.{method} left as written: {why}")
             return updated_node

@@ -4,15 +4,25 @@ The selection keeps the changes that touch it; a change elsewhere is added only 
 binds, at module level, a name that the kept changes read and nothing else binds (the
 ``import pytest`` of a converted ``assertRaises``, the ``logger = ...`` line of a converted
 print, and then that line's ``import logging``). If names stay unbound, there is no safe
-partial result.
+partial result. A changed line that binds a name (``with ... as cm``, ``x = ...``) and the
+lines that read that binding go together: the change may alter what the name holds
+(``assertRaises`` to ``pytest.raises``, whose ``cm.exception`` becomes ``cm.value``).
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.metadata import (
+    Assignment,
+    ImportAssignment,
+    MetadataWrapper,
+    PositionProvider,
+    ScopeProvider,
+)
 
 from shim_lsp.codemods.names import unbound_names
 from shim_lsp.textlines import split_lines
@@ -87,6 +97,8 @@ def restrict(old: str, new: str, start: Position, end: Position) -> Restricted:
     chosen = {k for k, (_tag, i1, i2, _j1, _j2) in enumerate(changes) if touches(i1, i2)}
     if not chosen:
         return Restricted(old)
+    linked = _linked(old, [set(range(i1, i2)) for _tag, i1, i2, _j1, _j2 in changes])
+    chosen = _with_linked(chosen, linked)
     texts = ["".join(new_lines[j1:j2]) for _tag, _i1, _i2, j1, j2 in changes]
     baseline = _unbound(old)
     if baseline is None:  # a star import: what it binds is unknown, so bring every binding
@@ -104,7 +116,75 @@ def restrict(old: str, new: str, start: Position, end: Position) -> Restricted:
         more = {k for k, t in enumerate(texts) if k not in chosen and _binds(t) & missing}
         if not more:
             return Restricted(None, frozenset(missing))
-        chosen |= more
+        chosen = _with_linked(chosen | more, linked)
+
+
+def _linked(old: str, changed: list[set[int]]) -> list[set[int]]:
+    """For each binding (not an import, a def or a parameter) whose line a change touches:
+    the changes that touch its line or a line that reads it, by index."""
+    if not _may_link(old.splitlines(), changed):
+        return []  # scope analysis costs about a second on a 2,000-line file
+    module = _parse(old)
+    if module is None:
+        return []
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    scopes = {s for s in wrapper.resolve(ScopeProvider).values() if s is not None}
+    groups: list[set[int]] = []
+    for scope in scopes:
+        for assignment in scope.assignments:
+            if not isinstance(assignment, Assignment) or isinstance(assignment, ImportAssignment):
+                continue
+            if not isinstance(assignment.node, cst.Name) or not assignment.references:
+                continue
+            line = positions[assignment.node].start.line - 1
+            if not any(line in lines for lines in changed):
+                continue
+            reads = {positions[r.node].start.line - 1 for r in assignment.references}
+            group = {k for k, lines in enumerate(changed) if lines & (reads | {line})}
+            if len(group) > 1:
+                groups.append(group)
+    return groups
+
+
+_ASSIGNED = re.compile(r"^([^=]*?)(?<![=!<>:])=(?!=)")
+_AS = re.compile(r"\bas\s+([A-Za-z_]\w*)")
+_FOR = re.compile(r"\bfor\b(.*?)\bin\b")
+_WALRUS = re.compile(r"([A-Za-z_]\w*)\s*:=")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _bound_on(line: str) -> set[str]:
+    """The names a line may bind, read as text (generous: a scope analysis decides)."""
+    names = set(_AS.findall(line)) | set(_WALRUS.findall(line))
+    for found in (_ASSIGNED.search(line), *_FOR.finditer(line)):
+        if found is not None:
+            names |= set(_IDENTIFIER.findall(found.group(1)))
+    return names
+
+
+def _may_link(lines: list[str], changed: list[set[int]]) -> bool:
+    """A cheap look before the scope analysis: a changed line that may bind a name, and
+    another change whose lines mention it."""
+    names = {
+        n for touched in changed for i in touched if i < len(lines) for n in _bound_on(lines[i])
+    }
+    if not names:
+        return False
+    mentions = 0
+    for touched in changed:
+        if any(i < len(lines) and names & set(_IDENTIFIER.findall(lines[i])) for i in touched):
+            mentions += 1
+    return mentions > 1
+
+
+def _with_linked(chosen: set[int], linked: list[set[int]]) -> set[int]:
+    """``chosen`` plus every group of linked changes that one of them belongs to."""
+    while True:
+        more = set().union(*(g for g in linked if g & chosen and not g <= chosen))
+        if not more:
+            return chosen
+        chosen = chosen | more
 
 
 def _unbound(text: str) -> set[str] | None:

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+from typing import ClassVar
+
 import pytest
 from libcst.codemod import CodemodContext
 from shim_transforms.migrate_call import MigrateCallCommand
@@ -251,16 +255,23 @@ class TestMigrateCall(ShimCodemodTest):
 
             a = fetch(u, verify=check())
             b = fetch(u, verify=False)
+            c = fetch(u, verify=o.prop)
+            d = fetch(u, verify=-o.prop)
+            e = fetch(u, verify=(-1, "x", None, name))
             """,
             """
             from net.client import fetch
 
             a = fetch(u, verify=check())
             b = fetch(u)
+            c = fetch(u, verify=o.prop)
+            d = fetch(u, verify=-o.prop)
+            e = fetch(u)
             """,
             expected_warnings=[
-                "line 3: a call to net.client.fetch left as written: dropping verify would no"
+                f"line {n}: a call to net.client.fetch left as written: dropping verify would no"
                 " longer evaluate its value"
+                for n in (3, 5, 6)
             ],
             old_name="net.client.fetch",
             drop_keywords="verify",
@@ -314,3 +325,86 @@ class TestMigrateCall(ShimCodemodTest):
             MigrateCallCommand(CodemodContext(), old_name="fetch")
         with pytest.raises(ValueError, match="swap them back"):
             MigrateCallCommand(CodemodContext(), old_name="geo.point", new_positional="y,x")
+
+
+class TestMigrateThroughReexports(ShimCodemodTest):
+    TRANSFORM = MigrateCallCommand
+    ARGS: ClassVar[dict[str, str]] = {
+        "old_name": "mylib.client.fetch",
+        "new_name": "get",
+        "positional": "url,params",
+        "rename_keywords": "params=query",
+    }
+
+    def setUp(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+        for name, text in {
+            "mylib/__init__.py": "from .client import fetch\n",
+            "mylib/client.py": "def fetch(url, params=None): ...\ndef get(url, query=None): ...\n",
+            "mylib/compat.py": "from mylib.client import fetch\n",
+        }.items():
+            (self.root / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / name).write_text(text)
+
+    def tearDown(self) -> None:
+        self.tmp.cleanup()
+
+    def ctx(self, module: str, rel: str) -> CodemodContext:
+        return CodemodContext(full_module_name=module, filename=str(self.root / rel))
+
+    def test_calls_through_the_package_reexport_are_migrated(self) -> None:
+        self.check(
+            """
+            import mylib
+            from mylib import fetch
+
+            a = fetch("u", params=1)
+            b = mylib.fetch("u", 2)
+            """,
+            """
+            import mylib
+            from mylib import get
+
+            a = get(url="u", query=1)
+            b = mylib.get(url="u", query=2)
+            """,
+            context_override=self.ctx("app.run", "app/run.py"),
+            **self.ARGS,
+        )
+
+    def test_calls_through_an_ordinary_module_reexport_are_migrated(self) -> None:
+        self.check(
+            "from mylib.compat import fetch\na = fetch('u', 1)\n",
+            "from mylib.compat import get\na = get(url='u', query=1)\n",
+            context_override=self.ctx("app.run", "app/run.py"),
+            **self.ARGS,
+        )
+
+    def test_a_reexporting_module_keeps_the_old_name_and_adds_the_new(self) -> None:
+        # a file left unchanged (a call it cannot migrate) still imports fetch from there
+        self.check(
+            "from .client import fetch\n",
+            "from .client import fetch, get\n",
+            context_override=self.ctx("mylib", "mylib/__init__.py"),
+            **self.ARGS,
+        )
+        self.check(
+            "from mylib.client import fetch\n",
+            "from mylib.client import fetch, get\n",
+            context_override=self.ctx("mylib.compat", "mylib/compat.py"),
+            **self.ARGS,
+        )
+
+    def test_a_module_others_import_the_function_from_keeps_the_old_name(self) -> None:
+        # uses.py calls fetch itself, and app/old.py imports fetch from it
+        (self.root / "pyproject.toml").write_text("")
+        (self.root / "mylib" / "uses.py").write_text("")
+        (self.root / "app").mkdir()
+        (self.root / "app" / "old.py").write_text("from mylib.uses import fetch\n")
+        self.check(
+            "from mylib.client import fetch\nx = fetch('u', 1)\n",
+            "from mylib.client import fetch, get\nx = get(url='u', query=1)\n",
+            context_override=self.ctx("mylib.uses", "mylib/uses.py"),
+            **self.ARGS,
+        )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from libcst.codemod import CodemodContext
 from shim_transforms.modernize_typing import ModernizeTypingCommand
 from support import ShimCodemodTest
@@ -280,4 +283,83 @@ class TestModernizeTyping(ShimCodemodTest):
             def f(a: int | None) -> list[int]: ...
             """,
             context_override=CodemodContext(filename="pkg/__init__.py", full_module_name="pkg"),
+        )
+
+    def test_no_future_import_below_37_where_it_does_not_exist(self) -> None:
+        for version in ("3.6", "2.7"):
+            with self.subTest(version):
+                self.check(
+                    "from typing import List\n\ndef f(a: List[int]) -> None: ...\n",
+                    "from typing import List\n\ndef f(a: List[int]) -> None: ...\n",
+                    target_version=version,
+                )
+
+    def test_a_fallback_import_in_a_try_stays_as_written(self) -> None:
+        # removing it would leave "try: pass", the fallback dead code
+        self.check(
+            """
+            try:
+                from typing import List
+            except ImportError:
+                List = list
+
+            def f(a: List[int]) -> None: ...
+            """,
+            """
+            from __future__ import annotations
+
+            try:
+                from typing import List
+            except ImportError:
+                List = list
+
+            def f(a: list[int]) -> None: ...
+            """,
+            target_version="3.9",
+        )
+
+
+class TestTypingNamesOthersImport(ShimCodemodTest):
+    TRANSFORM = ModernizeTypingCommand
+    SOURCE = """
+        from typing import List, Optional
+
+        def f(a: Optional[int]) -> List[int]: ...
+        """
+
+    def project(self, files: dict[str, str]) -> CodemodContext:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        root = Path(self.tmp.name)
+        (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        return CodemodContext(filename=str(root / "a.py"), full_module_name="a")
+
+    def test_typing_names_another_module_imports_from_this_one_stay(self) -> None:
+        for importer in ("from a import Optional, List\n", "import a\nx = a.List\n"):
+            with self.subTest(importer):
+                context = self.project({"a.py": self.SOURCE, "tests/test_b.py": importer})
+                self.check(
+                    self.SOURCE,
+                    """
+                    from __future__ import annotations
+                    from typing import List, Optional
+
+                    def f(a: int | None) -> list[int]: ...
+                    """,
+                    context_override=context,
+                )
+
+    def test_a_module_nobody_imports_loses_its_unused_typing_imports(self) -> None:
+        context = self.project({"a.py": self.SOURCE, "b.py": "import os\n"})
+        self.check(
+            self.SOURCE,
+            """
+            from __future__ import annotations
+
+            def f(a: int | None) -> list[int]: ...
+            """,
+            context_override=context,
         )

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from libcst.codemod import CodemodContext
-from shim_transforms.move_module import MoveModuleCommand
+from shim_transforms.move_module import MoveModuleCommand, NameTaken
 from support import ShimCodemodTest
 
 ARGS: dict[str, Any] = {"old_module": "shop.utils", "new_module": "shop.common.text"}
@@ -107,6 +108,28 @@ class TestMoveModule(ShimCodemodTest):
             "from .utils import slugify\n",
             "from .common.text import slugify\n",
             context_override=CodemodContext(full_module_name="shop", filename="shop/__init__.pyi"),
+            **ARGS,
+        )
+
+    def test_a_new_top_level_name_already_bound_fails_the_file(self) -> None:
+        # newtop.mod.X would read the attribute "mod" of the string
+        for source, line in (
+            ('import shop.utils\nnewtop = "value"\ndef run():\n    return shop.utils.X\n', 1),
+            ("import shop\ndef run(newtop):\n    return shop.utils.X\n", 3),
+        ):
+            with self.subTest(source), pytest.raises(NameTaken, match=f"line {line}: 'newtop'"):
+                self.assertCodemod(source, source, old_module="shop.utils", new_module="newtop.mod")
+
+    def test_a_dunder_import_is_left_with_a_warning(self) -> None:
+        # __import__ returns the top package: the attribute chain after it names the old path
+        source = 'x = __import__("shop.utils.core").utils.core.f()\n'
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                "line 1: __import__('shop.utils.core') left as written: the attributes read"
+                " from what it returns would still follow the old path"
+            ],
             **ARGS,
         )
 

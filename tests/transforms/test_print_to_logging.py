@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+from libcst.codemod import CodemodContext
 from shim_transforms.print_to_logging import PrintToLoggingCommand
 from support import ShimCodemodTest
 
@@ -195,4 +199,52 @@ class TestPrintToLogging(ShimCodemodTest):
             print("x")
             """,
             expected_skip=True,
+        )
+
+    def test_a_print_with_a_comment_inside_is_left_with_its_comment(self) -> None:
+        source = """
+            import logging
+
+            logger = logging.getLogger(__name__)
+            print("a",  # why x matters
+                  x)
+            print(  # leading
+                "b")
+            print("c"
+                  # trailing
+                  )
+            """
+        self.check(
+            source + 'print("d")\n',
+            source + 'logger.info("d")\n',
+            expected_warnings=[
+                f"line {n}: a print left as is: a comment inside it would be lost"
+                for n in (4, 6, 8)
+            ],
+        )
+
+    def test_a_star_import_below_the_logger_leaves_the_file(self) -> None:
+        # it may bind the logger's name again: every print would call that
+        source = """
+            import os
+
+            print("x")
+            from helpers import *
+            """
+        self.check(source, source, expected_skip=True)
+
+    def test_a_module_another_file_star_imports_is_left(self) -> None:
+        # b.py: logger = "mine"; from a import * -> b.logger would become a's Logger
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        root = Path(tmp.name)
+        (root / "pyproject.toml").write_text("")
+        (root / "b.py").write_text('logger = "mine"\nfrom a import *\n')
+        context = CodemodContext(filename=str(root / "a.py"), full_module_name="a")
+        self.check('print("x")\n', 'print("x")\n', context_override=context, expected_skip=True)
+        self.check(
+            '__all__ = ["f"]\nprint("x")\n',
+            "import logging\n\nlogger = logging.getLogger(__name__)\n"
+            '__all__ = ["f"]\nlogger.info("x")\n',
+            context_override=CodemodContext(filename=str(root / "a.py"), full_module_name="a"),
         )

@@ -303,6 +303,84 @@ class TestRenameRefusesATakenName(ShimCodemodTest):
         with pytest.raises(NameTaken, match="line 5: 'Account' already names something"):
             self.assertCodemod(source, source, **ARGS)
 
+    def test_a_name_also_bound_by_a_fallback_import_keeps_its_local_name(self) -> None:
+        # "fast" may provide User: renaming the references would be a NameError there.
+        self.check(
+            """
+            try:
+                from fast import User
+            except ImportError:
+                from shop.models import User
+
+            def run():
+                return User.kind
+            """,
+            """
+            try:
+                from fast import User
+            except ImportError:
+                from shop.models import Account as User
+
+            def run():
+                return User.kind
+            """,
+            **ARGS,
+        )
+
+    def test_a_local_class_of_the_same_name_is_another_binding_and_stays(self) -> None:
+        self.check(
+            """
+            from shop.models import User
+
+            if __debug__:
+                class User:
+                    kind = "local"
+
+            x = User()
+            """,
+            """
+            from shop.models import Account as User
+
+            if __debug__:
+                class User:
+                    kind = "local"
+
+            x = User()
+            """,
+            **ARGS,
+        )
+
+    def test_a_symbol_bound_twice_in_its_own_module_fails_the_file(self) -> None:
+        source = """
+            try:
+                from _speedups import User
+            except ImportError:
+                class User: ...
+            """
+        with pytest.raises(NameTaken, match="line 2: 'User' is bound more than once"):
+            self.assertCodemod(
+                source, source, context_override=in_module("shop.models", "shop/models.py"), **ARGS
+            )
+
+    def test_its_module_reached_through_a_variable_is_reported(self) -> None:
+        source = """
+            import importlib
+            import shop.models
+
+            m2 = shop.models
+            x = m2.User.kind
+            y = importlib.import_module("shop.models").User
+            """
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                "line 4: shop.models is reached through a variable; its User is not rewritten",
+                "line 6: shop.models is reached through importlib; its User is not rewritten",
+            ],
+            **ARGS,
+        )
+
     def test_an_import_of_the_new_name_fails_the_file(self) -> None:
         source = "from billing import Account\nfrom shop.models import User\n"
         with pytest.raises(NameTaken, match="'Account' already names something"):
@@ -356,6 +434,54 @@ class TestRenameThroughReexports(ShimCodemodTest):
             context_override=self.ctx("app.views", "app/views.py"),
             **ARGS,
         )
+
+    def test_a_reexport_through_an_ordinary_module_is_followed(self) -> None:
+        project(self.root, {"shop/compat.py": "from shop.models import User\n"})
+        self.check(
+            "from shop.models import User\n",
+            "from shop.models import Account\n",
+            context_override=self.ctx("shop.compat", "shop/compat.py"),
+            **ARGS,
+        )
+        self.check(
+            """
+            import shop.compat
+            from shop.compat import User
+
+            x = User(), shop.compat.User()
+            """,
+            """
+            import shop.compat
+            from shop.compat import Account
+
+            x = Account(), shop.compat.Account()
+            """,
+            context_override=self.ctx("app.run", "app/run.py"),
+            **ARGS,
+        )
+
+    def test_a_compat_module_with_a_fallback_keeps_the_name_it_exports(self) -> None:
+        compat = """
+            try:
+                from fast import User
+            except ImportError:
+                from shop.models import User
+            """
+        project(self.root, {"shop/compat.py": compat})
+        self.check(
+            compat,
+            compat.replace("shop.models import User", "shop.models import Account as User"),
+            context_override=self.ctx("shop.compat", "shop/compat.py"),
+            **ARGS,
+        )
+        source = "from shop.compat import User\nx = User()\n"
+        self.check(source, source, context_override=self.ctx("app.run", "app/run.py"), **ARGS)
+
+    def test_a_name_below_a_class_is_refused(self) -> None:
+        with pytest.raises(ValueError, match=r"shop\.models\.User is not a module"):
+            RenameSymbolCommand(
+                self.ctx("app.run", "app/run.py"), old_name="shop.models.User.save", new_name="keep"
+            )
 
     def test_a_star_reexport_is_followed(self) -> None:
         self.check(

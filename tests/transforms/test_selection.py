@@ -102,3 +102,34 @@ def test_a_change_whose_names_nothing_binds_is_refused() -> None:
     result = restrict(old, new, (1, 0), (2, 0))
     assert result.text is None
     assert result.unbound == {"helper"}
+
+
+ASSERT_RAISES_AS_CM = """\
+    import unittest
+
+
+    class T(unittest.TestCase):
+        def test_one(self):
+            with self.assertRaises(ValueError) as cm:
+                parse("x")
+            self.assertIn("invalid", str(cm.exception))
+            self.assertEqual(1, 1)
+
+        def test_two(self):
+            with self.assertRaises(KeyError) as cm:
+                parse("y")
+            self.assertIn("y", str(cm.exception))
+    """
+
+
+def test_an_assert_raises_block_brings_the_reads_of_its_cm_and_they_it() -> None:
+    # cm.exception on a pytest.raises block is an AttributeError: both change or neither
+    for needle in ("assertRaises(ValueError)", 'assertIn("invalid"'):
+        result = selected(UnittestToAssertCommand, ASSERT_RAISES_AS_CM, needle)
+        assert result is not None
+        assert "with pytest.raises(ValueError) as cm:" in result
+        assert 'assert "invalid" in str(cm.value)' in result
+        # the other test's block and its own cm are another binding: untouched
+        assert "with self.assertRaises(KeyError) as cm:" in result
+        assert 'self.assertIn("y", str(cm.exception))' in result
+        assert "self.assertEqual(1, 1)" in result

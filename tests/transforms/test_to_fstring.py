@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import subprocess
+import time
+
+import libcst as cst
+import pytest
+from libcst.codemod import CodemodContext
 from shim_transforms.to_fstring import ToFStringCommand
 from support import ShimCodemodTest
 
@@ -323,3 +332,115 @@ class TestToFString(ShimCodemodTest):
         # The inner one becomes an f-string; the outer one, holding an f-string, stays, so
         # a second run has nothing left to do.
         self.check('a = "%s!" % ("%s" % (x,),)\n', 'a = "%s!" % (f"{x!s}",)\n')
+
+    def test_a_generator_expression_gets_parentheses_that_312_requires(self) -> None:
+        # f"{x for x in []}" compiles on 3.11 only; 3.12 and 3.13 reject it.
+        self.check(
+            """
+            a = "{}".format(x for x in [])
+            b = "{} {}".format(n, (x for x in []))
+            c = "{}".format(a if b else c)
+            d = "{}".format(a != b)
+            """,
+            """
+            a = f"{(x for x in [])}"
+            b = f"{n} {(x for x in [])}"
+            c = f"{a if b else c}"
+            d = f"{a != b}"
+            """,
+        )
+
+    def test_what_is_left_is_said_in_shims_words_with_its_line(self) -> None:
+        self.check(
+            """
+            async def f(d, k):
+                a = "{}".format(d["it's"])
+                b = "{}".format(d["\\n"])
+                c = "{}".format(await d)
+                e = "{}".format(d[f"{k}"])
+                g = "%s" % (d["\\n"],)
+                h = "%s" % (d[f"{k}"],)
+            """,
+            """
+            async def f(d, k):
+                a = "{}".format(d["it's"])
+                b = "{}".format(d["\\n"])
+                c = "{}".format(await d)
+                e = "{}".format(d[f"{k}"])
+                g = "%s" % (d["\\n"],)
+                h = "%s" % (d[f"{k}"],)
+            """,
+            # the % pass runs over the file first
+            expected_warnings=[
+                "line 6: left as written: a backslash inside it "
+                "(an f-string cannot hold one before Python 3.12)",
+                "line 7: left as written: an f-string inside it",
+                "line 2: left as written: a string inside it has the template's quotes "
+                "(an f-string cannot hold them before Python 3.12)",
+                "line 3: left as written: a backslash inside it "
+                "(an f-string cannot hold one before Python 3.12)",
+                "line 4: left as written: an await inside it "
+                "(an f-string cannot hold one before Python 3.7)",
+                "line 5: left as written: an f-string inside it",
+            ],
+        )
+
+
+TRICKY = """
+def f(a, b, c, d, items, x):
+    return [
+        "{}".format(x for x in []),
+        "{}".format(y := 1),
+        "{}".format(lambda: 1),
+        "{}".format(a if b else c),
+        "{}".format(a if b else lambda: 1),
+        "{}".format(a != b),
+        "{}".format((yield)),
+        "{}".format((a, b)),
+        "{}".format({k: v for k, v in items}),
+        "{}".format({*a}),
+        "{}".format(d[1:2]),
+        "{}".format(d[a:b, ::c]),
+        "{0.real}".format(a + b),
+        "%s" % ((x for x in []),),
+        "%s, %s" % (a != b, {1: 2}),
+        "%s" % (lambda: 1,),
+    ]
+"""
+
+
+def _interpreter(python: str) -> str | None:
+    """That Python, on the PATH or installed by pyenv, if it runs here."""
+    candidates = [
+        shutil.which(python),
+        *glob.glob(os.path.expanduser(f"~/.pyenv/versions/*/bin/{python}")),
+    ]
+    for exe in candidates:
+        if exe and subprocess.run([exe, "-c", "pass"], capture_output=True).returncode == 0:
+            return exe
+    return None
+
+
+@pytest.mark.parametrize("python", ["python3.11", "python3.12", "python3.13"])
+def test_every_result_compiles_on_each_supported_python(python: str) -> None:
+    exe = _interpreter(python)
+    if exe is None:
+        pytest.skip(f"{python} is not installed here")
+    out = ToFStringCommand(CodemodContext()).transform_module(cst.parse_module(TRICKY)).code
+    assert out.count('f"') == TRICKY.count('"{') + TRICKY.count('"%s'), out
+    subprocess.run(
+        [exe, "-c", "import sys; compile(sys.stdin.read(), 'out.py', 'exec')"],
+        input=out,
+        text=True,
+        check=True,
+    )
+
+
+def test_time_grows_with_the_file_not_faster() -> None:
+    # 1,000 such lines took 22 s, 2,000 took 50 s: three visitors built for every field.
+    source = "".join(f"x{i} = '{{}}'.format(i)\n" for i in range(1000))
+    started = time.perf_counter()
+    out = ToFStringCommand(CodemodContext()).transform_module(cst.parse_module(source)).code
+    elapsed = time.perf_counter() - started
+    assert out.count("f'{i}'") == 1000
+    assert elapsed < 10, f"{elapsed:.1f} s for 1,000 fields"

@@ -435,6 +435,33 @@ class TestUnittestToAssert(ShimCodemodTest):
             ],
         )
 
+    def test_keyword_arguments_out_of_order_with_calls_are_left(self) -> None:
+        # assert tag("first") == tag("second") would call them in the other order
+        self.check(
+            """
+            import unittest
+
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertEqual(second=tag("second"), first=tag("first"))
+                    self.assertEqual(second=b, first=a)
+                    self.assertEqual(first=f(), second=g())
+            """,
+            """
+            import unittest
+
+            class T(unittest.TestCase):
+                def test(self):
+                    self.assertEqual(second=tag("second"), first=tag("first"))
+                    assert a == b
+                    assert f() == g()
+            """,
+            expected_warnings=[
+                "line 5: self.assertEqual left as written: its arguments would be evaluated in"
+                " another order"
+            ],
+        )
+
     def test_a_class_that_sets_its_failure_exception_is_left(self) -> None:
         # failureException = MyFail: its asserts raise MyFail, a plain assert AssertionError.
         self.check(

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+from libcst.codemod import CodemodContext
 from shim_transforms.utcnow_to_aware import UtcnowToAwareCommand
 from support import ShimCodemodTest
 
@@ -88,4 +92,39 @@ class TestUtcnowToAware(ShimCodemodTest):
 
             a = datetime.now(timezone.utc)
             """,
+        )
+
+    def test_a_module_another_file_star_imports_is_left(self) -> None:
+        # b.py: timezone = "mine"; from a import * -> b.timezone would become datetime's
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        root = Path(tmp.name)
+        # no project marker: the folder the module's name starts from is the project
+        (root / "b.py").write_text('timezone = "mine"\nfrom a import *\n')
+        source = "from datetime import datetime\nx = datetime.utcnow()\n"
+        context = CodemodContext(filename=str(root / "a.py"), full_module_name="a")
+        self.check(source, source, context_override=context, expected_skip=True)
+
+    def test_a_subclass_call_and_the_function_as_a_value_are_left_with_a_warning(self) -> None:
+        source = """
+            from datetime import datetime, timezone
+
+            class MyDT(datetime):
+                pass
+
+            a = MyDT.utcnow()
+            b = dict(factory=datetime.utcnow)
+            c = datetime.utcfromtimestamp(*args)
+            """
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                "line 6: MyDT.utcnow() left as written: MyDT is a subclass of datetime,"
+                " which may override it",
+                "line 7: datetime.datetime.utcnow used as a value, not called: left as"
+                " written (what calls it still gets a naive datetime)",
+                "line 8: datetime.datetime.utcfromtimestamp(...) left as written: its"
+                " arguments are not one plain timestamp",
+            ],
         )
