@@ -44,3 +44,24 @@ def test_a_value_the_codemod_refuses_is_said_before_any_file_is_read(tmp_path: P
     assert out.stderr.strip() == (
         "shim: rename_symbol: old_name must be qualified, like package.module.Name"
     )
+
+
+def test_timeouts_and_job_counts_that_cannot_work_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "test_a.py").write_text(SOURCE)
+    for option, value, words in (
+        ("--timeout", "0", "shim: --timeout must be a number of seconds above 0, not 0"),
+        ("--timeout", "-5", "shim: --timeout must be a number of seconds above 0, not -5"),
+        ("--jobs", "-1", "shim: --jobs must be 0 (one per CPU) or more, not -1"),
+    ):
+        out = shim("unittest_to_assert", option, value, "test_a.py", cwd=tmp_path)
+        assert out.returncode == 2 and out.stderr.strip() == words
+    assert (tmp_path / "test_a.py").read_text() == SOURCE
+
+
+def test_a_file_that_does_not_parse_is_located_in_shims_words(tmp_path: Path) -> None:
+    (tmp_path / "test_a.py").write_text("import unittest\nx = (1 +\nself.assertTrue(x)\n")
+    out = shim("unittest_to_assert", "test_a.py", cwd=tmp_path)
+    assert out.returncode == 1
+    (line,) = [w for w in out.stderr.splitlines() if w.startswith("failed")]
+    assert line.startswith("failed test_a.py: does not parse: line 3, column 1: expected ")
+    assert "error at" not in line
