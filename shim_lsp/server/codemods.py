@@ -17,7 +17,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,6 +123,10 @@ class RunCodemodArgs:
 @attrs.define
 class UndoCodemodArgs:
     batch: str
+    force: bool = False
+    """Undo the files that are as the codemod left them even when others changed since,
+    for a codemod whose changes go together (a rename): that leaves the project half
+    renamed, so without it such an undo is all or nothing."""
 
 
 @attrs.define
@@ -311,7 +315,15 @@ class CodemodsFeature(Feature):
 
     @command("shim.undoCodemod", UndoCodemodArgs)
     async def undo_codemod(self, engine: SessionEngine, a: UndoCodemodArgs) -> Any:
-        return await _undo(self.ls, engine, a.batch)
+        return await _undo(self.ls, engine, a.batch, self._together, force=a.force)
+
+    def _together(self, name: str) -> bool:
+        """Whether the named codemod's changes go together; a codemod no longer known
+        counts as such (an undo that refuses too much loses nothing)."""
+        from shim_lsp.codemods.runner import CodemodSpec
+
+        info = self.registry().get(name)
+        return info is None or CodemodSpec(info.module, info.cls).together()
 
 
 def _root(ls: ShimLanguageServer, path: Path) -> Path | None:
@@ -501,7 +513,14 @@ async def _run_workspace(
     return result
 
 
-async def _undo(ls: ShimLanguageServer, engine: SessionEngine, batch_id: str) -> dict[str, Any]:
+async def _undo(
+    ls: ShimLanguageServer,
+    engine: SessionEngine,
+    batch_id: str,
+    together: Callable[[str], bool],
+    *,
+    force: bool,
+) -> dict[str, Any]:
     def load() -> batches.Batch | None:
         with engine.reader() as conn:
             return batches.load(conn, batch_id, engine.workspace.key)
@@ -521,6 +540,18 @@ async def _undo(ls: ShimLanguageServer, engine: SessionEngine, batch_id: str) ->
             refused.append({"uri": uri, "reason": "changed since the codemod; left as it is"})
             continue
         changes.append(edits.file_edit(ls, uri, after, before, version))
+    if refused and not force and await asyncio.to_thread(together, batch.name):
+        return {
+            "undone": [],
+            "refused": refused,
+            "applied": False,
+            "checkpoint": batch.checkpoint,
+            "reason": (
+                f"{batch.name}'s changes go together, and {len(refused)} of its "
+                f"{len(batch.files)} files changed since: undoing the rest would leave the "
+                "project half changed; nothing undone (force undoes the rest)"
+            ),
+        }
     applied = False
     if changes:
         answer = await edits.apply(ls, changes, f"Undo codemod: {batch.name}")

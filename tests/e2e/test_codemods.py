@@ -166,6 +166,40 @@ async def test_workspace_run_with_progress_preview_and_undo(
     await stop_editor(editor)
 
 
+async def test_undoing_a_rename_is_all_or_nothing_unless_forced(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    # Undoing the rename in a.py and pkg/mod.py but not in the edited b.py would leave b.py
+    # importing a name that no longer exists.
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "__init__.py").write_text("")
+    (workspace / "pkg" / "mod.py").write_text("class Thing: ...\n")
+    for name in ("a.py", "b.py"):
+        (workspace / name).write_text("from pkg.mod import Thing\nThing()\n")
+    editor = await editors.start(workspace, state_dir)
+    result = await editor.command(
+        "shim.runCodemod",
+        {"name": "rename_symbol", "args": {"old_name": "pkg.mod.Thing", "new_name": "Widget"}},
+    )
+    assert result["summary"] == "3 changed, 1 unchanged, 0 skipped, 0 failed"
+    a, b, mod = editor.uri("a.py"), editor.uri("b.py"), editor.uri("pkg/mod.py")
+    renamed = {uri: editor.docs[uri].source for uri in (a, mod)}
+    editor.type(b, 0, 0, "# edited after the rename\n")
+
+    undone = await editor.command("shim.undoCodemod", {"batch": result["batch"]})
+    assert undone["applied"] is False and undone["undone"] == []
+    assert [r["uri"] for r in undone["refused"]] == [b]
+    assert "changed since" in undone["refused"][0]["reason"]
+    assert "rename_symbol's changes go together" in undone["reason"]
+    assert {uri: editor.docs[uri].source for uri in (a, mod)} == renamed
+
+    forced = await editor.command("shim.undoCodemod", {"batch": result["batch"], "force": True})
+    assert forced["applied"] is True and sorted(forced["undone"]) == sorted([a, mod])
+    assert [r["uri"] for r in forced["refused"]] == [b]
+    assert editor.docs[mod].source == "class Thing: ...\n"
+    await stop_editor(editor)
+
+
 async def test_a_codemod_run_can_be_undone_after_the_server_restarts(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
