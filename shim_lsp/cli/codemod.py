@@ -19,7 +19,7 @@ from shim_lsp.codemods.writes import write_changed
 from shim_lsp.workspace.files import decode
 
 
-def codemod_args(info: CodemodInfo, pairs: list[str]) -> dict[str, Any]:
+def codemod_args(info: CodemodInfo, pairs: list[str], root: Path | None = None) -> dict[str, Any]:
     """``--arg KEY=VALUE`` pairs, checked as every face checks them, worded for the CLI."""
     values: dict[str, str] = {}
     for pair in pairs:
@@ -28,7 +28,7 @@ def codemod_args(info: CodemodInfo, pairs: list[str]) -> dict[str, Any]:
             raise CliError(f"--arg takes KEY=VALUE, got {pair!r}")
         values[key] = value
     try:
-        return check_args(info, values, from_text=True)
+        return check_args(info, values, from_text=True, root=root)
     except CodemodArgError as exc:
         if exc.problem == "unknown":
             raise CliError(
@@ -67,7 +67,7 @@ def cmd_codemod(args: argparse.Namespace) -> int:
         raise CliError(f"--jobs must be 0 (one per CPU) or more, not {args.jobs}")
     if not 0 < args.timeout < float("inf"):
         raise CliError(f"--timeout must be a number of seconds above 0, not {args.timeout:g}")
-    spec = CodemodSpec(info.module, info.cls, codemod_args(info, args.arg))
+    spec = CodemodSpec(info.module, info.cls, codemod_args(info, args.arg, root))
     try:
         chosen = select([Path(p) for p in args.paths or ["."]], args.exclude, within=[root])
     except FileNotFoundError as exc:

@@ -370,12 +370,12 @@ def _files(ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs) -> 
         raise JsonRpcInvalidParams(f"{'paths' if a.scope == 'paths' else 'uri'}: {exc}") from exc
 
 
-def _arguments(info: CodemodInfo, a: RunCodemodArgs) -> dict[str, Any]:
+def _arguments(info: CodemodInfo, a: RunCodemodArgs, root: Path | None) -> dict[str, Any]:
     """The codemod's arguments, errors worded for the editor: by their keys in ``args``."""
     from shim_lsp.codemods.args import CodemodArgError, check_args
 
     try:
-        return check_args(info, a.args)
+        return check_args(info, a.args, root=root)
     except CodemodArgError as exc:
         keys = ", ".join(f"args.{n}" for n in exc.names)
         if exc.problem == "unknown":
@@ -404,7 +404,8 @@ async def _run_workspace(
 ) -> dict[str, Any]:
     from shim_lsp.codemods.runner import CodemodSpec, Job, run
 
-    args = _arguments(info, a)
+    root = engine.workspace.folders[0] if engine.workspace.folders else None
+    args = await asyncio.to_thread(_arguments, info, a, root)
     refused = _cannot_apply(ls, a)
     if refused is not None:
         raise JsonRpcInvalidParams(f"shim.runCodemod: {refused}")
@@ -442,7 +443,7 @@ async def _run_workspace(
                 run,
                 workers=ls.settings.codemod_jobs or os.cpu_count() or 2,
                 timeout=ls.settings.codemod_timeout,
-                root=engine.workspace.folders[0] if engine.workspace.folders else None,
+                root=root,
                 progress=report,
                 cancel=cancel,
             ),

@@ -512,6 +512,42 @@ async def test_codemod_argument_errors_name_the_keys_the_editor_sent(
     await stop_editor(editor)
 
 
+@pytest.mark.parametrize(
+    ("name", "args", "said"),
+    [
+        (
+            "migrate_call",
+            {"old_name": "pkg.mod.fetch", "add_keywords": "timeout=1)"},
+            "add_keywords: timeout's value '1)' is not an expression",
+        ),
+        (
+            "move_module",
+            {"old_module": "pkg.old", "new_module": "pkg.other"},
+            "new_module pkg.other already exists",
+        ),
+        ("rename_symbol", {"old_name": "pkg.old.X", "new_name": "class"}, "new_name must be"),
+    ],
+)
+async def test_argument_values_that_cannot_be_used_are_invalid_params_before_any_file_is_read(
+    name: str,
+    args: dict[str, str],
+    said: str,
+    workspace: Path,
+    state_dir: Path,
+    editors: Editors,
+) -> None:
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "__init__.py").write_text("")
+    (workspace / "pkg" / "old.py").write_text("X = 1\n")
+    (workspace / "pkg" / "other.py").write_text("Y = 1\n")
+    editor = await editors.start(workspace, state_dir)
+    with pytest.raises(JsonRpcInvalidParams) as raised:
+        await editor.command("shim.runCodemod", {"name": name, "args": args})
+    assert said in str(raised.value) and "shim.runCodemod: " in str(raised.value)
+    assert editor.edits == []
+    await stop_editor(editor)
+
+
 async def test_a_files_module_name_is_found_as_python_imports_it(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
