@@ -12,6 +12,7 @@ that changed since.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import threading
@@ -411,9 +412,13 @@ async def _run_workspace(
         raise JsonRpcInvalidParams(f"shim.runCodemod: {refused}")
     files = await asyncio.to_thread(_files, ls, engine, a)
     jobs = []
+    read: dict[str, str] = {}
+    """Buffers' texts as the codemod reads them (files read from disk keep their bytes)."""
     for path in files:
         doc = ls.document(path_to_uri(path))
         jobs.append(Job(path, doc.source if doc is not None else None))
+        if doc is not None:
+            read[str(path)] = doc.source
 
     cancel = threading.Event()
     token = a.work_done_token if a.work_done_token is not None else str(uuid.uuid4())
@@ -460,6 +465,10 @@ async def _run_workspace(
         if progress:
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=stopped.line()))
         raise
+    if not summary.cancelled:
+        _changed_meanwhile(
+            ls, summary, read, together=CodemodSpec(info.module, info.cls).together()
+        )
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=summary.line()))
     result: dict[str, Any] = {
@@ -512,6 +521,36 @@ async def _run_workspace(
             answer.failure_reason if answer is not None else None
         ) or "the editor did not apply the edit"
     return result
+
+
+def _changed_meanwhile(
+    ls: ShimLanguageServer, summary: Summary, read: dict[str, str], *, together: bool
+) -> None:
+    """A result is made from the text the codemod read: where the buffer or the file holds
+    other text now (typed or saved during the run), applying it would undo the user's
+    change, so that file is skipped; for changes that go together, every file is."""
+    from shim_lsp.codemods.writes import CHANGED_MEANWHILE
+
+    moved = 0
+    for i, r in enumerate(summary.results):
+        if r.status != "changed":
+            continue
+        before = read.get(r.path)
+        if before is None and r.old is not None:
+            before = decode(r.old, Path(r.path))
+        now, _version = edits.text_now(ls, path_to_uri(Path(r.path)))
+        if before is not None and now != before:
+            summary.results[i] = dataclasses.replace(r, status="skipped", reason=CHANGED_MEANWHILE)
+            moved += 1
+    if together and moved:
+        files = "file" if moved == 1 else "files"
+        reason = f"not applied: this codemod's changes go together, and {moved} {files} changed"
+        summary.results[:] = [
+            dataclasses.replace(r, status="skipped", reason=f"{reason} while it ran")
+            if r.status == "changed"
+            else r
+            for r in summary.results
+        ]
 
 
 async def _undo(

@@ -373,6 +373,45 @@ async def test_cancel_request_stops_the_run_and_applies_nothing(
     assert all((workspace / f"f{i}.py").read_text() == "x = 1\n" for i in range(10))
 
 
+async def test_a_run_applies_nothing_over_text_changed_while_it_ran(
+    workspace: Path, state_dir: Path, bad_codemods_env: None, editors: Editors
+) -> None:
+    """The codemod's result is made from the text it read: typed or saved since, that text
+    is the user's, and the run leaves it (a rename leaves every file)."""
+    for name in ("open.py", "disk.py", "other.py"):
+        (workspace / name).write_text("x = 1\n")
+    editor = await editors.start(
+        workspace,
+        state_dir,
+        settings={"codemodModules": ["bad_codemods"], "codemodJobs": 1},
+        capabilities=t.ClientCapabilities(
+            workspace=t.WorkspaceClientCapabilities(apply_edit=True, configuration=True),
+            window=t.WindowClientCapabilities(work_done_progress=True),
+        ),
+    )
+    await listed(editor, "bad_codemods.SlowAddComment")
+    opened = editor.open("open.py")
+    run = asyncio.ensure_future(
+        editor.command("shim.runCodemod", {"name": "bad_codemods.SlowAddComment"})
+    )
+    await editor.wait_for(lambda: bool(editor.client.progress_reports))
+    editor.type(opened, 1, 0, "typed = 2\n")
+    (workspace / "disk.py").write_text("x = 1\nsaved = 3\n")
+    result = await asyncio.wait_for(run, 30)
+    assert editor.docs[opened].source == "x = 1\ntyped = 2\n"
+    assert (workspace / "disk.py").read_text() == "x = 1\nsaved = 3\n"
+    assert editor.uri("disk.py") not in editor.docs or (
+        editor.docs[editor.uri("disk.py")].source == "x = 1\nsaved = 3\n"
+    )
+    skipped = {Path(s["path"]).name: s["reason"] for s in result["skipped"]}
+    assert skipped == {
+        "open.py": "changed while the codemod ran; left as it is",
+        "disk.py": "changed while the codemod ran; left as it is",
+    }
+    assert result["changed"] == [editor.uri("other.py")]
+    await stop_editor(editor)
+
+
 def cursor(line: int, character: int = 0) -> t.Range:
     at = t.Position(line=line, character=character)
     return t.Range(start=at, end=at)
