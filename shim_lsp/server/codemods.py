@@ -38,6 +38,7 @@ from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
 # libcst, pebble and the codemods load on first use, not at server start.
 if TYPE_CHECKING:
+    from shim_lsp.codemods.files import Selection
     from shim_lsp.codemods.registry import CodemodInfo
     from shim_lsp.codemods.runner import Summary
     from shim_lsp.session.engine import SessionEngine
@@ -347,26 +348,28 @@ def _path_arg(engine: SessionEngine, given: str) -> Path:
     return path
 
 
-def _files(ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs) -> list[Path]:
-    from shim_lsp.codemods.files import python_files
+def _files(ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs) -> Selection:
+    """The run's files; a link named in ``paths`` is followed inside the workspace only."""
+    from shim_lsp.codemods.files import Selection, python_files, select
 
     if a.scope not in SCOPES:
         raise JsonRpcInvalidParams(f"scope must be one of {', '.join(SCOPES)}, not {a.scope!r}")
+    excludes = ls.settings.exclude_globs
     try:
         if a.scope == "workspace":
-            return python_files(list(engine.workspace.folders), ls.settings.exclude_globs)
+            return Selection(python_files(list(engine.workspace.folders), excludes))
         if a.scope == "paths":
             paths = [_path_arg(engine, p) for p in a.paths]
             outside = [str(p) for p in paths if not engine.workspace.contains(p)]
             if outside:
                 raise JsonRpcInvalidParams(f"paths outside the workspace: {', '.join(outside)}")
-            return python_files(paths, ls.settings.exclude_globs)
+            return select(paths, excludes, within=[Path(f) for f in engine.workspace.folders])
         path = uri_to_path(a.uri) if a.uri else None
         if path is None or not engine.workspace.contains(path):
             raise JsonRpcInvalidParams(f"scope {a.scope!r} needs a uri inside the workspace")
         if a.scope == "document":
-            return [path]
-        return python_files([path if path.is_dir() else path.parent], ls.settings.exclude_globs)
+            return Selection([path])
+        return Selection(python_files([path if path.is_dir() else path.parent], excludes))
     except FileNotFoundError as exc:
         raise JsonRpcInvalidParams(f"{'paths' if a.scope == 'paths' else 'uri'}: {exc}") from exc
 
@@ -403,18 +406,18 @@ def _cannot_apply(ls: ShimLanguageServer, a: RunCodemodArgs) -> str | None:
 async def _run_workspace(
     ls: ShimLanguageServer, engine: SessionEngine, info: CodemodInfo, a: RunCodemodArgs
 ) -> dict[str, Any]:
-    from shim_lsp.codemods.runner import CodemodSpec, Job, run
+    from shim_lsp.codemods.runner import CodemodSpec, FileResult, Job, run
 
     root = engine.workspace.folders[0] if engine.workspace.folders else None
     args = await asyncio.to_thread(_arguments, info, a, root)
     refused = _cannot_apply(ls, a)
     if refused is not None:
         raise JsonRpcInvalidParams(f"shim.runCodemod: {refused}")
-    files = await asyncio.to_thread(_files, ls, engine, a)
+    chosen = await asyncio.to_thread(_files, ls, engine, a)
     jobs = []
     read: dict[str, str] = {}
     """Buffers' texts as the codemod reads them (files read from disk keep their bytes)."""
-    for path in files:
+    for path in chosen.files:
         doc = ls.document(path_to_uri(path))
         jobs.append(Job(path, doc.source if doc is not None else None))
         if doc is not None:
@@ -465,6 +468,7 @@ async def _run_workspace(
         if progress:
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=stopped.line()))
         raise
+    summary.results.extend(FileResult(str(p), "skipped", why) for p, why in chosen.refused.items())
     if not summary.cancelled:
         _changed_meanwhile(
             ls, summary, read, together=CodemodSpec(info.module, info.cls).together()

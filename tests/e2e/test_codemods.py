@@ -412,6 +412,29 @@ async def test_a_run_applies_nothing_over_text_changed_while_it_ran(
     await stop_editor(editor)
 
 
+async def test_a_link_named_in_paths_changes_its_target_inside_the_workspace_only(
+    workspace: Path, state_dir: Path, tmp_path: Path, editors: Editors
+) -> None:
+    (workspace / "real.py").write_text(TEST_FILE)
+    (workspace / "alias.py").symlink_to("real.py")
+    elsewhere = tmp_path / "elsewhere.py"
+    elsewhere.write_text(TEST_FILE)
+    (workspace / "out.py").symlink_to(elsewhere)
+    editor = await editors.start(workspace, state_dir)
+    result = await editor.command(
+        "shim.runCodemod", {"name": "unittest_to_assert", "scope": "paths", "paths": ["alias.py"]}
+    )
+    assert result["changed"] == [editor.uri("real.py")]
+    assert (workspace / "alias.py").is_symlink()
+    with pytest.raises(JsonRpcInvalidParams, match=r"paths outside the workspace: .*out\.py"):
+        await editor.command(
+            "shim.runCodemod",
+            {"name": "unittest_to_assert", "scope": "paths", "paths": ["out.py"]},
+        )
+    assert editor.uri("out.py") not in editor.docs and elsewhere.read_text() == TEST_FILE
+    await stop_editor(editor)
+
+
 def cursor(line: int, character: int = 0) -> t.Range:
     at = t.Position(line=line, character=character)
     return t.Range(start=at, end=at)
