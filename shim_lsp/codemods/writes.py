@@ -96,6 +96,8 @@ def write_changed(summary: Summary, *, together: bool) -> None:
                 problem = _problem(result)
                 if problem is None:
                     staged.append(_Staged(i, path, _stage(path, result.new), stamp))
+            except FileNotFoundError:
+                problem = ("skipped", REMOVED_MEANWHILE)
             except OSError as exc:
                 problem = ("failed", f"cannot be written: {exc.strerror or exc}")
             if problem is not None:

@@ -69,3 +69,21 @@ def test_without_going_together_the_other_files_are_written(
     assert [p.read_bytes() for p in files] == [b"old = 1\n", b"new = 1\n"]
     assert summary.line() == "1 changed, 0 unchanged, 0 skipped, 1 failed"
     assert not list(tmp_path.glob("*.shim-tmp"))
+
+
+def test_a_file_removed_or_changed_while_the_codemod_ran_is_left_alone(tmp_path: Path) -> None:
+    gone, edited, fine = (tmp_path / name for name in ("gone.py", "edited.py", "fine.py"))
+    for path in (gone, edited, fine):
+        path.write_bytes(b"old = 1\n")
+    summary = Summary([changed(path, b"new = 1\n") for path in (gone, edited, fine)])
+    gone.unlink()
+    edited.write_bytes(b"old = 1\nmine = 2\n")
+    write_changed(summary, together=False)
+    assert not gone.exists()
+    assert edited.read_bytes() == b"old = 1\nmine = 2\n"
+    assert fine.read_bytes() == b"new = 1\n"
+    assert [(r.status, r.reason) for r in summary.results] == [
+        ("skipped", "removed while the codemod ran; not written"),
+        ("skipped", "changed while the codemod ran; left as it is"),
+        ("changed", ""),
+    ]
