@@ -147,7 +147,7 @@ def transform_bytes(
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return FileResult(path, "failed", f"{NOT_PYTHON}: {_syntax_error(exc)}")
+        return FileResult(path, "failed", f"{NOT_PYTHON}: {_syntax_error(source, exc)}")
     except Exception as exc:
         return FileResult(path, "failed", f"{NOT_PYTHON}: {exc}")
     context = CodemodContext(filename=path, full_module_name=module)
@@ -179,11 +179,25 @@ def transform_bytes(
     return FileResult(path, "changed", new=new, warnings=warnings)
 
 
-def _syntax_error(exc: Any) -> str:
-    """Where a file does not parse, in SHIM's words: libcst's message carries its own
-    "error at L:C" (counted differently) and a context that may point past the line."""
-    message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", exc.message)
-    return f"line {exc.raw_line}, column {exc.raw_column + 1}: {message}"
+def _syntax_error(source: bytes | str, exc: Any) -> str:
+    """Where a file does not parse, in SHIM's words. Python's own parser says where and why
+    (libcst's line is one past it, its column and context often elsewhere); libcst's place
+    serves only when Python itself accepts the file."""
+    try:
+        ast.parse(source)
+    except SyntaxError as err:
+        if err.lineno is None:
+            return err.msg
+        return f"line {err.lineno}, column {err.offset or 1}: {err.msg}"
+    except ValueError:
+        pass  # NUL bytes: Python will not even try
+    found = re.match(r"(?:parser error: )?error at (\d+):(\d+): (.*)", exc.message, re.S)
+    if found is None:
+        where, message = f"line {exc.raw_line}, column {exc.raw_column + 1}", exc.message
+    else:
+        where = f"line {found[1]}, column {int(found[2]) + 1}"
+        message = found[3]
+    return f"{where}: {message} (Python itself accepts it; libcst cannot parse it)"
 
 
 def _init_worker(megabytes: int) -> None:

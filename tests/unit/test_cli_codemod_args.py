@@ -65,8 +65,7 @@ def test_a_file_that_does_not_parse_is_located_in_shims_words(tmp_path: Path) ->
     out = shim("unittest_to_assert", "test_a.py", cwd=tmp_path)
     assert out.returncode == 1
     (line,) = [w for w in out.stderr.splitlines() if w.startswith("failed")]
-    assert line.startswith("failed test_a.py: does not parse: line 3, column 1: expected ")
-    assert "error at" not in line
+    assert line == "failed test_a.py: does not parse: line 2, column 5: '(' was never closed"
 
 
 @pytest.mark.parametrize(
