@@ -7,7 +7,9 @@ For every project (source releases from PyPI, downloaded with pip into ``bench/.
 project's test suite runs once on a fresh copy; then, for every codemod, on another fresh
 copy that the codemod rewrote (``move_module`` also moves the file, as ``git mv`` would).
 A codemod that keeps behaviour leaves the counts of passed, failed, skipped and erroring
-tests as they were; the table says, per codemod, whether they are equal.
+tests as they were; and it must also have done its work: no file failed (a time limit hit is
+a failure), and exactly the number of files changed that the case expects. A row that misses
+any of these is marked, and the check exits 1.
 
 The projects: ``cachetools`` (a ``src/`` layout, unittest-style tests, ``.pyi`` stubs),
 ``more-itertools`` (a package that re-exports its modules with ``from .more import *``,
@@ -44,6 +46,8 @@ class Case:
     args: dict[str, str] = field(default_factory=dict)
     moves: tuple[tuple[str, str], ...] = ()
     """Files the change moves (old, new), relative to the project."""
+    changed: int = 0
+    """How many files the codemod changes in this project (the README's table)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,6 @@ class Project:
     cases: tuple[Case, ...]
 
 
-COMMON = (Case("unittest_to_assert"), Case("to_fstring"), Case("modernize_typing"))
 PROJECTS = (
     Project(
         "cachetools",
@@ -64,12 +67,17 @@ PROJECTS = (
         "src",
         "tests",
         (
-            *COMMON,
+            Case("unittest_to_assert", changed=11),
+            Case("to_fstring", changed=0),
+            Case("modernize_typing", changed=6),
             Case(
                 "rename_symbol",
                 {"old_name": "cachetools.LRUCache", "new_name": "LeastRecentlyUsedCache"},
+                changed=6,
             ),
-            Case("migrate_call", {"old_name": "cachetools.cached", "positional": "cache"}),
+            Case(
+                "migrate_call", {"old_name": "cachetools.cached", "positional": "cache"}, changed=2
+            ),
             Case(
                 "move_module",
                 {"old_module": "cachetools.keys", "new_module": "cachetools.cache_keys"},
@@ -77,23 +85,39 @@ PROJECTS = (
                     ("src/cachetools/keys.py", "src/cachetools/cache_keys.py"),
                     ("src/cachetools/keys.pyi", "src/cachetools/cache_keys.pyi"),
                 ),
+                changed=3,
             ),
         ),
     ),
-    Project("tabulate", "tabulate==0.10.0", ".", "test", COMMON),
+    Project(
+        "tabulate",
+        "tabulate==0.10.0",
+        ".",
+        "test",
+        (
+            Case("unittest_to_assert", changed=0),
+            Case("to_fstring", changed=1),
+            Case("modernize_typing", changed=0),
+        ),
+    ),
     Project(
         "more-itertools",
         "more-itertools==11.2.1",
         ".",
         "tests",
         (
-            *COMMON,
+            Case("unittest_to_assert", changed=2),
+            Case("to_fstring", changed=0),
+            Case("modernize_typing", changed=2),
             Case(
                 "rename_symbol",
                 {"old_name": "more_itertools.more.chunked", "new_name": "chunk_list"},
+                changed=3,
             ),
             Case(
-                "migrate_call", {"old_name": "more_itertools.chunked", "positional": "iterable,n"}
+                "migrate_call",
+                {"old_name": "more_itertools.chunked", "positional": "iterable,n"},
+                changed=1,
             ),
             Case(
                 "move_module",
@@ -102,6 +126,7 @@ PROJECTS = (
                     ("more_itertools/recipes.py", "more_itertools/recipe.py"),
                     ("more_itertools/recipes.pyi", "more_itertools/recipe.pyi"),
                 ),
+                changed=4,
             ),
         ),
     ),
@@ -125,6 +150,22 @@ class Counts:
 def source_tree(project: Project) -> Path:
     """The unpacked sdist, downloaded once with pip."""
     return sdist_tree(project.requirement)
+
+
+def verdict(case: Case, before: Counts, after: Counts, summary: Summary) -> list[str]:
+    """What is wrong with a codemod's row; nothing when it kept the test counts, failed no
+    file and changed as many files as expected (a file it gave up on keeps the tests
+    passing too, so counts alone would hide it)."""
+    problems = []
+    if after != before:
+        problems.append(f"tests: {before} before, {after} after")
+    failed = summary.count("failed")
+    if failed:
+        problems.append(f"{failed} {'file' if failed == 1 else 'files'} failed")
+    changed = summary.count("changed")
+    if changed != case.changed:
+        problems.append(f"changed {changed} files, expected {case.changed}")
+    return problems
 
 
 def test_suite(project: Project, tree: Path) -> Counts:
@@ -185,7 +226,7 @@ def main() -> int:
     parser.add_argument("--codemod", action="append", default=[], help="only these codemods")
     args = parser.parse_args()
     rows: list[str] = []
-    all_equal = True
+    all_right = True
     for project in PROJECTS:
         if args.project and project.name not in args.project:
             continue
@@ -203,26 +244,27 @@ def main() -> int:
                 shutil.copytree(tree, work)
                 summary = apply(project, case, work)
                 after = test_suite(project, work)
-                equal = after == before
-                all_equal &= equal
+                problems = verdict(case, before, after, summary)
+                all_right &= not problems
                 failed = [f"{r.path}: {r.reason}" for r in summary.results if r.status == "failed"]
                 print(
                     f"  {case.codemod}: {summary.line()}; tests: {after}; "
-                    f"{'equal' if equal else 'DIFFERENT'}",
+                    f"{'right' if not problems else 'WRONG: ' + '; '.join(problems)}",
                     flush=True,
                 )
                 for line in failed:
                     print(f"    failed {line}", flush=True)
                 rows.append(
                     f"| {project.name} | {case.codemod} | {summary.count('changed')} "
-                    f"| {before} | {after} | {'yes' if equal else '**no**'} |"
+                    f"(expected {case.changed}) | {before} | {after} | "
+                    f"{'yes' if not problems else '**no**: ' + '; '.join(problems)} |"
                 )
                 shutil.rmtree(work)
     print()
-    print("| project | codemod | files changed | tests before | tests after | equal |")
+    print("| project | codemod | files changed | tests before | tests after | right |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
-    return 0 if all_equal else 1
+    return 0 if all_right else 1
 
 
 if __name__ == "__main__":

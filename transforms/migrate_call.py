@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from keyword import iskeyword
 
 import libcst as cst
 import libcst.matchers as m
@@ -59,6 +60,13 @@ def _pairs(text: str) -> dict[str, str]:
             raise ValueError(f"expected name=value, got {item!r}")
         pairs[key.strip()] = value.strip()
     return pairs
+
+
+def _expression(key: str, text: str) -> cst.BaseExpression:
+    try:
+        return cst.parse_expression(text)
+    except cst.ParserSyntaxError as exc:
+        raise ValueError(f"add_keywords: {key}'s value {text!r} is not an expression") from exc
 
 
 def _plain(expr: cst.BaseExpression) -> bool:
@@ -169,15 +177,17 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         super().__init__(context)
         if "." not in old_name:
             raise ValueError("old_name must be qualified, like package.module.function")
-        if new_name and not new_name.isidentifier():
-            raise ValueError("new_name is the function's new name in the same module")
+        if new_name and (not new_name.isidentifier() or iskeyword(new_name)):
+            raise ValueError(
+                f"new_name must be the function's new name in the same module, not {new_name!r}"
+            )
         self.old_name = old_name
         self.old_module, _, self.old_short = old_name.rpartition(".")
         self.new_short = new_name or self.old_short
         self.positional = _names(positional)
         self.renames = _pairs(rename_keywords)
         self.drops = set(_names(drop_keywords))
-        self.adds = {k: cst.parse_expression(v) for k, v in _pairs(add_keywords).items()}
+        self.adds = {k: _expression(k, v) for k, v in _pairs(add_keywords).items()}
         self.new_positional = _names(new_positional)
         self.package = package_of(context.full_module_name, context.filename)
         own_root = root_of(context.full_module_name, context.filename)

@@ -24,6 +24,7 @@ calls something (which would no longer run when it is defined).
 from __future__ import annotations
 
 import argparse
+import re
 
 import libcst as cst
 import libcst.matchers as m
@@ -81,6 +82,10 @@ class ModernizeTypingCommand(CodemodCommand):
         self, context: CodemodContext, target_version: str = "3.10", add_future_import: bool = True
     ) -> None:
         super().__init__(context)
+        if re.fullmatch(r"[0-9]+\.[0-9]+", target_version) is None:
+            raise ValueError(
+                f"target_version must be MAJOR.MINOR, like 3.9, not {target_version!r}"
+            )
         self.target_version = target_version
         self.add_future_import = add_future_import
 

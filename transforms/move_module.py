@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import re
+from keyword import iskeyword
+from pathlib import Path
 
 import libcst as cst
 import libcst.matchers as m
@@ -35,6 +37,8 @@ from libcst.metadata import (
     QualifiedNameProvider,
     ScopeProvider,
 )
+
+from shim_lsp.codemods.modules import module_file
 
 from ._names import NameTaken, absolute, attribute_by_string, import_from_module, package_of
 
@@ -116,11 +120,23 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         # a moved file's relative imports change though it may never name the module
         return [old_module]
 
+    @staticmethod
+    def check_project(root: Path, old_module: str, new_module: str, **_args: object) -> None:
+        """Moving onto a module that exists (while the old one is still there) would merge
+        two modules' importers into one."""
+        new = module_file(new_module, root)
+        if new is not None and module_file(old_module, root) is not None:
+            raise ValueError(f"new_module {new_module} already exists ({new})")
+
     def __init__(self, context: CodemodContext, old_module: str, new_module: str) -> None:
         super().__init__(context)
-        for name in (old_module, new_module):
-            if not all(part.isidentifier() for part in name.split(".")):
-                raise ValueError(f"not a dotted module name: {name!r}")
+        for arg, name in (("old_module", old_module), ("new_module", new_module)):
+            if not all(p.isidentifier() and not iskeyword(p) for p in name.split(".")):
+                raise ValueError(f"{arg} must be a dotted module name, not {name!r}")
+        if new_module == old_module:
+            raise ValueError(f"new_module is old_module itself: {new_module!r}")
+        if new_module.startswith(old_module + "."):
+            raise ValueError(f"new_module cannot be inside old_module: {new_module!r}")
         self.old = old_module
         self.new = new_module
         self.package = package_of(context.full_module_name, context.filename)

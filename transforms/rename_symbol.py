@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from keyword import iskeyword
 from pathlib import Path
 
 import libcst as cst
@@ -85,8 +86,12 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         super().__init__(context)
         if "." not in old_name:
             raise ValueError("old_name must be qualified, like package.module.Name")
-        if not new_name.isidentifier():
+        if not all(part.isidentifier() and not iskeyword(part) for part in old_name.split(".")):
+            raise ValueError(f"old_name must be a dotted name like pkg.mod.Name, not {old_name!r}")
+        if not new_name.isidentifier() or iskeyword(new_name):
             raise ValueError(f"new_name must be a plain identifier, not {new_name!r}")
+        if new_name == old_name.rpartition(".")[2]:
+            raise ValueError(f"new_name is the name it already has: {new_name!r}")
         self.old_name = old_name
         self.target_module, _, self.short = old_name.rpartition(".")
         self.new = new_name

@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="an argument of the codemod; repeat for more",
     )
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="worker processes")
+    p.add_argument("--jobs", type=int, default=0, help="worker processes (default 0: one per CPU)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per file")
     p.add_argument("--dry-run", action="store_true", help="write nothing")
     p.add_argument(

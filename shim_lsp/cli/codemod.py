@@ -12,13 +12,14 @@ from typing import Any
 
 from shim_lsp.cli import CliError
 from shim_lsp.codemods.args import CodemodArgError, check_args
-from shim_lsp.codemods.files import python_files
+from shim_lsp.codemods.files import select
 from shim_lsp.codemods.registry import CodemodInfo, discover
-from shim_lsp.codemods.runner import CodemodSpec, Job, Summary, run
-from shim_lsp.workspace.files import decode, write_atomic
+from shim_lsp.codemods.runner import CodemodSpec, FileResult, Job, Summary, run
+from shim_lsp.codemods.writes import write_changed
+from shim_lsp.workspace.files import decode
 
 
-def codemod_args(info: CodemodInfo, pairs: list[str]) -> dict[str, Any]:
+def codemod_args(info: CodemodInfo, pairs: list[str], root: Path | None = None) -> dict[str, Any]:
     """``--arg KEY=VALUE`` pairs, checked as every face checks them, worded for the CLI."""
     values: dict[str, str] = {}
     for pair in pairs:
@@ -27,7 +28,7 @@ def codemod_args(info: CodemodInfo, pairs: list[str]) -> dict[str, Any]:
             raise CliError(f"--arg takes KEY=VALUE, got {pair!r}")
         values[key] = value
     try:
-        return check_args(info, values, from_text=True)
+        return check_args(info, values, from_text=True, root=root)
     except CodemodArgError as exc:
         if exc.problem == "unknown":
             raise CliError(
@@ -62,11 +63,16 @@ def cmd_codemod(args: argparse.Namespace) -> int:
     info = codemods.get(args.name)
     if info is None:
         raise CliError(f"no codemod {args.name!r}; `shim codemod --list` shows them")
-    spec = CodemodSpec(info.module, info.cls, codemod_args(info, args.arg))
+    if args.jobs < 0:
+        raise CliError(f"--jobs must be 0 (one per CPU) or more, not {args.jobs}")
+    if not 0 < args.timeout < float("inf"):
+        raise CliError(f"--timeout must be a number of seconds above 0, not {args.timeout:g}")
+    spec = CodemodSpec(info.module, info.cls, codemod_args(info, args.arg, root))
     try:
-        files = python_files([Path(p) for p in args.paths or ["."]], args.exclude)
+        chosen = select([Path(p) for p in args.paths or ["."]], args.exclude, within=[root])
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from exc
+    files = chosen.files
     bar = None
     if sys.stderr.isatty() and not args.json:
         from tqdm import tqdm
@@ -83,7 +89,7 @@ def cmd_codemod(args: argparse.Namespace) -> int:
         summary = run(
             spec,
             [Job(f) for f in files],
-            workers=args.jobs,
+            workers=args.jobs or os.cpu_count() or 2,
             timeout=args.timeout,
             root=root,
             progress=progress,
@@ -91,21 +97,22 @@ def cmd_codemod(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    summary.results.extend(FileResult(str(p), "skipped", why) for p, why in chosen.refused.items())
     writes = not (args.dry_run or args.diff)
+    if args.diff:
+        for result in sorted(summary.results, key=lambda r: r.path):
+            if result.status == "changed" and result.new is not None:
+                path = Path(result.path)
+                old = decode(result.old or path.read_bytes(), path).splitlines(True)
+                new = decode(result.new, path).splitlines(True)
+                sys.stdout.writelines(difflib.unified_diff(old, new, result.path, result.path))
+    if writes:
+        write_changed(summary, together=spec.together())
     for result in sorted(summary.results, key=lambda r: r.path):
         if result.status in ("failed", "skipped"):
             print(f"{result.status} {result.path}: {result.reason}", file=sys.stderr)
         for warning in result.warnings:
             print(f"warning {result.path}: {warning}", file=sys.stderr)
-        if result.status != "changed" or result.new is None:
-            continue
-        if args.diff:
-            path = Path(result.path)
-            old = decode(path.read_bytes(), path).splitlines(True)
-            new = decode(result.new, path).splitlines(True)
-            sys.stdout.writelines(difflib.unified_diff(old, new, result.path, result.path))
-        if writes:
-            write_atomic(Path(result.path), result.new)
     if args.json:
         print(
             json.dumps(

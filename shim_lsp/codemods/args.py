@@ -7,6 +7,7 @@ The same rules for every face; each face words the error for its caller (the CLI
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from shim_lsp.codemods.registry import ArgSpec, CodemodInfo
@@ -73,10 +74,15 @@ def _typed(spec: ArgSpec, value: Any, info: CodemodInfo) -> Any:
 
 
 def check_args(
-    info: CodemodInfo, values: Mapping[str, Any], *, from_text: bool = False
+    info: CodemodInfo,
+    values: Mapping[str, Any],
+    *,
+    from_text: bool = False,
+    root: Path | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments for ``info``'s codemod; ``from_text`` converts strings typed on a
-    command line ("3", "yes") to the declared types."""
+    command line ("3", "yes") to the declared types; with the project's ``root``, values the
+    project itself rules out too (a module moved onto one that exists)."""
     specs = {a.name: a for a in info.args}
     unknown = [k for k in values if k not in specs]
     if unknown:
@@ -93,19 +99,23 @@ def check_args(
     missing = [a.name for a in info.args if a.required and a.name not in args]
     if missing:
         raise CodemodArgError(info, "missing", missing)
-    _construct(info, args)
+    _construct(info, args, root)
     return args
 
 
-def _construct(info: CodemodInfo, args: dict[str, Any]) -> None:
+def _construct(info: CodemodInfo, args: dict[str, Any], root: Path | None) -> None:
     """Values of the right type the codemod itself refuses (an unqualified name, an unknown
-    logging level): refused before any file is read, as an argument error, not as every
-    file failing."""
+    logging level), or that the project rules out (its ``check_project(root, **args)``):
+    refused before any file is read, as an argument error, not as every file failing."""
     from libcst.codemod import CodemodContext
 
     from shim_lsp.codemods.runner import load
 
+    codemod = load(info.module, info.cls)
     try:
-        load(info.module, info.cls)(CodemodContext(), **args)
+        codemod(CodemodContext(), **args)
+        check_project = getattr(codemod, "check_project", None)
+        if root is not None and check_project is not None:
+            check_project(root, **args)
     except (ValueError, TypeError) as exc:
         raise CodemodArgError(info, "value", [], str(exc)) from exc

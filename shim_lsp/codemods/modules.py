@@ -65,3 +65,20 @@ def module_name_of(path: Path, root: Path | None) -> str | None:
     if parts and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts) or None
+
+
+def module_file(name: str, root: Path) -> Path | None:
+    """The file of the dotted module ``name`` in the project at ``root`` (its ``.py`` or
+    ``.pyi``, or a package's ``__init__``), looked for where its top-level modules live."""
+    parts = name.split(".")
+    for base in (root.resolve(), *source_folders(root.resolve())):
+        module = base.joinpath(*parts)
+        for candidate in (
+            module.with_suffix(".py"),
+            module.with_suffix(".pyi"),
+            module / "__init__.py",
+            module / "__init__.pyi",
+        ):
+            if candidate.is_file():
+                return candidate
+    return None

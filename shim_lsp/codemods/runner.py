@@ -24,7 +24,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, TimeoutError, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,6 +81,8 @@ class FileResult:
     new_text: str | None = None
     """The transformed text, when changed (for jobs given as buffer text)."""
     warnings: tuple[str, ...] = ()
+    old: bytes | None = None
+    """The bytes the codemod read, when changed and read from disk: what may be overwritten."""
 
 
 @dataclass
@@ -145,7 +147,7 @@ def transform_bytes(
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return FileResult(path, "failed", f"{NOT_PYTHON}: {exc.message} (line {exc.raw_line})")
+        return FileResult(path, "failed", f"{NOT_PYTHON}: {_syntax_error(source, exc)}")
     except Exception as exc:
         return FileResult(path, "failed", f"{NOT_PYTHON}: {exc}")
     context = CodemodContext(filename=path, full_module_name=module)
@@ -175,6 +177,27 @@ def transform_bytes(
     if isinstance(new, str):
         return FileResult(path, "changed", new_text=new, warnings=warnings)
     return FileResult(path, "changed", new=new, warnings=warnings)
+
+
+def _syntax_error(source: bytes | str, exc: Any) -> str:
+    """Where a file does not parse, in SHIM's words. Python's own parser says where and why
+    (libcst's line is one past it, its column and context often elsewhere); libcst's place
+    serves only when Python itself accepts the file."""
+    try:
+        ast.parse(source)
+    except SyntaxError as err:
+        if err.lineno is None:
+            return err.msg
+        return f"line {err.lineno}, column {err.offset or 1}: {err.msg}"
+    except ValueError:
+        pass  # NUL bytes: Python will not even try
+    found = re.match(r"(?:parser error: )?error at (\d+):(\d+): (.*)", exc.message, re.S)
+    if found is None:
+        where, message = f"line {exc.raw_line}, column {exc.raw_column + 1}", exc.message
+    else:
+        where = f"line {found[1]}, column {int(found[2]) + 1}"
+        message = found[3]
+    return f"{where}: {message} (Python itself accepts it; libcst cannot parse it)"
 
 
 def _init_worker(megabytes: int) -> None:
@@ -264,8 +287,10 @@ def run(
             )
             futures.append((job, fut))
 
-            def done(f: Future[FileResult], job: Job = job) -> None:
+            def done(f: Future[FileResult], job: Job = job, source: bytes | str = source) -> None:
                 result = _outcome(job, f, timeout)
+                if result.status == "changed" and isinstance(source, bytes):
+                    result = replace(result, old=source)
                 with lock:
                     summary.results.append(result)
                     if progress is not None:

@@ -12,12 +12,13 @@ that changed since.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
 # libcst, pebble and the codemods load on first use, not at server start.
 if TYPE_CHECKING:
+    from shim_lsp.codemods.files import Selection
     from shim_lsp.codemods.registry import CodemodInfo
     from shim_lsp.codemods.runner import Summary
     from shim_lsp.session.engine import SessionEngine
@@ -123,6 +125,10 @@ class RunCodemodArgs:
 @attrs.define
 class UndoCodemodArgs:
     batch: str
+    force: bool = False
+    """Undo the files that are as the codemod left them even when others changed since,
+    for a codemod whose changes go together (a rename): that leaves the project half
+    renamed, so without it such an undo is all or nothing."""
 
 
 @attrs.define
@@ -311,7 +317,15 @@ class CodemodsFeature(Feature):
 
     @command("shim.undoCodemod", UndoCodemodArgs)
     async def undo_codemod(self, engine: SessionEngine, a: UndoCodemodArgs) -> Any:
-        return await _undo(self.ls, engine, a.batch)
+        return await _undo(self.ls, engine, a.batch, self._together, force=a.force)
+
+    def _together(self, name: str) -> bool:
+        """Whether the named codemod's changes go together; a codemod no longer known
+        counts as such (an undo that refuses too much loses nothing)."""
+        from shim_lsp.codemods.runner import CodemodSpec
+
+        info = self.registry().get(name)
+        return info is None or CodemodSpec(info.module, info.cls).together()
 
 
 def _root(ls: ShimLanguageServer, path: Path) -> Path | None:
@@ -334,36 +348,38 @@ def _path_arg(engine: SessionEngine, given: str) -> Path:
     return path
 
 
-def _files(ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs) -> list[Path]:
-    from shim_lsp.codemods.files import python_files
+def _files(ls: ShimLanguageServer, engine: SessionEngine, a: RunCodemodArgs) -> Selection:
+    """The run's files; a link named in ``paths`` is followed inside the workspace only."""
+    from shim_lsp.codemods.files import Selection, python_files, select
 
     if a.scope not in SCOPES:
         raise JsonRpcInvalidParams(f"scope must be one of {', '.join(SCOPES)}, not {a.scope!r}")
+    excludes = ls.settings.exclude_globs
     try:
         if a.scope == "workspace":
-            return python_files(list(engine.workspace.folders), ls.settings.exclude_globs)
+            return Selection(python_files(list(engine.workspace.folders), excludes))
         if a.scope == "paths":
             paths = [_path_arg(engine, p) for p in a.paths]
             outside = [str(p) for p in paths if not engine.workspace.contains(p)]
             if outside:
                 raise JsonRpcInvalidParams(f"paths outside the workspace: {', '.join(outside)}")
-            return python_files(paths, ls.settings.exclude_globs)
+            return select(paths, excludes, within=[Path(f) for f in engine.workspace.folders])
         path = uri_to_path(a.uri) if a.uri else None
         if path is None or not engine.workspace.contains(path):
             raise JsonRpcInvalidParams(f"scope {a.scope!r} needs a uri inside the workspace")
         if a.scope == "document":
-            return [path]
-        return python_files([path if path.is_dir() else path.parent], ls.settings.exclude_globs)
+            return Selection([path])
+        return Selection(python_files([path if path.is_dir() else path.parent], excludes))
     except FileNotFoundError as exc:
         raise JsonRpcInvalidParams(f"{'paths' if a.scope == 'paths' else 'uri'}: {exc}") from exc
 
 
-def _arguments(info: CodemodInfo, a: RunCodemodArgs) -> dict[str, Any]:
+def _arguments(info: CodemodInfo, a: RunCodemodArgs, root: Path | None) -> dict[str, Any]:
     """The codemod's arguments, errors worded for the editor: by their keys in ``args``."""
     from shim_lsp.codemods.args import CodemodArgError, check_args
 
     try:
-        return check_args(info, a.args)
+        return check_args(info, a.args, root=root)
     except CodemodArgError as exc:
         keys = ", ".join(f"args.{n}" for n in exc.names)
         if exc.problem == "unknown":
@@ -390,17 +406,22 @@ def _cannot_apply(ls: ShimLanguageServer, a: RunCodemodArgs) -> str | None:
 async def _run_workspace(
     ls: ShimLanguageServer, engine: SessionEngine, info: CodemodInfo, a: RunCodemodArgs
 ) -> dict[str, Any]:
-    from shim_lsp.codemods.runner import CodemodSpec, Job, run
+    from shim_lsp.codemods.runner import CodemodSpec, FileResult, Job, run
 
-    args = _arguments(info, a)
+    root = engine.workspace.folders[0] if engine.workspace.folders else None
+    args = await asyncio.to_thread(_arguments, info, a, root)
     refused = _cannot_apply(ls, a)
     if refused is not None:
         raise JsonRpcInvalidParams(f"shim.runCodemod: {refused}")
-    files = await asyncio.to_thread(_files, ls, engine, a)
+    chosen = await asyncio.to_thread(_files, ls, engine, a)
     jobs = []
-    for path in files:
+    read: dict[str, str] = {}
+    """Buffers' texts as the codemod reads them (files read from disk keep their bytes)."""
+    for path in chosen.files:
         doc = ls.document(path_to_uri(path))
         jobs.append(Job(path, doc.source if doc is not None else None))
+        if doc is not None:
+            read[str(path)] = doc.source
 
     cancel = threading.Event()
     token = a.work_done_token if a.work_done_token is not None else str(uuid.uuid4())
@@ -430,7 +451,7 @@ async def _run_workspace(
                 run,
                 workers=ls.settings.codemod_jobs or os.cpu_count() or 2,
                 timeout=ls.settings.codemod_timeout,
-                root=engine.workspace.folders[0] if engine.workspace.folders else None,
+                root=root,
                 progress=report,
                 cancel=cancel,
             ),
@@ -447,6 +468,11 @@ async def _run_workspace(
         if progress:
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=stopped.line()))
         raise
+    summary.results.extend(FileResult(str(p), "skipped", why) for p, why in chosen.refused.items())
+    if not summary.cancelled:
+        _changed_meanwhile(
+            ls, summary, read, together=CodemodSpec(info.module, info.cls).together()
+        )
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=summary.line()))
     result: dict[str, Any] = {
@@ -501,7 +527,44 @@ async def _run_workspace(
     return result
 
 
-async def _undo(ls: ShimLanguageServer, engine: SessionEngine, batch_id: str) -> dict[str, Any]:
+def _changed_meanwhile(
+    ls: ShimLanguageServer, summary: Summary, read: dict[str, str], *, together: bool
+) -> None:
+    """A result is made from the text the codemod read: where the buffer or the file holds
+    other text now (typed or saved during the run), applying it would undo the user's
+    change, so that file is skipped; for changes that go together, every file is."""
+    from shim_lsp.codemods.writes import CHANGED_MEANWHILE
+
+    moved = 0
+    for i, r in enumerate(summary.results):
+        if r.status != "changed":
+            continue
+        before = read.get(r.path)
+        if before is None and r.old is not None:
+            before = decode(r.old, Path(r.path))
+        now, _version = edits.text_now(ls, path_to_uri(Path(r.path)))
+        if before is not None and now != before:
+            summary.results[i] = dataclasses.replace(r, status="skipped", reason=CHANGED_MEANWHILE)
+            moved += 1
+    if together and moved:
+        files = "file" if moved == 1 else "files"
+        reason = f"not applied: this codemod's changes go together, and {moved} {files} changed"
+        summary.results[:] = [
+            dataclasses.replace(r, status="skipped", reason=f"{reason} while it ran")
+            if r.status == "changed"
+            else r
+            for r in summary.results
+        ]
+
+
+async def _undo(
+    ls: ShimLanguageServer,
+    engine: SessionEngine,
+    batch_id: str,
+    together: Callable[[str], bool],
+    *,
+    force: bool,
+) -> dict[str, Any]:
     def load() -> batches.Batch | None:
         with engine.reader() as conn:
             return batches.load(conn, batch_id, engine.workspace.key)
@@ -521,6 +584,18 @@ async def _undo(ls: ShimLanguageServer, engine: SessionEngine, batch_id: str) ->
             refused.append({"uri": uri, "reason": "changed since the codemod; left as it is"})
             continue
         changes.append(edits.file_edit(ls, uri, after, before, version))
+    if refused and not force and await asyncio.to_thread(together, batch.name):
+        return {
+            "undone": [],
+            "refused": refused,
+            "applied": False,
+            "checkpoint": batch.checkpoint,
+            "reason": (
+                f"{batch.name}'s changes go together, and {len(refused)} of its "
+                f"{len(batch.files)} files changed since: undoing the rest would leave the "
+                "project half changed; nothing undone (force undoes the rest)"
+            ),
+        }
     applied = False
     if changes:
         answer = await edits.apply(ls, changes, f"Undo codemod: {batch.name}")

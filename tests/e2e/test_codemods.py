@@ -166,6 +166,40 @@ async def test_workspace_run_with_progress_preview_and_undo(
     await stop_editor(editor)
 
 
+async def test_undoing_a_rename_is_all_or_nothing_unless_forced(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    # Undoing the rename in a.py and pkg/mod.py but not in the edited b.py would leave b.py
+    # importing a name that no longer exists.
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "__init__.py").write_text("")
+    (workspace / "pkg" / "mod.py").write_text("class Thing: ...\n")
+    for name in ("a.py", "b.py"):
+        (workspace / name).write_text("from pkg.mod import Thing\nThing()\n")
+    editor = await editors.start(workspace, state_dir)
+    result = await editor.command(
+        "shim.runCodemod",
+        {"name": "rename_symbol", "args": {"old_name": "pkg.mod.Thing", "new_name": "Widget"}},
+    )
+    assert result["summary"] == "3 changed, 1 unchanged, 0 skipped, 0 failed"
+    a, b, mod = editor.uri("a.py"), editor.uri("b.py"), editor.uri("pkg/mod.py")
+    renamed = {uri: editor.docs[uri].source for uri in (a, mod)}
+    editor.type(b, 0, 0, "# edited after the rename\n")
+
+    undone = await editor.command("shim.undoCodemod", {"batch": result["batch"]})
+    assert undone["applied"] is False and undone["undone"] == []
+    assert [r["uri"] for r in undone["refused"]] == [b]
+    assert "changed since" in undone["refused"][0]["reason"]
+    assert "rename_symbol's changes go together" in undone["reason"]
+    assert {uri: editor.docs[uri].source for uri in (a, mod)} == renamed
+
+    forced = await editor.command("shim.undoCodemod", {"batch": result["batch"], "force": True})
+    assert forced["applied"] is True and sorted(forced["undone"]) == sorted([a, mod])
+    assert [r["uri"] for r in forced["refused"]] == [b]
+    assert editor.docs[mod].source == "class Thing: ...\n"
+    await stop_editor(editor)
+
+
 async def test_a_codemod_run_can_be_undone_after_the_server_restarts(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
@@ -339,6 +373,75 @@ async def test_cancel_request_stops_the_run_and_applies_nothing(
     assert all((workspace / f"f{i}.py").read_text() == "x = 1\n" for i in range(10))
 
 
+async def test_a_run_applies_nothing_over_text_changed_while_it_ran(
+    workspace: Path, state_dir: Path, bad_codemods_env: None, editors: Editors
+) -> None:
+    """The codemod's result is made from the text it read: typed or saved since, that text
+    is the user's, and the run leaves it (a rename leaves every file)."""
+    for name in ("open.py", "disk.py", "other.py"):
+        (workspace / name).write_text("x = 1\n")
+    editor = await editors.start(
+        workspace,
+        state_dir,
+        settings={"codemodModules": ["bad_codemods"], "codemodJobs": 1},
+        capabilities=t.ClientCapabilities(
+            workspace=t.WorkspaceClientCapabilities(apply_edit=True, configuration=True),
+            window=t.WindowClientCapabilities(work_done_progress=True),
+        ),
+    )
+    await listed(editor, "bad_codemods.SlowAddComment")
+    opened = editor.open("open.py")
+    run = asyncio.ensure_future(
+        editor.command("shim.runCodemod", {"name": "bad_codemods.SlowAddComment"})
+    )
+    # The first report comes once every file is read; the run then takes 3 s.
+    await editor.wait_for(
+        lambda: any(
+            isinstance(r, t.WorkDoneProgressReport)
+            for reports in editor.client.progress_reports.values()
+            for r in reports
+        )
+    )
+    editor.type(opened, 1, 0, "typed = 2\n")
+    (workspace / "disk.py").write_text("x = 1\nsaved = 3\n")
+    result = await asyncio.wait_for(run, 30)
+    assert editor.docs[opened].source == "x = 1\ntyped = 2\n"
+    assert (workspace / "disk.py").read_text() == "x = 1\nsaved = 3\n"
+    assert editor.uri("disk.py") not in editor.docs or (
+        editor.docs[editor.uri("disk.py")].source == "x = 1\nsaved = 3\n"
+    )
+    skipped = {Path(s["path"]).name: s["reason"] for s in result["skipped"]}
+    assert skipped == {
+        "open.py": "changed while the codemod ran; left as it is",
+        "disk.py": "changed while the codemod ran; left as it is",
+    }
+    assert result["changed"] == [editor.uri("other.py")]
+    await stop_editor(editor)
+
+
+async def test_a_link_named_in_paths_changes_its_target_inside_the_workspace_only(
+    workspace: Path, state_dir: Path, tmp_path: Path, editors: Editors
+) -> None:
+    (workspace / "real.py").write_text(TEST_FILE)
+    (workspace / "alias.py").symlink_to("real.py")
+    elsewhere = tmp_path / "elsewhere.py"
+    elsewhere.write_text(TEST_FILE)
+    (workspace / "out.py").symlink_to(elsewhere)
+    editor = await editors.start(workspace, state_dir)
+    result = await editor.command(
+        "shim.runCodemod", {"name": "unittest_to_assert", "scope": "paths", "paths": ["alias.py"]}
+    )
+    assert result["changed"] == [editor.uri("real.py")]
+    assert (workspace / "alias.py").is_symlink()
+    with pytest.raises(JsonRpcInvalidParams, match=r"paths outside the workspace: .*out\.py"):
+        await editor.command(
+            "shim.runCodemod",
+            {"name": "unittest_to_assert", "scope": "paths", "paths": ["out.py"]},
+        )
+    assert editor.uri("out.py") not in editor.docs and elsewhere.read_text() == TEST_FILE
+    await stop_editor(editor)
+
+
 def cursor(line: int, character: int = 0) -> t.Range:
     at = t.Position(line=line, character=character)
     return t.Range(start=at, end=at)
@@ -475,6 +578,42 @@ async def test_codemod_argument_errors_name_the_keys_the_editor_sent(
         await editor.command("shim.runCodemod", {"name": "rename_symbol", "args": args})
     assert said in str(raised.value) and "shim.runCodemod: " in str(raised.value)
     assert "--arg" not in str(raised.value)
+    await stop_editor(editor)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "said"),
+    [
+        (
+            "migrate_call",
+            {"old_name": "pkg.mod.fetch", "add_keywords": "timeout=1)"},
+            "add_keywords: timeout's value '1)' is not an expression",
+        ),
+        (
+            "move_module",
+            {"old_module": "pkg.old", "new_module": "pkg.other"},
+            "new_module pkg.other already exists",
+        ),
+        ("rename_symbol", {"old_name": "pkg.old.X", "new_name": "class"}, "new_name must be"),
+    ],
+)
+async def test_argument_values_that_cannot_be_used_are_invalid_params_before_any_file_is_read(
+    name: str,
+    args: dict[str, str],
+    said: str,
+    workspace: Path,
+    state_dir: Path,
+    editors: Editors,
+) -> None:
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "__init__.py").write_text("")
+    (workspace / "pkg" / "old.py").write_text("X = 1\n")
+    (workspace / "pkg" / "other.py").write_text("Y = 1\n")
+    editor = await editors.start(workspace, state_dir)
+    with pytest.raises(JsonRpcInvalidParams) as raised:
+        await editor.command("shim.runCodemod", {"name": name, "args": args})
+    assert said in str(raised.value) and "shim.runCodemod: " in str(raised.value)
+    assert editor.edits == []
     await stop_editor(editor)
 
 

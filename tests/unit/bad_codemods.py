@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import time
+from pathlib import Path
 
 import libcst as cst
 from libcst.codemod import CodemodCommand
@@ -59,3 +60,25 @@ class SlowAddComment(CodemodCommand):
         return tree.with_changes(
             header=[*tree.header, cst.EmptyLine(comment=cst.Comment("# slow"))]
         )
+
+
+class EditSibling(AddComment):
+    """Changes every file; on a file containing SAVE, first saves a new line into the
+    ``small.py`` beside it, as a user saving in an editor while the run goes on would."""
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        if "SAVE" in tree.code and self.context.filename:
+            sibling = Path(self.context.filename).with_name("small.py")
+            with sibling.open("a") as handle:
+                handle.write("saved_by_the_user = 1\n")
+        return super().transform_module_impl(tree)
+
+
+class EditSiblingTogether(EditSibling):
+    """The same, for a codemod whose changes go together (as a rename's do)."""
+
+    CHANGES_GO_TOGETHER = True
+
+
+class AddCommentTogether(AddComment):
+    CHANGES_GO_TOGETHER = True

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SOURCE = (
     "import unittest\n\n\nclass T(unittest.TestCase):\n"
     "    def test_a(self):\n        self.assertEqual(1, 1)\n"
@@ -44,3 +46,74 @@ def test_a_value_the_codemod_refuses_is_said_before_any_file_is_read(tmp_path: P
     assert out.stderr.strip() == (
         "shim: rename_symbol: old_name must be qualified, like package.module.Name"
     )
+
+
+def test_timeouts_and_job_counts_that_cannot_work_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "test_a.py").write_text(SOURCE)
+    for option, value, words in (
+        ("--timeout", "0", "shim: --timeout must be a number of seconds above 0, not 0"),
+        ("--timeout", "-5", "shim: --timeout must be a number of seconds above 0, not -5"),
+        ("--jobs", "-1", "shim: --jobs must be 0 (one per CPU) or more, not -1"),
+    ):
+        out = shim("unittest_to_assert", option, value, "test_a.py", cwd=tmp_path)
+        assert out.returncode == 2 and out.stderr.strip() == words
+    assert (tmp_path / "test_a.py").read_text() == SOURCE
+
+
+def test_a_file_that_does_not_parse_is_located_in_shims_words(tmp_path: Path) -> None:
+    (tmp_path / "test_a.py").write_text("import unittest\nx = (1 +\nself.assertTrue(x)\n")
+    out = shim("unittest_to_assert", "test_a.py", cwd=tmp_path)
+    assert out.returncode == 1
+    (line,) = [w for w in out.stderr.splitlines() if w.startswith("failed")]
+    assert line == "failed test_a.py: does not parse: line 2, column 5: '(' was never closed"
+
+
+@pytest.mark.parametrize(
+    ("codemod", "args", "words"),
+    [
+        (
+            "migrate_call",
+            ["old_name=pkg.mod.fetch", "add_keywords=timeout=1)"],
+            "add_keywords: timeout's value '1)' is not an expression",
+        ),
+        ("rename_symbol", ["old_name=pkg.mod.User", "new_name=class"], "new_name must be"),
+        ("rename_symbol", ["old_name=pkg.mod.User", "new_name=None"], "new_name must be"),
+        ("rename_symbol", ["old_name=pkg.class.User", "new_name=Account"], "old_name must be"),
+        (
+            "rename_symbol",
+            ["old_name=pkg.mod.User", "new_name=User"],
+            "new_name is the name it already has",
+        ),
+        ("migrate_call", ["old_name=pkg.mod.fetch", "new_name=class"], "new_name must be"),
+        (
+            "move_module",
+            ["old_module=pkg.old", "new_module=pkg.class"],
+            "new_module must be a dotted module name",
+        ),
+        ("move_module", ["old_module=pkg.old", "new_module=pkg.old"], "is old_module itself"),
+        (
+            "move_module",
+            ["old_module=pkg.old", "new_module=pkg.old.sub"],
+            "new_module cannot be inside old_module",
+        ),
+        (
+            "move_module",
+            ["old_module=pkg.old", "new_module=pkg.other"],
+            "new_module pkg.other already exists",
+        ),
+        ("modernize_typing", ["target_version=3.x"], "target_version must be"),
+        ("modernize_typing", ["target_version=3.10.1"], "target_version must be"),
+    ],
+)
+def test_argument_values_that_cannot_be_used_are_refused_before_any_file_is_read(
+    tmp_path: Path, codemod: str, args: list[str], words: str
+) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "old.py").write_text("X = 1\n")
+    (tmp_path / "pkg" / "other.py").write_text("Y = 1\n")
+    options = [word for arg in args for word in ("--arg", arg)]
+    out = shim(codemod, *options, ".", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.splitlines()
+    assert line.startswith(f"shim: {codemod}: ") and words in line, line

@@ -191,11 +191,13 @@ export class Codemods {
     }
   }
 
-  /** "SHIM: Undo Last Codemod", or `{batch}` as the server takes it. */
+  /** "SHIM: Undo Last Codemod", or `{batch}` (and `force`) as the server takes it. */
   async undo(given?: unknown): Promise<void> {
     let batch: string | undefined;
+    let force = false;
     if (isServerArgs(given)) {
       batch = (given as { batch?: string }).batch;
+      force = (given as { force?: boolean }).force === true;
     } else {
       batch = this.batches[this.batches.length - 1]?.batch;
       if (batch === undefined) {
@@ -203,10 +205,12 @@ export class Codemods {
         return;
       }
     }
-    const result = await this.server.request<{ undone: string[]; refused: { uri: string; reason: string }[]; applied: boolean }>(
-      ServerCommand.undoCodemod,
-      { batch },
-    );
+    const result = await this.server.request<{
+      undone: string[];
+      refused: { uri: string; reason: string }[];
+      applied: boolean;
+      reason?: string;
+    }>(ServerCommand.undoCodemod, { batch, force });
     const index = this.batches.findIndex((b) => b.batch === batch);
     if (result.applied && index >= 0) {
       this.batches.splice(index, 1);
@@ -215,6 +219,15 @@ export class Codemods {
       await cleanWhereSaved(result.undone);
     }
     const refused = result.refused.map((r) => `${vscode.workspace.asRelativePath(vscode.Uri.parse(r.uri))} (${r.reason})`);
+    if (!result.applied && result.reason !== undefined) {
+      // A change that goes together (a rename) is undone whole or not at all, unless asked.
+      const rest = 'Undo the Rest Anyway';
+      const choice = await vscode.window.showWarningMessage(`SHIM: ${result.reason}. Changed since: ${refused.join(', ')}.`, rest);
+      if (choice === rest) {
+        await this.undo({ batch, force: true });
+      }
+      return;
+    }
     void vscode.window.showInformationMessage(
       `SHIM undid the codemod in ${plural(result.undone.length, 'file')}.` + (refused.length ? ` Left as they are: ${refused.join(', ')}.` : ''),
     );

@@ -1,0 +1,159 @@
+"""Writing a run's results to disk without losing anything: the CLI's last step.
+
+A codemod reads every file first and writes minutes later; a user may save meanwhile. So a
+result is written only over the bytes it was made from: each file is checked (same bytes,
+writable, not a link), its new content staged in a temporary file beside it, and only then
+are the temporary files renamed over the originals, each after a last look at its stat. For
+a codemod whose changes go together, nothing is written unless every file can be; a rename
+that still fails midway puts back the files already written, from the bytes read.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from shim_lsp.codemods.runner import FileResult, Status, Summary
+from shim_lsp.workspace.files import write_atomic
+
+CHANGED_MEANWHILE = "changed while the codemod ran; left as it is"
+REMOVED_MEANWHILE = "removed while the codemod ran; not written"
+
+
+def _held_back(count: int) -> str:
+    files = "file" if count == 1 else "files"
+    return f"this codemod's changes go together, and {count} {files} could not be written"
+
+
+@dataclass(frozen=True)
+class _Staged:
+    index: int
+    path: Path
+    tmp: str
+    stamp: tuple[int, int, int]
+    """(size, mtime_ns, inode) when the file was found to hold the bytes read."""
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.lstat()
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _problem(result: FileResult) -> tuple[Status, str] | None:
+    """Why the file cannot take its result now, as (status, reason), or None."""
+    path = Path(result.path)
+    if path.is_symlink():
+        return ("failed", "is a link; a link is never replaced by a file")
+    try:
+        now = path.read_bytes()
+    except FileNotFoundError:
+        return ("skipped", REMOVED_MEANWHILE)
+    except OSError as exc:
+        return ("failed", f"cannot be read again before writing: {exc.strerror or exc}")
+    if result.old is not None and now != result.old:
+        return ("skipped", CHANGED_MEANWHILE)
+    if not os.access(path, os.W_OK):
+        return ("failed", "cannot be written: permission denied")
+    return None
+
+
+def _stage(path: Path, data: bytes) -> str:
+    """The new content in a temporary file beside ``path``, with its mode."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".shim-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_changed(summary: Summary, *, together: bool) -> None:
+    """Write every changed result over its file; a file that cannot take it becomes skipped
+    (changed meanwhile) or failed (cannot be written), with its reason, in ``summary``."""
+    results = summary.results
+    staged: list[_Staged] = []
+    refused = 0
+
+    def refuse(index: int, status: Status, reason: str) -> None:
+        nonlocal refused
+        refused += 1
+        results[index] = replace(results[index], status=status, reason=reason, new=None)
+
+    try:
+        for i, result in enumerate(results):
+            if result.status != "changed" or result.new is None:
+                continue
+            path = Path(result.path)
+            try:
+                stamp = _stamp(path)
+                problem = _problem(result)
+                if problem is None:
+                    staged.append(_Staged(i, path, _stage(path, result.new), stamp))
+            except FileNotFoundError:
+                problem = ("skipped", REMOVED_MEANWHILE)
+            except OSError as exc:
+                problem = ("failed", f"cannot be written: {exc.strerror or exc}")
+            if problem is not None:
+                refuse(i, *problem)
+        if together and refused:
+            reason = f"not written: {_held_back(refused)}"
+            for s in staged:
+                results[s.index] = replace(
+                    results[s.index], status="skipped", reason=reason, new=None
+                )
+            return
+        written: list[_Staged] = []
+        for s in staged:
+            failure: tuple[Status, str]
+            try:
+                if _stamp(s.path) != s.stamp:
+                    failure = ("skipped", CHANGED_MEANWHILE)
+                else:
+                    os.replace(s.tmp, s.path)
+                    written.append(s)
+                    continue
+            except OSError as exc:
+                failure = ("failed", f"cannot be written: {exc.strerror or exc}")
+            refuse(s.index, *failure)
+            if together:
+                _put_back(summary, written, staged, refused)
+                return
+    finally:
+        for s in staged:
+            Path(s.tmp).unlink(missing_ok=True)
+
+
+def _put_back(
+    summary: Summary, written: list[_Staged], staged: list[_Staged], refused: int
+) -> None:
+    """A go-together write failed midway: the files already written get their bytes back."""
+    results = summary.results
+    done = {s.index for s in written}
+    for s in staged:
+        result = results[s.index]
+        if result.status != "changed":
+            continue
+        reason = f"not written: {_held_back(refused)}"
+        if s.index in done:
+            try:
+                if result.old is None:
+                    raise OSError("the bytes read were not kept")
+                write_atomic(s.path, result.old)
+                reason = f"written, then put back as it was: {_held_back(refused)}"
+            except OSError as exc:
+                results[s.index] = replace(
+                    result,
+                    status="failed",
+                    reason=f"written, and could not be put back ({exc.strerror or exc}): "
+                    "it holds the codemod's change while other files do not",
+                    new=None,
+                )
+                continue
+        results[s.index] = replace(result, status="skipped", reason=reason, new=None)

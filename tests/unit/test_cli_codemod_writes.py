@@ -1,0 +1,175 @@
+"""What `shim codemod` writes: never over a file that changed while it ran, never a link
+replaced by a file, never half of a change that goes together; each file once."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+UNIT_TESTS = Path(__file__).parent
+NEEDLE = "needle = 1\n"
+
+
+def shim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``shim codemod`` in ``cwd``, where a .libcst.codemod.yaml may name bad_codemods."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(UNIT_TESTS), os.getcwd()])}
+    return subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", "codemod", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def with_bad_codemods(folder: Path) -> Path:
+    (folder / ".libcst.codemod.yaml").write_text("modules:\n  - bad_codemods\n")
+    return folder
+
+
+def test_a_file_saved_while_the_codemod_ran_keeps_the_users_edit(tmp_path: Path) -> None:
+    with_bad_codemods(tmp_path)
+    (tmp_path / "small.py").write_text(NEEDLE)
+    (tmp_path / "trigger.py").write_text("needle = 'SAVE'\n")
+    out = shim("bad_codemods.EditSibling", "small.py", "trigger.py", cwd=tmp_path)
+    assert (tmp_path / "small.py").read_text() == NEEDLE + "saved_by_the_user = 1\n"
+    assert (tmp_path / "trigger.py").read_text() == "# seen\nneedle = 'SAVE'\n"
+    assert "skipped small.py: changed while the codemod ran; left as it is" in out.stderr
+    assert "1 changed, 0 unchanged, 1 skipped, 0 failed" in out.stderr
+    assert out.returncode == 0, out.stderr
+
+
+def test_a_change_that_goes_together_writes_nothing_when_one_file_changed_meanwhile(
+    tmp_path: Path,
+) -> None:
+    with_bad_codemods(tmp_path)
+    (tmp_path / "small.py").write_text(NEEDLE)
+    (tmp_path / "trigger.py").write_text("needle = 'SAVE'\n")
+    out = shim("bad_codemods.EditSiblingTogether", ".", "--json", cwd=tmp_path)
+    assert (tmp_path / "small.py").read_text() == NEEDLE + "saved_by_the_user = 1\n"
+    assert (tmp_path / "trigger.py").read_text() == "needle = 'SAVE'\n"
+    report = json.loads(out.stdout)
+    reasons = {Path(f["path"]).name: (f["status"], f["reason"]) for f in report["files"]}
+    assert reasons["small.py"] == ("skipped", "changed while the codemod ran; left as it is")
+    assert reasons["trigger.py"] == (
+        "skipped",
+        "not written: this codemod's changes go together, and 1 file could not be written",
+    )
+    assert report["summary"] == "0 changed, 0 unchanged, 2 skipped, 0 failed"
+
+
+def test_a_named_link_is_followed_to_its_target_and_stays_a_link(tmp_path: Path) -> None:
+    with_bad_codemods(tmp_path)
+    (tmp_path / "real.py").write_text(NEEDLE)
+    (tmp_path / "alias.py").symlink_to("real.py")
+    out = shim("bad_codemods.AddComment", "alias.py", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "alias.py").is_symlink()
+    assert (tmp_path / "real.py").read_text() == "# seen\n" + NEEDLE
+    assert "1 changed, 0 unchanged, 0 skipped, 0 failed" in out.stderr
+
+    # The link and its target named together: one file, changed once.
+    (tmp_path / "real.py").write_text(NEEDLE)
+    out = shim("bad_codemods.AddComment", "alias.py", "real.py", ".", cwd=tmp_path)
+    assert (tmp_path / "real.py").read_text() == "# seen\n" + NEEDLE
+    assert "1 changed, 0 unchanged, 0 skipped, 0 failed" in out.stderr
+
+
+def test_a_named_link_that_leads_outside_is_refused_with_its_reason(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    with_bad_codemods(project)
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text(NEEDLE)
+    (project / "alias.py").symlink_to(outside)
+    out = shim("bad_codemods.AddComment", "alias.py", cwd=project)
+    assert (project / "alias.py").is_symlink()
+    assert outside.read_text() == NEEDLE
+    assert (
+        f"skipped alias.py: a link to {outside}, outside the project and the paths given;"
+        " not followed"
+    ) in out.stderr
+    assert "0 changed, 0 unchanged, 1 skipped, 0 failed" in out.stderr
+
+
+def test_overlapping_paths_count_each_file_once(tmp_path: Path) -> None:
+    with_bad_codemods(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.py").write_text(NEEDLE)
+    out = shim("bad_codemods.AddComment", ".", "sub", "sub/b.py", "--json", cwd=tmp_path)
+    report = json.loads(out.stdout)
+    assert report["summary"] == "1 changed, 0 unchanged, 0 skipped, 0 failed"
+    assert len(report["files"]) == 1
+    assert (tmp_path / "sub" / "b.py").read_text() == "# seen\n" + NEEDLE
+
+
+@pytest.fixture
+def immutable() -> Iterator[list[Path]]:
+    """Paths made immutable (``chattr +i``: even root cannot write them), made mutable again
+    at the end so that the temporary folder can go."""
+    if shutil.which("chattr") is None:
+        pytest.skip("needs chattr")
+    made: list[Path] = []
+    yield made
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+def make_immutable(path: Path, made: list[Path]) -> None:
+    done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"chattr +i is not allowed here: {done.stderr!r}")
+    made.append(path)
+
+
+def test_a_rename_with_a_file_it_cannot_write_writes_nothing(
+    tmp_path: Path, immutable: list[Path]
+) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "mod.py").write_text("class Thing: ...\n")
+    (tmp_path / "a_user.py").write_text("from pkg.mod import Thing\nThing()\n")
+    (tmp_path / "zz").mkdir()
+    (tmp_path / "zz" / "user.py").write_text("from pkg.mod import Thing\nThing()\n")
+    make_immutable(tmp_path / "zz", immutable)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.py")}
+    out = shim(
+        "rename_symbol", ".", "--arg", "old_name=pkg.mod.Thing", "--arg", "new_name=Widget",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "Traceback" not in out.stderr
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.py")} == before
+    lines = out.stderr.splitlines()
+    assert any(line.startswith("failed zz/user.py: cannot be written: ") for line in lines), (
+        out.stderr
+    )
+    assert (
+        "skipped a_user.py: not written: this codemod's changes go together, "
+        "and 1 file could not be written"
+    ) in lines
+    assert "0 changed, 1 unchanged, 2 skipped, 1 failed" in out.stderr
+    assert out.returncode == 1
+
+
+def test_a_file_it_cannot_write_fails_alone_when_changes_do_not_go_together(
+    tmp_path: Path, immutable: list[Path]
+) -> None:
+    with_bad_codemods(tmp_path)
+    (tmp_path / "a.py").write_text(NEEDLE)
+    (tmp_path / "b.py").write_text(NEEDLE)
+    make_immutable(tmp_path / "b.py", immutable)
+    out = shim("bad_codemods.AddComment", ".", cwd=tmp_path)
+    assert "Traceback" not in out.stderr
+    assert (tmp_path / "a.py").read_text() == "# seen\n" + NEEDLE
+    assert (tmp_path / "b.py").read_text() == NEEDLE
+    assert "failed b.py: cannot be written: " in out.stderr
+    assert "1 changed, 0 unchanged, 0 skipped, 1 failed" in out.stderr
+    assert out.returncode == 1
