@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Sequence
 
 import libcst as cst
 import libcst.matchers as m
@@ -48,6 +49,11 @@ BUILTIN_GENERICS = {
     "typing.Tuple": "tuple",
     "typing.Type": "type",
 }
+
+
+_REWRITTEN = re.compile(
+    r"\b(?:Optional|Union|" + "|".join(n.rpartition(".")[2] for n in BUILTIN_GENERICS) + r")\b"
+)
 
 
 def _version(text: str) -> tuple[int, int]:
@@ -93,7 +99,12 @@ class ModernizeTypingCommand(CodemodCommand):
         filename = self.context.filename or ""
         stub = filename.endswith(".pyi")
         blocked = None
-        future = self.add_future_import and _version(self.target_version) >= (3, 7)
+        future = (
+            self.add_future_import
+            and _version(self.target_version) >= (3, 7)
+            # already there: asking for it again makes libcst walk the whole file for nothing
+            and not _has_future_annotations(tree)
+        )
         if future and not stub and m.findall(tree, m.Annotation()):
             check = _LazyAnnotations()
             tree.visit(check)  # on the tree as it was: positions are the file's
@@ -104,8 +115,10 @@ class ModernizeTypingCommand(CodemodCommand):
                 node, why = blocked
                 line = self.context.wrapper.resolve(PositionProvider)[node].start.line
                 self.warn(f"line {line}: 'from __future__ import annotations' not added: {why}")
-        # Scope analysis is the costly part: only files that mention typing need it.
-        if "typing" in tree.code:
+        # Scope analysis is the costly part: only files that mention typing and a name it
+        # rewrites need it (a file that only uses typing.NamedTuple does not).
+        code = tree.code
+        if "typing" in code and _REWRITTEN.search(code):
             keep = not stub and (
                 # a package's __init__ may re-export what it imports from typing, and so
                 # may any module another file imports (``from a import Optional``)
@@ -116,6 +129,24 @@ class ModernizeTypingCommand(CodemodCommand):
             )
             tree = _TypingRewriter(self.context, self.target_version, keep).transform_module(tree)
         return tree
+
+
+def _has_future_annotations(tree: cst.Module) -> bool:
+    """``from __future__ import annotations`` at the top, where future imports must be."""
+    for statement in tree.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return False
+        for small in statement.body:
+            if isinstance(small, cst.ImportFrom) and isinstance(small.module, cst.Name):
+                if small.module.value != "__future__":
+                    return False
+                if isinstance(small.names, Sequence) and any(
+                    m.matches(alias.name, m.Name("annotations")) for alias in small.names
+                ):
+                    return True
+            elif not m.matches(small, m.Expr(m.SimpleString() | m.ConcatenatedString())):
+                return False
+    return False
 
 
 def _imports_typing(body: cst.BaseSuite) -> bool:
