@@ -150,27 +150,32 @@ export class ShimServer implements vscode.Disposable {
         this.statusEmitter.fire(undefined);
       } else if (started) {
         // vscode-languageclient restarted a server that died: name the new process.
-        void this.serverPid().then((pid) => this.output.info(`SHIM server running again (pid ${pid})`));
+        void this.serverPid(client).then((pid) => this.output.info(`SHIM server running again (pid ${pid})`));
       }
     });
     this.client = client;
     try {
       await client.start();
       started = true;
-      this.output.info(`SHIM server running (pid ${await this.serverPid()})`);
+      this.output.info(`SHIM server running (pid ${await this.serverPid(client)})`);
     } catch (error) {
       this.fail({ message: `SHIM's server failed to start: ${String(error)}. See "SHIM: Show Output".` });
     }
   }
 
-  private async serverPid(): Promise<string> {
+  /** The pid of the server `client` runs: asked of it directly, not through `request`, which
+   * waits for the start that is asking. */
+  private async serverPid(client: LanguageClient): Promise<string> {
     try {
-      const status = await this.request<{ pid: number }>(ServerCommand.sessionStatus);
+      const status = (await client.sendRequest(ExecuteCommandRequest.type, { command: ServerCommand.sessionStatus, arguments: [] })) as {
+        pid: number;
+      };
       return String(status.pid);
     } catch {
       return 'unknown';
     }
   }
+
 
   private fail(problem: StartProblem): void {
     this.problem = problem;
