@@ -86,12 +86,14 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
     const rows = await pane.locator('.monaco-list-row').allInnerTexts();
     return rows.length === 1 && /draft\s*(just now|\d+ s ago) · 1 line, the oldest version/.test(rows[0]);
   });
-  await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
-  await pane.locator('.pane-header .description', { hasText: 'app.py' }).waitFor();
-  await entry.waitFor();
   await page.locator('.tab', { hasText: '↔' }).first().click();
   await page.keyboard.press('Control+W');
   await rig.waitFor('the diff closed', async () => (await page.locator('.tab', { hasText: '↔' }).count()) === 0);
+  // Both files have a version from "first draft": back to app.py's history before choosing.
+  await page.locator('.tab', { hasText: /^app\.py$/ }).first().click();
+  await pane.locator('.pane-header .description', { hasText: 'app.py' }).waitFor();
+  // The rows follow the description: app.py's alone has a "second draft" version.
+  await pane.locator('.monaco-list-row', { hasText: 'second draft' }).waitFor();
   await entry.click();
   await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
 
