@@ -40,12 +40,22 @@ def _inside(path: Path, places: Iterable[Path]) -> bool:
 
 def select(paths: list[Path], excludes: list[str], within: Iterable[Path] = ()) -> Selection:
     """Python files under the paths, minus .gitignore'd, excluded and generated folders;
-    ``within`` (the project) is where a named link may lead besides the paths given."""
+    ``within`` (the project) is where a named link may lead besides the paths given.
+
+    A file is chosen only where it really is (links followed) inside the project or inside a
+    path given without a link on the way: a path reached through a link to a folder elsewhere
+    is refused like a link to a file elsewhere. A folder inside the project is judged by the
+    project's rules (its .gitignore files and ``excludes`` read from the project's root), as
+    a whole-project run would judge it."""
     settings = Settings(exclude_globs=excludes)
+    roots = [Path(os.path.realpath(p)) for p in within if p.is_dir()]
     places = [
-        Path(os.path.realpath(p))
-        for p in [*within, *paths]
-        if p.exists() and not (p.is_symlink() and p.is_file())  # a link is not a place
+        *roots,
+        *(
+            Path(os.path.realpath(p))
+            for p in paths
+            if p.exists() and os.path.realpath(p) == os.path.abspath(p)  # no link on the way
+        ),
     ]
     chosen = Selection()
     seen: set[str] = set()
@@ -57,25 +67,31 @@ def select(paths: list[Path], excludes: list[str], within: Iterable[Path] = ()) 
             chosen.files.append(path)
 
     for path in paths:
+        if not path.exists() and not path.is_symlink():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+        target = Path(os.path.realpath(path))
+        if not _inside(target, places):
+            how = "a link to" if path.is_symlink() else "reached through a link, at"
+            chosen.refused[path] = (
+                f"{how} {target}, outside the project and the paths given; not followed"
+            )
+            continue
         if path.is_symlink() and path.is_file():
-            target = Path(os.path.realpath(path))
-            if _inside(target, places):
-                add(_shown(target, path))
-            else:
-                chosen.refused[path] = (
-                    f"a link to {target}, outside the project and the paths given; not followed"
-                )
+            add(_shown(target, path))
             continue
         if path.is_file():
             add(path)
             continue
         if not path.is_dir():
             raise FileNotFoundError(f"no such file or folder: {path}")
-        rules = FileRules.from_settings(path.resolve(), settings)
+        root = next((r for r in roots if _inside(target, [r])), target)
+        rules = FileRules.from_settings(root, settings)
         rules.max_file_size = 10**12  # size is the runner's business, not the walk's
+        under = target.relative_to(root).as_posix()
+        prefix = "" if under == "." else under + "/"
         for rel, _stat in walk(rules):
-            if rel.endswith((".py", ".pyi")):
-                add(path / rel)
+            if rel.endswith((".py", ".pyi")) and rel.startswith(prefix):
+                add(path / rel[len(prefix) :])
     chosen.files.sort()
     return chosen
 

@@ -11,12 +11,11 @@ that still fails midway puts back the files already written, from the bytes read
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shim_lsp.codemods.runner import FileResult, Status, Summary
-from shim_lsp.workspace.files import write_atomic
+from shim_lsp.workspace.files import stage_beside, write_atomic
 
 CHANGED_MEANWHILE = "changed while the codemod ran; left as it is"
 REMOVED_MEANWHILE = "removed while the codemod ran; not written"
@@ -59,21 +58,6 @@ def _problem(result: FileResult) -> tuple[Status, str] | None:
     return None
 
 
-def _stage(path: Path, data: bytes) -> str:
-    """The new content in a temporary file beside ``path``, with its mode."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".shim-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, path.stat().st_mode & 0o7777)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp
-
-
 def write_changed(summary: Summary, *, together: bool) -> None:
     """Write every changed result over its file; a file that cannot take it becomes skipped
     (changed meanwhile) or failed (cannot be written), with its reason, in ``summary``."""
@@ -95,7 +79,7 @@ def write_changed(summary: Summary, *, together: bool) -> None:
                 stamp = _stamp(path)
                 problem = _problem(result)
                 if problem is None:
-                    staged.append(_Staged(i, path, _stage(path, result.new), stamp))
+                    staged.append(_Staged(i, path, stage_beside(path, result.new), stamp))
             except FileNotFoundError:
                 problem = ("skipped", REMOVED_MEANWHILE)
             except OSError as exc:

@@ -7,6 +7,7 @@ text back means encoding it as the file was, mark included.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -26,8 +27,9 @@ def read_bytes(path: Path) -> bytes | None:
         return None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file and a rename, so a crash never leaves half a file."""
+def stage_beside(path: Path, data: bytes) -> str:
+    """``data`` in a temporary file beside ``path``, synced, with the file's owner and mode
+    when it exists (a rename over it would otherwise hand it to whoever runs SHIM)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".shim-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -35,7 +37,23 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
+            st = path.stat()
+            if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+                # Only root (or an owner changing its group) may: otherwise the file becomes
+                # the runner's, as any editor's save by rename does.
+                with contextlib.suppress(PermissionError):
+                    os.chown(tmp, st.st_uid, st.st_gid)
+            os.chmod(tmp, st.st_mode & 0o7777)  # after chown, which clears set-id bits
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename, so a crash never leaves half a file."""
+    tmp = stage_beside(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

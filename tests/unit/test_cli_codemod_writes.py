@@ -100,6 +100,39 @@ def test_a_named_link_that_leads_outside_is_refused_with_its_reason(tmp_path: Pa
     assert "0 changed, 0 unchanged, 1 skipped, 0 failed" in out.stderr
 
 
+@pytest.mark.parametrize("named", ["outdir", "outdir/ext.py"])
+def test_a_path_through_a_folder_link_that_leads_outside_is_refused(
+    tmp_path: Path, named: str
+) -> None:
+    """A file reached through a link to a folder elsewhere is outside like a linked file."""
+    project = tmp_path / "project"
+    project.mkdir()
+    with_bad_codemods(project)
+    elsewhere = tmp_path / "out"
+    elsewhere.mkdir()
+    (elsewhere / "ext.py").write_text(NEEDLE)
+    (project / "outdir").symlink_to(elsewhere)
+    out = shim("bad_codemods.AddComment", named, cwd=project)
+    assert (elsewhere / "ext.py").read_text() == NEEDLE, "nothing written outside the project"
+    assert "outside the project and the paths given; not followed" in out.stderr
+    assert "0 changed" in out.stderr
+
+
+def test_a_folder_inside_the_project_is_judged_by_the_projects_rules(tmp_path: Path) -> None:
+    """`shim codemod tests/` skips what `shim codemod .` skips: the project's .gitignore and
+    an --exclude written from the project's root."""
+    with_bad_codemods(tmp_path)
+    (tmp_path / ".gitignore").write_text("legacy/\n")
+    for rel in ("t/legacy/z.py", "t/old/y.py", "t/keep.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(NEEDLE)
+    out = shim("bad_codemods.AddComment", "t", "--exclude", "t/old/", cwd=tmp_path)
+    assert (tmp_path / "t/legacy/z.py").read_text() == NEEDLE, "gitignored at the root"
+    assert (tmp_path / "t/old/y.py").read_text() == NEEDLE, "excluded from the root"
+    assert (tmp_path / "t/keep.py").read_text() == "# seen\n" + NEEDLE
+    assert "1 changed" in out.stderr
+
+
 def test_overlapping_paths_count_each_file_once(tmp_path: Path) -> None:
     with_bad_codemods(tmp_path)
     (tmp_path / "sub").mkdir()
@@ -173,3 +206,16 @@ def test_a_file_it_cannot_write_fails_alone_when_changes_do_not_go_together(
     assert "failed b.py: cannot be written: " in out.stderr
     assert "1 changed, 0 unchanged, 0 skipped, 1 failed" in out.stderr
     assert out.returncode == 1
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only root can give a file to another user")
+def test_a_rewritten_file_keeps_its_owner_and_mode(tmp_path: Path) -> None:
+    with_bad_codemods(tmp_path)
+    target = tmp_path / "theirs.py"
+    target.write_text(NEEDLE)
+    os.chown(target, 1234, 1234)
+    target.chmod(0o600)
+    shim("bad_codemods.AddComment", "theirs.py", cwd=tmp_path)
+    st = target.stat()
+    assert target.read_text() == "# seen\n" + NEEDLE
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1234, 1234, 0o600)
