@@ -27,6 +27,7 @@ the old arguments); so is a call that a star import of its module may bind.
 from __future__ import annotations
 
 import argparse
+import unicodedata
 from collections.abc import Sequence
 from keyword import iskeyword
 
@@ -53,13 +54,27 @@ def _names(text: str) -> list[str]:
 
 
 def _pairs(text: str) -> dict[str, str]:
-    pairs = {}
+    pairs: dict[str, str] = {}
     for item in _names(text):
         key, sep, value = item.partition("=")
         if not sep or not key.strip().isidentifier():
             raise ValueError(f"expected name=value, got {item!r}")
+        if key.strip() in pairs:
+            raise ValueError(f"{key.strip()!r} is given twice")
         pairs[key.strip()] = value.strip()
     return pairs
+
+
+def _identifiers(argument: str, names: list[str]) -> list[str]:
+    """Parameter names as Python reads them, each once."""
+    out = [unicodedata.normalize("NFKC", n) for n in names]
+    for name in out:
+        if not name.isidentifier() or iskeyword(name):
+            raise ValueError(f"{argument}: {name!r} is not a parameter name")
+    twice = sorted({n for n in out if out.count(n) > 1})
+    if twice and argument in ("positional", "new_positional"):
+        raise ValueError(f"{argument}: {', '.join(twice)} given twice")
+    return out
 
 
 def _expression(key: str, text: str) -> cst.BaseExpression:
@@ -181,14 +196,29 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
             raise ValueError(
                 f"new_name must be the function's new name in the same module, not {new_name!r}"
             )
+        new_name = unicodedata.normalize("NFKC", new_name)
         self.old_name = old_name
         self.old_module, _, self.old_short = old_name.rpartition(".")
+        if new_name == self.old_short:
+            raise ValueError(f"new_name is the name it already has: {new_name!r}")
         self.new_short = new_name or self.old_short
-        self.positional = _names(positional)
+        self.positional = _identifiers("positional", _names(positional))
         self.renames = _pairs(rename_keywords)
-        self.drops = set(_names(drop_keywords))
+        _identifiers("rename_keywords", [*self.renames, *self.renames.values()])
+        self.drops = set(_identifiers("drop_keywords", _names(drop_keywords)))
         self.adds = {k: _expression(k, v) for k, v in _pairs(add_keywords).items()}
-        self.new_positional = _names(new_positional)
+        _identifiers("add_keywords", list(self.adds))
+        self.new_positional = _identifiers("new_positional", _names(new_positional))
+        # After the migration each keyword must be given once: a name a positional argument
+        # becomes and a name a rename gives may not meet (fetch(url=2, url=3)).
+        after = [self.renames.get(n, n) for n in self.positional] + [
+            v for k, v in self.renames.items() if k not in self.positional
+        ]
+        twice = sorted({n for n in after if after.count(n) > 1})
+        if twice:
+            raise ValueError(
+                f"positional and rename_keywords would give {', '.join(twice)} twice in a call"
+            )
         self.package = package_of(context.full_module_name, context.filename)
         own_root = root_of(context.full_module_name, context.filename)
         self.root = package_root(old_name.split(".")[0], own_root) or own_root

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import unicodedata
 from keyword import iskeyword
 from pathlib import Path
 
@@ -84,6 +85,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
 
     def __init__(self, context: CodemodContext, old_name: str, new_name: str) -> None:
         super().__init__(context)
+        # Python reads identifiers NFKC-normalised: a fullwidth "fetch" is "fetch".
+        new_name = unicodedata.normalize("NFKC", new_name)
         if "." not in old_name:
             raise ValueError("old_name must be qualified, like package.module.Name")
         if not all(part.isidentifier() and not iskeyword(part) for part in old_name.split(".")):

@@ -103,6 +103,30 @@ def test_a_file_that_does_not_parse_is_located_in_shims_words(tmp_path: Path) ->
         ),
         ("modernize_typing", ["target_version=3.x"], "target_version must be"),
         ("modernize_typing", ["target_version=3.10.1"], "target_version must be"),
+        (
+            "migrate_call",
+            ["old_name=mod.fetch", "positional=url", "rename_keywords=timeout=url"],
+            "would give url twice in a call",
+        ),
+        ("migrate_call", ["old_name=mod.fetch", "positional=url,url"], "url given twice"),
+        (
+            "migrate_call",
+            ["old_name=mod.fetch", "new_name=get", "positional=a,b", "new_positional=b,a,a"],
+            "new_positional: a given twice",
+        ),
+        (
+            "migrate_call",
+            ["old_name=mod.fetch", "rename_keywords=timeout=class"],
+            "'class' is not a parameter name",
+        ),
+        ("migrate_call", ["old_name=mod.fetch", "positional=1x"], "'1x' is not a parameter"),
+        ("migrate_call", ["old_name=mod.fetch", "add_keywords=t=1,t=2"], "'t' is given twice"),
+        ("migrate_call", ["old_name=mod.fetch", "new_name=fetch"], "the name it already has"),
+        (
+            "rename_symbol",
+            ["old_name=pkg.mod.User", "new_name=\uff35ser"],  # a fullwidth U: "User" to Python
+            "new_name is the name it already has",
+        ),
     ],
 )
 def test_argument_values_that_cannot_be_used_are_refused_before_any_file_is_read(
