@@ -277,6 +277,8 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
                 )
                 if self.new_short not in imported:
                     names.append(cst.ImportAlias(name=cst.Name(self.new_short)))
+            elif alias.asname is None and self.new_short in imported:
+                continue  # the new name is imported here already: once is enough
             else:
                 names.append(alias.with_changes(name=cst.Name(self.new_short)))
         names[-1] = names[-1].with_changes(comma=updated_node.names[-1].comma)
@@ -358,8 +360,26 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
                         f"line {line}: {self.old_short} may also be another function here;"
                         " the file is left unchanged"
                     )
+                self._refuse_if_taken(original_node)
                 return updated_node.with_changes(value=self.new_short)
         return updated_node
+
+    def _refuse_if_taken(self, node: cst.Name) -> None:
+        """new_name must not already mean something else where the function is called by its
+        bare name (a local ``get = "x"`` would be called instead)."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None or not scope[self.new_short]:
+            return
+        meant = scope.get_qualified_names_for(self.new_short)
+        # resolved as absolute names, like the references are
+        wanted = {f"{module}.{self.new_short}" for module in self.modules}
+        if meant and all(absolute(q.name, None, self.package) in wanted for q in meant):
+            return  # it is the new function already imported (from mylib import fetch, get)
+        line = self.get_metadata(PositionProvider, node).start.line
+        raise SkipFile(
+            f"line {line}: {self.new_short!r} already names something else there;"
+            " the file is left unchanged (pick another new_name)"
+        )
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute

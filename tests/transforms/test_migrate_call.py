@@ -247,6 +247,44 @@ class TestMigrateCall(ShimCodemodTest):
             rename_keywords="y=z",
         )
 
+    def test_a_new_name_that_already_means_something_there_leaves_the_file(self) -> None:
+        # get("u") would call the local string, or the parameter
+        for source in (
+            """
+            from mylib.client import fetch
+
+            get = "local"
+
+            def run():
+                return fetch("u"), get
+            """,
+            """
+            from mylib.client import fetch
+
+            def run(get=1):
+                return fetch("u")
+            """,
+        ):
+            self.check(
+                source, source, expected_skip=True, old_name="mylib.client.fetch", new_name="get"
+            )
+
+    def test_the_new_function_imported_already_is_no_conflict(self) -> None:
+        self.check(
+            """
+            from mylib.client import fetch, get
+
+            a = fetch("u"), get("v")
+            """,
+            """
+            from mylib.client import get
+
+            a = get("u"), get("v")
+            """,
+            old_name="mylib.client.fetch",
+            new_name="get",
+        )
+
     def test_an_argument_to_drop_that_runs_code_is_left(self) -> None:
         # dropping verify=check() would no longer call check()
         self.check(
