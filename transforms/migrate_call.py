@@ -449,7 +449,12 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
                 return self._untouched(original_node, updated_node, why)
         named = [(self.renames.get(k, k) if k else k, v) for k, v in named if k not in self.drops]
         present = {k for k, _ in named}
-        named += [(k, v) for k, v in self.adds.items() if k not in present]
+        missing = [(k, v) for k, v in self.adds.items() if k not in present]
+        if missing and any(k is None for k, _ in named):
+            # fetch(2, 5) may already give timeout by position: fetch(2, 5, timeout=9) fails
+            why = "an argument to add may already be given by position (name them: 'positional')"
+            return self._untouched(original_node, updated_node, why)
+        named += missing
         if self.new_positional:
             if any(k is None for k, _ in named):
                 return self._untouched(

@@ -269,6 +269,28 @@ class TestMigrateCall(ShimCodemodTest):
                 source, source, expected_skip=True, old_name="mylib.client.fetch", new_name="get"
             )
 
+    def test_a_keyword_to_add_is_not_added_where_positions_may_already_give_it(self) -> None:
+        self.check(
+            """
+            from mod import fetch
+
+            a = fetch(2, 5)
+            b = fetch(url=2)
+            """,
+            """
+            from mod import fetch
+
+            a = fetch(2, 5)
+            b = fetch(url=2, timeout=9)
+            """,
+            expected_warnings=[
+                "line 3: a call to mod.fetch left as written: an argument to add may already be"
+                " given by position (name them: 'positional')"
+            ],
+            old_name="mod.fetch",
+            add_keywords="timeout=9",
+        )
+
     def test_the_new_function_imported_already_is_no_conflict(self) -> None:
         self.check(
             """
