@@ -80,6 +80,11 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         )
 
     @staticmethod
+    def check_project(root: Path, old_name: str, **_args: object) -> None:
+        """Before any file is read: a name below a class, where the project shows it."""
+        _refuse_below_a_module(old_name, package_root(old_name.split(".")[0], root))
+
+    @staticmethod
     def prefilter(old_name: str, **_args: object) -> list[str]:
         return [old_name.rsplit(".", 1)[-1]]
 

@@ -124,6 +124,11 @@ def test_a_file_that_does_not_parse_is_located_in_shims_words(tmp_path: Path) ->
         ("migrate_call", ["old_name=mod.fetch", "new_name=fetch"], "the name it already has"),
         (
             "rename_symbol",
+            ["old_name=pkg.old.Thing.method", "new_name=meth"],
+            "pkg.old.Thing is not a module (a class?)",
+        ),
+        (
+            "rename_symbol",
             ["old_name=pkg.mod.User", "new_name=\uff35ser"],  # a fullwidth U: "User" to Python
             "new_name is the name it already has",
         ),
