@@ -95,7 +95,13 @@ export class ShimServer implements vscode.Disposable {
       platform: process.platform,
     });
     this.interpreter = candidates[0];
-    const strategy = importStrategy(config.get<string>('importStrategy'));
+    const givenStrategy = config.get<unknown>('importStrategy');
+    const strategy = importStrategy(givenStrategy);
+    if (givenStrategy !== undefined && givenStrategy !== strategy) {
+      const said = `SHIM: setting 'importStrategy': ${JSON.stringify(givenStrategy)} cannot be used (it must be "useBundled" or "fromEnvironment"); using the default, "useBundled"`;
+      this.output.warn(said);
+      void vscode.window.showWarningMessage(said);
+    }
     const plan = await planLaunch(strategy, candidates, this.bundledDir);
     if (!isLaunch(plan)) {
       this.fail(plan);

@@ -325,7 +325,7 @@ class AnalysisFeature(Feature):
             actions += await self._source_action(uri, analysis, FIX_ALL, "Fix all ruff findings")
         if ORGANIZE_IMPORTS in kinds:
             actions += await self._source_action(
-                uri, analysis, ORGANIZE_IMPORTS, "Organise imports (ruff)"
+                uri, analysis, ORGANIZE_IMPORTS, "Organize imports (ruff)"
             )
         return actions
 

@@ -49,8 +49,7 @@ def log_level(given: str | None) -> tuple[str, str | None]:
     if given.strip().lower() in LOG_LEVELS:
         return given.strip().upper(), None
     return "WARNING", (
-        f"setting 'server.logLevel' (SHIM_LOG_LEVEL): {given!r} is not one of "
-        f"{', '.join(LOG_LEVELS)}; using warning"
+        f"setting 'server.logLevel': {given!r} is not one of {', '.join(LOG_LEVELS)}; using warning"
     )
 
 

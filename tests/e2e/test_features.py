@@ -490,7 +490,7 @@ async def test_a_log_level_that_does_not_exist_is_said_and_the_server_serves(
     editor.type(editor.open("a.py"), 1, 0, "b = 2\n")
     taken = await editor.command("shim.forceCheckpoint", {"label": "still protected"})
     assert taken["files"] >= 1
-    problem = "setting 'server.logLevel' (SHIM_LOG_LEVEL): 'loud' is not one of"
+    problem = "setting 'server.logLevel': 'loud' is not one of"
     await editor.wait_for(lambda: any(problem in m for m in editor.shown_messages))
     await editor.wait_for(
         lambda: (

@@ -221,8 +221,13 @@ export class Codemods {
     const refused = result.refused.map((r) => `${vscode.workspace.asRelativePath(vscode.Uri.parse(r.uri))} (${r.reason})`);
     if (!result.applied && result.reason !== undefined) {
       // A change that goes together (a rename) is undone whole or not at all, unless asked.
-      const rest = 'Undo the Rest Anyway';
-      const choice = await vscode.window.showWarningMessage(`SHIM: ${result.reason}. Changed since: ${refused.join(', ')}.`, rest);
+      const rest = 'Undo the Others Anyway';
+      const title = this.titleOf(this.batches[index]?.name ?? '');
+      const changed = result.refused.map((r) => vscode.workspace.asRelativePath(vscode.Uri.parse(r.uri)));
+      const choice = await vscode.window.showWarningMessage(
+        `SHIM cannot undo ${title || 'the codemod'} as a whole: ${changed.join(', ')} changed after it, and undoing only the others would leave the project half changed. Nothing was undone.`,
+        rest,
+      );
       if (choice === rest) {
         await this.undo({ batch, force: true });
       }

@@ -170,7 +170,9 @@ export class Recovery implements vscode.Disposable {
     }
     if (result.restored.length > 0) {
       void vscode.window.showInformationMessage(
-        `SHIM restored unsaved work in ${result.restored.map(fileName).join(', ')}. It is an unsaved change: save it to keep it, or undo it.`,
+        `SHIM restored unsaved work in ${result.restored.map(fileName).join(', ')}. ${
+          result.restored.length === 1 ? 'It is an unsaved change: save it to keep it, or undo it.' : 'They are unsaved changes: save them to keep them, or undo them.'
+        }`,
       );
       await this.bringForward(result.restored, ref !== undefined);
     }

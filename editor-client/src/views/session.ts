@@ -20,6 +20,11 @@ export class Session {
   constructor(private readonly server: ShimServer) {}
 
   async forceCheckpoint(args?: unknown): Promise<void> {
+    if (!vscode.workspace.workspaceFolders?.length) {
+      // SHIM keeps the files of workspace folders only: a checkpoint here would hold nothing.
+      void vscode.window.showInformationMessage('SHIM: no folder is open, so there is nothing to checkpoint. Open a folder to have SHIM protect its files.');
+      return;
+    }
     let label: string | undefined;
     if (isServerArgs(args)) {
       label = (args as { label?: string }).label;
