@@ -243,7 +243,12 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
   await rig.waitFor('the status bar back', async () => /SHIM: (saved|protected)/.test(await rig.statusItem(page).innerText()));
 
   // Any other setting is pulled by the running server: no restart.
-  const [running] = await rig.shimServerPids(codeServer);
+  let running;
+  await rig.waitFor('the one server running', async () => {
+    const pids = await rig.shimServerPids(codeServer);
+    running = pids[0];
+    return pids.length === 1;
+  });
   await rig.editUserSettings(page, { 'shim.server.logLevel': 'info', 'shim.autoCheckpoint': false });
   await rig.statusItem(page).click();
   await rig.waitFor('the new setting in the status', async () => {

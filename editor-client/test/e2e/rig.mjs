@@ -214,7 +214,8 @@ export async function shimServerPids(codeServer) {
 
 /** SHIM's servers in code-server's group, with their command lines. */
 export async function shimServers(codeServer) {
-  const { stdout } = await run('ps', ['-eo', 'pid=,pgid=,args=']);
+  // -ww: the whole command line, however long the bundle's path (ps may cut it otherwise).
+  const { stdout } = await run('ps', ['-ww', '-eo', 'pid=,pgid=,args=']);
   return stdout
     .split('\n')
     .map((line) => line.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/))
