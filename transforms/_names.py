@@ -14,7 +14,7 @@ import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import QualifiedName
 
-from shim_lsp.codemods.modules import module_name_of, source_folders
+from shim_lsp.codemods.modules import file_in, module_name_of, source_folders
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
@@ -148,18 +148,6 @@ def reexports(qualified: str, root: Path | None) -> frozenset[str]:
     return frozenset(found)
 
 
-def module_file(module: str, root: Path) -> Path | None:
-    """The file that ``module`` is imported from under ``root``: a package's ``__init__``
-    or a ``.py``/``.pyi`` file."""
-    init = _init_of(module, root)
-    if init is not None:
-        return init
-    path = root.joinpath(*module.split("."))
-    return next(
-        (p for p in (path.with_suffix(".py"), path.with_suffix(".pyi")) if p.is_file()), None
-    )
-
-
 def _module_level_bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
     """The statements that bind ``name`` in a module's namespace: at its top level or in
     its ``if``/``try``/``with``/``for`` blocks; any ``global name`` counts twice (a
@@ -218,7 +206,7 @@ def reexported_by(
     """``module`` (an ordinary module, like a package's ``compat.py``) imports the symbol
     under its own name with ``from X import short``, where ``X.short`` is one of ``names``,
     and binds ``short`` nowhere else: ``module.short`` is the symbol too."""
-    path = module_file(module, root)
+    path = file_in(root, module)
     if path is None:
         return False
     try:

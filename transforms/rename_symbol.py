@@ -43,13 +43,14 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from shim_lsp.codemods.modules import file_in
+
 from ._names import (
     NameTaken,
     absolute,
     attribute_by_string,
     follow_reexports,
     import_from_module,
-    module_file,
     package_of,
     package_root,
     reexports,
@@ -421,9 +422,9 @@ def _refuse_below_a_module(old_name: str, root: Path | None) -> None:
     rename exactly (the definition and every call through an instance): refused."""
     module = old_name.rpartition(".")[0]
     parent = module.rpartition(".")[0]
-    if root is None or not parent or module_file(module, root) is not None:
+    if root is None or not parent or file_in(root, module) is not None:
         return
-    if module_file(parent, root) is not None:
+    if file_in(root, parent) is not None:
         raise ValueError(
             f"old_name {old_name}: {module} is not a module (a class?); rename_symbol"
             " renames module-level names only"

@@ -67,18 +67,26 @@ def module_name_of(path: Path, root: Path | None) -> str | None:
     return ".".join(parts) or None
 
 
+def file_in(base: Path, name: str) -> Path | None:
+    """The file Python imports the dotted module ``name`` from below ``base``: a package's
+    ``__init__`` first, as the import system looks, else the module's ``.py`` or ``.pyi``."""
+    module = base.joinpath(*name.split("."))
+    for candidate in (
+        module / "__init__.py",
+        module / "__init__.pyi",
+        module.with_suffix(".py"),
+        module.with_suffix(".pyi"),
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def module_file(name: str, root: Path) -> Path | None:
     """The file of the dotted module ``name`` in the project at ``root`` (its ``.py`` or
     ``.pyi``, or a package's ``__init__``), looked for where its top-level modules live."""
-    parts = name.split(".")
     for base in (root.resolve(), *source_folders(root.resolve())):
-        module = base.joinpath(*parts)
-        for candidate in (
-            module.with_suffix(".py"),
-            module.with_suffix(".pyi"),
-            module / "__init__.py",
-            module / "__init__.pyi",
-        ):
-            if candidate.is_file():
-                return candidate
+        found = file_in(base, name)
+        if found is not None:
+            return found
     return None
