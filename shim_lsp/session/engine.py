@@ -206,10 +206,7 @@ class SessionEngine:
         if self._held is not None:
             self._held.append((uri, kind, version, data, now, disk_hash))
             return
-        allowed = self._may_store.get(uri)
-        if allowed is None:
-            allowed = self._may_store[uri] = self._storable(uri)
-        if not allowed:
+        if not self._kept(uri):
             return
         # itertools.count is atomic under the GIL; a checkpoint reads _last_lseq as it stands.
         lseq = self._last_lseq = next(self._lseq)
