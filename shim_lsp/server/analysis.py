@@ -126,7 +126,7 @@ class AnalysisFeature(Feature):
         timer = self._timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
-        self._publish(uri, None, [])
+        self.ls.diagnostics.clear(uri, SOURCE)
 
     def files_changed(self, paths: list[Path]) -> None:
         if any(p.name in RUFF_CONFIGS for p in paths):
@@ -225,14 +225,8 @@ class AnalysisFeature(Feature):
         if uri not in self._open:
             return
         lines = findings.lines_of(analysis.text)
-        self._publish(uri, analysis.version, [self._diagnostic(lines, f) for f in analysis.found])
-
-    def _publish(self, uri: str, version: int | None, found: list[types.Diagnostic]) -> None:
-        self.ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(
-                uri=self.ls.client_uri(uri), version=version, diagnostics=found
-            )
-        )
+        found = [self._diagnostic(lines, f) for f in analysis.found]
+        self.ls.diagnostics.put(uri, SOURCE, found, analysis.version)
 
     # Positions: ruff's code points to the client's units, here and only here.
 

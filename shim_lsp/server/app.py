@@ -14,6 +14,7 @@ from pygls.workspace import TextDocument
 
 from shim_lsp import __version__
 from shim_lsp.notifications import STATUS_NOTIFICATION
+from shim_lsp.server.diagnostics import Diagnostics
 from shim_lsp.server.protocol import ShimProtocol, is_parse_error
 from shim_lsp.settings import Settings
 from shim_lsp.workspace.paths import normalize_uri
@@ -34,6 +35,8 @@ class ShimLanguageServer(LanguageServer):
         self.shutdown_requested = False
         self.watching_files = False
         self.features: list[Feature] = []
+        self.diagnostics = Diagnostics(self)
+        """Every feature's diagnostics, published together (LSP replaces a document's list)."""
         """Every capability, built by the factory; LSP events are fanned out to them."""
         self.settings_known = asyncio.Event()
         """Set once the user's settings arrived (or will not): commands that read or write
