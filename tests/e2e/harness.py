@@ -158,9 +158,24 @@ OWN = {
 }
 
 
+def _converter() -> Any:
+    """pygls's converter, reading a code action that carries a command as a code action, as
+    VS Code and Neovim do (a ``Command``'s own ``command`` is a string): lsprotocol 2025's
+    hook takes any object with a ``command`` key for a bare ``Command``."""
+    converter = default_converter()
+
+    def command_or_action(obj: Any, _: type) -> t.Command | t.CodeAction:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, t.Command)  # type: ignore[no-any-return]
+        return converter.structure(obj, t.CodeAction)  # type: ignore[no-any-return]
+
+    converter.register_structure_hook(t.Command | t.CodeAction, command_or_action)
+    return converter
+
+
 def _make_client() -> LanguageClient:
     """pytest-lsp's client with its defaults, except the editor behaviour defined here."""
-    client = LanguageClient(converter_factory=default_converter)
+    client = LanguageClient(converter_factory=_converter)
     register_lsp_features(
         client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m not in OWN}
     )
