@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 from harness import Editor, Editors, journal_settled, stop_editor
 from lsprotocol import types as t
-from test_analysis import VS_CODE, code_actions
+from test_analysis import NO_RESOLVE, VS_CODE, code_actions
 
 SOURCE = "SHIM recovery"
 EXTENSION = attrs.evolve(VS_CODE, experimental={"shim": {"editorCommands": True}})
@@ -175,4 +175,26 @@ async def test_the_extension_is_offered_its_own_commands_and_checkpoint_source_a
     await second.command("shim.forceCheckpoint", {"label": "holds new.py"})
     kinds = {a.kind for a in await code_actions(second, new, 0, only=["source"])}
     assert set(CHECKPOINT_KINDS) <= kinds, "a new checkpoint makes the cached answer stale"
+    await stop_editor(second)
+
+
+async def test_a_neovim_like_client_restores_through_the_server_command_alone(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """No showDocument, no documentChanges, no extension: Restore and Dismiss are the server's
+    own command, and nothing is offered that needs the extension's diff or pickers."""
+    typed = await crash_with_unsaved(workspace, state_dir, editors)
+    second = await editors.start(workspace, state_dir, capabilities=NO_RESOLVE)
+    app = second.uri("app.py")
+    await second.wait_for(lambda: bool(notices(second, app)))
+    second.open("app.py")
+    actions = await code_actions(second, app, 0)
+    assert [a.title for a in actions if a.diagnostics and a.diagnostics[0].source == SOURCE] == [
+        "Restore unsaved work",
+        "Dismiss unsaved work in this file",
+    ]
+    assert {a.command.command for a in actions if a.command} == {"shim.recoverSession"}
+    await run(second, titled(actions, "Restore unsaved work"))
+    assert second.docs[app].source == typed[app]
+    await second.wait_for(lambda: not notices(second, app))
     await stop_editor(second)
