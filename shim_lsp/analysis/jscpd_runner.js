@@ -12,6 +12,7 @@
 // Code extension bundles them into this file with esbuild).
 'use strict';
 
+const { createHash } = require('node:crypto');
 const { createRequire } = require('node:module');
 const path = require('node:path');
 
@@ -50,6 +51,8 @@ async function main() {
     minLines: request.minLines,
     minTokens: request.minTokens,
     mode: core.getModeHandler(request.mode || 'mild'),
+    // As jscpd's CLI hashes: Node's native md5, not the tokenizer's JavaScript one.
+    hashFunction: (value) => createHash('md5').update(value).digest('hex'),
   };
   const detector = new core.Detector(new tokenizer.Tokenizer(), new core.MemoryStore(), [], options);
   const clones = [];
