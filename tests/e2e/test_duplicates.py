@@ -4,6 +4,7 @@ it, and what is never handed to the detector."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -206,3 +207,53 @@ async def test_a_missing_detector_is_one_message_and_ruff_keeps_serving(
     await editor.wait_for(
         lambda: [d.code for d in editor.client.diagnostics.get(uri, [])] == ["F401"]
     )
+
+
+async def test_duplicates_enabled_runs_at_start_without_being_asked(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    twins(workspace)
+    editor = await editors.start(
+        workspace, state_dir, capabilities=VS_CODE, settings=settings(duplicatesEnabled=True)
+    )
+    second = editor.uri("second.py")
+    await editor.wait_for(lambda: bool(ours(editor, second)), timeout=30)
+
+
+async def test_cancel_from_the_progress_stops_jscpd(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    twins(workspace)
+    started = tmp_path / "started"
+    slow = tmp_path / "node"
+    slow.write_text(f'#!/bin/sh\necho $$ > "{started}"\nexec sleep 120\n')
+    slow.chmod(slow.stat().st_mode | stat.S_IEXEC)
+    editor = await editors.start(
+        workspace, state_dir, capabilities=VS_CODE, settings=settings(duplicatesNode=str(slow))
+    )
+    run = asyncio.ensure_future(
+        editor.client.workspace_execute_command_async(
+            t.ExecuteCommandParams(
+                command="shim.findDuplicates", arguments=[{}], work_done_token="dup-token"
+            )
+        )
+    )
+    await editor.wait_for(lambda: started.exists() and bool(started.read_text().strip()))
+    begin = editor.client.progress_reports["dup-token"][0]
+    assert isinstance(begin, t.WorkDoneProgressBegin) and begin.cancellable
+    editor.client.window_work_done_progress_cancel(
+        t.WorkDoneProgressCancelParams(token="dup-token")
+    )
+    answer = await asyncio.wait_for(run, 15)
+    assert answer["cancelled"] is True
+    pid = int(started.read_text())
+    await editor.wait_for(lambda: not _alive(pid), timeout=5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat_file:  # a zombie is gone, waiting to be reaped
+        return stat_file.read().split()[2] != "Z"
