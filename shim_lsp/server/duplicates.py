@@ -110,8 +110,20 @@ class DuplicatesFeature(Feature):
         fields = [f.name for f in attrs.fields(Settings) if f.name.startswith("duplicates_")]
         if any(getattr(old, f) != getattr(new, f) for f in fields):
             self._told.clear()
-            if self.ls.settings_known.is_set() and (new.duplicates_enabled or self._asked):
+            if not self._active():  # turned off: nothing would keep the findings fresh
+                self._clear()
+            elif self.ls.settings_known.is_set():
                 self._schedule(0.0)
+
+    def _clear(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._run is not None and not self._run.done():
+            self._run.cancel()
+        for uri in self._shown:
+            self.ls.diagnostics.clear(uri, SOURCE)
+        self._shown = {}
 
     def _active(self) -> bool:
         return self.ls.settings.duplicates_enabled or self._asked

@@ -209,7 +209,7 @@ async def test_a_missing_detector_is_one_message_and_ruff_keeps_serving(
     )
 
 
-async def test_duplicates_enabled_runs_at_start_without_being_asked(
+async def test_duplicates_enabled_runs_at_start_unasked_and_off_clears_them(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     twins(workspace)
@@ -218,6 +218,10 @@ async def test_duplicates_enabled_runs_at_start_without_being_asked(
     )
     second = editor.uri("second.py")
     await editor.wait_for(lambda: bool(ours(editor, second)), timeout=30)
+    # Turned off (and never asked for): nothing would keep them fresh, so they go.
+    editor.client.set_configuration({"shim": settings(duplicatesEnabled=False)})
+    editor.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
+    await editor.wait_for(lambda: not ours(editor, second))
 
 
 async def test_cancel_from_the_progress_stops_jscpd(
