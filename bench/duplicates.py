@@ -76,7 +76,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="shim-bench-dup-") as tmp:
         ws = fresh_copy(django_tree(), Path(tmp))
         folder = ws if a.whole else ws / "django"
-        print(f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {folder.name}/")
+        tree = "the whole sdist" if a.whole else "django/"
+        print(f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {tree}")
         shim_s, files, shim_n = shim_run(folder, detector, a.min_lines)
         print(f"SHIM (walk, read, jscpd runner): {shim_s:6.1f} s  {files} files  {shim_n} pairs")
         bare_s, bare_n = bare_run(folder, node, a.min_lines, lifted=True)
