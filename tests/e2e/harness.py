@@ -158,9 +158,24 @@ OWN = {
 }
 
 
+def _converter() -> Any:
+    """pygls's converter, reading a code action that runs a command as a code action:
+    lsprotocol takes any object with a ``command`` key for a Command (VS Code tells them
+    apart by the type of ``command``: a string is a Command)."""
+    converter = default_converter()
+
+    def code_action(obj: Any, _type: Any) -> t.Command | t.CodeAction:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, t.Command)  # type: ignore[no-any-return]
+        return converter.structure(obj, t.CodeAction)  # type: ignore[no-any-return]
+
+    converter.register_structure_hook(t.Command | t.CodeAction, code_action)
+    return converter
+
+
 def _make_client() -> LanguageClient:
     """pytest-lsp's client with its defaults, except the editor behaviour defined here."""
-    client = LanguageClient(converter_factory=default_converter)
+    client = LanguageClient(converter_factory=_converter)
     register_lsp_features(
         client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m not in OWN}
     )
