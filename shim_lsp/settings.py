@@ -178,6 +178,22 @@ class Settings:
     ruff_debounce: float = attrs.field(default=0.1, validator=_non_negative)
     """Seconds after the last change to a buffer before ruff checks it again."""
 
+    duplicates_enabled: bool = False
+    """Look for duplicate code across the workspace (jscpd) when the server starts and again
+    after each save. Off: only when asked (command shim.findDuplicates), a run of seconds on a
+    large tree."""
+
+    duplicates_min_lines: int = attrs.field(default=6, validator=_positive)
+    """Lines a block must span to count as duplicate code."""
+
+    duplicates_node: str | None = None
+    """The Node.js executable that runs jscpd. Default: the editor's own (VS Code), else node
+    on PATH."""
+
+    duplicates_jscpd: str | None = None
+    """jscpd's package folder or its jscpd executable. Default: the jscpd bundled with the
+    VS Code extension, else jscpd on PATH."""
+
 
 attrs.resolve_types(Settings)
 

@@ -23,6 +23,8 @@ export const ServerCommand = {
   moduleName: 'shim.moduleName',
   runCodemod: 'shim.runCodemod',
   undoCodemod: 'shim.undoCodemod',
+  findDuplicates: 'shim.findDuplicates',
+  openDuplicate: 'shim.openDuplicate',
 } as const;
 
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
@@ -51,6 +53,8 @@ export const VsCommand = {
   undoLastCodemod: 'shim.undoLastCodemod',
   showOutput: 'shim.showOutput',
   restartServer: 'shim.restartServer',
+  findDuplicateCode: 'shim.findDuplicateCode',
+  goToDuplicate: 'shim.goToDuplicate',
 } as const;
 
 export type VsCommandId = (typeof VsCommand)[keyof typeof VsCommand];
@@ -76,6 +80,8 @@ export const REACHED_BY: Record<ServerCommandId, readonly VsCommandId[]> = {
   [ServerCommand.listCodemods]: [VsCommand.applyCodemod],
   [ServerCommand.runCodemod]: [VsCommand.applyCodemod],
   [ServerCommand.undoCodemod]: [VsCommand.undoLastCodemod],
+  [ServerCommand.findDuplicates]: [VsCommand.findDuplicateCode],
+  [ServerCommand.openDuplicate]: [VsCommand.goToDuplicate],
 };
 
 /** Context keys the extension sets, for `when` clauses in package.json. */

@@ -7,6 +7,7 @@ import { ServerNotRunning, ShimServer } from './server';
 import { RESTART_SETTINGS, SECTION } from './settings';
 import { Codemods } from './views/codemods';
 import { VirtualDocuments } from './views/documents';
+import { Duplicates } from './views/duplicates';
 import { History } from './views/history';
 import { HistoryTree } from './views/historyTree';
 import { Recovery } from './views/recovery';
@@ -17,12 +18,13 @@ let server: ShimServer | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('SHIM', { log: true });
-  server = new ShimServer(output, context.asAbsolutePath('bundled'));
+  server = new ShimServer(output, context.asAbsolutePath('bundled'), context.asAbsolutePath('out/jscpd-runner.js'));
   const shim = server;
   const session = new Session(shim);
   const history = new History(shim);
   const recovery = new Recovery(shim);
   const codemods = new Codemods(shim);
+  const duplicates = new Duplicates(shim);
 
   const handlers: Record<VsCommandId, (arg?: unknown) => Promise<unknown>> = {
     [VsCommand.checkpointNow]: (a) => session.forceCheckpoint(a),
@@ -41,6 +43,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     [VsCommand.undoLastCodemod]: (a) => codemods.undo(a),
     [VsCommand.showOutput]: async () => output.show(),
     [VsCommand.restartServer]: () => shim.restart(),
+    [VsCommand.findDuplicateCode]: () => duplicates.find(),
+    [VsCommand.goToDuplicate]: () => duplicates.goTo(),
   };
   for (const [id, handler] of Object.entries(handlers)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => reportErrors(output, id, () => handler(arg))));

@@ -74,10 +74,14 @@ export class ShimServer implements vscode.Disposable {
   interpreter: InterpreterChoice | undefined;
   problem: StartProblem | undefined;
 
-  /** `bundledDir`: the server shipped in the .vsix (bundled/, built by bundle/build.py). */
+  /**
+   * `bundledDir`: the server shipped in the .vsix (bundled/, built by bundle/build.py);
+   * `jscpdRunner`: jscpd's detector with SHIM's runner in one file (out/jscpd-runner.js).
+   */
   constructor(
     readonly output: vscode.LogOutputChannel,
     private readonly bundledDir: string,
+    private readonly jscpdRunner: string,
   ) {}
 
   /** Start (or restart) the server; a problem is shown to the user, never thrown. */
@@ -126,7 +130,7 @@ export class ShimServer implements vscode.Disposable {
       command: choice.command,
       args: plan.args,
       transport: TransportKind.stdio,
-      options: { env: { ...process.env, SHIM_LOG_LEVEL: logLevel }, cwd: folder?.uri.fsPath },
+      options: { env: { ...process.env, SHIM_LOG_LEVEL: logLevel, ...editorTools(this.jscpdRunner) }, cwd: folder?.uri.fsPath },
     };
     const clientOptions: LanguageClientOptions = {
       // Every file and untitled buffer: unsaved work is protected whatever its language.
@@ -287,6 +291,16 @@ export class ShimServer implements vscode.Disposable {
     this.recoveryEmitter.dispose();
     this.riskEmitter.dispose();
   }
+}
+
+/**
+ * What the server may run from the editor (shim_lsp/analysis/duplicates.py): VS Code's own
+ * executable as Node.js (the server sets ELECTRON_RUN_AS_NODE for it) and the bundled jscpd
+ * runner, so duplicate detection needs no Node.js or jscpd installed. A user's settings
+ * (duplicatesNode, duplicatesJscpd) come first.
+ */
+function editorTools(jscpdRunner: string): Record<string, string> {
+  return { SHIM_NODE: process.execPath, SHIM_JSCPD_RUNNER: jscpdRunner };
 }
 
 /**

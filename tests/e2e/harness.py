@@ -159,17 +159,17 @@ OWN = {
 
 
 def _converter() -> Any:
-    """pygls's converter, reading a code action that carries a command as a code action, as
-    VS Code and Neovim do (a ``Command``'s own ``command`` is a string): lsprotocol 2025's
-    hook takes any object with a ``command`` key for a bare ``Command``."""
+    """pygls's converter, reading a code action that runs a command as a code action:
+    lsprotocol takes any object with a ``command`` key for a Command (VS Code tells them
+    apart by the type of ``command``: a string is a Command)."""
     converter = default_converter()
 
-    def command_or_action(obj: Any, _: type) -> t.Command | t.CodeAction:
+    def code_action(obj: Any, _type: Any) -> t.Command | t.CodeAction:
         if isinstance(obj.get("command"), str):
             return converter.structure(obj, t.Command)  # type: ignore[no-any-return]
         return converter.structure(obj, t.CodeAction)  # type: ignore[no-any-return]
 
-    converter.register_structure_hook(t.Command | t.CodeAction, command_or_action)
+    converter.register_structure_hook(t.Command | t.CodeAction, code_action)
     return converter
 
 

@@ -255,3 +255,36 @@ def test_every_target_bundles_its_own_native_modules_for_each_abi(
     assert (out / "libs" / "common" / "bin" / ruff).is_file()
     if target.startswith("linux-") and shutil.which("llvm-strip"):
         assert json.loads((out / "manifest.json").read_text())["debugInfoStripped"]
+
+
+EDITOR_CLIENT = REPO / "editor-client"
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (EDITOR_CLIENT / "node_modules" / "jscpd").is_dir(),
+    reason="needs node and editor-client's npm packages (npm ci)",
+)
+def test_the_bundled_jscpd_runner_finds_duplicates_on_its_own(tmp_path: Path) -> None:
+    """out/jscpd-runner.js, as `npm run package` builds it into the .vsix, runs with no
+    node_modules beside it: the extension's copy of VS Code's Node.js needs nothing else."""
+    import asyncio
+
+    from shim_lsp.analysis import duplicates
+
+    node = shutil.which("node")
+    assert node is not None
+    subprocess.run([node, "esbuild.mjs", "--production"], cwd=EDITOR_CLIENT, check=True)
+    assert "!out/jscpd-runner.js" in (EDITOR_CLIENT / ".vscodeignore").read_text().splitlines()
+    alone = tmp_path / "jscpd-runner.js"
+    shutil.copy(EDITOR_CLIENT / "out" / "jscpd-runner.js", alone)
+    found = duplicates.find_detector(None, None, {duplicates.EDITOR_RUNNER_ENV: str(alone)})
+    assert found == duplicates.Detector(node, str(alone))
+    block = "".join(f"    total += item.price * {n} + len(items)\n" for n in range(8))
+    sources = [
+        duplicates.Source("/ws/a.py", "def a(items):\n    total = 0\n" + block),
+        duplicates.Source("/ws/b.py", "X = 1\n\n\ndef b(items):\n    total = 0\n" + block),
+    ]
+    answer = asyncio.run(duplicates.detect(found, sources, 6))
+    assert isinstance(answer, list), answer
+    (dup,) = answer
+    assert {dup.first.path, dup.second.path} == {"/ws/a.py", "/ws/b.py"}
