@@ -18,4 +18,6 @@ CLIENT_CAPABILITY = "shim"
 """Key under the client's ``capabilities.experimental``: ``{"recoveryUi": true}`` means the
 client shows its own recovery prompt (on ``shim/recoveryAvailable``) instead of SHIM's
 ``window/showMessageRequest`` questions; ``{"riskUi": true}``, its own risk warning (on
-``shim/riskAlarm``) instead of SHIM's message."""
+``shim/riskAlarm``) instead of SHIM's message; ``{"editorCommands": true}``, it runs the SHIM
+extension's own VS Code commands, which code actions may then name (the recovery notice's
+Compare, the checkpoint source actions)."""

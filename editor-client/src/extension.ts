@@ -33,7 +33,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     [VsCommand.pauseAutoCheckpoints]: () => session.setAuto(false),
     [VsCommand.resumeAutoCheckpoints]: () => session.setAuto(true),
     [VsCommand.recoverUnsavedWork]: () => recovery.check(),
-    [VsCommand.reviewRecovery]: () => recovery.review(),
+    [VsCommand.reviewRecovery]: (a) => recovery.review(a),
     [VsCommand.restoreRecoveredText]: (a) => recovery.restore(a),
     [VsCommand.browseCheckpoints]: (a) => history.browse(a),
     [VsCommand.compareWithCheckpoint]: (a) => history.compare(a),

@@ -36,10 +36,16 @@ import {
 } from './settings';
 import { pythonExtensionInterpreter } from './python';
 
-/** Tells the server that this client shows recovery itself (see shim_lsp/notifications.py). */
+/**
+ * Tells the server that this client shows recovery and risk itself, and runs this extension's
+ * commands from code actions (see shim_lsp/notifications.py).
+ */
 const recoveryUiFeature: StaticFeature = {
   fillClientCapabilities(capabilities) {
-    capabilities.experimental = { ...(capabilities.experimental as object), [CLIENT_CAPABILITY]: { recoveryUi: true, riskUi: true } };
+    capabilities.experimental = {
+      ...(capabilities.experimental as object),
+      [CLIENT_CAPABILITY]: { recoveryUi: true, riskUi: true, editorCommands: true },
+    };
   },
   initialize() {},
   getState(): FeatureState {

@@ -86,7 +86,7 @@ def _register_documents(server: ShimLanguageServer) -> None:
 
 
 def _register_code_actions(server: ShimLanguageServer) -> None:
-    kinds = [kind for f in server.features for kind in f.code_action_kinds]
+    kinds = list(dict.fromkeys(kind for f in server.features for kind in f.code_action_kinds))
     if not kinds:
         return
     owners = {f.name: f for f in server.features if f.code_action_kinds}

@@ -12,11 +12,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from shim_lsp.recovery.find import is_alive, sessions, work_left
 from shim_lsp.server.feature import Feature, command
 from shim_lsp.server.recovery import apply_as_unsaved
+from shim_lsp.server.recovery_notice import runs_editor_commands, wanted_kinds
 from shim_lsp.store import blobs, linecounts, retention
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.wire import at_least
@@ -24,6 +26,7 @@ from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.paths import uri_to_path
 
 if TYPE_CHECKING:
+    from shim_lsp.server.app import ShimLanguageServer
     from shim_lsp.session.engine import SessionEngine
 
 
@@ -53,8 +56,62 @@ class CheckpointFileArgs:
     uri: str
 
 
+COMPARE_KIND = f"{types.CodeActionKind.Source.value}.shim.compareCheckpoint"
+RESTORE_KIND = f"{types.CodeActionKind.Source.value}.shim.restoreCheckpoint"
+
+
 class HistoryFeature(Feature):
+    """A file's checkpoints: listed, compared, restored; offered as source actions to the
+    VS Code extension, whose commands pick the checkpoint (a plain client has no picker, so
+    it is offered none: ``shim.listCheckpoints`` and ``shim.restoreCheckpoint`` serve it)."""
+
     name = "history"
+    code_action_kinds = (COMPARE_KIND, RESTORE_KIND)
+
+    def __init__(self, ls: ShimLanguageServer) -> None:
+        super().__init__(ls)
+        self._holds: dict[str, tuple[int | None, bool]] = {}
+        """Per file: whether a checkpoint holds it, as of the newest checkpoint this session
+        took (its id); a new checkpoint makes every answer stale."""
+
+    async def code_actions(
+        self, uri: str, params: types.CodeActionParams
+    ) -> list[types.CodeAction]:
+        engine = self.ls.engine
+        kinds = wanted_kinds(self.ls, self.code_action_kinds, params.context.only)
+        if engine is None or not kinds or not runs_editor_commands(self.ls):
+            return []
+        if not await self._has_checkpoints(engine, uri):
+            return []
+        arg = [{"uri": self.ls.client_uri(uri)}]
+        offered = {
+            COMPARE_KIND: ("Compare with checkpoint\u2026", "shim.compareFileWithCheckpoint"),
+            RESTORE_KIND: ("Restore from checkpoint\u2026", "shim.restoreFromCheckpoint"),
+        }
+        return [
+            types.CodeAction(
+                title=title,
+                kind=kind,
+                command=types.Command(title=title, command=cmd, arguments=arg),
+            )
+            for kind, (title, cmd) in offered.items()
+            if kind in kinds
+        ]
+
+    async def _has_checkpoints(self, engine: SessionEngine, uri: str) -> bool:
+        last = engine.last_checkpoint
+        as_of = last.id if last is not None else None
+        known = self._holds.get(uri)
+        if known is not None and known[0] == as_of:
+            return known[1]
+
+        def look() -> bool:
+            with engine.reader() as conn:
+                return cps.holds(conn, engine.workspace.key, uri)
+
+        found = await asyncio.to_thread(look)
+        self._holds[uri] = (as_of, found)
+        return found
 
     @command("shim.listCheckpoints", ListCheckpointsArgs)
     async def list_checkpoints(self, engine: SessionEngine, a: ListCheckpointsArgs) -> Any:
@@ -127,6 +184,7 @@ class HistoryFeature(Feature):
                 partial(retention.clear, session_ids=ids, live=live, current=engine.info.id)
             )
         )
+        self._holds.clear()
         if engine.info.id in ids:
             engine.forget_store_state()
             engine.rejournal_open_buffers()

@@ -33,6 +33,7 @@ from shim_lsp.recovery.find import (
 from shim_lsp.server import client, edits
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature, command
+from shim_lsp.server.recovery_notice import QUICK_FIX, RecoveryNotices
 from shim_lsp.store.retention import journal_kept_s
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -65,6 +66,14 @@ def newest_per_file(
             if f.uri not in best or f.edited_at > best[f.uri].edited_at:
                 best[f.uri] = f
     return sorted(best.values(), key=lambda f: f.uri)
+
+
+def newest_with_sessions(
+    work: list[tuple[SessionRow, list[RecoverableFile]]],
+) -> list[tuple[SessionRow, RecoverableFile]]:
+    """``newest_per_file``, each with the session that left it (for when it ended)."""
+    rows = {row.id: row for row, _files in work}
+    return [(rows[f.session_id], f) for f in newest_per_file(work)]
 
 
 def versions_of(
@@ -138,6 +147,8 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
         if row.ended_at is None:
             engine.writer.submit(partial(mark_crashed, row=row))
     work = await _settle_work_still_open(ls, work)
+    notices = ls.feature_of(RecoveryFeature).notices
+    await notices.show(newest_with_sessions(work))
     files = newest_per_file(work)
     if not files:
         if always:
@@ -164,8 +175,10 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
     restored: list[str] = []
     if choice == DISMISS:
         for row, _files in work:
-            engine.writer.submit(
-                partial(resolve_session, session_id=row.id, resolution="dismissed")
+            await asyncio.wrap_future(
+                engine.writer.submit(
+                    partial(resolve_session, session_id=row.id, resolution="dismissed")
+                )
             )
         days = journal_kept_s(ls.settings) / 86400
         ls.log_user(
@@ -189,6 +202,8 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
                     if await restore_recovered(ls, v, work):
                         restored.append(v.uri)
                     break
+    if choice is not None:
+        await notices.show(newest_with_sessions(await asyncio.to_thread(find_work, ls)))
     return {"files": len(files), "choice": choice, "restored": restored}
 
 
@@ -365,6 +380,7 @@ class RecoverSessionArgs:
     """A crashed session's id, dismissed work included; default: every crashed session of
     this workspace with work not yet restored or dismissed."""
     uris: list[str] | None = None
+    """Only these files (restored, or dismissed one by one); default: every file."""
     action: str = "restore"
     """restore or dismiss."""
 
@@ -382,19 +398,37 @@ class RecoveryFeature(Feature):
     as unsaved changes or dismissed."""
 
     name = "recovery"
+    code_action_kinds = (QUICK_FIX,)
 
     def __init__(self, ls: ShimLanguageServer) -> None:
         super().__init__(ls)
         self.opened: dict[str, asyncio.Event] = {}
         """Set when a document arrives by didOpen: a restore waits on it after showDocument."""
+        self.notices = RecoveryNotices(ls)
+        """The diagnostic on each file with waiting work, and its code actions."""
 
     def document_opened(self, uri: str, params: types.DidOpenTextDocumentParams) -> None:
         self.opened.setdefault(uri, asyncio.Event()).set()
+        self.notices.text_changed(uri)
+
+    def document_changed(self, uri: str, params: types.DidChangeTextDocumentParams) -> None:
+        self.notices.text_changed(uri)
 
     def document_closed(self, uri: str) -> None:
         event = self.opened.pop(uri, None)
         if event is not None:
             event.clear()
+        self.notices.text_changed(uri)
+
+    async def code_actions(
+        self, uri: str, params: types.CodeActionParams
+    ) -> list[types.CodeAction]:
+        return self.notices.code_actions(uri, params)
+
+    async def refresh_notices(self) -> None:
+        """Read again what waits (off the event loop) and put the notices in step."""
+        work = await asyncio.to_thread(find_work, self.ls)
+        await self.notices.show(newest_with_sessions(work))
 
     async def ready(self) -> None:
         await offer_recovery(self.ls)
@@ -409,7 +443,9 @@ class RecoveryFeature(Feature):
         if a.prompt:
             return await offer_recovery(self.ls, always=True)
         if not a.include_dismissed:
-            return describe(await asyncio.to_thread(find_work, self.ls))
+            work = await asyncio.to_thread(find_work, self.ls)
+            await self.notices.show(newest_with_sessions(work))
+            return describe(work)
         work = await asyncio.to_thread(_work_with_dismissed, engine)
         report = describe(work)
         resolutions = {row.id: row.resolution for row, _files in work}
@@ -449,18 +485,42 @@ class RecoveryFeature(Feature):
         else:
             work = await asyncio.to_thread(find_work, self.ls)
         if a.action == "dismiss":
-            for row, _files in work:
-                await asyncio.wrap_future(
-                    engine.writer.submit(
-                        partial(resolve_session, session_id=row.id, resolution="dismissed")
-                    )
-                )
-            return {"dismissed": [row.id for row, _ in work]}
+            dismissed = await _dismiss(engine, work, a.uris)
+            await self.refresh_notices()
+            return dismissed
         wanted = newest_per_file(work)
         if a.uris is not None:
             wanted = [f for f in wanted if f.uri in a.uris]
         restored = [f.uri for f in wanted if await restore_recovered(self.ls, f, work)]
+        await self.refresh_notices()
         return {"restored": restored, "skipped": [f.uri for f in wanted if f.uri not in restored]}
+
+
+async def _dismiss(
+    engine: SessionEngine,
+    work: list[tuple[SessionRow, list[RecoverableFile]]],
+    uris: list[str] | None,
+) -> dict[str, Any]:
+    """Dismiss whole sessions, or (``uris``) only these files' unsaved text in each."""
+    if uris is None:
+        for row, _files in work:
+            await asyncio.wrap_future(
+                engine.writer.submit(
+                    partial(resolve_session, session_id=row.id, resolution="dismissed")
+                )
+            )
+        return {"dismissed": [row.id for row, _ in work]}
+    done = [(row.id, f.uri) for row, files in work for f in files if f.uri in uris]
+    for session_id, uri in done:
+        await asyncio.wrap_future(
+            engine.writer.submit(
+                partial(resolve_file, session_id=session_id, uri=uri, action="dismissed")
+            )
+        )
+    return {
+        "dismissed": sorted({s for s, _uri in done}),
+        "dismissedUris": sorted({uri for _s, uri in done}),
+    }
 
 
 Work = list[tuple[SessionRow, list[RecoverableFile]]]

@@ -331,6 +331,18 @@ def file_history(conn: sqlite3.Connection, workspace: str, uri: str) -> list[Fil
     return out
 
 
+def holds(conn: sqlite3.Connection, workspace: str, uri: str) -> bool:
+    """Some checkpoint of the workspace holds a version of the file (not only its deletion)."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM entries e JOIN checkpoints c ON c.id = e.checkpoint_id"
+            " WHERE e.uri=? AND c.workspace=? AND e.blob IS NOT NULL LIMIT 1",
+            (uri, workspace),
+        ).fetchone()
+        is not None
+    )
+
+
 def known_uris(conn: sqlite3.Connection, workspace: str) -> list[str]:
     """Every file any checkpoint of the workspace ever held, deleted and renamed ones included."""
     return [

@@ -43,7 +43,7 @@ export class History implements vscode.Disposable {
 
   /** "SHIM: Compare with Checkpoint": any checkpoint of the workspace, against the editor. */
   async compare(target?: unknown): Promise<void> {
-    if (isServerArgs(target)) {
+    if (isServerArgs(target) && !isFileOnly(target)) {
       await this.server.request(ServerCommand.compareWithCheckpoint, target);
       return;
     }
@@ -89,7 +89,7 @@ export class History implements vscode.Disposable {
         : undefined;
     if (ref?.checkpoint !== undefined) {
       args = { checkpoint: ref.checkpoint, uri: ref.file.toString() };
-    } else if (isServerArgs(target)) {
+    } else if (isServerArgs(target) && !isFileOnly(target)) {
       args = target as { checkpoint: number; uri: string };
     } else {
       const file = fileOf(target);
@@ -164,9 +164,21 @@ async function showDiff(file: vscode.Uri, checkpoint: number, title: string, cre
   );
 }
 
-/** The file a command is about: the one it was invoked on, else the active editor's. */
+/** `{ uri }` with no checkpoint (a code action's argument): the file, the checkpoint to pick. */
+function isFileOnly(target: object): target is { uri: string } {
+  const args = target as { uri?: unknown; checkpoint?: unknown };
+  return typeof args.uri === 'string' && args.checkpoint === undefined;
+}
+
+/** The file a command is about: the one it was invoked on (a URI, or `{ uri }` from a code
+ * action), else the active editor's. */
 function fileOf(target: unknown): vscode.Uri | undefined {
-  let uri = target instanceof vscode.Uri ? target : vscode.window.activeTextEditor?.document.uri;
+  let uri =
+    target instanceof vscode.Uri
+      ? target
+      : isServerArgs(target) && isFileOnly(target)
+        ? vscode.Uri.parse(target.uri)
+        : vscode.window.activeTextEditor?.document.uri;
   if (uri !== undefined && (uri.scheme === Scheme.checkpoint || uri.scheme === Scheme.recovered)) {
     uri = parseVirtual(uri)?.file;
   }

@@ -59,8 +59,16 @@ export class Recovery implements vscode.Disposable {
     }
   }
 
-  /** The status bar item's click: Review what still waits. */
-  async review(): Promise<void> {
+  /**
+   * The status bar item's click: Review what still waits. With `{ uri, session? }` (the
+   * recovery notice's "Compare with recovered text"), the diff of that one file.
+   */
+  async review(args?: unknown): Promise<void> {
+    if (isServerArgs(args) && typeof (args as { uri?: unknown }).uri === 'string') {
+      const { uri, session } = args as { uri: string; session?: string };
+      await this.showDiff(await this.server.request<Omit<RecoverableFile, 'chars'>>(ServerCommand.recoveredText, { uri, session }));
+      return;
+    }
     const files = this.pending?.offered ?? [];
     if (files.length === 0) {
       await this.check();
@@ -132,7 +140,7 @@ export class Recovery implements vscode.Disposable {
     return `${lineChangesText(lineChanges(disk, recovered.text))} against the file on disk${file.diskChanged ? ' (changed since)' : ''}`;
   }
 
-  private async showDiff(file: RecoverableFile): Promise<void> {
+  private async showDiff(file: Pick<RecoverableFile, 'uri' | 'session' | 'editedAt' | 'diskExists'>): Promise<void> {
     const uri = vscode.Uri.parse(file.uri);
     const name = fileName(file.uri);
     const open = openDocument(uri) !== undefined;

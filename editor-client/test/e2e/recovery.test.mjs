@@ -136,3 +136,57 @@ rig.e2e('Review lists the files; each opens a diff of disk against the recovered
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'other.py'), 'utf8'), files['other.py'], 'the file on disk is untouched');
 });
+
+rig.e2e("a closed window's unsaved work: a notice in Problems and on the file's first line, with Compare and Restore in its light bulb", async () => {
+  const opened = await rig.openShim(shared, { 'app.py': ORIGINAL }, { editorBackups: false, open: 'app.py' });
+  const { dirs, codeServer } = opened;
+  let { page } = opened;
+  await rig.typeAtEnd(page, "z = 'only in the buffer'\n");
+  await rig.waitFor("SHIM's journal to hold app.py as typed", async () => (await rig.journaledText(dirs, 'app.py'))?.endsWith("z = 'only in the buffer'\n"));
+  await rig.closeWindow(page, codeServer);
+
+  page = await rig.openWorkbench(shared.browser, codeServer, dirs);
+  const prompt = rig.toast(page, 'Unsaved changes to 1 file');
+  await prompt.waitFor({ timeout: 60_000 });
+  await prompt.hover();
+  await prompt.locator('.codicon-notifications-clear').click();
+
+  // Problems lists the file before it is opened.
+  await page.keyboard.press('Control+Shift+M');
+  const notice = page.locator('.markers-panel .monaco-list-row', { hasText: 'Unsaved work from a session that ended' });
+  await notice.waitFor();
+  assert.match(await notice.innerText(), /Unsaved work from a session that ended \d\d:\d\d: \+1 line against the file on disk/);
+
+  await rig.openFile(page, 'app.py');
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+Home');
+  const actions = page.locator('.action-widget .monaco-list-row');
+  const choose = async (title) => {
+    await page.keyboard.press('Control+.');
+    await actions.filter({ hasText: title }).waitFor();
+    for (let i = 0; i < 10 && !(await page.locator('.action-widget .monaco-list-row.focused').innerText()).includes(title); i++) {
+      await page.keyboard.press('ArrowDown');
+    }
+    await page.keyboard.press('Enter');
+  };
+  await page.keyboard.press('Control+.');
+  for (const title of ['Restore unsaved work', 'Compare with recovered text', 'Dismiss unsaved work in this file']) {
+    await actions.filter({ hasText: title }).waitFor();
+  }
+  await rig.shot(page, 'recovery-light-bulb');
+  await page.keyboard.press('Escape');
+
+  await choose('Compare with recovered text');
+  await page.locator('.tab.active', { hasText: /^app\.py \(open editor\) ↔ app\.py \(recovered/ }).waitFor();
+  await rig.waitFor('the diff to show the recovered text', async () => (await rig.editorText(page, 'modified')).includes("z = 'only in the buffer'"));
+  await rig.shot(page, 'recovery-light-bulb-diff');
+  await page.keyboard.press('Control+W');
+
+  await rig.waitFor('the recovery diff closed', async () => (await page.locator('.tab', { hasText: '↔' }).count()) === 0);
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+Home');
+  await choose('Restore unsaved work');
+  await rig.waitFor('the recovered text in the editor', async () => (await rig.editorText(page)).includes("z = 'only in the buffer'"));
+  await notice.waitFor({ state: 'hidden' });
+  assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');
+});
