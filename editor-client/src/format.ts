@@ -35,9 +35,32 @@ export function size(bytes: number | null): string {
     return `${bytes} B`;
   }
   if (bytes < 1024 * 1024) {
-    return `${(bytes / 1024).toFixed(1)} KB`;
+    return `${oneDecimal(bytes / 1024)} KB`;
   }
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${oneDecimal(bytes / (1024 * 1024))} MB`;
+}
+
+/** "256", "1.5": a figure with one decimal, without a ".0" that says nothing. */
+function oneDecimal(value: number): string {
+  return value.toFixed(1).replace(/\.0$/, '');
+}
+
+/** "less than a minute", "1 min", "12 min": an age in whole minutes, as people say it. */
+export function minutes(value: number): string {
+  return value < 1 ? 'less than a minute' : `${Math.floor(value)} min`;
+}
+
+/**
+ * "1 file not protected (over maxFileSize, 256 KB): save it": unsaved buffers over the cap,
+ * whose text SHIM does not keep (only saving does); undefined when there are none.
+ */
+export function unprotectedText(status: Pick<StatusNotification, 'unprotectedDocuments' | 'maxFileSize'>): string | undefined {
+  const count = status.unprotectedDocuments ?? 0;
+  if (count === 0) {
+    return undefined;
+  }
+  const cap = status.maxFileSize === undefined ? '' : `, ${size(status.maxFileSize)}`;
+  return `${plural(count, 'file')} not protected (over maxFileSize${cap}): ${count === 1 ? 'save it' : 'save them'}`;
 }
 
 export function clock(seconds: number): string {
@@ -69,7 +92,9 @@ export const OPEN_SETTINGS = 'workbench.action.openSettings';
 export function statusView(status: StatusNotification, nowSeconds: number): StatusView {
   const paused = status.autoCheckpoint === false;
   const saved = status.lastCheckpointAt === null ? undefined : ago(status.lastCheckpointAt, nowSeconds);
-  const unsaved = status.dirtyDocuments;
+  const unprotected = unprotectedText(status);
+  // Buffers over maxFileSize are unsaved, yet SHIM keeps none of their text: not "protected".
+  const unsaved = status.dirtyDocuments - (status.unprotectedDocuments ?? 0);
   const lines: string[] = [];
   let text: string;
   let background: StatusView['background'];
@@ -91,9 +116,13 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
     background = 'error';
     lines.push(`$(error) **SHIM cannot protect new work:** ${danger}`);
   } else {
-    const icon = paused ? '$(debug-pause)' : status.riskLevel === 'low' ? '$(shield)' : '$(warning)';
-    text = `${icon} SHIM: ${saved === undefined ? 'protected' : `saved ${saved}`}${paused ? ' · paused' : ''}${settingsProblems.length ? ' · $(gear) settings' : ''}`;
-    background = status.riskLevel === 'high' ? 'warning' : undefined;
+    const icon = paused ? '$(debug-pause)' : status.riskLevel === 'low' && !unprotected ? '$(shield)' : '$(warning)';
+    const state = unprotected ? `${plural(status.unprotectedDocuments ?? 0, 'file')} not protected` : saved === undefined ? 'protected' : `saved ${saved}`;
+    text = `${icon} SHIM: ${state}${paused ? ' · paused' : ''}${settingsProblems.length ? ' · $(gear) settings' : ''}`;
+    background = status.riskLevel === 'high' || unprotected ? 'warning' : undefined;
+    if (unprotected) {
+      lines.push(`$(warning) **${unprotected}.** SHIM does not journal or checkpoint a buffer larger than maxFileSize; only saving keeps its changes.`);
+    }
     lines.push(
       unsaved === 0
         ? '$(shield) **SHIM** journals every change you type.'
@@ -162,7 +191,7 @@ export function signalView(s: Signal): SignalView {
     case 'unsavedKb':
       return { label: 'Unsaved text not in a checkpoint', description: `${size(Math.round(s.value * 1024))}, high at ${size(Math.round(s.threshold * 1024))}` };
     case 'unsavedAgeMinutes':
-      return { label: 'Oldest change not in a checkpoint', description: `${n(s.value)} min old, high at ${n(s.threshold)} min` };
+      return { label: 'Oldest change not in a checkpoint', description: `${minutes(s.value)} old, high at ${minutes(s.threshold)}` };
     case 'editsSinceCheckpoint':
       return { label: 'Edits since the last checkpoint', description: `${n(s.value)}, high at ${n(s.threshold)}` };
     case 'memoryMb':

@@ -84,3 +84,33 @@ async def test_a_buffer_over_the_cap_does_not_raise_a_risk_a_checkpoint_cannot_l
     signals = await editor.command("shim.monitorSignals")
     unsaved = next(s for s in signals["signals"] if s["name"] == "unsavedKb")
     assert unsaved["value"] == 0, "the over-cap buffer is not weighed as securable"
+
+
+async def test_the_status_counts_an_unsaved_buffer_over_the_cap_as_not_protected(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """The status bar and Session Status must not call its work protected: they say how many
+    unsaved files only saving keeps, and the cap they are over."""
+    (workspace / "big.py").write_text("")
+    (workspace / "small.py").write_text("")
+    editor = await _start(editors, workspace, state_dir)
+    big = editor.open("big.py", "x = 1\n" * 2000)
+    editor.type(big, 0, 0, "#")
+    small = editor.open("small.py")
+    editor.type(small, 0, 0, "kept = 1\n")
+    await journal_settled(editor)
+    status = await editor.command("shim.sessionStatus")
+    assert status["dirtyDocuments"] == 2
+    assert status["unprotectedDocuments"] == 1
+    assert status["maxFileSize"] == CAP
+
+    def pushed() -> int | None:
+        last = editor.statuses[-1] if editor.statuses else None
+        return getattr(last, "unprotectedDocuments", None)
+
+    await editor.wait_for(lambda: pushed() == 1)
+    assert editor.statuses[-1].maxFileSize == CAP
+    editor.save(big)
+    await journal_settled(editor)
+    status = await editor.command("shim.sessionStatus")
+    assert status["unprotectedDocuments"] == 0
