@@ -67,6 +67,18 @@ export function clock(seconds: number): string {
   return new Date(seconds * 1000).toLocaleString();
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * "14:02" today, "1 Dec 14:02" another day: a time that stays true where it is not re-rendered
+ * (a diff tab's title), as VS Code's Local History titles its versions.
+ */
+export function shortClock(seconds: number, nowSeconds = Date.now() / 1000): string {
+  const d = new Date(seconds * 1000);
+  const time = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  return d.toDateString() === new Date(nowSeconds * 1000).toDateString() ? time : `${d.getDate()} ${MONTHS[d.getMonth()]} ${time}`;
+}
+
 export interface StatusView {
   text: string;
   /** Markdown (theme icons and `command:` links allowed). */

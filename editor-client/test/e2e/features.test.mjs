@@ -60,7 +60,7 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   await rig.shot(page, 'browse-checkpoints');
   await rig.pick(page, 'first draft');
   // Older on the left, newer on the right: what was typed since shows as added.
-  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
+  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · \d{2}:\d{2}\) ↔ app\.py/ }).waitFor();
   await rig.waitFor('the diff of the checkpoint (left) against the editor (right)', async () =>
     (await rig.editorText(page, 'original')) === "a = 1\nb = 'kept in a checkpoint'\n" &&
     (await rig.editorText(page, 'modified')).includes("c = 'typed later'"),
@@ -95,7 +95,7 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   // The rows follow the description: app.py's alone has a "second draft" version.
   await pane.locator('.monaco-list-row', { hasText: 'second draft' }).waitFor();
   await entry.click();
-  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
+  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · \d{2}:\d{2}\) ↔ app\.py/ }).waitFor();
 
   await page.locator('.editor-actions [aria-label*="Restore from Checkpoint"]').first().click();
   await rig.toast(page, 'into the editor as an unsaved change').waitFor();
@@ -304,7 +304,7 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   assert.match(listed, /Today/, 'grouped by day');
   await rig.shot(page, 'compare-with-checkpoint');
   await rig.pick(page, 'release 1');
-  await page.locator('.tab.active', { hasText: /^app\.py \(release 1 · .*\) ↔ app\.py/ }).waitFor();
+  await page.locator('.tab.active', { hasText: /^app\.py \(release 1 · \d{2}:\d{2}\) ↔ app\.py/ }).waitFor();
   await rig.waitFor('the checkpoint (left) against the editor (right)', async () =>
     (await rig.editorText(page, 'original')) === 'a = 1\n' && (await rig.editorText(page, 'modified')).includes("b = 'since the release'"),
   );
@@ -388,4 +388,59 @@ rig.e2e('work at risk: a plain warning that SHIM took a checkpoint, and Save All
   await warning.locator('a.monaco-button', { hasText: 'Save All' }).click();
   await rig.waitFor('the file saved', async () => readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8').includes('enough unsaved text'));
   await page.locator('.tab.active:not(.dirty)', { hasText: 'app.py' }).waitFor();
+});
+
+rig.e2e('Apply now saves what it changes except editors unsaved before; Show Changes keeps Undo; a spent Undo says so', async () => {
+  const files = {
+    'app.py': 'def greet():\n    return "hi"\n',
+    'main.py': 'from app import greet\n\nprint(greet())\n',
+    'util.py': 'from app import greet\n\nGREETING = greet()\n',
+  };
+  const { dirs, page } = await rig.openShim(shared, files, { open: 'util.py' });
+  await rig.typeAtEnd(page, '# typed, not saved\n');
+  await page.locator('.tab.dirty', { hasText: 'util.py' }).waitFor();
+  await rig.openFile(page, 'main.py');
+
+  await renameGreetToWelcome(page, 'Apply now');
+  const done = rig.toast(page, 'Renamed app.greet → welcome in 3 files');
+  await done.waitFor({ timeout: 60_000 });
+  // app.py was not open: written, and not opened; main.py was clean: saved; util.py keeps its unsaved work.
+  for (const name of ['app.py', 'main.py']) {
+    await rig.waitFor(`${name} written`, async () => readFileSync(rig.path.join(dirs.workspace, name), 'utf8').includes('welcome'));
+  }
+  assert.equal(readFileSync(rig.path.join(dirs.workspace, 'util.py'), 'utf8'), files['util.py'], 'an editor unsaved before is not saved for the user');
+  await rig.waitFor('only util.py left unsaved', async () => {
+    const dirty = await page.locator('.tab.dirty').allInnerTexts();
+    return dirty.length === 1 && dirty[0].includes('util.py');
+  });
+  assert.equal(await page.locator('.tab', { hasText: /^app\.py/ }).count(), 0, 'a file that was not open stays unopened');
+  await rig.shot(page, 'codemod-apply-now');
+
+  // Show Changes opens the diff, and the message comes back with its Undo.
+  await done.locator('a.monaco-button', { hasText: 'Show Changes' }).click();
+  await rig.pick(page, 'app.py');
+  await page.locator('.tab.active', { hasText: /^app\.py \(before the codemod\) ↔ app\.py/ }).waitFor();
+  const again = rig.toast(page, 'Renamed app.greet → welcome in 3 files');
+  await again.waitFor();
+  assert.equal(await again.locator('a.monaco-button', { hasText: 'Undo' }).count(), 1, 'Undo still one click away');
+  await rig.shot(page, 'codemod-show-changes-undo');
+
+  // main.py changes after the run: undoing the rename as a whole is refused, in words.
+  await page.locator('.tab', { hasText: /^main\.py/ }).first().click();
+  await rig.typeAtEnd(page, 'x = welcome()\n');
+  await rig.runCommand(page, 'SHIM: Undo Last Codemod');
+  const refused = rig.toast(page, 'cannot undo Rename symbol as a whole');
+  await refused.waitFor();
+  assert.match(await refused.innerText(), /main\.py changed after it, and undoing only the others would leave the project half changed\. Nothing was undone\./);
+  assert.equal(await refused.locator('a.monaco-button', { hasText: 'Undo the Others Anyway' }).count(), 1);
+  await rig.shot(page, 'codemod-undo-refused');
+  await refused.locator('.codicon-notifications-clear').click().catch(() => undefined);
+
+  // The earlier message's Undo is spent: it says what happened instead of refusing again.
+  await again.locator('a.monaco-button', { hasText: 'Undo' }).click();
+  const stale = rig.toast(page, 'this Undo no longer applies');
+  await stale.waitFor();
+  assert.match(await stale.innerText(), /SHIM: this Undo no longer applies\. Undoing Renamed app\.greet → welcome in 3 files was refused at \d{2}:\d{2}: main\.py changed after it\. Nothing was undone\./);
+  await rig.shot(page, 'codemod-stale-undo');
+  assert.match(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), /def welcome/, 'nothing undone');
 });

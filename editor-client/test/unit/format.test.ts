@@ -23,6 +23,7 @@ import {
   signalView,
   size,
   STATUS_LINKS,
+  shortClock,
   statusView,
   unprotectedText,
   versionChanges,
@@ -37,6 +38,13 @@ test('time since reads like a person would say it', () => {
   assert.equal(ago(0, 86400 + 1), '1 day ago');
   assert.equal(ago(0, 5 * 86400), '5 days ago');
   assert.equal(ago(2000, 1000), 'just now', 'a clock a little ahead is not negative time');
+});
+
+test('a time that is not re-rendered (a diff title) is a clock time, not an age that freezes', () => {
+  const at = new Date(2026, 11, 2, 9, 5, 30).getTime() / 1000;
+  assert.equal(shortClock(at, at + 12), '09:05', 'today: the time of day');
+  assert.equal(shortClock(at, at + 86400), '2 Dec 09:05', 'another day: with its date');
+  assert.doesNotMatch(shortClock(at, at + 12), /ago/);
 });
 
 test('counts read as a person writes them', () => {
