@@ -164,7 +164,7 @@ export class Codemods {
 
   private async report(name: string, args: Record<string, unknown>, result: CodemodRun, preview: boolean, dirtyBefore: Set<string>): Promise<void> {
     for (const failure of result.failed) {
-      this.server.output.warn(`Codemod ${name} failed on ${failure.path}: ${failure.reason}`);
+      this.server.output.warn(`Codemod ${name} failed on ${vscode.workspace.asRelativePath(failure.path)}: ${failure.reason}`);
     }
     const failed = result.failed.length > 0 ? ['Show Failures'] : [];
     let choice: string | undefined;
