@@ -99,6 +99,7 @@ interface Property {
   markdownDescription?: string;
   minimum?: number;
   exclusiveMinimum?: number;
+  maximum?: number;
 }
 
 const properties: Record<string, Property> = JSON.parse(readFileSync(path.join(EDITOR_CLIENT, 'package.json'), 'utf8')).contributes
@@ -142,6 +143,16 @@ test("each server setting's minimum is its validator's: exclusive for greater th
     const property = properties[`shim.${name}`];
     assert.equal(property.minimum, truth.minimum, `minimum of shim.${name}`);
     assert.equal(property.exclusiveMinimum, truth.exclusiveMinimum, `exclusiveMinimum of shim.${name}`);
+  }
+});
+
+test("each number setting has its validator's maximum, so that the Settings editor refuses 1e308 too", () => {
+  for (const [name, truth] of Object.entries(settingsTruth)) {
+    const property = properties[`shim.${name}`];
+    assert.equal(property.maximum, truth.maximum, `maximum of shim.${name}`);
+    if (property.type === 'number' || property.type === 'integer') {
+      assert.equal(typeof property.maximum, 'number', `shim.${name} has a maximum`);
+    }
   }
 });
 
