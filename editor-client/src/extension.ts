@@ -17,7 +17,9 @@ let server: ShimServer | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('SHIM', { log: true });
-  server = new ShimServer(output, context.asAbsolutePath('bundled'));
+  // Global storage is <user data>/User/globalStorage/<extension>.
+  const userData = vscode.Uri.joinPath(context.globalStorageUri, '..', '..', '..').path;
+  server = new ShimServer(output, context.asAbsolutePath('bundled'), userData);
   const shim = server;
   const session = new Session(shim);
   const history = new History(shim);

@@ -43,6 +43,7 @@ async def test_buffer_over_max_file_size_is_said_unprotected_and_not_stored(
 
     warnings = [m.message for m in editor.client.messages if "big.py" in m.message]
     assert len(warnings) == 1 and "not protected" in warnings[0] and "maxFileSize" in warnings[0]
+    assert warnings[0].startswith("SHIM: big.py is not protected"), "SHIM's, and says so"
     with connect(state_dir / DB_NAME) as conn:
         journaled = {r[0] for r in conn.execute("SELECT DISTINCT uri FROM journal")}
         largest = conn.execute("SELECT MAX(LENGTH(data)) FROM journal").fetchone()[0]

@@ -219,6 +219,8 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
   assert.match(signals, /Server memory[\s\S]*\d+ MB, high at 1 GB/);
   assert.match(signals, /Editor process[\s\S]*running/);
   assert.doesNotMatch(signals, /%/);
+  assert.match(signals, /Oldest change not in a checkpoint[\s\S]*(less than a minute|\d+ min) old, high at 30 min/);
+  assert.doesNotMatch(signals, /\b0 min old|\d\.0 [KM]B/, 'no "0 min", no ".0"');
   await rig.shot(page, 'crash-risk-signals');
   await page.keyboard.press('Escape');
 
@@ -444,4 +446,56 @@ rig.e2e('Apply now saves what it changes except editors unsaved before; Show Cha
   assert.match(await stale.innerText(), /SHIM: this Undo no longer applies\. Undoing Renamed app\.greet → welcome in 3 files was refused at \d{2}:\d{2}: main\.py changed after it\. Nothing was undone\./);
   await rig.shot(page, 'codemod-stale-undo');
   assert.match(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), /def welcome/, 'nothing undone');
+});
+
+rig.e2e("an importStrategy that is no strategy is said and listed on the status bar; the editor's own settings.json brings no warning; a killed server is restarted, and said once", async () => {
+  const { codeServer, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py', machineSettings: { 'shim.importStrategy': 'bundled' } });
+  const warning = rig.toast(page, "setting 'importStrategy'");
+  await warning.waitFor({ timeout: 60_000 });
+  assert.match(
+    await warning.innerText(),
+    /SHIM: setting 'importStrategy': "bundled" cannot be used \(it must be "useBundled" or "fromEnvironment"\); using the default, "useBundled"/,
+  );
+  await rig.shot(page, 'import-strategy-warning');
+  await rig.waitFor('the setting on the status bar', async () => /·\s*settings$/.test((await rig.statusItem(page).innerText()).trim()));
+  await rig.statusItem(page).hover();
+  const notApplied = page.locator('.monaco-hover', { hasText: 'not applied' });
+  await notApplied.waitFor();
+  assert.match(await notApplied.innerText(), /1 setting not applied[\s\S]*'importStrategy': "bundled" cannot be used/);
+  await rig.shot(page, 'status-bar-import-strategy');
+  await page.mouse.move(700, 400);
+  await warning.locator('.codicon-notifications-clear').click().catch(() => undefined);
+
+  // The user settings.json lives in code-server's user data folder: not the user's work.
+  await rig.editUserSettings(page, { 'editor.fontSize': 15 });
+  await page.waitForTimeout(2000); // a warning would show by now
+  const texts = await page.locator('.notification-toast').allInnerTexts();
+  assert.ok(!texts.some((t) => /not protected/.test(t)), `no warning about settings.json: ${texts.join(' | ')}`);
+
+  // The server dies: vscode-languageclient starts a new one, and the user is told once.
+  const [first] = await rig.shimServerPids(codeServer);
+  process.kill(first, 'SIGKILL');
+  const restarted = rig.toast(page, 'its server stopped unexpectedly and was restarted');
+  await restarted.waitFor({ timeout: 60_000 });
+  assert.match(await restarted.innerText(), /^SHIM: its server stopped unexpectedly and was restarted\. The journal is intact/m);
+  await rig.waitFor('the status bar back', async () => /SHIM: (saved|protected)/.test(await rig.statusItem(page).innerText()));
+  const [second] = await rig.shimServerPids(codeServer);
+  assert.notEqual(second, first, 'a new server runs');
+  await rig.shot(page, 'server-restarted');
+  await page.waitForTimeout(1500);
+  assert.equal(await rig.toast(page, 'stopped unexpectedly').count(), 1, 'said once');
+  assert.equal(await rig.toast(page, 'Connection to server got closed').count(), 0, "vscode-languageclient's own words are not shown");
+});
+
+rig.e2e('Force Checkpoint in a window with no folder says there is nothing to checkpoint', async () => {
+  const dirs = await rig.makeHome({});
+  const codeServer = await rig.startCodeServer(dirs, { folder: false });
+  const page = await rig.openWorkbench(shared.browser, codeServer, dirs, { folder: false });
+  await rig.waitFor('the status bar to say no folder is open', async () => /SHIM: no folder open/.test(await rig.statusItem(page).innerText()), 60_000);
+  await rig.runCommand(page, 'SHIM: Force Checkpoint…');
+  const told = rig.toast(page, 'SHIM: no folder is open, so there is nothing to checkpoint');
+  await told.waitFor();
+  assert.match(await told.innerText(), /Open a folder to have SHIM protect its files\./);
+  assert.equal(await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Force Checkpoint' }).count(), 0, 'no label asked for');
+  await rig.shot(page, 'force-checkpoint-no-folder');
 });

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import {
   chooseInterpreter,
+  clientSettingProblems,
+  isEditorUserData,
   CLIENT_ONLY_KEYS,
   expandPath,
   explainStartFailure,
@@ -283,4 +285,22 @@ test('the real bundle runs on a Python without SHIM, and fromEnvironment falls b
   assert.match(fallback.notice ?? '', /shim_lsp is not installed for "\/usr\/bin\/python3"/);
   const installed = launch(await planLaunch('fromEnvironment', [{ command: shimPython(), source: 'setting' }], REAL_BUNDLE));
   assert.deepEqual(installed.args, ['-m', 'shim_lsp']);
+});
+
+test('an importStrategy that is no strategy is a setting problem, listed with the server\'s', () => {
+  assert.deepEqual(clientSettingProblems({ importStrategy: 'useBundled' }), []);
+  assert.deepEqual(clientSettingProblems({}), []);
+  assert.deepEqual(clientSettingProblems({ importStrategy: 'bundled' }), [
+    'setting \'importStrategy\': "bundled" cannot be used (it must be "useBundled" or "fromEnvironment"); using the default, "useBundled"',
+  ]);
+});
+
+test("the editor's own files (user settings) are not the user's work", () => {
+  const userData = '/home/me/.local/share/code-server';
+  assert.ok(isEditorUserData({ scheme: 'file', path: `${userData}/User/settings.json` }, userData));
+  assert.ok(isEditorUserData({ scheme: 'file', path: `${userData}/Machine/settings.json` }, `${userData}/`));
+  assert.ok(isEditorUserData({ scheme: 'vscode-userdata', path: '/User/settings.json' }, undefined));
+  assert.ok(!isEditorUserData({ scheme: 'file', path: '/home/me/project/settings.json' }, userData));
+  assert.ok(!isEditorUserData({ scheme: 'file', path: `${userData}-other/app.py` }, userData));
+  assert.ok(!isEditorUserData({ scheme: 'file', path: '/home/me/app.py' }, '/'));
 });
