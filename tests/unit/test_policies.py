@@ -77,6 +77,8 @@ def test_risk_names_the_measurement_that_made_it_high() -> None:
     a = assess(_measure(oldest_unsaved_age_s=45 * 60, unsaved_bytes=2000), Settings())
     assert a.level == "high"
     assert any("oldest change no checkpoint holds" in r for r in a.reasons)
+    age = next(r for r in a.reasons if "oldest change" in r)
+    assert age.endswith(": 45 of 30"), "no '.0' that says nothing"
     full_disk = assess(_measure(disk_free_bytes=50 * 1024 * 1024), Settings())
     assert full_disk.level == "high" and any("free space" in r for r in full_disk.reasons)
     assert assess(_measure(client_alive=False), Settings()).level == "high"
