@@ -209,9 +209,9 @@ export function signalView(s: Signal): SignalView {
     case 'memoryMb':
       return { label: 'Server memory', description: `${mb(s.value)}, high at ${mb(s.threshold)}` };
     case 'memoryGrowthMbPerMin':
-      return { label: 'Server memory growth', description: `${n(s.value, 1)} MB/min, high at ${n(s.threshold)} MB/min` };
+      return { label: 'Server memory growth', description: `${oneDecimal(s.value)} MB/min, high at ${n(s.threshold)} MB/min` };
     case 'journalLagSeconds':
-      return { label: 'Typing not yet written', description: `${n(s.value, 1)} s behind, high at ${n(s.threshold)} s` };
+      return { label: 'Typing not yet written', description: `${oneDecimal(s.value)} s behind, high at ${n(s.threshold)} s` };
     case 'clientAlive':
       return { label: 'Editor process', description: s.severity >= 1 ? 'gone' : 'running' };
     case 'diskFreeMb':

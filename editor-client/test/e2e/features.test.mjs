@@ -499,3 +499,29 @@ rig.e2e('Force Checkpoint in a window with no folder says there is nothing to ch
   assert.equal(await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Force Checkpoint' }).count(), 0, 'no label asked for');
   await rig.shot(page, 'force-checkpoint-no-folder');
 });
+
+rig.e2e('an unsaved file over maxFileSize is said not protected on the status bar and in Session Status', async () => {
+  const big = 'x = 1\n'.repeat(2000); // 12 KB, over a 4 KB cap
+  const { page } = await rig.openShim(shared, { 'big.py': big, 'small.py': 's = 1\n' }, { open: 'big.py', settings: { 'shim.maxFileSize': 4096 } });
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.type('# typed\n');
+  const told = rig.toast(page, 'big.py is not protected');
+  await told.waitFor({ timeout: 60_000 });
+  assert.match(await told.innerText(), /^SHIM: big\.py is not protected/m, "SHIM's, and says so");
+  const item = rig.statusItem(page);
+  await rig.waitFor('the status bar to say so', async () => /SHIM: 1 file not protected/.test(await item.innerText()));
+  await item.hover();
+  const tooltip = page.locator('.monaco-hover', { hasText: 'not protected' });
+  await tooltip.waitFor();
+  assert.match(await tooltip.innerText(), /1 file not protected \(over maxFileSize, 4 KB\): save it\./);
+  assert.doesNotMatch(await tooltip.innerText(), /holds what you typed/, 'not counted as protected');
+  await rig.shot(page, 'status-bar-not-protected');
+  await page.mouse.move(700, 400);
+  await item.click();
+  const rows = page.locator('.quick-input-widget .monaco-list-row');
+  await rows.filter({ hasText: 'not protected' }).waitFor();
+  assert.match((await rows.allInnerTexts()).join('\n'), /1 file not protected \(over maxFileSize, 4 KB\): save it/);
+  await rig.shot(page, 'session-status-not-protected');
+  await page.keyboard.press('Escape');
+});

@@ -153,6 +153,9 @@ test('crash-risk signals have human names and units, and yes/no checks no percen
   assert.deepEqual(signalView(signal('diskFreeMb', 20480, 200, 0)), { label: 'Free disk space for the store', description: '20 GB free, high below 200 MB' });
   assert.deepEqual(signalView(signal('unsavedAgeMinutes', 0.4, 10)), { label: 'Oldest change not in a checkpoint', description: 'less than a minute old, high at 10 min' });
   assert.deepEqual(signalView(signal('unsavedAgeMinutes', 3.7, 10)).description, '3 min old, high at 10 min');
+  assert.equal(signalView(signal('memoryGrowthMbPerMin', 0, 50)).description, '0 MB/min, high at 50 MB/min');
+  assert.equal(signalView(signal('journalLagSeconds', 0.04, 5)).description, '0 s behind, high at 5 s');
+  assert.equal(signalView(signal('journalLagSeconds', 1.25, 5)).description, '1.3 s behind, high at 5 s');
 });
 
 test('what recovery would bring back reads as lines added and removed', () => {
