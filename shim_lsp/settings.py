@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -74,14 +75,37 @@ DEFAULT_EXCLUDE_GLOBS = (
 )
 
 
-def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise ValueError("it must be greater than 0")
+@attrs.frozen
+class _Bounds:
+    """A number's allowed range, as a validator: above 0 (``exclusive``) or 0 or more, up to
+    ``maximum``, finite. The editor's schema says the same (see ``settings_schema``), so that
+    an absurd value (1e308, Infinity, NaN) falls back to the default instead of, say, never
+    taking an idle checkpoint again."""
+
+    maximum: float
+    exclusive: bool = True
+
+    def __call__(self, _inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
+        low = "greater than 0" if self.exclusive else "0 or more"
+        if (
+            not math.isfinite(value)
+            or value < 0
+            or (self.exclusive and value == 0)
+            or value > self.maximum
+        ):
+            raise ValueError(f"it must be {low} and at most {_shown(self.maximum)}")
 
 
-def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError("it must be 0 or more")
+def _positive(maximum: float) -> _Bounds:
+    return _Bounds(maximum)
+
+
+def _non_negative(maximum: float) -> _Bounds:
+    return _Bounds(maximum, exclusive=False)
+
+
+_DAY = 86_400.0
+_TIB_IN_MB = 1024.0 * 1024
 
 
 @attrs.define(frozen=True)
@@ -94,26 +118,28 @@ class Settings:
     auto_checkpoint: bool = True
     """Take checkpoints automatically (on an interval and after an idle pause)."""
 
-    checkpoint_interval: float = attrs.field(default=300.0, validator=_positive)
+    checkpoint_interval: float = attrs.field(default=300.0, validator=_positive(_DAY))
     """Seconds between automatic checkpoints while anything changed."""
 
-    idle_checkpoint_delay: float = attrs.field(default=30.0, validator=_positive)
+    idle_checkpoint_delay: float = attrs.field(default=30.0, validator=_positive(_DAY))
     """Seconds of no typing, with unsaved changes, before an automatic checkpoint."""
 
-    flush_interval: float = attrs.field(default=0.2, validator=_positive)
+    flush_interval: float = attrs.field(default=0.2, validator=_positive(60.0))
     """Seconds between synced journal commits: at most this much typing is lost on a power cut
     (each change is committed within milliseconds, so a killed process loses only those)."""
 
-    heartbeat_interval: float = attrs.field(default=5.0, validator=_positive)
+    heartbeat_interval: float = attrs.field(default=5.0, validator=_positive(3600.0))
     """Seconds between session heartbeats written to the store."""
 
-    client_watch_interval: float = attrs.field(default=1.0, validator=_positive)
+    client_watch_interval: float = attrs.field(default=1.0, validator=_positive(3600.0))
     """Seconds between checks that the editor process is still alive."""
 
-    full_scan_interval: float = attrs.field(default=900.0, validator=_positive)
+    full_scan_interval: float = attrs.field(default=900.0, validator=_positive(7 * _DAY))
     """Seconds between full re-scans of the workspace (a safety net for missed file events)."""
 
-    max_file_size: int = attrs.field(default=2 * 1024 * 1024, validator=_positive)
+    max_file_size: int = attrs.field(
+        default=2 * 1024 * 1024, validator=_positive(1024 * 1024 * 1024)
+    )
     """Files larger than this many bytes are left out of checkpoints."""
 
     exclude_globs: list[str] = attrs.field(factory=list)
@@ -126,37 +152,37 @@ class Settings:
     respect_gitignore: bool = True
     """Leave out what .gitignore files ignore."""
 
-    keep_all_minutes: float = attrs.field(default=60.0, validator=_non_negative)
+    keep_all_minutes: float = attrs.field(default=60.0, validator=_non_negative(366 * 24 * 60.0))
     """Keep every checkpoint this recent."""
 
-    keep_hourly_hours: float = attrs.field(default=24.0, validator=_non_negative)
+    keep_hourly_hours: float = attrs.field(default=24.0, validator=_non_negative(366 * 24.0))
     """Then keep one checkpoint an hour for this many hours."""
 
-    keep_daily_days: float = attrs.field(default=7.0, validator=_non_negative)
+    keep_daily_days: float = attrs.field(default=7.0, validator=_non_negative(10 * 366.0))
     """Then keep one checkpoint a day for this many days."""
 
-    max_store_mb: float = attrs.field(default=1024.0, validator=_positive)
+    max_store_mb: float = attrs.field(default=1024.0, validator=_positive(_TIB_IN_MB))
     """Total size cap of the store; the oldest unnamed checkpoints go first."""
 
-    risk_unsaved_kb: float = attrs.field(default=256.0, validator=_positive)
+    risk_unsaved_kb: float = attrs.field(default=256.0, validator=_positive(1024.0 * 1024))
     """Unsaved text (KiB) at which the risk of losing work counts as high."""
 
-    risk_unsaved_age_minutes: float = attrs.field(default=30.0, validator=_positive)
+    risk_unsaved_age_minutes: float = attrs.field(default=30.0, validator=_positive(7 * 24 * 60.0))
     """Age of the oldest unsaved change at which risk counts as high."""
 
-    risk_memory_mb: float = attrs.field(default=1024.0, validator=_positive)
+    risk_memory_mb: float = attrs.field(default=1024.0, validator=_positive(_TIB_IN_MB))
     """Server memory (RSS, MiB) at which risk counts as high."""
 
-    risk_disk_free_mb: float = attrs.field(default=200.0, validator=_positive)
+    risk_disk_free_mb: float = attrs.field(default=200.0, validator=_positive(_TIB_IN_MB))
     """Free space under the store (MiB) below which risk counts as high."""
 
     codemod_modules: list[str] = attrs.field(factory=list)
     """Extra modules or packages holding libcst CodemodCommands to offer."""
 
-    codemod_jobs: int = attrs.field(default=0, validator=_non_negative)
+    codemod_jobs: int = attrs.field(default=0, validator=_non_negative(256))
     """Worker processes for workspace codemod runs (0: one per CPU)."""
 
-    codemod_timeout: float = attrs.field(default=30.0, validator=_positive)
+    codemod_timeout: float = attrs.field(default=30.0, validator=_positive(3600.0))
     """Seconds a codemod may spend on one file before it is stopped and reported."""
 
     ruff_enabled: bool = True
@@ -175,7 +201,7 @@ class Settings:
     ruff_unsafe_fixes: bool = False
     """Offer ruff's unsafe fixes too (they may change what the code does)."""
 
-    ruff_debounce: float = attrs.field(default=0.1, validator=_non_negative)
+    ruff_debounce: float = attrs.field(default=0.1, validator=_non_negative(60.0))
     """Seconds after the last change to a buffer before ruff checks it again."""
 
     duplicates_enabled: bool = False
@@ -183,7 +209,7 @@ class Settings:
     after each save. Off: only when asked (command shim.findDuplicates), a run of seconds on a
     large tree."""
 
-    duplicates_min_lines: int = attrs.field(default=6, validator=_positive)
+    duplicates_min_lines: int = attrs.field(default=6, validator=_positive(10_000))
     """Lines a block must span to count as duplicate code."""
 
     duplicates_node: str | None = None
@@ -223,8 +249,8 @@ _KINDS: dict[object, str] = {
 
 def _shown(value: object) -> str:
     """A value as the user wrote it in JSON (``null``, ``true``), not as Python shows it."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)  # 1e308 stays 1e+308, not 309 digits
     try:
         return json.dumps(value)
     except (TypeError, ValueError):
@@ -294,7 +320,6 @@ _JSON_TYPES: dict[object, object] = {
     list[str]: "array",
     str | None: ["string", "null"],
 }
-_MINIMUMS: dict[object, str] = {_positive: "exclusiveMinimum", _non_negative: "minimum"}
 
 
 def _descriptions() -> dict[str, str]:
@@ -317,7 +342,8 @@ def _descriptions() -> dict[str, str]:
 def settings_schema() -> dict[str, dict[str, Any]]:
     """Per camelCase setting, what an editor's configuration schema must say of it: its
     ``default`` (as on the wire), JSON ``type``, ``description`` (the field's docstring) and,
-    from its validator, ``minimum`` (0 or more) or ``exclusiveMinimum`` (greater than 0)."""
+    from its validator, ``minimum`` (0 or more) or ``exclusiveMinimum`` (greater than 0),
+    and ``maximum``."""
     defaults = settings_to_wire(Settings())
     descriptions = _descriptions()
     schema: dict[str, dict[str, Any]] = {}
@@ -333,12 +359,13 @@ def settings_schema() -> dict[str, dict[str, Any]]:
             "description": descriptions[field.name],
         }
         if field.validator is not None:
-            if field.validator not in _MINIMUMS:
+            if not isinstance(field.validator, _Bounds):
                 raise TypeError(
-                    f"setting {name}: settings._MINIMUMS does not say what its validator"
-                    " allows; add it there so that package.json can say so too"
+                    f"setting {name}: settings_schema does not say what its validator"
+                    " allows; teach it, so that package.json can say so too"
                 )
-            entry[_MINIMUMS[field.validator]] = 0
+            entry["exclusiveMinimum" if field.validator.exclusive else "minimum"] = 0
+            entry["maximum"] = field.validator.maximum
         schema[name] = entry
     return schema
 

@@ -18,7 +18,14 @@ let server: ShimServer | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('SHIM', { log: true });
-  server = new ShimServer(output, context.asAbsolutePath('bundled'), context.asAbsolutePath('out/jscpd-runner.js'));
+  // Global storage is <user data>/User/globalStorage/<extension>.
+  const userData = vscode.Uri.joinPath(context.globalStorageUri, '..', '..', '..').path;
+  server = new ShimServer(
+    output,
+    context.asAbsolutePath('bundled'),
+    context.asAbsolutePath('out/jscpd-runner.js'),
+    userData,
+  );
   const shim = server;
   const session = new Session(shim);
   const history = new History(shim);

@@ -35,13 +35,48 @@ export function size(bytes: number | null): string {
     return `${bytes} B`;
   }
   if (bytes < 1024 * 1024) {
-    return `${(bytes / 1024).toFixed(1)} KB`;
+    return `${oneDecimal(bytes / 1024)} KB`;
   }
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${oneDecimal(bytes / (1024 * 1024))} MB`;
+}
+
+/** "256", "1.5": a figure with one decimal, without a ".0" that says nothing. */
+function oneDecimal(value: number): string {
+  return value.toFixed(1).replace(/\.0$/, '');
+}
+
+/** "less than a minute", "1 min", "12 min": an age in whole minutes, as people say it. */
+export function minutes(value: number): string {
+  return value < 1 ? 'less than a minute' : `${Math.floor(value)} min`;
+}
+
+/**
+ * "1 file not protected (over maxFileSize, 256 KB): save it": unsaved buffers over the cap,
+ * whose text SHIM does not keep (only saving does); undefined when there are none.
+ */
+export function unprotectedText(status: Pick<StatusNotification, 'unprotectedDocuments' | 'maxFileSize'>): string | undefined {
+  const count = status.unprotectedDocuments ?? 0;
+  if (count === 0) {
+    return undefined;
+  }
+  const cap = status.maxFileSize === undefined ? '' : `, ${size(status.maxFileSize)}`;
+  return `${plural(count, 'file')} not protected (over maxFileSize${cap}): ${count === 1 ? 'save it' : 'save them'}`;
 }
 
 export function clock(seconds: number): string {
   return new Date(seconds * 1000).toLocaleString();
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * "14:02" today, "1 Dec 14:02" another day: a time that stays true where it is not re-rendered
+ * (a diff tab's title), as VS Code's Local History titles its versions.
+ */
+export function shortClock(seconds: number, nowSeconds = Date.now() / 1000): string {
+  const d = new Date(seconds * 1000);
+  const time = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  return d.toDateString() === new Date(nowSeconds * 1000).toDateString() ? time : `${d.getDate()} ${MONTHS[d.getMonth()]} ${time}`;
 }
 
 export interface StatusView {
@@ -69,7 +104,9 @@ export const OPEN_SETTINGS = 'workbench.action.openSettings';
 export function statusView(status: StatusNotification, nowSeconds: number): StatusView {
   const paused = status.autoCheckpoint === false;
   const saved = status.lastCheckpointAt === null ? undefined : ago(status.lastCheckpointAt, nowSeconds);
-  const unsaved = status.dirtyDocuments;
+  const unprotected = unprotectedText(status);
+  // Buffers over maxFileSize are unsaved, yet SHIM keeps none of their text: not "protected".
+  const unsaved = status.dirtyDocuments - (status.unprotectedDocuments ?? 0);
   const lines: string[] = [];
   let text: string;
   let background: StatusView['background'];
@@ -91,9 +128,13 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
     background = 'error';
     lines.push(`$(error) **SHIM cannot protect new work:** ${danger}`);
   } else {
-    const icon = paused ? '$(debug-pause)' : status.riskLevel === 'low' ? '$(shield)' : '$(warning)';
-    text = `${icon} SHIM: ${saved === undefined ? 'protected' : `saved ${saved}`}${paused ? ' · paused' : ''}${settingsProblems.length ? ' · $(gear) settings' : ''}`;
-    background = status.riskLevel === 'high' ? 'warning' : undefined;
+    const icon = paused ? '$(debug-pause)' : status.riskLevel === 'low' && !unprotected ? '$(shield)' : '$(warning)';
+    const state = unprotected ? `${plural(status.unprotectedDocuments ?? 0, 'file')} not protected` : saved === undefined ? 'protected' : `saved ${saved}`;
+    text = `${icon} SHIM: ${state}${paused ? ' · paused' : ''}${settingsProblems.length ? ' · $(gear) settings' : ''}`;
+    background = status.riskLevel === 'high' || unprotected ? 'warning' : undefined;
+    if (unprotected) {
+      lines.push(`$(warning) **${unprotected}.** SHIM does not journal or checkpoint a buffer larger than maxFileSize; only saving keeps its changes.`);
+    }
     lines.push(
       unsaved === 0
         ? '$(shield) **SHIM** journals every change you type.'
@@ -162,15 +203,15 @@ export function signalView(s: Signal): SignalView {
     case 'unsavedKb':
       return { label: 'Unsaved text not in a checkpoint', description: `${size(Math.round(s.value * 1024))}, high at ${size(Math.round(s.threshold * 1024))}` };
     case 'unsavedAgeMinutes':
-      return { label: 'Oldest change not in a checkpoint', description: `${n(s.value)} min old, high at ${n(s.threshold)} min` };
+      return { label: 'Oldest change not in a checkpoint', description: `${minutes(s.value)} old, high at ${minutes(s.threshold)}` };
     case 'editsSinceCheckpoint':
       return { label: 'Edits since the last checkpoint', description: `${n(s.value)}, high at ${n(s.threshold)}` };
     case 'memoryMb':
       return { label: 'Server memory', description: `${mb(s.value)}, high at ${mb(s.threshold)}` };
     case 'memoryGrowthMbPerMin':
-      return { label: 'Server memory growth', description: `${n(s.value, 1)} MB/min, high at ${n(s.threshold)} MB/min` };
+      return { label: 'Server memory growth', description: `${oneDecimal(s.value)} MB/min, high at ${n(s.threshold)} MB/min` };
     case 'journalLagSeconds':
-      return { label: 'Typing not yet written', description: `${n(s.value, 1)} s behind, high at ${n(s.threshold)} s` };
+      return { label: 'Typing not yet written', description: `${oneDecimal(s.value)} s behind, high at ${n(s.threshold)} s` };
     case 'clientAlive':
       return { label: 'Editor process', description: s.severity >= 1 ? 'gone' : 'running' };
     case 'diskFreeMb':

@@ -6,6 +6,10 @@ export interface StatusNotification {
   lastCheckpointAt: number | null;
   riskLevel: RiskLevel;
   dirtyDocuments: number;
+  /** Of those, buffers over maxFileSize: SHIM keeps none of their text (servers before it: absent). */
+  unprotectedDocuments?: number;
+  /** The maxFileSize those are over, in bytes. */
+  maxFileSize?: number;
   storeError: string | null;
   /** False while automatic checkpoints are paused (servers before it: absent). */
   autoCheckpoint?: boolean;

@@ -8,7 +8,10 @@ import * as readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import * as vscode from 'vscode';
 import {
+  CloseAction,
   DidChangeConfigurationNotification,
+  ErrorAction,
+  type ErrorHandler,
   ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
@@ -25,7 +28,9 @@ import { CLIENT_CAPABILITY, Notification, ServerCommand, ServerCommandId } from 
 import { logLine, type LogLevel } from './format';
 import type { RecoveryReport, RiskAlarm, StatusNotification } from './protocol';
 import {
+  clientSettingProblems,
   importStrategy,
+  isEditorUserData,
   InterpreterChoice,
   interpreterCandidates,
   isLaunch,
@@ -56,6 +61,14 @@ const recoveryUiFeature: StaticFeature = {
 
 export class ServerNotRunning extends Error {}
 
+/** Said once a server that died runs again: what was lost, and what was not. */
+export const SERVER_RESTARTED =
+  'SHIM: its server stopped unexpectedly and was restarted. The journal is intact up to the moment it stopped, and the new server protects your open files again.';
+
+/** Said when vscode-languageclient gives up restarting a server that keeps dying. */
+const SERVER_GAVE_UP =
+  "SHIM: its server stopped unexpectedly 5 times in 3 minutes and is not restarted again, so new changes are not journaled. What was journaled is kept. See \"SHIM: Show Output\", then \"SHIM: Restart Server\".";
+
 /** How long a command waits for a server that is starting (vscode-languageclient's restart included). */
 const START_WAIT_MS = 30_000;
 
@@ -73,15 +86,22 @@ export class ShimServer implements vscode.Disposable {
   readonly onRiskAlarm = this.riskEmitter.event;
   interpreter: InterpreterChoice | undefined;
   problem: StartProblem | undefined;
+  /** Problems with the settings the extension reads itself: listed with the server's. */
+  private clientProblems: string[] = [];
+  /** The server died and vscode-languageclient is starting a new one: said once it runs. */
+  private crashed = false;
 
   /**
    * `bundledDir`: the server shipped in the .vsix (bundled/, built by bundle/build.py);
-   * `jscpdRunner`: jscpd's detector with SHIM's runner in one file (out/jscpd-runner.js).
+   * `jscpdRunner`: jscpd's detector with SHIM's runner in one file (out/jscpd-runner.js);
+   * `userData`: the path of VS Code's user data folder (code-server's --user-data-dir), whose
+   * files (settings, keybindings) are not handed to the server.
    */
   constructor(
     readonly output: vscode.LogOutputChannel,
     private readonly bundledDir: string,
     private readonly jscpdRunner: string,
+    private readonly userData?: string,
   ) {}
 
   /** Start (or restart) the server; a problem is shown to the user, never thrown. */
@@ -107,10 +127,10 @@ export class ShimServer implements vscode.Disposable {
     this.interpreter = candidates[0];
     const givenStrategy = config.get<unknown>('importStrategy');
     const strategy = importStrategy(givenStrategy);
-    if (givenStrategy !== undefined && givenStrategy !== strategy) {
-      const said = `SHIM: setting 'importStrategy': ${JSON.stringify(givenStrategy)} cannot be used (it must be "useBundled" or "fromEnvironment"); using the default, "useBundled"`;
-      this.output.warn(said);
-      void vscode.window.showWarningMessage(said);
+    this.clientProblems = clientSettingProblems({ importStrategy: givenStrategy });
+    for (const problem of this.clientProblems) {
+      this.output.warn(`SHIM: ${problem}`);
+      void vscode.window.showWarningMessage(`SHIM: ${problem}`);
     }
     const plan = await planLaunch(strategy, candidates, this.bundledDir);
     if (!isLaunch(plan)) {
@@ -125,6 +145,20 @@ export class ShimServer implements vscode.Disposable {
       this.output.warn(plan.notice);
       void vscode.window.showWarningMessage(plan.notice);
     }
+    // vscode-languageclient's own handler decides whether to restart a server that died (up
+    // to 4 times in 3 minutes); SHIM words what the user is told, once the new one runs.
+    let restarts: ErrorHandler | undefined;
+    const errorHandler: ErrorHandler = {
+      error: (error, message, count) => restarts?.error(error, message, count) ?? { action: ErrorAction.Shutdown },
+      closed: async () => {
+        const decided = (await restarts?.closed()) ?? { action: CloseAction.DoNotRestart };
+        if (decided.action === CloseAction.Restart) {
+          this.crashed = true;
+          return { action: CloseAction.Restart, message: "SHIM's server stopped unexpectedly: starting it again", handled: true };
+        }
+        return { action: CloseAction.DoNotRestart, message: SERVER_GAVE_UP };
+      },
+    };
     const logLevel = config.get<string>('server.logLevel', 'warning');
     const serverOptions: ServerOptions = {
       command: choice.command,
@@ -139,7 +173,13 @@ export class ShimServer implements vscode.Disposable {
       // stdout is the LSP connection (stdio transport): only stderr carries the server's log.
       stdioOptions: { stdout: () => undefined, stderr: serverLog },
       initializationOptions: serverSettings(config),
+      errorHandler,
       middleware: {
+        // The editor's own files (user settings.json) are not the user's work: not sent.
+        didOpen: (document, next) => (this.isUserData(document.uri) ? Promise.resolve() : next(document)),
+        didChange: (event, next) => (this.isUserData(event.document.uri) ? Promise.resolve() : next(event)),
+        didSave: (document, next) => (this.isUserData(document.uri) ? Promise.resolve() : next(document)),
+        didClose: (document, next) => (this.isUserData(document.uri) ? Promise.resolve() : next(document)),
         workspace: {
           // The server pulls section `shim`; it gets its own settings, not the client's.
           configuration: async (params, token, next) => {
@@ -155,8 +195,11 @@ export class ShimServer implements vscode.Disposable {
     // vscode-languageclient registers each server command ID as a VS Code command that sends
     // it on as is (its ExecuteCommand feature); the extension's own commands have other IDs.
     const client = new LanguageClient(SECTION, 'SHIM', serverOptions, clientOptions);
+    restarts = client.createDefaultErrorHandler();
     client.registerFeature(recoveryUiFeature);
-    client.onNotification(Notification.status, (status: StatusNotification) => this.statusEmitter.fire(status));
+    client.onNotification(Notification.status, (status: StatusNotification) =>
+      this.statusEmitter.fire({ ...status, settingsProblems: [...this.clientProblems, ...(status.settingsProblems ?? [])] }),
+    );
     client.onNotification(Notification.recoveryAvailable, (report: RecoveryReport) => this.recoveryEmitter.fire(report));
     client.onNotification(Notification.riskAlarm, (alarm: RiskAlarm) => this.riskEmitter.fire(alarm));
     let started = false;
@@ -167,6 +210,10 @@ export class ShimServer implements vscode.Disposable {
       } else if (started) {
         // vscode-languageclient restarted a server that died: name the new process.
         void this.serverPid(client).then((pid) => this.output.info(`SHIM server running again (pid ${pid})`));
+        if (this.crashed) {
+          this.crashed = false;
+          void vscode.window.showWarningMessage(SERVER_RESTARTED, 'Show Output').then((choice) => choice && this.output.show());
+        }
       }
     });
     this.client = client;
@@ -177,6 +224,10 @@ export class ShimServer implements vscode.Disposable {
     } catch (error) {
       this.fail({ message: `SHIM's server failed to start: ${String(error)}. See "SHIM: Show Output".` });
     }
+  }
+
+  private isUserData(uri: vscode.Uri): boolean {
+    return isEditorUserData(uri, this.userData);
   }
 
   /** The pid of the server `client` runs: asked of it directly, not through `request`, which

@@ -172,6 +172,30 @@ export function importStrategy(value: unknown): ImportStrategy {
   return value === 'fromEnvironment' ? 'fromEnvironment' : 'useBundled';
 }
 
+/**
+ * The settings the extension itself reads that it cannot use, worded as the server words its
+ * own (they join its list on the status bar): undefined entries left out.
+ */
+export function clientSettingProblems(given: { importStrategy?: unknown }): string[] {
+  const strategy = given.importStrategy;
+  if (strategy === undefined || strategy === importStrategy(strategy)) {
+    return [];
+  }
+  return [`setting 'importStrategy': ${JSON.stringify(strategy)} cannot be used (it must be "useBundled" or "fromEnvironment"); using the default, "useBundled"`];
+}
+
+/**
+ * Whether a document is the editor's own (user or machine settings, keybindings, snippets, in
+ * VS Code's user data folder): not the user's work, so it is not handed to the server, which
+ * would warn that it is outside the workspace.
+ */
+export function isEditorUserData(uri: { scheme: string; path: string }, userData: string | undefined): boolean {
+  if (uri.scheme === 'vscode-userdata') {
+    return true;
+  }
+  return uri.scheme === 'file' && userData !== undefined && userData !== '/' && uri.path.startsWith(`${userData.replace(/\/+$/, '')}/`);
+}
+
 /** The CPythons the bundle has libraries for, as the launcher words them. */
 export const BUNDLED_PYTHONS = '3.11, 3.12 or 3.13';
 

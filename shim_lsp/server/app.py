@@ -136,6 +136,8 @@ class ShimLanguageServer(LanguageServer):
             "lastCheckpointAt": status["lastCheckpointAt"],
             "riskLevel": status["riskLevel"],
             "dirtyDocuments": status["dirtyDocuments"],
+            "unprotectedDocuments": status["unprotectedDocuments"],
+            "maxFileSize": status["maxFileSize"],
             "storeError": status["storeError"],
             "autoCheckpoint": status["autoCheckpoint"],
             "danger": self.engine.last_assessment.danger if self.engine.last_assessment else None,

@@ -109,9 +109,11 @@ def _text_of(ls: ShimLanguageServer, uri: str) -> tuple[str, int | None] | None:
 
 
 def _notify_from_thread(ls: ShimLanguageServer, message: str) -> None:
-    """Problems found on the writer thread reach the user through the event loop; they are
-    sentences that already name SHIM, so they get no "SHIM: " prefix."""
+    """Problems found on the writer thread reach the user through the event loop. A sentence
+    that does not start by naming SHIM gets the "SHIM: " prefix: the user must see whose it is."""
     log.warning("%s", message)
+    if not message.startswith("SHIM"):
+        message = f"SHIM: {message}"
     if ls.loop is not None and not ls.loop.is_closed():
         ls.loop.call_soon_threadsafe(ls.report_problem, message)
 

@@ -326,7 +326,8 @@ async def restore_recovered(
         ls.tell_user(f"SHIM could not restore {_name(f.uri)}: {detail}")
         return False
     await _record(ls, work, f.uri, restored_from=f.session_id, kept_text=f.text)
-    ls.log_user(f"SHIM restored unsaved work in {f.uri}")
+    shown = ls.engine.workspace.shown(f.uri) if ls.engine else _name(f.uri)
+    ls.log_user(f"SHIM restored unsaved work in {shown}")
     return True
 
 

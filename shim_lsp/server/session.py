@@ -99,8 +99,10 @@ class SessionFeature(Feature):
     async def force_checkpoint(self, engine: SessionEngine, a: ForceCheckpointArgs) -> Any:
         result = await asyncio.wrap_future(engine.checkpoint(a.label, "manual"))
         self.ls.push_status()
+        # The id is the store's, not the user's: in the debug log only.
+        log.debug("checkpoint %s taken (%s)", result.id, a.label or "no label")
         self.ls.log_user(
-            f"SHIM checkpoint {result.id}{' ' + repr(a.label) if a.label else ''}: "
+            f"SHIM checkpoint{' ' + repr(a.label) if a.label else ''}: "
             f"{count(result.files, 'file')}, {count(result.buffers, 'unsaved buffer')}, "
             f"{result.seconds:.3f} s"
         )

@@ -43,7 +43,9 @@ TextSource = Callable[[str], tuple[str, int | None] | None]
 
 def _megabytes(n: int) -> str:
     """A size as people read it (a buffer's characters count as bytes here: near enough)."""
-    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+    if n < 1024 * 1024:
+        return f"{max(1, n // 1024)} KB"
+    return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
 
 
 def _shows_file(text: str, data: bytes, path: Path) -> bool:
@@ -175,6 +177,11 @@ class SessionEngine:
         return rules is not None and not rules.is_secret(path)
 
     # --- document events ----------------------------------------------------------------
+
+    def unprotected_unsaved(self) -> int:
+        """Unsaved buffers over maxFileSize: SHIM keeps none of their text, only saving does,
+        so the status must not count them as protected."""
+        return sum(1 for b in self.buffers.dirty() if b.uri in self._over_cap)
 
     def held_events(self) -> int:
         """Document events kept in memory until the settings arrive (see ``hold``)."""

@@ -26,6 +26,8 @@ def session_status(engine: SessionEngine) -> dict[str, Any]:
         "autoCheckpoint": engine.auto,
         "openDocuments": len(engine.buffers.buffers),
         "dirtyDocuments": unsaved.documents,
+        "unprotectedDocuments": engine.unprotected_unsaved(),
+        "maxFileSize": engine.settings.max_file_size,
         "unsavedBytes": unsaved.bytes,
         "oldestUnsavedAt": unsaved.oldest,
         "editsSinceCheckpoint": engine.buffers.edits_since_checkpoint,

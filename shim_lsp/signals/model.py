@@ -77,9 +77,15 @@ class Assessment:
         }
 
 
+def _figure(value: float) -> str:
+    """ "256", "0.4": one decimal, without a ".0" that says nothing."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def _rising(name: str, value: float, threshold: float, what: str) -> Signal:
     severity = max(0.0, min(1.0, value / threshold)) if threshold > 0 else 0.0
-    return Signal(name, value, threshold, severity, f"{what}: {value:.1f} of {threshold:.1f}")
+    explanation = f"{what}: {_figure(value)} of {_figure(threshold)}"
+    return Signal(name, value, threshold, severity, explanation)
 
 
 def assess(m: Measurements, settings: Settings) -> Assessment:

@@ -85,6 +85,18 @@ class Workspace:
                 return folder
         return None
 
+    def shown(self, uri: str) -> str:
+        """A file as the user names it in messages: its path within its workspace folder (the
+        folder's name first when there are several), else the URI's path."""
+        path = uri_to_path(uri)
+        if path is None:
+            return uri
+        for folder in self.folders:
+            if path == folder or folder in path.parents:
+                rel = path.relative_to(folder).as_posix()
+                return f"{folder.name}/{rel}" if len(self.folders) > 1 else rel
+        return str(path)
+
     def contains(self, path: Path) -> bool:
         return self.folder_of(path) is not None
 

@@ -372,7 +372,7 @@ async def test_status_names_real_danger_when_the_disk_under_the_store_is_nearly_
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await editors.start(workspace, state_dir, settings={"riskDiskFreeMb": 1e12})
+    editor = await editors.start(workspace, state_dir, settings={"riskDiskFreeMb": 1024 * 1024})
     await editor.wait_for(lambda: bool(editor.statuses) and bool(editor.statuses[-1].danger))
     assert "free space under the store" in editor.statuses[-1].danger
     await stop_editor(editor)
@@ -468,8 +468,8 @@ async def test_a_bad_setting_stays_in_the_status_until_it_is_mended(
     await editor.wait_for(lambda: bool(editor.statuses) and editor.statuses[-1].settingsProblems)
     problems = editor.statuses[-1].settingsProblems
     assert (
-        "setting 'checkpointInterval': -5 cannot be used (it must be greater than 0);"
-        " using the default, 300" in problems
+        "setting 'checkpointInterval': -5 cannot be used (it must be greater than 0 and at most"
+        " 86400); using the default, 300" in problems
     )
     assert any("unknown setting 'secretGlob'" in p for p in problems)
     assert any("checkpointInterval" in m for m in editor.shown_messages)

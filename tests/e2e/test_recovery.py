@@ -409,3 +409,30 @@ async def test_work_is_offered_once_a_store_unavailable_at_start_comes_back(
         assert editor.docs[editor.uri("app.py")].source == typed
     finally:
         await stop_editor(editor)
+
+
+async def test_the_output_channel_names_files_by_workspace_path_and_no_checkpoint_id(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Lines a user reads in SHIM's output channel: a file as it sits in the workspace, a
+    checkpoint by its label; URIs and store ids are for the debug log."""
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "app.py").write_text("a = 1\n")
+    first = await editors.start(workspace, state_dir)
+    uri = first.open("pkg/app.py")
+    first.type(uri, 1, 0, "b = 2\n")
+    checkpoint = await first.command("shim.forceCheckpoint", {"label": "lunch"})
+    await journal_settled(first)
+    first.kill()
+    await first.client.stop()
+    told = [m.message for m in first.client.log_messages]
+    line = "SHIM checkpoint 'lunch': 1 file, 1 unsaved buffer"
+    assert any(m.startswith(line) for m in told), told
+    assert not any(str(checkpoint["id"]) in m.split(":")[0] for m in told), told
+
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
+    await second.wait_for(lambda: any("restored" in m.message for m in second.client.log_messages))
+    restored = next(m.message for m in second.client.log_messages if "restored" in m.message)
+    assert restored == "SHIM restored unsaved work in pkg/app.py"
+    assert not any("file://" in m.message for m in second.client.log_messages)
+    await stop_editor(second)

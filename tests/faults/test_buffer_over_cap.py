@@ -43,6 +43,7 @@ async def test_buffer_over_max_file_size_is_said_unprotected_and_not_stored(
 
     warnings = [m.message for m in editor.client.messages if "big.py" in m.message]
     assert len(warnings) == 1 and "not protected" in warnings[0] and "maxFileSize" in warnings[0]
+    assert warnings[0].startswith("SHIM: big.py is not protected"), "SHIM's, and says so"
     with connect(state_dir / DB_NAME) as conn:
         journaled = {r[0] for r in conn.execute("SELECT DISTINCT uri FROM journal")}
         largest = conn.execute("SELECT MAX(LENGTH(data)) FROM journal").fetchone()[0]
@@ -84,3 +85,33 @@ async def test_a_buffer_over_the_cap_does_not_raise_a_risk_a_checkpoint_cannot_l
     signals = await editor.command("shim.monitorSignals")
     unsaved = next(s for s in signals["signals"] if s["name"] == "unsavedKb")
     assert unsaved["value"] == 0, "the over-cap buffer is not weighed as securable"
+
+
+async def test_the_status_counts_an_unsaved_buffer_over_the_cap_as_not_protected(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """The status bar and Session Status must not call its work protected: they say how many
+    unsaved files only saving keeps, and the cap they are over."""
+    (workspace / "big.py").write_text("")
+    (workspace / "small.py").write_text("")
+    editor = await _start(editors, workspace, state_dir)
+    big = editor.open("big.py", "x = 1\n" * 2000)
+    editor.type(big, 0, 0, "#")
+    small = editor.open("small.py")
+    editor.type(small, 0, 0, "kept = 1\n")
+    await journal_settled(editor)
+    status = await editor.command("shim.sessionStatus")
+    assert status["dirtyDocuments"] == 2
+    assert status["unprotectedDocuments"] == 1
+    assert status["maxFileSize"] == CAP
+
+    def pushed() -> int | None:
+        last = editor.statuses[-1] if editor.statuses else None
+        return getattr(last, "unprotectedDocuments", None)
+
+    await editor.wait_for(lambda: pushed() == 1)
+    assert editor.statuses[-1].maxFileSize == CAP
+    editor.save(big)
+    await journal_settled(editor)
+    status = await editor.command("shim.sessionStatus")
+    assert status["unprotectedDocuments"] == 0

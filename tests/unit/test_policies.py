@@ -77,6 +77,8 @@ def test_risk_names_the_measurement_that_made_it_high() -> None:
     a = assess(_measure(oldest_unsaved_age_s=45 * 60, unsaved_bytes=2000), Settings())
     assert a.level == "high"
     assert any("oldest change no checkpoint holds" in r for r in a.reasons)
+    age = next(r for r in a.reasons if "oldest change" in r)
+    assert age.endswith(": 45 of 30"), "no '.0' that says nothing"
     full_disk = assess(_measure(disk_free_bytes=50 * 1024 * 1024), Settings())
     assert full_disk.level == "high" and any("free space" in r for r in full_disk.reasons)
     assert assess(_measure(client_alive=False), Settings()).level == "high"
@@ -146,9 +148,34 @@ def test_bad_settings_are_reported_and_replaced_by_defaults() -> None:
     assert parse_settings("not an object")[1]
 
 
+def test_absurd_numbers_are_reported_and_replaced_by_defaults() -> None:
+    """1e308 seconds of idle would mean no idle checkpoint ever: every number has a ceiling."""
+    settings, problems = parse_settings(
+        {
+            "idleCheckpointDelay": 1e308,
+            "checkpointInterval": float("inf"),
+            "flushInterval": float("nan"),
+            "codemodJobs": 10**9,
+            "maxFileSize": 2**62,
+        }
+    )
+    assert settings == Settings()
+    assert len(problems) == 5
+    assert problems[0] == (
+        "setting 'idleCheckpointDelay': 1e+308 cannot be used (it must be greater than 0 and at"
+        " most 86400); using the default, 30"
+    )
+    assert not parse_settings({"idleCheckpointDelay": 86400, "codemodJobs": 256})[1]
+
+
 def test_the_settings_schema_is_each_fields_docstring_default_and_bound() -> None:
     schema = settings_schema()
     assert list(schema) == wire_names()
+    for name, entry in schema.items():
+        if entry["type"] in ("number", "integer"):
+            assert "maximum" in entry, f"{name} has a ceiling"
+            top = entry["maximum"]
+            assert not parse_settings({name: top})[1] and parse_settings({name: top * 2})[1], name
     assert schema["flushInterval"] == {
         "default": 0.2,
         "type": "number",
@@ -156,6 +183,7 @@ def test_the_settings_schema_is_each_fields_docstring_default_and_bound() -> Non
         " on a power cut (each change is committed within milliseconds, so a killed process"
         " loses only those).",
         "exclusiveMinimum": 0,
+        "maximum": 60,
     }
     assert schema["stateDir"]["type"] == ["string", "null"]
     assert schema["excludeGlobs"]["default"] == []
@@ -261,8 +289,8 @@ def test_setting_problems_speak_the_settings_names_not_pythons() -> None:
     )
     assert problems == [
         "setting 'secretGlobs': [1, null] ignored (each item must be a string)",
-        "setting 'flushInterval': -1 cannot be used (it must be greater than 0); using the"
-        " default, 0.2",
+        "setting 'flushInterval': -1 cannot be used (it must be greater than 0 and at most 60);"
+        " using the default, 0.2",
         "setting 'autoCheckpoint': \"yes\" cannot be used (it must be true or false); using the"
         " default, true",
     ]

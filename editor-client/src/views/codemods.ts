@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ServerCommand } from '../commands';
-import { codemodArgumentProblem, codemodOutcome, codemodTitle, plural, qualifiedName } from '../format';
+import { codemodArgumentProblem, codemodOutcome, codemodTitle, plural, qualifiedName, shortClock } from '../format';
 import type { CodemodInfo, CodemodRun } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -23,7 +23,13 @@ interface RunArgs {
 
 export class Codemods {
   /** Batches applied in this window, newest last: what "Undo Last Codemod" reverses. */
-  private readonly batches: { batch: string; name: string }[] = [];
+  private readonly batches: { batch: string; name: string; outcome: string }[] = [];
+
+  /**
+   * Batches whose Undo is spent: undone, or refused as a whole (when, and which files changed
+   * after it). A message shown before still has its Undo button; this says what became of it.
+   */
+  private readonly ended = new Map<string, { outcome: string; undone: boolean; at: string; changed: string[] }>();
 
   /** Each codemod's title as the server lists it (its TITLE), by name. */
   private readonly titles = new Map<string, string>();
@@ -39,8 +45,9 @@ export class Codemods {
     if (args === undefined) {
       return;
     }
+    const dirtyBefore = dirtyDocuments();
     const result = await this.runWithProgress(args);
-    await this.report(args.name, args.args ?? {}, result, args.preview === true);
+    await this.report(args.name, args.args ?? {}, result, args.preview === true, dirtyBefore);
   }
 
   /** The module Python imports a file by, as the server finds it (packages, src/ layouts). */
@@ -155,9 +162,9 @@ export class Codemods {
     });
   }
 
-  private async report(name: string, args: Record<string, unknown>, result: CodemodRun, preview: boolean): Promise<void> {
+  private async report(name: string, args: Record<string, unknown>, result: CodemodRun, preview: boolean, dirtyBefore: Set<string>): Promise<void> {
     for (const failure of result.failed) {
-      this.server.output.warn(`Codemod ${name} failed on ${failure.path}: ${failure.reason}`);
+      this.server.output.warn(`Codemod ${name} failed on ${vscode.workspace.asRelativePath(failure.path)}: ${failure.reason}`);
     }
     const failed = result.failed.length > 0 ? ['Show Failures'] : [];
     let choice: string | undefined;
@@ -165,13 +172,23 @@ export class Codemods {
     if (result.cancelled) {
       choice = await vscode.window.showInformationMessage(`SHIM: ${title} cancelled; nothing was changed.`, ...failed);
     } else if (result.applied && result.batch) {
-      this.batches.push({ batch: result.batch, name });
-      choice = await vscode.window.showInformationMessage(
-        `SHIM: ${codemodOutcome(this.titleOf(name), name, args, result.changed.length, result.failed.length)}`,
-        'Undo',
-        'Show Changes',
-        ...failed,
-      );
+      const outcome = codemodOutcome(this.titleOf(name), name, args, result.changed.length, result.failed.length);
+      this.batches.push({ batch: result.batch, name, outcome });
+      if (!preview) {
+        // "Apply now" applies to the files: none is left unsaved that was not unsaved before.
+        await saveUnlessDirtyBefore(result.changed, dirtyBefore);
+      }
+      for (;;) {
+        choice = await vscode.window.showInformationMessage(`SHIM: ${outcome}`, 'Undo', 'Show Changes', ...failed);
+        if (choice !== 'Show Changes' || result.checkpoint === undefined) {
+          break;
+        }
+        // The diff has no Undo of its own: the message comes back, so that Undo stays at hand.
+        await showChanges(result.changed, result.checkpoint);
+        if (this.ended.has(result.batch)) {
+          return; // undone, or refused, from elsewhere meanwhile: its Undo would be stale
+        }
+      }
     } else if (result.changed.length > 0) {
       // VS Code answers "not applied" when the refactor preview was discarded or had nothing ticked.
       const why = preview ? 'discarded in the preview, or nothing was ticked' : (result.reason ?? 'discarded');
@@ -183,9 +200,7 @@ export class Codemods {
       );
     }
     if (choice === 'Undo') {
-      await this.undo({ batch: result.batch });
-    } else if (choice === 'Show Changes' && result.checkpoint !== undefined) {
-      await showChanges(result.changed, result.checkpoint);
+      await this.undo({ batch: result.batch, fromMessage: true });
     } else if (choice === 'Show Failures') {
       this.server.output.show();
     }
@@ -195,16 +210,36 @@ export class Codemods {
   async undo(given?: unknown): Promise<void> {
     let batch: string | undefined;
     let force = false;
+    let fromMessage = false;
     if (isServerArgs(given)) {
       batch = (given as { batch?: string }).batch;
       force = (given as { force?: boolean }).force === true;
+      fromMessage = (given as { fromMessage?: boolean }).fromMessage === true;
     } else {
       batch = this.batches[this.batches.length - 1]?.batch;
       if (batch === undefined) {
-        void vscode.window.showInformationMessage('No codemod run in this window to undo.');
+        void vscode.window.showInformationMessage('SHIM: no codemod run in this window to undo.');
         return;
       }
     }
+    const ended = batch === undefined ? undefined : this.ended.get(batch);
+    if (fromMessage && ended !== undefined && !force) {
+      // The Undo of a message shown before: say what became of it rather than try again.
+      if (ended.undone) {
+        void vscode.window.showInformationMessage(`SHIM: ${ended.outcome} was already undone; this Undo has nothing left to do.`);
+        return;
+      }
+      const rest = 'Undo the Others Anyway';
+      const choice = await vscode.window.showWarningMessage(
+        `SHIM: this Undo no longer applies. Undoing ${ended.outcome} was refused at ${ended.at}: ${ended.changed.join(', ')} changed after it. Nothing was undone.`,
+        rest,
+      );
+      if (choice === rest) {
+        await this.undo({ batch, force: true });
+      }
+      return;
+    }
+    const dirtyBefore = dirtyDocuments();
     const result = await this.server.request<{
       undone: string[];
       refused: { uri: string; reason: string }[];
@@ -212,18 +247,27 @@ export class Codemods {
       reason?: string;
     }>(ServerCommand.undoCodemod, { batch, force });
     const index = this.batches.findIndex((b) => b.batch === batch);
+    const entry = index >= 0 ? this.batches[index] : undefined;
     if (result.applied && index >= 0) {
       this.batches.splice(index, 1);
     }
     if (result.applied) {
+      if (batch !== undefined && entry !== undefined) {
+        this.ended.set(batch, { outcome: entry.outcome, undone: true, at: '', changed: [] });
+      }
       await cleanWhereSaved(result.undone);
+      // What the run saved, the undo saves: an editor unsaved only because of the undo is not left so.
+      await saveUnlessDirtyBefore(result.undone, dirtyBefore);
     }
     const refused = result.refused.map((r) => `${vscode.workspace.asRelativePath(vscode.Uri.parse(r.uri))} (${r.reason})`);
     if (!result.applied && result.reason !== undefined) {
       // A change that goes together (a rename) is undone whole or not at all, unless asked.
       const rest = 'Undo the Others Anyway';
-      const title = this.titleOf(this.batches[index]?.name ?? '');
+      const title = this.titleOf(entry?.name ?? '');
       const changed = result.refused.map((r) => vscode.workspace.asRelativePath(vscode.Uri.parse(r.uri)));
+      if (batch !== undefined && entry !== undefined) {
+        this.ended.set(batch, { outcome: entry.outcome, undone: false, at: shortClock(Date.now() / 1000), changed });
+      }
       const choice = await vscode.window.showWarningMessage(
         `SHIM cannot undo ${title || 'the codemod'} as a whole: ${changed.join(', ')} changed after it, and undoing only the others would leave the project half changed. Nothing was undone.`,
         rest,
@@ -236,6 +280,25 @@ export class Codemods {
     void vscode.window.showInformationMessage(
       `SHIM undid the codemod in ${plural(result.undone.length, 'file')}.` + (refused.length ? ` Left as they are: ${refused.join(', ')}.` : ''),
     );
+  }
+}
+
+/** The open files with unsaved changes, now (as URI strings). */
+function dirtyDocuments(): Set<string> {
+  return new Set(vscode.workspace.textDocuments.filter((d) => d.isDirty).map((d) => d.uri.toString()));
+}
+
+/**
+ * Saves the changed files VS Code now holds unsaved that had no unsaved changes before: a file
+ * the edit opened in the background, or an editor that was saved. An editor that held unsaved
+ * work before keeps it unsaved, for the user to save.
+ */
+async function saveUnlessDirtyBefore(uris: string[], dirtyBefore: Set<string>): Promise<void> {
+  for (const uri of uris) {
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+    if (document !== undefined && document.isDirty && document.uri.scheme === 'file' && !dirtyBefore.has(uri)) {
+      await document.save();
+    }
   }
 }
 

@@ -6,7 +6,7 @@
 
 import * as vscode from 'vscode';
 import { ContextKey, Scheme, ServerCommand } from '../commands';
-import { ago, checkpointFileChanges, checkpointTitle, clock, dayName, distinctVersions, fileName, plural, versionChanges } from '../format';
+import { ago, checkpointFileChanges, checkpointTitle, clock, dayName, distinctVersions, fileName, plural, shortClock, versionChanges } from '../format';
 import type { Checkpoint, FileVersion } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -159,7 +159,7 @@ async function showDiff(file: vscode.Uri, checkpoint: number, title: string, cre
     'vscode.diff',
     checkpointUri(file, checkpoint),
     file,
-    `${name} (${title} · ${ago(createdAt, Date.now() / 1000)}) ↔ ${name}`,
+    `${name} (${title} · ${shortClock(createdAt)}) ↔ ${name}`,
     { preview: false },
   );
 }

@@ -5,7 +5,7 @@
 
 import * as vscode from 'vscode';
 import { Scheme, ServerCommand } from '../commands';
-import { ago, checkpointTitle, clock, distinctVersions, fileName, versionChanges } from '../format';
+import { ago, checkpointTitle, clock, distinctVersions, fileName, shortClock, versionChanges } from '../format';
 import type { FileVersion } from '../protocol';
 import type { ShimServer } from '../server';
 import { checkpointUri, parseVirtual } from './documents';
@@ -77,7 +77,7 @@ export class HistoryTree implements vscode.TreeDataProvider<FileVersion>, vscode
     item.command = {
       title: 'Compare with the File',
       command: 'vscode.diff',
-      arguments: [checkpointUri(file, version.id), file, `${name} (${checkpointTitle(version)} · ${ago(version.createdAt, now)}) ↔ ${name}`],
+      arguments: [checkpointUri(file, version.id), file, `${name} (${checkpointTitle(version)} · ${shortClock(version.createdAt, now)}) ↔ ${name}`],
     };
     return item;
   }

@@ -8,7 +8,7 @@
 
 import * as vscode from 'vscode';
 import { ContextKey, ServerCommand, VsCommand } from '../commands';
-import { ago, fileName, lineChanges, lineChangesText, recoveryItemText, recoveryMessage } from '../format';
+import { ago, fileName, shortClock, lineChanges, lineChangesText, recoveryItemText, recoveryMessage } from '../format';
 import type { RecoverableFile, RecoveryReport } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -146,7 +146,7 @@ export class Recovery implements vscode.Disposable {
     const open = openDocument(uri) !== undefined;
     const left = open || file.diskExists ? uri : missingUri(uri);
     const side = open ? 'open editor' : file.diskExists ? 'on disk' : 'not on disk';
-    const title = `${name} (${side}) ↔ ${name} (recovered, edited ${ago(file.editedAt, Date.now() / 1000)})`;
+    const title = `${name} (${side}) ↔ ${name} (recovered, edited ${shortClock(file.editedAt)})`;
     await vscode.commands.executeCommand('vscode.diff', left, recoveredUri(uri, file.session), title, { preview: false });
   }
 

@@ -2,7 +2,7 @@
 
 import * as vscode from 'vscode';
 import { ServerCommand, VsCommand } from '../commands';
-import { ago, clearedMessage, clock, openFilesText, plural, signalView, size } from '../format';
+import { ago, clearedMessage, clock, openFilesText, plural, signalView, size, unprotectedText } from '../format';
 import type { Assessment, SessionStatus } from '../protocol';
 import type { ShimServer } from '../server';
 import { isServerArgs } from './arguments';
@@ -53,6 +53,7 @@ export class Session {
     const now = Date.now() / 1000;
     const last = status.lastCheckpoint;
     const at = last?.createdAt ?? status.lastCheckpointAt;
+    const unprotected = unprotectedText(status);
     const items: Action[] = [
       { label: 'Status', kind: vscode.QuickPickItemKind.Separator },
       {
@@ -76,6 +77,15 @@ export class Session {
             ? `${size(status.unsavedBytes)} unsaved${status.oldestUnsavedAt ? `, oldest change ${ago(status.oldestUnsavedAt, now)}` : ''}`
             : undefined,
       },
+      ...(unprotected
+        ? [
+            {
+              label: `$(warning) ${unprotected}`,
+              detail: 'SHIM does not journal or checkpoint a buffer larger than maxFileSize: only saving keeps its changes. Choose to save all files.',
+              run: () => vscode.workspace.saveAll(false),
+            },
+          ]
+        : []),
       ...(status.storeError ? [{ label: `$(error) The store fails: ${status.storeError}` }] : []),
       {
         label: `$(${status.autoCheckpoint ? 'clock' : 'debug-pause'}) Automatic checkpoints: ${status.autoCheckpoint ? 'on' : 'paused'}`,

@@ -60,7 +60,7 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   await rig.shot(page, 'browse-checkpoints');
   await rig.pick(page, 'first draft');
   // Older on the left, newer on the right: what was typed since shows as added.
-  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
+  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · \d{2}:\d{2}\) ↔ app\.py/ }).waitFor();
   await rig.waitFor('the diff of the checkpoint (left) against the editor (right)', async () =>
     (await rig.editorText(page, 'original')) === "a = 1\nb = 'kept in a checkpoint'\n" &&
     (await rig.editorText(page, 'modified')).includes("c = 'typed later'"),
@@ -95,7 +95,7 @@ rig.e2e("Browse Checkpoints lists the file's versions, opens a diff, and restore
   // The rows follow the description: app.py's alone has a "second draft" version.
   await pane.locator('.monaco-list-row', { hasText: 'second draft' }).waitFor();
   await entry.click();
-  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · .*\) ↔ app\.py/ }).waitFor();
+  await page.locator('.tab.active', { hasText: /^app\.py \(first draft · \d{2}:\d{2}\) ↔ app\.py/ }).waitFor();
 
   await page.locator('.editor-actions [aria-label*="Restore from Checkpoint"]').first().click();
   await rig.toast(page, 'into the editor as an unsaved change').waitFor();
@@ -219,6 +219,8 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
   assert.match(signals, /Server memory[\s\S]*\d+ MB, high at 1 GB/);
   assert.match(signals, /Editor process[\s\S]*running/);
   assert.doesNotMatch(signals, /%/);
+  assert.match(signals, /Oldest change not in a checkpoint[\s\S]*(less than a minute|\d+ min) old, high at 30 min/);
+  assert.doesNotMatch(signals, /\b0 min old|\d\.0 [KM]B/, 'no "0 min", no ".0"');
   await rig.shot(page, 'crash-risk-signals');
   await page.keyboard.press('Escape');
 
@@ -283,7 +285,7 @@ rig.e2e('clicking the status bar shows the session; server settings restart it, 
     (await rig.shimCli(dirs, 'checkpoints')).some((c) => c.label === 'from a keybinding'),
   );
   const logs = rig.vscodeLogs(dirs);
-  assert.match(logs, /SHIM checkpoint \d+ 'from a keybinding'/, "the server's own log line, in SHIM's output channel");
+  assert.match(logs, /SHIM checkpoint 'from a keybinding'/, "the server's own log line, in SHIM's output channel");
   assert.doesNotMatch(logs, /already exists|already registered/i, 'no command registered twice');
 });
 
@@ -304,7 +306,7 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   assert.match(listed, /Today/, 'grouped by day');
   await rig.shot(page, 'compare-with-checkpoint');
   await rig.pick(page, 'release 1');
-  await page.locator('.tab.active', { hasText: /^app\.py \(release 1 · .*\) ↔ app\.py/ }).waitFor();
+  await page.locator('.tab.active', { hasText: /^app\.py \(release 1 · \d{2}:\d{2}\) ↔ app\.py/ }).waitFor();
   await rig.waitFor('the checkpoint (left) against the editor (right)', async () =>
     (await rig.editorText(page, 'original')) === 'a = 1\n' && (await rig.editorText(page, 'modified')).includes("b = 'since the release'"),
   );
@@ -326,12 +328,13 @@ rig.e2e('Compare with Checkpoint diffs against a named checkpoint; Clear State a
   await rig.runCommand(page, 'SHIM: Show Output');
   const output = page.locator('.panel .monaco-editor .view-lines');
   const outputText = async () => (await output.innerText()).replace(/\u00a0/g, ' ');
-  await rig.waitFor('the checkpoint in the output', async () => /SHIM checkpoint \d+ 'release 1'/.test(await outputText()));
+  await rig.waitFor('the checkpoint in the output', async () => /SHIM checkpoint 'release 1'/.test(await outputText()));
   const lines = (await outputText()).split('\n').filter((l) => l.trim() !== '');
   for (const line of lines) {
     assert.ok((line.match(/\d{1,2}:\d{2}:\d{2}/g) ?? []).length <= 1, `one timestamp: ${line}`);
   }
   assert.doesNotMatch(lines.join('\n'), /\b1 files\b|\b1 unsaved buffers\b|unknown message id/);
+  assert.doesNotMatch(lines.join('\n'), /file:\/\/|checkpoint \d+/, 'workspace paths and labels, no URIs or store ids');
   await rig.shot(page, 'output-channel');
 });
 
@@ -388,4 +391,137 @@ rig.e2e('work at risk: a plain warning that SHIM took a checkpoint, and Save All
   await warning.locator('a.monaco-button', { hasText: 'Save All' }).click();
   await rig.waitFor('the file saved', async () => readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8').includes('enough unsaved text'));
   await page.locator('.tab.active:not(.dirty)', { hasText: 'app.py' }).waitFor();
+});
+
+rig.e2e('Apply now saves what it changes except editors unsaved before; Show Changes keeps Undo; a spent Undo says so', async () => {
+  const files = {
+    'app.py': 'def greet():\n    return "hi"\n',
+    'main.py': 'from app import greet\n\nprint(greet())\n',
+    'util.py': 'from app import greet\n\nGREETING = greet()\n',
+  };
+  const { dirs, page } = await rig.openShim(shared, files, { open: 'util.py' });
+  await rig.typeAtEnd(page, '# typed, not saved\n');
+  await page.locator('.tab.dirty', { hasText: 'util.py' }).waitFor();
+  await rig.openFile(page, 'main.py');
+
+  await renameGreetToWelcome(page, 'Apply now');
+  const done = rig.toast(page, 'Renamed app.greet → welcome in 3 files');
+  await done.waitFor({ timeout: 60_000 });
+  // app.py was not open: written, and not opened; main.py was clean: saved; util.py keeps its unsaved work.
+  for (const name of ['app.py', 'main.py']) {
+    await rig.waitFor(`${name} written`, async () => readFileSync(rig.path.join(dirs.workspace, name), 'utf8').includes('welcome'));
+  }
+  assert.equal(readFileSync(rig.path.join(dirs.workspace, 'util.py'), 'utf8'), files['util.py'], 'an editor unsaved before is not saved for the user');
+  await rig.waitFor('only util.py left unsaved', async () => {
+    const dirty = await page.locator('.tab.dirty').allInnerTexts();
+    return dirty.length === 1 && dirty[0].includes('util.py');
+  });
+  assert.equal(await page.locator('.tab', { hasText: /^app\.py/ }).count(), 0, 'a file that was not open stays unopened');
+  await rig.shot(page, 'codemod-apply-now');
+
+  // Show Changes opens the diff, and the message comes back with its Undo.
+  await done.locator('a.monaco-button', { hasText: 'Show Changes' }).click();
+  await rig.pick(page, 'app.py');
+  await page.locator('.tab.active', { hasText: /^app\.py \(before the codemod\) ↔ app\.py/ }).waitFor();
+  const again = rig.toast(page, 'Renamed app.greet → welcome in 3 files');
+  await again.waitFor();
+  assert.equal(await again.locator('a.monaco-button', { hasText: 'Undo' }).count(), 1, 'Undo still one click away');
+  await rig.shot(page, 'codemod-show-changes-undo');
+
+  // main.py changes after the run: undoing the rename as a whole is refused, in words.
+  await page.locator('.tab', { hasText: /^main\.py/ }).first().click();
+  await rig.typeAtEnd(page, 'x = welcome()\n');
+  await rig.runCommand(page, 'SHIM: Undo Last Codemod');
+  const refused = rig.toast(page, 'cannot undo Rename symbol as a whole');
+  await refused.waitFor();
+  assert.match(await refused.innerText(), /main\.py changed after it, and undoing only the others would leave the project half changed\. Nothing was undone\./);
+  assert.equal(await refused.locator('a.monaco-button', { hasText: 'Undo the Others Anyway' }).count(), 1);
+  await rig.shot(page, 'codemod-undo-refused');
+  await refused.locator('.codicon-notifications-clear').click().catch(() => undefined);
+
+  // The earlier message's Undo is spent: it says what happened instead of refusing again.
+  await again.locator('a.monaco-button', { hasText: 'Undo' }).click();
+  const stale = rig.toast(page, 'this Undo no longer applies');
+  await stale.waitFor();
+  assert.match(await stale.innerText(), /SHIM: this Undo no longer applies\. Undoing Renamed app\.greet → welcome in 3 files was refused at \d{2}:\d{2}: main\.py changed after it\. Nothing was undone\./);
+  await rig.shot(page, 'codemod-stale-undo');
+  assert.match(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), /def welcome/, 'nothing undone');
+});
+
+rig.e2e("an importStrategy that is no strategy is said and listed on the status bar; the editor's own settings.json brings no warning; a killed server is restarted, and said once", async () => {
+  const { codeServer, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py', machineSettings: { 'shim.importStrategy': 'bundled' } });
+  const warning = rig.toast(page, "setting 'importStrategy'");
+  await warning.waitFor({ timeout: 60_000 });
+  assert.match(
+    await warning.innerText(),
+    /SHIM: setting 'importStrategy': "bundled" cannot be used \(it must be "useBundled" or "fromEnvironment"\); using the default, "useBundled"/,
+  );
+  await rig.shot(page, 'import-strategy-warning');
+  await rig.waitFor('the setting on the status bar', async () => /·\s*settings$/.test((await rig.statusItem(page).innerText()).trim()));
+  await rig.statusItem(page).hover();
+  const notApplied = page.locator('.monaco-hover', { hasText: 'not applied' });
+  await notApplied.waitFor();
+  assert.match(await notApplied.innerText(), /1 setting not applied[\s\S]*'importStrategy': "bundled" cannot be used/);
+  await rig.shot(page, 'status-bar-import-strategy');
+  await page.mouse.move(700, 400);
+  await warning.locator('.codicon-notifications-clear').click().catch(() => undefined);
+
+  // The user settings.json lives in code-server's user data folder: not the user's work.
+  await rig.editUserSettings(page, { 'editor.fontSize': 15 });
+  await page.waitForTimeout(2000); // a warning would show by now
+  const texts = await page.locator('.notification-toast').allInnerTexts();
+  assert.ok(!texts.some((t) => /not protected/.test(t)), `no warning about settings.json: ${texts.join(' | ')}`);
+
+  // The server dies: vscode-languageclient starts a new one, and the user is told once.
+  const [first] = await rig.shimServerPids(codeServer);
+  process.kill(first, 'SIGKILL');
+  const restarted = rig.toast(page, 'its server stopped unexpectedly and was restarted');
+  await restarted.waitFor({ timeout: 60_000 });
+  assert.match(await restarted.innerText(), /^SHIM: its server stopped unexpectedly and was restarted\. The journal is intact/m);
+  await rig.waitFor('the status bar back', async () => /SHIM: (saved|protected)/.test(await rig.statusItem(page).innerText()));
+  const [second] = await rig.shimServerPids(codeServer);
+  assert.notEqual(second, first, 'a new server runs');
+  await rig.shot(page, 'server-restarted');
+  await page.waitForTimeout(1500);
+  assert.equal(await rig.toast(page, 'stopped unexpectedly').count(), 1, 'said once');
+  assert.equal(await rig.toast(page, 'Connection to server got closed').count(), 0, "vscode-languageclient's own words are not shown");
+});
+
+rig.e2e('Force Checkpoint in a window with no folder says there is nothing to checkpoint', async () => {
+  const dirs = await rig.makeHome({});
+  const codeServer = await rig.startCodeServer(dirs, { folder: false });
+  const page = await rig.openWorkbench(shared.browser, codeServer, dirs, { folder: false });
+  await rig.waitFor('the status bar to say no folder is open', async () => /SHIM: no folder open/.test(await rig.statusItem(page).innerText()), 60_000);
+  await rig.runCommand(page, 'SHIM: Force Checkpoint…');
+  const told = rig.toast(page, 'SHIM: no folder is open, so there is nothing to checkpoint');
+  await told.waitFor();
+  assert.match(await told.innerText(), /Open a folder to have SHIM protect its files\./);
+  assert.equal(await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Force Checkpoint' }).count(), 0, 'no label asked for');
+  await rig.shot(page, 'force-checkpoint-no-folder');
+});
+
+rig.e2e('an unsaved file over maxFileSize is said not protected on the status bar and in Session Status', async () => {
+  const big = 'x = 1\n'.repeat(2000); // 12 KB, over a 4 KB cap
+  const { page } = await rig.openShim(shared, { 'big.py': big, 'small.py': 's = 1\n' }, { open: 'big.py', settings: { 'shim.maxFileSize': 4096 } });
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.type('# typed\n');
+  const told = rig.toast(page, 'big.py is not protected');
+  await told.waitFor({ timeout: 60_000 });
+  assert.match(await told.innerText(), /^SHIM: big\.py is not protected/m, "SHIM's, and says so");
+  const item = rig.statusItem(page);
+  await rig.waitFor('the status bar to say so', async () => /SHIM: 1 file not protected/.test(await item.innerText()));
+  await item.hover();
+  const tooltip = page.locator('.monaco-hover', { hasText: 'not protected' });
+  await tooltip.waitFor();
+  assert.match(await tooltip.innerText(), /1 file not protected \(over maxFileSize, 4 KB\): save it\./);
+  assert.doesNotMatch(await tooltip.innerText(), /holds what you typed/, 'not counted as protected');
+  await rig.shot(page, 'status-bar-not-protected');
+  await page.mouse.move(700, 400);
+  await item.click();
+  const rows = page.locator('.quick-input-widget .monaco-list-row');
+  await rows.filter({ hasText: 'not protected' }).waitFor();
+  assert.match((await rows.allInnerTexts()).join('\n'), /1 file not protected \(over maxFileSize, 4 KB\): save it/);
+  await rig.shot(page, 'session-status-not-protected');
+  await page.keyboard.press('Escape');
 });

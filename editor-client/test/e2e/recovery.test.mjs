@@ -115,7 +115,7 @@ rig.e2e('Review lists the files; each opens a diff of disk against the recovered
   await page.keyboard.press('Enter');
 
   // The file on the left (on disk here), the recovered text on the right.
-  await page.locator('.tab.active', { hasText: /^app\.py \(on disk\) ↔ app\.py \(recovered/ }).waitFor();
+  await page.locator('.tab.active', { hasText: /^app\.py \(on disk\) ↔ app\.py \(recovered, edited \d{2}:\d{2}\)$/ }).waitFor();
   await rig.waitFor('the diff to show both sides', async () =>
     (await rig.editorText(page, 'modified')).includes("z = 'only in the buffer'") &&
     (await rig.editorText(page, 'original')) === ORIGINAL,

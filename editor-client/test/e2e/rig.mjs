@@ -166,7 +166,7 @@ export function stopAll() {
 }
 
 /** code-server in its own process group, so that stopping it stops the servers it started. */
-export async function startCodeServer(dirs) {
+export async function startCodeServer(dirs, { folder = true } = {}) {
   const port = await freePort();
   const log = [];
   const child = spawn(
@@ -183,7 +183,7 @@ export async function startCodeServer(dirs) {
       dirs.extensions,
       '--user-data-dir',
       dirs.userData,
-      dirs.workspace,
+      ...(folder ? [dirs.workspace] : []),
     ],
     { env: envFor(dirs), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -260,10 +260,16 @@ export async function launchBrowser() {
 /** Every workbench page opened, for screenshots when a test fails. */
 export const pages = [];
 
-export async function openWorkbench(browser, codeServer, dirs) {
+export async function openWorkbench(browser, codeServer, dirs, { folder = true } = {}) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   pages.push({ page, dirs });
+  if (!folder) {
+    // A window with no folder: ready when the status bar is.
+    await page.goto(`${codeServer.url}/?ew=true`);
+    await page.locator('.statusbar').waitFor({ timeout: 60_000 });
+    return page;
+  }
   await page.goto(`${codeServer.url}/?folder=${encodeURIComponent(dirs.workspace)}`);
   await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
   return page;

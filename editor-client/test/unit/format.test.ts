@@ -23,7 +23,9 @@ import {
   signalView,
   size,
   STATUS_LINKS,
+  shortClock,
   statusView,
+  unprotectedText,
   versionChanges,
 } from '../../src/format';
 import type { CodemodArgument, FileVersion, RecoveryReport } from '../../src/protocol';
@@ -38,6 +40,13 @@ test('time since reads like a person would say it', () => {
   assert.equal(ago(2000, 1000), 'just now', 'a clock a little ahead is not negative time');
 });
 
+test('a time that is not re-rendered (a diff title) is a clock time, not an age that freezes', () => {
+  const at = new Date(2026, 11, 2, 9, 5, 30).getTime() / 1000;
+  assert.equal(shortClock(at, at + 12), '09:05', 'today: the time of day');
+  assert.equal(shortClock(at, at + 86400), '2 Dec 09:05', 'another day: with its date');
+  assert.doesNotMatch(shortClock(at, at + 12), /ago/);
+});
+
 test('counts read as a person writes them', () => {
   assert.equal(plural(1, 'file'), '1 file');
   assert.equal(plural(0, 'file'), '0 files');
@@ -46,8 +55,10 @@ test('counts read as a person writes them', () => {
 
 test('sizes', () => {
   assert.equal(size(512), '512 B');
-  assert.equal(size(2048), '2.0 KB');
-  assert.equal(size(3 * 1024 * 1024), '3.0 MB');
+  assert.equal(size(2048), '2 KB', 'no ".0" that says nothing');
+  assert.equal(size(256 * 1024), '256 KB');
+  assert.equal(size(1536), '1.5 KB');
+  assert.equal(size(3 * 1024 * 1024), '3 MB');
   assert.equal(size(null), 'deleted');
 });
 
@@ -87,6 +98,20 @@ test('a setting SHIM could not use stays on the status bar item, with the way to
   assert.doesNotMatch(mended.tooltip, /not applied/);
 });
 
+test('an unsaved buffer over maxFileSize is said not protected, and not counted as protected', () => {
+  const status = { lastCheckpointAt: 1000, dirtyDocuments: 2, unprotectedDocuments: 1, maxFileSize: 256 * 1024, storeError: null, riskLevel: 'low' as const };
+  assert.equal(unprotectedText(status), '1 file not protected (over maxFileSize, 256 KB): save it');
+  const view = statusView(status, 1030);
+  assert.equal(view.text, '$(warning) SHIM: 1 file not protected');
+  assert.equal(view.background, 'warning');
+  assert.match(view.tooltip, /\*\*1 file not protected \(over maxFileSize, 256 KB\): save it\.\*\*/);
+  assert.match(view.tooltip, /what you typed in 1 unsaved file:/, 'only the other file is protected');
+  const both = statusView({ ...status, unprotectedDocuments: 2 }, 1030);
+  assert.doesNotMatch(both.tooltip, /holds what you typed/);
+  assert.match(both.tooltip, /2 files not protected \(over maxFileSize, 256 KB\): save them/);
+  assert.equal(unprotectedText({ unprotectedDocuments: 0, maxFileSize: 1024 }), undefined);
+});
+
 test('a window with no folder open is not said to be protected', () => {
   const view = statusView({ lastCheckpointAt: null, dirtyDocuments: 1, storeError: null, riskLevel: 'low', workspaceFolders: 0 }, 1030);
   assert.equal(view.text, '$(circle-slash) SHIM: no folder open');
@@ -124,8 +149,13 @@ test('crash-risk signals have human names and units, and yes/no checks no percen
   const signal = (name: string, value: number, threshold: number, severity = value / threshold) => ({ name, value, threshold, severity, explanation: '' });
   assert.deepEqual(signalView(signal('memoryMb', 62.3, 1024)), { label: 'Server memory', description: '62 MB, high at 1 GB' });
   assert.deepEqual(signalView(signal('clientAlive', 1, 1, 0)), { label: 'Editor process', description: 'running' });
-  assert.deepEqual(signalView(signal('unsavedKb', 2, 256)), { label: 'Unsaved text not in a checkpoint', description: '2.0 KB, high at 256.0 KB' });
+  assert.deepEqual(signalView(signal('unsavedKb', 2, 256)), { label: 'Unsaved text not in a checkpoint', description: '2 KB, high at 256 KB' });
   assert.deepEqual(signalView(signal('diskFreeMb', 20480, 200, 0)), { label: 'Free disk space for the store', description: '20 GB free, high below 200 MB' });
+  assert.deepEqual(signalView(signal('unsavedAgeMinutes', 0.4, 10)), { label: 'Oldest change not in a checkpoint', description: 'less than a minute old, high at 10 min' });
+  assert.deepEqual(signalView(signal('unsavedAgeMinutes', 3.7, 10)).description, '3 min old, high at 10 min');
+  assert.equal(signalView(signal('memoryGrowthMbPerMin', 0, 50)).description, '0 MB/min, high at 50 MB/min');
+  assert.equal(signalView(signal('journalLagSeconds', 0.04, 5)).description, '0 s behind, high at 5 s');
+  assert.equal(signalView(signal('journalLagSeconds', 1.25, 5)).description, '1.3 s behind, high at 5 s');
 });
 
 test('what recovery would bring back reads as lines added and removed', () => {
@@ -176,8 +206,8 @@ test('a version whose lines are not counted says why', () => {
   });
   assert.equal(versionChanges(uncounted('oldest', 12)), '12 lines, the oldest version');
   assert.equal(versionChanges(uncounted('oldest', 1)), '1 line, the oldest version');
-  assert.equal(versionChanges(uncounted('tooLarge')), '3.0 MB, too large to count lines');
-  assert.equal(versionChanges(uncounted('binary')), '3.0 MB, binary');
+  assert.equal(versionChanges(uncounted('tooLarge')), '3 MB, too large to count lines');
+  assert.equal(versionChanges(uncounted('binary')), '3 MB, binary');
   assert.equal(versionChanges(uncounted('manyChanges', 4000)), 'many lines changed');
   assert.equal(versionChanges(uncounted('timeBudget')), 'lines not counted');
   assert.equal(versionChanges(version(1, 'a')), '1 B', 'a server that does not count lines: the size');
@@ -266,7 +296,7 @@ test('the risk warning speaks plainly', () => {
   const alarm = { level: 'high' as const, dirtyDocuments: 2, checkpoint: true, signals: [{ name: 'unsavedKb', value: 300, threshold: 256, severity: 1, explanation: '' }] };
   assert.equal(
     riskMessage(alarm),
-    'Your unsaved work in 2 files was at risk (unsaved text not in a checkpoint 300.0 KB, high at 256.0 KB). SHIM took a checkpoint of it. Save your files to keep the changes for good.',
+    'Your unsaved work in 2 files was at risk (unsaved text not in a checkpoint 300 KB, high at 256 KB). SHIM took a checkpoint of it. Save your files to keep the changes for good.',
   );
   const failing = { level: 'high' as const, dirtyDocuments: 0, checkpoint: false, signals: [] };
   assert.equal(

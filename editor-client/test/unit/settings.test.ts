@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import {
   chooseInterpreter,
+  clientSettingProblems,
+  isEditorUserData,
   CLIENT_ONLY_KEYS,
   expandPath,
   explainStartFailure,
@@ -99,6 +101,7 @@ interface Property {
   markdownDescription?: string;
   minimum?: number;
   exclusiveMinimum?: number;
+  maximum?: number;
 }
 
 const properties: Record<string, Property> = JSON.parse(readFileSync(path.join(EDITOR_CLIENT, 'package.json'), 'utf8')).contributes
@@ -142,6 +145,16 @@ test("each server setting's minimum is its validator's: exclusive for greater th
     const property = properties[`shim.${name}`];
     assert.equal(property.minimum, truth.minimum, `minimum of shim.${name}`);
     assert.equal(property.exclusiveMinimum, truth.exclusiveMinimum, `exclusiveMinimum of shim.${name}`);
+  }
+});
+
+test("each number setting has its validator's maximum, so that the Settings editor refuses 1e308 too", () => {
+  for (const [name, truth] of Object.entries(settingsTruth)) {
+    const property = properties[`shim.${name}`];
+    assert.equal(property.maximum, truth.maximum, `maximum of shim.${name}`);
+    if (property.type === 'number' || property.type === 'integer') {
+      assert.equal(typeof property.maximum, 'number', `shim.${name} has a maximum`);
+    }
   }
 });
 
@@ -272,4 +285,22 @@ test('the real bundle runs on a Python without SHIM, and fromEnvironment falls b
   assert.match(fallback.notice ?? '', /shim_lsp is not installed for "\/usr\/bin\/python3"/);
   const installed = launch(await planLaunch('fromEnvironment', [{ command: shimPython(), source: 'setting' }], REAL_BUNDLE));
   assert.deepEqual(installed.args, ['-m', 'shim_lsp']);
+});
+
+test('an importStrategy that is no strategy is a setting problem, listed with the server\'s', () => {
+  assert.deepEqual(clientSettingProblems({ importStrategy: 'useBundled' }), []);
+  assert.deepEqual(clientSettingProblems({}), []);
+  assert.deepEqual(clientSettingProblems({ importStrategy: 'bundled' }), [
+    'setting \'importStrategy\': "bundled" cannot be used (it must be "useBundled" or "fromEnvironment"); using the default, "useBundled"',
+  ]);
+});
+
+test("the editor's own files (user settings) are not the user's work", () => {
+  const userData = '/home/me/.local/share/code-server';
+  assert.ok(isEditorUserData({ scheme: 'file', path: `${userData}/User/settings.json` }, userData));
+  assert.ok(isEditorUserData({ scheme: 'file', path: `${userData}/Machine/settings.json` }, `${userData}/`));
+  assert.ok(isEditorUserData({ scheme: 'vscode-userdata', path: '/User/settings.json' }, undefined));
+  assert.ok(!isEditorUserData({ scheme: 'file', path: '/home/me/project/settings.json' }, userData));
+  assert.ok(!isEditorUserData({ scheme: 'file', path: `${userData}-other/app.py` }, userData));
+  assert.ok(!isEditorUserData({ scheme: 'file', path: '/home/me/app.py' }, '/'));
 });

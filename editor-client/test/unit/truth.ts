@@ -36,6 +36,7 @@ export interface SettingTruth {
   description: string;
   minimum?: number;
   exclusiveMinimum?: number;
+  maximum?: number;
 }
 
 const SCRIPT = `
