@@ -217,13 +217,60 @@ def reexported_by(
     if len(bindings) != 1 or not isinstance(bindings[0], ast.ImportFrom):
         return False
     node = bindings[0]
-    if not any(a.name == short and a.asname in (None, short) for a in node.names):
+    star = any(a.name == "*" for a in node.names)
+    if not star and not any(a.name == short and a.asname in (None, short) for a in node.names):
         return False
     package = module if path.stem == "__init__" else module.rpartition(".")[0]
     source = absolute("." * node.level + (node.module or ""), None, package)
+    if star and not _star_exports(source, short, root):
+        return False
     if f"{source}.{short}" in names:
         return True
     return depth < 4 and reexported_by(source, short, names, root, depth + 1)
+
+
+def star_doubt(module: str, short: str, names: frozenset[str], root: Path) -> str | None:
+    """Why ``module.short`` cannot be followed: ``module`` star-imports the symbol's module
+    but may bind ``short`` otherwise too (another star import, an assignment); else None."""
+    path = file_in(root, module)
+    if path is None:
+        return None
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    bindings = _module_level_bindings(tree, short)
+    if len(bindings) < 2:
+        return None
+    package = module if path.stem == "__init__" else module.rpartition(".")[0]
+    modules = {n.rpartition(".")[0] for n in names}
+    for stmt in bindings:
+        if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
+            source = absolute("." * stmt.level + (stmt.module or ""), None, package)
+            if source in modules:
+                return (
+                    f"{module} star-imports {source} but {short!r} may also come from"
+                    f" another of its bindings (line {bindings[0].lineno}"
+                    f" or {bindings[1].lineno})"
+                )
+    return None
+
+
+def bound_line(root: Path, module: str, name: str) -> tuple[Path, int] | None:
+    """The file of ``module`` and the first line where it binds ``name`` itself (a star
+    import does not count): where a re-exported symbol renamed to ``name`` would collide."""
+    path = file_in(root, module)
+    if path is None:
+        return None
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for stmt in _module_level_bindings(tree, name):
+        if isinstance(stmt, ast.ImportFrom) and all(a.name == "*" for a in stmt.names):
+            continue
+        return path, stmt.lineno
+    return None
 
 
 def imported_modules(tree: cst.Module, short: str, package: str) -> set[str]:

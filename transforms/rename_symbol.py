@@ -21,7 +21,10 @@ ImportError`` fallback, a local class of that name), its import keeps the name (
 pkg.mod import New as Thing``) and the references stay; a module that imports the symbol under
 its name and binds it nowhere else re-exports it (``compat.py``). A module reached through a
 variable or ``importlib`` is reported; a name below a class (``pkg.mod.Thing.method``) is
-refused.
+refused. A module that star-imports the symbol's (``star.py``: ``from pkg.mod import *``) is
+followed like ``compat.py``; the file fails where that star import may not be what binds the
+name, where a module bound by a fallback import (``impl``) may be another's, and where a
+re-exporting module already binds the new name.
 """
 
 from __future__ import annotations
@@ -49,12 +52,15 @@ from ._names import (
     NameTaken,
     absolute,
     attribute_by_string,
+    bound_line,
     follow_reexports,
     import_from_module,
+    imported_modules,
     package_of,
     package_root,
     reexports,
     root_of,
+    star_doubt,
 )
 
 
@@ -81,9 +87,24 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         )
 
     @staticmethod
-    def check_project(root: Path, old_name: str, **_args: object) -> None:
-        """Before any file is read: a name below a class, where the project shows it."""
-        _refuse_below_a_module(old_name, package_root(old_name.split(".")[0], root))
+    def check_project(root: Path, old_name: str, new_name: str, **_args: object) -> None:
+        """Before any file is read: a name below a class, where the project shows it; a
+        package that re-exports the symbol and already binds the new name (the two would
+        shadow each other there, whichever comes last)."""
+        top_root = package_root(old_name.split(".")[0], root)
+        _refuse_below_a_module(old_name, top_root)
+        if top_root is None:
+            return
+        for name in sorted(reexports(old_name, top_root) - {old_name}):
+            module = name.rpartition(".")[0]
+            taken = bound_line(top_root, module, new_name)
+            if taken is not None:
+                path, line = taken
+                raise ValueError(
+                    f"new_name {new_name!r} is taken: {_shown(path, root)} line {line} binds"
+                    f" it, and {module} re-exports {old_name} too; pick another new_name"
+                    " (nothing was changed)"
+                )
 
     @staticmethod
     def prefilter(old_name: str, **_args: object) -> list[str]:
@@ -152,8 +173,25 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                 " import too (a fallback?); rename it by hand (nothing was changed in this file)"
             )
         # compat.py's ``from pkg.mod import Thing`` re-exports it: ``compat.Thing`` follows
+        before = self.names
         self.names = follow_reexports(node, self.short, self.package, self.names, self.root)
         self.modules = {n.rpartition(".")[0] for n in self.names}
+        if self.root is None:
+            return
+        frozen = frozenset(self.names)
+        for module in sorted(imported_modules(node, self.short, self.package) - self.modules):
+            doubt = star_doubt(module, self.short, frozen, self.root)
+            if doubt is not None:
+                raise NameTaken(f"{doubt}; rename it by hand (nothing was changed in this file)")
+        for name in sorted(self.names - before):
+            module = name.rpartition(".")[0]
+            taken = bound_line(self.root, module, self.new)
+            if taken is not None:
+                raise NameTaken(
+                    f"{module} re-exports {self.old_name} and already binds {self.new!r}"
+                    f" ({_shown(taken[0], self.root)} line {taken[1]}); pick another new_name"
+                    " (nothing was changed in this file)"
+                )
 
     def _from_star(self, node: cst.Name) -> bool:
         """``User`` that nothing in the file binds, read where a star import of the symbol's
@@ -270,8 +308,28 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.Attribute:
         if original_node.attr.value == self.short and self._means_symbol(original_node):
+            self._refuse_if_ambiguous(original_node)
             return updated_node.with_changes(attr=cst.Name(self.new))
         return updated_node
+
+    def _refuse_if_ambiguous(self, node: cst.Attribute) -> None:
+        """``impl.Thing`` where ``impl`` is bound by more than one import (``try: import
+        fast as impl`` / ``except ImportError: import pkg.mod as impl``): renaming it would
+        break the other module's ``Thing``, keeping it would break this one's."""
+        qualified = self.get_metadata(QualifiedNameProvider, node, set())
+        module = self.current_module if self.here else None
+        others = sorted(
+            qn.name for qn in qualified if absolute(qn.name, module, self.package) not in self.names
+        )
+        if not others:
+            return
+        line = self.get_metadata(PositionProvider, node).start.line
+        spelled = cst.Module([]).code_for_node(node)
+        raise NameTaken(
+            f"line {line}: {spelled} may also be {', '.join(others)} (its module is bound more"
+            " than once, a fallback import?); rename it by hand (nothing was changed in this"
+            " file)"
+        )
 
     def _unfollowed(self, node: cst.CSTNode, how: str) -> None:
         line = self.get_metadata(PositionProvider, node).start.line
@@ -415,6 +473,14 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     ) -> cst.Annotation:
         self._annotation_depth -= 1
         return updated_node
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as the user gave the project: relative to its root where it can be."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _refuse_below_a_module(old_name: str, root: Path | None) -> None:
