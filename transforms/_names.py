@@ -256,6 +256,28 @@ def star_doubt(module: str, short: str, names: frozenset[str], root: Path) -> st
     return None
 
 
+def star_lacks(module: str, short: str, new: str, root: Path) -> str | None:
+    """Why ``from module import new`` would fail where ``module`` re-exports ``short`` by a
+    star import whose source does not export ``new`` (its ``__all__`` leaves it out)."""
+    path = file_in(root, module)
+    if path is None:
+        return None
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    package = module if path.stem == "__init__" else module.rpartition(".")[0]
+    for stmt in _module_level_bindings(tree, short):
+        if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
+            source = absolute("." * stmt.level + (stmt.module or ""), None, package)
+            if _star_exports(source, short, root) and not _star_exports(source, new, root):
+                return (
+                    f"{module} re-exports {short} by a star import of {source}, whose"
+                    f" __all__ does not list {new}"
+                )
+    return None
+
+
 def bound_line(root: Path, module: str, name: str) -> tuple[Path, int] | None:
     """The file of ``module`` and the first line where it binds ``name`` itself (a star
     import does not count): where a re-exported symbol renamed to ``name`` would collide."""
