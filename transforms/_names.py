@@ -282,8 +282,13 @@ def bound_line(root: Path, module: str, name: str) -> tuple[Path, int] | None:
     """The file of ``module`` and the first line where it binds ``name`` itself (a star
     import does not count): where a re-exported symbol renamed to ``name`` would collide."""
     path = file_in(root, module)
-    if path is None:
-        return None
+    line = first_binding(path, name) if path is not None else None
+    return None if path is None or line is None else (path, line)
+
+
+def first_binding(path: Path, name: str) -> int | None:
+    """The first line where the module in ``path`` binds ``name`` itself, at module level
+    (a star import does not count); None when it does not, or cannot be read."""
     try:
         tree = ast.parse(path.read_bytes())
     except (OSError, SyntaxError, ValueError):
@@ -291,7 +296,7 @@ def bound_line(root: Path, module: str, name: str) -> tuple[Path, int] | None:
     for stmt in _module_level_bindings(tree, name):
         if isinstance(stmt, ast.ImportFrom) and all(a.name == "*" for a in stmt.names):
             continue
-        return path, stmt.lineno
+        return stmt.lineno
     return None
 
 

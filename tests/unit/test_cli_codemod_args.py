@@ -146,3 +146,28 @@ def test_argument_values_that_cannot_be_used_are_refused_before_any_file_is_read
     assert out.returncode == 2, out.stderr
     (line,) = out.stderr.splitlines()
     assert line.startswith(f"shim: {codemod}: ") and words in line, line
+
+
+@pytest.mark.parametrize(
+    ("new_module", "line"), [("pkg.taken", "line 1 already binds 'taken'"), ("pkg.Y", "line 2")]
+)
+def test_a_move_onto_a_name_the_package_binds_is_refused(
+    tmp_path: Path, new_module: str, line: str
+) -> None:
+    # pkg.taken would be the 1 or the module, depending on which was imported first
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("taken = 1\nfrom .other import Y\n")
+    (tmp_path / "pkg" / "old.py").write_text("X = 1\n")
+    (tmp_path / "pkg" / "other.py").write_text("Y = 1\n")
+    out = shim(
+        "move_module",
+        "--arg",
+        "old_module=pkg.old",
+        "--arg",
+        f"new_module={new_module}",
+        ".",
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2, out.stderr
+    assert f"new_module {new_module} is taken: pkg/__init__.py {line}" in out.stderr
+    assert (tmp_path / "pkg" / "old.py").read_text() == "X = 1\n"
