@@ -2,10 +2,11 @@
 
 A codemod reads every file first and writes minutes later; a user may save meanwhile. So a
 result is written only over the bytes it was made from: each file is checked (same bytes,
-writable, not a link), its new content staged in a temporary file beside it, and only then
-are the temporary files renamed over the originals, each after a last look at its stat. For
-a codemod whose changes go together, nothing is written unless every file can be; a rename
-that still fails midway puts back the files already written, from the bytes read.
+writable, not a link, no second hard link, which a rename would split from the new text),
+its new content staged in a temporary file beside it, and only then are the temporary files
+renamed over the originals, each after a last look at its stat. For a codemod whose changes
+go together, nothing is written unless every file can be; a rename that still fails midway
+puts back the files already written, from the bytes read.
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ def _problem(result: FileResult) -> tuple[Status, str] | None:
         return ("skipped", CHANGED_MEANWHILE)
     if not os.access(path, os.W_OK):
         return ("failed", "cannot be written: permission denied")
+    links = path.stat().st_nlink
+    if links > 1:
+        # a staged file renamed over this name would leave the other names with the old text
+        return (
+            "failed",
+            f"has {links} hard links; writing it would change this name only, and the other"
+            " names would keep the old text: not written (break the link, or edit it by hand)",
+        )
     return None
 
 
