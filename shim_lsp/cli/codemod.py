@@ -106,8 +106,7 @@ def cmd_codemod(args: argparse.Namespace) -> int:
                 old = decode(result.old or path.read_bytes(), path).splitlines(True)
                 new = decode(result.new, path).splitlines(True)
                 sys.stdout.writelines(difflib.unified_diff(old, new, result.path, result.path))
-    if writes:
-        write_changed(summary, together=spec.together())
+    held_back = write_changed(summary, together=spec.together()) if writes else 0
     for result in sorted(summary.results, key=lambda r: r.path):
         if result.status in ("failed", "skipped"):
             print(f"{result.status} {result.path}: {result.reason}", file=sys.stderr)
@@ -132,4 +131,10 @@ def cmd_codemod(args: argparse.Namespace) -> int:
         print(summary.line(written=writes), file=sys.stderr)
         for line in summary.breakdown():
             print(f"  {line}", file=sys.stderr)
-    return 1 if summary.count("failed") else 0
+    if held_back:
+        print(
+            f"shim: {info.name}: nothing was written: its changes go together, and"
+            f" {held_back} of them could not be written (see the files above)",
+            file=sys.stderr,
+        )
+    return 1 if summary.count("failed") or held_back else 0

@@ -38,12 +38,13 @@ def test_a_write_that_fails_midway_puts_back_the_files_already_written(
         "a.py": (
             "skipped",
             "written, then put back as it was: this codemod's changes go together, "
-            "and 1 file could not be written",
+            f"and 1 file could not be written ({tmp_path / 'b.py'})",
         ),
         "b.py": ("failed", "cannot be written: Read-only file system"),
         "c.py": (
             "skipped",
-            "not written: this codemod's changes go together, and 1 file could not be written",
+            "not written: this codemod's changes go together, and 1 file could not be written"
+            f" ({tmp_path / 'b.py'})",
         ),
     }
     assert not list(tmp_path.glob("*.shim-tmp"))
