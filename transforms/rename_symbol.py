@@ -53,6 +53,7 @@ from ._names import (
     absolute,
     attribute_by_string,
     bound_line,
+    first_binding,
     follow_reexports,
     import_from_module,
     imported_modules,
@@ -490,11 +491,19 @@ def _refuse_below_a_module(old_name: str, root: Path | None) -> None:
     parent = module.rpartition(".")[0]
     if root is None or not parent or file_in(root, module) is not None:
         return
-    if file_in(root, parent) is not None:
+    parent_file = file_in(root, parent)
+    if parent_file is None:
+        return
+    leaf = module.rpartition(".")[2]
+    if first_binding(parent_file, leaf) is None:
         raise ValueError(
-            f"old_name {old_name}: {module} is not a module (a class?); rename_symbol"
-            " renames module-level names only"
+            f"old_name {old_name}: {module} is not a module, and {parent} binds no {leaf!r}"
+            " (a typo?); nothing in the project is named that"
         )
+    raise ValueError(
+        f"old_name {old_name}: {module} is not a module (a class?); rename_symbol"
+        " renames module-level names only"
+    )
 
 
 _LABEL = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*")
