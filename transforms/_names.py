@@ -369,6 +369,9 @@ def attribute_by_string(
 _SKIPPED_FOLDERS = {"node_modules", "site-packages", "__pycache__", "venv", "env", "build", "dist"}
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([^#\n]*)", re.M)
 _IMPORT = re.compile(r"^[ \t]*import[ \t]+([^#\n]+)", re.M)
+_IMPORT_MODULE = re.compile(r"""import_module\(\s*[rbuRBU]?['"]([\w.]+)['"]""")
+"""``importlib.import_module("pkg.mod")``: a module read by name, whose attributes (a
+``List`` it imports from typing) may be used through the result."""
 
 
 def project_of(filename: str) -> Path | None:
@@ -419,11 +422,12 @@ def _import_index(project: Path) -> tuple[frozenset[str], ...]:
                 head = alias.strip().split(" ")[0]
                 if head.isidentifier():
                     found.add(f"{source}.{head}")
-        for names in _IMPORT.findall(text):
-            for alias in names.split(","):
-                dotted = alias.strip().split(" ")[0]
-                parts = dotted.split(".")
-                found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
+        dotted_names = [
+            a.strip().split(" ")[0] for n in _IMPORT.findall(text) for a in n.split(",")
+        ]
+        for dotted in dotted_names + _IMPORT_MODULE.findall(text):
+            parts = dotted.split(".")
+            found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
     return frozenset(found), frozenset(stars)
 
 
@@ -438,9 +442,13 @@ def _importers(module: str | None, filename: str | None) -> tuple[frozenset[str]
     told (no file, no module name); ``()`` when the project is too large to read."""
     if not module or not filename:
         return None
-    project = project_of(filename) or root_of(module, filename)
+    project = project_of(filename)
     if project is None:
-        return None
+        start = root_of(module, filename)
+        if start is None:
+            return None
+        # a ``src/`` layout with no project file: its tests sit beside src/, not in it
+        project = start.parent if start in source_folders(start.parent) else start
     return _import_index(project)
 
 
