@@ -11,8 +11,9 @@ from pathlib import Path
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.codemod import ContextAwareTransformer
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import QualifiedName
+from libcst.metadata import PositionProvider, QualifiedName, ScopeProvider
 
 from shim_lsp.codemods.modules import file_in, module_name_of, source_folders
 
@@ -300,11 +301,54 @@ def first_binding(path: Path, name: str) -> int | None:
     return None
 
 
+_BLOCKS = (
+    cst.BaseSuite,
+    cst.BaseCompoundStatement,
+    cst.SimpleStatementLine,
+    cst.Else,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.MatchCase,
+)
+
+
+def import_statements(tree: cst.Module) -> list[cst.Import | cst.ImportFrom]:
+    """Every ``import`` and ``from ... import`` of a module, in nested blocks too. Walks
+    statements only (an import is never inside an expression): on a 7,000-line file, a
+    tenth of what ``m.findall`` over every node costs."""
+    found: list[cst.Import | cst.ImportFrom] = []
+    stack: list[cst.CSTNode] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.SimpleStatementLine | cst.SimpleStatementSuite):
+            found += [s for s in node.body if isinstance(s, cst.Import | cst.ImportFrom)]
+        else:
+            stack += reversed([c for c in node.children if isinstance(c, _BLOCKS)])
+    return found
+
+
+def qualified_names(command: cst.MetadataDependent, node: cst.CSTNode) -> Collection[QualifiedName]:
+    """What ``QualifiedNameProvider`` gives for ``node``, asked of its scope only for the
+    nodes that need it: the provider visits every node of the file (seconds on a large
+    one) to store the same lazy answer."""
+    scope = command.get_metadata(ScopeProvider, node, None)
+    return scope.get_qualified_names_for(node) if scope is not None else set()
+
+
+def line_of(command: ContextAwareTransformer, node: cst.CSTNode) -> int:
+    """The line of ``node``, with positions computed only when a message needs one."""
+    wrapper = command.context.wrapper
+    if wrapper is None:
+        raise ValueError("positions need the codemod's metadata wrapper")
+    return wrapper.resolve(PositionProvider)[node].start.line
+
+
 def imported_modules(tree: cst.Module, short: str, package: str) -> set[str]:
     """The modules a file imports ``short`` from (``from X import short``) and the modules
     it imports (``import X``): where a re-export of a symbol named ``short`` may be read."""
     found: set[str] = set()
-    for node in m.findall(tree, m.ImportFrom() | m.Import()):
+    for node in import_statements(tree):
         if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
             source = import_from_module(node, package)
             if source and any(get_full_name_for_node(a.name) == short for a in node.names):

@@ -41,8 +41,6 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import (
     Assignment,
     ImportAssignment,
-    PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
@@ -56,9 +54,12 @@ from ._names import (
     first_binding,
     follow_reexports,
     import_from_module,
+    import_statements,
     imported_modules,
+    line_of,
     package_of,
     package_root,
+    qualified_names,
     reexports,
     root_of,
     star_doubt,
@@ -73,7 +74,9 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     )
     CHANGES_GO_TOGETHER = True
     """A file that fails holds back the others: half of it would break the imports."""
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider, ScopeProvider)
+    METADATA_DEPENDENCIES = (ScopeProvider,)
+    """Qualified names are asked of the scope, and positions computed, only where needed
+    (``qualified_names``, ``line_of``): each provider visits every node of the file."""
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -151,7 +154,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     def visit_Module(self, node: cst.Module) -> None:
         stars = [
             import_from_module(cst.ensure_type(star, cst.ImportFrom), self.package)
-            for star in m.findall(node, m.ImportFrom(names=m.ImportStar()))
+            for star in import_statements(node)
+            if isinstance(star, cst.ImportFrom) and isinstance(star.names, cst.ImportStar)
         ]
         self.star_source = next((s for s in stars if s in self.modules), None)
         self.star_alone = len(stars) == 1
@@ -164,11 +168,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
             and len(bindings) > 1
             and any(isinstance(a, ImportAssignment) for a in bindings)
         ):
-            line = min(
-                self.get_metadata(PositionProvider, a.node).start.line
-                for a in bindings
-                if isinstance(a, Assignment)
-            )
+            line = min(line_of(self, a.node) for a in bindings if isinstance(a, Assignment))
             raise NameTaken(
                 f"line {line}: {self.short!r} is bound more than once in its own module, by an"
                 " import too (a fallback?); rename it by hand (nothing was changed in this file)"
@@ -205,7 +205,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if not any(access.node is node for access in scope.accesses[node.value]):
             return False  # an attribute's name or a keyword, not a read of the name
         if not self.star_alone:
-            line = self.get_metadata(PositionProvider, node).start.line
+            line = line_of(self, node)
             self.warn(
                 f"line {line}: {self.short!r} may come from the star import of "
                 f"{self.star_source} or another; not rewritten"
@@ -214,7 +214,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         return True
 
     def _means_symbol(self, node: cst.CSTNode) -> bool:
-        names = self.get_metadata(QualifiedNameProvider, node, set())
+        names = qualified_names(self, node)
         module = self.current_module if self.here else None
         return any(absolute(qn.name, module, self.package) in self.names for qn in names)
 
@@ -299,7 +299,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         scope = self.get_metadata(ScopeProvider, node, None)
         if scope is None or not scope[self.new]:
             return
-        line = self.get_metadata(PositionProvider, node).start.line
+        line = line_of(self, node)
         raise NameTaken(
             f"line {line}: {self.new!r} already names something else there; "
             "pick another new_name (nothing was changed in this file)"
@@ -317,14 +317,14 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         """``impl.Thing`` where ``impl`` is bound by more than one import (``try: import
         fast as impl`` / ``except ImportError: import pkg.mod as impl``): renaming it would
         break the other module's ``Thing``, keeping it would break this one's."""
-        qualified = self.get_metadata(QualifiedNameProvider, node, set())
+        qualified = qualified_names(self, node)
         module = self.current_module if self.here else None
         others = sorted(
             qn.name for qn in qualified if absolute(qn.name, module, self.package) not in self.names
         )
         if not others:
             return
-        line = self.get_metadata(PositionProvider, node).start.line
+        line = line_of(self, node)
         spelled = cst.Module([]).code_for_node(node)
         raise NameTaken(
             f"line {line}: {spelled} may also be {', '.join(others)} (its module is bound more"
@@ -333,26 +333,24 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         )
 
     def _unfollowed(self, node: cst.CSTNode, how: str) -> None:
-        line = self.get_metadata(PositionProvider, node).start.line
+        line = line_of(self, node)
         self.warn(f"line {line}: {how}; its {self.short} is not rewritten")
 
     def visit_Call(self, node: cst.Call) -> None:
         """``getattr(models, "User")`` and its kin read the symbol by a name no rename can
         follow safely (the string may also be built elsewhere): reported, not rewritten.
         So is ``importlib.import_module("pkg.mod")``, whose result no rename follows."""
-        names = self.get_metadata(QualifiedNameProvider, node.func, set())
+        names = qualified_names(self, node.func)
         if node.args and any(qn.name == "importlib.import_module" for qn in names):
             first = node.args[0].value
             if isinstance(first, cst.SimpleString) and first.evaluated_value in self.modules:
                 self._unfollowed(node, f"{first.evaluated_value} is reached through importlib")
-        found = attribute_by_string(
-            node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
-        )
+        found = attribute_by_string(node, lambda n: qualified_names(self, n))
         if found is None or found[1] != self.short:
             return
         if any(absolute(owner, None, self.package) in self.modules for owner in found[2]):
             self._explained.add(node.args[1].value)
-            line = self.get_metadata(PositionProvider, node).start.line
+            line = line_of(self, node)
             self.warn(
                 f"line {line}: {found[0]}(..., {self.short!r}) names {self.old_name} in a"
                 " string; not rewritten"
@@ -367,7 +365,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if m.matches(node, m.Assign(targets=[m.AssignTarget(m.Name("__all__"))])):
             self._all_depth += 1
         if isinstance(node.value, cst.Name | cst.Attribute):
-            names = self.get_metadata(QualifiedNameProvider, node.value, set())
+            names = qualified_names(self, node.value)
             module = next((qn.name for qn in names if qn.name in self.modules), None)
             if module is not None:
                 self._unfollowed(node, f"{module} is reached through a variable")
@@ -444,7 +442,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
             ">>>" in text and re.search(rf"\b{re.escape(self.short)}\b", text) is not None
         )
         if mentions:
-            line = self.get_metadata(PositionProvider, original_node).start.line
+            line = line_of(self, original_node)
             self.warn(f"line {line}: a string mentions {self.old_name}; not rewritten")
         elif (
             self._all_depth == 0
@@ -453,7 +451,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         ):
             # ForeignKey("User"), globals()["User"], "auth.User": a lookup by name, which no
             # rename can follow safely (the registry or the namespace is another's).
-            line = self.get_metadata(PositionProvider, original_node).start.line
+            line = line_of(self, original_node)
             self.warn(
                 f"line {line}: the string {text!r} may name {self.old_name} (a lookup by"
                 " name); not rewritten"
