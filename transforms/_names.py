@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -313,19 +313,24 @@ _BLOCKS = (
 )
 
 
-def import_statements(tree: cst.Module) -> list[cst.Import | cst.ImportFrom]:
-    """Every ``import`` and ``from ... import`` of a module, in nested blocks too. Walks
-    statements only (an import is never inside an expression): on a 7,000-line file, a
-    tenth of what ``m.findall`` over every node costs."""
-    found: list[cst.Import | cst.ImportFrom] = []
+def statements(tree: cst.Module) -> Iterator[cst.CSTNode]:
+    """Every statement of a module, compound and small, in nested blocks too, in order.
+    Walks statements only, never into expressions: on a 7,000-line file, a tenth of what
+    ``m.findall`` over every node costs."""
     stack: list[cst.CSTNode] = list(reversed(tree.body))
     while stack:
         node = stack.pop()
         if isinstance(node, cst.SimpleStatementLine | cst.SimpleStatementSuite):
-            found += [s for s in node.body if isinstance(s, cst.Import | cst.ImportFrom)]
+            yield from node.body
         else:
+            yield node
             stack += reversed([c for c in node.children if isinstance(c, _BLOCKS)])
-    return found
+
+
+def import_statements(tree: cst.Module) -> list[cst.Import | cst.ImportFrom]:
+    """Every ``import`` and ``from ... import`` of a module, in nested blocks too (an
+    import is never inside an expression)."""
+    return [s for s in statements(tree) if isinstance(s, cst.Import | cst.ImportFrom)]
 
 
 def qualified_names(command: cst.MetadataDependent, node: cst.CSTNode) -> Collection[QualifiedName]:

@@ -38,7 +38,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from ._names import imported_by_others, is_package_init, qualified_names
+from ._names import imported_by_others, is_package_init, qualified_names, statements
 
 BUILTIN_GENERICS = {
     "typing.List": "list",
@@ -124,7 +124,7 @@ class ModernizeTypingCommand(CodemodCommand):
                 is_package_init(filename)
                 or imported_by_others(self.context.full_module_name, filename)
                 # removed from a ``try``, a fallback import would leave ``try: pass``
-                or bool(m.findall(tree, m.Try(body=m.MatchIfTrue(_imports_typing))))
+                or any(isinstance(s, cst.Try) and _imports_typing(s.body) for s in statements(tree))
             )
             tree = _TypingRewriter(self.context, self.target_version, keep).transform_module(tree)
         return tree
