@@ -60,6 +60,7 @@ from ._names import (
     package_of,
     package_root,
     qualified_names,
+    reexported_by,
     reexports,
     root_of,
     star_doubt,
@@ -157,6 +158,16 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
             for star in import_statements(node)
             if isinstance(star, cst.ImportFrom) and isinstance(star.names, cst.ImportStar)
         ]
+        before = self.names
+        if self.root is not None:
+            # ``from pkg.star import *`` where star.py star-imports the symbol's module
+            frozen = frozenset(self.names)
+            self.names = self.names | {
+                f"{s}.{self.short}"
+                for s in stars
+                if s and s not in self.modules and reexported_by(s, self.short, frozen, self.root)
+            }
+            self.modules = {n.rpartition(".")[0] for n in self.names}
         self.star_source = next((s for s in stars if s in self.modules), None)
         self.star_alone = len(stars) == 1
         scope = self.get_metadata(ScopeProvider, node, None)
@@ -174,7 +185,6 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                 " import too (a fallback?); rename it by hand (nothing was changed in this file)"
             )
         # compat.py's ``from pkg.mod import Thing`` re-exports it: ``compat.Thing`` follows
-        before = self.names
         self.names = follow_reexports(node, self.short, self.package, self.names, self.root)
         self.modules = {n.rpartition(".")[0] for n in self.names}
         if self.root is None:

@@ -502,6 +502,16 @@ class TestRenameThroughReexports(ShimCodemodTest):
             new_name="second",
         )
 
+    def test_a_star_import_of_a_star_reexport_is_followed(self) -> None:
+        project(self.root, {"pkg/star.py": "from pkg.core import *\n"})
+        self.check(
+            "from pkg.star import *\nx = first()\n",
+            "from pkg.star import *\nx = second()\n",
+            context_override=self.ctx("app.main", "app/main.py"),
+            old_name="pkg.core.first",
+            new_name="second",
+        )
+
     def test_a_star_reexport_that_may_bind_the_name_otherwise_fails_the_file(self) -> None:
         project(self.root, {"pkg/star.py": "from pkg.core import *\nfrom other import *\n"})
         source = "from pkg.star import first\nx = first()\n"
