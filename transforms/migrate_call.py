@@ -5,7 +5,10 @@ relative imports and re-exports included: a package's ``__init__`` or a ``compat
 imports it), not by spelling. A module others may import it from (a package's ``__init__``,
 a module another file imports the name from, or one that imports it without using it) keeps
 the old name and imports the new one beside it, so a file left unchanged still finds what it
-imports. A call that cannot be migrated exactly
+imports; its ``__all__``, where it lists the old name, lists the new one too. A module that
+re-exports the function by a star import (``from pkg.mod import *``) is followed, unless the
+star import would not bring the new name (``pkg.mod``'s ``__all__`` leaves it out): then a file
+importing through it is left unchanged. A call that cannot be migrated exactly
 (``*args``/``**kwargs``, more positional arguments than ``positional`` names, a comment
 between its arguments, which are written anew, an argument to drop that is not a literal or
 a plain name (an attribute may be a property, an operator a method),
@@ -46,6 +49,7 @@ from ._names import (
     package_root,
     reexports,
     root_of,
+    star_lacks,
 )
 
 
@@ -230,6 +234,9 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         )
         self._star = False
         """The file star-imports the function's module: a free ``fetch`` may be it."""
+        self._reexporting = False
+        """The file re-exports the function (a star import or ``from X import fetch``) and
+        can re-export the new one too: its ``__all__`` lists both."""
         self._not_values: set[int] = set()
         """ids of the references that are not the function used as a value (callees, defs)."""
         if self.new_positional and self.new_short == self.old_short:
@@ -265,6 +272,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         source = import_from_module(updated_node, self.package)
         if f"{source}.{self.old_short}" not in self.names:
             return updated_node
+        self._refuse_if_lacking(source, original_node)
         imported = {cst.helpers.get_full_name_for_node(a.name) for a in updated_node.names}
         names: list[cst.ImportAlias] = []
         for alias in updated_node.names:
@@ -283,6 +291,45 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
                 names.append(alias.with_changes(name=cst.Name(self.new_short)))
         names[-1] = names[-1].with_changes(comma=updated_node.names[-1].comma)
         return updated_node.with_changes(names=names)
+
+    def _refuse_if_lacking(self, module: str | None, node: cst.CSTNode) -> None:
+        """``from pkg.star import fetch`` becomes ``... import get`` only where ``pkg.star``
+        will have ``get``: its star import must bring it as it brings ``fetch``."""
+        if module is None or self.root is None or self.new_short == self.old_short:
+            return
+        why = star_lacks(module, self.old_short, self.new_short, self.root)
+        if why is not None:
+            line = self.get_metadata(PositionProvider, node).start.line
+            raise SkipFile(f"line {line}: {why}; the file is left unchanged")
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        """A module that re-exports the function and lists it in ``__all__`` lists the new
+        name beside it, so that a star import of it brings both."""
+        if (
+            self.new_short == self.old_short
+            or not self._reexporting
+            or not m.matches(updated_node, m.Assign(targets=[m.AssignTarget(m.Name("__all__"))]))
+            or not isinstance(updated_node.value, cst.List | cst.Tuple)
+        ):
+            return updated_node
+        value = updated_node.value
+        listed = [
+            e.value.evaluated_value for e in value.elements if isinstance(e.value, cst.SimpleString)
+        ]
+        if self.old_short not in listed or self.new_short in listed:
+            return updated_node
+        elements: list[cst.BaseElement] = []
+        for element in value.elements:
+            elements.append(element)
+            v = element.value
+            if isinstance(v, cst.SimpleString) and v.evaluated_value == self.old_short:
+                comma = element.comma
+                elements[-1] = element.with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
+                added = v.with_changes(value=v.prefix + v.quote + self.new_short + v.quote)
+                elements.append(cst.Element(added, comma=comma))
+        return updated_node.with_changes(value=value.with_changes(elements=elements))
 
     def _reexports(self, node: cst.ImportFrom) -> bool:
         """This import is there for other modules too: a package's ``__init__``, a module
@@ -307,6 +354,21 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         self._star = any(
             import_from_module(cst.ensure_type(star, cst.ImportFrom), self.package) in self.modules
             for star in m.findall(node, m.ImportFrom(names=m.ImportStar()))
+        )
+        own = self.context.full_module_name
+        self._reexporting = bool(
+            own
+            and self.root is not None
+            and own != self.old_module
+            and not star_lacks(own, self.old_short, self.new_short, self.root)
+            and (
+                self._star
+                or any(
+                    f"{import_from_module(cst.ensure_type(i, cst.ImportFrom), self.package)}"
+                    f".{self.old_short}" in self.names
+                    for i in m.findall(node, m.ImportFrom())
+                )
+            )
         )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -387,6 +449,9 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         if original_node.attr.value == self.old_short and self._refers(original_node):
             self._used_as_value(original_node)
             if self.new_short != self.old_short:
+                owner = self.get_metadata(QualifiedNameProvider, original_node.value, set())
+                for qn in owner:
+                    self._refuse_if_lacking(absolute(qn.name, None, self.package), original_node)
                 return updated_node.with_changes(attr=cst.Name(self.new_short))
         return updated_node
 

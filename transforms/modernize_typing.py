@@ -35,11 +35,10 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     BuiltinAssignment,
     PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
-from ._names import imported_by_others, is_package_init
+from ._names import imported_by_others, is_package_init, qualified_names, statements
 
 BUILTIN_GENERICS = {
     "typing.List": "list",
@@ -125,7 +124,7 @@ class ModernizeTypingCommand(CodemodCommand):
                 is_package_init(filename)
                 or imported_by_others(self.context.full_module_name, filename)
                 # removed from a ``try``, a fallback import would leave ``try: pass``
-                or bool(m.findall(tree, m.Try(body=m.MatchIfTrue(_imports_typing))))
+                or any(isinstance(s, cst.Try) and _imports_typing(s.body) for s in statements(tree))
             )
             tree = _TypingRewriter(self.context, self.target_version, keep).transform_module(tree)
         return tree
@@ -299,7 +298,9 @@ def _attributes(node: cst.CSTNode) -> list[cst.Attribute]:
 class _TypingRewriter(VisitorBasedCodemodCommand):
     """The rewrites that need to know what a name refers to (``t.Optional`` included)."""
 
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
+    METADATA_DEPENDENCIES = (ScopeProvider,)
+    """Qualified names are asked of the scope for the subscripts that need them
+    (``qualified_names``): the provider would visit every node of the file."""
 
     def __init__(self, context: CodemodContext, target_version: str, keep_imports: bool) -> None:
         super().__init__(context)
@@ -321,8 +322,7 @@ class _TypingRewriter(VisitorBasedCodemodCommand):
         return updated_node
 
     def _typing_name(self, node: cst.BaseExpression) -> str | None:
-        names = self.get_metadata(QualifiedNameProvider, node, set())
-        for qn in names:
+        for qn in qualified_names(self, node):
             if qn.name.startswith("typing."):
                 return qn.name
         return None

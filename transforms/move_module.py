@@ -32,6 +32,7 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
+    Assignment,
     ImportAssignment,
     PositionProvider,
     QualifiedNameProvider,
@@ -40,7 +41,14 @@ from libcst.metadata import (
 
 from shim_lsp.codemods.modules import module_file
 
-from ._names import NameTaken, absolute, attribute_by_string, import_from_module, package_of
+from ._names import (
+    NameTaken,
+    absolute,
+    attribute_by_string,
+    first_binding,
+    import_from_module,
+    package_of,
+)
 
 __all__ = ["MoveModuleCommand", "NameTaken"]
 
@@ -127,6 +135,18 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         new = module_file(new_module, root)
         if new is not None and module_file(old_module, root) is not None:
             raise ValueError(f"new_module {new_module} already exists ({new})")
+        parent, _, name = new_module.rpartition(".")
+        init = module_file(parent, root) if parent else None
+        line = first_binding(init, name) if init is not None else None
+        if init is not None and line is not None:
+            shown = (
+                init.relative_to(root.resolve()) if init.is_relative_to(root.resolve()) else init
+            )
+            raise ValueError(
+                f"new_module {new_module} is taken: {shown} line {line} already binds {name!r}"
+                f" in {parent} (`{parent}.{name}` and `from {parent} import {name}` would mean"
+                " that, or the module, depending on import order); pick another new_module"
+            )
 
     def __init__(self, context: CodemodContext, old_module: str, new_module: str) -> None:
         super().__init__(context)
@@ -153,9 +173,12 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         self.checks_top = self.new_top != old_module.split(".")[0]
         """The new module's top-level name is not the old one's: it must be free."""
         self.dunder_imports: set[int] = set()
+        self._lines: list[str] = []
+        """The file's lines, to quote where a taken name is bound."""
         """ids of the strings ``__import__`` reads: its result is the top package."""
 
     def visit_Module(self, node: cst.Module) -> None:
+        self._lines = node.code.splitlines()
         for found in m.findall(node, m.Import()):
             for alias in cst.ensure_type(found, cst.Import).names:
                 if alias.asname is None and self._moved(get_full_name_for_node(alias.name)):
@@ -190,10 +213,17 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             if _imports_package(assignment, self.new_top):
                 continue
             line = self.get_metadata(PositionProvider, node).start.line
+            where = Path(self.context.filename).name if self.context.filename else "this file"
+            bound = ""
+            if isinstance(assignment, Assignment):
+                at = self.get_metadata(PositionProvider, assignment.node, None)
+                if at is not None:
+                    text = self._lines[at.start.line - 1].strip()
+                    bound = f", bound at line {at.start.line}: `{text}`"
             raise NameTaken(
-                f"line {line}: {self.new_top!r} already names something else there; the"
-                f" moved module could not be reached as {self.new} (nothing was changed"
-                " in this file)"
+                f"{where} line {line}: the moved module would be reached there as {self.new},"
+                f" but {self.new_top!r} already names something else{bound}; rename that or"
+                " pick another new_module (nothing was changed in this file)"
             )
 
     def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:

@@ -21,7 +21,10 @@ ImportError`` fallback, a local class of that name), its import keeps the name (
 pkg.mod import New as Thing``) and the references stay; a module that imports the symbol under
 its name and binds it nowhere else re-exports it (``compat.py``). A module reached through a
 variable or ``importlib`` is reported; a name below a class (``pkg.mod.Thing.method``) is
-refused.
+refused. A module that star-imports the symbol's (``star.py``: ``from pkg.mod import *``) is
+followed like ``compat.py``; the file fails where that star import may not be what binds the
+name, where a module bound by a fallback import (``impl``) may be another's, and where a
+re-exporting module already binds the new name.
 """
 
 from __future__ import annotations
@@ -38,8 +41,6 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import (
     Assignment,
     ImportAssignment,
-    PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
@@ -49,12 +50,20 @@ from ._names import (
     NameTaken,
     absolute,
     attribute_by_string,
+    bound_line,
+    first_binding,
     follow_reexports,
     import_from_module,
+    import_statements,
+    imported_modules,
+    line_of,
     package_of,
     package_root,
+    qualified_names,
+    reexported_by,
     reexports,
     root_of,
+    star_doubt,
 )
 
 
@@ -66,7 +75,9 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     )
     CHANGES_GO_TOGETHER = True
     """A file that fails holds back the others: half of it would break the imports."""
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider, ScopeProvider)
+    METADATA_DEPENDENCIES = (ScopeProvider,)
+    """Qualified names are asked of the scope, and positions computed, only where needed
+    (``qualified_names``, ``line_of``): each provider visits every node of the file."""
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -81,9 +92,24 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         )
 
     @staticmethod
-    def check_project(root: Path, old_name: str, **_args: object) -> None:
-        """Before any file is read: a name below a class, where the project shows it."""
-        _refuse_below_a_module(old_name, package_root(old_name.split(".")[0], root))
+    def check_project(root: Path, old_name: str, new_name: str, **_args: object) -> None:
+        """Before any file is read: a name below a class, where the project shows it; a
+        package that re-exports the symbol and already binds the new name (the two would
+        shadow each other there, whichever comes last)."""
+        top_root = package_root(old_name.split(".")[0], root)
+        _refuse_below_a_module(old_name, top_root)
+        if top_root is None:
+            return
+        for name in sorted(reexports(old_name, top_root) - {old_name}):
+            module = name.rpartition(".")[0]
+            taken = bound_line(top_root, module, new_name)
+            if taken is not None:
+                path, line = taken
+                raise ValueError(
+                    f"new_name {new_name!r} is taken: {_shown(path, root)} line {line} binds"
+                    f" it, and {module} re-exports {old_name} too; pick another new_name"
+                    " (nothing was changed)"
+                )
 
     @staticmethod
     def prefilter(old_name: str, **_args: object) -> list[str]:
@@ -129,8 +155,19 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     def visit_Module(self, node: cst.Module) -> None:
         stars = [
             import_from_module(cst.ensure_type(star, cst.ImportFrom), self.package)
-            for star in m.findall(node, m.ImportFrom(names=m.ImportStar()))
+            for star in import_statements(node)
+            if isinstance(star, cst.ImportFrom) and isinstance(star.names, cst.ImportStar)
         ]
+        before = self.names
+        if self.root is not None:
+            # ``from pkg.star import *`` where star.py star-imports the symbol's module
+            frozen = frozenset(self.names)
+            self.names = self.names | {
+                f"{s}.{self.short}"
+                for s in stars
+                if s and s not in self.modules and reexported_by(s, self.short, frozen, self.root)
+            }
+            self.modules = {n.rpartition(".")[0] for n in self.names}
         self.star_source = next((s for s in stars if s in self.modules), None)
         self.star_alone = len(stars) == 1
         scope = self.get_metadata(ScopeProvider, node, None)
@@ -142,11 +179,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
             and len(bindings) > 1
             and any(isinstance(a, ImportAssignment) for a in bindings)
         ):
-            line = min(
-                self.get_metadata(PositionProvider, a.node).start.line
-                for a in bindings
-                if isinstance(a, Assignment)
-            )
+            line = min(line_of(self, a.node) for a in bindings if isinstance(a, Assignment))
             raise NameTaken(
                 f"line {line}: {self.short!r} is bound more than once in its own module, by an"
                 " import too (a fallback?); rename it by hand (nothing was changed in this file)"
@@ -154,6 +187,22 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         # compat.py's ``from pkg.mod import Thing`` re-exports it: ``compat.Thing`` follows
         self.names = follow_reexports(node, self.short, self.package, self.names, self.root)
         self.modules = {n.rpartition(".")[0] for n in self.names}
+        if self.root is None:
+            return
+        frozen = frozenset(self.names)
+        for module in sorted(imported_modules(node, self.short, self.package) - self.modules):
+            doubt = star_doubt(module, self.short, frozen, self.root)
+            if doubt is not None:
+                raise NameTaken(f"{doubt}; rename it by hand (nothing was changed in this file)")
+        for name in sorted(self.names - before):
+            module = name.rpartition(".")[0]
+            taken = bound_line(self.root, module, self.new)
+            if taken is not None:
+                raise NameTaken(
+                    f"{module} re-exports {self.old_name} and already binds {self.new!r}"
+                    f" ({_shown(taken[0], self.root)} line {taken[1]}); pick another new_name"
+                    " (nothing was changed in this file)"
+                )
 
     def _from_star(self, node: cst.Name) -> bool:
         """``User`` that nothing in the file binds, read where a star import of the symbol's
@@ -166,7 +215,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if not any(access.node is node for access in scope.accesses[node.value]):
             return False  # an attribute's name or a keyword, not a read of the name
         if not self.star_alone:
-            line = self.get_metadata(PositionProvider, node).start.line
+            line = line_of(self, node)
             self.warn(
                 f"line {line}: {self.short!r} may come from the star import of "
                 f"{self.star_source} or another; not rewritten"
@@ -175,7 +224,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         return True
 
     def _means_symbol(self, node: cst.CSTNode) -> bool:
-        names = self.get_metadata(QualifiedNameProvider, node, set())
+        names = qualified_names(self, node)
         module = self.current_module if self.here else None
         return any(absolute(qn.name, module, self.package) in self.names for qn in names)
 
@@ -260,7 +309,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         scope = self.get_metadata(ScopeProvider, node, None)
         if scope is None or not scope[self.new]:
             return
-        line = self.get_metadata(PositionProvider, node).start.line
+        line = line_of(self, node)
         raise NameTaken(
             f"line {line}: {self.new!r} already names something else there; "
             "pick another new_name (nothing was changed in this file)"
@@ -270,30 +319,48 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.Attribute:
         if original_node.attr.value == self.short and self._means_symbol(original_node):
+            self._refuse_if_ambiguous(original_node)
             return updated_node.with_changes(attr=cst.Name(self.new))
         return updated_node
 
+    def _refuse_if_ambiguous(self, node: cst.Attribute) -> None:
+        """``impl.Thing`` where ``impl`` is bound by more than one import (``try: import
+        fast as impl`` / ``except ImportError: import pkg.mod as impl``): renaming it would
+        break the other module's ``Thing``, keeping it would break this one's."""
+        qualified = qualified_names(self, node)
+        module = self.current_module if self.here else None
+        others = sorted(
+            qn.name for qn in qualified if absolute(qn.name, module, self.package) not in self.names
+        )
+        if not others:
+            return
+        line = line_of(self, node)
+        spelled = cst.Module([]).code_for_node(node)
+        raise NameTaken(
+            f"line {line}: {spelled} may also be {', '.join(others)} (its module is bound more"
+            " than once, a fallback import?); rename it by hand (nothing was changed in this"
+            " file)"
+        )
+
     def _unfollowed(self, node: cst.CSTNode, how: str) -> None:
-        line = self.get_metadata(PositionProvider, node).start.line
+        line = line_of(self, node)
         self.warn(f"line {line}: {how}; its {self.short} is not rewritten")
 
     def visit_Call(self, node: cst.Call) -> None:
         """``getattr(models, "User")`` and its kin read the symbol by a name no rename can
         follow safely (the string may also be built elsewhere): reported, not rewritten.
         So is ``importlib.import_module("pkg.mod")``, whose result no rename follows."""
-        names = self.get_metadata(QualifiedNameProvider, node.func, set())
+        names = qualified_names(self, node.func)
         if node.args and any(qn.name == "importlib.import_module" for qn in names):
             first = node.args[0].value
             if isinstance(first, cst.SimpleString) and first.evaluated_value in self.modules:
                 self._unfollowed(node, f"{first.evaluated_value} is reached through importlib")
-        found = attribute_by_string(
-            node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
-        )
+        found = attribute_by_string(node, lambda n: qualified_names(self, n))
         if found is None or found[1] != self.short:
             return
         if any(absolute(owner, None, self.package) in self.modules for owner in found[2]):
             self._explained.add(node.args[1].value)
-            line = self.get_metadata(PositionProvider, node).start.line
+            line = line_of(self, node)
             self.warn(
                 f"line {line}: {found[0]}(..., {self.short!r}) names {self.old_name} in a"
                 " string; not rewritten"
@@ -308,7 +375,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if m.matches(node, m.Assign(targets=[m.AssignTarget(m.Name("__all__"))])):
             self._all_depth += 1
         if isinstance(node.value, cst.Name | cst.Attribute):
-            names = self.get_metadata(QualifiedNameProvider, node.value, set())
+            names = qualified_names(self, node.value)
             module = next((qn.name for qn in names if qn.name in self.modules), None)
             if module is not None:
                 self._unfollowed(node, f"{module} is reached through a variable")
@@ -385,7 +452,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
             ">>>" in text and re.search(rf"\b{re.escape(self.short)}\b", text) is not None
         )
         if mentions:
-            line = self.get_metadata(PositionProvider, original_node).start.line
+            line = line_of(self, original_node)
             self.warn(f"line {line}: a string mentions {self.old_name}; not rewritten")
         elif (
             self._all_depth == 0
@@ -394,7 +461,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         ):
             # ForeignKey("User"), globals()["User"], "auth.User": a lookup by name, which no
             # rename can follow safely (the registry or the namespace is another's).
-            line = self.get_metadata(PositionProvider, original_node).start.line
+            line = line_of(self, original_node)
             self.warn(
                 f"line {line}: the string {text!r} may name {self.old_name} (a lookup by"
                 " name); not rewritten"
@@ -417,6 +484,14 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         return updated_node
 
 
+def _shown(path: Path, root: Path) -> str:
+    """A path as the user gave the project: relative to its root where it can be."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _refuse_below_a_module(old_name: str, root: Path | None) -> None:
     """``pkg.mod.Thing.method`` names an attribute of a class, which this codemod cannot
     rename exactly (the definition and every call through an instance): refused."""
@@ -424,11 +499,19 @@ def _refuse_below_a_module(old_name: str, root: Path | None) -> None:
     parent = module.rpartition(".")[0]
     if root is None or not parent or file_in(root, module) is not None:
         return
-    if file_in(root, parent) is not None:
+    parent_file = file_in(root, parent)
+    if parent_file is None:
+        return
+    leaf = module.rpartition(".")[2]
+    if first_binding(parent_file, leaf) is None:
         raise ValueError(
-            f"old_name {old_name}: {module} is not a module (a class?); rename_symbol"
-            " renames module-level names only"
+            f"old_name {old_name}: {module} is not a module, and {parent} binds no {leaf!r}"
+            " (a typo?); nothing in the project is named that"
         )
+    raise ValueError(
+        f"old_name {old_name}: {module} is not a module (a class?); rename_symbol"
+        " renames module-level names only"
+    )
 
 
 _LABEL = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*")

@@ -15,6 +15,7 @@ from shim_lsp.codemods.args import CodemodArgError, check_args
 from shim_lsp.codemods.files import select
 from shim_lsp.codemods.registry import CodemodInfo, discover
 from shim_lsp.codemods.runner import CodemodSpec, FileResult, Job, Summary, run
+from shim_lsp.codemods.unmatched import unmatched
 from shim_lsp.codemods.writes import write_changed
 from shim_lsp.workspace.files import decode
 
@@ -51,6 +52,19 @@ def _list(codemods: dict[str, CodemodInfo], as_json: bool) -> int:
             need = "required" if a.required else f"default {a.default!r}"
             print(f"    --arg {a.name}=<{a.type}>  ({need}) {a.help}".rstrip())
     return 0
+
+
+def _say_unmatched(spec: CodemodSpec, files: list[Path], root: Path) -> None:
+    """Nothing changed, and the name the codemod looks for names nothing in the project:
+    said, with the nearest names. The exit status stays 0, as ruff's does for "no Python
+    files found" and libcst's codemod CLI's for no change: a second run of a codemod that
+    worked (the old name gone) must not fail."""
+    for key, is_module in (("old_name", False), ("old_module", True)):
+        dotted = spec.args.get(key)
+        if isinstance(dotted, str):
+            hint = unmatched(dotted, files, root, is_module=is_module)
+            if hint is not None:
+                print(f"shim: {hint}", file=sys.stderr)
 
 
 def cmd_codemod(args: argparse.Namespace) -> int:
@@ -106,8 +120,7 @@ def cmd_codemod(args: argparse.Namespace) -> int:
                 old = decode(result.old or path.read_bytes(), path).splitlines(True)
                 new = decode(result.new, path).splitlines(True)
                 sys.stdout.writelines(difflib.unified_diff(old, new, result.path, result.path))
-    if writes:
-        write_changed(summary, together=spec.together())
+    held_back = write_changed(summary, together=spec.together()) if writes else 0
     for result in sorted(summary.results, key=lambda r: r.path):
         if result.status in ("failed", "skipped"):
             print(f"{result.status} {result.path}: {result.reason}", file=sys.stderr)
@@ -132,4 +145,12 @@ def cmd_codemod(args: argparse.Namespace) -> int:
         print(summary.line(written=writes), file=sys.stderr)
         for line in summary.breakdown():
             print(f"  {line}", file=sys.stderr)
-    return 1 if summary.count("failed") else 0
+    if not summary.count("changed") and not any(r.warnings for r in summary.results):
+        _say_unmatched(spec, files, root)
+    if held_back:
+        print(
+            f"shim: {info.name}: nothing was written: its changes go together, and"
+            f" {held_back} of them could not be written (see the files above)",
+            file=sys.stderr,
+        )
+    return 1 if summary.count("failed") or held_back else 0

@@ -84,6 +84,10 @@ def restrict(old: str, new: str, start: Position, end: Position) -> Restricted:
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "replace" and i2 - i1 == j2 - j1:  # line for line: each its own change
             changes.extend((tag, i1 + k, i1 + k + 1, j1 + k, j1 + k + 1) for k in range(i2 - i1))
+        elif tag == "replace" and (
+            pairs := _statement_pairs(old_lines[i1:i2], new_lines[j1:j2])
+        ):  # statement for statement (a call over three lines became one line)
+            changes.extend((tag, i1 + a1, i1 + a2, j1 + b1, j1 + b2) for a1, a2, b1, b2 in pairs)
         elif tag != "equal":
             changes.append((tag, i1, i2, j1, j2))
 
@@ -117,6 +121,44 @@ def restrict(old: str, new: str, start: Position, end: Position) -> Restricted:
         if not more:
             return Restricted(None, frozenset(missing))
         chosen = _with_linked(chosen | more, linked)
+
+
+_STRING = re.compile(r"'[^'\\n]*'|\"[^\"\\n]*\"")
+
+
+def _statements(lines: list[str]) -> list[int] | None:
+    """Where each statement of a block of lines starts (a line at the block's least
+    indentation, outside brackets; blank and comment lines belong to the one before);
+    None when the lines do not read as whole statements of one block."""
+    code = [i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")]
+    if not code:
+        return None
+    indent = min(len(lines[i]) - len(lines[i].lstrip()) for i in code)
+    starts: list[int] = []
+    depth = 0
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if depth == 0 and i in code and len(line) - len(line.lstrip()) == indent:
+            starts.append(i)
+        if stripped.startswith("#"):
+            continue
+        bare = _STRING.sub("", line).split("#")[0]
+        depth += sum(bare.count(c) for c in "([{") - sum(bare.count(c) for c in ")]}")
+        if depth < 0:
+            return None
+    if depth != 0 or not starts or starts[0] != code[0]:
+        return None
+    return starts
+
+
+def _statement_pairs(old: list[str], new: list[str]) -> list[tuple[int, int, int, int]]:
+    """A block of old lines and the block that replaced it, paired statement by statement
+    when both hold as many (each as (old start, old end, new start, new end)); else []."""
+    a, b = _statements(old), _statements(new)
+    if a is None or b is None or len(a) != len(b) or len(a) < 2 or a[0] != 0 or b[0] != 0:
+        return []
+    a_ends, b_ends = [*a[1:], len(old)], [*b[1:], len(new)]
+    return list(zip(a, a_ends, b, b_ends, strict=True))
 
 
 def _linked(old: str, changed: list[set[int]]) -> list[set[int]]:

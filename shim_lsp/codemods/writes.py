@@ -2,10 +2,11 @@
 
 A codemod reads every file first and writes minutes later; a user may save meanwhile. So a
 result is written only over the bytes it was made from: each file is checked (same bytes,
-writable, not a link), its new content staged in a temporary file beside it, and only then
-are the temporary files renamed over the originals, each after a last look at its stat. For
-a codemod whose changes go together, nothing is written unless every file can be; a rename
-that still fails midway puts back the files already written, from the bytes read.
+writable, not a link, no second hard link, which a rename would split from the new text),
+its new content staged in a temporary file beside it, and only then are the temporary files
+renamed over the originals, each after a last look at its stat. For a codemod whose changes
+go together, nothing is written unless every file can be; a rename that still fails midway
+puts back the files already written, from the bytes read.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ CHANGED_MEANWHILE = "changed while the codemod ran; left as it is"
 REMOVED_MEANWHILE = "removed while the codemod ran; not written"
 
 
-def _held_back(count: int) -> str:
-    files = "file" if count == 1 else "files"
-    return f"this codemod's changes go together, and {count} {files} could not be written"
+def _held_back(refused: list[str]) -> str:
+    files = "file" if len(refused) == 1 else "files"
+    shown = ", ".join(refused[:3]) + (", ..." if len(refused) > 3 else "")
+    return (
+        f"this codemod's changes go together, and {len(refused)} {files} could not be"
+        f" written ({shown})"
+    )
 
 
 @dataclass(frozen=True)
@@ -55,19 +60,28 @@ def _problem(result: FileResult) -> tuple[Status, str] | None:
         return ("skipped", CHANGED_MEANWHILE)
     if not os.access(path, os.W_OK):
         return ("failed", "cannot be written: permission denied")
+    links = path.stat().st_nlink
+    if links > 1:
+        # a staged file renamed over this name would leave the other names with the old text
+        return (
+            "failed",
+            f"has {links} hard links; writing it would change this name only, and the other"
+            " names would keep the old text: not written (break the link, or edit it by hand)",
+        )
     return None
 
 
-def write_changed(summary: Summary, *, together: bool) -> None:
+def write_changed(summary: Summary, *, together: bool) -> int:
     """Write every changed result over its file; a file that cannot take it becomes skipped
-    (changed meanwhile) or failed (cannot be written), with its reason, in ``summary``."""
+    (changed meanwhile) or failed (cannot be written), with its reason, in ``summary``.
+    Returns how many changes that go together were held back, not written because another
+    could not be (a face says so in its exit status: the change asked for was not made)."""
     results = summary.results
     staged: list[_Staged] = []
-    refused = 0
+    refused: list[str] = []
 
     def refuse(index: int, status: Status, reason: str) -> None:
-        nonlocal refused
-        refused += 1
+        refused.append(results[index].path)
         results[index] = replace(results[index], status=status, reason=reason, new=None)
 
     try:
@@ -92,7 +106,7 @@ def write_changed(summary: Summary, *, together: bool) -> None:
                 results[s.index] = replace(
                     results[s.index], status="skipped", reason=reason, new=None
                 )
-            return
+            return len(refused) + len(staged)
         written: list[_Staged] = []
         for s in staged:
             failure: tuple[Status, str]
@@ -108,14 +122,15 @@ def write_changed(summary: Summary, *, together: bool) -> None:
             refuse(s.index, *failure)
             if together:
                 _put_back(summary, written, staged, refused)
-                return
+                return len(staged) + len(refused) - 1
     finally:
         for s in staged:
             Path(s.tmp).unlink(missing_ok=True)
+    return 0
 
 
 def _put_back(
-    summary: Summary, written: list[_Staged], staged: list[_Staged], refused: int
+    summary: Summary, written: list[_Staged], staged: list[_Staged], refused: list[str]
 ) -> None:
     """A go-together write failed midway: the files already written get their bytes back."""
     results = summary.results

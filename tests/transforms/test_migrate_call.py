@@ -468,3 +468,42 @@ class TestMigrateThroughReexports(ShimCodemodTest):
             context_override=self.ctx("mylib.uses", "mylib/uses.py"),
             **self.ARGS,
         )
+
+    def test_calls_through_a_star_reexport_are_migrated_and_its_all_lists_both(self) -> None:
+        (self.root / "mylib" / "star.py").write_text(
+            "from mylib.client import *\n__all__ = ['fetch', 'other']\nother = 1\n"
+        )
+        self.check(
+            "from mylib.client import *\n__all__ = ['fetch', 'other']\nother = 1\n",
+            "from mylib.client import *\n__all__ = ['fetch', 'get', 'other']\nother = 1\n",
+            context_override=self.ctx("mylib.star", "mylib/star.py"),
+            **self.ARGS,
+        )
+        self.check(
+            """
+            import mylib.star
+            from mylib.star import fetch
+            a = fetch('u', 1), mylib.star.fetch('u')
+            """,
+            """
+            import mylib.star
+            from mylib.star import get
+            a = get(url='u', query=1), mylib.star.get(url='u')
+            """,
+            context_override=self.ctx("app.run", "app/run.py"),
+            **self.ARGS,
+        )
+
+    def test_a_star_reexport_whose_source_does_not_export_the_new_name_is_left(self) -> None:
+        (self.root / "mylib" / "client.py").write_text(
+            "__all__ = ['fetch']\ndef fetch(url, params=None): ...\ndef get(url, query=None): ...\n"
+        )
+        (self.root / "mylib" / "star.py").write_text("from mylib.client import *\n")
+        source = "from mylib.star import fetch\na = fetch('u', 1)\n"
+        self.assertCodemod(
+            source,
+            source,
+            context_override=self.ctx("app.run", "app/run.py"),
+            expected_skip=True,
+            **self.ARGS,
+        )

@@ -363,3 +363,42 @@ class TestTypingNamesOthersImport(ShimCodemodTest):
             """,
             context_override=context,
         )
+
+    def test_importers_in_a_src_layout_without_a_project_file_keep_the_imports(self) -> None:
+        # no pyproject.toml, setup.py or .git: the project is the folder above src/
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        root = Path(self.tmp.name)
+        for name, text in {
+            "src/pkg/__init__.py": "",
+            "src/pkg/a.py": self.SOURCE,
+            "tests/test_b.py": "from pkg.a import Optional, List\n",
+        }.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        self.check(
+            self.SOURCE,
+            """
+            from __future__ import annotations
+            from typing import List, Optional
+
+            def f(a: int | None) -> list[int]: ...
+            """,
+            context_override=CodemodContext(
+                filename=str(root / "src" / "pkg" / "a.py"), full_module_name="pkg.a"
+            ),
+        )
+
+    def test_a_module_others_reach_through_importlib_keeps_the_imports(self) -> None:
+        importer = 'import importlib\nL = importlib.import_module("a").List\n'
+        context = self.project({"a.py": self.SOURCE, "tests/test_b.py": importer})
+        self.check(
+            self.SOURCE,
+            """
+            from __future__ import annotations
+            from typing import List, Optional
+
+            def f(a: int | None) -> list[int]: ...
+            """,
+            context_override=context,
+        )

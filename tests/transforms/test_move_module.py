@@ -113,12 +113,27 @@ class TestMoveModule(ShimCodemodTest):
 
     def test_a_new_top_level_name_already_bound_fails_the_file(self) -> None:
         # newtop.mod.X would read the attribute "mod" of the string
-        for source, line in (
-            ('import shop.utils\nnewtop = "value"\ndef run():\n    return shop.utils.X\n', 1),
-            ("import shop\ndef run(newtop):\n    return shop.utils.X\n", 3),
+        for source, words in (
+            (
+                'import shop.utils\nnewtop = "value"\ndef run():\n    return shop.utils.X\n',
+                "run.py line 1: the moved module would be reached there as newtop.mod, but"
+                " 'newtop' already names something else, bound at line 2: `newtop = \"value\"`",
+            ),
+            (
+                "import shop\ndef run(newtop):\n    return shop.utils.X\n",
+                "run.py line 3: the moved module would be reached there as newtop.mod, but"
+                " 'newtop' already names something else, bound at line 2: `def run(newtop):`",
+            ),
         ):
-            with self.subTest(source), pytest.raises(NameTaken, match=f"line {line}: 'newtop'"):
-                self.assertCodemod(source, source, old_module="shop.utils", new_module="newtop.mod")
+            with self.subTest(source), pytest.raises(NameTaken) as raised:
+                self.assertCodemod(
+                    source,
+                    source,
+                    old_module="shop.utils",
+                    new_module="newtop.mod",
+                    context_override=CodemodContext(filename="app/run.py"),
+                )
+            assert str(raised.value).startswith(words), raised.value
 
     def test_a_dunder_import_is_left_with_a_warning(self) -> None:
         # __import__ returns the top package: the attribute chain after it names the old path

@@ -492,6 +492,75 @@ class TestRenameThroughReexports(ShimCodemodTest):
             new_name="second",
         )
 
+    def test_a_star_reexport_through_an_ordinary_module_is_followed(self) -> None:
+        project(self.root, {"pkg/star.py": "from pkg.core import *\n"})
+        self.check(
+            "import pkg.star\nfrom pkg.star import first\nx = first(), pkg.star.first()\n",
+            "import pkg.star\nfrom pkg.star import second\nx = second(), pkg.star.second()\n",
+            context_override=self.ctx("app.main", "app/main.py"),
+            old_name="pkg.core.first",
+            new_name="second",
+        )
+
+    def test_a_star_import_of_a_star_reexport_is_followed(self) -> None:
+        project(self.root, {"pkg/star.py": "from pkg.core import *\n"})
+        self.check(
+            "from pkg.star import *\nx = first()\n",
+            "from pkg.star import *\nx = second()\n",
+            context_override=self.ctx("app.main", "app/main.py"),
+            old_name="pkg.core.first",
+            new_name="second",
+        )
+
+    def test_a_star_reexport_that_may_bind_the_name_otherwise_fails_the_file(self) -> None:
+        project(self.root, {"pkg/star.py": "from pkg.core import *\nfrom other import *\n"})
+        source = "from pkg.star import first\nx = first()\n"
+        with pytest.raises(NameTaken, match=r"pkg\.star star-imports pkg\.core but 'first' may"):
+            self.assertCodemod(
+                source,
+                source,
+                context_override=self.ctx("app.main", "app/main.py"),
+                old_name="pkg.core.first",
+                new_name="second",
+            )
+
+    def test_an_ordinary_reexport_that_binds_the_new_name_fails_the_file(self) -> None:
+        project(self.root, {"pkg/star.py": "from pkg.core import *\nsecond = 2\n"})
+        source = "from pkg.star import first\nx = first()\n"
+        with pytest.raises(NameTaken, match=r"already binds 'second' \(pkg/star\.py line 2\)"):
+            self.assertCodemod(
+                source,
+                source,
+                context_override=self.ctx("app.main", "app/main.py"),
+                old_name="pkg.core.first",
+                new_name="second",
+            )
+
+    def test_a_package_that_star_reexports_and_binds_the_new_name_is_refused(self) -> None:
+        project(self.root, {"pkg/__init__.py": "from .core import *\nsecond = 1\n"})
+        with pytest.raises(ValueError, match=r"'second' is taken: pkg/__init__\.py line 2"):
+            RenameSymbolCommand.check_project(
+                self.root, old_name="pkg.core.first", new_name="second"
+            )
+
+    def test_a_module_alias_bound_by_a_fallback_import_fails_the_file(self) -> None:
+        source = """
+            try:
+                import fast as impl
+            except ImportError:
+                import pkg.core as impl
+
+            x = impl.first()
+            """
+        with pytest.raises(NameTaken, match=r"line 6: impl\.first may also be fast\.first"):
+            self.assertCodemod(
+                source,
+                source,
+                context_override=self.ctx("app.main", "app/main.py"),
+                old_name="pkg.core.first",
+                new_name="second",
+            )
+
     def test_dotted_strings_are_rewritten_and_mentions_reported(self) -> None:
         self.check(
             '''

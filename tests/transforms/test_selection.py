@@ -133,3 +133,24 @@ def test_an_assert_raises_block_brings_the_reads_of_its_cm_and_they_it() -> None
         assert "with self.assertRaises(KeyError) as cm:" in result
         assert 'self.assertIn("y", str(cm.exception))' in result
         assert "self.assertEqual(1, 1)" in result
+
+
+def test_an_unselected_assert_in_the_same_changed_block_is_left() -> None:
+    # the three-line assertEqual becomes one line: the diff sees one block of both asserts
+    before = """\
+        import unittest
+
+        class T(unittest.TestCase):
+            def test_a(self):
+                self.assertTrue(3)
+                self.assertEqual(
+                    1,
+                    1,
+                )
+                self.assertTrue(2)
+        """
+    for needle, converted in (("assertTrue(3)", "assert 3"), ("assertTrue(2)", "assert 2")):
+        out = selected(UnittestToAssertCommand, before, needle)
+        assert out == textwrap.dedent(before).replace(f"self.{needle}", converted), out
+    out = selected(UnittestToAssertCommand, before, "assertEqual(")
+    assert out is not None and "assert 1 == 1" in out and out.count("self.assertTrue(") == 2

@@ -125,7 +125,7 @@ def test_a_file_that_does_not_parse_is_located_in_shims_words(tmp_path: Path) ->
         (
             "rename_symbol",
             ["old_name=pkg.old.Thing.method", "new_name=meth"],
-            "pkg.old.Thing is not a module (a class?)",
+            "pkg.old.Thing is not a module, and pkg.old binds no 'Thing' (a typo?)",
         ),
         (
             "rename_symbol",
@@ -146,3 +146,63 @@ def test_argument_values_that_cannot_be_used_are_refused_before_any_file_is_read
     assert out.returncode == 2, out.stderr
     (line,) = out.stderr.splitlines()
     assert line.startswith(f"shim: {codemod}: ") and words in line, line
+
+
+@pytest.mark.parametrize(
+    ("new_module", "line"), [("pkg.taken", "line 1 already binds 'taken'"), ("pkg.Y", "line 2")]
+)
+def test_a_move_onto_a_name_the_package_binds_is_refused(
+    tmp_path: Path, new_module: str, line: str
+) -> None:
+    # pkg.taken would be the 1 or the module, depending on which was imported first
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("taken = 1\nfrom .other import Y\n")
+    (tmp_path / "pkg" / "old.py").write_text("X = 1\n")
+    (tmp_path / "pkg" / "other.py").write_text("Y = 1\n")
+    out = shim(
+        "move_module",
+        "--arg",
+        "old_module=pkg.old",
+        "--arg",
+        f"new_module={new_module}",
+        ".",
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2, out.stderr
+    assert f"new_module {new_module} is taken: pkg/__init__.py {line}" in out.stderr
+    assert (tmp_path / "pkg" / "old.py").read_text() == "X = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("codemod", "args", "said"),
+    [
+        (
+            "rename_symbol",
+            ["old_name=pkg.old.fetsh", "new_name=get"],
+            "nothing in the project is named pkg.old.fetsh (did you mean pkg.old.fetch?)",
+        ),
+        (
+            "migrate_call",
+            ["old_name=pkg.odl.fetch", "new_name=get"],
+            "nothing in the project is named pkg.odl.fetch (did you mean pkg.old.fetch?)",
+        ),
+        (
+            "move_module",
+            ["old_module=pkg.odl", "new_module=pkg.new"],
+            "nothing in the project is named pkg.odl (did you mean pkg.old",
+        ),
+    ],
+)
+def test_a_name_that_matches_nothing_is_said_with_the_nearest_names(
+    tmp_path: Path, codemod: str, args: list[str], said: str
+) -> None:
+    # 0 changed is also what a second run of a rename that worked gives: exit status 0
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "old.py").write_text("def fetch(): ...\n")
+    (tmp_path / "user.py").write_text("from pkg.old import fetch\nfetch()\n")
+    options = [word for arg in args for word in ("--arg", arg)]
+    out = shim(codemod, *options, ".", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert f"shim: {said}" in out.stderr, out.stderr
+    assert "0 changed" in out.stderr

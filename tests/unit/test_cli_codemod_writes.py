@@ -61,9 +61,14 @@ def test_a_change_that_goes_together_writes_nothing_when_one_file_changed_meanwh
     assert reasons["small.py"] == ("skipped", "changed while the codemod ran; left as it is")
     assert reasons["trigger.py"] == (
         "skipped",
-        "not written: this codemod's changes go together, and 1 file could not be written",
+        "not written: this codemod's changes go together, and 1 file could not be written"
+        " (small.py)",
     )
     assert report["summary"] == "0 changed, 0 unchanged, 2 skipped, 0 failed"
+    # the change asked for was not made: the exit status says so, and which file held it back
+    assert out.returncode == 1
+    assert "skipped small.py: changed while the codemod ran; left as it is" in out.stderr
+    assert "nothing was written: its changes go together" in out.stderr
 
 
 def test_a_named_link_is_followed_to_its_target_and_stays_a_link(tmp_path: Path) -> None:
@@ -186,7 +191,7 @@ def test_a_rename_with_a_file_it_cannot_write_writes_nothing(
     )
     assert (
         "skipped a_user.py: not written: this codemod's changes go together, "
-        "and 1 file could not be written"
+        "and 1 file could not be written (zz/user.py)"
     ) in lines
     assert "0 changed, 1 unchanged, 2 skipped, 1 failed" in out.stderr
     assert out.returncode == 1

@@ -38,12 +38,13 @@ def test_a_write_that_fails_midway_puts_back_the_files_already_written(
         "a.py": (
             "skipped",
             "written, then put back as it was: this codemod's changes go together, "
-            "and 1 file could not be written",
+            f"and 1 file could not be written ({tmp_path / 'b.py'})",
         ),
         "b.py": ("failed", "cannot be written: Read-only file system"),
         "c.py": (
             "skipped",
-            "not written: this codemod's changes go together, and 1 file could not be written",
+            "not written: this codemod's changes go together, and 1 file could not be written"
+            f" ({tmp_path / 'b.py'})",
         ),
     }
     assert not list(tmp_path.glob("*.shim-tmp"))
@@ -87,3 +88,18 @@ def test_a_file_removed_or_changed_while_the_codemod_ran_is_left_alone(tmp_path:
         ("skipped", "changed while the codemod ran; left as it is"),
         ("changed", ""),
     ]
+
+
+def test_a_file_with_another_hard_link_is_not_written(tmp_path: Path) -> None:
+    # a staged file renamed over one name would leave the other name with the old text
+    path = tmp_path / "a.py"
+    path.write_bytes(b"old = 1\n")
+    other = tmp_path / "also_a.py"
+    os.link(path, other)
+    summary = Summary([changed(path, b"new = 1\n")])
+    write_changed(summary, together=True)
+    assert path.read_bytes() == other.read_bytes() == b"old = 1\n"
+    (result,) = summary.results
+    assert result.status == "failed"
+    assert result.reason.startswith("has 2 hard links; writing it would change this name only")
+    assert not list(tmp_path.glob("*.shim-tmp"))
