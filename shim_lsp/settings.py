@@ -178,6 +178,14 @@ class Settings:
     ruff_debounce: float = attrs.field(default=0.1, validator=_non_negative)
     """Seconds after the last change to a buffer before ruff checks it again."""
 
+    complexity_enabled: bool = True
+    """Report functions whose cyclomatic complexity is over complexityThreshold (ruff's C901),
+    as information."""
+
+    complexity_threshold: int = attrs.field(default=10, validator=_positive)
+    """Cyclomatic complexity above which a function is reported. It wins over the project's
+    lint.mccabe.max-complexity; turn complexityEnabled off to keep the project's."""
+
 
 attrs.resolve_types(Settings)
 

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import sysconfig
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from shim_lsp.analysis.findings import Finding, Fix, Replacement, Spot, Tag
+from shim_lsp.analysis.findings import Finding, Fix, Replacement, Severity, Spot, Tag
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,11 @@ TIMEOUT_S = 30.0
 ORGANIZE_IMPORTS = ("I001",)
 """The rule whose fix sorts and formats an import block."""
 
+COMPLEXITY = "C901"
+"""Ruff's mccabe rule: a function whose cyclomatic complexity is over the threshold."""
+
 _UNNECESSARY_ALSO = frozenset({"redefined-while-unused"})
+_TOO_COMPLEX = re.compile(r"`(?P<name>.+)` is too complex \((?P<score>\d+) > (?P<limit>\d+)\)")
 
 
 @attrs.frozen
@@ -43,6 +48,10 @@ class RuffOptions:
     ignore: tuple[str, ...] = ()
     """Rules left out, on top of the project's configuration."""
     unsafe_fixes: bool = False
+    complexity: int | None = None
+    """Also report functions whose cyclomatic complexity is over this (ruff's C901, with
+    ``lint.mccabe.max-complexity`` set to it over the project's); None: only if the project
+    selects C901, at its own threshold."""
 
 
 @attrs.frozen
@@ -93,8 +102,20 @@ def _selection(options: RuffOptions) -> list[str]:
     return args
 
 
-def check_args(path: Path, options: RuffOptions) -> list[str]:
-    """Lint stdin as the file at ``path``, every finding as JSON, no fix made."""
+def _complexity(options: RuffOptions) -> list[str]:
+    if options.complexity is None:
+        return []
+    return [
+        "--extend-select",
+        COMPLEXITY,
+        "--config",
+        f"lint.mccabe.max-complexity={options.complexity}",
+    ]
+
+
+def lint_args(options: RuffOptions) -> list[str]:
+    """Every finding as JSON, no fix made, whatever the configuration says: the arguments
+    the buffers' checks, the workspace's run and ``shim analyze`` share."""
     return [
         "check",
         "--output-format",
@@ -104,10 +125,13 @@ def check_args(path: Path, options: RuffOptions) -> list[str]:
         "--force-exclude",
         "--no-cache",
         *_selection(options),
-        "--stdin-filename",
-        str(path),
-        "-",
+        *_complexity(options),
     ]
+
+
+def check_args(path: Path, options: RuffOptions) -> list[str]:
+    """Lint stdin as the file at ``path``."""
+    return [*lint_args(options), "--stdin-filename", str(path), "-"]
 
 
 def fix_args(path: Path, options: RuffOptions, only: Sequence[str] = ()) -> list[str]:
@@ -240,6 +264,14 @@ def _fix(raw: dict[str, Any] | None) -> Fix | None:
     )
 
 
+def _complexity_message(said: str) -> str:
+    """Ruff's "`f` is too complex (14 > 10)", said with what the numbers are."""
+    m = _TOO_COMPLEX.fullmatch(said)
+    if m is None:
+        return said
+    return f"`{m['name']}` has a cyclomatic complexity of {m['score']} (threshold {m['limit']})"
+
+
 def parse(output: str) -> list[Finding]:
     """Ruff's ``--output-format json`` (rows and columns 1-based, columns in code points)."""
     found = []
@@ -250,6 +282,10 @@ def parse(output: str) -> list[Finding]:
         message = str(item["message"])
         if syntax_error and not message.startswith("SyntaxError"):  # ruff 0.6 says it itself
             message = f"SyntaxError: {message}"
+        severity: Severity = "error" if syntax_error else "warning"
+        if code == COMPLEXITY:
+            severity = "information"
+            message = _complexity_message(message)
         found.append(
             Finding(
                 code=None if syntax_error else str(code),
@@ -260,6 +296,7 @@ def parse(output: str) -> list[Finding]:
                 fix=_fix(item.get("fix")),
                 noqa_line=None if syntax_error or noqa_row is None else int(noqa_row) - 1,
                 tags=_tags(str(item.get("name") or "")),
+                severity=severity,
             )
         )
     return found

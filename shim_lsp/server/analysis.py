@@ -37,6 +37,11 @@ SOURCE = "SHIM ruff"
 """The diagnostics' source: told apart from ruff's own language server's."""
 PYTHON_SUFFIXES = (".py", ".pyi")
 RUFF_CONFIGS = frozenset({"pyproject.toml", "ruff.toml", ".ruff.toml"})
+_SEVERITIES = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "information": types.DiagnosticSeverity.Information,
+}
 _TAGS = {
     "unnecessary": types.DiagnosticTag.Unnecessary,
     "deprecated": types.DiagnosticTag.Deprecated,
@@ -64,6 +69,7 @@ def _options(settings: Settings) -> ruff.RuffOptions:
         select=tuple(settings.ruff_select),
         ignore=tuple(settings.ruff_ignore),
         unsafe_fixes=settings.ruff_unsafe_fixes,
+        complexity=settings.complexity_threshold if settings.complexity_enabled else None,
     )
 
 
@@ -71,7 +77,7 @@ def _ruff_changed(old: Settings, new: Settings) -> bool:
     return any(
         getattr(old, f.name) != getattr(new, f.name)
         for f in attrs.fields(Settings)
-        if f.name.startswith("ruff_")
+        if f.name.startswith(("ruff_", "complexity_"))
     )
 
 
@@ -245,11 +251,7 @@ class AnalysisFeature(Feature):
         return types.Diagnostic(
             range=self._range(lines, f.start, f.end),
             message=f.message,
-            severity=(
-                types.DiagnosticSeverity.Warning
-                if f.code is not None
-                else types.DiagnosticSeverity.Error
-            ),
+            severity=_SEVERITIES[f.severity],
             code=f.code,
             code_description=types.CodeDescription(href=f.url) if f.url else None,
             source=SOURCE,
