@@ -23,6 +23,7 @@ export const ServerCommand = {
   moduleName: 'shim.moduleName',
   runCodemod: 'shim.runCodemod',
   undoCodemod: 'shim.undoCodemod',
+  analyzeWorkspace: 'shim.analyzeWorkspace',
 } as const;
 
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];

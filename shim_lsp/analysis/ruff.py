@@ -165,18 +165,25 @@ def _said(err: bytes) -> str:
     return "; ".join(line for line in lines if line)[:300]
 
 
-async def _run(
-    binary: str, args: list[str], data: bytes, path: Path, timeout: float
+async def run(
+    binary: str,
+    args: list[str],
+    data: bytes | None,
+    path: Path,
+    timeout: float,
+    cwd: Path | None = None,
 ) -> str | RuffFailure:
-    """Ruff's standard output, or why there is none."""
+    """Ruff's standard output, or why there is none. ``data`` goes to its standard input
+    (none: ruff reads the files it is given); it runs in ``cwd``, else beside ``path``.
+    Cancelled or timed out, the process is killed."""
     try:
         proc = await asyncio.create_subprocess_exec(
             binary,
             *args,
-            stdin=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.PIPE if data is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            cwd=_folder(path),
+            cwd=cwd or _folder(path),
         )
     except OSError as exc:
         return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
@@ -207,7 +214,7 @@ async def check(
     """Ruff's findings in ``text``, checked as the file at ``path``."""
     # A lone surrogate (an editor may hold one) becomes one "?": positions stay the same.
     data = text.encode("utf-8", "replace")
-    out = await _run(binary, check_args(path, options), data, path, timeout)
+    out = await run(binary, check_args(path, options), data, path, timeout)
     if isinstance(out, RuffFailure):
         return out
     try:
@@ -231,7 +238,7 @@ async def fixed(
         return RuffFailure(
             f"{path.name} holds a lone surrogate, which is not text ruff can fix; fix it first"
         )
-    return await _run(binary, fix_args(path, options, only), data, path, timeout)
+    return await run(binary, fix_args(path, options, only), data, path, timeout)
 
 
 def _spot(location: dict[str, Any]) -> Spot:
@@ -274,29 +281,36 @@ def _complexity_message(said: str) -> str:
 
 def parse(output: str) -> list[Finding]:
     """Ruff's ``--output-format json`` (rows and columns 1-based, columns in code points)."""
-    found = []
+    return [_finding(item) for item in json.loads(output)]
+
+
+def parse_by_file(output: str) -> dict[Path, list[Finding]]:
+    """Ruff's JSON for many files: the findings of each file, as ruff named it."""
+    found: dict[Path, list[Finding]] = {}
     for item in json.loads(output):
-        code = item.get("code")
-        syntax_error = code in (None, "invalid-syntax") or item.get("name") == "invalid-syntax"
-        noqa_row = item.get("noqa_row")
-        message = str(item["message"])
-        if syntax_error and not message.startswith("SyntaxError"):  # ruff 0.6 says it itself
-            message = f"SyntaxError: {message}"
-        severity: Severity = "error" if syntax_error else "warning"
-        if code == COMPLEXITY:
-            severity = "information"
-            message = _complexity_message(message)
-        found.append(
-            Finding(
-                code=None if syntax_error else str(code),
-                message=message,
-                start=_spot(item["location"]),
-                end=_spot(item["end_location"]),
-                url=item.get("url") or None,
-                fix=_fix(item.get("fix")),
-                noqa_line=None if syntax_error or noqa_row is None else int(noqa_row) - 1,
-                tags=_tags(str(item.get("name") or "")),
-                severity=severity,
-            )
-        )
+        found.setdefault(Path(item["filename"]), []).append(_finding(item))
     return found
+
+
+def _finding(item: dict[str, Any]) -> Finding:
+    code = item.get("code")
+    syntax_error = code in (None, "invalid-syntax") or item.get("name") == "invalid-syntax"
+    noqa_row = item.get("noqa_row")
+    message = str(item["message"])
+    if syntax_error and not message.startswith("SyntaxError"):  # ruff 0.6 says it itself
+        message = f"SyntaxError: {message}"
+    severity: Severity = "error" if syntax_error else "warning"
+    if code == COMPLEXITY:
+        severity = "information"
+        message = _complexity_message(message)
+    return Finding(
+        code=None if syntax_error else str(code),
+        message=message,
+        start=_spot(item["location"]),
+        end=_spot(item["end_location"]),
+        url=item.get("url") or None,
+        fix=_fix(item.get("fix")),
+        noqa_line=None if syntax_error or noqa_row is None else int(noqa_row) - 1,
+        tags=_tags(str(item.get("name") or "")),
+        severity=severity,
+    )

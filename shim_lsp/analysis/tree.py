@@ -1,0 +1,99 @@
+"""Ruff over whole folders or many files in one process: the workspace run of the server and
+``shim analyze`` share this, so both find the same.
+
+Ruff walks the folders itself, honouring the project's configuration and excludes; it does
+not descend into linked folders, but it reads a linked file. A link that resolves outside the
+roots is therefore found first and excluded (``--extend-exclude``), so that nothing outside is
+ever read; files named one by one are checked to resolve inside before ruff sees them.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+from shim_lsp.analysis import ruff
+from shim_lsp.analysis.findings import Finding
+from shim_lsp.analysis.ruff import RuffFailure, RuffOptions
+
+TIMEOUT_S = 600.0
+"""A whole tree takes ruff seconds (Django's 2,900 files: about one); this is a hang."""
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+_PRUNED = frozenset(
+    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox"}
+    | {".mypy_cache", ".ruff_cache", ".pytest_cache", "site-packages", "__pypackages__"}
+)
+"""Folders ruff excludes by default, not walked when looking for links that lead outside."""
+
+
+@attrs.frozen
+class TreeFindings:
+    """What ruff found, by file as ruff named it (absolute); files without findings are not
+    named."""
+
+    found: dict[Path, list[Finding]]
+    outside: tuple[Path, ...] = ()
+    """Links under the roots that resolve outside them: excluded, never read."""
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    real = Path(os.path.realpath(path))
+    return any(real == r or r in real.parents for r in roots)
+
+
+def links_outside(roots: Sequence[Path]) -> list[Path]:
+    """Every link under ``roots`` (not followed) whose target is outside all of them."""
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+    found = []
+    for root in roots:
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in _PRUNED]
+            for name in [*dirs, *files]:
+                path = Path(folder, name)
+                if path.is_symlink() and not _inside(path, real_roots):
+                    found.append(path)
+    return found
+
+
+def python_files(paths: Iterable[Path], roots: Sequence[Path]) -> list[Path]:
+    """The Python files among ``paths`` that exist and resolve inside ``roots``."""
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+    return [
+        p for p in paths if p.suffix in PYTHON_SUFFIXES and p.is_file() and _inside(p, real_roots)
+    ]
+
+
+async def check_tree(
+    binary: str,
+    roots: Sequence[Path],
+    options: RuffOptions,
+    files: Sequence[Path] = (),
+    timeout: float = TIMEOUT_S,
+) -> TreeFindings | RuffFailure:
+    """Ruff's findings in every Python file under ``roots`` (or in ``files`` only, which
+    must be under them: see ``python_files``), from the files on disk, in one process run
+    from the first root. Cancelled, ruff is killed."""
+    outside = links_outside(roots) if not files else []
+    excluded = [a for link in outside for a in ("--extend-exclude", glob.escape(str(link)))]
+    targets = [str(p) for p in (files or roots)]
+    args = [*ruff.lint_args(options), *excluded, "--", *targets]
+    out = await ruff.run(binary, args, None, roots[0], timeout, cwd=roots[0])
+    if isinstance(out, RuffFailure):
+        return out
+    try:
+        by_file = ruff.parse_by_file(out)
+    except (ValueError, KeyError, TypeError) as exc:
+        return RuffFailure(f"ruff ({binary}) answered output SHIM cannot read: {exc}", out[:300])
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+    found: dict[Path, list[Finding]] = {}
+    for path, items in by_file.items():
+        absolute = path if path.is_absolute() else roots[0] / path
+        if _inside(absolute, real_roots):
+            found.setdefault(absolute, []).extend(items)
+    return TreeFindings(found, tuple(outside))
