@@ -75,15 +75,17 @@ async def check_tree(
     options: RuffOptions,
     files: Sequence[Path] = (),
     timeout: float = TIMEOUT_S,
+    cwd: Path | None = None,
 ) -> TreeFindings | RuffFailure:
     """Ruff's findings in every Python file under ``roots`` (or in ``files`` only, which
     must be under them: see ``python_files``), from the files on disk, in one process run
-    from the first root. Cancelled, ruff is killed."""
+    in ``cwd`` (default: the first root). Cancelled, ruff is killed."""
     outside = links_outside(roots) if not files else []
     excluded = [a for link in outside for a in ("--extend-exclude", glob.escape(str(link)))]
     targets = [str(p) for p in (files or roots)]
     args = [*ruff.lint_args(options), *excluded, "--", *targets]
-    out = await ruff.run(binary, args, None, roots[0], timeout, cwd=roots[0])
+    here = cwd or (roots[0] if roots[0].is_dir() else roots[0].parent)
+    out = await ruff.run(binary, args, None, roots[0], timeout, cwd=here)
     if isinstance(out, RuffFailure):
         return out
     try:
@@ -93,7 +95,7 @@ async def check_tree(
     real_roots = [Path(os.path.realpath(r)) for r in roots]
     found: dict[Path, list[Finding]] = {}
     for path, items in by_file.items():
-        absolute = path if path.is_absolute() else roots[0] / path
+        absolute = path if path.is_absolute() else here / path
         if _inside(absolute, real_roots):
             found.setdefault(absolute, []).extend(items)
     return TreeFindings(found, tuple(outside))
