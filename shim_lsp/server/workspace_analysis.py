@@ -126,7 +126,8 @@ class WorkspaceAnalysisFeature(Feature):
             return {"cancelled": False, "files": 0, "findings": 0, "error": done.message}
         shown = await asyncio.to_thread(self._diagnostics, done.found)
         for uri in self._shown - shown.keys():
-            self.ls.diagnostics.clear(uri, SOURCE)
+            if self.ls.document(uri) is None:  # an open buffer's are its own
+                self.ls.diagnostics.clear(uri, SOURCE)
         self._shown = set()
         self._publish(shown)
         self._analysed = True
@@ -173,6 +174,9 @@ class WorkspaceAnalysisFeature(Feature):
             if not folder.exists():  # a deleted folder: its files' events may not come
                 under = folder.as_uri().rstrip("/") + "/"
                 self._recheck(uri_to_path(u) or folder for u in self._shown if u.startswith(under))
+
+    def document_opened(self, uri: str, params: types.DidOpenTextDocumentParams) -> None:
+        self._shown.discard(uri)  # the buffer's check owns its diagnostics now
 
     def document_closed(self, uri: str) -> None:
         path = uri_to_path(uri)

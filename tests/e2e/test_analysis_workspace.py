@@ -261,3 +261,18 @@ async def test_a_client_that_pulls_is_not_pushed_to_and_pulls_unopened_files_fro
     assert [d.code for d in full.items] == ["F401"]
     await asyncio.sleep(0.5)
     assert editor.client.diagnostics == {}, "never pushed: VS Code would show them twice"
+
+
+async def test_a_workspace_run_again_leaves_an_opened_files_buffer_diagnostics(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    tree(workspace, tmp_path / "outside")
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    await editor.command("shim.analyzeWorkspace")
+    b = editor.uri("pkg/b.py")
+    assert codes(editor, b) == ["F401"]
+    editor.open("pkg/b.py", "import sys\nimport os\n")  # the buffer has one more finding
+    await published(editor, b, lambda c: c == ["F401", "F401"])
+    await editor.command("shim.analyzeWorkspace")
+    await asyncio.sleep(0.5)
+    assert codes(editor, b) == ["F401", "F401"], "the rerun never clears a buffer's findings"
