@@ -52,6 +52,7 @@ export const VsCommand = {
   undoLastCodemod: 'shim.undoLastCodemod',
   showOutput: 'shim.showOutput',
   restartServer: 'shim.restartServer',
+  analyseWorkspace: 'shim.analyseWorkspace',
 } as const;
 
 export type VsCommandId = (typeof VsCommand)[keyof typeof VsCommand];
@@ -77,6 +78,7 @@ export const REACHED_BY: Record<ServerCommandId, readonly VsCommandId[]> = {
   [ServerCommand.listCodemods]: [VsCommand.applyCodemod],
   [ServerCommand.runCodemod]: [VsCommand.applyCodemod],
   [ServerCommand.undoCodemod]: [VsCommand.undoLastCodemod],
+  [ServerCommand.analyzeWorkspace]: [VsCommand.analyseWorkspace],
 };
 
 /** Context keys the extension sets, for `when` clauses in package.json. */

@@ -5,6 +5,7 @@ import { VsCommand, VsCommandId } from './commands';
 import { onPythonInterpreterChange } from './python';
 import { ServerNotRunning, ShimServer } from './server';
 import { RESTART_SETTINGS, SECTION } from './settings';
+import { Analysis } from './views/analysis';
 import { Codemods } from './views/codemods';
 import { VirtualDocuments } from './views/documents';
 import { History } from './views/history';
@@ -23,6 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const history = new History(shim);
   const recovery = new Recovery(shim);
   const codemods = new Codemods(shim);
+  const analysis = new Analysis(shim);
 
   const handlers: Record<VsCommandId, (arg?: unknown) => Promise<unknown>> = {
     [VsCommand.checkpointNow]: (a) => session.forceCheckpoint(a),
@@ -41,6 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     [VsCommand.undoLastCodemod]: (a) => codemods.undo(a),
     [VsCommand.showOutput]: async () => output.show(),
     [VsCommand.restartServer]: () => shim.restart(),
+    [VsCommand.analyseWorkspace]: () => analysis.analyseWorkspace(),
   };
   for (const [id, handler] of Object.entries(handlers)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => reportErrors(output, id, () => handler(arg))));

@@ -36,6 +36,8 @@ ORGANIZE_IMPORTS = ("I001",)
 
 COMPLEXITY = "C901"
 """Ruff's mccabe rule: a function whose cyclomatic complexity is over the threshold."""
+COMPLEXITY_THRESHOLD = 10
+"""The default threshold (mccabe's own advice), for the server's setting and the CLI."""
 
 _UNNECESSARY_ALSO = frozenset({"redefined-while-unused"})
 _TOO_COMPLEX = re.compile(r"`(?P<name>.+)` is too complex \((?P<score>\d+) > (?P<limit>\d+)\)")

@@ -48,17 +48,23 @@ def _inside(path: Path, roots: Sequence[Path]) -> bool:
 
 
 def links_outside(roots: Sequence[Path]) -> list[Path]:
-    """Every link under ``roots`` (not followed) whose target is outside all of them."""
+    """Every link under ``roots`` (not followed) whose target is outside all of them. A
+    directory entry says whether it is a link without another system call (``scandir``)."""
     real_roots = [Path(os.path.realpath(r)) for r in roots]
     found = []
-    for root in roots:
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if d not in _PRUNED]
-            for name in [*dirs, *files]:
-                path = Path(folder, name)
-                if path.is_symlink() and not _inside(path, real_roots):
-                    found.append(path)
-    return found
+    stack = [str(r) for r in roots if r.is_dir()]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                if not _inside(Path(entry.path), real_roots):
+                    found.append(Path(entry.path))
+            elif entry.name not in _PRUNED and entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+    return sorted(found)
 
 
 def python_files(paths: Iterable[Path], roots: Sequence[Path]) -> list[Path]:

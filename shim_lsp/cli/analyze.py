@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from shim_lsp.analysis.findings import Finding
-from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
+from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD, RuffFailure, RuffOptions, find_ruff
 from shim_lsp.analysis.tree import PYTHON_SUFFIXES, check_tree
 from shim_lsp.cli import CliError
-from shim_lsp.settings import Settings
 
 
 def _rules(values: list[str]) -> tuple[str, ...]:
@@ -70,8 +69,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     binary = find_ruff(args.ruff_path)
     if isinstance(binary, RuffFailure):
         raise CliError(binary.message)
-    defaults = Settings()
-    threshold = args.complexity_threshold or defaults.complexity_threshold
+    threshold = args.complexity_threshold or COMPLEXITY_THRESHOLD
     options = RuffOptions(
         select=_rules(args.select),
         ignore=_rules(args.ignore),

@@ -36,8 +36,9 @@ from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
 log = logging.getLogger(__name__)
 
-RECHECK_AFTER_S = 0.05
-"""File events come in bursts (a checkout, a formatter): they are checked together."""
+RECHECK_AFTER_S = 0.01
+"""File events come in bursts (a checkout, a formatter): those this close are checked
+together, in one ruff run."""
 
 
 @attrs.define
