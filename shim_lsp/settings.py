@@ -18,6 +18,7 @@ import attrs
 import cattrs
 import platformdirs
 
+from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD
 from shim_lsp.wire import make_converter, to_camel
 
 SECTION = "shim"
@@ -219,6 +220,14 @@ class Settings:
     duplicates_jscpd: str | None = None
     """jscpd's package folder or its jscpd executable. Default: the jscpd bundled with the
     VS Code extension, else jscpd on PATH."""
+
+    complexity_enabled: bool = True
+    """Report functions whose cyclomatic complexity is over complexityThreshold (ruff's C901),
+    as information."""
+
+    complexity_threshold: int = attrs.field(default=COMPLEXITY_THRESHOLD, validator=_positive(1000))
+    """Cyclomatic complexity above which a function is reported. It wins over the project's
+    lint.mccabe.max-complexity; turn complexityEnabled off to keep the project's."""
 
 
 attrs.resolve_types(Settings)

@@ -25,6 +25,7 @@ export const ServerCommand = {
   undoCodemod: 'shim.undoCodemod',
   findDuplicates: 'shim.findDuplicates',
   openDuplicate: 'shim.openDuplicate',
+  analyzeWorkspace: 'shim.analyzeWorkspace',
 } as const;
 
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
@@ -55,6 +56,7 @@ export const VsCommand = {
   restartServer: 'shim.restartServer',
   findDuplicateCode: 'shim.findDuplicateCode',
   goToDuplicate: 'shim.goToDuplicate',
+  analyseWorkspace: 'shim.analyseWorkspace',
 } as const;
 
 export type VsCommandId = (typeof VsCommand)[keyof typeof VsCommand];
@@ -82,6 +84,7 @@ export const REACHED_BY: Record<ServerCommandId, readonly VsCommandId[]> = {
   [ServerCommand.undoCodemod]: [VsCommand.undoLastCodemod],
   [ServerCommand.findDuplicates]: [VsCommand.findDuplicateCode],
   [ServerCommand.openDuplicate]: [VsCommand.goToDuplicate],
+  [ServerCommand.analyzeWorkspace]: [VsCommand.analyseWorkspace],
 };
 
 /** Context keys the extension sets, for `when` clauses in package.json. */

@@ -5,6 +5,7 @@ import { VsCommand, VsCommandId } from './commands';
 import { onPythonInterpreterChange } from './python';
 import { ServerNotRunning, ShimServer } from './server';
 import { RESTART_SETTINGS, SECTION } from './settings';
+import { Analysis } from './views/analysis';
 import { Codemods } from './views/codemods';
 import { VirtualDocuments } from './views/documents';
 import { Duplicates } from './views/duplicates';
@@ -32,6 +33,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const recovery = new Recovery(shim);
   const codemods = new Codemods(shim);
   const duplicates = new Duplicates(shim);
+  const analysis = new Analysis(shim);
 
   const handlers: Record<VsCommandId, (arg?: unknown) => Promise<unknown>> = {
     [VsCommand.checkpointNow]: (a) => session.forceCheckpoint(a),
@@ -52,6 +54,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     [VsCommand.restartServer]: () => shim.restart(),
     [VsCommand.findDuplicateCode]: () => duplicates.find(),
     [VsCommand.goToDuplicate]: () => duplicates.goTo(),
+    [VsCommand.analyseWorkspace]: () => analysis.analyseWorkspace(),
   };
   for (const [id, handler] of Object.entries(handlers)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => reportErrors(output, id, () => handler(arg))));

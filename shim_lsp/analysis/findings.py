@@ -16,6 +16,7 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 
 Applicability = Literal["safe", "unsafe", "display-only"]
 Tag = Literal["unnecessary", "deprecated"]
+Severity = Literal["error", "warning", "information"]
 
 
 @attrs.frozen(order=True)
@@ -58,6 +59,9 @@ class Finding:
     """The line a ``# noqa`` comment for this finding goes on (the last line of a
     multi-line string, say); None when it cannot be suppressed (a syntax error)."""
     tags: frozenset[Tag] = frozenset()
+    severity: Severity = "warning"
+    """A syntax error is an error; a function over the complexity threshold is information
+    (a measure to weigh, not a mistake); every other rule's finding a warning."""
 
 
 def line_starts(text: str) -> list[int]:

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import sysconfig
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from shim_lsp.analysis.findings import Finding, Fix, Replacement, Spot, Tag
+from shim_lsp.analysis.findings import Finding, Fix, Replacement, Severity, Spot, Tag
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,13 @@ TIMEOUT_S = 30.0
 ORGANIZE_IMPORTS = ("I001",)
 """The rule whose fix sorts and formats an import block."""
 
+COMPLEXITY = "C901"
+"""Ruff's mccabe rule: a function whose cyclomatic complexity is over the threshold."""
+COMPLEXITY_THRESHOLD = 10
+"""The default threshold (mccabe's own advice), for the server's setting and the CLI."""
+
 _UNNECESSARY_ALSO = frozenset({"redefined-while-unused"})
+_TOO_COMPLEX = re.compile(r"`(?P<name>.+)` is too complex \((?P<score>\d+) > (?P<limit>\d+)\)")
 
 
 @attrs.frozen
@@ -43,6 +50,10 @@ class RuffOptions:
     ignore: tuple[str, ...] = ()
     """Rules left out, on top of the project's configuration."""
     unsafe_fixes: bool = False
+    complexity: int | None = None
+    """Also report functions whose cyclomatic complexity is over this (ruff's C901, with
+    ``lint.mccabe.max-complexity`` set to it over the project's); None: only if the project
+    selects C901, at its own threshold."""
 
 
 @attrs.frozen
@@ -93,8 +104,20 @@ def _selection(options: RuffOptions) -> list[str]:
     return args
 
 
-def check_args(path: Path, options: RuffOptions) -> list[str]:
-    """Lint stdin as the file at ``path``, every finding as JSON, no fix made."""
+def _complexity(options: RuffOptions) -> list[str]:
+    if options.complexity is None:
+        return []
+    return [
+        "--extend-select",
+        COMPLEXITY,
+        "--config",
+        f"lint.mccabe.max-complexity={options.complexity}",
+    ]
+
+
+def lint_args(options: RuffOptions) -> list[str]:
+    """Every finding as JSON, no fix made, whatever the configuration says: the arguments
+    the buffers' checks, the workspace's run and ``shim analyze`` share."""
     return [
         "check",
         "--output-format",
@@ -104,10 +127,13 @@ def check_args(path: Path, options: RuffOptions) -> list[str]:
         "--force-exclude",
         "--no-cache",
         *_selection(options),
-        "--stdin-filename",
-        str(path),
-        "-",
+        *_complexity(options),
     ]
+
+
+def check_args(path: Path, options: RuffOptions) -> list[str]:
+    """Lint stdin as the file at ``path``."""
+    return [*lint_args(options), "--stdin-filename", str(path), "-"]
 
 
 def fix_args(path: Path, options: RuffOptions, only: Sequence[str] = ()) -> list[str]:
@@ -141,18 +167,25 @@ def _said(err: bytes) -> str:
     return "; ".join(line for line in lines if line)[:300]
 
 
-async def _run(
-    binary: str, args: list[str], data: bytes, path: Path, timeout: float
+async def run(
+    binary: str,
+    args: list[str],
+    data: bytes | None,
+    path: Path,
+    timeout: float,
+    cwd: Path | None = None,
 ) -> str | RuffFailure:
-    """Ruff's standard output, or why there is none."""
+    """Ruff's standard output, or why there is none. ``data`` goes to its standard input
+    (none: ruff reads the files it is given); it runs in ``cwd``, else beside ``path``.
+    Cancelled or timed out, the process is killed."""
     try:
         proc = await asyncio.create_subprocess_exec(
             binary,
             *args,
-            stdin=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.PIPE if data is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            cwd=_folder(path),
+            cwd=cwd or _folder(path),
         )
     except OSError as exc:
         return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
@@ -183,7 +216,7 @@ async def check(
     """Ruff's findings in ``text``, checked as the file at ``path``."""
     # A lone surrogate (an editor may hold one) becomes one "?": positions stay the same.
     data = text.encode("utf-8", "replace")
-    out = await _run(binary, check_args(path, options), data, path, timeout)
+    out = await run(binary, check_args(path, options), data, path, timeout)
     if isinstance(out, RuffFailure):
         return out
     try:
@@ -207,7 +240,7 @@ async def fixed(
         return RuffFailure(
             f"{path.name} holds a lone surrogate, which is not text ruff can fix; fix it first"
         )
-    return await _run(binary, fix_args(path, options, only), data, path, timeout)
+    return await run(binary, fix_args(path, options, only), data, path, timeout)
 
 
 def _spot(location: dict[str, Any]) -> Spot:
@@ -240,26 +273,46 @@ def _fix(raw: dict[str, Any] | None) -> Fix | None:
     )
 
 
+def _complexity_message(said: str) -> str:
+    """Ruff's "`f` is too complex (14 > 10)", said with what the numbers are."""
+    m = _TOO_COMPLEX.fullmatch(said)
+    if m is None:
+        return said
+    return f"`{m['name']}` has a cyclomatic complexity of {m['score']} (threshold {m['limit']})"
+
+
 def parse(output: str) -> list[Finding]:
     """Ruff's ``--output-format json`` (rows and columns 1-based, columns in code points)."""
-    found = []
+    return [_finding(item) for item in json.loads(output)]
+
+
+def parse_by_file(output: str) -> dict[Path, list[Finding]]:
+    """Ruff's JSON for many files: the findings of each file, as ruff named it."""
+    found: dict[Path, list[Finding]] = {}
     for item in json.loads(output):
-        code = item.get("code")
-        syntax_error = code in (None, "invalid-syntax") or item.get("name") == "invalid-syntax"
-        noqa_row = item.get("noqa_row")
-        message = str(item["message"])
-        if syntax_error and not message.startswith("SyntaxError"):  # ruff 0.6 says it itself
-            message = f"SyntaxError: {message}"
-        found.append(
-            Finding(
-                code=None if syntax_error else str(code),
-                message=message,
-                start=_spot(item["location"]),
-                end=_spot(item["end_location"]),
-                url=item.get("url") or None,
-                fix=_fix(item.get("fix")),
-                noqa_line=None if syntax_error or noqa_row is None else int(noqa_row) - 1,
-                tags=_tags(str(item.get("name") or "")),
-            )
-        )
+        found.setdefault(Path(item["filename"]), []).append(_finding(item))
     return found
+
+
+def _finding(item: dict[str, Any]) -> Finding:
+    code = item.get("code")
+    syntax_error = code in (None, "invalid-syntax") or item.get("name") == "invalid-syntax"
+    noqa_row = item.get("noqa_row")
+    message = str(item["message"])
+    if syntax_error and not message.startswith("SyntaxError"):  # ruff 0.6 says it itself
+        message = f"SyntaxError: {message}"
+    severity: Severity = "error" if syntax_error else "warning"
+    if code == COMPLEXITY:
+        severity = "information"
+        message = _complexity_message(message)
+    return Finding(
+        code=None if syntax_error else str(code),
+        message=message,
+        start=_spot(item["location"]),
+        end=_spot(item["end_location"]),
+        url=item.get("url") or None,
+        fix=_fix(item.get("fix")),
+        noqa_line=None if syntax_error or noqa_row is None else int(noqa_row) - 1,
+        tags=_tags(str(item.get("name") or "")),
+        severity=severity,
+    )

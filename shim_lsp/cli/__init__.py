@@ -161,6 +161,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the codemods and their arguments")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(fn=_lazy("shim_lsp.cli.codemod", "cmd_codemod"), positionals_anywhere=True)
+    p = sub.add_parser(
+        "analyze", help="ruff's findings and complexity, as the server finds them (exit 1 if any)"
+    )
+    p.add_argument("paths", nargs="*", help="files or folders (default: .)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="RULES",
+        help="rules instead of the"
+        " project's selection (comma-separated or repeated, as ruff's --select)",
+    )
+    p.add_argument("--ignore", action="append", default=[], metavar="RULES", help="rules left out")
+    p.add_argument(
+        "--complexity-threshold",
+        type=int,
+        metavar="N",
+        help="report functions whose cyclomatic complexity is over N (default 10)",
+    )
+    p.add_argument("--no-complexity", action="store_true", help="add no complexity check")
+    p.add_argument("--ruff-path", help="the ruff to run (default: the one installed with SHIM)")
+    p.set_defaults(fn=_lazy("shim_lsp.cli.analyze", "cmd_analyze"))
     p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
     p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
     p.set_defaults(fn=cmd_demo)

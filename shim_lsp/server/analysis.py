@@ -37,6 +37,11 @@ SOURCE = "SHIM ruff"
 """The diagnostics' source: told apart from ruff's own language server's."""
 PYTHON_SUFFIXES = (".py", ".pyi")
 RUFF_CONFIGS = frozenset({"pyproject.toml", "ruff.toml", ".ruff.toml"})
+_SEVERITIES = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "information": types.DiagnosticSeverity.Information,
+}
 _TAGS = {
     "unnecessary": types.DiagnosticTag.Unnecessary,
     "deprecated": types.DiagnosticTag.Deprecated,
@@ -59,11 +64,12 @@ def _is_python(uri: str) -> bool:
     return path is not None and path.suffix in PYTHON_SUFFIXES
 
 
-def _options(settings: Settings) -> ruff.RuffOptions:
+def ruff_options(settings: Settings) -> ruff.RuffOptions:
     return ruff.RuffOptions(
         select=tuple(settings.ruff_select),
         ignore=tuple(settings.ruff_ignore),
         unsafe_fixes=settings.ruff_unsafe_fixes,
+        complexity=settings.complexity_threshold if settings.complexity_enabled else None,
     )
 
 
@@ -71,7 +77,7 @@ def _ruff_changed(old: Settings, new: Settings) -> bool:
     return any(
         getattr(old, f.name) != getattr(new, f.name)
         for f in attrs.fields(Settings)
-        if f.name.startswith("ruff_")
+        if f.name.startswith(("ruff_", "complexity_"))
     )
 
 
@@ -96,6 +102,8 @@ class AnalysisFeature(Feature):
         """uri -> (buffer version, ruff's run on that version's text)."""
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._binary: str | None = None
+        self._published: dict[str, Analysis] = {}
+        """The run whose findings are published for each buffer (each published once)."""
         self._told: set[str] = set()
         """Failures the user was told of (each once, until the ruff settings change)."""
 
@@ -123,6 +131,7 @@ class AnalysisFeature(Feature):
             return
         self._open.discard(uri)
         self._runs.pop(uri, None)
+        self._published.pop(uri, None)
         timer = self._timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
@@ -169,7 +178,8 @@ class AnalysisFeature(Feature):
             run = self._runs[uri] = (doc.version, task)
         return await asyncio.shield(run[1])
 
-    def _ruff(self) -> str | None:
+    def ruff_binary(self) -> str | None:
+        """The ruff to run; None (the user told once) when there is none."""
         if self._binary is None:
             found = ruff.find_ruff(self.ls.settings.ruff_path)
             if isinstance(found, ruff.RuffFailure):
@@ -181,10 +191,10 @@ class AnalysisFeature(Feature):
     async def _check(self, uri: str, version: int | None, text: str) -> Analysis:
         await self.ls.settings_known.wait()  # ruffPath and the rules come with the settings
         path = uri_to_path(uri)
-        binary = self._ruff() if self.ls.settings.ruff_enabled else None
+        binary = self.ruff_binary() if self.ls.settings.ruff_enabled else None
         if path is None or binary is None:
             return Analysis(version, text, (), ran=False)
-        found = await ruff.check(binary, text, path, _options(self.ls.settings))
+        found = await ruff.check(binary, text, path, ruff_options(self.ls.settings))
         if isinstance(found, ruff.RuffFailure):
             self._failed(found)
             return Analysis(version, text, (), ran=False)
@@ -193,10 +203,10 @@ class AnalysisFeature(Feature):
     async def _fixed(self, uri: str, text: str, only: Sequence[str]) -> str | None:
         """The text with ruff's fixes (``only`` these rules' if given); None if ruff failed."""
         path = uri_to_path(uri)
-        binary = self._ruff()
+        binary = self.ruff_binary()
         if path is None or binary is None:
             return None
-        done = await ruff.fixed(binary, text, path, _options(self.ls.settings), only)
+        done = await ruff.fixed(binary, text, path, ruff_options(self.ls.settings), only)
         if isinstance(done, ruff.RuffFailure):
             self._failed(done)
             return None
@@ -222,11 +232,27 @@ class AnalysisFeature(Feature):
         doc = self.ls.document(uri)
         if analysis is None or doc is None or doc.version != analysis.version:
             return  # the buffer moved on: the run for its new version publishes
-        if uri not in self._open:
+        if uri not in self._open or self._published.get(uri) is analysis:
             return
-        lines = findings.lines_of(analysis.text)
-        found = [self._diagnostic(lines, f) for f in analysis.found]
-        self.ls.diagnostics.put(uri, SOURCE, found, analysis.version)
+        self._published[uri] = analysis
+        self.ls.diagnostics.put(
+            uri, SOURCE, self.diagnostics_of(analysis.text, analysis.found), analysis.version
+        )
+
+    async def settled(self, uri: str) -> None:
+        """Published for the buffer's current version (a pull waits for it, not for the
+        debounce: the client asks right after the change)."""
+        if uri not in self._open or not self.ls.settings.ruff_enabled:
+            return
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        await self._check_and_publish(uri)
+
+    def diagnostics_of(self, text: str, found: Sequence[Finding]) -> list[types.Diagnostic]:
+        """Findings in ``text`` as the client's diagnostics."""
+        lines = findings.lines_of(text)
+        return [self._diagnostic(lines, f) for f in found]
 
     # Positions: ruff's code points to the client's units, here and only here.
 
@@ -245,11 +271,7 @@ class AnalysisFeature(Feature):
         return types.Diagnostic(
             range=self._range(lines, f.start, f.end),
             message=f.message,
-            severity=(
-                types.DiagnosticSeverity.Warning
-                if f.code is not None
-                else types.DiagnosticSeverity.Error
-            ),
+            severity=_SEVERITIES[f.severity],
             code=f.code,
             code_description=types.CodeDescription(href=f.url) if f.url else None,
             source=SOURCE,

@@ -5,12 +5,18 @@ published on its own (ruff's findings) would erase another's (the recovery notic
 code, type checks). Features hand their list for one source to ``Diagnostics.put``; this
 publishes the union, and answers pull requests (``textDocument/diagnostic``) from the same
 lists, so a client that pulls sees what a client that is pushed to sees.
+
+A client that pulls and takes ``workspace/diagnostic/refresh`` is not pushed to as well: VS
+Code (vscode-languageclient 10) keeps pulled and pushed diagnostics in two collections and
+would show each twice. It is asked to pull again instead. Other clients are pushed to, as
+``ruff server`` does (astral-sh/ruff#11092).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -18,6 +24,9 @@ from lsprotocol import types
 
 if TYPE_CHECKING:
     from shim_lsp.server.app import ShimLanguageServer
+
+
+REFRESH_AFTER_S = 0.05
 
 
 @attrs.define
@@ -34,6 +43,9 @@ class Diagnostics:
         self._parts: dict[str, dict[str, _Part]] = {}
         self._result_ids: dict[str, str] = {}
         self._counter = itertools.count(1)
+        self._changed = asyncio.Event()
+        """Set (and replaced) at each change: a waiting workspace pull answers."""
+        self._refresh: asyncio.TimerHandle | None = None
 
     def put(
         self,
@@ -52,11 +64,73 @@ class Diagnostics:
         if not parts:
             del self._parts[uri]
         self._result_ids[uri] = str(next(self._counter))
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+        if self.pulled():
+            self._ask_refresh()
+            return
         self.ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
                 uri=self.ls.client_uri(uri), version=self._version(uri), diagnostics=self.of(uri)
             )
         )
+
+    def pulled(self) -> bool:
+        """The client pulls diagnostics and can be told to pull again: it is not pushed to."""
+        caps = self.ls.client_capabilities
+        text, workspace = caps.text_document, caps.workspace
+        return bool(
+            text
+            and text.diagnostic is not None
+            and workspace
+            and workspace.diagnostics
+            and workspace.diagnostics.refresh_support
+        )
+
+    def _ask_refresh(self) -> None:
+        """One ``workspace/diagnostic/refresh`` for a burst of changes (a workspace run)."""
+        if self._refresh is None:
+            self._refresh = asyncio.get_running_loop().call_later(REFRESH_AFTER_S, self._refreshed)
+
+    def _refreshed(self) -> None:
+        self._refresh = None
+        self.ls.workspace_diagnostic_refresh(None)
+
+    def report(self, uri: str, previous: str | None) -> types.DocumentDiagnosticReport:
+        """The answer to ``textDocument/diagnostic``: unchanged since ``previous``, or all."""
+        result_id = self.result_id(uri)
+        if previous == result_id:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        return types.RelatedFullDocumentDiagnosticReport(items=self.of(uri), result_id=result_id)
+
+    async def workspace_report(
+        self, previous: Sequence[types.PreviousResultId]
+    ) -> types.WorkspaceDiagnosticReport:
+        """The answer to ``workspace/diagnostic``: every document not open whose diagnostics
+        changed since the client's ``previous`` results (open ones are pulled one by one).
+        When none did, it waits for a change, as the protocol lets a server hold it open."""
+        known = {self.ls.canonical(p.uri): p.value for p in previous}
+        while True:
+            changed = self._changed
+            items: list[
+                types.WorkspaceFullDocumentDiagnosticReport
+                | types.WorkspaceUnchangedDocumentDiagnosticReport
+            ] = []
+            for uri in sorted(set(self._parts) | set(known)):
+                result_id = self.result_id(uri)
+                if known.get(uri) == result_id or self.ls.document(uri) is not None:
+                    continue
+                items.append(
+                    types.WorkspaceFullDocumentDiagnosticReport(
+                        uri=self.ls.client_uri(uri),
+                        items=self.of(uri),
+                        version=None,
+                        result_id=result_id,
+                    )
+                )
+            if items:
+                return types.WorkspaceDiagnosticReport(items=items)
+            await changed.wait()
 
     def clear(self, uri: str, source: str) -> None:
         """Take ``source``'s diagnostics off ``uri``; says nothing if it had none."""

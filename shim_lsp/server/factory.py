@@ -22,6 +22,7 @@ from shim_lsp.server.feature import CommandSpec, Feature, call_features, gather_
 from shim_lsp.server.history import HistoryFeature
 from shim_lsp.server.recovery import RecoveryFeature
 from shim_lsp.server.session import SessionFeature
+from shim_lsp.server.workspace_analysis import WorkspaceAnalysisFeature
 from shim_lsp.wire import ArgumentError, bounded, structure_args
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -34,6 +35,7 @@ FEATURES: tuple[type[Feature], ...] = (
     CodemodsFeature,
     AnalysisFeature,
     DuplicatesFeature,
+    WorkspaceAnalysisFeature,
 )
 """Every capability, in the order its listeners are called."""
 
@@ -54,6 +56,7 @@ def create_server() -> ShimLanguageServer:
     lifecycle.register(server)
     _register_documents(server)
     _register_code_actions(server)
+    _register_pull_diagnostics(server)
     for feature in server.features:
         for spec, method in feature.commands():
             _register_command(server, spec, getattr(feature, method))
@@ -117,6 +120,30 @@ def _register_code_actions(server: ShimLanguageServer) -> None:
         except Exception:
             log.exception("SHIM's %s feature failed to resolve %r", feature.name, action.title)
             return action
+
+
+def _register_pull_diagnostics(server: ShimLanguageServer) -> None:
+    """Pull diagnostics, answered from the same lists that are pushed (``diagnostics.py``
+    says which clients get which); ``diagnosticProvider`` is announced from these."""
+
+    @server.feature(
+        types.TEXT_DOCUMENT_DIAGNOSTIC,
+        types.DiagnosticOptions(
+            identifier="shim", inter_file_dependencies=False, workspace_diagnostics=True
+        ),
+    )
+    async def document_diagnostic(
+        ls: ShimLanguageServer, params: types.DocumentDiagnosticParams
+    ) -> types.DocumentDiagnosticReport:
+        uri = ls.canonical(params.text_document.uri)
+        await gather_features(ls, "settled", uri)
+        return ls.diagnostics.report(uri, params.previous_result_id)
+
+    @server.feature(types.WORKSPACE_DIAGNOSTIC)
+    async def workspace_diagnostic(
+        ls: ShimLanguageServer, params: types.WorkspaceDiagnosticParams
+    ) -> types.WorkspaceDiagnosticReport:
+        return await ls.diagnostics.workspace_report(params.previous_result_ids)
 
 
 def _register_command(server: ShimLanguageServer, spec: CommandSpec, handler: Any) -> None:

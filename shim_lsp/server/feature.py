@@ -102,6 +102,10 @@ class Feature:
     async def ready(self) -> None:
         """The session runs, its settings arrived and its store can be read."""
 
+    async def settled(self, uri: str) -> None:
+        """The feature's diagnostics for the document's current version are put: a pull
+        (``textDocument/diagnostic``) waits for this before it answers."""
+
     async def code_actions(
         self, uri: str, params: types.CodeActionParams
     ) -> list[types.CodeAction]:

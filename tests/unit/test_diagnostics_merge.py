@@ -13,6 +13,8 @@ from shim_lsp.server.diagnostics import Diagnostics
 class Published:
     def __init__(self) -> None:
         self.sent: list[types.PublishDiagnosticsParams] = []
+        self.client_capabilities = types.ClientCapabilities()
+        """A client that does not pull: it is pushed to."""
 
     def text_document_publish_diagnostics(self, params: types.PublishDiagnosticsParams) -> None:
         self.sent.append(params)

@@ -86,7 +86,11 @@ def test_every_command_is_declared_once_and_announced_at_initialize() -> None:
     server = create_server()
     announced = server.protocol.fm.commands
     assert set(announced) == set(ids)
-    assert server.progress_commands == {"shim.runCodemod", "shim.findDuplicates"}
+    assert server.progress_commands == {
+        "shim.runCodemod",
+        "shim.findDuplicates",
+        "shim.analyzeWorkspace",
+    }
     assert {f.name for f in server.features} == {f.name for f in FEATURES}
 
 

@@ -1,0 +1,323 @@
+"""Analysis on the Django source release, each figure beside its anchor measured in this run.
+
+    .venv/bin/python bench/analysis.py [--runs 3] [--edits 40]
+
+1. ``shim analyze`` and ``shim.analyzeWorkspace`` against bare ``ruff check`` over the same
+   tree with the same rules (E, F, W and C901 over 10): wall time and findings (target 1.2x).
+2. Re-analysis after one file changed on disk (``didChangeWatchedFiles`` to its
+   ``publishDiagnostics``) against the full workspace run (target 0.05x).
+3. ``didChange`` to ``publishDiagnostics`` in ``django/db/models/query.py``, p50 and p95,
+   against ``ruff server`` fed the same edits (target p50 2.5x). SHIM runs with
+   ``ruffDebounce`` 0, as ruff server has no debounce; the default 0.1 s adds that on purpose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import django_tree, fresh_copy
+
+from shim_lsp.analysis.ruff import find_ruff
+
+RULES = ["E", "F", "W"]
+THRESHOLD = 10
+SETTINGS = {"ruffSelect": RULES, "complexityThreshold": THRESHOLD, "ruffDebounce": 0}
+LARGE = Path("django/db/models/query.py")
+
+
+class Client:
+    """Just enough of an LSP client over stdio: requests, notifications seen, and server
+    requests answered (settings for ``workspace/configuration``, null otherwise)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, settings: dict[str, Any]) -> None:
+        self.proc = proc
+        self.settings = settings
+        self.ids = itertools.count(1)
+        self.waiting: dict[int, asyncio.Future[Any]] = {}
+        self.published: dict[str, list[tuple[float, int | None, int]]] = {}
+        """uri -> (when, version, how many diagnostics) of each publishDiagnostics."""
+        self.changed = asyncio.Event()
+        self.reader = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def start(
+        cls, cmd: list[str], ws: Path, settings: dict[str, Any], init: Any = None
+    ) -> Client:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            cwd=ws,
+            env={**os.environ, "SHIM_STATE_DIR": str(ws.parent / "state")},
+        )
+        client = cls(proc, settings)
+        caps = {"workspace": {"configuration": True}, "window": {"workDoneProgress": True}}
+        await client.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "capabilities": caps,
+                "workspaceFolders": [{"uri": ws.as_uri(), "name": "ws"}],
+                "initializationOptions": init,
+            },
+        )
+        client.notify("initialized", {})
+        return client
+
+    def _send(self, obj: dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **obj}).encode()
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    async def _read(self) -> None:
+        reader = self.proc.stdout
+        assert reader is not None
+        while True:
+            length = 0
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+                elif line == b"\r\n":
+                    break
+            msg = json.loads(await reader.readexactly(length))
+            method = msg.get("method")
+            if method is None:
+                future = self.waiting.pop(msg["id"], None)
+                if future is not None and not future.done():
+                    future.set_result(msg)
+            elif "id" in msg:
+                result: Any = None
+                if method == "workspace/configuration":
+                    result = [self.settings for _ in msg["params"]["items"]]
+                self._send({"id": msg["id"], "result": result})
+            elif method == "textDocument/publishDiagnostics":
+                p = msg["params"]
+                self.published.setdefault(p["uri"], []).append(
+                    (time.perf_counter(), p.get("version"), len(p["diagnostics"]))
+                )
+                self.changed.set()
+
+    async def request(self, method: str, params: Any) -> Any:
+        msg_id = next(self.ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waiting[msg_id] = future
+        self._send({"id": msg_id, "method": method, "params": params})
+        return await future
+
+    def notify(self, method: str, params: Any) -> None:
+        self._send({"method": method, "params": params})
+
+    async def published_for(
+        self, uri: str, after: float, version: int | None = None, timeout: float = 60
+    ) -> tuple[float, int]:
+        """The first publication for ``uri`` (at ``version``, if given) after ``after``."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            for when, v, count in self.published.get(uri, []):
+                if when > after and (version is None or v in (version, None)):
+                    return when, count
+            self.changed.clear()
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"no diagnostics for {uri}")
+            await asyncio.wait_for(self.changed.wait(), left)
+
+    async def stop(self) -> None:
+        await self.request("shutdown", None)
+        self.notify("exit", None)
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+        self.reader.cancel()
+
+
+def ruff_binary() -> str:
+    found = find_ruff(None)
+    assert isinstance(found, str), found
+    return found
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    return time.perf_counter() - started, done.stdout
+
+
+def cli_side(ws: Path, runs: int) -> tuple[float, float, int, int]:
+    """Median seconds of bare ruff and of ``shim analyze``, and their findings."""
+    bare = [
+        *(ruff_binary(), "check", "--output-format", "json", "--no-fix", "--exit-zero"),
+        *("--no-cache", "--select", ",".join(RULES), "--extend-select", "C901"),
+        *("--config", f"lint.mccabe.max-complexity={THRESHOLD}", "."),
+    ]
+    shim = [sys.executable, "-m", "shim_lsp.cli", "analyze", "--json"]
+    shim += ["--select", ",".join(RULES), "--complexity-threshold", str(THRESHOLD), "."]
+    bare_times, shim_times = [], []
+    bare_out = shim_out = ""
+    for _ in range(runs):  # interleaved: both see the same machine
+        t, bare_out = timed(bare, ws)
+        bare_times.append(t)
+        t, shim_out = timed(shim, ws)
+        shim_times.append(t)
+    return (
+        statistics.median(bare_times),
+        statistics.median(shim_times),
+        len(json.loads(bare_out)),
+        len(json.loads(shim_out)),
+    )
+
+
+async def workspace_side(ws: Path, runs: int) -> tuple[float, int, float]:
+    """Median seconds of ``shim.analyzeWorkspace``, its findings, and the median seconds
+    from one changed file's event to its diagnostics."""
+    client = await Client.start([sys.executable, "-m", "shim_lsp"], ws, SETTINGS)
+    times, findings, rechecks = [], 0, []
+    try:
+        for _ in range(runs):
+            started = time.perf_counter()
+            answer = await client.request(
+                "workspace/executeCommand", {"command": "shim.analyzeWorkspace", "arguments": []}
+            )
+            times.append(time.perf_counter() - started)
+            findings = answer["result"]["findings"]
+        target = ws / "django" / "utils" / "text.py"
+        uri = target.as_uri()
+        original = target.read_text()
+        for i in range(runs * 3):
+            target.write_text(original + f"\nunused_{i} = undefined_{i}\n")
+            sent = time.perf_counter()
+            client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": uri, "type": 2}]})
+            when, _count = await client.published_for(uri, sent)
+            rechecks.append(when - sent)
+        target.write_text(original)
+    finally:
+        await client.stop()
+    return statistics.median(times), findings, statistics.median(rechecks)
+
+
+RUFF_SERVER_INIT = {
+    "settings": {
+        "lint": {"select": [*RULES, "C901"]},
+        "configuration": {"lint": {"mccabe": {"max-complexity": THRESHOLD}}},
+    }
+}
+"""The same rules for ``ruff server`` (its initialization options)."""
+
+
+async def latency(cmd: list[str], ws: Path, edits: int, init: Any = None) -> list[float]:
+    """Seconds from each ``didChange`` (a line typed at the end of the file) to the
+    ``publishDiagnostics`` for that version, one edit at a time."""
+    client = await Client.start(cmd, ws, SETTINGS, init)
+    path = ws / LARGE
+    uri = path.as_uri()
+    text = path.read_text()
+    try:
+        opened = time.perf_counter()
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
+        )
+        await client.published_for(uri, opened - 1, 1)
+        line = text.count("\n")
+        found = []
+        for i in range(edits):
+            sent = time.perf_counter()
+            version = i + 2
+            where = {"line": line + i, "character": 0}
+            client.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": uri, "version": version},
+                    "contentChanges": [
+                        {"range": {"start": where, "end": where}, "text": f"x_{i} = {i}\n"}
+                    ],
+                },
+            )
+            when, _count = await client.published_for(uri, sent, version)
+            found.append(when - sent)
+    finally:
+        await client.stop()
+    return found
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--edits", type=int, default=40)
+    args = parser.parse_args()
+    tree = django_tree()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = fresh_copy(tree, Path(tmp))
+        files = sum(1 for _ in ws.rglob("*.py"))
+        print(f"workspace: {tree.name} ({files} Python files), rules {RULES} + C901>{THRESHOLD}")
+        bare, cli, bare_n, cli_n = cli_side(ws, args.runs)
+        rows.append(
+            (
+                "shim analyze vs ruff check",
+                f"{cli:.2f} s, {cli_n} findings",
+                f"{bare:.2f} s, {bare_n} findings",
+                f"{cli / bare:.2f}x",
+                "<= 1.2x",
+            )
+        )
+        full, ws_n, recheck = asyncio.run(workspace_side(ws, args.runs))
+        rows.append(
+            (
+                "shim.analyzeWorkspace vs ruff check",
+                f"{full:.2f} s, {ws_n} findings",
+                f"{bare:.2f} s, {bare_n} findings",
+                f"{full / bare:.2f}x",
+                "<= 1.2x",
+            )
+        )
+        rows.append(
+            (
+                "one file changed on disk: event to its diagnostics",
+                f"{recheck * 1000:.0f} ms",
+                f"{full:.2f} s (full run)",
+                f"{recheck / full:.3f}x",
+                "<= 0.05x",
+            )
+        )
+        ours = asyncio.run(latency([sys.executable, "-m", "shim_lsp"], ws, args.edits))
+        theirs = asyncio.run(latency([ruff_binary(), "server"], ws, args.edits, RUFF_SERVER_INIT))
+        rows.append(
+            (
+                f"didChange to publishDiagnostics, {LARGE.name}, p50 / p95",
+                f"{pct(ours, 0.5) * 1000:.0f} / {pct(ours, 0.95) * 1000:.0f} ms",
+                f"ruff server {pct(theirs, 0.5) * 1000:.0f} / {pct(theirs, 0.95) * 1000:.0f} ms",
+                f"{pct(ours, 0.5) / pct(theirs, 0.5):.2f}x",
+                "p50 <= 2.5x",
+            )
+        )
+    print("\n| measure | SHIM | baseline | ratio | target |\n|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""Ruff over whole folders or many files in one process: the workspace run of the server and
+``shim analyze`` share this, so both find the same.
+
+Ruff walks the folders itself, honouring the project's configuration and excludes; it does
+not descend into linked folders, but it reads a linked file. A link that resolves outside the
+roots is therefore found first and excluded (``--extend-exclude``), so that nothing outside is
+ever read; files named one by one are checked to resolve inside before ruff sees them.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+from shim_lsp.analysis import ruff
+from shim_lsp.analysis.findings import Finding
+from shim_lsp.analysis.ruff import RuffFailure, RuffOptions
+
+TIMEOUT_S = 600.0
+"""A whole tree takes ruff seconds (Django's 2,900 files: about one); this is a hang."""
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+_PRUNED = frozenset(
+    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox"}
+    | {".mypy_cache", ".ruff_cache", ".pytest_cache", "site-packages", "__pypackages__"}
+)
+"""Folders ruff excludes by default, not walked when looking for links that lead outside."""
+
+
+@attrs.frozen
+class TreeFindings:
+    """What ruff found, by file as ruff named it (absolute); files without findings are not
+    named."""
+
+    found: dict[Path, list[Finding]]
+    outside: tuple[Path, ...] = ()
+    """Links under the roots that resolve outside them: excluded, never read."""
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    real = Path(os.path.realpath(path))
+    return any(real == r or r in real.parents for r in roots)
+
+
+def links_outside(roots: Sequence[Path]) -> list[Path]:
+    """Every link under ``roots`` (not followed) whose target is outside all of them. A
+    directory entry says whether it is a link without another system call (``scandir``)."""
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+    found = []
+    stack = [str(r) for r in roots if r.is_dir()]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                if not _inside(Path(entry.path), real_roots):
+                    found.append(Path(entry.path))
+            elif entry.name not in _PRUNED and entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+    return sorted(found)
+
+
+def python_files(paths: Iterable[Path], roots: Sequence[Path]) -> list[Path]:
+    """The Python files among ``paths`` that exist and resolve inside ``roots``."""
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+    return [
+        p for p in paths if p.suffix in PYTHON_SUFFIXES and p.is_file() and _inside(p, real_roots)
+    ]
+
+
+async def check_tree(
+    binary: str,
+    roots: Sequence[Path],
+    options: RuffOptions,
+    files: Sequence[Path] = (),
+    timeout: float = TIMEOUT_S,
+    cwd: Path | None = None,
+) -> TreeFindings | RuffFailure:
+    """Ruff's findings in every Python file under ``roots`` (or in ``files`` only, which
+    must be under them: see ``python_files``), from the files on disk, in one process run
+    in ``cwd`` (default: the first root). Cancelled, ruff is killed."""
+    outside = links_outside(roots) if not files else []
+    excluded = [a for link in outside for a in ("--extend-exclude", glob.escape(str(link)))]
+    targets = [str(p) for p in (files or roots)]
+    args = [*ruff.lint_args(options), *excluded, "--", *targets]
+    here = cwd or (roots[0] if roots[0].is_dir() else roots[0].parent)
+    out = await ruff.run(binary, args, None, roots[0], timeout, cwd=here)
+    if isinstance(out, RuffFailure):
+        return out
+    try:
+        by_file = ruff.parse_by_file(out)
+    except (ValueError, KeyError, TypeError) as exc:
+        return RuffFailure(f"ruff ({binary}) answered output SHIM cannot read: {exc}", out[:300])
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+    found: dict[Path, list[Finding]] = {}
+    for path, items in by_file.items():
+        absolute = path if path.is_absolute() else here / path
+        if _inside(absolute, real_roots):
+            found.setdefault(absolute, []).extend(items)
+    return TreeFindings(found, tuple(outside))

@@ -1,0 +1,232 @@
+"""Analysis of the whole workspace: every Python file, open or not (which ``ruff server`` does
+not do), in one ruff process; then only what changes.
+
+``shim.analyzeWorkspace`` runs ruff once over the workspace folders and publishes the findings
+of every file that is not open (open buffers keep their own, computed from their unsaved
+text). It reports progress, and the request's cancel or the progress's Cancel kills ruff.
+Afterwards a file changed or deleted on disk (``workspace/didChangeWatchedFiles``), or a buffer
+closed, is checked again alone, from disk; a changed ruff configuration runs the whole
+workspace again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+from lsprotocol import types
+from lsprotocol.types import ProgressToken
+
+from shim_lsp.analysis import tree
+from shim_lsp.analysis.findings import Finding
+from shim_lsp.analysis.ruff import RuffFailure
+from shim_lsp.server.analysis import RUFF_CONFIGS, SOURCE, AnalysisFeature, ruff_options
+from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.feature import Feature, command
+from shim_lsp.session.engine import SessionEngine
+from shim_lsp.settings import Settings
+from shim_lsp.workspace.files import decode
+from shim_lsp.workspace.paths import path_to_uri, uri_to_path
+
+log = logging.getLogger(__name__)
+
+RECHECK_AFTER_S = 0.01
+"""File events come in bursts (a checkout, a formatter): those this close are checked
+together, in one ruff run."""
+
+
+@attrs.define
+class AnalyzeWorkspaceArgs:
+    work_done_token: ProgressToken | None = None
+    """The client's progress token (the request's ``workDoneToken``): SHIM reports on it
+    instead of creating its own, and the client's cancel stops the run."""
+
+
+class WorkspaceAnalysisFeature(Feature):
+    name = "workspace analysis"
+
+    def __init__(self, ls: ShimLanguageServer) -> None:
+        super().__init__(ls)
+        self._analysed = False
+        """A workspace run finished: files on disk are kept up to date from then on."""
+        self._shown: set[str] = set()
+        """URIs of files not open whose findings this feature published."""
+        self._pending: set[Path] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._running: asyncio.Task[Any] | None = None
+
+    @command("shim.analyzeWorkspace", AnalyzeWorkspaceArgs, progress=True)
+    async def analyze_workspace(self, engine: SessionEngine, a: AnalyzeWorkspaceArgs) -> Any:
+        roots = list(engine.workspace.folders)
+        if not roots:
+            raise LookupError("this window has no workspace folder to analyse")
+        token = a.work_done_token if a.work_done_token is not None else str(uuid.uuid4())
+        shown = await self._begin(token, created=a.work_done_token is not None)
+        if self._running is not None:
+            self._running.cancel()  # one workspace run at a time: the newest
+        run = self._running = asyncio.ensure_future(self._run(roots))
+        if shown:
+            cancelled = self.ls.work_done_progress.tokens[token]
+            loop = asyncio.get_running_loop()
+            cancelled.add_done_callback(lambda _f: loop.call_soon_threadsafe(run.cancel))
+        try:
+            result = await asyncio.shield(run)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            by_request = task is not None and task.cancelling() > 0
+            run.cancel()  # ruff is killed; nothing more is published
+            with contextlib.suppress(asyncio.CancelledError):
+                await run
+            if shown:
+                self._end(token, "Cancelled")
+            if by_request:
+                raise  # $/cancelRequest: answered as cancelled
+            return {"cancelled": True, "files": 0, "findings": 0}
+        finally:
+            if self._running is run:
+                self._running = None
+        if shown:
+            said = result.get("error") or (
+                f"{result['findings']:,} findings in {result['files']:,} files"
+            )
+            self._end(token, said)
+        return result
+
+    async def _begin(self, token: ProgressToken, *, created: bool) -> bool:
+        if not created:
+            caps = self.ls.client_capabilities.window
+            if caps is None or not caps.work_done_progress:
+                return False
+            await self.ls.work_done_progress.create_async(token)
+        self.ls.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title="SHIM: analysing the workspace",
+                message="ruff is checking every file",
+                cancellable=True,
+            ),
+        )
+        return True
+
+    def _end(self, token: ProgressToken, message: str) -> None:
+        self.ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
+    async def _run(self, roots: list[Path]) -> dict[str, Any]:
+        binary = self.ls.feature_of(AnalysisFeature).ruff_binary()
+        if binary is None:
+            return {"cancelled": False, "files": 0, "findings": 0, "error": "ruff cannot run"}
+        done = await tree.check_tree(binary, roots, ruff_options(self.ls.settings))
+        if isinstance(done, RuffFailure):
+            self.ls.feature_of(AnalysisFeature)._failed(done)
+            return {"cancelled": False, "files": 0, "findings": 0, "error": done.message}
+        shown = await asyncio.to_thread(self._diagnostics, done.found)
+        for uri in self._shown - shown.keys():
+            if self.ls.document(uri) is None:  # an open buffer's are its own
+                self.ls.diagnostics.clear(uri, SOURCE)
+        self._shown = set()
+        self._publish(shown)
+        self._analysed = True
+        return {
+            "cancelled": False,
+            "files": len(shown),
+            "findings": sum(len(d) for d in shown.values()),
+            "outside": [str(p) for p in done.outside],
+        }
+
+    def _diagnostics(self, found: dict[Path, list[Finding]]) -> dict[str, list[types.Diagnostic]]:
+        """Each unopened file's findings as diagnostics (its text read to count the client's
+        units); open buffers are left to their own checks. Off the event loop."""
+        converter = self.ls.feature_of(AnalysisFeature)
+        out = {}
+        for path, items in found.items():
+            uri = path_to_uri(path)
+            if self.ls.document(uri) is not None:
+                continue
+            try:
+                text = decode(path.read_bytes(), path)
+            except OSError:
+                continue  # gone since ruff read it: its event will clear it
+            out[uri] = converter.diagnostics_of(text, items)
+        return out
+
+    def _publish(self, found: dict[str, list[types.Diagnostic]]) -> None:
+        for uri, diagnostics in found.items():
+            if self.ls.document(uri) is not None:
+                continue  # opened meanwhile: the buffer's check publishes
+            self.ls.diagnostics.put(uri, SOURCE, diagnostics)
+            self._shown.add(uri)
+
+    # Afterwards: only what changed.
+
+    def files_changed(self, paths: list[Path]) -> None:
+        if not self._analysed:
+            return
+        if any(p.name in RUFF_CONFIGS for p in paths):
+            self.ls.spawn(self._rerun())
+            return
+        self._recheck(p for p in paths if p.suffix in tree.PYTHON_SUFFIXES)
+        for folder in (p for p in paths if p.suffix not in tree.PYTHON_SUFFIXES):
+            if not folder.exists():  # a deleted folder: its files' events may not come
+                under = folder.as_uri().rstrip("/") + "/"
+                self._recheck(uri_to_path(u) or folder for u in self._shown if u.startswith(under))
+
+    def document_opened(self, uri: str, params: types.DidOpenTextDocumentParams) -> None:
+        self._shown.discard(uri)  # the buffer's check owns its diagnostics now
+
+    def document_closed(self, uri: str) -> None:
+        path = uri_to_path(uri)
+        if self._analysed and path is not None:
+            self._recheck([path])  # its diagnostics were the buffer's: now the file's
+
+    def settings_changed(self, old: Settings, new: Settings) -> None:
+        if self._analysed and ruff_options(old) != ruff_options(new):
+            self.ls.spawn(self._rerun())
+
+    async def _rerun(self) -> None:
+        engine = self.ls.engine
+        if engine is not None and engine.workspace.folders and self._running is None:
+            self._running = asyncio.ensure_future(self._run(list(engine.workspace.folders)))
+            try:
+                await self._running
+            finally:
+                self._running = None
+
+    def _recheck(self, paths: Iterable[Path]) -> None:
+        self._pending.update(paths)
+        if self._pending and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(
+                RECHECK_AFTER_S, lambda: self.ls.spawn(self._recheck_pending())
+            )
+
+    async def _recheck_pending(self) -> None:
+        self._timer = None
+        engine = self.ls.engine
+        paths, self._pending = self._pending, set()
+        if engine is None or not engine.workspace.folders:
+            return
+        roots = list(engine.workspace.folders)
+        unopened = [p for p in paths if self.ls.document(path_to_uri(p)) is None]
+        present = await asyncio.to_thread(tree.python_files, unopened, roots)
+        for gone in set(unopened) - set(present):
+            self.ls.diagnostics.clear(path_to_uri(gone), SOURCE)  # deleted, or left the tree
+            self._shown.discard(path_to_uri(gone))
+        binary = self.ls.feature_of(AnalysisFeature).ruff_binary()
+        if not present or binary is None:
+            return
+        done = await tree.check_tree(binary, roots, ruff_options(self.ls.settings), present)
+        if isinstance(done, RuffFailure):
+            self.ls.feature_of(AnalysisFeature)._failed(done)
+            return
+        shown = await asyncio.to_thread(self._diagnostics, done.found)
+        for path in present:
+            uri = path_to_uri(path)
+            if uri not in shown and self.ls.document(uri) is None:
+                self.ls.diagnostics.clear(uri, SOURCE)  # nothing found any more
+                self._shown.discard(uri)
+        self._publish(shown)

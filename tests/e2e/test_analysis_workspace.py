@@ -1,0 +1,278 @@
+"""Analysis beyond one buffer's lint: complexity, the whole workspace (unopened files, progress,
+cancel, re-analysis of what changed) and pull diagnostics."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from pathlib import Path
+
+import attrs
+import pytest
+from harness import Editors
+from lsprotocol import types as t
+from test_analysis import SELECT_F, TEXT_CAPS, VS_CODE, codes, published
+
+from shim_lsp.analysis.ruff import find_ruff
+
+
+def branchy(name: str, branches: int) -> str:
+    """A function whose cyclomatic complexity is ``branches + 1``."""
+    body = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(branches))
+    return f"def {name}(x):\n{body}    return -1\n"
+
+
+async def test_a_function_over_the_threshold_gets_information_with_its_score(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    editor = await editors.start(
+        workspace, state_dir, capabilities=VS_CODE, settings={"complexityThreshold": 3}
+    )
+    uri = editor.open("a.py", branchy("tangled", 4) + "\n\n" + branchy("plain", 2))
+    (found,) = await published(editor, uri, lambda c: c == ["C901"])
+    assert found.severity == t.DiagnosticSeverity.Information
+    assert found.message == "`tangled` has a cyclomatic complexity of 5 (threshold 3)"
+    assert found.range.start == t.Position(line=0, character=4)
+
+
+async def test_the_setting_wins_over_the_projects_mccabe_and_turning_it_off_keeps_the_projects(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "pyproject.toml").write_text(
+        '[tool.ruff.lint]\nselect = ["F", "C901"]\n[tool.ruff.lint.mccabe]\nmax-complexity = 20\n'
+    )
+    text = branchy("tangled", 12)
+    on = await editors.start(workspace, state_dir, capabilities=VS_CODE)
+    uri = on.open("a.py", text)
+    (found,) = await published(on, uri, lambda c: c == ["C901"])
+    assert found.message.endswith("of 13 (threshold 10)")
+    off = await editors.start(
+        workspace, state_dir / "off", capabilities=VS_CODE, settings={"complexityEnabled": False}
+    )
+    uri = off.open("a.py", text + "import os\n")
+    await published(off, uri, lambda c: c == ["F401"])
+    assert codes(off, uri) == ["F401"], "the project's threshold (20) is not reached"
+
+
+PROGRESS = attrs.evolve(
+    VS_CODE,
+    window=t.WindowClientCapabilities(
+        work_done_progress=True, show_document=t.ShowDocumentClientCapabilities(support=True)
+    ),
+)
+PULLS = attrs.evolve(
+    PROGRESS,
+    text_document=attrs.evolve(
+        TEXT_CAPS, diagnostic=t.DiagnosticClientCapabilities(related_document_support=False)
+    ),
+    workspace=attrs.evolve(
+        PROGRESS.workspace or t.WorkspaceClientCapabilities(),
+        diagnostics=t.DiagnosticWorkspaceClientCapabilities(refresh_support=True),
+    ),
+)
+"""Like VS Code with vscode-languageclient 10: pulls diagnostics, takes refresh requests."""
+
+
+def logging_ruff(tmp: Path) -> tuple[Path, Path]:
+    """A ruff that logs its arguments (one line a run) and then runs the real one."""
+    real = find_ruff(None)
+    assert isinstance(real, str)
+    log = tmp / "ruff-runs.log"
+    script = tmp / "ruff-logged"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script, log
+
+
+def tree(workspace: Path, outside: Path) -> None:
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    (workspace / "a.py").write_text("import os\n")
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "b.py").write_text("import sys\n")
+    (workspace / "pkg" / "c.py").write_text("print(1)\n")
+    outside.mkdir()
+    (outside / "secret.py").write_text("import json\n")
+    (workspace / "linked.py").symlink_to(outside / "secret.py")
+
+
+async def test_the_workspace_run_shows_unopened_files_with_progress_and_buffers_text(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    tree(workspace, tmp_path / "outside")
+    ruff, runs = logging_ruff(tmp_path)
+    editor = await editors.start(
+        workspace, state_dir, capabilities=PROGRESS, settings={"ruffPath": str(ruff)}
+    )
+    a = editor.open("a.py", "import re\n")  # the buffer differs from the disk
+    await published(editor, a, lambda c: c == ["F401"])
+    result = await editor.command("shim.analyzeWorkspace")
+    assert result["findings"] == 1 and result["files"] == 1 and result["cancelled"] is False
+    assert result["outside"] == [str(workspace / "linked.py")]
+    b = editor.uri("pkg/b.py")
+    (found,) = editor.client.diagnostics[b]
+    assert found.code == "F401" and found.source == "SHIM ruff" and "`sys`" in found.message
+    assert "`re`" in editor.client.diagnostics[a][0].message, "the buffer's text, not the disk's"
+    assert editor.uri("linked.py") not in editor.client.diagnostics, "outside: never read"
+    assert "secret.py" not in runs.read_text()
+    (reports,) = editor.client.progress_reports.values()
+    assert isinstance(reports[0], t.WorkDoneProgressBegin) and reports[0].cancellable
+    assert isinstance(reports[-1], t.WorkDoneProgressEnd)
+    assert reports[-1].message == "1 findings in 1 files"
+    tree_runs = [line for line in runs.read_text().splitlines() if "--stdin-filename" not in line]
+    assert len(tree_runs) == 1 and tree_runs[0].endswith(f"-- {workspace}"), "one ruff process"
+
+
+async def test_after_the_run_only_a_file_changed_on_disk_is_checked_again_and_a_deleted_one_cleared(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    tree(workspace, tmp_path / "outside")
+    (workspace / "pkg" / "d.py").write_text("import json\n")
+    ruff, runs = logging_ruff(tmp_path)
+    editor = await editors.start(
+        workspace, state_dir, capabilities=PROGRESS, settings={"ruffPath": str(ruff)}
+    )
+    await editor.command("shim.analyzeWorkspace")
+    b, d = editor.uri("pkg/b.py"), editor.uri("pkg/d.py")
+    assert codes(editor, b) == ["F401"] and codes(editor, d) == ["F401"]
+    before = runs.read_text().splitlines()
+    (workspace / "pkg" / "b.py").write_text("import sys\n\nprint(sys, undefined)\n")
+    editor.client.workspace_did_change_watched_files(
+        t.DidChangeWatchedFilesParams(changes=[t.FileEvent(uri=b, type=t.FileChangeType.Changed)])
+    )
+    await published(editor, b, lambda c: c == ["F821"])
+    (again,) = runs.read_text().splitlines()[len(before) :]
+    assert again.endswith(f"-- {workspace / 'pkg' / 'b.py'}"), "that file alone"
+    assert codes(editor, d) == ["F401"]
+    (workspace / "pkg" / "d.py").unlink()
+    editor.client.workspace_did_change_watched_files(
+        t.DidChangeWatchedFilesParams(changes=[t.FileEvent(uri=d, type=t.FileChangeType.Deleted)])
+    )
+    await published(editor, d, lambda c: c == [])
+
+
+async def test_the_workspace_run_is_cancelled_from_its_progress_and_ruff_is_killed(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    tree(workspace, tmp_path / "outside")
+    pid_file = tmp_path / "ruff.pid"
+    slow = tmp_path / "ruff-slow"
+    slow.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 120\n")
+    slow.chmod(slow.stat().st_mode | stat.S_IEXEC)
+    editor = await editors.start(
+        workspace, state_dir, capabilities=PROGRESS, settings={"ruffPath": str(slow)}
+    )
+    running = asyncio.ensure_future(editor.command("shim.analyzeWorkspace"))
+    await editor.wait_for(lambda: bool(editor.client.progress_reports) and pid_file.exists())
+    (token,) = editor.client.progress_reports
+    editor.client.window_work_done_progress_cancel(t.WorkDoneProgressCancelParams(token=token))
+    result = await asyncio.wait_for(running, 10)
+    assert result["cancelled"] is True
+    pid = int(pid_file.read_text())
+    await editor.wait_for(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), 5)
+    end = editor.client.progress_reports[token][-1]
+    assert isinstance(end, t.WorkDoneProgressEnd) and end.message == "Cancelled"
+    assert editor.uri("pkg/b.py") not in editor.client.diagnostics
+
+
+async def test_cancel_request_kills_ruff_and_answers_cancelled(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    tree(workspace, tmp_path / "outside")
+    pid_file = tmp_path / "ruff.pid"
+    slow = tmp_path / "ruff-slow"
+    slow.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 120\n")
+    slow.chmod(slow.stat().st_mode | stat.S_IEXEC)
+    editor = await editors.start(
+        workspace, state_dir, capabilities=PROGRESS, settings={"ruffPath": str(slow)}
+    )
+    running = asyncio.ensure_future(
+        editor.client.protocol.send_request_async(
+            t.WORKSPACE_EXECUTE_COMMAND,
+            t.ExecuteCommandParams(command="shim.analyzeWorkspace"),
+            msg_id="analyze-1",
+        )
+    )
+    await editor.wait_for(pid_file.exists)
+    editor.client.protocol.notify(t.CANCEL_REQUEST, t.CancelParams(id="analyze-1"))
+    with pytest.raises(Exception, match="cancel"):
+        await asyncio.wait_for(running, 10)
+    pid = int(pid_file.read_text())
+    await editor.wait_for(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), 5)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+async def test_pulled_diagnostics_are_the_pushed_ones(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    tree(workspace, tmp_path / "outside")
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    a = editor.open("a.py", "import re\n")
+    pushed = await published(editor, a, lambda c: c == ["F401"])
+    report = await editor.client.text_document_diagnostic_async(
+        t.DocumentDiagnosticParams(text_document=t.TextDocumentIdentifier(uri=a))
+    )
+    assert isinstance(report, t.RelatedFullDocumentDiagnosticReport)
+    assert list(report.items) == pushed
+    again = await editor.client.text_document_diagnostic_async(
+        t.DocumentDiagnosticParams(
+            text_document=t.TextDocumentIdentifier(uri=a), previous_result_id=report.result_id
+        )
+    )
+    assert isinstance(again, t.RelatedUnchangedDocumentDiagnosticReport)
+
+
+async def test_a_client_that_pulls_is_not_pushed_to_and_pulls_unopened_files_from_the_workspace(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    tree(workspace, tmp_path / "outside")
+    editor = await editors.start(workspace, state_dir, initialize=False)
+    started = await editor.client.initialize_session(
+        t.InitializeParams(
+            capabilities=PULLS,
+            workspace_folders=[t.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+        )
+    )
+    announced = started.capabilities.diagnostic_provider
+    assert isinstance(announced, t.DiagnosticOptions) and announced.workspace_diagnostics
+    a = editor.open("a.py", "import re\n")
+    report = await editor.client.text_document_diagnostic_async(
+        t.DocumentDiagnosticParams(text_document=t.TextDocumentIdentifier(uri=a))
+    )
+    assert isinstance(report, t.RelatedFullDocumentDiagnosticReport)
+    assert [d.code for d in report.items] == ["F401"], "the pull waits for the buffer's check"
+    await editor.command("shim.analyzeWorkspace")
+    pulled = await asyncio.wait_for(
+        editor.client.workspace_diagnostic_async(
+            t.WorkspaceDiagnosticParams(previous_result_ids=[])
+        ),
+        10,
+    )
+    by_uri = {r.uri: r for r in pulled.items}
+    assert list(by_uri) == [editor.uri("pkg/b.py")], "open buffers are pulled one by one"
+    full = by_uri[editor.uri("pkg/b.py")]
+    assert isinstance(full, t.WorkspaceFullDocumentDiagnosticReport)
+    assert [d.code for d in full.items] == ["F401"]
+    await asyncio.sleep(0.5)
+    assert editor.client.diagnostics == {}, "never pushed: VS Code would show them twice"
+
+
+async def test_a_workspace_run_again_leaves_an_opened_files_buffer_diagnostics(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    tree(workspace, tmp_path / "outside")
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    await editor.command("shim.analyzeWorkspace")
+    b = editor.uri("pkg/b.py")
+    assert codes(editor, b) == ["F401"]
+    editor.open("pkg/b.py", "import sys\nimport os\n")  # the buffer has one more finding
+    await published(editor, b, lambda c: c == ["F401", "F401"])
+    await editor.command("shim.analyzeWorkspace")
+    await asyncio.sleep(0.5)
+    assert codes(editor, b) == ["F401", "F401"], "the rerun never clears a buffer's findings"

@@ -1,0 +1,99 @@
+"""``shim analyze`` from a terminal: ruff's findings and complexity, a linter's exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SELECT_F = '[tool.ruff.lint]\nselect = ["F"]\n'
+
+
+def analyze(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", "analyze", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def project(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(SELECT_F)
+    (root / "pkg").mkdir()
+    (root / "pkg" / "a.py").write_text("import os\n")
+    (root / "pkg" / "ok.py").write_text("print(1)\n")
+    return root
+
+
+def test_findings_print_as_ruffs_concise_lines_and_exit_1(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    done = analyze(root)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == "pkg/a.py:1:8: F401 `os` imported but unused\n"
+    assert "Found 1 finding in 1 file." in done.stderr
+
+
+def test_no_findings_exit_0(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    done = analyze(root, "pkg/ok.py")
+    assert (done.returncode, done.stdout) == (0, "")
+
+
+def test_json_has_the_complexity_score_and_select_narrows(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    body = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(3))
+    (root / "pkg" / "c.py").write_text(f"def tangled(x):\n{body}    return -1\n")
+    done = analyze(root, "--json", "--complexity-threshold", "2", "pkg")
+    assert done.returncode == 1
+    found = {(f["path"], f["code"]): f for f in json.loads(done.stdout)}
+    assert set(found) == {("pkg/a.py", "F401"), ("pkg/c.py", "C901")}
+    c901 = found["pkg/c.py", "C901"]
+    assert c901["message"] == "`tangled` has a cyclomatic complexity of 4 (threshold 2)"
+    assert (c901["severity"], c901["line"], c901["column"]) == ("information", 1, 5)
+    only = analyze(root, "--json", "--select", "C901", "--complexity-threshold", "2", "pkg")
+    assert [f["code"] for f in json.loads(only.stdout)] == ["C901"]
+
+
+def test_a_path_outside_the_current_folder_is_analysed_with_its_own_configuration(
+    tmp_path: Path,
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "pyproject.toml").write_text('[tool.ruff.lint]\nselect = ["E"]\n')
+    other = project(tmp_path / "other")
+    done = analyze(here, str(other / "pkg"))
+    assert done.returncode == 1
+    assert done.stdout == f"{other / 'pkg' / 'a.py'}:1:8: F401 `os` imported but unused\n"
+
+
+def test_a_non_python_file_is_left_out_and_said(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    (root / "notes.txt").write_text("hello\n")
+    done = analyze(root, "notes.txt")
+    assert (done.returncode, done.stdout) == (0, "")
+    assert "notes.txt: not a Python file" in done.stderr
+
+
+def test_an_invalid_python_file_is_a_syntax_error_finding(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    (root / "bad.py").write_text("def f(:\n")
+    done = analyze(root, "--json", "bad.py")
+    assert done.returncode == 1
+    found = json.loads(done.stdout)
+    assert found and all(f["code"] is None and f["severity"] == "error" for f in found)
+    assert all(f["message"].startswith("SyntaxError: ") for f in found)
+
+
+def test_usage_errors_a_missing_path_and_a_missing_ruff_exit_2(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    assert analyze(root, "--no-such-option").returncode == 2
+    missing = analyze(root, "nope.py")
+    assert missing.returncode == 2 and "nope.py: no such file or folder" in missing.stderr
+    no_ruff = analyze(root, "--ruff-path", str(tmp_path / "none"))
+    assert no_ruff.returncode == 2 and "ruff not found" in no_ruff.stderr
+    bad_rule = analyze(root, "--select", "NOPE999")
+    assert bad_rule.returncode == 2 and "ruff" in bad_rule.stderr

@@ -1,0 +1,43 @@
+"""One ruff over a tree: links leading outside are never read, findings come by file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from shim_lsp.analysis.ruff import RuffOptions, find_ruff
+from shim_lsp.analysis.tree import TreeFindings, check_tree, links_outside, python_files
+
+
+def _tree(tmp_path: Path) -> Path:
+    root, outside = tmp_path / "ws", tmp_path / "outside"
+    (root / "pkg").mkdir(parents=True)
+    outside.mkdir()
+    (root / "pkg" / "a.py").write_text("import os\n")
+    (outside / "b.py").write_text("import sys\n")
+    (root / "pkg" / "in.py").symlink_to(root / "pkg" / "a.py")
+    (root / "out.py").symlink_to(outside / "b.py")
+    (root / "outdir").symlink_to(outside)
+    return root
+
+
+def test_only_links_that_resolve_outside_are_found(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    assert links_outside([root]) == [root / "out.py", root / "outdir"]
+
+
+def test_named_files_outside_the_roots_or_not_python_are_left_out(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    (root / "notes.txt").write_text("x\n")
+    given = [root / "pkg" / "a.py", root / "out.py", root / "notes.txt", root / "gone.py"]
+    assert python_files(given, [root]) == [root / "pkg" / "a.py"]
+
+
+def test_the_tree_run_never_reports_what_is_outside(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    ruff = find_ruff(None)
+    assert isinstance(ruff, str)
+    done = asyncio.run(check_tree(ruff, [root], RuffOptions(select=("F",))))
+    assert isinstance(done, TreeFindings)
+    assert sorted(done.found) == [root / "pkg" / "a.py", root / "pkg" / "in.py"]
+    assert [f.code for f in done.found[root / "pkg" / "a.py"]] == ["F401"]
