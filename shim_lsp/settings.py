@@ -21,6 +21,7 @@ from shim_lsp.wire import make_converter, to_camel
 
 SECTION = "shim"
 STATE_DIR_ENV = "SHIM_STATE_DIR"
+REDIS_URL_ENV = "SHIM_REDIS_URL"
 
 DEFAULT_SECRET_GLOBS = (
     ".env",
@@ -178,6 +179,27 @@ class Settings:
     ruff_debounce: float = attrs.field(default=0.1, validator=_non_negative)
     """Seconds after the last change to a buffer before ruff checks it again."""
 
+    redis_url: str | None = None
+    """Redis that joins the windows of a workspace into one group (redis://, rediss:// for
+    TLS, unix://; a password and ACL user go in the URL). Default: $SHIM_REDIS_URL, else none:
+    each window works alone."""
+
+    redis_key_prefix: str = "shim"
+    """Prefix of every Redis key and channel SHIM uses, so that several teams share one Redis."""
+
+    workspace_id: str | None = None
+    """This workspace's identity in the group, the same in every window and machine that
+    works on it. Default: the git remote plus the path inside the repository, else the folder's
+    absolute path."""
+
+    publish_unsaved_text: bool = False
+    """Publish the text of unsaved buffers to the group (never of secret files); off: only
+    which files are unsaved, and since when."""
+
+    coordination_ttl: float = attrs.field(default=15.0, validator=_positive)
+    """Seconds after which a window that stopped answering leaves the group (its heartbeat
+    goes every third of this)."""
+
 
 attrs.resolve_types(Settings)
 
@@ -325,6 +347,11 @@ def settings_schema() -> dict[str, dict[str, Any]]:
             entry[_MINIMUMS[field.validator]] = 0
         schema[name] = entry
     return schema
+
+
+def resolve_redis_url(settings: Settings) -> str | None:
+    """The Redis of the group: the setting, else $SHIM_REDIS_URL, else none (local mode)."""
+    return settings.redis_url or os.environ.get(REDIS_URL_ENV) or None
 
 
 def resolve_state_dir(settings: Settings) -> Path:
