@@ -17,6 +17,7 @@ from shim_lsp.server import lifecycle
 from shim_lsp.server.analysis import AnalysisFeature
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.codemods import CodemodsFeature
+from shim_lsp.server.coordination import CoordinationFeature
 from shim_lsp.server.feature import CommandSpec, Feature, call_features, gather_features
 from shim_lsp.server.history import HistoryFeature
 from shim_lsp.server.recovery import RecoveryFeature
@@ -32,6 +33,7 @@ FEATURES: tuple[type[Feature], ...] = (
     HistoryFeature,
     CodemodsFeature,
     AnalysisFeature,
+    CoordinationFeature,
 )
 """Every capability, in the order its listeners are called."""
 

@@ -102,6 +102,10 @@ class Feature:
     async def ready(self) -> None:
         """The session runs, its settings arrived and its store can be read."""
 
+    async def shutting_down(self) -> None:
+        """The editor asked the server to shut down: leave cleanly, quickly (the server waits
+        at most ``SHUTDOWN_HOOKS_S`` for every feature together)."""
+
     async def code_actions(
         self, uri: str, params: types.CodeActionParams
     ) -> list[types.CodeAction]:
