@@ -144,9 +144,9 @@ class Coordinator:
                 if failures == 0 or isinstance(error, Refused):
                     log.warning("coordination: %s", error)
                 failures += 1
+                self.refused = isinstance(error, Refused)
                 self._set("degraded", str(error), [])
-                if isinstance(error, Refused):
-                    self.refused = True
+                if self.refused:
                     return
             await asyncio.sleep(REJOIN_BACKOFF.compute(failures))
             failures = min(failures, 16)

@@ -3,48 +3,11 @@ dirty buffer in one is flagged in the other, and a member that dies leaves the g
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
-from harness import Editor, Editors, as_json
-from redis_rig import RedisServer
-
-TTL = 1.5
-
-
-def coordinated(redis: RedisServer, **more: Any) -> dict[str, Any]:
-    return {"redisUrl": redis.url(), "coordinationTtl": TTL, "workspaceId": "ws-test", **more}
-
-
-async def windows(editor: Editor) -> dict[str, Any]:
-    answer: dict[str, Any] = await editor.command("shim.windows")
-    return answer
-
-
-async def members(editor: Editor) -> int:
-    return len((await windows(editor))["windows"])
-
-
-def elsewhere(editor: Editor, uri: str) -> list[str]:
-    found = editor.client.diagnostics.get(uri, [])
-    return [d.message for d in found if d.source == "SHIM windows"]
-
-
-async def wait_members(editor: Editor, count: int, timeout: float = 15.0) -> None:
-    seen: list[int] = []
-
-    async def check() -> bool:
-        seen.append(await members(editor))
-        return seen[-1] == count
-
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"expected {count} members, saw {seen[-5:]}")
-        await asyncio.sleep(0.05)
+from harness import Editors
+from redis_rig import TTL, RedisServer, coordinated, coordination, elsewhere, wait_members, windows
 
 
 async def test_two_windows_on_one_workspace_list_each_other(
@@ -58,12 +21,7 @@ async def test_two_windows_on_one_workspace_list_each_other(
     assert listed["state"] == "connected"
     assert {w["pid"] for w in listed["windows"]} == {one.pid, two.pid}
     assert [w["this"] for w in listed["windows"] if w["pid"] == one.pid] == [True]
-    await one.wait_for(lambda: bool(one.statuses) and _coordination(one) == (2, "connected"))
-
-
-def _coordination(editor: Editor) -> tuple[int, str]:
-    coordination = as_json(editor.statuses[-1])["coordination"]
-    return coordination["members"], coordination["state"]
+    await one.wait_for(lambda: coordination(one) == {"state": "connected", "members": 2})
 
 
 async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(

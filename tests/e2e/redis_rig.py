@@ -3,6 +3,7 @@ saved to disk; stopped by its pid (woken first if a test paused it)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -12,9 +13,11 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from harness import Editor, as_json
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -100,3 +103,49 @@ class RedisServers:
         server = _start(folder, password)
         self.started.append(server)
         return server
+
+
+# --- a SHIM server as a member of a group -------------------------------------------------
+
+TTL = 1.5
+
+
+def coordinated(redis: RedisServer, **more: Any) -> dict[str, Any]:
+    return {"redisUrl": redis.url(), "coordinationTtl": TTL, "workspaceId": "ws-test", **more}
+
+
+async def windows(editor: Editor) -> dict[str, Any]:
+    answer: dict[str, Any] = await editor.command("shim.windows")
+    return answer
+
+
+async def members(editor: Editor) -> int:
+    return len((await windows(editor))["windows"])
+
+
+def elsewhere(editor: Editor, uri: str) -> list[str]:
+    found = editor.client.diagnostics.get(uri, [])
+    return [d.message for d in found if d.source == "SHIM windows"]
+
+
+async def wait_members(editor: Editor, count: int, timeout: float = 15.0) -> None:
+    seen: list[int] = []
+
+    async def check() -> bool:
+        seen.append(await members(editor))
+        return seen[-1] == count
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"expected {count} members, saw {seen[-5:]}")
+        await asyncio.sleep(0.05)
+
+
+def coordination(editor: Editor) -> dict[str, Any]:
+    """The ``coordination`` part of the last ``shim/status`` the editor was sent."""
+    if not editor.statuses:
+        return {}
+    found: dict[str, Any] = as_json(editor.statuses[-1]).get("coordination") or {}
+    return found
