@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from shim_lsp.coordination.words import age
 from shim_lsp.server.feature import Feature, NoArgs, command
 from shim_lsp.settings import Settings, resolve_redis_url
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
@@ -30,15 +31,6 @@ log = logging.getLogger(__name__)
 SOURCE = "SHIM windows"
 """The diagnostics' source: this feature's own list in ``ls.diagnostics``."""
 OFF: dict[str, Any] = {"state": "off", "members": 0}
-
-
-def age(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{int(seconds)} s old"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min old"
-    return f"{int(seconds // 3600)} h old"
 
 
 def elsewhere_message(holders: list[tuple[str, float]], now: float) -> str:

@@ -1,5 +1,7 @@
 """A real ``redis-server`` per test (``redis_servers.start(password=...)``, or the
-``redis_server`` fixture), stopped by its pid when the test ends, passed or failed."""
+``redis_server`` fixture), stopped by its pid when the test ends, passed or failed. Name it
+before ``editors`` in a test's arguments: fixtures end in reverse order, so the servers
+leave the group before Redis goes."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ async def answered_quickly(editor: Editor, uri: str) -> float:
 
 
 async def test_redis_paused_past_the_timeouts_blocks_no_request_and_the_member_rejoins(
-    editors: Editors, workspace: Path, tmp_path: Path, redis_server: RedisServer
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
 ) -> None:
     (workspace / "app.py").write_text("a = 1\n")
     one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
@@ -65,10 +65,10 @@ async def test_redis_paused_past_the_timeouts_blocks_no_request_and_the_member_r
 
 
 async def test_a_wrong_password_refuses_to_coordinate_and_is_never_written_anywhere(
+    redis_servers: RedisServers,
     editors: Editors,
     workspace: Path,
     tmp_path: Path,
-    redis_servers: RedisServers,
     capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -97,7 +97,7 @@ async def test_a_wrong_password_refuses_to_coordinate_and_is_never_written_anywh
 
 
 async def test_forged_oversized_and_foreign_messages_are_dropped_and_counted(
-    editors: Editors, workspace: Path, tmp_path: Path, redis_server: RedisServer
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
 ) -> None:
     (workspace / "app.py").write_text("a = 1\n")
     one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))

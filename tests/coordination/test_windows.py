@@ -3,15 +3,19 @@ dirty buffer in one is flagged in the other, and a member that dies leaves the g
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from harness import Editors
+from harness import Editors, stop_editor
 from redis_rig import TTL, RedisServer, coordinated, coordination, elsewhere, wait_members, windows
 
 
 async def test_two_windows_on_one_workspace_list_each_other(
-    editors: Editors, workspace: Path, tmp_path: Path, redis_server: RedisServer
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
 ) -> None:
     one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
     two = await editors.start(workspace, tmp_path / "s2", settings=coordinated(redis_server))
@@ -25,7 +29,7 @@ async def test_two_windows_on_one_workspace_list_each_other(
 
 
 async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
-    editors: Editors, workspace: Path, tmp_path: Path, redis_server: RedisServer
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
 ) -> None:
     (workspace / "app.py").write_text("a = 1\n")
     one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
@@ -48,7 +52,7 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
 
 
 async def test_a_killed_window_leaves_the_group_within_one_ttl_and_its_flags_go(
-    editors: Editors, workspace: Path, tmp_path: Path, redis_server: RedisServer
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
 ) -> None:
     (workspace / "app.py").write_text("a = 1\n")
     one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
@@ -64,3 +68,46 @@ async def test_a_killed_window_leaves_the_group_within_one_ttl_and_its_flags_go(
     # One TTL for the record to expire, plus the survivor's next look (a third of it).
     assert gone_in <= TTL * 4 / 3 + 0.5, f"gone after {gone_in:.2f} s"
     await two.wait_for(lambda: not elsewhere(two, uri), timeout=2)
+
+
+def shim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", *args], capture_output=True, text=True, timeout=30
+    )
+
+
+async def test_shim_windows_lists_the_members_from_the_shell(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
+    two = await editors.start(workspace, tmp_path / "s2", settings=coordinated(redis_server))
+    uri = one.open("app.py")
+    one.type(uri, 1, 0, "b = 2\n")
+    await two.wait_for(lambda: bool(elsewhere(two, uri)), timeout=5)
+    url = ["--redis-url", redis_server.url(), "--workspace-id", "ws-test"]
+    out = await asyncio.to_thread(shim, "windows", *url)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "2 windows of workspace ws-test"
+    (mine,) = [line for line in lines if f" pid {one.pid} " in line]
+    assert "1 open, unsaved: app.py (" in mine
+    listed = json.loads((await asyncio.to_thread(shim, "windows", *url, "--json")).stdout)
+    assert {w["pid"] for w in listed["windows"]} == {one.pid, two.pid}
+    away = await asyncio.to_thread(
+        shim, "windows", "--redis-url", "redis://:pa55-away@127.0.0.1:1/0", "--workspace-id", "w"
+    )
+    assert away.returncode == 2
+    assert away.stderr.startswith("shim: Redis at redis://:***@127.0.0.1:1/0 cannot be reached")
+    assert "pa55-away" not in away.stderr + away.stdout
+
+
+async def test_a_window_that_shuts_down_leaves_the_group_at_once(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    settings = coordinated(redis_server, coordinationTtl=60)
+    one = await editors.start(workspace, tmp_path / "s1", settings=settings)
+    two = await editors.start(workspace, tmp_path / "s2", settings=settings)
+    await wait_members(two, 2)
+    await stop_editor(one)
+    await wait_members(two, 1, timeout=3)  # not the TTL's 60 s: it said goodbye
