@@ -8,6 +8,7 @@ diagnostics. Without a Redis URL nothing here runs and redis-py is never importe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 SOURCE = "SHIM windows"
 """The diagnostics' source: this feature's own list in ``ls.diagnostics``."""
 OFF: dict[str, Any] = {"state": "off", "members": 0}
+CHECKPOINT_LOOK_S = 1.0
 
 
 def elsewhere_message(holders: list[tuple[str, float]], now: float) -> str:
@@ -130,6 +132,18 @@ class CoordinationFeature(Feature):
         )
         self._set_status(self._status())
         self.coordinator.start()
+        self.ls.spawn(self._watch_checkpoints(self.coordinator, engine))
+
+    async def _watch_checkpoints(self, coordinator: Coordinator, engine: SessionEngine) -> None:
+        """A checkpoint taken is a nudge too (other windows' recovery can read it); the
+        checkpointer has no listener to spare, so its last result is looked at each second."""
+        seen = engine.last_checkpoint
+        while self.coordinator is coordinator and engine.closed is None:
+            await asyncio.sleep(CHECKPOINT_LOOK_S)
+            last = engine.last_checkpoint
+            if last is not seen:
+                seen = last
+                coordinator.changed("checkpoint")
 
     def _refuse(self, problem: str) -> None:
         log.warning("coordination: %s", problem)

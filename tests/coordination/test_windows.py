@@ -9,9 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from harness import Editors, stop_editor
 from redis_rig import TTL, RedisServer, coordinated, coordination, elsewhere, wait_members, windows
+
+from shim_lsp.coordination.registry import Keys
 
 
 async def test_two_windows_on_one_workspace_list_each_other(
@@ -111,3 +114,34 @@ async def test_a_window_that_shuts_down_leaves_the_group_at_once(
     await wait_members(two, 2)
     await stop_editor(one)
     await wait_members(two, 1, timeout=3)  # not the TTL's 60 s: it said goodbye
+
+
+async def test_nudges_say_what_changed_by_path_and_never_carry_text(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    (workspace / ".env").write_text("TOKEN=1\n")
+    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
+    await wait_members(one, 1)
+    listener = redis_server.client().pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+    listener.subscribe(Keys("shim", "ws-test").channel)
+    uri = one.open("app.py")
+    one.type(uri, 1, 0, "b = 'typed text'\n")
+    secret = one.open(".env")
+    one.type(secret, 0, 0, "SECRET=2\n")
+    await one.command("shim.forceCheckpoint")
+    one.save(uri)
+    heard: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while not any(n["kind"] == "checkpoint" for n in heard):
+        assert time.monotonic() < deadline, heard
+        message = await asyncio.to_thread(listener.get_message, timeout=0.2)
+        if message is not None:
+            assert b"typed text" not in message["data"] and b"SECRET" not in message["data"]
+            heard.append(json.loads(message["data"]))
+    kinds = [(n["kind"], n.get("path")) for n in heard]
+    assert ("dirtied", "app.py") in kinds and ("checkpoint", None) in kinds, kinds
+    assert not [k for k in kinds if k[1] == ".env"], "a secret file is never named"
+    listed = await windows(one)
+    assert listed["windows"][0]["open"] == ["app.py"]
+    listener.close()
