@@ -23,6 +23,7 @@ export const ServerCommand = {
   moduleName: 'shim.moduleName',
   runCodemod: 'shim.runCodemod',
   undoCodemod: 'shim.undoCodemod',
+  windows: 'shim.windows',
 } as const;
 
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
@@ -51,6 +52,7 @@ export const VsCommand = {
   undoLastCodemod: 'shim.undoLastCodemod',
   showOutput: 'shim.showOutput',
   restartServer: 'shim.restartServer',
+  showWindows: 'shim.showWindows',
 } as const;
 
 export type VsCommandId = (typeof VsCommand)[keyof typeof VsCommand];
@@ -76,6 +78,7 @@ export const REACHED_BY: Record<ServerCommandId, readonly VsCommandId[]> = {
   [ServerCommand.listCodemods]: [VsCommand.applyCodemod],
   [ServerCommand.runCodemod]: [VsCommand.applyCodemod],
   [ServerCommand.undoCodemod]: [VsCommand.undoLastCodemod],
+  [ServerCommand.windows]: [VsCommand.showWindows],
 };
 
 /** Context keys the extension sets, for `when` clauses in package.json. */

@@ -12,6 +12,7 @@ import { HistoryTree } from './views/historyTree';
 import { Recovery } from './views/recovery';
 import { Session } from './views/session';
 import { StatusBar } from './views/status';
+import { Windows } from './views/windows';
 
 let server: ShimServer | undefined;
 
@@ -23,6 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const history = new History(shim);
   const recovery = new Recovery(shim);
   const codemods = new Codemods(shim);
+  const windows = new Windows(shim);
 
   const handlers: Record<VsCommandId, (arg?: unknown) => Promise<unknown>> = {
     [VsCommand.checkpointNow]: (a) => session.forceCheckpoint(a),
@@ -41,6 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     [VsCommand.undoLastCodemod]: (a) => codemods.undo(a),
     [VsCommand.showOutput]: async () => output.show(),
     [VsCommand.restartServer]: () => shim.restart(),
+    [VsCommand.showWindows]: () => windows.show(),
   };
   for (const [id, handler] of Object.entries(handlers)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => reportErrors(output, id, () => handler(arg))));

@@ -1,7 +1,7 @@
 /** How SHIM's figures read in the status bar and pickers: pure, no `vscode` import. */
 
 import { VsCommand } from './commands';
-import type { CodemodArgument, FileVersion, RecoveryReport, RiskAlarm, Signal, StatusNotification } from './protocol';
+import type { CodemodArgument, Coordination, FileVersion, RecoveryReport, RiskAlarm, Signal, StatusNotification } from './protocol';
 
 /** "1 file", "2 files": a count as a person writes it (`many` for irregular plurals). */
 export function plural(count: number, one: string, many = `${one}s`): string {
@@ -92,7 +92,7 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
     lines.push(`$(error) **SHIM cannot protect new work:** ${danger}`);
   } else {
     const icon = paused ? '$(debug-pause)' : status.riskLevel === 'low' ? '$(shield)' : '$(warning)';
-    text = `${icon} SHIM: ${saved === undefined ? 'protected' : `saved ${saved}`}${paused ? ' · paused' : ''}${settingsProblems.length ? ' · $(gear) settings' : ''}`;
+    text = `${icon} SHIM: ${saved === undefined ? 'protected' : `saved ${saved}`}${paused ? ' · paused' : ''}${settingsProblems.length ? ' · $(gear) settings' : ''}${groupText(status.coordination)}`;
     background = status.riskLevel === 'high' ? 'warning' : undefined;
     lines.push(
       unsaved === 0
@@ -111,6 +111,10 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
   if (!danger && status.riskLevel !== 'low') {
     lines.push(`$(warning) Risk of losing work: ${status.riskLevel}. A checkpoint, or saving, lowers it.`);
   }
+  const group = groupLine(status.coordination);
+  if (group) {
+    lines.push(group);
+  }
   if (settingsProblems.length > 0) {
     // The server's message about them goes by in a few seconds; this stays until they are mended.
     lines.push(
@@ -128,6 +132,24 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
     ].join(' · '),
   );
   return { text, tooltip: lines.join('\n\n'), background };
+}
+
+/** The group of windows on the status bar: how many, or that Redis is away; nothing when off. */
+export function groupText(group: Coordination | undefined): string {
+  if (group === undefined || group.state === 'off') {
+    return '';
+  }
+  return group.state === 'connected' ? ` · $(multiple-windows) ${plural(group.members, 'window')}` : ' · $(debug-disconnect) coordination degraded';
+}
+
+function groupLine(group: Coordination | undefined): string | undefined {
+  if (group === undefined || group.state === 'off') {
+    return undefined;
+  }
+  if (group.state === 'connected') {
+    return `$(multiple-windows) This workspace is open in ${plural(group.members, 'SHIM window')} coordinated through Redis (SHIM: Show Windows lists them).`;
+  }
+  return `$(debug-disconnect) **Coordination degraded:** ${markdownText(group.problem ?? 'Redis cannot be reached')}. Every local feature keeps working.`;
 }
 
 /** The commands the status bar's tooltip links to (trusted for its Markdown). */
