@@ -145,3 +145,16 @@ async def test_nudges_say_what_changed_by_path_and_never_carry_text(
     listed = await windows(one)
     assert listed["windows"][0]["open"] == ["app.py"]
     listener.close()
+
+
+async def test_an_acl_user_limited_to_shims_keys_coordinates(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    rules = "on >acl-pw ~shim:* &shim:* +@read +@write +@pubsub +@transaction +ping"
+    redis_server.client().execute_command("ACL", "SETUSER", "shim", *rules.split())
+    url = f"redis://shim:acl-pw@127.0.0.1:{redis_server.port}/0"
+    one = await editors.start(
+        workspace, tmp_path / "s1", settings=coordinated(redis_server, redisUrl=url)
+    )
+    await wait_members(one, 1)
+    assert coordination(one)["state"] == "connected"
