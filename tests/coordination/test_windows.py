@@ -151,7 +151,7 @@ async def test_an_acl_user_limited_to_shims_keys_coordinates(
     redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
 ) -> None:
     rules = "on >acl-pw ~shim:* &shim:* +@read +@write +@pubsub +@transaction +ping"
-    redis_server.client().execute_command("ACL", "SETUSER", "shim", *rules.split())
+    redis_server.client().execute_command("ACL", "SETUSER", "shim", *rules.split())  # type: ignore[no-untyped-call]
     url = f"redis://shim:acl-pw@127.0.0.1:{redis_server.port}/0"
     one = await editors.start(
         workspace, tmp_path / "s1", settings=coordinated(redis_server, redisUrl=url)
