@@ -89,6 +89,7 @@ class Coordinator:
         self.on_change = on_change
         self.state: State = "degraded"
         self.problem: str | None = "joining the group"
+        """Said until the first answer; the feature shows nothing before it."""
         self.members: list[Member] = []
         self.dropped = Dropped()
         self.refused = False

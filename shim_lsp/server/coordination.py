@@ -130,8 +130,7 @@ class CoordinationFeature(Feature):
             snapshot=self._snapshot,
             on_change=self._changed,
         )
-        self._set_status(self._status())
-        self.coordinator.start()
+        self.coordinator.start()  # the status changes once it has joined, or failed to
         self.ls.spawn(self._watch_checkpoints(self.coordinator, engine))
 
     async def _watch_checkpoints(self, coordinator: Coordinator, engine: SessionEngine) -> None:

@@ -158,3 +158,30 @@ async def test_an_acl_user_limited_to_shims_keys_coordinates(
     )
     await wait_members(one, 1)
     assert coordination(one)["state"] == "connected"
+
+
+async def test_unsaved_text_is_published_only_when_asked_and_never_for_a_secret(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    (workspace / ".env").write_text("TOKEN=1\n")
+    keys = Keys("shim", "ws-test")
+    r = redis_server.client()
+    for publish in (False, True):
+        settings = coordinated(redis_server, publishUnsavedText=publish)
+        one = await editors.start(workspace, tmp_path / f"s{publish}", settings=settings)
+        uri = one.open("app.py")
+        one.type(uri, 1, 0, "typed = 'unsaved'\n")
+        one.type(one.open(".env"), 0, 0, "SECRET=2\n")
+        session = (await one.command("shim.sessionStatus"))["session"]
+
+        def record(session: str = session) -> dict[str, Any]:
+            raw = r.get(keys.member(session))
+            return json.loads(raw) if isinstance(raw, bytes) else {}
+
+        await one.wait_for(lambda: bool(record().get("dirty")), timeout=5)
+        (dirty,) = record()["dirty"]
+        assert dirty["path"] == "app.py"
+        assert dirty.get("text") == (one.docs[uri].source if publish else None)
+        assert "SECRET" not in json.dumps(record()) and ".env" not in record()["open"]
+        await stop_editor(one)
