@@ -23,6 +23,7 @@ from shim_lsp.wire import make_converter, to_camel
 
 SECTION = "shim"
 STATE_DIR_ENV = "SHIM_STATE_DIR"
+REDIS_URL_ENV = "SHIM_REDIS_URL"
 
 DEFAULT_SECRET_GLOBS = (
     ".env",
@@ -229,6 +230,27 @@ class Settings:
     """Cyclomatic complexity above which a function is reported. It wins over the project's
     lint.mccabe.max-complexity; turn complexityEnabled off to keep the project's."""
 
+    redis_url: str | None = None
+    """Redis that joins the windows of a workspace into one group (redis://, rediss:// for
+    TLS, unix://; a password and ACL user go in the URL). Default: $SHIM_REDIS_URL, else none:
+    each window works alone."""
+
+    redis_key_prefix: str = "shim"
+    """Prefix of every Redis key and channel SHIM uses, so that several teams share one Redis."""
+
+    workspace_id: str | None = None
+    """This workspace's identity in the group, the same in every window and machine that
+    works on it. Default: the git remote plus the path inside the repository, else the folder's
+    absolute path."""
+
+    publish_unsaved_text: bool = False
+    """Publish the text of unsaved buffers to the group (never of secret files); off: only
+    which files are unsaved, and since when."""
+
+    coordination_ttl: float = attrs.field(default=15.0, validator=_positive(3600.0))
+    """Seconds after which a window that stopped answering leaves the group (its heartbeat
+    goes every third of this)."""
+
 
 attrs.resolve_types(Settings)
 
@@ -377,6 +399,11 @@ def settings_schema() -> dict[str, dict[str, Any]]:
             entry["maximum"] = field.validator.maximum
         schema[name] = entry
     return schema
+
+
+def resolve_redis_url(settings: Settings) -> str | None:
+    """The Redis of the group: the setting, else $SHIM_REDIS_URL, else none (local mode)."""
+    return settings.redis_url or os.environ.get(REDIS_URL_ENV) or None
 
 
 def resolve_state_dir(settings: Settings) -> Path:

@@ -26,6 +26,7 @@ export const ServerCommand = {
   findDuplicates: 'shim.findDuplicates',
   openDuplicate: 'shim.openDuplicate',
   analyzeWorkspace: 'shim.analyzeWorkspace',
+  windows: 'shim.windows',
 } as const;
 
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
@@ -57,6 +58,7 @@ export const VsCommand = {
   findDuplicateCode: 'shim.findDuplicateCode',
   goToDuplicate: 'shim.goToDuplicate',
   analyseWorkspace: 'shim.analyseWorkspace',
+  showWindows: 'shim.showWindows',
 } as const;
 
 export type VsCommandId = (typeof VsCommand)[keyof typeof VsCommand];
@@ -85,6 +87,7 @@ export const REACHED_BY: Record<ServerCommandId, readonly VsCommandId[]> = {
   [ServerCommand.findDuplicates]: [VsCommand.findDuplicateCode],
   [ServerCommand.openDuplicate]: [VsCommand.goToDuplicate],
   [ServerCommand.analyzeWorkspace]: [VsCommand.analyseWorkspace],
+  [ServerCommand.windows]: [VsCommand.showWindows],
 };
 
 /** Context keys the extension sets, for `when` clauses in package.json. */

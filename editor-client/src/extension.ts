@@ -14,6 +14,7 @@ import { HistoryTree } from './views/historyTree';
 import { Recovery } from './views/recovery';
 import { Session } from './views/session';
 import { StatusBar } from './views/status';
+import { Windows } from './views/windows';
 
 let server: ShimServer | undefined;
 
@@ -34,6 +35,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const codemods = new Codemods(shim);
   const duplicates = new Duplicates(shim);
   const analysis = new Analysis(shim);
+  const windows = new Windows(shim);
 
   const handlers: Record<VsCommandId, (arg?: unknown) => Promise<unknown>> = {
     [VsCommand.checkpointNow]: (a) => session.forceCheckpoint(a),
@@ -55,6 +57,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     [VsCommand.findDuplicateCode]: () => duplicates.find(),
     [VsCommand.goToDuplicate]: () => duplicates.goTo(),
     [VsCommand.analyseWorkspace]: () => analysis.analyseWorkspace(),
+    [VsCommand.showWindows]: () => windows.show(),
   };
   for (const [id, handler] of Object.entries(handlers)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => reportErrors(output, id, () => handler(arg))));

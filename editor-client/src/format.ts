@@ -1,7 +1,7 @@
 /** How SHIM's figures read in the status bar and pickers: pure, no `vscode` import. */
 
 import { VsCommand } from './commands';
-import type { CodemodArgument, FileVersion, RecoveryReport, RiskAlarm, Signal, StatusNotification } from './protocol';
+import type { CodemodArgument, Coordination, FileVersion, RecoveryReport, RiskAlarm, Signal, StatusNotification } from './protocol';
 
 /** "1 file", "2 files": a count as a person writes it (`many` for irregular plurals). */
 export function plural(count: number, one: string, many = `${one}s`): string {
@@ -130,7 +130,7 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
   } else {
     const icon = paused ? '$(debug-pause)' : status.riskLevel === 'low' && !unprotected ? '$(shield)' : '$(warning)';
     const state = unprotected ? `${plural(status.unprotectedDocuments ?? 0, 'file')} not protected` : saved === undefined ? 'protected' : `saved ${saved}`;
-    text = `${icon} SHIM: ${state}${paused ? ' · paused' : ''}${settingsProblems.length ? ' · $(gear) settings' : ''}`;
+    text = `${icon} SHIM: ${state}${paused ? ' · paused' : ''}${settingsProblems.length ? ' · $(gear) settings' : ''}${groupText(status.coordination)}`;
     background = status.riskLevel === 'high' || unprotected ? 'warning' : undefined;
     if (unprotected) {
       lines.push(`$(warning) **${unprotected}.** SHIM does not journal or checkpoint a buffer larger than maxFileSize; only saving keeps its changes.`);
@@ -152,6 +152,10 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
   if (!danger && status.riskLevel !== 'low') {
     lines.push(`$(warning) Risk of losing work: ${status.riskLevel}. A checkpoint, or saving, lowers it.`);
   }
+  const group = groupLine(status.coordination);
+  if (group) {
+    lines.push(group);
+  }
   if (settingsProblems.length > 0) {
     // The server's message about them goes by in a few seconds; this stays until they are mended.
     lines.push(
@@ -169,6 +173,24 @@ export function statusView(status: StatusNotification, nowSeconds: number): Stat
     ].join(' · '),
   );
   return { text, tooltip: lines.join('\n\n'), background };
+}
+
+/** The group of windows on the status bar: how many, or that Redis is away; nothing when off. */
+export function groupText(group: Coordination | undefined): string {
+  if (group === undefined || group.state === 'off') {
+    return '';
+  }
+  return group.state === 'connected' ? ` · $(multiple-windows) ${plural(group.members, 'window')}` : ' · $(debug-disconnect) coordination degraded';
+}
+
+function groupLine(group: Coordination | undefined): string | undefined {
+  if (group === undefined || group.state === 'off') {
+    return undefined;
+  }
+  if (group.state === 'connected') {
+    return `$(multiple-windows) This workspace is open in ${plural(group.members, 'SHIM window')} coordinated through Redis (SHIM: Show Windows lists them).`;
+  }
+  return `$(debug-disconnect) **Coordination degraded:** ${markdownText(group.problem ?? 'Redis cannot be reached')}. Every local feature keeps working.`;
 }
 
 /** The commands the status bar's tooltip links to (trusted for its Markdown). */

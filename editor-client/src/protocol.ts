@@ -19,6 +19,35 @@ export interface StatusNotification {
   settingsProblems?: string[];
   /** How many workspace folders SHIM protects; none in a window with no folder open. */
   workspaceFolders?: number;
+  /** The group of this workspace's windows through Redis (servers before it: absent). */
+  coordination?: Coordination;
+}
+
+export interface Coordination {
+  state: 'off' | 'connected' | 'degraded';
+  /** Live members of the group, this window included. */
+  members: number;
+  /** Why it is degraded (the Redis URL without its password). */
+  problem?: string;
+}
+
+/** One member of the group, as `shim.windows` lists it. */
+export interface GroupWindow {
+  session: string;
+  this: boolean;
+  host: string;
+  pid: number;
+  editor: string;
+  startedAt: number;
+  heartbeatAt: number;
+  open: string[];
+  dirty: { path: string; since: number; textPublished: boolean }[];
+}
+
+export interface WindowsReport extends Coordination {
+  workspace: string | null;
+  windows: GroupWindow[];
+  dropped?: Record<string, number>;
 }
 
 export interface SessionStatus extends StatusNotification {

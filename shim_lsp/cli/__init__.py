@@ -184,6 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-complexity", action="store_true", help="add no complexity check")
     p.add_argument("--ruff-path", help="the ruff to run (default: the one installed with SHIM)")
     p.set_defaults(fn=_lazy("shim_lsp.cli.analyze", "cmd_analyze"))
+    p = sub.add_parser("windows", help="the editor windows of a workspace's group (Redis)")
+    p.add_argument("--redis-url", help="the group's Redis (default: $SHIM_REDIS_URL)")
+    p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
+    p.add_argument(
+        "--workspace-id",
+        help="the workspace's id in the group (default: from --workspace, as the server does)",
+    )
+    p.add_argument("--workspace", default=os.getcwd(), help="the workspace folder (default: .)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(fn=_lazy("shim_lsp.cli.windows", "cmd_windows"))
     p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
     p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
     p.set_defaults(fn=cmd_demo)
@@ -206,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    from shim_lsp.coordination.redact import redact_logs
+
+    redact_logs()
     try:
         return int(args.fn(args))
     except CliError as exc:

@@ -41,6 +41,9 @@ class ShimLanguageServer(LanguageServer):
         self.settings_known = asyncio.Event()
         """Set once the user's settings arrived (or will not): commands that read or write
         the workspace wait for it, since the settings say which files are secret."""
+        self.coordination: dict[str, Any] = {"state": "off", "members": 0}
+        """The group of this workspace's windows, as the status shows it (coordination
+        feature): state off, connected or degraded, and how many members."""
         self.listening: dict[str, list[Feature]] = {}
         """Per hook, the features that listen to it (filled on first use)."""
         self.progress_commands: frozenset[str] = frozenset()
@@ -143,6 +146,7 @@ class ShimLanguageServer(LanguageServer):
             "danger": self.engine.last_assessment.danger if self.engine.last_assessment else None,
             "settingsProblems": [*self.start_problems, *self.settings_problems],
             "workspaceFolders": len(self.engine.workspace.folders),
+            "coordination": self.coordination,
         }
 
     def push_status(self, summary: dict[str, Any] | None = None) -> None:

@@ -17,6 +17,7 @@ from shim_lsp.server import lifecycle
 from shim_lsp.server.analysis import AnalysisFeature
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.codemods import CodemodsFeature
+from shim_lsp.server.coordination import CoordinationFeature
 from shim_lsp.server.duplicates import DuplicatesFeature
 from shim_lsp.server.feature import CommandSpec, Feature, call_features, gather_features
 from shim_lsp.server.history import HistoryFeature
@@ -36,6 +37,7 @@ FEATURES: tuple[type[Feature], ...] = (
     AnalysisFeature,
     DuplicatesFeature,
     WorkspaceAnalysisFeature,
+    CoordinationFeature,
 )
 """Every capability, in the order its listeners are called."""
 

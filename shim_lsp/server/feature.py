@@ -106,6 +106,10 @@ class Feature:
         """The feature's diagnostics for the document's current version are put: a pull
         (``textDocument/diagnostic``) waits for this before it answers."""
 
+    async def shutting_down(self) -> None:
+        """The editor asked the server to shut down: leave cleanly, quickly (the server waits
+        at most ``SHUTDOWN_HOOKS_S`` for every feature together)."""
+
     async def code_actions(
         self, uri: str, params: types.CodeActionParams
     ) -> list[types.CodeAction]:

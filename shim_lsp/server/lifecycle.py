@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 CONFIGURATION_WAIT_S = 5.0
 """How long document events wait, in memory, for the settings that say what is secret."""
+SHUTDOWN_HOOKS_S = 2.0
+"""How long a shutdown waits for the features' own goodbyes (leaving the group)."""
 
 
 def _folders(params: types.InitializeParams) -> list[Path]:
@@ -92,8 +94,12 @@ def register(server: ShimLanguageServer) -> None:
         ls.spawn(_pull_settings(ls, pushed=params.settings))
 
     @server.feature(types.SHUTDOWN)
-    def shutdown(ls: ShimLanguageServer, *_args: Any) -> None:
+    async def shutdown(ls: ShimLanguageServer, *_args: Any) -> None:
         ls.shutdown_requested = True
+        try:
+            await asyncio.wait_for(gather_features(ls, "shutting_down"), SHUTDOWN_HOOKS_S)
+        except TimeoutError:
+            log.warning("SHIM's features took over %s s to shut down", SHUTDOWN_HOOKS_S)
         if ls.engine is not None and not ls.engine.close("clean"):
             log.error("SHIM could not write everything before shutting down")
 

@@ -9,6 +9,7 @@ import signal
 import sys
 from types import FrameType
 
+from shim_lsp.coordination.redact import redact_logs
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.factory import create_server
 from shim_lsp.server.framing import FrameReader
@@ -60,6 +61,7 @@ def serve() -> int:
         level=level, stream=sys.stderr, format="shim %(levelname)s %(name)s: %(message)s"
     )
     quiet_routine_warnings()
+    redact_logs()
     server = create_server()
     if problem is not None:
         log.warning("%s", problem)

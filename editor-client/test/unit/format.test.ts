@@ -24,6 +24,7 @@ import {
   size,
   STATUS_LINKS,
   shortClock,
+  groupText,
   statusView,
   unprotectedText,
   versionChanges,
@@ -313,4 +314,16 @@ test('Clear History says what it forgot in words', () => {
   assert.equal(clearedMessage({ sessions: 0, checkpoints: 1, journal: 37 }), 'SHIM forgot 1 checkpoint and the record of 37 edits. What is open now stays protected.');
   assert.equal(clearedMessage({ sessions: 2, checkpoints: 3, journal: 1 }), 'SHIM forgot 2 ended sessions, 3 checkpoints and the record of 1 edit. What is open now stays protected.');
   assert.equal(clearedMessage({ sessions: 0, checkpoints: 0, journal: 0 }), 'SHIM: there was no history to clear.');
+});
+
+test('the status bar item counts the windows of the group, or says coordination is degraded, and says nothing when off', () => {
+  const base = { lastCheckpointAt: 1000, dirtyDocuments: 0, storeError: null, riskLevel: 'low' as const };
+  const two = statusView({ ...base, coordination: { state: 'connected', members: 2 } }, 1030);
+  assert.equal(two.text, '$(shield) SHIM: saved 30 s ago · $(multiple-windows) 2 windows');
+  assert.match(two.tooltip, /open in 2 SHIM windows coordinated through Redis/);
+  const away = statusView({ ...base, coordination: { state: 'degraded', members: 0, problem: 'Redis at redis://:***@h:1/0 cannot be reached' } }, 1030);
+  assert.equal(away.text, '$(shield) SHIM: saved 30 s ago · $(debug-disconnect) coordination degraded');
+  assert.match(away.tooltip, /Coordination degraded:\*\* Redis at redis:\/\/:\\\*\\\*\\\*@h:1\/0 cannot be reached/);
+  assert.equal(statusView({ ...base, coordination: { state: 'off', members: 0 } }, 1030).text, '$(shield) SHIM: saved 30 s ago');
+  assert.equal(groupText({ state: 'connected', members: 1 }), ' · $(multiple-windows) 1 window');
 });

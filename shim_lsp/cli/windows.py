@@ -1,0 +1,56 @@
+"""``shim windows``: the live members of a workspace's group, read from Redis, no editor
+needed (the same registry the servers' ``shim.windows`` reads)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+
+from shim_lsp.cli import CliError
+from shim_lsp.settings import REDIS_URL_ENV
+
+
+def _age(seconds: float) -> str:
+    from shim_lsp.coordination.words import age
+
+    return age(seconds).removesuffix(" old")
+
+
+def cmd_windows(args: argparse.Namespace) -> int:
+    from shim_lsp.coordination.connection import CoordinationError, parse_target
+    from shim_lsp.coordination.group import list_members
+    from shim_lsp.coordination.workspace_id import default_workspace_id
+
+    url = args.redis_url or os.environ.get(REDIS_URL_ENV)
+    if not url:
+        raise CliError(f"no Redis to ask: give --redis-url or set {REDIS_URL_ENV}")
+    workspace = args.workspace_id or default_workspace_id(Path(args.workspace))
+    try:
+        target = parse_target(url)
+        members = asyncio.run(list_members(target, args.key_prefix, workspace))
+    except CoordinationError as exc:
+        raise CliError(str(exc)) from None
+    now = time.time()
+    if args.json:
+        from shim_lsp.wire import strict
+
+        windows = [strict.unstructure(m) for m in members]
+        for window in windows:
+            for doc in window["dirty"]:
+                doc.pop("text", None)
+        print(json.dumps({"workspace": workspace, "windows": windows}, indent=2))
+        return 0
+    plural = "" if len(members) == 1 else "s"
+    print(f"{len(members)} window{plural} of workspace {workspace}")
+    for m in members:
+        unsaved = ", ".join(f"{d.path} ({_age(now - d.since)})" for d in m.dirty) or "none"
+        up = _age(now - m.started_at)
+        print(
+            f"  {m.host} pid {m.pid} {m.editor} (session {m.session[:8]}, up {up}):"
+            f" {len(m.open)} open, unsaved: {unsaved}"
+        )
+    return 0

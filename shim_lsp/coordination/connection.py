@@ -1,0 +1,130 @@
+"""The connection to Redis: explicit timeouts, redis-py's retry with backoff, health checks,
+and a URL whose password never leaves this module in words (logs, errors, status)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import attrs
+from redis import exceptions as rx
+from redis.asyncio import Redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+CONNECT_TIMEOUT_S = 2.0
+"""How long opening a connection may take: a Redis that is away is noticed in this time."""
+SOCKET_TIMEOUT_S = 2.0
+"""How long one command may wait for its answer (redis-py's default waits for ever)."""
+HEALTH_CHECK_S = 5.0
+"""An idle connection is PINGed before use after this long, so a dead one is not trusted."""
+RETRIES = 2
+"""redis-py retries a command this many times, with exponential backoff, before failing."""
+BACKOFF = ExponentialBackoff(cap=2.0, base=0.05)
+"""Between retries of a command, and (scaled up) between attempts to rejoin."""
+REJOIN_BACKOFF = ExponentialBackoff(cap=10.0, base=0.25)
+SCHEMES = ("redis", "rediss", "unix")
+
+
+class CoordinationError(Exception):
+    """Redis cannot be used as configured; the message is safe to show (no password)."""
+
+
+class Refused(CoordinationError):
+    """Redis refused SHIM's credentials or rights: retrying will not help until the settings
+    change."""
+
+
+@attrs.frozen
+class RedisTarget:
+    """Where Redis is, and how to show it without its secret."""
+
+    url: str = attrs.field(repr=False)
+    """The URL as configured, password included: handed to redis-py only."""
+
+    @property
+    def password(self) -> str | None:
+        parts = urlsplit(self.url)
+        return unquote(parts.password) if parts.password else None
+
+    @property
+    def shown(self) -> str:
+        """The URL with its password replaced by ``***`` (the user name is kept: ACL users
+        are not secret, and it tells which user Redis refused)."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+    def redact(self, text: str) -> str:
+        """``text`` with the password (as written or decoded) taken out, for any message
+        that may quote a URL or an answer of Redis."""
+        parts = urlsplit(self.url)
+        for secret in {parts.password, self.password} - {None, ""}:
+            assert secret is not None
+            text = text.replace(secret, "***")
+        return text
+
+
+def parse_target(url: str) -> RedisTarget:
+    """Check the URL's form before anything connects; the error never quotes the password."""
+    target = RedisTarget(url.strip())
+    try:
+        parts = urlsplit(target.url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is no number
+    except ValueError as exc:
+        raise CoordinationError(
+            f"redisUrl {target.redact(target.url)!r} is not a URL: {target.redact(str(exc))}"
+        ) from None
+    if parts.scheme not in SCHEMES:
+        raise CoordinationError(
+            f"redisUrl must start with redis://, rediss:// (TLS) or unix://, got {target.shown!r}"
+        )
+    if parts.scheme == "unix" and not parts.path:
+        raise CoordinationError(f"redisUrl {target.shown!r} names no socket path")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise CoordinationError(f"redisUrl {target.shown!r} names no host")
+    return target
+
+
+def client(target: RedisTarget) -> Redis:
+    """A redis-py client with every timeout explicit (none of the library's defaults)."""
+    return Redis.from_url(
+        target.url,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        health_check_interval=HEALTH_CHECK_S,
+        retry=Retry(BACKOFF, RETRIES),
+        retry_on_error=[rx.ConnectionError, rx.TimeoutError],
+        decode_responses=False,
+    )
+
+
+REFUSALS = (
+    rx.AuthenticationError,
+    rx.AuthenticationWrongNumberOfArgsError,
+    rx.AuthorizationError,
+    rx.NoPermissionError,
+)
+_AUTH_ANSWER = re.compile(r"WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username", re.I)
+
+
+def explain(target: RedisTarget, exc: BaseException) -> CoordinationError:
+    """One sentence for a failure, safe to log and show: the URL without its password."""
+    detail = target.redact(str(exc) or type(exc).__name__)
+    if isinstance(exc, REFUSALS) or (
+        isinstance(exc, rx.ResponseError) and _AUTH_ANSWER.search(str(exc))
+    ):
+        return Refused(
+            f"Redis at {target.shown} refused SHIM ({detail}); SHIM does not coordinate"
+            " until redisUrl is changed"
+        )
+    if isinstance(exc, rx.TimeoutError | rx.ConnectionError | OSError | TimeoutError):
+        return CoordinationError(f"Redis at {target.shown} cannot be reached: {detail}")
+    if isinstance(exc, rx.RedisError):
+        return CoordinationError(f"Redis at {target.shown} failed: {detail}")
+    return CoordinationError(f"Redis at {target.shown}: {detail}")

@@ -1,0 +1,279 @@
+"""A member's life in its workspace's group: join, beat, listen, resync, rejoin, leave.
+
+Everything runs in one background task (``Coordinator.run``); the caller only hands it
+changes (``changed``) and reads what it last knew (``state``, ``members``): nothing that
+answers an editor ever waits on Redis. Pub/sub is at-most-once, so a nudge only says "read
+the records again": a member that missed nudges converges at its next heartbeat, and after
+a reconnection, by reading every record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+import attrs
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from shim_lsp.coordination import registry
+from shim_lsp.coordination.connection import (
+    REJOIN_BACKOFF,
+    SOCKET_TIMEOUT_S,
+    CoordinationError,
+    RedisTarget,
+    Refused,
+    client,
+    explain,
+)
+from shim_lsp.coordination.messages import (
+    VERSION,
+    DirtyDocument,
+    Dropped,
+    Member,
+    Nudge,
+    NudgeKind,
+    decode_nudge,
+)
+from shim_lsp.coordination.registry import Keys
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+State = Literal["off", "connected", "degraded"]
+OP_TIMEOUT_S = SOCKET_TIMEOUT_S + 1.0
+"""No Redis call of a member waits longer than this, whatever redis-py's retries do."""
+LEAVE_TIMEOUT_S = 1.0
+"""A clean shutdown gives leaving the group this long; else the TTL removes the member."""
+
+
+@attrs.frozen
+class Identity:
+    """What a member says of itself, fixed for its life."""
+
+    session: str
+    workspace: str
+    host: str
+    pid: int
+    editor: str
+    started_at: float
+
+
+Snapshot = Callable[[], tuple[list[str], list[DirtyDocument]]]
+"""The member's open and dirty documents now (workspace-relative paths)."""
+
+
+async def bounded(call: Awaitable[T], timeout: float = OP_TIMEOUT_S) -> T:
+    return await asyncio.wait_for(call, timeout)
+
+
+class Coordinator:
+    def __init__(
+        self,
+        target: RedisTarget,
+        prefix: str,
+        me: Identity,
+        *,
+        ttl: float,
+        snapshot: Snapshot,
+        on_change: Callable[[Coordinator], None],
+    ) -> None:
+        self.target = target
+        self.keys = Keys(prefix, me.workspace)
+        self.me = me
+        self.ttl = ttl
+        self.snapshot = snapshot
+        self.on_change = on_change
+        self.state: State = "degraded"
+        self.problem: str | None = "joining the group"
+        """Said until the first answer; the feature shows nothing before it."""
+        self.members: list[Member] = []
+        self.dropped = Dropped()
+        self.refused = False
+        self._pending: list[Nudge] = []
+        self._wake = asyncio.Event()
+        self._leaving = False
+        self._task: asyncio.Task[None] | None = None
+
+    # --- what the caller does ---------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        self._task = asyncio.ensure_future(self.run())
+        return self._task
+
+    def changed(self, kind: NudgeKind, path: str | None = None) -> None:
+        """The member's documents changed: its record is rewritten and the group nudged at
+        once (or on rejoining, when Redis is away)."""
+        self._pending.append(
+            Nudge(VERSION, kind, self.me.workspace, self.me.session, time.time(), path)
+        )
+        del self._pending[:-100]  # while Redis is away, the newest record says it all
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Leave the group (at most ``LEAVE_TIMEOUT_S``), then stop."""
+        task = self._task
+        if task is None or task.done():
+            return
+        self._leaving = True
+        self._wake.set()
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(task), LEAVE_TIMEOUT_S)
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def peers(self) -> list[Member]:
+        return [m for m in self.members if m.session != self.me.session]
+
+    # --- the background task ------------------------------------------------------------
+
+    async def run(self) -> None:
+        failures = 0
+        while not self._leaving:
+            try:
+                await self._session()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = explain(self.target, exc)
+                if failures == 0 or isinstance(error, Refused):
+                    log.warning("coordination: %s", error)
+                failures += 1
+                self.refused = isinstance(error, Refused)
+                self._set("degraded", str(error), [])
+                if self.refused:
+                    return
+            await asyncio.sleep(REJOIN_BACKOFF.compute(failures))
+            failures = min(failures, 16)
+
+    async def _session(self) -> None:
+        r = client(self.target)
+        pubsub = r.pubsub(ignore_subscribe_messages=True)
+        try:
+            await bounded(r.ping())
+            await bounded(pubsub.subscribe(self.keys.channel))
+            self._pending.append(self._nudge("joined"))
+            await self._beat(r)
+            await self._refresh(r, "connected")
+            log.info("coordination: joined %s as %s", self.keys.base, self.me.session)
+            await _first_failure(self._heartbeats(r), self._listen(pubsub))
+        finally:
+            with contextlib.suppress(Exception):
+                await bounded(pubsub.aclose(), LEAVE_TIMEOUT_S)  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):
+                await bounded(r.aclose(), LEAVE_TIMEOUT_S)
+
+    def _nudge(self, kind: NudgeKind, path: str | None = None) -> Nudge:
+        return Nudge(VERSION, kind, self.me.workspace, self.me.session, time.time(), path)
+
+    def _record(self) -> Member:
+        open_, dirty = self.snapshot()
+        me = self.me
+        return Member(
+            VERSION,
+            me.session,
+            me.workspace,
+            me.host,
+            me.pid,
+            me.editor,
+            me.started_at,
+            time.time(),
+            open_,
+            dirty,
+        )
+
+    async def _beat(self, r: Redis) -> None:
+        """Rewrite this member's record, then send what is pending."""
+        await bounded(registry.register(r, self.keys, self._record(), self.ttl))
+        pending, self._pending = self._pending, []
+        for nudge in pending[-10:]:
+            await bounded(registry.publish(r, self.keys, nudge))
+
+    async def _refresh(self, r: Redis, state: State = "connected") -> None:
+        members = await bounded(registry.live_members(r, self.keys, self.dropped))
+        self._set(state, None, members)
+
+    async def _heartbeats(self, r: Redis) -> None:
+        interval = self.ttl / 3
+        next_beat = time.monotonic() + interval
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_beat - time.monotonic()))
+            self._wake.clear()
+            if self._leaving:
+                await bounded(registry.leave(r, self.keys, self.me.session), LEAVE_TIMEOUT_S)
+                await bounded(registry.publish(r, self.keys, self._nudge("left")), LEAVE_TIMEOUT_S)
+                self._set("off", None, [])
+                return
+            if self._pending or time.monotonic() >= next_beat:
+                await self._beat(r)
+                next_beat = time.monotonic() + interval
+            await self._refresh(r)
+
+    async def _listen(self, pubsub: PubSub) -> None:
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None or message.get("type") != "message":
+                continue
+            data = message.get("data")
+            nudge = (
+                decode_nudge(data, self.me.workspace, self.dropped)
+                if isinstance(data, bytes)
+                else None
+            )
+            if nudge is None:
+                log.info("coordination: dropped a message (%s so far)", self.dropped.total)
+                if not isinstance(data, bytes):
+                    self.dropped.add("malformed")
+                continue
+            if nudge.session != self.me.session:
+                self._wake.set()  # read the records again: they are the state
+
+    def _set(self, state: State, problem: str | None, members: list[Member]) -> None:
+        before = (self.state, self.problem, self._seen(self.members))
+        self.state, self.problem, self.members = state, problem, members
+        if before != (state, problem, self._seen(members)):
+            try:
+                self.on_change(self)
+            except Exception:
+                log.exception("coordination: a listener failed")
+
+    @staticmethod
+    def _seen(members: list[Member]) -> Any:
+        return [(m.session, m.open, [(d.path, d.since) for d in m.dirty]) for m in members]
+
+
+async def _first_failure(*loops: Awaitable[None]) -> None:
+    """Run the loops together; the first to end (or fail) ends them all, its error raised."""
+    tasks = [asyncio.ensure_future(loop) for loop in loops]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+
+async def list_members(target: RedisTarget, prefix: str, workspace: str) -> list[Member]:
+    """The live members of a workspace's group, for ``shim windows``; raises
+    ``CoordinationError`` worded without the password."""
+    r = client(target)
+    try:
+        return await bounded(registry.live_members(r, Keys(prefix, workspace), Dropped()))
+    except CoordinationError:
+        raise
+    except Exception as exc:
+        raise explain(target, exc) from None
+    finally:
+        with contextlib.suppress(Exception):
+            await bounded(r.aclose(), LEAVE_TIMEOUT_S)

@@ -1,0 +1,146 @@
+"""What members of a group exchange: their registry records and the nudges on the workspace
+channel. Every payload has a schema (attrs, structured strictly by cattrs) and a size limit;
+what does not fit is dropped and counted by reason, never raised into a member's loop."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections import Counter
+from typing import Any, Literal
+
+import attrs
+import cattrs
+
+from shim_lsp.wire import is_text, strict
+
+VERSION = 1
+NUDGE_MAX_BYTES = 4 * 1024
+"""A nudge names one document: anything larger is not one of ours."""
+RECORD_MAX_BYTES = 1024 * 1024
+"""A member's registry record, published unsaved text included (see ``TEXT_MAX_BYTES``)."""
+TEXT_MAX_BYTES = 256 * 1024
+"""A buffer larger than this is listed as dirty without its text, even when text is published."""
+PATH_MAX = 1024
+
+NudgeKind = Literal[
+    "dirtied", "cleaned", "saved", "opened", "closed", "checkpoint", "joined", "left"
+]
+
+
+def _relative(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    """A workspace-relative POSIX path that stays inside the workspace: a member that reads it
+    never reaches outside its own root with it."""
+    normal = posixpath.normpath(value)
+    if (
+        not value
+        or len(value) > PATH_MAX
+        or not is_text(value)
+        or value.startswith("/")
+        or "\\" in value
+        or normal != value
+        or normal == ".."
+        or normal.startswith("../")
+        or (len(value) > 1 and value[1] == ":")
+    ):
+        raise ValueError(f"{attribute.name} is not a path inside the workspace")
+
+
+@attrs.frozen
+class DirtyDocument:
+    path: str = attrs.field(validator=_relative)
+    """Relative to the member's workspace folder, with forward slashes."""
+    since: float
+    """When its oldest unsaved change was made (seconds since the epoch)."""
+    text: str | None = None
+    """The unsaved text, only with publishUnsavedText, never for a secret file."""
+
+
+@attrs.frozen
+class Member:
+    """One window's SHIM server, as the registry holds it."""
+
+    v: int
+    session: str
+    workspace: str
+    host: str
+    pid: int
+    editor: str
+    started_at: float
+    heartbeat_at: float
+    open: list[str] = attrs.field(validator=attrs.validators.deep_iterable(_relative))
+    dirty: list[DirtyDocument]
+
+
+@attrs.frozen
+class Nudge:
+    """A hint that a member's state changed: the state itself is read from its record."""
+
+    v: int
+    kind: NudgeKind
+    workspace: str
+    session: str
+    at: float
+    path: str | None = attrs.field(default=None, validator=attrs.validators.optional(_relative))
+
+
+@attrs.define
+class Dropped:
+    """Messages refused, by reason: counted for the status, never raised."""
+
+    counts: Counter[str] = attrs.field(factory=Counter)
+
+    def add(self, reason: str) -> None:
+        self.counts[reason] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def encode(value: Member | Nudge) -> bytes:
+    return json.dumps(strict.unstructure(value), separators=(",", ":")).encode()
+
+
+def _decode(raw: bytes, kind: type[Any], limit: int, workspace: str, dropped: Dropped) -> Any:
+    if len(raw) > limit:
+        dropped.add("oversized")
+        return None
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict) or data.get("v") != VERSION:
+            raise ValueError("not this version")
+        value = strict.structure(data, kind)
+    except (ValueError, TypeError, UnicodeDecodeError, cattrs.BaseValidationError):
+        dropped.add("malformed")
+        return None
+    if value.workspace != workspace:
+        dropped.add("foreign workspace")
+        return None
+    return value
+
+
+def decode_nudge(raw: bytes, workspace: str, dropped: Dropped) -> Nudge | None:
+    """The nudge, or None (counted in ``dropped``) for anything that is not one of this
+    workspace's well-formed nudges."""
+    found: Nudge | None = _decode(raw, Nudge, NUDGE_MAX_BYTES, workspace, dropped)
+    return found
+
+
+def decode_member(raw: bytes, workspace: str, dropped: Dropped) -> Member | None:
+    found: Member | None = _decode(raw, Member, RECORD_MAX_BYTES, workspace, dropped)
+    return found
+
+
+def fit_texts(dirty: list[DirtyDocument]) -> list[DirtyDocument]:
+    """Leave out texts that would take the record over its limit (largest first)."""
+    kept: list[DirtyDocument] = []
+    budget = RECORD_MAX_BYTES // 2
+    for doc in sorted(dirty, key=lambda d: len(d.text or "")):
+        size = len(doc.text.encode("utf-8", "surrogatepass")) if doc.text else 0
+        if doc.text is not None and (size > TEXT_MAX_BYTES or size > budget):
+            doc = attrs.evolve(doc, text=None)
+            size = 0
+        budget -= size
+        kept.append(doc)
+    return sorted(kept, key=lambda d: d.path)

@@ -1,0 +1,91 @@
+"""The key layout of a workspace's group, and the registry operations on it.
+
+Per workspace (``<prefix>:ws:<16 hex digits of sha256(workspace id)>``):
+
+- ``…:member:<session>``: a string, the member's record (JSON, ``messages.Member``), written
+  with ``SET … EX ttl`` at every heartbeat. Redis expires it when the member stops beating, so
+  a member that dies is gone within one TTL without anyone's help.
+- ``…:members``: a sorted set of session ids scored by their last heartbeat (the member's
+  clock), so listing needs no SCAN; entries whose record has expired are removed by whoever
+  lists them. It expires itself when no member has beaten for four TTLs.
+- ``…:events``: the pub/sub channel of nudges (``messages.Nudge``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import attrs
+from redis.asyncio import Redis
+
+from shim_lsp.coordination.messages import Dropped, Member, Nudge, decode_member, encode
+
+
+@attrs.frozen
+class Keys:
+    prefix: str
+    workspace: str
+
+    @property
+    def base(self) -> str:
+        digest = hashlib.sha256(self.workspace.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{self.prefix}:ws:{digest[:16]}"
+
+    @property
+    def members(self) -> str:
+        return f"{self.base}:members"
+
+    @property
+    def channel(self) -> str:
+        return f"{self.base}:events"
+
+    def member(self, session: str) -> str:
+        return f"{self.base}:member:{session}"
+
+
+async def register(r: Redis, keys: Keys, record: Member, ttl: float) -> None:
+    """Write (or refresh) a member's record and heartbeat, in one transaction."""
+    ttl_ms = max(1, int(ttl * 1000))
+    async with r.pipeline(transaction=True) as pipe:
+        pipe.set(keys.member(record.session), encode(record), px=ttl_ms)
+        pipe.zadd(keys.members, {record.session: record.heartbeat_at})
+        pipe.pexpire(keys.members, 4 * ttl_ms)
+        await pipe.execute()
+
+
+async def leave(r: Redis, keys: Keys, session: str) -> None:
+    async with r.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.member(session))
+        pipe.zrem(keys.members, session)
+        await pipe.execute()
+
+
+async def publish(r: Redis, keys: Keys, nudge: Nudge) -> None:
+    await r.publish(keys.channel, encode(nudge))
+
+
+async def live_members(r: Redis, keys: Keys, dropped: Dropped) -> list[Member]:
+    """Every member whose record has not expired, oldest first; the sorted set's entries
+    for expired records are removed on the way. A record that is not a member of this
+    workspace (forged, or from another version) is left out and counted in ``dropped``."""
+    sessions = [_text(s) for s in await r.zrange(keys.members, 0, -1)]
+    if not sessions:
+        return []
+    records = await r.mget([keys.member(s) for s in sessions])
+    gone = [s for s, raw in zip(sessions, records, strict=True) if raw is None]
+    if gone:
+        await r.zrem(keys.members, *gone)
+    found = []
+    for session, raw in zip(sessions, records, strict=True):
+        if raw is None:
+            continue
+        member = decode_member(raw if isinstance(raw, bytes) else b"", keys.workspace, dropped)
+        if member is not None and member.session == session:
+            found.append(member)
+        elif member is not None:
+            dropped.add("malformed")
+    return sorted(found, key=lambda m: (m.started_at, m.session))
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -1,0 +1,346 @@
+"""The coordination feature: this window as a member of its workspace's group in Redis.
+
+The glue only: the group's life is ``shim_lsp.coordination.group.Coordinator``, one background
+task. Document events hand it changes without waiting; what it learns (members, their unsaved
+files, Redis away) comes back as the status, ``shim.windows`` and "unsaved elsewhere"
+diagnostics. Without a Redis URL nothing here runs and redis-py is never imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from shim_lsp.coordination.words import age
+from shim_lsp.server.feature import Feature, NoArgs, command
+from shim_lsp.settings import Settings, resolve_redis_url
+from shim_lsp.workspace.paths import path_to_uri, uri_to_path
+
+if TYPE_CHECKING:
+    from shim_lsp.coordination.group import Coordinator
+    from shim_lsp.coordination.messages import DirtyDocument, Member, NudgeKind
+    from shim_lsp.session.engine import SessionEngine
+
+log = logging.getLogger(__name__)
+
+SOURCE = "SHIM windows"
+"""The diagnostics' source: this feature's own list in ``ls.diagnostics``."""
+OFF: dict[str, Any] = {"state": "off", "members": 0}
+CHECKPOINT_LOOK_S = 1.0
+
+
+def elsewhere_message(holders: list[tuple[str, float]], now: float) -> str:
+    """What a window says of a file that other windows hold unsaved: (host, since) each."""
+    held = "; ".join(f"{host}, {age(now - since)}" for host, since in holders)
+    if len(holders) == 1:
+        return f"Unsaved changes in another window ({held})"
+    return f"Unsaved changes in {len(holders)} other windows ({held})"
+
+
+def _settings_key(settings: Settings) -> tuple[Any, ...]:
+    return (
+        resolve_redis_url(settings),
+        settings.redis_key_prefix,
+        settings.workspace_id,
+        settings.publish_unsaved_text,
+        settings.coordination_ttl,
+    )
+
+
+class CoordinationFeature(Feature):
+    name = "coordination"
+
+    def __init__(self, ls: Any) -> None:
+        super().__init__(ls)
+        self.coordinator: Coordinator | None = None
+        self.workspace_id: str | None = None
+        self._dirty: set[str] = set()
+        """URIs this member last said were dirty: only a change is worth a nudge."""
+        self._marked: dict[str, str] = {}
+        """URI -> the "unsaved elsewhere" message it carries now."""
+        self._told: str | None = None
+        self._ready = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def ready(self) -> None:
+        self._ready = True
+        self._join()
+
+    def settings_changed(self, old: Settings, new: Settings) -> None:
+        if self._ready and _settings_key(old) != _settings_key(new):
+            self.ls.spawn(self._rejoin())
+
+    async def shutting_down(self) -> None:
+        await self._leave()
+
+    async def _rejoin(self) -> None:
+        await self._leave()
+        self._join()
+
+    async def _leave(self) -> None:
+        coordinator, self.coordinator = self.coordinator, None
+        if coordinator is not None:
+            await coordinator.stop()
+        self._show_peers([])
+        self._set_status(OFF)
+
+    def _join(self) -> None:
+        engine = self.ls.engine
+        url = resolve_redis_url(self.ls.settings)
+        if engine is None or url is None or self.coordinator is not None:
+            return
+        from shim_lsp.coordination.connection import CoordinationError, parse_target
+        from shim_lsp.coordination.group import Coordinator, Identity
+        from shim_lsp.coordination.workspace_id import default_workspace_id
+
+        settings = self.ls.settings
+        try:
+            target = parse_target(url)
+        except CoordinationError as exc:
+            self._refuse(str(exc))
+            return
+        folders = engine.workspace.folders
+        if not folders:
+            self._set_status({**OFF, "problem": "no workspace folder: nothing to coordinate"})
+            return
+        self.workspace_id = settings.workspace_id or default_workspace_id(folders[0])
+        client = self.ls.init_params.client_info if self.ls.init_params else None
+        editor = f"{client.name} {client.version or ''}".strip() if client else "unknown"
+        me = Identity(
+            session=engine.info.id,
+            workspace=self.workspace_id,
+            host=engine.info.host,
+            pid=os.getpid(),
+            editor=editor,
+            started_at=engine.info.started_at,
+        )
+        self._dirty = set(self._dirty_uris(engine))
+        self.coordinator = Coordinator(
+            target,
+            settings.redis_key_prefix,
+            me,
+            ttl=settings.coordination_ttl,
+            snapshot=self._snapshot,
+            on_change=self._changed,
+        )
+        self.coordinator.start()  # the status changes once it has joined, or failed to
+        self.ls.spawn(self._watch_checkpoints(self.coordinator, engine))
+
+    async def _watch_checkpoints(self, coordinator: Coordinator, engine: SessionEngine) -> None:
+        """A checkpoint taken is a nudge too (other windows' recovery can read it); the
+        checkpointer has no listener to spare, so its last result is looked at each second."""
+        seen = engine.last_checkpoint
+        while self.coordinator is coordinator and engine.closed is None:
+            await asyncio.sleep(CHECKPOINT_LOOK_S)
+            last = engine.last_checkpoint
+            if last is not seen:
+                seen = last
+                coordinator.changed("checkpoint")
+
+    def _refuse(self, problem: str) -> None:
+        log.warning("coordination: %s", problem)
+        self._set_status({"state": "degraded", "members": 0, "problem": problem})
+        self._tell(problem)
+
+    def _tell(self, problem: str) -> None:
+        if self._told != problem:
+            self._told = problem
+            self.ls.tell_user(f"SHIM: {problem}")
+
+    # --- document events: nudges, never a wait ---------------------------------------------
+
+    def document_opened(self, uri: str, params: types.DidOpenTextDocumentParams) -> None:
+        self._note(uri, opened=True)
+
+    def document_changed(self, uri: str, params: types.DidChangeTextDocumentParams) -> None:
+        self._note(uri)
+
+    def document_saved(self, uri: str) -> None:
+        self._note(uri, saved=True)
+
+    def document_closed(self, uri: str) -> None:
+        self._note(uri, closed=True)
+
+    def _note(
+        self, uri: str, *, opened: bool = False, saved: bool = False, closed: bool = False
+    ) -> None:
+        """A dirty state that changed (or an open, a close, a save) rewrites this member's
+        record at once; a keystroke in a buffer already dirty costs one set lookup."""
+        coordinator, engine = self.coordinator, self.ls.engine
+        if coordinator is None or engine is None:
+            return
+        buf = engine.buffers.buffers.get(uri)
+        dirty = buf is not None and buf.dirty_since is not None
+        was = uri in self._dirty
+        kind: NudgeKind | None = None
+        if saved:
+            kind = "saved"
+        elif dirty and not was:
+            kind = "dirtied"
+        elif was and not dirty:
+            kind = "cleaned"
+        elif opened:
+            kind = "opened"
+        elif closed:
+            kind = "closed"
+        if dirty:
+            self._dirty.add(uri)
+        else:
+            self._dirty.discard(uri)
+        if kind is not None:
+            coordinator.changed(kind, self._relative(uri))
+
+    # --- what this member publishes -------------------------------------------------------
+
+    def _relative(self, uri: str) -> str | None:
+        """The path inside its workspace folder, for a file SHIM keeps (never a secret)."""
+        engine = self.ls.engine
+        path = uri_to_path(uri)
+        if engine is None or path is None or not engine.may_read(path):
+            return None
+        folder = engine.workspace.folder_of(path)
+        if folder is None:
+            return None
+        rel = Path(os.path.realpath(path)).relative_to(folder).as_posix()
+        return rel if rel != "." else None
+
+    def _dirty_uris(self, engine: SessionEngine) -> list[str]:
+        return [b.uri for b in engine.buffers.dirty()]
+
+    def _snapshot(self) -> tuple[list[str], list[DirtyDocument]]:
+        from shim_lsp.coordination.messages import DirtyDocument, fit_texts
+
+        engine = self.ls.engine
+        if engine is None:
+            return [], []
+        publish_text = self.ls.settings.publish_unsaved_text
+        open_: list[str] = []
+        dirty: list[DirtyDocument] = []
+        for uri, buf in list(engine.buffers.buffers.items()):
+            rel = self._relative(uri)
+            if rel is None:
+                continue
+            open_.append(rel)
+            if buf.dirty_since is None:
+                continue
+            text = None
+            if publish_text:
+                doc = self.ls.document(uri)
+                text = doc.source if doc is not None else None
+            dirty.append(DirtyDocument(rel, buf.dirty_since, text))
+        return sorted(open_), fit_texts(dirty)
+
+    # --- what this member learns ----------------------------------------------------------
+
+    def _changed(self, coordinator: Coordinator) -> None:
+        if coordinator is not self.coordinator:
+            return
+        if coordinator.refused and coordinator.problem:
+            self._tell(coordinator.problem)
+        self._set_status(self._status())
+        self._show_peers(coordinator.peers())
+
+    def _status(self) -> dict[str, Any]:
+        coordinator = self.coordinator
+        if coordinator is None:
+            return OFF
+        status: dict[str, Any] = {
+            "state": coordinator.state,
+            "members": len(coordinator.members),
+        }
+        if coordinator.problem:
+            status["problem"] = coordinator.problem
+        return status
+
+    def _set_status(self, status: dict[str, Any]) -> None:
+        if self.ls.coordination != status:
+            self.ls.coordination = status
+            self.ls.push_status()
+
+    def _uri_of(self, rel: str) -> str | None:
+        """A peer's workspace-relative path in this window's workspace (inside it, links
+        resolved), or None: a peer's path never leads this window outside its folders."""
+        engine = self.ls.engine
+        if engine is None:
+            return None
+        folders = engine.workspace.folders
+        candidates = [folder / rel for folder in folders]
+        if len(candidates) > 1:
+            candidates = [c for c in candidates if c.exists()] or candidates
+        for candidate in candidates:
+            if engine.workspace.contains(candidate):
+                return self.ls.canonical(path_to_uri(candidate))
+        return None
+
+    def _show_peers(self, peers: list[Member]) -> None:
+        """Each file dirty in another member carries one Information diagnostic; it goes
+        when it is saved or cleaned there, or that member leaves or dies."""
+        holders: dict[str, list[tuple[str, float]]] = {}
+        for member in peers:
+            for doc in member.dirty:
+                uri = self._uri_of(doc.path)
+                if uri is not None:
+                    holders.setdefault(uri, []).append((member.host, doc.since))
+        now = time.time()
+        for uri in [u for u in self._marked if u not in holders]:
+            del self._marked[uri]
+            self.ls.diagnostics.clear(uri, SOURCE)
+        for uri, held in holders.items():
+            message = elsewhere_message(sorted(held, key=lambda h: h[1]), now)
+            if self._marked.get(uri) == message:
+                continue
+            self._marked[uri] = message
+            self.ls.diagnostics.put(
+                uri,
+                SOURCE,
+                [
+                    types.Diagnostic(
+                        range=types.Range(
+                            start=types.Position(line=0, character=0),
+                            end=types.Position(line=0, character=0),
+                        ),
+                        message=message,
+                        severity=types.DiagnosticSeverity.Information,
+                        source=SOURCE,
+                    )
+                ],
+            )
+
+    # --- commands -------------------------------------------------------------------------
+
+    @command("shim.windows", quick=True)
+    def windows(self, engine: SessionEngine, _a: NoArgs) -> Any:
+        """The live members of this workspace's group, as last read from Redis."""
+        coordinator = self.coordinator
+        status = self._status()
+        if coordinator is None:
+            return {**status, "workspace": self.workspace_id, "windows": []}
+        return {
+            **status,
+            "workspace": self.workspace_id,
+            "dropped": dict(coordinator.dropped.counts),
+            "windows": [
+                {
+                    "session": m.session,
+                    "this": m.session == coordinator.me.session,
+                    "host": m.host,
+                    "pid": m.pid,
+                    "editor": m.editor,
+                    "startedAt": m.started_at,
+                    "heartbeatAt": m.heartbeat_at,
+                    "open": m.open,
+                    "dirty": [
+                        {"path": d.path, "since": d.since, "textPublished": d.text is not None}
+                        for d in m.dirty
+                    ],
+                }
+                for m in coordinator.members
+            ],
+        }

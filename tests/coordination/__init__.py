@@ -1,0 +1,1 @@
+"""Tests of the group of windows, through a real redis-server."""

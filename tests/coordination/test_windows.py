@@ -1,0 +1,187 @@
+"""Two SHIM servers on one workspace, through a real redis-server: each sees the other, a
+dirty buffer in one is flagged in the other, and a member that dies leaves the group."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import Editors, stop_editor
+from redis_rig import TTL, RedisServer, coordinated, coordination, elsewhere, wait_members, windows
+
+from shim_lsp.coordination.registry import Keys
+
+
+async def test_two_windows_on_one_workspace_list_each_other(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
+    two = await editors.start(workspace, tmp_path / "s2", settings=coordinated(redis_server))
+    await wait_members(one, 2)
+    await wait_members(two, 2)
+    listed = await windows(one)
+    assert listed["state"] == "connected"
+    assert {w["pid"] for w in listed["windows"]} == {one.pid, two.pid}
+    assert [w["this"] for w in listed["windows"] if w["pid"] == one.pid] == [True]
+    await one.wait_for(lambda: coordination(one) == {"state": "connected", "members": 2})
+
+
+async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
+    two = await editors.start(workspace, tmp_path / "s2", settings=coordinated(redis_server))
+    await wait_members(two, 2)
+    uri = one.open("app.py")
+    two.open("app.py")
+    assert elsewhere(two, uri) == []
+    one.type(uri, 1, 0, "b = 2\n")
+    started = time.monotonic()
+    await two.wait_for(lambda: bool(elsewhere(two, uri)), timeout=5)
+    flagged_in = time.monotonic() - started
+    (message,) = elsewhere(two, uri)
+    assert message.startswith("Unsaved changes in another window (")
+    assert message.endswith(" s old)")
+    assert elsewhere(one, uri) == [], "a window does not flag its own unsaved file"
+    assert flagged_in < 2.0, f"the other window heard of it after {flagged_in:.2f} s"
+    one.save(uri)
+    await two.wait_for(lambda: not elsewhere(two, uri), timeout=5)
+
+
+async def test_a_killed_window_leaves_the_group_within_one_ttl_and_its_flags_go(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
+    two = await editors.start(workspace, tmp_path / "s2", settings=coordinated(redis_server))
+    await wait_members(two, 2)
+    uri = one.open("app.py")
+    one.type(uri, 1, 0, "b = 2\n")
+    await two.wait_for(lambda: bool(elsewhere(two, uri)), timeout=5)
+    one.kill()
+    killed = time.monotonic()
+    await wait_members(two, 1, timeout=TTL * 3)
+    gone_in = time.monotonic() - killed
+    # One TTL for the record to expire, plus the survivor's next look (a third of it).
+    assert gone_in <= TTL * 4 / 3 + 0.5, f"gone after {gone_in:.2f} s"
+    await two.wait_for(lambda: not elsewhere(two, uri), timeout=2)
+
+
+def shim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", *args], capture_output=True, text=True, timeout=30
+    )
+
+
+async def test_shim_windows_lists_the_members_from_the_shell(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
+    two = await editors.start(workspace, tmp_path / "s2", settings=coordinated(redis_server))
+    uri = one.open("app.py")
+    one.type(uri, 1, 0, "b = 2\n")
+    await two.wait_for(lambda: bool(elsewhere(two, uri)), timeout=5)
+    url = ["--redis-url", redis_server.url(), "--workspace-id", "ws-test"]
+    out = await asyncio.to_thread(shim, "windows", *url)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "2 windows of workspace ws-test"
+    (mine,) = [line for line in lines if f" pid {one.pid} " in line]
+    assert "1 open, unsaved: app.py (" in mine
+    listed = json.loads((await asyncio.to_thread(shim, "windows", *url, "--json")).stdout)
+    assert {w["pid"] for w in listed["windows"]} == {one.pid, two.pid}
+    away = await asyncio.to_thread(
+        shim, "windows", "--redis-url", "redis://:pa55-away@127.0.0.1:1/0", "--workspace-id", "w"
+    )
+    assert away.returncode == 2
+    assert away.stderr.startswith("shim: Redis at redis://:***@127.0.0.1:1/0 cannot be reached")
+    assert "pa55-away" not in away.stderr + away.stdout
+
+
+async def test_a_window_that_shuts_down_leaves_the_group_at_once(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    settings = coordinated(redis_server, coordinationTtl=60)
+    one = await editors.start(workspace, tmp_path / "s1", settings=settings)
+    two = await editors.start(workspace, tmp_path / "s2", settings=settings)
+    await wait_members(two, 2)
+    await stop_editor(one)
+    await wait_members(two, 1, timeout=3)  # not the TTL's 60 s: it said goodbye
+
+
+async def test_nudges_say_what_changed_by_path_and_never_carry_text(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    (workspace / ".env").write_text("TOKEN=1\n")
+    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
+    await wait_members(one, 1)
+    listener = redis_server.client().pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+    listener.subscribe(Keys("shim", "ws-test").channel)
+    uri = one.open("app.py")
+    one.type(uri, 1, 0, "b = 'typed text'\n")
+    secret = one.open(".env")
+    one.type(secret, 0, 0, "SECRET=2\n")
+    await one.command("shim.forceCheckpoint")
+    one.save(uri)
+    heard: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while not any(n["kind"] == "checkpoint" for n in heard):
+        assert time.monotonic() < deadline, heard
+        message = await asyncio.to_thread(listener.get_message, timeout=0.2)
+        if message is not None:
+            assert b"typed text" not in message["data"] and b"SECRET" not in message["data"]
+            heard.append(json.loads(message["data"]))
+    kinds = [(n["kind"], n.get("path")) for n in heard]
+    assert ("dirtied", "app.py") in kinds and ("checkpoint", None) in kinds, kinds
+    assert not [k for k in kinds if k[1] == ".env"], "a secret file is never named"
+    listed = await windows(one)
+    assert listed["windows"][0]["open"] == ["app.py"]
+    listener.close()
+
+
+async def test_an_acl_user_limited_to_shims_keys_coordinates(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    rules = "on >acl-pw ~shim:* &shim:* +@read +@write +@pubsub +@transaction +ping"
+    redis_server.client().execute_command("ACL", "SETUSER", "shim", *rules.split())  # type: ignore[no-untyped-call]
+    url = f"redis://shim:acl-pw@127.0.0.1:{redis_server.port}/0"
+    one = await editors.start(
+        workspace, tmp_path / "s1", settings=coordinated(redis_server, redisUrl=url)
+    )
+    await wait_members(one, 1)
+    assert coordination(one)["state"] == "connected"
+
+
+async def test_unsaved_text_is_published_only_when_asked_and_never_for_a_secret(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    (workspace / ".env").write_text("TOKEN=1\n")
+    keys = Keys("shim", "ws-test")
+    r = redis_server.client()
+    for publish in (False, True):
+        settings = coordinated(redis_server, publishUnsavedText=publish)
+        one = await editors.start(workspace, tmp_path / f"s{publish}", settings=settings)
+        uri = one.open("app.py")
+        one.type(uri, 1, 0, "typed = 'unsaved'\n")
+        one.type(one.open(".env"), 0, 0, "SECRET=2\n")
+        session = (await one.command("shim.sessionStatus"))["session"]
+
+        def record(session: str = session) -> dict[str, Any]:
+            raw = r.get(keys.member(session))
+            return json.loads(raw) if isinstance(raw, bytes) else {}
+
+        await one.wait_for(lambda: bool(record().get("dirty")), timeout=5)
+        (dirty,) = record()["dirty"]
+        assert dirty["path"] == "app.py"
+        assert dirty.get("text") == (one.docs[uri].source if publish else None)
+        assert "SECRET" not in json.dumps(record()) and ".env" not in record()["open"]
+        await stop_editor(one)
