@@ -191,8 +191,10 @@ class AnalysisFeature(Feature):
     async def _check(self, uri: str, version: int | None, text: str) -> Analysis:
         await self.ls.settings_known.wait()  # ruffPath and the rules come with the settings
         path = uri_to_path(uri)
+        if path is None or not self.may_show(path):
+            return Analysis(version, text, (), ran=False)
         binary = self.ruff_binary() if self.ls.settings.ruff_enabled else None
-        if path is None or binary is None:
+        if binary is None:
             return Analysis(version, text, (), ran=False)
         found = await ruff.check(binary, text, path, ruff_options(self.ls.settings))
         if isinstance(found, ruff.RuffFailure):
@@ -248,6 +250,12 @@ class AnalysisFeature(Feature):
         if timer is not None:
             timer.cancel()
         await self._check_and_publish(uri)
+
+    def may_show(self, path: Path) -> bool:
+        """Findings quote the code (``Undefined name `hunter2```): a secret file, or a link to
+        one or to a file outside the workspace, is not analysed, as it is never stored."""
+        engine = self.ls.engine
+        return engine is not None and engine.may_read(path)
 
     def diagnostics_of(self, text: str, found: Sequence[Finding]) -> list[types.Diagnostic]:
         """Findings in ``text`` as the client's diagnostics."""

@@ -146,7 +146,7 @@ class WorkspaceAnalysisFeature(Feature):
         out = {}
         for path, items in found.items():
             uri = path_to_uri(path)
-            if self.ls.document(uri) is not None:
+            if self.ls.document(uri) is not None or not converter.may_show(path):
                 continue
             try:
                 text = decode(path.read_bytes(), path)

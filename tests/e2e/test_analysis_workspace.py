@@ -276,3 +276,32 @@ async def test_a_workspace_run_again_leaves_an_opened_files_buffer_diagnostics(
     await editor.command("shim.analyzeWorkspace")
     await asyncio.sleep(0.5)
     assert codes(editor, b) == ["F401", "F401"], "the rerun never clears a buffer's findings"
+
+
+async def test_a_secret_file_or_a_link_to_one_is_never_analysed(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Findings quote the code: ``Undefined name `hunter2_value``` would show the secret."""
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    (workspace / ".env").write_text("SECRET_TOKEN = hunter2_value\n")
+    (workspace / "leak.py").symlink_to(workspace / ".env")
+    (workspace / "secret_keys.py").write_text("KEY = hunter3_value\n")
+    (workspace / "plain.py").write_text("import os\n")
+    editor = await editors.start(
+        workspace,
+        state_dir,
+        capabilities=PROGRESS,
+        settings={"secretGlobs": [".env", "secret_*.py"]},
+    )
+    result = await editor.command("shim.analyzeWorkspace")
+    assert result["findings"] == 1
+    assert codes(editor, editor.uri("plain.py")) == ["F401"]
+    leak = editor.open("leak.py", (workspace / ".env").read_text())
+    secret = editor.open("secret_keys.py", (workspace / "secret_keys.py").read_text())
+    plain = editor.open("b.py", "import re\n")
+    await published(editor, plain, lambda c: c == ["F401"])
+    await asyncio.sleep(0.5)
+    assert not editor.client.diagnostics.get(leak)
+    assert not editor.client.diagnostics.get(secret)
+    shown = [d.message for ds in editor.client.diagnostics.values() for d in ds]
+    assert not any("hunter" in m for m in shown), shown
