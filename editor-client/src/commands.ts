@@ -27,6 +27,7 @@ export const ServerCommand = {
   openDuplicate: 'shim.openDuplicate',
   analyzeWorkspace: 'shim.analyzeWorkspace',
   windows: 'shim.windows',
+  applyEdit: 'shim.applyEdit',
 } as const;
 
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
@@ -66,8 +67,14 @@ export type VsCommandId = (typeof VsCommand)[keyof typeof VsCommand];
 /**
  * The VS Code commands through which the user reaches each server command (the data ones
  * through the views that show their answers). test/unit/commands.test.ts checks that each
- * is contributed: no server command is left without a face.
+ * is contributed: no server command is left without a face, but those in CLIENT_ONLY.
  */
+/**
+ * Server commands that code actions run in other clients, never VS Code: shim.applyEdit
+ * guards a fix for clients without versioned edits (Neovim 0.7); VS Code gets the edit.
+ */
+export const CLIENT_ONLY: ReadonlySet<ServerCommandId> = new Set([ServerCommand.applyEdit]);
+
 export const REACHED_BY: Record<ServerCommandId, readonly VsCommandId[]> = {
   [ServerCommand.forceCheckpoint]: [VsCommand.checkpointNow],
   [ServerCommand.sessionStatus]: [VsCommand.showSessionStatus],
@@ -88,6 +95,7 @@ export const REACHED_BY: Record<ServerCommandId, readonly VsCommandId[]> = {
   [ServerCommand.openDuplicate]: [VsCommand.goToDuplicate],
   [ServerCommand.analyzeWorkspace]: [VsCommand.analyseWorkspace],
   [ServerCommand.windows]: [VsCommand.showWindows],
+  [ServerCommand.applyEdit]: [],
 };
 
 /** Context keys the extension sets, for `when` clauses in package.json. */

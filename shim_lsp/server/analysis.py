@@ -325,6 +325,11 @@ class AnalysisFeature(Feature):
             or (fix.applicability == "unsafe" and self.ls.settings.ruff_unsafe_fixes)
         )
 
+    def _offer(self, action: types.CodeAction, uri: str, analysis: Analysis, new: str) -> None:
+        edits.offer(
+            self.ls, action, [edits.file_edit(self.ls, uri, analysis.text, new, analysis.version)]
+        )
+
     def _edit(self, uri: str, analysis: Analysis, new: str) -> types.WorkspaceEdit:
         return edits.workspace_edit(
             self.ls, [edits.file_edit(self.ls, uri, analysis.text, new, analysis.version)]
@@ -365,30 +370,26 @@ class AnalysisFeature(Feature):
                 continue
             if f.fix is not None and self._allowed(f.fix):
                 unsafe = " (unsafe fix)" if f.fix.applicability == "unsafe" else ""
-                fixes.append(
-                    types.CodeAction(
-                        title=f"Ruff {f.code}: {f.fix.message or 'fix'}{unsafe}",
-                        kind=QUICK_FIX,
-                        diagnostics=[diagnostic],
-                        is_preferred=not unsafe,
-                        edit=self._edit(
-                            uri, analysis, findings.apply(analysis.text, f.fix.replacements)
-                        ),
-                    )
+                fix = types.CodeAction(
+                    title=f"Ruff {f.code}: {f.fix.message or 'fix'}{unsafe}",
+                    kind=QUICK_FIX,
+                    diagnostics=[diagnostic],
+                    is_preferred=not unsafe,
                 )
+                self._offer(fix, uri, analysis, findings.apply(analysis.text, f.fix.replacements))
+                fixes.append(fix)
             if f.code is None or f.noqa_line is None or (f.noqa_line, f.code) in suppressed:
                 continue
             suppressed.add((f.noqa_line, f.code))
             new = noqa.with_noqa(analysis.text, f.noqa_line, f.code)
             if new != analysis.text:
-                suppressions.append(
-                    types.CodeAction(
-                        title=f"Suppress with `# noqa: {f.code}`",
-                        kind=QUICK_FIX,
-                        diagnostics=[diagnostic],
-                        edit=self._edit(uri, analysis, new),
-                    )
+                suppress = types.CodeAction(
+                    title=f"Suppress with `# noqa: {f.code}`",
+                    kind=QUICK_FIX,
+                    diagnostics=[diagnostic],
                 )
+                self._offer(suppress, uri, analysis, new)
+                suppressions.append(suppress)
         return fixes + suppressions
 
     async def _source_action(
@@ -402,7 +403,9 @@ class AnalysisFeature(Feature):
         new = await self._fixed(uri, analysis.text, self._only(kind))
         if new is None or new == analysis.text:
             return []
-        return [types.CodeAction(title=title, kind=kind, edit=self._edit(uri, analysis, new))]
+        action = types.CodeAction(title=title, kind=kind)
+        self._offer(action, uri, analysis, new)
+        return [action]
 
     @staticmethod
     def _only(kind: str) -> Sequence[str]:

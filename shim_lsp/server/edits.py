@@ -9,18 +9,22 @@ client without ``documentChanges`` (Neovim 0.7) gets the same edits by ``changes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from lsprotocol import types
+from lsprotocol.converters import get_converter
+from pygls.exceptions import JsonRpcInvalidParams
 
 from shim_lsp.codemods.edits import minimal_edits
 from shim_lsp.server import client
+from shim_lsp.server.feature import Feature, command
 from shim_lsp.workspace.files import decode, read_bytes
 from shim_lsp.workspace.paths import uri_to_path
 
 if TYPE_CHECKING:
     from shim_lsp.server.app import ShimLanguageServer
+    from shim_lsp.session.engine import SessionEngine
 
 Edit = types.TextEdit | types.AnnotatedTextEdit
 
@@ -121,3 +125,72 @@ async def apply(
         ),
         f"apply the edit {label!r}",
     )
+
+
+APPLY_EDIT = "shim.applyEdit"
+_LSP = get_converter()
+
+
+def offer(ls: ShimLanguageServer, action: types.CodeAction, files: Sequence[FileEdit]) -> None:
+    """Give a code action its edit. A client without ``documentChanges`` (Neovim 0.7) applies
+    an unversioned edit to whatever its buffer holds by then: an edit made for the text before
+    a keystroke would delete what was typed. Such a client gets a command instead, which SHIM
+    runs only while every buffer is still at the version the edit was made for."""
+    if client.takes_document_changes(ls):
+        action.edit = workspace_edit(ls, files)
+        return
+    guarded = {
+        "label": action.title,
+        "files": [
+            {
+                "uri": ls.client_uri(f.uri),
+                "version": f.version,
+                "edits": [_LSP.unstructure(types.TextEdit(e.range, e.new_text)) for e in f.edits],
+            }
+            for f in files
+        ],
+    }
+    action.command = types.Command(title=action.title, command=APPLY_EDIT, arguments=[guarded])
+
+
+@attrs.define
+class GuardedFile:
+    uri: str
+    version: int | None
+    edits: list[dict[str, Any]]
+    """``TextEdit``s as JSON."""
+
+
+@attrs.define
+class ApplyEditArgs:
+    label: str
+    files: list[GuardedFile]
+
+
+class GuardedEditsFeature(Feature):
+    """Runs the guarded edits ``offer`` hands to clients without versioned edits."""
+
+    name = "edits"
+
+    @command(APPLY_EDIT, ApplyEditArgs)
+    async def apply_edit(self, engine: SessionEngine, a: ApplyEditArgs) -> Any:
+        files = []
+        for f in a.files:
+            uri = self.ls.canonical(f.uri)
+            doc = self.ls.document(uri)
+            if doc is None or doc.version != f.version:
+                where = engine.workspace.shown(uri)
+                self.ls.tell_user(
+                    f"SHIM: {a.label!r} was offered for an older version of {where}, which"
+                    " changed since; nothing was applied. Ask for it again.",
+                    types.MessageType.Info,
+                )
+                return {"applied": False, "reason": f"{where} changed since the edit was made"}
+            try:
+                found = [_LSP.structure(e, types.TextEdit) for e in f.edits]
+            except Exception as exc:
+                raise JsonRpcInvalidParams(f"files[].edits: not LSP TextEdits ({exc})") from exc
+            files.append(FileEdit(uri, f.version, list(found)))
+        result = await apply(self.ls, files, a.label)
+        applied = bool(result and result.applied)
+        return {"applied": applied, "reason": None if applied else "the editor refused the edit"}

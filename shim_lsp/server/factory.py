@@ -19,6 +19,7 @@ from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.codemods import CodemodsFeature
 from shim_lsp.server.coordination import CoordinationFeature
 from shim_lsp.server.duplicates import DuplicatesFeature
+from shim_lsp.server.edits import GuardedEditsFeature
 from shim_lsp.server.feature import CommandSpec, Feature, call_features, gather_features
 from shim_lsp.server.history import HistoryFeature
 from shim_lsp.server.recovery import RecoveryFeature
@@ -38,6 +39,7 @@ FEATURES: tuple[type[Feature], ...] = (
     DuplicatesFeature,
     WorkspaceAnalysisFeature,
     CoordinationFeature,
+    GuardedEditsFeature,
 )
 """Every capability, in the order its listeners are called."""
 

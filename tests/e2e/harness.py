@@ -11,7 +11,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,6 +238,13 @@ async def start_editor(
             editor.open(str(path.relative_to(workspace)), text)
         return t.ShowDocumentResult(success=True)
 
+    def last_first(edits: Sequence[Any]) -> list[Any]:
+        """LSP places every edit of a document against its text before any of them: applied
+        one at a time, from the last up, none moves another."""
+        return sorted(
+            edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+        )
+
     @client.feature(t.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: t.ApplyWorkspaceEditParams) -> t.ApplyWorkspaceEditResult:
         for uri, edits in (params.edit.changes or {}).items():
@@ -246,7 +253,7 @@ async def start_editor(
                 path = uri_to_path(uri)
                 assert path is not None
                 editor.open(str(path.relative_to(workspace)), path.read_bytes().decode("utf-8-sig"))
-            for edit in edits:
+            for edit in last_first(edits):
                 editor.change(
                     uri, t.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text)
                 )
@@ -263,7 +270,7 @@ async def start_editor(
                 return t.ApplyWorkspaceEditResult(applied=False, failure_reason="not open")
             if change.text_document.version not in (None, doc.version):
                 return t.ApplyWorkspaceEditResult(applied=False, failure_reason="stale version")
-            for text_edit in change.edits:
+            for text_edit in last_first(change.edits):
                 assert isinstance(text_edit, t.TextEdit | t.AnnotatedTextEdit)
                 editor.change(
                     doc.uri,

@@ -7,6 +7,7 @@ import asyncio
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 from harness import CAPABILITIES, Editor, Editors
@@ -464,11 +465,38 @@ async def test_a_client_without_resolve_or_versioned_edits_gets_whole_edits_at_o
     await published(editor, uri, lambda c: c == [])
     assert await code_actions(editor, uri, 0, only=["source.fixAll"]) == []  # nothing to fix
     (organise,) = await code_actions(editor, uri, 0, only=["source.organizeImports"])
-    assert (
-        organise.edit is not None and organise.edit.changes and not organise.edit.document_changes
-    )
-    assert apply(editor, organise.edit)
+    assert organise.edit is None and organise.command is not None  # a guarded edit
+    assert await run(editor, organise) == {"applied": True, "reason": None}
     assert editor.docs[uri].source == "import os\nimport sys\n\nprint(os, sys)\n"
+
+
+async def run(editor: Editor, action: t.CodeAction) -> Any:
+    """Run a code action's command as Neovim 0.7 does."""
+    assert action.command is not None
+    return await editor.command(action.command.command, *(action.command.arguments or []))
+
+
+async def test_a_client_without_versioned_edits_never_gets_a_fix_applied_over_newer_text(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Neovim 0.7 applies a plain edit to whatever the buffer holds: a fix chosen after a
+    keystroke deleted the line just typed. SHIM runs the fix only at the version it was for."""
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    editor = await editors.start(workspace, state_dir, capabilities=NO_RESOLVE)
+    uri = editor.open("a.py", "import os\nx = 1\n")
+    await published(editor, uri, lambda c: c == ["F401"])
+    fix = chosen(await code_actions(editor, uri, 0), "Ruff F401: Remove unused import: `os`")
+    noqa_ = chosen(await code_actions(editor, uri, 0), "Suppress with `# noqa: F401`")
+    assert fix.edit is None and noqa_.edit is None
+    editor.type(uri, 0, 0, "KEEP = 'typed by the user'\n")
+    answer = await run(editor, fix)
+    assert answer["applied"] is False and "a.py changed" in answer["reason"]
+    assert editor.docs[uri].source == "KEEP = 'typed by the user'\nimport os\nx = 1\n"
+    await editor.wait_for(lambda: any("older version of a.py" in m for m in editor.shown_messages))
+    await published(editor, uri, lambda c: c == ["F401"])
+    fresh = chosen(await code_actions(editor, uri, 1), "Ruff F401: Remove unused import: `os`")
+    assert (await run(editor, fresh))["applied"] is True
+    assert editor.docs[uri].source == "KEEP = 'typed by the user'\nx = 1\n"
 
 
 async def test_a_client_without_code_action_literals_is_offered_none(
