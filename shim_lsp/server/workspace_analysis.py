@@ -92,9 +92,7 @@ class WorkspaceAnalysisFeature(Feature):
             if self._running is run:
                 self._running = None
         if shown:
-            said = result.get("error") or (
-                f"{result['findings']:,} findings in {result['files']:,} files"
-            )
+            said = result.get("error") or _findings_said(result["findings"], result["files"])
             self._end(token, said)
         return result
 
@@ -230,3 +228,10 @@ class WorkspaceAnalysisFeature(Feature):
                 self.ls.diagnostics.clear(uri, SOURCE)  # nothing found any more
                 self._shown.discard(uri)
         self._publish(shown)
+
+
+def _findings_said(findings: int, files: int) -> str:
+    """The end of the run's progress, as a person writes it."""
+    if not findings:
+        return "No findings"
+    return f"{findings:,} finding{'s' * (findings != 1)} in {files:,} file{'s' * (files != 1)}"

@@ -118,7 +118,7 @@ async def test_the_workspace_run_shows_unopened_files_with_progress_and_buffers_
     (reports,) = editor.client.progress_reports.values()
     assert isinstance(reports[0], t.WorkDoneProgressBegin) and reports[0].cancellable
     assert isinstance(reports[-1], t.WorkDoneProgressEnd)
-    assert reports[-1].message == "1 findings in 1 files"
+    assert reports[-1].message == "1 finding in 1 file"
     tree_runs = [line for line in runs.read_text().splitlines() if "--stdin-filename" not in line]
     assert len(tree_runs) == 1 and tree_runs[0].endswith(f"-- {workspace}"), "one ruff process"
 
