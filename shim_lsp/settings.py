@@ -288,6 +288,15 @@ def _shown(value: object) -> str:
         return repr(value)
 
 
+def _whole(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and float(value).is_integer()
+    )
+
+
 def _default(field: attrs.Attribute[Any]) -> object:
     return getattr(Settings(), field.name)
 
@@ -329,6 +338,11 @@ def parse_settings(raw: object) -> tuple[Settings, list[str]]:
                 or not isinstance(exc, ValueError)
                 else str(exc)
             )
+            if field.type is int and _whole(value) and field.validator is not None:
+                try:  # a whole number too large to hold: say the bounds, not the type
+                    field.validator(None, field, value)
+                except ValueError as bounds:
+                    detail = str(bounds)
             problems.append(
                 f"setting {key!r}: {_shown(value)} cannot be used ({detail}); using the"
                 f" default, {_shown(_default(field))}"

@@ -225,7 +225,7 @@ export function signalView(s: Signal): SignalView {
     case 'unsavedKb':
       return { label: 'Unsaved text not in a checkpoint', description: `${size(Math.round(s.value * 1024))}, high at ${size(Math.round(s.threshold * 1024))}` };
     case 'unsavedAgeMinutes':
-      return { label: 'Oldest change not in a checkpoint', description: `${minutes(s.value)} old, high at ${minutes(s.threshold)}` };
+      return { label: 'Oldest change not in a checkpoint', description: `${s.value > 0 ? `${minutes(s.value)} old` : 'none'}, high at ${minutes(s.threshold)}` };
     case 'editsSinceCheckpoint':
       return { label: 'Edits since the last checkpoint', description: `${n(s.value)}, high at ${n(s.threshold)}` };
     case 'memoryMb':

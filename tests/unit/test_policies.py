@@ -168,6 +168,15 @@ def test_absurd_numbers_are_reported_and_replaced_by_defaults() -> None:
     assert not parse_settings({"idleCheckpointDelay": 86400, "codemodJobs": 256})[1]
 
 
+def test_a_whole_number_too_large_for_a_count_is_told_its_bounds_not_its_type() -> None:
+    """1e308 is a whole number: "it must be a whole number" sent the user the wrong way."""
+    for value in (1e308, 10**30):
+        (problem,) = parse_settings({"maxFileSize": value})[1]
+        assert "(it must be greater than 0 and at most 1073741824)" in problem, problem
+    (problem,) = parse_settings({"maxFileSize": 2.5})[1]
+    assert "(it must be a whole number)" in problem
+
+
 def test_the_settings_schema_is_each_fields_docstring_default_and_bound() -> None:
     schema = settings_schema()
     assert list(schema) == wire_names()

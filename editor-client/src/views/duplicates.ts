@@ -7,6 +7,7 @@
 
 import * as vscode from 'vscode';
 import { ServerCommand } from '../commands';
+import { plural } from '../format';
 import type { ShimServer } from '../server';
 
 /** The diagnostics' source and code, as shim_lsp/server/duplicates.py publishes them. */
@@ -49,7 +50,7 @@ export class Duplicates {
       return; // the server said it, once, with what to do
     }
     const blocks = result.duplicates === 1 ? '1 duplicated block' : `${result.duplicates} duplicated blocks`;
-    void vscode.window.showInformationMessage(`SHIM: ${blocks} in ${result.files} files (see Problems).`);
+    void vscode.window.showInformationMessage(`SHIM: ${blocks} (${plural(result.files, 'file')} checked; see Problems).`);
   }
 
   async goTo(): Promise<void> {

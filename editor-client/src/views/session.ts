@@ -43,7 +43,7 @@ export class Session {
       () => this.server.request<CheckpointResult>(ServerCommand.forceCheckpoint, label ? { label } : {}),
     );
     void vscode.window.showInformationMessage(
-      `SHIM saved a checkpoint${label ? ` "${label}"` : ''}: ${plural(result.files, 'file')}, ${plural(result.buffers, 'unsaved buffer')}.`,
+      `SHIM saved a checkpoint${label ? ` "${label}"` : ''}: ${plural(result.files, 'file')}${result.buffers ? `, ${plural(result.buffers, 'with unsaved changes', 'with unsaved changes')}` : ''}.`,
     );
   }
 

@@ -153,6 +153,8 @@ test('crash-risk signals have human names and units, and yes/no checks no percen
   assert.deepEqual(signalView(signal('unsavedKb', 2, 256)), { label: 'Unsaved text not in a checkpoint', description: '2 KB, high at 256 KB' });
   assert.deepEqual(signalView(signal('diskFreeMb', 20480, 200, 0)), { label: 'Free disk space for the store', description: '20 GB free, high below 200 MB' });
   assert.deepEqual(signalView(signal('unsavedAgeMinutes', 0.4, 10)), { label: 'Oldest change not in a checkpoint', description: 'less than a minute old, high at 10 min' });
+  // Everything in a checkpoint: no oldest change (not "less than a minute old" beside "0 B").
+  assert.deepEqual(signalView(signal('unsavedAgeMinutes', 0, 30)), { label: 'Oldest change not in a checkpoint', description: 'none, high at 30 min' });
   assert.deepEqual(signalView(signal('unsavedAgeMinutes', 3.7, 10)).description, '3 min old, high at 10 min');
   assert.equal(signalView(signal('memoryGrowthMbPerMin', 0, 50)).description, '0 MB/min, high at 50 MB/min');
   assert.equal(signalView(signal('journalLagSeconds', 0.04, 5)).description, '0 s behind, high at 5 s');
