@@ -149,6 +149,33 @@ def reexports(qualified: str, root: Path | None) -> frozenset[str]:
     return frozenset(found)
 
 
+def has_literal_all(module: str, root: Path) -> bool:
+    """The file of ``module`` has a literal ``__all__`` (so its star import may bring a
+    private name)."""
+    path = file_in(root, module)
+    return path is not None and _exports(path)[1] is not None
+
+
+def star_reexports(qualified: str, root: Path) -> list[tuple[str, str]]:
+    """(package, module) where ``package/__init__`` re-exports ``qualified`` by ``from module
+    import *`` and ``module`` has no literal ``__all__`` (its star brings public names only)."""
+    found = reexports(qualified, root)
+    module, _, short = qualified.rpartition(".")
+    result = []
+    package = module.rpartition(".")[0]
+    while package:
+        init = _init_of(package, root)
+        if init is not None and f"{package}.{short}" in found:
+            for source, name in _exports(init)[0]:
+                source = absolute(source, None, package) if source.startswith(".") else source
+                if name != "*" or f"{source}.{short}" not in found:
+                    continue
+                if not has_literal_all(source, root):
+                    result.append((package, source))
+        package = package.rpartition(".")[0]
+    return result
+
+
 def _module_level_bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
     """The statements that bind ``name`` in a module's namespace: at its top level or in
     its ``if``/``try``/``with``/``for`` blocks; any ``global name`` counts twice (a
