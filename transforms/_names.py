@@ -149,6 +149,59 @@ def reexports(qualified: str, root: Path | None) -> frozenset[str]:
     return frozenset(found)
 
 
+def reexport_source(qualified: str, root: Path) -> str | None:
+    """``pkg.first`` where ``pkg`` binds ``first`` only by importing it (``from .core import
+    first`` or ``*``): the name it imports, ``pkg.core.first``; None where it defines it."""
+    module, _, short = qualified.rpartition(".")
+    path = file_in(root, module)
+    if path is None:
+        return None
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    bindings = _module_level_bindings(tree, short)
+    if not bindings or not all(isinstance(b, ast.ImportFrom) for b in bindings):
+        return None
+    package = module if path.stem == "__init__" else module.rpartition(".")[0]
+    for stmt in bindings:
+        assert isinstance(stmt, ast.ImportFrom)
+        source = absolute("." * stmt.level + (stmt.module or ""), None, package)
+        for alias in stmt.names:
+            if alias.name == "*":
+                if file_in(root, source) is not None and _star_exports(source, short, root):
+                    return f"{source}.{short}"
+            elif (alias.asname or alias.name) == short and (
+                file_in(root, f"{source}.{alias.name}") is None  # not a submodule
+            ):
+                return f"{source}.{alias.name}"
+    return None
+
+
+def all_built_in_steps(path: Path) -> int | None:
+    """The first line where the module in ``path`` changes ``__all__`` after assigning it
+    (``+=``, ``.extend``, ``.append``, ``.insert``, ``.remove``), which no rename follows."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.AugAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == "__all__"
+        ):
+            return node.lineno
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "__all__"
+        ):
+            return node.lineno
+    return None
+
+
 def has_literal_all(module: str, root: Path) -> bool:
     """The file of ``module`` has a literal ``__all__`` (so its star import may bring a
     private name)."""

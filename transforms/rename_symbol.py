@@ -49,6 +49,7 @@ from shim_lsp.codemods.modules import file_in
 from ._names import (
     NameTaken,
     absolute,
+    all_built_in_steps,
     attribute_by_string,
     bound_line,
     first_binding,
@@ -61,6 +62,7 @@ from ._names import (
     package_of,
     package_root,
     qualified_names,
+    reexport_source,
     reexported_by,
     reexports,
     root_of,
@@ -102,7 +104,21 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         _refuse_below_a_module(old_name, top_root)
         if top_root is None:
             return
+        source = reexport_source(old_name, top_root)
+        if source is not None:
+            raise ValueError(
+                f"old_name {old_name} is a re-export of {source}: rename that (nothing was changed)"
+            )
         names = reexports(old_name, top_root)
+        for module in sorted({n.rpartition(".")[0] for n in names}):
+            path = file_in(top_root, module)
+            line = all_built_in_steps(path) if path is not None else None
+            if path is not None and line is not None:
+                raise ValueError(
+                    f"{_shown(path, root)} line {line} builds __all__ in steps, which the"
+                    f" rename cannot follow (what a star import of {module} brings);"
+                    " rename it by hand or make __all__ one list (nothing was changed)"
+                )
         for module in sorted({n.rpartition(".")[0] for n in names}):
             sub = _submodule(top_root, module, new_name)
             if sub is not None:

@@ -583,6 +583,25 @@ class TestRenameThroughReexports(ShimCodemodTest):
             )
         assert b"import *" in RenameSymbolCommand.prefilter(old_name="pkg.core.first")[1].encode()
 
+    def test_old_name_given_as_its_reexport_is_refused_with_the_definition(self) -> None:
+        for old_name in ("pkg.first", "shop.User"):
+            defined = {"pkg.first": r"pkg\.core\.first", "shop.User": r"shop\.models\.User"}
+            with pytest.raises(ValueError, match=rf"is a re-export of {defined[old_name]}"):
+                RenameSymbolCommand.check_project(self.root, old_name=old_name, new_name="x")
+        RenameSymbolCommand.check_project(self.root, old_name="pkg.core.first", new_name="x")
+
+    def test_all_built_in_steps_in_the_defining_module_is_refused(self) -> None:
+        for step in (
+            "__all__ += ['first']",
+            "__all__.extend(['first'])",
+            "__all__.append('first')",
+        ):
+            project(self.root, {"pkg/core.py": f"__all__ = []\n{step}\ndef first(): ...\n"})
+            with pytest.raises(ValueError, match=r"pkg/core\.py line 2 builds __all__ in steps"):
+                RenameSymbolCommand.check_project(
+                    self.root, old_name="pkg.core.first", new_name="head"
+                )
+
     def test_a_module_alias_bound_by_a_fallback_import_fails_the_file(self) -> None:
         source = """
             try:
