@@ -178,6 +178,35 @@ def reexport_source(qualified: str, root: Path) -> str | None:
     return None
 
 
+def star_binding(
+    path: Path, package: str, name: str, find: Callable[[str], Path | None], depth: int = 0
+) -> tuple[Path, int] | None:
+    """Where a star import in ``path`` (a module of ``package``) brings ``name``: the file
+    and line of the module it comes from that binds it (``find`` gives a module's file)."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.ImportFrom) or [a.name for a in stmt.names] != ["*"]:
+            continue
+        source = absolute("." * stmt.level + (stmt.module or ""), None, package)
+        found = find(source)
+        if found is None or name.startswith("_"):
+            continue
+        _imports, names = _exports(found)
+        if names is not None and name not in names:
+            continue
+        line = first_binding(found, name)
+        if line is not None:
+            return found, line
+        inner = source if found.stem == "__init__" else source.rpartition(".")[0]
+        deeper = star_binding(found, inner, name, find, depth + 1) if depth < 8 else None
+        if deeper is not None:
+            return deeper
+    return None
+
+
 def all_built_in_steps(path: Path) -> int | None:
     """The first line where the module in ``path`` changes ``__all__`` after assigning it
     (``+=``, ``.extend``, ``.append``, ``.insert``, ``.remove``), which no rename follows."""

@@ -48,6 +48,7 @@ from ._names import (
     first_binding,
     import_from_module,
     package_of,
+    star_binding,
 )
 
 __all__ = ["MoveModuleCommand", "NameTaken"]
@@ -138,6 +139,22 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         parent, _, name = new_module.rpartition(".")
         init = module_file(parent, root) if parent else None
         line = first_binding(init, name) if init is not None else None
+        star = (
+            star_binding(init, parent, name, lambda m: module_file(m, root))
+            if init is not None and line is None
+            else None
+        )
+        if init is not None and star is not None:
+            where, star_line = star
+            shown_star = (
+                where.relative_to(root.resolve()) if where.is_relative_to(root.resolve()) else where
+            )
+            raise ValueError(
+                f"new_module {new_module} is taken: {parent} binds {name!r} by a star import"
+                f" ({shown_star} line {star_line} defines it; `{parent}.{name}` and `from"
+                f" {parent} import {name}` would mean that, or the module, depending on import"
+                " order); pick another new_module"
+            )
         if init is not None and line is not None:
             shown = (
                 init.relative_to(root.resolve()) if init.is_relative_to(root.resolve()) else init
