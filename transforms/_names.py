@@ -530,6 +530,8 @@ _IMPORT = re.compile(r"^[ \t]*import[ \t]+([^#\n]+)", re.M)
 _IMPORT_MODULE = re.compile(r"""import_module\(\s*[rbuRBU]?['"]([\w.]+)['"]""")
 """``importlib.import_module("pkg.mod")``: a module read by name, whose attributes (a
 ``List`` it imports from typing) may be used through the result."""
+_IMPORT_MODULE_AS = re.compile(r"\bimport_module[ \t]+as[ \t]+(\w+)")
+"""``import_module`` under another name, whose calls read a module by name too."""
 
 
 def project_of(filename: str) -> Path | None:
@@ -583,7 +585,11 @@ def _import_index(project: Path) -> tuple[frozenset[str], ...]:
         dotted_names = [
             a.strip().split(" ")[0] for n in _IMPORT.findall(text) for a in n.split(",")
         ]
-        for dotted in dotted_names + _IMPORT_MODULE.findall(text):
+        by_name = _IMPORT_MODULE.findall(text)
+        for alias in set(_IMPORT_MODULE_AS.findall(text)):
+            # ``from importlib import import_module as im`` then ``im("pkg.mod")``
+            by_name += re.findall(rf"""\b{alias}\(\s*[rbuRBU]?['"]([\w.]+)['"]""", text)
+        for dotted in dotted_names + by_name:
             parts = dotted.split(".")
             found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
     return frozenset(found), frozenset(stars)
