@@ -207,6 +207,43 @@ def star_binding(
     return None
 
 
+def grown_all(module: str, old: str, new: str, root: Path) -> bool:
+    """The literal ``__all__`` of ``module`` lists ``old`` and not ``new``: a migration that
+    re-exports ``new`` beside ``old`` adds it there."""
+    path = file_in(root, module)
+    names = _exports(path)[1] if path is not None else None
+    return names is not None and old in names and new not in names
+
+
+def star_importer_binding(
+    root: Path, modules: Collection[str], name: str
+) -> tuple[Path, int, str] | None:
+    """A file of the project (below ``root``) with ``from M import *`` for one of
+    ``modules`` that binds ``name`` itself: its path, the line, and ``M``."""
+    for path in _python_files(root):
+        try:
+            text = path.read_bytes()
+        except OSError:
+            continue
+        if b"*" not in text or name.encode() not in text:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        module = module_name_of(path, root)
+        package = package_of(module, str(path))
+        for stmt in tree.body:
+            if not isinstance(stmt, ast.ImportFrom) or [a.name for a in stmt.names] != ["*"]:
+                continue
+            source = absolute("." * stmt.level + (stmt.module or ""), None, package)
+            if source in modules:
+                line = first_binding(path, name)
+                if line is not None:
+                    return path, line, source
+    return None
+
+
 def all_built_in_steps(path: Path) -> int | None:
     """The first line where the module in ``path`` changes ``__all__`` after assigning it
     (``+=``, ``.extend``, ``.append``, ``.insert``, ``.remove``), which no rename follows."""
