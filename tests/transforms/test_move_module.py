@@ -149,6 +149,22 @@ class TestMoveModule(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_a_relative_import_module_is_left_with_a_warning(self) -> None:
+        source = (
+            "import importlib\n"
+            'm = importlib.import_module(".utils", "shop")\n'
+            'n = importlib.import_module(".other", "shop")\n'
+        )
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                'line 2: importlib.import_module(".utils", "shop") may read shop.utils by a'
+                " relative name; not rewritten"
+            ],
+            **ARGS,
+        )
+
     def test_dotted_strings_are_rewritten_and_mentions_reported(self) -> None:
         self.check(
             """
