@@ -244,14 +244,27 @@ def star_importer_binding(
     return None
 
 
+_MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "__iadd__"})
+
+
 def all_built_in_steps(path: Path) -> int | None:
-    """The first line where the module in ``path`` changes ``__all__`` after assigning it
-    (``+=``, ``.extend``, ``.append``, ``.insert``, ``.remove``), which no rename follows."""
+    """The first line where the module in ``path`` builds ``__all__`` other than as one
+    literal list (``+=``, ``.extend``, ``.append``, ``.insert``, ``.remove``,
+    ``__all__ = __all__ + [...]``), which no rename follows."""
     try:
         tree = ast.parse(path.read_bytes())
     except (OSError, SyntaxError, ValueError):
         return None
     for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Assign | ast.AnnAssign)
+            and any(
+                isinstance(t, ast.Name) and t.id == "__all__"
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            )
+            and not isinstance(node.value, ast.List | ast.Tuple)
+        ):
+            return node.lineno
         if (
             isinstance(node, ast.AugAssign)
             and isinstance(node.target, ast.Name)
@@ -263,6 +276,7 @@ def all_built_in_steps(path: Path) -> int | None:
             and isinstance(node.func, ast.Attribute)
             and isinstance(node.func.value, ast.Name)
             and node.func.value.id == "__all__"
+            and node.func.attr in _MUTATORS
         ):
             return node.lineno
     return None

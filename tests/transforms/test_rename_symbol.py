@@ -595,6 +595,7 @@ class TestRenameThroughReexports(ShimCodemodTest):
             "__all__ += ['first']",
             "__all__.extend(['first'])",
             "__all__.append('first')",
+            "__all__ = __all__ + ['first']",
         ):
             project(self.root, {"pkg/core.py": f"__all__ = []\n{step}\ndef first(): ...\n"})
             with pytest.raises(ValueError, match=r"pkg/core\.py line 2 builds __all__ in steps"):
