@@ -216,10 +216,10 @@ def grown_all(module: str, old: str, new: str, root: Path) -> bool:
 
 
 def star_importer_binding(
-    root: Path, modules: Collection[str], name: str
+    root: Path, grows: Callable[[str], bool], name: str
 ) -> tuple[Path, int, str] | None:
-    """A file of the project (below ``root``) with ``from M import *`` for one of
-    ``modules`` that binds ``name`` itself: its path, the line, and ``M``."""
+    """A file of the project (below ``root``) with ``from M import *`` where ``grows(M)``
+    that binds ``name`` itself: its path, the line, and ``M``."""
     for path in _python_files(root):
         try:
             text = path.read_bytes()
@@ -237,7 +237,7 @@ def star_importer_binding(
             if not isinstance(stmt, ast.ImportFrom) or [a.name for a in stmt.names] != ["*"]:
                 continue
             source = absolute("." * stmt.level + (stmt.module or ""), None, package)
-            if source in modules:
+            if grows(source):
                 line = first_binding(path, name)
                 if line is not None:
                     return path, line, source

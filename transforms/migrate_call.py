@@ -52,6 +52,7 @@ from ._names import (
     name_imported_by_others,
     package_of,
     package_root,
+    reexported_by,
     reexports,
     root_of,
     star_importer_binding,
@@ -213,12 +214,21 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
                 f" it, so the migrated code could not import or call it; add it first"
                 " (nothing was changed)"
             )
-        grown = {
-            n.rpartition(".")[0]
-            for n in reexports(old_name, top_root)
-            if n != old_name and grown_all(n.rpartition(".")[0], old_short, new_name, top_root)
-        }
-        found = star_importer_binding(root, grown, new_name) if grown else None
+        names = reexports(old_name, top_root)
+
+        def grows(module: str) -> bool:
+            """A module re-exporting the function (a package, a ``compat.py``) whose
+            ``__all__`` the migration would make list the new name."""
+            return (
+                module != old_module
+                and grown_all(module, old_short, new_name, top_root)
+                and (
+                    f"{module}.{old_short}" in names
+                    or reexported_by(module, old_short, names, top_root)
+                )
+            )
+
+        found = star_importer_binding(root, grows, new_name)
         if found is not None:
             where, line, module = found
             raise ValueError(

@@ -431,6 +431,15 @@ class TestMigrateThroughReexports(ShimCodemodTest):
             MigrateCallCommand.check_project(self.root, **self.ARGS)
         (self.root / "app.py").write_text("from mylib import *\nprint(get())\n")
         MigrateCallCommand.check_project(self.root, **self.ARGS)
+        # through an ordinary module that re-exports it with an __all__ too
+        (self.root / "mylib/compat.py").write_text(
+            "from mylib.client import *\n__all__ = ['fetch']\n"
+        )
+        (self.root / "app.py").write_text("get = 1\nfrom mylib.compat import *\n")
+        with pytest.raises(
+            ValueError, match=r"app\.py line 1 binds it and star-imports mylib\.compat"
+        ):
+            MigrateCallCommand.check_project(self.root, **self.ARGS)
 
     def test_calls_through_the_package_reexport_are_migrated(self) -> None:
         self.check(
