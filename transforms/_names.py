@@ -149,6 +149,166 @@ def reexports(qualified: str, root: Path | None) -> frozenset[str]:
     return frozenset(found)
 
 
+def reexport_source(qualified: str, root: Path) -> str | None:
+    """``pkg.first`` where ``pkg`` binds ``first`` only by importing it (``from .core import
+    first`` or ``*``): the name it imports, ``pkg.core.first``; None where it defines it."""
+    module, _, short = qualified.rpartition(".")
+    path = file_in(root, module)
+    if path is None:
+        return None
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    bindings = _module_level_bindings(tree, short)
+    if not bindings or not all(isinstance(b, ast.ImportFrom) for b in bindings):
+        return None
+    package = module if path.stem == "__init__" else module.rpartition(".")[0]
+    for stmt in bindings:
+        assert isinstance(stmt, ast.ImportFrom)
+        source = absolute("." * stmt.level + (stmt.module or ""), None, package)
+        for alias in stmt.names:
+            if alias.name == "*":
+                if file_in(root, source) is not None and _star_exports(source, short, root):
+                    return f"{source}.{short}"
+            elif (alias.asname or alias.name) == short and (
+                file_in(root, f"{source}.{alias.name}") is None  # not a submodule
+            ):
+                return f"{source}.{alias.name}"
+    return None
+
+
+def star_binding(
+    path: Path, package: str, name: str, find: Callable[[str], Path | None], depth: int = 0
+) -> tuple[Path, int] | None:
+    """Where a star import in ``path`` (a module of ``package``) brings ``name``: the file
+    and line of the module it comes from that binds it (``find`` gives a module's file)."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.ImportFrom) or [a.name for a in stmt.names] != ["*"]:
+            continue
+        source = absolute("." * stmt.level + (stmt.module or ""), None, package)
+        found = find(source)
+        if found is None or name.startswith("_"):
+            continue
+        _imports, names = _exports(found)
+        if names is not None and name not in names:
+            continue
+        line = first_binding(found, name)
+        if line is not None:
+            return found, line
+        inner = source if found.stem == "__init__" else source.rpartition(".")[0]
+        deeper = star_binding(found, inner, name, find, depth + 1) if depth < 8 else None
+        if deeper is not None:
+            return deeper
+    return None
+
+
+def grown_all(module: str, old: str, new: str, root: Path) -> bool:
+    """The literal ``__all__`` of ``module`` lists ``old`` and not ``new``: a migration that
+    re-exports ``new`` beside ``old`` adds it there."""
+    path = file_in(root, module)
+    names = _exports(path)[1] if path is not None else None
+    return names is not None and old in names and new not in names
+
+
+def star_importer_binding(
+    root: Path, grows: Callable[[str], bool], name: str
+) -> tuple[Path, int, str] | None:
+    """A file of the project (below ``root``) with ``from M import *`` where ``grows(M)``
+    that binds ``name`` itself: its path, the line, and ``M``."""
+    for path in _python_files(root):
+        try:
+            text = path.read_bytes()
+        except OSError:
+            continue
+        if b"*" not in text or name.encode() not in text:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        module = module_name_of(path, root)
+        package = package_of(module, str(path))
+        for stmt in tree.body:
+            if not isinstance(stmt, ast.ImportFrom) or [a.name for a in stmt.names] != ["*"]:
+                continue
+            source = absolute("." * stmt.level + (stmt.module or ""), None, package)
+            if grows(source):
+                line = first_binding(path, name)
+                if line is not None:
+                    return path, line, source
+    return None
+
+
+_MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "__iadd__"})
+
+
+def all_built_in_steps(path: Path) -> int | None:
+    """The first line where the module in ``path`` builds ``__all__`` other than as one
+    literal list (``+=``, ``.extend``, ``.append``, ``.insert``, ``.remove``,
+    ``__all__ = __all__ + [...]``), which no rename follows."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Assign | ast.AnnAssign)
+            and any(
+                isinstance(t, ast.Name) and t.id == "__all__"
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            )
+            and not isinstance(node.value, ast.List | ast.Tuple)
+        ):
+            return node.lineno
+        if (
+            isinstance(node, ast.AugAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == "__all__"
+        ):
+            return node.lineno
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "__all__"
+            and node.func.attr in _MUTATORS
+        ):
+            return node.lineno
+    return None
+
+
+def has_literal_all(module: str, root: Path) -> bool:
+    """The file of ``module`` has a literal ``__all__`` (so its star import may bring a
+    private name)."""
+    path = file_in(root, module)
+    return path is not None and _exports(path)[1] is not None
+
+
+def star_reexports(qualified: str, root: Path) -> list[tuple[str, str]]:
+    """(package, module) where ``package/__init__`` re-exports ``qualified`` by ``from module
+    import *`` and ``module`` has no literal ``__all__`` (its star brings public names only)."""
+    found = reexports(qualified, root)
+    module, _, short = qualified.rpartition(".")
+    result = []
+    package = module.rpartition(".")[0]
+    while package:
+        init = _init_of(package, root)
+        if init is not None and f"{package}.{short}" in found:
+            for source, name in _exports(init)[0]:
+                source = absolute(source, None, package) if source.startswith(".") else source
+                if name != "*" or f"{source}.{short}" not in found:
+                    continue
+                if not has_literal_all(source, root):
+                    result.append((package, source))
+        package = package.rpartition(".")[0]
+    return result
+
+
 def _module_level_bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
     """The statements that bind ``name`` in a module's namespace: at its top level or in
     its ``if``/``try``/``with``/``for`` blocks; any ``global name`` counts twice (a
@@ -421,6 +581,8 @@ _IMPORT = re.compile(r"^[ \t]*import[ \t]+([^#\n]+)", re.M)
 _IMPORT_MODULE = re.compile(r"""import_module\(\s*[rbuRBU]?['"]([\w.]+)['"]""")
 """``importlib.import_module("pkg.mod")``: a module read by name, whose attributes (a
 ``List`` it imports from typing) may be used through the result."""
+_IMPORT_MODULE_AS = re.compile(r"\bimport_module[ \t]+as[ \t]+(\w+)")
+"""``import_module`` under another name, whose calls read a module by name too."""
 
 
 def project_of(filename: str) -> Path | None:
@@ -474,7 +636,11 @@ def _import_index(project: Path) -> tuple[frozenset[str], ...]:
         dotted_names = [
             a.strip().split(" ")[0] for n in _IMPORT.findall(text) for a in n.split(",")
         ]
-        for dotted in dotted_names + _IMPORT_MODULE.findall(text):
+        by_name = _IMPORT_MODULE.findall(text)
+        for alias in set(_IMPORT_MODULE_AS.findall(text)):
+            # ``from importlib import import_module as im`` then ``im("pkg.mod")``
+            by_name += re.findall(rf"""\b{alias}\(\s*[rbuRBU]?['"]([\w.]+)['"]""", text)
+        for dotted in dotted_names + by_name:
             parts = dotted.split(".")
             found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
     return frozenset(found), frozenset(stars)

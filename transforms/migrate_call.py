@@ -33,22 +33,29 @@ import argparse
 import unicodedata
 from collections.abc import Sequence
 from keyword import iskeyword
+from pathlib import Path
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.metadata import ImportAssignment, PositionProvider, QualifiedNameProvider, ScopeProvider
 
+from shim_lsp.codemods.modules import file_in
+
 from ._names import (
     absolute,
+    first_binding,
     follow_reexports,
+    grown_all,
     import_from_module,
     is_package_init,
     name_imported_by_others,
     package_of,
     package_root,
+    reexported_by,
     reexports,
     root_of,
+    star_importer_binding,
     star_lacks,
 )
 
@@ -181,6 +188,55 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
     @staticmethod
     def prefilter(old_name: str, new_name: str = "", **_args: object) -> list[str]:
         return [old_name.rsplit(".", 1)[-1]]
+
+    @staticmethod
+    def check_project(root: Path, old_name: str, new_name: str = "", **_args: object) -> None:
+        """Before any file is read: the new name must exist where the function is (the
+        migrated imports read it there), and a package's ``__all__`` that would list it
+        beside the old name must not be star-imported by a file binding that name itself
+        (the star import would then replace that file's own)."""
+        old_module, _, old_short = old_name.rpartition(".")
+        new_name = unicodedata.normalize("NFKC", new_name)
+        if not new_name or new_name == old_short or not old_module:
+            return
+        top_root = package_root(old_name.split(".")[0], root)
+        if top_root is None:
+            return
+        path = file_in(top_root, old_module)
+        if (
+            path is not None
+            and first_binding(path, new_name) is None
+            and first_binding(path, "__getattr__") is None
+            and b"import *" not in path.read_bytes()
+        ):
+            raise ValueError(
+                f"new_name {new_name!r}: {old_module} ({_shown(path, root)}) does not define"
+                f" it, so the migrated code could not import or call it; add it first"
+                " (nothing was changed)"
+            )
+        names = reexports(old_name, top_root)
+
+        def grows(module: str) -> bool:
+            """A module re-exporting the function (a package, a ``compat.py``) whose
+            ``__all__`` the migration would make list the new name."""
+            return (
+                module != old_module
+                and grown_all(module, old_short, new_name, top_root)
+                and (
+                    f"{module}.{old_short}" in names
+                    or reexported_by(module, old_short, names, top_root)
+                )
+            )
+
+        found = star_importer_binding(root, grows, new_name)
+        if found is not None:
+            where, line, module = found
+            raise ValueError(
+                f"new_name {new_name!r}: {_shown(where, root)} line {line} binds it and"
+                f" star-imports {module}, whose __all__ would list {new_name!r} too (the star"
+                " import would replace that file's own); pick another new_name or rename it"
+                " there first (nothing was changed)"
+            )
 
     def __init__(
         self,
@@ -538,3 +594,11 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
             why = "a comment between its arguments would be lost"
             return self._untouched(original_node, updated_node, why)
         return updated_node.with_changes(args=args)
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as the user gave the project: relative to its root where it can be."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -48,6 +48,7 @@ from ._names import (
     first_binding,
     import_from_module,
     package_of,
+    star_binding,
 )
 
 __all__ = ["MoveModuleCommand", "NameTaken"]
@@ -138,6 +139,22 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         parent, _, name = new_module.rpartition(".")
         init = module_file(parent, root) if parent else None
         line = first_binding(init, name) if init is not None else None
+        star = (
+            star_binding(init, parent, name, lambda m: module_file(m, root))
+            if init is not None and line is None
+            else None
+        )
+        if init is not None and star is not None:
+            where, star_line = star
+            shown_star = (
+                where.relative_to(root.resolve()) if where.is_relative_to(root.resolve()) else where
+            )
+            raise ValueError(
+                f"new_module {new_module} is taken: {parent} binds {name!r} by a star import"
+                f" ({shown_star} line {star_line} defines it; `{parent}.{name}` and `from"
+                f" {parent} import {name}` would mean that, or the module, depending on import"
+                " order); pick another new_module"
+            )
         if init is not None and line is not None:
             shown = (
                 init.relative_to(root.resolve()) if init.is_relative_to(root.resolve()) else init
@@ -284,6 +301,8 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         names = self.get_metadata(QualifiedNameProvider, node.func, set())
         if any(qn.name == "builtins.__import__" for qn in names) and node.args:
             self.dunder_imports.add(id(node.args[0].value))
+        if any(qn.name == "importlib.import_module" for qn in names) and len(node.args) > 1:
+            self._relative_import_module(node)
         parent, _, leaf = self.old.rpartition(".")
         if found is None or found[1] != leaf:
             return
@@ -293,6 +312,25 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
                 f"line {line}: {found[0]}(..., {leaf!r}) names {self.old} in a string;"
                 " not rewritten"
             )
+
+    def _relative_import_module(self, node: cst.Call) -> None:
+        """``importlib.import_module(".utils", "shop")`` reads the module by a relative name
+        and a package: not rewritten (the two go together), reported."""
+        name, package = node.args[0].value, node.args[1].value
+        if not isinstance(name, cst.SimpleString) or not isinstance(name.evaluated_value, str):
+            return
+        text = name.evaluated_value
+        if not text.startswith("."):
+            return
+        if isinstance(package, cst.SimpleString) and isinstance(package.evaluated_value, str):
+            resolved = absolute(text, None, package.evaluated_value)
+            if self._moved(resolved) is None:
+                return
+        elif self.old.rpartition(".")[2] not in text.lstrip(".").split("."):
+            return
+        line = self.get_metadata(PositionProvider, node).start.line
+        spelled = cst.Module([]).code_for_node(node)
+        self.warn(f"line {line}: {spelled} may read {self.old} by a relative name; not rewritten")
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute

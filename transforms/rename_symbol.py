@@ -49,10 +49,12 @@ from shim_lsp.codemods.modules import file_in
 from ._names import (
     NameTaken,
     absolute,
+    all_built_in_steps,
     attribute_by_string,
     bound_line,
     first_binding,
     follow_reexports,
+    has_literal_all,
     import_from_module,
     import_statements,
     imported_modules,
@@ -60,10 +62,12 @@ from ._names import (
     package_of,
     package_root,
     qualified_names,
+    reexport_source,
     reexported_by,
     reexports,
     root_of,
     star_doubt,
+    star_reexports,
 )
 
 
@@ -100,7 +104,38 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         _refuse_below_a_module(old_name, top_root)
         if top_root is None:
             return
-        for name in sorted(reexports(old_name, top_root) - {old_name}):
+        source = reexport_source(old_name, top_root)
+        if source is not None:
+            raise ValueError(
+                f"old_name {old_name} is a re-export of {source}: rename that (nothing was changed)"
+            )
+        names = reexports(old_name, top_root)
+        for module in sorted({n.rpartition(".")[0] for n in names}):
+            path = file_in(top_root, module)
+            line = all_built_in_steps(path) if path is not None else None
+            if path is not None and line is not None:
+                raise ValueError(
+                    f"{_shown(path, root)} line {line} builds __all__ in steps, which the"
+                    f" rename cannot follow (what a star import of {module} brings);"
+                    " rename it by hand or make __all__ one list (nothing was changed)"
+                )
+        for module in sorted({n.rpartition(".")[0] for n in names}):
+            sub = _submodule(top_root, module, new_name)
+            if sub is not None:
+                raise ValueError(
+                    f"new_name {new_name!r} is taken: {module}.{new_name} is a submodule"
+                    f" ({_shown(sub, root)}), and {module} would bind {old_name} under that"
+                    " name too; pick another new_name (nothing was changed)"
+                )
+        if new_name.startswith("_"):
+            for package, source in star_reexports(old_name, top_root):
+                raise ValueError(
+                    f"new_name {new_name!r} is private: {package} re-exports {old_name} by"
+                    f" a star import of {source}, which does not export names starting with"
+                    " '_'; pick a public new_name or re-export it by name (nothing was"
+                    " changed)"
+                )
+        for name in sorted(names - {old_name}):
             module = name.rpartition(".")[0]
             taken = bound_line(top_root, module, new_name)
             if taken is not None:
@@ -113,7 +148,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
 
     @staticmethod
     def prefilter(old_name: str, **_args: object) -> list[str]:
-        return [old_name.rsplit(".", 1)[-1]]
+        # a star importer of the symbol's module may bind the new name without naming it
+        return [old_name.rsplit(".", 1)[-1], "import *", "import*"]
 
     def __init__(self, context: CodemodContext, old_name: str, new_name: str) -> None:
         super().__init__(context)
@@ -171,6 +207,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self.star_source = next((s for s in stars if s in self.modules), None)
         self.star_alone = len(stars) == 1
         scope = self.get_metadata(ScopeProvider, node, None)
+        if self.star_source is not None and not self.here:
+            self._refuse_star_changes(node, self.star_source, scope)
         if self.star_source and self.star_alone and scope is not None and not scope[self.short]:
             self.bound_here = True  # nothing else binds the name: the star import does
         bindings = scope.assignments[self.short] if scope is not None else set()
@@ -203,6 +241,29 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                     f" ({_shown(taken[0], self.root)} line {taken[1]}); pick another new_name"
                     " (nothing was changed in this file)"
                 )
+
+    def _refuse_star_changes(
+        self, node: cst.Module, source: str, scope: cst.metadata.Scope | None
+    ) -> None:
+        """``from pkg import *`` of the symbol's module: after the rename it binds the new
+        name (over the file's own one), and a private new name it does not bind at all."""
+        if self.new.startswith("_") and self.root is not None:
+            if not has_literal_all(source, self.root):
+                raise NameTaken(
+                    f"the star import of {source} does not bring a private name like"
+                    f" {self.new!r} (it has no __all__); pick a public new_name (nothing was"
+                    " changed in this file)"
+                )
+            return
+        bindings = scope.assignments[self.new] if scope is not None else set()
+        own = [a for a in bindings if isinstance(a, Assignment)]
+        if own:
+            line = min(line_of(self, a.node) for a in own)
+            raise NameTaken(
+                f"line {line}: {self.new!r} is bound here, and the star import of {source}"
+                f" would bind it too after the rename; pick another new_name (nothing was"
+                " changed in this file)"
+            )
 
     def _from_star(self, node: cst.Name) -> bool:
         """``User`` that nothing in the file binds, read where a star import of the symbol's
@@ -490,6 +551,19 @@ def _shown(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def _submodule(root: Path, package: str, name: str) -> Path | None:
+    """``package/name.py`` or ``package/name/``: a submodule that ``package.name`` means
+    once imported, which a symbol renamed to ``name`` and bound in ``package`` would shadow."""
+    init = file_in(root, package)
+    if init is None or init.stem != "__init__":
+        return None
+    folder = init.parent
+    for candidate in (folder / f"{name}.py", folder / f"{name}.pyi", folder / name):
+        if candidate.exists():
+            return candidate
+    return None
 
 
 def _refuse_below_a_module(old_name: str, root: Path | None) -> None:

@@ -413,6 +413,34 @@ class TestMigrateThroughReexports(ShimCodemodTest):
     def ctx(self, module: str, rel: str) -> CodemodContext:
         return CodemodContext(full_module_name=module, filename=str(self.root / rel))
 
+    def test_a_new_name_the_module_does_not_define_is_refused(self) -> None:
+        with pytest.raises(ValueError, match=r"'aid': mylib\.client \(mylib/client\.py\) does"):
+            MigrateCallCommand.check_project(
+                self.root, old_name="mylib.client.fetch", new_name="aid"
+            )
+        MigrateCallCommand.check_project(self.root, **self.ARGS)
+
+    def test_an_all_star_imported_by_a_file_binding_the_new_name_is_refused(self) -> None:
+        files = {
+            "mylib/__init__.py": "from .client import *\n__all__ = ['fetch']\n",
+            "app.py": "def get():\n    return 1\nfrom mylib import *\nprint(get())\n",
+        }
+        for name, text in files.items():
+            (self.root / name).write_text(text)
+        with pytest.raises(ValueError, match=r"app\.py line 1 binds it and star-imports mylib,"):
+            MigrateCallCommand.check_project(self.root, **self.ARGS)
+        (self.root / "app.py").write_text("from mylib import *\nprint(get())\n")
+        MigrateCallCommand.check_project(self.root, **self.ARGS)
+        # through an ordinary module that re-exports it with an __all__ too
+        (self.root / "mylib/compat.py").write_text(
+            "from mylib.client import *\n__all__ = ['fetch']\n"
+        )
+        (self.root / "app.py").write_text("get = 1\nfrom mylib.compat import *\n")
+        with pytest.raises(
+            ValueError, match=r"app\.py line 1 binds it and star-imports mylib\.compat"
+        ):
+            MigrateCallCommand.check_project(self.root, **self.ARGS)
+
     def test_calls_through_the_package_reexport_are_migrated(self) -> None:
         self.check(
             """

@@ -389,6 +389,22 @@ class TestTypingNamesOthersImport(ShimCodemodTest):
             ),
         )
 
+    def test_a_module_others_reach_through_an_aliased_import_module_keeps_the_imports(
+        self,
+    ) -> None:
+        importer = 'from importlib import import_module as im\nL = im("a").List\n'
+        context = self.project({"a.py": self.SOURCE, "tests/test_b.py": importer})
+        self.check(
+            self.SOURCE,
+            """
+            from __future__ import annotations
+            from typing import List, Optional
+
+            def f(a: int | None) -> list[int]: ...
+            """,
+            context_override=context,
+        )
+
     def test_a_module_others_reach_through_importlib_keeps_the_imports(self) -> None:
         importer = 'import importlib\nL = importlib.import_module("a").List\n'
         context = self.project({"a.py": self.SOURCE, "tests/test_b.py": importer})

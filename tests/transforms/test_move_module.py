@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,6 +149,22 @@ class TestMoveModule(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_a_relative_import_module_is_left_with_a_warning(self) -> None:
+        source = (
+            "import importlib\n"
+            'm = importlib.import_module(".utils", "shop")\n'
+            'n = importlib.import_module(".other", "shop")\n'
+        )
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                'line 2: importlib.import_module(".utils", "shop") may read shop.utils by a'
+                " relative name; not rewritten"
+            ],
+            **ARGS,
+        )
+
     def test_dotted_strings_are_rewritten_and_mentions_reported(self) -> None:
         self.check(
             """
@@ -239,3 +256,16 @@ class TestMoveModule(ShimCodemodTest):
 
 def old_path(module: str) -> str:
     return module.replace(".", "/") + ".py"
+
+
+def test_moving_onto_a_name_the_package_binds_by_a_star_import_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/__init__.py").write_text("from .core import *\n")
+    (tmp_path / "pkg/core.py").write_text("x = 1\ndef tools():\n    return 1\n")
+    (tmp_path / "pkg/utils.py").write_text("def helper(): ...\n")
+    with pytest.raises(
+        ValueError, match=r"pkg binds 'tools' by a star import \(pkg/core\.py line 2"
+    ):
+        MoveModuleCommand.check_project(tmp_path, old_module="pkg.utils", new_module="pkg.tools")
+    (tmp_path / "pkg/core.py").write_text("__all__ = ['x']\nx = 1\ndef tools(): ...\n")
+    MoveModuleCommand.check_project(tmp_path, old_module="pkg.utils", new_module="pkg.tools")

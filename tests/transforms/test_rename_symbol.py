@@ -543,6 +543,66 @@ class TestRenameThroughReexports(ShimCodemodTest):
                 self.root, old_name="pkg.core.first", new_name="second"
             )
 
+    def test_a_private_new_name_through_a_star_reexport_without_all_is_refused(self) -> None:
+        project(self.root, {"pkg/core.py": "def first(): ...\n"})
+        with pytest.raises(ValueError, match=r"'_head' is private: pkg re-exports pkg\.core"):
+            RenameSymbolCommand.check_project(
+                self.root, old_name="pkg.core.first", new_name="_head"
+            )
+        project(self.root, {"pkg/star2.py": "from pkg.core import *\n"})
+        source = "from pkg.star2 import *\nx = first()\n"
+        with pytest.raises(NameTaken, match=r"does not bring a private name like '_head'"):
+            self.assertCodemod(
+                source,
+                source,
+                context_override=self.ctx("app.main", "app/main.py"),
+                old_name="pkg.core.first",
+                new_name="_head",
+            )
+
+    def test_a_private_new_name_is_fine_where_the_module_has_all(self) -> None:
+        RenameSymbolCommand.check_project(self.root, old_name="pkg.core.first", new_name="_head")
+
+    def test_a_new_name_that_is_a_submodule_of_the_package_is_refused(self) -> None:
+        project(self.root, {"pkg/tools/__init__.py": ""})
+        for new_name, shown in (("core", r"pkg/core\.py"), ("tools", r"pkg/tools")):
+            with pytest.raises(ValueError, match=rf"pkg\.{new_name} is a submodule \({shown}"):
+                RenameSymbolCommand.check_project(
+                    self.root, old_name="pkg.core.first", new_name=new_name
+                )
+
+    def test_a_star_importer_that_binds_the_new_name_fails_the_file(self) -> None:
+        source = "def head(x):\n    return 1\nfrom pkg import *\nprint(head(0))\n"
+        with pytest.raises(NameTaken, match=r"line 1: 'head' is bound here, and the star import"):
+            self.assertCodemod(
+                source,
+                source,
+                context_override=self.ctx("app.main", "app/main.py"),
+                old_name="pkg.core.first",
+                new_name="head",
+            )
+        assert b"import *" in RenameSymbolCommand.prefilter(old_name="pkg.core.first")[1].encode()
+
+    def test_old_name_given_as_its_reexport_is_refused_with_the_definition(self) -> None:
+        for old_name in ("pkg.first", "shop.User"):
+            defined = {"pkg.first": r"pkg\.core\.first", "shop.User": r"shop\.models\.User"}
+            with pytest.raises(ValueError, match=rf"is a re-export of {defined[old_name]}"):
+                RenameSymbolCommand.check_project(self.root, old_name=old_name, new_name="x")
+        RenameSymbolCommand.check_project(self.root, old_name="pkg.core.first", new_name="x")
+
+    def test_all_built_in_steps_in_the_defining_module_is_refused(self) -> None:
+        for step in (
+            "__all__ += ['first']",
+            "__all__.extend(['first'])",
+            "__all__.append('first')",
+            "__all__ = __all__ + ['first']",
+        ):
+            project(self.root, {"pkg/core.py": f"__all__ = []\n{step}\ndef first(): ...\n"})
+            with pytest.raises(ValueError, match=r"pkg/core\.py line 2 builds __all__ in steps"):
+                RenameSymbolCommand.check_project(
+                    self.root, old_name="pkg.core.first", new_name="head"
+                )
+
     def test_a_module_alias_bound_by_a_fallback_import_fails_the_file(self) -> None:
         source = """
             try:
