@@ -18,7 +18,7 @@ import attrs
 import cattrs
 import platformdirs
 
-from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD
+from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD, COMPLEXITY_THRESHOLD_MAX
 from shim_lsp.wire import make_converter, to_camel
 
 SECTION = "shim"
@@ -226,7 +226,9 @@ class Settings:
     """Report functions whose cyclomatic complexity is over complexityThreshold (ruff's C901),
     as information."""
 
-    complexity_threshold: int = attrs.field(default=COMPLEXITY_THRESHOLD, validator=_positive(1000))
+    complexity_threshold: int = attrs.field(
+        default=COMPLEXITY_THRESHOLD, validator=_positive(COMPLEXITY_THRESHOLD_MAX)
+    )
     """Cyclomatic complexity above which a function is reported. It wins over the project's
     lint.mccabe.max-complexity; turn complexityEnabled off to keep the project's."""
 

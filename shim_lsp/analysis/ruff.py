@@ -38,6 +38,8 @@ COMPLEXITY = "C901"
 """Ruff's mccabe rule: a function whose cyclomatic complexity is over the threshold."""
 COMPLEXITY_THRESHOLD = 10
 """The default threshold (mccabe's own advice), for the server's setting and the CLI."""
+COMPLEXITY_THRESHOLD_MAX = 1000
+"""The highest threshold taken (the setting's bound, and the CLI's)."""
 
 _UNNECESSARY_ALSO = frozenset({"redefined-while-unused"})
 _TOO_COMPLEX = re.compile(r"`(?P<name>.+)` is too complex \((?P<score>\d+) > (?P<limit>\d+)\)")
