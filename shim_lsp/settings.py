@@ -11,6 +11,7 @@ import inspect
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,20 @@ def _non_negative(maximum: float) -> _Bounds:
     return _Bounds(maximum, exclusive=False)
 
 
+RULE_SELECTOR = "^(ALL|[A-Z]+[0-9]*)$"
+"""A ruff rule selector: ALL, a linter's letters, or letters and digits (F, E4, PLR0913)."""
+
+
+@attrs.frozen
+class _RuleSelectors:
+    """Each item is a ruff rule selector: anything else would reach ruff's command line."""
+
+    def __call__(self, _inst: object, _attribute: attrs.Attribute[Any], value: list[str]) -> None:
+        bad = [v for v in value if not re.fullmatch(RULE_SELECTOR, v)]
+        if bad:
+            raise ValueError(f"{_shown(bad)} are not ruff rule selectors (F, E4, PLR0913, ALL)")
+
+
 _DAY = 86_400.0
 _TIB_IN_MB = 1024.0 * 1024
 
@@ -193,11 +208,11 @@ class Settings:
     ruff_path: str | None = None
     """The ruff executable to run. Default: the ruff installed with SHIM."""
 
-    ruff_select: list[str] = attrs.field(factory=list)
+    ruff_select: list[str] = attrs.field(factory=list, validator=_RuleSelectors())
     """Ruff rules to check instead of the project's selection (ruff's --select). Empty: the
     project's ruff configuration decides."""
 
-    ruff_ignore: list[str] = attrs.field(factory=list)
+    ruff_ignore: list[str] = attrs.field(factory=list, validator=_RuleSelectors())
     """Ruff rules never reported, on top of the project's ruff configuration (ruff's --ignore)."""
 
     ruff_unsafe_fixes: bool = False
@@ -391,7 +406,9 @@ def settings_schema() -> dict[str, dict[str, Any]]:
             "type": _JSON_TYPES[field.type],
             "description": descriptions[field.name],
         }
-        if field.validator is not None:
+        if isinstance(field.validator, _RuleSelectors):
+            entry["items"] = {"type": "string", "pattern": RULE_SELECTOR}
+        elif field.validator is not None:
             if not isinstance(field.validator, _Bounds):
                 raise TypeError(
                     f"setting {name}: settings_schema does not say what its validator"

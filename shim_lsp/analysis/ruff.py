@@ -100,9 +100,9 @@ def find_ruff(configured: str | None) -> str | RuffFailure:
 def _selection(options: RuffOptions) -> list[str]:
     args = []
     if options.select:
-        args += ["--select", ",".join(options.select)]
+        args.append(f"--select={','.join(options.select)}")  # one word: never an option
     if options.ignore:
-        args += ["--ignore", ",".join(options.ignore)]
+        args.append(f"--ignore={','.join(options.ignore)}")
     return args
 
 
@@ -141,7 +141,7 @@ def check_args(path: Path, options: RuffOptions) -> list[str]:
 def fix_args(path: Path, options: RuffOptions, only: Sequence[str] = ()) -> list[str]:
     """Fix stdin as the file at ``path`` and print the fixed text: ruff's own fixer applies
     every fix until none is left. ``only``: these rules instead of the selection."""
-    selection = ["--select", ",".join(only)] if only else _selection(options)
+    selection = [f"--select={','.join(only)}"] if only else _selection(options)
     return [
         "check",
         "--fix-only",
