@@ -11,6 +11,7 @@ import inspect
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import attrs
 import cattrs
 import platformdirs
 
-from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD
+from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD, COMPLEXITY_THRESHOLD_MAX
 from shim_lsp.wire import make_converter, to_camel
 
 SECTION = "shim"
@@ -104,6 +105,20 @@ def _positive(maximum: float) -> _Bounds:
 
 def _non_negative(maximum: float) -> _Bounds:
     return _Bounds(maximum, exclusive=False)
+
+
+RULE_SELECTOR = "^(ALL|[A-Z]+[0-9]*)$"
+"""A ruff rule selector: ALL, a linter's letters, or letters and digits (F, E4, PLR0913)."""
+
+
+@attrs.frozen
+class _RuleSelectors:
+    """Each item is a ruff rule selector: anything else would reach ruff's command line."""
+
+    def __call__(self, _inst: object, _attribute: attrs.Attribute[Any], value: list[str]) -> None:
+        bad = [v for v in value if not re.fullmatch(RULE_SELECTOR, v)]
+        if bad:
+            raise ValueError(f"{_shown(bad)} are not ruff rule selectors (F, E4, PLR0913, ALL)")
 
 
 _DAY = 86_400.0
@@ -193,11 +208,11 @@ class Settings:
     ruff_path: str | None = None
     """The ruff executable to run. Default: the ruff installed with SHIM."""
 
-    ruff_select: list[str] = attrs.field(factory=list)
+    ruff_select: list[str] = attrs.field(factory=list, validator=_RuleSelectors())
     """Ruff rules to check instead of the project's selection (ruff's --select). Empty: the
     project's ruff configuration decides."""
 
-    ruff_ignore: list[str] = attrs.field(factory=list)
+    ruff_ignore: list[str] = attrs.field(factory=list, validator=_RuleSelectors())
     """Ruff rules never reported, on top of the project's ruff configuration (ruff's --ignore)."""
 
     ruff_unsafe_fixes: bool = False
@@ -226,7 +241,9 @@ class Settings:
     """Report functions whose cyclomatic complexity is over complexityThreshold (ruff's C901),
     as information."""
 
-    complexity_threshold: int = attrs.field(default=COMPLEXITY_THRESHOLD, validator=_positive(1000))
+    complexity_threshold: int = attrs.field(
+        default=COMPLEXITY_THRESHOLD, validator=_positive(COMPLEXITY_THRESHOLD_MAX)
+    )
     """Cyclomatic complexity above which a function is reported. It wins over the project's
     lint.mccabe.max-complexity; turn complexityEnabled off to keep the project's."""
 
@@ -403,7 +420,9 @@ def settings_schema() -> dict[str, dict[str, Any]]:
             "type": _JSON_TYPES[field.type],
             "description": descriptions[field.name],
         }
-        if field.validator is not None:
+        if isinstance(field.validator, _RuleSelectors):
+            entry["items"] = {"type": "string", "pattern": RULE_SELECTOR}
+        elif field.validator is not None:
             if not isinstance(field.validator, _Bounds):
                 raise TypeError(
                     f"setting {name}: settings_schema does not say what its validator"

@@ -38,6 +38,8 @@ COMPLEXITY = "C901"
 """Ruff's mccabe rule: a function whose cyclomatic complexity is over the threshold."""
 COMPLEXITY_THRESHOLD = 10
 """The default threshold (mccabe's own advice), for the server's setting and the CLI."""
+COMPLEXITY_THRESHOLD_MAX = 1000
+"""The highest threshold taken (the setting's bound, and the CLI's)."""
 
 _UNNECESSARY_ALSO = frozenset({"redefined-while-unused"})
 _TOO_COMPLEX = re.compile(r"`(?P<name>.+)` is too complex \((?P<score>\d+) > (?P<limit>\d+)\)")
@@ -98,9 +100,9 @@ def find_ruff(configured: str | None) -> str | RuffFailure:
 def _selection(options: RuffOptions) -> list[str]:
     args = []
     if options.select:
-        args += ["--select", ",".join(options.select)]
+        args.append(f"--select={','.join(options.select)}")  # one word: never an option
     if options.ignore:
-        args += ["--ignore", ",".join(options.ignore)]
+        args.append(f"--ignore={','.join(options.ignore)}")
     return args
 
 
@@ -139,7 +141,7 @@ def check_args(path: Path, options: RuffOptions) -> list[str]:
 def fix_args(path: Path, options: RuffOptions, only: Sequence[str] = ()) -> list[str]:
     """Fix stdin as the file at ``path`` and print the fixed text: ruff's own fixer applies
     every fix until none is left. ``only``: these rules instead of the selection."""
-    selection = ["--select", ",".join(only)] if only else _selection(options)
+    selection = [f"--select={','.join(only)}"] if only else _selection(options)
     return [
         "check",
         "--fix-only",

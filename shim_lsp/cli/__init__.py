@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ignore", action="append", default=[], metavar="RULES", help="rules left out")
     p.add_argument(
         "--complexity-threshold",
-        type=int,
+        type=_threshold,
         metavar="N",
         help="report functions whose cyclomatic complexity is over N (default 10)",
     )
@@ -200,6 +200,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _threshold(value: str) -> int:
+    """--complexity-threshold within the bounds of the server's complexityThreshold."""
+    from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD_MAX
+
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= COMPLEXITY_THRESHOLD_MAX:
+        raise argparse.ArgumentTypeError(
+            f"--complexity-threshold must be between 1 and {COMPLEXITY_THRESHOLD_MAX}"
+        )
+    return number
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -220,7 +235,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     redact_logs()
     try:
-        return int(args.fn(args))
+        status = int(args.fn(args))
+        sys.stdout.flush()  # a reader gone shows here, not as a traceback at exit
+        return status
     except CliError as exc:
         print(f"shim: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `shim analyze | head`: the reader has what it wanted. Quiet, as ruff is; exit 1 as
+        # Python's recipe does (signal module docs, "Note on SIGPIPE"), since the lines cut
+        # short were findings. Python's own flush at exit must find no broken pipe either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

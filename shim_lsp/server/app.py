@@ -116,6 +116,15 @@ class ShimLanguageServer(LanguageServer):
         else:
             self.tell_user(message)
 
+    def settings_parsed(self, problems: list[str]) -> None:
+        """The problems of the settings now in force: each said, unless the previous settings
+        had it too (VS Code sends them with ``initialize`` and again as configuration); the
+        status keeps the whole list."""
+        for problem in problems:
+            if problem not in self.settings_problems:
+                self.report_problem(f"SHIM: {problem}")
+        self.settings_problems = problems
+
     def setting_problem(self, problem: str) -> None:
         """A setting the server was started with that it cannot use: said once, and kept in
         the status."""

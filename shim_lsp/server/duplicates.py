@@ -121,8 +121,12 @@ class DuplicatesFeature(Feature):
             self._timer = None
         if self._run is not None and not self._run.done():
             self._run.cancel()
+        self._unpublish()
+
+    def _unpublish(self) -> None:
+        """Take every finding shown off its document: nothing keeps them fresh any more."""
         for uri in self._shown:
-            self.ls.diagnostics.clear(uri, SOURCE)
+            self.ls.diagnostics.put(uri, SOURCE, [])
         self._shown = {}
 
     def _active(self) -> bool:
@@ -209,7 +213,9 @@ class DuplicatesFeature(Feature):
         return texts
 
     def _failed(self, failure: duplicates.DuplicatesFailure) -> None:
-        """One message per distinct failure, in the log and on screen; the rest works on."""
+        """One message per distinct failure, in the log and on screen; the rest works on.
+        Findings shown before go: detection is off, so they would only go stale."""
+        self._unpublish()
         log.warning("%s%s", failure.message, f"\n{failure.detail}" if failure.detail else "")
         if failure.message in self._told:
             return

@@ -60,12 +60,11 @@ def register(server: ShimLanguageServer) -> None:
         # documents count lines as LSP does (see shim_lsp.textlines).
         ls.workspace.__class__ = LspWorkspace
         ls.settings, problems = parse_settings(params.initialization_options)
-        ls.settings_problems = problems
         ls.init_params = params
         ls.loop = asyncio.get_running_loop()
         for problem in problems:
             log.warning("%s", problem)
-            ls.report_problem(f"SHIM: {problem}")
+        ls.settings_parsed(problems)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: ShimLanguageServer, _params: types.InitializedParams) -> None:
@@ -180,9 +179,7 @@ async def _pull_settings(ls: ShimLanguageServer, pushed: Any = None) -> None:
     if not raw:
         return
     settings, problems = parse_settings(raw)
-    for problem in problems:
-        ls.tell_user(f"SHIM: {problem}")
-    ls.settings_problems = problems
+    ls.settings_parsed(problems)
     _apply_settings(ls, settings)
     ls.push_status()
 

@@ -197,9 +197,10 @@ async def start_editor(
     initialize: bool = True,
     refuse_show_document: bool = False,
     settings_delay: float = 0.0,
+    initialization_options: Any = None,
 ) -> Editor:
     """``settings_delay``: the editor answers ``workspace/configuration`` that late, as a busy
-    VS Code may."""
+    VS Code may. ``initialization_options``: settings sent with ``initialize`` as well."""
     config = ClientServerConfig(
         client_factory=_make_client,
         server_command=server_command(),
@@ -303,6 +304,7 @@ async def start_editor(
                 t.InitializeParams(
                     capabilities=capabilities,
                     process_id=process_id,
+                    initialization_options=initialization_options,
                     workspace_folders=[
                         t.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)
                     ],

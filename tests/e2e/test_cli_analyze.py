@@ -97,3 +97,31 @@ def test_usage_errors_a_missing_path_and_a_missing_ruff_exit_2(tmp_path: Path) -
     assert no_ruff.returncode == 2 and "ruff not found" in no_ruff.stderr
     bad_rule = analyze(root, "--select", "NOPE999")
     assert bad_rule.returncode == 2 and "ruff" in bad_rule.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    (root / "pkg" / "many.py").write_text("".join(f"import m{i}\n" for i in range(3000)))
+    shim = subprocess.Popen(
+        [sys.executable, "-m", "shim_lsp.cli", "analyze"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert shim.stdout is not None and shim.stderr is not None
+    shim.stdout.readline()
+    shim.stdout.close()  # as `| head -1` does
+    errors = shim.stderr.read().decode()
+    assert shim.wait(timeout=60) == 1
+    assert "Traceback" not in errors and "BrokenPipe" not in errors
+
+
+def test_a_complexity_threshold_out_of_the_settings_bounds_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path / "p")
+    for bad in ("-1", "0", "1001", "ten"):
+        done = analyze(root, "--complexity-threshold", bad)
+        assert done.returncode == 2
+        assert "--complexity-threshold must be between 1 and 1000" in done.stderr
+    assert analyze(root, "--complexity-threshold", "1000").returncode == 1

@@ -224,6 +224,22 @@ async def test_duplicates_enabled_runs_at_start_unasked_and_off_clears_them(
     await editor.wait_for(lambda: not ours(editor, second))
 
 
+async def test_findings_go_when_detection_fails_after_they_were_shown(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    twins(workspace)
+    editor = await editors.start(workspace, state_dir, capabilities=VS_CODE, settings=settings())
+    await editor.command("shim.findDuplicates", {})
+    first, second = editor.uri("pkg/first.py"), editor.uri("second.py")
+    assert ours(editor, first) and ours(editor, second)
+    # A broken detector: "detection is off", so what it found before must not stay, stale.
+    broken = settings(duplicatesNode=str(workspace / "no" / "node"))
+    editor.client.set_configuration({"shim": broken})
+    editor.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
+    await editor.wait_for(lambda: any("Node.js not found" in m for m in editor.shown_messages))
+    await editor.wait_for(lambda: not ours(editor, first) and not ours(editor, second))
+
+
 async def test_cancel_from_the_progress_stops_jscpd(
     workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
 ) -> None:

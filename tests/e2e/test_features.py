@@ -479,6 +479,20 @@ async def test_a_bad_setting_stays_in_the_status_until_it_is_mended(
     await editor.wait_for(lambda: editor.statuses[-1].settingsProblems == [])
 
 
+async def test_a_bad_setting_is_said_once_though_it_arrives_twice_and_again_unchanged(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """VS Code sends the settings with ``initialize`` and answers ``workspace/configuration``:
+    one mistake is one message, and a change that keeps it does not repeat it."""
+    bad = {"checkpointInterval": -5}
+    editor = await editors.start(workspace, state_dir, settings=bad, initialization_options=bad)
+    await editor.wait_for(lambda: bool(editor.statuses) and editor.statuses[-1].settingsProblems)
+    editor.client.set_configuration({"shim": {**bad, "secretGlob": ["*.env"]}})
+    editor.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
+    await editor.wait_for(lambda: any("secretGlob" in m for m in editor.shown_messages))
+    assert len([m for m in editor.shown_messages if "checkpointInterval" in m]) == 1
+
+
 async def test_a_log_level_that_does_not_exist_is_said_and_the_server_serves(
     workspace: Path, state_dir: Path, editors: Editors, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -198,3 +198,8 @@ def test_the_ruff_beside_the_imported_package_comes_first(
     assert ruff.find_ruff(None) == str(bundled)
     bundled.chmod(0o644)
     assert ruff.find_ruff(None) != str(bundled), "not an executable: the installed one"
+
+
+def test_rule_selections_reach_ruff_as_one_word_each_never_as_an_option() -> None:
+    options = ruff.RuffOptions(select=("--fix",), ignore=("E501", "W"))
+    assert ruff._selection(options) == ["--select=--fix", "--ignore=E501,W"]

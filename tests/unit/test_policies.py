@@ -305,3 +305,16 @@ def test_setting_problems_speak_the_settings_names_not_pythons() -> None:
     ]
     assert settings.secret_globs == ["*.x"], "what can be kept is kept"
     assert not parse_settings("text")[1][0].startswith("SHIM"), "callers add the name"
+
+
+def test_ruff_rule_settings_take_only_rule_selectors() -> None:
+    settings, problems = parse_settings({"ruffSelect": ["--fix"], "ruffIgnore": ["E501", "x;y"]})
+    assert settings.ruff_select == [] and settings.ruff_ignore == []
+    assert any("ruffSelect" in p and "not ruff rule selectors" in p for p in problems)
+    assert any("ruffIgnore" in p and '["x;y"] are not' in p for p in problems)
+    good = {"ruffSelect": ["ALL", "F", "E4", "PLR0913"], "ruffIgnore": ["RUF100"]}
+    assert parse_settings(good) == (
+        Settings(ruff_select=good["ruffSelect"], ruff_ignore=["RUF100"]),
+        [],
+    )
+    assert settings_schema()["ruffSelect"]["items"]["pattern"] == "^(ALL|[A-Z]+[0-9]*)$"
