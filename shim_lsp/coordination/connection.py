@@ -4,7 +4,7 @@ and a URL whose password never leaves this module in words (logs, errors, status
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 import attrs
 from redis import exceptions as rx
@@ -78,7 +78,14 @@ class RedisTarget:
             for piece in parts.query.split("&")
             for key in [piece.partition("=")[0]]
         )
-        return urlunsplit(parts._replace(netloc=netloc, query=query))
+        if (netloc, query) == (parts.netloc, parts.query):
+            return self.url
+        shown = f"{parts.scheme}://{netloc}{parts.path}"  # urlunsplit drops unix:///'s //
+        return (
+            shown
+            + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else "")
+        )
 
     def redact(self, text: str) -> str:
         """``text`` with this URL shown without its credentials, and any other URL's taken

@@ -91,8 +91,8 @@ def test_nudges_that_are_not_this_workspaces_well_formed_ones_are_dropped_and_co
 
 def test_a_dirty_document_must_name_a_path_inside_the_workspace() -> None:
     with pytest.raises(ValueError):
-        DirtyDocument("../x.py", 0.0)
-    assert DirtyDocument("pkg/x.py", 0.0).path == "pkg/x.py"
+        DirtyDocument("../x.py", 1.0)
+    assert DirtyDocument("pkg/x.py", 1.0).path == "pkg/x.py"
 
 
 def test_the_default_workspace_id_is_the_remote_without_credentials_and_the_path_inside(
