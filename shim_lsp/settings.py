@@ -87,13 +87,18 @@ class _Bounds:
 
     maximum: float
     exclusive: bool = True
+    minimum: float = 0.0
+    """A floor above 0, inclusive (then ``exclusive`` does not apply)."""
 
     def __call__(self, _inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
         low = "greater than 0" if self.exclusive else "0 or more"
+        if self.minimum > 0:
+            low = f"at least {_shown(self.minimum)}"
         if (
             not math.isfinite(value)
+            or value < self.minimum
             or value < 0
-            or (self.exclusive and value == 0)
+            or (self.exclusive and self.minimum <= 0 and value == 0)
             or value > self.maximum
         ):
             raise ValueError(f"it must be {low} and at most {_shown(self.maximum)}")
@@ -122,6 +127,9 @@ class _RuleSelectors:
 
 
 _DAY = 86_400.0
+COORDINATION_TTL_MIN = 1.0
+"""Below a second, a heartbeat every third of it would keep Redis (and the machine) busy and a
+member that pauses for a garbage collection would fall out of its group."""
 _TIB_IN_MB = 1024.0 * 1024
 
 
@@ -264,7 +272,9 @@ class Settings:
     """Publish the text of unsaved buffers to the group (never of secret files); off: only
     which files are unsaved, and since when."""
 
-    coordination_ttl: float = attrs.field(default=15.0, validator=_positive(3600.0))
+    coordination_ttl: float = attrs.field(
+        default=15.0, validator=_Bounds(3600.0, minimum=COORDINATION_TTL_MIN)
+    )
     """Seconds after which a window that stopped answering leaves the group (its heartbeat
     goes every third of this)."""
 
@@ -428,7 +438,10 @@ def settings_schema() -> dict[str, dict[str, Any]]:
                     f"setting {name}: settings_schema does not say what its validator"
                     " allows; teach it, so that package.json can say so too"
                 )
-            entry["exclusiveMinimum" if field.validator.exclusive else "minimum"] = 0
+            if field.validator.minimum > 0:
+                entry["minimum"] = field.validator.minimum
+            else:
+                entry["exclusiveMinimum" if field.validator.exclusive else "minimum"] = 0
             entry["maximum"] = field.validator.maximum
         schema[name] = entry
     return schema

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -22,18 +23,31 @@ def _age(seconds: float) -> str:
 
 def cmd_windows(args: argparse.Namespace) -> int:
     from shim_lsp.coordination.connection import CoordinationError, parse_target
-    from shim_lsp.coordination.group import list_members
+    from shim_lsp.coordination.group import first_group
     from shim_lsp.coordination.workspace_id import default_workspace_id
 
     url = args.redis_url or os.environ.get(REDIS_URL_ENV)
     if not url:
         raise CliError(f"no Redis to ask: give --redis-url or set {REDIS_URL_ENV}")
-    workspace = args.workspace_id or default_workspace_id(Path(args.workspace))
+    start = Path(os.path.realpath(args.workspace))
+    if args.workspace_id:
+        candidates = [args.workspace_id]
+    else:  # the nearest folder at or above --workspace whose group has members
+        candidates = list(dict.fromkeys(default_workspace_id(f) for f in (start, *start.parents)))
     try:
         target = parse_target(url)
-        members = asyncio.run(list_members(target, args.key_prefix, workspace))
+        workspace, members = asyncio.run(first_group(target, args.key_prefix, candidates))
     except CoordinationError as exc:
         raise CliError(str(exc)) from None
+    if not args.json and not args.workspace_id:
+        if not members:
+            print(
+                f"shim: no windows for {start} or a folder above it (workspace id {workspace});"
+                " give --workspace <folder> or --workspace-id <id>",
+                file=sys.stderr,
+            )
+        elif workspace != candidates[0]:
+            print(f"shim: workspace {workspace} (found above {start})", file=sys.stderr)
     now = time.time()
     if args.json:
         from shim_lsp.wire import strict

@@ -4,13 +4,15 @@ and a URL whose password never leaves this module in words (logs, errors, status
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 import attrs
 from redis import exceptions as rx
 from redis.asyncio import Redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+
+from shim_lsp.coordination.redact import CREDENTIAL_PARAMS, redact_urls
 
 CONNECT_TIMEOUT_S = 2.0
 """How long opening a connection may take: a Redis that is away is noticed in this time."""
@@ -44,30 +46,58 @@ class RedisTarget:
 
     @property
     def password(self) -> str | None:
-        parts = urlsplit(self.url)
-        return unquote(parts.password) if parts.password else None
+        """The password as redis-py reads it: the userinfo's, else the query's ``password=``."""
+        try:
+            parts = urlsplit(self.url)
+        except ValueError:
+            return None
+        if parts.password:
+            return unquote(parts.password)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key == "password" and value:
+                return value
+        return None
 
     @property
     def shown(self) -> str:
-        """The URL with its password replaced by ``***`` (the user name is kept: ACL users
-        are not secret, and it tells which user Redis refused)."""
-        parts = urlsplit(self.url)
-        if parts.password is None:
+        """The URL with every credential redis-py reads blanked: the userinfo's password and
+        the query's ``password=`` and ``username=`` (the userinfo's user name is kept: ACL
+        users are not secret, and it tells which user Redis refused). A URL that does not
+        parse is shown through the log filter, which works on its structure alone."""
+        try:
+            parts = urlsplit(self.url)
+        except ValueError:
+            return redact_urls(self.url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, host = netloc.rpartition("@")
+            user, colon, _secret = userinfo.partition(":")
+            netloc = f"{user}:***@{host}" if colon else netloc
+        query = "&".join(
+            f"{key}=***" if _is_credential(key) else piece
+            for piece in parts.query.split("&")
+            for key in [piece.partition("=")[0]]
+        )
+        if (netloc, query) == (parts.netloc, parts.query):
             return self.url
-        user = parts.username or ""
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+        shown = f"{parts.scheme}://{netloc}{parts.path}"  # urlunsplit drops unix:///'s //
+        return (
+            shown
+            + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else "")
+        )
 
     def redact(self, text: str) -> str:
-        """``text`` with the password (as written or decoded) taken out, for any message
-        that may quote a URL or an answer of Redis."""
-        parts = urlsplit(self.url)
-        for secret in {parts.password, self.password} - {None, ""}:
-            assert secret is not None
-            text = text.replace(secret, "***")
-        return text
+        """``text`` with this URL shown without its credentials, and any other URL's taken
+        out by structure (never by replacing a password's letters wherever they occur: a
+        one-letter password would blank every such letter of the sentence)."""
+        if self.url:
+            text = text.replace(self.url, self.shown)
+        return redact_urls(text)
+
+
+def _is_credential(key: str) -> bool:
+    return unquote_plus(key).strip().lower() in CREDENTIAL_PARAMS
 
 
 def parse_target(url: str) -> RedisTarget:
@@ -78,7 +108,7 @@ def parse_target(url: str) -> RedisTarget:
         parts.port  # noqa: B018 - raises ValueError on a port that is no number
     except ValueError as exc:
         raise CoordinationError(
-            f"redisUrl {target.redact(target.url)!r} is not a URL: {target.redact(str(exc))}"
+            f"redisUrl {target.shown!r} is not a URL: {target.redact(str(exc))}"
         ) from None
     if parts.scheme not in SCHEMES:
         raise CoordinationError(

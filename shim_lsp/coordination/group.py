@@ -267,9 +267,22 @@ async def _first_failure(*loops: Awaitable[None]) -> None:
 async def list_members(target: RedisTarget, prefix: str, workspace: str) -> list[Member]:
     """The live members of a workspace's group, for ``shim windows``; raises
     ``CoordinationError`` worded without the password."""
+    return (await first_group(target, prefix, [workspace]))[1]
+
+
+async def first_group(
+    target: RedisTarget, prefix: str, workspaces: list[str]
+) -> tuple[str, list[Member]]:
+    """The first of ``workspaces`` whose group has live members, with them (else the first,
+    with none), over one connection: ``shim windows`` run in a subfolder looks at each
+    folder above it, as git looks for its repository."""
     r = client(target)
     try:
-        return await bounded(registry.live_members(r, Keys(prefix, workspace), Dropped()))
+        for workspace in workspaces:
+            found = await bounded(registry.live_members(r, Keys(prefix, workspace), Dropped()))
+            if found:
+                return workspace, found
+        return workspaces[0], []
     except CoordinationError:
         raise
     except Exception as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import time
 from collections import Counter
 from typing import Any, Literal
 
@@ -22,6 +23,13 @@ RECORD_MAX_BYTES = 1024 * 1024
 TEXT_MAX_BYTES = 256 * 1024
 """A buffer larger than this is listed as dirty without its text, even when text is published."""
 PATH_MAX = 1024
+OPEN_MAX = 2000
+"""Open documents one record may list (a member lists no more of its own)."""
+DIRTY_MAX = 200
+"""Unsaved documents one record may list: each is a diagnostic in every other window, so a
+forged record cannot make a window publish thousands of them."""
+CLOCK_SKEW_S = 300.0
+"""How far ahead of this machine's clock another member's ``since`` may be."""
 
 NudgeKind = Literal[
     "dirtied", "cleaned", "saved", "opened", "closed", "checkpoint", "joined", "left"
@@ -46,11 +54,21 @@ def _relative(_inst: object, attribute: attrs.Attribute[Any], value: str) -> Non
         raise ValueError(f"{attribute.name} is not a path inside the workspace")
 
 
+def _since(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    """A time that was: after the epoch, not ahead of this clock by more than a small skew."""
+    if not (0 < value <= time.time() + CLOCK_SKEW_S):
+        raise ValueError(f"{attribute.name} is not a time that was")
+
+
+def _at_most(limit: int) -> Any:
+    return attrs.validators.max_len(limit)
+
+
 @attrs.frozen
 class DirtyDocument:
     path: str = attrs.field(validator=_relative)
     """Relative to the member's workspace folder, with forward slashes."""
-    since: float
+    since: float = attrs.field(validator=_since)
     """When its oldest unsaved change was made (seconds since the epoch)."""
     text: str | None = None
     """The unsaved text, only with publishUnsavedText, never for a secret file."""
@@ -68,8 +86,10 @@ class Member:
     editor: str
     started_at: float
     heartbeat_at: float
-    open: list[str] = attrs.field(validator=attrs.validators.deep_iterable(_relative))
-    dirty: list[DirtyDocument]
+    open: list[str] = attrs.field(
+        validator=[_at_most(OPEN_MAX), attrs.validators.deep_iterable(_relative)]
+    )
+    dirty: list[DirtyDocument] = attrs.field(validator=_at_most(DIRTY_MAX))
 
 
 @attrs.frozen
@@ -89,6 +109,18 @@ class Dropped:
     """Messages refused, by reason: counted for the status, never raised."""
 
     counts: Counter[str] = attrs.field(factory=Counter)
+    refused: set[bytes] = attrs.field(factory=set)
+    """Digests of records already refused: a bad record read again at every look is the
+    same one, counted once (the set is emptied when it grows large)."""
+
+    def refused_before(self, key: bytes) -> bool:
+        """Whether this record (by digest) was refused already; notes it as refused if not."""
+        if key in self.refused:
+            return True
+        if len(self.refused) >= 1000:
+            self.refused.clear()
+        self.refused.add(key)
+        return False
 
     def add(self, reason: str) -> None:
         self.counts[reason] += 1

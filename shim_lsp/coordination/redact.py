@@ -1,19 +1,35 @@
 """Passwords in URLs never reach a log line. The editor sends ``redisUrl`` with its password
 as a setting, and pygls logs what it receives at debug level: every line the server writes
 goes through this filter. No redis-py here: the server installs it whether or not it
-coordinates."""
+coordinates.
+
+The filter works on a URL's structure, not on the password's letters, and does not stop at
+quotes: a password may hold ``'`` or ``"`` (escaped as ``\\"`` in the JSON pygls logs)."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-_URL_PASSWORD = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s'\"]*):[^@\s'\"/]+@")
+CREDENTIAL_PARAMS = frozenset({"password", "username"})
+"""Query parameters that redis-py reads as credentials (``redis://host/0?password=…``)."""
+
+_USERINFO = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#\s]*)@")
+"""A URL's userinfo: everything up to its last ``@`` before the path, query or a space (the
+greedy match ends there, as ``urlsplit`` does), quotes included."""
+_QUERY_CREDENTIAL = re.compile(r"([?&;](?:password|username)=)[^&#\s]*", re.IGNORECASE)
+"""A ``password=``/``username=`` parameter, up to the next parameter or a space."""
+
+
+def _userinfo(match: re.Match[str]) -> str:
+    user, colon, _secret = match.group(2).partition(":")
+    return f"{match.group(1)}{user}:***@" if colon else match.group(0)
 
 
 def redact_urls(text: str) -> str:
-    """``scheme://user:secret@host`` becomes ``scheme://user:***@host``, anywhere in text."""
-    return _URL_PASSWORD.sub(r"\1:***@", text)
+    """``scheme://user:secret@host`` becomes ``scheme://user:***@host``, and
+    ``?password=secret`` (or ``username=``) ``?password=***``, anywhere in text."""
+    return _QUERY_CREDENTIAL.sub(r"\1***", _USERINFO.sub(_userinfo, text))
 
 
 class RedactUrlPasswords(logging.Filter):

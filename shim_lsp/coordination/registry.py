@@ -79,10 +79,16 @@ async def live_members(r: Redis, keys: Keys, dropped: Dropped) -> list[Member]:
     for session, raw in zip(sessions, records, strict=True):
         if raw is None:
             continue
-        member = decode_member(raw if isinstance(raw, bytes) else b"", keys.workspace, dropped)
+        data = raw if isinstance(raw, bytes) else b""
+        digest = hashlib.sha256(session.encode("utf-8", "surrogatepass") + b"\0" + data).digest()
+        if digest in dropped.refused:
+            continue  # counted when first read: a record version is dropped once
+        member = decode_member(data, keys.workspace, dropped)
         if member is not None and member.session == session:
             found.append(member)
-        elif member is not None:
+            continue
+        dropped.refused_before(digest)
+        if member is not None:
             dropped.add("malformed")
     return sorted(found, key=lambda m: (m.started_at, m.session))
 

@@ -34,15 +34,16 @@ def _git_dir(start: Path) -> tuple[Path, Path] | None:
 
 
 def _without_credentials(url: str) -> str:
-    """A remote URL may carry a token (``https://user:token@host/…``): never in an id."""
+    """A remote URL may carry a token (``https://user:token@host/…``, ``…?token=…``): the
+    id keeps neither its userinfo nor its query or fragment."""
     try:
         parts = urlsplit(url)
     except ValueError:
-        return url
-    if parts.scheme and "@" in parts.netloc:
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=host))
-    return url
+        return url.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    if not parts.scheme or not parts.netloc:  # scp-like ``git@host:path``: no userinfo
+        return url.split("?", 1)[0].split("#", 1)[0]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host, query="", fragment=""))
 
 
 def remote_url(git_dir: Path) -> str | None:

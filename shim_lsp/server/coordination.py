@@ -65,6 +65,9 @@ class CoordinationFeature(Feature):
         self._marked: dict[str, str] = {}
         """URI -> the "unsaved elsewhere" message it carries now."""
         self._told: str | None = None
+        self._idle: dict[str, Any] = OFF
+        """The status without a coordinator (off, or why not): shim/status and shim.windows
+        say the same."""
         self._ready = False
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -215,7 +218,7 @@ class CoordinationFeature(Feature):
         return [b.uri for b in engine.buffers.dirty()]
 
     def _snapshot(self) -> tuple[list[str], list[DirtyDocument]]:
-        from shim_lsp.coordination.messages import DirtyDocument, fit_texts
+        from shim_lsp.coordination.messages import DIRTY_MAX, OPEN_MAX, DirtyDocument, fit_texts
 
         engine = self.ls.engine
         if engine is None:
@@ -225,10 +228,10 @@ class CoordinationFeature(Feature):
         dirty: list[DirtyDocument] = []
         for uri, buf in list(engine.buffers.buffers.items()):
             rel = self._relative(uri)
-            if rel is None:
+            if rel is None or len(open_) >= OPEN_MAX:
                 continue
             open_.append(rel)
-            if buf.dirty_since is None:
+            if buf.dirty_since is None or len(dirty) >= DIRTY_MAX:
                 continue
             text = None
             if publish_text:
@@ -250,7 +253,7 @@ class CoordinationFeature(Feature):
     def _status(self) -> dict[str, Any]:
         coordinator = self.coordinator
         if coordinator is None:
-            return OFF
+            return self._idle
         status: dict[str, Any] = {
             "state": coordinator.state,
             "members": len(coordinator.members),
@@ -260,13 +263,16 @@ class CoordinationFeature(Feature):
         return status
 
     def _set_status(self, status: dict[str, Any]) -> None:
+        if self.coordinator is None:
+            self._idle = status
         if self.ls.coordination != status:
             self.ls.coordination = status
             self.ls.push_status()
 
     def _uri_of(self, rel: str) -> str | None:
         """A peer's workspace-relative path in this window's workspace (inside it, links
-        resolved), or None: a peer's path never leads this window outside its folders."""
+        resolved), or None: a peer's path never leads this window outside its folders, and
+        names no file this window lacks or keeps to itself (a secret, an excluded file)."""
         engine = self.ls.engine
         if engine is None:
             return None
@@ -275,7 +281,11 @@ class CoordinationFeature(Feature):
         if len(candidates) > 1:
             candidates = [c for c in candidates if c.exists()] or candidates
         for candidate in candidates:
-            if engine.workspace.contains(candidate):
+            if (
+                engine.workspace.contains(candidate)
+                and candidate.is_file()
+                and engine.may_read(candidate)
+            ):
                 return self.ls.canonical(path_to_uri(candidate))
         return None
 

@@ -113,6 +113,9 @@ class SessionEngine:
         """Per URI, whether it may be journaled: the check resolves links, so it is cached."""
         self._seen_on_disk: dict[str, str | None] = {}
         """Per open URI, the hash of the file when the session last synced with it."""
+        self._clean_size: dict[str, int] = {}
+        """A buffer's length when it was last the file's text: a change back to it may be a
+        revert."""
         self._over_cap: set[str] = set()
         """Open buffers over maxFileSize: not journaled or checkpointed while they are."""
 
@@ -247,6 +250,8 @@ class SessionEngine:
         unsaved, disk_hash = self._differs_from_disk(uri, text)
         self._seen_on_disk[uri] = disk_hash
         self.buffers.opened(uri, version, len(text), now, unsaved=unsaved)
+        if not unsaved:
+            self._clean_size[uri] = len(text)
         if self._within_cap(uri, len(text)):
             self._record(uri, "snapshot" if unsaved else "open", version, text, now, disk_hash)
 
@@ -339,9 +344,26 @@ class SessionEngine:
                 self._record(uri, "snapshot", current[1], current[0], now, seen)
         elif self._within_cap(uri, size):
             self._record(uri, "change", version, encode_changes(changes), now)
+        if self._clean_size.get(uri) == size:
+            self._clean_if_reverted(uri)
+
+    def _clean_if_reverted(self, uri: str) -> None:
+        """A buffer whose text is the file's again (the editor's Revert File sends a change,
+        no save) is no longer unsaved. Looked at only when its length is the one it had when
+        last clean, so typing costs no read of the file."""
+        path = uri_to_path(uri)
+        current = self._text_source(uri)
+        if path is None or current is None or not self.may_read(path):
+            return
+        data = read_bytes(path)
+        if data is not None and _shows_file(current[0], data, path):
+            self.buffers.saved(uri)
 
     def did_save(self, uri: str) -> None:
         self.buffers.saved(uri)
+        buf = self.buffers.buffers.get(uri)
+        if buf is not None:
+            self._clean_size[uri] = buf.size
         disk_hash = self._seen_on_disk[uri] = self._disk_hash(uri)
         self._record(uri, "save", None, None, time.time(), disk_hash)
         path = uri_to_path(uri)
@@ -351,6 +373,7 @@ class SessionEngine:
     def did_close(self, uri: str) -> None:
         self.buffers.closed(uri)
         self._seen_on_disk.pop(uri, None)
+        self._clean_size.pop(uri, None)
         self._over_cap.discard(uri)
         self._record(uri, "close", None, None, time.time())
 

@@ -29,7 +29,8 @@ def test_a_url_is_shown_without_its_password_but_with_its_acl_user() -> None:
     target = parse_target("rediss://alice:p%40ss@redis.example:6380/2")
     assert target.shown == "rediss://alice:***@redis.example:6380/2"
     assert target.password == "p@ss"
-    assert target.redact("auth p@ss failed, p%40ss") == "auth *** failed, ***"
+    said = "auth rediss://alice:p%40ss@redis.example:6380/2 failed"
+    assert target.redact(said) == "auth rediss://alice:***@redis.example:6380/2 failed"
     assert "p@ss" not in repr(target)
     assert parse_target("unix:///run/redis.sock").shown == "unix:///run/redis.sock"
 
@@ -90,8 +91,8 @@ def test_nudges_that_are_not_this_workspaces_well_formed_ones_are_dropped_and_co
 
 def test_a_dirty_document_must_name_a_path_inside_the_workspace() -> None:
     with pytest.raises(ValueError):
-        DirtyDocument("../x.py", 0.0)
-    assert DirtyDocument("pkg/x.py", 0.0).path == "pkg/x.py"
+        DirtyDocument("../x.py", 1.0)
+    assert DirtyDocument("pkg/x.py", 1.0).path == "pkg/x.py"
 
 
 def test_the_default_workspace_id_is_the_remote_without_credentials_and_the_path_inside(

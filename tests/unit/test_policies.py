@@ -201,14 +201,16 @@ def test_the_settings_schema_is_each_fields_docstring_default_and_bound() -> Non
     for name, entry in schema.items():
         if "exclusiveMinimum" in entry:
             assert parse_settings({name: 0})[1] and not parse_settings({name: 1})[1], name
-        if "minimum" in entry:
-            assert not parse_settings({name: 0})[1] and parse_settings({name: -1})[1], name
+        if "minimum" in entry:  # 0, or a floor above it (coordinationTtl)
+            low = entry["minimum"]
+            assert not parse_settings({name: low})[1] and parse_settings({name: low - 1})[1], name
     assert {n for n, e in schema.items() if "minimum" in e} == {
         "keepAllMinutes",
         "keepHourlyHours",
         "keepDailyDays",
         "codemodJobs",
         "ruffDebounce",
+        "coordinationTtl",
     }
 
 

@@ -1,0 +1,232 @@
+"""What the tester of issue 13 found: credentials in every form redis-py reads never shown,
+a URL that does not parse refused in one line, a revert clears the flag, a forged record
+cannot flood a window, and ``shim windows`` finds its workspace from a subfolder."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import Editor, Editors, as_json
+from lsprotocol import types as t
+from redis_rig import RedisServer, RedisServers, coordinated, coordination, elsewhere, windows
+
+from shim_lsp.coordination.connection import RedisTarget
+from shim_lsp.coordination.redact import redact_urls
+from shim_lsp.coordination.registry import Keys
+from shim_lsp.coordination.workspace_id import default_workspace_id
+
+
+async def wait_connected(editor: Editor) -> None:
+    await editor.wait_for(lambda: coordination(editor).get("state") == "connected", timeout=10)
+
+
+def shim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+
+
+async def test_a_query_string_password_is_never_shown_in_status_messages_logs_or_cli(
+    redis_servers: RedisServers,
+    editors: Editors,
+    workspace: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHIM_LOG_LEVEL", "DEBUG")
+    server = redis_servers.start(password="right-Pa55word")
+    secret = "qs-Secret-9d2e"
+    url = f"redis://127.0.0.1:{server.port}/0?username=default&password={secret}"
+    one = await editors.start(
+        workspace, tmp_path / "s1", settings=coordinated(server, redisUrl=url)
+    )
+    await one.wait_for(lambda: "refused" in str(coordination(one).get("problem")), timeout=10)
+    assert "password=***" in coordination(one)["problem"]
+    listed = await windows(one)
+    cli = await asyncio.to_thread(shim, "windows", "--redis-url", url, "--workspace-id", "w")
+    assert cli.returncode == 2 and "password=***" in cli.stderr, cli.stderr
+    await editors.close()
+    captured = capfd.readouterr()
+    for where, text in {
+        "stderr": captured.err,
+        "status": json.dumps([as_json(s) for s in one.statuses]),
+        "messages": json.dumps(one.shown_messages),
+        "shim.windows": json.dumps(listed),
+        "cli": cli.stdout + cli.stderr,
+    }.items():
+        assert secret not in text, f"the password is in {where}"
+
+
+async def test_a_password_with_quotes_never_reaches_the_debug_log(
+    redis_servers: RedisServers,
+    editors: Editors,
+    workspace: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHIM_LOG_LEVEL", "DEBUG")
+    secrets = {"it's-Apos-41": "s-Apos-41", 'dq"Quote-77': "Quote-77"}
+    for n, secret in enumerate(secrets):
+        server = redis_servers.start(password=secret)
+        one = await editors.start(
+            workspace, tmp_path / f"s{n}", settings=coordinated(server, redisUrl=server.url())
+        )
+        await wait_connected(one)
+    await editors.close()
+    err = capfd.readouterr().err
+    assert "redisUrl" in err, "pygls logged the settings it received"
+    for tail in secrets.values():  # JSON escapes the quote: look for what follows it
+        assert tail not in err, tail
+
+
+def test_redaction_goes_by_url_structure_not_by_the_passwords_letters() -> None:
+    target = RedisTarget("redis://:a@127.0.0.1:1/0")
+    assert target.redact("Connect call failed") == "Connect call failed"
+    assert target.shown == "redis://:***@127.0.0.1:1/0"
+    assert redact_urls("""{"u": "redis://:it\\"s@h:1/0", "v": 'redis://h/0?password=x'}""") == (
+        """{"u": "redis://:***@h:1/0", "v": 'redis://h/0?password=***"""
+    )
+    assert RedisTarget("redis://h:1/0?db=1&Password=p&username=u").shown == (
+        "redis://h:1/0?db=1&Password=***&username=***"
+    )
+
+
+async def test_a_url_that_does_not_parse_is_refused_in_one_line_in_status_windows_and_cli(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    bad = "redis://:x-Secret@[::1"
+    one = await editors.start(
+        workspace, tmp_path / "s1", settings=coordinated(redis_server, redisUrl=bad)
+    )
+    await one.wait_for(lambda: "not a URL" in str(coordination(one).get("problem")), timeout=10)
+    status = coordination(one)
+    assert status["state"] == "degraded"
+    assert [m for m in one.shown_messages if "not a URL" in m]
+    listed = await windows(one)
+    assert (listed["state"], listed.get("problem")) == (status["state"], status["problem"])
+    assert "x-Secret" not in json.dumps(status) + json.dumps(one.shown_messages)
+    for url in ("redis://[::1", bad):
+        cli = await asyncio.to_thread(shim, "windows", "--redis-url", url, "--workspace-id", "w")
+        assert cli.returncode == 2, cli.stderr
+        assert len(cli.stderr.splitlines()) == 1 and "not a URL" in cli.stderr, cli.stderr
+        assert "x-Secret" not in cli.stderr
+
+
+async def test_a_reverted_file_is_no_longer_flagged_in_the_other_window(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
+    two = await editors.start(workspace, tmp_path / "s2", settings=coordinated(redis_server))
+    uri = one.open("app.py")
+    two.open("app.py")
+    one.type(uri, 1, 0, "b = 2\n")
+    await two.wait_for(lambda: bool(elsewhere(two, uri)), timeout=5)
+    whole = t.Range(start=t.Position(line=0, character=0), end=t.Position(line=2, character=0))
+    one.change(uri, t.TextDocumentContentChangePartial(range=whole, text="a = 1\n"))  # Revert
+    await two.wait_for(lambda: not elsewhere(two, uri), timeout=5)
+    assert (await one.command("shim.sessionStatus"))["dirtyDocuments"] == 0
+
+
+def _record(session: str, dirty: list[dict[str, Any]]) -> dict[str, Any]:
+    now = time.time()
+    return {
+        "v": 1,
+        "session": session,
+        "workspace": "ws-test",
+        "host": "evil",
+        "pid": 1,
+        "editor": "x",
+        "startedAt": now,
+        "heartbeatAt": now,
+        "open": [],
+        "dirty": dirty,
+    }
+
+
+async def test_a_forged_record_cannot_flood_a_window_or_flag_what_it_keeps_to_itself(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("a = 1\n")
+    (workspace / "old.py").write_text("a = 1\n")
+    (workspace / ".env").write_text("TOKEN=1\n")
+    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
+    keys = Keys("shim", "ws-test")
+    r = redis_server.client()
+    now = time.time()
+    flood = [{"path": f"f{i}.py", "since": now} for i in range(20_000)]
+    honest = [
+        {"path": "app.py", "since": now - 5},
+        {"path": ".env", "since": now - 5},
+        {"path": "missing.py", "since": now - 5},
+    ]
+    for session, dirty in {"flood": flood, "honest": honest}.items():
+        r.set(keys.member(session), json.dumps(_record(session, dirty)), ex=60)
+        r.zadd(keys.members, {session: now})
+    for session, since in {"epoch": 0.0, "future": now + 86_400}.items():
+        record = _record(session, [{"path": "old.py", "since": since}])
+        r.set(keys.member(session), json.dumps(record), ex=60)
+        r.zadd(keys.members, {session: now})
+    app, env = one.uri("app.py"), one.uri(".env")
+    await one.wait_for(lambda: bool(elsewhere(one, app)), timeout=10)
+    await asyncio.sleep(1.5)  # several looks at the records
+    flagged = [
+        u for u, ds in one.client.diagnostics.items() if any(d.source == "SHIM windows" for d in ds)
+    ]
+    assert flagged == [app], flagged
+    assert not elsewhere(one, env)
+    listed = await windows(one)
+    assert len(listed["windows"]) == 2, "itself and the honest record"
+    assert listed["dropped"].get("malformed") == 3, listed["dropped"]  # once per record
+
+
+def test_a_token_in_the_git_remote_is_not_in_the_workspace_id(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text(
+        '[remote "origin"]\n\turl = https://me:tok3n@example.com/a/b.git?token=qs-tok3n#x\n'
+    )
+    found = default_workspace_id(tmp_path)
+    assert found == "git:https://example.com/a/b.git:", found
+
+
+async def test_a_coordination_ttl_too_short_is_a_settings_problem(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    settings = coordinated(redis_server, coordinationTtl=0.01)
+    one = await editors.start(workspace, tmp_path / "s1", settings=settings)
+    await one.wait_for(lambda: bool(one.statuses) and one.statuses[-1].settingsProblems)
+    problems = one.statuses[-1].settingsProblems
+    assert any("coordinationTtl" in p and "at least 1" in p for p in problems), problems
+
+
+async def test_shim_windows_from_a_subfolder_finds_the_workspace_above(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    settings = coordinated(redis_server)
+    del settings["workspaceId"]
+    one = await editors.start(workspace, tmp_path / "s1", settings=settings)
+    await one.wait_for(lambda: coordination(one).get("state") == "connected", timeout=10)
+    sub = workspace / "pkg" / "sub"
+    sub.mkdir(parents=True)
+    url = ["--redis-url", redis_server.url()]
+    out = await asyncio.to_thread(shim, "windows", *url, cwd=sub)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("1 window of workspace "), out.stdout
+    assert "found above" in out.stderr
+    nowhere = await asyncio.to_thread(shim, "windows", *url, cwd=tmp_path)
+    assert nowhere.stdout.startswith("0 windows") and "--workspace" in nowhere.stderr
