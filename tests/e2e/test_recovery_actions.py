@@ -193,7 +193,8 @@ async def test_a_neovim_like_client_restores_through_the_server_command_alone(
         "Restore unsaved work",
         "Dismiss unsaved work in this file",
     ]
-    assert {a.command.command for a in actions if a.command} == {"shim.recoverSession"}
+    recovery = [a for a in actions if a.diagnostics and a.diagnostics[0].source == SOURCE]
+    assert {a.command.command for a in recovery if a.command} == {"shim.recoverSession"}
     await run(second, titled(actions, "Restore unsaved work"))
     assert second.docs[app].source == typed[app]
     await second.wait_for(lambda: not notices(second, app))
