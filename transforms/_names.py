@@ -102,9 +102,8 @@ def _init_of(package: str, root: Path) -> Path | None:
 def _exports(path: Path) -> tuple[list[tuple[str, str | None]], list[str] | None]:
     """A module's ``from X import name`` (as (module, name), ``*`` for star; relative modules
     resolved) and its literal ``__all__`` (None when it has none)."""
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+    tree = _parsed(path)
+    if tree is None:
         return [], None
     imports: list[tuple[str, str | None]] = []
     names: list[str] | None = None
@@ -156,9 +155,8 @@ def reexport_source(qualified: str, root: Path) -> str | None:
     path = file_in(root, module)
     if path is None:
         return None
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+    tree = _parsed(path)
+    if tree is None:
         return None
     bindings = _module_level_bindings(tree, short)
     if not bindings or not all(isinstance(b, ast.ImportFrom) for b in bindings):
@@ -183,9 +181,8 @@ def star_binding(
 ) -> tuple[Path, int] | None:
     """Where a star import in ``path`` (a module of ``package``) brings ``name``: the file
     and line of the module it comes from that binds it (``find`` gives a module's file)."""
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+    tree = _parsed(path)
+    if tree is None:
         return None
     for stmt in tree.body:
         if not isinstance(stmt, ast.ImportFrom) or [a.name for a in stmt.names] != ["*"]:
@@ -251,9 +248,8 @@ def all_built_in_steps(path: Path) -> int | None:
     """The first line where the module in ``path`` builds ``__all__`` other than as one
     literal list (``+=``, ``.extend``, ``.append``, ``.insert``, ``.remove``,
     ``__all__ = __all__ + [...]``), which no rename follows."""
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+    tree = _parsed(path)
+    if tree is None:
         return None
     for node in ast.walk(tree):
         if (
@@ -307,6 +303,15 @@ def star_reexports(qualified: str, root: Path) -> list[tuple[str, str]]:
                     result.append((package, source))
         package = package.rpartition(".")[0]
     return result
+
+
+def _parsed(path: Path) -> ast.Module | None:
+    """The module in ``path``; None when it cannot be read or parsed (it is then judged as
+    absent, by each caller's own rule)."""
+    try:
+        return ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
 
 
 def _module_level_bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
@@ -370,9 +375,8 @@ def reexported_by(
     path = file_in(root, module)
     if path is None:
         return False
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+    tree = _parsed(path)
+    if tree is None:
         return False
     bindings = _module_level_bindings(tree, short)
     if len(bindings) != 1 or not isinstance(bindings[0], ast.ImportFrom):
@@ -396,9 +400,8 @@ def star_doubt(module: str, short: str, names: frozenset[str], root: Path) -> st
     path = file_in(root, module)
     if path is None:
         return None
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+    tree = _parsed(path)
+    if tree is None:
         return None
     bindings = _module_level_bindings(tree, short)
     if len(bindings) < 2:
@@ -423,9 +426,8 @@ def star_lacks(module: str, short: str, new: str, root: Path) -> str | None:
     path = file_in(root, module)
     if path is None:
         return None
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+    tree = _parsed(path)
+    if tree is None:
         return None
     package = module if path.stem == "__init__" else module.rpartition(".")[0]
     for stmt in _module_level_bindings(tree, short):
@@ -450,9 +452,8 @@ def bound_line(root: Path, module: str, name: str) -> tuple[Path, int] | None:
 def first_binding(path: Path, name: str) -> int | None:
     """The first line where the module in ``path`` binds ``name`` itself, at module level
     (a star import does not count); None when it does not, or cannot be read."""
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+    tree = _parsed(path)
+    if tree is None:
         return None
     for stmt in _module_level_bindings(tree, name):
         if isinstance(stmt, ast.ImportFrom) and all(a.name == "*" for a in stmt.names):
