@@ -54,8 +54,10 @@ class Diagnostics:
         found: list[types.Diagnostic],
         version: int | None = None,
     ) -> None:
-        """Replace ``source``'s diagnostics for ``uri`` and publish the document's union
-        (always: a client waiting for the result of a check hears it even when it is empty)."""
+        """Replace ``source``'s diagnostics for ``uri`` and publish the document's union: to a
+        client that is pushed to always (one waiting for the result of a check hears it even
+        when it is empty); a client that pulls is asked to pull again when the union changed."""
+        before = self.of(uri)
         parts = self._parts.setdefault(uri, {})
         if found:
             parts[source] = _Part(version, found)
@@ -63,6 +65,8 @@ class Diagnostics:
             parts.pop(source, None)
         if not parts:
             del self._parts[uri]
+        if self.pulled() and self.of(uri) == before:
+            return  # nothing for the client to pull again (a check found what it had)
         self._result_ids[uri] = str(next(self._counter))
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()

@@ -263,6 +263,39 @@ async def test_a_client_that_pulls_is_not_pushed_to_and_pulls_unopened_files_fro
     assert editor.client.diagnostics == {}, "never pushed: VS Code would show them twice"
 
 
+async def test_a_pulling_client_is_asked_to_pull_again_only_when_the_findings_change(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """An equal list under a new result id makes VS Code replace its markers for nothing, and
+    every refresh makes it pull every open document again."""
+    editor = await editors.start(workspace, state_dir, capabilities=PULLS)
+    a = editor.open("a.py", "import re\n")
+
+    async def pull(previous: str | None = None) -> t.DocumentDiagnosticReport:
+        return await editor.client.text_document_diagnostic_async(
+            t.DocumentDiagnosticParams(
+                text_document=t.TextDocumentIdentifier(uri=a), previous_result_id=previous
+            )
+        )
+
+    first = await pull()
+    assert isinstance(first, t.RelatedFullDocumentDiagnosticReport)
+    assert [d.code for d in first.items] == ["F401"]
+    await asyncio.sleep(0.3)
+    asked = editor.client.diagnostic_refresh_count
+    editor.type(a, 1, 0, "# a comment changes no finding\n")
+    same = await pull(first.result_id)
+    await asyncio.sleep(0.3)
+    assert isinstance(same, t.RelatedUnchangedDocumentDiagnosticReport)
+    assert editor.client.diagnostic_refresh_count == asked, "no refresh for an equal list"
+    editor.type(a, 2, 0, "print(missing)\n")
+    more = await pull(first.result_id)
+    assert isinstance(more, t.RelatedFullDocumentDiagnosticReport)
+    assert "F821" in [d.code for d in more.items]
+    await asyncio.sleep(0.3)
+    assert editor.client.diagnostic_refresh_count > asked
+
+
 async def test_a_workspace_run_again_leaves_an_opened_files_buffer_diagnostics(
     workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
 ) -> None:
