@@ -238,6 +238,18 @@ Progress = Callable[[Summary, int], None]
 """Called after each file with the summary so far and the number of files in the run."""
 
 
+def worker_pool(workers: int = 2, memory_mb: int = 2048) -> ProcessPool:
+    """Worker processes that ``run`` can share between calls: an editor asks for code
+    actions at every pause in typing, and a new pool per codemod per buffer version costs
+    more than the codemods do."""
+    return ProcessPool(
+        max_workers=max(1, workers),
+        initializer=_init_worker,
+        initargs=(memory_mb,),
+        context=_context(),
+    )
+
+
 def run(
     spec: CodemodSpec,
     jobs: Iterable[Job],
@@ -248,8 +260,10 @@ def run(
     root: Path | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    pool: ProcessPool | None = None,
 ) -> Summary:
-    """Run a codemod over files; cheap pre-filtering first, then the worker processes."""
+    """Run a codemod over files; cheap pre-filtering first, then the worker processes
+    (``pool``'s, which stay up afterwards, or a pool of ``workers`` for this run)."""
     summary = Summary()
     words = spec.prefilter()
     always = spec.prefilter_modules()
@@ -273,12 +287,10 @@ def run(
     if not todo:
         return summary
     lock = threading.Lock()
-    with ProcessPool(
-        max_workers=max(1, min(workers, len(todo))),
-        initializer=_init_worker,
-        initargs=(memory_mb,),
-        context=_context(),
-    ) as pool:
+    owned = pool is None
+    if pool is None:
+        pool = worker_pool(min(workers, len(todo)), memory_mb)
+    try:
         futures: list[tuple[Job, Future[FileResult]]] = []
         for job, source in todo:
             module = module_name_of(job.path, root)  # root: the project, not the import root
@@ -303,11 +315,14 @@ def run(
             if cancel is not None and cancel.is_set() and pending:
                 summary.cancelled = True
                 for waiting in pending:
-                    waiting.cancel()
-                pool.stop()
+                    waiting.cancel()  # pebble stops the worker of one that is running
+                if owned:
+                    pool.stop()
                 break
-        pool.close()
-        pool.join()
+    finally:
+        if owned:
+            pool.close()
+            pool.join()
     if spec.together():
         _hold_back(summary)
     return summary

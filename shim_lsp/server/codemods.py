@@ -38,6 +38,8 @@ from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
 # libcst, pebble and the codemods load on first use, not at server start.
 if TYPE_CHECKING:
+    from pebble import ProcessPool
+
     from shim_lsp.codemods.files import Selection
     from shim_lsp.codemods.registry import CodemodInfo
     from shim_lsp.codemods.runner import Summary
@@ -148,6 +150,20 @@ class CodemodsFeature(Feature):
         self._lock = threading.Lock()
         self._proposals: dict[str, tuple[int | None, asyncio.Task[dict[str, Proposal]]]] = {}
         """uri -> (buffer version, the result of each codemod that changes that version)."""
+        self._workers: ProcessPool | None = None
+        """The processes that compute the proposals, kept for the server's life."""
+
+    def _pool(self) -> ProcessPool:
+        from shim_lsp.codemods.runner import worker_pool
+
+        with self._lock:
+            if self._workers is None or not self._workers.active:
+                self._workers = worker_pool(workers=2)
+            return self._workers
+
+    async def shutting_down(self) -> None:
+        if self._workers is not None:
+            self._workers.stop()
 
     def settings_changed(self, old: Settings, new: Settings) -> None:
         if new.codemod_modules != old.codemod_modules:
@@ -190,6 +206,7 @@ class CodemodsFeature(Feature):
                 [Job(path, text)],
                 timeout=ls.settings.codemod_timeout,
                 root=_root(ls, path),
+                pool=self._pool(),
             )
             (result,) = summary.results
             if result.status == "failed":
