@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from lsprotocol import types
+if TYPE_CHECKING:
+    from lsprotocol import types
 
 Kind = Literal["open", "snapshot", "change", "save", "close"]
 """snapshot: the full text of a buffer that was already dirty (written after clearing state)."""
@@ -43,7 +44,9 @@ def decode_changes(data: str) -> list[Change]:
 
 
 def from_lsp_change(change: types.TextDocumentContentChangeEvent) -> Change:
-    if isinstance(change, types.TextDocumentContentChangePartial):
+    from lsprotocol.types import TextDocumentContentChangePartial  # loaded: the server has it
+
+    if isinstance(change, TextDocumentContentChangePartial):
         r = change.range
         return [r.start.line, r.start.character, r.end.line, r.end.character, change.text]
     return [change.text]

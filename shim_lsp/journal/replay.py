@@ -11,29 +11,38 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-
-from lsprotocol import types
-from pygls.workspace import TextDocument
-from pygls.workspace.position_codec import PositionCodec
+from typing import TYPE_CHECKING
 
 from shim_lsp.journal.records import Change, decode_changes
 from shim_lsp.store import blobs
 from shim_lsp.store.db import storable, text_of
-from shim_lsp.textlines import LspTextDocument
 
-_ENCODINGS = {
-    "utf-8": types.PositionEncodingKind.Utf8,
-    "utf-16": types.PositionEncodingKind.Utf16,
-    "utf-32": types.PositionEncodingKind.Utf32,
-}
+if TYPE_CHECKING:
+    from lsprotocol import types
+    from pygls.workspace import TextDocument
+
+# lsprotocol and pygls load when a buffer is rebuilt (most of a CLI command's start-up time
+# otherwise, for commands that rebuild nothing).
 
 
 def make_document(uri: str, text: str, version: int | None, encoding: str) -> TextDocument:
-    codec = PositionCodec(_ENCODINGS.get(encoding, types.PositionEncodingKind.Utf16))
+    from lsprotocol.types import PositionEncodingKind
+    from pygls.workspace.position_codec import PositionCodec
+
+    from shim_lsp.textlines import LspTextDocument
+
+    kinds = {
+        "utf-8": PositionEncodingKind.Utf8,
+        "utf-16": PositionEncodingKind.Utf16,
+        "utf-32": PositionEncodingKind.Utf32,
+    }
+    codec = PositionCodec(kinds.get(encoding, PositionEncodingKind.Utf16))
     return LspTextDocument(uri, text, version=version, position_codec=codec)
 
 
 def to_lsp_change(change: Change) -> types.TextDocumentContentChangeEvent:
+    from lsprotocol import types
+
     if len(change) == 1:
         return types.TextDocumentContentChangeWholeDocument(text=str(change[0]))
     sl, sc, el, ec, text = change
