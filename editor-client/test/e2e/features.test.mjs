@@ -359,7 +359,7 @@ rig.e2e("a codemod's quick fix changes the line under the cursor, and is not off
   await page.keyboard.press('Escape');
 
   await goToLine(9);
-  await page.keyboard.press('Control+.');
+  await rig.quickFix(page);
   const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Apply codemod: unittest assertions to plain assert' });
   await fix.waitFor();
   assert.equal(await page.locator('.action-widget .monaco-list-row', { hasText: 'whole file' }).count(), 0, 'the whole-file rewrite is a source action');

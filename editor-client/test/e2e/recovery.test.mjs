@@ -162,14 +162,14 @@ rig.e2e("a closed window's unsaved work: a notice in Problems and on the file's 
   await page.keyboard.press('Control+Home');
   const actions = page.locator('.action-widget .monaco-list-row');
   const choose = async (title) => {
-    await page.keyboard.press('Control+.');
+    await rig.quickFix(page);
     await actions.filter({ hasText: title }).waitFor();
     for (let i = 0; i < 10 && !(await page.locator('.action-widget .monaco-list-row.focused').innerText()).includes(title); i++) {
       await page.keyboard.press('ArrowDown');
     }
     await page.keyboard.press('Enter');
   };
-  await page.keyboard.press('Control+.');
+  await rig.quickFix(page);
   for (const title of ['Restore unsaved work', 'Compare with recovered text', 'Dismiss unsaved work in this file']) {
     await actions.filter({ hasText: title }).waitFor();
   }
@@ -189,4 +189,4 @@ rig.e2e("a closed window's unsaved work: a notice in Problems and on the file's 
   await rig.waitFor('the recovered text in the editor', async () => (await rig.editorText(page)).includes("z = 'only in the buffer'"));
   await notice.waitFor({ state: 'hidden' });
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');
-}, 'KNOWN FAILURE on main since pull diagnostics were merged beside it (2026-12-02): the light bulb never lists Restore; see the session 6 note');
+});

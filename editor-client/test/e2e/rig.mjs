@@ -1,7 +1,7 @@
 // Real VS Code for the end-to-end tests: code-server (VS Code 1.100.3) on loopback, driven by
 // Playwright in Debian's Chromium. Facts behind each choice: README.md beside this file
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -86,10 +86,36 @@ export async function makeHome(files, settings = {}, { editorBackups = true, key
   writeUserSettings(dirs, settings);
   writeFileSync(path.join(dirs.userData, 'User', 'keybindings.json'), JSON.stringify(keybindings, null, 2));
   writeMachineSettings(dirs);
-  await run(CODE_SERVER, ['--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, '--install-extension', VSIX], {
-    env: envFor(dirs),
-  });
+  installExtension(await installedOnce(), dirs.extensions);
   return dirs;
+}
+
+let installed;
+
+/**
+ * The .vsix installed by code-server once per test file (`--install-extension`, as a user
+ * installs it), into a folder each home gets a copy of: installing costs seconds a test.
+ */
+function installedOnce() {
+  installed ??= (async () => {
+    const dirs = { root: mkdtempSync(path.join(os.tmpdir(), 'shim-e2e-vsix-')) };
+    for (const name of ['extensions', 'userData', 'home', 'tmp', 'state']) {
+      dirs[name] = path.join(dirs.root, name);
+      mkdirSync(dirs[name], { recursive: true });
+    }
+    await run(CODE_SERVER, ['--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, '--install-extension', VSIX], {
+      env: envFor(dirs),
+    });
+    return dirs.extensions;
+  })();
+  return installed;
+}
+
+/** A copy of the installed extensions, with code-server's list of them pointing at it. */
+function installExtension(from, to) {
+  cpSync(from, to, { recursive: true });
+  const list = path.join(to, 'extensions.json');
+  writeFileSync(list, readFileSync(list, 'utf8').split(from).join(to));
 }
 
 /** VS Code's user settings for this home: quiet, offline, deterministic, plus `settings`. */
@@ -157,6 +183,16 @@ function envFor(dirs) {
 }
 
 const started = [];
+
+/**
+ * Ctrl+. as a user presses it: once the light bulb shows, that is once VS Code's own request for
+ * the line's actions is answered. Pressed before, on a loaded machine, VS Code answered
+ * "No code actions available" while SHIM's answer was still on its way.
+ */
+export async function quickFix(page) {
+  await page.locator('.codicon[class*="gutter-lightbulb"], .lightBulbWidget .codicon').first().waitFor();
+  await page.keyboard.press('Control+.');
+}
 
 /** Stop every code-server this test file started (and the SHIM servers under them). */
 export function stopAll() {
