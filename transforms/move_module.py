@@ -130,6 +130,22 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         return [old_module]
 
     @staticmethod
+    def must_include(root: Path, old_module: str, **_args: object) -> dict[Path, str]:
+        """The module's own files (a package's, all of them), where they are still there: a
+        run over some importers alone tells nothing of the rest, and the module's relative
+        imports must change with it."""
+        path = module_file(old_module, root)
+        if path is None:
+            return {}
+        if path.stem != "__init__":
+            return {path: "is the module this move renames"}
+        return {
+            p: f"is in the package this move renames ({old_module})"
+            for p in sorted(path.parent.rglob("*.py*"))
+            if p.suffix in (".py", ".pyi")
+        }
+
+    @staticmethod
     def check_project(root: Path, old_module: str, new_module: str, **_args: object) -> None:
         """Moving onto a module that exists (while the old one is still there) would merge
         two modules' importers into one."""

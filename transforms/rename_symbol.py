@@ -147,6 +147,16 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                 )
 
     @staticmethod
+    def must_include(root: Path, old_name: str, **_args: object) -> dict[Path, str]:
+        """The file defining the symbol, where the project has it: a run over its importers
+        alone (``tests/``) would leave them importing a name that no longer exists."""
+        top_root = package_root(old_name.split(".")[0], root)
+        path = file_in(top_root, old_name.rpartition(".")[0]) if top_root is not None else None
+        if path is None:
+            return {}
+        return {path: f"defines {old_name}, which this rename changes with its importers"}
+
+    @staticmethod
     def prefilter(old_name: str, **_args: object) -> list[str]:
         # a star importer of the symbol's module may bind the new name without naming it
         return [old_name.rsplit(".", 1)[-1], "import *", "import*"]

@@ -269,3 +269,18 @@ def test_moving_onto_a_name_the_package_binds_by_a_star_import_is_refused(tmp_pa
         MoveModuleCommand.check_project(tmp_path, old_module="pkg.utils", new_module="pkg.tools")
     (tmp_path / "pkg/core.py").write_text("__all__ = ['x']\nx = 1\ndef tools(): ...\n")
     MoveModuleCommand.check_project(tmp_path, old_module="pkg.utils", new_module="pkg.tools")
+
+
+def test_a_run_must_include_the_module_and_a_package_all_its_files(tmp_path: Path) -> None:
+    (tmp_path / "shop/lib").mkdir(parents=True)
+    for name in ("shop/__init__.py", "shop/utils.py", "shop/lib/__init__.py", "shop/lib/a.py"):
+        (tmp_path / name).write_text("")
+    assert MoveModuleCommand.must_include(tmp_path, old_module="shop.utils") == {
+        tmp_path / "shop/utils.py": "is the module this move renames"
+    }
+    assert set(MoveModuleCommand.must_include(tmp_path, old_module="shop.lib")) == {
+        tmp_path / "shop/lib/__init__.py",
+        tmp_path / "shop/lib/a.py",
+    }
+    # already moved by hand: nothing left to include
+    assert MoveModuleCommand.must_include(tmp_path, old_module="shop.gone") == {}

@@ -685,3 +685,17 @@ class TestRenameThroughReexportsInASrcLayout(ShimCodemodTest):
                     context_override=in_module(module, str(self.root / rel)),
                     **ARGS,
                 )
+
+
+def test_a_run_must_include_the_file_defining_the_symbol(tmp_path: Path) -> None:
+    (tmp_path / "src/shop").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
+    (tmp_path / "src/shop/__init__.py").write_text("")
+    (tmp_path / "src/shop/models.py").write_text("class User: ...\n")
+    assert RenameSymbolCommand.must_include(tmp_path, old_name="shop.models.User") == {
+        tmp_path / "src/shop/models.py": (
+            "defines shop.models.User, which this rename changes with its importers"
+        )
+    }
+    # a module the project does not have (a library's): nothing to include
+    assert RenameSymbolCommand.must_include(tmp_path, old_name="other.mod.User") == {}

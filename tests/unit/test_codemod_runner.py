@@ -237,3 +237,27 @@ def test_the_files_of_a_moved_module_are_parsed_though_they_never_name_it(tmp_pa
     }
     assert by_name["utils.py"].new == b"from .. import models\n"
     assert by_name["models.py"].reason == PREFILTERED, "other files are still pre-filtered"
+
+
+def test_a_rename_given_only_importers_changes_no_file(tmp_path: Path) -> None:
+    # what an editor's "paths" or "folder" scope over tests/ gives the runner
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text("class User: ...\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_user.py").write_text("from shop.models import User\n")
+    spec = CodemodSpec(
+        "shim_transforms.rename_symbol",
+        "RenameSymbolCommand",
+        {"old_name": "shop.models.User", "new_name": "Account"},
+    )
+    summary = run(spec, [Job(tmp_path / "tests" / "test_user.py")], root=tmp_path)
+    by_path = {r.path: r for r in summary.results}
+    assert by_path[str(tmp_path / "shop" / "models.py")].status == "failed"
+    assert by_path[str(tmp_path / "tests" / "test_user.py")].status == "skipped"
+    assert summary.line() == "0 changed, 0 unchanged, 1 skipped, 1 failed"
+
+    # nothing to change in the importers given: nothing refused (a second run, say)
+    (tmp_path / "tests" / "test_user.py").write_text("import os\n")
+    summary = run(spec, [Job(tmp_path / "tests" / "test_user.py")], root=tmp_path)
+    assert summary.line() == "0 changed, 1 unchanged, 0 skipped, 0 failed"
