@@ -152,7 +152,7 @@ def transform_bytes(
     if any(marker in head_bytes for marker in GENERATED_MARKERS):
         return FileResult(path, "skipped", "generated file")
     try:
-        tree = cst.parse_module(source)
+        tree = _parse_exactly(source)
     except cst.ParserSyntaxError as exc:
         return FileResult(path, "failed", f"{NOT_PYTHON}: {_syntax_error(source, exc)}")
     except Exception as exc:
@@ -184,6 +184,19 @@ def transform_bytes(
     if isinstance(new, str):
         return FileResult(path, "changed", new_text=new, warnings=warnings)
     return FileResult(path, "changed", new=new, warnings=warnings)
+
+
+def _parse_exactly(source: bytes | str) -> Any:
+    """The module of ``source``, written back byte for byte. libcst takes a file whose last
+    line ends in a lone CR (old Mac line endings) for one without a final newline, and
+    would drop that CR from every file it writes back."""
+    import libcst as cst
+
+    tree = cst.parse_module(source)
+    last = source[-1:]
+    if last in ("\r", b"\r") and not tree.has_trailing_newline:
+        tree = tree.with_changes(has_trailing_newline=True)
+    return tree
 
 
 def _syntax_error(source: bytes | str, exc: Any) -> str:

@@ -261,3 +261,26 @@ def test_a_rename_given_only_importers_changes_no_file(tmp_path: Path) -> None:
     (tmp_path / "tests" / "test_user.py").write_text("import os\n")
     summary = run(spec, [Job(tmp_path / "tests" / "test_user.py")], root=tmp_path)
     assert summary.line() == "0 changed, 1 unchanged, 0 skipped, 0 failed"
+
+
+def test_a_file_with_cr_only_line_endings_keeps_every_byte_outside_the_change(
+    tmp_path: Path,
+) -> None:
+    # old Mac line endings: libcst reads a file ending in a lone CR as having no final newline
+    before = (
+        b"import unittest\r\rclass T(unittest.TestCase):\r"
+        b"    def t(self):\r        self.assertTrue(x)  # check\r\r# end\r"
+    )
+    (tmp_path / "t.py").write_bytes(before)
+    # parsed (they name self.assert...) but not test cases: nothing to change, nothing written
+    (tmp_path / "same.py").write_bytes(b"x = 1  # self.assertTrue\r")
+    (tmp_path / "code.py").write_bytes(b"def f(self):\r    self.assertTrue(1)\r")
+    (tmp_path / "mixed.py").write_bytes(b"x = 1  # self.assertTrue\r\ny = 2\r")
+    summary = run(
+        CodemodSpec("shim_transforms.unittest_to_assert", "UnittestToAssertCommand"),
+        [Job(tmp_path / name) for name in ("t.py", "same.py", "code.py", "mixed.py")],
+        root=tmp_path,
+    )
+    by_name = {Path(r.path).name: r for r in summary.results}
+    assert by_name["t.py"].new == before.replace(b"self.assertTrue(x)", b"assert x")
+    assert {by_name[n].status for n in ("same.py", "code.py", "mixed.py")} == {"unchanged"}
