@@ -43,6 +43,72 @@ class TestMoveModule(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_a_top_level_module_keeps_its_name_bound_in_every_importer(self) -> None:
+        # ``import utils`` then ``utils.x``: the name must still mean the module
+        self.check(
+            """
+            import utils
+            import utils as u
+            import os, utils
+            from utils import slugify, clean as c
+
+            def g():
+                import utils
+                return utils.slugify(x)
+
+            a = utils.slugify(x), u.clean(y), os.sep
+            """,
+            """
+            from pkg import utils
+            import pkg.utils as u
+            import os, pkg.utils as utils
+            from pkg.utils import slugify, clean as c
+
+            def g():
+                from pkg import utils
+                return utils.slugify(x)
+
+            a = utils.slugify(x), u.clean(y), os.sep
+            """,
+            old_module="utils",
+            new_module="pkg.utils",
+        )
+
+    def test_a_top_level_module_moved_under_another_name_or_to_the_top(self) -> None:
+        self.check(
+            "import utils\nutils.f()\n",
+            "from pkg.common import text as utils\nutils.f()\n",
+            old_module="utils",
+            new_module="pkg.common.text",
+        )
+        self.check(
+            "import utils\nutils.f()\n",
+            "import helpers as utils\nutils.f()\n",
+            old_module="utils",
+            new_module="helpers",
+        )
+
+    def test_a_top_level_modules_submodule_import_reads_through_the_new_package(self) -> None:
+        self.check(
+            "import utils.sub\nutils.sub.f()\n",
+            "import pkg.utils.sub\npkg.utils.sub.f()\n",
+            old_module="utils",
+            new_module="pkg.utils",
+        )
+
+    def test_strings_that_only_look_like_the_top_level_module_are_reported(self) -> None:
+        # "utils" alone may be anything (a logger's name, a key); "utils.py" is a file name
+        self.check(
+            "a = 'utils'\nb = 'utils.py'\nc = 'utils.slugify'\n",
+            "a = 'utils'\nb = 'utils.py'\nc = 'pkg.utils.slugify'\n",
+            expected_warnings=[
+                "line 1: a string mentions utils; not rewritten",
+                "line 2: a string mentions utils; not rewritten",
+            ],
+            old_module="utils",
+            new_module="pkg.utils",
+        )
+
     def test_relative_imports_stay_relative(self) -> None:
         self.check(
             """

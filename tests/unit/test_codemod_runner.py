@@ -284,3 +284,21 @@ def test_a_file_with_cr_only_line_endings_keeps_every_byte_outside_the_change(
     by_name = {Path(r.path).name: r for r in summary.results}
     assert by_name["t.py"].new == before.replace(b"self.assertTrue(x)", b"assert x")
     assert {by_name[n].status for n in ("same.py", "code.py", "mixed.py")} == {"unchanged"}
+
+
+def test_moving_a_top_level_module_rewrites_its_importers(tmp_path: Path) -> None:
+    # every importer used to fail: "the result would use undefined names (utils)"
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "utils.py").write_text("def slugify(s): return s\n")
+    (tmp_path / "app.py").write_text("import utils\nutils.slugify('a')\n")
+    spec = CodemodSpec(
+        "shim_transforms.move_module",
+        "MoveModuleCommand",
+        {"old_module": "utils", "new_module": "pkg.utils"},
+    )
+    files = sorted(tmp_path.rglob("*.py"))
+    by_name = {
+        Path(r.path).name: r for r in run(spec, [Job(p) for p in files], root=tmp_path).results
+    }
+    assert by_name["app.py"].new == b"from pkg import utils\nutils.slugify('a')\n"
