@@ -48,6 +48,7 @@ from ._names import (
     NameTaken,
     absolute,
     attribute_by_string,
+    files_importing,
     first_binding,
     import_from_module,
     package_of,
@@ -133,20 +134,30 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         return [old_module]
 
     @staticmethod
-    def must_include(root: Path, old_module: str, **_args: object) -> dict[Path, str]:
-        """The module's own files (a package's, all of them), where they are still there: a
-        run over some importers alone tells nothing of the rest, and the module's relative
-        imports must change with it."""
+    def must_include(
+        root: Path, old_module: str, new_module: str, **_args: object
+    ) -> dict[Path, str]:
+        """Every file that may import the module, and its own files (a package's, all of
+        them) where they are still there (their relative imports change with it): an
+        importer left out breaks once the file moves. A module of neither place in the
+        project (``mock`` to ``unittest.mock``) stays where it is: nothing is required."""
         path = module_file(old_module, root)
-        if path is None:
+        if path is None and module_file(new_module, root) is None:
             return {}
-        if path.stem != "__init__":
-            return {path: "is the module this move renames"}
-        return {
-            p: f"is in the package this move renames ({old_module})"
-            for p in sorted(path.parent.rglob("*.py*"))
-            if p.suffix in (".py", ".pyi")
+        leaf = old_module.rpartition(".")[2]
+        found = {
+            importer: f"imports {old_module} or a package above it, so this move may change it"
+            for importer in files_importing(root, {old_module}, leaf)
         }
+        if path is None:
+            return found  # moved already (``git mv`` first)
+        if path.stem != "__init__":
+            found[path] = "is the module this move renames"
+            return found
+        for p in sorted(path.parent.rglob("*.py*")):
+            if p.suffix in (".py", ".pyi"):
+                found[p] = f"is in the package this move renames ({old_module})"
+        return found
 
     @staticmethod
     def check_project(root: Path, old_module: str, new_module: str, **_args: object) -> None:

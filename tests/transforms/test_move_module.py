@@ -337,16 +337,35 @@ def test_moving_onto_a_name_the_package_binds_by_a_star_import_is_refused(tmp_pa
     MoveModuleCommand.check_project(tmp_path, old_module="pkg.utils", new_module="pkg.tools")
 
 
-def test_a_run_must_include_the_module_and_a_package_all_its_files(tmp_path: Path) -> None:
+ARGS_TEXT = {"old_module": "shop.utils", "new_module": "shop.text"}
+
+
+def test_a_run_must_include_the_module_its_importers_and_a_packages_files(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "shop/lib").mkdir(parents=True)
     for name in ("shop/__init__.py", "shop/utils.py", "shop/lib/__init__.py", "shop/lib/a.py"):
         (tmp_path / name).write_text("")
-    assert MoveModuleCommand.must_include(tmp_path, old_module="shop.utils") == {
+    assert MoveModuleCommand.must_include(tmp_path, **ARGS_TEXT) == {
         tmp_path / "shop/utils.py": "is the module this move renames"
     }
-    assert set(MoveModuleCommand.must_include(tmp_path, old_module="shop.lib")) == {
+    assert set(MoveModuleCommand.must_include(tmp_path, "shop.lib", "shop.library")) == {
         tmp_path / "shop/lib/__init__.py",
         tmp_path / "shop/lib/a.py",
     }
-    # already moved by hand: nothing left to include
-    assert MoveModuleCommand.must_include(tmp_path, old_module="shop.gone") == {}
+    # and every file that may import it
+    (tmp_path / "app.py").write_text("from shop import utils\n")
+    (tmp_path / "other.py").write_text("from shop import lib\nutils = 1\n")
+    assert set(MoveModuleCommand.must_include(tmp_path, **ARGS_TEXT)) == {
+        tmp_path / "shop/utils.py",
+        tmp_path / "app.py",
+    }
+    # moved by hand first: its importers are still required
+    (tmp_path / "shop/utils.py").rename(tmp_path / "shop/text.py")
+    assert set(MoveModuleCommand.must_include(tmp_path, **ARGS_TEXT)) == {tmp_path / "app.py"}
+    # a module that is not the project's (mock to unittest.mock): nothing is required
+    (tmp_path / "test_a.py").write_text("import mock\n")
+    assert (
+        MoveModuleCommand.must_include(tmp_path, old_module="mock", new_module="unittest.mock")
+        == {}
+    )

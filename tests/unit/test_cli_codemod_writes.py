@@ -252,6 +252,19 @@ def test_a_rename_over_files_without_its_definition_writes_nothing(tmp_path: Pat
     ) in lines
     assert out.returncode == 1
 
+    # the definition alone would leave the tests importing a name that no longer exists
+    out = shim(
+        "rename_symbol", "pkg", "--arg", "old_name=pkg.mod.Thing", "--arg", "new_name=Widget",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.py")} == before
+    assert (
+        "failed tests/test_thing.py: imports pkg.mod or a package above it and names Thing,"
+        " so this rename may change it, and is not among the files of this run: include it"
+        " (nothing was changed)"
+    ) in out.stderr.splitlines(), out.stderr
+    assert out.returncode == 1
+
     # with the definition in the run, the rename is made
     out = shim(
         "rename_symbol", "tests", "pkg", "--arg", "old_name=pkg.mod.Thing",
