@@ -245,15 +245,17 @@ def files_importing(root: Path, modules: Collection[str], word: str) -> list[Pat
     """Files of the project below ``root`` that import one of ``modules`` (``import M``,
     ``import M.sub``, ``from M import x``, ``from parent import leaf``; ``import pkg`` too,
     through which ``pkg.M`` may be read) and contain ``word``: those a rename or a move of
-    something in ``modules`` may change. Read as text first, parsed only where ``word`` is."""
+    something in ``modules`` may change. Read as text first, parsed only where ``word`` is
+    and a module's last name is (every such import spells it, or is relative)."""
     found: list[Path] = []
     wanted = frozenset(modules)
+    leaves = {m.rpartition(".")[2].encode() for m in wanted} | {b"from ."}
     for path in _python_files(root):
         try:
             text = path.read_bytes()
         except OSError:
             continue
-        if word.encode() not in text or b"import" not in text:
+        if word.encode() not in text or not any(leaf in text for leaf in leaves):
             continue
         try:
             tree = ast.parse(text)
