@@ -241,6 +241,49 @@ def star_importer_binding(
     return None
 
 
+def files_importing(root: Path, modules: Collection[str], word: str) -> list[Path]:
+    """Files of the project below ``root`` that import one of ``modules`` (``import M``,
+    ``import M.sub``, ``from M import x``, ``from parent import leaf``; ``import pkg`` too,
+    through which ``pkg.M`` may be read) and contain ``word``: those a rename or a move of
+    something in ``modules`` may change. Read as text first, parsed only where ``word`` is
+    and a module's last name is (every such import spells it, or is relative)."""
+    found: list[Path] = []
+    wanted = frozenset(modules)
+    leaves = {m.rpartition(".")[2].encode() for m in wanted} | {b"from ."}
+    for path in _python_files(root):
+        try:
+            text = path.read_bytes()
+        except OSError:
+            continue
+        if word.encode() not in text or not any(leaf in text for leaf in leaves):
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        package = package_of(module_name_of(path, root), str(path))
+        if any(_imports_one_of(node, package, wanted) for node in ast.walk(tree)):
+            found.append(path)
+    return found
+
+
+def _imports_one_of(node: ast.AST, package: str, modules: frozenset[str]) -> bool:
+    def at_or_below(name: str) -> bool:
+        return any(name == m or name.startswith(m + ".") for m in modules)
+
+    if isinstance(node, ast.Import):
+        # ``import shop`` binds the package, through which ``shop.models`` may be read
+        return any(
+            at_or_below(a.name) or any(m.startswith(a.name + ".") for m in modules)
+            for a in node.names
+        )
+    if not isinstance(node, ast.ImportFrom):
+        return False
+    dotted = "." * node.level + (node.module or "")
+    source = absolute(dotted, None, package) if node.level else dotted
+    return at_or_below(source) or any(at_or_below(f"{source}.{a.name}") for a in node.names)
+
+
 _MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "__iadd__"})
 
 

@@ -7,11 +7,14 @@ along; relative imports stay relative (``from .utils import x`` becomes
 ``from .common.text import x``) when the new place shares a package with the file, and
 the moved files' own relative imports are rewritten to reach the same modules from the new
 place (``from . import models`` in ``shop/utils.py`` moved to ``shop/common/text.py``
-becomes ``from .. import models``). An
+becomes ``from .. import models``). A top-level module's ``import utils`` keeps binding
+``utils``, which the code below reads: ``from pkg import utils`` (``import os, pkg.utils as
+utils`` in a statement that imports more). An
 import is added only where the file reached the module without importing it
 (``import shop`` then ``shop.utils.x``). The file itself is moved by the caller
 (``git mv``, or the editor's rename in a workspace run). Strings that are exactly a dotted
-name under the old module (``mock.patch("shop.utils.slugify")``) are rewritten; other
+name under the old module (``mock.patch("shop.utils.slugify")``) are rewritten, save a
+top-level module's bare name (``"utils"``) and file names (``"utils.py"``); other
 strings and doctests that mention it, ``getattr(shop, "utils")`` and its kin, and
 ``__import__("shop.utils")`` (which returns the top package, read on through the old path)
 are listed as warnings. Where the new top-level name already means something else in a file
@@ -45,6 +48,7 @@ from ._names import (
     NameTaken,
     absolute,
     attribute_by_string,
+    files_importing,
     first_binding,
     import_from_module,
     package_of,
@@ -128,6 +132,32 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
     def prefilter_modules(old_module: str, **_args: object) -> list[str]:
         # a moved file's relative imports change though it may never name the module
         return [old_module]
+
+    @staticmethod
+    def must_include(
+        root: Path, old_module: str, new_module: str, **_args: object
+    ) -> dict[Path, str]:
+        """Every file that may import the module, and its own files (a package's, all of
+        them) where they are still there (their relative imports change with it): an
+        importer left out breaks once the file moves. A module of neither place in the
+        project (``mock`` to ``unittest.mock``) stays where it is: nothing is required."""
+        path = module_file(old_module, root)
+        if path is None and module_file(new_module, root) is None:
+            return {}
+        leaf = old_module.rpartition(".")[2]
+        found = {
+            importer: f"imports {old_module} or a package above it, so this move may change it"
+            for importer in files_importing(root, {old_module}, leaf)
+        }
+        if path is None:
+            return found  # moved already (``git mv`` first)
+        if path.stem != "__init__":
+            found[path] = "is the module this move renames"
+            return found
+        for p in sorted(path.parent.rglob("*.py*")):
+            if p.suffix in (".py", ".pyi"):
+                found[p] = f"is in the package this move renames ({old_module})"
+        return found
 
     @staticmethod
     def check_project(root: Path, old_module: str, new_module: str, **_args: object) -> None:
@@ -243,14 +273,38 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
                 " pick another new_module (nothing was changed in this file)"
             )
 
-    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
+    def leave_Import(
+        self, original_node: cst.Import, updated_node: cst.Import
+    ) -> cst.Import | cst.ImportFrom:
         names = []
         for alias in updated_node.names:
-            moved = self._moved(get_full_name_for_node(alias.name))
-            if moved and alias.asname is None:
+            dotted = get_full_name_for_node(alias.name)
+            moved = self._moved(dotted)
+            if moved and alias.asname is None and dotted == self.old and "." not in self.old:
+                # ``import utils`` binds ``utils``, which the code below reads: it must still
+                # mean the module, now ``from pkg import utils``
+                if len(updated_node.names) == 1:
+                    return self._bind_as_before(updated_node)
+                alias = alias.with_changes(asname=cst.AsName(name=cst.Name(self.old)))
+            elif moved and alias.asname is None:
                 self._refuse_if_taken(original_node)
             names.append(alias.with_changes(name=_dotted(moved)) if moved else alias)
         return updated_node.with_changes(names=names)
+
+    def _bind_as_before(self, node: cst.Import) -> cst.Import | cst.ImportFrom:
+        """``import utils`` of the moved top-level module, as a statement that binds the
+        same name to it at its new place: ``from pkg import utils`` (``from pkg.common
+        import text as utils``; ``import helpers as utils`` at the top level)."""
+        parent, _, leaf = self.new.rpartition(".")
+        asname = cst.AsName(name=cst.Name(self.old)) if leaf != self.old else None
+        if not parent:
+            return node.with_changes(names=[cst.ImportAlias(_dotted(self.new), asname)])
+        return cst.ImportFrom(
+            module=_dotted(parent),
+            names=[cst.ImportAlias(cst.Name(leaf), asname)],
+            whitespace_after_from=node.whitespace_after_import,
+            semicolon=node.semicolon,
+        )
 
     def leave_ImportFrom(
         self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
@@ -361,6 +415,8 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
                 " what it returns would still follow the old path"
             )
             return updated_node
+        if moved is not None and _not_a_module_name(self.old, text):
+            moved = None
         if moved is not None and updated_node.raw_value == text:
             q = updated_node.quote
             return updated_node.with_changes(value=updated_node.prefix + q + moved + q)
@@ -368,3 +424,14 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             line = self.get_metadata(PositionProvider, original_node).start.line
             self.warn(f"line {line}: a string mentions {self.old}; not rewritten")
         return updated_node
+
+
+_FILE_SUFFIXES = frozenset({"py", "pyi", "pyc", "pyo", "pyx", "pyd", "so"})
+
+
+def _not_a_module_name(old: str, text: str) -> bool:
+    """A string under the old name that may well mean something else: a top-level module's
+    bare name (``"utils"``: a logger's name, a key) or a file name (``"utils.py"``)."""
+    if text == old:
+        return "." not in old
+    return text.rpartition(".")[2] in _FILE_SUFFIXES

@@ -52,6 +52,7 @@ from ._names import (
     all_built_in_steps,
     attribute_by_string,
     bound_line,
+    files_importing,
     first_binding,
     follow_reexports,
     has_literal_all,
@@ -145,6 +146,25 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                     f" it, and {module} re-exports {old_name} too; pick another new_name"
                     " (nothing was changed)"
                 )
+
+    @staticmethod
+    def must_include(root: Path, old_name: str, **_args: object) -> dict[Path, str]:
+        """The file defining the symbol, where the project has it, and every file that may
+        import it: a run over the importers alone (``tests/``) would leave them importing a
+        name that no longer exists, one over the definition alone would break the others."""
+        module, _, short = old_name.rpartition(".")
+        top_root = package_root(old_name.split(".")[0], root)
+        path = file_in(top_root, module) if top_root is not None else None
+        if path is None:
+            return {}
+        modules = {n.rpartition(".")[0] for n in reexports(old_name, top_root)}
+        found = {
+            importer: f"imports {module} or a package above it and names {short}, so this"
+            " rename may change it"
+            for importer in files_importing(root, modules, short)
+        }
+        found[path] = f"defines {old_name}, which this rename changes with its importers"
+        return found
 
     @staticmethod
     def prefilter(old_name: str, **_args: object) -> list[str]:

@@ -15,7 +15,8 @@ new name in it: it would overwrite the importer's own.
 
 ``timezone`` is imported from ``datetime`` only where that name is free: where a module or a
 function already uses it (``from django.utils import timezone``, a parameter), the import
-gets a free alias instead.
+gets a free alias instead. An alias the module already imports it under (``from datetime
+import timezone as tz``) is used where it means that: ``tz.utc``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class UtcnowToAwareCommand(VisitorBasedCodemodCommand):
         self.star_import = False
         self.has_all = False
         self.imported: str | None = None
+        self.aliases: list[str] = []
+        """Names ``from datetime import timezone as ...`` binds somewhere in the module."""
         self.callees: set[int] = set()
         """ids of the expressions called, as opposed to used as values."""
         self.subclasses: set[str] = set()
@@ -67,6 +70,13 @@ class UtcnowToAwareCommand(VisitorBasedCodemodCommand):
         self.used = {cst.ensure_type(n, cst.Name).value for n in m.findall(node, m.Name())}
         self.star_import = bool(m.findall(node, m.ImportFrom(names=m.ImportStar())))
         self.has_all = defines_all(node)
+        self.aliases = [
+            alias.evaluated_alias
+            for found in m.findall(node, m.ImportFrom(module=m.Name("datetime"), relative=[]))
+            if not isinstance(names := cst.ensure_type(found, cst.ImportFrom).names, cst.ImportStar)
+            for alias in names
+            if alias.evaluated_name == "timezone" and alias.evaluated_alias is not None
+        ]
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         for base in node.bases:
@@ -103,6 +113,10 @@ class UtcnowToAwareCommand(VisitorBasedCodemodCommand):
         scope = self.get_metadata(ScopeProvider, call, None)
         if scope is None:
             raise SkipFile("no scope information")
+        for name in self.aliases:
+            assignments = scope[name]
+            if assignments and all(_is_datetime_timezone(a, name) for a in assignments):
+                return name  # ``from datetime import timezone as tz``: ``tz.utc``
         for name in TIMEZONE_NAMES:
             assignments = scope[name]
             if assignments and all(_is_datetime_timezone(a, name) for a in assignments):

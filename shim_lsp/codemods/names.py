@@ -32,11 +32,17 @@ def unbound_names(module: cst.Module) -> set[str] | None:
 
 
 class _Identifiers(cst.CSTVisitor):
-    """Every name a module spells as a variable (not attribute or keyword names)."""
+    """Every name a module spells as a variable (not attribute or keyword names), and the
+    names its imports bind, at any depth."""
 
     def __init__(self) -> None:
         self.names: set[str] = set()
+        self.imported: set[str] = set()
+        """Names an import binds anywhere (a function's ``import utils`` too)."""
         self._not_variables: set[int] = set()
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        self.imported.add((node.evaluated_alias or node.evaluated_name).split(".")[0])
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self._not_variables.add(id(node.attr))
@@ -50,10 +56,10 @@ class _Identifiers(cst.CSTVisitor):
             self.names.add(node.value)
 
 
-def _identifiers(module: cst.Module) -> set[str]:
+def _identifiers(module: cst.Module) -> _Identifiers:
     visitor = _Identifiers()
     module.visit(visitor)
-    return visitor.names
+    return visitor
 
 
 def _target_names(target: cst.BaseExpression) -> set[str]:
@@ -114,12 +120,16 @@ def introduced_unbound(before: cst.Module, after: cst.Module) -> set[str]:
     """Names unbound in ``after`` that were not unbound in ``before``.
 
     Scope analysis costs seconds on a large file, so it runs only when a name is new to the
-    file, or lost its module-level binding, and is not bound at module level now.
+    file, or lost its module-level binding or an import's (a function's ``import utils``
+    rewritten to ``import pkg.utils``), and is not bound at module level now.
     """
     bound_after = module_bindings(after.body)
-    names_after = _identifiers(after)
-    new = names_after - _identifiers(before)
-    lost = (module_bindings(before.body) - bound_after) & names_after
+    seen_before, seen_after = _identifiers(before), _identifiers(after)
+    names_after = seen_after.names
+    new = names_after - seen_before.names
+    lost = (
+        (module_bindings(before.body) - bound_after) | (seen_before.imported - seen_after.imported)
+    ) & names_after
     suspects = (new | lost) - bound_after - BUILTINS
     if not suspects:
         return set()

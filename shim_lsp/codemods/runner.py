@@ -7,7 +7,8 @@ BOMs and line endings come back exactly as they were. A result must still parse
 (``ast.parse``) and read no name that nothing binds unless the original did too, or the file
 is reported as failed and left as it was. A codemod whose changes go together
 (``CHANGES_GO_TOGETHER``: a rename changes the definition and its importers) changes no file
-when one fails.
+when one fails, nor when a file it must change is not in the run (``must_include``: the
+definition, when only importers were given).
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ class CodemodSpec:
         """Its changes to different files depend on each other (a rename: the definition
         and every importer), so a file that fails holds back the others."""
         return bool(getattr(load(self.module, self.cls), "CHANGES_GO_TOGETHER", False))
+
+    def must_include(self, root: Path) -> dict[Path, str]:
+        """Files of the project that a run changing anything must cover, each with why: a
+        rename of the importers alone, without the definition, breaks every import."""
+        files = getattr(load(self.module, self.cls), "must_include", None)
+        return {} if files is None else dict(files(root, **self.args))
 
     def prefilter_modules(self) -> tuple[str, ...]:
         """Modules whose files (and their submodules') are parsed whatever they contain."""
@@ -145,7 +152,7 @@ def transform_bytes(
     if any(marker in head_bytes for marker in GENERATED_MARKERS):
         return FileResult(path, "skipped", "generated file")
     try:
-        tree = cst.parse_module(source)
+        tree = _parse_exactly(source)
     except cst.ParserSyntaxError as exc:
         return FileResult(path, "failed", f"{NOT_PYTHON}: {_syntax_error(source, exc)}")
     except Exception as exc:
@@ -177,6 +184,19 @@ def transform_bytes(
     if isinstance(new, str):
         return FileResult(path, "changed", new_text=new, warnings=warnings)
     return FileResult(path, "changed", new=new, warnings=warnings)
+
+
+def _parse_exactly(source: bytes | str) -> Any:
+    """The module of ``source``, written back byte for byte. libcst takes a file whose last
+    line ends in a lone CR (old Mac line endings) for one without a final newline, and
+    would drop that CR from every file it writes back."""
+    import libcst as cst
+
+    tree = cst.parse_module(source)
+    last = source[-1:]
+    if last in ("\r", b"\r") and not tree.has_trailing_newline:
+        tree = tree.with_changes(has_trailing_newline=True)
+    return tree
 
 
 def _syntax_error(source: bytes | str, exc: Any) -> str:
@@ -268,7 +288,10 @@ def run(
     words = spec.prefilter()
     always = spec.prefilter_modules()
     todo: list[tuple[Job, bytes | str]] = []
+    given: set[str] = set()
+    """Every file of the run, however named (what ``must_include`` is checked against)."""
     for job in jobs:
+        given.add(os.path.realpath(job.path))
         source = job.source
         if source is None:
             try:
@@ -324,8 +347,27 @@ def run(
             pool.close()
             pool.join()
     if spec.together():
+        if root is not None and not summary.cancelled and summary.count("changed"):
+            _left_out(summary, spec.must_include(root), given)
         _hold_back(summary)
     return summary
+
+
+def _left_out(summary: Summary, required: dict[Path, str], given: set[str]) -> None:
+    """Each file the run must change but was not given fails, naming itself: the user
+    widens the run (or the rename would break every import of what it renames)."""
+    relative = any(not Path(r.path).is_absolute() for r in summary.results)
+    for path, why in sorted(required.items()):
+        if os.path.realpath(path) in given:
+            continue
+        shown = os.path.relpath(path) if relative and path.is_relative_to(Path.cwd()) else path
+        summary.results.append(
+            FileResult(
+                str(shown),
+                "failed",
+                f"{why}, and is not among the files of this run: include it (nothing was changed)",
+            )
+        )
 
 
 def _in(path: Path, root: Path | None, modules: tuple[str, ...]) -> bool:

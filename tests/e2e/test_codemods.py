@@ -445,6 +445,41 @@ async def test_a_link_named_in_paths_changes_its_target_inside_the_workspace_onl
     await stop_editor(editor)
 
 
+async def test_a_rename_over_part_of_the_workspace_applies_nothing_and_names_the_rest(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    # the tests alone, or "This file" on the definition: either half breaks the imports
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "__init__.py").write_text("")
+    (workspace / "pkg" / "mod.py").write_text("class Thing: ...\n")
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_a.py").write_text("from pkg.mod import Thing\nThing()\n")
+    editor = await editors.start(workspace, state_dir)
+    args = {"old_name": "pkg.mod.Thing", "new_name": "Widget"}
+    tests_only = await editor.command(
+        "shim.runCodemod",
+        {"name": "rename_symbol", "args": args, "scope": "paths", "paths": ["tests"]},
+    )
+    definition_only = await editor.command(
+        "shim.runCodemod",
+        {
+            "name": "rename_symbol",
+            "args": args,
+            "scope": "document",
+            "uri": editor.uri("pkg/mod.py"),
+        },
+    )
+    for result, left_out in ((tests_only, "pkg/mod.py"), (definition_only, "tests/test_a.py")):
+        assert result["applied"] is False and result["changed"] == []
+        (failed,) = result["failed"]
+        assert failed["path"] == str(workspace / left_out)
+        assert failed["reason"].endswith(
+            "is not among the files of this run: include it (nothing was changed)"
+        )
+    assert (workspace / "pkg" / "mod.py").read_text() == "class Thing: ...\n"
+    await stop_editor(editor)
+
+
 def cursor(line: int, character: int = 0) -> t.Range:
     at = t.Position(line=line, character=character)
     return t.Range(start=at, end=at)

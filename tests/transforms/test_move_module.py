@@ -43,6 +43,72 @@ class TestMoveModule(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_a_top_level_module_keeps_its_name_bound_in_every_importer(self) -> None:
+        # ``import utils`` then ``utils.x``: the name must still mean the module
+        self.check(
+            """
+            import utils
+            import utils as u
+            import os, utils
+            from utils import slugify, clean as c
+
+            def g():
+                import utils
+                return utils.slugify(x)
+
+            a = utils.slugify(x), u.clean(y), os.sep
+            """,
+            """
+            from pkg import utils
+            import pkg.utils as u
+            import os, pkg.utils as utils
+            from pkg.utils import slugify, clean as c
+
+            def g():
+                from pkg import utils
+                return utils.slugify(x)
+
+            a = utils.slugify(x), u.clean(y), os.sep
+            """,
+            old_module="utils",
+            new_module="pkg.utils",
+        )
+
+    def test_a_top_level_module_moved_under_another_name_or_to_the_top(self) -> None:
+        self.check(
+            "import utils\nutils.f()\n",
+            "from pkg.common import text as utils\nutils.f()\n",
+            old_module="utils",
+            new_module="pkg.common.text",
+        )
+        self.check(
+            "import utils\nutils.f()\n",
+            "import helpers as utils\nutils.f()\n",
+            old_module="utils",
+            new_module="helpers",
+        )
+
+    def test_a_top_level_modules_submodule_import_reads_through_the_new_package(self) -> None:
+        self.check(
+            "import utils.sub\nutils.sub.f()\n",
+            "import pkg.utils.sub\npkg.utils.sub.f()\n",
+            old_module="utils",
+            new_module="pkg.utils",
+        )
+
+    def test_strings_that_only_look_like_the_top_level_module_are_reported(self) -> None:
+        # "utils" alone may be anything (a logger's name, a key); "utils.py" is a file name
+        self.check(
+            "a = 'utils'\nb = 'utils.py'\nc = 'utils.slugify'\n",
+            "a = 'utils'\nb = 'utils.py'\nc = 'pkg.utils.slugify'\n",
+            expected_warnings=[
+                "line 1: a string mentions utils; not rewritten",
+                "line 2: a string mentions utils; not rewritten",
+            ],
+            old_module="utils",
+            new_module="pkg.utils",
+        )
+
     def test_relative_imports_stay_relative(self) -> None:
         self.check(
             """
@@ -269,3 +335,37 @@ def test_moving_onto_a_name_the_package_binds_by_a_star_import_is_refused(tmp_pa
         MoveModuleCommand.check_project(tmp_path, old_module="pkg.utils", new_module="pkg.tools")
     (tmp_path / "pkg/core.py").write_text("__all__ = ['x']\nx = 1\ndef tools(): ...\n")
     MoveModuleCommand.check_project(tmp_path, old_module="pkg.utils", new_module="pkg.tools")
+
+
+ARGS_TEXT = {"old_module": "shop.utils", "new_module": "shop.text"}
+
+
+def test_a_run_must_include_the_module_its_importers_and_a_packages_files(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "shop/lib").mkdir(parents=True)
+    for name in ("shop/__init__.py", "shop/utils.py", "shop/lib/__init__.py", "shop/lib/a.py"):
+        (tmp_path / name).write_text("")
+    assert MoveModuleCommand.must_include(tmp_path, **ARGS_TEXT) == {
+        tmp_path / "shop/utils.py": "is the module this move renames"
+    }
+    assert set(MoveModuleCommand.must_include(tmp_path, "shop.lib", "shop.library")) == {
+        tmp_path / "shop/lib/__init__.py",
+        tmp_path / "shop/lib/a.py",
+    }
+    # and every file that may import it
+    (tmp_path / "app.py").write_text("from shop import utils\n")
+    (tmp_path / "other.py").write_text("from shop import lib\nutils = 1\n")
+    assert set(MoveModuleCommand.must_include(tmp_path, **ARGS_TEXT)) == {
+        tmp_path / "shop/utils.py",
+        tmp_path / "app.py",
+    }
+    # moved by hand first: its importers are still required
+    (tmp_path / "shop/utils.py").rename(tmp_path / "shop/text.py")
+    assert set(MoveModuleCommand.must_include(tmp_path, **ARGS_TEXT)) == {tmp_path / "app.py"}
+    # a module that is not the project's (mock to unittest.mock): nothing is required
+    (tmp_path / "test_a.py").write_text("import mock\n")
+    assert (
+        MoveModuleCommand.must_include(tmp_path, old_module="mock", new_module="unittest.mock")
+        == {}
+    )

@@ -685,3 +685,46 @@ class TestRenameThroughReexportsInASrcLayout(ShimCodemodTest):
                     context_override=in_module(module, str(self.root / rel)),
                     **ARGS,
                 )
+
+
+def test_a_run_must_include_the_file_defining_the_symbol(tmp_path: Path) -> None:
+    (tmp_path / "src/shop").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
+    (tmp_path / "src/shop/__init__.py").write_text("")
+    (tmp_path / "src/shop/models.py").write_text("class User: ...\n")
+    assert RenameSymbolCommand.must_include(tmp_path, old_name="shop.models.User") == {
+        tmp_path / "src/shop/models.py": (
+            "defines shop.models.User, which this rename changes with its importers"
+        )
+    }
+    # a module the project does not have (a library's): nothing to include
+    assert RenameSymbolCommand.must_include(tmp_path, old_name="other.mod.User") == {}
+
+
+def test_a_run_must_include_every_file_that_may_import_the_symbol(tmp_path: Path) -> None:
+    (tmp_path / "shop/sub").mkdir(parents=True)
+    files = {
+        "shop/__init__.py": "",
+        "shop/models.py": "class User: ...\n",
+        "shop/sub/__init__.py": "",
+        "shop/sub/rel.py": "from ..models import User\n",
+        "by_module.py": "import shop.models\nshop.models.User()\n",
+        "by_package.py": "import shop\nshop.models.User\n",
+        "by_parent.py": "from shop import models\nmodels.User\n",
+        "other_module.py": "from shop import api\nUser = 1\n",
+        "no_import.py": "User = 1\n",
+        "no_name.py": "import shop.models\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    found = RenameSymbolCommand.must_include(tmp_path, old_name="shop.models.User")
+    assert {p.relative_to(tmp_path).as_posix() for p in found} == {
+        "shop/models.py",
+        "shop/sub/rel.py",
+        "by_module.py",
+        "by_package.py",
+        "by_parent.py",
+    }
+    assert found[tmp_path / "by_parent.py"] == (
+        "imports shop.models or a package above it and names User, so this rename may change it"
+    )

@@ -94,6 +94,29 @@ class TestUtcnowToAware(ShimCodemodTest):
             """,
         )
 
+    def test_an_existing_timezone_alias_is_reused(self) -> None:
+        # where a parameter shadows the alias, another name is imported
+        self.check(
+            """
+            from datetime import datetime
+            from datetime import timezone as tz
+
+            a = datetime.utcnow()
+
+            def f(tz):
+                return datetime.utcfromtimestamp(tz)
+            """,
+            """
+            from datetime import timezone as dt_timezone, datetime
+            from datetime import timezone as tz
+
+            a = datetime.now(tz.utc)
+
+            def f(tz):
+                return datetime.fromtimestamp(tz, dt_timezone.utc)
+            """,
+        )
+
     def test_a_module_another_file_star_imports_is_left(self) -> None:
         # b.py: timezone = "mine"; from a import * -> b.timezone would become datetime's
         tmp = tempfile.TemporaryDirectory()

@@ -52,6 +52,21 @@ class UseUndefined(CodemodCommand):
         return tree.with_changes(body=[*tree.body, call])
 
 
+class RenameImports(CodemodCommand):
+    """Turns ``import utils`` into ``import pkg.utils`` wherever it is, leaving ``utils``
+    below bound by nothing, as move_module once did inside functions."""
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        return cst.ensure_type(tree.visit(_RenameImport()), cst.Module)
+
+
+class _RenameImport(cst.CSTTransformer):
+    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
+        return updated_node.with_changes(
+            names=[cst.ImportAlias(cst.Attribute(cst.Name("pkg"), cst.Name("utils")))]
+        )
+
+
 class SlowAddComment(CodemodCommand):
     """Takes a second per file, then changes it: a run long enough to cancel."""
 

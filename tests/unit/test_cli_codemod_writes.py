@@ -224,3 +224,74 @@ def test_a_rewritten_file_keeps_its_owner_and_mode(tmp_path: Path) -> None:
     st = target.stat()
     assert target.read_text() == "# seen\n" + NEEDLE
     assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1234, 1234, 0o600)
+
+
+def test_a_rename_over_files_without_its_definition_writes_nothing(tmp_path: Path) -> None:
+    # tests/ imports pkg.mod.Thing: renaming the importers and not the class would make
+    # every test fail with an ImportError.
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "mod.py").write_text("class Thing: ...\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_thing.py").write_text("from pkg.mod import Thing\nThing()\n")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.py")}
+    out = shim(
+        "rename_symbol", "tests", "--arg", "old_name=pkg.mod.Thing", "--arg", "new_name=Widget",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "Traceback" not in out.stderr
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.py")} == before
+    lines = out.stderr.splitlines()
+    assert (
+        "failed pkg/mod.py: defines pkg.mod.Thing, which this rename changes with its"
+        " importers, and is not among the files of this run: include it (nothing was changed)"
+    ) in lines, out.stderr
+    assert (
+        "skipped tests/test_thing.py: not changed: this codemod's changes go together,"
+        " and 1 file failed"
+    ) in lines
+    assert out.returncode == 1
+
+    # the definition alone would leave the tests importing a name that no longer exists
+    out = shim(
+        "rename_symbol", "pkg", "--arg", "old_name=pkg.mod.Thing", "--arg", "new_name=Widget",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.py")} == before
+    assert (
+        "failed tests/test_thing.py: imports pkg.mod or a package above it and names Thing,"
+        " so this rename may change it, and is not among the files of this run: include it"
+        " (nothing was changed)"
+    ) in out.stderr.splitlines(), out.stderr
+    assert out.returncode == 1
+
+    # with the definition in the run, the rename is made
+    out = shim(
+        "rename_symbol", "tests", "pkg", "--arg", "old_name=pkg.mod.Thing",
+        "--arg", "new_name=Widget", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "pkg" / "mod.py").read_text() == "class Widget: ...\n"
+    assert (tmp_path / "tests" / "test_thing.py").read_text() == (
+        "from pkg.mod import Widget\nWidget()\n"
+    )
+
+
+def test_a_move_over_files_without_the_module_writes_nothing(tmp_path: Path) -> None:
+    # the module moves with the importers given; importers left out of the run would break
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "utils.py").write_text("def slugify(s): return s\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_utils.py").write_text("from shop.utils import slugify\n")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.py")}
+    out = shim(
+        "move_module", "tests", "--arg", "old_module=shop.utils",
+        "--arg", "new_module=shop.text", cwd=tmp_path,
+    )  # fmt: skip
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.py")} == before
+    assert (
+        "failed shop/utils.py: is the module this move renames, and is not among the files of"
+        " this run: include it (nothing was changed)"
+    ) in out.stderr.splitlines(), out.stderr
+    assert out.returncode == 1
