@@ -190,7 +190,10 @@ const started = [];
  * "No code actions available" while SHIM's answer was still on its way.
  */
 export async function quickFix(page) {
-  await page.locator('.codicon[class*="gutter-lightbulb"], .lightBulbWidget .codicon').first().waitFor();
+  // In the gutter (codicon-light-bulb, or codicon-lightbulb-autofix with a preferred fix) or
+  // beside the text (.lightBulbWidget).
+  const bulb = '.editor-instance [class*="codicon-light-bulb"], .editor-instance [class*="codicon-lightbulb"], .editor-instance .lightBulbWidget';
+  await page.locator(`${bulb} >> visible=true`).first().waitFor();
   await page.keyboard.press('Control+.');
 }
 
