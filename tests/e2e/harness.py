@@ -316,7 +316,7 @@ async def start_editor(
     return editor
 
 
-async def stop_editor(editor: Editor, grace: float = 10.0) -> None:
+async def stop_editor(editor: Editor, grace: float = 20.0) -> None:
     """Shut the server down cleanly; one that does not answer within ``grace`` seconds is
     killed by PID, since the client's ``stop()`` waits for the server process to end."""
     client = editor.client
