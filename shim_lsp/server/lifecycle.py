@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
+import threading
+import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
@@ -35,6 +38,8 @@ CONFIGURATION_WAIT_S = 5.0
 """How long document events wait, in memory, for the settings that say what is secret."""
 SHUTDOWN_HOOKS_S = 2.0
 """How long a shutdown waits for the features' own goodbyes (leaving the group)."""
+EXIT_GRACE_S = 5.0
+"""After ``exit`` (the store closed): how long the process may take to end by itself."""
 
 
 def _folders(params: types.InitializeParams) -> list[Path]:
@@ -106,6 +111,26 @@ def register(server: ShimLanguageServer) -> None:
     def exit_(ls: ShimLanguageServer, *_args: Any) -> None:
         if ls.engine is not None:
             ls.engine.close("clean" if ls.shutdown_requested else "client-gone")
+        exit_within(EXIT_GRACE_S, 0 if ls.shutdown_requested else 1)
+
+
+def exit_within(seconds: float, code: int) -> None:
+    """The process ends even when a worker thread is stuck (Python waits for every non-daemon
+    thread at exit; a server that outlives ``exit`` holds the editor's restart up). The store
+    is closed by now: ending is as safe as a kill. The stuck threads are named in the log."""
+
+    def watchdog() -> None:
+        time.sleep(seconds)
+        stuck = [t.name for t in threading.enumerate() if not t.daemon and t.is_alive()]
+        log.warning(
+            "SHIM was still running %s %.0f s after exit; ending it now",
+            ", ".join(stuck) or "no thread",
+            seconds,
+        )
+        sys.stderr.flush()
+        os._exit(code)
+
+    threading.Thread(target=watchdog, name="shim-exit-watchdog", daemon=True).start()
 
 
 def _text_of(ls: ShimLanguageServer, uri: str) -> tuple[str, int | None] | None:
