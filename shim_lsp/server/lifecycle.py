@@ -38,7 +38,7 @@ CONFIGURATION_WAIT_S = 5.0
 """How long document events wait, in memory, for the settings that say what is secret."""
 SHUTDOWN_HOOKS_S = 2.0
 """How long a shutdown waits for the features' own goodbyes (leaving the group)."""
-EXIT_GRACE_S = 5.0
+EXIT_GRACE_S = 2.0
 """After ``exit`` (the store closed): how long the process may take to end by itself."""
 
 

@@ -337,9 +337,9 @@ async def stop_editor(editor: Editor, grace: float = 20.0) -> None:
 class Editors:
     """The test editors of one test (the ``editors`` fixture): at teardown, whether the test
     passed or failed, every server still running is shut down, or killed when it does not
-    answer within a few seconds."""
+    answer within ten seconds (a server ends at most 2 s after exit)."""
 
-    def __init__(self, grace: float = 5.0) -> None:
+    def __init__(self, grace: float = 10.0) -> None:
         self.grace = grace
         self.started: list[Editor] = []
 
