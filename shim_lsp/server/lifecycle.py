@@ -8,6 +8,7 @@ pygls does not watch the client's ``processId``: if the editor dies without clos
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -16,7 +17,7 @@ import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from lsprotocol import types
 
@@ -127,10 +128,20 @@ def exit_within(seconds: float, code: int) -> None:
             ", ".join(stuck) or "no thread",
             seconds,
         )
-        sys.stderr.flush()
-        os._exit(code)
+        end_process(code)
 
     threading.Thread(target=watchdog, name="shim-exit-watchdog", daemon=True).start()
+
+
+def end_process(code: int) -> NoReturn:
+    """End now, without waiting for worker threads (a codemod stuck in a pool, a checkpoint
+    thread); only once everything is on disk. ``asyncio.run`` itself waits for every
+    ``to_thread`` worker before it returns, which is why ``exit`` needs the watchdog."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(ValueError, OSError):  # the client closed its end
+            stream.flush()
+    os._exit(code)
 
 
 def _text_of(ls: ShimLanguageServer, uri: str) -> tuple[str, int | None] | None:

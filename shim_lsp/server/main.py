@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -13,6 +12,7 @@ from shim_lsp.coordination.redact import redact_logs
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.factory import create_server
 from shim_lsp.server.framing import FrameReader
+from shim_lsp.server.lifecycle import end_process
 from shim_lsp.server.protocol import ShimProtocol
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,5 @@ def serve() -> int:
     finally:
         # stdin closed (or the loop failed) without exit: the client is gone; keep everything.
         _end(server, "clean" if server.shutdown_requested else "client-gone")
-        # Everything is on disk now. Do not wait for worker threads (a codemod stuck in a
-        # pool, a checkpoint thread): a server whose client is gone must not linger.
-        logging.shutdown()
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(ValueError, OSError):  # the client closed its end
-                stream.flush()
-        os._exit(0 if server.shutdown_requested else 1)
+        # Everything is on disk now: a server whose client is gone must not linger.
+        end_process(0 if server.shutdown_requested else 1)
