@@ -79,6 +79,7 @@ async def test_a_wrong_password_refuses_to_coordinate_and_is_never_written_anywh
     one = await editors.start(workspace, tmp_path / "s1", settings=settings)
     await one.wait_for(lambda: "refused" in str(coordination(one).get("problem")), timeout=10)
     assert coordination(one)["state"] == "degraded"
+    await one.wait_for(lambda: any("Redis" in m for m in one.shown_messages), timeout=10)
     (said,) = [m for m in one.shown_messages if "Redis" in m]
     assert said.startswith("SHIM: Redis at redis://:***@127.0.0.1:")
     assert "refused SHIM" in said and "does not coordinate until redisUrl is changed" in said

@@ -116,7 +116,8 @@ async def test_a_url_that_does_not_parse_is_refused_in_one_line_in_status_window
     await one.wait_for(lambda: "not a URL" in str(coordination(one).get("problem")), timeout=10)
     status = coordination(one)
     assert status["state"] == "degraded"
-    assert [m for m in one.shown_messages if "not a URL" in m]
+    # The status is set before the message is sent: wait for the message, do not race it.
+    await one.wait_for(lambda: any("not a URL" in m for m in one.shown_messages), timeout=10)
     listed = await windows(one)
     assert (listed["state"], listed.get("problem")) == (status["state"], status["problem"])
     assert "x-Secret" not in json.dumps(status) + json.dumps(one.shown_messages)
