@@ -69,6 +69,8 @@ def _say_unmatched(spec: CodemodSpec, files: list[Path], root: Path) -> None:
 
 def cmd_codemod(args: argparse.Namespace) -> int:
     root = Path(args.root or os.getcwd()).resolve()
+    if not root.is_dir():
+        raise CliError(f"--root {args.root}: no such folder")
     codemods, problems = discover(roots=[root])
     for problem in problems:
         print(f"shim: {problem}", file=sys.stderr)
@@ -145,7 +147,9 @@ def cmd_codemod(args: argparse.Namespace) -> int:
         print(summary.line(written=writes), file=sys.stderr)
         for line in summary.breakdown():
             print(f"  {line}", file=sys.stderr)
-    if not summary.count("changed") and not any(r.warnings for r in summary.results):
+    if not any(summary.count(s) for s in ("changed", "failed")) and not any(
+        r.warnings for r in summary.results
+    ):
         _say_unmatched(spec, files, root)
     if held_back:
         print(
