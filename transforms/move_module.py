@@ -99,6 +99,21 @@ def _from(
     return dots, (_dotted(rest) if rest else None)
 
 
+def _import_top_level(node: cst.ImportFrom, names: list[cst.ImportAlias]) -> cst.Import:
+    """``from pkg import models as mm`` (or ``from . import models``) of a module moved to
+    the top level: there is no package to import it from, so ``import models2 as mm``
+    (``import models2 as models``), which binds the same local name to it."""
+    last = len(names) - 1
+    return cst.Import(
+        names=[
+            a.with_changes(comma=cst.MaybeSentinel.DEFAULT) if i == last else a
+            for i, a in enumerate(names)
+        ],
+        semicolon=node.semicolon,
+        whitespace_after_import=node.whitespace_after_from,
+    )
+
+
 class MoveModuleCommand(VisitorBasedCodemodCommand):
     TITLE = "Move module"
     DESCRIPTION = (
@@ -308,7 +323,7 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
 
     def leave_ImportFrom(
         self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
-    ) -> cst.ImportFrom:
+    ) -> cst.ImportFrom | cst.Import:
         source = import_from_module(updated_node, self.package)
         moved = self._moved(source)
         if moved is not None:
@@ -343,6 +358,8 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             names.append(alias.with_changes(name=cst.Name(leaf), asname=asname))
         (parent,) = parents
         assert parent is not None
+        if not parent:
+            return _import_top_level(updated_node, names)
         dots, module = _from(updated_node, parent, self.new_package)
         return updated_node.with_changes(module=module, relative=dots, names=names)
 
