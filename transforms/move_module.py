@@ -42,9 +42,10 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from shim_lsp.codemods.modules import module_file
+from shim_lsp.codemods.modules import file_in
 
 from ._names import (
+    AmbiguousPackage,
     NameTaken,
     absolute,
     attribute_by_string,
@@ -52,6 +53,7 @@ from ._names import (
     first_binding,
     import_from_module,
     package_of,
+    project_package_root,
     star_binding,
 )
 
@@ -97,6 +99,13 @@ def _from(
     dots = [cst.Dot() for _ in range(len(here) - common + 1)]
     rest = ".".join(there[common:])
     return dots, (_dotted(rest) if rest else None)
+
+
+def module_file(name: str, root: Path) -> Path | None:
+    """The file of the dotted module ``name`` in the project at ``root`` (or below it, when
+    ``root`` is the folder above the project); raises ``AmbiguousPackage``."""
+    base = project_package_root(name.split(".")[0], root)
+    return file_in(base, name) if base is not None else None
 
 
 def _import_top_level(node: cst.ImportFrom, names: list[cst.ImportAlias]) -> cst.Import:
@@ -156,9 +165,12 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         them) where they are still there (their relative imports change with it): an
         importer left out breaks once the file moves. A module of neither place in the
         project (``mock`` to ``unittest.mock``) stays where it is: nothing is required."""
-        path = module_file(old_module, root)
-        if path is None and module_file(new_module, root) is None:
-            return {}
+        try:
+            path = module_file(old_module, root)
+            if path is None and module_file(new_module, root) is None:
+                return {}
+        except AmbiguousPackage:
+            return {}  # refused by check_project before any file was read
         leaf = old_module.rpartition(".")[2]
         found = {
             importer: f"imports {old_module} or a package above it, so this move may change it"

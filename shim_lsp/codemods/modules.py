@@ -85,13 +85,3 @@ def file_in(base: Path, name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def module_file(name: str, root: Path) -> Path | None:
-    """The file of the dotted module ``name`` in the project at ``root`` (its ``.py`` or
-    ``.pyi``, or a package's ``__init__``), looked for where its top-level modules live."""
-    for base in (root.resolve(), *source_folders(root.resolve())):
-        found = file_in(base, name)
-        if found is not None:
-            return found
-    return None

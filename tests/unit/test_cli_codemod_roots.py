@@ -119,3 +119,21 @@ def test_migrate_call_from_the_folder_above_follows_a_re_export(tmp_path: Path) 
     out = shim("migrate_call", "proj", *args, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert runs("main.py", tmp_path / "proj") == "1\n"
+
+
+def test_a_move_of_the_importer_alone_from_above_the_project_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "proj/pkg/__init__.py": "",
+            "proj/pkg/models.py": "X = 1\n",
+            "proj/main.py": "from pkg import models\nprint(models.X)\n",
+        },
+    )
+    args = ("--arg", "old_module=pkg.models", "--arg", "new_module=pkg.models2")
+    out = shim("move_module", "proj/main.py", *args, cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "failed proj/pkg/models.py: is the module this move renames" in out.stderr
+    assert (tmp_path / "proj/main.py").read_text() == "from pkg import models\nprint(models.X)\n"
