@@ -6,7 +6,9 @@ import argparse
 import difflib
 import json
 import os
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,6 @@ from shim_lsp.codemods.registry import CodemodInfo, discover
 from shim_lsp.codemods.runner import CodemodSpec, FileResult, Job, Summary, run
 from shim_lsp.codemods.unmatched import unmatched
 from shim_lsp.codemods.writes import write_changed
-from shim_lsp.workspace.files import decode
 
 
 def codemod_args(info: CodemodInfo, pairs: list[str], root: Path | None = None) -> dict[str, Any]:
@@ -40,6 +41,21 @@ def codemod_args(info: CodemodInfo, pairs: list[str], root: Path | None = None) 
         if not exc.names:
             raise CliError(f"{info.name}: {exc.detail}") from exc
         raise CliError(f"--arg {exc.names[0]}: {exc.detail}") from exc
+
+
+_LINE = re.compile(rb"[^\n]*\n|[^\n]+")
+"""A line as ``patch`` and ``git apply`` count them: up to a LF (a CR alone ends none)."""
+
+
+def unified_diff(old: bytes, new: bytes, name: str) -> Iterator[bytes]:
+    """A patch that ``git apply`` and ``patch`` take, of the bytes as they are (any
+    encoding, any line endings): a last line without LF is marked ``\\ No newline at end
+    of file``, which difflib leaves out (python/cpython#46395; black adds it the same way)."""
+    label = os.fsencode(name)
+    for line in difflib.diff_bytes(
+        difflib.unified_diff, _LINE.findall(old), _LINE.findall(new), label, label
+    ):
+        yield line if line.endswith(b"\n") else line + b"\n\\ No newline at end of file\n"
 
 
 def _list(codemods: dict[str, CodemodInfo], as_json: bool) -> int:
@@ -116,12 +132,13 @@ def cmd_codemod(args: argparse.Namespace) -> int:
     summary.results.extend(FileResult(str(p), "skipped", why) for p, why in chosen.refused.items())
     writes = not (args.dry_run or args.diff)
     if args.diff:
+        sys.stdout.flush()
+        out = sys.stdout.buffer
         for result in sorted(summary.results, key=lambda r: r.path):
             if result.status == "changed" and result.new is not None:
-                path = Path(result.path)
-                old = decode(result.old or path.read_bytes(), path).splitlines(True)
-                new = decode(result.new, path).splitlines(True)
-                sys.stdout.writelines(difflib.unified_diff(old, new, result.path, result.path))
+                old = result.old or Path(result.path).read_bytes()
+                out.writelines(unified_diff(old, result.new, result.path))
+        out.flush()
     held_back = write_changed(summary, together=spec.together()) if writes else 0
     for result in sorted(summary.results, key=lambda r: r.path):
         if result.status in ("failed", "skipped"):
