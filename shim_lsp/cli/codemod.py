@@ -28,6 +28,10 @@ def codemod_args(info: CodemodInfo, pairs: list[str], root: Path | None = None) 
         key, sep, value = pair.partition("=")
         if not sep:
             raise CliError(f"--arg takes KEY=VALUE, got {pair!r}")
+        if key in values:
+            raise CliError(
+                f"--arg {key} is given twice ({values[key]!r} and {value!r}); give it once"
+            )
         values[key] = value
     try:
         return check_args(info, values, from_text=True, root=root)

@@ -209,6 +209,21 @@ def test_a_name_that_matches_nothing_is_said_with_the_nearest_names(
     assert "0 changed" in out.stderr
 
 
+def test_an_argument_given_twice_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("def fetch(): ...\n")
+    out = shim(
+        "rename_symbol",
+        "m.py",
+        *("--arg", "old_name=m.fetch", "--arg", "new_name=get", "--arg", "new_name=load"),
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "shim: --arg new_name is given twice ('get' and 'load'); give it once"
+    )
+    assert (tmp_path / "m.py").read_text() == "def fetch(): ...\n"
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git to apply the patch")
 def test_a_diff_applies_to_files_without_a_final_newline_or_with_cr_line_endings(
     tmp_path: Path,
