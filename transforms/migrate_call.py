@@ -2,8 +2,9 @@
 
 Calls are found by what the callee refers to (``pkg.mod.func`` however it was imported,
 relative imports and re-exports included: a package's ``__init__`` or a ``compat.py`` that
-imports it; in ``pkg/mod.py`` itself, its global ``func``), not by spelling. A module others may import it from (a package's ``__init__``,
-a module another file imports the name from, or one that imports it without using it) keeps
+imports it; in ``pkg/mod.py`` itself, its global ``func``), not by spelling. A module others
+may import it from (a package's ``__init__``, a module another file imports the name from,
+or one that imports it without using it) keeps
 the old name and imports the new one beside it, so a file left unchanged still finds what it
 imports; its ``__all__``, where it lists the old name, lists the new one too. A module that
 re-exports the function by a star import (``from pkg.mod import *``) is followed, unless the
