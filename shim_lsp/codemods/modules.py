@@ -6,8 +6,11 @@ the project, from its parent folder or from ``tests/``. A file inside regular pa
 (folders with ``__init__.py``) is named from the folder above its top package; other files
 from the source folder a project above them declares (``src/``, ``[tool.setuptools]
 package-dir``, or ``[tool.setuptools.packages.find] where`` in ``pyproject.toml``) when they
-are under it, else from their own folder, as pytest names a test file outside packages (its
-"basedir", which it puts on ``sys.path``) and as ``python script.py`` imports its neighbours.
+are under it, else from that project's folder (the nearest with ``pyproject.toml``,
+``setup.py`` or ``setup.cfg``: ``ns/mod.py`` of a namespace package is ``ns.mod``), else,
+outside any project, from their own folder, as pytest names a test file outside packages
+(its "basedir", which it puts on ``sys.path``) and ``python script.py`` imports its
+neighbours.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def import_root(path: Path) -> Path:
             if path.is_relative_to(source):
                 return source
         if any((above / name).is_file() for name in PROJECT_FILES):
-            break
+            return above  # its folders without __init__.py may be namespace packages
     return folder
 
 

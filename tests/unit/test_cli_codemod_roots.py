@@ -137,3 +137,22 @@ def test_a_move_of_the_importer_alone_from_above_the_project_changes_nothing(
     assert out.returncode == 1, out.stderr
     assert "failed proj/pkg/models.py: is the module this move renames" in out.stderr
     assert (tmp_path / "proj/main.py").read_text() == "from pkg import models\nprint(models.X)\n"
+
+
+def test_a_rename_in_a_namespace_package_of_a_project_renames_its_definition(
+    tmp_path: Path,
+) -> None:
+    # ns/ has no __init__.py: a namespace package, named from the project's folder
+    write(
+        tmp_path,
+        {
+            "proj/pyproject.toml": "",
+            "proj/ns/mod.py": "class A:\n    pass\n",
+            "proj/main.py": "from ns.mod import A\nprint(A.__name__)\n",
+        },
+    )
+    args = ("--arg", "old_name=ns.mod.A", "--arg", "new_name=B")
+    out = shim("rename_symbol", "proj", *args, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "2 changed" in out.stderr
+    assert runs("main.py", tmp_path / "proj") == "B\n"

@@ -34,8 +34,8 @@ def test_pyproject_package_dir_and_plain_layouts(tmp_path: Path) -> None:
         },
     )
     assert module_name_of(tmp_path / "lib/ns/mod.py") == "ns.mod"
-    # outside packages and source folders, as pytest names it: from its own folder
-    assert module_name_of(tmp_path / "tests/test_mod.py") == "test_mod"
+    # outside packages and source folders: from the project's folder (namespace packages)
+    assert module_name_of(tmp_path / "tests/test_mod.py") == "tests.test_mod"
     assert module_name_of(tmp_path / "app/views.py") == "app.views"
 
 
@@ -49,12 +49,16 @@ def test_a_name_does_not_depend_on_the_folder_the_command_runs_in(tmp_path: Path
             "proj/scripts/tool.py": "",
             "other/pyproject.toml": '[tool.setuptools]\npackage-dir = {"" = "lib"}\n',
             "other/lib/ns/mod.py": "",
+            "other/tools/run.py": "",
         },
     )
+    # outside any project (no pyproject.toml, setup.py, setup.cfg): from its own folder,
+    # as pytest names a test file outside packages and ``python main.py`` imports
     assert module_name_of(tmp_path / "proj/main.py") == "main"
     assert module_name_of(tmp_path / "proj/pkg/mod.py") == "pkg.mod"
     assert module_name_of(tmp_path / "proj/scripts/tool.py") == "tool"
     assert module_name_of(tmp_path / "other/lib/ns/mod.py") == "ns.mod"
+    assert module_name_of(tmp_path / "other/tools/run.py") == "tools.run"
 
 
 def test_the_readme_rename_in_a_src_layout_renames_the_class_too(tmp_path: Path) -> None:
