@@ -72,6 +72,20 @@ def root_of(module: str | None, filename: str | None) -> Path | None:
     return path.parents[depth - 1] if depth <= len(path.parents) else None
 
 
+def lookup_start(module: str | None, filename: str | None) -> Path | None:
+    """Where a file's absolute imports are looked for first: its own folder when no package
+    holds it (``python tool.py`` and pytest put that on ``sys.path``: a script in
+    ``services/api/`` imports ``app`` from there, though its name starts higher, at the
+    project's folder), else the folder its dotted name starts from."""
+    own = root_of(module, filename)
+    if filename is None:
+        return own
+    folder = Path(filename).resolve().parent
+    if any((folder / name).is_file() for name in ("__init__.py", "__init__.pyi")):
+        return own
+    return folder
+
+
 def package_root(top: str, start: Path | None) -> Path | None:
     """The folder the top-level package ``top`` is imported from, seen from a file whose
     module name starts at ``start``: that folder or one of its source folders (``src/``,

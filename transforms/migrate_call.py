@@ -50,6 +50,7 @@ from ._names import (
     grown_all,
     import_from_module,
     is_package_init,
+    lookup_start,
     name_imported_by_others,
     package_of,
     package_root,
@@ -283,7 +284,8 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
             )
         self.package = package_of(context.full_module_name, context.filename)
         own_root = root_of(context.full_module_name, context.filename)
-        self.root = package_root(old_name.split(".")[0], own_root) or own_root
+        start = lookup_start(context.full_module_name, context.filename)
+        self.root = package_root(old_name.split(".")[0], start) or own_root
         self.names = set(reexports(old_name, self.root))
         """Every dotted name of the function: its own and its re-exports."""
         self.modules = {n.rpartition(".")[0] for n in self.names}

@@ -61,6 +61,7 @@ from ._names import (
     import_statements,
     imported_modules,
     line_of,
+    lookup_start,
     package_of,
     package_root,
     project_package_root,
@@ -195,7 +196,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self.package = package_of(self.current_module, context.filename)
         own_root = root_of(self.current_module, context.filename)
         top = old_name.split(".")[0]
-        self.root = package_root(top, own_root) or own_root
+        start = lookup_start(self.current_module, context.filename)
+        self.root = package_root(top, start) or own_root
         _refuse_below_a_module(old_name, package_root(top, own_root or Path.cwd()))
         self.names = set(reexports(old_name, self.root))
         """Every dotted name of the symbol: its own, its packages' re-exports, and the

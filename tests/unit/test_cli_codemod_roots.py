@@ -156,3 +156,30 @@ def test_a_rename_in_a_namespace_package_of_a_project_renames_its_definition(
     assert out.returncode == 0, out.stderr
     assert "2 changed" in out.stderr
     assert runs("main.py", tmp_path / "proj") == "B\n"
+
+
+@pytest.mark.parametrize("codemod", ["rename_symbol", "migrate_call"])
+def test_a_script_importing_a_package_beside_it_deep_in_a_project_follows_its_re_export(
+    tmp_path: Path, codemod: str
+) -> None:
+    # main.py is named from the project's folder (services.api.main) but imports app from
+    # its own folder, as `python services/api/main.py` does
+    write(
+        tmp_path,
+        {
+            "repo/pyproject.toml": "",
+            "repo/services/api/app/__init__.py": "from .mod import f\n",
+            "repo/services/api/app/mod.py": "def f(a=0):\n    return a\n\ndef g(a=0):\n"
+            "    return a\n",
+            "repo/services/api/main.py": "from app import f\nprint(f(a=1))\n",
+        },
+    )
+    args = {
+        "rename_symbol": ("--arg", "old_name=app.mod.f", "--arg", "new_name=h"),
+        "migrate_call": ("--arg", "old_name=app.mod.f", "--arg", "new_name=g"),
+    }[codemod]
+    out = shim(codemod, ".", *args, cwd=tmp_path / "repo")
+    assert out.returncode == 0, out.stderr
+    assert "from app import " in (tmp_path / "repo/services/api/main.py").read_text()
+    assert "from app import f\n" not in (tmp_path / "repo/services/api/main.py").read_text()
+    assert runs("main.py", tmp_path / "repo/services/api") == "1\n"
