@@ -15,7 +15,7 @@ from libcst.codemod import ContextAwareTransformer
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider, QualifiedName, ScopeProvider
 
-from shim_lsp.codemods.modules import file_in, module_name_of, source_folders
+from shim_lsp.codemods.modules import file_in, import_root, module_name_of, source_folders
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
@@ -72,6 +72,20 @@ def root_of(module: str | None, filename: str | None) -> Path | None:
     return path.parents[depth - 1] if depth <= len(path.parents) else None
 
 
+def lookup_start(module: str | None, filename: str | None) -> Path | None:
+    """Where a file's absolute imports are looked for first: its own folder when no package
+    holds it (``python tool.py`` and pytest put that on ``sys.path``: a script in
+    ``services/api/`` imports ``app`` from there, though its name starts higher, at the
+    project's folder), else the folder its dotted name starts from."""
+    own = root_of(module, filename)
+    if filename is None:
+        return own
+    folder = Path(filename).resolve().parent
+    if any((folder / name).is_file() for name in ("__init__.py", "__init__.pyi")):
+        return own
+    return folder
+
+
 def package_root(top: str, start: Path | None) -> Path | None:
     """The folder the top-level package ``top`` is imported from, seen from a file whose
     module name starts at ``start``: that folder or one of its source folders (``src/``,
@@ -89,6 +103,35 @@ def package_root(top: str, start: Path | None) -> Path | None:
         if any((folder / marker).exists() for marker in PROJECT_MARKERS):
             return None
     return None
+
+
+class AmbiguousPackage(ValueError):
+    """The project holds a top-level package in more than one folder: which one a name
+    means depends on what is on ``sys.path``, which no codemod can tell."""
+
+
+def project_package_root(top: str, root: Path) -> Path | None:
+    """The folder the top-level package ``top`` is imported from in the project at ``root``:
+    seen from ``root`` as a file there sees it (``package_root``), else found below it, as
+    when ``root`` is the folder above the project (the command ran there). Raises
+    ``AmbiguousPackage`` when it is below ``root`` in more than one folder."""
+    found = package_root(top, root)
+    if found is not None:
+        return found
+    below: set[Path] = set()
+    for path in _python_files(root):
+        if top not in path.parts[:-1] and path.stem != top:
+            continue
+        name = module_name_of(path)
+        if name is not None and name.split(".")[0] == top:
+            below.add(import_root(path.resolve()))
+    if len(below) > 1:
+        shown = ", ".join(sorted(str(p) for p in below))
+        raise AmbiguousPackage(
+            f"{top} is found in more than one folder below {root} ({shown}); run from the"
+            " project's folder or pass --root it (nothing was changed)"
+        )
+    return next(iter(below), None)
 
 
 def _init_of(package: str, root: Path) -> Path | None:
@@ -228,7 +271,7 @@ def star_importer_binding(
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
             continue
-        module = module_name_of(path, root)
+        module = module_name_of(path)
         package = package_of(module, str(path))
         for stmt in tree.body:
             if not isinstance(stmt, ast.ImportFrom) or [a.name for a in stmt.names] != ["*"]:
@@ -261,7 +304,7 @@ def files_importing(root: Path, modules: Collection[str], word: str) -> list[Pat
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
             continue
-        package = package_of(module_name_of(path, root), str(path))
+        package = package_of(module_name_of(path), str(path))
         if any(_imports_one_of(node, package, wanted) for node in ast.walk(tree)):
             found.append(path)
     return found
@@ -666,7 +709,7 @@ def _import_index(project: Path) -> tuple[frozenset[str], ...]:
             continue
         if "import" not in text:
             continue
-        module = module_name_of(path, project)
+        module = module_name_of(path)
         package = package_of(module, str(path))
         for dots, name, names in _FROM_IMPORT.findall(text):
             source = absolute(dots + name, None, package) if dots else name

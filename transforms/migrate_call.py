@@ -2,8 +2,9 @@
 
 Calls are found by what the callee refers to (``pkg.mod.func`` however it was imported,
 relative imports and re-exports included: a package's ``__init__`` or a ``compat.py`` that
-imports it), not by spelling. A module others may import it from (a package's ``__init__``,
-a module another file imports the name from, or one that imports it without using it) keeps
+imports it; in ``pkg/mod.py`` itself, its global ``func``), not by spelling. A module others
+may import it from (a package's ``__init__``, a module another file imports the name from,
+or one that imports it without using it) keeps
 the old name and imports the new one beside it, so a file left unchanged still finds what it
 imports; its ``__all__``, where it lists the old name, lists the new one too. A module that
 re-exports the function by a star import (``from pkg.mod import *``) is followed, unless the
@@ -49,9 +50,11 @@ from ._names import (
     grown_all,
     import_from_module,
     is_package_init,
+    lookup_start,
     name_imported_by_others,
     package_of,
     package_root,
+    project_package_root,
     reexported_by,
     reexports,
     root_of,
@@ -199,7 +202,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         new_name = unicodedata.normalize("NFKC", new_name)
         if not new_name or new_name == old_short or not old_module:
             return
-        top_root = package_root(old_name.split(".")[0], root)
+        top_root = project_package_root(old_name.split(".")[0], root)
         if top_root is None:
             return
         path = file_in(top_root, old_module)
@@ -281,7 +284,8 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
             )
         self.package = package_of(context.full_module_name, context.filename)
         own_root = root_of(context.full_module_name, context.filename)
-        self.root = package_root(old_name.split(".")[0], own_root) or own_root
+        start = lookup_start(context.full_module_name, context.filename)
+        self.root = package_root(old_name.split(".")[0], start) or own_root
         self.names = set(reexports(old_name, self.root))
         """Every dotted name of the function: its own and its re-exports."""
         self.modules = {n.rpartition(".")[0] for n in self.names}
@@ -294,6 +298,10 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         """The file re-exports the function (a star import or ``from X import fetch``) and
         can re-export the new one too: its ``__all__`` lists both."""
         self._not_values: set[int] = set()
+        self._definitions: set[int] = set()
+        """ids of the names that ``def`` and ``class`` statements bind."""
+        self._here = context.full_module_name == self.old_module
+        """This file is the function's own module, where calls name its global binding."""
         """ids of the references that are not the function used as a value (callees, defs)."""
         if self.new_positional and self.new_short == self.old_short:
             raise ValueError(
@@ -301,15 +309,22 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
                 "could not tell migrated calls from old ones and would swap them back"
             )
 
+    def _absolute(self, name: str) -> str:
+        """A qualified name as a full dotted one; in the function's own module a bare
+        ``fetch`` (its global binding) is ``pkg.client.fetch``."""
+        return absolute(name, self.old_module if self._here else None, self.package)
+
     def _refers(self, node: cst.CSTNode) -> bool:
+        if id(node) in self._definitions:
+            return False  # ``def fetch``: the function itself, which the migration keeps
         names = self.get_metadata(QualifiedNameProvider, node, set())
-        return any(absolute(qn.name, None, self.package) in self.names for qn in names)
+        return any(self._absolute(qn.name) in self.names for qn in names)
 
     def _ambiguous(self, node: cst.CSTNode) -> bool:
         """It may also be another binding (a fallback ``def`` after a failed import, a
         ``global`` rebinding), which takes the old arguments, or keeps the old name."""
         names = self.get_metadata(QualifiedNameProvider, node, set())
-        return any(absolute(qn.name, None, self.package) not in self.names for qn in names)
+        return any(self._absolute(qn.name) not in self.names for qn in names)
 
     def _untouched(self, original: cst.Call, updated: cst.Call, why: str) -> cst.Call:
         """Leave a call as written; with a rename, leave the file (its import would go)."""
@@ -444,9 +459,11 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._not_values.add(id(node.name))
+        self._definitions.add(id(node.name))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._not_values.add(id(node.name))
+        self._definitions.add(id(node.name))
 
     def visit_Import(self, node: cst.Import) -> bool:
         return False  # an import names the function; it does not use it as a value
@@ -463,7 +480,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
             f"line {line}: {self.old_name} used as a value, not called: "
             "calls through it are not migrated"
         )
-        if self.new_short != self.old_short:
+        if self.new_short != self.old_short and not self._here:
             # renamed, it would be the new function called with the old arguments
             raise SkipFile(message + "; the file is left unchanged")
         self.warn(message)
@@ -471,6 +488,8 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         if original_node.value == self.old_short and self._refers(original_node):
             self._used_as_value(original_node)
+            if self._here and id(original_node) not in self._not_values:
+                return updated_node  # the function stays defined here: a value keeps it
             if self.new_short != self.old_short:
                 if self._ambiguous(original_node):
                     line = self.get_metadata(PositionProvider, original_node).start.line
@@ -491,7 +510,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         meant = scope.get_qualified_names_for(self.new_short)
         # resolved as absolute names, like the references are
         wanted = {f"{module}.{self.new_short}" for module in self.modules}
-        if meant and all(absolute(q.name, None, self.package) in wanted for q in meant):
+        if meant and all(self._absolute(q.name) in wanted for q in meant):
             return  # it is the new function already imported (from mylib import fetch, get)
         line = self.get_metadata(PositionProvider, node).start.line
         raise SkipFile(

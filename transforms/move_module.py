@@ -42,9 +42,10 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from shim_lsp.codemods.modules import module_file
+from shim_lsp.codemods.modules import file_in
 
 from ._names import (
+    AmbiguousPackage,
     NameTaken,
     absolute,
     attribute_by_string,
@@ -52,6 +53,7 @@ from ._names import (
     first_binding,
     import_from_module,
     package_of,
+    project_package_root,
     star_binding,
 )
 
@@ -99,6 +101,28 @@ def _from(
     return dots, (_dotted(rest) if rest else None)
 
 
+def module_file(name: str, root: Path) -> Path | None:
+    """The file of the dotted module ``name`` in the project at ``root`` (or below it, when
+    ``root`` is the folder above the project); raises ``AmbiguousPackage``."""
+    base = project_package_root(name.split(".")[0], root)
+    return file_in(base, name) if base is not None else None
+
+
+def _import_top_level(node: cst.ImportFrom, names: list[cst.ImportAlias]) -> cst.Import:
+    """``from pkg import models as mm`` (or ``from . import models``) of a module moved to
+    the top level: there is no package to import it from, so ``import models2 as mm``
+    (``import models2 as models``), which binds the same local name to it."""
+    last = len(names) - 1
+    return cst.Import(
+        names=[
+            a.with_changes(comma=cst.MaybeSentinel.DEFAULT) if i == last else a
+            for i, a in enumerate(names)
+        ],
+        semicolon=node.semicolon,
+        whitespace_after_import=node.whitespace_after_from,
+    )
+
+
 class MoveModuleCommand(VisitorBasedCodemodCommand):
     TITLE = "Move module"
     DESCRIPTION = (
@@ -141,9 +165,12 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         them) where they are still there (their relative imports change with it): an
         importer left out breaks once the file moves. A module of neither place in the
         project (``mock`` to ``unittest.mock``) stays where it is: nothing is required."""
-        path = module_file(old_module, root)
-        if path is None and module_file(new_module, root) is None:
-            return {}
+        try:
+            path = module_file(old_module, root)
+            if path is None and module_file(new_module, root) is None:
+                return {}
+        except AmbiguousPackage:
+            return {}  # refused by check_project before any file was read
         leaf = old_module.rpartition(".")[2]
         found = {
             importer: f"imports {old_module} or a package above it, so this move may change it"
@@ -308,7 +335,7 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
 
     def leave_ImportFrom(
         self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
-    ) -> cst.ImportFrom:
+    ) -> cst.ImportFrom | cst.Import:
         source = import_from_module(updated_node, self.package)
         moved = self._moved(source)
         if moved is not None:
@@ -343,6 +370,8 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             names.append(alias.with_changes(name=cst.Name(leaf), asname=asname))
         (parent,) = parents
         assert parent is not None
+        if not parent:
+            return _import_top_level(updated_node, names)
         dots, module = _from(updated_node, parent, self.new_package)
         return updated_node.with_changes(module=module, relative=dots, names=names)
 

@@ -47,6 +47,7 @@ from libcst.metadata import (
 from shim_lsp.codemods.modules import file_in
 
 from ._names import (
+    AmbiguousPackage,
     NameTaken,
     absolute,
     all_built_in_steps,
@@ -60,8 +61,10 @@ from ._names import (
     import_statements,
     imported_modules,
     line_of,
+    lookup_start,
     package_of,
     package_root,
+    project_package_root,
     qualified_names,
     reexport_source,
     reexported_by,
@@ -101,7 +104,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         """Before any file is read: a name below a class, where the project shows it; a
         package that re-exports the symbol and already binds the new name (the two would
         shadow each other there, whichever comes last)."""
-        top_root = package_root(old_name.split(".")[0], root)
+        top_root = project_package_root(old_name.split(".")[0], root)
         _refuse_below_a_module(old_name, top_root)
         if top_root is None:
             return
@@ -153,7 +156,10 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         import it: a run over the importers alone (``tests/``) would leave them importing a
         name that no longer exists, one over the definition alone would break the others."""
         module, _, short = old_name.rpartition(".")
-        top_root = package_root(old_name.split(".")[0], root)
+        try:
+            top_root = project_package_root(old_name.split(".")[0], root)
+        except AmbiguousPackage:
+            return {}  # refused by check_project before any file was read
         path = file_in(top_root, module) if top_root is not None else None
         if path is None:
             return {}
@@ -190,7 +196,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self.package = package_of(self.current_module, context.filename)
         own_root = root_of(self.current_module, context.filename)
         top = old_name.split(".")[0]
-        self.root = package_root(top, own_root) or own_root
+        start = lookup_start(self.current_module, context.filename)
+        self.root = package_root(top, start) or own_root
         _refuse_below_a_module(old_name, package_root(top, own_root or Path.cwd()))
         self.names = set(reexports(old_name, self.root))
         """Every dotted name of the symbol: its own, its packages' re-exports, and the

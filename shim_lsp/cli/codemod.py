@@ -6,7 +6,9 @@ import argparse
 import difflib
 import json
 import os
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,6 @@ from shim_lsp.codemods.registry import CodemodInfo, discover
 from shim_lsp.codemods.runner import CodemodSpec, FileResult, Job, Summary, run
 from shim_lsp.codemods.unmatched import unmatched
 from shim_lsp.codemods.writes import write_changed
-from shim_lsp.workspace.files import decode
 
 
 def codemod_args(info: CodemodInfo, pairs: list[str], root: Path | None = None) -> dict[str, Any]:
@@ -27,6 +28,10 @@ def codemod_args(info: CodemodInfo, pairs: list[str], root: Path | None = None) 
         key, sep, value = pair.partition("=")
         if not sep:
             raise CliError(f"--arg takes KEY=VALUE, got {pair!r}")
+        if key in values:
+            raise CliError(
+                f"--arg {key} is given twice ({values[key]!r} and {value!r}); give it once"
+            )
         values[key] = value
     try:
         return check_args(info, values, from_text=True, root=root)
@@ -40,6 +45,21 @@ def codemod_args(info: CodemodInfo, pairs: list[str], root: Path | None = None) 
         if not exc.names:
             raise CliError(f"{info.name}: {exc.detail}") from exc
         raise CliError(f"--arg {exc.names[0]}: {exc.detail}") from exc
+
+
+_LINE = re.compile(rb"[^\n]*\n|[^\n]+")
+"""A line as ``patch`` and ``git apply`` count them: up to a LF (a CR alone ends none)."""
+
+
+def unified_diff(old: bytes, new: bytes, name: str) -> Iterator[bytes]:
+    """A patch that ``git apply`` and ``patch`` take, of the bytes as they are (any
+    encoding, any line endings): a last line without LF is marked ``\\ No newline at end
+    of file``, which difflib leaves out (python/cpython#46395; black adds it the same way)."""
+    label = os.fsencode(name)
+    for line in difflib.diff_bytes(
+        difflib.unified_diff, _LINE.findall(old), _LINE.findall(new), label, label
+    ):
+        yield line if line.endswith(b"\n") else line + b"\n\\ No newline at end of file\n"
 
 
 def _list(codemods: dict[str, CodemodInfo], as_json: bool) -> int:
@@ -69,6 +89,8 @@ def _say_unmatched(spec: CodemodSpec, files: list[Path], root: Path) -> None:
 
 def cmd_codemod(args: argparse.Namespace) -> int:
     root = Path(args.root or os.getcwd()).resolve()
+    if not root.is_dir():
+        raise CliError(f"--root {args.root}: no such folder")
     codemods, problems = discover(roots=[root])
     for problem in problems:
         print(f"shim: {problem}", file=sys.stderr)
@@ -114,12 +136,13 @@ def cmd_codemod(args: argparse.Namespace) -> int:
     summary.results.extend(FileResult(str(p), "skipped", why) for p, why in chosen.refused.items())
     writes = not (args.dry_run or args.diff)
     if args.diff:
+        sys.stdout.flush()
+        out = sys.stdout.buffer
         for result in sorted(summary.results, key=lambda r: r.path):
             if result.status == "changed" and result.new is not None:
-                path = Path(result.path)
-                old = decode(result.old or path.read_bytes(), path).splitlines(True)
-                new = decode(result.new, path).splitlines(True)
-                sys.stdout.writelines(difflib.unified_diff(old, new, result.path, result.path))
+                old = result.old or Path(result.path).read_bytes()
+                out.writelines(unified_diff(old, result.new, result.path))
+        out.flush()
     held_back = write_changed(summary, together=spec.together()) if writes else 0
     for result in sorted(summary.results, key=lambda r: r.path):
         if result.status in ("failed", "skipped"):
@@ -145,7 +168,9 @@ def cmd_codemod(args: argparse.Namespace) -> int:
         print(summary.line(written=writes), file=sys.stderr)
         for line in summary.breakdown():
             print(f"  {line}", file=sys.stderr)
-    if not summary.count("changed") and not any(r.warnings for r in summary.results):
+    if not any(summary.count(s) for s in ("changed", "failed")) and not any(
+        r.warnings for r in summary.results
+    ):
         _say_unmatched(spec, files, root)
     if held_back:
         print(

@@ -1,11 +1,16 @@
 """A file's dotted module name, found the way Python and packaging tools find it.
 
-The folder a name starts from is not always the workspace: in a ``src/`` layout
-``src/shop/models.py`` is ``shop.models``. A file inside regular packages (folders with
-``__init__.py``) is named from the folder above its top package; other files from the
-project's declared source folder (``src/``, ``[tool.setuptools] package-dir``, or
-``[tool.setuptools.packages.find] where`` in ``pyproject.toml``) when they are under it,
-else from the root.
+A name depends on the file alone, never on where a command runs or which folder it is given
+as the project: in a ``src/`` layout ``src/shop/models.py`` is ``shop.models`` seen from
+the project, from its parent folder or from ``tests/``. A file inside regular packages
+(folders with ``__init__.py``) is named from the folder above its top package; other files
+from the source folder a project above them declares (``src/``, ``[tool.setuptools]
+package-dir``, or ``[tool.setuptools.packages.find] where`` in ``pyproject.toml``) when they
+are under it, else from that project's folder (the nearest with ``pyproject.toml``,
+``setup.py`` or ``setup.cfg``: ``ns/mod.py`` of a namespace package is ``ns.mod``), else,
+outside any project, from their own folder, as pytest names a test file outside packages
+(its "basedir", which it puts on ``sys.path``) and ``python script.py`` imports its
+neighbours.
 """
 
 from __future__ import annotations
@@ -41,27 +46,30 @@ def source_folders(root: Path) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(p.resolve() for p in found if p.is_dir()))
 
 
-def import_root(path: Path, root: Path) -> Path:
-    """The folder ``path``'s module name starts from."""
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+"""Files that mark a project's own folder, where looking for its source folders stops."""
+
+
+def import_root(path: Path) -> Path:
+    """The folder ``path``'s module name starts from (``path`` resolved)."""
     folder = path.parent
     if _is_package(folder):
         while _is_package(folder.parent) and folder.parent != folder:
             folder = folder.parent
         return folder.parent
-    for source in source_folders(root):
-        if path.is_relative_to(source):
-            return source
-    return root
+    for above in path.parents:
+        for source in source_folders(above):
+            if path.is_relative_to(source):
+                return source
+        if any((above / name).is_file() for name in PROJECT_FILES):
+            return above  # its folders without __init__.py may be namespace packages
+    return folder
 
 
-def module_name_of(path: Path, root: Path | None) -> str | None:
-    """The dotted module name of a file in a project rooted at ``root``."""
-    if root is None:
-        return None
-    path, root = path.resolve(), root.resolve()
-    if not path.is_relative_to(root):
-        return None
-    parts = list(path.relative_to(import_root(path, root)).with_suffix("").parts)
+def module_name_of(path: Path) -> str | None:
+    """The dotted module name of a file, wherever the command that asks runs."""
+    path = path.resolve()
+    parts = list(path.relative_to(import_root(path)).with_suffix("").parts)
     if parts and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts) or None
@@ -79,14 +87,4 @@ def file_in(base: Path, name: str) -> Path | None:
     ):
         if candidate.is_file():
             return candidate
-    return None
-
-
-def module_file(name: str, root: Path) -> Path | None:
-    """The file of the dotted module ``name`` in the project at ``root`` (its ``.py`` or
-    ``.pyi``, or a package's ``__init__``), looked for where its top-level modules live."""
-    for base in (root.resolve(), *source_folders(root.resolve())):
-        found = file_in(base, name)
-        if found is not None:
-            return found
     return None

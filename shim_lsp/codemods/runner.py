@@ -316,7 +316,7 @@ def run(
     try:
         futures: list[tuple[Job, Future[FileResult]]] = []
         for job, source in todo:
-            module = module_name_of(job.path, root)  # root: the project, not the import root
+            module = module_name_of(job.path)
             fut = pool.schedule(
                 transform_bytes, args=(spec, str(job.path), source, module), timeout=timeout
             )
@@ -374,7 +374,7 @@ def _in(path: Path, root: Path | None, modules: tuple[str, ...]) -> bool:
     """The file is one of the modules, or under one of them."""
     if not modules:
         return False
-    name = module_name_of(path, root)
+    name = module_name_of(path)
     return name is not None and any(name == m or name.startswith(m + ".") for m in modules)
 
 

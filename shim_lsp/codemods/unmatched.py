@@ -33,7 +33,7 @@ def unmatched(dotted: str, files: Iterable[Path], root: Path, *, is_module: bool
     a name, no module binding it) of ``files`` is ``dotted``; None when one is."""
     modules: dict[str, Path] = {}
     for path in files:
-        name = module_name_of(path, root)
+        name = module_name_of(path)
         if name is not None:
             modules.setdefault(name, path)
     if is_module:

@@ -329,8 +329,7 @@ class CodemodsFeature(Feature):
         path = uri_to_path(a.uri)
         if path is None or not engine.workspace.contains(path):
             raise LookupError(f"{self.ls.client_uri(a.uri)} is not a file of this workspace")
-        root = engine.workspace.folder_of(path)
-        return {"module": await asyncio.to_thread(module_name_of, path, root)}
+        return {"module": await asyncio.to_thread(module_name_of, path)}
 
     @command("shim.undoCodemod", UndoCodemodArgs)
     async def undo_codemod(self, engine: SessionEngine, a: UndoCodemodArgs) -> Any:

@@ -445,6 +445,27 @@ async def test_a_link_named_in_paths_changes_its_target_inside_the_workspace_onl
     await stop_editor(editor)
 
 
+async def test_a_rename_in_a_workspace_folder_above_the_project_renames_its_importers(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    # proj/main.py imports pkg from proj/, not from the workspace folder: a name taken from
+    # the workspace ("proj.main") hid its import of the re-export, and half was renamed
+    (workspace / "proj" / "pkg").mkdir(parents=True)
+    (workspace / "proj" / "pkg" / "__init__.py").write_text("from .mod import Thing\n")
+    (workspace / "proj" / "pkg" / "mod.py").write_text("class Thing: ...\n")
+    (workspace / "proj" / "main.py").write_text("from pkg import Thing\nThing()\n")
+    editor = await editors.start(workspace, state_dir)
+    result = await editor.command(
+        "shim.runCodemod",
+        {"name": "rename_symbol", "args": {"old_name": "pkg.mod.Thing", "new_name": "Widget"}},
+    )
+    assert result["summary"] == "3 changed, 0 unchanged, 0 skipped, 0 failed"
+    assert editor.docs[editor.uri("proj/main.py")].source == "from pkg import Widget\nWidget()\n"
+    found = await editor.command("shim.moduleName", {"uri": editor.uri("proj/main.py")})
+    assert found == {"module": "main"}
+    await stop_editor(editor)
+
+
 async def test_a_rename_over_part_of_the_workspace_applies_nothing_and_names_the_rest(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:

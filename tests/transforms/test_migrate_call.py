@@ -207,6 +207,58 @@ class TestMigrateCall(ShimCodemodTest):
             context_override=CodemodContext(filename="net/api.py", full_module_name="net.api"),
         )
 
+    def test_calls_in_the_functions_own_module_are_migrated(self) -> None:
+        # the definitions stay; a value (``f = fetch``) keeps the old function, which
+        # still exists here, and is listed
+        context = CodemodContext(filename="net/client.py", full_module_name="net.client")
+        self.check(
+            """
+            def fetch(url, params=None):
+                return params
+
+            def request(url, query=None):
+                return query
+
+            def use(fetch_all):
+                def local(fetch):
+                    return fetch("x", params=2)
+                return fetch("u", params=1), local
+
+            f = fetch
+            """,
+            """
+            def fetch(url, params=None):
+                return params
+
+            def request(url, query=None):
+                return query
+
+            def use(fetch_all):
+                def local(fetch):
+                    return fetch("x", params=2)
+                return request("u", query=1), local
+
+            f = fetch
+            """,
+            old_name="net.client.fetch",
+            new_name="request",
+            rename_keywords="params=query",
+            context_override=context,
+        )
+        assert context.warnings == [
+            "line 12: net.client.fetch used as a value, not called: calls through it are not"
+            " migrated"
+        ]
+        self.check(
+            'def fetch(url, params=None):\n    return params\n\nfetch("u", params=1)\n',
+            'def fetch(url, params=None):\n    return params\n\nfetch("u", query=1)\n',
+            old_name="net.client.fetch",
+            rename_keywords="params=query",
+            context_override=CodemodContext(
+                filename="net/client.py", full_module_name="net.client"
+            ),
+        )
+
     def test_the_call_of_a_calls_result_is_not_the_function(self) -> None:
         self.check(
             "from cachetools import cached\nwrapper = cached(cache)(func)\n",

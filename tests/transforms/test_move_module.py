@@ -170,6 +170,38 @@ class TestMoveModule(ShimCodemodTest):
             new_module="other.text",
         )
 
+    def test_a_module_imported_from_its_package_and_moved_to_the_top_level_keeps_its_name(
+        self,
+    ) -> None:
+        # no package to import "models2" from: a plain import binding the same local name
+        self.check(
+            """
+            from . import utils as u
+            from . import utils
+            from shop import utils as su
+            from shop import (
+                utils,
+            )
+            from .utils import slugify
+
+            a = u.slugify(x), utils.clean(y), su.f()
+            """,
+            """
+            import helpers as u
+            import helpers as utils
+            import helpers as su
+            import helpers as utils
+            from helpers import slugify
+
+            a = u.slugify(x), utils.clean(y), su.f()
+            """,
+            context_override=CodemodContext(
+                full_module_name="shop.views", filename="shop/views.py"
+            ),
+            old_module="shop.utils",
+            new_module="helpers",
+        )
+
     def test_relative_imports_in_a_stub_package_init(self) -> None:
         self.check(
             "from .utils import slugify\n",

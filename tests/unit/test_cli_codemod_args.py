@@ -3,6 +3,7 @@ codemod itself refuses before reading any file, in the CLI's words."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,55 @@ def test_a_name_that_matches_nothing_is_said_with_the_nearest_names(
     assert out.returncode == 0, out.stderr
     assert f"shim: {said}" in out.stderr, out.stderr
     assert "0 changed" in out.stderr
+
+
+def test_an_argument_given_twice_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("def fetch(): ...\n")
+    out = shim(
+        "rename_symbol",
+        "m.py",
+        *("--arg", "old_name=m.fetch", "--arg", "new_name=get", "--arg", "new_name=load"),
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "shim: --arg new_name is given twice ('get' and 'load'); give it once"
+    )
+    assert (tmp_path / "m.py").read_text() == "def fetch(): ...\n"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git to apply the patch")
+def test_a_diff_applies_to_files_without_a_final_newline_or_with_cr_line_endings(
+    tmp_path: Path,
+) -> None:
+    # difflib marks no last line without LF, and splitlines() splits at a lone CR, which
+    # patch tools do not: git apply refused the patch
+    body = ["import unittest", "", "", "class T(unittest.TestCase):", "    def test_a(self):"]
+    last = "        self.assertEqual(1, 1)"
+    files = {
+        "test_nonl.py": "\n".join([*body, last]),
+        "test_cr.py": "\r".join([*body, last, ""]),
+        "test_crlf.py": "\r\n".join([*body, last]),
+        "test_mixed.py": "\n".join(body) + "\r\n" + last + "\r",
+    }
+    patched, written = tmp_path / "patched", tmp_path / "written"
+    for folder in (patched, written):
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_bytes(text.encode())
+    diff = subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", "codemod", "unittest_to_assert", ".", "--diff"],
+        capture_output=True,
+        timeout=120,
+        cwd=patched,
+    )
+    assert diff.returncode == 0, diff.stderr
+    assert b"\\ No newline at end of file\n" in diff.stdout
+    applied = subprocess.run(
+        ["git", "apply", "-p0", "-"], input=diff.stdout, capture_output=True, cwd=patched
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert shim("unittest_to_assert", ".", cwd=written).returncode == 0
+    for name in files:
+        assert (patched / name).read_bytes() == (written / name).read_bytes(), name
+        assert b"assert 1 == 1" in (written / name).read_bytes()

@@ -17,9 +17,9 @@ def write(root: Path, files: dict[str, str]) -> None:
 
 def test_a_src_layout_names_modules_from_src(tmp_path: Path) -> None:
     write(tmp_path, {"src/shop/__init__.py": "", "src/shop/models.py": "", "src/tool.py": ""})
-    assert module_name_of(tmp_path / "src/shop/models.py", tmp_path) == "shop.models"
-    assert module_name_of(tmp_path / "src/shop/__init__.py", tmp_path) == "shop"
-    assert module_name_of(tmp_path / "src/tool.py", tmp_path) == "tool"
+    assert module_name_of(tmp_path / "src/shop/models.py") == "shop.models"
+    assert module_name_of(tmp_path / "src/shop/__init__.py") == "shop"
+    assert module_name_of(tmp_path / "src/tool.py") == "tool"
 
 
 def test_pyproject_package_dir_and_plain_layouts(tmp_path: Path) -> None:
@@ -33,9 +33,32 @@ def test_pyproject_package_dir_and_plain_layouts(tmp_path: Path) -> None:
             "app/views.py": "",
         },
     )
-    assert module_name_of(tmp_path / "lib/ns/mod.py", tmp_path) == "ns.mod"
-    assert module_name_of(tmp_path / "tests/test_mod.py", tmp_path) == "tests.test_mod"
-    assert module_name_of(tmp_path / "app/views.py", tmp_path) == "app.views"
+    assert module_name_of(tmp_path / "lib/ns/mod.py") == "ns.mod"
+    # outside packages and source folders: from the project's folder (namespace packages)
+    assert module_name_of(tmp_path / "tests/test_mod.py") == "tests.test_mod"
+    assert module_name_of(tmp_path / "app/views.py") == "app.views"
+
+
+def test_a_name_does_not_depend_on_the_folder_the_command_runs_in(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "proj/pkg/__init__.py": "",
+            "proj/pkg/mod.py": "",
+            "proj/main.py": "",
+            "proj/scripts/tool.py": "",
+            "other/pyproject.toml": '[tool.setuptools]\npackage-dir = {"" = "lib"}\n',
+            "other/lib/ns/mod.py": "",
+            "other/tools/run.py": "",
+        },
+    )
+    # outside any project (no pyproject.toml, setup.py, setup.cfg): from its own folder,
+    # as pytest names a test file outside packages and ``python main.py`` imports
+    assert module_name_of(tmp_path / "proj/main.py") == "main"
+    assert module_name_of(tmp_path / "proj/pkg/mod.py") == "pkg.mod"
+    assert module_name_of(tmp_path / "proj/scripts/tool.py") == "tool"
+    assert module_name_of(tmp_path / "other/lib/ns/mod.py") == "ns.mod"
+    assert module_name_of(tmp_path / "other/tools/run.py") == "tools.run"
 
 
 def test_the_readme_rename_in_a_src_layout_renames_the_class_too(tmp_path: Path) -> None:
