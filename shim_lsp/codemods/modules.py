@@ -58,10 +58,11 @@ def import_root(path: Path) -> Path:
             folder = folder.parent
         return folder.parent
     for above in path.parents:
-        for source in source_folders(above):
-            if path.is_relative_to(source):
-                return source
+        # Only a project declares source folders: the ``src`` of ``~/src/project`` is none.
         if any((above / name).is_file() for name in PROJECT_FILES):
+            for source in source_folders(above):
+                if path.is_relative_to(source):
+                    return source
             return above  # its folders without __init__.py may be namespace packages
     return folder
 

@@ -61,6 +61,16 @@ def test_a_name_does_not_depend_on_the_folder_the_command_runs_in(tmp_path: Path
     assert module_name_of(tmp_path / "other/tools/run.py") == "tools.run"
 
 
+def test_a_src_folder_counts_only_in_a_project(tmp_path: Path) -> None:
+    """``~/src/project/script.py`` with no project file is ``script``: the ``src`` folder
+    of a home directory is no project's source folder."""
+    write(tmp_path, {"home/src/project/script.py": "", "home/src/project/tools/x.py": ""})
+    assert module_name_of(tmp_path / "home/src/project/script.py") == "script"
+    assert module_name_of(tmp_path / "home/src/project/tools/x.py") == "x"
+    write(tmp_path, {"home/src/project/pyproject.toml": ""})
+    assert module_name_of(tmp_path / "home/src/project/tools/x.py") == "tools.x"
+
+
 def test_the_readme_rename_in_a_src_layout_renames_the_class_too(tmp_path: Path) -> None:
     write(
         tmp_path,
