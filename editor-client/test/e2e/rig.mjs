@@ -185,16 +185,28 @@ function envFor(dirs) {
 const started = [];
 
 /**
- * Ctrl+. as a user presses it: once the light bulb shows, that is once VS Code's own request for
- * the line's actions is answered. Pressed before, on a loaded machine, VS Code answered
- * "No code actions available" while SHIM's answer was still on its way.
+ * Ctrl+. as a user presses it, until the menu offers `title`; returns that row. VS Code asks
+ * for the line's actions when the cursor or the diagnostics change: pressed before SHIM's
+ * answer arrives, it says "No code actions available", and on a loaded machine the light bulb
+ * was once not drawn at all although the actions were there. So: wait a little for the light
+ * bulb, then press, and press again (after Escape) while the row is not offered.
  */
-export async function quickFix(page) {
+export async function quickFix(page, title, timeoutMs = 30_000) {
   // In the gutter (codicon-light-bulb, or codicon-lightbulb-autofix with a preferred fix) or
   // beside the text (.lightBulbWidget).
   const bulb = '.editor-instance [class*="codicon-light-bulb"], .editor-instance [class*="codicon-lightbulb"], .editor-instance .lightBulbWidget';
-  await page.locator(`${bulb} >> visible=true`).first().waitFor();
-  await page.keyboard.press('Control+.');
+  await page.locator(`${bulb} >> visible=true`).first().waitFor({ timeout: 5_000 }).catch(() => undefined);
+  const row = page.locator('.action-widget .monaco-list-row', { hasText: title }).first();
+  return waitFor(`"${title}" among the quick fixes`, async () => {
+    await page.keyboard.press('Control+.');
+    try {
+      await row.waitFor({ timeout: 3_000 });
+      return row;
+    } catch (error) {
+      await page.keyboard.press('Escape');
+      throw error;
+    }
+  }, timeoutMs, 200);
 }
 
 /** Stop every code-server this test file started (and the SHIM servers under them). */
