@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -243,9 +244,12 @@ def test_edits_after_garbage_are_still_journaled(
     while time.monotonic() < deadline:
         if (state_dir / DB_NAME).exists():
             with connect(state_dir / DB_NAME) as conn:
-                changes = conn.execute(
-                    "SELECT COUNT(*) FROM journal WHERE kind='change'"
-                ).fetchone()[0]
+                try:
+                    changes = conn.execute(
+                        "SELECT COUNT(*) FROM journal WHERE kind='change'"
+                    ).fetchone()[0]
+                except sqlite3.OperationalError:  # the file is there, its tables not yet
+                    pass
         if changes == 50:
             break
         time.sleep(0.1)
