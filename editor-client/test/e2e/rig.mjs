@@ -1,7 +1,7 @@
 // Real VS Code for the end-to-end tests: code-server (VS Code 1.100.3) on loopback, driven by
 // Playwright in Debian's Chromium. Facts behind each choice: README.md beside this file
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -64,6 +64,7 @@ function freePort() {
  */
 export async function makeHome(files, settings = {}, { editorBackups = true, keybindings = [] } = {}) {
   const root = mkdtempSync(path.join(os.tmpdir(), 'shim-e2e-'));
+  homes.push(root);
   const dirs = {
     root,
     workspace: path.join(root, 'ws'),
@@ -91,6 +92,10 @@ export async function makeHome(files, settings = {}, { editorBackups = true, key
 }
 
 let installed;
+let installRoot;
+
+/** The homes made by the running test: removed when it passes, kept (with screenshots) when not. */
+const homes = [];
 
 /**
  * The .vsix installed by code-server once per test file (`--install-extension`, as a user
@@ -99,6 +104,7 @@ let installed;
 function installedOnce() {
   installed ??= (async () => {
     const dirs = { root: mkdtempSync(path.join(os.tmpdir(), 'shim-e2e-vsix-')) };
+    installRoot = dirs.root;
     for (const name of ['extensions', 'userData', 'home', 'tmp', 'state']) {
       dirs[name] = path.join(dirs.root, name);
       mkdirSync(dirs[name], { recursive: true });
@@ -437,7 +443,6 @@ export async function screenshots(label) {
       await page.screenshot({ path: file }).then(() => taken.push(file), () => undefined);
     }
   }
-  pages.length = 0;
   return taken;
 }
 
@@ -455,17 +460,29 @@ export async function shot(page, name) {
 
 const TEST_TIMEOUT = 240_000;
 
-/** A test in real VS Code: on failure, screenshots of its windows are kept and named. */
+/**
+ * A test in real VS Code: on failure, screenshots of its windows are kept and named. Its
+ * windows and code-servers (with the SHIM servers under them) end with it: idle workbenches
+ * left open still paint and poll, and slowed the tests after them. Its homes go when it passes.
+ */
 export function e2e(name, body, skip = undefined) {
   test(name, { timeout: TEST_TIMEOUT, skip }, async () => {
+    let passed = false;
     try {
       await body();
+      passed = true;
     } catch (error) {
       const shots = await screenshots(name);
       error.message += `\nscreenshots: ${shots.join(', ')}`;
       throw error;
     } finally {
-      pages.length = 0;
+      await Promise.all(pages.splice(0).map(({ page }) => page.context().close().catch(() => undefined)));
+      stopAll();
+      for (const root of homes.splice(0)) {
+        if (passed) {
+          rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+        }
+      }
     }
   });
 }
@@ -479,6 +496,9 @@ export function useBrowser() {
   after(async () => {
     await shared.browser?.close();
     stopAll();
+    if (installRoot) {
+      rmSync(installRoot, { recursive: true, force: true, maxRetries: 3 });
+    }
   });
   return shared;
 }
