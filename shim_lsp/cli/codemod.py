@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,8 @@ def cmd_codemod(args: argparse.Namespace) -> int:
     if sys.stderr.isatty() and not args.json:
         from tqdm import tqdm
 
+        tqdm.monitor_interval = 0  # no monitor thread: the workers are forked from here
+
         bar = tqdm(total=len(files), unit="file", desc=info.name, file=sys.stderr)
 
     def progress(summary: Summary, total: int) -> None:
@@ -129,6 +132,7 @@ def cmd_codemod(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             root=root,
             progress=progress,
+            fork=threading.active_count() == 1,  # forking is safe with no other thread
         )
     finally:
         if bar is not None:
