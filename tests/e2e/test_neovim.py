@@ -20,18 +20,39 @@ README = Path(__file__).parents[2] / "README.md"
 NVIM = shutil.which("nvim")
 TMUX = shutil.which("tmux")
 
-# After the configuration: edit the buffer without saving, run a SHIM command the README's
-# way, and wait for the answer and the status notification; then leave without saving.
+# After the configuration: edit the buffer without saving, wait for ruff's finding on the
+# typed line, list the code actions there as `vim.lsp.buf.code_action` offers them (through
+# vim.ui.select, which records them here), run a SHIM command the README's way, and wait for
+# the answer and the status notification; then leave without saving.
 SCRIPT = """
 vim.wait(20000, function() return next(vim.lsp.buf_get_clients(0)) ~= nil end, 50)
-vim.api.nvim_buf_set_lines(0, -1, -1, false, { "typed = 'in neovim'" })
+vim.api.nvim_buf_set_lines(0, -1, -1, false, { "typed = 'in neovim'", "import os" })
+local function unused_import()
+  for _, d in ipairs(vim.diagnostic.get(0)) do
+    if d.code == "F401" then return d end
+  end
+end
+vim.wait(20000, function() return unused_import() ~= nil end, 50)
+local finding = unused_import() or {}
+local offered
+vim.ui.select = function(items, _, on_choice)
+  offered = {}
+  for _, item in ipairs(items) do
+    table.insert(offered, (item.action or item[2]).title)
+  end
+  on_choice(nil)
+end
+vim.api.nvim_win_set_cursor(0, { 3, 0 })
+vim.lsp.buf.code_action()
+vim.wait(20000, function() return offered ~= nil end, 50)
 vim.cmd([[Shim forceCheckpoint {"label": "from neovim"}]])
 vim.wait(20000, function() return vim.g.shim_last_result ~= nil end, 50)
 vim.wait(20000, function()
   return vim.g.shim_status ~= nil and vim.g.shim_status.lastCheckpointAt ~= vim.NIL
 end, 50)
 vim.fn.writefile({ vim.fn.json_encode({ result = vim.g.shim_last_result,
-  status = vim.g.shim_status }) }, os.getenv("SHIM_NVIM_OUT"))
+  status = vim.g.shim_status, finding = { line = finding.lnum, message = finding.message },
+  offered = offered or {} }) }, os.getenv("SHIM_NVIM_OUT"))
 vim.cmd("qa!")
 """
 
@@ -86,6 +107,9 @@ def test_the_readme_neovim_config_runs_shim_and_its_commands(
     (workspace / "app.py").write_text("a = 1\n")
     out, env = _headless(workspace, state_dir, tmp_path, SCRIPT, "app.py")
     answer = json.loads(out.read_text())
+    # ruff on the unsaved buffer, and its quick fix where vim.lsp.buf.code_action lists it
+    assert answer["finding"] == {"line": 2, "message": "`os` imported but unused"}
+    assert "Ruff F401: Remove unused import: `os`" in answer["offered"], answer["offered"]
     assert answer["result"]["label"] == "from neovim"
     assert answer["result"]["buffers"] == 1, "the unsaved buffer is in the checkpoint"
     assert answer["status"]["lastCheckpointAt"] is not None
