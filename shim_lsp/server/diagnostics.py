@@ -79,6 +79,11 @@ class Diagnostics:
             )
         )
 
+    def count(self, source: str) -> tuple[int, int]:
+        """(documents, diagnostics) that ``source`` shows now, open or not."""
+        lists = [parts[source].found for parts in self._parts.values() if source in parts]
+        return len(lists), sum(len(found) for found in lists)
+
     def pulled(self) -> bool:
         """The client pulls diagnostics and can be told to pull again: it is not pushed to."""
         caps = self.ls.client_capabilities

@@ -130,10 +130,11 @@ class WorkspaceAnalysisFeature(Feature):
         self._shown = set()
         self._publish(shown)
         self._analysed = True
+        files, findings = self.ls.diagnostics.count(SOURCE)  # open buffers' too: as Problems
         return {
             "cancelled": False,
-            "files": len(shown),
-            "findings": sum(len(d) for d in shown.values()),
+            "files": files,
+            "findings": findings,
             "outside": [str(p) for p in done.outside],
         }
 

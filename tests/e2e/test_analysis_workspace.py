@@ -107,7 +107,8 @@ async def test_the_workspace_run_shows_unopened_files_with_progress_and_buffers_
     a = editor.open("a.py", "import re\n")  # the buffer differs from the disk
     await published(editor, a, lambda c: c == ["F401"])
     result = await editor.command("shim.analyzeWorkspace")
-    assert result["findings"] == 1 and result["files"] == 1 and result["cancelled"] is False
+    # what Problems shows: the unopened file's finding and the open buffer's own
+    assert result["findings"] == 2 and result["files"] == 2 and result["cancelled"] is False
     assert result["outside"] == [str(workspace / "linked.py")]
     b = editor.uri("pkg/b.py")
     (found,) = editor.client.diagnostics[b]
@@ -118,7 +119,7 @@ async def test_the_workspace_run_shows_unopened_files_with_progress_and_buffers_
     (reports,) = editor.client.progress_reports.values()
     assert isinstance(reports[0], t.WorkDoneProgressBegin) and reports[0].cancellable
     assert isinstance(reports[-1], t.WorkDoneProgressEnd)
-    assert reports[-1].message == "1 finding in 1 file"
+    assert reports[-1].message == "2 findings in 2 files"
     tree_runs = [line for line in runs.read_text().splitlines() if "--stdin-filename" not in line]
     assert len(tree_runs) == 1 and tree_runs[0].endswith(f"-- {workspace}"), "one ruff process"
 
