@@ -370,6 +370,34 @@ rig.e2e("a codemod's quick fix changes the line under the cursor, and is not off
   });
 });
 
+rig.e2e('Analyse Workspace lists a file never opened in Problems; a ruff quick fix from the light bulb; fix all on save', async () => {
+  const { dirs, page } = await rig.openShim(
+    shared,
+    { 'app.py': 'import os\n\nvalue = 1\n', 'unopened.py': 'print(undefined_name)\n' },
+    { open: 'app.py', settings: { 'editor.codeActionsOnSave': { 'source.fixAll.shim': 'explicit' } } },
+  );
+  await rig.runCommand(page, 'SHIM: Analyse Workspace');
+  await page.keyboard.press('Control+Shift+M');
+  const never = page.locator('.markers-panel .monaco-list-row', { hasText: 'Undefined name `undefined_name`' });
+  await never.waitFor();
+  await page.locator('.markers-panel .monaco-list-row', { hasText: 'unopened.py' }).first().waitFor();
+  await rig.toast(page, 'SHIM: 2 findings in 2 files; see Problems').waitFor(); // as Problems counts
+  await rig.shot(page, 'analyse-workspace-problems');
+
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+Home');
+  await rig.chooseQuickFix(page, 'Ruff F401: Remove unused import: `os`');
+  await rig.waitFor('the import removed from the buffer', async () => !(await rig.editorText(page)).includes('import os'));
+  assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), 'import os\n\nvalue = 1\n', 'a quick fix does not save');
+
+  await rig.typeAtEnd(page, 'import re\n');
+  await page.keyboard.press('Control+S');
+  await page.locator('.tab.active:not(.dirty)', { hasText: 'app.py' }).waitFor();
+  const saved = readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8');
+  assert.ok(!saved.includes('import') && saved.includes('value = 1'), `fixed on save: ${JSON.stringify(saved)}`);
+  assert.equal(readFileSync(rig.path.join(dirs.workspace, 'unopened.py'), 'utf8'), 'print(undefined_name)\n', 'analysis writes nothing');
+});
+
 rig.e2e('work at risk: a plain warning that SHIM took a checkpoint, and Save All saves', async () => {
   const { dirs, page } = await rig.openShim(shared, { 'app.py': 'a = 1\n' }, { open: 'app.py', settings: { 'shim.riskUnsavedKb': 0.01 } });
   // One change (a paste): typing on past the risk checkpoint would keep the risk high until

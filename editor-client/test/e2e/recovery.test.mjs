@@ -161,13 +161,6 @@ rig.e2e("a closed window's unsaved work: a notice in Problems and on the file's 
   await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
   await page.keyboard.press('Control+Home');
   const actions = page.locator('.action-widget .monaco-list-row');
-  const choose = async (title) => {
-    await rig.quickFix(page, title);
-    for (let i = 0; i < 10 && !(await page.locator('.action-widget .monaco-list-row.focused').innerText()).includes(title); i++) {
-      await page.keyboard.press('ArrowDown');
-    }
-    await page.keyboard.press('Enter');
-  };
   await rig.quickFix(page, 'Restore unsaved work');
   for (const title of ['Restore unsaved work', 'Compare with recovered text', 'Dismiss unsaved work in this file']) {
     await actions.filter({ hasText: title }).waitFor();
@@ -175,7 +168,7 @@ rig.e2e("a closed window's unsaved work: a notice in Problems and on the file's 
   await rig.shot(page, 'recovery-light-bulb');
   await page.keyboard.press('Escape');
 
-  await choose('Compare with recovered text');
+  await rig.chooseQuickFix(page, 'Compare with recovered text');
   await page.locator('.tab.active', { hasText: /^app\.py \(open editor\) ↔ app\.py \(recovered/ }).waitFor();
   await rig.waitFor('the diff to show the recovered text', async () => (await rig.editorText(page, 'modified')).includes("z = 'only in the buffer'"));
   await rig.shot(page, 'recovery-light-bulb-diff');
@@ -184,7 +177,7 @@ rig.e2e("a closed window's unsaved work: a notice in Problems and on the file's 
   await rig.waitFor('the recovery diff closed', async () => (await page.locator('.tab', { hasText: '↔' }).count()) === 0);
   await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
   await page.keyboard.press('Control+Home');
-  await choose('Restore unsaved work');
+  await rig.chooseQuickFix(page, 'Restore unsaved work');
   await rig.waitFor('the recovered text in the editor', async () => (await rig.editorText(page)).includes("z = 'only in the buffer'"));
   await notice.waitFor({ state: 'hidden' });
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8'), ORIGINAL, 'the file on disk is untouched');

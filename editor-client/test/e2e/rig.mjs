@@ -1,5 +1,6 @@
 // Real VS Code for the end-to-end tests: code-server (VS Code 1.100.3) on loopback, driven by
 // Playwright in Debian's Chromium. Facts behind each choice: README.md beside this file
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -213,6 +214,17 @@ export async function quickFix(page, title, timeoutMs = 30_000) {
       throw error;
     }
   }, timeoutMs, 200);
+}
+
+/** Choose the quick fix `title` from the menu, as a user does with the arrow keys and Enter. */
+export async function chooseQuickFix(page, title) {
+  await quickFix(page, title);
+  const focused = page.locator('.action-widget .monaco-list-row.focused');
+  for (let i = 0; i < 10 && !(await focused.innerText()).includes(title); i++) {
+    await page.keyboard.press('ArrowDown');
+  }
+  assert.ok((await focused.innerText()).includes(title), `"${title}" is chosen`);
+  await page.keyboard.press('Enter');
 }
 
 /** Stop every code-server this test file started (and the SHIM servers under them). */
