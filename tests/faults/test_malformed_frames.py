@@ -3,6 +3,7 @@ request id it can read, and keeps journaling."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -243,13 +244,14 @@ def test_edits_after_garbage_are_still_journaled(
     changes = 0
     while time.monotonic() < deadline:
         if (state_dir / DB_NAME).exists():
-            with connect(state_dir / DB_NAME) as conn:
-                try:
-                    changes = conn.execute(
-                        "SELECT COUNT(*) FROM journal WHERE kind='change'"
-                    ).fetchone()[0]
-                except sqlite3.OperationalError:  # the file is there, its tables not yet
-                    pass
+            # the file may be there before its tables are
+            with (
+                connect(state_dir / DB_NAME) as conn,
+                contextlib.suppress(sqlite3.OperationalError),
+            ):
+                changes = conn.execute(
+                    "SELECT COUNT(*) FROM journal WHERE kind='change'"
+                ).fetchone()[0]
         if changes == 50:
             break
         time.sleep(0.1)
