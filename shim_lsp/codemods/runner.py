@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from pebble import ProcessExpired, ProcessPool
 
+from shim_lsp.codemods.lossless import Lossy, keep_dropped
 from shim_lsp.codemods.modules import module_name_of
 
 Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
@@ -166,9 +167,17 @@ def transform_bytes(
     except Exception as exc:
         return FileResult(path, "failed", f"{type(exc).__name__}: {exc}")
     warnings = tuple(context.warnings)
-    new: bytes | str = new_tree.code if isinstance(source, str) else new_tree.bytes
-    if new == source:
+    new: bytes | str = _written(new_tree, source)
+    written = _written(tree, source)
+    if new == written:
         return FileResult(path, "unchanged", warnings=warnings)
+    if written != source:
+        try:
+            new = keep_dropped(
+                source, written, new, lambda text: _written(_parse_exactly(text), text)
+            )
+        except Lossy as exc:
+            return FileResult(path, "skipped", f"{exc}; left as is", warnings=warnings)
     try:
         ast.parse(new, filename=path)
     except SyntaxError as exc:
@@ -184,6 +193,11 @@ def transform_bytes(
     if isinstance(new, str):
         return FileResult(path, "changed", new_text=new, warnings=warnings)
     return FileResult(path, "changed", new=new, warnings=warnings)
+
+
+def _written(tree: Any, source: bytes | str) -> Any:
+    """What libcst writes for ``tree``, as text or bytes like the ``source`` it came from."""
+    return tree.code if isinstance(source, str) else tree.bytes
 
 
 def _parse_exactly(source: bytes | str) -> Any:

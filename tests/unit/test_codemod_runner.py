@@ -294,6 +294,29 @@ def test_a_file_with_cr_only_line_endings_keeps_every_byte_outside_the_change(
     assert {by_name[n].status for n in ("same.py", "code.py", "mixed.py")} == {"unchanged"}
 
 
+def test_a_form_feed_that_libcst_drops_is_kept_or_the_file_is_refused(tmp_path: Path) -> None:
+    # libcst's round trip drops a form feed that starts a code line, wherever the change is
+    elsewhere = b'x = 1\n\x0cdef f():\n    return "{}".format(x)\n\n\x0c\nclass A:\n    pass\n'
+    (tmp_path / "elsewhere.py").write_bytes(elsewhere)
+    (tmp_path / "untouched.py").write_bytes(b'\x0cdef f():\n    return "%s" % y\n')
+    on_line = b'if a:\r\n    x = 1\r\n\x0c    y = "{}".format(z)\r\n'
+    (tmp_path / "on_line.py").write_bytes(on_line)
+    (tmp_path / "joined.py").write_bytes(b'\x0cx = "{}".format(\n    a)\n')
+    summary = run(
+        CodemodSpec("shim_transforms.to_fstring", "ToFStringCommand"),
+        [Job(p) for p in sorted(tmp_path.iterdir())],
+    )
+    by_name = {Path(r.path).name: r for r in summary.results}
+    assert by_name["elsewhere.py"].new == elsewhere.replace(b'"{}".format(x)', b'f"{x}"')
+    assert by_name["untouched.py"].status == "unchanged"
+    assert by_name["on_line.py"].new == on_line.replace(b'"{}".format(z)', b'f"{z}"')
+    joined = by_name["joined.py"]
+    assert (joined.status, joined.new) == ("skipped", None)
+    assert joined.reason == (
+        "line 1: libcst would drop the form feed at the start of a line it changes; left as is"
+    )
+
+
 def test_moving_a_top_level_module_rewrites_its_importers(tmp_path: Path) -> None:
     # every importer used to fail: "the result would use undefined names (utils)"
     (tmp_path / "pkg").mkdir()
