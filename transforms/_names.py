@@ -6,6 +6,7 @@ import ast
 import os
 import re
 from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -644,22 +645,110 @@ def _star_exports(module: str, short: str, root: Path) -> bool:
 
 BY_NAME = ("getattr", "hasattr", "setattr", "delattr")
 """Builtins that reach an attribute through a string."""
+PATCH_OBJECT = frozenset({"unittest.mock.patch.object", "mock.patch.object"})
+"""``mock.patch.object(owner, "name")``: replaces an attribute named by a string."""
+METHODS_BY_NAME = ("setattr", "delattr")
+"""Methods that do what the builtins do, as pytest's ``monkeypatch.setattr(owner, "name",
+value)`` (whose fixture no qualified name follows)."""
+NAMESPACE_READS = ("get", "pop", "setdefault")
+"""Methods of a namespace dict that reach an attribute: ``vars(owner).get("name")``."""
+
+
+@dataclass(frozen=True)
+class ByString:
+    """An attribute reached through a string, which no codemod can follow safely (the
+    string may also be built elsewhere): reported, not rewritten."""
+
+    spelled: str
+    """How a warning shows it: ``getattr(..., 'User')``, ``vars(models)['User']``."""
+    name: str
+    owners: frozenset[str]
+    """The qualified names of the object whose attribute it is."""
+    string: cst.SimpleString
+
+
+def _string(node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, cst.SimpleString) and isinstance(node.evaluated_value, str):
+        return node.evaluated_value
+    return None
+
+
+def _argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
+    """The argument given at ``index`` or as ``keyword``."""
+    for i, arg in enumerate(call.args):
+        if arg.keyword is not None:
+            if arg.keyword.value == keyword:
+                return arg.value
+        elif arg.star == "" and i == index:
+            return arg.value
+    return None
+
+
+def _namespace(
+    node: cst.BaseExpression, qualified: Callable[[cst.CSTNode], Collection[QualifiedName]]
+) -> tuple[cst.BaseExpression, str] | None:
+    """``vars(owner)`` or ``owner.__dict__``: the owner and how to show the namespace."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "__dict__":
+        return node.value, f"{get_full_name_for_node(node.value) or '...'}.__dict__"
+    if (
+        isinstance(node, cst.Call)
+        and len(node.args) == 1
+        and isinstance(node.func, cst.Name)
+        and node.func.value == "vars"
+        and any(qn.name == "builtins.vars" for qn in qualified(node.func))
+    ):
+        owner = node.args[0].value
+        return owner, f"vars({get_full_name_for_node(owner) or '...'})"
+    return None
 
 
 def attribute_by_string(
-    call: cst.Call, qualified: Callable[[cst.CSTNode], Collection[QualifiedName]]
-) -> tuple[str, str, set[str]] | None:
-    """``getattr(owner, "name")`` (or ``hasattr``, ``setattr``, ``delattr``, the builtins):
-    the builtin, the attribute's name and the owner's qualified names; else None."""
-    if len(call.args) < 2 or not isinstance(call.func, cst.Name):
-        return None
-    func = call.func.value
-    if func not in BY_NAME or not any(qn.name == f"builtins.{func}" for qn in qualified(call.func)):
-        return None
-    name = call.args[1].value
-    if not isinstance(name, cst.SimpleString) or not isinstance(name.evaluated_value, str):
-        return None
-    return func, name.evaluated_value, {qn.name for qn in qualified(call.args[0].value)}
+    node: cst.Call | cst.Subscript, qualified: Callable[[cst.CSTNode], Collection[QualifiedName]]
+) -> ByString | None:
+    """An attribute named by a string: ``getattr(owner, "name")`` (or ``hasattr``,
+    ``setattr``, ``delattr``, the builtins), ``mock.patch.object(owner, "name")``,
+    ``monkeypatch.setattr(owner, "name", ...)``, ``vars(owner)["name"]``,
+    ``owner.__dict__["name"]`` or ``.get("name")``; else None."""
+    owner: cst.BaseExpression | None
+    string: cst.BaseExpression | None
+    if isinstance(node, cst.Subscript):
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return None
+        found = _namespace(node.value, qualified)
+        string = node.slice[0].slice.value
+        name = _string(string)
+        if found is None or name is None:
+            return None
+        owner, spelled = found[0], f"{found[1]}[{name!r}]"
+    else:
+        func = node.func
+        dotted = get_full_name_for_node(func) or "..."
+        if isinstance(func, cst.Attribute) and func.attr.value in NAMESPACE_READS:
+            found = _namespace(func.value, qualified)
+            if found is None:
+                return None
+            string = _argument(node, 0, "key")
+            owner, spelled = found[0], f"{found[1]}.{func.attr.value}({{name!r}})"
+        elif isinstance(func, cst.Name) and func.value in BY_NAME:
+            if not any(qn.name == f"builtins.{func.value}" for qn in qualified(func)):
+                return None
+            owner, string = _argument(node, 0, ""), _argument(node, 1, "")
+            spelled = f"{func.value}(..., {{name!r}})"
+        elif any(qn.name in PATCH_OBJECT for qn in qualified(func)):
+            owner, string = _argument(node, 0, "target"), _argument(node, 1, "attribute")
+            spelled = f"{dotted}(..., {{name!r}})"
+        elif isinstance(func, cst.Attribute) and func.attr.value in METHODS_BY_NAME:
+            owner, string = _argument(node, 0, "target"), _argument(node, 1, "name")
+            spelled = f"{dotted}(..., {{name!r}})"
+        else:
+            return None
+        name = _string(string)
+        if owner is None or name is None:
+            return None
+        spelled = spelled.format(name=name)
+    assert isinstance(string, cst.SimpleString)
+    owners = frozenset(qn.name for qn in qualified(owner))
+    return ByString(spelled, name, owners, string)
 
 
 _SKIPPED_FOLDERS = {"node_modules", "site-packages", "__pycache__", "venv", "env", "build", "dist"}

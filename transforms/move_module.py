@@ -46,6 +46,7 @@ from shim_lsp.codemods.modules import file_in
 
 from ._names import (
     AmbiguousPackage,
+    ByString,
     NameTaken,
     absolute,
     attribute_by_string,
@@ -376,8 +377,7 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         return updated_node.with_changes(module=module, relative=dots, names=names)
 
     def visit_Call(self, node: cst.Call) -> None:
-        """``getattr(shop, "utils")`` reads the module by a name no move can follow safely:
-        reported, not rewritten."""
+        """Calls that read the module by a name or a relative name: reported."""
         found = attribute_by_string(
             node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
         )
@@ -386,15 +386,24 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             self.dunder_imports.add(id(node.args[0].value))
         if any(qn.name == "importlib.import_module" for qn in names) and len(node.args) > 1:
             self._relative_import_module(node)
+        self._by_string(node, found)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        found = attribute_by_string(
+            node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
+        )
+        self._by_string(node, found)
+
+    def _by_string(self, node: cst.CSTNode, found: ByString | None) -> None:
+        """``getattr(shop, "utils")``, ``vars(shop)["utils"]``, ``mock.patch.object(shop,
+        "utils")`` and their kin read the module by a name no move can follow safely:
+        reported, not rewritten."""
         parent, _, leaf = self.old.rpartition(".")
-        if found is None or found[1] != leaf:
+        if found is None or found.name != leaf:
             return
-        if any(absolute(owner, None, self.package) == parent for owner in found[2]):
+        if any(absolute(owner, None, self.package) == parent for owner in found.owners):
             line = self.get_metadata(PositionProvider, node).start.line
-            self.warn(
-                f"line {line}: {found[0]}(..., {leaf!r}) names {self.old} in a string;"
-                " not rewritten"
-            )
+            self.warn(f"line {line}: {found.spelled} names {self.old} in a string; not rewritten")
 
     def _relative_import_module(self, node: cst.Call) -> None:
         """``importlib.import_module(".utils", "shop")`` reads the module by a relative name

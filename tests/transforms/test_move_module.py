@@ -336,17 +336,28 @@ class TestMoveModule(ShimCodemodTest):
 
     def test_the_module_read_by_name_from_its_package_is_reported(self) -> None:
         source = """
+            from unittest import mock
             import shop
 
             a = getattr(shop, "utils")
             b = hasattr(shop, "utils"), getattr(shop, "models"), getattr(other, "utils")
+            c = vars(shop)["utils"], shop.__dict__.get("utils"), vars(shop)["models"]
+            with mock.patch.object(shop, "utils"):
+                monkeypatch.delattr(shop, "utils")
             """
         self.check(
             source,
             source,
             expected_warnings=[
-                "line 3: getattr(..., 'utils') names shop.utils in a string; not rewritten",
-                "line 4: hasattr(..., 'utils') names shop.utils in a string; not rewritten",
+                f"line {n}: {spelled} names shop.utils in a string; not rewritten"
+                for n, spelled in (
+                    (4, "getattr(..., 'utils')"),
+                    (5, "hasattr(..., 'utils')"),
+                    (6, "vars(shop)['utils']"),
+                    (6, "shop.__dict__.get('utils')"),
+                    (7, "mock.patch.object(..., 'utils')"),
+                    (8, "monkeypatch.delattr(..., 'utils')"),
+                )
             ],
             **ARGS,
         )
