@@ -155,8 +155,9 @@ def cmd_codemod(args: argparse.Namespace) -> int:
                 {
                     "summary": summary.line(written=writes),
                     "breakdown": summary.breakdown(),
+                    "written": writes,
                     "files": [
-                        {"path": r.path, "status": r.status, "reason": r.reason}
+                        {"path": r.path, "status": _status(r, writes), "reason": r.reason}
                         for r in summary.results
                         if r.status != "unchanged"
                     ],
@@ -179,3 +180,9 @@ def cmd_codemod(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if summary.count("failed") or held_back else 0
+
+
+def _status(result: FileResult, written: bool) -> str:
+    """A file's status as the summary line words it: a dry run's ``changed`` is a file
+    that would change and was not written."""
+    return "would change" if result.status == "changed" and not written else result.status

@@ -152,6 +152,9 @@ def transform_bytes(
     head_bytes = head.encode("utf-8", "replace") if isinstance(head, str) else head
     if any(marker in head_bytes for marker in GENERATED_MARKERS):
         return FileResult(path, "skipped", "generated file")
+    nul = _nul(source)
+    if nul is not None:
+        return FileResult(path, "failed", f"{NOT_PYTHON}: {nul}")
     try:
         tree = _parse_exactly(source)
     except cst.ParserSyntaxError as exc:
@@ -211,6 +214,18 @@ def _parse_exactly(source: bytes | str) -> Any:
     if last in ("\r", b"\r") and not tree.has_trailing_newline:
         tree = tree.with_changes(has_trailing_newline=True)
     return tree
+
+
+def _nul(source: bytes | str) -> str | None:
+    """Where a NUL byte is, which Python refuses anywhere in a file (libcst accepts one in
+    a comment): the file is not Python, whatever the codemod would make of it."""
+    at = source.find(b"\0") if isinstance(source, bytes) else source.find("\0")
+    if at < 0:
+        return None
+    before = source[:at]
+    text = before.decode("latin-1") if isinstance(before, bytes) else before  # a byte a char
+    lines = re.split(r"\r\n|\r|\n", text)
+    return f"line {len(lines)}, column {len(lines[-1]) + 1}: a NUL byte, which Python refuses"
 
 
 def _syntax_error(source: bytes | str, exc: Any) -> str:
