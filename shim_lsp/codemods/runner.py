@@ -329,7 +329,7 @@ def run(
                 summary.results.append(FileResult(str(job.path), "failed", f"cannot read: {exc}"))
                 continue
         haystack = source.encode("utf-8", "replace") if isinstance(source, str) else source
-        if words and not any(w in haystack for w in words) and not _in(job.path, root, always):
+        if words and not any(w in haystack for w in words) and not _in(job.path, always):
             summary.results.append(FileResult(str(job.path), "unchanged", PREFILTERED))
             continue
         todo.append((job, source))
@@ -399,7 +399,7 @@ def _left_out(summary: Summary, required: dict[Path, str], given: set[str]) -> N
         )
 
 
-def _in(path: Path, root: Path | None, modules: tuple[str, ...]) -> bool:
+def _in(path: Path, modules: tuple[str, ...]) -> bool:
     """The file is one of the modules, or under one of them."""
     if not modules:
         return False
