@@ -16,7 +16,13 @@ from libcst.codemod import ContextAwareTransformer
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider, QualifiedName, ScopeProvider
 
-from shim_lsp.codemods.modules import file_in, import_root, module_name_of, source_folders
+from shim_lsp.codemods.modules import (
+    file_in,
+    import_root,
+    module_name_of,
+    per_run,
+    source_folders,
+)
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
@@ -169,6 +175,7 @@ def _exports(path: Path) -> tuple[list[tuple[str, str | None]], list[str] | None
     return imports, names
 
 
+@per_run
 @lru_cache(maxsize=64)
 def reexports(qualified: str, root: Path | None) -> frozenset[str]:
     """Every dotted name that means ``qualified`` through its packages' ``__init__``:
@@ -452,6 +459,7 @@ def _module_level_bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
     return found
 
 
+@per_run
 @lru_cache(maxsize=256)
 def reexported_by(
     module: str, short: str, names: frozenset[str], root: Path, depth: int = 0
@@ -780,6 +788,7 @@ def _python_files(root: Path) -> list[Path]:
     return found
 
 
+@per_run
 @lru_cache(maxsize=8)
 def _import_index(project: Path) -> tuple[frozenset[str], ...]:
     """Every module an import statement of the project names (``from X import a`` counts

@@ -22,6 +22,7 @@ import re
 import resource
 import sys
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, TimeoutError, wait
@@ -32,7 +33,7 @@ from typing import Any, Literal
 from pebble import ProcessExpired, ProcessPool
 
 from shim_lsp.codemods.lossless import Lossy, keep_dropped
-from shim_lsp.codemods.modules import module_name_of
+from shim_lsp.codemods.modules import begin_run, module_name_of
 
 Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
 """``not run``: a cancelled run stopped before this file was done."""
@@ -142,12 +143,15 @@ def load(module: str, cls: str) -> Any:
 
 
 def transform_bytes(
-    spec: CodemodSpec, path: str, source: bytes | str, module: str | None
+    spec: CodemodSpec, path: str, source: bytes | str, module: str | None, run: object = None
 ) -> FileResult:
-    """Apply one codemod to a file's bytes, or to a buffer's text. Never raises."""
+    """Apply one codemod to a file's bytes, or to a buffer's text. Never raises. ``run``
+    names the run the file belongs to: what the project looked like in an earlier one is
+    forgotten (None: forgotten now)."""
     import libcst as cst
     from libcst.codemod import CodemodContext, SkipFile
 
+    begin_run(run)
     head = source[:MARKER_BYTES]
     head_bytes = head.encode("utf-8", "replace") if isinstance(head, str) else head
     if any(marker in head_bytes for marker in GENERATED_MARKERS):
@@ -314,6 +318,8 @@ def run(
     """Run a codemod over files; cheap pre-filtering first, then the worker processes
     (``pool``'s, which stay up afterwards, or a pool of ``workers`` for this run)."""
     summary = Summary()
+    run_id = uuid.uuid4().hex
+    begin_run(run_id)
     words = spec.prefilter()
     always = spec.prefilter_modules()
     todo: list[tuple[Job, bytes | str]] = []
@@ -347,7 +353,7 @@ def run(
         for job, source in todo:
             module = module_name_of(job.path)
             fut = pool.schedule(
-                transform_bytes, args=(spec, str(job.path), source, module), timeout=timeout
+                transform_bytes, args=(spec, str(job.path), source, module, run_id), timeout=timeout
             )
             futures.append((job, fut))
 
