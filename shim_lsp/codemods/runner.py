@@ -175,7 +175,9 @@ def transform_bytes(
         return FileResult(path, "failed", f"{type(exc).__name__}: {exc}")
     warnings = tuple(context.warnings)
     new: bytes | str = _written(new_tree, source)
-    written = _written(tree, source)
+    if new == source:
+        return FileResult(path, "unchanged", warnings=warnings)
+    written = _written(tree, source)  # only here: writing a tree costs a third of a parse
     if new == written:
         return FileResult(path, "unchanged", warnings=warnings)
     if written != source:
