@@ -788,46 +788,100 @@ def _python_files(root: Path) -> list[Path]:
     return found
 
 
+@dataclass(frozen=True)
+class _FileImports:
+    """What one file's import statements name, read as text: absolute names as they are,
+    relative ones (``..models``) to be resolved against the file's package of the run."""
+
+    names: frozenset[str]
+    stars: frozenset[str]
+    relative: tuple[tuple[str, tuple[str, ...], bool], ...]
+    """``(dots and module, the names imported, whether a star import)``."""
+
+
+def _read_imports(text: str) -> _FileImports:
+    found: set[str] = set()
+    stars: set[str] = set()
+    relative: list[tuple[str, tuple[str, ...], bool]] = []
+    for dots, name, names in _FROM_IMPORT.findall(text):
+        heads = tuple(
+            head
+            for alias in names.replace(")", "").split(",")
+            if (head := alias.strip().split(" ")[0]).isidentifier()
+        )
+        star = names.strip().startswith("*")
+        if dots:
+            relative.append((dots + name, heads, star))
+            continue
+        found.add(name)
+        if star:
+            stars.add(name)
+        found.update(f"{name}.{head}" for head in heads)
+    dotted_names = [a.strip().split(" ")[0] for n in _IMPORT.findall(text) for a in n.split(",")]
+    by_name = _IMPORT_MODULE.findall(text)
+    for alias in set(_IMPORT_MODULE_AS.findall(text)):
+        # ``from importlib import import_module as im`` then ``im("pkg.mod")``
+        by_name += re.findall(rf"""\b{alias}\(\s*[rbuRBU]?['"]([\w.]+)['"]""", text)
+    for dotted in dotted_names + by_name:
+        parts = dotted.split(".")
+        found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
+    return _FileImports(frozenset(found), frozenset(stars), tuple(relative))
+
+
+_READ: dict[Path, tuple[tuple[int, int], _FileImports]] = {}
+"""Each file's imports with the stat they were read at: kept from run to run (a worker
+process serves many), read again when the file's modification time or size changed."""
+_NO_IMPORTS = _FileImports(frozenset(), frozenset(), ())
+
+
+def _imports_of(path: Path) -> _FileImports | None:
+    try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        known = _READ.get(path)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    read = _read_imports(text) if "import" in text else _NO_IMPORTS
+    _READ[path] = (stamp, read)
+    return read
+
+
 @per_run
 @lru_cache(maxsize=8)
 def _import_index(project: Path) -> tuple[frozenset[str], ...]:
     """Every module an import statement of the project names (``from X import a`` counts
     ``X`` and ``X.a``, which may be a submodule), relative ones resolved; and the modules
     star-imported. Read as text, so an import in a string counts too: what it errs on is
-    keeping an import, or leaving a file."""
+    keeping an import, or leaving a file. Once per run: files read in an earlier run are
+    read again only if they changed, and relative imports are resolved with this run's
+    module names (an ``__init__.py`` added makes a folder a package)."""
     found: set[str] = set()
     stars: set[str] = set()
     files = _python_files(project)
     if len(files) > _MOST_FILES:
         return ()
+    packages: dict[Path, str] = {}
+    """A folder's package, which the relative imports of every file in it start from."""
     for path in files:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        read = _imports_of(path)
+        if read is None:
             continue
-        if "import" not in text:
+        found |= read.names
+        stars |= read.stars
+        if not read.relative:
             continue
-        module = module_name_of(path)
-        package = package_of(module, str(path))
-        for dots, name, names in _FROM_IMPORT.findall(text):
-            source = absolute(dots + name, None, package) if dots else name
+        if path.parent not in packages:
+            packages[path.parent] = package_of(module_name_of(path), str(path))
+        package = packages[path.parent]
+        for name, heads, star in read.relative:
+            source = absolute(name, None, package)
             found.add(source)
-            if names.strip().startswith("*"):
+            if star:
                 stars.add(source)
-            for alias in names.replace(")", "").split(","):
-                head = alias.strip().split(" ")[0]
-                if head.isidentifier():
-                    found.add(f"{source}.{head}")
-        dotted_names = [
-            a.strip().split(" ")[0] for n in _IMPORT.findall(text) for a in n.split(",")
-        ]
-        by_name = _IMPORT_MODULE.findall(text)
-        for alias in set(_IMPORT_MODULE_AS.findall(text)):
-            # ``from importlib import import_module as im`` then ``im("pkg.mod")``
-            by_name += re.findall(rf"""\b{alias}\(\s*[rbuRBU]?['"]([\w.]+)['"]""", text)
-        for dotted in dotted_names + by_name:
-            parts = dotted.split(".")
-            found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
+            found.update(f"{source}.{head}" for head in heads)
     return frozenset(found), frozenset(stars)
 
 
