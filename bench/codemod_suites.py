@@ -85,7 +85,9 @@ PROJECTS = (
                     ("src/cachetools/keys.py", "src/cachetools/cache_keys.py"),
                     ("src/cachetools/keys.pyi", "src/cachetools/cache_keys.pyi"),
                 ),
-                changed=3,
+                # func.py and tests/test_cachedmethod.py import keys beside other names:
+                # split since 2026-12-02 (they were left with a warning)
+                changed=5,
             ),
         ),
     ),

@@ -6,6 +6,7 @@ import ast
 import os
 import re
 from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,7 +16,13 @@ from libcst.codemod import ContextAwareTransformer
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider, QualifiedName, ScopeProvider
 
-from shim_lsp.codemods.modules import file_in, import_root, module_name_of, source_folders
+from shim_lsp.codemods.modules import (
+    file_in,
+    import_root,
+    module_name_of,
+    per_run,
+    source_folders,
+)
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
@@ -168,6 +175,7 @@ def _exports(path: Path) -> tuple[list[tuple[str, str | None]], list[str] | None
     return imports, names
 
 
+@per_run
 @lru_cache(maxsize=64)
 def reexports(qualified: str, root: Path | None) -> frozenset[str]:
     """Every dotted name that means ``qualified`` through its packages' ``__init__``:
@@ -451,6 +459,7 @@ def _module_level_bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
     return found
 
 
+@per_run
 @lru_cache(maxsize=256)
 def reexported_by(
     module: str, short: str, names: frozenset[str], root: Path, depth: int = 0
@@ -644,22 +653,110 @@ def _star_exports(module: str, short: str, root: Path) -> bool:
 
 BY_NAME = ("getattr", "hasattr", "setattr", "delattr")
 """Builtins that reach an attribute through a string."""
+PATCH_OBJECT = frozenset({"unittest.mock.patch.object", "mock.patch.object"})
+"""``mock.patch.object(owner, "name")``: replaces an attribute named by a string."""
+METHODS_BY_NAME = ("setattr", "delattr")
+"""Methods that do what the builtins do, as pytest's ``monkeypatch.setattr(owner, "name",
+value)`` (whose fixture no qualified name follows)."""
+NAMESPACE_READS = ("get", "pop", "setdefault")
+"""Methods of a namespace dict that reach an attribute: ``vars(owner).get("name")``."""
+
+
+@dataclass(frozen=True)
+class ByString:
+    """An attribute reached through a string, which no codemod can follow safely (the
+    string may also be built elsewhere): reported, not rewritten."""
+
+    spelled: str
+    """How a warning shows it: ``getattr(..., 'User')``, ``vars(models)['User']``."""
+    name: str
+    owners: frozenset[str]
+    """The qualified names of the object whose attribute it is."""
+    string: cst.SimpleString
+
+
+def _string(node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, cst.SimpleString) and isinstance(node.evaluated_value, str):
+        return node.evaluated_value
+    return None
+
+
+def _argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
+    """The argument given at ``index`` or as ``keyword``."""
+    for i, arg in enumerate(call.args):
+        if arg.keyword is not None:
+            if arg.keyword.value == keyword:
+                return arg.value
+        elif arg.star == "" and i == index:
+            return arg.value
+    return None
+
+
+def _namespace(
+    node: cst.BaseExpression, qualified: Callable[[cst.CSTNode], Collection[QualifiedName]]
+) -> tuple[cst.BaseExpression, str] | None:
+    """``vars(owner)`` or ``owner.__dict__``: the owner and how to show the namespace."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "__dict__":
+        return node.value, f"{get_full_name_for_node(node.value) or '...'}.__dict__"
+    if (
+        isinstance(node, cst.Call)
+        and len(node.args) == 1
+        and isinstance(node.func, cst.Name)
+        and node.func.value == "vars"
+        and any(qn.name == "builtins.vars" for qn in qualified(node.func))
+    ):
+        owner = node.args[0].value
+        return owner, f"vars({get_full_name_for_node(owner) or '...'})"
+    return None
 
 
 def attribute_by_string(
-    call: cst.Call, qualified: Callable[[cst.CSTNode], Collection[QualifiedName]]
-) -> tuple[str, str, set[str]] | None:
-    """``getattr(owner, "name")`` (or ``hasattr``, ``setattr``, ``delattr``, the builtins):
-    the builtin, the attribute's name and the owner's qualified names; else None."""
-    if len(call.args) < 2 or not isinstance(call.func, cst.Name):
-        return None
-    func = call.func.value
-    if func not in BY_NAME or not any(qn.name == f"builtins.{func}" for qn in qualified(call.func)):
-        return None
-    name = call.args[1].value
-    if not isinstance(name, cst.SimpleString) or not isinstance(name.evaluated_value, str):
-        return None
-    return func, name.evaluated_value, {qn.name for qn in qualified(call.args[0].value)}
+    node: cst.Call | cst.Subscript, qualified: Callable[[cst.CSTNode], Collection[QualifiedName]]
+) -> ByString | None:
+    """An attribute named by a string: ``getattr(owner, "name")`` (or ``hasattr``,
+    ``setattr``, ``delattr``, the builtins), ``mock.patch.object(owner, "name")``,
+    ``monkeypatch.setattr(owner, "name", ...)``, ``vars(owner)["name"]``,
+    ``owner.__dict__["name"]`` or ``.get("name")``; else None."""
+    owner: cst.BaseExpression | None
+    string: cst.BaseExpression | None
+    if isinstance(node, cst.Subscript):
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return None
+        found = _namespace(node.value, qualified)
+        string = node.slice[0].slice.value
+        name = _string(string)
+        if found is None or name is None:
+            return None
+        owner, spelled = found[0], f"{found[1]}[{name!r}]"
+    else:
+        func = node.func
+        dotted = get_full_name_for_node(func) or "..."
+        if isinstance(func, cst.Attribute) and func.attr.value in NAMESPACE_READS:
+            found = _namespace(func.value, qualified)
+            if found is None:
+                return None
+            string = _argument(node, 0, "key")
+            owner, spelled = found[0], f"{found[1]}.{func.attr.value}({{name!r}})"
+        elif isinstance(func, cst.Name) and func.value in BY_NAME:
+            if not any(qn.name == f"builtins.{func.value}" for qn in qualified(func)):
+                return None
+            owner, string = _argument(node, 0, ""), _argument(node, 1, "")
+            spelled = f"{func.value}(..., {{name!r}})"
+        elif any(qn.name in PATCH_OBJECT for qn in qualified(func)):
+            owner, string = _argument(node, 0, "target"), _argument(node, 1, "attribute")
+            spelled = f"{dotted}(..., {{name!r}})"
+        elif isinstance(func, cst.Attribute) and func.attr.value in METHODS_BY_NAME:
+            owner, string = _argument(node, 0, "target"), _argument(node, 1, "name")
+            spelled = f"{dotted}(..., {{name!r}})"
+        else:
+            return None
+        name = _string(string)
+        if owner is None or name is None:
+            return None
+        spelled = spelled.format(name=name)
+    assert isinstance(string, cst.SimpleString)
+    owners = frozenset(qn.name for qn in qualified(owner))
+    return ByString(spelled, name, owners, string)
 
 
 _SKIPPED_FOLDERS = {"node_modules", "site-packages", "__pycache__", "venv", "env", "build", "dist"}
@@ -691,45 +788,100 @@ def _python_files(root: Path) -> list[Path]:
     return found
 
 
+@dataclass(frozen=True)
+class _FileImports:
+    """What one file's import statements name, read as text: absolute names as they are,
+    relative ones (``..models``) to be resolved against the file's package of the run."""
+
+    names: frozenset[str]
+    stars: frozenset[str]
+    relative: tuple[tuple[str, tuple[str, ...], bool], ...]
+    """``(dots and module, the names imported, whether a star import)``."""
+
+
+def _read_imports(text: str) -> _FileImports:
+    found: set[str] = set()
+    stars: set[str] = set()
+    relative: list[tuple[str, tuple[str, ...], bool]] = []
+    for dots, name, names in _FROM_IMPORT.findall(text):
+        heads = tuple(
+            head
+            for alias in names.replace(")", "").split(",")
+            if (head := alias.strip().split(" ")[0]).isidentifier()
+        )
+        star = names.strip().startswith("*")
+        if dots:
+            relative.append((dots + name, heads, star))
+            continue
+        found.add(name)
+        if star:
+            stars.add(name)
+        found.update(f"{name}.{head}" for head in heads)
+    dotted_names = [a.strip().split(" ")[0] for n in _IMPORT.findall(text) for a in n.split(",")]
+    by_name = _IMPORT_MODULE.findall(text)
+    for alias in set(_IMPORT_MODULE_AS.findall(text)):
+        # ``from importlib import import_module as im`` then ``im("pkg.mod")``
+        by_name += re.findall(rf"""\b{alias}\(\s*[rbuRBU]?['"]([\w.]+)['"]""", text)
+    for dotted in dotted_names + by_name:
+        parts = dotted.split(".")
+        found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
+    return _FileImports(frozenset(found), frozenset(stars), tuple(relative))
+
+
+_READ: dict[Path, tuple[tuple[int, int], _FileImports]] = {}
+"""Each file's imports with the stat they were read at: kept from run to run (a worker
+process serves many), read again when the file's modification time or size changed."""
+_NO_IMPORTS = _FileImports(frozenset(), frozenset(), ())
+
+
+def _imports_of(path: Path) -> _FileImports | None:
+    try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        known = _READ.get(path)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    read = _read_imports(text) if "import" in text else _NO_IMPORTS
+    _READ[path] = (stamp, read)
+    return read
+
+
+@per_run
 @lru_cache(maxsize=8)
 def _import_index(project: Path) -> tuple[frozenset[str], ...]:
     """Every module an import statement of the project names (``from X import a`` counts
     ``X`` and ``X.a``, which may be a submodule), relative ones resolved; and the modules
     star-imported. Read as text, so an import in a string counts too: what it errs on is
-    keeping an import, or leaving a file."""
+    keeping an import, or leaving a file. Once per run: files read in an earlier run are
+    read again only if they changed, and relative imports are resolved with this run's
+    module names (an ``__init__.py`` added makes a folder a package)."""
     found: set[str] = set()
     stars: set[str] = set()
     files = _python_files(project)
     if len(files) > _MOST_FILES:
         return ()
+    packages: dict[Path, str] = {}
+    """A folder's package, which the relative imports of every file in it start from."""
     for path in files:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        read = _imports_of(path)
+        if read is None:
             continue
-        if "import" not in text:
+        found |= read.names
+        stars |= read.stars
+        if not read.relative:
             continue
-        module = module_name_of(path)
-        package = package_of(module, str(path))
-        for dots, name, names in _FROM_IMPORT.findall(text):
-            source = absolute(dots + name, None, package) if dots else name
+        if path.parent not in packages:
+            packages[path.parent] = package_of(module_name_of(path), str(path))
+        package = packages[path.parent]
+        for name, heads, star in read.relative:
+            source = absolute(name, None, package)
             found.add(source)
-            if names.strip().startswith("*"):
+            if star:
                 stars.add(source)
-            for alias in names.replace(")", "").split(","):
-                head = alias.strip().split(" ")[0]
-                if head.isidentifier():
-                    found.add(f"{source}.{head}")
-        dotted_names = [
-            a.strip().split(" ")[0] for n in _IMPORT.findall(text) for a in n.split(",")
-        ]
-        by_name = _IMPORT_MODULE.findall(text)
-        for alias in set(_IMPORT_MODULE_AS.findall(text)):
-            # ``from importlib import import_module as im`` then ``im("pkg.mod")``
-            by_name += re.findall(rf"""\b{alias}\(\s*[rbuRBU]?['"]([\w.]+)['"]""", text)
-        for dotted in dotted_names + by_name:
-            parts = dotted.split(".")
-            found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
+            found.update(f"{source}.{head}" for head in heads)
     return frozenset(found), frozenset(stars)
 
 

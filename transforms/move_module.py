@@ -1,21 +1,23 @@
 """Move a module: every import of it, and every reference through it, to its new name.
 
-``import old.mod`` and ``old.mod.X`` become ``import new.place`` and ``new.place.X``;
-``from old.mod import X`` reads from ``new.place``; ``from old import mod`` becomes
-``from new import place as mod`` so the code below keeps its local name; submodules move
-along; relative imports stay relative (``from .utils import x`` becomes
-``from .common.text import x``) when the new place shares a package with the file, and
-the moved files' own relative imports are rewritten to reach the same modules from the new
-place (``from . import models`` in ``shop/utils.py`` moved to ``shop/common/text.py``
+``import old.mod`` and ``old.mod.X`` become ``import new.place`` and ``new.place.X``; ``from
+old.mod import X`` reads from ``new.place``; ``from old import mod`` becomes ``from new
+import place as mod`` so the code below keeps its local name (``from old import mod, other``
+is split in two, in the order the names came: ``from new import place as mod`` then ``from
+old import other``; left with a warning where that would reorder the imports or lose a
+comment); submodules move along; relative imports stay relative (``from .utils import x``
+becomes ``from .common.text import x``) when the new place shares a package with the file,
+and the moved files' own relative imports are rewritten to reach the same modules from the
+new place (``from . import models`` in ``shop/utils.py`` moved to ``shop/common/text.py``
 becomes ``from .. import models``). A top-level module's ``import utils`` keeps binding
 ``utils``, which the code below reads: ``from pkg import utils`` (``import os, pkg.utils as
-utils`` in a statement that imports more). An
-import is added only where the file reached the module without importing it
-(``import shop`` then ``shop.utils.x``). The file itself is moved by the caller
-(``git mv``, or the editor's rename in a workspace run). Strings that are exactly a dotted
-name under the old module (``mock.patch("shop.utils.slugify")``) are rewritten, save a
-top-level module's bare name (``"utils"``) and file names (``"utils.py"``); other
-strings and doctests that mention it, ``getattr(shop, "utils")`` and its kin, and
+utils`` in a statement that imports more). An import is added only where the file reached
+the module without importing it (``import shop`` then ``shop.utils.x``). The file itself is
+moved by the caller (``git mv``, or the editor's rename in a workspace run). Strings that
+are exactly a dotted name under the old module (``mock.patch("shop.utils.slugify")``) are
+rewritten, save a top-level module's bare name (``"utils"``) and file names
+(``"utils.py"``); other strings and doctests that mention it, ``getattr(shop, "utils")`` and
+its kin (``vars(shop)["utils"]``, ``mock.patch.object(shop, "utils")``), and
 ``__import__("shop.utils")`` (which returns the top package, read on through the old path)
 are listed as warnings. Where the new top-level name already means something else in a file
 (``newtop = "..."``, a parameter), the file fails with the line: ``newtop.mod.X`` would read
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Sequence
 from keyword import iskeyword
 from pathlib import Path
 
@@ -46,6 +49,7 @@ from shim_lsp.codemods.modules import file_in
 
 from ._names import (
     AmbiguousPackage,
+    ByString,
     NameTaken,
     absolute,
     attribute_by_string,
@@ -247,6 +251,8 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         self.checks_top = self.new_top != old_module.split(".")[0]
         """The new module's top-level name is not the old one's: it must be free."""
         self.dunder_imports: set[int] = set()
+        self._splits: dict[int, list[cst.ImportFrom | cst.Import]] = {}
+        """ids of ``from pkg import models, other`` statements, with what replaces each."""
         self._lines: list[str] = []
         """The file's lines, to quote where a taken name is bound."""
         """ids of the strings ``__import__`` reads: its result is the top package."""
@@ -356,11 +362,32 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         if all(t is None for t in targets):
             return updated_node
         parents = {t.rpartition(".")[0] if t else None for t in targets}
+        if None in parents and len(parents) == 2:
+            # ``from pkg import models, other``: ``other`` stays, ``models`` moves
+            split = self._split(original_node, updated_node, targets)
+            if split is not None:
+                self._splits[id(original_node)] = split
+                return updated_node
         if len(parents) != 1:
-            self.warn(f"split 'from {source} import ...' by hand: it mixes moved modules")
+            line = self.get_metadata(PositionProvider, original_node).start.line
+            why = (
+                "splitting it would reorder the imports or lose a comment"
+                if None in parents
+                else "it mixes moved modules"
+            )
+            self.warn(f"line {line}: split 'from {source} import ...' by hand: {why}")
             return updated_node
+        return self._moved_names(updated_node, list(updated_node.names), targets)
+
+    def _moved_names(
+        self,
+        node: cst.ImportFrom,
+        aliases: Sequence[cst.ImportAlias],
+        targets: Sequence[str | None],
+    ) -> cst.ImportFrom | cst.Import:
+        """``node`` importing ``aliases``, each a moved module, from their new package."""
         names = []
-        for alias, target in zip(updated_node.names, targets, strict=True):
+        for alias, target in zip(aliases, targets, strict=True):
             assert target is not None
             leaf = target.rpartition(".")[2]
             local = alias.asname.name if alias.asname else alias.name
@@ -368,16 +395,68 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             if isinstance(local, cst.Name) and local.value != leaf:
                 asname = cst.AsName(name=cst.Name(local.value))
             names.append(alias.with_changes(name=cst.Name(leaf), asname=asname))
-        (parent,) = parents
-        assert parent is not None
+        parent = targets[0].rpartition(".")[0] if targets[0] else ""
         if not parent:
-            return _import_top_level(updated_node, names)
-        dots, module = _from(updated_node, parent, self.new_package)
-        return updated_node.with_changes(module=module, relative=dots, names=names)
+            return _import_top_level(node, names)
+        dots, module = _from(node, parent, self.new_package)
+        return node.with_changes(module=module, relative=dots, names=names)
+
+    def _split(
+        self,
+        original: cst.ImportFrom,
+        node: cst.ImportFrom,
+        targets: list[str | None],
+    ) -> list[cst.ImportFrom | cst.Import] | None:
+        """The statements that replace ``from pkg import models, other``, in the order the
+        names were imported (``models`` moved first when it came first); None where a split
+        could change what runs or lose a comment: the moved names between others (the
+        import order would change) or a comment inside the statement."""
+        assert not isinstance(node.names, cst.ImportStar)
+        aliases = list(node.names)
+        moved = [t is not None for t in targets]
+        cut = moved.index(not moved[0])
+        if any(m == moved[0] for m in moved[cut:]):
+            return None  # interleaved: two statements would import in another order
+        if "#" in cst.Module([]).code_for_node(original):
+            return None
+        last_comma = aliases[-1].comma
+        head = [*aliases[: cut - 1], aliases[cut - 1].with_changes(comma=last_comma)]
+        tail = aliases[cut:]
+        groups = [(head, targets[:cut]), (tail, targets[cut:])]
+        return [
+            self._moved_names(node, group, group_targets)
+            if group_targets[0] is not None
+            else node.with_changes(names=group)
+            for group, group_targets in groups
+        ]
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.SimpleStatementLine]:
+        """A split import becomes two lines, each with the line's trailing comment (a
+        ``# noqa`` holds for both); one that shares its line with another statement is
+        left, with a warning."""
+        splits = [self._splits.pop(id(n), None) for n in original_node.body]
+        if not any(splits):
+            return updated_node
+        if len(original_node.body) != 1:
+            line = self.get_metadata(PositionProvider, original_node).start.line
+            self.warn(
+                f"line {line}: split this import by hand: it shares its line with another statement"
+            )
+            return updated_node
+        (split,) = splits
+        assert split is not None
+        first, second = (s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for s in split)
+        return cst.FlattenSentinel(
+            [
+                updated_node.with_changes(body=[first]),
+                updated_node.with_changes(body=[second], leading_lines=[]),
+            ]
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
-        """``getattr(shop, "utils")`` reads the module by a name no move can follow safely:
-        reported, not rewritten."""
+        """Calls that read the module by a name or a relative name: reported."""
         found = attribute_by_string(
             node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
         )
@@ -386,15 +465,24 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             self.dunder_imports.add(id(node.args[0].value))
         if any(qn.name == "importlib.import_module" for qn in names) and len(node.args) > 1:
             self._relative_import_module(node)
+        self._by_string(node, found)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        found = attribute_by_string(
+            node, lambda n: self.get_metadata(QualifiedNameProvider, n, set())
+        )
+        self._by_string(node, found)
+
+    def _by_string(self, node: cst.CSTNode, found: ByString | None) -> None:
+        """``getattr(shop, "utils")``, ``vars(shop)["utils"]``, ``mock.patch.object(shop,
+        "utils")`` and their kin read the module by a name no move can follow safely:
+        reported, not rewritten."""
         parent, _, leaf = self.old.rpartition(".")
-        if found is None or found[1] != leaf:
+        if found is None or found.name != leaf:
             return
-        if any(absolute(owner, None, self.package) == parent for owner in found[2]):
+        if any(absolute(owner, None, self.package) == parent for owner in found.owners):
             line = self.get_metadata(PositionProvider, node).start.line
-            self.warn(
-                f"line {line}: {found[0]}(..., {leaf!r}) names {self.old} in a string;"
-                " not rewritten"
-            )
+            self.warn(f"line {line}: {found.spelled} names {self.old} in a string; not rewritten")
 
     def _relative_import_module(self, node: cst.Call) -> None:
         """``importlib.import_module(".utils", "shop")`` reads the module by a relative name

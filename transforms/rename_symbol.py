@@ -435,23 +435,30 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self.warn(f"line {line}: {how}; its {self.short} is not rewritten")
 
     def visit_Call(self, node: cst.Call) -> None:
-        """``getattr(models, "User")`` and its kin read the symbol by a name no rename can
-        follow safely (the string may also be built elsewhere): reported, not rewritten.
-        So is ``importlib.import_module("pkg.mod")``, whose result no rename follows."""
+        """``importlib.import_module("pkg.mod")``, whose result no rename follows, is
+        reported; so are attributes reached by a string (``_by_string``)."""
         names = qualified_names(self, node.func)
         if node.args and any(qn.name == "importlib.import_module" for qn in names):
             first = node.args[0].value
             if isinstance(first, cst.SimpleString) and first.evaluated_value in self.modules:
                 self._unfollowed(node, f"{first.evaluated_value} is reached through importlib")
+        self._by_string(node)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        self._by_string(node)
+
+    def _by_string(self, node: cst.Call | cst.Subscript) -> None:
+        """``getattr(models, "User")``, ``vars(models)["User"]``, ``mock.patch.object(models,
+        "User")`` and their kin read the symbol by a name no rename can follow safely (the
+        string may also be built elsewhere): reported, not rewritten."""
         found = attribute_by_string(node, lambda n: qualified_names(self, n))
-        if found is None or found[1] != self.short:
+        if found is None or found.name != self.short:
             return
-        if any(absolute(owner, None, self.package) in self.modules for owner in found[2]):
-            self._explained.add(node.args[1].value)
+        if any(absolute(owner, None, self.package) in self.modules for owner in found.owners):
+            self._explained.add(found.string)
             line = line_of(self, node)
             self.warn(
-                f"line {line}: {found[0]}(..., {self.short!r}) names {self.old_name} in a"
-                " string; not rewritten"
+                f"line {line}: {found.spelled} names {self.old_name} in a string; not rewritten"
             )
 
     # --- __all__ and string annotations ----------------------------------------------------

@@ -8,8 +8,9 @@ False (no error), ``aware < naive`` raises TypeError, and storing or serialising
 an offset (``str()`` and ``isoformat()`` end in ``+00:00``), and ``.timestamp()`` of
 ``utcfromtimestamp(ts)`` read the naive value as local time, so under a non-UTC ``TZ`` it
 changes (to the right answer). Review the diff where results are compared or stored.
-``.utcnow()`` on a subclass defined in the module (it may override it), the function used as
-a value, and calls with other arguments are left, with a warning naming the line. A module
+``.utcnow()`` on a subclass defined in the module (it may override it), on a name only a star
+import binds (``from datetime import *``), the function used as a value, and calls with other
+arguments are left, with a warning naming the line. A module
 that another file star-imports, without ``__all__``, is skipped where ``timezone`` would be a
 new name in it: it would overwrite the importer's own.
 
@@ -169,8 +170,24 @@ class UtcnowToAwareCommand(VisitorBasedCodemodCommand):
 
     def _subclass_call(self, call: cst.Call, func: cst.Attribute) -> None:
         """``MyDT.utcnow()`` on a subclass of datetime: it may override the method, so the
-        aware call could do something else; left, and said."""
-        if func.attr.value not in _SHORT or not isinstance(func.value, cst.Name):
+        aware call could do something else; left, and said. So is ``datetime.utcnow()``
+        where only a star import binds ``datetime``: no qualified name follows it."""
+        if func.attr.value not in _SHORT:
+            return
+        base = func.value
+        while isinstance(base, cst.Attribute):
+            base = base.value
+        if self.star_import and isinstance(base, cst.Name):
+            scope = self.get_metadata(ScopeProvider, call, None)
+            if scope is not None and not scope[base.value]:
+                spelled = cst.Module([]).code_for_node(func)
+                self._left(
+                    call,
+                    f"{spelled}() left as written: {base.value} is bound only by a star"
+                    " import, which SHIM does not follow (import it by name to convert it)",
+                )
+                return
+        if not isinstance(func.value, cst.Name):
             return
         if func.value.value in self.subclasses:
             owner = func.value.value

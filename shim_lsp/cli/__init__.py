@@ -157,7 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GLOB",
         help="gitignore-style pattern to leave out; repeat for more",
     )
-    p.add_argument("--root", help="repository root, for module names (default: .)")
+    p.add_argument(
+        "--root",
+        help="the project: where the files a rename or move must change, .gitignore rules"
+        " and .libcst.codemod.yaml are read (default: .); module names come from each file",
+    )
     p.add_argument("--list", action="store_true", help="list the codemods and their arguments")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(fn=_lazy("shim_lsp.cli.codemod", "cmd_codemod"), positionals_anywhere=True)

@@ -75,7 +75,7 @@ def _list(codemods: dict[str, CodemodInfo], as_json: bool) -> int:
     return 0
 
 
-def _say_unmatched(spec: CodemodSpec, files: list[Path], root: Path) -> None:
+def _say_unmatched(spec: CodemodSpec, files: list[Path]) -> None:
     """Nothing changed, and the name the codemod looks for names nothing in the project:
     said, with the nearest names. The exit status stays 0, as ruff's does for "no Python
     files found" and libcst's codemod CLI's for no change: a second run of a codemod that
@@ -83,7 +83,7 @@ def _say_unmatched(spec: CodemodSpec, files: list[Path], root: Path) -> None:
     for key, is_module in (("old_name", False), ("old_module", True)):
         dotted = spec.args.get(key)
         if isinstance(dotted, str):
-            hint = unmatched(dotted, files, root, is_module=is_module)
+            hint = unmatched(dotted, files, is_module=is_module)
             if hint is not None:
                 print(f"shim: {hint}", file=sys.stderr)
 
@@ -159,8 +159,9 @@ def cmd_codemod(args: argparse.Namespace) -> int:
                 {
                     "summary": summary.line(written=writes),
                     "breakdown": summary.breakdown(),
+                    "written": writes,
                     "files": [
-                        {"path": r.path, "status": r.status, "reason": r.reason}
+                        {"path": r.path, "status": _status(r, writes), "reason": r.reason}
                         for r in summary.results
                         if r.status != "unchanged"
                     ],
@@ -175,7 +176,7 @@ def cmd_codemod(args: argparse.Namespace) -> int:
     if not any(summary.count(s) for s in ("changed", "failed")) and not any(
         r.warnings for r in summary.results
     ):
-        _say_unmatched(spec, files, root)
+        _say_unmatched(spec, files)
     if held_back:
         print(
             f"shim: {info.name}: nothing was written: its changes go together, and"
@@ -183,3 +184,9 @@ def cmd_codemod(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if summary.count("failed") or held_back else 0
+
+
+def _status(result: FileResult, written: bool) -> str:
+    """A file's status as the summary line words it: a dry run's ``changed`` is a file
+    that would change and was not written."""
+    return "would change" if result.status == "changed" and not written else result.status

@@ -109,8 +109,10 @@ def _construct(info: CodemodInfo, args: dict[str, Any], root: Path | None) -> No
     refused before any file is read, as an argument error, not as every file failing."""
     from libcst.codemod import CodemodContext
 
+    from shim_lsp.codemods.modules import begin_run
     from shim_lsp.codemods.runner import load
 
+    begin_run()  # the project as it is now, not as an earlier run found it
     codemod = load(info.module, info.cls)
     try:
         codemod(CodemodContext(), **args)

@@ -2,12 +2,14 @@
 
 The folder walk skips links. A file named directly that is a link is followed to its target
 when the target lies inside the project or the paths given (the target is what changes; the
-link stays a link), and refused with its reason when it leads elsewhere.
+link stays a link), and refused with its reason when it leads elsewhere. A named pipe,
+socket or device is refused with what it is, never opened.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,24 @@ def _shown(target: Path, given: Path) -> Path:
 
 def _inside(path: Path, places: Iterable[Path]) -> bool:
     return any(path == place or path.is_relative_to(place) for place in places)
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _kind(path: Path) -> str | None:
+    """What a path that is neither a file nor a folder is, from its stat alone (opening a
+    named pipe would wait for a writer); None when it is gone or a dangling link."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "not a file or a folder")
 
 
 def select(paths: list[Path], excludes: list[str], within: Iterable[Path] = ()) -> Selection:
@@ -83,7 +103,11 @@ def select(paths: list[Path], excludes: list[str], within: Iterable[Path] = ()) 
             add(path)
             continue
         if not path.is_dir():
-            raise FileNotFoundError(f"no such file or folder: {path}")
+            kind = _kind(path)
+            if kind is None:
+                raise FileNotFoundError(f"no such file or folder: {path}")
+            chosen.refused[path] = f"not a regular file ({kind}); not read"
+            continue
         root = next((r for r in roots if _inside(target, [r])), target)
         rules = FileRules.from_settings(root, settings)
         rules.max_file_size = 10**12  # size is the runner's business, not the walk's

@@ -18,13 +18,44 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 
+class _Cache(Protocol):
+    def cache_clear(self) -> None: ...
+
+
+Cached = TypeVar("Cached", bound=_Cache)
+
+_PER_RUN: list[_Cache] = []
+_run: list[object] = [None]
+"""The run whose files the caches were filled from."""
+
+
+def per_run(cached: Cached) -> Cached:
+    """An ``lru_cache``'d function whose answers hold for one codemod run: the server and
+    its worker processes live through many, and an ``__init__.py``, a ``pyproject.toml`` or
+    an import added between two runs must be seen by the second."""
+    _PER_RUN.append(cached)
+    return cached
+
+
+def begin_run(run: object = None) -> None:
+    """Forget what the caches hold, unless they were filled in ``run`` (a worker given
+    the files of one run one by one keeps them between files); None: always forget."""
+    if run is None or run != _run[0]:
+        for cached in _PER_RUN:
+            cached.cache_clear()
+        _run[0] = run
+
+
+@per_run
 @lru_cache(maxsize=4096)
 def _is_package(folder: Path) -> bool:
     return (folder / "__init__.py").is_file() or (folder / "__init__.pyi").is_file()
 
 
+@per_run
 @lru_cache(maxsize=64)
 def source_folders(root: Path) -> tuple[Path, ...]:
     """Where a project's top-level modules live, besides the root itself."""

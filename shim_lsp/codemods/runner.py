@@ -22,6 +22,7 @@ import re
 import resource
 import sys
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, TimeoutError, wait
@@ -31,7 +32,8 @@ from typing import Any, Literal
 
 from pebble import ProcessExpired, ProcessPool
 
-from shim_lsp.codemods.modules import module_name_of
+from shim_lsp.codemods.lossless import Lossy, keep_dropped
+from shim_lsp.codemods.modules import begin_run, module_name_of
 
 Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
 """``not run``: a cancelled run stopped before this file was done."""
@@ -141,16 +143,22 @@ def load(module: str, cls: str) -> Any:
 
 
 def transform_bytes(
-    spec: CodemodSpec, path: str, source: bytes | str, module: str | None
+    spec: CodemodSpec, path: str, source: bytes | str, module: str | None, run: object = None
 ) -> FileResult:
-    """Apply one codemod to a file's bytes, or to a buffer's text. Never raises."""
+    """Apply one codemod to a file's bytes, or to a buffer's text. Never raises. ``run``
+    names the run the file belongs to: what the project looked like in an earlier one is
+    forgotten (None: forgotten now)."""
     import libcst as cst
     from libcst.codemod import CodemodContext, SkipFile
 
+    begin_run(run)
     head = source[:MARKER_BYTES]
     head_bytes = head.encode("utf-8", "replace") if isinstance(head, str) else head
     if any(marker in head_bytes for marker in GENERATED_MARKERS):
         return FileResult(path, "skipped", "generated file")
+    nul = _nul(source)
+    if nul is not None:
+        return FileResult(path, "failed", f"{NOT_PYTHON}: {nul}")
     try:
         tree = _parse_exactly(source)
     except cst.ParserSyntaxError as exc:
@@ -166,9 +174,19 @@ def transform_bytes(
     except Exception as exc:
         return FileResult(path, "failed", f"{type(exc).__name__}: {exc}")
     warnings = tuple(context.warnings)
-    new: bytes | str = new_tree.code if isinstance(source, str) else new_tree.bytes
+    new: bytes | str = _written(new_tree, source)
     if new == source:
         return FileResult(path, "unchanged", warnings=warnings)
+    written = _written(tree, source)  # only here: writing a tree costs a third of a parse
+    if new == written:
+        return FileResult(path, "unchanged", warnings=warnings)
+    if written != source:
+        try:
+            new = keep_dropped(
+                source, written, new, lambda text: _written(_parse_exactly(text), text)
+            )
+        except Lossy as exc:
+            return FileResult(path, "skipped", f"{exc}; left as is", warnings=warnings)
     try:
         ast.parse(new, filename=path)
     except SyntaxError as exc:
@@ -186,6 +204,11 @@ def transform_bytes(
     return FileResult(path, "changed", new=new, warnings=warnings)
 
 
+def _written(tree: Any, source: bytes | str) -> Any:
+    """What libcst writes for ``tree``, as text or bytes like the ``source`` it came from."""
+    return tree.code if isinstance(source, str) else tree.bytes
+
+
 def _parse_exactly(source: bytes | str) -> Any:
     """The module of ``source``, written back byte for byte. libcst takes a file whose last
     line ends in a lone CR (old Mac line endings) for one without a final newline, and
@@ -197,6 +220,18 @@ def _parse_exactly(source: bytes | str) -> Any:
     if last in ("\r", b"\r") and not tree.has_trailing_newline:
         tree = tree.with_changes(has_trailing_newline=True)
     return tree
+
+
+def _nul(source: bytes | str) -> str | None:
+    """Where a NUL byte is, which Python refuses anywhere in a file (libcst accepts one in
+    a comment): the file is not Python, whatever the codemod would make of it."""
+    at = source.find(b"\0") if isinstance(source, bytes) else source.find("\0")
+    if at < 0:
+        return None
+    before = source[:at]
+    text = before.decode("latin-1") if isinstance(before, bytes) else before  # a byte a char
+    lines = re.split(r"\r\n|\r|\n", text)
+    return f"line {len(lines)}, column {len(lines[-1]) + 1}: a NUL byte, which Python refuses"
 
 
 def _syntax_error(source: bytes | str, exc: Any) -> str:
@@ -291,6 +326,8 @@ def run(
     (``pool``'s, which stay up afterwards, or a pool of ``workers`` for this run, forked
     from the caller when ``fork``: see ``worker_pool``)."""
     summary = Summary()
+    run_id = uuid.uuid4().hex
+    begin_run(run_id)
     words = spec.prefilter()
     always = spec.prefilter_modules()
     todo: list[tuple[Job, bytes | str]] = []
@@ -306,7 +343,7 @@ def run(
                 summary.results.append(FileResult(str(job.path), "failed", f"cannot read: {exc}"))
                 continue
         haystack = source.encode("utf-8", "replace") if isinstance(source, str) else source
-        if words and not any(w in haystack for w in words) and not _in(job.path, root, always):
+        if words and not any(w in haystack for w in words) and not _in(job.path, always):
             summary.results.append(FileResult(str(job.path), "unchanged", PREFILTERED))
             continue
         todo.append((job, source))
@@ -324,7 +361,7 @@ def run(
         for job, source in todo:
             module = module_name_of(job.path)
             fut = pool.schedule(
-                transform_bytes, args=(spec, str(job.path), source, module), timeout=timeout
+                transform_bytes, args=(spec, str(job.path), source, module, run_id), timeout=timeout
             )
             futures.append((job, fut))
 
@@ -376,7 +413,7 @@ def _left_out(summary: Summary, required: dict[Path, str], given: set[str]) -> N
         )
 
 
-def _in(path: Path, root: Path | None, modules: tuple[str, ...]) -> bool:
+def _in(path: Path, modules: tuple[str, ...]) -> bool:
     """The file is one of the modules, or under one of them."""
     if not modules:
         return False

@@ -28,7 +28,7 @@ def _top_level_names(path: Path) -> set[str]:
     return names
 
 
-def unmatched(dotted: str, files: Iterable[Path], root: Path, *, is_module: bool) -> str | None:
+def unmatched(dotted: str, files: Iterable[Path], *, is_module: bool) -> str | None:
     """``"nothing in the project is named X (did you mean ...?)"`` when no module (or, for
     a name, no module binding it) of ``files`` is ``dotted``; None when one is."""
     modules: dict[str, Path] = {}

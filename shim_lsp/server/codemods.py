@@ -324,11 +324,12 @@ class CodemodsFeature(Feature):
     async def module_name(self, engine: SessionEngine, a: ModuleNameArgs) -> Any:
         """The dotted name Python imports a file by (``src/`` layouts and packages below the
         workspace folder included), for prefilling a rename's ``old_name``."""
-        from shim_lsp.codemods.modules import module_name_of
+        from shim_lsp.codemods.modules import begin_run, module_name_of
 
         path = uri_to_path(a.uri)
         if path is None or not engine.workspace.contains(path):
             raise LookupError(f"{self.ls.client_uri(a.uri)} is not a file of this workspace")
+        begin_run()  # an __init__.py added since the last question counts
         return {"module": await asyncio.to_thread(module_name_of, path)}
 
     @command("shim.undoCodemod", UndoCodemodArgs)

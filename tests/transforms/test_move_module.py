@@ -334,19 +334,86 @@ class TestMoveModule(ShimCodemodTest):
             "shop.common.text.text",
         )
 
-    def test_the_module_read_by_name_from_its_package_is_reported(self) -> None:
-        source = """
-            import shop
+    def test_an_import_of_the_module_beside_others_is_split_in_the_files_style(self) -> None:
+        self.check(
+            """
+            from shop import utils, models
+            from shop import models, utils as u  # noqa: F401
 
-            a = getattr(shop, "utils")
-            b = hasattr(shop, "utils"), getattr(shop, "models"), getattr(other, "utils")
+            def f():
+                # local
+                from . import (
+                    models,
+                    utils,
+                )
+                return utils.slugify(models.x), u.clean(y)
+            """,
+            """
+            from shop.common import text as utils
+            from shop import models
+            from shop import models  # noqa: F401
+            from shop.common import text as u  # noqa: F401
+
+            def f():
+                # local
+                from . import (
+                    models,
+                )
+                from .common import (
+                    text as utils,
+                )
+                return utils.slugify(models.x), u.clean(y)
+            """,
+            context_override=CodemodContext(
+                filename="/nowhere/shop/views.py", full_module_name="shop.views"
+            ),
+            **ARGS,
+        )
+
+    def test_an_import_that_cannot_be_split_in_order_is_left_with_a_warning(self) -> None:
+        source = """
+            from shop import models, utils, cart
+            from shop import (models,  # why
+                utils)
+            from shop import utils, models; import os
             """
         self.check(
             source,
             source,
             expected_warnings=[
-                "line 3: getattr(..., 'utils') names shop.utils in a string; not rewritten",
-                "line 4: hasattr(..., 'utils') names shop.utils in a string; not rewritten",
+                "line 1: split 'from shop import ...' by hand: splitting it would reorder the"
+                " imports or lose a comment",
+                "line 2: split 'from shop import ...' by hand: splitting it would reorder the"
+                " imports or lose a comment",
+                "line 4: split this import by hand: it shares its line with another statement",
+            ],
+            **ARGS,
+        )
+
+    def test_the_module_read_by_name_from_its_package_is_reported(self) -> None:
+        source = """
+            from unittest import mock
+            import shop
+
+            a = getattr(shop, "utils")
+            b = hasattr(shop, "utils"), getattr(shop, "models"), getattr(other, "utils")
+            c = vars(shop)["utils"], shop.__dict__.get("utils"), vars(shop)["models"]
+            with mock.patch.object(shop, "utils"):
+                monkeypatch.delattr(shop, "utils")
+            """
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                f"line {n}: {spelled} names shop.utils in a string; not rewritten"
+                for n, spelled in (
+                    (4, "getattr(..., 'utils')"),
+                    (5, "hasattr(..., 'utils')"),
+                    (6, "vars(shop)['utils']"),
+                    (6, "shop.__dict__.get('utils')"),
+                    (7, "mock.patch.object(..., 'utils')"),
+                    (8, "monkeypatch.delattr(..., 'utils')"),
+                )
             ],
             **ARGS,
         )

@@ -120,6 +120,8 @@ class TestRenameSymbol(ShimCodemodTest):
         # getattr(models, "User") reads the renamed class by its old name: AttributeError
         # after the rename unless someone rewrites it, and it may be built at run time.
         source = """
+            from unittest import mock
+            from unittest.mock import patch
             import shop.models
             import shop.models as sm
             from shop import models
@@ -130,19 +132,29 @@ class TestRenameSymbol(ShimCodemodTest):
             setattr(shop.models, "User", object)
             delattr(models, "User")
             c = getattr(other, "User"), getattr(models, "Other"), getattr(models, name)
+            d = vars(models)["User"], models.__dict__["User"], sm.__dict__.get("User")
+            e = vars(other)["User"], models.__dict__["Other"], vars(models).get(key)
+            with mock.patch.object(models, "User"), patch.object(target=sm, attribute="User"):
+                monkeypatch.setattr(models, "User", object)
             """
         self.check(
             source,
             source,
             context_override=in_module("shop.views", "shop/views.py"),
             expected_warnings=[
-                f"line {n}: {fn}(..., 'User') names shop.models.User in a string; not rewritten"
-                for n, fn in (
-                    (6, "getattr"),
-                    (7, "hasattr"),
-                    (7, "getattr"),
-                    (8, "setattr"),
-                    (9, "delattr"),
+                f"line {n}: {spelled} names shop.models.User in a string; not rewritten"
+                for n, spelled in (
+                    (8, "getattr(..., 'User')"),
+                    (9, "hasattr(..., 'User')"),
+                    (9, "getattr(..., 'User')"),
+                    (10, "setattr(..., 'User')"),
+                    (11, "delattr(..., 'User')"),
+                    (13, "vars(models)['User']"),
+                    (13, "models.__dict__['User']"),
+                    (13, "sm.__dict__.get('User')"),
+                    (15, "mock.patch.object(..., 'User')"),
+                    (15, "patch.object(..., 'User')"),
+                    (16, "monkeypatch.setattr(..., 'User')"),
                 )
             ],
             **ARGS,

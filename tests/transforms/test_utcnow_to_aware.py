@@ -151,3 +151,26 @@ class TestUtcnowToAware(ShimCodemodTest):
                 " arguments are not one plain timestamp",
             ],
         )
+
+    def test_a_call_on_a_name_only_a_star_import_binds_is_left_with_a_warning(self) -> None:
+        source = """
+            from datetime import *
+            from os.path import *
+
+            a = datetime.utcnow()
+            b = dt.datetime.utcfromtimestamp(ts)
+            clock = Clock()
+            c = clock.utcnow()
+            """
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                f"line {n}: {call}() left as written: {name} is bound only by a star import,"
+                " which SHIM does not follow (import it by name to convert it)"
+                for n, call, name in (
+                    (4, "datetime.utcnow", "datetime"),
+                    (5, "dt.datetime.utcfromtimestamp", "dt"),
+                )
+            ],
+        )

@@ -3,6 +3,7 @@ codemod itself refuses before reading any file, in the CLI's words."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -26,13 +27,19 @@ def shim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_paths_may_follow_the_options(tmp_path: Path) -> None:
+def test_paths_may_follow_the_options_and_a_dry_run_says_what_would_change(tmp_path: Path) -> None:
     (tmp_path / "test_a.py").write_text(SOURCE)
     out = shim("unittest_to_assert", "--dry-run", "test_a.py", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "1 would change" in out.stderr
-    out = shim("--dry-run", "unittest_to_assert", "--jobs", "1", "test_a.py", cwd=tmp_path)
-    assert out.returncode == 0 and "1 would change" in out.stderr, out.stderr
+    out = shim(
+        "--dry-run", "unittest_to_assert", "--jobs", "1", "test_a.py", "--json", cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["summary"] == "1 would change, 0 unchanged, 0 skipped, 0 failed"
+    assert report["written"] is False
+    assert report["files"] == [{"path": "test_a.py", "status": "would change", "reason": ""}]
     assert (tmp_path / "test_a.py").read_text() == SOURCE
     stray = shim("unittest_to_assert", "--bogus", "test_a.py", cwd=tmp_path)
     assert stray.returncode == 2 and "unrecognized arguments: --bogus" in stray.stderr
@@ -61,12 +68,18 @@ def test_timeouts_and_job_counts_that_cannot_work_are_refused(tmp_path: Path) ->
     assert (tmp_path / "test_a.py").read_text() == SOURCE
 
 
-def test_a_file_that_does_not_parse_is_located_in_shims_words(tmp_path: Path) -> None:
+def test_a_file_that_does_not_parse_is_located_in_shims_words_nul_bytes_too(tmp_path: Path) -> None:
     (tmp_path / "test_a.py").write_text("import unittest\nx = (1 +\nself.assertTrue(x)\n")
-    out = shim("unittest_to_assert", "test_a.py", cwd=tmp_path)
+    # Python refuses a NUL byte anywhere; libcst takes one in a comment
+    (tmp_path / "test_b.py").write_bytes(b"self.assertTrue(x)  # \x00\n")
+    (tmp_path / "test_c.py").write_bytes(b"x = 1\r\n\x00self.assertTrue(x)\n")
+    out = shim("unittest_to_assert", ".", cwd=tmp_path)
     assert out.returncode == 1
-    (line,) = [w for w in out.stderr.splitlines() if w.startswith("failed")]
-    assert line == "failed test_a.py: does not parse: line 2, column 5: '(' was never closed"
+    assert [w for w in out.stderr.splitlines() if w.startswith("failed")] == [
+        "failed test_a.py: does not parse: line 2, column 5: '(' was never closed",
+        "failed test_b.py: does not parse: line 1, column 23: a NUL byte, which Python refuses",
+        "failed test_c.py: does not parse: line 2, column 1: a NUL byte, which Python refuses",
+    ]
 
 
 @pytest.mark.parametrize(

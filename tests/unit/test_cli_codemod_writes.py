@@ -138,14 +138,24 @@ def test_a_folder_inside_the_project_is_judged_by_the_projects_rules(tmp_path: P
     assert "1 changed" in out.stderr
 
 
-def test_overlapping_paths_count_each_file_once(tmp_path: Path) -> None:
+def test_overlapping_paths_count_each_file_once_and_a_named_pipe_is_never_opened(
+    tmp_path: Path,
+) -> None:
     with_bad_codemods(tmp_path)
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.py").write_text(NEEDLE)
-    out = shim("bad_codemods.AddComment", ".", "sub", "sub/b.py", "--json", cwd=tmp_path)
+    os.mkfifo(tmp_path / "sub" / "pipe.py")  # opening it would wait for a writer forever
+    out = shim(
+        "bad_codemods.AddComment", ".", "sub", "sub/b.py", "sub/pipe.py", "--json", cwd=tmp_path
+    )
     report = json.loads(out.stdout)
-    assert report["summary"] == "1 changed, 0 unchanged, 0 skipped, 0 failed"
-    assert len(report["files"]) == 1
+    assert report["summary"] == "1 changed, 0 unchanged, 1 skipped, 0 failed"
+    assert len(report["files"]) == 2
+    skipped = next(f for f in report["files"] if f["status"] == "skipped")
+    assert (skipped["path"], skipped["reason"]) == (
+        "sub/pipe.py",
+        "not a regular file (a named pipe); not read",
+    )
     assert (tmp_path / "sub" / "b.py").read_text() == "# seen\n" + NEEDLE
 
 

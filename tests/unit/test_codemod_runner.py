@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from shim_lsp.codemods.registry import discover
-from shim_lsp.codemods.runner import PREFILTERED, CodemodSpec, Job, run
+from shim_lsp.codemods.runner import PREFILTERED, CodemodSpec, Job, run, worker_pool
 
 BAD = "bad_codemods"
 
@@ -292,6 +292,76 @@ def test_a_file_with_cr_only_line_endings_keeps_every_byte_outside_the_change(
     by_name = {Path(r.path).name: r for r in summary.results}
     assert by_name["t.py"].new == before.replace(b"self.assertTrue(x)", b"assert x")
     assert {by_name[n].status for n in ("same.py", "code.py", "mixed.py")} == {"unchanged"}
+
+
+def test_a_form_feed_that_libcst_drops_is_kept_or_the_file_is_refused(tmp_path: Path) -> None:
+    # libcst's round trip drops a form feed that starts a code line, wherever the change is
+    elsewhere = b'x = 1\n\x0cdef f():\n    return "{}".format(x)\n\n\x0c\nclass A:\n    pass\n'
+    (tmp_path / "elsewhere.py").write_bytes(elsewhere)
+    (tmp_path / "untouched.py").write_bytes(b'\x0cdef f():\n    return "%s" % y\n')
+    on_line = b'if a:\r\n    x = 1\r\n\x0c    y = "{}".format(z)\r\n'
+    (tmp_path / "on_line.py").write_bytes(on_line)
+    (tmp_path / "joined.py").write_bytes(b'\x0cx = "{}".format(\n    a)\n')
+    summary = run(
+        CodemodSpec("shim_transforms.to_fstring", "ToFStringCommand"),
+        [Job(p) for p in sorted(tmp_path.iterdir())],
+    )
+    by_name = {Path(r.path).name: r for r in summary.results}
+    assert by_name["elsewhere.py"].new == elsewhere.replace(b'"{}".format(x)', b'f"{x}"')
+    assert by_name["untouched.py"].status == "unchanged"
+    assert by_name["on_line.py"].new == on_line.replace(b'"{}".format(z)', b'f"{z}"')
+    joined = by_name["joined.py"]
+    assert (joined.status, joined.new) == ("skipped", None)
+    assert joined.reason == (
+        "line 1: libcst would drop the form feed at the start of a line it changes; left as is"
+    )
+
+
+def test_a_project_changed_between_runs_of_one_pool_is_seen_by_the_next(
+    tmp_path: Path,
+) -> None:
+    # the server keeps this process and its worker pool from one run to the next
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "models.py").write_text("class User:\n    pass\n")
+    rename = CodemodSpec(
+        "shim_transforms.rename_symbol",
+        "RenameSymbolCommand",
+        {"old_name": "shop.models.User", "new_name": "Account"},
+    )
+    pool = worker_pool(1)
+    try:
+        # outside any project and any package, models.py is the module models
+        first = run(rename, [Job(shop / "models.py")], root=tmp_path, pool=pool)
+        assert first.line() == "0 changed, 1 unchanged, 0 skipped, 0 failed"
+        (shop / "__init__.py").write_text("")
+        second = run(rename, [Job(shop / "models.py")], root=tmp_path, pool=pool)
+        assert second.line() == "1 changed, 0 unchanged, 0 skipped, 0 failed"
+        # a re-export added: shop.User is the symbol too (the workers had looked it up)
+        (shop / "__init__.py").write_text("from .models import User\n")
+        (shop / "views.py").write_text("from shop import User\n\nu = User()\n")
+        jobs = [Job(shop / name) for name in ("__init__.py", "models.py", "views.py")]
+        third = run(rename, jobs, root=tmp_path, pool=pool)
+        # the workers had indexed the project's imports: a star import added is seen too
+        clock = tmp_path / "clock"
+        clock.mkdir()
+        (clock / "a.py").write_text("from datetime import datetime\nx = datetime.utcnow()\n")
+        aware = CodemodSpec("shim_transforms.utcnow_to_aware", "UtcnowToAwareCommand")
+        alone = run(aware, [Job(clock / "a.py")], root=tmp_path, pool=pool)
+        assert alone.line() == "1 changed, 0 unchanged, 0 skipped, 0 failed"
+        (clock / "b.py").write_text('timezone = "mine"\nfrom a import *\n')
+        both = run(aware, [Job(clock / "a.py"), Job(clock / "b.py")], root=tmp_path, pool=pool)
+    finally:
+        pool.stop()
+        pool.join()
+    assert third.line() == "3 changed, 0 unchanged, 0 skipped, 0 failed"
+    by_name = {Path(r.path).name: r.new for r in third.results}
+    assert by_name == {
+        "__init__.py": b"from .models import Account\n",
+        "models.py": b"class Account:\n    pass\n",
+        "views.py": b"from shop import Account\n\nu = Account()\n",
+    }
+    assert both.line() == "0 changed, 1 unchanged, 1 skipped, 0 failed"
 
 
 def test_moving_a_top_level_module_rewrites_its_importers(tmp_path: Path) -> None:
