@@ -154,13 +154,13 @@ class TypeCheckFeature(Feature):
         finally:
             del self._running[folder]
 
-    def _files(self, folder: Path) -> dict[Path, str]:
-        """The folder's open Python files that mypy may check, by real path: saved ones,
-        never a secret one or one whose link leads out of the workspace."""
+    def _files(self, folder: Path, uris: list[str]) -> dict[Path, str]:
+        """Those of ``uris`` that mypy may check in the folder, by real path: saved files,
+        never a secret one or one whose link leads out of the workspace. Off the event loop."""
         engine = self.ls.engine
         shown = self.ls.feature_of(AnalysisFeature)
         files = {}
-        for uri in sorted(self._open):
+        for uri in uris:
             path = uri_to_path(uri)
             if (
                 engine is not None
@@ -176,7 +176,7 @@ class TypeCheckFeature(Feature):
         await self.ls.settings_known.wait()  # which files are secret comes with the settings
         if not self.ls.settings.type_check_enabled:
             return
-        files = await asyncio.to_thread(self._files, folder)
+        files = await asyncio.to_thread(self._files, folder, sorted(self._open))
         if not files:
             return
         daemon = self._daemons.get(folder)
