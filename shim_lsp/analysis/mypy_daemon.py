@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import psutil
 
 from shim_lsp.analysis.findings import Finding, Severity, Spot, lines_of
 
@@ -282,6 +281,8 @@ def _remove_socket(status_file: Path) -> None:
 def sweep() -> None:
     """Remove the files of daemons that ended without SHIM (a SHIM that was killed cannot
     remove them): folders whose status file names a process that is gone."""
+    import psutil  # only when a daemon starts: the server's start-up stays lean
+
     for folder in Path(tempfile.gettempdir()).glob(f"{DIR_PREFIX}*"):
         status = folder / "dmypy.json"
         try:
