@@ -47,6 +47,8 @@ class Client:
         self.waiting: dict[int, asyncio.Future[Any]] = {}
         self.published: dict[str, list[tuple[float, int | None, int]]] = {}
         """uri -> (when, version, how many diagnostics) of each publishDiagnostics."""
+        self.sources: dict[str, list[tuple[float, list[str]]]] = {}
+        """uri -> (when, each diagnostic's source) of each publishDiagnostics."""
         self.changed = asyncio.Event()
         self.reader = asyncio.ensure_future(self._read())
 
@@ -107,8 +109,12 @@ class Client:
                 self._send({"id": msg["id"], "result": result})
             elif method == "textDocument/publishDiagnostics":
                 p = msg["params"]
+                now = time.perf_counter()
                 self.published.setdefault(p["uri"], []).append(
-                    (time.perf_counter(), p.get("version"), len(p["diagnostics"]))
+                    (now, p.get("version"), len(p["diagnostics"]))
+                )
+                self.sources.setdefault(p["uri"], []).append(
+                    (now, [str(d.get("source")) for d in p["diagnostics"]])
                 )
                 self.changed.set()
 

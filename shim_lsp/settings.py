@@ -126,6 +126,19 @@ class _RuleSelectors:
             raise ValueError(f"{_shown(bad)} are not ruff rule selectors (F, E4, PLR0913, ALL)")
 
 
+@attrs.frozen
+class _OneOf:
+    """The value is one of ``choices`` (the editor's schema lists them as an ``enum``)."""
+
+    choices: tuple[str, ...]
+
+    def __call__(self, _inst: object, _attribute: attrs.Attribute[Any], value: str) -> None:
+        if value not in self.choices:
+            raise ValueError(f"it must be one of {', '.join(map(_shown, self.choices))}")
+
+
+TYPE_CHECKERS = ("mypy",)
+
 _DAY = 86_400.0
 COORDINATION_TTL_MIN = 1.0
 """Below a second, a heartbeat every third of it would keep Redis (and the machine) busy and a
@@ -254,6 +267,18 @@ class Settings:
     )
     """Cyclomatic complexity above which a function is reported. It wins over the project's
     lint.mccabe.max-complexity; turn complexityEnabled off to keep the project's."""
+
+    type_check_enabled: bool = False
+    """Type-check saved Python files with mypy's daemon (one per workspace folder, started
+    when first needed), honouring the project's mypy configuration; findings show as
+    diagnostics."""
+
+    type_checker: str = attrs.field(default="mypy", validator=_OneOf(TYPE_CHECKERS))
+    """The type checker that typeCheckEnabled runs (mypy, through its daemon dmypy)."""
+
+    type_checker_path: str | None = None
+    """The type checker's daemon executable (mypy: dmypy); best the project's own, so that
+    mypy sees its packages and plugins. Default: dmypy on PATH, else beside SHIM's Python."""
 
     redis_url: str | None = None
     """Redis that joins the windows of a workspace into one group (redis://, rediss:// for
@@ -432,6 +457,8 @@ def settings_schema() -> dict[str, dict[str, Any]]:
         }
         if isinstance(field.validator, _RuleSelectors):
             entry["items"] = {"type": "string", "pattern": RULE_SELECTOR}
+        elif isinstance(field.validator, _OneOf):
+            entry["enum"] = list(field.validator.choices)
         elif field.validator is not None:
             if not isinstance(field.validator, _Bounds):
                 raise TypeError(

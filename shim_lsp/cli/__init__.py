@@ -187,6 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-complexity", action="store_true", help="add no complexity check")
     p.add_argument("--ruff-path", help="the ruff to run (default: the one installed with SHIM)")
+    p.add_argument(
+        "--type-check",
+        action="store_true",
+        help="also mypy's findings (its daemon, run here: the project's mypy configuration)",
+    )
+    p.add_argument(
+        "--type-checker-path",
+        metavar="DMYPY",
+        help="the dmypy to run (default: on PATH, else beside SHIM's Python)",
+    )
     p.set_defaults(fn=_lazy("shim_lsp.cli.analyze", "cmd_analyze"))
     p = sub.add_parser("windows", help="the editor windows of a workspace's group (Redis)")
     p.add_argument("--redis-url", help="the group's Redis (default: $SHIM_REDIS_URL)")

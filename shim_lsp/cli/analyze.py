@@ -2,8 +2,9 @@
 
 The same runner as the server's workspace run (``analysis.tree.check_tree``: one ruff process,
 complexity included, the project's configuration honoured, nothing written), printed as ruff's
-concise format or as JSON. Exit status as ruff's: 1 with findings, 0 without, 2 when it cannot
-run (a usage error, ruff missing or failing).
+concise format or as JSON. With ``--type-check``, mypy's findings too, from a daemon of
+the server's kind run in the current folder for this one check. Exit status as ruff's: 1 with
+findings, 0 without, 2 when it cannot run (a usage error, ruff or mypy missing or failing).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shim_lsp.analysis import mypy_daemon
 from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD, RuffFailure, RuffOptions, find_ruff
 from shim_lsp.analysis.tree import PYTHON_SUFFIXES, check_tree
 from shim_lsp.cli import CliError
+from shim_lsp.workspace.files import decode
 
 
 def _rules(values: list[str]) -> tuple[str, ...]:
@@ -64,11 +67,37 @@ def _json(path: Path, f: Finding) -> dict[str, Any]:
     }
 
 
+async def _type_check(binary: str, targets: list[Path]) -> dict[Path, list[Finding]]:
+    """Mypy's findings in the targets (and in the modules they import, as mypy reports
+    them), placed in each file's text."""
+    daemon = mypy_daemon.Daemon(binary, Path(os.getcwd()))
+    try:
+        done = await daemon.check(targets)
+    finally:
+        await daemon.stopped()
+    if isinstance(done, mypy_daemon.MypyFailure):
+        raise CliError(done.message)
+    by_file: dict[Path, list[mypy_daemon.MypyFinding]] = {}
+    for f in done:
+        by_file.setdefault(f.path, []).append(f)
+    found = {}
+    for path, items in by_file.items():
+        try:
+            text = decode(path.read_bytes(), path)
+        except OSError as exc:
+            raise CliError(f"{path}: {exc.strerror or exc}") from exc
+        found[path] = mypy_daemon.findings_in(text, items)
+    return found
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     targets = _targets(args.paths)
     binary = find_ruff(args.ruff_path)
     if isinstance(binary, RuffFailure):
         raise CliError(binary.message)
+    dmypy = mypy_daemon.find_dmypy(args.type_checker_path) if args.type_check else None
+    if isinstance(dmypy, mypy_daemon.MypyFailure):
+        raise CliError(dmypy.message)
     threshold = args.complexity_threshold or COMPLEXITY_THRESHOLD
     options = RuffOptions(
         select=_rules(args.select),
@@ -81,6 +110,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if isinstance(done, RuffFailure):
             raise CliError(done.message)
         found = done.found
+        if dmypy is not None:
+            for path, items in asyncio.run(_type_check(dmypy, targets)).items():
+                found[path] = [*found.get(path, []), *items]
     rows = sorted(
         ((path, f) for path, items in found.items() for f in items),
         key=lambda pf: (_shown(pf[0]), pf[1].start),

@@ -257,10 +257,13 @@ class AnalysisFeature(Feature):
         engine = self.ls.engine
         return engine is not None and engine.may_read(path)
 
-    def diagnostics_of(self, text: str, found: Sequence[Finding]) -> list[types.Diagnostic]:
-        """Findings in ``text`` as the client's diagnostics."""
+    def diagnostics_of(
+        self, text: str, found: Sequence[Finding], source: str = SOURCE
+    ) -> list[types.Diagnostic]:
+        """Findings in ``text`` as the client's diagnostics (another analyser's: its
+        ``source``, the same conversion of positions)."""
         lines = findings.lines_of(text)
-        return [self._diagnostic(lines, f) for f in found]
+        return [self._diagnostic(lines, f, source) for f in found]
 
     # Positions: ruff's code points to the client's units, here and only here.
 
@@ -274,7 +277,7 @@ class AnalysisFeature(Feature):
     def _range(self, lines: list[str], start: Spot, end: Spot) -> types.Range:
         return types.Range(start=self._position(lines, start), end=self._position(lines, end))
 
-    def _diagnostic(self, lines: list[str], f: Finding) -> types.Diagnostic:
+    def _diagnostic(self, lines: list[str], f: Finding, source: str = SOURCE) -> types.Diagnostic:
         tags = [_TAGS[t] for t in sorted(f.tags) if _TAGS[t] in self._tag_support()]
         return types.Diagnostic(
             range=self._range(lines, f.start, f.end),
@@ -282,7 +285,7 @@ class AnalysisFeature(Feature):
             severity=_SEVERITIES[f.severity],
             code=f.code,
             code_description=types.CodeDescription(href=f.url) if f.url else None,
-            source=SOURCE,
+            source=source,
             tags=tags or None,
         )
 

@@ -24,6 +24,7 @@ from shim_lsp.server.feature import CommandSpec, Feature, call_features, gather_
 from shim_lsp.server.history import HistoryFeature
 from shim_lsp.server.recovery import RecoveryFeature
 from shim_lsp.server.session import SessionFeature
+from shim_lsp.server.typecheck import TypeCheckFeature
 from shim_lsp.server.workspace_analysis import WorkspaceAnalysisFeature
 from shim_lsp.wire import ArgumentError, bounded, structure_args
 from shim_lsp.workspace.paths import uri_to_path
@@ -37,6 +38,7 @@ FEATURES: tuple[type[Feature], ...] = (
     CodemodsFeature,
     AnalysisFeature,
     DuplicatesFeature,
+    TypeCheckFeature,
     WorkspaceAnalysisFeature,
     CoordinationFeature,
     GuardedEditsFeature,

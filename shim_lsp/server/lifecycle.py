@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from lsprotocol import types
 
+from shim_lsp.analysis import mypy_daemon
 from shim_lsp.notifications import RISK_NOTIFICATION
 from shim_lsp.server import client
 from shim_lsp.server.app import ShimLanguageServer
@@ -137,6 +138,7 @@ def end_process(code: int) -> NoReturn:
     """End now, without waiting for worker threads (a codemod stuck in a pool, a checkpoint
     thread); only once everything is on disk. ``asyncio.run`` itself waits for every
     ``to_thread`` worker before it returns, which is why ``exit`` needs the watchdog."""
+    mypy_daemon.kill_all()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(ValueError, OSError):  # the client closed its end
@@ -314,4 +316,5 @@ async def _watch_client(ls: ShimLanguageServer, pid: int) -> None:
         if not _alive(pid):
             log.warning("the editor process %s is gone; flushing and exiting", pid)
             ls.engine.close("client-gone")
+            mypy_daemon.kill_all()
             os._exit(0)

@@ -125,3 +125,23 @@ def test_a_complexity_threshold_out_of_the_settings_bounds_is_a_usage_error(
         assert done.returncode == 2
         assert "--complexity-threshold must be between 1 and 1000" in done.stderr
     assert analyze(root, "--complexity-threshold", "1000").returncode == 1
+
+
+def test_type_check_adds_mypys_findings_under_the_projects_configuration(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    with (root / "pyproject.toml").open("a") as config:
+        config.write("[tool.mypy]\ndisallow_untyped_defs = true\n")
+    (root / "pkg" / "t.py").write_text('def f(x):\n    return x\n\n\nn: int = "\u00e9"\n')
+    before = sorted(root.rglob("*"))
+    done = analyze(root, "--type-check", "pkg")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines() == [
+        "pkg/a.py:1:8: F401 `os` imported but unused",
+        "pkg/t.py:1:1: no-untyped-def Function is missing a type annotation",
+        'pkg/t.py:5:10: assignment Incompatible types in assignment (expression has type "str",'
+        ' variable has type "int")',
+    ]
+    assert sorted(root.rglob("*")) == before  # no .dmypy.json, no .mypy_cache
+    missing = analyze(root, "--type-check", "--type-checker-path", "no/dmypy", "pkg")
+    assert missing.returncode == 2
+    assert "no/dmypy is not an executable file" in missing.stderr

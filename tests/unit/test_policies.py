@@ -320,3 +320,14 @@ def test_ruff_rule_settings_take_only_rule_selectors() -> None:
         [],
     )
     assert settings_schema()["ruffSelect"]["items"]["pattern"] == "^(ALL|[A-Z]+[0-9]*)$"
+
+
+def test_type_checks_are_off_by_default_and_the_checker_is_one_of_those_known() -> None:
+    assert Settings().type_check_enabled is False
+    settings, problems = parse_settings({"typeChecker": "pyright", "typeCheckEnabled": True})
+    assert (settings.type_checker, settings.type_check_enabled) == ("mypy", True)
+    assert problems == [
+        'setting \'typeChecker\': "pyright" cannot be used (it must be one of "mypy");'
+        ' using the default, "mypy"'
+    ]
+    assert settings_schema()["typeChecker"]["enum"] == ["mypy"]

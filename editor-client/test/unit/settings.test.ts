@@ -102,6 +102,7 @@ interface Property {
   minimum?: number;
   exclusiveMinimum?: number;
   maximum?: number;
+  enum?: string[];
 }
 
 const properties: Record<string, Property> = JSON.parse(readFileSync(path.join(EDITOR_CLIENT, 'package.json'), 'utf8')).contributes
@@ -126,6 +127,7 @@ test("each server setting has the server's type and default", () => {
     const property = properties[`shim.${name}`];
     assert.deepEqual(property.type, truth.type, `type of shim.${name}`);
     assert.deepEqual(property.default, truth.default, `default of shim.${name}`);
+    assert.deepEqual(property.enum, truth.enum, `values of shim.${name}`);
   }
 });
 

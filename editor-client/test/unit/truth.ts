@@ -37,6 +37,8 @@ export interface SettingTruth {
   minimum?: number;
   exclusiveMinimum?: number;
   maximum?: number;
+  /** The values allowed, for a setting that is one of a list. */
+  enum?: string[];
 }
 
 const SCRIPT = `

@@ -1,0 +1,153 @@
+"""Type checks through the real server and the real mypy daemon: findings of saved files,
+the project's configuration, off by default, a missing checker, and no daemon left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+from harness import Editor, Editors
+from lsprotocol import types as t
+from test_analysis import VS_CODE
+
+MYPY = "SHIM mypy"
+STRICT = "[tool.mypy]\ndisallow_untyped_defs = true\n"
+SAVED = (
+    "import os\n\n\n"
+    "def f(x):\n\treturn x\n\n\n"  # no-untyped-def, under the project's configuration
+    'def g() -> int:\n\treturn "y"\n\n\n'  # return-value, on a line indented with a tab
+    's = "\U0001f600"; n: int = "x"\n'  # assignment, after an astral character
+)
+FIXED = "import os\n\n\ndef f(x):\n\treturn x\n\n\ndef g() -> int:\n\treturn 1\n\n\nn: int = 1\n"
+
+
+def found(editor: Editor, uri: str, source: str = MYPY) -> list[t.Diagnostic]:
+    return [d for d in editor.client.diagnostics.get(uri, []) if d.source == source]
+
+
+def codes(editor: Editor, uri: str, source: str = MYPY) -> list[str]:
+    return sorted(str(d.code) for d in found(editor, uri, source))
+
+
+def daemons(server_pid: int) -> list[psutil.Process]:
+    """The mypy daemons the server runs (not the short-lived ``dmypy check`` clients)."""
+    return [
+        p
+        for p in psutil.Process(server_pid).children(recursive=True)
+        if "daemon" in p.cmdline() and any("dmypy" in part for part in p.cmdline())
+    ]
+
+
+def gone(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def configure(editor: Editor, settings: dict[str, object]) -> None:
+    editor.client.set_configuration({"shim": settings})
+    editor.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
+
+
+async def test_saved_files_are_type_checked_by_the_projects_configuration_and_no_daemon_outlives_a_killed_editor(  # noqa: E501
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "pyproject.toml").write_text(STRICT)
+    (workspace / "a.py").write_text(SAVED)
+    before = sorted(workspace.rglob("*"))
+    fake_editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        editor = await editors.start(
+            workspace,
+            state_dir,
+            capabilities=VS_CODE,
+            settings={"typeCheckEnabled": True},
+            process_id=fake_editor.pid,
+        )
+        uri = editor.open("a.py")
+        expected = ["assignment", "no-untyped-def", "return-value"]
+        await editor.wait_for(lambda: codes(editor, uri) == expected, 60)
+        by_code = {d.code: d for d in found(editor, uri)}
+        assert "F401" in codes(editor, uri, "SHIM ruff")  # merged with ruff's
+        assignment = by_code["assignment"]  # "x" is at code point 18: UTF-16 unit 19
+        assert assignment.range == t.Range(
+            start=t.Position(line=11, character=19), end=t.Position(line=11, character=22)
+        )
+        assert assignment.severity == t.DiagnosticSeverity.Error
+        assert assignment.code_description is not None
+        assert assignment.code_description.href.endswith("_refs.html#code-assignment")
+        assert by_code["return-value"].range.start == t.Position(line=8, character=8)
+        assert by_code["no-untyped-def"].range == t.Range(
+            start=t.Position(line=3, character=0), end=t.Position(line=4, character=9)
+        )
+        (daemon,) = daemons(editor.pid)
+
+        # Typing is not checked: the findings stay those of the saved text.
+        editor.type(uri, 0, 0, "import sys\n")
+        await editor.wait_for(lambda: codes(editor, uri, "SHIM ruff").count("F401") == 2)
+        assert codes(editor, uri) == expected
+
+        # Fixed and saved: only what the project's configuration asks for is left.
+        editor.change(uri, t.TextDocumentContentChangeWholeDocument(text=FIXED))
+        editor.save(uri)
+        await editor.wait_for(lambda: codes(editor, uri) == ["no-untyped-def"], 60)
+
+        # The configuration changes on disk: a new daemon reads it.
+        (workspace / "pyproject.toml").write_text("[tool.mypy]\n")
+        editor.client.workspace_did_change_watched_files(
+            t.DidChangeWatchedFilesParams(
+                changes=[
+                    t.FileEvent(uri=editor.uri("pyproject.toml"), type=t.FileChangeType.Changed)
+                ]
+            )
+        )
+        await editor.wait_for(lambda: codes(editor, uri) == [], 60)
+        assert gone(daemon)
+        (daemon,) = daemons(editor.pid)
+        # Nothing was written into the workspace (status file, cache), only the saves.
+        assert sorted(workspace.rglob("*")) == before
+
+        fake_editor.kill()  # the editor dies: the server exits, and takes its daemon along
+        fake_editor.wait()
+        server = editor.client._server
+        assert server is not None
+        await asyncio.wait_for(server.wait(), 15)
+        await editor.wait_for(lambda: gone(daemon), 10)
+    finally:
+        fake_editor.kill()
+
+
+async def test_type_checks_are_off_by_default_a_missing_checker_is_one_message_and_a_killed_server_leaves_no_daemon(  # noqa: E501
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "b.py").write_text('import os\n\nn: int = "x"\n')
+    (workspace / "c.py").write_text("import sys\n")
+    editor = await editors.start(workspace, state_dir, capabilities=VS_CODE)
+    uri = editor.open("b.py")
+    await editor.wait_for(lambda: "F401" in codes(editor, uri, "SHIM ruff"))
+    editor.save(uri)
+    await asyncio.sleep(0.5)  # a check on open or save would have started a daemon by now
+    assert codes(editor, uri) == []
+    assert daemons(editor.pid) == []
+
+    missing = workspace / "no" / "dmypy"
+    configure(editor, {"typeCheckEnabled": True, "typeCheckerPath": str(missing)})
+    await editor.wait_for(lambda: any(str(missing) in m for m in editor.shown_messages))
+    other = editor.open("c.py")
+    editor.save(uri)
+    await editor.wait_for(lambda: "F401" in codes(editor, other, "SHIM ruff"))
+    await asyncio.sleep(0.5)  # the open and the save were checked meanwhile
+    told = [m for m in editor.shown_messages if "dmypy" in m]
+    assert len(told) == 1 and "typeCheckerPath" in told[0], told
+    assert daemons(editor.pid) == []
+
+    configure(editor, {"typeCheckEnabled": True})  # the dmypy installed beside SHIM
+    await editor.wait_for(lambda: codes(editor, uri) == ["assignment"], 60)
+    (daemon,) = daemons(editor.pid)
+    editor.kill()  # not even a goodbye: the kernel ends the daemon with the server
+    await editor.client.stop()
+    await editor.wait_for(lambda: gone(daemon), 10)
