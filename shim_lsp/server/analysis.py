@@ -91,6 +91,32 @@ def _on_lines(found: types.Range, asked: types.Range) -> bool:
     return found.start.line <= asked.end.line and asked.start.line <= found.end.line
 
 
+class ToolTrouble:
+    """A tool that cannot run (ruff, mypy) is said once per distinct failure, in the log and
+    on screen, naming what it turns off and the setting that points at the tool: everything
+    else works on. Forgotten when the tool's settings change, so a new mistake is said."""
+
+    def __init__(self, ls: ShimLanguageServer, off: str, setting: str) -> None:
+        self.ls = ls
+        self.off = off
+        self.setting = setting
+        self._told: set[str] = set()
+
+    def say(self, message: str, detail: str) -> None:
+        log.warning("%s%s", message, f"\n{detail}" if detail else "")
+        if message in self._told:
+            return
+        self._told.add(message)
+        shown = f"\n{detail.strip()}" if detail.strip() else ""
+        self.ls.log_user(f"SHIM: {message}{shown}", types.MessageType.Error)
+        self.ls.tell_user(
+            f"SHIM: {message}. {self.off} (setting {self.setting}); everything else works."
+        )
+
+    def forget(self) -> None:
+        self._told.clear()
+
+
 class AnalysisFeature(Feature):
     name = "analysis"
     code_action_kinds = (QUICK_FIX, FIX_ALL, ORGANIZE_IMPORTS)
@@ -104,8 +130,9 @@ class AnalysisFeature(Feature):
         self._binary: str | None = None
         self._published: dict[str, Analysis] = {}
         """The run whose findings are published for each buffer (each published once)."""
-        self._told: set[str] = set()
-        """Failures the user was told of (each once, until the ruff settings change)."""
+        self.trouble = ToolTrouble(
+            ls, "Ruff diagnostics and fixes are off until ruff runs", "ruffPath"
+        )
 
     # Events
 
@@ -144,7 +171,7 @@ class AnalysisFeature(Feature):
     def settings_changed(self, old: Settings, new: Settings) -> None:
         if _ruff_changed(old, new):
             self._binary = None
-            self._told.clear()
+            self.trouble.forget()
             if self.ls.settings_known.is_set():  # before, every run waits for these settings
                 self._refresh()
 
@@ -217,16 +244,7 @@ class AnalysisFeature(Feature):
     def _failed(self, failure: ruff.RuffFailure) -> None:
         """One message per distinct failure, in the log and on screen; the rest works on."""
         self._binary = None  # look for ruff again next time: it may be back
-        log.warning("%s%s", failure.message, f"\n{failure.detail}" if failure.detail else "")
-        if failure.message in self._told:
-            return
-        self._told.add(failure.message)
-        detail = f"\n{failure.detail.strip()}" if failure.detail.strip() else ""
-        self.ls.log_user(f"SHIM: {failure.message}{detail}", types.MessageType.Error)
-        self.ls.tell_user(
-            f"SHIM: {failure.message}. Ruff diagnostics and fixes are off until ruff runs"
-            " (setting ruffPath); everything else works."
-        )
+        self.trouble.say(failure.message, failure.detail)
 
     async def _check_and_publish(self, uri: str) -> None:
         self._timers.pop(uri, None)

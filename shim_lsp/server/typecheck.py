@@ -23,7 +23,7 @@ from lsprotocol import types
 
 from shim_lsp.analysis import mypy_daemon
 from shim_lsp.analysis.mypy_daemon import Daemon, MypyFailure, MypyFinding
-from shim_lsp.server.analysis import PYTHON_SUFFIXES, AnalysisFeature
+from shim_lsp.server.analysis import PYTHON_SUFFIXES, AnalysisFeature, ToolTrouble
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature
 from shim_lsp.settings import Settings
@@ -56,8 +56,7 @@ class TypeCheckFeature(Feature):
         """Folders saved while their check ran: checked again after it."""
         self._timers: dict[Path, asyncio.TimerHandle] = {}
         self._shown: set[str] = set()
-        self._told: set[str] = set()
-        """Failures the user was told of (each once, until the type check settings change)."""
+        self.trouble = ToolTrouble(ls, "Type checks are off until mypy runs", "typeCheckerPath")
 
     # Events
 
@@ -92,7 +91,7 @@ class TypeCheckFeature(Feature):
     def settings_changed(self, old: Settings, new: Settings) -> None:
         fields = [f.name for f in attrs.fields(Settings) if f.name.startswith("type_check")]
         if any(getattr(old, f) != getattr(new, f) for f in fields):
-            self._told.clear()
+            self.trouble.forget()
             self._stop_all()
             if not new.type_check_enabled:
                 for uri in list(self._shown):
@@ -227,13 +226,4 @@ class TypeCheckFeature(Feature):
 
     def _failed(self, failure: MypyFailure) -> None:
         """One message per distinct failure, in the log and on screen; the rest works on."""
-        log.warning("%s%s", failure.message, f"\n{failure.detail}" if failure.detail else "")
-        if failure.message in self._told:
-            return
-        self._told.add(failure.message)
-        detail = f"\n{failure.detail.strip()}" if failure.detail.strip() else ""
-        self.ls.log_user(f"SHIM: {failure.message}{detail}", types.MessageType.Error)
-        self.ls.tell_user(
-            f"SHIM: {failure.message}. Type checks are off until mypy runs (setting"
-            " typeCheckerPath); everything else works."
-        )
+        self.trouble.say(failure.message, failure.detail)
