@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from shim_lsp.session.engine import SessionEngine
@@ -18,3 +21,19 @@ def engine_for(
     )
     engine.start()
     return engine
+
+
+def shim_codemod(
+    *args: str, cwd: Path, pythonpath: tuple[Path, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``shim codemod ARGS`` run in ``cwd`` as a user runs it; ``pythonpath`` adds folders
+    codemod modules are imported from (a .libcst.codemod.yaml there may name them)."""
+    path = os.pathsep.join([*map(str, pythonpath), os.getcwd()])
+    return subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", "codemod", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": path},
+    )

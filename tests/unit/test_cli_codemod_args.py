@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import shim_codemod
 
 SOURCE = (
     "import unittest\n\n\nclass T(unittest.TestCase):\n"
@@ -18,13 +19,7 @@ SOURCE = (
 
 
 def shim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "shim_lsp.cli", "codemod", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
+    return shim_codemod(*args, cwd=cwd)
 
 
 def test_paths_may_follow_the_options_and_a_dry_run_says_what_would_change(tmp_path: Path) -> None:

@@ -10,18 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import shim_codemod
 
 
 def shim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    return subprocess.run(
-        [sys.executable, "-m", "shim_lsp.cli", "codemod", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=env,
-    )
+    return shim_codemod(*args, cwd=cwd)
 
 
 def write(root: Path, files: dict[str, str]) -> None:

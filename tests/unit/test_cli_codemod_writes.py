@@ -7,11 +7,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import shim_codemod
 
 UNIT_TESTS = Path(__file__).parent
 NEEDLE = "needle = 1\n"
@@ -19,15 +19,7 @@ NEEDLE = "needle = 1\n"
 
 def shim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``shim codemod`` in ``cwd``, where a .libcst.codemod.yaml may name bad_codemods."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(UNIT_TESTS), os.getcwd()])}
-    return subprocess.run(
-        [sys.executable, "-m", "shim_lsp.cli", "codemod", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=env,
-    )
+    return shim_codemod(*args, cwd=cwd, pythonpath=(UNIT_TESTS,))
 
 
 def with_bad_codemods(folder: Path) -> Path:
