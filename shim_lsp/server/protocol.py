@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
@@ -65,6 +65,20 @@ class ShimProtocol(LanguageServerProtocol):
             given = (args[0] if args else None) or {}
             params.arguments = [{**given, "workDoneToken": token}]
         return (yield from super().lsp_workspace__execute_command(params))
+
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
+        """pygls's, over a copy of the pending requests: cancelling a running command (its
+        future is a plain Future) calls back into the dict at once, and pygls's loop then
+        failed with "dictionary changed size during iteration", answering ``shutdown`` with an
+        error (pygls issue #606)."""
+        if (user_handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield user_handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
 
     def _send_handler_result(self, future: Future[Any], *, msg_id: Any) -> None:
         """A request with arguments that do not fit is the caller's mistake, answered with

@@ -259,6 +259,7 @@ async def test_cancel_from_the_progress_stops_jscpd(
         )
     )
     await editor.wait_for(lambda: started.exists() and bool(started.read_text().strip()))
+    await editor.wait_for(lambda: bool(editor.client.progress_reports.get("dup-token")))
     begin = editor.client.progress_reports["dup-token"][0]
     assert isinstance(begin, t.WorkDoneProgressBegin) and begin.cancellable
     editor.client.window_work_done_progress_cancel(
@@ -268,6 +269,33 @@ async def test_cancel_from_the_progress_stops_jscpd(
     assert answer["cancelled"] is True
     pid = int(started.read_text())
     await editor.wait_for(lambda: not _alive(pid), timeout=5)
+
+
+async def test_closing_the_editor_during_a_run_shuts_down_cleanly_and_stops_jscpd(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    """pygls cancelled the running command inside its shutdown loop, which then failed
+    ("dictionary changed size during iteration"): the editor got an error for ``shutdown``."""
+    twins(workspace)
+    started = tmp_path / "started"
+    slow = tmp_path / "node"
+    slow.write_text(f'#!/bin/sh\necho $$ > "{started}"\nexec sleep 120\n')
+    slow.chmod(slow.stat().st_mode | stat.S_IEXEC)
+    editor = await editors.start(
+        workspace, state_dir, capabilities=VS_CODE, settings=settings(duplicatesNode=str(slow))
+    )
+    run = asyncio.ensure_future(
+        editor.client.workspace_execute_command_async(
+            t.ExecuteCommandParams(command="shim.findDuplicates", arguments=[{}])
+        )
+    )
+    await editor.wait_for(lambda: started.exists() and bool(started.read_text().strip()))
+    assert await asyncio.wait_for(editor.client.shutdown_async(None), 10) is None
+    editor.client.exit(None)
+    server = editor.client._server
+    assert server is not None and await asyncio.wait_for(server.wait(), 10) == 0
+    await editor.wait_for(lambda: not _alive(int(started.read_text())), timeout=5)
+    run.cancel()
 
 
 def _alive(pid: int) -> bool:
