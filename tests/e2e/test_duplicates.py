@@ -240,9 +240,11 @@ async def test_findings_go_when_detection_fails_after_they_were_shown(
     await editor.wait_for(lambda: not ours(editor, first) and not ours(editor, second))
 
 
-async def test_cancel_from_the_progress_stops_jscpd(
+async def _slow_run(
     workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
-) -> None:
+) -> tuple[Editor, asyncio.Future[Any], int]:
+    """A duplicate run whose detector (a ``node`` that sleeps) has started: the editor, the
+    command's answer to come, and the detector's pid."""
     twins(workspace)
     started = tmp_path / "started"
     slow = tmp_path / "node"
@@ -259,6 +261,13 @@ async def test_cancel_from_the_progress_stops_jscpd(
         )
     )
     await editor.wait_for(lambda: started.exists() and bool(started.read_text().strip()))
+    return editor, run, int(started.read_text())
+
+
+async def test_cancel_from_the_progress_stops_jscpd(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    editor, run, pid = await _slow_run(workspace, state_dir, editors, tmp_path)
     await editor.wait_for(lambda: bool(editor.client.progress_reports.get("dup-token")))
     begin = editor.client.progress_reports["dup-token"][0]
     assert isinstance(begin, t.WorkDoneProgressBegin) and begin.cancellable
@@ -267,7 +276,6 @@ async def test_cancel_from_the_progress_stops_jscpd(
     )
     answer = await asyncio.wait_for(run, 15)
     assert answer["cancelled"] is True
-    pid = int(started.read_text())
     await editor.wait_for(lambda: not _alive(pid), timeout=5)
 
 
@@ -276,25 +284,12 @@ async def test_closing_the_editor_during_a_run_shuts_down_cleanly_and_stops_jscp
 ) -> None:
     """pygls cancelled the running command inside its shutdown loop, which then failed
     ("dictionary changed size during iteration"): the editor got an error for ``shutdown``."""
-    twins(workspace)
-    started = tmp_path / "started"
-    slow = tmp_path / "node"
-    slow.write_text(f'#!/bin/sh\necho $$ > "{started}"\nexec sleep 120\n')
-    slow.chmod(slow.stat().st_mode | stat.S_IEXEC)
-    editor = await editors.start(
-        workspace, state_dir, capabilities=VS_CODE, settings=settings(duplicatesNode=str(slow))
-    )
-    run = asyncio.ensure_future(
-        editor.client.workspace_execute_command_async(
-            t.ExecuteCommandParams(command="shim.findDuplicates", arguments=[{}])
-        )
-    )
-    await editor.wait_for(lambda: started.exists() and bool(started.read_text().strip()))
+    editor, run, pid = await _slow_run(workspace, state_dir, editors, tmp_path)
     await asyncio.wait_for(editor.client.shutdown_async(None), 10)  # an error would raise
     editor.client.exit(None)
     server = editor.client._server
     assert server is not None and await asyncio.wait_for(server.wait(), 10) == 0
-    await editor.wait_for(lambda: not _alive(int(started.read_text())), timeout=5)
+    await editor.wait_for(lambda: not _alive(pid), timeout=5)
     run.cancel()
 
 
