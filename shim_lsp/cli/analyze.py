@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD, RuffFailure, RuffOptions, find_ruff
 from shim_lsp.analysis.tree import PYTHON_SUFFIXES, check_tree
 from shim_lsp.cli import CliError
+from shim_lsp.settings import Settings
 from shim_lsp.workspace.files import decode
+from shim_lsp.workspace.scan import FileRules
 
 
 def _rules(values: list[str]) -> tuple[str, ...]:
@@ -42,6 +45,30 @@ def _targets(paths: list[str]) -> list[Path]:
             continue
         targets.append(path.absolute())
     return targets
+
+
+def _showable(targets: list[Path]) -> Callable[[Path], bool]:
+    """Findings quote the code (``Undefined name `hunter2```): as the server does, a secret
+    file (by its name or by what a link leads to) and a link leading out of the folder
+    checked (the current folder for a named file or an import) are never printed."""
+    cwd = Path.cwd()
+    rules: dict[Path, FileRules] = {}
+
+    def showable(path: Path) -> bool:
+        folder = next((t for t in targets if t.is_dir() and path.is_relative_to(t)), None)
+        if folder is None and path in targets:
+            folder = path.parent  # named by the user: judged as a secret only
+        elif folder is None:
+            folder = cwd
+        else:
+            real, inside = os.path.realpath(path), os.path.realpath(folder)
+            if os.path.commonpath([real, inside]) != inside:
+                return False
+        if folder not in rules:
+            rules[folder] = FileRules.from_settings(folder, Settings())
+        return not rules[folder].is_secret(path)
+
+    return showable
 
 
 def _shown(path: Path) -> str:
@@ -113,8 +140,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if dmypy is not None:
             for path, items in asyncio.run(_type_check(dmypy, targets)).items():
                 found[path] = [*found.get(path, []), *items]
+    showable = _showable(targets)
     rows = sorted(
-        ((path, f) for path, items in found.items() for f in items),
+        ((path, f) for path, items in found.items() if showable(path) for f in items),
         key=lambda pf: (_shown(pf[0]), pf[1].start),
     )
     if args.json:

@@ -145,3 +145,28 @@ def test_type_check_adds_mypys_findings_under_the_projects_configuration(tmp_pat
     missing = analyze(root, "--type-check", "--type-checker-path", "no/dmypy", "pkg")
     assert missing.returncode == 2
     assert "no/dmypy is not an executable file" in missing.stderr
+
+
+def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> None:
+    """Findings quote the code (``Undefined name `ghp_...```): a secret file (by its name or
+    by what a link leads to) or a link leading out of the folder checked is left out, by
+    ruff's findings and by mypy's alike, as the server leaves them out."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(SELECT_F)
+    (root / "main.py").write_text("import settings\nimport cfg\n\nprint(settings, cfg)\n")
+    (root / ".env").write_text("API_KEY = ghp_secretvalue999\n")
+    (root / "settings.py").symlink_to(root / ".env")
+    (root / "id_rsa_old.py").write_text("KEY = id_rsa_priv_material\n")
+    outside = tmp_path / "out"
+    outside.mkdir()
+    (outside / "leak.py").write_text('PASSWORD: int = "outside-secret"\nx = outside_name\n')
+    (root / "cfg.py").symlink_to(outside / "leak.py")
+    (root / "linkdir").symlink_to(outside)
+    for extra in ((), ("--type-check",)):
+        done = analyze(root, *extra)
+        shown = done.stdout + done.stderr
+        for secret in ("ghp_secretvalue999", "id_rsa_priv_material", "outside_name", "linkdir"):
+            assert secret not in shown, (extra, shown)
+        assert "cfg.py" not in shown and "settings.py" not in shown, (extra, shown)
+        assert done.returncode == 0, (extra, shown)
