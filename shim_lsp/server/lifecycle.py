@@ -316,5 +316,4 @@ async def _watch_client(ls: ShimLanguageServer, pid: int) -> None:
         if not _alive(pid):
             log.warning("the editor process %s is gone; flushing and exiting", pid)
             ls.engine.close("client-gone")
-            mypy_daemon.kill_all()
-            os._exit(0)
+            end_process(0)

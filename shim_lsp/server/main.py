@@ -8,7 +8,6 @@ import signal
 import sys
 from types import FrameType
 
-from shim_lsp.analysis import mypy_daemon
 from shim_lsp.coordination.redact import redact_logs
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.factory import create_server
@@ -71,8 +70,7 @@ def serve() -> int:
     def on_term(signum: int, _frame: FrameType | None) -> None:
         # A terminated server did not get shutdown: its editor may have died with unsaved work.
         _end(server, "terminated")
-        mypy_daemon.kill_all()
-        os._exit(0 if server.shutdown_requested else 1)
+        end_process(0 if server.shutdown_requested else 1)
 
     signal.signal(signal.SIGTERM, on_term)
     protocol = server.protocol
