@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from shim_lsp.analysis.findings import Spot, lines_of
+from shim_lsp.analysis.process import reap
 from shim_lsp.settings import Settings
 from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.scan import FileRules, walk
@@ -281,10 +282,7 @@ async def detect(
     except TimeoutError:
         return DuplicatesFailure(f"jscpd took more than {timeout:g} s; stopped")
     finally:
-        if proc.returncode is None:  # timed out or cancelled: never leave it running
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await asyncio.shield(proc.wait())
+        await reap(proc)
     if proc.returncode != 0:
         detail = "\n".join(said)
         return DuplicatesFailure(

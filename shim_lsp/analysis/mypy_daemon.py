@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from shim_lsp.analysis.findings import Finding, Severity, Spot, lines_of
+from shim_lsp.analysis.process import reap
 
 log = logging.getLogger(__name__)
 
@@ -221,10 +222,7 @@ class Daemon:
             self.stop()
             return MypyFailure(f"mypy took more than {timeout:g} s to check {self.folder.name}")
         finally:
-            if proc.returncode is None:  # timed out or cancelled: never leave it running
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await asyncio.shield(proc.wait())
+            await reap(proc)
         text = out.decode("utf-8", "replace")
         try:
             found = parse(text)

@@ -11,7 +11,6 @@ worded for the user, never exceptions.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ from typing import Any
 import attrs
 
 from shim_lsp.analysis.findings import Finding, Fix, Replacement, Severity, Spot, Tag
+from shim_lsp.analysis.process import reap
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +196,7 @@ async def run(
     except TimeoutError:
         return RuffFailure(f"ruff ({binary}) took more than {timeout:g} s on {path.name}")
     finally:
-        if proc.returncode is None:  # timed out or cancelled: never leave it running
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await asyncio.shield(proc.wait())
+        await reap(proc)
     if proc.returncode != 0:
         said = _said(err)
         return RuffFailure(
