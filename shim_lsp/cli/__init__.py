@@ -143,7 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="an argument of the codemod; repeat for more",
     )
     p.add_argument("--jobs", type=int, default=0, help="worker processes (default 0: one per CPU)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per file")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds allowed per file of up to 2,000 lines (a longer file: more in proportion)",
+    )
     p.add_argument("--dry-run", action="store_true", help="write nothing")
     p.add_argument(
         "--diff",

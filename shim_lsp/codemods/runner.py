@@ -360,13 +360,19 @@ def run(
         futures: list[tuple[Job, Future[FileResult]]] = []
         for job, source in todo:
             module = module_name_of(job.path)
+            limit = time_limit(timeout, source)
             fut = pool.schedule(
-                transform_bytes, args=(spec, str(job.path), source, module, run_id), timeout=timeout
+                transform_bytes, args=(spec, str(job.path), source, module, run_id), timeout=limit
             )
             futures.append((job, fut))
 
-            def done(f: Future[FileResult], job: Job = job, source: bytes | str = source) -> None:
-                result = _outcome(job, f, timeout)
+            def done(
+                f: Future[FileResult],
+                job: Job = job,
+                source: bytes | str = source,
+                limit: float = limit,
+            ) -> None:
+                result = _outcome(job, f, limit)
                 if result.status == "changed" and isinstance(source, bytes):
                     result = replace(result, old=source)
                 with lock:
@@ -437,6 +443,19 @@ def _hold_back(summary: Summary) -> None:
         FileResult(r.path, "skipped", reason, warnings=r.warnings) if r.status == "changed" else r
         for r in summary.results
     ]
+
+
+LINES_PER_LIMIT = 2000
+"""A file of up to this many lines gets the run's time limit; a longer one, as much more in
+proportion: libcst's time grows with the file (a 7,400-line test module takes 20-30 s), and
+the limit is there to stop a file that does not finish, not one that is long."""
+
+
+def time_limit(timeout: float, source: bytes | str) -> float:
+    """The seconds a file may take: ``timeout`` per ``LINES_PER_LIMIT`` lines, at least
+    ``timeout``."""
+    lines = (source.count(b"\n") if isinstance(source, bytes) else source.count("\n")) + 1
+    return timeout * max(1.0, lines / LINES_PER_LIMIT)
 
 
 def _outcome(job: Job, fut: Future[FileResult], timeout: float) -> FileResult:
