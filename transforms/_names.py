@@ -100,6 +100,7 @@ def package_root(top: str, start: Path | None) -> Path | None:
     project's own (a ``tests/test_a.py`` imports ``shop`` from ``src/``)."""
     if start is None:
         return None
+    portion: Path | None = None
     for folder in (start, *start.parents):
         for candidate in (folder, *source_folders(folder)):
             module = candidate / top
@@ -107,9 +108,30 @@ def package_root(top: str, start: Path | None) -> Path | None:
                 module.with_suffix(ext).is_file() for ext in (".py", ".pyi")
             ):
                 return candidate
+            if portion is None and module.is_dir():
+                portion = candidate
         if any((folder / marker).exists() for marker in PROJECT_MARKERS):
-            return None
-    return None
+            break
+    # no regular package or module: a folder without ``__init__.py`` is a namespace
+    # package, which Python imports only when nothing else has the name
+    return portion
+
+
+def name_below(root: Path | None, top: str, module: str | None, filename: str | None) -> str | None:
+    """A file's module name as importers of ``top`` spell it, when ``top`` lives in ``root``:
+    its path below ``root``, which differs from the name the runner gave it for a namespace
+    package (``shop/models.py`` without ``shop/__init__.py`` is ``shop.models``, not
+    ``models``); ``module`` unchanged for a file outside ``top``."""
+    if root is None or filename is None:
+        return module
+    try:
+        parts = Path(filename).resolve().relative_to((root / top).resolve()).with_suffix("").parts
+    except ValueError:
+        return module
+    parts = parts[:-1] if parts and parts[-1] == "__init__" else parts
+    if not all(part.isidentifier() for part in parts):
+        return module
+    return ".".join((top, *parts))
 
 
 class AmbiguousPackage(ValueError):
@@ -312,10 +334,27 @@ def files_importing(root: Path, modules: Collection[str], word: str) -> list[Pat
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
             continue
-        package = package_of(module_name_of(path), str(path))
-        if any(_imports_one_of(node, package, wanted) for node in ast.walk(tree)):
+        packages = {package_of(module_name_of(path), str(path)), _folder_package(root, path)}
+        if any(
+            _imports_one_of(node, package, wanted)
+            for node in ast.walk(tree)
+            for package in packages
+            if package is not None
+        ):
             found.append(path)
     return found
+
+
+def _folder_package(root: Path, path: Path) -> str | None:
+    """The package a file's relative imports start from when its folders below ``root`` are
+    namespace packages (no ``__init__.py``), which its own module name cannot tell."""
+    if any((path.parent / name).is_file() for name in ("__init__.py", "__init__.pyi")):
+        return None
+    try:
+        parts = path.parent.relative_to(root).parts
+    except ValueError:
+        return None
+    return ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
 
 
 def _imports_one_of(node: ast.AST, package: str, modules: frozenset[str]) -> bool:

@@ -51,6 +51,7 @@ from ._names import (
     import_from_module,
     is_package_init,
     lookup_start,
+    name_below,
     name_imported_by_others,
     package_of,
     package_root,
@@ -282,10 +283,13 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
             raise ValueError(
                 f"positional and rename_keywords would give {', '.join(twice)} twice in a call"
             )
-        self.package = package_of(context.full_module_name, context.filename)
         own_root = root_of(context.full_module_name, context.filename)
         start = lookup_start(context.full_module_name, context.filename)
-        self.root = package_root(old_name.split(".")[0], start) or own_root
+        top = old_name.split(".")[0]
+        self.root = package_root(top, start) or own_root
+        self.own_name = name_below(self.root, top, context.full_module_name, context.filename)
+        """This file's module name as importers of the function spell it."""
+        self.package = package_of(self.own_name, context.filename)
         self.names = set(reexports(old_name, self.root))
         """Every dotted name of the function: its own and its re-exports."""
         self.modules = {n.rpartition(".")[0] for n in self.names}
@@ -300,7 +304,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         self._not_values: set[int] = set()
         self._definitions: set[int] = set()
         """ids of the names that ``def`` and ``class`` statements bind."""
-        self._here = context.full_module_name == self.old_module
+        self._here = self.own_name == self.old_module
         """This file is the function's own module, where calls name its global binding."""
         """ids of the references that are not the function used as a value (callees, defs)."""
         if self.new_positional and self.new_short == self.old_short:
@@ -407,7 +411,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         another file imports the name from, or one that never uses it itself."""
         context = self.context
         if is_package_init(context.filename) or name_imported_by_others(
-            context.full_module_name, self.old_short, context.filename
+            self.own_name, self.old_short, context.filename
         ):
             return True
         scope = self.get_metadata(ScopeProvider, node, None)
@@ -426,7 +430,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
             import_from_module(cst.ensure_type(star, cst.ImportFrom), self.package) in self.modules
             for star in m.findall(node, m.ImportFrom(names=m.ImportStar()))
         )
-        own = self.context.full_module_name
+        own = self.own_name
         self._reexporting = bool(
             own
             and self.root is not None

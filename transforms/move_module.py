@@ -56,7 +56,10 @@ from ._names import (
     files_importing,
     first_binding,
     import_from_module,
+    lookup_start,
+    name_below,
     package_of,
+    package_root,
     project_package_root,
     star_binding,
 )
@@ -237,8 +240,13 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
             raise ValueError(f"new_module cannot be inside old_module: {new_module!r}")
         self.old = old_module
         self.new = new_module
-        self.package = package_of(context.full_module_name, context.filename)
-        moved_here = self._moved(context.full_module_name)
+        top = old_module.split(".")[0]
+        start = lookup_start(context.full_module_name, context.filename)
+        own_name = name_below(
+            package_root(top, start), top, context.full_module_name, context.filename
+        )
+        self.package = package_of(own_name, context.filename)
+        moved_here = self._moved(own_name)
         self.new_package = (
             self.package if moved_here is None else package_of(moved_here, context.filename)
         )

@@ -62,6 +62,7 @@ from ._names import (
     imported_modules,
     line_of,
     lookup_start,
+    name_below,
     package_of,
     package_root,
     project_package_root,
@@ -107,6 +108,16 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         top_root = project_package_root(old_name.split(".")[0], root)
         _refuse_below_a_module(old_name, top_root)
         if top_root is None:
+            # not the project's: its importers alone would be renamed, and broken
+            module, _, short = old_name.rpartition(".")
+            importers = files_importing(root, {module}, short)
+            if importers:
+                raise ValueError(
+                    f"the project does not hold {old_name.split('.')[0]}, yet"
+                    f" {_shown(importers[0], root)} imports {old_name}: renaming its importers"
+                    " alone would break them (a library's name cannot be renamed here; for"
+                    " calls to it use migrate_call) (nothing was changed)"
+                )
             return
         source = reexport_source(old_name, top_root)
         if source is not None:
@@ -199,6 +210,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         start = lookup_start(self.current_module, context.filename)
         self.root = package_root(top, start) or own_root
         _refuse_below_a_module(old_name, package_root(top, own_root or Path.cwd()))
+        self.current_module = name_below(self.root, top, self.current_module, context.filename)
+        self.package = package_of(self.current_module, context.filename)
         self.names = set(reexports(old_name, self.root))
         """Every dotted name of the symbol: its own, its packages' re-exports, and the
         modules this file imports that re-export it."""

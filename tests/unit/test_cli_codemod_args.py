@@ -267,3 +267,21 @@ def test_a_diff_applies_to_files_without_a_final_newline_or_with_cr_line_endings
     for name in files:
         assert (patched / name).read_bytes() == (written / name).read_bytes(), name
         assert b"assert 1 == 1" in (written / name).read_bytes()
+
+
+def test_renaming_a_name_the_project_does_not_hold_is_refused(tmp_path: Path) -> None:
+    # only the importers would be renamed: ``from json import Decoder`` fails at import
+    (tmp_path / "main.py").write_text("from json import JSONDecoder\n\nJSONDecoder()\n")
+    out = shim(
+        "rename_symbol",
+        "--arg",
+        "old_name=json.JSONDecoder",
+        "--arg",
+        "new_name=Decoder",
+        ".",
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2, out.stderr
+    assert "the project does not hold json, yet main.py imports json.JSONDecoder" in out.stderr
+    assert "(nothing was changed)" in out.stderr
+    assert (tmp_path / "main.py").read_text() == "from json import JSONDecoder\n\nJSONDecoder()\n"

@@ -89,3 +89,63 @@ def test_the_readme_rename_in_a_src_layout_renames_the_class_too(tmp_path: Path)
     news = {Path(r.path).name: r.new for r in summary.results}
     assert news["models.py"] == b"class Account:\n    pass\n"
     assert news["test_models.py"] == b"from shop.models import Account\n\nAccount()\n"
+
+
+NAMESPACE = {
+    # ``shop`` has no __init__.py: a namespace package, which importers spell shop.models
+    "shop/models.py": "class User:\n    pass\n\n\ndef fetch(url):\n    return url\n\n\n"
+    "def get(url):\n    return url\n\n\nx = fetch('a')\n",
+    "shop/views.py": "from .models import User, fetch\n\nv = User(), fetch('b')\n",
+    "main.py": "import shop.models\nfrom shop.models import User\n\n"
+    "u = User(), shop.models.fetch('c')\n",
+}
+
+
+def _run_over_namespace(tmp_path: Path, name: str, args: dict[str, str]) -> dict[str, bytes]:
+    write(tmp_path, NAMESPACE)
+    info = discover()[0][name]
+    files = [tmp_path / f for f in NAMESPACE]
+    summary = run(
+        CodemodSpec(info.module, info.cls, args), [Job(f) for f in files], root=tmp_path, workers=1
+    )
+    assert summary.count("failed") == 0, [r.reason for r in summary.results]
+    return {
+        str(Path(r.path).relative_to(tmp_path)): r.new for r in summary.results if r.new is not None
+    }
+
+
+def test_a_rename_in_a_namespace_package_renames_the_definition_with_its_importers(
+    tmp_path: Path,
+) -> None:
+    news = _run_over_namespace(
+        tmp_path, "rename_symbol", {"old_name": "shop.models.User", "new_name": "Account"}
+    )
+    assert news["shop/models.py"].startswith(b"class Account:\n")
+    assert news["shop/views.py"].startswith(b"from .models import Account, fetch\n")
+    assert news["main.py"].startswith(b"import shop.models\nfrom shop.models import Account\n")
+    # a run over main.py alone is refused: it names the definition and the relative importer
+    info = discover()[0]["rename_symbol"]
+    spec = CodemodSpec(info.module, info.cls, {"old_name": "shop.models.User", "new_name": "A"})
+    assert set(spec.must_include(tmp_path)) >= {
+        tmp_path / "shop/models.py",
+        tmp_path / "shop/views.py",
+    }
+
+
+def test_migrate_call_in_a_namespace_package_reaches_its_own_module_and_relative_importers(
+    tmp_path: Path,
+) -> None:
+    news = _run_over_namespace(
+        tmp_path, "migrate_call", {"old_name": "shop.models.fetch", "new_name": "get"}
+    )
+    assert news["shop/models.py"].endswith(b"x = get('a')\n")
+    assert news["shop/views.py"] == b"from .models import User, get\n\nv = User(), get('b')\n"
+    assert news["main.py"].endswith(b"shop.models.get('c')\n")
+
+
+def test_move_module_in_a_namespace_package_rewrites_relative_imports_too(tmp_path: Path) -> None:
+    news = _run_over_namespace(
+        tmp_path, "move_module", {"old_module": "shop.models", "new_module": "shop.accounts"}
+    )
+    assert news["shop/views.py"].startswith(b"from .accounts import User, fetch\n")
+    assert news["main.py"].startswith(b"import shop.accounts\nfrom shop.accounts import User\n")
