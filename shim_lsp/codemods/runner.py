@@ -420,11 +420,17 @@ def _left_out(summary: Summary, required: dict[Path, str], given: set[str]) -> N
 
 
 def _in(path: Path, modules: tuple[str, ...]) -> bool:
-    """The file is one of the modules, or under one of them."""
+    """The file is one of the modules, or under one of them: by its path, since its own
+    name may start lower than the importers' spelling (a package inside a namespace
+    package: ``ns/sub/util.py`` is ``sub.util`` to itself, ``ns.sub.util`` to them)."""
     if not modules:
         return False
-    name = module_name_of(path)
-    return name is not None and any(name == m or name.startswith(m + ".") for m in modules)
+    parts = path.with_suffix("").parts
+    for module in modules:
+        wanted = tuple(module.split("."))
+        if any(parts[i : i + len(wanted)] == wanted for i in range(len(parts))):
+            return True
+    return False
 
 
 def _hold_back(summary: Summary) -> None:

@@ -149,3 +149,29 @@ def test_move_module_in_a_namespace_package_rewrites_relative_imports_too(tmp_pa
     )
     assert news["shop/views.py"].startswith(b"from .accounts import User, fetch\n")
     assert news["main.py"].startswith(b"import shop.accounts\nfrom shop.accounts import User\n")
+
+
+def test_a_package_inside_a_namespace_package_moves_with_its_relative_imports(
+    tmp_path: Path,
+) -> None:
+    # ns/ has no __init__.py, ns/sub/ has one: util.py names itself sub.util, importers
+    # spell it ns.sub.util; its own relative import must still reach sibling once moved
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "x"\nversion = "0"\n',
+            "src/ns/sub/__init__.py": "",
+            "src/ns/sub/sibling.py": "VALUE = 1\n",
+            "src/ns/sub/util.py": "from . import sibling\n\nX = sibling.VALUE\n",
+            "tests/test_app.py": "from ns.sub.util import X\n",
+        },
+    )
+    info = discover()[0]["move_module"]
+    args = {"old_module": "ns.sub.util", "new_module": "ns.tools.util2"}
+    files = [tmp_path / "src/ns/sub/util.py", tmp_path / "tests/test_app.py"]
+    summary = run(
+        CodemodSpec(info.module, info.cls, args), [Job(f) for f in files], root=tmp_path, workers=1
+    )
+    news = {Path(r.path).name: r.new for r in summary.results}
+    assert news["util.py"] == b"from ..sub import sibling\n\nX = sibling.VALUE\n"
+    assert news["test_app.py"] == b"from ns.tools.util2 import X\n"
