@@ -30,6 +30,7 @@ re-exporting module already binds the new name.
 from __future__ import annotations
 
 import argparse
+import builtins
 import re
 import unicodedata
 from keyword import iskeyword
@@ -304,6 +305,28 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                 f" would bind it too after the rename; pick another new_name (nothing was"
                 " changed in this file)"
             )
+        # a read that nothing here binds: with this star import alone it reads the symbol's
+        # module already (a second run), unless a builtin or another star import binds it
+        if self.star_alone and not hasattr(builtins, self.new):
+            return
+        read = self._read_unbound(node, self.new)
+        if read is not None:
+            raise NameTaken(
+                f"line {line_of(self, read)}: {self.new!r} is read here and nothing in the file"
+                f" binds it (another star import or a builtin may), and the star import of"
+                f" {source} would bind it after the rename; pick another new_name (nothing was"
+                " changed in this file)"
+            )
+
+    def _read_unbound(self, node: cst.Module, name: str) -> cst.Name | None:
+        """The first read of ``name`` that no binding in the file resolves."""
+        for found in m.findall(node, m.Name(name)):
+            scope = self.get_metadata(ScopeProvider, found, None)
+            if scope is None or scope[name]:
+                continue
+            if any(access.node is found for access in scope.accesses[name]):
+                return cst.ensure_type(found, cst.Name)
+        return None
 
     def _from_star(self, node: cst.Name) -> bool:
         """``User`` that nothing in the file binds, read where a star import of the symbol's
@@ -316,12 +339,12 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if not any(access.node is node for access in scope.accesses[node.value]):
             return False  # an attribute's name or a keyword, not a read of the name
         if not self.star_alone:
-            line = line_of(self, node)
-            self.warn(
-                f"line {line}: {self.short!r} may come from the star import of "
-                f"{self.star_source} or another; not rewritten"
+            # left as it is, it would name nothing once the definition is renamed
+            raise NameTaken(
+                f"line {line_of(self, node)}: {self.short!r} may come from the star import of"
+                f" {self.star_source} or another, which the rename cannot tell apart; import it"
+                " by name, or rename by hand (nothing was changed in this file)"
             )
-            return False
         return True
 
     def _means_symbol(self, node: cst.CSTNode) -> bool:

@@ -218,23 +218,27 @@ class TestRenameSymbol(ShimCodemodTest):
             **ARGS,
         )
 
-    def test_a_name_two_star_imports_may_bind_is_reported(self) -> None:
+    def test_a_name_two_star_imports_may_bind_fails_the_file(self) -> None:
+        # left as written it would name nothing once the class is renamed: NameError
         source = """
             from auth.models import *
             from shop.models import *
 
             x = User()
             """
-        self.check(
-            source,
-            source,
-            context_override=in_module("app", "app.py"),
-            expected_warnings=[
-                "line 4: 'User' may come from the star import of shop.models or another;"
-                " not rewritten"
-            ],
-            **ARGS,
-        )
+        with pytest.raises(NameTaken, match="line 4: 'User' may come from the star import of"):
+            self.assertCodemod(source, source, context_override=in_module("app", "app.py"), **ARGS)
+
+    def test_the_new_name_read_through_another_star_import_fails_the_file(self) -> None:
+        # after the rename the later star import binds Account over auth's own
+        source = """
+            from auth.models import *
+            from shop.models import *
+
+            x = Account()
+            """
+        with pytest.raises(NameTaken, match="line 4: 'Account' is read here and nothing"):
+            self.assertCodemod(source, source, context_override=in_module("app", "app.py"), **ARGS)
 
 
 def project(root: Path, files: dict[str, str]) -> None:
