@@ -216,7 +216,18 @@ class PrintToLoggingCommand(VisitorBasedCodemodCommand):
             )
         AddImportsVisitor.add_needed_import(self.context, "logging")
         logger = cst.parse_statement(f"{self.logger} = logging.getLogger(__name__)\n")
-        body = [*updated_node.body[:at], logger, *updated_node.body[at:]]
+        rest = list(updated_node.body[at:])
+        if rest and isinstance(rest[0], cst.FunctionDef | cst.ClassDef):
+            # two blank lines between the new line and a def or class, as PEP 8 has it
+            first = rest[0]
+            blanks = 0
+            for line in first.leading_lines:
+                if line.comment is not None:
+                    break
+                blanks += 1
+            padding = [cst.EmptyLine()] * max(0, 2 - blanks)
+            rest[0] = first.with_changes(leading_lines=[*padding, *first.leading_lines])
+        body = [*updated_node.body[:at], logger, *rest]
         return updated_node.with_changes(body=body)
 
     def _logging_is_free(self) -> bool:

@@ -31,6 +31,7 @@ class TestPrintToLogging(ShimCodemodTest):
 
             logger = logging.getLogger(__name__)
 
+
             def work(n):
                 logger.info("starting")
                 logger.info("got %s items", n)
@@ -131,6 +132,8 @@ class TestPrintToLogging(ShimCodemodTest):
             import logging
 
             log = logging.getLogger(__name__)
+
+
             def handler(logger, msg):
                 log.info("%s", msg)
 
