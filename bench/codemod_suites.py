@@ -69,7 +69,8 @@ PROJECTS = (
         (
             Case("unittest_to_assert", changed=11),
             Case("to_fstring", changed=0),
-            Case("modernize_typing", changed=6),
+            Case("modernize_typing", changed=0),
+            Case("modernize_typing", {"add_future_import": "true"}, changed=6),
             Case(
                 "rename_symbol",
                 {"old_name": "cachetools.LRUCache", "new_name": "LeastRecentlyUsedCache"},
@@ -110,7 +111,8 @@ PROJECTS = (
         (
             Case("unittest_to_assert", changed=2),
             Case("to_fstring", changed=0),
-            Case("modernize_typing", changed=2),
+            Case("modernize_typing", changed=0),
+            Case("modernize_typing", {"add_future_import": "true"}, changed=2),
             Case(
                 "rename_symbol",
                 {"old_name": "more_itertools.more.chunked", "new_name": "chunk_list"},

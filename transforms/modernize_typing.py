@@ -15,7 +15,8 @@ fallback, which would leave ``try: pass``). The rule is on the module, not the n
 import statement that names the module, read as text, keeps them, which errs on keeping.
 No future import below target 3.7, where it does not exist.
 
-The future import turns every annotation into a string, which ``typing.get_type_hints``
+The future import (only when asked for: ``add_future_import``) turns every annotation into a
+string, which ``typing.get_type_hints``
 (and dataclasses, pydantic, singledispatch) resolves in the module's globals; it is not added,
 with a warning, where an annotation that runs today reads a local or class-level name, or
 calls something (which would no longer run when it is defined).
@@ -64,7 +65,7 @@ class ModernizeTypingCommand(CodemodCommand):
     TITLE = "Modernize type hints (X | None, list[int])"
     DESCRIPTION = (
         "Modernise type annotations for a target Python version: Optional[X] and Union[A, B] "
-        "to X | None and A | B (3.10+), List[int] to list[int] (3.9+), and add "
+        "to X | None and A | B (3.10+), List[int] to list[int] (3.9+); on request, "
         "'from __future__ import annotations'."
     )
 
@@ -79,12 +80,16 @@ class ModernizeTypingCommand(CodemodCommand):
         arg_parser.add_argument(
             "--add_future_import",
             dest="add_future_import",
-            default=True,
-            help="Add 'from __future__ import annotations' to files with annotations.",
+            default=False,
+            help=(
+                "Also add 'from __future__ import annotations' to files with annotations"
+                " (every annotation becomes a string at run time: code that reads"
+                " __annotations__ or dataclasses.fields() directly sees strings)."
+            ),
         )
 
     def __init__(
-        self, context: CodemodContext, target_version: str = "3.10", add_future_import: bool = True
+        self, context: CodemodContext, target_version: str = "3.10", add_future_import: bool = False
     ) -> None:
         super().__init__(context)
         if re.fullmatch(r"[0-9]+\.[0-9]+", target_version) is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from libcst.codemod import CodemodContext
 from shim_transforms.modernize_typing import ModernizeTypingCommand
@@ -12,6 +13,10 @@ from support import ShimCodemodTest
 
 class TestModernizeTyping(ShimCodemodTest):
     TRANSFORM = ModernizeTypingCommand
+
+    def check(self, before: str, after: str, **args: Any) -> None:
+        # these cases also test where the future import (asked for) goes and where not
+        super().check(before, after, **{"add_future_import": True, **args})
 
     def test_optional_union_and_generics_for_310(self) -> None:
         self.check(
@@ -140,6 +145,15 @@ class TestModernizeTyping(ShimCodemodTest):
             "from typing import Optional\ndef f(a: Optional[int]) -> None: ...\n",
             "def f(a: int | None) -> None: ...\n",
             context_override=CodemodContext(filename="pkg/mod.pyi", full_module_name="pkg.mod"),
+            add_future_import=True,
+        )
+
+    def test_the_future_import_only_when_asked(self) -> None:
+        # it turns every annotation into a string: code reading __annotations__ or
+        # dataclasses.fields() directly would see "int" where it saw int
+        self.assertCodemod(
+            "from typing import List\n\ndef f(a: List[int], b: int) -> None: ...\n",
+            "def f(a: list[int], b: int) -> None: ...\n",
         )
 
     def test_files_without_annotations_are_untouched(self) -> None:
@@ -283,6 +297,7 @@ class TestModernizeTyping(ShimCodemodTest):
             def f(a: int | None) -> list[int]: ...
             """,
             context_override=CodemodContext(filename="pkg/__init__.py", full_module_name="pkg"),
+            add_future_import=True,
         )
 
     def test_no_future_import_below_37_where_it_does_not_exist(self) -> None:
@@ -321,6 +336,11 @@ class TestModernizeTyping(ShimCodemodTest):
 
 class TestTypingNamesOthersImport(ShimCodemodTest):
     TRANSFORM = ModernizeTypingCommand
+
+    def check(self, before: str, after: str, **args: Any) -> None:
+        # these cases also test where the future import (asked for) goes and where not
+        super().check(before, after, **{"add_future_import": True, **args})
+
     SOURCE = """
         from typing import List, Optional
 
