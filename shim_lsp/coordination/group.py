@@ -140,6 +140,11 @@ class Coordinator:
     def peers(self) -> list[Member]:
         return [m for m in self.members if m.session != self.me.session]
 
+    def outdated(self, seen: int) -> None:
+        """The leader's work was refused as stale where it landed: take a higher epoch now."""
+        self.lead.outdated(seen)
+        self._lead_wake.set()
+
     def leader_member(self) -> Member | None:
         return next((m for m in self.members if m.session == self.leader), None)
 

@@ -57,6 +57,7 @@ class Leadership:
         """Why this member stopped leading, until it leads again."""
         self._valid_until = 0.0
         self._lock: Lock | None = None
+        self._outdated = False
 
     @property
     def leading(self) -> bool:
@@ -82,11 +83,21 @@ class Leadership:
 
     async def step(self, r: Redis) -> None:
         """Renew the lease, or try to win it. A failed renewal ends the lead at once; Redis
-        errors are raised (the caller rejoins)."""
+        errors are raised (the caller rejoins). A leader told that its epoch is too low where
+        its work lands takes a higher one, while the lease is still its own."""
         if self.leading and self._lock is not None:
             await self._renew(self._lock)
+            if self.epoch is not None and self.epoch <= self.highest and self._outdated:
+                self._outdated = False
+                await self._next_epoch(r, time.monotonic())
         else:
             await self._try(r)
+
+    def outdated(self, seen: int) -> None:
+        """Where the work lands, ``seen`` was admitted already (a store that outlived Redis's
+        counter): the next step takes an epoch above it."""
+        self.seen(seen)
+        self._outdated = True
 
     async def _renew(self, lock: Lock) -> None:
         asked = time.monotonic()
@@ -117,15 +128,20 @@ class Leadership:
         asked = time.monotonic()
         if not await lock.acquire(blocking=False, token=self.token):
             return
+        self._lock, self._valid_until = lock, asked + self.lease
+        await self._next_epoch(r, asked)
+
+    async def _next_epoch(self, r: Redis, asked: float) -> None:
         epoch = int(
             await r.eval(
                 NEXT_EPOCH, 2, self.keys.leader, self.keys.epoch, self.token, str(self.highest)
             )
         )
         if epoch == 0 or time.monotonic() >= asked + self.lease:
+            self.lose("the lease ran out before the epoch was taken")
+            self._lock = None
             return
-        self._lock, self.epoch, self.lost = lock, epoch, None
-        self._valid_until = asked + self.lease
+        self.epoch, self.lost = epoch, None
         self.seen(epoch)
         log.info("coordination: leading %s with epoch %s", self.keys.base, epoch)
 

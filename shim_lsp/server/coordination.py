@@ -277,13 +277,20 @@ class CoordinationFeature(Feature):
         if engine is None or workspace is None:
             return
         done = engine.checkpoints.retain((workspace, epoch))
-        done.add_done_callback(lambda f: self._retained(epoch, f))
+        loop = asyncio.get_running_loop()
+        done.add_done_callback(lambda f: loop.call_soon_threadsafe(self._retained, epoch, f))
 
     def _retained(self, epoch: int, done: Any) -> None:
+        """Refused as stale by a store that has seen a higher epoch (Redis lost its counter
+        while no member lived to remember it): the leader takes an epoch above that one."""
+        from shim_lsp.store.retention import Stale
+
         if done.exception() is not None:
             log.warning("coordination: retention at epoch %s failed: %s", epoch, done.exception())
-        elif done.result() is None:
-            log.warning("coordination: retention at epoch %s refused as stale", epoch)
+            return
+        result, coordinator = done.result(), self.coordinator
+        if isinstance(result, Stale) and coordinator is not None:
+            coordinator.outdated(result.seen)
 
     def _retention_turn(self) -> RetentionTurn:
         """Asked from the checkpoint thread before the hourly retention."""

@@ -367,7 +367,9 @@ class Checkpointer:
                     self.retain(turn.fence)
         return result
 
-    def retain(self, fence: tuple[str, int] | None) -> Future[retention.RetentionReport | None]:
+    def retain(
+        self, fence: tuple[str, int] | None
+    ) -> Future[retention.RetentionReport | retention.Stale]:
         """Run retention on the writer thread (now, and not again for an hour)."""
         self._last_retention = time.time()
         return self.writer.submit(

@@ -135,17 +135,22 @@ def apply(
     return RetentionReport(deleted, blobs_gone, journal, store_bytes(conn))
 
 
+@dataclass(frozen=True)
+class Stale:
+    """Retention refused: the store has admitted a newer epoch than the one it came with."""
+
+    seen: int
+
+
 def apply_fenced(
     conn: sqlite3.Connection, settings: Settings, fence: tuple[str, int] | None
-) -> RetentionReport | None:
+) -> RetentionReport | Stale:
     """``apply``, unless ``fence`` (workspace id, epoch) is older than an epoch this store has
-    already admitted for that workspace: then nothing is deleted and None comes back."""
+    already admitted for that workspace: then nothing is deleted."""
     if fence is not None and not fencing.admit(conn, *fence):
-        log.warning(
-            "retention refused: epoch %s of a former leader, this store has seen a newer one",
-            fence[1],
-        )
-        return None
+        seen = fencing.highest(conn, fence[0])
+        log.warning("retention refused: epoch %s, this store has seen %s", fence[1], seen)
+        return Stale(seen)
     return apply(conn, settings)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import Editor, Editors
-from redis_rig import TTL, RedisServers, coordinated, coordination, leads
+from redis_rig import TTL, RedisServer, RedisServers, coordinated, coordination, leads
 
 from shim_lsp.coordination.leader import Leadership, retention_turn
 from shim_lsp.coordination.registry import Keys
@@ -82,7 +82,7 @@ async def test_a_leader_cut_off_by_paused_redis_stops_at_once_and_its_stale_rete
     conn, _ = open_store(tmp_path / "state")
     settings = Settings()
 
-    def retain(epoch: int) -> retention.RetentionReport | None:
+    def retain(epoch: int) -> retention.RetentionReport | retention.Stale:
         with write_tx(conn):
             return retention.apply_fenced(conn, settings, ("ws-test", epoch))
 
@@ -91,7 +91,7 @@ async def test_a_leader_cut_off_by_paused_redis_stops_at_once_and_its_stale_rete
         await new.step(r_new)
         (stale,) = [old.fence()]
         assert stale is not None and new.fence() is None
-        assert retain(stale) is not None
+        assert isinstance(retain(stale), retention.RetentionReport)
         redis.pause()
         cut = time.monotonic()
         with contextlib.suppress(Exception):
@@ -103,8 +103,9 @@ async def test_a_leader_cut_off_by_paused_redis_stops_at_once_and_its_stale_rete
         await new.step(r_new)
         epoch = new.fence()
         assert epoch is not None and epoch > stale
-        assert retain(epoch) is not None
-        assert retain(stale) is None, "the former leader's order is refused where it lands"
+        assert isinstance(retain(epoch), retention.RetentionReport)
+        refused = retain(stale)
+        assert refused == retention.Stale(epoch), "the former leader's order is refused"
         assert fencing.highest(conn, "ws-test") == epoch
     finally:
         conn.close()
@@ -121,3 +122,15 @@ def test_the_store_retention_is_left_to_a_leader_that_shares_the_store() -> None
     assert turn(leader="s2") == RetentionTurn(), "a member with a store of its own"
     assert turn(leader=None) == RetentionTurn(), "no leader known"
     assert turn(joining=True) == RetentionTurn(later=True), "not known yet"
+
+
+async def test_a_leader_whose_store_saw_a_higher_epoch_than_redis_counts_takes_one_above_it(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    conn, _ = open_store(state)  # a store that outlived the Redis that counted its epochs
+    with contextlib.closing(conn), write_tx(conn):
+        assert fencing.admit(conn, "ws-test", 50)
+    one = await editors.start(workspace, state, settings=coordinated(redis_server))
+    await one.wait_for(lambda: leads(one) and coordination(one)["epoch"] == 51)
+    await fenced_at(state, 51)
