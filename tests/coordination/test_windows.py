@@ -123,15 +123,18 @@ async def test_shim_windows_lists_the_members_from_the_shell(
     assert "pa55-away" not in away.stderr + away.stdout
 
 
-async def test_a_window_that_shuts_down_leaves_the_group_at_once(
+async def test_a_window_that_shuts_down_leaves_the_group_and_hands_over_the_lead_at_once(
     redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
 ) -> None:
     settings = coordinated(redis_server, coordinationTtl=60)
     one = await editors.start(workspace, tmp_path / "s1", settings=settings)
+    await one.wait_for(lambda: leads(one))
     two = await editors.start(workspace, tmp_path / "s2", settings=settings)
     await wait_members(two, 2)
+    await two.wait_for(lambda: coordination(two).get("leader", {}).get("pid") == one.pid)
     await stop_editor(one)
     await wait_members(two, 1, timeout=3)  # not the TTL's 60 s: it said goodbye
+    await two.wait_for(lambda: leads(two), timeout=3)  # nor the 60 s lease: it released it
 
 
 async def test_nudges_say_what_changed_by_path_and_never_carry_text(
