@@ -62,10 +62,9 @@ class Leadership:
     @property
     def leading(self) -> bool:
         """Leading, and the lease, counted from before its last renewal was asked, still runs
-        on this machine's clock: a renewal that hangs does not stretch the lead."""
-        if self.epoch is not None and time.monotonic() >= self._valid_until:
-            self.lose("the lease ran out before Redis renewed it")
-        return self.epoch is not None
+        on this machine's clock: a renewal that hangs does not stretch the lead. No side
+        effect: the checkpoint thread asks it too."""
+        return self.epoch is not None and time.monotonic() < self._valid_until
 
     def fence(self) -> int | None:
         """The epoch to stamp on work ordered now, or None when this member does not lead."""
@@ -85,6 +84,8 @@ class Leadership:
         """Renew the lease, or try to win it. A failed renewal ends the lead at once; Redis
         errors are raised (the caller rejoins). A leader told that its epoch is too low where
         its work lands takes a higher one, while the lease is still its own."""
+        if self.epoch is not None and not self.leading:
+            self.lose("the lease ran out before Redis renewed it")
         if self.leading and self._lock is not None:
             await self._renew(self._lock)
             if self.epoch is not None and self.epoch <= self.highest and self._outdated:
