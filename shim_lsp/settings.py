@@ -302,7 +302,7 @@ class Settings:
         default=15.0, validator=_Bounds(3600.0, minimum=COORDINATION_TTL_MIN)
     )
     """Seconds after which a window that stopped answering leaves the group (its heartbeat
-    goes every third of this)."""
+    goes every third of this), and the leader's lease (renewed every third of this)."""
 
 
 attrs.resolve_types(Settings)

@@ -183,12 +183,19 @@ export function groupText(group: Coordination | undefined): string {
   return group.state === 'connected' ? ` · $(multiple-windows) ${plural(group.members, 'window')}` : ' · $(debug-disconnect) coordination degraded';
 }
 
+/** Who leads the group (its once-per-workspace work, such as the store's retention), and why this window stopped. */
+function leaderText(group: Coordination): string {
+  const lead = group.leader;
+  const who = lead === undefined ? '' : lead.this ? ' This window leads the group.' : ` The window of pid ${lead.pid} on ${markdownText(lead.host)} leads the group.`;
+  return who + (group.leadLost ? ` This window is ${markdownText(group.leadLost)}.` : '');
+}
+
 function groupLine(group: Coordination | undefined): string | undefined {
   if (group === undefined || group.state === 'off') {
     return undefined;
   }
   if (group.state === 'connected') {
-    return `$(multiple-windows) This workspace is open in ${plural(group.members, 'SHIM window')} coordinated through Redis (SHIM: Show Windows lists them).`;
+    return `$(multiple-windows) This workspace is open in ${plural(group.members, 'SHIM window')} coordinated through Redis (SHIM: Show Windows lists them).${leaderText(group)}`;
   }
   return `$(debug-disconnect) **Coordination degraded:** ${markdownText(group.problem ?? 'Redis cannot be reached')}. Every local feature keeps working.`;
 }

@@ -29,12 +29,20 @@ export interface Coordination {
   members: number;
   /** Why it is degraded (the Redis URL without its password). */
   problem?: string;
+  /** The member that leads the group, when one does. */
+  leader?: { this: boolean; host: string; pid: number };
+  /** This window's fencing epoch, while it leads. */
+  epoch?: number;
+  /** Why this window stopped leading (until it leads again). */
+  leadLost?: string;
 }
 
 /** One member of the group, as `shim.windows` lists it. */
 export interface GroupWindow {
   session: string;
   this: boolean;
+  /** Whether this member leads the group. */
+  leader: boolean;
   host: string;
   pid: number;
   editor: string;

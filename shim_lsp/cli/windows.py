@@ -36,9 +36,10 @@ def cmd_windows(args: argparse.Namespace) -> int:
         candidates = list(dict.fromkeys(default_workspace_id(f) for f in (start, *start.parents)))
     try:
         target = parse_target(url)
-        workspace, members = asyncio.run(first_group(target, args.key_prefix, candidates))
+        group = asyncio.run(first_group(target, args.key_prefix, candidates))
     except CoordinationError as exc:
         raise CliError(str(exc)) from None
+    workspace, members = group.workspace, group.members
     if not args.json and not args.workspace_id:
         if not members:
             print(
@@ -56,15 +57,19 @@ def cmd_windows(args: argparse.Namespace) -> int:
         for window in windows:
             for doc in window["dirty"]:
                 doc.pop("text", None)
-        print(json.dumps({"workspace": workspace, "windows": windows}, indent=2))
+        for window in windows:
+            window["leader"] = window["session"] == group.leader
+        answer = {"workspace": workspace, "leader": group.leader, "epoch": group.epoch}
+        print(json.dumps({**answer, "windows": windows}, indent=2))
         return 0
     plural = "" if len(members) == 1 else "s"
     print(f"{len(members)} window{plural} of workspace {workspace}")
     for m in members:
         unsaved = ", ".join(f"{d.path} ({_age(now - d.since)})" for d in m.dirty) or "none"
         up = _age(now - m.started_at)
+        lead = f", leader at epoch {group.epoch}" if m.session == group.leader else ""
         print(
-            f"  {m.host} pid {m.pid} {m.editor} (session {m.session[:8]}, up {up}):"
+            f"  {m.host} pid {m.pid} {m.editor} (session {m.session[:8]}, up {up}{lead}):"
             f" {len(m.open)} open, unsaved: {unsaved}"
         )
     return 0

@@ -30,6 +30,7 @@ from shim_lsp.coordination.connection import (
     client,
     explain,
 )
+from shim_lsp.coordination.leader import Leadership
 from shim_lsp.coordination.messages import (
     VERSION,
     DirtyDocument,
@@ -46,6 +47,8 @@ T = TypeVar("T")
 State = Literal["off", "connected", "degraded"]
 OP_TIMEOUT_S = SOCKET_TIMEOUT_S + 1.0
 """No Redis call of a member waits longer than this, whatever redis-py's retries do."""
+JOINING = "joining the group"
+"""The problem said until the first answer from Redis."""
 LEAVE_TIMEOUT_S = 1.0
 """A clean shutdown gives leaving the group this long; else the TTL removes the member."""
 
@@ -60,6 +63,8 @@ class Identity:
     pid: int
     editor: str
     started_at: float
+    store: str | None = None
+    """Which store this member writes (``messages.Member.store``)."""
 
 
 Snapshot = Callable[[], tuple[list[str], list[DirtyDocument]]]
@@ -88,7 +93,7 @@ class Coordinator:
         self.snapshot = snapshot
         self.on_change = on_change
         self.state: State = "degraded"
-        self.problem: str | None = "joining the group"
+        self.problem: str | None = JOINING
         """Said until the first answer; the feature shows nothing before it."""
         self.members: list[Member] = []
         self.dropped = Dropped()
@@ -97,6 +102,11 @@ class Coordinator:
         self._wake = asyncio.Event()
         self._leaving = False
         self._task: asyncio.Task[None] | None = None
+        self.lead = Leadership(self.keys, me.session, ttl)
+        """This member's claim on the lead; its lease is the TTL."""
+        self.leader: str | None = None
+        """The leading member's session id, as last read (None: no one, or Redis away)."""
+        self._lead_wake = asyncio.Event()
 
     # --- what the caller does ---------------------------------------------------------
 
@@ -130,6 +140,14 @@ class Coordinator:
     def peers(self) -> list[Member]:
         return [m for m in self.members if m.session != self.me.session]
 
+    def outdated(self, seen: int) -> None:
+        """The leader's work was refused as stale where it landed: take a higher epoch now."""
+        self.lead.outdated(seen)
+        self._lead_wake.set()
+
+    def leader_member(self) -> Member | None:
+        return next((m for m in self.members if m.session == self.leader), None)
+
     # --- the background task ------------------------------------------------------------
 
     async def run(self) -> None:
@@ -146,7 +164,8 @@ class Coordinator:
                     log.warning("coordination: %s", error)
                 failures += 1
                 self.refused = isinstance(error, Refused)
-                self._set("degraded", str(error), [])
+                self.lead.lose(f"Redis cannot be reached ({error})")
+                self._set("degraded", str(error), [], None)
                 if self.refused:
                     return
             await asyncio.sleep(REJOIN_BACKOFF.compute(failures))
@@ -162,7 +181,7 @@ class Coordinator:
             await self._beat(r)
             await self._refresh(r, "connected")
             log.info("coordination: joined %s as %s", self.keys.base, self.me.session)
-            await _first_failure(self._heartbeats(r), self._listen(pubsub))
+            await _first_failure(self._heartbeats(r), self._listen(pubsub), self._leading(r))
         finally:
             with contextlib.suppress(Exception):
                 await bounded(pubsub.aclose(), LEAVE_TIMEOUT_S)  # type: ignore[no-untyped-call]
@@ -186,6 +205,7 @@ class Coordinator:
             time.time(),
             open_,
             dirty,
+            me.store,
         )
 
     async def _beat(self, r: Redis) -> None:
@@ -197,7 +217,32 @@ class Coordinator:
 
     async def _refresh(self, r: Redis, state: State = "connected") -> None:
         members = await bounded(registry.live_members(r, self.keys, self.dropped))
-        self._set(state, None, members)
+        leader, epoch = await bounded(registry.leader(r, self.keys))
+        self.lead.seen(epoch)
+        self._set(state, None, members, leader)
+
+    async def _leading(self, r: Redis) -> None:
+        """Every third of the lease: renew it while leading, else try to win it (at once
+        when a member left or the leader changed). Winning is said on the channel."""
+        while True:
+            before = self._role()
+            try:
+                await self.lead.step(r)
+            finally:
+                if self._role() != before:
+                    if self.lead.epoch is not None:
+                        self.leader = self.me.session
+                    elif self.leader == self.me.session:
+                        self.leader = None
+                    self._notify()
+            if self.lead.epoch is not None and before[0] is None:
+                await bounded(registry.publish(r, self.keys, self._nudge("leader")))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._lead_wake.wait(), self.ttl / 3)
+            self._lead_wake.clear()
+
+    def _role(self) -> tuple[int | None, str | None]:
+        return self.lead.fence(), self.lead.lost
 
     async def _heartbeats(self, r: Redis) -> None:
         interval = self.ttl / 3
@@ -207,9 +252,11 @@ class Coordinator:
                 await asyncio.wait_for(self._wake.wait(), max(0.0, next_beat - time.monotonic()))
             self._wake.clear()
             if self._leaving:
+                with contextlib.suppress(Exception):
+                    await bounded(self.lead.release(), LEAVE_TIMEOUT_S)
                 await bounded(registry.leave(r, self.keys, self.me.session), LEAVE_TIMEOUT_S)
                 await bounded(registry.publish(r, self.keys, self._nudge("left")), LEAVE_TIMEOUT_S)
-                self._set("off", None, [])
+                self._set("off", None, [], None)
                 return
             if self._pending or time.monotonic() >= next_beat:
                 await self._beat(r)
@@ -234,15 +281,23 @@ class Coordinator:
                 continue
             if nudge.session != self.me.session:
                 self._wake.set()  # read the records again: they are the state
+                if nudge.kind in ("left", "leader"):
+                    self._lead_wake.set()
 
-    def _set(self, state: State, problem: str | None, members: list[Member]) -> None:
-        before = (self.state, self.problem, self._seen(self.members))
+    def _set(
+        self, state: State, problem: str | None, members: list[Member], leader: str | None
+    ) -> None:
+        before = (self.state, self.problem, self._seen(self.members), self.leader)
         self.state, self.problem, self.members = state, problem, members
-        if before != (state, problem, self._seen(members)):
-            try:
-                self.on_change(self)
-            except Exception:
-                log.exception("coordination: a listener failed")
+        self.leader = leader
+        if before != (state, problem, self._seen(members), leader):
+            self._notify()
+
+    def _notify(self) -> None:
+        try:
+            self.on_change(self)
+        except Exception:
+            log.exception("coordination: a listener failed")
 
     @staticmethod
     def _seen(members: list[Member]) -> Any:
@@ -264,25 +319,30 @@ async def _first_failure(*loops: Awaitable[None]) -> None:
                 await task
 
 
-async def list_members(target: RedisTarget, prefix: str, workspace: str) -> list[Member]:
-    """The live members of a workspace's group, for ``shim windows``; raises
-    ``CoordinationError`` worded without the password."""
-    return (await first_group(target, prefix, [workspace]))[1]
+@attrs.frozen
+class Group:
+    """What ``shim windows`` shows of a workspace's group."""
+
+    workspace: str
+    members: list[Member]
+    leader: str | None
+    """The leading member's session id."""
+    epoch: int
 
 
-async def first_group(
-    target: RedisTarget, prefix: str, workspaces: list[str]
-) -> tuple[str, list[Member]]:
+async def first_group(target: RedisTarget, prefix: str, workspaces: list[str]) -> Group:
     """The first of ``workspaces`` whose group has live members, with them (else the first,
     with none), over one connection: ``shim windows`` run in a subfolder looks at each
     folder above it, as git looks for its repository."""
     r = client(target)
     try:
         for workspace in workspaces:
-            found = await bounded(registry.live_members(r, Keys(prefix, workspace), Dropped()))
+            keys = Keys(prefix, workspace)
+            found = await bounded(registry.live_members(r, keys, Dropped()))
             if found:
-                return workspace, found
-        return workspaces[0], []
+                leader, epoch = await bounded(registry.leader(r, keys))
+                return Group(workspace, found, leader, epoch)
+        return Group(workspaces[0], [], None, 0)
     except CoordinationError:
         raise
     except Exception as exc:

@@ -28,11 +28,12 @@ OPEN_MAX = 2000
 DIRTY_MAX = 200
 """Unsaved documents one record may list: each is a diagnostic in every other window, so a
 forged record cannot make a window publish thousands of them."""
+STORE_ID_MAX = 64
 CLOCK_SKEW_S = 300.0
 """How far ahead of this machine's clock another member's ``since`` may be."""
 
 NudgeKind = Literal[
-    "dirtied", "cleaned", "saved", "opened", "closed", "checkpoint", "joined", "left"
+    "dirtied", "cleaned", "saved", "opened", "closed", "checkpoint", "joined", "left", "leader"
 ]
 
 
@@ -90,6 +91,11 @@ class Member:
         validator=[_at_most(OPEN_MAX), attrs.validators.deep_iterable(_relative)]
     )
     dirty: list[DirtyDocument] = attrs.field(validator=_at_most(DIRTY_MAX))
+    store: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_at_most(STORE_ID_MAX))
+    )
+    """Which SQLite store the member writes (a digest of host and store path, no path): the
+    leader's retention serves the members that share its store."""
 
 
 @attrs.frozen

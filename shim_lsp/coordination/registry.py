@@ -9,6 +9,8 @@ Per workspace (``<prefix>:ws:<16 hex digits of sha256(workspace id)>``):
   clock), so listing needs no SCAN; entries whose record has expired are removed by whoever
   lists them. It expires itself when no member has beaten for four TTLs.
 - ``…:events``: the pub/sub channel of nudges (``messages.Nudge``).
+- ``…:leader``: the lead's lease (redis-py's ``Lock``): the leader's session id, ``PX`` lease.
+- ``…:epoch``: the fencing epoch, a counter ``INCR``ed by each new leader (never expires).
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ class Keys:
     @property
     def channel(self) -> str:
         return f"{self.base}:events"
+
+    @property
+    def leader(self) -> str:
+        return f"{self.base}:leader"
+
+    @property
+    def epoch(self) -> str:
+        return f"{self.base}:epoch"
 
     def member(self, session: str) -> str:
         return f"{self.base}:member:{session}"
@@ -95,3 +105,13 @@ async def live_members(r: Redis, keys: Keys, dropped: Dropped) -> list[Member]:
 
 def _text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+async def leader(r: Redis, keys: Keys) -> tuple[str | None, int]:
+    """The leader's session id (None when no one leads) and the latest epoch."""
+    session, epoch = await r.mget([keys.leader, keys.epoch])
+    try:
+        number = int(epoch) if isinstance(epoch, bytes) else 0
+    except ValueError:
+        number = 0
+    return (_text(session) if session is not None else None), number

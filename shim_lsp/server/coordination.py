@@ -9,6 +9,7 @@ diagnostics. Without a Redis URL nothing here runs and redis-py is never importe
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import time
@@ -19,6 +20,7 @@ from lsprotocol import types
 
 from shim_lsp.coordination.words import age
 from shim_lsp.server.feature import Feature, NoArgs, command
+from shim_lsp.session.checkpointer import RetentionTurn
 from shim_lsp.settings import Settings, resolve_redis_url
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
@@ -41,6 +43,12 @@ def elsewhere_message(holders: list[tuple[str, float]], now: float) -> str:
     if len(holders) == 1:
         return f"Unsaved changes in another window ({held})"
     return f"Unsaved changes in {len(holders)} other windows ({held})"
+
+
+def store_id(host: str, db_path: Path) -> str:
+    """Which store a member writes, without its path (a user name may be in it)."""
+    where = f"{host}\0{os.path.realpath(db_path)}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(where).hexdigest()[:16]
 
 
 def _settings_key(settings: Settings) -> tuple[Any, ...]:
@@ -69,6 +77,8 @@ class CoordinationFeature(Feature):
         """The status without a coordinator (off, or why not): shim/status and shim.windows
         say the same."""
         self._ready = False
+        self._led_with: int | None = None
+        """The epoch this member last led with: a new one runs the leader's work."""
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -89,6 +99,9 @@ class CoordinationFeature(Feature):
 
     async def _leave(self) -> None:
         coordinator, self.coordinator = self.coordinator, None
+        engine = self.ls.engine
+        if engine is not None:
+            engine.checkpoints.retention_turn = RetentionTurn
         if coordinator is not None:
             await coordinator.stop()
         self._show_peers([])
@@ -123,6 +136,7 @@ class CoordinationFeature(Feature):
             pid=os.getpid(),
             editor=editor,
             started_at=engine.info.started_at,
+            store=store_id(engine.info.host, engine.db_path),
         )
         self._dirty = set(self._dirty_uris(engine))
         self.coordinator = Coordinator(
@@ -133,6 +147,7 @@ class CoordinationFeature(Feature):
             snapshot=self._snapshot,
             on_change=self._changed,
         )
+        engine.checkpoints.retention_turn = self._retention_turn
         self.coordinator.start()  # the status changes once it has joined, or failed to
         self.ls.spawn(self._watch_checkpoints(self.coordinator, engine))
 
@@ -247,8 +262,52 @@ class CoordinationFeature(Feature):
             return
         if coordinator.refused and coordinator.problem:
             self._tell(coordinator.problem)
+        epoch = coordinator.lead.epoch
+        if epoch is not None and epoch != self._led_with:
+            self._retain(epoch)
+        self._led_with = epoch
         self._set_status(self._status())
         self._show_peers(coordinator.peers())
+
+    # --- the leader's once-per-workspace work: the store's retention ----------------------
+
+    def _retain(self, epoch: int) -> None:
+        """A new leader thins and collects its store at once, under its epoch."""
+        engine, workspace = self.ls.engine, self.workspace_id
+        if engine is None or workspace is None:
+            return
+        done = engine.checkpoints.retain((workspace, epoch))
+        loop = asyncio.get_running_loop()
+        done.add_done_callback(lambda f: loop.call_soon_threadsafe(self._retained, epoch, f))
+
+    def _retained(self, epoch: int, done: Any) -> None:
+        """Refused as stale by a store that has seen a higher epoch (Redis lost its counter
+        while no member lived to remember it): the leader takes an epoch above that one."""
+        from shim_lsp.store.retention import Stale
+
+        if done.exception() is not None:
+            log.warning("coordination: retention at epoch %s failed: %s", epoch, done.exception())
+            return
+        result, coordinator = done.result(), self.coordinator
+        if isinstance(result, Stale) and coordinator is not None:
+            coordinator.outdated(result.seen)
+
+    def _retention_turn(self) -> RetentionTurn:
+        """Asked from the checkpoint thread before the hourly retention."""
+        coordinator, workspace = self.coordinator, self.workspace_id
+        if coordinator is None or workspace is None:
+            return RetentionTurn()
+        from shim_lsp.coordination.group import JOINING
+        from shim_lsp.coordination.leader import retention_turn
+
+        leader = coordinator.leader_member()
+        return retention_turn(
+            workspace,
+            coordinator.lead.fence(),
+            joining=coordinator.problem == JOINING,
+            leader_store=leader.store if leader is not None else None,
+            my_store=coordinator.me.store,
+        )
 
     def _status(self) -> dict[str, Any]:
         coordinator = self.coordinator
@@ -260,6 +319,14 @@ class CoordinationFeature(Feature):
         }
         if coordinator.problem:
             status["problem"] = coordinator.problem
+        leader = coordinator.leader_member()
+        if coordinator.lead.epoch is not None:
+            status["leader"] = {"this": True, "host": coordinator.me.host, "pid": os.getpid()}
+            status["epoch"] = coordinator.lead.epoch
+        elif leader is not None and leader.session != coordinator.me.session:
+            status["leader"] = {"this": False, "host": leader.host, "pid": leader.pid}
+        if coordinator.lead.lost is not None:
+            status["leadLost"] = f"no longer the leader: {coordinator.lead.lost}"
         return status
 
     def _set_status(self, status: dict[str, Any]) -> None:
@@ -340,6 +407,7 @@ class CoordinationFeature(Feature):
                 {
                     "session": m.session,
                     "this": m.session == coordinator.me.session,
+                    "leader": m.session == coordinator.leader,
                     "host": m.host,
                     "pid": m.pid,
                     "editor": m.editor,

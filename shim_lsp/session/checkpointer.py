@@ -38,6 +38,18 @@ CHUNKS_QUEUED = 2
 
 
 @dataclass(frozen=True)
+class RetentionTurn:
+    """Whether this session runs the store's retention now (in a group, the leader does it
+    for the store it shares with the others, under its fencing epoch)."""
+
+    run: bool = True
+    fence: tuple[str, int] | None = None
+    """(workspace id, epoch) when the group's leader orders it: refused if stale."""
+    later: bool = False
+    """Not known yet (still joining the group): ask again at the next checkpoint."""
+
+
+@dataclass(frozen=True)
 class CheckpointResult:
     id: int
     label: str | None
@@ -121,6 +133,8 @@ class Checkpointer:
         self.last_scan_at = now
         self._last_retention = 0.0
         """Retention runs after the first checkpoint of a session, then hourly."""
+        self.retention_turn: Callable[[], RetentionTurn] = RetentionTurn
+        """Asked before each run; the coordination feature replaces it in a group."""
         self.changed = False
         """Anything changed (typed, saved, on disk) since the last checkpoint started."""
         self._conn: sqlite3.Connection | None = None
@@ -346,6 +360,18 @@ class Checkpointer:
         )
         self.last = result
         if now - self._last_retention >= RETENTION_EVERY_S:
-            self._last_retention = now
-            self.writer.submit(lambda c: retention.apply(c, self.settings))
+            turn = self.retention_turn()
+            if not turn.later:
+                self._last_retention = now
+                if turn.run:
+                    self.retain(turn.fence)
         return result
+
+    def retain(
+        self, fence: tuple[str, int] | None
+    ) -> Future[retention.RetentionReport | retention.Stale]:
+        """Run retention on the writer thread (now, and not again for an hour)."""
+        self._last_retention = time.time()
+        return self.writer.submit(
+            partial(retention.apply_fenced, settings=self.settings, fence=fence)
+        )

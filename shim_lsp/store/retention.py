@@ -7,6 +7,7 @@ period, so a checkpoint being written by another process never loses its blobs.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections import defaultdict
@@ -15,8 +16,10 @@ from dataclasses import dataclass
 
 from shim_lsp.settings import Settings
 from shim_lsp.store import checkpoints as cps
-from shim_lsp.store import statcache
+from shim_lsp.store import fencing, statcache
 from shim_lsp.store.checkpoints import CheckpointRow
+
+log = logging.getLogger(__name__)
 
 BLOB_GRACE_S = 3600.0
 SHORT_GRACE_S = 300.0
@@ -130,6 +133,25 @@ def apply(
         blobs_gone += collect_blobs(conn, grace_s=SHORT_GRACE_S, now=now)
     journal = prune_journal(conn, now - journal_kept_s(settings))
     return RetentionReport(deleted, blobs_gone, journal, store_bytes(conn))
+
+
+@dataclass(frozen=True)
+class Stale:
+    """Retention refused: the store has admitted a newer epoch than the one it came with."""
+
+    seen: int
+
+
+def apply_fenced(
+    conn: sqlite3.Connection, settings: Settings, fence: tuple[str, int] | None
+) -> RetentionReport | Stale:
+    """``apply``, unless ``fence`` (workspace id, epoch) is older than an epoch this store has
+    already admitted for that workspace: then nothing is deleted."""
+    if fence is not None and not fencing.admit(conn, *fence):
+        seen = fencing.highest(conn, fence[0])
+        log.warning("retention refused: epoch %s, this store has seen %s", fence[1], seen)
+        return Stale(seen)
+    return apply(conn, settings)
 
 
 def _payload_bytes(conn: sqlite3.Connection) -> int:

@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 from harness import Editor, Editors, as_json
 from lsprotocol import types as t
-from redis_rig import RedisServer, RedisServers, coordinated, coordination, wait_members, windows
+from redis_rig import (
+    RedisServer,
+    RedisServers,
+    coordinated,
+    coordination,
+    leads,
+    wait_members,
+    windows,
+)
 
 from shim_lsp.coordination.registry import Keys
 
@@ -44,6 +52,7 @@ async def test_redis_paused_past_the_timeouts_blocks_no_request_and_the_member_r
     (workspace / "app.py").write_text("a = 1\n")
     one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
     await wait_members(one, 1)
+    await one.wait_for(lambda: leads(one), timeout=10)
     uri = one.open("app.py")
     await answered_quickly(one, uri)  # the first code action loads the codemods
     assert await answered_quickly(one, uri) < QUICK_S
@@ -54,11 +63,14 @@ async def test_redis_paused_past_the_timeouts_blocks_no_request_and_the_member_r
         assert time.monotonic() < deadline, f"never degraded: {coordination(one)}"
         slowest = max(slowest, await answered_quickly(one, uri))
     assert "cannot be reached" in coordination(one)["problem"]
+    status = coordination(one)
+    assert "leader" not in status and status["leadLost"].startswith("no longer the leader: ")
     assert (await windows(one))["state"] == "degraded"
     slowest = max(slowest, await answered_quickly(one, uri))
     assert slowest < QUICK_S, f"a request waited {slowest:.2f} s while Redis was paused"
     redis_server.resume()
     await one.wait_for(lambda: coordination(one).get("state") == "connected", timeout=20)
+    await one.wait_for(lambda: leads(one) and "leadLost" not in coordination(one), timeout=10)
     await wait_members(one, 1)
     listed = await windows(one)
     assert [w["dirty"][0]["path"] for w in listed["windows"]] == ["app.py"]

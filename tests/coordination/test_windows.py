@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from harness import Editors, stop_editor
-from redis_rig import TTL, RedisServer, coordinated, coordination, elsewhere, wait_members, windows
+from redis_rig import (
+    TTL,
+    RedisServer,
+    coordinated,
+    coordination,
+    elsewhere,
+    leads,
+    wait_members,
+    windows,
+)
 
 from shim_lsp.coordination.registry import Keys
 
@@ -28,7 +37,13 @@ async def test_two_windows_on_one_workspace_list_each_other(
     assert listed["state"] == "connected"
     assert {w["pid"] for w in listed["windows"]} == {one.pid, two.pid}
     assert [w["this"] for w in listed["windows"] if w["pid"] == one.pid] == [True]
-    await one.wait_for(lambda: coordination(one) == {"state": "connected", "members": 2})
+    await one.wait_for(lambda: coordination(one).get("members") == 2)
+    await one.wait_for(lambda: leads(one) != leads(two))  # exactly one of them leads
+    (leader,) = [e for e in (one, two) if leads(e)]
+    for editor in (one, two):
+        status = coordination(editor)
+        assert status["state"] == "connected" and status["leader"]["pid"] == leader.pid
+    assert [w["pid"] for w in (await windows(two))["windows"] if w["leader"]] == [leader.pid]
 
 
 async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
@@ -95,8 +110,11 @@ async def test_shim_windows_lists_the_members_from_the_shell(
     assert lines[0] == "2 windows of workspace ws-test"
     (mine,) = [line for line in lines if f" pid {one.pid} " in line]
     assert "1 open, unsaved: app.py (" in mine
+    (leading,) = [line for line in lines if ", leader at epoch " in line]
     listed = json.loads((await asyncio.to_thread(shim, "windows", *url, "--json")).stdout)
     assert {w["pid"] for w in listed["windows"]} == {one.pid, two.pid}
+    (leader,) = [w for w in listed["windows"] if w["leader"]]
+    assert f" pid {leader['pid']} " in leading and listed["epoch"] >= 1
     away = await asyncio.to_thread(
         shim, "windows", "--redis-url", "redis://:pa55-away@127.0.0.1:1/0", "--workspace-id", "w"
     )
@@ -105,15 +123,18 @@ async def test_shim_windows_lists_the_members_from_the_shell(
     assert "pa55-away" not in away.stderr + away.stdout
 
 
-async def test_a_window_that_shuts_down_leaves_the_group_at_once(
+async def test_a_window_that_shuts_down_leaves_the_group_and_hands_over_the_lead_at_once(
     redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
 ) -> None:
     settings = coordinated(redis_server, coordinationTtl=60)
     one = await editors.start(workspace, tmp_path / "s1", settings=settings)
+    await one.wait_for(lambda: leads(one))
     two = await editors.start(workspace, tmp_path / "s2", settings=settings)
     await wait_members(two, 2)
+    await two.wait_for(lambda: coordination(two).get("leader", {}).get("pid") == one.pid)
     await stop_editor(one)
     await wait_members(two, 1, timeout=3)  # not the TTL's 60 s: it said goodbye
+    await two.wait_for(lambda: leads(two), timeout=3)  # nor the 60 s lease: it released it
 
 
 async def test_nudges_say_what_changed_by_path_and_never_carry_text(
@@ -150,7 +171,7 @@ async def test_nudges_say_what_changed_by_path_and_never_carry_text(
 async def test_an_acl_user_limited_to_shims_keys_coordinates(
     redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
 ) -> None:
-    rules = "on >acl-pw ~shim:* &shim:* +@read +@write +@pubsub +@transaction +ping"
+    rules = "on >acl-pw ~shim:* &shim:* +@read +@write +@pubsub +@transaction +@scripting +ping"
     redis_server.client().execute_command("ACL", "SETUSER", "shim", *rules.split())  # type: ignore[no-untyped-call]
     url = f"redis://shim:acl-pw@127.0.0.1:{redis_server.port}/0"
     one = await editors.start(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 from harness import Editor, as_json
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -41,6 +42,9 @@ class RedisServer:
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, password=self.password, socket_timeout=5)
 
+    def async_client(self) -> redis.asyncio.Redis:
+        return redis.asyncio.Redis(port=self.port, password=self.password, socket_timeout=5)
+
     def pause(self) -> None:
         os.kill(self.pid, signal.SIGSTOP)
         self.paused = True
@@ -57,10 +61,10 @@ def _free_port() -> int:
         return port
 
 
-def _start(folder: Path, password: str | None) -> RedisServer:
+def _start(folder: Path, password: str | None, port: int | None = None) -> RedisServer:
     if not os.path.exists(REDIS_SERVER):
         pytest.skip("redis-server is not installed (./scripts/test installs it)")
-    port = _free_port()
+    port = port or _free_port()
     args = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
     args += ["--appendonly", "no", "--dir", str(folder), "--daemonize", "no"]
     if password is not None:
@@ -104,6 +108,15 @@ class RedisServers:
         self.started.append(server)
         return server
 
+    def restart_empty(self, server: RedisServer) -> RedisServer:
+        """Stop ``server`` and start an empty one on its port (nothing is saved to disk)."""
+        stop(server)
+        folder = self.folder / f"redis{len(self.started)}"
+        folder.mkdir(parents=True)
+        again = _start(folder, server.password, server.port)
+        self.started.append(again)
+        return again
+
 
 # --- a SHIM server as a member of a group -------------------------------------------------
 
@@ -141,6 +154,11 @@ async def wait_members(editor: Editor, count: int, timeout: float = 15.0) -> Non
         if loop.time() > deadline:
             raise AssertionError(f"expected {count} members, saw {seen[-5:]}")
         await asyncio.sleep(0.05)
+
+
+def leads(editor: Editor) -> bool:
+    """Whether the editor's SHIM said, in its last status, that it leads its group."""
+    return bool(coordination(editor).get("leader", {}).get("this"))
 
 
 def coordination(editor: Editor) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import type { ShimServer } from '../server';
 export function windowItem(window: GroupWindow, nowSeconds: number): vscode.QuickPickItem {
   const unsaved = window.dirty.map((d) => `${d.path} (${ago(d.since, nowSeconds)})`).join(', ');
   return {
-    label: `$(window) ${window.host} · ${window.editor}${window.this ? ' (this window)' : ''}`,
+    label: `$(window) ${window.host} · ${window.editor}${window.this ? ' (this window)' : ''}${window.leader ? ' (leads)' : ''}`,
     description: `pid ${window.pid}`,
     detail: `${plural(window.open.length, 'file')} open · ${unsaved ? `unsaved: ${unsaved}` : 'nothing unsaved'}`,
   };
