@@ -6,13 +6,13 @@ form feeds and other separators that ``str.splitlines`` also takes); columns cou
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Literal
 
 import attrs
 
-_LINE_END = re.compile(r"\r\n|\r|\n")
+from shim_lsp.lines import split_lines
 
 Applicability = Literal["safe", "unsafe", "display-only"]
 Tag = Literal["unnecessary", "deprecated"]
@@ -67,13 +67,23 @@ class Finding:
 def line_starts(text: str) -> list[int]:
     """The offset of each line's first character; a text ending in a newline has an empty
     last line."""
-    return [0, *(m.end() for m in _LINE_END.finditer(text))]
+    starts = [0, *accumulate(map(len, split_lines(text)))]
+    if text and not _ends_line(text):
+        starts.pop()  # the end of the last line, which is no line's start
+    return starts
+
+
+def _ends_line(text: str) -> bool:
+    return text.endswith(("\n", "\r"))
 
 
 def lines_of(text: str) -> list[str]:
-    """The text's lines with their line ends, split as ruff and the LSP split them."""
-    starts = line_starts(text)
-    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    """The text's lines with their line ends, split as ruff and the LSP split them (a text
+    ending in a line break, or empty, ends with an empty line)."""
+    lines = split_lines(text)
+    if not text or _ends_line(text):
+        lines.append("")
+    return lines
 
 
 def offset(starts: Sequence[int], text_length: int, spot: Spot) -> int:

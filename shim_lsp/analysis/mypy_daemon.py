@@ -22,7 +22,7 @@ import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import attrs
 
 from shim_lsp.analysis.findings import Finding, Severity, Spot, lines_of
 from shim_lsp.analysis.process import reap
+from shim_lsp.workspace.files import decode
 
 log = logging.getLogger(__name__)
 
@@ -120,18 +121,31 @@ def _tail(path: Path, limit: int = 2000) -> str:
 
 
 def _said(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    """The last lines mypy said, as one plain line: a finding it printed as JSON (a plugin
+    that cannot be imported is one, in the configuration file) as ``file:line: message``."""
+    lines = [_plain(line.strip()) for line in text.splitlines() if line.strip()]
     return "; ".join(lines[-3:])[:300]
+
+
+def _plain(line: str) -> str:
+    if not line.startswith("{"):
+        return line
+    try:
+        item = json.loads(line)
+        message = " ".join(str(item["message"]).split())
+        return f"{Path(item['file']).name}:{int(item['line'])}: {message}"
+    except (ValueError, KeyError, TypeError):
+        return line
 
 
 class Daemon:
     """One ``dmypy daemon`` serving one workspace folder, run in the foreground as a child of
     SHIM (``dmypy start`` would detach it, and it would outlive a killed SHIM)."""
 
-    def __init__(self, binary: str, folder: Path) -> None:
+    def __init__(self, binary: str, folder: Path, flags: Sequence[str] = ()) -> None:
         self.binary = binary
         self.folder = folder
-        self.flags = [*FLAGS, CLASSIC_PARSER]
+        self.flags = [*FLAGS, *flags, CLASSIC_PARSER]
         self._dir: Path | None = None
         self._proc: asyncio.subprocess.Process | None = None
 
@@ -334,6 +348,29 @@ def _spot(lines: list[str], line: int, column: int) -> Spot:
         return Spot(index, 0)
     content = lines[index].rstrip("\r\n").encode("utf-8", "surrogatepass")
     return Spot(index, len(content[: max(column, 0)].decode("utf-8", "ignore")))
+
+
+def findings_by_file(
+    files: Iterable[Path], found: Sequence[MypyFinding]
+) -> dict[Path, tuple[str, list[Finding]]]:
+    """Mypy's findings in each of ``files`` (mypy names a file by its real path), with the
+    saved text they are placed in (read now: mypy read the file, not a buffer); every file
+    checked is named, with no finding too. Findings in the modules mypy followed are left
+    out, and so is a file gone since. Reads files: off the event loop."""
+    given = {Path(os.path.realpath(p)): p for p in files}
+    by_file: dict[Path, list[MypyFinding]] = {real: [] for real in given}
+    for f in found:
+        items = by_file.get(Path(os.path.realpath(f.path)))
+        if items is not None:
+            items.append(f)
+    out = {}
+    for real, items in by_file.items():
+        try:
+            text = decode(real.read_bytes(), real)
+        except OSError:
+            continue
+        out[given[real]] = (text, findings_in(text, items))
+    return out
 
 
 def findings_in(text: str, found: Sequence[MypyFinding]) -> list[Finding]:

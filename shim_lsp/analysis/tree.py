@@ -9,8 +9,10 @@ ever read; files named one by one are checked to resolve inside before ruff sees
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import attrs
 from shim_lsp.analysis import ruff
 from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions
+from shim_lsp.workspace.scan import FileRules, kept_files, walk_folders
 
 TIMEOUT_S = 600.0
 """A whole tree takes ruff seconds (Django's 2,900 files: about one); this is a hang."""
@@ -86,7 +89,8 @@ async def check_tree(
     """Ruff's findings in every Python file under ``roots`` (or in ``files`` only, which
     must be under them: see ``python_files``), from the files on disk, in one process run
     in ``cwd`` (default: the first root). Cancelled, ruff is killed."""
-    outside = links_outside(roots) if not files else []
+    # Tens of milliseconds on a large tree: off the event loop, which the editor waits on.
+    outside = await asyncio.to_thread(links_outside, roots) if not files else []
     excluded = [a for link in outside for a in ("--extend-exclude", glob.escape(str(link)))]
     targets = [str(p) for p in (files or roots)]
     args = [*ruff.lint_args(options), *excluded, "--", *targets]
@@ -105,3 +109,37 @@ async def check_tree(
         if _inside(absolute, real_roots):
             found.setdefault(absolute, []).extend(items)
     return TreeFindings(found, tuple(outside))
+
+
+@attrs.frozen
+class Readable:
+    """The Python files under a folder that SHIM may read, to hand a checker one by one
+    (given the folder, mypy reads every file in it, links leading out and secrets too)."""
+
+    files: tuple[Path, ...]
+    """Regular files the rules keep (not excluded, not ignored, not secret)."""
+    refused: tuple[Path, ...]
+    """What an import could still reach that SHIM must not read: a secret Python file (by
+    its name or by what a link leads to) and a link leading out of the folder."""
+
+
+def readable_python_files(rules: FileRules) -> Readable:
+    """``Readable`` for the folder ``rules`` judge (``rules.root``), walked as a checkpoint
+    walks it: excluded and ignored folders are not entered, links are not followed."""
+    root = rules.root
+    real_root = [Path(os.path.realpath(root))]
+    files, refused = [], []
+    for listing in walk_folders(rules):
+        kept = {rel for rel, _st, _dev in kept_files(rules, listing)}
+        for name, st in listing.files:
+            rel = listing.prefix + name
+            path = root / rel
+            python = name.endswith(PYTHON_SUFFIXES)
+            if rel in kept:
+                if python:
+                    files.append(path)
+            elif stat.S_ISLNK(st.st_mode) and not _inside(path, real_root):
+                refused.append(path)  # a folder's link too: a package to import
+            elif python and rules.is_secret(path):
+                refused.append(path)
+    return Readable(tuple(sorted(files)), tuple(sorted(refused)))

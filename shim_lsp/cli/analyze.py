@@ -18,13 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shim_lsp.analysis import mypy_daemon
+from shim_lsp.analysis import mypy_daemon, tree
 from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD, RuffFailure, RuffOptions, find_ruff
-from shim_lsp.analysis.tree import PYTHON_SUFFIXES, check_tree
+from shim_lsp.analysis.tree import PYTHON_SUFFIXES
 from shim_lsp.cli import CliError
 from shim_lsp.settings import Settings
-from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.scan import FileRules
 
 
@@ -94,27 +93,46 @@ def _json(path: Path, f: Finding) -> dict[str, Any]:
     }
 
 
-async def _type_check(binary: str, targets: list[Path]) -> dict[Path, list[Finding]]:
-    """Mypy's findings in the targets (and in the modules they import, as mypy reports
-    them), placed in each file's text."""
-    daemon = mypy_daemon.Daemon(binary, Path(os.getcwd()))
+def _readable(targets: list[Path]) -> tree.Readable:
+    """The Python files mypy is given, one by one: those SHIM may read under each folder
+    (its ``FileRules``), and the files named that are not secret."""
+    files: list[Path] = []
+    refused: list[Path] = []
+    for target in targets:
+        rules = FileRules.from_settings(target if target.is_dir() else target.parent, Settings())
+        if target.is_dir():
+            found = tree.readable_python_files(rules)
+            files += found.files
+            refused += found.refused
+        elif rules.is_secret(target):
+            refused.append(target)
+        else:
+            files.append(target)
+    return tree.Readable(tuple(files), tuple(refused))
+
+
+async def _type_check(
+    binary: str, readable: tree.Readable
+) -> dict[Path, list[Finding]] | mypy_daemon.MypyFailure:
+    """Mypy's findings in the files it is given. Where an import could reach what SHIM must
+    not read (a secret, a link leading out), mypy follows no import to a file it was not
+    given (``--follow-imports=skip``): such a module is ``Any``, and is never read."""
+    if not readable.files:
+        return {}
+    flags = ["--follow-imports=skip"] if readable.refused else []
+    daemon = mypy_daemon.Daemon(binary, Path(os.getcwd()), flags)
     try:
-        done = await daemon.check(targets)
+        done = await daemon.check(readable.files)
     finally:
         await daemon.stopped()
     if isinstance(done, mypy_daemon.MypyFailure):
-        raise CliError(done.message)
-    by_file: dict[Path, list[mypy_daemon.MypyFinding]] = {}
-    for f in done:
-        by_file.setdefault(f.path, []).append(f)
-    found = {}
-    for path, items in by_file.items():
-        try:
-            text = decode(path.read_bytes(), path)
-        except OSError as exc:
-            raise CliError(f"{path}: {exc.strerror or exc}") from exc
-        found[path] = mypy_daemon.findings_in(text, items)
-    return found
+        return done
+    by_file = await asyncio.to_thread(mypy_daemon.findings_by_file, readable.files, done)
+    return {path: items for path, (_text, items) in by_file.items() if items}
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -132,14 +150,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         complexity=None if args.no_complexity else threshold,
     )
     found: dict[Path, list[Finding]] = {}
+    failed: mypy_daemon.MypyFailure | None = None
     if targets:
-        done = asyncio.run(check_tree(binary, targets, options, cwd=Path(os.getcwd())))
+        done = asyncio.run(tree.check_tree(binary, targets, options, cwd=Path(os.getcwd())))
         if isinstance(done, RuffFailure):
             raise CliError(done.message)
         found = done.found
         if dmypy is not None:
-            for path, items in asyncio.run(_type_check(dmypy, targets)).items():
-                found[path] = [*found.get(path, []), *items]
+            typed = asyncio.run(_type_check(dmypy, _readable(targets)))
+            if isinstance(typed, mypy_daemon.MypyFailure):
+                failed = typed  # ruff's findings are printed all the same
+            else:
+                for path, items in typed.items():
+                    found[path] = [*found.get(path, []), *items]
     showable = _showable(targets)
     rows = sorted(
         ((path, f) for path, items in found.items() if showable(path) for f in items),
@@ -152,11 +175,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             where = f"{_shown(path)}:{f.start.line + 1}:{f.start.column + 1}:"
             print(f"{where} {f.code} {f.message}" if f.code else f"{where} {f.message}")
         files = len({path for path, _f in rows})
-        print(
-            f"Found {len(rows)} finding{'s' * (len(rows) != 1)} in {files} file"
-            f"{'s' * (files != 1)}."
-            if rows
-            else "All checks passed.",
-            file=sys.stderr,
-        )
+        if failed is None:
+            print(
+                f"Found {len(rows)} finding{'s' * (len(rows) != 1)} in {files} file"
+                f"{'s' * (files != 1)}."
+                if rows
+                else "All checks passed.",
+                file=sys.stderr,
+            )
+    if failed is not None:
+        print(f"shim: {_one_line(failed.message)}", file=sys.stderr)
+        return 2
     return 1 if rows else 0

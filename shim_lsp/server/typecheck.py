@@ -27,7 +27,6 @@ from shim_lsp.server.analysis import PYTHON_SUFFIXES, AnalysisFeature, ToolTroub
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature
 from shim_lsp.settings import Settings
-from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.paths import uri_to_path
 
 log = logging.getLogger(__name__)
@@ -201,24 +200,12 @@ class TypeCheckFeature(Feature):
     def _diagnostics(
         self, files: dict[Path, str], found: list[MypyFinding]
     ) -> dict[str, list[types.Diagnostic]]:
-        """Each checked file's findings, placed in its saved text (read now: mypy read the
-        file, not the buffer). Off the event loop."""
-        by_file: dict[Path, list[MypyFinding]] = {path: [] for path in files}
-        for f in found:
-            real = _real(f.path)
-            if real in by_file:  # mypy also reports the modules it followed: not shown
-                by_file[real].append(f)
+        """Each checked file's findings as its diagnostics. Off the event loop."""
         converter = self.ls.feature_of(AnalysisFeature)
-        out = {}
-        for path, items in by_file.items():
-            try:
-                text = decode(path.read_bytes(), path)
-            except OSError:
-                continue  # gone since: its event clears it
-            out[files[path]] = converter.diagnostics_of(
-                text, mypy_daemon.findings_in(text, items), SOURCE
-            )
-        return out
+        return {
+            files[path]: converter.diagnostics_of(text, items, SOURCE)
+            for path, (text, items) in mypy_daemon.findings_by_file(files, found).items()
+        }
 
     def _clear(self, uri: str) -> None:
         self._shown.discard(uri)

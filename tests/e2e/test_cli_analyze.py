@@ -145,6 +145,22 @@ def test_type_check_adds_mypys_findings_under_the_projects_configuration(tmp_pat
     missing = analyze(root, "--type-check", "--type-checker-path", "no/dmypy", "pkg")
     assert missing.returncode == 2
     assert "no/dmypy is not an executable file" in missing.stderr
+    (root / "docs").mkdir()
+    (root / "docs" / "index.md").write_text("# no Python here\n")
+    nothing = analyze(root, "--type-check", "docs")
+    assert (nothing.returncode, nothing.stdout, nothing.stderr) == (0, "", "All checks passed.\n")
+
+
+def test_a_failing_mypy_leaves_ruffs_findings_and_says_why_in_one_line(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    with (root / "pyproject.toml").open("a") as config:
+        config.write('[tool.mypy]\nplugins = ["no_such_plugin_of_shim"]\n')
+    done = analyze(root, "--type-check", "pkg")
+    assert done.returncode == 2
+    assert done.stdout == "pkg/a.py:1:8: F401 `os` imported but unused\n"
+    [said] = done.stderr.splitlines()
+    assert said.startswith("shim: mypy") and "no_such_plugin_of_shim" in said, said
+    assert "{" not in said
 
 
 def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> None:
@@ -154,13 +170,17 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
     root = tmp_path / "proj"
     root.mkdir()
     (root / "pyproject.toml").write_text(SELECT_F)
-    (root / "main.py").write_text("import settings\nimport cfg\n\nprint(settings, cfg)\n")
-    (root / ".env").write_text("API_KEY = ghp_secretvalue999\n")
+    (root / "main.py").write_text(
+        'import settings\nimport cfg\n\nprint(settings, cfg)\nchecked: int = "main"\n'
+    )
+    # Each file SHIM must not read stops mypy if it is read: none is Python (a shell line, a
+    # key, a line cut short), so a read one is a blocking error, and main.py goes unchecked.
+    (root / ".env").write_text("API_KEY = ghp_secretvalue999\nexport MODE=dev\n")
     (root / "settings.py").symlink_to(root / ".env")
-    (root / "id_rsa_old.py").write_text("KEY = id_rsa_priv_material\n")
+    (root / "id_rsa_old.py").write_text("KEY = id_rsa_priv_material\n-----END KEY\n")
     outside = tmp_path / "out"
     outside.mkdir()
-    (outside / "leak.py").write_text('PASSWORD: int = "outside-secret"\nx = outside_name\n')
+    (outside / "leak.py").write_text('PASSWORD: int = "outside-secret"\nx = outside_name\ny = (\n')
     (root / "cfg.py").symlink_to(outside / "leak.py")
     (root / "linkdir").symlink_to(outside)
     for extra in ((), ("--type-check",)):
@@ -169,4 +189,5 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
         for secret in ("ghp_secretvalue999", "id_rsa_priv_material", "outside_name", "linkdir"):
             assert secret not in shown, (extra, shown)
         assert "cfg.py" not in shown and "settings.py" not in shown, (extra, shown)
-        assert done.returncode == 0, (extra, shown)
+        typed = "main.py:5:16: assignment Incompatible types in assignment (expression has type"
+        assert (typed in shown, done.returncode) == ((True, 1) if extra else (False, 0)), shown

@@ -6,7 +6,15 @@ import asyncio
 from pathlib import Path
 
 from shim_lsp.analysis.ruff import RuffOptions, find_ruff
-from shim_lsp.analysis.tree import TreeFindings, check_tree, links_outside, python_files
+from shim_lsp.analysis.tree import (
+    TreeFindings,
+    check_tree,
+    links_outside,
+    python_files,
+    readable_python_files,
+)
+from shim_lsp.settings import Settings
+from shim_lsp.workspace.scan import FileRules
 
 
 def _tree(tmp_path: Path) -> Path:
@@ -24,6 +32,22 @@ def _tree(tmp_path: Path) -> Path:
 def test_only_links_that_resolve_outside_are_found(tmp_path: Path) -> None:
     root = _tree(tmp_path)
     assert links_outside([root]) == [root / "out.py", root / "outdir"]
+
+
+def test_a_checker_is_given_only_the_python_files_shim_may_read(tmp_path: Path) -> None:
+    """Not a link leading out, not a secret (by name, or by what a link leads to), not an
+    excluded folder's; what an import could still reach is named, to be skipped."""
+    root = _tree(tmp_path)
+    (root / ".env").write_text("KEY=1\n")
+    (root / "settings.py").symlink_to(root / ".env")
+    (root / "id_rsa_old.py").write_text("KEY = 1\n")
+    (root / ".venv").mkdir()
+    (root / ".venv" / "site.py").write_text("")
+    found = readable_python_files(FileRules.from_settings(root, Settings()))
+    assert found.files == (root / "pkg" / "a.py",)
+    assert found.refused == tuple(
+        root / n for n in ("id_rsa_old.py", "out.py", "outdir", "settings.py")
+    )
 
 
 def test_named_files_outside_the_roots_or_not_python_are_left_out(tmp_path: Path) -> None:
