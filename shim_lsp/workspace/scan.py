@@ -13,7 +13,7 @@ import re
 import stat
 import struct
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -239,19 +239,26 @@ class Listing(NamedTuple):
 _STATS = struct.Struct("<qqqQ")
 
 
-def signature(ignores: str, files: list[tuple[str, os.stat_result]]) -> bytes:
-    """``Listing.signature``: exact (each part's length given, as names may hold any byte
-    but NUL), as bytes: stored per folder, read by a restart."""
+def _stats(files: list[tuple[str, os.stat_result]]) -> bytes:
     try:
-        stats = b"P" + b"".join(
+        return b"P" + b"".join(
             [_STATS.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
         )
     except struct.error:  # a value out of 64 bits (no filesystem gives one): spelled out
         spelled = [(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
-        stats = b"R" + repr(spelled).encode()
+        return b"R" + repr(spelled).encode()
+
+
+def _head(ignores: str, names: Iterable[str]) -> bytes:
     above = ignores.encode("utf-8", "surrogateescape")
-    names = "\0".join([name for name, _st in files]).encode("utf-8", "surrogateescape")
-    return b"%d %s%d %s%s" % (len(above), above, len(names), names, stats)
+    joined = "\0".join(names).encode("utf-8", "surrogateescape")
+    return b"%d %s%d %s" % (len(above), above, len(joined), joined)
+
+
+def signature(ignores: str, files: list[tuple[str, os.stat_result]]) -> bytes:
+    """``Listing.signature``: exact (each part's length given, as names may hold any byte
+    but NUL), as bytes: stored per folder, read by a restart."""
+    return _head(ignores, [name for name, _st in files]) + _stats(files)
 
 
 class KnownFolder(NamedTuple):
@@ -261,6 +268,9 @@ class KnownFolder(NamedTuple):
     """mtime, ctime and inode: adding, removing or renaming an entry changes the mtime."""
     files: tuple[str, ...]
     folders: tuple[str, ...]
+    ignores: str
+    head: bytes
+    """The signature's part before the stats, for these names and ``ignores``."""
 
 
 Listings = dict[str, KnownFolder]
@@ -305,11 +315,12 @@ def walk_folders(
     root = str(rules.root)
     stack: list[tuple[str, str, Specs, str]] = [(root, "", (), "")]
     excludes, kept = rules.matcher(rules.excludes), rules._kept
-    lstat = os.lstat
+    lstat, intern = os.lstat, sys.intern
     while stack:
         folder, prefix, inherited, ignores = stack.pop()
         files: list[tuple[str, os.stat_result]] = []
-        names: tuple[list[str], list[str]] | None = None
+        known: KnownFolder | None = None
+        record: tuple[int, int, int] | None = None
         if listings is not None:
             try:
                 # The root may be a link to the tree (as os.scandir follows it); no folder
@@ -320,35 +331,38 @@ def walk_folders(
                 continue
             known = listings.get(folder)
             if known is not None and known.stat == _folder_key(dst):
+                base = folder + "/"
                 try:
-                    base = folder + "/"
                     files = [(name, lstat(base + name)) for name in known.files]
-                    names = (list(known.files), list(known.folders))
                 except OSError:  # changed within the folder's timestamp tick after all
-                    files = []
-            if names is None:
-                names = _list(folder)
-                if names is not None and trusted is not None and trusted(dst):
-                    intern = sys.intern
-                    listings[folder] = KnownFolder(
-                        _folder_key(dst),
-                        tuple(map(intern, names[0])),
-                        tuple(map(intern, names[1])),
-                    )
+                    known, files = None, []
+            else:
+                known = None
+            file_names: Sequence[str]
+            folder_names: Sequence[str]
+            if known is not None:
+                file_names, folder_names = known.files, known.folders
+            else:
+                listed = _list(folder)
+                if listed is None:
+                    listings.pop(folder, None)
+                    continue
+                file_names, folder_names = listed
+                if trusted is not None and trusted(dst):
+                    record = _folder_key(dst)
                 else:
                     listings.pop(folder, None)
-                if names is not None:
-                    base = folder + "/"
-                    for name in names[0]:
-                        try:
-                            # Links are kept here with their own stat, left out by kept_files.
-                            files.append((name, lstat(base + name)))
-                        except OSError:
-                            continue
-            if names is None:
-                continue
-            subfolders = [(name, f"{folder}/{name}") for name in names[1]]
-            has_marker = ".gitignore" in names[0]
+                base = folder + "/"
+                for name in file_names:
+                    try:
+                        # Links are kept here with their own stat, left out by kept_files.
+                        files.append((name, lstat(base + name)))
+                    except OSError:
+                        record = None  # gone since it was listed: list it again next time
+                        listings.pop(folder, None)
+                        continue
+            subfolders = [(name, base + name) for name in folder_names]
+            has_marker = ".gitignore" in file_names
         else:
             try:
                 entries = list(os.scandir(folder))
@@ -390,7 +404,20 @@ def walk_folders(
                 )
             if keep:
                 stack.append((path, rel_dir, specs, ignores))
-        yield Listing(prefix, files, specs, ignores, signature(ignores, files))
+        if known is not None and known.ignores == ignores:
+            sig = known.head + _stats(files)
+        elif known is not None or record is not None:
+            names = tuple(map(intern, [name for name, _st in files]))
+            head = _head(ignores, names)
+            sig = head + _stats(files)
+            assert listings is not None
+            key = known.stat if known is not None else record
+            assert key is not None
+            folders = known.folders if known is not None else tuple(map(intern, folder_names))
+            listings[folder] = KnownFolder(key, names, folders, ignores, head)
+        else:
+            sig = signature(ignores, files)
+        yield Listing(prefix, files, specs, ignores, sig)
 
 
 def kept_files(rules: FileRules, listing: Listing) -> Iterator[tuple[str, FileStat, int]]:
