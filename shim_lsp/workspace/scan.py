@@ -12,8 +12,7 @@ import os
 import re
 import stat
 import struct
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -239,46 +238,45 @@ class Listing(NamedTuple):
 _STATS = struct.Struct("<qqqQ")
 
 
-def _stats(files: list[tuple[str, os.stat_result]]) -> bytes:
+def signature(ignores: str, files: list[tuple[str, os.stat_result]]) -> bytes:
+    """``Listing.signature``: exact (each part's length given, as names may hold any byte
+    but NUL), as bytes: stored per folder, read by a restart."""
     try:
-        return b"P" + b"".join(
+        stats = b"P" + b"".join(
             [_STATS.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
         )
     except struct.error:  # a value out of 64 bits (no filesystem gives one): spelled out
         spelled = [(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
-        return b"R" + repr(spelled).encode()
-
-
-def _head(ignores: str, names: Iterable[str]) -> bytes:
+        stats = b"R" + repr(spelled).encode()
     above = ignores.encode("utf-8", "surrogateescape")
-    joined = "\0".join(names).encode("utf-8", "surrogateescape")
-    return b"%d %s%d %s" % (len(above), above, len(joined), joined)
+    names = "\0".join([name for name, _st in files]).encode("utf-8", "surrogateescape")
+    return b"%d %s%d %s%s" % (len(above), above, len(names), names, stats)
 
 
-def signature(ignores: str, files: list[tuple[str, os.stat_result]]) -> bytes:
-    """``Listing.signature``: exact (each part's length given, as names may hold any byte
-    but NUL), as bytes: stored per folder, read by a restart."""
-    return _head(ignores, [name for name, _st in files]) + _stats(files)
+Listings = dict[int, bytes]
+"""Per folder (by inode), what the last walk listed there (git's untracked cache, in memory):
+the folder's own stat (mtime, ctime, inode, device; adding, removing or renaming an entry
+moves its mtime) packed, then its names, NUL-separated, files and folders parted by a "/"
+(which no name holds). One bytes object a folder: a tree of 30,000 folders keeps a few MB."""
+
+_FOLDER = struct.Struct("<qqQQ")
 
 
-class KnownFolder(NamedTuple):
-    """A folder's names as a walk last listed them, and the folder's own stat then."""
-
-    stat: tuple[int, int, int]
-    """mtime, ctime and inode: adding, removing or renaming an entry changes the mtime."""
-    files: tuple[str, ...]
-    folders: tuple[str, ...]
-    ignores: str
-    head: bytes
-    """The signature's part before the stats, for these names and ``ignores``."""
+def _folder_key(st: os.stat_result) -> bytes | None:
+    try:
+        return _FOLDER.pack(st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+    except struct.error:  # out of 64 bits: never kept
+        return None
 
 
-Listings = dict[str, KnownFolder]
-"""Per folder path, what the last walk listed there (git's untracked cache, in memory)."""
+def _known(known: bytes) -> tuple[list[str], list[str]]:
+    files, _, folders = known[_FOLDER.size :].decode("utf-8", "surrogateescape").partition("/")
+    return (files.split("\0") if files else []), (folders.split("\0") if folders else [])
 
 
-def _folder_key(st: os.stat_result) -> tuple[int, int, int]:
-    return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+def _keep(key: bytes, files: Iterable[str], folders: Iterable[str]) -> bytes:
+    names = "\0".join(files) + "/" + "\0".join(folders)
+    return key + names.encode("utf-8", "surrogateescape")
 
 
 def _list(folder: str) -> tuple[list[str], list[str]] | None:
@@ -315,54 +313,44 @@ def walk_folders(
     root = str(rules.root)
     stack: list[tuple[str, str, Specs, str]] = [(root, "", (), "")]
     excludes, kept = rules.matcher(rules.excludes), rules._kept
-    lstat, intern = os.lstat, sys.intern
+    lstat = os.lstat
     while stack:
         folder, prefix, inherited, ignores = stack.pop()
         files: list[tuple[str, os.stat_result]] = []
-        known: KnownFolder | None = None
-        record: tuple[int, int, int] | None = None
         if listings is not None:
             try:
                 # The root may be a link to the tree (as os.scandir follows it); no folder
                 # below it is one (a link is listed as a file).
                 dst = os.stat(folder) if not prefix else lstat(folder)
             except OSError:
-                listings.pop(folder, None)
                 continue
-            known = listings.get(folder)
-            if known is not None and known.stat == _folder_key(dst):
-                base = folder + "/"
+            key = _folder_key(dst)
+            known = listings.get(dst.st_ino)
+            names = None
+            base = folder + "/"
+            if key is not None and known is not None and known.startswith(key):
+                names = _known(known)
                 try:
-                    files = [(name, lstat(base + name)) for name in known.files]
+                    files = [(name, lstat(base + name)) for name in names[0]]
                 except OSError:  # changed within the folder's timestamp tick after all
-                    known, files = None, []
-            else:
-                known = None
-            file_names: Sequence[str]
-            folder_names: Sequence[str]
-            if known is not None:
-                file_names, folder_names = known.files, known.folders
-            else:
-                listed = _list(folder)
-                if listed is None:
-                    listings.pop(folder, None)
+                    names, files = None, []
+            if names is None:
+                names = _list(folder)
+                if names is None:
+                    listings.pop(dst.st_ino, None)
                     continue
-                file_names, folder_names = listed
-                if trusted is not None and trusted(dst):
-                    record = _folder_key(dst)
-                else:
-                    listings.pop(folder, None)
-                base = folder + "/"
-                for name in file_names:
+                for name in names[0]:
                     try:
                         # Links are kept here with their own stat, left out by kept_files.
                         files.append((name, lstat(base + name)))
                     except OSError:
-                        record = None  # gone since it was listed: list it again next time
-                        listings.pop(folder, None)
-                        continue
-            subfolders = [(name, base + name) for name in folder_names]
-            has_marker = ".gitignore" in file_names
+                        key = None  # gone since it was listed: list it again next time
+                if key is not None and trusted is not None and trusted(dst):
+                    listings[dst.st_ino] = _keep(key, names[0], names[1])
+                else:
+                    listings.pop(dst.st_ino, None)
+            subfolders = [(name, base + name) for name in names[1]]
+            has_marker = ".gitignore" in names[0]
         else:
             try:
                 entries = list(os.scandir(folder))
@@ -404,20 +392,7 @@ def walk_folders(
                 )
             if keep:
                 stack.append((path, rel_dir, specs, ignores))
-        if known is not None and known.ignores == ignores:
-            sig = known.head + _stats(files)
-        elif known is not None or record is not None:
-            names = tuple(map(intern, [name for name, _st in files]))
-            head = _head(ignores, names)
-            sig = head + _stats(files)
-            assert listings is not None
-            key = known.stat if known is not None else record
-            assert key is not None
-            folders = known.folders if known is not None else tuple(map(intern, folder_names))
-            listings[folder] = KnownFolder(key, names, folders, ignores, head)
-        else:
-            sig = signature(ignores, files)
-        yield Listing(prefix, files, specs, ignores, sig)
+        yield Listing(prefix, files, specs, ignores, signature(ignores, files))
 
 
 def kept_files(rules: FileRules, listing: Listing) -> Iterator[tuple[str, FileStat, int]]:
