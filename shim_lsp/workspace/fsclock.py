@@ -127,8 +127,10 @@ class TimestampGuard:
 
     def listing_trusted(self, st: FileStat, dev: int, started_ns: int) -> bool:
         """The same for a folder's stat, before its names are kept: an entry added, removed
-        or renamed later must move the folder's mtime."""
-        return self._settled(st, dev, started_ns)
+        or renamed later must move the folder's mtime. Only on local filesystems: a network
+        client may serve a folder's attributes from its cache (git's untracked cache is
+        off by default for that reason)."""
+        return self.local(dev) and self._settled(st, dev, started_ns)
 
     def _settled(self, st: FileStat, dev: int, started_ns: int) -> bool:
         newest = max(st.mtime_ns, st.ctime_ns)

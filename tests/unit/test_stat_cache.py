@@ -753,6 +753,10 @@ def test_a_walk_from_kept_listings_finds_what_a_fresh_walk_finds(
     fresh = _walked(rules)
     assert _walked(rules, listings) == fresh
     assert (workspace / "a" / "b" / "c").stat().st_ino in listings
+    on_nfs = fsclock.TimestampGuard(lambda _dev: "nfs")
+    stat = FileStat(0, 0, 0, 0)  # as old as can be
+    assert not on_nfs.listing_trusted(stat, 1, time.time_ns()), "kept on local disks only"
+    assert fsclock.TimestampGuard(lambda _dev: "ext4").listing_trusted(stat, 1, time.time_ns())
     assert (workspace / "node_modules" / "x").stat().st_ino not in listings  # left out
     assert (workspace / "build").stat().st_ino not in listings
     assert all("to_outside.py" not in row and "outside_dir/" not in row for row in fresh)
