@@ -223,8 +223,9 @@ class Checkpointer:
         a checkpoint asked for by hand, or one without watchers, stats the whole tree (the
         stat cache makes that cheap: only files whose size or mtime changed are read).
         """
-        if reason == "manual" or not watching:
-            with self.lock:
+        with self.lock:
+            self.tree.keep_listings = not watching
+            if reason == "manual" or not watching:
                 self.tree.needs_scan = True
         edits = self.buffers.edits_since_checkpoint
         self.changed = False

@@ -46,7 +46,14 @@ from shim_lsp.workspace.paths import (
     path_to_uri,
     uri_to_path,
 )
-from shim_lsp.workspace.scan import FileRules, FileStat, kept_files, stat_file, walk_folders
+from shim_lsp.workspace.scan import (
+    FileRules,
+    FileStat,
+    Listings,
+    kept_files,
+    stat_file,
+    walk_folders,
+)
 
 REBASE_MIN = 64
 REBASE_FRACTION = 8
@@ -248,6 +255,14 @@ class TreeState:
     loaded_folders: set[str] = field(default_factory=set)
     """Until ``full``: the folders whose files ``entries`` and ``stats`` hold (a scan loads
     the folders it finds changed, one by one)."""
+    keep_listings: bool = False
+    """Set for an editor without file watchers, whose every checkpoint walks the tree: the
+    walk then keeps each folder's names, and lists again only folders whose own stat moved."""
+    listings: dict[Path, Listings] = field(default_factory=dict)
+    """Per workspace folder, the folder listings kept (``scan.walk_folders``)."""
+    walked: bool = False
+    """This process has walked the tree once: the first walk keeps no listings (a restart
+    or a client with watchers may never walk again, and would pay a stat per folder)."""
     _delta_index: tuple[dict[str, DiskEntry | None], dict[str, list[str]]] = field(
         default_factory=lambda: ({}, {})
     )
@@ -257,6 +272,7 @@ class TreeState:
         self.rebuild_rules()
 
     def rebuild_rules(self) -> None:
+        self.listings = {}
         self.rules = {f: FileRules.from_settings(f, self.settings) for f in self.workspace.folders}
         s = self.settings
         described = repr(
@@ -375,6 +391,7 @@ class TreeState:
         meter: _Meter,
         seen_folders: _Folders,
         conn: sqlite3.Connection,
+        started: int,
     ) -> Iterator[_Candidate]:
         """The files to look at, each once: every file of a scan as the walk finds it (so
         that reading starts before the walk ends), then those gone since; else the paths
@@ -396,10 +413,19 @@ class TreeState:
                     yield _Candidate(uri, str(path), *(found or (None,)))
             return
         signatures, pack = self.folders, statcache.pack
+        keep, self.walked = self.keep_listings and self.walked, True
+        if not keep:
+            self.listings.clear()
+
+        def trusted(st: os.stat_result) -> bool:
+            kept = FileStat(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            return self.guard.listing_trusted(kept, st.st_dev, started)
+
         for folder, rules in self.rules.items():
             folder_uri, root = path_to_uri(folder), str(folder)
             base = folder_uri.rstrip("/") + "/"
-            for listing in walk_folders(rules):
+            listings = self.listings.setdefault(folder, {}) if keep else None
+            for listing in walk_folders(rules, listings, trusted):
                 prefix = listing.prefix
                 here = base + prefix if is_unquoted(prefix) else child_uri(folder_uri, prefix)
                 seen_folders.visited.add(here)
@@ -539,7 +565,9 @@ class TreeState:
         folders = _Folders()
 
         def batches() -> Iterator[list[_Candidate]]:
-            yield from self._to_read(self._candidates(changed, meter, folders, conn), by_cache)
+            yield from self._to_read(
+                self._candidates(changed, meter, folders, conn, started), by_cache
+            )
             if by_cache:
                 present = known_blobs({hit.blob for _c, hit in by_cache.values()})
                 again = []

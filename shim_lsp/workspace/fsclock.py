@@ -123,6 +123,16 @@ class TimestampGuard:
     def trusted(self, st: FileStat, dev: int, started_ns: int) -> bool:
         """True when a later change of the file must show in its stat: ``st`` (taken after
         ``started_ns``) is strictly older than the tick any later change would carry."""
+        return self._settled(st, dev, started_ns)
+
+    def listing_trusted(self, st: FileStat, dev: int, started_ns: int) -> bool:
+        """The same for a folder's stat, before its names are kept: an entry added, removed
+        or renamed later must move the folder's mtime. Only on local filesystems: a network
+        client may serve a folder's attributes from its cache (git's untracked cache is
+        off by default for that reason)."""
+        return self.local(dev) and self._settled(st, dev, started_ns)
+
+    def _settled(self, st: FileStat, dev: int, started_ns: int) -> bool:
         newest = max(st.mtime_ns, st.ctime_ns)
         local = self._local.get(dev)  # once per file of a first checkpoint: no calls
         if not (self.local(dev) if local is None else local):

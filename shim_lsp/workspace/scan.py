@@ -12,7 +12,7 @@ import os
 import re
 import stat
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -253,40 +253,127 @@ def signature(ignores: str, files: list[tuple[str, os.stat_result]]) -> bytes:
     return b"%d %s%d %s%s" % (len(above), above, len(names), names, stats)
 
 
-def walk_folders(rules: FileRules) -> Iterator[Listing]:
+Listings = dict[int, bytes]
+"""Per folder (by inode), what the last walk listed there (git's untracked cache, in memory):
+the folder's own stat (mtime, ctime, inode, device; adding, removing or renaming an entry
+moves its mtime) packed, then its names, NUL-separated, files and folders parted by a "/"
+(which no name holds). One bytes object a folder: a tree of 30,000 folders keeps a few MB."""
+
+_FOLDER = struct.Struct("<qqQQ")
+
+
+def _folder_key(st: os.stat_result) -> bytes | None:
+    try:
+        return _FOLDER.pack(st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+    except struct.error:  # out of 64 bits: never kept
+        return None
+
+
+def _known(known: bytes) -> tuple[list[str], list[str]]:
+    files, _, folders = known[_FOLDER.size :].decode("utf-8", "surrogateescape").partition("/")
+    return (files.split("\0") if files else []), (folders.split("\0") if folders else [])
+
+
+def _keep(key: bytes, files: Iterable[str], folders: Iterable[str]) -> bytes:
+    names = "\0".join(files) + "/" + "\0".join(folders)
+    return key + names.encode("utf-8", "surrogateescape")
+
+
+def _list(folder: str) -> tuple[list[str], list[str]] | None:
+    """A folder's entries other than folders (files, links, ...) and its folders, by name."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return None
+    files: list[str] = []
+    folders: list[str] = []
+    for entry in entries:
+        try:
+            (folders if entry.is_dir(follow_symlinks=False) else files).append(entry.name)
+        except OSError:
+            continue
+    return files, folders
+
+
+def walk_folders(
+    rules: FileRules,
+    listings: Listings | None = None,
+    trusted: Callable[[os.stat_result], bool] | None = None,
+) -> Iterator[Listing]:
     """The folders the rules keep, each with its files, walked depth first.
 
     Each folder's .gitignore is read once (again when its mtime changes) and carried down to
     the folders below it. Works on strings, and remembers each folder's verdict.
+
+    With ``listings``, a folder whose own stat is the one recorded there is not listed again:
+    its names are taken from there and each file is stat'ed by its path (a third of a walk's
+    time is listing folders). A listing is recorded only when ``trusted`` says the folder's
+    stat would show a later change (the racy guard of the stat cache, for folders).
     """
     root = str(rules.root)
     stack: list[tuple[str, str, Specs, str]] = [(root, "", (), "")]
     excludes, kept = rules.matcher(rules.excludes), rules._kept
+    lstat = os.lstat
     while stack:
         folder, prefix, inherited, ignores = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
         files: list[tuple[str, os.stat_result]] = []
-        subfolders: list[os.DirEntry[str]] = []
-        marker = None
-        for entry in entries:
+        if listings is not None:
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    subfolders.append(entry)
-                    continue
-                name = entry.name
-                if name == ".gitignore":
-                    marker = entry
-                # Links are kept here with their own stat, left out by kept_files.
-                files.append((name, entry.stat(follow_symlinks=False)))
+                # The root may be a link to the tree (as os.scandir follows it); no folder
+                # below it is one (a link is listed as a file).
+                dst = os.stat(folder) if not prefix else lstat(folder)
             except OSError:
                 continue
+            key = _folder_key(dst)
+            known = listings.get(dst.st_ino)
+            names = None
+            base = folder + "/"
+            if key is not None and known is not None and known.startswith(key):
+                names = _known(known)
+                try:
+                    files = [(name, lstat(base + name)) for name in names[0]]
+                except OSError:  # changed within the folder's timestamp tick after all
+                    names, files = None, []
+            if names is None:
+                names = _list(folder)
+                if names is None:
+                    listings.pop(dst.st_ino, None)
+                    continue
+                for name in names[0]:
+                    try:
+                        # Links are kept here with their own stat, left out by kept_files.
+                        files.append((name, lstat(base + name)))
+                    except OSError:
+                        key = None  # gone since it was listed: list it again next time
+                if key is not None and trusted is not None and trusted(dst):
+                    listings[dst.st_ino] = _keep(key, names[0], names[1])
+                else:
+                    listings.pop(dst.st_ino, None)
+            subfolders = [(name, base + name) for name in names[1]]
+            has_marker = ".gitignore" in names[0]
+        else:
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            subfolders = []
+            has_marker = False
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        subfolders.append((entry.name, entry.path))
+                        continue
+                    name = entry.name
+                    if name == ".gitignore":
+                        has_marker = True
+                    # Links are kept here with their own stat, left out by kept_files.
+                    files.append((name, entry.stat(follow_symlinks=False)))
+                except OSError:
+                    continue
         specs = inherited
         if rules.respect_gitignore:
             try:
-                mst = marker.stat() if marker is not None else None
+                mst = os.stat(os.path.join(folder, ".gitignore")) if has_marker else None
             except OSError:
                 mst = None
             own = rules._current_gitignore(folder, mst.st_mtime_ns if mst else None)
@@ -296,15 +383,15 @@ def walk_folders(rules: FileRules) -> Iterator[Listing]:
                 ignores += (
                     f"{prefix}:{mst.st_size}:{mst.st_mtime_ns}:{mst.st_ctime_ns}:{mst.st_ino};"
                 )
-        for entry in subfolders:
-            rel_dir = prefix + entry.name + "/"
+        for name, path in subfolders:
+            rel_dir = prefix + name + "/"
             keep = kept.get(rel_dir)
             if keep is None:
                 keep = kept[rel_dir] = not (
                     excludes(rel_dir) or any(match(rel_dir[len(base) :]) for base, match in specs)
                 )
             if keep:
-                stack.append((entry.path, rel_dir, specs, ignores))
+                stack.append((path, rel_dir, specs, ignores))
         yield Listing(prefix, files, specs, ignores, signature(ignores, files))
 
 

@@ -131,8 +131,8 @@ def frozen_stat(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         mtime, ctime = st.st_mtime_ns // g * g, st.st_ctime_ns // g * g
         return _Stat(st.st_mode, st.st_size, mtime, ctime, st.st_ino, st.st_dev)
 
-    def walk_folders(rules: FileRules) -> Iterator[scan.Listing]:
-        for listing in real_walk_folders(rules):
+    def walk_folders(rules: FileRules, *args: Any) -> Iterator[scan.Listing]:
+        for listing in real_walk_folders(rules, *args):
             files = [(name, as_kept(name, st)) for name, st in listing.files]
             signature = scan.signature(listing.ignores, files)
             yield listing._replace(files=files, signature=signature)
@@ -714,3 +714,79 @@ def test_settings_changed_while_a_checkpoint_runs_are_applied_by_the_next_scan(
     again = restarted.checkpoint().result()
     assert _content(restarted.db_path, again.id, workspace / "pkg" / "debug.log") is None
     restarted.close("clean")
+
+
+def _walked(rules: FileRules, listings: scan.Listings | None = None) -> list[tuple[str, ...]]:
+    """What a walk finds, as a scan sees it: each folder kept, its files kept, its signature."""
+    guard, started = fsclock.TimestampGuard(), time.time_ns()
+
+    def trusted(st: os.stat_result) -> bool:
+        kept = FileStat(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        return guard.listing_trusted(kept, st.st_dev, started)
+
+    found = []
+    for listing in real_walk_folders(rules, listings, trusted):
+        kept = tuple(rel for rel, _st, _dev in scan.kept_files(rules, listing))
+        found.append((listing.prefix, repr(listing.signature), *kept))
+    return sorted(found)
+
+
+def test_a_walk_from_kept_listings_finds_what_a_fresh_walk_finds(
+    tmp_path: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan of an editor without watchers lists again only the folders whose own stat
+    moved: every entry added, removed, renamed or replaced, ignored or linked, must still be
+    found as a walk from nothing finds it, and the folders that did not move are not listed."""
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "secret.py").write_text("kept out\n")
+    for folder in ("a/b/c", "a/d", "node_modules/x", "build", "e", "f"):
+        (workspace / folder).mkdir(parents=True)
+        for i in range(3):
+            (workspace / folder / f"m{i}.py").write_text(f"# {folder} {i}\n")
+    (workspace / ".gitignore").write_text("build/\n")
+    (workspace / "e" / "to_outside.py").symlink_to(outside / "secret.py")
+    (workspace / "e" / "outside_dir").symlink_to(outside / "deep", target_is_directory=True)
+    rules = FileRules.from_settings(workspace, Settings())
+    listings: scan.Listings = {}
+    time.sleep(3 * fsclock.COARSE_TICK_NS / 1e9)  # past the folders' timestamp tick
+    fresh = _walked(rules)
+    assert _walked(rules, listings) == fresh
+    assert (workspace / "a" / "b" / "c").stat().st_ino in listings
+    on_nfs = fsclock.TimestampGuard(lambda _dev: "nfs")
+    stat = FileStat(0, 0, 0, 0)  # as old as can be
+    assert not on_nfs.listing_trusted(stat, 1, time.time_ns()), "kept on local disks only"
+    assert fsclock.TimestampGuard(lambda _dev: "ext4").listing_trusted(stat, 1, time.time_ns())
+    assert (workspace / "node_modules" / "x").stat().st_ino not in listings  # left out
+    assert (workspace / "build").stat().st_ino not in listings
+    assert all("to_outside.py" not in row and "outside_dir/" not in row for row in fresh)
+
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> Any:
+        listed.append(path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert _walked(rules, listings) == fresh
+    assert listed == [], "no folder moved: none is listed again"
+
+    (workspace / "a" / "b" / "c" / "new.py").write_text("# new\n")
+    (workspace / "a" / "d" / "m0.py").unlink()
+    (workspace / "a" / "d" / "m1.py").rename(workspace / "a" / "d" / "renamed.py")
+    (workspace / "e" / "m2.py").unlink()
+    (workspace / "e" / "m2.py").mkdir()  # a file replaced by a folder
+    (workspace / "e" / "m2.py" / "inner.py").write_text("# inner\n")
+    (workspace / "a" / "m9.py").write_text("# kept, in a folder that had none\n")
+    (workspace / "f" / "m0.py").write_text("# edited: only its stat moves\n")
+    (workspace / "a" / ".gitignore").write_text("d/\n")
+    (workspace / "e" / "to_outside.py").unlink()
+    (workspace / "e" / "to_outside.py").symlink_to(outside / "deep")
+    listed.clear()
+    from_listings = _walked(rules, listings)
+    assert str(workspace / "a" / "b") not in listed  # only a folder below it changed
+    assert str(workspace / "f") not in listed  # only a file's content changed
+    assert str(workspace / "a" / "b" / "c") in listed
+    assert from_listings == _walked(rules)
+    assert any(row[0] == "e/m2.py/" for row in from_listings)
