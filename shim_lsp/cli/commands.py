@@ -149,6 +149,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     data = [
         {
             "id": r.id,
+            "kind": r.kind,
             "state": state_of(r),
             "host": r.host,
             "pid": r.pid,

@@ -68,6 +68,7 @@ class SessionEngine:
         client_pid: int | None = None,
         position_encoding: str = "utf-16",
         notify: Callable[[str], None] | None = None,
+        kind: str = "window",
     ) -> None:
         self.settings = settings
         self.workspace = Workspace.of(folders)
@@ -86,6 +87,7 @@ class SessionEngine:
             client_pid=client_pid,
             position_encoding=position_encoding,
             started_at=now,
+            kind=kind,
         )
         self.buffers = BufferTracker.empty()
         self.writer = JournalWriter(
