@@ -1,0 +1,195 @@
+"""SHIM's MCP face, driven by the MCP SDK's own stdio client against a real ``shim mcp``.
+
+Each test starts few processes (CI time): one chat does everything a model would do in one
+sitting, beside a real language server holding a file with unsaved edits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from harness import Editors, journal_settled
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.types import TextContent
+
+CORE = {
+    "shim_auto_checkpoint",
+    "shim_check_recovery",
+    "shim_monitor_signals",
+    "shim_session_status",
+    "shim_force_checkpoint",
+    "shim_clear_state",
+}
+HISTORY = {"shim_list_checkpoints", "shim_diff_checkpoint", "shim_restore_checkpoint"}
+
+
+@asynccontextmanager
+async def chat(
+    workspace: Path, state_dir: Path, *, module: bool = False
+) -> AsyncIterator[ClientSession]:
+    """A ``shim mcp`` process (or ``python -m shim_lsp.mcp``) and the SDK's client on it; the
+    SDK's client ends the process when the block ends, failed or not."""
+    shim = Path(sys.executable).with_name("shim")
+    command, args = (sys.executable, ["-m", "shim_lsp.mcp"]) if module else (str(shim), ["mcp"])
+    params = StdioServerParameters(
+        command=command,
+        args=[*args, "--workspace", str(workspace), "--state-dir", str(state_dir)],
+    )
+    with open(state_dir.parent / "mcp-stderr.log", "a") as errlog:
+        async with stdio_client(params, errlog=errlog) as (r, w), ClientSession(r, w) as session:
+            await session.initialize()
+            yield session
+
+
+async def call(session: ClientSession, name: str, args: dict[str, Any] | None = None) -> Any:
+    result = await session.call_tool(name, args or {})
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    # Clients that read only text get the same JSON.
+    (text,) = result.content
+    assert isinstance(text, TextContent)
+    assert json.loads(text.text) == result.structured_content
+    return result.structured_content
+
+
+async def refused(session: ClientSession, name: str, args: dict[str, Any]) -> str:
+    result = await session.call_tool(name, args)
+    assert result.is_error
+    (text,) = result.content
+    assert isinstance(text, TextContent)
+    return text.text
+
+
+async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("def greet():\n    return 'hi'\n")
+    (workspace / "util.py").write_text("X = 1\n")
+    outside = tmp_path / "outside.py"
+    outside.write_text("SECRET = 1\n")
+    (workspace / "link.py").symlink_to(outside)
+    window = await editors.start(workspace, state_dir)
+    uri = window.open("app.py")
+    window.type(uri, 1, 15, "  # typed, not saved")
+    await journal_settled(window)
+
+    async with chat(workspace, state_dir) as session:
+        listed = {t.name: t for t in (await session.list_tools()).tools}
+        assert set(listed) == CORE | HISTORY
+        for tool in listed.values():
+            assert tool.description and len(tool.description) > 80, tool.name
+            assert tool.input_schema["type"] == "object"
+        auto = listed["shim_auto_checkpoint"].input_schema["properties"]
+        assert auto["action"]["enum"] == ["on", "off", "report"]
+        assert listed["shim_clear_state"].input_schema["properties"]["confirm"]["type"] == (
+            "boolean"
+        )
+
+        status = await call(session, "shim_session_status")
+        assert status["kind"] == "chat"
+        assert status["lastCheckpoint"]["reason"] == "chat-start"
+        assert [w["pid"] for w in status["editorWindows"]] == [window.pid]
+        assert [f["path"] for f in status["filesWithUnsavedEdits"]] == ["app.py"]
+
+        named = await call(session, "shim_force_checkpoint", {"label": "before the rewrite"})
+        (workspace / "util.py").write_text("X = 2\n")
+        diff = await call(session, "shim_diff_checkpoint", {"checkpoint": named["id"]})
+        assert [f["path"] for f in diff["files"]] == ["util.py"]
+        assert "-X = 1\n+X = 2" in diff["files"][0]["diff"]
+        listing = await call(session, "shim_list_checkpoints", {"path": "util.py"})
+        assert named["id"] in [c["id"] for c in listing["checkpoints"]]
+
+        # util.py changed since SHIM's last checkpoint: refused until told.
+        restore = {"checkpoint": named["id"], "paths": ["util.py", "app.py"]}
+        first = await call(session, "shim_restore_checkpoint", restore)
+        assert first["restored"] == 0
+        assert "changed on disk since" in first["files"][0]["refused"]
+        assert "unsaved edits" in first["files"][1]["refused"]
+        forced = await call(session, "shim_restore_checkpoint", {**restore, "force": True})
+        assert [f.get("restored") for f in forced["files"]] == [True, None]
+        assert (workspace / "util.py").read_text() == "X = 1\n"
+        assert "typed, not saved" not in (workspace / "app.py").read_text()
+        undo = await call(
+            session, "shim_diff_checkpoint", {"checkpoint": forced["checkpointBeforeRestore"]}
+        )
+        assert "+X = 1" in undo["files"][0]["diff"]
+
+        on = await call(session, "shim_auto_checkpoint", {"action": "on", "interval_seconds": 1})
+        assert on["enabled"] and on["intervalSeconds"] == 1
+        with anyio.fail_after(20):
+            while (await call(session, "shim_auto_checkpoint"))["automaticCheckpointsTaken"] < 1:
+                await anyio.sleep(0.2)
+        assert not (await call(session, "shim_auto_checkpoint", {"action": "off"}))["enabled"]
+
+        signals = await call(session, "shim_monitor_signals")
+        assert signals["level"] in ("low", "medium", "high")
+        assert {s["name"] for s in signals["signals"]} >= {"unsavedKb"}
+        assert not (await call(session, "shim_check_recovery"))["found"]
+
+        # Bad arguments and paths outside the workspace: tool errors, the server goes on.
+        text = await refused(session, "shim_auto_checkpoint", {"action": "sometimes"})
+        assert "'on', 'off' or 'report'" in text
+        for path in ("../outside.py", str(outside), "link.py"):
+            text = await refused(session, "shim_list_checkpoints", {"path": path})
+            assert "outside the workspace" in text, text
+        text = await refused(
+            session, "shim_restore_checkpoint", {"checkpoint": named["id"], "paths": ["link.py"]}
+        )
+        assert "outside the workspace" in text
+        assert outside.read_text() == "SECRET = 1\n"
+        text = await refused(session, "shim_diff_checkpoint", {"checkpoint": 99999})
+        assert "no checkpoint 99999 in this workspace" in text
+        assert "one line" in await refused(session, "shim_force_checkpoint", {"label": "a\nb"})
+
+        kept = await call(session, "shim_clear_state")
+        assert not kept["cleared"] and kept["runningSessionsKept"] == 1
+        assert (await call(session, "shim_list_checkpoints"))["checkpoints"]
+        cleared = await call(session, "shim_clear_state", {"confirm": True})
+        assert cleared["cleared"] and cleared["checkpoints"] >= 3
+        assert (workspace / "util.py").read_text() == "X = 1\n"
+        status = await call(session, "shim_session_status")
+        assert [f["path"] for f in status["filesWithUnsavedEdits"]] == ["app.py"]
+
+
+async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
+    workspace: Path, state_dir: Path
+) -> None:
+    (workspace / "models.py").write_text("class Foo:\n    pass\n")
+    async with chat(workspace, state_dir, module=True) as first:
+        pid = (await call(first, "shim_session_status"))["pid"]
+        (workspace / "models.py").write_text("class Bar:\n    pass\n")
+        (workspace / "new.py").write_text("from models import Bar\n")
+        await call(first, "shim_force_checkpoint")
+        os.kill(pid, signal.SIGKILL)
+
+    async with chat(workspace, state_dir) as second:
+        found = await call(second, "shim_check_recovery")
+        (killed,) = found["unfinishedChats"]
+        assert killed["state"] == "crashed"
+        files = {f["path"]: f for f in killed["files"]}
+        assert files["models.py"]["change"] == "modified"
+        assert "-class Foo:\n+class Bar:" in files["models.py"]["diff"]
+        assert files["new.py"]["change"] == "created"
+        assert found["unsavedWorkOfEditorWindows"] == []
+        before = killed["checkpointBefore"]
+        back = await call(
+            second,
+            "shim_restore_checkpoint",
+            {"checkpoint": before, "paths": ["models.py"]},
+        )
+        assert back["restored"] == 1
+        assert (workspace / "models.py").read_text() == "class Foo:\n    pass\n"
+
+    # The second chat ended cleanly: a third one finds only the killed one.
+    async with chat(workspace, state_dir) as third:
+        found = await call(third, "shim_check_recovery")
+        assert [c["session"] for c in found["unfinishedChats"]] == [killed["session"]]
