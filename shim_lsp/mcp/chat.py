@@ -1,8 +1,8 @@
 """An AI chat as a SHIM session: the same engine, store and settings as an editor window.
 
 The chat has no buffers; what it protects is the workspace on disk. It checkpoints the
-workspace when it starts (what the chat found), when asked, and, with automatic checkpoints
-on, on an interval and before each tool that writes files. Its session row (kind ``chat``)
+workspace when it starts (what the chat found), when asked, before each tool that writes files
+(restoring), and, with automatic checkpoints on, on an interval. Its session row (kind ``chat``)
 has a start, heartbeats from the writer thread, and an end: a chat killed mid-way leaves its
 changes as unfinished work (``recovery/chats.py``).
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +41,20 @@ class Chat:
         """The chat's own loop takes its automatic checkpoints (``set_auto``)."""
         self.auto_interval: float | None = None
         self.auto_taken = 0
+        self.started: Future[CheckpointResult] | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._auto_loop, name="shim-chat-auto", daemon=True)
 
-    def start(self) -> CheckpointResult:
-        """Open the session and checkpoint what the chat finds: the 'before' of its work."""
+    def start(self) -> Future[CheckpointResult]:
+        """Open the session and start a checkpoint of what the chat finds (the 'before' of its
+        work) without waiting for it: the client is answered at once, and every later
+        checkpoint (before a restore, say) runs after it on the checkpointer's one thread."""
         self.engine.start()
         self._thread.start()
-        return self.checkpoint(None, "chat-start")
+        self.started = self.engine.checkpoint(None, "chat-start")
+        return self.started
 
     def close(self) -> None:
         self._stop.set()
@@ -65,13 +70,6 @@ class Chat:
         """On with an interval in seconds, or off (None)."""
         self.auto_interval = interval
         self._wake.set()
-
-    def before_mutation(self) -> CheckpointResult | None:
-        """With automatic checkpoints on, a checkpoint before a tool writes files."""
-        if self.auto_interval is None:
-            return None
-        self.auto_taken += 1
-        return self.checkpoint(None, "before-tool")
 
     def _auto_loop(self) -> None:
         while not self._stop.is_set():
@@ -109,6 +107,15 @@ class Chat:
             return str(p.relative_to(self.folder))
         except ValueError:
             return str(p)
+
+    def start_report(self) -> dict[str, Any]:
+        """Whether the checkpoint of what the chat found is taken: files changed before it
+        is done count as the workspace before the chat."""
+        if self.started is None or not self.started.done():
+            return {"done": False}
+        if self.started.exception() is not None:
+            return {"done": False, "error": str(self.started.exception())}
+        return {"done": True, "checkpoint": self.started.result().id}
 
     def auto_report(self) -> dict[str, Any]:
         last = self.engine.last_checkpoint

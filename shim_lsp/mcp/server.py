@@ -110,9 +110,9 @@ def build_server(chat: Chat) -> MCPServer[Any]:
         ] = AUTO_INTERVAL_S,
     ) -> dict[str, Any]:
         """Turn automatic checkpoints of this workspace on or off for this chat, or report
-        them. When on, SHIM checkpoints the files changed on disk every interval_seconds and
-        before each SHIM tool that writes files, so a long refactor can be rolled back to any
-        of those points. Turn it on at the start of a chat that will change many files."""
+        them. When on, SHIM checkpoints the files changed on disk every interval_seconds (SHIM's
+        tools that write files always checkpoint first), so a long refactor can be rolled back
+        to any of those points. Turn it on at the start of a chat that will change many files."""
         if action == "on":
             chat.set_auto(interval_seconds)
         elif action == "off":
@@ -230,6 +230,7 @@ def build_server(chat: Chat) -> MCPServer[Any]:
             "storeReady": status["storeReady"],
             "storeError": status["storeError"],
             "lastCheckpoint": status["lastCheckpoint"],
+            "startCheckpoint": chat.start_report(),
             "autoCheckpoint": chat.auto_report(),
             "riskLevel": status["riskLevel"],
             **found,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -96,7 +97,6 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
 
         status = await call(session, "shim_session_status")
         assert status["kind"] == "chat"
-        assert status["lastCheckpoint"]["reason"] == "chat-start"
         assert [w["pid"] for w in status["editorWindows"]] == [window.pid]
         assert [f["path"] for f in status["filesWithUnsavedEdits"]] == ["app.py"]
 
@@ -106,7 +106,8 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert [f["path"] for f in diff["files"]] == ["util.py"]
         assert "-X = 1\n+X = 2" in diff["files"][0]["diff"]
         listing = await call(session, "shim_list_checkpoints", {"path": "util.py"})
-        assert named["id"] in [c["id"] for c in listing["checkpoints"]]
+        assert [c["reason"] for c in listing["checkpoints"]] == ["manual", "chat-start"]
+        assert listing["checkpoints"][0]["id"] == named["id"]
 
         # util.py changed since SHIM's last checkpoint: refused until told.
         restore = {"checkpoint": named["id"], "paths": ["util.py", "app.py"]}
@@ -165,11 +166,23 @@ async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
 ) -> None:
     (workspace / "models.py").write_text("class Foo:\n    pass\n")
     async with chat(workspace, state_dir, module=True) as first:
-        pid = (await call(first, "shim_session_status"))["pid"]
+        await call(first, "shim_force_checkpoint")  # runs after the chat's first one
+        status = await call(first, "shim_session_status")
+        assert status["startCheckpoint"]["done"]
+        pid = status["pid"]
         (workspace / "models.py").write_text("class Bar:\n    pass\n")
         (workspace / "new.py").write_text("from models import Bar\n")
         await call(first, "shim_force_checkpoint")
         os.kill(pid, signal.SIGKILL)
+
+    # The shell sees it too.
+    where = ["--json", "--workspace", str(workspace), "--state-dir", str(state_dir)]
+    shim = str(Path(sys.executable).with_name("shim"))
+    status = subprocess.run([shim, "status", *where], capture_output=True, text=True, check=True)
+    assert json.loads(status.stdout)["unfinishedChats"] == 1
+    recover = subprocess.run([shim, "recover", *where], capture_output=True, text=True, check=True)
+    (dead,) = json.loads(recover.stdout)["unfinishedChats"]
+    assert sorted(f["uri"].rsplit("/", 1)[1] for f in dead["files"]) == ["models.py", "new.py"]
 
     async with chat(workspace, state_dir) as second:
         found = await call(second, "shim_check_recovery")
