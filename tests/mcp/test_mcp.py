@@ -162,7 +162,7 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
 
 
 async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
-    workspace: Path, state_dir: Path
+    workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "models.py").write_text("class Foo:\n    pass\n")
     async with chat(workspace, state_dir, module=True) as first:
@@ -183,6 +183,15 @@ async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
     recover = subprocess.run([shim, "recover", *where], capture_output=True, text=True, check=True)
     (dead,) = json.loads(recover.stdout)["unfinishedChats"]
     assert sorted(f["uri"].rsplit("/", 1)[1] for f in dead["files"]) == ["models.py", "new.py"]
+
+    # So does an editor window opened on the workspace.
+    window = await editors.start(workspace, state_dir)
+    await window.wait_for(lambda: any("AI chat" in m for m in window.shown_messages))
+    (told,) = [m for m in window.shown_messages if "AI chat" in m]
+    assert "changed 2 file(s): models.py, new.py" in told
+    assert f"checkpoint {dead['checkpointBefore']}" in told
+    (seen,) = (await window.command("shim.checkRecovery"))["unfinishedChats"]
+    assert seen["checkpointBefore"] == dead["checkpointBefore"]
 
     async with chat(workspace, state_dir) as second:
         found = await call(second, "shim_check_recovery")
