@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from shim_lsp.journal.replay import rebuild, touched_uris
+from shim_lsp.journal.replay import dirty_open_uris
 from shim_lsp.recovery.find import SessionRow, is_alive, sessions, state_of
 from shim_lsp.store import blobs
 from shim_lsp.store import checkpoints as cps
@@ -45,13 +45,10 @@ def held_unsaved(
     for row in sessions(conn):
         if row.id == exclude or row.kind != "window" or not is_alive(row):
             continue
-        for uri in touched_uris(conn, row.id):
+        for uri, edited_at in dirty_open_uris(conn, row.id):
             path = uri_to_path(uri)
-            if path is None or not inside(path):
-                continue
-            state = rebuild(conn, row.id, uri)
-            if state is not None and state.open and state.dirty:
-                found.append(HeldFile(row.id, uri, str(path), state.ts))
+            if path is not None and inside(path):
+                found.append(HeldFile(row.id, uri, str(path), edited_at))
     return found
 
 
