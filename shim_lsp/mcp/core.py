@@ -127,6 +127,15 @@ def register(server: MCPServer[Any], face: Face) -> None:
 
         return await read(find)
 
+    @server.resource(
+        "shim://recovery",
+        name="recovery",
+        mime_type="application/json",
+        description="What shim_check_recovery says: work left by crashed windows and chats",
+    )
+    async def recovery_report() -> dict[str, Any]:
+        return await shim_check_recovery()
+
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def shim_monitor_signals() -> dict[str, Any]:
         """SHIM's crash-risk signals now: its memory, the store's health and size, free disk

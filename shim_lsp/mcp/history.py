@@ -57,6 +57,15 @@ def register(server: MCPServer[Any], face: Face) -> None:
 
         return await read(look)
 
+    @server.resource(
+        "shim://checkpoints",
+        name="checkpoints",
+        mime_type="application/json",
+        description="The workspace's 50 newest checkpoints, as shim_list_checkpoints lists them",
+    )
+    async def checkpoint_list() -> dict[str, Any]:
+        return await shim_list_checkpoints()
+
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def shim_diff_checkpoint(
         checkpoint: Annotated[int, Field(ge=1, description="the checkpoint's id")],

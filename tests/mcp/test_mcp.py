@@ -20,7 +20,7 @@ import anyio
 from harness import Editors, journal_settled
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.types import TextContent
+from mcp.types import TextContent, TextResourceContents
 
 CORE = {
     "shim_auto_checkpoint",
@@ -108,6 +108,11 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         listing = await call(session, "shim_list_checkpoints", {"path": "util.py"})
         assert [c["reason"] for c in listing["checkpoints"]] == ["manual", "chat-start"]
         assert listing["checkpoints"][0]["id"] == named["id"]
+        resources = {str(r.uri) for r in (await session.list_resources()).resources}
+        assert resources == {"shim://checkpoints", "shim://recovery"}
+        (content,) = (await session.read_resource("shim://checkpoints")).contents
+        assert isinstance(content, TextResourceContents)
+        assert named["id"] in [c["id"] for c in json.loads(content.text)["checkpoints"]]
 
         # util.py changed since SHIM's last checkpoint: refused until told.
         restore = {"checkpoint": named["id"], "paths": ["util.py", "app.py"]}
