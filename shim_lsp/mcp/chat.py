@@ -42,6 +42,8 @@ class Chat:
         self.auto_interval: float | None = None
         self.auto_taken = 0
         self.started: Future[CheckpointResult] | None = None
+        self._parent = os.getppid()
+        """The MCP client that started this server: when it dies, another parent adopts us."""
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -57,9 +59,18 @@ class Chat:
         return self.started
 
     def close(self) -> None:
+        """A last checkpoint (the 'after' of the chat's work), then the end: ``clean`` when
+        the client closed the connection, ``client-gone`` when it died (this process was
+        handed to another parent), which leaves the chat's changes for recovery to show."""
         self._stop.set()
         self._wake.set()
-        self.engine.close("clean")
+        gone = os.getppid() != self._parent
+        if self.started is not None and self.engine.closed is None:
+            try:
+                self.checkpoint(None, "chat-end")
+            except Exception:
+                log.exception("the chat's last checkpoint failed")
+        self.engine.close("client-gone" if gone else "clean", unfinished=gone)
 
     def checkpoint(self, label: str | None, reason: str) -> CheckpointResult:
         """One checkpoint at a time: the engine's checkpointer runs them in order anyway."""

@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
 import anyio
+import psutil
 from harness import Editors, journal_settled
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -220,3 +223,58 @@ async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
     async with chat(workspace, state_dir) as third:
         found = await call(third, "shim_check_recovery")
         assert [c["session"] for c in found["unfinishedChats"]] == [killed["session"]]
+
+
+CLIENT = """
+import subprocess, sys, time
+server = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+print(server.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_chat_whose_client_dies_ends_client_gone_leaving_its_changes(
+    workspace: Path, state_dir: Path
+) -> None:
+    """An MCP client killed mid-chat closes the server's stdin as a clean close would; the
+    server tells them apart by its parent, checkpoints what the chat left, and ends
+    ``client-gone`` so that its changes are shown."""
+    (workspace / "a.py").write_text("A = 1\n")
+    shim = str(Path(sys.executable).with_name("shim"))
+    where = ["--workspace", str(workspace), "--state-dir", str(state_dir)]
+    client = subprocess.Popen(
+        [sys.executable, "-c", CLIENT, shim, "mcp", *where], stdout=subprocess.PIPE, text=True
+    )
+    assert client.stdout is not None
+    server = psutil.Process(int(client.stdout.readline()))
+    try:
+        deadline = time.monotonic() + 30
+        while not _chat_checkpoints(state_dir):
+            assert time.monotonic() < deadline, "the chat's first checkpoint never came"
+            time.sleep(0.1)
+        (workspace / "a.py").write_text("A = 2\n")
+        client.kill()
+        client.wait()
+        server.wait(timeout=30)
+    finally:
+        client.kill()
+        if server.is_running():
+            server.kill()
+    out = subprocess.run([shim, "sessions", "--json", *where], capture_output=True, text=True)
+    assert [s["state"] for s in json.loads(out.stdout) if s["kind"] == "chat"] == ["client-gone"]
+    out = subprocess.run([shim, "recover", "--json", *where], capture_output=True, text=True)
+    (left,) = json.loads(out.stdout)["unfinishedChats"]
+    (changed,) = left["files"]
+    assert (changed["before"], changed["after"]) == ("A = 1\n", "A = 2\n")
+
+
+def _chat_checkpoints(state_dir: Path) -> int:
+    if not (state_dir / "shim.db").exists():
+        return 0
+    with closing(sqlite3.connect(state_dir / "shim.db")) as conn:
+        return int(
+            conn.execute(
+                "SELECT COUNT(*) FROM checkpoints c JOIN sessions s ON s.id = c.session_id"
+                " WHERE s.kind = 'chat'"
+            ).fetchone()[0]
+        )
