@@ -278,3 +278,22 @@ def _chat_checkpoints(state_dir: Path) -> int:
                 " WHERE s.kind = 'chat'"
             ).fetchone()[0]
         )
+
+
+def test_shim_mcp_started_in_the_home_folder_asks_for_a_workspace(tmp_path: Path) -> None:
+    """MCP clients often start servers in the home folder (or /): a chat there would
+    checkpoint all of it, so it needs --workspace."""
+    home = tmp_path / "home"
+    home.mkdir()
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("shim")), "mcp", "--state-dir", str(tmp_path / "s")],
+        cwd=home,
+        env={**os.environ, "HOME": str(home)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert f"started in {home}, not a project: give --workspace" in out.stderr
+    assert not (tmp_path / "s").exists()
