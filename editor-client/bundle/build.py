@@ -297,8 +297,25 @@ def verify(target: str, abis: list[str], libs: Path) -> list[str]:
     return problems
 
 
+NOT_BUNDLED = {"mcp": "shim_lsp/mcp"}
+"""Runtime dependencies the .vsix leaves out, with the part of SHIM that alone needs them: the
+extension runs the language server, never ``shim mcp`` (an MCP client starts that from a pip
+install), and the MCP SDK's closure (pydantic, starlette, uvicorn...) would double the bundle."""
+
+
 def copy_package(source: Path, dest: Path) -> None:
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    left_out = {Path(part).name for part in NOT_BUNDLED.values() if part.startswith(source.name)}
+    shutil.copytree(
+        source,
+        dest,
+        ignore=lambda folder, names: [
+            n
+            for n in names
+            if n == "__pycache__"
+            or n.endswith(".pyc")
+            or (Path(folder) == source and n in left_out)
+        ],
+    )
 
 
 def build(target: str, abis: list[str], out: Path) -> dict[str, object]:

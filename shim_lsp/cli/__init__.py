@@ -69,6 +69,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve()
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """An MCP server on stdio for AI chat sessions, one workspace, the same store."""
+    from shim_lsp.settings import Settings
+
+    workspace = Path(os.path.realpath(args.workspace or os.getcwd()))
+    if args.workspace is None and workspace in (Path("/"), Path.home().resolve()):
+        # MCP clients often start servers in / or the home folder: checkpointing all of it
+        # is never what the chat meant.
+        raise CliError(
+            f"shim mcp was started in {workspace}, not a project: give --workspace PROJECT"
+        )
+    if not workspace.is_dir():
+        raise CliError(f"--workspace {args.workspace} is not a folder")
+    try:
+        from shim_lsp.mcp.server import serve
+    except ImportError as exc:
+        raise CliError(f"shim mcp needs the MCP SDK ({exc}): pip install 'mcp>=2.3,<3'") from exc
+    return serve(workspace, Settings(state_dir=args.state_dir))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from shim_lsp.demo import run_demo
 
@@ -213,6 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", default=os.getcwd(), help="the workspace folder (default: .)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(fn=_lazy("shim_lsp.cli.windows", "cmd_windows"))
+    p = sub.add_parser("mcp", help="an MCP server on stdio: SHIM's tools for AI chat sessions")
+    p.add_argument(
+        "--workspace",
+        help="the workspace folder the chat works in (default: the current folder, unless that"
+        " is / or your home folder)",
+    )
+    p.add_argument(
+        "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"
+    )
+    p.set_defaults(fn=cmd_mcp)
     p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
     p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
     p.set_defaults(fn=cmd_demo)

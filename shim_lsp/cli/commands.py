@@ -15,6 +15,7 @@ from typing import Any
 
 from shim_lsp.cli import RECOVERED_DIR, CliError
 from shim_lsp.journal.replay import history, rebuild
+from shim_lsp.recovery.chats import ChatWork, unfinished_chats
 from shim_lsp.recovery.find import (
     RecoverableFile,
     SessionRow,
@@ -107,6 +108,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "lastCheckpointAt": latest.created_at if latest else None,
         "unrecoveredFiles": len({f.uri for _row, files in work for f in files}),
         "unrecoveredVersions": sum(len(files) for _row, files in work),
+        "unfinishedChats": len(_chats(conn, scope)),
     }
     _emit(
         args,
@@ -124,9 +126,47 @@ def cmd_status(args: argparse.Namespace) -> int:
                 else ""
             )
             + ("  -> run `shim recover`" if data["unrecoveredFiles"] else ""),
+            *(
+                [f"chats:        {data['unfinishedChats']} ended mid-way -> run `shim recover`"]
+                if data["unfinishedChats"]
+                else []
+            ),
         ],
     )
     return 0
+
+
+def _chats(conn: sqlite3.Connection, scope: Scope) -> list[ChatWork]:
+    """AI chats (``shim mcp``) of the scope that died with changes made."""
+    return [w for key in scope.keys for w in unfinished_chats(conn, key, scope.workspace.contains)]
+
+
+def _chat_lines(chats: list[ChatWork], diffs: bool) -> tuple[list[dict[str, Any]], list[str]]:
+    """What dead chats changed on disk: nothing to write back (it is on disk), but the user
+    should know, and the text before each chat is in its first checkpoint."""
+    data = [
+        {
+            "session": w.session.id,
+            "startedAt": w.session.started_at,
+            "checkpointBefore": w.first_checkpoint,
+            "checkpointAfter": w.last_checkpoint,
+            "files": [
+                {"uri": c.uri, "before": c.before, "after": c.after, "diff": c.diff()}
+                for c in w.changes
+            ],
+        }
+        for w in chats
+    ]
+    lines: list[str] = []
+    for w in chats:
+        lines.append(
+            f"chat {w.session.id[:12]} (started {_when(w.session.started_at)}) ended mid-way,"
+            f" having changed {len(w.changes)} file(s); before it: checkpoint"
+            f" {w.first_checkpoint} (`shim checkpoints FILE`)"
+        )
+        for c in w.changes:
+            lines.append(f"  {c.uri}" if not diffs else c.diff())
+    return data, lines
 
 
 def _work(
@@ -149,6 +189,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     data = [
         {
             "id": r.id,
+            "kind": r.kind,
             "state": state_of(r),
             "host": r.host,
             "pid": r.pid,
@@ -206,11 +247,15 @@ def cmd_recover(args: argparse.Namespace) -> int:
             )
         session = matches[0]
     work = _work(conn, scope, session)
+    chats, chat_lines = _chat_lines(
+        [w for w in _chats(conn, scope) if session is None or w.session.id == session],
+        diffs=args.print,
+    )
     if not work:
         _emit(
             args,
-            {"workspace": str(scope.folder), "files": []},
-            ["no unsaved work from crashed sessions"],
+            {"workspace": str(scope.folder), "files": [], "unfinishedChats": chats},
+            chat_lines or ["no unsaved work from crashed sessions"],
         )
         return 0
     out = None if args.print else _output_folder(args, scope)
@@ -244,7 +289,11 @@ def cmd_recover(args: argparse.Namespace) -> int:
             if item.get("written") and uri_to_path(f.uri) is not None:
                 in_place[f.uri] = row.id
         results.append(item)
-    _emit(args, {"workspace": str(scope.folder), "files": results}, lines)
+    _emit(
+        args,
+        {"workspace": str(scope.folder), "files": results, "unfinishedChats": chats},
+        lines + chat_lines,
+    )
     return 1 if any(r.get("refused") for r in results) else 0
 
 

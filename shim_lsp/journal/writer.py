@@ -50,6 +50,8 @@ class SessionInfo:
     client_pid: int | None
     position_encoding: str
     started_at: float
+    kind: str = "window"
+    """Who the session serves: an editor ``window``, or an AI ``chat`` over MCP."""
 
 
 @dataclass
@@ -194,8 +196,8 @@ class JournalWriter:
                 s = self.session
                 conn.execute(
                     "INSERT OR REPLACE INTO sessions(id, workspace, folders, host, pid,"
-                    " pid_started, client_pid, position_encoding, started_at, heartbeat_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    " pid_started, client_pid, position_encoding, started_at, heartbeat_at, kind)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         s.id,
                         s.workspace,
@@ -207,6 +209,7 @@ class JournalWriter:
                         s.position_encoding,
                         s.started_at,
                         time.time(),
+                        s.kind,
                     ),
                 )
         except (StoreError, sqlite3.Error, OSError) as exc:

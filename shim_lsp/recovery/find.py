@@ -52,11 +52,13 @@ class SessionRow:
     end_reason: str | None
     resolved_at: float | None
     resolution: str | None
+    kind: str = "window"
+    """An editor ``window`` or an AI ``chat`` (MCP)."""
 
 
 _COLS = (
     "id, workspace, folders, host, pid, pid_started, client_pid, started_at, heartbeat_at,"
-    " ended_at, end_reason, resolved_at, resolution"
+    " ended_at, end_reason, resolved_at, resolution, kind"
 )
 
 

@@ -20,6 +20,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from shim_lsp.notifications import RECOVERY_NOTIFICATION
+from shim_lsp.recovery.chats import ChatWork, unfinished_chats
 from shim_lsp.recovery.find import (
     RecoverableFile,
     SessionRow,
@@ -54,6 +55,42 @@ def find_work(ls: ShimLanguageServer) -> list[tuple[SessionRow, list[Recoverable
         return []
     with engine.reader() as conn:
         return crashed_work(conn, engine.workspace.key, engine.may_read, exclude=engine.info.id)
+
+
+def find_chats(ls: ShimLanguageServer) -> list[ChatWork]:
+    """AI chats (``shim mcp``) on this workspace that died having changed files."""
+    engine = ls.engine
+    if engine is None:
+        return []
+    with engine.reader() as conn:
+        return unfinished_chats(conn, engine.workspace.key, engine.may_read, engine.info.id)
+
+
+def chats_json(chats: list[ChatWork]) -> list[dict[str, Any]]:
+    return [
+        {
+            "session": w.session.id,
+            "startedAt": w.session.started_at,
+            "checkpointBefore": w.first_checkpoint,
+            "uris": [c.uri for c in w.changes],
+        }
+        for w in chats
+    ]
+
+
+def _tell_of_chats(ls: ShimLanguageServer, chats: list[ChatWork]) -> None:
+    """Their changes are on disk, so there is nothing to restore into a buffer: the user is
+    told which files a dead chat left changed, and where the files before it are."""
+    for w in chats:
+        names = ", ".join(_name(c.uri) for c in w.changes[:5])
+        more = " ..." if len(w.changes) > 5 else ""
+        ls.tell_user(
+            f"SHIM: an AI chat ended mid-way ({_ago(w.session.heartbeat_at)}) having changed"
+            f" {len(w.changes)} file(s): {names}{more}. The files before it are in checkpoint"
+            f" {w.first_checkpoint} (SHIM: Compare with Checkpoint…); `shim clear --session"
+            f" {w.session.id[:12]}` forgets it.",
+            types.MessageType.Info,
+        )
 
 
 def newest_per_file(
@@ -143,6 +180,7 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
     if engine is None:
         return {"files": 0}
     work = await asyncio.to_thread(find_work, ls)
+    _tell_of_chats(ls, await asyncio.to_thread(find_chats, ls))
     for row, _files in work:
         if row.ended_at is None:
             engine.writer.submit(partial(mark_crashed, row=row))
@@ -446,7 +484,8 @@ class RecoveryFeature(Feature):
         if not a.include_dismissed:
             work = await asyncio.to_thread(find_work, self.ls)
             await self.notices.show(newest_with_sessions(work))
-            return describe(work)
+            chats = await asyncio.to_thread(find_chats, self.ls)
+            return {**describe(work), "unfinishedChats": chats_json(chats)}
         work = await asyncio.to_thread(_work_with_dismissed, engine)
         report = describe(work)
         resolutions = {row.id: row.resolution for row, _files in work}

@@ -68,6 +68,7 @@ class SessionEngine:
         client_pid: int | None = None,
         position_encoding: str = "utf-16",
         notify: Callable[[str], None] | None = None,
+        kind: str = "window",
     ) -> None:
         self.settings = settings
         self.workspace = Workspace.of(folders)
@@ -86,6 +87,7 @@ class SessionEngine:
             client_pid=client_pid,
             position_encoding=position_encoding,
             started_at=now,
+            kind=kind,
         )
         self.buffers = BufferTracker.empty()
         self.writer = JournalWriter(
@@ -147,8 +149,10 @@ class SessionEngine:
         self.checkpoints.apply_settings(settings)
         self._may_store.clear()
 
-    def close(self, reason: str, timeout: float = 10.0) -> bool:
-        """Flush everything and record how the session ended; idempotent."""
+    def close(self, reason: str, timeout: float = 10.0, *, unfinished: bool = False) -> bool:
+        """Flush everything and record how the session ended; idempotent. ``unfinished``: the
+        session's work is left for recovery to show even without unsaved buffers (a chat whose
+        client died mid-way)."""
         if self.closed is not None:
             return True
         self.release()  # the settings never came: nothing typed is dropped for that
@@ -156,7 +160,7 @@ class SessionEngine:
         self.checkpoints.stop()
         # An end that still holds unsaved buffers, clean or not (a window closed or reloaded
         # without saving), is offered back at the next start; one without is settled now.
-        settled = self.buffers.unsaved().documents == 0
+        settled = self.buffers.unsaved().documents == 0 and not unfinished
         if not settled:
             # Their full text, last: the next start rebuilds them from it instead of
             # replaying every edit of the session (832 ms for 5000 edits, measured).

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS sessions(
     ended_at REAL,
     end_reason TEXT,
     resolved_at REAL,
-    resolution TEXT
+    resolution TEXT,
+    kind TEXT NOT NULL DEFAULT 'window'
 );
 CREATE INDEX IF NOT EXISTS sessions_workspace ON sessions(workspace, started_at);
 
@@ -302,6 +303,7 @@ def open_store(state_dir: Path) -> tuple[sqlite3.Connection, OpenReport]:
             for statement in SCHEMA.split(";\n"):
                 if statement.strip():
                     conn.execute(statement)
+            _add_columns(conn)
             conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -332,6 +334,19 @@ def open_store(state_dir: Path) -> tuple[sqlite3.Connection, OpenReport]:
     except OSError as exc:
         raise StoreError(f"cannot use SHIM's store {path}: {exc}") from exc
     return conn, OpenReport(path, quarantined, reason, tightened)
+
+
+ADDED_COLUMNS = {"sessions": [("kind", "TEXT NOT NULL DEFAULT 'window'")]}
+"""Columns added after schema 1 was released, with their defaults: a store made before them
+gains them on open (older SHIMs name their columns when they write, so they still can)."""
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for name, decl in columns:
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
 
 def _is_environmental(exc: sqlite3.OperationalError) -> bool:

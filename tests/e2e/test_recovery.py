@@ -65,7 +65,7 @@ async def test_clean_shutdown_with_everything_saved_leaves_no_recovery_prompt(
 
     second = await editors.start(workspace, state_dir, answers=["Restore all"])
     recovery = await second.command("shim.checkRecovery")
-    assert recovery == {"files": 0, "offered": [], "sessions": []}
+    assert recovery == {"files": 0, "offered": [], "sessions": [], "unfinishedChats": []}
     assert second.prompts == []
     await stop_editor(second)
 
@@ -264,7 +264,7 @@ async def test_work_the_editor_still_holds_after_a_server_crash_is_not_offered(
         if status["files"] == 0:
             break
         await asyncio.sleep(0.05)
-    assert status == {"files": 0, "offered": [], "sessions": []}
+    assert status == {"files": 0, "offered": [], "sessions": [], "unfinishedChats": []}
     assert second.prompts == []
     second.save(uri)
     await stop_editor(second)

@@ -7,7 +7,7 @@ from helpers import engine_for
 from lsprotocol import types as t
 
 from shim_lsp.journal.records import from_lsp_change
-from shim_lsp.journal.replay import history, rebuild
+from shim_lsp.journal.replay import dirty_open_uris, history, rebuild
 from shim_lsp.store.db import connect
 
 
@@ -194,3 +194,31 @@ def test_any_end_with_nothing_unsaved_is_settled_at_once(workspace: Path, state_
     assert {(ended[i], r, res) for i, r, res in rows} == {
         (reason, reason, "nothing-unsaved") for reason in ended.values()
     }
+
+
+def test_the_dirty_open_documents_query_agrees_with_a_replay(
+    workspace: Path, state_dir: Path
+) -> None:
+    """``dirty_open_uris`` (MCP's list of files editors hold unsaved) says what ``rebuild``
+    says, for a buffer typed in, one saved, one closed unsaved, one opened with unsaved text."""
+    names = ["typed.py", "saved.py", "closed.py", "restored.py", "untouched.py"]
+    for name in names:
+        (workspace / name).write_text("a = 1\n")
+    uris = {name: (workspace / name).as_uri() for name in names}
+    engine = engine_for(workspace, state_dir)
+    for name, uri in uris.items():
+        engine.did_open(uri, "b = 2\n" if name == "restored.py" else "a = 1\n", 1)
+    for name in ("typed.py", "saved.py", "closed.py"):
+        engine.did_change(uris[name], 2, [_insert(0, 0, "# x\n")], 10)
+    engine.did_save(uris["saved.py"])
+    engine.did_close(uris["closed.py"])
+    assert engine.writer.flush()
+    with connect(engine.db_path) as conn:
+        quick = {uri for uri, _ts in dirty_open_uris(conn, engine.info.id)}
+        replayed = {
+            uri
+            for uri in uris.values()
+            if (s := rebuild(conn, engine.info.id, uri)) is not None and s.open and s.dirty
+        }
+    assert quick == replayed == {uris["typed.py"], uris["restored.py"]}
+    engine.close("clean")

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from shim_lsp.recovery.find import sessions
 from shim_lsp.store.db import DB_NAME, StoreError, open_store
 
 
@@ -55,3 +57,34 @@ def test_two_connections_write_without_busy_errors(state_dir: Path) -> None:
             conn.execute("COMMIT")
     for conn in (a, b):  # each sees every commit, its own and the other's
         assert conn.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 102
+
+
+def test_a_store_from_before_session_kinds_opens_and_its_sessions_are_windows(
+    state_dir: Path,
+) -> None:
+    """Stores made before chats were sessions gain the ``kind`` column on open; their rows
+    read as editor windows, and older SHIMs' inserts (which do not name it) still work."""
+    state_dir.mkdir()
+    old = sqlite3.connect(state_dir / DB_NAME)
+    old.executescript(
+        "CREATE TABLE sessions(id TEXT PRIMARY KEY, workspace TEXT NOT NULL, folders TEXT NOT"
+        " NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, pid_started REAL, client_pid INTEGER,"
+        " position_encoding TEXT NOT NULL DEFAULT 'utf-16', started_at REAL NOT NULL,"
+        " heartbeat_at REAL NOT NULL, ended_at REAL, end_reason TEXT, resolved_at REAL,"
+        " resolution TEXT);"
+        "INSERT INTO sessions(id, workspace, folders, host, pid, started_at, heartbeat_at)"
+        " VALUES ('old', 'w', '/w', 'h', 1, 0, 0);"
+    )
+    old.close()
+    conn, _ = open_store(state_dir)
+    conn.execute(
+        "INSERT INTO sessions(id, workspace, folders, host, pid, started_at, heartbeat_at)"
+        " VALUES ('older-shim', 'w', '/w', 'h', 2, 0, 0)"
+    )
+    assert sorted((r.id, r.kind) for r in sessions(conn, "w")) == [
+        ("old", "window"),
+        ("older-shim", "window"),
+    ]
+    conn.close()
+    conn, _ = open_store(state_dir)  # opening again adds nothing twice
+    assert [r.kind for r in sessions(conn, "w")] == ["window", "window"]

@@ -1,0 +1,145 @@
+"""SHIM's MCP face beside its language server, on the Django source release, in one run.
+
+    .venv/bin/python bench/mcp_tools.py [--runs 30]
+
+Round trips (p50) of session status and of a forced checkpoint after one file changed, through
+``shim mcp`` (the MCP SDK's own stdio client) and through ``python -m shim_lsp`` (LSP over
+stdio, ``shim.sessionStatus`` and ``shim.forceCheckpoint``), each on its own fresh copy of
+Django and its own store; and start-up to the first ``tools/list`` answer beside start-up to
+the LSP ``initialize`` answer. The floor, a tool answered from memory, is the SDK's own cost
+(JSON-RPC over stdio, argument and result validation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from common import django_tree, fresh_copy
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from run import SHIM, answer, frame, spawn, stop
+
+CHANGED = Path("django") / "utils" / "text.py"
+
+
+async def p50(step: Callable[[int], Awaitable[object]], runs: int) -> float:
+    times = []
+    for i in range(runs):
+        started = time.perf_counter()
+        await step(i)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def touch(ws: Path, i: int) -> None:
+    with open(ws / CHANGED, "a") as f:
+        f.write(f"# edit {i}\n")
+
+
+async def through_mcp(ws: Path, state: Path, runs: int) -> dict[str, float]:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "shim_lsp.mcp", "--workspace", str(ws), "--state-dir", str(state)],
+    )
+    started = time.perf_counter()
+    async with stdio_client(params) as (r, w), ClientSession(r, w) as session:
+        await session.initialize()
+        await session.list_tools()
+        start = time.perf_counter() - started
+        # The chat's first checkpoint (all of Django) runs behind its first answers: wait for
+        # it, as the LSP side waits for its own first one, so neither measures beside it.
+        while True:
+            answer = await session.call_tool("shim_session_status", {})
+            assert answer.structured_content is not None
+            if answer.structured_content["startCheckpoint"]["done"]:
+                break
+            await asyncio.sleep(0.1)
+
+        async def status(_i: int) -> None:
+            assert not (await session.call_tool("shim_session_status", {})).is_error
+
+        async def checkpoint(i: int) -> None:
+            touch(ws, i)
+            assert not (await session.call_tool("shim_force_checkpoint", {})).is_error
+
+        async def memory(_i: int) -> None:
+            assert not (await session.call_tool("shim_auto_checkpoint", {})).is_error
+
+        return {
+            "floor": await p50(memory, runs),
+            "start": start,
+            "status": await p50(status, runs),
+            "checkpoint": await p50(checkpoint, max(3, runs // 3)),
+        }
+
+
+async def through_lsp(ws: Path, state: Path, runs: int) -> dict[str, float]:
+    proc, start = await spawn(SHIM, ws, state)
+    assert proc.stdin is not None
+    stdin = proc.stdin
+
+    def command(name: str) -> Callable[[int], Awaitable[object]]:
+        async def step(i: int) -> None:
+            if name == "shim.forceCheckpoint":
+                touch(ws, i)
+            n = 1000 + i + (500 if name == "shim.forceCheckpoint" else 0)
+            stdin.write(
+                frame(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": n,
+                        "method": "workspace/executeCommand",
+                        "params": {"command": name},
+                    }
+                )
+            )
+            assert "result" in await answer(proc, n)
+
+        return step
+
+    # The server's own first checkpoint of the tree (the chat takes one when it starts).
+    await command("shim.forceCheckpoint")(-1)
+    result = {
+        "start": start,
+        "status": await p50(command("shim.sessionStatus"), runs),
+        "checkpoint": await p50(command("shim.forceCheckpoint"), max(3, runs // 3)),
+    }
+    await stop(proc)
+    return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    tree = django_tree()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "m").mkdir()
+        (root / "l").mkdir()
+        mcp = await through_mcp(fresh_copy(tree, root / "m"), root / "m-state", args.runs)
+        lsp = await through_lsp(fresh_copy(tree, root / "l"), root / "l-state", args.runs)
+    print(
+        f"floor: shim_auto_checkpoint report (from memory, no store read) p50"
+        f" {mcp['floor'] * 1000:.1f} ms"
+    )
+    for key, name in [
+        ("status", "session status round trip p50"),
+        ("checkpoint", "force checkpoint, one file changed, p50"),
+        ("start", "start-up to first answer (tools/list; LSP initialize)"),
+    ]:
+        print(
+            f"{name}: MCP {mcp[key] * 1000:.1f} ms, LSP {lsp[key] * 1000:.1f} ms,"
+            f" {mcp[key] / lsp[key]:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,299 @@
+"""SHIM's MCP face, driven by the MCP SDK's own stdio client against a real ``shim mcp``.
+
+Each test starts few processes (CI time): one chat does everything a model would do in one
+sitting, beside a real language server holding a file with unsaved edits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
+from pathlib import Path
+from typing import Any
+
+import anyio
+import psutil
+from harness import Editors, journal_settled
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.types import TextContent, TextResourceContents
+
+CORE = {
+    "shim_auto_checkpoint",
+    "shim_check_recovery",
+    "shim_monitor_signals",
+    "shim_session_status",
+    "shim_force_checkpoint",
+    "shim_clear_state",
+}
+HISTORY = {"shim_list_checkpoints", "shim_diff_checkpoint", "shim_restore_checkpoint"}
+
+
+@asynccontextmanager
+async def chat(
+    workspace: Path, state_dir: Path, *, module: bool = False
+) -> AsyncIterator[ClientSession]:
+    """A ``shim mcp`` process (or ``python -m shim_lsp.mcp``) and the SDK's client on it; the
+    SDK's client ends the process when the block ends, failed or not."""
+    shim = Path(sys.executable).with_name("shim")
+    command, args = (sys.executable, ["-m", "shim_lsp.mcp"]) if module else (str(shim), ["mcp"])
+    params = StdioServerParameters(
+        command=command,
+        args=[*args, "--workspace", str(workspace), "--state-dir", str(state_dir)],
+    )
+    with open(state_dir.parent / "mcp-stderr.log", "a") as errlog:
+        async with stdio_client(params, errlog=errlog) as (r, w), ClientSession(r, w) as session:
+            await session.initialize()
+            yield session
+
+
+async def call(session: ClientSession, name: str, args: dict[str, Any] | None = None) -> Any:
+    result = await session.call_tool(name, args or {})
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    # Clients that read only text get the same JSON.
+    (text,) = result.content
+    assert isinstance(text, TextContent)
+    assert json.loads(text.text) == result.structured_content
+    return result.structured_content
+
+
+async def refused(session: ClientSession, name: str, args: dict[str, Any]) -> str:
+    result = await session.call_tool(name, args)
+    assert result.is_error
+    (text,) = result.content
+    assert isinstance(text, TextContent)
+    return text.text
+
+
+async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    (workspace / "app.py").write_text("def greet():\n    return 'hi'\n")
+    (workspace / "util.py").write_text("X = 1\n")
+    outside = tmp_path / "outside.py"
+    outside.write_text("SECRET = 1\n")
+    (workspace / "link.py").symlink_to(outside)
+    window = await editors.start(workspace, state_dir)
+    uri = window.open("app.py")
+    window.type(uri, 1, 15, "  # typed, not saved")
+    await journal_settled(window)
+
+    async with chat(workspace, state_dir) as session:
+        listed = {t.name: t for t in (await session.list_tools()).tools}
+        assert set(listed) == CORE | HISTORY
+        for tool in listed.values():
+            assert tool.description and len(tool.description) > 80, tool.name
+            assert tool.input_schema["type"] == "object"
+        auto = listed["shim_auto_checkpoint"].input_schema["properties"]
+        assert auto["action"]["enum"] == ["on", "off", "report"]
+        assert listed["shim_clear_state"].input_schema["properties"]["confirm"]["type"] == (
+            "boolean"
+        )
+
+        status = await call(session, "shim_session_status")
+        assert status["kind"] == "chat"
+        assert [w["pid"] for w in status["editorWindows"]] == [window.pid]
+        assert [f["path"] for f in status["filesWithUnsavedEdits"]] == ["app.py"]
+
+        named = await call(session, "shim_force_checkpoint", {"label": "before the rewrite"})
+        (workspace / "util.py").write_text("X = 2\n")
+        diff = await call(session, "shim_diff_checkpoint", {"checkpoint": named["id"]})
+        assert [f["path"] for f in diff["files"]] == ["util.py"]
+        assert "-X = 1\n+X = 2" in diff["files"][0]["diff"]
+        listing = await call(session, "shim_list_checkpoints", {"path": "util.py"})
+        assert [c["reason"] for c in listing["checkpoints"]] == ["manual", "chat-start"]
+        assert listing["checkpoints"][0]["id"] == named["id"]
+        resources = {str(r.uri) for r in (await session.list_resources()).resources}
+        assert resources == {"shim://checkpoints", "shim://recovery"}
+        (content,) = (await session.read_resource("shim://checkpoints")).contents
+        assert isinstance(content, TextResourceContents)
+        assert named["id"] in [c["id"] for c in json.loads(content.text)["checkpoints"]]
+
+        # util.py changed since SHIM's last checkpoint: refused until told.
+        restore = {"checkpoint": named["id"], "paths": ["util.py", "app.py"]}
+        first = await call(session, "shim_restore_checkpoint", restore)
+        assert first["restored"] == 0
+        assert "changed on disk since" in first["files"][0]["refused"]
+        assert "unsaved edits" in first["files"][1]["refused"]
+        forced = await call(session, "shim_restore_checkpoint", {**restore, "force": True})
+        assert [f.get("restored") for f in forced["files"]] == [True, None]
+        assert (workspace / "util.py").read_text() == "X = 1\n"
+        assert "typed, not saved" not in (workspace / "app.py").read_text()
+        undo = await call(
+            session, "shim_diff_checkpoint", {"checkpoint": forced["checkpointBeforeRestore"]}
+        )
+        assert "+X = 1" in undo["files"][0]["diff"]
+
+        on = await call(session, "shim_auto_checkpoint", {"action": "on", "interval_seconds": 1})
+        assert on["enabled"] and on["intervalSeconds"] == 1
+        with anyio.fail_after(20):
+            while (await call(session, "shim_auto_checkpoint"))["automaticCheckpointsTaken"] < 1:
+                await anyio.sleep(0.2)
+        assert not (await call(session, "shim_auto_checkpoint", {"action": "off"}))["enabled"]
+
+        signals = await call(session, "shim_monitor_signals")
+        assert signals["level"] in ("low", "medium", "high")
+        assert {s["name"] for s in signals["signals"]} >= {"unsavedKb"}
+        assert not (await call(session, "shim_check_recovery"))["found"]
+
+        # Bad arguments and paths outside the workspace: tool errors, the server goes on.
+        text = await refused(session, "shim_auto_checkpoint", {"action": "sometimes"})
+        assert "'on', 'off' or 'report'" in text
+        for path in ("../outside.py", str(outside), "link.py"):
+            text = await refused(session, "shim_list_checkpoints", {"path": path})
+            assert "outside the workspace" in text, text
+        text = await refused(
+            session, "shim_restore_checkpoint", {"checkpoint": named["id"], "paths": ["link.py"]}
+        )
+        assert "outside the workspace" in text
+        assert outside.read_text() == "SECRET = 1\n"
+        text = await refused(session, "shim_diff_checkpoint", {"checkpoint": 99999})
+        assert "no checkpoint 99999 in this workspace" in text
+        assert "one line" in await refused(session, "shim_force_checkpoint", {"label": "a\nb"})
+
+        kept = await call(session, "shim_clear_state")
+        assert not kept["cleared"] and kept["runningSessionsKept"] == 1
+        assert (await call(session, "shim_list_checkpoints"))["checkpoints"]
+        cleared = await call(session, "shim_clear_state", {"confirm": True})
+        assert cleared["cleared"] and cleared["checkpoints"] >= 3
+        assert (workspace / "util.py").read_text() == "X = 1\n"
+        status = await call(session, "shim_session_status")
+        assert [f["path"] for f in status["filesWithUnsavedEdits"]] == ["app.py"]
+
+
+async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    (workspace / "models.py").write_text("class Foo:\n    pass\n")
+    async with chat(workspace, state_dir, module=True) as first:
+        await call(first, "shim_force_checkpoint")  # runs after the chat's first one
+        status = await call(first, "shim_session_status")
+        assert status["startCheckpoint"]["done"]
+        pid = status["pid"]
+        (workspace / "models.py").write_text("class Bar:\n    pass\n")
+        (workspace / "new.py").write_text("from models import Bar\n")
+        await call(first, "shim_force_checkpoint")
+        os.kill(pid, signal.SIGKILL)
+
+    # The shell sees it too.
+    where = ["--json", "--workspace", str(workspace), "--state-dir", str(state_dir)]
+    shim = str(Path(sys.executable).with_name("shim"))
+    status = subprocess.run([shim, "status", *where], capture_output=True, text=True, check=True)
+    assert json.loads(status.stdout)["unfinishedChats"] == 1
+    recover = subprocess.run([shim, "recover", *where], capture_output=True, text=True, check=True)
+    (dead,) = json.loads(recover.stdout)["unfinishedChats"]
+    assert sorted(f["uri"].rsplit("/", 1)[1] for f in dead["files"]) == ["models.py", "new.py"]
+
+    # So does an editor window opened on the workspace.
+    window = await editors.start(workspace, state_dir)
+    await window.wait_for(lambda: any("AI chat" in m for m in window.shown_messages))
+    (told,) = [m for m in window.shown_messages if "AI chat" in m]
+    assert "changed 2 file(s): models.py, new.py" in told
+    assert f"checkpoint {dead['checkpointBefore']}" in told
+    (seen,) = (await window.command("shim.checkRecovery"))["unfinishedChats"]
+    assert seen["checkpointBefore"] == dead["checkpointBefore"]
+
+    async with chat(workspace, state_dir) as second:
+        found = await call(second, "shim_check_recovery")
+        (killed,) = found["unfinishedChats"]
+        assert killed["state"] == "crashed"
+        files = {f["path"]: f for f in killed["files"]}
+        assert files["models.py"]["change"] == "modified"
+        assert "-class Foo:\n+class Bar:" in files["models.py"]["diff"]
+        assert files["new.py"]["change"] == "created"
+        assert found["unsavedWorkOfEditorWindows"] == []
+        before = killed["checkpointBefore"]
+        back = await call(
+            second,
+            "shim_restore_checkpoint",
+            {"checkpoint": before, "paths": ["models.py"]},
+        )
+        assert back["restored"] == 1
+        assert (workspace / "models.py").read_text() == "class Foo:\n    pass\n"
+
+    # The second chat ended cleanly: a third one finds only the killed one.
+    async with chat(workspace, state_dir) as third:
+        found = await call(third, "shim_check_recovery")
+        assert [c["session"] for c in found["unfinishedChats"]] == [killed["session"]]
+
+
+CLIENT = """
+import subprocess, sys, time
+server = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+print(server.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_chat_whose_client_dies_ends_client_gone_leaving_its_changes(
+    workspace: Path, state_dir: Path
+) -> None:
+    """An MCP client killed mid-chat closes the server's stdin as a clean close would; the
+    server tells them apart by its parent, checkpoints what the chat left, and ends
+    ``client-gone`` so that its changes are shown."""
+    (workspace / "a.py").write_text("A = 1\n")
+    shim = str(Path(sys.executable).with_name("shim"))
+    where = ["--workspace", str(workspace), "--state-dir", str(state_dir)]
+    client = subprocess.Popen(
+        [sys.executable, "-c", CLIENT, shim, "mcp", *where], stdout=subprocess.PIPE, text=True
+    )
+    assert client.stdout is not None
+    server = psutil.Process(int(client.stdout.readline()))
+    try:
+        deadline = time.monotonic() + 30
+        while not _chat_checkpoints(state_dir):
+            assert time.monotonic() < deadline, "the chat's first checkpoint never came"
+            time.sleep(0.1)
+        (workspace / "a.py").write_text("A = 2\n")
+        client.kill()
+        client.wait()
+        server.wait(timeout=30)
+    finally:
+        client.kill()
+        if server.is_running():
+            server.kill()
+    out = subprocess.run([shim, "sessions", "--json", *where], capture_output=True, text=True)
+    assert [s["state"] for s in json.loads(out.stdout) if s["kind"] == "chat"] == ["client-gone"]
+    out = subprocess.run([shim, "recover", "--json", *where], capture_output=True, text=True)
+    (left,) = json.loads(out.stdout)["unfinishedChats"]
+    (changed,) = left["files"]
+    assert (changed["before"], changed["after"]) == ("A = 1\n", "A = 2\n")
+
+
+def _chat_checkpoints(state_dir: Path) -> int:
+    if not (state_dir / "shim.db").exists():
+        return 0
+    with closing(sqlite3.connect(state_dir / "shim.db")) as conn:
+        return int(
+            conn.execute(
+                "SELECT COUNT(*) FROM checkpoints c JOIN sessions s ON s.id = c.session_id"
+                " WHERE s.kind = 'chat'"
+            ).fetchone()[0]
+        )
+
+
+def test_shim_mcp_started_in_the_home_folder_asks_for_a_workspace(tmp_path: Path) -> None:
+    """MCP clients often start servers in the home folder (or /): a chat there would
+    checkpoint all of it, so it needs --workspace."""
+    home = tmp_path / "home"
+    home.mkdir()
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("shim")), "mcp", "--state-dir", str(tmp_path / "s")],
+        cwd=home,
+        env={**os.environ, "HOME": str(home)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert f"started in {home}, not a project: give --workspace" in out.stderr
+    assert not (tmp_path / "s").exists()
