@@ -108,13 +108,18 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         shadow each other there, whichever comes last)."""
         top_root = project_package_root(old_name.split(".")[0], root)
         _refuse_below_a_module(old_name, top_root)
-        if top_root is None:
-            # not the project's: its importers alone would be renamed, and broken
-            module, _, short = old_name.rpartition(".")
+        module, _, short = old_name.rpartition(".")
+        top = old_name.split(".")[0]
+        namespace = top_root is not None and not any(
+            (top_root / top / init).is_file() for init in ("__init__.py", "__init__.pyi")
+        )
+        if top_root is None or (namespace and file_in(top_root, module) is None):
+            # not the project's (or another portion of a namespace package): its importers
+            # alone would be renamed, and broken
             importers = files_importing(root, {module}, short)
             if importers:
                 raise ValueError(
-                    f"the project does not hold {old_name.split('.')[0]}, yet"
+                    f"the project does not hold {module}, yet"
                     f" {_shown(importers[0], root)} imports {old_name}: renaming its importers"
                     " alone would break them (a library's name cannot be renamed here; for"
                     " calls to it use migrate_call) (nothing was changed)"

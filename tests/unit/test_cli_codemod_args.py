@@ -269,8 +269,13 @@ def test_a_diff_applies_to_files_without_a_final_newline_or_with_cr_line_endings
         assert b"assert 1 == 1" in (written / name).read_bytes()
 
 
-def test_renaming_a_name_the_project_does_not_hold_is_refused(tmp_path: Path) -> None:
-    # only the importers would be renamed: ``from json import Decoder`` fails at import
+@pytest.mark.parametrize("folder", ["", "json"])
+def test_renaming_a_name_the_project_does_not_hold_is_refused(tmp_path: Path, folder: str) -> None:
+    # only the importers would be renamed: ``from json import Decoder`` fails at import; a
+    # folder of the project named json (no __init__.py) holds no json module either
+    if folder:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "script.py").write_text("x = 1\n")
     (tmp_path / "main.py").write_text("from json import JSONDecoder\n\nJSONDecoder()\n")
     out = shim(
         "rename_symbol",
