@@ -204,6 +204,9 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
             raise ValueError(f"old_name must be a dotted name like pkg.mod.Name, not {old_name!r}")
         if not new_name.isidentifier() or iskeyword(new_name):
             raise ValueError(f"new_name must be a plain identifier, not {new_name!r}")
+        if new_name == "__builtins__":
+            # a module global Python itself reads: every builtin lookup would go through it
+            raise ValueError("new_name cannot be '__builtins__', where Python finds builtins")
         if new_name == old_name.rpartition(".")[2]:
             raise ValueError(f"new_name is the name it already has: {new_name!r}")
         self.old_name = old_name

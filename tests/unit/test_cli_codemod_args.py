@@ -110,6 +110,11 @@ def test_a_file_that_does_not_parse_is_located_in_shims_words_nul_bytes_too(tmp_
             ["old_module=pkg.old", "new_module=pkg.other"],
             "new_module pkg.other already exists",
         ),
+        (
+            "rename_symbol",
+            ["old_name=pkg.old.fetch", "new_name=__builtins__"],
+            "new_name cannot be '__builtins__'",
+        ),
         ("modernize_typing", ["target_version=3.x"], "target_version must be"),
         ("modernize_typing", ["target_version=3.10.1"], "target_version must be"),
         (
