@@ -438,6 +438,34 @@ def star_reexports(qualified: str, root: Path) -> list[tuple[str, str]]:
     return result
 
 
+def star_rivals(qualified: str, new_name: str, root: Path) -> list[tuple[str, str, str]]:
+    """(package, module, name) where ``package/__init__`` re-exports ``qualified`` by a star
+    import and also star-imports ``module``, which binds ``name`` (the symbol's own name or
+    ``new_name``) itself: which of the two the package's name means depends on the order of
+    the star imports, before or after the rename."""
+    found = reexports(qualified, root)
+    module, _, short = qualified.rpartition(".")
+    result = []
+    package = module.rpartition(".")[0]
+    while package:
+        init = _init_of(package, root)
+        if init is not None and f"{package}.{short}" in found:
+            stars = [
+                absolute(source, None, package) if source.startswith(".") else source
+                for source, name in _exports(init)[0]
+                if name == "*"
+            ]
+            if any(f"{source}.{short}" in found for source in stars):
+                for source in stars:
+                    if f"{source}.{short}" in found:
+                        continue
+                    for name in (short, new_name):
+                        if bound_line(root, source, name) is not None:
+                            result.append((package, source, name))
+        package = package.rpartition(".")[0]
+    return result
+
+
 def _parsed(path: Path) -> ast.Module | None:
     """The module in ``path``; None when it cannot be read or parsed (it is then judged as
     absent, by each caller's own rule)."""

@@ -74,6 +74,7 @@ from ._names import (
     root_of,
     star_doubt,
     star_reexports,
+    star_rivals,
 )
 
 
@@ -148,6 +149,15 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                     f" ({_shown(sub, root)}), and {module} would bind {old_name} under that"
                     " name too; pick another new_name (nothing was changed)"
                 )
+        for package, source, name in star_rivals(old_name, new_name, top_root):
+            means = f"{package}.{name} means whichever comes last" + (
+                "" if name == new_name else f", which may not be {old_name}"
+            )
+            raise ValueError(
+                f"{package} star-imports {source} too, which binds {name!r}: {means}, before"
+                " or after the rename; re-export the symbol by name, or rename by hand"
+                " (nothing was changed)"
+            )
         if new_name.startswith("_"):
             for package, source in star_reexports(old_name, top_root):
                 raise ValueError(

@@ -295,3 +295,28 @@ def test_renaming_a_name_the_project_does_not_hold_is_refused(tmp_path: Path, fo
     assert "the project does not hold json, yet main.py imports json.JSONDecoder" in out.stderr
     assert "(nothing was changed)" in out.stderr
     assert (tmp_path / "main.py").read_text() == "from json import JSONDecoder\n\nJSONDecoder()\n"
+
+
+@pytest.mark.parametrize(("other", "new_name"), [("Account", "Account"), ("User", "Person")])
+def test_a_package_that_star_imports_a_rival_of_the_symbol_refuses_the_rename(
+    tmp_path: Path, other: str, new_name: str
+) -> None:
+    # pkg.Account (or pkg.User) is whichever star import binds it last: renaming would switch
+    # the class that `from pkg import ...` gets
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("from .models import *\nfrom .views import *\n")
+    (tmp_path / "pkg" / "models.py").write_text("class User:\n    pass\n")
+    (tmp_path / "pkg" / "views.py").write_text(f"class {other}:\n    pass\n")
+    (tmp_path / "app.py").write_text("from pkg import User\n")
+    out = shim(
+        "rename_symbol",
+        "--arg",
+        "old_name=pkg.models.User",
+        "--arg",
+        f"new_name={new_name}",
+        ".",
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2, out.stderr
+    assert f"pkg star-imports pkg.views too, which binds {other!r}" in out.stderr
+    assert (tmp_path / "app.py").read_text() == "from pkg import User\n"
