@@ -272,12 +272,15 @@ def _chat_checkpoints(state_dir: Path) -> int:
     if not (state_dir / "shim.db").exists():
         return 0
     with closing(sqlite3.connect(state_dir / "shim.db")) as conn:
-        return int(
-            conn.execute(
-                "SELECT COUNT(*) FROM checkpoints c JOIN sessions s ON s.id = c.session_id"
-                " WHERE s.kind = 'chat'"
-            ).fetchone()[0]
-        )
+        try:
+            return int(
+                conn.execute(
+                    "SELECT COUNT(*) FROM checkpoints c JOIN sessions s ON s.id = c.session_id"
+                    " WHERE s.kind = 'chat'"
+                ).fetchone()[0]
+            )
+        except sqlite3.OperationalError:  # the server is still creating the store's tables
+            return 0
 
 
 def test_shim_mcp_started_in_the_home_folder_asks_for_a_workspace(tmp_path: Path) -> None:
