@@ -3,7 +3,8 @@
 A name depends on the file alone, never on where a command runs or which folder it is given
 as the project: in a ``src/`` layout ``src/shop/models.py`` is ``shop.models`` seen from
 the project, from its parent folder or from ``tests/``. A file inside regular packages
-(folders with ``__init__.py``) is named from the folder above its top package; other files
+(folders with ``__init__.py``) is named from the folder above its top package, or from
+higher up when the folders between are namespace packages of the project; other files
 from the source folder a project above them declares (``src/``, ``[tool.setuptools]
 package-dir``, or ``[tool.setuptools.packages.find] where`` in ``pyproject.toml``) when they
 are under it, else from that project's folder (the nearest with ``pyproject.toml``,
@@ -15,8 +16,10 @@ neighbours.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import lru_cache
+from keyword import iskeyword
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -87,15 +90,62 @@ def import_root(path: Path) -> Path:
     if _is_package(folder):
         while _is_package(folder.parent) and folder.parent != folder:
             folder = folder.parent
-        return folder.parent
+        return _namespace_base(folder.parent, path)
+    base = _project_base(path)
+    return folder if base is None else base[0]
+
+
+def _project_base(path: Path) -> tuple[Path, bool] | None:
+    """The source folder of the project above ``path`` that holds it (True), else that
+    project's folder (False); None outside any project."""
     for above in path.parents:
         # Only a project declares source folders: the ``src`` of ``~/src/project`` is none.
         if any((above / name).is_file() for name in PROJECT_FILES):
             for source in source_folders(above):
                 if path.is_relative_to(source):
-                    return source
-            return above  # its folders without __init__.py may be namespace packages
+                    return source, True
+            return above, False  # its folders without __init__.py may be namespace packages
+    return None
+
+
+def _namespace_base(folder: Path, path: Path) -> Path:
+    """Where the name of a file in a regular package whose top sits in ``folder`` starts:
+    ``folder``, or higher when the folders up to the project's source folder are namespace
+    packages (no ``__init__.py``). Below a source folder (``src/``) they are: only it is on
+    ``sys.path``, so ``src/ns/sub/`` is ``ns.sub``. Below a project's own folder a folder
+    counts only when one of its modules imports relatively, which only a package may
+    (Django's ``tests/`` holds packages that its runtests.py imports as top-level ones)."""
+    found = _project_base(path)
+    if found is None or not folder.is_relative_to(found[0]) or folder == found[0]:
+        return folder
+    base, is_source = found
+    if not all(p.isidentifier() and not iskeyword(p) for p in folder.relative_to(base).parts):
+        return folder  # a name Python cannot import: the package is only imported below it
+    if is_source:
+        return base
+    while folder != base and _imports_relatively(folder):
+        folder = folder.parent
     return folder
+
+
+_RELATIVE_IMPORT = re.compile(rb"^[ \t]*from[ \t]+\.", re.MULTILINE)
+
+
+@per_run
+@lru_cache(maxsize=1024)
+def _imports_relatively(folder: Path) -> bool:
+    """Whether a module directly in ``folder`` has a relative import."""
+    try:
+        modules = [p for p in folder.iterdir() if p.suffix == ".py" and p.is_file()]
+    except OSError:
+        return False
+    for module in modules:
+        try:
+            if _RELATIVE_IMPORT.search(module.read_bytes()):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def module_name_of(path: Path) -> str | None:

@@ -175,3 +175,46 @@ def test_a_package_inside_a_namespace_package_moves_with_its_relative_imports(
     news = {Path(r.path).name: r.new for r in summary.results}
     assert news["util.py"] == b"from ..sub import sibling\n\nX = sibling.VALUE\n"
     assert news["test_app.py"] == b"from ns.tools.util2 import X\n"
+
+
+def test_a_package_inside_a_namespace_package_is_named_through_the_namespace(
+    tmp_path: Path,
+) -> None:
+    """``ns/`` (no ``__init__.py``, a module importing relatively) holding ``ns/sub/``: the
+    name the editor offers for ``ns/sub/models.py`` is ``ns.sub.models``, the name its
+    importers spell; ``sub.models`` let a rename miss ``ns/app.py``'s ``from .sub import``.
+    Below ``src/`` the namespace counts always; Django's ``tests/`` (no relative imports,
+    its packages imported as top-level ones by runtests.py) keeps naming from below it."""
+    write(
+        tmp_path,
+        {
+            "p/pyproject.toml": '[project]\nname = "p"\nversion = "0"\n',
+            "p/ns/sub/__init__.py": "from .models import User\n",
+            "p/ns/sub/models.py": "class User:\n    pass\n",
+            "p/ns/app.py": "from .sub import User\n\nu = User()\n",
+            "p/tests/admin/__init__.py": "",
+            "p/tests/admin/tests.py": "",
+            "p/tests/runtests.py": "import admin.tests\n",
+            "p/my-tools/pkg/__init__.py": "from . import x\n",
+            "p/my-tools/pkg/x.py": "",
+            "q/pyproject.toml": "",
+            "q/src/ns/sub/__init__.py": "",
+            "q/src/ns/sub/mod.py": "",
+        },
+    )
+    assert module_name_of(tmp_path / "p/ns/sub/models.py") == "ns.sub.models"
+    assert module_name_of(tmp_path / "p/tests/admin/tests.py") == "admin.tests"
+    assert module_name_of(tmp_path / "p/my-tools/pkg/x.py") == "pkg.x"  # my-tools: no name
+    assert module_name_of(tmp_path / "q/src/ns/sub/mod.py") == "ns.sub.mod"
+    info = discover()[0]["rename_symbol"]
+    args = {"old_name": "ns.sub.models.User", "new_name": "Account"}
+    files = sorted((tmp_path / "p").rglob("*.py"))
+    summary = run(
+        CodemodSpec(info.module, info.cls, args),
+        [Job(f) for f in files],
+        root=tmp_path / "p",
+        workers=1,
+    )
+    news = {str(Path(r.path).relative_to(tmp_path / "p")): r.new for r in summary.results}
+    assert news["ns/app.py"] == b"from .sub import Account\n\nu = Account()\n"
+    assert news["ns/sub/models.py"] == b"class Account:\n    pass\n"
