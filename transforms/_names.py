@@ -139,11 +139,15 @@ class AmbiguousPackage(ValueError):
     means depends on what is on ``sys.path``, which no codemod can tell."""
 
 
-def project_package_root(top: str, root: Path) -> Path | None:
-    """The folder the top-level package ``top`` is imported from in the project at ``root``:
-    seen from ``root`` as a file there sees it (``package_root``), else found below it, as
-    when ``root`` is the folder above the project (the command ran there). Raises
-    ``AmbiguousPackage`` when it is below ``root`` in more than one folder."""
+def project_package_root(name: str, root: Path) -> Path | None:
+    """The folder the top-level package of the dotted ``name`` is imported from in the
+    project at ``root``: seen from ``root`` as a file there sees it (``package_root``), else
+    found below it, as when ``root`` is the folder above the project (the command ran
+    there). Several folders below ``root`` holding portions of one namespace package (two
+    distributions of a monorepo sharing ``ns``) are one package to Python: the folder
+    holding the most of ``name`` is meant. Raises ``AmbiguousPackage`` when that still
+    leaves more than one."""
+    top = name.split(".")[0]
     found = package_root(top, root)
     if found is not None:
         return found
@@ -151,16 +155,32 @@ def project_package_root(top: str, root: Path) -> Path | None:
     for path in _python_files(root):
         if top not in path.parts[:-1] and path.stem != top:
             continue
-        name = module_name_of(path)
-        if name is not None and name.split(".")[0] == top:
+        module = module_name_of(path)
+        if module is not None and module.split(".")[0] == top:
             below.add(import_root(path.resolve()))
+    if len(below) > 1:
+        depth = {folder: _depth_held(folder, name) for folder in below}
+        deepest = max(depth.values())
+        below = {folder for folder, held in depth.items() if held == deepest}
     if len(below) > 1:
         shown = ", ".join(sorted(str(p) for p in below))
         raise AmbiguousPackage(
-            f"{top} is found in more than one folder below {root} ({shown}); run from the"
-            " project's folder or pass --root it (nothing was changed)"
+            f"{top} is found in more than one folder below {root} ({shown}); pass --root the"
+            f" project whose {top} you mean, and the other projects' folders as paths too if"
+            f" their files import it (nothing was changed)"
         )
     return next(iter(below), None)
+
+
+def _depth_held(folder: Path, name: str) -> int:
+    """How many leading parts of the dotted ``name`` exist as packages or modules below
+    ``folder``."""
+    parts = name.split(".")
+    for depth in range(len(parts), 0, -1):
+        module = folder.joinpath(*parts[:depth])
+        if module.is_dir() or any(module.with_suffix(ext).is_file() for ext in (".py", ".pyi")):
+            return depth
+    return 0
 
 
 def _init_of(package: str, root: Path) -> Path | None:

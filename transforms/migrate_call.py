@@ -203,7 +203,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         new_name = unicodedata.normalize("NFKC", new_name)
         if not new_name or new_name == old_short or not old_module:
             return
-        top_root = project_package_root(old_name.split(".")[0], root)
+        top_root = project_package_root(old_name, root)
         if top_root is None:
             return
         path = file_in(top_root, old_module)

@@ -111,7 +111,7 @@ def _from(
 def module_file(name: str, root: Path) -> Path | None:
     """The file of the dotted module ``name`` in the project at ``root`` (or below it, when
     ``root`` is the folder above the project); raises ``AmbiguousPackage``."""
-    base = project_package_root(name.split(".")[0], root)
+    base = project_package_root(name, root)
     return file_in(base, name) if base is not None else None
 
 

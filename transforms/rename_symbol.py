@@ -107,7 +107,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         """Before any file is read: a name below a class, where the project shows it; a
         package that re-exports the symbol and already binds the new name (the two would
         shadow each other there, whichever comes last)."""
-        top_root = project_package_root(old_name.split(".")[0], root)
+        top_root = project_package_root(old_name, root)
         _refuse_below_a_module(old_name, top_root)
         module, _, short = old_name.rpartition(".")
         top = old_name.split(".")[0]
@@ -184,7 +184,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         name that no longer exists, one over the definition alone would break the others."""
         module, _, short = old_name.rpartition(".")
         try:
-            top_root = project_package_root(old_name.split(".")[0], root)
+            top_root = project_package_root(old_name, root)
         except AmbiguousPackage:
             return {}  # refused by check_project before any file was read
         path = file_in(top_root, module) if top_root is not None else None

@@ -99,6 +99,31 @@ def test_a_package_found_in_two_projects_below_the_root_is_refused(tmp_path: Pat
     assert (tmp_path / "proj/pkg/mod.py").read_text() == "class A:\n    pass\n"
 
 
+def test_two_distributions_sharing_a_namespace_are_one_package_from_the_repository(
+    tmp_path: Path,
+) -> None:
+    """pkg-a/src/ns/a and pkg-b/src/ns/b are portions of one namespace package ``ns``: run
+    from the repository, ns.a.models is pkg-a's, and pkg-b's importer changes with it (the
+    run was refused, and the advice to run from pkg-a left pkg-b's import broken)."""
+    write(
+        tmp_path,
+        {
+            "pkg-a/pyproject.toml": "[project]\nname = 'ns-a'\nversion = '0'\n",
+            "pkg-a/src/ns/a/__init__.py": "",
+            "pkg-a/src/ns/a/models.py": "class User:\n    pass\n",
+            "pkg-b/pyproject.toml": "[project]\nname = 'ns-b'\nversion = '0'\n",
+            "pkg-b/src/ns/b/__init__.py": "from ns.a.models import User\n",
+            "pkg-b/src/ns/b/__main__.py": "from ns.b import User\nprint(User.__name__)\n",
+        },
+    )
+    rename = ("--arg", "old_name=ns.a.models.User", "--arg", "new_name=Account")
+    out = shim("rename_symbol", ".", *rename, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "3 changed" in out.stderr
+    path = f"{tmp_path / 'pkg-a/src'}:{tmp_path / 'pkg-b/src'}"
+    assert runs("pkg-b/src/ns/b/__main__.py", tmp_path, pythonpath=path) == "Account\n"
+
+
 def test_migrate_call_from_the_folder_above_follows_a_re_export(tmp_path: Path) -> None:
     write(
         tmp_path,
