@@ -452,8 +452,13 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         if scope is None or not scope[self.new]:
             return
         line = line_of(self, node)
+        bound = sorted(line_of(self, a.node) for a in scope[self.new] if isinstance(a, Assignment))
+        where = " (a builtin)"
+        if bound:
+            text = self.module.code.splitlines()[bound[0] - 1].strip()
+            where = f", bound at line {bound[0]}: `{text}`"
         raise NameTaken(
-            f"line {line}: {self.new!r} already names something else there; "
+            f"line {line}: {self.new!r} already names something else there{where}; "
             "pick another new_name (nothing was changed in this file)"
         )
 

@@ -316,7 +316,11 @@ class TestRenameRefusesATakenName(ShimCodemodTest):
                 Account = "the local"
                 return User(), Account
             """
-        with pytest.raises(NameTaken, match="line 5: 'Account' already names something"):
+        with pytest.raises(
+            NameTaken,
+            match="line 5: 'Account' already names something else there, bound at line 4:"
+            ' `Account = "the local"`;',
+        ):
             self.assertCodemod(source, source, **ARGS)
 
     def test_a_name_also_bound_by_a_fallback_import_keeps_its_local_name(self) -> None:
