@@ -221,8 +221,8 @@ class Settings:
     """Worker processes for workspace codemod runs (0: one per CPU)."""
 
     codemod_timeout: float = attrs.field(default=30.0, validator=_positive(3600.0))
-    """Seconds a codemod may spend on one file of up to 2,000 lines (a longer file gets
-    more in proportion) before it is stopped and reported."""
+    """Seconds a codemod may spend on one file of up to 2,000 lines and 100 KB (a longer or
+    larger file gets more in proportion) before it is stopped and reported."""
 
     ruff_enabled: bool = True
     """Lint open Python buffers with ruff: diagnostics, quick fixes, fix all, organise imports."""

@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         type=float,
         default=30.0,
-        help="seconds allowed per file of up to 2,000 lines (a longer file: more in proportion)",
+        help="seconds allowed per file of up to 2,000 lines and 100 KB (more for a larger one)",
     )
     p.add_argument("--dry-run", action="store_true", help="write nothing")
     p.add_argument(

@@ -456,12 +456,17 @@ LINES_PER_LIMIT = 2000
 proportion: libcst's time grows with the file (a 7,400-line test module takes 20-30 s), and
 the limit is there to stop a file that does not finish, not one that is long."""
 
+BYTES_PER_LIMIT = 100_000
+"""The same by size, for a file of few long lines (a generated 2 MB table on one line takes
+libcst 11 s to parse alone)."""
+
 
 def time_limit(timeout: float, source: bytes | str) -> float:
-    """The seconds a file may take: ``timeout`` per ``LINES_PER_LIMIT`` lines, at least
-    ``timeout``."""
-    lines = (source.count(b"\n") if isinstance(source, bytes) else source.count("\n")) + 1
-    return timeout * max(1.0, lines / LINES_PER_LIMIT)
+    """The seconds a file may take: ``timeout`` per ``LINES_PER_LIMIT`` lines or
+    ``BYTES_PER_LIMIT`` bytes, whichever gives more, at least ``timeout``."""
+    data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+    lines = data.count(b"\n") + 1
+    return timeout * max(1.0, lines / LINES_PER_LIMIT, len(data) / BYTES_PER_LIMIT)
 
 
 def _outcome(job: Job, fut: Future[FileResult], timeout: float) -> FileResult:

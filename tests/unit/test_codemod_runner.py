@@ -31,11 +31,14 @@ def test_a_hanging_file_is_stopped_at_its_time_limit(tmp_path: Path) -> None:
     (tmp_path / "slow.py").write_text("x = 'HANG'\n")
     # a long file gets the limit per 2,000 lines: libcst's time grows with the file
     (tmp_path / "long.py").write_text("x = 'HANG'\n" + "y = 1\n" * 3999)
+    # and per 100 KB: a generated table on one line is as slow for libcst as many lines
+    (tmp_path / "wide.py").write_text("x = 'HANG'\ny = [" + "1, " * 99_995 + "]\n")
     (tmp_path / "fine.py").write_text("y = 1\n")
     summary = run(spec("HangOnMarker"), [Job(p) for p in sorted(tmp_path.iterdir())], timeout=1)
     by_name = {Path(r.path).name: r for r in summary.results}
     assert by_name["slow.py"].status == "failed" and "longer than 1 s" in by_name["slow.py"].reason
     assert by_name["long.py"].status == "failed" and "longer than 2 s" in by_name["long.py"].reason
+    assert by_name["wide.py"].status == "failed" and "longer than 3 s" in by_name["wide.py"].reason
     assert by_name["fine.py"].status == "unchanged"
 
 
