@@ -608,15 +608,48 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         as_written = [(a.keyword.value if a.keyword else None, a.value) for a in updated_node.args]
         if named == as_written:
             return updated_node  # nothing to change: keep the call exactly as written
-        args = [_arg(k, v) for k, v in named]
-        args = [
-            a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            for a in args[:-1]
-        ] + args[-1:]
+        moved = any(
+            new is not old.value for (_, new), old in zip(named, updated_node.args, strict=False)
+        ) or len(named) < len(updated_node.args)
+        commented = any(
+            isinstance(a.comma, cst.Comma) and m.findall(a.comma, m.Comment())
+            for a in updated_node.args
+        )
+        if moved and commented:
+            # a comment after a comma stays at its place: with the arguments moved it
+            # would describe another one
+            why = "a comment between its arguments would describe another argument"
+            return self._untouched(original_node, updated_node, why)
+        args = _laid_out([_arg(k, v) for k, v in named], updated_node)
         if _comments(args) < _comments(updated_node.args):
             why = "a comment between its arguments would be lost"
             return self._untouched(original_node, updated_node, why)
         return updated_node.with_changes(args=args)
+
+
+def _laid_out(args: list[cst.Arg], call: cst.Call) -> list[cst.Arg]:
+    """The new arguments laid out as the call was: the n-th comma keeps the n-th comma's
+    spacing (one argument per line stays so), an added one takes the last separator's, and
+    the last argument keeps the trailing comma the call had or had not."""
+    old = list(call.args)
+    separators = [a.comma for a in old[:-1] if isinstance(a.comma, cst.Comma)]
+    trailing = old[-1].comma if old else cst.MaybeSentinel.DEFAULT
+    if separators:
+        between = separators[-1]
+    elif isinstance(trailing, cst.Comma) and isinstance(
+        trailing.whitespace_after, cst.ParenthesizedWhitespace
+    ):
+        between = trailing.with_changes(whitespace_after=call.whitespace_before_args)
+    else:
+        between = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    laid: list[cst.Arg] = []
+    for i, arg in enumerate(args):
+        if i == len(args) - 1:
+            comma: cst.Comma | cst.MaybeSentinel = trailing
+        else:
+            comma = separators[i] if i < len(separators) else between
+        laid.append(arg.with_changes(comma=comma))
+    return laid
 
 
 def _shown(path: Path, root: Path) -> str:

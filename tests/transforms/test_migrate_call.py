@@ -267,8 +267,8 @@ class TestMigrateCall(ShimCodemodTest):
             positional="cache",
         )
 
-    def test_a_call_with_comments_between_its_arguments_is_left(self) -> None:
-        # the arguments are written anew, and a comment between them would be lost
+    def test_comments_between_arguments_stay_where_the_arguments_stay(self) -> None:
+        # each comma keeps its spacing and comment; one argument per line stays so
         self.check(
             """
             from geo import point
@@ -284,19 +284,81 @@ class TestMigrateCall(ShimCodemodTest):
             from geo import point
 
             p = point(
-                1,  # x
-                2,
+                x=1,  # x
+                z=2,
             )
             q = point(x=1, z=g(  # inside a value: kept
                 2))
             """,
-            expected_warnings=[
-                "line 3: a call to geo.point left as written: a comment between its arguments"
-                " would be lost"
-            ],
             old_name="geo.point",
             positional="x,y",
             rename_keywords="y=z",
+        )
+
+    def test_a_call_whose_commented_arguments_would_move_is_left(self) -> None:
+        # dropping y moves z up: the comment after y's comma would describe z
+        self.check(
+            """
+            from geo import point
+
+            p = point(
+                x=1,
+                y=2,  # the height
+                z=3,
+            )
+            """,
+            """
+            from geo import point
+
+            p = point(
+                x=1,
+                y=2,  # the height
+                z=3,
+            )
+            """,
+            expected_warnings=[
+                "line 3: a call to geo.point left as written: a comment between its arguments"
+                " would describe another argument"
+            ],
+            old_name="geo.point",
+            drop_keywords="y",
+        )
+
+    def test_a_multi_line_call_keeps_its_layout(self) -> None:
+        self.check(
+            """
+            from net import fetch
+
+            fetch(
+                "u",
+                params=1,
+            )
+            fetch("u",
+                  params=2)
+            fetch(
+                "u",
+            )
+            """,
+            """
+            from net import fetch
+
+            fetch(
+                url="u",
+                query=1,
+                retries=2,
+            )
+            fetch(url="u",
+                  query=2,
+                  retries=2)
+            fetch(
+                url="u",
+                retries=2,
+            )
+            """,
+            old_name="net.fetch",
+            positional="url",
+            rename_keywords="params=query",
+            add_keywords="retries=2",
         )
 
     def test_a_new_name_that_already_means_something_there_leaves_the_file(self) -> None:
