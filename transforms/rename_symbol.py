@@ -409,6 +409,13 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                 if alias.asname is None:
                     self.bound_here = True
                     self._refuse_if_taken(original_node)
+                elif m.matches(alias.asname, m.AsName(name=m.Name(self.short))):
+                    # ``User as User``, the explicit re-export of stubs and typed packages:
+                    # its readers are renamed, so the name it exports is too
+                    self.bound_here = True
+                    self._refuse_if_taken(original_node)
+                    exported = cst.AsName(name=cst.Name(self.new))
+                    alias = alias.with_changes(asname=alias.asname.with_changes(name=exported.name))
                 alias = alias.with_changes(name=cst.Name(self.new))
             names.append(alias)
         return updated_node.with_changes(names=names)

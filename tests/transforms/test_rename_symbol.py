@@ -455,6 +455,22 @@ class TestRenameThroughReexports(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_an_explicit_reexport_as_itself_exports_the_new_name(self) -> None:
+        # ``User as User`` (stubs, typed packages): its readers become shop.Account, so
+        # the name it exports must too (it exported User, and they failed to import)
+        self.check(
+            "from .models import User as User\n",
+            "from .models import Account as Account\n",
+            context_override=self.ctx("shop", "shop/__init__.py"),
+            **ARGS,
+        )
+        self.check(
+            "from shop.models import User as User\n\nx = User()\n",
+            "from shop.models import Account as Account\n\nx = Account()\n",
+            context_override=self.ctx("app.views", "app/views.py"),
+            **ARGS,
+        )
+
     def test_a_reexport_through_an_ordinary_module_is_followed(self) -> None:
         project(self.root, {"shop/compat.py": "from shop.models import User\n"})
         self.check(
