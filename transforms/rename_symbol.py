@@ -414,8 +414,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                     # its readers are renamed, so the name it exports is too
                     self.bound_here = True
                     self._refuse_if_taken(original_node)
-                    exported = cst.AsName(name=cst.Name(self.new))
-                    alias = alias.with_changes(asname=alias.asname.with_changes(name=exported.name))
+                    exported = alias.asname.with_changes(name=cst.Name(self.new))
+                    alias = alias.with_changes(asname=exported)
                 alias = alias.with_changes(name=cst.Name(self.new))
             names.append(alias)
         return updated_node.with_changes(names=names)
