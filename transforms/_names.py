@@ -23,6 +23,7 @@ from shim_lsp.codemods.modules import (
     per_run,
     source_folders,
 )
+from shim_lsp.codemods.text import mentions
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
@@ -315,7 +316,7 @@ def star_importer_binding(
             text = path.read_bytes()
         except OSError:
             continue
-        if b"*" not in text or name.encode() not in text:
+        if b"*" not in text or not mentions(text, name):
             continue
         try:
             tree = ast.parse(text)
@@ -342,13 +343,13 @@ def files_importing(root: Path, modules: Collection[str], word: str) -> list[Pat
     and a module's last name is (every such import spells it, or is relative)."""
     found: list[Path] = []
     wanted = frozenset(modules)
-    leaves = {m.rpartition(".")[2].encode() for m in wanted} | {b"from ."}
+    leaves = {m.rpartition(".")[2] for m in wanted} | {"from ."}
     for path in _python_files(root):
         try:
             text = path.read_bytes()
         except OSError:
             continue
-        if word.encode() not in text or not any(leaf in text for leaf in leaves):
+        if not mentions(text, word) or not any(mentions(text, leaf) for leaf in leaves):
             continue
         try:
             tree = ast.parse(text)

@@ -34,6 +34,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from shim_lsp.codemods.lossless import Lossy, keep_dropped
 from shim_lsp.codemods.modules import begin_run, module_name_of
+from shim_lsp.codemods.text import mentions
 
 Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
 """``not run``: a cancelled run stopped before this file was done."""
@@ -71,13 +72,13 @@ class CodemodSpec:
         modules = getattr(load(self.module, self.cls), "prefilter_modules", None)
         return () if modules is None else tuple(modules(**self.args))
 
-    def prefilter(self) -> tuple[bytes, ...]:
+    def prefilter(self) -> tuple[str, ...]:
         """Strings one of which a file must contain for the codemod to change it."""
         codemod = load(self.module, self.cls)
         words = getattr(codemod, "prefilter", None)
         if words is None:
             return ()
-        return tuple(w.encode() for w in words(**self.args))
+        return tuple(words(**self.args))
 
 
 @dataclass(frozen=True)
@@ -343,7 +344,7 @@ def run(
                 summary.results.append(FileResult(str(job.path), "failed", f"cannot read: {exc}"))
                 continue
         haystack = source.encode("utf-8", "replace") if isinstance(source, str) else source
-        if words and not any(w in haystack for w in words) and not _in(job.path, always):
+        if words and not any(mentions(haystack, w) for w in words) and not _in(job.path, always):
             summary.results.append(FileResult(str(job.path), "unchanged", PREFILTERED))
             continue
         todo.append((job, source))

@@ -101,7 +101,7 @@ def _matches_prefilter(info: CodemodInfo, text: str) -> bool:
 
     spec = CodemodSpec(info.module, info.cls)
     words = spec.prefilter()
-    return not words or any(w.decode() in text for w in words)
+    return not words or any(w in text for w in words)
 
 
 Proposal = tuple[str, list[edits.Edit]]

@@ -218,3 +218,20 @@ def test_a_package_inside_a_namespace_package_is_named_through_the_namespace(
     news = {str(Path(r.path).relative_to(tmp_path / "p")): r.new for r in summary.results}
     assert news["ns/app.py"] == b"from .sub import Account\n\nu = Account()\n"
     assert news["ns/sub/models.py"] == b"class Account:\n    pass\n"
+
+
+def test_a_rename_of_a_non_ascii_name_reaches_an_importer_in_latin_1(tmp_path: Path) -> None:
+    """The cheap test before the parse looked for the name's UTF-8 bytes, so an importer
+    spelling ``Üser`` in latin-1 was "not parsed" and left importing a name that was gone."""
+    write(tmp_path, {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/models.py": "Üser = 1"})
+    (tmp_path / "pkg/lat.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\nfrom pkg import models\nprint(models.\xdcser)\n"
+    )
+    info = discover()[0]["rename_symbol"]
+    args = {"old_name": "pkg.models.Üser", "new_name": "Member"}
+    files = sorted(tmp_path.rglob("*.py"))
+    summary = run(
+        CodemodSpec(info.module, info.cls, args), [Job(f) for f in files], root=tmp_path, workers=1
+    )
+    news = {Path(r.path).name: r.new for r in summary.results}
+    assert (news["lat.py"] or b"").endswith(b"\nprint(models.Member)\n")
