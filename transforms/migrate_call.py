@@ -302,15 +302,22 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         """The file re-exports the function (a star import or ``from X import fetch``) and
         can re-export the new one too: its ``__all__`` lists both."""
         self._not_values: set[int] = set()
+        """ids of the references that are not the function used as a value (callees, defs)."""
         self._definitions: set[int] = set()
         """ids of the names that ``def`` and ``class`` statements bind."""
         self._here = self.own_name == self.old_module
         """This file is the function's own module, where calls name its global binding."""
-        """ids of the references that are not the function used as a value (callees, defs)."""
         if self.new_positional and self.new_short == self.old_short:
             raise ValueError(
                 "reordering positional parameters needs a new_name: otherwise a second run "
                 "could not tell migrated calls from old ones and would swap them back"
+            )
+        chained = sorted(set(self.renames.values()) & set(self.renames))
+        if chained and self.new_short == self.old_short:
+            raise ValueError(
+                f"rename_keywords renames {', '.join(chained)} and renames another keyword to"
+                " it: that needs a new_name, otherwise a second run could not tell migrated"
+                " calls from old ones and would rename them again"
             )
 
     def _absolute(self, name: str) -> str:

@@ -499,6 +499,10 @@ class TestMigrateCall(ShimCodemodTest):
             MigrateCallCommand(CodemodContext(), old_name="fetch")
         with pytest.raises(ValueError, match="swap them back"):
             MigrateCallCommand(CodemodContext(), old_name="geo.point", new_positional="y,x")
+        # a swap or a chain of keyword renames would be applied again by a second run
+        for renames in ("x=y,y=x", "x=y,y=z"):
+            with pytest.raises(ValueError, match="rename them again"):
+                MigrateCallCommand(CodemodContext(), old_name="geo.point", rename_keywords=renames)
 
 
 class TestMigrateThroughReexports(ShimCodemodTest):
