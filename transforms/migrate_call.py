@@ -637,12 +637,13 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
 def _laid_out(args: list[cst.Arg], call: cst.Call) -> list[cst.Arg]:
     """The new arguments laid out as the call was: the n-th comma keeps the n-th comma's
     spacing (one argument per line stays so), an added one takes the last separator's, and
-    the last argument keeps the trailing comma the call had or had not."""
+    the last argument keeps the trailing comma the call had or had not. A comment after a
+    comma stays after the argument it followed, never copied onto an added one."""
     old = list(call.args)
     separators = [a.comma for a in old[:-1] if isinstance(a.comma, cst.Comma)]
     trailing = old[-1].comma if old else cst.MaybeSentinel.DEFAULT
     if separators:
-        between = separators[-1]
+        between: cst.Comma = separators[-1]
     elif isinstance(trailing, cst.Comma) and isinstance(
         trailing.whitespace_after, cst.ParenthesizedWhitespace
     ):
@@ -652,11 +653,31 @@ def _laid_out(args: list[cst.Arg], call: cst.Call) -> list[cst.Arg]:
     laid: list[cst.Arg] = []
     for i, arg in enumerate(args):
         if i == len(args) - 1:
-            comma: cst.Comma | cst.MaybeSentinel = trailing
+            layout: cst.Comma | cst.MaybeSentinel = trailing
         else:
-            comma = separators[i] if i < len(separators) else between
-        laid.append(arg.with_changes(comma=comma))
+            layout = separators[i] if i < len(separators) else between
+        said = old[i].comma if i < len(old) else cst.MaybeSentinel.DEFAULT
+        laid.append(arg.with_changes(comma=_comma(layout, said)))
     return laid
+
+
+def _comma(
+    layout: cst.Comma | cst.MaybeSentinel, said: cst.Comma | cst.MaybeSentinel
+) -> cst.Comma | cst.MaybeSentinel:
+    """A comma placed as ``layout`` (the line break and indent before the next argument or
+    the closing parenthesis) with the comment and blank lines of ``said``, the comma that
+    followed this argument before (none for an added argument)."""
+    if not isinstance(layout, cst.Comma):
+        return layout
+    after = layout.whitespace_after
+    if not isinstance(after, cst.ParenthesizedWhitespace):
+        return layout
+    own = said.whitespace_after if isinstance(said, cst.Comma) else None
+    if isinstance(own, cst.ParenthesizedWhitespace):
+        after = after.with_changes(first_line=own.first_line, empty_lines=own.empty_lines)
+    else:
+        after = after.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    return layout.with_changes(whitespace_after=after)
 
 
 def _shown(path: Path, root: Path) -> str:

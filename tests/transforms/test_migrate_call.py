@@ -324,6 +324,49 @@ class TestMigrateCall(ShimCodemodTest):
             drop_keywords="y",
         )
 
+    def test_an_added_argument_takes_no_comment_of_another(self) -> None:
+        # the separator an added argument copies had a comment; the trailing comma too
+        self.check(
+            """
+            from net import fetch
+
+            fetch("d",
+                  params=2,  # two
+                  verify=True)
+            fetch(
+                url="e",
+                # about verify
+                verify=False,
+            )
+            fetch(
+                url="f", params=3,
+                verify=False,  # about verify
+            )
+            """,
+            """
+            from net import fetch
+
+            fetch(url="d",
+                  params=2,  # two
+                  verify=True,
+                  timeout=9)
+            fetch(
+                url="e",
+                # about verify
+                verify=False,
+                timeout=9,
+            )
+            fetch(
+                url="f", params=3,
+                verify=False,  # about verify
+                timeout=9,
+            )
+            """,
+            old_name="net.fetch",
+            positional="url,params,verify,timeout",
+            add_keywords="timeout=9",
+        )
+
     def test_a_multi_line_call_keeps_its_layout(self) -> None:
         self.check(
             """
