@@ -141,6 +141,15 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                     f" rename cannot follow (what a star import of {module} brings);"
                     " rename it by hand or make __all__ one list (nothing was changed)"
                 )
+        for module in sorted({n.rpartition(".")[0] for n in names - {old_name}}):
+            sub = _submodule(top_root, module, short)
+            if sub is not None:
+                raise ValueError(
+                    f"{module} re-exports {old_name} as {short}, and {module}.{short} is also a"
+                    f" submodule ({_shown(sub, root)}): which one {module}.{short} means depends"
+                    " on what was imported before, which the rename cannot tell; rename by"
+                    " hand (nothing was changed)"
+                )
         for module in sorted({n.rpartition(".")[0] for n in names}):
             sub = _submodule(top_root, module, new_name)
             if sub is not None:

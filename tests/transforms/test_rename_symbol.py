@@ -607,6 +607,15 @@ class TestRenameThroughReexports(ShimCodemodTest):
                     self.root, old_name="pkg.core.first", new_name=new_name
                 )
 
+    def test_an_old_name_that_is_also_a_submodule_of_a_reexporting_package_is_refused(
+        self,
+    ) -> None:
+        # pkg.first is the function, or pkg/first.py once imported: importers of the module
+        # were renamed to the function's new name
+        project(self.root, {"pkg/first.py": "VALUE = 1\n"})
+        with pytest.raises(ValueError, match=r"pkg\.first is also a submodule \(pkg/first\.py\)"):
+            RenameSymbolCommand.check_project(self.root, old_name="pkg.core.first", new_name="one")
+
     def test_a_star_importer_that_binds_the_new_name_fails_the_file(self) -> None:
         source = "def head(x):\n    return 1\nfrom pkg import *\nprint(head(0))\n"
         with pytest.raises(NameTaken, match=r"line 1: 'head' is bound here, and the star import"):
