@@ -481,10 +481,37 @@ def star_rivals(qualified: str, new_name: str, root: Path) -> list[tuple[str, st
                     if f"{source}.{short}" in found:
                         continue
                     for name in (short, new_name):
-                        if bound_line(root, source, name) is not None:
+                        if _star_binds(root, source, name, set()):
                             result.append((package, source, name))
         package = package.rpartition(".")[0]
     return result
+
+
+def _star_binds(root: Path, module: str, name: str, seen: set[str]) -> bool:
+    """Whether a star import of ``module`` brings ``name``: the module binds it, or a module
+    it star-imports does (``views`` with ``from .helpers import *``); its literal
+    ``__all__``, where it has one, decides what leaves it."""
+    if module in seen:
+        return False
+    seen.add(module)
+    path = file_in(root, module)
+    if path is None:
+        return False
+    imports, names = _exports(path)
+    if names is not None and name not in names:
+        return False
+    if names is None and name.startswith("_"):
+        return False
+    if bound_line(root, module, name) is not None:
+        return True
+    package = module if path.stem == "__init__" else module.rpartition(".")[0]
+    return any(
+        _star_binds(
+            root, absolute(source, None, package) if source.startswith(".") else source, name, seen
+        )
+        for source, imported in imports
+        if imported == "*"
+    )
 
 
 def _parsed(path: Path) -> ast.Module | None:

@@ -297,16 +297,19 @@ def test_renaming_a_name_the_project_does_not_hold_is_refused(tmp_path: Path, fo
     assert (tmp_path / "main.py").read_text() == "from json import JSONDecoder\n\nJSONDecoder()\n"
 
 
+@pytest.mark.parametrize("through", [False, True], ids=["views", "views-star-helpers"])
 @pytest.mark.parametrize(("other", "new_name"), [("Account", "Account"), ("User", "Person")])
 def test_a_package_that_star_imports_a_rival_of_the_symbol_refuses_the_rename(
-    tmp_path: Path, other: str, new_name: str
+    tmp_path: Path, other: str, new_name: str, through: bool
 ) -> None:
     # pkg.Account (or pkg.User) is whichever star import binds it last: renaming would switch
-    # the class that `from pkg import ...` gets
+    # the class that `from pkg import ...` gets; views may bind it through its own star import
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("from .models import *\nfrom .views import *\n")
     (tmp_path / "pkg" / "models.py").write_text("class User:\n    pass\n")
-    (tmp_path / "pkg" / "views.py").write_text(f"class {other}:\n    pass\n")
+    rival = f"class {other}:\n    pass\n"
+    (tmp_path / "pkg" / "views.py").write_text("from .helpers import *\n" if through else rival)
+    (tmp_path / "pkg" / "helpers.py").write_text(rival)
     (tmp_path / "app.py").write_text("from pkg import User\n")
     out = shim(
         "rename_symbol",
