@@ -524,6 +524,19 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
                 if not self.imports_old:
                     AddImportsVisitor.add_needed_import(self.context, moved)
                 return _dotted(moved)
+            if moved is not None and dotted is not None:
+                # ``sub.models`` where ``from . import sub`` (or ``import pkg.sub as s``)
+                # names the package above the module: the tail is rewritten below it
+                head, *tail = dotted.split(".")
+                parts = full.split(".")
+                if not tail or parts[-len(tail) :] != tail:
+                    continue
+                package = ".".join(parts[: -len(tail)])
+                if moved.startswith(package + "."):
+                    return _dotted(f"{head}.{moved[len(package) + 1 :]}")
+                self._refuse_if_taken(original_node)
+                AddImportsVisitor.add_needed_import(self.context, moved)
+                return _dotted(moved)
         return updated_node
 
     def leave_SimpleString(

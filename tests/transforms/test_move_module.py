@@ -127,6 +127,40 @@ class TestMoveModule(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_access_through_an_imported_package_above_the_module(self) -> None:
+        # ``sub.utils`` where ``sub`` is the package: the tail below it is rewritten, and a
+        # move out of it reads the new path (it was left, an AttributeError after the move)
+        self.check(
+            """
+            import shop as top
+
+            a = top.utils.slugify("y")
+            """,
+            """
+            import shop as top
+
+            a = top.common.text.slugify("y")
+            """,
+            context_override=CodemodContext(full_module_name="app", filename="app.py"),
+            **ARGS,
+        )
+        self.check(
+            """
+            from shop import common
+
+            a = common.strings.slugify("x")
+            """,
+            """
+            from shop import common
+            import shop.utils
+
+            a = shop.utils.slugify("x")
+            """,
+            context_override=CodemodContext(full_module_name="app", filename="app.py"),
+            old_module="shop.common.strings",
+            new_module="shop.utils",
+        )
+
     def test_other_modules_with_the_same_leaf_are_left(self) -> None:
         self.check(
             """
