@@ -894,10 +894,19 @@ def project_of(filename: str) -> Path | None:
 
 
 def _python_files(root: Path) -> list[Path]:
+    """The project's Python files; a link leading out of it is not the project's, and is
+    never read (folders linked are not walked into, as ``os.walk`` does)."""
     found: list[Path] = []
+    inside = os.path.join(os.path.realpath(root), "")
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIPPED_FOLDERS]
-        found += [Path(folder, f) for f in files if f.endswith((".py", ".pyi"))]
+        for name in files:
+            path = Path(folder, name)
+            if not name.endswith((".py", ".pyi")):
+                continue
+            if path.is_symlink() and not os.path.realpath(path).startswith(inside):
+                continue
+            found.append(path)
         if len(found) > _MOST_FILES:
             break
     return found

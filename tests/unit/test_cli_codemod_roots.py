@@ -201,3 +201,15 @@ def test_a_script_importing_a_package_beside_it_deep_in_a_project_follows_its_re
     assert "from app import " in (tmp_path / "repo/services/api/main.py").read_text()
     assert "from app import f\n" not in (tmp_path / "repo/services/api/main.py").read_text()
     assert runs("main.py", tmp_path / "repo/services/api") == "1\n"
+
+
+def test_a_link_leading_out_of_the_project_is_not_read_nor_asked_for(tmp_path: Path) -> None:
+    """pkg/link.py leading to a file outside that imports the symbol: the run read it, then
+    failed asking to include it, which the CLI refuses for a link out (exit 1)."""
+    write(tmp_path, {**FLAT, "outside/ext.py": "from pkg.mod import A\n"})
+    (tmp_path / "proj/pkg/link.py").symlink_to(tmp_path / "outside/ext.py")
+    out = shim("rename_symbol", ".", *RENAME, cwd=tmp_path / "proj")
+    assert out.returncode == 0, out.stderr
+    assert "include it" not in out.stderr
+    assert (tmp_path / "outside/ext.py").read_text() == "from pkg.mod import A\n"
+    assert runs("main.py", tmp_path / "proj") == "B\n"
