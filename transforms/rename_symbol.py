@@ -603,6 +603,34 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         q = updated_node.quote
         return updated_node.with_changes(value=updated_node.prefix + q + new_text + q)
 
+    def _entry_points(self) -> re.Pattern[str]:
+        """``module:Name`` of each of the symbol's dotted names, as entry points write it."""
+        modules = sorted({n.rpartition(".")[0] for n in self.names}, key=len, reverse=True)
+        spelled = "|".join(re.escape(module) for module in modules)
+        return re.compile(rf"(?<![\w.])({spelled}):{re.escape(self.short)}(?!\w)")
+
+    def _mentions(self, text: str) -> bool:
+        return any(name in text for name in self.names) or bool(self._entry_points().search(text))
+
+    def leave_ConcatenatedString(
+        self, original_node: cst.ConcatenatedString, updated_node: cst.ConcatenatedString
+    ) -> cst.ConcatenatedString:
+        """``"pkg.models" ".User"``: its parts mention nothing alone; the whole may."""
+        text = original_node.evaluated_value
+        if (
+            isinstance(text, str)
+            and self._mentions(text)
+            and not any(
+                isinstance(part, cst.SimpleString | cst.ConcatenatedString)
+                and isinstance(part.evaluated_value, str)
+                and self._mentions(part.evaluated_value)
+                for part in (original_node.left, original_node.right)
+            )
+        ):
+            line = line_of(self, original_node)
+            self.warn(f"line {line}: a string mentions {self.old_name}; not rewritten")
+        return updated_node
+
     def _dotted_string(
         self, original_node: cst.SimpleString, updated_node: cst.SimpleString
     ) -> cst.SimpleString:
@@ -618,7 +646,12 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                     q = updated_node.quote
                     return updated_node.with_changes(value=updated_node.prefix + q + renamed + q)
                 break
-        mentions = any(name in text for name in self.names) or (
+        # an entry point or a setting's "pkg.models:User" (``module:attribute``)
+        renamed = self._entry_points().sub(lambda found: found[1] + ":" + self.new, text)
+        if renamed != text and updated_node.raw_value == text:
+            q = updated_node.quote
+            return updated_node.with_changes(value=updated_node.prefix + q + renamed + q)
+        mentions = self._mentions(text) or (
             ">>>" in text and re.search(rf"\b{re.escape(self.short)}\b", text) is not None
         )
         if mentions:

@@ -680,6 +680,10 @@ class TestRenameThroughReexports(ShimCodemodTest):
                 >>> User()
                 """
                 log("see shop.models.User for details")
+
+            PLUGINS = ["user = shop.models:User", "shop:User.save", "shop.models:Users"]
+            with mock.patch("shop.models" ".User"):
+                pass
             ''',
             '''
             from unittest import mock
@@ -693,11 +697,16 @@ class TestRenameThroughReexports(ShimCodemodTest):
                 >>> User()
                 """
                 log("see shop.models.User for details")
+
+            PLUGINS = ["user = shop.models:Account", "shop:Account.save", "shop.models:Users"]
+            with mock.patch("shop.models" ".User"):
+                pass
             ''',
             context_override=self.ctx("tests.test_x", "tests/test_x.py"),
             expected_warnings=[
                 "line 8: a string mentions shop.models.User; not rewritten",
                 "line 11: a string mentions shop.models.User; not rewritten",
+                "line 14: a string mentions shop.models.User; not rewritten",
             ],
             **ARGS,
         )
