@@ -179,8 +179,8 @@ def cmd_codemod(args: argparse.Namespace) -> int:
         _say_unmatched(spec, files)
     if held_back:
         print(
-            f"shim: {info.name}: nothing was written: its changes go together, and"
-            f" {held_back} of them could not be written (see the files above)",
+            f"shim: {info.name}: nothing was written ({held_back} of its changes): they go"
+            " together, and a file could not take its change (see the files above)",
             file=sys.stderr,
         )
     return 1 if summary.count("failed") or held_back else 0

@@ -60,7 +60,7 @@ def test_a_change_that_goes_together_writes_nothing_when_one_file_changed_meanwh
     # the change asked for was not made: the exit status says so, and which file held it back
     assert out.returncode == 1
     assert "skipped small.py: changed while the codemod ran; left as it is" in out.stderr
-    assert "nothing was written: its changes go together" in out.stderr
+    assert "nothing was written (2 of its changes): they go together, and a file" in out.stderr
 
 
 def test_a_named_link_is_followed_to_its_target_and_stays_a_link(tmp_path: Path) -> None:
