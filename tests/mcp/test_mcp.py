@@ -110,6 +110,7 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert "-X = 1\n+X = 2" in diff["files"][0]["diff"]
         listing = await call(session, "shim_list_checkpoints", {"path": "util.py"})
         assert [c["reason"] for c in listing["checkpoints"]] == ["manual", "chat-start"]
+        assert [c["label"] for c in listing["checkpoints"]] == ["before the rewrite", "chat start"]
         assert listing["checkpoints"][0]["id"] == named["id"]
         resources = {str(r.uri) for r in (await session.list_resources()).resources}
         assert resources == {"shim://checkpoints", "shim://recovery"}
