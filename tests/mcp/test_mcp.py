@@ -21,9 +21,10 @@ from typing import Any
 import anyio
 import psutil
 from harness import Editors, journal_settled
-from mcp.client.session import ClientSession
+from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.types import TextContent, TextResourceContents
+from mcp.types import ErrorData, ListRootsResult, Root, TextContent, TextResourceContents
+from pydantic import FileUrl
 
 CORE = {
     "shim_auto_checkpoint",
@@ -38,18 +39,35 @@ HISTORY = {"shim_list_checkpoints", "shim_diff_checkpoint", "shim_restore_checkp
 
 @asynccontextmanager
 async def chat(
-    workspace: Path, state_dir: Path, *, module: bool = False
+    workspace: Path | None,
+    state_dir: Path,
+    *,
+    module: bool = False,
+    roots: list[Path] | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[ClientSession]:
-    """A ``shim mcp`` process (or ``python -m shim_lsp.mcp``) and the SDK's client on it; the
-    SDK's client ends the process when the block ends, failed or not."""
+    """A ``shim mcp`` process (or ``python -m shim_lsp.mcp``) and the SDK's client on it,
+    offering ``roots`` when given; the SDK's client ends the process when the block ends,
+    failed or not."""
     shim = Path(sys.executable).with_name("shim")
     command, args = (sys.executable, ["-m", "shim_lsp.mcp"]) if module else (str(shim), ["mcp"])
+    if workspace is not None:
+        args += ["--workspace", str(workspace)]
     params = StdioServerParameters(
-        command=command,
-        args=[*args, "--workspace", str(workspace), "--state-dir", str(state_dir)],
+        command=command, args=[*args, "--state-dir", str(state_dir)], cwd=cwd, env=env
     )
+    offered = None
+    if roots is not None:
+
+        async def offered(context: ClientRequestContext) -> ListRootsResult | ErrorData:
+            return ListRootsResult(roots=[Root(uri=FileUrl(p.as_uri())) for p in roots])
+
     with open(state_dir.parent / "mcp-stderr.log", "a") as errlog:
-        async with stdio_client(params, errlog=errlog) as (r, w), ClientSession(r, w) as session:
+        async with (
+            stdio_client(params, errlog=errlog) as (r, w),
+            ClientSession(r, w, list_roots_callback=offered) as session,
+        ):
             await session.initialize()
             yield session
 
@@ -284,20 +302,36 @@ def _chat_checkpoints(state_dir: Path) -> int:
             return 0
 
 
-def test_shim_mcp_started_in_the_home_folder_asks_for_a_workspace(tmp_path: Path) -> None:
-    """MCP clients often start servers in the home folder (or /): a chat there would
-    checkpoint all of it, so it needs --workspace."""
+async def test_without_workspace_the_chat_works_in_the_clients_one_root_never_home(
+    workspace: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    """MCP clients often start servers in the home folder (or /): the chat works in the
+    client's root when it offers one; several roots leave it unsure, so nothing is written;
+    none, from the home folder, leaves it no workspace at all (it would checkpoint all of it)."""
     home = tmp_path / "home"
+    other = tmp_path / "other"
     home.mkdir()
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("shim")), "mcp", "--state-dir", str(tmp_path / "s")],
-        cwd=home,
-        env={**os.environ, "HOME": str(home)},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 2
-    assert f"started in {home}, not a project: give --workspace" in out.stderr
-    assert not (tmp_path / "s").exists()
+    other.mkdir()
+    (workspace / "a.py").write_text("A = 1\n")
+    env = {"HOME": str(home)}
+
+    async with chat(None, state_dir, cwd=home, env=env) as session:
+        text = await refused(session, "shim_session_status", {})
+        assert f"started in {home}, not a project, and the MCP client offers no root" in text
+        assert "give --workspace" in text
+    assert not state_dir.exists(), "nothing stored without a workspace"
+
+    async with chat(None, state_dir, roots=[workspace], cwd=home, env=env) as session:
+        status = await call(session, "shim_session_status")
+        assert (status["workspace"], status["workspaceFrom"]) == (str(workspace), "root")
+        named = await call(session, "shim_force_checkpoint", {"label": "from the root"})
+        listing = await call(session, "shim_list_checkpoints", {"path": "a.py"})
+        assert [c["label"] for c in listing["checkpoints"]] == ["from the root", "chat start"]
+        assert listing["checkpoints"][0]["id"] == named["id"]
+
+    async with chat(None, state_dir, roots=[workspace, other], cwd=workspace) as session:
+        status = await call(session, "shim_session_status")
+        assert status["workspace"] == str(workspace)
+        text = await refused(session, "shim_force_checkpoint", {"label": "which one?"})
+        assert "offers 2 roots" in text and "--workspace" in text
+        assert "offers 2 roots" in status["writesRefused"]
