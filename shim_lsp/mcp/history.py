@@ -1,4 +1,5 @@
-"""Checkpoints as tools: list them, diff one against the disk, restore files from one."""
+"""Checkpoints as tools: list them, a file's history, diff one against the disk, restore files
+from one."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from shim_lsp.mcp.chat import OutsideWorkspace
 from shim_lsp.mcp.face import Face, unified_diff
 from shim_lsp.recovery.chats import held_unsaved
 from shim_lsp.store import checkpoints as cps
+from shim_lsp.store.blobs import blob_hash
 from shim_lsp.workspace.encoding import Unencodable
 from shim_lsp.workspace.files import decode, read_bytes, write_atomic
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
@@ -64,6 +66,59 @@ def register(server: MCPServer[Any], face: Face) -> None:
     )
     async def checkpoint_list() -> dict[str, Any]:
         return await shim_list_checkpoints()
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    async def shim_file_history(
+        path: Annotated[str, Field(description="the file (relative to the workspace)")],
+        limit: Annotated[
+            int, Field(ge=1, le=1000, description="at most this many, newest first")
+        ] = 50,
+    ) -> dict[str, Any]:
+        """A file's versions in SHIM's checkpoints, newest first: when, the checkpoint's id,
+        label and reason, its size (or that it was deleted), whether it was an editor's
+        unsaved text, and whether it differs from the next older version. Use it to find the
+        version to look at (shim_diff_checkpoint) or bring back (shim_restore_checkpoint)."""
+        file = inside(path)
+
+        def look(conn: sqlite3.Connection) -> dict[str, Any]:
+            uri = path_to_uri(file)
+            found = [v for k in keys(conn) for v in cps.file_history(conn, k, uri)]
+            found.sort(key=lambda v: (v.checkpoint.created_at, v.checkpoint.id), reverse=True)
+            now = read_bytes(file) if face.engine.may_read(file) else None
+            versions = []
+            for i, v in enumerate(found[:limit]):
+                older = found[i + 1] if i + 1 < len(found) else None
+                c = v.checkpoint
+                versions.append(
+                    {
+                        "checkpoint": c.id,
+                        "createdAt": c.created_at,
+                        "label": c.label,
+                        "reason": c.reason,
+                        "size": v.size,
+                        "deleted": v.blob is None,
+                        "unsavedEditorText": v.kind == "buffer",
+                        "differsFromOlder": older is None or older.blob != v.blob,
+                    }
+                )
+            newest = found[0].blob if found else None
+            return {
+                "path": face.chat.shown(file),
+                "versions": versions,
+                "total": len(found),
+                "onDiskNow": {
+                    "exists": now is not None,
+                    "size": len(now) if now is not None else None,
+                    "sameAsNewest": now is not None and blob_hash(now) == newest,
+                },
+                **(
+                    {}
+                    if face.engine.may_read(file)
+                    else {"note": "SHIM does not keep this file (excluded or secret)"}
+                ),
+            }
+
+        return await read(look)
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def shim_diff_checkpoint(

@@ -34,7 +34,13 @@ CORE = {
     "shim_force_checkpoint",
     "shim_clear_state",
 }
-HISTORY = {"shim_list_checkpoints", "shim_diff_checkpoint", "shim_restore_checkpoint"}
+HISTORY = {
+    "shim_list_checkpoints",
+    "shim_file_history",
+    "shim_diff_checkpoint",
+    "shim_restore_checkpoint",
+    "shim_dismiss_recovery",
+}
 
 
 @asynccontextmanager
@@ -130,6 +136,12 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert [c["reason"] for c in listing["checkpoints"]] == ["manual", "chat-start"]
         assert [c["label"] for c in listing["checkpoints"]] == ["before the rewrite", "chat start"]
         assert listing["checkpoints"][0]["id"] == named["id"]
+        history = await call(session, "shim_file_history", {"path": "util.py"})
+        versions = history["versions"]
+        assert [v["label"] for v in versions] == ["before the rewrite", "chat start"]
+        assert [v["differsFromOlder"] for v in versions] == [False, True]
+        assert (versions[0]["size"], versions[0]["deleted"]) == (6, False)
+        assert history["onDiskNow"] == {"exists": True, "size": 6, "sameAsNewest": False}
         resources = {str(r.uri) for r in (await session.list_resources()).resources}
         assert resources == {"shim://checkpoints", "shim://recovery"}
         (content,) = (await session.read_resource("shim://checkpoints")).contents
@@ -168,6 +180,8 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert "'on', 'off' or 'report'" in text
         for path in ("../outside.py", str(outside), "link.py"):
             text = await refused(session, "shim_list_checkpoints", {"path": path})
+            assert "outside the workspace" in text, text
+            text = await refused(session, "shim_file_history", {"path": path})
             assert "outside the workspace" in text, text
         text = await refused(
             session, "shim_restore_checkpoint", {"checkpoint": named["id"], "paths": ["link.py"]}
@@ -242,6 +256,19 @@ async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
     async with chat(workspace, state_dir) as third:
         found = await call(third, "shim_check_recovery")
         assert [c["session"] for c in found["unfinishedChats"]] == [killed["session"]]
+        # Dismissed as the editor dismisses: no longer reported, no file touched.
+        asked = await call(third, "shim_dismiss_recovery", {"session": killed["session"][:8]})
+        assert not asked["dismissed"]
+        assert [(s["session"], s["kind"]) for s in asked["sessions"]] == [
+            (killed["session"], "chat")
+        ]
+        assert (await call(third, "shim_check_recovery"))["found"]
+        done = await call(third, "shim_dismiss_recovery", {"confirm": True})
+        assert done["dismissed"] and "no file was touched" in done["note"]
+        assert not (await call(third, "shim_check_recovery"))["found"]
+        assert (workspace / "new.py").read_text() == "from models import Bar\n"
+        text = await refused(third, "shim_dismiss_recovery", {"session": "nosuchsession"})
+        assert "no session starting with 'nosuchsession'" in text
 
 
 CLIENT = """
