@@ -34,6 +34,7 @@ CORE = {
     "shim_force_checkpoint",
     "shim_clear_state",
 }
+CODEMODS = {"shim_list_codemods", "shim_run_codemod", "shim_undo_codemod"}
 HISTORY = {
     "shim_list_checkpoints",
     "shim_file_history",
@@ -100,8 +101,10 @@ async def refused(session: ClientSession, name: str, args: dict[str, Any]) -> st
 async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
     workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
 ) -> None:
-    (workspace / "app.py").write_text("def greet():\n    return 'hi'\n")
+    (workspace / "app.py").write_text("def greet():\n    return 'hi'\n\n\nA = '{}'.format(1)\n")
     (workspace / "util.py").write_text("X = 1\n")
+    fmt = workspace / "fmt.py"
+    fmt.write_text('name = "x"\nmsg = "hi {}".format(name)\n')
     outside = tmp_path / "outside.py"
     outside.write_text("SECRET = 1\n")
     (workspace / "link.py").symlink_to(outside)
@@ -112,7 +115,7 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
 
     async with chat(workspace, state_dir) as session:
         listed = {t.name: t for t in (await session.list_tools()).tools}
-        assert set(listed) == CORE | HISTORY
+        assert set(listed) == CORE | HISTORY | CODEMODS
         for tool in listed.values():
             assert tool.description and len(tool.description) > 80, tool.name
             assert tool.input_schema["type"] == "object"
@@ -169,6 +172,36 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
             while (await call(session, "shim_auto_checkpoint"))["automaticCheckpointsTaken"] < 1:
                 await anyio.sleep(0.2)
         assert not (await call(session, "shim_auto_checkpoint", {"action": "off"}))["enabled"]
+
+        # A codemod: a dry run's diff, applied (not over the file a window holds unsaved),
+        # then undone.
+        names = [c["name"] for c in (await call(session, "shim_list_codemods"))["codemods"]]
+        assert "to_fstring" in names and "rename_symbol" in names
+        dry = await call(session, "shim_run_codemod", {"name": "to_fstring"})
+        files = {f["path"]: f for f in dry["files"]}
+        assert set(files) == {"app.py", "fmt.py"} and not dry["applied"]
+        assert '-msg = "hi {}".format(name)\n+msg = f"hi {name}"' in files["fmt.py"]["diff"]
+        assert fmt.read_text() == 'name = "x"\nmsg = "hi {}".format(name)\n'
+        run = await call(session, "shim_run_codemod", {"name": "to_fstring", "apply": True})
+        files = {f["path"]: f for f in run["files"]}
+        assert files["fmt.py"]["status"] == "changed" and run["applied"]
+        assert files["app.py"]["status"] == "skipped"
+        assert "unsaved edits" in files["app.py"]["reason"]
+        assert fmt.read_text() == 'name = "x"\nmsg = f"hi {name}"\n'
+        assert "'{}'.format(1)" in (workspace / "app.py").read_text()
+        back = await call(session, "shim_diff_checkpoint", {"checkpoint": run["checkpointBefore"]})
+        assert [f["path"] for f in back["files"]] == ["fmt.py"]
+        undo = await call(session, "shim_undo_codemod", {"batch": run["batch"]})
+        assert undo["undone"] == ["fmt.py"] and undo["refused"] == []
+        assert fmt.read_text() == 'name = "x"\nmsg = "hi {}".format(name)\n'
+        text = await refused(session, "shim_undo_codemod", {"batch": run["batch"]})
+        assert f"no codemod batch {run['batch']!r}" in text
+        text = await refused(session, "shim_run_codemod", {"name": "rename_symbol"})
+        assert "rename_symbol needs args.old_name" in text
+        text = await refused(session, "shim_run_codemod", {"name": "nope"})
+        assert "no codemod 'nope'; shim_list_codemods lists them" in text
+        text = await refused(session, "shim_run_codemod", {"name": "to_fstring", "paths": [".."]})
+        assert "outside the workspace" in text
 
         signals = await call(session, "shim_monitor_signals")
         assert signals["level"] in ("low", "medium", "high")
