@@ -17,7 +17,7 @@ from mcp.server.context import CallNext, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 
 from shim_lsp import __version__
-from shim_lsp.mcp import codemods, core, dismiss, history
+from shim_lsp.mcp import analyze, codemods, core, dismiss, history
 from shim_lsp.mcp.chat import Chat
 from shim_lsp.mcp.face import Face
 from shim_lsp.settings import Settings
@@ -59,6 +59,7 @@ def build_server(face: Face) -> MCPServer[Any]:
     history.register(server, face)
     dismiss.register(server, face)
     codemods.register(server, face)
+    analyze.register(server, face)
     return server
 
 

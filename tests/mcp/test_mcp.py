@@ -34,7 +34,7 @@ CORE = {
     "shim_force_checkpoint",
     "shim_clear_state",
 }
-CODEMODS = {"shim_list_codemods", "shim_run_codemod", "shim_undo_codemod"}
+CODEMODS = {"shim_list_codemods", "shim_run_codemod", "shim_undo_codemod", "shim_analyze"}
 HISTORY = {
     "shim_list_checkpoints",
     "shim_file_history",
@@ -202,6 +202,17 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert "no codemod 'nope'; shim_list_codemods lists them" in text
         text = await refused(session, "shim_run_codemod", {"name": "to_fstring", "paths": [".."]})
         assert "outside the workspace" in text
+
+        found = await call(session, "shim_analyze", {"select": ["F401", "UP"]})
+        assert {(f["path"], f["code"], f["line"]) for f in found["findings"]} == {
+            ("app.py", "UP032", 5),
+            ("fmt.py", "UP032", 2),
+        }
+        one = await call(session, "shim_analyze", {"paths": ["fmt.py"], "select": ["UP032"]})
+        assert [f["path"] for f in one["findings"]] == ["fmt.py"] and one["count"] == 1
+        assert one["findings"][0]["fixable"] is True
+        text = await refused(session, "shim_analyze", {"select": ["--config=x"]})
+        assert "should match pattern" in text
 
         signals = await call(session, "shim_monitor_signals")
         assert signals["level"] in ("low", "medium", "high")
