@@ -87,9 +87,16 @@ class Face:
                 return
             choice = choose(await _roots(session), self.cwd)
             if choice.folder is not None:
-                chat = Chat(choice.folder, self.settings)
-                await anyio.to_thread.run_sync(chat.start)
-                self._chat = chat
+                try:
+                    chat = Chat(choice.folder, self.settings)
+                    await anyio.to_thread.run_sync(chat.start)
+                except Exception as exc:
+                    log.exception("the chat could not start in %s", choice.folder)
+                    choice = Choice(
+                        None, choice.source, f"SHIM could not start in {choice.folder}: {exc}"
+                    )
+                else:
+                    self._chat = chat
             self.choice = choice
 
     def close(self) -> None:
