@@ -6,8 +6,10 @@ Round trips (p50) of session status and of a forced checkpoint after one file ch
 ``shim mcp`` (the MCP SDK's own stdio client) and through ``python -m shim_lsp`` (LSP over
 stdio, ``shim.sessionStatus`` and ``shim.forceCheckpoint``), each on its own fresh copy of
 Django and its own store; and start-up to the first ``tools/list`` answer beside start-up to
-the LSP ``initialize`` answer. The floor, a tool answered from memory, is the SDK's own cost
-(JSON-RPC over stdio, argument and result validation).
+the LSP ``initialize`` answer; a codemod dry run over the tree (``print_to_logging``, which
+parses the few files holding ``print``) through ``shim_run_codemod`` beside ``shim codemod
+--diff`` (its process start included, as a shell user pays it). The floor, a tool answered
+from memory, is the SDK's own cost (JSON-RPC over stdio, argument and result validation).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +30,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from run import SHIM, answer, frame, spawn, stop
 
 CHANGED = Path("django") / "utils" / "text.py"
+CODEMOD = "print_to_logging"
+CODEMOD_RUNS = 3
 
 
 async def p50(step: Callable[[int], Awaitable[object]], runs: int) -> float:
@@ -72,7 +77,13 @@ async def through_mcp(ws: Path, state: Path, runs: int) -> dict[str, float]:
         async def memory(_i: int) -> None:
             assert not (await session.call_tool("shim_auto_checkpoint", {})).is_error
 
+        async def dry_run(_i: int) -> None:
+            done = await session.call_tool("shim_run_codemod", {"name": CODEMOD})
+            assert not done.is_error and done.structured_content is not None
+            assert "would change" in done.structured_content["summary"]
+
         return {
+            "codemod": await p50(dry_run, CODEMOD_RUNS),
             "floor": await p50(memory, runs),
             "start": start,
             "status": await p50(status, runs),
@@ -106,7 +117,20 @@ async def through_lsp(ws: Path, state: Path, runs: int) -> dict[str, float]:
 
     # The server's own first checkpoint of the tree (the chat takes one when it starts).
     await command("shim.forceCheckpoint")(-1)
+
+    async def cli_dry_run(_i: int) -> None:
+        shim = str(Path(sys.executable).with_name("shim"))
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [shim, "codemod", CODEMOD, "--diff", "."],
+            cwd=ws,
+            capture_output=True,
+            check=True,
+        )
+        assert b"would change" in done.stderr
+
     result = {
+        "codemod": await p50(cli_dry_run, CODEMOD_RUNS),
         "start": start,
         "status": await p50(command("shim.sessionStatus"), runs),
         "checkpoint": await p50(command("shim.forceCheckpoint"), max(3, runs // 3)),
@@ -134,9 +158,11 @@ async def main() -> None:
         ("status", "session status round trip p50"),
         ("checkpoint", "force checkpoint, one file changed, p50"),
         ("start", "start-up to first answer (tools/list; LSP initialize)"),
+        ("codemod", f"{CODEMOD} dry run over the tree p50 (MCP; CLI --diff)"),
     ]:
+        other = "CLI" if key == "codemod" else "LSP"
         print(
-            f"{name}: MCP {mcp[key] * 1000:.1f} ms, LSP {lsp[key] * 1000:.1f} ms,"
+            f"{name}: MCP {mcp[key] * 1000:.1f} ms, {other} {lsp[key] * 1000:.1f} ms,"
             f" {mcp[key] / lsp[key]:.2f}x"
         )
 

@@ -64,6 +64,23 @@ class Finding:
     (a measure to weigh, not a mistake); every other rule's finding a warning."""
 
 
+def finding_json(path: str, f: Finding) -> dict[str, object]:
+    """A finding as ``shim analyze --json`` prints it (1-based lines and columns, as ruff's
+    JSON), ``path`` as its face shows it."""
+    return {
+        "path": path,
+        "code": f.code,
+        "message": f.message,
+        "severity": f.severity,
+        "line": f.start.line + 1,
+        "column": f.start.column + 1,
+        "end_line": f.end.line + 1,
+        "end_column": f.end.column + 1,
+        "url": f.url,
+        "fixable": f.fix is not None and f.fix.applicability != "display-only",
+    }
+
+
 def line_starts(text: str) -> list[int]:
     """The offset of each line's first character; a text ending in a newline has an empty
     last line."""

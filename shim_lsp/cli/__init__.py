@@ -73,15 +73,12 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     """An MCP server on stdio for AI chat sessions, one workspace, the same store."""
     from shim_lsp.settings import Settings
 
-    workspace = Path(os.path.realpath(args.workspace or os.getcwd()))
-    if args.workspace is None and workspace in (Path("/"), Path.home().resolve()):
-        # MCP clients often start servers in / or the home folder: checkpointing all of it
-        # is never what the chat meant.
-        raise CliError(
-            f"shim mcp was started in {workspace}, not a project: give --workspace PROJECT"
-        )
-    if not workspace.is_dir():
-        raise CliError(f"--workspace {args.workspace} is not a folder")
+    workspace = None
+    if args.workspace is not None:
+        # Without it, the MCP client's root (else the current folder, never / or home).
+        workspace = Path(os.path.realpath(args.workspace))
+        if not workspace.is_dir():
+            raise CliError(f"--workspace {args.workspace} is not a folder")
     try:
         from shim_lsp.mcp.server import serve
     except ImportError as exc:
@@ -236,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mcp", help="an MCP server on stdio: SHIM's tools for AI chat sessions")
     p.add_argument(
         "--workspace",
-        help="the workspace folder the chat works in (default: the current folder, unless that"
-        " is / or your home folder)",
+        help="the workspace folder the chat works in (default: the MCP client's root when it"
+        " offers one, else the current folder; never / or your home folder)",
     )
     p.add_argument(
         "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"

@@ -16,10 +16,9 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from shim_lsp.analysis import mypy_daemon, tree
-from shim_lsp.analysis.findings import Finding
+from shim_lsp.analysis.findings import Finding, finding_json
 from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD, RuffFailure, RuffOptions, find_ruff
 from shim_lsp.analysis.tree import PYTHON_SUFFIXES
 from shim_lsp.cli import CliError
@@ -76,21 +75,6 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def _json(path: Path, f: Finding) -> dict[str, Any]:
-    return {
-        "path": _shown(path),
-        "code": f.code,
-        "message": f.message,
-        "severity": f.severity,
-        "line": f.start.line + 1,
-        "column": f.start.column + 1,
-        "end_line": f.end.line + 1,
-        "end_column": f.end.column + 1,
-        "url": f.url,
-        "fixable": f.fix is not None and f.fix.applicability != "display-only",
-    }
 
 
 def _readable(targets: list[Path]) -> tree.Readable:
@@ -169,7 +153,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         key=lambda pf: (_shown(pf[0]), pf[1].start),
     )
     if args.json:
-        print(json.dumps([_json(path, f) for path, f in rows], indent=2))
+        print(json.dumps([finding_json(_shown(path), f) for path, f in rows], indent=2))
     else:
         for path, f in rows:
             where = f"{_shown(path)}:{f.start.line + 1}:{f.start.column + 1}:"

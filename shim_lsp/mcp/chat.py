@@ -19,6 +19,7 @@ from typing import Any
 from shim_lsp.session.checkpointer import CheckpointResult
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.settings import Settings
+from shim_lsp.store import checkpoints as cps
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,12 @@ class Chat:
 
     def start(self) -> Future[CheckpointResult]:
         """Open the session and start a checkpoint of what the chat finds (the 'before' of its
-        work) without waiting for it: the client is answered at once, and every later
+        work, labelled so that it reads as such; retention keeps it while the chat's work may
+        need it) without waiting for it: the client is answered at once, and every later
         checkpoint (before a restore, say) runs after it on the checkpointer's one thread."""
         self.engine.start()
         self._thread.start()
-        self.started = self.engine.checkpoint(None, "chat-start")
+        self.started = self.engine.checkpoint(cps.CHAT_START_LABEL, cps.CHAT_START)
         return self.started
 
     def close(self) -> None:

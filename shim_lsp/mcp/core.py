@@ -22,7 +22,6 @@ from shim_lsp.workspace.paths import uri_to_path
 
 
 def register(server: MCPServer[Any], face: Face) -> None:
-    chat, engine = face.chat, face.engine
     read, keys, held = face.read, face.keys, face.held
 
     @server.tool(
@@ -47,10 +46,10 @@ def register(server: MCPServer[Any], face: Face) -> None:
         tools that write files always checkpoint first), so a long refactor can be rolled back
         to any of those points. Turn it on at the start of a chat that will change many files."""
         if action == "on":
-            chat.set_auto(interval_seconds)
+            face.writes().set_auto(interval_seconds)
         elif action == "off":
-            chat.set_auto(None)
-        return chat.auto_report()
+            face.chat.set_auto(None)
+        return face.chat.auto_report()
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def shim_check_recovery() -> dict[str, Any]:
@@ -66,14 +65,14 @@ def register(server: MCPServer[Any], face: Face) -> None:
             chats = []
             for key in keys(conn):
                 for row, files in crashed_work(
-                    conn, key, engine.workspace.contains, exclude=engine.info.id
+                    conn, key, face.engine.workspace.contains, exclude=face.engine.info.id
                 ):
                     entries = []
                     for f in files:
                         path = uri_to_path(f.uri)
                         disk = read_bytes(path) if path is not None and f.disk_exists else None
                         on_disk = decode(disk, path) if disk is not None else ""
-                        name = chat.shown(path) or f.uri
+                        name = face.chat.shown(path) or f.uri
                         entries.append(
                             {
                                 "path": name,
@@ -94,7 +93,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
                         }
                     )
                 for work in unfinished_chats(
-                    conn, key, engine.workspace.contains, exclude=engine.info.id
+                    conn, key, face.engine.workspace.contains, exclude=face.engine.info.id
                 ):
                     row = work.session
                     chats.append(
@@ -107,7 +106,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
                             "checkpointAfter": work.last_checkpoint,
                             "files": [
                                 {
-                                    "path": chat.shown(uri_to_path(c.uri)) or c.uri,
+                                    "path": face.chat.shown(uri_to_path(c.uri)) or c.uri,
                                     "change": "created"
                                     if c.before is None
                                     else "deleted"
@@ -142,7 +141,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
         space under the store, how far journal writes lag, and a risk level (low, medium,
         high) with the reasons. Check it before a long or large operation; a high level means
         take a checkpoint (shim_force_checkpoint) first."""
-        assessment = await anyio.to_thread.run_sync(engine.assess)
+        assessment = await anyio.to_thread.run_sync(face.engine.assess)
         return assessment.to_json()
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
@@ -162,18 +161,20 @@ def register(server: MCPServer[Any], face: Face) -> None:
             return {"editorWindows": windows, "filesWithUnsavedEdits": held(conn)}
 
         found = await read(look)
-        status = engine.status()
+        status = face.engine.status()
         return {
             "session": status["session"],
             "kind": "chat",
             "pid": status["pid"],
-            "workspace": str(chat.folder),
+            "workspace": str(face.chat.folder),
+            "workspaceFrom": face.choice.source if face.choice else None,
+            "writesRefused": face.choice.writes_refused if face.choice else None,
             "store": status["store"],
             "storeReady": status["storeReady"],
             "storeError": status["storeError"],
             "lastCheckpoint": status["lastCheckpoint"],
-            "startCheckpoint": chat.start_report(),
-            "autoCheckpoint": chat.auto_report(),
+            "startCheckpoint": face.chat.start_report(),
+            "autoCheckpoint": face.chat.auto_report(),
             "riskLevel": status["riskLevel"],
             **found,
         }
@@ -198,7 +199,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
             except ValueError as exc:
                 raise ToolError(f"label: {exc}") from exc
         try:
-            result = await anyio.to_thread.run_sync(chat.checkpoint, label, "manual")
+            result = await anyio.to_thread.run_sync(face.writes().checkpoint, label, "manual")
         except OSError as exc:
             raise ToolError(f"the checkpoint could not be taken: {exc}") from exc
         return result.to_json()
@@ -221,23 +222,24 @@ def register(server: MCPServer[Any], face: Face) -> None:
             ours = keys(conn)
             ids = [r.id for r in sessions(conn) if r.workspace in ours]
             live = [r.id for r in sessions(conn) if is_alive(r)]
-            lost = work_left(conn, set(ids) - set(live) - {engine.info.id})
+            lost = work_left(conn, set(ids) - set(live) - {face.engine.info.id})
             return ids, live, [{"folders": w.folders, "files": w.files} for w in lost]
 
         ids, live, lost = await read(choose)
-        ended = sorted(set(ids) - set(live) - {engine.info.id})
+        ended = sorted(set(ids) - set(live) - {face.engine.info.id})
         what = {
             "endedSessions": len(ended),
-            "runningSessionsKept": len(set(ids) & set(live) - {engine.info.id}),
+            "runningSessionsKept": len(set(ids) & set(live) - {face.engine.info.id}),
             "unsavedWorkForgotten": lost,
             "filesTouched": 0,
         }
         if not confirm:
             return {"cleared": False, **what, "note": "nothing was cleared: pass confirm true"}
+        face.writes()
         counts = await anyio.to_thread.run_sync(
-            lambda: engine.writer.submit(
-                lambda c: retention.clear(c, ids, live=live, current=engine.info.id)
+            lambda: face.engine.writer.submit(
+                lambda c: retention.clear(c, ids, live=live, current=face.engine.info.id)
             ).result()
         )
-        engine.forget_store_state()
+        face.engine.forget_store_state()
         return {"cleared": True, **what, **counts}

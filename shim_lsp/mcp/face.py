@@ -1,20 +1,28 @@
-"""What SHIM's MCP tools share: the chat, store reads off the event loop, paths checked
-against the workspace, checkpoints scoped to it."""
+"""What SHIM's MCP tools share: the chat (its workspace decided once the client can be asked
+for its roots), store reads off the event loop, paths checked against the workspace,
+checkpoints scoped to it."""
 
 from __future__ import annotations
 
 import difflib
+import logging
 import sqlite3
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.session import ServerSession
+from mcp.types import ClientCapabilities, RootsCapability
 
 from shim_lsp.mcp.chat import Chat, OutsideWorkspace
+from shim_lsp.mcp.roots import Choice, choose
 from shim_lsp.recovery.chats import DIFF_MAX_CHARS, held_unsaved
 from shim_lsp.recovery.find import sessions
+from shim_lsp.session.engine import SessionEngine
+from shim_lsp.settings import Settings
 from shim_lsp.store import blobs
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.workspace.encoding import to_file_bytes
@@ -22,6 +30,9 @@ from shim_lsp.workspace.files import read_bytes
 from shim_lsp.workspace.paths import path_to_uri
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+ROOTS_TIMEOUT_S = 10.0
 
 
 def unified_diff(before: str, after: str, old: str, new: str) -> str:
@@ -37,9 +48,60 @@ def unified_diff(before: str, after: str, old: str, new: str) -> str:
 
 
 class Face:
-    def __init__(self, chat: Chat) -> None:
-        self.chat = chat
-        self.engine = chat.engine
+    def __init__(self, settings: Settings, cwd: Path, chat: Chat | None = None) -> None:
+        self.settings = settings
+        self.cwd = cwd
+        self._chat = chat
+        self.choice: Choice | None = None if chat is None else Choice(chat.folder, "--workspace")
+        self._deciding: anyio.Lock | None = None
+
+    @property
+    def chat(self) -> Chat:
+        """The chat, or the tool error saying why there is none (no workspace)."""
+        if self.choice is None or self._chat is None:
+            raise ToolError(
+                self.choice.refused
+                if self.choice is not None and self.choice.refused
+                else "SHIM has no workspace yet: the MCP client has not initialized"
+            )
+        return self._chat
+
+    @property
+    def engine(self) -> SessionEngine:
+        return self.chat.engine
+
+    def writes(self) -> Chat:
+        """The chat, for a tool that writes; refused when the workspace is in doubt."""
+        chat = self.chat
+        if self.choice is not None and self.choice.writes_refused:
+            raise ToolError(self.choice.writes_refused)
+        return chat
+
+    async def decide(self, session: ServerSession) -> None:
+        """Choose the workspace once (from the client's roots when it offers them) and start
+        the chat there; called when the client has initialized, and before any tool runs."""
+        if self._deciding is None:
+            self._deciding = anyio.Lock()
+        async with self._deciding:
+            if self.choice is not None:
+                return
+            choice = choose(await _roots(session), self.cwd)
+            if choice.folder is not None:
+                try:
+                    chat = Chat(choice.folder, self.settings)
+                    await anyio.to_thread.run_sync(chat.start)
+                except Exception as exc:
+                    log.exception("the chat could not start in %s", choice.folder)
+                    choice = Choice(
+                        None, choice.source, f"SHIM could not start in {choice.folder}: {exc}"
+                    )
+                else:
+                    self._chat = chat
+            self.choice = choice
+
+    def close(self) -> None:
+        if self._chat is not None:
+            self._chat.close()
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a store read on a worker thread, on a connection of its own."""
@@ -91,3 +153,18 @@ class Face:
         if kind == "buffer":
             return kind, to_file_bytes(blobs.buffer_text(data), read_bytes(path), path)
         return kind, data
+
+
+async def _roots(session: ServerSession) -> list[str] | None:
+    """The client's roots as URIs; None when it declared no roots capability or did not
+    answer (then the current folder is the workspace)."""
+    if not session.check_client_capability(ClientCapabilities(roots=RootsCapability())):
+        return None
+    try:
+        with anyio.fail_after(ROOTS_TIMEOUT_S), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecated in a protocol version to come
+            result = await session.list_roots()
+    except Exception as exc:
+        log.warning("the MCP client did not list its roots (%s): the current folder it is", exc)
+        return None
+    return [str(r.uri) for r in result.roots]

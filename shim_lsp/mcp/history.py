@@ -1,4 +1,5 @@
-"""Checkpoints as tools: list them, diff one against the disk, restore files from one."""
+"""Checkpoints as tools: list them, a file's history, diff one against the disk, restore files
+from one."""
 
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ from shim_lsp.mcp.chat import OutsideWorkspace
 from shim_lsp.mcp.face import Face, unified_diff
 from shim_lsp.recovery.chats import held_unsaved
 from shim_lsp.store import checkpoints as cps
+from shim_lsp.store.blobs import blob_hash
 from shim_lsp.workspace.encoding import Unencodable
 from shim_lsp.workspace.files import decode, read_bytes, write_atomic
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
 
 def register(server: MCPServer[Any], face: Face) -> None:
-    chat, engine = face.chat, face.engine
     read, keys = face.read, face.keys
     checkpoint_of, inside, text_at = face.checkpoint_of, face.inside, face.bytes_at
 
@@ -51,7 +52,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
                     v.to_json() for k in ours for v in cps.file_history(conn, k, path_to_uri(file))
                 ]
                 versions.sort(key=lambda v: -float(str(v["createdAt"])))
-                return {"path": chat.shown(file), "checkpoints": versions[:limit]}
+                return {"path": face.chat.shown(file), "checkpoints": versions[:limit]}
             rows = sorted((c for k in ours for c in cps.list_for(conn, k)), key=lambda c: -c.id)
             return {"checkpoints": [c.to_json() for c in rows[:limit]]}
 
@@ -65,6 +66,59 @@ def register(server: MCPServer[Any], face: Face) -> None:
     )
     async def checkpoint_list() -> dict[str, Any]:
         return await shim_list_checkpoints()
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    async def shim_file_history(
+        path: Annotated[str, Field(description="the file (relative to the workspace)")],
+        limit: Annotated[
+            int, Field(ge=1, le=1000, description="at most this many, newest first")
+        ] = 50,
+    ) -> dict[str, Any]:
+        """A file's versions in SHIM's checkpoints, newest first: when, the checkpoint's id,
+        label and reason, its size (or that it was deleted), whether it was an editor's
+        unsaved text, and whether it differs from the next older version. Use it to find the
+        version to look at (shim_diff_checkpoint) or bring back (shim_restore_checkpoint)."""
+        file = inside(path)
+
+        def look(conn: sqlite3.Connection) -> dict[str, Any]:
+            uri = path_to_uri(file)
+            found = [v for k in keys(conn) for v in cps.file_history(conn, k, uri)]
+            found.sort(key=lambda v: (v.checkpoint.created_at, v.checkpoint.id), reverse=True)
+            now = read_bytes(file) if face.engine.may_read(file) else None
+            versions = []
+            for i, v in enumerate(found[:limit]):
+                older = found[i + 1] if i + 1 < len(found) else None
+                c = v.checkpoint
+                versions.append(
+                    {
+                        "checkpoint": c.id,
+                        "createdAt": c.created_at,
+                        "label": c.label,
+                        "reason": c.reason,
+                        "size": v.size,
+                        "deleted": v.blob is None,
+                        "unsavedEditorText": v.kind == "buffer",
+                        "differsFromOlder": older is None or older.blob != v.blob,
+                    }
+                )
+            newest = found[0].blob if found else None
+            return {
+                "path": face.chat.shown(file),
+                "versions": versions,
+                "total": len(found),
+                "onDiskNow": {
+                    "exists": now is not None,
+                    "size": len(now) if now is not None else None,
+                    "sameAsNewest": now is not None and blob_hash(now) == newest,
+                },
+                **(
+                    {}
+                    if face.engine.may_read(file)
+                    else {"note": "SHIM does not keep this file (excluded or secret)"}
+                ),
+            }
+
+        return await read(look)
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def shim_diff_checkpoint(
@@ -88,13 +142,17 @@ def register(server: MCPServer[Any], face: Face) -> None:
             out = []
             for uri in uris:
                 p = uri_to_path(uri)
-                if p is None or not engine.workspace.contains(p) or not engine.may_read(p):
+                if (
+                    p is None
+                    or not face.engine.workspace.contains(p)
+                    or not face.engine.may_read(p)
+                ):
                     continue
                 then = text_at(conn, checkpoint, p)
                 now = read_bytes(p)
                 if (then[1] if then else None) == now:
                     continue
-                name = chat.shown(p) or uri
+                name = face.chat.shown(p) or uri
                 out.append(
                     {
                         "path": name,
@@ -126,18 +184,19 @@ def register(server: MCPServer[Any], face: Face) -> None:
         first, so a restore can itself be undone. Refuses a file that an editor window holds
         with unsaved edits (ask the user to save or close it), and one changed on disk since
         SHIM's last checkpoint unless force is true. Says, per file, what it did."""
+        face.writes()
         files = [inside(p) for p in paths]
 
         def plan(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             checkpoint_of(conn, checkpoint)
             dirty = {
                 os.path.realpath(h.path or "")
-                for h in held_unsaved(conn, engine.workspace.contains, engine.info.id)
+                for h in held_unsaved(conn, face.engine.workspace.contains, face.engine.info.id)
             }
             newest = max((c.id for k in keys(conn) for c in cps.list_for(conn, k, 1)), default=None)
             out: list[dict[str, Any]] = []
             for p in files:
-                item: dict[str, Any] = {"path": chat.shown(p)}
+                item: dict[str, Any] = {"path": face.chat.shown(p)}
                 out.append(item)
                 if str(p) in dirty:
                     item["refused"] = (
@@ -145,7 +204,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
                         " save or close it, then try again"
                     )
                     continue
-                if not engine.may_read(p):
+                if not face.engine.may_read(p):
                     item["refused"] = "SHIM does not keep this file (excluded or secret)"
                     continue
                 then = text_at(conn, checkpoint, p)
@@ -173,12 +232,12 @@ def register(server: MCPServer[Any], face: Face) -> None:
         writes = [i for i in items if "data" in i]
         before = None
         if writes:
-            result = await anyio.to_thread.run_sync(chat.checkpoint, None, "before-restore")
+            result = await anyio.to_thread.run_sync(face.chat.checkpoint, None, "before-restore")
             before = result.id
         for item in writes:
             data = item.pop("data")
             try:
-                target = chat.resolve(str(item["path"]))
+                target = face.chat.resolve(str(item["path"]))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(target, data)
                 item["restored"] = True

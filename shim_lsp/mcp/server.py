@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mcp.server.context import CallNext, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 
 from shim_lsp import __version__
-from shim_lsp.mcp import core, history
+from shim_lsp.mcp import analyze, codemods, core, dismiss, history
 from shim_lsp.mcp.chat import Chat
 from shim_lsp.mcp.face import Face
 from shim_lsp.settings import Settings
@@ -28,25 +29,50 @@ files editor windows hold with unsaved edits. Call shim_session_status before ed
 a chat, and shim_force_checkpoint before a risky change."""
 
 
-def build_server(chat: Chat) -> MCPServer[Any]:
-    """The MCP server of one chat: its tools close over the chat's session."""
+NEEDS_WORKSPACE = ("notifications/initialized", "tools/call", "resources/read")
+"""Messages after which the workspace must be known: the chat starts once initialized."""
+
+
+def build_server(face: Face) -> MCPServer[Any]:
+    """The MCP server of one chat: its tools reach the chat's session through ``face``."""
+
+    async def workspace_first(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Any:
+        """Decide the workspace (asking the client for its roots) before the first tool
+        runs, and as soon as the client has initialized: the chat's first checkpoint is the
+        'before' of its work."""
+        if ctx.method == "notifications/initialized":
+            result = await call_next(ctx)
+            await face.decide(ctx.session)
+            return result
+        if ctx.method in NEEDS_WORKSPACE:
+            await face.decide(ctx.session)
+        return await call_next(ctx)
+
     server: MCPServer[Any] = MCPServer(
-        "shim", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
+        "shim",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+        middleware=[workspace_first],
     )
-    face = Face(chat)
     core.register(server, face)
     history.register(server, face)
+    dismiss.register(server, face)
+    codemods.register(server, face)
+    analyze.register(server, face)
     return server
 
 
-def serve(workspace: Path, settings: Settings) -> int:
+def serve(workspace: Path | None, settings: Settings) -> int:
     """Run one chat's server on stdio until the client goes; the session then ends cleanly.
-    SIGTERM ends it the same way (a clean end, not a crash)."""
-    chat = Chat(workspace, settings)
+    SIGTERM ends it the same way (a clean end, not a crash). Without a workspace, the chat
+    starts once the client's roots are known."""
+    face = Face(settings, Path.cwd(), Chat(workspace, settings) if workspace else None)
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
     try:
-        chat.start()
-        build_server(chat).run("stdio")
+        if face.choice is not None:
+            face.chat.start()
+        build_server(face).run("stdio")
     finally:
-        chat.close()
+        face.close()
     return 0

@@ -27,6 +27,7 @@ import attrs
 from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcInvalidParams
 
+from shim_lsp.codemods.undo import plan_undo
 from shim_lsp.server import client, edits
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature, NoArgs, command
@@ -593,26 +594,27 @@ async def _undo(
     batch = await asyncio.to_thread(load)
     if batch is None:
         raise JsonRpcInvalidParams(f"no codemod batch {batch_id!r} in this workspace")
-    changes: list[edits.FileEdit] = []
-    refused: list[dict[str, str]] = []
-    for uri, (before, after) in sorted(batch.files.items()):
-        current, version = edits.text_now(ls, uri)
-        if (current or "") != after:
-            refused.append({"uri": uri, "reason": "changed since the codemod; left as it is"})
-            continue
-        changes.append(edits.file_edit(ls, uri, after, before, version))
-    if refused and not force and await asyncio.to_thread(together, batch.name):
+    texts = {uri: edits.text_now(ls, uri) for uri in batch.files}
+    plan = await asyncio.to_thread(
+        plan_undo,
+        batch,
+        lambda uri: texts[uri][0],
+        partial(together, batch.name),
+        force=force,
+    )
+    refused = plan.refused
+    if plan.held_back is not None:
         return {
             "undone": [],
             "refused": refused,
             "applied": False,
             "checkpoint": batch.checkpoint,
-            "reason": (
-                f"{batch.name}'s changes go together, and {len(refused)} of its "
-                f"{len(batch.files)} files changed since: undoing the rest would leave the "
-                "project half changed; nothing undone (force undoes the rest)"
-            ),
+            "reason": plan.held_back,
         }
+    changes = [
+        edits.file_edit(ls, uri, after, before, texts[uri][1])
+        for uri, after, before in plan.reverts
+    ]
     applied = False
     if changes:
         answer = await edits.apply(ls, changes, f"Undo codemod: {batch.name}")

@@ -87,6 +87,10 @@ def _row(r: tuple[object, ...]) -> CheckpointRow:
 
 LABEL_MAX = 200
 
+CHAT_START = "chat-start"
+"""The reason of an AI chat's first checkpoint: what the workspace was before the chat."""
+CHAT_START_LABEL = "chat start"
+
 
 def check_label(label: str) -> str:
     """A checkpoint's name: one line of text, not blank (a blank name would keep the

@@ -1,8 +1,10 @@
 """What to keep: everything recent, then thinner and thinner, under a size cap.
 
 Named checkpoints stay until cleared; the full base of any kept delta stays; unresolved crashed
-sessions keep their journal. Blobs that nothing references are collected only after a grace
-period, so a checkpoint being written by another process never loses its blobs.
+sessions keep their journal. An AI chat's first checkpoint (labelled "chat start", the "before"
+of its work) stays while the chat runs or its unfinished work waits, then ages like any other.
+Blobs that nothing references are collected only after a grace period, so a checkpoint being
+written by another process never loses its blobs.
 """
 
 from __future__ import annotations
@@ -28,8 +30,31 @@ HOUR = 3600.0
 DAY = 86400.0
 
 
-def thin(rows: list[CheckpointRow], now: float, settings: Settings) -> set[int]:
-    """Ids to delete by age alone: newest per hour, then per day, then nothing."""
+def chat_starts_needed(conn: sqlite3.Connection) -> set[int]:
+    """First checkpoints of chats running, or dead with their work neither clean nor settled:
+    recovery measures what such a chat changed from it."""
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT c.id FROM checkpoints c JOIN sessions s ON s.id = c.session_id"
+            " WHERE c.reason = ? AND s.resolved_at IS NULL"
+            " AND (s.ended_at IS NULL OR s.end_reason IS NOT 'clean')",
+            (cps.CHAT_START,),
+        )
+    }
+
+
+def named(row: CheckpointRow) -> bool:
+    """Named by someone, so kept until cleared: a chat start's automatic label does not count."""
+    return row.label is not None and row.reason != cps.CHAT_START
+
+
+def thin(
+    rows: list[CheckpointRow], now: float, settings: Settings, keep: set[int] | None = None
+) -> set[int]:
+    """Ids to delete by age alone: newest per hour, then per day, then nothing; named ones
+    and ``keep`` stay."""
+    keep = keep or set()
     recent = settings.keep_all_minutes * 60
     hourly = recent + settings.keep_hourly_hours * HOUR
     daily = hourly + settings.keep_daily_days * DAY
@@ -43,7 +68,7 @@ def thin(rows: list[CheckpointRow], now: float, settings: Settings) -> set[int]:
         seen: set[tuple[str, int]] = set()
         for row in group:
             age = now - row.created_at
-            if row.label is not None or row.id == newest or age < recent:
+            if named(row) or row.id in keep or row.id == newest or age < recent:
                 continue
             if age < hourly:
                 bucket = ("h", int(row.created_at // HOUR))
@@ -116,13 +141,16 @@ def apply(
     """Thin, cap and collect, inside the caller's transaction."""
     now = now or time.time()
     rows = cps.list_for(conn, limit=10**9)
-    doomed = thin(rows, now, settings)
+    keep = chat_starts_needed(conn)
+    doomed = thin(rows, now, settings, keep)
     deleted = cps.delete(conn, doomed)
     cap = int(settings.max_store_mb * 1024 * 1024)
     blobs_gone = collect_blobs(conn, now=now)
     live = sorted((r for r in rows if r.id not in doomed), key=lambda r: (r.created_at, r.id))
     newest = {r.workspace: r.id for r in live}
-    candidates = [r for r in live if r.label is None and r.id != newest[r.workspace]]
+    candidates = [
+        r for r in live if not named(r) and r.id not in keep and r.id != newest[r.workspace]
+    ]
     while candidates and _payload_bytes(conn) > cap:
         victim = candidates.pop(0)
         remaining = [r for r in live if r.id != victim.id]

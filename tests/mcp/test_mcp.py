@@ -21,9 +21,10 @@ from typing import Any
 import anyio
 import psutil
 from harness import Editors, journal_settled
-from mcp.client.session import ClientSession
+from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.types import TextContent, TextResourceContents
+from mcp.types import ErrorData, ListRootsResult, Root, TextContent, TextResourceContents
+from pydantic import FileUrl
 
 CORE = {
     "shim_auto_checkpoint",
@@ -33,23 +34,47 @@ CORE = {
     "shim_force_checkpoint",
     "shim_clear_state",
 }
-HISTORY = {"shim_list_checkpoints", "shim_diff_checkpoint", "shim_restore_checkpoint"}
+CODEMODS = {"shim_list_codemods", "shim_run_codemod", "shim_undo_codemod", "shim_analyze"}
+HISTORY = {
+    "shim_list_checkpoints",
+    "shim_file_history",
+    "shim_diff_checkpoint",
+    "shim_restore_checkpoint",
+    "shim_dismiss_recovery",
+}
 
 
 @asynccontextmanager
 async def chat(
-    workspace: Path, state_dir: Path, *, module: bool = False
+    workspace: Path | None,
+    state_dir: Path,
+    *,
+    module: bool = False,
+    roots: list[Path] | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[ClientSession]:
-    """A ``shim mcp`` process (or ``python -m shim_lsp.mcp``) and the SDK's client on it; the
-    SDK's client ends the process when the block ends, failed or not."""
+    """A ``shim mcp`` process (or ``python -m shim_lsp.mcp``) and the SDK's client on it,
+    offering ``roots`` when given; the SDK's client ends the process when the block ends,
+    failed or not."""
     shim = Path(sys.executable).with_name("shim")
     command, args = (sys.executable, ["-m", "shim_lsp.mcp"]) if module else (str(shim), ["mcp"])
+    if workspace is not None:
+        args += ["--workspace", str(workspace)]
     params = StdioServerParameters(
-        command=command,
-        args=[*args, "--workspace", str(workspace), "--state-dir", str(state_dir)],
+        command=command, args=[*args, "--state-dir", str(state_dir)], cwd=cwd, env=env
     )
+    offered = None
+    if roots is not None:
+
+        async def offered(context: ClientRequestContext) -> ListRootsResult | ErrorData:
+            return ListRootsResult(roots=[Root(uri=FileUrl(p.as_uri())) for p in roots])
+
     with open(state_dir.parent / "mcp-stderr.log", "a") as errlog:
-        async with stdio_client(params, errlog=errlog) as (r, w), ClientSession(r, w) as session:
+        async with (
+            stdio_client(params, errlog=errlog) as (r, w),
+            ClientSession(r, w, list_roots_callback=offered) as session,
+        ):
             await session.initialize()
             yield session
 
@@ -76,8 +101,10 @@ async def refused(session: ClientSession, name: str, args: dict[str, Any]) -> st
 async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
     workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
 ) -> None:
-    (workspace / "app.py").write_text("def greet():\n    return 'hi'\n")
+    (workspace / "app.py").write_text("def greet():\n    return 'hi'\n\n\nA = '{}'.format(1)\n")
     (workspace / "util.py").write_text("X = 1\n")
+    fmt = workspace / "fmt.py"
+    fmt.write_text('name = "x"\nmsg = "hi {}".format(name)\n')
     outside = tmp_path / "outside.py"
     outside.write_text("SECRET = 1\n")
     (workspace / "link.py").symlink_to(outside)
@@ -88,7 +115,7 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
 
     async with chat(workspace, state_dir) as session:
         listed = {t.name: t for t in (await session.list_tools()).tools}
-        assert set(listed) == CORE | HISTORY
+        assert set(listed) == CORE | HISTORY | CODEMODS
         for tool in listed.values():
             assert tool.description and len(tool.description) > 80, tool.name
             assert tool.input_schema["type"] == "object"
@@ -110,7 +137,14 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert "-X = 1\n+X = 2" in diff["files"][0]["diff"]
         listing = await call(session, "shim_list_checkpoints", {"path": "util.py"})
         assert [c["reason"] for c in listing["checkpoints"]] == ["manual", "chat-start"]
+        assert [c["label"] for c in listing["checkpoints"]] == ["before the rewrite", "chat start"]
         assert listing["checkpoints"][0]["id"] == named["id"]
+        history = await call(session, "shim_file_history", {"path": "util.py"})
+        versions = history["versions"]
+        assert [v["label"] for v in versions] == ["before the rewrite", "chat start"]
+        assert [v["differsFromOlder"] for v in versions] == [False, True]
+        assert (versions[0]["size"], versions[0]["deleted"]) == (6, False)
+        assert history["onDiskNow"] == {"exists": True, "size": 6, "sameAsNewest": False}
         resources = {str(r.uri) for r in (await session.list_resources()).resources}
         assert resources == {"shim://checkpoints", "shim://recovery"}
         (content,) = (await session.read_resource("shim://checkpoints")).contents
@@ -139,6 +173,47 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
                 await anyio.sleep(0.2)
         assert not (await call(session, "shim_auto_checkpoint", {"action": "off"}))["enabled"]
 
+        # A codemod: a dry run's diff, applied (not over the file a window holds unsaved),
+        # then undone.
+        names = [c["name"] for c in (await call(session, "shim_list_codemods"))["codemods"]]
+        assert "to_fstring" in names and "rename_symbol" in names
+        dry = await call(session, "shim_run_codemod", {"name": "to_fstring"})
+        files = {f["path"]: f for f in dry["files"]}
+        assert set(files) == {"app.py", "fmt.py"} and not dry["applied"]
+        assert '-msg = "hi {}".format(name)\n+msg = f"hi {name}"' in files["fmt.py"]["diff"]
+        assert fmt.read_text() == 'name = "x"\nmsg = "hi {}".format(name)\n'
+        run = await call(session, "shim_run_codemod", {"name": "to_fstring", "apply": True})
+        files = {f["path"]: f for f in run["files"]}
+        assert files["fmt.py"]["status"] == "changed" and run["applied"]
+        assert files["app.py"]["status"] == "skipped"
+        assert "unsaved edits" in files["app.py"]["reason"]
+        assert fmt.read_text() == 'name = "x"\nmsg = f"hi {name}"\n'
+        assert "'{}'.format(1)" in (workspace / "app.py").read_text()
+        back = await call(session, "shim_diff_checkpoint", {"checkpoint": run["checkpointBefore"]})
+        assert [f["path"] for f in back["files"]] == ["fmt.py"]
+        undo = await call(session, "shim_undo_codemod", {"batch": run["batch"]})
+        assert undo["undone"] == ["fmt.py"] and undo["refused"] == []
+        assert fmt.read_text() == 'name = "x"\nmsg = "hi {}".format(name)\n'
+        text = await refused(session, "shim_undo_codemod", {"batch": run["batch"]})
+        assert f"no codemod batch {run['batch']!r}" in text
+        text = await refused(session, "shim_run_codemod", {"name": "rename_symbol"})
+        assert "rename_symbol needs args.old_name" in text
+        text = await refused(session, "shim_run_codemod", {"name": "nope"})
+        assert "no codemod 'nope'; shim_list_codemods lists them" in text
+        text = await refused(session, "shim_run_codemod", {"name": "to_fstring", "paths": [".."]})
+        assert "outside the workspace" in text
+
+        found = await call(session, "shim_analyze", {"select": ["F401", "UP"]})
+        assert {(f["path"], f["code"], f["line"]) for f in found["findings"]} == {
+            ("app.py", "UP032", 5),
+            ("fmt.py", "UP032", 2),
+        }
+        one = await call(session, "shim_analyze", {"paths": ["fmt.py"], "select": ["UP032"]})
+        assert [f["path"] for f in one["findings"]] == ["fmt.py"] and one["count"] == 1
+        assert one["findings"][0]["fixable"] is True
+        text = await refused(session, "shim_analyze", {"select": ["--config=x"]})
+        assert "should match pattern" in text
+
         signals = await call(session, "shim_monitor_signals")
         assert signals["level"] in ("low", "medium", "high")
         assert {s["name"] for s in signals["signals"]} >= {"unsavedKb"}
@@ -149,6 +224,8 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert "'on', 'off' or 'report'" in text
         for path in ("../outside.py", str(outside), "link.py"):
             text = await refused(session, "shim_list_checkpoints", {"path": path})
+            assert "outside the workspace" in text, text
+            text = await refused(session, "shim_file_history", {"path": path})
             assert "outside the workspace" in text, text
         text = await refused(
             session, "shim_restore_checkpoint", {"checkpoint": named["id"], "paths": ["link.py"]}
@@ -223,6 +300,19 @@ async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
     async with chat(workspace, state_dir) as third:
         found = await call(third, "shim_check_recovery")
         assert [c["session"] for c in found["unfinishedChats"]] == [killed["session"]]
+        # Dismissed as the editor dismisses: no longer reported, no file touched.
+        asked = await call(third, "shim_dismiss_recovery", {"session": killed["session"][:8]})
+        assert not asked["dismissed"]
+        assert [(s["session"], s["kind"]) for s in asked["sessions"]] == [
+            (killed["session"], "chat")
+        ]
+        assert (await call(third, "shim_check_recovery"))["found"]
+        done = await call(third, "shim_dismiss_recovery", {"confirm": True})
+        assert done["dismissed"] and "no file was touched" in done["note"]
+        assert not (await call(third, "shim_check_recovery"))["found"]
+        assert (workspace / "new.py").read_text() == "from models import Bar\n"
+        text = await refused(third, "shim_dismiss_recovery", {"session": "nosuchsession"})
+        assert "no session starting with 'nosuchsession'" in text
 
 
 CLIENT = """
@@ -283,20 +373,36 @@ def _chat_checkpoints(state_dir: Path) -> int:
             return 0
 
 
-def test_shim_mcp_started_in_the_home_folder_asks_for_a_workspace(tmp_path: Path) -> None:
-    """MCP clients often start servers in the home folder (or /): a chat there would
-    checkpoint all of it, so it needs --workspace."""
+async def test_without_workspace_the_chat_works_in_the_clients_one_root_never_home(
+    workspace: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    """MCP clients often start servers in the home folder (or /): the chat works in the
+    client's root when it offers one; several roots leave it unsure, so nothing is written;
+    none, from the home folder, leaves it no workspace at all (it would checkpoint all of it)."""
     home = tmp_path / "home"
+    other = tmp_path / "other"
     home.mkdir()
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("shim")), "mcp", "--state-dir", str(tmp_path / "s")],
-        cwd=home,
-        env={**os.environ, "HOME": str(home)},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 2
-    assert f"started in {home}, not a project: give --workspace" in out.stderr
-    assert not (tmp_path / "s").exists()
+    other.mkdir()
+    (workspace / "a.py").write_text("A = 1\n")
+    env = {"HOME": str(home)}
+
+    async with chat(None, state_dir, cwd=home, env=env) as session:
+        text = await refused(session, "shim_session_status", {})
+        assert f"started in {home}, not a project, and the MCP client offers no root" in text
+        assert "give --workspace" in text
+    assert not state_dir.exists(), "nothing stored without a workspace"
+
+    async with chat(None, state_dir, roots=[workspace], cwd=home, env=env) as session:
+        status = await call(session, "shim_session_status")
+        assert (status["workspace"], status["workspaceFrom"]) == (str(workspace), "root")
+        named = await call(session, "shim_force_checkpoint", {"label": "from the root"})
+        listing = await call(session, "shim_list_checkpoints", {"path": "a.py"})
+        assert [c["label"] for c in listing["checkpoints"]] == ["from the root", "chat start"]
+        assert listing["checkpoints"][0]["id"] == named["id"]
+
+    async with chat(None, state_dir, roots=[workspace, other], cwd=workspace) as session:
+        status = await call(session, "shim_session_status")
+        assert status["workspace"] == str(workspace)
+        text = await refused(session, "shim_force_checkpoint", {"label": "which one?"})
+        assert "offers 2 roots" in text and "--workspace" in text
+        assert "offers 2 roots" in status["writesRefused"]

@@ -315,3 +315,44 @@ def test_retention_in_another_window_never_breaks_the_base_a_live_session_builds
         assert cps.file_at(conn, after.id, unchanged) == ("disk", b"value = 4\n")
     for engine in (one, other):
         engine.close("clean")
+
+
+def test_a_chats_first_checkpoint_is_labelled_and_kept_while_the_chat_runs(
+    workspace: Path, state_dir: Path
+) -> None:
+    """Recovery measures what a chat changed from its first checkpoint: retention thinning it
+    mid-chat would show a dead chat's changes against a later state, or none at all."""
+    import time
+
+    from shim_lsp.mcp.chat import Chat
+    from shim_lsp.settings import Settings
+    from shim_lsp.store import retention
+    from shim_lsp.store.db import write_tx
+
+    target = workspace / "a.py"
+    target.write_text("A = 0\n")
+    window = engine_for(workspace, state_dir)
+    window.checkpoint().result()  # the full base the chat's checkpoints build on
+    window.close("clean")
+    chat = Chat(workspace, Settings(state_dir=str(state_dir)))
+    start = chat.start().result()
+    for i in (1, 2):  # the newer of these holds the hour's place
+        target.write_text(f"A = {i}\n")
+        chat.engine.files_changed([target])
+        chat.checkpoint(None, "auto")
+    hourly = Settings(keep_all_minutes=0, keep_hourly_hours=48)
+    two_hours_later = time.time() + 2 * 3600
+
+    def thin() -> list[int]:
+        with connect(chat.engine.db_path) as conn, write_tx(conn):
+            retention.apply(conn, hourly, now=two_hours_later)
+            return [r.id for r in cps.list_for(conn, chat.engine.workspace.key)]
+
+    try:
+        with connect(chat.engine.db_path) as conn:
+            row = cps.get(conn, start.id)
+        assert row is not None and row.label == "chat start"
+        assert start.id in thin(), "kept while the chat runs"
+    finally:
+        chat.close()
+    assert start.id not in thin(), "after a clean end it ages like any other"

@@ -1,0 +1,75 @@
+"""Which folder a chat works in when ``shim mcp`` was given no ``--workspace``: the MCP
+client's one root, else the current folder; never / or the home folder (a chat there would
+checkpoint all of it: a try filled 1.9 GB of store from / before it was stopped)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from shim_lsp.workspace.paths import uri_to_path
+
+
+@dataclass(frozen=True)
+class Choice:
+    folder: Path | None
+    """The chat's workspace; None: no tool can serve (``refused`` says why)."""
+    source: str
+    """Where the folder came from: --workspace, the client's root, or the current folder."""
+    refused: str | None = None
+    """Why every tool is refused."""
+    writes_refused: str | None = None
+    """Why the tools that write (files, or SHIM's store) are refused."""
+
+
+def not_a_project(folder: Path) -> bool:
+    return folder in (Path("/"), Path(os.path.realpath(Path.home())))
+
+
+def _folders(roots: Sequence[str]) -> list[Path]:
+    """The roots that are local folders, links followed, each once."""
+    out: list[Path] = []
+    for uri in roots:
+        path = uri_to_path(uri)
+        if path is None or not path.is_absolute():
+            continue
+        real = Path(os.path.realpath(path))
+        if real.is_dir() and real not in out:
+            out.append(real)
+    return out
+
+
+def choose(roots: Sequence[str] | None, cwd: Path) -> Choice:
+    """``roots``: the client's roots as URIs, or None when it offers none (no roots
+    capability, or asking failed)."""
+    cwd = Path(os.path.realpath(cwd))
+    folders = _folders(roots or [])
+    if len(folders) == 1:
+        (root,) = folders
+        if not_a_project(root):
+            return Choice(
+                None,
+                "root",
+                f"the MCP client's root is {root}, not a project: give shim mcp --workspace"
+                " PROJECT",
+            )
+        return Choice(root, "root")
+    if len(folders) > 1:
+        shown = ", ".join(str(f) for f in folders[:5]) + (" ..." if len(folders) > 5 else "")
+        several = (
+            f"the MCP client offers {len(folders)} roots ({shown}) and SHIM's chat works in one"
+            " workspace: start shim mcp with --workspace naming the one to work in"
+        )
+        if not_a_project(cwd):
+            return Choice(None, "current folder", several)
+        return Choice(cwd, "current folder", writes_refused=several)
+    if not_a_project(cwd):
+        return Choice(
+            None,
+            "current folder",
+            f"shim mcp was started in {cwd}, not a project, and the MCP client offers no root:"
+            " give --workspace PROJECT",
+        )
+    return Choice(cwd, "current folder")
