@@ -312,12 +312,16 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
                 "reordering positional parameters needs a new_name: otherwise a second run "
                 "could not tell migrated calls from old ones and would swap them back"
             )
-        chained = sorted(set(self.renames.values()) & set(self.renames))
-        if chained and self.new_short == self.old_short:
+        # a keyword a migrated call has that the migration also acts on: a second run could
+        # not tell migrated calls from old ones (renamed again, dropped, or given twice)
+        given = set(self.renames.values()) | set(self.adds)
+        acted_on = set(self.renames) | self.drops
+        again = sorted(given & acted_on)
+        if again and self.new_short == self.old_short:
             raise ValueError(
-                f"rename_keywords renames {', '.join(chained)} and renames another keyword to"
-                " it: that needs a new_name, otherwise a second run could not tell migrated"
-                " calls from old ones and would rename them again"
+                f"a migrated call has {', '.join(again)}, which the migration also renames or"
+                " drops: that needs a new_name, otherwise a second run could not tell migrated"
+                " calls from old ones and would migrate them again"
             )
 
     def _absolute(self, name: str) -> str:

@@ -418,7 +418,9 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                 if alias.asname is None:
                     self.bound_here = True
                     self._refuse_if_taken(original_node)
-                elif m.matches(alias.asname, m.AsName(name=m.Name(self.short))):
+                elif m.matches(
+                    alias.asname, m.AsName(name=m.Name(self.short))
+                ) and not self._bound_twice(original_node):
                     # ``User as User``, the explicit re-export of stubs and typed packages:
                     # its readers are renamed, so the name it exports is too
                     self.bound_here = True
@@ -607,7 +609,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         """``module:Name`` of each of the symbol's dotted names, as entry points write it."""
         modules = sorted({n.rpartition(".")[0] for n in self.names}, key=len, reverse=True)
         spelled = "|".join(re.escape(module) for module in modules)
-        return re.compile(rf"(?<![\w.])({spelled}):{re.escape(self.short)}(?!\w)")
+        return re.compile(rf"(?<![\w.])((?:{spelled})\s*:\s*){re.escape(self.short)}(?!\w)")
 
     def _mentions(self, text: str) -> bool:
         return any(name in text for name in self.names) or bool(self._entry_points().search(text))
@@ -647,7 +649,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                     return updated_node.with_changes(value=updated_node.prefix + q + renamed + q)
                 break
         # an entry point or a setting's "pkg.models:User" (``module:attribute``)
-        renamed = self._entry_points().sub(lambda found: found[1] + ":" + self.new, text)
+        renamed = self._entry_points().sub(lambda found: found[1] + self.new, text)
         if renamed != text and updated_node.raw_value == text:
             q = updated_node.quote
             return updated_node.with_changes(value=updated_node.prefix + q + renamed + q)

@@ -543,9 +543,14 @@ class TestMigrateCall(ShimCodemodTest):
         with pytest.raises(ValueError, match="swap them back"):
             MigrateCallCommand(CodemodContext(), old_name="geo.point", new_positional="y,x")
         # a swap or a chain of keyword renames would be applied again by a second run
-        for renames in ("x=y,y=x", "x=y,y=z"):
-            with pytest.raises(ValueError, match="rename them again"):
-                MigrateCallCommand(CodemodContext(), old_name="geo.point", rename_keywords=renames)
+        for args in (
+            {"rename_keywords": "x=y,y=x"},
+            {"rename_keywords": "x=y,y=z"},
+            {"rename_keywords": "x=y", "drop_keywords": "y"},
+            {"rename_keywords": "y=z", "add_keywords": "y=30"},
+        ):
+            with pytest.raises(ValueError, match="would migrate them again"):
+                MigrateCallCommand(CodemodContext(), old_name="geo.point", **args)
 
 
 class TestMigrateThroughReexports(ShimCodemodTest):
