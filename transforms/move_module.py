@@ -259,11 +259,13 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         self.checks_top = self.new_top != old_module.split(".")[0]
         """The new module's top-level name is not the old one's: it must be free."""
         self.dunder_imports: set[int] = set()
+        """ids of the strings ``__import__`` reads: its result is the top package."""
         self._splits: dict[int, list[cst.ImportFrom | cst.Import]] = {}
         """ids of ``from pkg import models, other`` statements, with what replaces each."""
         self._lines: list[str] = []
         """The file's lines, to quote where a taken name is bound."""
-        """ids of the strings ``__import__`` reads: its result is the top package."""
+        self._concatenated = 0
+        """How deep in an implicit concatenation of strings the visit is."""
 
     def visit_Module(self, node: cst.Module) -> None:
         self._lines = node.code.splitlines()
@@ -539,11 +541,33 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
                 return _dotted(moved)
         return updated_node
 
+    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
+        self._concatenated += 1
+
+    def leave_ConcatenatedString(
+        self, original_node: cst.ConcatenatedString, updated_node: cst.ConcatenatedString
+    ) -> cst.ConcatenatedString:
+        """``"pkg.models" "_legacy"``: no part is the string, so none is rewritten; one that
+        mentions the module, in part or whole, is listed."""
+        self._concatenated -= 1
+        if self._concatenated:
+            return updated_node
+        texts = [original_node.evaluated_value] + [
+            part.evaluated_value
+            for part in m.findall(original_node, m.SimpleString())
+            if isinstance(part, cst.SimpleString)
+        ]
+        mention = re.compile(rf"(?<![\w.]){re.escape(self.old)}\b")
+        if any(isinstance(text, str) and mention.search(text) for text in texts):
+            line = self.get_metadata(PositionProvider, original_node).start.line
+            self.warn(f"line {line}: a string mentions {self.old}; not rewritten")
+        return updated_node
+
     def leave_SimpleString(
         self, original_node: cst.SimpleString, updated_node: cst.SimpleString
     ) -> cst.SimpleString:
         text = updated_node.evaluated_value
-        if not isinstance(text, str) or self.old not in text:
+        if not isinstance(text, str) or self.old not in text or self._concatenated:
             return updated_node
         moved = self._moved(text)
         if moved is not None and id(original_node) in self.dunder_imports:

@@ -251,6 +251,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         """The symbol's module (or a package re-exporting it) that a star import reads."""
         self.star_alone = False
         """That star import is the file's only one."""
+        self._concatenated = 0
+        """How deep in an implicit concatenation of strings the visit is."""
         self._explained: set[cst.CSTNode] = set()
         """Strings already reported (``getattr(models, "User")``), not to be reported twice."""
         self.module_aliases: set[str] = set()
@@ -586,7 +588,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     def leave_SimpleString(
         self, original_node: cst.SimpleString, updated_node: cst.SimpleString
     ) -> cst.SimpleString:
-        if self.short not in updated_node.value:
+        if self.short not in updated_node.value or self._concatenated:
             return updated_node
         if not self._in_annotation:
             return self._dotted_string(original_node, updated_node)
@@ -614,21 +616,23 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
     def _mentions(self, text: str) -> bool:
         return any(name in text for name in self.names) or bool(self._entry_points().search(text))
 
+    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
+        self._concatenated += 1
+
     def leave_ConcatenatedString(
         self, original_node: cst.ConcatenatedString, updated_node: cst.ConcatenatedString
     ) -> cst.ConcatenatedString:
-        """``"pkg.models" ".User"``: its parts mention nothing alone; the whole may."""
-        text = original_node.evaluated_value
-        if (
-            isinstance(text, str)
-            and self._mentions(text)
-            and not any(
-                isinstance(part, cst.SimpleString | cst.ConcatenatedString)
-                and isinstance(part.evaluated_value, str)
-                and self._mentions(part.evaluated_value)
-                for part in (original_node.left, original_node.right)
-            )
-        ):
+        """``"pkg.models" ".User"`` or ``"pkg.models.User" "Profile"``: no part is the string,
+        so none is rewritten; one that mentions the symbol, in part or whole, is listed."""
+        self._concatenated -= 1
+        if self._concatenated:
+            return updated_node
+        texts = [original_node.evaluated_value] + [
+            part.evaluated_value
+            for part in m.findall(original_node, m.SimpleString())
+            if isinstance(part, cst.SimpleString)
+        ]
+        if any(isinstance(text, str) and self._mentions(text) for text in texts):
             line = line_of(self, original_node)
             self.warn(f"line {line}: a string mentions {self.old_name}; not rewritten")
         return updated_node

@@ -281,6 +281,19 @@ class TestMoveModule(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_a_piece_of_a_concatenated_string_is_not_rewritten_alone(self) -> None:
+        # ("shop.utils" "_legacy") never named the module; ("shop" ".utils") names it whole
+        source = 'a = ("shop.utils" "_legacy")\nb = ("shop" ".utils")\n'
+        self.check(
+            source,
+            source,
+            expected_warnings=[
+                "line 1: a string mentions shop.utils; not rewritten",
+                "line 2: a string mentions shop.utils; not rewritten",
+            ],
+            **ARGS,
+        )
+
     def test_a_relative_import_module_is_left_with_a_warning(self) -> None:
         source = (
             "import importlib\n"

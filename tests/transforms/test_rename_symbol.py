@@ -693,6 +693,7 @@ class TestRenameThroughReexports(ShimCodemodTest):
             PLUGINS = ["user = shop.models:User", "shop : User.save", "shop.models:Users"]
             with mock.patch("shop.models" ".User"):
                 pass
+            FIELD = ("shop.models.User" "Profile")
             ''',
             '''
             from unittest import mock
@@ -710,12 +711,14 @@ class TestRenameThroughReexports(ShimCodemodTest):
             PLUGINS = ["user = shop.models:Account", "shop : Account.save", "shop.models:Users"]
             with mock.patch("shop.models" ".User"):
                 pass
+            FIELD = ("shop.models.User" "Profile")
             ''',
             context_override=self.ctx("tests.test_x", "tests/test_x.py"),
             expected_warnings=[
                 "line 8: a string mentions shop.models.User; not rewritten",
                 "line 11: a string mentions shop.models.User; not rewritten",
                 "line 14: a string mentions shop.models.User; not rewritten",
+                "line 16: a string mentions shop.models.User; not rewritten",
             ],
             **ARGS,
         )
