@@ -479,7 +479,9 @@ class TreeState:
                 meter.looked += 1
                 yield _Candidate(uri, str(gone), None)
 
-    def _load(self, cand: _Candidate, started: int) -> _Loaded:
+    def _load(self, cand: _Candidate, started: int, prepared: set[str]) -> _Loaded:
+        """Read, hash and (unless this checkpoint already has those bytes, ``prepared``)
+        compress one file."""
         old = self.entries.get(cand.uri)
         st = cand.stat
         if st is None:
@@ -496,12 +498,15 @@ class TreeState:
         # checkpoint's own tick (racy, not cached) or, mid-read, as a size that differs.
         racy = st.size != len(data) or not self.guard.trusted(st, cand.dev, started)
         cached = None if racy else (statcache.pack(st), digest)
-        if old is not None and old.blob == digest:
+        if (old is not None and old.blob == digest) or digest in prepared:
             return _Loaded(cand.uri, entry, None, cached)
+        prepared.add(digest)  # two readers may both miss it: then the stream keeps one
         return _Loaded(cand.uri, entry, blobs.prepare(data, digest), cached)
 
-    def _load_batch(self, batch: list[_Candidate], started: int) -> list[_Loaded]:
-        return [self._load(c, started) for c in batch]
+    def _load_batch(
+        self, batch: list[_Candidate], started: int, prepared: set[str]
+    ) -> list[_Loaded]:
+        return [self._load(c, started, prepared) for c in batch]
 
     def _to_read(
         self, candidates: Iterable[_Candidate], by_cache: dict[str, tuple[_Candidate, DiskEntry]]
@@ -713,7 +718,9 @@ class TreeState:
         """Load batches on reader threads while later ones are still being found, in order,
         with a bounded number in flight (memory); a single batch (the usual case) is loaded
         here, with no threads."""
-        load = partial(self._load_batch, started=started)
+        # Files with the same bytes (copies, vendored trees, empty __init__.py) are compressed
+        # once: git too writes an object only once.
+        load = partial(self._load_batch, started=started, prepared=set())
         first = next(batches, None)
         if first is None:
             return
