@@ -59,7 +59,10 @@ from shim_lsp.workspace.scan import (
 
 REBASE_MIN = 64
 REBASE_FRACTION = 8
-CHUNK_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 1024 * 1024
+"""New blobs handed to the writer at a time. With the chunks queued, the tail, and those
+being written, a first checkpoint holds a few of them at once: 4 MB chunks were 12 MB of its
+peak RSS at ten Django copies (1 MB: peak 116 MB against 128 MB, no slower)."""
 READERS = 2
 BATCH = 64
 IN_FLIGHT = 8
