@@ -105,6 +105,9 @@ def _write_checkpoint(conn: sqlite3.Connection, plan: Plan) -> int:
         plan.folders._replace(checkpoint_id=cid),
         None if ours else plan.all_folders,
     )
+    statcache.save_listings(conn, workspace, plan.listing_rows)
+    if not ours:
+        statcache.forget_unsigned_listings(conn, workspace)
     return cid
 
 

@@ -116,6 +116,15 @@ CREATE TABLE IF NOT EXISTS stat_folders_stamp(
     base_files INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- Each folder's own stat and names as a walk last listed them (store/statcache.py), so that a
+-- restarted server lists again only the folders whose stat moved. Added after schema 1 too.
+CREATE TABLE IF NOT EXISTS stat_listings(
+    workspace TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    listing BLOB NOT NULL,
+    PRIMARY KEY(workspace, folder)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS journal(
     seq INTEGER PRIMARY KEY,
     session_id TEXT NOT NULL,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from sys import intern
 from typing import NamedTuple
 
-from shim_lsp.workspace.scan import FileStat
+from shim_lsp.workspace.scan import FileStat, Listings, listings_by_inode
 
 _STAT = struct.Struct("<qqqQ")
 _INODE_WRAP = 1 << 64
@@ -154,6 +154,40 @@ def save_folders(
     )
 
 
+def load_listings(conn: sqlite3.Connection, workspace: str) -> Listings:
+    """The folder listings a walk kept (``scan.Listings``), by the folder's inode. A row is
+    a fact whoever wrote it ("the folder with this stat held these names"), checked against
+    the folder's stat before it is used: rows of folders gone or moved are only passed over."""
+    return listings_by_inode(
+        conn.execute("SELECT listing FROM stat_listings WHERE workspace=?", (workspace,))
+    )
+
+
+def save_listings(
+    conn: sqlite3.Connection, workspace: str, rows: Mapping[str, bytes | None]
+) -> None:
+    """Write the listings of the folders a walk listed (None: forget) inside the caller's
+    transaction."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO stat_listings(workspace, folder, listing) VALUES (?,?,?)",
+        ((workspace, folder, listing) for folder, listing in rows.items() if listing is not None),
+    )
+    conn.executemany(
+        "DELETE FROM stat_listings WHERE workspace=? AND folder=?",
+        ((workspace, folder) for folder, listing in rows.items() if listing is None),
+    )
+
+
+def forget_unsigned_listings(conn: sqlite3.Connection, workspace: str) -> None:
+    """Drop the listings of folders that have no signature once every signature has been
+    written again: folders gone or left out since (a scan forgets those it saw vanish)."""
+    conn.execute(
+        "DELETE FROM stat_listings WHERE workspace=? AND folder NOT IN"
+        " (SELECT folder FROM stat_folders WHERE workspace=?)",
+        (workspace, workspace),
+    )
+
+
 def forget_missing_blobs(conn: sqlite3.Connection) -> int:
     """Drop rows whose blob was collected: they could only send a checkpoint to read again."""
     return conn.execute(
@@ -165,7 +199,7 @@ def forget_missing_blobs(conn: sqlite3.Connection) -> int:
 def forget_cleared(conn: sqlite3.Connection) -> int:
     """Drop the cache of workspaces that no longer hold any checkpoint (their history was
     cleared): what was forgotten should not linger here."""
-    for table in ("stat_folders", "stat_folders_stamp"):
+    for table in ("stat_folders", "stat_folders_stamp", "stat_listings"):
         conn.execute(
             f"DELETE FROM {table} WHERE workspace NOT IN (SELECT workspace FROM checkpoints)"
         )

@@ -233,31 +233,41 @@ class Listing(NamedTuple):
     """The names and stats (size, mtime, ctime, inode) of ``files``, and the stats of the
     .gitignore files that apply here, exactly: equal signatures mean that nothing a
     checkpoint keeps from this folder has changed, under the same settings."""
+    listed: bool = True
+    """The folder was listed this walk (its kept listing, if any, did not hold)."""
+    kept: bytes | None = None
+    """When ``listed``, the listing recorded for the next walk (None: not to be kept)."""
 
 
 _STATS = struct.Struct("<qqqQ")
 
 
-def signature(ignores: str, files: list[tuple[str, os.stat_result]]) -> bytes:
+def signature(
+    ignores: str, files: list[tuple[str, os.stat_result]], names: bytes | None = None
+) -> bytes:
     """``Listing.signature``: exact (each part's length given, as names may hold any byte
-    but NUL), as bytes: stored per folder, read by a restart."""
+    but NUL), as bytes: stored per folder, read by a restart. ``names``: the files' names
+    already encoded as here (a kept listing holds them so), once per folder of every walk."""
+    pack = _STATS.pack
     try:
         stats = b"P" + b"".join(
-            [_STATS.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
+            [pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
         )
     except struct.error:  # a value out of 64 bits (no filesystem gives one): spelled out
         spelled = [(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) for _n, st in files]
         stats = b"R" + repr(spelled).encode()
-    above = ignores.encode("utf-8", "surrogateescape")
-    names = "\0".join([name for name, _st in files]).encode("utf-8", "surrogateescape")
+    above = ignores.encode("utf-8", "surrogateescape") if ignores else b""
+    if names is None:
+        names = "\0".join([name for name, _st in files]).encode("utf-8", "surrogateescape")
     return b"%d %s%d %s%s" % (len(above), above, len(names), names, stats)
 
 
 Listings = dict[int, bytes]
-"""Per folder (by inode), what the last walk listed there (git's untracked cache, in memory):
-the folder's own stat (mtime, ctime, inode, device; adding, removing or renaming an entry
-moves its mtime) packed, then its names, NUL-separated, files and folders parted by a "/"
-(which no name holds). One bytes object a folder: a tree of 30,000 folders keeps a few MB."""
+"""Per folder (by inode), what the last walk listed there (git's untracked cache): the
+folder's own stat (mtime, ctime, inode, device; adding, removing or renaming an entry moves
+its mtime) packed, then its names, NUL-separated, files and folders parted by a "/" (which
+no name holds). One bytes object a folder, kept in the store as it is (a restart walks from
+them): a tree of 30,000 folders keeps a few MB."""
 
 _FOLDER = struct.Struct("<qqQQ")
 
@@ -269,9 +279,15 @@ def _folder_key(st: os.stat_result) -> bytes | None:
         return None
 
 
-def _known(known: bytes) -> tuple[list[str], list[str]]:
-    files, _, folders = known[_FOLDER.size :].decode("utf-8", "surrogateescape").partition("/")
-    return (files.split("\0") if files else []), (folders.split("\0") if folders else [])
+def listings_by_inode(rows: Iterable[tuple[bytes]]) -> Listings:
+    """Kept listings (as stored, one a row) by the inode of their folder, which each holds;
+    a row too short to hold one is not a listing, and left out."""
+    start, end = _FOLDER.size - 16, _FOLDER.size - 8
+    return {
+        int.from_bytes(listing[start:end], "little"): listing
+        for (listing,) in rows
+        if len(listing) >= _FOLDER.size
+    }
 
 
 def _keep(key: bytes, files: Iterable[str], folders: Iterable[str]) -> bytes:
@@ -314,9 +330,11 @@ def walk_folders(
     stack: list[tuple[str, str, Specs, str]] = [(root, "", (), "")]
     excludes, kept = rules.matcher(rules.excludes), rules._kept
     lstat = os.lstat
+    make = tuple.__new__  # Listing's own __new__ is Python code, run once per folder
     while stack:
         folder, prefix, inherited, ignores = stack.pop()
         files: list[tuple[str, os.stat_result]] = []
+        listed, kept_now, raw = True, None, None
         if listings is not None:
             try:
                 # The root may be a link to the tree (as os.scandir follows it); no folder
@@ -329,11 +347,17 @@ def walk_folders(
             names = None
             base = folder + "/"
             if key is not None and known is not None and known.startswith(key):
-                names = _known(known)
+                raw, _, raw_folders = known[_FOLDER.size :].partition(b"/")
+                names = (
+                    raw.decode("utf-8", "surrogateescape").split("\0") if raw else [],
+                    raw_folders.decode("utf-8", "surrogateescape").split("\0")
+                    if raw_folders
+                    else [],
+                )
                 try:
                     files = [(name, lstat(base + name)) for name in names[0]]
                 except OSError:  # changed within the folder's timestamp tick after all
-                    names, files = None, []
+                    names, files, raw = None, [], None
             if names is None:
                 names = _list(folder)
                 if names is None:
@@ -346,9 +370,11 @@ def walk_folders(
                     except OSError:
                         key = None  # gone since it was listed: list it again next time
                 if key is not None and trusted is not None and trusted(dst):
-                    listings[dst.st_ino] = _keep(key, names[0], names[1])
+                    kept_now = listings[dst.st_ino] = _keep(key, names[0], names[1])
                 else:
                     listings.pop(dst.st_ino, None)
+            else:
+                listed = False
             subfolders = [(name, base + name) for name in names[1]]
             has_marker = ".gitignore" in names[0]
         else:
@@ -392,7 +418,10 @@ def walk_folders(
                 )
             if keep:
                 stack.append((path, rel_dir, specs, ignores))
-        yield Listing(prefix, files, specs, ignores, signature(ignores, files))
+        yield make(
+            Listing,
+            (prefix, files, specs, ignores, signature(ignores, files, raw), listed, kept_now),
+        )
 
 
 def kept_files(rules: FileRules, listing: Listing) -> Iterator[tuple[str, FileStat, int]]:

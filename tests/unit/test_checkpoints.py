@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from helpers import engine_for
 
+from shim_lsp.store import blobs
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.db import connect
 
@@ -34,6 +35,34 @@ def test_checkpoint_respects_gitignore_secrets_and_size(workspace: Path, state_d
     assert "m0.py" in names and ".gitignore" in names
     assert not names & {"out.py", "debug.log", ".env", "id_rsa", "big.bin"}
     assert binary == ("disk", bytes(range(256)))
+    engine.close("clean")
+
+
+def test_files_with_the_same_bytes_are_compressed_and_stored_once(
+    workspace: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copies (vendored trees, a monorepo's packages, empty __init__.py files) cost one
+    compression and one blob; every copy still comes back whole."""
+    for copy in ("a", "b", "c"):
+        for i in range(100):  # several batches, read on two threads
+            (workspace / copy / "pkg").mkdir(parents=True, exist_ok=True)
+            (workspace / copy / "pkg" / f"m{i}.py").write_text(f"value = {i}\n" * 20)
+    encoded: list[int] = []
+    real_encode = blobs.encode
+
+    def encode(data: bytes) -> tuple[str, bytes]:
+        encoded.append(len(data))
+        return real_encode(data)
+
+    monkeypatch.setattr(blobs, "encode", encode)
+    engine = engine_for(workspace, state_dir)
+    result = engine.checkpoint("first").result()
+    assert (result.files, result.new_blobs) == (300, 100)
+    assert 100 <= len(encoded) <= 102  # two readers may meet the same bytes at one moment
+    with connect(engine.db_path) as conn:
+        for copy in ("a", "b", "c"):
+            path = workspace / copy / "pkg" / "m42.py"
+            assert cps.file_at(conn, result.id, path.as_uri()) == ("disk", b"value = 42\n" * 20)
     engine.close("clean")
 
 

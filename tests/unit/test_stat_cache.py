@@ -7,7 +7,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -131,8 +131,13 @@ def frozen_stat(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         mtime, ctime = st.st_mtime_ns // g * g, st.st_ctime_ns // g * g
         return _Stat(st.st_mode, st.st_size, mtime, ctime, st.st_ino, st.st_dev)
 
-    def walk_folders(rules: FileRules, *args: Any) -> Iterator[scan.Listing]:
-        for listing in real_walk_folders(rules, *args):
+    def walk_folders(
+        rules: FileRules, listings: Any, trusted: Callable[[Any], bool]
+    ) -> Iterator[scan.Listing]:
+        def folder_trusted(st: os.stat_result) -> bool:  # folders have that granularity too
+            return trusted(as_kept("", st))
+
+        for listing in real_walk_folders(rules, listings, folder_trusted):
             files = [(name, as_kept(name, st)) for name, st in listing.files]
             signature = scan.signature(listing.ignores, files)
             yield listing._replace(files=files, signature=signature)
@@ -283,13 +288,17 @@ def test_a_cached_blob_that_was_collected_is_read_again(workspace: Path, state_d
 @pytest.mark.usefixtures("settled")
 def test_clearing_history_forgets_the_stat_cache(workspace: Path, state_dir: Path) -> None:
     _tree(workspace)
+    time.sleep(3 * fsclock.COARSE_TICK_NS / 1e9)  # past the folders' timestamp tick
     engine = engine_for(workspace, state_dir)
     engine.checkpoint().result()
     engine.close("clean")
+    tables = ("stat_cache", "stat_listings")
     with connect(state_dir / "shim.db") as conn:
-        assert conn.execute("SELECT count(*) FROM stat_cache").fetchone()[0] == 10
+        counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables]
+        assert counts == [10, 2]
         retention.clear(conn, None)
-        assert conn.execute("SELECT count(*) FROM stat_cache").fetchone()[0] == 0
+        counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables]
+        assert counts == [0, 0]
 
 
 @pytest.mark.usefixtures("settled")
@@ -372,6 +381,30 @@ def _add_in_new_folder(ws: Path) -> tuple[Path, bytes]:
     return target, b"n = 1\n"
 
 
+def _add_file(ws: Path) -> tuple[Path, bytes]:
+    target = ws / "pkg" / "added.py"
+    target.write_text("added = 1\n")
+    return target, b"added = 1\n"
+
+
+def _add_below(ws: Path) -> tuple[Path, bytes]:
+    """Only the folder holding the new file moves: the folders above it keep their stat."""
+    target = ws / "pkg" / "sub" / "deeper" / "added.py"
+    target.write_text("deeper = 1\n")
+    return target, b"deeper = 1\n"
+
+
+def _folder_to_link(ws: Path) -> tuple[Path, None]:
+    """A folder replaced by a link to one outside the workspace: what it held is gone, and
+    nothing is read through the link."""
+    outside = ws.parent / "outside"
+    (outside / "deeper").mkdir(parents=True, exist_ok=True)
+    (outside / "deeper" / "f1.py").write_text("# outside\n")
+    _delete_folder(ws)
+    (ws / "pkg" / "sub").symlink_to(outside, target_is_directory=True)
+    return ws / "pkg" / "sub" / "deeper" / "f1.py", None
+
+
 def _rename(ws: Path) -> tuple[Path, bytes]:
     (ws / "with space" / "f2.py").rename(ws / "with space" / "renamed.py")
     return ws / "with space" / "renamed.py", b"# with space 2\n"
@@ -385,7 +418,10 @@ def _ignore_below(ws: Path) -> tuple[Path, None]:
 CHANGES = {
     "a file edited deep down": _edit,
     "a file deleted": _delete_file,
+    "a file added": _add_file,
+    "a file added in a subfolder": _add_below,
     "a folder deleted": _delete_folder,
+    "a folder replaced by a link": _folder_to_link,
     "a file added in a new folder": _add_in_new_folder,
     "a file renamed": _rename,
     "a .gitignore added above a file": _ignore_below,
@@ -396,20 +432,36 @@ CHANGES = {
 @pytest.mark.parametrize("change", list(CHANGES))
 @pytest.mark.parametrize("restart", [False, True], ids=["same server", "restarted server"])
 def test_a_scan_finds_what_changed_in_any_folder(
-    workspace: Path, state_dir: Path, change: str, restart: bool
+    workspace: Path,
+    state_dir: Path,
+    change: str,
+    restart: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A scan passes over folders whose files are as they were: every other change must
-    still reach the checkpoint, for an editor without watchers and after a restart."""
+    """A scan passes over folders whose files are as they were, and lists again only the
+    folders whose own stat moved (a restart too, from the listings kept in the store): every
+    other change must still reach the checkpoint, for an editor without watchers and after
+    a restart."""
     _deep_tree(workspace)
+    time.sleep(3 * fsclock.COARSE_TICK_NS / 1e9)  # past the folders' timestamp tick
     engine = engine_for(workspace, state_dir)
     engine.checkpoint("first").result()
     engine.checkpoint("nothing changed").result()
     if restart:
         engine.close("clean")
+    before = {str(p): p.stat() for p in [workspace, *workspace.rglob("*")] if p.is_dir()}
     target, expected = CHANGES[change](workspace)
     if restart:
         engine = engine_for(workspace, state_dir)
+    listed = _count_listings(monkeypatch)
     result = engine.checkpoint("after the change").result()
+    moved = {
+        folder
+        for folder, st in before.items()
+        if not os.path.isdir(folder)
+        or (os.stat(folder).st_mtime_ns, os.stat(folder).st_ino) != (st.st_mtime_ns, st.st_ino)
+    }
+    assert set(listed) <= moved | {str(p) for p in workspace.rglob("*") if str(p) not in before}
     assert _content(engine.db_path, result.id, target) == expected
     on_disk = {
         p for p in workspace.rglob("*") if p.is_file() and (p != target or expected is not None)
@@ -418,6 +470,19 @@ def test_a_scan_finds_what_changed_in_any_folder(
     for path in on_disk:
         assert _content(engine.db_path, result.id, path) == path.read_bytes()
     engine.close("clean")
+
+
+def _count_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The folders a walk lists (``os.scandir``) from now on."""
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> Any:
+        listed.append(str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    return listed
 
 
 def _count_manifest_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -458,17 +523,22 @@ def _count_manifest_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_restarted_server_that_finds_nothing_changed_only_stats_the_tree(
     workspace: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Not a file read, and neither the manifest nor the stat cache loaded as objects: the
-    walk and one comparison per folder. Once a file changed, what they hold of its folder."""
+    """Not a file read, not a folder listed (their listings are kept in the store), and
+    neither the manifest nor the stat cache loaded as objects: a stat per folder and file,
+    and one comparison per folder. Once a file changed, what they hold of its folder."""
     _deep_tree(workspace)
+    time.sleep(3 * fsclock.COARSE_TICK_NS / 1e9)  # past the folders' timestamp tick
     first = engine_for(workspace, state_dir)
     first.checkpoint().result()
     first.close("clean")
 
     loads = _count_manifest_loads(monkeypatch)
     restarted = engine_for(workspace, state_dir)
+    restarted.watching = True  # kept listings are read from the store all the same
+    listed = _count_listings(monkeypatch)
     result = restarted.checkpoint().result()
-    assert (result.read_files, result.files, loads) == (0, 15, [])
+    assert (result.read_files, result.files, loads, listed) == (0, 15, [], [])
+    restarted.watching = False
     again = restarted.checkpoint("by hand").result()
     assert (again.read_files, again.files, loads) == (0, 15, [])
     target, expected = _edit(workspace)
@@ -477,6 +547,34 @@ def test_a_restarted_server_that_finds_nothing_changed_only_stats_the_tree(
     assert changed.files == 15
     assert loads == ["manifest of pkg/sub/deeper/", "stat cache of pkg/sub/deeper/"]
     restarted.close("clean")
+
+
+def _kept_listings(db: Path) -> int:
+    with connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM stat_listings").fetchone()[0])
+
+
+@pytest.mark.parametrize("where", ["local", "network"])
+def test_a_folder_listing_is_kept_in_the_store_only_when_its_stat_would_show_a_change(
+    workspace: Path, state_dir: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart trusts a kept listing as long as the folder's stat has not moved: one taken
+    in the folder's own timestamp tick (an entry added later in that tick would not move
+    it), or on a filesystem whose timestamps a server sets, is not kept."""
+    if where == "network":
+        _remote(monkeypatch)
+    _deep_tree(workspace)
+    folders = [workspace, *(p for p in workspace.rglob("*") if p.is_dir())]
+    oldest = min(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in folders)
+    engine = engine_for(workspace, state_dir)
+    engine.checkpoints.tree.clock_ns = lambda: oldest  # begun in the folders' own tick
+    engine.checkpoint().result()
+    assert _kept_listings(engine.db_path) == 0
+    engine.checkpoints.tree.clock_ns = time.time_ns
+    time.sleep(3 * fsclock.COARSE_TICK_NS / 1e9)
+    engine.checkpoint("a tick later").result()
+    assert _kept_listings(engine.db_path) == (len(folders) if where == "local" else 0)
+    engine.close("clean")
 
 
 @pytest.mark.usefixtures("settled")
