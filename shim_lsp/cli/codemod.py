@@ -159,7 +159,7 @@ def cmd_codemod(args: argparse.Namespace) -> int:
                 {
                     "summary": summary.line(written=writes),
                     "breakdown": summary.breakdown(),
-                    "written": writes,
+                    "written": writes and summary.count("changed") > 0,
                     "files": [
                         {"path": r.path, "status": _status(r, writes), "reason": r.reason}
                         for r in summary.results

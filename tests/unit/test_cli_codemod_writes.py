@@ -57,6 +57,7 @@ def test_a_change_that_goes_together_writes_nothing_when_one_file_changed_meanwh
         " (small.py)",
     )
     assert report["summary"] == "0 changed, 0 unchanged, 2 skipped, 0 failed"
+    assert report["written"] is False
     # the change asked for was not made: the exit status says so, and which file held it back
     assert out.returncode == 1
     assert "skipped small.py: changed while the codemod ran; left as it is" in out.stderr
