@@ -488,6 +488,14 @@ def _outcome(job: Job, fut: Future[FileResult], timeout: float) -> FileResult:
         )
     if isinstance(error, MemoryError):
         return FileResult(path, "failed", "ran out of its memory limit")
+    if isinstance(error, UnicodeEncodeError):
+        text = error.object[error.start : error.end]
+        return FileResult(
+            path,
+            "failed",
+            f"the result cannot be written in the file's encoding ({error.encoding}): it has no"
+            f" form for {text!r}; nothing was changed in this file",
+        )
     return FileResult(path, "failed", f"{type(error).__name__}: {error}")
 
 

@@ -235,3 +235,22 @@ def test_a_rename_of_a_non_ascii_name_reaches_an_importer_in_latin_1(tmp_path: P
     )
     news = {Path(r.path).name: r.new for r in summary.results}
     assert (news["lat.py"] or b"").endswith(b"\nprint(models.Member)\n")
+
+
+def test_a_new_name_a_files_encoding_cannot_hold_fails_that_file_plainly(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/models.py": "Café = 1"})
+    (tmp_path / "pkg/lat.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\nfrom pkg.models import Caf\xe9\n"
+    )
+    info = discover()[0]["rename_symbol"]
+    args = {"old_name": "pkg.models.Café", "new_name": "Данные"}
+    files = sorted(tmp_path.rglob("*.py"))
+    summary = run(
+        CodemodSpec(info.module, info.cls, args), [Job(f) for f in files], root=tmp_path, workers=1
+    )
+    reasons = {Path(r.path).name: (r.status, r.reason) for r in summary.results}
+    assert reasons["lat.py"] == (
+        "failed",
+        "the result cannot be written in the file's encoding (latin-1): it has no form for"
+        " 'Данные'; nothing was changed in this file",
+    )
