@@ -565,12 +565,22 @@ def _module_level_bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
                     if handler.name == name:
                         found.append(stmt)
                     walk(handler.body)
+            elif isinstance(stmt, ast.Match):
+                for case in stmt.cases:
+                    if any(
+                        (isinstance(p, ast.MatchAs | ast.MatchStar) and p.name == name)
+                        or (isinstance(p, ast.MatchMapping) and p.rest == name)
+                        for p in ast.walk(case.pattern)
+                    ):
+                        found.append(stmt)
+                    walk(case.body)
             elif binds(stmt):
                 found.append(stmt)
 
     walk(tree.body)
-    if any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(tree)):
-        found *= 2
+    declared = [n for n in ast.walk(tree) if isinstance(n, ast.Global) and name in n.names]
+    if declared:
+        found = found * 2 if found else [declared[0]]
     return found
 
 
