@@ -541,6 +541,21 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
                 return _dotted(moved)
         return updated_node
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        """``s = sub`` where ``sub`` is a package above the moved module: the module read
+        through ``s`` cannot be followed."""
+        if not isinstance(node.value, cst.Name | cst.Attribute):
+            return
+        for qn in self.get_metadata(QualifiedNameProvider, node.value, set()):
+            full = absolute(qn.name, None, self.package)
+            if self.old.startswith(full + "."):
+                line = self.get_metadata(PositionProvider, node).start.line
+                self.warn(
+                    f"line {line}: {full} is reached through a variable, and {self.old}"
+                    " through it is not rewritten"
+                )
+                return
+
     def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
         self._concatenated += 1
 

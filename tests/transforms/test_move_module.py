@@ -281,6 +281,19 @@ class TestMoveModule(ShimCodemodTest):
             **ARGS,
         )
 
+    def test_a_package_above_the_module_reached_through_a_variable_is_reported(self) -> None:
+        # u = utils follows the rewritten import; s.utils.x cannot be followed
+        source = "from shop import utils\nimport shop\n\nu = utils\ns = shop\nn = shop.name\n"
+        self.check(
+            source,
+            source.replace("from shop import utils", "from shop.common import text as utils"),
+            expected_warnings=[
+                "line 5: shop is reached through a variable, and shop.utils through it is not"
+                " rewritten",
+            ],
+            **ARGS,
+        )
+
     def test_a_piece_of_a_concatenated_string_is_not_rewritten_alone(self) -> None:
         # ("shop.utils" "_legacy") never named the module; ("shop" ".utils") names it whole
         source = 'a = ("shop.utils" "_legacy")\nb = ("shop" ".utils")\n'
