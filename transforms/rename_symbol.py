@@ -187,6 +187,34 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
                 )
 
     @staticmethod
+    def mentions_outside_python(
+        root: Path, old_name: str, **_args: object
+    ) -> dict[Path, list[str]]:
+        """Entry points in the project's packaging files (``pyproject.toml``'s
+        ``[project.scripts]``, ``setup.cfg``'s ``console_scripts``) naming the symbol as
+        ``module:Name``: installed scripts would break, and no codemod rewrites them."""
+        try:
+            top_root = project_package_root(old_name, root)
+        except AmbiguousPackage:
+            return {}
+        names = reexports(old_name, top_root) if top_root is not None else {old_name}
+        short = old_name.rpartition(".")[2]
+        modules = "|".join(re.escape(n.rpartition(".")[0]) for n in sorted(names, key=len)[::-1])
+        spelled = re.compile(rf"(?<![\w.])(?:{modules})\s*:\s*{re.escape(short)}(?!\w)")
+        found: dict[Path, list[str]] = {}
+        for name in ("pyproject.toml", "setup.cfg"):
+            try:
+                text = (root / name).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for number, line in enumerate(text.splitlines(), 1):
+                if spelled.search(line):
+                    found.setdefault(root / name, []).append(
+                        f"line {number}: an entry point names {old_name}; not rewritten"
+                    )
+        return found
+
+    @staticmethod
     def must_include(root: Path, old_name: str, **_args: object) -> dict[Path, str]:
         """The file defining the symbol, where the project has it, and every file that may
         import it: a run over the importers alone (``tests/``) would leave them importing a

@@ -67,6 +67,12 @@ class CodemodSpec:
         files = getattr(load(self.module, self.cls), "must_include", None)
         return {} if files is None else dict(files(root, **self.args))
 
+    def mentions_outside_python(self, root: Path) -> dict[Path, list[str]]:
+        """Project files that are not Python (``pyproject.toml``'s entry points) mentioning
+        what the run changes, each with what to tell the user: no codemod rewrites them."""
+        found = getattr(load(self.module, self.cls), "mentions_outside_python", None)
+        return {} if found is None else dict(found(root, **self.args))
+
     def prefilter_modules(self) -> tuple[str, ...]:
         """Modules whose files (and their submodules') are parsed whatever they contain."""
         modules = getattr(load(self.module, self.cls), "prefilter_modules", None)
@@ -399,6 +405,14 @@ def run(
     if spec.together():
         if root is not None and not summary.cancelled and summary.count("changed"):
             _left_out(summary, spec.must_include(root), given)
+            relative = any(not Path(r.path).is_absolute() for r in summary.results)
+            for path, warnings in sorted(spec.mentions_outside_python(root).items()):
+                shown = (
+                    os.path.relpath(path) if relative and path.is_relative_to(Path.cwd()) else path
+                )
+                summary.results.append(
+                    FileResult(str(shown), "unchanged", "not Python", warnings=tuple(warnings))
+                )
         _hold_back(summary)
     return summary
 

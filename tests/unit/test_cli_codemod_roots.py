@@ -213,3 +213,15 @@ def test_a_link_leading_out_of_the_project_is_not_read_nor_asked_for(tmp_path: P
     assert "include it" not in out.stderr
     assert (tmp_path / "outside/ext.py").read_text() == "from pkg.mod import A\n"
     assert runs("main.py", tmp_path / "proj") == "B\n"
+
+
+def test_an_entry_point_in_the_packaging_files_is_reported(tmp_path: Path) -> None:
+    """pyproject.toml's [project.scripts] naming the symbol: the installed script would
+    break after the rename, and no codemod rewrites TOML, so the run says where."""
+    write(tmp_path, {**FLAT, "proj/pyproject.toml": '[project.scripts]\nrun = "pkg.mod:A"\n'})
+    out = shim("rename_symbol", ".", *RENAME, cwd=tmp_path / "proj")
+    assert out.returncode == 0, out.stderr
+    assert (
+        "warning pyproject.toml: line 2: an entry point names pkg.mod.A; not rewritten"
+        in out.stderr
+    )
