@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +27,21 @@ from shim_lsp.codemods.modules import (
 from shim_lsp.codemods.text import mentions
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def refuse_other_spellings(module: cst.Module, names: Collection[str]) -> None:
+    """Fail the file where it spells one of ``names`` another way that Python reads as the
+    same (NFKC: a ligature ``fi`` in ``find``, a fullwidth letter): the codemod compares names
+    as written, so it would leave that spelling behind."""
+    wanted = set(names)
+    for found in m.findall(module, m.Name(value=m.MatchIfTrue(lambda v: not v.isascii()))):
+        value = cst.ensure_type(found, cst.Name).value
+        if value not in wanted and unicodedata.normalize("NFKC", value) in wanted:
+            raise NameTaken(
+                f"{value!r} is {unicodedata.normalize('NFKC', value)!r} to Python, spelled"
+                " another way, which the codemod cannot follow; write it plainly first"
+                " (nothing was changed in this file)"
+            )
 
 
 class NameTaken(Exception):

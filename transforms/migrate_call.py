@@ -58,6 +58,7 @@ from ._names import (
     project_package_root,
     reexported_by,
     reexports,
+    refuse_other_spellings,
     root_of,
     star_importer_binding,
     star_lacks,
@@ -254,6 +255,11 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         new_positional: str = "",
     ) -> None:
         super().__init__(context)
+        if unicodedata.normalize("NFKC", old_name) != old_name:
+            plain = unicodedata.normalize("NFKC", old_name)
+            raise ValueError(
+                f"old_name is {plain!r} to Python, spelled another way: give it as that"
+            )
         if "." not in old_name:
             raise ValueError("old_name must be qualified, like package.module.function")
         if new_name and (not new_name.isidentifier() or iskeyword(new_name)):
@@ -435,6 +441,7 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         )
 
     def visit_Module(self, node: cst.Module) -> None:
+        refuse_other_spellings(node, {self.old_short, *self.old_module.split(".")})
         self.names = follow_reexports(node, self.old_short, self.package, self.names, self.root)
         self.modules = {n.rpartition(".")[0] for n in self.names}
         self._star = any(

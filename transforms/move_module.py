@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import unicodedata
 from collections.abc import Sequence
 from keyword import iskeyword
 from pathlib import Path
@@ -61,6 +62,7 @@ from ._names import (
     package_of,
     package_root,
     project_package_root,
+    refuse_other_spellings,
     star_binding,
 )
 
@@ -232,6 +234,11 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
     def __init__(self, context: CodemodContext, old_module: str, new_module: str) -> None:
         super().__init__(context)
         for arg, name in (("old_module", old_module), ("new_module", new_module)):
+            if unicodedata.normalize("NFKC", name) != name:
+                plain = unicodedata.normalize("NFKC", name)
+                raise ValueError(
+                    f"{arg} is {plain!r} to Python, spelled another way: give it as that"
+                )
             if not all(p.isidentifier() and not iskeyword(p) for p in name.split(".")):
                 raise ValueError(f"{arg} must be a dotted module name, not {name!r}")
         if new_module == old_module:
@@ -268,6 +275,7 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         """How deep in an implicit concatenation of strings the visit is."""
 
     def visit_Module(self, node: cst.Module) -> None:
+        refuse_other_spellings(node, self.old.split("."))
         self._lines = node.code.splitlines()
         for found in m.findall(node, m.Import()):
             for alias in cst.ensure_type(found, cst.Import).names:

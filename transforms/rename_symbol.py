@@ -71,6 +71,7 @@ from ._names import (
     reexport_source,
     reexported_by,
     reexports,
+    refuse_other_spellings,
     root_of,
     star_doubt,
     star_reexports,
@@ -245,6 +246,11 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         super().__init__(context)
         # Python reads identifiers NFKC-normalised: a fullwidth "fetch" is "fetch".
         new_name = unicodedata.normalize("NFKC", new_name)
+        if unicodedata.normalize("NFKC", old_name) != old_name:
+            plain = unicodedata.normalize("NFKC", old_name)
+            raise ValueError(
+                f"old_name is {plain!r} to Python, spelled another way: give it as that"
+            )
         if "." not in old_name:
             raise ValueError("old_name must be qualified, like package.module.Name")
         if not all(part.isidentifier() and not iskeyword(part) for part in old_name.split(".")):
@@ -287,6 +293,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         """Local spellings of the symbol's module (``m``, ``pkg.mod``), for string annotations."""
 
     def visit_Module(self, node: cst.Module) -> None:
+        refuse_other_spellings(node, {self.short, *self.target_module.split(".")})
         stars = [
             import_from_module(cst.ensure_type(star, cst.ImportFrom), self.package)
             for star in import_statements(node)

@@ -254,3 +254,35 @@ def test_a_new_name_a_files_encoding_cannot_hold_fails_that_file_plainly(tmp_pat
         "the result cannot be written in the file's encoding (latin-1): it has no form for"
         " 'Данные'; nothing was changed in this file",
     )
+
+
+def test_a_name_spelled_another_way_python_reads_as_the_same_fails_its_file(
+    tmp_path: Path,
+) -> None:
+    """``ﬁnd`` (a ligature) is ``find`` to Python: the rename compared names as written and
+    left that importer importing a name that was gone (exit 0)."""
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "pkg/__init__.py": "",
+            "pkg/models.py": "def find():\n    pass\n",
+            "pkg/lig.py": "from pkg.models import \ufb01nd\n",
+        },
+    )
+    for name, args in (
+        ("rename_symbol", {"old_name": "pkg.models.find", "new_name": "locate"}),
+        ("migrate_call", {"old_name": "pkg.models.find", "new_name": "locate"}),
+    ):
+        info = discover()[0][name]
+        files = sorted(tmp_path.rglob("*.py"))
+        summary = run(
+            CodemodSpec(info.module, info.cls, args),
+            [Job(f) for f in files],
+            root=tmp_path,
+            workers=1,
+        )
+        reasons = {Path(r.path).name: (r.status, r.reason) for r in summary.results}
+        assert reasons["lig.py"][0] == "failed", name
+        assert "is 'find' to Python, spelled another way" in reasons["lig.py"][1]
+        assert all(r.new is None for r in summary.results)
