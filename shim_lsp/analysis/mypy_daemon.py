@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import stat
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from typing import Any
 import attrs
 
 from shim_lsp.analysis.findings import Finding, Severity, Spot, lines_of
-from shim_lsp.analysis.process import reap
+from shim_lsp.analysis.process import die_with_parent, reap
 from shim_lsp.workspace.files import decode
 
 log = logging.getLogger(__name__)
@@ -105,14 +104,6 @@ def find_dmypy(configured: str | None) -> str | MypyFailure:
     return found
 
 
-def _die_with_parent() -> None:
-    """In the child, on Linux: the kernel ends the daemon when SHIM ends, even killed."""
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 def _tail(path: Path, limit: int = 2000) -> str:
     try:
         return path.read_bytes()[-limit:].decode("utf-8", "replace").strip()
@@ -171,7 +162,7 @@ class Daemon:
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=out,
                     stderr=out,
-                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                    preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
                 )
         except OSError as exc:
             self.stop()
