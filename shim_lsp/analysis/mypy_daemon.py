@@ -51,6 +51,17 @@ FLAGS = (
     os.devnull,
 )
 """How mypy answers; what it checks and how strictly is the project's configuration."""
+FOLLOW_NO_IMPORT = "--follow-imports=skip"
+
+
+def import_flags(refused: Sequence[Path]) -> list[str]:
+    """Mypy's flags for checking files beside which SHIM ``refused`` some (a secret Python
+    file, a link leading out): mypy then follows no import to a file it was not given, as it
+    would read those (such a module is ``Any``, and is never read). The server's daemons and
+    ``shim analyze`` both ask this."""
+    return [FOLLOW_NO_IMPORT] if refused else []
+
+
 CLASSIC_PARSER = "--no-native-parser"
 """Mypy 2's native parser gives wrong columns after a non-ASCII character (2.4.1 reports
 twice the code points less the bytes); the classic one gives Python's AST offsets, which SHIM

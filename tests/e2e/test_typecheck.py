@@ -132,9 +132,19 @@ async def test_saved_files_are_type_checked_by_the_projects_configuration_and_no
 
 
 async def test_type_checks_are_off_by_default_a_missing_checker_is_one_message_and_a_killed_server_leaves_no_daemon(  # noqa: E501
-    workspace: Path, state_dir: Path, editors: Editors
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
 ) -> None:
-    (workspace / "b.py").write_text('import os\n\nn: int = "x"\n')
+    (workspace / "b.py").write_text(
+        'import os\n\nimport cfg\nimport settings\n\nprint(cfg, settings)\nn: int = "x"\n'
+    )
+    # What b.py imports mypy must not read: a link to a secret, a link leading out. Neither
+    # is Python, so mypy reading one is a blocking error, and b.py goes unchecked.
+    (workspace / ".env").write_text("API_KEY = ghp_secretvalue999\nexport MODE=dev\n")
+    (workspace / "settings.py").symlink_to(workspace / ".env")
+    outside = tmp_path / "out"
+    outside.mkdir()
+    (outside / "leak.py").write_text('PASSWORD: int = "outside-secret"\nx = outside_name\ny = (\n')
+    (workspace / "cfg.py").symlink_to(outside / "leak.py")
     (workspace / "c.py").write_text("import sys\n")
     editor = await editors.start(workspace, state_dir, capabilities=VS_CODE)
     uri = editor.open("b.py")
@@ -157,6 +167,9 @@ async def test_type_checks_are_off_by_default_a_missing_checker_is_one_message_a
 
     configure(editor, {"typeCheckEnabled": True})  # the dmypy installed beside SHIM
     await editor.wait_for(lambda: codes(editor, uri) == ["assignment"], 60)
+    said = [d.message for ds in editor.client.diagnostics.values() for d in ds]
+    said += [m.message for m in editor.client.log_messages] + editor.shown_messages
+    assert not [m for m in said if "ghp_" in m or "outside" in m or "leak.py" in m], said
     (daemon,) = daemons(editor.pid)
 
     # Ruff's server dies: said in the log, the buffer still checked, and another one started.
