@@ -158,8 +158,14 @@ class RuffServer:
             self._on_exit(self, code)
 
     async def start(self) -> RuffFailure | None:
-        """Start the server and shake hands; None once it serves."""
+        """Start the server and shake hands; None once it serves. Settings or a configuration
+        that ruff refuses are found first, by a ``ruff check`` of nothing: ruff server would
+        only log them and lint with its defaults."""
         cwd = self.folders[0] if self.folders else Path.cwd()
+        refused = await ruff.check(self.binary, "", cwd / "shim-settings.py", self.options)
+        if isinstance(refused, RuffFailure):
+            self.complaint = refused.message
+            return RuffFailure(f"ruff refuses these settings: {refused.message}")
         try:
             await self._client.start_io(
                 self.binary,
@@ -210,10 +216,15 @@ class RuffServer:
     async def _log_stderr(self, stream: asyncio.StreamReader) -> None:
         """What ruff server says on stderr goes to SHIM's log (and its pipe never fills)."""
         while line := await stream.readline():
-            log.info("ruff server said: %s", line.decode("utf-8", "replace").rstrip())
+            said = line.decode("utf-8", "replace").rstrip()
+            log.info("ruff server said: %s", said)
+            if " ERROR " in said:  # a configuration it cannot read: it lints with defaults
+                self.complaint = said
 
     async def check(self, uri: str, text: str) -> list[Finding] | RuffFailure:
         """Ruff's findings in ``text``, the buffer's text at ``uri`` now."""
+        if not self.alive():  # ended since it was handed out: nothing would answer
+            return RuffFailure(f"ruff server ({self.binary}) is not running")
         text = _text(text)
         sent = self._sent.get(uri)
         if sent is None:
