@@ -194,14 +194,24 @@ class RuffServer:
             ],
             initialization_options=ruff.server_options(self.options),
         )
-        try:
-            answer = await asyncio.wait_for(self._client.initialize_async(params), START_TIMEOUT_S)
-        except TimeoutError:
+        # A server that ends before it answers is not waited for (pygls fails only the
+        # requests sent before it noticed the end).
+        asked = asyncio.ensure_future(self._client.initialize_async(params))
+        ended = asyncio.ensure_future(proc.wait())
+        await asyncio.wait({asked, ended}, timeout=START_TIMEOUT_S, return_when="FIRST_COMPLETED")
+        ended.cancel()
+        if not asked.done() or asked.exception() is not None:
+            asked.cancel()
+            failure = asked.exception() if asked.done() else None
             await self.stop()
+            if proc.returncode is not None:
+                return RuffFailure(
+                    f"ruff server ({self.binary}) ended with status {proc.returncode} as it started"
+                )
+            if failure is not None:
+                return RuffFailure(f"ruff server ({self.binary}) could not start: {failure}")
             return RuffFailure(f"ruff server ({self.binary}) did not start in {START_TIMEOUT_S} s")
-        except (RuntimeError, JsonRpcException, PyglsError) as exc:
-            await self.stop()
-            return RuffFailure(f"ruff server ({self.binary}) could not start: {exc}")
+        answer = asked.result()
         caps = answer.capabilities
         utf32 = caps.position_encoding == types.PositionEncodingKind.Utf32
         if not utf32 or not caps.diagnostic_provider:

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import stat
+import time
 from pathlib import Path
 
 import attrs
 
 from shim_lsp.analysis import ruff
 from shim_lsp.analysis.findings import Finding
-from shim_lsp.server.ruff_server import RuffServer
+from shim_lsp.server.ruff_server import START_TIMEOUT_S, RuffServer
 
 TEXT = (
     "import os\n"  # F401: a fix ruff server appends to the message, the unnecessary tag
@@ -68,3 +70,15 @@ async def test_settings_ruff_refuses_are_a_failure_not_its_defaults(tmp_path: Pa
         failed = await server.start()
         assert failed is not None and "ruff refuses these settings" in failed.message, failed
         assert not server.alive() and server.pid is None  # never started
+
+
+async def test_a_server_that_ends_as_it_starts_is_not_waited_for(tmp_path: Path) -> None:
+    """An older ruff without ``server``, say: each check is then a ``ruff check``."""
+    script = tmp_path / "ruff"
+    script.write_text(f'#!/bin/sh\nif [ "$1" = server ]; then exit 3; fi\nexec "{binary()}" "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    server = RuffServer(str(script), (tmp_path,), ruff.RuffOptions(), lambda _server, _code: None)
+    started = time.monotonic()
+    failed = await server.start()
+    assert failed is not None and "ended with status 3" in failed.message, failed
+    assert time.monotonic() - started < START_TIMEOUT_S / 2
