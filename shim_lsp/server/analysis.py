@@ -389,6 +389,12 @@ class AnalysisFeature(Feature):
             timer.cancel()
         await self._check_and_publish(uri)
 
+    async def all_settled(self) -> None:
+        """Every open buffer's findings published for its current version: the workspace run
+        counts them with its own, as Problems will show them (a buffer's first check waits
+        for ruff server to start, and may end after a quick workspace run)."""
+        await asyncio.gather(*(self.settled(uri) for uri in list(self._open)))
+
     def may_show(self, path: Path) -> bool:
         """Findings quote the code (``Undefined name `hunter2```): a secret file, or a link to
         one or to a file outside the workspace, is not analysed, as it is never stored."""
