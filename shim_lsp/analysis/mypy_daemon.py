@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import stat
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from typing import Any
 import attrs
 
 from shim_lsp.analysis.findings import Finding, Severity, Spot, lines_of
-from shim_lsp.analysis.process import reap
+from shim_lsp.analysis.process import die_with_parent, reap
 from shim_lsp.workspace.files import decode
 
 log = logging.getLogger(__name__)
@@ -52,6 +51,17 @@ FLAGS = (
     os.devnull,
 )
 """How mypy answers; what it checks and how strictly is the project's configuration."""
+FOLLOW_NO_IMPORT = "--follow-imports=skip"
+
+
+def import_flags(refused: Sequence[Path]) -> list[str]:
+    """Mypy's flags for checking files beside which SHIM ``refused`` some (a secret Python
+    file, a link leading out): mypy then follows no import to a file it was not given, as it
+    would read those (such a module is ``Any``, and is never read). The server's daemons and
+    ``shim analyze`` both ask this."""
+    return [FOLLOW_NO_IMPORT] if refused else []
+
+
 CLASSIC_PARSER = "--no-native-parser"
 """Mypy 2's native parser gives wrong columns after a non-ASCII character (2.4.1 reports
 twice the code points less the bytes); the classic one gives Python's AST offsets, which SHIM
@@ -103,14 +113,6 @@ def find_dmypy(configured: str | None) -> str | MypyFailure:
             "mypy is not installed (no dmypy on PATH): install mypy, or name its dmypy"
         )
     return found
-
-
-def _die_with_parent() -> None:
-    """In the child, on Linux: the kernel ends the daemon when SHIM ends, even killed."""
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _tail(path: Path, limit: int = 2000) -> str:
@@ -171,7 +173,7 @@ class Daemon:
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=out,
                     stderr=out,
-                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                    preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
                 )
         except OSError as exc:
             self.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 
 
 async def reap(proc: asyncio.subprocess.Process) -> None:
@@ -13,3 +14,12 @@ async def reap(proc: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await asyncio.shield(proc.wait())
+
+
+def die_with_parent() -> None:
+    """In a child, on Linux: the kernel ends it when SHIM ends, even killed (a daemon, a
+    language server: children that would otherwise outlive it)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)

@@ -133,6 +133,22 @@ def lint_args(options: RuffOptions) -> list[str]:
     ]
 
 
+def server_options(options: RuffOptions) -> dict[str, Any]:
+    """What ``lint_args`` passes, as ``ruff server``'s initialization options. The editor's
+    settings go over the project's configuration (``editorFirst``), as the command line's
+    options go over it in ``ruff check``; ruff server never writes a file."""
+    lint: dict[str, Any] = {}
+    settings: dict[str, Any] = {"logLevel": "warn", "showSyntaxErrors": True, "lint": lint}
+    if options.select:
+        lint["select"] = list(options.select)
+    if options.ignore:
+        lint["ignore"] = list(options.ignore)
+    if options.complexity is not None:
+        lint["extendSelect"] = [COMPLEXITY]
+        settings["configuration"] = {"lint": {"mccabe": {"max-complexity": options.complexity}}}
+    return {"settings": settings}
+
+
 def check_args(path: Path, options: RuffOptions) -> list[str]:
     """Lint stdin as the file at ``path``."""
     return [*lint_args(options), "--stdin-filename", str(path), "-"]
@@ -294,10 +310,33 @@ def parse_by_file(output: str) -> dict[Path, list[Finding]]:
 
 
 def _finding(item: dict[str, Any]) -> Finding:
-    code = item.get("code")
-    syntax_error = code in (None, "invalid-syntax") or item.get("name") == "invalid-syntax"
     noqa_row = item.get("noqa_row")
-    message = str(item["message"])
+    return finding(
+        code=item.get("code"),
+        name=str(item.get("name") or ""),
+        message=str(item["message"]),
+        start=_spot(item["location"]),
+        end=_spot(item["end_location"]),
+        url=item.get("url") or None,
+        fix=_fix(item.get("fix")),
+        noqa_line=None if noqa_row is None else int(noqa_row) - 1,
+    )
+
+
+def finding(
+    code: str | None,
+    name: str,
+    message: str,
+    start: Spot,
+    end: Spot,
+    url: str | None,
+    fix: Fix | None = None,
+    noqa_line: int | None = None,
+) -> Finding:
+    """One of ruff's findings as SHIM shows it, whether ``ruff check``'s JSON or ``ruff
+    server``'s diagnostics told it: syntax errors are errors without a code, C901 is
+    information with its numbers said, every other rule a warning tagged by its name."""
+    syntax_error = code in (None, "invalid-syntax") or name == "invalid-syntax"
     if syntax_error and not message.startswith("SyntaxError"):  # ruff 0.6 says it itself
         message = f"SyntaxError: {message}"
     severity: Severity = "error" if syntax_error else "warning"
@@ -307,11 +346,11 @@ def _finding(item: dict[str, Any]) -> Finding:
     return Finding(
         code=None if syntax_error else str(code),
         message=message,
-        start=_spot(item["location"]),
-        end=_spot(item["end_location"]),
-        url=item.get("url") or None,
-        fix=_fix(item.get("fix")),
-        noqa_line=None if syntax_error or noqa_row is None else int(noqa_row) - 1,
-        tags=_tags(str(item.get("name") or "")),
+        start=start,
+        end=end,
+        url=url,
+        fix=fix,
+        noqa_line=None if syntax_error else noqa_line,
+        tags=_tags(name),
         severity=severity,
     )

@@ -103,8 +103,9 @@ async def _type_check(
     given (``--follow-imports=skip``): such a module is ``Any``, and is never read."""
     if not readable.files:
         return {}
-    flags = ["--follow-imports=skip"] if readable.refused else []
-    daemon = mypy_daemon.Daemon(binary, Path(os.getcwd()), flags)
+    daemon = mypy_daemon.Daemon(
+        binary, Path(os.getcwd()), mypy_daemon.import_flags(readable.refused)
+    )
     try:
         done = await daemon.check(readable.files)
     finally:

@@ -25,6 +25,7 @@ from shim_lsp.analysis.findings import Finding, Fix, Spot
 from shim_lsp.server import edits
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature
+from shim_lsp.server.ruff_server import RuffServer, describe
 from shim_lsp.settings import Settings
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -37,6 +38,8 @@ SOURCE = "SHIM ruff"
 """The diagnostics' source: told apart from ruff's own language server's."""
 PYTHON_SUFFIXES = (".py", ".pyi")
 RUFF_CONFIGS = frozenset({"pyproject.toml", "ruff.toml", ".ruff.toml"})
+MAX_SERVER_DEATHS = 3
+"""A ruff server that died this often is not started again until the settings change."""
 _SEVERITIES = {
     "error": types.DiagnosticSeverity.Error,
     "warning": types.DiagnosticSeverity.Warning,
@@ -57,6 +60,9 @@ class Analysis:
     found: tuple[Finding, ...]
     ran: bool = True
     """False when ruff did not run (off, missing or failed): no action is offered."""
+    detailed: bool = True
+    """The findings carry their fixes and noqa lines (``ruff check``'s JSON); ruff server's
+    diagnostics do not, and code actions ask ``ruff check`` for them."""
 
 
 def _is_python(uri: str) -> bool:
@@ -126,6 +132,14 @@ class AnalysisFeature(Feature):
         self._open: set[str] = set()
         self._runs: dict[str, tuple[int | None, asyncio.Task[Analysis]]] = {}
         """uri -> (buffer version, ruff's run on that version's text)."""
+        self._details: dict[str, tuple[int | None, asyncio.Task[Analysis]]] = {}
+        """uri -> (buffer version, ``ruff check`` on it, for code actions), where the
+        diagnostics came from ruff server."""
+        self._server: asyncio.Task[RuffServer | None] | None = None
+        """The ruff server for the buffers, started (or failing to) with the first check."""
+        self._server_off = False
+        """Ruff server cannot serve these settings: every check is a ``ruff check``."""
+        self._deaths = 0
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._binary: str | None = None
         self._published: dict[str, Analysis] = {}
@@ -151,6 +165,9 @@ class AnalysisFeature(Feature):
             self._refresh()
         elif uri in self._open:
             self._runs.pop(uri, None)  # the same text, but a configuration may have changed
+            server = self._running_server()
+            if server is not None and path is not None:
+                server.configurations_changed(path)
             self._schedule(uri, 0.0)
 
     def document_closed(self, uri: str) -> None:
@@ -158,6 +175,10 @@ class AnalysisFeature(Feature):
             return
         self._open.discard(uri)
         self._runs.pop(uri, None)
+        self._details.pop(uri, None)
+        server = self._running_server()
+        if server is not None:
+            server.close(uri)
         self._published.pop(uri, None)
         timer = self._timers.pop(uri, None)
         if timer is not None:
@@ -172,12 +193,16 @@ class AnalysisFeature(Feature):
         if _ruff_changed(old, new):
             self._binary = None
             self.trouble.forget()
+            self._stop_server()
             if self.ls.settings_known.is_set():  # before, every run waits for these settings
                 self._refresh()
 
     def _refresh(self) -> None:
-        """Check every open buffer again (the configuration or the settings changed)."""
+        """Check every open buffer again (the configuration or the settings changed): with a
+        new ruff server, which reads the configuration again."""
+        self._stop_server()
         self._runs.clear()
+        self._details.clear()
         for uri in self._open:
             self._schedule(uri, 0.0)
 
@@ -205,6 +230,85 @@ class AnalysisFeature(Feature):
             run = self._runs[uri] = (doc.version, task)
         return await asyncio.shield(run[1])
 
+    async def details(self, uri: str) -> Analysis | None:
+        """The findings of the buffer's current version with their fixes and noqa lines."""
+        found = await self.analysis(uri)
+        if found is None or found.detailed or not found.ran:
+            return found
+        run = self._details.get(uri)
+        if run is None or run[0] != found.version:
+            task = asyncio.ensure_future(self._check(uri, found.version, found.text, detailed=True))
+            run = self._details[uri] = (found.version, task)
+        return await asyncio.shield(run[1])
+
+    # Ruff server
+
+    def _running_server(self) -> RuffServer | None:
+        task = self._server
+        if task is None or not task.done() or task.cancelled() or task.exception():
+            return None
+        return task.result()
+
+    def _stop_server(self) -> None:
+        """The settings or the configuration changed: the next check starts a new server."""
+        task, self._server = self._server, None
+        self._server_off = False
+        self._deaths = 0
+        if task is not None:
+            self.ls.spawn(self._end(task))
+
+    @staticmethod
+    async def _end(task: asyncio.Task[RuffServer | None]) -> None:
+        server = await task
+        if server is not None:
+            await server.stop()
+
+    async def _ruff_server(self, binary: str) -> RuffServer | None:
+        """The workspace's ruff server, started with the first check; None when ruff server
+        cannot serve (each check is then a ``ruff check``)."""
+        if self._server_off:
+            return None
+        if self._server is None:
+            self._server = asyncio.ensure_future(self._start_server(binary))
+        return await asyncio.shield(self._server)
+
+    async def _start_server(self, binary: str) -> RuffServer | None:
+        engine = self.ls.engine
+        folders = engine.workspace.folders if engine is not None else ()
+        server = RuffServer(binary, folders, ruff_options(self.ls.settings), self._server_died)
+        failed = await server.start()
+        if failed is not None:
+            self._give_up_server(failed.message)
+            return None
+        log.info("ruff server (pid %s) lints the open buffers", server.pid)
+        return server
+
+    def _give_up_server(self, why: str) -> None:
+        said = (
+            f"{why}: each buffer version is checked by a ruff check of its own instead, until"
+            " the ruff settings or configuration change"
+        )
+        log.warning("%s", said)
+        self.ls.log_user(f"SHIM: {said}", types.MessageType.Warning)
+        self._server_off = True
+
+    def _server_died(self, server: RuffServer, code: int | None) -> None:
+        if self._running_server() is not server:
+            return
+        self._server = None
+        self._deaths += 1
+        if self._deaths >= MAX_SERVER_DEATHS:
+            self._give_up_server(f"{describe(server, code)}, {self._deaths} times")
+        else:
+            said = f"{describe(server, code)}; SHIM starts another with the next check"
+            log.warning("%s", said)
+            self.ls.log_user(f"SHIM: {said}", types.MessageType.Warning)
+
+    async def shutting_down(self) -> None:
+        task, self._server = self._server, None
+        if task is not None:
+            await self._end(task)
+
     def ruff_binary(self) -> str | None:
         """The ruff to run; None (the user told once) when there is none."""
         if self._binary is None:
@@ -215,7 +319,11 @@ class AnalysisFeature(Feature):
             self._binary = found
         return self._binary
 
-    async def _check(self, uri: str, version: int | None, text: str) -> Analysis:
+    async def _check(
+        self, uri: str, version: int | None, text: str, detailed: bool = False
+    ) -> Analysis:
+        """Ruff server's findings in ``text``, or ``ruff check``'s when it cannot give them
+        or when ``detailed`` findings (with fixes) are asked for."""
         await self.ls.settings_known.wait()  # ruffPath and the rules come with the settings
         path = uri_to_path(uri)
         if path is None or not self.may_show(path):
@@ -223,6 +331,18 @@ class AnalysisFeature(Feature):
         binary = self.ruff_binary() if self.ls.settings.ruff_enabled else None
         if binary is None:
             return Analysis(version, text, (), ran=False)
+        server = None if detailed else await self._ruff_server(binary)
+        if server is not None:
+            served = await server.check(uri, text)
+            if not isinstance(served, ruff.RuffFailure):
+                return Analysis(version, text, tuple(served), detailed=False)
+            if server.complaint is not None and self._running_server() is server:
+                self._give_up_server(served.message)  # ruff check will say what is wrong
+                self.ls.spawn(server.stop())
+            else:
+                log.warning("%s; ruff check checks this version", served.message)
+                if not server.alive():
+                    self._server_died(server, server.returncode)
         found = await ruff.check(binary, text, path, ruff_options(self.ls.settings))
         if isinstance(found, ruff.RuffFailure):
             self._failed(found)
@@ -268,6 +388,12 @@ class AnalysisFeature(Feature):
         if timer is not None:
             timer.cancel()
         await self._check_and_publish(uri)
+
+    async def all_settled(self) -> None:
+        """Every open buffer's findings published for its current version: the workspace run
+        counts them with its own, as Problems will show them (a buffer's first check waits
+        for ruff server to start, and may end after a quick workspace run)."""
+        await asyncio.gather(*(self.settled(uri) for uri in list(self._open)))
 
     def may_show(self, path: Path) -> bool:
         """Findings quote the code (``Undefined name `hunter2```): a secret file, or a link to
@@ -362,7 +488,7 @@ class AnalysisFeature(Feature):
         kinds = self._kinds(params.context.only)
         if not kinds or uri not in self._open or not self.ls.settings.ruff_enabled:
             return []
-        analysis = await self.analysis(uri)
+        analysis = await self.details(uri)
         doc = self.ls.document(uri)
         if analysis is None or doc is None or doc.version != analysis.version:
             return []  # typed meanwhile: the editor asks again

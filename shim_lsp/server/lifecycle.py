@@ -23,7 +23,7 @@ from lsprotocol import types
 
 from shim_lsp.analysis import mypy_daemon
 from shim_lsp.notifications import RISK_NOTIFICATION
-from shim_lsp.server import client
+from shim_lsp.server import client, ruff_server
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import call_features, gather_features
 from shim_lsp.server.progress import CheckpointProgressDisplay
@@ -139,6 +139,7 @@ def end_process(code: int) -> NoReturn:
     thread); only once everything is on disk. ``asyncio.run`` itself waits for every
     ``to_thread`` worker before it returns, which is why ``exit`` needs the watchdog."""
     mypy_daemon.kill_all()
+    ruff_server.kill_all()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(ValueError, OSError):  # the client closed its end

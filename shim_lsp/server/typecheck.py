@@ -21,7 +21,7 @@ from pathlib import Path
 import attrs
 from lsprotocol import types
 
-from shim_lsp.analysis import mypy_daemon
+from shim_lsp.analysis import mypy_daemon, tree
 from shim_lsp.analysis.mypy_daemon import Daemon, MypyFailure, MypyFinding
 from shim_lsp.server.analysis import PYTHON_SUFFIXES, AnalysisFeature, ToolTrouble
 from shim_lsp.server.app import ShimLanguageServer
@@ -152,6 +152,15 @@ class TypeCheckFeature(Feature):
         finally:
             del self._running[folder]
 
+    def _refused(self, folder: Path) -> tuple[Path, ...]:
+        """What an import could reach in the folder that mypy must not read (secrets, links
+        leading out), as ``shim analyze`` finds it. Off the event loop: it walks the folder."""
+        engine = self.ls.engine
+        rules = engine.tree.rules_for(folder) if engine is not None else None
+        if rules is None:
+            return ()
+        return tree.readable_python_files(rules).refused
+
     def _files(self, folder: Path, uris: list[str]) -> dict[Path, str]:
         """Those of ``uris`` that mypy may check in the folder, by real path: saved files,
         never a secret one or one whose link leads out of the workspace. Off the event loop."""
@@ -183,7 +192,11 @@ class TypeCheckFeature(Feature):
             if isinstance(binary, MypyFailure):
                 self._failed(binary)
                 return
-            daemon = self._daemons[folder] = Daemon(binary, folder)
+            refused = await asyncio.to_thread(self._refused, folder)
+            if not self.ls.settings.type_check_enabled:
+                return  # turned off meanwhile
+            flags = mypy_daemon.import_flags(refused)
+            daemon = self._daemons[folder] = Daemon(binary, folder, flags)
         found = await daemon.check(list(files))
         if self._daemons.get(folder) is not daemon:
             return  # restarted or turned off meanwhile: that check publishes

@@ -130,6 +130,7 @@ class WorkspaceAnalysisFeature(Feature):
         self._shown = set()
         self._publish(shown)
         self._analysed = True
+        await self.ls.feature_of(AnalysisFeature).all_settled()
         files, findings = self.ls.diagnostics.count(SOURCE)  # open buffers' too: as Problems
         return {
             "cancelled": False,

@@ -367,8 +367,10 @@ async def test_an_older_result_is_never_published_over_a_newer_one(
     assert isinstance(real, str)
     done = tmp_path / "slow-done"
     # Ruff, slowed down for a text that says SLOW: the older version's answer comes last.
+    # Its server does not start, so each version is a ruff check of its own.
     slow = script(
         tmp_path / "ruff",
+        'if [ "$1" = server ]; then exit 1; fi\n'
         f'text=$(mktemp)\ncat > "$text"\nif grep -q SLOW "$text"; then sleep 1; fi\n'
         f'"{real}" "$@" < "$text"\nstatus=$?\n'
         f'if grep -q SLOW "$text"; then touch "{done}"; fi\nrm -f "$text"\nexit $status',
@@ -405,8 +407,13 @@ async def test_typing_is_checked_once_after_the_pause(
     (workspace / "pyproject.toml").write_text(SELECT_F)
     real = find_ruff(None)
     assert isinstance(real, str)
-    runs = tmp_path / "runs"
-    counting = script(tmp_path / "ruff", f'echo run >> "{runs}"\nexec "{real}" "$@"')
+    runs, sent = tmp_path / "runs", tmp_path / "sent"
+    # Ruff, counting the checks: its server's pulls (what SHIM sends it), and ruff checks.
+    counting = script(
+        tmp_path / "ruff",
+        f'if [ "$1" = server ]; then tee -a "{sent}" | "{real}" "$@"; exit; fi\n'
+        f'echo run >> "{runs}"\nexec "{real}" "$@"',
+    )
     editor = await editors.start(
         workspace,
         state_dir,
@@ -419,7 +426,8 @@ async def test_typing_is_checked_once_after_the_pause(
         editor.type(uri, 1, column, typed)
         await asyncio.sleep(0.05)
     await published(editor, uri, lambda c: c == ["F401"])
-    assert runs.read_text().count("run") == 2  # on open, and once after the typing
+    assert sent.read_text().count('"textDocument/diagnostic"') == 2  # on open, after typing
+    assert runs.read_text().count("run") == 1  # the settings, checked as ruff server starts
 
 
 async def test_changed_settings_check_open_buffers_again(

@@ -1,5 +1,6 @@
 """Type checks through the real server and the real mypy daemon: findings of saved files,
-the project's configuration, off by default, a missing checker, and no daemon left behind."""
+the project's configuration, off by default, a missing checker, and no daemon (nor ruff's
+server) left behind."""
 
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ def daemons(server_pid: int) -> list[psutil.Process]:
         p
         for p in psutil.Process(server_pid).children(recursive=True)
         if "daemon" in p.cmdline() and any("dmypy" in part for part in p.cmdline())
+    ]
+
+
+def ruff_servers(server_pid: int) -> list[psutil.Process]:
+    """The ruff language servers SHIM runs for the buffers."""
+    return [
+        p
+        for p in psutil.Process(server_pid).children(recursive=True)
+        if p.cmdline()[-1:] == ["server"] and "ruff" in Path(p.cmdline()[0]).name
     ]
 
 
@@ -122,9 +132,19 @@ async def test_saved_files_are_type_checked_by_the_projects_configuration_and_no
 
 
 async def test_type_checks_are_off_by_default_a_missing_checker_is_one_message_and_a_killed_server_leaves_no_daemon(  # noqa: E501
-    workspace: Path, state_dir: Path, editors: Editors
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
 ) -> None:
-    (workspace / "b.py").write_text('import os\n\nn: int = "x"\n')
+    (workspace / "b.py").write_text(
+        'import os\n\nimport cfg\nimport settings\n\nprint(cfg, settings)\nn: int = "x"\n'
+    )
+    # What b.py imports mypy must not read: a link to a secret, a link leading out. Neither
+    # is Python, so mypy reading one is a blocking error, and b.py goes unchecked.
+    (workspace / ".env").write_text("API_KEY = ghp_secretvalue999\nexport MODE=dev\n")
+    (workspace / "settings.py").symlink_to(workspace / ".env")
+    outside = tmp_path / "out"
+    outside.mkdir()
+    (outside / "leak.py").write_text('PASSWORD: int = "outside-secret"\nx = outside_name\ny = (\n')
+    (workspace / "cfg.py").symlink_to(outside / "leak.py")
     (workspace / "c.py").write_text("import sys\n")
     editor = await editors.start(workspace, state_dir, capabilities=VS_CODE)
     uri = editor.open("b.py")
@@ -147,7 +167,22 @@ async def test_type_checks_are_off_by_default_a_missing_checker_is_one_message_a
 
     configure(editor, {"typeCheckEnabled": True})  # the dmypy installed beside SHIM
     await editor.wait_for(lambda: codes(editor, uri) == ["assignment"], 60)
+    said = [d.message for ds in editor.client.diagnostics.values() for d in ds]
+    said += [m.message for m in editor.client.log_messages] + editor.shown_messages
+    assert not [m for m in said if "ghp_" in m or "outside" in m or "leak.py" in m], said
     (daemon,) = daemons(editor.pid)
-    editor.kill()  # not even a goodbye: the kernel ends the daemon with the server
+
+    # Ruff's server dies: said in the log, the buffer still checked, and another one started.
+    (lint,) = ruff_servers(editor.pid)
+    lint.kill()
+    editor.type(uri, 0, 0, "import re\n")
+    await editor.wait_for(lambda: codes(editor, uri, "SHIM ruff").count("F401") == 2)
+    editor.type(uri, 0, 0, "import abc\n")
+    await editor.wait_for(lambda: codes(editor, uri, "SHIM ruff").count("F401") == 3)
+    (lint,) = ruff_servers(editor.pid)
+    said = [m.message for m in editor.client.log_messages if "ruff server" in m.message]
+    assert any("exited" in m for m in said), said
+
+    editor.kill()  # not even a goodbye: the kernel ends the daemon and ruff with the server
     await editor.client.stop()
-    await editor.wait_for(lambda: gone(daemon), 10)
+    await editor.wait_for(lambda: gone(daemon) and gone(lint), 10)

@@ -1,0 +1,84 @@
+"""SHIM as ruff server's client, without SHIM's server: the real ``ruff server`` answers what
+``ruff check`` answers, and says when it cannot lint with the settings it was given."""
+
+from __future__ import annotations
+
+import stat
+import time
+from pathlib import Path
+
+import attrs
+
+from shim_lsp.analysis import ruff
+from shim_lsp.analysis.findings import Finding
+from shim_lsp.server.ruff_server import START_TIMEOUT_S, RuffServer
+
+TEXT = (
+    "import os\n"  # F401: a fix ruff server appends to the message, the unnecessary tag
+    'x = "\U0001f600"; y = undefined\n'  # E702 and F821, after an astral character
+    "def f(a):\n"  # C901 at SHIM's threshold, over the project's
+    + "".join(f"    if a == {i}:\n        return {i}\n" for i in range(4))
+    + "    return a\n"
+)
+"""Findings of every kind SHIM shows differently from ruff server."""
+
+
+def binary() -> str:
+    found = ruff.find_ruff(None)
+    assert isinstance(found, str), found
+    return found
+
+
+def ordered(found: list[Finding]) -> list[Finding]:
+    return sorted(found, key=lambda f: (f.start, f.code or ""))
+
+
+async def test_ruff_servers_findings_are_ruff_checks_for_each_text_sent(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ruff.lint]\nselect = ["E741"]\n[tool.ruff.lint.mccabe]\nmax-complexity = 20\n'
+    )
+    options = ruff.RuffOptions(select=("E", "F"), complexity=3)
+    server = RuffServer(binary(), (tmp_path,), options, lambda _server, _code: None)
+    assert await server.start() is None
+    path = tmp_path / "a.py"
+    served: list[Finding] | ruff.RuffFailure = []
+    try:
+        # opened, changed to a syntax error, changed again (with a lone surrogate), unchanged
+        for text in (TEXT, "def (:\n", TEXT + "z = '\ud800'; l = 1\n", TEXT + "l = 1\n"):
+            served = await server.check(path.as_uri(), text)
+            checked = await ruff.check(binary(), text, path, options)
+            assert isinstance(served, list) and isinstance(checked, list), (served, checked)
+            assert served, text
+            expected = [attrs.evolve(f, fix=None, noqa_line=None) for f in checked]
+            assert ordered(served) == ordered(expected)
+    finally:
+        await server.stop()
+    assert not server.alive()
+    assert isinstance(served, list)
+    assert {f.code for f in served} == {"F401", "E702", "F821", "C901", "E741"}
+
+
+async def test_settings_ruff_refuses_are_a_failure_not_its_defaults(tmp_path: Path) -> None:
+    """Ruff server would lint with its defaults (it only logs what is wrong): it is not used,
+    and ``ruff check`` then says what is wrong."""
+    for options, config in [
+        (ruff.RuffOptions(select=("XYZ999",)), ""),
+        (ruff.RuffOptions(), "[tool.ruff.lint\n"),
+    ]:
+        (tmp_path / "pyproject.toml").write_text(config)
+        server = RuffServer(binary(), (tmp_path,), options, lambda _server, _code: None)
+        failed = await server.start()
+        assert failed is not None and "ruff refuses these settings" in failed.message, failed
+        assert not server.alive() and server.pid is None  # never started
+
+
+async def test_a_server_that_ends_as_it_starts_is_not_waited_for(tmp_path: Path) -> None:
+    """An older ruff without ``server``, say: each check is then a ``ruff check``."""
+    script = tmp_path / "ruff"
+    script.write_text(f'#!/bin/sh\nif [ "$1" = server ]; then exit 3; fi\nexec "{binary()}" "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    server = RuffServer(str(script), (tmp_path,), ruff.RuffOptions(), lambda _server, _code: None)
+    started = time.monotonic()
+    failed = await server.start()
+    assert failed is not None and "ended with status 3" in failed.message, failed
+    assert time.monotonic() - started < START_TIMEOUT_S / 2
