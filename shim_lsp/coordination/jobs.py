@@ -92,7 +92,7 @@ class Outcome:
 
     @property
     def new_bytes(self) -> bytes | None:
-        return None if self.new is None else base64.b64decode(self.new)
+        return None if self.new is None else base64.b64decode(self.new, validate=True)
 
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
