@@ -304,6 +304,10 @@ class Settings:
     """Seconds after which a window that stopped answering leaves the group (its heartbeat
     goes every third of this), and the leader's lease (renewed every third of this)."""
 
+    codemod_batch_workers: int = attrs.field(default=1, validator=_non_negative(64))
+    """With Redis: batches of the group's workspace codemod runs this window works at once,
+    each over its codemod worker processes (0: it asks the group, but works none)."""
+
 
 attrs.resolve_types(Settings)
 

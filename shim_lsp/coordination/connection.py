@@ -121,16 +121,19 @@ def parse_target(url: str) -> RedisTarget:
     return target
 
 
-def client(target: RedisTarget) -> Redis:
-    """A redis-py client with every timeout explicit (none of the library's defaults)."""
+def client(target: RedisTarget, *, decode: bool = False, blocking_s: float = 0.0) -> Redis:
+    """A redis-py client with every timeout explicit (none of the library's defaults).
+    ``decode``: answers as str (what BullMQ expects of a client handed to it);
+    ``blocking_s``: the longest a blocking command of this client waits on the server, added
+    to the socket timeout (BullMQ's worker waits for jobs with BZPOPMIN)."""
     return Redis.from_url(
         target.url,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_timeout=SOCKET_TIMEOUT_S + blocking_s,
         health_check_interval=HEALTH_CHECK_S,
         retry=Retry(BACKOFF, RETRIES),
         retry_on_error=[rx.ConnectionError, rx.TimeoutError],
-        decode_responses=False,
+        decode_responses=decode,
     )
 
 

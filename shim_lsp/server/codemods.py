@@ -44,6 +44,9 @@ if TYPE_CHECKING:
     from shim_lsp.codemods.files import Selection
     from shim_lsp.codemods.registry import CodemodInfo
     from shim_lsp.codemods.runner import Summary
+    from shim_lsp.coordination.connection import RedisTarget
+    from shim_lsp.coordination.jobs import Batch, Outcome
+    from shim_lsp.coordination.registry import Keys
     from shim_lsp.session.engine import SessionEngine
 
 log = logging.getLogger(__name__)
@@ -153,6 +156,7 @@ class CodemodsFeature(Feature):
         """uri -> (buffer version, the result of each codemod that changes that version)."""
         self._workers: ProcessPool | None = None
         """The processes that compute the proposals, kept for the server's life."""
+        self._batch_workers: ProcessPool | None = None
 
     def _pool(self) -> ProcessPool:
         from shim_lsp.codemods.runner import worker_pool
@@ -162,9 +166,38 @@ class CodemodsFeature(Feature):
                 self._workers = worker_pool(workers=2)
             return self._workers
 
+    def _batch_pool(self) -> ProcessPool:
+        """The processes that work the group's batches: as many as a local run uses."""
+        from shim_lsp.codemods.runner import worker_pool
+
+        with self._lock:
+            if self._batch_workers is None or not self._batch_workers.active:
+                workers = self.ls.settings.codemod_jobs or os.cpu_count() or 2
+                self._batch_workers = worker_pool(workers=workers)
+            return self._batch_workers
+
+    def work_batch(
+        self, batch: Batch, cancel: threading.Event, progress: Callable[[int], None]
+    ) -> list[Outcome]:
+        """A batch of another window's run (or this one's), in a thread of the job worker."""
+        from shim_lsp.server.codemod_jobs import work_batch
+
+        engine = self.ls.engine
+        if engine is None:
+            raise RuntimeError("no session: the server is not initialized")
+        return work_batch(
+            engine, self.ls.settings, self.registry, self._batch_pool, batch, cancel, progress
+        )
+
     async def shutting_down(self) -> None:
-        if self._workers is not None:
-            self._workers.stop()
+        """Stop the worker processes, and wait (briefly) for a pool that may be replacing a
+        worker it stopped (a cancelled batch): one started after the server is gone would
+        outlive it."""
+        pools = [p for p in (self._workers, self._batch_workers) if p is not None]
+        for pool in pools:
+            pool.stop()
+        for pool in pools:
+            await asyncio.to_thread(pool.join, 1.0)
 
     def settings_changed(self, old: Settings, new: Settings) -> None:
         if new.codemod_modules != old.codemod_modules:
@@ -346,6 +379,16 @@ class CodemodsFeature(Feature):
         return info is None or CodemodSpec(info.module, info.cls).together()
 
 
+def _group_queue(ls: ShimLanguageServer) -> tuple[RedisTarget, Keys] | None:
+    """The workspace group's job queue, when this window is a connected member of one."""
+    from shim_lsp.server.coordination import CoordinationFeature
+
+    try:
+        return ls.feature_of(CoordinationFeature).job_queue()
+    except LookupError:
+        return None
+
+
 def _root(ls: ShimLanguageServer, path: Path) -> Path | None:
     if ls.engine is None:
         return None
@@ -424,7 +467,7 @@ def _cannot_apply(ls: ShimLanguageServer, a: RunCodemodArgs) -> str | None:
 async def _run_workspace(
     ls: ShimLanguageServer, engine: SessionEngine, info: CodemodInfo, a: RunCodemodArgs
 ) -> dict[str, Any]:
-    from shim_lsp.codemods.runner import CodemodSpec, FileResult, Job, run
+    from shim_lsp.codemods.runner import CodemodSpec, FileResult, Job, Progress, run
 
     root = engine.workspace.folders[0] if engine.workspace.folders else None
     args = await asyncio.to_thread(_arguments, info, a, root)
@@ -449,12 +492,10 @@ async def _run_workspace(
     loop = asyncio.get_running_loop()
     last = [0.0]
 
-    def report(summary: Summary, total: int) -> None:
+    def show(done: int, changed: int, total: int) -> None:
         now = time.monotonic()
-        if progress and (now - last[0] >= PROGRESS_EVERY_S or len(summary.results) == total):
+        if progress and (now - last[0] >= PROGRESS_EVERY_S or done == total):
             last[0] = now
-            done = len(summary.results)
-            changed = summary.count("changed")
             message = f"{done}/{total} files" + (f", {changed} changed" if changed else "")
             pct = int(100 * done / total) if total else 100
             loop.call_soon_threadsafe(
@@ -463,20 +504,40 @@ async def _run_workspace(
                 types.WorkDoneProgressReport(message=message, percentage=pct, cancellable=True),
             )
 
-    running = asyncio.ensure_future(
-        asyncio.to_thread(
-            partial(
-                run,
-                workers=ls.settings.codemod_jobs or os.cpu_count() or 2,
-                timeout=ls.settings.codemod_timeout,
-                root=root,
-                progress=report,
-                cancel=cancel,
-            ),
-            CodemodSpec(info.module, info.cls, args),
-            jobs,
+    spec = CodemodSpec(info.module, info.cls, args)
+
+    def local(todo: list[Job], report: Progress) -> Summary:
+        return run(
+            spec,
+            todo,
+            workers=ls.settings.codemod_jobs or os.cpu_count() or 2,
+            timeout=ls.settings.codemod_timeout,
+            root=root,
+            progress=report,
+            cancel=cancel,
         )
-    )
+
+    def report(summary: Summary, total: int) -> None:
+        show(len(summary.results), summary.count("changed"), total)
+
+    shared: list[dict[str, int]] = []
+
+    async def either() -> Summary:
+        queue = _group_queue(ls)
+        if queue is not None and not await asyncio.to_thread(spec.together):
+            from shim_lsp.server.codemod_jobs import run_shared
+
+            done = await run_shared(
+                *queue, engine, a.name, a.args, spec, jobs, local, cancel=cancel, show=show
+            )
+            if done is not None:
+                shared.append(done[1].to_json())
+                return done[0]
+        elif queue is not None:
+            log.info("codemod %s: its changes go together; run here, not split", a.name)
+        return await asyncio.to_thread(local, jobs, report)
+
+    running = asyncio.ensure_future(either())
     try:
         summary = await asyncio.shield(running)
     except asyncio.CancelledError:
@@ -506,6 +567,8 @@ async def _run_workspace(
         "changed": [],
         "applied": False,
     }
+    if shared:
+        result["shared"] = shared[0]
     changed = [r for r in summary.results if r.status == "changed"]
     if summary.cancelled or not changed:
         return result

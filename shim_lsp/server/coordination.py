@@ -25,8 +25,11 @@ from shim_lsp.settings import Settings, resolve_redis_url
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
 if TYPE_CHECKING:
+    from shim_lsp.coordination.connection import RedisTarget
     from shim_lsp.coordination.group import Coordinator
+    from shim_lsp.coordination.jobs import JobWorker
     from shim_lsp.coordination.messages import DirtyDocument, Member, NudgeKind
+    from shim_lsp.coordination.registry import Keys
     from shim_lsp.session.engine import SessionEngine
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ def _settings_key(settings: Settings) -> tuple[Any, ...]:
         settings.workspace_id,
         settings.publish_unsaved_text,
         settings.coordination_ttl,
+        settings.codemod_batch_workers,
     )
 
 
@@ -79,6 +83,8 @@ class CoordinationFeature(Feature):
         self._ready = False
         self._led_with: int | None = None
         """The epoch this member last led with: a new one runs the leader's work."""
+        self.jobs: JobWorker | None = None
+        """This member's worker on the group's codemod queue (None: it works none)."""
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -99,6 +105,9 @@ class CoordinationFeature(Feature):
 
     async def _leave(self) -> None:
         coordinator, self.coordinator = self.coordinator, None
+        jobs, self.jobs = self.jobs, None
+        if jobs is not None:
+            await jobs.stop()
         engine = self.ls.engine
         if engine is not None:
             engine.checkpoints.retention_turn = RetentionTurn
@@ -149,7 +158,39 @@ class CoordinationFeature(Feature):
         )
         engine.checkpoints.retention_turn = self._retention_turn
         self.coordinator.start()  # the status changes once it has joined, or failed to
+        self._work_jobs(self.coordinator)
         self.ls.spawn(self._watch_checkpoints(self.coordinator, engine))
+
+    def _work_jobs(self, coordinator: Coordinator) -> None:
+        """Work the group's codemod batches, as many at once as the setting says."""
+        concurrency = self.ls.settings.codemod_batch_workers
+        if concurrency == 0:
+            log.info("coordination: this window works no codemod jobs (codemodBatchWorkers 0)")
+            return
+        from shim_lsp.coordination.jobs import Handle, JobWorker
+
+        handles: list[Handle] = [
+            h for f in self.ls.features if (h := getattr(f, "work_batch", None)) is not None
+        ]
+        if not handles:
+            return
+        handle = handles[0]  # the codemods feature's, found without importing it (a cycle)
+        self.jobs = JobWorker(
+            coordinator.target,
+            coordinator.keys,
+            coordinator.ttl,
+            concurrency,
+            handle,
+            coordinator.me.session,
+        )
+        self.jobs.start()
+
+    def job_queue(self) -> tuple[RedisTarget, Keys] | None:
+        """Where a codemod run's batches go: the group's queue while Redis answers."""
+        coordinator = self.coordinator
+        if coordinator is None or coordinator.state != "connected":
+            return None
+        return coordinator.target, coordinator.keys
 
     async def _watch_checkpoints(self, coordinator: Coordinator, engine: SessionEngine) -> None:
         """A checkpoint taken is a nudge too (other windows' recovery can read it); the

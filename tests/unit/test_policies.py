@@ -205,6 +205,7 @@ def test_the_settings_schema_is_each_fields_docstring_default_and_bound() -> Non
             low = entry["minimum"]
             assert not parse_settings({name: low})[1] and parse_settings({name: low - 1})[1], name
     assert {n for n, e in schema.items() if "minimum" in e} == {
+        "codemodBatchWorkers",
         "keepAllMinutes",
         "keepHourlyHours",
         "keepDailyDays",

@@ -1,0 +1,388 @@
+"""Codemod runs shared by a workspace's windows: file batches as BullMQ jobs.
+
+The asking window splits a run's files into batches and adds each to its workspace's queue
+(``<prefix>:ws:<hash>:bull:codemods``); every member runs a BullMQ worker on that queue. Only
+names cross the wire one way (the codemod, its arguments, workspace-relative paths and the
+SHA-256 of each file's bytes as the asker read them); the worker reads each file from its own
+copy of the workspace and works only on one whose bytes hash the same. The new bytes come
+back as the job's return value. A batch's job id is the hash of its inputs, so adding it
+again (a retry, a second window asking the same) finds the job already there, and a job that
+runs twice (a worker killed mid-job: BullMQ hands it to another once its lock lapses) gives
+the same result.
+
+Cancel: the asker sets ``…:bull-cancel:<run>``; each worker looks for it while a batch runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import attrs
+import cattrs
+from redis.asyncio import Redis
+
+from shim_lsp.coordination.connection import RedisTarget, client, explain
+from shim_lsp.coordination.registry import Keys
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+QUEUE = "codemods"
+PAYLOAD_MAX = 1 << 20
+"""A batch's inputs (names and hashes only) in bytes; a bigger one is refused."""
+RESULT_MAX = 256 << 20
+"""A batch's result in bytes: new texts of up to ``BATCH_FILES_MAX`` files."""
+BATCHES = 16
+"""A run is split into about this many batches, so that each member gets some."""
+BATCH_FILES_MAX = 100
+POLL_S = 0.1
+"""How often the asker looks at its jobs, and a worker for a cancel."""
+DRAIN_S = 1.0
+"""How long a worker's BZPOPMIN waits for a job (added to its socket timeout)."""
+STOP_S = 1.0
+"""How long leaving the group waits for the worker to close."""
+KEEP_S = 3600
+"""Finished jobs are kept this long: a run asked again meanwhile reuses their results."""
+
+Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
+
+
+class JobRejected(ValueError):
+    """A job's payload or result that does not fit its schema, size or workspace."""
+
+
+@attrs.frozen
+class BatchFile:
+    path: str
+    """Relative to the workspace folder, POSIX separators."""
+    sha256: str
+    """Of the bytes the asking window read."""
+
+
+@attrs.frozen
+class Batch:
+    version: int
+    workspace: str
+    run: str
+    """The asking run's id: where its cancel is said."""
+    codemod: str
+    """A codemod's name, looked up in the worker's own registry (never a module path)."""
+    args: dict[str, Any]
+    files: list[BatchFile]
+
+
+@attrs.frozen
+class Outcome:
+    path: str
+    sha256: str
+    status: Status
+    reason: str = ""
+    new: str | None = None
+    """The new bytes, base64, when changed."""
+    warnings: list[str] = attrs.field(factory=list)
+
+    @property
+    def new_bytes(self) -> bytes | None:
+        return None if self.new is None else base64.b64decode(self.new, validate=True)
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def job_id(batch: Batch) -> str:
+    """The batch's inputs' hash (never all digits: BullMQ refuses integer custom ids)."""
+    key = json.dumps(
+        [batch.workspace, batch.codemod, batch.args, [[f.path, f.sha256] for f in batch.files]],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return "b" + digest(key.encode("utf-8", "surrogatepass"))[:40]
+
+
+def split(files: Sequence[BatchFile], count: int = BATCHES) -> list[list[BatchFile]]:
+    """About ``count`` batches of consecutive files, each of at most ``BATCH_FILES_MAX``."""
+    if not files:
+        return []
+    size = min(BATCH_FILES_MAX, max(1, math.ceil(len(files) / count)))
+    return [list(files[i : i + size]) for i in range(0, len(files), size)]
+
+
+def encode_batch(batch: Batch) -> dict[str, Any]:
+    data: dict[str, Any] = _converter.unstructure(batch)
+    return data
+
+
+def decode_batch(data: Any, workspace: str) -> Batch:
+    """A job's payload, checked: its schema, its size, and that it is this workspace's."""
+    try:
+        size = len(json.dumps(data))
+        if size > PAYLOAD_MAX:
+            raise JobRejected(f"payload of {size} bytes (at most {PAYLOAD_MAX})")
+        batch = _converter.structure(data, Batch)
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        if isinstance(exc, JobRejected):
+            raise
+        raise JobRejected(f"malformed payload: {type(exc).__name__}") from None
+    if batch.version != VERSION:
+        raise JobRejected(f"payload version {batch.version} (this SHIM speaks {VERSION})")
+    if batch.workspace != workspace:
+        raise JobRejected("payload of another workspace")
+    return batch
+
+
+@attrs.frozen
+class Result:
+    worker: str
+    """The session id of the member that worked the batch."""
+    outcomes: list[Outcome]
+
+
+def encode_result(result: Result) -> dict[str, Any]:
+    found: dict[str, Any] = _converter.unstructure(result)
+    return found
+
+
+def decode_result(data: Any, batch: Batch) -> Result:
+    """A job's result, checked against its batch: one outcome per file, the same hashes."""
+    try:
+        size = len(json.dumps(data))
+        if size > RESULT_MAX:
+            raise JobRejected(f"result of {size} bytes (at most {RESULT_MAX})")
+        result = _converter.structure(data, Result)
+        outcomes = result.outcomes
+        for o in outcomes:
+            o.new_bytes  # noqa: B018 - raises on what is not base64
+    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        if isinstance(exc, JobRejected):
+            raise
+        raise JobRejected(f"malformed result: {type(exc).__name__}") from None
+    asked = sorted((f.path, f.sha256) for f in batch.files)
+    if sorted((o.path, o.sha256) for o in outcomes) != asked:
+        raise JobRejected("a result for other files than the batch's")
+    return result
+
+
+def worker_options(keys: Keys, ttl: float, concurrency: int, name: str) -> dict[str, Any]:
+    """The lock of a job being worked on lasts one coordination TTL, renewed every half; a
+    worker that died leaves its job to another within about a TTL and a half."""
+    lock_ms = max(1000, int(ttl * 1000))
+    return {
+        "prefix": bull_prefix(keys),
+        "name": name,
+        "concurrency": max(1, concurrency),
+        "lockDuration": lock_ms,
+        "stalledInterval": lock_ms // 2,
+        "maxStalledCount": 2,
+        "drainDelay": DRAIN_S,
+        "runRetryDelay": 1000,
+        "skipVersionCheck": True,
+    }
+
+
+def job_options(batch: Batch) -> dict[str, Any]:
+    return {
+        "jobId": job_id(batch),
+        "attempts": 3,
+        "backoff": {"type": "exponential", "delay": 500},
+        "removeOnComplete": {"age": KEEP_S},
+        "removeOnFail": {"age": KEEP_S},
+    }
+
+
+def bull_prefix(keys: Keys) -> str:
+    return f"{keys.base}:bull"
+
+
+def cancel_key(keys: Keys, run: str) -> str:
+    return f"{keys.base}:bull-cancel:{run}"
+
+
+Handle = Callable[[Batch, threading.Event, Callable[[int], None]], list[Outcome]]
+"""Works a batch (in a thread): the cancel event, and a callback taking the files done."""
+
+
+class JobWorker:
+    """This member's BullMQ worker on its workspace's codemod queue."""
+
+    def __init__(
+        self,
+        target: RedisTarget,
+        keys: Keys,
+        ttl: float,
+        concurrency: int,
+        handle: Handle,
+        name: str,
+    ) -> None:
+        self.target, self.keys, self.handle = target, keys, handle
+        self.options = worker_options(keys, ttl, concurrency, name)
+        self.rejected = 0
+        self._worker: Any = None
+        self._working: set[threading.Event] = set()
+        """The cancel of each batch in hand: leaving the group stops their threads."""
+        self._redis: Redis | None = None
+
+    def start(self) -> None:
+        from bullmq import Worker
+
+        self._redis = client(self.target, decode=True)
+        conn = client(self.target, decode=True, blocking_s=DRAIN_S)
+        self._worker = Worker(QUEUE, self._process, {**self.options, "connection": conn})
+        self._worker.on("error", self._error)
+        log.info("coordination: working %s's codemod jobs", self.keys.base)
+
+    def _error(self, error: BaseException, *_job: Any) -> None:
+        log.warning("coordination: job worker: %s", explain(self.target, error))
+
+    async def stop(self) -> None:
+        """Stop taking jobs and abandon the batches in hand (their locks lapse, and another
+        member takes them), within ``STOP_S``: BullMQ's ``close`` waits for its teardown even
+        when cancelled, so it is left to finish on its own rather than awaited past that."""
+        worker, self._worker = self._worker, None
+        for cancel in list(self._working):
+            cancel.set()
+        if worker is not None:
+            worker.cancelAllJobs("this window is leaving the group")
+            closing = asyncio.ensure_future(worker.close(force=True))
+            await asyncio.wait({closing}, timeout=STOP_S)
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._redis.aclose(), STOP_S)
+
+    async def _process(self, job: Any, token: str, signal: Any) -> dict[str, Any]:
+        from bullmq.custom_errors import UnrecoverableError
+
+        try:
+            batch = decode_batch(job.data, self.keys.workspace)
+        except JobRejected as exc:
+            self.rejected += 1
+            log.warning("coordination: refused job %s: %s", job.id, exc)
+            raise UnrecoverableError(str(exc)) from None
+        cancel = threading.Event()
+        done = [0]
+        shown = 0
+
+        def progress(files: int) -> None:
+            done[0] = files
+
+        work = asyncio.ensure_future(asyncio.to_thread(self.handle, batch, cancel, progress))
+        self._working.add(cancel)
+        work.add_done_callback(lambda _f: self._working.discard(cancel))
+        work.add_done_callback(_retrieved)
+        cancel_at = cancel_key(self.keys, batch.run)
+        while not work.done():
+            await asyncio.wait({work}, timeout=POLL_S)
+            if work.done():
+                break
+            with contextlib.suppress(Exception):
+                if signal.aborted or (self._redis and await self._redis.exists(cancel_at)):
+                    cancel.set()
+            if done[0] != shown:
+                shown = done[0]
+                with contextlib.suppress(Exception):
+                    await job.updateProgress(shown)
+        outcomes = work.result()
+        if cancel.is_set():
+            raise UnrecoverableError("cancelled by the window that asked")
+        return encode_result(Result(self.options["name"], outcomes))
+
+
+def _retrieved(work: asyncio.Future[Any]) -> None:
+    """A batch abandoned by a worker that left still ends: what it raised is logged."""
+    if not work.cancelled() and work.exception() is not None:
+        log.info("coordination: an abandoned batch ended with %r", work.exception())
+
+
+@attrs.define
+class Remote:
+    """What the asker got back: results by batch index, and the batches left undone."""
+
+    results: dict[int, Result] = attrs.field(factory=dict)
+    left: list[int] = attrs.field(factory=list)
+    problem: str | None = None
+    """Why some batches came back undone (Redis away, a job that failed)."""
+
+
+async def run_batches(
+    target: RedisTarget,
+    keys: Keys,
+    batches: list[Batch],
+    *,
+    cancelled: Callable[[], bool],
+    progress: Callable[[int], None],
+) -> Remote:
+    """Add the batches as jobs, wait for their results; never raises for Redis: what could
+    not be done remotely comes back in ``left`` (the caller runs it locally)."""
+    from bullmq import Job, Queue
+
+    r = client(target, decode=True)
+    queue = Queue(QUEUE, {"connection": r, "prefix": bull_prefix(keys)})
+    found = Remote()
+    ids = [job_id(b) for b in batches]
+    waiting = set(range(len(batches)))
+    done_files: dict[int, int] = {}
+    try:
+        for batch, jid in zip(batches, ids, strict=True):
+            await asyncio.wait_for(queue.add(QUEUE, encode_batch(batch), job_options(batch)), 5)
+            state = await queue.getJobState(jid)
+            if state == "failed":  # a cancelled or refused run left it: ask again
+                with contextlib.suppress(Exception):
+                    await queue.remove(jid)
+                await queue.add(QUEUE, encode_batch(batch), job_options(batch))
+        while waiting:
+            if cancelled():
+                await r.set(cancel_key(keys, batches[0].run), "1", ex=KEEP_S)
+                for i in waiting:
+                    with contextlib.suppress(Exception):
+                        await queue.remove(ids[i])  # a job not yet started; one running stops
+                found.left = sorted(waiting)
+                return found
+            for i in sorted(waiting):
+                job = await asyncio.wait_for(Job.fromId(queue, ids[i]), 5)
+                if job is None:
+                    raise JobRejected(f"job {ids[i]} is gone from the queue")
+                if job.finishedOn and job.failedReason and not job.returnvalue:
+                    raise JobRejected(f"a batch failed: {job.failedReason}")
+                if job.finishedOn and job.returnvalue is not None:
+                    found.results[i] = decode_result(job.returnvalue, batches[i])
+                    waiting.discard(i)
+                    done_files[i] = len(batches[i].files)
+                elif isinstance(job.progress, int):
+                    done_files[i] = job.progress
+            progress(sum(done_files.values()))
+            if waiting:
+                await asyncio.sleep(POLL_S)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        found.problem = str(exc) if isinstance(exc, JobRejected) else str(explain(target, exc))
+        found.left = sorted(waiting)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(queue.close(), 1.0)
+    return found
+
+
+async def workers_on(target: RedisTarget, keys: Keys) -> int:
+    """How many workers listen on the workspace's queue now (0 when Redis cannot say)."""
+    from bullmq import Queue
+
+    queue = Queue(QUEUE, {"connection": client(target, decode=True), "prefix": bull_prefix(keys)})
+    try:
+        count: int = await asyncio.wait_for(queue.get_workers_count(), 3)
+        return count
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(queue.close(), 1.0)

@@ -1,0 +1,155 @@
+"""A workspace codemod run shared through BullMQ: batches worked by the group's windows, the
+same edits as a run alone, a killed worker's batch run again, and a cancel that reaches the
+window doing the work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import lsprotocol.types as t
+import pytest
+from harness import Editor, Editors
+from redis_rig import RedisServer, coordinated, stop, wait_members
+
+from shim_lsp.codemods.runner import CodemodSpec, transform_bytes
+from shim_lsp.coordination.jobs import QUEUE, bull_prefix
+from shim_lsp.coordination.registry import Keys
+
+UNIT_TESTS = Path(__file__).resolve().parent.parent / "unit"
+PROGRESS = t.ClientCapabilities(
+    workspace=t.WorkspaceClientCapabilities(configuration=True, apply_edit=True),
+    window=t.WindowClientCapabilities(work_done_progress=True),
+)
+
+
+@pytest.fixture(autouse=True)
+def bad_codemods_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lets the servers import tests/unit/bad_codemods.py, named in codemodModules."""
+    paths = [str(UNIT_TESTS), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, paths)))
+
+
+def jobs_of(redis: RedisServer) -> list[dict[str, str]]:
+    """Every job hash of the workspace's codemod queue, as BullMQ keeps them."""
+    r = redis.client()
+    base = f"{bull_prefix(Keys('shim', 'ws-test'))}:{QUEUE}:"
+    found = []
+    for key in r.scan_iter(match=f"{base}*"):
+        rest = (key.decode() if isinstance(key, bytes) else key)[len(base) :]
+        if rest.startswith("b") and ":" not in rest and r.type(key) == b"hash":
+            fields: dict[bytes, bytes] = r.hgetall(key)  # type: ignore[assignment]
+            found.append({k.decode(): v.decode() for k, v in fields.items()})
+    return found
+
+
+async def window(
+    editors: Editors, workspace: Path, state: Path, redis: RedisServer, **more: Any
+) -> Editor:
+    settings = coordinated(redis, codemodModules=["bad_codemods"], codemodJobs=1, **more)
+    return await editors.start(workspace, state, settings=settings, capabilities=PROGRESS)
+
+
+async def test_a_run_shared_by_two_windows_survives_a_killed_worker_and_edits_as_a_run_alone(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    texts = {f"m{i}.py": f"x = {i}\n" for i in range(4)}
+    for name, text in texts.items():
+        (workspace / name).write_text(text)
+    asker = await window(editors, workspace, tmp_path / "a", redis_server)
+    helper = await window(editors, workspace, tmp_path / "b", redis_server)
+    await wait_members(asker, 2)
+    run = asyncio.ensure_future(
+        asker.command("shim.runCodemod", {"name": "bad_codemods.SlowAddComment"})
+    )
+    # The helper is killed while it works a batch, after it finished one: BullMQ gives the
+    # batch it held to the asker once its lock lapses.
+    helper_id = session_of(redis_server, helper)
+    r = redis_server.client()
+    active = f"{bull_prefix(Keys('shim', 'ws-test'))}:{QUEUE}:active"
+
+    def helper_busy() -> bool:
+        finished = [
+            json.loads(j["returnvalue"])["worker"]
+            for j in jobs_of(redis_server)
+            if j.get("returnvalue")
+        ]
+        return helper_id in finished and r.llen(active) == 2
+
+    await asker.wait_for(helper_busy, timeout=30)
+    helper.kill()
+    result = await asyncio.wait_for(run, 60)
+    assert result["summary"] == "4 changed, 0 unchanged, 0 skipped, 0 failed"
+    assert result["applied"] is True
+    spec = CodemodSpec("bad_codemods", "SlowAddComment")
+    for name, text in texts.items():
+        alone = transform_bytes(spec, name, text.encode(), None)
+        assert asker.docs[asker.uri(name)].source == (alone.new or b"").decode()
+    assert result["shared"] == {"batches": 4, "windows": 2, "filesHere": 0}
+    assert any(int(j.get("ats", "0")) >= 2 for j in jobs_of(redis_server)), "no batch ran again"
+    assert any(
+        isinstance(r, t.WorkDoneProgressReport)
+        for rs in asker.client.progress_reports.values()
+        for r in rs
+    )
+    undone = await asker.command("shim.undoCodemod", {"batch": result["batch"]})
+    assert len(undone["undone"]) == 4
+
+
+def session_of(redis: RedisServer, editor: Editor) -> str:
+    """The session id a window works jobs under, from its record in the registry."""
+    r = redis.client()
+    for key in r.scan_iter(match="shim:ws:*:member:*"):
+        record = json.loads(r.get(key) or b"{}")
+        if record["pid"] == editor.pid:
+            return str(record["session"])
+    raise AssertionError(f"no member record of pid {editor.pid}")
+
+
+async def test_cancel_reaches_the_window_doing_the_work_and_redis_gone_mid_run_means_local(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    for i in range(3):
+        (workspace / f"slow{i}.py").write_text("x = 'HANG'\n")
+    asker = await window(editors, workspace, tmp_path / "a", redis_server, codemodBatchWorkers=0)
+    helper = await window(editors, workspace, tmp_path / "b", redis_server, codemodTimeout=60)
+    await wait_members(asker, 2)
+    run = asyncio.ensure_future(
+        asker.command("shim.runCodemod", {"name": "bad_codemods.HangOnMarker"})
+    )
+    r = redis_server.client()
+    active = f"{bull_prefix(Keys('shim', 'ws-test'))}:{QUEUE}:active"
+    await helper.wait_for(lambda: r.llen(active) > 0)
+    (token,) = asker.client.progress_reports
+    asker.client.window_work_done_progress_cancel(t.WorkDoneProgressCancelParams(token=token))
+    result = await asyncio.wait_for(run, 30)
+    assert result["cancelled"] is True and result["applied"] is False
+    assert result["summary"].endswith("3 not run (cancelled)")
+    await helper.wait_for(lambda: r.llen(active) == 0, timeout=5)
+    reasons = [j.get("failedReason", "") for j in jobs_of(redis_server)]
+    assert "cancelled by the window that asked" in reasons
+    # Redis gone mid-run: the batches not finished run in the asking window, same edits.
+    names = [f"f{i}.py" for i in range(3)]
+    for name in names:
+        (workspace / name).write_text("y = 1\n")
+    run = asyncio.ensure_future(
+        asker.command(
+            "shim.runCodemod",
+            {"name": "bad_codemods.SlowAddComment", "scope": "paths", "paths": names},
+        )
+    )
+
+    def one_done() -> bool:
+        found = jobs_of(redis_server)
+        return any("SlowAddComment" in j["data"] and j.get("returnvalue") for j in found)
+
+    await asker.wait_for(one_done)
+    stop(redis_server)
+    result = await asyncio.wait_for(run, 60)
+    assert result["summary"] == "3 changed, 0 unchanged, 0 skipped, 0 failed"
+    assert result["applied"] is True and result["shared"]["filesHere"] >= 1
+    for name in names:
+        assert asker.docs[asker.uri(name)].source == "# slow\ny = 1\n"
