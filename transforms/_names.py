@@ -29,6 +29,18 @@ from shim_lsp.codemods.text import mentions
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 
+def concatenated_texts(node: cst.ConcatenatedString) -> list[str]:
+    """An implicit concatenation's whole value and each piece's (``"pkg.models" ".User"``):
+    a name may be in the whole or in one piece, and no piece may be rewritten alone."""
+    pieces = [node, *m.findall(node, m.SimpleString())]
+    values = [
+        p.evaluated_value
+        for p in pieces
+        if isinstance(p, cst.SimpleString | cst.ConcatenatedString)
+    ]
+    return [v for v in values if isinstance(v, str)]
+
+
 def refuse_other_spellings(module: cst.Module, names: Collection[str]) -> None:
     """Fail the file where it spells one of ``names`` another way that Python reads as the
     same (NFKC: a ligature ``fi`` in ``find``, a fullwidth letter): the codemod compares names

@@ -54,6 +54,7 @@ from ._names import (
     NameTaken,
     absolute,
     attribute_by_string,
+    concatenated_texts,
     files_importing,
     first_binding,
     import_from_module,
@@ -575,13 +576,9 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         self._concatenated -= 1
         if self._concatenated:
             return updated_node
-        texts = [original_node.evaluated_value] + [
-            part.evaluated_value
-            for part in m.findall(original_node, m.SimpleString())
-            if isinstance(part, cst.SimpleString)
-        ]
+        texts = concatenated_texts(original_node)
         mention = re.compile(rf"(?<![\w.]){re.escape(self.old)}\b")
-        if any(isinstance(text, str) and mention.search(text) for text in texts):
+        if any(mention.search(text) for text in texts):
             line = self.get_metadata(PositionProvider, original_node).start.line
             self.warn(f"line {line}: a string mentions {self.old}; not rewritten")
         return updated_node

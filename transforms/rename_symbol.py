@@ -54,6 +54,7 @@ from ._names import (
     all_built_in_steps,
     attribute_by_string,
     bound_line,
+    concatenated_texts,
     files_importing,
     first_binding,
     follow_reexports,
@@ -662,12 +663,8 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         self._concatenated -= 1
         if self._concatenated:
             return updated_node
-        texts = [original_node.evaluated_value] + [
-            part.evaluated_value
-            for part in m.findall(original_node, m.SimpleString())
-            if isinstance(part, cst.SimpleString)
-        ]
-        if any(isinstance(text, str) and self._mentions(text) for text in texts):
+        texts = concatenated_texts(original_node)
+        if any(self._mentions(text) for text in texts):
             line = line_of(self, original_node)
             self.warn(f"line {line}: a string mentions {self.old_name}; not rewritten")
         return updated_node
