@@ -24,6 +24,7 @@ from shim_lsp.codemods.modules import (
     per_run,
     source_folders,
 )
+from shim_lsp.codemods.refused import Refused
 from shim_lsp.codemods.text import mentions
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -56,7 +57,7 @@ def refuse_other_spellings(module: cst.Module, names: Collection[str]) -> None:
             )
 
 
-class NameTaken(Exception):
+class NameTaken(Refused):
     """Rewriting here would change which object the code uses (a new name is already bound
     there, or a symbol's own module binds its name twice): the file fails."""
 

@@ -34,6 +34,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from shim_lsp.codemods.lossless import Lossy, keep_dropped
 from shim_lsp.codemods.modules import begin_run, module_name_of
+from shim_lsp.codemods.refused import Refused
 from shim_lsp.codemods.text import mentions
 
 Status = Literal["changed", "unchanged", "skipped", "failed", "not run"]
@@ -178,6 +179,8 @@ def transform_bytes(
         new_tree = codemod.transform_module(tree)
     except SkipFile as exc:
         return FileResult(path, "skipped", str(exc) or "skipped by the codemod")
+    except Refused as exc:
+        return FileResult(path, "failed", str(exc))
     except Exception as exc:
         return FileResult(path, "failed", f"{type(exc).__name__}: {exc}")
     warnings = tuple(context.warnings)

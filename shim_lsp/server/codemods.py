@@ -518,6 +518,8 @@ async def _run_workspace(
         )
 
     def report(summary: Summary, total: int) -> None:
+        if summary.cancelled:
+            return  # the files a cancel stops count as "not run", not as done
         show(len(summary.results), summary.count("changed"), total)
 
     shared: list[dict[str, int]] = []

@@ -306,6 +306,9 @@ async def test_a_run_can_be_cancelled_from_its_progress(
     result = await asyncio.wait_for(run, 30)
     assert result["cancelled"] is True and result["applied"] is False
     assert result["summary"].endswith("6 not run (cancelled)")
+    # the files the cancel stopped are not counted as done
+    shown = [getattr(r, "message", None) for r in editor.client.progress_reports[token]]
+    assert "6/6 files" not in shown, shown
     await stop_editor(editor)
 
 
