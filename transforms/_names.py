@@ -42,19 +42,19 @@ def concatenated_texts(node: cst.ConcatenatedString) -> list[str]:
     return [v for v in values if isinstance(v, str)]
 
 
-def refuse_other_spellings(module: cst.Module, names: Collection[str]) -> None:
-    """Fail the file where it spells one of ``names`` another way that Python reads as the
-    same (NFKC: a ligature ``fi`` in ``find``, a fullwidth letter): the codemod compares names
-    as written, so it would leave that spelling behind."""
-    wanted = set(names)
-    for found in m.findall(module, m.Name(value=m.MatchIfTrue(lambda v: not v.isascii()))):
-        value = cst.ensure_type(found, cst.Name).value
-        if value not in wanted and unicodedata.normalize("NFKC", value) in wanted:
-            raise NameTaken(
-                f"{value!r} is {unicodedata.normalize('NFKC', value)!r} to Python, spelled"
-                " another way, which the codemod cannot follow; write it plainly first"
-                " (nothing was changed in this file)"
-            )
+def refuse_other_spelling(name: str, wanted: Collection[str]) -> None:
+    """Fail the file where ``name`` spells one of ``wanted`` another way that Python reads
+    as the same (NFKC: a ligature ``fi`` in ``find``, a fullwidth letter): the codemod
+    compares names as written, so it would leave that spelling behind. Called on each name
+    as the transform visits it: a walk of its own would cost as much as the parse."""
+    if name.isascii() or name in wanted:
+        return
+    plain = unicodedata.normalize("NFKC", name)
+    if plain in wanted:
+        raise NameTaken(
+            f"{name!r} is {plain!r} to Python, spelled another way, which the codemod cannot"
+            " follow; write it plainly first (nothing was changed in this file)"
+        )
 
 
 class NameTaken(Refused):

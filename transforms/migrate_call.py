@@ -58,7 +58,7 @@ from ._names import (
     project_package_root,
     reexported_by,
     reexports,
-    refuse_other_spellings,
+    refuse_other_spelling,
     root_of,
     star_importer_binding,
     star_lacks,
@@ -313,6 +313,8 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         """ids of the names that ``def`` and ``class`` statements bind."""
         self._here = self.own_name == self.old_module
         """This file is the function's own module, where calls name its global binding."""
+        self._spelled: set[str] = {self.old_short, *self.old_module.split(".")}
+        """The names this file must not spell another way."""
         if self.new_positional and self.new_short == self.old_short:
             raise ValueError(
                 "reordering positional parameters needs a new_name: otherwise a second run "
@@ -440,8 +442,10 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
             if isinstance(a, ImportAssignment) and a.node is node
         )
 
+    def visit_Name(self, node: cst.Name) -> None:
+        refuse_other_spelling(node.value, self._spelled)
+
     def visit_Module(self, node: cst.Module) -> None:
-        refuse_other_spellings(node, {self.old_short, *self.old_module.split(".")})
         self.names = follow_reexports(node, self.old_short, self.package, self.names, self.root)
         self.modules = {n.rpartition(".")[0] for n in self.names}
         self._star = any(
@@ -488,10 +492,17 @@ class MigrateCallCommand(VisitorBasedCodemodCommand):
         self._definitions.add(id(node.name))
 
     def visit_Import(self, node: cst.Import) -> bool:
+        self._refuse_other_spellings(node)
         return False  # an import names the function; it does not use it as a value
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        self._refuse_other_spellings(node)
         return False
+
+    def _refuse_other_spellings(self, node: cst.Import | cst.ImportFrom) -> None:
+        """The names of an import whose children the visit skips."""
+        for name in m.findall(node, m.Name()):
+            refuse_other_spelling(cst.ensure_type(name, cst.Name).value, self._spelled)
 
     def _used_as_value(self, node: cst.Name | cst.Attribute) -> None:
         """``f = fetch`` or ``map(fetch, urls)``: calls through it keep the old arguments."""

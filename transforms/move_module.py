@@ -63,7 +63,7 @@ from ._names import (
     package_of,
     package_root,
     project_package_root,
-    refuse_other_spellings,
+    refuse_other_spelling,
     star_binding,
 )
 
@@ -274,9 +274,13 @@ class MoveModuleCommand(VisitorBasedCodemodCommand):
         """The file's lines, to quote where a taken name is bound."""
         self._concatenated = 0
         """How deep in an implicit concatenation of strings the visit is."""
+        self._spelled: set[str] = set(self.old.split("."))
+        """The names this file must not spell another way."""
+
+    def visit_Name(self, node: cst.Name) -> None:
+        refuse_other_spelling(node.value, self._spelled)
 
     def visit_Module(self, node: cst.Module) -> None:
-        refuse_other_spellings(node, self.old.split("."))
         self._lines = node.code.splitlines()
         for found in m.findall(node, m.Import()):
             for alias in cst.ensure_type(found, cst.Import).names:

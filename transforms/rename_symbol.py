@@ -72,7 +72,7 @@ from ._names import (
     reexport_source,
     reexported_by,
     reexports,
-    refuse_other_spellings,
+    refuse_other_spelling,
     root_of,
     star_doubt,
     star_reexports,
@@ -292,9 +292,13 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         """Strings already reported (``getattr(models, "User")``), not to be reported twice."""
         self.module_aliases: set[str] = set()
         """Local spellings of the symbol's module (``m``, ``pkg.mod``), for string annotations."""
+        self._spelled: set[str] = {self.short, *self.target_module.split(".")}
+        """The names this file must not spell another way."""
+
+    def visit_Name(self, node: cst.Name) -> None:
+        refuse_other_spelling(node.value, self._spelled)
 
     def visit_Module(self, node: cst.Module) -> None:
-        refuse_other_spellings(node, {self.short, *self.target_module.split(".")})
         stars = [
             import_from_module(cst.ensure_type(star, cst.ImportFrom), self.package)
             for star in import_statements(node)
