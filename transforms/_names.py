@@ -222,8 +222,8 @@ def _init_of(package: str, root: Path) -> Path | None:
 
 
 def _exports(path: Path) -> tuple[list[tuple[str, str | None]], list[str] | None]:
-    """A module's ``from X import name`` (as (module, name), ``*`` for star; relative modules
-    resolved) and its literal ``__all__`` (None when it has none)."""
+    """A module's ``from X import name`` (as (module, name), ``*`` for star; a relative
+    module with its dots) and its literal ``__all__`` (None when it has none)."""
     tree = _parsed(path)
     if tree is None:
         return [], None
@@ -378,7 +378,7 @@ def files_importing(root: Path, modules: Collection[str], word: str) -> list[Pat
             text = path.read_bytes()
         except OSError:
             continue
-        if not mentions(text, word) or not any(mentions(text, leaf) for leaf in leaves):
+        if not mentions(text, word) or not mentions(text, *leaves):
             continue
         try:
             tree = ast.parse(text)
@@ -478,11 +478,8 @@ def star_reexports(qualified: str, root: Path) -> list[tuple[str, str]]:
     while package:
         init = _init_of(package, root)
         if init is not None and f"{package}.{short}" in found:
-            for source, name in _exports(init)[0]:
-                source = absolute(source, None, package) if source.startswith(".") else source
-                if name != "*" or f"{source}.{short}" not in found:
-                    continue
-                if not has_literal_all(source, root):
+            for source in _star_sources(package, init):
+                if f"{source}.{short}" in found and not has_literal_all(source, root):
                     result.append((package, source))
         package = package.rpartition(".")[0]
     return result
@@ -500,11 +497,7 @@ def star_rivals(qualified: str, new_name: str, root: Path) -> list[tuple[str, st
     while package:
         init = _init_of(package, root)
         if init is not None and f"{package}.{short}" in found:
-            stars = [
-                absolute(source, None, package) if source.startswith(".") else source
-                for source, name in _exports(init)[0]
-                if name == "*"
-            ]
+            stars = _star_sources(package, init)
             if any(f"{source}.{short}" in found for source in stars):
                 for source in stars:
                     if f"{source}.{short}" in found:
@@ -533,14 +526,19 @@ def _star_binds(root: Path, module: str, name: str, seen: set[str]) -> bool:
         return False
     if bound_line(root, module, name) is not None:
         return True
-    package = module if path.stem == "__init__" else module.rpartition(".")[0]
     return any(
-        _star_binds(
-            root, absolute(source, None, package) if source.startswith(".") else source, name, seen
-        )
-        for source, imported in imports
-        if imported == "*"
+        _star_binds(root, source, name, seen) for source in _star_sources(module, path, imports)
     )
+
+
+def _star_sources(
+    module: str, path: Path, imports: list[tuple[str, str | None]] | None = None
+) -> list[str]:
+    """The modules that ``module`` (its file ``path``, whose ``_exports`` imports may be
+    given) star-imports, as absolute names."""
+    package = module if path.stem == "__init__" else module.rpartition(".")[0]
+    found = _exports(path)[0] if imports is None else imports
+    return [absolute(source, None, package) for source, name in found if name == "*"]
 
 
 def _parsed(path: Path) -> ast.Module | None:

@@ -353,7 +353,7 @@ def run(
                 summary.results.append(FileResult(str(job.path), "failed", f"cannot read: {exc}"))
                 continue
         haystack = source.encode("utf-8", "replace") if isinstance(source, str) else source
-        if words and not any(mentions(haystack, w) for w in words) and not _in(job.path, always):
+        if words and not mentions(haystack, *words) and not _in(job.path, always):
             summary.results.append(FileResult(str(job.path), "unchanged", PREFILTERED))
             continue
         todo.append((job, source))

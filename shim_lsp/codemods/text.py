@@ -7,17 +7,20 @@ import tokenize
 import unicodedata
 
 
-def mentions(source: bytes, word: str) -> bool:
-    """Whether ``source`` may contain the identifier ``word``. An ASCII word is looked for
-    as bytes in an ASCII file; otherwise in the file's decoded text, NFKC-normalised as
-    Python reads identifiers (a latin-1 file spells ``Üser`` in one byte, ``U`` with a
-    combining diaeresis is the same name, and so is ``ﬁnd`` with a ligature to ``find``).
-    A file that does not decode may: the parse will say."""
-    if word.isascii() and (word.encode() in source or source.isascii()):
-        return word.encode() in source
+def mentions(source: bytes, *words: str) -> bool:
+    """Whether ``source`` may contain one of the identifiers ``words``. An ASCII word is
+    looked for as bytes; where that fails in a file that is not ASCII, every word is looked
+    for in the file's text, decoded once and NFKC-normalised as Python reads identifiers (a
+    latin-1 file spells ``Üser`` in one byte, ``U`` with a combining diaeresis is the same
+    name, and so is ``ﬁnd`` with a ligature to ``find``). A file that does not decode may:
+    the parse will say."""
+    if any(word.isascii() and word.encode() in source for word in words):
+        return True
+    if source.isascii() and all(word.isascii() for word in words):
+        return False
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-        text = source.decode(encoding)
+        text = unicodedata.normalize("NFKC", source.decode(encoding))
     except (SyntaxError, LookupError, UnicodeDecodeError):
         return True
-    return unicodedata.normalize("NFKC", word) in unicodedata.normalize("NFKC", text)
+    return any(unicodedata.normalize("NFKC", word) in text for word in words)
