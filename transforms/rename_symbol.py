@@ -33,6 +33,7 @@ import argparse
 import builtins
 import re
 import unicodedata
+from functools import lru_cache
 from keyword import iskeyword
 from pathlib import Path
 
@@ -200,9 +201,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         except AmbiguousPackage:
             return {}
         names = reexports(old_name, top_root) if top_root is not None else {old_name}
-        short = old_name.rpartition(".")[2]
-        modules = "|".join(re.escape(n.rpartition(".")[0]) for n in sorted(names, key=len)[::-1])
-        spelled = re.compile(rf"(?<![\w.])(?:{modules})\s*:\s*{re.escape(short)}(?!\w)")
+        spelled = entry_points(frozenset(names), old_name.rpartition(".")[2])
         found: dict[Path, list[str]] = {}
         for name in ("pyproject.toml", "setup.cfg"):
             try:
@@ -648,10 +647,7 @@ class RenameSymbolCommand(VisitorBasedCodemodCommand):
         return updated_node.with_changes(value=updated_node.prefix + q + new_text + q)
 
     def _entry_points(self) -> re.Pattern[str]:
-        """``module:Name`` of each of the symbol's dotted names, as entry points write it."""
-        modules = sorted({n.rpartition(".")[0] for n in self.names}, key=len, reverse=True)
-        spelled = "|".join(re.escape(module) for module in modules)
-        return re.compile(rf"(?<![\w.])((?:{spelled})\s*:\s*){re.escape(self.short)}(?!\w)")
+        return entry_points(frozenset(self.names), self.short)
 
     def _mentions(self, text: str) -> bool:
         return any(name in text for name in self.names) or bool(self._entry_points().search(text))
@@ -735,6 +731,15 @@ def _shown(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+@lru_cache(maxsize=16)
+def entry_points(names: frozenset[str], short: str) -> re.Pattern[str]:
+    """``module:short`` (spaces allowed around the colon) for the module of each dotted name
+    of a symbol, as entry points write it; the first group is what comes before ``short``."""
+    modules = sorted({n.rpartition(".")[0] for n in names}, key=len, reverse=True)
+    spelled = "|".join(re.escape(module) for module in modules)
+    return re.compile(rf"(?<![\w.])((?:{spelled})\s*:\s*){re.escape(short)}(?!\w)")
 
 
 def _submodule(root: Path, package: str, name: str) -> Path | None:
