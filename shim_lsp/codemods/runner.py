@@ -408,13 +408,14 @@ def run(
     if spec.together():
         if root is not None and not summary.cancelled and summary.count("changed"):
             _left_out(summary, spec.must_include(root), given)
-            relative = any(not Path(r.path).is_absolute() for r in summary.results)
             for path, warnings in sorted(spec.mentions_outside_python(root).items()):
-                shown = (
-                    os.path.relpath(path) if relative and path.is_relative_to(Path.cwd()) else path
-                )
                 summary.results.append(
-                    FileResult(str(shown), "unchanged", "not Python", warnings=tuple(warnings))
+                    FileResult(
+                        _as_given(summary, path),
+                        "unchanged",
+                        "not Python",
+                        warnings=tuple(warnings),
+                    )
                 )
         _hold_back(summary)
     return summary
@@ -423,18 +424,23 @@ def run(
 def _left_out(summary: Summary, required: dict[Path, str], given: set[str]) -> None:
     """Each file the run must change but was not given fails, naming itself: the user
     widens the run (or the rename would break every import of what it renames)."""
-    relative = any(not Path(r.path).is_absolute() for r in summary.results)
     for path, why in sorted(required.items()):
         if os.path.realpath(path) in given:
             continue
-        shown = os.path.relpath(path) if relative and path.is_relative_to(Path.cwd()) else path
         summary.results.append(
             FileResult(
-                str(shown),
+                _as_given(summary, path),
                 "failed",
                 f"{why}, and is not among the files of this run: include it (nothing was changed)",
             )
         )
+
+
+def _as_given(summary: Summary, path: Path) -> str:
+    """A file the run adds to its results, shown as the run's files were given: relative to
+    the current folder when they were."""
+    relative = any(not Path(r.path).is_absolute() for r in summary.results)
+    return os.path.relpath(path) if relative and path.is_relative_to(Path.cwd()) else str(path)
 
 
 def _in(path: Path, modules: tuple[str, ...]) -> bool:
