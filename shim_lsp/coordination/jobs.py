@@ -24,7 +24,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 import cattrs
@@ -120,6 +120,27 @@ def split(files: Sequence[BatchFile], count: int = BATCHES) -> list[list[BatchFi
     return [list(files[i : i + size]) for i in range(0, len(files), size)]
 
 
+T = TypeVar("T")
+
+
+def _structured(
+    data: Any, cls: type[T], limit: int, what: str, check: Callable[[T], None] = lambda _: None
+) -> T:
+    """``data`` (a job's payload or result, as JSON) as ``cls``, checked by ``check``: one
+    of at most ``limit`` bytes that fits the schema, else ``JobRejected`` saying which."""
+    try:
+        size = len(json.dumps(data))
+        if size > limit:
+            raise JobRejected(f"{what} of {size} bytes (at most {limit})")
+        found = _converter.structure(data, cls)
+        check(found)
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        if isinstance(exc, JobRejected):
+            raise
+        raise JobRejected(f"malformed {what}: {type(exc).__name__}") from None
+    return found
+
+
 def encode_batch(batch: Batch) -> dict[str, Any]:
     data: dict[str, Any] = _converter.unstructure(batch)
     return data
@@ -127,15 +148,7 @@ def encode_batch(batch: Batch) -> dict[str, Any]:
 
 def decode_batch(data: Any, workspace: str) -> Batch:
     """A job's payload, checked: its schema, its size, and that it is this workspace's."""
-    try:
-        size = len(json.dumps(data))
-        if size > PAYLOAD_MAX:
-            raise JobRejected(f"payload of {size} bytes (at most {PAYLOAD_MAX})")
-        batch = _converter.structure(data, Batch)
-    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
-        if isinstance(exc, JobRejected):
-            raise
-        raise JobRejected(f"malformed payload: {type(exc).__name__}") from None
+    batch = _structured(data, Batch, PAYLOAD_MAX, "payload")
     if batch.version != VERSION:
         raise JobRejected(f"payload version {batch.version} (this SHIM speaks {VERSION})")
     if batch.workspace != workspace:
@@ -157,18 +170,13 @@ def encode_result(result: Result) -> dict[str, Any]:
 
 def decode_result(data: Any, batch: Batch) -> Result:
     """A job's result, checked against its batch: one outcome per file, the same hashes."""
-    try:
-        size = len(json.dumps(data))
-        if size > RESULT_MAX:
-            raise JobRejected(f"result of {size} bytes (at most {RESULT_MAX})")
-        result = _converter.structure(data, Result)
-        outcomes = result.outcomes
-        for o in outcomes:
+
+    def decodes(result: Result) -> None:
+        for o in result.outcomes:
             o.new_bytes  # noqa: B018 - raises on what is not base64
-    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        if isinstance(exc, JobRejected):
-            raise
-        raise JobRejected(f"malformed result: {type(exc).__name__}") from None
+
+    result = _structured(data, Result, RESULT_MAX, "result", decodes)
+    outcomes = result.outcomes
     asked = sorted((f.path, f.sha256) for f in batch.files)
     if sorted((o.path, o.sha256) for o in outcomes) != asked:
         raise JobRejected("a result for other files than the batch's")
