@@ -463,7 +463,7 @@ rig.e2e('Apply now saves what it changes except editors unsaved before; Show Cha
   assert.match(await refused.innerText(), /main\.py changed after it, and undoing only the others would leave the project half changed\. Nothing was undone\./);
   assert.equal(await refused.locator('a.monaco-button', { hasText: 'Undo the Others Anyway' }).count(), 1);
   await rig.shot(page, 'codemod-undo-refused');
-  await refused.locator('.codicon-notifications-clear').click().catch(() => undefined);
+  await rig.dismissToast(refused);
 
   // The earlier message's Undo is spent: it says what happened instead of refusing again.
   await again.locator('a.monaco-button', { hasText: 'Undo' }).click();
@@ -490,7 +490,7 @@ rig.e2e("an importStrategy that is no strategy is said and listed on the status 
   assert.match(await notApplied.innerText(), /1 setting not applied[\s\S]*'importStrategy': "bundled" cannot be used/);
   await rig.shot(page, 'status-bar-import-strategy');
   await page.mouse.move(700, 400);
-  await warning.locator('.codicon-notifications-clear').click().catch(() => undefined);
+  await rig.dismissToast(warning);
 
   // The user settings.json lives in code-server's user data folder: not the user's work.
   await rig.editUserSettings(page, { 'editor.fontSize': 15 });

@@ -411,6 +411,13 @@ export function toast(page, text) {
   return page.locator('.notification-toast', { hasText: text });
 }
 
+/** Close a toast with its X, shown only under the pointer; one already hidden is left alone. */
+export async function dismissToast(toast) {
+  if (!(await toast.isVisible())) return;
+  await toast.hover();
+  await toast.locator('.codicon-notifications-clear').click({ timeout: 5_000 });
+}
+
 /** Close the window the way a user does; SHIM's server goes with its extension host. */
 export async function closeWindow(page, codeServer) {
   await page.context().close();
