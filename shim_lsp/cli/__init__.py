@@ -83,7 +83,13 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         from shim_lsp.mcp.server import serve
     except ImportError as exc:
         raise CliError(f"shim mcp needs the MCP SDK ({exc}): pip install 'mcp>=2.3,<3'") from exc
-    return serve(workspace, Settings(state_dir=args.state_dir))
+    settings = Settings(
+        state_dir=args.state_dir,
+        redis_url=args.redis_url,
+        redis_key_prefix=args.key_prefix,
+        workspace_id=args.workspace_id,
+    )
+    return serve(workspace, settings)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -238,6 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"
+    )
+    p.add_argument(
+        "--redis-url",
+        help="the Redis of the workspace's group, to know the files its windows hold unsaved"
+        " (default: $SHIM_REDIS_URL, which keeps a password out of the process list)",
+    )
+    p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
+    p.add_argument(
+        "--workspace-id",
+        help="the workspace's id in the group (default: from the workspace, as the server does)",
     )
     p.set_defaults(fn=cmd_mcp)
     p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import sqlite3
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +20,7 @@ from mcp.server.session import ServerSession
 from mcp.types import ClientCapabilities, RootsCapability
 
 from shim_lsp.mcp.chat import Chat, OutsideWorkspace
+from shim_lsp.mcp.group import Look
 from shim_lsp.mcp.roots import Choice, choose
 from shim_lsp.recovery.chats import DIFF_MAX_CHARS, held_unsaved
 from shim_lsp.recovery.find import sessions
@@ -45,6 +48,23 @@ def unified_diff(before: str, after: str, old: str, new: str) -> str:
     if len(text) > DIFF_MAX_CHARS:
         return text[:DIFF_MAX_CHARS] + f"\n... (cut at {DIFF_MAX_CHARS} characters)\n"
     return text
+
+
+@dataclass(frozen=True)
+class Unsaved:
+    files: list[dict[str, Any]]
+    """As the chat names them: path, session, editedAt, and where it was learnt."""
+    paths: set[str]
+    """Their real paths: what the tools that write refuse."""
+    group: Look
+
+    def holds(self, path: Path | str | None) -> bool:
+        return path is not None and os.path.realpath(path) in self.paths
+
+    def group_note(self) -> dict[str, str]:
+        """What a tool that wrote says when the group could not be asked: it went on with
+        this machine's windows (an editor shows a file changed under its unsaved buffer)."""
+        return {"groupUnreachable": self.group.problem} if self.group.problem else {}
 
 
 class Face:
@@ -122,12 +142,41 @@ class Face:
             r.workspace for r in sessions(conn) if folder in r.folders.split("\n")
         }
 
-    def held(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
-        """Files editor windows hold with unsaved edits, as the chat names files."""
-        return [
-            {"path": self.chat.shown(h.path), "session": h.session_id, "editedAt": h.edited_at}
-            for h in held_unsaved(conn, self.engine.workspace.contains, self.engine.info.id)
-        ]
+    async def unsaved(self) -> Unsaved:
+        """Files editor windows hold with unsaved edits: the running windows of this
+        machine (their journals in the store), and the members of the workspace's Redis
+        group when coordination is configured (windows on other machines)."""
+        engine = self.engine
+        local = await self.read(
+            lambda conn: held_unsaved(conn, engine.workspace.contains, engine.info.id)
+        )
+        group = await self.chat.group.look(engine.workspace.contains)
+        files: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for h in local:
+            real = os.path.realpath(h.path or "")
+            seen.add((real, h.session_id))
+            files.append(
+                {
+                    "path": self.chat.shown(h.path),
+                    "session": h.session_id,
+                    "editedAt": h.edited_at,
+                    "from": "this machine",
+                }
+            )
+        for g in group.held:
+            if (str(g.path), g.session) in seen:
+                continue  # a window of this machine that is in the group too
+            seen.add((str(g.path), g.session))
+            files.append(
+                {
+                    "path": self.chat.shown(g.path),
+                    "session": g.session,
+                    "editedAt": g.since,
+                    "from": f"the group: {g.host}",
+                }
+            )
+        return Unsaved(files, {real for real, _ in seen}, group)
 
     def checkpoint_of(self, conn: sqlite3.Connection, cid: int) -> cps.CheckpointRow:
         row = cps.get(conn, cid)

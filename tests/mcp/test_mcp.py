@@ -25,6 +25,7 @@ from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.types import ErrorData, ListRootsResult, Root, TextContent, TextResourceContents
 from pydantic import FileUrl
+from redis_rig import RedisServer, coordinated
 
 CORE = {
     "shim_auto_checkpoint",
@@ -53,6 +54,7 @@ async def chat(
     roots: list[Path] | None = None,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
+    extra: list[str] | None = None,
 ) -> AsyncIterator[ClientSession]:
     """A ``shim mcp`` process (or ``python -m shim_lsp.mcp``) and the SDK's client on it,
     offering ``roots`` when given; the SDK's client ends the process when the block ends,
@@ -62,7 +64,10 @@ async def chat(
     if workspace is not None:
         args += ["--workspace", str(workspace)]
     params = StdioServerParameters(
-        command=command, args=[*args, "--state-dir", str(state_dir)], cwd=cwd, env=env
+        command=command,
+        args=[*args, "--state-dir", str(state_dir), *(extra or [])],
+        cwd=cwd,
+        env=env,
     )
     offered = None
     if roots is not None:
@@ -313,6 +318,76 @@ async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
         assert (workspace / "new.py").read_text() == "from models import Bar\n"
         text = await refused(third, "shim_dismiss_recovery", {"session": "nosuchsession"})
         assert "no session starting with 'nosuchsession'" in text
+
+
+HELD = "an editor window holds this file with unsaved edits: ask the user to save or close it"
+
+
+async def test_files_a_window_of_the_redis_group_holds_unsaved_are_listed_and_not_written(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    """A window as on another machine: in the workspace's Redis group, its journal in a store
+    the chat does not read (another state folder), so only the group can tell. Redis paused
+    (slow): the tools answer in bounded time and say so."""
+    (workspace / "app.py").write_text("A = '{}'.format(1)\n")
+    fmt = workspace / "fmt.py"
+    fmt.write_text('msg = "hi {}".format(1)\n')
+    window = await editors.start(
+        workspace, tmp_path / "window-state", settings=coordinated(redis_server)
+    )
+    app = window.open("app.py")
+    window.type(app, 0, 0, "# typed, not saved\n")
+    env = {"SHIM_REDIS_URL": redis_server.url()}
+    where = ["--workspace-id", "ws-test"]
+    async with chat(workspace, tmp_path / "chat-state", env=env, extra=where) as session:
+
+        async def held(count: int) -> dict[str, Any]:
+            with anyio.fail_after(15):
+                while True:
+                    status = await call(session, "shim_session_status")
+                    if len(status["filesWithUnsavedEdits"]) == count:
+                        return dict(status)
+                    await anyio.sleep(0.1)
+
+        status = await held(1)
+        (held_app,) = status["filesWithUnsavedEdits"]
+        assert held_app["path"] == "app.py" and held_app["from"].startswith("the group: ")
+        assert status["group"] == {"state": "connected", "workspaceId": "ws-test", "members": 1}
+        assert status["editorWindows"] == [], "the chat's store knows no window"
+
+        named = await call(session, "shim_force_checkpoint")
+        restore = {"checkpoint": named["id"], "paths": ["app.py"]}
+        (item,) = (await call(session, "shim_restore_checkpoint", restore))["files"]
+        assert item["refused"].startswith(HELD)
+        run = await call(session, "shim_run_codemod", {"name": "to_fstring", "apply": True})
+        files = {f["path"]: f for f in run["files"]}
+        assert files["app.py"]["status"] == "skipped" and files["app.py"]["reason"].startswith(HELD)
+        assert files["fmt.py"]["status"] == "changed"
+        assert (workspace / "app.py").read_text() == "A = '{}'.format(1)\n"
+        assert fmt.read_text() == 'msg = f"hi {1}"\n'
+
+        window.type(window.open("fmt.py"), 0, 0, "# mine\n")
+        await held(2)
+        undo = await call(session, "shim_undo_codemod", {"batch": run["batch"]})
+        assert undo["undone"] == []
+        assert [(r["path"], r["reason"][: len(HELD)]) for r in undo["refused"]] == [
+            ("fmt.py", HELD)
+        ]
+        assert fmt.read_text() == 'msg = f"hi {1}"\n'
+
+        redis_server.pause()
+        try:
+            started = time.monotonic()
+            status = await call(session, "shim_session_status")
+            waited = time.monotonic() - started
+        finally:
+            redis_server.resume()
+        assert status["group"]["state"] == "unreachable"
+        problem = status["group"]["problem"]
+        assert problem.startswith(f"Redis at redis://127.0.0.1:{redis_server.port}/0 ")
+        assert "on other machines are not known" in problem
+        assert status["filesWithUnsavedEdits"] == []
+        assert waited < 5, f"the status waited {waited:.1f} s on a paused Redis"
 
 
 CLIENT = """
