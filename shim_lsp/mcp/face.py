@@ -10,7 +10,7 @@ import os
 import sqlite3
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -74,6 +74,9 @@ class Face:
         self._chat = chat
         self.choice: Choice | None = None if chat is None else Choice(chat.folder, "--workspace")
         self._deciding: anyio.Lock | None = None
+        self.wrote = False
+        """Whether a tool that writes (files, checkpoints, SHIM's state) has run: from then on
+        the chat stays in its workspace when the client's roots move."""
 
     @property
     def chat(self) -> Chat:
@@ -95,6 +98,7 @@ class Face:
         chat = self.chat
         if self.choice is not None and self.choice.writes_refused:
             raise ToolError(self.choice.writes_refused)
+        self.wrote = True
         return chat
 
     async def decide(self, session: ServerSession) -> None:
@@ -105,19 +109,50 @@ class Face:
         async with self._deciding:
             if self.choice is not None:
                 return
+            self.choice = await self._start(choose(await _roots(session), self.cwd))
+
+    async def roots_changed(self, session: ServerSession) -> None:
+        """The client's roots changed (``notifications/roots/list_changed``). A chat that has
+        written nothing follows them: it ends cleanly and starts again in the new workspace.
+        One that has written stays where its work is, and the tools that write are refused
+        until the roots come back (a model would otherwise write into a project the user
+        has moved away from, or SHIM would lose sight of the chat's work)."""
+        if self._deciding is None or self.choice is None or self.choice.source == "--workspace":
+            return  # not decided yet (decide asks for the roots then), or fixed by the user
+        async with self._deciding:
             choice = choose(await _roots(session), self.cwd)
-            if choice.folder is not None:
-                try:
-                    chat = Chat(choice.folder, self.settings)
-                    await anyio.to_thread.run_sync(chat.start)
-                except Exception as exc:
-                    log.exception("the chat could not start in %s", choice.folder)
-                    choice = Choice(
-                        None, choice.source, f"SHIM could not start in {choice.folder}: {exc}"
-                    )
-                else:
-                    self._chat = chat
-            self.choice = choice
+            here = self._chat.folder if self._chat is not None else None
+            if choice.folder == here:
+                self.choice = choice
+                return
+            if self.wrote and self._chat is not None:
+                moved = choice.folder or "no folder SHIM can work in"
+                self.choice = replace(
+                    self.choice,
+                    writes_refused=(
+                        f"the MCP client's roots moved to {moved}, but this chat has written in"
+                        f" {here}: SHIM refuses the tools that write until the roots come back"
+                        f" to {here} (start a new chat to work in {moved})"
+                    ),
+                )
+                return
+            old, self._chat = self._chat, None
+            if old is not None:
+                await anyio.to_thread.run_sync(old.close)
+            self.choice = await self._start(choice)
+
+    async def _start(self, choice: Choice) -> Choice:
+        """Start the chat in the chosen folder; the choice, or why it could not start."""
+        if choice.folder is None:
+            return choice
+        try:
+            chat = Chat(choice.folder, self.settings)
+            await anyio.to_thread.run_sync(chat.start)
+        except Exception as exc:
+            log.exception("the chat could not start in %s", choice.folder)
+            return Choice(None, choice.source, f"SHIM could not start in {choice.folder}: {exc}")
+        self._chat = chat
+        return choice
 
     def close(self) -> None:
         if self._chat is not None:

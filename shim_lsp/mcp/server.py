@@ -44,6 +44,10 @@ def build_server(face: Face) -> MCPServer[Any]:
             result = await call_next(ctx)
             await face.decide(ctx.session)
             return result
+        if ctx.method == "notifications/roots/list_changed":
+            result = await call_next(ctx)
+            await face.roots_changed(ctx.session)
+            return result
         if ctx.method in NEEDS_WORKSPACE:
             await face.decide(ctx.session)
         return await call_next(ctx)

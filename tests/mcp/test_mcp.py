@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
@@ -467,13 +468,39 @@ async def test_without_workspace_the_chat_works_in_the_clients_one_root_never_ho
         assert "give --workspace" in text
     assert not state_dir.exists(), "nothing stored without a workspace"
 
-    async with chat(None, state_dir, roots=[workspace], cwd=home, env=env) as session:
+    # The roots move during the chat: it follows them until it has written, then stays and
+    # refuses to write until they come back.
+    roots = [other]
+    async with chat(None, state_dir, roots=roots, cwd=home, env=env) as session:
+
+        async def moved(to: Path) -> dict[str, Any]:
+            roots[:] = [to]
+            with warnings.catch_warnings():  # deprecated in a protocol version to come
+                warnings.simplefilter("ignore")
+                await session.send_roots_list_changed()
+            with anyio.fail_after(15):
+                while True:
+                    status = await call(session, "shim_session_status")
+                    if status["workspace"] == str(to) or str(to) in (status["writesRefused"] or ""):
+                        return dict(status)
+                    await anyio.sleep(0.05)
+
         status = await call(session, "shim_session_status")
-        assert (status["workspace"], status["workspaceFrom"]) == (str(workspace), "root")
+        assert (status["workspace"], status["workspaceFrom"]) == (str(other), "root")
+        status = await moved(workspace)
+        assert (status["workspace"], status["writesRefused"]) == (str(workspace), None)
         named = await call(session, "shim_force_checkpoint", {"label": "from the root"})
         listing = await call(session, "shim_list_checkpoints", {"path": "a.py"})
         assert [c["label"] for c in listing["checkpoints"]] == ["from the root", "chat start"]
         assert listing["checkpoints"][0]["id"] == named["id"]
+        status = await moved(other)
+        assert status["workspace"] == str(workspace)
+        text = await refused(session, "shim_force_checkpoint", {})
+        assert f"roots moved to {other}, but this chat has written in {workspace}" in text
+        assert await call(session, "shim_list_checkpoints", {"path": "a.py"})
+        status = await moved(workspace)
+        assert status["writesRefused"] is None
+        await call(session, "shim_force_checkpoint", {})
 
     async with chat(None, state_dir, roots=[workspace, other], cwd=workspace) as session:
         status = await call(session, "shim_session_status")
