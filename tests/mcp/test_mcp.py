@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 import psutil
 from harness import Editors, journal_settled
+from lsprotocol.types import DidCloseTextDocumentParams, TextDocumentIdentifier
 from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.types import ErrorData, ListRootsResult, Root, TextContent, TextResourceContents
@@ -197,6 +198,19 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert "'{}'.format(1)" in (workspace / "app.py").read_text()
         back = await call(session, "shim_diff_checkpoint", {"checkpoint": run["checkpointBefore"]})
         assert [f["path"] for f in back["files"]] == ["fmt.py"]
+        # Undo is refused for a file a window holds unsaved, and leaves it as it is; once
+        # the window closes it without saving, the undo goes through.
+        fmt_uri = window.open("fmt.py")
+        window.type(fmt_uri, 0, 0, "# typed, not saved\n")
+        await journal_settled(window)
+        undo = await call(session, "shim_undo_codemod", {"batch": run["batch"]})
+        assert undo["undone"] == [] and [r["path"] for r in undo["refused"]] == ["fmt.py"]
+        assert undo["refused"][0]["reason"].startswith(HELD)
+        assert fmt.read_text() == 'name = "x"\nmsg = f"hi {name}"\n'
+        window.client.text_document_did_close(
+            DidCloseTextDocumentParams(text_document=TextDocumentIdentifier(uri=fmt_uri))
+        )
+        await journal_settled(window)
         undo = await call(session, "shim_undo_codemod", {"batch": run["batch"]})
         assert undo["undone"] == ["fmt.py"] and undo["refused"] == []
         assert fmt.read_text() == 'name = "x"\nmsg = "hi {}".format(name)\n'
