@@ -89,7 +89,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         redis_key_prefix=args.key_prefix,
         workspace_id=args.workspace_id,
     )
-    return serve(workspace, settings)
+    return serve(workspace, settings, http_port=args.http)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -255,11 +255,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--workspace-id",
         help="the workspace's id in the group (default: from the workspace, as the server does)",
     )
+    p.add_argument(
+        "--http",
+        nargs="?",
+        const=0,
+        type=_port,
+        metavar="PORT",
+        help="serve streamable HTTP on 127.0.0.1 instead of stdio (no PORT, or 0: one the"
+        " system picks); the URL is printed on stderr",
+    )
     p.set_defaults(fn=cmd_mcp)
     p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
     p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
     p.set_defaults(fn=cmd_demo)
     return parser
+
+
+def _port(value: str) -> int:
+    """--http's port: 0 (any free one) to 65535."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535)")
+    return port
 
 
 def _threshold(value: str) -> int:

@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import psutil
 from harness import Editors, journal_settled
 from lsprotocol.types import DidCloseTextDocumentParams, TextDocumentIdentifier
 from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ErrorData, ListRootsResult, Root, TextContent, TextResourceContents
 from pydantic import FileUrl
 from redis_rig import RedisServer, coordinated
@@ -522,3 +524,47 @@ async def test_without_workspace_the_chat_works_in_the_clients_one_root_never_ho
         text = await refused(session, "shim_force_checkpoint", {"label": "which one?"})
         assert "offers 2 roots" in text and "--workspace" in text
         assert "offers 2 roots" in status["writesRefused"]
+
+
+async def test_shim_mcp_serves_streamable_http_on_loopback_only(
+    workspace: Path, state_dir: Path
+) -> None:
+    """``shim mcp --http``: a port the system picks, its URL on stderr; the SDK's streamable
+    HTTP client lists the tools and calls one; a request naming another host (DNS
+    rebinding) is refused; SIGTERM ends the chat cleanly."""
+    shim = str(Path(sys.executable).with_name("shim"))
+    server = subprocess.Popen(
+        [shim, "mcp", "--http", "--workspace", str(workspace), "--state-dir", str(state_dir)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stderr is not None
+    try:
+        with anyio.fail_after(30):
+            line = ""
+            while "streamable HTTP at " not in line:
+                line = await anyio.to_thread.run_sync(server.stderr.readline)
+                assert line, "shim mcp --http ended without saying where it listens"
+        url = line.split(" at ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
+        async with (
+            streamable_http_client(url) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            assert "shim_session_status" in {t.name for t in (await session.list_tools()).tools}
+            status = await call(session, "shim_session_status")
+            assert (status["workspace"], status["kind"]) == (str(workspace), "chat")
+        async with httpx2.AsyncClient() as http:
+            answer = await http.post(url, headers={"Host": "shim.example:80"}, json={})
+        assert answer.status_code == 421
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert server.returncode == 0
+    out = subprocess.run(
+        [shim, "sessions", "--json", "--workspace", str(workspace), "--state-dir", str(state_dir)],
+        capture_output=True,
+        text=True,
+    )
+    assert [s["state"] for s in json.loads(out.stdout)] == ["clean"]
