@@ -72,14 +72,18 @@ class Group:
 
         try:
             target = parse_target(self.url)
+        except CoordinationError as exc:
+            return self._unreachable(str(exc))
+        try:
             group = await asyncio.wait_for(
                 first_group(target, self.prefix, [self.workspace_id]), LOOK_TIMEOUT_S
             )
         except CoordinationError as exc:
             return self._unreachable(str(exc))
         except TimeoutError:
-            shown = target.shown
-            return self._unreachable(f"Redis at {shown} did not answer in {LOOK_TIMEOUT_S} s")
+            return self._unreachable(
+                f"Redis at {target.shown} did not answer in {LOOK_TIMEOUT_S} s"
+            )
         held = [
             HeldElsewhere(path, m.session, m.host, d.since)
             for m in group.members
