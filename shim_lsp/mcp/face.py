@@ -189,7 +189,9 @@ class Face:
         files: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
         for h in local:
-            real = os.path.realpath(h.path or "")
+            if not h.path:
+                continue
+            real = os.path.realpath(h.path)
             seen.add((real, h.session_id))
             files.append(
                 {
