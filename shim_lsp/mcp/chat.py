@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from shim_lsp.mcp.group import Group
 from shim_lsp.session.checkpointer import CheckpointResult
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.settings import Settings
@@ -39,6 +40,8 @@ class Chat:
             settings, [self.folder], text_source=lambda _uri: None, kind="chat"
         )
         self.engine.auto = False
+        self.group = Group(settings, self.folder)
+        """The workspace's Redis group, when coordination is configured."""
         """The chat's own loop takes its automatic checkpoints (``set_auto``)."""
         self.auto_interval: float | None = None
         self.auto_taken = 0

@@ -19,8 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from shim_lsp.mcp.face import Face, unified_diff
-from shim_lsp.recovery.chats import held_unsaved
+from shim_lsp.mcp.face import Face, Unsaved, unified_diff
 from shim_lsp.store import batches
 from shim_lsp.workspace.encoding import Unencodable, to_file_bytes
 from shim_lsp.workspace.files import decode, read_bytes, write_atomic
@@ -119,15 +118,11 @@ def register(server: MCPServer[Any], face: Face) -> None:
         summary, together = await anyio.to_thread.run_sync(
             partial(_run, info, spec_args, targets, chat.folder, engine.settings)
         )
-        if apply:
-            dirty = await face.read(
-                lambda conn: {
-                    os.path.realpath(h.path or "")
-                    for h in held_unsaved(conn, engine.workspace.contains, engine.info.id)
-                }
-            )
-            _refuse_held(summary, dirty, together=together)
         result: dict[str, Any] = {"codemod": name, "applied": False}
+        if apply:
+            unsaved = await face.unsaved()
+            _refuse_held(summary, unsaved, together=together)
+            result |= unsaved.group_note()
         changed = [r for r in summary.results if r.status == "changed"]
         if apply and changed:
             before = await anyio.to_thread.run_sync(
@@ -176,22 +171,17 @@ def register(server: MCPServer[Any], face: Face) -> None:
         chat = face.writes()
         engine = chat.engine
 
-        def load(conn: sqlite3.Connection) -> tuple[batches.Batch | None, set[str]]:
-            found = next(
+        def load(conn: sqlite3.Connection) -> batches.Batch | None:
+            return next(
                 (b for k in face.keys(conn) if (b := batches.load(conn, batch, k)) is not None),
                 None,
             )
-            held = {
-                h.uri
-                for h in held_unsaved(conn, engine.workspace.contains, engine.info.id)
-                if h.uri
-            }
-            return found, held
 
-        loaded, held = await face.read(load)
+        loaded = await face.read(load)
         if loaded is None:
             raise ToolError(f"no codemod batch {batch!r} in this workspace")
         undo = loaded
+        unsaved = await face.unsaved()
 
         def together() -> bool:
             info = registry.get()[0].get(undo.name)
@@ -213,11 +203,12 @@ def register(server: MCPServer[Any], face: Face) -> None:
                 text_now,
                 together,
                 force=force,
-                refuse=lambda uri: HELD if uri in held else None,
+                refuse=lambda uri: HELD if unsaved.holds(uri_to_path(uri)) else None,
             )
         )
         shown = [{"path": face.chat.shown(uri_to_path(r["uri"])), **r} for r in plan.refused]
         out: dict[str, Any] = {"batch": batch, "undone": [], "refused": shown}
+        out |= unsaved.group_note()
         if plan.held_back is not None:
             return {**out, "reason": plan.held_back}
         if not plan.reverts:
@@ -268,15 +259,11 @@ def _run(
     return summary, spec.together()
 
 
-def _refuse_held(summary: Summary, dirty: set[str], *, together: bool) -> None:
+def _refuse_held(summary: Summary, unsaved: Unsaved, *, together: bool) -> None:
     """Files editor windows hold unsaved are not written; with changes that go together,
     none is."""
     results = summary.results
-    held = [
-        i
-        for i, r in enumerate(results)
-        if r.status == "changed" and os.path.realpath(r.path) in dirty
-    ]
+    held = [i for i, r in enumerate(results) if r.status == "changed" and unsaved.holds(r.path)]
     for i in held:
         results[i] = replace(results[i], status="skipped", reason=HELD, new=None)
     if together and held:

@@ -22,7 +22,7 @@ from shim_lsp.workspace.paths import uri_to_path
 
 
 def register(server: MCPServer[Any], face: Face) -> None:
-    read, keys, held = face.read, face.keys, face.held
+    read, keys = face.read, face.keys
 
     @server.tool(
         annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True),
@@ -148,7 +148,8 @@ def register(server: MCPServer[Any], face: Face) -> None:
     async def shim_session_status() -> dict[str, Any]:
         """This chat's SHIM session (its id, the store, the last checkpoint, automatic
         checkpoints) and the editor windows open on this workspace, with the files they hold
-        with unsaved edits (filesWithUnsavedEdits). Do not write those files: the user is
+        with unsaved edits (filesWithUnsavedEdits), on this machine and, through the Redis
+        group when one is configured, on others. Do not write those files: the user is
         editing them and would lose the edits or get a conflict; ask the user to save first."""
 
         def look(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -158,9 +159,10 @@ def register(server: MCPServer[Any], face: Face) -> None:
                 for r in sessions(conn)
                 if r.kind == "window" and r.workspace in ours and is_alive(r)
             ]
-            return {"editorWindows": windows, "filesWithUnsavedEdits": held(conn)}
+            return {"editorWindows": windows}
 
         found = await read(look)
+        unsaved = await face.unsaved()
         status = face.engine.status()
         return {
             "session": status["session"],
@@ -177,6 +179,8 @@ def register(server: MCPServer[Any], face: Face) -> None:
             "autoCheckpoint": face.chat.auto_report(),
             "riskLevel": status["riskLevel"],
             **found,
+            "filesWithUnsavedEdits": unsaved.files,
+            "group": unsaved.group.to_json(),
         }
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))

@@ -13,18 +13,23 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import psutil
 from harness import Editors, journal_settled
+from lsprotocol.types import DidCloseTextDocumentParams, TextDocumentIdentifier
 from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ErrorData, ListRootsResult, Root, TextContent, TextResourceContents
 from pydantic import FileUrl
+from redis_rig import RedisServer, coordinated
 
 CORE = {
     "shim_auto_checkpoint",
@@ -53,6 +58,7 @@ async def chat(
     roots: list[Path] | None = None,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
+    extra: list[str] | None = None,
 ) -> AsyncIterator[ClientSession]:
     """A ``shim mcp`` process (or ``python -m shim_lsp.mcp``) and the SDK's client on it,
     offering ``roots`` when given; the SDK's client ends the process when the block ends,
@@ -62,7 +68,10 @@ async def chat(
     if workspace is not None:
         args += ["--workspace", str(workspace)]
     params = StdioServerParameters(
-        command=command, args=[*args, "--state-dir", str(state_dir)], cwd=cwd, env=env
+        command=command,
+        args=[*args, "--state-dir", str(state_dir), *(extra or [])],
+        cwd=cwd,
+        env=env,
     )
     offered = None
     if roots is not None:
@@ -191,6 +200,19 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert "'{}'.format(1)" in (workspace / "app.py").read_text()
         back = await call(session, "shim_diff_checkpoint", {"checkpoint": run["checkpointBefore"]})
         assert [f["path"] for f in back["files"]] == ["fmt.py"]
+        # Undo is refused for a file a window holds unsaved, and leaves it as it is; once
+        # the window closes it without saving, the undo goes through.
+        fmt_uri = window.open("fmt.py")
+        window.type(fmt_uri, 0, 0, "# typed, not saved\n")
+        await journal_settled(window)
+        undo = await call(session, "shim_undo_codemod", {"batch": run["batch"]})
+        assert undo["undone"] == [] and [r["path"] for r in undo["refused"]] == ["fmt.py"]
+        assert undo["refused"][0]["reason"].startswith(HELD)
+        assert fmt.read_text() == 'name = "x"\nmsg = f"hi {name}"\n'
+        window.client.text_document_did_close(
+            DidCloseTextDocumentParams(text_document=TextDocumentIdentifier(uri=fmt_uri))
+        )
+        await journal_settled(window)
         undo = await call(session, "shim_undo_codemod", {"batch": run["batch"]})
         assert undo["undone"] == ["fmt.py"] and undo["refused"] == []
         assert fmt.read_text() == 'name = "x"\nmsg = "hi {}".format(name)\n'
@@ -315,6 +337,76 @@ async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
         assert "no session starting with 'nosuchsession'" in text
 
 
+HELD = "an editor window holds this file with unsaved edits: ask the user to save or close it"
+
+
+async def test_files_a_window_of_the_redis_group_holds_unsaved_are_listed_and_not_written(
+    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+) -> None:
+    """A window as on another machine: in the workspace's Redis group, its journal in a store
+    the chat does not read (another state folder), so only the group can tell. Redis paused
+    (slow): the tools answer in bounded time and say so."""
+    (workspace / "app.py").write_text("A = '{}'.format(1)\n")
+    fmt = workspace / "fmt.py"
+    fmt.write_text('msg = "hi {}".format(1)\n')
+    window = await editors.start(
+        workspace, tmp_path / "window-state", settings=coordinated(redis_server)
+    )
+    app = window.open("app.py")
+    window.type(app, 0, 0, "# typed, not saved\n")
+    env = {"SHIM_REDIS_URL": redis_server.url()}
+    where = ["--workspace-id", "ws-test"]
+    async with chat(workspace, tmp_path / "chat-state", env=env, extra=where) as session:
+
+        async def held(count: int) -> dict[str, Any]:
+            with anyio.fail_after(15):
+                while True:
+                    status = await call(session, "shim_session_status")
+                    if len(status["filesWithUnsavedEdits"]) == count:
+                        return dict(status)
+                    await anyio.sleep(0.1)
+
+        status = await held(1)
+        (held_app,) = status["filesWithUnsavedEdits"]
+        assert held_app["path"] == "app.py" and held_app["from"].startswith("the group: ")
+        assert status["group"] == {"state": "connected", "workspaceId": "ws-test", "members": 1}
+        assert status["editorWindows"] == [], "the chat's store knows no window"
+
+        named = await call(session, "shim_force_checkpoint")
+        restore = {"checkpoint": named["id"], "paths": ["app.py"]}
+        (item,) = (await call(session, "shim_restore_checkpoint", restore))["files"]
+        assert item["refused"].startswith(HELD)
+        run = await call(session, "shim_run_codemod", {"name": "to_fstring", "apply": True})
+        files = {f["path"]: f for f in run["files"]}
+        assert files["app.py"]["status"] == "skipped" and files["app.py"]["reason"].startswith(HELD)
+        assert files["fmt.py"]["status"] == "changed"
+        assert (workspace / "app.py").read_text() == "A = '{}'.format(1)\n"
+        assert fmt.read_text() == 'msg = f"hi {1}"\n'
+
+        window.type(window.open("fmt.py"), 0, 0, "# mine\n")
+        await held(2)
+        undo = await call(session, "shim_undo_codemod", {"batch": run["batch"]})
+        assert undo["undone"] == []
+        assert [(r["path"], r["reason"][: len(HELD)]) for r in undo["refused"]] == [
+            ("fmt.py", HELD)
+        ]
+        assert fmt.read_text() == 'msg = f"hi {1}"\n'
+
+        redis_server.pause()
+        try:
+            started = time.monotonic()
+            status = await call(session, "shim_session_status")
+            waited = time.monotonic() - started
+        finally:
+            redis_server.resume()
+        assert status["group"]["state"] == "unreachable"
+        problem = status["group"]["problem"]
+        assert problem.startswith(f"Redis at redis://127.0.0.1:{redis_server.port}/0 ")
+        assert "on other machines are not known" in problem
+        assert status["filesWithUnsavedEdits"] == []
+        assert waited < 5, f"the status waited {waited:.1f} s on a paused Redis"
+
+
 CLIENT = """
 import subprocess, sys, time
 server = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -392,13 +484,39 @@ async def test_without_workspace_the_chat_works_in_the_clients_one_root_never_ho
         assert "give --workspace" in text
     assert not state_dir.exists(), "nothing stored without a workspace"
 
-    async with chat(None, state_dir, roots=[workspace], cwd=home, env=env) as session:
+    # The roots move during the chat: it follows them until it has written, then stays and
+    # refuses to write until they come back.
+    roots = [other]
+    async with chat(None, state_dir, roots=roots, cwd=home, env=env) as session:
+
+        async def moved(to: Path) -> dict[str, Any]:
+            roots[:] = [to]
+            with warnings.catch_warnings():  # deprecated in a protocol version to come
+                warnings.simplefilter("ignore")
+                await session.send_roots_list_changed()
+            with anyio.fail_after(15):
+                while True:
+                    status = await call(session, "shim_session_status")
+                    if status["workspace"] == str(to) or str(to) in (status["writesRefused"] or ""):
+                        return dict(status)
+                    await anyio.sleep(0.05)
+
         status = await call(session, "shim_session_status")
-        assert (status["workspace"], status["workspaceFrom"]) == (str(workspace), "root")
+        assert (status["workspace"], status["workspaceFrom"]) == (str(other), "root")
+        status = await moved(workspace)
+        assert (status["workspace"], status["writesRefused"]) == (str(workspace), None)
         named = await call(session, "shim_force_checkpoint", {"label": "from the root"})
         listing = await call(session, "shim_list_checkpoints", {"path": "a.py"})
         assert [c["label"] for c in listing["checkpoints"]] == ["from the root", "chat start"]
         assert listing["checkpoints"][0]["id"] == named["id"]
+        status = await moved(other)
+        assert status["workspace"] == str(workspace)
+        text = await refused(session, "shim_force_checkpoint", {})
+        assert f"roots moved to {other}, but this chat has written in {workspace}" in text
+        assert await call(session, "shim_list_checkpoints", {"path": "a.py"})
+        status = await moved(workspace)
+        assert status["writesRefused"] is None
+        await call(session, "shim_force_checkpoint", {})
 
     async with chat(None, state_dir, roots=[workspace, other], cwd=workspace) as session:
         status = await call(session, "shim_session_status")
@@ -406,3 +524,47 @@ async def test_without_workspace_the_chat_works_in_the_clients_one_root_never_ho
         text = await refused(session, "shim_force_checkpoint", {"label": "which one?"})
         assert "offers 2 roots" in text and "--workspace" in text
         assert "offers 2 roots" in status["writesRefused"]
+
+
+async def test_shim_mcp_serves_streamable_http_on_loopback_only(
+    workspace: Path, state_dir: Path
+) -> None:
+    """``shim mcp --http``: a port the system picks, its URL on stderr; the SDK's streamable
+    HTTP client lists the tools and calls one; a request naming another host (DNS
+    rebinding) is refused; SIGTERM ends the chat cleanly."""
+    shim = str(Path(sys.executable).with_name("shim"))
+    server = subprocess.Popen(
+        [shim, "mcp", "--http", "--workspace", str(workspace), "--state-dir", str(state_dir)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stderr is not None
+    try:
+        with anyio.fail_after(30):
+            line = ""
+            while "streamable HTTP at " not in line:
+                line = await anyio.to_thread.run_sync(server.stderr.readline)
+                assert line, "shim mcp --http ended without saying where it listens"
+        url = line.split(" at ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
+        async with (
+            streamable_http_client(url) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            assert "shim_session_status" in {t.name for t in (await session.list_tools()).tools}
+            status = await call(session, "shim_session_status")
+            assert (status["workspace"], status["kind"]) == (str(workspace), "chat")
+        async with httpx2.AsyncClient() as http:
+            answer = await http.post(url, headers={"Host": "shim.example:80"}, json={})
+        assert answer.status_code == 421
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert server.returncode == 0
+    out = subprocess.run(
+        [shim, "sessions", "--json", "--workspace", str(workspace), "--state-dir", str(state_dir)],
+        capture_output=True,
+        text=True,
+    )
+    assert [s["state"] for s in json.loads(out.stdout)] == ["clean"]
