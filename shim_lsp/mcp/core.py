@@ -9,7 +9,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from shim_lsp.mcp.chat import AUTO_INTERVAL_MAX_S, AUTO_INTERVAL_MIN_S, AUTO_INTERVAL_S
 from shim_lsp.mcp.face import Face, unified_diff
@@ -104,6 +104,10 @@ def register(server: MCPServer[Any], face: Face) -> None:
                             "lastHeartbeatAt": row.heartbeat_at,
                             "checkpointBefore": work.first_checkpoint,
                             "checkpointAfter": work.last_checkpoint,
+                            "codemodRunsCutOff": [
+                                {"batch": b, "codemod": n, "undo": "shim_undo_codemod"}
+                                for b, n in work.cut_off
+                            ],
                             "files": [
                                 {
                                     "path": face.chat.shown(uri_to_path(c.uri)) or c.uri,
@@ -171,6 +175,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
             "workspace": str(face.chat.folder),
             "workspaceFrom": face.choice.source if face.choice else None,
             "writesRefused": face.choice.writes_refused if face.choice else None,
+            "rootsIgnored": list(face.choice.ignored) if face.choice else [],
             "store": status["store"],
             "storeReady": status["storeReady"],
             "storeError": status["storeError"],
@@ -178,6 +183,8 @@ def register(server: MCPServer[Any], face: Face) -> None:
             "startCheckpoint": face.chat.start_report(),
             "autoCheckpoint": face.chat.auto_report(),
             "riskLevel": status["riskLevel"],
+            "workspaceExists": face.chat.folder.is_dir(),
+            "notices": face.chat.notices(),
             **found,
             "filesWithUnsavedEdits": unsaved.files,
             "group": unsaved.group.to_json(),
@@ -204,14 +211,25 @@ def register(server: MCPServer[Any], face: Face) -> None:
                 raise ToolError(f"label: {exc}") from exc
         try:
             result = await anyio.to_thread.run_sync(face.writes().checkpoint, label, "manual")
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:
             raise ToolError(f"the checkpoint could not be taken: {exc}") from exc
+        # Read back on a connection of its own: a store damaged under the running writer
+        # takes the write and serves it to nobody, and the chat must not count on it.
+        try:
+            found = await read(lambda conn: cps.get(conn, result.id))
+        except ToolError as exc:
+            raise ToolError(
+                f"checkpoint {result.id} was written, but {exc}: do not count on it (the store"
+                " may be damaged; SHIM moves a damaged store aside when it starts next)"
+            ) from exc
+        if found is None:
+            raise ToolError(f"checkpoint {result.id} was written but cannot be found in the store")
         return result.to_json()
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True))
     async def shim_clear_state(
         confirm: Annotated[
-            bool,
+            StrictBool,
             Field(description="true to clear; false (the default) only says what would go"),
         ] = False,
     ) -> dict[str, Any]:

@@ -36,6 +36,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 ROOTS_TIMEOUT_S = 10.0
+SQLITE_INT_MAX = 2**63 - 1
 
 
 def unified_diff(before: str, after: str, old: str, new: str) -> str:
@@ -68,11 +69,13 @@ class Unsaved:
 
 
 class Face:
-    def __init__(self, settings: Settings, cwd: Path, chat: Chat | None = None) -> None:
+    def __init__(
+        self, settings: Settings, cwd: Path, chat: Chat | None = None, choice: Choice | None = None
+    ) -> None:
         self.settings = settings
         self.cwd = cwd
         self._chat = chat
-        self.choice: Choice | None = None if chat is None else Choice(chat.folder, "--workspace")
+        self.choice: Choice | None = choice if chat is None else Choice(chat.folder, "--workspace")
         self._deciding: anyio.Lock | None = None
         self.wrote = False
         """Whether a tool that writes (files, checkpoints, SHIM's state) has run: from then on
@@ -94,10 +97,13 @@ class Face:
         return self.chat.engine
 
     def writes(self) -> Chat:
-        """The chat, for a tool that writes; refused when the workspace is in doubt."""
+        """The chat, for a tool that writes; refused when the workspace is in doubt or gone
+        (a checkpoint of a deleted folder would hold nothing, a restore would make it anew)."""
         chat = self.chat
         if self.choice is not None and self.choice.writes_refused:
             raise ToolError(self.choice.writes_refused)
+        if not chat.folder.is_dir():
+            raise ToolError(chat.gone())
         self.wrote = True
         return chat
 
@@ -216,7 +222,7 @@ class Face:
         return Unsaved(files, {real for real, _ in seen}, group)
 
     def checkpoint_of(self, conn: sqlite3.Connection, cid: int) -> cps.CheckpointRow:
-        row = cps.get(conn, cid)
+        row = cps.get(conn, cid) if 0 < cid <= SQLITE_INT_MAX else None
         # Checkpoint ids are scoped to this workspace: another's are not found.
         if row is None or row.workspace not in self.keys(conn):
             raise ToolError(

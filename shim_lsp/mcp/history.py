@@ -10,7 +10,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from shim_lsp.mcp.chat import OutsideWorkspace
 from shim_lsp.mcp.face import Face, unified_diff
@@ -174,7 +174,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
             Field(min_length=1, description="the files to bring back (relative to the workspace)"),
         ],
         force: Annotated[
-            bool,
+            StrictBool,
             Field(description="also restore files changed on disk since SHIM's last checkpoint"),
         ] = False,
     ) -> dict[str, Any]:

@@ -8,20 +8,28 @@ structured content, and as JSON text for clients that read only text). Expected 
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
 import signal
 import socket
+import sqlite3
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
 from mcp.server.context import CallNext, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent
 
 from shim_lsp import __version__
 from shim_lsp.mcp import analyze, codemods, core, dismiss, history
 from shim_lsp.mcp.chat import Chat
 from shim_lsp.mcp.face import Face
+from shim_lsp.mcp.roots import Choice, not_a_project
 from shim_lsp.settings import Settings
 
 INSTRUCTIONS = """SHIM protects the work in this workspace: it checkpoints files into a local \
@@ -35,7 +43,63 @@ NEEDS_WORKSPACE = ("notifications/initialized", "tools/call", "resources/read")
 """Messages after which the workspace must be known: the chat starts once initialized."""
 
 
-def build_server(face: Face) -> MCPServer[Any]:
+class ShimServer(MCPServer[Any]):
+    """The SDK's server, whose tools say in words why a file or a value could not serve.
+
+    The SDK answers an exception it does not know with "Error executing tool X" alone (its
+    text might hold what a tool should not send); SHIM's tools raise only ToolError on
+    purpose, so an OSError or ValueError reaching here is a path or a value from the
+    client that the file system or a library refused, and an sqlite3 error a store that
+    failed: their own words are what the model needs.
+    """
+
+    def add_tool(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"SHIM's tools are async: {fn.__name__}")
+
+        @functools.wraps(fn)
+        async def said(*a: Any, **kw: Any) -> Any:
+            try:
+                return await fn(*a, **kw)
+            except OSError as exc:
+                where = f" ({exc.filename})" if exc.filename else ""
+                raise ToolError(f"{exc.strerror or exc}{where}") from exc
+            except sqlite3.Error as exc:
+                raise ToolError(f"SHIM's store failed: {exc}") from exc
+            except (ValueError, OverflowError) as exc:
+                raise ToolError(str(exc) or type(exc).__name__) from exc
+
+        super().add_tool(said, *args, **kwargs)
+
+    async def argument_names(self) -> dict[str, set[str]]:
+        """Each tool's argument names, as its schema lists them."""
+        if self._names is None:
+            self._names = {
+                t.name: set((t.input_schema or {}).get("properties", {}))
+                for t in await self.list_tools()
+            }
+        return self._names
+
+    _names: dict[str, set[str]] | None = None
+
+
+def _unknown_arguments(params: Mapping[str, Any] | None, names: dict[str, set[str]]) -> str | None:
+    """Why a tools/call is refused for naming arguments its tool does not take (a model
+    that misspells `confirm` must not have the call run as if it had been left out)."""
+    if not params or params.get("name") not in names:
+        return None
+    given = params.get("arguments") or {}
+    if not isinstance(given, Mapping):
+        return None
+    known = names[params["name"]]
+    extra = sorted(str(k) for k in given if k not in known)
+    if not extra:
+        return None
+    takes = ", ".join(sorted(known)) or "no arguments"
+    return f"{params['name']} takes no argument {', '.join(extra)} (it takes: {takes})"
+
+
+def build_server(face: Face) -> ShimServer:
     """The MCP server of one chat: its tools reach the chat's session through ``face``."""
 
     async def workspace_first(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Any:
@@ -50,11 +114,17 @@ def build_server(face: Face) -> MCPServer[Any]:
             result = await call_next(ctx)
             await face.roots_changed(ctx.session)
             return result
+        if ctx.method == "tools/call":
+            refused = _unknown_arguments(ctx.params, await server.argument_names())
+            if refused is not None:
+                return CallToolResult(
+                    content=[TextContent(type="text", text=refused)], is_error=True
+                )
         if ctx.method in NEEDS_WORKSPACE:
             await face.decide(ctx.session)
         return await call_next(ctx)
 
-    server: MCPServer[Any] = MCPServer(
+    server = ShimServer(
         "shim",
         instructions=INSTRUCTIONS,
         version=__version__,
@@ -74,7 +144,7 @@ def serve(workspace: Path | None, settings: Settings, http_port: int | None = No
     until the client goes; the session then ends cleanly. SIGTERM ends it the same way (a
     clean end, not a crash). Without a workspace, the chat starts once the client's roots are
     known."""
-    face = Face(settings, Path.cwd(), Chat(workspace, settings) if workspace else None)
+    face = _face(workspace, settings)
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
     listening = None
     if http_port is not None:
@@ -84,7 +154,7 @@ def serve(workspace: Path | None, settings: Settings, http_port: int | None = No
             print(f"shim: cannot listen on {LOOPBACK}:{http_port}: {exc}", file=sys.stderr)
             return 2
     try:
-        if face.choice is not None:
+        if face.choice is not None and face.choice.folder is not None:
             face.chat.start()
         server = build_server(face)
         if listening is None:
@@ -94,6 +164,22 @@ def serve(workspace: Path | None, settings: Settings, http_port: int | None = No
     finally:
         face.close()
     return 0
+
+
+def _face(workspace: Path | None, settings: Settings) -> Face:
+    """The chat's face; ``--workspace`` naming / or the home folder is refused as the
+    client's roots are (the chat would checkpoint every file under it), and said at once."""
+    if workspace is None:
+        return Face(settings, Path.cwd())
+    real = Path(os.path.realpath(workspace))
+    if not_a_project(real):
+        why = (
+            f"shim mcp --workspace {workspace} names {real}, not a project (SHIM would"
+            " checkpoint every file under it): give the project's folder"
+        )
+        print(f"shim mcp: {why}", file=sys.stderr)
+        return Face(settings, Path.cwd(), choice=Choice(None, "--workspace", why))
+    return Face(settings, Path.cwd(), Chat(workspace, settings))
 
 
 LOOPBACK = "127.0.0.1"

@@ -256,7 +256,40 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert outside.read_text() == "SECRET = 1\n"
         text = await refused(session, "shim_diff_checkpoint", {"checkpoint": 99999})
         assert "no checkpoint 99999 in this workspace" in text
+        text = await refused(session, "shim_diff_checkpoint", {"checkpoint": 2**70})
+        assert f"no checkpoint {2**70} in this workspace" in text
         assert "one line" in await refused(session, "shim_force_checkpoint", {"label": "a\nb"})
+        # Said in words, not "Error executing tool": a NUL, a name too long, an empty path.
+        text = await refused(session, "shim_file_history", {"path": "a\0b.py"})
+        assert "holds a NUL character" in text
+        text = await refused(
+            session, "shim_run_codemod", {"name": "to_fstring", "paths": ["x" * 300]}
+        )
+        assert "File name too long" in text
+        assert "the path is empty" in await refused(session, "shim_file_history", {"path": ""})
+        # A boolean is a boolean for what destroys or writes; an argument a tool does not take
+        # is refused, not dropped (a misspelt confirm must not run as if left out).
+        text = await refused(session, "shim_clear_state", {"confirm": "yes"})
+        assert "confirm" in text and "boolean" in text
+        text = await refused(session, "shim_clear_state", {"confirm": False, "confrim": True})
+        assert "shim_clear_state takes no argument confrim (it takes: confirm)" in text
+        text = await refused(
+            session, "shim_run_codemod", {"name": "to_fstring", "paths": [], "apply": True}
+        )
+        assert "paths is empty" in text
+        assert fmt.read_text() == 'name = "x"\nmsg = "hi {}".format(name)\n'
+        # A read-only file is the user's word: a restore leaves it as it is.
+        (workspace / "util.py").write_text("X = 3\n")
+        (workspace / "util.py").chmod(0o444)
+        kept_ro = await call(
+            session,
+            "shim_restore_checkpoint",
+            {"checkpoint": named["id"], "paths": ["util.py"], "force": True},
+        )
+        assert "read-only" in kept_ro["files"][0]["refused"] and kept_ro["restored"] == 0
+        assert (workspace / "util.py").read_text() == "X = 3\n"
+        (workspace / "util.py").chmod(0o644)
+        (workspace / "util.py").write_text("X = 1\n")
 
         kept = await call(session, "shim_clear_state")
         assert not kept["cleared"] and kept["runningSessionsKept"] == 1
@@ -335,6 +368,82 @@ async def test_a_killed_chat_leaves_its_changes_for_the_next_chat_to_find(
         assert (workspace / "new.py").read_text() == "from models import Bar\n"
         text = await refused(third, "shim_dismiss_recovery", {"session": "nosuchsession"})
         assert "no session starting with 'nosuchsession'" in text
+    # What the dismissal's note promises: the work is still shown for that one session.
+    shown = subprocess.run(
+        [shim, "recover", *where, "--session", killed["session"][:12], "--print"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (kept,) = json.loads(shown.stdout)["unfinishedChats"]
+    assert kept["session"] == killed["session"] and len(kept["files"]) == 2
+
+
+async def test_a_chat_killed_after_a_codemod_leaves_the_run_to_find_and_undo(
+    workspace: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    """The run's undo batch is kept before its first write: a chat killed before another
+    checkpoint (or while writing) leaves a run the next chat reports and can take back."""
+    for i in range(3):
+        (workspace / f"m{i}.py").write_text(f'x = "{{}}".format({i})\n')
+    async with chat(workspace, state_dir) as first:
+        run = await call(first, "shim_run_codemod", {"name": "to_fstring", "apply": True})
+        assert run["applied"]
+        pid = (await call(first, "shim_session_status"))["pid"]
+        os.kill(pid, signal.SIGKILL)
+    (workspace / "m2.py").write_text('x = "{}".format(2)\n')  # as if never written
+
+    async with chat(workspace, state_dir) as second:
+        (dead,) = (await call(second, "shim_check_recovery"))["unfinishedChats"]
+        assert dead["codemodRunsCutOff"] == [
+            {"batch": run["batch"], "codemod": "to_fstring", "undo": "shim_undo_codemod"}
+        ]
+        assert sorted(f["path"] for f in dead["files"]) == ["m0.py", "m1.py"]
+        undo = await call(second, "shim_undo_codemod", {"batch": run["batch"]})
+        assert sorted(undo["undone"]) == ["m0.py", "m1.py"] and undo["refused"] == []
+        for i in range(3):
+            assert (workspace / f"m{i}.py").read_text() == f'x = "{{}}".format({i})\n'
+
+        # The folder deleted under the chat: said, and nothing taken or written.
+        gone = tmp_path / "gone"
+        gone.mkdir()
+        (gone / "a.py").write_text("A = 1\n")
+    async with chat(gone, state_dir) as third:
+        first_id = (await call(third, "shim_force_checkpoint"))["id"]
+        for f in gone.iterdir():
+            f.unlink()
+        gone.rmdir()
+        status = await call(third, "shim_session_status")
+        assert status["workspaceExists"] is False
+        text = await refused(third, "shim_force_checkpoint", {})
+        assert f"the workspace folder {gone} no longer exists" in text
+        text = await refused(
+            third, "shim_restore_checkpoint", {"checkpoint": first_id, "paths": ["a.py"]}
+        )
+        assert "no longer exists" in text and not gone.exists()
+
+    # --workspace naming / is refused as a root of / is: no tool serves, nothing is read.
+    async with chat(Path("/"), state_dir) as fourth:
+        text = await refused(fourth, "shim_session_status", {})
+        assert "names /, not a project" in text
+        text = await refused(fourth, "shim_force_checkpoint", {})
+        assert "names /, not a project" in text
+
+    # A store damaged under a running chat: a checkpoint it cannot read back is not a success.
+    damaged = tmp_path / "state-damaged"
+    async with chat(workspace, damaged) as fifth:
+        await call(fifth, "shim_force_checkpoint", {"label": "keep me"})
+        with closing(sqlite3.connect(damaged / "shim.db")) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the file itself
+        with open(damaged / "shim.db", "r+b") as db:
+            db.write(b"\xff" * 100)
+        text = await refused(fifth, "shim_force_checkpoint", {})
+        assert "SHIM's store cannot be read" in text or "could not be taken" in text, text
+    # The next chat finds it damaged, moves it aside, and says so where a model looks.
+    async with chat(workspace, damaged) as sixth:
+        (notice,) = (await call(sixth, "shim_session_status"))["notices"]
+        assert "SHIM's store was damaged" in notice["message"]
+        assert "moved aside to" in notice["message"]
 
 
 HELD = "an editor window holds this file with unsaved edits: ask the user to save or close it"
