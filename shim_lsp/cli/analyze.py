@@ -1,7 +1,8 @@
 """``shim analyze``: the server's analysis from a terminal, with a linter's exit status.
 
-The same runner as the server's workspace run (``analysis.tree.check_tree``: one ruff process,
-complexity included, the project's configuration honoured, nothing written), printed as ruff's
+The same run as the server's workspace run (``analysis.tree``: one ruff process, complexity
+included, the project's configuration honoured, nothing written; here ``TreeRun``, which starts
+ruff first and lets this command load and prepare the rest while ruff works), printed as ruff's
 concise format or as JSON. With ``--type-check``, mypy's findings too, from a daemon of
 the server's kind run in the current folder for this one check. Exit status as ruff's: 1 with
 findings, 0 without, 2 when it cannot run (a usage error, ruff or mypy missing or failing).
