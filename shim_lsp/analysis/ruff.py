@@ -10,7 +10,6 @@ worded for the user, never exceptions.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -24,7 +23,6 @@ from typing import Any
 import attrs
 
 from shim_lsp.analysis.findings import Finding, Fix, Replacement, Severity, Spot, Tag
-from shim_lsp.analysis.process import reap
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +183,25 @@ def _said(err: bytes) -> str:
     return "; ".join(line for line in lines if line)[:300]
 
 
+def outcome(
+    binary: str, returncode: int | None, out: bytes, err: bytes, path: Path
+) -> str | RuffFailure:
+    """What a finished ruff run gives: its standard output, or why there is none."""
+    if returncode != 0:
+        said = _said(err)
+        return RuffFailure(
+            f"ruff ({binary}) failed with exit status {returncode}" + (f": {said}" if said else ""),
+            err.decode("utf-8", "replace"),
+        )
+    if err.strip():
+        log.debug("ruff on %s said: %s", path, _said(err))
+    return out.decode("utf-8")
+
+
+def timed_out(binary: str, timeout: float, path: Path) -> RuffFailure:
+    return RuffFailure(f"ruff ({binary}) took more than {timeout:g} s on {path.name}")
+
+
 async def run(
     binary: str,
     args: list[str],
@@ -196,6 +213,12 @@ async def run(
     """Ruff's standard output, or why there is none. ``data`` goes to its standard input
     (none: ruff reads the files it is given); it runs in ``cwd``, else beside ``path``.
     Cancelled or timed out, the process is killed."""
+    # Here, not at the top: ``shim analyze`` runs ruff without an event loop, and asyncio
+    # alone is a tenth of its start (about 30 ms).
+    import asyncio
+
+    from shim_lsp.analysis.process import reap
+
     try:
         proc = await asyncio.create_subprocess_exec(
             binary,
@@ -210,19 +233,10 @@ async def run(
     try:
         out, err = await asyncio.wait_for(proc.communicate(data), timeout)
     except TimeoutError:
-        return RuffFailure(f"ruff ({binary}) took more than {timeout:g} s on {path.name}")
+        return timed_out(binary, timeout, path)
     finally:
         await reap(proc)
-    if proc.returncode != 0:
-        said = _said(err)
-        return RuffFailure(
-            f"ruff ({binary}) failed with exit status {proc.returncode}"
-            + (f": {said}" if said else ""),
-            err.decode("utf-8", "replace"),
-        )
-    if err.strip():
-        log.debug("ruff on %s said: %s", path, _said(err))
-    return out.decode("utf-8")
+    return outcome(binary, proc.returncode, out, err, path)
 
 
 async def check(

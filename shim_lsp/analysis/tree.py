@@ -9,19 +9,22 @@ ever read; files named one by one are checked to resolve inside before ruff sees
 
 from __future__ import annotations
 
-import asyncio
 import glob
 import os
 import stat
+import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from shim_lsp.analysis import ruff
 from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions
-from shim_lsp.workspace.scan import FileRules, kept_files, walk_folders
+
+if TYPE_CHECKING:
+    from shim_lsp.workspace.scan import FileRules
 
 TIMEOUT_S = 600.0
 """A whole tree takes ruff seconds (Django's 2,900 files: about one); this is a hang."""
@@ -78,6 +81,42 @@ def python_files(paths: Iterable[Path], roots: Sequence[Path]) -> list[Path]:
     ]
 
 
+def _args(options: RuffOptions, outside: Sequence[Path], targets: Sequence[Path]) -> list[str]:
+    excluded = [a for link in outside for a in ("--extend-exclude", glob.escape(str(link)))]
+    return [*ruff.lint_args(options), *excluded, "--", *(str(p) for p in targets)]
+
+
+def _here(roots: Sequence[Path], cwd: Path | None) -> Path:
+    return cwd or (roots[0] if roots[0].is_dir() else roots[0].parent)
+
+
+def _found(
+    binary: str, out: str, roots: Sequence[Path], here: Path, outside: Sequence[Path]
+) -> TreeFindings | RuffFailure:
+    """Ruff's JSON as findings by absolute path, those of files resolving outside left out."""
+    try:
+        by_file = ruff.parse_by_file(out)
+    except (ValueError, KeyError, TypeError) as exc:
+        return RuffFailure(f"ruff ({binary}) answered output SHIM cannot read: {exc}", out[:300])
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+    folders: dict[Path, Path] = {}
+    """Each folder's real path, resolved once: files with findings share folders."""
+    found: dict[Path, list[Finding]] = {}
+    for path, items in by_file.items():
+        absolute = path if path.is_absolute() else here / path
+        if os.path.islink(absolute):
+            inside = _inside(absolute, real_roots)
+        else:  # not a link: its name in its folder's real path
+            folder = absolute.parent
+            if folder not in folders:
+                folders[folder] = Path(os.path.realpath(folder))
+            real = folders[folder] / absolute.name
+            inside = any(real == r or r in real.parents for r in real_roots)
+        if inside:
+            found.setdefault(absolute, []).extend(items)
+    return TreeFindings(found, tuple(outside))
+
+
 async def check_tree(
     binary: str,
     roots: Sequence[Path],
@@ -89,26 +128,69 @@ async def check_tree(
     """Ruff's findings in every Python file under ``roots`` (or in ``files`` only, which
     must be under them: see ``python_files``), from the files on disk, in one process run
     in ``cwd`` (default: the first root). Cancelled, ruff is killed."""
+    import asyncio  # not at the top: ``shim analyze`` runs ruff without an event loop
+
     # Tens of milliseconds on a large tree: off the event loop, which the editor waits on.
     outside = await asyncio.to_thread(links_outside, roots) if not files else []
-    excluded = [a for link in outside for a in ("--extend-exclude", glob.escape(str(link)))]
-    targets = [str(p) for p in (files or roots)]
-    args = [*ruff.lint_args(options), *excluded, "--", *targets]
-    here = cwd or (roots[0] if roots[0].is_dir() else roots[0].parent)
-    out = await ruff.run(binary, args, None, roots[0], timeout, cwd=here)
+    here = _here(roots, cwd)
+    out = await ruff.run(
+        binary, _args(options, outside, files or roots), None, roots[0], timeout, cwd=here
+    )
     if isinstance(out, RuffFailure):
         return out
-    try:
-        by_file = ruff.parse_by_file(out)
-    except (ValueError, KeyError, TypeError) as exc:
-        return RuffFailure(f"ruff ({binary}) answered output SHIM cannot read: {exc}", out[:300])
-    real_roots = [Path(os.path.realpath(r)) for r in roots]
-    found: dict[Path, list[Finding]] = {}
-    for path, items in by_file.items():
-        absolute = path if path.is_absolute() else here / path
-        if _inside(absolute, real_roots):
-            found.setdefault(absolute, []).extend(items)
-    return TreeFindings(found, tuple(outside))
+    return _found(binary, out, roots, here, outside)
+
+
+@attrs.frozen
+class TreeRun:
+    """``check_tree`` over whole roots without an event loop, in two halves, for
+    ``shim analyze``: started (links searched, then ruff), the caller does its own work
+    beside ruff, then ``finish`` waits for ruff's findings."""
+
+    binary: str
+    roots: tuple[Path, ...]
+    here: Path
+    outside: tuple[Path, ...]
+    proc: subprocess.Popen[bytes]
+    timeout: float
+
+    @classmethod
+    def start(
+        cls,
+        binary: str,
+        roots: Sequence[Path],
+        options: RuffOptions,
+        cwd: Path | None = None,
+        timeout: float = TIMEOUT_S,
+    ) -> TreeRun | RuffFailure:
+        outside = links_outside(roots)  # before ruff starts: it would read a linked file
+        here = _here(roots, cwd)
+        try:
+            proc = subprocess.Popen(
+                [binary, *_args(options, outside, roots)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=here,
+            )
+        except OSError as exc:
+            return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
+        return cls(binary, tuple(roots), here, tuple(outside), proc, timeout)
+
+    def finish(self) -> TreeFindings | RuffFailure:
+        """Ruff's findings, or why there are none; timed out or interrupted, ruff is killed."""
+        try:
+            out, err = self.proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            return ruff.timed_out(self.binary, self.timeout, self.roots[0])
+        finally:
+            if self.proc.returncode is None:
+                self.proc.kill()
+                self.proc.wait()
+        done = ruff.outcome(self.binary, self.proc.returncode, out, err, self.roots[0])
+        if isinstance(done, RuffFailure):
+            return done
+        return _found(self.binary, done, self.roots, self.here, self.outside)
 
 
 @attrs.frozen
@@ -126,6 +208,8 @@ class Readable:
 def readable_python_files(rules: FileRules) -> Readable:
     """``Readable`` for the folder ``rules`` judge (``rules.root``), walked as a checkpoint
     walks it: excluded and ignored folders are not entered, links are not followed."""
+    from shim_lsp.workspace.scan import kept_files, walk_folders  # mypy's path only
+
     root = rules.root
     real_root = [Path(os.path.realpath(root))]
     files, refused = [], []

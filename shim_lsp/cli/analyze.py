@@ -1,7 +1,8 @@
 """``shim analyze``: the server's analysis from a terminal, with a linter's exit status.
 
-The same runner as the server's workspace run (``analysis.tree.check_tree``: one ruff process,
-complexity included, the project's configuration honoured, nothing written), printed as ruff's
+The same run as the server's workspace run (``analysis.tree``: one ruff process, complexity
+included, the project's configuration honoured, nothing written; here ``TreeRun``, which starts
+ruff first and lets this command load and prepare the rest while ruff works), printed as ruff's
 concise format or as JSON. With ``--type-check``, mypy's findings too, from a daemon of
 the server's kind run in the current folder for this one check. Exit status as ruff's: 1 with
 findings, 0 without, 2 when it cannot run (a usage error, ruff or mypy missing or failing).
@@ -10,20 +11,24 @@ findings, 0 without, 2 when it cannot run (a usage error, ruff or mypy missing o
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shim_lsp.analysis import mypy_daemon, tree
+from shim_lsp.analysis import tree
 from shim_lsp.analysis.findings import Finding, finding_json
 from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD, RuffFailure, RuffOptions, find_ruff
 from shim_lsp.analysis.tree import PYTHON_SUFFIXES
 from shim_lsp.cli import CliError
-from shim_lsp.settings import Settings
-from shim_lsp.workspace.scan import FileRules
+
+if TYPE_CHECKING:
+    from shim_lsp.analysis import mypy_daemon
+
+# What ruff's run does not need (settings, the file rules, mypy's daemon, asyncio) is
+# imported once ruff is running, beside it: ruff is the long pole of ``shim analyze``.
 
 
 def _rules(values: list[str]) -> tuple[str, ...]:
@@ -48,21 +53,26 @@ def _targets(paths: list[str]) -> list[Path]:
 def _showable(targets: list[Path]) -> Callable[[Path], bool]:
     """Findings quote the code (``Undefined name `hunter2```): as the server does, a secret
     file (by its name or by what a link leads to) and a link leading out of the folder
-    checked (the current folder for a named file or an import) are never printed."""
+    checked (the current folder for a named file or an import) are never printed. The
+    rules are made here (run beside ruff), each file judged after."""
+    from shim_lsp.settings import Settings
+    from shim_lsp.workspace.scan import FileRules
+
     cwd = Path.cwd()
-    rules: dict[Path, FileRules] = {}
+    folders = {t: os.path.realpath(t) for t in targets if t.is_dir()}
+    rules = {folder: FileRules.from_settings(folder, Settings()) for folder in {cwd, *folders}}
 
     def showable(path: Path) -> bool:
-        folder = next((t for t in targets if t.is_dir() and path.is_relative_to(t)), None)
+        folder = next((t for t in folders if path.is_relative_to(t)), None)
         if folder is None and path in targets:
             folder = path.parent  # named by the user: judged as a secret only
         elif folder is None:
             folder = cwd
         else:
-            real, inside = os.path.realpath(path), os.path.realpath(folder)
+            real, inside = os.path.realpath(path), folders[folder]
             if os.path.commonpath([real, inside]) != inside:
                 return False
-        if folder not in rules:
+        if folder not in rules:  # a named file's folder
             rules[folder] = FileRules.from_settings(folder, Settings())
         return not rules[folder].is_secret(path)
 
@@ -80,6 +90,9 @@ def _shown(path: Path) -> str:
 def _readable(targets: list[Path]) -> tree.Readable:
     """The Python files mypy is given, one by one: those SHIM may read under each folder
     (its ``FileRules``), and the files named that are not secret."""
+    from shim_lsp.settings import Settings
+    from shim_lsp.workspace.scan import FileRules
+
     files: list[Path] = []
     refused: list[Path] = []
     for target in targets:
@@ -101,6 +114,10 @@ async def _type_check(
     """Mypy's findings in the files it is given. Where an import could reach what SHIM must
     not read (a secret, a link leading out), mypy follows no import to a file it was not
     given (``--follow-imports=skip``): such a module is ``Any``, and is never read."""
+    import asyncio
+
+    from shim_lsp.analysis import mypy_daemon
+
     if not readable.files:
         return {}
     daemon = mypy_daemon.Daemon(
@@ -125,9 +142,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     binary = find_ruff(args.ruff_path)
     if isinstance(binary, RuffFailure):
         raise CliError(binary.message)
-    dmypy = mypy_daemon.find_dmypy(args.type_checker_path) if args.type_check else None
-    if isinstance(dmypy, mypy_daemon.MypyFailure):
-        raise CliError(dmypy.message)
+    dmypy: str | None = None
+    if args.type_check:
+        from shim_lsp.analysis import mypy_daemon
+
+        checker = mypy_daemon.find_dmypy(args.type_checker_path)
+        if isinstance(checker, mypy_daemon.MypyFailure):
+            raise CliError(checker.message)
+        dmypy = checker
     threshold = args.complexity_threshold or COMPLEXITY_THRESHOLD
     options = RuffOptions(
         select=_rules(args.select),
@@ -136,30 +158,43 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     )
     found: dict[Path, list[Finding]] = {}
     failed: mypy_daemon.MypyFailure | None = None
-    if targets:
-        done = asyncio.run(tree.check_tree(binary, targets, options, cwd=Path(os.getcwd())))
+    running = (
+        tree.TreeRun.start(binary, targets, options, cwd=Path(os.getcwd())) if targets else None
+    )
+    if isinstance(running, RuffFailure):
+        raise CliError(running.message)
+    try:
+        showable = _showable(targets)  # beside ruff
+    except BaseException:
+        if running is not None:
+            running.proc.kill()
+        raise
+    if running is not None:
+        done = running.finish()
         if isinstance(done, RuffFailure):
             raise CliError(done.message)
         found = done.found
         if dmypy is not None:
+            import asyncio
+
             typed = asyncio.run(_type_check(dmypy, _readable(targets)))
-            if isinstance(typed, mypy_daemon.MypyFailure):
-                failed = typed  # ruff's findings are printed all the same
-            else:
+            if isinstance(typed, dict):
                 for path, items in typed.items():
                     found[path] = [*found.get(path, []), *items]
-    showable = _showable(targets)
+            else:
+                failed = typed  # ruff's findings are printed all the same
+    named = {path: _shown(path) for path in found if showable(path)}
     rows = sorted(
-        ((path, f) for path, items in found.items() if showable(path) for f in items),
-        key=lambda pf: (_shown(pf[0]), pf[1].start),
+        ((named[path], f) for path, items in found.items() if path in named for f in items),
+        key=lambda pf: (pf[0], pf[1].start),
     )
     if args.json:
-        print(json.dumps([finding_json(_shown(path), f) for path, f in rows], indent=2))
+        print(json.dumps([finding_json(name, f) for name, f in rows], indent=2))
     else:
-        for path, f in rows:
-            where = f"{_shown(path)}:{f.start.line + 1}:{f.start.column + 1}:"
+        for name, f in rows:
+            where = f"{name}:{f.start.line + 1}:{f.start.column + 1}:"
             print(f"{where} {f.code} {f.message}" if f.code else f"{where} {f.message}")
-        files = len({path for path, _f in rows})
+        files = len({name for name, _f in rows})
         if failed is None:
             print(
                 f"Found {len(rows)} finding{'s' * (len(rows) != 1)} in {files} file"

@@ -415,7 +415,13 @@ class AnalysisFeature(Feature):
         if spot.line >= len(lines):  # past the end: the end (lines_of gives one line or more)
             spot = Spot(len(lines) - 1, len(lines[-1]))
         content = lines[spot.line].rstrip("\r\n")
-        units = self.ls.workspace.position_codec.client_num_units(content[: spot.column])
+        before = content[: spot.column]
+        # ASCII is one unit a character in every encoding: pygls counts them one by one.
+        units = (
+            len(before)
+            if before.isascii()
+            else self.ls.workspace.position_codec.client_num_units(before)
+        )
         return types.Position(line=spot.line, character=units)
 
     def _range(self, lines: list[str], start: Spot, end: Spot) -> types.Range:

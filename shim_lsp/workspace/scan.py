@@ -114,7 +114,11 @@ class FileRules:
         """True for a secret by the name it is opened under or by the file it really is: a link
         ``settings.txt`` to ``.env`` is ``.env``, and must be kept out just the same."""
         named = Path(os.path.realpath(path.parent)) / path.name
-        return self._secret_at(named) or self._secret_at(Path(os.path.realpath(path)))
+        if self._secret_at(named):
+            return True
+        # Only a link is another file than its name: one lstat, not a second realpath (a
+        # workspace run judges every file with findings).
+        return os.path.islink(path) and self._secret_at(Path(os.path.realpath(path)))
 
     def _secret_at(self, path: Path) -> bool:
         try:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
+
+import pytest
 
 from shim_lsp.analysis.ruff import RuffOptions, find_ruff
 from shim_lsp.analysis.tree import (
     TreeFindings,
+    TreeRun,
     check_tree,
     links_outside,
     python_files,
@@ -57,11 +61,23 @@ def test_named_files_outside_the_roots_or_not_python_are_left_out(tmp_path: Path
     assert python_files(given, [root]) == [root / "pkg" / "a.py"]
 
 
-def test_the_tree_run_never_reports_what_is_outside(tmp_path: Path) -> None:
+@pytest.mark.parametrize("runner", ["server", "cli"])
+def test_the_tree_run_never_reads_or_reports_what_is_outside(tmp_path: Path, runner: str) -> None:
+    """A link leading out is never read: this one leads to a pipe, which ruff would wait on
+    until its timeout. The server's run and the CLI's (ruff started, then waited for) alike."""
     root = _tree(tmp_path)
+    os.mkfifo(tmp_path / "outside" / "pipe")
+    (root / "pipe.py").symlink_to(tmp_path / "outside" / "pipe")
     ruff = find_ruff(None)
     assert isinstance(ruff, str)
-    done = asyncio.run(check_tree(ruff, [root], RuffOptions(select=("F",))))
-    assert isinstance(done, TreeFindings)
+    options = RuffOptions(select=("F",))
+    if runner == "server":
+        done = asyncio.run(check_tree(ruff, [root], options, timeout=10))
+    else:
+        started = TreeRun.start(ruff, [root], options, timeout=10)
+        assert isinstance(started, TreeRun)
+        done = started.finish()
+    assert isinstance(done, TreeFindings), done
+    assert done.outside == (root / "out.py", root / "outdir", root / "pipe.py")
     assert sorted(done.found) == [root / "pkg" / "a.py", root / "pkg" / "in.py"]
     assert [f.code for f in done.found[root / "pkg" / "a.py"]] == ["F401"]

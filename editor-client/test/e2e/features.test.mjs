@@ -370,11 +370,20 @@ rig.e2e("a codemod's quick fix changes the line under the cursor, and is not off
   });
 });
 
-rig.e2e('Analyse Workspace lists a file never opened in Problems; a ruff quick fix from the light bulb; fix all on save', async () => {
+rig.e2e('Analyse Workspace lists a file never opened in Problems; a ruff quick fix from the light bulb; fix all on save; type checks turned on show mypy\'s error', async () => {
+  // mypy's daemon beside the Python that has SHIM's test tools (the bundled server has none).
+  const dmypy = rig.path.join(rig.path.dirname(rig.PYTHON), 'dmypy');
   const { dirs, page } = await rig.openShim(
     shared,
-    { 'app.py': 'import os\n\nvalue = 1\n', 'unopened.py': 'print(undefined_name)\n' },
-    { open: 'app.py', settings: { 'editor.codeActionsOnSave': { 'source.fixAll.shim': 'explicit' } } },
+    { 'app.py': 'import os\n\nvalue = 1\n', 'unopened.py': 'print(undefined_name)\n', 'typed.py': 'count: int = "three"\n' },
+    {
+      open: 'app.py',
+      settings: {
+        'editor.codeActionsOnSave': { 'source.fixAll.shim': 'explicit' },
+        'shim.typeCheckEnabled': true,
+        'shim.typeCheckerPath': dmypy,
+      },
+    },
   );
   await rig.runCommand(page, 'SHIM: Analyse Workspace');
   await page.keyboard.press('Control+Shift+M');
@@ -396,6 +405,14 @@ rig.e2e('Analyse Workspace lists a file never opened in Problems; a ruff quick f
   const saved = readFileSync(rig.path.join(dirs.workspace, 'app.py'), 'utf8');
   assert.ok(!saved.includes('import') && saved.includes('value = 1'), `fixed on save: ${JSON.stringify(saved)}`);
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'unopened.py'), 'utf8'), 'print(undefined_name)\n', 'analysis writes nothing');
+
+  // Type checks (on through the settings): mypy's error in the file opened, in Problems.
+  await rig.openFile(page, 'typed.py');
+  await page.keyboard.press('Control+Shift+M');
+  const typed = page.locator('.markers-panel .monaco-list-row', { hasText: 'Incompatible types in assignment' });
+  await typed.waitFor({ timeout: 90_000 });
+  assert.match(await typed.innerText(), /expression has type "str", variable has type "int"[\s\S]*SHIM mypy/);
+  await rig.shot(page, 'type-check-problems');
 });
 
 rig.e2e('work at risk: a plain warning that SHIM took a checkpoint, and Save All saves', async () => {
