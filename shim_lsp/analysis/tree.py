@@ -73,6 +73,36 @@ def links_outside(roots: Sequence[Path]) -> list[Path]:
     return sorted(found)
 
 
+RUFF_CONFIGS = ("pyproject.toml", "ruff.toml", ".ruff.toml")
+"""The files ruff reads its settings from in each folder it checks, whatever it excludes."""
+
+
+def config_leading_out(
+    roots: Sequence[Path], outside: Sequence[Path], files: Sequence[Path] = ()
+) -> RuffFailure | None:
+    """Why ruff must not run: a settings file under the roots that is a link leading out of
+    them (ruff would read it, and quote it in its errors). ``outside``: the links leading
+    out of a whole-roots run; for ``files``, their folders up to the roots are looked at."""
+    found = [p for p in outside if p.name in RUFF_CONFIGS]
+    if files:
+        real_roots = [Path(os.path.realpath(r)) for r in roots]
+        folders = {f.parent for f in files}
+        for folder in list(folders):
+            folders.update(a for a in folder.parents if _inside(a, real_roots))
+        for folder in sorted(folders):
+            for name in RUFF_CONFIGS:
+                candidate = folder / name
+                if os.path.islink(candidate) and not _inside(candidate, real_roots):
+                    found.append(candidate)
+    if not found:
+        return None
+    return RuffFailure(
+        f"{found[0]} is a link leading outside the workspace, and ruff reads its settings from"
+        " it: SHIM reads nothing outside the workspace, so ruff was not run (make it a file,"
+        " or remove it)"
+    )
+
+
 def python_files(paths: Iterable[Path], roots: Sequence[Path]) -> list[Path]:
     """The Python files among ``paths`` that exist and resolve inside ``roots``."""
     real_roots = [Path(os.path.realpath(r)) for r in roots]
@@ -132,6 +162,9 @@ async def check_tree(
 
     # Tens of milliseconds on a large tree: off the event loop, which the editor waits on.
     outside = await asyncio.to_thread(links_outside, roots) if not files else []
+    refused = config_leading_out(roots, outside, files)
+    if refused is not None:
+        return refused
     here = _here(roots, cwd)
     out = await ruff.run(
         binary, _args(options, outside, files or roots), None, roots[0], timeout, cwd=here
@@ -164,6 +197,9 @@ class TreeRun:
         timeout: float = TIMEOUT_S,
     ) -> TreeRun | RuffFailure:
         outside = links_outside(roots)  # before ruff starts: it would read a linked file
+        refused = config_leading_out(roots, outside)
+        if refused is not None:
+            return refused
         here = _here(roots, cwd)
         try:
             proc = subprocess.Popen(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shim_lsp.analysis.ruff import RuffOptions, find_ruff
+from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
 from shim_lsp.analysis.tree import (
     TreeFindings,
     TreeRun,
@@ -81,3 +81,29 @@ def test_the_tree_run_never_reads_or_reports_what_is_outside(tmp_path: Path, run
     assert done.outside == (root / "out.py", root / "outdir", root / "pipe.py")
     assert sorted(done.found) == [root / "pkg" / "a.py", root / "pkg" / "in.py"]
     assert [f.code for f in done.found[root / "pkg" / "a.py"]] == ["F401"]
+
+
+@pytest.mark.parametrize("runner", ["server", "cli", "files"])
+def test_ruff_is_not_run_over_settings_that_are_a_link_leading_out(
+    tmp_path: Path, runner: str
+) -> None:
+    """Ruff reads each folder's pyproject.toml whatever it excludes, and quotes it in its
+    errors: a link leading out there would hand an outside file's text to the user."""
+    root = _tree(tmp_path)
+    secret = tmp_path / "outside" / "secret.toml"
+    secret.write_text('token = "outside-secret"\n[')
+    (root / "pkg" / "pyproject.toml").symlink_to(secret)
+    ruff = find_ruff(None)
+    assert isinstance(ruff, str)
+    options = RuffOptions(select=("F",))
+    if runner == "server":
+        done = asyncio.run(check_tree(ruff, [root], options, timeout=10))
+    elif runner == "files":
+        done = asyncio.run(check_tree(ruff, [root], options, [root / "pkg" / "a.py"], timeout=10))
+    else:
+        started = TreeRun.start(ruff, [root], options, timeout=10)
+        assert isinstance(started, RuffFailure)
+        done = started
+    assert isinstance(done, RuffFailure), done
+    assert "pyproject.toml is a link leading outside the workspace" in done.message
+    assert "outside-secret" not in done.message + done.detail
