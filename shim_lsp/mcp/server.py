@@ -16,6 +16,7 @@ import socket
 import sqlite3
 import sys
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,7 @@ def serve(workspace: Path | None, settings: Settings, http_port: int | None = No
     clean end, not a crash). Without a workspace, the chat starts once the client's roots are
     known."""
     face = _face(workspace, settings)
-    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))  # uvicorn's own, over HTTP
     listening = None
     if http_port is not None:
         try:
@@ -158,12 +159,23 @@ def serve(workspace: Path | None, settings: Settings, http_port: int | None = No
             face.chat.start()
         server = build_server(face)
         if listening is None:
+            signal.signal(signal.SIGTERM, partial(_terminated, face))
             server.run("stdio")
         else:
             anyio.run(serve_http, server, listening)
     finally:
         face.close()
     return 0
+
+
+def _terminated(face: Face, _sig: int, _frame: object) -> None:
+    """SIGTERM over stdio: end the chat cleanly (its last checkpoint, a clean end) and exit.
+    Raising SystemExit instead lands wherever the event loop is: stdin's reader thread
+    holds it, and the process outlived SIGTERM while the client kept stdin open."""
+    try:
+        face.close()
+    finally:
+        os._exit(0)
 
 
 def _face(workspace: Path | None, settings: Settings) -> Face:

@@ -441,9 +441,22 @@ async def test_a_chat_killed_after_a_codemod_leaves_the_run_to_find_and_undo(
         assert "SHIM's store cannot be read" in text or "could not be taken" in text, text
     # The next chat finds it damaged, moves it aside, and says so where a model looks.
     async with chat(workspace, damaged) as sixth:
-        (notice,) = (await call(sixth, "shim_session_status"))["notices"]
+        status = await call(sixth, "shim_session_status")
+        (notice,) = status["notices"]
         assert "SHIM's store was damaged" in notice["message"]
         assert "moved aside to" in notice["message"]
+        # SIGTERM while the client still holds stdin open: a clean end, at once.
+        server = psutil.Process(status["pid"])
+        os.kill(status["pid"], signal.SIGTERM)
+        with anyio.fail_after(10):
+            while server.is_running() and server.status() != psutil.STATUS_ZOMBIE:
+                await anyio.sleep(0.05)
+    where = ["--json", "--workspace", str(workspace), "--state-dir", str(damaged)]
+    shim = str(Path(sys.executable).with_name("shim"))
+    listed = subprocess.run([shim, "sessions", *where], capture_output=True, text=True, check=True)
+    assert [(r["id"], r["state"]) for r in json.loads(listed.stdout)] == [
+        (status["session"], "clean")
+    ]
 
 
 HELD = "an editor window holds this file with unsaved edits: ask the user to save or close it"
