@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from shim_lsp.coordination.connection import RedisTarget
     from shim_lsp.coordination.group import Coordinator
     from shim_lsp.coordination.jobs import JobWorker
-    from shim_lsp.coordination.messages import DirtyDocument, Member, NudgeKind
+    from shim_lsp.coordination.messages import DirtyDocument, Member, Nudge, NudgeKind
     from shim_lsp.coordination.registry import Keys
     from shim_lsp.session.engine import SessionEngine
 
@@ -42,10 +42,15 @@ CHECKPOINT_LOOK_S = 1.0
 
 def elsewhere_message(holders: list[tuple[str, float]], now: float) -> str:
     """What a window says of a file that other windows hold unsaved: (host, since) each."""
-    held = "; ".join(f"{host}, {age(now - since)}" for host, since in holders)
+    held = held_text(holders, now)
     if len(holders) == 1:
         return f"Unsaved changes in another window ({held})"
     return f"Unsaved changes in {len(holders)} other windows ({held})"
+
+
+def held_text(holders: list[tuple[str, float]], now: float) -> str:
+    """The other windows holding a file unsaved, as a message names them: (host, since) each."""
+    return "; ".join(f"{host}, {age(now - since)}" for host, since in holders)
 
 
 def store_id(host: str, db_path: Path) -> str:
@@ -155,6 +160,7 @@ class CoordinationFeature(Feature):
             ttl=settings.coordination_ttl,
             snapshot=self._snapshot,
             on_change=self._changed,
+            on_nudge=self._heard,
         )
         engine.checkpoints.retention_turn = self._retention_turn
         self.coordinator.start()  # the status changes once it has joined, or failed to
@@ -222,7 +228,48 @@ class CoordinationFeature(Feature):
         self._note(uri)
 
     def document_saved(self, uri: str) -> None:
+        self._warn_saver(uri)
         self._note(uri, saved=True)
+
+    def held_elsewhere(self, uri: str) -> list[tuple[str, float]]:
+        """The other windows that hold ``uri`` unsaved, as last read: (host, since) each,
+        oldest first."""
+        coordinator = self.coordinator
+        rel = self._relative(uri) if coordinator is not None else None
+        if coordinator is None or rel is None:
+            return []
+        held = [(m.host, d.since) for m in coordinator.peers() for d in m.dirty if d.path == rel]
+        return sorted(held, key=lambda h: h[1])
+
+    def _warn_saver(self, uri: str) -> None:
+        """Saving over a file another window holds unsaved: the saver is told at once (the
+        other window hears the "saved" nudge and is told that its base changed)."""
+        held = self.held_elsewhere(uri)
+        if not held:
+            return
+        rel = self._relative(uri)
+        windows = "another window" if len(held) == 1 else f"{len(held)} other windows"
+        self.ls.tell_user(
+            f"SHIM: you saved {rel} while {windows} holds unsaved changes to it"
+            f" ({held_text(held, time.time())}); saving there would overwrite your version,"
+            " so that window has been told (each version stays in SHIM's history)"
+        )
+
+    def _heard(self, nudge: Nudge) -> None:
+        """Another member saved a file this window holds unsaved: this window's base changed,
+        and the user is told with a plain message (every client shows one)."""
+        if nudge.kind != "saved" or nudge.path is None or self.coordinator is None:
+            return
+        uri = self._uri_of(nudge.path)
+        if uri is None or uri not in self._dirty:
+            return
+        saver = next((m for m in self.coordinator.members if m.session == nudge.session), None)
+        where = f" on {saver.host}" if saver is not None else ""
+        self.ls.tell_user(
+            f"SHIM: {nudge.path} was saved in another window{where} while you have unsaved"
+            " changes to it here: the file on disk is no longer the one you started from."
+            " Saving here overwrites that version; both stay in SHIM's history"
+        )
 
     def document_closed(self, uri: str) -> None:
         self._note(uri, closed=True)

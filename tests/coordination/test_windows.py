@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from harness import Editors, stop_editor
+from harness import Editors, journal_settled, stop_editor
 from redis_rig import (
     TTL,
     RedisServer,
@@ -65,8 +66,27 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     assert message.endswith(" s old)")
     assert elsewhere(one, uri) == [], "a window does not flag its own unsaved file"
     assert flagged_in < 2.0, f"the other window heard of it after {flagged_in:.2f} s"
+    # Both hold it unsaved; one saves over two's changes: one is warned, two is told.
+    two.type(uri, 0, 0, "kept_in_two = 3\n")
+    await one.wait_for(lambda: bool(elsewhere(one, uri)), timeout=5)
+    (two_host,) = [w["host"] for w in (await windows(one))["windows"] if w["pid"] == two.pid]
     one.save(uri)
+    await one.wait_for(lambda: any("you saved app.py" in m for m in one.shown_messages))
+    (warned,) = [m for m in one.shown_messages if "you saved app.py" in m]
+    assert f"another window holds unsaved changes to it ({two_host}, " in warned
+    assert " s old)" in warned
+    await two.wait_for(
+        lambda: any("app.py was saved in another window" in m for m in two.shown_messages)
+    )
+    (told,) = [m for m in two.shown_messages if "was saved in another window" in m]
+    assert "no longer the one you started from" in told
     await two.wait_for(lambda: not elsewhere(two, uri), timeout=5)
+    # No last-writer-wins: two's unsaved text stays in its store beside the file one saved.
+    await journal_settled(two)
+    with sqlite3.connect(tmp_path / "s2" / "shim.db") as conn:
+        kept = [r[0] for r in conn.execute("SELECT data FROM journal WHERE data IS NOT NULL")]
+    assert any("kept_in_two = 3" in d for d in kept), kept
+    assert "kept_in_two" not in (workspace / "app.py").read_text()
 
 
 async def test_a_killed_window_leaves_the_group_within_one_ttl_and_its_flags_go(
