@@ -551,9 +551,9 @@ async def _run_workspace(
         raise
     summary.results.extend(FileResult(str(p), "skipped", why) for p, why in chosen.refused.items())
     if not summary.cancelled:
-        _changed_meanwhile(
-            ls, summary, read, together=CodemodSpec(info.module, info.cls).together()
-        )
+        together = CodemodSpec(info.module, info.cls).together()
+        _changed_meanwhile(ls, summary, read, together=together)
+        await _held_elsewhere(ls, summary, together=together)
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=summary.line()))
     result: dict[str, Any] = {
@@ -636,6 +636,67 @@ def _changed_meanwhile(
             dataclasses.replace(r, status="skipped", reason=f"{reason} while it ran")
             if r.status == "changed"
             else r
+            for r in summary.results
+        ]
+
+
+CHANGE_ANYWAY = "Change them"
+LEAVE_THEM = "Leave them"
+
+
+async def _held_elsewhere(ls: ShimLanguageServer, summary: Summary, *, together: bool) -> None:
+    """A file another window holds unsaved is changed only if the user says so: asked once
+    (``window/showMessageRequest``); without the question, a refusal or no answer, it is
+    skipped, and for changes that go together every file is (never half a flow)."""
+    from shim_lsp.server.coordination import CoordinationFeature, held_text
+
+    try:
+        coordination = ls.feature_of(CoordinationFeature)
+    except LookupError:
+        return
+    held = {
+        i: h
+        for i, r in enumerate(summary.results)
+        if r.status == "changed" and (h := coordination.held_elsewhere(path_to_uri(Path(r.path))))
+    }
+    if not held:
+        return
+    now = time.time()
+    named = [f"{Path(summary.results[i].path).name} ({held_text(h, now)})" for i, h in held.items()]
+    answer = None
+    if client.can_ask(ls):
+        files = "file is" if len(held) == 1 else "files are"
+        answer = await client.ask(
+            ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Warning,
+                    message=(
+                        f"SHIM: this codemod changes {len(held)} {files} unsaved in another"
+                        f" window: {', '.join(named[:5])}{' ...' if len(named) > 5 else ''}."
+                        " Change them here anyway (that window's text stays in its history)?"
+                    ),
+                    actions=[types.MessageActionItem(title=t) for t in (CHANGE_ANYWAY, LEAVE_THEM)],
+                )
+            ),
+            "ask about files unsaved in another window",
+        )
+    if answer is not None and answer.title == CHANGE_ANYWAY:
+        return
+    why = "the user left it" if answer is not None else "no answer"
+    if not client.can_ask(ls):
+        why = "this editor cannot ask (window.showMessage)"
+    for i, h in held.items():
+        reason = f"unsaved in another window ({held_text(h, now)}); not changed: {why}"
+        summary.results[i] = dataclasses.replace(
+            summary.results[i], status="skipped", reason=reason
+        )
+    if together:
+        reason = (
+            f"not applied: this codemod's changes go together, and {len(held)} of its files"
+            " are unsaved in another window"
+        )
+        summary.results[:] = [
+            dataclasses.replace(r, status="skipped", reason=reason) if r.status == "changed" else r
             for r in summary.results
         ]
 
