@@ -640,59 +640,22 @@ def _changed_meanwhile(
         ]
 
 
-CHANGE_ANYWAY = "Change them"
-LEAVE_THEM = "Leave them"
-
-
 async def _held_elsewhere(ls: ShimLanguageServer, summary: Summary, *, together: bool) -> None:
-    """A file another window holds unsaved is changed only if the user says so: asked once
-    (``window/showMessageRequest``); without the question, a refusal or no answer, it is
+    """A file another window holds unsaved is changed only if the user says so; else it is
     skipped, and for changes that go together every file is (never half a flow)."""
-    from shim_lsp.server.coordination import CoordinationFeature, held_text
+    from shim_lsp.server.coordination import confirm_held
 
-    try:
-        coordination = ls.feature_of(CoordinationFeature)
-    except LookupError:
-        return
-    held = {
-        i: h
-        for i, r in enumerate(summary.results)
-        if r.status == "changed" and (h := coordination.held_elsewhere(path_to_uri(Path(r.path))))
-    }
-    if not held:
-        return
-    now = time.time()
-    named = [f"{Path(summary.results[i].path).name} ({held_text(h, now)})" for i, h in held.items()]
-    answer = None
-    if client.can_ask(ls):
-        files = "file is" if len(held) == 1 else "files are"
-        answer = await client.ask(
-            ls.window_show_message_request_async(
-                types.ShowMessageRequestParams(
-                    type=types.MessageType.Warning,
-                    message=(
-                        f"SHIM: this codemod changes {len(held)} {files} unsaved in another"
-                        f" window: {', '.join(named[:5])}{' ...' if len(named) > 5 else ''}."
-                        " Change them here anyway (that window's text stays in its history)?"
-                    ),
-                    actions=[types.MessageActionItem(title=t) for t in (CHANGE_ANYWAY, LEAVE_THEM)],
-                )
-            ),
-            "ask about files unsaved in another window",
-        )
-    if answer is not None and answer.title == CHANGE_ANYWAY:
-        return
-    why = "the user left it" if answer is not None else "no answer"
-    if not client.can_ask(ls):
-        why = "this editor cannot ask (window.showMessage)"
-    for i, h in held.items():
-        reason = f"unsaved in another window ({held_text(h, now)}); not changed: {why}"
+    changed = {path_to_uri(Path(r.path)): i for i, r in enumerate(summary.results)}
+    changed = {u: i for u, i in changed.items() if summary.results[i].status == "changed"}
+    left = await confirm_held(ls, list(changed), "this codemod changes")
+    for uri, reason in left.items():
+        i = changed[uri]
         summary.results[i] = dataclasses.replace(
             summary.results[i], status="skipped", reason=reason
         )
-    if together:
+    if together and left:
         reason = (
-            f"not applied: this codemod's changes go together, and {len(held)} of its files"
+            f"not applied: this codemod's changes go together, and {len(left)} of its files"
             " are unsaved in another window"
         )
         summary.results[:] = [

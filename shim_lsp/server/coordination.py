@@ -53,6 +53,56 @@ def held_text(holders: list[tuple[str, float]], now: float) -> str:
     return "; ".join(f"{host}, {age(now - since)}" for host, since in holders)
 
 
+CHANGE_ANYWAY = "Change them"
+LEAVE_THEM = "Leave them"
+
+
+async def confirm_held(ls: Any, uris: list[str], doing: str) -> dict[str, str]:
+    """Of ``uris`` about to be changed, those another window holds unsaved, each with why it
+    is left as it is (empty: change them all). The user is asked once
+    (``window/showMessageRequest``, when the client declares it); no question, "Leave them",
+    no answer or an error leave them all."""
+    from shim_lsp.server import client
+
+    try:
+        coordination = ls.feature_of(CoordinationFeature)
+    except LookupError:
+        return {}
+    held = {u: h for u in uris if (h := coordination.held_elsewhere(u))}
+    if not held:
+        return {}
+    now = time.time()
+    named = [f"{coordination.name_of(u)} ({held_text(h, now)})" for u, h in held.items()]
+    answer = None
+    if client.can_ask(ls):
+        files = "file" if len(held) == 1 else "files"
+        more = " ..." if len(named) > 5 else ""
+        answer = await client.ask(
+            ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Warning,
+                    message=(
+                        f"SHIM: {doing} {len(held)} {files} unsaved in another window:"
+                        f" {', '.join(named[:5])}{more}. Change them here anyway (that"
+                        " window's text stays in its history)?"
+                    ),
+                    actions=[types.MessageActionItem(title=t) for t in (CHANGE_ANYWAY, LEAVE_THEM)],
+                )
+            ),
+            "ask about files unsaved in another window",
+        )
+    if answer is not None and answer.title == CHANGE_ANYWAY:
+        return {}
+    if not client.can_ask(ls):
+        why = "this editor cannot ask (window.showMessage)"
+    else:
+        why = "the user left it" if answer is not None else "no answer"
+    return {
+        u: f"unsaved in another window ({held_text(h, now)}); not changed: {why}"
+        for u, h in held.items()
+    }
+
+
 def store_id(host: str, db_path: Path) -> str:
     """Which store a member writes, without its path (a user name may be in it)."""
     where = f"{host}\0{os.path.realpath(db_path)}".encode("utf-8", "surrogatepass")
@@ -240,6 +290,10 @@ class CoordinationFeature(Feature):
             return []
         held = [(m.host, d.since) for m in coordinator.peers() for d in m.dirty if d.path == rel]
         return sorted(held, key=lambda h: h[1])
+
+    def name_of(self, uri: str) -> str:
+        """How a message names a file: its path in the workspace."""
+        return self._relative(uri) or uri
 
     def _warn_saver(self, uri: str) -> None:
         """Saving over a file another window holds unsaved: the saver is told at once (the

@@ -81,6 +81,14 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     (told,) = [m for m in two.shown_messages if "was saved in another window" in m]
     assert "no longer the one you started from" in told
     await two.wait_for(lambda: not elsewhere(two, uri), timeout=5)
+    # A restore in one over two's unsaved file is left undone: one's editor cannot ask.
+    checkpoint = await one.command("shim.forceCheckpoint")
+    await one.wait_for(lambda: bool(elsewhere(one, uri)), timeout=5)
+    restore = {"checkpoint": checkpoint["id"], "uri": uri}
+    refused = await one.command("shim.restoreCheckpoint", restore)
+    assert refused["applied"] is False
+    assert refused["detail"].startswith(f"unsaved in another window ({two_host}, ")
+    assert refused["detail"].endswith("not changed: this editor cannot ask (window.showMessage)")
     # No last-writer-wins: two's unsaved text stays in its store beside the file one saved.
     await journal_settled(two)
     with sqlite3.connect(tmp_path / "s2" / "shim.db") as conn:
