@@ -140,6 +140,9 @@ class CoordinationFeature(Feature):
         """The epoch this member last led with: a new one runs the leader's work."""
         self.jobs: JobWorker | None = None
         """This member's worker on the group's codemod queue (None: it works none)."""
+        self._alive: dict[str, Member] = {}
+        """Peers as last read while connected: one gone without saying ``left`` died."""
+        self._left: set[str] = set()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -312,6 +315,8 @@ class CoordinationFeature(Feature):
     def _heard(self, nudge: Nudge) -> None:
         """Another member saved a file this window holds unsaved: this window's base changed,
         and the user is told with a plain message (every client shows one)."""
+        if nudge.kind == "left":
+            self._left.add(nudge.session)
         if nudge.kind != "saved" or nudge.path is None or self.coordinator is None:
             return
         uri = self._uri_of(nudge.path)
@@ -410,6 +415,57 @@ class CoordinationFeature(Feature):
         self._led_with = epoch
         self._set_status(self._status())
         self._show_peers(coordinator.peers())
+        self._watch_deaths(coordinator)
+
+    # --- a dead member's published unsaved text: crashed work offered here -----------------
+
+    def _watch_deaths(self, coordinator: Coordinator) -> None:
+        """A peer of another store gone from the registry (its record expired: it died) that
+        had published unsaved text: after one more TTL without it, its text is kept in this
+        store as a crashed session and offered by this window's recovery."""
+        if coordinator.state != "connected":
+            return  # members read as none while Redis is away: nobody died
+        now = {m.session: m for m in coordinator.peers()}
+        gone = [m for s, m in self._alive.items() if s not in now and s not in self._left]
+        self._alive = now
+        for member in gone:
+            if member.store != coordinator.me.store and any(d.text for d in member.dirty):
+                self.ls.spawn(self._adopt(coordinator, member))
+
+    async def _adopt(self, coordinator: Coordinator, member: Member) -> None:
+        await asyncio.sleep(coordinator.ttl)
+        engine = self.ls.engine
+        back = any(m.session == member.session for m in coordinator.members)
+        if (
+            engine is None
+            or coordinator is not self.coordinator
+            or coordinator.state != "connected"
+            or back
+            or member.session in self._left
+        ):
+            return
+        from functools import partial
+
+        from shim_lsp.recovery.find import PeerWork, adopt_peer_work
+        from shim_lsp.server.recovery import offer_recovery
+
+        files = [
+            (uri, d.text, d.since)
+            for d in member.dirty
+            if d.text is not None and (uri := self._uri_of(d.path)) is not None
+        ]
+        work = PeerWork(
+            member.session, member.host, member.pid, member.started_at, member.heartbeat_at, files
+        )
+        folders = [str(f) for f in engine.workspace.folders]
+        adopt = partial(adopt_peer_work, work=work, workspace=engine.workspace.key, folders=folders)
+        if await asyncio.wrap_future(engine.writer.submit(adopt)):
+            log.info(
+                "coordination: a window on %s died with %d unsaved file(s); offering them",
+                member.host,
+                len(files),
+            )
+            await offer_recovery(self.ls)
 
     # --- the leader's once-per-workspace work: the store's retention ----------------------
 

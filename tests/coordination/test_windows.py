@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from harness import Editors, journal_settled, stop_editor
 from redis_rig import (
     TTL,
@@ -97,16 +98,31 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     assert "kept_in_two" not in (workspace / "app.py").read_text()
 
 
-async def test_a_killed_window_leaves_the_group_within_one_ttl_and_its_flags_go(
-    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+async def test_a_killed_window_on_another_host_leaves_and_its_published_work_is_offered(
+    redis_server: RedisServer,
+    editors: Editors,
+    workspace: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (workspace / "app.py").write_text("a = 1\n")
-    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
-    two = await editors.start(workspace, tmp_path / "s2", settings=coordinated(redis_server))
+    monkeypatch.setenv("SHIM_HOST_ID", "other-host")  # its own host id and state folder
+    settings = coordinated(redis_server, publishUnsavedText=True)
+    one = await editors.start(workspace, tmp_path / "s1", settings=settings)
+    monkeypatch.delenv("SHIM_HOST_ID")
+    two = await editors.start(
+        workspace,
+        tmp_path / "s2",
+        settings=coordinated(redis_server),
+        answers=["Restore all", "Restore recovered text"],
+    )
     await wait_members(two, 2)
     uri = one.open("app.py")
     one.type(uri, 1, 0, "b = 2\n")
     await two.wait_for(lambda: bool(elsewhere(two, uri)), timeout=5)
+    assert [w["host"] for w in (await windows(two))["windows"] if w["pid"] == one.pid] == [
+        "other-host"
+    ]
     one.kill()
     killed = time.monotonic()
     await wait_members(two, 1, timeout=TTL * 3)
@@ -114,6 +130,16 @@ async def test_a_killed_window_leaves_the_group_within_one_ttl_and_its_flags_go(
     # One TTL for the record to expire, plus the survivor's next look (a third of it).
     assert gone_in <= TTL * 4 / 3 + 0.5, f"gone after {gone_in:.2f} s"
     await two.wait_for(lambda: not elsewhere(two, uri), timeout=2)
+    # Its published unsaved text is offered by the survivor's recovery, as a local crash is.
+    await two.wait_for(lambda: len(two.prompts) == 2, timeout=TTL * 3)
+    offer, base = two.prompts
+    assert offer.startswith("SHIM found unsaved work in 1 file(s) from 1 editor session(s)")
+    assert offer.endswith(": app.py")
+    # Its base on the other host is not known here: the user chooses against this disk.
+    assert base.startswith("app.py changed on disk after the crashed session last saw it.")
+    await two.wait_for(lambda: two.docs.get(uri) is not None and "b = 2" in two.docs[uri].source)
+    assert two.docs[uri].source == "a = 1\nb = 2\n"
+    assert (workspace / "app.py").read_text() == "a = 1\n", "restored as unsaved, not written"
 
 
 def shim(*args: str) -> subprocess.CompletedProcess[str]:
