@@ -112,6 +112,7 @@ def store_id(host: str, db_path: Path) -> str:
 def _settings_key(settings: Settings) -> tuple[Any, ...]:
     return (
         resolve_redis_url(settings),
+        settings.redis_ca_file,
         settings.redis_key_prefix,
         settings.workspace_id,
         settings.publish_unsaved_text,
@@ -185,7 +186,7 @@ class CoordinationFeature(Feature):
 
         settings = self.ls.settings
         try:
-            target = parse_target(url)
+            target = parse_target(url, settings.redis_ca_file)
         except CoordinationError as exc:
             self._refuse(str(exc))
             return
