@@ -173,6 +173,7 @@ class CoordinationFeature(Feature):
         if coordinator is not None:
             await coordinator.stop()
         self._show_peers([])
+        self._alive = {}
         self._set_status(OFF)
 
     def _join(self) -> None:
