@@ -1,7 +1,7 @@
 """A workspace codemod over the Django release shared through Redis and BullMQ: one window
 of one worker against two windows of one worker each, in the same run.
 
-    .venv/bin/python bench/coordination.py [--runs 1] [--codemod unittest_to_assert]
+    .venv/bin/python bench/windows_codemod.py [--runs 1] [--codemod unittest_to_assert]
 
 Each window is a real SHIM server over stdio with ``codemodBatchWorkers`` 1 and
 ``codemodJobs`` 1 (one codemod process per window), joined through a real ``redis-server``
