@@ -286,6 +286,10 @@ class Settings:
     TLS, unix://; a password and ACL user go in the URL). Default: $SHIM_REDIS_URL, else none:
     each window works alone."""
 
+    redis_ca_file: str | None = None
+    """PEM file of the certificate authority that signed a rediss:// server's certificate
+    (a private CA); default: the system's. A certificate it does not vouch for is refused."""
+
     redis_key_prefix: str = "shim"
     """Prefix of every Redis key and channel SHIM uses, so that several teams share one Redis."""
 

@@ -228,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_lazy("shim_lsp.cli.analyze", "cmd_analyze"))
     p = sub.add_parser("windows", help="the editor windows of a workspace's group (Redis)")
     p.add_argument("--redis-url", help="the group's Redis (default: $SHIM_REDIS_URL)")
+    p.add_argument(
+        "--redis-ca-file", help="PEM of the CA that signed a rediss:// server's certificate"
+    )
     p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
     p.add_argument(
         "--workspace-id",

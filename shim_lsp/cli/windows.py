@@ -35,7 +35,7 @@ def cmd_windows(args: argparse.Namespace) -> int:
     else:  # the nearest folder at or above --workspace whose group has members
         candidates = list(dict.fromkeys(default_workspace_id(f) for f in (start, *start.parents)))
     try:
-        target = parse_target(url)
+        target = parse_target(url, args.redis_ca_file)
         group = asyncio.run(first_group(target, args.key_prefix, candidates))
     except CoordinationError as exc:
         raise CliError(str(exc)) from None

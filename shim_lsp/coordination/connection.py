@@ -3,7 +3,10 @@ and a URL whose password never leaves this module in words (logs, errors, status
 
 from __future__ import annotations
 
+import os
 import re
+import ssl
+from typing import Any
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 import attrs
@@ -43,6 +46,8 @@ class RedisTarget:
 
     url: str = attrs.field(repr=False)
     """The URL as configured, password included: handed to redis-py only."""
+    ca_file: str | None = None
+    """The CA that vouches for a rediss:// server (``redisCaFile``); None: the system's."""
 
     @property
     def password(self) -> str | None:
@@ -100,9 +105,9 @@ def _is_credential(key: str) -> bool:
     return unquote_plus(key).strip().lower() in CREDENTIAL_PARAMS
 
 
-def parse_target(url: str) -> RedisTarget:
+def parse_target(url: str, ca_file: str | None = None) -> RedisTarget:
     """Check the URL's form before anything connects; the error never quotes the password."""
-    target = RedisTarget(url.strip())
+    target = RedisTarget(url.strip(), os.path.expanduser(ca_file) if ca_file else None)
     try:
         parts = urlsplit(target.url)
         parts.port  # noqa: B018 - raises ValueError on a port that is no number
@@ -118,6 +123,13 @@ def parse_target(url: str) -> RedisTarget:
         raise CoordinationError(f"redisUrl {target.shown!r} names no socket path")
     if parts.scheme != "unix" and not parts.hostname:
         raise CoordinationError(f"redisUrl {target.shown!r} names no host")
+    if target.ca_file is not None:
+        if parts.scheme != "rediss":
+            raise CoordinationError(
+                f"redisCaFile is for TLS, but redisUrl {target.shown!r} is not rediss://"
+            )
+        if not os.path.isfile(target.ca_file) or not os.access(target.ca_file, os.R_OK):
+            raise CoordinationError(f"redisCaFile {target.ca_file!r} is not a file SHIM can read")
     return target
 
 
@@ -126,8 +138,10 @@ def client(target: RedisTarget, *, decode: bool = False, blocking_s: float = 0.0
     ``decode``: answers as str (what BullMQ expects of a client handed to it);
     ``blocking_s``: the longest a blocking command of this client waits on the server, added
     to the socket timeout (BullMQ's worker waits for jobs with BZPOPMIN)."""
+    tls: dict[str, Any] = {} if target.ca_file is None else {"ssl_ca_certs": target.ca_file}
     return Redis.from_url(
         target.url,
+        **tls,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         socket_timeout=SOCKET_TIMEOUT_S + blocking_s,
         health_check_interval=HEALTH_CHECK_S,
@@ -146,6 +160,16 @@ REFUSALS = (
 _AUTH_ANSWER = re.compile(r"WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username", re.I)
 
 
+def _untrusted(exc: BaseException | None) -> bool:
+    """A TLS certificate that could not be verified, however redis-py wraps the error."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def explain(target: RedisTarget, exc: BaseException) -> CoordinationError:
     """One sentence for a failure, safe to log and show: the URL without its password."""
     detail = target.redact(str(exc) or type(exc).__name__)
@@ -155,6 +179,14 @@ def explain(target: RedisTarget, exc: BaseException) -> CoordinationError:
         return Refused(
             f"Redis at {target.shown} refused SHIM ({detail}); SHIM does not coordinate"
             " until redisUrl is changed"
+        )
+    if _untrusted(exc):
+        vouch = (
+            f"the CA in redisCaFile ({target.ca_file})" if target.ca_file else "the system's CAs"
+        )
+        return Refused(
+            f"Redis at {target.shown} presented a TLS certificate that {vouch} does not vouch"
+            f" for ({detail}); SHIM does not coordinate until redisUrl or redisCaFile is changed"
         )
     if isinstance(exc, rx.TimeoutError | rx.ConnectionError | OSError | TimeoutError):
         return CoordinationError(f"Redis at {target.shown} cannot be reached: {detail}")

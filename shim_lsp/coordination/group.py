@@ -85,6 +85,7 @@ class Coordinator:
         ttl: float,
         snapshot: Snapshot,
         on_change: Callable[[Coordinator], None],
+        on_nudge: Callable[[Nudge], None] | None = None,
     ) -> None:
         self.target = target
         self.keys = Keys(prefix, me.workspace)
@@ -92,6 +93,8 @@ class Coordinator:
         self.ttl = ttl
         self.snapshot = snapshot
         self.on_change = on_change
+        self.on_nudge = on_nudge
+        """Hears each valid nudge of another member (a save over this member's unsaved file)."""
         self.state: State = "degraded"
         self.problem: str | None = JOINING
         """Said until the first answer; the feature shows nothing before it."""
@@ -281,6 +284,11 @@ class Coordinator:
                 continue
             if nudge.session != self.me.session:
                 self._wake.set()  # read the records again: they are the state
+                if self.on_nudge is not None:
+                    try:
+                        self.on_nudge(nudge)
+                    except Exception:
+                        log.exception("coordination: a listener failed")
                 if nudge.kind in ("left", "leader"):
                     self._lead_wake.set()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import psutil
 
 from shim_lsp.journal.replay import rebuild, touched_uris
+from shim_lsp.store.db import storable
 from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.paths import uri_to_path
 
@@ -26,8 +27,13 @@ STALE_HEARTBEAT_S = 60.0
 START_TIME_SLACK_S = 2.0
 
 
+HOST_ENV = "SHIM_HOST_ID"
+
+
 def this_host() -> str:
-    return socket.gethostname()
+    """The host name, or ``SHIM_HOST_ID`` where one host name stands for several machines
+    (containers cloned from one image; the tests' simulated hosts)."""
+    return os.environ.get(HOST_ENV) or socket.gethostname()
 
 
 def process_start_time(pid: int) -> float | None:
@@ -199,6 +205,54 @@ def crashed_work(
         if files:
             out.append((row, files))
     return out
+
+
+@dataclass(frozen=True)
+class PeerWork:
+    """A group member on another store that died holding unsaved text it published."""
+
+    session_id: str
+    host: str
+    pid: int
+    started_at: float
+    last_seen: float
+    files: list[tuple[str, str, float]]
+    """(uri in this workspace, unsaved text, when it became unsaved)."""
+
+
+def adopt_peer_work(
+    conn: sqlite3.Connection, work: PeerWork, workspace: str, folders: list[str]
+) -> bool:
+    """Keep a dead peer's published unsaved text as a crashed session of this store, so the
+    recovery that offers local crashed work offers it too (inside the caller's transaction).
+    Each buffer is a snapshot of unknown base: the user chooses against the disk. Once per
+    session: False when this store already holds it."""
+    found = conn.execute("SELECT 1 FROM sessions WHERE id=?", (work.session_id,)).fetchone()
+    if found is not None or not work.files:
+        return False
+    conn.execute(
+        "INSERT INTO sessions(id, workspace, folders, host, pid, started_at, heartbeat_at,"
+        " ended_at, end_reason, kind) VALUES (?,?,?,?,?,?,?,?,'crashed','window')",
+        (
+            work.session_id,
+            workspace,
+            "\n".join(folders),
+            work.host,
+            work.pid,
+            work.started_at,
+            work.last_seen,
+            work.last_seen,
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO journal(session_id, lseq, uri, kind, version, ts, data, disk_hash)"
+        " VALUES (?,?,?,'snapshot',NULL,?,?,NULL)",
+        [
+            (work.session_id, lseq, storable(uri), since, storable(text))
+            for lseq, (uri, text, since) in enumerate(work.files, start=1)
+        ],
+    )
+    return True
 
 
 def mark_crashed(conn: sqlite3.Connection, row: SessionRow) -> None:

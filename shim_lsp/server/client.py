@@ -52,6 +52,12 @@ def takes_document_changes(ls: ShimLanguageServer) -> bool:
     return bool(edit and edit.document_changes)
 
 
+def can_ask(ls: ShimLanguageServer) -> bool:
+    """A question with answers (``window/showMessageRequest``), as the client declares it."""
+    window = ls.client_capabilities.window
+    return bool(window and window.show_message is not None)
+
+
 async def ask(request: Awaitable[T], what: str) -> T | None:
     """Await a server-to-client request; an error from the client is logged and is None."""
     try:

@@ -551,9 +551,9 @@ async def _run_workspace(
         raise
     summary.results.extend(FileResult(str(p), "skipped", why) for p, why in chosen.refused.items())
     if not summary.cancelled:
-        _changed_meanwhile(
-            ls, summary, read, together=CodemodSpec(info.module, info.cls).together()
-        )
+        together = CodemodSpec(info.module, info.cls).together()
+        _changed_meanwhile(ls, summary, read, together=together)
+        await _held_elsewhere(ls, summary, together=together)
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=summary.line()))
     result: dict[str, Any] = {
@@ -636,6 +636,30 @@ def _changed_meanwhile(
             dataclasses.replace(r, status="skipped", reason=f"{reason} while it ran")
             if r.status == "changed"
             else r
+            for r in summary.results
+        ]
+
+
+async def _held_elsewhere(ls: ShimLanguageServer, summary: Summary, *, together: bool) -> None:
+    """A file another window holds unsaved is changed only if the user says so; else it is
+    skipped, and for changes that go together every file is (never half a flow)."""
+    from shim_lsp.server.coordination import confirm_held
+
+    changed = {path_to_uri(Path(r.path)): i for i, r in enumerate(summary.results)}
+    changed = {u: i for u, i in changed.items() if summary.results[i].status == "changed"}
+    left = await confirm_held(ls, list(changed), "this codemod changes")
+    for uri, reason in left.items():
+        i = changed[uri]
+        summary.results[i] = dataclasses.replace(
+            summary.results[i], status="skipped", reason=reason
+        )
+    if together and left:
+        reason = (
+            f"not applied: this codemod's changes go together, and {len(left)} of its files"
+            " are unsaved in another window"
+        )
+        summary.results[:] = [
+            dataclasses.replace(r, status="skipped", reason=reason) if r.status == "changed" else r
             for r in summary.results
         ]
 

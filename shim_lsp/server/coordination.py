@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from shim_lsp.coordination.connection import RedisTarget
     from shim_lsp.coordination.group import Coordinator
     from shim_lsp.coordination.jobs import JobWorker
-    from shim_lsp.coordination.messages import DirtyDocument, Member, NudgeKind
+    from shim_lsp.coordination.messages import DirtyDocument, Member, Nudge, NudgeKind
     from shim_lsp.coordination.registry import Keys
     from shim_lsp.session.engine import SessionEngine
 
@@ -42,10 +42,65 @@ CHECKPOINT_LOOK_S = 1.0
 
 def elsewhere_message(holders: list[tuple[str, float]], now: float) -> str:
     """What a window says of a file that other windows hold unsaved: (host, since) each."""
-    held = "; ".join(f"{host}, {age(now - since)}" for host, since in holders)
+    held = held_text(holders, now)
     if len(holders) == 1:
         return f"Unsaved changes in another window ({held})"
     return f"Unsaved changes in {len(holders)} other windows ({held})"
+
+
+def held_text(holders: list[tuple[str, float]], now: float) -> str:
+    """The other windows holding a file unsaved, as a message names them: (host, since) each."""
+    return "; ".join(f"{host}, {age(now - since)}" for host, since in holders)
+
+
+CHANGE_ANYWAY = "Change them"
+LEAVE_THEM = "Leave them"
+
+
+async def confirm_held(ls: Any, uris: list[str], doing: str) -> dict[str, str]:
+    """Of ``uris`` about to be changed, those another window holds unsaved, each with why it
+    is left as it is (empty: change them all). The user is asked once
+    (``window/showMessageRequest``, when the client declares it); no question, "Leave them",
+    no answer or an error leave them all."""
+    from shim_lsp.server import client
+
+    try:
+        coordination = ls.feature_of(CoordinationFeature)
+    except LookupError:
+        return {}
+    held = {u: h for u in uris if (h := coordination.held_elsewhere(u))}
+    if not held:
+        return {}
+    now = time.time()
+    named = [f"{coordination.name_of(u)} ({held_text(h, now)})" for u, h in held.items()]
+    answer = None
+    if client.can_ask(ls):
+        files = "file" if len(held) == 1 else "files"
+        more = " ..." if len(named) > 5 else ""
+        answer = await client.ask(
+            ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Warning,
+                    message=(
+                        f"SHIM: {doing} {len(held)} {files} unsaved in another window:"
+                        f" {', '.join(named[:5])}{more}. Change them here anyway (that"
+                        " window's text stays in its history)?"
+                    ),
+                    actions=[types.MessageActionItem(title=t) for t in (CHANGE_ANYWAY, LEAVE_THEM)],
+                )
+            ),
+            "ask about files unsaved in another window",
+        )
+    if answer is not None and answer.title == CHANGE_ANYWAY:
+        return {}
+    if not client.can_ask(ls):
+        why = "this editor cannot ask (window.showMessage)"
+    else:
+        why = "the user left it" if answer is not None else "no answer"
+    return {
+        u: f"unsaved in another window ({held_text(h, now)}); not changed: {why}"
+        for u, h in held.items()
+    }
 
 
 def store_id(host: str, db_path: Path) -> str:
@@ -57,6 +112,7 @@ def store_id(host: str, db_path: Path) -> str:
 def _settings_key(settings: Settings) -> tuple[Any, ...]:
     return (
         resolve_redis_url(settings),
+        settings.redis_ca_file,
         settings.redis_key_prefix,
         settings.workspace_id,
         settings.publish_unsaved_text,
@@ -85,6 +141,9 @@ class CoordinationFeature(Feature):
         """The epoch this member last led with: a new one runs the leader's work."""
         self.jobs: JobWorker | None = None
         """This member's worker on the group's codemod queue (None: it works none)."""
+        self._alive: dict[str, Member] = {}
+        """Peers as last read while connected: one gone without saying ``left`` died."""
+        self._left: set[str] = set()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -114,6 +173,7 @@ class CoordinationFeature(Feature):
         if coordinator is not None:
             await coordinator.stop()
         self._show_peers([])
+        self._alive = {}
         self._set_status(OFF)
 
     def _join(self) -> None:
@@ -127,7 +187,7 @@ class CoordinationFeature(Feature):
 
         settings = self.ls.settings
         try:
-            target = parse_target(url)
+            target = parse_target(url, settings.redis_ca_file)
         except CoordinationError as exc:
             self._refuse(str(exc))
             return
@@ -155,6 +215,7 @@ class CoordinationFeature(Feature):
             ttl=settings.coordination_ttl,
             snapshot=self._snapshot,
             on_change=self._changed,
+            on_nudge=self._heard,
         )
         engine.checkpoints.retention_turn = self._retention_turn
         self.coordinator.start()  # the status changes once it has joined, or failed to
@@ -222,7 +283,54 @@ class CoordinationFeature(Feature):
         self._note(uri)
 
     def document_saved(self, uri: str) -> None:
+        self._warn_saver(uri)
         self._note(uri, saved=True)
+
+    def held_elsewhere(self, uri: str) -> list[tuple[str, float]]:
+        """The other windows that hold ``uri`` unsaved, as last read: (host, since) each,
+        oldest first."""
+        coordinator = self.coordinator
+        rel = self._relative(uri) if coordinator is not None else None
+        if coordinator is None or rel is None:
+            return []
+        held = [(m.host, d.since) for m in coordinator.peers() for d in m.dirty if d.path == rel]
+        return sorted(held, key=lambda h: h[1])
+
+    def name_of(self, uri: str) -> str:
+        """How a message names a file: its path in the workspace."""
+        return self._relative(uri) or uri
+
+    def _warn_saver(self, uri: str) -> None:
+        """Saving over a file another window holds unsaved: the saver is told at once (the
+        other window hears the "saved" nudge and is told that its base changed)."""
+        held = self.held_elsewhere(uri)
+        if not held:
+            return
+        rel = self._relative(uri)
+        windows = "another window" if len(held) == 1 else f"{len(held)} other windows"
+        self.ls.tell_user(
+            f"SHIM: you saved {rel} while {windows} holds unsaved changes to it"
+            f" ({held_text(held, time.time())}); saving there would overwrite your version,"
+            " so that window has been told (each version stays in SHIM's history)"
+        )
+
+    def _heard(self, nudge: Nudge) -> None:
+        """Another member saved a file this window holds unsaved: this window's base changed,
+        and the user is told with a plain message (every client shows one)."""
+        if nudge.kind == "left":
+            self._left.add(nudge.session)
+        if nudge.kind != "saved" or nudge.path is None or self.coordinator is None:
+            return
+        uri = self._uri_of(nudge.path)
+        if uri is None or uri not in self._dirty:
+            return
+        saver = next((m for m in self.coordinator.members if m.session == nudge.session), None)
+        where = f" on {saver.host}" if saver is not None else ""
+        self.ls.tell_user(
+            f"SHIM: {nudge.path} was saved in another window{where} while you have unsaved"
+            " changes to it here: the file on disk is no longer the one you started from."
+            " Saving here overwrites that version; both stay in SHIM's history"
+        )
 
     def document_closed(self, uri: str) -> None:
         self._note(uri, closed=True)
@@ -309,6 +417,57 @@ class CoordinationFeature(Feature):
         self._led_with = epoch
         self._set_status(self._status())
         self._show_peers(coordinator.peers())
+        self._watch_deaths(coordinator)
+
+    # --- a dead member's published unsaved text: crashed work offered here -----------------
+
+    def _watch_deaths(self, coordinator: Coordinator) -> None:
+        """A peer of another store gone from the registry (its record expired: it died) that
+        had published unsaved text: after one more TTL without it, its text is kept in this
+        store as a crashed session and offered by this window's recovery."""
+        if coordinator.state != "connected":
+            return  # members read as none while Redis is away: nobody died
+        now = {m.session: m for m in coordinator.peers()}
+        gone = [m for s, m in self._alive.items() if s not in now and s not in self._left]
+        self._alive = now
+        for member in gone:
+            if member.store != coordinator.me.store and any(d.text for d in member.dirty):
+                self.ls.spawn(self._adopt(coordinator, member))
+
+    async def _adopt(self, coordinator: Coordinator, member: Member) -> None:
+        await asyncio.sleep(coordinator.ttl)
+        engine = self.ls.engine
+        back = any(m.session == member.session for m in coordinator.members)
+        if (
+            engine is None
+            or coordinator is not self.coordinator
+            or coordinator.state != "connected"
+            or back
+            or member.session in self._left
+        ):
+            return
+        from functools import partial
+
+        from shim_lsp.recovery.find import PeerWork, adopt_peer_work
+        from shim_lsp.server.recovery import offer_recovery
+
+        files = [
+            (uri, d.text, d.since)
+            for d in member.dirty
+            if d.text is not None and (uri := self._uri_of(d.path)) is not None
+        ]
+        work = PeerWork(
+            member.session, member.host, member.pid, member.started_at, member.heartbeat_at, files
+        )
+        folders = [str(f) for f in engine.workspace.folders]
+        adopt = partial(adopt_peer_work, work=work, workspace=engine.workspace.key, folders=folders)
+        if await asyncio.wrap_future(engine.writer.submit(adopt)):
+            log.info(
+                "coordination: a window on %s died with %d unsaved file(s); offering them",
+                member.host,
+                len(files),
+            )
+            await offer_recovery(self.ls)
 
     # --- the leader's once-per-workspace work: the store's retention ----------------------
 

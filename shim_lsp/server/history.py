@@ -16,6 +16,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from shim_lsp.recovery.find import is_alive, sessions, work_left
+from shim_lsp.server.coordination import confirm_held
 from shim_lsp.server.feature import Feature, command
 from shim_lsp.server.recovery import apply_as_unsaved
 from shim_lsp.server.recovery_notice import runs_editor_commands, wanted_kinds
@@ -141,6 +142,14 @@ class HistoryFeature(Feature):
         if not engine.workspace.contains_uri(a.uri) and not a.uri.startswith("untitled:"):
             raise JsonRpcInvalidParams(f"{self.ls.client_uri(a.uri)} is not inside this workspace")
         _kind, text = await asyncio.to_thread(_text_at, engine, a)
+        left = await confirm_held(self.ls, [a.uri], "restoring this checkpoint changes")
+        if left:
+            return {
+                "applied": False,
+                "detail": left[a.uri],
+                "uri": a.uri,
+                "checkpoint": a.checkpoint,
+            }
         ok, detail = await apply_as_unsaved(
             self.ls, a.uri, text, f"SHIM: restore from checkpoint {a.checkpoint}"
         )

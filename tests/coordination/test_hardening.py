@@ -16,7 +16,16 @@ from typing import Any
 import pytest
 from harness import Editor, Editors, as_json
 from lsprotocol import types as t
-from redis_rig import RedisServer, RedisServers, coordinated, coordination, elsewhere, windows
+from redis_rig import (
+    RedisServer,
+    RedisServers,
+    coordinated,
+    coordination,
+    elsewhere,
+    make_tls,
+    wait_members,
+    windows,
+)
 
 from shim_lsp.coordination.connection import RedisTarget
 from shim_lsp.coordination.redact import redact_urls
@@ -67,6 +76,49 @@ async def test_a_query_string_password_is_never_shown_in_status_messages_logs_or
         "messages": json.dumps(one.shown_messages),
         "shim.windows": json.dumps(listed),
         "cli": cli.stdout + cli.stderr,
+    }.items():
+        assert secret not in text, f"the password is in {where}"
+
+
+async def test_rediss_with_a_private_ca_joins_and_a_wrong_ca_is_refused_without_the_secret(
+    redis_servers: RedisServers,
+    editors: Editors,
+    workspace: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHIM_LOG_LEVEL", "DEBUG")
+    tls = await asyncio.to_thread(make_tls, tmp_path / "tls")
+    secret = "tls-Secret-5e1f"
+    server = redis_servers.start(password=secret, tls=tls)
+    url = server.tls_url()
+    trusted = coordinated(server, redisUrl=url, redisCaFile=str(tls.ca))
+    one = await editors.start(workspace, tmp_path / "s1", settings=trusted)
+    await wait_connected(one)
+    await wait_members(one, 1)
+    untrusted = coordinated(server, redisUrl=url, redisCaFile=str(tls.other_ca))
+    two = await editors.start(workspace, tmp_path / "s2", settings=untrusted)
+    await two.wait_for(lambda: "TLS certificate" in str(coordination(two).get("problem")))
+    problem = coordination(two)["problem"]
+    assert coordination(two)["state"] == "degraded"
+    assert problem.startswith(f"Redis at rediss://:***@127.0.0.1:{server.tls_port}/0 presented")
+    assert f"the CA in redisCaFile ({tls.other_ca}) does not vouch for" in problem
+    assert problem.endswith("SHIM does not coordinate until redisUrl or redisCaFile is changed")
+    await two.wait_for(lambda: any("TLS certificate" in m for m in two.shown_messages))
+    assert len((await windows(one))["windows"]) == 1, "the refused window never joined"
+    ask = ["windows", "--redis-url", url, "--workspace-id", "ws-test", "--redis-ca-file"]
+    cli = await asyncio.to_thread(shim, *ask, str(tls.ca))
+    assert cli.returncode == 0 and cli.stdout.startswith("1 window of workspace ws-test"), cli
+    refused = await asyncio.to_thread(shim, *ask, str(tls.other_ca))
+    assert refused.returncode == 2 and "does not vouch for" in refused.stderr, refused.stderr
+    await editors.close()
+    captured = capfd.readouterr()
+    for where, text in {
+        "stderr": captured.err,
+        "status": json.dumps([as_json(s) for s in two.statuses]),
+        "messages": json.dumps(two.shown_messages),
+        "cli": cli.stdout + cli.stderr + refused.stdout + refused.stderr,
     }.items():
         assert secret not in text, f"the password is in {where}"
 

@@ -13,7 +13,7 @@ from typing import Any
 import lsprotocol.types as t
 import pytest
 from harness import Editor, Editors
-from redis_rig import RedisServer, coordinated, stop, wait_members
+from redis_rig import RedisServer, coordinated, elsewhere, stop, wait_members
 
 from shim_lsp.codemods.runner import CodemodSpec, transform_bytes
 from shim_lsp.coordination.jobs import QUEUE, bull_prefix
@@ -22,7 +22,9 @@ from shim_lsp.coordination.registry import Keys
 UNIT_TESTS = Path(__file__).resolve().parent.parent / "unit"
 PROGRESS = t.ClientCapabilities(
     workspace=t.WorkspaceClientCapabilities(configuration=True, apply_edit=True),
-    window=t.WindowClientCapabilities(work_done_progress=True),
+    window=t.WindowClientCapabilities(
+        work_done_progress=True, show_message=t.ShowMessageRequestClientCapabilities()
+    ),
 )
 
 
@@ -47,10 +49,17 @@ def jobs_of(redis: RedisServer) -> list[dict[str, str]]:
 
 
 async def window(
-    editors: Editors, workspace: Path, state: Path, redis: RedisServer, **more: Any
+    editors: Editors,
+    workspace: Path,
+    state: Path,
+    redis: RedisServer,
+    answers: list[str] | None = None,
+    **more: Any,
 ) -> Editor:
     settings = coordinated(redis, codemodModules=["bad_codemods"], codemodJobs=1, **more)
-    return await editors.start(workspace, state, settings=settings, capabilities=PROGRESS)
+    return await editors.start(
+        workspace, state, settings=settings, capabilities=PROGRESS, answers=answers
+    )
 
 
 async def test_a_run_shared_by_two_windows_survives_a_killed_worker_and_edits_as_a_run_alone(
@@ -133,6 +142,30 @@ async def test_cancel_reaches_the_window_doing_the_work_and_redis_gone_mid_run_m
     await helper.wait_for(lambda: r.llen(active) == 0, timeout=5)
     reasons = [j.get("failedReason", "") for j in jobs_of(redis_server)]
     assert "cancelled by the window that asked" in reasons
+    # A file unsaved in the helper is changed by the asker's run only when the user says so.
+    (workspace / "g.py").write_text("needle = 1\n")
+    (workspace / "h.py").write_text("needle = 2\n")
+    held = helper.open("g.py")
+    helper.type(held, 0, 0, "unsaved = 1\n")
+    await asker.wait_for(lambda: bool(elsewhere(asker, asker.uri("g.py"))))
+    asker.answers.append("Leave them")
+    both = {"scope": "paths", "paths": ["g.py", "h.py"]}
+    left = await asker.command(
+        "shim.runCodemod", {"name": "bad_codemods.AddCommentTogether", **both}
+    )
+    assert "g.py (" in asker.prompts[-1] and "unsaved in another window" in asker.prompts[-1]
+    assert left["applied"] is False and left["changed"] == []
+    assert {s["path"].rsplit("/", 1)[1] for s in left["skipped"]} == {"g.py", "h.py"}
+    assert all("unsaved in another window" in s["reason"] for s in left["skipped"])
+    unanswered = await asker.command("shim.runCodemod", {"name": "bad_codemods.AddComment", **both})
+    (skipped,) = unanswered["skipped"]
+    assert skipped["path"].endswith("g.py") and skipped["reason"].endswith("not changed: no answer")
+    assert [c.rsplit("/", 1)[1] for c in unanswered["changed"]] == ["h.py"]
+    asker.answers.append("Change them")
+    one = {"scope": "paths", "paths": ["g.py"]}
+    changed = await asker.command("shim.runCodemod", {"name": "bad_codemods.AddComment", **one})
+    assert changed["applied"] is True and changed["changed"] == [asker.uri("g.py")]
+    assert len(asker.prompts) == 3
     # Redis gone mid-run: the batches not finished run in the asking window, same edits.
     names = [f"f{i}.py" for i in range(3)]
     for name in names:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from harness import Editors, stop_editor
+import pytest
+from harness import Editors, journal_settled, stop_editor
 from redis_rig import (
     TTL,
     RedisServer,
@@ -65,20 +67,62 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     assert message.endswith(" s old)")
     assert elsewhere(one, uri) == [], "a window does not flag its own unsaved file"
     assert flagged_in < 2.0, f"the other window heard of it after {flagged_in:.2f} s"
+    # Both hold it unsaved; one saves over two's changes: one is warned, two is told.
+    two.type(uri, 0, 0, "kept_in_two = 3\n")
+    await one.wait_for(lambda: bool(elsewhere(one, uri)), timeout=5)
+    (two_host,) = [w["host"] for w in (await windows(one))["windows"] if w["pid"] == two.pid]
     one.save(uri)
+    await one.wait_for(lambda: any("you saved app.py" in m for m in one.shown_messages))
+    (warned,) = [m for m in one.shown_messages if "you saved app.py" in m]
+    assert f"another window holds unsaved changes to it ({two_host}, " in warned
+    assert " s old)" in warned
+    await two.wait_for(
+        lambda: any("app.py was saved in another window" in m for m in two.shown_messages)
+    )
+    (told,) = [m for m in two.shown_messages if "was saved in another window" in m]
+    assert "no longer the one you started from" in told
     await two.wait_for(lambda: not elsewhere(two, uri), timeout=5)
+    # A restore in one over two's unsaved file is left undone: one's editor cannot ask.
+    checkpoint = await one.command("shim.forceCheckpoint")
+    await one.wait_for(lambda: bool(elsewhere(one, uri)), timeout=5)
+    restore = {"checkpoint": checkpoint["id"], "uri": uri}
+    refused = await one.command("shim.restoreCheckpoint", restore)
+    assert refused["applied"] is False
+    assert refused["detail"].startswith(f"unsaved in another window ({two_host}, ")
+    assert refused["detail"].endswith("not changed: this editor cannot ask (window.showMessage)")
+    # No last-writer-wins: two's unsaved text stays in its store beside the file one saved.
+    await journal_settled(two)
+    with sqlite3.connect(tmp_path / "s2" / "shim.db") as conn:
+        kept = [r[0] for r in conn.execute("SELECT data FROM journal WHERE data IS NOT NULL")]
+    assert any("kept_in_two = 3" in d for d in kept), kept
+    assert "kept_in_two" not in (workspace / "app.py").read_text()
 
 
-async def test_a_killed_window_leaves_the_group_within_one_ttl_and_its_flags_go(
-    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+async def test_a_killed_window_on_another_host_leaves_and_its_published_work_is_offered(
+    redis_server: RedisServer,
+    editors: Editors,
+    workspace: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (workspace / "app.py").write_text("a = 1\n")
-    one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
-    two = await editors.start(workspace, tmp_path / "s2", settings=coordinated(redis_server))
+    monkeypatch.setenv("SHIM_HOST_ID", "other-host")  # its own host id and state folder
+    settings = coordinated(redis_server, publishUnsavedText=True)
+    one = await editors.start(workspace, tmp_path / "s1", settings=settings)
+    monkeypatch.delenv("SHIM_HOST_ID")
+    two = await editors.start(
+        workspace,
+        tmp_path / "s2",
+        settings=coordinated(redis_server),
+        answers=["Restore all", "Restore recovered text"],
+    )
     await wait_members(two, 2)
     uri = one.open("app.py")
     one.type(uri, 1, 0, "b = 2\n")
     await two.wait_for(lambda: bool(elsewhere(two, uri)), timeout=5)
+    assert [w["host"] for w in (await windows(two))["windows"] if w["pid"] == one.pid] == [
+        "other-host"
+    ]
     one.kill()
     killed = time.monotonic()
     await wait_members(two, 1, timeout=TTL * 3)
@@ -86,6 +130,16 @@ async def test_a_killed_window_leaves_the_group_within_one_ttl_and_its_flags_go(
     # One TTL for the record to expire, plus the survivor's next look (a third of it).
     assert gone_in <= TTL * 4 / 3 + 0.5, f"gone after {gone_in:.2f} s"
     await two.wait_for(lambda: not elsewhere(two, uri), timeout=2)
+    # Its published unsaved text is offered by the survivor's recovery, as a local crash is.
+    await two.wait_for(lambda: len(two.prompts) == 2, timeout=TTL * 3)
+    offer, base = two.prompts
+    assert offer.startswith("SHIM found unsaved work in 1 file(s) from 1 editor session(s)")
+    assert offer.endswith(": app.py")
+    # Its base on the other host is not known here: the user chooses against this disk.
+    assert base.startswith("app.py changed on disk after the crashed session last saw it.")
+    await two.wait_for(lambda: two.docs.get(uri) is not None and "b = 2" in two.docs[uri].source)
+    assert two.docs[uri].source == "a = 1\nb = 2\n"
+    assert (workspace / "app.py").read_text() == "a = 1\n", "restored as unsaved, not written"
 
 
 def shim(*args: str) -> subprocess.CompletedProcess[str]:

@@ -23,12 +23,57 @@ from harness import Editor, as_json
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
+@dataclass(frozen=True)
+class Tls:
+    """A throwaway CA and the server's certificate for 127.0.0.1 (``make_tls``), and a CA
+    that vouches for nothing here."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    other_ca: Path
+
+
+def _openssl(*args: str | Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True, timeout=30)
+
+
+def make_tls(folder: Path) -> Tls:
+    """Two CAs and a server certificate for 127.0.0.1 signed by the first (``openssl``)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder.mkdir(parents=True, exist_ok=True)
+    tls = Tls(folder / "ca.pem", folder / "server.pem", folder / "server.key", folder / "other.pem")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for ca in (tls.ca, tls.other_ca):
+        _openssl(
+            "req", "-x509", *ec, "-keyout", ca.with_suffix(".key"), "-out", ca, "-days", "1",
+            "-subj", f"/CN=SHIM test {ca.stem} CA",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        )  # fmt: skip
+    csr = folder / "server.csr"
+    _openssl("req", *ec, "-keyout", tls.key, "-out", csr, "-subj", "/CN=127.0.0.1")
+    ext = folder / "server.ext"
+    ext.write_text(
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+    )
+    _openssl(
+        "x509", "-req", "-in", csr, "-CA", tls.ca, "-CAkey", tls.ca.with_suffix(".key"),
+        "-CAcreateserial", "-out", tls.cert, "-days", "1", "-extfile", ext,
+    )  # fmt: skip
+    return tls
+
+
 @dataclass
 class RedisServer:
     port: int
     process: subprocess.Popen[bytes]
     password: str | None = None
     paused: bool = field(default=False)
+    tls_port: int | None = None
 
     @property
     def pid(self) -> int:
@@ -38,6 +83,12 @@ class RedisServer:
         secret = password if password is not None else self.password
         auth = f"{user or ''}:{secret}@" if secret is not None else ""
         return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def tls_url(self) -> str:
+        """``rediss://`` to its TLS port (the plain one stays, for the tests' own client)."""
+        assert self.tls_port is not None, "started without tls"
+        auth = f":{self.password}@" if self.password is not None else ""
+        return f"rediss://{auth}127.0.0.1:{self.tls_port}/0"
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, password=self.password, socket_timeout=5)
@@ -61,7 +112,9 @@ def _free_port() -> int:
         return port
 
 
-def _start(folder: Path, password: str | None, port: int | None = None) -> RedisServer:
+def _start(
+    folder: Path, password: str | None, port: int | None = None, tls: Tls | None = None
+) -> RedisServer:
     if not os.path.exists(REDIS_SERVER):
         pytest.skip("redis-server is not installed (./scripts/test installs it)")
     port = port or _free_port()
@@ -69,8 +122,14 @@ def _start(folder: Path, password: str | None, port: int | None = None) -> Redis
     args += ["--appendonly", "no", "--dir", str(folder), "--daemonize", "no"]
     if password is not None:
         args += ["--requirepass", password]
+    tls_port = None
+    if tls is not None:
+        tls_port = _free_port()
+        args += ["--tls-port", str(tls_port), "--tls-cert-file", str(tls.cert)]
+        args += ["--tls-key-file", str(tls.key), "--tls-ca-cert-file", str(tls.ca)]
+        args += ["--tls-auth-clients", "no"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = RedisServer(port, process, password)
+    server = RedisServer(port, process, password, tls_port=tls_port)
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -101,10 +160,10 @@ class RedisServers:
         self.folder = folder
         self.started: list[RedisServer] = []
 
-    def start(self, password: str | None = None) -> RedisServer:
+    def start(self, password: str | None = None, tls: Tls | None = None) -> RedisServer:
         folder = self.folder / f"redis{len(self.started)}"
         folder.mkdir(parents=True)
-        server = _start(folder, password)
+        server = _start(folder, password, tls=tls)
         self.started.append(server)
         return server
 
