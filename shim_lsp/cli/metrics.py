@@ -10,7 +10,7 @@ from pathlib import Path
 
 from shim_lsp.cli import CliError
 from shim_lsp.metrics import exporter
-from shim_lsp.metrics.recorder import metrics_dir
+from shim_lsp.metrics.recorder import metrics_dir, private_folder
 from shim_lsp.settings import Settings, resolve_state_dir
 
 DEFAULT_PORT = 9464
@@ -59,10 +59,10 @@ def _number(value: float) -> str:
 
 
 def _serve(folder: Path, host: str, port: int) -> int:
+    """Serve until stopped; the folder is made (private) if no window has made it yet, so the
+    exporter may start before the first window."""
     try:
-        server, _thread = exporter.serve(folder, host, port)
-    except FileNotFoundError as exc:
-        raise CliError(str(exc)) from exc
+        server, _thread = exporter.serve(private_folder(folder), host, port)
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc}") from exc
     bound = server.server_address[1]

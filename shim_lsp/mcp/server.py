@@ -20,6 +20,7 @@ from shim_lsp import __version__
 from shim_lsp.mcp import analyze, codemods, core, dismiss, history
 from shim_lsp.mcp.chat import Chat
 from shim_lsp.mcp.face import Face
+from shim_lsp.metrics import recorder
 from shim_lsp.settings import Settings
 
 INSTRUCTIONS = """SHIM protects the work in this workspace: it checkpoints files into a local \
@@ -46,7 +47,15 @@ def build_server(face: Face) -> MCPServer[Any]:
             return result
         if ctx.method in NEEDS_WORKSPACE:
             await face.decide(ctx.session)
-        return await call_next(ctx)
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        try:
+            result = await call_next(ctx)
+        except Exception:
+            recorder.mcp_call(ok=False)
+            raise
+        recorder.mcp_call(ok=not getattr(result, "is_error", False))
+        return result
 
     server: MCPServer[Any] = MCPServer(
         "shim",

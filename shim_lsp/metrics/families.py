@@ -13,7 +13,7 @@ from typing import Final
 
 from prometheus_client import Counter, Gauge, Histogram
 
-CHECKPOINT_REASONS: Final = ("manual", "idle", "interval", "risk", "other")
+CHECKPOINT_REASONS: Final = ("manual", "idle", "interval", "scan", "risk", "codemod", "other")
 OUTCOMES: Final = ("ok", "failed")
 RECOVERY_OUTCOMES: Final = ("offered", "restored", "dismissed", "failed")
 STORE_OPERATIONS: Final = ("journal", "checkpoint")
@@ -29,7 +29,11 @@ class Families:
 
     def __init__(self) -> None:
         g, c, h = Gauge, Counter, Histogram
-        self.windows = g("shim_windows", "SHIM windows running", multiprocess_mode="livesum")
+        self.windows = g(
+            "shim_windows",
+            "SHIM servers running (editor windows and AI chats)",
+            multiprocess_mode="livesum",
+        )
         self.unsaved_bytes = g(
             "shim_unsaved_bytes", "Unsaved text in editor buffers", multiprocess_mode="livesum"
         )
