@@ -24,6 +24,7 @@ FOLDER_NAME = "metrics"
 LEVELS = {"low": 0, "elevated": 1, "high": 2}
 
 _families: Families | None = None
+_folder: Path | None = None
 _on = False
 
 
@@ -46,16 +47,27 @@ def enable(state_dir: Path) -> str | None:
     if _families is not None:
         _on = True
         return None
+    global _folder
+    previous = os.environ.get(MULTIPROC_ENV)
     try:
         folder = private_folder(metrics_dir(state_dir))
         from prometheus_client import values
 
+        # prometheus_client reads the folder from the environment as each value is made;
+        # every value is made here (the label sets are closed), and the variable is taken
+        # back so that the tools SHIM starts (ruff, mypy, codemod workers) do not inherit it.
         os.environ[MULTIPROC_ENV] = str(folder)
         values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
         _families = Families()
         _families.windows.set(1)
+        _folder = folder
     except (OSError, ValueError) as exc:
         return f"SHIM's metrics are off: cannot write {metrics_dir(state_dir)}: {exc}"
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
     _on = True
     return None
 
@@ -72,14 +84,12 @@ def active() -> Families | None:
 
 def process_exiting() -> None:
     """This window's live gauges go with it (mark_process_dead); counters keep their totals."""
-    if _families is None:
+    if _families is None or _folder is None:
         return
     try:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
-            os.getpid(), os.environ.get(MULTIPROC_ENV)
-        )
+        multiprocess.mark_process_dead(os.getpid(), str(_folder))  # type: ignore[no-untyped-call]
     except OSError as exc:
         log.warning("could not drop this window's metrics: %s", exc)
 

@@ -15,10 +15,12 @@ import pytest
 from shim_lsp.cli.metrics import loopback
 
 WINDOW = """
+import os
 import sys
 from pathlib import Path
 from shim_lsp.metrics import recorder
 assert recorder.enable(Path(sys.argv[1])) is None
+assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # tools SHIM starts do not inherit it
 f = recorder.active()
 f.unsaved_bytes.set(int(sys.argv[2]))
 recorder.checkpoint("manual", 0.05, 1000, 1700000000.0 + int(sys.argv[2]))
