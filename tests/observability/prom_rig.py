@@ -4,11 +4,13 @@ stopped by pid, whatever the test's outcome."""
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -21,6 +23,7 @@ import pytest
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 AMTOOL = shutil.which("amtool") or "/usr/bin/amtool"
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
@@ -64,9 +67,11 @@ def exporter(state_dir: Path) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def prometheus(folder: Path, target_port: int, rules: list[Path]) -> Iterator[str]:
-    """A Prometheus scraping the exporter every second and evaluating ``rules``; yields its
-    URL."""
+def prometheus(
+    folder: Path, target_port: int, rules: list[Path], alertmanager: str | None = None
+) -> Iterator[str]:
+    """A Prometheus scraping the exporter every second and evaluating ``rules`` (alerts sent
+    to ``alertmanager``, host:port); yields its URL."""
     need(PROMETHEUS)
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
@@ -76,6 +81,11 @@ def prometheus(folder: Path, target_port: int, rules: list[Path]) -> Iterator[st
             {
                 "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
                 "rule_files": [str(r) for r in rules],
+                "alerting": {
+                    "alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]
+                    if alertmanager
+                    else []
+                },
                 "scrape_configs": [
                     {
                         "job_name": "shim",
@@ -85,16 +95,36 @@ def prometheus(folder: Path, target_port: int, rules: list[Path]) -> Iterator[st
             }
         )
     )
-    proc = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(folder / "prometheus.log").open("w"),
-    )
+    args = [
+        f"--config.file={config}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with running(PROMETHEUS, args, folder / "prometheus.log", port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def alertmanager(folder: Path, config: str) -> Iterator[str]:
+    """An Alertmanager with ``config`` (YAML text), no cluster port; yields host:port."""
+    need(ALERTMANAGER)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "alertmanager.yml").write_text(config)
+    port = free_port()
+    args = [
+        f"--config.file={folder / 'alertmanager.yml'}",
+        f"--storage.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    with running(ALERTMANAGER, args, folder / "alertmanager.log", port):
+        yield f"127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def running(program: str, args: list[str], log: Path, port: int) -> Iterator[str]:
+    """The program started, ready (``/-/ready``), and stopped by pid at the end."""
+    proc = subprocess.Popen([program, *args], stdout=subprocess.DEVNULL, stderr=log.open("w"))
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -105,12 +135,36 @@ def prometheus(folder: Path, target_port: int, rules: list[Path]) -> Iterator[st
             ):
                 if r.status == 200:
                     break
-            assert proc.poll() is None, (folder / "prometheus.log").read_text()
-            assert time.monotonic() < deadline, "Prometheus never became ready"
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"{program} never became ready"
             time.sleep(0.2)
         yield url
     finally:
         stop(proc)
+
+
+@contextlib.contextmanager
+def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A webhook receiver (http.server on a free loopback port): its URL and what it got."""
+    got: list[dict[str, Any]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/shim-alerts", got
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def query(url: str, expr: str) -> list[dict[str, Any]]:

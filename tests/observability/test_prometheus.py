@@ -6,18 +6,52 @@ One Prometheus for the module: windows exit, crash and recover, then every query
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 import urllib.request
 from pathlib import Path
 
 from harness import Editors, crash_after_typing, journal_settled, stop_editor
-from prom_rig import DEPLOY, exporter, prometheus, query, value, wait_value
+from prom_rig import (
+    DEPLOY,
+    alertmanager,
+    exporter,
+    prometheus,
+    query,
+    value,
+    wait_value,
+    webhook,
+)
 
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "shim.json"
 RULES = DEPLOY / "shim-rules.yml"
 OPERATORS = re.compile(r"\s(?:and|or|unless|>=|<=|==|!=|>|<)\s")
 NAME = re.compile(r"\bshim_[a-z_]+")
+
+
+def lowered_rules(folder: Path) -> Path:
+    """deploy's rules with "no checkpoint for 30 minutes" lowered to 3 s, for 1 s."""
+    text = RULES.read_text()
+    assert "max(shim_unchecked_age_seconds) > 1800" in text
+    text = text.replace(
+        "max(shim_unchecked_age_seconds) > 1800", "max(shim_unchecked_age_seconds) > 3"
+    )
+    text = text.replace("for: 1m", "for: 1s")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "rules.yml").write_text(text)
+    return folder / "rules.yml"
+
+
+def alertmanager_config(url: str) -> str:
+    """deploy's Alertmanager configuration, sending to the test's webhook at once."""
+    text = (DEPLOY / "alertmanager.yml").read_text()
+    assert "http://127.0.0.1:5001/shim-alerts" in text
+    text = text.replace("http://127.0.0.1:5001/shim-alerts", url)
+    return text.replace("group_wait: 30s", "group_wait: 1s").replace(
+        "group_wait: 10s", "group_wait: 1s"
+    )
 
 
 def dashboard_queries() -> list[str]:
@@ -56,7 +90,13 @@ def family(name: str, exported: set[str]) -> str | None:
 async def test_prometheus_sees_every_window_and_every_panel_and_alert_has_data(
     tmp_path: Path, workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
-    with exporter(state_dir) as port, prometheus(tmp_path / "prom", port, [RULES]) as url:
+    rules = lowered_rules(tmp_path / "rules")
+    with (
+        webhook() as (hook, received),
+        alertmanager(tmp_path / "am", alertmanager_config(hook)) as am,
+        exporter(state_dir) as port,
+        prometheus(tmp_path / "prom", port, [rules], am) as url,
+    ):
         # A window edits, checkpoints, saves and exits cleanly: its counters stay, its gauges go.
         (workspace / "a.py").write_text("a = 1\n")
         first = await editors.start(workspace, state_dir)
@@ -69,7 +109,10 @@ async def test_prometheus_sees_every_window_and_every_panel_and_alert_has_data(
         await stop_editor(first)
         # Another is SIGKILLed with unsaved work; the next one is offered it and restores it.
         typed = await crash_after_typing(workspace, state_dir, "b.py", "lost = 'not lost'\n")
-        third = await editors.start(workspace, state_dir, answers=["Restore all"])
+        # It takes no checkpoint of its own: the restored work waits in none.
+        third = await editors.start(
+            workspace, state_dir, answers=["Restore all"], settings={"autoCheckpoint": False}
+        )
         b = third.uri("b.py")
         await third.wait_for(lambda: b in third.docs and third.docs[b].source == typed)
         await journal_settled(third)
@@ -94,3 +137,14 @@ async def test_prometheus_sees_every_window_and_every_panel_and_alert_has_data(
         wait_value(url, "count_over_time(shim_windows[1m]) > 2")
         empty = [q for q in queries if not query(url, q)]
         assert not empty, f"queries that return no data: {empty}"
+
+        # Unsaved work held past the (lowered) threshold reaches the webhook through
+        # Alertmanager; nothing else is wrong, so no other alert comes.
+        deadline = time.monotonic() + 60
+        while not received:
+            assert time.monotonic() < deadline, "no alert reached the webhook"
+            await asyncio.sleep(0.25)
+        alerts = [a for message in received for a in message["alerts"]]
+        assert {a["labels"]["alertname"] for a in alerts} == {"ShimNoRecentCheckpoint"}
+        assert alerts[0]["status"] == "firing"
+        assert alerts[0]["annotations"]["summary"].startswith("Unsaved work has had no checkpoint")
