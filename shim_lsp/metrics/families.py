@@ -102,9 +102,6 @@ class Families:
         self.recoveries = c(
             "shim_recoveries", "Crashed work offered, restored, dismissed or failed", ["outcome"]
         )
-        self.edits_lost = c(
-            "shim_recovery_edits_lost", "Edits a crash lost (journaled after nothing kept them)"
-        )
         self.store_errors = c(
             "shim_store_errors", "Store writes that failed, by operation", ["operation"]
         )

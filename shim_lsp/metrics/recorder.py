@@ -147,12 +147,6 @@ def recovery(outcome: str, count: int = 1) -> None:
         f.recoveries.labels(outcome).inc(count)
 
 
-def edits_lost(count: int) -> None:
-    f = active()
-    if f is not None and count > 0:
-        f.edits_lost.inc(count)
-
-
 def codemod(outcome: str, seconds: float) -> None:
     f = active()
     if f is None:

@@ -95,3 +95,38 @@ def test_the_exporter_listens_on_loopback_only(tmp_path: Path, host: str) -> Non
     assert out.returncode == 2
     assert "is not a loopback address" in out.stderr
     assert loopback("::1") == "::1"
+
+
+ENGINE = """
+import sys
+from pathlib import Path
+from helpers import engine_for
+ws, state = Path(sys.argv[1]), Path(sys.argv[2])
+engine = engine_for(ws, state, metrics=sys.argv[3] == "on")
+engine.tick()
+engine.checkpoint(reason="manual").result(timeout=60)
+assert engine.close("clean")
+"""
+
+
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_the_metrics_setting_decides_whether_anything_is_recorded(
+    tmp_path: Path, setting: str
+) -> None:
+    """A session (in its own process, as a window is) records only with ``metrics`` on."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "a.py").write_text("a = 1\n")
+    helpers = Path(__file__).parent
+    subprocess.run(
+        [sys.executable, "-c", ENGINE, str(ws), str(tmp_path / "state"), setting],
+        check=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(helpers), os.getcwd()])},
+    )
+    if setting == "off":
+        assert not (tmp_path / "state" / "metrics").exists()
+        return
+    figures = json.loads(shim_metrics(tmp_path / "state", "--json").stdout)
+    assert figures["shim_checkpoints_total"]["outcome=ok,reason=manual"] == 1
+    assert "shim_windows" not in figures  # the session closed: its gauges went with it
