@@ -73,8 +73,22 @@ def enable(state_dir: Path) -> str | None:
 
 
 def pause() -> None:
-    """The setting turned off: record nothing more (the files stay until the window ends)."""
+    """The setting turned off: record nothing more, and this window's figures of the moment
+    fall to zero rather than stay frozen at their last values (the totals stay)."""
     global _on
+    if _on and _families is not None:
+        f = _families
+        for gauge in (
+            f.unsaved_bytes,
+            f.unsaved_age,
+            f.unchecked_bytes,
+            f.unchecked_age,
+            f.journal_lag,
+            f.journal_pending,
+            f.risk_score,
+            f.risk_level,
+        ):
+            gauge.set(0)
     _on = False
 
 

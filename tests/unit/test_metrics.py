@@ -130,3 +130,37 @@ def test_the_metrics_setting_decides_whether_anything_is_recorded(
     figures = json.loads(shim_metrics(tmp_path / "state", "--json").stdout)
     assert figures["shim_checkpoints_total"]["outcome=ok,reason=manual"] == 1
     assert "shim_windows" not in figures  # the session closed: its gauges went with it
+
+
+TURNED_OFF = """
+import sys
+from pathlib import Path
+import attrs
+from helpers import engine_for
+from shim_lsp.metrics import exporter, recorder
+ws, state = Path(sys.argv[1]), Path(sys.argv[2])
+engine = engine_for(ws, state)
+recorder.active().unsaved_bytes.set(500)
+engine.apply_settings(attrs.evolve(engine.settings, metrics=False))
+recorder.active() is None or sys.exit("still recording")
+figures = exporter.summary(state / "metrics")
+print(figures["shim_unsaved_bytes"], figures["shim_windows"])
+engine.close("clean")
+"""
+
+
+def test_turning_metrics_off_drops_the_windows_live_figures_to_zero(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    out = subprocess.run(
+        [sys.executable, "-c", TURNED_OFF, str(ws), str(tmp_path / "state")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.getcwd()]),
+        },
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0.0", "1.0"]  # no frozen unsaved bytes; still a window
