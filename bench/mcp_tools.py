@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -48,10 +51,13 @@ def touch(ws: Path, i: int) -> None:
         f.write(f"# edit {i}\n")
 
 
-async def through_mcp(ws: Path, state: Path, runs: int) -> dict[str, float]:
+async def through_mcp(
+    ws: Path, state: Path, runs: int, redis_url: str | None = None
+) -> dict[str, float]:
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "shim_lsp.mcp", "--workspace", str(ws), "--state-dir", str(state)],
+        env={**os.environ, "SHIM_REDIS_URL": redis_url} if redis_url else None,
     )
     started = time.perf_counter()
     async with stdio_client(params) as (r, w), ClientSession(r, w) as session:
@@ -68,7 +74,13 @@ async def through_mcp(ws: Path, state: Path, runs: int) -> dict[str, float]:
             await asyncio.sleep(0.1)
 
         async def status(_i: int) -> None:
-            assert not (await session.call_tool("shim_session_status", {})).is_error
+            answer = await session.call_tool("shim_session_status", {})
+            assert not answer.is_error and answer.structured_content is not None
+            group = answer.structured_content["group"]["state"]
+            assert group == ("connected" if redis_url else "off"), group
+
+        if redis_url:
+            return {"status": await p50(status, runs)}
 
         async def checkpoint(i: int) -> None:
             touch(ws, i)
@@ -139,6 +151,34 @@ async def through_lsp(ws: Path, state: Path, runs: int) -> dict[str, float]:
     return result
 
 
+async def with_group(ws: Path, state: Path, runs: int) -> float | None:
+    """The MCP status with a Redis group configured (a loopback redis-server of its own), on
+    the MCP side's copy and store (its first checkpoint is then quick)."""
+    server = shutil.which("redis-server")
+    if server is None:
+        return None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(state)]
+    redis = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    try:
+        import redis as redis_py
+
+        client = redis_py.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis_py.ConnectionError:
+                time.sleep(0.05)
+        url = f"redis://127.0.0.1:{port}/0"
+        return (await through_mcp(ws, state, runs, redis_url=url))["status"]
+    finally:
+        redis.terminate()
+        redis.wait(10)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
@@ -148,7 +188,9 @@ async def main() -> None:
         root = Path(tmp)
         (root / "m").mkdir()
         (root / "l").mkdir()
-        mcp = await through_mcp(fresh_copy(tree, root / "m"), root / "m-state", args.runs)
+        ws = fresh_copy(tree, root / "m")
+        mcp = await through_mcp(ws, root / "m-state", args.runs)
+        group = await with_group(ws, root / "m-state", args.runs)
         lsp = await through_lsp(fresh_copy(tree, root / "l"), root / "l-state", args.runs)
     print(
         f"floor: shim_auto_checkpoint report (from memory, no store read) p50"
@@ -164,6 +206,12 @@ async def main() -> None:
         print(
             f"{name}: MCP {mcp[key] * 1000:.1f} ms, {other} {lsp[key] * 1000:.1f} ms,"
             f" {mcp[key] / lsp[key]:.2f}x"
+        )
+
+    if group is not None:
+        print(
+            f"session status p50 with the Redis group configured: {group * 1000:.1f} ms,"
+            f" without {mcp['status'] * 1000:.1f} ms, {group / mcp['status']:.2f}x"
         )
 
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from harness import Editors
+from redis_rig import RedisServer, RedisServers, stop
 
 from shim_lsp.workspace import fsclock
 
@@ -43,3 +44,22 @@ def settled(monkeypatch: pytest.MonkeyPatch) -> None:
         "trusted",
         lambda _guard, st, _dev, started: max(st.mtime_ns, st.ctime_ns) < started,
     )
+
+
+@pytest.fixture
+def redis_servers(tmp_path: Path) -> Iterator[RedisServers]:
+    """A real ``redis-server`` per test (``redis_servers.start(password=...)``), stopped by
+    its pid when the test ends, passed or failed. Name it before ``editors`` in a test's
+    arguments: fixtures end in reverse order, so the servers leave the group before Redis
+    goes."""
+    servers = RedisServers(tmp_path)
+    try:
+        yield servers
+    finally:
+        for server in servers.started:
+            stop(server)
+
+
+@pytest.fixture
+def redis_server(redis_servers: RedisServers) -> RedisServer:
+    return redis_servers.start()

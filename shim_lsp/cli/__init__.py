@@ -83,7 +83,13 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         from shim_lsp.mcp.server import serve
     except ImportError as exc:
         raise CliError(f"shim mcp needs the MCP SDK ({exc}): pip install 'mcp>=2.3,<3'") from exc
-    return serve(workspace, Settings(state_dir=args.state_dir))
+    settings = Settings(
+        state_dir=args.state_dir,
+        redis_url=args.redis_url,
+        redis_key_prefix=args.key_prefix,
+        workspace_id=args.workspace_id,
+    )
+    return serve(workspace, settings, http_port=args.http)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -234,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         "metrics", help="every window's metrics: a summary, or `serve` for Prometheus (loopback)"
     )
     p.add_argument("action", nargs="?", choices=["serve"], help="run the Prometheus exporter")
-    p.add_argument("--port", type=int, default=9464, help="with serve: the port (default 9464)")
+    p.add_argument("--port", type=_port, default=9464, help="with serve: the port (default 9464)")
     p.add_argument(
         "--host", type=_loopback, default="127.0.0.1", help="with serve: a loopback address"
     )
@@ -252,6 +258,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"
     )
+    p.add_argument(
+        "--redis-url",
+        help="the Redis of the workspace's group, to know the files its windows hold unsaved"
+        " (default: $SHIM_REDIS_URL, which keeps a password out of the process list)",
+    )
+    p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
+    p.add_argument(
+        "--workspace-id",
+        help="the workspace's id in the group (default: from the workspace, as the server does)",
+    )
+    p.add_argument(
+        "--http",
+        nargs="?",
+        const=0,
+        type=_port,
+        metavar="PORT",
+        help="serve streamable HTTP on 127.0.0.1 instead of stdio (no PORT, or 0: one the"
+        " system picks); the URL is printed on stderr",
+    )
     p.set_defaults(fn=cmd_mcp)
     p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
     p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
@@ -263,6 +288,17 @@ def _loopback(value: str) -> str:
     from shim_lsp.cli.metrics import loopback
 
     return loopback(value)
+
+
+def _port(value: str) -> int:
+    """--http's port: 0 (any free one) to 65535."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535)")
+    return port
 
 
 def _threshold(value: str) -> int:

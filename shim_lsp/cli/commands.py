@@ -136,9 +136,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chats(conn: sqlite3.Connection, scope: Scope) -> list[ChatWork]:
-    """AI chats (``shim mcp``) of the scope that died with changes made."""
-    return [w for key in scope.keys for w in unfinished_chats(conn, key, scope.workspace.contains)]
+def _chats(conn: sqlite3.Connection, scope: Scope, session: str | None = None) -> list[ChatWork]:
+    """AI chats (``shim mcp``) of the scope that died with changes made; of one session,
+    dismissed ones included."""
+    return [
+        w
+        for key in scope.keys
+        for w in unfinished_chats(
+            conn, key, scope.workspace.contains, include_resolved=session is not None
+        )
+        if session is None or w.session.id == session
+    ]
 
 
 def _chat_lines(chats: list[ChatWork], diffs: bool) -> tuple[list[dict[str, Any]], list[str]]:
@@ -150,6 +158,7 @@ def _chat_lines(chats: list[ChatWork], diffs: bool) -> tuple[list[dict[str, Any]
             "startedAt": w.session.started_at,
             "checkpointBefore": w.first_checkpoint,
             "checkpointAfter": w.last_checkpoint,
+            "codemodRunsCutOff": [{"batch": b, "codemod": n} for b, n in w.cut_off],
             "files": [
                 {"uri": c.uri, "before": c.before, "after": c.after, "diff": c.diff()}
                 for c in w.changes
@@ -164,6 +173,11 @@ def _chat_lines(chats: list[ChatWork], diffs: bool) -> tuple[list[dict[str, Any]
             f" having changed {len(w.changes)} file(s); before it: checkpoint"
             f" {w.first_checkpoint} (`shim checkpoints FILE`)"
         )
+        for batch, name in w.cut_off:
+            lines.append(
+                f"  its {name} run (batch {batch}) may have been cut off while writing:"
+                " a chat's shim_undo_codemod takes it back"
+            )
         for c in w.changes:
             lines.append(f"  {c.uri}" if not diffs else c.diff())
     return data, lines
@@ -247,10 +261,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
             )
         session = matches[0]
     work = _work(conn, scope, session)
-    chats, chat_lines = _chat_lines(
-        [w for w in _chats(conn, scope) if session is None or w.session.id == session],
-        diffs=args.print,
-    )
+    chats, chat_lines = _chat_lines(_chats(conn, scope, session), diffs=args.print)
     if not work:
         _emit(
             args,
@@ -359,8 +370,12 @@ def _write_one(
     if why:
         item["refused"] = why
         return f"refused {target}: {why}"
-    real.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(real, data)
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(real, data)
+    except OSError as exc:
+        item["refused"] = f"cannot be written: {exc.strerror or exc}"
+        return f"refused {target}: {item['refused']}"
     item["written"] = str(real)
     _resolved(conn, row, f, in_place)
     return f"wrote {real}{note}"

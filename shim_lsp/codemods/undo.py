@@ -35,7 +35,10 @@ def plan_undo(
     plan = UndoPlan()
     for uri, (before, after) in sorted(batch.files.items()):
         reason = refuse(uri)
-        if reason is None and (text_now(uri) or "") != after:
+        now = text_now(uri) or ""
+        if reason is None and now != after:
+            if now == before:
+                continue  # as before the run already (a run cut off before writing it)
             reason = CHANGED_SINCE
         if reason is not None:
             plan.refused.append({"uri": uri, "reason": reason})

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shim_lsp.codemods.runner import FileResult, Status, Summary
-from shim_lsp.workspace.files import stage_beside, write_atomic
+from shim_lsp.workspace.files import read_only, stage_beside, write_atomic
 
 CHANGED_MEANWHILE = "changed while the codemod ran; left as it is"
 REMOVED_MEANWHILE = "removed while the codemod ran; not written"
@@ -58,8 +58,8 @@ def _problem(result: FileResult) -> tuple[Status, str] | None:
         return ("failed", f"cannot be read again before writing: {exc.strerror or exc}")
     if result.old is not None and now != result.old:
         return ("skipped", CHANGED_MEANWHILE)
-    if not os.access(path, os.W_OK):
-        return ("failed", "cannot be written: permission denied")
+    if read_only(path):
+        return ("failed", "is read-only: not written (make it writable to change it)")
     links = path.stat().st_nlink
     if links > 1:
         # a staged file renamed over this name would leave the other names with the old text

@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections import deque
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from shim_lsp.mcp.group import Group
 from shim_lsp.session.checkpointer import CheckpointResult
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.settings import Settings
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 AUTO_INTERVAL_S = 60.0
 AUTO_INTERVAL_MIN_S = 1.0
 AUTO_INTERVAL_MAX_S = 86_400.0
+NOTICES_KEPT = 20
 
 
 class OutsideWorkspace(ValueError):
@@ -35,10 +39,13 @@ class OutsideWorkspace(ValueError):
 class Chat:
     def __init__(self, workspace: Path, settings: Settings) -> None:
         self.folder = Path(os.path.realpath(workspace))
+        self._said: deque[tuple[float, str]] = deque(maxlen=NOTICES_KEPT)
         self.engine = SessionEngine(
-            settings, [self.folder], text_source=lambda _uri: None, kind="chat"
+            settings, [self.folder], text_source=lambda _uri: None, kind="chat", notify=self._say
         )
         self.engine.auto = False
+        self.group = Group(settings, self.folder)
+        """The workspace's Redis group, when coordination is configured."""
         """The chat's own loop takes its automatic checkpoints (``set_auto``)."""
         self.auto_interval: float | None = None
         self.auto_taken = 0
@@ -91,6 +98,9 @@ class Chat:
             self._wake.clear()
             if woken or self._stop.is_set() or self.auto_interval is None:
                 continue
+            if not self.folder.is_dir():
+                log.warning("%s", self.gone())
+                continue
             try:
                 self.checkpoint(None, "auto")
                 self.auto_taken += 1
@@ -100,6 +110,10 @@ class Chat:
     def resolve(self, path: str) -> Path:
         """A path the chat names (relative to the workspace folder, or absolute), links
         followed; refused when it lands outside the workspace."""
+        if not path:
+            raise OutsideWorkspace("the path is empty: name a file or folder of the workspace")
+        if "\0" in path:
+            raise OutsideWorkspace(f"{path!r} holds a NUL character: no file is named so")
         candidate = Path(path)
         if not candidate.is_absolute():
             candidate = self.folder / candidate
@@ -110,6 +124,21 @@ class Chat:
                 " writes only inside it"
             )
         return real
+
+    def _say(self, message: str) -> None:
+        """What a window shows the user (a damaged store moved aside, a full disk), kept for
+        shim_session_status: a chat has no window, and its stderr is seldom read."""
+        log.warning("%s", message)
+        self._said.append((time.time(), message))
+
+    def notices(self) -> list[dict[str, Any]]:
+        return [{"at": at, "message": message} for at, message in self._said]
+
+    def gone(self) -> str:
+        return (
+            f"the workspace folder {self.folder} no longer exists: SHIM takes no checkpoint of"
+            " it and writes nothing there; its checkpoints stay (shim_list_checkpoints)"
+        )
 
     def shown(self, path: Path | str | None) -> str | None:
         """A path as the chat should see it: relative to the workspace folder when inside."""

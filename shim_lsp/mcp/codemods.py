@@ -17,10 +17,10 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, StrictBool
 
-from shim_lsp.mcp.face import Face, unified_diff
-from shim_lsp.recovery.chats import held_unsaved
+from shim_lsp.mcp.face import Face, Unsaved, unified_diff
+from shim_lsp.session.engine import SessionEngine
 from shim_lsp.store import batches
 from shim_lsp.workspace.encoding import Unencodable, to_file_bytes
 from shim_lsp.workspace.files import decode, read_bytes, write_atomic
@@ -33,10 +33,9 @@ if TYPE_CHECKING:
 
 DIFFS_MAX = 50
 """Diffs returned per run; the other changed files are listed by name."""
-HELD = (
-    "an editor window holds this file with unsaved edits: ask the user to save or close it,"
-    " then run the codemod again"
-)
+HELD = "an editor window holds this file with unsaved edits: ask the user to save or close it"
+HELD_RUN = f"{HELD}, then run the codemod again"
+HELD_UNDO = f"{HELD}, then undo again"
 
 
 class Registry:
@@ -101,7 +100,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
             Field(description="files or folders (relative to the workspace); none: all of it"),
         ] = None,
         apply: Annotated[
-            bool,
+            StrictBool,
             Field(description="false (the default): a dry run, a diff; true: write the files"),
         ] = False,
     ) -> dict[str, Any]:
@@ -115,19 +114,20 @@ def register(server: MCPServer[Any], face: Face) -> None:
         engine = chat.engine
         info = await anyio.to_thread.run_sync(registry.info, name)
         spec_args = await anyio.to_thread.run_sync(_arguments, info, args or {}, chat.folder)
+        if paths is not None and not paths:
+            raise ToolError(
+                "paths is empty: name at least one file or folder, or leave paths out for the"
+                " whole workspace"
+            )
         targets = [face.inside(p) for p in paths] if paths else [chat.folder]
         summary, together = await anyio.to_thread.run_sync(
             partial(_run, info, spec_args, targets, chat.folder, engine.settings)
         )
-        if apply:
-            dirty = await face.read(
-                lambda conn: {
-                    os.path.realpath(h.path or "")
-                    for h in held_unsaved(conn, engine.workspace.contains, engine.info.id)
-                }
-            )
-            _refuse_held(summary, dirty, together=together)
         result: dict[str, Any] = {"codemod": name, "applied": False}
+        if apply:
+            unsaved = await face.unsaved()
+            _refuse_held(summary, unsaved, together=together)
+            result |= unsaved.group_note()
         changed = [r for r in summary.results if r.status == "changed"]
         if apply and changed:
             before = await anyio.to_thread.run_sync(
@@ -135,22 +135,19 @@ def register(server: MCPServer[Any], face: Face) -> None:
             )
             result["checkpointBefore"] = before.id
             texts = {r.path: (r.old or b"", r.new or b"") for r in changed}
+            # The undo batch is in the store before the first file is written: a chat killed
+            # while writing leaves a run that recovery reports and shim_undo_codemod takes back.
+            batch_id = uuid.uuid4().hex[:12]
+            await _keep_batch(engine, batch_id, name, before.id, texts)
             held_back = await anyio.to_thread.run_sync(partial(_write, summary, together=together))
-            written = [r for r in summary.results if r.status == "changed"]
+            written = {r.path for r in summary.results if r.status == "changed"}
             result["applied"] = bool(written)
             if held_back:
                 result["note"] = f"nothing was written: {held_back} changes that go together"
+            if written != set(texts):
+                kept = {path: texts[path] for path in written}
+                await _keep_batch(engine, batch_id, name, before.id, kept)
             if written:
-                batch = batches.Batch(name, checkpoint=before.id)
-                for r in written:
-                    old, new = texts[r.path]
-                    path = Path(r.path)
-                    batch.files[path_to_uri(path)] = (decode(old, path), decode(new, path))
-                batch_id = uuid.uuid4().hex[:12]
-                save = partial(
-                    batches.save, batch_id=batch_id, workspace=engine.workspace.key, batch=batch
-                )
-                await anyio.to_thread.run_sync(lambda: engine.writer.submit(save).result())
                 result["batch"] = batch_id
         result["summary"] = summary.line(written=bool(apply))
         result["files"] = _files_json(face, summary, diffs=not apply)
@@ -160,7 +157,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
     async def shim_undo_codemod(
         batch: Annotated[str, Field(description="the batch id shim_run_codemod returned")],
         force: Annotated[
-            bool,
+            StrictBool,
             Field(
                 description="for a codemod whose changes go together: undo the files that"
                 " can be even when others cannot (leaves the project half changed)"
@@ -176,22 +173,17 @@ def register(server: MCPServer[Any], face: Face) -> None:
         chat = face.writes()
         engine = chat.engine
 
-        def load(conn: sqlite3.Connection) -> tuple[batches.Batch | None, set[str]]:
-            found = next(
+        def load(conn: sqlite3.Connection) -> batches.Batch | None:
+            return next(
                 (b for k in face.keys(conn) if (b := batches.load(conn, batch, k)) is not None),
                 None,
             )
-            held = {
-                h.uri
-                for h in held_unsaved(conn, engine.workspace.contains, engine.info.id)
-                if h.uri
-            }
-            return found, held
 
-        loaded, held = await face.read(load)
+        loaded = await face.read(load)
         if loaded is None:
             raise ToolError(f"no codemod batch {batch!r} in this workspace")
         undo = loaded
+        unsaved = await face.unsaved()
 
         def together() -> bool:
             info = registry.get()[0].get(undo.name)
@@ -213,11 +205,12 @@ def register(server: MCPServer[Any], face: Face) -> None:
                 text_now,
                 together,
                 force=force,
-                refuse=lambda uri: HELD if uri in held else None,
+                refuse=lambda uri: HELD_UNDO if unsaved.holds(uri_to_path(uri)) else None,
             )
         )
         shown = [{"path": face.chat.shown(uri_to_path(r["uri"])), **r} for r in plan.refused]
         out: dict[str, Any] = {"batch": batch, "undone": [], "refused": shown}
+        out |= unsaved.group_note()
         if plan.held_back is not None:
             return {**out, "reason": plan.held_back}
         if not plan.reverts:
@@ -245,6 +238,27 @@ def register(server: MCPServer[Any], face: Face) -> None:
         return out
 
 
+async def _keep_batch(
+    engine: SessionEngine,
+    batch_id: str,
+    name: str,
+    checkpoint: int,
+    texts: dict[str, tuple[bytes, bytes]],
+) -> None:
+    """Keep (or replace) a run's undo batch: each file's text before and after; none, none."""
+    batch = batches.Batch(name, checkpoint=checkpoint)
+    for raw, (old, new) in texts.items():
+        path = Path(raw)
+        batch.files[path_to_uri(path)] = (decode(old, path), decode(new, path))
+
+    def replace_batch(conn: sqlite3.Connection) -> None:
+        batches.delete(conn, batch_id)
+        if batch.files:
+            batches.save(conn, batch_id, engine.workspace.key, batch)
+
+    await anyio.to_thread.run_sync(lambda: engine.writer.submit(replace_batch).result())
+
+
 def _run(
     info: CodemodInfo, args: dict[str, Any], targets: list[Path], root: Path, settings: Any
 ) -> tuple[Summary, bool]:
@@ -268,17 +282,13 @@ def _run(
     return summary, spec.together()
 
 
-def _refuse_held(summary: Summary, dirty: set[str], *, together: bool) -> None:
+def _refuse_held(summary: Summary, unsaved: Unsaved, *, together: bool) -> None:
     """Files editor windows hold unsaved are not written; with changes that go together,
     none is."""
     results = summary.results
-    held = [
-        i
-        for i, r in enumerate(results)
-        if r.status == "changed" and os.path.realpath(r.path) in dirty
-    ]
+    held = [i for i, r in enumerate(results) if r.status == "changed" and unsaved.holds(r.path)]
     for i in held:
-        results[i] = replace(results[i], status="skipped", reason=HELD, new=None)
+        results[i] = replace(results[i], status="skipped", reason=HELD_RUN, new=None)
     if together and held:
         reason = (
             f"not written: this codemod's changes go together, and {len(held)} of its files"

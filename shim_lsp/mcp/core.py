@@ -9,7 +9,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from shim_lsp.mcp.chat import AUTO_INTERVAL_MAX_S, AUTO_INTERVAL_MIN_S, AUTO_INTERVAL_S
 from shim_lsp.mcp.face import Face, unified_diff
@@ -22,7 +22,7 @@ from shim_lsp.workspace.paths import uri_to_path
 
 
 def register(server: MCPServer[Any], face: Face) -> None:
-    read, keys, held = face.read, face.keys, face.held
+    read, keys = face.read, face.keys
 
     @server.tool(
         annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True),
@@ -104,6 +104,10 @@ def register(server: MCPServer[Any], face: Face) -> None:
                             "lastHeartbeatAt": row.heartbeat_at,
                             "checkpointBefore": work.first_checkpoint,
                             "checkpointAfter": work.last_checkpoint,
+                            "codemodRunsCutOff": [
+                                {"batch": b, "codemod": n, "undo": "shim_undo_codemod"}
+                                for b, n in work.cut_off
+                            ],
                             "files": [
                                 {
                                     "path": face.chat.shown(uri_to_path(c.uri)) or c.uri,
@@ -148,7 +152,8 @@ def register(server: MCPServer[Any], face: Face) -> None:
     async def shim_session_status() -> dict[str, Any]:
         """This chat's SHIM session (its id, the store, the last checkpoint, automatic
         checkpoints) and the editor windows open on this workspace, with the files they hold
-        with unsaved edits (filesWithUnsavedEdits). Do not write those files: the user is
+        with unsaved edits (filesWithUnsavedEdits), on this machine and, through the Redis
+        group when one is configured, on others. Do not write those files: the user is
         editing them and would lose the edits or get a conflict; ask the user to save first."""
 
         def look(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -158,9 +163,10 @@ def register(server: MCPServer[Any], face: Face) -> None:
                 for r in sessions(conn)
                 if r.kind == "window" and r.workspace in ours and is_alive(r)
             ]
-            return {"editorWindows": windows, "filesWithUnsavedEdits": held(conn)}
+            return {"editorWindows": windows}
 
         found = await read(look)
+        unsaved = await face.unsaved()
         status = face.engine.status()
         return {
             "session": status["session"],
@@ -169,6 +175,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
             "workspace": str(face.chat.folder),
             "workspaceFrom": face.choice.source if face.choice else None,
             "writesRefused": face.choice.writes_refused if face.choice else None,
+            "rootsIgnored": list(face.choice.ignored) if face.choice else [],
             "store": status["store"],
             "storeReady": status["storeReady"],
             "storeError": status["storeError"],
@@ -176,7 +183,11 @@ def register(server: MCPServer[Any], face: Face) -> None:
             "startCheckpoint": face.chat.start_report(),
             "autoCheckpoint": face.chat.auto_report(),
             "riskLevel": status["riskLevel"],
+            "workspaceExists": face.chat.folder.is_dir(),
+            "notices": face.chat.notices(),
             **found,
+            "filesWithUnsavedEdits": unsaved.files,
+            "group": unsaved.group.to_json(),
         }
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))
@@ -200,14 +211,25 @@ def register(server: MCPServer[Any], face: Face) -> None:
                 raise ToolError(f"label: {exc}") from exc
         try:
             result = await anyio.to_thread.run_sync(face.writes().checkpoint, label, "manual")
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:
             raise ToolError(f"the checkpoint could not be taken: {exc}") from exc
+        # Read back on a connection of its own: a store damaged under the running writer
+        # takes the write and serves it to nobody, and the chat must not count on it.
+        try:
+            found = await read(lambda conn: cps.get(conn, result.id))
+        except ToolError as exc:
+            raise ToolError(
+                f"checkpoint {result.id} was written, but {exc}: do not count on it (the store"
+                " may be damaged; SHIM moves a damaged store aside when it starts next)"
+            ) from exc
+        if found is None:
+            raise ToolError(f"checkpoint {result.id} was written but cannot be found in the store")
         return result.to_json()
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True))
     async def shim_clear_state(
         confirm: Annotated[
-            bool,
+            StrictBool,
             Field(description="true to clear; false (the default) only says what would go"),
         ] = False,
     ) -> dict[str, Any]:

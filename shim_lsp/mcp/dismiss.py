@@ -11,7 +11,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from shim_lsp.mcp.face import Face
 from shim_lsp.recovery.chats import unfinished_chats
@@ -31,7 +31,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
             ),
         ] = None,
         confirm: Annotated[
-            bool,
+            StrictBool,
             Field(description="true to dismiss; false (the default) only says what would be"),
         ] = False,
     ) -> dict[str, Any]:

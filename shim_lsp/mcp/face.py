@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import sqlite3
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +20,7 @@ from mcp.server.session import ServerSession
 from mcp.types import ClientCapabilities, RootsCapability
 
 from shim_lsp.mcp.chat import Chat, OutsideWorkspace
+from shim_lsp.mcp.group import Look
 from shim_lsp.mcp.roots import Choice, choose
 from shim_lsp.recovery.chats import DIFF_MAX_CHARS, held_unsaved
 from shim_lsp.recovery.find import sessions
@@ -33,6 +36,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 ROOTS_TIMEOUT_S = 10.0
+SQLITE_INT_MAX = 2**63 - 1
 
 
 def unified_diff(before: str, after: str, old: str, new: str) -> str:
@@ -47,13 +51,35 @@ def unified_diff(before: str, after: str, old: str, new: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Unsaved:
+    files: list[dict[str, Any]]
+    """As the chat names them: path, session, editedAt, and where it was learnt."""
+    paths: set[str]
+    """Their real paths: what the tools that write refuse."""
+    group: Look
+
+    def holds(self, path: Path | str | None) -> bool:
+        return path is not None and os.path.realpath(path) in self.paths
+
+    def group_note(self) -> dict[str, str]:
+        """What a tool that wrote says when the group could not be asked: it went on with
+        this machine's windows (an editor shows a file changed under its unsaved buffer)."""
+        return {"groupUnreachable": self.group.problem} if self.group.problem else {}
+
+
 class Face:
-    def __init__(self, settings: Settings, cwd: Path, chat: Chat | None = None) -> None:
+    def __init__(
+        self, settings: Settings, cwd: Path, chat: Chat | None = None, choice: Choice | None = None
+    ) -> None:
         self.settings = settings
         self.cwd = cwd
         self._chat = chat
-        self.choice: Choice | None = None if chat is None else Choice(chat.folder, "--workspace")
+        self.choice: Choice | None = choice if chat is None else Choice(chat.folder, "--workspace")
         self._deciding: anyio.Lock | None = None
+        self.wrote = False
+        """Whether a tool that writes (files, checkpoints, SHIM's state) has run: from then on
+        the chat stays in its workspace when the client's roots move."""
 
     @property
     def chat(self) -> Chat:
@@ -71,10 +97,14 @@ class Face:
         return self.chat.engine
 
     def writes(self) -> Chat:
-        """The chat, for a tool that writes; refused when the workspace is in doubt."""
+        """The chat, for a tool that writes; refused when the workspace is in doubt or gone
+        (a checkpoint of a deleted folder would hold nothing, a restore would make it anew)."""
         chat = self.chat
         if self.choice is not None and self.choice.writes_refused:
             raise ToolError(self.choice.writes_refused)
+        if not chat.folder.is_dir():
+            raise ToolError(chat.gone())
+        self.wrote = True
         return chat
 
     async def decide(self, session: ServerSession) -> None:
@@ -85,19 +115,50 @@ class Face:
         async with self._deciding:
             if self.choice is not None:
                 return
+            self.choice = await self._start(choose(await _roots(session), self.cwd))
+
+    async def roots_changed(self, session: ServerSession) -> None:
+        """The client's roots changed (``notifications/roots/list_changed``). A chat that has
+        written nothing follows them: it ends cleanly and starts again in the new workspace.
+        One that has written stays where its work is, and the tools that write are refused
+        until the roots come back (a model would otherwise write into a project the user
+        has moved away from, or SHIM would lose sight of the chat's work)."""
+        if self._deciding is None or self.choice is None or self.choice.source == "--workspace":
+            return  # not decided yet (decide asks for the roots then), or fixed by the user
+        async with self._deciding:
             choice = choose(await _roots(session), self.cwd)
-            if choice.folder is not None:
-                try:
-                    chat = Chat(choice.folder, self.settings)
-                    await anyio.to_thread.run_sync(chat.start)
-                except Exception as exc:
-                    log.exception("the chat could not start in %s", choice.folder)
-                    choice = Choice(
-                        None, choice.source, f"SHIM could not start in {choice.folder}: {exc}"
-                    )
-                else:
-                    self._chat = chat
-            self.choice = choice
+            here = self._chat.folder if self._chat is not None else None
+            if choice.folder == here:
+                self.choice = choice
+                return
+            if self.wrote and self._chat is not None:
+                moved = choice.folder or "no folder SHIM can work in"
+                self.choice = replace(
+                    self.choice,
+                    writes_refused=(
+                        f"the MCP client's roots moved to {moved}, but this chat has written in"
+                        f" {here}: SHIM refuses the tools that write until the roots come back"
+                        f" to {here} (start a new chat to work in {moved})"
+                    ),
+                )
+                return
+            old, self._chat = self._chat, None
+            if old is not None:
+                await anyio.to_thread.run_sync(old.close)
+            self.choice = await self._start(choice)
+
+    async def _start(self, choice: Choice) -> Choice:
+        """Start the chat in the chosen folder; the choice, or why it could not start."""
+        if choice.folder is None:
+            return choice
+        try:
+            chat = Chat(choice.folder, self.settings)
+            await anyio.to_thread.run_sync(chat.start)
+        except Exception as exc:
+            log.exception("the chat could not start in %s", choice.folder)
+            return Choice(None, choice.source, f"SHIM could not start in {choice.folder}: {exc}")
+        self._chat = chat
+        return choice
 
     def close(self) -> None:
         if self._chat is not None:
@@ -122,15 +183,46 @@ class Face:
             r.workspace for r in sessions(conn) if folder in r.folders.split("\n")
         }
 
-    def held(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
-        """Files editor windows hold with unsaved edits, as the chat names files."""
-        return [
-            {"path": self.chat.shown(h.path), "session": h.session_id, "editedAt": h.edited_at}
-            for h in held_unsaved(conn, self.engine.workspace.contains, self.engine.info.id)
-        ]
+    async def unsaved(self) -> Unsaved:
+        """Files editor windows hold with unsaved edits: the running windows of this
+        machine (their journals in the store), and the members of the workspace's Redis
+        group when coordination is configured (windows on other machines)."""
+        engine = self.engine
+        local = await self.read(
+            lambda conn: held_unsaved(conn, engine.workspace.contains, engine.info.id)
+        )
+        group = await self.chat.group.look(engine.workspace.contains)
+        files: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for h in local:
+            if not h.path:
+                continue
+            real = os.path.realpath(h.path)
+            seen.add((real, h.session_id))
+            files.append(
+                {
+                    "path": self.chat.shown(h.path),
+                    "session": h.session_id,
+                    "editedAt": h.edited_at,
+                    "from": "this machine",
+                }
+            )
+        for g in group.held:
+            if (str(g.path), g.session) in seen:
+                continue  # a window of this machine that is in the group too
+            seen.add((str(g.path), g.session))
+            files.append(
+                {
+                    "path": self.chat.shown(g.path),
+                    "session": g.session,
+                    "editedAt": g.since,
+                    "from": f"the group: {g.host}",
+                }
+            )
+        return Unsaved(files, {real for real, _ in seen}, group)
 
     def checkpoint_of(self, conn: sqlite3.Connection, cid: int) -> cps.CheckpointRow:
-        row = cps.get(conn, cid)
+        row = cps.get(conn, cid) if 0 < cid <= SQLITE_INT_MAX else None
         # Checkpoint ids are scoped to this workspace: another's are not found.
         if row is None or row.workspace not in self.keys(conn):
             raise ToolError(

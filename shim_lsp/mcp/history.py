@@ -3,7 +3,6 @@ from one."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from typing import Annotated, Any
 
@@ -11,11 +10,10 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from shim_lsp.mcp.chat import OutsideWorkspace
 from shim_lsp.mcp.face import Face, unified_diff
-from shim_lsp.recovery.chats import held_unsaved
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.blobs import blob_hash
 from shim_lsp.workspace.encoding import Unencodable
@@ -176,7 +174,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
             Field(min_length=1, description="the files to bring back (relative to the workspace)"),
         ],
         force: Annotated[
-            bool,
+            StrictBool,
             Field(description="also restore files changed on disk since SHIM's last checkpoint"),
         ] = False,
     ) -> dict[str, Any]:
@@ -186,19 +184,16 @@ def register(server: MCPServer[Any], face: Face) -> None:
         SHIM's last checkpoint unless force is true. Says, per file, what it did."""
         face.writes()
         files = [inside(p) for p in paths]
+        unsaved = await face.unsaved()
 
         def plan(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             checkpoint_of(conn, checkpoint)
-            dirty = {
-                os.path.realpath(h.path or "")
-                for h in held_unsaved(conn, face.engine.workspace.contains, face.engine.info.id)
-            }
             newest = max((c.id for k in keys(conn) for c in cps.list_for(conn, k, 1)), default=None)
             out: list[dict[str, Any]] = []
             for p in files:
                 item: dict[str, Any] = {"path": face.chat.shown(p)}
                 out.append(item)
-                if str(p) in dirty:
+                if unsaved.holds(p):
                     item["refused"] = (
                         "an editor window holds this file with unsaved edits: ask the user to"
                         " save or close it, then try again"
@@ -248,4 +243,5 @@ def register(server: MCPServer[Any], face: Face) -> None:
             "checkpointBeforeRestore": before,
             "files": items,
             "restored": sum(1 for i in items if i.get("restored")),
+            **unsaved.group_note(),
         }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shim_lsp.workspace.paths import uri_to_path
@@ -22,30 +22,41 @@ class Choice:
     """Why every tool is refused."""
     writes_refused: str | None = None
     """Why the tools that write (files, or SHIM's store) are refused."""
+    ignored: tuple[str, ...] = ()
+    """The client's roots that are no local folder (another scheme, gone), each with why."""
 
 
 def not_a_project(folder: Path) -> bool:
     return folder in (Path("/"), Path(os.path.realpath(Path.home())))
 
 
-def _folders(roots: Sequence[str]) -> list[Path]:
-    """The roots that are local folders, links followed, each once."""
+def _folders(roots: Sequence[str]) -> tuple[list[Path], tuple[str, ...]]:
+    """The roots that are local folders, links followed, each once; and the others, each
+    with why it is not one."""
     out: list[Path] = []
+    ignored: list[str] = []
     for uri in roots:
         path = uri_to_path(uri)
         if path is None or not path.is_absolute():
+            ignored.append(f"{uri}: not a file: URI of a local folder")
             continue
         real = Path(os.path.realpath(path))
-        if real.is_dir() and real not in out:
+        if not real.is_dir():
+            ignored.append(f"{uri}: no such folder")
+        elif real not in out:
             out.append(real)
-    return out
+    return out, tuple(ignored)
 
 
 def choose(roots: Sequence[str] | None, cwd: Path) -> Choice:
     """``roots``: the client's roots as URIs, or None when it offers none (no roots
     capability, or asking failed)."""
-    cwd = Path(os.path.realpath(cwd))
-    folders = _folders(roots or [])
+    folders, ignored = _folders(roots or [])
+    found = _choose(folders, Path(os.path.realpath(cwd)))
+    return replace(found, ignored=ignored) if ignored else found
+
+
+def _choose(folders: list[Path], cwd: Path) -> Choice:
     if len(folders) == 1:
         (root,) = folders
         if not_a_project(root):

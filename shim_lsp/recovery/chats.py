@@ -4,7 +4,8 @@ A chat (an MCP client driving SHIM) has no buffers: its work is the files it cha
 Its first checkpoint, taken when it starts, is what the workspace was before it; its later
 checkpoints (on an interval, before each mutating tool, or asked for) are what it made. A chat
 that ended without a clean end leaves those changes as unfinished work: which files, and their
-text before and after.
+text before and after. A codemod run the chat started after its last checkpoint (it died while
+writing, or before its closing checkpoint) adds its files as they are on disk now.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 
 from shim_lsp.journal.replay import dirty_open_uris
 from shim_lsp.recovery.find import SessionRow, is_alive, sessions, state_of
-from shim_lsp.store import blobs
+from shim_lsp.store import batches, blobs
 from shim_lsp.store import checkpoints as cps
-from shim_lsp.workspace.files import decode
+from shim_lsp.workspace.files import decode, read_bytes
 from shim_lsp.workspace.paths import uri_to_path
 
 DIFF_MAX_CHARS = 20_000
@@ -58,7 +59,8 @@ class ChatChange:
     before: str | None
     """The text when the chat started (None: the file did not exist then)."""
     after: str | None
-    """The text at the chat's last checkpoint (None: the chat deleted it)."""
+    """The text the chat left: at its last checkpoint, or on disk now for a file of a codemod
+    run it started after that checkpoint (None: the chat deleted it)."""
 
     def diff(self) -> str:
         path = uri_to_path(self.uri)
@@ -67,7 +69,7 @@ class ChatChange:
             (self.before or "").splitlines(keepends=True),
             (self.after or "").splitlines(keepends=True),
             f"{name} (before the chat)",
-            f"{name} (the chat's last checkpoint)",
+            f"{name} (as the chat left it)",
         )
         text = "".join(lines)
         if len(text) > DIFF_MAX_CHARS:
@@ -81,6 +83,9 @@ class ChatWork:
     first_checkpoint: int | None
     last_checkpoint: int | None
     changes: list[ChatChange]
+    cut_off: list[tuple[str, str]]
+    """(batch id, codemod) of the runs started after the last checkpoint and not undone: the
+    chat may have died while writing their files; shim_undo_codemod takes them back."""
 
 
 def _text(conn: sqlite3.Connection, entry: cps.DiskEntry | None, uri: str) -> str | None:
@@ -93,14 +98,15 @@ def _text(conn: sqlite3.Connection, entry: cps.DiskEntry | None, uri: str) -> st
 def chat_changes(
     conn: sqlite3.Connection, row: SessionRow, inside: Callable[[Path], bool]
 ) -> ChatWork:
-    """The files a chat changed between its first checkpoint and its last."""
+    """The files a chat changed between its first checkpoint and its last, and those of the
+    codemod runs it started after its last."""
     ids = sorted(
         r[0] for r in conn.execute("SELECT id FROM checkpoints WHERE session_id=?", (row.id,))
     )
-    if len(ids) < 2:
-        return ChatWork(row, ids[0] if ids else None, ids[-1] if ids else None, [])
+    if not ids:
+        return ChatWork(row, None, None, [], [])
     before, after = cps.disk_manifest(conn, ids[0]), cps.disk_manifest(conn, ids[-1])
-    changes = []
+    changes: dict[str, ChatChange] = {}
     for uri in sorted(set(before) | set(after)):
         old, new = before.get(uri), after.get(uri)
         if (old and old.blob) == (new and new.blob):
@@ -108,8 +114,21 @@ def chat_changes(
         path = uri_to_path(uri)
         if path is not None and not inside(path):
             continue
-        changes.append(ChatChange(uri, _text(conn, old, uri), _text(conn, new, uri)))
-    return ChatWork(row, ids[0], ids[-1], changes)
+        changes[uri] = ChatChange(uri, _text(conn, old, uri), _text(conn, new, uri))
+    cut_off = batches.started_after(conn, ids[-1])
+    for batch_id, _name in cut_off:
+        for uri in batches.uris(conn, batch_id):
+            path = uri_to_path(uri)
+            if path is None or not inside(path):
+                continue
+            data = read_bytes(path)
+            now = decode(data, path) if data is not None else None
+            first = _text(conn, before.get(uri), uri)
+            if now == first:
+                changes.pop(uri, None)
+            else:
+                changes[uri] = ChatChange(uri, first, now)
+    return ChatWork(row, ids[0], ids[-1], [changes[u] for u in sorted(changes)], cut_off)
 
 
 def unfinished_chats(
@@ -117,16 +136,20 @@ def unfinished_chats(
     workspace: str,
     inside: Callable[[Path], bool],
     exclude: str | None = None,
+    include_resolved: bool = False,
 ) -> list[ChatWork]:
     """Chats of the workspace that ended without a clean end (killed, crashed), newest first,
-    with what they changed; chats that changed nothing are left out."""
+    with what they changed; chats that changed nothing are left out, and dismissed ones unless
+    ``include_resolved``."""
     out = []
     for row in sessions(conn, workspace):
-        if row.kind != "chat" or row.id == exclude or row.resolved_at is not None:
+        if row.kind != "chat" or row.id == exclude:
+            continue
+        if row.resolved_at is not None and not include_resolved:
             continue
         if state_of(row) in ("running", "clean"):
             continue
         work = chat_changes(conn, row, inside)
-        if work.changes:
+        if work.changes or work.cut_off:
             out.append(work)
     return out

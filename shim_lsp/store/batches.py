@@ -64,6 +64,24 @@ def load(conn: sqlite3.Connection, batch_id: str, workspace: str) -> Batch | Non
     return batch
 
 
+def started_after(conn: sqlite3.Connection, checkpoint_id: int) -> list[tuple[str, str]]:
+    """(id, codemod name) of the runs not undone whose 'before' is ``checkpoint_id``."""
+    return [
+        (row[0], row[1])
+        for row in conn.execute(
+            "SELECT id, name FROM codemod_batches WHERE checkpoint_id=? ORDER BY created_at",
+            (checkpoint_id,),
+        )
+    ]
+
+
+def uris(conn: sqlite3.Connection, batch_id: str) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute("SELECT uri FROM codemod_batch_files WHERE batch_id=?", (batch_id,))
+    ]
+
+
 def delete(conn: sqlite3.Connection, batch_id: str) -> None:
     conn.execute("DELETE FROM codemod_batch_files WHERE batch_id=?", (batch_id,))
     conn.execute("DELETE FROM codemod_batches WHERE id=?", (batch_id,))

@@ -8,6 +8,7 @@ text back means encoding it as the file was, mark included.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -50,8 +51,23 @@ def stage_beside(path: Path, data: bytes) -> str:
     return tmp
 
 
+def read_only(path: Path) -> bool:
+    """A file nobody may write by its mode, or this user may not: a rename over it would
+    succeed (the folder is writable; root passes every check) and undo the user's choice."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return False
+    return not st.st_mode & 0o222 or not os.access(path, os.W_OK)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file and a rename, so a crash never leaves half a file."""
+    """Write through a temporary file and a rename, so a crash never leaves half a file; a
+    read-only file is refused (PermissionError), never replaced."""
+    if read_only(path):
+        raise PermissionError(
+            errno.EACCES, "the file is read-only: make it writable first", str(path)
+        )
     tmp = stage_beside(path, data)
     try:
         os.replace(tmp, path)

@@ -211,8 +211,23 @@ def test_a_file_it_cannot_write_fails_alone_when_changes_do_not_go_together(
     assert "Traceback" not in out.stderr
     assert (tmp_path / "a.py").read_text() == "# seen\n" + NEEDLE
     assert (tmp_path / "b.py").read_text() == NEEDLE
-    assert "failed b.py: cannot be written: " in out.stderr
+    assert "failed b.py: is read-only: not written (make it writable to change it)" in out.stderr
     assert "1 changed, 0 unchanged, 0 skipped, 1 failed" in out.stderr
+    assert out.returncode == 1
+
+
+def test_a_read_only_file_is_not_written_even_by_root(tmp_path: Path) -> None:
+    """chmod 444 is the user's word that a file stays as it is: a rename over it would succeed
+    (the folder is writable, and root passes every permission check), so SHIM asks the mode."""
+    with_bad_codemods(tmp_path)
+    (tmp_path / "a.py").write_text(NEEDLE)
+    (tmp_path / "b.py").write_text(NEEDLE)
+    (tmp_path / "b.py").chmod(0o444)
+    out = shim("bad_codemods.AddComment", ".", cwd=tmp_path)
+    assert (tmp_path / "a.py").read_text() == "# seen\n" + NEEDLE
+    assert (tmp_path / "b.py").read_text() == NEEDLE
+    assert (tmp_path / "b.py").stat().st_mode & 0o777 == 0o444
+    assert "failed b.py: is read-only: not written (make it writable to change it)" in out.stderr
     assert out.returncode == 1
 
 
