@@ -1,6 +1,6 @@
 """SHIM's benchmarks on real code nobody here wrote: the Django source release from PyPI.
 
-    .venv/bin/python bench/run.py [--kills 20] [--only checkpoints] [--scale 10] [--runs 2]
+    .venv/bin/python bench/run.py [--kills 20] [--only checkpoints|metrics] [--scale 10] [--runs 2]
 
 Prints each figure with its baseline, measured in this same run, and the ratio. The Django
 sdist is downloaded by pip into bench/.cache on first use.
@@ -261,8 +261,11 @@ async def answer(proc: asyncio.subprocess.Process, msg_id: int) -> dict[str, Any
             proc.stdin.write(frame({"jsonrpc": "2.0", "id": msg["id"], "result": None}))
 
 
-async def spawn(cmd: list[str], ws: Path, state: Path) -> tuple[asyncio.subprocess.Process, float]:
-    """Start a server and initialize it; returns it and the seconds to the initialize reply."""
+async def spawn(
+    cmd: list[str], ws: Path, state: Path, options: dict[str, Any] | None = None
+) -> tuple[asyncio.subprocess.Process, float]:
+    """Start a server and initialize it (``options``: its initializationOptions); returns it
+    and the seconds to the initialize reply."""
     started = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *cmd,
@@ -282,6 +285,7 @@ async def spawn(cmd: list[str], ws: Path, state: Path) -> tuple[asyncio.subproce
                     "processId": os.getpid(),
                     "capabilities": {},
                     "workspaceFolders": [{"uri": ws.as_uri(), "name": "ws"}],
+                    "initializationOptions": options,
                 },
             }
         )
@@ -304,8 +308,10 @@ SHIM = [sys.executable, "-m", "shim_lsp"]
 BARE = [sys.executable, str(HERE / "bare_server.py")]
 
 
-async def did_change_rate(cmd: list[str], ws: Path, state: Path, edits: int) -> float:
-    proc, _ = await spawn(cmd, ws, state)
+async def did_change_rate(
+    cmd: list[str], ws: Path, state: Path, edits: int, options: dict[str, Any] | None = None
+) -> float:
+    proc, _ = await spawn(cmd, ws, state, options)
     assert proc.stdin is not None
     uri = (ws / "typing.py").as_uri()
     messages = [
@@ -457,6 +463,72 @@ async def bench_protocol(tree: Path) -> None:
         )
 
 
+WINDOW = """
+import sys
+from pathlib import Path
+from shim_lsp.metrics import recorder
+recorder.enable(Path(sys.argv[1]))
+f = recorder.active()
+for n in range(50):
+    recorder.checkpoint("idle", 0.01 * n, 1000 * n, 1.0 * n)
+    f.unsaved_bytes.set(n)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+async def bench_metrics() -> None:
+    """The edit path with metrics on against off, and one scrape of 10 windows' metrics."""
+    from shim_lsp.metrics.exporter import exposition
+
+    print("metrics: didChange with metrics on and off, scrape time", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Path(tmp) / "ws"
+        ws.mkdir()
+        on_rates: list[float] = []
+        off_rates: list[float] = []
+        for run in range(5):
+            for on, rates in ((True, on_rates), (False, off_rates)):
+                fresh = Path(tmp) / f"state-{run}-{on}"
+                rates.append(await did_change_rate(SHIM, ws, fresh, 5000, {"metrics": on}))
+        on_r, off_r = statistics.median(on_rates), statistics.median(off_rates)
+        row(
+            "didChange throughput, 5000 edits, metrics on",
+            f"{on_r:,.0f}/s",
+            f"{off_r:,.0f}/s (metrics off)",
+            f"{on_r / off_r:.2f}x",
+            ">= 0.97x",
+        )
+        state = Path(tmp) / "scrape"
+        windows = [
+            subprocess.Popen(
+                [sys.executable, "-c", WINDOW, str(state)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(10)
+        ]
+        try:
+            for w in windows:
+                assert w.stdout is not None and w.stdout.readline() == "ready\n"
+            folder = state / "metrics"
+            scrape = median_time(lambda: exposition(folder), 20)
+            size = len(exposition(folder))
+        finally:
+            for w in windows:
+                assert w.stdin is not None
+                w.stdin.close()
+                w.wait(timeout=30)
+        row(
+            f"scrape of 10 windows' metrics ({size:,} bytes)",
+            f"{scrape * 1000:.1f} ms",
+            "-",
+            "-",
+            "<= 100 ms",
+        )
+
+
 async def lost_at_kill(ws: Path, state: Path, rng: random.Random) -> float:
     """Type at 20 edits/s, SIGKILL mid-typing; seconds of typing the store does not have."""
     editor = DemoEditor(ws, state)
@@ -577,7 +649,9 @@ async def bench_startup_kill(tree: Path, runs: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--only", choices=["checkpoints", "protocol", "kills", "startup"])
+    parser.add_argument(
+        "--only", choices=["checkpoints", "protocol", "kills", "startup", "metrics"]
+    )
     parser.add_argument(
         "--scale", type=int, default=1, help="checkpoint N copies of the tree in one workspace"
     )
@@ -598,6 +672,8 @@ def main() -> int:
         asyncio.run(bench_kills(args.kills))
     if args.only in (None, "startup"):
         asyncio.run(bench_startup_kill(tree, 10))
+    if args.only in (None, "metrics"):
+        asyncio.run(bench_metrics())
     print("\n| measure | SHIM | baseline | ratio | target |\n|---|---|---|---|---|")
     for r in ROWS:
         print("| " + " | ".join(r) + " |")

@@ -156,6 +156,10 @@ class Settings:
     auto_checkpoint: bool = True
     """Take checkpoints automatically (on an interval and after an idle pause)."""
 
+    metrics: bool = True
+    """Record Prometheus metrics in the state folder (a memory-mapped file per window; nothing
+    listens unless `shim metrics serve` is run)."""
+
     checkpoint_interval: float = attrs.field(default=300.0, validator=_positive(_DAY))
     """Seconds between automatic checkpoints while anything changed."""
 

@@ -239,6 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", default=os.getcwd(), help="the workspace folder (default: .)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(fn=_lazy("shim_lsp.cli.windows", "cmd_windows"))
+    p = sub.add_parser(
+        "metrics", help="every window's metrics: a summary, or `serve` for Prometheus (loopback)"
+    )
+    p.add_argument("action", nargs="?", choices=["serve"], help="run the Prometheus exporter")
+    p.add_argument("--port", type=_port, default=9464, help="with serve: the port (default 9464)")
+    p.add_argument(
+        "--host", type=_loopback, default="127.0.0.1", help="with serve: a loopback address"
+    )
+    p.add_argument(
+        "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(fn=_lazy("shim_lsp.cli.metrics", "cmd_metrics"))
     p = sub.add_parser("mcp", help="an MCP server on stdio: SHIM's tools for AI chat sessions")
     p.add_argument(
         "--workspace",
@@ -272,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
     p.set_defaults(fn=cmd_demo)
     return parser
+
+
+def _loopback(value: str) -> str:
+    from shim_lsp.cli.metrics import loopback
+
+    return loopback(value)
 
 
 def _port(value: str) -> int:

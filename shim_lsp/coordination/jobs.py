@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 
 from shim_lsp.coordination.connection import RedisTarget, client, explain
 from shim_lsp.coordination.registry import Keys
+from shim_lsp.metrics import recorder
 
 log = logging.getLogger(__name__)
 
@@ -272,10 +273,13 @@ class JobWorker:
     async def _process(self, job: Any, token: str, signal: Any) -> dict[str, Any]:
         from bullmq.custom_errors import UnrecoverableError
 
+        if getattr(job, "attemptsMade", 0):
+            recorder.job("retried")
         try:
             batch = decode_batch(job.data, self.keys.workspace)
         except JobRejected as exc:
             self.rejected += 1
+            recorder.job("failed")
             log.warning("coordination: refused job %s: %s", job.id, exc)
             raise UnrecoverableError(str(exc)) from None
         cancel = threading.Event()
@@ -301,7 +305,11 @@ class JobWorker:
                 shown = done[0]
                 with contextlib.suppress(Exception):
                     await job.updateProgress(shown)
-        outcomes = work.result()
+        try:
+            outcomes = work.result()
+        except Exception:
+            recorder.job("failed")
+            raise
         if cancel.is_set():
             raise UnrecoverableError("cancelled by the window that asked")
         return encode_result(Result(self.options["name"], outcomes))

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from shim_lsp.journal.records import Record
+from shim_lsp.metrics import recorder
 from shim_lsp.store.db import DB_NAME, OpenReport, StoreError, open_store, storable, write_tx
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,7 @@ class JournalWriter:
 
     def _problem(self, message: str) -> None:
         self._retry_at = time.monotonic() + RETRY_SECONDS
+        recorder.store_error("journal")
         self._status.error = message
         if message != self._reported:
             self._reported = message

@@ -31,6 +31,7 @@ from shim_lsp.mcp import analyze, codemods, core, dismiss, history
 from shim_lsp.mcp.chat import Chat
 from shim_lsp.mcp.face import Face
 from shim_lsp.mcp.roots import Choice, not_a_project
+from shim_lsp.metrics import recorder
 from shim_lsp.settings import Settings
 
 INSTRUCTIONS = """SHIM protects the work in this workspace: it checkpoints files into a local \
@@ -118,12 +119,21 @@ def build_server(face: Face) -> ShimServer:
         if ctx.method == "tools/call":
             refused = _unknown_arguments(ctx.params, await server.argument_names())
             if refused is not None:
+                recorder.mcp_call(ok=False)
                 return CallToolResult(
                     content=[TextContent(type="text", text=refused)], is_error=True
                 )
         if ctx.method in NEEDS_WORKSPACE:
             await face.decide(ctx.session)
-        return await call_next(ctx)
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        try:
+            result = await call_next(ctx)
+        except Exception:
+            recorder.mcp_call(ok=False)
+            raise
+        recorder.mcp_call(ok=not getattr(result, "is_error", False))
+        return result
 
     server = ShimServer(
         "shim",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from lsprotocol import types
 
 from shim_lsp.analysis import findings, noqa, ruff
 from shim_lsp.analysis.findings import Finding, Fix, Spot
+from shim_lsp.metrics import recorder
 from shim_lsp.server import edits
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature
@@ -368,6 +370,7 @@ class AnalysisFeature(Feature):
 
     async def _check_and_publish(self, uri: str) -> None:
         self._timers.pop(uri, None)
+        started = time.perf_counter()
         analysis = await self.analysis(uri)
         doc = self.ls.document(uri)
         if analysis is None or doc is None or doc.version != analysis.version:
@@ -375,6 +378,8 @@ class AnalysisFeature(Feature):
         if uri not in self._open or self._published.get(uri) is analysis:
             return
         self._published[uri] = analysis
+        shown = sum(len(a.found) for a in self._published.values())
+        recorder.analysis("ruff", time.perf_counter() - started, shown)
         self.ls.diagnostics.put(
             uri, SOURCE, self.diagnostics_of(analysis.text, analysis.found), analysis.version
         )

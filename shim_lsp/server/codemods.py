@@ -28,6 +28,7 @@ from lsprotocol import converters, types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from shim_lsp.codemods.undo import plan_undo
+from shim_lsp.metrics import recorder
 from shim_lsp.server import client, edits
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature, NoArgs, command
@@ -352,7 +353,17 @@ class CodemodsFeature(Feature):
 
     @command("shim.runCodemod", RunCodemodArgs, progress=True)
     async def run_codemod(self, engine: SessionEngine, a: RunCodemodArgs) -> Any:
-        return await _run_workspace(self.ls, engine, self._info(a.name), a)
+        started = time.perf_counter()
+        try:
+            result = await _run_workspace(self.ls, engine, self._info(a.name), a)
+        except asyncio.CancelledError:
+            recorder.codemod("cancelled", time.perf_counter() - started)
+            raise
+        except Exception:
+            recorder.codemod("failed", time.perf_counter() - started)
+            raise
+        recorder.codemod(_outcome(result), time.perf_counter() - started)
+        return result
 
     @command("shim.moduleName", ModuleNameArgs)
     async def module_name(self, engine: SessionEngine, a: ModuleNameArgs) -> Any:
@@ -462,6 +473,13 @@ def _cannot_apply(ls: ShimLanguageServer, a: RunCodemodArgs) -> str | None:
             " run the codemod without preview, or with `shim codemod --diff`"
         )
     return None
+
+
+def _outcome(result: dict[str, Any]) -> str:
+    """A run's outcome as the metrics count it."""
+    if result["cancelled"]:
+        return "cancelled"
+    return "applied" if result["changed"] else "nothing"
 
 
 async def _run_workspace(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from shim_lsp.coordination.words import age
+from shim_lsp.metrics import recorder
 from shim_lsp.server.feature import Feature, NoArgs, command
 from shim_lsp.session.checkpointer import RetentionTurn
 from shim_lsp.settings import Settings, resolve_redis_url
@@ -532,6 +533,12 @@ class CoordinationFeature(Feature):
     def _set_status(self, status: dict[str, Any]) -> None:
         if self.coordinator is None:
             self._idle = status
+        leader = status.get("leader")
+        recorder.coordination(
+            configured=status.get("state", "off") != "off",
+            connected=status.get("state") == "connected",
+            leader=isinstance(leader, dict) and leader.get("this") is True,
+        )
         if self.ls.coordination != status:
             self.ls.coordination = status
             self.ls.push_status()

@@ -25,6 +25,7 @@ from lsprotocol.types import ProgressToken
 
 from shim_lsp.analysis import duplicates
 from shim_lsp.analysis.findings import Spot, lines_of
+from shim_lsp.metrics import recorder
 from shim_lsp.server import client
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature, command
@@ -196,6 +197,7 @@ class DuplicatesFeature(Feature):
             return {"duplicates": 0, "files": len(sources), "problem": found.message}
         seconds = time.monotonic() - started
         self._publish(found, {s.path: s.text for s in sources}, folders)
+        recorder.analysis("duplicates", seconds, len(found))
         line = f"{len(found):,} duplicated blocks in {len(sources):,} files ({seconds:.1f} s)"
         self._progress_end(progress, line)
         log.info("duplicate code: %s", line)

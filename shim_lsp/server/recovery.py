@@ -19,6 +19,7 @@ import attrs
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
+from shim_lsp.metrics import recorder
 from shim_lsp.notifications import RECOVERY_NOTIFICATION
 from shim_lsp.recovery.chats import ChatWork, unfinished_chats
 from shim_lsp.recovery.find import (
@@ -192,6 +193,7 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
         if always:
             ls.tell_user("SHIM: no unsaved work from crashed sessions", types.MessageType.Info)
         return {"files": 0}
+    recorder.recovery("offered", len(files))
     if client_shows_recovery(ls):
         ls.protocol.notify(RECOVERY_NOTIFICATION, describe(work))
         return {"files": len(files), "choice": None, "shownBy": "client"}
@@ -212,6 +214,7 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
     choice = answer.title if answer is not None else None
     restored: list[str] = []
     if choice == DISMISS:
+        recorder.recovery("dismissed", len(files))
         for row, _files in work:
             await asyncio.wrap_future(
                 engine.writer.submit(
@@ -361,8 +364,10 @@ async def restore_recovered(
         return False
     ok, detail = await apply_as_unsaved(ls, f.uri, f.text, "SHIM: restore unsaved work")
     if not ok:
+        recorder.recovery("failed")
         ls.tell_user(f"SHIM could not restore {_name(f.uri)}: {detail}")
         return False
+    recorder.recovery("restored")
     await _record(ls, work, f.uri, restored_from=f.session_id, kept_text=f.text)
     shown = ls.engine.workspace.shown(f.uri) if ls.engine else _name(f.uri)
     ls.log_user(f"SHIM restored unsaved work in {shown}")
@@ -543,6 +548,7 @@ async def _dismiss(
 ) -> dict[str, Any]:
     """Dismiss whole sessions, or (``uris``) only these files' unsaved text in each."""
     if uris is None:
+        recorder.recovery("dismissed", len(newest_per_file(work)))
         for row, _files in work:
             await asyncio.wrap_future(
                 engine.writer.submit(
@@ -551,6 +557,7 @@ async def _dismiss(
             )
         return {"dismissed": [row.id for row, _ in work]}
     done = [(row.id, f.uri) for row, files in work for f in files if f.uri in uris]
+    recorder.recovery("dismissed", len({uri for _s, uri in done}))
     for session_id, uri in done:
         await asyncio.wrap_future(
             engine.writer.submit(

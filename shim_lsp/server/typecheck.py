@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from lsprotocol import types
 
 from shim_lsp.analysis import mypy_daemon, tree
 from shim_lsp.analysis.mypy_daemon import Daemon, MypyFailure, MypyFinding
+from shim_lsp.metrics import recorder
 from shim_lsp.server.analysis import PYTHON_SUFFIXES, AnalysisFeature, ToolTrouble
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature
@@ -146,7 +148,9 @@ class TypeCheckFeature(Feature):
         try:
             while True:
                 self._again.discard(folder)
+                started = time.perf_counter()
                 await self._check(folder)
+                recorder.analysis("typecheck", time.perf_counter() - started)
                 if folder not in self._again:
                     break
         finally:

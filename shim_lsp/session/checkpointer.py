@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from shim_lsp.journal.writer import JournalWriter, SessionInfo
+from shim_lsp.metrics import recorder
 from shim_lsp.session.buffers import BufferTracker
 from shim_lsp.session.policy import Clock, due
 from shim_lsp.session.snapshot import BufferSnapshot, Plan, Progress, TreeState
@@ -281,17 +282,25 @@ class Checkpointer:
                 except Exception:
                     log.exception("a checkpoint progress listener failed")
 
+        result: CheckpointResult | None = None
         try:
             try:
-                return self._take_once(label, reason, buffers, lseq, edits, tell, started)
+                result = self._take_once(label, reason, buffers, lseq, edits, tell, started)
             except cps.MissingBase as exc:
                 # Another window's retention removed the base this session built on: start
                 # again from the store as it is now (a fresh stat cache and base), once.
                 log.info("%s; taking the checkpoint again from the store's newest", exc)
                 with self.lock:
                     self.tree = TreeState(self.workspace, self.settings)
-                return self._take_once(label, reason, buffers, lseq, edits, tell, started)
+                result = self._take_once(label, reason, buffers, lseq, edits, tell, started)
+            return result
         finally:
+            recorder.checkpoint(
+                reason,
+                time.perf_counter() - started,
+                None if result is None else result.bytes,
+                None if result is None else result.created_at,
+            )
             if listeners:
                 tell(last[0], last[1], last[2], done=True)
 

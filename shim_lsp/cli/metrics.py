@@ -1,0 +1,76 @@
+"""``shim metrics``: every window's figures on this machine, as a summary or for Prometheus."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import threading
+from pathlib import Path
+
+from shim_lsp.cli import CliError
+from shim_lsp.metrics import exporter
+from shim_lsp.metrics.recorder import metrics_dir, private_folder
+from shim_lsp.settings import Settings, resolve_state_dir
+
+DEFAULT_PORT = 9464
+"""The port OpenTelemetry's Prometheus exporter uses by convention; free on most machines."""
+
+
+def _folder(args: argparse.Namespace) -> Path:
+    state = Path(args.state_dir) if args.state_dir else resolve_state_dir(Settings())
+    return metrics_dir(state)
+
+
+def loopback(host: str) -> str:
+    """The exporter listens on this machine only: the figures say what the user works on."""
+    if host == "localhost":
+        return host
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{host} is not a loopback address (127.0.0.1, ::1)")
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    folder = _folder(args)
+    if args.action == "serve":
+        return _serve(folder, args.host, args.port)
+    try:
+        figures = exporter.summary(folder)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    for name, value in figures.items():
+        if isinstance(value, dict):
+            shown = ", ".join(f"{k} {_number(v)}" for k, v in value.items())
+            print(f"{name}: {shown}")
+        else:
+            print(f"{name}: {_number(value)}")
+    return 0
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
+
+
+def _serve(folder: Path, host: str, port: int) -> int:
+    """Serve until stopped; the folder is made (private) if no window has made it yet, so the
+    exporter may start before the first window."""
+    try:
+        server, _thread = exporter.serve(private_folder(folder), host, port)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc}") from exc
+    bound = server.server_address[1]
+    print(
+        f"SHIM metrics for Prometheus at http://{host}:{bound}/metrics (Ctrl-C stops)", flush=True
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+    return 0
