@@ -72,7 +72,11 @@ class RedisTarget:
         try:
             parts = urlsplit(self.url)
         except ValueError:
-            return redact_urls(self.url)
+            return _blank_userinfo(redact_urls(self.url))
+        if parts.scheme not in SCHEMES or not parts.netloc and "@" in self.url:
+            # Mistyped (`shim:pw@host`, `redis:/:pw@host`): no structure tells the password
+            # apart, so whatever comes before the last @ is taken for one.
+            return _blank_userinfo(redact_urls(self.url))
         netloc = parts.netloc
         if "@" in netloc:
             userinfo, _, host = netloc.rpartition("@")
@@ -99,6 +103,10 @@ class RedisTarget:
         if self.url:
             text = text.replace(self.url, self.shown)
         return redact_urls(text)
+
+
+def _blank_userinfo(url: str) -> str:
+    return f"***@{url.rpartition('@')[2]}" if "@" in url else url
 
 
 def _is_credential(key: str) -> bool:

@@ -42,6 +42,11 @@ def test_a_url_is_shown_without_its_password_but_with_its_acl_user() -> None:
         ("redis://:hunter2@:1", "names no host"),
         ("redis://:hunter2@h:port", "is not a URL"),
         ("unix://", "names no socket path"),
+        # Mistyped: no structure tells the password apart, so no part of it is quoted.
+        ("shim:hunter2@127.0.0.1:6379/0", "must start with redis://"),
+        ("redis:/:hunter2@127.0.0.1:6379/0", "names no host"),
+        ("redis//:hunter2@h:1/0", "must start with redis://"),
+        ("127.0.0.1:6379?password=hunter2", "got '127.0.0.1:6379?password=***'"),
     ],
 )
 def test_a_url_that_cannot_work_is_refused_without_quoting_its_password(
