@@ -73,7 +73,7 @@ class RedisTarget:
             parts = urlsplit(self.url)
         except ValueError:
             return _blank_userinfo(redact_urls(self.url))
-        if parts.scheme not in SCHEMES or not parts.netloc and "@" in self.url:
+        if parts.scheme not in SCHEMES or (not parts.netloc and "@" in self.url):
             # Mistyped (`shim:pw@host`, `redis:/:pw@host`): no structure tells the password
             # apart, so whatever comes before the last @ is taken for one.
             return _blank_userinfo(redact_urls(self.url))

@@ -23,7 +23,7 @@ from shim_lsp.mcp.face import Face, Unsaved, unified_diff
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.store import batches
 from shim_lsp.workspace.encoding import Unencodable, to_file_bytes
-from shim_lsp.workspace.files import decode, read_bytes, write_atomic
+from shim_lsp.workspace.files import decode, read_bytes, remove_staged, write_atomic
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
 # libcst and the codemods load on first use, not at start-up.
@@ -213,10 +213,13 @@ def register(server: MCPServer[Any], face: Face) -> None:
         out |= unsaved.group_note()
         if plan.held_back is not None:
             return {**out, "reason": plan.held_back}
-        if not plan.reverts:
-            return out
-        before = await anyio.to_thread.run_sync(chat.checkpoint, f"before undo {batch}", "codemod")
-        out["checkpointBefore"] = before.id
+        if plan.reverts:
+            before = await anyio.to_thread.run_sync(
+                chat.checkpoint, f"before undo {batch}", "codemod"
+            )
+            out["checkpointBefore"] = before.id
+        failed = {r["uri"]: undo.files[r["uri"]] for r in plan.refused if r["reason"] == HELD_UNDO}
+        """Files whose undo stays for later: held unsaved now, or not writable now."""
 
         def put_back() -> list[str]:
             done = []
@@ -229,13 +232,30 @@ def register(server: MCPServer[Any], face: Face) -> None:
                     write_atomic(target, to_file_bytes(text, read_bytes(target), target))
                 except (OSError, ValueError, Unencodable) as exc:
                     shown.append({"path": chat.shown(path), "uri": uri, "reason": str(exc)})
+                    failed[uri] = undo.files[uri]
                     continue
                 done.append(chat.shown(path) or uri)
-            engine.writer.submit(partial(batches.delete, batch_id=batch)).result()
             return done
 
         out["undone"] = await anyio.to_thread.run_sync(put_back)
+        out["tempFilesRemoved"] = await anyio.to_thread.run_sync(
+            lambda: [chat.shown(p) for p in remove_staged(_batch_paths(undo))]
+        )
+
+        def settle(conn: sqlite3.Connection) -> None:
+            """A file held unsaved or that could not be written keeps its undo (saved, or
+            made writable, it can be undone again); the rest is done with."""
+            batches.delete(conn, batch)
+            if failed:
+                kept = batches.Batch(undo.name, dict(failed), undo.checkpoint)
+                batches.save(conn, batch, engine.workspace.key, kept)
+
+        await anyio.to_thread.run_sync(lambda: engine.writer.submit(settle).result())
         return out
+
+
+def _batch_paths(batch: batches.Batch) -> list[Path]:
+    return [p for uri in batch.files if (p := uri_to_path(uri)) is not None]
 
 
 async def _keep_batch(

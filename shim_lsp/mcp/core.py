@@ -9,7 +9,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, StrictFloat
 
 from shim_lsp.mcp.chat import AUTO_INTERVAL_MAX_S, AUTO_INTERVAL_MIN_S, AUTO_INTERVAL_S
 from shim_lsp.mcp.face import Face, unified_diff
@@ -33,7 +33,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
             Field(description="on: start automatic checkpoints; off: stop them; report: say"),
         ] = "report",
         interval_seconds: Annotated[
-            float,
+            StrictFloat,
             Field(
                 ge=AUTO_INTERVAL_MIN_S,
                 le=AUTO_INTERVAL_MAX_S,

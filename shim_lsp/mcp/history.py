@@ -10,7 +10,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, StrictInt
 
 from shim_lsp.mcp.chat import OutsideWorkspace
 from shim_lsp.mcp.face import Face, unified_diff
@@ -35,7 +35,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
             ),
         ] = None,
         limit: Annotated[
-            int, Field(ge=1, le=1000, description="at most this many, newest first")
+            StrictInt, Field(ge=1, le=1000, description="at most this many, newest first")
         ] = 50,
     ) -> dict[str, Any]:
         """The checkpoints of this workspace, newest first (id, time, label, reason, files),
@@ -69,7 +69,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
     async def shim_file_history(
         path: Annotated[str, Field(description="the file (relative to the workspace)")],
         limit: Annotated[
-            int, Field(ge=1, le=1000, description="at most this many, newest first")
+            StrictInt, Field(ge=1, le=1000, description="at most this many, newest first")
         ] = 50,
     ) -> dict[str, Any]:
         """A file's versions in SHIM's checkpoints, newest first: when, the checkpoint's id,
@@ -120,7 +120,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def shim_diff_checkpoint(
-        checkpoint: Annotated[int, Field(ge=1, description="the checkpoint's id")],
+        checkpoint: Annotated[StrictInt, Field(ge=1, description="the checkpoint's id")],
         path: Annotated[
             str | None,
             Field(description="a file (relative to the workspace); none: every file that differs"),
@@ -168,7 +168,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True))
     async def shim_restore_checkpoint(
-        checkpoint: Annotated[int, Field(ge=1, description="the checkpoint's id")],
+        checkpoint: Annotated[StrictInt, Field(ge=1, description="the checkpoint's id")],
         paths: Annotated[
             list[str],
             Field(min_length=1, description="the files to bring back (relative to the workspace)"),

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from shim_lsp.workspace import encoding
@@ -28,10 +30,25 @@ def read_bytes(path: Path) -> bytes | None:
         return None
 
 
+STAGED_SUFFIX = ".shim-tmp"
+
+
+def remove_staged(paths: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files a write killed between staging and renaming left beside
+    ``paths`` (``.NAME.XXXX.shim-tmp``: SHIM's own, never the user's); returns them."""
+    removed = []
+    for path in paths:
+        for left in path.parent.glob(f".{glob.escape(path.name)}.*{STAGED_SUFFIX}"):
+            with contextlib.suppress(FileNotFoundError):
+                left.unlink()
+                removed.append(left)
+    return removed
+
+
 def stage_beside(path: Path, data: bytes) -> str:
     """``data`` in a temporary file beside ``path``, synced, with the file's owner and mode
     when it exists (a rename over it would otherwise hand it to whoever runs SHIM)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".shim-tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=STAGED_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

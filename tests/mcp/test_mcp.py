@@ -269,6 +269,10 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert "the path is empty" in await refused(session, "shim_file_history", {"path": ""})
         # A boolean is a boolean for what destroys or writes; an argument a tool does not take
         # is refused, not dropped (a misspelt confirm must not run as if left out).
+        text = await refused(session, "shim_analyze", {"paths": []})
+        assert "paths is empty" in text
+        args = {"action": "on", "interval_seconds": True}
+        assert "interval_seconds" in await refused(session, "shim_auto_checkpoint", args)
         text = await refused(session, "shim_clear_state", {"confirm": "yes"})
         assert "confirm" in text and "boolean" in text
         text = await refused(session, "shim_clear_state", {"confirm": False, "confrim": True})
@@ -399,8 +403,20 @@ async def test_a_chat_killed_after_a_codemod_leaves_the_run_to_find_and_undo(
             {"batch": run["batch"], "codemod": "to_fstring", "undo": "shim_undo_codemod"}
         ]
         assert sorted(f["path"] for f in dead["files"]) == ["m0.py", "m1.py"]
+        # A write killed between staging and renaming leaves SHIM's temporary file: gone
+        # with the undo. A read-only file keeps its undo until it is writable again.
+        (workspace / ".m0.py.k3x9.shim-tmp").write_text("staged")
+        (workspace / "m1.py").chmod(0o444)
         undo = await call(second, "shim_undo_codemod", {"batch": run["batch"]})
-        assert sorted(undo["undone"]) == ["m0.py", "m1.py"] and undo["refused"] == []
+        assert undo["undone"] == ["m0.py"] and undo["tempFilesRemoved"] == [".m0.py.k3x9.shim-tmp"]
+        assert [(r["path"], "read-only" in r["reason"]) for r in undo["refused"]] == [
+            ("m1.py", True)
+        ]
+        (workspace / "m1.py").chmod(0o644)
+        undo = await call(second, "shim_undo_codemod", {"batch": run["batch"]})
+        assert undo["undone"] == ["m1.py"] and undo["refused"] == []
+        # Undone, the dead chat left nothing: no longer reported.
+        assert (await call(second, "shim_check_recovery"))["unfinishedChats"] == []
         for i in range(3):
             assert (workspace / f"m{i}.py").read_text() == f'x = "{{}}".format({i})\n'
 
