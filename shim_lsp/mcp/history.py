@@ -19,6 +19,7 @@ from shim_lsp.store.blobs import blob_hash
 from shim_lsp.workspace.encoding import Unencodable
 from shim_lsp.workspace.files import decode, read_bytes, write_atomic
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
+from shim_lsp.workspace.scan import kept_files, walk_folders
 
 
 def register(server: MCPServer[Any], face: Face) -> None:
@@ -136,7 +137,8 @@ def register(server: MCPServer[Any], face: Face) -> None:
                 uris = [path_to_uri(file)]
             else:
                 manifest = cps.disk_manifest(conn, checkpoint)
-                uris = sorted(set(manifest) | {b.uri for b in cps.buffers(conn, checkpoint)})
+                buffers = {b.uri for b in cps.buffers(conn, checkpoint)}
+                uris = sorted(set(manifest) | buffers | _files_now(face))
             out = []
             for uri in uris:
                 p = uri_to_path(uri)
@@ -245,3 +247,16 @@ def register(server: MCPServer[Any], face: Face) -> None:
             "restored": sum(1 for i in items if i.get("restored")),
             **unsaved.group_note(),
         }
+
+
+def _files_now(face: Face) -> set[str]:
+    """The workspace's files on disk now, as a checkpoint would take them: a file created
+    since a checkpoint differs from it too."""
+    found: set[str] = set()
+    for folder, rules in face.engine.tree.rules.items():
+        found.update(
+            path_to_uri(folder / rel)
+            for listing in walk_folders(rules)
+            for rel, _stat, _dev in kept_files(rules, listing)
+        )
+    return found

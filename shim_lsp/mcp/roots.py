@@ -53,6 +53,14 @@ def choose(roots: Sequence[str] | None, cwd: Path) -> Choice:
     capability, or asking failed)."""
     folders, ignored = _folders(roots or [])
     found = _choose(folders, Path(os.path.realpath(cwd)))
+    if ignored and not folders and found.folder is not None:
+        # The client named where to work, and it is no folder here: the folder SHIM was
+        # started in is not what the user meant; reading it is harmless, writing is not.
+        found = replace(
+            found,
+            writes_refused=f"the MCP client's roots are no local folder ({ignored[0]}):"
+            " SHIM refuses the tools that write until they name one (or give --workspace)",
+        )
     return replace(found, ignored=ignored) if ignored else found
 
 

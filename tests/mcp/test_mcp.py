@@ -141,9 +141,12 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
 
         named = await call(session, "shim_force_checkpoint", {"label": "before the rewrite"})
         (workspace / "util.py").write_text("X = 2\n")
+        (workspace / "added.py").write_text("Y = 1\n")  # a file made since: it differs too
         diff = await call(session, "shim_diff_checkpoint", {"checkpoint": named["id"]})
-        assert [f["path"] for f in diff["files"]] == ["util.py"]
-        assert "-X = 1\n+X = 2" in diff["files"][0]["diff"]
+        assert [f["path"] for f in diff["files"]] == ["added.py", "util.py"]
+        assert "+Y = 1" in diff["files"][0]["diff"]
+        assert "-X = 1\n+X = 2" in diff["files"][1]["diff"]
+        (workspace / "added.py").unlink()
         listing = await call(session, "shim_list_checkpoints", {"path": "util.py"})
         assert [c["reason"] for c in listing["checkpoints"]] == ["manual", "chat-start"]
         assert [c["label"] for c in listing["checkpoints"]] == ["before the rewrite", "chat start"]
@@ -662,6 +665,13 @@ async def test_without_workspace_the_chat_works_in_the_clients_one_root_never_ho
         text = await refused(session, "shim_force_checkpoint", {"label": "which one?"})
         assert "offers 2 roots" in text and "--workspace" in text
         assert "offers 2 roots" in status["writesRefused"]
+
+    # A root that is no folder here: the folder the server started in is not what was meant.
+    async with chat(None, state_dir, roots=[tmp_path / "nowhere"], cwd=workspace) as session:
+        status = await call(session, "shim_session_status")
+        assert status["rootsIgnored"] == [f"{(tmp_path / 'nowhere').as_uri()}: no such folder"]
+        text = await refused(session, "shim_force_checkpoint", {})
+        assert "the MCP client's roots are no local folder" in text
 
 
 async def test_shim_mcp_serves_streamable_http_on_loopback_only(
