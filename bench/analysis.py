@@ -104,10 +104,7 @@ class Client:
                 if future is not None and not future.done():
                     future.set_result(msg)
             elif "id" in msg:
-                result: Any = None
-                if method == "workspace/configuration":
-                    result = [self.settings for _ in msg["params"]["items"]]
-                self._send({"id": msg["id"], "result": result})
+                self._send({"id": msg["id"], "result": self.answer(method, msg.get("params"))})
             elif method == "textDocument/publishDiagnostics":
                 p = msg["params"]
                 now = time.perf_counter()
@@ -118,6 +115,12 @@ class Client:
                     (now, [str(d.get("source")) for d in p["diagnostics"]])
                 )
                 self.changed.set()
+
+    def answer(self, method: str, params: Any) -> Any:
+        """The result of a request from the server: its settings, else null."""
+        if method == "workspace/configuration":
+            return [self.settings for _ in params["items"]]
+        return None
 
     async def request(self, method: str, params: Any) -> Any:
         msg_id = next(self.ids)

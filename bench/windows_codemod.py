@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import socket
@@ -62,33 +61,12 @@ class Window(Client):
         window.notify("initialized", {})
         return window
 
-    async def _read(self) -> None:
-        reader = self.proc.stdout
-        assert reader is not None
-        while True:
-            length = 0
-            while True:
-                line = await reader.readline()
-                if not line:
-                    return
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-                elif line == b"\r\n":
-                    break
-            msg = json.loads(await reader.readexactly(length))
-            method = msg.get("method")
-            if method is None:
-                future = self.waiting.pop(msg["id"], None)
-                if future is not None and not future.done():
-                    future.set_result(msg)
-            elif "id" in msg:
-                result: Any = None
-                if method == "workspace/configuration":
-                    result = [self.settings for _ in msg["params"]["items"]]
-                elif method == "workspace/applyEdit":
-                    self.edits.append(msg["params"]["edit"])
-                    result = {"applied": False, "failureReason": "benchmark: not applied"}
-                self._send({"id": msg["id"], "result": result})
+    def answer(self, method: str, params: Any) -> Any:
+        """Edits are kept (to compare the runs), not applied."""
+        if method == "workspace/applyEdit":
+            self.edits.append(params["edit"])
+            return {"applied": False, "failureReason": "benchmark: not applied"}
+        return super().answer(method, params)
 
     async def members(self) -> int:
         answer = await self.request(
