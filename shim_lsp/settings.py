@@ -75,6 +75,7 @@ DEFAULT_EXCLUDE_GLOBS = (
     ".ruff_cache/",
     ".pytest_cache/",
     ".shim-recovered/",
+    "*.shim-tmp",  # SHIM's own staged writes (workspace/files.py), left only by a killed write
 )
 
 

@@ -270,6 +270,14 @@ def test_user_secret_patterns_add_to_the_built_in_ones(tmp_path: Path) -> None:
     assert not taken_back.is_secret(tmp_path / "a.key") and taken_back.is_secret(tmp_path / ".env")
 
 
+def test_shims_own_staged_writes_are_never_checkpointed(tmp_path: Path) -> None:
+    """A write killed between staging and renaming leaves ``.NAME.XXXX.shim-tmp``: SHIM's,
+    not the user's work, and never worth a place in the store."""
+    rules = FileRules.from_settings(tmp_path, Settings())
+    assert rules.excluded(tmp_path / "pkg" / ".a.py.k3x9.shim-tmp", False)
+    assert not rules.excluded(tmp_path / "pkg" / "a.py", False)
+
+
 def test_unsaved_work_a_checkpoint_secured_no_longer_counts_as_at_risk(
     workspace: Path, state_dir: Path
 ) -> None:
