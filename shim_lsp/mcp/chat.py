@@ -67,13 +67,14 @@ class Chat:
         self.started = self.engine.checkpoint(cps.CHAT_START_LABEL, cps.CHAT_START)
         return self.started
 
-    def close(self) -> None:
+    def close(self, cut_short: bool = False) -> None:
         """A last checkpoint (the 'after' of the chat's work), then the end: ``clean`` when
         the client closed the connection, ``client-gone`` when it died (this process was
-        handed to another parent), which leaves the chat's changes for recovery to show."""
+        handed to another parent) or left while a tool was working (``cut_short``: it never
+        got the result), which leaves the chat's changes for recovery to show."""
         self._stop.set()
         self._wake.set()
-        gone = os.getppid() != self._parent
+        gone = os.getppid() != self._parent or cut_short
         if self.started is not None and self.engine.closed is None:
             try:
                 self.checkpoint(None, "chat-end")

@@ -77,6 +77,9 @@ class Face:
         self._chat = chat
         self.choice: Choice | None = choice if chat is None else Choice(chat.folder, "--workspace")
         self._deciding: anyio.Lock | None = None
+        self.cut_short = False
+        """Whether the last tool call was cancelled (the client left, or asked) before its
+        result was sent: a chat ending so never heard what its last tool did."""
         self.wrote = False
         """Whether a tool that writes (files, checkpoints, SHIM's state) has run: from then on
         the chat stays in its workspace when the client's roots move."""
@@ -162,7 +165,7 @@ class Face:
 
     def close(self) -> None:
         if self._chat is not None:
-            self._chat.close()
+            self._chat.close(cut_short=self.cut_short)
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a store read on a worker thread, on a connection of its own."""

@@ -62,7 +62,11 @@ class ShimServer(MCPServer[Any]):
         @functools.wraps(fn)
         async def said(*a: Any, **kw: Any) -> Any:
             try:
-                return await fn(*a, **kw)
+                result = await fn(*a, **kw)
+            except anyio.get_cancelled_exc_class():
+                if self.face is not None:
+                    self.face.cut_short = True
+                raise
             except OSError as exc:
                 where = f" ({exc.filename})" if exc.filename else ""
                 raise ToolError(f"{exc.strerror or exc}{where}") from exc
@@ -70,6 +74,9 @@ class ShimServer(MCPServer[Any]):
                 raise ToolError(f"SHIM's store failed: {exc}") from exc
             except (ValueError, OverflowError) as exc:
                 raise ToolError(str(exc) or type(exc).__name__) from exc
+            if self.face is not None:
+                self.face.cut_short = False
+            return result
 
         super().add_tool(said, *args, **kwargs)
 
@@ -83,6 +90,8 @@ class ShimServer(MCPServer[Any]):
         return self._names
 
     _names: dict[str, set[str]] | None = None
+    face: Face | None = None
+    """The chat's face, told when a tool call is cut short."""
 
 
 def _unknown_arguments(params: Mapping[str, Any] | None, names: dict[str, set[str]]) -> str | None:
@@ -142,6 +151,7 @@ def build_server(face: Face) -> ShimServer:
         log_level="WARNING",
         middleware=[workspace_first],
     )
+    server.face = face
     core.register(server, face)
     history.register(server, face)
     dismiss.register(server, face)

@@ -591,6 +591,59 @@ def test_a_chat_whose_client_dies_ends_client_gone_leaving_its_changes(
     assert (changed["before"], changed["after"]) == ("A = 1\n", "A = 2\n")
 
 
+def test_a_client_that_leaves_while_a_codemod_works_leaves_an_unfinished_chat(
+    workspace: Path, state_dir: Path
+) -> None:
+    """The client closes its end while shim_run_codemod works: it never hears what was
+    written, so the chat ends client-gone (its changes, if any, for recovery), not clean."""
+    for i in range(80):
+        (workspace / f"m{i}.py").write_text(f'x = "{{}}".format({i})\n')
+    shim = str(Path(sys.executable).with_name("shim"))
+    where = ["--workspace", str(workspace), "--state-dir", str(state_dir)]
+    server = subprocess.Popen(
+        [shim, "mcp", *where],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert server.stdin is not None and server.stdout is not None
+
+        def send(message: dict[str, Any]) -> None:
+            assert server.stdin is not None
+            server.stdin.write(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")
+            server.stdin.flush()
+
+        info = {"name": "test", "version": "1"}
+        params = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": info}
+        send({"id": 1, "method": "initialize", "params": params})
+        assert b'"id":1' in server.stdout.readline()
+        send({"method": "notifications/initialized"})
+        run = {"name": "to_fstring", "args": {}, "apply": True}
+        send(
+            {
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "shim_run_codemod", "arguments": run},
+            }
+        )
+        deadline = time.monotonic() + 30
+        while not psutil.Process(server.pid).children(recursive=True):
+            assert time.monotonic() < deadline, "the codemod's workers never started"
+            time.sleep(0.01)
+        server.stdin.close()  # the client leaves mid-call
+        server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    listed = subprocess.run(
+        [shim, "sessions", "--json", *where], capture_output=True, text=True, check=True
+    )
+    (chat_row,) = json.loads(listed.stdout)
+    assert chat_row["kind"] == "chat" and chat_row["state"] != "clean", chat_row
+
+
 def _chat_checkpoints(state_dir: Path) -> int:
     if not (state_dir / "shim.db").exists():
         return 0
