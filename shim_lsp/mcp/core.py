@@ -142,7 +142,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def shim_monitor_signals() -> dict[str, Any]:
         """SHIM's crash-risk signals now: its memory, the store's health and size, free disk
-        space under the store, how far journal writes lag, and a risk level (low, medium,
+        space under the store, how far journal writes lag, and a risk level (low, elevated,
         high) with the reasons. Check it before a long or large operation; a high level means
         take a checkpoint (shim_force_checkpoint) first."""
         assessment = await anyio.to_thread.run_sync(face.engine.assess)

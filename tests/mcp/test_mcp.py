@@ -240,7 +240,7 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         assert "should match pattern" in text
 
         signals = await call(session, "shim_monitor_signals")
-        assert signals["level"] in ("low", "medium", "high")
+        assert signals["level"] in ("low", "elevated", "high")
         assert {s["name"] for s in signals["signals"]} >= {"unsavedKb"}
         assert not (await call(session, "shim_check_recovery"))["found"]
 
