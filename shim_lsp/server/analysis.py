@@ -23,6 +23,7 @@ from lsprotocol import types
 
 from shim_lsp.analysis import findings, noqa, ruff
 from shim_lsp.analysis.findings import Finding, Fix, Spot
+from shim_lsp.analysis.tree import config_leading_out
 from shim_lsp.metrics import recorder
 from shim_lsp.server import edits
 from shim_lsp.server.app import ShimLanguageServer
@@ -331,7 +332,7 @@ class AnalysisFeature(Feature):
         if path is None or not self.may_show(path):
             return Analysis(version, text, (), ran=False)
         binary = self.ruff_binary() if self.ls.settings.ruff_enabled else None
-        if binary is None:
+        if binary is None or self._settings_lead_out(path):
             return Analysis(version, text, (), ran=False)
         server = None if detailed else await self._ruff_server(binary)
         if server is not None:
@@ -355,7 +356,7 @@ class AnalysisFeature(Feature):
         """The text with ruff's fixes (``only`` these rules' if given); None if ruff failed."""
         path = uri_to_path(uri)
         binary = self.ruff_binary()
-        if path is None or binary is None:
+        if path is None or binary is None or self._settings_lead_out(path):
             return None
         done = await ruff.fixed(binary, text, path, ruff_options(self.ls.settings), only)
         if isinstance(done, ruff.RuffFailure):
@@ -399,6 +400,17 @@ class AnalysisFeature(Feature):
         counts them with its own, as Problems will show them (a buffer's first check waits
         for ruff server to start, and may end after a quick workspace run)."""
         await asyncio.gather(*(self.settled(uri) for uri in list(self._open)))
+
+    def _settings_lead_out(self, path: Path) -> bool:
+        """Whether ruff would read its settings for ``path`` from a link leading out of the
+        workspace (a few lstat calls up the file's folders); said once when it would."""
+        engine = self.ls.engine
+        if engine is None:
+            return True
+        refused = config_leading_out(engine.workspace.folders, [], [path])
+        if refused is not None:
+            self._failed(refused)
+        return refused is not None
 
     def may_show(self, path: Path) -> bool:
         """Findings quote the code (``Undefined name `hunter2```): a secret file, or a link to

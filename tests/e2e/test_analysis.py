@@ -359,6 +359,29 @@ async def test_a_failing_ruff_is_one_message_with_what_it_said(
     assert result["buffers"] == 1
 
 
+async def test_settings_that_are_a_link_leading_out_stop_ruff_for_the_buffers_below_them(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    """Ruff reads each folder's pyproject.toml for the file it checks, and quotes it in its
+    errors: a link there leading out of the workspace would hand an outside file to the user."""
+    outside = tmp_path / "outside.toml"
+    outside.write_text('token = "outside-secret"\n[')
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "pyproject.toml").symlink_to(outside)
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    editor = await editors.start(workspace, state_dir, capabilities=VS_CODE)
+    fine = editor.open("b.py", "import os\n")
+    await published(editor, fine, lambda c: c == ["F401"])
+    uri = editor.open("pkg/a.py", "import os\n")
+    await editor.wait_for(lambda: any("leading outside" in m for m in editor.shown_messages))
+    (told,) = [m for m in editor.shown_messages if "leading outside" in m]
+    assert "pkg/pyproject.toml is a link leading outside the workspace" in told
+    assert "ruff was not run" in told
+    await asyncio.sleep(1)  # a check that ran would have published by now
+    assert codes(editor, uri) == []
+    assert not any("outside-secret" in m for m in editor.shown_messages)
+
+
 async def test_an_older_result_is_never_published_over_a_newer_one(
     workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
 ) -> None:
