@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+
+log = logging.getLogger(__name__)
 
 LIVE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")
 
@@ -45,16 +49,46 @@ def drop_dead_windows(folder: Path) -> list[int]:
     return dropped
 
 
+def readable_files(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """The folder's metric files prometheus_client can read, and the others with why: a
+    link (never followed: it may lead out of the state folder) or anything not a regular
+    file, and a file it cannot parse (left empty by a full disk, damaged). One bad file
+    would otherwise fail every scrape."""
+    good: list[str] = []
+    bad: list[tuple[str, str]] = []
+    for name in sorted(glob.glob(str(folder / "*.db"))):
+        try:
+            st = os.lstat(name)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            bad.append((name, "not a regular file (a link or a folder): not read"))
+            continue
+        try:
+            MultiProcessCollector.merge([name])  # type: ignore[no-untyped-call]
+        except Exception as exc:  # struct.error, UnicodeDecodeError, OSError...
+            bad.append((name, f"cannot be read as metrics: {exc}"))
+            continue
+        good.append(name)
+    return good, bad
+
+
 class WindowsCollector:
-    """MultiProcessCollector over the folder, after the dead windows' gauges are dropped."""
+    """The folder's windows, merged as MultiProcessCollector merges them, after the dead
+    windows' gauges are dropped and files that cannot be read are set aside (said once)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._inner = MultiProcessCollector(None, path=str(folder))  # type: ignore[no-untyped-call]
+        self._told: set[str] = set()
 
     def collect(self) -> Iterable[Metric]:
         drop_dead_windows(self.folder)
-        metrics: Iterable[Metric] = self._inner.collect()  # type: ignore[no-untyped-call]
+        good, bad = readable_files(self.folder)
+        for name, why in bad:
+            if name not in self._told:
+                self._told.add(name)
+                log.warning("SHIM metrics: %s left out: %s", name, why)
+        metrics: Iterable[Metric] = MultiProcessCollector.merge(good, accumulate=True)  # type: ignore[no-untyped-call]
         return metrics
 
 

@@ -82,6 +82,29 @@ def test_counters_outlive_their_windows_and_dead_windows_gauges_are_gone(tmp_pat
     assert not [p for p in os.listdir(folder) if p.startswith("gauge_live") and "_20" in p]
 
 
+def test_a_file_that_is_no_metrics_is_left_out_and_never_followed(tmp_path: Path) -> None:
+    """An empty file (a full disk), garbage, a folder, a link out of the state folder: each
+    is set aside, said once, and the windows' figures are still served."""
+    clean = window(tmp_path, 100, "exit")
+    assert clean.wait(timeout=30) == 0
+    folder = tmp_path / "metrics"
+    outside = tmp_path / "outside.db"
+    outside.write_bytes(os.urandom(64))
+    (folder / "counter_88887.db").write_bytes(b"")
+    (folder / "counter_99999.db").write_bytes(os.urandom(100))
+    (folder / "counter_5.db").mkdir()
+    (folder / "counter_6.db").symlink_to(outside)
+    before = outside.stat().st_atime_ns
+    out = shim_metrics(tmp_path, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["shim_checkpoints_total"]["outcome=ok,reason=manual"] == 1
+    for name in ("counter_88887.db", "counter_5.db", "counter_6.db"):
+        assert f"{folder / name} left out" in out.stderr, out.stderr
+    assert "not a regular file (a link or a folder): not read" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert outside.stat().st_atime_ns == before
+
+
 def test_metrics_without_any_window_say_so(tmp_path: Path) -> None:
     out = shim_metrics(tmp_path)
     assert out.returncode == 2
