@@ -15,7 +15,9 @@ from prometheus_client import Counter, Gauge, Histogram
 
 CHECKPOINT_REASONS: Final = ("manual", "idle", "interval", "scan", "risk", "codemod", "other")
 OUTCOMES: Final = ("ok", "failed")
-RECOVERY_OUTCOMES: Final = ("offered", "restored", "dismissed", "failed")
+RECOVERY_OUTCOMES: Final = ("offered", "restored", "dismissed", "failed", "unsupported")
+"""unsupported: the editor cannot apply a server's edits (told to run `shim recover`): not
+a failure, and not what the recovery-failed alert is about."""
 STORE_OPERATIONS: Final = ("journal", "checkpoint")
 CODEMOD_OUTCOMES: Final = ("applied", "nothing", "cancelled", "failed")
 ANALYSES: Final = ("ruff", "duplicates", "typecheck")
@@ -100,7 +102,9 @@ class Families:
             "shim_checkpoints", "Checkpoints taken, by reason and outcome", ["reason", "outcome"]
         )
         self.recoveries = c(
-            "shim_recoveries", "Crashed work offered, restored, dismissed or failed", ["outcome"]
+            "shim_recoveries",
+            "Crashed work offered, restored, dismissed, failed, or unsupported by the editor",
+            ["outcome"],
         )
         self.store_errors = c(
             "shim_store_errors", "Store writes that failed, by operation", ["operation"]

@@ -364,7 +364,7 @@ async def restore_recovered(
         return False
     ok, detail = await apply_as_unsaved(ls, f.uri, f.text, "SHIM: restore unsaved work")
     if not ok:
-        recorder.recovery("failed")
+        recorder.recovery("failed" if client.can_apply_edit(ls) else "unsupported")
         ls.tell_user(f"SHIM could not restore {_name(f.uri)}: {detail}")
         return False
     recorder.recovery("restored")

@@ -149,8 +149,8 @@ class TypeCheckFeature(Feature):
             while True:
                 self._again.discard(folder)
                 started = time.perf_counter()
-                await self._check(folder)
-                recorder.analysis("typecheck", time.perf_counter() - started)
+                if await self._check(folder):
+                    recorder.analysis("typecheck", time.perf_counter() - started)
                 if folder not in self._again:
                     break
         finally:
@@ -183,36 +183,38 @@ class TypeCheckFeature(Feature):
                 files[_real(path)] = uri
         return files
 
-    async def _check(self, folder: Path) -> None:
+    async def _check(self, folder: Path) -> bool:
+        """Whether mypy checked the folder (off, nothing to check, mypy failing: False)."""
         await self.ls.settings_known.wait()  # which files are secret comes with the settings
         if not self.ls.settings.type_check_enabled:
-            return
+            return False
         files = await asyncio.to_thread(self._files, folder, sorted(self._open))
         if not files:
-            return
+            return False
         daemon = self._daemons.get(folder)
         if daemon is None:
             binary = mypy_daemon.find_dmypy(self.ls.settings.type_checker_path)
             if isinstance(binary, MypyFailure):
                 self._failed(binary)
-                return
+                return False
             refused = await asyncio.to_thread(self._refused, folder)
             if not self.ls.settings.type_check_enabled:
-                return  # turned off meanwhile
+                return False  # turned off meanwhile
             flags = mypy_daemon.import_flags(refused)
             daemon = self._daemons[folder] = Daemon(binary, folder, flags)
         found = await daemon.check(list(files))
         if self._daemons.get(folder) is not daemon:
-            return  # restarted or turned off meanwhile: that check publishes
+            return False  # restarted or turned off meanwhile: that check publishes
         if isinstance(found, MypyFailure):
             del self._daemons[folder]
             self._failed(found)
-            return
+            return False
         diagnostics = await asyncio.to_thread(self._diagnostics, files, found)
         for uri, items in diagnostics.items():
             if uri in self._open:
                 self.ls.diagnostics.put(uri, SOURCE, items)
                 self._shown.add(uri)
+        return True
 
     def _diagnostics(
         self, files: dict[Path, str], found: list[MypyFinding]
