@@ -239,6 +239,30 @@ async def test_a_client_with_its_own_recovery_ui_is_told_and_can_show_the_text(
     await stop_editor(second)
 
 
+async def test_a_restore_the_editor_cannot_apply_is_not_counted_as_a_failed_recovery(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """An editor without workspace/applyEdit is told to run `shim recover`: the metrics count
+    it as unsupported, and the critical recovery-failed alert (outcome failed) stays quiet."""
+    from shim_lsp.metrics import exporter
+
+    await crash_after_typing(workspace, state_dir, "app.py", "b = 'typed'\n")
+    no_apply = t.ClientCapabilities(
+        workspace=t.WorkspaceClientCapabilities(apply_edit=False),
+        window=CAPABILITIES.window,
+        experimental={"shim": {"recoveryUi": True}},
+    )
+    second = await editors.start(workspace, state_dir, capabilities=no_apply)
+    await second.wait_for(lambda: bool(second.notifications))
+    uri = second.uri("app.py")
+    done = await second.command("shim.recoverSession", {"uris": [uri], "action": "restore"})
+    assert done["restored"] == []
+    assert any("cannot apply edits from a server" in m for m in second.shown_messages)
+    figures = exporter.summary(state_dir / "metrics")["shim_recoveries_total"]
+    assert figures["outcome=unsupported"] == 1 and figures["outcome=failed"] == 0
+    await stop_editor(second)
+
+
 async def test_recovered_text_of_a_file_no_session_left_is_a_clear_error(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
