@@ -72,6 +72,8 @@ class FrameReader:
         self._reason: str | None = None
         self.last_body: bytes | None = None
         """The body pygls is decoding now: a message that fails is answered from it."""
+        self.on_eof: Callable[[], None] | None = None
+        """Called once, from the reading thread, when the client closes its end."""
 
     # --- what pygls calls ------------------------------------------------------------------
 
@@ -98,6 +100,8 @@ class FrameReader:
         chunk = read1(65536) if read1 is not None else self._raw.read(1)
         if not chunk:
             self._eof = True
+            if self.on_eof is not None:
+                self.on_eof()
             return False
         self._buf += chunk
         return True

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -116,19 +117,28 @@ def register(server: ShimLanguageServer) -> None:
         exit_within(EXIT_GRACE_S, 0 if ls.shutdown_requested else 1)
 
 
-def exit_within(seconds: float, code: int) -> None:
+def exit_within(
+    seconds: float,
+    code: int,
+    after: str = "exit",
+    before: Callable[[], None] | None = None,
+) -> None:
     """The process ends even when a worker thread is stuck (Python waits for every non-daemon
     thread at exit; a server that outlives ``exit`` holds the editor's restart up). The store
-    is closed by now: ending is as safe as a kill. The stuck threads are named in the log."""
+    is closed by now, or by ``before``: ending is as safe as a kill. The stuck threads are
+    named in the log."""
 
     def watchdog() -> None:
         time.sleep(seconds)
         stuck = [t.name for t in threading.enumerate() if not t.daemon and t.is_alive()]
         log.warning(
-            "SHIM was still running %s %.0f s after exit; ending it now",
+            "SHIM was still running %s %.0f s after %s; ending it now",
             ", ".join(stuck) or "no thread",
             seconds,
+            after,
         )
+        if before is not None:
+            before()
         end_process(code)
 
     threading.Thread(target=watchdog, name="shim-exit-watchdog", daemon=True).start()

@@ -12,10 +12,14 @@ from shim_lsp.coordination.redact import redact_logs
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.factory import create_server
 from shim_lsp.server.framing import FrameReader
-from shim_lsp.server.lifecycle import end_process
+from shim_lsp.server.lifecycle import end_process, exit_within
 from shim_lsp.server.protocol import ShimProtocol
 
 log = logging.getLogger(__name__)
+
+
+EOF_GRACE_S = 10.0
+"""How long a server whose client closed stdin may take to end by itself."""
 
 
 def _end(server: ShimLanguageServer, reason: str) -> None:
@@ -77,6 +81,16 @@ def serve() -> int:
     assert isinstance(protocol, ShimProtocol)
     # pygls reads frames from this stream: only well-formed ones, whatever the client sent.
     protocol.frames = FrameReader(sys.stdin.buffer, protocol.answer_bad_frame)
+
+    def client_closed() -> None:
+        # Normally start_io returns and the lines below end the process at once; a task the
+        # event loop cannot cancel (a ruff server being started as the client went) would
+        # keep it running forever, its client gone: the watchdog ends it, journal kept.
+        reason = "clean" if server.shutdown_requested else "client-gone"
+        code = 0 if server.shutdown_requested else 1
+        exit_within(EOF_GRACE_S, code, "its client closed stdin", lambda: _end(server, reason))
+
+    protocol.frames.on_eof = client_closed
     try:
         server.start_io(stdin=protocol.frames)  # type: ignore[arg-type]  # readline, read
     finally:

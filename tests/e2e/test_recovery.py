@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -261,6 +262,48 @@ async def test_a_restore_the_editor_cannot_apply_is_not_counted_as_a_failed_reco
     figures = exporter.summary(state_dir / "metrics")["shim_recoveries_total"]
     assert figures["outcome=unsupported"] == 1 and figures["outcome=failed"] == 0
     await stop_editor(second)
+
+
+def test_a_client_gone_right_after_opening_a_file_leaves_no_server_behind(
+    workspace: Path, state_dir: Path
+) -> None:
+    """The client closes stdin straight after initialize and didOpen (its editor crashed as it
+    started): the server ends by itself, and the unsaved text it was given is recoverable.
+    It outlived its client forever when a ruff server was being started at that moment."""
+    (workspace / "app.py").write_text("x = 1\n")
+    env = {**os.environ, "SHIM_STATE_DIR": str(state_dir)}
+    shim = str(Path(sys.executable).with_name("shim"))
+    server = subprocess.Popen(
+        [shim, "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        assert server.stdin is not None
+        uri = (workspace / "app.py").as_uri()
+        folders = [{"uri": workspace.as_uri(), "name": "ws"}]
+        init = {"processId": os.getpid(), "rootUri": workspace.as_uri(), "capabilities": {}}
+        doc = {"uri": uri, "languageId": "python", "version": 1, "text": "x = 2  # typed\n"}
+        for message in (
+            {"id": 1, "method": "initialize", "params": {**init, "workspaceFolders": folders}},
+            {"method": "initialized", "params": {}},
+            {"method": "textDocument/didOpen", "params": {"textDocument": doc}},
+        ):
+            body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+            server.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        server.stdin.close()
+        assert server.wait(timeout=30) == 1
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    where = ["--json", "--workspace", str(workspace), "--state-dir", str(state_dir)]
+    shown = subprocess.run(
+        [shim, "recover", "--print", *where], capture_output=True, text=True, check=True
+    )
+    assert [f["text"] for f in json.loads(shown.stdout)["files"]] == ["x = 2  # typed\n"]
 
 
 async def test_recovered_text_of_a_file_no_session_left_is_a_clear_error(
