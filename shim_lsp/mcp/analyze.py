@@ -42,12 +42,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
         chat = face.chat
         engine = chat.engine
         settings = engine.settings
-        if paths is not None and not paths:
-            raise ToolError(
-                "paths is empty: name at least one file or folder, or leave paths out for the"
-                " whole workspace"
-            )
-        targets = [face.inside(p) for p in paths] if paths else [chat.folder]
+        targets = face.targets(paths)
         for target in targets:
             if not target.exists():
                 raise ToolError(f"{chat.shown(target)}: no such file or folder")

@@ -114,12 +114,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
         engine = chat.engine
         info = await anyio.to_thread.run_sync(registry.info, name)
         spec_args = await anyio.to_thread.run_sync(_arguments, info, args or {}, chat.folder)
-        if paths is not None and not paths:
-            raise ToolError(
-                "paths is empty: name at least one file or folder, or leave paths out for the"
-                " whole workspace"
-            )
-        targets = [face.inside(p) for p in paths] if paths else [chat.folder]
+        targets = face.targets(paths)
         summary, together = await anyio.to_thread.run_sync(
             partial(_run, info, spec_args, targets, chat.folder, engine.settings)
         )
@@ -134,19 +129,25 @@ def register(server: MCPServer[Any], face: Face) -> None:
                 chat.checkpoint, f"before codemod {name}", "codemod"
             )
             result["checkpointBefore"] = before.id
-            texts = {r.path: (r.old or b"", r.new or b"") for r in changed}
             # The undo batch is in the store before the first file is written: a chat killed
             # while writing leaves a run that recovery reports and shim_undo_codemod takes back.
+            batch = batches.Batch(name, checkpoint=before.id)
+            for r in changed:
+                path = Path(r.path)
+                batch.files[path_to_uri(path)] = (
+                    decode(r.old or b"", path),
+                    decode(r.new or b"", path),
+                )
             batch_id = uuid.uuid4().hex[:12]
-            await _keep_batch(engine, batch_id, name, before.id, texts)
+            await _keep_batch(engine, batch_id, batch)
             held_back = await anyio.to_thread.run_sync(partial(_write, summary, together=together))
-            written = {r.path for r in summary.results if r.status == "changed"}
+            written = {path_to_uri(Path(r.path)) for r in summary.results if r.status == "changed"}
             result["applied"] = bool(written)
             if held_back:
                 result["note"] = f"nothing was written: {held_back} changes that go together"
-            if written != set(texts):
-                kept = {path: texts[path] for path in written}
-                await _keep_batch(engine, batch_id, name, before.id, kept)
+            if written != set(batch.files):
+                kept = {uri: batch.files[uri] for uri in written}
+                await _keep_batch(engine, batch_id, replace(batch, files=kept))
             if written:
                 result["batch"] = batch_id
         result["summary"] = summary.line(written=bool(apply))
@@ -242,15 +243,9 @@ def register(server: MCPServer[Any], face: Face) -> None:
             lambda: [chat.shown(p) for p in remove_staged(_batch_paths(undo))]
         )
 
-        def settle(conn: sqlite3.Connection) -> None:
-            """A file held unsaved or that could not be written keeps its undo (saved, or
-            made writable, it can be undone again); the rest is done with."""
-            batches.delete(conn, batch)
-            if failed:
-                kept = batches.Batch(undo.name, dict(failed), undo.checkpoint)
-                batches.save(conn, batch, engine.workspace.key, kept)
-
-        await anyio.to_thread.run_sync(lambda: engine.writer.submit(settle).result())
+        # A file held unsaved or that could not be written keeps its undo (saved, or made
+        # writable, it can be undone again); the rest is done with.
+        await _keep_batch(engine, batch, replace(undo, files=failed))
         return out
 
 
@@ -258,25 +253,10 @@ def _batch_paths(batch: batches.Batch) -> list[Path]:
     return [p for uri in batch.files if (p := uri_to_path(uri)) is not None]
 
 
-async def _keep_batch(
-    engine: SessionEngine,
-    batch_id: str,
-    name: str,
-    checkpoint: int,
-    texts: dict[str, tuple[bytes, bytes]],
-) -> None:
-    """Keep (or replace) a run's undo batch: each file's text before and after; none, none."""
-    batch = batches.Batch(name, checkpoint=checkpoint)
-    for raw, (old, new) in texts.items():
-        path = Path(raw)
-        batch.files[path_to_uri(path)] = (decode(old, path), decode(new, path))
-
-    def replace_batch(conn: sqlite3.Connection) -> None:
-        batches.delete(conn, batch_id)
-        if batch.files:
-            batches.save(conn, batch_id, engine.workspace.key, batch)
-
-    await anyio.to_thread.run_sync(lambda: engine.writer.submit(replace_batch).result())
+async def _keep_batch(engine: SessionEngine, batch_id: str, batch: batches.Batch) -> None:
+    """Keep (or replace, or with no file left delete) a run's undo batch, on the writer."""
+    keep = partial(batches.replace, batch_id=batch_id, workspace=engine.workspace.key, batch=batch)
+    await anyio.to_thread.run_sync(lambda: engine.writer.submit(keep).result())
 
 
 def _run(

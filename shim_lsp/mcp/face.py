@@ -233,6 +233,18 @@ class Face:
             )
         return row
 
+    def targets(self, paths: list[str] | None) -> list[Path]:
+        """What a tool taking ``paths`` works on: those (each inside the workspace), or the
+        whole workspace when left out; an empty list is refused, never read as everything."""
+        if paths is None:
+            return [self.chat.folder]
+        if not paths:
+            raise ToolError(
+                "paths is empty: name at least one file or folder, or leave paths out for the"
+                " whole workspace"
+            )
+        return [self.inside(p) for p in paths]
+
     def inside(self, path: str) -> Path:
         try:
             return self.chat.resolve(path)

@@ -47,6 +47,13 @@ def save(conn: sqlite3.Connection, batch_id: str, workspace: str, batch: Batch) 
     )
 
 
+def replace(conn: sqlite3.Connection, batch_id: str, workspace: str, batch: Batch) -> None:
+    """The batch under ``batch_id`` becomes ``batch``; one without files is deleted."""
+    delete(conn, batch_id)
+    if batch.files:
+        save(conn, batch_id, workspace, batch)
+
+
 def load(conn: sqlite3.Connection, batch_id: str, workspace: str) -> Batch | None:
     row = conn.execute(
         "SELECT name, checkpoint_id FROM codemod_batches WHERE id=? AND workspace=?",
