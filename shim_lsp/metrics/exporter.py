@@ -49,28 +49,39 @@ def drop_dead_windows(folder: Path) -> list[int]:
     return dropped
 
 
-def readable_files(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
-    """The folder's metric files prometheus_client can read, and the others with why: a
-    link (never followed: it may lead out of the state folder) or anything not a regular
-    file, and a file it cannot parse (left empty by a full disk, damaged). One bad file
-    would otherwise fail every scrape."""
-    good: list[str] = []
+def _merge(files: list[str]) -> list[Metric]:
+    merged: list[Metric] = MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
+    return merged
+
+
+def merged_files(folder: Path) -> tuple[list[Metric], list[tuple[str, str]]]:
+    """The windows' figures from the folder's metric files, and the files left out with why:
+    a link (never followed: it may lead out of the state folder) or anything not a regular
+    file, and a file prometheus_client cannot parse (left empty by a full disk, damaged),
+    which would otherwise fail every scrape. Each file is parsed once while all are sound."""
+    regular: list[str] = []
     bad: list[tuple[str, str]] = []
     for name in sorted(glob.glob(str(folder / "*.db"))):
         try:
             st = os.lstat(name)
         except FileNotFoundError:
             continue
-        if not stat.S_ISREG(st.st_mode):
+        if stat.S_ISREG(st.st_mode):
+            regular.append(name)
+        else:
             bad.append((name, "not a regular file (a link or a folder): not read"))
-            continue
-        try:
-            MultiProcessCollector.merge([name])  # type: ignore[no-untyped-call]
-        except Exception as exc:  # struct.error, UnicodeDecodeError, OSError...
-            bad.append((name, f"cannot be read as metrics: {exc}"))
-            continue
-        good.append(name)
-    return good, bad
+    try:
+        return _merge(regular), bad
+    except Exception:  # struct.error, UnicodeDecodeError, OSError...: find which file
+        good = []
+        for name in regular:
+            try:
+                _merge([name])
+            except Exception as exc:
+                bad.append((name, f"cannot be read as metrics: {exc}"))
+            else:
+                good.append(name)
+        return _merge(good), bad
 
 
 class WindowsCollector:
@@ -83,12 +94,11 @@ class WindowsCollector:
 
     def collect(self) -> Iterable[Metric]:
         drop_dead_windows(self.folder)
-        good, bad = readable_files(self.folder)
+        metrics, bad = merged_files(self.folder)
         for name, why in bad:
             if name not in self._told:
                 self._told.add(name)
                 log.warning("SHIM metrics: %s left out: %s", name, why)
-        metrics: Iterable[Metric] = MultiProcessCollector.merge(good, accumulate=True)  # type: ignore[no-untyped-call]
         return metrics
 
 
