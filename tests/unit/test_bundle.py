@@ -117,7 +117,7 @@ def test_bundled_tree_imports_with_no_site_packages(bundle: Path, abi: str) -> N
         pytest.skip(f"no CPython {abi} on this machine")
     libs = bundle / "libs"
     imported = subprocess.run(
-        [python, "-I", "-S", "-c", IMPORT_ALL, str(libs / abi), str(libs / "common")],
+        [python, "-B", "-I", "-S", "-c", IMPORT_ALL, str(libs / abi), str(libs / "common")],
         capture_output=True,
         text=True,
         env={},
@@ -127,7 +127,7 @@ def test_bundled_tree_imports_with_no_site_packages(bundle: Path, abi: str) -> N
     assert int(imported.stdout) > 20
     launcher = bundle / "tool" / "shim_server.py"
     checked = subprocess.run(
-        [python, "-I", "-S", str(launcher), "--check"], capture_output=True, text=True, env={}
+        [python, "-B", "-I", "-S", str(launcher), "--check"], capture_output=True, text=True, env={}
     )
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.split() == ["0.1.0", "bundled", abi]
@@ -214,7 +214,7 @@ def test_bundled_ruff_is_found_by_find_ruff_bin_and_runs(bundle: Path) -> None:
     if os.path.exists(os.path.join(os.path.dirname(python), "ruff")):
         pytest.skip(f"{python}'s own ruff would be found first")
     found = subprocess.run(
-        [python, "-I", "-S", "-c", FIND_RUFF, str(common)],
+        [python, "-B", "-I", "-S", "-c", FIND_RUFF, str(common)],
         capture_output=True,
         text=True,
         env={},
