@@ -82,10 +82,20 @@ def serve() -> int:
     # pygls reads frames from this stream: only well-formed ones, whatever the client sent.
     protocol.frames = FrameReader(sys.stdin.buffer, protocol.answer_bad_frame)
 
+    def finish() -> None:
+        _end(server, "clean" if server.shutdown_requested else "client-gone")
+        end_process(0 if server.shutdown_requested else 1)
+
     def client_closed() -> None:
-        # Normally start_io returns and the lines below end the process at once; a task the
-        # event loop cannot cancel (a ruff server being started as the client went) would
-        # keep it running forever, its client gone: the watchdog ends it, journal kept.
+        # Called from the reading thread once every frame the client sent has been handed
+        # to its handler. The session ends here, on the event loop, as SIGTERM ends it:
+        # asyncio.run's own ending would wait for every task, and one cancelled while it
+        # starts a subprocess (a ruff server) waits forever (CPython gh-125502, in 3.11).
+        # The watchdog covers a handler that holds the loop, and a client gone before
+        # initialize (no loop known yet; nothing can be waiting then).
+        loop = server.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(finish)
         reason = "clean" if server.shutdown_requested else "client-gone"
         code = 0 if server.shutdown_requested else 1
         exit_within(EOF_GRACE_S, code, "its client closed stdin", lambda: _end(server, reason))

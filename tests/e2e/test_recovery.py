@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from harness import (
     two_windows_crash,
 )
 from lsprotocol import types as t
+
+from shim_lsp.server.main import EOF_GRACE_S
 
 # CRLF line endings, a UTF-8 BOM on disk, and characters outside the BMP (two UTF-16 units).
 ORIGINAL = "\ufeffdef greet():\r\n    return 'hi'\r\n"
@@ -268,8 +271,9 @@ def test_a_client_gone_right_after_opening_a_file_leaves_no_server_behind(
     workspace: Path, state_dir: Path
 ) -> None:
     """The client closes stdin straight after initialize and didOpen (its editor crashed as it
-    started): the server ends by itself, and the unsaved text it was given is recoverable.
-    It outlived its client forever when a ruff server was being started at that moment."""
+    started): the server ends by itself at once, and the unsaved text it was given is
+    recoverable. It outlived its client forever when a ruff server was being started at that
+    moment (asyncio's own ending waits for that task), then ended only by its watchdog."""
     (workspace / "app.py").write_text("x = 1\n")
     env = {**os.environ, "SHIM_STATE_DIR": str(state_dir)}
     shim = str(Path(sys.executable).with_name("shim"))
@@ -294,7 +298,9 @@ def test_a_client_gone_right_after_opening_a_file_leaves_no_server_behind(
             body = json.dumps({"jsonrpc": "2.0", **message}).encode()
             server.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         server.stdin.close()
+        closed = time.monotonic()
         assert server.wait(timeout=30) == 1
+        assert time.monotonic() - closed < EOF_GRACE_S / 2
     finally:
         if server.poll() is None:
             server.kill()
