@@ -9,8 +9,10 @@ that needs the client checks here first, and a request that fails is logged and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, TypeVar
+
+from lsprotocol import types
 
 from shim_lsp.notifications import CLIENT_CAPABILITY
 
@@ -65,3 +67,19 @@ async def ask(request: Awaitable[T], what: str) -> T | None:
     except Exception as exc:  # the client's error, whatever its type: the flow goes on
         log.warning("the editor could not %s: %s", what, exc)
         return None
+
+
+async def choose(
+    ls: ShimLanguageServer,
+    kind: types.MessageType,
+    message: str,
+    titles: Sequence[str],
+    what: str,
+) -> str | None:
+    """The answer the user picked among ``titles`` (``window/showMessageRequest``); None when
+    they closed the question or the client failed it (logged as "could not ``what``")."""
+    params = types.ShowMessageRequestParams(
+        type=kind, message=message, actions=[types.MessageActionItem(title=t) for t in titles]
+    )
+    answer = await ask(ls.window_show_message_request_async(params), what)
+    return answer.title if answer is not None else None

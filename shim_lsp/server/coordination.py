@@ -78,21 +78,16 @@ async def confirm_held(ls: Any, uris: list[str], doing: str) -> dict[str, str]:
     if client.can_ask(ls):
         files = "file" if len(held) == 1 else "files"
         more = " ..." if len(named) > 5 else ""
-        answer = await client.ask(
-            ls.window_show_message_request_async(
-                types.ShowMessageRequestParams(
-                    type=types.MessageType.Warning,
-                    message=(
-                        f"SHIM: {doing} {len(held)} {files} unsaved in another window:"
-                        f" {', '.join(named[:5])}{more}. Change them here anyway (that"
-                        " window's text stays in its history)?"
-                    ),
-                    actions=[types.MessageActionItem(title=t) for t in (CHANGE_ANYWAY, LEAVE_THEM)],
-                )
-            ),
+        answer = await client.choose(
+            ls,
+            types.MessageType.Warning,
+            f"SHIM: {doing} {len(held)} {files} unsaved in another window:"
+            f" {', '.join(named[:5])}{more}. Change them here anyway (that"
+            " window's text stays in its history)?",
+            (CHANGE_ANYWAY, LEAVE_THEM),
             "ask about files unsaved in another window",
         )
-    if answer is not None and answer.title == CHANGE_ANYWAY:
+    if answer == CHANGE_ANYWAY:
         return {}
     if not client.can_ask(ls):
         why = "this editor cannot ask (window.showMessage)"

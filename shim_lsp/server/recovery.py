@@ -198,20 +198,14 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
         ls.protocol.notify(RECOVERY_NOTIFICATION, describe(work))
         return {"files": len(files), "choice": None, "shownBy": "client"}
     names = ", ".join(_label(work, f.uri) for f in files[:5]) + (" ..." if len(files) > 5 else "")
-    answer = await client.ask(
-        ls.window_show_message_request_async(
-            types.ShowMessageRequestParams(
-                type=types.MessageType.Warning,
-                message=(
-                    f"SHIM found unsaved work in {len(files)} file(s) from "
-                    f"{len(work)} editor session(s) that ended before it was saved: {names}"
-                ),
-                actions=[types.MessageActionItem(title=t) for t in (REVIEW, RESTORE_ALL, DISMISS)],
-            )
-        ),
+    choice = await client.choose(
+        ls,
+        types.MessageType.Warning,
+        f"SHIM found unsaved work in {len(files)} file(s) from "
+        f"{len(work)} editor session(s) that ended before it was saved: {names}",
+        (REVIEW, RESTORE_ALL, DISMISS),
         "ask about unsaved work to recover",
     )
-    choice = answer.title if answer is not None else None
     restored: list[str] = []
     if choice == DISMISS:
         recorder.recovery("dismissed", len(files))
@@ -334,17 +328,8 @@ async def _record(
 
 
 async def _ask(ls: ShimLanguageServer, message: str, yes: str, no: str) -> bool:
-    answer = await client.ask(
-        ls.window_show_message_request_async(
-            types.ShowMessageRequestParams(
-                type=types.MessageType.Info,
-                message=message,
-                actions=[types.MessageActionItem(title=yes), types.MessageActionItem(title=no)],
-            )
-        ),
-        "ask a question",
-    )
-    return answer is not None and answer.title == yes
+    answer = await client.choose(ls, types.MessageType.Info, message, (yes, no), "ask a question")
+    return answer == yes
 
 
 async def restore_recovered(
