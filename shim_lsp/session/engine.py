@@ -12,6 +12,7 @@ import itertools
 import logging
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -109,6 +110,8 @@ class SessionEngine:
         self._lseq = itertools.count(1)
         self._last_lseq = 0
         self.closed: str | None = None
+        self._closing = threading.RLock()
+        self._closed_whole = True
         self._may_store: dict[str, bool] = {}
         self._held: list[tuple[str, Kind, int | None, str | None, float, str | None]] | None = None
         """Document events that arrived before the user's settings: see ``hold``."""
@@ -171,22 +174,25 @@ class SessionEngine:
     def close(self, reason: str, timeout: float = 10.0, *, unfinished: bool = False) -> bool:
         """Flush everything and record how the session ended; idempotent. ``unfinished``: the
         session's work is left for recovery to show even without unsaved buffers (a chat whose
-        client died mid-way)."""
-        if self.closed is not None:
-            return True
-        self.release()  # the settings never came: nothing typed is dropped for that
-        self.closed = reason
-        self.checkpoints.stop()
-        # An end that still holds unsaved buffers, clean or not (a window closed or reloaded
-        # without saving), is offered back at the next start; one without is settled now.
-        settled = self.buffers.unsaved().documents == 0 and not unfinished
-        if not settled:
-            # Their full text, last: the next start rebuilds them from it instead of
-            # replaying every edit of the session (832 ms for 5000 edits, measured).
-            self.rejournal_open_buffers(only_unsaved=True)
-        closed = self.writer.close(reason, timeout, settled=settled)
-        recorder.process_exiting()
-        return closed
+        client died mid-way). A second caller on another thread (a watchdog ending the
+        process) waits for the first to finish: the process must not end mid-flush."""
+        with self._closing:
+            if self.closed is not None:
+                return self._closed_whole
+            self.release()  # the settings never came: nothing typed is dropped for that
+            self.closed = reason
+            self.checkpoints.stop()
+            # An end that still holds unsaved buffers, clean or not (a window closed or
+            # reloaded without saving), is offered back at the next start; one without is
+            # settled now.
+            settled = self.buffers.unsaved().documents == 0 and not unfinished
+            if not settled:
+                # Their full text, last: the next start rebuilds them from it instead of
+                # replaying every edit of the session (832 ms for 5000 edits, measured).
+                self.rejournal_open_buffers(only_unsaved=True)
+            self._closed_whole = self.writer.close(reason, timeout, settled=settled)
+            recorder.process_exiting()
+            return self._closed_whole
 
     @contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from helpers import engine_for
 from lsprotocol import types as t
@@ -222,3 +224,27 @@ def test_the_dirty_open_documents_query_agrees_with_a_replay(
         }
     assert quick == replayed == {uris["typed.py"], uris["restored.py"]}
     engine.close("clean")
+
+
+def test_a_second_close_waits_for_the_first_to_finish_its_flush(
+    workspace: Path, state_dir: Path
+) -> None:
+    """The EOF watchdog closes the engine from its own thread and then ends the process: if
+    the loop's close is still flushing, the watchdog's close must wait for it, or the process
+    ends with the last edits unwritten."""
+    engine = engine_for(workspace, state_dir)
+    writer_close = engine.writer.close
+    flushing = threading.Event()
+
+    def slow_close(*args: Any, **kwargs: Any) -> bool:
+        flushing.set()
+        time.sleep(0.5)
+        return writer_close(*args, **kwargs)
+
+    engine.writer.close = slow_close  # type: ignore[method-assign]
+    first = threading.Thread(target=engine.close, args=("client-gone",))
+    first.start()
+    assert flushing.wait(5)
+    assert engine.close("client-gone") is True
+    assert not first.is_alive()  # the second close returned only once the first was done
+    first.join()
