@@ -98,7 +98,7 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     assert "kept_in_two" not in (workspace / "app.py").read_text()
 
 
-async def test_a_killed_window_on_another_host_leaves_and_its_published_work_is_offered(
+async def test_a_killed_leader_on_another_host_is_succeeded_in_a_lease_and_its_work_offered(
     redis_server: RedisServer,
     editors: Editors,
     workspace: Path,
@@ -110,6 +110,7 @@ async def test_a_killed_window_on_another_host_leaves_and_its_published_work_is_
     settings = coordinated(redis_server, publishUnsavedText=True)
     one = await editors.start(workspace, tmp_path / "s1", settings=settings)
     monkeypatch.delenv("SHIM_HOST_ID")
+    await one.wait_for(lambda: leads(one), timeout=10)  # the window killed below leads
     two = await editors.start(
         workspace,
         tmp_path / "s2",
@@ -125,6 +126,9 @@ async def test_a_killed_window_on_another_host_leaves_and_its_published_work_is_
     ]
     one.kill()
     killed = time.monotonic()
+    await two.wait_for(lambda: leads(two), timeout=TTL * 3)
+    took = time.monotonic() - killed
+    assert took <= TTL + 1.0, f"the survivor leads after {took:.2f} s (lease {TTL} s)"
     await wait_members(two, 1, timeout=TTL * 3)
     gone_in = time.monotonic() - killed
     # One TTL for the record to expire, plus the survivor's next look (a third of it).
