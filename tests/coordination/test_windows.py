@@ -67,6 +67,10 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     assert message.endswith(" s old)")
     assert elsewhere(one, uri) == [], "a window does not flag its own unsaved file"
     assert flagged_in < 2.0, f"the other window heard of it after {flagged_in:.2f} s"
+    # ...and its status says so (a line on the status bar).
+    await two.wait_for(lambda: "unsavedElsewhere" in coordination(two), timeout=2)
+    assert coordination(two)["unsavedElsewhere"] == {"count": 1, "files": ["app.py"]}
+    assert "unsavedElsewhere" not in coordination(one)
     # Both hold it unsaved; one saves over two's changes: one is warned, two is told.
     two.type(uri, 0, 0, "kept_in_two = 3\n")
     await one.wait_for(lambda: bool(elsewhere(one, uri)), timeout=5)
@@ -82,6 +86,7 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     (told,) = [m for m in two.shown_messages if "was saved in another window" in m]
     assert "no longer the one you started from" in told
     await two.wait_for(lambda: not elsewhere(two, uri), timeout=5)
+    await two.wait_for(lambda: "unsavedElsewhere" not in coordination(two), timeout=2)
     # A restore in one over two's unsaved file is left undone: one's editor cannot ask.
     checkpoint = await one.command("shim.forceCheckpoint")
     await one.wait_for(lambda: bool(elsewhere(one, uri)), timeout=5)

@@ -156,6 +156,8 @@ rig.e2e("two windows through Redis: a file unsaved in one is flagged in the othe
   await elsewhere.waitFor();
   assert.match(await elsewhere.innerText(), /Unsaved changes in another window \([^,]+, \d+ s old\)/);
   assert.equal(await other.locator('.markers-panel .monaco-list-row', { hasText: 'app.py' }).count(), 1, 'flagged on app.py, never opened in this window');
+  await rig.waitFor('the status bar to count the file unsaved elsewhere', async () => /·\s+2 windows ·\s+1 unsaved elsewhere/.test(await rig.statusItem(other).innerText()));
+  assert.doesNotMatch(await rig.statusItem(page).innerText(), /unsaved elsewhere/, 'a window does not count its own unsaved file');
   await rig.shot(other, 'unsaved-in-another-window');
   await other.context().close();
   await rig.waitFor("SHIM's journal to hold app.py as typed", async () => (await rig.journaledText(dirs, 'app.py'))?.endsWith("z = 'only in the buffer'\n"));
