@@ -184,8 +184,15 @@ class CoordinationFeature(Feature):
         url = resolve_redis_url(self.ls.settings)
         if engine is None or url is None or self.coordinator is not None:
             return
-        from shim_lsp.coordination.connection import CoordinationError, parse_target
-        from shim_lsp.coordination.group import Coordinator, Identity
+        try:
+            from shim_lsp.coordination.connection import CoordinationError, parse_target
+            from shim_lsp.coordination.group import Coordinator, Identity
+        except ImportError as exc:  # a broken install: said, not only logged as a failure
+            self._refuse(
+                f"coordination needs redis-py, which cannot be loaded here ({exc}):"
+                " this window works alone"
+            )
+            return
         from shim_lsp.coordination.workspace_id import default_workspace_id
 
         settings = self.ls.settings
