@@ -256,8 +256,8 @@ class Coordinator:
         queue: Any = None
         try:
             while True:
-                if self.lead.epoch is None:
-                    recorder.queue_depth(0, 0)
+                if self.lead.epoch is None or recorder.active() is None:
+                    recorder.queue_depth(0, 0)  # not leading, or no metrics: Redis not asked
                 else:
                     try:
                         queue = queue or jobs.open_queue(self.target, self.keys)
