@@ -1,17 +1,16 @@
 """The one exporter per machine: every window's figures from the metrics folder.
 
 A window that exits drops its live gauges itself (``recorder.process_exiting``). A window that
-was killed cannot: its live-gauge files are dropped here, at collection, once its pid is gone.
-Counters and histograms of every window stay, so totals survive exits and crashes.
+was killed cannot: at collection, the files of every window whose pid is gone are folded into
+the archive (``archive.compact``): its live gauges dropped, its counters and histograms added
+to the archive's, so totals survive exits and crashes and the folder stays small.
 """
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import logging
 import os
-import re
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,38 +19,17 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.samples import Sample
+
+from shim_lsp.metrics import archive
 
 log = logging.getLogger(__name__)
 
-LIVE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process holds that pid: not ours, but alive
-    return True
-
-
-def drop_dead_windows(folder: Path) -> list[int]:
-    """Remove the live-gauge files of windows whose process is gone; the pids dropped."""
-    dropped = []
-    for name in glob.glob(str(folder / "gauge_live*_*.db")):
-        found = LIVE_FILE.search(os.path.basename(name))
-        if found is None or _alive(int(found.group(1))):
-            continue
-        with contextlib.suppress(FileNotFoundError):  # another exporter was first
-            os.remove(name)
-        dropped.append(int(found.group(1)))
-    return dropped
+WINDOWS = "shim_windows"
 
 
 def _merge(files: list[str]) -> list[Metric]:
-    merged: list[Metric] = MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
-    return merged
+    return list(MultiProcessCollector.merge(files, accumulate=True))  # type: ignore[no-untyped-call]
 
 
 def merged_files(folder: Path) -> tuple[list[Metric], list[tuple[str, str]]]:
@@ -59,6 +37,11 @@ def merged_files(folder: Path) -> tuple[list[Metric], list[tuple[str, str]]]:
     a link (never followed: it may lead out of the state folder) or anything not a regular
     file, and a file prometheus_client cannot parse (left empty by a full disk, damaged),
     which would otherwise fail every scrape. Each file is parsed once while all are sound."""
+    with archive.locked(folder, exclusive=False):
+        return _merged_files(folder)
+
+
+def _merged_files(folder: Path) -> tuple[list[Metric], list[tuple[str, str]]]:
     regular: list[str] = []
     bad: list[tuple[str, str]] = []
     for name in sorted(glob.glob(str(folder / "*.db"))):
@@ -84,21 +67,36 @@ def merged_files(folder: Path) -> tuple[list[Metric], list[tuple[str, str]]]:
         return _merge(good), bad
 
 
+def compact(folder: Path) -> archive.Compacted:
+    return archive.compact(folder, archive.alive)
+
+
 class WindowsCollector:
     """The folder's windows, merged as MultiProcessCollector merges them, after the dead
-    windows' gauges are dropped and files that cannot be read are set aside (said once)."""
+    windows are folded into the archive and files that cannot be read are set aside (said
+    once). No window running reads as 0 windows, not as nothing."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._told: set[str] = set()
 
+    def _tell(self, name: str, why: str) -> None:
+        if name not in self._told:
+            self._told.add(name)
+            log.warning("SHIM metrics: %s left out: %s", name, why)
+
     def collect(self) -> Iterable[Metric]:
-        drop_dead_windows(self.folder)
+        try:
+            compact(self.folder)
+        except Exception as exc:  # a damaged archive, a full disk: the figures still come
+            self._tell(str(self.folder / archive.MANIFEST), f"dead windows not folded: {exc}")
         metrics, bad = merged_files(self.folder)
         for name, why in bad:
-            if name not in self._told:
-                self._told.add(name)
-                log.warning("SHIM metrics: %s left out: %s", name, why)
+            self._tell(name, why)
+        if not any(m.name == WINDOWS for m in metrics):
+            windows = Metric(WINDOWS, "SHIM servers running (editor windows and AI chats)", "gauge")
+            windows.samples.append(Sample(WINDOWS, {}, 0.0))
+            metrics.append(windows)
         return metrics
 
 
@@ -127,9 +125,9 @@ def samples(folder: Path) -> Iterator[tuple[str, dict[str, str], float]]:
             yield s.name, dict(s.labels), s.value
 
 
-def summary(folder: Path) -> dict[str, Any]:
-    """The figures a person asks about, by family: ``{name: value or {label: value}}``.
-    Histograms show their count and sum; a labelled family is keyed ``name=value,...``."""
+def families(folder: Path) -> dict[str, Any]:
+    """Every sample by family: ``{name: value or {label: value}}``. Histograms show their
+    count and sum; a labelled family is keyed ``name=value,...``."""
     out: dict[str, Any] = {}
     for name, labels, value in samples(folder):
         if name.endswith("_bucket") or name.endswith("_created"):

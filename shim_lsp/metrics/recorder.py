@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shim_lsp.metrics import archive
 from shim_lsp.metrics.families import CHECKPOINT_REASONS, CODEMOD_OUTCOMES, Families
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ LEVELS = {"low": 0, "elevated": 1, "high": 2}
 _families: Families | None = None
 _folder: Path | None = None
 _on = False
+_lost: str | None = None
+"""Why this window stopped recording for good (its files were deleted under it)."""
 
 
 def metrics_dir(state_dir: Path) -> Path:
@@ -44,6 +48,8 @@ def enable(state_dir: Path) -> str | None:
     """Start recording into ``state_dir``'s metrics folder; a problem comes back worded, and
     SHIM goes on without metrics."""
     global _families, _on
+    if _lost is not None:
+        return None  # said when it happened: a settings change does not say it again
     if _families is not None:
         _on = True
         return None
@@ -58,9 +64,15 @@ def enable(state_dir: Path) -> str | None:
         # back so that the tools SHIM starts (ruff, mypy, codemod workers) do not inherit it.
         os.environ[MULTIPROC_ENV] = str(folder)
         values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
-        _families = Families()
-        _families.windows.set(1)
+        # Shared: a compaction (exclusive) never folds a dead window of this pid while this
+        # window makes its files.
+        with archive.locked(folder, exclusive=False):
+            _families = Families()
+            _families.windows.set(1)
         _folder = folder
+        threading.Thread(
+            target=archive.compact_quietly, args=(folder,), name="shim-metrics", daemon=True
+        ).start()
     except (OSError, ValueError) as exc:
         return f"SHIM's metrics are off: cannot write {metrics_dir(state_dir)}: {exc}"
     finally:
@@ -112,10 +124,26 @@ def _reason(reason: str) -> str:
     return reason if reason in CHECKPOINT_REASONS else "other"
 
 
+def _files_gone() -> bool:
+    """This window's files were deleted under it (the folder removed, a cleanup): its figures
+    would go nowhere. Said once in the log, and this window records no more (recreating
+    them would lose its totals anyway); the next window records again."""
+    global _on, _lost
+    if _folder is None or (_folder / f"gauge_livesum_{os.getpid()}.db").exists():
+        return False
+    _lost = (
+        f"SHIM's metrics folder {_folder} (or this window's files in it) was deleted: this"
+        " window records no more metrics; windows started from now on do"
+    )
+    log.warning("%s", _lost)
+    _on = False
+    return True
+
+
 def assessment(a: Assessment, store_bytes: int | None) -> None:
     """The once-a-second figures: unsaved work, journal, risk, memory, store size."""
     f = active()
-    if f is None:
+    if f is None or _files_gone():
         return
     m = a.measurements
     f.unsaved_bytes.set(m.unsaved_bytes)
@@ -161,6 +189,13 @@ def recovery(outcome: str, count: int = 1) -> None:
         f.recoveries.labels(outcome).inc(count)
 
 
+def lost_edits(reason: str, count: int) -> None:
+    """Edits of crashed work not given back (``families.LOST_REASONS`` says why)."""
+    f = active()
+    if f is not None and count > 0:
+        f.lost_edits.labels(reason).inc(count)
+
+
 def codemod(outcome: str, seconds: float) -> None:
     f = active()
     if f is None:
@@ -185,6 +220,14 @@ def coordination(*, configured: bool, connected: bool, leader: bool) -> None:
     f.coordination_up.set(1 if connected else 0)
     f.coordination_degraded.set(1 if configured and not connected else 0)
     f.coordination_leader.set(1 if leader else 0)
+
+
+def queue_depth(waiting: int, active_jobs: int) -> None:
+    """The group queue as its leader last saw it; a window that does not lead says 0."""
+    f = active()
+    if f is not None:
+        f.queue_jobs.labels("waiting").set(waiting)
+        f.queue_jobs.labels("active").set(active_jobs)
 
 
 def job(event: str) -> None:

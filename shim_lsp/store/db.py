@@ -146,6 +146,15 @@ CREATE TABLE IF NOT EXISTS resolutions(
     PRIMARY KEY(session_id, uri)
 ) WITHOUT ROWID;
 
+-- Crashed work a window has offered back (one row per session and file), so that the metrics
+-- count an offer once however many windows show it. Added after schema 1, as stat_cache.
+CREATE TABLE IF NOT EXISTS offers(
+    session_id TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY(session_id, uri)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS codemod_batches(
     id TEXT PRIMARY KEY,
     workspace TEXT NOT NULL,

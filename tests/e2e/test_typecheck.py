@@ -14,6 +14,8 @@ from harness import Editor, Editors
 from lsprotocol import types as t
 from test_analysis import VS_CODE
 
+from shim_lsp.metrics import exporter
+
 MYPY = "SHIM mypy"
 STRICT = "[tool.mypy]\ndisallow_untyped_defs = true\n"
 SAVED = (
@@ -56,6 +58,12 @@ def gone(proc: psutil.Process) -> bool:
         return proc.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def timed_checks(state_dir: Path) -> float:
+    """Type checks the metrics timed (shim_analysis_duration_seconds, analysis typecheck)."""
+    counts = exporter.families(state_dir / "metrics")["shim_analysis_duration_seconds_count"]
+    return float(counts["analysis=typecheck"])
 
 
 def configure(editor: Editor, settings: dict[str, object]) -> None:
@@ -164,9 +172,11 @@ async def test_type_checks_are_off_by_default_a_missing_checker_is_one_message_a
     told = [m for m in editor.shown_messages if "dmypy" in m]
     assert len(told) == 1 and "typeCheckerPath" in told[0], told
     assert daemons(editor.pid) == []
+    assert timed_checks(state_dir) == 0, "checks that never ran (off, no checker) are not timed"
 
     configure(editor, {"typeCheckEnabled": True})  # the dmypy installed beside SHIM
     await editor.wait_for(lambda: codes(editor, uri) == ["assignment"], 60)
+    await editor.wait_for(lambda: timed_checks(state_dir) >= 1)
     said = [d.message for ds in editor.client.diagnostics.values() for d in ds]
     said += [m.message for m in editor.client.log_messages] + editor.shown_messages
     assert not [m for m in said if "ghp_" in m or "outside" in m or "leak.py" in m], said

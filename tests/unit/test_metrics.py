@@ -8,11 +8,13 @@ import os
 import stat
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from shim_lsp.cli.metrics import loopback
+from shim_lsp.metrics import exporter
 
 WINDOW = """
 import os
@@ -66,20 +68,106 @@ def test_counters_outlive_their_windows_and_dead_windows_gauges_are_gone(tmp_pat
         out = shim_metrics(tmp_path, "--json")
         assert out.returncode == 0, out.stderr
         figures = json.loads(out.stdout)
-        assert figures["shim_checkpoints_total"]["outcome=ok,reason=manual"] == 3
-        assert figures["shim_recoveries_total"]["outcome=restored"] == 3
-        assert figures["shim_windows"] == 1
-        assert figures["shim_unsaved_bytes"] == 3
-        assert figures["shim_last_checkpoint_timestamp_seconds"] == 1700000100.0
-        readable = shim_metrics(tmp_path)
-        assert "shim_unsaved_bytes: 3\n" in readable.stdout
+        assert figures["checkpoints"]["taken"] == 3
+        assert figures["checkpoints"]["p50Seconds"] == pytest.approx(0.0375)
+        assert figures["recoveries"]["restored"] == 3
+        assert figures["windows"] == {"live": 1}
+        assert figures["unsaved"]["bytes"] == 3
+        assert figures["checkpoints"]["newestAt"] == 1700000100.0
+        readable = shim_metrics(tmp_path).stdout.splitlines()
+        assert readable[0] == "Windows: 1 live"
+        assert readable[1].startswith("Unsaved: 3 B, oldest 0 ms;")
+        assert readable[4].startswith("Checkpoints: 3 (p50 38 ms, p95 49 ms), 0 failed, newest")
+        assert not [line for line in readable if line.startswith("shim_")], "no raw families"
     finally:
         assert running.stdin is not None
         running.stdin.close()
         running.wait(timeout=30)
     folder = tmp_path / "metrics"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    assert not [p for p in os.listdir(folder) if p.startswith("gauge_live") and "_20" in p]
+    # No window left: 0 windows (not nothing), and their files folded into the archive.
+    after = shim_metrics(tmp_path, "--json")
+    assert json.loads(after.stdout)["windows"] == {"live": 0}, after.stderr
+    assert json.loads(after.stdout)["checkpoints"]["taken"] == 3
+    assert sorted(os.listdir(folder)) == [
+        ".lock",
+        "counter_archive.db",
+        "gauge_max_archive.db",
+        "histogram_archive.db",
+    ]
+
+
+WINDOWS_DIE = """
+import os
+import sys
+from pathlib import Path
+from shim_lsp.metrics import recorder
+assert recorder.enable(Path(sys.argv[1])) is None
+for n in range(int(sys.argv[2])):
+    pid = os.fork()
+    if pid == 0:  # a window of its own pid (prometheus_client opens its files), then killed
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(Path(sys.argv[1]) / "metrics")
+        recorder.checkpoint("manual", 0.02 * (n % 5), 1000, 1700000000.0 + n)
+        recorder.recovery("restored")
+        recorder.lost_edits("dismissed", 2)
+        recorder.active().unsaved_bytes.set(7)
+        os._exit(0)
+    os.waitpid(pid, 0)
+os._exit(0)
+"""
+
+
+def windows_die(state_dir: Path, count: int) -> None:
+    subprocess.run(
+        [sys.executable, "-c", WINDOWS_DIE, str(state_dir), str(count)], check=True, timeout=120
+    )
+
+
+def totals(folder: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every counter and histogram sample of the folder as it is, nothing folded or dropped."""
+    metrics, bad = exporter.merged_files(folder)
+    assert bad == []
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for m in metrics
+        if m.type in ("counter", "histogram")
+        for s in m.samples
+    }
+
+
+def test_dead_windows_are_folded_into_one_archive_with_the_same_totals(tmp_path: Path) -> None:
+    """100 windows die (a folder of ~500 files): the first look folds them into three
+    archive files, every total unchanged; 20 more die and are folded into the same archive,
+    by two exporters at once."""
+    folder = tmp_path / "metrics"
+    windows_die(tmp_path, 100)
+    assert len(os.listdir(folder)) > 400
+    before = totals(folder)
+    out = shim_metrics(tmp_path, "--json")
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout)
+    assert figures["windows"] == {"live": 0} and figures["unsaved"]["bytes"] == 0
+    assert figures["checkpoints"]["taken"] == 100
+    assert figures["recoveries"]["lostEdits"]["dismissed"] == 200
+    assert figures["checkpoints"]["newestAt"] == 1700000099.0
+    archived = {".lock", "counter_archive.db", "histogram_archive.db", "gauge_max_archive.db"}
+    assert set(os.listdir(folder)) == archived
+    assert totals(folder) == before
+
+    windows_die(tmp_path, 20)
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shim_lsp.cli", "metrics", "--json", "--state-dir", tmp_path],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for proc in both:
+        stdout, _ = proc.communicate(timeout=60)
+        figures = json.loads(stdout)
+        assert figures["checkpoints"]["taken"] == figures["recoveries"]["restored"] == 120
+    assert set(os.listdir(folder)) == archived
 
 
 def test_a_file_that_is_no_metrics_is_left_out_and_never_followed(tmp_path: Path) -> None:
@@ -97,7 +185,7 @@ def test_a_file_that_is_no_metrics_is_left_out_and_never_followed(tmp_path: Path
     before = outside.stat().st_atime_ns
     out = shim_metrics(tmp_path, "--json")
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["shim_checkpoints_total"]["outcome=ok,reason=manual"] == 1
+    assert json.loads(out.stdout)["checkpoints"]["taken"] == 1
     for name in ("counter_88887.db", "counter_5.db", "counter_6.db"):
         assert f"{folder / name} left out" in out.stderr, out.stderr
     assert "not a regular file (a link or a folder): not read" in out.stderr
@@ -118,6 +206,22 @@ def test_the_exporter_listens_on_loopback_only(tmp_path: Path, host: str) -> Non
     assert out.returncode == 2
     assert "is not a loopback address" in out.stderr
     assert loopback("::1") == "::1"
+
+
+def test_the_exporter_on_ipv6_loopback_prints_a_url_that_works(tmp_path: Path) -> None:
+    shim = [sys.executable, "-m", "shim_lsp.cli", "metrics", "serve", "--host", "::1"]
+    proc = subprocess.Popen(
+        [*shim, "--port", "0", "--state-dir", str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("SHIM metrics for Prometheus at http://[::1]:"), line
+        with urllib.request.urlopen(line.split(" at ")[1].split()[0], timeout=10) as r:
+            assert "\nshim_windows 0.0\n" in r.read().decode()  # no window: 0, not nothing
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 ENGINE = """
@@ -151,11 +255,12 @@ def test_the_metrics_setting_decides_whether_anything_is_recorded(
         assert not (tmp_path / "state" / "metrics").exists()
         return
     figures = json.loads(shim_metrics(tmp_path / "state", "--json").stdout)
-    assert figures["shim_checkpoints_total"]["outcome=ok,reason=manual"] == 1
-    assert "shim_windows" not in figures  # the session closed: its gauges went with it
+    assert figures["checkpoints"]["taken"] == 1
+    assert figures["windows"] == {"live": 0}  # the session closed: its gauges went with it
 
 
 TURNED_OFF = """
+import shutil
 import sys
 from pathlib import Path
 import attrs
@@ -166,8 +271,16 @@ engine = engine_for(ws, state)
 recorder.active().unsaved_bytes.set(500)
 engine.apply_settings(attrs.evolve(engine.settings, metrics=False))
 recorder.active() is None or sys.exit("still recording")
-figures = exporter.summary(state / "metrics")
+figures = exporter.families(state / "metrics")
 print(figures["shim_unsaved_bytes"], figures["shim_windows"])
+# The metrics folder is deleted under the window: said once, and it records no more.
+engine.apply_settings(attrs.evolve(engine.settings, metrics=True))
+shutil.rmtree(state / "metrics")
+for _ in range(3):
+    engine.tick()
+recorder.active() is None or sys.exit("still recording into deleted files")
+engine.apply_settings(attrs.evolve(engine.settings, metrics=True))
+engine.tick()
 engine.close("clean")
 """
 
@@ -187,3 +300,6 @@ def test_turning_metrics_off_drops_the_windows_live_figures_to_zero(tmp_path: Pa
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["0.0", "1.0"]  # no frozen unsaved bytes; still a window
+    assert out.stderr.count("metrics folder") == 1, out.stderr
+    assert f"metrics folder {tmp_path / 'state' / 'metrics'} (or this" in out.stderr
+    assert "Traceback" not in out.stderr
