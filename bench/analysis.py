@@ -63,7 +63,7 @@ class Client:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             cwd=ws,
-            env={**installed_env(ws), "SHIM_STATE_DIR": str(ws.parent / "state")},
+            env=installed_env(ws),
         )
         client = cls(proc, settings)
         caps = {"workspace": {"configuration": True}, "window": {"workDoneProgress": True}}
@@ -169,7 +169,8 @@ def installed_env(ws: Path) -> dict[str, str]:
     it on install), even where ``PYTHONDONTWRITEBYTECODE`` is set, as it is in some shells
     here; without it each ``shim analyze`` would compile SHIM's source again."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "PYTHONPYCACHEPREFIX": str(ws.parent / "pycache")}
+    state = str(ws.parent / "state")
+    return {**env, "PYTHONPYCACHEPREFIX": str(ws.parent / "pycache"), "SHIM_STATE_DIR": state}
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, str]:
