@@ -73,6 +73,15 @@ def _showable(targets: list[Path]) -> Callable[[Path], bool]:
     folders = {t: os.path.realpath(t) for t in targets if t.is_dir()}
     secrets = SecretPatterns(list(DEFAULT_SECRET_GLOBS))
 
+    parents: dict[Path, Path] = {}
+    """Each folder's real path, resolved once: files with findings share folders."""
+
+    def real_parent(path: Path) -> Path:
+        found = parents.get(path.parent)
+        if found is None:
+            found = parents[path.parent] = Path(os.path.realpath(path.parent))
+        return found
+
     def showable(path: Path) -> bool:
         folder = next((t for t in folders if path.is_relative_to(t)), None)
         if folder is None and path in targets:
@@ -80,10 +89,13 @@ def _showable(targets: list[Path]) -> Callable[[Path], bool]:
         elif folder is None:
             folder = cwd
         else:
-            real, inside = os.path.realpath(path), folders[folder]
+            # A link is resolved whole; another file is its name in its folder's real path.
+            linked = os.path.islink(path)
+            real = os.path.realpath(path) if linked else str(real_parent(path) / path.name)
+            inside = folders[folder]
             if os.path.commonpath([real, inside]) != inside:
                 return False
-        return not is_secret(secrets, folder, path)
+        return not is_secret(secrets, folder, path, real_parent(path))
 
     return showable
 

@@ -211,9 +211,12 @@ class SecretPatterns:
         return self._match(rel.lower())
 
 
-def is_secret(secrets: SecretPatterns, root: Path, path: Path) -> bool:
-    """``FileRules.is_secret`` by ``secrets`` alone, judged relative to ``root``."""
-    named = Path(os.path.realpath(path.parent)) / path.name
+def is_secret(
+    secrets: SecretPatterns, root: Path, path: Path, real_parent: Path | None = None
+) -> bool:
+    """``FileRules.is_secret`` by ``secrets`` alone, judged relative to ``root``;
+    ``real_parent``: the real path of ``path``'s folder, when the caller has it."""
+    named = (real_parent or Path(os.path.realpath(path.parent))) / path.name
     if _secret_at(secrets, root, named):
         return True
     # Only a link is another file than its name: one lstat, not a second realpath (a
