@@ -105,12 +105,7 @@ def _walk(root: str, kept: Kept, guard: TimestampGuard, started_ns: int) -> tupl
                 st = lstat(path) if rel else os.stat(path)
             except OSError:
                 continue
-            if not (
-                known[0] == st.st_mtime_ns
-                and known[1] == st.st_ctime_ns
-                and known[2] == st.st_ino
-                and known[3] == st.st_dev
-            ):
+            if known[:4] != [st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]:
                 known = None  # changed since: listed again
         if known is not None:
             now[rel] = known
@@ -122,9 +117,12 @@ def _walk(root: str, kept: Kept, guard: TimestampGuard, started_ns: int) -> tupl
             st, folders, found = listed
             if guard.listing_trusted(_StatOnly(st), st.st_dev, started_ns):  # type: ignore[arg-type]
                 now[rel] = [st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, folders, found]
-        prefix = base + rel + "/" if rel else base
-        links += [prefix + name for name in found]
-        stack += [rel + "/" + name if rel else name for name in folders]
+        if found:  # few folders hold a link
+            prefix = base + rel + "/" if rel else base
+            links += [prefix + name for name in found]
+        if folders:
+            below = rel + "/" if rel else ""
+            stack += [below + name for name in folders]
     return links, now
 
 
