@@ -167,7 +167,8 @@ def ruff_binary() -> str:
 def installed_env(ws: Path) -> dict[str, str]:
     """SHIM's processes as an installed SHIM runs: its modules' bytecode cached (pip compiles
     it on install), even where ``PYTHONDONTWRITEBYTECODE`` is set, as it is in some shells
-    here; without it each ``shim analyze`` would compile SHIM's source again."""
+    here; without it each ``shim analyze`` would compile SHIM's source again. Their state
+    folder (where the link search keeps what it listed) is beside the tree, not the user's."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     state = str(ws.parent / "state")
     return {**env, "PYTHONPYCACHEPREFIX": str(ws.parent / "pycache"), "SHIM_STATE_DIR": state}
