@@ -26,7 +26,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from shim_lsp.workspace.fsclock import TimestampGuard
@@ -135,9 +135,16 @@ class LinkSearch:
     """Finds the links leading out of workspace folders, keeping what it listed between
     searches (in memory, and in ``state_dir`` when given)."""
 
-    def __init__(self, state_dir: Path | None = None, guard: TimestampGuard | None = None):
+    def __init__(
+        self,
+        state_dir: Path | None = None,
+        guard: TimestampGuard | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ):
         self.state_dir = state_dir
         self._guard = guard or TimestampGuard()
+        self._clock = clock
+        """When a search starts, in ns (the racy rule compares folders' times with it)."""
         self._kept: dict[str, Kept] = {}
         """Per root (its real path), the folders kept by the last search."""
         self._unsaved: set[str] = set()
@@ -159,7 +166,7 @@ class LinkSearch:
             kept = self._kept.get(real)
             if kept is None:
                 kept = self._load(real)
-            started = time.time_ns()
+            started = self._clock()
             try:
                 links, now = _walk(str(root), kept, self._guard, started)
             except (TypeError, ValueError, IndexError, KeyError):

@@ -171,13 +171,16 @@ def test_a_kept_search_stats_folders_and_still_finds_a_link_added_since(
 def test_a_folder_changed_within_a_tick_of_the_search_is_listed_again(tmp_path: Path) -> None:
     """git's racy case: a change in the same clock tick as the search may leave the folder's
     stat as it was, so such a folder is not kept."""
-    root = _tree(tmp_path)  # just made: every folder is racy
-    search = LinkSearch(tmp_path / "state")
+    root = _tree(tmp_path)
+    newest = max(os.stat(p).st_ctime_ns for p in (root, root / "pkg"))
+    # Searched in the very tick the folders last changed, however loaded the machine.
+    search = LinkSearch(tmp_path / "state", clock=lambda: newest)
     search.outside([root])
     search.save()
     assert search._kept[os.path.realpath(root)] == {}
     assert not (tmp_path / "state" / "links").exists(), "nothing to keep"
     time.sleep(0.05)
+    search = LinkSearch(tmp_path / "state")
     search.outside([root])
     assert set(search._kept[os.path.realpath(root)]) == {"", "pkg"}
 
