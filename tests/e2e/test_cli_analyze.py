@@ -110,6 +110,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
     shim = subprocess.Popen(
         [sys.executable, "-m", "shim_lsp.cli", "analyze"],
         cwd=root,
+        env={**os.environ, "SHIM_STATE_DIR": str(tmp_path / "state")},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
