@@ -379,8 +379,7 @@ class AnalysisFeature(Feature):
         if uri not in self._open or self._published.get(uri) is analysis:
             return
         self._published[uri] = analysis
-        shown = sum(len(a.found) for a in self._published.values())
-        recorder.analysis("ruff", time.perf_counter() - started, shown)
+        recorder.analysis("ruff", time.perf_counter() - started)
         self.ls.diagnostics.put(
             uri, SOURCE, self.diagnostics_of(analysis.text, analysis.found), analysis.version
         )

@@ -15,6 +15,7 @@ would show each twice. It is asked to pull again instead. Other clients are push
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -22,11 +23,22 @@ from typing import TYPE_CHECKING
 import attrs
 from lsprotocol import types
 
+from shim_lsp.metrics import recorder
+
 if TYPE_CHECKING:
     from shim_lsp.server.app import ShimLanguageServer
 
 
 REFRESH_AFTER_S = 0.05
+
+
+@functools.cache
+def _analyses() -> dict[str, str]:
+    """The metrics' analysis label of each source of findings (imported late: those features
+    use this module)."""
+    from shim_lsp.server import analysis, duplicates, typecheck
+
+    return {analysis.SOURCE: "ruff", duplicates.SOURCE: "duplicates", typecheck.SOURCE: "typecheck"}
 
 
 @attrs.define
@@ -65,6 +77,8 @@ class Diagnostics:
             parts.pop(source, None)
         if not parts:
             del self._parts[uri]
+        if (analysis := _analyses().get(source)) is not None:
+            recorder.findings(analysis, self.count(source)[1])  # what the editor shows
         if self.pulled() and self.of(uri) == before:
             return  # nothing for the client to pull again (a check found what it had)
         self._result_ids[uri] = str(next(self._counter))

@@ -197,7 +197,7 @@ class DuplicatesFeature(Feature):
             return {"duplicates": 0, "files": len(sources), "problem": found.message}
         seconds = time.monotonic() - started
         self._publish(found, {s.path: s.text for s in sources}, folders)
-        recorder.analysis("duplicates", seconds, len(found))
+        recorder.analysis("duplicates", seconds)
         line = f"{len(found):,} duplicated blocks in {len(sources):,} files ({seconds:.1f} s)"
         self._progress_end(progress, line)
         log.info("duplicate code: %s", line)

@@ -14,6 +14,8 @@ from harness import Editor, Editors
 from lsprotocol import types as t
 from test_analysis import VS_CODE
 
+from shim_lsp.metrics import exporter
+
 MYPY = "SHIM mypy"
 STRICT = "[tool.mypy]\ndisallow_untyped_defs = true\n"
 SAVED = (
@@ -58,6 +60,12 @@ def gone(proc: psutil.Process) -> bool:
         return True
 
 
+def shown(state_dir: Path) -> dict[str, float]:
+    """The findings metric, by analysis, as Prometheus would read it."""
+    findings: dict[str, float] = exporter.summary(state_dir / "metrics")["shim_analysis_findings"]
+    return findings
+
+
 def configure(editor: Editor, settings: dict[str, object]) -> None:
     editor.client.set_configuration({"shim": settings})
     editor.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
@@ -95,6 +103,7 @@ async def test_saved_files_are_type_checked_by_the_projects_configuration_and_no
             start=t.Position(line=3, character=0), end=t.Position(line=4, character=9)
         )
         (daemon,) = daemons(editor.pid)
+        assert shown(state_dir)["analysis=typecheck"] == 3  # metrics count what is shown
 
         # Typing is not checked: the findings stay those of the saved text.
         editor.type(uri, 0, 0, "import sys\n")
@@ -105,6 +114,7 @@ async def test_saved_files_are_type_checked_by_the_projects_configuration_and_no
         editor.change(uri, t.TextDocumentContentChangeWholeDocument(text=FIXED))
         editor.save(uri)
         await editor.wait_for(lambda: codes(editor, uri) == ["no-untyped-def"], 60)
+        assert shown(state_dir)["analysis=typecheck"] == 1
 
         # The configuration changes on disk: a new daemon reads it.
         (workspace / "pyproject.toml").write_text("[tool.mypy]\n")
