@@ -20,6 +20,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.samples import Sample
 
 log = logging.getLogger(__name__)
 
@@ -50,63 +51,153 @@ def drop_dead_windows(folder: Path) -> list[int]:
 
 
 def _merge(files: list[str]) -> list[Metric]:
-    merged: list[Metric] = MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
-    return merged
+    return list(MultiProcessCollector.merge(files, accumulate=True))  # type: ignore[no-untyped-call]
 
 
-def merged_files(folder: Path) -> tuple[list[Metric], list[tuple[str, str]]]:
+def _totals(name: str) -> bool:
+    """Counters and histograms: what a window's file adds to the machine's totals."""
+    return os.path.basename(name).startswith(("counter_", "histogram_"))
+
+
+def _sum(parts: Iterable[list[Metric]]) -> list[Metric]:
+    """Counters and histograms of several files added up: merged one file at a time (with
+    cumulative buckets), their sums are what one merge of all of them gives."""
+    out: dict[str, Metric] = {}
+    values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+    for metrics in parts:
+        for metric in metrics:
+            if metric.name not in out:
+                out[metric.name] = Metric(metric.name, metric.documentation, metric.type)
+                values[metric.name] = {}
+            into = values[metric.name]
+            for s in metric.samples:
+                key = (s.name, tuple(s.labels.items()))
+                into[key] = into.get(key, 0.0) + s.value
+    for name, metric in out.items():
+        metric.samples = [Sample(n, dict(labels), v) for (n, labels), v in values[name].items()]
+    return list(out.values())
+
+
+def merged_files(
+    folder: Path, kept: dict[str, list[Metric]] | None = None
+) -> tuple[list[Metric], list[tuple[str, str]]]:
     """The windows' figures from the folder's metric files, and the files left out with why:
     a link (never followed: it may lead out of the state folder) or anything not a regular
     file, and a file prometheus_client cannot parse (left empty by a full disk, damaged),
-    which would otherwise fail every scrape. Each file is parsed once while all are sound."""
-    regular: list[str] = []
+    which would otherwise fail every scrape. Each file is parsed once.
+
+    ``kept`` (the long-running exporter's): each counter or histogram file's last good
+    figures, used while that file cannot be read. Leaving it out would lower the totals,
+    which Prometheus reads as a counter reset, and then count the rest of them twice."""
+    gauges: list[str] = []
+    totals: list[str] = []
     bad: list[tuple[str, str]] = []
     for name in sorted(glob.glob(str(folder / "*.db"))):
         try:
             st = os.lstat(name)
         except FileNotFoundError:
             continue
-        if stat.S_ISREG(st.st_mode):
-            regular.append(name)
-        else:
+        if not stat.S_ISREG(st.st_mode):
             bad.append((name, "not a regular file (a link or a folder): not read"))
+        else:
+            (totals if _totals(name) else gauges).append(name)
+    parts: list[list[Metric]] = []
+    for name in totals:
+        try:
+            parts.append(_merge([name]))
+        except Exception as exc:  # struct.error, UnicodeDecodeError, OSError...
+            if kept is not None and name in kept:
+                parts.append(kept[name])
+                why = f"cannot be read as metrics ({exc}); its last good figures stand in"
+                bad.append((name, why))
+            else:
+                bad.append((name, f"cannot be read as metrics: {exc}"))
+        else:
+            if kept is not None:
+                kept[name] = parts[-1]
+    if kept is not None:
+        for name in set(kept) - set(totals):  # folded away or removed: nothing to keep
+            del kept[name]
     try:
-        return _merge(regular), bad
-    except Exception:  # struct.error, UnicodeDecodeError, OSError...: find which file
+        live = _merge(gauges)
+    except Exception:  # find which file
         good = []
-        for name in regular:
+        for name in gauges:
             try:
                 _merge([name])
             except Exception as exc:
                 bad.append((name, f"cannot be read as metrics: {exc}"))
             else:
                 good.append(name)
-        return _merge(good), bad
+        live = _merge(good)
+    return _sum(parts) + live, bad
+
+
+def _declared_totals() -> list[Metric]:
+    """Every counter and histogram SHIM declares, with its fixed label values, at zero: made
+    from the families themselves (in memory, registered nowhere), so the list cannot drift."""
+    from prometheus_client import values
+
+    from shim_lsp.metrics.families import Families
+
+    previous = values.ValueClass
+    values.ValueClass = values.MutexValue  # never a window's memory-mapped files
+    try:
+        declared = Families(registry=None)
+    finally:
+        values.ValueClass = previous
+    out = []
+    for family in vars(declared).values():
+        for metric in family.collect():
+            if metric.type in ("counter", "histogram"):
+                metric.samples = [s for s in metric.samples if not s.name.endswith("_created")]
+                out.append(metric)
+    return out
+
+
+def with_zeros(metrics: list[Metric]) -> list[Metric]:
+    """Every declared counter and histogram series, at zero where no window has recorded it:
+    a series born with its first event would start at 1, and ``increase()`` would miss it."""
+    have = {m.name: {(s.name, tuple(sorted(s.labels.items()))) for s in m.samples} for m in metrics}
+    by_name = {m.name: m for m in metrics}
+    for zero in _declared_totals():
+        metric = by_name.get(zero.name)
+        if metric is None:
+            metrics.append(zero)
+            continue
+        for s in zero.samples:
+            if (s.name, tuple(sorted(s.labels.items()))) not in have[zero.name]:
+                metric.samples.append(s)
+    return metrics
 
 
 class WindowsCollector:
     """The folder's windows, merged as MultiProcessCollector merges them, after the dead
-    windows' gauges are dropped and files that cannot be read are set aside (said once)."""
+    windows' gauges are dropped and files that cannot be read are set aside (said once).
+    ``keep``: the long-running exporter keeps a damaged file's last good totals."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, keep: bool = False) -> None:
         self.folder = folder
         self._told: set[str] = set()
+        self._kept: dict[str, list[Metric]] | None = {} if keep else None
 
     def collect(self) -> Iterable[Metric]:
         drop_dead_windows(self.folder)
-        metrics, bad = merged_files(self.folder)
+        metrics, bad = merged_files(self.folder, self._kept)
         for name, why in bad:
             if name not in self._told:
                 self._told.add(name)
                 log.warning("SHIM metrics: %s left out: %s", name, why)
-        return metrics
+        return with_zeros(metrics)
 
 
-def registry(folder: Path) -> CollectorRegistry:
+def registry(folder: Path, *, keep: bool = False) -> CollectorRegistry:
+    if folder.is_symlink():
+        raise FileNotFoundError(f"{folder} is a symbolic link: SHIM reads no metrics through it")
     if not folder.is_dir():
         raise FileNotFoundError(f"no SHIM metrics at {folder}: no window has recorded any yet")
     reg = CollectorRegistry(auto_describe=False)
-    reg.register(WindowsCollector(folder))
+    reg.register(WindowsCollector(folder, keep))
     return reg
 
 
@@ -118,7 +209,7 @@ def serve(folder: Path, host: str, port: int) -> tuple[Any, Any]:
     """Start the HTTP exporter (prometheus_client's own server); returns (server, thread)."""
     from prometheus_client import start_http_server
 
-    return start_http_server(port, addr=host, registry=registry(folder))
+    return start_http_server(port, addr=host, registry=registry(folder, keep=True))
 
 
 def samples(folder: Path) -> Iterator[tuple[str, dict[str, str], float]]:
