@@ -24,7 +24,8 @@ CODEMOD_OUTCOMES: Final = ("applied", "nothing", "cancelled", "failed")
 ANALYSES: Final = ("ruff", "duplicates", "typecheck")
 JOB_EVENTS: Final = ("retried", "failed")
 SECONDS_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
-BYTES_BUCKETS: Final = tuple(float(4**n * 1024) for n in range(0, 12))
+BYTES_BUCKETS: Final = tuple(float(4**n * 16) for n in range(0, 15))
+"""16 B to 4 GiB: a checkpoint of a few small buffers is tens of bytes."""
 
 
 class Families:
