@@ -491,8 +491,10 @@ async def test_closing_a_buffer_clears_its_diagnostics(
 
 
 def ruff_findings(state_dir: Path) -> float:
-    value: float = exporter.summary(state_dir / "metrics")["shim_analysis_findings"][
-        "analysis=ruff"
+    (value,) = [
+        v
+        for name, labels, v in exporter.samples(state_dir / "metrics")
+        if name == "shim_analysis_findings" and labels["analysis"] == "ruff"
     ]
     return value
 

@@ -209,6 +209,12 @@ from helpers import engine_for
 from shim_lsp.metrics import exporter, recorder
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.settings import Settings
+def figures(folder):
+    out = {}
+    for name, labels, value in exporter.samples(folder):
+        key = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        out.setdefault(name, {})[key] = value
+    return {k: v[""] if list(v) == [""] else v for k, v in out.items()}
 ws, state = Path(sys.argv[1]), Path(sys.argv[2])
 folder = state / "metrics"
 # As the server starts when the editor sends settings (workspace/configuration): held.
@@ -224,11 +230,11 @@ engine.checkpoint(reason="manual").result(timeout=60)
 engine.tick()
 recorder.coordination(configured=True, connected=True, leader=True)
 recorder.findings("typecheck", 3)
-live = exporter.summary(folder)
+live = figures(folder)
 engine.apply_settings(attrs.evolve(engine.settings, metrics=False))
-off = exporter.summary(folder)
+off = figures(folder)
 engine.apply_settings(attrs.evolve(engine.settings, metrics=True))
-again = exporter.summary(folder)
+again = figures(folder)
 engine.close("clean")
 gauges = ["shim_windows", "shim_process_resident_memory_bytes", "shim_store_size_bytes",
           "shim_coordination_up", "shim_coordination_leader", "shim_risk_level"]
