@@ -8,11 +8,13 @@ Counters and histograms of every window stay, so totals survive exits and crashe
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import logging
 import os
 import re
 import stat
+import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.samples import Sample
+
+from shim_lsp.metrics.recorder import private_folder
 
 log = logging.getLogger(__name__)
 
@@ -54,86 +57,89 @@ def _merge(files: list[str]) -> list[Metric]:
     return list(MultiProcessCollector.merge(files, accumulate=True))  # type: ignore[no-untyped-call]
 
 
+KEPT = ".kept"
+"""Inside the metrics folder: stand-ins for damaged files (no exporter reads below it)."""
+
+
 def _totals(name: str) -> bool:
     """Counters and histograms: what a window's file adds to the machine's totals."""
     return os.path.basename(name).startswith(("counter_", "histogram_"))
 
 
-def _sum(parts: Iterable[list[Metric]]) -> list[Metric]:
-    """Counters and histograms of several files added up: merged one file at a time (with
-    cumulative buckets), their sums are what one merge of all of them gives."""
-    out: dict[str, Metric] = {}
-    values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
-    for metrics in parts:
-        for metric in metrics:
-            if metric.name not in out:
-                out[metric.name] = Metric(metric.name, metric.documentation, metric.type)
-                values[metric.name] = {}
-            into = values[metric.name]
-            for s in metric.samples:
-                key = (s.name, tuple(s.labels.items()))
-                into[key] = into.get(key, 0.0) + s.value
-    for name, metric in out.items():
-        metric.samples = [Sample(n, dict(labels), v) for (n, labels), v in values[name].items()]
-    return list(out.values())
+def _snapshot(name: str) -> bytes | None:
+    """The used part of a metrics file (its header says how long), read without following a
+    link: what stands in for the file if it is damaged later."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        head = f.read(8)
+        used = struct.unpack_from("i", head)[0] if len(head) == 8 else 0
+        return head + f.read(used - 8) if used >= 8 else None
+
+
+def _stand_in(folder: Path, name: str, data: bytes) -> str:
+    """A damaged file's last good bytes, under the same name in the private ``.kept``."""
+    path = private_folder(folder / KEPT) / os.path.basename(name)
+    path.unlink(missing_ok=True)  # never written through a link
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return str(path)
 
 
 def merged_files(
-    folder: Path, kept: dict[str, list[Metric]] | None = None
+    folder: Path, kept: dict[str, bytes] | None = None
 ) -> tuple[list[Metric], list[tuple[str, str]]]:
     """The windows' figures from the folder's metric files, and the files left out with why:
     a link (never followed: it may lead out of the state folder) or anything not a regular
     file, and a file prometheus_client cannot parse (left empty by a full disk, damaged),
-    which would otherwise fail every scrape. Each file is parsed once.
+    which would otherwise fail every scrape. Each file is parsed once while all are sound.
 
-    ``kept`` (the long-running exporter's): each counter or histogram file's last good
-    figures, used while that file cannot be read. Leaving it out would lower the totals,
+    ``kept`` (the long-running exporter's): each counter or histogram file's last good bytes,
+    which stand in while that file cannot be read. Leaving it out would lower the totals,
     which Prometheus reads as a counter reset, and then count the rest of them twice."""
-    gauges: list[str] = []
-    totals: list[str] = []
+    regular: list[str] = []
     bad: list[tuple[str, str]] = []
     for name in sorted(glob.glob(str(folder / "*.db"))):
         try:
             st = os.lstat(name)
         except FileNotFoundError:
             continue
-        if not stat.S_ISREG(st.st_mode):
+        if stat.S_ISREG(st.st_mode):
+            regular.append(name)
+        else:
             bad.append((name, "not a regular file (a link or a folder): not read"))
-        else:
-            (totals if _totals(name) else gauges).append(name)
-    parts: list[list[Metric]] = []
-    for name in totals:
-        try:
-            parts.append(_merge([name]))
-        except Exception as exc:  # struct.error, UnicodeDecodeError, OSError...
-            if kept is not None and name in kept:
-                parts.append(kept[name])
-                why = f"cannot be read as metrics ({exc}); its last good figures stand in"
-                bad.append((name, why))
-            else:
-                bad.append((name, f"cannot be read as metrics: {exc}"))
-        else:
-            if kept is not None:
-                kept[name] = parts[-1]
-    if kept is not None:
-        for name in set(kept) - set(totals):  # folded away or removed: nothing to keep
-            del kept[name]
+    snapshots = {n: _snapshot(n) for n in regular if kept is not None and _totals(n)}
     try:
-        live = _merge(gauges)
-    except Exception:  # find which file
-        good = []
-        for name in gauges:
+        metrics = _merge(regular)
+        failed: set[str] = set()
+    except Exception:  # struct.error, UnicodeDecodeError, OSError...: find which file
+        good, failed = [], set()
+        for name in regular:
             try:
                 _merge([name])
             except Exception as exc:
-                bad.append((name, f"cannot be read as metrics: {exc}"))
+                failed.add(name)
+                if kept is not None and name in kept:
+                    good.append(_stand_in(folder, name, kept[name]))
+                    why = f"cannot be read as metrics ({exc}); its last good figures stand in"
+                    bad.append((name, why))
+                else:
+                    bad.append((name, f"cannot be read as metrics: {exc}"))
             else:
                 good.append(name)
-        live = _merge(good)
-    return _sum(parts) + live, bad
+        metrics = _merge(good)
+    if kept is not None:
+        for name in set(kept) - set(regular):  # folded away or removed: nothing to keep
+            del kept[name]
+        kept.update((n, b) for n, b in snapshots.items() if b is not None and n not in failed)
+    return metrics, bad
 
 
-def _declared_totals() -> list[Metric]:
+@functools.cache
+def _declared_totals() -> tuple[Metric, ...]:
     """Every counter and histogram SHIM declares, with its fixed label values, at zero: made
     from the families themselves (in memory, registered nowhere), so the list cannot drift."""
     from prometheus_client import values
@@ -152,7 +158,7 @@ def _declared_totals() -> list[Metric]:
             if metric.type in ("counter", "histogram"):
                 metric.samples = [s for s in metric.samples if not s.name.endswith("_created")]
                 out.append(metric)
-    return out
+    return tuple(out)
 
 
 def with_zeros(metrics: list[Metric]) -> list[Metric]:
@@ -179,7 +185,7 @@ class WindowsCollector:
     def __init__(self, folder: Path, keep: bool = False) -> None:
         self.folder = folder
         self._told: set[str] = set()
-        self._kept: dict[str, list[Metric]] | None = {} if keep else None
+        self._kept: dict[str, bytes] | None = {} if keep else None
 
     def collect(self) -> Iterable[Metric]:
         drop_dead_windows(self.folder)
