@@ -27,6 +27,7 @@ from shim_lsp.analysis.tree import config_leading_out
 from shim_lsp.metrics import recorder
 from shim_lsp.server import edits
 from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.diagnostics import FINDINGS
 from shim_lsp.server.feature import Feature
 from shim_lsp.server.ruff_server import RuffServer, describe
 from shim_lsp.settings import Settings
@@ -38,6 +39,7 @@ QUICK_FIX = types.CodeActionKind.QuickFix.value
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.shim"
 ORGANIZE_IMPORTS = f"{types.CodeActionKind.SourceOrganizeImports.value}.shim"
 SOURCE = "SHIM ruff"
+FINDINGS[SOURCE] = "ruff"  # counted in the findings metric as shown
 """The diagnostics' source: told apart from ruff's own language server's."""
 PYTHON_SUFFIXES = (".py", ".pyi")
 RUFF_CONFIGS = frozenset({"pyproject.toml", "ruff.toml", ".ruff.toml"})

@@ -15,7 +15,6 @@ would show each twice. It is asked to pull again instead. Other clients are push
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -32,13 +31,8 @@ if TYPE_CHECKING:
 REFRESH_AFTER_S = 0.05
 
 
-@functools.cache
-def _analyses() -> dict[str, str]:
-    """The metrics' analysis label of each source of findings (imported late: those features
-    use this module)."""
-    from shim_lsp.server import analysis, duplicates, typecheck
-
-    return {analysis.SOURCE: "ruff", duplicates.SOURCE: "duplicates", typecheck.SOURCE: "typecheck"}
+FINDINGS: dict[str, str] = {}
+"""Source of diagnostics -> the metrics' analysis label; each analysis feature adds its own."""
 
 
 @attrs.define
@@ -77,7 +71,7 @@ class Diagnostics:
             parts.pop(source, None)
         if not parts:
             del self._parts[uri]
-        if (analysis := _analyses().get(source)) is not None:
+        if (analysis := FINDINGS.get(source)) is not None:
             recorder.findings(analysis, self.count(source)[1])  # what the editor shows
         if self.pulled() and self.of(uri) == before:
             return  # nothing for the client to pull again (a check found what it had)
