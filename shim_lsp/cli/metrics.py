@@ -58,7 +58,11 @@ def _serve(folder: Path, host: str, port: int) -> int:
     """Serve until stopped; the folder is made (private) if no window has made it yet, so the
     exporter may start before the first window."""
     try:
-        server, _thread = exporter.serve(private_folder(folder), host, port)
+        private_folder(folder)
+    except OSError as exc:
+        raise CliError(f"cannot use {folder}: {exc}") from exc
+    try:
+        server, _thread = exporter.serve(folder, host, port)
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc}") from exc
     bound = server.server_address[1]

@@ -9,9 +9,10 @@ modes drop a window's value when it exits.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 CHECKPOINT_REASONS: Final = ("manual", "idle", "interval", "scan", "risk", "codemod", "other")
 OUTCOMES: Final = ("ok", "failed")
@@ -27,14 +28,19 @@ CODEMOD_OUTCOMES: Final = ("applied", "nothing", "cancelled", "failed")
 ANALYSES: Final = ("ruff", "duplicates", "typecheck")
 JOB_EVENTS: Final = ("retried", "failed")
 SECONDS_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
-BYTES_BUCKETS: Final = tuple(float(4**n * 1024) for n in range(0, 12))
+BYTES_BUCKETS: Final = tuple(float(4**n * 16) for n in range(0, 15))
+"""16 B to 4 GiB: a checkpoint of a few small buffers is tens of bytes."""
 
 
 class Families:
     """The metric objects; built only once the value class (multiprocess or not) is chosen."""
 
-    def __init__(self) -> None:
-        g, c, h = Gauge, Counter, Histogram
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        """Registered nowhere by default: nothing in a window serves them (the exporter reads
+        the files), and a window that turns metrics back on builds them anew."""
+        g = partial(Gauge, registry=registry)
+        c = partial(Counter, registry=registry)
+        h = partial(Histogram, registry=registry)
         self.windows = g(
             "shim_windows",
             "SHIM servers running (editor windows and AI chats)",

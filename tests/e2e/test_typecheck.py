@@ -66,6 +66,15 @@ def timed_checks(state_dir: Path) -> float:
     return float(counts["analysis=typecheck"])
 
 
+def shown(state_dir: Path) -> dict[str, float]:
+    """The findings metric, by analysis, as Prometheus would read it."""
+    return {
+        labels["analysis"]: v
+        for name, labels, v in exporter.samples(state_dir / "metrics")
+        if name == "shim_analysis_findings"
+    }
+
+
 def configure(editor: Editor, settings: dict[str, object]) -> None:
     editor.client.set_configuration({"shim": settings})
     editor.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
@@ -103,6 +112,7 @@ async def test_saved_files_are_type_checked_by_the_projects_configuration_and_no
             start=t.Position(line=3, character=0), end=t.Position(line=4, character=9)
         )
         (daemon,) = daemons(editor.pid)
+        assert shown(state_dir)["typecheck"] == 3  # metrics count what is shown
 
         # Typing is not checked: the findings stay those of the saved text.
         editor.type(uri, 0, 0, "import sys\n")
@@ -113,6 +123,7 @@ async def test_saved_files_are_type_checked_by_the_projects_configuration_and_no
         editor.change(uri, t.TextDocumentContentChangeWholeDocument(text=FIXED))
         editor.save(uri)
         await editor.wait_for(lambda: codes(editor, uri) == ["no-untyped-def"], 60)
+        assert shown(state_dir)["typecheck"] == 1
 
         # The configuration changes on disk: a new daemon reads it.
         (workspace / "pyproject.toml").write_text("[tool.mypy]\n")

@@ -193,6 +193,52 @@ def test_a_file_that_is_no_metrics_is_left_out_and_never_followed(tmp_path: Path
     assert outside.stat().st_atime_ns == before
 
 
+SHIM = [sys.executable, "-m", "shim_lsp.cli"]
+
+
+def scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        lines = r.read().decode().splitlines()
+    return {k: float(v) for k, v in (line.rsplit(" ", 1) for line in lines if line[:1] != "#")}
+
+
+MANUAL = 'shim_checkpoints_total{outcome="ok",reason="manual"}'
+
+
+def test_a_damaged_file_keeps_its_last_totals_in_the_exporter_so_no_counter_seems_reset(
+    tmp_path: Path,
+) -> None:
+    """A window's counter file emptied (a full disk, a cleanup): the long-running exporter
+    keeps that file's last good totals (said once); a drop would read as a counter reset to
+    Prometheus, which would then count the rest again. The one-shot summary leaves it out."""
+    serve = subprocess.Popen(
+        [*SHIM, "metrics", "serve", "--port", "0", "--state-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        port = int(serve.stdout.readline().split(":")[-1].split("/")[0])
+        # Before any window: every counter is there at zero, so a first event is an increase.
+        assert scrape(port)[MANUAL] == 0
+        for unsaved in (100, 20):
+            assert window(tmp_path, unsaved, "exit").wait(timeout=30) == 0
+        assert scrape(port)[MANUAL] == 2
+        # The two windows that exited are folded into the archive: the one counter file.
+        (damaged,) = sorted((tmp_path / "metrics").glob("counter_*.db"))
+        damaged.write_bytes(b"")
+        assert scrape(port)[MANUAL] == 2
+        assert scrape(port)['shim_recoveries_total{outcome="restored"}'] == 2
+        one_shot = json.loads(shim_metrics(tmp_path, "--json").stdout)
+        assert one_shot["checkpoints"]["taken"] == 0
+    finally:
+        serve.terminate()
+        _, err = serve.communicate(timeout=30)
+    assert err.count(f"{damaged} left out") == 1, err
+    assert "its last good figures stand in" in err
+
+
 def test_metrics_without_any_window_say_so(tmp_path: Path) -> None:
     out = shim_metrics(tmp_path)
     assert out.returncode == 2
@@ -266,28 +312,63 @@ from pathlib import Path
 import attrs
 from helpers import engine_for
 from shim_lsp.metrics import exporter, recorder
+from shim_lsp.session.engine import SessionEngine
+from shim_lsp.settings import Settings
+def figures(folder):
+    out = {}
+    for name, labels, value in exporter.samples(folder):
+        key = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        out.setdefault(name, {})[key] = value
+    return {k: v[""] if list(v) == [""] else v for k, v in out.items()}
 ws, state = Path(sys.argv[1]), Path(sys.argv[2])
-engine = engine_for(ws, state)
-recorder.active().unsaved_bytes.set(500)
+folder = state / "metrics"
+# As the server starts when the editor sends settings (workspace/configuration): held.
+engine = SessionEngine(Settings(state_dir=str(state)), [ws], text_source=lambda uri: None)
+engine.hold()
+engine.start()
 engine.apply_settings(attrs.evolve(engine.settings, metrics=False))
-recorder.active() is None or sys.exit("still recording")
-figures = exporter.families(state / "metrics")
-print(figures["shim_unsaved_bytes"], figures["shim_windows"])
-# The metrics folder is deleted under the window: said once, and it records no more.
+engine.release()
+engine.tick()
+print("off from the start:", folder.exists())
 engine.apply_settings(attrs.evolve(engine.settings, metrics=True))
-shutil.rmtree(state / "metrics")
+engine.checkpoint(reason="manual").result(timeout=60)
+engine.tick()
+recorder.coordination(configured=True, connected=True, leader=True)
+recorder.findings("typecheck", 3)
+live = figures(folder)
+engine.apply_settings(attrs.evolve(engine.settings, metrics=False))
+off = figures(folder)
+engine.apply_settings(attrs.evolve(engine.settings, metrics=True))
+again = figures(folder)
+# The metrics folder is deleted under the window: said once, and it records no more.
+shutil.rmtree(folder)
 for _ in range(3):
     engine.tick()
 recorder.active() is None or sys.exit("still recording into deleted files")
+engine.apply_settings(attrs.evolve(engine.settings, metrics=False))
 engine.apply_settings(attrs.evolve(engine.settings, metrics=True))
 engine.tick()
+recorder.active() is None or sys.exit("recording again into a deleted folder")
 engine.close("clean")
+gauges = ["shim_windows", "shim_process_resident_memory_bytes", "shim_store_size_bytes",
+          "shim_coordination_up", "shim_coordination_leader", "shim_risk_level"]
+print("on:", [live[g] > 0 for g in gauges], live["shim_analysis_findings"]["analysis=typecheck"])
+print("off:", [g for g in gauges + ["shim_analysis_findings"] if off.get(g)])  # windows: 0
+manual = "outcome=ok,reason=manual"
+print("totals kept:", off["shim_checkpoints_total"][manual],
+      again["shim_checkpoints_total"][manual], "windows:", again["shim_windows"])
 """
 
 
-def test_turning_metrics_off_drops_the_windows_live_figures_to_zero(tmp_path: Path) -> None:
+def test_metrics_off_in_the_editors_settings_writes_nothing_and_turned_off_drops_every_live_gauge(
+    tmp_path: Path,
+) -> None:
+    """``metrics: false`` sent by the editor (workspace/configuration, as VS Code sends it)
+    writes nothing; turned off mid-session, the window's live figures leave the folder at
+    once (not frozen until exit), its totals stay; turned on again, it counts again."""
     ws = tmp_path / "ws"
     ws.mkdir()
+    (ws / "a.py").write_text("a = 1\n")
     out = subprocess.run(
         [sys.executable, "-c", TURNED_OFF, str(ws), str(tmp_path / "state")],
         capture_output=True,
@@ -299,7 +380,47 @@ def test_turning_metrics_off_drops_the_windows_live_figures_to_zero(tmp_path: Pa
         },
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["0.0", "1.0"]  # no frozen unsaved bytes; still a window
+    assert out.stdout.splitlines() == [
+        "off from the start: False",
+        "on: [True, True, True, True, True, False] 3.0",
+        "off: []",
+        "totals kept: 1.0 1.0 windows: 1.0",
+    ]
     assert out.stderr.count("metrics folder") == 1, out.stderr
     assert f"metrics folder {tmp_path / 'state' / 'metrics'} (or this" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+LINKED = """
+import sys
+from pathlib import Path
+from shim_lsp.metrics import recorder
+state = Path(sys.argv[1])
+print(recorder.enable(state))
+print(recorder.enable(state), recorder.active())
+"""
+
+
+def test_a_metrics_folder_that_is_a_link_is_refused_said_once_and_never_written_through(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    outside.chmod(0o755)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "metrics").symlink_to(outside)
+    out = subprocess.run(
+        [sys.executable, "-c", LINKED, str(state)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        f"SHIM's metrics are off for this window: {state / 'metrics'} is a symbolic link (to"
+        f" {outside}); SHIM writes metrics only inside its state folder: remove the link",
+        "None None",  # said once; the window goes on without metrics
+    ]
+    for args in [(), ("serve", "--port", "0")]:
+        cli = shim_metrics(state, *args)
+        assert cli.returncode == 2 and "is a symbolic link" in cli.stderr, cli.stderr
+    assert list(outside.iterdir()) == []
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o755
