@@ -75,11 +75,21 @@ async def choose(
     message: str,
     titles: Sequence[str],
     what: str,
+    instead: str | None = None,
 ) -> str | None:
     """The answer the user picked among ``titles`` (``window/showMessageRequest``); None when
-    they closed the question or the client failed it (logged as "could not ``what``")."""
+    they closed the question or the client failed it (logged as "could not ``what``"). Not
+    gated on ``window.showMessage``: clients older than LSP 3.16 (Neovim 0.7) answer the
+    request without declaring it. ``instead``: what a client that failed the request is told
+    by a plain message, which every client shows."""
     params = types.ShowMessageRequestParams(
         type=kind, message=message, actions=[types.MessageActionItem(title=t) for t in titles]
     )
-    answer = await ask(ls.window_show_message_request_async(params), what)
+    try:
+        answer = await ls.window_show_message_request_async(params)
+    except Exception as exc:  # the client's error, whatever its type: the flow goes on
+        log.warning("the editor could not %s: %s", what, exc)
+        if instead is not None:
+            ls.tell_user(instead, kind)
+        return None
     return answer.title if answer is not None else None

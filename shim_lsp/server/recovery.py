@@ -200,13 +200,18 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
         ls.protocol.notify(RECOVERY_NOTIFICATION, describe(work))
         return {"files": len(files), "choice": None, "shownBy": "client"}
     names = ", ".join(_label(work, f.uri) for f in files[:5]) + (" ..." if len(files) > 5 else "")
+    found = (
+        f"SHIM found unsaved work in {len(files)} file(s) from "
+        f"{len(work)} editor session(s) that ended before it was saved: {names}"
+    )
     choice = await client.choose(
         ls,
         types.MessageType.Warning,
-        f"SHIM found unsaved work in {len(files)} file(s) from "
-        f"{len(work)} editor session(s) that ended before it was saved: {names}",
+        found,
         (REVIEW, RESTORE_ALL, DISMISS),
         "ask about unsaved work to recover",
+        instead=f"{found}. Open a file: its first line offers Restore unsaved work (a code"
+        " action), or run `shim recover` in a terminal.",
     )
     restored: list[str] = []
     if choice == DISMISS:

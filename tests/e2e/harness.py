@@ -196,6 +196,7 @@ async def start_editor(
     capabilities: t.ClientCapabilities = CAPABILITIES,
     initialize: bool = True,
     refuse_show_document: bool = False,
+    refuse_questions: bool = False,
     settings_delay: float = 0.0,
     initialization_options: Any = None,
 ) -> Editor:
@@ -223,6 +224,8 @@ async def start_editor(
     @client.feature(t.WINDOW_SHOW_MESSAGE_REQUEST)
     def message_request(params: t.ShowMessageRequestParams) -> t.MessageActionItem | None:
         editor.prompts.append(params.message)
+        if refuse_questions:  # a client without the request answers with an error
+            raise RuntimeError("window/showMessageRequest is not implemented here")
         if not editor.answers:
             return None
         return t.MessageActionItem(title=editor.answers.pop(0))

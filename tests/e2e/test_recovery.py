@@ -446,6 +446,21 @@ async def test_a_show_document_answered_with_an_error_does_not_end_the_recovery(
         await stop_editor(second)
 
 
+async def test_a_recovery_question_the_client_fails_is_said_by_a_plain_message(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """A client that cannot answer the question (an error for window/showMessageRequest) is
+    told by a message every client shows: the work, and where its actions are."""
+    await crash_after_typing(workspace, state_dir, "app.py", "b = 'typed'\n")
+    second = await editors.start(workspace, state_dir, refuse_questions=True)
+    found = "SHIM found unsaved work in 1 file(s)"
+    await second.wait_for(lambda: any(found in m for m in second.shown_messages))
+    (told,) = [m for m in second.shown_messages if found in m]
+    assert "app.py" in told and "Restore unsaved work" in told
+    assert len(second.prompts) == 1  # asked once, then told
+    await stop_editor(second)
+
+
 async def test_two_crashed_windows_with_different_text_are_both_offered(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
