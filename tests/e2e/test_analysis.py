@@ -379,6 +379,16 @@ async def test_settings_that_are_a_link_leading_out_stop_ruff_for_the_buffers_be
     assert "ruff was not run" in told
     await asyncio.sleep(1)  # a check that ran would have published by now
     assert codes(editor, uri) == []
+    # The workspace run leaves that folder out, said once, and checks the rest.
+    (workspace / "c.py").write_text("import sys\n")
+    (workspace / "pkg" / "d.py").write_text("import re\n")
+    result = await editor.command("shim.analyzeWorkspace")
+    assert result["skipped"] == [str(workspace / "pkg")] and "error" not in result, result
+    assert codes(editor, editor.uri("c.py")) == ["F401"]
+    assert editor.uri("pkg/d.py") not in editor.client.diagnostics
+    await editor.command("shim.analyzeWorkspace")
+    (note,) = [m for m in editor.shown_messages if "was not analysed" in m]
+    assert note.startswith(f"SHIM: {workspace / 'pkg'} was not analysed: its pyproject.toml")
     assert not any("outside-secret" in m for m in editor.shown_messages)
 
 
