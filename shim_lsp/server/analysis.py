@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -111,7 +112,9 @@ class ToolTrouble:
         self.setting = setting
         self._told: set[str] = set()
 
-    def say(self, message: str, detail: str) -> None:
+    def say(self, message: str, detail: str, cause: str | None = None) -> None:
+        """``cause``: what to fix, when it is not the setting that points at the tool (a
+        rule selection, a configuration file)."""
         log.warning("%s%s", message, f"\n{detail}" if detail else "")
         if message in self._told:
             return
@@ -119,11 +122,36 @@ class ToolTrouble:
         shown = f"\n{detail.strip()}" if detail.strip() else ""
         self.ls.log_user(f"SHIM: {message}{shown}", types.MessageType.Error)
         self.ls.tell_user(
-            f"SHIM: {message}. {self.off} (setting {self.setting}); everything else works."
+            f"SHIM: {message}. {self.off} ({cause or f'setting {self.setting}'}); everything"
+            " else works."
         )
 
     def forget(self) -> None:
         self._told.clear()
+
+
+_RULE_FROM_CLI = re.compile(r"in `(select|ignore)` from the CLI")
+_FROM_FILE = re.compile(r"from `([^`]+)`")
+_UNPARSED = re.compile(r"Failed to parse (\S+?)(?:;|$)", re.MULTILINE)
+
+
+def ruff_cause(failure: ruff.RuffFailure, near: Path | None = None) -> str | None:
+    """What ruff's complaint says to fix, when it is not the ruff itself: a rule selection
+    setting, or the configuration file it names (found from ``near``, the file checked, when
+    ruff names it relative to the folder it ran in); None: the ruff (setting ruffPath)."""
+    said = f"{failure.message}\n{failure.detail}"
+    if "is a link leading outside the workspace" in failure.message:
+        return "the link named"
+    rule = _RULE_FROM_CLI.search(said)
+    if rule is not None:
+        return f"setting {'ruffSelect' if rule[1] == 'select' else 'ruffIgnore'}"
+    named = _FROM_FILE.search(said) or _UNPARSED.search(said)
+    if named is None:
+        return None
+    config = Path(named[1])
+    if not config.is_absolute() and near is not None:
+        config = next((f / config for f in near.parents if (f / config).is_file()), config)
+    return f"its configuration {config}"
 
 
 class AnalysisFeature(Feature):
@@ -348,7 +376,7 @@ class AnalysisFeature(Feature):
                     self._server_died(server, server.returncode)
         found = await ruff.check(binary, text, path, ruff_options(self.ls.settings))
         if isinstance(found, ruff.RuffFailure):
-            self._failed(found)
+            self._failed(found, path)
             return Analysis(version, text, (), ran=False)
         return Analysis(version, text, tuple(found))
 
@@ -360,14 +388,15 @@ class AnalysisFeature(Feature):
             return None
         done = await ruff.fixed(binary, text, path, ruff_options(self.ls.settings), only)
         if isinstance(done, ruff.RuffFailure):
-            self._failed(done)
+            self._failed(done, path)
             return None
         return done
 
-    def _failed(self, failure: ruff.RuffFailure) -> None:
-        """One message per distinct failure, in the log and on screen; the rest works on."""
+    def _failed(self, failure: ruff.RuffFailure, near: Path | None = None) -> None:
+        """One message per distinct failure, in the log and on screen, naming what to fix
+        (``near``: the file checked); the rest works on."""
         self._binary = None  # look for ruff again next time: it may be back
-        self.trouble.say(failure.message, failure.detail)
+        self.trouble.say(failure.message, failure.detail, ruff_cause(failure, near))
 
     async def _check_and_publish(self, uri: str) -> None:
         self._timers.pop(uri, None)

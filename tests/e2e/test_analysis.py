@@ -481,6 +481,22 @@ async def test_changed_settings_check_open_buffers_again(
             t.DidChangeConfigurationParams(settings=None)
         )
         await published(editor, uri, expected.__eq__)
+    # What ruff refuses is named as the cause: the rule setting, then the file and its line.
+    config = workspace / "pyproject.toml"
+    for settings, cause in [
+        ({"ruffSelect": ["NOPE1"]}, "(setting ruffSelect)"),
+        ({"ruffIgnore": ["F401"]}, f"(its configuration {config})"),
+    ]:
+        if "ruffIgnore" in settings:
+            config.write_text("[tool.ruff\n")
+        editor.client.set_configuration({"shim": settings})
+        editor.client.workspace_did_change_configuration(
+            t.DidChangeConfigurationParams(settings=None)
+        )
+        await editor.wait_for(lambda c=cause: any(c in m for m in editor.shown_messages))
+    said = [m for m in editor.shown_messages if "exit status 2" in m]
+    assert len(said) == 2 and not any("ruffPath" in m for m in said), said
+    assert "Unknown rule selector `NOPE1`" in said[0] and "TOML parse error" in said[1], said
 
 
 async def test_closing_a_buffer_clears_its_diagnostics(
