@@ -130,6 +130,8 @@ class ToolTrouble:
         self._told.clear()
 
 
+_IMPORTS = re.compile(r"^[ \t]*(?:import|from)[ \t\\]", re.MULTILINE)
+"""A line that starts an import statement: without one, organising imports changes nothing."""
 _RULE_FROM_CLI = re.compile(r"in `(select|ignore)` from the CLI")
 _FROM_FILE = re.compile(r"from `([^`]+)`")
 _UNPARSED = re.compile(r"Failed to parse (\S+?)(?:;|$)", re.MULTILINE)
@@ -549,9 +551,11 @@ class AnalysisFeature(Feature):
         actions: list[types.CodeAction] = []
         if QUICK_FIX in kinds:
             actions += self._quick_fixes(uri, analysis, params.range)
-        if FIX_ALL in kinds and any(self._allowed(f.fix) for f in analysis.found):
+        # Ruff fixes nothing in a file that does not parse, and sorts only what is imported.
+        parses = not any(f.code is None for f in analysis.found)
+        if FIX_ALL in kinds and parses and any(self._allowed(f.fix) for f in analysis.found):
             actions += await self._source_action(uri, analysis, FIX_ALL, "Fix all ruff findings")
-        if ORGANIZE_IMPORTS in kinds:
+        if ORGANIZE_IMPORTS in kinds and parses and _IMPORTS.search(analysis.text):
             actions += await self._source_action(
                 uri, analysis, ORGANIZE_IMPORTS, "Organize imports (ruff)"
             )
@@ -629,6 +633,9 @@ class AnalysisFeature(Feature):
             return self._refused(action)
         if new is not None and new != analysis.text:
             action.edit = self._edit(uri, analysis, new)
+        elif new is not None:  # no edit and no word would look like a broken action
+            done = "the imports are in order" if kind == ORGANIZE_IMPORTS else "nothing to fix"
+            self.ls.tell_user(f"SHIM: {action.title}: {done}.", types.MessageType.Info)
         return action
 
     def _refused(self, action: types.CodeAction) -> types.CodeAction:

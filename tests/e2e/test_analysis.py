@@ -228,6 +228,18 @@ async def test_organise_imports_sorts_the_import_block(
     resolved = await editor.client.code_action_resolve_async(offered)
     assert apply(editor, resolved.edit)
     assert editor.docs[uri].source == "import os\nimport sys\n\nprint(os, sys)\n"
+    # Sorted already: offered (knowing costs a ruff run), and resolving says so, once.
+    await published(editor, uri, lambda c: c == [])
+    (again,) = await code_actions(editor, uri, 0, only=["source.organizeImports"])
+    assert (await editor.client.code_action_resolve_async(again)).edit is None
+    await editor.wait_for(lambda: any("in order" in m for m in editor.shown_messages))
+    assert editor.shown_messages[-1] == "SHIM: Organize imports (ruff): the imports are in order."
+    # Nothing imported, or a file that does not parse: not offered at all.
+    for text in ("print(1)\n", "import os\nx = (\n"):
+        other = editor.open(f"{len(text)}.py", text)
+        await published(editor, other, lambda c: c in ([], [""], ["None"]))
+        kinds = ["source.organizeImports", "source.fixAll"]
+        assert await code_actions(editor, other, 0, only=kinds) == [], text
 
 
 async def test_noqa_is_added_or_appended_and_the_diagnostic_goes(
