@@ -141,6 +141,15 @@ def _here(roots: Sequence[Path], cwd: Path | None) -> Path:
     return cwd or (roots[0] if roots[0].is_dir() else roots[0].parent)
 
 
+def _cwd_refused(roots: Sequence[Path], here: Path) -> RuffFailure | None:
+    """Ruff also reads the settings of the folder it runs in, excluded or not: run from a
+    folder under the roots whose settings (or an enclosing one's) lead out, it must not run."""
+    real_roots = [Path(os.path.realpath(r)) for r in roots if r.is_dir()]
+    if not _inside(here, real_roots):
+        return None
+    return config_leading_out(roots, [], [here / "-"])
+
+
 def _found(
     binary: str, out: str, roots: Sequence[Path], here: Path, outside: Sequence[Path]
 ) -> TreeFindings | RuffFailure:
@@ -190,10 +199,10 @@ async def check_tree(
         if not kept:
             return TreeFindings({}, (), skipped)
         files = kept
-    refused = config_leading_out(roots, outside)
+    here = _here(roots, cwd)
+    refused = config_leading_out(roots, outside) or _cwd_refused(roots, here)
     if refused is not None:
         return refused
-    here = _here(roots, cwd)
     out = await ruff.run(
         binary, _args(options, outside, files or roots), None, roots[0], timeout, cwd=here
     )
@@ -238,10 +247,10 @@ class TreeRun:
         timeout: float = TIMEOUT_S,
     ) -> TreeRun | RuffFailure:
         outside = links_outside(roots)  # before ruff starts: it would read a linked file
-        refused = config_leading_out(roots, outside)
+        here = _here(roots, cwd)
+        refused = config_leading_out(roots, outside) or _cwd_refused(roots, here)
         if refused is not None:
             return refused
-        here = _here(roots, cwd)
         try:
             proc = subprocess.Popen(
                 [binary, *_args(options, outside, roots)],

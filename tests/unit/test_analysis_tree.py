@@ -121,10 +121,10 @@ def test_a_folder_whose_settings_are_a_link_leading_out_is_left_out_and_the_rest
     tmp_path: Path, runner: str
 ) -> None:
     """Excluded, the folder is not entered, so its settings are never read: ruff would fail
-    on this one (broken TOML) if it read it. The rest of the tree is checked."""
+    on this one (an unknown rule) if it read it. The rest of the tree is checked."""
     root = _tree(tmp_path)
     secret = tmp_path / "outside" / "secret.toml"
-    secret.write_text('token = "outside-secret"\n[')
+    secret.write_text('[lint]\nselect = ["NOPE1"]  # outside-secret\n')
     (root / "pkg" / "deeper").mkdir()
     (root / "pkg" / "deeper" / "c.py").write_text("import re\n")
     (root / "pkg" / "ruff.toml").symlink_to(secret)
@@ -136,3 +136,13 @@ def test_a_folder_whose_settings_are_a_link_leading_out_is_left_out_and_the_rest
     assert sorted(done.found) == [root / "top.py"]
     assert done.skipped == (root / "pkg" / "ruff.toml",)
     assert skipped_note(done.skipped[0]).startswith(f"{root / 'pkg'} was not analysed: its")
+    # Ruff reads the settings of the folder it runs in, excluded or not: from there, no run.
+    options, inside = RuffOptions(select=("F",)), root / "pkg"
+    refused: TreeFindings | RuffFailure
+    if runner == "cli":
+        started = TreeRun.start(ruff, [root], options, cwd=inside, timeout=10)
+        refused = started if isinstance(started, RuffFailure) else started.finish()
+    else:
+        refused = asyncio.run(check_tree(ruff, [root], options, cwd=inside, timeout=10))
+    assert isinstance(refused, RuffFailure), refused
+    assert "outside-secret" not in refused.message + refused.detail
