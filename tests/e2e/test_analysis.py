@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import stat
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -475,6 +476,10 @@ async def test_typing_is_checked_once_after_the_pause(
     assert runs.read_text().count("run") == 1  # the settings, checked as ruff server starts
 
 
+def _told(editor: Editor, said: str) -> bool:
+    return any(said in m for m in editor.shown_messages)
+
+
 async def test_changed_settings_check_open_buffers_again(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
@@ -505,7 +510,7 @@ async def test_changed_settings_check_open_buffers_again(
         editor.client.workspace_did_change_configuration(
             t.DidChangeConfigurationParams(settings=None)
         )
-        await editor.wait_for(lambda c=cause: any(c in m for m in editor.shown_messages))
+        await editor.wait_for(partial(_told, editor, cause))
     said = [m for m in editor.shown_messages if "exit status 2" in m]
     assert len(said) == 2 and not any("ruffPath" in m for m in said), said
     assert "Unknown rule selector `NOPE1`" in said[0] and "TOML parse error" in said[1], said
