@@ -63,7 +63,7 @@ class Client:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             cwd=ws,
-            env={**installed_env(ws), "SHIM_STATE_DIR": str(ws.parent / "state")},
+            env=installed_env(ws),
         )
         client = cls(proc, settings)
         caps = {"workspace": {"configuration": True}, "window": {"workDoneProgress": True}}
@@ -167,9 +167,11 @@ def ruff_binary() -> str:
 def installed_env(ws: Path) -> dict[str, str]:
     """SHIM's processes as an installed SHIM runs: its modules' bytecode cached (pip compiles
     it on install), even where ``PYTHONDONTWRITEBYTECODE`` is set, as it is in some shells
-    here; without it each ``shim analyze`` would compile SHIM's source again."""
+    here; without it each ``shim analyze`` would compile SHIM's source again. Their state
+    folder (where the link search keeps what it listed) is beside the tree, not the user's."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "PYTHONPYCACHEPREFIX": str(ws.parent / "pycache")}
+    state = str(ws.parent / "state")
+    return {**env, "PYTHONPYCACHEPREFIX": str(ws.parent / "pycache"), "SHIM_STATE_DIR": state}
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, str]:

@@ -477,6 +477,53 @@ sys.stdin.read()
 """
 
 
+DEAD_WINDOWS = """
+import os
+import sys
+from pathlib import Path
+from shim_lsp.metrics import recorder
+recorder.enable(Path(sys.argv[1]))
+for n in range(int(sys.argv[2])):
+    pid = os.fork()
+    if pid == 0:  # a window of its own pid, its files made by prometheus_client; then killed
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(Path(sys.argv[1]) / "metrics")
+        recorder.checkpoint("idle", 0.01 * (n % 50), 1000 * n, 1.0 * n)
+        recorder.recovery("restored")
+        recorder.active().unsaved_bytes.set(n)
+        os._exit(0)
+    os.waitpid(pid, 0)
+os._exit(0)
+"""
+
+
+def bench_dead_windows(tmp: Path, count: int = 1000) -> None:
+    """A scrape of a folder that ``count`` killed windows left, folded (compacted) against
+    not folded: the same merge of the same figures, in the same process."""
+    from shim_lsp.metrics.exporter import compact, exposition, merged_files
+
+    state = tmp / "dead"
+    subprocess.run([sys.executable, "-c", DEAD_WINDOWS, str(state), str(count)], check=True)
+    folder = state / "metrics"
+    for live in folder.glob("gauge_live*.db"):  # all dead: dropped, as before folding was
+        live.unlink()
+    files = len(list(folder.glob("*.db")))
+    unfolded = median_time(lambda: merged_files(folder), 5)
+    started = time.perf_counter()
+    compact(folder)
+    folding = time.perf_counter() - started
+    folded = median_time(lambda: merged_files(folder), 20)
+    scrape = median_time(lambda: exposition(folder), 20)
+    left = len(list(folder.glob("*.db")))
+    row(
+        f"scrape after {count} windows died ({files:,} files folded to {left})",
+        f"{scrape * 1000:.1f} ms (merge {folded * 1000:.1f} ms)",
+        f"{unfolded * 1000:.0f} ms (merge, not folded)",
+        f"{unfolded / folded:.0f}x",
+        "<= 100 ms",
+    )
+    row(f"folding {count} dead windows (once)", f"{folding * 1000:.0f} ms", "-", "-", "-")
+
+
 async def bench_metrics() -> None:
     """The edit path with metrics on against off, and one scrape of 10 windows' metrics."""
     from shim_lsp.metrics.exporter import exposition
@@ -527,6 +574,7 @@ async def bench_metrics() -> None:
             "-",
             "<= 100 ms",
         )
+        bench_dead_windows(Path(tmp))
 
 
 async def lost_at_kill(ws: Path, state: Path, rng: random.Random) -> float:

@@ -1,6 +1,6 @@
 """``shim demo``: kill a real server mid-typing and show what comes back.
 
-A real LSP client (pygls) starts ``python -m shim_lsp`` on a temporary workspace, types into
+A real LSP client (pygls) starts ``python -P -m shim_lsp`` on a temporary workspace, types into
 two files at about 20 edits a second without saving, SIGKILLs the server in the middle, starts
 a new one, answers its recovery prompt with "Restore all", and compares the restored buffers
 with what was typed.
@@ -74,7 +74,7 @@ class DemoEditor:
 
     async def start(self) -> None:
         env = {**os.environ, "SHIM_STATE_DIR": str(self.state_dir)}
-        await self.client.start_io(sys.executable, "-m", "shim_lsp", env=env)
+        await self.client.start_io(sys.executable, "-P", "-m", "shim_lsp", env=env)
         await self.client.initialize_async(
             t.InitializeParams(
                 process_id=os.getpid(),

@@ -17,66 +17,13 @@ from typing import Any
 
 import attrs
 import cattrs
-import platformdirs
 
-from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD, COMPLEXITY_THRESHOLD_MAX
+from shim_lsp.analysis.ruff_command import COMPLEXITY_THRESHOLD, COMPLEXITY_THRESHOLD_MAX
 from shim_lsp.wire import make_converter, to_camel
+from shim_lsp.workspace.defaults import DEFAULT_SECRET_GLOBS, default_state_dir
 
 SECTION = "shim"
-STATE_DIR_ENV = "SHIM_STATE_DIR"
 REDIS_URL_ENV = "SHIM_REDIS_URL"
-
-DEFAULT_SECRET_GLOBS = (
-    ".env",
-    ".env.*",
-    "*.env",
-    ".envrc",
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "id_rsa*",
-    "id_dsa*",
-    "id_ecdsa*",
-    "id_ed25519*",
-    ".ssh/*",
-    ".netrc",
-    ".pypirc",
-    ".npmrc",
-    ".git-credentials",
-    ".pgpass",
-    ".aws/credentials",
-    "*.keystore",
-    "secrets.y*ml",
-    "credentials.json",
-    "*service?account*.json",
-    "*serviceaccount*.json",
-    "application_default_credentials.json",
-    "client_secret*.json",
-    "*-" + "[0-9a-f]" * 12 + ".json",
-    "*.publishsettings",
-)
-"""Matched without regard to case, at any depth. The cloud keys: Google service-account keys
-(downloaded as ``<project>-<12 hex digits>.json``), gcloud's application default credentials,
-OAuth client secrets, Azure publish settings."""
-
-DEFAULT_EXCLUDE_GLOBS = (
-    ".git/",
-    ".hg/",
-    ".svn/",
-    "__pycache__/",
-    "*.py[co]",
-    "node_modules/",
-    ".venv/",
-    "venv/",
-    ".tox/",
-    ".nox/",
-    ".mypy_cache/",
-    ".ruff_cache/",
-    ".pytest_cache/",
-    ".shim-recovered/",
-    "*.shim-tmp",  # SHIM's own staged writes (workspace/files.py), left only by a killed write
-)
 
 
 @attrs.frozen
@@ -506,7 +453,4 @@ def resolve_state_dir(settings: Settings) -> Path:
     """Where the store lives: the setting, else $SHIM_STATE_DIR, else the platform state dir."""
     if settings.state_dir:
         return Path(settings.state_dir).expanduser()
-    env = os.environ.get(STATE_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_state_dir("shim", appauthor=False))
+    return default_state_dir()

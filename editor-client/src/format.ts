@@ -180,7 +180,24 @@ export function groupText(group: Coordination | undefined): string {
   if (group === undefined || group.state === 'off') {
     return '';
   }
-  return group.state === 'connected' ? ` · $(multiple-windows) ${plural(group.members, 'window')}` : ' · $(debug-disconnect) coordination degraded';
+  if (group.state !== 'connected') {
+    return ' · $(debug-disconnect) coordination degraded';
+  }
+  const elsewhere = group.unsavedElsewhere?.count ?? 0;
+  return ` · $(multiple-windows) ${plural(group.members, 'window')}${elsewhere > 0 ? ` · $(edit) ${elsewhere} unsaved elsewhere` : ''}`;
+}
+
+/** The files other windows hold unsaved, named (the first few) for the tooltip. */
+function elsewhereLine(group: Coordination): string | undefined {
+  const elsewhere = group.unsavedElsewhere;
+  if (elsewhere === undefined || elsewhere.count === 0) {
+    return undefined;
+  }
+  const more = elsewhere.count > elsewhere.files.length ? ` and ${elsewhere.count - elsewhere.files.length} more` : '';
+  return (
+    `$(edit) **${plural(elsewhere.count, 'file')} unsaved in another window:** ${elsewhere.files.map(markdownText).join(', ')}${more}. ` +
+    'Problems marks each of them.'
+  );
 }
 
 /** Who leads the group (its once-per-workspace work, such as the store's retention), and why this window stopped. */
@@ -195,7 +212,9 @@ function groupLine(group: Coordination | undefined): string | undefined {
     return undefined;
   }
   if (group.state === 'connected') {
-    return `$(multiple-windows) This workspace is open in ${plural(group.members, 'SHIM window')} coordinated through Redis (SHIM: Show Windows lists them).${leaderText(group)}`;
+    const line = `$(multiple-windows) This workspace is open in ${plural(group.members, 'SHIM window')} coordinated through Redis (SHIM: Show Windows lists them).${leaderText(group)}`;
+    const elsewhere = elsewhereLine(group);
+    return elsewhere ? `${line}\n\n${elsewhere}` : line;
   }
   return `$(debug-disconnect) **Coordination degraded:** ${markdownText(group.problem ?? 'Redis cannot be reached')}. Every local feature keeps working.`;
 }

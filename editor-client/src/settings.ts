@@ -15,7 +15,9 @@ export const CLIENT_ONLY_KEYS: readonly string[] = ['server', 'trace', 'importSt
 /** Settings whose change needs a new server process (the server says so itself for stateDir). */
 export const RESTART_SETTINGS: readonly string[] = ['shim.server', 'shim.stateDir', 'shim.importStrategy'];
 
-export const SERVER_MODULE_ARGS: readonly string[] = ['-m', 'shim_lsp'];
+/** `-P`: the server starts in the workspace folder, whose modules must not shadow the standard
+ * library's (a json.py, Django's http/) nor run: Python puts the current folder first otherwise. */
+export const SERVER_MODULE_ARGS: readonly string[] = ['-P', '-m', 'shim_lsp'];
 
 /** The `shim` section as the server takes it: client-only keys out, unset (null) values out. */
 export function serverSettings(section: unknown): Record<string, unknown> {

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import accumulate
-from typing import Literal
-
-import attrs
+from typing import Literal, NamedTuple
 
 from shim_lsp.lines import split_lines
 
@@ -19,16 +17,18 @@ Tag = Literal["unnecessary", "deprecated"]
 Severity = Literal["error", "warning", "information"]
 
 
-@attrs.frozen(order=True)
-class Spot:
+# Named tuples, not attrs classes: ``shim analyze`` reads ruff's JSON into them, and attrs
+# alone takes longer to load than it may spend on its own work beside ruff.
+
+
+class Spot(NamedTuple):
     """A place in a text: 0-based line, 0-based column in code points."""
 
     line: int
     column: int
 
 
-@attrs.frozen
-class Replacement:
+class Replacement(NamedTuple):
     """Replace the text from ``start`` to ``end`` with ``content``."""
 
     start: Spot
@@ -36,8 +36,7 @@ class Replacement:
     content: str
 
 
-@attrs.frozen
-class Fix:
+class Fix(NamedTuple):
     applicability: Applicability
     """``safe`` keeps what the code does; ``unsafe`` may change it; ``display-only`` is a
     suggestion never applied."""
@@ -45,8 +44,7 @@ class Fix:
     replacements: tuple[Replacement, ...]
 
 
-@attrs.frozen
-class Finding:
+class Finding(NamedTuple):
     code: str | None
     """The rule code (``F401``); None for a syntax error."""
     message: str

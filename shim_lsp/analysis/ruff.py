@@ -12,162 +12,58 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import shutil
-import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from shim_lsp.analysis.findings import Finding, Fix, Replacement, Severity, Spot, Tag
+from shim_lsp.analysis.ruff_command import (
+    COMPLEXITY,
+    COMPLEXITY_THRESHOLD,
+    COMPLEXITY_THRESHOLD_MAX,
+    ORGANIZE_IMPORTS,
+    RuffFailure,
+    RuffOptions,
+    check_args,
+    find_ruff,
+    fix_args,
+    lint_args,
+    outcome,
+    server_options,
+    timed_out,
+)
+
+__all__ = [  # what it found in ruff_command is still found here
+    "COMPLEXITY",
+    "COMPLEXITY_THRESHOLD",
+    "COMPLEXITY_THRESHOLD_MAX",
+    "ORGANIZE_IMPORTS",
+    "TIMEOUT_S",
+    "RuffFailure",
+    "RuffOptions",
+    "check",
+    "check_args",
+    "find_ruff",
+    "finding",
+    "fix_args",
+    "fixed",
+    "lint_args",
+    "outcome",
+    "parse",
+    "parse_by_file",
+    "run",
+    "server_options",
+    "timed_out",
+]
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 30.0
 """A ruff run that takes longer is stopped (ruff checks a large file in well under 1 s)."""
 
-ORGANIZE_IMPORTS = ("I001",)
-"""The rule whose fix sorts and formats an import block."""
-
-COMPLEXITY = "C901"
-"""Ruff's mccabe rule: a function whose cyclomatic complexity is over the threshold."""
-COMPLEXITY_THRESHOLD = 10
-"""The default threshold (mccabe's own advice), for the server's setting and the CLI."""
-COMPLEXITY_THRESHOLD_MAX = 1000
-"""The highest threshold taken (the setting's bound, and the CLI's)."""
-
 _UNNECESSARY_ALSO = frozenset({"redefined-while-unused"})
 _TOO_COMPLEX = re.compile(r"`(?P<name>.+)` is too complex \((?P<score>\d+) > (?P<limit>\d+)\)")
-
-
-@attrs.frozen
-class RuffOptions:
-    select: tuple[str, ...] = ()
-    """Rules to check instead of the project's selection; empty: the project decides."""
-    ignore: tuple[str, ...] = ()
-    """Rules left out, on top of the project's configuration."""
-    unsafe_fixes: bool = False
-    complexity: int | None = None
-    """Also report functions whose cyclomatic complexity is over this (ruff's C901, with
-    ``lint.mccabe.max-complexity`` set to it over the project's); None: only if the project
-    selects C901, at its own threshold."""
-
-
-@attrs.frozen
-class RuffFailure:
-    """Ruff could not be found or run, or answered what SHIM cannot read."""
-
-    message: str
-    """One line for the user."""
-    detail: str = ""
-    """What ruff said, for the log."""
-
-
-def find_ruff(configured: str | None) -> str | RuffFailure:
-    """The ruff executable: the one the user configured, else the one installed with SHIM
-    (``<scripts>/ruff``, or ``<libs>/bin/ruff`` in the extension's bundle)."""
-    if configured:
-        found = shutil.which(str(Path(configured).expanduser()))
-        if found is None:
-            return RuffFailure(f"ruff not found: {configured} is not an executable file")
-        return found
-    try:
-        import ruff  # type: ignore[import-untyped]
-        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
-
-        # The binary that came with the ruff package SHIM imports (the bundle's, laid out as
-        # `pip install --target` does) first: find_ruff_bin() would prefer one installed in the
-        # interpreter's own scripts folder, another release than the one SHIM was built with.
-        beside = (
-            Path(ruff.__file__).parent.parent
-            / "bin"
-            / f"ruff{sysconfig.get_config_var('EXE') or ''}"
-        )
-        if beside.is_file() and os.access(beside, os.X_OK):
-            return str(beside)
-        return str(find_ruff_bin())
-    except (ImportError, FileNotFoundError) as exc:
-        return RuffFailure(
-            "the ruff installed with SHIM is missing: reinstall SHIM or name a ruff", str(exc)
-        )
-
-
-def _selection(options: RuffOptions) -> list[str]:
-    args = []
-    if options.select:
-        args.append(f"--select={','.join(options.select)}")  # one word: never an option
-    if options.ignore:
-        args.append(f"--ignore={','.join(options.ignore)}")
-    return args
-
-
-def _complexity(options: RuffOptions) -> list[str]:
-    if options.complexity is None:
-        return []
-    return [
-        "--extend-select",
-        COMPLEXITY,
-        "--config",
-        f"lint.mccabe.max-complexity={options.complexity}",
-    ]
-
-
-def lint_args(options: RuffOptions) -> list[str]:
-    """Every finding as JSON, no fix made, whatever the configuration says: the arguments
-    the buffers' checks, the workspace's run and ``shim analyze`` share."""
-    return [
-        "check",
-        "--output-format",
-        "json",
-        "--no-fix",
-        "--exit-zero",
-        "--force-exclude",
-        "--no-cache",
-        *_selection(options),
-        *_complexity(options),
-    ]
-
-
-def server_options(options: RuffOptions) -> dict[str, Any]:
-    """What ``lint_args`` passes, as ``ruff server``'s initialization options. The editor's
-    settings go over the project's configuration (``editorFirst``), as the command line's
-    options go over it in ``ruff check``; ruff server never writes a file."""
-    lint: dict[str, Any] = {}
-    settings: dict[str, Any] = {"logLevel": "warn", "showSyntaxErrors": True, "lint": lint}
-    if options.select:
-        lint["select"] = list(options.select)
-    if options.ignore:
-        lint["ignore"] = list(options.ignore)
-    if options.complexity is not None:
-        lint["extendSelect"] = [COMPLEXITY]
-        settings["configuration"] = {"lint": {"mccabe": {"max-complexity": options.complexity}}}
-    return {"settings": settings}
-
-
-def check_args(path: Path, options: RuffOptions) -> list[str]:
-    """Lint stdin as the file at ``path``."""
-    return [*lint_args(options), "--stdin-filename", str(path), "-"]
-
-
-def fix_args(path: Path, options: RuffOptions, only: Sequence[str] = ()) -> list[str]:
-    """Fix stdin as the file at ``path`` and print the fixed text: ruff's own fixer applies
-    every fix until none is left. ``only``: these rules instead of the selection."""
-    selection = [f"--select={','.join(only)}"] if only else _selection(options)
-    return [
-        "check",
-        "--fix-only",
-        "--exit-zero",
-        "--force-exclude",
-        "--no-cache",
-        "--unsafe-fixes" if options.unsafe_fixes else "--no-unsafe-fixes",
-        *selection,
-        "--stdin-filename",
-        str(path),
-        "-",
-    ]
 
 
 def _folder(path: Path) -> Path:
@@ -176,30 +72,6 @@ def _folder(path: Path) -> Path:
         if folder.is_dir():
             return folder
     return Path.cwd()
-
-
-def _said(err: bytes) -> str:
-    lines = [line.strip() for line in err.decode("utf-8", "replace").splitlines()]
-    return "; ".join(line for line in lines if line)[:300]
-
-
-def outcome(
-    binary: str, returncode: int | None, out: bytes, err: bytes, path: Path
-) -> str | RuffFailure:
-    """What a finished ruff run gives: its standard output, or why there is none."""
-    if returncode != 0:
-        said = _said(err)
-        return RuffFailure(
-            f"ruff ({binary}) failed with exit status {returncode}" + (f": {said}" if said else ""),
-            err.decode("utf-8", "replace"),
-        )
-    if err.strip():
-        log.debug("ruff on %s said: %s", path, _said(err))
-    return out.decode("utf-8")
-
-
-def timed_out(binary: str, timeout: float, path: Path) -> RuffFailure:
-    return RuffFailure(f"ruff ({binary}) took more than {timeout:g} s on {path.name}")
 
 
 async def run(

@@ -15,15 +15,14 @@ import stat
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-import attrs
-
-from shim_lsp.analysis import ruff
-from shim_lsp.analysis.findings import Finding
-from shim_lsp.analysis.ruff import RuffFailure, RuffOptions
+from shim_lsp.analysis import ruff_command
+from shim_lsp.analysis.links import LinkSearch
+from shim_lsp.analysis.ruff_command import RuffFailure, RuffOptions
 
 if TYPE_CHECKING:
+    from shim_lsp.analysis.findings import Finding
     from shim_lsp.workspace.scan import FileRules
 
 TIMEOUT_S = 600.0
@@ -31,15 +30,8 @@ TIMEOUT_S = 600.0
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 
-_PRUNED = frozenset(
-    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox"}
-    | {".mypy_cache", ".ruff_cache", ".pytest_cache", "site-packages", "__pypackages__"}
-)
-"""Folders ruff excludes by default, not walked when looking for links that lead outside."""
 
-
-@attrs.frozen
-class TreeFindings:
+class TreeFindings(NamedTuple):
     """What ruff found, by file as ruff named it (absolute); files without findings are not
     named."""
 
@@ -54,26 +46,6 @@ class TreeFindings:
 def _inside(path: Path, roots: Sequence[Path]) -> bool:
     real = Path(os.path.realpath(path))
     return any(real == r or r in real.parents for r in roots)
-
-
-def links_outside(roots: Sequence[Path]) -> list[Path]:
-    """Every link under ``roots`` (not followed) whose target is outside all of them. A
-    directory entry says whether it is a link without another system call (``scandir``)."""
-    real_roots = [Path(os.path.realpath(r)) for r in roots]
-    found = []
-    stack = [str(r) for r in roots if r.is_dir()]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_symlink():
-                if not _inside(Path(entry.path), real_roots):
-                    found.append(Path(entry.path))
-            elif entry.name not in _PRUNED and entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
-    return sorted(found)
 
 
 RUFF_CONFIGS = ("pyproject.toml", "ruff.toml", ".ruff.toml")
@@ -134,7 +106,7 @@ def python_files(paths: Iterable[Path], roots: Sequence[Path]) -> list[Path]:
 def _args(options: RuffOptions, outside: Sequence[Path], targets: Sequence[Path]) -> list[str]:
     kept_out = [*outside, *(p.parent for p in outside if p.name in RUFF_CONFIGS)]
     excluded = [a for link in kept_out for a in ("--extend-exclude", glob.escape(str(link)))]
-    return [*ruff.lint_args(options), *excluded, "--", *(str(p) for p in targets)]
+    return [*ruff_command.lint_args(options), *excluded, "--", *(str(p) for p in targets)]
 
 
 def _here(roots: Sequence[Path], cwd: Path | None) -> Path:
@@ -154,6 +126,8 @@ def _found(
     binary: str, out: str, roots: Sequence[Path], here: Path, outside: Sequence[Path]
 ) -> TreeFindings | RuffFailure:
     """Ruff's JSON as findings by absolute path, those of files resolving outside left out."""
+    from shim_lsp.analysis import ruff  # the findings (attrs): loaded while ruff works
+
     try:
         by_file = ruff.parse_by_file(out)
     except (ValueError, KeyError, TypeError) as exc:
@@ -184,14 +158,20 @@ async def check_tree(
     files: Sequence[Path] = (),
     timeout: float = TIMEOUT_S,
     cwd: Path | None = None,
+    search: LinkSearch | None = None,
 ) -> TreeFindings | RuffFailure:
     """Ruff's findings in every Python file under ``roots`` (or in ``files`` only, which
     must be under them: see ``python_files``), from the files on disk, in one process run
-    in ``cwd`` (default: the first root). Cancelled, ruff is killed."""
+    in ``cwd`` (default: the first root). Cancelled, ruff is killed. ``search``: the link
+    search to ask (one that keeps what it listed), else a fresh one."""
     import asyncio  # not at the top: ``shim analyze`` runs ruff without an event loop
 
-    # Tens of milliseconds on a large tree: off the event loop, which the editor waits on.
-    outside = await asyncio.to_thread(links_outside, roots) if not files else []
+    from shim_lsp.analysis import ruff
+
+    search = search or LinkSearch()
+    # Milliseconds to tens of them on a large tree: off the event loop, which the editor
+    # waits on; what the search kept is saved while ruff works.
+    outside = await asyncio.to_thread(search.outside, roots) if not files else []
     skipped = settings_leading_out(roots, outside)
     if files:  # those below a settings file leading out are left out, the rest checked
         kept = [f for f in files if config_leading_out(roots, [], [f]) is None]
@@ -203,9 +183,13 @@ async def check_tree(
     refused = config_leading_out(roots, outside) or _cwd_refused(roots, here)
     if refused is not None:
         return refused
-    out = await ruff.run(
+    running = ruff.run(
         binary, _args(options, outside, files or roots), None, roots[0], timeout, cwd=here
     )
+    if files:
+        out = await running
+    else:
+        out, _ = await asyncio.gather(running, asyncio.to_thread(search.save))
     if isinstance(out, RuffFailure):
         return out
     found = _found(binary, out, roots, here, outside)
@@ -224,8 +208,7 @@ def _settings_link(roots: Sequence[Path], file: Path) -> Path:
     return file
 
 
-@attrs.frozen
-class TreeRun:
+class TreeRun(NamedTuple):
     """``check_tree`` over whole roots without an event loop, in two halves, for
     ``shim analyze``: started (links searched, then ruff), the caller does its own work
     beside ruff, then ``finish`` waits for ruff's findings."""
@@ -236,6 +219,7 @@ class TreeRun:
     outside: tuple[Path, ...]
     proc: subprocess.Popen[bytes]
     timeout: float
+    search: LinkSearch
 
     @classmethod
     def start(
@@ -245,8 +229,12 @@ class TreeRun:
         options: RuffOptions,
         cwd: Path | None = None,
         timeout: float = TIMEOUT_S,
+        search: LinkSearch | None = None,
     ) -> TreeRun | RuffFailure:
-        outside = links_outside(roots)  # before ruff starts: it would read a linked file
+        """Ruff started over ``roots`` (the links leading out searched first: it would read
+        a linked file). The search's findings are kept by ``finish``."""
+        search = search or LinkSearch()
+        outside = search.outside(roots)
         here = _here(roots, cwd)
         refused = config_leading_out(roots, outside) or _cwd_refused(roots, here)
         if refused is not None:
@@ -261,7 +249,7 @@ class TreeRun:
             )
         except OSError as exc:
             return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
-        return cls(binary, tuple(roots), here, tuple(outside), proc, timeout)
+        return cls(binary, tuple(roots), here, tuple(outside), proc, timeout, search)
 
     @property
     def skipped(self) -> tuple[Path, ...]:
@@ -270,15 +258,16 @@ class TreeRun:
 
     def finish(self) -> TreeFindings | RuffFailure:
         """Ruff's findings, or why there are none; timed out or interrupted, ruff is killed."""
+        self.search.save()  # while ruff works
         try:
             out, err = self.proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            return ruff.timed_out(self.binary, self.timeout, self.roots[0])
+            return ruff_command.timed_out(self.binary, self.timeout, self.roots[0])
         finally:
             if self.proc.returncode is None:
                 self.proc.kill()
                 self.proc.wait()
-        done = ruff.outcome(self.binary, self.proc.returncode, out, err, self.roots[0])
+        done = ruff_command.outcome(self.binary, self.proc.returncode, out, err, self.roots[0])
         if isinstance(done, RuffFailure):
             return done
         found = _found(self.binary, done, self.roots, self.here, self.outside)
@@ -287,8 +276,7 @@ class TreeRun:
         return found
 
 
-@attrs.frozen
-class Readable:
+class Readable(NamedTuple):
     """The Python files under a folder that SHIM may read, to hand a checker one by one
     (given the folder, mypy reads every file in it, links leading out and secrets too)."""
 

@@ -33,15 +33,19 @@ def _label(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
-    """A subcommand whose module is imported only when it runs."""
+def _lazy(module: str, name: str, store: bool = True) -> Callable[[argparse.Namespace], int]:
+    """A subcommand whose module is imported only when it runs; ``store``: it reads SHIM's
+    store, whose errors are worded here (one that does not, ``shim analyze``, is spared
+    loading sqlite3 before its work)."""
 
     def run(args: argparse.Namespace) -> int:
+        fn: Callable[[argparse.Namespace], Any] = getattr(importlib.import_module(module), name)
+        if not store:
+            return int(fn(args))
         import sqlite3
 
         from shim_lsp.store.db import StoreError
 
-        fn: Callable[[argparse.Namespace], Any] = getattr(importlib.import_module(module), name)
         try:
             return int(fn(args))
         except StoreError as exc:
@@ -100,8 +104,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 STORE = "shim_lsp.cli.commands"
 
+COMMANDS = frozenset(
+    {
+        "serve",
+        "status",
+        "sessions",
+        "checkpoints",
+        "history",
+        "recover",
+        "checkpoint",
+        "clear",
+        "codemod",
+        "analyze",
+        "windows",
+        "metrics",
+        "mcp",
+        "demo",
+    }
+)
+"""The subcommands (``build_parser`` adds each)."""
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``only`` (the one being run: building the
+    others takes longer than ``shim analyze`` may spend before ruff starts)."""
+
+    def wanted(name: str) -> bool:
+        return only is None or only == name
+
     parser = argparse.ArgumentParser(
         prog="shim", description="SHIM keeps every edit safe and brings work back after a crash."
     )
@@ -118,172 +148,207 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--json", action="store_true", help="print JSON")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the language server on stdio").set_defaults(fn=cmd_serve)
-    sub.add_parser("status", parents=[common], help="the store and this workspace").set_defaults(
-        fn=_lazy(STORE, "cmd_status")
-    )
-    p = sub.add_parser("sessions", parents=[common], help="editing sessions and how they ended")
-    p.add_argument("--all", action="store_true", help="every workspace")
-    p.set_defaults(fn=_lazy(STORE, "cmd_sessions"))
-    p = sub.add_parser("checkpoints", parents=[common], help="checkpoints, or one file's history")
-    p.add_argument("file", nargs="?", help="a file: its versions across checkpoints")
-    p.set_defaults(fn=_lazy(STORE, "cmd_checkpoints"))
-    p = sub.add_parser("history", parents=[common], help="a buffer at any journaled instant")
-    p.add_argument("file", help="the file whose unsaved buffer history to show")
-    p.add_argument("--at", help="SESSION:INSTANT (from the listing): print the text then")
-    p.set_defaults(fn=_lazy(STORE, "cmd_history"))
-    p = sub.add_parser("recover", parents=[common], help="unsaved work of crashed sessions")
-    p.add_argument("--session", help="only this session (id prefix), its dismissed work included")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--print", action="store_true", help="print the text instead of writing it")
-    where.add_argument("--out", help=f"folder to write into (default: WORKSPACE/{RECOVERED_DIR})")
-    where.add_argument("--in-place", action="store_true", help="write over the original files")
-    p.add_argument("--force", action="store_true", help="overwrite newer or existing files")
-    p.set_defaults(fn=_lazy(STORE, "cmd_recover"))
-    p = sub.add_parser(
-        "checkpoint", parents=[common], help="take a checkpoint of the workspace now"
-    )
-    p.add_argument("--label", type=_label, help="a name; named checkpoints are kept until cleared")
-    p.set_defaults(fn=_lazy(STORE, "cmd_checkpoint"))
-    p = sub.add_parser("clear", parents=[common], help="forget sessions and their checkpoints")
-    p.add_argument("--session", help="a session id (prefix)")
-    p.add_argument("--all", action="store_true", help="every session of this workspace")
-    p.add_argument(
-        "--every-workspace",
-        action="store_true",
-        help="with --all: every workspace's sessions; with --session: look in every workspace",
-    )
-    p.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
-    p.set_defaults(fn=_lazy(STORE, "cmd_clear"))
-    p = sub.add_parser("codemod", help="run a codemod over files (--list shows them)")
-    p.add_argument("name", nargs="?", help="the codemod, as `shim codemod --list` names it")
-    p.add_argument("paths", nargs="*", help="files or folders (default: .)")
-    p.add_argument(
-        "--arg",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an argument of the codemod; repeat for more",
-    )
-    p.add_argument("--jobs", type=int, default=0, help="worker processes (default 0: one per CPU)")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=30.0,
-        help="seconds allowed per file of up to 2,000 lines and 100 KB (more for a larger one)",
-    )
-    p.add_argument("--dry-run", action="store_true", help="write nothing")
-    p.add_argument(
-        "--diff",
-        action="store_true",
-        help="print a unified diff of each change and write nothing (as black and ruff do)",
-    )
-    p.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="gitignore-style pattern to leave out; repeat for more",
-    )
-    p.add_argument(
-        "--root",
-        help="the project: where the files a rename or move must change, .gitignore rules"
-        " and .libcst.codemod.yaml are read (default: .); module names come from each file",
-    )
-    p.add_argument("--list", action="store_true", help="list the codemods and their arguments")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(fn=_lazy("shim_lsp.cli.codemod", "cmd_codemod"), positionals_anywhere=True)
-    p = sub.add_parser(
-        "analyze", help="ruff's findings and complexity, as the server finds them (exit 1 if any)"
-    )
-    p.add_argument("paths", nargs="*", help="files or folders (default: .)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument(
-        "--select",
-        action="append",
-        default=[],
-        metavar="RULES",
-        help="rules instead of the"
-        " project's selection (comma-separated or repeated, as ruff's --select)",
-    )
-    p.add_argument("--ignore", action="append", default=[], metavar="RULES", help="rules left out")
-    p.add_argument(
-        "--complexity-threshold",
-        type=_threshold,
-        metavar="N",
-        help="report functions whose cyclomatic complexity is over N (default 10)",
-    )
-    p.add_argument("--no-complexity", action="store_true", help="add no complexity check")
-    p.add_argument("--ruff-path", help="the ruff to run (default: the one installed with SHIM)")
-    p.add_argument(
-        "--type-check",
-        action="store_true",
-        help="also mypy's findings (its daemon, run here: the project's mypy configuration)",
-    )
-    p.add_argument(
-        "--type-checker-path",
-        metavar="DMYPY",
-        help="the dmypy to run (default: on PATH, else beside SHIM's Python)",
-    )
-    p.set_defaults(fn=_lazy("shim_lsp.cli.analyze", "cmd_analyze"))
-    p = sub.add_parser("windows", help="the editor windows of a workspace's group (Redis)")
-    p.add_argument("--redis-url", help="the group's Redis (default: $SHIM_REDIS_URL)")
-    p.add_argument(
-        "--redis-ca-file", help="PEM of the CA that signed a rediss:// server's certificate"
-    )
-    p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
-    p.add_argument(
-        "--workspace-id",
-        help="the workspace's id in the group (default: from --workspace, as the server does)",
-    )
-    p.add_argument("--workspace", default=os.getcwd(), help="the workspace folder (default: .)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(fn=_lazy("shim_lsp.cli.windows", "cmd_windows"))
-    p = sub.add_parser(
-        "metrics", help="every window's metrics: a summary, or `serve` for Prometheus (loopback)"
-    )
-    p.add_argument("action", nargs="?", choices=["serve"], help="run the Prometheus exporter")
-    p.add_argument("--port", type=_port, default=9464, help="with serve: the port (default 9464)")
-    p.add_argument(
-        "--host", type=_loopback, default="127.0.0.1", help="with serve: a loopback address"
-    )
-    p.add_argument(
-        "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"
-    )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(fn=_lazy("shim_lsp.cli.metrics", "cmd_metrics"))
-    p = sub.add_parser("mcp", help="an MCP server on stdio: SHIM's tools for AI chat sessions")
-    p.add_argument(
-        "--workspace",
-        help="the workspace folder the chat works in (default: the MCP client's root when it"
-        " offers one, else the current folder; never / or your home folder)",
-    )
-    p.add_argument(
-        "--state-dir", help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)"
-    )
-    p.add_argument(
-        "--redis-url",
-        help="the Redis of the workspace's group, to know the files its windows hold unsaved"
-        " (default: $SHIM_REDIS_URL, which keeps a password out of the process list)",
-    )
-    p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
-    p.add_argument(
-        "--workspace-id",
-        help="the workspace's id in the group (default: from the workspace, as the server does)",
-    )
-    p.add_argument(
-        "--http",
-        nargs="?",
-        const=0,
-        type=_port,
-        metavar="PORT",
-        help="serve streamable HTTP on 127.0.0.1 instead of stdio (no PORT, or 0: one the"
-        " system picks); the URL is printed on stderr",
-    )
-    p.set_defaults(fn=cmd_mcp)
-    p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
-    p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
-    p.set_defaults(fn=cmd_demo)
+    if wanted("serve"):
+        sub.add_parser("serve", help="run the language server on stdio").set_defaults(fn=cmd_serve)
+    if wanted("status"):
+        sub.add_parser(
+            "status", parents=[common], help="the store and this workspace"
+        ).set_defaults(fn=_lazy(STORE, "cmd_status"))
+    if wanted("sessions"):
+        p = sub.add_parser("sessions", parents=[common], help="editing sessions and how they ended")
+        p.add_argument("--all", action="store_true", help="every workspace")
+        p.set_defaults(fn=_lazy(STORE, "cmd_sessions"))
+    if wanted("checkpoints"):
+        p = sub.add_parser(
+            "checkpoints", parents=[common], help="checkpoints, or one file's history"
+        )
+        p.add_argument("file", nargs="?", help="a file: its versions across checkpoints")
+        p.set_defaults(fn=_lazy(STORE, "cmd_checkpoints"))
+    if wanted("history"):
+        p = sub.add_parser("history", parents=[common], help="a buffer at any journaled instant")
+        p.add_argument("file", help="the file whose unsaved buffer history to show")
+        p.add_argument("--at", help="SESSION:INSTANT (from the listing): print the text then")
+        p.set_defaults(fn=_lazy(STORE, "cmd_history"))
+    if wanted("recover"):
+        p = sub.add_parser("recover", parents=[common], help="unsaved work of crashed sessions")
+        p.add_argument(
+            "--session", help="only this session (id prefix), its dismissed work included"
+        )
+        where = p.add_mutually_exclusive_group()
+        where.add_argument(
+            "--print", action="store_true", help="print the text instead of writing it"
+        )
+        where.add_argument(
+            "--out", help=f"folder to write into (default: WORKSPACE/{RECOVERED_DIR})"
+        )
+        where.add_argument("--in-place", action="store_true", help="write over the original files")
+        p.add_argument("--force", action="store_true", help="overwrite newer or existing files")
+        p.set_defaults(fn=_lazy(STORE, "cmd_recover"))
+    if wanted("checkpoint"):
+        p = sub.add_parser(
+            "checkpoint", parents=[common], help="take a checkpoint of the workspace now"
+        )
+        p.add_argument(
+            "--label", type=_label, help="a name; named checkpoints are kept until cleared"
+        )
+        p.set_defaults(fn=_lazy(STORE, "cmd_checkpoint"))
+    if wanted("clear"):
+        p = sub.add_parser("clear", parents=[common], help="forget sessions and their checkpoints")
+        p.add_argument("--session", help="a session id (prefix)")
+        p.add_argument("--all", action="store_true", help="every session of this workspace")
+        p.add_argument(
+            "--every-workspace",
+            action="store_true",
+            help="with --all: every workspace's sessions; with --session: look in every workspace",
+        )
+        p.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
+        p.set_defaults(fn=_lazy(STORE, "cmd_clear"))
+    if wanted("codemod"):
+        p = sub.add_parser("codemod", help="run a codemod over files (--list shows them)")
+        p.add_argument("name", nargs="?", help="the codemod, as `shim codemod --list` names it")
+        p.add_argument("paths", nargs="*", help="files or folders (default: .)")
+        p.add_argument(
+            "--arg",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="an argument of the codemod; repeat for more",
+        )
+        p.add_argument(
+            "--jobs", type=int, default=0, help="worker processes (default 0: one per CPU)"
+        )
+        p.add_argument(
+            "--timeout",
+            type=float,
+            default=30.0,
+            help="seconds allowed per file of up to 2,000 lines and 100 KB (more for a larger one)",
+        )
+        p.add_argument("--dry-run", action="store_true", help="write nothing")
+        p.add_argument(
+            "--diff",
+            action="store_true",
+            help="print a unified diff of each change and write nothing (as black and ruff do)",
+        )
+        p.add_argument(
+            "--exclude",
+            action="append",
+            default=[],
+            metavar="GLOB",
+            help="gitignore-style pattern to leave out; repeat for more",
+        )
+        p.add_argument(
+            "--root",
+            help="the project: where the files a rename or move must change, .gitignore rules"
+            " and .libcst.codemod.yaml are read (default: .); module names come from each file",
+        )
+        p.add_argument("--list", action="store_true", help="list the codemods and their arguments")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(fn=_lazy("shim_lsp.cli.codemod", "cmd_codemod"), positionals_anywhere=True)
+    if wanted("analyze"):
+        p = sub.add_parser(
+            "analyze",
+            help="ruff's findings and complexity, as the server finds them (exit 1 if any)",
+        )
+        p.add_argument("paths", nargs="*", help="files or folders (default: .)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.add_argument(
+            "--select",
+            action="append",
+            default=[],
+            metavar="RULES",
+            help="rules instead of the"
+            " project's selection (comma-separated or repeated, as ruff's --select)",
+        )
+        p.add_argument(
+            "--ignore", action="append", default=[], metavar="RULES", help="rules left out"
+        )
+        p.add_argument(
+            "--complexity-threshold",
+            type=_threshold,
+            metavar="N",
+            help="report functions whose cyclomatic complexity is over N (default 10)",
+        )
+        p.add_argument("--no-complexity", action="store_true", help="add no complexity check")
+        p.add_argument("--ruff-path", help="the ruff to run (default: the one installed with SHIM)")
+        p.add_argument(
+            "--type-check",
+            action="store_true",
+            help="also mypy's findings (its daemon, run here: the project's mypy configuration)",
+        )
+        p.add_argument(
+            "--type-checker-path",
+            metavar="DMYPY",
+            help="the dmypy to run (default: on PATH, else beside SHIM's Python)",
+        )
+        p.set_defaults(fn=_lazy("shim_lsp.cli.analyze", "cmd_analyze", store=False))
+    if wanted("windows"):
+        p = sub.add_parser("windows", help="the editor windows of a workspace's group (Redis)")
+        p.add_argument("--redis-url", help="the group's Redis (default: $SHIM_REDIS_URL)")
+        p.add_argument(
+            "--redis-ca-file", help="PEM of the CA that signed a rediss:// server's certificate"
+        )
+        p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
+        p.add_argument(
+            "--workspace-id",
+            help="the workspace's id in the group (default: from --workspace, as the server does)",
+        )
+        p.add_argument("--workspace", default=os.getcwd(), help="the workspace folder (default: .)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(fn=_lazy("shim_lsp.cli.windows", "cmd_windows"))
+    if wanted("metrics"):
+        p = sub.add_parser(
+            "metrics",
+            help="every window's metrics: a summary, or `serve` for Prometheus (loopback)",
+        )
+        p.add_argument("action", nargs="?", choices=["serve"], help="run the Prometheus exporter")
+        p.add_argument(
+            "--port", type=_port, default=9464, help="with serve: the port (default 9464)"
+        )
+        p.add_argument(
+            "--host", type=_loopback, default="127.0.0.1", help="with serve: a loopback address"
+        )
+        p.add_argument(
+            "--state-dir",
+            help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)",
+        )
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(fn=_lazy("shim_lsp.cli.metrics", "cmd_metrics"))
+    if wanted("mcp"):
+        p = sub.add_parser("mcp", help="an MCP server on stdio: SHIM's tools for AI chat sessions")
+        p.add_argument(
+            "--workspace",
+            help="the workspace folder the chat works in (default: the MCP client's root when it"
+            " offers one, else the current folder; never / or your home folder)",
+        )
+        p.add_argument(
+            "--state-dir",
+            help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)",
+        )
+        p.add_argument(
+            "--redis-url",
+            help="the Redis of the workspace's group, to know the files its windows hold unsaved"
+            " (default: $SHIM_REDIS_URL, which keeps a password out of the process list)",
+        )
+        p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
+        p.add_argument(
+            "--workspace-id",
+            help="the workspace's id in the group (default: from the workspace, as the server"
+            " does)",
+        )
+        p.add_argument(
+            "--http",
+            nargs="?",
+            const=0,
+            type=_port,
+            metavar="PORT",
+            help="serve streamable HTTP on 127.0.0.1 instead of stdio (no PORT, or 0: one the"
+            " system picks); the URL is printed on stderr",
+        )
+        p.set_defaults(fn=cmd_mcp)
+    if wanted("demo"):
+        p = sub.add_parser("demo", help="crash a real server mid-typing and show what comes back")
+        p.add_argument("--kills", type=int, default=1, help="how many SIGKILLs to survive")
+        p.set_defaults(fn=cmd_demo)
     return parser
 
 
@@ -306,7 +371,7 @@ def _port(value: str) -> int:
 
 def _threshold(value: str) -> int:
     """--complexity-threshold within the bounds of the server's complexityThreshold."""
-    from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD_MAX
+    from shim_lsp.analysis.ruff_command import COMPLEXITY_THRESHOLD_MAX
 
     try:
         number = int(value)
@@ -320,7 +385,8 @@ def _threshold(value: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     args, extra = parser.parse_known_args(argv)
     if getattr(args, "positionals_anywhere", False):
         # argparse takes a command's positionals in one run: `codemod NAME --arg k=v a.py`
@@ -330,8 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.name is None and words:
             args.name = words.pop(0)
         args.paths += words
-    if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # worded by the whole parser: its usage names every command
+        build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )

@@ -11,6 +11,7 @@ findings, 0 without, 2 when it cannot run (a usage error, ruff or mypy missing o
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -19,16 +20,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shim_lsp.analysis import tree
-from shim_lsp.analysis.findings import Finding, finding_json
-from shim_lsp.analysis.ruff import COMPLEXITY_THRESHOLD, RuffFailure, RuffOptions, find_ruff
+from shim_lsp.analysis.links import LinkSearch
+from shim_lsp.analysis.ruff_command import (
+    COMPLEXITY_THRESHOLD,
+    RuffFailure,
+    RuffOptions,
+    find_ruff,
+)
 from shim_lsp.analysis.tree import PYTHON_SUFFIXES
 from shim_lsp.cli import CliError
+from shim_lsp.workspace.defaults import default_state_dir
 
 if TYPE_CHECKING:
     from shim_lsp.analysis import mypy_daemon
+    from shim_lsp.analysis.findings import Finding
 
-# What ruff's run does not need (settings, the file rules, mypy's daemon, asyncio) is
-# imported once ruff is running, beside it: ruff is the long pole of ``shim analyze``.
+# Ruff is the long pole of ``shim analyze``: only the standard library and SHIM's modules
+# that need nothing else load before it starts (the link search, ruff's command line). The
+# rest (attrs and the findings, the secret patterns, mypy's daemon, asyncio; never the
+# settings) loads once ruff is running, beside it.
 
 
 def _rules(values: list[str]) -> tuple[str, ...]:
@@ -54,13 +64,23 @@ def _showable(targets: list[Path]) -> Callable[[Path], bool]:
     """Findings quote the code (``Undefined name `hunter2```): as the server does, a secret
     file (by its name or by what a link leads to) and a link leading out of the folder
     checked (the current folder for a named file or an import) are never printed. The
-    rules are made here (run beside ruff), each file judged after."""
-    from shim_lsp.settings import Settings
-    from shim_lsp.workspace.scan import FileRules
+    patterns are made here (run beside ruff), each file judged after: SHIM's own secret
+    patterns, as a server without settings has them."""
+    from shim_lsp.workspace.defaults import DEFAULT_SECRET_GLOBS
+    from shim_lsp.workspace.scan import SecretPatterns, is_secret
 
     cwd = Path.cwd()
     folders = {t: os.path.realpath(t) for t in targets if t.is_dir()}
-    rules = {folder: FileRules.from_settings(folder, Settings()) for folder in {cwd, *folders}}
+    secrets = SecretPatterns(list(DEFAULT_SECRET_GLOBS))
+
+    parents: dict[Path, Path] = {}
+    """Each folder's real path, resolved once: files with findings share folders."""
+
+    def real_parent(path: Path) -> Path:
+        found = parents.get(path.parent)
+        if found is None:
+            found = parents[path.parent] = Path(os.path.realpath(path.parent))
+        return found
 
     def showable(path: Path) -> bool:
         folder = next((t for t in folders if path.is_relative_to(t)), None)
@@ -69,12 +89,13 @@ def _showable(targets: list[Path]) -> Callable[[Path], bool]:
         elif folder is None:
             folder = cwd
         else:
-            real, inside = os.path.realpath(path), folders[folder]
+            # A link is resolved whole; another file is its name in its folder's real path.
+            linked = os.path.islink(path)
+            real = os.path.realpath(path) if linked else str(real_parent(path) / path.name)
+            inside = folders[folder]
             if os.path.commonpath([real, inside]) != inside:
                 return False
-        if folder not in rules:  # a named file's folder
-            rules[folder] = FileRules.from_settings(folder, Settings())
-        return not rules[folder].is_secret(path)
+        return not is_secret(secrets, folder, path, real_parent(path))
 
     return showable
 
@@ -159,12 +180,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     found: dict[Path, list[Finding]] = {}
     failed: mypy_daemon.MypyFailure | None = None
     running = (
-        tree.TreeRun.start(binary, targets, options, cwd=Path(os.getcwd())) if targets else None
+        tree.TreeRun.start(
+            binary, targets, options, cwd=Path(os.getcwd()), search=LinkSearch(default_state_dir())
+        )
+        if targets
+        else None
     )
     if isinstance(running, RuffFailure):
         raise CliError(running.message)
     try:
-        showable = _showable(targets)  # beside ruff
+        # Beside ruff: what reads its JSON (attrs and the findings), and the secret patterns.
+        importlib.import_module("shim_lsp.analysis.ruff")
+        showable = _showable(targets)
     except BaseException:
         if running is not None:
             running.proc.kill()
@@ -185,6 +212,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     found[path] = [*found.get(path, []), *items]
             else:
                 failed = typed  # ruff's findings are printed all the same
+    from shim_lsp.analysis.findings import finding_json
+
     named = {path: _shown(path) for path in found if showable(path)}
     rows = sorted(
         ((named[path], f) for path, items in found.items() if path in named for f in items),

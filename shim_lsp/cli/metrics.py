@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from shim_lsp.cli import CliError
-from shim_lsp.metrics import exporter
+from shim_lsp.metrics import exporter, summary
 from shim_lsp.metrics.recorder import metrics_dir, private_folder
 from shim_lsp.settings import Settings, resolve_state_dir
 
@@ -39,36 +39,34 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if args.action == "serve":
         return _serve(folder, args.host, args.port)
     try:
-        figures = exporter.summary(folder)
+        figures = summary.report(folder)
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from exc
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    for name, value in figures.items():
-        if isinstance(value, dict):
-            shown = ", ".join(f"{k} {_number(v)}" for k, v in value.items())
-            print(f"{name}: {shown}")
-        else:
-            print(f"{name}: {_number(value)}")
+    print("\n".join(summary.lines(figures)))
     return 0
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
+def url(host: str, port: int) -> str:
+    """An IPv6 address is bracketed in a URL (http://[::1]:9464)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _serve(folder: Path, host: str, port: int) -> int:
     """Serve until stopped; the folder is made (private) if no window has made it yet, so the
     exporter may start before the first window."""
     try:
-        server, _thread = exporter.serve(private_folder(folder), host, port)
+        private_folder(folder)
+    except OSError as exc:
+        raise CliError(f"cannot use {folder}: {exc}") from exc
+    try:
+        server, _thread = exporter.serve(folder, host, port)
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc}") from exc
     bound = server.server_address[1]
-    print(
-        f"SHIM metrics for Prometheus at http://{host}:{bound}/metrics (Ctrl-C stops)", flush=True
-    )
+    print(f"SHIM metrics for Prometheus at {url(host, bound)}/metrics (Ctrl-C stops)", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

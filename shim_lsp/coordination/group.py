@@ -41,6 +41,7 @@ from shim_lsp.coordination.messages import (
     decode_nudge,
 )
 from shim_lsp.coordination.registry import Keys
+from shim_lsp.metrics import recorder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -184,7 +185,9 @@ class Coordinator:
             await self._beat(r)
             await self._refresh(r, "connected")
             log.info("coordination: joined %s as %s", self.keys.base, self.me.session)
-            await _first_failure(self._heartbeats(r), self._listen(pubsub), self._leading(r))
+            await _first_failure(
+                self._heartbeats(r), self._listen(pubsub), self._leading(r), self._sampling()
+            )
         finally:
             with contextlib.suppress(Exception):
                 await bounded(pubsub.aclose(), LEAVE_TIMEOUT_S)  # type: ignore[no-untyped-call]
@@ -243,6 +246,34 @@ class Coordinator:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._lead_wake.wait(), self.ttl / 3)
             self._lead_wake.clear()
+
+    async def _sampling(self) -> None:
+        """The leader looks at its group's job queue once per heartbeat interval, for the
+        metrics: a loop of its own, so that a slow answer delays no heartbeat nor the lease,
+        and a failed one only skips a sample. A member that does not lead says 0."""
+        from shim_lsp.coordination import jobs
+
+        queue: Any = None
+        try:
+            while True:
+                if self.lead.epoch is None or recorder.active() is None:
+                    recorder.queue_depth(0, 0)  # not leading, or no metrics: Redis not asked
+                else:
+                    try:
+                        queue = queue or jobs.open_queue(self.target, self.keys)
+                        recorder.queue_depth(*await bounded(jobs.queue_depth(queue)))
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        log.info(
+                            "coordination: job queue not sampled: %s", explain(self.target, exc)
+                        )
+                await asyncio.sleep(self.ttl / 3)
+        finally:
+            recorder.queue_depth(0, 0)
+            if queue is not None:
+                with contextlib.suppress(Exception):
+                    await bounded(queue.close(), LEAVE_TIMEOUT_S)
 
     def _role(self) -> tuple[int | None, str | None]:
         return self.lead.fence(), self.lead.lost

@@ -393,12 +393,23 @@ async def run_batches(
 
 async def workers_on(target: RedisTarget, keys: Keys) -> int:
     """How many workers listen on the workspace's queue now (0 when Redis cannot say)."""
-    from bullmq import Queue
-
-    queue = Queue(QUEUE, {"connection": client(target, decode=True), "prefix": bull_prefix(keys)})
+    queue = open_queue(target, keys)
     try:
         count: int = await asyncio.wait_for(queue.get_workers_count(), 3)
         return count
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(queue.close(), 1.0)
+
+
+def open_queue(target: RedisTarget, keys: Keys) -> Any:
+    """The workspace's codemod queue, to look at (its connection made at first use)."""
+    from bullmq import Queue
+
+    return Queue(QUEUE, {"connection": client(target, decode=True), "prefix": bull_prefix(keys)})
+
+
+async def queue_depth(queue: Any) -> tuple[int, int]:
+    """(waiting, active) jobs of the queue: BullMQ's own count, in one script call."""
+    counts = await queue.getJobCounts("waiting", "active")
+    return int(counts.get("waiting", 0)), int(counts.get("active", 0))

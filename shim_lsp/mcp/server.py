@@ -110,6 +110,14 @@ def _unknown_arguments(params: Mapping[str, Any] | None, names: dict[str, set[st
     return f"{params['name']} takes no argument {', '.join(extra)} (it takes: {takes})"
 
 
+def _is_error(result: Any) -> bool:
+    """Whether a tool's answer is an error: the SDK hands the middleware the wire form (a
+    dict with ``isError``), or a ``CallToolResult``."""
+    if isinstance(result, dict):
+        return bool(result.get("isError"))
+    return bool(getattr(result, "is_error", False))
+
+
 def build_server(face: Face) -> ShimServer:
     """The MCP server of one chat: its tools reach the chat's session through ``face``."""
 
@@ -141,7 +149,7 @@ def build_server(face: Face) -> ShimServer:
         except Exception:
             recorder.mcp_call(ok=False)
             raise
-        recorder.mcp_call(ok=not getattr(result, "is_error", False))
+        recorder.mcp_call(ok=not _is_error(result))
         return result
 
     server = ShimServer(

@@ -9,28 +9,38 @@ modes drop a window's value when it exits.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 CHECKPOINT_REASONS: Final = ("manual", "idle", "interval", "scan", "risk", "codemod", "other")
 OUTCOMES: Final = ("ok", "failed")
 RECOVERY_OUTCOMES: Final = ("offered", "restored", "dismissed", "failed", "unsupported")
 """unsupported: the editor cannot apply a server's edits (told to run `shim recover`): not
 a failure, and not what the recovery-failed alert is about."""
+LOST_REASONS: Final = ("dismissed", "failed", "unsupported")
+"""Why crashed work was not given back: the user dismissed it, the editor failed or refused
+the restore, or it cannot apply a server's edits (told to run `shim recover`)."""
+QUEUE_STATES: Final = ("waiting", "active")
 STORE_OPERATIONS: Final = ("journal", "checkpoint")
 CODEMOD_OUTCOMES: Final = ("applied", "nothing", "cancelled", "failed")
 ANALYSES: Final = ("ruff", "duplicates", "typecheck")
 JOB_EVENTS: Final = ("retried", "failed")
 SECONDS_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
-BYTES_BUCKETS: Final = tuple(float(4**n * 1024) for n in range(0, 12))
+BYTES_BUCKETS: Final = tuple(float(4**n * 16) for n in range(0, 15))
+"""16 B to 4 GiB: a checkpoint of a few small buffers is tens of bytes."""
 
 
 class Families:
     """The metric objects; built only once the value class (multiprocess or not) is chosen."""
 
-    def __init__(self) -> None:
-        g, c, h = Gauge, Counter, Histogram
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        """Registered nowhere by default: nothing in a window serves them (the exporter reads
+        the files), and a window that turns metrics back on builds them anew."""
+        g = partial(Gauge, registry=registry)
+        c = partial(Counter, registry=registry)
+        h = partial(Histogram, registry=registry)
         self.windows = g(
             "shim_windows",
             "SHIM servers running (editor windows and AI chats)",
@@ -106,6 +116,11 @@ class Families:
             "Crashed work offered, restored, dismissed, failed, or unsupported by the editor",
             ["outcome"],
         )
+        self.lost_edits = c(
+            "shim_recovery_lost_edits",
+            "Edits of crashed work that recovery did not give back, by why",
+            ["reason"],
+        )
         self.store_errors = c(
             "shim_store_errors", "Store writes that failed, by operation", ["operation"]
         )
@@ -140,6 +155,12 @@ class Families:
             "Windows leading their group",
             multiprocess_mode="livesum",
         )
+        self.queue_jobs = g(
+            "shim_coordination_queue_jobs",
+            "Jobs in the workspace group's queue, by state (sampled by the group's leader)",
+            ["state"],
+            multiprocess_mode="livesum",
+        )
         self.jobs = c("shim_coordination_jobs", "Group jobs retried or failed", ["event"])
         self.mcp_calls = c("shim_mcp_tool_calls", "MCP tool calls by outcome", ["outcome"])
         self._start_labels()
@@ -151,6 +172,8 @@ class Families:
                 self.checkpoints.labels(reason, outcome)
         for outcome in RECOVERY_OUTCOMES:
             self.recoveries.labels(outcome)
+        for reason in LOST_REASONS:
+            self.lost_edits.labels(reason)
         for operation in STORE_OPERATIONS:
             self.store_errors.labels(operation)
         for outcome in CODEMOD_OUTCOMES:
@@ -158,6 +181,8 @@ class Families:
         for analysis in ANALYSES:
             self.analysis_seconds.labels(analysis)
             self.analysis_findings.labels(analysis)
+        for state in QUEUE_STATES:
+            self.queue_jobs.labels(state)
         for event in JOB_EVENTS:
             self.jobs.labels(event)
         for outcome in OUTCOMES:

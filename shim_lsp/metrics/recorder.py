@@ -7,11 +7,15 @@ an update of a memory-mapped file: no lock shared between windows, no I/O on the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import stat
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shim_lsp.metrics import archive
 from shim_lsp.metrics.families import CHECKPOINT_REASONS, CODEMOD_OUTCOMES, Families
 
 if TYPE_CHECKING:
@@ -26,6 +30,14 @@ LEVELS = {"low": 0, "elevated": 1, "high": 2}
 _families: Families | None = None
 _folder: Path | None = None
 _on = False
+_lost: str | None = None
+"""Why this window stopped recording for good (its files were deleted under it)."""
+_refused: str | None = None
+"""Why this window records no metrics at all (said once, when it was found)."""
+
+
+class LinkedFolder(OSError):
+    """The metrics folder is a link or not a folder: writing there could land anywhere."""
 
 
 def metrics_dir(state_dir: Path) -> Path:
@@ -34,16 +46,28 @@ def metrics_dir(state_dir: Path) -> Path:
 
 
 def private_folder(folder: Path) -> Path:
-    """Create the folder for this user alone (0700): figures say what the user works on."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create the folder for this user alone (0700): figures say what the user works on. A
+    link there (or a file) is refused, never followed: SHIM writes only in its state folder."""
+    with contextlib.suppress(FileExistsError):  # a dangling link, a file: said just below
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = os.lstat(folder)
+    if stat.S_ISLNK(st.st_mode):
+        raise LinkedFolder(
+            f"{folder} is a symbolic link (to {os.readlink(folder)}); SHIM writes metrics only"
+            " inside its state folder: remove the link"
+        )
+    if not stat.S_ISDIR(st.st_mode):
+        raise LinkedFolder(f"{folder} is not a folder; remove it for SHIM to record metrics")
     os.chmod(folder, 0o700)
     return folder
 
 
 def enable(state_dir: Path) -> str | None:
     """Start recording into ``state_dir``'s metrics folder; a problem comes back worded, and
-    SHIM goes on without metrics."""
-    global _families, _on
+    SHIM goes on without metrics. A refusal is said once: this window then records nothing."""
+    global _families, _on, _refused
+    if _lost is not None or _refused is not None:
+        return None  # said when it happened: a settings change does not say it again
     if _families is not None:
         _on = True
         return None
@@ -58,11 +82,23 @@ def enable(state_dir: Path) -> str | None:
         # back so that the tools SHIM starts (ruff, mypy, codemod workers) do not inherit it.
         os.environ[MULTIPROC_ENV] = str(folder)
         values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
-        _families = Families()
-        _families.windows.set(1)
+        # Shared: a compaction (exclusive) never folds a dead window of this pid while this
+        # window makes its files.
+        with archive.locked(folder, exclusive=False):
+            _families = Families()
+            _families.windows.set(1)
         _folder = folder
+        threading.Thread(
+            target=archive.compact_quietly, args=(folder,), name="shim-metrics", daemon=True
+        ).start()
+    except LinkedFolder as exc:
+        _refused = f"SHIM's metrics are off for this window: {exc}"
+        return _refused
     except (OSError, ValueError) as exc:
-        return f"SHIM's metrics are off: cannot write {metrics_dir(state_dir)}: {exc}"
+        _refused = (
+            f"SHIM's metrics are off for this window: cannot write {metrics_dir(state_dir)}: {exc}"
+        )
+        return _refused
     finally:
         if previous is None:
             os.environ.pop(MULTIPROC_ENV, None)
@@ -74,21 +110,13 @@ def enable(state_dir: Path) -> str | None:
 
 def pause() -> None:
     """The setting turned off: record nothing more, and this window's figures of the moment
-    fall to zero rather than stay frozen at their last values (the totals stay)."""
-    global _on
-    if _on and _families is not None:
-        f = _families
-        for gauge in (
-            f.unsaved_bytes,
-            f.unsaved_age,
-            f.unchecked_bytes,
-            f.unchecked_age,
-            f.journal_lag,
-            f.journal_pending,
-            f.risk_score,
-            f.risk_level,
-        ):
-            gauge.set(0)
+    (it counted as a window, its memory, store, findings, coordination) are gone from the
+    folder at once, not frozen at their last values; the totals stay. Turned on again, the
+    families are built anew: counters read their totals back, live gauges start afresh."""
+    global _on, _families
+    if _on:
+        process_exiting()
+    _families = None
     _on = False
 
 
@@ -112,10 +140,26 @@ def _reason(reason: str) -> str:
     return reason if reason in CHECKPOINT_REASONS else "other"
 
 
+def _files_gone() -> bool:
+    """This window's files were deleted under it (the folder removed, a cleanup): its figures
+    would go nowhere. Said once in the log, and this window records no more (recreating
+    them would lose its totals anyway); the next window records again."""
+    global _on, _lost
+    if _folder is None or (_folder / f"gauge_livesum_{os.getpid()}.db").exists():
+        return False
+    _lost = (
+        f"SHIM's metrics folder {_folder} (or this window's files in it) was deleted: this"
+        " window records no more metrics; windows started from now on do"
+    )
+    log.warning("%s", _lost)
+    _on = False
+    return True
+
+
 def assessment(a: Assessment, store_bytes: int | None) -> None:
     """The once-a-second figures: unsaved work, journal, risk, memory, store size."""
     f = active()
-    if f is None:
+    if f is None or _files_gone():
         return
     m = a.measurements
     f.unsaved_bytes.set(m.unsaved_bytes)
@@ -161,6 +205,13 @@ def recovery(outcome: str, count: int = 1) -> None:
         f.recoveries.labels(outcome).inc(count)
 
 
+def lost_edits(reason: str, count: int) -> None:
+    """Edits of crashed work not given back (``families.LOST_REASONS`` says why)."""
+    f = active()
+    if f is not None and count > 0:
+        f.lost_edits.labels(reason).inc(count)
+
+
 def codemod(outcome: str, seconds: float) -> None:
     f = active()
     if f is None:
@@ -169,13 +220,17 @@ def codemod(outcome: str, seconds: float) -> None:
     f.codemod_seconds.observe(seconds)
 
 
-def analysis(name: str, seconds: float, findings: int | None = None) -> None:
+def analysis(name: str, seconds: float) -> None:
     f = active()
-    if f is None:
-        return
-    f.analysis_seconds.labels(name).observe(seconds)
-    if findings is not None:
-        f.analysis_findings.labels(name).set(findings)
+    if f is not None:
+        f.analysis_seconds.labels(name).observe(seconds)
+
+
+def findings(name: str, shown: int) -> None:
+    """The findings of one analysis that the editor shows now, in every file."""
+    f = active()
+    if f is not None:
+        f.analysis_findings.labels(name).set(shown)
 
 
 def coordination(*, configured: bool, connected: bool, leader: bool) -> None:
@@ -185,6 +240,14 @@ def coordination(*, configured: bool, connected: bool, leader: bool) -> None:
     f.coordination_up.set(1 if connected else 0)
     f.coordination_degraded.set(1 if configured and not connected else 0)
     f.coordination_leader.set(1 if leader else 0)
+
+
+def queue_depth(waiting: int, active_jobs: int) -> None:
+    """The group queue as its leader last saw it; a window that does not lead says 0."""
+    f = active()
+    if f is not None:
+        f.queue_jobs.labels("waiting").set(waiting)
+        f.queue_jobs.labels("active").set(active_jobs)
 
 
 def job(event: str) -> None:

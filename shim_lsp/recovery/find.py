@@ -271,6 +271,33 @@ def resolve_file(conn: sqlite3.Connection, session_id: str, uri: str, action: st
     )
 
 
+def first_offers(conn: sqlite3.Connection, files: list[tuple[str, str]]) -> int:
+    """Record that these (session, uri) were offered; how many were never offered before, by
+    any window (inside the caller's transaction)."""
+    fresh = 0
+    now = time.time()
+    for session_id, uri in files:
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO offers(session_id, uri, at) VALUES (?,?,?)",
+            (session_id, storable(uri), now),
+        )
+        fresh += cur.rowcount
+    return fresh
+
+
+def unsaved_edits(conn: sqlite3.Connection, session_id: str, uri: str) -> int:
+    """The edits (journaled changes) a session made to a file since it last opened or saved
+    it: what recovery gives back, or loses. A buffer known by a snapshot only counts as one."""
+    key = storable(uri)
+    (count,) = conn.execute(
+        "SELECT COUNT(*) FROM journal WHERE session_id=? AND uri=? AND kind='change' AND lseq >"
+        " COALESCE((SELECT MAX(lseq) FROM journal WHERE session_id=? AND uri=?"
+        " AND kind IN ('open', 'save', 'snapshot')), 0)",
+        (session_id, key, session_id, key),
+    ).fetchone()
+    return max(1, int(count))
+
+
 def resolve_session(conn: sqlite3.Connection, session_id: str, resolution: str) -> None:
     conn.execute(
         "UPDATE sessions SET resolved_at=?, resolution=? WHERE id=?",

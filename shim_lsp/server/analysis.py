@@ -28,6 +28,7 @@ from shim_lsp.analysis.tree import config_leading_out
 from shim_lsp.metrics import recorder
 from shim_lsp.server import edits
 from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.diagnostics import FINDINGS
 from shim_lsp.server.feature import Feature
 from shim_lsp.server.ruff_server import RuffServer, describe
 from shim_lsp.settings import Settings
@@ -39,6 +40,7 @@ QUICK_FIX = types.CodeActionKind.QuickFix.value
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.shim"
 ORGANIZE_IMPORTS = f"{types.CodeActionKind.SourceOrganizeImports.value}.shim"
 SOURCE = "SHIM ruff"
+FINDINGS[SOURCE] = "ruff"  # counted in the findings metric as shown
 """The diagnostics' source: told apart from ruff's own language server's."""
 PYTHON_SUFFIXES = (".py", ".pyi")
 RUFF_CONFIGS = frozenset({"pyproject.toml", "ruff.toml", ".ruff.toml"})
@@ -410,8 +412,7 @@ class AnalysisFeature(Feature):
         if uri not in self._open or self._published.get(uri) is analysis:
             return
         self._published[uri] = analysis
-        shown = sum(len(a.found) for a in self._published.values())
-        recorder.analysis("ruff", time.perf_counter() - started, shown)
+        recorder.analysis("ruff", time.perf_counter() - started)
         self.ls.diagnostics.put(
             uri, SOURCE, self.diagnostics_of(analysis.text, analysis.found), analysis.version
         )

@@ -39,6 +39,8 @@ SOURCE = "SHIM windows"
 """The diagnostics' source: this feature's own list in ``ls.diagnostics``."""
 OFF: dict[str, Any] = {"state": "off", "members": 0}
 CHECKPOINT_LOOK_S = 1.0
+ELSEWHERE_NAMED = 10
+"""How many of the files other windows hold unsaved the status names (all are counted)."""
 
 
 def elsewhere_message(holders: list[tuple[str, float]], now: float) -> str:
@@ -177,8 +179,15 @@ class CoordinationFeature(Feature):
         url = resolve_redis_url(self.ls.settings)
         if engine is None or url is None or self.coordinator is not None:
             return
-        from shim_lsp.coordination.connection import CoordinationError, parse_target
-        from shim_lsp.coordination.group import Coordinator, Identity
+        try:
+            from shim_lsp.coordination.connection import CoordinationError, parse_target
+            from shim_lsp.coordination.group import Coordinator, Identity
+        except ImportError as exc:  # a broken install: said, not only logged as a failure
+            self._refuse(
+                f"coordination needs redis-py, which cannot be loaded here ({exc}):"
+                " this window works alone"
+            )
+            return
         from shim_lsp.coordination.workspace_id import default_workspace_id
 
         settings = self.ls.settings
@@ -411,8 +420,8 @@ class CoordinationFeature(Feature):
         if epoch is not None and epoch != self._led_with:
             self._retain(epoch)
         self._led_with = epoch
-        self._set_status(self._status())
         self._show_peers(coordinator.peers())
+        self._set_status(self._status())
         self._watch_deaths(coordinator)
 
     # --- a dead member's published unsaved text: crashed work offered here -----------------
@@ -515,6 +524,9 @@ class CoordinationFeature(Feature):
         }
         if coordinator.problem:
             status["problem"] = coordinator.problem
+        if self._marked:
+            names = sorted(self.name_of(u) for u in self._marked)
+            status["unsavedElsewhere"] = {"count": len(names), "files": names[:ELSEWHERE_NAMED]}
         leader = coordinator.leader_member()
         if coordinator.lead.epoch is not None:
             status["leader"] = {"this": True, "host": coordinator.me.host, "pid": os.getpid()}

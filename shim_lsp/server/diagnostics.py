@@ -22,11 +22,17 @@ from typing import TYPE_CHECKING
 import attrs
 from lsprotocol import types
 
+from shim_lsp.metrics import recorder
+
 if TYPE_CHECKING:
     from shim_lsp.server.app import ShimLanguageServer
 
 
 REFRESH_AFTER_S = 0.05
+
+
+FINDINGS: dict[str, str] = {}
+"""Source of diagnostics -> the metrics' analysis label; each analysis feature adds its own."""
 
 
 @attrs.define
@@ -65,6 +71,8 @@ class Diagnostics:
             parts.pop(source, None)
         if not parts:
             del self._parts[uri]
+        if (analysis := FINDINGS.get(source)) is not None:
+            recorder.findings(analysis, self.count(source)[1])  # what the editor shows
         if self.pulled() and self.of(uri) == before:
             return  # nothing for the client to pull again (a check found what it had)
         self._result_ids[uri] = str(next(self._counter))

@@ -29,6 +29,7 @@ from shim_lsp.analysis.findings import Spot, lines_of
 from shim_lsp.metrics import recorder
 from shim_lsp.server import client
 from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.diagnostics import FINDINGS
 from shim_lsp.server.feature import Feature, command
 from shim_lsp.settings import Settings
 from shim_lsp.wire import lsp_line
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SOURCE = "SHIM duplicates"
+FINDINGS[SOURCE] = "duplicates"  # counted in the findings metric as shown
 CODE = "duplicate-code"
 QUICK_FIX = types.CodeActionKind.QuickFix.value
 FIND = "shim.findDuplicates"
@@ -199,7 +201,7 @@ class DuplicatesFeature(Feature):
             return {"duplicates": 0, "files": len(sources), "problem": found.message}
         seconds = time.monotonic() - started
         self._publish(found, {s.path: s.text for s in sources}, folders)
-        recorder.analysis("duplicates", seconds, len(found))
+        recorder.analysis("duplicates", seconds)
         line = f"{len(found):,} duplicated blocks in {len(sources):,} files ({seconds:.1f} s)"
         self._progress_end(progress, line)
         log.info("duplicate code: %s", line)

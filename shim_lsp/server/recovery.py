@@ -26,11 +26,13 @@ from shim_lsp.recovery.find import (
     RecoverableFile,
     SessionRow,
     crashed_work,
+    first_offers,
     mark_crashed,
     resolve_file,
     resolve_session,
     same_editor,
     state_of,
+    unsaved_edits,
 )
 from shim_lsp.server import client, edits
 from shim_lsp.server.app import ShimLanguageServer
@@ -193,7 +195,7 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
         if always:
             ls.tell_user("SHIM: no unsaved work from crashed sessions", types.MessageType.Info)
         return {"files": 0}
-    recorder.recovery("offered", len(files))
+    await _count_offered(ls, files)
     if client_shows_recovery(ls):
         ls.protocol.notify(RECOVERY_NOTIFICATION, describe(work))
         return {"files": len(files), "choice": None, "shownBy": "client"}
@@ -209,6 +211,7 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
     restored: list[str] = []
     if choice == DISMISS:
         recorder.recovery("dismissed", len(files))
+        await _count_lost(engine, [(row.id, f.uri) for row, fs in work for f in fs], "dismissed")
         for row, _files in work:
             await asyncio.wrap_future(
                 engine.writer.submit(
@@ -240,6 +243,39 @@ async def offer_recovery(ls: ShimLanguageServer, *, always: bool = False) -> dic
     if choice is not None:
         await notices.show(newest_with_sessions(await asyncio.to_thread(find_work, ls)))
     return {"files": len(files), "choice": choice, "restored": restored}
+
+
+async def _count_offered(ls: ShimLanguageServer, files: list[RecoverableFile]) -> None:
+    """Each crashed session's file counts as offered once, however many windows (or prompts
+    of one window) show it: the store keeps what was offered."""
+    engine = ls.engine
+    if engine is None or recorder.active() is None:
+        return
+    pairs = [(f.session_id, f.uri) for f in files]
+    try:
+        fresh = await asyncio.wrap_future(engine.writer.submit(partial(first_offers, files=pairs)))
+    except Exception as exc:  # the store away: the offer goes on uncounted
+        log.warning("could not record what recovery offered: %s", exc)
+        return
+    recorder.recovery("offered", fresh)
+
+
+async def _count_lost(
+    engine: SessionEngine | None, pairs: list[tuple[str, str]], reason: str
+) -> None:
+    """The edits of these (session, file) that recovery did not give back, for the metrics;
+    counted off the event loop, and only while metrics are recorded."""
+    if engine is None or recorder.active() is None or not pairs:
+        return
+
+    def count() -> int:
+        with engine.reader() as conn:
+            return sum(unsaved_edits(conn, session_id, uri) for session_id, uri in pairs)
+
+    try:
+        recorder.lost_edits(reason, await asyncio.to_thread(count))
+    except Exception as exc:
+        log.warning("could not count the edits recovery did not give back: %s", exc)
 
 
 def _label(work: list[tuple[SessionRow, list[RecoverableFile]]], uri: str) -> str:
@@ -349,7 +385,9 @@ async def restore_recovered(
         return False
     ok, detail = await apply_as_unsaved(ls, f.uri, f.text, "SHIM: restore unsaved work")
     if not ok:
-        recorder.recovery("failed" if client.can_apply_edit(ls) else "unsupported")
+        outcome = "failed" if client.can_apply_edit(ls) else "unsupported"
+        recorder.recovery(outcome)
+        await _count_lost(ls.engine, [(f.session_id, f.uri)], outcome)
         ls.tell_user(f"SHIM could not restore {_name(f.uri)}: {detail}")
         return False
     recorder.recovery("restored")
@@ -534,6 +572,7 @@ async def _dismiss(
     """Dismiss whole sessions, or (``uris``) only these files' unsaved text in each."""
     if uris is None:
         recorder.recovery("dismissed", len(newest_per_file(work)))
+        await _count_lost(engine, [(row.id, f.uri) for row, fs in work for f in fs], "dismissed")
         for row, _files in work:
             await asyncio.wrap_future(
                 engine.writer.submit(
@@ -543,6 +582,7 @@ async def _dismiss(
         return {"dismissed": [row.id for row, _ in work]}
     done = [(row.id, f.uri) for row, files in work for f in files if f.uri in uris]
     recorder.recovery("dismissed", len({uri for _s, uri in done}))
+    await _count_lost(engine, done, "dismissed")
     for session_id, uri in done:
         await asyncio.wrap_future(
             engine.writer.submit(

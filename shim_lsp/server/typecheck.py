@@ -27,6 +27,7 @@ from shim_lsp.analysis.mypy_daemon import Daemon, MypyFailure, MypyFinding
 from shim_lsp.metrics import recorder
 from shim_lsp.server.analysis import PYTHON_SUFFIXES, AnalysisFeature, ToolTrouble
 from shim_lsp.server.app import ShimLanguageServer
+from shim_lsp.server.diagnostics import FINDINGS
 from shim_lsp.server.feature import Feature
 from shim_lsp.settings import Settings
 from shim_lsp.workspace.paths import uri_to_path
@@ -34,6 +35,7 @@ from shim_lsp.workspace.paths import uri_to_path
 log = logging.getLogger(__name__)
 
 SOURCE = "SHIM mypy"
+FINDINGS[SOURCE] = "typecheck"  # counted in the findings metric as shown
 """The diagnostics' source: told apart from those of Microsoft's mypy extension ("Mypy")."""
 CHECK_AFTER_S = 0.05
 """Saves come in bursts (Save All, a formatter on save): those this close are one check."""

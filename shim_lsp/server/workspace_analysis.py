@@ -25,6 +25,7 @@ from lsprotocol.types import ProgressToken
 
 from shim_lsp.analysis import tree
 from shim_lsp.analysis.findings import Finding
+from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.ruff import RuffFailure
 from shim_lsp.server.analysis import RUFF_CONFIGS, SOURCE, AnalysisFeature, ruff_options
 from shim_lsp.server.app import ShimLanguageServer
@@ -67,6 +68,16 @@ class WorkspaceAnalysisFeature(Feature):
         """Runs cancelled by a newer run with other inputs: their requests say so."""
         self._skipped_said: set[Path] = set()
         """Settings files leading out whose folder's leaving out was said."""
+        self._search: LinkSearch | None = None
+        """The links leading out, searched before each run, kept between runs (and in the
+        state folder, for the next session and ``shim analyze``)."""
+
+    def _link_search(self) -> LinkSearch:
+        engine = self.ls.engine
+        state_dir = engine.state_dir if engine is not None else None
+        if self._search is None or self._search.state_dir != state_dir:
+            self._search = LinkSearch(state_dir)
+        return self._search
 
     @command("shim.analyzeWorkspace", AnalyzeWorkspaceArgs, progress=True)
     async def analyze_workspace(self, engine: SessionEngine, a: AnalyzeWorkspaceArgs) -> Any:
@@ -166,7 +177,9 @@ class WorkspaceAnalysisFeature(Feature):
         binary = self.ls.feature_of(AnalysisFeature).ruff_binary()
         if binary is None:
             return {"cancelled": False, "files": 0, "findings": 0, "error": "ruff cannot run"}
-        done = await tree.check_tree(binary, roots, ruff_options(self.ls.settings))
+        done = await tree.check_tree(
+            binary, roots, ruff_options(self.ls.settings), search=self._link_search()
+        )
         if isinstance(done, RuffFailure):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return {"cancelled": False, "files": 0, "findings": 0, "error": done.message}

@@ -130,13 +130,14 @@ class SessionEngine:
     def start(self) -> None:
         self.writer.start()
         self.checkpoints.start()
-        self._metrics_setting(self.settings.metrics)
+        if self._held is None:  # else the user's settings decide, once they come: see release
+            self._metrics_setting(self.settings.metrics)
 
     def _metrics_setting(self, on: bool) -> None:
         if not on:
             recorder.pause()
         elif (problem := recorder.enable(self.state_dir)) is not None:
-            log.warning("%s", problem)
+            self._notify(problem)  # once: the window then goes on without metrics
 
     def _store_bytes(self) -> int | None:
         """The store with its write-ahead log: a stat or two, once a second."""
@@ -179,7 +180,7 @@ class SessionEngine:
         with self._closing:
             if self.closed is not None:
                 return self._closed_whole
-            self.release()  # the settings never came: nothing typed is dropped for that
+            self.release(closing=True)  # the settings never came: nothing typed is dropped
             self.closed = reason
             self.checkpoints.stop()
             # An end that still holds unsaved buffers, clean or not (a window closed or
@@ -227,9 +228,13 @@ class SessionEngine:
         if self._held is None:
             self._held = []
 
-    def release(self) -> None:
-        """The settings are known: journal what was held, judged by them."""
+    def release(self, *, closing: bool = False) -> None:
+        """The settings are known: journal what was held, judged by them, and record metrics
+        only now if they allow it (``metrics: false`` from the editor writes nothing)."""
+        was_held = self._held is not None
         held, self._held = self._held or [], None
+        if was_held and not closing:
+            self._metrics_setting(self.settings.metrics)
         for event in held:
             self._record(*event)
         for uri in [u for u in self.buffers.buffers if not self._kept(u)]:

@@ -36,10 +36,11 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple, cast
 
-from shim_lsp.settings import DEFAULT_EXCLUDE_GLOBS, Settings, secret_patterns
+from shim_lsp.settings import Settings, secret_patterns
 from shim_lsp.store import blobs, statcache
 from shim_lsp.store import checkpoints as cps
 from shim_lsp.store.checkpoints import BufferEntry, DiskEntry, NewCheckpoint
+from shim_lsp.workspace.defaults import DEFAULT_EXCLUDE_GLOBS
 from shim_lsp.workspace.fsclock import TimestampGuard
 from shim_lsp.workspace.paths import (
     Workspace,

@@ -146,6 +146,15 @@ CREATE TABLE IF NOT EXISTS resolutions(
     PRIMARY KEY(session_id, uri)
 ) WITHOUT ROWID;
 
+-- Crashed work a window has offered back (one row per session and file), so that the metrics
+-- count an offer once however many windows show it. Added after schema 1, as stat_cache.
+CREATE TABLE IF NOT EXISTS offers(
+    session_id TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY(session_id, uri)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS codemod_batches(
     id TEXT PRIMARY KEY,
     workspace TEXT NOT NULL,
@@ -230,6 +239,19 @@ def _tighten(state_dir: Path) -> tuple[Path, ...]:
     return tuple(changed) if any(f.exists() for f in files) else ()
 
 
+def _refuse_links(state_dir: Path) -> None:
+    """The store's files are links to nowhere else: SQLite and ``_tighten`` would follow one
+    (writing, and chmodding, wherever it leads). The state folder itself may be a link: it is
+    where the user put SHIM's state."""
+    for suffix in ("", "-wal", "-shm"):
+        path = state_dir / f"{DB_NAME}{suffix}"
+        if path.is_symlink():
+            raise StoreError(
+                f"{path} is a symbolic link (to {os.readlink(path)}); SHIM keeps its store only"
+                " inside its state folder: remove the link"
+            )
+
+
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """A connection with SHIM's pragmas; transactions are explicit (autocommit mode)."""
     if readonly:
@@ -291,6 +313,7 @@ def open_store(state_dir: Path) -> tuple[sqlite3.Connection, OpenReport]:
     """
     try:
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _refuse_links(state_dir)
         tightened = _tighten(state_dir)
     except OSError as exc:
         raise StoreError(f"cannot create SHIM's state folder {state_dir}: {exc}") from exc

@@ -212,6 +212,7 @@ def clear(
             continue
         counts["journal"] += conn.execute("DELETE FROM journal WHERE session_id=?", (sid,)).rowcount
         conn.execute("DELETE FROM resolutions WHERE session_id=?", (sid,))
+        conn.execute("DELETE FROM offers WHERE session_id=?", (sid,))
         mine = [r[0] for r in conn.execute("SELECT id FROM checkpoints WHERE session_id=?", (sid,))]
         needed = {
             r[0]

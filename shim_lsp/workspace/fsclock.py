@@ -22,8 +22,10 @@ import os
 import time
 from collections.abc import Callable
 from math import gcd
+from typing import TYPE_CHECKING
 
-from shim_lsp.workspace.scan import FileStat
+if TYPE_CHECKING:  # only its fields are read: no pathspec and settings for ``shim analyze``
+    from shim_lsp.workspace.scan import FileStat
 
 SAFE_NS = 2_000_000_000
 """The window where nothing better is known: FAT's 2 s, and some clock skew to a server."""

@@ -15,11 +15,14 @@ import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pathspec
 
-from shim_lsp.settings import DEFAULT_EXCLUDE_GLOBS, Settings, secret_patterns
+from shim_lsp.workspace.defaults import DEFAULT_EXCLUDE_GLOBS
+
+if TYPE_CHECKING:
+    from shim_lsp.settings import Settings
 
 
 class FileStat(NamedTuple):
@@ -101,6 +104,8 @@ class FileRules:
 
     @classmethod
     def from_settings(cls, root: Path, settings: Settings) -> FileRules:
+        from shim_lsp.settings import secret_patterns  # not for shim analyze's is_secret
+
         excludes = [*DEFAULT_EXCLUDE_GLOBS, *settings.exclude_globs]
         return cls(
             root=root,
@@ -113,19 +118,7 @@ class FileRules:
     def is_secret(self, path: Path) -> bool:
         """True for a secret by the name it is opened under or by the file it really is: a link
         ``settings.txt`` to ``.env`` is ``.env``, and must be kept out just the same."""
-        named = Path(os.path.realpath(path.parent)) / path.name
-        if self._secret_at(named):
-            return True
-        # Only a link is another file than its name: one lstat, not a second realpath (a
-        # workspace run judges every file with findings).
-        return os.path.islink(path) and self._secret_at(Path(os.path.realpath(path)))
-
-    def _secret_at(self, path: Path) -> bool:
-        try:
-            rel = path.relative_to(self.root).as_posix()
-        except ValueError:  # outside this folder (never stored): judge its whole path
-            rel = path.as_posix().lstrip("/")
-        return self.secrets.match(rel)
+        return is_secret(self.secrets, self.root, path)
 
     def matcher(self, spec: pathspec.GitIgnoreSpec) -> Callable[[str], bool]:
         found = self._matchers.get(id(spec))
@@ -216,6 +209,27 @@ class SecretPatterns:
     def match(self, rel: str) -> bool:
         """True when ``rel`` (a root-relative posix path) is a secret."""
         return self._match(rel.lower())
+
+
+def is_secret(
+    secrets: SecretPatterns, root: Path, path: Path, real_parent: Path | None = None
+) -> bool:
+    """``FileRules.is_secret`` by ``secrets`` alone, judged relative to ``root``;
+    ``real_parent``: the real path of ``path``'s folder, when the caller has it."""
+    named = (real_parent or Path(os.path.realpath(path.parent))) / path.name
+    if _secret_at(secrets, root, named):
+        return True
+    # Only a link is another file than its name: one lstat, not a second realpath (a
+    # workspace run judges every file with findings).
+    return os.path.islink(path) and _secret_at(secrets, root, Path(os.path.realpath(path)))
+
+
+def _secret_at(secrets: SecretPatterns, root: Path, path: Path) -> bool:
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:  # outside this folder (never stored): judge its whole path
+        rel = path.as_posix().lstrip("/")
+    return secrets.match(rel)
 
 
 Specs = tuple[tuple[str, Callable[[str], bool]], ...]

@@ -283,3 +283,28 @@ async def test_shim_windows_from_a_subfolder_finds_the_workspace_above(
     assert "found above" in out.stderr
     nowhere = await asyncio.to_thread(shim, "windows", *url, cwd=tmp_path)
     assert nowhere.stdout.startswith("0 windows") and "--workspace" in nowhere.stderr
+
+
+async def test_a_redis_py_that_cannot_be_loaded_is_said_and_the_window_works_alone(
+    editors: Editors, workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A broken install, as the .vsix once was on Debian 12's Python 3.11.2 (no async-timeout):
+    # the status said nothing while the error went to the log only.
+    broken = tmp_path / "broken" / "redis"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'async_timeout'\")\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(broken.parent))
+    (workspace / "app.py").write_text("a = 1\n")
+    one = await editors.start(
+        workspace, tmp_path / "s1", settings={"redisUrl": "redis://127.0.0.1:9/0"}
+    )
+    await one.wait_for(lambda: coordination(one).get("state") == "degraded", timeout=10)
+    problem = coordination(one)["problem"]
+    assert problem.startswith("coordination needs redis-py, which cannot be loaded here")
+    assert "async_timeout" in problem and problem.endswith("this window works alone")
+    await one.wait_for(lambda: any("redis-py" in m for m in one.shown_messages), timeout=5)
+    uri = one.open("app.py")
+    one.type(uri, 1, 0, "b = 2\n")
+    assert (await one.command("shim.sessionStatus"))["dirtyDocuments"] == 1

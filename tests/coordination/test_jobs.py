@@ -18,6 +18,7 @@ from redis_rig import RedisServer, coordinated, elsewhere, stop, wait_members
 from shim_lsp.codemods.runner import CodemodSpec, transform_bytes
 from shim_lsp.coordination.jobs import QUEUE, bull_prefix
 from shim_lsp.coordination.registry import Keys
+from shim_lsp.metrics import exporter
 
 UNIT_TESTS = Path(__file__).resolve().parent.parent / "unit"
 PROGRESS = t.ClientCapabilities(
@@ -110,6 +111,17 @@ async def test_a_run_shared_by_two_windows_survives_a_killed_worker_and_edits_as
     assert len(undone["undone"]) == 8
 
 
+def queue_depth(*states: Path) -> tuple[float, float]:
+    """(waiting, active) group jobs as the windows' metrics say, summed over their state
+    folders: the leader's sample, wherever it runs."""
+    found = {"waiting": 0.0, "active": 0.0}
+    for state in states:
+        for name, labels, value in exporter.samples(state / "metrics"):
+            if name == "shim_coordination_queue_jobs":
+                found[labels["state"]] += value
+    return found["waiting"], found["active"]
+
+
 def session_of(redis: RedisServer, editor: Editor) -> str:
     """The session id a window works jobs under, from its record in the registry."""
     r = redis.client()
@@ -134,6 +146,10 @@ async def test_cancel_reaches_the_window_doing_the_work_and_redis_gone_mid_run_m
     r = redis_server.client()
     active = f"{bull_prefix(Keys('shim', 'ws-test'))}:{QUEUE}:active"
     await helper.wait_for(lambda: r.llen(active) > 0)
+    # One batch in hand, two waiting for a worker: the group's leader samples that for the
+    # metrics at its heartbeat.
+    states = (tmp_path / "a", tmp_path / "b")
+    await helper.wait_for(lambda: queue_depth(*states) == (2, 1), timeout=10)
     (token,) = asker.client.progress_reports
     asker.client.window_work_done_progress_cancel(t.WorkDoneProgressCancelParams(token=token))
     result = await asyncio.wait_for(run, 30)
@@ -142,6 +158,7 @@ async def test_cancel_reaches_the_window_doing_the_work_and_redis_gone_mid_run_m
     await helper.wait_for(lambda: r.llen(active) == 0, timeout=5)
     reasons = [j.get("failedReason", "") for j in jobs_of(redis_server)]
     assert "cancelled by the window that asked" in reasons
+    await helper.wait_for(lambda: queue_depth(*states) == (0, 0), timeout=10)
     # A file unsaved in the helper is changed by the asker's run only when the user says so.
     (workspace / "g.py").write_text("needle = 1\n")
     (workspace / "h.py").write_text("needle = 2\n")

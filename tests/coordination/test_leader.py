@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from harness import Editor, Editors
-from redis_rig import TTL, RedisServer, RedisServers, coordinated, coordination, leads
+from redis_rig import (
+    TTL,
+    RedisServer,
+    RedisServers,
+    coordinated,
+    coordination,
+    leads,
+    wait_members,
+)
 
 from shim_lsp.coordination.leader import Leadership, retention_turn
 from shim_lsp.coordination.registry import Keys
@@ -65,7 +73,11 @@ async def test_three_windows_one_leader_failover_within_a_lease_and_after_redis_
     assert second > first
     await fenced_at(state, second)
     redis = redis_servers.restart_empty(redis)
-    # Epochs keep rising though Redis forgot its counter: the members remember the last.
+    # Every survivor registers again (each reads both records back from the empty Redis)...
+    for survivor in survivors:
+        await wait_members(survivor, 2, timeout=20)
+    assert len(redis.client().keys(Keys("shim", "ws-test").member("*"))) == 2
+    # ...and epochs keep rising though Redis forgot its counter: the members remember the last.
     elected = await one_leader(survivors, timeout=20, above=second)
     third = coordination(elected)["epoch"]
     await fenced_at(state, third)

@@ -67,6 +67,10 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     assert message.endswith(" s old)")
     assert elsewhere(one, uri) == [], "a window does not flag its own unsaved file"
     assert flagged_in < 2.0, f"the other window heard of it after {flagged_in:.2f} s"
+    # ...and its status says so (a line on the status bar).
+    await two.wait_for(lambda: "unsavedElsewhere" in coordination(two), timeout=2)
+    assert coordination(two)["unsavedElsewhere"] == {"count": 1, "files": ["app.py"]}
+    assert "unsavedElsewhere" not in coordination(one)
     # Both hold it unsaved; one saves over two's changes: one is warned, two is told.
     two.type(uri, 0, 0, "kept_in_two = 3\n")
     await one.wait_for(lambda: bool(elsewhere(one, uri)), timeout=5)
@@ -82,6 +86,7 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     (told,) = [m for m in two.shown_messages if "was saved in another window" in m]
     assert "no longer the one you started from" in told
     await two.wait_for(lambda: not elsewhere(two, uri), timeout=5)
+    await two.wait_for(lambda: "unsavedElsewhere" not in coordination(two), timeout=2)
     # A restore in one over two's unsaved file is left undone: one's editor cannot ask.
     checkpoint = await one.command("shim.forceCheckpoint")
     await one.wait_for(lambda: bool(elsewhere(one, uri)), timeout=5)
@@ -98,7 +103,7 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     assert "kept_in_two" not in (workspace / "app.py").read_text()
 
 
-async def test_a_killed_window_on_another_host_leaves_and_its_published_work_is_offered(
+async def test_a_killed_leader_on_another_host_is_succeeded_in_a_lease_and_its_work_offered(
     redis_server: RedisServer,
     editors: Editors,
     workspace: Path,
@@ -110,6 +115,7 @@ async def test_a_killed_window_on_another_host_leaves_and_its_published_work_is_
     settings = coordinated(redis_server, publishUnsavedText=True)
     one = await editors.start(workspace, tmp_path / "s1", settings=settings)
     monkeypatch.delenv("SHIM_HOST_ID")
+    await one.wait_for(lambda: leads(one), timeout=10)  # the window killed below leads
     two = await editors.start(
         workspace,
         tmp_path / "s2",
@@ -125,6 +131,9 @@ async def test_a_killed_window_on_another_host_leaves_and_its_published_work_is_
     ]
     one.kill()
     killed = time.monotonic()
+    await two.wait_for(lambda: leads(two), timeout=TTL * 3)
+    took = time.monotonic() - killed
+    assert took <= TTL + 1.0, f"the survivor leads after {took:.2f} s (lease {TTL} s)"
     await wait_members(two, 1, timeout=TTL * 3)
     gone_in = time.monotonic() - killed
     # One TTL for the record to expire, plus the survivor's next look (a third of it).

@@ -15,6 +15,7 @@ from harness import CAPABILITIES, Editor, Editors
 from lsprotocol import types as t
 
 from shim_lsp.analysis.ruff import find_ruff
+from shim_lsp.metrics import exporter
 
 VS_CODE_KINDS = [
     "",
@@ -524,10 +525,21 @@ async def test_closing_a_buffer_clears_its_diagnostics(
     editor = await editors.start(workspace, state_dir, capabilities=VS_CODE)
     uri = editor.open("a.py")
     await published(editor, uri, lambda c: c == ["F401"])
+    assert ruff_findings(state_dir) == 1
     editor.client.text_document_did_close(
         t.DidCloseTextDocumentParams(text_document=t.TextDocumentIdentifier(uri=uri))
     )
     await published(editor, uri, lambda c: c == [])
+    assert ruff_findings(state_dir) == 0  # the metric follows what the editor shows
+
+
+def ruff_findings(state_dir: Path) -> float:
+    (value,) = [
+        v
+        for name, labels, v in exporter.samples(state_dir / "metrics")
+        if name == "shim_analysis_findings" and labels["analysis"] == "ruff"
+    ]
+    return value
 
 
 async def test_a_client_without_resolve_or_versioned_edits_gets_whole_edits_at_once(

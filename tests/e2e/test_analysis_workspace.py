@@ -127,6 +127,11 @@ async def test_the_workspace_run_shows_unopened_files_with_progress_and_buffers_
     lines = runs.read_text().splitlines()
     tree_runs = [line for line in lines if "--stdin-filename" not in line and line != "server"]
     assert len(tree_runs) == 1 and tree_runs[0].endswith(f"-- {workspace}"), "one ruff process"
+    # A link leading out added after the run, whose search the server keeps: found again.
+    (workspace / "late.py").symlink_to(tmp_path / "outside" / "secret.py")
+    again = await editor.command("shim.analyzeWorkspace")
+    assert again["outside"] == [str(workspace / "late.py"), str(workspace / "linked.py")]
+    assert editor.uri("late.py") not in editor.client.diagnostics
 
 
 async def test_after_the_run_only_a_file_changed_on_disk_is_checked_again_and_a_deleted_one_cleared(

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from test_analysis_workspace import logging_ruff
 
 SELECT_F = '[tool.ruff.lint]\nselect = ["F"]\n'
 
 
 def analyze(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``shim analyze`` in ``cwd``, its state folder (the link search's) beside it."""
     return subprocess.run(
         [sys.executable, "-m", "shim_lsp.cli", "analyze", *args],
         cwd=cwd,
+        env={**os.environ, "SHIM_STATE_DIR": str(cwd.parent / "state")},
         capture_output=True,
         text=True,
         timeout=60,
@@ -105,6 +110,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
     shim = subprocess.Popen(
         [sys.executable, "-m", "shim_lsp.cli", "analyze"],
         cwd=root,
+        env={**os.environ, "SHIM_STATE_DIR": str(tmp_path / "state")},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -199,3 +205,10 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
         assert "cfg.py" not in shown and "settings.py" not in shown, (extra, shown)
         typed = "main.py:5:16: assignment Incompatible types in assignment (expression has type"
         assert (typed in shown, done.returncode) == ((True, 1) if extra else (False, 0)), shown
+    # A link added after a search its state folder keeps: found all the same, and kept from
+    # ruff (which would read it: its findings are left out after it, too).
+    (root / "late.py").symlink_to(outside / "leak.py")
+    ruff, runs = logging_ruff(tmp_path)
+    done = analyze(root, "--ruff-path", str(ruff))
+    assert done.returncode == 0 and "late.py" not in done.stdout + done.stderr, done
+    assert f"--extend-exclude {root / 'late.py'}" in runs.read_text()

@@ -17,7 +17,9 @@ async def test_idle_pause_with_unsaved_changes_takes_a_checkpoint(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     (workspace / "a.py").write_text("a = 1\n")
-    editor = await editors.start(workspace, state_dir, settings={"idleCheckpointDelay": 0.5})
+    # Metrics off in the editor's settings (workspace/configuration): nothing is written.
+    settings = {"idleCheckpointDelay": 0.5, "metrics": False}
+    editor = await editors.start(workspace, state_dir, settings=settings)
     editor.type(editor.open("a.py"), 1, 0, "b = 2\n")
 
     async def reasons() -> list[str]:
@@ -31,6 +33,7 @@ async def test_idle_pause_with_unsaved_changes_takes_a_checkpoint(
     await editor.wait_for(lambda: any(s.lastCheckpointAt for s in editor.statuses))
     assert await editor.command("shim.autoCheckpoint", {"enabled": False}) == {"enabled": False}
     assert await editor.command("shim.autoCheckpoint") == {"enabled": False}
+    assert not (state_dir / "metrics").exists()
     await stop_editor(editor)
 
 

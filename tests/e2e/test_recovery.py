@@ -22,10 +22,17 @@ from harness import (
 )
 from lsprotocol import types as t
 
+from shim_lsp.metrics import exporter
 from shim_lsp.server.main import EOF_GRACE_S
 
 # CRLF line endings, a UTF-8 BOM on disk, and characters outside the BMP (two UTF-16 units).
 ORIGINAL = "\ufeffdef greet():\r\n    return 'hi'\r\n"
+
+
+def recoveries(state_dir: Path) -> dict[str, float]:
+    """shim_recoveries_total by outcome, as the exporter serves it."""
+    found: dict[str, float] = exporter.families(state_dir / "metrics")["shim_recoveries_total"]
+    return found
 
 
 async def test_sigkill_mid_edit_brings_unsaved_text_back_byte_for_byte(
@@ -157,6 +164,10 @@ async def test_file_changed_on_disk_since_crash_is_never_overwritten_silently(
     recovery = await second.command("shim.checkRecovery")
     assert recovery["files"] == 1, "the recovered text stays available"
     assert recovery["sessions"][0]["files"][0]["diskChanged"] is True
+    # Offered again (the prompt asked for): the metrics count that crashed work offered once.
+    await second.command("shim.checkRecovery", {"prompt": True})
+    assert len(second.prompts) == 3
+    assert recoveries(state_dir)["outcome=offered"] == 1
     await stop_editor(second)
 
 
@@ -171,6 +182,8 @@ async def test_dismissed_work_is_not_offered_again_but_stays_in_the_store(
     told = next(m.message for m in second.client.log_messages if "dismissed" in m.message)
     assert "for 8 days" in told, "what Dismiss does, in the default retention's words"
     assert second.edits == []
+    lost = exporter.families(state_dir / "metrics")["shim_recovery_lost_edits_total"]
+    assert lost == {"reason=dismissed": 1, "reason=failed": 0, "reason=unsupported": 0}
     await stop_editor(second)
     third = await editors.start(workspace, state_dir, answers=["Restore all"])
     assert (await third.command("shim.checkRecovery"))["files"] == 0
@@ -248,8 +261,6 @@ async def test_a_restore_the_editor_cannot_apply_is_not_counted_as_a_failed_reco
 ) -> None:
     """An editor without workspace/applyEdit is told to run `shim recover`: the metrics count
     it as unsupported, and the critical recovery-failed alert (outcome failed) stays quiet."""
-    from shim_lsp.metrics import exporter
-
     await crash_after_typing(workspace, state_dir, "app.py", "b = 'typed'\n")
     no_apply = t.ClientCapabilities(
         workspace=t.WorkspaceClientCapabilities(apply_edit=False),
@@ -262,8 +273,10 @@ async def test_a_restore_the_editor_cannot_apply_is_not_counted_as_a_failed_reco
     done = await second.command("shim.recoverSession", {"uris": [uri], "action": "restore"})
     assert done["restored"] == []
     assert any("cannot apply edits from a server" in m for m in second.shown_messages)
-    figures = exporter.summary(state_dir / "metrics")["shim_recoveries_total"]
+    figures = recoveries(state_dir)
     assert figures["outcome=unsupported"] == 1 and figures["outcome=failed"] == 0
+    lost = exporter.families(state_dir / "metrics")["shim_recovery_lost_edits_total"]
+    assert lost["reason=unsupported"] == 1, "the one edit typed, not given back here"
     await stop_editor(second)
 
 

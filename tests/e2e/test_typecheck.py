@@ -14,6 +14,8 @@ from harness import Editor, Editors
 from lsprotocol import types as t
 from test_analysis import VS_CODE
 
+from shim_lsp.metrics import exporter
+
 MYPY = "SHIM mypy"
 STRICT = "[tool.mypy]\ndisallow_untyped_defs = true\n"
 SAVED = (
@@ -58,6 +60,21 @@ def gone(proc: psutil.Process) -> bool:
         return True
 
 
+def timed_checks(state_dir: Path) -> float:
+    """Type checks the metrics timed (shim_analysis_duration_seconds, analysis typecheck)."""
+    counts = exporter.families(state_dir / "metrics")["shim_analysis_duration_seconds_count"]
+    return float(counts["analysis=typecheck"])
+
+
+def shown(state_dir: Path) -> dict[str, float]:
+    """The findings metric, by analysis, as Prometheus would read it."""
+    return {
+        labels["analysis"]: v
+        for name, labels, v in exporter.samples(state_dir / "metrics")
+        if name == "shim_analysis_findings"
+    }
+
+
 def configure(editor: Editor, settings: dict[str, object]) -> None:
     editor.client.set_configuration({"shim": settings})
     editor.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
@@ -95,6 +112,7 @@ async def test_saved_files_are_type_checked_by_the_projects_configuration_and_no
             start=t.Position(line=3, character=0), end=t.Position(line=4, character=9)
         )
         (daemon,) = daemons(editor.pid)
+        assert shown(state_dir)["typecheck"] == 3  # metrics count what is shown
 
         # Typing is not checked: the findings stay those of the saved text.
         editor.type(uri, 0, 0, "import sys\n")
@@ -105,6 +123,7 @@ async def test_saved_files_are_type_checked_by_the_projects_configuration_and_no
         editor.change(uri, t.TextDocumentContentChangeWholeDocument(text=FIXED))
         editor.save(uri)
         await editor.wait_for(lambda: codes(editor, uri) == ["no-untyped-def"], 60)
+        assert shown(state_dir)["typecheck"] == 1
 
         # The configuration changes on disk: a new daemon reads it.
         (workspace / "pyproject.toml").write_text("[tool.mypy]\n")
@@ -164,9 +183,11 @@ async def test_type_checks_are_off_by_default_a_missing_checker_is_one_message_a
     told = [m for m in editor.shown_messages if "dmypy" in m]
     assert len(told) == 1 and "typeCheckerPath" in told[0], told
     assert daemons(editor.pid) == []
+    assert timed_checks(state_dir) == 0, "checks that never ran (off, no checker) are not timed"
 
     configure(editor, {"typeCheckEnabled": True})  # the dmypy installed beside SHIM
     await editor.wait_for(lambda: codes(editor, uri) == ["assignment"], 60)
+    await editor.wait_for(lambda: timed_checks(state_dir) >= 1)
     said = [d.message for ds in editor.client.diagnostics.values() for d in ds]
     said += [m.message for m in editor.client.log_messages] + editor.shown_messages
     assert not [m for m in said if "ghp_" in m or "outside" in m or "leak.py" in m], said

@@ -31,6 +31,8 @@ from mcp.types import ErrorData, ListRootsResult, Root, TextContent, TextResourc
 from pydantic import FileUrl
 from redis_rig import RedisServer, coordinated
 
+from shim_lsp.metrics import exporter
+
 CORE = {
     "shim_auto_checkpoint",
     "shim_check_recovery",
@@ -97,6 +99,15 @@ async def call(session: ClientSession, name: str, args: dict[str, Any] | None = 
     assert isinstance(text, TextContent)
     assert json.loads(text.text) == result.structured_content
     return result.structured_content
+
+
+def tool_calls(state_dir: Path) -> dict[str, float]:
+    """MCP tool calls by outcome, as Prometheus would read them."""
+    return {
+        labels["outcome"]: v
+        for name, labels, v in exporter.samples(state_dir / "metrics")
+        if name == "shim_mcp_tool_calls_total"
+    }
 
 
 async def refused(session: ClientSession, name: str, args: dict[str, Any]) -> str:
@@ -239,7 +250,15 @@ async def test_a_chat_uses_every_tool_and_bad_input_is_refused_without_harm(
         text = await refused(session, "shim_analyze", {"select": ["--config=x"]})
         assert "should match pattern" in text
 
+        # Metrics count a tool's error answer as failed, never ok.
+        calls = tool_calls(state_dir)
         signals = await call(session, "shim_monitor_signals")
+        assert "Unknown tool: no_such_tool" in await refused(session, "no_such_tool", {})
+        assert "greater than or equal to 1" in await refused(
+            session, "shim_list_checkpoints", {"limit": 0}
+        )
+        now = tool_calls(state_dir)
+        assert {k: now[k] - calls[k] for k in now} == {"ok": 1, "failed": 2}
         assert signals["level"] in ("low", "elevated", "high")
         assert {s["name"] for s in signals["signals"]} >= {"unsavedKb"}
         assert not (await call(session, "shim_check_recovery"))["found"]

@@ -33,7 +33,7 @@ def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
     tests = (HERE / "shim-rules.test.yml").read_text()
     rules = (DEPLOY / "shim-rules.yml").read_text()
     alerts = [line.split(":")[1].strip() for line in rules.splitlines() if "- alert:" in line]
-    assert len(alerts) == 6
+    assert len(alerts) == 7
     for alert in alerts:
         # each alert is tested at least twice: once expected to fire, once to stay quiet
         assert tests.count(f"alertname: {alert}\n") >= 2, alert
@@ -52,3 +52,22 @@ def test_grafana_is_provisioned_with_the_dashboard() -> None:
     assert "uid: prometheus" in datasource
     assert all(p["datasource"]["uid"] == "prometheus" for p in dashboard["panels"])
     assert "type: file" in (DEPLOY / "grafana/provisioning/dashboards/shim.yml").read_text()
+
+
+def test_dashboard_counts_are_whole_numbers_and_each_series_has_its_own_unit() -> None:
+    """increase() extrapolates (2 checkpoints read as 2.04): a count is rounded and shown
+    without decimals. A series that is not in seconds never sits on a panel's seconds axis."""
+    panels = json.loads((DEPLOY / "grafana/dashboards/shim.json").read_text())["panels"]
+    for panel in panels:
+        defaults = panel["fieldConfig"]["defaults"]
+        own_unit = {
+            o["matcher"]["options"]
+            for o in panel["fieldConfig"]["overrides"]
+            if any(p["id"] == "unit" for p in o["properties"])
+        }
+        for target in panel["targets"]:
+            if "increase(" in target["expr"]:
+                assert target["expr"].startswith("round("), (panel["title"], target["expr"])
+                assert defaults.get("decimals") == 0, panel["title"]
+            if defaults.get("unit") == "s" and "_seconds" not in target["expr"]:
+                assert target["refId"] in own_unit, (panel["title"], target["expr"])

@@ -25,6 +25,8 @@ from prom_rig import (
     webhook,
 )
 
+from shim_lsp.metrics.families import CHECKPOINT_REASONS, OUTCOMES
+
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "shim.json"
 RULES = DEPLOY / "shim-rules.yml"
 OPERATORS = re.compile(r"\s(?:and|or|unless|>=|<=|==|!=|>|<)\s")
@@ -34,9 +36,10 @@ NAME = re.compile(r"\bshim_[a-z_]+")
 def lowered_rules(folder: Path) -> Path:
     """deploy's rules with "no checkpoint for 30 minutes" lowered to 3 s, for 1 s."""
     text = RULES.read_text()
-    assert "max(shim_unchecked_age_seconds) > 1800" in text
+    assert "max by (instance) (shim_unchecked_age_seconds) > 1800" in text
     text = text.replace(
-        "max(shim_unchecked_age_seconds) > 1800", "max(shim_unchecked_age_seconds) > 3"
+        "max by (instance) (shim_unchecked_age_seconds) > 1800",
+        "max by (instance) (shim_unchecked_age_seconds) > 3",
     )
     text = text.replace("for: 1m", "for: 1s")
     folder.mkdir(parents=True, exist_ok=True)
@@ -97,6 +100,9 @@ async def test_prometheus_sees_every_window_and_every_panel_and_alert_has_data(
         exporter(state_dir) as port,
         prometheus(tmp_path / "prom", port, [rules], am) as url,
     ):
+        # Before any window runs, every counter is there at 0: a first event is an increase.
+        declared = len(CHECKPOINT_REASONS) * len(OUTCOMES)
+        assert wait_value(url, "count(shim_checkpoints_total == 0)", 10) == declared
         # A window edits, checkpoints, saves and exits cleanly: its counters stay, its gauges go.
         (workspace / "a.py").write_text("a = 1\n")
         first = await editors.start(workspace, state_dir)
@@ -121,6 +127,13 @@ async def test_prometheus_sees_every_window_and_every_panel_and_alert_has_data(
         assert value(url, 'sum(shim_recoveries_total{outcome="offered"})') == 1
         assert value(url, 'sum(shim_checkpoints_total{reason="manual",outcome="ok"})') == 1
         assert value(url, "sum(shim_checkpoint_size_bytes_count)") == 1
+        manual = 'shim_checkpoints_total{reason="manual",outcome="ok"}'
+        assert value(url, f"round(sum(increase({manual}[10m])))") == 1
+        # The size panel's median is near the real size of a small checkpoint (a few bytes).
+        size = value(url, "sum(shim_checkpoint_size_bytes_sum)")
+        buckets = "sum by (le) (shim_checkpoint_size_bytes_bucket)"
+        median = value(url, f"histogram_quantile(0.5, {buckets})")
+        assert size is not None and median is not None and size / 4 <= median <= size * 4
         # Only the third window is alive: the clean exit and the kill left no gauge behind.
         assert wait_value(url, "sum(shim_windows) == 1") == 1
         assert wait_value(url, f"sum(shim_unsaved_bytes) == {len(typed.encode())}") > 0
@@ -147,4 +160,38 @@ async def test_prometheus_sees_every_window_and_every_panel_and_alert_has_data(
         alerts = [a for message in received for a in message["alerts"]]
         assert {a["labels"]["alertname"] for a in alerts} == {"ShimNoRecentCheckpoint"}
         assert alerts[0]["status"] == "firing"
-        assert alerts[0]["annotations"]["summary"].startswith("Unsaved work has had no checkpoint")
+        assert alerts[0]["annotations"]["summary"].startswith("Unsaved work has waited 30")
+
+        # A store error mutes the missing checkpoints of its own machine only.
+        posted = [
+            {"labels": {"alertname": name, "instance": where, "severity": "warning"}}
+            for name, where in [
+                ("ShimStoreWriteErrors", "a:9464"),
+                ("ShimNoRecentCheckpoint", "a:9464"),
+                ("ShimNoRecentCheckpoint", "b:9464"),
+            ]
+        ]
+        request = urllib.request.Request(
+            f"http://{am}/api/v2/alerts",
+            data=json.dumps(posted).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=10).close()
+        assert await muted(am) == {"a:9464": True, "b:9464": False}
+
+
+async def muted(am: str) -> dict[str, bool]:
+    """Whether Alertmanager holds back each test machine's ShimNoRecentCheckpoint."""
+    deadline = time.monotonic() + 10
+    while True:
+        with urllib.request.urlopen(f"http://{am}/api/v2/alerts", timeout=10) as r:
+            alerts = json.load(r)
+        found = {
+            a["labels"]["instance"]: bool(a["status"]["inhibitedBy"])
+            for a in alerts
+            if a["labels"]["alertname"] == "ShimNoRecentCheckpoint"
+            and a["labels"].get("instance") in ("a:9464", "b:9464")
+        }
+        if (len(found) == 2 and found["a:9464"]) or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)

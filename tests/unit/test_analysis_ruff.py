@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shim_lsp.analysis import findings, noqa, ruff
+from shim_lsp.analysis import findings, noqa, ruff, ruff_command
 from shim_lsp.analysis.findings import Replacement, Spot
 
 
@@ -202,4 +202,4 @@ def test_the_ruff_beside_the_imported_package_comes_first(
 
 def test_rule_selections_reach_ruff_as_one_word_each_never_as_an_option() -> None:
     options = ruff.RuffOptions(select=("--fix",), ignore=("E501", "W"))
-    assert ruff._selection(options) == ["--select=--fix", "--ignore=E501,W"]
+    assert ruff_command._selection(options) == ["--select=--fix", "--ignore=E501,W"]

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
+import stat
+import time
 from pathlib import Path
 
 import pytest
 
+from shim_lsp.analysis import links
+from shim_lsp.analysis.links import LinkSearch, links_outside
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
 from shim_lsp.analysis.tree import (
     TreeFindings,
     TreeRun,
     check_tree,
-    links_outside,
     python_files,
     readable_python_files,
     skipped_note,
@@ -146,3 +151,98 @@ def test_a_folder_whose_settings_are_a_link_leading_out_is_left_out_and_the_rest
         refused = asyncio.run(check_tree(ruff, [root], options, cwd=inside, timeout=10))
     assert isinstance(refused, RuffFailure), refused
     assert "outside-secret" not in refused.message + refused.detail
+
+
+def _settled_tree(tmp_path: Path) -> Path:
+    """The tree, older than a clock tick: a search keeps its folders (none is racy)."""
+    root = _tree(tmp_path)
+    (root / "pkg" / "sub").mkdir()
+    time.sleep(0.05)
+    return root
+
+
+def test_a_kept_search_stats_folders_and_still_finds_a_link_added_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a search listed is kept in the state folder (private) and trusted only while
+    each folder's stat holds: a link added, or a folder turned into a link leading out, is
+    found by the next search, even one by another process."""
+    root, state = _settled_tree(tmp_path), tmp_path / "state"
+    first = LinkSearch(state)
+    assert first.outside([root]) == [root / "out.py", root / "outdir"]
+    first.save()
+    (kept,) = (state / "links").iterdir()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    listed: list[str] = []
+    real_list = links._list
+
+    def listing(path: str, below: bool) -> tuple[os.stat_result, list[str], list[str]] | None:
+        listed.append(path)
+        return real_list(path, below)
+
+    monkeypatch.setattr(links, "_list", listing)
+    assert LinkSearch(state).outside([root]) == [root / "out.py", root / "outdir"]
+    assert listed == [], "nothing changed: no folder listed again"
+    (root / "pkg" / "sub" / "late.py").symlink_to(tmp_path / "outside" / "b.py")
+    again = LinkSearch(state)
+    assert again.outside([root]) == [
+        root / "out.py",
+        root / "outdir",
+        root / "pkg" / "sub" / "late.py",
+    ]
+    assert listed == [str(root / "pkg" / "sub")], "only the folder that changed"
+    # A folder replaced by a link leading out: its parent changed; the link inside that led
+    # to it (inside before) leads out now too, and is resolved again.
+    (root / "pkg" / "in2.py").symlink_to(root / "pkg" / "sub" / "x.py")
+    time.sleep(0.05)
+    again.outside([root])
+    shutil.rmtree(root / "pkg" / "sub")
+    (root / "pkg" / "sub").symlink_to(tmp_path / "outside")
+    assert again.outside([root]) == [
+        root / "out.py",
+        root / "outdir",
+        root / "pkg" / "in2.py",
+        root / "pkg" / "sub",
+    ]
+
+
+def test_a_folder_changed_within_a_tick_of_the_search_is_listed_again(tmp_path: Path) -> None:
+    """git's racy case: a change in the same clock tick as the search may leave the folder's
+    stat as it was, so such a folder is not kept."""
+    root = _tree(tmp_path)
+    newest = max(os.stat(p).st_ctime_ns for p in (root, root / "pkg"))
+    # Searched in the very tick the folders last changed, however loaded the machine.
+    search = LinkSearch(tmp_path / "state", clock=lambda: newest)
+    search.outside([root])
+    search.save()
+    assert search._kept[os.path.realpath(root)] == {}
+    assert not (tmp_path / "state" / "links").exists(), "nothing to keep"
+    time.sleep(0.05)
+    search = LinkSearch(tmp_path / "state")
+    search.outside([root])
+    assert set(search._kept[os.path.realpath(root)]) == {"", "pkg"}
+
+
+@pytest.mark.parametrize(
+    "damage", [b"", b"{not json", b'{"version": 1}', b"[1, 2]", b"\xff\xfe", "entries"]
+)
+def test_a_damaged_kept_search_is_ignored_and_written_again(
+    tmp_path: Path, damage: bytes | str
+) -> None:
+    root, state = _settled_tree(tmp_path), tmp_path / "state"
+    first = LinkSearch(state)
+    first.outside([root])
+    first.save()
+    (kept,) = (state / "links").iterdir()
+    if damage == "entries":  # sound JSON, entries that are not
+        body = json.loads(kept.read_text())
+        body["folders"] = {rel: [1, "x"] for rel in body["folders"]} | {"": 7}
+        kept.write_text(json.dumps(body))
+    else:
+        assert isinstance(damage, bytes)
+        kept.write_bytes(damage)
+    search = LinkSearch(state)
+    assert search.outside([root]) == [root / "out.py", root / "outdir"]
+    search.save()
+    assert set(json.loads(kept.read_text())["folders"]) == {"", "pkg", "pkg/sub"}

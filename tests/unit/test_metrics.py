@@ -8,11 +8,13 @@ import os
 import stat
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from shim_lsp.cli.metrics import loopback
+from shim_lsp.metrics import exporter
 
 WINDOW = """
 import os
@@ -66,20 +68,106 @@ def test_counters_outlive_their_windows_and_dead_windows_gauges_are_gone(tmp_pat
         out = shim_metrics(tmp_path, "--json")
         assert out.returncode == 0, out.stderr
         figures = json.loads(out.stdout)
-        assert figures["shim_checkpoints_total"]["outcome=ok,reason=manual"] == 3
-        assert figures["shim_recoveries_total"]["outcome=restored"] == 3
-        assert figures["shim_windows"] == 1
-        assert figures["shim_unsaved_bytes"] == 3
-        assert figures["shim_last_checkpoint_timestamp_seconds"] == 1700000100.0
-        readable = shim_metrics(tmp_path)
-        assert "shim_unsaved_bytes: 3\n" in readable.stdout
+        assert figures["checkpoints"]["taken"] == 3
+        assert figures["checkpoints"]["p50Seconds"] == pytest.approx(0.0375)
+        assert figures["recoveries"]["restored"] == 3
+        assert figures["windows"] == {"live": 1}
+        assert figures["unsaved"]["bytes"] == 3
+        assert figures["checkpoints"]["newestAt"] == 1700000100.0
+        readable = shim_metrics(tmp_path).stdout.splitlines()
+        assert readable[0] == "Windows: 1 live"
+        assert readable[1].startswith("Unsaved: 3 B, oldest 0 ms;")
+        assert readable[4].startswith("Checkpoints: 3 (p50 38 ms, p95 49 ms), 0 failed, newest")
+        assert not [line for line in readable if line.startswith("shim_")], "no raw families"
     finally:
         assert running.stdin is not None
         running.stdin.close()
         running.wait(timeout=30)
     folder = tmp_path / "metrics"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    assert not [p for p in os.listdir(folder) if p.startswith("gauge_live") and "_20" in p]
+    # No window left: 0 windows (not nothing), and their files folded into the archive.
+    after = shim_metrics(tmp_path, "--json")
+    assert json.loads(after.stdout)["windows"] == {"live": 0}, after.stderr
+    assert json.loads(after.stdout)["checkpoints"]["taken"] == 3
+    assert sorted(os.listdir(folder)) == [
+        ".lock",
+        "counter_archive.db",
+        "gauge_max_archive.db",
+        "histogram_archive.db",
+    ]
+
+
+WINDOWS_DIE = """
+import os
+import sys
+from pathlib import Path
+from shim_lsp.metrics import recorder
+assert recorder.enable(Path(sys.argv[1])) is None
+for n in range(int(sys.argv[2])):
+    pid = os.fork()
+    if pid == 0:  # a window of its own pid (prometheus_client opens its files), then killed
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(Path(sys.argv[1]) / "metrics")
+        recorder.checkpoint("manual", 0.02 * (n % 5), 1000, 1700000000.0 + n)
+        recorder.recovery("restored")
+        recorder.lost_edits("dismissed", 2)
+        recorder.active().unsaved_bytes.set(7)
+        os._exit(0)
+    os.waitpid(pid, 0)
+os._exit(0)
+"""
+
+
+def windows_die(state_dir: Path, count: int) -> None:
+    subprocess.run(
+        [sys.executable, "-c", WINDOWS_DIE, str(state_dir), str(count)], check=True, timeout=120
+    )
+
+
+def totals(folder: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every counter and histogram sample of the folder as it is, nothing folded or dropped."""
+    metrics, bad = exporter.merged_files(folder)
+    assert bad == []
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for m in metrics
+        if m.type in ("counter", "histogram")
+        for s in m.samples
+    }
+
+
+def test_dead_windows_are_folded_into_one_archive_with_the_same_totals(tmp_path: Path) -> None:
+    """100 windows die (a folder of ~500 files): the first look folds them into three
+    archive files, every total unchanged; 20 more die and are folded into the same archive,
+    by two exporters at once."""
+    folder = tmp_path / "metrics"
+    windows_die(tmp_path, 100)
+    assert len(os.listdir(folder)) > 400
+    before = totals(folder)
+    out = shim_metrics(tmp_path, "--json")
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout)
+    assert figures["windows"] == {"live": 0} and figures["unsaved"]["bytes"] == 0
+    assert figures["checkpoints"]["taken"] == 100
+    assert figures["recoveries"]["lostEdits"]["dismissed"] == 200
+    assert figures["checkpoints"]["newestAt"] == 1700000099.0
+    archived = {".lock", "counter_archive.db", "histogram_archive.db", "gauge_max_archive.db"}
+    assert set(os.listdir(folder)) == archived
+    assert totals(folder) == before
+
+    windows_die(tmp_path, 20)
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shim_lsp.cli", "metrics", "--json", "--state-dir", tmp_path],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for proc in both:
+        stdout, _ = proc.communicate(timeout=60)
+        figures = json.loads(stdout)
+        assert figures["checkpoints"]["taken"] == figures["recoveries"]["restored"] == 120
+    assert set(os.listdir(folder)) == archived
 
 
 def test_a_file_that_is_no_metrics_is_left_out_and_never_followed(tmp_path: Path) -> None:
@@ -97,12 +185,58 @@ def test_a_file_that_is_no_metrics_is_left_out_and_never_followed(tmp_path: Path
     before = outside.stat().st_atime_ns
     out = shim_metrics(tmp_path, "--json")
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["shim_checkpoints_total"]["outcome=ok,reason=manual"] == 1
+    assert json.loads(out.stdout)["checkpoints"]["taken"] == 1
     for name in ("counter_88887.db", "counter_5.db", "counter_6.db"):
         assert f"{folder / name} left out" in out.stderr, out.stderr
     assert "not a regular file (a link or a folder): not read" in out.stderr
     assert "Traceback" not in out.stderr
     assert outside.stat().st_atime_ns == before
+
+
+SHIM = [sys.executable, "-m", "shim_lsp.cli"]
+
+
+def scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        lines = r.read().decode().splitlines()
+    return {k: float(v) for k, v in (line.rsplit(" ", 1) for line in lines if line[:1] != "#")}
+
+
+MANUAL = 'shim_checkpoints_total{outcome="ok",reason="manual"}'
+
+
+def test_a_damaged_file_keeps_its_last_totals_in_the_exporter_so_no_counter_seems_reset(
+    tmp_path: Path,
+) -> None:
+    """A window's counter file emptied (a full disk, a cleanup): the long-running exporter
+    keeps that file's last good totals (said once); a drop would read as a counter reset to
+    Prometheus, which would then count the rest again. The one-shot summary leaves it out."""
+    serve = subprocess.Popen(
+        [*SHIM, "metrics", "serve", "--port", "0", "--state-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        port = int(serve.stdout.readline().split(":")[-1].split("/")[0])
+        # Before any window: every counter is there at zero, so a first event is an increase.
+        assert scrape(port)[MANUAL] == 0
+        for unsaved in (100, 20):
+            assert window(tmp_path, unsaved, "exit").wait(timeout=30) == 0
+        assert scrape(port)[MANUAL] == 2
+        # The two windows that exited are folded into the archive: the one counter file.
+        (damaged,) = sorted((tmp_path / "metrics").glob("counter_*.db"))
+        damaged.write_bytes(b"")
+        assert scrape(port)[MANUAL] == 2
+        assert scrape(port)['shim_recoveries_total{outcome="restored"}'] == 2
+        one_shot = json.loads(shim_metrics(tmp_path, "--json").stdout)
+        assert one_shot["checkpoints"]["taken"] == 0
+    finally:
+        serve.terminate()
+        _, err = serve.communicate(timeout=30)
+    assert err.count(f"{damaged} left out") == 1, err
+    assert "its last good figures stand in" in err
 
 
 def test_metrics_without_any_window_say_so(tmp_path: Path) -> None:
@@ -118,6 +252,22 @@ def test_the_exporter_listens_on_loopback_only(tmp_path: Path, host: str) -> Non
     assert out.returncode == 2
     assert "is not a loopback address" in out.stderr
     assert loopback("::1") == "::1"
+
+
+def test_the_exporter_on_ipv6_loopback_prints_a_url_that_works(tmp_path: Path) -> None:
+    shim = [sys.executable, "-m", "shim_lsp.cli", "metrics", "serve", "--host", "::1"]
+    proc = subprocess.Popen(
+        [*shim, "--port", "0", "--state-dir", str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("SHIM metrics for Prometheus at http://[::1]:"), line
+        with urllib.request.urlopen(line.split(" at ")[1].split()[0], timeout=10) as r:
+            assert "\nshim_windows 0.0\n" in r.read().decode()  # no window: 0, not nothing
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 ENGINE = """
@@ -151,30 +301,74 @@ def test_the_metrics_setting_decides_whether_anything_is_recorded(
         assert not (tmp_path / "state" / "metrics").exists()
         return
     figures = json.loads(shim_metrics(tmp_path / "state", "--json").stdout)
-    assert figures["shim_checkpoints_total"]["outcome=ok,reason=manual"] == 1
-    assert "shim_windows" not in figures  # the session closed: its gauges went with it
+    assert figures["checkpoints"]["taken"] == 1
+    assert figures["windows"] == {"live": 0}  # the session closed: its gauges went with it
 
 
 TURNED_OFF = """
+import shutil
 import sys
 from pathlib import Path
 import attrs
 from helpers import engine_for
 from shim_lsp.metrics import exporter, recorder
+from shim_lsp.session.engine import SessionEngine
+from shim_lsp.settings import Settings
+def figures(folder):
+    out = {}
+    for name, labels, value in exporter.samples(folder):
+        key = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        out.setdefault(name, {})[key] = value
+    return {k: v[""] if list(v) == [""] else v for k, v in out.items()}
 ws, state = Path(sys.argv[1]), Path(sys.argv[2])
-engine = engine_for(ws, state)
-recorder.active().unsaved_bytes.set(500)
+folder = state / "metrics"
+# As the server starts when the editor sends settings (workspace/configuration): held.
+engine = SessionEngine(Settings(state_dir=str(state)), [ws], text_source=lambda uri: None)
+engine.hold()
+engine.start()
 engine.apply_settings(attrs.evolve(engine.settings, metrics=False))
-recorder.active() is None or sys.exit("still recording")
-figures = exporter.summary(state / "metrics")
-print(figures["shim_unsaved_bytes"], figures["shim_windows"])
+engine.release()
+engine.tick()
+print("off from the start:", folder.exists())
+engine.apply_settings(attrs.evolve(engine.settings, metrics=True))
+engine.checkpoint(reason="manual").result(timeout=60)
+engine.tick()
+recorder.coordination(configured=True, connected=True, leader=True)
+recorder.findings("typecheck", 3)
+live = figures(folder)
+engine.apply_settings(attrs.evolve(engine.settings, metrics=False))
+off = figures(folder)
+engine.apply_settings(attrs.evolve(engine.settings, metrics=True))
+again = figures(folder)
+# The metrics folder is deleted under the window: said once, and it records no more.
+shutil.rmtree(folder)
+for _ in range(3):
+    engine.tick()
+recorder.active() is None or sys.exit("still recording into deleted files")
+engine.apply_settings(attrs.evolve(engine.settings, metrics=False))
+engine.apply_settings(attrs.evolve(engine.settings, metrics=True))
+engine.tick()
+recorder.active() is None or sys.exit("recording again into a deleted folder")
 engine.close("clean")
+gauges = ["shim_windows", "shim_process_resident_memory_bytes", "shim_store_size_bytes",
+          "shim_coordination_up", "shim_coordination_leader", "shim_risk_level"]
+print("on:", [live[g] > 0 for g in gauges], live["shim_analysis_findings"]["analysis=typecheck"])
+print("off:", [g for g in gauges + ["shim_analysis_findings"] if off.get(g)])  # windows: 0
+manual = "outcome=ok,reason=manual"
+print("totals kept:", off["shim_checkpoints_total"][manual],
+      again["shim_checkpoints_total"][manual], "windows:", again["shim_windows"])
 """
 
 
-def test_turning_metrics_off_drops_the_windows_live_figures_to_zero(tmp_path: Path) -> None:
+def test_metrics_off_in_the_editors_settings_writes_nothing_and_turned_off_drops_every_live_gauge(
+    tmp_path: Path,
+) -> None:
+    """``metrics: false`` sent by the editor (workspace/configuration, as VS Code sends it)
+    writes nothing; turned off mid-session, the window's live figures leave the folder at
+    once (not frozen until exit), its totals stay; turned on again, it counts again."""
     ws = tmp_path / "ws"
     ws.mkdir()
+    (ws / "a.py").write_text("a = 1\n")
     out = subprocess.run(
         [sys.executable, "-c", TURNED_OFF, str(ws), str(tmp_path / "state")],
         capture_output=True,
@@ -186,4 +380,47 @@ def test_turning_metrics_off_drops_the_windows_live_figures_to_zero(tmp_path: Pa
         },
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["0.0", "1.0"]  # no frozen unsaved bytes; still a window
+    assert out.stdout.splitlines() == [
+        "off from the start: False",
+        "on: [True, True, True, True, True, False] 3.0",
+        "off: []",
+        "totals kept: 1.0 1.0 windows: 1.0",
+    ]
+    assert out.stderr.count("metrics folder") == 1, out.stderr
+    assert f"metrics folder {tmp_path / 'state' / 'metrics'} (or this" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+LINKED = """
+import sys
+from pathlib import Path
+from shim_lsp.metrics import recorder
+state = Path(sys.argv[1])
+print(recorder.enable(state))
+print(recorder.enable(state), recorder.active())
+"""
+
+
+def test_a_metrics_folder_that_is_a_link_is_refused_said_once_and_never_written_through(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    outside.chmod(0o755)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "metrics").symlink_to(outside)
+    out = subprocess.run(
+        [sys.executable, "-c", LINKED, str(state)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        f"SHIM's metrics are off for this window: {state / 'metrics'} is a symbolic link (to"
+        f" {outside}); SHIM writes metrics only inside its state folder: remove the link",
+        "None None",  # said once; the window goes on without metrics
+    ]
+    for args in [(), ("serve", "--port", "0")]:
+        cli = shim_metrics(state, *args)
+        assert cli.returncode == 2 and "is a symbolic link" in cli.stderr, cli.stderr
+    assert list(outside.iterdir()) == []
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o755

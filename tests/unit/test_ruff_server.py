@@ -7,8 +7,6 @@ import stat
 import time
 from pathlib import Path
 
-import attrs
-
 from shim_lsp.analysis import ruff
 from shim_lsp.analysis.findings import Finding
 from shim_lsp.server.ruff_server import START_TIMEOUT_S, RuffServer
@@ -49,7 +47,7 @@ async def test_ruff_servers_findings_are_ruff_checks_for_each_text_sent(tmp_path
             checked = await ruff.check(binary(), text, path, options)
             assert isinstance(served, list) and isinstance(checked, list), (served, checked)
             assert served, text
-            expected = [attrs.evolve(f, fix=None, noqa_line=None) for f in checked]
+            expected = [f._replace(fix=None, noqa_line=None) for f in checked]
             assert ordered(served) == ordered(expected)
     finally:
         await server.stop()

@@ -47,6 +47,22 @@ def test_unusable_state_folder_is_a_clear_error(tmp_path: Path) -> None:
         open_store(blocker / "state")
 
 
+@pytest.mark.parametrize("suffix", ["", "-wal"])
+def test_a_store_file_that_is_a_link_is_refused_and_nothing_it_leads_to_is_touched(
+    tmp_path: Path, suffix: str
+) -> None:
+    outside = tmp_path / "elsewhere.db"
+    outside.write_bytes(b"someone else's file")
+    outside.chmod(0o644)
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / f"{DB_NAME}{suffix}").symlink_to(outside)
+    with pytest.raises(StoreError, match=r"is a symbolic link .* remove the link"):
+        open_store(state_dir)
+    assert outside.read_bytes() == b"someone else's file"
+    assert outside.stat().st_mode & 0o777 == 0o644
+
+
 def test_two_connections_write_without_busy_errors(state_dir: Path) -> None:
     a, _ = open_store(state_dir)
     b, _ = open_store(state_dir)

@@ -56,7 +56,7 @@ rig.e2e('fromEnvironment runs shim_lsp installed in a venv', async () => {
     machineSettings: { 'shim.server.pythonPath': rig.PYTHON, 'shim.importStrategy': 'fromEnvironment' },
   });
   const server = await theServer(codeServer);
-  assert.equal(server.args, `${rig.PYTHON} -m shim_lsp --stdio`);
+  assert.equal(server.args, `${rig.PYTHON} -P -m shim_lsp --stdio`);
   assert.equal(await rig.toast(page, 'shim_lsp is not installed').count(), 0, 'no fallback message');
   await rig.typeAtEnd(page, "b = 'typed'\n");
   await rig.runCommand(page, 'SHIM: Force Checkpoint…');

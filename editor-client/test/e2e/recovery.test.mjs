@@ -137,11 +137,29 @@ rig.e2e('Review lists the files; each opens a diff of disk against the recovered
   assert.equal(readFileSync(rig.path.join(dirs.workspace, 'other.py'), 'utf8'), files['other.py'], 'the file on disk is untouched');
 });
 
-rig.e2e("a closed window's unsaved work: a notice in Problems and on the file's first line, with Compare and Restore in its light bulb", async () => {
-  const opened = await rig.openShim(shared, { 'app.py': ORIGINAL }, { editorBackups: false, open: 'app.py' });
+rig.e2e("two windows through Redis: a file unsaved in one is flagged in the other; once closed, its unsaved work is a notice in Problems and on the file's first line, with Compare and Restore in its light bulb", async () => {
+  const redis = await rig.startRedis();
+  const settings = { 'shim.redisUrl': redis.url };
+  const opened = await rig.openShim(shared, { 'app.py': ORIGINAL }, { editorBackups: false, open: 'app.py', settings });
   const { dirs, codeServer } = opened;
   let { page } = opened;
+  // A second window on the same folder: its own extension host, so its own SHIM server, and
+  // the two are one group through Redis.
+  const other = await rig.openWorkbench(shared.browser, codeServer, dirs);
+  await rig.waitFor('a SHIM server for each window', async () => (await rig.shimServerPids(codeServer)).length === 2, 60_000);
+  for (const window of [page, other]) {
+    await rig.waitFor('the status bar to show the group of two windows', async () => /SHIM: .* ·\s+2 windows/.test(await rig.statusItem(window).innerText()), 60_000);
+  }
   await rig.typeAtEnd(page, "z = 'only in the buffer'\n");
+  await other.keyboard.press('Control+Shift+M');
+  const elsewhere = other.locator('.markers-panel .monaco-list-row', { hasText: 'Unsaved changes in another window' });
+  await elsewhere.waitFor();
+  assert.match(await elsewhere.innerText(), /Unsaved changes in another window \([^,]+, \d+ s old\)/);
+  assert.equal(await other.locator('.markers-panel .monaco-list-row', { hasText: 'app.py' }).count(), 1, 'flagged on app.py, never opened in this window');
+  await rig.waitFor('the status bar to count the file unsaved elsewhere', async () => /·\s+2 windows ·\s+1 unsaved elsewhere/.test(await rig.statusItem(other).innerText()));
+  assert.doesNotMatch(await rig.statusItem(page).innerText(), /unsaved elsewhere/, 'a window does not count its own unsaved file');
+  await rig.shot(other, 'unsaved-in-another-window');
+  await other.context().close();
   await rig.waitFor("SHIM's journal to hold app.py as typed", async () => (await rig.journaledText(dirs, 'app.py'))?.endsWith("z = 'only in the buffer'\n"));
   await rig.closeWindow(page, codeServer);
 

@@ -276,6 +276,40 @@ export async function startCodeServer(dirs, { folder = true } = {}) {
   return handle;
 }
 
+/**
+ * A redis-server of the test's own on a free loopback port, saving nothing (as
+ * tests/e2e/redis_rig.py starts them); stopped by its pid with the test's code-servers, passed
+ * or not. Ready when it says so on its log.
+ */
+export async function startRedis() {
+  const port = await freePort();
+  const log = [];
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', os.tmpdir(), '--daemonize', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout.on('data', (d) => log.push(String(d)));
+  child.stderr.on('data', (d) => log.push(String(d)));
+  let exited = null;
+  child.on('exit', (code, signal) => (exited = signal ?? code));
+  child.on('error', (error) => (exited = error.message));
+  started.push({
+    stop() {
+      if (exited === null) {
+        child.kill('SIGKILL');
+      }
+    },
+  });
+  await waitFor(`redis-server on port ${port} to accept connections`, () => {
+    if (exited !== null) {
+      throw new Error(`redis-server ended (${exited}): ${log.join('').slice(-500)}`);
+    }
+    return /Ready to accept connections/.test(log.join(''));
+  }, 10_000, 50);
+  return { url: `redis://127.0.0.1:${port}/0`, port, pid: child.pid };
+}
+
 /** Processes of code-server's group whose command line runs SHIM's server (bundled or not). */
 export async function shimServerPids(codeServer) {
   return (await shimServers(codeServer)).map((s) => s.pid);

@@ -328,6 +328,10 @@ test('the status bar item counts the windows of the group, or says coordination 
   assert.match(away.tooltip, /Coordination degraded:\*\* Redis at redis:\/\/:\\\*\\\*\\\*@h:1\/0 cannot be reached/);
   assert.equal(statusView({ ...base, coordination: { state: 'off', members: 0 } }, 1030).text, '$(shield) SHIM: saved 30 s ago');
   assert.equal(groupText({ state: 'connected', members: 1 }), ' · $(multiple-windows) 1 window');
+  const held = statusView({ ...base, coordination: { state: 'connected', members: 3, unsavedElsewhere: { count: 12, files: ['a_b.py', 'pkg/c.py'] } } }, 1030);
+  assert.equal(held.text, '$(shield) SHIM: saved 30 s ago · $(multiple-windows) 3 windows · $(edit) 12 unsaved elsewhere');
+  assert.match(held.tooltip, /\*\*12 files unsaved in another window:\*\* a\\_b\\.py, pkg\/c\\.py and 10 more\. Problems marks each of them\./);
+  assert.doesNotMatch(two.tooltip, /unsaved in another window/);
   const led = statusView({ ...base, coordination: { state: 'connected', members: 2, leader: { this: true, host: 'h', pid: 7 }, epoch: 3 } }, 1030);
   assert.match(led.tooltip, /Show Windows lists them\)\. This window leads the group\./);
   const follows = { state: 'connected' as const, members: 2, leader: { this: false, host: 'box', pid: 7 }, leadLost: 'no longer the leader: the lease ran out before Redis renewed it' };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -238,7 +238,7 @@ test('useBundled on a set interpreter of another version names the versions and 
 test('fromEnvironment runs shim_lsp from the interpreter that has it', async () => {
   const { prober, calls } = fakeProber({ '/venv/bin/python': {} });
   const plan = launch(await planLaunch('fromEnvironment', [{ command: '/venv/bin/python', source: 'setting' }], BUNDLED, prober));
-  assert.deepEqual(plan, { choice: { command: '/venv/bin/python', source: 'setting' }, args: ['-m', 'shim_lsp'], bundled: false });
+  assert.deepEqual(plan, { choice: { command: '/venv/bin/python', source: 'setting' }, args: ['-P', '-m', 'shim_lsp'], bundled: false });
   assert.deepEqual(calls, ['/venv/bin/python env']);
 });
 
@@ -286,7 +286,19 @@ test('the real bundle runs on a Python without SHIM, and fromEnvironment falls b
   assert.equal(fallback.bundled, true);
   assert.match(fallback.notice ?? '', /shim_lsp is not installed for "\/usr\/bin\/python3"/);
   const installed = launch(await planLaunch('fromEnvironment', [{ command: shimPython(), source: 'setting' }], REAL_BUNDLE));
-  assert.deepEqual(installed.args, ['-m', 'shim_lsp']);
+  assert.deepEqual(installed.args, ['-P', '-m', 'shim_lsp']);
+  // The server starts in the workspace folder: a workspace module named like the standard
+  // library's (a json.py, Django's http/) must not be imported in its place, nor run.
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'shim-shadow-'));
+  try {
+    writeFileSync(path.join(folder, 'json.py'), 'raise SystemExit("the workspace\'s json.py ran")\n');
+    const env = { ...process.env, SHIM_STATE_DIR: path.join(folder, 'state') };
+    const ran = spawnSync(installed.choice.command, [...installed.args], { cwd: folder, env, input: '', encoding: 'utf8', timeout: 60_000 });
+    assert.doesNotMatch(ran.stderr, /json\.py ran/);
+    assert.equal(ran.status, 1, ran.stderr); // its client left before initialize
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 });
 
 test('an importStrategy that is no strategy is a setting problem, listed with the server\'s', () => {
