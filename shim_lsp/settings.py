@@ -314,6 +314,10 @@ def _default(field: attrs.Attribute[Any]) -> object:
     return getattr(Settings(), field.name)
 
 
+_KEPT_ALONE = frozenset({"secret_globs"})
+"""List settings whose value given as one string is kept (as a one-item list), reported."""
+
+
 def parse_settings(raw: object) -> tuple[Settings, list[str]]:
     """Structure user settings; every bad key is reported and falls back to its default."""
     if raw is None:
@@ -330,9 +334,14 @@ def parse_settings(raw: object) -> tuple[Settings, list[str]]:
             problems.append(f"unknown setting {key!r} ignored")
             continue
         if field.type == list[str]:
-            # A pattern given alone, or a list with a slip in it: what can be kept is kept
-            # (a secret pattern dropped for a typo would let the secret into the store).
-            if isinstance(value, str):
+            # A list with a slip in it: what can be kept is kept. A string alone is reported
+            # and, like any wrong type, replaced by the default; but a secret pattern is kept
+            # as a one-item list (dropped for a typo, it would let the secret into the store).
+            if isinstance(value, str) and field.name in _KEPT_ALONE:
+                problems.append(
+                    f"setting {key!r}: {_shown(value)} is a string where a list of strings"
+                    f" belongs; taken as [{_shown(value)}]"
+                )
                 value = [value]
             elif isinstance(value, list) and not all(isinstance(v, str) for v in value):
                 bad = [v for v in value if not isinstance(v, str)]

@@ -155,6 +155,19 @@ def at_least(low: int) -> Any:
     return check
 
 
+UINTEGER_MAX = 2**31 - 1
+"""LSP's ``uinteger``: the largest line or column a position holds."""
+
+
+def lsp_line(_instance: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    """An attrs validator: a 0-based line an LSP position can hold (none allowed)."""
+    if value is not None and not 0 <= value <= UINTEGER_MAX:
+        raise ValueError(
+            f"{to_camel(attribute.name)} must be a line number from 0 to {UINTEGER_MAX},"
+            f" got {value}"
+        )
+
+
 def _why(exc: BaseException, type_: Any) -> str:
     """Say what was wrong with a value, as SHIM's own hooks and validators word it."""
     if isinstance(exc, TypeError | ValueError) and exc.args and isinstance(exc.args[0], str):

@@ -38,6 +38,9 @@ class TreeFindings(NamedTuple):
     found: dict[Path, list[Finding]]
     outside: tuple[Path, ...] = ()
     """Links under the roots that resolve outside them: excluded, never read."""
+    skipped: tuple[Path, ...] = ()
+    """Settings files below the roots that are links leading out of them: ruff is kept out
+    of their folders (see ``skipped_note``)."""
 
 
 def _inside(path: Path, roots: Sequence[Path]) -> bool:
@@ -52,10 +55,11 @@ RUFF_CONFIGS = ("pyproject.toml", "ruff.toml", ".ruff.toml")
 def config_leading_out(
     roots: Sequence[Path], outside: Sequence[Path], files: Sequence[Path] = ()
 ) -> RuffFailure | None:
-    """Why ruff must not run: a settings file under the roots that is a link leading out of
-    them (ruff would read it, and quote it in its errors). ``outside``: the links leading
-    out of a whole-roots run; for ``files``, their folders up to the roots are looked at."""
-    found = [p for p in outside if p.name in RUFF_CONFIGS]
+    """Why ruff must not run: a settings file that is a link leading out of the roots, in a
+    root itself (ruff would read it, and quote it in its errors; one in a folder below is
+    ``settings_leading_out``'s: that folder is left out). ``outside``: the links leading out
+    of a whole-roots run; for ``files``, their folders up to the roots are looked at."""
+    found = [p for p in outside if p.name in RUFF_CONFIGS and p.parent in roots]
     if files:
         real_roots = [Path(os.path.realpath(r)) for r in roots]
         folders = {f.parent for f in files}
@@ -75,6 +79,22 @@ def config_leading_out(
     )
 
 
+def settings_leading_out(roots: Sequence[Path], outside: Sequence[Path]) -> tuple[Path, ...]:
+    """The settings files below the roots (not in a root itself) that are links leading out:
+    ruff reads a folder's settings as it enters it, so their folders are excluded, which
+    keeps ruff out (ruff 0.17: an excluded folder is skipped before its settings are read)."""
+    return tuple(p for p in outside if p.name in RUFF_CONFIGS and p.parent not in roots)
+
+
+def skipped_note(link: Path) -> str:
+    """What the user is told of a folder left out for its settings file."""
+    return (
+        f"{link.parent} was not analysed: its {link.name} is a link leading outside the"
+        " workspace, and ruff reads its settings from it; SHIM reads nothing outside the"
+        " workspace (make it a file, or remove it)"
+    )
+
+
 def python_files(paths: Iterable[Path], roots: Sequence[Path]) -> list[Path]:
     """The Python files among ``paths`` that exist and resolve inside ``roots``."""
     real_roots = [Path(os.path.realpath(r)) for r in roots]
@@ -84,12 +104,22 @@ def python_files(paths: Iterable[Path], roots: Sequence[Path]) -> list[Path]:
 
 
 def _args(options: RuffOptions, outside: Sequence[Path], targets: Sequence[Path]) -> list[str]:
-    excluded = [a for link in outside for a in ("--extend-exclude", glob.escape(str(link)))]
+    kept_out = [*outside, *(p.parent for p in outside if p.name in RUFF_CONFIGS)]
+    excluded = [a for link in kept_out for a in ("--extend-exclude", glob.escape(str(link)))]
     return [*ruff_command.lint_args(options), *excluded, "--", *(str(p) for p in targets)]
 
 
 def _here(roots: Sequence[Path], cwd: Path | None) -> Path:
     return cwd or (roots[0] if roots[0].is_dir() else roots[0].parent)
+
+
+def _cwd_refused(roots: Sequence[Path], here: Path) -> RuffFailure | None:
+    """Ruff also reads the settings of the folder it runs in, excluded or not: run from a
+    folder under the roots whose settings (or an enclosing one's) lead out, it must not run."""
+    real_roots = [Path(os.path.realpath(r)) for r in roots if r.is_dir()]
+    if not _inside(here, real_roots):
+        return None
+    return config_leading_out(roots, [], [here / "-"])
 
 
 def _found(
@@ -142,10 +172,17 @@ async def check_tree(
     # Milliseconds to tens of them on a large tree: off the event loop, which the editor
     # waits on; what the search kept is saved while ruff works.
     outside = await asyncio.to_thread(search.outside, roots) if not files else []
-    refused = config_leading_out(roots, outside, files)
+    skipped = settings_leading_out(roots, outside)
+    if files:  # those below a settings file leading out are left out, the rest checked
+        kept = [f for f in files if config_leading_out(roots, [], [f]) is None]
+        skipped = tuple(sorted({_settings_link(roots, f) for f in files if f not in kept}))
+        if not kept:
+            return TreeFindings({}, (), skipped)
+        files = kept
+    here = _here(roots, cwd)
+    refused = config_leading_out(roots, outside) or _cwd_refused(roots, here)
     if refused is not None:
         return refused
-    here = _here(roots, cwd)
     running = ruff.run(
         binary, _args(options, outside, files or roots), None, roots[0], timeout, cwd=here
     )
@@ -155,7 +192,20 @@ async def check_tree(
         out, _ = await asyncio.gather(running, asyncio.to_thread(search.save))
     if isinstance(out, RuffFailure):
         return out
-    return _found(binary, out, roots, here, outside)
+    found = _found(binary, out, roots, here, outside)
+    if isinstance(found, TreeFindings):
+        return TreeFindings(found.found, found.outside, skipped)
+    return found
+
+
+def _settings_link(roots: Sequence[Path], file: Path) -> Path:
+    """The nearest settings file over ``file`` (up to the roots) that is a link leading out."""
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+    for folder in (f for f in file.parents if _inside(f, real_roots)):
+        for name in RUFF_CONFIGS:
+            if os.path.islink(folder / name) and not _inside(folder / name, real_roots):
+                return folder / name
+    return file
 
 
 class TreeRun(NamedTuple):
@@ -185,10 +235,10 @@ class TreeRun(NamedTuple):
         a linked file). The search's findings are kept by ``finish``."""
         search = search or LinkSearch()
         outside = search.outside(roots)
-        refused = config_leading_out(roots, outside)
+        here = _here(roots, cwd)
+        refused = config_leading_out(roots, outside) or _cwd_refused(roots, here)
         if refused is not None:
             return refused
-        here = _here(roots, cwd)
         try:
             proc = subprocess.Popen(
                 [binary, *_args(options, outside, roots)],
@@ -200,6 +250,11 @@ class TreeRun(NamedTuple):
         except OSError as exc:
             return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
         return cls(binary, tuple(roots), here, tuple(outside), proc, timeout, search)
+
+    @property
+    def skipped(self) -> tuple[Path, ...]:
+        """Settings files leading out whose folders ruff is kept out of."""
+        return settings_leading_out(self.roots, self.outside)
 
     def finish(self) -> TreeFindings | RuffFailure:
         """Ruff's findings, or why there are none; timed out or interrupted, ruff is killed."""
@@ -215,7 +270,10 @@ class TreeRun(NamedTuple):
         done = ruff_command.outcome(self.binary, self.proc.returncode, out, err, self.roots[0])
         if isinstance(done, RuffFailure):
             return done
-        return _found(self.binary, done, self.roots, self.here, self.outside)
+        found = _found(self.binary, done, self.roots, self.here, self.outside)
+        if isinstance(found, TreeFindings):
+            return TreeFindings(found.found, found.outside, self.skipped)
+        return found
 
 
 class Readable(NamedTuple):

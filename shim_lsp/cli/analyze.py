@@ -201,6 +201,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if isinstance(done, RuffFailure):
             raise CliError(done.message)
         found = done.found
+        for link in done.skipped:
+            print(f"shim: {tree.skipped_note(link)}", file=sys.stderr)
         if dmypy is not None:
             import asyncio
 

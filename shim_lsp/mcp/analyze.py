@@ -70,8 +70,11 @@ def register(server: MCPServer[Any], face: Face) -> None:
             ),
             key=lambda row: (row[0], row[1].start),
         )
-        return {
+        result: dict[str, Any] = {
             "findings": [finding_json(shown, f) for shown, f in rows[:FINDINGS_MAX]],
             "count": len(rows),
             "files": len({shown for shown, _f in rows}),
         }
+        if done.skipped:
+            result["notAnalysed"] = [tree.skipped_note(p) for p in done.skipped]
+        return result

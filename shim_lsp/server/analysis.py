@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -113,7 +114,9 @@ class ToolTrouble:
         self.setting = setting
         self._told: set[str] = set()
 
-    def say(self, message: str, detail: str) -> None:
+    def say(self, message: str, detail: str, cause: str | None = None) -> None:
+        """``cause``: what to fix, when it is not the setting that points at the tool (a
+        rule selection, a configuration file)."""
         log.warning("%s%s", message, f"\n{detail}" if detail else "")
         if message in self._told:
             return
@@ -121,11 +124,38 @@ class ToolTrouble:
         shown = f"\n{detail.strip()}" if detail.strip() else ""
         self.ls.log_user(f"SHIM: {message}{shown}", types.MessageType.Error)
         self.ls.tell_user(
-            f"SHIM: {message}. {self.off} (setting {self.setting}); everything else works."
+            f"SHIM: {message}. {self.off} ({cause or f'setting {self.setting}'}); everything"
+            " else works."
         )
 
     def forget(self) -> None:
         self._told.clear()
+
+
+_IMPORTS = re.compile(r"^[ \t]*(?:import|from)[ \t\\]", re.MULTILINE)
+"""A line that starts an import statement: without one, organising imports changes nothing."""
+_RULE_FROM_CLI = re.compile(r"in `(select|ignore)` from the CLI")
+_FROM_FILE = re.compile(r"from `([^`]+)`")
+_UNPARSED = re.compile(r"Failed to parse (\S+?)(?:;|$)", re.MULTILINE)
+
+
+def ruff_cause(failure: ruff.RuffFailure, near: Path | None = None) -> str | None:
+    """What ruff's complaint says to fix, when it is not the ruff itself: a rule selection
+    setting, or the configuration file it names (found from ``near``, the file checked, when
+    ruff names it relative to the folder it ran in); None: the ruff (setting ruffPath)."""
+    said = f"{failure.message}\n{failure.detail}"
+    if "is a link leading outside the workspace" in failure.message:
+        return "the link named"
+    rule = _RULE_FROM_CLI.search(said)
+    if rule is not None:
+        return f"setting {'ruffSelect' if rule[1] == 'select' else 'ruffIgnore'}"
+    named = _FROM_FILE.search(said) or _UNPARSED.search(said)
+    if named is None:
+        return None
+    config = Path(named[1])
+    if not config.is_absolute() and near is not None:
+        config = next((f / config for f in near.parents if (f / config).is_file()), config)
+    return f"its configuration {config}"
 
 
 class AnalysisFeature(Feature):
@@ -350,7 +380,7 @@ class AnalysisFeature(Feature):
                     self._server_died(server, server.returncode)
         found = await ruff.check(binary, text, path, ruff_options(self.ls.settings))
         if isinstance(found, ruff.RuffFailure):
-            self._failed(found)
+            self._failed(found, path)
             return Analysis(version, text, (), ran=False)
         return Analysis(version, text, tuple(found))
 
@@ -362,14 +392,15 @@ class AnalysisFeature(Feature):
             return None
         done = await ruff.fixed(binary, text, path, ruff_options(self.ls.settings), only)
         if isinstance(done, ruff.RuffFailure):
-            self._failed(done)
+            self._failed(done, path)
             return None
         return done
 
-    def _failed(self, failure: ruff.RuffFailure) -> None:
-        """One message per distinct failure, in the log and on screen; the rest works on."""
+    def _failed(self, failure: ruff.RuffFailure, near: Path | None = None) -> None:
+        """One message per distinct failure, in the log and on screen, naming what to fix
+        (``near``: the file checked); the rest works on."""
         self._binary = None  # look for ruff again next time: it may be back
-        self.trouble.say(failure.message, failure.detail)
+        self.trouble.say(failure.message, failure.detail, ruff_cause(failure, near))
 
     async def _check_and_publish(self, uri: str) -> None:
         self._timers.pop(uri, None)
@@ -521,9 +552,11 @@ class AnalysisFeature(Feature):
         actions: list[types.CodeAction] = []
         if QUICK_FIX in kinds:
             actions += self._quick_fixes(uri, analysis, params.range)
-        if FIX_ALL in kinds and any(self._allowed(f.fix) for f in analysis.found):
+        # Ruff fixes nothing in a file that does not parse, and sorts only what is imported.
+        parses = not any(f.code is None for f in analysis.found)
+        if FIX_ALL in kinds and parses and any(self._allowed(f.fix) for f in analysis.found):
             actions += await self._source_action(uri, analysis, FIX_ALL, "Fix all ruff findings")
-        if ORGANIZE_IMPORTS in kinds:
+        if ORGANIZE_IMPORTS in kinds and parses and _IMPORTS.search(analysis.text):
             actions += await self._source_action(
                 uri, analysis, ORGANIZE_IMPORTS, "Organize imports (ruff)"
             )
@@ -601,6 +634,9 @@ class AnalysisFeature(Feature):
             return self._refused(action)
         if new is not None and new != analysis.text:
             action.edit = self._edit(uri, analysis, new)
+        elif new is not None:  # no edit and no word would look like a broken action
+            done = "the imports are in order" if kind == ORGANIZE_IMPORTS else "nothing to fix"
+            self.ls.tell_user(f"SHIM: {action.title}: {done}.", types.MessageType.Info)
         return action
 
     def _refused(self, action: types.CodeAction) -> types.CodeAction:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from lsprotocol import types
 from lsprotocol.types import ProgressToken
+from pygls.exceptions import JsonRpcInvalidParams
 
 from shim_lsp.analysis import duplicates
 from shim_lsp.analysis.findings import Spot, lines_of
@@ -31,6 +32,7 @@ from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.diagnostics import FINDINGS
 from shim_lsp.server.feature import Feature, command
 from shim_lsp.settings import Settings
+from shim_lsp.wire import lsp_line
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
 if TYPE_CHECKING:
@@ -61,9 +63,9 @@ class FindDuplicatesArgs:
 class OpenDuplicateArgs:
     uri: str
     """The twin's file."""
-    line: int
+    line: int = attrs.field(validator=lsp_line)
     """The twin's first line (0-based)."""
-    end_line: int | None = None
+    end_line: int | None = attrs.field(default=None, validator=lsp_line)
 
 
 @attrs.frozen
@@ -392,6 +394,8 @@ class DuplicatesFeature(Feature):
 
     @command(OPEN, OpenDuplicateArgs)
     async def open_duplicate(self, engine: SessionEngine, a: OpenDuplicateArgs) -> Any:
+        if a.end_line is not None and a.end_line < a.line:
+            raise JsonRpcInvalidParams(f"endLine ({a.end_line}) is before line ({a.line})")
         path = uri_to_path(a.uri)
         if path is None or not engine.workspace.contains(path) or not os.path.isfile(path):
             raise LookupError(f"{self.ls.client_uri(a.uri)} is not a file of this workspace")

@@ -178,19 +178,35 @@ class GuardedEditsFeature(Feature):
         for f in a.files:
             uri = self.ls.canonical(f.uri)
             doc = self.ls.document(uri)
-            if doc is None or doc.version != f.version:
-                where = engine.workspace.shown(uri)
+            where = engine.workspace.shown(uri)
+            if doc is None:  # the caller's mistake, not a change: it edits open buffers only
+                raise JsonRpcInvalidParams(f"{where} is not open: only open buffers are edited")
+            found = _text_edits(f.edits)
+            if doc.version != f.version:
                 self.ls.tell_user(
                     f"SHIM: {a.label!r} was offered for an older version of {where}, which"
                     " changed since; nothing was applied. Ask for it again.",
                     types.MessageType.Info,
                 )
                 return {"applied": False, "reason": f"{where} changed since the edit was made"}
-            try:
-                found = [_LSP.structure(e, types.TextEdit) for e in f.edits]
-            except Exception as exc:
-                raise JsonRpcInvalidParams(f"files[].edits: not LSP TextEdits ({exc})") from exc
             files.append(FileEdit(uri, f.version, list(found)))
         result = await apply(self.ls, files, a.label)
         applied = bool(result and result.applied)
         return {"applied": applied, "reason": None if applied else "the editor refused the edit"}
+
+
+def _text_edits(edits: list[dict[str, Any]]) -> list[types.TextEdit]:
+    """LSP ``TextEdit``s whose ranges start before they end; anything else is the caller's
+    mistake (InvalidParams), said plainly."""
+    try:
+        found = [_LSP.structure(e, types.TextEdit) for e in edits]
+    except Exception as exc:
+        raise JsonRpcInvalidParams(f"files[].edits: not LSP TextEdits ({exc})") from exc
+    for e in found:
+        start, end = e.range.start, e.range.end
+        if (start.line, start.character) > (end.line, end.character):
+            raise JsonRpcInvalidParams(
+                f"files[].edits: invalid range: it ends ({end.line}:{end.character}) before it"
+                f" starts ({start.line}:{start.character})"
+            )
+    return found

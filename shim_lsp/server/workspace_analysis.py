@@ -61,6 +61,13 @@ class WorkspaceAnalysisFeature(Feature):
         self._pending: set[Path] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._running: asyncio.Task[Any] | None = None
+        self._running_inputs: tuple[Any, ...] = ()
+        self._waiting: dict[asyncio.Future[Any], int] = {}
+        """Requests answered by each run: a request's cancel kills ruff only if it is alone."""
+        self._superseded: set[asyncio.Future[Any]] = set()
+        """Runs cancelled by a newer run with other inputs: their requests say so."""
+        self._skipped_said: set[Path] = set()
+        """Settings files leading out whose folder's leaving out was said."""
         self._search: LinkSearch | None = None
         """The links leading out, searched before each run, kept between runs (and in the
         state folder, for the next session and ``shim analyze``)."""
@@ -77,35 +84,75 @@ class WorkspaceAnalysisFeature(Feature):
         roots = list(engine.workspace.folders)
         if not roots:
             raise LookupError("this window has no workspace folder to analyse")
+        inputs = self._inputs(roots)
+        running = self._running
+        joined = running is not None and not running.done() and self._running_inputs == inputs
+        if running is not None and joined:
+            run = running  # the same run answers both requests
+        else:
+            if running is not None and not running.done():
+                if running in self._waiting:
+                    self._superseded.add(running)  # other inputs: the newest run wins
+                running.cancel()
+            run = self._running = asyncio.ensure_future(self._run(roots))
+            self._running_inputs = inputs
+        self._waiting[run] = self._waiting.get(run, 0) + 1
+        stop = asyncio.Event()  # this request's own cancel (its progress's Cancel)
         token = a.work_done_token if a.work_done_token is not None else str(uuid.uuid4())
-        shown = await self._begin(token, created=a.work_done_token is not None)
-        if self._running is not None:
-            self._running.cancel()  # one workspace run at a time: the newest
-        run = self._running = asyncio.ensure_future(self._run(roots))
-        if shown:
-            cancelled = self.ls.work_done_progress.tokens[token]
-            loop = asyncio.get_running_loop()
-            cancelled.add_done_callback(lambda _f: loop.call_soon_threadsafe(run.cancel))
+        # A request that joins the run shows progress only on a token of its own.
+        created = a.work_done_token is not None
+        shown = False
         try:
-            result = await asyncio.shield(run)
+            if created or not joined:
+                shown = await self._begin(token, created=created)
+            if shown:
+                cancelled = self.ls.work_done_progress.tokens[token]
+                loop = asyncio.get_running_loop()
+                cancelled.add_done_callback(lambda _f: loop.call_soon_threadsafe(stop.set))
+            result = await self._answer(run, stop)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             by_request = task is not None and task.cancelling() > 0
-            run.cancel()  # ruff is killed; nothing more is published
-            with contextlib.suppress(asyncio.CancelledError):
-                await run
+            if self._waiting.get(run, 0) <= 1:  # none else waits: ruff is killed
+                run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run
             if shown:
                 self._end(token, "Cancelled")
             if by_request:
                 raise  # $/cancelRequest: answered as cancelled
+            if run in self._superseded:
+                return {"cancelled": False, "superseded": True, "files": 0, "findings": 0}
             return {"cancelled": True, "files": 0, "findings": 0}
         finally:
-            if self._running is run:
+            self._waiting[run] -= 1
+            if not self._waiting[run]:
+                del self._waiting[run]
+                self._superseded.discard(run)
+            if self._running is run and run.done():
                 self._running = None
         if shown:
             said = result.get("error") or _findings_said(result["findings"], result["files"])
             self._end(token, said)
         return result
+
+    def _inputs(self, roots: list[Path]) -> tuple[Any, ...]:
+        """What a run's result depends on besides the files: equal, a request joins it."""
+        settings = self.ls.settings
+        return (tuple(roots), ruff_options(settings), settings.ruff_path)
+
+    @staticmethod
+    async def _answer(run: asyncio.Future[dict[str, Any]], stop: asyncio.Event) -> dict[str, Any]:
+        """The run's result, unless this request is cancelled first (CancelledError); the run
+        itself goes on for the other requests waiting on it."""
+        stopped: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait([run, stopped], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not run.done():
+            raise asyncio.CancelledError
+        return run.result()
 
     async def _begin(self, token: ProgressToken, *, created: bool) -> bool:
         if not created:
@@ -145,12 +192,23 @@ class WorkspaceAnalysisFeature(Feature):
         self._analysed = True
         await self.ls.feature_of(AnalysisFeature).all_settled()
         files, findings = self.ls.diagnostics.count(SOURCE)  # open buffers' too: as Problems
+        self._say_skipped(done.skipped)
         return {
             "cancelled": False,
             "files": files,
             "findings": findings,
             "outside": [str(p) for p in done.outside],
+            "skipped": [str(p.parent) for p in done.skipped],
         }
+
+    def _say_skipped(self, links: Iterable[Path]) -> None:
+        """A folder left out for its settings file is said once (log and screen)."""
+        for link in links:
+            if link not in self._skipped_said:
+                self._skipped_said.add(link)
+                said = f"SHIM: {tree.skipped_note(link)}"
+                self.ls.log_user(said, types.MessageType.Warning)
+                self.ls.tell_user(said, types.MessageType.Warning)
 
     def _diagnostics(self, found: dict[Path, list[Finding]]) -> dict[str, list[types.Diagnostic]]:
         """Each unopened file's findings as diagnostics (its text read to count the client's
@@ -204,7 +262,9 @@ class WorkspaceAnalysisFeature(Feature):
     async def _rerun(self) -> None:
         engine = self.ls.engine
         if engine is not None and engine.workspace.folders and self._running is None:
-            self._running = asyncio.ensure_future(self._run(list(engine.workspace.folders)))
+            roots = list(engine.workspace.folders)
+            self._running = asyncio.ensure_future(self._run(roots))
+            self._running_inputs = self._inputs(roots)
             try:
                 await self._running
             finally:
@@ -236,6 +296,7 @@ class WorkspaceAnalysisFeature(Feature):
         if isinstance(done, RuffFailure):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return
+        self._say_skipped(done.skipped)
         shown = await asyncio.to_thread(self._diagnostics, done.found)
         for path in present:
             uri = path_to_uri(path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import stat
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +230,18 @@ async def test_organise_imports_sorts_the_import_block(
     resolved = await editor.client.code_action_resolve_async(offered)
     assert apply(editor, resolved.edit)
     assert editor.docs[uri].source == "import os\nimport sys\n\nprint(os, sys)\n"
+    # Sorted already: offered (knowing costs a ruff run), and resolving says so, once.
+    await published(editor, uri, lambda c: c == [])
+    (again,) = await code_actions(editor, uri, 0, only=["source.organizeImports"])
+    assert (await editor.client.code_action_resolve_async(again)).edit is None
+    await editor.wait_for(lambda: any("in order" in m for m in editor.shown_messages))
+    assert editor.shown_messages[-1] == "SHIM: Organize imports (ruff): the imports are in order."
+    # Nothing imported, or a file that does not parse: not offered at all.
+    for text in ("print(1)\n", "import os\nx = (\n"):
+        other = editor.open(f"{len(text)}.py", text)
+        await published(editor, other, lambda c: c in ([], [""], ["None"]))
+        kinds = ["source.organizeImports", "source.fixAll"]
+        assert await code_actions(editor, other, 0, only=kinds) == [], text
 
 
 async def test_noqa_is_added_or_appended_and_the_diagnostic_goes(
@@ -380,6 +393,16 @@ async def test_settings_that_are_a_link_leading_out_stop_ruff_for_the_buffers_be
     assert "ruff was not run" in told
     await asyncio.sleep(1)  # a check that ran would have published by now
     assert codes(editor, uri) == []
+    # The workspace run leaves that folder out, said once, and checks the rest.
+    (workspace / "c.py").write_text("import sys\n")
+    (workspace / "pkg" / "d.py").write_text("import re\n")
+    result = await editor.command("shim.analyzeWorkspace")
+    assert result["skipped"] == [str(workspace / "pkg")] and "error" not in result, result
+    assert codes(editor, editor.uri("c.py")) == ["F401"]
+    assert editor.uri("pkg/d.py") not in editor.client.diagnostics
+    await editor.command("shim.analyzeWorkspace")
+    (note,) = [m for m in editor.shown_messages if "was not analysed" in m]
+    assert note.startswith(f"SHIM: {workspace / 'pkg'} was not analysed: its pyproject.toml")
     assert not any("outside-secret" in m for m in editor.shown_messages)
 
 
@@ -454,6 +477,10 @@ async def test_typing_is_checked_once_after_the_pause(
     assert runs.read_text().count("run") == 1  # the settings, checked as ruff server starts
 
 
+def _told(editor: Editor, said: str) -> bool:
+    return any(said in m for m in editor.shown_messages)
+
+
 async def test_changed_settings_check_open_buffers_again(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
@@ -472,6 +499,22 @@ async def test_changed_settings_check_open_buffers_again(
             t.DidChangeConfigurationParams(settings=None)
         )
         await published(editor, uri, expected.__eq__)
+    # What ruff refuses is named as the cause: the rule setting, then the file and its line.
+    config = workspace / "pyproject.toml"
+    for settings, cause in [
+        ({"ruffSelect": ["NOPE1"]}, "(setting ruffSelect)"),
+        ({"ruffIgnore": ["F401"]}, f"(its configuration {config})"),
+    ]:
+        if "ruffIgnore" in settings:
+            config.write_text("[tool.ruff\n")
+        editor.client.set_configuration({"shim": settings})
+        editor.client.workspace_did_change_configuration(
+            t.DidChangeConfigurationParams(settings=None)
+        )
+        await editor.wait_for(partial(_told, editor, cause))
+    said = [m for m in editor.shown_messages if "exit status 2" in m]
+    assert len(said) == 2 and not any("ruffPath" in m for m in said), said
+    assert "Unknown rule selector `NOPE1`" in said[0] and "TOML parse error" in said[1], said
 
 
 async def test_closing_a_buffer_clears_its_diagnostics(

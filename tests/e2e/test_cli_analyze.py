@@ -189,9 +189,17 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
     (outside / "leak.py").write_text('PASSWORD: int = "outside-secret"\nx = outside_name\ny = (\n')
     (root / "cfg.py").symlink_to(outside / "leak.py")
     (root / "linkdir").symlink_to(outside)
+    # Settings leading out in a subfolder: it is left out, said once; the rest is checked.
+    (outside / "bad.toml").write_text('token = "outside-toml"\n[')
+    (root / "sub").mkdir()
+    (root / "sub" / "pyproject.toml").symlink_to(outside / "bad.toml")
+    (root / "sub" / "b.py").write_text("import os\n")
     for extra in ((), ("--type-check",)):
         done = analyze(root, *extra)
         shown = done.stdout + done.stderr
+        note = f"shim: {root / 'sub'} was not analysed: its pyproject.toml is a link leading"
+        assert done.stderr.count(note) == 1 and "outside-toml" not in shown, shown
+        assert "b.py" not in done.stdout, shown
         for secret in ("ghp_secretvalue999", "id_rsa_priv_material", "outside_name", "linkdir"):
             assert secret not in shown, (extra, shown)
         assert "cfg.py" not in shown and "settings.py" not in shown, (extra, shown)

@@ -111,15 +111,32 @@ async def test_findings_follow_a_save_that_removes_the_duplicate(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     twins(workspace)
+    (workspace / "third.py").write_text("def third(items):\n" + BLOCK)
     editor = await editors.start(workspace, state_dir, capabilities=VS_CODE, settings=settings())
-    await editor.command("shim.findDuplicates", {})
+    answer = await editor.command("shim.findDuplicates", {})
+    # A block in three places: one diagnostic per block, each twin of each pair related to it
+    # and shown itself (a side that two pairs share is one diagnostic naming both twins).
+    shown = {
+        (uri, d.range.start.line): d
+        for uri in map(editor.uri, ("pkg/first.py", "second.py", "third.py"))
+        for d in ours(editor, uri)
+    }
+    assert len(shown) == 3
+    links = {
+        (here, (r.location.uri, r.location.range.start.line))
+        for here, d in shown.items()
+        for r in d.related_information or []
+    }
+    assert all((there, here) in links for here, there in links), "each side names its twin"
+    pairs = {frozenset(link) for link in links}
+    assert len(pairs) == answer["duplicates"] and all(p <= shown.keys() for p in pairs)
     second = editor.uri("second.py")
-    assert ours(editor, second)
     (workspace / "second.py").write_text("X = 1\n")
     editor.open("second.py", "X = 1\n")
     editor.save(second)
     await editor.wait_for(lambda: not ours(editor, second), timeout=30)
-    assert not ours(editor, editor.uri("pkg/first.py"))
+    (left,) = ours(editor, editor.uri("pkg/first.py"))
+    assert [r.location.uri for r in left.related_information or []] == [editor.uri("third.py")]
 
 
 async def test_without_related_information_or_show_document_the_message_names_the_twin(

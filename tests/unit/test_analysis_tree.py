@@ -21,6 +21,7 @@ from shim_lsp.analysis.tree import (
     check_tree,
     python_files,
     readable_python_files,
+    skipped_note,
 )
 from shim_lsp.settings import Settings
 from shim_lsp.workspace.scan import FileRules
@@ -88,30 +89,68 @@ def test_the_tree_run_never_reads_or_reports_what_is_outside(tmp_path: Path, run
     assert [f.code for f in done.found[root / "pkg" / "a.py"]] == ["F401"]
 
 
+def _run(ruff: str, root: Path, runner: str, files: list[Path]) -> TreeFindings | RuffFailure:
+    options = RuffOptions(select=("F",))
+    if runner == "server":
+        return asyncio.run(check_tree(ruff, [root], options, timeout=10))
+    if runner == "files":
+        return asyncio.run(check_tree(ruff, [root], options, files, timeout=10))
+    started = TreeRun.start(ruff, [root], options, timeout=10)
+    return started if isinstance(started, RuffFailure) else started.finish()
+
+
 @pytest.mark.parametrize("runner", ["server", "cli", "files"])
 def test_ruff_is_not_run_over_settings_that_are_a_link_leading_out(
     tmp_path: Path, runner: str
 ) -> None:
-    """Ruff reads each folder's pyproject.toml whatever it excludes, and quotes it in its
-    errors: a link leading out there would hand an outside file's text to the user."""
+    """Ruff reads each folder's pyproject.toml as it enters it, and quotes it in its errors:
+    a link leading out there would hand an outside file's text to the user. In a workspace
+    folder itself, ruff is not run at all."""
     root = _tree(tmp_path)
     secret = tmp_path / "outside" / "secret.toml"
     secret.write_text('token = "outside-secret"\n[')
-    (root / "pkg" / "pyproject.toml").symlink_to(secret)
+    (root / "pyproject.toml").symlink_to(secret)
     ruff = find_ruff(None)
     assert isinstance(ruff, str)
-    options = RuffOptions(select=("F",))
-    if runner == "server":
-        done = asyncio.run(check_tree(ruff, [root], options, timeout=10))
-    elif runner == "files":
-        done = asyncio.run(check_tree(ruff, [root], options, [root / "pkg" / "a.py"], timeout=10))
-    else:
-        started = TreeRun.start(ruff, [root], options, timeout=10)
-        assert isinstance(started, RuffFailure)
-        done = started
+    done = _run(ruff, root, runner, [root / "pkg" / "a.py"])
+    if runner == "files":
+        assert done == TreeFindings({}, (), (root / "pyproject.toml",))
+        return
     assert isinstance(done, RuffFailure), done
     assert "pyproject.toml is a link leading outside the workspace" in done.message
     assert "outside-secret" not in done.message + done.detail
+
+
+@pytest.mark.parametrize("runner", ["server", "cli", "files"])
+def test_a_folder_whose_settings_are_a_link_leading_out_is_left_out_and_the_rest_checked(
+    tmp_path: Path, runner: str
+) -> None:
+    """Excluded, the folder is not entered, so its settings are never read: ruff would fail
+    on this one (an unknown rule) if it read it. The rest of the tree is checked."""
+    root = _tree(tmp_path)
+    secret = tmp_path / "outside" / "secret.toml"
+    secret.write_text('[lint]\nselect = ["NOPE1"]  # outside-secret\n')
+    (root / "pkg" / "deeper").mkdir()
+    (root / "pkg" / "deeper" / "c.py").write_text("import re\n")
+    (root / "pkg" / "ruff.toml").symlink_to(secret)
+    (root / "top.py").write_text("import json\n")
+    ruff = find_ruff(None)
+    assert isinstance(ruff, str)
+    done = _run(ruff, root, runner, [root / "pkg" / "deeper" / "c.py", root / "top.py"])
+    assert isinstance(done, TreeFindings), done
+    assert sorted(done.found) == [root / "top.py"]
+    assert done.skipped == (root / "pkg" / "ruff.toml",)
+    assert skipped_note(done.skipped[0]).startswith(f"{root / 'pkg'} was not analysed: its")
+    # Ruff reads the settings of the folder it runs in, excluded or not: from there, no run.
+    options, inside = RuffOptions(select=("F",)), root / "pkg"
+    refused: TreeFindings | RuffFailure
+    if runner == "cli":
+        started = TreeRun.start(ruff, [root], options, cwd=inside, timeout=10)
+        refused = started if isinstance(started, RuffFailure) else started.finish()
+    else:
+        refused = asyncio.run(check_tree(ruff, [root], options, cwd=inside, timeout=10))
+    assert isinstance(refused, RuffFailure), refused
+    assert "outside-secret" not in refused.message + refused.detail
 
 
 def _settled_tree(tmp_path: Path) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -148,6 +147,25 @@ def test_bad_settings_are_reported_and_replaced_by_defaults() -> None:
     assert parse_settings("not an object")[1]
 
 
+def test_a_string_where_a_list_belongs_is_reported_and_replaced_by_the_default() -> None:
+    """ruffSelect "F" is not a rule list; a secret pattern alone is kept (safer), but said."""
+    settings, problems = parse_settings(
+        {"ruffSelect": "F", "ruffIgnore": "F401", "excludeGlobs": "x", "secretGlobs": "*.tok"}
+    )
+    assert (settings.ruff_select, settings.ruff_ignore, settings.exclude_globs) == ([], [], [])
+    assert settings.secret_globs == ["*.tok"]
+    assert problems == [
+        "setting 'ruffSelect': \"F\" cannot be used (it must be a list of strings); using the"
+        " default, []",
+        "setting 'ruffIgnore': \"F401\" cannot be used (it must be a list of strings); using"
+        " the default, []",
+        "setting 'excludeGlobs': \"x\" cannot be used (it must be a list of strings); using"
+        " the default, []",
+        "setting 'secretGlobs': \"*.tok\" is a string where a list of strings belongs; taken"
+        ' as ["*.tok"]',
+    ]
+
+
 def test_absurd_numbers_are_reported_and_replaced_by_defaults() -> None:
     """1e308 seconds of idle would mean no idle checkpoint ever: every number has a ceiling."""
     settings, problems = parse_settings(
@@ -248,15 +266,6 @@ def test_checkpoint_policy_waits_for_an_idle_pause_or_the_interval() -> None:
     assert due(_clock(last_scan_at=NOW - 10_000), s) == "scan"
     idle = _clock(last_checkpoint_at=NOW - 100, last_edit_at=NOW - 31)
     assert due(idle, Settings(auto_checkpoint=False)) is None
-
-
-@pytest.mark.parametrize("key", ["secretGlobs", "excludeGlobs", "codemodModules"])
-def test_a_single_pattern_where_a_list_belongs_is_a_list_of_one(key: str) -> None:
-    """Not split into characters, and not dropped: a secret pattern dropped for a slip would
-    let the secret into the store."""
-    settings, problems = parse_settings({key: "*.secret"})
-    assert problems == []
-    assert getattr(settings, re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), key)) == ["*.secret"]
 
 
 def test_user_secret_patterns_add_to_the_built_in_ones(tmp_path: Path) -> None:

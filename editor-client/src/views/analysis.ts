@@ -8,6 +8,7 @@ interface WorkspaceAnalysis {
   files: number;
   findings: number;
   cancelled: boolean;
+  superseded?: boolean;
   error?: string;
 }
 
@@ -30,6 +31,9 @@ export class Analysis {
           cancellation,
         ),
     );
+    if (result.superseded) {
+      return; // a run with newer settings replaced it, and its own request says what it found
+    }
     if (result.error) {
       void vscode.window.showErrorMessage(`SHIM: the workspace was not analysed: ${result.error}`);
     } else if (result.cancelled) {
