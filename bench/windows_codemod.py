@@ -2,19 +2,23 @@
 of one worker against two windows of one worker each, in the same run.
 
     .venv/bin/python bench/windows_codemod.py [--runs 1] [--codemod unittest_to_assert]
+        [--only 'tests/[a-c]*'] [--log DIR]
 
 Each window is a real SHIM server over stdio with ``codemodBatchWorkers`` 1 and
 ``codemodJobs`` 1 (one codemod process per window), joined through a real ``redis-server``
 on a free loopback port, emptied before each run (a finished batch's result is kept and
 reused otherwise). The asking window runs ``shim.runCodemod`` over the workspace; the
 edit it sends (``workspace/applyEdit``, not applied) must be the same in both setups.
-Target: two windows at least 1.7x faster than one.
+Target: two windows at least 1.7x faster than one. ``--only`` keeps the Python files whose
+path in the release matches one of its patterns (a run of a minute or two, to profile);
+``--log`` keeps each window's log (level info: the run's phases, each batch's worker and time).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import fnmatch
 import os
 import shutil
 import socket
@@ -38,15 +42,21 @@ class Window(Client):
     edits: list[Any]
 
     @classmethod
-    async def open(cls, ws: Path, state: Path, settings: dict[str, Any]) -> Window:
-        proc = await asyncio.create_subprocess_exec(
-            *SHIM,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-            cwd=ws,
-            env={**os.environ, "SHIM_STATE_DIR": str(state)},
-        )
+    async def open(
+        cls, ws: Path, state: Path, settings: dict[str, Any], log: Path | None = None
+    ) -> Window:
+        env = {**os.environ, "SHIM_STATE_DIR": str(state)}
+        if log is not None:
+            env["SHIM_LOG_LEVEL"] = "info"
+        with open(log, "ab") if log is not None else open(os.devnull, "wb") as err:
+            proc = await asyncio.create_subprocess_exec(
+                *SHIM,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
+                cwd=ws,
+                env=env,
+            )
         window = cls(proc, settings)
         window.edits = []
         caps = {"workspace": {"configuration": True, "applyEdit": True}}
@@ -90,7 +100,7 @@ def redis_cli(port: int, *args: str) -> str:
 
 
 async def one_run(
-    ws: Path, tmp: Path, port: int, windows: int, codemod: str, n: int
+    ws: Path, tmp: Path, port: int, windows: int, codemod: str, n: int, logs: Path | None
 ) -> tuple[float, Any, Any]:
     """Seconds of the asking window's run with ``windows`` windows, its edit, its result."""
     redis_cli(port, "FLUSHALL")
@@ -102,7 +112,13 @@ async def one_run(
         "coordinationTtl": 15,
     }
     opened = [
-        await Window.open(ws, tmp / f"state-{windows}-{n}-{i}", settings) for i in range(windows)
+        await Window.open(
+            ws,
+            tmp / f"state-{windows}-{n}-{i}",
+            settings,
+            logs / f"run{n + 1}-of-{windows}-window{i + 1}.log" if logs else None,
+        )
+        for i in range(windows)
     ]
     try:
         asker = opened[0]
@@ -124,7 +140,7 @@ async def one_run(
             await window.stop()
 
 
-async def bench(ws: Path, tmp: Path, runs: int, codemod: str) -> int:
+async def bench(ws: Path, tmp: Path, runs: int, codemod: str, logs: Path | None) -> int:
     redis = shutil.which("redis-server")
     if redis is None:
         print("redis-server is not installed")
@@ -144,8 +160,8 @@ async def bench(ws: Path, tmp: Path, runs: int, codemod: str) -> int:
         shared: list[Any] = []
         for n in range(runs):
             # alternated, so that a change in the machine's load falls on both
-            t1, edit1, r1 = await one_run(ws, tmp, port, 1, codemod, n)
-            t2, edit2, r2 = await one_run(ws, tmp, port, 2, codemod, n)
+            t1, edit1, r1 = await one_run(ws, tmp, port, 1, codemod, n, logs)
+            t2, edit2, r2 = await one_run(ws, tmp, port, 2, codemod, n, logs)
             ones.append(t1)
             twos.append(t2)
             same = same and edit1 is not None and edit1 == edit2
@@ -168,13 +184,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--codemod", default="unittest_to_assert")
+    parser.add_argument("--only", action="append", default=[], metavar="PATTERN")
+    parser.add_argument("--log", type=Path, metavar="DIR")
     args = parser.parse_args()
     tree = django_tree()
+    if args.log:
+        args.log.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         ws = fresh_copy(tree, Path(tmp))
+        for path in ws.rglob("*.py"):
+            rel = path.relative_to(ws).as_posix()
+            if args.only and not any(fnmatch.fnmatch(rel, p) for p in args.only):
+                path.unlink()
         files = sum(1 for _ in ws.rglob("*.py"))
-        print(f"workspace: {tree.name} ({files} Python files), {os.cpu_count()} CPUs")
-        return asyncio.run(bench(ws, Path(tmp), args.runs, args.codemod))
+        only = f", only {' '.join(args.only)}" if args.only else ""
+        print(f"workspace: {tree.name} ({files} Python files{only}), {os.cpu_count()} CPUs")
+        return asyncio.run(bench(ws, Path(tmp), args.runs, args.codemod, args.log))
 
 
 if __name__ == "__main__":

@@ -79,6 +79,20 @@ class CodemodSpec:
         modules = getattr(load(self.module, self.cls), "prefilter_modules", None)
         return () if modules is None else tuple(modules(**self.args))
 
+    def needs_parsing(self) -> Callable[[Path, bytes | str], bool]:
+        """Whether a file (its path and content) can be changed by the codemod: the files
+        that cannot are left unchanged without a parse (``PREFILTERED``)."""
+        words = self.prefilter()
+        always = self.prefilter_modules()
+
+        def needed(path: Path, source: bytes | str) -> bool:
+            if not words:
+                return True
+            haystack = source.encode("utf-8", "replace") if isinstance(source, str) else source
+            return mentions(haystack, *words) or _in(path, always)
+
+        return needed
+
     def prefilter(self) -> tuple[str, ...]:
         """Strings one of which a file must contain for the codemod to change it."""
         codemod = load(self.module, self.cls)
@@ -338,8 +352,7 @@ def run(
     summary = Summary()
     run_id = uuid.uuid4().hex
     begin_run(run_id)
-    words = spec.prefilter()
-    always = spec.prefilter_modules()
+    needed = spec.needs_parsing()
     todo: list[tuple[Job, bytes | str]] = []
     given: set[str] = set()
     """Every file of the run, however named (what ``must_include`` is checked against)."""
@@ -352,8 +365,7 @@ def run(
             except OSError as exc:
                 summary.results.append(FileResult(str(job.path), "failed", f"cannot read: {exc}"))
                 continue
-        haystack = source.encode("utf-8", "replace") if isinstance(source, str) else source
-        if words and not mentions(haystack, *words) and not _in(job.path, always):
+        if not needed(job.path, source):
             summary.results.append(FileResult(str(job.path), "unchanged", PREFILTERED))
             continue
         todo.append((job, source))

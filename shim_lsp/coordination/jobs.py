@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -42,11 +43,16 @@ PAYLOAD_MAX = 1 << 20
 """A batch's inputs (names and hashes only) in bytes; a bigger one is refused."""
 RESULT_MAX = 256 << 20
 """A batch's result in bytes: new texts of up to ``BATCH_FILES_MAX`` files."""
-BATCHES = 16
-"""A run is split into about this many batches, so that each member gets some."""
+BATCHES = 64
+"""A run is split into about this many batches: enough that the last ones are small, so
+that no member is left with a long batch while the others are idle."""
 BATCH_FILES_MAX = 100
 POLL_S = 0.1
-"""How often the asker looks at its jobs, and a worker for a cancel."""
+"""How often the asker looks for its user's cancel, and a worker for the asker's."""
+RESYNC_S = 2.0
+"""How often the asker looks at all its unfinished jobs, beside BullMQ's events."""
+EVENTS_BLOCK_S = 1.0
+"""How long the asker's read of BullMQ's event stream waits (added to its socket timeout)."""
 DRAIN_S = 1.0
 """How long a worker's BZPOPMIN waits for a job (added to its socket timeout)."""
 STOP_S = 1.0
@@ -113,12 +119,27 @@ def job_id(batch: Batch) -> str:
     return "b" + digest(key.encode("utf-8", "surrogatepass"))[:40]
 
 
-def split(files: Sequence[BatchFile], count: int = BATCHES) -> list[list[BatchFile]]:
-    """About ``count`` batches of consecutive files, each of at most ``BATCH_FILES_MAX``."""
+def split(
+    files: Sequence[BatchFile], sizes: Sequence[int], count: int = BATCHES
+) -> list[list[BatchFile]]:
+    """About ``count`` batches of consecutive files of about equal bytes (``sizes``: each
+    file's; a file bigger than a share is a batch of its own), each of at most
+    ``BATCH_FILES_MAX`` files, the biggest first: the queue hands them out in that order, so
+    the long ones start early and the short ones fill the end."""
     if not files:
         return []
-    size = min(BATCH_FILES_MAX, max(1, math.ceil(len(files) / count)))
-    return [list(files[i : i + size]) for i in range(0, len(files), size)]
+    share = max(1, math.ceil(sum(sizes) / count))
+    batches: list[list[BatchFile]] = [[]]
+    weights = [0]
+    for f, size in zip(files, sizes, strict=True):
+        full = weights[-1] + size > share or len(batches[-1]) >= BATCH_FILES_MAX
+        if batches[-1] and full:
+            batches.append([])
+            weights.append(0)
+        batches[-1].append(f)
+        weights[-1] += size
+    order = sorted(range(len(batches)), key=lambda i: -weights[i])
+    return [batches[i] for i in order]
 
 
 T = TypeVar("T")
@@ -282,6 +303,7 @@ class JobWorker:
             recorder.job("failed")
             log.warning("coordination: refused job %s: %s", job.id, exc)
             raise UnrecoverableError(str(exc)) from None
+        began = time.monotonic()
         cancel = threading.Event()
         done = [0]
         shown = 0
@@ -312,6 +334,12 @@ class JobWorker:
             raise
         if cancel.is_set():
             raise UnrecoverableError("cancelled by the window that asked")
+        log.info(
+            "coordination: batch %s of %s files worked in %.2f s",
+            job.id,
+            len(batch.files),
+            time.monotonic() - began,
+        )
         return encode_result(Result(self.options["name"], outcomes))
 
 
@@ -329,6 +357,61 @@ class Remote:
     left: list[int] = attrs.field(factory=list)
     problem: str | None = None
     """Why some batches came back undone (Redis away, a job that failed)."""
+
+
+class _Nudges:
+    """The jobs BullMQ's event stream says finished or moved on (``QueueEvents``): the asker
+    looks at those at once, and at all its jobs only every ``RESYNC_S`` (events are a nudge;
+    the job's own hash is what counts)."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.index = {jid: i for i, jid in enumerate(ids)}
+        self.finished: set[int] = set()
+        self.progress: dict[int, int] = {}
+        self.event = asyncio.Event()
+
+    def on_finished(self, args: dict[str, Any], *_id: Any) -> None:
+        i = self.index.get(str(args.get("jobId")))
+        if i is not None:
+            self.finished.add(i)
+            self.event.set()
+
+    def on_progress(self, args: dict[str, Any], *_id: Any) -> None:
+        i = self.index.get(str(args.get("jobId")))
+        if i is not None and isinstance(args.get("data"), int):
+            self.progress[i] = args["data"]
+            self.event.set()
+
+
+async def _listen(target: RedisTarget, keys: Keys, nudges: _Nudges) -> Any:
+    """BullMQ's ``QueueEvents`` on the queue from its latest event on (none missed between
+    now and the jobs' adding), or None when it cannot start (the resync still sees all)."""
+    from bullmq import QueueEvents
+
+    r = client(target, decode=True)
+    stream = f"{bull_prefix(keys)}:{QUEUE}:events"
+    try:
+        last = await asyncio.wait_for(r.xrevrange(stream, count=1), 5)
+    except Exception as exc:
+        log.info("coordination: no job events (%s); looking at the jobs instead", exc)
+        return None
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(r.aclose(), 1.0)
+    conn = client(target, decode=True, blocking_s=EVENTS_BLOCK_S)
+    options = {
+        "connection": conn,
+        "prefix": bull_prefix(keys),
+        "lastEventId": last[0][0] if last else "0-0",
+        "blockingTimeout": int(EVENTS_BLOCK_S * 1000),
+        "skipVersionCheck": True,
+    }
+    events = QueueEvents(QUEUE, options)
+    events.on("completed", nudges.on_finished)
+    events.on("failed", nudges.on_finished)
+    events.on("progress", nudges.on_progress)
+    events.on("error", lambda e, *_: log.info("coordination: job events: %s", explain(target, e)))
+    return events
 
 
 async def run_batches(
@@ -349,7 +432,27 @@ async def run_batches(
     ids = [job_id(b) for b in batches]
     waiting = set(range(len(batches)))
     done_files: dict[int, int] = {}
+    nudges = _Nudges(ids)
+    events: Any = None
+    t0 = time.monotonic()
+
+    async def look(which: list[int]) -> None:
+        for i in which:
+            job = await asyncio.wait_for(Job.fromId(queue, ids[i]), 5)
+            if job is None:
+                raise JobRejected(f"job {ids[i]} is gone from the queue")
+            if job.finishedOn and job.failedReason and not job.returnvalue:
+                raise JobRejected(f"a batch failed: {job.failedReason}")
+            if job.finishedOn and job.returnvalue is not None:
+                found.results[i] = decode_result(job.returnvalue, batches[i])
+                waiting.discard(i)
+                done_files[i] = len(batches[i].files)
+                log.info("coordination: batch %s back at %.2f s", ids[i], time.monotonic() - t0)
+            elif isinstance(job.progress, int):
+                done_files[i] = job.progress
+
     try:
+        events = await _listen(target, keys, nudges)
         for batch, jid in zip(batches, ids, strict=True):
             await asyncio.wait_for(queue.add(QUEUE, encode_batch(batch), job_options(batch)), 5)
             state = await queue.getJobState(jid)
@@ -357,6 +460,8 @@ async def run_batches(
                 with contextlib.suppress(Exception):
                     await queue.remove(jid)
                 await queue.add(QUEUE, encode_batch(batch), job_options(batch))
+        log.info("coordination: %s batches queued in %.2f s", len(batches), time.monotonic() - t0)
+        resync = 0.0  # every job at once: one finished before the events were heard
         while waiting:
             if cancelled():
                 await r.set(cancel_key(keys, batches[0].run), "1", ex=KEEP_S)
@@ -365,29 +470,29 @@ async def run_batches(
                         await queue.remove(ids[i])  # a job not yet started; one running stops
                 found.left = sorted(waiting)
                 return found
-            for i in sorted(waiting):
-                job = await asyncio.wait_for(Job.fromId(queue, ids[i]), 5)
-                if job is None:
-                    raise JobRejected(f"job {ids[i]} is gone from the queue")
-                if job.finishedOn and job.failedReason and not job.returnvalue:
-                    raise JobRejected(f"a batch failed: {job.failedReason}")
-                if job.finishedOn and job.returnvalue is not None:
-                    found.results[i] = decode_result(job.returnvalue, batches[i])
-                    waiting.discard(i)
-                    done_files[i] = len(batches[i].files)
-                elif isinstance(job.progress, int):
-                    done_files[i] = job.progress
+            if time.monotonic() >= resync or events is None:
+                await look(sorted(waiting))
+                resync = time.monotonic() + (RESYNC_S if events is not None else POLL_S)
+            else:
+                nudged, nudges.finished = nudges.finished, set()
+                await look(sorted(nudged & waiting))
+            for i, files in nudges.progress.items():
+                if i in waiting:
+                    done_files[i] = max(done_files.get(i, 0), files)
             progress(sum(done_files.values()))
             if waiting:
-                await asyncio.sleep(POLL_S)
+                nudges.event.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(nudges.event.wait(), POLL_S)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
         found.problem = str(exc) if isinstance(exc, JobRejected) else str(explain(target, exc))
         found.left = sorted(waiting)
     finally:
+        closing = [queue.close()] + ([events.close()] if events is not None else [])
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(queue.close(), 1.0)
+            await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 1.0)
     return found
 
 

@@ -16,6 +16,7 @@ import base64
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -145,7 +146,7 @@ async def run_shared(
     caller runs it all here). ``local`` runs jobs in this window (in a thread)."""
     import uuid
 
-    from shim_lsp.codemods.runner import FileResult, Job, Summary
+    from shim_lsp.codemods.runner import PREFILTERED, FileResult, Job, Summary
     from shim_lsp.coordination import jobs as q
 
     try:
@@ -156,12 +157,20 @@ async def run_shared(
     if workers == 0:
         log.info("codemod %s: no window of the group works jobs; running it here", name)
         return None
+    began = time.monotonic()
     buffers = [j for j in jobs if j.source is not None]
     read, results = await asyncio.to_thread(_read, engine, [j for j in jobs if j.source is None])
     run_id = uuid.uuid4().hex
-    files = [BatchFile(rel, sha) for rel, (_path, _data, sha) in read.items()]
+    needed = await asyncio.to_thread(spec.needs_parsing)
+    files, sizes = [], []
+    for rel, (path, data, sha) in read.items():
+        if needed(path, data):
+            files.append(BatchFile(rel, sha))
+            sizes.append(len(data))
+        else:  # as a local run says it, and nothing to send
+            results.append(FileResult(str(path), "unchanged", PREFILTERED))
     batches = [
-        Batch(q.VERSION, keys.workspace, run_id, name, args, part) for part in q.split(files)
+        Batch(q.VERSION, keys.workspace, run_id, name, args, part) for part in q.split(files, sizes)
     ]
     total = len(jobs)
     local_done = [0, 0]
@@ -179,14 +188,17 @@ async def run_shared(
         tell()
 
     log.info(
-        "codemod %s: %s files in %s batches through the group's queue (%s workers)",
+        "codemod %s: %s files in %s batches through the group's queue (%s workers),"
+        " read and hashed in %.2f s",
         name,
         len(files),
         len(batches),
         workers,
+        time.monotonic() - began,
     )
     mine = asyncio.ensure_future(asyncio.to_thread(local, buffers, on_local))
     remote = await q.run_batches(target, keys, batches, cancelled=cancel.is_set, progress=on_remote)
+    log.info("codemod %s: the group's results in at %.2f s", name, time.monotonic() - began)
     summary = Summary(results=list(results))
     for result in remote.results.values():
         for o in result.outcomes:
@@ -219,7 +231,7 @@ async def run_shared(
     shared = Shared(
         len(batches), len({r.worker for r in remote.results.values()}), len(buffers) + len(left)
     )
-    log.info("codemod %s: %s", name, shared.line())
+    log.info("codemod %s: %s, at %.2f s", name, shared.line(), time.monotonic() - began)
     return summary, shared
 
 

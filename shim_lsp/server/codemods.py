@@ -592,7 +592,9 @@ async def _run_workspace(
     changed = [r for r in summary.results if r.status == "changed"]
     if summary.cancelled or not changed:
         return result
+    began = time.monotonic()
     checkpoint = await asyncio.wrap_future(engine.checkpoint(f"before codemod {a.name}", "codemod"))
+    log.info("codemod %s: checkpoint taken in %.2f s", a.name, time.monotonic() - began)
     batch = batches.Batch(a.name, checkpoint=checkpoint.id)
     file_edits: list[edits.FileEdit] = []
     annotation = ANNOTATION if a.preview else None
@@ -611,7 +613,11 @@ async def _run_workspace(
                 label=f"Codemod {a.name}", needs_confirmation=True, description=summary.line()
             )
         }
+    log.info(
+        "codemod %s: %s edits built in %.2f s", a.name, len(file_edits), time.monotonic() - began
+    )
     answer = await edits.apply(ls, file_edits, f"Codemod: {a.name}", annotations)
+    log.info("codemod %s: edit sent and answered at %.2f s", a.name, time.monotonic() - began)
     applied = answer is not None and answer.applied
     result["changed"] = sorted(batch.files)
     result["applied"] = applied

@@ -60,9 +60,13 @@ def test_a_result_for_other_files_or_not_base64_is_refused() -> None:
         decode_result(encode_result(Result("s", bad)), b)
 
 
-def test_a_run_is_split_into_about_sixteen_batches_of_at_most_a_hundred_files() -> None:
+def test_a_run_is_split_into_batches_of_about_equal_bytes_the_biggest_first() -> None:
     files = [BatchFile(f"m{i}.py", "0") for i in range(3000)]
-    parts = split(files)
-    assert [f for p in parts for f in p] == files
-    assert max(len(p) for p in parts) == 100
-    assert len(split(files[:40])) == 14 and split([]) == []
+    parts = split(files, [1] * 3000)
+    assert sorted(f.path for p in parts for f in p) == sorted(f.path for f in files)
+    assert max(len(p) for p in parts) == 47 and len(parts) == 64
+    # one big file is a batch of its own, queued first; the small ones share what is left
+    sizes = [10] * 39 + [5000]
+    parts = split(files[:40], sizes)
+    assert parts[0] == [files[39]] and sum(len(p) for p in parts) == 40
+    assert all(len(p) <= 100 for p in split(files, [0] * 3000)) and split([], []) == []
