@@ -122,6 +122,21 @@ def _cwd_refused(roots: Sequence[Path], here: Path) -> RuffFailure | None:
     return config_leading_out(roots, [], [here / "-"])
 
 
+def _file_targets_refused(roots: Sequence[Path], here: Path) -> RuffFailure | None:
+    """A file named itself (``shim analyze sub/b.py``): ruff reads the settings of its folder
+    and those above it. One of them, up to the folder run in (or the file's own folder when
+    the file is elsewhere), that is a link leading out of that folder must not be read."""
+    real_here = [Path(os.path.realpath(here))]
+    for target in roots:
+        if target.is_dir():
+            continue
+        base = here if _inside(target.parent, real_here) else target.parent
+        refused = config_leading_out([base], [], [target])
+        if refused is not None:
+            return refused
+    return None
+
+
 def _found(
     binary: str, out: str, roots: Sequence[Path], here: Path, outside: Sequence[Path]
 ) -> TreeFindings | RuffFailure:
@@ -236,7 +251,11 @@ class TreeRun(NamedTuple):
         search = search or LinkSearch()
         outside = search.outside(roots)
         here = _here(roots, cwd)
-        refused = config_leading_out(roots, outside) or _cwd_refused(roots, here)
+        refused = (
+            config_leading_out(roots, outside)
+            or _cwd_refused(roots, here)
+            or _file_targets_refused(roots, here)
+        )
         if refused is not None:
             return refused
         try:

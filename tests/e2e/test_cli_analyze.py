@@ -205,6 +205,10 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
         assert "cfg.py" not in shown and "settings.py" not in shown, (extra, shown)
         typed = "main.py:5:16: assignment Incompatible types in assignment (expression has type"
         assert (typed in shown, done.returncode) == ((True, 1) if extra else (False, 0)), shown
+    # The file named itself: ruff would read its folder's settings, leading out: not run.
+    named = analyze(root, "sub/b.py")
+    assert named.returncode == 2 and "outside-toml" not in named.stdout + named.stderr, named
+    assert f"{root / 'sub' / 'pyproject.toml'} is a link leading outside" in named.stderr, named
     # A link added after a search its state folder keeps: found all the same, and kept from
     # ruff (which would read it: its findings are left out after it, too).
     (root / "late.py").symlink_to(outside / "leak.py")
