@@ -87,6 +87,8 @@ def enable(state_dir: Path) -> str | None:
         with archive.locked(folder, exclusive=False):
             _families = Families()
             _families.windows.set(1)
+            with contextlib.suppress(OSError):  # without it, the pid alone says it runs
+                archive.note_start(folder)
         _folder = folder
         threading.Thread(
             target=archive.compact_quietly, args=(folder,), name="shim-metrics", daemon=True

@@ -64,31 +64,35 @@ def test_counters_outlive_their_windows_and_dead_windows_gauges_are_gone(tmp_pat
     killed.kill()
     killed.wait(timeout=30)
     running = window(tmp_path, 3, "wait")
+    reused = window(tmp_path, 5, "wait")
+    # reused's window was killed and its pid given to another program: its start time differs
+    (tmp_path / "metrics" / f"started_{reused.pid}").write_text("1000.0")
     try:
         out = shim_metrics(tmp_path, "--json")
         assert out.returncode == 0, out.stderr
         figures = json.loads(out.stdout)
-        assert figures["checkpoints"]["taken"] == 3
-        assert figures["checkpoints"]["p50Seconds"] == pytest.approx(0.0375)
-        assert figures["recoveries"]["restored"] == 3
+        assert figures["checkpoints"]["taken"] == 4
+        assert figures["recoveries"]["restored"] == 4
         assert figures["windows"] == {"live": 1}
         assert figures["unsaved"]["bytes"] == 3
         assert figures["checkpoints"]["newestAt"] == 1700000100.0
         readable = shim_metrics(tmp_path).stdout.splitlines()
         assert readable[0] == "Windows: 1 live"
         assert readable[1].startswith("Unsaved: 3 B, oldest 0 ms;")
-        assert readable[4].startswith("Checkpoints: 3 (p50 38 ms, p95 49 ms), 0 failed, newest")
+        assert readable[4].startswith("Checkpoints: 4 (p50 38 ms, p95 49 ms), 0 failed, newest")
         assert not [line for line in readable if line.startswith("shim_")], "no raw families"
     finally:
         assert running.stdin is not None
         running.stdin.close()
         running.wait(timeout=30)
+        reused.kill()
+        reused.wait(timeout=30)
     folder = tmp_path / "metrics"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     # No window left: 0 windows (not nothing), and their files folded into the archive.
     after = shim_metrics(tmp_path, "--json")
     assert json.loads(after.stdout)["windows"] == {"live": 0}, after.stderr
-    assert json.loads(after.stdout)["checkpoints"]["taken"] == 3
+    assert json.loads(after.stdout)["checkpoints"]["taken"] == 4
     assert sorted(os.listdir(folder)) == [
         ".lock",
         "counter_archive.db",
@@ -168,6 +172,27 @@ def test_dead_windows_are_folded_into_one_archive_with_the_same_totals(tmp_path:
         figures = json.loads(stdout)
         assert figures["checkpoints"]["taken"] == figures["recoveries"]["restored"] == 120
     assert set(os.listdir(folder)) == archived
+
+
+def test_a_damaged_archive_is_kept_aside_said_once_and_folding_goes_on(tmp_path: Path) -> None:
+    """The archive emptied or overwritten: it is moved out of the figures (kept for the user,
+    said once with its totals lost), a new archive folds the dead windows, none pile up."""
+    folder = tmp_path / "metrics"
+    windows_die(tmp_path, 2)
+    assert shim_metrics(tmp_path, "--json").returncode == 0
+    (folder / "counter_archive.db").write_bytes(os.urandom(200))
+    windows_die(tmp_path, 3)
+    out = shim_metrics(tmp_path, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["checkpoints"]["taken"] == 3
+    (aside,) = folder.glob("counter_archive.db.damaged-*")
+    assert f"{folder / 'counter_archive.db'} was damaged" in out.stderr, out.stderr
+    assert f"kept as {aside}" in out.stderr and "no longer in the figures" in out.stderr
+    assert "Traceback" not in out.stderr and "out of range" not in out.stderr
+    assert not list(folder.glob("counter_[0-9]*.db")), "the dead windows were folded"
+    again = shim_metrics(tmp_path, "--json")
+    assert json.loads(again.stdout)["checkpoints"]["taken"] == 3
+    assert "damaged" not in again.stderr
 
 
 def test_a_file_that_is_no_metrics_is_left_out_and_never_followed(tmp_path: Path) -> None:
