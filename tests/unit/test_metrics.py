@@ -269,6 +269,15 @@ def test_metrics_without_any_window_say_so(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "no SHIM metrics at" in out.stderr
     assert out.stdout == ""
+    # A file or a FIFO where the folder goes: both commands refuse it in the same words.
+    (tmp_path / "metrics").write_text("hi")
+    summary, served = shim_metrics(tmp_path), shim_metrics(tmp_path, "serve", "--port", "0")
+    assert summary.returncode == served.returncode == 2
+    assert summary.stderr == served.stderr
+    assert "metrics is not a folder; remove it" in summary.stderr
+    (tmp_path / "metrics").unlink()
+    os.mkfifo(tmp_path / "metrics")
+    assert "metrics is not a folder; remove it" in shim_metrics(tmp_path).stderr
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "example.org"])
