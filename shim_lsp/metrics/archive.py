@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import stat
+import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -128,6 +129,14 @@ def _regular(path: Path) -> bool:
 
 
 def _read(path: Path) -> list[tuple[str, float, float]]:
+    """A metrics file's values. Its header (the length used) is checked first: random bytes
+    whose header reads as negative would otherwise pass as an empty file, silently."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+        end = f.seek(0, os.SEEK_END)
+    used = struct.unpack("i", head)[0] if len(head) == 4 else -1
+    if not 8 <= used <= end:
+        raise ValueError(f"{path.name} has no valid header")
     return [(k, v, ts) for k, v, ts, _pos in MmapedDict.read_all_values_from_file(str(path))]  # type: ignore[no-untyped-call]
 
 
