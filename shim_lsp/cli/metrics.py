@@ -10,7 +10,7 @@ from pathlib import Path
 
 from shim_lsp.cli import CliError
 from shim_lsp.metrics import exporter, summary
-from shim_lsp.metrics.recorder import metrics_dir, private_folder
+from shim_lsp.metrics.recorder import metrics_dir, private_folder, refuse_odd
 from shim_lsp.settings import Settings, resolve_state_dir
 
 DEFAULT_PORT = 9464
@@ -38,6 +38,12 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     folder = _folder(args)
     if args.action == "serve":
         return _serve(folder, args.host, args.port)
+    try:
+        refuse_odd(folder)
+    except FileNotFoundError:
+        pass  # no window yet: said below
+    except OSError as exc:  # a link, a file, a FIFO: refused as `shim metrics serve` does
+        raise CliError(f"cannot use {folder}: {exc}") from exc
     try:
         figures = summary.report(folder)
     except FileNotFoundError as exc:

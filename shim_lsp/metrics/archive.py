@@ -22,10 +22,13 @@ import logging
 import os
 import re
 import stat
+import struct
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 from prometheus_client.mmap_dict import MmapedDict
 
 log = logging.getLogger(__name__)
@@ -35,16 +38,51 @@ MANIFEST = ".compaction.json"
 ARCHIVE = "archive"
 FILE = re.compile(r"^(counter|histogram|gauge_([a-z]+))_(\d+)\.db$")
 """A window's file: its kind (with a gauge's multiprocess mode) and its pid."""
+STARTED = re.compile(r"^started_(\d+)$")
+"""A window's start time (``started_<pid>``): tells that window from a later process that
+was given its pid after it was killed."""
 
 
-def alive(pid: int) -> bool:
+def started_at(pid: int) -> float | None:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except (psutil.Error, OSError):
+        return None
+
+
+def note_start(folder: Path) -> None:
+    """Written by a window as it starts recording: its own start time, beside its files."""
+    path = folder / f"started_{os.getpid()}"
+    path.unlink(missing_ok=True)  # never written through a link
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(repr(started_at(os.getpid())))
+
+
+def _noted_start(folder: Path, pid: int) -> float | None:
+    path = folder / f"started_{pid}"
+    if not _regular(path):
+        return None  # a window of an older SHIM: its pid alone decides
+    try:
+        return float(path.read_text()[:64])
+    except (OSError, ValueError):
+        return None
+
+
+def alive(pid: int, folder: Path | None = None) -> bool:
+    """The window of this pid still runs: its pid is taken, and (when the window noted its
+    start time in ``folder``) by the same process, not one given the pid since."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True  # another user's process holds that pid: not ours, but alive
-    return True
+    noted = None if folder is None else _noted_start(folder, pid)
+    if noted is None:
+        return True
+    now = started_at(pid)
+    return now is None or abs(now - noted) < 0.01
 
 
 def compact_quietly(folder: Path) -> None:
@@ -74,11 +112,13 @@ def locked(folder: Path, *, exclusive: bool) -> Iterator[bool]:
 
 @dataclass
 class Compacted:
-    """What one compaction did: pids folded, files deleted, files it could not read."""
+    """What one compaction did: pids folded, files deleted, files it could not read, and
+    damaged archives moved aside (each as ``(archive, where it now is)``)."""
 
     pids: set[int] = field(default_factory=set)
     deleted: int = 0
     unreadable: list[str] = field(default_factory=list)
+    set_aside: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _regular(path: Path) -> bool:
@@ -89,6 +129,14 @@ def _regular(path: Path) -> bool:
 
 
 def _read(path: Path) -> list[tuple[str, float, float]]:
+    """A metrics file's values. Its header (the length used) is checked first: random bytes
+    whose header reads as negative would otherwise pass as an empty file, silently."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+        end = f.seek(0, os.SEEK_END)
+    used = struct.unpack("i", head)[0] if len(head) == 4 else -1
+    if not 8 <= used <= end:
+        raise ValueError(f"{path.name} has no valid header")
     return [(k, v, ts) for k, v, ts, _pos in MmapedDict.read_all_values_from_file(str(path))]  # type: ignore[no-untyped-call]
 
 
@@ -139,9 +187,16 @@ def _finish(folder: Path) -> None:
         os.remove(tmp)
 
 
-def compact(folder: Path, alive: Callable[[int], bool]) -> Compacted:
+def damaged_name(archive: str) -> str:
+    """Where a damaged archive is kept for the user: out of the ``*.db`` every reader reads."""
+    return f"{archive}.damaged-{time.strftime('%Y%m%dT%H%M%S')}"
+
+
+def compact(folder: Path, alive: Callable[[int, Path], bool]) -> Compacted:
     """Fold the files of every window whose process is gone into the archive, and delete
-    them. A file that cannot be read is left where it is (the exporter says so)."""
+    them. A file that cannot be read is left where it is (the exporter says so); an archive
+    that cannot be read is moved aside (kept, said) and a new one is begun: its totals are
+    lost from the figures, but dead windows are folded again rather than piling up."""
     done = Compacted()
     with locked(folder, exclusive=True) as held:
         if not held:
@@ -150,8 +205,11 @@ def compact(folder: Path, alive: Callable[[int], bool]) -> Compacted:
         folding: dict[str, list[str]] = {}
         delete: list[str] = []
         for name in sorted(os.listdir(folder)):
+            started = STARTED.match(name)
+            if started is not None and not alive(int(started.group(1)), folder):
+                delete.append(name)
             found = FILE.match(name)
-            if found is None or not _regular(folder / name) or alive(int(found.group(3))):
+            if found is None or not _regular(folder / name) or alive(int(found.group(3)), folder):
                 continue
             kind, mode = found.group(1), found.group(2) or ""
             if mode.startswith("live"):
@@ -165,7 +223,12 @@ def compact(folder: Path, alive: Callable[[int], bool]) -> Compacted:
             merged: dict[str, tuple[float, float]] = {}
             mode = kind.removeprefix("gauge_") if kind.startswith("gauge_") else "sum"
             if _regular(folder / final):
-                _fold(merged, _read(folder / final), mode)
+                try:
+                    _fold(merged, _read(folder / final), mode)
+                except Exception:  # random bytes, emptied: kept aside, folding goes on
+                    aside = damaged_name(final)
+                    os.replace(folder / final, folder / aside)
+                    done.set_aside.append((str(folder / final), str(folder / aside)))
             for name in names:
                 try:
                     values = _read(folder / name)

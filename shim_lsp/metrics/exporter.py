@@ -184,9 +184,17 @@ class WindowsCollector:
 
     def collect(self) -> Iterable[Metric]:
         try:
-            compact(self.folder)
-        except Exception as exc:  # a damaged archive, a full disk: the figures still come
+            done = compact(self.folder)
+        except Exception as exc:  # a full disk: the figures still come
             self._tell(str(self.folder / archive.MANIFEST), f"dead windows not folded: {exc}")
+        else:
+            for damaged, aside in done.set_aside:
+                log.warning(
+                    "SHIM metrics: %s was damaged and could not be read; it is kept as %s and"
+                    " a new archive begun: the totals it held are no longer in the figures",
+                    damaged,
+                    aside,
+                )
         metrics, bad = merged_files(self.folder, self._kept)
         for name, why in bad:
             self._tell(name, why)

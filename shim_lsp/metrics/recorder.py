@@ -50,6 +50,14 @@ def private_folder(folder: Path) -> Path:
     link there (or a file) is refused, never followed: SHIM writes only in its state folder."""
     with contextlib.suppress(FileExistsError):  # a dangling link, a file: said just below
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    refuse_odd(folder)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def refuse_odd(folder: Path) -> None:
+    """Raise LinkedFolder if ``folder`` is a link or anything but a folder: every command
+    that reads or writes there says the same."""
     st = os.lstat(folder)
     if stat.S_ISLNK(st.st_mode):
         raise LinkedFolder(
@@ -58,8 +66,6 @@ def private_folder(folder: Path) -> Path:
         )
     if not stat.S_ISDIR(st.st_mode):
         raise LinkedFolder(f"{folder} is not a folder; remove it for SHIM to record metrics")
-    os.chmod(folder, 0o700)
-    return folder
 
 
 def enable(state_dir: Path) -> str | None:
@@ -87,6 +93,8 @@ def enable(state_dir: Path) -> str | None:
         with archive.locked(folder, exclusive=False):
             _families = Families()
             _families.windows.set(1)
+            with contextlib.suppress(OSError):  # without it, the pid alone says it runs
+                archive.note_start(folder)
         _folder = folder
         threading.Thread(
             target=archive.compact_quietly, args=(folder,), name="shim-metrics", daemon=True

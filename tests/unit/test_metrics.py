@@ -64,31 +64,38 @@ def test_counters_outlive_their_windows_and_dead_windows_gauges_are_gone(tmp_pat
     killed.kill()
     killed.wait(timeout=30)
     running = window(tmp_path, 3, "wait")
+    reused = window(tmp_path, 5, "wait")
+    # reused's window was killed and its pid given to another program: its start time differs
+    (tmp_path / "metrics" / f"started_{reused.pid}").write_text("1000.0")
     try:
         out = shim_metrics(tmp_path, "--json")
         assert out.returncode == 0, out.stderr
         figures = json.loads(out.stdout)
-        assert figures["checkpoints"]["taken"] == 3
-        assert figures["checkpoints"]["p50Seconds"] == pytest.approx(0.0375)
-        assert figures["recoveries"]["restored"] == 3
+        assert figures["checkpoints"]["taken"] == 4
+        assert figures["recoveries"]["restored"] == 4
         assert figures["windows"] == {"live": 1}
         assert figures["unsaved"]["bytes"] == 3
         assert figures["checkpoints"]["newestAt"] == 1700000100.0
         readable = shim_metrics(tmp_path).stdout.splitlines()
         assert readable[0] == "Windows: 1 live"
         assert readable[1].startswith("Unsaved: 3 B, oldest 0 ms;")
-        assert readable[4].startswith("Checkpoints: 3 (p50 38 ms, p95 49 ms), 0 failed, newest")
+        assert readable[4].startswith("Checkpoints: 4 (p50 38 ms, p95 49 ms), 0 failed, newest")
         assert not [line for line in readable if line.startswith("shim_")], "no raw families"
     finally:
         assert running.stdin is not None
         running.stdin.close()
         running.wait(timeout=30)
+        reused.kill()
+        reused.wait(timeout=30)
     folder = tmp_path / "metrics"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     # No window left: 0 windows (not nothing), and their files folded into the archive.
     after = shim_metrics(tmp_path, "--json")
     assert json.loads(after.stdout)["windows"] == {"live": 0}, after.stderr
-    assert json.loads(after.stdout)["checkpoints"]["taken"] == 3
+    assert json.loads(after.stdout)["checkpoints"]["taken"] == 4
+    quiet = shim_metrics(tmp_path).stdout.splitlines()
+    assert quiet[1] == "Unsaved: none; in no checkpoint yet: none"
+    assert quiet[6] == "Store: no window open, 0 errors"
     assert sorted(os.listdir(folder)) == [
         ".lock",
         "counter_archive.db",
@@ -170,6 +177,27 @@ def test_dead_windows_are_folded_into_one_archive_with_the_same_totals(tmp_path:
     assert set(os.listdir(folder)) == archived
 
 
+def test_a_damaged_archive_is_kept_aside_said_once_and_folding_goes_on(tmp_path: Path) -> None:
+    """The archive emptied or overwritten: it is moved out of the figures (kept for the user,
+    said once with its totals lost), a new archive folds the dead windows, none pile up."""
+    folder = tmp_path / "metrics"
+    windows_die(tmp_path, 2)
+    assert shim_metrics(tmp_path, "--json").returncode == 0
+    (folder / "counter_archive.db").write_bytes(os.urandom(200))
+    windows_die(tmp_path, 3)
+    out = shim_metrics(tmp_path, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["recoveries"]["restored"] == 3  # the archive's 2 are lost
+    (aside,) = folder.glob("counter_archive.db.damaged-*")
+    assert f"{folder / 'counter_archive.db'} was damaged" in out.stderr, out.stderr
+    assert f"kept as {aside}" in out.stderr and "no longer in the figures" in out.stderr
+    assert "Traceback" not in out.stderr and "out of range" not in out.stderr
+    assert not list(folder.glob("counter_[0-9]*.db")), "the dead windows were folded"
+    again = shim_metrics(tmp_path, "--json")
+    assert json.loads(again.stdout)["recoveries"]["restored"] == 3
+    assert "damaged" not in again.stderr
+
+
 def test_a_file_that_is_no_metrics_is_left_out_and_never_followed(tmp_path: Path) -> None:
     """An empty file (a full disk), garbage, a folder, a link out of the state folder: each
     is set aside, said once, and the windows' figures are still served."""
@@ -231,7 +259,10 @@ def test_a_damaged_file_keeps_its_last_totals_in_the_exporter_so_no_counter_seem
         assert scrape(port)[MANUAL] == 2
         assert scrape(port)['shim_recoveries_total{outcome="restored"}'] == 2
         one_shot = json.loads(shim_metrics(tmp_path, "--json").stdout)
-        assert one_shot["checkpoints"]["taken"] == 0
+        # The summary leaves the damaged counter file out; the checkpoints' count comes with
+        # their durations from the histogram, so it never says "0 (p50 50 ms)".
+        assert one_shot["recoveries"]["restored"] == 0
+        assert one_shot["checkpoints"]["taken"] == 2 and one_shot["checkpoints"]["p50Seconds"]
     finally:
         serve.terminate()
         _, err = serve.communicate(timeout=30)
@@ -244,6 +275,15 @@ def test_metrics_without_any_window_say_so(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "no SHIM metrics at" in out.stderr
     assert out.stdout == ""
+    # A file or a FIFO where the folder goes: both commands refuse it in the same words.
+    (tmp_path / "metrics").write_text("hi")
+    summary, served = shim_metrics(tmp_path), shim_metrics(tmp_path, "serve", "--port", "0")
+    assert summary.returncode == served.returncode == 2
+    assert summary.stderr == served.stderr
+    assert "metrics is not a folder; remove it" in summary.stderr
+    (tmp_path / "metrics").unlink()
+    os.mkfifo(tmp_path / "metrics")
+    assert "metrics is not a folder; remove it" in shim_metrics(tmp_path).stderr
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "example.org"])
