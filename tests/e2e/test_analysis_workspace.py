@@ -134,6 +134,34 @@ async def test_the_workspace_run_shows_unopened_files_with_progress_and_buffers_
     assert editor.uri("late.py") not in editor.client.diagnostics
 
 
+async def test_a_run_replaced_by_one_with_other_settings_answers_superseded(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    """Asked again after the rules changed, the run in progress is replaced: its request
+    answers superseded (not cancelled: the user cancelled nothing), the new one the findings."""
+    tree(workspace, tmp_path / "outside")
+    real = find_ruff(None)
+    assert isinstance(real, str)
+    slow = tmp_path / "ruff-slow-tree"  # a tree run takes seconds; buffers are checked at once
+    slow.write_text(
+        f'#!/bin/sh\ncase "$*" in server*|*--stdin-filename*) ;; *) sleep 4 ;; esac\n'
+        f'exec {real} "$@"\n'
+    )
+    slow.chmod(slow.stat().st_mode | stat.S_IEXEC)
+    settings: dict[str, object] = {"ruffPath": str(slow)}
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS, settings=settings)
+    a = editor.open("a.py", "import re\nprint(undefined_name)\n")
+    await published(editor, a, lambda c: c == ["F401", "F821"])
+    first = asyncio.ensure_future(editor.command("shim.analyzeWorkspace"))
+    await editor.wait_for(lambda: bool(editor.client.progress_reports))  # the run has begun
+    editor.client.set_configuration({"shim": {**settings, "ruffSelect": ["F401"]}})
+    editor.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
+    await published(editor, a, lambda c: c == ["F401"])  # the new rules are in force
+    second = await editor.command("shim.analyzeWorkspace")
+    assert await first == {"cancelled": False, "superseded": True, "files": 0, "findings": 0}
+    assert second["cancelled"] is False and second["findings"] == 2  # a.py's re, pkg/b.py's sys
+
+
 async def test_after_the_run_only_a_file_changed_on_disk_is_checked_again_and_a_deleted_one_cleared(
     workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
 ) -> None:
