@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import time
 from collections import Counter
 from typing import Any, Literal
@@ -31,6 +32,11 @@ forged record cannot make a window publish thousands of them."""
 STORE_ID_MAX = 64
 CLOCK_SKEW_S = 300.0
 """How far ahead of this machine's clock another member's ``since`` may be."""
+NAME_MAX = 255
+"""A host or editor name: shown in a terminal (``shim windows``) and in diagnostics."""
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
+"""A session's id as SHIM makes them (uuid4, hex): it names stores' rows and recovery files."""
+PID_MAX = 2**31 - 1
 
 NudgeKind = Literal[
     "dirtied", "cleaned", "saved", "opened", "closed", "checkpoint", "joined", "left", "leader"
@@ -61,6 +67,30 @@ def _since(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None
         raise ValueError(f"{attribute.name} is not a time that was")
 
 
+def _session(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not SESSION_ID.fullmatch(value):
+        raise ValueError(f"{attribute.name} is not a session id")
+
+
+def _name(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    """Printable, one line, short: a forged name cannot drive the terminal that lists the
+    windows (escape sequences), reorder what a diagnostic shows (bidi controls) or fill it."""
+    if not value or len(value) > NAME_MAX or not value.isprintable():
+        raise ValueError(f"{attribute.name} is not a name to show")
+
+
+def _pid(_inst: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if not 0 < value <= PID_MAX:
+        raise ValueError(f"{attribute.name} is not a process id")
+
+
+def shown_name(value: str) -> str:
+    """This member's own host or editor name made fit for its record (the editor's name is
+    the client's to choose): what a record may not carry is replaced, the rest kept."""
+    kept = "".join(c if c.isprintable() else "?" for c in value)[:NAME_MAX]
+    return kept or "unknown"
+
+
 def _at_most(limit: int) -> Any:
     return attrs.validators.max_len(limit)
 
@@ -80,13 +110,13 @@ class Member:
     """One window's SHIM server, as the registry holds it."""
 
     v: int
-    session: str
+    session: str = attrs.field(validator=_session)
     workspace: str
-    host: str
-    pid: int
-    editor: str
-    started_at: float
-    heartbeat_at: float
+    host: str = attrs.field(validator=_name)
+    pid: int = attrs.field(validator=_pid)
+    editor: str = attrs.field(validator=_name)
+    started_at: float = attrs.field(validator=_since)
+    heartbeat_at: float = attrs.field(validator=_since)
     open: list[str] = attrs.field(
         validator=[_at_most(OPEN_MAX), attrs.validators.deep_iterable(_relative)]
     )
@@ -105,7 +135,7 @@ class Nudge:
     v: int
     kind: NudgeKind
     workspace: str
-    session: str
+    session: str = attrs.field(validator=_session)
     at: float
     path: str | None = attrs.field(default=None, validator=attrs.validators.optional(_relative))
 

@@ -182,6 +182,7 @@ class CoordinationFeature(Feature):
         try:
             from shim_lsp.coordination.connection import CoordinationError, parse_target
             from shim_lsp.coordination.group import Coordinator, Identity
+            from shim_lsp.coordination.messages import shown_name
         except ImportError as exc:  # a broken install: said, not only logged as a failure
             self._refuse(
                 f"coordination needs redis-py, which cannot be loaded here ({exc}):"
@@ -206,9 +207,9 @@ class CoordinationFeature(Feature):
         me = Identity(
             session=engine.info.id,
             workspace=self.workspace_id,
-            host=engine.info.host,
+            host=shown_name(engine.info.host),
             pid=os.getpid(),
-            editor=editor,
+            editor=shown_name(editor),
             started_at=engine.info.started_at,
             store=store_id(engine.info.host, engine.db_path),
         )

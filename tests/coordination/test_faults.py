@@ -117,7 +117,7 @@ async def test_forged_oversized_and_foreign_messages_are_dropped_and_counted(
     await wait_members(one, 1)
     keys = Keys("shim", "ws-test")
     r = redis_server.client()
-    nudge = {"v": 1, "kind": "dirtied", "workspace": "ws-test", "session": "x", "at": 1.0}
+    nudge = {"v": 1, "kind": "dirtied", "workspace": "ws-test", "session": "a" * 32, "at": 1.0}
     r.publish(keys.channel, b"\xff not json")
     r.publish(keys.channel, json.dumps({**nudge, "kind": "explode"}))
     r.publish(keys.channel, json.dumps({**nudge, "path": "../../etc/passwd"}))

@@ -228,11 +228,26 @@ async def test_a_forged_record_cannot_flood_a_window_or_flag_what_it_keeps_to_it
         {"path": ".env", "since": now - 5},
         {"path": "missing.py", "since": now - 5},
     ]
-    for session, dirty in {"flood": flood, "honest": honest}.items():
+    flooding, honesty = "f" * 32, "a" * 32  # session ids as SHIM makes them (uuid4 hex)
+    for session, dirty in {flooding: flood, honesty: honest}.items():
         r.set(keys.member(session), json.dumps(_record(session, dirty)), ex=60)
         r.zadd(keys.members, {session: now})
-    for session, since in {"epoch": 0.0, "future": now + 86_400}.items():
+    for session, since in {"e" * 32: 0.0, "d" * 32: now + 86_400}.items():
         record = _record(session, [{"path": "old.py", "since": since}])
+        r.set(keys.member(session), json.dumps(record), ex=60)
+        r.zadd(keys.members, {session: now})
+    # Names that would drive the terminal `shim windows` prints to (a title, a cleared
+    # screen), reorder a diagnostic (bidi), fill it; a session id that is a path; no start.
+    old = [{"path": "old.py", "since": now - 5}]
+    forgeries: dict[str, dict[str, Any]] = {
+        "b" * 32: {"host": "\x1b]0;PWNED\x07\x1b[31mRED\u202eevil"},
+        "c" * 32: {"editor": "\x1b[2J"},
+        "9" * 32: {"host": "h" * 900_000},
+        "../../../../tmp/x": {},
+        "8" * 32: {"startedAt": -1e308},
+    }
+    for session, forged in forgeries.items():
+        record = {**_record(session, old), **forged}
         r.set(keys.member(session), json.dumps(record), ex=60)
         r.zadd(keys.members, {session: now})
     app, env = one.uri("app.py"), one.uri(".env")
@@ -245,7 +260,8 @@ async def test_a_forged_record_cannot_flood_a_window_or_flag_what_it_keeps_to_it
     assert not elsewhere(one, env)
     listed = await windows(one)
     assert len(listed["windows"]) == 2, "itself and the honest record"
-    assert listed["dropped"].get("malformed") == 3, listed["dropped"]  # once per record
+    assert listed["dropped"].get("malformed") == 8, listed["dropped"]  # once per record
+    assert "PWNED" not in json.dumps(listed) and "\x1b" not in json.dumps(listed)
 
 
 def test_a_token_in_the_git_remote_is_not_in_the_workspace_id(tmp_path: Path) -> None:

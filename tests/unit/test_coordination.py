@@ -66,15 +66,18 @@ def test_log_lines_lose_any_urls_password() -> None:
     assert redact_urls("https://tok:x-oauth@github.com/a/b") == "https://tok:***@github.com/a/b"
 
 
+SESSION = "5e55" * 8
+
+
 def nudge(**change: object) -> bytes:
-    data = {"v": VERSION, "kind": "dirtied", "workspace": "w", "session": "s", "at": 1.0}
+    data = {"v": VERSION, "kind": "dirtied", "workspace": "w", "session": SESSION, "at": 1.0}
     return json.dumps({**data, **change}).encode()
 
 
 def test_nudges_that_are_not_this_workspaces_well_formed_ones_are_dropped_and_counted() -> None:
     dropped = Dropped()
     good = decode_nudge(nudge(path="src/app.py"), "w", dropped)
-    assert good == Nudge(VERSION, "dirtied", "w", "s", 1.0, "src/app.py")
+    assert good == Nudge(VERSION, "dirtied", "w", SESSION, 1.0, "src/app.py")
     assert decode_nudge(encode(good), "w", dropped) == good
     for raw in (
         b"\xff",
@@ -87,11 +90,12 @@ def test_nudges_that_are_not_this_workspaces_well_formed_ones_are_dropped_and_co
         nudge(path="a/../../b"),
         nudge(path="C:/x"),
         nudge(at="soon"),
+        nudge(session="../../tmp/x"),
     ):
         assert decode_nudge(raw, "w", dropped) is None, raw
     assert decode_nudge(nudge(workspace="other"), "w", dropped) is None
     assert decode_nudge(nudge(path="a" * NUDGE_MAX_BYTES), "w", dropped) is None
-    assert dropped.counts == {"malformed": 10, "foreign workspace": 1, "oversized": 1}
+    assert dropped.counts == {"malformed": 11, "foreign workspace": 1, "oversized": 1}
 
 
 def test_a_dirty_document_must_name_a_path_inside_the_workspace() -> None:
