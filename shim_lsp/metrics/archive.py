@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 from prometheus_client.mmap_dict import MmapedDict
+
+from shim_lsp.process import process_start_time
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +44,13 @@ STARTED = re.compile(r"^started_(\d+)$")
 was given its pid after it was killed."""
 
 
-def started_at(pid: int) -> float | None:
-    try:
-        return float(psutil.Process(pid).create_time())
-    except (psutil.Error, OSError):
-        return None
-
-
 def note_start(folder: Path) -> None:
     """Written by a window as it starts recording: its own start time, beside its files."""
     path = folder / f"started_{os.getpid()}"
     path.unlink(missing_ok=True)  # never written through a link
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(repr(started_at(os.getpid())))
+        f.write(repr(process_start_time(os.getpid())))
 
 
 def _noted_start(folder: Path, pid: int) -> float | None:
@@ -81,7 +75,7 @@ def alive(pid: int, folder: Path | None = None) -> bool:
     noted = None if folder is None else _noted_start(folder, pid)
     if noted is None:
         return True
-    now = started_at(pid)
+    now = process_start_time(pid)
     return now is None or abs(now - noted) < 0.01
 
 

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 from shim_lsp.journal.replay import rebuild, touched_uris
+from shim_lsp.process import process_start_time
 from shim_lsp.store.db import storable
 from shim_lsp.workspace.files import decode
 from shim_lsp.workspace.paths import uri_to_path
@@ -34,13 +33,6 @@ def this_host() -> str:
     """The host name, or ``SHIM_HOST_ID`` where one host name stands for several machines
     (containers cloned from one image; the tests' simulated hosts)."""
     return os.environ.get(HOST_ENV) or socket.gethostname()
-
-
-def process_start_time(pid: int) -> float | None:
-    try:
-        return float(psutil.Process(pid).create_time())
-    except (psutil.Error, OSError):
-        return None
 
 
 @dataclass(frozen=True)

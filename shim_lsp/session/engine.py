@@ -24,7 +24,8 @@ from typing import Any
 from shim_lsp.journal.records import Change, Kind, Record, encode_changes
 from shim_lsp.journal.writer import JournalWriter, SessionInfo
 from shim_lsp.metrics import recorder
-from shim_lsp.recovery.find import process_start_time, this_host
+from shim_lsp.process import process_start_time
+from shim_lsp.recovery.find import this_host
 from shim_lsp.session.buffers import BufferTracker
 from shim_lsp.session.checkpointer import Checkpointer, CheckpointResult, ProgressListener
 from shim_lsp.session.risk import RiskMonitor

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shim_lsp.recovery.find import SessionRow, is_alive, process_start_time, this_host
+from shim_lsp.process import process_start_time
+from shim_lsp.recovery.find import SessionRow, is_alive, this_host
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.session.policy import Clock, due
 from shim_lsp.settings import (
