@@ -9,7 +9,8 @@ that needs the client checks here first, and a request that fails is logged and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from lsprotocol import types
@@ -60,12 +61,17 @@ def can_ask(ls: ShimLanguageServer) -> bool:
     return bool(window and window.show_message is not None)
 
 
-async def ask(request: Awaitable[T], what: str) -> T | None:
-    """Await a server-to-client request; an error from the client is logged and is None."""
+async def ask(
+    request: Awaitable[T], what: str, failed: Callable[[], None] | None = None
+) -> T | None:
+    """Await a server-to-client request; an error from the client is logged (then ``failed``
+    is called) and is None."""
     try:
         return await request
     except Exception as exc:  # the client's error, whatever its type: the flow goes on
         log.warning("the editor could not %s: %s", what, exc)
+        if failed is not None:
+            failed()
         return None
 
 
@@ -85,11 +91,6 @@ async def choose(
     params = types.ShowMessageRequestParams(
         type=kind, message=message, actions=[types.MessageActionItem(title=t) for t in titles]
     )
-    try:
-        answer = await ls.window_show_message_request_async(params)
-    except Exception as exc:  # the client's error, whatever its type: the flow goes on
-        log.warning("the editor could not %s: %s", what, exc)
-        if instead is not None:
-            ls.tell_user(instead, kind)
-        return None
+    failed = None if instead is None else partial(ls.tell_user, instead, kind)
+    answer = await ask(ls.window_show_message_request_async(params), what, failed)
     return answer.title if answer is not None else None
