@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import NoReturn
 
 from shim_lsp.coordination.redact import redact_logs
 from shim_lsp.server.app import ShimLanguageServer
@@ -82,7 +83,7 @@ def serve() -> int:
     # pygls reads frames from this stream: only well-formed ones, whatever the client sent.
     protocol.frames = FrameReader(sys.stdin.buffer, protocol.answer_bad_frame)
 
-    def finish() -> None:
+    def finish() -> NoReturn:
         _end(server, "clean" if server.shutdown_requested else "client-gone")
         end_process(0 if server.shutdown_requested else 1)
 
@@ -104,7 +105,6 @@ def serve() -> int:
     try:
         server.start_io(stdin=protocol.frames)  # type: ignore[arg-type]  # readline, read
     finally:
-        # stdin closed (or the loop failed) without exit: the client is gone; keep everything.
-        _end(server, "clean" if server.shutdown_requested else "client-gone")
-        # Everything is on disk now: a server whose client is gone must not linger.
-        end_process(0 if server.shutdown_requested else 1)
+        # stdin closed (or the loop failed) without exit: the client is gone; keep everything,
+        # then end: a server whose client is gone must not linger.
+        finish()
