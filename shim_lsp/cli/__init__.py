@@ -7,6 +7,7 @@ The parser is all that loads at first; each subcommand imports what it needs, so
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -280,7 +281,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             metavar="DMYPY",
             help="the dmypy to run (default: on PATH, else beside SHIM's Python)",
         )
-        p.set_defaults(fn=_lazy("shim_lsp.cli.analyze", "cmd_analyze", store=False))
+        p.set_defaults(
+            fn=_lazy("shim_lsp.cli.analyze", "cmd_analyze", store=False), short_lived=True
+        )
     if wanted("windows"):
         p = sub.add_parser("windows", help="the editor windows of a workspace's group (Redis)")
         p.add_argument("--redis-url", help="the group's Redis (default: $SHIM_REDIS_URL)")
@@ -384,10 +387,20 @@ def _threshold(value: str) -> int:
     return number
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, own_process: bool = False) -> int:
+    """Run the command line ``argv`` (default: this process's). ``own_process``: the command
+    owns the process (the ``shim`` executable), so a short-lived one (``shim analyze``) runs
+    without the cyclic garbage collector and, once it has succeeded and its output is
+    flushed, ends without the interpreter's teardown (as mypy's ``hard_exit``): 10 to 15 ms
+    of freeing every module and object that the end of the process frees anyway."""
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     args, extra = parser.parse_known_args(argv)
+    short = own_process and getattr(args, "short_lived", False)
+    if short:
+        gc.disable()
+    else:
+        gc.enable()  # a server or an MCP session lives long: its cycles must be collected
     if getattr(args, "positionals_anywhere", False):
         # argparse takes a command's positionals in one run: `codemod NAME --arg k=v a.py`
         # would leave a.py unrecognized. Options and paths mix in any order, as in ruff.
@@ -407,7 +420,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status = int(args.fn(args))
         sys.stdout.flush()  # a reader gone shows here, not as a traceback at exit
-        return status
     except CliError as exc:
         print(f"shim: {exc}", file=sys.stderr)
         return 2
@@ -418,3 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    if short and status in (0, 1):  # its work done and said: nothing is left to close
+        sys.stderr.flush()
+        os._exit(status)
+    return status
