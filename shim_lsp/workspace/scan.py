@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import pathspec
 
 from shim_lsp.workspace.defaults import DEFAULT_EXCLUDE_GLOBS
+from shim_lsp.workspace.secrets import is_secret
 
 if TYPE_CHECKING:
     from shim_lsp.settings import Settings
@@ -51,6 +52,19 @@ def fast_match(spec: pathspec.GitIgnoreSpec) -> Callable[[str], bool]:
     "at the start or after a slash" test instead of each backtracking over the path; one
     ``re`` search costs a fraction of pathspec trying each pattern in Python, which was
     most of a cold walk."""
+    sources = match_regexes(spec)
+    if sources is None:
+        return spec.match_file
+    searches = [re.compile(source).search for source in sources]
+    if len(searches) == 1:
+        only = searches[0]
+        return lambda path: only(path) is not None
+    return lambda path: any(search(path) is not None for search in searches)
+
+
+def match_regexes(spec: pathspec.GitIgnoreSpec) -> list[str] | None:
+    """The regular expressions ``fast_match`` searches with (any match decides), or None
+    when a pattern is negated or not a plain regex and pathspec must decide."""
     regexes: list[re.Pattern[str]] = []
     for p in spec.patterns:
         regex = getattr(p, "regex", None)
@@ -58,9 +72,9 @@ def fast_match(spec: pathspec.GitIgnoreSpec) -> Callable[[str], bool]:
         if include is None:
             continue
         if include is False or not isinstance(regex, re.Pattern):
-            return spec.match_file
+            return None
         if not isinstance(regex.pattern, str) or regex.flags != re.UNICODE:
-            return spec.match_file
+            return None
         regexes.append(regex)
     floating = [
         _GROUP.sub("(?:", r.pattern[len(_ANY_DEPTH) :])
@@ -70,15 +84,12 @@ def fast_match(spec: pathspec.GitIgnoreSpec) -> Callable[[str], bool]:
     anchored = [
         _GROUP.sub("(?:", r.pattern) for r in regexes if not r.pattern.startswith(_ANY_DEPTH)
     ]
-    searches = []
+    sources = []
     if floating:
-        searches.append(re.compile("(?:^|(?<=/))(?:" + "|".join(floating) + ")").search)
+        sources.append("(?:^|(?<=/))(?:" + "|".join(floating) + ")")
     if anchored:
-        searches.append(re.compile("|".join(f"(?:{a})" for a in anchored)).search)
-    if len(searches) == 1:
-        only = searches[0]
-        return lambda path: only(path) is not None
-    return lambda path: any(search(path) is not None for search in searches)
+        sources.append("|".join(f"(?:{a})" for a in anchored))
+    return sources
 
 
 @dataclass
@@ -209,27 +220,6 @@ class SecretPatterns:
     def match(self, rel: str) -> bool:
         """True when ``rel`` (a root-relative posix path) is a secret."""
         return self._match(rel.lower())
-
-
-def is_secret(
-    secrets: SecretPatterns, root: Path, path: Path, real_parent: Path | None = None
-) -> bool:
-    """``FileRules.is_secret`` by ``secrets`` alone, judged relative to ``root``;
-    ``real_parent``: the real path of ``path``'s folder, when the caller has it."""
-    named = (real_parent or Path(os.path.realpath(path.parent))) / path.name
-    if _secret_at(secrets, root, named):
-        return True
-    # Only a link is another file than its name: one lstat, not a second realpath (a
-    # workspace run judges every file with findings).
-    return os.path.islink(path) and _secret_at(secrets, root, Path(os.path.realpath(path)))
-
-
-def _secret_at(secrets: SecretPatterns, root: Path, path: Path) -> bool:
-    try:
-        rel = path.relative_to(root).as_posix()
-    except ValueError:  # outside this folder (never stored): judge its whole path
-        rel = path.as_posix().lstrip("/")
-    return secrets.match(rel)
 
 
 Specs = tuple[tuple[str, Callable[[str], bool]], ...]
