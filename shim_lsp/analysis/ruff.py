@@ -189,10 +189,10 @@ def parse(output: str) -> list[Finding]:
 
 def parse_by_file(output: str) -> dict[Path, list[Finding]]:
     """Ruff's JSON for many files: the findings of each file, as ruff named it."""
-    found: dict[Path, list[Finding]] = {}
+    found: dict[str, list[Finding]] = {}
     for item in json.loads(output):
-        found.setdefault(Path(item["filename"]), []).append(_finding(item))
-    return found
+        found.setdefault(str(item["filename"]), []).append(_finding(item))
+    return {Path(name): items for name, items in found.items()}
 
 
 def _finding(item: dict[str, Any]) -> Finding:

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 # Ruff is the long pole of ``shim analyze``: only the standard library and SHIM's modules
 # that need nothing else load before it starts (the link search, ruff's command line). The
-# rest (attrs and the findings, the secret patterns, mypy's daemon, asyncio; never the
-# settings) loads once ruff is running, beside it.
+# rest (the findings, the secret patterns, mypy's daemon, asyncio; never the settings,
+# nor pathspec) loads once ruff is running, beside it.
 
 
 def _rules(values: list[str]) -> tuple[str, ...]:
@@ -60,52 +60,38 @@ def _targets(paths: list[str]) -> list[Path]:
     return targets
 
 
-def _showable(targets: list[Path]) -> Callable[[Path], bool]:
+def _showable(targets: list[Path], real: tree.RealPaths) -> Callable[[Path], bool]:
     """Findings quote the code (``Undefined name `hunter2```): as the server does, a secret
     file (by its name or by what a link leads to) and a link leading out of the folder
     checked (the current folder for a named file or an import) are never printed. The
     patterns are made here (run beside ruff), each file judged after: SHIM's own secret
-    patterns, as a server without settings has them."""
-    from shim_lsp.workspace.defaults import DEFAULT_SECRET_GLOBS
-    from shim_lsp.workspace.scan import SecretPatterns, is_secret
+    patterns, as a server without settings has them. ``real``: the real paths known."""
+    from shim_lsp.workspace.secrets import DefaultSecrets, is_secret
 
     cwd = Path.cwd()
-    folders = {t: os.path.realpath(t) for t in targets if t.is_dir()}
-    secrets = SecretPatterns(list(DEFAULT_SECRET_GLOBS))
-
-    parents: dict[Path, Path] = {}
-    """Each folder's real path, resolved once: files with findings share folders."""
-
-    def real_parent(path: Path) -> Path:
-        found = parents.get(path.parent)
-        if found is None:
-            found = parents[path.parent] = Path(os.path.realpath(path.parent))
-        return found
+    folders = {t: (str(t).rstrip("/") + "/", real.folder(str(t))) for t in targets if t.is_dir()}
+    secrets = DefaultSecrets()
 
     def showable(path: Path) -> bool:
-        folder = next((t for t in folders if path.is_relative_to(t)), None)
+        name = str(path)
+        folder = next((t for t, (under, _) in folders.items() if name.startswith(under)), None)
         if folder is None and path in targets:
             folder = path.parent  # named by the user: judged as a secret only
         elif folder is None:
             folder = cwd
-        else:
-            # A link is resolved whole; another file is its name in its folder's real path.
-            linked = os.path.islink(path)
-            real = os.path.realpath(path) if linked else str(real_parent(path) / path.name)
-            inside = folders[folder]
-            if os.path.commonpath([real, inside]) != inside:
-                return False
-        return not is_secret(secrets, folder, path, real_parent(path))
+        elif not tree.within(real.file(name), folders[folder][1]):
+            return False
+        real_parent = Path(real.folder(os.path.dirname(name)))
+        return not is_secret(secrets, folder, path, real_parent)
 
     return showable
 
 
-def _shown(path: Path) -> str:
-    """Relative to the current folder when under it, as ruff shows paths; else absolute."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+def _shown(path: Path, cwd: str) -> str:
+    """Relative to the current folder (``cwd``, ending in a slash) when under it, as ruff
+    shows paths; else absolute."""
+    name = str(path)
+    return name[len(cwd) :] if name.startswith(cwd) else name
 
 
 def _readable(targets: list[Path]) -> tree.Readable:
@@ -188,16 +174,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     )
     if isinstance(running, RuffFailure):
         raise CliError(running.message)
+    real = tree.RealPaths()
     try:
-        # Beside ruff: what reads its JSON (attrs and the findings), and the secret patterns.
+        # Beside ruff: what reads its JSON (the findings), and the secret patterns.
         importlib.import_module("shim_lsp.analysis.ruff")
-        showable = _showable(targets)
+        showable = _showable(targets, real)
     except BaseException:
         if running is not None:
             running.proc.kill()
         raise
     if running is not None:
-        done = running.finish()
+        done = running.finish(real)
         if isinstance(done, RuffFailure):
             raise CliError(done.message)
         found = done.found
@@ -214,7 +201,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 failed = typed  # ruff's findings are printed all the same
     from shim_lsp.analysis.findings import finding_json
 
-    named = {path: _shown(path) for path in found if showable(path)}
+    cwd = os.getcwd().rstrip("/") + "/"
+    named = {path: _shown(path, cwd) for path in found if showable(path)}
     rows = sorted(
         ((named[path], f) for path, items in found.items() if path in named for f in items),
         key=lambda pf: (pf[0], pf[1].start),
