@@ -32,7 +32,7 @@ from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature, command
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.settings import Settings
-from shim_lsp.workspace.files import decode
+from shim_lsp.workspace.files import decode, read_bytes
 from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
 log = logging.getLogger(__name__)
@@ -210,20 +210,22 @@ class WorkspaceAnalysisFeature(Feature):
                 self.ls.log_user(said, types.MessageType.Warning)
                 self.ls.tell_user(said, types.MessageType.Warning)
 
-    def _diagnostics(self, found: dict[Path, list[Finding]]) -> dict[str, list[types.Diagnostic]]:
+    def _diagnostics(
+        self, found: dict[Path, list[Finding]], read: dict[Path, bytes] | None = None
+    ) -> dict[str, list[types.Diagnostic]]:
         """Each unopened file's findings as diagnostics (its text read to count the client's
-        units); open buffers are left to their own checks. Off the event loop."""
+        units, unless ``read`` holds the bytes ruff checked); open buffers are left to their
+        own checks. Off the event loop."""
         converter = self.ls.feature_of(AnalysisFeature)
         out = {}
         for path, items in found.items():
             uri = path_to_uri(path)
             if self.ls.document(uri) is not None or not converter.may_show(path):
                 continue
-            try:
-                text = decode(path.read_bytes(), path)
-            except OSError:
+            data = read[path] if read and path in read else read_bytes(path)
+            if data is None:
                 continue  # gone since ruff read it: its event will clear it
-            out[uri] = converter.diagnostics_of(text, items)
+            out[uri] = converter.diagnostics_of(decode(data, path), items)
         return out
 
     def _publish(self, found: dict[str, list[types.Diagnostic]]) -> None:
@@ -292,12 +294,21 @@ class WorkspaceAnalysisFeature(Feature):
         binary = self.ls.feature_of(AnalysisFeature).ruff_binary()
         if not present or binary is None:
             return
-        done = await tree.check_tree(binary, roots, ruff_options(self.ls.settings), present)
+        options = ruff_options(self.ls.settings)
+        read: dict[Path, bytes] = {}
+        if len(present) == 1:  # most often: one file saved or written
+            data = await asyncio.to_thread(read_bytes, present[0])
+            if data is None:
+                return  # gone since: its event clears it
+            read[present[0]] = data
+            done = await tree.check_file(binary, roots, options, present[0], data)
+        else:
+            done = await tree.check_tree(binary, roots, options, present)
         if isinstance(done, RuffFailure):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return
         self._say_skipped(done.skipped)
-        shown = await asyncio.to_thread(self._diagnostics, done.found)
+        shown = await asyncio.to_thread(self._diagnostics, done.found, read)
         for path in present:
             uri = path_to_uri(path)
             if uri not in shown and self.ls.document(uri) is None:

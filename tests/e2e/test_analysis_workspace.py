@@ -181,7 +181,7 @@ async def test_after_the_run_only_a_file_changed_on_disk_is_checked_again_and_a_
     )
     await published(editor, b, lambda c: c == ["F821"])
     (again,) = runs.read_text().splitlines()[len(before) :]
-    assert again.endswith(f"-- {workspace / 'pkg' / 'b.py'}"), "that file alone"
+    assert again.endswith(f"--stdin-filename {workspace / 'pkg' / 'b.py'} -"), "that file alone"
     assert codes(editor, d) == ["F401"]
     (workspace / "pkg" / "d.py").unlink()
     editor.client.workspace_did_change_watched_files(

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from shim_lsp.analysis import links
+from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.links import LinkSearch, links_outside
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
 from shim_lsp.analysis.tree import (
     TreeFindings,
     TreeRun,
+    check_file,
     check_tree,
     python_files,
     readable_python_files,
@@ -95,11 +97,21 @@ def _run(ruff: str, root: Path, runner: str, files: list[Path]) -> TreeFindings 
         return asyncio.run(check_tree(ruff, [root], options, timeout=10))
     if runner == "files":
         return asyncio.run(check_tree(ruff, [root], options, files, timeout=10))
+    if runner == "file":  # each file alone, its bytes on ruff's standard input (a recheck)
+        found: dict[Path, list[Finding]] = {}
+        skipped: list[Path] = []
+        for file in files:
+            done = asyncio.run(check_file(ruff, [root], options, file, file.read_bytes()))
+            if isinstance(done, RuffFailure):
+                return done
+            found.update(done.found)
+            skipped += done.skipped
+        return TreeFindings(found, (), tuple(sorted(set(skipped))))
     started = TreeRun.start(ruff, [root], options, timeout=10)
     return started if isinstance(started, RuffFailure) else started.finish()
 
 
-@pytest.mark.parametrize("runner", ["server", "cli", "files"])
+@pytest.mark.parametrize("runner", ["server", "cli", "files", "file"])
 def test_ruff_is_not_run_over_settings_that_are_a_link_leading_out(
     tmp_path: Path, runner: str
 ) -> None:
@@ -113,7 +125,7 @@ def test_ruff_is_not_run_over_settings_that_are_a_link_leading_out(
     ruff = find_ruff(None)
     assert isinstance(ruff, str)
     done = _run(ruff, root, runner, [root / "pkg" / "a.py"])
-    if runner == "files":
+    if runner in ("files", "file"):
         assert done == TreeFindings({}, (), (root / "pyproject.toml",))
         return
     assert isinstance(done, RuffFailure), done
@@ -121,7 +133,7 @@ def test_ruff_is_not_run_over_settings_that_are_a_link_leading_out(
     assert "outside-secret" not in done.message + done.detail
 
 
-@pytest.mark.parametrize("runner", ["server", "cli", "files"])
+@pytest.mark.parametrize("runner", ["server", "cli", "files", "file"])
 def test_a_folder_whose_settings_are_a_link_leading_out_is_left_out_and_the_rest_checked(
     tmp_path: Path, runner: str
 ) -> None:
@@ -147,6 +159,9 @@ def test_a_folder_whose_settings_are_a_link_leading_out_is_left_out_and_the_rest
     if runner == "cli":
         started = TreeRun.start(ruff, [root], options, cwd=inside, timeout=10)
         refused = started if isinstance(started, RuffFailure) else started.finish()
+    elif runner == "file":
+        top = root / "top.py"
+        refused = asyncio.run(check_file(ruff, [root], options, top, b"", cwd=inside))
     else:
         refused = asyncio.run(check_tree(ruff, [root], options, cwd=inside, timeout=10))
     assert isinstance(refused, RuffFailure), refused
