@@ -560,11 +560,18 @@ export async function screenshots(label) {
   return taken;
 }
 
-/** Where the screenshot of each screen is kept (test artefacts, not in git). */
+/**
+ * Where the screenshot of each screen is kept (test artefacts, not in git); `off` takes none
+ * (scripts/test: nobody looks at a passing run's, and each costs the two cores most of a
+ * second). A failing test's windows are kept either way.
+ */
 export const SHOTS = process.env.SHIM_E2E_SHOTS ?? path.join(here, 'screenshots');
 
 /** Keep a screenshot of what the user sees now, as `<name>.png` in SHOTS; returns its path. */
 export async function shot(page, name) {
+  if (SHOTS === 'off') {
+    return undefined;
+  }
   mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, `${name}.png`);
   await page.waitForTimeout(300); // let the workbench finish painting (hover, animations)
