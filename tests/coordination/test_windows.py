@@ -79,7 +79,7 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     await one.wait_for(lambda: any("you saved app.py" in m for m in one.shown_messages))
     (warned,) = [m for m in one.shown_messages if "you saved app.py" in m]
     assert f"another window holds unsaved changes to it ({two_host}, " in warned
-    assert " s old)" in warned
+    assert " s old)" in warned and ": that window has been told (" in warned
     await two.wait_for(
         lambda: any("app.py was saved in another window" in m for m in two.shown_messages)
     )
