@@ -564,6 +564,8 @@ class CoordinationFeature(Feature):
             status["epoch"] = coordinator.lead.epoch
         elif leader is not None and leader.session != coordinator.me.session:
             status["leader"] = {"this": False, "host": leader.host, "pid": leader.pid}
+        if coordinator.lead.took_over is not None and coordinator.lead.epoch is not None:
+            status["leaseBroken"] = coordinator.lead.took_over
         if coordinator.lead.lost is not None:
             status["leadLost"] = f"no longer the leader: {coordinator.lead.lost}"
         return status
