@@ -35,6 +35,11 @@ class CoordinationError(Exception):
     """Redis cannot be used as configured; the message is safe to show (no password)."""
 
 
+class Full(CoordinationError):
+    """Redis is at its ``maxmemory`` and refuses writes: it comes back by itself only when
+    someone frees memory, so it is said once and retried slowly."""
+
+
 class Refused(CoordinationError):
     """Redis refused SHIM's credentials or rights: retrying will not help until the settings
     change."""
@@ -181,6 +186,14 @@ def _untrusted(exc: BaseException | None) -> bool:
 def explain(target: RedisTarget, exc: BaseException) -> CoordinationError:
     """One sentence for a failure, safe to log and show: the URL without its password."""
     detail = target.redact(str(exc) or type(exc).__name__)
+    if isinstance(exc, rx.OutOfMemoryError) or (
+        isinstance(exc, rx.ResponseError) and "maxmemory" in str(exc)
+    ):
+        return Full(
+            f"Redis at {target.shown} is full (maxmemory reached): it refuses SHIM's writes,"
+            " so this window works alone and tries again now and then; free memory in"
+            " Redis or raise its maxmemory"
+        )
     if isinstance(exc, REFUSALS) or (
         isinstance(exc, rx.ResponseError) and _AUTH_ANSWER.search(str(exc))
     ):

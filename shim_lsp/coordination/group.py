@@ -181,7 +181,7 @@ class Coordinator:
                     log.warning("coordination: %s", error)
                 failures += 1
                 self.refused = isinstance(error, Refused)
-                self.lead.lose(f"Redis cannot be reached ({error})")
+                self.lead.lose(str(error))
                 self._set("degraded", str(error), [], None)
                 if self.refused:
                     return

@@ -4,6 +4,7 @@ says so in its status, and never lets it reach the editor as a wait or a crash."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -126,7 +127,11 @@ async def test_a_wrong_password_refuses_to_coordinate_and_is_never_written_anywh
 
 
 async def test_forged_oversized_and_foreign_messages_are_dropped_and_counted(
-    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+    redis_server: RedisServer,
+    editors: Editors,
+    workspace: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     (workspace / "app.py").write_text("a = 1\n")
     one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
@@ -171,3 +176,19 @@ async def test_forged_oversized_and_foreign_messages_are_dropped_and_counted(
     one.type(uri, 1, 0, "b = 2\n")
     assert (await one.command("shim.sessionStatus"))["dirtyDocuments"] == 1
     assert not [d for d in one.client.diagnostics.get("file:///etc/passwd", [])]
+    # Redis full (maxmemory, no eviction): said once and plainly, in the status and the log;
+    # the job worker rests instead of asking ten times a second; the window serves on.
+    await answered_quickly(one, uri)  # the first code action loads the codemods
+    capfd.readouterr()
+    r.config_set("maxmemory", "1")
+    try:
+        full = "is full (maxmemory reached): it refuses SHIM's writes"
+        await one.wait_for(lambda: full in str(coordination(one).get("problem")), timeout=10)
+        assert coordination(one)["state"] == "degraded"
+        await asyncio.sleep(3)
+        assert await answered_quickly(one, uri) < QUICK_S
+    finally:
+        r.config_set("maxmemory", "0")
+    said = [line for line in capfd.readouterr().err.splitlines() if "maxmemory" in line]
+    assert len([line for line in said if "job worker" in line]) <= 1, said
+    assert all(full in line for line in said), said
