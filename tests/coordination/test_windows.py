@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -151,9 +152,13 @@ async def test_a_killed_leader_on_another_host_is_succeeded_in_a_lease_and_its_w
     assert (workspace / "app.py").read_text() == "a = 1\n", "restored as unsaved, not written"
 
 
-def shim(*args: str) -> subprocess.CompletedProcess[str]:
+def shim(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shim_lsp.cli", *args], capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "shim_lsp.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -178,6 +183,20 @@ async def test_shim_windows_lists_the_members_from_the_shell(
     assert {w["pid"] for w in listed["windows"]} == {one.pid, two.pid}
     (leader,) = [w for w in listed["windows"] if w["leader"]]
     assert f" pid {leader['pid']} " in leading and listed["epoch"] >= 1
+    # `shim status` shows the group too, its Redis from $SHIM_REDIS_URL (no password in ps).
+    status = ["status", "--workspace", str(workspace), "--state-dir", str(tmp_path / "s1")]
+    env = {"SHIM_REDIS_URL": redis_server.url()}
+    said = await asyncio.to_thread(shim, *status, "--workspace-id", "ws-test", env=env)
+    assert said.returncode == 0, said.stderr
+    (group,) = [line for line in said.stdout.splitlines() if line.startswith("group:")]
+    assert group.startswith(f"group:        2 windows of ws-test, leader {leader['host']} pid")
+    assert f"; unsaved: app.py ({mine.split()[0]} pid {one.pid}, " in group
+    as_json = await asyncio.to_thread(shim, *status, "--workspace-id", "ws-test", "--json", env=env)
+    shown = json.loads(as_json.stdout)["group"]
+    assert shown["members"] == 2 and shown["leader"]["pid"] == leader["pid"]
+    assert [(u["path"], u["pid"]) for u in shown["unsaved"]] == [("app.py", one.pid)]
+    quiet = await asyncio.to_thread(shim, *status, "--json", env={"SHIM_REDIS_URL": ""})
+    assert "group" not in json.loads(quiet.stdout), "no Redis configured: nothing said"
     away = await asyncio.to_thread(
         shim, "windows", "--redis-url", "redis://:pa55-away@127.0.0.1:1/0", "--workspace-id", "w"
     )
