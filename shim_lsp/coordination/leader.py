@@ -143,7 +143,10 @@ class Leadership:
         try:
             await asyncio.wait_for(lock.reacquire(), max(0.05, self._valid_until - asked))
         except LockError:
-            self.lose("another member holds the lease (it ran out before it was renewed)")
+            self.lose(
+                "the lease in Redis is no longer this window's (it ran out before it was"
+                " renewed, or something else wrote it)"
+            )
             return
         except TimeoutError:
             self.lose("Redis did not renew the lease in time")
