@@ -186,16 +186,18 @@ async def test_shim_windows_lists_the_members_from_the_shell(
     # `shim status` shows the group too, its Redis from $SHIM_REDIS_URL (no password in ps).
     status = ["status", "--workspace", str(workspace), "--state-dir", str(tmp_path / "s1")]
     env = {"SHIM_REDIS_URL": redis_server.url()}
-    said = await asyncio.to_thread(shim, *status, "--workspace-id", "ws-test", env=env)
+    said, as_json, quiet = await asyncio.gather(
+        asyncio.to_thread(shim, *status, "--workspace-id", "ws-test", env=env),
+        asyncio.to_thread(shim, *status, "--workspace-id", "ws-test", "--json", env=env),
+        asyncio.to_thread(shim, *status, "--json", env={"SHIM_REDIS_URL": ""}),
+    )
     assert said.returncode == 0, said.stderr
     (group,) = [line for line in said.stdout.splitlines() if line.startswith("group:")]
     assert group.startswith(f"group:        2 windows of ws-test, leader {leader['host']} pid")
     assert f"; unsaved: app.py ({mine.split()[0]} pid {one.pid}, " in group
-    as_json = await asyncio.to_thread(shim, *status, "--workspace-id", "ws-test", "--json", env=env)
     shown = json.loads(as_json.stdout)["group"]
     assert shown["members"] == 2 and shown["leader"]["pid"] == leader["pid"]
     assert [(u["path"], u["pid"]) for u in shown["unsaved"]] == [("app.py", one.pid)]
-    quiet = await asyncio.to_thread(shim, *status, "--json", env={"SHIM_REDIS_URL": ""})
     assert "group" not in json.loads(quiet.stdout), "no Redis configured: nothing said"
     away = await asyncio.to_thread(
         shim, "windows", "--redis-url", "redis://:pa55-away@127.0.0.1:1/0", "--workspace-id", "w"
