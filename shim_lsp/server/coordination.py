@@ -328,7 +328,9 @@ class CoordinationFeature(Feature):
         if others is None:
             told = f"Redis has not answered, so {them} will be told when Redis is back"
         elif others == 0:
-            told = f"{them} will be told when {'it' if one else 'they'} next reach Redis"
+            told = (
+                f"{them} will be told when {'it next reaches' if one else 'they next reach'} Redis"
+            )
         else:
             told = f"{them} {'has' if one else 'have'} been told"
         self.ls.tell_user(

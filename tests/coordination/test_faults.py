@@ -91,6 +91,10 @@ async def test_redis_paused_past_the_timeouts_blocks_no_request_and_the_member_r
         lambda: any("app.py was saved in another window" in m for m in two.shown_messages),
         timeout=10,
     )
+    # The save is state in one's record, not only a nudge a window may miss.
+    session = (await one.command("shim.sessionStatus"))["session"]
+    record = json.loads(redis_server.client().get(Keys("shim", "ws-test").member(session)) or b"{}")
+    assert [s["path"] for s in record["saved"]] == ["app.py"]
 
 
 async def test_a_wrong_password_refuses_to_coordinate_and_is_never_written_anywhere(
