@@ -92,6 +92,11 @@ function link(title: string, command: string, args?: unknown[]): string {
   return `[${title}](command:${command}${args === undefined ? '' : `?${encodeURIComponent(JSON.stringify(args))}`})`;
 }
 
+/** A status sentence from the server, begun as a sentence. */
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** Text shown as is in Markdown (a setting's value may hold `*` or `_`). */
 function markdownText(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, '\\$&');
@@ -204,7 +209,8 @@ function elsewhereLine(group: Coordination): string | undefined {
 function leaderText(group: Coordination): string {
   const lead = group.leader;
   const who = lead === undefined ? '' : lead.this ? ' This window leads the group.' : ` The window of pid ${lead.pid} on ${markdownText(lead.host)} leads the group.`;
-  return who + (group.leadLost ? ` This window is ${markdownText(group.leadLost)}.` : '');
+  const broken = group.leaseBroken ? ` ${markdownText(capitalised(group.leaseBroken))}.` : '';
+  return who + broken + (group.leadLost ? ` This window is ${markdownText(group.leadLost)}.` : '');
 }
 
 function groupLine(group: Coordination | undefined): string | undefined {

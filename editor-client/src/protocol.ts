@@ -35,6 +35,9 @@ export interface Coordination {
   epoch?: number;
   /** Why this window stopped leading (until it leads again). */
   leadLost?: string;
+  /** While this window leads under a lease it broke (a key no member could have left in
+   * Redis): what that key was. */
+  leaseBroken?: string;
   /** The files other windows of the group hold unsaved (absent: none): how many, and the
    * first few by their path in the workspace. */
   unsavedElsewhere?: { count: number; files: string[] };

@@ -152,9 +152,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if wanted("serve"):
         sub.add_parser("serve", help="run the language server on stdio").set_defaults(fn=cmd_serve)
     if wanted("status"):
-        sub.add_parser(
-            "status", parents=[common], help="the store and this workspace"
-        ).set_defaults(fn=_lazy(STORE, "cmd_status"))
+        p = sub.add_parser("status", parents=[common], help="the store and this workspace")
+        p.add_argument(
+            "--redis-url",
+            help="the Redis of the workspace's group, to show its windows (default:"
+            " $SHIM_REDIS_URL, which keeps a password out of the process list; none: no group)",
+        )
+        p.add_argument(
+            "--redis-ca-file", help="PEM of the CA that signed a rediss:// server's certificate"
+        )
+        p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
+        p.add_argument(
+            "--workspace-id",
+            help="the workspace's id in the group (default: from the workspace, as the server"
+            " does)",
+        )
+        p.set_defaults(fn=_lazy(STORE, "cmd_status"))
     if wanted("sessions"):
         p = sub.add_parser("sessions", parents=[common], help="editing sessions and how they ended")
         p.add_argument("--all", action="store_true", help="every workspace")
@@ -286,7 +299,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         )
     if wanted("windows"):
         p = sub.add_parser("windows", help="the editor windows of a workspace's group (Redis)")
-        p.add_argument("--redis-url", help="the group's Redis (default: $SHIM_REDIS_URL)")
+        p.add_argument(
+            "--redis-url",
+            help="the group's Redis (default: $SHIM_REDIS_URL, which keeps a password out of"
+            " the process list)",
+        )
         p.add_argument(
             "--redis-ca-file", help="PEM of the CA that signed a rediss:// server's certificate"
         )

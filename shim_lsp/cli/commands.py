@@ -110,6 +110,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         "unrecoveredVersions": sum(len(files) for _row, files in work),
         "unfinishedChats": len(_chats(conn, scope)),
     }
+    from shim_lsp.cli.windows import group_line, group_status
+
+    group = group_status(args, scope.folder)
+    if group is not None:
+        data["group"] = group
     _emit(
         args,
         data,
@@ -131,6 +136,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 if data["unfinishedChats"]
                 else []
             ),
+            *([group_line(group, time.time())] if group is not None else []),
         ],
     )
     return 0

@@ -29,10 +29,16 @@ BACKOFF = ExponentialBackoff(cap=2.0, base=0.05)
 """Between retries of a command, and (scaled up) between attempts to rejoin."""
 REJOIN_BACKOFF = ExponentialBackoff(cap=10.0, base=0.25)
 SCHEMES = ("redis", "rediss", "unix")
+_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]{0,19}://")
 
 
 class CoordinationError(Exception):
     """Redis cannot be used as configured; the message is safe to show (no password)."""
+
+
+class Full(CoordinationError):
+    """Redis is at its ``maxmemory`` and refuses writes: it comes back by itself only when
+    someone frees memory, so it is said once and retried slowly."""
 
 
 class Refused(CoordinationError):
@@ -75,8 +81,11 @@ class RedisTarget:
             return _blank_userinfo(redact_urls(self.url))
         if parts.scheme not in SCHEMES or (not parts.netloc and "@" in self.url):
             # Mistyped (`shim:pw@host`, `redis:/:pw@host`): no structure tells the password
-            # apart, so whatever comes before the last @ is taken for one.
-            return _blank_userinfo(redact_urls(self.url))
+            # apart, so whatever comes before the last @ is taken for one; a scheme written
+            # as one (`http://`) is kept, so the error can say it is the wrong one.
+            blank = _blank_userinfo(redact_urls(self.url))
+            scheme = _SCHEME.match(self.url)
+            return scheme.group(0) + blank if scheme and blank.startswith("***@") else blank
         netloc = parts.netloc
         if "@" in netloc:
             userinfo, _, host = netloc.rpartition("@")
@@ -124,8 +133,11 @@ def parse_target(url: str, ca_file: str | None = None) -> RedisTarget:
             f"redisUrl {target.shown!r} is not a URL: {target.redact(str(exc))}"
         ) from None
     if parts.scheme not in SCHEMES:
+        written = _SCHEME.match(target.url)  # `user:pw@host` parses as scheme `user`
+        given = f"its scheme is {written.group(0)}" if written else "it names no scheme"
         raise CoordinationError(
-            f"redisUrl must start with redis://, rediss:// (TLS) or unix://, got {target.shown!r}"
+            f"redisUrl must start with redis://, rediss:// (TLS) or unix://, but {given}; got"
+            f" {target.shown!r}"
         )
     if parts.scheme == "unix" and not parts.path:
         raise CoordinationError(f"redisUrl {target.shown!r} names no socket path")
@@ -178,9 +190,33 @@ def _untrusted(exc: BaseException | None) -> bool:
     return False
 
 
+def _tls_hint(target: RedisTarget, exc: BaseException) -> str:
+    """What a TLS mismatch looks like from here, said as the likely cause: a plain Redis never
+    answers a TLS hello (the connect times out), and a TLS-only one resets a plain
+    connection."""
+    scheme = urlsplit(target.url).scheme
+    if scheme == "rediss" and "Timeout connecting" in str(exc):
+        return (
+            " (no TLS handshake: is this Redis serving TLS? rediss:// asks for TLS, redis://"
+            " does not)"
+        )
+    said = str(exc)
+    if scheme == "redis" and ("reset by peer" in said or "closed by server" in said):
+        return " (a Redis that serves TLS only closes a plain connection so: if so, use rediss://)"
+    return ""
+
+
 def explain(target: RedisTarget, exc: BaseException) -> CoordinationError:
     """One sentence for a failure, safe to log and show: the URL without its password."""
     detail = target.redact(str(exc) or type(exc).__name__)
+    if isinstance(exc, rx.OutOfMemoryError) or (
+        isinstance(exc, rx.ResponseError) and "maxmemory" in str(exc)
+    ):
+        return Full(
+            f"Redis at {target.shown} is full (maxmemory reached): it refuses SHIM's writes,"
+            " so this window works alone and tries again now and then; free memory in"
+            " Redis or raise its maxmemory"
+        )
     if isinstance(exc, REFUSALS) or (
         isinstance(exc, rx.ResponseError) and _AUTH_ANSWER.search(str(exc))
     ):
@@ -197,7 +233,9 @@ def explain(target: RedisTarget, exc: BaseException) -> CoordinationError:
             f" for ({detail}); SHIM does not coordinate until redisUrl or redisCaFile is changed"
         )
     if isinstance(exc, rx.TimeoutError | rx.ConnectionError | OSError | TimeoutError):
-        return CoordinationError(f"Redis at {target.shown} cannot be reached: {detail}")
+        return CoordinationError(
+            f"Redis at {target.shown} cannot be reached: {detail}{_tls_hint(target, exc)}"
+        )
     if isinstance(exc, rx.RedisError):
         return CoordinationError(f"Redis at {target.shown} failed: {detail}")
     return CoordinationError(f"Redis at {target.shown}: {detail}")

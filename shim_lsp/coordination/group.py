@@ -32,12 +32,14 @@ from shim_lsp.coordination.connection import (
 )
 from shim_lsp.coordination.leader import Leadership
 from shim_lsp.coordination.messages import (
+    SAVED_MAX,
     VERSION,
     DirtyDocument,
     Dropped,
     Member,
     Nudge,
     NudgeKind,
+    SavedDocument,
     decode_nudge,
 )
 from shim_lsp.coordination.registry import Keys
@@ -102,7 +104,9 @@ class Coordinator:
         self.members: list[Member] = []
         self.dropped = Dropped()
         self.refused = False
-        self._pending: list[Nudge] = []
+        self._pending: list[tuple[Nudge, asyncio.Future[int]]] = []
+        self.saved: dict[str, float] = {}
+        """This member's latest save of each file (path -> when), carried by its record."""
         self._wake = asyncio.Event()
         self._leaving = False
         self._task: asyncio.Task[None] | None = None
@@ -118,14 +122,23 @@ class Coordinator:
         self._task = asyncio.ensure_future(self.run())
         return self._task
 
-    def changed(self, kind: NudgeKind, path: str | None = None) -> None:
+    def changed(self, kind: NudgeKind, path: str | None = None) -> asyncio.Future[int]:
         """The member's documents changed: its record is rewritten and the group nudged at
-        once (or on rejoining, when Redis is away)."""
-        self._pending.append(
-            Nudge(VERSION, kind, self.me.workspace, self.me.session, time.time(), path)
-        )
+        once (or on rejoining, when Redis is away). A save is kept in the record, so a
+        member that misses the nudge still learns of it. The future resolves, once the
+        record is in Redis, with how many other members heard the nudge (it never resolves
+        while Redis is away)."""
+        nudge = self._nudge(kind, path)
+        if kind == "saved" and path is not None:
+            self.saved.pop(path, None)
+            self.saved[path] = nudge.at
+            while len(self.saved) > SAVED_MAX:
+                del self.saved[next(iter(self.saved))]
+        heard: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((nudge, heard))
         del self._pending[:-100]  # while Redis is away, the newest record says it all
         self._wake.set()
+        return heard
 
     async def stop(self) -> None:
         """Leave the group (at most ``LEAVE_TIMEOUT_S``), then stop."""
@@ -168,7 +181,7 @@ class Coordinator:
                     log.warning("coordination: %s", error)
                 failures += 1
                 self.refused = isinstance(error, Refused)
-                self.lead.lose(f"Redis cannot be reached ({error})")
+                self.lead.lose(str(error))
                 self._set("degraded", str(error), [], None)
                 if self.refused:
                     return
@@ -181,7 +194,7 @@ class Coordinator:
         try:
             await bounded(r.ping())
             await bounded(pubsub.subscribe(self.keys.channel))
-            self._pending.append(self._nudge("joined"))
+            self._pending.append((self._nudge("joined"), asyncio.Future()))
             await self._beat(r)
             await self._refresh(r, "connected")
             log.info("coordination: joined %s as %s", self.keys.base, self.me.session)
@@ -212,14 +225,19 @@ class Coordinator:
             open_,
             dirty,
             me.store,
+            [SavedDocument(path, at) for path, at in self.saved.items()],
         )
 
     async def _beat(self, r: Redis) -> None:
         """Rewrite this member's record, then send what is pending."""
+        pending = self._pending
         await bounded(registry.register(r, self.keys, self._record(), self.ttl))
-        pending, self._pending = self._pending, []
-        for nudge in pending[-10:]:
-            await bounded(registry.publish(r, self.keys, nudge))
+        self._pending = [p for p in self._pending if p not in pending]
+        for _nudge, heard in pending[:-10]:
+            _resolve(heard, 0)  # the record says it; the nudge is not sent
+        for nudge, heard in pending[-10:]:
+            receivers = await bounded(registry.publish(r, self.keys, nudge))
+            _resolve(heard, receivers - 1)  # this member's own subscription is one
 
     async def _refresh(self, r: Redis, state: State = "connected") -> None:
         members = await bounded(registry.live_members(r, self.keys, self.dropped))
@@ -340,7 +358,12 @@ class Coordinator:
 
     @staticmethod
     def _seen(members: list[Member]) -> Any:
-        return [(m.session, m.open, [(d.path, d.since) for d in m.dirty]) for m in members]
+        return [(m.session, m.open, [(d.path, d.since) for d in m.dirty], m.saved) for m in members]
+
+
+def _resolve(heard: asyncio.Future[int], others: int) -> None:
+    if not heard.done():
+        heard.set_result(max(0, others))
 
 
 async def _first_failure(*loops: Awaitable[None]) -> None:

@@ -31,7 +31,7 @@ import attrs
 import cattrs
 from redis.asyncio import Redis
 
-from shim_lsp.coordination.connection import RedisTarget, client, explain
+from shim_lsp.coordination.connection import Full, RedisTarget, client, explain
 from shim_lsp.coordination.registry import Keys
 from shim_lsp.metrics import recorder
 
@@ -56,6 +56,9 @@ EVENTS_BLOCK_S = 1.0
 DRAIN_S = 1.0
 """How long a worker's BZPOPMIN waits for a job (added to its socket timeout)."""
 STOP_S = 1.0
+FULL_REST_S = (5.0, 60.0)
+"""How long the worker rests when Redis is full, the first time and at most (doubling):
+BullMQ would otherwise ask again ten times a second, each a warning."""
 """How long leaving the group waits for the worker to close."""
 KEEP_S = 3600
 """Finished jobs are kept this long: a run asked again meanwhile reuses their results."""
@@ -263,6 +266,10 @@ class JobWorker:
         self._working: set[threading.Event] = set()
         """The cancel of each batch in hand: leaving the group stops their threads."""
         self._redis: Redis | None = None
+        self._full: float | None = None
+        """While Redis is full: how long the worker rests next before it asks again."""
+        self._full_seen = 0.0
+        self._resting: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         from bullmq import Worker
@@ -274,13 +281,35 @@ class JobWorker:
         log.info("coordination: working %s's codemod jobs", self.keys.base)
 
     def _error(self, error: BaseException, *_job: Any) -> None:
-        log.warning("coordination: job worker: %s", explain(self.target, error))
+        explained = explain(self.target, error)
+        if not isinstance(explained, Full):
+            self._full = None
+            log.warning("coordination: job worker: %s", explained)
+            return
+        now = time.monotonic()
+        if self._full is None or now - self._full_seen > self._full + FULL_REST_S[0]:
+            log.warning("coordination: job worker: %s", explained)  # once a time it fills
+            self._full = FULL_REST_S[0]
+        self._full_seen = now
+        worker = self._worker
+        if worker is not None and not worker.paused:
+            self._resting = asyncio.ensure_future(self._rest(worker, self._full))
+            self._full = min(self._full * 2, FULL_REST_S[1])
+
+    async def _rest(self, worker: Any, seconds: float) -> None:
+        """Stop asking for jobs a while (Redis is full), then ask again."""
+        await worker.pause(do_not_wait_active=True)
+        await asyncio.sleep(seconds)
+        if self._worker is worker:
+            worker.resume()
 
     async def stop(self) -> None:
         """Stop taking jobs and abandon the batches in hand (their locks lapse, and another
         member takes them), within ``STOP_S``: BullMQ's ``close`` waits for its teardown even
         when cancelled, so it is left to finish on its own rather than awaited past that."""
         worker, self._worker = self._worker, None
+        if self._resting is not None:
+            self._resting.cancel()
         for cancel in list(self._working):
             cancel.set()
         if worker is not None:

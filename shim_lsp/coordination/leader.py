@@ -41,6 +41,40 @@ return epoch
 seen. Returns the new epoch, or 0 when the lock is not (any more) this member's. The floor
 keeps epochs rising when Redis restarted empty while members that saw higher ones lived."""
 
+BREAK_LEASE = """
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'none' then
+  return {0, ''}
+end
+if kind ~= 'string' then
+  redis.call('DEL', KEYS[1])
+  return {3, kind}
+end
+local holder = redis.call('GET', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 then
+  redis.call('DEL', KEYS[1])
+  return {1, holder}
+end
+if ttl > tonumber(ARGV[2]) and redis.call('EXISTS', ARGV[1] .. holder) == 0 then
+  redis.call('DEL', KEYS[1])
+  return {2, holder}
+end
+return {0, holder}
+"""
+"""KEYS: the lock; ARGV: the member records' key prefix, this member's lease in ms. Deletes a
+lease no SHIM member could have left (it would block the lead for ever): one that never
+expires, one that is no string, or one held longer than a lease by a session with no record
+in the registry. Returns (why, holder); why 0: the lease stands. Whoever leads next takes a
+new epoch, so a holder that was real after all is fenced off."""
+BROKEN = {
+    1: "the lead's lease in Redis ({key}) had no expiry, which no SHIM window sets (was it set"
+    " by hand?)",
+    2: "the lead's lease in Redis ({key}) was held for longer than a lease by {holder!r}, which"
+    " is not a live member of the group",
+    3: "the lead's lease in Redis ({key}) was a {holder}, not a lease",
+}
+
 
 class Leadership:
     """This member's claim on the lead; ``step`` is called every third of the lease."""
@@ -55,6 +89,9 @@ class Leadership:
         """The highest epoch this member has seen (its own or read from Redis)."""
         self.lost: str | None = None
         """Why this member stopped leading, until it leads again."""
+        self.took_over: str | None = None
+        """Why this member broke the lease it leads under (a key no member could have
+        left), while it leads under it: said in the status."""
         self._valid_until = 0.0
         self._lock: Lock | None = None
         self._outdated = False
@@ -78,6 +115,7 @@ class Leadership:
             log.warning("coordination: no longer the leader (epoch %s): %s", self.epoch, why)
             self.lost = why
         self.epoch = None
+        self.took_over = None
         self._lock = None
 
     async def step(self, r: Redis) -> None:
@@ -105,7 +143,10 @@ class Leadership:
         try:
             await asyncio.wait_for(lock.reacquire(), max(0.05, self._valid_until - asked))
         except LockError:
-            self.lose("another member holds the lease (it ran out before it was renewed)")
+            self.lose(
+                "the lease in Redis is no longer this window's (it ran out before it was"
+                " renewed, or something else wrote it)"
+            )
             return
         except TimeoutError:
             self.lose("Redis did not renew the lease in time")
@@ -127,10 +168,32 @@ class Leadership:
             raise_on_release_error=False,
         )
         asked = time.monotonic()
+        broken = None
         if not await lock.acquire(blocking=False, token=self.token):
-            return
+            broken = await self._break(r)
+            asked = time.monotonic()
+            if broken is None or not await lock.acquire(blocking=False, token=self.token):
+                return
         self._lock, self._valid_until = lock, asked + self.lease
         await self._next_epoch(r, asked)
+        if broken is not None and self.epoch is not None:
+            self.took_over = f"{broken}: this window took over the lead, under a new epoch"
+            log.warning("coordination: %s", self.took_over)
+
+    async def _break(self, r: Redis) -> str | None:
+        """Why the lease in Redis was deleted as one no member could have left, or None."""
+        why, holder = await r.eval(
+            BREAK_LEASE,
+            1,
+            self.keys.leader,
+            self.keys.member(""),
+            str(max(1, int(self.lease * 1000))),
+        )
+        if not why:
+            return None
+        text = holder.decode("utf-8", "replace") if isinstance(holder, bytes) else str(holder)
+        shown = "".join(c if c.isprintable() else "?" for c in text)[:64]
+        return BROKEN[int(why)].format(key=self.keys.leader, holder=shown)
 
     async def _next_epoch(self, r: Redis, asked: float) -> None:
         epoch = int(

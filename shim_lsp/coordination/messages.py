@@ -30,6 +30,9 @@ DIRTY_MAX = 200
 """Unsaved documents one record may list: each is a diagnostic in every other window, so a
 forged record cannot make a window publish thousands of them."""
 STORE_ID_MAX = 64
+SAVED_MAX = 50
+"""Saves one record may list (the newest of each file): what a window that was away from
+Redis when they happened reads when it is back."""
 CLOCK_SKEW_S = 300.0
 """How far ahead of this machine's clock another member's ``since`` may be."""
 NAME_MAX = 255
@@ -106,6 +109,15 @@ class DirtyDocument:
 
 
 @attrs.frozen
+class SavedDocument:
+    """A save this member made: state in its record, so that a window that missed the
+    "saved" nudge (pub/sub is at-most-once; Redis was away) still learns of it."""
+
+    path: str = attrs.field(validator=_relative)
+    at: float = attrs.field(validator=_since)
+
+
+@attrs.frozen
 class Member:
     """One window's SHIM server, as the registry holds it."""
 
@@ -126,6 +138,8 @@ class Member:
     )
     """Which SQLite store the member writes (a digest of host and store path, no path): the
     leader's retention serves the members that share its store."""
+    saved: list[SavedDocument] = attrs.field(factory=list, validator=_at_most(SAVED_MAX))
+    """This member's latest saves, one per file, newest last."""
 
 
 @attrs.frozen

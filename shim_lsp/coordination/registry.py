@@ -70,8 +70,9 @@ async def leave(r: Redis, keys: Keys, session: str) -> None:
         await pipe.execute()
 
 
-async def publish(r: Redis, keys: Keys, nudge: Nudge) -> None:
-    await r.publish(keys.channel, encode(nudge))
+async def publish(r: Redis, keys: Keys, nudge: Nudge) -> int:
+    """Send a nudge; how many subscribers (the sender's own included) Redis handed it to."""
+    return int(await r.publish(keys.channel, encode(nudge)))
 
 
 async def live_members(r: Redis, keys: Keys, dropped: Dropped) -> list[Member]:

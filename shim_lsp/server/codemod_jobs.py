@@ -6,7 +6,8 @@ keeps open buffers to itself (their unsaved text never crosses the wire); what c
 made into the same ``Summary`` a local run gives, so the preview, the edit, the undo and the
 refusals that follow are the same. Batches that Redis could not carry are run here. The
 worker (``work_batch``) reads only files inside this window's own folders that it may read,
-and only when their bytes are the asker's.
+and only when their bytes are the asker's; it leaves the others to the asker, which runs them
+itself (two checkouts that share a ``workspaceId`` may differ).
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DIFFERS = "its content in this window differs from the asking window's; left to the asker"
+NOT_HERE = "not a file of this window; left to the asker"
+LEFT_TO_ASKER = (DIFFERS, NOT_HERE)
+"""A worker's reasons for leaving a file to the asker (another checkout of the same
+``workspaceId``): the asker runs each such file itself, so the run is never incomplete."""
 
 
 @attrs.frozen
@@ -101,7 +106,7 @@ def work_batch(
     for f in batch.files:
         path = _inside(engine, f.path)
         if path is None:
-            outcomes[f.path] = Outcome(f.path, f.sha256, "skipped", "not a file of this window")
+            outcomes[f.path] = Outcome(f.path, f.sha256, "skipped", NOT_HERE)
             continue
         try:
             data = path.read_bytes()
@@ -200,9 +205,13 @@ async def run_shared(
     remote = await q.run_batches(target, keys, batches, cancelled=cancel.is_set, progress=on_remote)
     log.info("codemod %s: the group's results in at %.2f s", name, time.monotonic() - began)
     summary = Summary(results=list(results))
+    theirs: list[Job] = []  # left to this window: the worker's checkout differs there
     for result in remote.results.values():
         for o in result.outcomes:
             path, data, _sha = read[o.path]
+            if o.status == "skipped" and o.reason in LEFT_TO_ASKER:
+                theirs.append(Job(path, data))
+                continue
             new = o.new_bytes
             old = data if o.status == "changed" else None
             summary.results.append(
@@ -225,11 +234,29 @@ async def run_shared(
             FileResult(str(j.path), "not run", "the run was cancelled before this file was done")
             for j in left
         )
+    if theirs and not cancel.is_set():
+        log.info(
+            "codemod %s: %s files differ in the checkout of the window that worked them;"
+            " running them here",
+            name,
+            len(theirs),
+        )
+        own = await asyncio.to_thread(local, theirs, lambda s, _t: tell())
+        summary.results.extend(own.results)
+        summary.cancelled = summary.cancelled or own.cancelled
+    elif theirs:
+        summary.cancelled = True
+        summary.results.extend(
+            FileResult(str(j.path), "not run", "the run was cancelled before this file was done")
+            for j in theirs
+        )
     here = await mine
     summary.results.extend(here.results)
     summary.cancelled = summary.cancelled or here.cancelled or cancel.is_set()
     shared = Shared(
-        len(batches), len({r.worker for r in remote.results.values()}), len(buffers) + len(left)
+        len(batches),
+        len({r.worker for r in remote.results.values()}),
+        len(buffers) + len(left) + len(theirs),
     )
     log.info("codemod %s: %s, at %.2f s", name, shared.line(), time.monotonic() - began)
     return summary, shared

@@ -39,6 +39,8 @@ SOURCE = "SHIM windows"
 """The diagnostics' source: this feature's own list in ``ls.diagnostics``."""
 OFF: dict[str, Any] = {"state": "off", "members": 0}
 CHECKPOINT_LOOK_S = 1.0
+TOLD_WAIT_S = 1.0
+"""How long the saver's warning waits to know the other window heard of the save."""
 ELSEWHERE_NAMED = 10
 """How many of the files other windows hold unsaved the status names (all are counted)."""
 
@@ -142,6 +144,8 @@ class CoordinationFeature(Feature):
         self._alive: dict[str, Member] = {}
         """Peers as last read while connected: one gone without saying ``left`` died."""
         self._left: set[str] = set()
+        self._saves_seen: dict[tuple[str, str], float] = {}
+        """(member, path) -> the latest of its saves this window has looked at."""
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -289,8 +293,10 @@ class CoordinationFeature(Feature):
         self._note(uri)
 
     def document_saved(self, uri: str) -> None:
-        self._warn_saver(uri)
-        self._note(uri, saved=True)
+        held = self.held_elsewhere(uri)
+        heard = self._note(uri, saved=True)
+        if held and heard is not None:
+            self.ls.spawn(self._warn_saver(uri, held, heard))
 
     def held_elsewhere(self, uri: str) -> list[tuple[str, float]]:
         """The other windows that hold ``uri`` unsaved, as last read: (host, since) each,
@@ -306,49 +312,73 @@ class CoordinationFeature(Feature):
         """How a message names a file: its path in the workspace."""
         return self._relative(uri) or uri
 
-    def _warn_saver(self, uri: str) -> None:
-        """Saving over a file another window holds unsaved: the saver is told at once (the
-        other window hears the "saved" nudge and is told that its base changed)."""
-        held = self.held_elsewhere(uri)
-        if not held:
-            return
-        rel = self._relative(uri)
-        windows = "another window" if len(held) == 1 else f"{len(held)} other windows"
+    async def _warn_saver(
+        self, uri: str, held: list[tuple[str, float]], heard: asyncio.Future[int]
+    ) -> None:
+        """Saving over a file another window holds unsaved: the saver is told, and told only
+        what is known of the other window: the save is in this member's record, which that
+        window reads on its next look at Redis (or when it is back)."""
+        try:
+            others = await asyncio.wait_for(asyncio.shield(heard), TOLD_WAIT_S)
+        except TimeoutError:
+            others = None
+        one = len(held) == 1
+        windows = "another window" if one else f"{len(held)} other windows"
+        them = "that window" if one else "those windows"
+        if others is None:
+            told = f"Redis has not answered, so {them} will be told when Redis is back"
+        elif others == 0:
+            told = (
+                f"{them} will be told when {'it next reaches' if one else 'they next reach'} Redis"
+            )
+        else:
+            told = f"{them} {'has' if one else 'have'} been told"
         self.ls.tell_user(
-            f"SHIM: you saved {rel} while {windows} holds unsaved changes to it"
-            f" ({held_text(held, time.time())}); saving there would overwrite your version,"
-            " so that window has been told (each version stays in SHIM's history)"
+            f"SHIM: you saved {self._relative(uri)} while {windows} holds unsaved changes to it"
+            f" ({held_text(held, time.time())}); saving there would overwrite your version:"
+            f" {told} (each version stays in SHIM's history)"
         )
 
     def _heard(self, nudge: Nudge) -> None:
-        """Another member saved a file this window holds unsaved: this window's base changed,
-        and the user is told with a plain message (every client shows one)."""
+        """A member that says it leaves did not die: its unsaved work is not adopted."""
         if nudge.kind == "left":
             self._left.add(nudge.session)
-        if nudge.kind != "saved" or nudge.path is None or self.coordinator is None:
+
+    def _learn_saves(self, coordinator: Coordinator) -> None:
+        """Another member saved a file this window holds unsaved (its record says so, read
+        after the "saved" nudge, or after Redis was away): this window's base changed, and
+        the user is told once with a plain message (every client shows one)."""
+        engine = self.ls.engine
+        if engine is None:
             return
-        uri = self._uri_of(nudge.path)
-        if uri is None or uri not in self._dirty:
-            return
-        saver = next((m for m in self.coordinator.members if m.session == nudge.session), None)
-        where = f" on {saver.host}" if saver is not None else ""
-        self.ls.tell_user(
-            f"SHIM: {nudge.path} was saved in another window{where} while you have unsaved"
-            " changes to it here: the file on disk is no longer the one you started from."
-            " Saving here overwrites that version; both stay in SHIM's history"
-        )
+        for member in coordinator.peers():
+            for saved in member.saved:
+                key = (member.session, saved.path)
+                if self._saves_seen.get(key, 0.0) >= saved.at:
+                    continue
+                self._saves_seen[key] = saved.at
+                uri = self._uri_of(saved.path)
+                buf = engine.buffers.buffers.get(uri) if uri is not None else None
+                if buf is None or buf.dirty_since is None or buf.dirty_since >= saved.at:
+                    continue  # not unsaved here, or made unsaved after that save
+                self.ls.tell_user(
+                    f"SHIM: {saved.path} was saved in another window on {member.host} while"
+                    " you have unsaved changes to it here: the file on disk is no longer the"
+                    " one you started from. Saving here overwrites that version; both stay"
+                    " in SHIM's history"
+                )
 
     def document_closed(self, uri: str) -> None:
         self._note(uri, closed=True)
 
     def _note(
         self, uri: str, *, opened: bool = False, saved: bool = False, closed: bool = False
-    ) -> None:
+    ) -> asyncio.Future[int] | None:
         """A dirty state that changed (or an open, a close, a save) rewrites this member's
         record at once; a keystroke in a buffer already dirty costs one set lookup."""
         coordinator, engine = self.coordinator, self.ls.engine
         if coordinator is None or engine is None:
-            return
+            return None
         buf = engine.buffers.buffers.get(uri)
         dirty = buf is not None and buf.dirty_since is not None
         was = uri in self._dirty
@@ -367,8 +397,9 @@ class CoordinationFeature(Feature):
             self._dirty.add(uri)
         else:
             self._dirty.discard(uri)
-        if kind is not None:
-            coordinator.changed(kind, self._relative(uri))
+        if kind is None:
+            return None
+        return coordinator.changed(kind, self._relative(uri))
 
     # --- what this member publishes -------------------------------------------------------
 
@@ -422,6 +453,7 @@ class CoordinationFeature(Feature):
             self._retain(epoch)
         self._led_with = epoch
         self._show_peers(coordinator.peers())
+        self._learn_saves(coordinator)
         self._set_status(self._status())
         self._watch_deaths(coordinator)
 
@@ -534,6 +566,8 @@ class CoordinationFeature(Feature):
             status["epoch"] = coordinator.lead.epoch
         elif leader is not None and leader.session != coordinator.me.session:
             status["leader"] = {"this": False, "host": leader.host, "pid": leader.pid}
+        if coordinator.lead.took_over is not None and coordinator.lead.epoch is not None:
+            status["leaseBroken"] = coordinator.lead.took_over
         if coordinator.lead.lost is not None:
             status["leadLost"] = f"no longer the leader: {coordinator.lead.lost}"
         return status

@@ -4,6 +4,7 @@ says so in its status, and never lets it reach the editor as a wait or a crash."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from redis_rig import (
     RedisServers,
     coordinated,
     coordination,
+    elsewhere,
     leads,
     wait_members,
     windows,
@@ -53,10 +55,20 @@ async def test_redis_paused_past_the_timeouts_blocks_no_request_and_the_member_r
     one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
     await wait_members(one, 1)
     await one.wait_for(lambda: leads(one), timeout=10)
+    two = await editors.start(workspace, tmp_path / "s2", settings=coordinated(redis_server))
     uri = one.open("app.py")
+    two.type(two.open("app.py"), 0, 0, "kept_in_two = 1\n")
+    await one.wait_for(lambda: bool(elsewhere(one, uri)), timeout=10)
     await answered_quickly(one, uri)  # the first code action loads the codemods
     assert await answered_quickly(one, uri) < QUICK_S
     redis_server.pause()
+    # A save over two's unsaved file while Redis does not answer: the saver is told what is
+    # known (two cannot have heard), and two hears of it once Redis is back.
+    one.save(uri)
+    await one.wait_for(lambda: any("you saved app.py" in m for m in one.shown_messages))
+    (warned,) = [m for m in one.shown_messages if "you saved app.py" in m]
+    assert "Redis has not answered, so that window will be told when Redis is back" in warned
+    assert "has been told" not in warned
     slowest = 0.0
     deadline = time.monotonic() + 15
     while coordination(one).get("state") != "degraded":
@@ -70,10 +82,19 @@ async def test_redis_paused_past_the_timeouts_blocks_no_request_and_the_member_r
     assert slowest < QUICK_S, f"a request waited {slowest:.2f} s while Redis was paused"
     redis_server.resume()
     await one.wait_for(lambda: coordination(one).get("state") == "connected", timeout=20)
-    await one.wait_for(lambda: leads(one) and "leadLost" not in coordination(one), timeout=10)
-    await wait_members(one, 1)
+    await one.wait_for(lambda: leads(one) != leads(two), timeout=10)  # one of them leads
+    assert "leadLost" not in coordination(one) or not leads(one)
+    await wait_members(one, 2)
     listed = await windows(one)
-    assert [w["dirty"][0]["path"] for w in listed["windows"]] == ["app.py"]
+    assert [w["dirty"][0]["path"] for w in listed["windows"]] == ["app.py", "app.py"]
+    await two.wait_for(
+        lambda: any("app.py was saved in another window" in m for m in two.shown_messages),
+        timeout=10,
+    )
+    # The save is state in one's record, not only a nudge a window may miss.
+    session = (await one.command("shim.sessionStatus"))["session"]
+    record = json.loads(redis_server.client().get(Keys("shim", "ws-test").member(session)) or b"{}")
+    assert [s["path"] for s in record["saved"]] == ["app.py"]
 
 
 async def test_a_wrong_password_refuses_to_coordinate_and_is_never_written_anywhere(
@@ -110,7 +131,11 @@ async def test_a_wrong_password_refuses_to_coordinate_and_is_never_written_anywh
 
 
 async def test_forged_oversized_and_foreign_messages_are_dropped_and_counted(
-    redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
+    redis_server: RedisServer,
+    editors: Editors,
+    workspace: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     (workspace / "app.py").write_text("a = 1\n")
     one = await editors.start(workspace, tmp_path / "s1", settings=coordinated(redis_server))
@@ -155,3 +180,19 @@ async def test_forged_oversized_and_foreign_messages_are_dropped_and_counted(
     one.type(uri, 1, 0, "b = 2\n")
     assert (await one.command("shim.sessionStatus"))["dirtyDocuments"] == 1
     assert not [d for d in one.client.diagnostics.get("file:///etc/passwd", [])]
+    # Redis full (maxmemory, no eviction): said once and plainly, in the status and the log;
+    # the job worker rests instead of asking ten times a second; the window serves on.
+    await answered_quickly(one, uri)  # the first code action loads the codemods
+    capfd.readouterr()
+    r.config_set("maxmemory", "1")
+    try:
+        full = "is full (maxmemory reached): it refuses SHIM's writes"
+        await one.wait_for(lambda: full in str(coordination(one).get("problem")), timeout=10)
+        assert coordination(one)["state"] == "degraded"
+        await asyncio.sleep(2)  # BullMQ alone would ask again, and warn, 20 times
+        assert await answered_quickly(one, uri) < QUICK_S
+    finally:
+        r.config_set("maxmemory", "0")
+    said = [line for line in capfd.readouterr().err.splitlines() if "maxmemory" in line]
+    assert len([line for line in said if "job worker" in line]) <= 1, said
+    assert all(full in line for line in said), said

@@ -112,13 +112,29 @@ async def test_rediss_with_a_private_ca_joins_and_a_wrong_ca_is_refused_without_
     assert cli.returncode == 0 and cli.stdout.startswith("1 window of workspace ws-test"), cli
     refused = await asyncio.to_thread(shim, *ask, str(tls.other_ca))
     assert refused.returncode == 2 and "does not vouch for" in refused.stderr, refused.stderr
+    # TLS asked of the plain port, and plain asked of the TLS port: the likely cause is said.
+    crossed = [
+        f"rediss://:{secret}@127.0.0.1:{server.port}/0",
+        f"redis://:{secret}@127.0.0.1:{server.tls_port}/0",
+    ]
+    tls_to_plain, plain_to_tls = await asyncio.gather(
+        *(
+            asyncio.to_thread(shim, "windows", "--redis-url", u, "--workspace-id", "w")
+            for u in crossed
+        )
+    )
+    assert tls_to_plain.returncode == 2, tls_to_plain
+    assert "is this Redis serving TLS? rediss:// asks for TLS" in tls_to_plain.stderr
+    assert plain_to_tls.returncode == 2, plain_to_tls
+    assert "a Redis that serves TLS only closes" in plain_to_tls.stderr
+    assert "if so, use rediss://" in plain_to_tls.stderr
     await editors.close()
     captured = capfd.readouterr()
     for where, text in {
         "stderr": captured.err,
         "status": json.dumps([as_json(s) for s in two.statuses]),
         "messages": json.dumps(two.shown_messages),
-        "cli": cli.stdout + cli.stderr + refused.stdout + refused.stderr,
+        "cli": "".join(p.stdout + p.stderr for p in (cli, refused, tls_to_plain, plain_to_tls)),
     }.items():
         assert secret not in text, f"the password is in {where}"
 

@@ -135,10 +135,19 @@ def session_of(redis: RedisServer, editor: Editor) -> str:
 async def test_cancel_reaches_the_window_doing_the_work_and_redis_gone_mid_run_means_local(
     redis_server: RedisServer, editors: Editors, workspace: Path, tmp_path: Path
 ) -> None:
+    # The helper works another checkout of the same workspaceId: the files it shares, and
+    # one that differs there.
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+
+    def write(name: str, text: str) -> None:
+        for folder in (workspace, checkout):
+            (folder / name).write_text(text)
+
     for i in range(3):
-        (workspace / f"slow{i}.py").write_text("x = 'HANG'\n")
+        write(f"slow{i}.py", "x = 'HANG'\n")
     asker = await window(editors, workspace, tmp_path / "a", redis_server, codemodBatchWorkers=0)
-    helper = await window(editors, workspace, tmp_path / "b", redis_server, codemodTimeout=60)
+    helper = await window(editors, checkout, tmp_path / "b", redis_server, codemodTimeout=60)
     await wait_members(asker, 2)
     run = asyncio.ensure_future(
         asker.command("shim.runCodemod", {"name": "bad_codemods.HangOnMarker"})
@@ -160,8 +169,8 @@ async def test_cancel_reaches_the_window_doing_the_work_and_redis_gone_mid_run_m
     assert "cancelled by the window that asked" in reasons
     await helper.wait_for(lambda: queue_depth(*states) == (0, 0), timeout=10)
     # A file unsaved in the helper is changed by the asker's run only when the user says so.
-    (workspace / "g.py").write_text("needle = 1\n")
-    (workspace / "h.py").write_text("needle = 2\n")
+    write("g.py", "needle = 1\n")
+    write("h.py", "needle = 2\n")
     held = helper.open("g.py")
     helper.type(held, 0, 0, "unsaved = 1\n")
     await asker.wait_for(lambda: bool(elsewhere(asker, asker.uri("g.py"))))
@@ -183,10 +192,22 @@ async def test_cancel_reaches_the_window_doing_the_work_and_redis_gone_mid_run_m
     changed = await asker.command("shim.runCodemod", {"name": "bad_codemods.AddComment", **one})
     assert changed["applied"] is True and changed["changed"] == [asker.uri("g.py")]
     assert len(asker.prompts) == 3
+    # A file whose content differs in the helper's checkout is left by the helper to the
+    # asker, which runs it itself: the run is complete.
+    write("same.py", "needle = 's'\n")
+    write("differs.py", "needle = 'd'\n")
+    (checkout / "differs.py").write_text("needle = 'only in the helper'\n")
+    pair = {"scope": "paths", "paths": ["same.py", "differs.py"]}
+    whole = await asker.command("shim.runCodemod", {"name": "bad_codemods.AddComment", **pair})
+    assert whole["summary"] == "2 changed, 0 unchanged, 0 skipped, 0 failed", whole
+    assert whole["applied"] is True and whole["shared"]["filesHere"] == 1
+    for name, text in (("same.py", "needle = 's'\n"), ("differs.py", "needle = 'd'\n")):
+        assert asker.docs[asker.uri(name)].source == f"# seen\n{text}"
+    assert (checkout / "differs.py").read_text() == "needle = 'only in the helper'\n"
     # Redis gone mid-run: the batches not finished run in the asking window, same edits.
     names = [f"f{i}.py" for i in range(3)]
     for name in names:
-        (workspace / name).write_text("y = 1\n")
+        write(name, "y = 1\n")
     run = asyncio.ensure_future(
         asker.command(
             "shim.runCodemod",

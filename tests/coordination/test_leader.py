@@ -143,6 +143,45 @@ async def test_a_leader_whose_store_saw_a_higher_epoch_than_redis_counts_takes_o
     conn, _ = open_store(state)  # a store that outlived the Redis that counted its epochs
     with contextlib.closing(conn), write_tx(conn):
         assert fencing.admit(conn, "ws-test", 50)
+    # ...and a lease set by hand without expiry, which would block the lead for ever.
+    lease = Keys("shim", "ws-test").leader
+    redis_server.client().set(lease, "set-by-hand")
     one = await editors.start(workspace, state, settings=coordinated(redis_server))
     await one.wait_for(lambda: leads(one) and coordination(one)["epoch"] == 51)
     await fenced_at(state, 51)
+    assert coordination(one)["leaseBroken"] == (
+        f"the lead's lease in Redis ({lease}) had no expiry, which no SHIM window sets (was it"
+        " set by hand?): this window took over the lead, under a new epoch"
+    )
+
+
+async def test_a_lease_no_member_could_have_left_is_broken_and_the_lead_taken_fenced(
+    redis_server: RedisServer,
+) -> None:
+    keys = Keys("shim", "ws-test")
+    r, sync = redis_server.async_client(), redis_server.client()
+    member = "b" * 32
+    try:
+        # A live member's long lease (its coordinationTtl is longer) stands.
+        sync.set(keys.member(member), "{}", px=60_000)
+        sync.set(keys.leader, member, px=60_000)
+        patient = Leadership(keys, "a" * 32, 1.0)
+        await patient.step(r)
+        assert patient.fence() is None and sync.get(keys.leader) == member.encode()
+        # A holder with no record, for longer than a lease: not a member's.
+        sync.delete(keys.member(member))
+        await patient.step(r)
+        first = patient.fence()
+        assert first is not None and patient.took_over is not None
+        assert "held for longer than a lease by 'bbbb" in patient.took_over
+        assert "which is not a live member of the group" in patient.took_over
+        await patient.release()
+        # A key of another type: no lease at all. The next epoch is higher (fenced).
+        sync.hset(keys.leader, "x", "1")
+        again = Leadership(keys, "c" * 32, 1.0)
+        await again.step(r)
+        second = again.fence()
+        assert second is not None and second > first
+        assert again.took_over is not None and "was a hash, not a lease" in again.took_over
+    finally:
+        await r.aclose()

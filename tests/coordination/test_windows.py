@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -79,7 +80,7 @@ async def test_a_file_dirty_in_one_window_is_flagged_in_the_other_until_saved(
     await one.wait_for(lambda: any("you saved app.py" in m for m in one.shown_messages))
     (warned,) = [m for m in one.shown_messages if "you saved app.py" in m]
     assert f"another window holds unsaved changes to it ({two_host}, " in warned
-    assert " s old)" in warned
+    assert " s old)" in warned and ": that window has been told (" in warned
     await two.wait_for(
         lambda: any("app.py was saved in another window" in m for m in two.shown_messages)
     )
@@ -151,9 +152,13 @@ async def test_a_killed_leader_on_another_host_is_succeeded_in_a_lease_and_its_w
     assert (workspace / "app.py").read_text() == "a = 1\n", "restored as unsaved, not written"
 
 
-def shim(*args: str) -> subprocess.CompletedProcess[str]:
+def shim(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shim_lsp.cli", *args], capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "shim_lsp.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -178,6 +183,22 @@ async def test_shim_windows_lists_the_members_from_the_shell(
     assert {w["pid"] for w in listed["windows"]} == {one.pid, two.pid}
     (leader,) = [w for w in listed["windows"] if w["leader"]]
     assert f" pid {leader['pid']} " in leading and listed["epoch"] >= 1
+    # `shim status` shows the group too, its Redis from $SHIM_REDIS_URL (no password in ps).
+    status = ["status", "--workspace", str(workspace), "--state-dir", str(tmp_path / "s1")]
+    env = {"SHIM_REDIS_URL": redis_server.url()}
+    said, as_json, quiet = await asyncio.gather(
+        asyncio.to_thread(shim, *status, "--workspace-id", "ws-test", env=env),
+        asyncio.to_thread(shim, *status, "--workspace-id", "ws-test", "--json", env=env),
+        asyncio.to_thread(shim, *status, "--json", env={"SHIM_REDIS_URL": ""}),
+    )
+    assert said.returncode == 0, said.stderr
+    (group,) = [line for line in said.stdout.splitlines() if line.startswith("group:")]
+    assert group.startswith(f"group:        2 windows of ws-test, leader {leader['host']} pid")
+    assert f"; unsaved: app.py ({mine.split()[0]} pid {one.pid}, " in group
+    shown = json.loads(as_json.stdout)["group"]
+    assert shown["members"] == 2 and shown["leader"]["pid"] == leader["pid"]
+    assert [(u["path"], u["pid"]) for u in shown["unsaved"]] == [("app.py", one.pid)]
+    assert "group" not in json.loads(quiet.stdout), "no Redis configured: nothing said"
     away = await asyncio.to_thread(
         shim, "windows", "--redis-url", "redis://:pa55-away@127.0.0.1:1/0", "--workspace-id", "w"
     )

@@ -38,14 +38,14 @@ def test_a_url_is_shown_without_its_password_but_with_its_acl_user() -> None:
 @pytest.mark.parametrize(
     ("url", "said"),
     [
-        ("http://:hunter2@h:1", "must start with redis://"),
+        ("http://:hunter2@h:1", "but its scheme is http://; got 'http://***@h:1'"),
         ("redis://:hunter2@:1", "names no host"),
         ("redis://:hunter2@h:port", "is not a URL"),
         ("unix://", "names no socket path"),
         # Mistyped: no structure tells the password apart, so no part of it is quoted.
-        ("shim:hunter2@127.0.0.1:6379/0", "must start with redis://"),
+        ("shim:hunter2@127.0.0.1:6379/0", "but it names no scheme; got '***@127.0.0.1:6379/0'"),
         ("redis:/:hunter2@127.0.0.1:6379/0", "names no host"),
-        ("redis//:hunter2@h:1/0", "must start with redis://"),
+        ("redis//:hunter2@h:1/0", "must start with redis://, rediss:// (TLS) or unix://"),
         ("127.0.0.1:6379?password=hunter2", "got '127.0.0.1:6379?password=***'"),
     ],
 )

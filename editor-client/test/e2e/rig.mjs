@@ -1,8 +1,9 @@
 // Real VS Code for the end-to-end tests: code-server (VS Code 1.100.3) on loopback, driven by
 // Playwright in Debian's Chromium. Facts behind each choice: README.md beside this file
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -93,34 +94,78 @@ export async function makeHome(files, settings = {}, { editorBackups = true, key
 }
 
 let installed;
-let installRoot;
 
 /** The homes made by the running test: removed when it passes, kept (with screenshots) when not. */
 const homes = [];
 
 /**
- * The .vsix installed by code-server once per test file (`--install-extension`, as a user
- * installs it), into a folder each home gets a copy of: installing costs seconds a test.
+ * The .vsix installed by code-server (`--install-extension`, as a user installs it) once per
+ * build of it, for every test file of the run: a folder named after the .vsix's hash, which
+ * each home gets a copy of. Installing costs seconds, and so does the bundled server's first
+ * start, which compiles its modules: they are compiled here once, as a user's second start
+ * finds them (a first start's import from sources is tests/unit/test_bundle.py's).
  */
 function installedOnce() {
   installed ??= (async () => {
-    const dirs = { root: mkdtempSync(path.join(os.tmpdir(), 'shim-e2e-vsix-')) };
-    installRoot = dirs.root;
-    for (const name of ['extensions', 'userData', 'home', 'tmp', 'state']) {
-      dirs[name] = path.join(dirs.root, name);
-      mkdirSync(dirs[name], { recursive: true });
+    const key = createHash('sha256').update(readFileSync(VSIX)).digest('hex').slice(0, 16);
+    const ready = path.join(os.tmpdir(), `shim-e2e-vsix-${key}`);
+    if (!existsSync(path.join(ready, 'ready'))) {
+      const dirs = { root: mkdtempSync(path.join(os.tmpdir(), 'shim-e2e-install-')) };
+      for (const name of ['extensions', 'userData', 'home', 'tmp', 'state']) {
+        dirs[name] = path.join(dirs.root, name);
+        mkdirSync(dirs[name], { recursive: true });
+      }
+      await run(CODE_SERVER, ['--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, '--install-extension', VSIX], {
+        env: envFor(dirs),
+      });
+      await run(SERVER_PYTHON, ['-I', '-c', COMPILE_BUNDLE, bundledDir(dirs.extensions)]);
+      writeFileSync(path.join(dirs.root, 'ready'), `${VSIX}\n`);
+      forgetOldInstalls();
+      try {
+        renameSync(dirs.root, ready);
+      } catch {
+        rmSync(dirs.root, { recursive: true, force: true }); // another run's install came first
+      }
     }
-    await run(CODE_SERVER, ['--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, '--install-extension', VSIX], {
-      env: envFor(dirs),
-    });
-    return dirs.extensions;
+    return path.join(ready, 'extensions');
   })();
   return installed;
 }
 
-/** A copy of the installed extensions, with code-server's list of them pointing at it. */
+/** The bundled server's modules compiled by the Python that runs it: its ABI's and the shared ones. */
+const COMPILE_BUNDLE = `
+import compileall, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+abi = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+for part in ("libs/common", f"libs/{abi}", "tool"):
+    if (root / part).is_dir():
+        compileall.compile_dir(str(root / part), quiet=2, workers=0)
+`;
+
+function bundledDir(extensions) {
+  const [shim] = readdirSync(extensions).filter((d) => d.startsWith('shim-lsp.shim-'));
+  return path.join(extensions, shim, 'bundled');
+}
+
+/** Installs of earlier builds of the .vsix, a day old: the runs that used them are over. */
+function forgetOldInstalls() {
+  for (const name of readdirSync(os.tmpdir()).filter((n) => n.startsWith('shim-e2e-vsix-'))) {
+    const dir = path.join(os.tmpdir(), name);
+    if (Date.now() - statSync(dir).mtimeMs > 86_400_000) {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * A copy of the installed extensions, with code-server's list of them pointing at it. The
+ * bundled server (70 MB, read only) is hard-linked, not copied: what a server writes there
+ * (compiled modules) is new files in the home's own folders.
+ */
 function installExtension(from, to) {
-  cpSync(from, to, { recursive: true });
+  const bundled = bundledDir(from);
+  cpSync(from, to, { recursive: true, filter: (source) => source !== bundled });
+  execFileSync('cp', ['-al', bundled, path.join(to, path.relative(from, bundled))]);
   const list = path.join(to, 'extensions.json');
   writeFileSync(list, readFileSync(list, 'utf8').split(from).join(to));
 }
@@ -161,6 +206,10 @@ function userSettings(settings) {
         'editor.autoIndent': 'none',
         'editor.acceptSuggestionOnEnter': 'off',
         'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        // Nothing repaints on its own: a blinking cursor and animations keep headless
+        // Chromium's software rendering busy on two cores shared with the servers under test.
+        'editor.cursorBlinking': 'solid',
+        'workbench.reduceMotion': 'on',
         ...settings,
       }
   );
@@ -378,14 +427,26 @@ export async function openWorkbench(browser, codeServer, dirs, { folder = true }
   return page;
 }
 
-/** Run a command from the command palette by its title. */
+/**
+ * Run a command from the command palette by its title. A quick pick that opened late (a
+ * status bar click's answer) can take F1's place and filter the title away: then Escape and
+ * press F1 again, as a user would.
+ */
 export async function runCommand(page, title) {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`>${title}`);
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-  await row.waitFor();
+  await waitFor(`"${title}" in the command palette`, async () => {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ timeout: 5_000 });
+      await input.fill(`>${title}`);
+      await row.waitFor({ timeout: 5_000 });
+      return true;
+    } catch (error) {
+      await page.keyboard.press('Escape');
+      throw error;
+    }
+  }, 30_000, 200);
   await page.keyboard.press('Enter');
 }
 
@@ -499,11 +560,18 @@ export async function screenshots(label) {
   return taken;
 }
 
-/** Where the screenshot of each screen is kept (test artefacts, not in git). */
+/**
+ * Where the screenshot of each screen is kept (test artefacts, not in git); `off` takes none
+ * (scripts/test: nobody looks at a passing run's, and each costs the two cores most of a
+ * second). A failing test's windows are kept either way.
+ */
 export const SHOTS = process.env.SHIM_E2E_SHOTS ?? path.join(here, 'screenshots');
 
 /** Keep a screenshot of what the user sees now, as `<name>.png` in SHOTS; returns its path. */
 export async function shot(page, name) {
+  if (SHOTS === 'off') {
+    return undefined;
+  }
   mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, `${name}.png`);
   await page.waitForTimeout(300); // let the workbench finish painting (hover, animations)
@@ -549,9 +617,6 @@ export function useBrowser() {
   after(async () => {
     await shared.browser?.close();
     stopAll();
-    if (installRoot) {
-      rmSync(installRoot, { recursive: true, force: true, maxRetries: 3 });
-    }
   });
   return shared;
 }

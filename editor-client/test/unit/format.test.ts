@@ -334,6 +334,8 @@ test('the status bar item counts the windows of the group, or says coordination 
   assert.doesNotMatch(two.tooltip, /unsaved in another window/);
   const led = statusView({ ...base, coordination: { state: 'connected', members: 2, leader: { this: true, host: 'h', pid: 7 }, epoch: 3 } }, 1030);
   assert.match(led.tooltip, /Show Windows lists them\)\. This window leads the group\./);
+  const broke = { state: 'connected' as const, members: 1, leader: { this: true, host: 'h', pid: 7 }, epoch: 4, leaseBroken: "the lead's lease in Redis (k) had no expiry: this window took over the lead, under a new epoch" };
+  assert.match(statusView({ ...base, coordination: broke }, 1030).tooltip, /This window leads the group\. The lead's lease in Redis \\\(k\\\) had no expiry: this window took over the lead, under a new epoch\./);
   const follows = { state: 'connected' as const, members: 2, leader: { this: false, host: 'box', pid: 7 }, leadLost: 'no longer the leader: the lease ran out before Redis renewed it' };
   assert.match(statusView({ ...base, coordination: follows }, 1030).tooltip, /The window of pid 7 on box leads the group\. This window is no longer the leader: the lease ran out/);
 });
