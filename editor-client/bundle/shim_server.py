@@ -29,6 +29,7 @@ def main() -> None:
     libs = os.path.join(BUNDLED, "libs")
     sys.path[0:0] = [os.path.join(libs, abi), os.path.join(libs, "common")]
     if sys.argv[1:] == ["--check"]:
+        sys.dont_write_bytecode = True  # a probe leaves the bundle as it found it
         import shim_lsp
 
         print(shim_lsp.__version__, "bundled", abi)

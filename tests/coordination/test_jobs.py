@@ -164,7 +164,7 @@ async def test_cancel_reaches_the_window_doing_the_work_and_redis_gone_mid_run_m
     result = await asyncio.wait_for(run, 30)
     assert result["cancelled"] is True and result["applied"] is False
     assert result["summary"].endswith("3 not run (cancelled)")
-    await helper.wait_for(lambda: r.llen(active) == 0, timeout=5)
+    await helper.wait_for(lambda: r.llen(active) == 0)
     reasons = [j.get("failedReason", "") for j in jobs_of(redis_server)]
     assert "cancelled by the window that asked" in reasons
     await helper.wait_for(lambda: queue_depth(*states) == (0, 0), timeout=10)
