@@ -914,7 +914,8 @@ def test_a_restart_takes_the_folder_verdicts_from_the_store_until_what_judged_th
             conn, "ws"
         )
 
-    first, listings = FileRules.from_settings(workspace, Settings()), {}
+    first = FileRules.from_settings(workspace, Settings())
+    listings: scan.Listings = {}
     fresh = _walked(first, listings)
     assert all("build/" not in row[0] and "node_modules/" not in row[0] for row in fresh)
     stored(listings)
