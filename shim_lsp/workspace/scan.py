@@ -312,13 +312,6 @@ _RULES = 16
 _KEEP, _LEAVE = ord("1"), ord("0")
 
 
-def _folder_key(st: os.stat_result) -> bytes | None:
-    try:
-        return _FOLDER.pack(st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-    except struct.error:  # out of 64 bits: never kept
-        return None
-
-
 def listings_by_inode(rows: Iterable[tuple[bytes, bytes | None]]) -> Listings:
     """Kept listings (as stored, one a row: names, verdicts) by the inode of their folder,
     which each holds; a row too short to hold one is not a listing, and left out."""
@@ -385,7 +378,7 @@ def walk_folders(
     root = str(rules.root)
     stack: list[tuple[str, str, Specs, str]] = [(root, "", (), "")]
     excludes, kept = rules.matcher(rules.excludes), rules._kept
-    verdict_rules = rules.verdict_rules
+    verdict_rules, gitignores, fold = rules.verdict_rules, rules._gitignores, _FOLDER.pack
     lstat = os.lstat
     make = tuple.__new__  # Listing's own __new__ is Python code, run once per folder
     while stack:
@@ -400,7 +393,10 @@ def walk_folders(
                 dst = os.stat(folder) if not prefix else lstat(folder)
             except OSError:
                 continue
-            key = _folder_key(dst)
+            try:  # the folder's key, packed as its listing starts
+                key = fold(dst.st_mtime_ns, dst.st_ctime_ns, dst.st_ino, dst.st_dev)
+            except struct.error:  # out of 64 bits: never kept
+                key = None
             known = listings.get(dst.st_ino)
             names = None
             base = folder + "/"
@@ -457,7 +453,12 @@ def walk_folders(
                 mst = os.stat(os.path.join(folder, ".gitignore")) if has_marker else None
             except OSError:
                 mst = None
-            own = rules._current_gitignore(folder, mst.st_mtime_ns if mst else None)
+            # Most folders have none, and had none: no call for them.
+            own = (
+                rules._current_gitignore(folder, mst.st_mtime_ns if mst else None)
+                if has_marker or folder in gitignores
+                else None
+            )
             if own is not None:
                 specs = (*inherited, (prefix, rules.matcher(own)))
             if mst is not None:
