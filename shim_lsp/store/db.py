@@ -117,11 +117,13 @@ CREATE TABLE IF NOT EXISTS stat_folders_stamp(
 ) WITHOUT ROWID;
 
 -- Each folder's own stat and names as a walk last listed them (store/statcache.py), so that a
--- restarted server lists again only the folders whose stat moved. Added after schema 1 too.
+-- restarted server lists again only the folders whose stat moved, and, in verdicts, whether
+-- the rules kept each of its subfolders (NULL: not judged). Added after schema 1 too.
 CREATE TABLE IF NOT EXISTS stat_listings(
     workspace TEXT NOT NULL,
     folder TEXT NOT NULL,
     listing BLOB NOT NULL,
+    verdicts BLOB,
     PRIMARY KEY(workspace, folder)
 ) WITHOUT ROWID;
 
@@ -368,7 +370,10 @@ def open_store(state_dir: Path) -> tuple[sqlite3.Connection, OpenReport]:
     return conn, OpenReport(path, quarantined, reason, tightened)
 
 
-ADDED_COLUMNS = {"sessions": [("kind", "TEXT NOT NULL DEFAULT 'window'")]}
+ADDED_COLUMNS = {
+    "sessions": [("kind", "TEXT NOT NULL DEFAULT 'window'")],
+    "stat_listings": [("verdicts", "BLOB")],
+}
 """Columns added after schema 1 was released, with their defaults: a store made before them
 gains them on open (older SHIMs name their columns when they write, so they still can)."""
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from sys import intern
 from typing import NamedTuple
 
-from shim_lsp.workspace.scan import FileStat, Listings, listings_by_inode
+from shim_lsp.workspace.scan import FileStat, Listings, listings_by_inode, split_kept
 
 _STAT = struct.Struct("<qqqQ")
 _INODE_WRAP = 1 << 64
@@ -159,7 +159,7 @@ def load_listings(conn: sqlite3.Connection, workspace: str) -> Listings:
     a fact whoever wrote it ("the folder with this stat held these names"), checked against
     the folder's stat before it is used: rows of folders gone or moved are only passed over."""
     return listings_by_inode(
-        conn.execute("SELECT listing FROM stat_listings WHERE workspace=?", (workspace,))
+        conn.execute("SELECT listing, verdicts FROM stat_listings WHERE workspace=?", (workspace,))
     )
 
 
@@ -167,10 +167,16 @@ def save_listings(
     conn: sqlite3.Connection, workspace: str, rows: Mapping[str, bytes | None]
 ) -> None:
     """Write the listings of the folders a walk listed (None: forget) inside the caller's
-    transaction."""
+    transaction: the names where an older SHIM reads them, the verdicts beside them (an older
+    SHIM that writes the row again drops them)."""
     conn.executemany(
-        "INSERT OR REPLACE INTO stat_listings(workspace, folder, listing) VALUES (?,?,?)",
-        ((workspace, folder, listing) for folder, listing in rows.items() if listing is not None),
+        "INSERT OR REPLACE INTO stat_listings(workspace, folder, listing, verdicts)"
+        " VALUES (?,?,?,?)",
+        (
+            (workspace, folder, *split_kept(listing))
+            for folder, listing in rows.items()
+            if listing is not None
+        ),
     )
     conn.executemany(
         "DELETE FROM stat_listings WHERE workspace=? AND folder=?",

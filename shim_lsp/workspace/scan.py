@@ -8,6 +8,7 @@ contents are read later, and only for files whose stat changed.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -112,6 +113,19 @@ class FileRules:
     _kept: dict[str, bool] = field(default_factory=dict)
     """Per root-relative folder ("dir/"), whether a walk keeps it: the answer changes only
     with the rules or a .gitignore."""
+    verdict_rules: bytes = field(init=False, default=b"")
+    """A fingerprint of the rules that judge folders (the excludes, whether .gitignore
+    counts), 16 bytes: folder verdicts kept in the store hold only under the same."""
+
+    def __post_init__(self) -> None:
+        judged = repr(
+            (
+                [(p.include, getattr(p.regex, "pattern", None)) for p in self.excludes.patterns],
+                self.respect_gitignore,
+            )
+        )
+        digest = hashlib.blake2b(judged.encode("utf-8", "surrogatepass"), digest_size=8)
+        self.verdict_rules = digest.hexdigest().encode("ascii")
 
     @classmethod
     def from_settings(cls, root: Path, settings: Settings) -> FileRules:
@@ -242,7 +256,8 @@ class Listing(NamedTuple):
     .gitignore files that apply here, exactly: equal signatures mean that nothing a
     checkpoint keeps from this folder has changed, under the same settings."""
     listed: bool = True
-    """The folder was listed this walk (its kept listing, if any, did not hold)."""
+    """The folder's kept listing is recorded anew: it was listed this walk (its kept listing,
+    if any, did not hold), or its subfolders judged again."""
     kept: bytes | None = None
     """When ``listed``, the listing recorded for the next walk (None: not to be kept)."""
 
@@ -274,33 +289,46 @@ Listings = dict[int, bytes]
 """Per folder (by inode), what the last walk listed there (git's untracked cache): the
 folder's own stat (mtime, ctime, inode, device; adding, removing or renaming an entry moves
 its mtime) packed, then its names, NUL-separated, files and folders parted by a "/" (which
-no name holds). One bytes object a folder, kept in the store as it is (a restart walks from
-them): a tree of 30,000 folders keeps a few MB."""
+no name holds); then, once the walk judged its subfolders, a "/" and their verdicts: the
+rules' fingerprint (``FileRules.verdict_rules``), a "1" (kept) or "0" per subfolder, and
+what else they were judged by: the .gitignore stats above them, a NUL, the folder's place
+(``Listing.ignores``, ``Listing.prefix``). One bytes object a folder, kept in the store as it
+is, the verdicts in a column of their own that an older SHIM does not read (a restart walks
+from them): a tree of 30,000 folders keeps a few MB."""
 
 _FOLDER = struct.Struct("<qqQQ")
+_RULES = 16
+"""The length of ``FileRules.verdict_rules``."""
+_KEEP, _LEAVE = ord("1"), ord("0")
 
 
-def _folder_key(st: os.stat_result) -> bytes | None:
-    try:
-        return _FOLDER.pack(st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-    except struct.error:  # out of 64 bits: never kept
-        return None
-
-
-def listings_by_inode(rows: Iterable[tuple[bytes]]) -> Listings:
-    """Kept listings (as stored, one a row) by the inode of their folder, which each holds;
-    a row too short to hold one is not a listing, and left out."""
+def listings_by_inode(rows: Iterable[tuple[bytes, bytes | None]]) -> Listings:
+    """Kept listings (as stored, one a row: names, verdicts) by the inode of their folder,
+    which each holds; a row too short to hold one is not a listing, and left out."""
     start, end = _FOLDER.size - 16, _FOLDER.size - 8
     return {
-        int.from_bytes(listing[start:end], "little"): listing
-        for (listing,) in rows
+        int.from_bytes(listing[start:end], "little"): (
+            listing + b"/" + verdicts
+            if verdicts and listing.count(b"/", _FOLDER.size) == 1
+            else listing
+        )
+        for listing, verdicts in rows
         if len(listing) >= _FOLDER.size
     }
 
 
-def _keep(key: bytes, files: Iterable[str], folders: Iterable[str]) -> bytes:
+def _keep(key: bytes, files: Iterable[str], folders: Iterable[str], verdicts: bytes = b"") -> bytes:
     names = "\0".join(files) + "/" + "\0".join(folders)
-    return key + names.encode("utf-8", "surrogateescape")
+    kept = key + names.encode("utf-8", "surrogateescape")
+    return kept + b"/" + verdicts if verdicts else kept
+
+
+def split_kept(listing: bytes) -> tuple[bytes, bytes | None]:
+    """A kept listing as the store holds it: its names, the form an older SHIM reads, and
+    apart its subfolders' verdicts (None: not judged)."""
+    at = listing.find(b"/", _FOLDER.size)
+    at = listing.find(b"/", at + 1) if at >= 0 else -1
+    return (listing, None) if at < 0 else (listing[:at], listing[at + 1 :])
 
 
 def _list(folder: str) -> tuple[list[str], list[str]] | None:
@@ -331,18 +359,23 @@ def walk_folders(
 
     With ``listings``, a folder whose own stat is the one recorded there is not listed again:
     its names are taken from there and each file is stat'ed by its path (a third of a walk's
-    time is listing folders). A listing is recorded only when ``trusted`` says the folder's
-    stat would show a later change (the racy guard of the stat cache, for folders).
+    time is listing folders), and its subfolders' verdicts too while the rules, the
+    .gitignore files above them and its place in the tree are the ones they were judged by
+    (a restart would otherwise judge every folder again). A listing is recorded only when
+    ``trusted`` says the folder's stat would show a later change (the racy guard of the stat
+    cache, for folders).
     """
     root = str(rules.root)
     stack: list[tuple[str, str, Specs, str]] = [(root, "", (), "")]
     excludes, kept = rules.matcher(rules.excludes), rules._kept
+    verdict_rules, gitignores, fold = rules.verdict_rules, rules._gitignores, _FOLDER.pack
     lstat = os.lstat
     make = tuple.__new__  # Listing's own __new__ is Python code, run once per folder
     while stack:
         folder, prefix, inherited, ignores = stack.pop()
         files: list[tuple[str, os.stat_result]] = []
-        listed, kept_now, raw = True, None, None
+        listed, rejudged, kept_now, raw, verdicts = True, False, None, None, b""
+        key, dst = None, None
         if listings is not None:
             try:
                 # The root may be a link to the tree (as os.scandir follows it); no folder
@@ -350,12 +383,16 @@ def walk_folders(
                 dst = os.stat(folder) if not prefix else lstat(folder)
             except OSError:
                 continue
-            key = _folder_key(dst)
+            try:  # the folder's key, packed as its listing starts
+                key = fold(dst.st_mtime_ns, dst.st_ctime_ns, dst.st_ino, dst.st_dev)
+            except struct.error:  # out of 64 bits: never kept
+                key = None
             known = listings.get(dst.st_ino)
             names = None
             base = folder + "/"
             if key is not None and known is not None and known.startswith(key):
-                raw, _, raw_folders = known[_FOLDER.size :].partition(b"/")
+                raw, _, rest = known[_FOLDER.size :].partition(b"/")
+                raw_folders, _, verdicts = rest.partition(b"/")
                 names = (
                     raw.decode("utf-8", "surrogateescape").split("\0") if raw else [],
                     raw_folders.decode("utf-8", "surrogateescape").split("\0")
@@ -365,7 +402,7 @@ def walk_folders(
                 try:
                     files = [(name, lstat(base + name)) for name in names[0]]
                 except OSError:  # changed within the folder's timestamp tick after all
-                    names, files, raw = None, [], None
+                    names, files, raw, verdicts = None, [], None, b""
             if names is None:
                 names = _list(folder)
                 if names is None:
@@ -377,10 +414,6 @@ def walk_folders(
                         files.append((name, lstat(base + name)))
                     except OSError:
                         key = None  # gone since it was listed: list it again next time
-                if key is not None and trusted is not None and trusted(dst):
-                    kept_now = listings[dst.st_ino] = _keep(key, names[0], names[1])
-                else:
-                    listings.pop(dst.st_ino, None)
             else:
                 listed = False
             subfolders = [(name, base + name) for name in names[1]]
@@ -410,22 +443,58 @@ def walk_folders(
                 mst = os.stat(os.path.join(folder, ".gitignore")) if has_marker else None
             except OSError:
                 mst = None
-            own = rules._current_gitignore(folder, mst.st_mtime_ns if mst else None)
+            # Most folders have none, and had none: no call for them.
+            own = (
+                rules._current_gitignore(folder, mst.st_mtime_ns if mst else None)
+                if has_marker or folder in gitignores
+                else None
+            )
             if own is not None:
                 specs = (*inherited, (prefix, rules.matcher(own)))
             if mst is not None:
                 ignores += (
                     f"{prefix}:{mst.st_size}:{mst.st_mtime_ns}:{mst.st_ctime_ns}:{mst.st_ino};"
                 )
-        for name, path in subfolders:
-            rel_dir = prefix + name + "/"
-            keep = kept.get(rel_dir)
-            if keep is None:
-                keep = kept[rel_dir] = not (
-                    excludes(rel_dir) or any(match(rel_dir[len(base) :]) for base, match in specs)
-                )
-            if keep:
-                stack.append((path, rel_dir, specs, ignores))
+        if subfolders and listings is not None:
+            judged = (ignores + "\0" + prefix).encode("utf-8", "surrogateescape")
+            end = _RULES + len(subfolders)
+            if verdicts[end:] == judged and verdicts.startswith(verdict_rules):
+                for (name, path), bit in zip(subfolders, verdicts[_RULES:end], strict=True):
+                    if bit == _KEEP:
+                        stack.append((path, prefix + name + "/", specs, ignores))
+            else:
+                bits = bytearray()
+                for name, path in subfolders:
+                    rel_dir = prefix + name + "/"
+                    keep = kept.get(rel_dir)
+                    if keep is None:
+                        keep = kept[rel_dir] = not (
+                            excludes(rel_dir)
+                            or any(match(rel_dir[len(base) :]) for base, match in specs)
+                        )
+                    bits.append(_KEEP if keep else _LEAVE)
+                    if keep:
+                        stack.append((path, rel_dir, specs, ignores))
+                verdicts = b"".join((verdict_rules, bits, judged))
+                rejudged = True
+        elif subfolders:
+            for name, path in subfolders:
+                rel_dir = prefix + name + "/"
+                keep = kept.get(rel_dir)
+                if keep is None:
+                    keep = kept[rel_dir] = not (
+                        excludes(rel_dir)
+                        or any(match(rel_dir[len(base) :]) for base, match in specs)
+                    )
+                if keep:
+                    stack.append((path, rel_dir, specs, ignores))
+        if listings is not None and (listed or rejudged):
+            assert dst is not None and names is not None
+            if key is not None and trusted is not None and trusted(dst):
+                kept_now = listings[dst.st_ino] = _keep(key, names[0], names[1], verdicts)
+                listed = True  # recorded anew
+            elif listed:
+                listings.pop(dst.st_ino, None)
         yield make(
             Listing,
             (prefix, files, specs, ignores, signature(ignores, files, raw), listed, kept_now),

@@ -888,3 +888,69 @@ def test_a_walk_from_kept_listings_finds_what_a_fresh_walk_finds(
     assert str(workspace / "a" / "b" / "c") in listed
     assert from_listings == _walked(rules)
     assert any(row[0] == "e/m2.py/" for row in from_listings)
+
+
+def _judged(rules: FileRules) -> list[str]:
+    """The folders judged against the excludes from now on."""
+    judged: list[str] = []
+    real = rules.matcher(rules.excludes)
+
+    def excludes(rel: str) -> bool:
+        if rel.endswith("/"):
+            judged.append(rel)
+        return real(rel)
+
+    rules._matchers[id(rules.excludes)] = (rules.excludes, excludes)
+    return judged
+
+
+def test_a_restart_takes_the_folder_verdicts_from_the_store_until_what_judged_them_changes(
+    workspace: Path, state_dir: Path
+) -> None:
+    """A restart judged every folder against the rules again (a regex search a folder): the
+    verdicts are kept with the listings, and hold only under the same rules, .gitignore
+    files and place in the tree. Whatever changed, a walk from the store finds what a walk
+    from nothing finds; an older SHIM reads the listings it always read."""
+    for folder in ("pkg/a/b", "pkg/build", "node_modules/x", "docs/build", "keep/deep"):
+        (workspace / folder).mkdir(parents=True)
+        (workspace / folder / "m.py").write_text(f"# {folder}\n")
+    (workspace / ".gitignore").write_text("build/\n")
+    time.sleep(3 * fsclock.COARSE_TICK_NS / 1e9)  # past the folders' timestamp tick
+    conn, _report = open_store(state_dir)
+
+    def stored(listings: scan.Listings) -> None:
+        rows: dict[str, bytes | None] = {str(ino): kept for ino, kept in listings.items()}
+        with conn:
+            statcache.save_listings(conn, "ws", rows)
+
+    def restart(**settings: Any) -> tuple[FileRules, scan.Listings]:
+        return FileRules.from_settings(workspace, Settings(**settings)), statcache.load_listings(
+            conn, "ws"
+        )
+
+    first = FileRules.from_settings(workspace, Settings())
+    listings: scan.Listings = {}
+    fresh = _walked(first, listings)
+    assert all("build/" not in row[0] and "node_modules/" not in row[0] for row in fresh)
+    stored(listings)
+
+    rules, listings = restart()
+    judged = _judged(rules)
+    assert _walked(rules, listings) == fresh
+    assert judged == [], "no folder judged again"
+
+    # An older SHIM reads the listing column alone, as it always did, and finds the same.
+    old = conn.execute("SELECT listing FROM stat_listings").fetchall()
+    assert _walked(first, scan.listings_by_inode((row, None) for (row,) in old)) == fresh
+
+    (workspace / ".gitignore").write_text("build/\nkeep/\n")  # the folder's stat stays
+    rules, listings = restart()
+    assert _walked(rules, listings) == _walked(FileRules.from_settings(workspace, Settings()))
+    assert not any(row[0].startswith("keep/") for row in _walked(rules, listings))
+    stored(listings)
+
+    rules, listings = restart(exclude_globs=["docs/"])
+    by_settings = _walked(FileRules.from_settings(workspace, Settings(exclude_globs=["docs/"])))
+    assert _walked(rules, listings) == by_settings
+    assert not any(row[0].startswith("docs/") for row in by_settings)
+    conn.close()
