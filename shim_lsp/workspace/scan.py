@@ -371,6 +371,11 @@ def walk_folders(
     verdict_rules, gitignores, fold = rules.verdict_rules, rules._gitignores, _FOLDER.pack
     lstat = os.lstat
     make = tuple.__new__  # Listing's own __new__ is Python code, run once per folder
+
+    def judge(rel_dir: str, specs: Specs) -> bool:
+        """Whether a subfolder is walked: no exclude and no .gitignore above it leaves it."""
+        return not (excludes(rel_dir) or any(match(rel_dir[len(base) :]) for base, match in specs))
+
     while stack:
         folder, prefix, inherited, ignores = stack.pop()
         files: list[tuple[str, os.stat_result]] = []
@@ -468,10 +473,7 @@ def walk_folders(
                     rel_dir = prefix + name + "/"
                     keep = kept.get(rel_dir)
                     if keep is None:
-                        keep = kept[rel_dir] = not (
-                            excludes(rel_dir)
-                            or any(match(rel_dir[len(base) :]) for base, match in specs)
-                        )
+                        keep = kept[rel_dir] = judge(rel_dir, specs)
                     bits.append(_KEEP if keep else _LEAVE)
                     if keep:
                         stack.append((path, rel_dir, specs, ignores))
@@ -482,10 +484,7 @@ def walk_folders(
                 rel_dir = prefix + name + "/"
                 keep = kept.get(rel_dir)
                 if keep is None:
-                    keep = kept[rel_dir] = not (
-                        excludes(rel_dir)
-                        or any(match(rel_dir[len(base) :]) for base, match in specs)
-                    )
+                    keep = kept[rel_dir] = judge(rel_dir, specs)
                 if keep:
                     stack.append((path, rel_dir, specs, ignores))
         if listings is not None and (listed or rejudged):
