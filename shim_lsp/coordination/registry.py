@@ -16,6 +16,7 @@ Per workspace (``<prefix>:ws:<16 hex digits of sha256(workspace id)>``):
 from __future__ import annotations
 
 import hashlib
+import time
 
 import attrs
 from redis.asyncio import Redis
@@ -75,25 +76,52 @@ async def publish(r: Redis, keys: Keys, nudge: Nudge) -> int:
     return int(await r.publish(keys.channel, encode(nudge)))
 
 
+MEMBERS_READ = 256
+"""At most this many member entries are read at one look, the freshest heartbeats first: a
+group has a handful, and a set stuffed by hand must not make every look run past Redis's
+time limit (the entries read that have no record are removed, so a stuffed set drains)."""
+HEARTBEAT_SPAN_S = 4 * 3600.0
+"""A heartbeat older than four of the longest TTL a setting allows is no live member's (the
+set itself expires after four TTLs of its last writer)."""
+CLOCK_SKEW_S = 300.0
+"""How far ahead of this host's clock another host's heartbeat may be and still count."""
+
+
 async def live_members(r: Redis, keys: Keys, dropped: Dropped) -> list[Member]:
     """Every member whose record has not expired, oldest first; the sorted set's entries
     for expired records are removed on the way. A record that is not a member of this
-    workspace (forged, or from another version) is left out and counted in ``dropped``."""
-    sessions = [_text(s) for s in await r.zrange(keys.members, 0, -1)]
+    workspace (forged, or from another version) is left out and counted in ``dropped``, as
+    is one that never expires: SHIM writes every record with its TTL, so a record without
+    one was written by hand and would stand for a live window for ever."""
+    now = time.time()
+    async with r.pipeline(transaction=False) as pipe:
+        pipe.zremrangebyscore(keys.members, "-inf", now - HEARTBEAT_SPAN_S)
+        pipe.zremrangebyscore(keys.members, f"({now + CLOCK_SKEW_S}", "+inf")
+        pipe.zrange(keys.members, 0, MEMBERS_READ - 1, desc=True)
+        *_, newest = await pipe.execute()
+    sessions = [_text(s) for s in newest]
     if not sessions:
         return []
-    records = await r.mget([keys.member(s) for s in sessions])
+    async with r.pipeline(transaction=False) as pipe:
+        pipe.mget([keys.member(s) for s in sessions])
+        for session in sessions:
+            pipe.pttl(keys.member(session))
+        records, *ttls = await pipe.execute()
     gone = [s for s, raw in zip(sessions, records, strict=True) if raw is None]
     if gone:
         await r.zrem(keys.members, *gone)
     found = []
-    for session, raw in zip(sessions, records, strict=True):
+    for session, raw, ttl in zip(sessions, records, ttls, strict=True):
         if raw is None:
             continue
         data = raw if isinstance(raw, bytes) else b""
         digest = hashlib.sha256(session.encode("utf-8", "surrogatepass") + b"\0" + data).digest()
         if digest in dropped.refused:
             continue  # counted when first read: a record version is dropped once
+        if ttl == -1:
+            dropped.refused_before(digest)
+            dropped.add("no expiry")
+            continue
         member = decode_member(data, keys.workspace, dropped)
         if member is not None and member.session == session:
             found.append(member)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from redis_rig import (
 )
 
 from shim_lsp.coordination.leader import Leadership, retention_turn
-from shim_lsp.coordination.registry import Keys
+from shim_lsp.coordination.messages import Dropped, Member, encode
+from shim_lsp.coordination.registry import MEMBERS_READ, Keys, live_members, register
 from shim_lsp.session.checkpointer import RetentionTurn
 from shim_lsp.settings import Settings
 from shim_lsp.store import fencing, retention
@@ -183,5 +185,46 @@ async def test_a_lease_no_member_could_have_left_is_broken_and_the_lead_taken_fe
         second = again.fence()
         assert second is not None and second > first
         assert again.took_over is not None and "was a hash, not a lease" in again.took_over
+    finally:
+        await r.aclose()
+
+
+async def test_a_member_record_without_expiry_or_a_stuffed_member_set_shows_no_false_window(
+    redis_server: RedisServer,
+) -> None:
+    """A record written by hand with no TTL stood for a live window for ever (flagging its
+    "unsaved" files, holding back codemods); 300,000 ids stuffed into the member set made every
+    look run past Redis's time limit, so each window said Redis could not be reached."""
+    keys = Keys("shim", "ws-test")
+    r, sync = redis_server.async_client(), redis_server.client()
+    now = time.time()
+
+    def member(session: str, heartbeat: float) -> Member:
+        return Member(1, session, "ws-test", "vm", os.getpid(), "test", now - 60, heartbeat, [], [])
+
+    try:
+        await register(r, keys, member("a" * 32, now), ttl=15.0)
+        ghost = member("b" * 32, now - 3600)
+        sync.set(keys.member(ghost.session), encode(ghost))  # no expiry
+        sync.zadd(keys.members, {ghost.session: ghost.heartbeat_at})
+        dropped = Dropped()
+        assert [m.session for m in await live_members(r, keys, dropped)] == ["a" * 32]
+        assert dropped.counts == {"no expiry": 1}
+        # Stuffed with ids of no record, newer heartbeats than the live member's, some from far
+        # in the future or the past: each look reads a bounded number and removes what it read.
+        ids = {f"{i:032x}": now + 1 for i in range(5_000)}
+        ids.update({f"f{i:031x}": now + 86_400 for i in range(1_000)})
+        ids.update({f"e{i:031x}": now - 86_400 for i in range(1_000)})
+        sync.zadd(keys.members, ids)
+        looks = 0
+        while True:
+            started = time.monotonic()
+            found = await live_members(r, keys, dropped)
+            assert time.monotonic() - started < 1.0
+            looks += 1
+            if found:
+                break
+        assert [m.session for m in found] == ["a" * 32]
+        assert looks <= 5_000 // MEMBERS_READ + 2
     finally:
         await r.aclose()
