@@ -226,10 +226,12 @@ def explain(target: RedisTarget, exc: BaseException) -> CoordinationError:
         )
     if _untrusted(exc):
         vouch = (
-            f"the CA in redisCaFile ({target.ca_file})" if target.ca_file else "the system's CAs"
+            f"the CA in redisCaFile ({target.ca_file}) does not"
+            if target.ca_file
+            else "the system's CAs do not"
         )
         return Refused(
-            f"Redis at {target.shown} presented a TLS certificate that {vouch} does not vouch"
+            f"Redis at {target.shown} presented a TLS certificate that {vouch} vouch"
             f" for ({detail}); SHIM does not coordinate until redisUrl or redisCaFile is changed"
         )
     if isinstance(exc, rx.TimeoutError | rx.ConnectionError | OSError | TimeoutError):
