@@ -126,6 +126,28 @@ COMMANDS = frozenset(
 """The subcommands (``build_parser`` adds each)."""
 
 
+def _group_options(
+    p: argparse.ArgumentParser,
+    url_help: str,
+    *,
+    workspace_from: str = "the workspace",
+    ca_file: bool = True,
+) -> None:
+    """The options that name a workspace's group in Redis, alike for every command that reads
+    it (``status``, ``windows``, ``mcp``)."""
+    p.add_argument("--redis-url", help=url_help)
+    if ca_file:
+        p.add_argument(
+            "--redis-ca-file", help="PEM of the CA that signed a rediss:// server's certificate"
+        )
+    p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
+    p.add_argument(
+        "--workspace-id",
+        help=f"the workspace's id in the group (default: from {workspace_from}, as the server"
+        " does)",
+    )
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every subcommand, or of ``only`` (the one being run: building the
     others takes longer than ``shim analyze`` may spend before ruff starts)."""
@@ -153,19 +175,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         sub.add_parser("serve", help="run the language server on stdio").set_defaults(fn=cmd_serve)
     if wanted("status"):
         p = sub.add_parser("status", parents=[common], help="the store and this workspace")
-        p.add_argument(
-            "--redis-url",
-            help="the Redis of the workspace's group, to show its windows (default:"
-            " $SHIM_REDIS_URL, which keeps a password out of the process list; none: no group)",
-        )
-        p.add_argument(
-            "--redis-ca-file", help="PEM of the CA that signed a rediss:// server's certificate"
-        )
-        p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
-        p.add_argument(
-            "--workspace-id",
-            help="the workspace's id in the group (default: from the workspace, as the server"
-            " does)",
+        _group_options(
+            p,
+            "the Redis of the workspace's group, to show its windows (default: $SHIM_REDIS_URL,"
+            " which keeps a password out of the process list; none: no group)",
         )
         p.set_defaults(fn=_lazy(STORE, "cmd_status"))
     if wanted("sessions"):
@@ -299,18 +312,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         )
     if wanted("windows"):
         p = sub.add_parser("windows", help="the editor windows of a workspace's group (Redis)")
-        p.add_argument(
-            "--redis-url",
-            help="the group's Redis (default: $SHIM_REDIS_URL, which keeps a password out of"
-            " the process list)",
-        )
-        p.add_argument(
-            "--redis-ca-file", help="PEM of the CA that signed a rediss:// server's certificate"
-        )
-        p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
-        p.add_argument(
-            "--workspace-id",
-            help="the workspace's id in the group (default: from --workspace, as the server does)",
+        _group_options(
+            p,
+            "the group's Redis (default: $SHIM_REDIS_URL, which keeps a password out of the"
+            " process list)",
+            workspace_from="--workspace",
         )
         p.add_argument("--workspace", default=os.getcwd(), help="the workspace folder (default: .)")
         p.add_argument("--json", action="store_true", help="print JSON")
@@ -344,16 +350,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "--state-dir",
             help="SHIM's state folder (default: $SHIM_STATE_DIR or the user state dir)",
         )
-        p.add_argument(
-            "--redis-url",
-            help="the Redis of the workspace's group, to know the files its windows hold unsaved"
+        _group_options(
+            p,
+            "the Redis of the workspace's group, to know the files its windows hold unsaved"
             " (default: $SHIM_REDIS_URL, which keeps a password out of the process list)",
-        )
-        p.add_argument("--key-prefix", default="shim", help="Redis key prefix (default: shim)")
-        p.add_argument(
-            "--workspace-id",
-            help="the workspace's id in the group (default: from the workspace, as the server"
-            " does)",
+            ca_file=False,
         )
         p.add_argument(
             "--http",
