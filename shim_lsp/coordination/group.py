@@ -230,9 +230,8 @@ class Coordinator:
 
     async def _beat(self, r: Redis) -> None:
         """Rewrite this member's record, then send what is pending."""
-        pending = self._pending
         await bounded(registry.register(r, self.keys, self._record(), self.ttl))
-        self._pending = [p for p in self._pending if p not in pending]
+        pending, self._pending = self._pending, []
         for _nudge, heard in pending[:-10]:
             _resolve(heard, 0)  # the record says it; the nudge is not sent
         for nudge, heard in pending[-10:]:
