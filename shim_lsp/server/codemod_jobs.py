@@ -218,38 +218,37 @@ async def run_shared(
                 FileResult(str(path), o.status, o.reason, new, None, tuple(o.warnings), old)
             )
     left = [Job(read[f.path][0], read[f.path][1]) for i in remote.left for f in batches[i].files]
-    if left and not cancel.is_set():
-        log.warning(
-            "codemod %s: %s; running the remaining %s files here",
-            name,
-            remote.problem or "the group did not finish",
-            len(left),
-        )
-        rest = await asyncio.to_thread(local, left, lambda s, _t: on_remote(len(s.results)))
+
+    async def run_here(
+        jobs: list[Job], level: int, why: str, progress: Callable[[Summary, int], None]
+    ) -> None:
+        """Files the group did not do, run in this window (or said not run, once cancelled)."""
+        if not jobs:
+            return
+        if cancel.is_set():
+            summary.cancelled = True
+            unrun = "the run was cancelled before this file was done"
+            summary.results.extend(FileResult(str(j.path), "not run", unrun) for j in jobs)
+            return
+        log.log(level, "codemod %s: %s", name, why)
+        rest = await asyncio.to_thread(local, jobs, progress)
         summary.results.extend(rest.results)
-        summary.cancelled = rest.cancelled
-    elif left:
-        summary.cancelled = True
-        summary.results.extend(
-            FileResult(str(j.path), "not run", "the run was cancelled before this file was done")
-            for j in left
-        )
-    if theirs and not cancel.is_set():
-        log.info(
-            "codemod %s: %s files differ in the checkout of the window that worked them;"
-            " running them here",
-            name,
-            len(theirs),
-        )
-        own = await asyncio.to_thread(local, theirs, lambda s, _t: tell())
-        summary.results.extend(own.results)
-        summary.cancelled = summary.cancelled or own.cancelled
-    elif theirs:
-        summary.cancelled = True
-        summary.results.extend(
-            FileResult(str(j.path), "not run", "the run was cancelled before this file was done")
-            for j in theirs
-        )
+        summary.cancelled = summary.cancelled or rest.cancelled
+
+    await run_here(
+        left,
+        logging.WARNING,
+        f"{remote.problem or 'the group did not finish'}; running the remaining {len(left)}"
+        " files here",
+        lambda s, _t: on_remote(len(s.results)),
+    )
+    await run_here(
+        theirs,
+        logging.INFO,
+        f"{len(theirs)} files differ in the checkout of the window that worked them;"
+        " running them here",
+        lambda s, _t: tell(),
+    )
     here = await mine
     summary.results.extend(here.results)
     summary.cancelled = summary.cancelled or here.cancelled or cancel.is_set()
