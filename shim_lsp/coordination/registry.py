@@ -21,7 +21,14 @@ import time
 import attrs
 from redis.asyncio import Redis
 
-from shim_lsp.coordination.messages import Dropped, Member, Nudge, decode_member, encode
+from shim_lsp.coordination.messages import (
+    CLOCK_SKEW_S,
+    Dropped,
+    Member,
+    Nudge,
+    decode_member,
+    encode,
+)
 
 
 @attrs.frozen
@@ -83,8 +90,6 @@ time limit (the entries read that have no record are removed, so a stuffed set d
 HEARTBEAT_SPAN_S = 4 * 3600.0
 """A heartbeat older than four of the longest TTL a setting allows is no live member's (the
 set itself expires after four TTLs of its last writer)."""
-CLOCK_SKEW_S = 300.0
-"""How far ahead of this host's clock another host's heartbeat may be and still count."""
 
 
 async def live_members(r: Redis, keys: Keys, dropped: Dropped) -> list[Member]:
