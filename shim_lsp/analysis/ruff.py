@@ -116,8 +116,20 @@ async def check(
 ) -> list[Finding] | RuffFailure:
     """Ruff's findings in ``text``, checked as the file at ``path``."""
     # A lone surrogate (an editor may hold one) becomes one "?": positions stay the same.
-    data = text.encode("utf-8", "replace")
-    out = await run(binary, check_args(path, options), data, path, timeout)
+    return await check_bytes(binary, text.encode("utf-8", "replace"), path, options, timeout)
+
+
+async def check_bytes(
+    binary: str,
+    data: bytes,
+    path: Path,
+    options: RuffOptions,
+    timeout: float = TIMEOUT_S,
+    cwd: Path | None = None,
+) -> list[Finding] | RuffFailure:
+    """Ruff's findings in ``data`` (on its standard input), checked as the file at ``path``;
+    ruff runs in ``cwd`` (default: the file's folder)."""
+    out = await run(binary, check_args(path, options), data, path, timeout, cwd=cwd)
     if isinstance(out, RuffFailure):
         return out
     try:

@@ -272,14 +272,9 @@ async def check_file(
     refused = _cwd_refused(roots, here)
     if refused is not None:
         return refused
-    args = ruff_command.check_args(path, options)
-    out = await ruff.run(binary, args, data, path, timeout, cwd=here)
-    if isinstance(out, RuffFailure):
-        return out
-    try:
-        items = ruff.parse(out)
-    except (ValueError, KeyError, TypeError) as exc:
-        return RuffFailure(f"ruff ({binary}) answered output SHIM cannot read: {exc}", out[:300])
+    items = await ruff.check_bytes(binary, data, path, options, timeout, cwd=here)
+    if isinstance(items, RuffFailure):
+        return items
     return TreeFindings({path: items} if items else {})
 
 
