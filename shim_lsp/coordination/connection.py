@@ -190,10 +190,12 @@ def _untrusted(exc: BaseException | None) -> bool:
     return False
 
 
-def _tls_hint(target: RedisTarget, exc: BaseException) -> str:
+def _tls_hint(target: RedisTarget, exc: BaseException, answered: bool) -> str:
     """What a TLS mismatch looks like from here, said as the likely cause: a plain Redis never
     answers a TLS hello (the connect times out), and a TLS-only one resets a plain
-    connection."""
+    connection. Once Redis has answered on this URL, the scheme is right and a cut is a cut."""
+    if answered:
+        return ""
     scheme = urlsplit(target.url).scheme
     if scheme == "rediss" and "Timeout connecting" in str(exc):
         return (
@@ -206,8 +208,11 @@ def _tls_hint(target: RedisTarget, exc: BaseException) -> str:
     return ""
 
 
-def explain(target: RedisTarget, exc: BaseException) -> CoordinationError:
-    """One sentence for a failure, safe to log and show: the URL without its password."""
+def explain(
+    target: RedisTarget, exc: BaseException, *, answered: bool = False
+) -> CoordinationError:
+    """One sentence for a failure, safe to log and show: the URL without its password.
+    ``answered``: Redis has answered on this URL before (no scheme mismatch is guessed)."""
     detail = target.redact(str(exc) or type(exc).__name__)
     if isinstance(exc, rx.OutOfMemoryError) or (
         isinstance(exc, rx.ResponseError) and "maxmemory" in str(exc)
@@ -236,7 +241,7 @@ def explain(target: RedisTarget, exc: BaseException) -> CoordinationError:
         )
     if isinstance(exc, rx.TimeoutError | rx.ConnectionError | OSError | TimeoutError):
         return CoordinationError(
-            f"Redis at {target.shown} cannot be reached: {detail}{_tls_hint(target, exc)}"
+            f"Redis at {target.shown} cannot be reached: {detail}{_tls_hint(target, exc, answered)}"
         )
     if isinstance(exc, rx.RedisError):
         return CoordinationError(f"Redis at {target.shown} failed: {detail}")

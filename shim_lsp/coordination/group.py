@@ -104,6 +104,8 @@ class Coordinator:
         self.members: list[Member] = []
         self.dropped = Dropped()
         self.refused = False
+        self.answered = False
+        """Redis has answered this member once: a later cut is not a TLS mismatch."""
         self._pending: list[tuple[Nudge, asyncio.Future[int]]] = []
         self.saved: dict[str, float] = {}
         """This member's latest save of each file (path -> when), carried by its record."""
@@ -176,7 +178,7 @@ class Coordinator:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                error = explain(self.target, exc)
+                error = explain(self.target, exc, answered=self.answered)
                 if failures == 0 or isinstance(error, Refused):
                     log.warning("coordination: %s", error)
                 failures += 1
@@ -193,6 +195,7 @@ class Coordinator:
         pubsub = r.pubsub(ignore_subscribe_messages=True)
         try:
             await bounded(r.ping())
+            self.answered = True
             await bounded(pubsub.subscribe(self.keys.channel))
             self._pending.append((self._nudge("joined"), asyncio.Future()))
             await self._beat(r)

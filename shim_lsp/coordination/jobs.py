@@ -258,8 +258,12 @@ class JobWorker:
         concurrency: int,
         handle: Handle,
         name: str,
+        answered: Callable[[], bool] = lambda: False,
     ) -> None:
+        """``answered``: whether Redis has answered this member before (its errors then guess
+        no scheme mismatch)."""
         self.target, self.keys, self.handle = target, keys, handle
+        self.answered = answered
         self.options = worker_options(keys, ttl, concurrency, name)
         self.rejected = 0
         self._worker: Any = None
@@ -281,7 +285,7 @@ class JobWorker:
         log.info("coordination: working %s's codemod jobs", self.keys.base)
 
     def _error(self, error: BaseException, *_job: Any) -> None:
-        explained = explain(self.target, error)
+        explained = explain(self.target, error, answered=self.answered())
         if not isinstance(explained, Full):
             self._full = None
             log.warning("coordination: job worker: %s", explained)

@@ -253,6 +253,7 @@ class CoordinationFeature(Feature):
             concurrency,
             handle,
             coordinator.me.session,
+            answered=lambda: coordinator.answered,
         )
         self.jobs.start()
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from harness import Editor, Editors
 from redis_rig import (
     TTL,
@@ -57,7 +58,11 @@ async def fenced_at(state: Path, epoch: int) -> None:
 
 
 async def test_three_windows_one_leader_failover_within_a_lease_and_after_redis_restarts_empty(
-    redis_servers: RedisServers, editors: Editors, workspace: Path, tmp_path: Path
+    redis_servers: RedisServers,
+    editors: Editors,
+    workspace: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     redis = redis_servers.start()
     state = tmp_path / "state"  # one store, as windows on one machine share
@@ -83,6 +88,10 @@ async def test_three_windows_one_leader_failover_within_a_lease_and_after_redis_
     elected = await one_leader(survivors, timeout=20, above=second)
     third = coordination(elected)["epoch"]
     await fenced_at(state, third)
+    # A Redis that went away under its members is said to be unreachable, not misconfigured.
+    log = capfd.readouterr().err
+    assert f"127.0.0.1:{redis.port}" in log and "cannot be reached" in log
+    assert "serves TLS only" not in log, "a shut-down Redis was blamed on the URL's scheme"
 
 
 async def test_a_leader_cut_off_by_paused_redis_stops_at_once_and_its_stale_retention_is_refused(
