@@ -36,6 +36,7 @@ def _tree(tmp_path: Path) -> Path:
     (root / "pkg" / "a.py").write_text("import os\n")
     (outside / "b.py").write_text("import sys\n")
     (root / "pkg" / "in.py").symlink_to(root / "pkg" / "a.py")
+    time.sleep(0.05)
     (root / "out.py").symlink_to(outside / "b.py")
     (root / "outdir").symlink_to(outside)
     return root
@@ -226,9 +227,10 @@ def test_a_folder_changed_within_a_tick_of_the_search_is_listed_again(tmp_path: 
     """git's racy case: a change in the same clock tick as the search may leave the folder's
     stat as it was, so such a folder is not kept."""
     root = _tree(tmp_path)
-    newest = max(os.stat(p).st_ctime_ns for p in (root, root / "pkg"))
-    # Searched in the very tick the folders last changed, however loaded the machine.
-    search = LinkSearch(tmp_path / "state", clock=lambda: newest)
+    # Searched in the very tick the first of the folders changed (the other changed after,
+    # however long the machine took between the two), so neither folder's stat is settled.
+    first = min(os.stat(p).st_ctime_ns for p in (root, root / "pkg"))
+    search = LinkSearch(tmp_path / "state", clock=lambda: first)
     search.outside([root])
     search.save()
     assert search._kept[os.path.realpath(root)] == {}
