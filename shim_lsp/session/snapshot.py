@@ -18,8 +18,12 @@ Racy timestamps are guarded against as git does: a file can change again within 
 filesystem's timestamp granularity after it was read and keep its stat, so a file modified
 (mtime or ctime) in the timestamp tick in which the checkpoint began, or later, is not cached,
 and is read again by the next checkpoint that looks at it (``workspace/fsclock.py``).
-Reading, hashing and compressing run on two threads (zlib and hashlib release the GIL), and
-blobs go to the writer in chunks while the rest is still being read.
+Files are read, hashed and compressed on the checkpoint thread as the walk finds them, and
+blobs go to the writer in chunks while the rest is still being read. Reader threads beside
+the walk made a first checkpoint slower, not faster: every read, hash and stat gives the GIL
+up and takes it back, and each hand-over between the walking and the reading threads costs a
+thread switch (ten Django copies: 5.4 s here against 6.9 s on two reader threads, and less
+CPU; README, "The first checkpoint's floors").
 """
 
 from __future__ import annotations
@@ -28,9 +32,7 @@ import hashlib
 import os
 import sqlite3
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -64,10 +66,7 @@ CHUNK_BYTES = 1024 * 1024
 """New blobs handed to the writer at a time. With the chunks queued, the tail, and those
 being written, a first checkpoint holds a few of them at once: 4 MB chunks were 12 MB of its
 peak RSS at ten Django copies (1 MB: peak 116 MB against 128 MB, no slower)."""
-READERS = 2
 BATCH = 64
-IN_FLIGHT = 8
-"""Batches read ahead at most: what a first checkpoint holds in memory besides its chunk."""
 
 LOAD_FOLDERS_MAX = 64
 """Folders a restarted server loads one by one before it loads the whole manifest."""
@@ -504,7 +503,7 @@ class TreeState:
         cached = None if racy else (statcache.pack(st), digest)
         if (old is not None and old.blob == digest) or digest in prepared:
             return _Loaded(cand.uri, entry, None, cached)
-        prepared.add(digest)  # two readers may both miss it: then the stream keeps one
+        prepared.add(digest)
         return _Loaded(cand.uri, entry, blobs.prepare(data, digest), cached)
 
     def _load_batch(
@@ -719,27 +718,13 @@ class TreeState:
     def _load_all(
         self, batches: Iterator[list[_Candidate]], started: int
     ) -> Iterator[list[_Loaded]]:
-        """Load batches on reader threads while later ones are still being found, in order,
-        with a bounded number in flight (memory); a single batch (the usual case) is loaded
-        here, with no threads."""
+        """Load each batch on this thread as the walk yields it: one batch in memory at a
+        time, and no GIL hand-over to reader threads (see the module's docstring)."""
         # Files with the same bytes (copies, vendored trees, empty __init__.py) are compressed
         # once: git too writes an object only once.
         load = partial(self._load_batch, started=started, prepared=set())
-        first = next(batches, None)
-        if first is None:
-            return
-        second = next(batches, None)
-        if second is None:
-            yield load(first)
-            return
-        with ThreadPoolExecutor(READERS, thread_name_prefix="shim-read") as pool:
-            pending = deque([pool.submit(load, first), pool.submit(load, second)])
-            for batch in batches:
-                pending.append(pool.submit(load, batch))
-                while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+        for batch in batches:
+            yield load(batch)
 
     def committed(self, plan: Plan, checkpoint_id: int) -> None:
         """Adopt a plan once its checkpoint is in the store."""
