@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
@@ -179,3 +180,68 @@ def outcome(
 
 def timed_out(binary: str, timeout: float, path: Path) -> RuffFailure:
     return RuffFailure(f"ruff ({binary}) took more than {timeout:g} s on {path.name}")
+
+
+_DISCOVERED = ("pyproject.toml", "ruff.toml", ".ruff.toml", ".gitignore", ".ignore")
+"""What ruff reads in the folders above those it checks: their settings, and (through the
+``ignore`` crate) their ignore files."""
+_EXCLUDES_FILE = re.compile(rb'(?im)^\s*excludesfile\s*=\s*"?\s*(\S+?)\s*"?\s*$')
+"""How the ``ignore`` crate finds git's global ignore file in a git configuration."""
+
+
+def _git_dir_files(folder: str) -> list[str]:
+    """What ruff reads of the git repository at ``folder``: its exclude file, and for a
+    worktree (``.git`` a file naming the git folder) that file and its ``commondir``."""
+    dot_git = os.path.join(folder, ".git")
+    if os.path.isdir(dot_git):
+        return [os.path.join(dot_git, "info", "exclude")]
+    try:
+        with open(dot_git, "rb") as handle:
+            said = handle.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return []
+    if not said.startswith("gitdir:"):
+        return [dot_git]
+    git_dir = os.path.join(folder, said[len("gitdir:") :].strip())
+    common = os.path.join(git_dir, "commondir")
+    try:
+        with open(common, encoding="utf-8") as handle:
+            common_dir = os.path.join(git_dir, handle.read().strip())
+    except (OSError, ValueError):
+        common_dir = git_dir
+    return [
+        dot_git,
+        common,
+        os.path.join(git_dir, "info", "exclude"),
+        os.path.join(common_dir, "info", "exclude"),
+    ]
+
+
+def read_outside(folders: Sequence[Path]) -> list[str]:
+    """The files outside ``folders`` that ruff reads when run over them (or from them): the
+    settings and ignore files of every folder above, git's repository and global
+    configuration as far as ignoring goes, and the user's own ruff settings. A sandbox
+    that lets ruff read only the folders must let it read these too, or a run would quietly
+    differ (an ignore file it cannot read is skipped without a word)."""
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    found = [os.path.join(xdg, "ruff", name) for name in _DISCOVERED[:3]]
+    git_configs = [os.path.join(home, ".gitconfig"), os.path.join(xdg, "git", "config")]
+    found += [*git_configs, "/etc/gitconfig", os.path.join(xdg, "git", "ignore")]
+    for config in git_configs:
+        try:
+            with open(config, "rb") as handle:
+                named = _EXCLUDES_FILE.search(handle.read())
+        except OSError:
+            continue
+        if named is not None:
+            found.append(os.path.expanduser(named[1].decode("utf-8", "replace")))
+    seen: set[str] = set()
+    for folder in folders:
+        above = os.path.realpath(folder)
+        while above not in seen:
+            seen.add(above)
+            found += [os.path.join(above, name) for name in _DISCOVERED]
+            found += _git_dir_files(above)
+            above = os.path.dirname(above)
+    return found

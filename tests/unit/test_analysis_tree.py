@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shim_lsp.analysis import links
+from shim_lsp.analysis import links, sandbox
 from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.links import LinkSearch, links_outside
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
@@ -27,6 +27,17 @@ from shim_lsp.analysis.tree import (
 )
 from shim_lsp.settings import Settings
 from shim_lsp.workspace.scan import FileRules
+
+
+@pytest.fixture(autouse=True, params=["sandboxed", "safe order"])
+def order(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: with ruff in its Landlock sandbox beside the link search (where the
+    kernel has Landlock), and in the safe order (the search first) that other systems get."""
+    if request.param == "sandboxed" and not sandbox.available():
+        pytest.skip("no Landlock on this kernel")
+    if request.param == "safe order":
+        monkeypatch.setenv(sandbox.DISABLE_ENV, "1")
+    return str(request.param)
 
 
 def _tree(tmp_path: Path) -> Path:
@@ -70,7 +81,9 @@ def test_named_files_outside_the_roots_or_not_python_are_left_out(tmp_path: Path
 
 
 @pytest.mark.parametrize("runner", ["server", "cli"])
-def test_the_tree_run_never_reads_or_reports_what_is_outside(tmp_path: Path, runner: str) -> None:
+def test_the_tree_run_never_reads_or_reports_what_is_outside(
+    tmp_path: Path, runner: str, order: str
+) -> None:
     """A link leading out is never read: this one leads to a pipe, which ruff would wait on
     until its timeout. The server's run and the CLI's (ruff started, then waited for) alike."""
     root = _tree(tmp_path)
@@ -84,6 +97,7 @@ def test_the_tree_run_never_reads_or_reports_what_is_outside(tmp_path: Path, run
     else:
         started = TreeRun.start(ruff, [root], options, timeout=10)
         assert isinstance(started, TreeRun)
+        assert started.sandboxed == (order == "sandboxed")
         done = started.finish()
     assert isinstance(done, TreeFindings), done
     assert done.outside == (root / "out.py", root / "outdir", root / "pipe.py")
