@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
@@ -189,26 +190,35 @@ _EXCLUDES_FILE = re.compile(rb'(?im)^\s*excludesfile\s*=\s*"?\s*(\S+?)\s*"?\s*$'
 """How the ``ignore`` crate finds git's global ignore file in a git configuration."""
 
 
+def _small_file(path: str) -> bytes | None:
+    """The start of a regular file; None for anything else (a pipe is never waited on)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 65536) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def _git_dir_files(folder: str) -> list[str]:
     """What ruff reads of the git repository at ``folder``: its exclude file, and for a
     worktree (``.git`` a file naming the git folder) that file and its ``commondir``."""
     dot_git = os.path.join(folder, ".git")
     if os.path.isdir(dot_git):
         return [os.path.join(dot_git, "info", "exclude")]
-    try:
-        with open(dot_git, "rb") as handle:
-            said = handle.read(4096).decode("utf-8", "replace")
-    except OSError:
+    said = _small_file(dot_git)
+    if said is None:
         return []
-    if not said.startswith("gitdir:"):
+    if not said.startswith(b"gitdir:"):
         return [dot_git]
-    git_dir = os.path.join(folder, said[len("gitdir:") :].strip())
+    git_dir = os.path.join(folder, os.fsdecode(said[len(b"gitdir:") :].strip()))
     common = os.path.join(git_dir, "commondir")
-    try:
-        with open(common, encoding="utf-8") as handle:
-            common_dir = os.path.join(git_dir, handle.read().strip())
-    except (OSError, ValueError):
-        common_dir = git_dir
+    named = _small_file(common)
+    common_dir = git_dir if named is None else os.path.join(git_dir, os.fsdecode(named.strip()))
     return [
         dot_git,
         common,
@@ -229,13 +239,9 @@ def read_outside(folders: Sequence[Path]) -> list[str]:
     git_configs = [os.path.join(home, ".gitconfig"), os.path.join(xdg, "git", "config")]
     found += [*git_configs, "/etc/gitconfig", os.path.join(xdg, "git", "ignore")]
     for config in git_configs:
-        try:
-            with open(config, "rb") as handle:
-                named = _EXCLUDES_FILE.search(handle.read())
-        except OSError:
-            continue
+        named = _EXCLUDES_FILE.search(_small_file(config) or b"")
         if named is not None:
-            found.append(os.path.expanduser(named[1].decode("utf-8", "replace")))
+            found.append(os.path.expanduser(os.fsdecode(named[1])))
     seen: set[str] = set()
     for folder in folders:
         above = os.path.realpath(folder)

@@ -108,13 +108,17 @@ def available() -> int:
 
 def _add(ruleset: int, path: str, rights: int) -> bool:
     """Grant ``rights`` beneath ``path`` (a file: only the file rights among them); False
-    when it does not exist."""
+    when it does not exist, or is neither a folder nor a regular file (a pipe allowed would
+    be waited on)."""
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
         return False
     try:
-        if not stat.S_ISDIR(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISDIR(mode):
+            if not stat.S_ISREG(mode):
+                return False
             rights &= _FILE_RIGHTS
         attr = _PathBeneathAttr(rights, fd)
         _syscall(_ADD_RULE, ruleset, _PATH_BENEATH, ctypes.byref(attr), ctypes.c_uint32(0))

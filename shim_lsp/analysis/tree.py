@@ -14,7 +14,7 @@ import logging
 import os
 import stat
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -256,9 +256,7 @@ async def _tree_run(
     milliseconds to tens of them); cancelled, ruff is killed."""
     import asyncio
 
-    run: TreeRun | RuffFailure = await asyncio.to_thread(
-        TreeRun.start, binary, roots, options, here, timeout, search
-    )
+    run = await _off_loop(TreeRun.start, binary, roots, options, here, timeout, search)
     while isinstance(run, TreeRun):
         try:
             done = await asyncio.to_thread(run.outcome)
@@ -267,8 +265,29 @@ async def _tree_run(
             raise
         if done is not None:
             return done
-        run = await asyncio.to_thread(run.again)
+        run = await _off_loop(run.again)
     return run
+
+
+async def _off_loop(
+    start: Callable[..., TreeRun | RuffFailure], *args: Any
+) -> TreeRun | RuffFailure:
+    """``start(*args)`` in a thread; cancelled meanwhile, the ruff it starts is killed."""
+    import asyncio
+
+    starting = asyncio.ensure_future(asyncio.to_thread(start, *args))
+
+    def kill_started(done: asyncio.Future[TreeRun | RuffFailure]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            started = done.result()
+            if isinstance(started, TreeRun):
+                _kill(started.proc)
+
+    try:
+        return await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        starting.add_done_callback(kill_started)
+        raise
 
 
 async def check_file(

@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,47 @@ def test_a_damaged_kept_search_is_ignored_and_written_again(
     assert search.outside([root]) == [root / "out.py", root / "outdir"]
     search.save()
     assert set(json.loads(kept.read_text())["folders"]) == {"", "pkg", "pkg/sub"}
+
+
+class _SlowSearch(LinkSearch):
+    """A search that takes its time (a large tree on a slow disk)."""
+
+    def outside(self, roots: Sequence[Path]) -> list[Path]:
+        time.sleep(0.3)
+        return super().outside(roots)
+
+
+def test_a_workspace_run_cancelled_while_it_starts_leaves_no_ruff_running(tmp_path: Path) -> None:
+    """Cancelled during the link search (off the event loop), the ruff started after it is
+    killed all the same."""
+    root = _tree(tmp_path)
+    pid_file = tmp_path / "ruff.pid"
+    slow = tmp_path / "ruff-slow"
+    slow.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 30\n")
+    slow.chmod(0o755)
+
+    async def cancelled_run() -> None:
+        run = asyncio.ensure_future(
+            check_tree(str(slow), [root], RuffOptions(), timeout=60, search=_SlowSearch())
+        )
+        await asyncio.sleep(0.1)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        await asyncio.sleep(0.5)  # the start ends in its thread meanwhile
+
+    asyncio.run(cancelled_run())
+    deadline = time.monotonic() + 10
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline, "ruff never started"
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            pytest.fail("ruff was left running")
+        time.sleep(0.05)
