@@ -306,17 +306,16 @@ def test_a_workspace_run_cancelled_while_it_starts_leaves_no_ruff_running(tmp_pa
         await asyncio.sleep(0.5)  # the start ends in its thread meanwhile
 
     asyncio.run(cancelled_run())
-    deadline = time.monotonic() + 10
-    while not pid_file.exists() or not pid_file.read_text().strip():
-        assert time.monotonic() < deadline, "ruff never started"
-        time.sleep(0.05)
-    pid = int(pid_file.read_text())
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            pytest.fail("ruff was left running")
+    # Killed at once, the shell may never have written its pid; left running, it has.
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        said = pid_file.read_text().strip() if pid_file.exists() else ""
+        if said:
+            try:
+                os.kill(int(said), 0)
+            except ProcessLookupError:
+                return
+            if time.monotonic() > deadline - 0.1:
+                os.kill(int(said), 9)
+                pytest.fail("ruff was left running")
         time.sleep(0.05)
