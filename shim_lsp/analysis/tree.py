@@ -2,9 +2,11 @@
 ``shim analyze`` share this, so both find the same.
 
 Ruff walks the folders itself, honouring the project's configuration and excludes; it does
-not descend into linked folders, but it reads a linked file. A link that resolves outside the
-roots is therefore found first and excluded (``--extend-exclude``), so that nothing outside is
-ever read; files named one by one are checked to resolve inside before ruff sees them.
+not descend into linked folders, but it reads a linked file. So ruff runs in a sandbox that
+reads nothing outside the roots (``sandbox``: Landlock, on Linux) while the links that resolve
+outside are searched for beside it; where there is no sandbox, those links are found first and
+excluded (``--extend-exclude``): either way nothing outside is read. Files named one by one
+are checked to resolve inside before ruff sees them.
 """
 
 from __future__ import annotations
