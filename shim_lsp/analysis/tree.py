@@ -349,7 +349,9 @@ class TreeRun(NamedTuple):
     search: LinkSearch
     options: RuffOptions = RuffOptions()
     sandboxed: bool = False
-    """Ruff was started before the search, in the sandbox."""
+    """Ruff was started in the sandbox, before the search or without it."""
+    searched: bool = True
+    """``outside`` holds the search's answer (a sandboxed run may not have asked yet)."""
 
     @classmethod
     def start(
@@ -360,10 +362,14 @@ class TreeRun(NamedTuple):
         cwd: Path | None = None,
         timeout: float = TIMEOUT_S,
         search: LinkSearch | None = None,
+        outside_wanted: bool = True,
     ) -> TreeRun | RuffFailure:
         """Ruff started over ``roots``, and the links leading out searched (before ruff,
         which would read a linked file, unless it runs sandboxed). The search's findings
-        are kept by ``finish``."""
+        are kept by ``finish``. ``outside_wanted``: False when the answer need not name the
+        links leading out (``TreeFindings.outside``): a sandboxed run then searches only if
+        ruff says it was refused a file, as the sandbox alone keeps ruff inside, and the
+        findings of files resolving outside are dropped whatever the search says."""
         search = search or LinkSearch()
         here = _here(roots, cwd)
         abi = sandbox.available()
@@ -376,6 +382,9 @@ class TreeRun(NamedTuple):
             except OSError as exc:
                 log.info("ruff cannot start sandboxed (%s): searching for links first", exc)
             else:
+                if not outside_wanted:
+                    run = (binary, tuple(roots), here, (), proc, timeout, search, options)
+                    return cls(*run, sandboxed=True, searched=False)
                 try:
                     outside = search.outside(roots)
                 except BaseException:
@@ -447,27 +456,36 @@ class TreeRun(NamedTuple):
             return ruff_command.timed_out(self.binary, self.timeout, self.roots[0])
         finally:
             _kill(self.proc)
-        if self.sandboxed and (
-            self.proc.returncode != 0
-            or (
-                (_DENIED in out or _DENIED in err)
-                and _denied_inside(out, err, self.outside, self.here)
-            )
-        ):
-            log.info("the sandbox kept ruff from what it may read: run again after the search")
-            return None
+        outside = self.outside
+        if self.sandboxed:
+            refused = self.proc.returncode != 0
+            if not refused and (_DENIED in out or _DENIED in err):
+                if not self.searched:  # which of the refusals were links leading out
+                    outside = tuple(self.search.outside(self.roots))
+                    self.search.save()
+                refused = bool(
+                    config_leading_out(self.roots, outside)
+                    or settings_leading_out(self.roots, outside)
+                    or _denied_inside(out, err, outside, self.here)
+                )
+            if refused:
+                log.info("the sandbox kept ruff from what it may read: run again, safe order")
+                return None
         done = ruff_command.outcome(self.binary, self.proc.returncode, out, err, self.roots[0])
         if isinstance(done, RuffFailure):
             return done
-        found = _found(self.binary, done, self.roots, self.here, self.outside, real)
+        found = _found(self.binary, done, self.roots, self.here, outside, real)
         if isinstance(found, TreeFindings):
-            return TreeFindings(found.found, found.outside, self.skipped)
+            return TreeFindings(
+                found.found, found.outside, settings_leading_out(self.roots, outside)
+            )
         return found
 
     def again(self) -> TreeRun | RuffFailure:
-        """This run started again in the safe order, with the links already found."""
+        """This run started again in the safe order (the links searched for, if they were
+        not yet: the search keeps what it listed, so a second search only stats)."""
         args = (self.binary, self.roots, self.options, self.here, self.timeout, self.search)
-        return self._started(*args, self.outside)
+        return self._started(*args, self.outside if self.searched else None)
 
 
 _DENIED = b"(os error 13)"

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from shim_lsp.analysis import sandbox
+from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.ruff import RuffOptions, find_ruff
 from shim_lsp.analysis.tree import TreeFindings, TreeRun
 
@@ -153,3 +155,42 @@ def test_without_landlock_ruff_runs_after_the_search(
     assert isinstance(started, TreeRun) and not started.sandboxed
     assert started.outside == (root / "out.py", root / "pipe.py"), "searched before ruff"
     assert _codes(started.finish()) == {str(root / "pkg" / "a.py"): ["F401", "F821"]}
+
+
+class _CountedSearch(LinkSearch):
+    def __init__(self) -> None:
+        super().__init__()
+        self.searches = 0
+
+    def outside(self, roots: Sequence[Path]) -> list[Path]:
+        self.searches += 1
+        return super().outside(roots)
+
+
+@needs_landlock
+def test_shim_analyze_searches_for_links_only_when_ruff_was_refused_a_file(
+    tmp_path: Path,
+) -> None:
+    """As ``shim analyze`` runs it (the links leading out never printed): sandboxed, the
+    search is made only to tell which refusals were links leading out."""
+    root, _outside = _workspace(tmp_path)
+    (root / "ruff.toml").unlink()
+    (root / "out.py").unlink()
+    (root / "pipe.py").unlink()
+    search = _CountedSearch()
+    options = RuffOptions(select=("F",))
+    started = TreeRun.start(
+        _ruff(), [root], options, timeout=20, search=search, outside_wanted=False
+    )
+    assert isinstance(started, TreeRun) and started.sandboxed
+    assert _codes(started.finish()) == {str(root / "pkg" / "a.py"): ["F401", "F821"]}
+    assert search.searches == 0, "nothing refused: no search"
+    (root / "out.py").symlink_to(tmp_path / "outside" / "b.py")
+    started = TreeRun.start(
+        _ruff(), [root], options, timeout=20, search=search, outside_wanted=False
+    )
+    assert isinstance(started, TreeRun) and started.sandboxed
+    done = started.finish()
+    assert _codes(done) == {str(root / "pkg" / "a.py"): ["F401", "F821"]}
+    assert isinstance(done, TreeFindings) and done.outside == (root / "out.py",)
+    assert search.searches == 1, "out.py refused: searched once, not run again"

@@ -96,7 +96,7 @@ def test_the_tree_run_never_reads_or_reports_what_is_outside(
     if runner == "server":
         done = asyncio.run(check_tree(ruff, [root], options, timeout=10))
     else:
-        started = TreeRun.start(ruff, [root], options, timeout=10)
+        started = TreeRun.start(ruff, [root], options, timeout=10, outside_wanted=False)
         assert isinstance(started, TreeRun)
         assert started.sandboxed == (order == "sandboxed")
         done = started.finish()
@@ -122,7 +122,7 @@ def _run(ruff: str, root: Path, runner: str, files: list[Path]) -> TreeFindings 
             found.update(done.found)
             skipped += done.skipped
         return TreeFindings(found, (), tuple(sorted(set(skipped))))
-    started = TreeRun.start(ruff, [root], options, timeout=10)
+    started = TreeRun.start(ruff, [root], options, timeout=10, outside_wanted=False)
     return started if isinstance(started, RuffFailure) else started.finish()
 
 
@@ -172,7 +172,7 @@ def test_a_folder_whose_settings_are_a_link_leading_out_is_left_out_and_the_rest
     options, inside = RuffOptions(select=("F",)), root / "pkg"
     refused: TreeFindings | RuffFailure
     if runner == "cli":
-        started = TreeRun.start(ruff, [root], options, cwd=inside, timeout=10)
+        started = TreeRun.start(ruff, [root], options, cwd=inside, timeout=10, outside_wanted=False)
         refused = started if isinstance(started, RuffFailure) else started.finish()
     elif runner == "file":
         top = root / "top.py"
