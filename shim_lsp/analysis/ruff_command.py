@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import stat
 import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
@@ -179,3 +181,73 @@ def outcome(
 
 def timed_out(binary: str, timeout: float, path: Path) -> RuffFailure:
     return RuffFailure(f"ruff ({binary}) took more than {timeout:g} s on {path.name}")
+
+
+_DISCOVERED = ("pyproject.toml", "ruff.toml", ".ruff.toml", ".gitignore", ".ignore")
+"""What ruff reads in the folders above those it checks: their settings, and (through the
+``ignore`` crate) their ignore files."""
+_EXCLUDES_FILE = re.compile(rb'(?im)^\s*excludesfile\s*=\s*"?\s*(\S+?)\s*"?\s*$')
+"""How the ``ignore`` crate finds git's global ignore file in a git configuration."""
+
+
+def _small_file(path: str) -> bytes | None:
+    """The start of a regular file; None for anything else (a pipe is never waited on)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 65536) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _git_dir_files(folder: str) -> list[str]:
+    """What ruff reads of the git repository at ``folder``: its exclude file, and for a
+    worktree (``.git`` a file naming the git folder) that file and its ``commondir``."""
+    dot_git = os.path.join(folder, ".git")
+    if os.path.isdir(dot_git):
+        return [os.path.join(dot_git, "info", "exclude")]
+    said = _small_file(dot_git)
+    if said is None:
+        return []
+    if not said.startswith(b"gitdir:"):
+        return [dot_git]
+    git_dir = os.path.join(folder, os.fsdecode(said[len(b"gitdir:") :].strip()))
+    common = os.path.join(git_dir, "commondir")
+    named = _small_file(common)
+    common_dir = git_dir if named is None else os.path.join(git_dir, os.fsdecode(named.strip()))
+    return [
+        dot_git,
+        common,
+        os.path.join(git_dir, "info", "exclude"),
+        os.path.join(common_dir, "info", "exclude"),
+    ]
+
+
+def read_outside(folders: Sequence[Path]) -> list[str]:
+    """The files outside ``folders`` that ruff reads when run over them (or from them): the
+    settings and ignore files of every folder above, git's repository and global
+    configuration as far as ignoring goes, and the user's own ruff settings. A sandbox
+    that lets ruff read only the folders must let it read these too, or a run would quietly
+    differ (an ignore file it cannot read is skipped without a word)."""
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    found = [os.path.join(xdg, "ruff", name) for name in _DISCOVERED[:3]]
+    git_configs = [os.path.join(home, ".gitconfig"), os.path.join(xdg, "git", "config")]
+    found += [*git_configs, "/etc/gitconfig", os.path.join(xdg, "git", "ignore")]
+    for config in git_configs:
+        named = _EXCLUDES_FILE.search(_small_file(config) or b"")
+        if named is not None:
+            found.append(os.path.expanduser(os.fsdecode(named[1])))
+    seen: set[str] = set()
+    for folder in folders:
+        above = os.path.realpath(folder)
+        while above not in seen:
+            seen.add(above)
+            found += [os.path.join(above, name) for name in _DISCOVERED]
+            found += _git_dir_files(above)
+            above = os.path.dirname(above)
+    return found

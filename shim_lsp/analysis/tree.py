@@ -2,28 +2,33 @@
 ``shim analyze`` share this, so both find the same.
 
 Ruff walks the folders itself, honouring the project's configuration and excludes; it does
-not descend into linked folders, but it reads a linked file. A link that resolves outside the
-roots is therefore found first and excluded (``--extend-exclude``), so that nothing outside is
-ever read; files named one by one are checked to resolve inside before ruff sees them.
+not descend into linked folders, but it reads a linked file. So ruff runs in a sandbox that
+reads nothing outside the roots (``sandbox``: Landlock, on Linux) while the links that resolve
+outside are searched for beside it; where there is no sandbox, those links are found first and
+excluded (``--extend-exclude``): either way nothing outside is read. Files named one by one
+are checked to resolve inside before ruff sees them.
 """
 
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import stat
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from shim_lsp.analysis import ruff_command
+from shim_lsp.analysis import ruff_command, sandbox
 from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.ruff_command import RuffFailure, RuffOptions
 
 if TYPE_CHECKING:
     from shim_lsp.analysis.findings import Finding
     from shim_lsp.workspace.scan import FileRules
+
+log = logging.getLogger(__name__)
 
 TIMEOUT_S = 600.0
 """A whole tree takes ruff seconds (Django's 2,900 files: about one); this is a hang."""
@@ -216,39 +221,75 @@ async def check_tree(
     """Ruff's findings in every Python file under ``roots`` (or in ``files`` only, which
     must be under them: see ``python_files``), from the files on disk, in one process run
     in ``cwd`` (default: the first root). Cancelled, ruff is killed. ``search``: the link
-    search to ask (one that keeps what it listed), else a fresh one."""
-    import asyncio  # not at the top: ``shim analyze`` runs ruff without an event loop
-
+    search to ask (one that keeps what it listed), else a fresh one. Whole roots are run
+    as ``shim analyze`` runs them (``TreeRun``)."""
     from shim_lsp.analysis import ruff
 
-    search = search or LinkSearch()
-    # Milliseconds to tens of them on a large tree: off the event loop, which the editor
-    # waits on; what the search kept is saved while ruff works.
-    outside = await asyncio.to_thread(search.outside, roots) if not files else []
-    skipped = settings_leading_out(roots, outside)
-    if files:  # those below a settings file leading out are left out, the rest checked
-        kept = [f for f in files if config_leading_out(roots, [], [f]) is None]
+    if not files:
+        return await _tree_run(binary, roots, options, _here(roots, cwd), timeout, search)
+    skipped: tuple[Path, ...] = ()
+    kept = [f for f in files if config_leading_out(roots, [], [f]) is None]
+    if len(kept) < len(files):  # those below a settings file leading out are left out
         skipped = tuple(sorted({_settings_link(roots, f) for f in files if f not in kept}))
         if not kept:
             return TreeFindings({}, (), skipped)
-        files = kept
     here = _here(roots, cwd)
-    refused = config_leading_out(roots, outside) or _cwd_refused(roots, here)
+    refused = _cwd_refused(roots, here)
     if refused is not None:
         return refused
-    running = ruff.run(
-        binary, _args(options, outside, files or roots), None, roots[0], timeout, cwd=here
-    )
-    if files:
-        out = await running
-    else:
-        out, _ = await asyncio.gather(running, asyncio.to_thread(search.save))
+    out = await ruff.run(binary, _args(options, [], kept), None, roots[0], timeout, cwd=here)
     if isinstance(out, RuffFailure):
         return out
-    found = _found(binary, out, roots, here, outside)
+    found = _found(binary, out, roots, here, [])
     if isinstance(found, TreeFindings):
         return TreeFindings(found.found, found.outside, skipped)
     return found
+
+
+async def _tree_run(
+    binary: str,
+    roots: Sequence[Path],
+    options: RuffOptions,
+    here: Path,
+    timeout: float,
+    search: LinkSearch | None,
+) -> TreeFindings | RuffFailure:
+    """``TreeRun`` off the event loop, which the editor waits on (the link search alone is
+    milliseconds to tens of them); cancelled, ruff is killed."""
+    import asyncio
+
+    run = await _off_loop(TreeRun.start, binary, roots, options, here, timeout, search)
+    while isinstance(run, TreeRun):
+        try:
+            done = await asyncio.to_thread(run.outcome)
+        except asyncio.CancelledError:
+            _kill(run.proc)
+            raise
+        if done is not None:
+            return done
+        run = await _off_loop(run.again)
+    return run
+
+
+async def _off_loop(
+    start: Callable[..., TreeRun | RuffFailure], *args: Any
+) -> TreeRun | RuffFailure:
+    """``start(*args)`` in a thread; cancelled meanwhile, the ruff it starts is killed."""
+    import asyncio
+
+    starting = asyncio.ensure_future(asyncio.to_thread(start, *args))
+
+    def kill_started(done: asyncio.Future[TreeRun | RuffFailure]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            started = done.result()
+            if isinstance(started, TreeRun):
+                _kill(started.proc)
+
+    try:
+        return await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        starting.add_done_callback(kill_started)
+        raise
 
 
 async def check_file(
@@ -290,8 +331,14 @@ def _settings_link(roots: Sequence[Path], file: Path) -> Path:
 
 class TreeRun(NamedTuple):
     """``check_tree`` over whole roots without an event loop, in two halves, for
-    ``shim analyze``: started (links searched, then ruff), the caller does its own work
-    beside ruff, then ``finish`` waits for ruff's findings."""
+    ``shim analyze``: started (ruff and the link search), the caller does its own work
+    beside ruff, then ``finish`` waits for ruff's findings.
+
+    Where Landlock is (``sandbox.available``) and every root is a folder, ruff starts first,
+    in a sandbox that reads nothing outside the roots but what ruff's own settings discovery
+    reads above them (``ruff_command.read_outside``), and the link search runs beside it:
+    a link leading out is refused by the kernel, its findings dropped by the search's
+    answer. Elsewhere, the safe order: the search, then ruff with the links excluded."""
 
     binary: str
     roots: tuple[Path, ...]
@@ -300,6 +347,11 @@ class TreeRun(NamedTuple):
     proc: subprocess.Popen[bytes]
     timeout: float
     search: LinkSearch
+    options: RuffOptions = RuffOptions()
+    sandboxed: bool = False
+    """Ruff was started in the sandbox, before the search or without it."""
+    searched: bool = True
+    """``outside`` holds the search's answer (a sandboxed run may not have asked yet)."""
 
     @classmethod
     def start(
@@ -310,12 +362,59 @@ class TreeRun(NamedTuple):
         cwd: Path | None = None,
         timeout: float = TIMEOUT_S,
         search: LinkSearch | None = None,
+        outside_wanted: bool = True,
     ) -> TreeRun | RuffFailure:
-        """Ruff started over ``roots`` (the links leading out searched first: it would read
-        a linked file). The search's findings are kept by ``finish``."""
+        """Ruff started over ``roots``, and the links leading out searched (before ruff,
+        which would read a linked file, unless it runs sandboxed). The search's findings
+        are kept by ``finish``. ``outside_wanted``: False when the answer need not name the
+        links leading out (``TreeFindings.outside``): a sandboxed run then searches only if
+        ruff says it was refused a file, as the sandbox alone keeps ruff inside, and the
+        findings of files resolving outside are dropped whatever the search says."""
         search = search or LinkSearch()
-        outside = search.outside(roots)
         here = _here(roots, cwd)
+        abi = sandbox.available()
+        if abi and all(r.is_dir() for r in roots):
+            refused = _cwd_refused(roots, here)
+            if refused is not None:
+                return refused
+            try:
+                proc = _popen(binary, _args(options, [], roots), here, abi, roots)
+            except OSError as exc:
+                log.info("ruff cannot start sandboxed (%s): searching for links first", exc)
+            else:
+                if not outside_wanted:
+                    run = (binary, tuple(roots), here, (), proc, timeout, search, options)
+                    return cls(*run, sandboxed=True, searched=False)
+                try:
+                    outside = search.outside(roots)
+                except BaseException:
+                    _kill(proc)
+                    raise
+                refused = config_leading_out(roots, outside)
+                if refused is not None or settings_leading_out(roots, outside):
+                    _kill(proc)  # the safe order says no, or which folders ruff leaves out
+                    if refused is not None:
+                        return refused
+                    return cls._started(binary, roots, options, here, timeout, search, outside)
+                args = (binary, tuple(roots), here, tuple(outside), proc, timeout, search)
+                return cls(*args, options, True)
+        return cls._started(binary, roots, options, here, timeout, search, None)
+
+    @classmethod
+    def _started(
+        cls,
+        binary: str,
+        roots: Sequence[Path],
+        options: RuffOptions,
+        here: Path,
+        timeout: float,
+        search: LinkSearch,
+        outside: Sequence[Path] | None,
+    ) -> TreeRun | RuffFailure:
+        """Ruff started in the safe order: the links leading out found (``outside``, or
+        searched now), then ruff run with them excluded."""
+        if outside is None:
+            outside = search.outside(roots)
         refused = (
             config_leading_out(roots, outside)
             or _cwd_refused(roots, here)
@@ -324,16 +423,10 @@ class TreeRun(NamedTuple):
         if refused is not None:
             return refused
         try:
-            proc = subprocess.Popen(
-                [binary, *_args(options, outside, roots)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=here,
-            )
+            proc = _popen(binary, _args(options, outside, roots), here)
         except OSError as exc:
             return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
-        return cls(binary, tuple(roots), here, tuple(outside), proc, timeout, search)
+        return cls(binary, tuple(roots), here, tuple(outside), proc, timeout, search, options)
 
     @property
     def skipped(self) -> tuple[Path, ...]:
@@ -342,23 +435,110 @@ class TreeRun(NamedTuple):
 
     def finish(self, real: RealPaths | None = None) -> TreeFindings | RuffFailure:
         """Ruff's findings, or why there are none; timed out or interrupted, ruff is killed.
-        ``real``: as ``_found``'s."""
+        ``real``: as ``_found``'s. A sandboxed run that the sandbox got in the way of is
+        run again in the safe order (see ``outcome``)."""
+        run: TreeRun | RuffFailure = self
+        while isinstance(run, TreeRun):
+            done = run.outcome(real)
+            if done is not None:
+                return done
+            run = run.again()
+        return run
+
+    def outcome(self, real: RealPaths | None = None) -> TreeFindings | RuffFailure | None:
+        """``finish`` of this run alone: None when it ran sandboxed and the sandbox got in
+        the way (ruff failed, or could not read a file other than a link leading out: a
+        setting extended from outside, say), for ``again`` to run it in the safe order."""
         self.search.save()  # while ruff works
         try:
             out, err = self.proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
             return ruff_command.timed_out(self.binary, self.timeout, self.roots[0])
         finally:
-            if self.proc.returncode is None:
-                self.proc.kill()
-                self.proc.wait()
+            _kill(self.proc)
+        outside = self.outside
+        if self.sandboxed:
+            refused = self.proc.returncode != 0
+            if not refused and (_DENIED in out or _DENIED in err):
+                if not self.searched:  # which of the refusals were links leading out
+                    outside = tuple(self.search.outside(self.roots))
+                    self.search.save()
+                refused = bool(
+                    config_leading_out(self.roots, outside)
+                    or settings_leading_out(self.roots, outside)
+                    or _denied_inside(out, err, outside, self.here)
+                )
+            if refused:
+                log.info("the sandbox kept ruff from what it may read: run again, safe order")
+                return None
         done = ruff_command.outcome(self.binary, self.proc.returncode, out, err, self.roots[0])
         if isinstance(done, RuffFailure):
             return done
-        found = _found(self.binary, done, self.roots, self.here, self.outside, real)
+        found = _found(self.binary, done, self.roots, self.here, outside, real)
         if isinstance(found, TreeFindings):
-            return TreeFindings(found.found, found.outside, self.skipped)
+            return TreeFindings(
+                found.found, found.outside, settings_leading_out(self.roots, outside)
+            )
         return found
+
+    def again(self) -> TreeRun | RuffFailure:
+        """This run started again in the safe order (the links searched for, if they were
+        not yet: the search keeps what it listed, so a second search only stats)."""
+        args = (self.binary, self.roots, self.options, self.here, self.timeout, self.search)
+        return self._started(*args, self.outside if self.searched else None)
+
+
+_DENIED = b"(os error 13)"
+"""How ruff says it could not read a file (EACCES): what the sandbox answers."""
+
+
+_FAILED_TO_LINT = "Failed to lint "
+
+
+def _denied_inside(out: bytes, err: bytes, outside: Sequence[Path], here: Path) -> bool:
+    """Whether ruff says it could not read a file other than a link leading out (one the
+    sandbox refused, as expected): in its JSON (E902, when selected), else on stderr
+    (``warning: Failed to lint out.py: Permission denied (os error 13)``)."""
+    import json
+
+    named = {str(p) for p in outside}
+    denied = _DENIED.decode()
+    for line in err.decode("utf-8", "replace").splitlines():
+        if denied in line:
+            said = line.partition(_FAILED_TO_LINT)[2].rpartition(": ")[0]
+            if not said or str(here / said) not in named:
+                return True
+    if _DENIED not in out:
+        return False
+    try:
+        return any(
+            denied in str(i.get("message")) and str(here / str(i.get("filename"))) not in named
+            for i in json.loads(out)
+        )
+    except (ValueError, TypeError, AttributeError):
+        return True
+
+
+def _popen(
+    binary: str, args: list[str], here: Path, abi: int = 0, roots: Sequence[Path] = ()
+) -> subprocess.Popen[bytes]:
+    """Ruff started (in the sandbox, reading ``roots``, when ``abi``). Raises OSError."""
+    kwargs: dict[str, Any] = {
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.PIPE,
+        "cwd": here,
+    }
+    if not abi:
+        return subprocess.Popen([binary, *args], **kwargs)
+    read: list[Path | str] = [*roots, *ruff_command.read_outside([*roots, here])]
+    return sandbox.popen(abi, [binary, *args], read, **kwargs)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    if proc.returncode is None:
+        proc.kill()
+        proc.wait()
 
 
 class Readable(NamedTuple):

@@ -167,7 +167,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     failed: mypy_daemon.MypyFailure | None = None
     running = (
         tree.TreeRun.start(
-            binary, targets, options, cwd=Path(os.getcwd()), search=LinkSearch(default_state_dir())
+            binary,
+            targets,
+            options,
+            cwd=Path(os.getcwd()),
+            search=LinkSearch(default_state_dir()),
+            outside_wanted=False,  # never printed: sandboxed, searched only if ruff is refused
         )
         if targets
         else None

@@ -37,10 +37,6 @@ from shim_lsp.workspace.paths import path_to_uri, uri_to_path
 
 log = logging.getLogger(__name__)
 
-RECHECK_AFTER_S = 0.01
-"""File events come in bursts (a checkout, a formatter): those this close are checked
-together, in one ruff run."""
-
 
 @attrs.define
 class AnalyzeWorkspaceArgs:
@@ -59,7 +55,9 @@ class WorkspaceAnalysisFeature(Feature):
         self._shown: set[str] = set()
         """URIs of files not open whose findings this feature published."""
         self._pending: set[Path] = set()
-        self._timer: asyncio.TimerHandle | None = None
+        """Files changed on disk, to check again."""
+        self._rechecking = False
+        """A recheck is under way: what changes meanwhile waits for it, then goes together."""
         self._running: asyncio.Task[Any] | None = None
         self._running_inputs: tuple[Any, ...] = ()
         self._waiting: dict[asyncio.Future[Any], int] = {}
@@ -274,15 +272,23 @@ class WorkspaceAnalysisFeature(Feature):
 
     def _recheck(self, paths: Iterable[Path]) -> None:
         self._pending.update(paths)
-        if self._pending and self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(
-                RECHECK_AFTER_S, lambda: self.ls.spawn(self._recheck_pending())
-            )
+        if self._pending and not self._rechecking:
+            self._rechecking = True
+            self.ls.spawn(self._recheck_pending())
 
     async def _recheck_pending(self) -> None:
-        self._timer = None
+        """Checks what changed at once (no wait to gather a burst: that cost every lone save
+        10 ms), then what changed meanwhile, together, until nothing is left: a burst of
+        events (a checkout, a formatter) is one run for what came while ruff worked."""
+        try:
+            while self._pending:
+                paths, self._pending = self._pending, set()
+                await self._recheck_paths(paths)
+        finally:
+            self._rechecking = False
+
+    async def _recheck_paths(self, paths: set[Path]) -> None:
         engine = self.ls.engine
-        paths, self._pending = self._pending, set()
         if engine is None or not engine.workspace.folders:
             return
         roots = list(engine.workspace.folders)

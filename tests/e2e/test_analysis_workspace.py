@@ -190,6 +190,43 @@ async def test_after_the_run_only_a_file_changed_on_disk_is_checked_again_and_a_
     await published(editor, d, lambda c: c == [])
 
 
+async def test_a_change_is_checked_at_once_and_those_made_while_ruff_works_together_after(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    """No wait to gather a burst: the first event's file is checked alone as it comes;
+    events that come while ruff works on it (here 50 ms apart, a slow ruff) are checked in
+    one run once it ends."""
+    tree(workspace, tmp_path / "outside")
+    (workspace / "pkg" / "d.py").write_text("import json\n")
+    ruff, runs = logging_ruff(tmp_path)
+    slow = tmp_path / "ruff-slow"
+    slow.write_text(f'#!/bin/sh\ncase "$*" in *b.py*) sleep 1 ;; esac\nexec {ruff} "$@"\n')
+    slow.chmod(slow.stat().st_mode | stat.S_IEXEC)
+    editor = await editors.start(
+        workspace, state_dir, capabilities=PROGRESS, settings={"ruffPath": str(slow)}
+    )
+    await editor.command("shim.analyzeWorkspace")
+    before = len(runs.read_text().splitlines())
+    uris = {name: editor.uri(f"pkg/{name}") for name in ("b.py", "c.py", "d.py")}
+    for name in uris:
+        (workspace / "pkg" / name).write_text("import sys\n\nprint(sys, undefined)\n")
+    for uri in uris.values():
+        editor.client.workspace_did_change_watched_files(
+            t.DidChangeWatchedFilesParams(
+                changes=[t.FileEvent(uri=uri, type=t.FileChangeType.Changed)]
+            )
+        )
+        await asyncio.sleep(0.05)
+    for uri in uris.values():
+        await published(editor, uri, lambda c: c == ["F821"])
+    again = runs.read_text().splitlines()[before:]
+    assert len(again) == 2, again
+    assert again[0].endswith(f"--stdin-filename {workspace / 'pkg' / 'b.py'} -")
+    assert set(again[1].partition(" -- ")[2].split()) == {
+        str(workspace / "pkg" / name) for name in ("c.py", "d.py")
+    }, "together"
+
+
 async def test_the_workspace_run_is_cancelled_from_its_progress_and_ruff_is_killed(
     workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
 ) -> None:

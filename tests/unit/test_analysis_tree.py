@@ -8,11 +8,12 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from shim_lsp.analysis import links
+from shim_lsp.analysis import links, sandbox
 from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.links import LinkSearch, links_outside
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
@@ -27,6 +28,17 @@ from shim_lsp.analysis.tree import (
 )
 from shim_lsp.settings import Settings
 from shim_lsp.workspace.scan import FileRules
+
+
+@pytest.fixture(autouse=True, params=["sandboxed", "safe order"])
+def order(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: with ruff in its Landlock sandbox beside the link search (where the
+    kernel has Landlock), and in the safe order (the search first) that other systems get."""
+    if request.param == "sandboxed" and not sandbox.available():
+        pytest.skip("no Landlock on this kernel")
+    if request.param == "safe order":
+        monkeypatch.setenv(sandbox.DISABLE_ENV, "1")
+    return str(request.param)
 
 
 def _tree(tmp_path: Path) -> Path:
@@ -71,7 +83,9 @@ def test_named_files_outside_the_roots_or_not_python_are_left_out(tmp_path: Path
 
 
 @pytest.mark.parametrize("runner", ["server", "cli"])
-def test_the_tree_run_never_reads_or_reports_what_is_outside(tmp_path: Path, runner: str) -> None:
+def test_the_tree_run_never_reads_or_reports_what_is_outside(
+    tmp_path: Path, runner: str, order: str
+) -> None:
     """A link leading out is never read: this one leads to a pipe, which ruff would wait on
     until its timeout. The server's run and the CLI's (ruff started, then waited for) alike."""
     root = _tree(tmp_path)
@@ -83,8 +97,9 @@ def test_the_tree_run_never_reads_or_reports_what_is_outside(tmp_path: Path, run
     if runner == "server":
         done = asyncio.run(check_tree(ruff, [root], options, timeout=10))
     else:
-        started = TreeRun.start(ruff, [root], options, timeout=10)
+        started = TreeRun.start(ruff, [root], options, timeout=10, outside_wanted=False)
         assert isinstance(started, TreeRun)
+        assert started.sandboxed == (order == "sandboxed")
         done = started.finish()
     assert isinstance(done, TreeFindings), done
     assert done.outside == (root / "out.py", root / "outdir", root / "pipe.py")
@@ -108,7 +123,7 @@ def _run(ruff: str, root: Path, runner: str, files: list[Path]) -> TreeFindings 
             found.update(done.found)
             skipped += done.skipped
         return TreeFindings(found, (), tuple(sorted(set(skipped))))
-    started = TreeRun.start(ruff, [root], options, timeout=10)
+    started = TreeRun.start(ruff, [root], options, timeout=10, outside_wanted=False)
     return started if isinstance(started, RuffFailure) else started.finish()
 
 
@@ -158,7 +173,7 @@ def test_a_folder_whose_settings_are_a_link_leading_out_is_left_out_and_the_rest
     options, inside = RuffOptions(select=("F",)), root / "pkg"
     refused: TreeFindings | RuffFailure
     if runner == "cli":
-        started = TreeRun.start(ruff, [root], options, cwd=inside, timeout=10)
+        started = TreeRun.start(ruff, [root], options, cwd=inside, timeout=10, outside_wanted=False)
         refused = started if isinstance(started, RuffFailure) else started.finish()
     elif runner == "file":
         top = root / "top.py"
@@ -263,3 +278,46 @@ def test_a_damaged_kept_search_is_ignored_and_written_again(
     assert search.outside([root]) == [root / "out.py", root / "outdir"]
     search.save()
     assert set(json.loads(kept.read_text())["folders"]) == {"", "pkg", "pkg/sub"}
+
+
+class _SlowSearch(LinkSearch):
+    """A search that takes its time (a large tree on a slow disk)."""
+
+    def outside(self, roots: Sequence[Path]) -> list[Path]:
+        time.sleep(0.3)
+        return super().outside(roots)
+
+
+def test_a_workspace_run_cancelled_while_it_starts_leaves_no_ruff_running(tmp_path: Path) -> None:
+    """Cancelled during the link search (off the event loop), the ruff started after it is
+    killed all the same."""
+    root = _tree(tmp_path)
+    pid_file = tmp_path / "ruff.pid"
+    slow = tmp_path / "ruff-slow"
+    slow.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 30\n")
+    slow.chmod(0o755)
+
+    async def cancelled_run() -> None:
+        run = asyncio.ensure_future(
+            check_tree(str(slow), [root], RuffOptions(), timeout=60, search=_SlowSearch())
+        )
+        await asyncio.sleep(0.1)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        await asyncio.sleep(0.5)  # the start ends in its thread meanwhile
+
+    asyncio.run(cancelled_run())
+    # Killed at once, the shell may never have written its pid; left running, it has.
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        said = pid_file.read_text().strip() if pid_file.exists() else ""
+        if said:
+            try:
+                os.kill(int(said), 0)
+            except ProcessLookupError:
+                return
+            if time.monotonic() > deadline - 0.1:
+                os.kill(int(said), 9)
+                pytest.fail("ruff was left running")
+        time.sleep(0.05)
