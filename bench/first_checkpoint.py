@@ -286,17 +286,10 @@ def walk_floors(ws: str) -> Figures:
     out["bare walk (scandir, stat)"] = time.perf_counter() - began
     items = files_of(Path(ws))
 
-    def sha256(part: list[tuple[str, int]]) -> int:
-        return sum(len(hashlib.sha256(_read(p, s)).hexdigest()) for p, s in part)
-
-    def from_path(part: list[tuple[str, int]]) -> int:
-        make = blake3.blake3
-        return sum(len(make().update_mmap(p).hexdigest()) for p, _s in part)
-
     blake3 = _blake3()
-    hashes = [("read + sha256", sha256)]
+    hashes = [("read + sha256", _sha256)]
     if blake3 is not None:
-        hashes.append(("blake3 from path", from_path))
+        hashes.append(("blake3 from path", _from_path))
     for name, fn in hashes:
         began = time.perf_counter()
         with ThreadPoolExecutor(2) as pool:
@@ -331,6 +324,16 @@ def _read(path: str, size: int) -> bytes:
         os.close(fd)
 
 
+def _sha256(part: list[tuple[str, int]]) -> int:
+    return sum(len(hashlib.sha256(_read(p, s)).hexdigest()) for p, s in part)
+
+
+def _from_path(part: list[tuple[str, int]]) -> int:
+    """blake3 of each file from its path (only called where the package is installed)."""
+    make = _blake3().blake3
+    return sum(len(make().update_mmap(p).hexdigest()) for p, _s in part)
+
+
 def _chunks(items: list[tuple[str, int]], size: int = 64) -> Iterator[list[tuple[str, int]]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -353,22 +356,15 @@ def read_floors(ws: str) -> Figures:
     def read_only(part: list[tuple[str, int]]) -> int:
         return sum(len(_read(p, s)) for p, s in part)
 
-    def sha256(part: list[tuple[str, int]]) -> int:
-        return sum(len(hashlib.sha256(_read(p, s)).hexdigest()) for p, s in part)
-
-    def from_path(part: list[tuple[str, int]]) -> int:
-        make = blake3.blake3
-        return sum(len(make().update_mmap(p).hexdigest()) for p, _s in part)
-
     blake3 = _blake3()
     cases = {
         "read alone": _on_threads(read_only, 1),
-        "read + sha256": _on_threads(sha256, 1),
-        "read + sha256, 2 threads": _on_threads(sha256, 2),
+        "read + sha256": _on_threads(_sha256, 1),
+        "read + sha256, 2 threads": _on_threads(_sha256, 2),
     }
     if blake3 is not None:
-        cases["blake3 from path"] = _on_threads(from_path, 1)
-        cases["blake3 from path, 2 threads"] = _on_threads(from_path, 2)
+        cases["blake3 from path"] = _on_threads(_from_path, 1)
+        cases["blake3 from path, 2 threads"] = _on_threads(_from_path, 2)
     out: Figures = {}
     for name, fn in cases.items():
         began = time.perf_counter()
