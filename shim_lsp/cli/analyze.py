@@ -47,7 +47,12 @@ def _rules(values: list[str]) -> tuple[str, ...]:
 
 
 def _targets(paths: list[str]) -> list[Path]:
-    """The paths to check: folders, and files that are Python (others are said and left)."""
+    """The paths to check: folders, and files that are Python (others are said and left).
+    A path named under the current folder that a link leads out of it is left out and said,
+    as a folder run leaves such a link out: naming it does not make SHIM read there (a path
+    named elsewhere, ``../other`` or absolute, is checked where it is)."""
+    here = os.getcwd()
+    real_here = os.path.realpath(here)
     targets = []
     for given in paths or ["."]:
         path = Path(given)
@@ -55,6 +60,13 @@ def _targets(paths: list[str]) -> list[Path]:
             raise CliError(f"{given}: no such file or folder")
         if path.is_file() and path.suffix not in PYTHON_SUFFIXES:
             print(f"shim: {given}: not a Python file (.py, .pyi), left out", file=sys.stderr)
+            continue
+        named = os.path.abspath(given)
+        if tree.within(named, here) and not tree.within(os.path.realpath(named), real_here):
+            print(
+                f"shim: {given}: a link leads it outside the current folder, left out",
+                file=sys.stderr,
+            )
             continue
         targets.append(path.absolute())
     return targets

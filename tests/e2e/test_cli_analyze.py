@@ -216,3 +216,24 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
     done = analyze(root, "--ruff-path", str(ruff))
     assert done.returncode == 0 and "late.py" not in done.stdout + done.stderr, done
     assert f"--extend-exclude {root / 'late.py'}" in runs.read_text()
+
+
+def test_a_named_path_that_a_link_leads_outside_is_left_out_and_said(tmp_path: Path) -> None:
+    """Naming a link (or a path through one) does not make SHIM read outside the folder it
+    runs in, as a folder run leaves the link out."""
+    root = project(tmp_path / "p")
+    outside = tmp_path / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "secret.py").write_text("x = SUPERSECRET_outside_name\n")
+    (outside / "dir" / "inner.py").write_text("y = SUPERSECRET_inner_name\n")
+    (root / "link.py").symlink_to(outside / "secret.py")
+    (root / "ldir").symlink_to(outside / "dir")
+    for named in ("link.py", "ldir", "ldir/inner.py"):
+        done = analyze(root, named)
+        said = done.stdout + done.stderr
+        assert "SUPERSECRET" not in said, (named, said)
+        assert f"shim: {named}: a link leads it outside the current folder, left out" in said
+        assert done.returncode == 0, (named, said)
+    # Beside a path that is inside, only the link is left out.
+    both = analyze(root, "link.py", "pkg")
+    assert both.returncode == 1 and "F401" in both.stdout and "SUPERSECRET" not in both.stdout
