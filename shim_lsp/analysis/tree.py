@@ -531,8 +531,15 @@ def _popen(
     }
     if not abi:
         return subprocess.Popen([binary, *args], **kwargs)
-    read: list[Path | str] = [*roots, *ruff_command.read_outside([*roots, here])]
-    return sandbox.popen(abi, [binary, *args], read, **kwargs)
+    # A file of ruff's discovery inside a root needs no rule of its own (the root's covers
+    # it), and must get none: a rule follows a link, and one leading out would be granted.
+    real_roots = [os.path.realpath(r) for r in roots]
+    above = [
+        p
+        for p in ruff_command.read_outside([*roots, here])
+        if not any(within(p, r) for r in real_roots)
+    ]
+    return sandbox.popen(abi, [binary, *args], [*roots, *above], **kwargs)
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

@@ -194,3 +194,25 @@ def test_shim_analyze_searches_for_links_only_when_ruff_was_refused_a_file(
     assert _codes(done) == {str(root / "pkg" / "a.py"): ["F401", "F821"]}
     assert isinstance(done, TreeFindings) and done.outside == (root / "out.py",)
     assert search.searches == 1, "out.py refused: searched once, not run again"
+
+
+@needs_landlock
+def test_an_ignore_file_in_the_workspace_linked_outside_is_not_read_by_sandboxed_ruff(
+    tmp_path: Path,
+) -> None:
+    """The workspace's own .gitignore, a link to a file outside: its patterns must not decide
+    what is checked (they are outside content). The sandbox's rules for ruff's discovery are
+    for the folders above; a rule on the link would have granted its target."""
+    root, outside = tmp_path / "ws", tmp_path / "outside"
+    (root / ".git").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "gi").write_text("ignored.py\n")
+    (root / ".gitignore").symlink_to(outside / "gi")
+    for name in ("a.py", "ignored.py"):
+        (root / name).write_text("import os\n")
+    started = TreeRun.start(_ruff(), [root], RuffOptions(select=("F",)), timeout=20)
+    assert isinstance(started, TreeRun) and started.sandboxed
+    assert _codes(started.finish()) == {
+        str(root / "a.py"): ["F401"],
+        str(root / "ignored.py"): ["F401"],
+    }
