@@ -24,7 +24,9 @@ local function codes_of(source)
   return codes
 end
 local codes = {}
-vim.wait(20000, function() codes = codes_of("SHIM ruff"); return #codes > 0 end, 50)
+-- 60 s as for mypy: with type checks on, mypy's daemon starts beside the first ruff check,
+-- and on CI's two loaded cores ruff's finding once took over 20 s to arrive.
+vim.wait(60000, function() codes = codes_of("SHIM ruff"); return #codes > 0 end, 50)
 local typed = {}
 vim.wait(60000, function() typed = codes_of("SHIM mypy"); return #typed > 0 end, 50)
 vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(0), 0 })
