@@ -5,7 +5,9 @@ included, the project's configuration honoured, nothing written; here ``TreeRun`
 ruff first and lets this command load and prepare the rest while ruff works), printed as ruff's
 concise format or as JSON. With ``--type-check``, mypy's findings too, from a daemon of
 the server's kind run in the current folder for this one check. Exit status as ruff's: 1 with
-findings, 0 without, 2 when it cannot run (a usage error, ruff or mypy missing or failing).
+findings or a Python file not analysed (unreadable, a link to nothing, a secret: one line
+each, never "All checks passed."), 0 without, 2 when it cannot run (a usage error, ruff
+missing or failing; a type check that did not run, when nothing else was found).
 """
 
 from __future__ import annotations
