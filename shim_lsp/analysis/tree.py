@@ -547,7 +547,11 @@ class TreeRun(NamedTuple):
         found = _found(self.binary, done, self.roots, self.here, outside, real, err)
         if isinstance(found, TreeFindings):
             skipped = settings_leading_out(self.roots, outside)
-            return found._replace(skipped=skipped)
+            if _ENTER_FAILED in err and not self.searched:  # which folders: ruff never says
+                self.search.outside(self.roots)
+            locked = self.search.unlisted if _ENTER_FAILED in err else ()
+            unread = (*found.unread, *(Unread(p, LOCKED_FOLDER) for p in locked))
+            return found._replace(skipped=skipped, unread=unread)
         return found
 
     def again(self) -> TreeRun | RuffFailure:
@@ -556,6 +560,10 @@ class TreeRun(NamedTuple):
         args = (self.binary, self.roots, self.options, self.here, self.timeout, self.search)
         return self._started(*args, self.outside if self.searched else None)
 
+
+_ENTER_FAILED = b"Encountered error: Permission denied"
+"""How ruff says it could not list a folder it walked into, without naming it."""
+LOCKED_FOLDER = "SHIM may not list this folder (permission denied), nor any file in it"
 
 _DENIED = b"(os error 13)"
 """How ruff says it could not read a file (EACCES): what the sandbox answers."""

@@ -293,11 +293,23 @@ def test_a_named_file_shim_cannot_read_or_a_secret_is_said_not_analysed_and_neve
             f"shim: {secret} was not analysed: its name marks it as a secret file"
         ), told
         assert "All checks passed" not in told.stderr and "_named_" not in told.stderr
-    # In a folder, the file left out is said the same way, beside the others' findings.
+    # In a folder, the file left out is said the same way, beside the others' findings, and
+    # so is a folder SHIM may not list (ruff says only "Permission denied", naming none).
+    (root / "pkg" / "vault").mkdir()
+    (root / "pkg" / "vault" / "v.py").write_text("import json\n")
+    (root / "pkg" / "vault").chmod(0)
     whole = analyze(root, "pkg", prefix=prefix)
     assert whole.returncode == 1 and whole.stdout == "pkg/a.py:1:8: F401 `os` imported but unused\n"
-    assert "shim: pkg/locked.py was not analysed: SHIM may not read it" in whole.stderr
-    assert "Found 1 finding in 1 file; 1 path not analysed." in whole.stderr
+    assert whole.stderr.splitlines() == [
+        "shim: pkg/locked.py was not analysed: SHIM may not read it (permission denied)",
+        "shim: pkg/vault was not analysed: SHIM may not list this folder (permission denied),"
+        " nor any file in it",
+        "Found 1 finding in 1 file; 2 paths not analysed.",
+    ], whole
+    named = analyze(root, "pkg/vault", prefix=prefix)
+    assert (named.returncode, named.stdout) == (1, ""), named
+    assert "shim: pkg/vault was not analysed: SHIM may not list this folder" in named.stderr
+    (root / "pkg" / "vault").chmod(0o755)  # for the temporary folder's removal
 
 
 def test_links_leading_nowhere_or_in_a_loop_are_one_plain_line_each_not_a_ruff_io_error(
