@@ -632,8 +632,9 @@ class Readable(NamedTuple):
     files: tuple[Path, ...]
     """Regular files the rules keep (not excluded, not ignored, not secret)."""
     refused: tuple[Path, ...]
-    """What an import could still reach that SHIM must not read: a secret Python file (by
-    its name or by what a link leads to) and a link leading out of the folder."""
+    """What an import could still reach that SHIM must not (or cannot) read: a secret
+    Python file (by its name or by what a link leads to), a link leading out of the folder,
+    a Python file SHIM may not read."""
 
 
 def readable_python_files(rules: FileRules) -> Readable:
@@ -651,8 +652,10 @@ def readable_python_files(rules: FileRules) -> Readable:
             path = root / rel
             python = name.endswith(PYTHON_SUFFIXES)
             if rel in kept:
-                if python:
+                if python and os.access(path, os.R_OK):
                     files.append(path)
+                elif python:  # said not analysed by ruff's run; mypy would stop on it
+                    refused.append(path)
             elif stat.S_ISLNK(st.st_mode) and not _inside(path, real_root):
                 refused.append(path)  # a folder's link too: a package to import
             elif python and rules.is_secret(path):

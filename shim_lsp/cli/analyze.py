@@ -142,8 +142,8 @@ def _readable(targets: list[Path]) -> tree.Readable:
             found = tree.readable_python_files(rules)
             files += found.files
             refused += found.refused
-        elif rules.is_secret(target):
-            refused.append(target)
+        elif rules.is_secret(target) or not os.access(target, os.R_OK):
+            refused.append(target)  # an unreadable one is said not analysed by ruff's run
         else:
             files.append(target)
     return tree.Readable(tuple(files), tuple(refused))

@@ -306,6 +306,12 @@ def test_a_named_file_shim_cannot_read_or_a_secret_is_said_not_analysed_and_neve
         " nor any file in it",
         "Found 1 finding in 1 file; 2 paths not analysed.",
     ], whole
+    # Mypy is not given what SHIM cannot read (it would stop on it): its findings still come.
+    (root / "pkg" / "t.py").write_text('n: int = "x"\n')
+    typed = analyze(root, "--type-check", "pkg", prefix=prefix)
+    assert typed.returncode == 1, typed
+    assert "pkg/t.py:1:10: assignment Incompatible types" in typed.stdout, typed
+    assert "mypy" not in typed.stderr and "pkg/locked.py was not analysed" in typed.stderr
     named = analyze(root, "pkg/vault", prefix=prefix)
     assert (named.returncode, named.stdout) == (1, ""), named
     assert "shim: pkg/vault was not analysed: SHIM may not list this folder" in named.stderr
