@@ -89,9 +89,13 @@ def _list(path: str, below: bool) -> tuple[os.stat_result, list[str], list[str]]
     return st, folders, links
 
 
-def _walk(root: str, kept: Kept, guard: TimestampGuard, started_ns: int) -> tuple[list[str], Kept]:
-    """Every link under ``root`` (its path), and the folders to keep for the next search.
-    Raises TypeError, ValueError or IndexError on a kept entry that is not one."""
+def _walk(
+    root: str, kept: Kept, guard: TimestampGuard, started_ns: int, unlisted: list[str]
+) -> tuple[list[str], Kept]:
+    """Every link under ``root`` (its path), and the folders to keep for the next search;
+    the folders SHIM may not list go to ``unlisted`` (ruff cannot enter them either, and
+    does not say which they are). Raises TypeError, ValueError or IndexError on a kept
+    entry that is not one."""
     links: list[str] = []
     now: Kept = {}
     stack = [""]
@@ -113,6 +117,8 @@ def _walk(root: str, kept: Kept, guard: TimestampGuard, started_ns: int) -> tupl
         else:
             listed = _list(path, bool(rel))
             if listed is None:
+                if not os.path.islink(path) and not os.access(path, os.R_OK | os.X_OK):
+                    unlisted.append(path)
                 continue
             st, folders, found = listed
             if guard.listing_trusted(_StatOnly(st), st.st_dev, started_ns):  # type: ignore[arg-type]
@@ -148,6 +154,8 @@ class LinkSearch:
         self._kept: dict[str, Kept] = {}
         """Per root (its real path), the folders kept by the last search."""
         self._unsaved: set[str] = set()
+        self.unlisted: tuple[Path, ...] = ()
+        """The folders the last search could not list (permission denied), sorted."""
         self._lock = threading.Lock()
         """A server may search for one run while saving another's."""
 
@@ -160,6 +168,7 @@ class LinkSearch:
     def _outside(self, roots: Sequence[Path]) -> list[Path]:
         real_roots = [os.path.realpath(r) for r in roots]
         found: list[str] = []
+        unlisted: list[str] = []
         for root, real in zip(roots, real_roots, strict=True):
             if not os.path.isdir(root):
                 continue
@@ -168,14 +177,16 @@ class LinkSearch:
                 kept = self._load(real)
             started = self._clock()
             try:
-                links, now = _walk(str(root), kept, self._guard, started)
+                links, now = _walk(str(root), kept, self._guard, started, unlisted)
             except (TypeError, ValueError, IndexError, KeyError):
                 log.info("the kept link search of %s is not one: searching again", real)
-                links, now = _walk(str(root), {}, self._guard, started)
+                unlisted.clear()
+                links, now = _walk(str(root), {}, self._guard, started, unlisted)
             if now != kept:
                 self._unsaved.add(real)
             self._kept[real] = now
             found += links
+        self.unlisted = tuple(sorted(Path(p) for p in unlisted))
         return sorted(Path(p) for p in found if not _inside(p, real_roots))
 
     def _file(self, real_root: str) -> Path | None:

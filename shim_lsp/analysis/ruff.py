@@ -53,6 +53,7 @@ __all__ = [  # what it found in ruff_command is still found here
     "parse",
     "parse_by_file",
     "run",
+    "run_both",
     "server_options",
     "timed_out",
 ]
@@ -85,6 +86,19 @@ async def run(
     """Ruff's standard output, or why there is none. ``data`` goes to its standard input
     (none: ruff reads the files it is given); it runs in ``cwd``, else beside ``path``.
     Cancelled or timed out, the process is killed."""
+    ran = await run_both(binary, args, data, path, timeout, cwd)
+    return ran if isinstance(ran, RuffFailure) else ran[0]
+
+
+async def run_both(
+    binary: str,
+    args: list[str],
+    data: bytes | None,
+    path: Path,
+    timeout: float,
+    cwd: Path | None = None,
+) -> tuple[str, bytes] | RuffFailure:
+    """``run``, with what ruff said on stderr besides (the files it could not read)."""
     # Here, not at the top: ``shim analyze`` runs ruff without an event loop, and asyncio
     # alone is a tenth of its start (about 30 ms).
     import asyncio
@@ -108,7 +122,8 @@ async def run(
         return timed_out(binary, timeout, path)
     finally:
         await reap(proc)
-    return outcome(binary, proc.returncode, out, err, path)
+    done = outcome(binary, proc.returncode, out, err, path)
+    return done if isinstance(done, RuffFailure) else (done, err)
 
 
 async def check(

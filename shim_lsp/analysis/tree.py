@@ -11,9 +11,11 @@ are checked to resolve inside before ruff sees them.
 
 from __future__ import annotations
 
+import errno
 import glob
 import logging
 import os
+import re
 import stat
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +38,39 @@ TIMEOUT_S = 600.0
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 
+class Unread(NamedTuple):
+    """A Python file ruff could not read, so nothing was found in it because nothing was
+    checked: a link leading nowhere or in a loop, a file SHIM may not read."""
+
+    path: Path
+    why: str
+    """In plain words, after "was not analysed: "."""
+
+
+def unread_note(shown: str, why: str) -> str:
+    """What the user is told of a path left out unread (``shown``: as the face names it)."""
+    return f"{shown} was not analysed: {why}"
+
+
+def why_unread(path: Path, said: str = "") -> str:
+    """Why ``path`` cannot be read, from what it is now (``said``: ruff's words, when the
+    file system does not tell: a file that became readable since, say)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if os.path.islink(path):
+            if exc.errno == errno.ELOOP:
+                return "it is a link that leads round in a loop, to no file"
+            if exc.errno == errno.ENOENT:
+                return f"it is a link to {os.readlink(path)}, which does not exist"
+        if exc.errno == errno.EACCES:
+            return "SHIM may not read it (permission denied)"
+        return f"it cannot be read ({exc.strerror or exc})"
+    if not os.access(path, os.R_OK):
+        return "SHIM may not read it (permission denied)"
+    return f"ruff could not read it ({said})" if said else "ruff could not read it"
+
+
 class TreeFindings(NamedTuple):
     """What ruff found, by file as ruff named it (absolute); files without findings are not
     named."""
@@ -46,6 +81,9 @@ class TreeFindings(NamedTuple):
     skipped: tuple[Path, ...] = ()
     """Settings files below the roots that are links leading out of them: ruff is kept out
     of their folders (see ``skipped_note``)."""
+    unread: tuple[Unread, ...] = ()
+    """Python files under the roots (or named) that could not be read: no findings, as
+    nothing was checked (ruff's E902 and its "Failed to lint" warnings, never findings)."""
 
 
 def _inside(path: Path, roots: Sequence[Path]) -> bool:
@@ -189,9 +227,12 @@ def _found(
     here: Path,
     outside: Sequence[Path],
     real: RealPaths | None = None,
+    err: bytes = b"",
 ) -> TreeFindings | RuffFailure:
-    """Ruff's JSON as findings by absolute path, those of files resolving outside left out.
-    ``real``: the real paths known so far (the caller's, to judge the same files after)."""
+    """Ruff's JSON as findings by absolute path, those of files resolving outside left out,
+    and the files it could not read (from its JSON and its stderr, ``err``), but a link
+    leading out that the sandbox refused it. ``real``: the real paths known so far (the
+    caller's, to judge the same files after)."""
     from shim_lsp.analysis import ruff  # the findings: loaded while ruff works
 
     try:
@@ -201,12 +242,41 @@ def _found(
     real = real or RealPaths()
     real_roots = [os.path.realpath(r) for r in roots]
     found: dict[Path, list[Finding]] = {}
+    failed: dict[Path, str] = {}
     for path, items in by_file.items():
         absolute = path if path.is_absolute() else here / path
+        kept = [f for f in items if f.code != IO_ERROR]
+        if len(kept) < len(items):  # ruff's E902: a file it could not read, not a finding
+            failed[absolute] = next(f.message for f in items if f.code == IO_ERROR)
         resolved = real.file(str(absolute))
-        if any(within(resolved, r) for r in real_roots):
-            found.setdefault(absolute, []).extend(items)
-    return TreeFindings(found, tuple(outside))
+        if kept and any(within(resolved, r) for r in real_roots):
+            found.setdefault(absolute, []).extend(kept)
+    failed.update((here / p, said) for p, said in _failed_to_lint(err))
+    failed.update((p, "") for p in outside if _broken(p))  # excluded, never given to ruff
+    unread = tuple(
+        Unread(p, why_unread(p, said))
+        for p, said in sorted(failed.items())
+        if _broken(p) or any(within(real.file(str(p)), r) for r in real_roots)
+    )
+    return TreeFindings(found, tuple(outside), (), unread)
+
+
+IO_ERROR = "E902"
+"""Ruff's code for a file it could not read (when selected; else it warns on stderr)."""
+_FAILED_LINE = re.compile(r"Failed to lint (?P<path>.+): (?P<said>[^:]+ \(os error \d+\))$")
+
+
+def _failed_to_lint(err: bytes) -> list[tuple[str, str]]:
+    """The files ruff says on stderr it could not read (``warning: Failed to lint a.py:
+    Permission denied (os error 13)``), as it names them (relative to where it ran)."""
+    lines = err.decode("utf-8", "replace").splitlines()
+    found = (_FAILED_LINE.search(line.strip()) for line in lines)
+    return [(m["path"], m["said"]) for m in found if m is not None]
+
+
+def _broken(path: Path) -> bool:
+    """A link that leads nowhere: to nothing, or round in a loop."""
+    return os.path.islink(path) and not os.path.exists(path)
 
 
 async def check_tree(
@@ -237,12 +307,12 @@ async def check_tree(
     refused = _cwd_refused(roots, here)
     if refused is not None:
         return refused
-    out = await ruff.run(binary, _args(options, [], kept), None, roots[0], timeout, cwd=here)
-    if isinstance(out, RuffFailure):
-        return out
-    found = _found(binary, out, roots, here, [])
+    ran = await ruff.run_both(binary, _args(options, [], kept), None, roots[0], timeout, here)
+    if isinstance(ran, RuffFailure):
+        return ran
+    found = _found(binary, ran[0], roots, here, [], err=ran[1])
     if isinstance(found, TreeFindings):
-        return TreeFindings(found.found, found.outside, skipped)
+        return found._replace(skipped=skipped)
     return found
 
 
@@ -474,11 +544,14 @@ class TreeRun(NamedTuple):
         done = ruff_command.outcome(self.binary, self.proc.returncode, out, err, self.roots[0])
         if isinstance(done, RuffFailure):
             return done
-        found = _found(self.binary, done, self.roots, self.here, outside, real)
+        found = _found(self.binary, done, self.roots, self.here, outside, real, err)
         if isinstance(found, TreeFindings):
-            return TreeFindings(
-                found.found, found.outside, settings_leading_out(self.roots, outside)
-            )
+            skipped = settings_leading_out(self.roots, outside)
+            if _ENTER_FAILED in err and not self.searched:  # which folders: ruff never says
+                self.search.outside(self.roots)
+            locked = self.search.unlisted if _ENTER_FAILED in err else ()
+            unread = (*found.unread, *(Unread(p, LOCKED_FOLDER) for p in locked))
+            return found._replace(skipped=skipped, unread=unread)
         return found
 
     def again(self) -> TreeRun | RuffFailure:
@@ -487,6 +560,10 @@ class TreeRun(NamedTuple):
         args = (self.binary, self.roots, self.options, self.here, self.timeout, self.search)
         return self._started(*args, self.outside if self.searched else None)
 
+
+_ENTER_FAILED = b"Encountered error: Permission denied"
+"""How ruff says it could not list a folder it walked into, without naming it."""
+LOCKED_FOLDER = "SHIM may not list this folder (permission denied), nor any file in it"
 
 _DENIED = b"(os error 13)"
 """How ruff says it could not read a file (EACCES): what the sandbox answers."""
@@ -555,8 +632,9 @@ class Readable(NamedTuple):
     files: tuple[Path, ...]
     """Regular files the rules keep (not excluded, not ignored, not secret)."""
     refused: tuple[Path, ...]
-    """What an import could still reach that SHIM must not read: a secret Python file (by
-    its name or by what a link leads to) and a link leading out of the folder."""
+    """What an import could still reach that SHIM must not (or cannot) read: a secret
+    Python file (by its name or by what a link leads to), a link leading out of the folder,
+    a Python file SHIM may not read."""
 
 
 def readable_python_files(rules: FileRules) -> Readable:
@@ -574,8 +652,10 @@ def readable_python_files(rules: FileRules) -> Readable:
             path = root / rel
             python = name.endswith(PYTHON_SUFFIXES)
             if rel in kept:
-                if python:
+                if python and os.access(path, os.R_OK):
                     files.append(path)
+                elif python:  # said not analysed by ruff's run; mypy would stop on it
+                    refused.append(path)
             elif stat.S_ISLNK(st.st_mode) and not _inside(path, real_root):
                 refused.append(path)  # a folder's link too: a package to import
             elif python and rules.is_secret(path):

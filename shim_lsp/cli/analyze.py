@@ -5,7 +5,9 @@ included, the project's configuration honoured, nothing written; here ``TreeRun`
 ruff first and lets this command load and prepare the rest while ruff works), printed as ruff's
 concise format or as JSON. With ``--type-check``, mypy's findings too, from a daemon of
 the server's kind run in the current folder for this one check. Exit status as ruff's: 1 with
-findings, 0 without, 2 when it cannot run (a usage error, ruff or mypy missing or failing).
+findings or a Python file not analysed (unreadable, a link to nothing, a secret: one line
+each, never "All checks passed."), 0 without, 2 when it cannot run (a usage error, ruff
+missing or failing; a type check that did not run, when nothing else was found).
 """
 
 from __future__ import annotations
@@ -46,20 +48,29 @@ def _rules(values: list[str]) -> tuple[str, ...]:
     return tuple(r.strip() for v in values for r in v.split(",") if r.strip())
 
 
-def _targets(paths: list[str]) -> list[Path]:
-    """The paths to check: folders, and files that are Python (others are said and left).
+def _targets(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The paths to check: folders, and files that are Python (others are said and left),
+    and those named that are not analysed, with why: a link leading nowhere, a secret
+    file (never read: ruff is not given it).
     A path named under the current folder that a link leads out of it is left out and said,
     as a folder run leaves such a link out: naming it does not make SHIM read there (a path
     named elsewhere, ``../other`` or absolute, is checked where it is)."""
     here = os.getcwd()
     real_here = os.path.realpath(here)
     targets = []
+    unread: list[tuple[str, str]] = []
     for given in paths or ["."]:
         path = Path(given)
         if not path.exists():
+            if path.suffix in PYTHON_SUFFIXES and os.path.islink(path):
+                unread.append((given, tree.why_unread(path)))
+                continue
             raise CliError(f"{given}: no such file or folder")
         if path.is_file() and path.suffix not in PYTHON_SUFFIXES:
             print(f"shim: {given}: not a Python file (.py, .pyi), left out", file=sys.stderr)
+            continue
+        if path.is_file() and _secret(path.absolute()):
+            unread.append((given, SECRET))
             continue
         named = os.path.abspath(given)
         if tree.within(named, here) and not tree.within(os.path.realpath(named), real_here):
@@ -69,7 +80,18 @@ def _targets(paths: list[str]) -> list[Path]:
             )
             continue
         targets.append(path.absolute())
-    return targets
+    return targets, unread
+
+
+SECRET = "its name marks it as a secret file (.env, id_rsa*, *.pem...), which SHIM never reads"
+
+
+def _secret(path: Path) -> bool:
+    """A file named by the user is judged as ``_showable`` judges it: by its name (and by
+    what a link leads to), in its own folder, by SHIM's own patterns."""
+    from shim_lsp.workspace.secrets import DefaultSecrets, is_secret
+
+    return is_secret(DefaultSecrets(), path.parent, path)
 
 
 def _showable(targets: list[Path], real: tree.RealPaths) -> Callable[[Path], bool]:
@@ -120,8 +142,8 @@ def _readable(targets: list[Path]) -> tree.Readable:
             found = tree.readable_python_files(rules)
             files += found.files
             refused += found.refused
-        elif rules.is_secret(target):
-            refused.append(target)
+        elif rules.is_secret(target) or not os.access(target, os.R_OK):
+            refused.append(target)  # an unreadable one is said not analysed by ruff's run
         else:
             files.append(target)
     return tree.Readable(tuple(files), tuple(refused))
@@ -157,18 +179,20 @@ def _one_line(message: str) -> str:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    targets = _targets(args.paths)
+    targets, unread = _targets(args.paths)
     binary = find_ruff(args.ruff_path)
     if isinstance(binary, RuffFailure):
         raise CliError(binary.message)
     dmypy: str | None = None
+    failed: mypy_daemon.MypyFailure | None = None
     if args.type_check:
         from shim_lsp.analysis import mypy_daemon
 
         checker = mypy_daemon.find_dmypy(args.type_checker_path)
         if isinstance(checker, mypy_daemon.MypyFailure):
-            raise CliError(checker.message)
-        dmypy = checker
+            failed = checker  # said after ruff's findings, which are printed all the same
+        else:
+            dmypy = checker
     threshold = args.complexity_threshold or COMPLEXITY_THRESHOLD
     options = RuffOptions(
         select=_rules(args.select),
@@ -176,7 +200,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         complexity=None if args.no_complexity else threshold,
     )
     found: dict[Path, list[Finding]] = {}
-    failed: mypy_daemon.MypyFailure | None = None
     running = (
         tree.TreeRun.start(
             binary,
@@ -192,6 +215,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if isinstance(running, RuffFailure):
         raise CliError(running.message)
     real = tree.RealPaths()
+    cwd = os.getcwd().rstrip("/") + "/"
     try:
         # Beside ruff: what reads its JSON (the findings), and the secret patterns.
         importlib.import_module("shim_lsp.analysis.ruff")
@@ -207,6 +231,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         found = done.found
         for link in done.skipped:
             print(f"shim: {tree.skipped_note(link)}", file=sys.stderr)
+        unread += [(_shown(u.path, cwd), u.why) for u in done.unread]
         if dmypy is not None:
             import asyncio
 
@@ -218,28 +243,59 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 failed = typed  # ruff's findings are printed all the same
     from shim_lsp.analysis.findings import finding_json
 
-    cwd = os.getcwd().rstrip("/") + "/"
     named = {path: _shown(path, cwd) for path in found if showable(path)}
     rows = sorted(
         ((named[path], f) for path, items in found.items() if path in named for f in items),
         key=lambda pf: (pf[0], pf[1].start),
     )
+    for shown, why in unread:
+        print(f"shim: {tree.unread_note(shown, why)}", file=sys.stderr)
     if args.json:
-        print(json.dumps([finding_json(name, f) for name, f in rows], indent=2))
+        listed = [finding_json(name, f) for name, f in rows]
+        listed += [_unread_json(shown, why) for shown, why in unread]
+        print(json.dumps(listed, indent=2))
     else:
         for name, f in rows:
             where = f"{name}:{f.start.line + 1}:{f.start.column + 1}:"
             print(f"{where} {f.code} {f.message}" if f.code else f"{where} {f.message}")
-        files = len({name for name, _f in rows})
-        if failed is None:
-            print(
-                f"Found {len(rows)} finding{'s' * (len(rows) != 1)} in {files} file"
-                f"{'s' * (files != 1)}."
-                if rows
-                else "All checks passed.",
-                file=sys.stderr,
-            )
+        if failed is None:  # else the type check's line says what ran
+            files = len({name for name, _f in rows})
+            print(_summary(len(rows), files, len(unread)), file=sys.stderr)
     if failed is not None:
-        print(f"shim: {_one_line(failed.message)}", file=sys.stderr)
-        return 2
-    return 1 if rows else 0
+        print(f"shim: {_one_line(failed.message)}; ruff's findings only", file=sys.stderr)
+    if rows or unread:
+        return 1  # as ruff: a file it could not read is an error (E902), never a clean run
+    return 0 if failed is None else 2  # no finding, but the type check asked did not run
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"
+
+
+def _summary(findings: int, files: int, unread: int) -> str:
+    """The last line, as ruff's: never "All checks passed." when a path was not read."""
+    said = f"Found {_plural(findings, 'finding')} in {_plural(files, 'file')}" if findings else ""
+    if unread:
+        left = f"{_plural(unread, 'path')} not analysed"
+        said = f"{said}; {left}" if said else f"No findings; {left}"
+    return f"{said}." if said else "All checks passed."
+
+
+def _unread_json(shown: str, why: str) -> dict[str, object]:
+    """A path not analysed, in ``--json``, as ruff lists a file it cannot read (E902): an
+    error at its start, with code ``not-analysed`` and why."""
+    return {
+        "path": shown,
+        "code": NOT_ANALYSED,
+        "message": f"not analysed: {why}",
+        "severity": "error",
+        "line": 1,
+        "column": 1,
+        "end_line": 1,
+        "end_column": 1,
+        "url": None,
+        "fixable": False,
+    }
+
+
+NOT_ANALYSED = "not-analysed"

@@ -75,6 +75,8 @@ def register(server: MCPServer[Any], face: Face) -> None:
             "count": len(rows),
             "files": len({shown for shown, _f in rows}),
         }
-        if done.skipped:
-            result["notAnalysed"] = [tree.skipped_note(p) for p in done.skipped]
+        left = [tree.skipped_note(p) for p in done.skipped]
+        left += [tree.unread_note(chat.shown(u.path) or str(u.path), u.why) for u in done.unread]
+        if left:
+            result["notAnalysed"] = left
         return result

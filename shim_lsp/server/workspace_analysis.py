@@ -66,6 +66,8 @@ class WorkspaceAnalysisFeature(Feature):
         """Runs cancelled by a newer run with other inputs: their requests say so."""
         self._skipped_said: set[Path] = set()
         """Settings files leading out whose folder's leaving out was said."""
+        self._unread_said: set[tuple[Path, str]] = set()
+        """Files not analysed (unreadable, links leading nowhere) said, with why."""
         self._search: LinkSearch | None = None
         """The links leading out, searched before each run, kept between runs (and in the
         state folder, for the next session and ``shim analyze``)."""
@@ -191,12 +193,14 @@ class WorkspaceAnalysisFeature(Feature):
         await self.ls.feature_of(AnalysisFeature).all_settled()
         files, findings = self.ls.diagnostics.count(SOURCE)  # open buffers' too: as Problems
         self._say_skipped(done.skipped)
+        self._say_unread(done.unread)
         return {
             "cancelled": False,
             "files": files,
             "findings": findings,
             "outside": [str(p) for p in done.outside],
             "skipped": [str(p.parent) for p in done.skipped],
+            "notAnalysed": [tree.unread_note(str(u.path), u.why) for u in done.unread],
         }
 
     def _say_skipped(self, links: Iterable[Path]) -> None:
@@ -207,6 +211,20 @@ class WorkspaceAnalysisFeature(Feature):
                 said = f"SHIM: {tree.skipped_note(link)}"
                 self.ls.log_user(said, types.MessageType.Warning)
                 self.ls.tell_user(said, types.MessageType.Warning)
+
+    def _say_unread(self, unread: Iterable[tree.Unread]) -> None:
+        """A file ruff could not read is one plain line in the log, once (as ``shim analyze``
+        says it), never a ruff I/O error on the file; the first few of a run on screen too."""
+        new = [u for u in unread if (u.path, u.why) not in self._unread_said]
+        for u in new:
+            self._unread_said.add((u.path, u.why))
+            self.ls.log_user(
+                f"SHIM: {tree.unread_note(str(u.path), u.why)}", types.MessageType.Warning
+            )
+        if new:
+            more = f" (and {len(new) - 1} more: see SHIM's output)" if len(new) > 1 else ""
+            said = tree.unread_note(str(new[0].path), new[0].why)
+            self.ls.tell_user(f"SHIM: {said}{more}", types.MessageType.Warning)
 
     def _diagnostics(
         self, found: dict[Path, list[Finding]], read: dict[Path, bytes] | None = None
@@ -314,6 +332,7 @@ class WorkspaceAnalysisFeature(Feature):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return
         self._say_skipped(done.skipped)
+        self._say_unread(done.unread)
         shown = await asyncio.to_thread(self._diagnostics, done.found, read)
         for path in present:
             uri = path_to_uri(path)

@@ -414,3 +414,34 @@ async def test_a_secret_file_or_a_link_to_one_is_never_analysed(
     assert not editor.client.diagnostics.get(secret)
     shown = [d.message for ds in editor.client.diagnostics.values() for d in ds]
     assert not any("hunter" in m for m in shown), shown
+
+
+async def test_links_leading_nowhere_or_in_a_loop_are_said_left_out_as_shim_analyze_says_them(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    """Ruff's default rules include its I/O error (E902): a dangling link or a loop is not a
+    finding on the file but one plain line each, the words ``shim analyze`` prints."""
+    (workspace / "a.py").write_text("import os\n")
+    (workspace / "gone.py").symlink_to(workspace / "missing.py")
+    (workspace / "far.py").symlink_to(tmp_path / "nowhere" / "x.py")
+    (workspace / "loop.py").symlink_to(workspace / "loop.py")
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    result = await editor.command("shim.analyzeWorkspace")
+    notes = [
+        f"{workspace / 'far.py'} was not analysed: it is a link to"
+        f" {tmp_path / 'nowhere' / 'x.py'}, which does not exist",
+        f"{workspace / 'gone.py'} was not analysed: it is a link to {workspace / 'missing.py'},"
+        " which does not exist",
+        f"{workspace / 'loop.py'} was not analysed: it is a link that leads round in a loop,"
+        " to no file",
+    ]
+    assert result["notAnalysed"] == notes and result["findings"] == 1, result
+    assert codes(editor, editor.uri("a.py")) == ["F401"]
+    shown = [d.code for ds in editor.client.diagnostics.values() for d in ds]
+    assert shown == ["F401"], "no ruff I/O error on a link"
+    again = await editor.command("shim.analyzeWorkspace")
+    assert again["notAnalysed"] == notes
+    logged = [m.message for m in editor.client.log_messages if "not analysed" in m.message]
+    assert logged == [f"SHIM: {note}" for note in notes], "each said once"
+    told = [m for m in editor.shown_messages if "not analysed" in m]
+    assert told == [f"SHIM: {notes[0]} (and 2 more: see SHIM's output)"], "said once"

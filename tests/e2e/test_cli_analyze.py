@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from test_analysis_workspace import logging_ruff
 
 SELECT_F = '[tool.ruff.lint]\nselect = ["F"]\n'
 
 
-def analyze(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``shim analyze`` in ``cwd``, its state folder (the link search's) beside it."""
+def analyze(
+    cwd: Path, *args: str, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``shim analyze`` in ``cwd``, its state folder (the link search's) beside it;
+    ``prefix``: a command that runs it (``setpriv ...``)."""
     return subprocess.run(
-        [sys.executable, "-m", "shim_lsp.cli", "analyze", *args],
+        [*prefix, sys.executable, "-m", "shim_lsp.cli", "analyze", *args],
         cwd=cwd,
         env={**os.environ, "SHIM_STATE_DIR": str(cwd.parent / "state")},
         capture_output=True,
@@ -149,7 +154,8 @@ def test_type_check_adds_mypys_findings_under_the_projects_configuration(tmp_pat
     ]
     assert sorted(root.rglob("*")) == before  # no .dmypy.json, no .mypy_cache
     missing = analyze(root, "--type-check", "--type-checker-path", "no/dmypy", "pkg")
-    assert missing.returncode == 2
+    assert missing.returncode == 1, "ruff's finding decides"
+    assert "pkg/a.py:1:8: F401" in missing.stdout
     assert "no/dmypy is not an executable file" in missing.stderr
     (root / "docs").mkdir()
     (root / "docs" / "index.md").write_text("# no Python here\n")
@@ -162,7 +168,7 @@ def test_a_failing_mypy_leaves_ruffs_findings_and_says_why_in_one_line(tmp_path:
     with (root / "pyproject.toml").open("a") as config:
         config.write('[tool.mypy]\nplugins = ["no_such_plugin_of_shim"]\n')
     done = analyze(root, "--type-check", "pkg")
-    assert done.returncode == 2
+    assert done.returncode == 1, "ruff's finding decides"
     assert done.stdout == "pkg/a.py:1:8: F401 `os` imported but unused\n"
     [said] = done.stderr.splitlines()
     assert said.startswith("shim: mypy") and "no_such_plugin_of_shim" in said, said
@@ -237,3 +243,128 @@ def test_a_named_path_that_a_link_leads_outside_is_left_out_and_said(tmp_path: P
     # Beside a path that is inside, only the link is left out.
     both = analyze(root, "link.py", "pkg")
     assert both.returncode == 1 and "F401" in both.stdout and "SUPERSECRET" not in both.stdout
+
+
+def unprivileged(unreadable: Path) -> tuple[str, ...]:
+    """How to run SHIM so that ``unreadable`` (mode 000) cannot be read by it. Root reads
+    any file (CAP_DAC_OVERRIDE): as root, SHIM runs without that capability and its
+    directory-search twin (``setpriv``), staying root so everything else it reads stays
+    reachable (``nobody`` could not reach an interpreter under root's 0700 home)."""
+    unreadable.chmod(0)
+    if os.geteuid() != 0:
+        if os.access(unreadable, os.R_OK):
+            pytest.skip("a file of mode 000 stays readable to this user (no permissions here)")
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("as root, setpriv (util-linux) is needed to drop the read-any-file right")
+    return (setpriv, "--bounding-set=-dac_override,-dac_read_search", "--")
+
+
+def test_a_named_file_shim_cannot_read_or_a_secret_is_said_not_analysed_and_never_clean(
+    tmp_path: Path,
+) -> None:
+    """Named, a file SHIM may not read, or whose name marks it secret, is one plain line
+    (text and JSON), and the run exits 1 as ruff's E902 does: never "All checks passed"."""
+    root = project(tmp_path / "p")
+    (root / "pkg" / "locked.py").write_text("import sys\n")
+    (root / ".env.py").write_text("TOKEN = ghp_named_secret_999\n")
+    (root / "id_rsa_backup.py").write_text("KEY = id_rsa_named_material\n")
+    prefix = unprivileged(root / "pkg" / "locked.py")
+    done = analyze(root, "pkg/locked.py", prefix=prefix)
+    assert (done.returncode, done.stdout) == (1, ""), done
+    assert done.stderr.splitlines() == [
+        "shim: pkg/locked.py was not analysed: SHIM may not read it (permission denied)",
+        "No findings; 1 path not analysed.",
+    ]
+    both = analyze(root, "--json", "pkg/locked.py", "pkg/a.py", prefix=prefix)
+    assert both.returncode == 1, both
+    listed = {f["path"]: f for f in json.loads(both.stdout)}
+    assert listed["pkg/a.py"]["code"] == "F401"
+    assert listed["pkg/locked.py"]["code"] == "not-analysed"
+    assert listed["pkg/locked.py"]["message"] == (
+        "not analysed: SHIM may not read it (permission denied)"
+    )
+    assert "pkg/locked.py was not analysed" in both.stderr
+    for secret in (".env.py", "id_rsa_backup.py"):
+        told = analyze(root, secret, prefix=prefix)
+        assert (told.returncode, told.stdout) == (1, ""), told
+        assert told.stderr.startswith(
+            f"shim: {secret} was not analysed: its name marks it as a secret file"
+        ), told
+        assert "All checks passed" not in told.stderr and "_named_" not in told.stderr
+    # In a folder, the file left out is said the same way, beside the others' findings, and
+    # so is a folder SHIM may not list (ruff says only "Permission denied", naming none).
+    (root / "pkg" / "vault").mkdir()
+    (root / "pkg" / "vault" / "v.py").write_text("import json\n")
+    (root / "pkg" / "vault").chmod(0)
+    whole = analyze(root, "pkg", prefix=prefix)
+    assert whole.returncode == 1 and whole.stdout == "pkg/a.py:1:8: F401 `os` imported but unused\n"
+    assert whole.stderr.splitlines() == [
+        "shim: pkg/locked.py was not analysed: SHIM may not read it (permission denied)",
+        "shim: pkg/vault was not analysed: SHIM may not list this folder (permission denied),"
+        " nor any file in it",
+        "Found 1 finding in 1 file; 2 paths not analysed.",
+    ], whole
+    # Mypy is not given what SHIM cannot read (it would stop on it): its findings still come.
+    (root / "pkg" / "t.py").write_text('n: int = "x"\n')
+    typed = analyze(root, "--type-check", "pkg", prefix=prefix)
+    assert typed.returncode == 1, typed
+    assert "pkg/t.py:1:10: assignment Incompatible types" in typed.stdout, typed
+    assert "mypy" not in typed.stderr and "pkg/locked.py was not analysed" in typed.stderr
+    named = analyze(root, "pkg/vault", prefix=prefix)
+    assert (named.returncode, named.stdout) == (1, ""), named
+    assert "shim: pkg/vault was not analysed: SHIM may not list this folder" in named.stderr
+    (root / "pkg" / "vault").chmod(0o755)  # for the temporary folder's removal
+
+
+def test_links_leading_nowhere_or_in_a_loop_are_one_plain_line_each_not_a_ruff_io_error(
+    tmp_path: Path,
+) -> None:
+    """Whatever the rule selection (ruff's default includes E902, the project's here does
+    not), a dangling link or a loop is said as left out, the same words as the server's."""
+    root = project(tmp_path / "p")
+    (root / "gone.py").symlink_to(root / "missing.py")
+    (root / "far.py").symlink_to(tmp_path / "nowhere" / "x.py")
+    (root / "pkg" / "loop.py").symlink_to(root / "pkg" / "loop.py")
+    said = [
+        f"shim: far.py was not analysed: it is a link to {tmp_path / 'nowhere' / 'x.py'},"
+        " which does not exist",
+        f"shim: gone.py was not analysed: it is a link to {root / 'missing.py'}, which does"
+        " not exist",
+        "shim: pkg/loop.py was not analysed: it is a link that leads round in a loop, to no file",
+    ]
+    for select in ((), ("--select", "E9,F")):
+        done = analyze(root, *select)
+        assert done.returncode == 1, done
+        assert done.stdout == "pkg/a.py:1:8: F401 `os` imported but unused\n", done
+        assert done.stderr.splitlines() == [
+            *said,
+            "Found 1 finding in 1 file; 3 paths not analysed.",
+        ], done
+        assert "E902" not in done.stdout + done.stderr
+    named = analyze(root, "--json", "pkg/loop.py", "gone.py")
+    assert named.returncode == 1, named
+    assert [(f["path"], f["code"]) for f in json.loads(named.stdout)] == [
+        ("pkg/loop.py", "not-analysed"),
+        ("gone.py", "not-analysed"),
+    ]
+
+
+def test_type_check_without_mypy_still_prints_ruffs_findings_and_says_why_in_one_line(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path / "p")
+    missing = str(tmp_path / "no" / "dmypy")
+    done = analyze(root, "--type-check", "--type-checker-path", missing)
+    assert done.returncode == 1, done
+    assert done.stdout == "pkg/a.py:1:8: F401 `os` imported but unused\n"
+    assert done.stderr.splitlines() == [
+        f"shim: mypy's daemon not found: {missing} is not an executable file; ruff's findings only"
+    ]
+    listed = analyze(root, "--json", "--type-check", "--type-checker-path", missing)
+    assert [f["code"] for f in json.loads(listed.stdout)] == ["F401"]
+    # No finding, but the type check asked for did not run: not a clean run either.
+    clean = analyze(root, "--type-check", "--type-checker-path", missing, "pkg/ok.py")
+    assert (clean.returncode, clean.stdout) == (2, ""), clean
+    assert "All checks passed" not in clean.stderr and "not an executable file" in clean.stderr

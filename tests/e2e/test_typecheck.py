@@ -207,3 +207,29 @@ async def test_type_checks_are_off_by_default_a_missing_checker_is_one_message_a
     editor.kill()  # not even a goodbye: the kernel ends the daemon and ruff with the server
     await editor.client.stop()
     await editor.wait_for(lambda: gone(daemon) and gone(lint), 10)
+
+
+async def test_type_checks_on_from_the_start_without_mypy_leave_ruffs_diagnostics_and_say_it_once(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """As ``shim analyze --type-check`` without mypy: the lint findings still come, the
+    missing checker is one message, however many files are opened, saved and edited."""
+    (workspace / "a.py").write_text('import os\n\nn: int = "x"\n')
+    (workspace / "b.py").write_text("import sys\n")
+    missing = workspace / "no" / "dmypy"
+    editor = await editors.start(
+        workspace,
+        state_dir,
+        capabilities=VS_CODE,
+        settings={"typeCheckEnabled": True, "typeCheckerPath": str(missing)},
+    )
+    a, b = editor.open("a.py"), editor.open("b.py")
+    await editor.wait_for(lambda: codes(editor, a, "SHIM ruff") == ["F401"])
+    await editor.wait_for(lambda: codes(editor, b, "SHIM ruff") == ["F401"])
+    editor.save(a)
+    editor.type(b, 0, 0, "import abc\n")
+    await editor.wait_for(lambda: codes(editor, b, "SHIM ruff") == ["F401", "F401"])
+    await asyncio.sleep(0.5)  # the save's type check has been tried meanwhile
+    told = [m for m in editor.shown_messages if "dmypy" in m]
+    assert len(told) == 1 and str(missing) in told[0] and "typeCheckerPath" in told[0], told
+    assert codes(editor, a) == [] and daemons(editor.pid) == []

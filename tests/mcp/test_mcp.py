@@ -788,3 +788,21 @@ async def test_shim_mcp_serves_streamable_http_on_loopback_only(
         text=True,
     )
     assert [s["state"] for s in json.loads(out.stdout)] == ["clean"]
+
+
+async def test_shim_analyze_names_links_leading_nowhere_as_shim_analyze_does(
+    workspace: Path, state_dir: Path
+) -> None:
+    """The tool's ``notAnalysed`` has the words ``shim analyze`` prints, paths as the chat
+    sees them; ruff's I/O error is no finding."""
+    (workspace / "a.py").write_text("import os\n")
+    (workspace / "gone.py").symlink_to(workspace / "missing.py")
+    (workspace / "loop.py").symlink_to(workspace / "loop.py")
+    async with chat(workspace, state_dir) as session:
+        found = await call(session, "shim_analyze")
+    assert [(f["path"], f["code"]) for f in found["findings"]] == [("a.py", "F401")]
+    assert found["notAnalysed"] == [
+        f"gone.py was not analysed: it is a link to {workspace / 'missing.py'}, which does"
+        " not exist",
+        "loop.py was not analysed: it is a link that leads round in a loop, to no file",
+    ]
