@@ -200,6 +200,8 @@ class Coordinator:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self.state == "connected":
+                    failures = 0  # this session had joined: a new outage, said and paced anew
                 error = explain(self.target, exc, answered=self.answered)
                 log.debug(
                     "coordination: the session failed at %s, %.2f s after it began (failure %d"

@@ -101,3 +101,39 @@ async def test_redis_full_is_said_within_a_heartbeat_though_a_loop_lost_its_canc
     (failed,) = [line for line in said if "the session failed at " in line]
     assert "(failure 1 in a row): OutOfMemoryError: Redis at" in failed, failed
     assert [line for line in said if "heartbeats loop ended first at " in line], said
+
+
+async def test_each_outage_after_a_rejoin_is_logged_and_rejoined_from_the_first_backoff(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="shim_lsp.coordination")
+    me = Identity(uuid.uuid4().hex, "ws-test", "here", os.getpid(), "test", time.time())
+    member = Coordinator(
+        parse_target(redis_server.url()),
+        "shim",
+        me,
+        ttl=TTL,
+        snapshot=lambda: ([], []),
+        on_change=lambda _member: None,
+    )
+    member.start()
+    try:
+        rejoined = []
+        for _outage in range(4):
+            await until(lambda: member.state == "connected", 10, "connected")
+            redis_server.pause()
+            try:
+                await until(lambda: member.state == "degraded", 10, "degraded")
+            finally:
+                redis_server.resume()
+            back = time.monotonic()
+            await until(lambda: member.state == "connected", 10, "connected again")
+            rejoined.append(time.monotonic() - back)
+    finally:
+        await member.stop()
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    lost = [line for line in said if line.startswith("coordination: Redis at ")]
+    assert len(lost) == 4, said  # each outage once, in the log as in the status
+    failed = [r.getMessage() for r in caplog.records if "the session failed at " in r.getMessage()]
+    assert all("(failure 1 in a row)" in line for line in failed), failed
+    assert max(rejoined) < 2.0, f"rejoined {rejoined} s after Redis was back"
