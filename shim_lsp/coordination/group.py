@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 import attrs
@@ -54,6 +55,14 @@ JOINING = "joining the group"
 """The problem said until the first answer from Redis."""
 LEAVE_TIMEOUT_S = 1.0
 """A clean shutdown gives leaving the group this long; else the TTL removes the member."""
+SETTLE_S = 1.0
+"""Once one loop of a session has ended, the others are given this long to end (cancelled,
+and cancelled again while they run on) before the session's failure is said."""
+RECANCEL_S = 0.25
+"""How often a loop that has not ended since its cancel is cancelled again (one that lost
+it); the longer, the less of a loop's own cleanup a second cancel cuts short."""
+STOP_S = SETTLE_S + 2 * LEAVE_TIMEOUT_S
+"""How long a cancelled member's task may take to end: its loops, then its two connections."""
 
 
 @attrs.frozen
@@ -75,7 +84,17 @@ Snapshot = Callable[[], tuple[list[str], list[DirtyDocument]]]
 
 
 async def bounded(call: Awaitable[T], timeout: float = OP_TIMEOUT_S) -> T:
-    return await asyncio.wait_for(call, timeout)
+    """``call``, given at most ``timeout`` seconds. Not ``asyncio.wait_for``: on Python 3.11
+    it loses a cancel that comes as the call ends (it returns the call's answer instead), and
+    a loop of the session that loses its cancel runs on for ever."""
+    async with asyncio.timeout(timeout):
+        return await call
+
+
+async def woken(event: asyncio.Event, seconds: float) -> None:
+    """Wait until ``event`` is set, at most ``seconds`` (a cancel is never lost: ``bounded``)."""
+    with contextlib.suppress(TimeoutError):
+        await bounded(event.wait(), seconds)
 
 
 class Coordinator:
@@ -143,18 +162,20 @@ class Coordinator:
         return heard
 
     async def stop(self) -> None:
-        """Leave the group (at most ``LEAVE_TIMEOUT_S``), then stop."""
+        """Leave the group (at most ``LEAVE_TIMEOUT_S``), then stop: the background task is
+        cancelled and given ``STOP_S`` to end (closing its connections), and left after that,
+        said, rather than holding up the editor's shutdown."""
         task = self._task
         if task is None or task.done():
             return
         self._leaving = True
         self._wake.set()
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(task), LEAVE_TIMEOUT_S)
+        await asyncio.wait({task}, timeout=LEAVE_TIMEOUT_S)
         if not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=STOP_S)
+        if not task.done():
+            log.warning("coordination: the member's task did not end within %.1f s", STOP_S)
 
     def peers(self) -> list[Member]:
         return [m for m in self.members if m.session != self.me.session]
@@ -172,13 +193,25 @@ class Coordinator:
     async def run(self) -> None:
         failures = 0
         while not self._leaving:
+            began = time.monotonic()
             try:
                 await self._session()
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self.state == "connected":
+                    failures = 0  # this session had joined: a new outage, said and paced anew
                 error = explain(self.target, exc, answered=self.answered)
+                log.debug(
+                    "coordination: the session failed at %s, %.2f s after it began (failure %d"
+                    " in a row): %s: %s",
+                    _clock(),
+                    time.monotonic() - began,
+                    failures + 1,
+                    type(exc).__name__,
+                    error,
+                )
                 if failures == 0 or isinstance(error, Refused):
                     log.warning("coordination: %s", error)
                 failures += 1
@@ -202,7 +235,10 @@ class Coordinator:
             await self._refresh(r, "connected")
             log.info("coordination: joined %s as %s", self.keys.base, self.me.session)
             await _first_failure(
-                self._heartbeats(r), self._listen(pubsub), self._leading(r), self._sampling()
+                heartbeats=self._heartbeats(r),
+                listen=self._listen(pubsub),
+                leading=self._leading(r),
+                sampling=self._sampling(),
             )
         finally:
             with contextlib.suppress(Exception):
@@ -263,8 +299,7 @@ class Coordinator:
                     self._notify()
             if self.lead.epoch is not None and before[0] is None:
                 await bounded(registry.publish(r, self.keys, self._nudge("leader")))
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._lead_wake.wait(), self.ttl / 3)
+            await woken(self._lead_wake, self.ttl / 3)
             self._lead_wake.clear()
 
     async def _sampling(self) -> None:
@@ -302,8 +337,7 @@ class Coordinator:
         interval = self.ttl / 3
         next_beat = time.monotonic() + interval
         while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_beat - time.monotonic()))
+            await woken(self._wake, max(0.0, next_beat - time.monotonic()))
             self._wake.clear()
             if self._leaving:
                 with contextlib.suppress(Exception):
@@ -368,19 +402,81 @@ def _resolve(heard: asyncio.Future[int], others: int) -> None:
         heard.set_result(max(0, others))
 
 
-async def _first_failure(*loops: Awaitable[None]) -> None:
-    """Run the loops together; the first to end (or fail) ends them all, its error raised."""
-    tasks = [asyncio.ensure_future(loop) for loop in loops]
+async def _first_failure(**loops: Awaitable[None]) -> None:
+    """Run the loops together; the first to end (or fail) ends them all, its error raised.
+    The others are cancelled, and cancelled again until they have ended: a cancel can be lost
+    (Python 3.11's ``wait_for`` loses one that comes as its call ends, and a library may
+    too), and waiting on a loop that lost it would hold the session's failure back for ever,
+    the status saying "connected" all the while. The caller's own cancel is never
+    swallowed."""
+    tasks = {asyncio.ensure_future(loop): name for name, loop in loops.items()}
+    first: asyncio.Task[None] | None = None
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            task.result()
+        for task in tasks:
+            if task in done:
+                first = first or task
+                task.result()
+    finally:
+        ending = time.monotonic()
+        await _end(tasks)
+        if first is not None:
+            log.debug(
+                "coordination: the session's %s loop ended first at %s (%s); the others ended"
+                " within %.2f s",
+                tasks[first],
+                _clock(),
+                _outcome(first),
+                time.monotonic() - ending,
+            )
+
+
+async def _end(tasks: dict[asyncio.Task[None], str]) -> None:
+    """Cancel each task until it has ended, for at most ``SETTLE_S``; one that runs on after
+    that is left, and said. Their errors are taken (the first failure is the one raised)."""
+    deadline = time.monotonic() + SETTLE_S
+    running = {task for task in tasks if not task.done()}
+    try:
+        while running:
+            for task in running:
+                task.cancel()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            _, running = await asyncio.wait(running, timeout=min(left, RECANCEL_S))
+    except asyncio.CancelledError:
+        for task in running:
+            task.cancel()
+        raise
     finally:
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+            if task.done() and not task.cancelled():
+                task.exception()
+    for task in running:
+        log.warning(
+            "coordination: the session's %s loop did not end within %.1f s of its cancel; it"
+            " is left to end on its own",
+            tasks[task],
+            SETTLE_S,
+        )
+        _left.add(task)
+        task.add_done_callback(_left.discard)
+
+
+_left: set[asyncio.Task[None]] = set()
+"""Loops that did not end when cancelled (held here: the event loop keeps weak references)."""
+
+
+def _outcome(task: asyncio.Task[None]) -> str:
+    if task.cancelled():
+        return "cancelled"
+    error = task.exception()
+    return "returned" if error is None else type(error).__name__
+
+
+def _clock() -> str:
+    """The wall-clock time of a log line (the server's log format has none)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @attrs.frozen

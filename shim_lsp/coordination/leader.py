@@ -141,7 +141,9 @@ class Leadership:
     async def _renew(self, lock: Lock) -> None:
         asked = time.monotonic()
         try:
-            await asyncio.wait_for(lock.reacquire(), max(0.05, self._valid_until - asked))
+            # Not asyncio.wait_for: on Python 3.11 it loses a cancel that comes as the call ends.
+            async with asyncio.timeout(max(0.05, self._valid_until - asked)):
+                await lock.reacquire()
         except LockError:
             self.lose(
                 "the lease in Redis is no longer this window's (it ran out before it was"
