@@ -1,16 +1,22 @@
 """The links under the workspace folders that lead out of them. Ruff enters no linked folder
 but reads a linked file, so these are found before it starts and excluded.
 
+The same walk finds what ruff could wait on for ever: a file that is neither a folder, a
+regular file nor a link (a FIFO, opened, waits for a writer; a device reads for ever), and a
+link inside the roots that leads to one. The entry's type comes with the listing (no system
+call more), a link's target is stat'ed when it is resolved.
+
 Listing every folder of a large tree takes tens of milliseconds (Django's 3,248 folders:
 35 ms), all of it before ruff can start. So the search keeps what it listed, as git's
 untracked cache and the checkpoint walk (``workspace.scan.walk_folders``) do: per root, each
-folder's own stat (mtime, ctime, inode, device), its folders and its links, in memory and in
-SHIM's state folder. Adding, removing or renaming an entry (a link too) moves its folder's
-mtime and ctime, so a folder whose stat is unchanged holds the same names: it is only
-stat'ed, and one that changed is listed again. A folder is kept only when a later change
-must show in its stat (the racy-timestamp guard of the stat cache, ``fsclock``): one changed
-within a clock tick of the search is listed again next time. Every link found, leading out or
-not, is resolved again by every search: what it leads to may change while its folder does not.
+folder's own stat (mtime, ctime, inode, device), its folders, its links and its other
+non-regular files, in memory and in SHIM's state folder. Adding, removing or renaming an
+entry (a link too) moves its folder's mtime and ctime, so a folder whose stat is unchanged
+holds the same names: it is only stat'ed, and one that changed is listed again. A folder is
+kept only when a later change must show in its stat (the racy-timestamp guard of the stat
+cache, ``fsclock``): one changed within a clock tick of the search is listed again next
+time. Every link found, leading out or not, is resolved again by every search: what it leads
+to may change while its folder does not.
 
 The state file is private (0600, in a 0700 folder); one that cannot be read, or that does not
 hold what this module writes, is ignored and written again.
@@ -23,11 +29,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from shim_lsp.workspace.fsclock import TimestampGuard
 
@@ -41,11 +49,23 @@ PRUNED = frozenset(
 
 FOLDER = "links"
 """Where the searches are kept, in the state folder."""
-VERSION = 1
+VERSION = 2
+"""2: each folder also keeps its entries that are not regular files (FIFOs, sockets...)."""
 
 Kept = dict[str, list]  # type: ignore[type-arg]
 """Root-relative folder ("" for the root, "pkg/sub" below) -> [mtime_ns, ctime_ns, inode,
-device, its folders' names, its links' names]: JSON as it is stored."""
+device, its folders' names, its links' names, its other non-regular files' names]: JSON as
+it is stored."""
+
+
+class Found(NamedTuple):
+    """One search's answer, each list sorted."""
+
+    outside: list[Path]
+    """Links under the roots (not followed) whose target is outside all of them."""
+    special: list[Path]
+    """Files under the roots that are not regular (a FIFO, a socket, a device), and links
+    inside them that lead to one: ruff, opening one, could wait for ever."""
 
 
 class _StatOnly:
@@ -61,11 +81,11 @@ _OPEN_ROOT = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 _OPEN_BELOW = _OPEN_ROOT | getattr(os, "O_NOFOLLOW", 0)
 
 
-def _list(path: str, below: bool) -> tuple[os.stat_result, list[str], list[str]] | None:
+def _list(path: str, below: bool) -> tuple[os.stat_result, list[str], list[str], list[str]] | None:
     """A folder's own stat, taken before its names are read (a change after it shows in the
-    next stat), its folders to walk and its links; None when it cannot be listed. The root
-    may be a link to the tree (os.scandir would follow it too); a folder below it is not
-    followed when it has become a link since its parent was listed."""
+    next stat), its folders to walk, its links and its other non-regular files; None when it
+    cannot be listed. The root may be a link to the tree (os.scandir would follow it too); a
+    folder below it is not followed when it has become a link since its parent was listed."""
     try:
         fd = os.open(path, _OPEN_BELOW if below else _OPEN_ROOT)
     except OSError:
@@ -77,26 +97,30 @@ def _list(path: str, below: bool) -> tuple[os.stat_result, list[str], list[str]]
         return None
     finally:
         os.close(fd)
-    folders, links = [], []
+    folders, links, special = [], [], []
     for entry in entries:
         try:
             if entry.is_symlink():
                 links.append(entry.name)
-            elif entry.name not in PRUNED and entry.is_dir(follow_symlinks=False):
-                folders.append(entry.name)
+            elif entry.is_dir(follow_symlinks=False):
+                if entry.name not in PRUNED:
+                    folders.append(entry.name)
+            elif not entry.is_file(follow_symlinks=False):
+                special.append(entry.name)
         except OSError:
             continue
-    return st, folders, links
+    return st, folders, links, special
 
 
 def _walk(
     root: str, kept: Kept, guard: TimestampGuard, started_ns: int, unlisted: list[str]
-) -> tuple[list[str], Kept]:
-    """Every link under ``root`` (its path), and the folders to keep for the next search;
-    the folders SHIM may not list go to ``unlisted`` (ruff cannot enter them either, and
-    does not say which they are). Raises TypeError, ValueError or IndexError on a kept
-    entry that is not one."""
+) -> tuple[list[str], list[str], Kept]:
+    """Every link under ``root`` (its path), every other non-regular file, and the folders to
+    keep for the next search; the folders SHIM may not list go to ``unlisted`` (ruff cannot
+    enter them either, and does not say which they are). Raises TypeError, ValueError or
+    IndexError on a kept entry that is not one."""
     links: list[str] = []
+    special: list[str] = []
     now: Kept = {}
     stack = [""]
     lstat, base = os.lstat, root.rstrip("/") + "/"
@@ -113,28 +137,41 @@ def _walk(
                 known = None  # changed since: listed again
         if known is not None:
             now[rel] = known
-            folders, found = known[4], known[5]
+            folders, found, odd = known[4], known[5], known[6]
         else:
             listed = _list(path, bool(rel))
             if listed is None:
                 if not os.path.islink(path) and not os.access(path, os.R_OK | os.X_OK):
                     unlisted.append(path)
                 continue
-            st, folders, found = listed
+            st, folders, found, odd = listed
             if guard.listing_trusted(_StatOnly(st), st.st_dev, started_ns):  # type: ignore[arg-type]
-                now[rel] = [st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, folders, found]
-        if found:  # few folders hold a link
+                now[rel] = [
+                    *(st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev),
+                    *(folders, found, odd),
+                ]
+        if found or odd:  # few folders hold a link, fewer a pipe
             prefix = base + rel + "/" if rel else base
             links += [prefix + name for name in found]
+            special += [prefix + name for name in odd]
         if folders:
             below = rel + "/" if rel else ""
             stack += [below + name for name in folders]
-    return links, now
+    return links, special, now
 
 
 def _inside(path: str, real_roots: Sequence[str]) -> bool:
     real = os.path.realpath(path)
     return any(real == r or real.startswith(r.rstrip("/") + "/") for r in real_roots)
+
+
+def _leads_to_special(link: str) -> bool:
+    """Whether the link leads to a file that is neither a folder nor a regular file."""
+    try:
+        mode = os.stat(link).st_mode
+    except OSError:  # dangling, or a loop: ruff says it cannot read it
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 class LinkSearch:
@@ -162,13 +199,19 @@ class LinkSearch:
     def outside(self, roots: Sequence[Path]) -> list[Path]:
         """Every link under ``roots`` (not followed) whose target is outside all of them,
         sorted. The state file is not written: ``save`` does (it can wait for ruff)."""
-        with self._lock:
-            return self._outside(roots)
+        return self.found(roots).outside
 
-    def _outside(self, roots: Sequence[Path]) -> list[Path]:
+    def found(self, roots: Sequence[Path]) -> Found:
+        """The links leading out of ``roots`` and the files under them that are not regular
+        (``Found``). The state file is not written: ``save`` does (it can wait for ruff)."""
+        with self._lock:
+            return self._found(roots)
+
+    def _found(self, roots: Sequence[Path]) -> Found:
         real_roots = [os.path.realpath(r) for r in roots]
         found: list[str] = []
         unlisted: list[str] = []
+        special: list[str] = []
         for root, real in zip(roots, real_roots, strict=True):
             if not os.path.isdir(root):
                 continue
@@ -177,17 +220,24 @@ class LinkSearch:
                 kept = self._load(real)
             started = self._clock()
             try:
-                links, now = _walk(str(root), kept, self._guard, started, unlisted)
+                links, odd, now = _walk(str(root), kept, self._guard, started, unlisted)
             except (TypeError, ValueError, IndexError, KeyError):
                 log.info("the kept link search of %s is not one: searching again", real)
                 unlisted.clear()
-                links, now = _walk(str(root), {}, self._guard, started, unlisted)
+                links, odd, now = _walk(str(root), {}, self._guard, started, unlisted)
             if now != kept:
                 self._unsaved.add(real)
             self._kept[real] = now
             found += links
+            special += odd
         self.unlisted = tuple(sorted(Path(p) for p in unlisted))
-        return sorted(Path(p) for p in found if not _inside(p, real_roots))
+        outside = []
+        for link in found:
+            if not _inside(link, real_roots):
+                outside.append(Path(link))
+            elif _leads_to_special(link):
+                special.append(link)
+        return Found(sorted(outside), sorted(Path(p) for p in special))
 
     def _file(self, real_root: str) -> Path | None:
         if self.state_dir is None:

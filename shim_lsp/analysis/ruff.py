@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from shim_lsp.analysis.ruff_command import (
     RuffFailure,
     RuffOptions,
     check_args,
+    cut_outside,
     find_ruff,
     fix_args,
     lint_args,
@@ -82,11 +84,13 @@ async def run(
     path: Path,
     timeout: float,
     cwd: Path | None = None,
+    roots: Sequence[Path] = (),
 ) -> str | RuffFailure:
     """Ruff's standard output, or why there is none. ``data`` goes to its standard input
     (none: ruff reads the files it is given); it runs in ``cwd``, else beside ``path``.
+    ``roots``: nothing ruff quotes of a file outside them is shown (``cut_outside``).
     Cancelled or timed out, the process is killed."""
-    ran = await run_both(binary, args, data, path, timeout, cwd)
+    ran = await run_both(binary, args, data, path, timeout, cwd, roots)
     return ran if isinstance(ran, RuffFailure) else ran[0]
 
 
@@ -97,6 +101,7 @@ async def run_both(
     path: Path,
     timeout: float,
     cwd: Path | None = None,
+    roots: Sequence[Path] = (),
 ) -> tuple[str, bytes] | RuffFailure:
     """``run``, with what ruff said on stderr besides (the files it could not read)."""
     # Here, not at the top: ``shim analyze`` runs ruff without an event loop, and asyncio
@@ -122,6 +127,8 @@ async def run_both(
         return timed_out(binary, timeout, path)
     finally:
         await reap(proc)
+    if roots:
+        err = cut_outside(err, [os.path.realpath(r) for r in roots])
     done = outcome(binary, proc.returncode, out, err, path)
     return done if isinstance(done, RuffFailure) else (done, err)
 
@@ -141,10 +148,11 @@ async def check_bytes(
     options: RuffOptions,
     timeout: float = TIMEOUT_S,
     cwd: Path | None = None,
+    roots: Sequence[Path] = (),
 ) -> list[Finding] | RuffFailure:
     """Ruff's findings in ``data`` (on its standard input), checked as the file at ``path``;
-    ruff runs in ``cwd`` (default: the file's folder)."""
-    out = await run(binary, check_args(path, options), data, path, timeout, cwd=cwd)
+    ruff runs in ``cwd`` (default: the file's folder). ``roots``: as ``run``'s."""
+    out = await run(binary, check_args(path, options), data, path, timeout, cwd=cwd, roots=roots)
     if isinstance(out, RuffFailure):
         return out
     try:

@@ -179,6 +179,39 @@ def outcome(
     return out.decode("utf-8")
 
 
+_NAMED = re.compile(r"`(/[^`]+)`|Failed to parse (/.+?)\s*$")
+"""The files ruff's error names: in backticks, or after "Failed to parse"."""
+NOT_SHOWN = "(what ruff quoted of it is not shown: it is outside the workspace)"
+
+
+def cut_outside(err: bytes, real_roots: Sequence[str]) -> bytes:
+    """Ruff's error with nothing quoted from a file outside ``real_roots`` (a broken TOML
+    that the settings ``extend`` from outside: ruff shows its lines, and an unknown setting
+    or rule by name): the file is named and said to be invalid, the rest cut (in one short
+    line: the user's message keeps 300 characters of it)."""
+    text = err.decode("utf-8", "replace")
+    if "/" not in text:
+        return err
+
+    def outside(name: str) -> bool:
+        real = os.path.realpath(name)
+        return not any(real == r or real.startswith(r.rstrip("/") + "/") for r in real_roots)
+
+    kept: list[str] = []
+    for line in text.splitlines():
+        named = [a or b for a, b in _NAMED.findall(line)]
+        out = next((n for n in named if outside(n)), None)
+        if out is None:
+            kept.append(line)
+        elif "Failed to load extended configuration" not in line:  # said below, shorter
+            said = f"Failed to parse {out}" if "Failed to parse " in line else f"{out} is invalid"
+            kept.append(f"  Cause: {said} {NOT_SHOWN}")
+            break
+    else:
+        return err
+    return ("\n".join(kept) + "\n").encode()
+
+
 def timed_out(binary: str, timeout: float, path: Path) -> RuffFailure:
     return RuffFailure(f"ruff ({binary}) took more than {timeout:g} s on {path.name}")
 

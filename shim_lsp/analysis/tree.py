@@ -6,7 +6,8 @@ not descend into linked folders, but it reads a linked file. So ruff runs in a s
 reads nothing outside the roots (``sandbox``: Landlock, on Linux) while the links that resolve
 outside are searched for beside it; where there is no sandbox, those links are found first and
 excluded (``--extend-exclude``): either way nothing outside is read. Files named one by one
-are checked to resolve inside before ruff sees them.
+are checked to resolve inside before ruff sees them. What ruff could wait on for ever (a
+FIFO) is kept from it as ``holds`` says.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from shim_lsp.analysis import ruff_command, sandbox
-from shim_lsp.analysis.links import LinkSearch
+from shim_lsp.analysis import holds, ruff_command, sandbox
+from shim_lsp.analysis.links import Found, LinkSearch
 from shim_lsp.analysis.ruff_command import RuffFailure, RuffOptions
 
 if TYPE_CHECKING:
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 
 TIMEOUT_S = 600.0
 """A whole tree takes ruff seconds (Django's 2,900 files: about one); this is a hang."""
+HOLD_CHECK_S = 1.0
+"""A sandboxed ``shim analyze`` starts ruff before any search (the search takes 15 to 25 ms
+of a core on Django's tree, kept); one still running after this long is looked at for what
+it could wait on for ever (``holds``): found, it is run again in the safe order."""
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 
@@ -84,6 +89,8 @@ class TreeFindings(NamedTuple):
     unread: tuple[Unread, ...] = ()
     """Python files under the roots (or named) that could not be read: no findings, as
     nothing was checked (ruff's E902 and its "Failed to lint" warnings, never findings)."""
+    notes: tuple[str, ...] = ()
+    """What else was left out, and why, one line each for the user (``holds.Plan``)."""
 
 
 def _inside(path: Path, roots: Sequence[Path]) -> bool:
@@ -146,10 +153,29 @@ def python_files(paths: Iterable[Path], roots: Sequence[Path]) -> list[Path]:
     ]
 
 
-def _args(options: RuffOptions, outside: Sequence[Path], targets: Sequence[Path]) -> list[str]:
+def _args(
+    options: RuffOptions,
+    outside: Sequence[Path],
+    targets: Sequence[Path],
+    plan: holds.Plan = holds.NOTHING,
+) -> list[str]:
     kept_out = [*outside, *(p.parent for p in outside if p.name in RUFF_CONFIGS)]
     excluded = [a for link in kept_out for a in ("--extend-exclude", glob.escape(str(link)))]
-    return [*ruff_command.lint_args(options), *excluded, "--", *(str(p) for p in targets)]
+    lint = ruff_command.lint_args(options)
+    return [*lint, *excluded, *plan.args(), "--", *(str(p) for p in targets)]
+
+
+def _folders(roots: Sequence[Path], here: Path) -> list[Path]:
+    """The folders ruff runs over and in, whose settings and ignore files (and those above)
+    it reads."""
+    return [*(r if r.is_dir() else r.parent for r in roots), here]
+
+
+def _before_start(roots: Sequence[Path], here: Path) -> tuple[holds.Plan | RuffFailure, list[str]]:
+    """``holds.before_start`` of the files ruff reads in and above the folders, and those
+    files (the sandbox lets ruff read those above the roots)."""
+    read = ruff_command.read_outside(_folders(roots, here))
+    return holds.before_start(read), read
 
 
 def _here(roots: Sequence[Path], cwd: Path | None) -> Path:
@@ -307,12 +333,16 @@ async def check_tree(
     refused = _cwd_refused(roots, here)
     if refused is not None:
         return refused
-    ran = await ruff.run_both(binary, _args(options, [], kept), None, roots[0], timeout, here)
+    plan, _read = _before_start(kept, here)  # ruff reads each file's folders' settings
+    if isinstance(plan, RuffFailure):
+        return plan
+    args = _args(options, [], kept, plan)
+    ran = await ruff.run_both(binary, args, None, roots[0], timeout, here, roots)
     if isinstance(ran, RuffFailure):
         return ran
     found = _found(binary, ran[0], roots, here, [], err=ran[1])
     if isinstance(found, TreeFindings):
-        return found._replace(skipped=skipped)
+        return found._replace(skipped=skipped, notes=plan.notes)
     return found
 
 
@@ -383,7 +413,10 @@ async def check_file(
     refused = _cwd_refused(roots, here)
     if refused is not None:
         return refused
-    items = await ruff.check_bytes(binary, data, path, options, timeout, cwd=here)
+    plan, _read = _before_start([path], here)  # ruff reads its folders' settings, blocking
+    if isinstance(plan, RuffFailure):
+        return plan
+    items = await ruff.check_bytes(binary, data, path, options, timeout, here, roots)
     if isinstance(items, RuffFailure):
         return items
     return TreeFindings({path: items} if items else {})
@@ -422,6 +455,8 @@ class TreeRun(NamedTuple):
     """Ruff was started in the sandbox, before the search or without it."""
     searched: bool = True
     """``outside`` holds the search's answer (a sandboxed run may not have asked yet)."""
+    plan: holds.Plan = holds.NOTHING
+    """What ruff was kept from that it could wait on, and what the user is told of it."""
 
     @classmethod
     def start(
@@ -447,27 +482,33 @@ class TreeRun(NamedTuple):
             refused = _cwd_refused(roots, here)
             if refused is not None:
                 return refused
+            plan, read = _before_start(roots, here)
+            if isinstance(plan, RuffFailure):
+                return plan
             try:
-                proc = _popen(binary, _args(options, [], roots), here, abi, roots)
+                proc = _popen(binary, _args(options, [], roots, plan), here, abi, roots, read)
             except OSError as exc:
                 log.info("ruff cannot start sandboxed (%s): searching for links first", exc)
             else:
+                run = (binary, tuple(roots), here)
                 if not outside_wanted:
-                    run = (binary, tuple(roots), here, (), proc, timeout, search, options)
-                    return cls(*run, sandboxed=True, searched=False)
+                    return cls(
+                        *run, (), proc, timeout, search, options, True, searched=False, plan=plan
+                    )
                 try:
-                    outside = search.outside(roots)
+                    found = search.found(roots)
                 except BaseException:
                     _kill(proc)
                     raise
-                refused = config_leading_out(roots, outside)
-                if refused is not None or settings_leading_out(roots, outside):
-                    _kill(proc)  # the safe order says no, or which folders ruff leaves out
+                refused = config_leading_out(roots, found.outside)
+                if refused or settings_leading_out(roots, found.outside) or found.special:
+                    # The safe order says no, or which folders (or files) ruff leaves out.
+                    _kill(proc)
                     if refused is not None:
                         return refused
-                    return cls._started(binary, roots, options, here, timeout, search, outside)
-                args = (binary, tuple(roots), here, tuple(outside), proc, timeout, search)
-                return cls(*args, options, True)
+                    return cls._started(binary, roots, options, here, timeout, search, found)
+                outside = tuple(found.outside)
+                return cls(*run, outside, proc, timeout, search, options, True, plan=plan)
         return cls._started(binary, roots, options, here, timeout, search, None)
 
     @classmethod
@@ -479,12 +520,13 @@ class TreeRun(NamedTuple):
         here: Path,
         timeout: float,
         search: LinkSearch,
-        outside: Sequence[Path] | None,
+        found: Found | None,
     ) -> TreeRun | RuffFailure:
-        """Ruff started in the safe order: the links leading out found (``outside``, or
-        searched now), then ruff run with them excluded."""
-        if outside is None:
-            outside = search.outside(roots)
+        """Ruff started in the safe order: the links leading out and what ruff could wait
+        on found (``found``, or searched now), then ruff run with them kept out."""
+        if found is None:
+            found = search.found(roots)
+        outside = found.outside
         refused = (
             config_leading_out(roots, outside)
             or _cwd_refused(roots, here)
@@ -492,11 +534,19 @@ class TreeRun(NamedTuple):
         )
         if refused is not None:
             return refused
+        plan, _read = _before_start(roots, here)
+        if isinstance(plan, RuffFailure):
+            return plan
+        more = holds.from_search(roots, found.special, outside, safe=True)
+        if isinstance(more, RuffFailure):
+            return more
+        plan = plan.merged(more)
         try:
-            proc = _popen(binary, _args(options, outside, roots), here)
+            proc = _popen(binary, _args(options, outside, roots, plan), here)
         except OSError as exc:
             return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
-        return cls(binary, tuple(roots), here, tuple(outside), proc, timeout, search, options)
+        run = (binary, tuple(roots), here, tuple(outside), proc, timeout, search, options)
+        return cls(*run, plan=plan)
 
     @property
     def skipped(self) -> tuple[Path, ...]:
@@ -520,8 +570,19 @@ class TreeRun(NamedTuple):
         the way (ruff failed, or could not read a file other than a link leading out: a
         setting extended from outside, say), for ``again`` to run it in the safe order."""
         self.search.save()  # while ruff works
+        found: Found | None = None
         try:
-            out, err = self.proc.communicate(timeout=self.timeout)
+            if self.sandboxed and not self.searched:
+                try:
+                    out, err = self.proc.communicate(timeout=min(HOLD_CHECK_S, self.timeout))
+                except subprocess.TimeoutExpired:
+                    found = self.search.found(self.roots)  # ruff still runs: on a FIFO?
+                    if found.special:
+                        log.info("ruff could wait on %s: run again, safe order", found.special)
+                        return None
+                    out, err = self.proc.communicate(timeout=self.timeout - HOLD_CHECK_S)
+            else:
+                out, err = self.proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
             return ruff_command.timed_out(self.binary, self.timeout, self.roots[0])
         finally:
@@ -529,9 +590,14 @@ class TreeRun(NamedTuple):
         outside = self.outside
         if self.sandboxed:
             refused = self.proc.returncode != 0
+            if refused:
+                unsafe = holds.extend_refused(err)
+                if unsafe is not None:
+                    return unsafe  # the safe order would open it, and wait for ever
             if not refused and (_DENIED in out or _DENIED in err):
                 if not self.searched:  # which of the refusals were links leading out
-                    outside = tuple(self.search.outside(self.roots))
+                    found = found or self.search.found(self.roots)
+                    outside = tuple(found.outside)
                     self.search.save()
                 refused = bool(
                     config_leading_out(self.roots, outside)
@@ -541,24 +607,26 @@ class TreeRun(NamedTuple):
             if refused:
                 log.info("the sandbox kept ruff from what it may read: run again, safe order")
                 return None
+        real_roots = [os.path.realpath(r) for r in self.roots]
+        err = ruff_command.cut_outside(err, real_roots)
         done = ruff_command.outcome(self.binary, self.proc.returncode, out, err, self.roots[0])
         if isinstance(done, RuffFailure):
             return done
-        found = _found(self.binary, done, self.roots, self.here, outside, real, err)
-        if isinstance(found, TreeFindings):
-            skipped = settings_leading_out(self.roots, outside)
-            if _ENTER_FAILED in err and not self.searched:  # which folders: ruff never says
-                self.search.outside(self.roots)
-            locked = self.search.unlisted if _ENTER_FAILED in err else ()
-            unread = (*found.unread, *(Unread(p, LOCKED_FOLDER) for p in locked))
-            return found._replace(skipped=skipped, unread=unread)
-        return found
+        by_file = _found(self.binary, done, self.roots, self.here, outside, real, err)
+        if isinstance(by_file, RuffFailure):
+            return by_file
+        skipped = settings_leading_out(self.roots, outside)
+        if _ENTER_FAILED in err and not self.searched:  # which folders: ruff never says
+            self.search.outside(self.roots)
+        locked = self.search.unlisted if _ENTER_FAILED in err else ()
+        unread = (*by_file.unread, *(Unread(p, LOCKED_FOLDER) for p in locked))
+        return by_file._replace(skipped=skipped, unread=unread, notes=self.plan.notes)
 
     def again(self) -> TreeRun | RuffFailure:
-        """This run started again in the safe order (the links searched for, if they were
-        not yet: the search keeps what it listed, so a second search only stats)."""
+        """This run started again in the safe order (the links and what ruff could wait on
+        searched for again: the search keeps what it listed, so a second search only stats)."""
         args = (self.binary, self.roots, self.options, self.here, self.timeout, self.search)
-        return self._started(*args, self.outside if self.searched else None)
+        return self._started(*args, None)
 
 
 _ENTER_FAILED = b"Encountered error: Permission denied"
@@ -597,9 +665,15 @@ def _denied_inside(out: bytes, err: bytes, outside: Sequence[Path], here: Path) 
 
 
 def _popen(
-    binary: str, args: list[str], here: Path, abi: int = 0, roots: Sequence[Path] = ()
+    binary: str,
+    args: list[str],
+    here: Path,
+    abi: int = 0,
+    roots: Sequence[Path] = (),
+    read: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """Ruff started (in the sandbox, reading ``roots``, when ``abi``). Raises OSError."""
+    """Ruff started (in the sandbox, reading ``roots`` and of ``read``, what is above them,
+    when ``abi``). Raises OSError."""
     kwargs: dict[str, Any] = {
         "stdin": subprocess.DEVNULL,
         "stdout": subprocess.PIPE,
@@ -611,11 +685,7 @@ def _popen(
     # A file of ruff's discovery inside a root needs no rule of its own (the root's covers
     # it), and must get none: a rule follows a link, and one leading out would be granted.
     real_roots = [os.path.realpath(r) for r in roots]
-    above = [
-        p
-        for p in ruff_command.read_outside([*roots, here])
-        if not any(within(p, r) for r in real_roots)
-    ]
+    above = [p for p in read if not any(within(p, r) for r in real_roots)]
     return sandbox.popen(abi, [binary, *args], [*roots, *above], **kwargs)
 
 

@@ -49,8 +49,8 @@ def _rules(values: list[str]) -> tuple[str, ...]:
 
 
 def _targets(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """The paths to check: folders, and files that are Python (others are said and left),
-    and those named that are not analysed, with why: a link leading nowhere, a secret
+    """The paths to check: folders, and regular files that are Python (others are said and
+    left), and those named that are not analysed, with why: a link leading nowhere, a secret
     file (never read: ruff is not given it).
     A path named under the current folder that a link leads out of it is left out and said,
     as a folder run leaves such a link out: naming it does not make SHIM read there (a path
@@ -66,6 +66,9 @@ def _targets(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
                 unread.append((given, tree.why_unread(path)))
                 continue
             raise CliError(f"{given}: no such file or folder")
+        if not path.is_dir() and not path.is_file():  # ruff would wait on a FIFO for ever
+            print(f"shim: {given}: not a regular file, left out", file=sys.stderr)
+            continue
         if path.is_file() and path.suffix not in PYTHON_SUFFIXES:
             print(f"shim: {given}: not a Python file (.py, .pyi), left out", file=sys.stderr)
             continue
@@ -232,6 +235,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for link in done.skipped:
             print(f"shim: {tree.skipped_note(link)}", file=sys.stderr)
         unread += [(_shown(u.path, cwd), u.why) for u in done.unread]
+        for note in done.notes:
+            print(f"shim: {note}", file=sys.stderr)
         if dmypy is not None:
             import asyncio
 

@@ -77,6 +77,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
         }
         left = [tree.skipped_note(p) for p in done.skipped]
         left += [tree.unread_note(chat.shown(u.path) or str(u.path), u.why) for u in done.unread]
+        left += list(done.notes)
         if left:
             result["notAnalysed"] = left
         return result

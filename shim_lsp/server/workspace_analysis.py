@@ -64,7 +64,7 @@ class WorkspaceAnalysisFeature(Feature):
         """Requests answered by each run: a request's cancel kills ruff only if it is alone."""
         self._superseded: set[asyncio.Future[Any]] = set()
         """Runs cancelled by a newer run with other inputs: their requests say so."""
-        self._skipped_said: set[Path] = set()
+        self._skipped_said: set[str] = set()
         """Settings files leading out whose folder's leaving out was said."""
         self._unread_said: set[tuple[Path, str]] = set()
         """Files not analysed (unreadable, links leading nowhere) said, with why."""
@@ -192,7 +192,7 @@ class WorkspaceAnalysisFeature(Feature):
         self._analysed = True
         await self.ls.feature_of(AnalysisFeature).all_settled()
         files, findings = self.ls.diagnostics.count(SOURCE)  # open buffers' too: as Problems
-        self._say_skipped(done.skipped)
+        self._say_skipped(done.skipped, done.notes)
         self._say_unread(done.unread)
         return {
             "cancelled": False,
@@ -201,16 +201,17 @@ class WorkspaceAnalysisFeature(Feature):
             "outside": [str(p) for p in done.outside],
             "skipped": [str(p.parent) for p in done.skipped],
             "notAnalysed": [tree.unread_note(str(u.path), u.why) for u in done.unread],
+            "notes": list(done.notes),
         }
 
-    def _say_skipped(self, links: Iterable[Path]) -> None:
-        """A folder left out for its settings file is said once (log and screen)."""
-        for link in links:
-            if link not in self._skipped_said:
-                self._skipped_said.add(link)
-                said = f"SHIM: {tree.skipped_note(link)}"
-                self.ls.log_user(said, types.MessageType.Warning)
-                self.ls.tell_user(said, types.MessageType.Warning)
+    def _say_skipped(self, links: Iterable[Path], notes: Iterable[str] = ()) -> None:
+        """A folder left out for its settings file, or what else ruff was kept from (a FIFO
+        it would wait on), is said once (log and screen)."""
+        for said in [*(tree.skipped_note(link) for link in links), *notes]:
+            if said not in self._skipped_said:
+                self._skipped_said.add(said)
+                self.ls.log_user(f"SHIM: {said}", types.MessageType.Warning)
+                self.ls.tell_user(f"SHIM: {said}", types.MessageType.Warning)
 
     def _say_unread(self, unread: Iterable[tree.Unread]) -> None:
         """A file ruff could not read is one plain line in the log, once (as ``shim analyze``
@@ -331,7 +332,7 @@ class WorkspaceAnalysisFeature(Feature):
         if isinstance(done, RuffFailure):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return
-        self._say_skipped(done.skipped)
+        self._say_skipped(done.skipped, done.notes)
         self._say_unread(done.unread)
         shown = await asyncio.to_thread(self._diagnostics, done.found, read)
         for path in present:

@@ -4,6 +4,7 @@ cancel, re-analysis of what changed) and pull diagnostics."""
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from harness import Editors
 from lsprotocol import types as t
 from test_analysis import SELECT_F, TEXT_CAPS, VS_CODE, codes, published
 
+from shim_lsp.analysis import sandbox
 from shim_lsp.analysis.ruff import find_ruff
 
 
@@ -445,3 +447,33 @@ async def test_links_leading_nowhere_or_in_a_loop_are_said_left_out_as_shim_anal
     assert logged == [f"SHIM: {note}" for note in notes], "each said once"
     told = [m for m in editor.shown_messages if "not analysed" in m]
     assert told == [f"SHIM: {notes[0]} (and 2 more: see SHIM's output)"], "said once"
+
+
+@pytest.mark.parametrize("order", ["sandboxed", "safe order"])
+async def test_fifos_in_the_workspace_never_hold_the_run_and_are_said(
+    workspace: Path,
+    state_dir: Path,
+    editors: Editors,
+    monkeypatch: pytest.MonkeyPatch,
+    order: str,
+) -> None:
+    """A FIFO named like Python, and an ignore file that is a FIFO: ruff would wait on either
+    for ever (so would plain ``ruff check``). The run answers at once with the other files'
+    findings, and the user is told what was left out."""
+    if order == "sandboxed" and not sandbox.available():
+        pytest.skip("no Landlock on this kernel")
+    if order == "safe order":
+        monkeypatch.setenv(sandbox.DISABLE_ENV, "1")  # the server inherits it
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    (workspace / "a.py").write_text("import os\n")
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "b.py").write_text("import sys\n")
+    os.mkfifo(workspace / "pipe.py")
+    os.mkfifo(workspace / "pkg" / ".gitignore")
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    result = await asyncio.wait_for(editor.command("shim.analyzeWorkspace"), 30)
+    assert (result["findings"], result["files"], result.get("error")) == (2, 2, None)
+    left_out = f"left out: {workspace / 'pipe.py'} is not a regular file (a FIFO)"
+    assert left_out in result["notes"]
+    assert any(n.startswith("ruff ran without ignore files") for n in result["notes"])
+    await editor.wait_for(lambda: f"SHIM: {left_out}" in editor.shown_messages)

@@ -12,21 +12,27 @@ from pathlib import Path
 import pytest
 from test_analysis_workspace import logging_ruff
 
+from shim_lsp.analysis import sandbox
+
 SELECT_F = '[tool.ruff.lint]\nselect = ["F"]\n'
 
 
 def analyze(
-    cwd: Path, *args: str, prefix: tuple[str, ...] = ()
+    cwd: Path,
+    *args: str,
+    prefix: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     """``shim analyze`` in ``cwd``, its state folder (the link search's) beside it;
     ``prefix``: a command that runs it (``setpriv ...``)."""
     return subprocess.run(
         [*prefix, sys.executable, "-m", "shim_lsp.cli", "analyze", *args],
         cwd=cwd,
-        env={**os.environ, "SHIM_STATE_DIR": str(cwd.parent / "state")},
+        env={**os.environ, "SHIM_STATE_DIR": str(cwd.parent / "state"), **(env or {})},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 
@@ -368,3 +374,68 @@ def test_type_check_without_mypy_still_prints_ruffs_findings_and_says_why_in_one
     clean = analyze(root, "--type-check", "--type-checker-path", missing, "pkg/ok.py")
     assert (clean.returncode, clean.stdout) == (2, ""), clean
     assert "All checks passed" not in clean.stderr and "not an executable file" in clean.stderr
+
+
+ORDERS = {"sandboxed": {}, "safe order": {sandbox.DISABLE_ENV: "1"}}
+
+
+def _order(order: str) -> dict[str, str]:
+    if order == "sandboxed" and not sandbox.available():
+        pytest.skip("no Landlock on this kernel")
+    return ORDERS[order]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_fifos_never_hold_the_run_what_is_left_out_is_said(tmp_path: Path, order: str) -> None:
+    """Plain ``ruff check`` waits for ever on each of these FIFOs; ``shim analyze`` answers in
+    seconds (bounded here: a hang is a failure) with the other files' findings."""
+    env = _order(order)
+    root = project(tmp_path / "p")
+    os.mkfifo(root / "pipe.py")
+    os.mkfifo(root / "pkg" / ".gitignore")
+    done = analyze(root, env=env, timeout=30)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == "pkg/a.py:1:8: F401 `os` imported but unused\n"
+    assert f"shim: left out: {root / 'pipe.py'} is not a regular file (a FIFO)" in done.stderr
+    assert "shim: ruff ran without ignore files (.gitignore, .ignore, git's excludes)" in (
+        done.stderr
+    )
+    named = analyze(root, "pipe.py", env=env, timeout=30)
+    assert (named.returncode, named.stdout) == (0, ""), named.stderr
+    assert "shim: pipe.py: not a regular file, left out" in named.stderr
+    # Settings extending a FIFO outside: sandboxed, refused at once; never opened after.
+    (tmp_path / "outside").mkdir()
+    os.mkfifo(tmp_path / "outside" / "fifo")
+    (root / "ruff.toml").write_text('extend = "../outside/fifo"\n')
+    done = analyze(root, env=env, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert f"{root / 'ruff.toml'} extends {tmp_path / 'outside' / 'fifo'}, which is a FIFO" in (
+        done.stderr
+    )
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_outside_settings_and_ignore_files_are_never_shown_nor_read(
+    tmp_path: Path, order: str
+) -> None:
+    env = _order(order)
+    root = project(tmp_path / "p")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    # An ignore file linked outside: its patterns (outside content) decide nothing.
+    (outside / "gi").write_text("pkg/\n")
+    (root / ".git").mkdir()
+    (root / ".gitignore").symlink_to(outside / "gi")
+    done = analyze(root, env=env, timeout=30)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == "pkg/a.py:1:8: F401 `os` imported but unused\n"
+    if order == "safe order":
+        assert f"{root / '.gitignore'} is a link leading outside the workspace" in done.stderr
+    # A broken TOML the settings extend from outside: named, never quoted.
+    (root / ".gitignore").unlink()
+    (outside / "base.toml").write_text('token = "outside-secret" [\n')
+    (root / "ruff.toml").write_text('extend = "../outside/base.toml"\n')
+    done = analyze(root, env=env, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert "outside-secret" not in done.stdout + done.stderr
+    assert f"Failed to parse {outside / 'base.toml'}" in done.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shim_lsp.analysis import sandbox
-from shim_lsp.analysis.links import LinkSearch
+from shim_lsp.analysis.links import Found, LinkSearch
 from shim_lsp.analysis.ruff import RuffOptions, find_ruff
 from shim_lsp.analysis.tree import TreeFindings, TreeRun
 
@@ -162,9 +162,9 @@ class _CountedSearch(LinkSearch):
         super().__init__()
         self.searches = 0
 
-    def outside(self, roots: Sequence[Path]) -> list[Path]:
+    def found(self, roots: Sequence[Path]) -> Found:
         self.searches += 1
-        return super().outside(roots)
+        return super().found(roots)
 
 
 @needs_landlock

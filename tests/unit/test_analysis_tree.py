@@ -15,7 +15,7 @@ import pytest
 
 from shim_lsp.analysis import links, sandbox
 from shim_lsp.analysis.findings import Finding
-from shim_lsp.analysis.links import LinkSearch, links_outside
+from shim_lsp.analysis.links import Found, LinkSearch, links_outside
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
 from shim_lsp.analysis.tree import (
     TreeFindings,
@@ -208,7 +208,9 @@ def test_a_kept_search_stats_folders_and_still_finds_a_link_added_since(
     listed: list[str] = []
     real_list = links._list
 
-    def listing(path: str, below: bool) -> tuple[os.stat_result, list[str], list[str]] | None:
+    def listing(
+        path: str, below: bool
+    ) -> tuple[os.stat_result, list[str], list[str], list[str]] | None:
         listed.append(path)
         return real_list(path, below)
 
@@ -283,9 +285,9 @@ def test_a_damaged_kept_search_is_ignored_and_written_again(
 class _SlowSearch(LinkSearch):
     """A search that takes its time (a large tree on a slow disk)."""
 
-    def outside(self, roots: Sequence[Path]) -> list[Path]:
+    def found(self, roots: Sequence[Path]) -> Found:
         time.sleep(0.3)
-        return super().outside(roots)
+        return super().found(roots)
 
 
 def test_a_workspace_run_cancelled_while_it_starts_leaves_no_ruff_running(tmp_path: Path) -> None:

@@ -1,0 +1,228 @@
+"""What ruff could wait on for ever, and what a whole-folder run does about it before ruff
+starts: plain ``ruff check`` hangs on these too.
+
+Ruff opens, blocking, every file it checks, every settings file on its way (and what it
+``extend``s), and every ignore file (``.gitignore``, ``.ignore``, git's exclude files): a FIFO
+among them waits for a writer for ever, a device reads for ever. The link search finds such
+files under the roots (``links.Found.special``); the files ruff reads in and above the roots
+are stat'ed here (``before_start``). Then:
+
+- a file ruff would check is excluded (``--extend-exclude``), and said; so is a settings
+  file below a root (ruff 0.17 takes a folder's settings only from a regular file, but
+  would check a ``pyproject.toml`` for RUF200);
+- a settings file in a root, or in or above the folder ruff runs in (ruff 0.17 opens those
+  without looking), or one that a settings file ``extend``s: ruff is not run, and the
+  file is named;
+- an ignore file, wherever it is (ruff reads a folder's ignore files even when it excludes
+  the folder): ruff runs without ignore files (``--no-respect-gitignore``), and that is
+  said. So too, in the safe order, for an ignore file under the roots that is a link leading
+  out of them (the sandbox refuses ruff such a link; without it ruff would read it).
+
+Standard library only: ``shim analyze`` checks this before ruff starts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from shim_lsp.analysis.ruff_command import RuffFailure
+
+SETTINGS = ("pyproject.toml", "ruff.toml", ".ruff.toml")
+"""The files ruff reads its settings from."""
+IGNORES = (".gitignore", ".ignore")
+"""The ignore files ruff reads in every folder it enters."""
+NO_IGNORE_FILES = "--no-respect-gitignore"
+
+_EXTEND = re.compile(rb"""(?m)^[ \t]*extend[ \t]*=[ \t]*(["'])(.+?)\1""")
+"""A settings file's ``extend = "path"`` (ruff.toml's, or pyproject's ``[tool.ruff]``)."""
+_EXTENDS_MAX = 16
+"""Extends followed from one settings file; a longer chain (or a loop) is ruff's to refuse."""
+
+
+class Plan(NamedTuple):
+    """What ruff is kept from, and what the user is told of it."""
+
+    excluded: tuple[Path, ...] = ()
+    """Files, and folders whose settings file is not regular, given as ``--extend-exclude``."""
+    no_ignore_files: bool = False
+    """Ruff runs with ``--no-respect-gitignore``: an ignore file could hold it."""
+    notes: tuple[str, ...] = ()
+    """One line each, for the user."""
+
+    def merged(self, other: Plan) -> Plan:
+        """Both plans' exclusions and notes."""
+        return Plan(
+            self.excluded + other.excluded,
+            self.no_ignore_files or other.no_ignore_files,
+            self.notes + tuple(n for n in other.notes if n not in self.notes),
+        )
+
+    def args(self) -> list[str]:
+        """Ruff's arguments for this plan (after ``--force-exclude``, which makes an excluded
+        path named on the command line excluded too)."""
+        out = [NO_IGNORE_FILES] if self.no_ignore_files else []
+        for path in self.excluded:
+            out += ["--extend-exclude", _escaped(str(path))]
+        return out
+
+
+NOTHING = Plan()
+"""Nothing kept from ruff."""
+
+
+def _escaped(path: str) -> str:
+    import glob
+
+    return glob.escape(path)
+
+
+def special(path: str | Path) -> str | None:
+    """What ``path`` (followed, if a link) is when it is neither a folder nor a regular file
+    ("a pipe (FIFO)", ...); None when it is one of those, or is not there."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _head(path: str) -> bytes | None:
+    """The start of a regular file; None for anything else (never waited on)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 1 << 20) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def extended(settings_file: str) -> list[str]:
+    """The files a settings file ``extend``s, one after the other, as far as each is a
+    regular file (ruff expands ``~`` and variables, and reads a relative path from the
+    file's folder). Their text is only searched for that setting, never shown."""
+    chain: list[str] = []
+    current = settings_file
+    while len(chain) < _EXTENDS_MAX:
+        text = _head(current)
+        named = _EXTEND.search(text) if text else None
+        if named is None:
+            break
+        target = os.path.expanduser(os.path.expandvars(os.fsdecode(named[2])))
+        current = os.path.normpath(os.path.join(os.path.dirname(current), target))
+        if current in chain:
+            break
+        chain.append(current)
+    return chain
+
+
+def not_run(path: str | Path, what: str) -> RuffFailure:
+    """Ruff cannot run: it would read its settings from ``path``, which is ``what``."""
+    return RuffFailure(
+        f"{path} is {what}, not a regular file, and ruff reads its settings from it (it would"
+        " wait on it for ever): ruff was not run (make it a file, or remove it)"
+    )
+
+
+def _extends_special(settings_file: str) -> RuffFailure | None:
+    for target in extended(settings_file):
+        what = special(target)
+        if what is not None:
+            return RuffFailure(
+                f"{settings_file} extends {target}, which is {what}, not a regular file (ruff"
+                " would wait on it for ever): ruff was not run (make it a file, or remove the"
+                " setting)"
+            )
+    return None
+
+
+def ignore_note(path: str | Path, why: str) -> str:
+    return (
+        "ruff ran without ignore files (.gitignore, .ignore, git's excludes), so files they"
+        f" name were checked too: {path} {why} (make it a file, or remove it)"
+    )
+
+
+def _ignore_special(path: str | Path, what: str) -> str:
+    return ignore_note(path, f"is {what}, not a regular file, which ruff would wait on for ever")
+
+
+def before_start(read: Iterable[str]) -> Plan | RuffFailure:
+    """The files ruff reads in and above the folders it checks and runs in (``read``:
+    ``ruff_command.read_outside`` of them): a settings file among them that is not a regular
+    file, or extends one, stops the run; an ignore file (or git's configuration) that is not
+    turns ignore files off."""
+    plan = Plan()
+    for path in read:
+        name = os.path.basename(path)
+        what = special(path)
+        if name in SETTINGS:
+            if what is not None:
+                return not_run(path, what)
+            refused = _extends_special(path)
+            if refused is not None:
+                return refused
+        elif what is not None and not plan.no_ignore_files:
+            plan = Plan((), True, (_ignore_special(path, what),))
+    return plan
+
+
+def from_search(
+    roots: Sequence[Path], found_special: Iterable[Path], outside: Iterable[Path], safe: bool
+) -> Plan | RuffFailure:
+    """What the link search found under ``roots`` that ruff could wait on (``found_special``)
+    or must not read (``outside``: in the safe order, an ignore file linked out of them)."""
+    excluded: list[Path] = []
+    notes: list[str] = []
+    no_ignore = False
+    for path in found_special:
+        what = special(path) or "not a regular file"
+        if path.name in SETTINGS and path.parent in roots:
+            return not_run(path, what)
+        if path.name in IGNORES:
+            if not no_ignore:
+                notes.append(_ignore_special(path, what))
+            no_ignore = True
+        else:
+            excluded.append(path)
+            notes.append(f"left out: {path} is not a regular file ({what})")
+    for link in outside if safe else ():
+        if link.name in IGNORES and not no_ignore:
+            no_ignore = True
+            notes.append(
+                ignore_note(link, "is a link leading outside the workspace, which SHIM never reads")
+            )
+    return Plan(tuple(excluded), no_ignore, tuple(notes))
+
+
+_EXTEND_FAILED = re.compile(r"Failed to load extended configuration `([^`]+)`")
+
+
+def extend_refused(err: bytes) -> RuffFailure | None:
+    """After a sandboxed run ruff failed: a settings file ``extend``s a file that is not
+    regular (ruff names it), which the safe order must not open."""
+    for named in _EXTEND_FAILED.finditer(err.decode("utf-8", "replace")):
+        what = special(named[1])
+        if what is not None:
+            return RuffFailure(
+                f"the settings extend {named[1]}, which is {what}, not a regular file (ruff"
+                " would wait on it for ever): ruff was not run (make it a file, or remove the"
+                " setting)"
+            )
+    return None
