@@ -38,8 +38,9 @@ IGNORES = (".gitignore", ".ignore")
 """The ignore files ruff reads in every folder it enters."""
 NO_IGNORE_FILES = "--no-respect-gitignore"
 
-_EXTEND = re.compile(rb"""(?m)^[ \t]*extend[ \t]*=[ \t]*(["'])(.+?)\1""")
-"""A settings file's ``extend = "path"`` (ruff.toml's, or pyproject's ``[tool.ruff]``)."""
+_MAY_EXTEND = re.compile(rb"""extend["' \t]*=""")
+"""A settings file that may set ``extend`` (``extend =``, ``"extend" =``, ``ruff.extend =``;
+not ``extend-select``): only such a file is parsed (``tomllib`` costs a few ms to load)."""
 _EXTENDS_MAX = 16
 """Extends followed from one settings file; a longer chain (or a loop) is ruff's to refuse."""
 
@@ -113,6 +114,26 @@ def _head(path: str) -> bytes | None:
         os.close(fd)
 
 
+def _extend_setting(settings_file: str) -> str | None:
+    """The ``extend`` a settings file sets (pyproject's ``[tool.ruff]``, a ruff.toml's top
+    level); None for none, or for a file that is not valid TOML (ruff refuses it itself)."""
+    text = _head(settings_file)
+    if not text or _MAY_EXTEND.search(text) is None:
+        return None
+    import tomllib
+
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    table: object = data
+    if os.path.basename(settings_file) == "pyproject.toml":
+        tool = data.get("tool")
+        table = tool.get("ruff") if isinstance(tool, dict) else None
+    named = table.get("extend") if isinstance(table, dict) else None
+    return named if isinstance(named, str) else None
+
+
 def extended(settings_file: str) -> list[str]:
     """The files a settings file ``extend``s, one after the other, as far as each is a
     regular file (ruff expands ``~`` and variables, and reads a relative path from the
@@ -120,11 +141,10 @@ def extended(settings_file: str) -> list[str]:
     chain: list[str] = []
     current = settings_file
     while len(chain) < _EXTENDS_MAX:
-        text = _head(current)
-        named = _EXTEND.search(text) if text else None
+        named = _extend_setting(current)
         if named is None:
             break
-        target = os.path.expanduser(os.path.expandvars(os.fsdecode(named[2])))
+        target = os.path.expanduser(os.path.expandvars(named))
         current = os.path.normpath(os.path.join(os.path.dirname(current), target))
         if current in chain:
             break
