@@ -26,7 +26,6 @@ Standard library only: ``shim analyze`` searches before anything else loads.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import stat
@@ -133,7 +132,12 @@ def _walk(
                 st = lstat(path) if rel else os.stat(path)
             except OSError:
                 continue
-            if known[:4] != [st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]:
+            if (  # field by field: no list built per folder (thousands per search)
+                known[0] != st.st_mtime_ns
+                or known[1] != st.st_ctime_ns
+                or known[2] != st.st_ino
+                or known[3] != st.st_dev
+            ):
                 known = None  # changed since: listed again
         if known is not None:
             now[rel] = known
@@ -176,15 +180,16 @@ def _leads_to_special(link: str) -> bool:
 
 class LinkSearch:
     """Finds the links leading out of workspace folders, keeping what it listed between
-    searches (in memory, and in ``state_dir`` when given)."""
+    searches (in memory, and in ``state_dir`` when given: a folder, or what gives it when
+    first needed, so that ``shim analyze`` finds it while ruff works, not before)."""
 
     def __init__(
         self,
-        state_dir: Path | None = None,
+        state_dir: Path | Callable[[], Path] | None = None,
         guard: TimestampGuard | None = None,
         clock: Callable[[], int] = time.time_ns,
     ):
-        self.state_dir = state_dir
+        self._state_dir = state_dir
         self._guard = guard or TimestampGuard()
         self._clock = clock
         """When a search starts, in ns (the racy rule compares folders' times with it)."""
@@ -195,6 +200,13 @@ class LinkSearch:
         """The folders the last search could not list (permission denied), sorted."""
         self._lock = threading.Lock()
         """A server may search for one run while saving another's."""
+
+    @property
+    def state_dir(self) -> Path | None:
+        """Where the search is kept between runs; None: in memory only."""
+        if callable(self._state_dir):
+            self._state_dir = self._state_dir()
+        return self._state_dir
 
     def outside(self, roots: Sequence[Path]) -> list[Path]:
         """Every link under ``roots`` (not followed) whose target is outside all of them,
@@ -253,6 +265,8 @@ class LinkSearch:
             return {}
         try:
             with open(file, "rb") as handle:
+                import json  # here: ``shim analyze`` starts ruff before it loads
+
                 data = json.loads(handle.read())
             if data["version"] == VERSION and data["root"] == real_root:
                 kept = data["folders"]
@@ -273,6 +287,8 @@ class LinkSearch:
             self._save()
 
     def _save(self) -> None:
+        import json  # here, as in ``_load``
+
         for real in sorted(self._unsaved):
             file = self._file(real)
             if file is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -209,7 +208,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             targets,
             options,
             cwd=Path(os.getcwd()),
-            search=LinkSearch(default_state_dir()),
+            search=LinkSearch(default_state_dir),  # found when first needed
             outside_wanted=False,  # never printed: sandboxed, searched only if ruff is refused
         )
         if targets
@@ -258,6 +257,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.json:
         listed = [finding_json(name, f) for name, f in rows]
         listed += [_unread_json(shown, why) for shown, why in unread]
+        import json  # here: ruff starts before it loads
+
         print(json.dumps(listed, indent=2))
     else:
         for name, f in rows:

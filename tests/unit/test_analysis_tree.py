@@ -240,6 +240,29 @@ def test_a_kept_search_stats_folders_and_still_finds_a_link_added_since(
     ]
 
 
+def test_a_state_folder_given_late_is_asked_for_only_when_the_search_is_kept(
+    tmp_path: Path,
+) -> None:
+    """``shim analyze`` names its state folder by what finds it (platformdirs: loaded while
+    ruff works, not before): asked for once, when a search is kept, and used as a folder."""
+    root, state = _settled_tree(tmp_path), tmp_path / "state"
+    asked: list[Path] = []
+
+    def state_dir() -> Path:
+        asked.append(state)
+        return state
+
+    search = LinkSearch(state_dir)
+    assert asked == [], "not asked for before a search needs it"
+    assert search.outside([root]) == [root / "out.py", root / "outdir"]
+    search.save()
+    search.save()
+    assert asked == [state]
+    (kept,) = (state / "links").iterdir()
+    assert LinkSearch(state).outside([root]) == [root / "out.py", root / "outdir"]
+    assert kept.exists()
+
+
 def test_a_folder_changed_within_a_tick_of_the_search_is_listed_again(tmp_path: Path) -> None:
     """git's racy case: a change in the same clock tick as the search may leave the folder's
     stat as it was, so such a folder is not kept."""
