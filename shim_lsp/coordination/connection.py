@@ -208,12 +208,18 @@ def _tls_hint(target: RedisTarget, exc: BaseException, answered: bool) -> str:
     return ""
 
 
+_WORDLESS: dict[type[BaseException], str] = {
+    TimeoutError: "it did not answer in time",  # asyncio's timeouts carry no words
+}
+"""What to say for an exception that says nothing itself."""
+
+
 def explain(
     target: RedisTarget, exc: BaseException, *, answered: bool = False
 ) -> CoordinationError:
     """One sentence for a failure, safe to log and show: the URL without its password.
     ``answered``: Redis has answered on this URL before (no scheme mismatch is guessed)."""
-    detail = target.redact(str(exc) or type(exc).__name__)
+    detail = target.redact(str(exc) or _WORDLESS.get(type(exc), type(exc).__name__))
     if isinstance(exc, rx.OutOfMemoryError) or (
         isinstance(exc, rx.ResponseError) and "maxmemory" in str(exc)
     ):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shim_lsp.coordination.connection import CoordinationError, parse_target
+from shim_lsp.coordination.connection import CoordinationError, explain, parse_target
 from shim_lsp.coordination.messages import (
     NUDGE_MAX_BYTES,
     VERSION,
@@ -128,3 +128,16 @@ def test_the_server_without_a_redis_url_never_imports_redis() -> None:
     code = "import sys, shim_lsp.server.factory; print('redis' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_timeout_without_words_is_said_in_words() -> None:
+    """asyncio's timeouts carry no message: the user reads that Redis did not answer, not
+    the bare name of an exception class."""
+    target = parse_target("redis://:sekret@127.0.0.1:6390/0")
+    said = str(explain(target, TimeoutError(), answered=True))
+    assert said == (
+        "Redis at redis://:***@127.0.0.1:6390/0 cannot be reached: it did not answer in time"
+    )
+    assert "sekret" not in said
+    said = str(explain(target, TimeoutError("Timeout reading from socket"), answered=True))
+    assert said.endswith("cannot be reached: Timeout reading from socket")
