@@ -444,11 +444,12 @@ class AnalysisFeature(Feature):
             self._failed(refused)
         return refused is not None
 
-    def may_show(self, path: Path) -> bool:
+    def may_show(self, path: Path, real_parent: Path | None = None) -> bool:
         """Findings quote the code (``Undefined name `hunter2```): a secret file, or a link to
-        one or to a file outside the workspace, is not analysed, as it is never stored."""
+        one or to a file outside the workspace, is not analysed, as it is never stored.
+        ``real_parent``: as ``SessionEngine.may_read``'s."""
         engine = self.ls.engine
-        return engine is not None and engine.may_read(path)
+        return engine is not None and engine.may_read(path, real_parent)
 
     def diagnostics_of(
         self, text: str, found: Sequence[Finding], source: str = SOURCE

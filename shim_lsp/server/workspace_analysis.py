@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -235,9 +236,15 @@ class WorkspaceAnalysisFeature(Feature):
         own checks. Off the event loop."""
         converter = self.ls.feature_of(AnalysisFeature)
         out = {}
+        folders: dict[Path, Path] = {}  # each folder's real path, found once
         for path, items in found.items():
             uri = path_to_uri(path)
-            if self.ls.document(uri) is not None or not converter.may_show(path):
+            if self.ls.document(uri) is not None:
+                continue
+            real_parent = folders.get(path.parent)
+            if real_parent is None:
+                real_parent = folders[path.parent] = Path(os.path.realpath(path.parent))
+            if not converter.may_show(path, real_parent):
                 continue
             data = read[path] if read and path in read else read_bytes(path)
             if data is None:

@@ -296,8 +296,10 @@ class TreeState:
         self.rules_key = hashlib.sha256(described.encode("utf-8", "surrogatepass")).hexdigest()
         self.folders, self.folders_complete, self.folders_seen = {}, False, None
 
-    def rules_for(self, path: Path) -> FileRules | None:
-        folder = self.workspace.folder_of(path)
+    def rules_for(self, path: Path, real: Path | None = None) -> FileRules | None:
+        """The rules of the folder that really holds ``path`` (``real``: its real path, when
+        the caller has it)."""
+        folder = self.workspace.folder_of(path, real)
         return self.rules.get(folder) if folder is not None else None
 
     def may_store(self, uri: str) -> bool:

@@ -77,9 +77,10 @@ class Workspace:
         text = json.dumps([str(f) for f in self.folders])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def folder_of(self, path: Path) -> Path | None:
-        """The workspace folder that really contains ``path`` (after symlinks), else None."""
-        real = Path(os.path.realpath(path))
+    def folder_of(self, path: Path, real: Path | None = None) -> Path | None:
+        """The workspace folder that really contains ``path`` (after symlinks), else None;
+        ``real``: its real path, when the caller has it."""
+        real = real or Path(os.path.realpath(path))
         for folder in self.folders:
             if real == folder or folder in real.parents:
                 return folder

@@ -140,10 +140,11 @@ class FileRules:
             respect_gitignore=settings.respect_gitignore,
         )
 
-    def is_secret(self, path: Path) -> bool:
+    def is_secret(self, path: Path, real_parent: Path | None = None) -> bool:
         """True for a secret by the name it is opened under or by the file it really is: a link
-        ``settings.txt`` to ``.env`` is ``.env``, and must be kept out just the same."""
-        return is_secret(self.secrets, self.root, path)
+        ``settings.txt`` to ``.env`` is ``.env``, and must be kept out just the same.
+        ``real_parent``: the real path of ``path``'s folder, when the caller has it."""
+        return is_secret(self.secrets, self.root, path, real_parent)
 
     def matcher(self, spec: pathspec.GitIgnoreSpec) -> Callable[[str], bool]:
         found = self._matchers.get(id(spec))
