@@ -7,9 +7,11 @@ import stat
 import time
 from pathlib import Path
 
+import pytest
+
 from shim_lsp.analysis import ruff
 from shim_lsp.analysis.findings import Finding
-from shim_lsp.server.ruff_server import START_TIMEOUT_S, RuffServer
+from shim_lsp.server.ruff_server import PIPE_BYTES, START_TIMEOUT_S, RuffServer
 
 TEXT = (
     "import os\n"  # F401: a fix ruff server appends to the message, the unnecessary tag
@@ -80,3 +82,28 @@ async def test_a_server_that_ends_as_it_starts_is_not_waited_for(tmp_path: Path)
     failed = await server.start()
     assert failed is not None and "ended with status 3" in failed.message, failed
     assert time.monotonic() - started < START_TIMEOUT_S / 2
+
+
+async def test_a_large_buffer_goes_to_ruff_server_in_one_write(tmp_path: Path) -> None:
+    """A check sends the whole buffer: through Linux's default 64 KiB pipe a 100 KB file went
+    in many small writes as ruff read it (asyncio's writer woken for each); the pipe is
+    widened so that it goes at once, and the findings are ruff's all the same."""
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are Linux's")
+    server = RuffServer(binary(), (tmp_path,), ruff.RuffOptions(), lambda _server, _code: None)
+    assert await server.start() is None
+    try:
+        proc = server._client._server
+        assert proc is not None and proc.stdin is not None
+        pipe = proc.stdin.get_extra_info("pipe")
+        assert fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) >= PIPE_BYTES
+        text = "import os\n" + "x = 1\n" * 20_000  # 120 KB
+        path = tmp_path / "big.py"
+        served = await server.check(path.as_uri(), text)
+        checked = await ruff.check(binary(), text, path, ruff.RuffOptions())
+        assert isinstance(served, list) and isinstance(checked, list)
+        assert "F401" in {f.code for f in served}
+        assert ordered(served) == ordered([f._replace(fix=None, noqa_line=None) for f in checked])
+    finally:
+        await server.stop()
