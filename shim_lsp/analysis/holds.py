@@ -134,13 +134,16 @@ def _extend_setting(settings_file: str) -> str | None:
     return named if isinstance(named, str) else None
 
 
-def extended(settings_file: str) -> list[str]:
+def extended(settings_file: str, within: Sequence[str] | None = None) -> list[str]:
     """The files a settings file ``extend``s, one after the other, as far as each is a
     regular file (ruff expands ``~`` and variables, and reads a relative path from the
-    file's folder). Their text is only searched for that setting, never shown."""
+    file's folder). Their text is only searched for that setting, never shown. ``within``:
+    real folders outside which a file is named but not read (the chain stops there)."""
     chain: list[str] = []
     current = settings_file
     while len(chain) < _EXTENDS_MAX:
+        if within is not None and not _within(current, within):
+            break
         named = _extend_setting(current)
         if named is None:
             break
@@ -152,6 +155,11 @@ def extended(settings_file: str) -> list[str]:
     return chain
 
 
+def _within(path: str, real_folders: Sequence[str]) -> bool:
+    real = os.path.realpath(path)
+    return any(real == r or real.startswith(r.rstrip("/") + "/") for r in real_folders)
+
+
 def not_run(path: str | Path, what: str) -> RuffFailure:
     """Ruff cannot run: it would read its settings from ``path``, which is ``what``."""
     return RuffFailure(
@@ -160,8 +168,8 @@ def not_run(path: str | Path, what: str) -> RuffFailure:
     )
 
 
-def _extends_special(settings_file: str) -> RuffFailure | None:
-    for target in extended(settings_file):
+def _extends_special(settings_file: str, within: Sequence[str] | None = None) -> RuffFailure | None:
+    for target in extended(settings_file, within):
         what = special(target)
         if what is not None:
             return RuffFailure(
@@ -203,11 +211,34 @@ def before_start(read: Iterable[str]) -> Plan | RuffFailure:
     return plan
 
 
+def settings_refused(roots: Sequence[Path], settings: Iterable[Path]) -> RuffFailure | None:
+    """Why ruff must not run: one of ``settings`` (found below ``roots``) ``extend``s a file
+    that is not regular, which ruff opens as it enters that folder, excluded or not. The
+    chain is read inside the roots only; a file outside is only stat'ed."""
+    real_roots = [os.path.realpath(r) for r in roots]
+    for path in settings:
+        if path.parent not in roots:  # a root's own are ``before_start``'s
+            refused = _extends_special(str(path), real_roots)
+            if refused is not None:
+                return refused
+    return None
+
+
 def from_search(
-    roots: Sequence[Path], found_special: Iterable[Path], outside: Iterable[Path], safe: bool
+    roots: Sequence[Path],
+    found_special: Iterable[Path],
+    outside: Iterable[Path],
+    safe: bool,
+    settings: Iterable[Path] = (),
 ) -> Plan | RuffFailure:
     """What the link search found under ``roots`` that ruff could wait on (``found_special``)
-    or must not read (``outside``: in the safe order, an ignore file linked out of them)."""
+    or must not read (``outside``: in the safe order, an ignore file linked out of them).
+    ``settings``: the settings files it found below the roots: one that ``extend``s a file
+    that is not regular stops the run (ruff opens it as it enters the folder, excluded or
+    not); the chain is read inside the roots only, a file outside is only stat'ed."""
+    refused = settings_refused(roots, settings)
+    if refused is not None:
+        return refused
     excluded: list[Path] = []
     notes: list[str] = []
     no_ignore = False
@@ -231,7 +262,10 @@ def from_search(
     return Plan(tuple(excluded), no_ignore, tuple(notes))
 
 
-_EXTEND_FAILED = re.compile(r"Failed to load extended configuration `([^`]+)`")
+_EXTEND_FAILED = re.compile(
+    r"Failed to load extended configuration `([^`]+)`(?: \(`(?P<by>[^`]+)` extends `[^`]+`\))?"
+)
+"""Ruff 0.17: ``Failed to load extended configuration `T` (`S` extends `T`)``."""
 
 
 def extend_refused(err: bytes) -> RuffFailure | None:
@@ -240,8 +274,9 @@ def extend_refused(err: bytes) -> RuffFailure | None:
     for named in _EXTEND_FAILED.finditer(err.decode("utf-8", "replace")):
         what = special(named[1])
         if what is not None:
+            by = named["by"] or "the settings"
             return RuffFailure(
-                f"the settings extend {named[1]}, which is {what}, not a regular file (ruff"
+                f"{by} extends {named[1]}, which is {what}, not a regular file (ruff"
                 " would wait on it for ever): ruff was not run (make it a file, or remove the"
                 " setting)"
             )

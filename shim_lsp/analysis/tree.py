@@ -40,6 +40,12 @@ HOLD_CHECK_S = 1.0
 of a core on Django's tree, kept); one still running after this long is looked at for what
 it could wait on for ever (``holds``): found, it is run again in the safe order."""
 
+STALLED_S = 10.0
+"""A ruff that has used no CPU time for this long waits on something that will not come (a
+FIFO, a device, a settings file the search could not see): it is stopped, whatever
+``TIMEOUT_S`` says. Ruff busy on a large tree uses a core all the time."""
+_POLL_S = 1.0
+
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 
@@ -500,7 +506,9 @@ class TreeRun(NamedTuple):
                 except BaseException:
                     _kill(proc)
                     raise
-                refused = config_leading_out(roots, found.outside)
+                refused = config_leading_out(roots, found.outside) or holds.settings_refused(
+                    roots, found.settings
+                )
                 if refused or settings_leading_out(roots, found.outside) or found.special:
                     # The safe order says no, or which folders (or files) ruff leaves out.
                     _kill(proc)
@@ -537,7 +545,7 @@ class TreeRun(NamedTuple):
         plan, _read = _before_start(roots, here)
         if isinstance(plan, RuffFailure):
             return plan
-        more = holds.from_search(roots, found.special, outside, safe=True)
+        more = holds.from_search(roots, found.special, outside, True, found.settings)
         if isinstance(more, RuffFailure):
             return more
         plan = plan.merged(more)
@@ -577,14 +585,19 @@ class TreeRun(NamedTuple):
                     out, err = self.proc.communicate(timeout=min(HOLD_CHECK_S, self.timeout))
                 except subprocess.TimeoutExpired:
                     found = self.search.found(self.roots)  # ruff still runs: on a FIFO?
+                    held = holds.settings_refused(self.roots, found.settings)
+                    if held is not None:
+                        return held
                     if found.special:
                         log.info("ruff could wait on %s: run again, safe order", found.special)
                         return None
-                    out, err = self.proc.communicate(timeout=self.timeout - HOLD_CHECK_S)
+                    out, err = communicate(self.proc, self.timeout - HOLD_CHECK_S)
             else:
-                out, err = self.proc.communicate(timeout=self.timeout)
+                out, err = communicate(self.proc, self.timeout)
         except subprocess.TimeoutExpired:
             return ruff_command.timed_out(self.binary, self.timeout, self.roots[0])
+        except Stalled:
+            return stalled(self.binary, STALLED_S)
         finally:
             _kill(self.proc)
         outside = self.outside
@@ -687,6 +700,57 @@ def _popen(
     real_roots = [os.path.realpath(r) for r in roots]
     above = [p for p in read if not any(within(p, r) for r in real_roots)]
     return sandbox.popen(abi, [binary, *args], [*roots, *above], **kwargs)
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """The CPU time a process (all its threads) has used, in clock ticks; None where
+    ``/proc`` does not tell (not Linux, or it has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rpartition(b")")[2].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime (the 14th and 15th)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def stalled(binary: str, stall: float) -> RuffFailure:
+    return RuffFailure(
+        f"ruff ({binary}) used no CPU time for {stall:g} s: it waits on a file that will never"
+        " answer (a FIFO or a device, perhaps named by a setting), so it was stopped and"
+        " nothing was analysed (remove that file, or exclude it)"
+    )
+
+
+class Stalled(Exception):
+    """Ruff used no CPU time for ``STALLED_S``."""
+
+
+def communicate(
+    proc: subprocess.Popen[bytes], timeout: float, stall: float | None = None
+) -> tuple[bytes, bytes]:
+    """``proc.communicate(timeout=timeout)`` that also gives up when the process has used no
+    CPU time for ``stall`` seconds (default ``STALLED_S``: ``Stalled``). Raises
+    ``subprocess.TimeoutExpired``."""
+    import time
+
+    stall = STALLED_S if stall is None else stall
+    start = last_change = time.monotonic()
+    ticks = _cpu_ticks(proc.pid)
+    while True:
+        now = time.monotonic()
+        left = timeout - (now - start)
+        if left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        try:
+            return proc.communicate(timeout=min(left, _POLL_S))  # retried: nothing is lost
+        except subprocess.TimeoutExpired:
+            pass
+        now_ticks = _cpu_ticks(proc.pid)
+        now = time.monotonic()
+        if now_ticks is None or now_ticks != ticks:
+            ticks, last_change = now_ticks, now
+        elif now - last_change >= stall:
+            raise Stalled
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
