@@ -211,17 +211,36 @@ def before_start(read: Iterable[str]) -> Plan | RuffFailure:
     return plan
 
 
-def settings_refused(roots: Sequence[Path], settings: Iterable[Path]) -> RuffFailure | None:
+def settings_refused(
+    roots: Sequence[Path], settings: Iterable[Path], root_too: bool = False
+) -> RuffFailure | None:
     """Why ruff must not run: one of ``settings`` (found below ``roots``) ``extend``s a file
     that is not regular, which ruff opens as it enters that folder, excluded or not. The
     chain is read inside the roots only; a file outside is only stat'ed."""
     real_roots = [os.path.realpath(r) for r in roots]
     for path in settings:
-        if path.parent not in roots:  # a root's own are ``before_start``'s
+        if path.parent not in roots or root_too:  # a root's own are ``before_start``'s
             refused = _extends_special(str(path), real_roots)
             if refused is not None:
                 return refused
     return None
+
+
+def server_held(
+    roots: Sequence[Path], found_special: Iterable[Path], settings: Iterable[Path]
+) -> str | None:
+    """Why ``ruff server`` over ``roots`` would wait for ever as it starts, or None: it reads
+    every settings file and ignore file of the workspace to index its settings (ruff 0.17
+    walks it with the ``ignore`` crate, whatever it excludes), and one of them is not a
+    regular file, or a settings file ``extend``s one. ``found_special`` and ``settings``:
+    what the link search found under the roots."""
+    for path in found_special:
+        if path.name in SETTINGS or path.name in IGNORES:
+            what = special(path) or "not a regular file"
+            return f"{path} is {what}, not a regular file"
+    in_roots = [r / n for r in roots for n in SETTINGS if os.path.isfile(r / n)]
+    refused = settings_refused(roots, [*settings, *in_roots], root_too=True)
+    return None if refused is None else refused.message.partition(" (ruff would")[0]
 
 
 def from_search(
