@@ -63,6 +63,10 @@ class Plan(NamedTuple):
             self.notes + tuple(n for n in other.notes if n not in self.notes),
         )
 
+    def merged_notes(self, notes: Sequence[str]) -> Plan:
+        """This plan with ``notes`` said too."""
+        return self.merged(Plan(notes=tuple(notes)))
+
     def args(self) -> list[str]:
         """Ruff's arguments for this plan (after ``--force-exclude``, which makes an excluded
         path named on the command line excluded too)."""
@@ -180,6 +184,11 @@ def _extends_special(settings_file: str, within: Sequence[str] | None = None) ->
     return None
 
 
+def left_out(path: str | Path, what: str) -> str:
+    """What the user is told of a file ruff would check that is not a regular file."""
+    return f"left out: {path} is not a regular file ({what})"
+
+
 def ignore_note(path: str | Path, why: str) -> str:
     return (
         "ruff ran without ignore files (.gitignore, .ignore, git's excludes), so files they"
@@ -271,7 +280,7 @@ def from_search(
             no_ignore = True
         else:
             excluded.append(path)
-            notes.append(f"left out: {path} is not a regular file ({what})")
+            notes.append(left_out(path, what))
     for link in outside if safe else ():
         if link.name in IGNORES and not no_ignore:
             no_ignore = True

@@ -285,12 +285,18 @@ def _found(
             found.setdefault(absolute, []).extend(kept)
     failed.update((here / p, said) for p, said in _failed_to_lint(err))
     failed.update((p, "") for p in outside if _broken(p))  # excluded, never given to ruff
+    notes: list[str] = []
+    for path in sorted(failed):
+        what = holds.special(path)  # a socket ruff opened (a FIFO is kept from it)
+        if what is not None and any(within(real.file(str(path)), r) for r in real_roots):
+            del failed[path]
+            notes.append(holds.left_out(path, what))
     unread = tuple(
         Unread(p, why_unread(p, said))
         for p, said in sorted(failed.items())
         if _broken(p) or any(within(real.file(str(p)), r) for r in real_roots)
     )
-    return TreeFindings(found, tuple(outside), (), unread)
+    return TreeFindings(found, tuple(outside), (), unread, tuple(notes))
 
 
 IO_ERROR = "E902"
@@ -348,7 +354,7 @@ async def check_tree(
         return ran
     found = _found(binary, ran[0], roots, here, [], err=ran[1])
     if isinstance(found, TreeFindings):
-        return found._replace(skipped=skipped, notes=plan.notes)
+        return found._replace(skipped=skipped, notes=plan.merged_notes(found.notes).notes)
     return found
 
 
@@ -633,7 +639,8 @@ class TreeRun(NamedTuple):
             self.search.outside(self.roots)
         locked = self.search.unlisted if _ENTER_FAILED in err else ()
         unread = (*by_file.unread, *(Unread(p, LOCKED_FOLDER) for p in locked))
-        return by_file._replace(skipped=skipped, unread=unread, notes=self.plan.notes)
+        notes = self.plan.merged_notes(by_file.notes).notes
+        return by_file._replace(skipped=skipped, unread=unread, notes=notes)
 
     def again(self) -> TreeRun | RuffFailure:
         """This run started again in the safe order (the links and what ruff could wait on

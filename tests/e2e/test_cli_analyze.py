@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -439,3 +440,49 @@ def test_outside_settings_and_ignore_files_are_never_shown_nor_read(
     assert done.returncode == 2, done.stderr
     assert "outside-secret" not in done.stdout + done.stderr
     assert f"Failed to parse {outside / 'base.toml'}" in done.stderr
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_socket_named_like_python_is_left_out_alike_in_both_orders(
+    tmp_path: Path, order: str
+) -> None:
+    """Tryout 12b, defect 5: sandboxed, ruff's open of the socket failed (ENXIO) and it was
+    "not analysed", exit 1; in the safe order the search left it out, exit 0. Now both say
+    it is left out, as a FIFO is: it holds no source, so it is no finding and no failure."""
+    import socket
+
+    env = _order(order)
+    root = tmp_path / "c_sock"
+    root.mkdir()
+    with socket.socket(socket.AF_UNIX) as bound:
+        bound.bind(str(root / "s.py"))
+        done = analyze(root, env=env, timeout=30)
+        listed = analyze(root, "--json", env=env, timeout=30)
+    said = f"shim: left out: {root / 's.py'} is not a regular file (a socket)\n"
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", said + "All checks passed.\n")
+    assert (listed.returncode, listed.stdout.strip()) == (0, "[]"), listed.stderr
+
+
+@pytest.mark.parametrize("target", ["inside", "outside"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_subfolders_settings_extending_a_fifo_stop_the_run_in_seconds(
+    tmp_path: Path, order: str, target: str
+) -> None:
+    """Tryout 12b, defect 1 (its ``repro_hang.sh in|out``): hung past 60 s in both orders
+    (the outside FIFO: in the safe order). Now exit 2 at once, naming both files."""
+    env = _order(order)
+    root = tmp_path / "ws"
+    (root / "sub").mkdir(parents=True)
+    (root / "b.py").write_text("import os\n")
+    (root / "sub" / "a.py").write_text("import os\n")
+    fifo = (root / "f" if target == "inside" else tmp_path / "out") / "fifo"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    (root / "sub" / "ruff.toml").write_text(f'extend = "{os.path.relpath(fifo, root / "sub")}"\n')
+    started = time.monotonic()
+    done = analyze(root, env=env, timeout=30)
+    assert time.monotonic() - started < 10
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    said = f"shim: {root / 'sub' / 'ruff.toml'} extends {fifo}, which is a FIFO, not a regular"
+    assert done.stderr.startswith(said), done.stderr
+    assert done.stderr.count("\n") == 1, "one line"
