@@ -200,14 +200,37 @@ def _ignore_special(path: str | Path, what: str) -> str:
     return ignore_note(path, f"is {what}, not a regular file, which ruff would wait on for ever")
 
 
-def before_start(read: Iterable[str]) -> Plan | RuffFailure:
+def _leads_out(path: str, real_roots: Sequence[str]) -> bool:
+    """A link in a root (or below) that resolves outside all of them."""
+    return (
+        bool(real_roots)
+        and _within(os.path.dirname(path), real_roots)
+        and os.path.islink(path)
+        and not _within(path, real_roots)
+    )
+
+
+LEADS_OUT = "is a link leading outside the workspace, which SHIM never reads"
+
+
+def before_start(read: Iterable[str], real_roots: Sequence[str] = ()) -> Plan | RuffFailure:
     """The files ruff reads in and above the folders it checks and runs in (``read``:
     ``ruff_command.read_outside`` of them): a settings file among them that is not a regular
     file, or extends one, stops the run; an ignore file (or git's configuration) that is not
-    turns ignore files off."""
+    turns ignore files off. One in the roots (``real_roots``) that is a link leading out of
+    them is said to lead out, never what it leads to (nothing outside is shown)."""
     plan = Plan()
     for path in read:
         name = os.path.basename(path)
+        if _leads_out(path, real_roots):
+            if name in SETTINGS:
+                return RuffFailure(
+                    f"{path} {LEADS_OUT}, and ruff reads its settings from it: ruff was not"
+                    " run (make it a file, or remove it)"
+                )
+            if not plan.no_ignore_files:
+                plan = Plan((), True, (ignore_note(path, LEADS_OUT),))
+            continue
         what = special(path)
         if name in SETTINGS:
             if what is not None:
@@ -284,9 +307,7 @@ def from_search(
     for link in outside if safe else ():
         if link.name in IGNORES and not no_ignore:
             no_ignore = True
-            notes.append(
-                ignore_note(link, "is a link leading outside the workspace, which SHIM never reads")
-            )
+            notes.append(ignore_note(link, LEADS_OUT))
     return Plan(tuple(excluded), no_ignore, tuple(notes))
 
 

@@ -181,7 +181,8 @@ def _before_start(roots: Sequence[Path], here: Path) -> tuple[holds.Plan | RuffF
     """``holds.before_start`` of the files ruff reads in and above the folders, and those
     files (the sandbox lets ruff read those above the roots)."""
     read = ruff_command.read_outside(_folders(roots, here))
-    return holds.before_start(read), read
+    real_roots = [os.path.realpath(r) for r in roots if r.is_dir()]
+    return holds.before_start(read, real_roots), read
 
 
 def _here(roots: Sequence[Path], cwd: Path | None) -> Path:

@@ -486,3 +486,27 @@ def test_a_subfolders_settings_extending_a_fifo_stop_the_run_in_seconds(
     said = f"shim: {root / 'sub' / 'ruff.toml'} extends {fifo}, which is a FIFO, not a regular"
     assert done.stderr.startswith(said), done.stderr
     assert done.stderr.count("\n") == 1, "one line"
+
+
+@pytest.mark.parametrize("target", ["fifo", "/dev/zero"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_an_ignore_file_linked_outside_is_said_to_lead_out_never_what_it_is(
+    tmp_path: Path, order: str, target: str
+) -> None:
+    """Tryout 12b, defect 9: in the safe order a ``.gitignore`` linked to a FIFO or a device
+    outside got two lines, the first naming the type of the file outside. One line now, in
+    both orders, saying only that it leads outside."""
+    env = _order(order)
+    root = project(tmp_path / "p")
+    (tmp_path / "outside").mkdir()
+    if target == "fifo":
+        os.mkfifo(tmp_path / "outside" / "fifo")
+    (root / ".gitignore").symlink_to(tmp_path / "outside" / "fifo" if target == "fifo" else target)
+    done = analyze(root, env=env, timeout=30)
+    assert (done.returncode, done.stdout) == (1, "pkg/a.py:1:8: F401 `os` imported but unused\n")
+    said = [line for line in done.stderr.splitlines() if line.startswith("shim: ")]
+    assert said == [
+        "shim: ruff ran without ignore files (.gitignore, .ignore, git's excludes), so files"
+        f" they name were checked too: {root / '.gitignore'} is a link leading outside the"
+        " workspace, which SHIM never reads (make it a file, or remove it)"
+    ], done.stderr
