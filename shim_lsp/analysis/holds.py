@@ -63,6 +63,10 @@ class Plan(NamedTuple):
             self.notes + tuple(n for n in other.notes if n not in self.notes),
         )
 
+    def merged_notes(self, notes: Sequence[str]) -> Plan:
+        """This plan with ``notes`` said too."""
+        return self.merged(Plan(notes=tuple(notes)))
+
     def args(self) -> list[str]:
         """Ruff's arguments for this plan (after ``--force-exclude``, which makes an excluded
         path named on the command line excluded too)."""
@@ -134,13 +138,16 @@ def _extend_setting(settings_file: str) -> str | None:
     return named if isinstance(named, str) else None
 
 
-def extended(settings_file: str) -> list[str]:
+def extended(settings_file: str, within: Sequence[str] | None = None) -> list[str]:
     """The files a settings file ``extend``s, one after the other, as far as each is a
     regular file (ruff expands ``~`` and variables, and reads a relative path from the
-    file's folder). Their text is only searched for that setting, never shown."""
+    file's folder). Their text is only searched for that setting, never shown. ``within``:
+    real folders outside which a file is named but not read (the chain stops there)."""
     chain: list[str] = []
     current = settings_file
     while len(chain) < _EXTENDS_MAX:
+        if within is not None and not _within(current, within):
+            break
         named = _extend_setting(current)
         if named is None:
             break
@@ -152,6 +159,11 @@ def extended(settings_file: str) -> list[str]:
     return chain
 
 
+def _within(path: str, real_folders: Sequence[str]) -> bool:
+    real = os.path.realpath(path)
+    return any(real == r or real.startswith(r.rstrip("/") + "/") for r in real_folders)
+
+
 def not_run(path: str | Path, what: str) -> RuffFailure:
     """Ruff cannot run: it would read its settings from ``path``, which is ``what``."""
     return RuffFailure(
@@ -160,8 +172,8 @@ def not_run(path: str | Path, what: str) -> RuffFailure:
     )
 
 
-def _extends_special(settings_file: str) -> RuffFailure | None:
-    for target in extended(settings_file):
+def _extends_special(settings_file: str, within: Sequence[str] | None = None) -> RuffFailure | None:
+    for target in extended(settings_file, within):
         what = special(target)
         if what is not None:
             return RuffFailure(
@@ -170,6 +182,11 @@ def _extends_special(settings_file: str) -> RuffFailure | None:
                 " setting)"
             )
     return None
+
+
+def left_out(path: str | Path, what: str) -> str:
+    """What the user is told of a file ruff would check that is not a regular file."""
+    return f"left out: {path} is not a regular file ({what})"
 
 
 def ignore_note(path: str | Path, why: str) -> str:
@@ -183,14 +200,37 @@ def _ignore_special(path: str | Path, what: str) -> str:
     return ignore_note(path, f"is {what}, not a regular file, which ruff would wait on for ever")
 
 
-def before_start(read: Iterable[str]) -> Plan | RuffFailure:
+def _leads_out(path: str, real_roots: Sequence[str]) -> bool:
+    """A link in a root (or below) that resolves outside all of them."""
+    return (
+        bool(real_roots)
+        and _within(os.path.dirname(path), real_roots)
+        and os.path.islink(path)
+        and not _within(path, real_roots)
+    )
+
+
+LEADS_OUT = "is a link leading outside the workspace, which SHIM never reads"
+
+
+def before_start(read: Iterable[str], real_roots: Sequence[str] = ()) -> Plan | RuffFailure:
     """The files ruff reads in and above the folders it checks and runs in (``read``:
     ``ruff_command.read_outside`` of them): a settings file among them that is not a regular
     file, or extends one, stops the run; an ignore file (or git's configuration) that is not
-    turns ignore files off."""
+    turns ignore files off. One in the roots (``real_roots``) that is a link leading out of
+    them is said to lead out, never what it leads to (nothing outside is shown)."""
     plan = Plan()
     for path in read:
         name = os.path.basename(path)
+        if _leads_out(path, real_roots):
+            if name in SETTINGS:
+                return RuffFailure(
+                    f"{path} {LEADS_OUT}, and ruff reads its settings from it: ruff was not"
+                    " run (make it a file, or remove it)"
+                )
+            if not plan.no_ignore_files:
+                plan = Plan((), True, (ignore_note(path, LEADS_OUT),))
+            continue
         what = special(path)
         if name in SETTINGS:
             if what is not None:
@@ -203,11 +243,53 @@ def before_start(read: Iterable[str]) -> Plan | RuffFailure:
     return plan
 
 
+def settings_refused(
+    roots: Sequence[Path], settings: Iterable[Path], root_too: bool = False
+) -> RuffFailure | None:
+    """Why ruff must not run: one of ``settings`` (found below ``roots``) ``extend``s a file
+    that is not regular, which ruff opens as it enters that folder, excluded or not. The
+    chain is read inside the roots only; a file outside is only stat'ed."""
+    real_roots = [os.path.realpath(r) for r in roots]
+    for path in settings:
+        if path.parent not in roots or root_too:  # a root's own are ``before_start``'s
+            refused = _extends_special(str(path), real_roots)
+            if refused is not None:
+                return refused
+    return None
+
+
+def server_held(
+    roots: Sequence[Path], found_special: Iterable[Path], settings: Iterable[Path]
+) -> str | None:
+    """Why ``ruff server`` over ``roots`` would wait for ever as it starts, or None: it reads
+    every settings file and ignore file of the workspace to index its settings (ruff 0.17
+    walks it with the ``ignore`` crate, whatever it excludes), and one of them is not a
+    regular file, or a settings file ``extend``s one. ``found_special`` and ``settings``:
+    what the link search found under the roots."""
+    for path in found_special:
+        if path.name in SETTINGS or path.name in IGNORES:
+            what = special(path) or "not a regular file"
+            return f"{path} is {what}, not a regular file"
+    in_roots = [r / n for r in roots for n in SETTINGS if os.path.isfile(r / n)]
+    refused = settings_refused(roots, [*settings, *in_roots], root_too=True)
+    return None if refused is None else refused.message.partition(" (ruff would")[0]
+
+
 def from_search(
-    roots: Sequence[Path], found_special: Iterable[Path], outside: Iterable[Path], safe: bool
+    roots: Sequence[Path],
+    found_special: Iterable[Path],
+    outside: Iterable[Path],
+    safe: bool,
+    settings: Iterable[Path] = (),
 ) -> Plan | RuffFailure:
     """What the link search found under ``roots`` that ruff could wait on (``found_special``)
-    or must not read (``outside``: in the safe order, an ignore file linked out of them)."""
+    or must not read (``outside``: in the safe order, an ignore file linked out of them).
+    ``settings``: the settings files it found below the roots: one that ``extend``s a file
+    that is not regular stops the run (ruff opens it as it enters the folder, excluded or
+    not); the chain is read inside the roots only, a file outside is only stat'ed."""
+    refused = settings_refused(roots, settings)
+    if refused is not None:
+        return refused
     excluded: list[Path] = []
     notes: list[str] = []
     no_ignore = False
@@ -221,17 +303,18 @@ def from_search(
             no_ignore = True
         else:
             excluded.append(path)
-            notes.append(f"left out: {path} is not a regular file ({what})")
+            notes.append(left_out(path, what))
     for link in outside if safe else ():
         if link.name in IGNORES and not no_ignore:
             no_ignore = True
-            notes.append(
-                ignore_note(link, "is a link leading outside the workspace, which SHIM never reads")
-            )
+            notes.append(ignore_note(link, LEADS_OUT))
     return Plan(tuple(excluded), no_ignore, tuple(notes))
 
 
-_EXTEND_FAILED = re.compile(r"Failed to load extended configuration `([^`]+)`")
+_EXTEND_FAILED = re.compile(
+    r"Failed to load extended configuration `([^`]+)`(?: \(`(?P<by>[^`]+)` extends `[^`]+`\))?"
+)
+"""Ruff 0.17: ``Failed to load extended configuration `T` (`S` extends `T`)``."""
 
 
 def extend_refused(err: bytes) -> RuffFailure | None:
@@ -240,8 +323,9 @@ def extend_refused(err: bytes) -> RuffFailure | None:
     for named in _EXTEND_FAILED.finditer(err.decode("utf-8", "replace")):
         what = special(named[1])
         if what is not None:
+            by = named["by"] or "the settings"
             return RuffFailure(
-                f"the settings extend {named[1]}, which is {what}, not a regular file (ruff"
+                f"{by} extends {named[1]}, which is {what}, not a regular file (ruff"
                 " would wait on it for ever): ruff was not run (make it a file, or remove the"
                 " setting)"
             )

@@ -10,7 +10,8 @@ Listing every folder of a large tree takes tens of milliseconds (Django's 3,248 
 35 ms), all of it before ruff can start. So the search keeps what it listed, as git's
 untracked cache and the checkpoint walk (``workspace.scan.walk_folders``) do: per root, each
 folder's own stat (mtime, ctime, inode, device), its folders, its links and its other
-non-regular files, in memory and in SHIM's state folder. Adding, removing or renaming an
+non-regular files and its settings files (whose ``extend`` could name a FIFO), in memory and
+in SHIM's state folder. Adding, removing or renaming an
 entry (a link too) moves its folder's mtime and ctime, so a folder whose stat is unchanged
 holds the same names: it is only stat'ed, and one that changed is listed again. A folder is
 kept only when a later change must show in its stat (the racy-timestamp guard of the stat
@@ -48,12 +49,16 @@ PRUNED = frozenset(
 
 FOLDER = "links"
 """Where the searches are kept, in the state folder."""
-VERSION = 2
-"""2: each folder also keeps its entries that are not regular files (FIFOs, sockets...)."""
+VERSION = 3
+"""2: each folder also keeps its entries that are not regular files (FIFOs, sockets...);
+3: and its settings files."""
+SETTINGS = frozenset({"pyproject.toml", "ruff.toml", ".ruff.toml"})
+"""Ruff's settings files: each may ``extend`` another, which ruff opens blocking."""
 
 Kept = dict[str, list]  # type: ignore[type-arg]
 """Root-relative folder ("" for the root, "pkg/sub" below) -> [mtime_ns, ctime_ns, inode,
-device, its folders' names, its links' names, its other non-regular files' names]: JSON as
+device, its folders' names, its links' names, its other non-regular files' names, its
+settings files' names]: JSON as
 it is stored."""
 
 
@@ -65,6 +70,9 @@ class Found(NamedTuple):
     special: list[Path]
     """Files under the roots that are not regular (a FIFO, a socket, a device), and links
     inside them that lead to one: ruff, opening one, could wait for ever."""
+    settings: list[Path]
+    """Ruff's settings files under the roots (regular files, or links inside to one): what
+    they ``extend`` could hold ruff (``holds.extended``)."""
 
 
 class _StatOnly:
@@ -80,11 +88,14 @@ _OPEN_ROOT = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 _OPEN_BELOW = _OPEN_ROOT | getattr(os, "O_NOFOLLOW", 0)
 
 
-def _list(path: str, below: bool) -> tuple[os.stat_result, list[str], list[str], list[str]] | None:
+def _list(
+    path: str, below: bool
+) -> tuple[os.stat_result, list[str], list[str], list[str], list[str]] | None:
     """A folder's own stat, taken before its names are read (a change after it shows in the
-    next stat), its folders to walk, its links and its other non-regular files; None when it
-    cannot be listed. The root may be a link to the tree (os.scandir would follow it too); a
-    folder below it is not followed when it has become a link since its parent was listed."""
+    next stat), its folders to walk, its links, its other non-regular files and its settings
+    files; None when it cannot be listed. The root may be a link to the tree (os.scandir
+    would follow it too); a folder below it is not followed when it has become a link since
+    its parent was listed."""
     try:
         fd = os.open(path, _OPEN_BELOW if below else _OPEN_ROOT)
     except OSError:
@@ -96,7 +107,7 @@ def _list(path: str, below: bool) -> tuple[os.stat_result, list[str], list[str],
         return None
     finally:
         os.close(fd)
-    folders, links, special = [], [], []
+    folders, links, special, settings = [], [], [], []
     for entry in entries:
         try:
             if entry.is_symlink():
@@ -106,20 +117,24 @@ def _list(path: str, below: bool) -> tuple[os.stat_result, list[str], list[str],
                     folders.append(entry.name)
             elif not entry.is_file(follow_symlinks=False):
                 special.append(entry.name)
+            elif entry.name in SETTINGS:
+                settings.append(entry.name)
         except OSError:
             continue
-    return st, folders, links, special
+    return st, folders, links, special, settings
 
 
 def _walk(
     root: str, kept: Kept, guard: TimestampGuard, started_ns: int, unlisted: list[str]
-) -> tuple[list[str], list[str], Kept]:
-    """Every link under ``root`` (its path), every other non-regular file, and the folders to
+) -> tuple[list[str], list[str], list[str], Kept]:
+    """Every link under ``root`` (its path), every other non-regular file, every settings
+    file, and the folders to
     keep for the next search; the folders SHIM may not list go to ``unlisted`` (ruff cannot
     enter them either, and does not say which they are). Raises TypeError, ValueError or
     IndexError on a kept entry that is not one."""
     links: list[str] = []
     special: list[str] = []
+    settings: list[str] = []
     now: Kept = {}
     stack = [""]
     lstat, base = os.lstat, root.rstrip("/") + "/"
@@ -141,27 +156,28 @@ def _walk(
                 known = None  # changed since: listed again
         if known is not None:
             now[rel] = known
-            folders, found, odd = known[4], known[5], known[6]
+            folders, found, odd, configs = known[4], known[5], known[6], known[7]
         else:
             listed = _list(path, bool(rel))
             if listed is None:
                 if not os.path.islink(path) and not os.access(path, os.R_OK | os.X_OK):
                     unlisted.append(path)
                 continue
-            st, folders, found, odd = listed
+            st, folders, found, odd, configs = listed
             if guard.listing_trusted(_StatOnly(st), st.st_dev, started_ns):  # type: ignore[arg-type]
                 now[rel] = [
                     *(st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev),
-                    *(folders, found, odd),
+                    *(folders, found, odd, configs),
                 ]
-        if found or odd:  # few folders hold a link, fewer a pipe
+        if found or odd or configs:  # few folders hold a link, fewer a pipe
             prefix = base + rel + "/" if rel else base
             links += [prefix + name for name in found]
             special += [prefix + name for name in odd]
+            settings += [prefix + name for name in configs]
         if folders:
             below = rel + "/" if rel else ""
             stack += [below + name for name in folders]
-    return links, special, now
+    return links, special, settings, now
 
 
 def _inside(path: str, real_roots: Sequence[str]) -> bool:
@@ -224,6 +240,7 @@ class LinkSearch:
         found: list[str] = []
         unlisted: list[str] = []
         special: list[str] = []
+        settings: list[str] = []
         for root, real in zip(roots, real_roots, strict=True):
             if not os.path.isdir(root):
                 continue
@@ -232,16 +249,17 @@ class LinkSearch:
                 kept = self._load(real)
             started = self._clock()
             try:
-                links, odd, now = _walk(str(root), kept, self._guard, started, unlisted)
+                links, odd, configs, now = _walk(str(root), kept, self._guard, started, unlisted)
             except (TypeError, ValueError, IndexError, KeyError):
                 log.info("the kept link search of %s is not one: searching again", real)
                 unlisted.clear()
-                links, odd, now = _walk(str(root), {}, self._guard, started, unlisted)
+                links, odd, configs, now = _walk(str(root), {}, self._guard, started, unlisted)
             if now != kept:
                 self._unsaved.add(real)
             self._kept[real] = now
             found += links
             special += odd
+            settings += configs
         self.unlisted = tuple(sorted(Path(p) for p in unlisted))
         outside = []
         for link in found:
@@ -249,7 +267,11 @@ class LinkSearch:
                 outside.append(Path(link))
             elif _leads_to_special(link):
                 special.append(link)
-        return Found(sorted(outside), sorted(Path(p) for p in special))
+            elif os.path.basename(link) in SETTINGS:
+                settings.append(link)
+        return Found(
+            sorted(outside), sorted(Path(p) for p in special), sorted(Path(p) for p in settings)
+        )
 
     def _file(self, real_root: str) -> Path | None:
         if self.state_dir is None:

@@ -40,6 +40,12 @@ HOLD_CHECK_S = 1.0
 of a core on Django's tree, kept); one still running after this long is looked at for what
 it could wait on for ever (``holds``): found, it is run again in the safe order."""
 
+STALLED_S = 10.0
+"""A ruff that has used no CPU time for this long waits on something that will not come (a
+FIFO, a device, a settings file the search could not see): it is stopped, whatever
+``TIMEOUT_S`` says. Ruff busy on a large tree uses a core all the time."""
+_POLL_S = 1.0
+
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 
@@ -175,7 +181,8 @@ def _before_start(roots: Sequence[Path], here: Path) -> tuple[holds.Plan | RuffF
     """``holds.before_start`` of the files ruff reads in and above the folders, and those
     files (the sandbox lets ruff read those above the roots)."""
     read = ruff_command.read_outside(_folders(roots, here))
-    return holds.before_start(read), read
+    real_roots = [os.path.realpath(r) for r in roots if r.is_dir()]
+    return holds.before_start(read, real_roots), read
 
 
 def _here(roots: Sequence[Path], cwd: Path | None) -> Path:
@@ -279,12 +286,18 @@ def _found(
             found.setdefault(absolute, []).extend(kept)
     failed.update((here / p, said) for p, said in _failed_to_lint(err))
     failed.update((p, "") for p in outside if _broken(p))  # excluded, never given to ruff
+    notes: list[str] = []
+    for path in sorted(failed):
+        what = holds.special(path)  # a socket ruff opened (a FIFO is kept from it)
+        if what is not None and any(within(real.file(str(path)), r) for r in real_roots):
+            del failed[path]
+            notes.append(holds.left_out(path, what))
     unread = tuple(
         Unread(p, why_unread(p, said))
         for p, said in sorted(failed.items())
         if _broken(p) or any(within(real.file(str(p)), r) for r in real_roots)
     )
-    return TreeFindings(found, tuple(outside), (), unread)
+    return TreeFindings(found, tuple(outside), (), unread, tuple(notes))
 
 
 IO_ERROR = "E902"
@@ -342,7 +355,7 @@ async def check_tree(
         return ran
     found = _found(binary, ran[0], roots, here, [], err=ran[1])
     if isinstance(found, TreeFindings):
-        return found._replace(skipped=skipped, notes=plan.notes)
+        return found._replace(skipped=skipped, notes=plan.merged_notes(found.notes).notes)
     return found
 
 
@@ -500,7 +513,9 @@ class TreeRun(NamedTuple):
                 except BaseException:
                     _kill(proc)
                     raise
-                refused = config_leading_out(roots, found.outside)
+                refused = config_leading_out(roots, found.outside) or holds.settings_refused(
+                    roots, found.settings
+                )
                 if refused or settings_leading_out(roots, found.outside) or found.special:
                     # The safe order says no, or which folders (or files) ruff leaves out.
                     _kill(proc)
@@ -537,7 +552,7 @@ class TreeRun(NamedTuple):
         plan, _read = _before_start(roots, here)
         if isinstance(plan, RuffFailure):
             return plan
-        more = holds.from_search(roots, found.special, outside, safe=True)
+        more = holds.from_search(roots, found.special, outside, True, found.settings)
         if isinstance(more, RuffFailure):
             return more
         plan = plan.merged(more)
@@ -577,14 +592,19 @@ class TreeRun(NamedTuple):
                     out, err = self.proc.communicate(timeout=min(HOLD_CHECK_S, self.timeout))
                 except subprocess.TimeoutExpired:
                     found = self.search.found(self.roots)  # ruff still runs: on a FIFO?
+                    held = holds.settings_refused(self.roots, found.settings)
+                    if held is not None:
+                        return held
                     if found.special:
                         log.info("ruff could wait on %s: run again, safe order", found.special)
                         return None
-                    out, err = self.proc.communicate(timeout=self.timeout - HOLD_CHECK_S)
+                    out, err = communicate(self.proc, self.timeout - HOLD_CHECK_S)
             else:
-                out, err = self.proc.communicate(timeout=self.timeout)
+                out, err = communicate(self.proc, self.timeout)
         except subprocess.TimeoutExpired:
             return ruff_command.timed_out(self.binary, self.timeout, self.roots[0])
+        except Stalled:
+            return stalled(self.binary, STALLED_S)
         finally:
             _kill(self.proc)
         outside = self.outside
@@ -620,7 +640,8 @@ class TreeRun(NamedTuple):
             self.search.outside(self.roots)
         locked = self.search.unlisted if _ENTER_FAILED in err else ()
         unread = (*by_file.unread, *(Unread(p, LOCKED_FOLDER) for p in locked))
-        return by_file._replace(skipped=skipped, unread=unread, notes=self.plan.notes)
+        notes = self.plan.merged_notes(by_file.notes).notes
+        return by_file._replace(skipped=skipped, unread=unread, notes=notes)
 
     def again(self) -> TreeRun | RuffFailure:
         """This run started again in the safe order (the links and what ruff could wait on
@@ -687,6 +708,57 @@ def _popen(
     real_roots = [os.path.realpath(r) for r in roots]
     above = [p for p in read if not any(within(p, r) for r in real_roots)]
     return sandbox.popen(abi, [binary, *args], [*roots, *above], **kwargs)
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """The CPU time a process (all its threads) has used, in clock ticks; None where
+    ``/proc`` does not tell (not Linux, or it has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rpartition(b")")[2].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime (the 14th and 15th)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def stalled(binary: str, stall: float) -> RuffFailure:
+    return RuffFailure(
+        f"ruff ({binary}) used no CPU time for {stall:g} s: it waits on a file that will never"
+        " answer (a FIFO or a device, perhaps named by a setting), so it was stopped and"
+        " nothing was analysed (remove that file, or exclude it)"
+    )
+
+
+class Stalled(Exception):
+    """Ruff used no CPU time for ``STALLED_S``."""
+
+
+def communicate(
+    proc: subprocess.Popen[bytes], timeout: float, stall: float | None = None
+) -> tuple[bytes, bytes]:
+    """``proc.communicate(timeout=timeout)`` that also gives up when the process has used no
+    CPU time for ``stall`` seconds (default ``STALLED_S``: ``Stalled``). Raises
+    ``subprocess.TimeoutExpired``."""
+    import time
+
+    stall = STALLED_S if stall is None else stall
+    start = last_change = time.monotonic()
+    ticks = _cpu_ticks(proc.pid)
+    while True:
+        now = time.monotonic()
+        left = timeout - (now - start)
+        if left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        try:
+            return proc.communicate(timeout=min(left, _POLL_S))  # retried: nothing is lost
+        except subprocess.TimeoutExpired:
+            pass
+        now_ticks = _cpu_ticks(proc.pid)
+        now = time.monotonic()
+        if now_ticks is None or now_ticks != ticks:
+            ticks, last_change = now_ticks, now
+        elif now - last_change >= stall:
+            raise Stalled
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

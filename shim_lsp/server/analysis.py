@@ -24,6 +24,7 @@ from lsprotocol import types
 
 from shim_lsp.analysis import findings, noqa, ruff
 from shim_lsp.analysis.findings import Finding, Fix, Spot
+from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.tree import config_leading_out
 from shim_lsp.metrics import recorder
 from shim_lsp.server import edits
@@ -310,7 +311,9 @@ class AnalysisFeature(Feature):
     async def _start_server(self, binary: str) -> RuffServer | None:
         engine = self.ls.engine
         folders = engine.workspace.folders if engine is not None else ()
-        server = RuffServer(binary, folders, ruff_options(self.ls.settings), self._server_died)
+        search = LinkSearch(engine.state_dir) if engine is not None else None
+        options = ruff_options(self.ls.settings)
+        server = RuffServer(binary, folders, options, self._server_died, search)
         failed = await server.start()
         if failed is not None:
             self._give_up_server(failed.message)

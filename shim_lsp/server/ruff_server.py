@@ -30,8 +30,9 @@ from pygls.exceptions import JsonRpcException, PyglsError
 from pygls.lsp.client import LanguageClient
 from pygls.protocol import default_converter
 
-from shim_lsp.analysis import ruff
+from shim_lsp.analysis import holds, ruff
 from shim_lsp.analysis.findings import Finding, Spot
+from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.process import die_with_parent
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions
 
@@ -144,8 +145,14 @@ class RuffServer:
         folders: tuple[Path, ...],
         options: RuffOptions,
         on_exit: Callable[[RuffServer, int | None], None],
+        search: LinkSearch | None = None,
     ) -> None:
         self.binary = binary
+        self.search = search
+        """The link search that finds what it could wait on (a fresh one when None)."""
+        self._answered = False
+        """It answered a check: until then, it may still be reading the workspace's settings
+        (a first check waits ``START_TIMEOUT_S``, not ``ruff.TIMEOUT_S``)."""
         self.folders = folders
         self.options = options
         self.complaint: str | None = None
@@ -185,6 +192,9 @@ class RuffServer:
         that ruff refuses are found first, by a ``ruff check`` of nothing: ruff server would
         only log them and lint with its defaults."""
         cwd = self.folders[0] if self.folders else Path.cwd()
+        held = await asyncio.to_thread(self._held)
+        if held is not None:
+            return RuffFailure(held)
         refused = await ruff.check(self.binary, "", cwd / "shim-settings.py", self.options)
         if isinstance(refused, RuffFailure):
             self.complaint = refused.message
@@ -247,6 +257,21 @@ class RuffServer:
         self._client.initialized(types.InitializedParams())
         return None
 
+    def _held(self) -> str | None:
+        """What ruff server would wait on for ever as it reads the workspace's settings (an
+        ignore file or a settings file that is a FIFO, say): then it is not started."""
+        folders = [f for f in self.folders if f.is_dir()]
+        if not folders:
+            return None
+        found = (self.search or LinkSearch()).found(folders)
+        held = holds.server_held(folders, found.special, found.settings)
+        if held is None:
+            return None
+        return (
+            f"ruff server was not started: {held}, which it would wait on for ever as it reads"
+            " the workspace's settings (make it a file, or remove it)"
+        )
+
     async def _log_stderr(self, stream: asyncio.StreamReader) -> None:
         """What ruff server says on stderr goes to SHIM's log (and its pipe never fills)."""
         while line := await stream.readline():
@@ -280,15 +305,18 @@ class RuffServer:
                 )
             )
         asked = types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri))
+        bound = ruff.TIMEOUT_S if self._answered else START_TIMEOUT_S
         try:
             report = await asyncio.wait_for(
-                self._client.text_document_diagnostic_async(asked), ruff.TIMEOUT_S
+                self._client.text_document_diagnostic_async(asked), bound
             )
         except TimeoutError:
             await self.stop()
-            return RuffFailure(f"ruff server did not answer within {ruff.TIMEOUT_S:g} s")
+            first = "" if self._answered else " its first check"
+            return RuffFailure(f"ruff server did not answer{first} within {bound:g} s")
         except (RuntimeError, JsonRpcException, PyglsError) as exc:
             return RuffFailure(f"ruff server failed: {exc}")
+        self._answered = True
         if self.complaint is not None:
             return RuffFailure(f"ruff server: {self.complaint}")
         if not isinstance(report, types.RelatedFullDocumentDiagnosticReport):

@@ -477,3 +477,74 @@ async def test_fifos_in_the_workspace_never_hold_the_run_and_are_said(
     assert left_out in result["notes"]
     assert any(n.startswith("ruff ran without ignore files") for n in result["notes"])
     await editor.wait_for(lambda: f"SHIM: {left_out}" in editor.shown_messages)
+
+
+def _order(order: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if order == "sandboxed" and not sandbox.available():
+        pytest.skip("no Landlock on this kernel")
+    if order == "safe order":
+        monkeypatch.setenv(sandbox.DISABLE_ENV, "1")  # the server inherits it
+
+
+@pytest.mark.parametrize("target", ["inside", "outside"])
+@pytest.mark.parametrize("order", ["sandboxed", "safe order"])
+async def test_a_subfolders_settings_extending_a_fifo_fail_the_run_and_the_server_serves_on(
+    workspace: Path,
+    state_dir: Path,
+    editors: Editors,
+    monkeypatch: pytest.MonkeyPatch,
+    order: str,
+    target: str,
+) -> None:
+    """Tryout 12b, defects 2 and 3: the workspace run answered nothing for over 75 s, and
+    the first buffer's diagnostics waited 32 s for a ruff server stuck on the FIFO. Now the
+    run answers with the failure naming both files, and the buffer is checked at once by
+    ruff check (ruff server is not started, which is said once)."""
+    _order(order, monkeypatch)
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    (workspace / "a.py").write_text("import os\n")
+    (workspace / "sub").mkdir()
+    (workspace / "sub" / "b.py").write_text("import sys\n")
+    fifo = (workspace / "f" if target == "inside" else workspace.parent / "out") / "fifo"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    (workspace / "sub" / "ruff.toml").write_text(
+        f'extend = "{os.path.relpath(fifo, workspace / "sub")}"\n'
+    )
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    result = await asyncio.wait_for(editor.command("shim.analyzeWorkspace"), 20)
+    said = f"{workspace / 'sub' / 'ruff.toml'} extends {fifo}, which is a FIFO"
+    assert said in result["error"], result
+    uri = editor.open("a.py")
+    await published(editor, uri, lambda c: c == ["F401"], timeout=8)
+    if target == "inside":  # one outside is not in the workspace SHIM searches
+        held = [m.message for m in editor.client.log_messages if "ruff server" in m.message]
+        assert len([m for m in held if said in m]) == 1, held
+
+
+@pytest.mark.parametrize("order", ["sandboxed", "safe order"])
+async def test_an_ignore_file_that_is_a_fifo_never_delays_a_buffers_diagnostics(
+    workspace: Path,
+    state_dir: Path,
+    editors: Editors,
+    monkeypatch: pytest.MonkeyPatch,
+    order: str,
+) -> None:
+    """Tryout 12b, defect 3 (its tree b_10): ruff server, indexing the workspace's settings,
+    read ``c_gifo/.gitignore`` (a FIFO) and held the first buffer 32 s (30 s of ruff's check
+    timeout). SHIM finds it first, starts no ruff server, and says why once."""
+    _order(order, monkeypatch)
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    (workspace / "ok.py").write_text("import os\n")
+    (workspace / "c_gifo").mkdir()
+    os.mkfifo(workspace / "c_gifo" / ".gitignore")
+    editor = await editors.start(workspace, state_dir)
+    uri = editor.open("ok.py")
+    await published(editor, uri, lambda c: c == ["F401"], timeout=5)
+    editor.open("c_gifo/x.py", "import sys\n")
+    await published(editor, editor.uri("c_gifo/x.py"), lambda c: c == ["F401"], timeout=5)
+    why = f"{workspace / 'c_gifo' / '.gitignore'} is a FIFO, not a regular file"
+    told = [m.message for m in editor.client.log_messages if why in m.message]
+    assert len(told) == 1, told
+    assert told[0].startswith("SHIM: ruff server was not started: "), told
+    assert "ruff check of its own" in told[0]

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -439,3 +440,73 @@ def test_outside_settings_and_ignore_files_are_never_shown_nor_read(
     assert done.returncode == 2, done.stderr
     assert "outside-secret" not in done.stdout + done.stderr
     assert f"Failed to parse {outside / 'base.toml'}" in done.stderr
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_socket_named_like_python_is_left_out_alike_in_both_orders(
+    tmp_path: Path, order: str
+) -> None:
+    """Tryout 12b, defect 5: sandboxed, ruff's open of the socket failed (ENXIO) and it was
+    "not analysed", exit 1; in the safe order the search left it out, exit 0. Now both say
+    it is left out, as a FIFO is: it holds no source, so it is no finding and no failure."""
+    import socket
+
+    env = _order(order)
+    root = tmp_path / "c_sock"
+    root.mkdir()
+    with socket.socket(socket.AF_UNIX) as bound:
+        bound.bind(str(root / "s.py"))
+        done = analyze(root, env=env, timeout=30)
+        listed = analyze(root, "--json", env=env, timeout=30)
+    said = f"shim: left out: {root / 's.py'} is not a regular file (a socket)\n"
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", said + "All checks passed.\n")
+    assert (listed.returncode, listed.stdout.strip()) == (0, "[]"), listed.stderr
+
+
+@pytest.mark.parametrize("target", ["inside", "outside"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_subfolders_settings_extending_a_fifo_stop_the_run_in_seconds(
+    tmp_path: Path, order: str, target: str
+) -> None:
+    """Tryout 12b, defect 1 (its ``repro_hang.sh in|out``): hung past 60 s in both orders
+    (the outside FIFO: in the safe order). Now exit 2 at once, naming both files."""
+    env = _order(order)
+    root = tmp_path / "ws"
+    (root / "sub").mkdir(parents=True)
+    (root / "b.py").write_text("import os\n")
+    (root / "sub" / "a.py").write_text("import os\n")
+    fifo = (root / "f" if target == "inside" else tmp_path / "out") / "fifo"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    (root / "sub" / "ruff.toml").write_text(f'extend = "{os.path.relpath(fifo, root / "sub")}"\n')
+    started = time.monotonic()
+    done = analyze(root, env=env, timeout=30)
+    assert time.monotonic() - started < 10
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    said = f"shim: {root / 'sub' / 'ruff.toml'} extends {fifo}, which is a FIFO, not a regular"
+    assert done.stderr.startswith(said), done.stderr
+    assert done.stderr.count("\n") == 1, "one line"
+
+
+@pytest.mark.parametrize("target", ["fifo", "/dev/zero"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_an_ignore_file_linked_outside_is_said_to_lead_out_never_what_it_is(
+    tmp_path: Path, order: str, target: str
+) -> None:
+    """Tryout 12b, defect 9: in the safe order a ``.gitignore`` linked to a FIFO or a device
+    outside got two lines, the first naming the type of the file outside. One line now, in
+    both orders, saying only that it leads outside."""
+    env = _order(order)
+    root = project(tmp_path / "p")
+    (tmp_path / "outside").mkdir()
+    if target == "fifo":
+        os.mkfifo(tmp_path / "outside" / "fifo")
+    (root / ".gitignore").symlink_to(tmp_path / "outside" / "fifo" if target == "fifo" else target)
+    done = analyze(root, env=env, timeout=30)
+    assert (done.returncode, done.stdout) == (1, "pkg/a.py:1:8: F401 `os` imported but unused\n")
+    said = [line for line in done.stderr.splitlines() if line.startswith("shim: ")]
+    assert said == [
+        "shim: ruff ran without ignore files (.gitignore, .ignore, git's excludes), so files"
+        f" they name were checked too: {root / '.gitignore'} is a link leading outside the"
+        " workspace, which SHIM never reads (make it a file, or remove it)"
+    ], done.stderr

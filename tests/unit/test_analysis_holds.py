@@ -137,20 +137,62 @@ def test_settings_that_extend_a_fifo_stop_the_run_at_once(
     assert f"{root / 'ruff.toml'} extends {os.path.normpath(fifo)}, which is a FIFO" in done.message
 
 
+@pytest.mark.parametrize("target", ["outside", "inside"])
 @pytest.mark.parametrize("runner", ["server", "cli"])
-def test_a_subfolders_settings_extending_a_fifo_outside_is_not_opened_by_the_rerun(
-    tmp_path: Path, runner: str, order: str
+def test_a_subfolders_settings_extending_a_fifo_stop_the_run_naming_both(
+    tmp_path: Path, runner: str, target: str
 ) -> None:
-    """A settings file below the root, which SHIM does not look into before ruff: sandboxed,
-    ruff is refused the FIFO and names it; the safe order's rerun is not made."""
-    if order == "safe order":
-        pytest.skip("the safe order opens it: see the report (not looked into before ruff)")
+    """A settings file below the root (tryout 12b, defect 1): the search finds it with the
+    FIFOs, and its ``extend`` is followed before ruff (re)starts. Sandboxed, a FIFO outside
+    is refused ruff by the kernel, and ruff names the settings file that extends it."""
     root, outside = _tree(tmp_path)
-    os.mkfifo(outside / "fifo")
-    (root / "pkg" / "ruff.toml").write_text('extend = "../../outside/fifo"\n')
+    fifo = (outside if target == "outside" else root / "f") / "fifo"
+    fifo.parent.mkdir(exist_ok=True)
+    os.mkfifo(fifo)
+    (root / "pkg" / "ruff.toml").write_text(f'extend = "{os.path.relpath(fifo, root / "pkg")}"\n')
     done = _run(root, runner)
     assert isinstance(done, RuffFailure), done
-    assert f"the settings extend {outside / 'fifo'}, which is a FIFO" in done.message
+    said = f"{root / 'pkg' / 'ruff.toml'} extends {fifo}, which is a FIFO, not a regular file"
+    assert said in done.message
+    assert "ruff was not run" in done.message
+
+
+@pytest.mark.parametrize("runner", ["server", "cli"])
+def test_a_chain_of_subfolder_settings_is_followed_inside_to_the_fifo(
+    tmp_path: Path, runner: str
+) -> None:
+    """``pkg/pyproject.toml`` extends ``conf/base.toml`` (a regular file inside), which
+    extends a FIFO: the second link of the chain is what would hold ruff."""
+    root, _outside = _tree(tmp_path)
+    (root / "conf").mkdir()
+    os.mkfifo(root / "conf" / "fifo")
+    (root / "conf" / "base.toml").write_text('extend = "fifo"\n')
+    (root / "pkg" / "pyproject.toml").write_text('[tool.ruff]\nextend = "../conf/base.toml"\n')
+    done = _run(root, runner)
+    assert isinstance(done, RuffFailure), done
+    assert f"extends {root / 'conf' / 'fifo'}, which is a FIFO" in done.message
+
+
+def test_a_ruff_that_uses_no_cpu_is_stopped_long_before_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hard bound: whatever SHIM did not see, a ruff blocked on a file (here a stand-in
+    that only sleeps) is killed once it used no CPU time for ``STALLED_S``, with one line."""
+    from shim_lsp.analysis import tree
+
+    monkeypatch.setattr(tree, "STALLED_S", 1.5)
+    blocked = tmp_path / "ruff"
+    blocked.write_text("#!/bin/sh\nexec sleep 60\n")
+    blocked.chmod(0o755)
+    root, _outside = _tree(tmp_path)
+    started = time.monotonic()
+    run = TreeRun.start(str(blocked), [root], RuffOptions(), timeout=60.0)
+    assert isinstance(run, TreeRun), run
+    done = run.finish()
+    assert time.monotonic() - started < 8.0
+    assert isinstance(done, RuffFailure), done
+    assert "used no CPU time for 1.5 s" in done.message
+    assert run.proc.returncode is not None  # killed, not left behind
 
 
 @pytest.mark.parametrize("runner", ["server", "cli"])

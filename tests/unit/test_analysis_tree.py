@@ -210,7 +210,7 @@ def test_a_kept_search_stats_folders_and_still_finds_a_link_added_since(
 
     def listing(
         path: str, below: bool
-    ) -> tuple[os.stat_result, list[str], list[str], list[str]] | None:
+    ) -> tuple[os.stat_result, list[str], list[str], list[str], list[str]] | None:
         listed.append(path)
         return real_list(path, below)
 

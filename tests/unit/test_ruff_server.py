@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import time
 from pathlib import Path
@@ -107,3 +108,45 @@ async def test_a_large_buffer_goes_to_ruff_server_in_one_write(tmp_path: Path) -
         assert ordered(served) == ordered([f._replace(fix=None, noqa_line=None) for f in checked])
     finally:
         await server.stop()
+
+
+async def test_a_server_stuck_reading_the_workspace_fails_its_first_check_within_the_start_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tryout 12b, defect 3: ruff server answers ``initialize``, then reads every ignore file
+    of the workspace; a FIFO holds it. The first check waited ruff's 30 s check timeout;
+    it waits the start's bound (here made 2 s; SHIM's search, which finds such a FIFO
+    before it starts the server, is left out to reach the bound)."""
+    from shim_lsp.server import ruff_server
+
+    monkeypatch.setattr(ruff_server, "START_TIMEOUT_S", 2.0)
+    monkeypatch.setattr(RuffServer, "_held", lambda _self: None)
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "sub" / ".gitignore")
+    server = RuffServer(binary(), (tmp_path,), ruff.RuffOptions(), lambda _server, _code: None)
+    try:
+        assert await server.start() is None
+        started = time.monotonic()
+        failed = await server.check((tmp_path / "a.py").as_uri(), "import os\n")
+        assert isinstance(failed, ruff.RuffFailure), failed
+        assert failed.message == "ruff server did not answer its first check within 2 s"
+        assert time.monotonic() - started < 6.0
+    finally:
+        await server.stop()
+    assert not server.alive()
+
+
+async def test_a_fifo_the_server_would_read_keeps_it_from_starting(tmp_path: Path) -> None:
+    """Found by the link search before ruff server starts: nothing waits, and the reason
+    names the file."""
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "sub" / ".gitignore")
+    server = RuffServer(binary(), (tmp_path,), ruff.RuffOptions(), lambda _server, _code: None)
+    started = time.monotonic()
+    failed = await server.start()
+    assert time.monotonic() - started < 2.0
+    assert failed is not None
+    assert failed.message.startswith(
+        f"ruff server was not started: {tmp_path / 'sub' / '.gitignore'} is a FIFO, not a"
+    )
+    assert not server.alive() and server.pid is None
