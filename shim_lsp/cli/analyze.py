@@ -5,16 +5,19 @@ included, the project's configuration honoured, nothing written; here ``TreeRun`
 ruff first and lets this command load and prepare the rest while ruff works), printed as ruff's
 concise format or as JSON. With ``--type-check``, mypy's findings too, from a daemon of
 the server's kind run in the current folder for this one check. Exit status as ruff's: 1 with
-findings or a Python file not analysed (unreadable, a link to nothing, a secret: one line
-each, never "All checks passed."), 0 without, 2 when it cannot run (a usage error, ruff
-missing or failing; a type check that did not run, when nothing else was found).
+findings or a path not analysed (unreadable, a link to nothing, a secret, a named link
+leading out of the current folder: one line each, never "All checks passed."), 0 without, 2
+when it cannot run (a usage error, ruff missing or failing; a type check that did not run,
+when nothing else was found).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,41 +52,49 @@ def _rules(values: list[str]) -> tuple[str, ...]:
 
 def _targets(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
     """The paths to check: folders, and regular files that are Python (others are said and
-    left), and those named that are not analysed, with why: a link leading nowhere, a secret
-    file (never read: ruff is not given it).
-    A path named under the current folder that a link leads out of it is left out and said,
-    as a folder run leaves such a link out: naming it does not make SHIM read there (a path
-    named elsewhere, ``../other`` or absolute, is checked where it is)."""
-    here = os.getcwd()
+    left), and those named that are not analysed, with why: a link leading nowhere, a path
+    SHIM cannot reach (a folder on the way it may not search, a loop, a name too long), a
+    secret file (never read: ruff is not given it), a path named under the current folder
+    that a link leads out of it (as a folder run leaves such a link out: naming it does not
+    make SHIM read there; a path named elsewhere, ``../other`` or absolute, is checked where
+    it is)."""
+    try:
+        here = os.getcwd()
+    except OSError as exc:
+        raise CliError(f"the current folder cannot be found ({exc.strerror}): cd again") from exc
     real_here = os.path.realpath(here)
     targets = []
     unread: list[tuple[str, str]] = []
     for given in paths or ["."]:
         path = Path(given)
-        if not path.exists():
-            if path.suffix in PYTHON_SUFFIXES and os.path.islink(path):
-                unread.append((given, tree.why_unread(path)))
-                continue
-            raise CliError(f"{given}: no such file or folder")
-        if not path.is_dir() and not path.is_file():  # ruff would wait on a FIFO for ever
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            gone = exc.errno == errno.ENOENT
+            if gone and (path.suffix not in PYTHON_SUFFIXES or not os.path.lexists(path)):
+                raise CliError(f"{given}: no such file or folder") from exc
+            # A Python link to nothing, a folder on the way SHIM may not search, a loop, a
+            # name too long: not analysed, said as a file the walk finds so is.
+            unread.append((given, tree.why_unread(path)))
+            continue
+        if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):  # ruff would wait on a FIFO
             print(f"shim: {given}: not a regular file, left out", file=sys.stderr)
             continue
-        if path.is_file() and path.suffix not in PYTHON_SUFFIXES:
+        if stat.S_ISREG(mode) and path.suffix not in PYTHON_SUFFIXES:
             print(f"shim: {given}: not a Python file (.py, .pyi), left out", file=sys.stderr)
             continue
-        if path.is_file() and _secret(path.absolute()):
+        if stat.S_ISREG(mode) and _secret(path.absolute()):
             unread.append((given, SECRET))
             continue
         named = os.path.abspath(given)
         if tree.within(named, here) and not tree.within(os.path.realpath(named), real_here):
-            print(
-                f"shim: {given}: a link leads it outside the current folder, left out",
-                file=sys.stderr,
-            )
+            unread.append((given, LEADS_OUT))
             continue
         targets.append(path.absolute())
     return targets, unread
 
+
+LEADS_OUT = "a link leads it outside the current folder, where SHIM does not read"
 
 SECRET = "its name marks it as a secret file (.env, id_rsa*, *.pem...), which SHIM never reads"
 

@@ -230,9 +230,12 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
     assert f"--extend-exclude {root / 'late.py'}" in runs.read_text()
 
 
-def test_a_named_path_that_a_link_leads_outside_is_left_out_and_said(tmp_path: Path) -> None:
+def test_a_named_path_that_a_link_leads_outside_is_said_not_analysed_and_never_clean(
+    tmp_path: Path,
+) -> None:
     """Naming a link (or a path through one) does not make SHIM read outside the folder it
-    runs in, as a folder run leaves the link out."""
+    runs in, as a folder run leaves the link out: nothing was checked there, so the run is
+    never "All checks passed" (as a named secret)."""
     root = project(tmp_path / "p")
     outside = tmp_path / "outside"
     (outside / "dir").mkdir(parents=True)
@@ -244,11 +247,23 @@ def test_a_named_path_that_a_link_leads_outside_is_left_out_and_said(tmp_path: P
         done = analyze(root, named)
         said = done.stdout + done.stderr
         assert "SUPERSECRET" not in said, (named, said)
-        assert f"shim: {named}: a link leads it outside the current folder, left out" in said
-        assert done.returncode == 0, (named, said)
-    # Beside a path that is inside, only the link is left out.
+        assert (done.returncode, done.stdout) == (1, ""), (named, said)
+        assert done.stderr.splitlines() == [
+            f"shim: {named} was not analysed: a link leads it outside the current folder,"
+            " where SHIM does not read",
+            "No findings; 1 path not analysed.",
+        ], named
+    all_three = analyze(root, "--json", "link.py", "ldir/inner.py", "ldir")
+    assert all_three.returncode == 1 and "SUPERSECRET" not in all_three.stdout, all_three
+    assert [(f["path"], f["code"]) for f in json.loads(all_three.stdout)] == [
+        ("link.py", "not-analysed"),
+        ("ldir/inner.py", "not-analysed"),
+        ("ldir", "not-analysed"),
+    ]
+    # Beside a path that is inside, the link is said, the other checked.
     both = analyze(root, "link.py", "pkg")
     assert both.returncode == 1 and "F401" in both.stdout and "SUPERSECRET" not in both.stdout
+    assert "Found 1 finding in 1 file; 1 path not analysed." in both.stderr, both
 
 
 def unprivileged(unreadable: Path) -> tuple[str, ...]:
@@ -322,6 +337,41 @@ def test_a_named_file_shim_cannot_read_or_a_secret_is_said_not_analysed_and_neve
     assert (named.returncode, named.stdout) == (1, ""), named
     assert "shim: pkg/vault was not analysed: SHIM may not list this folder" in named.stderr
     (root / "pkg" / "vault").chmod(0o755)  # for the temporary folder's removal
+
+
+def test_a_named_path_shim_cannot_reach_is_said_not_analysed_never_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """A path named through a folder SHIM may not search (mode 000), through a loop of
+    links, or too long for the system is one plain line each, as the walk says such a
+    file, in both forms of output; the rest is still checked."""
+    root = project(tmp_path / "p")
+    (root / "ld").mkdir()
+    (root / "ld" / "m.py").write_text("import sys\n")
+    (root / "loop").symlink_to(root / "loop")
+    long = "x" * 300 + ".py"
+    prefix = unprivileged(root / "ld")
+    try:
+        done = analyze(root, "ld/m.py", "loop/x.py", long, "pkg/a.py", prefix=prefix)
+        assert (done.returncode, done.stdout) == (
+            1,
+            "pkg/a.py:1:8: F401 `os` imported but unused\n",
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.splitlines() == [
+            "shim: ld/m.py was not analysed: SHIM may not read it (permission denied)",
+            "shim: loop/x.py was not analysed: it cannot be read (Too many levels of symbolic"
+            " links)",
+            f"shim: {long} was not analysed: it cannot be read (File name too long)",
+            "Found 1 finding in 1 file; 3 paths not analysed.",
+        ], done.stderr
+        listed = analyze(root, "--json", "ld/m.py", prefix=prefix)
+        assert listed.returncode == 1, listed
+        assert json.loads(listed.stdout)[0]["message"] == (
+            "not analysed: SHIM may not read it (permission denied)"
+        )
+    finally:
+        (root / "ld").chmod(0o755)  # for the temporary folder's removal
 
 
 def test_links_leading_nowhere_or_in_a_loop_are_one_plain_line_each_not_a_ruff_io_error(
