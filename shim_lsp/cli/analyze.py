@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shim_lsp.analysis import tree
+from shim_lsp.analysis import secret_files, tree
 from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.ruff_command import (
     COMPLEXITY_THRESHOLD,
@@ -134,6 +134,24 @@ def _showable(targets: list[Path], real: tree.RealPaths) -> Callable[[Path], boo
     return showable
 
 
+def _secrets_found(targets: list[Path]) -> secret_files.Secrets:
+    """The Python files (and folders) under the folders given whose findings are never shown
+    for their secret names (found beside ruff, by the rules ``_readable`` gives mypy)."""
+    from shim_lsp.settings import Settings
+    from shim_lsp.workspace.scan import FileRules
+
+    files: list[tree.Unread] = []
+    folders: list[Path] = []
+    settings = None
+    for target in targets:
+        if target.is_dir():
+            settings = settings or Settings()
+            found = secret_files.secret_python_files(FileRules.from_settings(target, settings))
+            files += found.files
+            folders += found.folders
+    return secret_files.Secrets(files, folders)
+
+
 def _shown(path: Path, cwd: str) -> str:
     """Relative to the current folder (``cwd``, ending in a slash) when under it, as ruff
     shows paths; else absolute."""
@@ -233,6 +251,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         # Beside ruff: what reads its JSON (the findings), and the secret patterns.
         importlib.import_module("shim_lsp.analysis.ruff")
         showable = _showable(targets, real)
+        secrets = _secrets_found(targets)
     except BaseException:
         if running is not None:
             running.proc.kill()
@@ -244,9 +263,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         found = done.found
         for link in done.skipped:
             print(f"shim: {tree.skipped_note(link)}", file=sys.stderr)
-        unread += [(_shown(u.path, cwd), u.why) for u in done.unread]
+        unread += [(_shown(u.path, cwd), u.why) for u in sorted([*done.unread, *secrets.files])]
         for note in done.notes:
             print(f"shim: {note}", file=sys.stderr)
+        for folder in secrets.folders:
+            print(f"shim: {secret_files.folder_note(_shown(folder, cwd))}", file=sys.stderr)
         if dmypy is not None:
             import asyncio
 

@@ -214,9 +214,16 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
         assert "b.py" not in done.stdout, shown
         for secret in ("ghp_secretvalue999", "id_rsa_priv_material", "outside_name", "linkdir"):
             assert secret not in shown, (extra, shown)
-        assert "cfg.py" not in shown and "settings.py" not in shown, (extra, shown)
+        assert "cfg.py" not in shown, (extra, shown)
+        said = [line for line in shown.splitlines() if "settings.py" in line or "id_rsa" in line]
+        assert said == [
+            f"shim: {name} was not analysed: its name marks it as a secret file (.env, id_rsa*,"
+            " *.pem...), whose findings SHIM never shows"
+            for name in ("id_rsa_old.py", "settings.py")
+        ], (extra, shown)
         typed = "main.py:5:16: assignment Incompatible types in assignment (expression has type"
-        assert (typed in shown, done.returncode) == ((True, 1) if extra else (False, 0)), shown
+        assert typed in shown if extra else typed not in shown, shown
+        assert done.returncode == 1, "the secret Python files were not analysed"
     # The file named itself: ruff would read its folder's settings, leading out: not run.
     named = analyze(root, "sub/b.py")
     assert named.returncode == 2 and "outside-toml" not in named.stdout + named.stderr, named
@@ -226,8 +233,45 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
     (root / "late.py").symlink_to(outside / "leak.py")
     ruff, runs = logging_ruff(tmp_path)
     done = analyze(root, "--ruff-path", str(ruff))
-    assert done.returncode == 0 and "late.py" not in done.stdout + done.stderr, done
+    assert done.returncode == 1 and "late.py" not in done.stdout + done.stderr, done
     assert f"--extend-exclude {root / 'late.py'}" in runs.read_text()
+
+
+def test_secret_python_files_found_in_a_folder_are_said_not_analysed_as_named_ones(
+    tmp_path: Path,
+) -> None:
+    """Ruff checks them, but their findings are never shown: each is one line, in ``--json``
+    too, and the run is never clean; a secret folder's files are one note, not counted."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(SELECT_F)
+    (root / "id_rsa.py").write_text('import os\nK = "SECRETPY"\n')
+    (root / "innocent.py").symlink_to("id_rsa.py")
+    (root / "ok.py").write_text("print(1)\n")
+    (root / "keys.env" / "lib").mkdir(parents=True)
+    (root / "keys.env" / "lib" / "x.py").write_text("import os\n")
+    why = "its name marks it as a secret file (.env, id_rsa*, *.pem...), whose findings SHIM"
+    done = analyze(root)
+    assert (done.returncode, done.stdout) == (1, ""), done
+    assert done.stderr.splitlines() == [
+        "shim: the findings of the Python files in keys.env are not shown: its name marks it"
+        " as a secret folder (.env, .ssh...)",
+        f"shim: id_rsa.py was not analysed: {why} never shows",
+        f"shim: innocent.py was not analysed: {why} never shows",
+        "No findings; 2 paths not analysed.",
+    ], done.stderr
+    listed = analyze(root, "--json", ".")
+    assert listed.returncode == 1 and "SECRETPY" not in listed.stdout, listed
+    assert [(f["path"], f["code"]) for f in json.loads(listed.stdout)] == [
+        ("id_rsa.py", "not-analysed"),
+        ("innocent.py", "not-analysed"),
+    ]
+    (root / "keys.env").rename(root / "keys")
+    (root / "id_rsa.py").unlink()
+    (root / "innocent.py").unlink()
+    shown = analyze(root)  # the same file, no longer secret: checked and shown
+    assert shown.stdout == "keys/lib/x.py:1:8: F401 `os` imported but unused\n", shown
+    assert shown.stderr == "Found 1 finding in 1 file.\n", shown
 
 
 def test_a_named_path_that_a_link_leads_outside_is_said_not_analysed_and_never_clean(
