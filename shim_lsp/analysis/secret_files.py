@@ -66,15 +66,35 @@ def secret_python_files(rules: FileRules) -> Secrets:
             if not name.endswith(PYTHON_SUFFIXES):
                 continue
             rel = prefix + name
+            link = stat.S_ISLNK(st.st_mode)
+            if top is None and not link and not secret(rel):
+                continue  # most files: one match of the name
             if excludes(rel) or any(match(rel[len(base) :]) for base, match in listing.specs):
                 continue
             if top is not None:
                 folders.add(root / top.rstrip("/"))
                 break
-            if secret(rel):
+            if not link or secret(rel):
                 found.append(Unread(root / rel, SECRET_FOUND))
-            elif stat.S_ISLNK(st.st_mode):
+            else:
                 path = root / rel
                 if within(os.path.realpath(path), real_root) and rules.is_secret(path):
                     found.append(Unread(path, SECRET_FOUND))
     return Secrets(sorted(found), sorted(folders))
+
+
+def default_rules(root: Path) -> FileRules:
+    """The rules of a server without settings (``FileRules.from_settings(root, Settings())``),
+    without loading the settings: ``shim analyze`` makes them beside ruff."""
+    import pathspec
+
+    from shim_lsp.workspace.defaults import DEFAULT_EXCLUDE_GLOBS, DEFAULT_SECRET_GLOBS
+    from shim_lsp.workspace.scan import FileRules, SecretPatterns
+
+    return FileRules(
+        root=root,
+        excludes=pathspec.GitIgnoreSpec.from_lines(DEFAULT_EXCLUDE_GLOBS),
+        secrets=SecretPatterns(list(DEFAULT_SECRET_GLOBS)),
+        max_file_size=0,  # no size is judged: no file is read
+        respect_gitignore=True,
+    )

@@ -137,16 +137,11 @@ def _showable(targets: list[Path], real: tree.RealPaths) -> Callable[[Path], boo
 def _secrets_found(targets: list[Path]) -> secret_files.Secrets:
     """The Python files (and folders) under the folders given whose findings are never shown
     for their secret names (found beside ruff, by the rules ``_readable`` gives mypy)."""
-    from shim_lsp.settings import Settings
-    from shim_lsp.workspace.scan import FileRules
-
     files: list[tree.Unread] = []
     folders: list[Path] = []
-    settings = None
     for target in targets:
         if target.is_dir():
-            settings = settings or Settings()
-            found = secret_files.secret_python_files(FileRules.from_settings(target, settings))
+            found = secret_files.secret_python_files(secret_files.default_rules(target))
             files += found.files
             folders += found.folders
     return secret_files.Secrets(files, folders)
