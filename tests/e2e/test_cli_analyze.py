@@ -274,6 +274,35 @@ def test_secret_python_files_found_in_a_folder_are_said_not_analysed_as_named_on
     assert shown.stderr == "Found 1 finding in 1 file.\n", shown
 
 
+def test_odd_file_names_stay_one_finding_a_line_and_json_stays_valid_unicode(
+    tmp_path: Path,
+) -> None:
+    """Ruff prints a newline in a name as it is (two lines for one finding) and U+FFFD for a
+    byte that is not UTF-8: the text output quotes such a name as git does, with its bytes;
+    ``--json`` keeps every name valid Unicode (U+FFFD there, as ruff's JSON)."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(SELECT_F)
+    for name in ("new\nline.py", "sp ace.py", "é😀.py", 'q"uote.py'):
+        (root / name).write_text("import os\n")
+    with open(os.path.join(os.fsencode(root), b"b\xff.py"), "wb") as odd:
+        odd.write(b"import os\n")
+    done = analyze(root)
+    assert done.returncode == 1, done
+    said = " F401 `os` imported but unused"
+    assert done.stdout.splitlines() == [
+        f'"b\\377.py":1:8:{said}',
+        f'"new\\nline.py":1:8:{said}',
+        f'"q\\"uote.py":1:8:{said}',
+        f"sp ace.py:1:8:{said}",
+        f"é😀.py:1:8:{said}",
+    ], done.stdout
+    listed = analyze(root, "--json")
+    assert sorted(f["path"] for f in json.loads(listed.stdout)) == sorted(
+        ["b\ufffd.py", "new\nline.py", 'q"uote.py', "sp ace.py", "é😀.py"]
+    )
+
+
 def test_a_named_path_that_a_link_leads_outside_is_said_not_analysed_and_never_clean(
     tmp_path: Path,
 ) -> None:
