@@ -13,11 +13,11 @@ turned into code points here. Failures are values (``MypyFailure``) worded for t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 
 from shim_lsp.analysis.findings import Finding, Severity, Spot, lines_of
-from shim_lsp.analysis.process import die_with_parent, reap
+from shim_lsp.analysis.process import die_with_parent, kill_group, reap
 from shim_lsp.workspace.files import decode
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,8 @@ class Daemon:
         self.flags = [*FLAGS, *flags, CLASSIC_PARSER]
         self._dir: Path | None = None
         self._proc: asyncio.subprocess.Process | None = None
+        self._group: int | None = None
+        """The daemon's process group until it is killed (once: its id may be reused after)."""
 
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
@@ -174,10 +176,12 @@ class Daemon:
                     stdout=out,
                     stderr=out,
                     preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
+                    start_new_session=True,  # its group is killed whole: nothing it starts stays
                 )
         except OSError as exc:
             self.stop()
             return MypyFailure(f"cannot run mypy's daemon ({self.binary}): {exc.strerror or exc}")
+        self._group = self._proc.pid
         _LIVE.add(self)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_TIMEOUT_S
@@ -228,6 +232,7 @@ class Daemon:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
             )
         except OSError as exc:
             self.stop()
@@ -238,6 +243,8 @@ class Daemon:
             self.stop()
             return MypyFailure(f"mypy took more than {timeout:g} s to check {self.folder.name}")
         finally:
+            if proc.returncode is None:  # what it started too (its id is not reused before)
+                kill_group(proc.pid)
             await reap(proc)
         text = out.decode("utf-8", "replace")
         try:
@@ -258,9 +265,10 @@ class Daemon:
     def stop(self) -> None:
         """End the daemon now and remove its files (its socket too: killed, it cannot)."""
         _LIVE.discard(self)
-        if self._proc is not None and self._proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.terminate()
+        if self._group is not None:
+            # The whole group, even after its leader ended: what it started ends too.
+            kill_group(self._group, signal.SIGTERM)
+            self._group = None
         if self._dir is not None:
             _remove_socket(self._status_file())
             shutil.rmtree(self._dir, ignore_errors=True)
@@ -274,8 +282,7 @@ class Daemon:
             try:
                 await asyncio.wait_for(proc.wait(), timeout)
             except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+                kill_group(proc.pid)
 
 
 def _remove_socket(status_file: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 
 
@@ -14,6 +15,13 @@ async def reap(proc: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await asyncio.shield(proc.wait())
+
+
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal the process group ``pid`` leads (a child started in its own session): what it
+    started (a script's ``sleep``, a daemon's workers) ends with it, never orphaned."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
 
 
 def die_with_parent() -> None:

@@ -5,22 +5,26 @@ included, the project's configuration honoured, nothing written; here ``TreeRun`
 ruff first and lets this command load and prepare the rest while ruff works), printed as ruff's
 concise format or as JSON. With ``--type-check``, mypy's findings too, from a daemon of
 the server's kind run in the current folder for this one check. Exit status as ruff's: 1 with
-findings or a Python file not analysed (unreadable, a link to nothing, a secret: one line
-each, never "All checks passed."), 0 without, 2 when it cannot run (a usage error, ruff
-missing or failing; a type check that did not run, when nothing else was found).
+findings or a path not analysed (unreadable, a link to nothing, a secret, a named link
+leading out of the current folder: one line each, never "All checks passed."), 0 without, 2
+when it cannot run (a usage error, ruff missing or failing; a type check that did not run,
+when nothing else was found).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
+import re
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shim_lsp.analysis import tree
+from shim_lsp.analysis import secret_files, tree
 from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.ruff_command import (
     COMPLEXITY_THRESHOLD,
@@ -49,41 +53,50 @@ def _rules(values: list[str]) -> tuple[str, ...]:
 
 def _targets(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
     """The paths to check: folders, and regular files that are Python (others are said and
-    left), and those named that are not analysed, with why: a link leading nowhere, a secret
-    file (never read: ruff is not given it).
-    A path named under the current folder that a link leads out of it is left out and said,
-    as a folder run leaves such a link out: naming it does not make SHIM read there (a path
-    named elsewhere, ``../other`` or absolute, is checked where it is)."""
-    here = os.getcwd()
+    left), and those named that are not analysed, with why: a link leading nowhere, a path
+    SHIM cannot reach (a folder on the way it may not search, a loop, a name too long), a
+    secret file (never read: ruff is not given it), a path named under the current folder
+    that a link leads out of it (as a folder run leaves such a link out: naming it does not
+    make SHIM read there; a path named elsewhere, ``../other`` or absolute, is checked where
+    it is)."""
+    try:
+        here = os.getcwd()
+    except OSError as exc:
+        raise CliError(f"the current folder cannot be found ({exc.strerror}): cd again") from exc
     real_here = os.path.realpath(here)
     targets = []
     unread: list[tuple[str, str]] = []
     for given in paths or ["."]:
         path = Path(given)
-        if not path.exists():
-            if path.suffix in PYTHON_SUFFIXES and os.path.islink(path):
-                unread.append((given, tree.why_unread(path)))
-                continue
-            raise CliError(f"{given}: no such file or folder")
-        if not path.is_dir() and not path.is_file():  # ruff would wait on a FIFO for ever
-            print(f"shim: {given}: not a regular file, left out", file=sys.stderr)
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            gone = exc.errno == errno.ENOENT
+            if gone and (path.suffix not in PYTHON_SUFFIXES or not os.path.lexists(path)):
+                raise CliError(f"{quoted(given)}: no such file or folder") from exc
+            # A Python link to nothing, a folder on the way SHIM may not search, a loop, a
+            # name too long: not analysed, said as a file the walk finds so is.
+            unread.append((given, tree.why_unread(path)))
             continue
-        if path.is_file() and path.suffix not in PYTHON_SUFFIXES:
-            print(f"shim: {given}: not a Python file (.py, .pyi), left out", file=sys.stderr)
+        if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):  # ruff would wait on a FIFO
+            print(f"shim: {quoted(given)}: not a regular file, left out", file=sys.stderr)
             continue
-        if path.is_file() and _secret(path.absolute()):
+        if stat.S_ISREG(mode) and path.suffix not in PYTHON_SUFFIXES:
+            shown = quoted(given)
+            print(f"shim: {shown}: not a Python file (.py, .pyi), left out", file=sys.stderr)
+            continue
+        if stat.S_ISREG(mode) and _secret(path.absolute()):
             unread.append((given, SECRET))
             continue
         named = os.path.abspath(given)
         if tree.within(named, here) and not tree.within(os.path.realpath(named), real_here):
-            print(
-                f"shim: {given}: a link leads it outside the current folder, left out",
-                file=sys.stderr,
-            )
+            unread.append((given, LEADS_OUT))
             continue
         targets.append(path.absolute())
     return targets, unread
 
+
+LEADS_OUT = "a link leads it outside the current folder, where SHIM does not read"
 
 SECRET = "its name marks it as a secret file (.env, id_rsa*, *.pem...), which SHIM never reads"
 
@@ -121,6 +134,71 @@ def _showable(targets: list[Path], real: tree.RealPaths) -> Callable[[Path], boo
         return not is_secret(secrets, folder, path, real_parent)
 
     return showable
+
+
+def _secrets_found(targets: list[Path]) -> secret_files.Secrets:
+    """The Python files (and folders) under the folders given whose findings are never shown
+    for their secret names (found beside ruff, by the rules ``_readable`` gives mypy)."""
+    files: list[tree.Unread] = []
+    folders: list[Path] = []
+    for target in targets:
+        if target.is_dir():
+            found = secret_files.secret_python_files(secret_files.default_rules(target))
+            files += found.files
+            folders += found.folders
+    return secret_files.Secrets(files, folders)
+
+
+_UNUSUAL = re.compile(r'[\x00-\x1f\x7f"\\\udc80-\udcff]')
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def quoted(name: str) -> str:
+    """A path as one unambiguous token of a line, as git quotes one (``core.quotePath``
+    off): as it is, unless it holds a control character, a byte that is not UTF-8 (kept by
+    Python as a lone surrogate), a quote or a backslash; then in double quotes with C escapes
+    (``"new\\nline.py"``, ``"b\\377.py"``). Ruff prints a newline as it is, and U+FFFD
+    for a byte that is not UTF-8."""
+    if not _UNUSUAL.search(name):
+        return name
+    out = []
+    for ch in name:
+        code = ord(ch)
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\{code - 0xDC00:03o}")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\{code:03o}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _json_name(name: str) -> str:
+    """A path in ``--json``: valid Unicode for every reader, a byte that is not UTF-8 as
+    U+FFFD (as ruff's JSON gives it; the text output has the bytes)."""
+    return os.fsencode(name).decode("utf-8", "replace") if _UNUSUAL.search(name) else name
+
+
+def _real(path: Path) -> Path:
+    """The file ruff named: ruff gives a name that is not UTF-8 with U+FFFD for each such
+    byte; the one entry of its folder that reads so is the file (else, as ruff gave it)."""
+    if "\ufffd" not in str(path) or os.path.lexists(path):
+        return path
+    real = Path(path.anchor)
+    for part in path.parts[1:]:
+        if "\ufffd" in part and not os.path.lexists(real / part):
+            try:
+                names = os.listdir(real)
+            except OSError:
+                return path
+            same = [n for n in names if os.fsencode(n).decode("utf-8", "replace") == part]
+            if len(same) != 1:
+                return path
+            part = same[0]
+        real = real / part
+    return real
 
 
 def _shown(path: Path, cwd: str) -> str:
@@ -222,6 +300,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         # Beside ruff: what reads its JSON (the findings), and the secret patterns.
         importlib.import_module("shim_lsp.analysis.ruff")
         showable = _showable(targets, real)
+        secrets = _secrets_found(targets)
     except BaseException:
         if running is not None:
             running.proc.kill()
@@ -230,12 +309,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         done = running.finish(real)
         if isinstance(done, RuffFailure):
             raise CliError(done.message)
-        found = done.found
+        found = {_real(path): items for path, items in done.found.items()}
         for link in done.skipped:
             print(f"shim: {tree.skipped_note(link)}", file=sys.stderr)
-        unread += [(_shown(u.path, cwd), u.why) for u in done.unread]
+        unread += [(_shown(u.path, cwd), u.why) for u in sorted([*done.unread, *secrets.files])]
         for note in done.notes:
             print(f"shim: {note}", file=sys.stderr)
+        for folder in secrets.folders:
+            print(f"shim: {secret_files.folder_note(quoted(_shown(folder, cwd)))}", file=sys.stderr)
         if dmypy is not None:
             import asyncio
 
@@ -253,16 +334,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         key=lambda pf: (pf[0], pf[1].start),
     )
     for shown, why in unread:
-        print(f"shim: {tree.unread_note(shown, why)}", file=sys.stderr)
+        print(f"shim: {tree.unread_note(quoted(shown), why)}", file=sys.stderr)
     if args.json:
-        listed = [finding_json(name, f) for name, f in rows]
-        listed += [_unread_json(shown, why) for shown, why in unread]
+        listed = [finding_json(_json_name(name), f) for name, f in rows]
+        listed += [_unread_json(_json_name(shown), why) for shown, why in unread]
         import json  # here: ruff starts before it loads
 
         print(json.dumps(listed, indent=2))
     else:
         for name, f in rows:
-            where = f"{name}:{f.start.line + 1}:{f.start.column + 1}:"
+            where = f"{quoted(name)}:{f.start.line + 1}:{f.start.column + 1}:"
             print(f"{where} {f.code} {f.message}" if f.code else f"{where} {f.message}")
         if failed is None:  # else the type check's line says what ran
             files = len({name for name, _f in rows})

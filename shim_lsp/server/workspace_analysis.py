@@ -24,7 +24,7 @@ import attrs
 from lsprotocol import types
 from lsprotocol.types import ProgressToken
 
-from shim_lsp.analysis import tree
+from shim_lsp.analysis import secret_files, tree
 from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.ruff import RuffFailure
@@ -178,9 +178,16 @@ class WorkspaceAnalysisFeature(Feature):
         binary = self.ls.feature_of(AnalysisFeature).ruff_binary()
         if binary is None:
             return {"cancelled": False, "files": 0, "findings": 0, "error": "ruff cannot run"}
+        settings = self.ls.settings
+        secrets = asyncio.ensure_future(asyncio.to_thread(_secrets_found, roots, settings))
         done = await tree.check_tree(
-            binary, roots, ruff_options(self.ls.settings), search=self._link_search()
+            binary, roots, ruff_options(settings), search=self._link_search()
         )
+        hidden: list[str] = []  # secret folders: in the answer and the log, not on screen
+        if not isinstance(done, RuffFailure):
+            found = await secrets  # found beside ruff, in far less time
+            hidden = [secret_files.folder_note(f) for f in found.folders]
+            done = done._replace(unread=(*done.unread, *found.files))
         if isinstance(done, RuffFailure):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return {"cancelled": False, "files": 0, "findings": 0, "error": done.message}
@@ -195,6 +202,8 @@ class WorkspaceAnalysisFeature(Feature):
         files, findings = self.ls.diagnostics.count(SOURCE)  # open buffers' too: as Problems
         self._say_skipped(done.skipped, done.notes)
         self._say_unread(done.unread)
+        for said in hidden:
+            self.ls.log_user(f"SHIM: {said}", types.MessageType.Info)
         return {
             "cancelled": False,
             "files": files,
@@ -202,7 +211,7 @@ class WorkspaceAnalysisFeature(Feature):
             "outside": [str(p) for p in done.outside],
             "skipped": [str(p.parent) for p in done.skipped],
             "notAnalysed": [tree.unread_note(str(u.path), u.why) for u in done.unread],
-            "notes": list(done.notes),
+            "notes": [*done.notes, *hidden],
         }
 
     def _say_skipped(self, links: Iterable[Path], notes: Iterable[str] = ()) -> None:
@@ -355,3 +364,17 @@ def _findings_said(findings: int, files: int) -> str:
     if not findings:
         return "No findings"
     return f"{findings:,} finding{'s' * (findings != 1)} in {files:,} file{'s' * (files != 1)}"
+
+
+def _secrets_found(roots: list[Path], settings: Settings) -> secret_files.Secrets:
+    """The Python files (and folders) of the workspace folders whose findings are never
+    shown for their secret names, by the rules a checkpoint keeps files by."""
+    from shim_lsp.workspace.scan import FileRules
+
+    files: list[tree.Unread] = []
+    folders: list[Path] = []
+    for root in roots:
+        found = secret_files.secret_python_files(FileRules.from_settings(root, settings))
+        files += found.files
+        folders += found.folders
+    return secret_files.Secrets(files, folders)

@@ -93,6 +93,10 @@ def match_regexes(spec: pathspec.GitIgnoreSpec) -> list[str] | None:
     return sources
 
 
+_OPEN_NOWAIT = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+"""How an ignore file is opened: a FIFO would hold a plain open for ever."""
+
+
 @dataclass
 class FileRules:
     """Decides which paths are left out; built once per settings and folder."""
@@ -177,8 +181,13 @@ class FileRules:
         try:
             if not exists:  # the walk saw none there: no need to try opening it
                 raise FileNotFoundError
-            with open(os.path.join(folder, ".gitignore"), "rb") as handle:
-                seen = os.fstat(handle.fileno()).st_mtime_ns
+            # Never blocked: a FIFO opens at once (and a device too), and is not read.
+            fd = os.open(os.path.join(folder, ".gitignore"), _OPEN_NOWAIT)
+            with open(fd, "rb") as handle:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise FileNotFoundError
+                seen = st.st_mtime_ns
                 lines = handle.read().decode("utf-8", errors="replace").splitlines()
             spec = pathspec.GitIgnoreSpec.from_lines(lines)
         except OSError:

@@ -389,15 +389,20 @@ async def test_a_workspace_run_again_leaves_an_opened_files_buffer_diagnostics(
     assert codes(editor, b) == ["F401", "F401"], "the rerun never clears a buffer's findings"
 
 
-async def test_a_secret_file_or_a_link_to_one_is_never_analysed(
+async def test_a_secret_file_or_a_link_to_one_is_never_analysed_and_said_so(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
-    """Findings quote the code: ``Undefined name `hunter2_value``` would show the secret."""
+    """Findings quote the code: ``Undefined name `hunter2_value``` would show the secret.
+    Each secret Python file (by SHIM's patterns or the user's) is in ``notAnalysed``, as
+    ``shim analyze`` says it; a secret folder's files are one note."""
     (workspace / "pyproject.toml").write_text(SELECT_F)
     (workspace / ".env").write_text("SECRET_TOKEN = hunter2_value\n")
     (workspace / "leak.py").symlink_to(workspace / ".env")
     (workspace / "secret_keys.py").write_text("KEY = hunter3_value\n")
+    (workspace / "id_rsa_tool.py").write_text("KEY = hunter4_value\n")
     (workspace / "plain.py").write_text("import os\n")
+    (workspace / "keys.env" / "sub").mkdir(parents=True)
+    (workspace / "keys.env" / "sub" / "k.py").write_text("import os\n")
     editor = await editors.start(
         workspace,
         state_dir,
@@ -406,6 +411,15 @@ async def test_a_secret_file_or_a_link_to_one_is_never_analysed(
     )
     result = await editor.command("shim.analyzeWorkspace")
     assert result["findings"] == 1
+    why = "its name marks it as a secret file (.env, id_rsa*, *.pem...), whose findings"
+    assert result["notAnalysed"] == [
+        f"{workspace / name} was not analysed: {why} SHIM never shows"
+        for name in ("id_rsa_tool.py", "leak.py", "secret_keys.py")
+    ], result
+    assert (
+        f"the findings of the Python files in {workspace / 'keys.env'} are not shown: its name"
+        " marks it as a secret folder (.env, .ssh...)"
+    ) in result["notes"], result
     assert codes(editor, editor.uri("plain.py")) == ["F401"]
     leak = editor.open("leak.py", (workspace / ".env").read_text())
     secret = editor.open("secret_keys.py", (workspace / "secret_keys.py").read_text())

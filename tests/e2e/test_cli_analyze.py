@@ -215,9 +215,16 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
         assert "b.py" not in done.stdout, shown
         for secret in ("ghp_secretvalue999", "id_rsa_priv_material", "outside_name", "linkdir"):
             assert secret not in shown, (extra, shown)
-        assert "cfg.py" not in shown and "settings.py" not in shown, (extra, shown)
+        assert "cfg.py" not in shown, (extra, shown)
+        said = [line for line in shown.splitlines() if "settings.py" in line or "id_rsa" in line]
+        assert said == [
+            f"shim: {name} was not analysed: its name marks it as a secret file (.env, id_rsa*,"
+            " *.pem...), whose findings SHIM never shows"
+            for name in ("id_rsa_old.py", "settings.py")
+        ], (extra, shown)
         typed = "main.py:5:16: assignment Incompatible types in assignment (expression has type"
-        assert (typed in shown, done.returncode) == ((True, 1) if extra else (False, 0)), shown
+        assert typed in shown if extra else typed not in shown, shown
+        assert done.returncode == 1, "the secret Python files were not analysed"
     # The file named itself: ruff would read its folder's settings, leading out: not run.
     named = analyze(root, "sub/b.py")
     assert named.returncode == 2 and "outside-toml" not in named.stdout + named.stderr, named
@@ -227,13 +234,82 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
     (root / "late.py").symlink_to(outside / "leak.py")
     ruff, runs = logging_ruff(tmp_path)
     done = analyze(root, "--ruff-path", str(ruff))
-    assert done.returncode == 0 and "late.py" not in done.stdout + done.stderr, done
+    assert done.returncode == 1 and "late.py" not in done.stdout + done.stderr, done
     assert f"--extend-exclude {root / 'late.py'}" in runs.read_text()
 
 
-def test_a_named_path_that_a_link_leads_outside_is_left_out_and_said(tmp_path: Path) -> None:
+def test_secret_python_files_found_in_a_folder_are_said_not_analysed_as_named_ones(
+    tmp_path: Path,
+) -> None:
+    """Ruff checks them, but their findings are never shown: each is one line, in ``--json``
+    too, and the run is never clean; a secret folder's files are one note, not counted."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(SELECT_F)
+    (root / "id_rsa.py").write_text('import os\nK = "SECRETPY"\n')
+    (root / "innocent.py").symlink_to("id_rsa.py")
+    (root / "ok.py").write_text("print(1)\n")
+    (root / "keys.env" / "lib").mkdir(parents=True)
+    (root / "keys.env" / "lib" / "x.py").write_text("import os\n")
+    why = "its name marks it as a secret file (.env, id_rsa*, *.pem...), whose findings SHIM"
+    done = analyze(root)
+    assert (done.returncode, done.stdout) == (1, ""), done
+    assert done.stderr.splitlines() == [
+        "shim: the findings of the Python files in keys.env are not shown: its name marks it"
+        " as a secret folder (.env, .ssh...)",
+        f"shim: id_rsa.py was not analysed: {why} never shows",
+        f"shim: innocent.py was not analysed: {why} never shows",
+        "No findings; 2 paths not analysed.",
+    ], done.stderr
+    listed = analyze(root, "--json", ".")
+    assert listed.returncode == 1 and "SECRETPY" not in listed.stdout, listed
+    assert [(f["path"], f["code"]) for f in json.loads(listed.stdout)] == [
+        ("id_rsa.py", "not-analysed"),
+        ("innocent.py", "not-analysed"),
+    ]
+    (root / "keys.env").rename(root / "keys")
+    (root / "id_rsa.py").unlink()
+    (root / "innocent.py").unlink()
+    shown = analyze(root)  # the same file, no longer secret: checked and shown
+    assert shown.stdout == "keys/lib/x.py:1:8: F401 `os` imported but unused\n", shown
+    assert shown.stderr == "Found 1 finding in 1 file.\n", shown
+
+
+def test_odd_file_names_stay_one_finding_a_line_and_json_stays_valid_unicode(
+    tmp_path: Path,
+) -> None:
+    """Ruff prints a newline in a name as it is (two lines for one finding) and U+FFFD for a
+    byte that is not UTF-8: the text output quotes such a name as git does, with its bytes;
+    ``--json`` keeps every name valid Unicode (U+FFFD there, as ruff's JSON)."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(SELECT_F)
+    for name in ("new\nline.py", "sp ace.py", "é😀.py", 'q"uote.py'):
+        (root / name).write_text("import os\n")
+    with open(os.path.join(os.fsencode(root), b"b\xff.py"), "wb") as odd:
+        odd.write(b"import os\n")
+    done = analyze(root)
+    assert done.returncode == 1, done
+    said = " F401 `os` imported but unused"
+    assert done.stdout.splitlines() == [
+        f'"b\\377.py":1:8:{said}',
+        f'"new\\nline.py":1:8:{said}',
+        f'"q\\"uote.py":1:8:{said}',
+        f"sp ace.py:1:8:{said}",
+        f"é😀.py:1:8:{said}",
+    ], done.stdout
+    listed = analyze(root, "--json")
+    assert sorted(f["path"] for f in json.loads(listed.stdout)) == sorted(
+        ["b\ufffd.py", "new\nline.py", 'q"uote.py', "sp ace.py", "é😀.py"]
+    )
+
+
+def test_a_named_path_that_a_link_leads_outside_is_said_not_analysed_and_never_clean(
+    tmp_path: Path,
+) -> None:
     """Naming a link (or a path through one) does not make SHIM read outside the folder it
-    runs in, as a folder run leaves the link out."""
+    runs in, as a folder run leaves the link out: nothing was checked there, so the run is
+    never "All checks passed" (as a named secret)."""
     root = project(tmp_path / "p")
     outside = tmp_path / "outside"
     (outside / "dir").mkdir(parents=True)
@@ -245,11 +321,23 @@ def test_a_named_path_that_a_link_leads_outside_is_left_out_and_said(tmp_path: P
         done = analyze(root, named)
         said = done.stdout + done.stderr
         assert "SUPERSECRET" not in said, (named, said)
-        assert f"shim: {named}: a link leads it outside the current folder, left out" in said
-        assert done.returncode == 0, (named, said)
-    # Beside a path that is inside, only the link is left out.
+        assert (done.returncode, done.stdout) == (1, ""), (named, said)
+        assert done.stderr.splitlines() == [
+            f"shim: {named} was not analysed: a link leads it outside the current folder,"
+            " where SHIM does not read",
+            "No findings; 1 path not analysed.",
+        ], named
+    all_three = analyze(root, "--json", "link.py", "ldir/inner.py", "ldir")
+    assert all_three.returncode == 1 and "SUPERSECRET" not in all_three.stdout, all_three
+    assert [(f["path"], f["code"]) for f in json.loads(all_three.stdout)] == [
+        ("link.py", "not-analysed"),
+        ("ldir/inner.py", "not-analysed"),
+        ("ldir", "not-analysed"),
+    ]
+    # Beside a path that is inside, the link is said, the other checked.
     both = analyze(root, "link.py", "pkg")
     assert both.returncode == 1 and "F401" in both.stdout and "SUPERSECRET" not in both.stdout
+    assert "Found 1 finding in 1 file; 1 path not analysed." in both.stderr, both
 
 
 def unprivileged(unreadable: Path) -> tuple[str, ...]:
@@ -323,6 +411,41 @@ def test_a_named_file_shim_cannot_read_or_a_secret_is_said_not_analysed_and_neve
     assert (named.returncode, named.stdout) == (1, ""), named
     assert "shim: pkg/vault was not analysed: SHIM may not list this folder" in named.stderr
     (root / "pkg" / "vault").chmod(0o755)  # for the temporary folder's removal
+
+
+def test_a_named_path_shim_cannot_reach_is_said_not_analysed_never_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """A path named through a folder SHIM may not search (mode 000), through a loop of
+    links, or too long for the system is one plain line each, as the walk says such a
+    file, in both forms of output; the rest is still checked."""
+    root = project(tmp_path / "p")
+    (root / "ld").mkdir()
+    (root / "ld" / "m.py").write_text("import sys\n")
+    (root / "loop").symlink_to(root / "loop")
+    long = "x" * 300 + ".py"
+    prefix = unprivileged(root / "ld")
+    try:
+        done = analyze(root, "ld/m.py", "loop/x.py", long, "pkg/a.py", prefix=prefix)
+        assert (done.returncode, done.stdout) == (
+            1,
+            "pkg/a.py:1:8: F401 `os` imported but unused\n",
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.splitlines() == [
+            "shim: ld/m.py was not analysed: SHIM may not read it (permission denied)",
+            "shim: loop/x.py was not analysed: it cannot be read (Too many levels of symbolic"
+            " links)",
+            f"shim: {long} was not analysed: it cannot be read (File name too long)",
+            "Found 1 finding in 1 file; 3 paths not analysed.",
+        ], done.stderr
+        listed = analyze(root, "--json", "ld/m.py", prefix=prefix)
+        assert listed.returncode == 1, listed
+        assert json.loads(listed.stdout)[0]["message"] == (
+            "not analysed: SHIM may not read it (permission denied)"
+        )
+    finally:
+        (root / "ld").chmod(0o755)  # for the temporary folder's removal
 
 
 def test_links_leading_nowhere_or_in_a_loop_are_one_plain_line_each_not_a_ruff_io_error(

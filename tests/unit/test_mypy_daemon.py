@@ -3,10 +3,14 @@ SHIM."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +73,40 @@ def test_sweep_removes_the_files_of_daemons_that_are_gone_and_keeps_the_others()
             (folder / "dmypy.json").unlink(missing_ok=True)
             if folder.exists():
                 folder.rmdir()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet waited for by init, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+async def test_a_checker_that_never_serves_leaves_no_process_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``--type-checker-path`` script that hangs (``sleep``) is stopped whole on time out:
+    the script and what it started, never a grandchild left to init."""
+    pids = tmp_path / "pids"
+    hung = tmp_path / "hangdmypy"
+    hung.write_text(f"#!/bin/sh\nsleep 1000 &\necho $$ $! > {pids}\nwait\n")
+    hung.chmod(0o755)
+    monkeypatch.setattr(mypy_daemon, "START_TIMEOUT_S", 0.5)
+    daemon = mypy_daemon.Daemon(str(hung), tmp_path)
+    found: list[int] = []
+    try:
+        failed = await daemon.check([tmp_path / "a.py"])
+        assert isinstance(failed, mypy_daemon.MypyFailure)
+        assert "did not start within 0.5 s" in failed.message
+        found = [int(p) for p in pids.read_text().split()]
+        await daemon.stopped()
+        deadline = time.monotonic() + 5
+        while any(map(_alive, found)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert [p for p in found if _alive(p)] == []
+    finally:
+        for pid in found:  # only the pids this test started, if the fix failed
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)

@@ -954,3 +954,28 @@ def test_a_restart_takes_the_folder_verdicts_from_the_store_until_what_judged_th
     assert _walked(rules, listings) == by_settings
     assert not any(row[0].startswith("docs/") for row in by_settings)
     conn.close()
+
+
+def test_a_walk_never_waits_on_a_gitignore_that_is_a_fifo(tmp_path: Path) -> None:
+    """Opened plainly, a FIFO holds the reader until a writer comes (for ever): the walk
+    takes it for no ignore file, as ruff is run without ignore files then."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    os.mkfifo(tmp_path / "pkg" / ".gitignore")
+    (tmp_path / ".gitignore").write_text("ignored.py\n")
+    (tmp_path / "ignored.py").write_text("y = 2\n")
+    child = os.fork()
+    if child == 0:  # a hang must fail the test, not hold it: the walk runs in a child
+        rules = FileRules.from_settings(tmp_path, Settings())
+        walked = sorted(rel for rel, _st in scan.walk(rules))
+        os._exit(0 if walked == [".gitignore", "pkg/a.py"] else 3)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            assert os.waitstatus_to_exitcode(status) == 0, "the walk kept the wrong files"
+            return
+        time.sleep(0.05)
+    os.kill(child, 9)
+    os.waitpid(child, 0)
+    pytest.fail("the walk waited on the FIFO")
