@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from shim_lsp.analysis.ruff_command import RuffFailure
+from shim_lsp.analysis.ruff_command import RuffFailure, file_head
 
 SETTINGS = ("pyproject.toml", "ruff.toml", ".ruff.toml")
 """The files ruff reads its settings from."""
@@ -104,24 +104,10 @@ def special(path: str | Path) -> str | None:
     return "not a regular file"
 
 
-def _head(path: str) -> bytes | None:
-    """The start of a regular file; None for anything else (never waited on)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, 1 << 20) if stat.S_ISREG(os.fstat(fd).st_mode) else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
 def _extend_setting(settings_file: str) -> str | None:
     """The ``extend`` a settings file sets (pyproject's ``[tool.ruff]``, a ruff.toml's top
     level); None for none, or for a file that is not valid TOML (ruff refuses it itself)."""
-    text = _head(settings_file)
+    text = file_head(settings_file, 1 << 20)
     if not text or _MAY_EXTEND.search(text) is None:
         return None
     import tomllib

@@ -223,14 +223,15 @@ _EXCLUDES_FILE = re.compile(rb'(?im)^\s*excludesfile\s*=\s*"?\s*(\S+?)\s*"?\s*$'
 """How the ``ignore`` crate finds git's global ignore file in a git configuration."""
 
 
-def _small_file(path: str) -> bytes | None:
-    """The start of a regular file; None for anything else (a pipe is never waited on)."""
+def file_head(path: str, limit: int = 65536) -> bytes | None:
+    """The first ``limit`` bytes of a regular file; None for anything else (a pipe is never
+    waited on)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
     try:
-        return os.read(fd, 65536) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        return os.read(fd, limit) if stat.S_ISREG(os.fstat(fd).st_mode) else None
     except OSError:
         return None
     finally:
@@ -243,14 +244,14 @@ def _git_dir_files(folder: str) -> list[str]:
     dot_git = os.path.join(folder, ".git")
     if os.path.isdir(dot_git):
         return [os.path.join(dot_git, "info", "exclude")]
-    said = _small_file(dot_git)
+    said = file_head(dot_git)
     if said is None:
         return []
     if not said.startswith(b"gitdir:"):
         return [dot_git]
     git_dir = os.path.join(folder, os.fsdecode(said[len(b"gitdir:") :].strip()))
     common = os.path.join(git_dir, "commondir")
-    named = _small_file(common)
+    named = file_head(common)
     common_dir = git_dir if named is None else os.path.join(git_dir, os.fsdecode(named.strip()))
     return [
         dot_git,
@@ -272,7 +273,7 @@ def read_outside(folders: Sequence[Path]) -> list[str]:
     git_configs = [os.path.join(home, ".gitconfig"), os.path.join(xdg, "git", "config")]
     found += [*git_configs, "/etc/gitconfig", os.path.join(xdg, "git", "ignore")]
     for config in git_configs:
-        named = _EXCLUDES_FILE.search(_small_file(config) or b"")
+        named = _EXCLUDES_FILE.search(file_head(config) or b"")
         if named is not None:
             found.append(os.path.expanduser(os.fsdecode(named[1])))
     seen: set[str] = set()
