@@ -47,6 +47,19 @@ async def test_a_cancel_that_comes_as_a_bounded_call_answers_is_not_lost() -> No
             assert task.cancelled(), f"cancelled {turns} turns on, it returned {task.result()!r}"
 
 
+def _member(redis_server: RedisServer) -> Coordinator:
+    """A window's coordinator on ``redis_server``, with nothing of its own to share."""
+    me = Identity(uuid.uuid4().hex, "ws-test", "here", os.getpid(), "test", time.time())
+    return Coordinator(
+        parse_target(redis_server.url()),
+        "shim",
+        me,
+        ttl=TTL,
+        snapshot=lambda: ([], []),
+        on_change=lambda _member: None,
+    )
+
+
 async def test_redis_full_is_said_within_a_heartbeat_though_a_loop_lost_its_cancel(
     redis_server: RedisServer,
     monkeypatch: pytest.MonkeyPatch,
@@ -70,15 +83,7 @@ async def test_redis_full_is_said_within_a_heartbeat_though_a_loop_lost_its_canc
                 lost.append(time.monotonic())
 
     monkeypatch.setattr(Leadership, "step", step_answered_late)
-    me = Identity(uuid.uuid4().hex, "ws-test", "here", os.getpid(), "test", time.time())
-    member = Coordinator(
-        parse_target(redis_server.url()),
-        "shim",
-        me,
-        ttl=TTL,
-        snapshot=lambda: ([], []),
-        on_change=lambda _member: None,
-    )
+    member = _member(redis_server)
     member.start()
     r = redis_server.client()
     try:
@@ -107,15 +112,7 @@ async def test_each_outage_after_a_rejoin_is_logged_and_rejoined_from_the_first_
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="shim_lsp.coordination")
-    me = Identity(uuid.uuid4().hex, "ws-test", "here", os.getpid(), "test", time.time())
-    member = Coordinator(
-        parse_target(redis_server.url()),
-        "shim",
-        me,
-        ttl=TTL,
-        snapshot=lambda: ([], []),
-        on_change=lambda _member: None,
-    )
+    member = _member(redis_server)
     member.start()
     try:
         rejoined = []
