@@ -5,8 +5,9 @@ included, the project's configuration honoured, nothing written; here ``TreeRun`
 ruff first and lets this command load and prepare the rest while ruff works), printed as ruff's
 concise format or as JSON. With ``--type-check``, mypy's findings too, from a daemon of
 the server's kind run in the current folder for this one check. Exit status as ruff's: 1 with
-findings or a path not analysed (unreadable, a link to nothing, a secret, a named link
-leading out of the current folder: one line each, never "All checks passed."), 0 without, 2
+findings (those of a secret file withheld, and said), or a path not analysed (unreadable, a
+link to nothing, a secret named, a named link leading out of the current folder: one line
+each, never "All checks passed."), 0 without, 2
 when it cannot run (a usage error, ruff missing or failing; a type check that did not run,
 when nothing else was found).
 """
@@ -39,6 +40,7 @@ from shim_lsp.workspace.defaults import default_state_dir
 if TYPE_CHECKING:
     from shim_lsp.analysis import mypy_daemon
     from shim_lsp.analysis.findings import Finding
+    from shim_lsp.workspace.secrets import SecretMatcher
 
 # Ruff is the long pole of ``shim analyze``: only the standard library and SHIM's modules
 # that need nothing else load before it starts (the link search, ruff's command line). The
@@ -102,26 +104,28 @@ SECRET = "its name marks it as a secret file (.env, id_rsa*, *.pem...), which SH
 
 
 def _secret(path: Path) -> bool:
-    """A file named by the user is judged as ``_showable`` judges it: by its name (and by
+    """A file named by the user is judged as ``_judge`` judges it: by its name (and by
     what a link leads to), in its own folder, by SHIM's own patterns."""
     from shim_lsp.workspace.secrets import DefaultSecrets, is_secret
 
     return is_secret(DefaultSecrets(), path.parent, path)
 
 
-def _showable(targets: list[Path], real: tree.RealPaths) -> Callable[[Path], bool]:
+def _judge(
+    targets: list[Path], real: tree.RealPaths, secrets: SecretMatcher
+) -> Callable[[Path], tuple[bool, Path | None]]:
     """Findings quote the code (``Undefined name `hunter2```): as the server does, a secret
-    file (by its name or by what a link leads to) and a link leading out of the folder
-    checked (the current folder for a named file or an import) are never printed. The
-    patterns are made here (run beside ruff), each file judged after: SHIM's own secret
-    patterns, as a server without settings has them. ``real``: the real paths known."""
-    from shim_lsp.workspace.secrets import DefaultSecrets, is_secret
+    file (by its name, a folder's, or what a link leads to) and a link leading out of the
+    folder checked (the current folder for a named file or an import) are never printed. For
+    a file with findings: whether they may be printed, and the folder it is a secret under
+    (whose findings are withheld, and said so), if it is one. ``secrets``: SHIM's own
+    patterns, as a server without settings has them; ``real``: the real paths known."""
+    from shim_lsp.workspace.secrets import is_secret
 
     cwd = Path.cwd()
     folders = {t: (str(t).rstrip("/") + "/", real.folder(str(t))) for t in targets if t.is_dir()}
-    secrets = DefaultSecrets()
 
-    def showable(path: Path) -> bool:
+    def judge(path: Path) -> tuple[bool, Path | None]:
         name = str(path)
         folder = next((t for t, (under, _) in folders.items() if name.startswith(under)), None)
         if folder is None and path in targets:
@@ -129,24 +133,13 @@ def _showable(targets: list[Path], real: tree.RealPaths) -> Callable[[Path], boo
         elif folder is None:
             folder = cwd
         elif not tree.within(real.file(name), folders[folder][1]):
-            return False
+            return False, None
         real_parent = Path(real.folder(os.path.dirname(name)))
-        return not is_secret(secrets, folder, path, real_parent)
+        if is_secret(secrets, folder, path, real_parent):
+            return False, folder
+        return True, None
 
-    return showable
-
-
-def _secrets_found(targets: list[Path]) -> secret_files.Secrets:
-    """The Python files (and folders) under the folders given whose findings are never shown
-    for their secret names (found beside ruff, by the rules ``_readable`` gives mypy)."""
-    files: list[tree.Unread] = []
-    folders: list[Path] = []
-    for target in targets:
-        if target.is_dir():
-            found = secret_files.secret_python_files(secret_files.default_rules(target))
-            files += found.files
-            folders += found.folders
-    return secret_files.Secrets(files, folders)
+    return judge
 
 
 _UNUSUAL = re.compile(r'[\x00-\x1f\x7f"\\\udc80-\udcff]')
@@ -299,8 +292,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     try:
         # Beside ruff: what reads its JSON (the findings), and the secret patterns.
         importlib.import_module("shim_lsp.analysis.ruff")
-        showable = _showable(targets, real)
-        secrets = _secrets_found(targets)
+        from shim_lsp.workspace.secrets import DefaultSecrets
+
+        secrets = DefaultSecrets()
+        judge = _judge(targets, real, secrets)
     except BaseException:
         if running is not None:
             running.proc.kill()
@@ -312,11 +307,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         found = {_real(path): items for path, items in done.found.items()}
         for link in done.skipped:
             print(f"shim: {tree.skipped_note(link)}", file=sys.stderr)
-        unread += [(_shown(u.path, cwd), u.why) for u in sorted([*done.unread, *secrets.files])]
+        unread += [(_shown(u.path, cwd), u.why) for u in sorted(done.unread)]
         for note in done.notes:
             print(f"shim: {note}", file=sys.stderr)
-        for folder in secrets.folders:
-            print(f"shim: {secret_files.folder_note(quoted(_shown(folder, cwd)))}", file=sys.stderr)
         if dmypy is not None:
             import asyncio
 
@@ -328,16 +321,33 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 failed = typed  # ruff's findings are printed all the same
     from shim_lsp.analysis.findings import finding_json
 
-    named = {path: _shown(path, cwd) for path in found if showable(path)}
+    named: dict[Path, str] = {}
+    withholding = secret_files.Withholding()
+    for path, items in found.items():
+        showable, secret_under = judge(path)
+        if showable:
+            named[path] = _shown(path, cwd)
+        elif secret_under is not None:
+            withholding.add(secret_under, path, len(items), secrets.match)
     rows = sorted(
         ((named[path], f) for path, items in found.items() if path in named for f in items),
         key=lambda pf: (pf[0], pf[1].start),
     )
+    withheld = [(_shown(w.path, cwd), w) for w in withholding.withheld()]
+    for shown, item in withheld:
+        print(f"shim: {secret_files.note(quoted(shown), item)}", file=sys.stderr)
     for shown, why in unread:
         print(f"shim: {tree.unread_note(quoted(shown), why)}", file=sys.stderr)
     if args.json:
         listed = [finding_json(_json_name(name), f) for name, f in rows]
-        listed += [_unread_json(_json_name(shown), why) for shown, why in unread]
+        listed += [
+            _said_json(_json_name(shown), NOT_SHOWN, secret_files.message(item))
+            for shown, item in withheld
+        ]
+        listed += [
+            _said_json(_json_name(shown), NOT_ANALYSED, f"not analysed: {why}")
+            for shown, why in unread
+        ]
         import json  # here: ruff starts before it loads
 
         print(json.dumps(listed, indent=2))
@@ -347,34 +357,36 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(f"{where} {f.code} {f.message}" if f.code else f"{where} {f.message}")
         if failed is None:  # else the type check's line says what ran
             files = len({name for name, _f in rows})
-            print(_summary(len(rows), files, len(unread)), file=sys.stderr)
+            print(_summary(len(rows), files, withholding.count(), len(unread)), file=sys.stderr)
     if failed is not None:
         print(f"shim: {_one_line(failed.message)}; ruff's findings only", file=sys.stderr)
-    if rows or unread:
+    if rows or withheld or unread:
         return 1  # as ruff: a file it could not read is an error (E902), never a clean run
     return 0 if failed is None else 2  # no finding, but the type check asked did not run
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' * (count != 1)}"
-
-
-def _summary(findings: int, files: int, unread: int) -> str:
-    """The last line, as ruff's: never "All checks passed." when a path was not read."""
-    said = f"Found {_plural(findings, 'finding')} in {_plural(files, 'file')}" if findings else ""
+def _summary(findings: int, files: int, withheld: int, unread: int) -> str:
+    """The last line, as ruff's: never "All checks passed." when a finding was withheld or a
+    path was not read."""
+    plural = secret_files.plural
+    said = f"Found {plural(findings, 'finding')} in {plural(files, 'file')}" if findings else ""
+    if withheld or unread:
+        said = said or ("No findings shown" if withheld else "No findings")
+    if withheld:
+        said += f"; {plural(withheld, 'finding')} in secret files not shown"
     if unread:
-        left = f"{_plural(unread, 'path')} not analysed"
-        said = f"{said}; {left}" if said else f"No findings; {left}"
+        said += f"; {plural(unread, 'path')} not analysed"
     return f"{said}." if said else "All checks passed."
 
 
-def _unread_json(shown: str, why: str) -> dict[str, object]:
-    """A path not analysed, in ``--json``, as ruff lists a file it cannot read (E902): an
-    error at its start, with code ``not-analysed`` and why."""
+def _said_json(shown: str, code: str, message: str) -> dict[str, object]:
+    """What is said of a path in ``--json`` (findings withheld, a path not analysed), as ruff
+    lists a file it cannot read (E902): an error at its start, with a code of SHIM's and the
+    words said."""
     return {
         "path": shown,
-        "code": NOT_ANALYSED,
-        "message": f"not analysed: {why}",
+        "code": code,
+        "message": message,
         "severity": "error",
         "line": 1,
         "column": 1,
@@ -386,3 +398,4 @@ def _unread_json(shown: str, why: str) -> dict[str, object]:
 
 
 NOT_ANALYSED = "not-analysed"
+NOT_SHOWN = "not-shown"

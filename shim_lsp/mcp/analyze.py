@@ -4,6 +4,9 @@ written), for files or the workspace."""
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -11,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from shim_lsp.analysis import tree
+from shim_lsp.analysis import holds, secret_files, tree
 from shim_lsp.analysis.findings import finding_json
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
 from shim_lsp.mcp.face import Face
@@ -42,11 +45,25 @@ def register(server: MCPServer[Any], face: Face) -> None:
         chat = face.chat
         engine = chat.engine
         settings = engine.settings
-        targets = face.targets(paths)
-        for target in targets:
-            if not target.exists():
-                raise ToolError(f"{chat.shown(target)}: no such file or folder")
-        targets = [t for t in targets if t.is_dir() or t.suffix in tree.PYTHON_SUFFIXES]
+        left: list[str] = []
+        targets = []
+        for target in face.targets(paths):
+            try:
+                mode = os.stat(target).st_mode
+            except OSError as exc:
+                if exc.errno == errno.ENOENT and not os.path.lexists(target):
+                    raise ToolError(f"{chat.shown(target)}: no such file or folder") from exc
+                # A link to nothing, a folder on the way SHIM may not search: as a run says.
+                shown = chat.shown(target) or str(target)
+                left.append(tree.unread_note(shown, tree.why_unread(target)))
+                continue
+            if stat.S_ISDIR(mode):
+                targets.append(target)
+            elif not stat.S_ISREG(mode):  # ruff would wait on a FIFO for ever
+                what = holds.special(target) or "not a regular file"
+                left.append(holds.left_out(chat.shown(target) or str(target), what))
+            elif target.suffix in tree.PYTHON_SUFFIXES:
+                targets.append(target)
         binary = find_ruff(settings.ruff_path)
         if isinstance(binary, RuffFailure):
             raise ToolError(binary.message)
@@ -56,26 +73,33 @@ def register(server: MCPServer[Any], face: Face) -> None:
             complexity=settings.complexity_threshold,
         )
         if not targets:
-            return {"findings": [], "count": 0, "files": 0}
+            nothing: dict[str, Any] = {"findings": [], "count": 0, "files": 0}
+            return {**nothing, "notAnalysed": left} if left else nothing
         done = await tree.check_tree(binary, targets, options, cwd=chat.folder)
         if isinstance(done, RuffFailure):
             raise ToolError(done.message)
-        rows = sorted(
-            (
-                (chat.shown(path) or str(path), f)
-                for path, items in done.found.items()
-                # Findings quote the code: never of a secret file, nor one outside.
-                if engine.workspace.contains(path) and engine.may_read(path)
-                for f in items
-            ),
-            key=lambda row: (row[0], row[1].start),
-        )
+        withholding = secret_files.Withholding()
+        rows = []
+        for path, items in done.found.items():
+            # Findings quote the code: never of a secret file (said), nor one outside.
+            if not engine.workspace.contains(path):
+                continue
+            if engine.may_read(path):
+                rows += [(chat.shown(path) or str(path), f) for f in items]
+            elif (rules := engine.secret_under(path)) is not None:
+                withholding.add(rules.root, path, len(items), rules.secrets.match)
+        rows.sort(key=lambda row: (row[0], row[1].start))
         result: dict[str, Any] = {
             "findings": [finding_json(shown, f) for shown, f in rows[:FINDINGS_MAX]],
             "count": len(rows),
             "files": len({shown for shown, _f in rows}),
         }
-        left = [tree.skipped_note(p) for p in done.skipped]
+        withheld = [
+            secret_files.note(chat.shown(w.path) or str(w.path), w) for w in withholding.withheld()
+        ]
+        if withheld:
+            result["notShown"] = withheld
+        left += [tree.skipped_note(p) for p in done.skipped]
         left += [tree.unread_note(chat.shown(u.path) or str(u.path), u.why) for u in done.unread]
         left += list(done.notes)
         if left:

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from lsprotocol import types
@@ -34,6 +34,9 @@ from shim_lsp.server.feature import Feature
 from shim_lsp.server.ruff_server import RuffServer, describe
 from shim_lsp.settings import Settings
 from shim_lsp.workspace.paths import uri_to_path
+
+if TYPE_CHECKING:
+    from shim_lsp.workspace.scan import FileRules
 
 log = logging.getLogger(__name__)
 
@@ -453,6 +456,12 @@ class AnalysisFeature(Feature):
         ``real_parent``: as ``SessionEngine.may_read``'s."""
         engine = self.ls.engine
         return engine is not None and engine.may_read(path, real_parent)
+
+    def secret_under(self, path: Path, real_parent: Path | None = None) -> FileRules | None:
+        """The rules of the workspace folder under which ``path`` is a secret, if it is one:
+        its findings are withheld, and said so."""
+        engine = self.ls.engine
+        return None if engine is None else engine.secret_under(path, real_parent)
 
     def diagnostics_of(
         self, text: str, found: Sequence[Finding], source: str = SOURCE

@@ -67,8 +67,9 @@ class WorkspaceAnalysisFeature(Feature):
         """Runs cancelled by a newer run with other inputs: their requests say so."""
         self._skipped_said: set[str] = set()
         """Settings files leading out whose folder's leaving out was said."""
-        self._unread_said: set[tuple[Path, str]] = set()
-        """Files not analysed (unreadable, links leading nowhere) said, with why."""
+        self._said: set[tuple[Path, str]] = set()
+        """Files not analysed (unreadable, links leading nowhere), with why, and secret files
+        and folders whose findings were withheld ("withheld"), said."""
         self._search: LinkSearch | None = None
         """The links leading out, searched before each run, kept between runs (and in the
         state folder, for the next session and ``shim analyze``)."""
@@ -179,19 +180,13 @@ class WorkspaceAnalysisFeature(Feature):
         if binary is None:
             return {"cancelled": False, "files": 0, "findings": 0, "error": "ruff cannot run"}
         settings = self.ls.settings
-        secrets = asyncio.ensure_future(asyncio.to_thread(_secrets_found, roots, settings))
         done = await tree.check_tree(
             binary, roots, ruff_options(settings), search=self._link_search()
         )
-        hidden: list[str] = []  # secret folders: in the answer and the log, not on screen
-        if not isinstance(done, RuffFailure):
-            found = await secrets  # found beside ruff, in far less time
-            hidden = [secret_files.folder_note(f) for f in found.folders]
-            done = done._replace(unread=(*done.unread, *found.files))
         if isinstance(done, RuffFailure):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return {"cancelled": False, "files": 0, "findings": 0, "error": done.message}
-        shown = await asyncio.to_thread(self._diagnostics, done.found)
+        shown, withheld = await asyncio.to_thread(self._diagnostics, done.found)
         for uri in self._shown - shown.keys():
             if self.ls.document(uri) is None:  # an open buffer's are its own
                 self.ls.diagnostics.clear(uri, SOURCE)
@@ -201,17 +196,16 @@ class WorkspaceAnalysisFeature(Feature):
         await self.ls.feature_of(AnalysisFeature).all_settled()
         files, findings = self.ls.diagnostics.count(SOURCE)  # open buffers' too: as Problems
         self._say_skipped(done.skipped, done.notes)
-        self._say_unread(done.unread)
-        for said in hidden:
-            self.ls.log_user(f"SHIM: {said}", types.MessageType.Info)
+        self._say_unread(done.unread, withheld)
         return {
             "cancelled": False,
             "files": files,
             "findings": findings,
             "outside": [str(p) for p in done.outside],
             "skipped": [str(p.parent) for p in done.skipped],
+            "notShown": [secret_files.note(str(w.path), w) for w in withheld],
             "notAnalysed": [tree.unread_note(str(u.path), u.why) for u in done.unread],
-            "notes": [*done.notes, *hidden],
+            "notes": list(done.notes),
         }
 
     def _say_skipped(self, links: Iterable[Path], notes: Iterable[str] = ()) -> None:
@@ -223,28 +217,31 @@ class WorkspaceAnalysisFeature(Feature):
                 self.ls.log_user(f"SHIM: {said}", types.MessageType.Warning)
                 self.ls.tell_user(f"SHIM: {said}", types.MessageType.Warning)
 
-    def _say_unread(self, unread: Iterable[tree.Unread]) -> None:
-        """A file ruff could not read is one plain line in the log, once (as ``shim analyze``
-        says it), never a ruff I/O error on the file; the first few of a run on screen too."""
-        new = [u for u in unread if (u.path, u.why) not in self._unread_said]
-        for u in new:
-            self._unread_said.add((u.path, u.why))
-            self.ls.log_user(
-                f"SHIM: {tree.unread_note(str(u.path), u.why)}", types.MessageType.Warning
-            )
+    def _say_unread(
+        self, unread: Iterable[tree.Unread], withheld: Iterable[secret_files.Withheld] = ()
+    ) -> None:
+        """A file ruff could not read, or a secret file (or folder) whose findings are
+        withheld, is one plain line in the log, once (as ``shim analyze`` says it), never a
+        ruff I/O error on the file nor the findings; the first few of a run on screen too."""
+        lines = [(u.path, u.why, tree.unread_note(str(u.path), u.why)) for u in unread]
+        lines += [(w.path, "withheld", secret_files.note(str(w.path), w)) for w in withheld]
+        new = [(path, why, said) for path, why, said in lines if (path, why) not in self._said]
+        for path, why, said in new:
+            self._said.add((path, why))
+            self.ls.log_user(f"SHIM: {said}", types.MessageType.Warning)
         if new:
             more = f" (and {len(new) - 1} more: see SHIM's output)" if len(new) > 1 else ""
-            said = tree.unread_note(str(new[0].path), new[0].why)
-            self.ls.tell_user(f"SHIM: {said}{more}", types.MessageType.Warning)
+            self.ls.tell_user(f"SHIM: {new[0][2]}{more}", types.MessageType.Warning)
 
     def _diagnostics(
         self, found: dict[Path, list[Finding]], read: dict[Path, bytes] | None = None
-    ) -> dict[str, list[types.Diagnostic]]:
+    ) -> tuple[dict[str, list[types.Diagnostic]], list[secret_files.Withheld]]:
         """Each unopened file's findings as diagnostics (its text read to count the client's
-        units, unless ``read`` holds the bytes ruff checked); open buffers are left to their
-        own checks. Off the event loop."""
+        units, unless ``read`` holds the bytes ruff checked), open buffers being left to
+        their own checks; and the findings withheld for secret names. Off the event loop."""
         converter = self.ls.feature_of(AnalysisFeature)
         out = {}
+        withholding = secret_files.Withholding()
         folders: dict[Path, Path] = {}  # each folder's real path, found once
         for path, items in found.items():
             uri = path_to_uri(path)
@@ -254,12 +251,15 @@ class WorkspaceAnalysisFeature(Feature):
             if real_parent is None:
                 real_parent = folders[path.parent] = Path(os.path.realpath(path.parent))
             if not converter.may_show(path, real_parent):
+                rules = converter.secret_under(path, real_parent)
+                if rules is not None:
+                    withholding.add(rules.root, path, len(items), rules.secrets.match)
                 continue
             data = read[path] if read and path in read else read_bytes(path)
             if data is None:
                 continue  # gone since ruff read it: its event will clear it
             out[uri] = converter.diagnostics_of(decode(data, path), items)
-        return out
+        return out, withholding.withheld()
 
     def _publish(self, found: dict[str, list[types.Diagnostic]]) -> None:
         for uri, diagnostics in found.items():
@@ -349,8 +349,8 @@ class WorkspaceAnalysisFeature(Feature):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return
         self._say_skipped(done.skipped, done.notes)
-        self._say_unread(done.unread)
-        shown = await asyncio.to_thread(self._diagnostics, done.found, read)
+        shown, withheld = await asyncio.to_thread(self._diagnostics, done.found, read)
+        self._say_unread(done.unread, withheld)
         for path in present:
             uri = path_to_uri(path)
             if uri not in shown and self.ls.document(uri) is None:
@@ -364,17 +364,3 @@ def _findings_said(findings: int, files: int) -> str:
     if not findings:
         return "No findings"
     return f"{findings:,} finding{'s' * (findings != 1)} in {files:,} file{'s' * (files != 1)}"
-
-
-def _secrets_found(roots: list[Path], settings: Settings) -> secret_files.Secrets:
-    """The Python files (and folders) of the workspace folders whose findings are never
-    shown for their secret names, by the rules a checkpoint keeps files by."""
-    from shim_lsp.workspace.scan import FileRules
-
-    files: list[tree.Unread] = []
-    folders: list[Path] = []
-    for root in roots:
-        found = secret_files.secret_python_files(FileRules.from_settings(root, settings))
-        files += found.files
-        folders += found.folders
-    return secret_files.Secrets(files, folders)

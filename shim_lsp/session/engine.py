@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shim_lsp.journal.records import Change, Kind, Record, encode_changes
 from shim_lsp.journal.writer import JournalWriter, SessionInfo
@@ -37,6 +37,9 @@ from shim_lsp.store import blobs
 from shim_lsp.store.db import DB_NAME, connect
 from shim_lsp.workspace.files import decode, read_bytes
 from shim_lsp.workspace.paths import Workspace, uri_to_path
+
+if TYPE_CHECKING:
+    from shim_lsp.workspace.scan import FileRules
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +219,16 @@ class SessionEngine:
             real = real_parent / path.name  # a file that is not a link is where its folder is
         rules = self.tree.rules_for(path, real)
         return rules is not None and not rules.is_secret(path, real_parent)
+
+    def secret_under(self, path: Path, real_parent: Path | None = None) -> FileRules | None:
+        """The rules of the workspace folder ``path`` is really inside, when they make it a
+        secret (by its name, a folder's, or what a link leads to); ``real_parent`` as for
+        ``may_read``."""
+        real = None
+        if real_parent is not None and not os.path.islink(path):
+            real = real_parent / path.name
+        rules = self.tree.rules_for(path, real)
+        return rules if rules is not None and rules.is_secret(path, real_parent) else None
 
     # --- document events ----------------------------------------------------------------
 

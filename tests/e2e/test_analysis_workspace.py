@@ -389,17 +389,19 @@ async def test_a_workspace_run_again_leaves_an_opened_files_buffer_diagnostics(
     assert codes(editor, b) == ["F401", "F401"], "the rerun never clears a buffer's findings"
 
 
-async def test_a_secret_file_or_a_link_to_one_is_never_analysed_and_said_so(
+async def test_a_secret_file_or_a_link_to_one_is_never_shown_and_said_so(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     """Findings quote the code: ``Undefined name `hunter2_value``` would show the secret.
-    Each secret Python file (by SHIM's patterns or the user's) is in ``notAnalysed``, as
-    ``shim analyze`` says it; a secret folder's files are one note."""
+    Each secret Python file with findings (by SHIM's patterns or the user's) is in
+    ``notShown``, as ``shim analyze`` says it, and logged once; a secret folder's files are
+    one line; a secret file in which ruff found nothing is not said."""
     (workspace / "pyproject.toml").write_text(SELECT_F)
     (workspace / ".env").write_text("SECRET_TOKEN = hunter2_value\n")
     (workspace / "leak.py").symlink_to(workspace / ".env")
     (workspace / "secret_keys.py").write_text("KEY = hunter3_value\n")
     (workspace / "id_rsa_tool.py").write_text("KEY = hunter4_value\n")
+    (workspace / "secret_clean.py").write_text("KEY = 1\n")
     (workspace / "plain.py").write_text("import os\n")
     (workspace / "keys.env" / "sub").mkdir(parents=True)
     (workspace / "keys.env" / "sub" / "k.py").write_text("import os\n")
@@ -411,16 +413,29 @@ async def test_a_secret_file_or_a_link_to_one_is_never_analysed_and_said_so(
     )
     result = await editor.command("shim.analyzeWorkspace")
     assert result["findings"] == 1
-    why = "its name marks it as a secret file (.env, id_rsa*, *.pem...), whose findings"
-    assert result["notAnalysed"] == [
-        f"{workspace / name} was not analysed: {why} SHIM never shows"
-        for name in ("id_rsa_tool.py", "leak.py", "secret_keys.py")
-    ], result
-    assert (
-        f"the findings of the Python files in {workspace / 'keys.env'} are not shown: its name"
-        " marks it as a secret folder (.env, .ssh...)"
-    ) in result["notes"], result
+    why = "1 finding not shown: its name marks it as a secret file (.env, id_rsa*, *.pem...)"
+    said = [
+        f"{workspace / name}: {why}" for name in ("id_rsa_tool.py", "leak.py", "secret_keys.py")
+    ]
+    folder = (
+        f"{workspace / 'keys.env'}: 1 finding in its Python files not shown: its name marks it"
+        " as a secret folder (.env, .ssh...)"
+    )
+    assert result["notShown"] == [*said[:1], folder, *said[1:]], result
+    assert result["notAnalysed"] == [], result
     assert codes(editor, editor.uri("plain.py")) == ["F401"]
+    logged = [m.message for m in editor.client.log_messages]
+    for line in [*said, folder]:
+        assert logged.count(f"SHIM: {line}") == 1, logged
+    # Found afterwards: a secret file written (its event) is said as the run says them.
+    (workspace / "id_rsa_new.py").write_text("KEY = hunter5_value\n")
+    editor.client.workspace_did_change_watched_files(
+        t.DidChangeWatchedFilesParams(
+            changes=[t.FileEvent(uri=editor.uri("id_rsa_new.py"), type=t.FileChangeType.Created)]
+        )
+    )
+    late = f"SHIM: {workspace / 'id_rsa_new.py'}: {why}"
+    await editor.wait_for(lambda: any(m.message == late for m in editor.client.log_messages))
     leak = editor.open("leak.py", (workspace / ".env").read_text())
     secret = editor.open("secret_keys.py", (workspace / "secret_keys.py").read_text())
     plain = editor.open("b.py", "import re\n")

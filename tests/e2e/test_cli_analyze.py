@@ -218,13 +218,13 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
         assert "cfg.py" not in shown, (extra, shown)
         said = [line for line in shown.splitlines() if "settings.py" in line or "id_rsa" in line]
         assert said == [
-            f"shim: {name} was not analysed: its name marks it as a secret file (.env, id_rsa*,"
-            " *.pem...), whose findings SHIM never shows"
+            f"shim: {name}: 1 finding not shown: its name marks it as a secret file (.env,"
+            " id_rsa*, *.pem...)"
             for name in ("id_rsa_old.py", "settings.py")
         ], (extra, shown)
         typed = "main.py:5:16: assignment Incompatible types in assignment (expression has type"
         assert typed in shown if extra else typed not in shown, shown
-        assert done.returncode == 1, "the secret Python files were not analysed"
+        assert done.returncode == 1, "the secret Python files' findings were withheld"
     # The file named itself: ruff would read its folder's settings, leading out: not run.
     named = analyze(root, "sub/b.py")
     assert named.returncode == 2 and "outside-toml" not in named.stdout + named.stderr, named
@@ -238,41 +238,64 @@ def test_secrets_and_links_leading_outside_are_never_printed(tmp_path: Path) -> 
     assert f"--extend-exclude {root / 'late.py'}" in runs.read_text()
 
 
-def test_secret_python_files_found_in_a_folder_are_said_not_analysed_as_named_ones(
+def test_the_findings_of_secret_python_files_in_a_folder_are_withheld_and_said(
     tmp_path: Path,
 ) -> None:
-    """Ruff checks them, but their findings are never shown: each is one line, in ``--json``
-    too, and the run is never clean; a secret folder's files are one note, not counted."""
+    """Ruff checks them, but their findings are never shown: each secret file with findings
+    is one line, in ``--json`` too, counted in the summary, and the run is never clean; a
+    secret folder's files are one line; a secret file ruff found nothing in is not said."""
     root = tmp_path / "p"
     root.mkdir()
     (root / "pyproject.toml").write_text(SELECT_F)
-    (root / "id_rsa.py").write_text('import os\nK = "SECRETPY"\n')
+    (root / "id_rsa.py").write_text('import os\nimport sys\nK = "SECRETPY"\n')
     (root / "innocent.py").symlink_to("id_rsa.py")
+    (root / "id_rsa_clean.py").write_text('K = "CLEANSECRET"\n')
     (root / "ok.py").write_text("print(1)\n")
     (root / "keys.env" / "lib").mkdir(parents=True)
     (root / "keys.env" / "lib" / "x.py").write_text("import os\n")
-    why = "its name marks it as a secret file (.env, id_rsa*, *.pem...), whose findings SHIM"
+    (root / "keys.env" / "y.py").write_text("import os\nimport re\n")
+    why = "not shown: its name marks it as a secret file (.env, id_rsa*, *.pem...)"
     done = analyze(root)
     assert (done.returncode, done.stdout) == (1, ""), done
     assert done.stderr.splitlines() == [
-        "shim: the findings of the Python files in keys.env are not shown: its name marks it"
-        " as a secret folder (.env, .ssh...)",
-        f"shim: id_rsa.py was not analysed: {why} never shows",
-        f"shim: innocent.py was not analysed: {why} never shows",
-        "No findings; 2 paths not analysed.",
+        f"shim: id_rsa.py: 2 findings {why}",
+        f"shim: innocent.py: 2 findings {why}",
+        "shim: keys.env: 3 findings in its Python files not shown: its name marks it as a"
+        " secret folder (.env, .ssh...)",
+        "No findings shown; 7 findings in secret files not shown.",
     ], done.stderr
     listed = analyze(root, "--json", ".")
     assert listed.returncode == 1 and "SECRETPY" not in listed.stdout, listed
-    assert [(f["path"], f["code"]) for f in json.loads(listed.stdout)] == [
-        ("id_rsa.py", "not-analysed"),
-        ("innocent.py", "not-analysed"),
+    assert [(f["path"], f["code"], f["message"]) for f in json.loads(listed.stdout)] == [
+        ("id_rsa.py", "not-shown", f"2 findings {why}"),
+        ("innocent.py", "not-shown", f"2 findings {why}"),
+        (
+            "keys.env",
+            "not-shown",
+            "3 findings in its Python files not shown: its name marks it as a secret folder"
+            " (.env, .ssh...)",
+        ),
     ]
+    (root / "ok.py").write_text("import json\n")  # a finding shown beside those withheld
+    both = analyze(root)
+    assert both.stdout == "ok.py:1:8: F401 `json` imported but unused\n", both
+    said = "Found 1 finding in 1 file; 7 findings in secret files not shown."
+    assert both.stderr.splitlines()[-1] == said, both
     (root / "keys.env").rename(root / "keys")
-    (root / "id_rsa.py").unlink()
-    (root / "innocent.py").unlink()
-    shown = analyze(root)  # the same file, no longer secret: checked and shown
-    assert shown.stdout == "keys/lib/x.py:1:8: F401 `os` imported but unused\n", shown
-    assert shown.stderr == "Found 1 finding in 1 file.\n", shown
+    for name in ("id_rsa.py", "innocent.py", "ok.py"):
+        (root / name).unlink()
+    shown = analyze(root)  # the same files, no longer secret: checked and shown
+    assert shown.stdout.splitlines() == [
+        "keys/lib/x.py:1:8: F401 `os` imported but unused",
+        "keys/y.py:1:8: F401 `os` imported but unused",
+        "keys/y.py:2:8: F401 `re` imported but unused",
+    ], shown
+    assert shown.stderr == "Found 3 findings in 2 files.\n", shown
+    (root / "keys").rename(root / "keys.env")
+    for found in (root / "keys.env").rglob("*.py"):
+        found.write_text("print(1)\n")
+    clean = analyze(root)  # secret files with nothing found: nothing withheld, a clean run
+    assert (clean.returncode, clean.stdout, clean.stderr) == (0, "", "All checks passed.\n")
 
 
 def test_odd_file_names_stay_one_finding_a_line_and_json_stays_valid_unicode(

@@ -806,3 +806,30 @@ async def test_shim_analyze_names_links_leading_nowhere_as_shim_analyze_does(
         " not exist",
         "loop.py was not analysed: it is a link that leads round in a loop, to no file",
     ]
+
+
+async def test_shim_analyze_says_what_it_withholds_or_cannot_reach_never_fails_on_it(
+    workspace: Path, state_dir: Path
+) -> None:
+    """A secret file's findings quote the code: withheld, and said in ``notShown`` with the
+    words ``shim analyze`` prints. A path named that SHIM cannot reach (a folder on the way
+    that loops) or a FIFO ruff would wait on for ever is a line of ``notAnalysed``, never a
+    failed call; the rest is analysed."""
+    (workspace / "a.py").write_text("import os\n")
+    (workspace / "id_rsa_tool.py").write_text("KEY = hunter9_value\n")
+    (workspace / "loop").symlink_to(workspace / "loop")
+    os.mkfifo(workspace / "pipe.py")
+    async with chat(workspace, state_dir) as session:
+        with anyio.fail_after(60):
+            found = await call(session, "shim_analyze", {"paths": ["a.py", "id_rsa_tool.py"]})
+            named = await call(session, "shim_analyze", {"paths": ["loop/x.py", "pipe.py"]})
+    assert [(f["path"], f["code"]) for f in found["findings"]] == [("a.py", "F401")]
+    assert "hunter9" not in json.dumps(found)
+    assert found["notShown"] == [
+        "id_rsa_tool.py: 1 finding not shown: its name marks it as a secret file (.env,"
+        " id_rsa*, *.pem...)"
+    ]
+    assert "notAnalysed" not in found, found
+    assert named["findings"] == [] and len(named["notAnalysed"]) == 2, named
+    assert named["notAnalysed"][0].startswith("loop/x.py was not analysed: "), named
+    assert named["notAnalysed"][1] == "left out: pipe.py is not a regular file (a FIFO)", named

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from shim_lsp.workspace.defaults import DEFAULT_SECRET_GLOBS
-from shim_lsp.workspace.scan import FileRules, SecretPatterns, match_regexes
+from shim_lsp.workspace.scan import SecretPatterns, match_regexes
 from shim_lsp.workspace.secrets import DEFAULT_SECRET_REGEX, DefaultSecrets, is_secret
 
 
@@ -51,17 +51,3 @@ def test_judging_by_the_default_patterns_loads_no_pathspec() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
-
-
-def test_shim_analyzes_default_rules_are_a_server_without_settings(tmp_path: Path) -> None:
-    """``shim analyze`` makes its file rules without loading the settings module (beside
-    ruff): they must stay those of a server with no settings, or it would say other files
-    are secret than the server does. Only the size cap differs (no file is read)."""
-    from shim_lsp.analysis.secret_files import default_rules
-    from shim_lsp.settings import Settings
-
-    quick, server = default_rules(tmp_path), FileRules.from_settings(tmp_path, Settings())
-    assert quick.root == server.root
-    assert quick.excludes == server.excludes
-    assert quick.secrets.spec == server.secrets.spec
-    assert quick.respect_gitignore == server.respect_gitignore
