@@ -468,12 +468,38 @@ class AnalysisFeature(Feature):
     ) -> list[types.Diagnostic]:
         """Findings in ``text`` as the client's diagnostics (another analyser's: its
         ``source``, the same conversion of positions)."""
+        last = max((max(f.start.line, f.end.line) for f in found), default=0)
+        if self._units_are_characters(text) and last <= text.count("\n"):
+            # Every line named is in the text, and a character is one of the client's
+            # units: ruff's positions are the client's, with no line split out (a workspace
+            # run has megabytes of files with findings). A column past its line's end, which
+            # a text changed since ruff read it could give, is the line's end to every
+            # client (the protocol says so).
+            return [self._diagnostic(None, f, source) for f in found]
         lines = findings.lines_of(text)
         return [self._diagnostic(lines, f, source) for f in found]
 
     # Positions: ruff's code points to the client's units, here and only here.
 
-    def _position(self, lines: list[str], spot: Spot) -> types.Position:
+    def _units_are_characters(self, text: str) -> bool:
+        """Whether each character of ``text`` is one unit of the client's position
+        encoding: ASCII in every encoding; any text in UTF-32; in UTF-16 (VS Code's, the
+        default) a text with no character past the Basic Multilingual Plane (an emoji is
+        two units)."""
+        if text.isascii():
+            return True
+        encoding = self.ls.workspace.position_codec.encoding
+        if encoding == types.PositionEncodingKind.Utf32:
+            return True
+        if encoding != types.PositionEncodingKind.Utf16:
+            return False
+        # Its length in UTF-16 is twice its length when no character takes two units (one
+        # encode in C: a search for such characters took eight times as long).
+        return len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text)
+
+    def _position(self, lines: list[str] | None, spot: Spot) -> types.Position:
+        if lines is None:  # a unit a character, the line in the text: as ruff gave it
+            return types.Position(line=spot.line, character=spot.column)
         if spot.line >= len(lines):  # past the end: the end (lines_of gives one line or more)
             spot = Spot(len(lines) - 1, len(lines[-1]))
         content = lines[spot.line].rstrip("\r\n")
@@ -486,10 +512,12 @@ class AnalysisFeature(Feature):
         )
         return types.Position(line=spot.line, character=units)
 
-    def _range(self, lines: list[str], start: Spot, end: Spot) -> types.Range:
+    def _range(self, lines: list[str] | None, start: Spot, end: Spot) -> types.Range:
         return types.Range(start=self._position(lines, start), end=self._position(lines, end))
 
-    def _diagnostic(self, lines: list[str], f: Finding, source: str = SOURCE) -> types.Diagnostic:
+    def _diagnostic(
+        self, lines: list[str] | None, f: Finding, source: str = SOURCE
+    ) -> types.Diagnostic:
         tags = [_TAGS[t] for t in sorted(f.tags) if _TAGS[t] in self._tag_support()]
         return types.Diagnostic(
             range=self._range(lines, f.start, f.end),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -242,14 +241,12 @@ class WorkspaceAnalysisFeature(Feature):
         converter = self.ls.feature_of(AnalysisFeature)
         out = {}
         withholding = secret_files.Withholding()
-        folders: dict[Path, Path] = {}  # each folder's real path, found once
+        real = tree.RealPaths()  # each folder's real path found once, from its parent's
         for path, items in found.items():
             uri = path_to_uri(path)
             if self.ls.document(uri) is not None:
                 continue
-            real_parent = folders.get(path.parent)
-            if real_parent is None:
-                real_parent = folders[path.parent] = Path(os.path.realpath(path.parent))
+            real_parent = Path(real.folder(str(path.parent)))
             if not converter.may_show(path, real_parent):
                 rules = converter.secret_under(path, real_parent)
                 if rules is not None:

@@ -34,6 +34,9 @@ UNDECLARED = ("utf-8", "cp1252", "latin-1")
 """Tried in turn on a file with no mark and no cookie; Latin-1 never fails."""
 
 _BLANK = re.compile(rb"^[ \t\f]*(?:[#\r\n]|$)")
+_TWO_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?(?:[^\r\n]*(?:\r\n|\r|\n)?)?")
+"""The first two lines, as ``bytes.splitlines`` splits them, found without splitting the
+rest (a workspace run reads the cookies of every file with findings)."""
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
@@ -66,7 +69,8 @@ def is_python(path: Path | None) -> bool:
 
 def _cookie(data: bytes) -> Encoding | None:
     """The encoding a PEP 263 cookie in the first two lines names (even UTF-8), else None."""
-    lines = data.splitlines(keepends=True)[:2]
+    head = _TWO_LINES.match(data)
+    lines = head[0].splitlines(keepends=True) if head else []
     if not lines:
         return None
     cookie = _COOKIE.match(lines[0])
@@ -82,6 +86,8 @@ def _cookie(data: bytes) -> Encoding | None:
 
 
 def _undeclared(data: bytes) -> Encoding:
+    if data.isascii():  # UTF-8, at once (a strict decode of a large file takes a while)
+        return UTF8
     for codec in UNDECLARED:
         try:
             data.decode(codec)
@@ -93,6 +99,11 @@ def _undeclared(data: bytes) -> Encoding:
 
 def detect(data: bytes, path: Path | None) -> Encoding:
     """The encoding of a file's bytes: its mark, its cookie (Python), else the first that fits."""
+    return _marked(data, path) or _undeclared(data)
+
+
+def _marked(data: bytes, path: Path | None) -> Encoding | None:
+    """The encoding a file's mark, or its cookie (Python), says, if one does and it fits."""
     for bom, codec in BOMS:
         if data.startswith(bom):
             return Encoding(codec, bom)
@@ -105,12 +116,19 @@ def detect(data: bytes, path: Path | None) -> Encoding:
                 pass  # the cookie lies; believe the bytes, as an editor would
             else:
                 return declared
-    return _undeclared(data)
+    return None
 
 
 def decode(data: bytes, path: Path | None) -> tuple[str, Encoding]:
     """The text an editor shows for a file's bytes (no BOM), and the encoding it was read with."""
-    encoding = detect(data, path)
+    encoding = _marked(data, path)
+    if encoding is None:  # the first that fits, decoded once
+        for codec in UNDECLARED:
+            try:
+                return data.decode(codec), UTF8 if codec == "utf-8" else Encoding(codec)
+            except UnicodeDecodeError:
+                continue
+        raise AssertionError("latin-1 decodes any bytes")
     body = data[len(encoding.bom) :]
     try:
         return body.decode(encoding.codec), encoding

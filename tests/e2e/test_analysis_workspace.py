@@ -574,3 +574,38 @@ async def test_an_ignore_file_that_is_a_fifo_never_delays_a_buffers_diagnostics(
     assert len(told) == 1, told
     assert told[0].startswith("SHIM: ruff server was not started: "), told
     assert "ruff check of its own" in told[0]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+async def test_an_unopened_files_findings_are_placed_in_the_clients_units(
+    workspace: Path, state_dir: Path, editors: Editors, encoding: str
+) -> None:
+    """Ruff counts code points; the client counts its position encoding's units. A file of
+    ASCII, or with no character past the Basic Multilingual Plane in UTF-16, or any in
+    UTF-32, takes ruff's columns as they are; the others are counted (an emoji is two UTF-16
+    units, four UTF-8 ones; ``é`` two UTF-8 ones); a line ending ``\\r\\n`` is no column."""
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    (workspace / "ascii.py").write_bytes(b"x = 1\r\nimport os\r\n")
+    (workspace / "bmp.py").write_text('e = "\u00e9\u00fc"; import os\n')
+    (workspace / "astral.py").write_text('s = "\U0001f600"; import os\n')
+    caps = attrs.evolve(
+        PROGRESS, general=t.GeneralClientCapabilities(position_encodings=[encoding])
+    )
+    editor = await editors.start(workspace, state_dir, capabilities=caps)
+    await editor.command("shim.analyzeWorkspace")
+    where = {
+        name: [
+            (d.range.start.line, d.range.start.character, d.range.end.character)
+            for d in editor.client.diagnostics[editor.uri(name)]
+        ]
+        for name in ("ascii.py", "bmp.py", "astral.py")
+    }
+    os_at = {  # where "os" starts, in each file, in the client's units
+        "utf-16": {"bmp.py": 17, "astral.py": 17},
+        "utf-8": {"bmp.py": 19, "astral.py": 19},
+        "utf-32": {"bmp.py": 17, "astral.py": 16},
+    }[encoding]
+    assert where == {
+        "ascii.py": [(1, 7, 9)],
+        **{name: [(0, at, at + 2)] for name, at in os_at.items()},
+    }, where
