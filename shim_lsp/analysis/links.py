@@ -27,7 +27,6 @@ Standard library only: ``shim analyze`` searches before anything else loads.
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 import threading
@@ -37,9 +36,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from shim_lsp.lazy_log import LazyLogger
 from shim_lsp.workspace.fsclock import TimestampGuard
 
-log = logging.getLogger(__name__)
+log = LazyLogger(__name__)
 
 PRUNED = frozenset(
     {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox"}

@@ -8,7 +8,6 @@ findings), and loads those while ruff works. ``analysis.ruff`` runs ruff and rea
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import stat
@@ -17,7 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-log = logging.getLogger(__name__)
+from shim_lsp.lazy_log import LazyLogger
+
+log = LazyLogger(__name__)
 
 ORGANIZE_IMPORTS = ("I001",)
 """The rule whose fix sorts and formats an import block."""

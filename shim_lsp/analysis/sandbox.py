@@ -23,7 +23,6 @@ Standard library only: ``shim analyze`` starts ruff before anything else loads.
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import stat
 import subprocess
@@ -33,7 +32,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+from shim_lsp.lazy_log import LazyLogger
+
+log = LazyLogger(__name__)
 
 DISABLE_ENV = "SHIM_NO_SANDBOX"
 """Set (to anything but empty or 0), ruff runs unsandboxed and after the search."""

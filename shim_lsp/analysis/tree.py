@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import glob
-import logging
 import os
 import re
 import stat
@@ -26,12 +25,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from shim_lsp.analysis import holds, ruff_command, sandbox
 from shim_lsp.analysis.links import Found, LinkSearch
 from shim_lsp.analysis.ruff_command import RuffFailure, RuffOptions
+from shim_lsp.lazy_log import LazyLogger
 
 if TYPE_CHECKING:
     from shim_lsp.analysis.findings import Finding
     from shim_lsp.workspace.scan import FileRules
 
-log = logging.getLogger(__name__)
+log = LazyLogger(__name__)
 
 TIMEOUT_S = 600.0
 """A whole tree takes ruff seconds (Django's 2,900 files: about one); this is a hang."""

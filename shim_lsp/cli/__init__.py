@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -308,7 +307,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             help="the dmypy to run (default: on PATH, else beside SHIM's Python)",
         )
         p.set_defaults(
-            fn=_lazy("shim_lsp.cli.analyze", "cmd_analyze", store=False), short_lived=True
+            fn=_lazy("shim_lsp.cli.analyze", "cmd_analyze", store=False),
+            short_lived=True,
+            logs_late=True,
         )
     if wanted("windows"):
         p = sub.add_parser("windows", help="the editor windows of a workspace's group (Redis)")
@@ -405,6 +406,20 @@ def _threshold(value: str) -> int:
     return number
 
 
+def configure_logging() -> None:
+    """Records from warnings up, on stderr, passwords in URLs redacted: before a command
+    runs, or, for a command that logs nothing above info until then (``logs_late``: ``shim
+    analyze``, which starts ruff first), as soon as it may."""
+    import logging
+
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    from shim_lsp.coordination.redact import redact_logs
+
+    redact_logs()
+
+
 def main(argv: Sequence[str] | None = None, own_process: bool = False) -> int:
     """Run the command line ``argv`` (default: this process's). ``own_process``: the command
     owns the process (the ``shim`` executable), so a short-lived one (``shim analyze``) runs
@@ -429,12 +444,8 @@ def main(argv: Sequence[str] | None = None, own_process: bool = False) -> int:
         args.paths += words
     if extra:  # worded by the whole parser: its usage names every command
         build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    from shim_lsp.coordination.redact import redact_logs
-
-    redact_logs()
+    if not getattr(args, "logs_late", False):
+        configure_logging()
     try:
         status = int(args.fn(args))
         sys.stdout.flush()  # a reader gone shows here, not as a traceback at exit

@@ -656,3 +656,36 @@ def test_an_ignore_file_linked_outside_is_said_to_lead_out_never_what_it_is(
         f" they name were checked too: {root / '.gitignore'} is a link leading outside the"
         " workspace, which SHIM never reads (make it a file, or remove it)"
     ], done.stderr
+
+
+def test_ruff_starts_before_what_shim_analyze_needs_only_after_it_loads(tmp_path: Path) -> None:
+    """Ruff is the long pole: logging (and its traceback, tokenize), the settings, pathspec,
+    attrs and the JSON reader load once ruff runs, beside it; the log is set up all the
+    same (a warning after is worded as every command's)."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "a.py").write_text("import os\n")
+    late = ["logging", "traceback", "shim_lsp.settings", "pathspec", "attrs", "json"]
+    code = f"""
+import subprocess, sys
+started = subprocess.Popen.__init__
+def init(self, *args, **kwargs):
+    if not hasattr(sys, "loaded_at_ruff"):
+        sys.loaded_at_ruff = sorted(m for m in {late!r} if m in sys.modules)
+    started(self, *args, **kwargs)
+subprocess.Popen.__init__ = init
+import atexit, os
+from shim_lsp.cli import main
+sys.argv = ["shim", "analyze", "."]
+status = main()
+import logging
+logging.getLogger("shim_lsp.probe").warning("after the run")
+print("loaded at ruff:", sys.loaded_at_ruff, file=sys.stderr)
+sys.exit(status)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and "F401" in done.stdout, done
+    assert "loaded at ruff: []" in done.stderr, done.stderr
+    assert "WARNING shim_lsp.probe: after the run" in done.stderr, done.stderr
