@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +85,14 @@ async def run(
     timeout: float,
     cwd: Path | None = None,
     roots: Sequence[Path] = (),
+    secret: Callable[[str], bool] | None = None,
 ) -> str | RuffFailure:
     """Ruff's standard output, or why there is none. ``data`` goes to its standard input
     (none: ruff reads the files it is given); it runs in ``cwd``, else beside ``path``.
-    ``roots``: nothing ruff quotes of a file outside them is shown (``cut_outside``).
+    ``roots``: nothing ruff quotes of a file outside them, nor of a secret one (as
+    ``secret`` judges a path, else by SHIM's own patterns), is shown (``cut_outside``).
     Cancelled or timed out, the process is killed."""
-    ran = await run_both(binary, args, data, path, timeout, cwd, roots)
+    ran = await run_both(binary, args, data, path, timeout, cwd, roots, secret)
     return ran if isinstance(ran, RuffFailure) else ran[0]
 
 
@@ -102,6 +104,7 @@ async def run_both(
     timeout: float,
     cwd: Path | None = None,
     roots: Sequence[Path] = (),
+    secret: Callable[[str], bool] | None = None,
 ) -> tuple[str, bytes] | RuffFailure:
     """``run``, with what ruff said on stderr besides (the files it could not read)."""
     # Here, not at the top: ``shim analyze`` runs ruff without an event loop, and asyncio
@@ -128,17 +131,25 @@ async def run_both(
     finally:
         await reap(proc)
     if roots:
-        err = cut_outside(err, [os.path.realpath(r) for r in roots])
+        err = cut_outside(err, [os.path.realpath(r) for r in roots], secret)
     done = outcome(binary, proc.returncode, out, err, path)
     return done if isinstance(done, RuffFailure) else (done, err)
 
 
 async def check(
-    binary: str, text: str, path: Path, options: RuffOptions, timeout: float = TIMEOUT_S
+    binary: str,
+    text: str,
+    path: Path,
+    options: RuffOptions,
+    timeout: float = TIMEOUT_S,
+    roots: Sequence[Path] = (),
+    secret: Callable[[str], bool] | None = None,
 ) -> list[Finding] | RuffFailure:
-    """Ruff's findings in ``text``, checked as the file at ``path``."""
+    """Ruff's findings in ``text``, checked as the file at ``path``; ``roots``, ``secret``:
+    as ``run``'s."""
     # A lone surrogate (an editor may hold one) becomes one "?": positions stay the same.
-    return await check_bytes(binary, text.encode("utf-8", "replace"), path, options, timeout)
+    data = text.encode("utf-8", "replace")
+    return await check_bytes(binary, data, path, options, timeout, None, roots, secret)
 
 
 async def check_bytes(
@@ -149,10 +160,12 @@ async def check_bytes(
     timeout: float = TIMEOUT_S,
     cwd: Path | None = None,
     roots: Sequence[Path] = (),
+    secret: Callable[[str], bool] | None = None,
 ) -> list[Finding] | RuffFailure:
     """Ruff's findings in ``data`` (on its standard input), checked as the file at ``path``;
-    ruff runs in ``cwd`` (default: the file's folder). ``roots``: as ``run``'s."""
-    out = await run(binary, check_args(path, options), data, path, timeout, cwd=cwd, roots=roots)
+    ruff runs in ``cwd`` (default: the file's folder). ``roots``, ``secret``: as ``run``'s."""
+    args = check_args(path, options)
+    out = await run(binary, args, data, path, timeout, cwd=cwd, roots=roots, secret=secret)
     if isinstance(out, RuffFailure):
         return out
     try:
@@ -168,15 +181,19 @@ async def fixed(
     options: RuffOptions,
     only: Sequence[str] = (),
     timeout: float = TIMEOUT_S,
+    roots: Sequence[Path] = (),
+    secret: Callable[[str], bool] | None = None,
 ) -> str | RuffFailure:
-    """``text`` with ruff's fixes applied (safe ones, and unsafe ones if the options say)."""
+    """``text`` with ruff's fixes applied (safe ones, and unsafe ones if the options say);
+    ``roots``, ``secret``: as ``run``'s."""
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:
         return RuffFailure(
             f"{path.name} holds a lone surrogate, which is not text ruff can fix; fix it first"
         )
-    return await run(binary, fix_args(path, options, only), data, path, timeout)
+    args = fix_args(path, options, only)
+    return await run(binary, args, data, path, timeout, roots=roots, secret=secret)
 
 
 def _spot(location: dict[str, Any]) -> Spot:

@@ -12,7 +12,7 @@ import os
 import re
 import stat
 import sysconfig
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -183,34 +183,73 @@ def outcome(
 _NAMED = re.compile(r"`(/[^`]+)`|Failed to parse (/.+?)\s*$")
 """The files ruff's error names: in backticks, or after "Failed to parse"."""
 NOT_SHOWN = "(what ruff quoted of it is not shown: it is outside the workspace)"
+SECRET_NOT_SHOWN = "(what ruff quoted of it is not shown: its name marks it as a secret file)"
 
 
-def cut_outside(err: bytes, real_roots: Sequence[str]) -> bytes:
-    """Ruff's error with nothing quoted from a file outside ``real_roots`` (a broken TOML
-    that the settings ``extend`` from outside: ruff shows its lines, and an unknown setting
-    or rule by name): the file is named and said to be invalid, the rest cut (in one short
-    line: the user's message keeps 300 characters of it)."""
+def unshowable(
+    real_roots: Sequence[str], secret: Callable[[str], bool] | None = None
+) -> Callable[[str], str | None]:
+    """For a file ruff names, why what ruff quotes of it must not be shown (the note that
+    says so), or None: a file outside ``real_roots``, or a secret one (by its name, a
+    folder's or what a link leads to), as ``secret`` judges a path under the roots, else by
+    SHIM's own patterns under the root that holds it. Ruff quotes the lines of a settings file
+    it cannot parse: one ``extend``ed from ``.env``, or linked to it, holds a password."""
+    from shim_lsp.workspace.secrets import DefaultSecrets, is_secret
+
+    defaults = DefaultSecrets()
+
+    def why(name: str) -> str | None:
+        real = os.path.realpath(name)
+        root = next(
+            (r for r in real_roots if real == r or real.startswith(r.rstrip("/") + "/")), None
+        )
+        if root is None:
+            return NOT_SHOWN
+        hidden = secret(name) if secret is not None else is_secret(defaults, Path(root), Path(name))
+        return SECRET_NOT_SHOWN if hidden else None
+
+    return why
+
+
+def cut_outside(
+    err: bytes, real_roots: Sequence[str], secret: Callable[[str], bool] | None = None
+) -> bytes:
+    """Ruff's error with nothing quoted from a file outside ``real_roots``, or a secret one
+    (``unshowable``; a broken TOML that the settings ``extend``: ruff shows its lines, and an
+    unknown setting or rule by name): the file is named and said to be invalid, the rest cut
+    (in one short line: the user's message keeps 300 characters of it)."""
     text = err.decode("utf-8", "replace")
     if "/" not in text:
         return err
+    kept = cut_lines(text.splitlines(), unshowable(real_roots, secret))
+    return err if kept is None else ("\n".join(kept) + "\n").encode()
 
-    def outside(name: str) -> bool:
-        real = os.path.realpath(name)
-        return not any(real == r or real.startswith(r.rstrip("/") + "/") for r in real_roots)
 
+def cut_lines(lines: Sequence[str], why: Callable[[str], str | None]) -> list[str] | None:
+    """``lines`` up to the first that names a file whose quote ``why`` says must not be
+    shown, which is cut after the file's name and says why; None when none names one. Ruff
+    check's error names such a file on a line of its own, then quotes it; ruff server's log
+    says it all on one line."""
     kept: list[str] = []
-    for line in text.splitlines():
-        named = [a or b for a, b in _NAMED.findall(line)]
-        out = next((n for n in named if outside(n)), None)
-        if out is None:
+    for i, line in enumerate(lines):
+        names = (a or b for a, b in _NAMED.findall(line))
+        note = next(((n, said) for n in names if (said := why(n)) is not None), None)
+        if note is None:
             kept.append(line)
-        elif "Failed to load extended configuration" not in line:  # said below, shorter
-            said = f"Failed to parse {out}" if "Failed to parse " in line else f"{out} is invalid"
-            kept.append(f"  Cause: {said} {NOT_SHOWN}")
-            break
-    else:
-        return err
-    return ("\n".join(kept) + "\n").encode()
+            continue
+        name, said = note
+        if "Failed to load extended configuration" in line and name in "".join(lines[i + 1 :]):
+            continue  # said below, shorter
+        if "Failed to parse " in line and line.lstrip().startswith("Cause:"):
+            kept.append(f"  Cause: Failed to parse {name} {said}")
+        elif line.lstrip().startswith("Cause:"):
+            kept.append(f"  Cause: {name} is invalid {said}")
+        else:
+            end = line.index(name) + len(name)
+            end += line[end : end + 1] == "`"
+            kept.append(f"{line[:end]} {said}")
+        return kept
+    return None
 
 
 def timed_out(binary: str, timeout: float, path: Path) -> RuffFailure:

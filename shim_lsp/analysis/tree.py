@@ -248,6 +248,27 @@ class RealPaths:
         return known
 
 
+def real_name(path: Path) -> Path:
+    """The file ruff named: ruff gives a name that is not UTF-8 with U+FFFD for each such
+    byte; the one entry of its folder that reads so is the file (else, as ruff gave it).
+    Every face judges (a secret by what a link leads to), reads and names the real file."""
+    if "\ufffd" not in str(path) or os.path.lexists(path):
+        return path
+    real = Path(path.anchor)
+    for part in path.parts[1:]:
+        if "\ufffd" in part and not os.path.lexists(real / part):
+            try:
+                names = os.listdir(real)
+            except OSError:
+                return path
+            same = [n for n in names if os.fsencode(n).decode("utf-8", "replace") == part]
+            if len(same) != 1:
+                return path
+            part = same[0]
+        real = real / part
+    return real
+
+
 def within(real: str, real_folder: str) -> bool:
     """Whether the real path ``real`` is ``real_folder`` or under it."""
     return real == real_folder or real.startswith(real_folder.rstrip("/") + "/")
@@ -276,15 +297,21 @@ def _found(
     real_roots = [os.path.realpath(r) for r in roots]
     found: dict[Path, list[Finding]] = {}
     failed: dict[Path, str] = {}
+    unread_ambiguous: dict[Path, str] = {}
     for path, items in by_file.items():
-        absolute = path if path.is_absolute() else here / path
+        absolute = real_name(path if path.is_absolute() else here / path)
+        if "\ufffd" in str(absolute) and not os.path.lexists(absolute):
+            # Two names that are not UTF-8 read the same as ruff gives them: which file's
+            # findings these are (a link to a secret's?) cannot be told; none is shown.
+            unread_ambiguous[absolute] = AMBIGUOUS
+            continue
         kept = [f for f in items if f.code != IO_ERROR]
         if len(kept) < len(items):  # ruff's E902: a file it could not read, not a finding
             failed[absolute] = next(f.message for f in items if f.code == IO_ERROR)
         resolved = real.file(str(absolute))
         if kept and any(within(resolved, r) for r in real_roots):
             found.setdefault(absolute, []).extend(kept)
-    failed.update((here / p, said) for p, said in _failed_to_lint(err))
+    failed.update((real_name(here / p), said) for p, said in _failed_to_lint(err))
     failed.update((p, "") for p in outside if _broken(p))  # excluded, never given to ruff
     notes: list[str] = []
     for path in sorted(failed):
@@ -297,8 +324,14 @@ def _found(
         for p, said in sorted(failed.items())
         if _broken(p) or any(within(real.file(str(p)), r) for r in real_roots)
     )
+    unread += tuple(Unread(p, why) for p, why in sorted(unread_ambiguous.items()))
     return TreeFindings(found, tuple(outside), (), unread, tuple(notes))
 
+
+AMBIGUOUS = (
+    "its name is not UTF-8, and ruff names it as it names another file beside it (each byte"
+    " that is not UTF-8 as U+FFFD): SHIM cannot tell whose findings they are"
+)
 
 IO_ERROR = "E902"
 """Ruff's code for a file it could not read (when selected; else it warns on stderr)."""
@@ -326,6 +359,7 @@ async def check_tree(
     timeout: float = TIMEOUT_S,
     cwd: Path | None = None,
     search: LinkSearch | None = None,
+    secret: Callable[[str], bool] | None = None,
 ) -> TreeFindings | RuffFailure:
     """Ruff's findings in every Python file under ``roots`` (or in ``files`` only, which
     must be under them: see ``python_files``), from the files on disk, in one process run
@@ -335,7 +369,8 @@ async def check_tree(
     from shim_lsp.analysis import ruff
 
     if not files:
-        return await _tree_run(binary, roots, options, _here(roots, cwd), timeout, search)
+        here = _here(roots, cwd)
+        return await _tree_run(binary, roots, options, here, timeout, search, secret)
     skipped: tuple[Path, ...] = ()
     kept = [f for f in files if config_leading_out(roots, [], [f]) is None]
     if len(kept) < len(files):  # those below a settings file leading out are left out
@@ -350,7 +385,7 @@ async def check_tree(
     if isinstance(plan, RuffFailure):
         return plan
     args = _args(options, [], kept, plan)
-    ran = await ruff.run_both(binary, args, None, roots[0], timeout, here, roots)
+    ran = await ruff.run_both(binary, args, None, roots[0], timeout, here, roots, secret)
     if isinstance(ran, RuffFailure):
         return ran
     found = _found(binary, ran[0], roots, here, [], err=ran[1])
@@ -366,12 +401,14 @@ async def _tree_run(
     here: Path,
     timeout: float,
     search: LinkSearch | None,
+    secret: Callable[[str], bool] | None = None,
 ) -> TreeFindings | RuffFailure:
     """``TreeRun`` off the event loop, which the editor waits on (the link search alone is
     milliseconds to tens of them); cancelled, ruff is killed."""
     import asyncio
 
-    run = await _off_loop(TreeRun.start, binary, roots, options, here, timeout, search)
+    start = TreeRun.start
+    run = await _off_loop(start, binary, roots, options, here, timeout, search, True, secret)
     while isinstance(run, TreeRun):
         try:
             done = await asyncio.to_thread(run.outcome)
@@ -413,6 +450,7 @@ async def check_file(
     data: bytes,
     timeout: float = TIMEOUT_S,
     cwd: Path | None = None,
+    secret: Callable[[str], bool] | None = None,
 ) -> TreeFindings | RuffFailure:
     """``check_tree`` of one file under ``roots`` (see ``python_files``) whose bytes the
     caller has read: they go to ruff's standard input as that file's, the bytes ruff would
@@ -429,7 +467,7 @@ async def check_file(
     plan, _read = _before_start([path], here)  # ruff reads its folders' settings, blocking
     if isinstance(plan, RuffFailure):
         return plan
-    items = await ruff.check_bytes(binary, data, path, options, timeout, here, roots)
+    items = await ruff.check_bytes(binary, data, path, options, timeout, here, roots, secret)
     if isinstance(items, RuffFailure):
         return items
     return TreeFindings({path: items} if items else {})
@@ -470,6 +508,9 @@ class TreeRun(NamedTuple):
     """``outside`` holds the search's answer (a sandboxed run may not have asked yet)."""
     plan: holds.Plan = holds.NOTHING
     """What ruff was kept from that it could wait on, and what the user is told of it."""
+    secret: Callable[[str], bool] | None = None
+    """Judges which files ruff may name are secrets, whose quotes are cut (None: SHIM's own
+    patterns; see ``ruff_command.unshowable``)."""
 
     @classmethod
     def start(
@@ -481,6 +522,7 @@ class TreeRun(NamedTuple):
         timeout: float = TIMEOUT_S,
         search: LinkSearch | None = None,
         outside_wanted: bool = True,
+        secret: Callable[[str], bool] | None = None,
     ) -> TreeRun | RuffFailure:
         """Ruff started over ``roots``, and the links leading out searched (before ruff,
         which would read a linked file, unless it runs sandboxed). The search's findings
@@ -506,7 +548,10 @@ class TreeRun(NamedTuple):
                 run = (binary, tuple(roots), here)
                 if not outside_wanted:
                     return cls(
-                        *run, (), proc, timeout, search, options, True, searched=False, plan=plan
+                        *(*run, (), proc, timeout, search, options, True),
+                        searched=False,
+                        plan=plan,
+                        secret=secret,
                     )
                 try:
                     found = search.found(roots)
@@ -521,10 +566,13 @@ class TreeRun(NamedTuple):
                     _kill(proc)
                     if refused is not None:
                         return refused
-                    return cls._started(binary, roots, options, here, timeout, search, found)
+                    args = (binary, roots, options, here, timeout, search, found, secret)
+                    return cls._started(*args)
                 outside = tuple(found.outside)
-                return cls(*run, outside, proc, timeout, search, options, True, plan=plan)
-        return cls._started(binary, roots, options, here, timeout, search, None)
+                return cls(
+                    *run, outside, proc, timeout, search, options, True, plan=plan, secret=secret
+                )
+        return cls._started(binary, roots, options, here, timeout, search, None, secret)
 
     @classmethod
     def _started(
@@ -536,6 +584,7 @@ class TreeRun(NamedTuple):
         timeout: float,
         search: LinkSearch,
         found: Found | None,
+        secret: Callable[[str], bool] | None = None,
     ) -> TreeRun | RuffFailure:
         """Ruff started in the safe order: the links leading out and what ruff could wait
         on found (``found``, or searched now), then ruff run with them kept out."""
@@ -561,7 +610,7 @@ class TreeRun(NamedTuple):
         except OSError as exc:
             return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
         run = (binary, tuple(roots), here, tuple(outside), proc, timeout, search, options)
-        return cls(*run, plan=plan)
+        return cls(*run, plan=plan, secret=secret)
 
     @property
     def skipped(self) -> tuple[Path, ...]:
@@ -628,7 +677,7 @@ class TreeRun(NamedTuple):
                 log.info("the sandbox kept ruff from what it may read: run again, safe order")
                 return None
         real_roots = [os.path.realpath(r) for r in self.roots]
-        err = ruff_command.cut_outside(err, real_roots)
+        err = ruff_command.cut_outside(err, real_roots, self.secret)
         done = ruff_command.outcome(self.binary, self.proc.returncode, out, err, self.roots[0])
         if isinstance(done, RuffFailure):
             return done
@@ -647,7 +696,7 @@ class TreeRun(NamedTuple):
         """This run started again in the safe order (the links and what ruff could wait on
         searched for again: the search keeps what it listed, so a second search only stats)."""
         args = (self.binary, self.roots, self.options, self.here, self.timeout, self.search)
-        return self._started(*args, None)
+        return self._started(*args, None, self.secret)
 
 
 _ENTER_FAILED = b"Encountered error: Permission denied"

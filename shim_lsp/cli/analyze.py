@@ -104,22 +104,26 @@ SECRET = "its name marks it as a secret file (.env, id_rsa*, *.pem...), which SH
 
 
 def _secret(path: Path) -> bool:
-    """A file named by the user is judged as ``_judge`` judges it: by its name (and by
-    what a link leads to), in its own folder, by SHIM's own patterns."""
+    """A file is judged as ``_judge`` judges it: by its name, its folders' names under the
+    current folder (the whole path outside it) and what a link leads to, by SHIM's own
+    patterns: ``shim analyze .ssh/conf.py`` names a secret as a run over the folder above
+    finds one."""
     from shim_lsp.workspace.secrets import DefaultSecrets, is_secret
 
-    return is_secret(DefaultSecrets(), path.parent, path)
+    return is_secret(DefaultSecrets(), Path.cwd(), path)
 
 
 def _judge(
     targets: list[Path], real: tree.RealPaths, secrets: SecretMatcher
 ) -> Callable[[Path], tuple[bool, Path | None]]:
     """Findings quote the code (``Undefined name `hunter2```): as the server does, a secret
-    file (by its name, a folder's, or what a link leads to) and a link leading out of the
-    folder checked (the current folder for a named file or an import) are never printed. For
-    a file with findings: whether they may be printed, and the folder it is a secret under
-    (whose findings are withheld, and said so), if it is one. ``secrets``: SHIM's own
-    patterns, as a server without settings has them; ``real``: the real paths known."""
+    file (by its name, a folder's, or what a link leads to, judged under the current folder
+    as a server judges under its workspace folder, the whole path outside it) and a link
+    leading out of the folder checked (the current folder for a named file or an import) are
+    never printed. For a file with findings: whether they may be printed, and the folder its
+    secret name is judged under (whose findings are withheld, and said so), if it is one.
+    ``secrets``: SHIM's own patterns, as a server without settings has them; ``real``: the
+    real paths known."""
     from shim_lsp.workspace.secrets import is_secret
 
     cwd = Path.cwd()
@@ -128,15 +132,11 @@ def _judge(
     def judge(path: Path) -> tuple[bool, Path | None]:
         name = str(path)
         folder = next((t for t, (under, _) in folders.items() if name.startswith(under)), None)
-        if folder is None and path in targets:
-            folder = path.parent  # named by the user: judged as a secret only
-        elif folder is None:
-            folder = cwd
-        elif not tree.within(real.file(name), folders[folder][1]):
+        if folder is not None and not tree.within(real.file(name), folders[folder][1]):
             return False, None
         real_parent = Path(real.folder(os.path.dirname(name)))
-        if is_secret(secrets, folder, path, real_parent):
-            return False, folder
+        if is_secret(secrets, cwd, path, real_parent):
+            return False, cwd
         return True, None
 
     return judge
@@ -174,26 +174,6 @@ def _json_name(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "replace") if _UNUSUAL.search(name) else name
 
 
-def _real(path: Path) -> Path:
-    """The file ruff named: ruff gives a name that is not UTF-8 with U+FFFD for each such
-    byte; the one entry of its folder that reads so is the file (else, as ruff gave it)."""
-    if "\ufffd" not in str(path) or os.path.lexists(path):
-        return path
-    real = Path(path.anchor)
-    for part in path.parts[1:]:
-        if "\ufffd" in part and not os.path.lexists(real / part):
-            try:
-                names = os.listdir(real)
-            except OSError:
-                return path
-            same = [n for n in names if os.fsencode(n).decode("utf-8", "replace") == part]
-            if len(same) != 1:
-                return path
-            part = same[0]
-        real = real / part
-    return real
-
-
 def _shown(path: Path, cwd: str) -> str:
     """Relative to the current folder (``cwd``, ending in a slash) when under it, as ruff
     shows paths; else absolute."""
@@ -213,9 +193,10 @@ def _readable(targets: list[Path]) -> tree.Readable:
         rules = FileRules.from_settings(target if target.is_dir() else target.parent, Settings())
         if target.is_dir():
             found = tree.readable_python_files(rules)
-            files += found.files
-            refused += found.refused
-        elif rules.is_secret(target) or not os.access(target, os.R_OK):
+            secret = {f for f in found.files if _secret(f)}  # a folder named .ssh, say
+            files += [f for f in found.files if f not in secret]
+            refused += [*found.refused, *secret]
+        elif _secret(target) or not os.access(target, os.R_OK):
             refused.append(target)  # an unreadable one is said not analysed by ruff's run
         else:
             files.append(target)
@@ -306,7 +287,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         done = running.finish(real)
         if isinstance(done, RuffFailure):
             raise CliError(done.message)
-        found = {_real(path): items for path, items in done.found.items()}
+        found = dict(done.found)
         for link in done.skipped:
             print(f"shim: {tree.skipped_note(link)}", file=sys.stderr)
         unread += [(_shown(u.path, cwd), u.why) for u in sorted(done.unread)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from pathlib import Path
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -17,6 +18,7 @@ from pydantic import Field
 from shim_lsp.analysis import holds, secret_files, tree
 from shim_lsp.analysis.findings import finding_json
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
+from shim_lsp.mcp.chat import valid_text
 from shim_lsp.mcp.face import Face
 
 FINDINGS_MAX = 500
@@ -74,8 +76,14 @@ def register(server: MCPServer[Any], face: Face) -> None:
         )
         if not targets:
             nothing: dict[str, Any] = {"findings": [], "count": 0, "files": 0}
-            return {**nothing, "notAnalysed": left} if left else nothing
-        done = await tree.check_tree(binary, targets, options, cwd=chat.folder)
+            return {**nothing, "notAnalysed": [valid_text(x) for x in left]} if left else nothing
+        done = await tree.check_tree(
+            binary,
+            targets,
+            options,
+            cwd=chat.folder,
+            secret=lambda name: engine.secret_under(Path(name)) is not None,
+        )
         if isinstance(done, RuffFailure):
             raise ToolError(done.message)
         withholding = secret_files.Withholding()
@@ -103,5 +111,5 @@ def register(server: MCPServer[Any], face: Face) -> None:
         left += [tree.unread_note(chat.shown(u.path) or str(u.path), u.why) for u in done.unread]
         left += list(done.notes)
         if left:
-            result["notAnalysed"] = left
+            result["notAnalysed"] = [valid_text(line) for line in left]
         return result

@@ -32,6 +32,16 @@ AUTO_INTERVAL_MAX_S = 86_400.0
 NOTICES_KEPT = 20
 
 
+def valid_text(said: str) -> str:
+    """``said`` as JSON can carry it: a byte of a file name that is not UTF-8 (kept by Python
+    as a lone surrogate) becomes U+FFFD, as ruff and ``shim analyze --json`` give it."""
+    try:
+        said.encode("utf-8")
+    except UnicodeEncodeError:
+        return said.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return said
+
+
 class OutsideWorkspace(ValueError):
     """A path the chat named resolves outside the workspace (links followed)."""
 
@@ -147,9 +157,9 @@ class Chat:
             return None
         p = Path(path)
         try:
-            return str(p.relative_to(self.folder))
+            return valid_text(str(p.relative_to(self.folder)))
         except ValueError:
-            return str(p)
+            return valid_text(str(p))
 
     def start_report(self) -> dict[str, Any]:
         """Whether the checkpoint of what the chat found is taken: files changed before it

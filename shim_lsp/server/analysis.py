@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -316,7 +316,8 @@ class AnalysisFeature(Feature):
         folders = engine.workspace.folders if engine is not None else ()
         search = LinkSearch(engine.state_dir) if engine is not None else None
         options = ruff_options(self.ls.settings)
-        server = RuffServer(binary, folders, options, self._server_died, search)
+        secret = self.quoted_from()[1]
+        server = RuffServer(binary, folders, options, self._server_died, search, secret)
         failed = await server.start()
         if failed is not None:
             self._give_up_server(failed.message)
@@ -384,7 +385,9 @@ class AnalysisFeature(Feature):
                 log.warning("%s; ruff check checks this version", served.message)
                 if not server.alive():
                     self._server_died(server, server.returncode)
-        found = await ruff.check(binary, text, path, ruff_options(self.ls.settings))
+        roots, secret = self.quoted_from()
+        options = ruff_options(self.ls.settings)
+        found = await ruff.check(binary, text, path, options, roots=roots, secret=secret)
         if isinstance(found, ruff.RuffFailure):
             self._failed(found, path)
             return Analysis(version, text, (), ran=False)
@@ -396,7 +399,9 @@ class AnalysisFeature(Feature):
         binary = self.ruff_binary()
         if path is None or binary is None or self._settings_lead_out(path):
             return None
-        done = await ruff.fixed(binary, text, path, ruff_options(self.ls.settings), only)
+        roots, secret = self.quoted_from()
+        options = ruff_options(self.ls.settings)
+        done = await ruff.fixed(binary, text, path, options, only, roots=roots, secret=secret)
         if isinstance(done, ruff.RuffFailure):
             self._failed(done, path)
             return None
@@ -456,6 +461,14 @@ class AnalysisFeature(Feature):
         ``real_parent``: as ``SessionEngine.may_read``'s."""
         engine = self.ls.engine
         return engine is not None and engine.may_read(path, real_parent)
+
+    def quoted_from(self) -> tuple[tuple[Path, ...], Callable[[str], bool]]:
+        """What ruff's errors may quote: the workspace folders, and a judge of which files
+        in them are secrets by the user's patterns (ruff quotes a settings file it cannot
+        parse: one that ``extend``s ``.env``, or is a link to it, would show a password)."""
+        engine = self.ls.engine
+        folders = engine.workspace.folders if engine is not None else ()
+        return tuple(folders), lambda name: self.secret_under(Path(name)) is not None
 
     def secret_under(self, path: Path, real_parent: Path | None = None) -> FileRules | None:
         """The rules of the workspace folder under which ``path`` is a secret, if it is one:

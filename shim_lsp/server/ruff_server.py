@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,7 @@ from pygls.exceptions import JsonRpcException, PyglsError
 from pygls.lsp.client import LanguageClient
 from pygls.protocol import default_converter
 
-from shim_lsp.analysis import holds, ruff
+from shim_lsp.analysis import holds, ruff, ruff_command
 from shim_lsp.analysis.findings import Finding, Spot
 from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.process import die_with_parent
@@ -82,6 +83,11 @@ class _Client(LanguageClient):
     async def server_exit(self, server: asyncio.subprocess.Process) -> None:
         _LIVE.discard(server)
         self._on_exit(server.returncode)
+
+
+_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+"""How a record of ruff server's log begins (its time); the lines after it, to the next,
+are the same record's."""
 
 
 def _text(value: str) -> str:
@@ -146,8 +152,12 @@ class RuffServer:
         options: RuffOptions,
         on_exit: Callable[[RuffServer, int | None], None],
         search: LinkSearch | None = None,
+        secret: Callable[[str], bool] | None = None,
     ) -> None:
         self.binary = binary
+        self.secret = secret
+        """Judges which files are secrets: what ruff quotes of one (a settings file that
+        extends ``.env``) is cut from what it says (``ruff_command.unshowable``)."""
         self.search = search
         """The link search that finds what it could wait on (a fresh one when None)."""
         self._answered = False
@@ -167,7 +177,9 @@ class RuffServer:
         @self._client.feature(types.WINDOW_SHOW_MESSAGE)
         def shown(_client: LanguageClient, params: types.ShowMessageParams) -> None:
             if params.type == types.MessageType.Error:
-                self.complaint = params.message
+                lines = params.message.splitlines()
+                cut = ruff_command.cut_lines(lines, self._unshowable())
+                self.complaint = "\n".join(cut if cut is not None else lines)
 
     def alive(self) -> bool:
         proc = self._client._server
@@ -195,7 +207,10 @@ class RuffServer:
         held = await asyncio.to_thread(self._held)
         if held is not None:
             return RuffFailure(held)
-        refused = await ruff.check(self.binary, "", cwd / "shim-settings.py", self.options)
+        probe = cwd / "shim-settings.py"
+        refused = await ruff.check(
+            self.binary, "", probe, self.options, roots=self.folders, secret=self.secret
+        )
         if isinstance(refused, RuffFailure):
             self.complaint = refused.message
             return RuffFailure(f"ruff refuses these settings: {refused.message}")
@@ -272,10 +287,24 @@ class RuffServer:
             " the workspace's settings (make it a file, or remove it)"
         )
 
+    def _unshowable(self) -> Callable[[str], str | None]:
+        return ruff_command.unshowable([os.path.realpath(f) for f in self.folders], self.secret)
+
     async def _log_stderr(self, stream: asyncio.StreamReader) -> None:
-        """What ruff server says on stderr goes to SHIM's log (and its pipe never fills)."""
+        """What ruff server says on stderr goes to SHIM's log (and its pipe never fills),
+        but what it quotes of a file outside the workspace or a secret one: a record is cut
+        after the file's name, and its next lines (the quote) are dropped."""
+        why = self._unshowable()
+        cutting = False
         while line := await stream.readline():
             said = line.decode("utf-8", "replace").rstrip()
+            if _RECORD.match(said):
+                cutting = False
+            elif cutting:
+                continue
+            cut = ruff_command.cut_lines([said], why)
+            if cut is not None:
+                said, cutting = cut[0], True
             log.info("ruff server said: %s", said)
             if " ERROR " in said:  # a configuration it cannot read: it lints with defaults
                 self.complaint = said

@@ -179,8 +179,9 @@ class WorkspaceAnalysisFeature(Feature):
         if binary is None:
             return {"cancelled": False, "files": 0, "findings": 0, "error": "ruff cannot run"}
         settings = self.ls.settings
+        secret = self.ls.feature_of(AnalysisFeature).quoted_from()[1]
         done = await tree.check_tree(
-            binary, roots, ruff_options(settings), search=self._link_search()
+            binary, roots, ruff_options(settings), search=self._link_search(), secret=secret
         )
         if isinstance(done, RuffFailure):
             self.ls.feature_of(AnalysisFeature)._failed(done)
@@ -333,15 +334,16 @@ class WorkspaceAnalysisFeature(Feature):
         if not present or binary is None:
             return
         options = ruff_options(self.ls.settings)
+        secret = self.ls.feature_of(AnalysisFeature).quoted_from()[1]
         read: dict[Path, bytes] = {}
         if len(present) == 1:  # most often: one file saved or written
             data = await asyncio.to_thread(read_bytes, present[0])
             if data is None:
                 return  # gone since: its event clears it
             read[present[0]] = data
-            done = await tree.check_file(binary, roots, options, present[0], data)
+            done = await tree.check_file(binary, roots, options, present[0], data, secret=secret)
         else:
-            done = await tree.check_tree(binary, roots, options, present)
+            done = await tree.check_tree(binary, roots, options, present, secret=secret)
         if isinstance(done, RuffFailure):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return

@@ -609,3 +609,48 @@ async def test_an_unopened_files_findings_are_placed_in_the_clients_units(
         "ascii.py": [(1, 7, 9)],
         **{name: [(0, at, at + 2)] for name, at in os_at.items()},
     }, where
+
+
+async def test_a_secret_settings_file_ruff_cannot_parse_is_never_quoted(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Settings that extend a secret (SHIM's patterns, or the user's ``secretGlobs``) which
+    ruff cannot parse: ruff quotes its lines. The workspace run's answer, the messages, the
+    log and a buffer's check name the file and say it is secret, and show none of it."""
+    (workspace / ".env").write_text("PASS = hunter2-SECRET\n")
+    (workspace / "mykeys.toml").write_text("TOKEN = hunter3-SECRET\n")
+    for sub, extended in (("a", "../.env"), ("b", "../mykeys.toml")):
+        (workspace / sub).mkdir()
+        (workspace / sub / "ruff.toml").write_text(f'extend = "{extended}"\n')
+        (workspace / sub / "s.py").write_text("import os\n")
+    editor = await editors.start(
+        workspace, state_dir, capabilities=PROGRESS, settings={"secretGlobs": ["mykeys.toml"]}
+    )
+    result = await editor.command("shim.analyzeWorkspace")
+    editor.open("a/s.py", "import os\n")
+    editor.open("b/s.py", "import os\n")
+    note = "(what ruff quoted of it is not shown: its name marks it as a secret file)"
+    await editor.wait_for(lambda: sum(note in m for m in editor.shown_messages) >= 1)
+    await asyncio.sleep(1.0)  # the buffers' checks, and ruff server's log
+    said = [
+        str(result),
+        *editor.shown_messages,
+        *(m.message for m in editor.client.log_messages),
+    ]
+    assert not [m for m in said if "hunter" in m], said
+    assert note in str(result), result
+
+
+async def test_an_unopened_file_whose_name_is_not_utf8_gets_its_findings(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Ruff names it with U+FFFD for the byte that is not UTF-8; its findings are the real
+    file's, published at the real file's URI (its byte percent-encoded)."""
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    with open(os.path.join(os.fsencode(workspace), b"b\xff.py"), "wb") as odd:
+        odd.write(b"import os\n")
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    result = await editor.command("shim.analyzeWorkspace")
+    assert (result["files"], result["findings"], result["notAnalysed"]) == (1, 1, []), result
+    uri = workspace.as_uri() + "/b%FF.py"
+    assert [d.code for d in editor.client.diagnostics[uri]] == ["F401"]

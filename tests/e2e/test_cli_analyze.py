@@ -689,3 +689,44 @@ sys.exit(status)
     assert done.returncode == 1 and "F401" in done.stdout, done
     assert "loaded at ruff: []" in done.stderr, done.stderr
     assert "WARNING shim_lsp.probe: after the run" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("layout", ["extends", "linked", "in-secret-folder"])
+def test_ruff_never_shows_what_it_quotes_of_a_secret_settings_file(
+    tmp_path: Path, layout: str
+) -> None:
+    """Ruff quotes the lines of a settings file it cannot parse: one that extends ``.env``,
+    or is a link to it, or lies in a folder named ``.ssh``, would print a password. The file
+    is named and said to be secret; nothing of it is shown."""
+    root = tmp_path / "p"
+    (root / "sub").mkdir(parents=True)
+    (root / ".env").write_text("PASS = hunter2-SECRET\n")
+    (root / "sub" / "s.py").write_text("import os\n")
+    if layout == "extends":
+        (root / "sub" / "ruff.toml").write_text('extend = "../.env"\n')
+    elif layout == "linked":
+        (root / "sub" / "ruff.toml").symlink_to(root / ".env")
+    else:
+        (root / "sub" / ".ssh").mkdir()
+        (root / "sub" / ".ssh" / "ruff.toml").write_text("PASS = hunter2-SECRET\n")
+        (root / "sub" / ".ssh" / "k.py").write_text("import os\n")
+    done = analyze(root)
+    shown = done.stdout + done.stderr
+    assert "hunter2" not in shown, shown
+    assert done.returncode == 2, done
+    assert "(what ruff quoted of it is not shown: its name marks it as a secret file)" in shown
+
+
+def test_a_secret_folder_or_file_named_itself_is_judged_as_a_run_over_the_folder_above(
+    tmp_path: Path,
+) -> None:
+    """``shim analyze .ssh`` or ``.ssh/conf.py``: the folder's name marks its files secret
+    under the current folder, as a run from above finds them; never their findings."""
+    root = tmp_path / "p"
+    (root / ".ssh").mkdir(parents=True)
+    (root / ".ssh" / "conf.py").write_text("def f():\n    hunter2_Password = 1\n")
+    for named in (".ssh", ".ssh/conf.py", "."):
+        done = analyze(root, named)
+        shown = done.stdout + done.stderr
+        assert "hunter2" not in shown and done.returncode == 1, (named, shown)
+        assert "secret" in done.stderr, (named, shown)

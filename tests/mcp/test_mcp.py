@@ -833,3 +833,21 @@ async def test_shim_analyze_says_what_it_withholds_or_cannot_reach_never_fails_o
     assert named["findings"] == [] and len(named["notAnalysed"]) == 2, named
     assert named["notAnalysed"][0].startswith("loop/x.py was not analysed: "), named
     assert named["notAnalysed"][1] == "left out: pipe.py is not a regular file (a FIFO)", named
+
+
+async def test_shim_analyze_judges_a_file_whose_name_is_not_utf8_by_what_it_is(
+    workspace: Path, state_dir: Path
+) -> None:
+    """Ruff names a file whose name is not UTF-8 with U+FFFD for each such byte: the tool
+    judges the real file (a link to a secret is one), never a name that is no file."""
+    (workspace / "id_rsa_z.py").write_text("print(hunter2_SECRETNAME)\n")
+    os.symlink("id_rsa_z.py", os.path.join(os.fsencode(workspace), b"l\xff.py"))
+    with open(os.path.join(os.fsencode(workspace), b"plain\xfe.py"), "wb") as plain:
+        plain.write(b"import os\n")
+    async with chat(workspace, state_dir) as session:
+        with anyio.fail_after(60):
+            found = await call(session, "shim_analyze")
+    assert "hunter2" not in json.dumps(found), found
+    assert [(f["path"], f["code"]) for f in found["findings"]] == [("plain\ufffd.py", "F401")]
+    why = "1 finding not shown: its name marks it as a secret file (.env, id_rsa*, *.pem...)"
+    assert found["notShown"] == [f"id_rsa_z.py: {why}", f"l\ufffd.py: {why}"], found
