@@ -342,7 +342,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(f"{where} {f.code} {f.message}" if f.code else f"{where} {f.message}")
         if failed is None:  # else the type check's line says what ran
             files = len({name for name, _f in rows})
-            print(_summary(len(rows), files, withholding.count(), len(unread)), file=sys.stderr)
+            where = "secret files"  # or folders: as many as said above
+            if len(withheld) == 1:
+                where = "a secret folder" if withheld[0][1].folder else "a secret file"
+            hidden = (withholding.count(), where)
+            print(_summary(len(rows), files, hidden, len(unread)), file=sys.stderr)
     if failed is not None:
         print(f"shim: {_one_line(failed.message)}; ruff's findings only", file=sys.stderr)
     if rows or withheld or unread:
@@ -350,15 +354,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0 if failed is None else 2  # no finding, but the type check asked did not run
 
 
-def _summary(findings: int, files: int, withheld: int, unread: int) -> str:
-    """The last line, as ruff's: never "All checks passed." when a finding was withheld or a
-    path was not read."""
+def _summary(findings: int, files: int, hidden: tuple[int, str], unread: int) -> str:
+    """The last line, as ruff's: never "All checks passed." when a finding was withheld
+    (``hidden``: how many, and where) or a path was not read."""
+    withheld, where = hidden
     plural = secret_files.plural
     said = f"Found {plural(findings, 'finding')} in {plural(files, 'file')}" if findings else ""
     if withheld or unread:
         said = said or ("No findings shown" if withheld else "No findings")
     if withheld:
-        said += f"; {plural(withheld, 'finding')} in secret files not shown"
+        said += f"; {plural(withheld, 'finding')} in {where} not shown"
     if unread:
         said += f"; {plural(unread, 'path')} not analysed"
     return f"{said}." if said else "All checks passed."

@@ -296,6 +296,14 @@ def test_the_findings_of_secret_python_files_in_a_folder_are_withheld_and_said(
         found.write_text("print(1)\n")
     clean = analyze(root)  # secret files with nothing found: nothing withheld, a clean run
     assert (clean.returncode, clean.stdout, clean.stderr) == (0, "", "All checks passed.\n")
+    (root / "id_rsa.py").write_text("import os\n")
+    one = analyze(root)
+    assert one.stderr.splitlines()[-1] == "No findings shown; 1 finding in a secret file not shown."
+    (root / "id_rsa.py").unlink()
+    (root / "keys.env" / "y.py").write_text("import os\n")
+    folder = analyze(root)
+    said = "No findings shown; 1 finding in a secret folder not shown."
+    assert folder.stderr.splitlines()[-1] == said, folder
 
 
 def test_odd_file_names_stay_one_finding_a_line_and_json_stays_valid_unicode(
