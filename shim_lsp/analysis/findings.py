@@ -60,6 +60,8 @@ class Finding(NamedTuple):
     severity: Severity = "warning"
     """A syntax error is an error; a function over the complexity threshold is information
     (a measure to weigh, not a mistake); every other rule's finding a warning."""
+    cell: int | None = None
+    """In a Jupyter notebook, the cell (1-based) whose text ``start`` and ``end`` are in."""
 
 
 def finding_json(path: str, f: Finding) -> dict[str, object]:
@@ -76,6 +78,7 @@ def finding_json(path: str, f: Finding) -> dict[str, object]:
         "end_column": f.end.column + 1,
         "url": f.url,
         "fixable": f.fix is not None and f.fix.applicability != "display-only",
+        **({"cell": f.cell} if f.cell is not None else {}),
     }
 
 

@@ -249,7 +249,8 @@ def parse_by_file(output: str) -> dict[Path, list[Finding]]:
 
 def _finding(item: dict[str, Any]) -> Finding:
     noqa_row = item.get("noqa_row")
-    return finding(
+    cell = item.get("cell")
+    found = finding(
         code=item.get("code"),
         name=str(item.get("name") or ""),
         message=str(item["message"]),
@@ -259,6 +260,7 @@ def _finding(item: dict[str, Any]) -> Finding:
         fix=_fix(item.get("fix")),
         noqa_line=None if noqa_row is None else int(noqa_row) - 1,
     )
+    return found if cell is None else found._replace(cell=int(cell))
 
 
 def finding(

@@ -314,7 +314,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             withholding.add(secret_under, path, len(items), secrets.match)
     rows = sorted(
         ((named[path], f) for path, items in found.items() if path in named for f in items),
-        key=lambda pf: (pf[0], pf[1].start),
+        key=lambda pf: (pf[0], pf[1].cell or 0, pf[1].start),
     )
     withheld = [(_shown(w.path, cwd), w) for w in withholding.withheld()]
     for shown, item in withheld:
@@ -338,7 +338,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print("[\n" + ",\n".join(map(json.dumps, listed)) + "\n]" if listed else "[]")
     else:
         for name, f in rows:
-            where = f"{quoted(name)}:{f.start.line + 1}:{f.start.column + 1}:"
+            cell = f"cell {f.cell}:" if f.cell is not None else ""  # as ruff: in a notebook
+            where = f"{quoted(name)}:{cell}{f.start.line + 1}:{f.start.column + 1}:"
             print(f"{where} {f.code} {f.message}" if f.code else f"{where} {f.message}")
         if failed is None:  # else the type check's line says what ran
             files = len({name for name, _f in rows})

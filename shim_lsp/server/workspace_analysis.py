@@ -186,7 +186,7 @@ class WorkspaceAnalysisFeature(Feature):
         if isinstance(done, RuffFailure):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return {"cancelled": False, "files": 0, "findings": 0, "error": done.message}
-        shown, withheld = await asyncio.to_thread(self._diagnostics, done.found)
+        shown, withheld, cells = await asyncio.to_thread(self._diagnostics, done.found)
         for uri in self._shown - shown.keys():
             if self.ls.document(uri) is None:  # an open buffer's are its own
                 self.ls.diagnostics.clear(uri, SOURCE)
@@ -196,14 +196,17 @@ class WorkspaceAnalysisFeature(Feature):
         await self.ls.feature_of(AnalysisFeature).all_settled()
         files, findings = self.ls.diagnostics.count(SOURCE)  # open buffers' too: as Problems
         self._say_skipped(done.skipped, done.notes)
-        self._say_unread(done.unread, withheld)
+        self._say_unread(done.unread, withheld, cells)
         return {
             "cancelled": False,
             "files": files,
             "findings": findings,
             "outside": [str(p) for p in done.outside],
             "skipped": [str(p.parent) for p in done.skipped],
-            "notShown": [secret_files.note(str(w.path), w) for w in withheld],
+            "notShown": [
+                *(secret_files.note(str(w.path), w) for w in withheld),
+                *(_cells_note(path, count) for path, count in cells),
+            ],
             "notAnalysed": [tree.unread_note(str(u.path), u.why) for u in done.unread],
             "notes": list(done.notes),
         }
@@ -218,13 +221,17 @@ class WorkspaceAnalysisFeature(Feature):
                 self.ls.tell_user(f"SHIM: {said}", types.MessageType.Warning)
 
     def _say_unread(
-        self, unread: Iterable[tree.Unread], withheld: Iterable[secret_files.Withheld] = ()
+        self,
+        unread: Iterable[tree.Unread],
+        withheld: Iterable[secret_files.Withheld] = (),
+        cells: Iterable[tuple[Path, int]] = (),
     ) -> None:
         """A file ruff could not read, or a secret file (or folder) whose findings are
         withheld, is one plain line in the log, once (as ``shim analyze`` says it), never a
         ruff I/O error on the file nor the findings; the first few of a run on screen too."""
         lines = [(u.path, u.why, tree.unread_note(str(u.path), u.why)) for u in unread]
         lines += [(w.path, "withheld", secret_files.note(str(w.path), w)) for w in withheld]
+        lines += [(path, "cells", _cells_note(path, count)) for path, count in cells]
         new = [(path, why, said) for path, why, said in lines if (path, why) not in self._said]
         for path, why, said in new:
             self._said.add((path, why))
@@ -235,13 +242,17 @@ class WorkspaceAnalysisFeature(Feature):
 
     def _diagnostics(
         self, found: dict[Path, list[Finding]], read: dict[Path, bytes] | None = None
-    ) -> tuple[dict[str, list[types.Diagnostic]], list[secret_files.Withheld]]:
+    ) -> tuple[
+        dict[str, list[types.Diagnostic]], list[secret_files.Withheld], list[tuple[Path, int]]
+    ]:
         """Each unopened file's findings as diagnostics (its text read to count the client's
         units, unless ``read`` holds the bytes ruff checked), open buffers being left to
-        their own checks; and the findings withheld for secret names. Off the event loop."""
+        their own checks; the findings withheld for secret names; and the notebooks whose
+        findings, placed in their cells, are not diagnostics. Off the event loop."""
         converter = self.ls.feature_of(AnalysisFeature)
         out = {}
         withholding = secret_files.Withholding()
+        cells: list[tuple[Path, int]] = []
         real = tree.RealPaths()  # each folder's real path found once, from its parent's
         for path, items in found.items():
             uri = path_to_uri(path)
@@ -253,11 +264,17 @@ class WorkspaceAnalysisFeature(Feature):
                 if rules is not None:
                     withholding.add(rules.root, path, len(items), rules.secrets.match)
                 continue
+            in_cells = sum(f.cell is not None for f in items)
+            if in_cells:  # a notebook's: in its cells, which are no lines of the file's text
+                cells.append((path, in_cells))
+                items = [f for f in items if f.cell is None]
+                if not items:
+                    continue
             data = read[path] if read and path in read else read_bytes(path)
             if data is None:
                 continue  # gone since ruff read it: its event will clear it
             out[uri] = converter.diagnostics_of(decode(data, path), items)
-        return out, withholding.withheld()
+        return out, withholding.withheld(), sorted(cells)
 
     def _publish(self, found: dict[str, list[types.Diagnostic]]) -> None:
         for uri, diagnostics in found.items():
@@ -348,14 +365,23 @@ class WorkspaceAnalysisFeature(Feature):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return
         self._say_skipped(done.skipped, done.notes)
-        shown, withheld = await asyncio.to_thread(self._diagnostics, done.found, read)
-        self._say_unread(done.unread, withheld)
+        shown, withheld, cells = await asyncio.to_thread(self._diagnostics, done.found, read)
+        self._say_unread(done.unread, withheld, cells)
         for path in present:
             uri = path_to_uri(path)
             if uri not in shown and self.ls.document(uri) is None:
                 self.ls.diagnostics.clear(uri, SOURCE)  # nothing found any more
                 self._shown.discard(uri)
         self._publish(shown)
+
+
+def _cells_note(path: Path, count: int) -> str:
+    """What the user is told of a notebook's findings, which are not diagnostics."""
+    found = secret_files.plural(count, "finding")
+    return (
+        f"{path}: {found} in its cells not shown: a notebook's findings are placed in its"
+        " cells, not in the file's text (`shim analyze` lists them, with their cells)"
+    )
 
 
 def _findings_said(findings: int, files: int) -> str:

@@ -654,3 +654,23 @@ async def test_an_unopened_file_whose_name_is_not_utf8_gets_its_findings(
     assert (result["files"], result["findings"], result["notAnalysed"]) == (1, 1, []), result
     uri = workspace.as_uri() + "/b%FF.py"
     assert [d.code for d in editor.client.diagnostics[uri]] == ["F401"]
+
+
+async def test_a_notebooks_findings_are_said_not_placed_in_its_json(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Ruff places a notebook's findings in its cells, which are no lines of the file's
+    text: they are not diagnostics on the JSON, but one line in ``notShown`` and the log."""
+    from test_cli_analyze import NOTEBOOK
+
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    (workspace / "nb.ipynb").write_text(NOTEBOOK)
+    (workspace / "a.py").write_text("import os\n")
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    result = await editor.command("shim.analyzeWorkspace")
+    assert (result["files"], result["findings"]) == (1, 1), result
+    assert editor.uri("nb.ipynb") not in editor.client.diagnostics
+    note = f"{workspace / 'nb.ipynb'}: 2 findings in its cells not shown: a notebook's findings"
+    assert [n for n in result["notShown"] if n.startswith(note)], result
+    logged = [m.message for m in editor.client.log_messages]
+    assert [m for m in logged if m.startswith(f"SHIM: {note}")], logged

@@ -738,3 +738,32 @@ def test_a_secret_folder_or_file_named_itself_is_judged_as_a_run_over_the_folder
         shown = done.stdout + done.stderr
         assert "hunter2" not in shown and done.returncode == 1, (named, shown)
         assert "secret" in done.stderr, (named, shown)
+
+
+NOTEBOOK = json.dumps(
+    {
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["import os\n"]},
+            {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["x = 1\n", "yy\n"]},
+        ],
+        "metadata": {"language_info": {"name": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+)
+
+
+def test_a_notebooks_findings_keep_their_cells(tmp_path: Path) -> None:
+    """Ruff places a notebook's findings in its cells: each line says which, as ruff's own
+    output does, and ``--json`` gives the cell."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(SELECT_F)
+    (root / "nb.ipynb").write_text(NOTEBOOK)
+    done = analyze(root)
+    assert done.stdout.splitlines() == [
+        "nb.ipynb:cell 1:1:8: F401 `os` imported but unused",
+        "nb.ipynb:cell 2:2:1: F821 Undefined name `yy`",
+    ], done
+    listed = json.loads(analyze(root, "--json", ".").stdout)
+    assert [(f["cell"], f["line"], f["code"]) for f in listed] == [(1, 1, "F401"), (2, 2, "F821")]
