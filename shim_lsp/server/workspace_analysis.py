@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 from lsprotocol import types
@@ -180,13 +182,17 @@ class WorkspaceAnalysisFeature(Feature):
             return {"cancelled": False, "files": 0, "findings": 0, "error": "ruff cannot run"}
         settings = self.ls.settings
         secret = self.ls.feature_of(AnalysisFeature).quoted_from()[1]
+        started = time.time_ns()
         done = await tree.check_tree(
             binary, roots, ruff_options(settings), search=self._link_search(), secret=secret
         )
         if isinstance(done, RuffFailure):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return {"cancelled": False, "files": 0, "findings": 0, "error": done.message}
-        shown, withheld, cells = await asyncio.to_thread(self._diagnostics, done.found)
+        shown, withheld, cells, changed = await asyncio.to_thread(
+            self._diagnostics, done.found, None, started
+        )
+        self._recheck(changed)
         for uri in self._shown - shown.keys():
             if self.ls.document(uri) is None:  # an open buffer's are its own
                 self.ls.diagnostics.clear(uri, SOURCE)
@@ -241,18 +247,22 @@ class WorkspaceAnalysisFeature(Feature):
             self.ls.tell_user(f"SHIM: {new[0][2]}{more}", types.MessageType.Warning)
 
     def _diagnostics(
-        self, found: dict[Path, list[Finding]], read: dict[Path, bytes] | None = None
-    ) -> tuple[
-        dict[str, list[types.Diagnostic]], list[secret_files.Withheld], list[tuple[Path, int]]
-    ]:
+        self,
+        found: dict[Path, list[Finding]],
+        read: dict[Path, bytes] | None = None,
+        since: int | None = None,
+    ) -> _Shown:
         """Each unopened file's findings as diagnostics (its text read to count the client's
         units, unless ``read`` holds the bytes ruff checked), open buffers being left to
         their own checks; the findings withheld for secret names; and the notebooks whose
-        findings, placed in their cells, are not diagnostics. Off the event loop."""
+        findings, placed in their cells, are not diagnostics. A file changed since ``since``
+        (ns; ruff started then) may not be the text ruff read: its findings would land on
+        other text, so it is checked again instead. Off the event loop."""
         converter = self.ls.feature_of(AnalysisFeature)
         out = {}
         withholding = secret_files.Withholding()
         cells: list[tuple[Path, int]] = []
+        changed: list[Path] = []
         real = tree.RealPaths()  # each folder's real path found once, from its parent's
         for path, items in found.items():
             uri = path_to_uri(path)
@@ -273,8 +283,11 @@ class WorkspaceAnalysisFeature(Feature):
             data = read[path] if read and path in read else read_bytes(path)
             if data is None:
                 continue  # gone since ruff read it: its event will clear it
+            if since is not None and _changed_since(path, since):
+                changed.append(path)
+                continue
             out[uri] = converter.diagnostics_of(decode(data, path), items)
-        return out, withholding.withheld(), sorted(cells)
+        return _Shown(out, withholding.withheld(), sorted(cells), changed)
 
     def _publish(self, found: dict[str, list[types.Diagnostic]]) -> None:
         for uri, diagnostics in found.items():
@@ -365,7 +378,11 @@ class WorkspaceAnalysisFeature(Feature):
             self.ls.feature_of(AnalysisFeature)._failed(done)
             return
         self._say_skipped(done.skipped, done.notes)
-        shown, withheld, cells = await asyncio.to_thread(self._diagnostics, done.found, read)
+        # Not judged by their times: these are the rechecks of files written during a run
+        # (a file whose time is ahead of the clock would be checked again for ever).
+        shown, withheld, cells, _changed = await asyncio.to_thread(
+            self._diagnostics, done.found, read
+        )
         self._say_unread(done.unread, withheld, cells)
         for path in present:
             uri = path_to_uri(path)
@@ -373,6 +390,26 @@ class WorkspaceAnalysisFeature(Feature):
                 self.ls.diagnostics.clear(uri, SOURCE)  # nothing found any more
                 self._shown.discard(uri)
         self._publish(shown)
+
+
+class _Shown(NamedTuple):
+    """A run's findings as the client gets them (see ``_diagnostics``)."""
+
+    diagnostics: dict[str, list[types.Diagnostic]]
+    withheld: list[secret_files.Withheld]
+    cells: list[tuple[Path, int]]
+    """Notebooks, and how many findings in their cells."""
+    changed: list[Path]
+    """Files written since ruff started: checked again."""
+
+
+def _changed_since(path: Path, since: int) -> bool:
+    """Whether the file was written at ``since`` (ns) or after, as far as its times tell."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return True
+    return max(st.st_mtime_ns, st.st_ctime_ns) >= since
 
 
 def _cells_note(path: Path, count: int) -> str:

@@ -674,3 +674,30 @@ async def test_a_notebooks_findings_are_said_not_placed_in_its_json(
     assert [n for n in result["notShown"] if n.startswith(note)], result
     logged = [m.message for m in editor.client.log_messages]
     assert [m for m in logged if m.startswith(f"SHIM: {note}")], logged
+
+
+async def test_a_file_written_while_ruff_ran_is_checked_again_not_misplaced(
+    workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
+) -> None:
+    """The workspace run reads a file after ruff did, to place its findings: one written
+    meanwhile would get them on other text. It is checked again, as it is now."""
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    chg = workspace / "chg.py"
+    chg.write_text("import os\n")
+    real = find_ruff(None)
+    assert isinstance(real, str)
+    script = tmp_path / "ruff-then-write"
+    script.write_text(  # a whole-folder run (no --stdin-filename) ends, then chg.py changes
+        f'#!/bin/sh\n"{real}" "$@"\nstatus=$?\n'
+        f'case "$*" in *--stdin-filename*) ;; *) printf "x = 1\\nprint(undefined_y)\\n"'
+        f' > "{chg}" ;; esac\nexit $status\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    editor = await editors.start(
+        workspace, state_dir, capabilities=PROGRESS, settings={"ruffPath": str(script)}
+    )
+    await editor.command("shim.analyzeWorkspace")
+    uri = editor.uri("chg.py")
+    await published(editor, uri, lambda c: c == ["F821"])
+    (found,) = editor.client.diagnostics[uri]
+    assert (found.range.start.line, found.range.start.character) == (1, 6), found.range
