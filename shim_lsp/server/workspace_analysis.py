@@ -266,13 +266,13 @@ class WorkspaceAnalysisFeature(Feature):
         real = tree.RealPaths()  # each folder's real path found once, from its parent's
         for path, items in found.items():
             uri = path_to_uri(path)
-            if self.ls.document(uri) is not None:
-                continue
             real_parent = Path(real.folder(str(path.parent)))
-            if not converter.may_show(path, real_parent):
+            if not converter.may_show(path, real_parent):  # said even when open
                 rules = converter.secret_under(path, real_parent)
                 if rules is not None:
                     withholding.add(rules.root, path, len(items), rules.secrets.match)
+                continue
+            if self.ls.document(uri) is not None:
                 continue
             in_cells = sum(f.cell is not None for f in items)
             if in_cells:  # a notebook's: in its cells, which are no lines of the file's text

@@ -411,6 +411,7 @@ async def test_a_secret_file_or_a_link_to_one_is_never_shown_and_said_so(
         capabilities=PROGRESS,
         settings={"secretGlobs": [".env", "secret_*.py"]},
     )
+    editor.open("id_rsa_tool.py", "KEY = hunter4_value\n")  # open: said all the same
     result = await editor.command("shim.analyzeWorkspace")
     assert result["findings"] == 1
     why = "1 finding not shown: its name marks it as a secret file (.env, id_rsa*, *.pem...)"
