@@ -219,12 +219,11 @@ class WorkspaceAnalysisFeature(Feature):
 
     def _say_skipped(self, links: Iterable[Path], notes: Iterable[str] = ()) -> None:
         """A folder left out for its settings file, or what else ruff was kept from (a FIFO
-        it would wait on), is said once (log and screen)."""
-        for said in [*(tree.skipped_note(link) for link in links), *notes]:
-            if said not in self._skipped_said:
-                self._skipped_said.add(said)
-                self.ls.log_user(f"SHIM: {said}", types.MessageType.Warning)
-                self.ls.tell_user(f"SHIM: {said}", types.MessageType.Warning)
+        it would wait on), is said once."""
+        said = [*(tree.skipped_note(link) for link in links), *notes]
+        new = [line for line in dict.fromkeys(said) if line not in self._skipped_said]
+        self._skipped_said.update(new)
+        self._tell(new)
 
     def _say_unread(
         self,
@@ -233,18 +232,22 @@ class WorkspaceAnalysisFeature(Feature):
         cells: Iterable[tuple[Path, int]] = (),
     ) -> None:
         """A file ruff could not read, or a secret file (or folder) whose findings are
-        withheld, is one plain line in the log, once (as ``shim analyze`` says it), never a
-        ruff I/O error on the file nor the findings; the first few of a run on screen too."""
+        withheld, is one plain line, once (as ``shim analyze`` says it), never a ruff I/O
+        error on the file nor the findings."""
         lines = [(u.path, u.why, tree.unread_note(str(u.path), u.why)) for u in unread]
         lines += [(w.path, "withheld", secret_files.note(str(w.path), w)) for w in withheld]
         lines += [(path, "cells", _cells_note(path, count)) for path, count in cells]
         new = [(path, why, said) for path, why, said in lines if (path, why) not in self._said]
-        for path, why, said in new:
-            self._said.add((path, why))
-            self.ls.log_user(f"SHIM: {said}", types.MessageType.Warning)
+        self._said.update((path, why) for path, why, _said in new)
+        self._tell([said for _path, _why, said in new])
+
+    def _tell(self, new: list[str]) -> None:
+        """Each line in the log; the first on screen, saying how many more the log has."""
+        for line in new:
+            self.ls.log_user(f"SHIM: {line}", types.MessageType.Warning)
         if new:
             more = f" (and {len(new) - 1} more: see SHIM's output)" if len(new) > 1 else ""
-            self.ls.tell_user(f"SHIM: {new[0][2]}{more}", types.MessageType.Warning)
+            self.ls.tell_user(f"SHIM: {new[0]}{more}", types.MessageType.Warning)
 
     def _diagnostics(
         self,
