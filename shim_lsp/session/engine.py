@@ -214,21 +214,22 @@ class SessionEngine:
         """Only files really inside the workspace, never secrets. ``real_parent``: the real
         path of ``path``'s folder, when the caller has it (a workspace run judges every file
         with findings, many to a folder: resolving each whole path took ~10 ms on Django)."""
-        real = None
-        if real_parent is not None and not os.path.islink(path):
-            real = real_parent / path.name  # a file that is not a link is where its folder is
-        rules = self.tree.rules_for(path, real)
+        rules = self._rules_of(path, real_parent)
         return rules is not None and not rules.is_secret(path, real_parent)
 
     def secret_under(self, path: Path, real_parent: Path | None = None) -> FileRules | None:
         """The rules of the workspace folder ``path`` is really inside, when they make it a
         secret (by its name, a folder's, or what a link leads to); ``real_parent`` as for
         ``may_read``."""
+        rules = self._rules_of(path, real_parent)
+        return rules if rules is not None and rules.is_secret(path, real_parent) else None
+
+    def _rules_of(self, path: Path, real_parent: Path | None) -> FileRules | None:
+        """The rules of the workspace folder that really holds ``path``."""
         real = None
         if real_parent is not None and not os.path.islink(path):
-            real = real_parent / path.name
-        rules = self.tree.rules_for(path, real)
-        return rules if rules is not None and rules.is_secret(path, real_parent) else None
+            real = real_parent / path.name  # a file that is not a link is where its folder is
+        return self.tree.rules_for(path, real)
 
     # --- document events ----------------------------------------------------------------
 
