@@ -843,3 +843,13 @@ def test_every_path_on_a_line_of_shim_analyze_is_quoted_as_git_quotes_it(tmp_pat
             == "not analysed: it is a link to no\nwhere\x1b[31m.py, which does not exist"
         )
         assert said["g\ufffd.py"] == "not analysed: it is a link to nowhere, which does not exist"
+    # SHIM's own failure names its paths the same way: one line.
+    os.mkfifo(root / "ff")
+    (root / "s\nub" / "ruff.toml").unlink()
+    (root / "s\nub" / "ruff.toml").write_text('extend = "../ff"\n')
+    failed = analyze(root, timeout=30)
+    assert failed.returncode == 2, failed
+    assert failed.stderr.startswith(f'shim: "{root}/s\\nub/ruff.toml" extends {root}/ff, which'), (
+        failed
+    )
+    assert failed.stderr.count("\n") == 1, failed.stderr
