@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -72,7 +72,7 @@ class Plan(NamedTuple):
         path named on the command line excluded too)."""
         out = [NO_IGNORE_FILES] if self.no_ignore_files else []
         for path in self.excluded:
-            out += ["--extend-exclude", _escaped(str(path))]
+            out += ["--extend-exclude", ruff_glob(str(path))]
         return out
 
 
@@ -80,10 +80,119 @@ NOTHING = Plan()
 """Nothing kept from ruff."""
 
 
-def _escaped(path: str) -> str:
+class Said(str):
+    """A line for the user that names paths, each face showing them its own way (``shim
+    analyze`` quotes one holding a control character or a byte that is not UTF-8, as git
+    does); as a plain string, the paths as they are. Made of words (``str``) and paths (any
+    ``os.PathLike``; ``Said.path`` for a path kept as spelled, a link's target say)."""
+
+    _parts: tuple[tuple[bool, str], ...]
+
+    def __new__(cls, *parts: str | os.PathLike[str]) -> Said:
+        split = tuple((False, p) if isinstance(p, str) else (True, os.fspath(p)) for p in parts)
+        said = super().__new__(cls, "".join(text for _path, text in split))
+        said._parts = split
+        return said
+
+    @staticmethod
+    def path(spelled: str) -> os.PathLike[str]:
+        """``spelled`` as a path of a ``Said``, unchanged (a ``Path`` would normalise it)."""
+        return _Spelled(spelled)
+
+    def shown(self, name: Callable[[str], str]) -> str:
+        """The line with each path as ``name`` shows it."""
+        return "".join(name(text) if path else text for path, text in self._parts)
+
+
+class _Spelled(NamedTuple):
+    text: str
+
+    def __fspath__(self) -> str:
+        return self.text
+
+
+def shown(text: str, name: Callable[[str], str]) -> str:
+    """``text`` with its paths as ``name`` shows them, when it is a ``Said``."""
+    return text.shown(name) if isinstance(text, Said) else text
+
+
+_NOT_ASCII = "[!\x01-\x7f]"
+"""A glob for one byte that is not ASCII. Ruff takes only UTF-8 arguments, and its globs
+match a path's raw bytes (globset, on Unix; ``?`` would match an ASCII byte too): a byte of
+a name that is not UTF-8 is given as this (ruff 0.17.6)."""
+
+
+def _undecodable(path: str) -> bool:
+    """Whether ``path`` holds a byte that is not UTF-8 (a lone surrogate, as Python keeps one)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in path)
+
+
+def ruff_glob(path: str) -> str:
+    """``path`` as a glob that ruff takes (valid UTF-8) and matches it: its magic characters
+    escaped, a byte that is not UTF-8 as any byte that is not ASCII (``alike``: what else
+    that matches)."""
     import glob
 
-    return glob.escape(path)
+    if not _undecodable(path):
+        return glob.escape(path)
+    return "".join(_NOT_ASCII if "\udc80" <= ch <= "\udcff" else glob.escape(ch) for ch in path)
+
+
+def _wild(part: bytes) -> list[bool]:
+    """For each byte of a name, whether ``ruff_glob`` gives it as any byte that is not ASCII."""
+    return [
+        flag
+        for ch in os.fsdecode(part)
+        for flag in ([True] if "\udc80" <= ch <= "\udcff" else [False] * len(ch.encode()))
+    ]
+
+
+def _matches(name: bytes, part: bytes, wild: Sequence[bool]) -> bool:
+    return len(name) == len(part) and all(
+        n >= 0x80 if w else n == p for n, p, w in zip(name, part, wild, strict=True)
+    )
+
+
+def alike(path: str) -> list[str]:
+    """The other paths there are now that ``ruff_glob(path)`` matches (``path`` absolute):
+    names that differ from its own only in bytes that are not ASCII where its own are not
+    UTF-8. Ruff would leave them out too."""
+    if not _undecodable(path):
+        return []
+    raw = os.fsencode(path)
+    parts = raw.split(b"/")
+    found = [parts[0]]
+    for part in parts[1:]:
+        if not _undecodable(os.fsdecode(part)):
+            found = [base + b"/" + part for base in found]
+            continue
+        wild = _wild(part)
+        more = []
+        for base in found:
+            try:
+                names = os.listdir(base or b"/")
+            except OSError:
+                names = [part]
+            more += [base + b"/" + n for n in names if _matches(n, part, wild)]
+        found = more
+    return sorted(os.fsdecode(p) for p in found if p != raw)
+
+
+def alike_left_out(paths: Iterable[Path]) -> Plan:
+    """What the user is told of the files ruff leaves out beside ``paths``, whose names it
+    cannot be told exactly (``alike``)."""
+    notes = tuple(
+        Said(
+            "left out: ",
+            Path(other),
+            ", whose name ruff cannot tell from that of ",
+            path,
+            " (not UTF-8), which is left out",
+        )
+        for path in paths
+        for other in alike(str(path))
+    )
+    return Plan(notes=notes)
 
 
 def special(path: str | Path) -> str | None:
@@ -153,8 +262,11 @@ def _within(path: str, real_folders: Sequence[str]) -> bool:
 def not_run(path: str | Path, what: str) -> RuffFailure:
     """Ruff cannot run: it would read its settings from ``path``, which is ``what``."""
     return RuffFailure(
-        f"{path} is {what}, not a regular file, and ruff reads its settings from it (it would"
-        " wait on it for ever): ruff was not run (make it a file, or remove it)"
+        Said(
+            Path(path),
+            f" is {what}, not a regular file, and ruff reads its settings from it (it would"
+            " wait on it for ever): ruff was not run (make it a file, or remove it)",
+        )
     )
 
 
@@ -163,22 +275,28 @@ def _extends_special(settings_file: str, within: Sequence[str] | None = None) ->
         what = special(target)
         if what is not None:
             return RuffFailure(
-                f"{settings_file} extends {target}, which is {what}, not a regular file (ruff"
-                " would wait on it for ever): ruff was not run (make it a file, or remove the"
-                " setting)"
+                Said(
+                    Path(settings_file),
+                    " extends ",
+                    Said.path(target),
+                    f", which is {what}, not a regular file (ruff would wait on it for ever):"
+                    " ruff was not run (make it a file, or remove the setting)",
+                )
             )
     return None
 
 
 def left_out(path: str | Path, what: str) -> str:
     """What the user is told of a file ruff would check that is not a regular file."""
-    return f"left out: {path} is not a regular file ({what})"
+    return Said("left out: ", Path(path), f" is not a regular file ({what})")
 
 
 def ignore_note(path: str | Path, why: str) -> str:
-    return (
+    return Said(
         "ruff ran without ignore files (.gitignore, .ignore, git's excludes), so files they"
-        f" name were checked too: {path} {why} (make it a file, or remove it)"
+        " name were checked too: ",
+        Path(path),
+        f" {why} (make it a file, or remove it)",
     )
 
 
@@ -211,8 +329,11 @@ def before_start(read: Iterable[str], real_roots: Sequence[str] = ()) -> Plan | 
         if _leads_out(path, real_roots):
             if name in SETTINGS:
                 return RuffFailure(
-                    f"{path} {LEADS_OUT}, and ruff reads its settings from it: ruff was not"
-                    " run (make it a file, or remove it)"
+                    Said(
+                        Path(path),
+                        f" {LEADS_OUT}, and ruff reads its settings from it: ruff was not run"
+                        " (make it a file, or remove it)",
+                    )
                 )
             if not plan.no_ignore_files:
                 plan = Plan((), True, (ignore_note(path, LEADS_OUT),))

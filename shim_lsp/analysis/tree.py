@@ -13,7 +13,6 @@ FIFO) is kept from it as ``holds`` says.
 from __future__ import annotations
 
 import errno
-import glob
 import os
 import re
 import stat
@@ -47,6 +46,8 @@ FIFO, a device, a settings file the search could not see): it is stopped, whatev
 _POLL_S = 1.0
 
 PYTHON_SUFFIXES = (".py", ".pyi")
+CANNOT_RUN = "cannot run ruff"
+"""How a failure to start ruff begins (the ruff named is to blame, not what it checks)."""
 
 
 class Unread(NamedTuple):
@@ -73,7 +74,8 @@ def why_unread(path: Path, said: str = "") -> str:
             if exc.errno == errno.ELOOP:
                 return "it is a link that leads round in a loop, to no file"
             if exc.errno == errno.ENOENT:
-                return f"it is a link to {os.readlink(path)}, which does not exist"
+                target = holds.Said.path(os.readlink(path))
+                return holds.Said("it is a link to ", target, ", which does not exist")
         if exc.errno == errno.EACCES:
             return "SHIM may not read it (permission denied)"
         return f"it cannot be read ({exc.strerror or exc})"
@@ -129,9 +131,12 @@ def config_leading_out(
     if not found:
         return None
     return RuffFailure(
-        f"{found[0]} is a link leading outside the workspace, and ruff reads its settings from"
-        " it: SHIM reads nothing outside the workspace, so ruff was not run (make it a file,"
-        " or remove it)"
+        holds.Said(
+            found[0],
+            " is a link leading outside the workspace, and ruff reads its settings from it:"
+            " SHIM reads nothing outside the workspace, so ruff was not run (make it a file,"
+            " or remove it)",
+        )
     )
 
 
@@ -144,10 +149,11 @@ def settings_leading_out(roots: Sequence[Path], outside: Sequence[Path]) -> tupl
 
 def skipped_note(link: Path) -> str:
     """What the user is told of a folder left out for its settings file."""
-    return (
-        f"{link.parent} was not analysed: its {link.name} is a link leading outside the"
-        " workspace, and ruff reads its settings from it; SHIM reads nothing outside the"
-        " workspace (make it a file, or remove it)"
+    return holds.Said(
+        link.parent,
+        f" was not analysed: its {link.name} is a link leading outside the workspace, and"
+        " ruff reads its settings from it; SHIM reads nothing outside the workspace (make it"
+        " a file, or remove it)",
     )
 
 
@@ -165,10 +171,17 @@ def _args(
     targets: Sequence[Path],
     plan: holds.Plan = holds.NOTHING,
 ) -> list[str]:
-    kept_out = [*outside, *(p.parent for p in outside if p.name in RUFF_CONFIGS)]
-    excluded = [a for link in kept_out for a in ("--extend-exclude", glob.escape(str(link)))]
+    excluded = [
+        a for p in _kept_out(outside) for a in ("--extend-exclude", holds.ruff_glob(str(p)))
+    ]
     lint = ruff_command.lint_args(options)
     return [*lint, *excluded, *plan.args(), "--", *(str(p) for p in targets)]
+
+
+def _kept_out(outside: Sequence[Path]) -> list[Path]:
+    """What ruff is told to leave out for the links leading out: each link, and the folder of
+    one that is a settings file."""
+    return [*outside, *(p.parent for p in outside if p.name in RUFF_CONFIGS)]
 
 
 def _folders(roots: Sequence[Path], here: Path) -> list[Path]:
@@ -332,6 +345,12 @@ AMBIGUOUS = (
     "its name is not UTF-8, and ruff names it as it names another file beside it (each byte"
     " that is not UTF-8 as U+FFFD): SHIM cannot tell whose findings they are"
 )
+
+
+def lossy(name: str) -> str:
+    """``name`` as ruff spells it: a byte that is not UTF-8 as U+FFFD."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
 
 IO_ERROR = "E902"
 """Ruff's code for a file it could not read (when selected; else it warns on stderr)."""
@@ -604,11 +623,11 @@ class TreeRun(NamedTuple):
         more = holds.from_search(roots, found.special, outside, True, found.settings)
         if isinstance(more, RuffFailure):
             return more
-        plan = plan.merged(more)
+        plan = plan.merged(more).merged(holds.alike_left_out([*_kept_out(outside), *more.excluded]))
         try:
             proc = _popen(binary, _args(options, outside, roots, plan), here)
         except OSError as exc:
-            return RuffFailure(f"cannot run ruff ({binary}): {exc.strerror or exc}")
+            return RuffFailure(f"{CANNOT_RUN} ({binary}): {exc.strerror or exc}")
         run = (binary, tuple(roots), here, tuple(outside), proc, timeout, search, options)
         return cls(*run, plan=plan, secret=secret)
 
@@ -716,18 +735,21 @@ def _denied_inside(out: bytes, err: bytes, outside: Sequence[Path], here: Path) 
     (``warning: Failed to lint out.py: Permission denied (os error 13)``)."""
     import json
 
-    named = {str(p) for p in outside}
+    # As ruff spells them: a name that is not UTF-8 with U+FFFD, unless another reads alike
+    # (then which one ruff was refused is not known: the safe order leaves out both).
+    named = {lossy(str(p)) for p in outside if not holds.alike(str(p))}
     denied = _DENIED.decode()
     for line in err.decode("utf-8", "replace").splitlines():
         if denied in line:
             said = line.partition(_FAILED_TO_LINT)[2].rpartition(": ")[0]
-            if not said or str(here / said) not in named:
+            if not said or lossy(str(here / said)) not in named:
                 return True
     if _DENIED not in out:
         return False
     try:
         return any(
-            denied in str(i.get("message")) and str(here / str(i.get("filename"))) not in named
+            denied in str(i.get("message"))
+            and lossy(str(here / str(i.get("filename")))) not in named
             for i in json.loads(out)
         )
     except (ValueError, TypeError, AttributeError):

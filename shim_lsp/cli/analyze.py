@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shim_lsp.analysis import secret_files, tree
+from shim_lsp.analysis import holds, secret_files, tree
 from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.ruff_command import (
     COMPLEXITY_THRESHOLD,
@@ -267,7 +267,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         else None
     )
     if isinstance(running, RuffFailure):
-        raise CliError(running.message)
+        raise CliError(holds.shown(running.message, quoted))
     real = tree.RealPaths()
     cwd = os.getcwd().rstrip("/") + "/"
     try:
@@ -286,13 +286,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if running is not None:
         done = running.finish(real)
         if isinstance(done, RuffFailure):
-            raise CliError(done.message)
+            raise CliError(holds.shown(done.message, quoted))
         found = dict(done.found)
         for link in done.skipped:
-            print(f"shim: {tree.skipped_note(link)}", file=sys.stderr)
+            print(f"shim: {holds.shown(tree.skipped_note(link), quoted)}", file=sys.stderr)
         unread += [(_shown(u.path, cwd), u.why) for u in sorted(done.unread)]
         for note in done.notes:
-            print(f"shim: {note}", file=sys.stderr)
+            print(f"shim: {holds.shown(note, quoted)}", file=sys.stderr)
         if dmypy is not None:
             import asyncio
 
@@ -320,7 +320,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for shown, item in withheld:
         print(f"shim: {secret_files.note(quoted(shown), item)}", file=sys.stderr)
     for shown, why in unread:
-        print(f"shim: {tree.unread_note(quoted(shown), why)}", file=sys.stderr)
+        print(f"shim: {tree.unread_note(quoted(shown), holds.shown(why, quoted))}", file=sys.stderr)
     if args.json:
         listed = [finding_json(_json_name(name), f) for name, f in rows]
         listed += [
@@ -328,7 +328,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             for shown, item in withheld
         ]
         listed += [
-            _said_json(_json_name(shown), NOT_ANALYSED, f"not analysed: {why}")
+            _said_json(
+                _json_name(shown), NOT_ANALYSED, f"not analysed: {holds.shown(why, _json_name)}"
+            )
             for shown, why in unread
         ]
         import json  # here: ruff starts before it loads

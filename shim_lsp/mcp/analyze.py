@@ -46,6 +46,11 @@ def register(server: MCPServer[Any], face: Face) -> None:
         configuration applies unless select/ignore say otherwise. Nothing is changed."""
         chat = face.chat
         engine = chat.engine
+
+        def named(path: str | Path) -> str:
+            """As the chat sees it, valid Unicode (a byte that is not UTF-8 as U+FFFD)."""
+            return tree.lossy(chat.shown(path) or str(path))
+
         settings = engine.settings
         left: list[str] = []
         targets = []
@@ -93,7 +98,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
             if not engine.workspace.contains(path):
                 continue
             if engine.may_read(path):
-                rows += [(chat.shown(path) or str(path), f) for f in items]
+                rows += [(named(path), f) for f in items]
             elif (rules := engine.secret_under(path)) is not None:
                 withholding.add(rules.root, path, len(items), rules.secrets.match)
         rows.sort(key=lambda row: (row[0], row[1].start))
@@ -107,9 +112,11 @@ def register(server: MCPServer[Any], face: Face) -> None:
         ]
         if withheld:
             result["notShown"] = withheld
-        left += [tree.skipped_note(p) for p in done.skipped]
-        left += [tree.unread_note(chat.shown(u.path) or str(u.path), u.why) for u in done.unread]
-        left += list(done.notes)
+        left += [holds.shown(tree.skipped_note(p), named) for p in done.skipped]
+        left += [
+            tree.unread_note(named(u.path), holds.shown(u.why, tree.lossy)) for u in done.unread
+        ]
+        left += [holds.shown(note, named) for note in done.notes]
         if left:
             result["notAnalysed"] = [valid_text(line) for line in left]
         return result

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from lsprotocol import types
 
-from shim_lsp.analysis import findings, noqa, ruff
+from shim_lsp.analysis import findings, noqa, ruff, tree
 from shim_lsp.analysis.findings import Finding, Fix, Spot
 from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.tree import config_leading_out
@@ -112,7 +112,7 @@ class ToolTrouble:
     on screen, naming what it turns off and the setting that points at the tool: everything
     else works on. Forgotten when the tool's settings change, so a new mistake is said."""
 
-    def __init__(self, ls: ShimLanguageServer, off: str, setting: str) -> None:
+    def __init__(self, ls: ShimLanguageServer, off: str, setting: str | None) -> None:
         self.ls = ls
         self.off = off
         self.setting = setting
@@ -127,10 +127,9 @@ class ToolTrouble:
         self._told.add(message)
         shown = f"\n{detail.strip()}" if detail.strip() else ""
         self.ls.log_user(f"SHIM: {message}{shown}", types.MessageType.Error)
-        self.ls.tell_user(
-            f"SHIM: {message}. {self.off} ({cause or f'setting {self.setting}'}); everything"
-            " else works."
-        )
+        cause = cause or (self.setting and f"setting {self.setting}")
+        why = f" ({cause})" if cause else ""
+        self.ls.tell_user(f"SHIM: {message}. {self.off}{why}; everything else works.")
 
     def forget(self) -> None:
         self._told.clear()
@@ -186,6 +185,9 @@ class AnalysisFeature(Feature):
         self.trouble = ToolTrouble(
             ls, "Ruff diagnostics and fixes are off until ruff runs", "ruffPath"
         )
+        self.tree_trouble = ToolTrouble(ls, "The workspace's analysis did not run", None)
+        """A whole-folder run that failed, ruff itself running: the buffers are still
+        checked, and ruffPath is not to blame."""
 
     # Events
 
@@ -232,6 +234,7 @@ class AnalysisFeature(Feature):
         if _ruff_changed(old, new):
             self._binary = None
             self.trouble.forget()
+            self.tree_trouble.forget()
             self._stop_server()
             if self.ls.settings_known.is_set():  # before, every run waits for these settings
                 self._refresh()
@@ -412,6 +415,14 @@ class AnalysisFeature(Feature):
         (``near``: the file checked); the rest works on."""
         self._binary = None  # look for ruff again next time: it may be back
         self.trouble.say(failure.message, failure.detail, ruff_cause(failure, near))
+
+    def tree_failed(self, failure: ruff.RuffFailure) -> None:
+        """A whole-folder run failed: said as ``_failed`` says it when ruff could not be
+        started, else naming what ruff or SHIM refused (the buffers' checks go on)."""
+        if failure.message.startswith(tree.CANNOT_RUN):
+            self._failed(failure)
+        else:
+            self.tree_trouble.say(failure.message, failure.detail, ruff_cause(failure))
 
     async def _check_and_publish(self, uri: str) -> None:
         self._timers.pop(uri, None)

@@ -25,7 +25,7 @@ import attrs
 from lsprotocol import types
 from lsprotocol.types import ProgressToken
 
-from shim_lsp.analysis import secret_files, tree
+from shim_lsp.analysis import holds, secret_files, tree
 from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.ruff import RuffFailure
@@ -187,7 +187,7 @@ class WorkspaceAnalysisFeature(Feature):
             binary, roots, ruff_options(settings), search=self._link_search(), secret=secret
         )
         if isinstance(done, RuffFailure):
-            self.ls.feature_of(AnalysisFeature)._failed(done)
+            self.ls.feature_of(AnalysisFeature).tree_failed(done)
             return {"cancelled": False, "files": 0, "findings": 0, "error": done.message}
         shown, withheld, cells, changed = await asyncio.to_thread(
             self._diagnostics, done.found, None, started
@@ -207,20 +207,21 @@ class WorkspaceAnalysisFeature(Feature):
             "cancelled": False,
             "files": files,
             "findings": findings,
-            "outside": [str(p) for p in done.outside],
-            "skipped": [str(p.parent) for p in done.skipped],
+            "outside": [tree.lossy(str(p)) for p in done.outside],
+            "skipped": [tree.lossy(str(p.parent)) for p in done.skipped],
             "notShown": [
-                *(secret_files.note(str(w.path), w) for w in withheld),
+                *(_withheld_note(w) for w in withheld),
                 *(_cells_note(path, count) for path, count in cells),
             ],
-            "notAnalysed": [tree.unread_note(str(u.path), u.why) for u in done.unread],
-            "notes": list(done.notes),
+            "notAnalysed": [_unread_note(u) for u in done.unread],
+            "notes": [holds.shown(note, tree.lossy) for note in done.notes],
         }
 
     def _say_skipped(self, links: Iterable[Path], notes: Iterable[str] = ()) -> None:
         """A folder left out for its settings file, or what else ruff was kept from (a FIFO
         it would wait on), is said once."""
         said = [*(tree.skipped_note(link) for link in links), *notes]
+        said = [holds.shown(line, tree.lossy) for line in said]  # valid Unicode on the wire
         new = [line for line in dict.fromkeys(said) if line not in self._skipped_said]
         self._skipped_said.update(new)
         self._tell(new)
@@ -234,8 +235,8 @@ class WorkspaceAnalysisFeature(Feature):
         """A file ruff could not read, or a secret file (or folder) whose findings are
         withheld, is one plain line, once (as ``shim analyze`` says it), never a ruff I/O
         error on the file nor the findings."""
-        lines = [(u.path, u.why, tree.unread_note(str(u.path), u.why)) for u in unread]
-        lines += [(w.path, "withheld", secret_files.note(str(w.path), w)) for w in withheld]
+        lines = [(u.path, str(u.why), _unread_note(u)) for u in unread]
+        lines += [(w.path, "withheld", _withheld_note(w)) for w in withheld]
         lines += [(path, "cells", _cells_note(path, count)) for path, count in cells]
         new = [(path, why, said) for path, why, said in lines if (path, why) not in self._said]
         self._said.update((path, why) for path, why, _said in new)
@@ -378,7 +379,7 @@ class WorkspaceAnalysisFeature(Feature):
         else:
             done = await tree.check_tree(binary, roots, options, present, secret=secret)
         if isinstance(done, RuffFailure):
-            self.ls.feature_of(AnalysisFeature)._failed(done)
+            self.ls.feature_of(AnalysisFeature).tree_failed(done)
             return
         self._say_skipped(done.skipped, done.notes)
         # Not judged by their times: these are the rechecks of files written during a run
@@ -419,9 +420,14 @@ def _cells_note(path: Path, count: int) -> str:
     """What the user is told of a notebook's findings, which are not diagnostics."""
     found = secret_files.plural(count, "finding")
     return (
-        f"{path}: {found} in its cells not shown: a notebook's findings are placed in its"
-        " cells, not in the file's text (`shim analyze` lists them, with their cells)"
+        f"{tree.lossy(str(path))}: {found} in its cells not shown: a notebook's findings are"
+        " placed in its cells, not in the file's text (`shim analyze` lists them, with their cells)"
     )
+
+
+def _withheld_note(withheld: secret_files.Withheld) -> str:
+    """``secret_files.note`` in valid Unicode, for the wire."""
+    return secret_files.note(tree.lossy(str(withheld.path)), withheld)
 
 
 def _findings_said(findings: int, files: int) -> str:
@@ -429,3 +435,9 @@ def _findings_said(findings: int, files: int) -> str:
     if not findings:
         return "No findings"
     return f"{findings:,} finding{'s' * (findings != 1)} in {files:,} file{'s' * (files != 1)}"
+
+
+def _unread_note(unread: tree.Unread) -> str:
+    """``tree.unread_note`` in valid Unicode, for the wire (a byte that is not UTF-8 as
+    U+FFFD, as ruff names such a file)."""
+    return tree.unread_note(tree.lossy(str(unread.path)), holds.shown(unread.why, tree.lossy))

@@ -545,6 +545,12 @@ async def test_a_subfolders_settings_extending_a_fifo_fail_the_run_and_the_serve
     result = await asyncio.wait_for(editor.command("shim.analyzeWorkspace"), 20)
     said = f"{workspace / 'sub' / 'ruff.toml'} extends {fifo}, which is a FIFO"
     assert said in result["error"], result
+    # Ruff itself runs (tryout 12c): the run did not, the buffers' checks go on.
+    told = [m for m in editor.shown_messages if said in m]
+    assert len(told) == 1 and told[0].endswith(
+        "The workspace's analysis did not run; everything else works."
+    ), told
+    assert not [m for m in editor.shown_messages if "ruffPath" in m], editor.shown_messages
     uri = editor.open("a.py")
     await published(editor, uri, lambda c: c == ["F401"], timeout=8)
     if target == "inside":  # one outside is not in the workspace SHIM searches
@@ -680,6 +686,31 @@ async def test_a_notebooks_findings_are_said_not_placed_in_its_json(
     assert [m for m in logged if m.startswith(f"SHIM: {note}")], logged
 
 
+async def test_a_secret_file_and_a_notebook_whose_names_are_not_utf8_are_said(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Their lines in ``notShown`` and the log carry U+FFFD for the byte, as ruff names
+    them: text the client can read, not a lone surrogate."""
+    from test_cli_analyze import NOTEBOOK
+
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    root = os.fsencode(workspace)
+    with open(os.path.join(root, b"id_rsa\xff.py"), "wb") as secret:
+        secret.write(b"KEY = hunter4_value\n")
+    with open(os.path.join(root, b"n\xff.ipynb"), "wb") as notebook:
+        notebook.write(NOTEBOOK.encode())
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    result = await editor.command("shim.analyzeWorkspace")
+    assert (result["files"], result["findings"]) == (0, 0), result
+    secret_note = f"{workspace}/id_rsa\ufffd.py: 1 finding not shown: its name marks it"
+    cells_note = f"{workspace}/n\ufffd.ipynb: 2 findings in its cells not shown"
+    assert [n for n in result["notShown"] if n.startswith(secret_note)], result
+    assert [n for n in result["notShown"] if n.startswith(cells_note)], result
+    logged = [m.message for m in editor.client.log_messages]
+    assert [m for m in logged if m.startswith(f"SHIM: {secret_note}")], logged
+    assert not [m for m in logged if "hunter4" in m or "\udcff" in m], logged
+
+
 async def test_a_file_written_while_ruff_ran_is_checked_again_not_misplaced(
     workspace: Path, state_dir: Path, editors: Editors, tmp_path: Path
 ) -> None:
@@ -705,3 +736,36 @@ async def test_a_file_written_while_ruff_ran_is_checked_again_not_misplaced(
     await published(editor, uri, lambda c: c == ["F821"])
     (found,) = editor.client.diagnostics[uri]
     assert (found.range.start.line, found.range.start.character) == (1, 6), found.range
+
+
+@pytest.mark.parametrize("kind", ["link leading out", "FIFO"])
+@pytest.mark.parametrize("order", ["sandboxed", "safe order"])
+async def test_a_name_not_in_utf8_that_ruff_must_not_read_leaves_the_workspace_run_going(
+    workspace: Path,
+    state_dir: Path,
+    editors: Editors,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    order: str,
+    kind: str,
+) -> None:
+    """Tryout 12c, defect 4: ``o\\377.py`` (a link leading out, or a FIFO) failed every
+    Analyse Workspace ("invalid UTF-8 was detected in one or more arguments"), blaming
+    ruffPath. Now the rest is analysed, and what is left out is said in valid Unicode."""
+    _order(order, monkeypatch)
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    (workspace / "a.py").write_text("import os\n")
+    (tmp_path / "outside.py").write_text("x = hunter2_outside\n")
+    odd = os.path.join(os.fsencode(workspace), b"o\xff.py")
+    if kind == "FIFO":
+        os.mkfifo(odd)
+    else:
+        os.symlink(tmp_path / "outside.py", odd)
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    result = await asyncio.wait_for(editor.command("shim.analyzeWorkspace"), 30)
+    assert (result["findings"], result["files"], result.get("error")) == (1, 1, None), result
+    notes = [f"left out: {workspace}/o\ufffd.py is not a regular file (a FIFO)"]
+    assert result["notes"] == (notes if kind == "FIFO" else []), result
+    assert result["notAnalysed"] == [], result
+    assert "hunter2" not in str(result)
+    assert not [m for m in editor.shown_messages if "ruff" in m.lower()], editor.shown_messages

@@ -767,3 +767,89 @@ def test_a_notebooks_findings_keep_their_cells(tmp_path: Path) -> None:
     ], done
     listed = json.loads(analyze(root, "--json", ".").stdout)
     assert [(f["cell"], f["line"], f["code"]) for f in listed] == [(1, 1, "F401"), (2, 2, "F821")]
+
+
+@pytest.mark.parametrize("kind", ["link leading out", "FIFO"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_name_not_in_utf8_that_ruff_must_not_read_leaves_the_rest_analysed(
+    tmp_path: Path, order: str, kind: str
+) -> None:
+    """Tryout 12c, defect 4: ruff takes only UTF-8 arguments, so leaving out ``o\\377.py``
+    by its name failed every whole-folder run ("invalid UTF-8 was detected"). Now it is
+    left out by a pattern ruff takes (a link leading out: silently, as any such link), and
+    what that pattern also matches (``o\\376.py``, never ``oa.py``) is said left out."""
+    env = _order(order)
+    root = project(tmp_path / "p")
+    (tmp_path / "outside.py").write_text("x = hunter2_outside\n")
+    odd = os.path.join(os.fsencode(root), b"o\xff.py")
+    if kind == "FIFO":
+        os.mkfifo(odd)
+    else:
+        os.symlink(tmp_path / "outside.py", odd)
+    (root / "oa.py").write_text("import re\n")
+    found = [
+        "oa.py:1:8: F401 `re` imported but unused",
+        "pkg/a.py:1:8: F401 `os` imported but unused",
+    ]
+    fifo_said = f'shim: left out: "{root}/o\\377.py" is not a regular file (a FIFO)'
+    alike_said = (
+        f'shim: left out: "{root}/o\\376.py", whose name ruff cannot tell from that of'
+        f' "{root}/o\\377.py" (not UTF-8), which is left out'
+    )
+    for alike in (False, True):
+        if alike:
+            with open(os.path.join(os.fsencode(root), b"o\xfe.py"), "wb") as file:
+                file.write(b"import sys\n")
+        started = time.monotonic()
+        done = analyze(root, env=env, timeout=30)
+        assert time.monotonic() - started < 10
+        assert (done.returncode, done.stdout.splitlines()) == (1, found), done
+        said = [line for line in done.stderr.splitlines() if line.startswith("shim: ")]
+        expected = [fifo_said] if kind == "FIFO" else []
+        assert said == expected + ([alike_said] if alike else []), done.stderr
+        assert done.stderr.endswith("Found 2 findings in 2 files.\n"), done.stderr
+        assert "hunter2" not in done.stdout + done.stderr
+
+
+def test_every_path_on_a_line_of_shim_analyze_is_quoted_as_git_quotes_it(tmp_path: Path) -> None:
+    """Tryout 12c, defect 5: a FIFO's name, a folder left out and a link's target reached
+    the terminal raw (a newline splitting the line, an escape sequence colouring it), and a
+    dangling link whose name is not UTF-8 was said to be unreadable. Each path is now one
+    token, quoted as the findings' are."""
+    root = project(tmp_path / "p")
+    (tmp_path / "outside.toml").write_text("")
+    os.mkfifo(root / "fi\nfo.py")
+    (root / "dl.py").symlink_to("no\nwhere\x1b[31m.py")
+    os.symlink("nowhere", os.path.join(os.fsencode(root), b"g\xff.py"))
+    (root / "s\nub").mkdir()
+    (root / "s\nub" / "ruff.toml").symlink_to(tmp_path / "outside.toml")
+    for env in ORDERS.values():
+        done = analyze(root, env=env, timeout=30)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.splitlines() == [
+            f'shim: "{root}/s\\nub" was not analysed: its ruff.toml is a link leading outside'
+            " the workspace, and ruff reads its settings from it; SHIM reads nothing outside"
+            " the workspace (make it a file, or remove it)",
+            f'shim: left out: "{root}/fi\\nfo.py" is not a regular file (a FIFO)',
+            'shim: dl.py was not analysed: it is a link to "no\\nwhere\\033[31m.py", which does'
+            " not exist",
+            'shim: "g\\377.py" was not analysed: it is a link to nowhere, which does not exist',
+            "Found 1 finding in 1 file; 2 paths not analysed.",
+        ], done.stderr
+        listed = analyze(root, "--json", env=env, timeout=30)
+        said = {f["path"]: f["message"] for f in json.loads(listed.stdout) if f["code"]}
+        assert (
+            said["dl.py"]
+            == "not analysed: it is a link to no\nwhere\x1b[31m.py, which does not exist"
+        )
+        assert said["g\ufffd.py"] == "not analysed: it is a link to nowhere, which does not exist"
+    # SHIM's own failure names its paths the same way: one line.
+    os.mkfifo(root / "ff")
+    (root / "s\nub" / "ruff.toml").unlink()
+    (root / "s\nub" / "ruff.toml").write_text('extend = "../ff"\n')
+    failed = analyze(root, timeout=30)
+    assert failed.returncode == 2, failed
+    assert failed.stderr.startswith(f'shim: "{root}/s\\nub/ruff.toml" extends {root}/ff, which'), (
+        failed
+    )
+    assert failed.stderr.count("\n") == 1, failed.stderr

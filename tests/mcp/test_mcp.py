@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 import httpx2
 import psutil
+import pytest
 from harness import Editors, journal_settled
 from lsprotocol.types import DidCloseTextDocumentParams, TextDocumentIdentifier
 from mcp.client.session import ClientRequestContext, ClientSession
@@ -851,3 +852,28 @@ async def test_shim_analyze_judges_a_file_whose_name_is_not_utf8_by_what_it_is(
     assert [(f["path"], f["code"]) for f in found["findings"]] == [("plain\ufffd.py", "F401")]
     why = "1 finding not shown: its name marks it as a secret file (.env, id_rsa*, *.pem...)"
     assert found["notShown"] == [f"id_rsa_z.py: {why}", f"l\ufffd.py: {why}"], found
+
+
+@pytest.mark.parametrize("kind", ["link leading out", "FIFO"])
+async def test_shim_analyze_leaves_out_a_name_not_in_utf8_and_analyses_the_rest(
+    workspace: Path, state_dir: Path, tmp_path: Path, kind: str
+) -> None:
+    """Tryout 12c, defect 4: the tool failed with ruff's "invalid UTF-8 was detected in one
+    or more arguments" for a whole workspace holding ``o\\377.py`` that ruff must not read.
+    Now the rest is analysed, and what is left out is said as the chat sees paths."""
+    (workspace / "a.py").write_text("import os\n")
+    (tmp_path / "outside.py").write_text("x = hunter2_outside\n")
+    odd = os.path.join(os.fsencode(workspace), b"o\xff.py")
+    if kind == "FIFO":
+        os.mkfifo(odd)
+    else:
+        os.symlink(tmp_path / "outside.py", odd)
+    async with chat(workspace, state_dir) as session:
+        with anyio.fail_after(60):
+            found = await call(session, "shim_analyze", {"select": ["F"]})
+    assert [(f["path"], f["code"]) for f in found["findings"]] == [("a.py", "F401")], found
+    if kind == "FIFO":
+        assert found["notAnalysed"] == ["left out: o\ufffd.py is not a regular file (a FIFO)"]
+    else:
+        assert "notAnalysed" not in found, found
+    assert "hunter2" not in json.dumps(found)

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -346,3 +347,49 @@ def test_a_workspace_run_cancelled_while_it_starts_leaves_no_ruff_running(tmp_pa
                 os.kill(int(said), 9)
                 pytest.fail("ruff was left running")
         time.sleep(0.05)
+
+
+def test_ruff_takes_the_glob_of_a_name_not_in_utf8_and_it_matches_only_what_alike_names(
+    tmp_path: Path,
+) -> None:
+    """Ruff refuses an argument that is not UTF-8; its globs match raw bytes. ``ruff_glob``
+    gives each such byte as any byte that is not ASCII: it leaves out the file, never
+    ``oa.py`` nor ``o.py``, and ``alike`` names exactly the other names it matches now."""
+    from shim_lsp.analysis.holds import alike, ruff_glob
+
+    ruff = find_ruff(None)
+    assert isinstance(ruff, str)
+    root = os.fsencode(tmp_path)
+    names = [b"o\xff.py", b"o\xfe.py", b"oa.py", b"o.py", b"o\xc3\xa9.py", b"o\xff\xfe.py"]
+    for name in names:
+        with open(os.path.join(root, name), "wb") as file:
+            file.write(b"import os\n")
+
+    def checked(*excluded: str) -> set[bytes]:
+        args = [a for e in excluded for a in ("--extend-exclude", ruff_glob(e))]
+        done = subprocess.run(
+            [
+                ruff,
+                "check",
+                "--no-cache",
+                "--output-format",
+                "json",
+                "--select",
+                "F401",
+                *args,
+                ".",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+        )
+        assert done.returncode in (0, 1), done.stderr
+        return {os.path.basename(f["filename"]).encode() for f in json.loads(done.stdout)}
+
+    one = os.fsdecode(os.path.join(root, b"o\xff.py"))
+    two = os.fsdecode(os.path.join(root, b"o\xff\xfe.py"))
+    assert alike(one) == [os.fsdecode(os.path.join(root, b"o\xfe.py"))]
+    assert alike(two) == [os.fsdecode(os.path.join(root, b"o\xc3\xa9.py"))]
+    assert alike(str(tmp_path / "oa.py")) == []
+    # Ruff spells a byte that is not UTF-8 as U+FFFD: the names it still checks.
+    assert checked(one) == {b"oa.py", b"o.py", "oé.py".encode(), "o\ufffd\ufffd.py".encode()}
+    assert checked(two) == {b"oa.py", b"o.py", "o\ufffd.py".encode()}
