@@ -668,12 +668,13 @@ def test_an_ignore_file_linked_outside_is_said_to_lead_out_never_what_it_is(
 
 def test_ruff_starts_before_what_shim_analyze_needs_only_after_it_loads(tmp_path: Path) -> None:
     """Ruff is the long pole: logging (and its traceback, tokenize), the settings, pathspec,
-    attrs and the JSON reader load once ruff runs, beside it; the log is set up all the
-    same (a warning after is worded as every command's)."""
+    attrs and the JSON reader load once ruff runs, beside it, and shutil (argparse's
+    terminal width, loading zlib, bz2 and lzma) not at all; the log is set up all the same
+    (a warning after is worded as every command's)."""
     root = tmp_path / "p"
     root.mkdir()
     (root / "a.py").write_text("import os\n")
-    late = ["logging", "traceback", "shim_lsp.settings", "pathspec", "attrs", "json"]
+    late = ["logging", "traceback", "shim_lsp.settings", "pathspec", "attrs", "json", "shutil"]
     code = f"""
 import subprocess, sys
 started = subprocess.Popen.__init__
@@ -697,6 +698,20 @@ sys.exit(status)
     assert done.returncode == 1 and "F401" in done.stdout, done
     assert "loaded at ruff: []" in done.stderr, done.stderr
     assert "WARNING shim_lsp.probe: after the run" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("command", [["analyze", "--help"], ["analyze", "--bogus"]])
+def test_help_and_usage_fit_the_terminal(tmp_path: Path, command: list[str]) -> None:
+    """Help and a usage error are wrapped to the terminal's width ($COLUMNS here), though
+    the parser is built without reading it."""
+    env = {**os.environ, "COLUMNS": "50"}
+    done = subprocess.run(
+        [sys.executable, "-m", "shim_lsp.cli", *command], capture_output=True, text=True, env=env
+    )
+    lines = (done.stdout + done.stderr).splitlines()
+    assert "usage: shim" in lines[0] and len(lines) > 3, done
+    long = [line for line in lines if len(line) > 50 and " " in line.strip()]
+    assert not long, lines
 
 
 @pytest.mark.parametrize("layout", ["extends", "linked", "in-secret-folder"])
