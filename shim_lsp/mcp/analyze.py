@@ -54,15 +54,19 @@ def register(server: MCPServer[Any], face: Face) -> None:
         settings = engine.settings
         left: list[str] = []
         targets = []
-        for target in face.targets(paths):
+        for given, target in zip(paths or [""], face.targets(paths), strict=True):
             try:
                 mode = os.stat(target).st_mode
             except OSError as exc:
-                if exc.errno == errno.ENOENT and not os.path.lexists(target):
+                # A link named that leads to nothing is said by its name, not its target's.
+                link = chat.folder / given if given else target
+                if not os.path.islink(link):
+                    link = target
+                if exc.errno == errno.ENOENT and not os.path.lexists(link):
                     raise ToolError(f"{chat.shown(target)}: no such file or folder") from exc
                 # A link to nothing, a folder on the way SHIM may not search: as a run says.
-                shown = chat.shown(target) or str(target)
-                left.append(tree.unread_note(shown, tree.why_unread(target)))
+                shown = chat.shown(link) or str(link)
+                left.append(tree.unread_note(shown, tree.why_unread(link)))
                 continue
             if stat.S_ISDIR(mode):
                 targets.append(target)

@@ -801,12 +801,17 @@ async def test_shim_analyze_names_links_leading_nowhere_as_shim_analyze_does(
     (workspace / "loop.py").symlink_to(workspace / "loop.py")
     async with chat(workspace, state_dir) as session:
         found = await call(session, "shim_analyze")
+        named = await call(session, "shim_analyze", {"paths": ["gone.py"]})
     assert [(f["path"], f["code"]) for f in found["findings"]] == [("a.py", "F401")]
-    assert found["notAnalysed"] == [
+    gone = (
         f"gone.py was not analysed: it is a link to {workspace / 'missing.py'}, which does"
-        " not exist",
+        " not exist"
+    )
+    assert found["notAnalysed"] == [
+        gone,
         "loop.py was not analysed: it is a link that leads round in a loop, to no file",
     ]
+    assert named == {"findings": [], "count": 0, "files": 0, "notAnalysed": [gone]}, named
 
 
 async def test_shim_analyze_says_what_it_withholds_or_cannot_reach_never_fails_on_it(
