@@ -755,12 +755,9 @@ async def test_a_name_not_in_utf8_that_ruff_must_not_read_leaves_the_workspace_r
     _order(order, monkeypatch)
     (workspace / "pyproject.toml").write_text(SELECT_F)
     (workspace / "a.py").write_text("import os\n")
-    (tmp_path / "outside.py").write_text("x = hunter2_outside\n")
-    odd = os.path.join(os.fsencode(workspace), b"o\xff.py")
-    if kind == "FIFO":
-        os.mkfifo(odd)
-    else:
-        os.symlink(tmp_path / "outside.py", odd)
+    from test_cli_analyze import not_for_ruff
+
+    not_for_ruff(workspace, tmp_path, kind)
     editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
     result = await asyncio.wait_for(editor.command("shim.analyzeWorkspace"), 30)
     assert (result["findings"], result["files"], result.get("error")) == (1, 1, None), result

@@ -18,6 +18,17 @@ from shim_lsp.analysis import sandbox
 SELECT_F = '[tool.ruff.lint]\nselect = ["F"]\n'
 
 
+def not_for_ruff(folder: Path, outside: Path, kind: str) -> None:
+    """``o\\377.py`` in ``folder``, a name that is not UTF-8, which ruff must not read: a
+    FIFO (``kind``), or a link to ``outside/outside.py`` (holding ``hunter2_outside``)."""
+    (outside / "outside.py").write_text("x = hunter2_outside\n")
+    odd = os.path.join(os.fsencode(folder), b"o\xff.py")
+    if kind == "FIFO":
+        os.mkfifo(odd)
+    else:
+        os.symlink(outside / "outside.py", odd)
+
+
 def analyze(
     cwd: Path,
     *args: str,
@@ -795,12 +806,7 @@ def test_a_name_not_in_utf8_that_ruff_must_not_read_leaves_the_rest_analysed(
     what that pattern also matches (``o\\376.py``, never ``oa.py``) is said left out."""
     env = _order(order)
     root = project(tmp_path / "p")
-    (tmp_path / "outside.py").write_text("x = hunter2_outside\n")
-    odd = os.path.join(os.fsencode(root), b"o\xff.py")
-    if kind == "FIFO":
-        os.mkfifo(odd)
-    else:
-        os.symlink(tmp_path / "outside.py", odd)
+    not_for_ruff(root, tmp_path, kind)
     (root / "oa.py").write_text("import re\n")
     found = [
         "oa.py:1:8: F401 `re` imported but unused",

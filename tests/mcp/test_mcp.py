@@ -867,12 +867,9 @@ async def test_shim_analyze_leaves_out_a_name_not_in_utf8_and_analyses_the_rest(
     or more arguments" for a whole workspace holding ``o\\377.py`` that ruff must not read.
     Now the rest is analysed, and what is left out is said as the chat sees paths."""
     (workspace / "a.py").write_text("import os\n")
-    (tmp_path / "outside.py").write_text("x = hunter2_outside\n")
-    odd = os.path.join(os.fsencode(workspace), b"o\xff.py")
-    if kind == "FIFO":
-        os.mkfifo(odd)
-    else:
-        os.symlink(tmp_path / "outside.py", odd)
+    from test_cli_analyze import not_for_ruff
+
+    not_for_ruff(workspace, tmp_path, kind)
     async with chat(workspace, state_dir) as session:
         with anyio.fail_after(60):
             found = await call(session, "shim_analyze", {"select": ["F"]})
