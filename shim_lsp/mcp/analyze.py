@@ -18,8 +18,8 @@ from pydantic import Field
 from shim_lsp.analysis import holds, secret_files, tree
 from shim_lsp.analysis.findings import finding_json
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
-from shim_lsp.mcp.chat import valid_text
 from shim_lsp.mcp.face import Face
+from shim_lsp.workspace.paths import valid_text
 
 FINDINGS_MAX = 500
 """Findings returned at most (the count says how many there are)."""

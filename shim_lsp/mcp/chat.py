@@ -23,6 +23,7 @@ from shim_lsp.session.checkpointer import CheckpointResult
 from shim_lsp.session.engine import SessionEngine
 from shim_lsp.settings import Settings
 from shim_lsp.store import checkpoints as cps
+from shim_lsp.workspace.paths import valid_text
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +31,6 @@ AUTO_INTERVAL_S = 60.0
 AUTO_INTERVAL_MIN_S = 1.0
 AUTO_INTERVAL_MAX_S = 86_400.0
 NOTICES_KEPT = 20
-
-
-def valid_text(said: str) -> str:
-    """``said`` as JSON can carry it: a byte of a file name that is not UTF-8 (kept by Python
-    as a lone surrogate) becomes U+FFFD, as ruff and ``shim analyze --json`` give it."""
-    try:
-        said.encode("utf-8")
-    except UnicodeEncodeError:
-        return said.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return said
 
 
 class OutsideWorkspace(ValueError):

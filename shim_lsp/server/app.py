@@ -17,7 +17,7 @@ from shim_lsp.notifications import STATUS_NOTIFICATION
 from shim_lsp.server.diagnostics import Diagnostics
 from shim_lsp.server.protocol import ShimProtocol, is_parse_error
 from shim_lsp.settings import Settings
-from shim_lsp.workspace.paths import normalize_uri
+from shim_lsp.workspace.paths import normalize_uri, valid_text
 
 if TYPE_CHECKING:  # the engine is imported once a session starts, not at start-up
     from shim_lsp.server.feature import Feature
@@ -107,7 +107,7 @@ class ShimLanguageServer(LanguageServer):
 
     def log_user(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         """A line in the editor's output channel for SHIM."""
-        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        self.window_log_message(types.LogMessageParams(type=kind, message=valid_text(message)))
 
     def report_problem(self, message: str) -> None:
         """Tell the user now, or as soon as the client is initialized (event loop only)."""
@@ -137,7 +137,7 @@ class ShimLanguageServer(LanguageServer):
             self.tell_user(message)
 
     def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
-        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+        self.window_show_message(types.ShowMessageParams(type=kind, message=valid_text(message)))
 
     def status_summary(self) -> dict[str, Any] | None:
         """What a status bar shows (the ``shim/status`` notification)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from lsprotocol import types
 
 from shim_lsp.notifications import CLIENT_CAPABILITY
+from shim_lsp.workspace.paths import valid_text
 
 if TYPE_CHECKING:
     from shim_lsp.server.app import ShimLanguageServer
@@ -89,7 +90,9 @@ async def choose(
     request without declaring it. ``instead``: what a client that failed the request is told
     by a plain message, which every client shows."""
     params = types.ShowMessageRequestParams(
-        type=kind, message=message, actions=[types.MessageActionItem(title=t) for t in titles]
+        type=kind,
+        message=valid_text(message),
+        actions=[types.MessageActionItem(title=t) for t in titles],
     )
     failed = None if instead is None else partial(ls.tell_user, instead, kind)
     answer = await ask(ls.window_show_message_request_async(params), what, failed)

@@ -24,7 +24,32 @@ def uri_to_path(uri: str) -> Path | None:
         from urllib.request import url2pathname
 
         return Path(url2pathname(parsed.path))
-    return Path(unquote(parsed.path))
+    # A byte that is not UTF-8 (%FF) stays that byte of the name, as os.fsdecode keeps it:
+    # decoded as U+FFFD it would name another file, or none.
+    return Path(unquote(parsed.path, errors="surrogateescape"))
+
+
+_SURROGATES = re.compile("[\udc80-\udcff]+|[\ud800-\udfff]")
+
+
+def _valid(found: re.Match[str]) -> str:
+    run = found.group()
+    if len(run) == 1 and not "\udc80" <= run <= "\udcff":
+        return "\ufffd"  # a lone surrogate of the client's text
+    return run.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def valid_text(text: str) -> str:
+    """``text`` as any JSON reader takes it: the bytes of a file name that are not UTF-8
+    (kept by Python as lone surrogates) as U+FFFD, as ruff names such a file (``shim analyze
+    --json``, the server's messages, the MCP tools); any other lone surrogate too."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub(_valid, text)
+    return text
 
 
 def path_to_uri(path: Path | str) -> str:

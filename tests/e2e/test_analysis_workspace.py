@@ -655,15 +655,24 @@ async def test_an_unopened_file_whose_name_is_not_utf8_gets_its_findings(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:
     """Ruff names it with U+FFFD for the byte that is not UTF-8; its findings are the real
-    file's, published at the real file's URI (its byte percent-encoded)."""
+    file's, published at the real file's URI (its byte percent-encoded). Changed on disk
+    (tryout 12d: its event's URI was read as another name), it is checked again."""
     (workspace / "pyproject.toml").write_text(SELECT_F)
-    with open(os.path.join(os.fsencode(workspace), b"b\xff.py"), "wb") as odd:
-        odd.write(b"import os\n")
+    (workspace / "d\udcff").mkdir()
+    odd = os.path.join(os.fsencode(workspace), b"d\xff", b"b\xff.py")
+    with open(odd, "wb") as file:
+        file.write(b"import os\n")
     editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
     result = await editor.command("shim.analyzeWorkspace")
     assert (result["files"], result["findings"], result["notAnalysed"]) == (1, 1, []), result
-    uri = workspace.as_uri() + "/b%FF.py"
+    uri = workspace.as_uri() + "/d%FF/b%FF.py"
     assert [d.code for d in editor.client.diagnostics[uri]] == ["F401"]
+    with open(odd, "ab") as file:
+        file.write(b"print(undefined)\n")
+    editor.client.workspace_did_change_watched_files(
+        t.DidChangeWatchedFilesParams(changes=[t.FileEvent(uri=uri, type=t.FileChangeType.Changed)])
+    )
+    await published(editor, uri, lambda c: c == ["F401", "F821"])
 
 
 async def test_a_notebooks_findings_are_said_not_placed_in_its_json(

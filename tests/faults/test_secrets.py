@@ -46,6 +46,41 @@ async def test_a_link_to_a_secret_opened_and_edited_stores_nothing_of_it(
     assert "hunter2" not in stored and "typed-secret-too" not in stored
 
 
+async def test_links_whose_names_are_not_utf8_are_judged_by_the_file_they_really_are(
+    workspace: Path, state_dir: Path, tmp_path: Path, editors: Editors
+) -> None:
+    """Tryout 12d: ``l%FDnk.py`` (a link to a secret) and ``o%FF.py`` (a link out) were read
+    as ``l\ufffdnk.py`` and ``o\ufffd.py``, no file, so neither a link nor a secret: their
+    text was journaled and analysed. The byte is the name's: the links are judged."""
+    (workspace / "id_rsa_tool.py").write_text(f"KEY = '{SECRET.strip()}'\n")
+    (tmp_path / "out.py").write_text("x = 'outside-text'\n")
+    root = os.fsencode(workspace)
+    os.symlink(b"id_rsa_tool.py", os.path.join(root, b"l\xfdnk.py"))
+    os.symlink(os.fsencode(tmp_path / "out.py"), os.path.join(root, b"o\xff.py"))
+    (workspace / "app.py").write_text("a = 1\n")
+
+    editor = await editors.start(workspace, state_dir)
+    secret = editor.open(os.fsdecode(b"l\xfdnk.py"), f"KEY = '{SECRET.strip()}'\n")
+    out = editor.open(os.fsdecode(b"o\xff.py"), "x = 'outside-text'\n")
+    assert secret.endswith("/l%FDnk.py") and out.endswith("/o%FF.py"), (secret, out)
+    editor.type(secret, 1, 0, "DB_PASSWORD=typed-secret-too\n")
+    editor.type(out, 1, 0, "typed = 'outside-typed'\n")
+    editor.type(editor.open("app.py"), 1, 0, "b = 2\n")
+    await editor.wait_for(lambda: any("is not protected" in m for m in editor.shown_messages))
+    await editor.command("shim.forceCheckpoint", {"label": "odd links open"})
+    await journal_settled(editor)
+    told = [m for m in editor.shown_messages if "is not protected" in m]
+    await stop_editor(editor)
+
+    # Said in valid Unicode (U+FFFD for the byte, as ruff names it), not a lone surrogate.
+    assert any("o\ufffd.py is not protected: it is a link to" in m for m in told), told
+    assert not [m for m in told if any("\ud800" <= c <= "\udfff" for c in m)], told
+    stored = _everything_stored(state_dir)
+    assert "b = 2" in stored, "the ordinary file is protected"
+    for text in ("hunter2", "typed-secret-too", "outside-text", "outside-typed"):
+        assert text not in stored, text
+
+
 SECRET_FILES = [
     ".env",
     "prod.env",
