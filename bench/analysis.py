@@ -6,7 +6,8 @@
    tree with the same rules (E, F, W and C901 over 10): wall time and findings (target 1.2x).
    SHIM runs as installed, its bytecode cached (see ``installed_env``), ``shim analyze`` by
    the ``shim`` executable of an install laid out as a wheel's (``installed_shim``), and,
-   for comparison, by this checkout's (``pip install -e``); one untimed run first.
+   for comparison, by this checkout's (``pip install -e``); one untimed run first. Beside
+   them, the floor of any Python command wrapping ruff (``FLOOR``).
 2. Re-analysis after one file changed on disk (``didChangeWatchedFiles`` to its
    ``publishDiagnostics``) against the full workspace run (target 0.05x).
 3. ``didChange`` to ``publishDiagnostics`` in ``django/db/models/query.py``, p50 and p95,
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from common import django_tree, fresh_copy
 
@@ -223,29 +224,54 @@ def bare_ruff() -> list[str]:
     ]
 
 
-def cli_side(ws: Path, runs: int, tmp: Path) -> tuple[float, float, float, int, int]:
-    """Median seconds of bare ruff, of an installed ``shim analyze`` and of this checkout's
-    (``pip install -e``), and their findings."""
+FLOOR = (
+    "import argparse, ctypes, pathlib, subprocess, sys, typing\n"
+    "sys.stdout.buffer.write(subprocess.run(sys.argv[1:], capture_output=True).stdout)"
+)
+"""The least a Python command that runs ruff pays before and after it: the interpreter's
+start and the standard modules ``shim analyze`` needs to start ruff (its arguments, paths,
+the sandbox's system calls, the child process), then ruff's output passed on."""
+
+
+class CliTimes(NamedTuple):
+    """Median seconds of each way of running ruff over the tree, and their findings."""
+
+    bare: float
+    installed: float
+    editable: float
+    floor: float
+    bare_findings: int
+    shim_findings: int
+
+
+def cli_side(ws: Path, runs: int, tmp: Path) -> CliTimes:
+    """Bare ruff, an installed ``shim analyze``, this checkout's (``pip install -e``) and
+    the installed environment's Python running bare ruff (``FLOOR``), interleaved."""
     bare = bare_ruff()
     words = ["analyze", "--json", "--select", ",".join(RULES)]
     words += ["--complexity-threshold", str(THRESHOLD), "."]
-    installed, editable = [*installed_shim(tmp), *words], [*shim_command(), *words]
-    times: dict[str, list[float]] = {"bare": [], "installed": [], "editable": []}
+    script = installed_shim(tmp)
+    installed, editable = [*script, *words], [*shim_command(), *words]
+    floor = [str(Path(script[0]).parent / "python"), "-c", FLOOR, *bare]
+    commands = {"bare": bare, "installed": installed, "editable": editable, "floor": floor}
+    times: dict[str, list[float]] = {name: [] for name in commands}
     env = installed_env(ws)
     for shim in (installed, editable):
         timed(shim, ws, env)  # warm-up, untimed: the bytecode cache is filled
     out = {}
     for _ in range(runs):  # interleaved: all see the same machine
-        for name, cmd in (("bare", bare), ("installed", installed), ("editable", editable)):
+        for name, cmd in commands.items():
             t, out[name] = timed(cmd, ws, None if cmd is bare else env)
             times[name].append(t)
     found = {name: len(json.loads(text)) for name, text in out.items()}
     assert found["installed"] == found["editable"], found
+    assert found["floor"] == found["bare"], found
     medians = {name: statistics.median(t) for name, t in times.items()}
-    return (
+    return CliTimes(
         medians["bare"],
         medians["installed"],
         medians["editable"],
+        medians["floor"],
         found["bare"],
         found["installed"],
     )
@@ -342,23 +368,33 @@ def main() -> int:
         ws = fresh_copy(tree, Path(tmp))
         files = sum(1 for _ in ws.rglob("*.py"))
         print(f"workspace: {tree.name} ({files} Python files), rules {RULES} + C901>{THRESHOLD}")
-        bare, cli, editable, bare_n, cli_n = cli_side(ws, args.runs, Path(tmp))
+        cli = cli_side(ws, args.runs, Path(tmp))
+        bare, bare_n = cli.bare, cli.bare_findings
         rows.append(
             (
                 "shim analyze (installed) vs ruff check",
-                f"{cli:.2f} s, {cli_n} findings",
-                f"{bare:.2f} s, {bare_n} findings",
-                f"{cli / bare:.2f}x",
+                f"{cli.installed:.3f} s, {cli.shim_findings} findings",
+                f"{bare:.3f} s, {bare_n} findings",
+                f"{cli.installed / bare:.2f}x",
                 "<= 1.2x",
             )
         )
         rows.append(
             (
                 "shim analyze of this checkout (pip install -e) vs ruff check",
-                f"{editable:.2f} s",
-                f"{bare:.2f} s",
-                f"{editable / bare:.2f}x",
+                f"{cli.editable:.3f} s",
+                f"{bare:.3f} s",
+                f"{cli.editable / bare:.2f}x",
                 "(editable finder)",
+            )
+        )
+        rows.append(
+            (
+                "Python running ruff, no SHIM (the floor: FLOOR) vs ruff check",
+                f"{cli.floor:.3f} s",
+                f"{bare:.3f} s",
+                f"{cli.floor / bare:.2f}x",
+                "-",
             )
         )
         full, ws_n, recheck, beside = asyncio.run(workspace_side(ws, args.runs))
