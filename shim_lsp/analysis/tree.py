@@ -261,25 +261,30 @@ class RealPaths:
         return known
 
 
-def real_name(path: Path) -> Path:
+def real_names(path: Path) -> list[Path]:
     """The file ruff named: ruff gives a name that is not UTF-8 with U+FFFD for each such
-    byte; the one entry of its folder that reads so is the file (else, as ruff gave it).
-    Every face judges (a secret by what a link leads to), reads and names the real file."""
-    if "\ufffd" not in str(path) or os.path.lexists(path):
-        return path
+    byte; the one entry of its folder that reads so is the file (which may be one really
+    named with U+FFFD), else the name as ruff gave it. Where several entries read so, each
+    (the name as it may be, its rest as ruff gave it): whose findings they are cannot be
+    told. Every face judges (a secret by what a link leads to), reads and names the real
+    file."""
+    if "\ufffd" not in str(path):
+        return [path]
     real = Path(path.anchor)
-    for part in path.parts[1:]:
-        if "\ufffd" in part and not os.path.lexists(real / part):
+    parts = path.parts[1:]
+    for at, part in enumerate(parts):
+        if "\ufffd" in part:
             try:
                 names = os.listdir(real)
             except OSError:
-                return path
-            same = [n for n in names if os.fsencode(n).decode("utf-8", "replace") == part]
-            if len(same) != 1:
-                return path
-            part = same[0]
+                return [path]
+            same = sorted(n for n in names if lossy(n) == part)
+            if len(same) > 1:
+                return [real.joinpath(name, *parts[at + 1 :]) for name in same]
+            if same:
+                part = same[0]
         real = real / part
-    return real
+    return [real]
 
 
 def within(real: str, real_folder: str) -> bool:
@@ -312,11 +317,12 @@ def _found(
     failed: dict[Path, str] = {}
     unread_ambiguous: dict[Path, str] = {}
     for path, items in by_file.items():
-        absolute = real_name(path if path.is_absolute() else here / path)
-        if "\ufffd" in str(absolute) and not os.path.lexists(absolute):
-            # Two names that are not UTF-8 read the same as ruff gives them: which file's
-            # findings these are (a link to a secret's?) cannot be told; none is shown.
-            unread_ambiguous[absolute] = AMBIGUOUS
+        absolute, *others = real_names(path if path.is_absolute() else here / path)
+        if others:
+            # Two names read the same as ruff gives them (each byte that is not UTF-8 as
+            # U+FFFD): which file's findings these are (a link to a secret's?) cannot be
+            # told; none is shown, and each file is said.
+            unread_ambiguous.update((p, AMBIGUOUS) for p in (absolute, *others))
             continue
         kept = [f for f in items if f.code != IO_ERROR]
         if len(kept) < len(items):  # ruff's E902: a file it could not read, not a finding
@@ -324,7 +330,12 @@ def _found(
         resolved = real.file(str(absolute))
         if kept and any(within(resolved, r) for r in real_roots):
             found.setdefault(absolute, []).extend(kept)
-    failed.update((real_name(here / p), said) for p, said in _failed_to_lint(err))
+    for name, said in _failed_to_lint(err):
+        absolute, *others = real_names(here / name)
+        if others:
+            unread_ambiguous.update((p, AMBIGUOUS) for p in (absolute, *others))
+        else:
+            failed[absolute] = said
     failed.update((p, "") for p in outside if _broken(p))  # excluded, never given to ruff
     notes: list[str] = []
     for path in sorted(failed):
@@ -342,8 +353,8 @@ def _found(
 
 
 AMBIGUOUS = (
-    "its name is not UTF-8, and ruff names it as it names another file beside it (each byte"
-    " that is not UTF-8 as U+FFFD): SHIM cannot tell whose findings they are"
+    "ruff names it as it names another file beside it (each byte that is not UTF-8 as"
+    " U+FFFD): SHIM cannot tell whose findings are whose, and shows none of them"
 )
 
 

@@ -695,6 +695,24 @@ async def test_a_notebooks_findings_are_said_not_placed_in_its_json(
     assert [m for m in logged if m.startswith(f"SHIM: {note}")], logged
 
 
+async def test_names_ruff_gives_alike_publish_no_findings_and_each_is_said(
+    workspace: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Tryout 12d, defect 1: the secret's findings (through ``l\\377.py``) were published
+    on the real ``l\ufffd.py``. None is now, for either; each is a ``notAnalysed`` line."""
+    from test_cli_analyze import look_alike
+
+    (workspace / "pyproject.toml").write_text(SELECT_F)
+    look_alike(workspace)
+    editor = await editors.start(workspace, state_dir, capabilities=PROGRESS)
+    result = await editor.command("shim.analyzeWorkspace")
+    assert (result["files"], result["findings"]) == (0, 0), result
+    assert len(result["notAnalysed"]) == 2, result
+    assert all("cannot tell whose findings are whose" in n for n in result["notAnalysed"])
+    assert "SECRETSTRING" not in str(result) + str(editor.client.diagnostics)
+    assert not [d for ds in editor.client.diagnostics.values() for d in ds]
+
+
 async def test_a_secret_file_and_a_notebook_whose_names_are_not_utf8_are_said(
     workspace: Path, state_dir: Path, editors: Editors
 ) -> None:

@@ -317,6 +317,46 @@ def test_the_findings_of_secret_python_files_in_a_folder_are_withheld_and_said(
     assert folder.stderr.splitlines()[-1] == said, folder
 
 
+def look_alike(folder: Path) -> None:
+    """A link ``l\\377.py`` to a secret beside a file really named ``l\ufffd.py``: ruff
+    names both ``l\ufffd.py``, and the secret's code (``undefined_SECRETSTRING``) would show
+    under the other's name."""
+    (folder / "id_rsa_tool.py").write_text("import os\nundefined_SECRETSTRING\n")
+    os.symlink(b"id_rsa_tool.py", os.path.join(os.fsencode(folder), b"l\xff.py"))
+    (folder / "l\ufffd.py").write_text("import sys\n")
+
+
+@pytest.mark.parametrize("order", ["sandboxed", "safe order"])
+def test_names_ruff_gives_alike_show_no_findings_and_each_is_said(
+    tmp_path: Path, order: str
+) -> None:
+    """Tryout 12d, defect 1: the link's findings (the secret's) were printed as the real
+    ``l\ufffd.py``'s. Whose they are cannot be told: none is shown, each file is said (its
+    name quoted: the two stay apart), and counted."""
+    env = _order(order)
+    root = tmp_path / "p"
+    root.mkdir()
+    look_alike(root)
+    done = analyze(root, env=env)
+    assert (done.returncode, done.stdout) == (1, ""), done
+    assert "SECRETSTRING" not in done.stderr
+    why = "was not analysed: ruff names it as it names another file beside it (each byte"
+    said = [line for line in done.stderr.splitlines() if why in line]
+    assert [line.split(" was not")[0] for line in said] == [
+        'shim: "l\\377.py"',
+        "shim: l\ufffd.py",
+    ], done.stderr
+    assert done.stderr.splitlines()[-1].endswith("; 2 paths not analysed."), done.stderr
+    listed = analyze(root, "--json", env=env)
+    assert "SECRETSTRING" not in listed.stdout
+    codes = sorted((f["path"], f["code"]) for f in json.loads(listed.stdout))
+    assert codes == [
+        ("id_rsa_tool.py", "not-shown"),
+        ("l\ufffd.py", "not-analysed"),
+        ("l\ufffd.py", "not-analysed"),
+    ], codes
+
+
 def test_odd_file_names_stay_one_finding_a_line_and_json_stays_valid_unicode(
     tmp_path: Path,
 ) -> None:

@@ -859,6 +859,21 @@ async def test_shim_analyze_judges_a_file_whose_name_is_not_utf8_by_what_it_is(
     assert found["notShown"] == [f"id_rsa_z.py: {why}", f"l\ufffd.py: {why}"], found
 
 
+async def test_shim_analyze_shows_no_findings_of_names_ruff_gives_alike(
+    workspace: Path, state_dir: Path
+) -> None:
+    """Tryout 12d, defect 1: the secret's findings (through ``l\\377.py``) were given as the
+    real ``l\ufffd.py``'s. None is now; each is a ``notAnalysed`` line."""
+    from test_cli_analyze import look_alike
+
+    look_alike(workspace)
+    async with chat(workspace, state_dir) as session:
+        with anyio.fail_after(60):
+            found = await call(session, "shim_analyze")
+    assert "SECRETSTRING" not in json.dumps(found), found
+    assert found["findings"] == [] and len(found["notAnalysed"]) == 2, found
+
+
 @pytest.mark.parametrize("kind", ["link leading out", "FIFO"])
 async def test_shim_analyze_leaves_out_a_name_not_in_utf8_and_analyses_the_rest(
     workspace: Path, state_dir: Path, tmp_path: Path, kind: str
