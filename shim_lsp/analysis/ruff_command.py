@@ -186,6 +186,37 @@ NOT_SHOWN = "(what ruff quoted of it is not shown: it is outside the workspace)"
 SECRET_NOT_SHOWN = "(what ruff quoted of it is not shown: its name marks it as a secret file)"
 
 
+def lossy(name: str) -> str:
+    """``name`` as ruff spells it: a byte that is not UTF-8 as U+FFFD."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def real_names(path: Path) -> list[Path]:
+    """The file ruff named: ruff gives a name that is not UTF-8 with U+FFFD for each such
+    byte; the one entry of its folder that reads so is the file (which may be one really
+    named with U+FFFD), else the name as ruff gave it. Where several entries read so, each
+    (the name as it may be, its rest as ruff gave it): whose findings they are cannot be
+    told. Every face judges (a secret by what a link leads to), reads and names the real
+    file."""
+    if "\ufffd" not in str(path):
+        return [path]
+    real = Path(path.anchor)
+    parts = path.parts[1:]
+    for at, part in enumerate(parts):
+        if "\ufffd" in part:
+            try:
+                names = os.listdir(real)
+            except OSError:
+                return [path]
+            same = sorted(n for n in names if lossy(n) == part)
+            if len(same) > 1:
+                return [real.joinpath(name, *parts[at + 1 :]) for name in same]
+            if same:
+                part = same[0]
+        real = real / part
+    return [real]
+
+
 def unshowable(
     real_roots: Sequence[str], secret: Callable[[str], bool] | None = None
 ) -> Callable[[str], str | None]:
@@ -198,7 +229,7 @@ def unshowable(
 
     defaults = DefaultSecrets()
 
-    def why(name: str) -> str | None:
+    def judged(name: str) -> str | None:
         real = os.path.realpath(name)
         root = next(
             (r for r in real_roots if real == r or real.startswith(r.rstrip("/") + "/")), None
@@ -207,6 +238,12 @@ def unshowable(
             return NOT_SHOWN
         hidden = secret(name) if secret is not None else is_secret(defaults, Path(root), Path(name))
         return SECRET_NOT_SHOWN if hidden else None
+
+    def why(name: str) -> str | None:
+        # Ruff names a file whose name is not UTF-8 with U+FFFD: judged is the real file
+        # (each that reads so, where several do).
+        said = (judged(str(p)) for p in real_names(Path(name)))
+        return next((s for s in said if s is not None), None)
 
     return why
 

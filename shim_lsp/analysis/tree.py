@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shim_lsp.analysis import holds, ruff_command, sandbox
 from shim_lsp.analysis.links import Found, LinkSearch
-from shim_lsp.analysis.ruff_command import RuffFailure, RuffOptions
+from shim_lsp.analysis.ruff_command import RuffFailure, RuffOptions, lossy, real_names
 from shim_lsp.lazy_log import LazyLogger
 
 if TYPE_CHECKING:
@@ -261,32 +261,6 @@ class RealPaths:
         return known
 
 
-def real_names(path: Path) -> list[Path]:
-    """The file ruff named: ruff gives a name that is not UTF-8 with U+FFFD for each such
-    byte; the one entry of its folder that reads so is the file (which may be one really
-    named with U+FFFD), else the name as ruff gave it. Where several entries read so, each
-    (the name as it may be, its rest as ruff gave it): whose findings they are cannot be
-    told. Every face judges (a secret by what a link leads to), reads and names the real
-    file."""
-    if "\ufffd" not in str(path):
-        return [path]
-    real = Path(path.anchor)
-    parts = path.parts[1:]
-    for at, part in enumerate(parts):
-        if "\ufffd" in part:
-            try:
-                names = os.listdir(real)
-            except OSError:
-                return [path]
-            same = sorted(n for n in names if lossy(n) == part)
-            if len(same) > 1:
-                return [real.joinpath(name, *parts[at + 1 :]) for name in same]
-            if same:
-                part = same[0]
-        real = real / part
-    return [real]
-
-
 def within(real: str, real_folder: str) -> bool:
     """Whether the real path ``real`` is ``real_folder`` or under it."""
     return real == real_folder or real.startswith(real_folder.rstrip("/") + "/")
@@ -356,11 +330,6 @@ AMBIGUOUS = (
     "ruff names it as it names another file beside it (each byte that is not UTF-8 as"
     " U+FFFD): SHIM cannot tell whose findings are whose, and shows none of them"
 )
-
-
-def lossy(name: str) -> str:
-    """``name`` as ruff spells it: a byte that is not UTF-8 as U+FFFD."""
-    return os.fsencode(name).decode("utf-8", "replace")
 
 
 IO_ERROR = "E902"

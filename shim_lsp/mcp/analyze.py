@@ -18,6 +18,7 @@ from pydantic import Field
 from shim_lsp.analysis import holds, secret_files, tree
 from shim_lsp.analysis.findings import finding_json
 from shim_lsp.analysis.ruff import RuffFailure, RuffOptions, find_ruff
+from shim_lsp.analysis.ruff_command import lossy
 from shim_lsp.mcp.face import Face
 from shim_lsp.workspace.paths import valid_text
 
@@ -49,7 +50,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
 
         def named(path: str | Path) -> str:
             """As the chat sees it, valid Unicode (a byte that is not UTF-8 as U+FFFD)."""
-            return tree.lossy(chat.shown(path) or str(path))
+            return lossy(chat.shown(path) or str(path))
 
         settings = engine.settings
         left: list[str] = []
@@ -117,9 +118,7 @@ def register(server: MCPServer[Any], face: Face) -> None:
         if withheld:
             result["notShown"] = withheld
         left += [holds.shown(tree.skipped_note(p), named) for p in done.skipped]
-        left += [
-            tree.unread_note(named(u.path), holds.shown(u.why, tree.lossy)) for u in done.unread
-        ]
+        left += [tree.unread_note(named(u.path), holds.shown(u.why, lossy)) for u in done.unread]
         left += [holds.shown(note, named) for note in done.notes]
         if left:
             result["notAnalysed"] = [valid_text(line) for line in left]

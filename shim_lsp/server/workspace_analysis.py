@@ -29,6 +29,7 @@ from shim_lsp.analysis import holds, secret_files, tree
 from shim_lsp.analysis.findings import Finding
 from shim_lsp.analysis.links import LinkSearch
 from shim_lsp.analysis.ruff import RuffFailure
+from shim_lsp.analysis.ruff_command import lossy
 from shim_lsp.server.analysis import RUFF_CONFIGS, SOURCE, AnalysisFeature, ruff_options
 from shim_lsp.server.app import ShimLanguageServer
 from shim_lsp.server.feature import Feature, command
@@ -207,21 +208,21 @@ class WorkspaceAnalysisFeature(Feature):
             "cancelled": False,
             "files": files,
             "findings": findings,
-            "outside": [tree.lossy(str(p)) for p in done.outside],
-            "skipped": [tree.lossy(str(p.parent)) for p in done.skipped],
+            "outside": [lossy(str(p)) for p in done.outside],
+            "skipped": [lossy(str(p.parent)) for p in done.skipped],
             "notShown": [
                 *(_withheld_note(w) for w in withheld),
                 *(_cells_note(path, count) for path, count in cells),
             ],
             "notAnalysed": [_unread_note(u) for u in done.unread],
-            "notes": [holds.shown(note, tree.lossy) for note in done.notes],
+            "notes": [holds.shown(note, lossy) for note in done.notes],
         }
 
     def _say_skipped(self, links: Iterable[Path], notes: Iterable[str] = ()) -> None:
         """A folder left out for its settings file, or what else ruff was kept from (a FIFO
         it would wait on), is said once."""
         said = [*(tree.skipped_note(link) for link in links), *notes]
-        said = [holds.shown(line, tree.lossy) for line in said]  # valid Unicode on the wire
+        said = [holds.shown(line, lossy) for line in said]  # valid Unicode on the wire
         new = [line for line in dict.fromkeys(said) if line not in self._skipped_said]
         self._skipped_said.update(new)
         self._tell(new)
@@ -420,14 +421,14 @@ def _cells_note(path: Path, count: int) -> str:
     """What the user is told of a notebook's findings, which are not diagnostics."""
     found = secret_files.plural(count, "finding")
     return (
-        f"{tree.lossy(str(path))}: {found} in its cells not shown: a notebook's findings are"
+        f"{lossy(str(path))}: {found} in its cells not shown: a notebook's findings are"
         " placed in its cells, not in the file's text (`shim analyze` lists them, with their cells)"
     )
 
 
 def _withheld_note(withheld: secret_files.Withheld) -> str:
     """``secret_files.note`` in valid Unicode, for the wire."""
-    return secret_files.note(tree.lossy(str(withheld.path)), withheld)
+    return secret_files.note(lossy(str(withheld.path)), withheld)
 
 
 def _findings_said(findings: int, files: int) -> str:
@@ -440,4 +441,4 @@ def _findings_said(findings: int, files: int) -> str:
 def _unread_note(unread: tree.Unread) -> str:
     """``tree.unread_note`` in valid Unicode, for the wire (a byte that is not UTF-8 as
     U+FFFD, as ruff names such a file)."""
-    return tree.unread_note(tree.lossy(str(unread.path)), holds.shown(unread.why, tree.lossy))
+    return tree.unread_note(lossy(str(unread.path)), holds.shown(unread.why, lossy))

@@ -626,19 +626,24 @@ async def test_a_secret_settings_file_ruff_cannot_parse_is_never_quoted(
 ) -> None:
     """Settings that extend a secret (SHIM's patterns, or the user's ``secretGlobs``) which
     ruff cannot parse: ruff quotes its lines. The workspace run's answer, the messages, the
-    log and a buffer's check name the file and say it is secret, and show none of it."""
+    log and a buffer's check name the file and say it is secret, and show none of it. So is
+    a link to one in a folder whose name is not UTF-8 (ruff names it with U+FFFD)."""
     (workspace / ".env").write_text("PASS = hunter2-SECRET\n")
     (workspace / "mykeys.toml").write_text("TOKEN = hunter3-SECRET\n")
     for sub, extended in (("a", "../.env"), ("b", "../mykeys.toml")):
         (workspace / sub).mkdir()
         (workspace / sub / "ruff.toml").write_text(f'extend = "{extended}"\n')
         (workspace / sub / "s.py").write_text("import os\n")
+    odd = workspace / os.fsdecode(b"c\xff")
+    odd.mkdir()
+    (odd / ".ruff.toml").symlink_to(workspace / ".env")
+    (odd / "s.py").write_text("import os\n")
     editor = await editors.start(
         workspace, state_dir, capabilities=PROGRESS, settings={"secretGlobs": ["mykeys.toml"]}
     )
     result = await editor.command("shim.analyzeWorkspace")
-    editor.open("a/s.py", "import os\n")
-    editor.open("b/s.py", "import os\n")
+    for sub in ("a", "b", odd.name):
+        editor.open(f"{sub}/s.py", "import os\n")
     note = "(what ruff quoted of it is not shown: its name marks it as a secret file)"
     await editor.wait_for(lambda: sum(note in m for m in editor.shown_messages) >= 1)
     await asyncio.sleep(1.0)  # the buffers' checks, and ruff server's log

@@ -765,25 +765,27 @@ def test_help_and_usage_fit_the_terminal(tmp_path: Path, command: list[str]) -> 
     assert not long, lines
 
 
+@pytest.mark.parametrize("sub", ["sub", os.fsdecode(b"s\xff")])
 @pytest.mark.parametrize("layout", ["extends", "linked", "in-secret-folder"])
 def test_ruff_never_shows_what_it_quotes_of_a_secret_settings_file(
-    tmp_path: Path, layout: str
+    tmp_path: Path, layout: str, sub: str
 ) -> None:
     """Ruff quotes the lines of a settings file it cannot parse: one that extends ``.env``,
     or is a link to it, or lies in a folder named ``.ssh``, would print a password. The file
-    is named and said to be secret; nothing of it is shown."""
+    is named and said to be secret; nothing of it is shown. Tryout 12d: in a folder whose
+    name is not UTF-8 (ruff names it with U+FFFD) the link was not judged, its quote shown."""
     root = tmp_path / "p"
-    (root / "sub").mkdir(parents=True)
+    (root / sub).mkdir(parents=True)
     (root / ".env").write_text("PASS = hunter2-SECRET\n")
-    (root / "sub" / "s.py").write_text("import os\n")
+    (root / sub / "s.py").write_text("import os\n")
     if layout == "extends":
-        (root / "sub" / "ruff.toml").write_text('extend = "../.env"\n')
+        (root / sub / "ruff.toml").write_text('extend = "../.env"\n')
     elif layout == "linked":
-        (root / "sub" / "ruff.toml").symlink_to(root / ".env")
+        (root / sub / "ruff.toml").symlink_to(root / ".env")
     else:
-        (root / "sub" / ".ssh").mkdir()
-        (root / "sub" / ".ssh" / "ruff.toml").write_text("PASS = hunter2-SECRET\n")
-        (root / "sub" / ".ssh" / "k.py").write_text("import os\n")
+        (root / sub / ".ssh").mkdir()
+        (root / sub / ".ssh" / "ruff.toml").write_text("PASS = hunter2-SECRET\n")
+        (root / sub / ".ssh" / "k.py").write_text("import os\n")
     done = analyze(root)
     shown = done.stdout + done.stderr
     assert "hunter2" not in shown, shown
