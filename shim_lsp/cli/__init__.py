@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 from shim_lsp import __version__
 
@@ -438,7 +438,7 @@ def _threshold(value: str) -> int:
         number = 0
     if not 1 <= number <= COMPLEXITY_THRESHOLD_MAX:
         raise argparse.ArgumentTypeError(
-            f"--complexity-threshold must be between 1 and {COMPLEXITY_THRESHOLD_MAX}"
+            f"--complexity-threshold must be a whole number from 1 to {COMPLEXITY_THRESHOLD_MAX}"
         )
     return number
 
@@ -455,6 +455,38 @@ def configure_logging() -> None:
     from shim_lsp.coordination.redact import redact_logs
 
     redact_logs()
+
+
+class _Output:
+    """Standard output (text, or its ``buffer``), whose own failures to write (a full disk,
+    a device's error) are kept, to be told apart from the command's other OSErrors."""
+
+    def __init__(self, stream: Any, failures: list[OSError]) -> None:
+        self._stream = stream
+        self.failures = failures
+
+    def _kept(self, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except OSError as exc:
+            self.failures.append(exc)
+            raise
+
+    def write(self, data: Any) -> Any:
+        return self._kept(lambda: self._stream.write(data))
+
+    def writelines(self, lines: Any) -> None:
+        self._kept(lambda: self._stream.writelines(lines))
+
+    def flush(self) -> None:
+        self._kept(self._stream.flush)
+
+    @property
+    def buffer(self) -> _Output:
+        return _Output(self._stream.buffer, self.failures)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def main(argv: Sequence[str] | None = None, own_process: bool = False) -> int:
@@ -483,6 +515,9 @@ def main(argv: Sequence[str] | None = None, own_process: bool = False) -> int:
         build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "logs_late", False):
         configure_logging()
+    real_stdout = sys.stdout
+    output = _Output(real_stdout, [])
+    sys.stdout = cast(TextIO, output)
     try:
         status = int(args.fn(args))
         sys.stdout.flush()  # a reader gone shows here, not as a traceback at exit
@@ -496,6 +531,15 @@ def main(argv: Sequence[str] | None = None, own_process: bool = False) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        if exc not in output.failures:
+            raise
+        # As ruff says it: one line, exit 2. What Python would flush at exit is dropped.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), real_stdout.fileno())
+        print(f"shim: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    finally:
+        sys.stdout = real_stdout
     if short and status in (0, 1):  # its work done and said: nothing is left to close
         sys.stderr.flush()
         os._exit(status)

@@ -152,7 +152,7 @@ def test_a_complexity_threshold_out_of_the_settings_bounds_is_a_usage_error(
     for bad in ("-1", "0", "1001", "ten"):
         done = analyze(root, "--complexity-threshold", bad)
         assert done.returncode == 2
-        assert "--complexity-threshold must be between 1 and 1000" in done.stderr
+        assert "--complexity-threshold must be a whole number from 1 to 1000" in done.stderr
     assert analyze(root, "--complexity-threshold", "1000").returncode == 1
 
 
@@ -749,6 +749,30 @@ sys.exit(status)
     assert done.returncode == 1 and "F401" in done.stdout, done
     assert "loaded at ruff: []" in done.stderr, done.stderr
     assert "WARNING shim_lsp.probe: after the run" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "words",
+    [["analyze"], ["analyze", "--json"], ["codemod", "--list"], ["codemod", "--list", "--json"]],
+)
+def test_output_that_cannot_be_written_is_one_line_and_exit_2(
+    tmp_path: Path, words: list[str]
+) -> None:
+    """Tryout 12d: ``shim analyze >/dev/full`` ended in a traceback and exit 1 (a linter's
+    "findings"). Now as ruff: one line naming the failure, exit 2."""
+    root = project(tmp_path / "p")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "shim_lsp.cli", *words],
+            cwd=root,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    assert "shim: cannot write the output: No space left on device" in done.stderr.splitlines()
+    assert "Traceback" not in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize("command", [["analyze", "--help"], ["analyze", "--bogus"]])
