@@ -720,12 +720,14 @@ def test_an_ignore_file_linked_outside_is_said_to_lead_out_never_what_it_is(
 def test_ruff_starts_before_what_shim_analyze_needs_only_after_it_loads(tmp_path: Path) -> None:
     """Ruff is the long pole: logging (and its traceback, tokenize), the settings, pathspec,
     attrs and the JSON reader load once ruff runs, beside it, and shutil (argparse's
-    terminal width, loading zlib, bz2 and lzma) not at all; the log is set up all the same
-    (a warning after is worded as every command's)."""
+    terminal width, loading zlib, bz2 and lzma) and sysconfig (ruff's finder) not at all;
+    the log is set up all the same (a warning after is worded as every command's)."""
     root = tmp_path / "p"
     root.mkdir()
     (root / "a.py").write_text("import os\n")
     late = ["logging", "traceback", "shim_lsp.settings", "pathspec", "attrs", "json", "shutil"]
+    if sys.prefix != sys.base_prefix:  # ruff found in the venv's bin, without sysconfig
+        late.append("sysconfig")
     code = f"""
 import subprocess, sys
 started = subprocess.Popen.__init__

@@ -182,6 +182,13 @@ async def test_a_lone_surrogate_is_checked_in_place_but_never_fixed(tmp_path: Pa
     assert isinstance(fixed, ruff.RuffFailure) and "surrogate" in fixed.message
 
 
+def test_the_ruff_found_in_a_virtual_environment_is_the_one_ruffs_finder_gives() -> None:
+    """Found without ruff's finder (sysconfig) where it can be: the same binary."""
+    from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
+
+    assert ruff.find_ruff(None) == str(find_ruff_bin())
+
+
 def test_the_ruff_beside_the_imported_package_comes_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
