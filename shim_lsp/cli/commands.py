@@ -34,7 +34,7 @@ from shim_lsp.store import retention
 from shim_lsp.store.db import DB_NAME, connect, write_tx
 from shim_lsp.workspace.encoding import Unencodable, to_file_bytes
 from shim_lsp.workspace.files import read_bytes, write_atomic
-from shim_lsp.workspace.paths import Workspace, path_to_uri, uri_to_path
+from shim_lsp.workspace.paths import Workspace, path_to_uri, uri_to_path, valid_text
 
 
 def _when(ts: float | None) -> str:
@@ -79,7 +79,7 @@ def _scope(conn: sqlite3.Connection, args: argparse.Namespace) -> Scope:
     as git finds a repository; said on stderr when it is not the folder the user is in."""
     start = Path(os.path.realpath(args.workspace))
     folder, rows = sessions_above(conn, start)
-    folders = [Path(f) for f in rows[0].folders.split("\n")] if rows else [folder]
+    folders = [Path(f) for f in rows[0].folder_paths] if rows else [folder]
     if not args.json:
         if not rows:
             print(f"shim: no SHIM sessions for {start} or a folder above it", file=sys.stderr)
@@ -215,7 +215,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
             "pid": r.pid,
             "startedAt": r.started_at,
             "endedAt": r.ended_at,
-            "folders": r.folders.split("\n"),
+            "folders": [valid_text(f) for f in r.folder_paths],
             "resolution": r.resolution,
         }
         for r in rows
@@ -223,7 +223,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     lines = [f"{'session':<12} {'state':<12} {'started':<19}  {'ended':<19}  folders"]
     lines += [
         f"{r.id[:12]:<12} {state_of(r):<12} {_when(r.started_at):<19}  {_when(r.ended_at):<19}  "
-        + r.folders.replace("\n", ", ")
+        + ", ".join(valid_text(f) for f in r.folder_paths)
         for r in rows
     ]
     _emit(args, data, lines)

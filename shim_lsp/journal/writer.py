@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from shim_lsp.journal.records import Record
 from shim_lsp.metrics import recorder
 from shim_lsp.store.db import DB_NAME, OpenReport, StoreError, open_store, storable, write_tx
+from shim_lsp.workspace.paths import stored_paths
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -203,7 +204,7 @@ class JournalWriter:
                     (
                         s.id,
                         s.workspace,
-                        "\n".join(s.folders),
+                        stored_paths(s.folders),
                         s.host,
                         s.pid,
                         s.pid_started,

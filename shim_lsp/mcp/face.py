@@ -183,7 +183,7 @@ class Face:
         """This workspace's key, and those of sessions whose folders include it."""
         folder = str(self.chat.folder)
         return {self.engine.workspace.key} | {
-            r.workspace for r in sessions(conn) if folder in r.folders.split("\n")
+            r.workspace for r in sessions(conn) if folder in r.folder_paths
         }
 
     async def unsaved(self) -> Unsaved:

@@ -20,7 +20,7 @@ from shim_lsp.journal.replay import rebuild, touched_uris
 from shim_lsp.process import process_start_time
 from shim_lsp.store.db import storable
 from shim_lsp.workspace.files import decode
-from shim_lsp.workspace.paths import uri_to_path
+from shim_lsp.workspace.paths import paths_stored, stored_paths, uri_to_path
 
 STALE_HEARTBEAT_S = 60.0
 START_TIME_SLACK_S = 2.0
@@ -52,6 +52,11 @@ class SessionRow:
     resolution: str | None
     kind: str = "window"
     """An editor ``window`` or an AI ``chat`` (MCP)."""
+
+    @property
+    def folder_paths(self) -> list[str]:
+        """The workspace's folders (``folders`` as stored: see ``stored_paths``)."""
+        return paths_stored(self.folders)
 
 
 _COLS = (
@@ -228,7 +233,7 @@ def adopt_peer_work(
         (
             work.session_id,
             workspace,
-            "\n".join(folders),
+            stored_paths(folders),
             work.host,
             work.pid,
             work.started_at,
@@ -303,7 +308,7 @@ def sessions_above(conn: sqlite3.Connection, start: Path) -> tuple[Path, list[Se
     start = Path(os.path.realpath(start))
     rows = sessions(conn)
     for folder in (start, *start.parents):
-        found = [r for r in rows if str(folder) in r.folders.split("\n")]
+        found = [r for r in rows if str(folder) in r.folder_paths]
         if found:
             return folder, found
     return start, []
@@ -322,7 +327,7 @@ def work_left(conn: sqlite3.Connection, session_ids: set[str]) -> list[WorkLeft]
     rows = [r for r in sessions(conn) if r.id in session_ids]
     out = []
     for key in sorted({r.workspace for r in rows}):
-        folders = next(r.folders for r in rows if r.workspace == key).split("\n")
+        folders = next(r.folder_paths for r in rows if r.workspace == key)
         real = [Path(f) for f in folders]
 
         def inside(path: Path, real: list[Path] = real) -> bool:

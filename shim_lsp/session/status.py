@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from shim_lsp.workspace.paths import valid_text
+
 if TYPE_CHECKING:
     from shim_lsp.session.engine import SessionEngine
 
@@ -18,7 +20,7 @@ def session_status(engine: SessionEngine) -> dict[str, Any]:
         "session": engine.info.id,
         "pid": engine.info.pid,
         "startedAt": engine.info.started_at,
-        "folders": engine.info.folders,
+        "folders": [valid_text(f) for f in engine.info.folders],
         "workspace": engine.info.workspace,
         "store": str(engine.db_path),
         "storeReady": w.ready,

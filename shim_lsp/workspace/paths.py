@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
@@ -55,6 +56,20 @@ def valid_text(text: str) -> str:
 def path_to_uri(path: Path | str) -> str:
     """The canonical URI of an absolute path, percent-encoded as editors send it."""
     return Path(path).as_uri()
+
+
+def stored_paths(paths: Iterable[str]) -> str:
+    """Absolute paths as one text SQLite takes, a line each: one whose name holds a byte
+    that is not UTF-8 (kept by Python as a lone surrogate, which SQLite's text cannot hold)
+    as its ``file:`` URI, every other as it is (``paths_stored`` reads both)."""
+    return "\n".join(p if valid_text(p) == p else path_to_uri(p) for p in paths)
+
+
+def paths_stored(text: str) -> list[str]:
+    """The paths ``stored_paths`` wrote (or a plain line each, as older rows hold them)."""
+    return [
+        str(uri_to_path(line)) if line.startswith("file:") else line for line in text.split("\n")
+    ]
 
 
 _UNQUOTED = re.compile(r"[A-Za-z0-9_.~/-]*\Z")

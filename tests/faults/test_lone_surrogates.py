@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -103,3 +104,32 @@ def test_writer_rejects_an_unstorable_record_says_so_and_carries_on(state_dir: P
     with connect(state_dir / DB_NAME) as conn:
         state = rebuild(conn, "s1", "untitled:one")
     assert state is not None and state.text == "a\nb\nc\n"
+
+
+async def test_a_workspace_folder_whose_name_is_not_utf8_is_journaled_and_recovered(
+    tmp_path: Path, state_dir: Path, editors: Editors
+) -> None:
+    """Tryout 12e: with ``r\\377oot`` as its folder the store failed at once (the session's
+    folders, a lone surrogate to Python, are no text SQLite takes): nothing journaled, no
+    checkpoint. Stored as its URI, the folder's work is kept, found after a kill, restored;
+    ``shim.sessionStatus`` names it in valid Unicode."""
+    root = tmp_path / os.fsdecode(b"r\xffoot")
+    root.mkdir()
+    (root / "a.py").write_text("a = 1\n")
+    first = await editors.start(root, state_dir)
+    uri = first.open("a.py")
+    first.type(uri, 1, 0, "typed = 'kept'\n")
+    checkpoint = await first.command("shim.forceCheckpoint", {"label": "odd folder"})
+    assert checkpoint["files"] == 1, checkpoint
+    first.type(uri, 2, 0, "later = 'kept too'\n")
+    await journal_settled(first)
+    status = await first.command("shim.sessionStatus")
+    assert status["storeError"] is None and status["folders"] == [str(tmp_path / "r\ufffdoot")]
+    expected = first.docs[uri].source
+    first.kill()
+    await first.client.stop()
+
+    second = await editors.start(root, state_dir, answers=["Restore all"])
+    await second.wait_for(lambda: bool(second.edits))
+    assert second.docs[uri].source == expected
+    await stop_editor(second)

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from shim_lsp.workspace.paths import normalize_uri, path_to_uri, uri_to_path, valid_text
+from shim_lsp.workspace.paths import (
+    normalize_uri,
+    path_to_uri,
+    paths_stored,
+    stored_paths,
+    uri_to_path,
+    valid_text,
+)
 
 
 def test_a_byte_that_is_not_utf8_stays_the_names_byte_both_ways() -> None:
@@ -33,3 +40,14 @@ def test_a_byte_that_is_not_utf8_stays_the_names_byte_both_ways() -> None:
 def test_valid_text_is_what_any_json_reader_takes(text: str, shown: str) -> None:
     assert valid_text(text) == shown
     valid_text(text).encode("utf-8")  # strict: no lone surrogate left
+
+
+def test_paths_are_stored_as_text_sqlite_takes_and_read_back_as_they_were() -> None:
+    """A path whose name is not UTF-8 is stored as its URI; every other as it is, as older
+    rows hold them all."""
+    odd = os.fsdecode(b"/ws/r\xffoot")
+    stored = stored_paths(["/ws/plain", "/ws/caf\u00e9", odd])
+    assert stored == "/ws/plain\n/ws/caf\u00e9\nfile:///ws/r%FFoot"
+    stored.encode("utf-8")
+    assert paths_stored(stored) == ["/ws/plain", "/ws/caf\u00e9", odd]
+    assert paths_stored("/ws/old/row") == ["/ws/old/row"]
