@@ -140,6 +140,8 @@ _IMPORTS = re.compile(r"^[ \t]*(?:import|from)[ \t\\]", re.MULTILINE)
 _RULE_FROM_CLI = re.compile(r"in `(select|ignore)` from the CLI")
 _FROM_FILE = re.compile(r"from `([^`]+)`")
 _UNPARSED = re.compile(r"Failed to parse (\S+?)(?:;|$)", re.MULTILINE)
+_CUT = re.compile(r"(/\S+) (?:is invalid )?\(what ruff quoted of it is not shown")
+"""A settings file whose text SHIM cut from ruff's complaint (``ruff_command.cut_lines``)."""
 
 
 def ruff_cause(failure: ruff.RuffFailure, near: Path | None = None) -> str | None:
@@ -152,7 +154,7 @@ def ruff_cause(failure: ruff.RuffFailure, near: Path | None = None) -> str | Non
     rule = _RULE_FROM_CLI.search(said)
     if rule is not None:
         return f"setting {'ruffSelect' if rule[1] == 'select' else 'ruffIgnore'}"
-    named = _FROM_FILE.search(said) or _UNPARSED.search(said)
+    named = _FROM_FILE.search(said) or _UNPARSED.search(said) or _CUT.search(said)
     if named is None:
         return None
     config = Path(named[1])

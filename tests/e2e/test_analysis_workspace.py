@@ -654,6 +654,10 @@ async def test_a_secret_settings_file_ruff_cannot_parse_is_never_quoted(
     ]
     assert not [m for m in said if "hunter" in m], said
     assert note in str(result), result
+    # Tryout 12e: the buffers' message blamed ruffPath, not the file cut from ruff's words.
+    told = [m for m in editor.shown_messages if note in m]
+    assert told and not [m for m in told if "ruffPath" in m], told
+    assert [m for m in told if "(its configuration /" in m], told
 
 
 async def test_an_unopened_file_whose_name_is_not_utf8_gets_its_findings(
