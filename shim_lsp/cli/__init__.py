@@ -438,7 +438,7 @@ def _threshold(value: str) -> int:
         number = 0
     if not 1 <= number <= COMPLEXITY_THRESHOLD_MAX:
         raise argparse.ArgumentTypeError(
-            f"--complexity-threshold must be a whole number from 1 to {COMPLEXITY_THRESHOLD_MAX}"
+            f"must be a whole number from 1 to {COMPLEXITY_THRESHOLD_MAX}"
         )
     return number
 

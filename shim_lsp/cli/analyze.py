@@ -74,7 +74,7 @@ def _targets(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
             mode = os.stat(path).st_mode
         except OSError as exc:
             gone = exc.errno == errno.ENOENT
-            if gone and (path.suffix not in PYTHON_SUFFIXES or not os.path.lexists(path)):
+            if gone and not os.path.lexists(path):
                 raise CliError(f"{quoted(given)}: no such file or folder") from exc
             # A Python link to nothing, a folder on the way SHIM may not search, a loop, a
             # name too long: not analysed, said as a file the walk finds so is.

@@ -152,7 +152,8 @@ def test_a_complexity_threshold_out_of_the_settings_bounds_is_a_usage_error(
     for bad in ("-1", "0", "1001", "ten"):
         done = analyze(root, "--complexity-threshold", bad)
         assert done.returncode == 2
-        assert "--complexity-threshold must be a whole number from 1 to 1000" in done.stderr
+        said = "argument --complexity-threshold: must be a whole number from 1 to 1000"
+        assert said in done.stderr, done.stderr
     assert analyze(root, "--complexity-threshold", "1000").returncode == 1
 
 
@@ -561,6 +562,16 @@ def test_links_leading_nowhere_or_in_a_loop_are_one_plain_line_each_not_a_ruff_i
         ("pkg/loop.py", "not-analysed"),
         ("gone.py", "not-analysed"),
     ]
+    # Tryout 12e: a dangling link named without .py stopped the run ("no such file").
+    (root / "dd").symlink_to("nowhere")
+    beside = analyze(root, "pkg/a.py", "dd")
+    assert (beside.returncode, beside.stdout) == (
+        1,
+        "pkg/a.py:1:8: F401 `os` imported but unused\n",
+    )
+    assert "shim: dd was not analysed: it is a link to nowhere, which does not exist" in (
+        beside.stderr.splitlines()
+    ), beside.stderr
 
 
 def test_type_check_without_mypy_still_prints_ruffs_findings_and_says_why_in_one_line(
