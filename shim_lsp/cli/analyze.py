@@ -290,7 +290,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         found = dict(done.found)
         for link in done.skipped:
             print(f"shim: {holds.shown(tree.skipped_note(link), quoted)}", file=sys.stderr)
-        unread += [(_shown(u.path, cwd), u.why) for u in sorted(done.unread)]
+        said = {shown for shown, _why in unread}  # a path named is said once, as named
+        unread += [
+            (shown, u.why)
+            for u in sorted(done.unread)
+            if (shown := _shown(u.path, cwd)) not in said
+        ]
         for note in done.notes:
             print(f"shim: {holds.shown(note, quoted)}", file=sys.stderr)
         if dmypy is not None:

@@ -356,6 +356,10 @@ def test_names_ruff_gives_alike_show_no_findings_and_each_is_said(
         ("l\ufffd.py", "not-analysed"),
         ("l\ufffd.py", "not-analysed"),
     ], codes
+    # Both named: each said once (the link as a secret), counted once.
+    named = analyze(root, os.fsdecode(b"l\xff.py"), "l\ufffd.py", env=env)
+    assert named.stderr.count('"l\\377.py" was not analysed') == 1, named.stderr
+    assert named.stderr.splitlines()[-1] == "No findings; 2 paths not analysed.", named.stderr
 
 
 def test_odd_file_names_stay_one_finding_a_line_and_json_stays_valid_unicode(
