@@ -10,6 +10,7 @@ worded for the user, never exceptions.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -200,6 +201,7 @@ def _spot(location: dict[str, Any]) -> Spot:
     return Spot(max(int(location["row"]) - 1, 0), max(int(location["column"]) - 1, 0))
 
 
+@functools.cache
 def _tags(name: str) -> frozenset[Tag]:
     """What ruff's rule name says: unused code fades, deprecated code is struck through."""
     tags: set[Tag] = set()

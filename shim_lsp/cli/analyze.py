@@ -124,18 +124,23 @@ def _judge(
     secret name is judged under (whose findings are withheld, and said so), if it is one.
     ``secrets``: SHIM's own patterns, as a server without settings has them; ``real``: the
     real paths known."""
-    from shim_lsp.workspace.secrets import is_secret
+    from shim_lsp.workspace.secrets import secret_at
 
     cwd = Path.cwd()
+    here = str(cwd)
     folders = {t: (str(t).rstrip("/") + "/", real.folder(str(t))) for t in targets if t.is_dir()}
 
     def judge(path: Path) -> tuple[bool, Path | None]:
         name = str(path)
+        resolved = real.file(name)
         folder = next((t for t, (under, _) in folders.items() if name.startswith(under)), None)
-        if folder is not None and not tree.within(real.file(name), folders[folder][1]):
+        if folder is not None and not tree.within(resolved, folders[folder][1]):
             return False, None
-        real_parent = Path(real.folder(os.path.dirname(name)))
-        if is_secret(secrets, cwd, path, real_parent):
+        named = os.path.join(real.folder(os.path.dirname(name)), os.path.basename(name))
+        # As ``is_secret``: by its name in its real folder, and a link by what it leads to.
+        if secret_at(secrets, here, named) or (
+            resolved != named and secret_at(secrets, here, resolved)
+        ):
             return False, cwd
         return True, None
 

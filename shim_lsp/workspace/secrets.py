@@ -54,17 +54,19 @@ def is_secret(
 ) -> bool:
     """``FileRules.is_secret`` by ``secrets`` alone, judged relative to ``root``;
     ``real_parent``: the real path of ``path``'s folder, when the caller has it."""
-    named = (real_parent or Path(os.path.realpath(path.parent))) / path.name
-    if _secret_at(secrets, root, named):
+    folder = os.fspath(real_parent) if real_parent is not None else os.path.realpath(path.parent)
+    under = os.fspath(root)
+    if secret_at(secrets, under, os.path.join(folder, path.name)):
         return True
     # Only a link is another file than its name: one lstat, not a second realpath (a
     # workspace run judges every file with findings).
-    return os.path.islink(path) and _secret_at(secrets, root, Path(os.path.realpath(path)))
+    return os.path.islink(path) and secret_at(secrets, under, os.path.realpath(path))
 
 
-def _secret_at(secrets: SecretMatcher, root: Path, path: Path) -> bool:
-    try:
-        rel = path.relative_to(root).as_posix()
-    except ValueError:  # outside this folder (never stored): judge its whole path
-        rel = path.as_posix().lstrip("/")
-    return secrets.match(rel)
+def secret_at(secrets: SecretMatcher, root: str, path: str) -> bool:
+    """Whether the file at the real path ``path`` is secret by ``secrets``, judged relative
+    to ``root`` (its whole path when it is outside, never stored). Strings, not ``Path``s:
+    a workspace run judges every file with findings, a checkpoint every file."""
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    rel = path[len(prefix) :] if path.startswith(prefix) else path.lstrip(os.sep)
+    return secrets.match(rel if os.sep == "/" else rel.replace(os.sep, "/"))
