@@ -390,6 +390,20 @@ async def crash_after_typing(
         await editor.client.stop()
 
 
+async def kill_and_restore_all(
+    first: Editor, editors: Editors, workspace: Path, state_dir: Path, uri: str
+) -> None:
+    """SIGKILL ``first``'s server; a new window on ``workspace`` answers "Restore all" and
+    gets ``uri``'s buffer back as ``first`` had it."""
+    expected = first.docs[uri].source
+    first.kill()
+    await first.client.stop()
+    second = await editors.start(workspace, state_dir, answers=["Restore all"])
+    await second.wait_for(lambda: bool(second.edits))
+    assert second.docs[uri].source == expected
+    await stop_editor(second)
+
+
 async def two_windows_crash(workspace: Path, state_dir: Path) -> tuple[str, str]:
     """Two windows type different unsaved text into one file, then both servers die."""
     (workspace / "app.py").write_text("a = 1\n")

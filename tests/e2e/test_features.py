@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from harness import CAPABILITIES, Editors, journal_settled, stop_editor
+from harness import CAPABILITIES, Editors, journal_settled, kill_and_restore_all, stop_editor
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcInvalidParams
 
@@ -202,14 +202,7 @@ async def test_cleared_state_still_recovers_what_is_typed_afterwards(
         await first.command("shim.clearState", {})
     first.type(uri, 2, 0, "after_clear = 2\n")
     await journal_settled(first)
-    expected = first.docs[uri].source
-    first.kill()
-    await first.client.stop()
-
-    second = await editors.start(workspace, state_dir, answers=["Restore all"])
-    await second.wait_for(lambda: bool(second.edits))
-    assert second.docs[uri].source == expected
-    await stop_editor(second)
+    await kill_and_restore_all(first, editors, workspace, state_dir, uri)
 
 
 async def test_closed_stdin_ends_the_session_as_client_gone(

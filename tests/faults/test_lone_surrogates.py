@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from harness import Editors, journal_settled, stop_editor
+from harness import Editors, journal_settled, kill_and_restore_all, stop_editor
 
 from shim_lsp.journal.records import Record
 from shim_lsp.journal.replay import rebuild
@@ -34,14 +34,7 @@ async def test_typed_lone_surrogate_is_journaled_and_recovered(
     status = await first.command("shim.sessionStatus")
     assert status["storeError"] is None
     assert not [m.message for m in first.client.messages if "stopped" in m.message]
-    expected = first.docs[uri].source
-    first.kill()
-    await first.client.stop()
-
-    second = await editors.start(workspace, state_dir, answers=["Restore all"])
-    await second.wait_for(lambda: bool(second.edits))
-    assert second.docs[uri].source == expected
-    await stop_editor(second)
+    await kill_and_restore_all(first, editors, workspace, state_dir, uri)
 
 
 async def test_untitled_uri_with_lone_surrogate_leaves_checkpoints_working(
@@ -125,11 +118,4 @@ async def test_a_workspace_folder_whose_name_is_not_utf8_is_journaled_and_recove
     await journal_settled(first)
     status = await first.command("shim.sessionStatus")
     assert status["storeError"] is None and status["folders"] == [str(tmp_path / "r\ufffdoot")]
-    expected = first.docs[uri].source
-    first.kill()
-    await first.client.stop()
-
-    second = await editors.start(root, state_dir, answers=["Restore all"])
-    await second.wait_for(lambda: bool(second.edits))
-    assert second.docs[uri].source == expected
-    await stop_editor(second)
+    await kill_and_restore_all(first, editors, root, state_dir, uri)
